@@ -1,0 +1,1 @@
+"""The incidents consumer: signals in, whole incidents out."""
