@@ -194,6 +194,7 @@ class ConsumerRunner:
         self._abort_retries = False
         self.handled = 0
         self.dead_lettered = 0
+        self.started = False
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
@@ -212,6 +213,7 @@ class ConsumerRunner:
         except KafkaError as exc:
             self._consumer = None
             raise TransientError(f"consumer {self.group_id} cannot connect: {exc}") from None
+        self.started = True
 
     def request_stop(self) -> None:
         """Signal-handler safe: only sets a flag; ``run`` drains and returns."""
@@ -223,7 +225,7 @@ class ConsumerRunner:
         replays), return once no record arrived for that many seconds."""
         assert self._consumer is not None, "start() first"
         idle_since = time.monotonic()
-        while not self._stop.is_set():
+        while not self._stop.is_set() and self._consumer is not None:
             try:
                 batch = await self._consumer.getmany(timeout_ms=200, max_records=self.settings.max_in_flight)
             except KafkaError as exc:

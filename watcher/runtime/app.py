@@ -101,6 +101,11 @@ class App:
             clock=self.clock,
         )
         self.consumers.append((runner, None))
+
+        async def joined() -> bool:
+            return runner.started
+
+        self.ready_checks[f"consumer:{runner.group_id}"] = joined
         return runner
 
     def spawn(self, coro: Awaitable[None], name: str) -> asyncio.Task[None]:
@@ -135,10 +140,20 @@ class App:
             await role.start(self)
             self.roles.append(role)
             log.info("role.started", extra={"role": role.name})
-        for i, (runner, _) in enumerate(self.consumers):
-            await self._retry(f"consumer {runner.group_id}", runner.start)
-            self.consumers[i] = (runner, asyncio.create_task(runner.run(), name=f"consumer:{runner.group_id}"))
         await self._start_admin()
+        # Joining a consumer group takes seconds (the broker waits for more members); join all
+        # groups concurrently and in the background so the admin server answers meanwhile.
+        for i, (runner, _) in enumerate(self.consumers):
+            self.consumers[i] = (runner, asyncio.create_task(self._consume(runner), name=f"consumer:{runner.group_id}"))
+
+    async def _consume(self, runner: ConsumerRunner) -> None:
+        try:
+            await self._retry(f"consumer {runner.group_id}", runner.start, attempts=1_000_000)
+            await runner.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("consumer.crashed", extra={"group": runner.group_id})
 
     async def _retry(self, what: str, fn: Callable[[], Awaitable[object]], attempts: int = 10) -> None:
         delay = 0.5
