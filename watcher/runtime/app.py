@@ -133,6 +133,10 @@ class App:
         await self._retry("kafka", self.bus.start)
         await self._retry("kafka topics", self.bus.ensure_topics)
         self.db = await Database.open(s.database_url(), pool_size=s.database.pool_size, retry_for=s.database.retry_for)
+        if s.merchants:
+            from watcher.state.merchants import MerchantRegistry
+
+            await MerchantRegistry(self.db).upsert_many(s.merchants, origin="config", now=self.clock.now())
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         self.scheduler.start()
         self._add_admin_routes()
