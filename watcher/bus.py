@@ -119,7 +119,7 @@ class Bus:
             with contextlib.suppress(Exception):
                 await admin.close()
 
-    async def publish(self, event: Event[EventData]) -> None:
+    async def publish(self, event: Event[Any]) -> None:
         topic = self.topics.for_logical(type(event.data).TOPIC)
         await self.send(topic, encode(event))
         metrics.EVENTS_PUBLISHED.labels(topic, event.type).inc()
