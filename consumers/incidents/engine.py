@@ -206,6 +206,19 @@ class IncidentEngine:
         log.info("incident.silenced", extra={"incident_id": incident_id, "until": until.isoformat()})
         return self._commit([draft], now)[0]
 
+    def prune(self, closed_before: datetime) -> list[str]:
+        """Forget closed incidents last changed before ``closed_before`` (the shell keeps them in
+        the database). Returns the ids forgotten. Replays older than that stay harmless: stale
+        outage evidence opens nothing, and windows already over create nothing."""
+        gone = [i.incident_id for i in self._incidents.values()
+                if not i.phase.is_open and i.updated_at < closed_before]
+        for incident_id in gone:
+            incident = self._incidents.pop(incident_id)
+            for event_id in Ledger.parse(incident.refs).event_ids:
+                if self._seen.get(event_id) == incident_id:
+                    del self._seen[event_id]
+        return gone
+
     # -- internals -------------------------------------------------------------------------
     def _require(self, incident_id: str) -> Incident:
         incident = self._incidents.get(incident_id)

@@ -134,3 +134,21 @@ def test_manual_incident_switches_exactly_and_never_goes_stale() -> None:
     assert e.tick(T + 60 * MIN) == []
     [done] = e.tick(T + 70 * MIN)
     assert done.phase is Phase.RESOLVED
+
+
+def test_source_status_and_announcements_change_no_incident() -> None:
+    from watcher.events import SOURCE_DEGRADED, Event, SourceStatus
+
+    event = Event.build(SOURCE_DEGRADED, SourceStatus(source_id="alipay-notices", since=T), time=T)
+    assert engine().apply(event, T) == []
+
+
+def test_prune_forgets_old_closed_incidents_and_old_replays_stay_harmless() -> None:
+    e = engine()
+    down = probe(True, T)
+    e.apply(down, T)
+    e.apply(probe(False, T + MIN), T + MIN)
+    day = timedelta(days=1)
+    assert e.prune(T + day) == ["outage:platform:20261128T1400"]
+    assert e.incidents() == ()
+    assert e.apply(down, T + day) == []  # stale evidence opens nothing
