@@ -24,6 +24,11 @@ class IncidentSettings(BaseModel):
         default=900.0, ge=60, le=86_400,
         description="An outage with no new evidence for this long resolves by itself (60 to 86400 s)",
     )
+    republish_every: float = Field(
+        default=300.0, ge=10, le=3600,
+        description="The shell re-publishes every open incident this often (10 to 3600 s); keep it well "
+                    "under cashier.off_ttl, which is how long a Huabei 'off' lives without renewal",
+    )
     default_maintenance_duration: float = Field(
         default=7200.0, gt=0, le=7 * 86_400,
         description="Assumed length of a window whose notice gives no end (needs review)",

@@ -85,3 +85,26 @@ def test_probe_outage_opens_and_closes_at_the_cashier() -> None:
     engine.apply(probe(False, back), back)
     cashier.step(engine.open_incidents(), back)
     assert cashier.disabled("auto", back) == []
+
+
+def test_silent_incident_stream_restores_huabei_even_with_cashier_timer_running() -> None:
+    from consumers.cashier import IncidentBook
+
+    engine = IncidentEngine(ISET)
+    book = IncidentBook(CSET)
+    cashier = Cashier({"auto": Mode.AUTO})
+    t = WIN_END + timedelta(days=1)
+    for incident in engine.apply(probe(True, t), t):
+        book.note(incident, t)
+    cashier.step(book.current(t), t)
+    assert cashier.disabled("auto", t) == list(HUABEI_CHANNELS)
+    # the incident stream goes silent (no re-publication); the cashier keeps reconciling on its timer
+    now = t
+    while cashier.states["auto"].channels:
+        recheck = cashier.reconciler.recheck_at(cashier.states["auto"], now)
+        assert recheck is not None, "an off must always have a time to look at it again"
+        now = recheck
+        cashier.step(book.current(now), now)
+    assert now == t + timedelta(seconds=CSET.off_ttl)
+    assert cashier.disabled("auto", now) == []
+    assert cashier.states["auto"].reason.startswith("expired")
