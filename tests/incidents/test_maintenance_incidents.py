@@ -193,3 +193,14 @@ def test_silence_sets_silenced_until_and_bumps_revision() -> None:
     e.apply(maintenance(), T0)
     inc = e.silence("maint:n1", T0 + timedelta(hours=3), T0 + timedelta(minutes=1))
     assert (inc.silenced_until, inc.revision) == (T0 + timedelta(hours=3), 2)
+
+
+def test_lagging_replica_republishing_an_applied_revision_later_changes_nothing() -> None:
+    e = engine()
+    e.apply(maintenance(revision="r1", at=T0), T0)
+    moved = (WIN_START + timedelta(hours=1), WIN_END + timedelta(hours=1))
+    e.apply(updated(revision="r2", windows=(moved,), at=T0 + timedelta(hours=1)), T0 + timedelta(hours=1))
+    # another watcher replica still sees revision r1 and publishes it (same event id, later time)
+    late_r1 = maintenance(revision="r1", at=T0 + timedelta(hours=2))
+    assert e.apply(late_r1, T0 + timedelta(hours=2)) == []
+    assert e.get("maint:n1").starts_at == moved[0]  # type: ignore[union-attr]
