@@ -204,3 +204,14 @@ def test_lagging_replica_republishing_an_applied_revision_later_changes_nothing(
     late_r1 = maintenance(revision="r1", at=T0 + timedelta(hours=2))
     assert e.apply(late_r1, T0 + timedelta(hours=2)) == []
     assert e.get("maint:n1").starts_at == moved[0]  # type: ignore[union-attr]
+
+
+def test_settings_reject_nonsense_with_readable_errors() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="outage_stale_after"):
+        IncidentSettings(outage_stale_after=1)
+    with pytest.raises(ValidationError, match="maintenance_lead"):
+        IncidentSettings(maintenance_lead=-5)
+    with pytest.raises(ValidationError, match="Extra inputs"):
+        IncidentSettings(lead=5)  # type: ignore[call-arg]
