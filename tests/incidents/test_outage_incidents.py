@@ -137,9 +137,9 @@ def test_manual_incident_switches_exactly_and_never_goes_stale() -> None:
 
 
 def test_source_status_and_announcements_change_no_incident() -> None:
-    from watcher.events import SOURCE_DEGRADED, Event, SourceStatus
+    from watcher.events import SOURCE_DEGRADED, Event, EventData, SourceStatus
 
-    event = Event.build(SOURCE_DEGRADED, SourceStatus(source_id="alipay-notices", since=T), time=T)
+    event: Event[EventData] = Event.build(SOURCE_DEGRADED, SourceStatus(source_id="alipay-notices", since=T), time=T)
     assert engine().apply(event, T) == []
 
 
