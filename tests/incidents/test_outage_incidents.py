@@ -137,10 +137,23 @@ def test_manual_incident_switches_exactly_and_never_goes_stale() -> None:
 
 
 def test_source_status_and_announcements_change_no_incident() -> None:
-    from watcher.events import SOURCE_DEGRADED, Event, EventData, SourceStatus
+    from watcher.events import (
+        ANNOUNCEMENT_PUBLISHED,
+        SOURCE_DEGRADED,
+        AnnouncementPublished,
+        Event,
+        EventData,
+        SourceStatus,
+    )
 
-    event: Event[EventData] = Event.build(SOURCE_DEGRADED, SourceStatus(source_id="alipay-notices", since=T), time=T)
-    assert engine().apply(event, T) == []
+    degraded: Event[EventData] = Event.build(SOURCE_DEGRADED, SourceStatus(source_id="alipay-notices", since=T), time=T)
+    notice: Event[EventData] = Event.build(ANNOUNCEMENT_PUBLISHED, AnnouncementPublished(
+        source_id="alipay-notices", notice_id="n9", url="https://example.invalid/n9", title="花呗系统升级公告",
+        text="2026年11月28日凌晨2:00至4:00 花呗服务暂停", revision="r1", kind="maintenance"), time=T)
+    e = engine()
+    assert e.apply(degraded, T) == []
+    assert e.apply(notice, T) == []
+    assert e.incidents() == ()
 
 
 def test_prune_forgets_old_closed_incidents_and_old_replays_stay_harmless() -> None:
