@@ -45,20 +45,20 @@ def parse_json_path(path: str) -> tuple[PathPart, ...]:
     return tuple(parts)
 
 
-_MISSING = object()
+MISSING = object()
 
 
 def json_lookup(doc: object, path: Sequence[PathPart]) -> object:
-    """The value at ``path`` in a decoded JSON document, or the module's ``_MISSING`` sentinel."""
+    """The value at ``path`` in a decoded JSON document, or :data:`MISSING`."""
     node = doc
     for part in path:
         if isinstance(part, int):
             if not isinstance(node, list) or part >= len(node):
-                return _MISSING
+                return MISSING
             node = node[part]
         else:
             if not isinstance(node, dict) or part not in node:
-                return _MISSING
+                return MISSING
             node = node[part]
     return node
 
@@ -103,6 +103,7 @@ class HttpFacts:
     body_truncated: bool = False
     charset: str | None = None
     cert_not_after: datetime | None = None
+    cert_error: str | None = None
 
 
 def http_problems(probe: HttpProbe, facts: HttpFacts, now: datetime) -> list[str]:
@@ -123,7 +124,7 @@ def http_problems(probe: HttpProbe, facts: HttpFacts, now: datetime) -> list[str
             problems.append(f"body does not match /{_short(probe.body_regex)}/")
     if probe.min_cert_days is not None:
         if facts.cert_not_after is None:
-            problems.append("no TLS certificate to check")
+            problems.append(facts.cert_error or "no TLS certificate to check")
         else:
             problem = certificate_problem(facts.cert_not_after, now, probe.min_cert_days)
             if problem:
@@ -142,7 +143,7 @@ def _json_problem(probe: HttpProbe, facts: HttpFacts) -> str | None:
     except (ValueError, UnicodeDecodeError):
         return "body is not JSON"
     value = json_lookup(doc, parse_json_path(probe.json_path))
-    if value is _MISSING:
+    if value is MISSING:
         return f"JSON path {probe.json_path} not found"
     if probe.json_expected is not None and not json_equals(value, probe.json_expected):
         return f"JSON {probe.json_path} is {_short(json.dumps(value, ensure_ascii=False))}, expected {_short(json.dumps(probe.json_expected, ensure_ascii=False))}"

@@ -109,7 +109,13 @@ def _parse_statuses(value: object) -> object:
     items = value if isinstance(value, list | tuple) else [value]
     if not items:
         raise ValueError("needs at least one status")
-    return tuple(_parse_status_item(i) for i in items)
+    parsed = tuple(_parse_status_item(i) for i in items)
+    for p in parsed:
+        if isinstance(p, dict):
+            for code in (p["low"], p["high"]):
+                if not 100 <= code <= 599:
+                    raise ValueError(f"{code} is not an HTTP status (100-599)")
+    return parsed
 
 
 StatusList = Annotated[tuple[StatusRange, ...], BeforeValidator(_parse_statuses)]
@@ -142,15 +148,13 @@ class ProbeBase(_Config):
     def _scope_shape(cls, v: object) -> object:
         if v == "platform":
             return v
-        if isinstance(v, str):
+        if not isinstance(v, list | tuple):
             raise ValueError('must be "platform" or a list of merchant ids')
-        if isinstance(v, list | tuple):
-            if not v:
-                raise ValueError('an empty merchant list probes for nobody: use "platform" or list merchant ids')
-            if not all(isinstance(m, str) and m.strip() for m in v):
-                raise ValueError("merchant ids must be non-empty strings")
-            return tuple(sorted({m.strip() for m in v}))
-        return v
+        if not v:
+            raise ValueError('an empty merchant list probes for nobody: use "platform" or list merchant ids')
+        if not all(isinstance(m, str) and m.strip() for m in v):
+            raise ValueError("merchant ids must be non-empty strings")
+        return tuple(sorted({m.strip() for m in v}))
 
     @field_validator("channels")
     @classmethod

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
+from urllib.parse import urlsplit
 
 import aiohttp
 from cryptography import x509
@@ -60,9 +61,9 @@ async def check_http(probe: HttpProbe, session: aiohttp.ClientSession, clock: Cl
     """One HTTP(S) request; ``ok`` iff every condition of ``probe`` holds.
 
     ``latency_ms`` runs from sending the request to having read what the conditions need (headers,
-    and the body when a JSON or regex condition is set). The certificate checked by
-    ``min_cert_days`` is the peer certificate of the very connection that served the response, so
-    it is read even with ``verify_tls = false``.
+    and the body when a JSON or regex condition is set). For ``min_cert_days`` a second, short TLS
+    connection to the same host and port reads the server certificate (also with
+    ``verify_tls = false``); the whole check stays within ``timeout``.
     """
     at = clock.now()
     start = clock.monotonic()
@@ -78,16 +79,10 @@ async def check_http(probe: HttpProbe, session: aiohttp.ClientSession, clock: Cl
                 ssl=probe.verify_tls,
                 allow_redirects=False,
             ) as resp:
-                not_after = _peer_not_after(resp) if probe.min_cert_days is not None else None
                 body, truncated = (await _read_capped(resp)) if probe.needs_body() else (None, False)
-                facts = HttpFacts(
-                    status=resp.status,
-                    latency_ms=_elapsed_ms(clock, start),
-                    body=body,
-                    body_truncated=truncated,
-                    charset=resp.charset,
-                    cert_not_after=not_after,
-                )
+                status, charset = resp.status, resp.charset
+            latency_ms = _elapsed_ms(clock, start)
+            not_after, cert_error = (await _server_not_after(probe.url)) if probe.min_cert_days is not None else (None, None)
     except TimeoutError:
         return ProbeObservation(at=at, ok=False, latency_ms=_elapsed_ms(clock, start), detail=f"timeout after {probe.timeout:g} s")
     except aiohttp.ClientConnectorCertificateError as exc:
@@ -101,6 +96,15 @@ async def check_http(probe: HttpProbe, session: aiohttp.ClientSession, clock: Cl
     except (aiohttp.ClientError, OSError, ValueError) as exc:
         # ValueError: aiohttp rejects some malformed responses / URLs with it.
         return ProbeObservation(at=at, ok=False, detail=f"request failed: {type(exc).__name__}: {_describe(exc)}")
+    facts = HttpFacts(
+        status=status,
+        latency_ms=latency_ms,
+        body=body,
+        body_truncated=truncated,
+        charset=charset,
+        cert_not_after=not_after,
+        cert_error=cert_error,
+    )
     problems = http_problems(probe, facts, clock.now())
     detail = "; ".join(problems) if problems else f"status {facts.status}"
     return ProbeObservation(at=at, ok=not problems, latency_ms=facts.latency_ms, detail=detail)
@@ -117,20 +121,33 @@ async def _read_capped(resp: aiohttp.ClientResponse) -> tuple[bytes, bool]:
     return b"".join(chunks), False
 
 
-def _peer_not_after(resp: aiohttp.ClientResponse) -> datetime | None:
-    """notAfter of the server certificate on the response's connection, or None (plain HTTP)."""
-    conn = resp.connection
-    transport = conn.transport if conn is not None else None
-    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
-    if not isinstance(ssl_object, ssl.SSLObject | ssl.SSLSocket):
-        return None
-    der = ssl_object.getpeercert(binary_form=True)
-    if not der:
-        return None
+async def _server_not_after(url: str) -> tuple[datetime | None, str | None]:
+    """notAfter of the certificate the server of ``url`` presents, read on a TLS connection of its
+    own (aiohttp hands a finished connection back to its pool before the response is seen, so the
+    request's own connection is out of reach). Not verified here: trust is the request's business.
+    Returns ``(not_after, None)`` or ``(None, why not)``."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
     try:
-        return x509.load_der_x509_certificate(der).not_valid_after_utc
+        _reader, writer = await asyncio.open_connection(host, parts.port or 443, ssl=ctx, server_hostname=host)
+    except (OSError, ssl.SSLError) as exc:
+        return None, f"certificate not read: {_describe(exc)}"
+    try:
+        ssl_object = writer.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if isinstance(ssl_object, ssl.SSLObject) else None
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError):
+            await writer.wait_closed()
+    if not der:
+        return None, "no TLS certificate to check"
+    try:
+        return x509.load_der_x509_certificate(der).not_valid_after_utc, None
     except ValueError:
-        return None
+        return None, "certificate not readable"
 
 
 async def check_tcp(probe: TcpProbe, clock: Clock) -> ProbeObservation:
