@@ -133,7 +133,7 @@ def test_invalid_entry_reports_key_path_and_reason(entry: dict[str, Any], proble
 
 
 def test_problem_index_points_at_the_offending_entry_and_lists_all_problems() -> None:
-    entries = [
+    entries: list[dict[str, Any]] = [
         {"kind": "tcp", "id": "a", "host": "127.0.0.1", "port": 1},
         {"kind": "dns", "id": "b", "name": "localhost"},
         {"kind": "http", "id": "c", "url": "http://127.0.0.1/", "interval": 0.5, "failure_threshold": 0},
@@ -153,5 +153,6 @@ def test_duplicate_probe_ids_are_rejected() -> None:
 
 def test_probe_models_are_frozen() -> None:
     (probe,) = load_probes([{"kind": "tcp", "id": "a", "host": "127.0.0.1", "port": 1}])
+    assert isinstance(probe, TcpProbe)
     with pytest.raises(ValueError, match="frozen"):
         probe.port = 2  # type: ignore[misc]

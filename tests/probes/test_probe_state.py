@@ -164,11 +164,11 @@ def test_flapping_never_publishes_more_than_the_thresholds_allow(pattern: str, f
     _, changes = observe_all(Thresholds(fail, succ), ProbeState(), _obs(pattern))
     # Each change needs its own run of at least `threshold` equal results.
     runs: list[str] = []
-    for c in pattern:
-        if runs and runs[-1][0] == c:
-            runs[-1] += c
+    for ch in pattern:
+        if runs and runs[-1][0] == ch:
+            runs[-1] += ch
         else:
-            runs.append(c)
+            runs.append(ch)
     qualifying = sum(1 for r in runs if len(r) >= (succ if r[0] == "S" else fail))
     assert len(changes) <= qualifying
     # Changes alternate, the first published one is always "down".

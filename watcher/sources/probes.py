@@ -299,8 +299,9 @@ class ProbeRunner:
 
     async def run_once(self, probe_id: str) -> ProbeObservation:
         """Check once, fold the result into the hysteresis, publish any change (and older pending
-        ones). Raises PermanentError for an unknown probe id; publishing problems are logged, not
-        raised."""
+        ones); return the observation. Raises PermanentError for an unknown probe id; publishing
+        problems are logged, not raised. An exception from a checker itself (a bug, not a target
+        failure) propagates and records nothing, so a bug is never mistaken for an outage."""
         slot = self._slots.get(probe_id)
         if slot is None:
             raise PermanentError(f"no probe with id {probe_id!r}")
