@@ -62,16 +62,30 @@ def apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> list[str]:
     return applied
 
 
+#: Discriminator values pydantic puts into the location of an error inside a tagged union.
+_UNION_TAGS = frozenset({"http", "tcp", "dns", "html", "rss", "json", "alipay_precreate"})
+#: Field names that hold seconds, so bound errors can say "s".
+_SECONDS_FIELDS = ("interval", "timeout", "jitter", "hold", "ttl", "lead", "grace", "delay", "_after", "_every", "duration", "_for", "repeat")
+
+
 def format_loc(loc: tuple[int | str, ...]) -> str:
     out = ""
+    prev: int | str | None = None
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
         elif part.startswith(("function-", "tagged-union")) or "[" in part:
-            continue  # pydantic's internal validator/union labels say nothing to a person
+            pass  # pydantic's internal validator/union labels say nothing to a person
+        elif isinstance(prev, int) and part in _UNION_TAGS:
+            pass
         else:
             out += ("." if out else "") + part
+        prev = part
     return out or "(top level)"
+
+
+def _num(v: object) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 _MESSAGES = {
@@ -84,15 +98,19 @@ def format_errors(exc: ValidationError) -> list[str]:
     problems: list[str] = []
     for err in exc.errors(include_url=False):
         msg = _MESSAGES.get(err["type"])
+        last = next((p for p in reversed(err["loc"]) if isinstance(p, str)), "")
+        unit = " s" if any(k in last for k in _SECONDS_FIELDS) else ""
         if msg is None:
             msg = err["msg"]
             ctx = err.get("ctx") or {}
             if err["type"] == "greater_than_equal":
-                msg = f"must be >= {ctx.get('ge')}"
+                msg = f"must be >= {_num(ctx.get('ge'))}{unit}"
             elif err["type"] == "greater_than":
-                msg = f"must be > {ctx.get('gt')}"
+                msg = f"must be > {_num(ctx.get('gt'))}{unit}"
             elif err["type"] == "less_than_equal":
-                msg = f"must be <= {ctx.get('le')}"
+                msg = f"must be <= {_num(ctx.get('le'))}{unit}"
+            elif err["type"] == "less_than":
+                msg = f"must be < {_num(ctx.get('lt'))}{unit}"
             elif err["type"] == "literal_error":
                 msg = f"must be one of {ctx.get('expected')}"
             elif err["type"] == "value_error":

@@ -7,7 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from consumers.cashier.settings import CashierSettings
+from consumers.incidents.settings import IncidentSettings
 from watcher.config.types import Dur, HostPort
+from watcher.sources.probe_config import ProbeSpec
 
 Role = Literal["watcher", "incidents", "cashier", "notify"]
 ROLES: tuple[Role, ...] = ("watcher", "incidents", "cashier", "notify")
@@ -132,15 +135,19 @@ class Settings(Section):
     kafka: KafkaSettings = KafkaSettings()
     database: DatabaseSettings = DatabaseSettings()
     sandbox: SandboxSettings = SandboxSettings()
+    incidents: IncidentSettings = IncidentSettings()
+    cashier: CashierSettings = CashierSettings()
+    probes: tuple[ProbeSpec, ...] = ()
     merchants: tuple[MerchantConfig, ...] = ()
 
     @model_validator(mode="after")
-    def _unique_merchants(self) -> Settings:
-        seen: set[str] = set()
-        for m in self.merchants:
-            if m.id in seen:
-                raise ValueError(f"merchant id {m.id!r} appears twice")
-            seen.add(m.id)
+    def _unique_ids(self) -> Settings:
+        for what, ids in (("merchant", [m.id for m in self.merchants]), ("probe", [p.id for p in self.probes])):
+            seen: set[str] = set()
+            for i in ids:
+                if i in seen:
+                    raise ValueError(f"{what} id {i!r} appears twice")
+                seen.add(i)
         return self
 
     def database_url(self) -> str:
