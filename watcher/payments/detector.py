@@ -1,0 +1,510 @@
+"""Windowed detection of payment anomalies: a Huabei platform outage, or one merchant's problem.
+
+Pure: takes results and ``now``, returns :class:`PaymentAnomaly` values; no I/O, no clock.
+
+Rules (thresholds in :class:`DetectionSettings`):
+
+* **Huabei platform outage** (``platform:<channel>`` for each Huabei channel, platform scope).
+  A merchant is *affected* when, with at least ``merchant_min_attempts`` attempts on the channel
+  in the window, the share of ``platform``-cause failures (system errors, 20000, transport
+  errors) reaches ``platform_raise_rate``. An affected merchant is *Huabei-only* when its other
+  (non-Huabei) channels had at least ``contrast_min_attempts`` attempts and a platform failure
+  rate under ``contrast_max_failure_rate``; *all-channels* when those fail too (its network or
+  server, not Huabei); *no-contrast* when it had no other traffic. An outage is raised when the
+  channel saw ``platform_min_attempts`` attempts platform-wide, at least
+  ``platform_min_merchants`` merchants are Huabei-only (no-contrast ones count too when
+  ``require_contrast`` is off), and Huabei-only merchants outnumber all-channels ones. Merchants
+  failing on all channels never make a Huabei outage; they are reported by :meth:`Detector.status`.
+* **Merchant problem** (``merchant:<id>:merchant_account`` / ``merchant:<id>:integration``):
+  across all of that merchant's channels, at least ``merchant_min_attempts`` attempts, at least
+  ``merchant_min_failures`` failures of the cause, and a share of ``merchant_raise_rate``.
+* **Buyer-side failures never raise anything**; they only count as attempts. ``unknown`` and
+  ``maintenance`` failures are counted but raise nothing either.
+
+Clearing has hysteresis: a raised anomaly stays raised while its rate is at or above the lower
+``*_clear_rate``; it clears after ``clear_after_s`` of traffic (enough attempts) below it. With
+no traffic at all (e.g. Huabei switched off at the cashier, so nothing can confirm recovery) it
+clears only after ``no_evidence_clear_s``: fail open, but slowly.
+
+Results are counted in the bucket of their ``at`` time. A result more than ``max_future_skew_s``
+in the future, older than the window, or beyond the memory limits is dropped and counted in
+:class:`DropCounts`. Redelivered results are counted again (they move numerator and denominator
+alike). The detector does not know maintenance windows: it reports what payments do, and the
+incident logic weighs that against known windows.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from watcher.events.common import HUABEI_CHANNELS, Cause, Scope
+from watcher.events.payments import PaymentResult
+from watcher.events.signals import PaymentAnomaly
+from watcher.payments.diagnosis import Diagnosis, diagnose
+from watcher.payments.windows import Series, Totals
+
+log = logging.getLogger(__name__)
+
+MERCHANT_CAUSES: tuple[Cause, ...] = (Cause.MERCHANT_ACCOUNT, Cause.INTEGRATION)
+ALL_CHANNELS = "*"
+MAX_BUCKETS = 720
+
+State = Literal["raised", "cleared"]
+
+
+class DetectionSettings(BaseModel):
+    """Thresholds and windows of the payment-result detector (``[payments.detection]``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window_s: float = Field(300.0, ge=30, le=3600, description="Sliding window length, seconds")
+    bucket_s: float = Field(10.0, ge=1, le=300, description="Bucket width; the window is a whole number of buckets")
+    huabei_channels: tuple[str, ...] = Field(HUABEI_CHANNELS, min_length=1)
+
+    platform_raise_rate: float = Field(0.3, gt=0, le=1, description="Platform-failure share that makes a merchant 'affected'")
+    platform_clear_rate: float = Field(0.1, ge=0, lt=1, description="Share under which an outage starts to clear")
+    platform_min_merchants: int = Field(3, ge=1, le=10_000, description="K: affected Huabei-only merchants needed")
+    platform_min_attempts: int = Field(30, ge=1, description="Attempts on the channel platform-wide in the window")
+    merchant_min_attempts: int = Field(5, ge=1, description="Attempts one merchant needs in the window to count")
+    contrast_min_attempts: int = Field(3, ge=1, description="Other-channel attempts needed to judge the contrast")
+    contrast_max_failure_rate: float = Field(0.2, gt=0, le=1, description="Other channels count as healthy under this platform-failure share")
+    require_contrast: bool = Field(True, description="Only merchants whose other channels are seen healthy count toward K")
+
+    merchant_raise_rate: float = Field(0.25, gt=0, le=1)
+    merchant_clear_rate: float = Field(0.05, ge=0, lt=1)
+    merchant_min_failures: int = Field(3, ge=1)
+
+    clear_after_s: float = Field(120.0, ge=0, le=86_400, description="Time below the clear rate before clearing")
+    no_evidence_clear_s: float = Field(1800.0, ge=60, le=86_400, description="Time without traffic before clearing anyway")
+
+    max_future_skew_s: float = Field(60.0, ge=0, le=3600, description="Results further in the future are dropped")
+    max_merchants: int = Field(50_000, ge=1, le=10_000_000, description="Merchants tracked at once (memory bound)")
+    max_channels: int = Field(32, ge=1, le=1000, description="Channels tracked per merchant and platform-wide")
+    max_codes_per_bucket: int = Field(32, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DetectionSettings:
+        if self.bucket_s > self.window_s:
+            raise ValueError(f"bucket_s ({self.bucket_s}) must not exceed window_s ({self.window_s})")
+        ratio = self.window_s / self.bucket_s
+        if abs(ratio - round(ratio)) > 1e-9:
+            raise ValueError(f"window_s ({self.window_s}) must be a whole multiple of bucket_s ({self.bucket_s})")
+        if round(ratio) > MAX_BUCKETS:
+            raise ValueError(f"window_s / bucket_s is {round(ratio)}; at most {MAX_BUCKETS} buckets per window")
+        if self.platform_clear_rate >= self.platform_raise_rate:
+            raise ValueError("platform_clear_rate must be below platform_raise_rate (hysteresis)")
+        if self.merchant_clear_rate >= self.merchant_raise_rate:
+            raise ValueError("merchant_clear_rate must be below merchant_raise_rate (hysteresis)")
+        return self
+
+    @property
+    def buckets(self) -> int:
+        return round(self.window_s / self.bucket_s)
+
+
+@dataclass(frozen=True, slots=True)
+class DropCounts:
+    """Results not counted, by reason."""
+
+    future: int = 0
+    too_old: int = 0
+    capacity: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.future + self.too_old + self.capacity
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorStatus:
+    tracked_merchants: int
+    active_anomalies: tuple[str, ...]
+    #: Merchants whose Huabei and other channels all fail with platform causes: their network
+    #: or server, not a Huabei outage (as of the last evaluate).
+    all_channels_failing: tuple[str, ...]
+    dropped: DropCounts
+
+
+@dataclass(slots=True)
+class _Active:
+    anomaly: PaymentAnomaly
+    below_since: datetime | None = None
+    silent_since: datetime | None = None
+
+    def should_clear(self, now: datetime, *, bad: bool, evidence: bool, settings: DetectionSettings) -> str:
+        """Return "" to keep the anomaly raised, else the reason it clears."""
+        if bad:
+            self.below_since = self.silent_since = None
+            return ""
+        if evidence:
+            self.silent_since = None
+            self.below_since = self.below_since or now
+            if (now - self.below_since).total_seconds() >= settings.clear_after_s:
+                return f"below the clear threshold for {settings.clear_after_s:g}s"
+            return ""
+        self.silent_since = self.silent_since or now
+        if (now - self.silent_since).total_seconds() >= settings.no_evidence_clear_s:
+            return f"no traffic to confirm it for {settings.no_evidence_clear_s:g}s"
+        return ""
+
+
+@dataclass(slots=True)
+class _Merchant:
+    channels: dict[str, Series] = field(default_factory=dict)
+
+    def last_index(self) -> int:
+        return max((s.last_index for s in self.channels.values()), default=-(2**62))
+
+
+@dataclass(frozen=True, slots=True)
+class _Contrast:
+    huabei_only: tuple[str, ...]
+    all_channels: tuple[str, ...]
+    no_contrast: tuple[str, ...]
+
+
+class Detector:
+    """Sliding windows per (merchant, channel) and per channel; see the module docstring."""
+
+    def __init__(self, settings: DetectionSettings | None = None) -> None:
+        self.settings = settings or DetectionSettings()
+        self._merchants: dict[str, _Merchant] = {}
+        self._platform: dict[str, Series] = {}
+        self._active: dict[str, _Active] = {}
+        self._labels: dict[str, Diagnosis] = {}
+        self._reference: datetime | None = None
+        self._dropped = DropCounts()
+        self._all_channels: tuple[str, ...] = ()
+
+    # -- input --------------------------------------------------------------------------------
+
+    def observe(self, result: PaymentResult, *, now: datetime | None = None) -> None:
+        """Count one result. Never raises on a bad time; drops it and counts why instead.
+
+        ``now`` is the reference for "future" and "too old"; without it, the last ``evaluate``
+        time is used (and before any evaluate, every time is accepted).
+        """
+        s = self.settings
+        reference = now or self._reference
+        at = result.at
+        if reference is not None:
+            if (at - reference).total_seconds() > s.max_future_skew_s:
+                self._drop("future")
+                return
+            if (reference - at).total_seconds() >= s.window_s:
+                self._drop("too_old")
+                return
+            at = min(at, reference)  # a little ahead (clock skew) counts as now
+        merchant = self._merchants.get(result.merchant_id)
+        if merchant is None:
+            if len(self._merchants) >= s.max_merchants:
+                self._drop("capacity")
+                return
+            merchant = self._merchants[result.merchant_id] = _Merchant()
+        series = merchant.channels.get(result.channel)
+        platform = self._platform.get(result.channel)
+        if (series is None and len(merchant.channels) >= s.max_channels) or (
+            platform is None and len(self._platform) >= s.max_channels
+        ):
+            self._drop("capacity")
+            return
+        if series is None:
+            series = merchant.channels[result.channel] = Series()
+        if platform is None:
+            platform = self._platform[result.channel] = Series()
+        cause, label = self._classify(result)
+        index = math.floor(at.timestamp() / s.bucket_s)
+        series.add(index, cause, label, s.max_codes_per_bucket)
+        platform.add(index, cause, label, s.max_codes_per_bucket)
+
+    def _classify(self, result: PaymentResult) -> tuple[Cause | None, str]:
+        if result.success:
+            return None, ""
+        if result.transport_error:
+            label = f"transport:{result.transport_error}"
+        else:
+            label = result.sub_code or result.code
+        known = self._labels.get(label)
+        if known is None:
+            known = diagnose(result.code, result.sub_code, transport_error=result.transport_error)
+            if len(self._labels) < 4096:
+                self._labels[label] = known
+        return known.cause, label
+
+    def _drop(self, reason: str) -> None:
+        d = self._dropped
+        if reason == "future":
+            self._dropped = replace(d, future=d.future + 1)
+        elif reason == "too_old":
+            self._dropped = replace(d, too_old=d.too_old + 1)
+        else:
+            self._dropped = replace(d, capacity=d.capacity + 1)
+
+    # -- evaluation ---------------------------------------------------------------------------
+
+    def evaluate(self, now: datetime) -> list[PaymentAnomaly]:
+        """State changes since the last call (raised or cleared), sorted by anomaly id."""
+        if now.tzinfo is None:
+            raise ValueError("evaluate needs an aware datetime")
+        self._reference = now
+        last = math.floor(now.timestamp() / self.settings.bucket_s)
+        first = last - self.settings.buckets + 1
+        self._evict(first)
+        changes: list[PaymentAnomaly] = []
+        all_channels: set[str] = set()
+        for channel in self.settings.huabei_channels:
+            change, failing = self._evaluate_platform(channel, now, first, last)
+            all_channels.update(failing)
+            if change is not None:
+                changes.append(change)
+        changes.extend(self._evaluate_merchants(now, first, last))
+        self._note_all_channels(tuple(sorted(all_channels)))
+        return sorted(changes, key=lambda a: a.anomaly_id)
+
+    def _evict(self, first: int) -> None:
+        for series in self._platform.values():
+            series.prune(first)
+        for merchant_id in list(self._merchants):
+            merchant = self._merchants[merchant_id]
+            if merchant.last_index() < first:
+                del self._merchants[merchant_id]
+                continue
+            for series in merchant.channels.values():
+                series.prune(first)
+
+    def _contrast(self, channel: str, first: int, last: int, rate: float) -> _Contrast:
+        s = self.settings
+        huabei_only: list[str] = []
+        all_channels: list[str] = []
+        no_contrast: list[str] = []
+        for merchant_id, merchant in self._merchants.items():
+            series = merchant.channels.get(channel)
+            if series is None:
+                continue
+            t = series.sum(first, last, with_codes=False)
+            if t.attempts < s.merchant_min_attempts or t.rate(Cause.PLATFORM) < rate:
+                continue
+            other = Totals()
+            for name, other_series in merchant.channels.items():
+                if name not in s.huabei_channels:
+                    other_series.sum(first, last, with_codes=False, into=other)
+            if other.attempts < s.contrast_min_attempts:
+                no_contrast.append(merchant_id)
+            elif other.rate(Cause.PLATFORM) < s.contrast_max_failure_rate:
+                huabei_only.append(merchant_id)
+            else:
+                all_channels.append(merchant_id)
+        return _Contrast(tuple(sorted(huabei_only)), tuple(sorted(all_channels)), tuple(sorted(no_contrast)))
+
+    def _outage(self, c: _Contrast) -> bool:
+        counted = len(c.huabei_only) + (0 if self.settings.require_contrast else len(c.no_contrast))
+        return counted >= self.settings.platform_min_merchants and len(c.huabei_only) > len(c.all_channels)
+
+    def _evaluate_platform(
+        self, channel: str, now: datetime, first: int, last: int
+    ) -> tuple[PaymentAnomaly | None, tuple[str, ...]]:
+        s = self.settings
+        anomaly_id = f"platform:{channel}"
+        active = self._active.get(anomaly_id)
+        series = self._platform.get(channel)
+        totals = series.sum(first, last, with_codes=True) if series else Totals()
+        evidence = totals.attempts >= s.platform_min_attempts
+        rate = s.platform_clear_rate if active else s.platform_raise_rate
+        contrast = self._contrast(channel, first, last, rate)
+        bad = evidence and self._outage(contrast)
+        if active is None:
+            if not bad:
+                if evidence and len(contrast.all_channels) >= s.platform_min_merchants:
+                    log.info(
+                        "payments.platform_not_huabei",
+                        extra={"channel": channel, "merchants": len(contrast.all_channels)},
+                    )
+                return None, contrast.all_channels
+            raised = self._platform_anomaly(anomaly_id, "raised", channel, now, totals, contrast, (first, last))
+            self._active[anomaly_id] = _Active(raised)
+            log.warning("payments.anomaly_raised", extra={"anomaly_id": anomaly_id, "failures": raised.failures})
+            return raised, contrast.all_channels
+        why = active.should_clear(now, bad=bad, evidence=evidence, settings=s)
+        if not why:
+            return None, contrast.all_channels
+        cleared = self._platform_anomaly(anomaly_id, "cleared", channel, now, totals, contrast, (first, last), why=why)
+        del self._active[anomaly_id]
+        log.info("payments.anomaly_cleared", extra={"anomaly_id": anomaly_id, "why": why})
+        return cleared, contrast.all_channels
+
+    def _evaluate_merchants(self, now: datetime, first: int, last: int) -> list[PaymentAnomaly]:
+        s = self.settings
+        changes: list[PaymentAnomaly] = []
+        candidates = set(self._merchants) | {
+            a.anomaly.scope.merchant_ids[0] for k, a in self._active.items() if k.startswith("merchant:")
+        }
+        for merchant_id in sorted(candidates):
+            merchant = self._merchants.get(merchant_id)
+            totals = Totals()
+            per_channel: dict[str, Totals] = {}
+            if merchant is not None:
+                for name, series in merchant.channels.items():
+                    per_channel[name] = series.sum(first, last, with_codes=True)
+                    totals.merge(per_channel[name], with_codes=True)
+            for cause in MERCHANT_CAUSES:
+                anomaly_id = f"merchant:{merchant_id}:{cause.value}"
+                active = self._active.get(anomaly_id)
+                evidence = totals.attempts >= s.merchant_min_attempts
+                if active is None:
+                    raise_now = (
+                        evidence
+                        and totals.failed(cause) >= s.merchant_min_failures
+                        and totals.rate(cause) >= s.merchant_raise_rate
+                    )
+                    if raise_now:
+                        a = self._merchant_anomaly(anomaly_id, "raised", merchant_id, cause, now, totals, per_channel)
+                        self._active[anomaly_id] = _Active(a)
+                        log.warning("payments.anomaly_raised", extra={"anomaly_id": anomaly_id, "failures": a.failures})
+                        changes.append(a)
+                    continue
+                bad = evidence and totals.failed(cause) > 0 and totals.rate(cause) >= s.merchant_clear_rate
+                why = active.should_clear(now, bad=bad, evidence=evidence, settings=s)
+                if why:
+                    a = self._merchant_anomaly(anomaly_id, "cleared", merchant_id, cause, now, totals, per_channel, why=why)
+                    del self._active[anomaly_id]
+                    log.info("payments.anomaly_cleared", extra={"anomaly_id": anomaly_id, "why": why})
+                    changes.append(a)
+        return changes
+
+    # -- building signals ---------------------------------------------------------------------
+
+    def _describe(self, label: str) -> Diagnosis:
+        known = self._labels.get(label)
+        if known is not None:
+            return known
+        if label.startswith("transport:"):
+            return diagnose(transport_error=label.removeprefix("transport:"))
+        return diagnose(label)
+
+    def _window(self, now: datetime) -> tuple[datetime, datetime]:
+        return now - timedelta(seconds=self.settings.window_s), now
+
+    def _platform_anomaly(
+        self,
+        anomaly_id: str,
+        state: State,
+        channel: str,
+        now: datetime,
+        totals: Totals,
+        contrast: _Contrast,
+        span: tuple[int, int],
+        *,
+        why: str = "",
+    ) -> PaymentAnomaly:
+        codes = totals.top_codes(Cause.PLATFORM)
+        start, end = self._window(now)
+        failing_merchants = self._merchants_with(channel, Cause.PLATFORM, *span)
+        top = next(iter(codes), "")
+        if state == "raised":
+            advice = (
+                "花呗暂时无法使用（疑似支付宝平台故障：多家商户的花呗支付同时失败，其他支付方式正常）。"
+                "请引导顾客使用其他支付方式，恢复后会通知您。"
+            )
+            explanation = (
+                f"Suspected Huabei ({channel}) outage: platform-cause failures at "
+                f"{len(contrast.huabei_only)} merchants whose other channels are healthy "
+                f"({len(contrast.all_channels)} failing on all channels, {len(contrast.no_contrast)} "
+                f"without other traffic); {totals.failed(Cause.PLATFORM)}/{totals.attempts} attempts "
+                f"failed with a platform cause in the last {self.settings.window_s:g}s."
+            )
+            if top:
+                explanation += f" Top code {top}: {self._describe(top).explanation}"
+        else:
+            advice = "花呗支付已恢复正常。"
+            explanation = f"Huabei ({channel}) platform failures cleared: {why}."
+        return PaymentAnomaly(
+            anomaly_id=anomaly_id,
+            state=state,
+            cause=Cause.PLATFORM,
+            scope=Scope.platform(),
+            channel=channel,
+            window_start=start,
+            window_end=end,
+            total=totals.attempts,
+            failures=totals.failed(Cause.PLATFORM),
+            merchants=failing_merchants,
+            counts_by_code=codes,
+            advice_zh=advice,
+            explanation=explanation,
+        )
+
+    def _merchants_with(self, channel: str, cause: Cause, first: int, last: int) -> int:
+        count = 0
+        for merchant in self._merchants.values():
+            series = merchant.channels.get(channel)
+            if series is not None and series.sum(first, last, with_codes=False).failed(cause):
+                count += 1
+        return count
+
+    def _merchant_anomaly(
+        self,
+        anomaly_id: str,
+        state: State,
+        merchant_id: str,
+        cause: Cause,
+        now: datetime,
+        totals: Totals,
+        per_channel: dict[str, Totals],
+        *,
+        why: str = "",
+    ) -> PaymentAnomaly:
+        codes = totals.top_codes(cause)
+        start, end = self._window(now)
+        hit = [name for name, t in per_channel.items() if t.failed(cause)]
+        channel = hit[0] if len(hit) == 1 else ALL_CHANNELS
+        top = next(iter(codes), "")
+        if state == "raised":
+            d = self._describe(top)
+            advice = d.advice_zh
+            explanation = (
+                f"{totals.failed(cause)}/{totals.attempts} payments at merchant {merchant_id} failed with "
+                f"cause {cause.value} in the last {self.settings.window_s:g}s. Top code {top}: {d.explanation}"
+            )
+        else:
+            advice = "此前的收款问题已不再出现，收款已恢复正常。"
+            explanation = f"Merchant {merchant_id} {cause.value} failures cleared: {why}."
+        return PaymentAnomaly(
+            anomaly_id=anomaly_id,
+            state=state,
+            cause=cause,
+            scope=Scope.merchants(merchant_id),
+            channel=channel,
+            window_start=start,
+            window_end=end,
+            total=totals.attempts,
+            failures=totals.failed(cause),
+            merchants=1 if totals.failed(cause) else 0,
+            counts_by_code=codes,
+            advice_zh=advice,
+            explanation=explanation,
+        )
+
+    # -- introspection ------------------------------------------------------------------------
+
+    def _note_all_channels(self, merchants: tuple[str, ...]) -> None:
+        if merchants != self._all_channels:
+            log.info("payments.all_channels_failing", extra={"merchants": ",".join(merchants[:20]), "count": len(merchants)})
+        self._all_channels = merchants
+
+    @property
+    def dropped(self) -> DropCounts:
+        return self._dropped
+
+    def status(self) -> DetectorStatus:
+        return DetectorStatus(
+            tracked_merchants=len(self._merchants),
+            active_anomalies=tuple(sorted(self._active)),
+            all_channels_failing=self._all_channels,
+            dropped=self._dropped,
+        )
