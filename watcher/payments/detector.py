@@ -13,7 +13,7 @@ Rules (thresholds in :class:`DetectionSettings`):
   server, not Huabei); *no-contrast* when it had no other traffic. An outage is raised when the
   channel saw ``platform_min_attempts`` attempts platform-wide, at least
   ``platform_min_merchants`` merchants are Huabei-only (no-contrast ones count too when
-  ``require_contrast`` is off), and Huabei-only merchants outnumber all-channels ones. Merchants
+  ``require_contrast`` is off), and those counted outnumber the all-channels ones. Merchants
   failing on all channels never make a Huabei outage; they are reported by :meth:`Detector.status`.
 * **Merchant problem** (``merchant:<id>:merchant_account`` / ``merchant:<id>:integration``):
   across all of that merchant's channels, at least ``merchant_min_attempts`` attempts, at least
@@ -304,7 +304,7 @@ class Detector:
 
     def _outage(self, c: _Contrast) -> bool:
         counted = len(c.huabei_only) + (0 if self.settings.require_contrast else len(c.no_contrast))
-        return counted >= self.settings.platform_min_merchants and len(c.huabei_only) > len(c.all_channels)
+        return counted >= self.settings.platform_min_merchants and counted > len(c.all_channels)
 
     def _evaluate_platform(
         self, channel: str, now: datetime, first: int, last: int
