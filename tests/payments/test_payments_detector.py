@@ -43,6 +43,10 @@ def failing(share: float, outcome: Outcome) -> Callable[[int], Outcome]:
     return lambda i: outcome if math.floor((i + 1) * share) > math.floor(i * share) else None
 
 
+def first_only(outcome: Outcome) -> Callable[[int], Outcome]:
+    return lambda i: outcome if i == 0 else None
+
+
 def ok(_: int) -> Outcome:
     return None
 
@@ -67,7 +71,7 @@ def run(
     traffic: Callable[[datetime, int], list[PaymentResult]],
 ) -> list[tuple[datetime, PaymentAnomaly]]:
     """Drive the detector step by step: observe each step's traffic, evaluate, collect changes."""
-    changes = []
+    changes: list[tuple[datetime, PaymentAnomaly]] = []
     for k in range(seconds // step_s):
         now = start + timedelta(seconds=(k + 1) * step_s)
         for r in traffic(now - timedelta(seconds=step_s / 2), k):
@@ -76,7 +80,9 @@ def run(
     return changes
 
 
-def outage_traffic(merchants: int, pcredit: Callable[[int], Outcome], other: Callable[[int], Outcome] = ok):
+def outage_traffic(
+    merchants: int, pcredit: Callable[[int], Outcome], other: Callable[[int], Outcome] = ok
+) -> Callable[[datetime, int], list[PaymentResult]]:
     def traffic(at: datetime, k: int) -> list[PaymentResult]:
         out = []
         for m in range(merchants):
@@ -265,7 +271,7 @@ def test_low_volume_noise_raises_nothing() -> None:
     d = Detector()
     noise = [SYSTEM_ERROR, BLOCKED, BAD_SIGNATURE, TIMEOUT]
     for m in range(20):
-        feed(d, stream(f"m{m}", "pcredit", T0, 3, 60.0, lambda i, m=m: noise[(m + i) % 4] if i == 0 else None))
+        feed(d, stream(f"m{m}", "pcredit", T0, 3, 60.0, first_only(noise[m % 4])))
         feed(d, stream(f"m{m}", "moneyFund", T0, 2, 60.0, ok))
 
     assert d.evaluate(T0 + timedelta(seconds=200)) == []
