@@ -264,6 +264,15 @@ def test_huabei_only_merchants_without_other_traffic_need_require_contrast_off()
     assert detect(False) == ["platform:pcredit"]
 
 
+def test_an_unknown_sub_code_is_judged_with_its_top_level_code_each_time() -> None:
+    d = Detector(DetectionSettings(platform_min_merchants=1))
+    d.observe(result("other", "pcredit", T0, ("20000", "ACQ.BRAND_NEW", "")))  # platform, by 20000
+    feed(d, stream("m1", "pcredit", T0, 30, 9.0, failing(1.0, ("40004", "ACQ.BRAND_NEW", ""))))  # unknown
+    feed(d, stream("m1", "moneyFund", T0, 30, 9.0, ok))
+
+    assert d.evaluate(T0 + timedelta(seconds=280)) == []
+
+
 # -- low-volume noise ----------------------------------------------------------------------------
 
 

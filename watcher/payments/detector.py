@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 MERCHANT_CAUSES: tuple[Cause, ...] = (Cause.MERCHANT_ACCOUNT, Cause.INTEGRATION)
 ALL_CHANNELS = "*"
 MAX_BUCKETS = 720
+MAX_REMEMBERED_CODES = 4096
 
 State = Literal["raised", "cleared"]
 
@@ -177,6 +178,8 @@ class Detector:
         self._merchants: dict[str, _Merchant] = {}
         self._platform: dict[str, Series] = {}
         self._active: dict[str, _Active] = {}
+        # Diagnoses of the code combinations seen, and of each evidence label (first seen).
+        self._diagnoses: dict[tuple[str, str, str], Diagnosis] = {}
         self._labels: dict[str, Diagnosis] = {}
         self._reference: datetime | None = None
         self._dropped = DropCounts()
@@ -230,11 +233,13 @@ class Detector:
             label = f"transport:{result.transport_error}"
         else:
             label = result.sub_code or result.code
-        known = self._labels.get(label)
+        key = (result.code, result.sub_code, result.transport_error)
+        known = self._diagnoses.get(key)
         if known is None:
             known = diagnose(result.code, result.sub_code, transport_error=result.transport_error)
-            if len(self._labels) < 4096:
-                self._labels[label] = known
+            if len(self._diagnoses) < MAX_REMEMBERED_CODES:
+                self._diagnoses[key] = known
+                self._labels.setdefault(label, known)
         return known.cause, label
 
     def _drop(self, reason: str) -> None:
