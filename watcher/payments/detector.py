@@ -163,6 +163,10 @@ class _Merchant:
         return max((s.last_index for s in self.channels.values()), default=-(2**62))
 
 
+#: Window totals per merchant, per channel, without codes (computed once per evaluate).
+_Snapshot = dict[str, dict[str, Totals]]
+
+
 @dataclass(frozen=True, slots=True)
 class _Contrast:
     huabei_only: tuple[str, ...]
@@ -261,14 +265,18 @@ class Detector:
         last = math.floor(now.timestamp() / self.settings.bucket_s)
         first = last - self.settings.buckets + 1
         self._evict(first)
+        snapshot: _Snapshot = {
+            merchant_id: {name: series.sum(first, last, with_codes=False) for name, series in merchant.channels.items()}
+            for merchant_id, merchant in self._merchants.items()
+        }
         changes: list[PaymentAnomaly] = []
         all_channels: set[str] = set()
         for channel in self.settings.huabei_channels:
-            change, failing = self._evaluate_platform(channel, now, first, last)
+            change, failing = self._evaluate_platform(channel, now, first, last, snapshot)
             all_channels.update(failing)
             if change is not None:
                 changes.append(change)
-        changes.extend(self._evaluate_merchants(now, first, last))
+        changes.extend(self._evaluate_merchants(now, first, last, snapshot))
         self._note_all_channels(tuple(sorted(all_channels)))
         return sorted(changes, key=lambda a: a.anomaly_id)
 
@@ -283,22 +291,19 @@ class Detector:
             for series in merchant.channels.values():
                 series.prune(first)
 
-    def _contrast(self, channel: str, first: int, last: int, rate: float) -> _Contrast:
+    def _contrast(self, channel: str, rate: float, snapshot: _Snapshot) -> _Contrast:
         s = self.settings
         huabei_only: list[str] = []
         all_channels: list[str] = []
         no_contrast: list[str] = []
-        for merchant_id, merchant in self._merchants.items():
-            series = merchant.channels.get(channel)
-            if series is None:
-                continue
-            t = series.sum(first, last, with_codes=False)
-            if t.attempts < s.merchant_min_attempts or t.rate(Cause.PLATFORM) < rate:
+        for merchant_id, channels in snapshot.items():
+            t = channels.get(channel)
+            if t is None or t.attempts < s.merchant_min_attempts or t.rate(Cause.PLATFORM) < rate:
                 continue
             other = Totals()
-            for name, other_series in merchant.channels.items():
+            for name, totals in channels.items():
                 if name not in s.huabei_channels:
-                    other_series.sum(first, last, with_codes=False, into=other)
+                    other.merge(totals, with_codes=False)
             if other.attempts < s.contrast_min_attempts:
                 no_contrast.append(merchant_id)
             elif other.rate(Cause.PLATFORM) < s.contrast_max_failure_rate:
@@ -312,7 +317,7 @@ class Detector:
         return counted >= self.settings.platform_min_merchants and counted > len(c.all_channels)
 
     def _evaluate_platform(
-        self, channel: str, now: datetime, first: int, last: int
+        self, channel: str, now: datetime, first: int, last: int, snapshot: _Snapshot
     ) -> tuple[PaymentAnomaly | None, tuple[str, ...]]:
         s = self.settings
         anomaly_id = f"platform:{channel}"
@@ -321,7 +326,7 @@ class Detector:
         totals = series.sum(first, last, with_codes=True) if series else Totals()
         evidence = totals.attempts >= s.platform_min_attempts
         rate = s.platform_clear_rate if active else s.platform_raise_rate
-        contrast = self._contrast(channel, first, last, rate)
+        contrast = self._contrast(channel, rate, snapshot)
         bad = evidence and self._outage(contrast)
         if active is None:
             if not bad:
@@ -331,32 +336,28 @@ class Detector:
                         extra={"channel": channel, "merchants": len(contrast.all_channels)},
                     )
                 return None, contrast.all_channels
-            raised = self._platform_anomaly(anomaly_id, "raised", channel, now, totals, contrast, (first, last))
+            raised = self._platform_anomaly(anomaly_id, "raised", channel, now, totals, contrast, snapshot)
             self._active[anomaly_id] = _Active(raised)
             log.warning("payments.anomaly_raised", extra={"anomaly_id": anomaly_id, "failures": raised.failures})
             return raised, contrast.all_channels
         why = active.should_clear(now, bad=bad, evidence=evidence, settings=s)
         if not why:
             return None, contrast.all_channels
-        cleared = self._platform_anomaly(anomaly_id, "cleared", channel, now, totals, contrast, (first, last), why=why)
+        cleared = self._platform_anomaly(anomaly_id, "cleared", channel, now, totals, contrast, snapshot, why=why)
         del self._active[anomaly_id]
         log.info("payments.anomaly_cleared", extra={"anomaly_id": anomaly_id, "why": why})
         return cleared, contrast.all_channels
 
-    def _evaluate_merchants(self, now: datetime, first: int, last: int) -> list[PaymentAnomaly]:
+    def _evaluate_merchants(self, now: datetime, first: int, last: int, snapshot: _Snapshot) -> list[PaymentAnomaly]:
         s = self.settings
         changes: list[PaymentAnomaly] = []
-        candidates = set(self._merchants) | {
+        candidates = set(snapshot) | {
             a.anomaly.scope.merchant_ids[0] for k, a in self._active.items() if k.startswith("merchant:")
         }
         for merchant_id in sorted(candidates):
-            merchant = self._merchants.get(merchant_id)
             totals = Totals()
-            per_channel: dict[str, Totals] = {}
-            if merchant is not None:
-                for name, series in merchant.channels.items():
-                    per_channel[name] = series.sum(first, last, with_codes=True)
-                    totals.merge(per_channel[name], with_codes=True)
+            for channel_totals in snapshot.get(merchant_id, {}).values():
+                totals.merge(channel_totals, with_codes=False)
             for cause in MERCHANT_CAUSES:
                 anomaly_id = f"merchant:{merchant_id}:{cause.value}"
                 active = self._active.get(anomaly_id)
@@ -368,7 +369,7 @@ class Detector:
                         and totals.rate(cause) >= s.merchant_raise_rate
                     )
                     if raise_now:
-                        a = self._merchant_anomaly(anomaly_id, "raised", merchant_id, cause, now, totals, per_channel)
+                        a = self._merchant_anomaly(anomaly_id, "raised", merchant_id, cause, now, first, last)
                         self._active[anomaly_id] = _Active(a)
                         log.warning("payments.anomaly_raised", extra={"anomaly_id": anomaly_id, "failures": a.failures})
                         changes.append(a)
@@ -376,7 +377,7 @@ class Detector:
                 bad = evidence and totals.failed(cause) > 0 and totals.rate(cause) >= s.merchant_clear_rate
                 why = active.should_clear(now, bad=bad, evidence=evidence, settings=s)
                 if why:
-                    a = self._merchant_anomaly(anomaly_id, "cleared", merchant_id, cause, now, totals, per_channel, why=why)
+                    a = self._merchant_anomaly(anomaly_id, "cleared", merchant_id, cause, now, first, last, why=why)
                     del self._active[anomaly_id]
                     log.info("payments.anomaly_cleared", extra={"anomaly_id": anomaly_id, "why": why})
                     changes.append(a)
@@ -403,13 +404,13 @@ class Detector:
         now: datetime,
         totals: Totals,
         contrast: _Contrast,
-        span: tuple[int, int],
+        snapshot: _Snapshot,
         *,
         why: str = "",
     ) -> PaymentAnomaly:
         codes = totals.top_codes(Cause.PLATFORM)
         start, end = self._window(now)
-        failing_merchants = self._merchants_with(channel, Cause.PLATFORM, *span)
+        failing_merchants = sum(1 for chans in snapshot.values() if channel in chans and chans[channel].failed(Cause.PLATFORM))
         top = next(iter(codes), "")
         if state == "raised":
             advice = (
@@ -444,14 +445,6 @@ class Detector:
             explanation=explanation,
         )
 
-    def _merchants_with(self, channel: str, cause: Cause, first: int, last: int) -> int:
-        count = 0
-        for merchant in self._merchants.values():
-            series = merchant.channels.get(channel)
-            if series is not None and series.sum(first, last, with_codes=False).failed(cause):
-                count += 1
-        return count
-
     def _merchant_anomaly(
         self,
         anomaly_id: str,
@@ -459,11 +452,18 @@ class Detector:
         merchant_id: str,
         cause: Cause,
         now: datetime,
-        totals: Totals,
-        per_channel: dict[str, Totals],
+        first: int,
+        last: int,
         *,
         why: str = "",
     ) -> PaymentAnomaly:
+        merchant = self._merchants.get(merchant_id)
+        per_channel = {
+            name: series.sum(first, last, with_codes=True) for name, series in (merchant.channels.items() if merchant else ())
+        }
+        totals = Totals()
+        for channel_totals in per_channel.values():
+            totals.merge(channel_totals, with_codes=True)
         codes = totals.top_codes(cause)
         start, end = self._window(now)
         hit = [name for name, t in per_channel.items() if t.failed(cause)]

@@ -17,16 +17,20 @@ OTHER_CODES = "other"
 
 @dataclass(slots=True)
 class Bucket:
+    """Counts of one bucket. The per-cause maps exist only once a failure was counted."""
+
     attempts: int = 0
     failures: int = 0
-    by_cause: dict[Cause, int] = field(default_factory=dict)
-    codes: dict[Cause, dict[str, int]] = field(default_factory=dict)
+    by_cause: dict[Cause, int] | None = None
+    codes: dict[Cause, dict[str, int]] | None = None
 
     def add(self, cause: Cause | None, label: str, max_codes: int) -> None:
         self.attempts += 1
         if cause is None:
             return
         self.failures += 1
+        if self.by_cause is None or self.codes is None:
+            self.by_cause, self.codes = {}, {}
         self.by_cause[cause] = self.by_cause.get(cause, 0) + 1
         codes = self.codes.setdefault(cause, {})
         if label not in codes and len(codes) >= max_codes:
@@ -52,9 +56,10 @@ class Totals:
     def merge(self, other: Bucket | Totals, *, with_codes: bool) -> None:
         self.attempts += other.attempts
         self.failures += other.failures
-        for cause, n in other.by_cause.items():
-            self.by_cause[cause] = self.by_cause.get(cause, 0) + n
-        if with_codes:
+        if other.by_cause:
+            for cause, n in other.by_cause.items():
+                self.by_cause[cause] = self.by_cause.get(cause, 0) + n
+        if with_codes and other.codes:
             for cause, codes in other.codes.items():
                 mine = self.codes.setdefault(cause, {})
                 for label, n in codes.items():
