@@ -281,8 +281,10 @@ class Detector:
         return sorted(changes, key=lambda a: a.anomaly_id)
 
     def _evict(self, first: int) -> None:
-        for series in self._platform.values():
-            series.prune(first)
+        for channel in list(self._platform):
+            self._platform[channel].prune(first)
+            if not self._platform[channel].buckets:
+                del self._platform[channel]
         for merchant_id in list(self._merchants):
             merchant = self._merchants[merchant_id]
             if merchant.last_index() < first:
