@@ -39,74 +39,21 @@ import logging
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from watcher.events.common import HUABEI_CHANNELS, Cause, Scope
+from watcher.events.common import Cause
 from watcher.events.payments import PaymentResult
 from watcher.events.signals import PaymentAnomaly
+from watcher.payments.anomalies import Contrast, State, merchant_anomaly, platform_anomaly
 from watcher.payments.diagnosis import Diagnosis, diagnose
+from watcher.payments.settings import DetectionSettings
 from watcher.payments.windows import Series, Totals
+
+__all__ = ["DetectionSettings", "Detector", "DetectorStatus", "DropCounts"]
 
 log = logging.getLogger(__name__)
 
 MERCHANT_CAUSES: tuple[Cause, ...] = (Cause.MERCHANT_ACCOUNT, Cause.INTEGRATION)
-ALL_CHANNELS = "*"
-MAX_BUCKETS = 720
 MAX_REMEMBERED_CODES = 4096
-
-State = Literal["raised", "cleared"]
-
-
-class DetectionSettings(BaseModel):
-    """Thresholds and windows of the payment-result detector (``[payments.detection]``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    window_s: float = Field(300.0, ge=30, le=3600, description="Sliding window length, seconds")
-    bucket_s: float = Field(10.0, ge=1, le=300, description="Bucket width; the window is a whole number of buckets")
-    huabei_channels: tuple[str, ...] = Field(HUABEI_CHANNELS, min_length=1)
-
-    platform_raise_rate: float = Field(0.3, gt=0, le=1, description="Platform-failure share that makes a merchant 'affected'")
-    platform_clear_rate: float = Field(0.1, ge=0, lt=1, description="Share under which an outage starts to clear")
-    platform_min_merchants: int = Field(3, ge=1, le=10_000, description="K: affected Huabei-only merchants needed")
-    platform_min_attempts: int = Field(30, ge=1, description="Attempts on the channel platform-wide in the window")
-    merchant_min_attempts: int = Field(5, ge=1, description="Attempts one merchant needs in the window to count")
-    contrast_min_attempts: int = Field(3, ge=1, description="Other-channel attempts needed to judge the contrast")
-    contrast_max_failure_rate: float = Field(0.2, gt=0, le=1, description="Other channels count as healthy under this platform-failure share")
-    require_contrast: bool = Field(True, description="Only merchants whose other channels are seen healthy count toward K")
-
-    merchant_raise_rate: float = Field(0.25, gt=0, le=1)
-    merchant_clear_rate: float = Field(0.05, ge=0, lt=1)
-    merchant_min_failures: int = Field(3, ge=1)
-
-    clear_after_s: float = Field(120.0, ge=0, le=86_400, description="Time below the clear rate before clearing")
-    no_evidence_clear_s: float = Field(1800.0, ge=60, le=86_400, description="Time without traffic before clearing anyway")
-
-    max_future_skew_s: float = Field(60.0, ge=0, le=3600, description="Results further in the future are dropped")
-    max_merchants: int = Field(50_000, ge=1, le=10_000_000, description="Merchants tracked at once (memory bound)")
-    max_channels: int = Field(32, ge=1, le=1000, description="Channels tracked per merchant and platform-wide")
-    max_codes_per_bucket: int = Field(32, ge=1, le=1000)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> DetectionSettings:
-        if self.bucket_s > self.window_s:
-            raise ValueError(f"bucket_s ({self.bucket_s}) must not exceed window_s ({self.window_s})")
-        ratio = self.window_s / self.bucket_s
-        if abs(ratio - round(ratio)) > 1e-9:
-            raise ValueError(f"window_s ({self.window_s}) must be a whole multiple of bucket_s ({self.bucket_s})")
-        if round(ratio) > MAX_BUCKETS:
-            raise ValueError(f"window_s / bucket_s is {round(ratio)}; at most {MAX_BUCKETS} buckets per window")
-        if self.platform_clear_rate >= self.platform_raise_rate:
-            raise ValueError("platform_clear_rate must be below platform_raise_rate (hysteresis)")
-        if self.merchant_clear_rate >= self.merchant_raise_rate:
-            raise ValueError("merchant_clear_rate must be below merchant_raise_rate (hysteresis)")
-        return self
-
-    @property
-    def buckets(self) -> int:
-        return round(self.window_s / self.bucket_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,13 +112,6 @@ class _Merchant:
 
 #: Window totals per merchant, per channel, without codes (computed once per evaluate).
 _Snapshot = dict[str, dict[str, Totals]]
-
-
-@dataclass(frozen=True, slots=True)
-class _Contrast:
-    huabei_only: tuple[str, ...]
-    all_channels: tuple[str, ...]
-    no_contrast: tuple[str, ...]
 
 
 class Detector:
@@ -293,7 +233,7 @@ class Detector:
             for series in merchant.channels.values():
                 series.prune(first)
 
-    def _contrast(self, channel: str, rate: float, snapshot: _Snapshot) -> _Contrast:
+    def _contrast(self, channel: str, rate: float, snapshot: _Snapshot) -> Contrast:
         s = self.settings
         huabei_only: list[str] = []
         all_channels: list[str] = []
@@ -312,9 +252,9 @@ class Detector:
                 huabei_only.append(merchant_id)
             else:
                 all_channels.append(merchant_id)
-        return _Contrast(tuple(sorted(huabei_only)), tuple(sorted(all_channels)), tuple(sorted(no_contrast)))
+        return Contrast(tuple(sorted(huabei_only)), tuple(sorted(all_channels)), tuple(sorted(no_contrast)))
 
-    def _outage(self, c: _Contrast) -> bool:
+    def _outage(self, c: Contrast) -> bool:
         counted = len(c.huabei_only) + (0 if self.settings.require_contrast else len(c.no_contrast))
         return counted >= self.settings.platform_min_merchants and counted > len(c.all_channels)
 
@@ -338,14 +278,14 @@ class Detector:
                         extra={"channel": channel, "merchants": len(contrast.all_channels)},
                     )
                 return None, contrast.all_channels
-            raised = self._platform_anomaly(anomaly_id, "raised", channel, now, totals, contrast, snapshot)
+            raised = self._platform_anomaly("raised", channel, now, totals, contrast, snapshot)
             self._active[anomaly_id] = _Active(raised)
             log.warning("payments.anomaly_raised", extra={"anomaly_id": anomaly_id, "failures": raised.failures})
             return raised, contrast.all_channels
         why = active.should_clear(now, bad=bad, evidence=evidence, settings=s)
         if not why:
             return None, contrast.all_channels
-        cleared = self._platform_anomaly(anomaly_id, "cleared", channel, now, totals, contrast, snapshot, why=why)
+        cleared = self._platform_anomaly("cleared", channel, now, totals, contrast, snapshot, why=why)
         del self._active[anomaly_id]
         log.info("payments.anomaly_cleared", extra={"anomaly_id": anomaly_id, "why": why})
         return cleared, contrast.all_channels
@@ -371,7 +311,7 @@ class Detector:
                         and totals.rate(cause) >= s.merchant_raise_rate
                     )
                     if raise_now:
-                        a = self._merchant_anomaly(anomaly_id, "raised", merchant_id, cause, now, first, last)
+                        a = self._merchant_anomaly("raised", merchant_id, cause, now, first, last)
                         self._active[anomaly_id] = _Active(a)
                         log.warning("payments.anomaly_raised", extra={"anomaly_id": anomaly_id, "failures": a.failures})
                         changes.append(a)
@@ -379,7 +319,7 @@ class Detector:
                 bad = evidence and totals.failed(cause) > 0 and totals.rate(cause) >= s.merchant_clear_rate
                 why = active.should_clear(now, bad=bad, evidence=evidence, settings=s)
                 if why:
-                    a = self._merchant_anomaly(anomaly_id, "cleared", merchant_id, cause, now, first, last, why=why)
+                    a = self._merchant_anomaly("cleared", merchant_id, cause, now, first, last, why=why)
                     del self._active[anomaly_id]
                     log.info("payments.anomaly_cleared", extra={"anomaly_id": anomaly_id, "why": why})
                     changes.append(a)
@@ -400,101 +340,42 @@ class Detector:
 
     def _platform_anomaly(
         self,
-        anomaly_id: str,
         state: State,
         channel: str,
         now: datetime,
         totals: Totals,
-        contrast: _Contrast,
+        contrast: Contrast,
         snapshot: _Snapshot,
         *,
         why: str = "",
     ) -> PaymentAnomaly:
-        codes = totals.top_codes(Cause.PLATFORM)
-        start, end = self._window(now)
-        failing_merchants = sum(1 for chans in snapshot.values() if channel in chans and chans[channel].failed(Cause.PLATFORM))
-        top = next(iter(codes), "")
-        if state == "raised":
-            advice = (
-                "花呗暂时无法使用（疑似支付宝平台故障：多家商户的花呗支付同时失败，其他支付方式正常）。"
-                "请引导顾客使用其他支付方式，恢复后会通知您。"
-            )
-            explanation = (
-                f"Suspected Huabei ({channel}) outage: platform-cause failures at "
-                f"{len(contrast.huabei_only)} merchants whose other channels are healthy "
-                f"({len(contrast.all_channels)} failing on all channels, {len(contrast.no_contrast)} "
-                f"without other traffic); {totals.failed(Cause.PLATFORM)}/{totals.attempts} attempts "
-                f"failed with a platform cause in the last {self.settings.window_s:g}s."
-            )
-            if top:
-                explanation += f" Top code {top}: {self._describe(top).explanation}"
-        else:
-            advice = "花呗支付已恢复正常。"
-            explanation = f"Huabei ({channel}) platform failures cleared: {why}."
-        return PaymentAnomaly(
-            anomaly_id=anomaly_id,
+        failing = sum(1 for chans in snapshot.values() if channel in chans and chans[channel].failed(Cause.PLATFORM))
+        return platform_anomaly(
             state=state,
-            cause=Cause.PLATFORM,
-            scope=Scope.platform(),
             channel=channel,
-            window_start=start,
-            window_end=end,
-            total=totals.attempts,
-            failures=totals.failed(Cause.PLATFORM),
-            merchants=failing_merchants,
-            counts_by_code=codes,
-            advice_zh=advice,
-            explanation=explanation,
+            window=self._window(now),
+            totals=totals,
+            contrast=contrast,
+            failing_merchants=failing,
+            describe=self._describe,
+            why=why,
         )
 
     def _merchant_anomaly(
-        self,
-        anomaly_id: str,
-        state: State,
-        merchant_id: str,
-        cause: Cause,
-        now: datetime,
-        first: int,
-        last: int,
-        *,
-        why: str = "",
+        self, state: State, merchant_id: str, cause: Cause, now: datetime, first: int, last: int, *, why: str = ""
     ) -> PaymentAnomaly:
         merchant = self._merchants.get(merchant_id)
         per_channel = {
             name: series.sum(first, last, with_codes=True) for name, series in (merchant.channels.items() if merchant else ())
         }
-        totals = Totals()
-        for channel_totals in per_channel.values():
-            totals.merge(channel_totals, with_codes=True)
-        codes = totals.top_codes(cause)
-        start, end = self._window(now)
-        hit = [name for name, t in per_channel.items() if t.failed(cause)]
-        channel = hit[0] if len(hit) == 1 else ALL_CHANNELS
-        top = next(iter(codes), "")
-        if state == "raised":
-            d = self._describe(top)
-            advice = d.advice_zh
-            explanation = (
-                f"{totals.failed(cause)}/{totals.attempts} payments at merchant {merchant_id} failed with "
-                f"cause {cause.value} in the last {self.settings.window_s:g}s. Top code {top}: {d.explanation}"
-            )
-        else:
-            advice = "此前的收款问题已不再出现，收款已恢复正常。"
-            explanation = f"Merchant {merchant_id} {cause.value} failures cleared: {why}."
-        return PaymentAnomaly(
-            anomaly_id=anomaly_id,
+        return merchant_anomaly(
             state=state,
+            merchant_id=merchant_id,
             cause=cause,
-            scope=Scope.merchants(merchant_id),
-            channel=channel,
-            window_start=start,
-            window_end=end,
-            total=totals.attempts,
-            failures=totals.failed(cause),
-            merchants=1 if totals.failed(cause) else 0,
-            counts_by_code=codes,
-            advice_zh=advice,
-            explanation=explanation,
+            window=self._window(now),
+            per_channel=per_channel,
+            describe=self._describe,
+            why=why,
         )
 
     # -- introspection ------------------------------------------------------------------------
