@@ -14,7 +14,7 @@ Contract of the handler:
   batch is never lost; if the sink raises :class:`~watcher.errors.TransientError` the answer is
   503 with ``Retry-After`` and the sender must retry; any other sink error is a 500, also not
   acknowledged;
-* an identical signed request accepted in the last ``max_skew_s`` seconds is answered 202 again
+* an identical signed request already accepted (while its timestamp is still valid) is answered 202 again
   (``"duplicate": true``) without a second publish: a retry after a lost response is safe.
 """
 
