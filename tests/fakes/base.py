@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -12,6 +12,7 @@ from typing import Any, Self
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from aiohttp.typedefs import Handler
 
 from watcher.clock import Clock
 
@@ -27,6 +28,7 @@ class Failure:
     code: str | int | None = None
     message: str = "injected failure"
     retry_after: float | None = None
+    hang: bool = False  # never answer (until the fake closes): the client's timeout must fire
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,8 @@ class FakeProvider:
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self.app = web.Application()
+        self._released = asyncio.Event()
+        self.app = web.Application(middlewares=[self._hang])
         self._routes(self.app)
         self._server: TestServer | None = None
         self._injected: deque[_Injected] = deque()
@@ -72,6 +75,7 @@ class FakeProvider:
         return self.base_url
 
     async def close(self) -> None:
+        self._released.set()
         if self._server is not None:
             await self._server.close()
             self._server = None
@@ -90,6 +94,14 @@ class FakeProvider:
         if self._server is None:
             raise RuntimeError(f"{self.name} fake is not started")
         return str(self._server.make_url("")).rstrip("/")
+
+    @web.middleware
+    async def _hang(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self._injected and self._injected[0].failure.hang:
+            self.take_failure()
+            await self._released.wait()
+            return web.Response(status=504, text="hung")
+        return await handler(request)
 
     # -- failure injection -----------------------------------------------------------------------
     def fail_next(self, count: int, failure: Failure) -> None:
@@ -131,6 +143,10 @@ class FakeProvider:
     def duplicates(self) -> dict[str, int]:
         """Refs accepted more than once (should be empty)."""
         return {ref: n for ref, n in self.count_by_ref().items() if n > 1}
+
+    def missing(self, refs: Iterable[str]) -> set[str]:
+        """Refs among ``refs`` never accepted (should be empty once the provider is back)."""
+        return set(refs) - {r.ref for r in self.received}
 
     async def wait_for_received(self, count: int, *, deadline: float = 5.0) -> None:
         """Wait (with a real-time deadline) until at least ``count`` messages were accepted."""

@@ -71,6 +71,7 @@ def test_secrets_are_redacted_in_repr() -> None:
         ({"wecom": {"rate_per_minute": 0}}, "greater than or equal to 1"),
         ({"wecom": {"typo": 1}}, "Extra inputs are not permitted"),
         ({"wechat_oa": {"app_id": "wx1"}}, "app_secret"),
+        ({"webhook": {"default_url": "ftp://example"}}, "must start with http:// or https://"),
     ],
 )
 def test_bad_tables_fail_with_a_readable_reason(table: dict[str, object], needle: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -92,6 +93,16 @@ async def test_second_sms_within_thirty_seconds_waits_thirty_seconds(
     clock.advance(31)
     await sms.send(message(2))
     assert fake.duplicates() == {} and len(fake.received) == 2
+
+
+async def test_concurrent_fan_out_delivers_each_message_exactly_once(
+    http: aiohttp.ClientSession, clock: ManualClock, fake: FakeTencentSms
+) -> None:
+    sms = channel(http, clock, fake)
+    batch = [message(n, phone=f"+86138{n:08d}") for n in range(60)]
+    await asyncio.gather(*(sms.send(m) for m in batch))
+    assert fake.missing(m.ref for m in batch) == set()
+    assert fake.duplicates() == {} and fake.rejected == []
 
 
 async def test_incorrect_phone_number_is_permanent(

@@ -130,6 +130,15 @@ async def test_unreachable_endpoint_is_transient(http: aiohttp.ClientSession, cl
         await WeComChannel(http, clock, base_url=url).send(message())
 
 
+async def test_provider_that_never_answers_times_out_as_transient(
+    http: aiohttp.ClientSession, clock: ManualClock, fake: FakeWeCom
+) -> None:
+    fake.fail_next(1, Failure(hang=True))
+    with pytest.raises(TransientError, match="timed out"):
+        await channel(http, clock, fake, timeout=0.2).send(message())
+    assert fake.received == []
+
+
 async def test_long_markdown_is_cut_to_the_robot_limit(
     http: aiohttp.ClientSession, clock: ManualClock, fake: FakeWeCom
 ) -> None:

@@ -34,13 +34,14 @@ class _Model(BaseModel):
 
 class _HttpChannelConfig(_Model):
     enabled: bool = True
-    base_url: str
     timeout_seconds: float = Field(10.0, gt=0, le=120, description="Seconds for one provider call, connect to answer")
     rate_per_minute: int | None = Field(None, ge=1, description="Most calls per minute per limit key; none = no limit")
 
-    @field_validator("base_url")
+    @field_validator("base_url", "default_url", check_fields=False)
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
@@ -121,8 +122,7 @@ class FeishuConfig(_HttpChannelConfig):
 class WebhookConfig(_HttpChannelConfig):
     """``[notify.webhook]``: generic signed JSON webhook."""
 
-    base_url: str = "https://localhost"  # unused: the URL is the address or default_url
-    default_url: str | None = None
+    default_url: str | None = Field(None, description="Receiver used when a message has no URL address")
     secret: SecretStr | None = Field(None, description="HMAC-SHA256 key for X-Huabei-Signature; none = unsigned")
 
 

@@ -96,7 +96,7 @@ class DingTalkChannel:
             timestamp_ms = int(self._clock.now().timestamp() * 1000)
             params["timestamp"] = str(timestamp_ms)
             params["sign"] = dingtalk_sign(timestamp_ms, secret.get_secret_value())
-        body = {"msgtype": "markdown", "markdown": {"title": msg.title, "text": msg.body_markdown}}
+        body = {"msgtype": "markdown", "markdown": {"title": msg.title or msg.text[:20], "text": msg.body_markdown}}
         answer = await exchange(
             self._session, "POST", self._url, provider=self.name, clock=self._clock, timeout_s=self._timeout,
             params=params, data=json.dumps(body, ensure_ascii=False).encode("utf-8"),

@@ -98,7 +98,7 @@ class FeishuChannel:
         body: dict[str, object] = {
             "msg_type": "interactive",
             "card": {
-                "header": {"title": {"tag": "plain_text", "content": msg.title}},
+                "header": {"title": {"tag": "plain_text", "content": msg.title or msg.text[:20]}},
                 "elements": [{"tag": "markdown", "content": msg.body_markdown}],
             },
         }
