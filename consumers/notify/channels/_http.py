@@ -5,13 +5,11 @@ Network failures never escape as aiohttp exceptions: they become :class:`Transie
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import aiohttp
 from pydantic import BaseModel, ValidationError
@@ -40,13 +38,6 @@ class HttpAnswer:
             return model.model_validate_json(self.body)
         except (ValidationError, ValueError):
             return None
-
-    def json_object(self) -> Mapping[str, Any] | None:
-        try:
-            value = json.loads(self.body)
-        except ValueError:
-            return None
-        return value if isinstance(value, dict) else None
 
 
 def parse_retry_after(value: str | None, clock: Clock) -> float | None:
@@ -94,8 +85,6 @@ async def exchange(
             return HttpAnswer(resp.status, body, parse_retry_after(resp.headers.get("Retry-After"), clock))
     except TimeoutError as exc:
         raise TransientError(f"{provider}: timed out after {timeout_s:g}s") from exc
-    except asyncio.CancelledError:
-        raise
     except aiohttp.ClientError as exc:
         raise TransientError(f"{provider}: connection failed: {type(exc).__name__}") from exc
 
