@@ -1,1 +1,1 @@
-"""The notify consumer."""
+"""Notify consumer: plan messages from incidents, deliver them once per channel."""
