@@ -16,7 +16,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     Integer,
     String,
     Table,
@@ -31,6 +30,7 @@ from consumers.cashier.model import CashierState, Change
 from watcher.events import Incident
 from watcher.state.db import Database
 from watcher.state.tables import metadata
+from watcher.state.types import AwareDateTime
 from watcher.state.upsert import insert_if_absent, upsert
 
 PLATFORM = "*"
@@ -42,7 +42,7 @@ heard = Table(
     Column("revision", Integer, nullable=False),
     Column("scope_kind", String(20), nullable=False),
     Column("data", JSON, nullable=False),
-    Column("heard_at", DateTime(timezone=True), nullable=False),
+    Column("heard_at", AwareDateTime(), nullable=False),
 )
 
 state_table = Table(
@@ -51,7 +51,7 @@ state_table = Table(
     Column("subject", String(64), primary_key=True),
     Column("version", Integer, nullable=False),
     Column("data", JSON, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", AwareDateTime(), nullable=False),
 )
 
 audit = Table(
@@ -64,8 +64,8 @@ audit = Table(
     Column("after", JSON, nullable=False),
     Column("reason", String(1000), nullable=False),
     Column("incident_ids", JSON, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("until", DateTime(timezone=True)),
+    Column("at", AwareDateTime(), nullable=False),
+    Column("until", AwareDateTime()),
     Column("published", Boolean, nullable=False, default=False),
 )
 
@@ -74,8 +74,8 @@ overrides = Table(
     metadata,
     Column("merchant_id", String(64), primary_key=True),
     Column("incident_id", String(200), primary_key=True),
-    Column("until", DateTime(timezone=True)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("until", AwareDateTime()),
+    Column("created_at", AwareDateTime(), nullable=False),
     Column("by", String(100), nullable=False),
 )
 
@@ -85,8 +85,8 @@ pushes = Table(
     Column("merchant_id", String(64), primary_key=True),
     Column("seq", Integer, nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
-    Column("next_at", DateTime(timezone=True), nullable=False),
-    Column("lease_until", DateTime(timezone=True)),
+    Column("next_at", AwareDateTime(), nullable=False),
+    Column("lease_until", AwareDateTime()),
     Column("last_error", String(500)),
     Column("done", Boolean, nullable=False, default=False),
 )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, DateTime, Integer, String, Table, select, update
+from sqlalchemy import JSON, Column, Integer, String, Table, select, update
 
 from watcher.events import Incident
 from watcher.state.db import Database
 from watcher.state.tables import metadata
+from watcher.state.types import AwareDateTime
 from watcher.state.upsert import upsert
 
 incidents_table = Table(
@@ -20,7 +21,7 @@ incidents_table = Table(
     Column("revision", Integer, nullable=False),
     Column("published_revision", Integer, nullable=False, default=0),
     Column("data", JSON, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", AwareDateTime(), nullable=False),
 )
 
 

@@ -1,0 +1,70 @@
+"""Run real roles in-process against the session broker, with an injected clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from watcher.broker import EmbeddedBroker
+from watcher.clock import ManualClock
+from watcher.config import parse_settings
+from watcher.runtime.app import App
+from watcher.runtime.daemon import build_roles
+
+OPS = "ops-token-for-tests"
+
+
+def settings_for(tmp_path: Path, prefix: str, extra: dict[str, Any] | None = None) -> Any:
+    data: dict[str, Any] = {
+        "daemon": {"state_dir": str(tmp_path / "state"), "shutdown_timeout": 10},
+        "admin": {"listen": "127.0.0.1:0", "ops_token": OPS},
+        "kafka": {"topic_prefix": prefix, "group_prefix": prefix, "partitions": 2, "session_timeout": 6},
+        "sandbox": {"enabled": False},
+        "merchants": [
+            {"id": "m-auto", "name": "自动店", "mode": "auto", "token": "tok-auto"},
+            {"id": "m-notify", "name": "通知店", "mode": "notify_only", "token": "tok-notify"},
+        ],
+    }
+    for k, v in (extra or {}).items():
+        data[k] = {**data.get(k, {}), **v} if isinstance(v, dict) else v
+    return parse_settings(data)
+
+
+@asynccontextmanager
+async def running(
+    settings: Any, broker: EmbeddedBroker, roles: list[str], clock: ManualClock
+) -> AsyncIterator[App]:
+    app = App(settings, clock=clock, bootstrap=broker.bootstrap_servers)
+    await app.start(build_roles(roles))
+    try:
+        yield app
+    finally:
+        await app.stop()
+
+
+def role(app: App, name: str) -> Any:
+    return next(r for r in app.roles if r.name == name)
+
+
+async def get_json(app: App, path: str, token: str | None = OPS, headers: dict[str, str] | None = None) -> tuple[int, Any, dict[str, str]]:
+    h = dict(headers or {})
+    if token:
+        h["Authorization"] = f"Bearer {token}"
+    async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{app.admin_port}{path}", headers=h) as r:
+        body = await r.text()
+        return r.status, (await r.json() if body and r.content_type == "application/json" else body), {k.lower(): v for k, v in r.headers.items()}
+
+
+async def post_json(app: App, path: str, body: Any, token: str | None = OPS) -> tuple[int, Any]:
+    h = {"Authorization": f"Bearer {token}"} if token else {}
+    async with aiohttp.ClientSession() as s, s.post(f"http://127.0.0.1:{app.admin_port}{path}", json=body, headers=h) as r:
+        return r.status, await r.json()
+
+
+def at(clock: ManualClock, when: datetime) -> None:
+    clock.set(when)

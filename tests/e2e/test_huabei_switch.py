@@ -1,0 +1,236 @@
+"""Issue 5 end to end on the embedded broker: signals -> incidents -> cashier -> policy API."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from tests.e2e.harness import OPS, get_json, post_json, role, running, settings_for
+from tests.support import eventually
+from watcher.broker import EmbeddedBroker
+from watcher.bus import Bus
+from watcher.clock import SHANGHAI, ManualClock
+from watcher.events import (
+    HEALTH_DOWN,
+    HEALTH_UP,
+    MAINTENANCE_SCHEDULED,
+    Event,
+    HealthChange,
+    MaintenanceSignal,
+    ProbeObservation,
+    Window,
+)
+
+T0 = datetime(2026, 11, 27, 20, 0, tzinfo=SHANGHAI)
+START = datetime(2026, 11, 28, 2, 0, tzinfo=SHANGHAI)
+END = datetime(2026, 11, 28, 4, 0, tzinfo=SHANGHAI)
+
+
+def maintenance() -> Event[MaintenanceSignal]:
+    data = MaintenanceSignal(
+        source_id="sandbox", notice_id="n1", url="http://127.0.0.1/n1", title="花呗系统维护公告", revision="r1",
+        windows=(Window(start=START, end=END, products=("花呗",), channels=("pcredit", "pcreditpayInstallment")),),
+        channels=("pcredit", "pcreditpayInstallment"), products=("花呗",), huabei_affected=True, confidence=0.95,
+    )
+    return Event.build(MAINTENANCE_SCHEDULED, data, time=T0)
+
+
+async def policy(app, merchant: str, token: str) -> list[str]:  # type: ignore[no-untyped-def]
+    status, body, _ = await get_json(app, f"/v1/merchants/{merchant}/pay-channels", token=token)
+    assert status == 200, body
+    return list(body["disable_pay_channels"])
+
+
+async def test_maintenance_switches_auto_merchant_off_at_start_minus_lead_and_back_after_end_plus_grace(
+    broker: EmbeddedBroker, bus: Bus, tmp_path: Path
+) -> None:
+    clock = ManualClock(T0)
+    settings = settings_for(tmp_path, bus.topics.prefix)
+    async with running(settings, broker, ["incidents", "cashier"], clock) as app:
+        incidents, cashier = role(app, "incidents"), role(app, "cashier")
+        await bus.publish(maintenance())
+        await eventually(lambda: incidents.list(open_only=True), what="incident opened")
+        assert await policy(app, "m-auto", "tok-auto") == []  # announced, not started
+
+        clock.set(START - timedelta(minutes=5))  # start minus lead (300 s)
+        await incidents.tick()
+
+        async def off() -> bool:
+            return await policy(app, "m-auto", "tok-auto") == ["pcredit", "pcreditpayInstallment"]
+
+        await eventually(off, what="Huabei off at m-auto")
+        status, body, _ = await get_json(app, "/v1/merchants/m-auto/pay-channels", token="tok-auto")
+        assert body["alipay_param"] == "pcredit,pcreditpayInstallment"
+        assert body["message_zh"] == "花呗系统维护中，预计04:00恢复，请使用其他支付方式"
+        assert body["incident_ids"] == ["maint:n1"]
+        assert await policy(app, "m-notify", "tok-notify") == []
+
+        # Through the window the incidents role re-asserts the open incident (keep-alive) and the
+        # cashier renews the "off"; jump in steps shorter than off_ttl as the real timers would.
+        t = START
+        while t + timedelta(minutes=10) < END + timedelta(minutes=4):
+            t += timedelta(minutes=10)
+            clock.set(t)
+            await incidents.tick()
+            seen = app.consumers[1][0].handled
+            await incidents.republish()
+            await eventually(lambda: app.consumers[1][0].handled > seen, what="keep-alive consumed")  # noqa: B023
+            await cashier.reconcile_all()
+        clock.set(END + timedelta(minutes=4))  # still inside the grace time
+        await cashier.reconcile_all()
+        assert await policy(app, "m-auto", "tok-auto") != []
+        clock.set(END + timedelta(minutes=5))
+        await incidents.tick()
+
+        async def on() -> bool:
+            return await policy(app, "m-auto", "tok-auto") == []
+
+        await eventually(on, what="Huabei back on")
+
+        async def recorded() -> list[tuple[str, list[str]]]:
+            await cashier.reconcile_all()
+            _, changes, _ = await get_json(app, "/v1/pay-channels/changes?since=0")
+            return [(c["merchant_id"], c["after"]) for c in changes["changes"]]
+
+        await eventually(lambda: recorded(), what="the switch back recorded")
+        assert await recorded() == [("*", ["pcredit", "pcreditpayInstallment"]), ("*", [])]
+
+
+async def test_probe_outage_opens_and_closes_and_flapping_toggles_at_most_once_per_hold(
+    broker: EmbeddedBroker, bus: Bus, tmp_path: Path
+) -> None:
+    clock = ManualClock(T0)
+    settings = settings_for(tmp_path, bus.topics.prefix, {"cashier": {"min_hold": 120}})
+    async with running(settings, broker, ["incidents", "cashier"], clock) as app:
+        incidents, cashier = role(app, "incidents"), role(app, "cashier")
+        n = 0
+
+        async def probe(kind: str, since: datetime) -> None:
+            nonlocal n
+            n += 1
+            data = HealthChange(probe_id="gw", target="http://127.0.0.1/h", since=since,
+                                evidence=(ProbeObservation(at=since, ok=kind == HEALTH_UP),))
+            await bus.publish(Event.build(kind, data, time=since))
+            await eventually(lambda: app.consumers[0][0].handled >= n, what=f"signal {n} handled")
+
+        async def off() -> bool:
+            return await policy(app, "m-auto", "tok-auto") != []
+
+        await probe(HEALTH_DOWN, clock.now())
+        await eventually(off, what="outage switches Huabei off")
+        # Flap: up and down every 15 s for 90 s, inside one hold time (120 s).
+        for _ in range(3):
+            clock.advance(15)
+            await probe(HEALTH_UP, clock.now())
+            clock.advance(15)
+            await probe(HEALTH_DOWN, clock.now())
+        await cashier.reconcile_all()
+        _, changes, _ = await get_json(app, "/v1/pay-channels/changes?since=0")
+        toggles = [c for c in changes["changes"] if c["before"] != c["after"]]
+        assert len(toggles) == 1  # off once; no toggling inside the hold time
+        clock.advance(200)
+        await probe(HEALTH_UP, clock.now())
+
+        async def resolved() -> bool:
+            await cashier.reconcile_all()
+            return not incidents.list(open_only=True) and not await off()
+
+        await eventually(resolved, what="outage resolved, Huabei on")
+        _, changes, _ = await get_json(app, "/v1/pay-channels/changes?since=0")
+        toggles = [c["after"] for c in changes["changes"] if c["before"] != c["after"]]
+        assert toggles == [["pcredit", "pcreditpayInstallment"], []]
+
+
+async def test_silent_incident_stream_expires_the_off_and_replays_change_nothing(
+    broker: EmbeddedBroker, bus: Bus, tmp_path: Path
+) -> None:
+    clock = ManualClock(START - timedelta(minutes=10))
+    settings = settings_for(tmp_path, bus.topics.prefix, {"cashier": {"off_ttl": 600}})
+    async with running(settings, broker, ["incidents", "cashier"], clock) as app:
+        incidents, cashier = role(app, "incidents"), role(app, "cashier")
+        ev = maintenance()
+        await bus.publish(ev)
+        await eventually(lambda: incidents.list(open_only=True), what="incident")
+        clock.set(START)
+        await incidents.tick()
+
+        async def off() -> bool:
+            return await policy(app, "m-auto", "tok-auto") != []
+
+        await eventually(off, what="off")
+        before = incidents.list(open_only=False)[0].revision
+        await bus.publish(ev)  # replay of the same signal
+        await bus.publish(ev)
+        await eventually(lambda: app.consumers[0][0].handled >= 3, what="replays consumed")
+        assert incidents.list(open_only=False)[0].revision == before
+        # The incidents role goes silent (no tick, no republish): the "off" expires by itself.
+        clock.advance(601)
+        assert await policy(app, "m-auto", "tok-auto") == []  # fail open at read time
+        await cashier.reconcile_all()
+        _, changes, _ = await get_json(app, "/v1/pay-channels/changes?since=0")
+        assert "expired" in changes["changes"][-1]["reason"]
+
+
+async def test_restart_in_the_middle_of_a_window_resumes_in_the_right_state(
+    broker: EmbeddedBroker, bus: Bus, tmp_path: Path
+) -> None:
+    clock = ManualClock(START - timedelta(hours=1))
+    settings = settings_for(tmp_path, bus.topics.prefix)
+    async with running(settings, broker, ["incidents", "cashier"], clock) as app:
+        await bus.publish(maintenance())
+        await eventually(lambda: role(app, "incidents").list(open_only=True), what="incident")
+    # Down while the window starts; back up in the middle of it.
+    clock.set(START + timedelta(minutes=30))
+    async with running(settings, broker, ["incidents", "cashier"], clock) as app:
+        inc = role(app, "incidents").list(open_only=True)[0]
+        assert inc.phase.value == "active"  # the due change was applied at start-up
+
+        async def off() -> bool:
+            return await policy(app, "m-auto", "tok-auto") == ["pcredit", "pcreditpayInstallment"]
+
+        await eventually(off, timeout=60, what="off after restart")
+
+
+async def test_tokens_scope_merchants_and_etag_gives_304(broker: EmbeddedBroker, bus: Bus, tmp_path: Path) -> None:
+    clock = ManualClock(T0)
+    settings = settings_for(tmp_path, bus.topics.prefix)
+    async with running(settings, broker, ["cashier"], clock) as app:
+        status, body, headers = await get_json(app, "/v1/merchants/m-auto/pay-channels", token="tok-auto")
+        assert status == 200 and body["disable_pay_channels"] == []
+        assert (await get_json(app, "/v1/merchants/m-auto/pay-channels", token=None))[0] == 401
+        assert (await get_json(app, "/v1/merchants/m-auto/pay-channels", token="tok-notify"))[0] == 403
+        assert (await get_json(app, "/v1/merchants/nobody/pay-channels", token="tok-auto"))[0] == 403
+        assert (await get_json(app, "/v1/merchants/m-notify/pay-channels", token=OPS))[0] == 200
+        assert (await get_json(app, "/v1/merchants/nobody/pay-channels", token=OPS))[0] == 404
+        status, _, _ = await get_json(
+            app, "/v1/merchants/m-auto/pay-channels", token="tok-auto", headers={"If-None-Match": headers["etag"]}
+        )
+        assert status == 304
+        assert (await get_json(app, "/v1/pay-channels/changes", token="tok-auto"))[0] == 403
+
+
+async def test_ops_can_open_resolve_and_silence_incidents_and_force_huabei_on(
+    broker: EmbeddedBroker, bus: Bus, tmp_path: Path
+) -> None:
+    clock = ManualClock(T0)
+    settings = settings_for(tmp_path, bus.topics.prefix)
+    async with running(settings, broker, ["incidents", "cashier"], clock) as app:
+        status, inc = await post_json(app, "/v1/incidents", {"title": "花呗异常", "summary_zh": "花呗暂时不可用"})
+        assert status == 201, inc
+
+        async def off() -> bool:
+            return await policy(app, "m-auto", "tok-auto") != []
+
+        await eventually(off, what="manual incident switches off")
+        status, _ = await post_json(app, "/v1/merchants/m-auto/force-on", {"incident_id": inc["incident_id"]})
+        assert status == 200
+        assert await policy(app, "m-auto", "tok-auto") == []
+        status, silenced = await post_json(app, f"/v1/incidents/{inc['incident_id']}/silence", {"for": "2h"})
+        assert status == 200 and silenced["silenced_until"]
+        assert (await post_json(app, "/v1/incidents/nope/resolve", {}))[0] == 404
+        assert (await post_json(app, "/v1/incidents", {"title": ""}))[0] == 400
+        assert (await post_json(app, "/v1/incidents", {"title": "x"}, token="tok-auto"))[0] == 403
+        status, resolved = await post_json(app, f"/v1/incidents/{inc['incident_id']}/resolve", {"by": "alice"})
+        assert status == 200 and resolved["phase"] == "resolved"
+        status, listing, _ = await get_json(app, "/v1/incidents?all=1")
+        assert [i["phase"] for i in listing["incidents"]] == ["resolved"]
