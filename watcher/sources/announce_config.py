@@ -21,7 +21,7 @@ MIN_INTERVAL_S = 5.0
 def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise PydanticCustomError("url", "must be an http:// or https:// URL, got {value!r}", {"value": value})
+        raise PydanticCustomError("url", "must be an http:// or https:// URL, got {value}", {"value": repr(value)})
     return value
 
 
@@ -63,7 +63,7 @@ class SourceCommon(BaseModel):
         try:
             codecs.lookup(value)
         except LookupError:
-            raise PydanticCustomError("encoding", "unknown encoding {value!r}", {"value": value}) from None
+            raise PydanticCustomError("encoding", "unknown encoding {value}", {"value": repr(value)}) from None
         return value
 
 
