@@ -431,3 +431,24 @@ async def test_poll_never_raises_on_list_errors(
     watcher, _ = make_watcher(html_source(site), fetcher, store, clock)
     report = await watcher.poll_once()
     assert not report.ok and f"HTTP {status}" in (report.error or "")
+
+
+async def test_poll_job_is_scheduled_with_the_source_interval_and_jitter(
+    site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock
+) -> None:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from watcher.sources.announcements import add_poll_job
+
+    watcher, _ = make_watcher(html_source(site, interval=90, jitter=10), fetcher, store, clock)
+    scheduler = AsyncIOScheduler(timezone=SHANGHAI)
+    scheduler.start(paused=True)
+    try:
+        add_poll_job(scheduler, watcher)
+        add_poll_job(scheduler, watcher)  # replace_existing: still one job
+        jobs = scheduler.get_jobs()
+    finally:
+        scheduler.shutdown(wait=False)
+    assert [j.id for j in jobs] == ["announce:example-notices"]
+    assert jobs[0].trigger.interval == timedelta(seconds=90) and jobs[0].trigger.jitter == 10
+    assert jobs[0].max_instances == 1 and jobs[0].misfire_grace_time == 300

@@ -76,6 +76,11 @@ def test_declared_charset_with_one_bad_byte_is_read_leniently() -> None:
     assert "花呗维护公告" in decoded.text
 
 
+def test_bom_is_not_left_in_the_text() -> None:
+    decoded = decode_body(codecs.BOM_UTF8 + b'{"a": 1}', content_type="application/json; charset=utf-8")
+    assert decoded.text == '{"a": 1}'
+
+
 def test_garbage_bytes_are_undecodable_with_a_clear_reason() -> None:
     with pytest.raises(InvalidInput, match="undecodable page: not valid utf-8, gb18030"):
         decode_body(page("garbage.bin"), content_type="text/html")

@@ -32,9 +32,15 @@ _MAX_REPLACED_SHARE = 0.005
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
+    """Decoded text (a leading BOM removed: JSON parsers reject it), the codec used, and why."""
+
     text: str
     encoding: str
     how: str  # override | header | meta | bom | guess | lenient
+
+    def __post_init__(self) -> None:
+        if self.text.startswith("\ufeff"):
+            object.__setattr__(self, "text", self.text[1:])
 
 
 def normalize_label(label: str) -> str | None:
