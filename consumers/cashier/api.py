@@ -1,0 +1,99 @@
+"""The policy API on the admin server.
+
+``GET  /v1/merchants/{id}/pay-channels``   the merchant's policy (merchant or ops token), ETag / 304
+``GET  /v1/pay-channels/changes?since=N``  every switch change after audit sequence N (ops token);
+                                           ``merchant_id`` ``"*"`` is the platform switch, which
+                                           applies to every merchant in ``auto`` mode
+``POST /v1/merchants/{id}/force-on``       ops: keep Huabei on for one merchant
+                                           (``{"incident_id": "*" | id, "until": iso | null}``)
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from consumers.cashier.model import Mode
+from consumers.cashier.view import etag
+from watcher.config.loader import format_errors
+from watcher.runtime.auth import require_merchant_or_ops, require_ops
+
+if TYPE_CHECKING:
+    from consumers.cashier.role import CashierRole
+    from watcher.runtime.app import App
+
+
+class ForceOnRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    incident_id: str = Field(default="*", min_length=1, max_length=200)
+    until: AwareDatetime | None = None
+    by: str = "ops"
+
+
+def _json(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        text=json.dumps(obj, ensure_ascii=False, default=str), status=status, content_type="application/json",
+        headers=headers,
+    )
+
+
+def add_cashier_routes(app: App, role: CashierRole) -> None:
+    ops_token = app.settings.admin.ops_token
+
+    async def pay_channels(request: web.Request) -> web.Response:
+        assert role.registry is not None and role.view is not None
+        merchant_id = request.match_info["merchant_id"]
+        merchant = await role.registry.get(merchant_id)
+        require_merchant_or_ops(request, merchant, ops_token)
+        if merchant is None:
+            return _json({"error": f"unknown merchant {merchant_id!r}"}, 404)
+        state = await role.merchant_state(merchant_id, Mode(merchant.mode))
+        policy = role.view.policy_json(state, app.clock.now())
+        tag = etag(policy)
+        headers = {"ETag": tag, "Cache-Control": "no-cache"}
+        inm = request.headers.get("If-None-Match", "")
+        if tag in [t.strip() for t in inm.split(",")] or inm.strip() == "*":
+            return web.Response(status=304, headers=headers)
+        return _json(policy, headers=headers)
+
+    async def changes(request: web.Request) -> web.Response:
+        assert role.store is not None
+        require_ops(request, ops_token)
+        try:
+            since = int(request.query.get("since", "0"))
+            limit = min(max(int(request.query.get("limit", "500")), 1), 5000)
+        except ValueError:
+            return _json({"error": "since and limit must be integers"}, 400)
+        rows = await role.store.changes_since(since, limit)
+        items = [
+            {
+                "seq": r.seq, "merchant_id": r.subject, "before": r.before, "after": r.after, "reason": r.reason,
+                "incident_ids": r.incident_ids, "at": r.at.isoformat() if r.at else None,
+                "until": r.until.isoformat() if r.until else None,
+            }
+            for r in rows
+        ]
+        return _json({"changes": items, "next": rows[-1].seq if rows else since})
+
+    async def force_on(request: web.Request) -> web.Response:
+        assert role.registry is not None
+        require_ops(request, ops_token)
+        merchant_id = request.match_info["merchant_id"]
+        if await role.registry.get(merchant_id) is None:
+            return _json({"error": f"unknown merchant {merchant_id!r}"}, 404)
+        try:
+            raw = await request.read()
+            req = ForceOnRequest.model_validate(json.loads(raw) if raw.strip() else {})
+        except ValueError as exc:
+            problems = format_errors(exc) if isinstance(exc, ValidationError) else ["body is not valid JSON"]
+            return _json({"error": "; ".join(problems)}, 400)
+        await role.force_on(merchant_id, req.incident_id, req.until, req.by)
+        return _json({"merchant_id": merchant_id, "forced_on": req.incident_id, "until": req.until})
+
+    app.web.router.add_get("/v1/merchants/{merchant_id}/pay-channels", pay_channels)
+    app.web.router.add_get("/v1/pay-channels/changes", changes)
+    app.web.router.add_post("/v1/merchants/{merchant_id}/force-on", force_on)

@@ -1,0 +1,182 @@
+"""The cashier role: consumes ``<prefix>.incidents`` and reconciles the Huabei switch.
+
+Level-triggered: every incident event (including the engine's periodic re-publication) is noted,
+then the affected subjects are reconciled from *all* incidents heard within ``cashier.off_ttl``.
+A timer reconciles again at hold ends and expiries, so an "off" nobody renews comes back on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+
+from consumers.cashier.api import add_cashier_routes
+from consumers.cashier.model import CashierState, Mode
+from consumers.cashier.policy import desired_channels
+from consumers.cashier.push import Pusher
+from consumers.cashier.reconcile import Reconciler
+from consumers.cashier.store import PLATFORM, CashierStore
+from consumers.cashier.view import PolicyView
+from watcher.bus import MessageContext
+from watcher.events import CASHIER_CHANGED, CashierChange, Event, EventData, Incident, ScopeKind
+from watcher.runtime.app import App
+from watcher.state.merchants import MerchantRegistry
+
+log = logging.getLogger(__name__)
+
+RECONCILE_JOB = "cashier:reconcile"
+PUSH_JOB = "cashier:push"
+
+
+class CashierRole:
+    name = "cashier"
+
+    def __init__(self) -> None:
+        self.app: App | None = None
+        self.store: CashierStore | None = None
+        self.registry: MerchantRegistry | None = None
+        self.reconciler: Reconciler | None = None
+        self.view: PolicyView | None = None
+        self.pusher: Pusher | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self, app: App) -> None:
+        self.app = app
+        db = app.require_db()
+        self.store = CashierStore(db)
+        self.registry = MerchantRegistry(db)
+        self.reconciler = Reconciler(app.settings.cashier)
+        self.view = PolicyView(app.settings.cashier)
+        self.pusher = Pusher(self.store, self.registry, self, app.require_http(), app.clock)
+        app.consume(self.name, [app.topics.incidents], self.handle)
+        app.scheduler.add_job(self.reconcile_all, "interval", seconds=5, id=RECONCILE_JOB,
+                              replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
+        app.scheduler.add_job(self.pusher.run_once, "interval", seconds=2, id=PUSH_JOB,
+                              replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
+        add_cashier_routes(app, self)
+
+    async def stop(self) -> None:
+        return None
+
+    async def republish(self) -> None:
+        """After a broker restart: re-publish the audit outbox (unpublished rows)."""
+        await self.flush()
+
+    def now(self) -> datetime:
+        assert self.app is not None
+        return self.app.clock.now()
+
+    # -- consuming ---------------------------------------------------------------------------------
+    async def handle(self, event: Event[EventData], ctx: MessageContext) -> None:
+        assert self.store is not None
+        if not isinstance(event.data, Incident):
+            return
+        inc = event.data
+        await self.store.note_incident(inc, self.now())
+        if inc.scope.kind is ScopeKind.PLATFORM:
+            await self.reconcile(PLATFORM)
+        else:
+            for merchant_id in inc.scope.merchant_ids:
+                await self.reconcile(merchant_id)
+
+    async def current_incidents(self) -> list[Incident]:
+        assert self.store is not None and self.app is not None
+        return await self.store.heard_incidents(self.now() - self.app.settings.cashier.ttl)
+
+    async def reconcile_all(self) -> None:
+        """Periodic: every subject with state, plus the platform switch (expiries, hold ends)."""
+        assert self.store is not None
+        subjects = set(await self.store.states()) | {PLATFORM}
+        incidents = await self.current_incidents()
+        subjects |= {m for i in incidents if i.scope.kind is ScopeKind.MERCHANTS for m in i.scope.merchant_ids}
+        for subject in sorted(subjects):
+            await self.reconcile(subject, incidents)
+        await self.flush()
+
+    async def reconcile(self, subject: str, incidents: list[Incident] | None = None) -> None:
+        assert self.store is not None and self.reconciler is not None and self.registry is not None
+        for _ in range(5):  # compare-and-set: another process may win; recompute then
+            now = self.now()
+            incs = incidents if incidents is not None else await self.current_incidents()
+            if subject == PLATFORM:
+                scoped = [i for i in incs if i.scope.kind is ScopeKind.PLATFORM]
+                desired = desired_channels(PLATFORM, Mode.AUTO, scoped, now)
+            else:
+                scoped = [i for i in incs if i.scope.kind is ScopeKind.MERCHANTS]
+                merchant = await self.registry.get(subject)
+                mode = Mode(merchant.mode) if merchant else Mode.AUTO
+                forced = await self.store.forced_on(subject, now)
+                desired = desired_channels(subject, mode, scoped, now, forced_on=forced)
+            current = await self.store.state(subject)
+            change = self.reconciler.reconcile(subject, desired, current, now)
+            if change is None:
+                return
+            push_to = await self._push_targets(subject) if not change.renewal else []
+            seq = await self.store.apply_change(change, push_to=push_to)
+            if seq is not None:
+                if seq:
+                    await self.flush()
+                return
+        log.warning("cashier.reconcile_contended", extra={"subject": subject})
+
+    async def _push_targets(self, subject: str) -> list[str]:
+        assert self.registry is not None
+        if subject != PLATFORM:
+            m = await self.registry.get(subject)
+            return [subject] if m is not None and m.cashier_webhook else []
+        return [m.id async for m in self.registry.iter_all() if m.cashier_webhook and m.mode == "auto"]
+
+    async def flush(self) -> None:
+        """Publish audit rows not yet on ``<prefix>.cashier.changes`` (outbox)."""
+        assert self.store is not None and self.app is not None
+        async with self._lock:
+            for row in await self.store.unpublished_audit():
+                data = CashierChange(
+                    merchant_id=row.subject, before=tuple(row.before), after=tuple(row.after), reason=row.reason or "-",
+                    incident_ids=tuple(row.incident_ids), at=row.at, until=row.until, version=max(1, row.version),
+                )
+                await self.app.require_bus().publish(Event.build(CASHIER_CHANGED, data, time=row.at))
+                await self.store.mark_audit_published(row.seq)
+
+    # -- reading -----------------------------------------------------------------------------------
+    async def merchant_state(self, merchant_id: str, mode: Mode) -> CashierState:
+        """The effective switch for one merchant: platform switch (for ``auto``, minus incidents ops
+        forced on) combined with the merchant's own."""
+        assert self.store is not None
+        now = self.now()
+        if mode is not Mode.AUTO:
+            d = desired_channels(merchant_id, mode, (), now)
+            return CashierState(merchant_id=merchant_id, channels=d.channels, incident_ids=d.incident_ids,
+                                reason=d.reason, message_zh=d.message_zh)
+        states = await self.store.states([PLATFORM, merchant_id])
+        plat = states.get(PLATFORM) or CashierState(merchant_id=PLATFORM)
+        own = states.get(merchant_id) or CashierState(merchant_id=merchant_id)
+        forced = await self.store.forced_on(merchant_id, now)
+        from consumers.cashier.reconcile import effective
+
+        plat, own = effective(plat, now), effective(own, now)
+        if plat.channels and ("*" in forced or set(plat.incident_ids) <= forced):
+            plat = CashierState(merchant_id=PLATFORM)
+        channels = tuple(dict.fromkeys(plat.channels + own.channels))
+        if not channels:
+            return CashierState(merchant_id=merchant_id)
+        untils = [s.until for s in (plat, own) if s.channels and s.until is not None]
+        expected = [s.expected_until for s in (plat, own) if s.channels and s.expected_until is not None]
+        return CashierState(
+            merchant_id=merchant_id,
+            channels=channels,
+            until=max(untils) if untils else None,
+            expected_until=max(expected) if expected else None,
+            incident_ids=tuple(dict.fromkeys(plat.incident_ids + own.incident_ids)),
+            reason="; ".join(r for r in (plat.reason, own.reason) if r),
+            message_zh=plat.message_zh or own.message_zh,
+        )
+
+    async def force_on(self, merchant_id: str, incident_id: str, until: datetime | None, by: str) -> None:
+        assert self.store is not None
+        await self.store.force_on(merchant_id, incident_id, until, self.now(), by)
+        await self.reconcile(merchant_id)
+
+    def recheck_hint(self) -> timedelta:
+        return timedelta(seconds=5)

@@ -1,0 +1,181 @@
+"""The incidents role: consumes ``<prefix>.signals``, keeps incidents, publishes ``<prefix>.incidents``.
+
+* Every change is stored first (with ``published_revision`` behind) and published after, so a crash
+  between the two republishes at start-up; nothing is lost, and a replay changes nothing.
+* Timed phase changes run from an APScheduler job set at the engine's next due time; at start-up the
+  engine is rebuilt from the database and ticked at once, so a change that fell due while the
+  daemon was down is applied immediately.
+* Open incidents are re-published every ``incidents.republish_every`` (same event id): that
+  renews the cashier's "off"; if this stream goes silent, Huabei comes back on by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+
+from consumers.incidents.api import add_incident_routes
+from consumers.incidents.engine import IncidentEngine
+from consumers.incidents.store import IncidentStore
+from consumers.signal_log import record_signal
+from watcher.bus import MessageContext
+from watcher.events import (
+    INCIDENT_CANCELLED,
+    INCIDENT_OPENED,
+    INCIDENT_RESOLVED,
+    INCIDENT_UPDATED,
+    Event,
+    EventData,
+    Incident,
+    Phase,
+)
+from watcher.runtime.app import App
+
+log = logging.getLogger(__name__)
+
+TICK_JOB = "incidents:tick"
+SAFETY_JOB = "incidents:safety-tick"
+REPUBLISH_JOB = "incidents:republish"
+
+
+def event_type_for(incident: Incident) -> str:
+    if incident.phase is Phase.RESOLVED:
+        return INCIDENT_RESOLVED
+    if incident.phase is Phase.CANCELLED:
+        return INCIDENT_CANCELLED
+    return INCIDENT_OPENED if incident.revision == 1 else INCIDENT_UPDATED
+
+
+def incident_event(incident: Incident) -> Event[Incident]:
+    """The event for one incident revision; the same revision always gives the same event."""
+    return Event.build(event_type_for(incident), incident, time=incident.updated_at)
+
+
+class IncidentsRole:
+    name = "incidents"
+
+    def __init__(self) -> None:
+        self.app: App | None = None
+        self.engine: IncidentEngine | None = None
+        self.store: IncidentStore | None = None
+        self.lock = asyncio.Lock()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def start(self, app: App) -> None:
+        self.app = app
+        self.store = IncidentStore(app.require_db())
+        restored = await self.store.load_all()
+        self.engine = IncidentEngine.restore(app.settings.incidents, restored)
+        log.info("incidents.restored", extra={"incidents": len(restored), "open": len(self.engine.open_incidents())})
+        await self.flush()
+        await self.tick()
+        app.consume(self.name, [app.topics.signals], self.handle)
+        app.scheduler.add_job(
+            self.tick, "interval", seconds=60, id=SAFETY_JOB, replace_existing=True, misfire_grace_time=600, coalesce=True
+        )
+        app.scheduler.add_job(
+            self.republish,
+            "interval",
+            seconds=app.settings.incidents.republish_every,
+            id=REPUBLISH_JOB,
+            replace_existing=True,
+            misfire_grace_time=600,
+            coalesce=True,
+        )
+        add_incident_routes(app, self)
+
+    async def stop(self) -> None:
+        return None
+
+    # -- work ------------------------------------------------------------------------------------
+    def _now(self) -> datetime:
+        assert self.app is not None
+        return self.app.clock.now()
+
+    async def handle(self, event: Event[EventData], ctx: MessageContext) -> None:
+        assert self.app is not None and self.engine is not None
+        await record_signal(self.app.require_db(), event, ctx.received_at)
+        async with self.lock:
+            changed = self.engine.apply(event, self._now())
+            await self._commit(changed)
+
+    async def tick(self) -> None:
+        if self.engine is None:
+            return
+        async with self.lock:
+            changed = self.engine.tick(self._now())
+            await self._commit(changed)
+        self._schedule_next()
+
+    async def _commit(self, changed: list[Incident]) -> None:
+        """Store, then publish. A publish failure leaves the outbox for the next flush."""
+        assert self.store is not None
+        if changed:
+            await self.store.save(changed)
+            for inc in changed:
+                log.info(
+                    "incident.changed",
+                    extra={"incident_id": inc.incident_id, "phase": inc.phase.value, "revision": inc.revision},
+                )
+        await self.flush()
+        self._schedule_next()
+
+    async def flush(self) -> int:
+        """Publish every stored revision not yet published (oldest first)."""
+        assert self.app is not None and self.store is not None
+        sent = 0
+        for inc in await self.store.unpublished():
+            await self.app.require_bus().publish(incident_event(inc))
+            await self.store.mark_published(inc)
+            sent += 1
+        return sent
+
+    async def republish(self) -> None:
+        """Re-assert every open incident (keep-alive for the cashier; after a broker restart)."""
+        if self.app is None or self.engine is None:
+            return
+        await self.flush()
+        for inc in self.engine.open_incidents():
+            await self.app.require_bus().publish(incident_event(inc))
+
+    def _schedule_next(self) -> None:
+        if self.app is None or self.engine is None or not self.app.scheduler.running:
+            return
+        now = self._now()
+        due = self.engine.next_due(now)
+        if due is None:
+            if self.app.scheduler.get_job(TICK_JOB):
+                self.app.scheduler.remove_job(TICK_JOB)
+            return
+        run_at = max(due, now) + timedelta(milliseconds=5)
+        self.app.scheduler.add_job(
+            self.tick, "date", run_date=run_at, id=TICK_JOB, replace_existing=True, misfire_grace_time=3600
+        )
+
+    # -- ops control ------------------------------------------------------------------------------
+    async def open_manual(self, **kwargs: object) -> Incident:
+        assert self.engine is not None
+        async with self.lock:
+            inc = self.engine.open_manual(now=self._now(), **kwargs)  # type: ignore[arg-type]
+            await self._commit([inc])
+        return inc
+
+    async def resolve(self, incident_id: str, by: str) -> Incident:
+        assert self.engine is not None
+        async with self.lock:
+            inc = self.engine.resolve(incident_id, self._now(), by)
+            await self._commit([inc])
+        return inc
+
+    async def silence(self, incident_id: str, until: datetime) -> Incident:
+        assert self.engine is not None
+        async with self.lock:
+            inc = self.engine.silence(incident_id, until, self._now())
+            await self._commit([inc])
+        return inc
+
+    def list(self, *, open_only: bool) -> list[Incident]:
+        assert self.engine is not None
+        items = self.engine.open_incidents() if open_only else self.engine.incidents()
+        return sorted(items, key=lambda i: i.opened_at, reverse=True)

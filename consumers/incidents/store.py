@@ -1,0 +1,98 @@
+"""Incidents in the database, with an outbox: a revision is stored first, published after."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, DateTime, Integer, String, Table, select, update
+
+from watcher.events import Incident
+from watcher.state.db import Database
+from watcher.state.tables import metadata
+from watcher.state.upsert import upsert
+
+incidents_table = Table(
+    "incidents",
+    metadata,
+    Column("incident_id", String(200), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("phase", String(20), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("published_revision", Integer, nullable=False, default=0),
+    Column("data", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+
+class IncidentStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def save(self, incidents: list[Incident]) -> None:
+        if not incidents:
+            return
+
+        async def work() -> None:
+            async with self.db.begin() as conn:
+                for inc in incidents:
+                    await upsert(
+                        conn,
+                        incidents_table,
+                        {
+                            "incident_id": inc.incident_id,
+                            "kind": inc.kind.value,
+                            "phase": inc.phase.value,
+                            "revision": inc.revision,
+                            "data": inc.model_dump(mode="json"),
+                            "updated_at": inc.updated_at,
+                        },
+                        ["incident_id"],
+                    )
+
+        await self.db.run(work)
+
+    async def load_all(self) -> list[Incident]:
+        async def work() -> list[Incident]:
+            async with self.db.engine.connect() as conn:
+                rows = (await conn.execute(select(incidents_table.c.data))).all()
+            return [Incident.model_validate(r[0]) for r in rows]
+
+        return await self.db.run(work)
+
+    async def unpublished(self) -> list[Incident]:
+        async def work() -> list[Incident]:
+            async with self.db.engine.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        select(incidents_table.c.data)
+                        .where(incidents_table.c.published_revision < incidents_table.c.revision)
+                        .order_by(incidents_table.c.updated_at)
+                    )
+                ).all()
+            return [Incident.model_validate(r[0]) for r in rows]
+
+        return await self.db.run(work)
+
+    async def mark_published(self, incident: Incident) -> None:
+        async def work() -> None:
+            async with self.db.begin() as conn:
+                await conn.execute(
+                    update(incidents_table)
+                    .where(incidents_table.c.incident_id == incident.incident_id)
+                    .where(incidents_table.c.published_revision < incident.revision)
+                    .values(published_revision=incident.revision)
+                )
+
+        await self.db.run(work)
+
+    async def delete_closed_before(self, when: datetime) -> None:
+        async def work() -> None:
+            async with self.db.begin() as conn:
+                await conn.execute(
+                    incidents_table.delete()
+                    .where(incidents_table.c.phase.in_(["resolved", "cancelled"]))
+                    .where(incidents_table.c.updated_at < when)
+                    .where(incidents_table.c.published_revision >= incidents_table.c.revision)
+                )
+
+        await self.db.run(work)

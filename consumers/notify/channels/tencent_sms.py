@@ -1,0 +1,205 @@
+"""Tencent Cloud SMS ``SendSms`` (version 2021-01-11) signed with TC3-HMAC-SHA256.
+
+Signing (what :func:`tc3_authorization` implements):
+canonical request = ``POST\\n/\\n\\ncontent-type:<ct>\\nhost:<host>\\n\\ncontent-type;host\\n`` +
+hex(sha256(body)); string-to-sign = ``TC3-HMAC-SHA256\\n<ts>\\n<date>/<service>/tc3_request\\n`` +
+hex(sha256(canonical request)); key = HMAC chain ``"TC3"+SecretKey`` -> date -> service ->
+``tc3_request``; signature = hex(HMAC-SHA256(key, string-to-sign)). ``<date>`` is the UTC date of
+``<ts>``. Headers X-TC-Action/Version/Timestamp/Region carry the common parameters.
+
+Answer: ``{"Response": {"SendStatusSet": [{"Code": "Ok", "SerialNo": ...}], "RequestId": ...}}``,
+or ``{"Response": {"Error": {"Code", "Message"}}}`` when the whole call failed. Per-number codes
+are read from ``SendStatusSet`` (we send one number per call).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import aiohttp
+from pydantic import BaseModel, SecretStr
+
+from consumers.notify.channels._http import DEDUPE_HEADER, exchange, raise_for_status, unexpected_body
+from consumers.notify.channels.base import OutboundMessage, SendReceipt, masked
+from consumers.notify.channels.ratelimit import RateLimiter
+from watcher.clock import SHANGHAI, Clock
+from watcher.errors import InvalidInput, PermanentError, TransientError
+
+log = logging.getLogger(__name__)
+
+TENCENT_SMS_BASE_URL = "https://sms.tencentcloudapi.com"
+CONTENT_TYPE = "application/json; charset=utf-8"
+ALGORITHM = "TC3-HMAC-SHA256"
+
+#: FailedOperation codes that clear up by themselves (everything else under FailedOperation is final).
+TRANSIENT_FAILED_OPERATIONS = frozenset({"FailedOperation.MarketingSendTimeConstraint"})
+PERMANENT_REASONS = {
+    "FailedOperation.InsufficientBalanceInSmsPackage": "SMS package balance exhausted (top up, then redrive)",
+    "FailedOperation.PhoneNumberInBlacklist": "number on the do-not-disturb list (user unsubscribed)",
+    "FailedOperation.SignatureIncorrectOrUnapproved": "signature not approved",
+    "FailedOperation.TemplateIncorrectOrUnapproved": "template not approved or parameters mismatch",
+    "FailedOperation.ContainSensitiveWord": "content contains a sensitive word",
+    "InvalidParameterValue.IncorrectPhoneNumber": "invalid phone number",
+    "AuthFailure.SignatureFailure": "request signature rejected (check SecretKey)",
+    "AuthFailure.SecretIdNotFound": "SecretId unknown",
+}
+
+
+def tc3_authorization(
+    *, secret_id: str, secret_key: str, service: str, host: str, timestamp: int, body: bytes,
+    content_type: str = CONTENT_TYPE,
+) -> str:
+    """The ``Authorization`` header value for a POST of ``body`` to ``/`` on ``host``."""
+    date = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
+    signed_headers = "content-type;host"
+    canonical = "\n".join(
+        ["POST", "/", "", f"content-type:{content_type.lower()}\nhost:{host.lower()}\n", signed_headers,
+         hashlib.sha256(body).hexdigest()]
+    )
+    scope = f"{date}/{service}/tc3_request"
+    string_to_sign = "\n".join([ALGORITHM, str(timestamp), scope, hashlib.sha256(canonical.encode()).hexdigest()])
+
+    def _hmac(key: bytes, text: str) -> bytes:
+        return hmac.new(key, text.encode("utf-8"), hashlib.sha256).digest()
+
+    signing_key = _hmac(_hmac(_hmac(f"TC3{secret_key}".encode(), date), service), "tc3_request")
+    signature = hmac.new(signing_key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    return f"{ALGORITHM} Credential={secret_id}/{scope}, SignedHeaders={signed_headers}, Signature={signature}"
+
+
+def limit_retry_after(code: str, now: datetime) -> float:
+    """Seconds to wait for a LimitExceeded.* code (by the window its name gives)."""
+    if "ThirtySecond" in code:
+        return 30.0
+    if "OneHour" in code:
+        return 3600.0
+    if "Daily" in code:
+        local = now.astimezone(SHANGHAI)
+        midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=5, microsecond=0)
+        return (midnight - local).total_seconds()
+    return 60.0
+
+
+def classify(code: str, message: str, now: datetime) -> TransientError | PermanentError:
+    """The error a Tencent code means (never called with ``Ok``)."""
+    reason = f"tencent_sms: {code}: {message}"
+    if code.startswith("LimitExceeded") and code != "LimitExceeded.PhoneNumberCountLimit":
+        return TransientError(reason, retry_after=limit_retry_after(code, now))
+    if code.startswith(("InternalError", "RequestLimitExceeded")) or code in TRANSIENT_FAILED_OPERATIONS:
+        return TransientError(reason, retry_after=1.0 if code.startswith("RequestLimitExceeded") else None)
+    return PermanentError(f"{reason} ({PERMANENT_REASONS.get(code, 'rejected')})")
+
+
+class _Status(BaseModel):
+    Code: str
+    Message: str = ""
+    SerialNo: str = ""
+
+
+class _Error(BaseModel):
+    Code: str
+    Message: str = ""
+
+
+class _Response(BaseModel):
+    Error: _Error | None = None
+    SendStatusSet: list[_Status] = []
+    RequestId: str = ""
+
+
+class _Envelope(BaseModel):
+    Response: _Response
+
+
+class TencentSmsChannel:
+    """One SMS to ``msg.address``; template parameters are passed in ``msg.template_params`` order."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        clock: Clock,
+        *,
+        secret_id: str,
+        secret_key: SecretStr,
+        sdk_app_id: str,
+        sign_name: str,
+        default_template_id: str | None = None,
+        base_url: str = TENCENT_SMS_BASE_URL,
+        region: str = "ap-guangzhou",
+        service: str = "sms",
+        limiter: RateLimiter | None = None,
+        timeout: float = 10.0,
+        name: str = "tencent_sms",
+    ) -> None:
+        self.name = name
+        self._session = session
+        self._clock = clock
+        self._url = base_url.rstrip("/") + "/"
+        self._host = urlsplit(base_url).netloc
+        self._secret_id = secret_id
+        self._secret_key = secret_key
+        self._app_id = sdk_app_id
+        self._sign_name = sign_name
+        self._default_template = default_template_id
+        self._region = region
+        self._service = service
+        self._limiter = limiter
+        self._timeout = timeout
+
+    async def send(self, msg: OutboundMessage) -> SendReceipt:
+        template = msg.template_id or self._default_template
+        if not template:
+            raise InvalidInput(f"{self.name}: message {msg.dedupe_key} has no template id")
+        if not msg.address:
+            raise InvalidInput(f"{self.name}: message {msg.dedupe_key} has no phone number")
+        body = json.dumps(
+            {
+                "PhoneNumberSet": [msg.address],
+                "SmsSdkAppId": self._app_id,
+                "SignName": self._sign_name,
+                "TemplateId": template,
+                "TemplateParamSet": [value for _, value in msg.template_params],
+                "SessionContext": msg.ref,
+            },
+            ensure_ascii=False,
+        ).encode("utf-8")
+        if self._limiter is not None:
+            await self._limiter.acquire(self.name)
+        timestamp = int(self._clock.now().timestamp())
+        headers = {
+            "Authorization": tc3_authorization(
+                secret_id=self._secret_id, secret_key=self._secret_key.get_secret_value(),
+                service=self._service, host=self._host, timestamp=timestamp, body=body,
+            ),
+            "Content-Type": CONTENT_TYPE,
+            "Host": self._host,
+            "X-TC-Action": "SendSms",
+            "X-TC-Version": "2021-01-11",
+            "X-TC-Timestamp": str(timestamp),
+            "X-TC-Region": self._region,
+            DEDUPE_HEADER: msg.ref,
+        }
+        answer = await exchange(
+            self._session, "POST", self._url, provider=self.name, clock=self._clock,
+            timeout_s=self._timeout, data=body, headers=headers,
+        )
+        parsed = answer.parse(_Envelope)
+        if parsed is None:
+            raise_for_status(self.name, answer)
+            raise unexpected_body(self.name, answer)
+        response = parsed.Response
+        now = self._clock.now()
+        if response.Error is not None:
+            raise classify(response.Error.Code, response.Error.Message, now)
+        if len(response.SendStatusSet) != 1:
+            raise unexpected_body(self.name, answer)
+        status = response.SendStatusSet[0]
+        if status.Code == "Ok":
+            log.info("channel.sent", extra={"channel": self.name, "dedupe_key": msg.dedupe_key, "to": masked(msg.address)})
+            return SendReceipt(provider_message_id=status.SerialNo or msg.ref, attempts=1)
+        raise classify(status.Code, status.Message, now)

@@ -1,0 +1,1 @@
+"""Payment results: diagnosis of failures, windowed anomaly detection, signed ingestion."""
