@@ -70,7 +70,8 @@ BASE = {"kind": "rss", "id": "feed", "feed_url": "https://open.example.com/rss.x
         ({"encoding": "klingon"}, ("rss", "encoding"), "unknown encoding 'klingon'"),
         ({"feed_url": "ftp://x/rss"}, ("rss", "feed_url"), "must be an http:// or https:// URL, got 'ftp://x/rss'"),
         ({"selectors": "x"}, ("rss", "selectors"), "Extra inputs are not permitted"),
-        ({"jitter": -1}, ("rss", "jitter"), "Input should be greater than or equal to 0"),
+        ({"jitter": -1}, ("rss", "jitter"), "must be >= 0 s"),
+        ({"timeout": 0}, ("rss", "timeout"), "must be > 0 s"),
         ({"id": "has space"}, ("rss", "id"), "String should match pattern '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$'"),
     ],
 )

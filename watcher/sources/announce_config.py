@@ -11,11 +11,30 @@ import codecs
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 from pydantic_core import PydanticCustomError
 
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 MIN_INTERVAL_S = 5.0
+
+
+def _bounded(ge: float | None = None, gt: float | None = None, le: float | None = None) -> AfterValidator:
+    """Seconds with bounds whose errors read ``must be >= 5 s`` (like the rest of the config).
+
+    (Not ``watcher.config.types.Dur``: importing ``watcher.config`` from here would be circular once
+    the settings import these models.)
+    """
+
+    def check(v: float) -> float:
+        if ge is not None and v < ge:
+            raise PydanticCustomError("duration_bound", "must be >= {b} s", {"b": f"{ge:g}"})
+        if gt is not None and v <= gt:
+            raise PydanticCustomError("duration_bound", "must be > {b} s", {"b": f"{gt:g}"})
+        if le is not None and v > le:
+            raise PydanticCustomError("duration_bound", "must be <= {b} s", {"b": f"{le:g}"})
+        return v
+
+    return AfterValidator(check)
 
 
 def _http_url(value: str) -> str:
@@ -32,14 +51,18 @@ class SourceCommon(BaseModel):
 
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", description="Stable id of the source")
     enabled: bool = True
-    interval: float = Field(default=300.0, description="Seconds between polls (>= 5)")
-    jitter: float = Field(default=0.0, ge=0.0, description="Up to this many seconds added to each poll")
-    timeout: float = Field(default=15.0, gt=0.0, le=300.0, description="Seconds for one whole fetch")
+    interval: Annotated[float, _bounded(ge=MIN_INTERVAL_S, le=86_400)] = Field(
+        default=300.0, description="Time between polls (>= 5 s)"
+    )
+    jitter: Annotated[float, _bounded(ge=0, le=3600)] = Field(default=0.0, description="Up to this much added to each poll")
+    timeout: Annotated[float, _bounded(gt=0, le=300)] = Field(default=15.0, description="Time for one request and its body")
     headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers")
     encoding: str | None = Field(default=None, description="Charset override (wins over detection)")
     max_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1024, description="Largest page read, in bytes")
     max_redirects: int = Field(default=5, ge=0, le=20)
-    politeness_delay: float = Field(default=1.0, ge=0.0, le=600.0, description="Seconds between requests to one host")
+    politeness_delay: Annotated[float, _bounded(ge=0, le=600)] = Field(
+        default=1.0, description="Time between requests to one host"
+    )
     degraded_after: int = Field(default=3, ge=1, description="Consecutive failed polls before source.degraded")
     body_selector: str | None = Field(
         default=None, description="CSS selector of the notice body on the detail page (None: whole <body>)"
@@ -47,13 +70,6 @@ class SourceCommon(BaseModel):
     first_poll_details: int = Field(
         default=30, ge=0, description="On a source's first poll, read at most this many detail pages"
     )
-
-    @field_validator("interval")
-    @classmethod
-    def _interval_floor(cls, value: float) -> float:
-        if value < MIN_INTERVAL_S:
-            raise PydanticCustomError("interval", "must be >= 5 s")
-        return value
 
     @field_validator("encoding")
     @classmethod

@@ -88,7 +88,7 @@ class Fetcher:
         url: str,
         *,
         headers: Mapping[str, str] | None = None,
-        timeout: float = 15.0,  # noqa: ASYNC109 -- per-source setting, applied per request inside
+        timeout: float = 15.0,
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_redirects: int = 5,
         etag: str | None = None,
