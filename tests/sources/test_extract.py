@@ -88,11 +88,14 @@ def test_list_page_honours_base_href_skips_script_links_and_dedupes() -> None:
     <div class="i"><a href="javascript:void(0)">js</a></div>
     <div class="i"><a href="a.html#x">A again</a></div>
     <div class="i"><a href="b.html" title="B 标题"></a></div>
+    <div class="i"><a href="c.html">关于<b>花呗</b>服务
+        维护的公告</a></div>
     </body></html>"""
     refs = extract_html_list(html, BASE, item_selector="div.i")
     assert [(r.url, r.title) for r in refs] == [
         ("https://cdn.example.com/n/a.html", "A"),
         ("https://cdn.example.com/n/b.html", "B 标题"),
+        ("https://cdn.example.com/n/c.html", "关于花呗服务 维护的公告"),
     ]
 
 

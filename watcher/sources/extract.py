@@ -129,7 +129,9 @@ def _soup(html: str) -> BeautifulSoup:
 
 
 def _text(el: Tag) -> str:
-    return _SPACES.sub(" ", el.get_text(" ", strip=True)).strip()
+    """Text of an inline element: inline tags join without spaces (Chinese has none), runs of
+    whitespace become one space."""
+    return re.sub(r"\s+", " ", el.get_text()).strip()
 
 
 def extract_html_list(
