@@ -1,0 +1,310 @@
+"""The fetcher against a loopback fake platform: charsets, 304, size limit, timeouts, redirects."""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import socket
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from tests.sources.helpers import Page, Site, page
+from watcher.clock import ManualClock
+from watcher.errors import InvalidInput, PermanentError, TransientError
+from watcher.sources.charset import decode_body, normalize_label
+from watcher.sources.fetch import Fetcher
+
+# ---------------------------------------------------------------- charset detection (pure)
+
+GBK_TEXT = "花呗服务将于 11月26日 18:10 至 18:30 暂停"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "override", "expected_encoding", "how"),
+    [
+        pytest.param(GBK_TEXT.encode("gbk"), "text/html; charset=GBK", None, "gb18030", "header", id="header-gbk"),
+        pytest.param(
+            b'<meta charset="gb2312">' + GBK_TEXT.encode("gbk"), "text/html", None, "gb18030", "meta",
+            id="meta-charset-gb2312",
+        ),
+        pytest.param(
+            b'<meta http-equiv="Content-Type" content="text/html; charset=gbk">' + GBK_TEXT.encode("gbk"),
+            None, None, "gb18030", "meta", id="meta-http-equiv",
+        ),
+        pytest.param(
+            b'<?xml version="1.0" encoding="GBK"?><rss>' + GBK_TEXT.encode("gbk"), None, None, "gb18030", "meta",
+            id="xml-declaration",
+        ),
+        pytest.param(codecs.BOM_UTF8 + GBK_TEXT.encode("utf-8"), None, None, "utf-8-sig", "bom", id="utf8-bom"),
+        pytest.param(GBK_TEXT.encode("utf-8"), None, None, "utf-8", "guess", id="plain-utf8"),
+        pytest.param(GBK_TEXT.encode("gb18030"), "text/html", None, "gb18030", "guess", id="undeclared-gbk"),
+        pytest.param(
+            GBK_TEXT.encode("utf-8"), "text/html; charset=gbk", None, "utf-8", "guess",
+            id="header-lies-utf8-wins",
+        ),
+        pytest.param(
+            GBK_TEXT.encode("gbk"), "text/html; charset=utf-8", "gbk", "gb18030", "override",
+            id="override-wins-over-header",
+        ),
+        pytest.param(
+            GBK_TEXT.encode("gbk"), "text/html; charset=x-unknown-cs", None, "gb18030", "guess",
+            id="unknown-label-ignored",
+        ),
+    ],
+)
+def test_charset_detection_order(
+    body: bytes, content_type: str | None, override: str | None, expected_encoding: str, how: str
+) -> None:
+    decoded = decode_body(body, content_type=content_type, override=override)
+    assert GBK_TEXT in decoded.text
+    assert (decoded.encoding, decoded.how) == (expected_encoding, how)
+
+
+@pytest.mark.parametrize("label", ["gbk", "GB2312", "gb_2312-80", "x-gbk", "cp936", "GB18030"])
+def test_gbk_family_labels_read_as_gb18030(label: str) -> None:
+    assert normalize_label(label) == "gb18030"
+
+
+def test_declared_charset_with_one_bad_byte_is_read_leniently() -> None:
+    body = b'<meta charset="gbk">' + ("花呗维护公告" * 200).encode("gbk") + b"\xff"
+    decoded = decode_body(body)
+    assert decoded.how == "lenient"
+    assert "花呗维护公告" in decoded.text
+
+
+def test_bom_is_not_left_in_the_text() -> None:
+    decoded = decode_body(codecs.BOM_UTF8 + b'{"a": 1}', content_type="application/json; charset=utf-8")
+    assert decoded.text == '{"a": 1}'
+
+
+def test_garbage_bytes_are_undecodable_with_a_clear_reason() -> None:
+    with pytest.raises(InvalidInput, match="undecodable page: not valid utf-8, gb18030"):
+        decode_body(page("garbage.bin"), content_type="text/html")
+
+
+# ---------------------------------------------------------------- over HTTP
+
+
+async def test_gbk_page_declared_only_in_meta_is_decoded(site: Site, fetcher: Fetcher) -> None:
+    site.pages["/notice/gbk.html"] = Page(page("detail_maint_gbk.html"), content_type="text/html")
+    result = await fetcher.fetch(site.url("/notice/gbk.html"))
+    assert result.encoding == "gb18030"
+    assert "花呗服务将于 2026年11月26日 18:10 至 18:30 暂停" in result.text
+
+
+async def test_conditional_get_gets_not_modified_on_matching_etag(site: Site, fetcher: Fetcher) -> None:
+    site.pages["/list"] = Page(page("list.html"))
+    first = await fetcher.fetch(site.url("/list"))
+    second = await fetcher.fetch(site.url("/list"), etag=first.etag)
+    assert not first.not_modified and first.etag and first.content_hash
+    assert second.not_modified and second.status == 304 and second.text == ""
+    assert second.etag == first.etag
+    assert site.conditional_hits["/list"] == 1
+
+
+async def test_if_modified_since_is_sent(site: Site, fetcher: Fetcher) -> None:
+    seen: list[str | None] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        seen.append(request.headers.get("If-Modified-Since"))
+        return web.Response(status=304)
+
+    site.pages["/lm"] = handler
+    result = await fetcher.fetch(site.url("/lm"), last_modified="Wed, 25 Nov 2026 10:00:00 GMT")
+    assert seen == ["Wed, 25 Nov 2026 10:00:00 GMT"]
+    assert result.not_modified and result.last_modified == "Wed, 25 Nov 2026 10:00:00 GMT"
+
+
+async def test_huge_streamed_page_is_rejected_without_reading_it_all(site: Site, fetcher: Fetcher) -> None:
+    total = 64 * 1024 * 1024
+    sent = 0
+    finished = asyncio.Event()
+
+    async def huge(request: web.Request) -> web.StreamResponse:
+        nonlocal sent
+        resp = web.StreamResponse(headers={"Content-Type": "text/html; charset=utf-8"})
+        await resp.prepare(request)
+        chunk = b"<p>" + b"x" * (64 * 1024 - 7) + b"</p>\n"
+        try:
+            while sent < total:
+                await resp.write(chunk)
+                sent += len(chunk)
+        except (ConnectionError, aiohttp.ClientConnectionResetError):
+            pass
+        finally:
+            finished.set()
+        return resp
+
+    site.pages["/huge"] = huge
+    with pytest.raises(PermanentError, match="page too big: more than max_bytes 262144"):
+        await fetcher.fetch(site.url("/huge"), max_bytes=256 * 1024)
+    async with asyncio.timeout(10):
+        await finished.wait()
+    assert sent < total // 2
+
+
+async def test_declared_content_length_over_limit_is_rejected_before_reading(site: Site, fetcher: Fetcher) -> None:
+    site.pages["/big"] = Page(b"a" * (3 * 1024 * 1024))
+    with pytest.raises(PermanentError, match="Content-Length 3145728 > max_bytes 2097152"):
+        await fetcher.fetch(site.url("/big"))
+
+
+@pytest.fixture
+async def slow_release() -> AsyncIterator[asyncio.Event]:
+    release = asyncio.Event()
+    yield release
+    release.set()
+
+
+async def test_slow_page_times_out_as_transient(site: Site, fetcher: Fetcher, slow_release: asyncio.Event) -> None:
+    async def slow(request: web.Request) -> web.StreamResponse:
+        await slow_release.wait()
+        return web.Response(text="too late")
+
+    site.pages["/slow"] = slow
+    with pytest.raises(TransientError, match=r"timed out after 0\.2 s"):
+        await fetcher.fetch(site.url("/slow"), timeout=0.2)
+
+
+async def test_redirect_loop_is_a_permanent_error_naming_the_loop(site: Site, fetcher: Fetcher) -> None:
+    async def to_b(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound("/b")
+
+    async def to_a(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPMovedPermanently(site.url("/a"))
+
+    site.pages["/a"], site.pages["/b"] = to_b, to_a
+    with pytest.raises(PermanentError, match=r"redirect loop: .*/a -> .*/b -> .*/a"):
+        await fetcher.fetch(site.url("/a"))
+    assert site.hits["/a"] == 1 and site.hits["/b"] == 1
+
+
+async def test_redirect_chain_longer_than_the_bound_is_refused(site: Site, fetcher: Fetcher) -> None:
+    async def hop(request: web.Request) -> web.StreamResponse:
+        n = int(request.path.rsplit("/", 1)[1])
+        raise web.HTTPFound(f"/hop/{n + 1}")
+
+    for n in range(10):
+        site.pages[f"/hop/{n}"] = hop
+    with pytest.raises(PermanentError, match=r"too many redirects \(more than 3\)"):
+        await fetcher.fetch(site.url("/hop/0"), max_redirects=3)
+    assert site.hits["/hop/4"] == 0
+
+
+async def test_relative_redirect_is_followed_to_the_final_url(site: Site, fetcher: Fetcher) -> None:
+    async def moved(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound("../new/list.html")
+
+    site.pages["/old/list.html"] = moved
+    site.pages["/new/list.html"] = Page(page("list.html"))
+    result = await fetcher.fetch(site.url("/old/list.html"))
+    assert result.final_url == site.url("/new/list.html")
+    assert "花呗" in result.text
+
+
+async def test_garbage_bytes_fail_permanently_not_with_a_crash(site: Site, fetcher: Fetcher) -> None:
+    site.pages["/garbage"] = Page(page("garbage.bin"), content_type="text/html")
+    with pytest.raises(InvalidInput, match="undecodable page"):
+        await fetcher.fetch(site.url("/garbage"))
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "retry_after"),
+    [
+        (500, TransientError, None),
+        (502, TransientError, None),
+        (503, TransientError, 30.0),
+        (429, TransientError, 7.0),
+        (404, PermanentError, None),
+        (403, PermanentError, None),
+        (410, PermanentError, None),
+    ],
+)
+async def test_http_errors_are_classified(
+    site: Site, fetcher: Fetcher, status: int, error: type[Exception], retry_after: float | None
+) -> None:
+    async def failing(request: web.Request) -> web.StreamResponse:
+        headers = {"Retry-After": str(int(retry_after))} if retry_after else {}
+        return web.Response(status=status, text="nope", headers=headers)
+
+    site.pages["/fail"] = failing
+    with pytest.raises(error, match=f"HTTP {status}") as info:
+        await fetcher.fetch(site.url("/fail"))
+    if isinstance(info.value, TransientError):
+        assert info.value.retry_after == retry_after
+
+
+async def test_connection_refused_is_transient(fetcher: Fetcher) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(TransientError, match=r"fetching http://127\.0\.0\.1"):
+        await fetcher.fetch(f"http://127.0.0.1:{port}/list")
+
+
+async def test_non_http_url_is_refused(fetcher: Fetcher) -> None:
+    with pytest.raises(PermanentError, match="non-HTTP URL"):
+        await fetcher.fetch("file:///etc/passwd")
+
+
+async def test_politeness_delay_spaces_requests_to_one_host_only(
+    site: Site, session: aiohttp.ClientSession, clock: ManualClock
+) -> None:
+    waits: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock.advance(seconds)
+
+    site.pages["/p"] = Page(b"<p>ok</p>")
+    fetcher = Fetcher(session, clock, politeness_delay=1.5, sleep=fake_sleep)
+    for _ in range(3):
+        await fetcher.fetch(site.url("/p"))
+    assert waits == [1.5, 1.5]
+
+    other = web.Application()
+    other.router.add_get("/q", _ok)
+    server = TestServer(other, host="127.0.0.1")
+    await server.start_server()
+    try:
+        await fetcher.fetch(str(server.make_url("/q")))
+    finally:
+        await server.close()
+    assert waits == [1.5, 1.5], "a different host does not wait for this one"
+
+
+async def _ok(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+async def test_per_host_limit_caps_concurrent_requests(
+    site: Site, session: aiohttp.ClientSession, clock: ManualClock
+) -> None:
+    in_flight = 0
+    peak = 0
+    arrived = asyncio.Event()
+    release = asyncio.Event()
+
+    async def held(request: web.Request) -> web.StreamResponse:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        if in_flight == 2:
+            arrived.set()
+        await release.wait()
+        in_flight -= 1
+        return web.Response(text="ok")
+
+    site.pages["/held"] = held
+    fetcher = Fetcher(session, clock, per_host_limit=2, politeness_delay=0.0)
+    tasks = [asyncio.create_task(fetcher.fetch(site.url("/held"))) for _ in range(5)]
+    async with asyncio.timeout(10):
+        await arrived.wait()
+    release.set()
+    results = await asyncio.gather(*tasks)
+    assert [r.status for r in results] == [200] * 5
+    assert peak == 2

@@ -1,0 +1,70 @@
+"""The SQL seen-store on a real SQLite file: round trips, upserts, source state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, date, timedelta
+
+import pytest
+
+from tests.sources.helpers import START
+from watcher.events.common import Window
+from watcher.sources.seen import SeenNotice, SourceState, SqlSeenStore
+from watcher.state.db import Database
+from watcher.state.tables import metadata
+
+
+@pytest.fixture
+async def any_store(db: Database) -> AsyncIterator[SqlSeenStore]:
+    """The store on SQLite, and on PostgreSQL when HUABEI_WATCH_TEST_PG_URL is set."""
+    async with db.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    yield SqlSeenStore(db.engine)
+
+
+def notice(**changes: object) -> SeenNotice:
+    base = SeenNotice(
+        source_id="s1", notice_id="abc123", url="https://open.example.com/n/1", title="关于花呗服务系统维护的公告",
+        item_hash="i1", revision="r1", published=date(2026, 11, 26), kind="maintenance",
+        first_seen_at=START, updated_at=START, maintenance=True,
+        windows=(Window(start=START + timedelta(minutes=10), end=START + timedelta(minutes=30), channels=("pcredit",)),),
+        channels=("pcredit",),
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+async def test_notice_round_trips_with_windows_and_aware_times(any_store: SqlSeenStore) -> None:
+    await any_store.put(notice())
+    got = await any_store.get("s1", "abc123")
+    assert got == notice()
+    assert got is not None and got.updated_at.tzinfo is not None
+    assert await any_store.get("s1", "other") is None
+    assert await any_store.get("s2", "abc123") is None
+
+
+async def test_put_replaces_but_keeps_first_seen(any_store: SqlSeenStore) -> None:
+    await any_store.put(notice())
+    later = START + timedelta(hours=1)
+    await any_store.put(notice(revision="r2", first_seen_at=later, updated_at=later, windows=(), maintenance=False))
+    got = await any_store.get("s1", "abc123")
+    assert got is not None
+    assert (got.revision, got.windows, got.maintenance) == ("r2", (), False)
+    assert got.first_seen_at == START and got.updated_at == later
+
+
+async def test_source_state_defaults_and_upserts(any_store: SqlSeenStore) -> None:
+    empty = await any_store.get_state("s1")
+    assert empty == SourceState(source_id="s1")
+    assert not await any_store.source_known("s1")
+
+    failing = SourceState(source_id="s1", consecutive_failures=2, failing_since=START, last_error="HTTP 503", last_poll_at=START)
+    await any_store.put_state(failing)
+    assert await any_store.get_state("s1") == failing
+    assert not await any_store.source_known("s1"), "failed polls do not make a source known"
+
+    done = replace(failing, etag='"e1"', content_hash="h", initialized_at=START, consecutive_failures=0, failing_since=None)
+    await any_store.put_state(done)
+    got = await any_store.get_state("s1")
+    assert got == done and got.initialized_at is not None and got.initialized_at.astimezone(UTC) == START
+    assert await any_store.source_known("s1")

@@ -1,0 +1,162 @@
+"""Configuration of announcement sources: the ``[[sources]]`` tables of the TOML file.
+
+Each table has a ``kind`` (``html``, ``rss`` or ``json``) that picks its model; the fields every
+kind shares live in :class:`SourceCommon`. Durations are float seconds. Models are frozen and
+reject unknown keys, so a typo in the file is an error that names the key.
+"""
+
+from __future__ import annotations
+
+import codecs
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic_core import PydanticCustomError
+
+DEFAULT_MAX_BYTES = 2 * 1024 * 1024
+MIN_INTERVAL_S = 5.0
+
+
+def _bounded(ge: float | None = None, gt: float | None = None, le: float | None = None) -> AfterValidator:
+    """Seconds with bounds whose errors read ``must be >= 5 s`` (like the rest of the config).
+
+    (Not ``watcher.config.types.Dur``: importing ``watcher.config`` from here would be circular once
+    the settings import these models.)
+    """
+
+    def check(v: float) -> float:
+        if ge is not None and v < ge:
+            raise PydanticCustomError("duration_bound", "must be >= {b} s", {"b": f"{ge:g}"})
+        if gt is not None and v <= gt:
+            raise PydanticCustomError("duration_bound", "must be > {b} s", {"b": f"{gt:g}"})
+        if le is not None and v > le:
+            raise PydanticCustomError("duration_bound", "must be <= {b} s", {"b": f"{le:g}"})
+        return v
+
+    return AfterValidator(check)
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise PydanticCustomError("url", "must be an http:// or https:// URL, got {value}", {"value": repr(value)})
+    return value
+
+
+class SourceCommon(BaseModel):
+    """Fields shared by every kind of announcement source."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", description="Stable id of the source")
+    enabled: bool = True
+    interval: Annotated[float, _bounded(ge=MIN_INTERVAL_S, le=86_400)] = Field(
+        default=300.0, description="Time between polls (>= 5 s)"
+    )
+    jitter: Annotated[float, _bounded(ge=0, le=3600)] = Field(default=0.0, description="Up to this much added to each poll")
+    timeout: Annotated[float, _bounded(gt=0, le=300)] = Field(default=15.0, description="Time for one request and its body")
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers")
+    encoding: str | None = Field(default=None, description="Charset override (wins over detection)")
+    max_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1024, description="Largest page read, in bytes")
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    politeness_delay: Annotated[float, _bounded(ge=0, le=600)] = Field(
+        default=1.0, description="Time between requests to one host"
+    )
+    degraded_after: int = Field(default=3, ge=1, description="Consecutive failed polls before source.degraded")
+    body_selector: str | None = Field(
+        default=None, description="CSS selector of the notice body on the detail page (None: whole <body>)"
+    )
+    first_poll_details: int = Field(
+        default=30, ge=0, description="On a source's first poll, read at most this many detail pages"
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise PydanticCustomError("encoding", "unknown encoding {value}", {"value": repr(value)}) from None
+        return value
+
+
+class HtmlSource(SourceCommon):
+    """A notice list page read with CSS selectors; each notice's body comes from its detail page.
+
+    ``title_selector``/``link_selector``/``date_selector`` are relative to each item. Without a
+    ``link_selector`` the item itself (if it is an ``<a>``) or its first ``<a href>`` is the link;
+    without a ``title_selector`` the link's text is the title.
+    """
+
+    kind: Literal["html"] = "html"
+    list_url: str
+    item_selector: str = Field(min_length=1)
+    title_selector: str | None = None
+    link_selector: str | None = None
+    date_selector: str | None = None
+    date_format: str | None = Field(default=None, description="strptime format of the date, e.g. %Y-%m-%d")
+
+    @field_validator("list_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        return _http_url(value)
+
+    @property
+    def list_target(self) -> str:
+        """The URL polled for the list of notices."""
+        return self.list_url
+
+
+class RssSource(SourceCommon):
+    """An RSS 2.0, RSS 1.0 or Atom feed. The body is the item's content/description unless a
+    ``body_selector`` is set, in which case the linked page is read."""
+
+    kind: Literal["rss"] = "rss"
+    feed_url: str
+
+    @field_validator("feed_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        return _http_url(value)
+
+    @property
+    def list_target(self) -> str:
+        """The URL polled for the list of notices."""
+        return self.feed_url
+
+
+class JsonSource(SourceCommon):
+    """A JSON API listing notices. Paths are dotted (``data.list``, ``items.0.title``).
+
+    Without ``id_field`` the notice id comes from the URL. Without ``body_field`` (or with a
+    ``body_selector``) the body is read from the notice URL.
+    """
+
+    kind: Literal["json"] = "json"
+    url: str
+    items_path: str = Field(default="", description="Dotted path to the list of items ('' = the document)")
+    id_field: str | None = None
+    title_field: str = "title"
+    url_field: str = "url"
+    date_field: str | None = None
+    date_format: str | None = None
+    body_field: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        return _http_url(value)
+
+    @property
+    def list_target(self) -> str:
+        """The URL polled for the list of notices."""
+        return self.url
+
+
+AnnouncementSource = Annotated[HtmlSource | RssSource | JsonSource, Field(discriminator="kind")]
+
+#: Validates one ``[[sources]]`` table (a dict from TOML) into its model.
+SOURCE_ADAPTER: TypeAdapter[HtmlSource | RssSource | JsonSource] = TypeAdapter(AnnouncementSource)

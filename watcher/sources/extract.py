@@ -1,0 +1,395 @@
+"""Pulling notices out of fetched pages (pure: text in, values out).
+
+List pages by CSS selectors, detail-page body text, RSS 2.0 / RSS 1.0 / Atom feeds, JSON APIs by
+dotted paths. Notice ids are stable: a short hash of the canonical URL, or of the feed's guid /
+the API's id field.
+
+Errors: :class:`LayoutChanged` when the page no longer has the shape the selectors or paths
+expect (the source is degraded until fixed), :class:`~watcher.errors.InvalidInput` when the
+document cannot be parsed at all. Nothing else is raised on bad input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from bs4 import BeautifulSoup, Tag
+from lxml import etree
+
+from watcher.clock import SHANGHAI
+from watcher.errors import InvalidInput, PermanentError
+
+
+class LayoutChanged(PermanentError):
+    """The page no longer matches the configured selectors or paths (the site changed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeRef:
+    """One entry of a notice list. ``body`` is set when the list itself carries the text (feeds, APIs)."""
+
+    notice_id: str
+    url: str
+    title: str
+    published: date | None
+    body: str | None = None
+
+
+_TRACKING = re.compile(r"^(utm_.*|spm|from|source|_t|timestamp|t)$", re.IGNORECASE)
+_BLOCKS = frozenset(
+    ("address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "figcaption", "footer", "h1", "h2",
+     "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table",
+     "tbody", "thead", "tfoot", "tr", "td", "th", "ul")
+)
+_DROP = ("script", "style", "noscript", "template", "iframe", "svg")
+_SPACES = re.compile(r"[ \t\r\f\v\xa0]+")
+
+
+def stable_id(key: str) -> str:
+    """16 hex digits of sha1: short, stable across processes and versions."""
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+def canonical_url(url: str) -> str:
+    """Lower-case scheme and host, no fragment, tracking parameters dropped, query sorted."""
+    parts = urlsplit(url.strip())
+    query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k))
+    path = parts.path or "/"
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), ""))
+
+
+def notice_id_for_url(url: str) -> str:
+    return stable_id(canonical_url(url))
+
+
+# ---------------------------------------------------------------- dates
+
+_YMD = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+
+
+def parse_published(value: object, fmt: str | None = None) -> date | None:
+    """A publication date from list/feed/API text; None when it cannot be read (never raises).
+
+    Accepts ``fmt`` (strptime), ISO 8601, RFC 822 (RSS), ``2026-11-26``, ``2026/11/26``,
+    ``2026年11月26日``, and epoch seconds or milliseconds. Times are taken in Asia/Shanghai.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        seconds = value / 1000 if value > 10**11 else value
+        try:
+            return datetime.fromtimestamp(seconds, SHANGHAI).date()
+        except (OverflowError, OSError, ValueError):
+            return None
+    text = str(value).strip()
+    if not text:
+        return None
+    if fmt:
+        try:
+            return _local_date(datetime.strptime(text, fmt))
+        except ValueError:
+            pass
+    try:
+        return _local_date(datetime.fromisoformat(text))
+    except ValueError:
+        pass
+    if re.match(r"^[A-Za-z]{3},|^\d{1,2} [A-Za-z]{3} \d{4}", text):
+        try:
+            return _local_date(parsedate_to_datetime(text))
+        except (TypeError, ValueError, IndexError):
+            pass
+    if text.isdigit() and len(text) in (10, 13):
+        return parse_published(int(text))
+    m = _YMD.search(text)
+    if m:
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            return None
+    return None
+
+
+def _local_date(dt: datetime) -> date:
+    return dt.astimezone(SHANGHAI).date() if dt.tzinfo else dt.date()
+
+
+# ---------------------------------------------------------------- HTML
+
+
+def _soup(html: str) -> BeautifulSoup:
+    return BeautifulSoup(html, "lxml")
+
+
+def _text(el: Tag) -> str:
+    """Text of an inline element: inline tags join without spaces (Chinese has none), runs of
+    whitespace become one space."""
+    return re.sub(r"\s+", " ", el.get_text()).strip()
+
+
+def extract_html_list(
+    html: str,
+    base_url: str,
+    *,
+    item_selector: str,
+    title_selector: str | None = None,
+    link_selector: str | None = None,
+    date_selector: str | None = None,
+    date_format: str | None = None,
+) -> list[NoticeRef]:
+    """Notices on a list page, in page order, de-duplicated by id, with absolute URLs.
+
+    Raises :class:`LayoutChanged` if ``item_selector`` matches nothing, or matches items none of
+    which has a link.
+    """
+    soup = _soup(html)
+    base_tag = soup.find("base", href=True)
+    if isinstance(base_tag, Tag):
+        base_url = urljoin(base_url, str(base_tag["href"]))
+    try:
+        items = soup.select(item_selector)
+    except Exception as exc:  # soupsieve rejects a malformed selector
+        raise LayoutChanged(f"bad item selector {item_selector!r}: {exc}") from None
+    if not items:
+        raise LayoutChanged(f"item selector {item_selector!r} matches nothing on {base_url}")
+    refs: list[NoticeRef] = []
+    for item in items:
+        link = _link_of(item, link_selector)
+        if link is None:
+            continue
+        href = str(link.get("href", "")).strip()
+        if not href or href.startswith(("javascript:", "mailto:", "#")):
+            continue
+        url = urljoin(base_url, href)
+        title_el = item.select_one(title_selector) if title_selector else link
+        title = _text(title_el) if title_el is not None else ""
+        if not title:
+            title = str(link.get("title", "")).strip()
+        published = None
+        if date_selector:
+            date_el = item.select_one(date_selector)
+            published = parse_published(_text(date_el), date_format) if date_el is not None else None
+        refs.append(NoticeRef(notice_id_for_url(url), url, title, published))
+    if not refs:
+        raise LayoutChanged(f"{len(items)} items match {item_selector!r} on {base_url} but none has a link")
+    return _dedupe(refs)
+
+
+def _link_of(item: Tag, link_selector: str | None) -> Tag | None:
+    if link_selector:
+        return item.select_one(link_selector)
+    if item.name == "a" and item.has_attr("href"):
+        return item
+    return item.select_one("a[href]")
+
+
+def _dedupe(refs: Iterable[NoticeRef]) -> list[NoticeRef]:
+    seen: set[str] = set()
+    out: list[NoticeRef] = []
+    for ref in refs:
+        if ref.notice_id not in seen:
+            seen.add(ref.notice_id)
+            out.append(ref)
+    return out
+
+
+def extract_body(html: str, selector: str | None = None) -> str:
+    """The visible text of a detail page (or of the element ``selector`` picks), one line per block.
+
+    Scripts, styles and templates are dropped. Raises :class:`LayoutChanged` if ``selector``
+    matches nothing.
+    """
+    soup = _soup(html)
+    if selector:
+        try:
+            root = soup.select_one(selector)
+        except Exception as exc:
+            raise LayoutChanged(f"bad body selector {selector!r}: {exc}") from None
+        if root is None:
+            raise LayoutChanged(f"body selector {selector!r} matches nothing")
+    else:
+        root = soup.body or soup
+    return html_fragment_text(root)
+
+
+def html_fragment_text(root: Tag | BeautifulSoup | str) -> str:
+    """Text of an HTML element or fragment with line breaks at ``<br>`` and block elements."""
+    if isinstance(root, str):
+        root = _soup(root)
+    for bad in root.find_all(_DROP):
+        bad.decompose()
+    for br in root.find_all("br"):
+        br.replace_with("\n")
+    for block in root.find_all(_BLOCKS):
+        block.insert_before("\n")
+        block.insert_after("\n")
+    raw = root.get_text("")
+    lines = (_SPACES.sub(" ", line).strip() for line in raw.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+# ---------------------------------------------------------------- feeds
+
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
+
+
+def _local(el: Any) -> str:
+    tag = el.tag
+    if not isinstance(tag, str):
+        return ""
+    return str(etree.QName(tag).localname)
+
+
+def _children(el: Any, name: str) -> Iterator[Any]:
+    for child in el:
+        if _local(child) == name:
+            yield child
+
+
+def _child_text(el: Any, *names: str) -> str:
+    for name in names:
+        for child in _children(el, name):
+            text = "".join(child.itertext()).strip()
+            if text:
+                return text
+    return ""
+
+
+def extract_feed(xml_text: str, base_url: str) -> list[NoticeRef]:
+    """Items of an RSS 2.0, RSS 1.0 (RDF) or Atom feed, with bodies as plain text.
+
+    An empty feed gives an empty list. Raises :class:`InvalidInput` if the text is not XML and
+    :class:`LayoutChanged` if it is XML but not a feed.
+    """
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
+    try:
+        root = etree.fromstring(_XML_DECL.sub("", xml_text, count=1).encode("utf-8"), parser)
+    except etree.XMLSyntaxError as exc:
+        raise InvalidInput(f"feed is not XML: {exc}") from None
+    if root is None:
+        raise InvalidInput("feed is not XML (empty document)")
+    kind = _local(root).lower()
+    if kind == "feed":
+        entries = list(_children(root, "entry"))
+    elif kind in ("rss", "rdf"):
+        channels = list(_children(root, "channel"))
+        entries = list(_children(root, "item"))
+        for channel in channels:
+            entries += list(_children(channel, "item"))
+    else:
+        raise LayoutChanged(f"not an RSS or Atom feed (root element <{_local(root)}>) at {base_url}")
+    refs = [ref for entry in entries if (ref := _feed_entry(entry, base_url, atom=kind == "feed"))]
+    return _dedupe(refs)
+
+
+def _feed_entry(entry: Any, base_url: str, *, atom: bool) -> NoticeRef | None:
+    if atom:
+        href = ""
+        for link in _children(entry, "link"):
+            if link.get("rel") in (None, "alternate") and link.get("href"):
+                href = link.get("href")
+                break
+        guid = _child_text(entry, "id")
+        date_text = _child_text(entry, "published", "updated")
+        body_html = _child_text(entry, "content", "summary")
+    else:
+        href = _child_text(entry, "link")
+        guid = _child_text(entry, "guid")
+        date_text = _child_text(entry, "pubDate", "date", "published", "updated")
+        body_html = _child_text(entry, "encoded", "description")
+    url = urljoin(base_url, href) if href else ""
+    if not url and not guid:
+        return None
+    notice_id = stable_id("guid:" + guid) if guid else notice_id_for_url(url)
+    title = _SPACES.sub(" ", _child_text(entry, "title")).strip()
+    body = html_fragment_text(body_html) if body_html else None
+    return NoticeRef(notice_id, url or guid, title, parse_published(date_text), body)
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def json_path(doc: Any, path: str) -> Any:
+    """Follow a dotted path (``data.list``, ``items.0.title``); ``''`` is the document.
+
+    Raises ``KeyError`` naming the first missing segment.
+    """
+    node = doc
+    if not path:
+        return node
+    for seg in path.split("."):
+        if isinstance(node, dict) and seg in node:
+            node = node[seg]
+        elif isinstance(node, list) and seg.lstrip("-").isdigit() and -len(node) <= int(seg) < len(node):
+            node = node[int(seg)]
+        else:
+            raise KeyError(seg)
+    return node
+
+
+def _opt_path(doc: Any, path: str | None) -> Any:
+    if not path:
+        return None
+    try:
+        return json_path(doc, path)
+    except KeyError:
+        return None
+
+
+def extract_json(
+    text: str,
+    base_url: str,
+    *,
+    items_path: str,
+    id_field: str | None,
+    title_field: str,
+    url_field: str,
+    date_field: str | None,
+    date_format: str | None = None,
+    body_field: str | None = None,
+) -> list[NoticeRef]:
+    """Notices from a JSON API. Raises :class:`InvalidInput` if the text is not JSON and
+    :class:`LayoutChanged` if ``items_path`` is missing or not a list."""
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise InvalidInput(f"not JSON: {exc}") from None
+    try:
+        items = json_path(doc, items_path)
+    except KeyError as exc:
+        raise LayoutChanged(f"items path {items_path!r} not found (missing {exc.args[0]!r}) at {base_url}") from None
+    if not isinstance(items, list):
+        raise LayoutChanged(f"items path {items_path!r} is a {type(items).__name__}, not a list, at {base_url}")
+    host = urlsplit(base_url).netloc.lower()
+    refs: list[NoticeRef] = []
+    for item in items:
+        raw_url = _opt_path(item, url_field)
+        raw_id = _opt_path(item, id_field)
+        url = urljoin(base_url, str(raw_url)) if isinstance(raw_url, str) and raw_url.strip() else ""
+        if raw_id is not None and not isinstance(raw_id, dict | list):
+            notice_id = stable_id(f"json:{host}:{raw_id}")
+        elif url:
+            notice_id = notice_id_for_url(url)
+        else:
+            continue
+        title = _opt_path(item, title_field)
+        body = _opt_path(item, body_field)
+        refs.append(
+            NoticeRef(
+                notice_id=notice_id,
+                url=url or base_url,
+                title=_SPACES.sub(" ", str(title)).strip() if title is not None else "",
+                published=parse_published(_opt_path(item, date_field), date_format),
+                body=html_fragment_text(body) if isinstance(body, str) and body.strip() else None,
+            )
+        )
+    if items and not refs:
+        raise LayoutChanged(f"{len(items)} items at {items_path!r} but none has an id or url at {base_url}")
+    return _dedupe(refs)

@@ -1,0 +1,235 @@
+"""Fetching pages politely (I/O shell over an ``aiohttp.ClientSession`` owned by the caller).
+
+:meth:`Fetcher.fetch` does one conditional GET with manual, bounded redirects, a per-host
+concurrency limit and politeness delay, a body size limit enforced while streaming, and charset
+detection. It raises only :class:`~watcher.errors.TransientError` (timeouts, connection errors,
+5xx, 429) or :class:`~watcher.errors.PermanentError` (other 4xx, too big, redirect loop,
+undecodable); never anything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+import aiohttp
+from yarl import URL
+
+from watcher.clock import Clock
+from watcher.errors import InvalidInput, PermanentError, TransientError
+from watcher.sources.announce_config import DEFAULT_MAX_BYTES
+from watcher.sources.charset import decode_body
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "huabei-watch/0.1 (notice watcher)"
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 64 * 1024
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """One fetched page. On 304 ``not_modified`` is True and ``text``/``content_hash`` are empty."""
+
+    url: str
+    final_url: str
+    status: int
+    text: str
+    etag: str | None
+    last_modified: str | None
+    content_hash: str
+    not_modified: bool
+    encoding: str | None = None
+    content_type: str | None = None
+
+
+class _Host:
+    """Per-host limiter: at most ``limit`` requests at once, starts spaced by the politeness delay."""
+
+    def __init__(self, limit: int) -> None:
+        self.semaphore = asyncio.Semaphore(limit)
+        self.lock = asyncio.Lock()
+        self.next_start: float | None = None
+
+
+class Fetcher:
+    """Fetches pages for every source of a process; one per process, shared by all watchers.
+
+    ``sleep`` is injectable so tests can drive the politeness delay with a manual clock.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        clock: Clock,
+        *,
+        per_host_limit: int = 2,
+        politeness_delay: float = 1.0,
+        sleep: Sleep = asyncio.sleep,
+        user_agent: str = USER_AGENT,
+    ) -> None:
+        if per_host_limit < 1:
+            raise ValueError("per_host_limit must be >= 1")
+        self._session = session
+        self._clock = clock
+        self._limit = per_host_limit
+        self._delay = politeness_delay
+        self._sleep = sleep
+        self._user_agent = user_agent
+        self._hosts: dict[str, _Host] = {}
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 15.0,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_redirects: int = 5,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        encoding: str | None = None,
+        politeness_delay: float | None = None,
+    ) -> FetchResult:
+        """GET ``url``. ``etag``/``last_modified`` make it conditional (a 304 gives ``not_modified``).
+
+        ``timeout`` bounds each request including reading its body; ``encoding`` overrides charset
+        detection; ``politeness_delay`` overrides the fetcher's default for this call.
+        """
+        try:
+            return await self._fetch(
+                url, headers or {}, timeout, max_bytes, max_redirects, etag, last_modified, encoding,
+                self._delay if politeness_delay is None else politeness_delay,
+            )
+        except (TransientError, PermanentError):
+            raise
+        except TimeoutError:
+            raise TransientError(f"timed out after {timeout:g} s fetching {url}") from None
+        except aiohttp.InvalidURL as exc:
+            raise PermanentError(f"invalid URL {exc}") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise TransientError(f"{type(exc).__name__} fetching {url}: {exc}") from None
+        except ValueError as exc:  # yarl on a malformed URL or Location
+            raise PermanentError(f"bad URL fetching {url}: {exc}") from None
+        except Exception as exc:
+            log.exception("fetch.unexpected", extra={"url": url})
+            raise PermanentError(f"unexpected {type(exc).__name__} fetching {url}: {exc}") from None
+
+    async def _fetch(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        timeout_s: float,
+        max_bytes: int,
+        max_redirects: int,
+        etag: str | None,
+        last_modified: str | None,
+        encoding: str | None,
+        delay: float,
+    ) -> FetchResult:
+        req_headers = {"User-Agent": self._user_agent, "Accept-Encoding": "gzip, deflate", **headers}
+        if etag:
+            req_headers["If-None-Match"] = etag
+        if last_modified:
+            req_headers["If-Modified-Since"] = last_modified
+        current = URL(url)
+        visited = [str(current)]
+        while True:
+            if current.scheme not in ("http", "https"):
+                raise PermanentError(f"refusing to fetch non-HTTP URL {current}")
+            host = self._host(current)
+            await self._polite_start(host, delay)
+            async with host.semaphore, asyncio.timeout(timeout_s), self._session.get(
+                current, headers=req_headers, allow_redirects=False, timeout=aiohttp.ClientTimeout(total=None)
+            ) as resp:
+                if resp.status in _REDIRECTS and "Location" in resp.headers:
+                    nxt = current.join(URL(resp.headers["Location"])).with_fragment(None)
+                    if str(nxt) in visited:
+                        chain = " -> ".join([*visited, str(nxt)])
+                        raise PermanentError(f"redirect loop: {chain}")
+                    if len(visited) > max_redirects:
+                        raise PermanentError(f"too many redirects (more than {max_redirects}) from {url}")
+                    visited.append(str(nxt))
+                    current = nxt
+                    continue
+                return await self._result(url, resp, max_bytes, etag, last_modified, encoding)
+
+    async def _result(
+        self,
+        url: str,
+        resp: aiohttp.ClientResponse,
+        max_bytes: int,
+        etag: str | None,
+        last_modified: str | None,
+        encoding: str | None,
+    ) -> FetchResult:
+        final = str(resp.url)
+        new_etag = resp.headers.get("ETag")
+        new_lm = resp.headers.get("Last-Modified")
+        if resp.status == 304:
+            return FetchResult(url, final, 304, "", new_etag or etag, new_lm or last_modified, "", True)
+        _raise_for_status(resp, final)
+        declared = resp.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            resp.close()
+            raise PermanentError(f"page too big: Content-Length {declared} > max_bytes {max_bytes} ({final})")
+        body = bytearray()
+        async for chunk in resp.content.iter_chunked(_CHUNK):
+            body += chunk
+            if len(body) > max_bytes:
+                resp.close()  # drop the connection instead of draining the rest
+                raise PermanentError(f"page too big: more than max_bytes {max_bytes} bytes ({final})")
+        content_type = resp.headers.get("Content-Type")
+        try:
+            decoded = decode_body(bytes(body), content_type=content_type, override=encoding)
+        except InvalidInput as exc:
+            raise InvalidInput(f"{exc.reason} at {final}") from None
+        return FetchResult(
+            url=url,
+            final_url=final,
+            status=resp.status,
+            text=decoded.text,
+            etag=new_etag,
+            last_modified=new_lm,
+            content_hash=hashlib.sha256(body).hexdigest(),
+            not_modified=False,
+            encoding=decoded.encoding,
+            content_type=content_type,
+        )
+
+    def _host(self, url: URL) -> _Host:
+        key = f"{url.scheme}://{url.host}:{url.port}"
+        host = self._hosts.get(key)
+        if host is None:
+            host = self._hosts[key] = _Host(self._limit)
+        return host
+
+    async def _polite_start(self, host: _Host, delay: float) -> None:
+        """Reserve the next start slot for this host, then wait for it (outside the lock)."""
+        async with host.lock:
+            now = self._clock.monotonic()
+            start = now if host.next_start is None else max(now, host.next_start)
+            host.next_start = start + delay
+        if start > now:
+            await self._sleep(start - now)
+
+
+def _raise_for_status(resp: aiohttp.ClientResponse, url: str) -> None:
+    status = resp.status
+    if 200 <= status < 300:
+        return
+    if status == 429 or status >= 500:
+        retry_after = _retry_after(resp.headers.get("Retry-After"))
+        raise TransientError(f"HTTP {status} from {url}", retry_after=retry_after)
+    raise PermanentError(f"HTTP {status} from {url}")
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value and value.strip().isdigit():
+        return float(value.strip())
+    return None

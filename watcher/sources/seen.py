@@ -1,0 +1,249 @@
+"""The seen-store: which notices of which source were already published, and each source's fetch state.
+
+:class:`SeenStore` is the protocol the announcement watcher needs; :class:`SqlSeenStore` keeps it
+in the project database (SQLite or PostgreSQL) on the tables ``seen_notices`` and
+``source_state`` of :data:`watcher.state.tables.metadata`. Several watcher replicas may share one
+store: writes are upserts, and a lost race only repeats an event with the same deterministic id.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+from pydantic import TypeAdapter
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    Text,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from watcher.events.common import Window
+from watcher.state.tables import metadata
+
+
+@dataclass(frozen=True, slots=True)
+class SeenNotice:
+    """What was last published about one notice.
+
+    ``item_hash`` fingerprints the list entry (title, url, date, inline body) so an unchanged entry
+    is not re-read; ``revision`` fingerprints the content that was understood (empty when the
+    notice was only listed, never read). ``maintenance`` is True when maintenance events were
+    published for it; ``windows``/``channels`` are what they said (to tell an update from a no-op).
+    """
+
+    source_id: str
+    notice_id: str
+    url: str
+    title: str
+    item_hash: str
+    revision: str
+    published: date | None
+    kind: str
+    first_seen_at: datetime
+    updated_at: datetime
+    maintenance: bool = False
+    windows: tuple[Window, ...] = ()
+    channels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """Fetch state of one source. ``initialized_at`` is set by the first complete poll."""
+
+    source_id: str
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    last_poll_at: datetime | None = None
+    initialized_at: datetime | None = None
+    consecutive_failures: int = 0
+    failing_since: datetime | None = None
+    degraded: bool = False
+    last_error: str = field(default="")
+
+
+class SeenStore(Protocol):
+    async def get(self, source_id: str, notice_id: str) -> SeenNotice | None:
+        """The notice's record, or None if it was never recorded."""
+        ...
+
+    async def put(self, notice: SeenNotice) -> None:
+        """Insert or replace the record of ``(notice.source_id, notice.notice_id)``."""
+        ...
+
+    async def source_known(self, source_id: str) -> bool:
+        """Has the source ever completed a poll (so its existing notices are recorded)?"""
+        ...
+
+    async def get_state(self, source_id: str) -> SourceState:
+        """The source's fetch state (an empty state for a source never polled)."""
+        ...
+
+    async def put_state(self, state: SourceState) -> None:
+        """Insert or replace the source's fetch state."""
+        ...
+
+
+seen_notices = Table(
+    "seen_notices",
+    metadata,
+    Column("source_id", String(64), primary_key=True),
+    Column("notice_id", String(64), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("item_hash", String(64), nullable=False),
+    Column("revision", String(64), nullable=False),
+    Column("published", Date, nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("maintenance", Boolean, nullable=False, default=False),
+    Column("windows_json", Text, nullable=False, default="[]"),
+    Column("channels_json", Text, nullable=False, default="[]"),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+source_state = Table(
+    "source_state",
+    metadata,
+    Column("source_id", String(64), primary_key=True),
+    Column("etag", Text, nullable=True),
+    Column("last_modified", Text, nullable=True),
+    Column("content_hash", String(64), nullable=True),
+    Column("last_poll_at", DateTime(timezone=True), nullable=True),
+    Column("initialized_at", DateTime(timezone=True), nullable=True),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("failing_since", DateTime(timezone=True), nullable=True),
+    Column("degraded", Boolean, nullable=False, default=False),
+    Column("last_error", Text, nullable=False, default=""),
+)
+
+_WINDOWS = TypeAdapter(tuple[Window, ...])
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; everything is stored in UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value is not None else None
+
+
+class SqlSeenStore:
+    """:class:`SeenStore` on an async SQLAlchemy engine. Tables must exist (migrations create them)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def get(self, source_id: str, notice_id: str) -> SeenNotice | None:
+        stmt = select(seen_notices).where(
+            seen_notices.c.source_id == source_id, seen_notices.c.notice_id == notice_id
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        if row is None:
+            return None
+        return SeenNotice(
+            source_id=row["source_id"],
+            notice_id=row["notice_id"],
+            url=row["url"],
+            title=row["title"],
+            item_hash=row["item_hash"],
+            revision=row["revision"],
+            published=row["published"],
+            kind=row["kind"],
+            first_seen_at=_aware(row["first_seen_at"]) or datetime.min.replace(tzinfo=UTC),
+            updated_at=_aware(row["updated_at"]) or datetime.min.replace(tzinfo=UTC),
+            maintenance=bool(row["maintenance"]),
+            windows=_WINDOWS.validate_json(row["windows_json"]),
+            channels=tuple(json.loads(row["channels_json"])),
+        )
+
+    async def put(self, notice: SeenNotice) -> None:
+        values: dict[str, Any] = {
+            "source_id": notice.source_id,
+            "notice_id": notice.notice_id,
+            "url": notice.url,
+            "title": notice.title,
+            "item_hash": notice.item_hash,
+            "revision": notice.revision,
+            "published": notice.published,
+            "kind": notice.kind,
+            "maintenance": notice.maintenance,
+            "windows_json": _WINDOWS.dump_json(notice.windows).decode(),
+            "channels_json": json.dumps(list(notice.channels), ensure_ascii=False),
+            "first_seen_at": _utc(notice.first_seen_at),
+            "updated_at": _utc(notice.updated_at),
+        }
+        async with self._engine.begin() as conn:
+            await _upsert(conn, seen_notices, values, ("source_id", "notice_id"), keep=("first_seen_at",))
+
+    async def source_known(self, source_id: str) -> bool:
+        return (await self.get_state(source_id)).initialized_at is not None
+
+    async def get_state(self, source_id: str) -> SourceState:
+        stmt = select(source_state).where(source_state.c.source_id == source_id)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        if row is None:
+            return SourceState(source_id=source_id)
+        return SourceState(
+            source_id=source_id,
+            etag=row["etag"],
+            last_modified=row["last_modified"],
+            content_hash=row["content_hash"],
+            last_poll_at=_aware(row["last_poll_at"]),
+            initialized_at=_aware(row["initialized_at"]),
+            consecutive_failures=row["consecutive_failures"],
+            failing_since=_aware(row["failing_since"]),
+            degraded=bool(row["degraded"]),
+            last_error=row["last_error"],
+        )
+
+    async def put_state(self, state: SourceState) -> None:
+        values: dict[str, Any] = {
+            "source_id": state.source_id,
+            "etag": state.etag,
+            "last_modified": state.last_modified,
+            "content_hash": state.content_hash,
+            "last_poll_at": _utc(state.last_poll_at),
+            "initialized_at": _utc(state.initialized_at),
+            "consecutive_failures": state.consecutive_failures,
+            "failing_since": _utc(state.failing_since),
+            "degraded": state.degraded,
+            "last_error": state.last_error[:2000],
+        }
+        async with self._engine.begin() as conn:
+            await _upsert(conn, source_state, values, ("source_id",))
+
+
+async def _upsert(
+    conn: AsyncConnection, table: Table, values: dict[str, Any], keys: tuple[str, ...], keep: tuple[str, ...] = ()
+) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE, in the dialect of the connection (SQLite or PostgreSQL)."""
+    dialect = conn.dialect.name
+    update = {k: v for k, v in values.items() if k not in keys and k not in keep}
+    if dialect == "postgresql":
+        pg = postgresql.insert(table).values(**values)
+        await conn.execute(pg.on_conflict_do_update(index_elements=list(keys), set_=update))
+    elif dialect == "sqlite":
+        lite = sqlite.insert(table).values(**values)
+        await conn.execute(lite.on_conflict_do_update(index_elements=list(keys), set_=update))
+    else:  # portable fallback: update, then insert if nothing was there
+        where = [table.c[k] == values[k] for k in keys]
+        result = await conn.execute(table.update().where(*where).values(**update))
+        if result.rowcount == 0:
+            await conn.execute(table.insert().values(**values))
