@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from tests.alipay.conftest import KeyPair
+from tests.fakes.alipay_gateway import envelope
 from watcher.alipay.sign import (
     KeyInvalid,
     ResponseMalformed,
@@ -157,7 +158,7 @@ def test_private_key_given_where_alipay_public_key_expected_is_key_invalid(merch
 
 def _signed(platform: KeyPair, key: str, node_json: str, *, spacer: str = "") -> str:
     sig = base64.b64encode(platform.key.sign(node_json.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())).decode()
-    return '{%s"%s"%s:%s%s,%s"sign":"%s"}' % (spacer, key, spacer, spacer, node_json, spacer, sig)
+    return "{" + spacer + '"' + key + '"' + spacer + ":" + spacer + node_json + "," + spacer + '"sign":"' + sig + '"}'
 
 
 KEY = "alipay_trade_precreate_response"
@@ -179,7 +180,7 @@ def test_verify_response_accepts_slash_unescaped_signature_like_alipay_sdks(plat
     escaped = '{"code":"10000","msg":"Success","qr_code":"https:\\/\\/qr.alipay.com\\/y"}'
     signed_over = escaped.replace("\\/", "/")
     sig = base64.b64encode(platform_keys.key.sign(signed_over.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
-    body = '{"%s":%s,"sign":"%s"}' % (KEY, escaped, sig)
+    body = envelope(KEY, escaped, sig)
     assert verify_response(body, METHOD, platform_keys.public_pem)["qr_code"] == "https://qr.alipay.com/y"
 
 
@@ -198,20 +199,20 @@ def test_altered_node_is_signature_invalid(platform_keys: KeyPair) -> None:
 
 def test_second_response_node_after_signed_one_is_tampered(platform_keys: KeyPair) -> None:
     body = _signed(platform_keys, KEY, '{"code":"10000","msg":"Success"}')
-    body = body[:-1] + ',"%s":{"code":"40004","sub_code":"ACQ.SELLER_BEEN_BLOCKED"}}' % KEY
+    body = body[:-1] + "," + envelope(KEY, '{"code":"40004","sub_code":"ACQ.SELLER_BEEN_BLOCKED"}')[1:]
     with pytest.raises(ResponseTampered):
         verify_response(body, METHOD, platform_keys.public_pem)
 
 
 @pytest.mark.parametrize("code", ["10000", "40004", ""])
 def test_unsigned_success_or_business_failure_is_tampered(platform_keys: KeyPair, code: str) -> None:
-    body = '{"%s":{"code":"%s","msg":"x","sub_code":"ACQ.SELLER_BEEN_BLOCKED"}}' % (KEY, code)
+    body = envelope(KEY, '{"code":"' + code + '","msg":"x","sub_code":"ACQ.SELLER_BEEN_BLOCKED"}')
     with pytest.raises(ResponseTampered):
         verify_response(body, METHOD, platform_keys.public_pem)
 
 
 def test_unsigned_request_rejection_is_accepted_as_unsigned(platform_keys: KeyPair) -> None:
-    body = '{"%s":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature","sub_msg":"验签出错"}}' % KEY
+    body = envelope(KEY, '{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature","sub_msg":"验签出错"}')
     opened = open_response(body, METHOD, platform_keys.public_pem)
     assert opened.signed is False
     assert opened.node["sub_code"] == "isv.invalid-signature"
@@ -231,9 +232,9 @@ def test_error_response_node_is_used_when_method_node_is_absent(platform_keys: K
         "",
         "[]",
         '{"other_response":{"code":"10000"}}',
-        '{"%s":"not an object","sign":"x"}' % KEY,
-        '{"%s":{"code":"10000"},"sign":"x"} trailing' % KEY,
-        '{"%s":{"code":"10000"' % KEY,
+        envelope(KEY, '"not an object"', "x"),
+        envelope(KEY, '{"code":"10000"}', "x") + " trailing",
+        envelope(KEY, '{"code":"10000"')[:-1],
     ],
 )
 def test_not_a_gateway_answer_is_malformed(platform_keys: KeyPair, body: str) -> None:
@@ -242,6 +243,6 @@ def test_not_a_gateway_answer_is_malformed(platform_keys: KeyPair, body: str) ->
 
 
 def test_non_base64_sign_is_signature_invalid_not_a_crash(platform_keys: KeyPair) -> None:
-    body = '{"%s":{"code":"10000"},"sign":"@@@not base64@@@"}' % KEY
+    body = envelope(KEY, '{"code":"10000"}', "@@@not base64@@@")
     with pytest.raises(SignatureInvalid):
         verify_response(body, METHOD, platform_keys.public_pem)

@@ -52,6 +52,12 @@ SUB_MSGS = {
 }
 
 
+def envelope(node_key: str, node_json: str, sign: str | None = None) -> str:
+    """The gateway's body: ``{"<key>":<node>,"sign":"..."}``, node text kept byte for byte."""
+    tail = "" if sign is None else ',"sign":"' + sign + '"'
+    return '{"' + node_key + '":' + node_json + tail + "}"
+
+
 def _canonical(params: dict[str, str]) -> str:
     # Written independently of watcher.alipay.sign on purpose: the fake is a second implementation.
     pairs = [f"{k}={params[k]}" for k in sorted(params) if k != "sign" and params[k] != ""]
@@ -140,7 +146,7 @@ class FakeAlipayGateway:
 
     def _signed_body(self, node_key: str, node_json: str) -> str:
         sig = self.platform_key.sign(node_json.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
-        return '{"%s":%s,"sign":"%s"}' % (node_key, node_json, base64.b64encode(sig).decode())
+        return envelope(node_key, node_json, base64.b64encode(sig).decode())
 
     @staticmethod
     def _node(code: str, msg: str, sub_code: str = "", **extra: str) -> str:
@@ -183,10 +189,10 @@ class FakeAlipayGateway:
         self.requests.append(Request(params.get("app_id", ""), method, params, biz, ok))
         if app is None:
             node = self._node("40002", "Invalid Arguments", "isv.invalid-app-id")
-            return web.Response(text='{"%s":%s}' % (node_key, node), content_type="text/html", charset="utf-8")
+            return web.Response(text=envelope(node_key, node), content_type="text/html", charset="utf-8")
         if not ok:
             node = self._node("40002", "Invalid Arguments", "isv.invalid-signature")
-            return web.Response(text='{"%s":%s}' % (node_key, node), content_type="text/html", charset="utf-8")
+            return web.Response(text=envelope(node_key, node), content_type="text/html", charset="utf-8")
         otn = str(biz.get("out_trade_no", ""))
         if method == "alipay.trade.precreate":
             body = await self._precreate(app, node_key, otn)
@@ -201,7 +207,7 @@ class FakeAlipayGateway:
                 body = self._signed_body(node_key, self._node("40004", "Business Failed", "ACQ.TRADE_NOT_EXIST"))
         else:
             node = self._node("40002", "Invalid Arguments", "isv.invalid-method")
-            body = '{"error_response":%s}' % node
+            body = envelope("error_response", node)
         if body is None:
             return web.Response(status=200, text="<html><body>502 Bad Gateway</body></html>", content_type="text/html")
         # Alipay answers JSON with text/html;charset=utf-8: clients must not rely on the content type.
@@ -227,8 +233,8 @@ class FakeAlipayGateway:
             signed = self._signed_body(node_key, success)
             return signed.replace(success, blocked)
         if mode is Mode.STRIP_SIGN:
-            return '{"%s":%s}' % (node_key, blocked)
+            return envelope(node_key, blocked)
         if mode is Mode.DUPLICATE_NODE:
             signed = self._signed_body(node_key, success)
-            return signed[:-1] + ',"%s":%s}' % (node_key, blocked)
+            return signed[:-1] + "," + envelope(node_key, blocked)[1:]
         return self._signed_body(node_key, success)
