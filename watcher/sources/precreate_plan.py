@@ -10,7 +10,6 @@ exponentially (whole intervals, capped), still on its own slot.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -32,14 +31,15 @@ def shard_of(merchant_id: str, shards: int) -> int:
     return int.from_bytes(digest[8:16], "big") % shards
 
 
-def _seconds(dt: datetime) -> float:
+def _micros(dt: datetime) -> int:
     if dt.tzinfo is None:
         raise ValueError("naive datetime: attach a timezone")
-    return (dt - EPOCH).total_seconds()
+    return (dt - EPOCH) // timedelta(microseconds=1)
 
 
-def _slot_at_or_after(t: float, offset: float, interval: float) -> float:
-    k = math.ceil((t - offset) / interval)
+def _slot_at_or_after(t: int, offset: int, interval: int) -> int:
+    # Integer microseconds: float rounding must not push an exact slot to the next interval.
+    k = -((offset - t) // interval)  # ceil((t - offset) / interval)
     return k * interval + offset
 
 
@@ -50,6 +50,10 @@ def backoff_intervals(failures: int, interval: float, max_backoff: float) -> flo
         raise ValueError("failures cannot be negative")
     exponent = min(max(failures - 1, 0), 32)
     return min(interval * 2.0**exponent, max(max_backoff, interval))
+
+
+def _us(seconds: float) -> int:
+    return round(seconds * 1_000_000)
 
 
 def next_due(
@@ -69,21 +73,24 @@ def next_due(
     * if that slot has already passed (the daemon was down): the first slot at or after ``now``,
       so a restart never fires everyone at once.
     """
-    iv = interval.total_seconds() if isinstance(interval, timedelta) else float(interval)
-    cap_raw = iv * 24 if max_backoff is None else max_backoff
-    cap = cap_raw.total_seconds() if isinstance(cap_raw, timedelta) else float(cap_raw)
-    offset = slot_offset(merchant_id, iv)
-    now_s = _seconds(now)
+    iv_s = interval.total_seconds() if isinstance(interval, timedelta) else float(interval)
+    cap_raw = iv_s * 24 if max_backoff is None else max_backoff
+    cap_s = cap_raw.total_seconds() if isinstance(cap_raw, timedelta) else float(cap_raw)
+    iv = _us(iv_s)
+    if iv <= 0:
+        raise ValueError("interval must be positive")
+    offset = _us(slot_offset(merchant_id, iv_s)) % iv
+    now_us = _micros(now)
     if last_run is None:
-        due = _slot_at_or_after(now_s, offset, iv)
+        due = _slot_at_or_after(now_us, offset, iv)
     else:
-        gap = backoff_intervals(failures, iv, cap)
-        # The slot nearest to last_run + gap (within half an interval): keeps the slot grid even
-        # when a run happened slightly off its slot (rate limiting, clock skew).
-        due = _slot_at_or_after(_seconds(last_run) + gap - iv / 2, offset, iv)
-        if due < now_s:
-            due = _slot_at_or_after(now_s, offset, iv)
-    return EPOCH + timedelta(seconds=due)
+        gap = _us(backoff_intervals(failures, iv_s, cap_s))
+        # The first slot past last_run + gap - interval/2: keeps the slot grid even when a run
+        # happened a little off its slot (rate limiting, clock skew).
+        due = _slot_at_or_after(_micros(last_run) + gap - iv // 2, offset, iv)
+        if due < now_us:
+            due = _slot_at_or_after(now_us, offset, iv)
+    return EPOCH + timedelta(microseconds=due)
 
 
 @dataclass(slots=True)
