@@ -15,7 +15,8 @@ from tests.alipay.test_alipay_probe import classify
 from tests.fakes.alipay_gateway import FakeAlipayGateway, Mode
 from watcher.alipay.config import AlipayProbeSettings, PrecreateCredentials
 from watcher.clock import ManualClock
-from watcher.events import Cause, MerchantFinding
+from watcher.errors import TransientError
+from watcher.events import Cause, Event, EventData, MerchantFinding
 from watcher.publish import RecordingPublisher
 from watcher.sources.precreate import OutcomeSink, PrecreateProbe, PrecreateScheduler
 from watcher.sources.precreate_core import FindingTracker, PrecreateOutcome
@@ -139,6 +140,7 @@ def test_token_bucket_wait_time() -> None:
 def build(
     gw: FakeAlipayGateway, session: aiohttp.ClientSession, clock: ManualClock, keys: KeyPair,
     merchants: list[str], *, rate: float = 100.0, burst: int = 10, on_outcome: OutcomeSink | None = None,
+    publisher: RecordingPublisher | None = None,
 ) -> tuple[PrecreateScheduler, RecordingPublisher]:
     settings = AlipayProbeSettings(enabled=True, gateway_url=gw.url, rate_limit_per_s=rate, burst=burst, timeout=5.0)
     probes = []
@@ -150,7 +152,7 @@ def build(
             alipay_public_key=gw.alipay_public_key_pem,
         )
         probes.append(PrecreateProbe.from_settings(creds, settings, session, clock))
-    publisher = RecordingPublisher()
+    publisher = publisher or RecordingPublisher()
     tracker = FindingTracker(classify, raise_after=settings.raise_after, clear_after=settings.clear_after)
     return PrecreateScheduler(probes, settings, clock, tracker, publisher, on_outcome=on_outcome), publisher
 
@@ -227,3 +229,44 @@ def test_shard_count_must_be_sane(clock: ManualClock) -> None:
     with pytest.raises(ValueError):
         PrecreateScheduler([], settings, clock, FindingTracker(classify), RecordingPublisher(), shard=(3, 3))
 
+
+
+async def test_removed_merchant_is_no_longer_probed_and_kept_ones_keep_their_schedule(
+    gateway: FakeAlipayGateway, session: aiohttp.ClientSession, clock: ManualClock, merchant_keys: KeyPair
+) -> None:
+    scheduler, _ = build(gateway, session, clock, merchant_keys, ["k1", "k2"])
+    clock.set(START + H)
+    await scheduler.run_due()
+    kept = scheduler.schedule("k1")
+    scheduler.set_probes([p for p in scheduler.probes() if p.merchant_id == "k1"])
+    assert scheduler.schedule("k1") == kept
+    clock.set(START + 3 * H)
+    assert [o.merchant_id for o in await scheduler.run_due()] == ["k1"]
+
+
+class FlakyPublisher(RecordingPublisher):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_next = True
+
+    async def publish(self, event: Event[EventData]) -> None:
+        if self.fail_next:
+            self.fail_next = False
+            raise TransientError("broker away")
+        await super().publish(event)
+
+
+async def test_finding_is_published_later_when_the_bus_was_away(
+    gateway: FakeAlipayGateway, session: aiohttp.ClientSession, clock: ManualClock, merchant_keys: KeyPair
+) -> None:
+    publisher = FlakyPublisher()
+    scheduler, _ = build(gateway, session, clock, merchant_keys, ["f1"], publisher=publisher)
+    gateway.set_mode("app-f1", Mode.SELLER_BLOCKED)
+    slot = first_slot("f1", START)
+    for i in range(2):
+        clock.set(slot + i * H)
+        await scheduler.run_due()
+    assert publisher.events == []  # the raise was deferred, not lost
+    clock.set(slot + 2 * H)
+    await scheduler.run_due()
+    assert [(e.data.merchant_id, e.data.state) for e in publisher.events] == [("f1", "raised")]  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import heapq
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
@@ -189,6 +190,8 @@ class PrecreateScheduler:
         self._probes: dict[str, PrecreateProbe] = {}
         self._schedule: dict[str, MerchantSchedule] = {}
         self._in_flight: set[str] = set()
+        # (due, merchant_id), lazily invalidated: an entry is live only while it matches _schedule.
+        self._heap: list[tuple[datetime, str]] = []
         self._tasks: set[asyncio.Task[PrecreateOutcome | None]] = set()
         self._unpublished: list[Event[EventData]] = []
         self._semaphore = asyncio.Semaphore(settings.max_concurrency)
@@ -205,20 +208,44 @@ class PrecreateScheduler:
             or MerchantSchedule(mid, due=next_due(mid, None, 0, now, self._settings.interval))
             for mid in mine
         }
+        self._heap = [(s.due, mid) for mid, s in self._schedule.items() if mid not in self._in_flight]
+        heapq.heapify(self._heap)
+
+    def _set(self, s: MerchantSchedule) -> None:
+        if s.merchant_id in self._probes:
+            self._schedule[s.merchant_id] = s
+            heapq.heappush(self._heap, (s.due, s.merchant_id))
+
+    def _live_top(self) -> tuple[datetime, str] | None:
+        """The earliest live heap entry, dropping stale ones."""
+        while self._heap:
+            due, mid = self._heap[0]
+            s = self._schedule.get(mid)
+            if s is not None and s.due == due and mid not in self._in_flight:
+                return due, mid
+            heapq.heappop(self._heap)
+        return None
+
+    def probes(self) -> list[PrecreateProbe]:
+        """The probes this replica runs."""
+        return list(self._probes.values())
 
     def schedule(self, merchant_id: str) -> MerchantSchedule:
         return self._schedule[merchant_id]
 
     def due(self, now: datetime) -> list[str]:
-        """Merchants due at ``now`` and not running, earliest first."""
+        """Merchants due at ``now`` and not running, earliest first (a full scan: for ops views)."""
         ready = [s for s in self._schedule.values() if s.due <= now and s.merchant_id not in self._in_flight]
         return [s.merchant_id for s in sorted(ready, key=lambda s: (s.due, s.merchant_id))]
 
     def _dispatch(self) -> list[asyncio.Task[PrecreateOutcome | None]]:
         started: list[asyncio.Task[PrecreateOutcome | None]] = []
-        for mid in self.due(self._clock.now()):
+        now = self._clock.now()
+        while (top := self._live_top()) is not None and top[0] <= now:
             if not self._bucket.try_take(self._clock.monotonic()):
                 break
+            heapq.heappop(self._heap)
+            mid = top[1]
             self._in_flight.add(mid)
             task = asyncio.create_task(self._run_one(self._probes[mid]), name=f"precreate:{mid}")
             self._tasks.add(task)
@@ -228,31 +255,32 @@ class PrecreateScheduler:
 
     async def _run_one(self, probe: PrecreateProbe) -> PrecreateOutcome | None:
         mid = probe.merchant_id
+        outcome: PrecreateOutcome | None = None
         try:
             async with self._semaphore:
                 outcome = await probe.run()
-            current = self._schedule.get(mid)
-            if current is not None:
-                self._schedule[mid] = after_run(
-                    current, outcome.at, outcome.ok, self._settings.interval, self._settings.max_backoff
-                )
-            finding = self._tracker.observe(outcome)
-            if finding is not None:
-                event: Event[EventData] = Event.build(MERCHANT_FINDING, finding, time=finding.observed_at)
-                self._unpublished.append(event)
-            await self._flush()
-            if self._on_outcome is not None:
-                await self._on_outcome(outcome)
-            return outcome
-        except Exception:  # a bug must not kill the loop; the merchant retries next slot
+        except Exception:  # a bug must not kill the loop; the merchant retries on a later slot
             log.exception("precreate.run_failed", extra={"merchant_id": mid})
-            current = self._schedule.get(mid)
-            if current is not None:
-                now = self._clock.now()
-                self._schedule[mid] = after_run(current, now, False, self._settings.interval, self._settings.max_backoff)
-            return None
         finally:
             self._in_flight.discard(mid)
+            current = self._schedule.get(mid)
+            if current is not None:
+                ran_at = outcome.at if outcome is not None else self._clock.now()
+                ok = outcome is not None and outcome.ok
+                self._set(after_run(current, ran_at, ok, self._settings.interval, self._settings.max_backoff))
+        if outcome is None:
+            return None
+        finding = self._tracker.observe(outcome)
+        if finding is not None:
+            event: Event[EventData] = Event.build(MERCHANT_FINDING, finding, time=finding.observed_at)
+            self._unpublished.append(event)
+        await self._flush()
+        if self._on_outcome is not None:
+            try:
+                await self._on_outcome(outcome)
+            except Exception:
+                log.exception("precreate.on_outcome_failed", extra={"merchant_id": mid})
+        return outcome
 
     async def _flush(self) -> None:
         while self._unpublished:
@@ -273,10 +301,10 @@ class PrecreateScheduler:
     def seconds_until_next(self) -> float:
         """How long the loop may sleep: until the earliest due slot, or the next rate-limit token."""
         now = self._clock.now()
-        waiting = [s.due for mid, s in self._schedule.items() if mid not in self._in_flight]
-        if not waiting:
+        top = self._live_top()
+        if top is None:
             return self._settings.interval
-        earliest = min(waiting)
+        earliest = top[0]
         if earliest <= now:
             return max(self._bucket.wait_time(self._clock.monotonic()), 0.001)
         return (earliest - now).total_seconds()
