@@ -315,3 +315,22 @@ def test_biz_content_is_compact_utf8_json(clock: ManualClock, merchant_keys: Key
     assert params["biz_content"] == '{"subject":"花呗","total_amount":"0.01"}'
     assert json.loads(params["biz_content"])["subject"] == "花呗"
     assert "TOP" not in repr(client) and merchant_keys.private_pem[40:80] not in repr(client)
+
+
+async def test_isv_call_carries_signed_app_auth_token_and_plain_huabei_has_no_installments(
+    gateway: FakeAlipayGateway, session: aiohttp.ClientSession, clock: ManualClock, merchant_keys: KeyPair
+) -> None:
+    gateway.add_app(APP_ID, merchant_keys.public_pem)
+    client = AlipayClient(
+        gateway.url, APP_ID, SecretStr(merchant_keys.private_pem), gateway.alipay_public_key_pem, session, clock,
+        app_auth_token=SecretStr("202611BBtoken"),
+    )
+    resp = await client.precreate("hbw_probe_isv_1", "0.01", "花呗可用性检测", hb_fq_num=None)
+    assert resp.ok and resp.signed and resp.qr_code.startswith("https://qr.alipay.com/")
+    await client.close("hbw_probe_isv_1")
+    pre, close = gateway.requests
+    assert pre.signature_ok and pre.params["app_auth_token"] == "202611BBtoken"
+    assert "extend_params" not in pre.biz
+    assert pre.biz["enable_pay_channels"] == "pcredit,pcreditpayInstallment"
+    assert close.method == "alipay.trade.close" and gateway.open_orders() == set()
+    assert "202611BBtoken" not in repr(client)
