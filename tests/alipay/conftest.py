@@ -3,60 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import aiohttp
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.alipay.support import START, KeyPair, new_pair
 from tests.fakes.alipay_gateway import FakeAlipayGateway
 from watcher.clock import ManualClock
-
-START = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)  # 17:30 in Shanghai
-
-
-@dataclass(frozen=True)
-class KeyPair:
-    key: rsa.RSAPrivateKey
-
-    @property
-    def private_pem(self) -> str:
-        return self.key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode()
-
-    @property
-    def public_pem(self) -> str:
-        return self.key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
-
-
-def _new_pair() -> KeyPair:
-    return KeyPair(rsa.generate_private_key(public_exponent=65537, key_size=2048))
 
 
 @pytest.fixture(scope="session")
 def merchant_keys() -> KeyPair:
-    return _new_pair()
+    return new_pair()
 
 
 @pytest.fixture(scope="session")
 def other_keys() -> KeyPair:
-    return _new_pair()
+    return new_pair()
 
 
 @pytest.fixture(scope="session")
 def platform_keys() -> KeyPair:
-    return _new_pair()
+    return new_pair()
 
 
 @pytest.fixture
-async def gateway(merchant_keys: KeyPair, platform_keys: KeyPair) -> AsyncIterator[FakeAlipayGateway]:
-    gw = FakeAlipayGateway(platform_key=platform_keys.key)
-    async with gw:
+async def gateway(platform_keys: KeyPair) -> AsyncIterator[FakeAlipayGateway]:
+    async with FakeAlipayGateway(platform_key=platform_keys.key) as gw:
         yield gw
 
 

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from tests.alipay.conftest import START, KeyPair
+from tests.alipay.support import START, KeyPair, classify
 from tests.fakes.alipay_gateway import FakeAlipayGateway, Mode
 from watcher.alipay.client import AlipayClient
 from watcher.alipay.config import PrecreateCredentials
@@ -22,16 +22,6 @@ from watcher.sources.precreate_core import OUR_CONFIGURATION, FindingTracker, Pr
 
 APP_ID = "2021000000000001"
 
-# A stand-in for watcher.payments.diagnosis (written elsewhere): the few codes these tests meet.
-DIAGNOSIS = {
-    "ACQ.SELLER_BEEN_BLOCKED": Cause.MERCHANT_ACCOUNT,
-    "isv.invalid-signature": Cause.INTEGRATION,
-    "ACQ.SYSTEM_ERROR": Cause.PLATFORM,
-}
-
-
-def classify(code: str, sub_code: str) -> Cause:
-    return DIAGNOSIS.get(sub_code, Cause.UNKNOWN)
 
 
 def make_probe(

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from tests.alipay.conftest import KeyPair
+from tests.alipay.support import KeyPair
 from tests.fakes.alipay_gateway import envelope
 from watcher.alipay.sign import (
     KeyInvalid,

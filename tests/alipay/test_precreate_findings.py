@@ -7,7 +7,7 @@ from functools import partial
 
 import pytest
 
-from tests.alipay.conftest import START
+from tests.alipay.support import START, classify
 from watcher.events import MERCHANT_FINDING, Cause, Event
 from watcher.sources.precreate_core import (
     OUR_CONFIGURATION,
@@ -18,20 +18,6 @@ from watcher.sources.precreate_core import (
     Verdict,
     step,
 )
-
-DIAGNOSIS = {
-    "ACQ.SELLER_BEEN_BLOCKED": Cause.MERCHANT_ACCOUNT,
-    "ACQ.MERCHANT_STATUS_NOT_NORMAL": Cause.MERCHANT_ACCOUNT,
-    "isv.invalid-signature": Cause.INTEGRATION,
-    "ACQ.INVALID_PARAMETER": Cause.INTEGRATION,
-    "ACQ.SYSTEM_ERROR": Cause.PLATFORM,
-    "ACQ.BUYER_BALANCE_NOT_ENOUGH": Cause.BUYER,
-}
-
-
-def classify(code: str, sub_code: str) -> Cause:
-    return DIAGNOSIS.get(sub_code, Cause.UNKNOWN)
-
 
 # Shorthands for outcomes in the tables below.
 OK = "ok"

@@ -10,8 +10,7 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from tests.alipay.conftest import START, KeyPair
-from tests.alipay.test_alipay_probe import classify
+from tests.alipay.support import START, KeyPair, classify
 from tests.fakes.alipay_gateway import FakeAlipayGateway, Mode
 from watcher.alipay.config import AlipayProbeSettings, PrecreateCredentials
 from watcher.clock import ManualClock
