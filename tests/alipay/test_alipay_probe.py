@@ -324,3 +324,15 @@ async def test_isv_call_carries_signed_app_auth_token_and_plain_huabei_has_no_in
     assert pre.biz["enable_pay_channels"] == "pcredit,pcreditpayInstallment"
     assert close.method == "alipay.trade.close" and gateway.open_orders() == set()
     assert "202611BBtoken" not in repr(client)
+
+
+async def test_unloadable_alipay_public_key_is_key_invalid_naming_it(
+    gateway: FakeAlipayGateway, session: aiohttp.ClientSession, clock: ManualClock, merchant_keys: KeyPair
+) -> None:
+    gateway.add_app(APP_ID, merchant_keys.public_pem)
+    probe = make_probe(
+        gateway, session, clock, private_key=merchant_keys.private_pem, alipay_public_key=merchant_keys.private_pem
+    )
+    outcome = await probe.run()
+    assert (outcome.finding, outcome.detail, outcome.cleanup) == ("key_invalid", "alipay_public_key", "not_needed")
+    assert gateway.requests == []
