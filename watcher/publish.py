@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from watcher.events.base import Event, EventData
 
 
 class Publisher(Protocol):
-    async def publish(self, event: Event[EventData]) -> None:
+    async def publish(self, event: Event[Any]) -> None:
         """Publish durably (acks=all) to the event's topic; raises TransientError if the bus is away."""
         ...
 
@@ -19,5 +19,5 @@ class RecordingPublisher:
     def __init__(self) -> None:
         self.events: list[Event[EventData]] = []
 
-    async def publish(self, event: Event[EventData]) -> None:
+    async def publish(self, event: Event[Any]) -> None:
         self.events.append(event)

@@ -1,0 +1,6 @@
+"""Incident engine: signals in, whole incidents out (pure core; the consumer shell wires Kafka/DB)."""
+
+from consumers.incidents.engine import IncidentEngine, UnknownIncident
+from consumers.incidents.settings import IncidentSettings
+
+__all__ = ["IncidentEngine", "IncidentSettings", "UnknownIncident"]

@@ -1,0 +1,258 @@
+"""The incident engine: pure state machine from signals (and the clock) to whole incidents.
+
+No I/O: the consumer shell feeds it decoded events and ``now``, publishes what it returns on
+``huabei.incidents``, stores the snapshots, and schedules :meth:`IncidentEngine.tick` at
+:meth:`IncidentEngine.next_due` (recomputed from the stored incidents at start-up through
+:meth:`IncidentEngine.restore`, so a change that fell due while the daemon was down applies at once).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from consumers.incidents.correlate import Evidence, apply_evidence, close, evidence_of, last_evidence_at
+from consumers.incidents.ledger import Ledger, Mark, add_evidence
+from consumers.incidents.maintenance import MANUAL_CLOSE_REF, apply_maintenance
+from consumers.incidents.settings import IncidentSettings
+from consumers.incidents.text_zh import span
+from consumers.incidents.timing import is_timed, timed_phase, with_phase
+from watcher.clock import to_shanghai
+from watcher.errors import InvalidInput
+from watcher.events.base import Event, EventData
+from watcher.events.common import HUABEI_CHANNELS, Scope
+from watcher.events.incidents import Incident, IncidentKind, Phase
+from watcher.events.signals import MaintenanceSignal
+
+log = logging.getLogger(__name__)
+
+
+class UnknownIncident(InvalidInput):
+    """An ops command named an incident id the engine does not hold."""
+
+
+class IncidentEngine:
+    """Holds incidents by id. Every public method returns the incidents it changed, each with
+    ``revision`` + 1 and ``updated_at`` = now (new ones: revision 1); unchanged ones never appear.
+    """
+
+    def __init__(self, settings: IncidentSettings) -> None:
+        self._settings = settings
+        self._incidents: dict[str, Incident] = {}
+        self._seen: dict[str, str] = {}  # event id -> incident id (from every ledger)
+
+    @classmethod
+    def restore(cls, settings: IncidentSettings, incidents: Iterable[Incident]) -> IncidentEngine:
+        """An engine resuming from stored snapshots (the latest revision of each incident wins)."""
+        engine = cls(settings)
+        for incident in incidents:
+            held = engine._incidents.get(incident.incident_id)
+            if held is None or incident.revision > held.revision:
+                engine._store(incident)
+        return engine
+
+    # -- reading ---------------------------------------------------------------------------
+    def get(self, incident_id: str) -> Incident | None:
+        return self._incidents.get(incident_id)
+
+    def incidents(self) -> tuple[Incident, ...]:
+        return tuple(self._incidents.values())
+
+    def open_incidents(self) -> tuple[Incident, ...]:
+        """Scheduled and active incidents (what the shell republishes as a heartbeat)."""
+        return tuple(i for i in self._incidents.values() if i.phase.is_open)
+
+    # -- signals ---------------------------------------------------------------------------
+    def apply(self, event: Event[EventData], now: datetime) -> list[Incident]:
+        """Apply one signal. Duplicates, replays of older signals and event types the engine does
+        not use return []. Never raises on a well-formed event."""
+        data = event.data
+        if isinstance(data, MaintenanceSignal):
+            if event.id in self._seen:
+                return []
+            drafts = apply_maintenance(data, event.type, event.time, self._incidents, self._settings, now)
+        else:
+            ev = evidence_of(event)
+            if ev is None or self._is_replay(event, ev):
+                return []
+            draft = apply_evidence(ev, self._incidents, self._settings, now)
+            drafts = [draft] if draft is not None else []
+        changed = self._commit(drafts, now, event_id=event.id)
+        for incident in changed:
+            log.info("incident.changed", extra={"incident_id": incident.incident_id, "phase": incident.phase.value,
+                                                "revision": incident.revision, "event_id": event.id,
+                                                "event_type": event.type})
+        return changed
+
+    def _is_replay(self, event: Event[EventData], ev: Evidence) -> bool:
+        # A still-down probe may resend its event (same id) with newer observations: that renews
+        # the outage. Anything else seen before is a duplicate.
+        return event.id in self._seen and not ev.refreshable
+
+    # -- the clock -------------------------------------------------------------------------
+    def tick(self, now: datetime) -> list[Incident]:
+        """Apply every timed change due at ``now``: scheduled -> active at disable_from, active ->
+        resolved at disable_until, outages with no evidence for ``outage_stale_after`` -> resolved."""
+        drafts: list[Incident] = []
+        for incident in self._incidents.values():
+            if not incident.phase.is_open:
+                continue
+            if is_timed(incident):
+                phase = timed_phase(incident.disable_from, incident.disable_until, now)
+                if phase is not incident.phase:
+                    drafts.append(with_phase(incident, phase, now))
+                continue
+            due = self._stale_at(incident)
+            if due is not None and now >= due:
+                drafts.append(close(incident, now, reason=f"no new evidence since {self._last(incident)}"))
+        changed = self._commit(drafts, now)
+        for incident in changed:
+            log.info("incident.timed", extra={"incident_id": incident.incident_id, "phase": incident.phase.value,
+                                              "revision": incident.revision})
+        return changed
+
+    def next_due(self, now: datetime) -> datetime | None:
+        """When :meth:`tick` has something to do next; may be <= ``now`` (call tick at once).
+        None when nothing is pending."""
+        times: list[datetime] = []
+        for incident in self._incidents.values():
+            if not incident.phase.is_open:
+                continue
+            if is_timed(incident):
+                if incident.phase is Phase.SCHEDULED and incident.disable_from is not None:
+                    times.append(incident.disable_from)
+                elif incident.disable_until is not None:
+                    times.append(incident.disable_until)
+            else:
+                stale = self._stale_at(incident)
+                if stale is not None:
+                    times.append(stale)
+        return min(times, default=None)
+
+    def _stale_at(self, incident: Incident) -> datetime | None:
+        if incident.kind is not IncidentKind.OUTAGE or incident.manual:
+            return None
+        last = last_evidence_at(incident)
+        return None if last is None else last + self._settings.stale_after
+
+    def _last(self, incident: Incident) -> str:
+        last = last_evidence_at(incident)
+        return to_shanghai(last).isoformat() if last else "never"
+
+    # -- ops -------------------------------------------------------------------------------
+    def open_manual(
+        self,
+        *,
+        now: datetime,
+        by: str,
+        title: str,
+        summary_zh: str,
+        kind: IncidentKind = IncidentKind.OUTAGE,
+        scope: Scope | None = None,
+        channels: tuple[str, ...] = HUABEI_CHANNELS,
+        starts_at: datetime | None = None,
+        ends_at: datetime | None = None,
+        advice_zh: str = "",
+        toggle: bool = True,
+    ) -> Incident:
+        """Open an incident by hand. It switches exactly from ``starts_at`` (default now) to
+        ``ends_at`` (default: until resolved), with no lead or grace, and never goes stale."""
+        start = starts_at or now
+        if ends_at is not None and ends_at <= start:
+            raise InvalidInput("ends_at must be after starts_at")
+        base = f"manual:{to_shanghai(now).strftime('%Y%m%dT%H%M%S')}"
+        incident_id, n = base, 1
+        while incident_id in self._incidents:
+            n += 1
+            incident_id = f"{base}-{n}"
+        incident = Incident(
+            incident_id=incident_id, kind=kind, scope=scope or Scope.platform(), channels=channels,
+            phase=timed_phase(start, ends_at, now), title=title,
+            summary_zh=summary_zh or f"{title}：{span(start, ends_at)}", advice_zh=advice_zh,
+            starts_at=start, ends_at=ends_at, disable_from=start, disable_until=ends_at,
+            opened_at=now, updated_at=now, revision=1, manual=True, toggle=toggle,
+            refs=Ledger(marks=(Mark("ops:opened", _who(by), now),)).refs(),
+            evidence=(f"{to_shanghai(now).isoformat()} opened by {by}",),
+        )
+        self._store(incident)
+        log.info("incident.manual_opened", extra={"incident_id": incident_id, "by": by})
+        return incident
+
+    def resolve(self, incident_id: str, now: datetime, by: str) -> Incident:
+        """Close an incident early (a scheduled one is cancelled). Huabei comes back at once; later
+        edits of its notice do not reopen it. Resolving a closed incident returns it unchanged."""
+        incident = self._require(incident_id)
+        if not incident.phase.is_open:
+            return incident
+        ledger = Ledger.parse(incident.refs).with_mark(Mark(MANUAL_CLOSE_REF, _who(by), now))
+        phase = Phase.CANCELLED if incident.phase is Phase.SCHEDULED else Phase.RESOLVED
+        draft = with_phase(incident.model_copy(update={
+            "refs": ledger.refs(),
+            "disable_until": now if incident.disable_until is None else min(incident.disable_until, now),
+            "evidence": add_evidence(incident.evidence, f"{to_shanghai(now).isoformat()} {phase.value} by {by}"),
+        }), phase, now)
+        log.info("incident.manual_resolved", extra={"incident_id": incident_id, "by": by})
+        return self._commit([draft], now)[0]
+
+    def silence(self, incident_id: str, until: datetime, now: datetime) -> Incident:
+        """Silence notifications of one incident until ``until`` (switching is unaffected)."""
+        incident = self._require(incident_id)
+        if until <= now:
+            raise InvalidInput("a silence must end in the future")
+        if incident.silenced_until == until:
+            return incident
+        draft = incident.model_copy(update={"silenced_until": until})
+        log.info("incident.silenced", extra={"incident_id": incident_id, "until": until.isoformat()})
+        return self._commit([draft], now)[0]
+
+    def prune(self, closed_before: datetime) -> list[str]:
+        """Forget closed incidents last changed before ``closed_before`` (the shell keeps them in
+        the database). Returns the ids forgotten. Replays older than that stay harmless: stale
+        outage evidence opens nothing, and windows already over create nothing."""
+        gone = [i.incident_id for i in self._incidents.values()
+                if not i.phase.is_open and i.updated_at < closed_before]
+        for incident_id in gone:
+            incident = self._incidents.pop(incident_id)
+            for event_id in Ledger.parse(incident.refs).event_ids:
+                if self._seen.get(event_id) == incident_id:
+                    del self._seen[event_id]
+        return gone
+
+    # -- internals -------------------------------------------------------------------------
+    def _require(self, incident_id: str) -> Incident:
+        incident = self._incidents.get(incident_id)
+        if incident is None:
+            raise UnknownIncident(f"no incident {incident_id!r}")
+        return incident
+
+    def _commit(self, drafts: list[Incident], now: datetime, *, event_id: str | None = None) -> list[Incident]:
+        changed: list[Incident] = []
+        for draft in drafts:
+            old = self._incidents.get(draft.incident_id)
+            if old is not None and draft == old:
+                continue
+            if event_id is not None:
+                draft = draft.model_copy(update={"refs": Ledger.parse(draft.refs).with_event(event_id).refs()})
+            if old is None:
+                final = draft.model_copy(update={"revision": 1, "opened_at": now, "updated_at": now})
+            else:
+                final = draft.model_copy(update={"revision": old.revision + 1, "updated_at": now})
+            self._store(final)
+            changed.append(final)
+        return changed
+
+    def _store(self, incident: Incident) -> None:
+        old = self._incidents.get(incident.incident_id)
+        if old is not None:
+            for event_id in Ledger.parse(old.refs).event_ids:
+                if self._seen.get(event_id) == incident.incident_id:
+                    del self._seen[event_id]
+        self._incidents[incident.incident_id] = incident
+        for event_id in Ledger.parse(incident.refs).event_ids:
+            self._seen[event_id] = incident.incident_id
+
+
+def _who(by: str) -> str:
+    """``by`` made safe for a ledger mark (no ``=`` or ``@``)."""
+    return by.replace("=", "_").replace("@", "_") or "ops"

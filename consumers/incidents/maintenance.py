@@ -1,0 +1,163 @@
+"""Maintenance windows from notices -> one incident per window.
+
+Incident ids: ``maint:<notice_id>`` for the first window of a notice, ``maint:<notice_id>:<i>`` for
+window ``i`` > 0, so a notice and its later edits address the same incidents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from consumers.incidents.ledger import Ledger, Mark, add_evidence
+from consumers.incidents.settings import IncidentSettings
+from consumers.incidents.text_zh import maintenance_text
+from consumers.incidents.timing import timed_phase, with_phase
+from watcher.events.common import HUABEI_CHANNELS, Scope, Window
+from watcher.events.incidents import Incident, IncidentKind, Phase
+from watcher.events.signals import MAINTENANCE_CANCELLED, MaintenanceSignal
+
+MANUAL_CLOSE_REF = "ops:resolved"
+_CLOSED_STATUSES = frozenset({"cancelled", "postponed"})
+
+
+def window_incident_id(notice_id: str, index: int) -> str:
+    return f"maint:{notice_id}" if index == 0 else f"maint:{notice_id}:{index}"
+
+
+def huabei_channels(signal: MaintenanceSignal, window: Window) -> tuple[str, ...]:
+    """The Huabei channels a window disables: named ones, or all of them when Huabei is affected
+    through a broader service (the notice names no Huabei channel)."""
+    named = window.channels or signal.channels
+    chosen = tuple(c for c in HUABEI_CHANNELS if c in named)
+    if not chosen and signal.huabei_affected:
+        return HUABEI_CHANNELS
+    return chosen
+
+
+def _notice_incidents(notice_id: str, incidents: Mapping[str, Incident]) -> dict[int, Incident]:
+    found: dict[int, Incident] = {}
+    first = incidents.get(window_incident_id(notice_id, 0))
+    if first is not None:
+        found[0] = first
+    prefix = f"maint:{notice_id}:"
+    for incident_id, incident in incidents.items():
+        tail = incident_id[len(prefix):] if incident_id.startswith(prefix) else ""
+        if tail.isdigit() and int(tail) > 0:
+            found[int(tail)] = incident
+    return found
+
+
+def is_older(signal_time: datetime, notice_ref: str, existing: Mapping[int, Incident]) -> bool:
+    """True when an incident of this notice already reflects a newer signal (a replay)."""
+    for incident in existing.values():
+        mark = Ledger.parse(incident.refs).mark(notice_ref)
+        if mark is not None and mark.as_of > signal_time:
+            return True
+    return False
+
+
+def apply_maintenance(
+    signal: MaintenanceSignal,
+    event_type: str,
+    signal_time: datetime,
+    incidents: Mapping[str, Incident],
+    settings: IncidentSettings,
+    now: datetime,
+) -> list[Incident]:
+    """Drafts of the incidents this signal creates or changes (revision and updated_at untouched).
+
+    Ordered by ``signal_time``: a signal older than one already applied to the notice returns [].
+    """
+    notice_ref = f"notice:{signal.notice_id}"
+    existing = _notice_incidents(signal.notice_id, incidents)
+    if is_older(signal_time, notice_ref, existing):
+        return []
+    cancelled_all = event_type == MAINTENANCE_CANCELLED
+    drafts: list[Incident] = []
+    if not signal.windows and not cancelled_all:
+        # An edit that dropped the times ("另行通知"): do not guess, stop toggling and ask for review.
+        for incident in existing.values():
+            if incident.phase.is_open:
+                ledger = Ledger.parse(incident.refs).with_mark(Mark(notice_ref, "review", signal_time))
+                drafts.append(incident.model_copy(update={
+                    "toggle": False, "needs_review": True, "refs": ledger.refs(),
+                    "evidence": add_evidence(incident.evidence, f"notice {signal.notice_id} revision "
+                                             f"{signal.revision}: windows removed, needs review"),
+                }))
+        return drafts
+    for index in sorted(set(existing) | set(range(len(signal.windows)))):
+        old = existing.get(index)
+        window = signal.windows[index] if index < len(signal.windows) else None
+        cancelled = cancelled_all or window is None or window.status in _CLOSED_STATUSES
+        if old is None and (cancelled or window is None):
+            continue  # never seen and already off: nothing to tell anyone
+        draft = _window_draft(signal, index, window, old, cancelled, signal_time, settings, now)
+        if draft is not None:
+            drafts.append(draft)
+    return drafts
+
+
+def _window_draft(
+    signal: MaintenanceSignal,
+    index: int,
+    window: Window | None,
+    old: Incident | None,
+    cancelled: bool,
+    signal_time: datetime,
+    settings: IncidentSettings,
+    now: datetime,
+) -> Incident | None:
+    notice_ref = f"notice:{signal.notice_id}"
+    ledger = Ledger.parse(old.refs) if old is not None else Ledger(other=(signal.url,) if signal.url else ())
+    manually_closed = ledger.mark(MANUAL_CLOSE_REF) is not None
+    ledger = ledger.with_mark(Mark(notice_ref, "cancelled" if cancelled else "scheduled", signal_time))
+    if window is None:
+        assert old is not None
+        start, end, end_known = old.starts_at or now, old.ends_at or now, True
+    else:
+        start = window.start
+        end_known = window.end is not None
+        end = window.end if window.end is not None else window.start + settings.default_duration
+    toggle = signal.huabei_affected and not signal.needs_review
+    needs_review = signal.needs_review or not end_known
+    disable_from, disable_until = start - settings.lead, end + settings.grace
+    if cancelled:
+        phase = Phase.CANCELLED
+    elif manually_closed and old is not None:
+        phase = old.phase  # ops closed it by hand: a later edit does not reopen it
+    else:
+        phase = timed_phase(disable_from, disable_until, now)
+    title, summary = maintenance_text(
+        start=start, end=end if end_known else None, toggle=toggle,
+        huabei_affected=signal.huabei_affected, cancelled=cancelled,
+    )
+    line = (f"notice {signal.notice_id} revision {signal.revision}: "
+            f"{'cancelled' if cancelled else 'window'} {start.isoformat()} - "
+            f"{end.isoformat() if end_known else 'end unknown'}")
+    fields: dict[str, Any] = {
+        "scope": Scope.platform(),
+        "channels": huabei_channels(signal, window) if window is not None else (old.channels if old else ()),
+        "title": title,
+        "summary_zh": summary,
+        "starts_at": start,
+        "ends_at": end,
+        "disable_from": disable_from,
+        "disable_until": disable_until,
+        "refs": ledger.refs(),
+        "needs_review": needs_review,
+        "toggle": toggle,
+    }
+    if old is None:
+        if not phase.is_open:
+            return None  # a window already over when first seen: nothing to switch or tell
+        return with_phase(Incident(
+            incident_id=window_incident_id(signal.notice_id, index),
+            kind=IncidentKind.MAINTENANCE, phase=Phase.SCHEDULED, opened_at=now, updated_at=now,
+            revision=1, evidence=(line,), **fields,
+        ), phase, now)
+    draft = with_phase(old.model_copy(update=fields), phase, now)
+    if draft.model_dump(exclude={"refs"}) == old.model_dump(exclude={"refs"}):
+        return None  # same windows again (re-poll, replica, cosmetic edit): not a change
+    return draft.model_copy(update={"evidence": add_evidence(old.evidence, line)})

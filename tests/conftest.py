@@ -1,0 +1,83 @@
+"""Shared fixtures: one embedded broker per test session; each test gets its own topics."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from watcher.broker import EmbeddedBroker
+from watcher.bus import Bus
+from watcher.config.settings import KafkaSettings
+from watcher.events import Topics
+from watcher.state.db import Database
+
+
+@pytest.fixture(scope="session")
+async def broker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EmbeddedBroker]:
+    b = EmbeddedBroker(log_path=tmp_path_factory.mktemp("broker") / "broker.log")
+    await b.start()
+    yield b
+    await b.stop()
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def kafka_settings(topic_prefix: str) -> KafkaSettings:
+    return KafkaSettings(
+        topic_prefix=topic_prefix,
+        group_prefix=topic_prefix,
+        partitions=3,
+        session_timeout=6,
+        retry_initial=0.01,
+        retry_max=0.05,
+        max_attempts=3,
+    )
+
+
+@pytest.fixture
+async def bus(broker: EmbeddedBroker, kafka_settings: KafkaSettings) -> AsyncIterator[Bus]:
+    b = Bus(kafka_settings, broker.bootstrap_servers, Topics(kafka_settings.topic_prefix))
+    await b.start()
+    await b.ensure_topics()
+    yield b
+    await b.stop()
+
+
+def _pg_url() -> str | None:
+    return os.environ.get("HUABEI_WATCH_TEST_PG_URL") or None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated database: SQLite always, PostgreSQL when HUABEI_WATCH_TEST_PG_URL is set."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"
+    else:
+        base = _pg_url()
+        if base is None:
+            pytest.skip("PostgreSQL not configured (HUABEI_WATCH_TEST_PG_URL)")
+        url = await _fresh_pg_database(base)
+    database = await Database.open(url, retry_for=5)
+    yield database
+    await database.close()
+
+
+async def _fresh_pg_database(base_url: str) -> str:
+    """Create an empty database for one test on the server at ``base_url``; return its URL."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    name = f"hbw_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(base_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    return base_url.rsplit("/", 1)[0] + "/" + name

@@ -1,0 +1,185 @@
+"""The consumer runner: commit after effect, retries, dead letters, drain on shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy import func, select
+
+from consumers.signal_log import record_signal
+from tests.samples import NOW
+from tests.support import eventually
+from watcher.bus import Bus, ConsumerRunner, MessageContext
+from watcher.config.settings import KafkaSettings
+from watcher.errors import PermanentError, TransientError
+from watcher.events import Event, EventData, HealthChange, Record
+from watcher.state.db import Database
+from watcher.state.records import signal_log
+
+
+def health(i: int) -> Event[EventData]:
+    data = HealthChange(probe_id=f"p{i}", target="http://127.0.0.1/h", since=NOW.replace(second=i % 60, minute=i // 60))
+    return Event.build("huabei.health.down", data, time=NOW)
+
+
+async def signal_rows(db: Database) -> int:
+    async with db.engine.connect() as conn:
+        return int((await conn.execute(select(func.count()).select_from(signal_log))).scalar_one())
+
+
+def runner(bus: Bus, settings: KafkaSettings, handler, group: str = "g") -> ConsumerRunner:  # type: ignore[no-untyped-def]
+    return ConsumerRunner(
+        group_id=f"{settings.group_prefix}.{group}", topics=[bus.topics.signals], handler=handler, bus=bus, settings=settings
+    )
+
+
+async def read_all(bus: Bus, topic: str, n: int) -> list[object]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bus.bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    out: list[object] = []
+    try:
+        while len(out) < n:
+            batch = await consumer.getmany(timeout_ms=10_000)
+            assert batch, f"expected {n} records on {topic}, got {len(out)}"
+            for msgs in batch.values():
+                out += msgs
+    finally:
+        await consumer.stop()
+    return out
+
+
+async def test_consumer_that_dies_after_its_effect_gets_the_event_again_and_applies_it_once(
+    bus: Bus, kafka_settings: KafkaSettings, db: Database
+) -> None:
+    ev = health(1)
+    await bus.publish(ev)
+    effect_done = asyncio.Event()
+    applied: list[bool] = []
+
+    async def dies_after_effect(event: Event[EventData], ctx: MessageContext) -> None:
+        applied.append(await record_signal(db, event, ctx.received_at))
+        effect_done.set()
+        await asyncio.Event().wait()  # the process "dies" here: never returns, never commits
+
+    first = runner(bus, kafka_settings, dies_after_effect)
+    await first.start()
+    task = asyncio.create_task(first.run())
+    await asyncio.wait_for(effect_done.wait(), 30)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await first._consumer.stop()  # type: ignore[union-attr]  # no commit: like a SIGKILL
+
+    async def normal(event: Event[EventData], ctx: MessageContext) -> None:
+        applied.append(await record_signal(db, event, ctx.received_at))
+
+    second = runner(bus, kafka_settings, normal)
+    await second.start()
+    task2 = asyncio.create_task(second.run())
+    await eventually(lambda: len(applied) == 2, what="redelivery")
+    second.request_stop()
+    await task2
+    await second.stop()
+    assert applied == [True, False]  # delivered twice, effect applied once
+    assert await signal_rows(db) == 1
+
+
+async def test_malformed_record_goes_to_the_dlq_with_its_reason_and_the_next_one_is_processed(
+    bus: Bus, kafka_settings: KafkaSettings
+) -> None:
+    await bus.send(bus.topics.signals, Record(key=b"k", value=b"\xff garbage", headers=(("x", b"1"),)))
+    good = health(2)
+    await bus.send(bus.topics.signals, Record(key=b"k", value=b"{}", headers=(("ce_specversion", b"1.0"),)))
+    await bus.publish(good)
+    seen: list[str] = []
+
+    async def handler(event: Event[EventData], ctx: MessageContext) -> None:
+        seen.append(event.id)
+
+    r = runner(bus, kafka_settings, handler)
+    await r.start()
+    await r.run(idle_exit_after=3.0)
+    await r.stop()
+    assert seen == [good.id]
+    dead = await read_all(bus, bus.topics.signals + ".dlq", 2)
+    reasons = sorted(dict(m.headers)["dlq_reason"].decode() for m in dead)  # type: ignore[attr-defined]
+    assert any("ce_specversion is missing" in r for r in reasons)
+    assert any("invalid CloudEvent attributes" in r for r in reasons)
+    for m in dead:
+        h = dict(m.headers)  # type: ignore[attr-defined]
+        assert h["dlq_topic"] == bus.topics.signals.encode()
+        assert h["dlq_group"] == f"{kafka_settings.group_prefix}.g".encode()
+        assert int(h["dlq_offset"]) >= 0
+
+
+async def test_transient_errors_are_retried_and_permanent_ones_dead_lettered(bus: Bus, kafka_settings: KafkaSettings) -> None:
+    flaky, bad, fine = health(3), health(4), health(5)
+    for ev in (flaky, bad, fine):
+        await bus.publish(ev)
+    attempts: Counter[str] = Counter()
+    done: list[str] = []
+
+    async def handler(event: Event[EventData], ctx: MessageContext) -> None:
+        attempts[event.id] += 1
+        if event.id == flaky.id and ctx.attempt < 3:
+            raise TransientError("database is locked")
+        if event.id == bad.id:
+            raise PermanentError("merchant does not exist")
+        done.append(event.id)
+
+    r = runner(bus, kafka_settings, handler)
+    await r.start()
+    await r.run(idle_exit_after=3.0)
+    await r.stop()
+    assert attempts[flaky.id] == 3
+    assert attempts[bad.id] == 1
+    assert sorted(done) == sorted([flaky.id, fine.id])
+    dead = await read_all(bus, bus.topics.signals + ".dlq", 1)
+    assert dict(dead[0].headers)["dlq_reason"] == b"merchant does not exist"  # type: ignore[attr-defined]
+
+
+async def test_transient_error_that_persists_is_dead_lettered_after_max_attempts(bus: Bus, kafka_settings: KafkaSettings) -> None:
+    ev = health(6)
+    await bus.publish(ev)
+
+    async def handler(event: Event[EventData], ctx: MessageContext) -> None:
+        raise TransientError("provider down")
+
+    r = runner(bus, kafka_settings, handler)
+    await r.start()
+    await r.run(idle_exit_after=3.0)
+    await r.stop()
+    dead = await read_all(bus, bus.topics.signals + ".dlq", 1)
+    h = dict(dead[0].headers)  # type: ignore[attr-defined]
+    assert h["dlq_attempts"] == str(kafka_settings.max_attempts).encode()
+    assert h["dlq_error_class"] == b"TransientError"
+
+
+async def test_graceful_shutdown_commits_and_a_restart_processes_nothing_twice(bus: Bus, kafka_settings: KafkaSettings) -> None:
+    events = [health(10 + i) for i in range(20)]
+    for ev in events:
+        await bus.publish(ev)
+    seen: list[str] = []
+
+    async def handler(event: Event[EventData], ctx: MessageContext) -> None:
+        seen.append(event.id)
+
+    r1 = runner(bus, kafka_settings, handler)
+    await r1.start()
+    task = asyncio.create_task(r1.run())
+    await eventually(lambda: len(seen) == 20, what="first pass")
+    r1.request_stop()
+    await task
+    await r1.stop()
+
+    more = [health(40 + i) for i in range(5)]
+    for ev in more:
+        await bus.publish(ev)
+    r2 = runner(bus, kafka_settings, handler)
+    await r2.start()
+    await r2.run(idle_exit_after=3.0)
+    await r2.stop()
+    assert sorted(seen) == sorted(e.id for e in events + more)  # each exactly once

@@ -1,0 +1,165 @@
+"""The daemon as ops run it: a real process on defaults, admin endpoints, SIGTERM, tail, schema."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from tests.samples import NOW
+from tests.support import eventually
+from watcher.broker import EmbeddedBroker, free_port
+from watcher.bus import Bus
+from watcher.config import parse_settings
+from watcher.events import Event, HealthChange
+from watcher.runtime.app import App
+from watcher.runtime.daemon import build_roles
+from watcher.state.records import signal_log
+
+ROOT = Path(__file__).parent.parent.parent
+
+
+def write_config(tmp_path: Path, port: int, extra: str = "") -> Path:
+    p = tmp_path / "config.toml"
+    p.write_text(
+        f"""
+[daemon]
+state_dir = "{(tmp_path / 'state').as_posix()}"
+log_format = "json"
+shutdown_timeout = "15s"
+[admin]
+listen = "127.0.0.1:{port}"
+[kafka]
+partitions = 1
+session_timeout = "6s"
+[sandbox]
+enabled = false
+{extra}
+""",
+        "utf-8",
+    )
+    return p
+
+
+@pytest.fixture
+async def daemon(tmp_path: Path) -> AsyncIterator[tuple[asyncio.subprocess.Process, int, Path]]:
+    port = free_port()
+    cfg = write_config(tmp_path, port)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "watcher.cli", "--config", str(cfg), "run",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=str(tmp_path),
+    )
+    yield proc, port, cfg
+    if proc.returncode is None:
+        proc.kill()
+        await proc.wait()
+
+
+async def _get(url: str) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as s, s.get(url, timeout=aiohttp.ClientTimeout(total=5)) as r:
+        return r.status, await r.text()
+
+
+async def test_run_on_defaults_answers_health_ready_metrics_and_exits_zero_on_sigterm(
+    daemon: tuple[asyncio.subprocess.Process, int, Path],
+) -> None:
+    proc, port, _ = daemon
+    base = f"http://127.0.0.1:{port}"
+
+    async def up() -> bool:
+        try:
+            return (await _get(base + "/healthz"))[0] == 200
+        except aiohttp.ClientError:
+            return False
+
+    await eventually(up, timeout=60, what="/healthz")
+
+    async def ready() -> bool:
+        status, body = await _get(base + "/readyz")
+        return status == 200 and json.loads(body)["ready"] is True
+
+    await eventually(ready, timeout=60, what="/readyz 200")
+    status, body = await _get(base + "/metrics")
+    assert status == 200
+    assert "huabei_events_consumed_total" in body or "huabei_events_published_total" in body
+    proc.send_signal(signal.SIGTERM)
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, out.decode()[-3000:]
+    events = [json.loads(line)["event"] for line in out.decode().splitlines() if line.startswith("{")]
+    assert "daemon.ready" in events and "daemon.stopped" in events
+
+
+async def test_tail_prints_events_as_json_lines(broker: EmbeddedBroker, bus: Bus, tmp_path: Path) -> None:
+    ev = Event.build("huabei.health.down", HealthChange(probe_id="p-tail", target="x", since=NOW), time=NOW)
+    await bus.publish(ev)
+    cfg = write_config(tmp_path, free_port(), extra="")
+    text = cfg.read_text("utf-8").replace("[kafka]", f'[kafka]\ntopic_prefix = "{bus.topics.prefix}"')
+    cfg.write_text(text, "utf-8")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "watcher.cli", "--config", str(cfg), "tail", "signals", "--from-beginning",
+        "--bootstrap", broker.bootstrap_servers, "--limit", "1",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    line = json.loads(out.decode().splitlines()[0])
+    assert line["id"] == ev.id
+    assert line["type"] == "huabei.health.down"
+    assert line["data"]["probe_id"] == "p-tail"
+    assert line["kafka"]["topic"] == bus.topics.signals
+
+
+async def test_tail_on_embedded_without_a_running_daemon_says_what_to_do(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, free_port())
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "watcher.cli", "--config", str(cfg), "tail", "signals",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 1
+    assert "start `huabei-watch run` first or pass --bootstrap" in err.decode()
+
+
+async def test_schema_command_writes_one_file_per_event_type(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "watcher.cli", "schema", str(tmp_path / "schemas"), stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0
+    files = sorted(p.name for p in (tmp_path / "schemas").iterdir())
+    assert "huabei.maintenance.scheduled.schema.json" in files
+    assert len(out.decode().splitlines()) == len(files)
+
+
+async def test_walking_skeleton_signal_is_consumed_and_recorded_once(broker: EmbeddedBroker, bus: Bus, tmp_path: Path) -> None:
+    settings = parse_settings(
+        {
+            "daemon": {"state_dir": str(tmp_path / "state")},
+            "admin": {"listen": "127.0.0.1:0"},
+            "kafka": {"topic_prefix": bus.topics.prefix, "group_prefix": bus.topics.prefix, "partitions": 3, "session_timeout": 6},
+            "sandbox": {"enabled": False},
+        }
+    )
+    app = App(settings, bootstrap=broker.bootstrap_servers)
+    await app.start(build_roles(["incidents"]))
+    try:
+        ev = Event.build("huabei.health.down", HealthChange(probe_id="p-skel", target="x", since=NOW), time=NOW)
+        await bus.publish(ev)
+        await bus.publish(ev)  # a replica publishing the same observation: same id
+
+        async def rows() -> list[str]:
+            async with app.require_db().engine.connect() as conn:
+                return [r[0] for r in await conn.execute(select(signal_log.c.event_id))]
+
+        await eventually(rows, timeout=60, what="signal recorded")
+        await eventually(lambda: app.consumers[0][0].handled >= 2, timeout=30, what="duplicate consumed")
+        assert await rows() == [ev.id]
+    finally:
+        await app.stop()

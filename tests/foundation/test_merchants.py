@@ -1,0 +1,57 @@
+"""Merchant registry: config and CSV import, bad rows reported by line, streaming reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from watcher.cli import main
+from watcher.merchants import token_matches
+from watcher.state.db import Database
+from watcher.state.merchants import MerchantRegistry
+
+CSV = """id,name,mode,token,payments_secret,phone,channels,plugin
+m1,一号店,auto,tok1,sec1,13800000001,wecom;sms,woo-alipay/3.2.1
+m2,二号店,notify_only,,,,sms,
+m3,三号店,sometimes,,,,,
+,无名店,auto,,,,,
+m4,四号店,pinned_off,,,call-me,,
+"""
+
+
+async def test_csv_import_upserts_good_rows_and_reports_bad_ones_by_line(db: Database) -> None:
+    reg = MerchantRegistry(db)
+    report = await reg.import_csv(CSV)
+    assert report.imported == 2
+    assert [p.split(":")[0] for p in report.problems] == ["line 4", "line 5", "line 6"]
+    assert "mode: must be one of" in report.problems[0]
+    m1 = await reg.get("m1")
+    assert m1 is not None and m1.mode == "auto" and m1.channels == ("wecom", "sms")
+    assert m1.contacts.phone == "13800000001" and m1.payments_secret == "sec1"
+    assert token_matches("tok1", m1.token_hash) and not token_matches("tok2", m1.token_hash)
+    assert "tok1" not in repr(m1) and "sec1" not in repr(m1)
+    again = await reg.import_csv(CSV.replace("一号店", "一号店(新)"))
+    assert again.imported == 2
+    assert (await reg.get("m1")).name == "一号店(新)"  # type: ignore[union-attr]
+    assert await reg.count() == 2
+
+
+async def test_registry_streams_many_merchants_in_id_order(db: Database) -> None:
+    reg = MerchantRegistry(db)
+    rows = "id,mode\n" + "".join(f"m{i:06d},auto\n" for i in range(5000))
+    report = await reg.import_csv(rows, batch=700)
+    assert report.imported == 5000 and not report.problems
+    ids = [m.id async for m in reg.iter_all(chunk=999)]
+    assert ids == sorted(ids) and len(ids) == 5000
+
+
+def test_merchants_import_command_reports_problems_and_exits_nonzero(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[daemon]\nstate_dir = "{(tmp_path / "s").as_posix()}"\n', "utf-8")
+    f = tmp_path / "m.csv"
+    f.write_text(CSV, "utf-8")
+    assert main(["--config", str(cfg), "merchants", "import", str(f)]) == 1
+    captured = capsys.readouterr()
+    assert "imported 2 merchants, 3 problems" in captured.out
+    assert "line 4: mode" in captured.err
+    assert main(["--config", str(cfg), "merchants", "list"]) == 0
+    assert '"id": "m1"' in capsys.readouterr().out

@@ -1,0 +1,127 @@
+"""Read the TOML file, apply ``HUABEI_WATCH_*`` environment overrides, validate, report every error.
+
+Environment overrides address any key by path, sections separated by a double underscore:
+``HUABEI_WATCH_KAFKA__SASL_PASSWORD``, ``HUABEI_WATCH_ADMIN__OPS_TOKEN``,
+``HUABEI_WATCH_MERCHANTS__0__TOKEN`` (list items by index). Values are TOML scalars when they
+parse as such (``true``, ``30``), strings otherwise. This is the only module that reads the
+environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from watcher.config.settings import Settings
+from watcher.errors import ConfigError
+
+ENV_PREFIX = "HUABEI_WATCH_"
+DEFAULT_PATH = Path("config/default.toml")
+
+
+def _parse_env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> list[str]:
+    """Apply overrides in place; returns the key paths that were overridden (values never logged)."""
+    applied: list[str] = []
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
+        if not parts:
+            continue
+        node: Any = data
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    break
+                if last:
+                    node[int(part)] = _parse_env_value(environ[name])
+                else:
+                    node = node[int(part)]
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = _parse_env_value(environ[name])
+                else:
+                    node = node.setdefault(part, {})
+            else:
+                break
+        else:
+            applied.append(".".join(parts))
+    return applied
+
+
+def format_loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.startswith(("function-", "tagged-union")) or "[" in part:
+            continue  # pydantic's internal validator/union labels say nothing to a person
+        else:
+            out += ("." if out else "") + part
+    return out or "(top level)"
+
+
+_MESSAGES = {
+    "extra_forbidden": "unknown key (check the spelling; see config/default.toml for every key)",
+    "missing": "is required",
+}
+
+
+def format_errors(exc: ValidationError) -> list[str]:
+    problems: list[str] = []
+    for err in exc.errors(include_url=False):
+        msg = _MESSAGES.get(err["type"])
+        if msg is None:
+            msg = err["msg"]
+            ctx = err.get("ctx") or {}
+            if err["type"] == "greater_than_equal":
+                msg = f"must be >= {ctx.get('ge')}"
+            elif err["type"] == "greater_than":
+                msg = f"must be > {ctx.get('gt')}"
+            elif err["type"] == "less_than_equal":
+                msg = f"must be <= {ctx.get('le')}"
+            elif err["type"] == "literal_error":
+                msg = f"must be one of {ctx.get('expected')}"
+            elif err["type"] == "value_error":
+                msg = msg.removeprefix("Value error, ")
+        problems.append(f"{format_loc(tuple(err['loc']))}: {msg}")
+    return problems
+
+
+def parse_settings(data: dict[str, Any], *, path: str | None = None) -> Settings:
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_errors(exc), path=path) from None
+
+
+def load_settings(path: Path | str | None = None, *, environ: Mapping[str, str] | None = None) -> Settings:
+    """Load and validate. Raises :class:`ConfigError` listing every problem with its key path."""
+    p = Path(path) if path is not None else DEFAULT_PATH
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError([f"file not found: {p} (give --config PATH, or run from the project folder)"], path=str(p)) from None
+    except OSError as exc:
+        raise ConfigError([f"cannot read {p}: {exc.strerror}"], path=str(p)) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(["file is not UTF-8 text"], path=str(p)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"TOML syntax error: {exc}"], path=str(p)) from None
+    apply_env(data, os.environ if environ is None else environ)
+    return parse_settings(data, path=str(p))

@@ -1,0 +1,1 @@
+"""The daemon's process runtime: broker, bus, database, scheduler, admin server, roles."""
