@@ -1,0 +1,1 @@
+"""Notify consumer: plan messages from incidents, deliver them once per channel."""
