@@ -206,6 +206,11 @@ class Deliverer:
         self.unconfirmed = 0
         self.publish_errors = 0
 
+    @property
+    def store(self) -> DeliveryStore:
+        """The store (ops tooling lists dead letters and unconfirmed keys through it)."""
+        return self._store
+
     async def deliver(
         self, item: PlannedMessage | MessageGroup | OutboundMessage, *, channel: str | None = None
     ) -> DeliveryOutcome:
