@@ -9,8 +9,9 @@ lane is running. Each channel has its own concurrency limit (a saturated SMS pro
 hold up WeCom deliveries from other lanes).
 
 Counters (plain attributes, cumulative, for /metrics): ``queued`` (taken from lanes),
-``sent``, ``failed`` (permanent, dead, unconfirmed or an exception), ``deferred`` (not yet due,
-or left for a later retry), ``duplicates``, ``expired``; ``in_progress`` is a gauge.
+``sent``, ``failed`` (permanent, dead letter, unconfirmed), ``deferred`` (not yet due, or left for
+a later retry), ``duplicates``, ``expired``, ``errors`` (the delivery raised, e.g. the store was
+away: nothing was sent, the next re-plan brings the message back); ``in_progress`` is a gauge.
 
 Shutdown: :meth:`stop` only sets a flag; :meth:`run` stops starting work, lets the deliveries in
 progress finish and returns. Items not started are dropped; the planner, being level-triggered,
@@ -86,6 +87,7 @@ class FanOut:
         self.deferred = 0
         self.duplicates = 0
         self.expired = 0
+        self.errors = 0
         self.in_progress = 0
 
     @property
@@ -164,7 +166,7 @@ class FanOut:
         try:
             outcome = await self._sink.deliver(item)
         except Exception:
-            self.failed += 1
+            self.errors += 1
             log.exception("notify.fanout_error", extra={"dedupe_key": item.dedupe_key, "channel": item.channel})
             return
         self._count(outcome)
@@ -186,5 +188,6 @@ class FanOut:
         """The counters by name (what a /metrics collector reads)."""
         return {
             "queued": self.queued, "sent": self.sent, "failed": self.failed, "deferred": self.deferred,
-            "duplicates": self.duplicates, "expired": self.expired, "in_progress": self.in_progress,
+            "duplicates": self.duplicates, "expired": self.expired, "errors": self.errors,
+            "in_progress": self.in_progress,
         }

@@ -379,11 +379,17 @@ def group(planned: Iterable[PlannedMessage]) -> list[MessageGroup]:
     ]
 
 
+def next_due(planned: Iterable[PlannedMessage], now: datetime) -> datetime | None:
+    """The earliest ``not_before`` after ``now`` (e.g. the end of quiet hours); None if none."""
+    future = [m.not_before for m in planned if m.not_before > now]
+    return min(future) if future else None
+
+
 def next_wakeup(incident: Incident, now: datetime, settings: PlanSettings) -> datetime | None:
     """The earliest instant after ``now`` at which re-planning ``incident`` can yield a new message.
 
     Covers reminder times, the window start, the next outage repeat and the end of a silence.
-    (Quiet-hour deferrals show up as ``not_before`` in the plan itself.) None: nothing pending.
+    Quiet-hour deferrals are in the plan itself (:func:`next_due`). None: nothing pending.
     """
     times: list[datetime] = []
     if incident.phase.is_open:

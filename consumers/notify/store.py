@@ -293,12 +293,16 @@ class _Mem:
 
 
 class MemoryDeliveryStore:
-    """The same contract in a dict, for the sandbox and large in-process tests. One process only."""
+    """The same contract in a dict, for the sandbox and large in-process tests. One process only.
+
+    Times are kept in UTC like the SQL store. ``claim`` scans every row: fine for a sandbox.
+    """
 
     def __init__(self) -> None:
         self._rows: dict[str, _Mem] = {}
 
     async def reserve(self, key: str, now: datetime) -> Status:
+        now = now.astimezone(UTC)
         existing = self._rows.get(key)
         if existing is not None:
             return cast(Status, existing.record.state)
@@ -307,12 +311,14 @@ class MemoryDeliveryStore:
         return "new"
 
     def _row(self, key: str, now: datetime) -> _Mem:
+        now = now.astimezone(UTC)
         if key not in self._rows:
             recipient, _, _, channel = split_key(key)
             self._rows[key] = _Mem(DeliveryRecord(key, "in_flight", recipient, channel, key, 0, "", "", now, now, None, None))
         return self._rows[key]
 
     async def mark_sent(self, key: str, receipt: str, now: datetime) -> None:
+        now = now.astimezone(UTC)
         row = self._row(key, now)
         row.record = replace(row.record, state="sent", receipt=receipt, sent_at=now, updated_at=now, next_attempt_at=None)
         row.payload = None
@@ -329,6 +335,8 @@ class MemoryDeliveryStore:
     ) -> None:
         if not permanent and retry_at is None:
             raise ValueError("a transient failure needs retry_at")
+        now = now.astimezone(UTC)
+        retry_at = retry_at.astimezone(UTC) if retry_at is not None else None
         row = self._row(key, now)
         row.record = replace(
             row.record,
@@ -359,6 +367,7 @@ class MemoryDeliveryStore:
         return items
 
     async def claim(self, group_key: str, now: datetime) -> bool:
+        now = now.astimezone(UTC)
         claimed = False
         for row in self._rows.values():
             r = row.record
@@ -368,6 +377,7 @@ class MemoryDeliveryStore:
         return claimed
 
     async def takeover(self, key: str, now: datetime, stale_before: datetime) -> bool:
+        now = now.astimezone(UTC)
         row = self._rows.get(key)
         if row is None or row.record.state != "in_flight" or row.record.reserved_at >= stale_before:
             return False

@@ -148,7 +148,8 @@ async def test_counters_show_duplicates_and_retries() -> None:
     await fan.run(burst=True)
     assert sorted(wecom.sent) == ["m1|maint-all|started|wecom", "m2|maint-all|started|wecom"]
     assert fan.counters() == {
-        "queued": 4, "sent": 2, "failed": 0, "deferred": 0, "duplicates": 2, "expired": 0, "in_progress": 0,
+        "queued": 4, "sent": 2, "failed": 0, "deferred": 0, "duplicates": 2, "expired": 0, "errors": 0,
+        "in_progress": 0,
     }
 
 

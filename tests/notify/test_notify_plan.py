@@ -14,6 +14,7 @@ from consumers.notify.plan import (
     QuietHours,
     Recipient,
     group,
+    next_due,
     next_wakeup,
     plan,
     plan_for,
@@ -317,3 +318,11 @@ def test_settings_reject_bad_values_with_readable_errors() -> None:
         PlanSettings(reminders=(0,))
     with pytest.raises(ValueError, match="quiet_hours"):
         PlanSettings.model_validate({"quiet_hours": {"start": "25:00"}})
+
+
+def test_next_due_is_the_earliest_deferred_message() -> None:
+    msgs = plan_for(incident(opened=NIGHT), None, M1, NIGHT, SETTINGS)
+    assert next_due(msgs, NIGHT) == datetime(2026, 11, 27, 2, 0, tzinfo=SH)  # the robot's 24 h reminder
+    sms_only = Recipient("m3", (Endpoint("sms", "13800000003"),))
+    assert next_due(plan_for(incident(opened=NIGHT), None, sms_only, NIGHT, SETTINGS), NIGHT) == MORNING
+    assert next_due([m for m in msgs if m.not_before <= NIGHT], NIGHT) is None
