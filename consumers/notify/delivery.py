@@ -89,6 +89,10 @@ class DeliveryStore(Protocol):
         """Insert ``key`` as in_flight if absent and return "new"; else its current state."""
         ...
 
+    async def release(self, key: str) -> None:
+        """Drop an in_flight reservation that was never sent (an error before sending)."""
+        ...
+
     async def mark_sent(self, key: str, receipt: str, now: datetime) -> None: ...
 
     async def mark_failed(
@@ -237,7 +241,11 @@ class Deliverer:
         fresh = await self._reserve(tuple(live), group.channel, now)
         if not fresh:
             return DeliveryOutcome("duplicate", group.keys)
-        msg = self._renderer.render(group.only(fresh))
+        try:
+            msg = self._renderer.render(group.only(fresh))
+        except Exception:
+            await self._release(fresh)
+            raise
         return await self._attempt(msg, fresh, group.channel, 0)
 
     async def run_due(self, limit: int = 100) -> int:
@@ -263,22 +271,35 @@ class Deliverer:
         return stale
 
     async def _reserve(self, keys: tuple[str, ...], channel: str, now: datetime) -> tuple[str, ...]:
+        """Reserve each key; if the store fails midway, release what this call reserved and raise."""
         fresh: list[str] = []
         stale_before = now - timedelta(seconds=self._settings.lease)
-        for key in keys:
-            state = await self._store.reserve(key, now)
-            if state == "new":
-                fresh.append(key)
-            elif (
-                state == "in_flight"
-                and channel in self._settings.resend_safe_channels
-                and await self._store.takeover(key, now, stale_before)
-            ):
-                log.warning("notify.takeover", extra={"dedupe_key": key, "channel": channel})
-                fresh.append(key)
-            else:
-                self.duplicates += 1
+        try:
+            for key in keys:
+                state = await self._store.reserve(key, now)
+                if state == "new":
+                    fresh.append(key)
+                elif (
+                    state == "in_flight"
+                    and channel in self._settings.resend_safe_channels
+                    and await self._store.takeover(key, now, stale_before)
+                ):
+                    log.warning("notify.takeover", extra={"dedupe_key": key, "channel": channel})
+                    fresh.append(key)
+                else:
+                    self.duplicates += 1
+        except Exception:
+            await self._release(tuple(fresh))
+            raise
         return tuple(fresh)
+
+    async def _release(self, keys: tuple[str, ...]) -> None:
+        """Best effort: a key left in_flight here is reported by sweep_unconfirmed, never resent."""
+        for key in keys:
+            try:
+                await self._store.release(key)
+            except TransientError as exc:
+                log.warning("notify.release_failed", extra={"dedupe_key": key, "reason": exc.reason})
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         s = self._settings

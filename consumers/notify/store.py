@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    delete,
     func,
     insert,
     select,
@@ -159,6 +160,10 @@ class SqlDeliveryStore:
                     pass
             state = (await conn.execute(select(T.c.state).where(T.c.dedupe_key == key))).scalar_one()
         return cast(Status, state)
+
+    async def release(self, key: str) -> None:
+        async with self._tx() as conn:
+            await conn.execute(delete(T).where(T.c.dedupe_key == key, T.c.state == "in_flight"))
 
     async def _upsert(self, key: str, now: datetime, values: dict[str, Any]) -> None:
         async with self._tx() as conn:
@@ -309,6 +314,11 @@ class MemoryDeliveryStore:
         recipient, _, _, channel = split_key(key)
         self._rows[key] = _Mem(DeliveryRecord(key, "in_flight", recipient, channel, key, 0, "", "", now, now, None, None))
         return "new"
+
+    async def release(self, key: str) -> None:
+        row = self._rows.get(key)
+        if row is not None and row.record.state == "in_flight":
+            del self._rows[key]
 
     def _row(self, key: str, now: datetime) -> _Mem:
         now = now.astimezone(UTC)

@@ -18,6 +18,7 @@ from consumers.notify.delivery import Deliverer, DeliverySettings
 from consumers.notify.plan import Endpoint, MessageGroup, PlannedMessage, PlanSettings, Recipient, plan_for
 from consumers.notify.ports import OutboundMessage, SendReceipt
 from consumers.notify.store import SqlDeliveryStore, create_tables
+from consumers.notify.templates import Renderer
 from watcher.clock import SHANGHAI, ManualClock
 from watcher.events import (
     NOTIFICATION_FAILED,
@@ -324,3 +325,46 @@ async def test_rendered_message_can_be_delivered_directly(rig: Rig) -> None:
     assert (await deliverer.deliver(out, channel="sms")).status == "duplicate"
     with pytest.raises(ValueError, match="channel"):
         await deliverer.deliver(out)
+
+
+class FailsOnce:
+    """A renderer whose first render breaks (e.g. a template error at run time)."""
+
+    def __init__(self) -> None:
+        self.broken = True
+        self.real = Renderer()
+
+    def render(self, item: PlannedMessage | MessageGroup) -> OutboundMessage:
+        if self.broken:
+            self.broken = False
+            raise RuntimeError("template exploded")
+        return self.real.render(item)
+
+
+async def test_error_before_sending_releases_the_reservation(rig: Rig) -> None:
+    (msg,) = messages(1)
+    store = rig.store()
+    deliverer = Deliverer({"sms": rig.channel()}, store, None, rig.clock, SETTINGS, rig.sleep, renderer=FailsOnce())
+    with pytest.raises(RuntimeError):
+        await deliverer.deliver(msg)
+    assert await store.get(msg.dedupe_key) is None
+    assert (await deliverer.deliver(msg)).status == "sent"
+    assert rig.provider.keys() == [msg.dedupe_key]
+
+
+class CountingLimiter:
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    async def acquire(self, key: str) -> float:
+        self.keys.append(key)
+        return 0.0
+
+
+async def test_every_attempt_passes_the_shared_limiter(rig: Rig) -> None:
+    rig.provider.down_for = 2
+    limiter = CountingLimiter()
+    (msg,) = messages(1)
+    deliverer = Deliverer({"sms": rig.channel()}, rig.store(), limiter, rig.clock, SETTINGS, rig.sleep)
+    assert (await deliverer.deliver(msg)).status == "sent"
+    assert limiter.keys == ["sms", "sms", "sms"]

@@ -119,3 +119,12 @@ async def test_marking_a_key_that_was_never_reserved_still_records_it(store: Del
 async def test_concurrent_reserves_of_one_key_give_exactly_one_new(store: DeliveryStore) -> None:
     states = await asyncio.gather(*(store.reserve(A, T0) for _ in range(20)))
     assert states.count("new") == 1
+
+
+async def test_release_drops_only_an_unsent_reservation(store: DeliveryStore) -> None:
+    await store.reserve(A, T0)
+    await store.release(A)
+    assert await store.reserve(A, T0) == "new"
+    await store.mark_sent(A, "x", T0)
+    await store.release(A)
+    assert await store.reserve(A, T0) == "sent"
