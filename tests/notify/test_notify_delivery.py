@@ -10,7 +10,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from _fake_provider import FakeProvider, LoopbackChannel
 from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -19,6 +18,7 @@ from consumers.notify.plan import Endpoint, MessageGroup, PlannedMessage, PlanSe
 from consumers.notify.ports import OutboundMessage, SendReceipt
 from consumers.notify.store import SqlDeliveryStore, create_tables
 from consumers.notify.templates import Renderer
+from tests.notify._fake_provider import FakeProvider, LoopbackChannel
 from watcher.clock import SHANGHAI, ManualClock
 from watcher.events import (
     NOTIFICATION_FAILED,

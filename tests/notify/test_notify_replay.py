@@ -9,7 +9,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from _fake_provider import FakeProvider, LoopbackChannel
 from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -17,6 +16,7 @@ from consumers.notify.delivery import Deliverer
 from consumers.notify.fanout import FanOut
 from consumers.notify.plan import Endpoint, PlanSettings, Recipient, group, next_due, plan
 from consumers.notify.store import SqlDeliveryStore, create_tables
+from tests.notify._fake_provider import FakeProvider, LoopbackChannel
 from watcher.clock import SHANGHAI, ManualClock
 from watcher.events import Incident, IncidentKind, Phase, Scope
 
