@@ -1,0 +1,407 @@
+"""Delivery stores: SQL (SQLite / PostgreSQL through SQLAlchemy async) and in-memory (sandbox, tests).
+
+Table ``notification_deliveries`` on the shared :data:`watcher.state.tables.metadata`, one row per
+dedupe key. ``reserve`` is a single insert-if-absent (``ON CONFLICT DO NOTHING`` on SQLite and
+PostgreSQL), so of two processes reserving the same key exactly one gets ``"new"``. Marks are
+upserts. Times are stored as UTC. Database errors surface as :class:`TransientError`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from consumers.notify.delivery import DeliveryRecord, RetryItem, Status, split_key
+from consumers.notify.ports import OutboundMessage
+from watcher.errors import TransientError
+from watcher.state.tables import metadata
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, whatever the backend keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime for a UTC column")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+notification_deliveries = Table(
+    "notification_deliveries",
+    metadata,
+    Column("dedupe_key", String(512), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("recipient", String(200), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("group_key", String(512), nullable=False),
+    Column("payload", Text, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=False),
+    Column("receipt", String(200), nullable=False),
+    Column("reserved_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=True),
+    Column("sent_at", UtcDateTime, nullable=True),
+    Index("ix_notification_deliveries_due", "state", "next_attempt_at"),
+    Index("ix_notification_deliveries_group", "group_key"),
+)
+T = notification_deliveries
+
+
+def encode_message(msg: OutboundMessage) -> str:
+    return json.dumps(asdict(msg), ensure_ascii=False)
+
+
+def decode_message(text: str) -> OutboundMessage:
+    raw = json.loads(text)
+    raw["template_params"] = tuple((str(k), str(v)) for k, v in raw.get("template_params", ()))
+    return OutboundMessage(**raw)
+
+
+def _record(row: Row[Any]) -> DeliveryRecord:
+    m = row._mapping
+    return DeliveryRecord(
+        key=m["dedupe_key"], state=m["state"], recipient=m["recipient"], channel=m["channel"],
+        group_key=m["group_key"], attempts=m["attempts"], last_error=m["last_error"], receipt=m["receipt"],
+        reserved_at=m["reserved_at"], updated_at=m["updated_at"], next_attempt_at=m["next_attempt_at"],
+        sent_at=m["sent_at"],
+    )
+
+
+def _new_row(key: str, state: str, now: datetime) -> dict[str, Any]:
+    recipient, _, _, channel = split_key(key)
+    return {
+        "dedupe_key": key, "state": state, "recipient": recipient[:200], "channel": channel[:64], "group_key": key,
+        "payload": None, "attempts": 0, "last_error": "", "receipt": "", "reserved_at": now, "updated_at": now,
+        "next_attempt_at": None, "sent_at": None,
+    }
+
+
+async def create_tables(engine: AsyncEngine) -> None:
+    """Create ``notification_deliveries`` if missing (until the migrations module does it)."""
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda sync: T.create(sync, checkfirst=True))
+
+
+class SqlDeliveryStore:
+    """:class:`~consumers.notify.delivery.DeliveryStore` on an AsyncEngine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._dialect = engine.dialect.name
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._engine.begin() as conn:
+                yield conn
+        except IntegrityError:
+            raise
+        except DBAPIError as exc:
+            raise TransientError(f"delivery store: {type(exc.orig).__name__}: {exc.orig}") from exc
+
+    def _insert(self) -> Any:
+        if self._dialect == "postgresql":
+            return postgresql.insert(T)
+        if self._dialect == "sqlite":
+            return sqlite.insert(T)
+        return None
+
+    async def reserve(self, key: str, now: datetime) -> Status:
+        row = _new_row(key, "in_flight", now)
+        async with self._tx() as conn:
+            dialect_insert = self._insert()
+            if dialect_insert is not None:
+                result = await conn.execute(dialect_insert.values(row).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+                if result.rowcount == 1:
+                    return "new"
+            else:
+                try:
+                    async with conn.begin_nested():
+                        await conn.execute(insert(T).values(row))
+                    return "new"
+                except IntegrityError:
+                    pass
+            state = (await conn.execute(select(T.c.state).where(T.c.dedupe_key == key))).scalar_one()
+        return cast(Status, state)
+
+    async def release(self, key: str) -> None:
+        async with self._tx() as conn:
+            await conn.execute(delete(T).where(T.c.dedupe_key == key, T.c.state == "in_flight"))
+
+    async def _upsert(self, key: str, now: datetime, values: dict[str, Any]) -> None:
+        async with self._tx() as conn:
+            result = await conn.execute(update(T).where(T.c.dedupe_key == key).values(**values))
+            if result.rowcount == 0:
+                # The reservation is gone (a wiped table): record the outcome anyway.
+                row = _new_row(key, values["state"], now) | {
+                    k: v for k, v in values.items() if k != "attempts"
+                }
+                row["attempts"] = 1 if "attempts" in values else 0
+                dialect_insert = self._insert()
+                stmt = (
+                    dialect_insert.values(row).on_conflict_do_update(index_elements=["dedupe_key"], set_=values)
+                    if dialect_insert is not None
+                    else insert(T).values(row)
+                )
+                await conn.execute(stmt)
+
+    async def mark_sent(self, key: str, receipt: str, now: datetime) -> None:
+        await self._upsert(
+            key, now,
+            {"state": "sent", "receipt": receipt[:200], "sent_at": now, "updated_at": now, "payload": None,
+             "next_attempt_at": None},
+        )
+
+    async def mark_failed(
+        self,
+        key: str,
+        reason: str,
+        permanent: bool,
+        now: datetime,
+        *,
+        retry_at: datetime | None = None,
+        message: OutboundMessage | None = None,
+    ) -> None:
+        if not permanent and retry_at is None:
+            raise ValueError("a transient failure needs retry_at")
+        values: dict[str, Any] = {
+            "state": "failed" if permanent else "retry",
+            "last_error": reason[:2000],
+            "attempts": T.c.attempts + 1,
+            "updated_at": now,
+            "next_attempt_at": None if permanent else retry_at,
+        }
+        if message is not None:
+            values["payload"] = encode_message(message)
+            values["group_key"] = message.dedupe_key
+        await self._upsert(key, now, values)
+
+    async def due_retries(self, now: datetime, limit: int) -> list[RetryItem]:
+        due = T.c.state == "retry"
+        async with self._tx() as conn:
+            groups = (
+                await conn.execute(
+                    select(T.c.group_key)
+                    .where(due, T.c.next_attempt_at <= now)
+                    .group_by(T.c.group_key)
+                    .order_by(func.min(T.c.next_attempt_at))
+                    .limit(limit)
+                )
+            ).scalars().all()
+            if not groups:
+                return []
+            rows = (
+                await conn.execute(select(T).where(due, T.c.group_key.in_(groups)).order_by(T.c.dedupe_key))
+            ).all()
+        by_group: dict[str, list[Row[Any]]] = {}
+        for row in rows:
+            by_group.setdefault(row._mapping["group_key"], []).append(row)
+        items: list[RetryItem] = []
+        for group in groups:
+            members = by_group.get(group, [])
+            payload = next((r._mapping["payload"] for r in members if r._mapping["payload"]), None)
+            if payload is None:
+                continue
+            items.append(
+                RetryItem(
+                    group_key=group,
+                    channel=members[0]._mapping["channel"],
+                    keys=tuple(r._mapping["dedupe_key"] for r in members),
+                    message=decode_message(payload),
+                    attempts=max(r._mapping["attempts"] for r in members),
+                )
+            )
+        return items
+
+    async def claim(self, group_key: str, now: datetime) -> bool:
+        async with self._tx() as conn:
+            result = await conn.execute(
+                update(T)
+                .where(T.c.group_key == group_key, T.c.state == "retry", T.c.next_attempt_at <= now)
+                .values(state="in_flight", reserved_at=now, updated_at=now)
+            )
+        return result.rowcount > 0
+
+    async def takeover(self, key: str, now: datetime, stale_before: datetime) -> bool:
+        async with self._tx() as conn:
+            result = await conn.execute(
+                update(T)
+                .where(T.c.dedupe_key == key, T.c.state == "in_flight", T.c.reserved_at < stale_before)
+                .values(reserved_at=now, updated_at=now)
+            )
+        return result.rowcount == 1
+
+    async def stale_in_flight(self, stale_before: datetime, limit: int) -> list[DeliveryRecord]:
+        async with self._tx() as conn:
+            rows = (
+                await conn.execute(
+                    select(T).where(T.c.state == "in_flight", T.c.reserved_at < stale_before)
+                    .order_by(T.c.reserved_at).limit(limit)
+                )
+            ).all()
+        return [_record(r) for r in rows]
+
+    async def dead_letters(self, limit: int) -> list[DeliveryRecord]:
+        async with self._tx() as conn:
+            rows = (
+                await conn.execute(select(T).where(T.c.state == "failed").order_by(T.c.updated_at.desc()).limit(limit))
+            ).all()
+        return [_record(r) for r in rows]
+
+    async def get(self, key: str) -> DeliveryRecord | None:
+        async with self._tx() as conn:
+            row = (await conn.execute(select(T).where(T.c.dedupe_key == key))).first()
+        return _record(row) if row is not None else None
+
+
+@dataclass(slots=True)
+class _Mem:
+    record: DeliveryRecord
+    payload: OutboundMessage | None = None
+
+
+class MemoryDeliveryStore:
+    """The same contract in a dict, for the sandbox and large in-process tests. One process only.
+
+    Times are kept in UTC like the SQL store. ``claim`` scans every row: fine for a sandbox.
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[str, _Mem] = {}
+
+    async def reserve(self, key: str, now: datetime) -> Status:
+        now = now.astimezone(UTC)
+        existing = self._rows.get(key)
+        if existing is not None:
+            return cast(Status, existing.record.state)
+        recipient, _, _, channel = split_key(key)
+        self._rows[key] = _Mem(DeliveryRecord(key, "in_flight", recipient, channel, key, 0, "", "", now, now, None, None))
+        return "new"
+
+    async def release(self, key: str) -> None:
+        row = self._rows.get(key)
+        if row is not None and row.record.state == "in_flight":
+            del self._rows[key]
+
+    def _row(self, key: str, now: datetime) -> _Mem:
+        now = now.astimezone(UTC)
+        if key not in self._rows:
+            recipient, _, _, channel = split_key(key)
+            self._rows[key] = _Mem(DeliveryRecord(key, "in_flight", recipient, channel, key, 0, "", "", now, now, None, None))
+        return self._rows[key]
+
+    async def mark_sent(self, key: str, receipt: str, now: datetime) -> None:
+        now = now.astimezone(UTC)
+        row = self._row(key, now)
+        row.record = replace(row.record, state="sent", receipt=receipt, sent_at=now, updated_at=now, next_attempt_at=None)
+        row.payload = None
+
+    async def mark_failed(
+        self,
+        key: str,
+        reason: str,
+        permanent: bool,
+        now: datetime,
+        *,
+        retry_at: datetime | None = None,
+        message: OutboundMessage | None = None,
+    ) -> None:
+        if not permanent and retry_at is None:
+            raise ValueError("a transient failure needs retry_at")
+        now = now.astimezone(UTC)
+        retry_at = retry_at.astimezone(UTC) if retry_at is not None else None
+        row = self._row(key, now)
+        row.record = replace(
+            row.record,
+            state="failed" if permanent else "retry",
+            last_error=reason,
+            attempts=row.record.attempts + 1,
+            updated_at=now,
+            next_attempt_at=None if permanent else retry_at,
+            group_key=message.dedupe_key if message is not None else row.record.group_key,
+        )
+        if message is not None:
+            row.payload = message
+
+    async def due_retries(self, now: datetime, limit: int) -> list[RetryItem]:
+        groups: dict[str, list[_Mem]] = {}
+        for row in self._rows.values():
+            r = row.record
+            if r.state == "retry" and r.next_attempt_at is not None and r.next_attempt_at <= now:
+                groups.setdefault(r.group_key, []).append(row)
+        ordered = sorted(groups.items(), key=lambda g: min(m.record.next_attempt_at or now for m in g[1]))[:limit]
+        items = []
+        for group, members in ordered:
+            payload = next((m.payload for m in members if m.payload is not None), None)
+            if payload is not None:
+                keys = tuple(sorted(m.record.key for m in members))
+                attempts = max(m.record.attempts for m in members)
+                items.append(RetryItem(group, members[0].record.channel, keys, payload, attempts))
+        return items
+
+    async def claim(self, group_key: str, now: datetime) -> bool:
+        now = now.astimezone(UTC)
+        claimed = False
+        for row in self._rows.values():
+            r = row.record
+            if r.group_key == group_key and r.state == "retry" and r.next_attempt_at is not None and r.next_attempt_at <= now:
+                row.record = replace(r, state="in_flight", reserved_at=now, updated_at=now)
+                claimed = True
+        return claimed
+
+    async def takeover(self, key: str, now: datetime, stale_before: datetime) -> bool:
+        now = now.astimezone(UTC)
+        row = self._rows.get(key)
+        if row is None or row.record.state != "in_flight" or row.record.reserved_at >= stale_before:
+            return False
+        row.record = replace(row.record, reserved_at=now, updated_at=now)
+        return True
+
+    async def stale_in_flight(self, stale_before: datetime, limit: int) -> list[DeliveryRecord]:
+        rows = [m.record for m in self._rows.values() if m.record.state == "in_flight" and m.record.reserved_at < stale_before]
+        return sorted(rows, key=lambda r: r.reserved_at)[:limit]
+
+    async def dead_letters(self, limit: int) -> list[DeliveryRecord]:
+        rows = [m.record for m in self._rows.values() if m.record.state == "failed"]
+        return sorted(rows, key=lambda r: r.updated_at, reverse=True)[:limit]
+
+    async def get(self, key: str) -> DeliveryRecord | None:
+        row = self._rows.get(key)
+        return row.record if row is not None else None

@@ -1,0 +1,302 @@
+"""Message texts: Jinja2 templates in Chinese, overridable from config, escaped per channel.
+
+Template names (all overridable, see :data:`DEFAULT_TEMPLATES`):
+
+* ``<kind>.<step>.title`` and ``<kind>.<step>.text`` -- plain text, e.g. ``maintenance.announced.text``;
+* ``<kind>.<step>.md`` -- optional markdown body for markdown channels; without it the markdown is
+  the bold title and the escaped text;
+* ``<kind>.<step>.sms.<param>`` -- one SMS template parameter (SMS providers hold the approved
+  text; we send the provider template id and the parameters, each cut to the provider's limit);
+* ``ops.*`` for the ops route, ``group.*`` for several messages merged into one.
+
+Variables: ``window`` ("11月28日02:00-04:00"), ``start``, ``end``, ``previous_window``, ``hours``
+(reminder), ``repeat`` (ongoing count), ``title``, ``summary``, ``advice``, ``kind``, ``kind_zh``,
+``step``, ``step_zh``, ``phase``, ``incident_id``, ``revision``, ``scope``, ``needs_review``,
+``merchant``; group templates get ``items`` (the texts of the merged messages). Undefined
+variables are errors (StrictUndefined): :func:`validate_templates` reports them at start-up.
+
+Escaping: every value interpolated into markdown has markdown and HTML control characters
+replaced by their full-width forms (robots do not reliably honour backslash escapes), so a
+notice title cannot inject formatting or links. Templates themselves must not contain HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from jinja2 import Environment, StrictUndefined, Template, TemplateError, TemplateSyntaxError, UndefinedError
+from pydantic import BaseModel, ConfigDict, Field
+
+from consumers.notify.plan import MessageContext, MessageGroup, PlannedMessage
+from consumers.notify.ports import OutboundMessage
+from watcher.clock import SHANGHAI
+from watcher.errors import ConfigError
+from watcher.events.common import Scope
+from watcher.events.incidents import Incident, IncidentKind, Phase
+
+PREFIX = "【花呗提醒】"
+
+#: (kind, step) pairs the planner produces for merchants.
+STEPS: dict[str, tuple[str, ...]] = {
+    "maintenance": ("announced", "reminder", "started", "resolved", "changed", "cancelled"),
+    "outage": ("opened", "ongoing", "resolved"),
+    "merchant_account": ("opened", "resolved"),
+    "integration": ("opened", "resolved"),
+}
+
+KIND_ZH = {"maintenance": "系统维护", "outage": "服务异常", "merchant_account": "商户账户异常", "integration": "接口兼容问题"}
+STEP_ZH = {
+    "announced": "预告", "reminder": "提醒", "started": "开始", "resolved": "恢复", "changed": "时间调整",
+    "cancelled": "取消", "opened": "发生", "ongoing": "持续",
+}
+
+_MAINT = "期间收银台会暂时关闭花呗，顾客可使用其他方式付款。"
+DEFAULT_TEMPLATES: dict[str, str] = {
+    "maintenance.announced.title": "花呗系统维护通知",
+    "maintenance.announced.text": PREFIX + "花呗将于{{ window }}系统维护，" + _MAINT + "结束后自动恢复，无需操作。",
+    "maintenance.reminder.title": "花呗维护提醒",
+    "maintenance.reminder.text": PREFIX + "花呗系统维护将在{{ hours }}小时后开始（{{ window }}），" + _MAINT,
+    "maintenance.started.title": "花呗维护已开始",
+    "maintenance.started.text": PREFIX + "花呗系统维护已开始（{{ window }}），收银台已暂时关闭花呗，顾客可使用其他方式付款。结束后自动恢复。",
+    "maintenance.resolved.title": "花呗维护已结束",
+    "maintenance.resolved.text": PREFIX + "花呗系统维护已结束，收银台已恢复花呗付款。感谢您的耐心。",
+    "maintenance.changed.title": "花呗维护时间调整",
+    "maintenance.changed.text": PREFIX + "花呗系统维护时间调整为{{ window }}"
+    "{% if previous_window %}（原定{{ previous_window }}）{% endif %}。" + _MAINT + "结束后自动恢复，无需操作。",
+    "maintenance.cancelled.title": "花呗维护已取消",
+    "maintenance.cancelled.text": PREFIX + "{% if window %}原定{{ window }}的{% endif %}花呗系统维护已取消，花呗照常可用，无需操作。",
+    "outage.opened.title": "花呗服务暂时异常",
+    "outage.opened.text": PREFIX + "花呗服务暂时异常，收银台已暂时关闭花呗，顾客可使用其他方式付款。恢复后自动开启，无需操作。",
+    "outage.ongoing.title": "花呗服务仍在恢复中",
+    "outage.ongoing.text": PREFIX + "花呗服务仍在恢复中{% if start %}（自{{ start }}起）{% endif %}，顾客可使用其他方式付款。恢复后我们会再通知您。",
+    "outage.resolved.title": "花呗服务已恢复",
+    "outage.resolved.text": PREFIX + "花呗服务已恢复，收银台已重新开启花呗付款。给您带来不便，敬请谅解。",
+    "merchant_account.opened.title": "商户账户异常",
+    "merchant_account.opened.text": PREFIX + "您的商户账户状态异常，顾客暂时无法用花呗付款。"
+    "{{ advice or '请登录支付宝商家平台查看账户状态，或联系客服处理。' }}",
+    "merchant_account.resolved.title": "商户账户已恢复",
+    "merchant_account.resolved.text": PREFIX + "您的商户账户已恢复正常，顾客可以继续使用花呗付款。",
+    "integration.opened.title": "收银系统需要升级",
+    "integration.opened.text": PREFIX + "您的收银系统与花呗接口不兼容，部分花呗付款可能失败。{{ advice or '请联系您的收银系统服务商升级。' }}",
+    "integration.resolved.title": "花呗接口问题已解决",
+    "integration.resolved.text": PREFIX + "花呗接口问题已解决，花呗付款已恢复正常。",
+    "ops.title": "[{{ kind }}] {{ step }} {{ incident_id }}",
+    "ops.text": "{{ kind_zh }}{{ step_zh }}：{{ title or summary }}\n事件：{{ incident_id }}（第{{ revision }}版）\n"
+    "范围：{{ scope }}{% if window %}\n时间：{{ window }}{% endif %}{% if needs_review %}\n需要人工确认。{% endif %}"
+    "{% if advice %}\n建议：{{ advice }}{% endif %}",
+    "group.title": "花呗提醒（{{ items | length }}条）",
+    "group.text": PREFIX + "您有{{ items | length }}条花呗通知：{% for item in items %}\n{{ loop.index }}. {{ item }}{% endfor %}",
+}
+
+#: SMS parameters per template base, in the order the provider template fills them.
+DEFAULT_SMS_PARAMS: dict[str, tuple[tuple[str, str], ...]] = {
+    **{f"maintenance.{s}": (("time", "{{ window }}"),) for s in STEPS["maintenance"]},
+    **{f"outage.{s}": (("time", "{{ start }}"),) for s in STEPS["outage"]},
+    "merchant_account.opened": (("advice", "{{ advice or '请登录商家平台查看账户状态' }}"),),
+    "merchant_account.resolved": (),
+    "integration.opened": (("advice", "{{ advice or '请联系收银系统服务商升级' }}"),),
+    "integration.resolved": (),
+    "ops": (("summary", "{{ kind_zh }}{{ step_zh }} {{ incident_id }}"),),
+    "group": (("count", "{{ items | length }}"),),
+}
+
+_HTML = re.compile(r"<\s*/?\s*[A-Za-z][^>]*>")
+_MD_SWAP = str.maketrans({
+    "*": "＊", "_": "＿", "`": "ˋ", "[": "［", "]": "］", "<": "＜", ">": "＞", "#": "＃", "~": "～", "|": "｜",
+})
+
+
+class TemplateSettings(BaseModel):
+    """``notify.templates`` configuration."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    overrides: dict[str, str] = Field(default_factory=dict, description="Template name -> Jinja2 text")
+    sms_template_ids: dict[str, str] = Field(
+        default_factory=dict, description="Template base (e.g. 'maintenance.announced') -> provider template code"
+    )
+    sms_param_max_chars: int = Field(default=35, ge=1, le=500, description="Longest SMS parameter value")
+    markdown_channels: tuple[str, ...] = ("wecom", "dingtalk", "feishu")
+    param_channels: tuple[str, ...] = Field(
+        default=("sms", "aliyun_sms", "tencent_sms", "wechat_oa"),
+        description="Channels that send a provider template id and parameters",
+    )
+
+
+def md_escape(value: object) -> str:
+    """``value`` as text safe inside robot markdown (control characters made full-width)."""
+    return str(value).translate(_MD_SWAP)
+
+
+def _finalize_md(value: object) -> object:
+    return md_escape(value) if isinstance(value, str) else value
+
+
+def _fmt(dt: datetime) -> str:
+    local = dt.astimezone(SHANGHAI)
+    return f"{local.month}月{local.day}日{local:%H:%M}"
+
+
+def format_window(start: datetime | None, end: datetime | None) -> str:
+    """"11月28日02:00-04:00"; "…起" without an end; both dates when it crosses midnight."""
+    if start is None:
+        return ""
+    if end is None:
+        return f"{_fmt(start)}起"
+    same_day = start.astimezone(SHANGHAI).date() == end.astimezone(SHANGHAI).date()
+    return f"{_fmt(start)}-{end.astimezone(SHANGHAI):%H:%M}" if same_day else f"{_fmt(start)}至{_fmt(end)}"
+
+
+def context_vars(ctx: MessageContext, recipient: str) -> dict[str, Any]:
+    """The template variables for one planned message."""
+    inc = ctx.incident
+    return {
+        "window": format_window(inc.starts_at, inc.ends_at),
+        "start": _fmt(inc.starts_at) if inc.starts_at else "",
+        "end": _fmt(inc.ends_at) if inc.ends_at else "",
+        "previous_window": format_window(ctx.previous_start, ctx.previous_end),
+        "hours": ctx.reminder_hours or 0,
+        "repeat": ctx.repeat or 0,
+        "title": inc.title,
+        "summary": inc.summary_zh,
+        "advice": inc.advice_zh,
+        "kind": inc.kind.value,
+        "kind_zh": KIND_ZH.get(inc.kind.value, inc.kind.value),
+        "step": ctx.step,
+        "step_zh": STEP_ZH.get(ctx.step, ctx.step),
+        "phase": ctx.phase,
+        "incident_id": inc.incident_id,
+        "revision": inc.revision,
+        "scope": inc.scope.label(),
+        "needs_review": inc.needs_review,
+        "merchant": recipient,
+    }
+
+
+def _sample_vars() -> dict[str, list[dict[str, Any]]]:
+    """Variable sets by template base ("maintenance.announced", "ops", "group"), to test-render."""
+    at = datetime(2026, 11, 28, 2, 0, tzinfo=SHANGHAI)
+    out: dict[str, list[dict[str, Any]]] = {"ops": [], "group": [{"items": ["示例一", "示例二"], "merchant": "m1"}]}
+    for kind, steps in STEPS.items():
+        inc = Incident(
+            incident_id=f"sample-{kind}", kind=IncidentKind(kind), scope=Scope.merchants("m1"), phase=Phase.ACTIVE,
+            title="示例", summary_zh="示例", advice_zh="示例", starts_at=at, ends_at=at + timedelta(hours=2),
+            opened_at=at - timedelta(days=1), updated_at=at, revision=2,
+        )
+        for step in steps:
+            ctx = MessageContext(inc, step, step, False, 24, 1, at - timedelta(hours=1), at)
+            out[f"{kind}.{step}"] = [context_vars(ctx, "m1")]
+            out["ops"].append(context_vars(ctx, "ops"))
+    return out
+
+
+def _known_names() -> set[str]:
+    bases = [f"{k}.{s}" for k, steps in STEPS.items() for s in steps] + ["ops", "group"]
+    names = set(DEFAULT_TEMPLATES) | {f"{b}.md" for b in bases}
+    names |= {f"{b}.sms.{p}" for b in bases for p, _ in DEFAULT_SMS_PARAMS.get(b, ())}
+    return names
+
+
+def _sms_override(name: str) -> bool:
+    base, sep, param = name.partition(".sms.")
+    return bool(sep) and bool(param.isidentifier()) and base in DEFAULT_SMS_PARAMS
+
+
+def validate_templates(overrides: Mapping[str, str]) -> list[str]:
+    """Problems with ``overrides`` as ``"templates.<name>: ..."`` lines; empty when all is well.
+
+    Checks the name is known, the syntax, that no HTML is used, and that the template renders
+    for every kind and step without an undefined variable.
+    """
+    env = Environment(undefined=StrictUndefined, autoescape=False)
+    known = _known_names()
+    samples_by_base = _sample_vars()
+    problems: list[str] = []
+    for name, text in sorted(overrides.items()):
+        where = f"templates.{name}"
+        if name not in known and not _sms_override(name):
+            problems.append(f"{where}: unknown template name (known: {', '.join(sorted(DEFAULT_TEMPLATES))}, ...)")
+            continue
+        html = _HTML.search(text)
+        if html:
+            problems.append(f"{where}: contains HTML {html.group(0)!r}; templates are plain text")
+        try:
+            template = env.from_string(text)
+        except TemplateSyntaxError as exc:
+            problems.append(f"{where}: syntax error on line {exc.lineno}: {exc.message}")
+            continue
+        base = name.partition(".sms.")[0] if ".sms." in name else name.rsplit(".", 1)[0]
+        samples = samples_by_base[base]
+        try:
+            for sample in samples:
+                template.render(sample)
+        except UndefinedError as exc:
+            problems.append(f"{where}: {exc.message}; known variables: {', '.join(sorted(samples[0]))}")
+        except TemplateError as exc:
+            problems.append(f"{where}: does not render: {exc}")
+    return problems
+
+
+class Renderer:
+    """Turns planned messages into :class:`OutboundMessage` s. Construction validates overrides.
+
+    Raises :class:`ConfigError` listing every problem with the overrides.
+    """
+
+    def __init__(self, settings: TemplateSettings | None = None) -> None:
+        self._settings = settings or TemplateSettings()
+        problems = validate_templates(self._settings.overrides)
+        if problems:
+            raise ConfigError(problems)
+        plain = Environment(undefined=StrictUndefined, autoescape=False)
+        markdown = Environment(undefined=StrictUndefined, autoescape=False, finalize=_finalize_md)
+        texts = {**DEFAULT_TEMPLATES, **self._settings.overrides}
+        self._plain: dict[str, Template] = {n: plain.from_string(t) for n, t in texts.items() if not n.endswith(".md")}
+        self._md: dict[str, Template] = {n: markdown.from_string(t) for n, t in texts.items() if n.endswith(".md")}
+        self._sms: dict[str, tuple[tuple[str, Template], ...]] = {}
+        for base, params in DEFAULT_SMS_PARAMS.items():
+            merged = dict(params)
+            prefix = f"{base}.sms."
+            merged.update({n[len(prefix):]: t for n, t in self._settings.overrides.items() if n.startswith(prefix)})
+            self._sms[base] = tuple((p, plain.from_string(t)) for p, t in merged.items())
+
+    def render(self, item: PlannedMessage | MessageGroup) -> OutboundMessage:
+        """The message to send for one planned message or a group (a one-part group is the part)."""
+        if isinstance(item, MessageGroup) and len(item.parts) == 1:
+            item = item.parts[0]
+        if isinstance(item, PlannedMessage):
+            base = item.template
+            values = context_vars(item.context, item.recipient)
+            channel, key, critical = item.channel, item.dedupe_key, item.critical
+        else:
+            base = "group"
+            items = [self._render(p.template, "text", context_vars(p.context, p.recipient)) for p in item.parts]
+            values = {"items": [t.removeprefix(PREFIX) for t in items], "merchant": item.recipient}
+            channel, key, critical = item.channel, item.dedupe_key, item.critical
+        title = self._render(base, "title", values)
+        text = self._render(base, "text", values)
+        markdown = ""
+        if channel in self._settings.markdown_channels:
+            md = self._md.get(f"{base}.md")
+            markdown = md.render(values) if md is not None else f"**{md_escape(title)}**\n\n{md_escape(text)}"
+        template_id: str | None = None
+        params: tuple[tuple[str, str], ...] = ()
+        if channel in self._settings.param_channels:
+            template_id = self._settings.sms_template_ids.get(base, base)
+            params = tuple((p, self._param(t.render(values))) for p, t in self._sms.get(base, ()))
+        return OutboundMessage(
+            dedupe_key=key, recipient=item.recipient, address=item.address, title=title, text=text,
+            markdown=markdown, template_id=template_id, template_params=params, critical=critical,
+        )
+
+    def _render(self, base: str, part: str, values: Mapping[str, Any]) -> str:
+        return self._plain[f"{base}.{part}"].render(values).strip()
+
+    def _param(self, value: str) -> str:
+        """One SMS parameter: one line, no 【】 (reserved for the signature), within the limit."""
+        flat = " ".join(value.replace("【", "").replace("】", "").split())
+        limit = self._settings.sms_param_max_chars
+        return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -1,0 +1,130 @@
+"""One contract, three stores: in-memory, SQLite (aiosqlite), PostgreSQL (when HUABEI_WATCH_TEST_PG_URL is set)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from consumers.notify.delivery import DeliveryStore
+from consumers.notify.ports import OutboundMessage
+from consumers.notify.store import (
+    MemoryDeliveryStore,
+    SqlDeliveryStore,
+    create_tables,
+    notification_deliveries,
+)
+from watcher.clock import SHANGHAI
+
+T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
+PG_URL = os.environ.get("HUABEI_WATCH_TEST_PG_URL", "")
+A, B = "m1|inc-a|opened|sms", "m1|inc-b|opened|sms"
+GROUP = OutboundMessage(
+    dedupe_key="m1|group-0123456789abcdef|group|sms", recipient="m1", address="13800000001", title="花呗提醒（2条）",
+    text="【花呗提醒】您有2条花呗通知", template_id="SMS_1", template_params=(("count", "2"), ("time", "11月28日")),
+)
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DeliveryStore]:
+    if request.param == "memory":
+        yield MemoryDeliveryStore()
+        return
+    if request.param == "postgres" and not PG_URL:
+        pytest.skip("HUABEI_WATCH_TEST_PG_URL not set")
+    url = PG_URL if request.param == "postgres" else f"sqlite+aiosqlite:///{tmp_path / 'n.db'}"
+    engine = create_async_engine(url)
+    await create_tables(engine)
+    async with engine.begin() as conn:
+        await conn.execute(delete(notification_deliveries))
+    yield SqlDeliveryStore(engine)
+    await engine.dispose()
+
+
+async def test_reserve_then_states_follow_the_marks(store: DeliveryStore) -> None:
+    assert await store.reserve(A, T0) == "new"
+    assert await store.reserve(A, T0) == "in_flight"
+    await store.mark_sent(A, "msg-1", T0)
+    assert await store.reserve(A, T0) == "sent"
+    assert await store.reserve(B, T0) == "new"
+    await store.mark_failed(B, "bad number", True, T0)
+    assert await store.reserve(B, T0) == "failed"
+    rec = await store.get(A)
+    assert rec is not None
+    assert (rec.state, rec.receipt, rec.recipient, rec.channel, rec.sent_at) == ("sent", "msg-1", "m1", "sms", T0)
+
+
+async def test_times_come_back_as_the_same_aware_instant(store: DeliveryStore) -> None:
+    await store.reserve(A, T0)
+    rec = await store.get(A)
+    assert rec is not None and rec.reserved_at == T0 and rec.reserved_at.tzinfo is not None
+    assert rec.reserved_at.utcoffset() == UTC.utcoffset(None)
+
+
+async def test_transient_failure_waits_as_one_group_and_is_claimed_once(store: DeliveryStore) -> None:
+    for key in (A, B):
+        await store.reserve(key, T0)
+        await store.mark_failed(key, "503", False, T0, retry_at=T0 + timedelta(minutes=5), message=GROUP)
+    assert await store.reserve(A, T0) == "retry"
+    assert await store.due_retries(T0, 10) == []
+    assert not await store.claim(GROUP.dedupe_key, T0)
+    later = T0 + timedelta(minutes=5)
+    (item,) = await store.due_retries(later, 10)
+    assert (item.group_key, item.channel, item.keys, item.attempts) == (GROUP.dedupe_key, "sms", (A, B), 1)
+    assert item.message == GROUP
+    assert await store.claim(GROUP.dedupe_key, later)
+    assert not await store.claim(GROUP.dedupe_key, later)
+    assert await store.due_retries(later, 10) == []
+    assert await store.reserve(A, later) == "in_flight"
+
+
+async def test_failed_attempts_are_counted(store: DeliveryStore) -> None:
+    await store.reserve(A, T0)
+    for _ in range(3):
+        await store.mark_failed(A, "503", False, T0, retry_at=T0, message=GROUP)
+    await store.mark_failed(A, "gave up", True, T0)
+    rec = await store.get(A)
+    assert rec is not None and (rec.attempts, rec.state, rec.last_error) == (4, "failed", "gave up")
+
+
+async def test_takeover_only_of_a_stale_reservation(store: DeliveryStore) -> None:
+    await store.reserve(A, T0)
+    assert not await store.takeover(A, T0 + timedelta(seconds=10), stale_before=T0)
+    assert await store.takeover(A, T0 + timedelta(minutes=20), stale_before=T0 + timedelta(minutes=10))
+    assert not await store.takeover(A, T0 + timedelta(minutes=21), stale_before=T0 + timedelta(minutes=11))
+    await store.mark_sent(A, "x", T0)
+    assert not await store.takeover(A, T0 + timedelta(days=1), stale_before=T0 + timedelta(hours=1))
+
+
+async def test_stale_in_flight_and_dead_letters_are_listed_for_ops(store: DeliveryStore) -> None:
+    await store.reserve(A, T0)
+    await store.reserve(B, T0 + timedelta(hours=1))
+    stale = await store.stale_in_flight(T0 + timedelta(minutes=30), 10)
+    assert [r.key for r in stale] == [A]
+    await store.mark_failed(B, "robot removed", True, T0 + timedelta(hours=1))
+    assert [(r.key, r.last_error) for r in await store.dead_letters(10)] == [(B, "robot removed")]
+
+
+async def test_marking_a_key_that_was_never_reserved_still_records_it(store: DeliveryStore) -> None:
+    await store.mark_sent(A, "msg-9", T0)
+    assert await store.reserve(A, T0) == "sent"
+
+
+async def test_concurrent_reserves_of_one_key_give_exactly_one_new(store: DeliveryStore) -> None:
+    states = await asyncio.gather(*(store.reserve(A, T0) for _ in range(20)))
+    assert states.count("new") == 1
+
+
+async def test_release_drops_only_an_unsent_reservation(store: DeliveryStore) -> None:
+    await store.reserve(A, T0)
+    await store.release(A)
+    assert await store.reserve(A, T0) == "new"
+    await store.mark_sent(A, "x", T0)
+    await store.release(A)
+    assert await store.reserve(A, T0) == "sent"
