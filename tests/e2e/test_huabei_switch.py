@@ -59,7 +59,7 @@ async def test_maintenance_switches_auto_merchant_off_at_start_minus_lead_and_ba
             return await policy(app, "m-auto", "tok-auto") == ["pcredit", "pcreditpayInstallment"]
 
         await eventually(off, what="Huabei off at m-auto")
-        status, body, _ = await get_json(app, "/v1/merchants/m-auto/pay-channels", token="tok-auto")
+        _status, body, _ = await get_json(app, "/v1/merchants/m-auto/pay-channels", token="tok-auto")
         assert body["alipay_param"] == "pcredit,pcreditpayInstallment"
         assert body["message_zh"] == "花呗系统维护中，预计04:00恢复，请使用其他支付方式"
         assert body["incident_ids"] == ["maint:n1"]
