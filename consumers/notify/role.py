@@ -1,10 +1,117 @@
-"""The notify role: consumes ``<prefix>.incidents`` and tells merchants and ops."""
+"""The notify role: consumes ``<prefix>.incidents``, plans messages, delivers each once.
+
+Level-triggered like the cashier: every incident event re-plans that incident for the ops route and
+every merchant in scope (streamed from the registry, never materialised), and a timer re-plans the
+open incidents (reminders, "still ongoing", the end of quiet hours). The delivery store records a
+key before sending, so re-planning never sends twice; the fan-out keeps a huge platform-wide
+incident from starving a small one.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+from sqlalchemy import Column, Integer, String, Table, select
+
+from consumers.notify.channels.config import build_channels
+from consumers.notify.delivery import Deliverer
+from consumers.notify.fanout import FanOut
+from consumers.notify.plan import Endpoint, PlannedMessage, Recipient, plan_for
+from consumers.notify.settings import NotifySettings
+from consumers.notify.store import SqlDeliveryStore
+from consumers.notify.templates import Renderer
 from watcher.bus import MessageContext
-from watcher.events import Event, EventData
+from watcher.events import Event, EventData, Incident, ScopeKind
+from watcher.merchants import Merchant
 from watcher.runtime.app import App
+from watcher.state.db import Database
+from watcher.state.merchants import MerchantRegistry
+from watcher.state.tables import metadata
+from watcher.state.types import AwareDateTime
+from watcher.state.upsert import upsert
+
+log = logging.getLogger(__name__)
+
+notify_incidents = Table(
+    "notify_incidents",
+    metadata,
+    Column("incident_id", String(200), primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("previous", String),  # JSON text of the revision before, for "window moved" messages
+    Column("data", String, nullable=False),
+    Column("updated_at", AwareDateTime(), nullable=False),
+)
+
+REPLAN_JOB = "notify:replan"
+RETRY_JOB = "notify:retries"
+
+
+def merchant_recipient(m: Merchant, settings: NotifySettings, configured: set[str]) -> Recipient:
+    """The merchant's enabled channels that are configured here and have an address."""
+    addresses = {
+        "wecom": m.contacts.wecom_robot_key,
+        "wechat_oa": m.contacts.wechat_openid,
+        "sms": m.contacts.phone,
+        "dingtalk": m.contacts.dingtalk_access_token,
+        "feishu": m.contacts.feishu_hook,
+        "webhook": m.contacts.webhook_url,
+        "console": m.id,
+        "file": m.id,
+    }
+    endpoints: list[Endpoint] = []
+    for name in m.channels:
+        channel = settings.sms_provider if name == "sms" else name
+        address = addresses.get(name)
+        if channel in configured and address:
+            endpoints.append(Endpoint(channel, address))
+    return Recipient(id=m.id, channels=tuple(endpoints))
+
+
+class IncidentMemory:
+    """The latest revision of each incident notify has seen (and the one before), in the database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def remember(self, inc: Incident) -> tuple[Incident | None, bool]:
+        """Store ``inc``; returns (previous revision, whether this is news)."""
+
+        async def work() -> tuple[Incident | None, bool]:
+            async with self.db.begin() as conn:
+                row = (
+                    await conn.execute(select(notify_incidents).where(notify_incidents.c.incident_id == inc.incident_id))
+                ).first()
+                if row is not None and row.revision > inc.revision:
+                    return None, False
+                if row is not None and row.revision == inc.revision:
+                    prev = Incident.model_validate_json(row.previous) if row.previous else None
+                    return prev, False
+                previous = row.data if row is not None else None
+                await upsert(
+                    conn,
+                    notify_incidents,
+                    {"incident_id": inc.incident_id, "revision": inc.revision, "previous": previous,
+                     "data": inc.model_dump_json(), "updated_at": inc.updated_at},
+                    ["incident_id"],
+                )
+                return (Incident.model_validate_json(previous) if previous else None), True
+
+        return await self.db.run(work)
+
+    async def open_ones(self) -> list[tuple[Incident, Incident | None]]:
+        async def work() -> list[tuple[Incident, Incident | None]]:
+            async with self.db.engine.connect() as conn:
+                rows = (await conn.execute(select(notify_incidents.c.data, notify_incidents.c.previous))).all()
+            out = []
+            for data, prev in rows:
+                inc = Incident.model_validate_json(data)
+                out.append((inc, Incident.model_validate_json(prev) if prev else None))
+            return out
+
+        return await self.db.run(work)
 
 
 class NotifyRole:
@@ -12,16 +119,96 @@ class NotifyRole:
 
     def __init__(self) -> None:
         self.app: App | None = None
+        self.settings: NotifySettings | None = None
+        self.deliverer: Deliverer | None = None
+        self.fanout: FanOut | None = None
+        self.registry: MerchantRegistry | None = None
+        self.memory: IncidentMemory | None = None
+        self.ops: Recipient | None = None
+        self.configured: set[str] = set()
 
     async def start(self, app: App) -> None:
         self.app = app
+        s = self.settings = app.settings.notify
+        db = app.require_db()
+        channels = build_channels(s, app.require_http(), app.clock)
+        self.configured = set(channels)
+        self.deliverer = Deliverer(
+            channels, SqlDeliveryStore(db.engine), None, app.clock, s.delivery,
+            renderer=Renderer(s.templates), publisher=app.require_bus(),
+        )
+        self.fanout = FanOut(self.deliverer, s.fanout)
+        self.registry = MerchantRegistry(db)
+        self.memory = IncidentMemory(db)
+        missing = [e.channel for e in s.ops if e.channel not in channels]
+        if missing:
+            log.warning("notify.ops_channel_not_configured", extra={"channels": ",".join(missing)})
+        self.ops = Recipient.ops(*(Endpoint(e.channel, e.address) for e in s.ops if e.channel in channels))
+        app.spawn(self.fanout.run(), "notify-fanout")
         app.consume(self.name, [app.topics.incidents], self.handle)
-
-    async def handle(self, event: Event[EventData], ctx: MessageContext) -> None:
-        return None
+        app.scheduler.add_job(self.replan_open, "interval", seconds=s.replan_every, id=REPLAN_JOB,
+                              replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
+        app.scheduler.add_job(self.retries, "interval", seconds=10, id=RETRY_JOB,
+                              replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
 
     async def stop(self) -> None:
-        return None
+        if self.fanout is not None:
+            self.fanout.stop()
 
     async def republish(self) -> None:
         return None
+
+    def _now(self) -> datetime:
+        assert self.app is not None
+        return self.app.clock.now()
+
+    async def handle(self, event: Event[EventData], ctx: MessageContext) -> None:
+        assert self.memory is not None
+        if not isinstance(event.data, Incident):
+            return
+        previous, _news = await self.memory.remember(event.data)
+        self.submit(event.data, previous)
+
+    def submit(self, incident: Incident, previous: Incident | None) -> None:
+        """Queue every due message of ``incident`` (streamed); not-yet-due ones come back on re-plan."""
+        assert self.fanout is not None
+        self.fanout.submit(incident.incident_id, self._due(incident, previous, self._now()))
+
+    async def _recipients(self, incident: Incident) -> AsyncIterator[Recipient]:
+        assert self.registry is not None and self.settings is not None and self.ops is not None
+        if self.ops.channels:
+            yield self.ops
+        if incident.scope.kind is ScopeKind.PLATFORM:
+            async for m in self.registry.iter_all():
+                yield merchant_recipient(m, self.settings, self.configured)
+        else:
+            for m in await self.registry.get_many(incident.scope.merchant_ids):
+                yield merchant_recipient(m, self.settings, self.configured)
+
+    async def _due(self, incident: Incident, previous: Incident | None, now: datetime) -> AsyncIterator[PlannedMessage]:
+        assert self.settings is not None
+        async for r in self._recipients(incident):
+            for msg in plan_for(incident, previous, r, now, self.settings.plan):
+                if msg.not_before <= now:
+                    yield msg
+
+    async def replan_open(self) -> None:
+        """Timer: reminders, repeats and messages held for quiet hours fall due here."""
+        assert self.memory is not None
+        for inc, prev in await self.memory.open_ones():
+            if inc.phase.is_open or inc.updated_at > self._now() - self.app.settings.cashier.ttl:  # type: ignore[union-attr]
+                self.submit(inc, prev)
+
+    async def retries(self) -> None:
+        assert self.deliverer is not None
+        try:
+            await self.deliverer.run_due()
+            await self.deliverer.sweep_unconfirmed()
+        except Exception:
+            log.exception("notify.retry_failed")
+
+    async def drain(self) -> None:
+        """For tests and burst runs: wait until the fan-out has no work."""
+        assert self.fanout is not None
+        while self.fanout.lanes or self.fanout.in_progress:  # noqa: ASYNC110 - FanOut exposes counters, not an event
+            await asyncio.sleep(0.01)

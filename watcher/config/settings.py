@@ -9,7 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from consumers.cashier.settings import CashierSettings
 from consumers.incidents.settings import IncidentSettings
+from consumers.notify.settings import NotifySettings
+from watcher.alipay.config import AlipayProbeSettings
 from watcher.config.types import Dur, HostPort
+from watcher.payments.settings import DetectionSettings
+from watcher.sources.announce_config import AnnouncementSource
 from watcher.sources.probe_config import ProbeSpec
 
 Role = Literal["watcher", "incidents", "cashier", "notify"]
@@ -127,6 +131,15 @@ class MerchantConfig(Section):
     contacts: MerchantContacts = MerchantContacts()
 
 
+class PaymentsSettings(Section):
+    detection: DetectionSettings = DetectionSettings()
+    evaluate_every: Annotated[float, Dur(ge=1, le=600)] = Field(
+        default=10.0, description="How often payment windows are evaluated for anomalies"
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1024 * 1024)
+    max_skew: Annotated[float, Dur(ge=10, le=3600)] = 300.0
+
+
 class Settings(Section):
     """The whole configuration file."""
 
@@ -137,12 +150,20 @@ class Settings(Section):
     sandbox: SandboxSettings = SandboxSettings()
     incidents: IncidentSettings = IncidentSettings()
     cashier: CashierSettings = CashierSettings()
+    notify: NotifySettings = NotifySettings()
+    payments: PaymentsSettings = PaymentsSettings()
+    alipay: AlipayProbeSettings = AlipayProbeSettings()
+    sources: tuple[AnnouncementSource, ...] = ()
     probes: tuple[ProbeSpec, ...] = ()
     merchants: tuple[MerchantConfig, ...] = ()
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Settings:
-        for what, ids in (("merchant", [m.id for m in self.merchants]), ("probe", [p.id for p in self.probes])):
+        for what, ids in (
+            ("merchant", [m.id for m in self.merchants]),
+            ("probe", [p.id for p in self.probes]),
+            ("source", [src.id for src in self.sources]),
+        ):
             seen: set[str] = set()
             for i in ids:
                 if i in seen:

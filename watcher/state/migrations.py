@@ -32,7 +32,10 @@ schema_migrations = Table(
 def _load_tables() -> None:
     """Import every module that defines tables so ``metadata`` knows them."""
     import consumers.cashier.store
-    import consumers.incidents.store  # noqa: F401
+    import consumers.incidents.store
+    import consumers.notify.role
+    import consumers.notify.store  # noqa: F401
+    import watcher.sources.seen
     import watcher.state.merchants
     import watcher.state.records  # noqa: F401
 

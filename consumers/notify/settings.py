@@ -1,0 +1,36 @@
+"""``[notify]``: channel tables, the ops route, planning, templates, delivery, fan-out."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from consumers.notify.channels.config import ChannelsConfig
+from consumers.notify.delivery import DeliverySettings
+from consumers.notify.fanout import FanOutSettings
+from consumers.notify.plan import PlanSettings
+from consumers.notify.templates import TemplateSettings
+
+
+class OpsEndpoint(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel: str = Field(min_length=1, description="A configured channel: wecom, dingtalk, feishu, webhook, console, file, ...")
+    address: str = Field(default="", description="Robot key / hook / URL / phone; empty: the channel's default")
+
+
+class NotifySettings(ChannelsConfig):
+    """Channel tables (``[notify.wecom]`` ...) plus how messages are planned and delivered."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sms_provider: Literal["aliyun_sms", "tencent_sms"] = Field(
+        default="aliyun_sms", description="Which SMS channel a merchant's 'sms' means"
+    )
+    ops: tuple[OpsEndpoint, ...] = Field(default=(), description="The ops route: gets every incident")
+    replan_every: float = Field(default=60.0, ge=5, le=3600, description="Re-plan open incidents (reminders, quiet hours)")
+    plan: PlanSettings = PlanSettings()
+    templates: TemplateSettings = TemplateSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    fanout: FanOutSettings = FanOutSettings()
