@@ -329,6 +329,22 @@ class ProbeRunner:
                 sent += await self._flush(slot)
         return sent
 
+    async def reassert_down(self) -> int:
+        """Publish again the "down" of every probe that is still down, with its newest observations
+        as evidence (same event id: the incident engine takes it as a renewal). Without this an
+        outage seen only by probes would go stale and resolve itself while the target is down."""
+        sent = 0
+        for slot in self._slots.values():
+            async with slot.lock:
+                st = slot.state
+                if st.health is not Health.DOWN or not st.announced or st.since is None or not st.recent:
+                    continue
+                newest = {o.at: o for o in (*st.evidence, *st.recent)}
+                evidence = tuple(newest[k] for k in sorted(newest))[-20:]
+                slot.pending.append(Transition(health=Health.DOWN, since=st.since, at=st.recent[-1].at, evidence=evidence))
+                sent += await self._flush(slot)
+        return sent
+
     async def _check(self, probe: AnyProbe) -> ProbeObservation:
         if isinstance(probe, HttpProbe):
             return await check_http(probe, self._session, self._clock)
