@@ -13,7 +13,7 @@ from watcher.notices.model import Kind
 _WORDS: dict[Kind, dict[str, int]] = {
     "maintenance": {
         "停机": 3, "维护": 3, "系统升级": 3, "升级维护": 3, "升级改造": 3, "暂停服务": 3, "服务暂停": 3,
-        "暂停": 1, "割接": 3, "迁移": 2, "切换": 2, "检修": 3, "演练": 2, "停止服务": 2, "升级": 2,
+        "暂停": 2, "改造": 2, "割接": 3, "迁移": 2, "切换": 2, "检修": 3, "演练": 2, "停止服务": 2, "升级": 2,
         "例行": 1, "优化": 1, "投产": 2, "变更": 1, "无法使用": 1, "暂停使用": 2,
     },
     "outage": {
@@ -22,7 +22,7 @@ _WORDS: dict[Kind, dict[str, int]] = {
     },
     "recovery": {
         "已恢复": 4, "恢复正常": 3, "已修复": 4, "已解决": 3, "全面恢复": 4, "已排除": 3, "逐步恢复": 3,
-        "已全部恢复": 4, "已经恢复": 4,
+        "已全部恢复": 4, "已经恢复": 4, "全部恢复": 4, "均已恢复": 4,
     },
     "interface": {
         "接口": 2, "SDK": 3, "sdk": 3, "插件": 3, "版本": 2, "下线": 3, "停止支持": 4, "不再支持": 4,
@@ -39,6 +39,7 @@ _WORDS: dict[Kind, dict[str, int]] = {
     },
 }
 _RES = {k: re.compile("|".join(sorted(map(re.escape, w), key=len, reverse=True))) for k, w in _WORDS.items()}
+_RECOVERED_AT_RE = re.compile(r"已于[^。;\n]{0,24}(?:恢复|修复|解决)")
 _PAST_OUTAGE_RE = re.compile(r"(?:出现|发生|遇到)[^。;\n]{0,12}(?:故障|异常|中断|问题)")
 
 
@@ -47,12 +48,12 @@ class KindResult:
     kind: Kind
     confidence: float
     reasons: tuple[str, ...]
-    scores: dict[str, int]
+    scores: dict[Kind, int]
     unclear: bool = False
 
 
-def _score(text: str, weight: int) -> dict[str, int]:
-    out: dict[str, int] = {}
+def _score(text: str, weight: int) -> dict[Kind, int]:
+    out: dict[Kind, int] = {}
     for kind, rx in _RES.items():
         words = _WORDS[kind]
         total = 0
@@ -73,10 +74,12 @@ def classify(title: str, body: str, *, has_window: bool, has_range: bool) -> Kin
     if s["recovery"] and not (s["outage"] or _PAST_OUTAGE_RE.search(body)):
         s["maintenance"] += s["recovery"] // 2
         s["recovery"] = 0
+    if _RECOVERED_AT_RE.search(body):
+        s["recovery"] += 4
     if s["recovery"] and s["outage"]:
         s["recovery"] += s["outage"]
     # Interface words appear in maintenance notices ("接口调用失败"); a time range tilts to maintenance.
-    if has_range and s["maintenance"] >= 3:
+    if has_range and s["maintenance"] >= 2:
         s["maintenance"] += 3
     if has_window and s["outage"] >= 2:
         s["outage"] += 1
@@ -84,7 +87,7 @@ def classify(title: str, body: str, *, has_window: bool, has_range: bool) -> Kin
     (top, top_score), (second, second_score) = ranked[0], ranked[1]
     if top_score < 2:
         return KindResult("other", 0.6 if top_score == 0 else 0.5, ("no kind keywords",), s, top_score > 0)
-    kind: Kind = top  # type: ignore[assignment]
+    kind: Kind = top
     margin = (top_score - second_score) / top_score
     confidence = min(1.0, 0.5 + 0.5 * margin + min(top_score, 10) / 40)
     unclear = margin < 0.25

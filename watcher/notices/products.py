@@ -98,10 +98,15 @@ def scan(norm: str, lo: int, hi: int) -> list[Mention]:
         excepted: list[tuple[int, int]] = []
         if negative:
             excepted = [(clause_lo + m.start(1), clause_lo + m.end(1)) for m in _EXCEPT_RE.finditer(part)]
+        cards = False
         for m in _TERM_RE.finditer(norm, clause_lo, clause_hi):
+            product = _TERMS[m.group()]
+            if product.name == "快捷支付" and cards:
+                continue  # "信用卡...的快捷支付" names the card, not every card
+            cards = cards or product.name in ("信用卡", "借记卡", "银行卡")
             pos = m.start()
             positive = not negative or any(a <= pos < b for a, b in excepted)
-            out.append(Mention(_TERMS[m.group()], pos, positive))
+            out.append(Mention(product, pos, positive))
         clause_lo = clause_hi + 1
     return out
 

@@ -80,6 +80,7 @@ _POINT_RE = re.compile(
         (?P<h1>\d{{1,2}})\s*:\s*(?P<mi1>\d{{2}})(?!\d)(?:\s*:\s*\d{{2}})?
       | (?P<h2>\d{{1,2}})\s*[点时](?![间候段期效限长])\s*(?:(?P<half>半)|(?P<mi2>\d{{1,2}})\s*分|整)?
     )?
+    (?:\s*(?P<ampm>AM|PM|am|pm|a\.m\.|p\.m\.)(?![A-Za-z]))?
     """,
     re.VERBOSE,
 )
@@ -145,6 +146,9 @@ def find_points(norm: str) -> list[RawPoint]:
                 tag = _WEEKDAY_INDEX[g("wtd")]
         hour = _int(g("h1") or g("h2"))
         minute = 30 if g("half") else (_int(g("mi1") or g("mi2")) or 0)
+        period = g("period")
+        if g("ampm") and hour is not None and hour <= 12:
+            period = "下午" if g("ampm").lower().startswith("p") else ("凌晨" if hour == 12 else "上午")
         if month is not None and not 1 <= month <= 12:
             continue
         if day is not None and not 1 <= day <= 31:
@@ -154,7 +158,7 @@ def find_points(norm: str) -> list[RawPoint]:
             if not (day or g("rel") or week):
                 continue
         points.append(
-            RawPoint(m.start(), m.end(), year, month, day, g("rel"), week, tag, g("period"), hour, minute)
+            RawPoint(m.start(), m.end(), year, month, day, g("rel"), week, tag, period, hour, minute)
         )
     return points
 

@@ -25,11 +25,15 @@ _NEXT_DAY = frozenset({"次日", "翌日", "第二天", "隔天", "隔日"})
 _SAME_DAY = frozenset({"当天", "当日", "当晚"})
 
 _SEP_RE = re.compile(r"\s*(?:起|开始)?\s*(?:[-—–~―─]+|至|到|直至|直到)\s*$")
+_LABEL_SEP_RE = re.compile(r"\s*[,;]?\s*(?:结束时间|截止时间|恢复时间|结束于|截至)\s*(?:为|是)?\s*:?\s*$")
+_START_LABEL_RE = re.compile(r"(?:开始时间|起始时间|开始于)\s*(?:为|是)?\s*:?\s*$")
 _DAILY_RE = re.compile(r"\s*(?:期间)?\s*(?:的)?\s*(?:每日|每天|每晚)\s*(?:的)?\s*$")
 _SERVICE_HOURS_RE = re.compile(r"客服|热线|咨询|服务时间|工作时间|营业时间|人工|工作日|受理时间|办公时间")
 _OPEN_AFTER_RE = re.compile(r"\s*(?:左右)?\s*(?:起|开始|前后)")
 _OPEN_BEFORE_RE = re.compile(r"(?:于|自|从|在)\s*$")
-_RECOVERED_AFTER_RE = re.compile(r"\s*(?:左右)?\s*(?:已经|已|逐步|全面|陆续|基本)*\s*(?:恢复|修复|解决)")
+_RECOVERED_AFTER_RE = re.compile(
+    r"\s*(?:左右)?\s*(?:已经|已|逐步|全面|全部|均|陆续|基本)*\s*(?:恢复|修复|解决)|\s*(?:前|之前|以前)?\s*(?:完成|结束)"
+)
 _HALF_YEAR = timedelta(days=183)
 
 
@@ -102,7 +106,8 @@ class _Resolver:
             self.flag(f"weekday written does not match {d.isoformat()}")
         return d
 
-    def hour24(self, p: RawPoint, inherited: str | None, start_hour: int | None) -> int:
+    def hour24(self, p: RawPoint, inherited: str | None, start_hour: int | None, start_minute: int = 0) -> int:
+        """Hour on a 0..24 clock; ``inherited``/``start_hour`` are the range start's, for its end."""
         assert p.hour is not None
         h = p.hour
         period = p.period or _REL_PERIOD.get(p.rel or "")
@@ -110,7 +115,8 @@ class _Resolver:
             # "下午2点到4点": the end shares the start's half of the day.
             if inherited in _EVENING and h == 12:
                 return 24
-            if (inherited in _PM or inherited in _EVENING) and h < 12 and start_hour < h + 12 <= 24:
+            pm = inherited in _PM or inherited in _EVENING
+            if pm and h < 12 and start_hour * 60 + start_minute <= (h + 12) * 60 + p.minute <= 24 * 60:
                 return h + 12
             return h
         if period is None or period in _MORNING:
@@ -158,7 +164,13 @@ def find_spans(
     while i < n:
         p = points[i]
         q = points[i + 1] if i + 1 < n else None
-        if q is not None and _SEP_RE.fullmatch(norm, p.end, q.start) is not None:
+        if q is not None and (
+            _SEP_RE.fullmatch(norm, p.end, q.start) is not None
+            or (
+                _LABEL_SEP_RE.fullmatch(norm, p.end, q.start) is not None
+                and _START_LABEL_RE.search(norm, max(0, p.start - 10), p.start) is not None
+            )
+        ):
             i += _take_range(r, norm, points, i, spans)
             continue
         nxt = q.start if q is not None else len(norm)
@@ -186,7 +198,7 @@ def _take_range(r: _Resolver, norm: str, points: list[RawPoint], i: int, spans: 
         a, b = points[i + 2], points[i + 3]
         if first and last and a.has_time and b.has_time and 0 <= (last - first).days <= 31:
             sh = r.hour24(a, None, None)
-            eh = r.hour24(b, _period_of(a), sh)
+            eh = r.hour24(b, _period_of(a), sh, a.minute)
             for k in range((last - first).days + 1):
                 day = first + timedelta(days=k)
                 s = _at(day, sh, a.minute)
@@ -261,7 +273,7 @@ def _range(r: _Resolver, p: RawPoint, q: RawPoint) -> Span | None:
     if d2 is None:
         d2 = d1
     if q.has_time:
-        eh = r.hour24(q, _period_of(p) if p.has_time else None, sh if p.has_time else None)
+        eh = r.hour24(q, _period_of(p) if p.has_time else None, sh if p.has_time else None, p.minute)
         end = _at(d2, eh, q.minute)
     else:
         end = _at(d2, 24, 0)
