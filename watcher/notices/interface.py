@@ -63,9 +63,9 @@ def extract_interface(
         hi_m = _SENTENCE_END.search(norm, m.end())
         hi = hi_m.start() if hi_m else len(norm)
         # the dated point nearest before the keyword, else the first one after it
-        before = [p for p in points if lo <= p.start < m.start() and p.has_date]
-        after = [p for p in points if m.start() <= p.start < hi and p.has_date]
-        for p in [*reversed(before), *after]:
+        earlier = [p for p in points if lo <= p.start < m.start() and p.has_date]
+        later = [p for p in points if m.start() <= p.start < hi and p.has_date]
+        for p in [*reversed(earlier), *later]:
             deadline = resolve(p)
             if deadline is not None:
                 break
