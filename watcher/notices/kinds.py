@@ -1,0 +1,96 @@
+"""What kind of notice this is, from weighted keywords in title and body.
+
+The title counts three times. Returns the kind, how sure (0..1) and reasons for ops.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from watcher.notices.model import Kind
+
+_WORDS: dict[Kind, dict[str, int]] = {
+    "maintenance": {
+        "停机": 3, "维护": 3, "系统升级": 3, "升级维护": 3, "升级改造": 3, "暂停服务": 3, "服务暂停": 3,
+        "暂停": 2, "改造": 2, "割接": 3, "迁移": 2, "切换": 2, "检修": 3, "演练": 2, "停止服务": 2, "升级": 2,
+        "例行": 1, "优化": 1, "投产": 2, "变更": 1, "无法使用": 1, "暂停使用": 2,
+    },
+    "outage": {
+        "故障": 3, "异常": 2, "中断": 2, "波动": 2, "报错": 2, "失败率": 2, "不稳定": 2, "突发": 2,
+        "紧急": 1, "排查": 2, "无法正常": 1, "受损": 2, "不可用": 1, "延迟": 1,
+    },
+    "recovery": {
+        "已恢复": 4, "恢复正常": 3, "已修复": 4, "已解决": 3, "全面恢复": 4, "已排除": 3, "逐步恢复": 3,
+        "已全部恢复": 4, "已经恢复": 4, "全部恢复": 4, "均已恢复": 4,
+    },
+    "interface": {
+        "接口": 2, "SDK": 3, "sdk": 3, "插件": 3, "版本": 2, "下线": 3, "停止支持": 4, "不再支持": 4,
+        "废弃": 4, "弃用": 4, "API": 2, "证书": 2, "密钥": 2, "公钥": 2, "验签": 2, "加签": 2,
+        "兼容": 2, "开放平台": 1, "网关": 1, "参数": 1, "开发者": 2, "集成": 1, "对接": 1, "商户系统": 1,
+    },
+    "fee_policy": {
+        "费率": 4, "手续费": 4, "服务费": 3, "收费": 3, "资费": 3, "政策": 2, "协议": 3, "条款": 3,
+        "计费": 3, "价格": 2, "规则": 1, "标准": 1, "隐私": 2,
+    },
+    "other": {
+        "活动": 2, "优惠": 2, "免息": 2, "抽奖": 3, "返现": 3, "立减": 3, "招聘": 3, "节日": 2, "福利": 2,
+        "春节": 1, "放假": 2, "诈骗": 3, "防骗": 3, "提醒": 1,
+    },
+}
+_RES = {k: re.compile("|".join(sorted(map(re.escape, w), key=len, reverse=True))) for k, w in _WORDS.items()}
+_RECOVERED_AT_RE = re.compile(r"已于[^。;\n]{0,24}(?:恢复|修复|解决)")
+_PAST_OUTAGE_RE = re.compile(r"(?:出现|发生|遇到)[^。;\n]{0,12}(?:故障|异常|中断|问题)")
+
+
+@dataclass(frozen=True, slots=True)
+class KindResult:
+    kind: Kind
+    confidence: float
+    reasons: tuple[str, ...]
+    scores: dict[Kind, int]
+    unclear: bool = False
+
+
+def _score(text: str, weight: int) -> dict[Kind, int]:
+    out: dict[Kind, int] = {}
+    for kind, rx in _RES.items():
+        words = _WORDS[kind]
+        total = 0
+        for m in rx.finditer(text):
+            total += words[m.group()]
+        out[kind] = total * weight
+    return out
+
+
+def classify(title: str, body: str, *, has_window: bool, has_range: bool) -> KindResult:
+    """Kind of a notice from its normalised title and body. Never raises."""
+    t = _score(title, 3)
+    b = _score(body, 1)
+    s = {k: t[k] + b[k] for k in _WORDS}
+    reasons: list[str] = []
+    # Maintenance notices often promise that service "恢复正常" afterwards; that is not a recovery
+    # report unless something went wrong first.
+    if s["recovery"] and not (s["outage"] or _PAST_OUTAGE_RE.search(body)):
+        s["maintenance"] += s["recovery"] // 2
+        s["recovery"] = 0
+    if _RECOVERED_AT_RE.search(body):
+        s["recovery"] += 4
+    if s["recovery"] and s["outage"]:
+        s["recovery"] += s["outage"]
+    # Interface words appear in maintenance notices ("接口调用失败"); a time range tilts to maintenance.
+    if has_range and s["maintenance"] >= 2:
+        s["maintenance"] += 3
+    if has_window and s["outage"] >= 2:
+        s["outage"] += 1
+    ranked = sorted(s.items(), key=lambda kv: (-kv[1], list(_WORDS).index(kv[0])))
+    (top, top_score), (second, second_score) = ranked[0], ranked[1]
+    if top_score < 2:
+        return KindResult("other", 0.6 if top_score == 0 else 0.5, ("no kind keywords",), s, top_score > 0)
+    kind: Kind = top
+    margin = (top_score - second_score) / top_score
+    confidence = min(1.0, 0.5 + 0.5 * margin + min(top_score, 10) / 40)
+    unclear = margin < 0.25
+    if unclear:
+        reasons.append(f"kind unclear: {top} {top_score} vs {second} {second_score}")
+    return KindResult(kind, round(confidence, 2), tuple(reasons), s, unclear)

@@ -1,0 +1,183 @@
+"""Lexical layer for Chinese dates and times: normalisation, Chinese numerals, raw time points.
+
+Nothing here resolves a point to a calendar date; :mod:`watcher.notices.windows` does that.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+
+
+def cn_to_int(s: str) -> int | None:
+    """Value of a Chinese numeral ("二十二" -> 22, "二〇二六" -> 2026); None when it is not one."""
+    if not s:
+        return None
+    if all(c in _CN_DIGITS for c in s):
+        return int("".join(str(_CN_DIGITS[c]) for c in s))
+    total = 0
+    cur = 0
+    for c in s:
+        if c in _CN_DIGITS:
+            cur = _CN_DIGITS[c]
+        elif c in _CN_UNITS:
+            total += (cur or 1) * _CN_UNITS[c]
+            cur = 0
+        else:
+            return None
+    return total + cur
+
+
+# A Chinese numeral followed by a date/time/duration unit. The look-behind keeps weekdays
+# (周一, 星期六) and idioms (统一时间, 第一时间, 同一天) as they are.
+_CN_NUM_RE = re.compile(
+    r"(?<![周期拜统第同唯逐万初])([零〇一二两三四五六七八九十百]+)"
+    r"(?=\s*(?:年|月|日|号|点|时(?![间候段期效限长])|个?半?小时|分钟|天))"
+)
+# Minutes written in Chinese after an hour already turned into digits: 2点三十分 -> 2点30分.
+_CN_MIN_RE = re.compile(r"(?<=\d[点时])([零〇一二三四五六七八九十]+)(?=分)")
+_BEIJING_RE = re.compile(r"[(]?\s*北京时间\s*[)]?|[(]?\s*GMT\s*\+\s*8\s*[)]?|[(]?\s*UTC\s*\+\s*8\s*[)]?")
+
+
+def _num_sub(m: re.Match[str]) -> str:
+    value = cn_to_int(m.group(1))
+    return m.group(1) if value is None else str(value)
+
+
+def normalize(text: str) -> str:
+    """Full-width to half-width (NFKC), drop "北京时间", Chinese numerals before units to digits."""
+    t = unicodedata.normalize("NFKC", text)
+    t = _BEIJING_RE.sub(" ", t)
+    t = _CN_NUM_RE.sub(_num_sub, t)
+    return _CN_MIN_RE.sub(_num_sub, t)
+
+
+PERIODS = (
+    "凌晨", "早上", "早晨", "清晨", "上午", "中午", "正午", "午间", "下午", "傍晚",
+    "晚上", "晚间", "夜间", "夜里", "深夜", "午夜", "晚", "夜", "早",
+)
+_REL_WORDS = (
+    "今天", "今日", "今晚", "今早", "今晨", "明天", "明日", "明晚", "明早", "明晨", "后天",
+    "次日", "翌日", "第二天", "隔天", "隔日", "当天", "当日", "当晚",
+)
+_WEEKDAY = "一二三四五六日天1234567"
+
+_POINT_RE = re.compile(
+    rf"""
+    (?P<date>
+        (?P<iy>\d{{4}})\s*[-/.]\s*(?P<im>\d{{1,2}})\s*[-/.]\s*(?P<id>\d{{1,2}})(?!\d)(?:\s*日)?
+      | (?:(?P<cy>\d{{4}})\s*年\s*)?(?:(?P<cm>\d{{1,2}})\s*月\s*)?(?P<cd>\d{{1,2}})\s*[日号]
+      | (?P<rel>{"|".join(_REL_WORDS)})
+      | (?P<wkpre>本周|这周|下周|本星期|这个?星期|下个?星期|下礼拜|本礼拜)(?P<wkd>[{_WEEKDAY}])
+    )?
+    \s*(?P<wtag>\(?\s*(?:周|星期|礼拜)(?P<wtd>[{_WEEKDAY}])\s*\)?)?
+    \s*(?P<period>{"|".join(PERIODS)})?
+    \s*(?P<time>
+        (?P<h1>\d{{1,2}})\s*:\s*(?P<mi1>\d{{2}})(?!\d)(?:\s*:\s*\d{{2}})?
+      | (?P<h2>\d{{1,2}})\s*[点时](?![间候段期效限长])\s*(?:(?P<half>半)|(?P<mi2>\d{{1,2}})\s*分|整)?
+    )?
+    (?:\s*(?P<ampm>AM|PM|am|pm|a\.m\.|p\.m\.)(?![A-Za-z]))?
+    """,
+    re.VERBOSE,
+)
+
+_WEEKDAY_INDEX = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
+                  "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
+
+
+@dataclass(frozen=True, slots=True)
+class RawPoint:
+    """A date and/or time as written, with its span in the normalised text.
+
+    ``rel`` is a relative-day word (明天, 次日, ...); ``week`` is (weeks ahead or None for "next
+    such weekday", weekday 0=Monday) for 本周六 / 下周一 / a bare 周六; ``weekday_tag`` is a weekday
+    written next to an explicit date, kept to check the date.
+    """
+
+    start: int
+    end: int
+    year: int | None
+    month: int | None
+    day: int | None
+    rel: str | None
+    week: tuple[int | None, int] | None
+    weekday_tag: int | None
+    period: str | None
+    hour: int | None
+    minute: int
+
+    @property
+    def has_date(self) -> bool:
+        return self.day is not None or self.rel is not None or self.week is not None
+
+    @property
+    def has_time(self) -> bool:
+        return self.hour is not None
+
+
+def _int(s: str | None) -> int | None:
+    return int(s) if s else None
+
+
+def find_points(norm: str) -> list[RawPoint]:
+    """Every date/time point in normalised text, in order. Never raises."""
+    points: list[RawPoint] = []
+    for m in _POINT_RE.finditer(norm):
+        if m.end() == m.start():
+            continue
+        g = m.group
+        if not (g("date") or g("time") or g("wtag")):
+            continue
+        year = _int(g("iy") or g("cy"))
+        month = _int(g("im") or g("cm"))
+        day = _int(g("id") or g("cd"))
+        week: tuple[int | None, int] | None = None
+        tag: int | None = None
+        if g("wkpre"):
+            week = (1 if g("wkpre").startswith("下") else 0, _WEEKDAY_INDEX[g("wkd")])
+        if g("wtd"):
+            if day is None and g("rel") is None and week is None:
+                week = (None, _WEEKDAY_INDEX[g("wtd")])
+            else:
+                tag = _WEEKDAY_INDEX[g("wtd")]
+        hour = _int(g("h1") or g("h2"))
+        minute = 30 if g("half") else (_int(g("mi1") or g("mi2")) or 0)
+        period = g("period")
+        if g("ampm") and hour is not None and hour <= 12:
+            period = "下午" if g("ampm").lower().startswith("p") else ("凌晨" if hour == 12 else "上午")
+        if month is not None and not 1 <= month <= 12:
+            continue
+        if day is not None and not 1 <= day <= 31:
+            continue
+        if hour is not None and (hour > 24 or minute > 59 or (hour == 24 and minute)):
+            hour = None
+            if not (day or g("rel") or week):
+                continue
+        points.append(
+            RawPoint(m.start(), m.end(), year, month, day, g("rel"), week, tag, period, hour, minute)
+        )
+    return points
+
+
+_DURATION_RE = re.compile(
+    r"(?:约|大约|预计|持续|历时|为期|时长|共计|共|需要|需|大概|耗时)\s*(?:约|为|时间|时长)?\s*(?:约|为)?\s*"
+    r"(?P<num>\d+(?:\.\d+)?)?\s*个?\s*(?P<half>半)?\s*(?P<unit>小时|分钟|h\b|min)"
+)
+
+
+def find_duration(norm: str, start: int, limit: int = 40) -> float | None:
+    """Seconds of the first duration ("约2小时", "持续30分钟") within ``limit`` chars after ``start``."""
+    m = _DURATION_RE.search(norm, start, min(len(norm), start + limit))
+    if m is None:
+        return None
+    num = float(m.group("num")) if m.group("num") else 0.0
+    if m.group("half"):
+        num += 0.5
+    if num <= 0 or num > 24 * 14:
+        return None
+    unit = m.group("unit")
+    return num * 3600 if unit in ("小时", "h") else num * 60

@@ -1,0 +1,250 @@
+"""Notice understanding: kind, windows with their products and status, confidence.
+
+``understand`` is pure: text and a publication date in, a :class:`NoticeUnderstanding` out.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import re
+from datetime import date, datetime
+
+from watcher.clock import SHANGHAI
+from watcher.events.common import HUABEI_CHANNELS, Window
+from watcher.notices import products as prod
+from watcher.notices.interface import extract_interface
+from watcher.notices.kinds import classify
+from watcher.notices.model import InterfaceChange, Kind, NoticeUnderstanding
+from watcher.notices.timeparse import find_points, normalize
+from watcher.notices.windows import Span, find_spans
+
+logger = logging.getLogger(__name__)
+
+_SENTENCE_END = re.compile(r"[。;!?\n]")
+_CLAUSE_END = re.compile(r"[,，、]")
+_CANCEL_RE = re.compile(
+    r"取消[^。;\n,，]{0,40}?(?:维护|升级|停机|割接|迁移|计划|安排|演练)"
+    r"|(?:维护|升级|停机|割接|迁移|计划|安排|演练)(?:工作|计划|安排)?(?:已|将|现)?(?:被)?取消|取消进行|不再进行|暂不进行|不再需要|无需进行"
+)
+_POSTPONE_RE = re.compile(r"延期|推迟|顺延|延后|改期|暂缓|调整至|调整为|改至|改为|变更为|变更至")
+_ORIGINAL_RE = re.compile(r"原定|原计划|原通知|原公告")
+_LATER_RE = re.compile(r"另行通知|另行公告|另行告知|待定")
+_WINDOW_KINDS = frozenset({"maintenance", "outage", "recovery", "interface"})
+_HUABEI_KINDS = _WINDOW_KINDS
+_MAX_TEXT = 200_000
+
+
+def _published_date(published: datetime | date) -> date:
+    if isinstance(published, datetime):
+        if published.tzinfo is not None:
+            return published.astimezone(SHANGHAI).date()
+        return published.date()
+    return published
+
+
+def understand(text: str, *, published: datetime | date, title: str = "") -> NoticeUnderstanding:
+    """Understand one notice. Never raises on any ``str``; nonsense gives kind "other", no windows.
+
+    Only the first 200,000 characters are read. Datetimes in the result are aware (+08:00).
+    """
+    try:
+        return _understand(text[:_MAX_TEXT], _published_date(published), title[:2000])
+    except Exception:  # the contract is "never raises"; a bug here must not stop the watcher
+        logger.exception("notice_understanding_failed", extra={"event": "notice_understanding_failed"})
+        return NoticeUnderstanding(
+            kind="other", confidence=0.0, needs_review=True, reasons=("internal error while reading the notice",)
+        )
+
+
+def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
+    body = normalize(text)
+    head = normalize(title)
+    points = find_points(body)
+    spans, flags, resolver = find_spans(body, points, pub, allow_open=True, allow_recovery=True)
+    src = body
+    if not spans and head:
+        t_points = find_points(head)
+        spans, flags, resolver = find_spans(head, t_points, pub, allow_open=True, allow_recovery=True)
+        if spans:
+            src = head
+    has_range = any(s.how != "open" for s in spans)
+    k = classify(head, body, has_window=bool(spans), has_range=has_range)
+    kind: Kind = k.kind
+    reasons: list[str] = list(k.reasons)
+    doubts: list[str] = list(k.reasons) if k.unclear else []
+
+    if kind not in _WINDOW_KINDS and spans:
+        note = f"{len(spans)} time range(s) ignored for a {kind} notice"
+        (doubts if kind == "other" and k.unclear else reasons).append(note)
+        spans = []
+        flags = []
+    elif kind == "interface":
+        spans = [s for s in spans if s.how != "open"]
+
+    mentions = prod.scan(head, 0, len(head)) + prod.scan(body, 0, len(body))
+    products, channels = prod.merge(mentions)
+
+    windows = _windows(src, spans, head, products, doubts) if spans else []
+    doubts.extend(flags)
+
+    if kind in ("maintenance", "outage") and not windows:
+        doubts.append("no time window found")
+    if kind in _WINDOW_KINDS and not products and kind != "interface":
+        doubts.append("no product named")
+
+    huabei = False
+    if kind in _HUABEI_KINDS:
+        for p in products:
+            if p.huabei == "explicit":
+                huabei = True
+                reasons.append(f"Huabei named explicitly ({p.name})")
+                break
+        else:
+            for p in products:
+                if p.huabei == "broad":
+                    huabei = True
+                    reasons.append(f"Huabei affected through {p.name}")
+                    break
+
+    change: InterfaceChange | None = None
+    if kind == "interface":
+        change = extract_interface(body, points, lambda p: resolver.date_of(p, None))
+
+    confidence = k.confidence
+    if kind in ("maintenance", "outage") and windows and products and not doubts:
+        confidence = max(confidence, 0.9)
+    for _ in doubts:
+        confidence *= 0.75
+    confidence = round(max(0.0, min(1.0, confidence)), 2)
+    needs_review = bool(doubts) or (kind != "other" and confidence < 0.6)
+    for d in doubts:
+        if d not in reasons:
+            reasons.append(d)
+    logger.debug("notice_understood", extra={"event": "notice_understood", "kind": kind, "windows": len(windows)})
+    return NoticeUnderstanding(
+        kind=kind,
+        windows=tuple(windows),
+        channels=tuple(channels),
+        products=tuple(p.name for p in products),
+        huabei_affected=huabei,
+        confidence=confidence,
+        needs_review=needs_review,
+        reasons=tuple(reasons),
+        interface_change=change,
+    )
+
+
+def _bounds(norm: str) -> list[int]:
+    """Start offsets of sentences."""
+    return [0] + [m.end() for m in _SENTENCE_END.finditer(norm)]
+
+
+def _windows(
+    norm: str, spans: list[Span], head: str, notice_products: list[prod.Product], doubts: list[str]
+) -> list[Window]:
+    starts = _bounds(norm)
+    ends = [*starts[1:], len(norm)]
+
+    def sentence(pos: int) -> int:
+        return bisect.bisect_right(starts, pos) - 1
+
+    span_sent = [sentence(s.pos) for s in spans]
+    products_after = False
+    if len(spans) > 1:
+        tail_lo = ends[sentence(spans[-1].end_pos)]
+        products_after = any(m.positive for m in prod.scan(norm, tail_lo, len(norm)))
+    notice_postponed = _POSTPONE_RE.search(head) or _POSTPONE_RE.search(norm)
+    notice_cancelled = _CANCEL_RE.search(head) or _CANCEL_RE.search(norm)
+    out: list[Window] = []
+    missing_products = False
+    for i, s in enumerate(spans):
+        if len(spans) == 1:
+            chosen = notice_products
+        else:
+            chosen = _products_for(norm, spans, span_sent, i, starts, ends, products_after)
+            if not chosen:
+                chosen = notice_products
+                missing_products = missing_products or bool(notice_products)
+        status = _status(norm, s, starts[span_sent[i]], ends[span_sent[i]])
+        if status is None and len(spans) == 1:
+            if notice_cancelled:
+                status = "cancelled"
+            elif notice_postponed and _ORIGINAL_RE.search(norm + head):
+                status = "postponed"
+        chans: list[str] = []
+        for p in chosen:
+            chans.extend(c for c in p.channels if c not in chans)
+        out.append(
+            Window(start=s.start, end=s.end, products=tuple(p.name for p in chosen), channels=tuple(chans),
+                   status=status or "scheduled")
+        )
+        if s.end is None:
+            doubts.append("a window has no end time")
+    if missing_products:
+        doubts.append("could not tell which products each window affects; used the notice's products")
+    if any(w.channels and set(HUABEI_CHANNELS) & set(w.channels) for w in out):
+        pass
+    return _dedupe(out)
+
+
+def _dedupe(windows: list[Window]) -> list[Window]:
+    seen: set[tuple[object, ...]] = set()
+    out: list[Window] = []
+    for w in windows:
+        key = (w.start, w.end, w.status, w.channels)
+        if key not in seen:
+            seen.add(key)
+            out.append(w)
+    return out
+
+
+def _products_for(
+    norm: str, spans: list[Span], span_sent: list[int], i: int, starts: list[int], ends: list[int],
+    products_after: bool,
+) -> list[prod.Product]:
+    s = spans[i]
+    k = span_sent[i]
+    lo, hi = starts[k], ends[k]
+    # 1. the clause holding the window
+    c_lo = lo
+    for m in _CLAUSE_END.finditer(norm, lo, s.pos):
+        c_lo = m.end()
+    m_hi = _CLAUSE_END.search(norm, s.end_pos, hi)
+    c_hi = m_hi.start() if m_hi else hi
+    found, _ = prod.merge(prod.scan(norm, c_lo, c_hi))
+    if found:
+        return found
+    # 2. the part of the sentence between the neighbouring windows
+    a = spans[i - 1].end_pos if i > 0 and span_sent[i - 1] == k else lo
+    b = spans[i + 1].pos if i + 1 < len(spans) and span_sent[i + 1] == k else hi
+    found, _ = prod.merge(prod.scan(norm, max(a, lo), min(b, hi)))
+    if found:
+        return found
+    # 3. neighbouring sentences, in the direction the notice's layout suggests
+    nxt = span_sent[i + 1] if i + 1 < len(spans) else len(starts)
+    prv = span_sent[i - 1] if i > 0 else -1
+    after = range(k + 1, min(nxt, k + 4))
+    before = range(k - 1, max(prv, k - 4), -1)
+    for rng in (after, before) if products_after else (before, after):
+        for j in rng:
+            if j == span_sent[i]:
+                continue
+            found, _ = prod.merge(prod.scan(norm, starts[j], ends[j]))
+            if found:
+                return found
+    return []
+
+
+def _status(norm: str, s: Span, lo: int, hi: int) -> str | None:
+    """Status from the window's own sentence: cancelled, postponed, scheduled (new time) or None."""
+    sent = norm[lo:hi]
+    if _CANCEL_RE.search(sent):
+        return "cancelled"
+    rel = s.pos - lo
+    m = _POSTPONE_RE.search(sent)
+    if m is not None:
+        return "postponed" if rel < m.start() else "scheduled"
+    if _ORIGINAL_RE.search(sent, 0, rel) and _LATER_RE.search(sent):
+        return "postponed"
+    return None
