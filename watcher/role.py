@@ -71,8 +71,7 @@ class WatcherRole:
         for src in sources:
             w = AnnouncementWatcher(src, fetcher, store, bus, app.clock, understand)
             self.watchers.append(w)
-            add_poll_job(app.scheduler, w)
-            app.spawn(self._first_poll(w), f"first-poll:{src.id}")
+            add_poll_job(app.scheduler, w)  # first poll at once, then every interval
 
         # Health probes (state survives restarts so a probe down before a restart stays down).
         if probes:
@@ -102,9 +101,6 @@ class WatcherRole:
         if s.alipay.enabled and s.alipay.merchants:
             self._start_precreate(app)
 
-    async def _first_poll(self, w: AnnouncementWatcher) -> None:
-        await w.poll_once()
-
     def _start_precreate(self, app: App) -> None:
         from watcher.payments.diagnosis import diagnose
         from watcher.sources.precreate import PrecreateProbe, PrecreateScheduler
@@ -116,7 +112,7 @@ class WatcherRole:
                                  clear_after=s.clear_after)
         pipeline = self.payments
 
-        def on_outcome(outcome: PrecreateOutcome) -> None:
+        async def on_outcome(outcome: PrecreateOutcome) -> None:
             result = outcome.as_payment_result()
             if result is not None and pipeline is not None:
                 pipeline.detector.observe(result, now=app.clock.now())

@@ -9,6 +9,7 @@ environment.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -16,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
 
 from watcher.config.settings import Settings
+from watcher.config.types import parse_duration
 from watcher.errors import ConfigError
 
 ENV_PREFIX = "HUABEI_WATCH_"
@@ -65,7 +68,10 @@ def apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> list[str]:
 #: Discriminator values pydantic puts into the location of an error inside a tagged union.
 _UNION_TAGS = frozenset({"http", "tcp", "dns", "html", "rss", "json", "alipay_precreate"})
 #: Field names that hold seconds, so bound errors can say "s".
-_SECONDS_FIELDS = ("interval", "timeout", "jitter", "hold", "ttl", "lead", "grace", "delay", "_after", "_every", "duration", "_for", "repeat")
+_SECONDS_FIELDS = (
+    "interval", "timeout", "jitter", "hold", "ttl", "lead", "grace", "delay", "_after", "_every", "duration",
+    "_for", "repeat", "backoff", "lease", "max_inline_wait", "window_s", "bucket_s", "_skew",
+)
 
 
 def format_loc(loc: tuple[int | str, ...]) -> str:
@@ -119,7 +125,25 @@ def format_errors(exc: ValidationError) -> list[str]:
     return problems
 
 
+def _normalise_durations(node: Any) -> Any:
+    """Duration strings ("30s", "5m", "1h30m") under keys that hold seconds become numbers, so every
+    duration key accepts them, whichever module defines it. Anything unparsable is left for the
+    model to reject with its own message."""
+    if isinstance(node, dict):
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            if isinstance(v, str) and any(word in k for word in _SECONDS_FIELDS):
+                with contextlib.suppress(PydanticCustomError):
+                    v = parse_duration(v)
+            out[k] = _normalise_durations(v)
+        return out
+    if isinstance(node, list):
+        return [_normalise_durations(v) for v in node]
+    return node
+
+
 def parse_settings(data: dict[str, Any], *, path: str | None = None) -> Settings:
+    data = _normalise_durations(data)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

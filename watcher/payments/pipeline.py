@@ -20,7 +20,14 @@ from datetime import datetime, timedelta
 
 from watcher.bus import Bus, MessageContext
 from watcher.clock import Clock
-from watcher.events import PAYMENT_RESULTS, PAYMENTS_ANOMALY, Event, EventData, PaymentAnomaly, PaymentResultBatch
+from watcher.events import (
+    PAYMENT_RESULTS,
+    PAYMENTS_ANOMALY,
+    Event,
+    EventData,
+    PaymentAnomaly,
+    PaymentResultBatch,
+)
 from watcher.payments.detector import Detector
 from watcher.payments.settings import DetectionSettings
 
