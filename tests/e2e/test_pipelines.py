@@ -116,7 +116,7 @@ async def test_notify_sends_each_message_once_across_a_restart(broker: EmbeddedB
                            "contacts": {"wecom_robot_key": "robot-1", "phone": "13800000001"}}],
         })
         async with running(settings, broker, ["incidents", "notify"], clock) as app:
-            status, inc = await _open(app)
+            status, _ = await _open(app)
             assert status == 201
             await eventually(lambda: len(wecom.received) >= 2 and len(sms.received) >= 1, timeout=60, what="messages")
         async with running(settings, broker, ["incidents", "notify"], clock) as app:
