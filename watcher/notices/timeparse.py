@@ -35,11 +35,13 @@ def cn_to_int(s: str) -> int | None:
 # A Chinese numeral followed by a date/time/duration unit. The look-behind keeps weekdays
 # (周一, 星期六) and idioms (统一时间, 第一时间, 同一天) as they are.
 _CN_NUM_RE = re.compile(
-    r"(?<![周期拜统第同唯逐万初])([零〇一二两三四五六七八九十百]+)"
+    r"(?<![周期拜统第同唯逐万初零〇一二两三四五六七八九十百])([零〇一二两三四五六七八九十百]++)"
     r"(?=\s*(?:年|月|日|号|点|时(?![间候段期效限长])|个?半?小时|分钟|天))"
 )
 # Minutes written in Chinese after an hour already turned into digits: 2点三十分 -> 2点30分.
-_CN_MIN_RE = re.compile(r"(?<=\d[点时])([零〇一二三四五六七八九十]+)(?=分)")
+_CN_MIN_RE = re.compile(r"(?<=\d[点时])([零〇一二三四五六七八九十]++)(?=分)")
+_SPACE_RUN_RE = re.compile(r"[^\S\n]+")
+_NEWLINE_RUN_RE = re.compile(r" ?\n[\n ]*")
 _BEIJING_RE = re.compile(r"[(]?\s*北京时间\s*[)]?|[(]?\s*GMT\s*\+\s*8\s*[)]?|[(]?\s*UTC\s*\+\s*8\s*[)]?")
 
 
@@ -49,8 +51,11 @@ def _num_sub(m: re.Match[str]) -> str:
 
 
 def normalize(text: str) -> str:
-    """Full-width to half-width (NFKC), drop "北京时间", Chinese numerals before units to digits."""
+    """Full-width to half-width (NFKC), collapse whitespace, drop "北京时间", Chinese numerals before
+    units to digits. Offsets in the result do not map back to ``text``."""
     t = unicodedata.normalize("NFKC", text)
+    # One space or one newline per whitespace run keeps every "\s*" below linear.
+    t = _NEWLINE_RUN_RE.sub("\n", _SPACE_RUN_RE.sub(" ", t))
     t = _BEIJING_RE.sub(" ", t)
     t = _CN_NUM_RE.sub(_num_sub, t)
     return _CN_MIN_RE.sub(_num_sub, t)
@@ -66,8 +71,10 @@ _REL_WORDS = (
 )
 _WEEKDAY = "一二三四五六日天1234567"
 
+# The look-ahead lets the scanner skip, cheaply, every position where no point can start.
 _POINT_RE = re.compile(
     rf"""
+    (?=[0-9今明后次翌第隔当本这下周星礼(凌早清上中正午傍晚夜深])
     (?P<date>
         (?P<iy>\d{{4}})\s*[-/.]\s*(?P<im>\d{{1,2}})\s*[-/.]\s*(?P<id>\d{{1,2}})(?!\d)(?:\s*日)?
       | (?:(?P<cy>\d{{4}})\s*年\s*)?(?:(?P<cm>\d{{1,2}})\s*月\s*)?(?P<cd>\d{{1,2}})\s*[日号]

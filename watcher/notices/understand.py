@@ -33,6 +33,7 @@ _LATER_RE = re.compile(r"另行通知|另行公告|另行告知|待定")
 _WINDOW_KINDS = frozenset({"maintenance", "outage", "recovery", "interface"})
 _HUABEI_KINDS = _WINDOW_KINDS
 _MAX_TEXT = 200_000
+_MAX_WINDOWS = 64
 
 
 def _published_date(published: datetime | date) -> date:
@@ -68,6 +69,9 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         spans, flags, resolver = find_spans(head, t_points, pub, allow_open=True, allow_recovery=True)
         if spans:
             src = head
+    if len(spans) > _MAX_WINDOWS:
+        flags = [*flags, f"{len(spans)} time ranges found; only the first {_MAX_WINDOWS} kept"]
+        spans = spans[:_MAX_WINDOWS]
     has_range = any(s.how != "open" for s in spans)
     k = classify(head, body, has_window=bool(spans), has_range=has_range)
     kind: Kind = k.kind
