@@ -164,14 +164,40 @@ def find_points(norm: str) -> list[RawPoint]:
             hour = None
             if not (day or g("rel") or week):
                 continue
-        points.append(
-            RawPoint(m.start(), m.end(), year, month, day, g("rel"), week, tag, period, hour, minute)
-        )
+        point = RawPoint(m.start(), m.end(), year, month, day, g("rel"), week, tag, period, hour, minute)
+        if points and _JOIN_RE.fullmatch(norm, points[-1].end, point.start):
+            joined = _join(points[-1], point)
+            if joined is not None:
+                points[-1] = joined
+                continue
+        points.append(point)
     return points
 
 
+_JOIN_RE = re.compile(r"[\s()]*")
+
+
+def _join(p: RawPoint, q: RawPoint) -> RawPoint | None:
+    """"今天（11月26日）晚上23:00", "本周六（11月28日）凌晨2点": a date-only point and what
+    directly follows it (a time, or a more exact date) are one point."""
+    if not p.has_date or p.has_time:
+        return None
+    if not q.has_date:
+        return RawPoint(p.start, q.end, p.year, p.month, p.day, p.rel, p.week, p.weekday_tag,
+                        q.period or p.period, q.hour, q.minute)
+    if p.day is None and q.day is not None:
+        return RawPoint(p.start, q.end, q.year, q.month, q.day, None, None, q.weekday_tag,
+                        q.period or p.period, q.hour, q.minute)
+    if p.day is not None and q.day is None and q.rel is None and q.week is not None:
+        # "11月28日 本周六": the exact date wins; the weekday becomes a tag to check it.
+        return RawPoint(p.start, q.end, p.year, p.month, p.day, None, None, q.week[1],
+                        q.period or p.period, q.hour, q.minute)
+    return None
+
+
 _DURATION_RE = re.compile(
-    r"(?:约|大约|预计|持续|历时|为期|时长|共计|共|需要|需|大概|耗时)\s*(?:约|为|时间|时长)?\s*(?:约|为)?\s*"
+    r"(?:约|大约|预计|持续|历时|为期|时长|共计|共|需要|需|大概|耗时)\s*(?:停机|维护|升级|中断|切换)?\s*"
+    r"(?:约|为|时间|时长)?\s*(?:约|为)?\s*"
     r"(?P<num>\d+(?:\.\d+)?)?\s*个?\s*(?P<half>半)?\s*(?P<unit>小时|分钟|h\b|min)"
 )
 
