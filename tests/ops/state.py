@@ -18,6 +18,7 @@ from watcher.config import parse_settings
 from watcher.events import HUABEI_CHANNELS, PCREDIT, Incident, IncidentKind, Phase, Scope
 from watcher.runtime.app import App
 from watcher.sources.seen import SourceState, SqlSeenStore
+from watcher.state.db import Database
 
 NOW = datetime(2026, 11, 28, 2, 30, tzinfo=SHANGHAI)
 START = datetime(2026, 11, 28, 2, 0, tzinfo=SHANGHAI)
@@ -69,10 +70,10 @@ async def _switch(store: CashierStore, subject: str, channels: tuple[str, ...], 
     assert await store.apply_change(Change(CashierState(merchant_id=subject), after, NOW - timedelta(hours=1)), push_to=[])
 
 
-async def seed(app: App) -> None:
+async def seed(db: Database) -> None:
     """Write the known state: one active and one upcoming incident (and a resolved one, hidden), the
-    platform switch off, one merchant-specific off (and one expired), two sources, two deliveries."""
-    db = app.require_db()
+    platform switch off, one merchant-specific off (and one expired), two sources, two deliveries.
+    Merchants come from :func:`merchants` (the App upserts them from its settings)."""
     tomorrow = timedelta(days=1, hours=8)
     await IncidentStore(db).save([
         _incident("maint:n1:0", ACTIVE_TITLE, IncidentKind.MAINTENANCE, Phase.ACTIVE, Scope.platform(), START, END),
@@ -105,7 +106,7 @@ async def serving(tmp_path: Path, broker: EmbeddedBroker, prefix: str, *, ops_to
     app = App(settings_for(tmp_path, prefix, ops_token=ops_token), clock=ManualClock(NOW), bootstrap=broker.bootstrap_servers)
     await app.start([])
     try:
-        await seed(app)
+        await seed(app.require_db())
         yield app
     finally:
         await app.stop()

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import text
 
-from tests.ops.state import ACTIVE_TITLE, NOW, OFF_TOTAL, RESOLVED_TITLE, UPCOMING_TITLE, serving
+from tests.ops.state import (
+    ACTIVE_TITLE,
+    NOW,
+    OFF_TOTAL,
+    RESOLVED_TITLE,
+    UPCOMING_TITLE,
+    merchants,
+    seed,
+    serving,
+)
 from watcher.broker import EmbeddedBroker
+from watcher.config.settings import MerchantConfig
 from watcher.runtime.app import App
 from watcher.runtime.status_data import read_status
 from watcher.state.db import Database
+from watcher.state.merchants import MerchantRegistry
 
 OPS = "status-ops-token"
 
@@ -123,15 +133,25 @@ async def test_status_escapes_the_search_text(app: App) -> None:
     assert "<script>x" not in html and "&lt;script&gt;x" in html
 
 
-async def test_status_data_reads_empty_and_missing_tables(tmp_path: Path) -> None:
-    db = await Database.open(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}", retry_for=2)
-    try:
-        async with db.begin() as conn:
-            await conn.execute(text("DROP TABLE IF EXISTS source_state"))
-            await conn.execute(text("DROP TABLE IF EXISTS notification_deliveries"))
-        data = await read_status(db, NOW, q="x", page=3)
-    finally:
-        await db.close()
+async def test_status_data_counts_and_searches_on_each_database(db: Database) -> None:
+    await MerchantRegistry(db).upsert_many([MerchantConfig.model_validate(m) for m in merchants()], origin="config", now=NOW)
+    await seed(db)
+    data = await read_status(db, NOW)
+    assert [i.title for i in data.incidents] == [ACTIVE_TITLE, UPCOMING_TITLE]
+    assert data.platform.channels and data.off.total == OFF_TOTAL and data.off.pages == 2
+    assert {s.source_id: s.health for s in data.sources} == {"alipay-notices": "ok", "dev-rss": "degraded"}
+    assert dict(data.delivery_counts) == {"failed": 1, "sent": 1}
+    found = await read_status(db, NOW, q="100%_店")
+    assert found.off.matching == 0  # LIKE wildcards in the search text are literal
+    found = await read_status(db, NOW, q="固定")
+    assert [(m.merchant_id, m.why) for m in found.off.rows] == [("m-pinned", "pinned")]
+
+
+async def test_status_data_reads_empty_and_missing_tables(db: Database) -> None:
+    async with db.begin() as conn:
+        await conn.execute(text("DROP TABLE IF EXISTS source_state"))
+        await conn.execute(text("DROP TABLE IF EXISTS notification_deliveries"))
+    data = await read_status(db, NOW, q="x", page=3)
     assert data.incidents == () and data.sources == () and data.deliveries == ()
     assert not data.platform.channels and data.off.total == 0 and data.off.page == 1
     assert set(data.missing) == {"source_state", "notification_deliveries"}
