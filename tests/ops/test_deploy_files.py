@@ -138,6 +138,10 @@ def test_dockerfile_is_slim_non_root_and_checks_health_on_the_admin_port() -> No
     cmd = re.search(r"^CMD (\[.*\])$", text, re.M)
     assert cmd and config_arg(yaml.safe_load(cmd.group(1))) == CONFIG_PATH
     assert re.search(rf"^COPY config/production\.example\.toml {re.escape(CONFIG_PATH)}$", text, re.M)
+    ignore = (DEPLOY / "Dockerfile.dockerignore").read_text("utf-8").split()
+    for src in re.findall(r"^COPY (?!--from)(.+) \S+$", text, re.M):
+        for path in src.split():
+            assert f"!{path}" in ignore or f"!{path}/" in ignore, f"{path} is excluded from the build context"
 
 
 # -- docker-compose.yml --------------------------------------------------------------------------------
@@ -234,7 +238,9 @@ def test_k8s_mounts_the_configmap_at_the_config_path_and_env_from_the_secret() -
 def test_k8s_configmap_is_the_production_example_and_validates_with_the_secret(tmp_path: Path) -> None:
     (cm,) = of_kind("ConfigMap")
     text = cm["data"]["config.toml"]
-    assert tomllib.loads(text) == tomllib.loads(PRODUCTION.read_text("utf-8"))
+    assert tomllib.loads(text) == tomllib.loads(PRODUCTION.read_text("utf-8")), (
+        "deploy/k8s/configmap.yaml data.config.toml must be config/production.example.toml (indented by 4)"
+    )
     path = tmp_path / "config.toml"
     path.write_text(text, "utf-8")
     assert int(load_settings(path, environ=secret_env()).admin.listen.rpartition(":")[2]) == ADMIN_PORT
