@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, Table, and_, false, func, inspect, or_, select
+from sqlalchemy import ColumnElement, Table, and_, func, inspect, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consumers.cashier.model import CashierState
@@ -148,7 +148,7 @@ async def _off_merchants(
         conds.append(m.id.in_(sorted(own)))
     if platform.channels:
         conds.append(m.mode == "auto")
-    off = or_(false(), *conds)
+    off = or_(*conds)
     total = int((await conn.execute(select(func.count()).select_from(merchants_table).where(off))).scalar_one())
     where = off
     if q:
