@@ -59,3 +59,6 @@ def add_routes(app: App) -> None:
     app.web.router.add_get("/healthz", healthz)
     app.web.router.add_get("/readyz", readyz)
     app.web.router.add_get("/metrics", metrics_handler)
+    from watcher.runtime.status import add_status_routes
+
+    add_status_routes(app)
