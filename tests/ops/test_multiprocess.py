@@ -81,6 +81,7 @@ topic_prefix = "{tmp_path.name[-20:].replace('_', '-')}"
 group_prefix = "{tmp_path.name[-20:].replace('_', '-')}"
 partitions = 4
 session_timeout = "6s"
+idempotence = "off"
 [database]
 url = "{db_url}"
 [sandbox]
