@@ -153,7 +153,7 @@ async def test_two_processes_per_role_share_work_without_duplicates_even_when_on
 
             await eventually(lambda: len(wecom.count_by_recipient()) == MERCHANTS, timeout=120,
                              what="every merchant told")
-            cashier_port = [p for r, p, pr in procs if r == "cashier" and pr.returncode is None][0]
+            cashier_port = next(p for r, p, pr in procs if r == "cashier" and pr.returncode is None)
 
             async def off() -> bool:
                 async with aiohttp.ClientSession() as s, s.get(
@@ -164,8 +164,6 @@ async def test_two_processes_per_role_share_work_without_duplicates_even_when_on
                     return bool(body.get("disable_pay_channels"))
 
             await eventually(off, timeout=90, what="Huabei off (maintenance lead reached)")
-            # Let both watcher replicas poll a few more times, then count.
-            await asyncio.sleep(0)  # yield once; counting below waits on conditions, not on time
             async with aiohttp.ClientSession() as s, s.get(
                 f"http://127.0.0.1:{cashier_port}/v1/pay-channels/changes?since=0"
             ) as r:
@@ -181,13 +179,13 @@ async def test_two_processes_per_role_share_work_without_duplicates_even_when_on
             for _, _, proc in procs:
                 if proc.returncode is None:
                     proc.send_signal(signal.SIGTERM)
-            for role, _, proc in procs:
+            for _, _, proc in procs:
                 if proc.returncode is None:
                     try:
                         await asyncio.wait_for(proc.wait(), 30)
                     except TimeoutError:
                         proc.kill()
                         await proc.wait()
-            logs = {p.name: p.read_text("utf-8", "replace")[-2000:] for p in tmp_path.glob("*.log")}
+            logs = {p.name: p.read_text("utf-8", "replace")[-2000:] for p in tmp_path.glob("*.log")}  # noqa: ASYNC240
             crashed = {n: t for n, t in logs.items() if '"level": "error"' in t and "crashed" in t}
             assert not crashed, json.dumps(crashed, ensure_ascii=False)[:4000]
