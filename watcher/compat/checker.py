@@ -1,0 +1,190 @@
+"""The compatibility checker (shell): plugin table and interface notices -> merchant findings.
+
+* :meth:`CompatChecker.check_all` walks every merchant in the registry (streamed), at start-up and
+  every ``compat.check_interval`` (:meth:`schedule`), and whenever an interface notice arrives
+  (:meth:`on_interface_notice`).
+* :meth:`note_plugin` takes the ``plugin`` field of incoming payment results; a changed plugin is
+  stored and that merchant re-checked at once (an upgrade clears its advisories). Unchanged
+  plugins cost a dictionary lookup, so it may be called for every result.
+
+Each finding is published once per state change: the change is first recorded in
+``compat_advisories`` (atomically; a second process or a restart finds it there), then published,
+then marked published. A publish that failed is retried by :meth:`flush` with the same event.
+A merchant whose plugin is unknown or unreadable is left alone: nothing raised, nothing cleared.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from watcher.clock import Clock
+from watcher.compat.advice import InterfaceNotice, advisories, cleared_finding, deadline_at
+from watcher.compat.store import CompatStore
+from watcher.compat.table import CompatTable
+from watcher.compat.version import parse_plugin
+from watcher.errors import TransientError
+from watcher.events.base import Event
+from watcher.events.signals import MERCHANT_FINDING, MerchantFinding
+from watcher.merchants import Merchant
+from watcher.publish import Publisher
+from watcher.state.merchants import MerchantRegistry
+
+log = logging.getLogger(__name__)
+
+CHECK_JOB = "compat:check"
+FLUSH_JOB = "compat:flush"
+#: A claimed but unpublished finding younger than this belongs to whoever claimed it (maybe
+#: another process, publishing right now); :meth:`CompatChecker.flush` leaves it alone.
+FLUSH_MIN_AGE = timedelta(seconds=60)
+
+
+@dataclass(slots=True)
+class CheckReport:
+    """What one check did."""
+
+    merchants: int = 0
+    raised: int = 0
+    cleared: int = 0
+    unpublished: int = 0
+
+    def add(self, other: CheckReport) -> None:
+        self.merchants += other.merchants
+        self.raised += other.raised
+        self.cleared += other.cleared
+        self.unpublished += other.unpublished
+
+
+class CompatChecker:
+    def __init__(
+        self,
+        table: CompatTable,
+        registry: MerchantRegistry,
+        publisher: Publisher,
+        clock: Clock,
+        store: CompatStore,
+        *,
+        chunk: int = 500,
+        plugin_cache_size: int = 200_000,
+    ) -> None:
+        self.table = table
+        self.registry = registry
+        self.publisher = publisher
+        self.clock = clock
+        self.store = store
+        self.chunk = chunk
+        self._seen: dict[str, str] = {}
+        self._cache_size = plugin_cache_size
+
+    # -- entry points ----------------------------------------------------------------------------
+    async def check_all(self) -> CheckReport:
+        """Check every merchant against the table and the stored notices."""
+        report = CheckReport()
+        notices = await self.active_notices()
+        batch: list[Merchant] = []
+        async for merchant in self.registry.iter_all():
+            batch.append(merchant)
+            if len(batch) >= self.chunk:
+                report.add(await self._check_batch(batch, notices))
+                batch = []
+        if batch:
+            report.add(await self._check_batch(batch, notices))
+        log.info("compat.checked", extra={"merchants": report.merchants, "raised": report.raised,
+                                          "cleared": report.cleared, "unpublished": report.unpublished})
+        return report
+
+    async def check_merchant(self, merchant_id: str) -> CheckReport:
+        merchant = await self.registry.get(merchant_id)
+        if merchant is None:
+            return CheckReport()
+        return await self._check_batch([merchant], await self.active_notices())
+
+    async def on_interface_notice(self, notice: InterfaceNotice) -> CheckReport:
+        """Remember the notice and check every merchant (the notice among the others)."""
+        await self.store.save_notice(notice, self.clock.now())
+        log.info("compat.notice", extra={"notice_id": notice.notice_id, "plugins": list(notice.plugins),
+                                         "min_version": notice.min_version})
+        return await self.check_all()
+
+    async def note_plugin(self, merchant_id: str, plugin: str) -> bool:
+        """The plugin a payment result reported. True if it was new for this merchant (then the
+        merchant was re-checked). Never raises for bad input; empty plugins are ignored."""
+        plugin = plugin.strip()
+        if not plugin or len(plugin) > 128 or self._seen.get(merchant_id) == plugin:
+            return False
+        changed = await self.store.set_plugin(merchant_id, plugin, self.clock.now())
+        if len(self._seen) >= self._cache_size:
+            self._seen.clear()  # bounded memory; an entry costs one DB read to relearn
+        self._seen[merchant_id] = plugin
+        if changed:
+            log.info("compat.plugin_changed", extra={"merchant_id": merchant_id, "plugin": plugin})
+            await self.check_merchant(merchant_id)
+        return changed
+
+    async def flush(self) -> int:
+        """Publish stored findings whose publication failed earlier. Returns how many were sent."""
+        sent = 0
+        for finding in await self.store.unpublished(self.clock.now() - FLUSH_MIN_AGE):
+            if not await self._publish(finding):
+                break
+            sent += 1
+        return sent
+
+    def schedule(self, scheduler: Any) -> None:
+        """Add the daily check (first run now) and the outbox flush to an APScheduler scheduler."""
+        scheduler.add_job(self.check_all, "interval", seconds=self.table.check_interval, id=CHECK_JOB,
+                          next_run_time=self.clock.now(), replace_existing=True, misfire_grace_time=3600,
+                          coalesce=True, max_instances=1)
+        scheduler.add_job(self.flush, "interval", seconds=FLUSH_MIN_AGE.total_seconds(), id=FLUSH_JOB,
+                          replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
+
+    # -- work --------------------------------------------------------------------------------------
+    async def active_notices(self) -> list[InterfaceNotice]:
+        """Stored notices not past ``notice_ttl`` after their deadline (or publication)."""
+        now = self.clock.now()
+        ttl = timedelta(seconds=self.table.notice_ttl)
+        return [n for n in await self.store.notices()
+                if (deadline_at(n.deadline) if n.deadline else n.published_at) + ttl > now]
+
+    async def _check_batch(self, merchants: Sequence[Merchant], notices: list[InterfaceNotice]) -> CheckReport:
+        ids = [m.id for m in merchants]
+        observed = await self.store.plugins(ids)
+        raised = await self.store.raised_ids(ids)
+        report = CheckReport(merchants=len(merchants))
+        for m in merchants:
+            plugin = observed.get(m.id) or m.plugin
+            ref = parse_plugin(plugin)
+            if ref is None or not ref.key:
+                continue  # plugin unknown: nothing to raise, and no sign of an upgrade either
+            now = self.clock.now()
+            found = advisories(m.id, ref, self.table, notices, now)
+            had = raised.get(m.id, set())
+            changes = [f for f in found if f.finding_id not in had]
+            if ref.version is not None:  # without a version an upgrade cannot be told from a downgrade
+                current = {f.finding_id for f in found}
+                changes += [cleared_finding(fid, m.id, plugin, now) for fid in sorted(had - current)]
+            for finding in changes:
+                stored = await self.store.claim(finding, now)
+                if stored is None:
+                    continue  # already in this state (another process got there first)
+                if stored.state == "raised":
+                    report.raised += 1
+                else:
+                    report.cleared += 1
+                if not await self._publish(stored):
+                    report.unpublished += 1
+        return report
+
+    async def _publish(self, finding: MerchantFinding) -> bool:
+        try:
+            await self.publisher.publish(Event.build(MERCHANT_FINDING, finding, time=finding.observed_at))
+        except TransientError as exc:
+            log.warning("compat.publish_failed", extra={"finding_id": finding.finding_id, "reason": exc.reason})
+            return False
+        await self.store.mark_published(finding, self.clock.now())
+        log.info("compat.published", extra={"finding_id": finding.finding_id, "state": finding.state,
+                                            "merchant_id": finding.merchant_id})
+        return True
