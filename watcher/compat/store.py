@@ -91,22 +91,22 @@ class CompatStore:
 
         async def work() -> MerchantFinding | None:
             async with self.db.begin() as conn:
+                if finding.state == "raised":
+                    values = {"finding_id": finding.finding_id, "merchant_id": finding.merchant_id,
+                              "state": "raised", "payload": _payload(finding), "updated_at": now, "published_at": None}
+                    if await insert_if_absent(conn, compat_advisories, values, ["finding_id"]):
+                        return finding
                 row = (await conn.execute(
                     select(compat_advisories.c.state, compat_advisories.c.payload)
                     .where(compat_advisories.c.finding_id == finding.finding_id)
                 )).first()
-                if row is None:
-                    if finding.state != "raised":
-                        return None
-                    values = {"finding_id": finding.finding_id, "merchant_id": finding.merchant_id,
-                              "state": "raised", "payload": _payload(finding), "updated_at": now, "published_at": None}
-                    return finding if await insert_if_absent(conn, compat_advisories, values, ["finding_id"]) else None
-                if row.state == finding.state:
-                    return None
+                if row is None or row.state == finding.state:
+                    return None  # a clearance of nothing, or already in this state
                 previous = MerchantFinding.model_validate(row.payload)
                 observed = max(finding.observed_at, now) if finding.state == "raised" else finding.observed_at
                 observed = max(observed, previous.observed_at + _TICK)
                 stored = finding.model_copy(update={"observed_at": observed})
+                # compare-and-set on the state read above: of two processes, one updates
                 result = await conn.execute(
                     update(compat_advisories)
                     .where(compat_advisories.c.finding_id == finding.finding_id, compat_advisories.c.state == row.state)
