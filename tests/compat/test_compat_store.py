@@ -52,5 +52,5 @@ async def test_unpublished_returns_the_stored_finding_until_marked(db: Database)
     await store.claim(raised, NOW)
     assert await store.unpublished(NOW) == []  # claimed at NOW, not before
     assert await store.unpublished(NOW + timedelta(seconds=1)) == [raised]
-    await store.mark_published(raised, NOW)
+    await store.mark_published([raised], NOW)
     assert await store.unpublished(NOW + timedelta(seconds=1)) == []

@@ -126,12 +126,8 @@ class CompatChecker:
 
     async def flush(self) -> int:
         """Publish stored findings whose publication failed earlier. Returns how many were sent."""
-        sent = 0
-        for finding in await self.store.unpublished(self.clock.now() - FLUSH_MIN_AGE):
-            if not await self._publish(finding):
-                break
-            sent += 1
-        return sent
+        pending = await self.store.unpublished(self.clock.now() - FLUSH_MIN_AGE)
+        return len(await self._publish(pending))
 
     def schedule(self, scheduler: Any) -> None:
         """Add the daily check (first run now) and the outbox flush to an APScheduler scheduler."""
@@ -153,38 +149,37 @@ class CompatChecker:
         ids = [m.id for m in merchants]
         observed = await self.store.plugins(ids)
         raised = await self.store.raised_ids(ids)
-        report = CheckReport(merchants=len(merchants))
+        now = self.clock.now()
+        changes: list[MerchantFinding] = []
         for m in merchants:
             plugin = observed.get(m.id) or m.plugin
             ref = parse_plugin(plugin)
             if ref is None or not ref.key:
                 continue  # plugin unknown: nothing to raise, and no sign of an upgrade either
-            now = self.clock.now()
             found = advisories(m.id, ref, self.table, notices, now)
             had = raised.get(m.id, set())
-            changes = [f for f in found if f.finding_id not in had]
+            changes += [f for f in found if f.finding_id not in had]
             if ref.version is not None:  # without a version an upgrade cannot be told from a downgrade
                 current = {f.finding_id for f in found}
                 changes += [cleared_finding(fid, m.id, plugin, now) for fid in sorted(had - current)]
-            for finding in changes:
-                stored = await self.store.claim(finding, now)
-                if stored is None:
-                    continue  # already in this state (another process got there first)
-                if stored.state == "raised":
-                    report.raised += 1
-                else:
-                    report.cleared += 1
-                if not await self._publish(stored):
-                    report.unpublished += 1
-        return report
+        # one transaction per batch; a finding another process claimed first comes back None
+        claimed = [f for f in await self.store.claim_many(changes, now) if f is not None]
+        published = await self._publish(claimed)
+        raised_n = sum(f.state == "raised" for f in claimed)
+        return CheckReport(merchants=len(merchants), raised=raised_n, cleared=len(claimed) - raised_n,
+                           unpublished=len(claimed) - len(published))
 
-    async def _publish(self, finding: MerchantFinding) -> bool:
+    async def _publish(self, findings: Sequence[MerchantFinding]) -> list[MerchantFinding]:
+        """Publish in order and mark what was sent; stops at the first failure (the bus is away;
+        :meth:`flush` sends the rest later). Returns what was published."""
+        sent: list[MerchantFinding] = []
         try:
-            await self.publisher.publish(Event.build(MERCHANT_FINDING, finding, time=finding.observed_at))
+            for f in findings:
+                await self.publisher.publish(Event.build(MERCHANT_FINDING, f, time=f.observed_at))
+                sent.append(f)
+                log.info("compat.published", extra={"finding_id": f.finding_id, "state": f.state,
+                                                    "merchant_id": f.merchant_id})
         except TransientError as exc:
-            log.warning("compat.publish_failed", extra={"finding_id": finding.finding_id, "reason": exc.reason})
-            return False
-        await self.store.mark_published(finding, self.clock.now())
-        log.info("compat.published", extra={"finding_id": finding.finding_id, "state": finding.state,
-                                            "merchant_id": finding.merchant_id})
-        return True
+            log.warning("compat.publish_failed", extra={"pending": len(findings) - len(sent), "reason": exc.reason})
+        await self.store.mark_published(sent, self.clock.now())
+        return sent

@@ -17,13 +17,15 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Column, String, Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.compat.advice import InterfaceNotice
 from watcher.events.signals import MerchantFinding
 from watcher.state.db import Database
 from watcher.state.tables import metadata
 from watcher.state.types import AwareDateTime
-from watcher.state.upsert import insert_if_absent, upsert
+from watcher.state.upsert import upsert
 
 compat_advisories = Table(
     "compat_advisories",
@@ -53,6 +55,8 @@ merchant_plugins = Table(
 )
 
 _TICK = timedelta(microseconds=1)
+#: Rows per multi-row statement (SQLite allows 32766 bound parameters).
+_IN_CHUNK = 500
 
 
 def notice_to_json(n: InterfaceNotice) -> dict[str, Any]:
@@ -88,46 +92,41 @@ class CompatStore:
         A clearance is stored only over a raised finding. A finding raised again after a
         clearance gets ``observed_at = now`` (a new event, not a replay of the first raise); a
         clearance is always observed after the raise it ends."""
+        [result] = await self.claim_many([finding], now)
+        return result
 
-        async def work() -> MerchantFinding | None:
+    async def claim_many(self, findings: Sequence[MerchantFinding], now: datetime) -> list[MerchantFinding | None]:
+        """:meth:`claim` for several findings in one transaction (one answer per finding, in order).
+
+        New raises go in as one multi-row insert that returns the rows it inserted; the rest (a
+        raise over a clearance, clearances) one by one."""
+
+        async def work() -> list[MerchantFinding | None]:
             async with self.db.begin() as conn:
-                if finding.state == "raised":
-                    values = {"finding_id": finding.finding_id, "merchant_id": finding.merchant_id,
-                              "state": "raised", "payload": _payload(finding), "updated_at": now, "published_at": None}
-                    if await insert_if_absent(conn, compat_advisories, values, ["finding_id"]):
-                        return finding
-                row = (await conn.execute(
-                    select(compat_advisories.c.state, compat_advisories.c.payload)
-                    .where(compat_advisories.c.finding_id == finding.finding_id)
-                )).first()
-                if row is None or row.state == finding.state:
-                    return None  # a clearance of nothing, or already in this state
-                previous = MerchantFinding.model_validate(row.payload)
-                observed = max(finding.observed_at, now) if finding.state == "raised" else finding.observed_at
-                observed = max(observed, previous.observed_at + _TICK)
-                stored = finding.model_copy(update={"observed_at": observed})
-                # compare-and-set on the state read above: of two processes, one updates
-                result = await conn.execute(
-                    update(compat_advisories)
-                    .where(compat_advisories.c.finding_id == finding.finding_id, compat_advisories.c.state == row.state)
-                    .values(state=finding.state, payload=_payload(stored), updated_at=now, published_at=None)
-                )
-                return stored if result.rowcount else None
+                fresh = [f for f in findings if f.state == "raised"]
+                inserted = await _insert_new(conn, fresh, now) if fresh else set()
+                return [f if f.state == "raised" and f.finding_id in inserted else await _claim_change(conn, f, now)
+                        for f in findings]
 
-        return await self.db.run(work)
+        return await self.db.run(work) if findings else []
 
-    async def mark_published(self, finding: MerchantFinding, now: datetime) -> None:
+    async def mark_published(self, findings: Sequence[MerchantFinding], now: datetime) -> None:
+        """Note that these states were published (a newer state of the same finding stays unpublished)."""
+
         async def work() -> None:
             async with self.db.begin() as conn:
-                await conn.execute(
-                    update(compat_advisories)
-                    .where(compat_advisories.c.finding_id == finding.finding_id,
-                           compat_advisories.c.state == finding.state,
-                           compat_advisories.c.published_at.is_(None))
-                    .values(published_at=now)
-                )
+                for state in ("raised", "cleared"):
+                    ids = [f.finding_id for f in findings if f.state == state]
+                    for i in range(0, len(ids), _IN_CHUNK):
+                        await conn.execute(
+                            update(compat_advisories)
+                            .where(compat_advisories.c.finding_id.in_(ids[i : i + _IN_CHUNK]),
+                                   compat_advisories.c.state == state, compat_advisories.c.published_at.is_(None))
+                            .values(published_at=now)
+                        )
 
-        await self.db.run(work)
+        if findings:
+            await self.db.run(work)
 
     async def unpublished(self, claimed_before: datetime, limit: int = 1000) -> list[MerchantFinding]:
         """Findings whose latest state was stored before ``claimed_before`` but never published."""
@@ -202,3 +201,43 @@ class CompatStore:
                 .where(merchant_plugins.c.merchant_id.in_(list(merchant_ids)))
             )).all()
         return {r.merchant_id: r.plugin for r in rows}
+
+
+async def _insert_new(conn: AsyncConnection, findings: Sequence[MerchantFinding], now: datetime) -> set[str]:
+    """Insert raised findings that have no row yet (atomically); return the ids inserted."""
+    rows = [{"finding_id": f.finding_id, "merchant_id": f.merchant_id, "state": "raised", "payload": _payload(f),
+             "updated_at": now, "published_at": None} for f in findings]
+    ins: Any
+    if conn.dialect.name == "postgresql":
+        ins = postgresql.insert(compat_advisories)
+    elif conn.dialect.name == "sqlite":
+        ins = sqlite.insert(compat_advisories)
+    else:
+        raise NotImplementedError(f"database dialect {conn.dialect.name!r} is not supported (use SQLite or PostgreSQL)")
+    inserted: set[str] = set()
+    for i in range(0, len(rows), _IN_CHUNK):
+        stmt = ins.values(rows[i : i + _IN_CHUNK]).on_conflict_do_nothing(index_elements=["finding_id"])
+        result = await conn.execute(stmt.returning(compat_advisories.c.finding_id))
+        inserted |= {r.finding_id for r in result}
+    return inserted
+
+
+async def _claim_change(conn: AsyncConnection, finding: MerchantFinding, now: datetime) -> MerchantFinding | None:
+    """A state change of an existing row (compare-and-set), or None."""
+    row = (await conn.execute(
+        select(compat_advisories.c.state, compat_advisories.c.payload)
+        .where(compat_advisories.c.finding_id == finding.finding_id)
+    )).first()
+    if row is None or row.state == finding.state:
+        return None  # a clearance of nothing, or already in this state
+    previous = MerchantFinding.model_validate(row.payload)
+    observed = max(finding.observed_at, now) if finding.state == "raised" else finding.observed_at
+    observed = max(observed, previous.observed_at + _TICK)
+    stored = finding.model_copy(update={"observed_at": observed})
+    # compare-and-set on the state read above: of two processes, one updates
+    result = await conn.execute(
+        update(compat_advisories)
+        .where(compat_advisories.c.finding_id == finding.finding_id, compat_advisories.c.state == row.state)
+        .values(state=finding.state, payload=_payload(stored), updated_at=now, published_at=None)
+    )
+    return stored if result.rowcount else None
