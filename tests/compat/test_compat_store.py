@@ -54,3 +54,13 @@ async def test_unpublished_returns_the_stored_finding_until_marked(db: Database)
     assert await store.unpublished(NOW + timedelta(seconds=1)) == [raised]
     await store.mark_published([raised], NOW)
     assert await store.unpublished(NOW + timedelta(seconds=1)) == []
+
+
+async def test_marking_a_raise_published_leaves_a_newer_clearance_pending(db: Database) -> None:
+    store = CompatStore(db)
+    [raised] = advisories("m1", "woo-alipay/3.2.1", TABLE, [], NOW)
+    await store.claim(raised, NOW)
+    later = NOW + timedelta(minutes=1)
+    cleared = await store.claim(cleared_finding(raised.finding_id, "m1", "woo-alipay/3.6", later), later)
+    await store.mark_published([raised], later)  # the raise's publisher finishes after the clearance
+    assert await store.unpublished(later + timedelta(seconds=1)) == [cleared]
