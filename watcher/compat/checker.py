@@ -15,6 +15,7 @@ A merchant whose plugin is unknown or unreadable is left alone: nothing raised, 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -78,6 +79,9 @@ class CompatChecker:
         self.chunk = chunk
         self._seen: dict[str, str] = {}
         self._cache_size = plugin_cache_size
+        # One batch at a time per process: a re-check after a plugin change must not interleave
+        # with a daily-check batch that read the old plugin (it would re-raise what was cleared).
+        self._batch_lock = asyncio.Lock()
 
     # -- entry points ----------------------------------------------------------------------------
     async def check_all(self) -> CheckReport:
@@ -146,6 +150,10 @@ class CompatChecker:
                 if (deadline_at(n.deadline) if n.deadline else n.published_at) + ttl > now]
 
     async def _check_batch(self, merchants: Sequence[Merchant], notices: list[InterfaceNotice]) -> CheckReport:
+        async with self._batch_lock:
+            return await self._check_batch_locked(merchants, notices)
+
+    async def _check_batch_locked(self, merchants: Sequence[Merchant], notices: list[InterfaceNotice]) -> CheckReport:
         ids = [m.id for m in merchants]
         observed = await self.store.plugins(ids)
         raised = await self.store.raised_ids(ids)
