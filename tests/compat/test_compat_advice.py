@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -154,3 +155,15 @@ def test_check_interval_takes_durations_with_bounds() -> None:
     assert CompatTable.model_validate({"check_interval": "12h"}).check_interval == 43200
     with pytest.raises(ValidationError, match="must be >= 600 s"):
         CompatTable.model_validate({"check_interval": "1m"})
+
+
+def test_compat_section_reads_from_toml_with_dates_and_durations() -> None:
+    doc = tomllib.loads(
+        '[compat]\ncheck_interval = "24h"\nnotice_ttl = "180d"\n'
+        '[[compat.plugins]]\nname = "woo-alipay"\nmin_version = "3.0.0"\ndeadline = 2026-12-31\n'
+        'advice_zh = "在后台更新插件。"\naliases = ["WooCommerce 支付宝插件"]\n'
+    )
+    t = CompatTable.model_validate(doc["compat"])
+    assert t.check_interval == 86400 and t.notice_ttl == 180 * 86400
+    rule = t.rule_for("WooCommerce支付宝插件")
+    assert rule is not None and rule.deadline == date(2026, 12, 31) and str(rule.minimum) == "3.0.0"
