@@ -3,8 +3,8 @@
 Example::
 
     [compat]
-    check_interval = "24h"       # re-check every merchant this often (and at start-up)
-    notice_ttl = "180d"          # an interface notice counts until this long after its deadline
+    check_interval = 86400       # seconds: re-check every merchant this often (and at start-up)
+    notice_ttl = 15552000        # seconds (180 days): a notice counts this long after its deadline
 
     [[compat.plugins]]
     name = "woo-alipay"
@@ -17,12 +17,10 @@ Example::
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from watcher.compat.version import Version, normalize_name, parse_version
-from watcher.config.types import Dur
 
 DAY = 86_400.0
 
@@ -73,12 +71,12 @@ class CompatTable(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     plugins: tuple[PluginRule, ...] = ()
-    check_interval: Annotated[float, Dur(ge=600, le=30 * DAY)] = Field(
-        default=DAY, description="Re-check every merchant this often (and once at start-up)"
+    check_interval: float = Field(
+        default=DAY, ge=600, le=30 * DAY, description="Seconds between checks of every merchant (and once at start-up)"
     )
-    notice_ttl: Annotated[float, Dur(ge=DAY, le=3650 * DAY)] = Field(
-        default=180 * DAY,
-        description="An interface notice counts until this long after its deadline (or its publication)",
+    notice_ttl: float = Field(
+        default=180 * DAY, ge=DAY, le=3650 * DAY,
+        description="Seconds an interface notice counts after its deadline (or its publication)",
     )
 
     @model_validator(mode="after")
