@@ -234,3 +234,21 @@ async def test_schedule_checks_now_and_then_every_interval(db: Database) -> None
     assert set(jobs) == {CHECK_JOB, FLUSH_JOB}
     assert jobs[CHECK_JOB].trigger.interval == timedelta(days=1)
     assert jobs[CHECK_JOB].next_run_time == NOW
+
+
+async def test_sync_plugin_hook_checks_in_the_background_once_per_new_plugin(db: Database) -> None:
+    clock = ManualClock(NOW)
+    pub = RecordingPublisher()
+    store = CompatStore(db)
+    c = CompatChecker(TABLE, await seed(db, {"m1": None}), pub, clock, store)
+    for _ in range(50):  # one batch of payment results, all from the same till
+        c.plugin_seen("m1", "woo-alipay/3.2.1")
+    assert c.pending == 1
+    await c.drain()
+    assert [(f.merchant_id, f.state) for f in findings(pub)] == [("m1", "raised")]
+    c.plugin_seen("m1", "woo-alipay/3.2.1")  # known now: no task
+    assert c.pending == 0
+    c.plugin_seen("m1", "woo-alipay/3.6.0")
+    await c.drain()
+    assert [f.state for f in findings(pub)] == ["raised", "cleared"]
+    assert await store.plugins(["m1"]) == {"m1": "woo-alipay/3.6.0"}

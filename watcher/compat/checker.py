@@ -3,9 +3,10 @@
 * :meth:`CompatChecker.check_all` walks every merchant in the registry (streamed), at start-up and
   every ``compat.check_interval`` (:meth:`schedule`), and whenever an interface notice arrives
   (:meth:`on_interface_notice`).
-* :meth:`note_plugin` takes the ``plugin`` field of incoming payment results; a changed plugin is
-  stored and that merchant re-checked at once (an upgrade clears its advisories). Unchanged
-  plugins cost a dictionary lookup, so it may be called for every result.
+* :meth:`note_plugin` (async) / :meth:`plugin_seen` (sync hook, runs the former in the background)
+  take the ``plugin`` field of incoming payment results; a changed plugin is stored and that
+  merchant re-checked at once (an upgrade clears its advisories). Unchanged plugins cost a
+  dictionary lookup, so they may be called for every result.
 
 Each finding is published once per state change: the change is first recorded in
 ``compat_advisories`` (atomically; a second process or a restart finds it there), then published,
@@ -41,6 +42,8 @@ FLUSH_JOB = "compat:flush"
 #: A claimed but unpublished finding younger than this belongs to whoever claimed it (maybe
 #: another process, publishing right now); :meth:`CompatChecker.flush` leaves it alone.
 FLUSH_MIN_AGE = timedelta(seconds=60)
+#: Plugin changes waiting for the database at once (see :meth:`CompatChecker.plugin_seen`).
+MAX_PENDING = 1000
 
 
 @dataclass(slots=True)
@@ -82,6 +85,8 @@ class CompatChecker:
         # One batch at a time per process: a re-check after a plugin change must not interleave
         # with a daily-check batch that read the old plugin (it would re-raise what was cleared).
         self._batch_lock = asyncio.Lock()
+        self._pending: set[tuple[str, str]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- entry points ----------------------------------------------------------------------------
     async def check_all(self) -> CheckReport:
@@ -127,6 +132,40 @@ class CompatChecker:
             log.info("compat.plugin_changed", extra={"merchant_id": merchant_id, "plugin": plugin})
             await self.check_merchant(merchant_id)
         return changed
+
+    def plugin_seen(self, merchant_id: str, plugin: str) -> None:
+        """Synchronous hook for ``PaymentPipeline(on_plugin=...)``: a dictionary lookup when the
+        plugin is known; otherwise :meth:`note_plugin` runs in a background task (at most
+        ``MAX_PENDING`` at once; a plugin dropped then is seen again on the merchant's next result).
+        Call from the event loop. :meth:`drain` waits for the tasks."""
+        plugin = plugin.strip()
+        key = (merchant_id, plugin)
+        if not plugin or self._seen.get(merchant_id) == plugin or key in self._pending:
+            return
+        if len(self._pending) >= MAX_PENDING:
+            return
+        self._pending.add(key)
+        task = asyncio.get_running_loop().create_task(self._note_in_background(key), name="compat:note_plugin")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _note_in_background(self, key: tuple[str, str]) -> None:
+        try:
+            await self.note_plugin(*key)
+        except Exception:  # a background task has nobody to raise to
+            log.exception("compat.note_plugin_failed", extra={"merchant_id": key[0], "plugin": key[1]})
+        finally:
+            self._pending.discard(key)
+
+    @property
+    def pending(self) -> int:
+        """Background plugin checks not finished yet."""
+        return len(self._tasks)
+
+    async def drain(self) -> None:
+        """Wait for the background work :meth:`plugin_seen` started (call on stop)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def flush(self) -> int:
         """Publish stored findings whose publication failed earlier. Returns how many were sent."""
