@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import JSON, Column, String, Table, select
 
-from watcher.notices import understand
+from watcher.clock import SHANGHAI
+from watcher.compat.advice import InterfaceNotice
+from watcher.compat.checker import CompatChecker
+from watcher.compat.store import CompatStore
+from watcher.notices import NoticeUnderstanding, understand
 from watcher.payments.ingest import make_payment_results_handler
 from watcher.payments.pipeline import KafkaSink, PaymentPipeline
 from watcher.runtime.app import App
 from watcher.sandbox import SandboxServer, sandbox_sources, start_sandbox
 from watcher.sources.announcements import AnnouncementWatcher, add_poll_job
+from watcher.sources.extract import NoticeRef
 from watcher.sources.fetch import Fetcher
 from watcher.sources.probe_config import HttpProbe
 from watcher.sources.probe_state import ProbeState
@@ -49,6 +55,7 @@ class WatcherRole:
         self.payments: PaymentPipeline | None = None
         self.secrets: dict[str, str] = {}
         self.precreate_stop = asyncio.Event()
+        self.compat: CompatChecker | None = None
 
     async def start(self, app: App) -> None:
         self.app = app
@@ -65,11 +72,15 @@ class WatcherRole:
                                     interval=10, timeout=3, failure_threshold=2, success_threshold=2))
             log.info("sandbox.started", extra={"url": self.sandbox.base_url})
 
+        # Plugin compatibility (version table, interface-change notices, plugins seen on results).
+        self.compat = CompatChecker(s.compat, MerchantRegistry(db), bus, app.clock, CompatStore(db))
+        self.compat.schedule(app.scheduler)
+
         # Announcements.
         fetcher = Fetcher(app.require_http(), app.clock)
         store = SqlSeenStore(db.engine)
         for src in sources:
-            w = AnnouncementWatcher(src, fetcher, store, bus, app.clock, understand)
+            w = AnnouncementWatcher(src, fetcher, store, bus, app.clock, understand, on_understood=self._on_notice)
             self.watchers.append(w)
             add_poll_job(app.scheduler, w)  # first poll at once, then every interval
 
@@ -83,7 +94,7 @@ class WatcherRole:
             app.spawn(self._republish_probes(), "probes:republish")
 
         # Payment results.
-        self.payments = PaymentPipeline(bus, app.clock, s.payments.detection)
+        self.payments = PaymentPipeline(bus, app.clock, s.payments.detection, on_plugin=self.compat.plugin_seen)
         await self._refresh_secrets()
         handler = make_payment_results_handler(
             secret_for=self.secrets.get, sink=KafkaSink(bus, app.clock), clock=app.clock,
@@ -100,6 +111,20 @@ class WatcherRole:
         # Synthetic pre-order probe.
         if s.alipay.enabled and s.alipay.merchants:
             self._start_precreate(app)
+
+    async def _on_notice(self, ref: NoticeRef, understanding: NoticeUnderstanding, now: datetime) -> None:
+        """Interface-change notices: check every merchant's plugin against them."""
+        change = understanding.interface_change
+        if understanding.kind != "interface" or change is None or self.compat is None:
+            return
+        published = (
+            datetime.combine(ref.published, time(0), tzinfo=SHANGHAI) if ref.published is not None else now
+        )
+        notice = InterfaceNotice(
+            notice_id=ref.notice_id, plugins=change.names, min_version=change.minimum_version,
+            deadline=change.deadline, published_at=published, title=ref.title, url=ref.url,
+        )
+        await self.compat.on_interface_notice(notice)
 
     def _start_precreate(self, app: App) -> None:
         from watcher.payments.diagnosis import diagnose
@@ -160,6 +185,8 @@ class WatcherRole:
 
     async def stop(self) -> None:
         self.precreate_stop.set()
+        if self.compat is not None:
+            await self.compat.drain()
         if self.probes is not None and self.app is not None:
             try:
                 await self._probe_housekeeping()

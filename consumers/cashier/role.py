@@ -19,6 +19,7 @@ from consumers.cashier.reconcile import Reconciler
 from consumers.cashier.store import PLATFORM, CashierStore
 from consumers.cashier.view import PolicyView
 from watcher.bus import MessageContext
+from watcher.compat.api import add_diagnose_routes
 from watcher.events import CASHIER_CHANGED, CashierChange, Event, EventData, Incident, ScopeKind
 from watcher.runtime.app import App
 from watcher.state.merchants import MerchantRegistry
@@ -55,6 +56,7 @@ class CashierRole:
         app.scheduler.add_job(self.pusher.run_once, "interval", seconds=2, id=PUSH_JOB,
                               replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
         add_cashier_routes(app, self)
+        add_diagnose_routes(app, self.policy_message, registry=self.registry)
 
     async def stop(self) -> None:
         return None
@@ -172,6 +174,16 @@ class CashierRole:
             reason="; ".join(r for r in (plat.reason, own.reason) if r),
             message_zh=plat.message_zh or own.message_zh,
         )
+
+    async def policy_message(self, merchant_id: str) -> str | None:
+        """The shopper message of the merchant's current policy when Huabei is off there (for
+        ``GET /v1/diagnose``), else None."""
+        assert self.registry is not None
+        m = await self.registry.get(merchant_id)
+        if m is None:
+            return None
+        state = await self.merchant_state(merchant_id, Mode(m.mode))
+        return state.message_zh if state.channels else None
 
     async def force_on(self, merchant_id: str, incident_id: str, until: datetime | None, by: str) -> None:
         assert self.store is not None

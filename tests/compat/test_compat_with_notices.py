@@ -48,3 +48,11 @@ def test_sdk_named_only_by_alias_needs_the_alias_in_the_table() -> None:
     )
     [f] = advisories("m1", "alipay-sdk-java/4.30.0", table, [n], NOW)
     assert "低于平台要求的 4.38.0，请在2027年1月15日前升级" in f.advice_zh
+
+
+def test_hyphenated_plugin_name_in_a_notice_matches_the_merchants_plugin() -> None:
+    text = "woo-alipay插件3.5.0以下版本将于2026年12月31日停止支持，请尽快升级至3.5.0及以上版本。"
+    n = notice_from_text(text, "n-hyphen")
+    [f] = advisories("m1", "woo-alipay/3.2.1", CompatTable(), [n], NOW)
+    assert f.finding_id == "plugin:m1:notice:n-hyphen"
+    assert advisories("m2", "woo-alipay/3.5.0", CompatTable(), [n], NOW) == []
