@@ -19,7 +19,7 @@ import jinja2
 from aiohttp import web
 
 from watcher.clock import to_shanghai
-from watcher.runtime.admin import APP_KEY, _broker_ok
+from watcher.runtime.admin import APP_KEY, readiness
 from watcher.runtime.auth import require_ops
 from watcher.runtime.status_data import read_status
 
@@ -47,16 +47,7 @@ class DaemonHealth:
 
 
 async def daemon_health(app: App) -> DaemonHealth:
-    checks: dict[str, bool] = {
-        "broker": await _broker_ok(app),
-        "database": app.db is not None and await app.db.ping(),
-    }
-    for name, check in app.ready_checks.items():
-        try:
-            checks[name] = await check()
-        except Exception:
-            checks[name] = False
-    ready = all(checks.values()) and not app.stopping.is_set()
+    ready, checks = await readiness(app)
     broker = "embedded" if app.broker is not None else app.bootstrap
     restarts = app.broker.restarts if app.broker is not None else None
     return DaemonHealth(ready, tuple(checks.items()), tuple(r.name for r in app.roles), broker, restarts)
