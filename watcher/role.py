@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, Column, String, Table, select
+from sqlalchemy import select
 
 from watcher.clock import SHANGHAI
 from watcher.compat.advice import InterfaceNotice
@@ -31,17 +31,11 @@ from watcher.sources.probes import ProbeRunner, schedule_probes
 from watcher.sources.seen import SqlSeenStore
 from watcher.state.db import Database
 from watcher.state.merchants import MerchantRegistry
-from watcher.state.tables import metadata
+from watcher.state.records import probe_states
 from watcher.state.upsert import upsert
 
 log = logging.getLogger(__name__)
 
-probe_states = Table(
-    "probe_states",
-    metadata,
-    Column("probe_id", String(100), primary_key=True),
-    Column("data", JSON, nullable=False),
-)
 
 
 class WatcherRole:

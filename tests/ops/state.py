@@ -15,10 +15,12 @@ from consumers.notify.store import SqlDeliveryStore
 from watcher.broker import EmbeddedBroker
 from watcher.clock import SHANGHAI, ManualClock
 from watcher.config import parse_settings
-from watcher.events import HUABEI_CHANNELS, PCREDIT, Incident, IncidentKind, Phase, Scope
+from watcher.events import HUABEI_CHANNELS, PCREDIT, Incident, IncidentKind, Phase, ProbeObservation, Scope
 from watcher.runtime.app import App
+from watcher.sources.probe_state import Health, ProbeState
 from watcher.sources.seen import SourceState, SqlSeenStore
 from watcher.state.db import Database
+from watcher.state.records import probe_states
 
 NOW = datetime(2026, 11, 28, 2, 30, tzinfo=SHANGHAI)
 START = datetime(2026, 11, 28, 2, 0, tzinfo=SHANGHAI)
@@ -92,6 +94,12 @@ async def seed(db: Database) -> None:
     await seen.put_state(SourceState(source_id="dev-rss", last_poll_at=NOW - timedelta(minutes=2),
                                      initialized_at=NOW - timedelta(days=3), consecutive_failures=5,
                                      failing_since=NOW - timedelta(minutes=40), degraded=True, last_error="HTTP 503 from feed"))
+    down = ProbeState(
+        health=Health.DOWN, since=NOW - timedelta(minutes=3), changed_at=NOW - timedelta(minutes=2), announced=True,
+        recent=(ProbeObservation(at=NOW - timedelta(seconds=20), ok=False, latency_ms=5000.0, detail="timeout after 5 s"),),
+    )
+    async with db.begin() as conn:
+        await conn.execute(probe_states.insert().values(probe_id="gateway", data=down.model_dump(mode="json")))
     deliveries = SqlDeliveryStore(db.engine)
     sent, failed = "m-auto|maint:n1:0|active|wecom", "m-own|acct:m-own|scheduled|sms"
     for key in (sent, failed):

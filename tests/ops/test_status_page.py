@@ -128,6 +128,13 @@ async def test_status_shows_source_health_and_notification_failures(app: App) ->
     assert "正常" in checks["database"] and "正常" in checks["broker"]
 
 
+async def test_status_shows_probe_health_from_saved_probe_state(app: App) -> None:
+    page = soup((await fetch(app, "/status"))[1])
+    [row] = cells(page, "probe-health")
+    assert row[0] == "gateway" and "down" in row[1]
+    assert row[4] == "5000 ms" and "timeout after 5 s" in row[5]
+
+
 async def test_status_escapes_the_search_text(app: App) -> None:
     html = (await fetch(app, "/status?q=%3Cscript%3Ex%3C/script%3E"))[1]
     assert "<script>x" not in html and "&lt;script&gt;x" in html

@@ -21,9 +21,11 @@ from consumers.cashier.store import PLATFORM, state_from_json, state_table
 from consumers.incidents.store import incidents_table
 from consumers.notify.store import notification_deliveries
 from watcher.events import Incident, Phase
+from watcher.sources.probe_state import ProbeState
 from watcher.sources.seen import source_state
 from watcher.state.db import Database
 from watcher.state.merchants import merchants_table
+from watcher.state.records import probe_states
 
 PAGE_SIZE = 50
 RECENT_DELIVERIES = 50
@@ -74,6 +76,17 @@ class SourceHealth:
 
 
 @dataclass(frozen=True, slots=True)
+class ProbeHealth:
+    probe_id: str
+    health: str
+    since: datetime | None
+    last_at: datetime | None
+    last_ok: bool | None
+    last_detail: str
+    latency_ms: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class DeliveryRow:
     key: str
     state: str
@@ -91,6 +104,7 @@ class StatusData:
     platform: CashierState
     off: OffPage
     sources: tuple[SourceHealth, ...]
+    probes: tuple[ProbeHealth, ...]
     deliveries: tuple[DeliveryRow, ...]
     delivery_counts: tuple[tuple[str, int], ...]
     missing: tuple[str, ...]
@@ -193,6 +207,23 @@ async def _sources(conn: AsyncConnection) -> tuple[SourceHealth, ...]:
     )
 
 
+async def _probes(conn: AsyncConnection) -> tuple[ProbeHealth, ...]:
+    rows = (await conn.execute(select(probe_states).order_by(probe_states.c.probe_id))).all()
+    out = []
+    for probe_id, data in rows:
+        try:
+            st = ProbeState.model_validate(data)
+        except ValueError:
+            continue
+        last = st.last
+        out.append(ProbeHealth(
+            probe_id=probe_id, health=st.health.value, since=st.since, last_at=last.at if last else None,
+            last_ok=last.ok if last else None, last_detail=last.detail if last else "",
+            latency_ms=last.latency_ms if last else None,
+        ))
+    return tuple(out)
+
+
 async def _deliveries(conn: AsyncConnection) -> tuple[tuple[DeliveryRow, ...], tuple[tuple[str, int], ...]]:
     t = notification_deliveries
     rows = (await conn.execute(select(t).order_by(t.c.updated_at.desc()).limit(RECENT_DELIVERIES))).mappings().all()
@@ -211,7 +242,7 @@ async def read_status(db: Database, now: datetime, *, q: str = "", page: int = 1
     """Everything the page shows, in one read-only connection. Never raises for empty or missing
     tables; database errors propagate (the page answers 503)."""
     q = q.strip()[:100]
-    tables = [incidents_table, state_table, merchants_table, source_state, notification_deliveries]
+    tables = [incidents_table, state_table, merchants_table, source_state, probe_states, notification_deliveries]
     async with db.engine.connect() as conn:
         have = await _present(conn, tables)
         incidents = await _incidents(conn) if incidents_table.name in have else ()
@@ -223,9 +254,10 @@ async def read_status(db: Database, now: datetime, *, q: str = "", page: int = 1
         if merchants_table.name in have:
             off = await _off_merchants(conn, platform, own, q, page)
         sources = await _sources(conn) if source_state.name in have else ()
+        probes = await _probes(conn) if probe_states.name in have else ()
         deliveries: tuple[DeliveryRow, ...] = ()
         counts: tuple[tuple[str, int], ...] = ()
         if notification_deliveries.name in have:
             deliveries, counts = await _deliveries(conn)
     missing = tuple(t.name for t in tables if t.name not in have)
-    return StatusData(incidents, platform, off, sources, deliveries, counts, missing)
+    return StatusData(incidents, platform, off, sources, probes, deliveries, counts, missing)
