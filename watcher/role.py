@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from watcher import metrics
 from watcher.clock import SHANGHAI
 from watcher.compat.advice import InterfaceNotice
 from watcher.compat.checker import CompatChecker
@@ -86,6 +87,11 @@ class WatcherRole:
             app.scheduler.add_job(self._probe_housekeeping, "interval", seconds=60, id="probes:housekeeping",
                                   replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
             app.spawn(self._republish_probes(), "probes:republish")
+            runner = self.probes
+            metrics.live_gauge(
+                "huabei_probe_up", "1 up, 0 down, -1 unknown, per health probe", ("probe",),
+                lambda: [((p.probe_id,), {"up": 1.0, "down": 0.0}.get(p.health.value, -1.0)) for p in runner.state_snapshot()],
+            )
 
         # Payment results.
         self.payments = PaymentPipeline(bus, app.clock, s.payments.detection, on_plugin=self.compat.plugin_seen)
@@ -96,6 +102,14 @@ class WatcherRole:
         )
         app.web.router.add_post("/v1/payment-results", handler)
         app.consume("watcher-payments", [app.topics.payment_results], self.payments.handle)
+        detector = self.payments.detector
+        metrics.live_gauge("huabei_payments_tracked_merchants", "Merchants with payment results in the window", (),
+                           lambda: [((), float(detector.status().tracked_merchants))])
+        metrics.live_counter(
+            "huabei_payments_dropped_total", "Payment results not counted, by reason (future, too_old, capacity)",
+            ("reason",),
+            lambda: [((k,), float(getattr(detector.dropped, k))) for k in ("future", "too_old", "capacity")],
+        )
         app.scheduler.add_job(self.payments.evaluate, "interval", seconds=s.payments.evaluate_every,
                               id="payments:evaluate", replace_existing=True, misfire_grace_time=600,
                               coalesce=True, max_instances=1)

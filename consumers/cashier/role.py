@@ -11,6 +11,8 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
+from prometheus_client import Gauge
+
 from consumers.cashier.api import add_cashier_routes
 from consumers.cashier.model import CashierState, Mode
 from consumers.cashier.policy import desired_channels
@@ -18,6 +20,7 @@ from consumers.cashier.push import Pusher
 from consumers.cashier.reconcile import Reconciler
 from consumers.cashier.store import PLATFORM, CashierStore
 from consumers.cashier.view import PolicyView
+from watcher import metrics
 from watcher.bus import MessageContext
 from watcher.compat.api import add_diagnose_routes
 from watcher.events import CASHIER_CHANGED, CashierChange, Event, EventData, Incident, ScopeKind
@@ -27,6 +30,9 @@ from watcher.state.merchants import MerchantRegistry
 log = logging.getLogger(__name__)
 
 RECONCILE_JOB = "cashier:reconcile"
+PLATFORM_OFF = Gauge("huabei_cashier_platform_off", "1 while the platform-wide Huabei switch is off", registry=metrics.REGISTRY)
+SWITCH_OFF = Gauge("huabei_cashier_switches_off", "Switches (platform and merchant-specific) with Huabei off",
+                   registry=metrics.REGISTRY)
 PUSH_JOB = "cashier:push"
 
 
@@ -89,7 +95,13 @@ class CashierRole:
     async def reconcile_all(self) -> None:
         """Periodic: every subject with state, plus the platform switch (expiries, hold ends)."""
         assert self.store is not None
-        subjects = set(await self.store.states()) | {PLATFORM}
+        states = await self.store.states()
+        now = self.now()
+        from consumers.cashier.reconcile import effective
+
+        SWITCH_OFF.set(sum(1 for st in states.values() if effective(st, now).channels))
+        PLATFORM_OFF.set(1.0 if PLATFORM in states and effective(states[PLATFORM], now).channels else 0.0)
+        subjects = set(states) | {PLATFORM}
         incidents = await self.current_incidents()
         subjects |= {m for i in incidents if i.scope.kind is ScopeKind.MERCHANTS for m in i.scope.merchant_ids}
         for subject in sorted(subjects):
