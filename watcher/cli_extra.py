@@ -132,6 +132,9 @@ def cmd_incident(args: argparse.Namespace) -> int:
     elif args.action == "resolve":
         method, path = "POST", f"/v1/incidents/{args.incident_id}/resolve"
         body = {"by": args.by}
+    elif args.action == "force-on":
+        method, path = "POST", f"/v1/merchants/{args.merchant_id}/force-on"
+        body = {"incident_id": args.incident or "*", "until": args.until, "by": args.by}
     else:
         method, path = "POST", f"/v1/incidents/{args.incident_id}/silence"
         body = {"for": args.duration} if args.duration else {"until": args.until}
@@ -174,7 +177,7 @@ def register(sub: Any) -> None:
     dg.add_argument("sub_code", nargs="?")
     dg.set_defaults(fn=cmd_diagnose)
 
-    inc = sub.add_parser("incident", help="list, open, resolve or silence incidents on a running daemon")
+    inc = sub.add_parser("incident", help="list, open, resolve, silence incidents, force Huabei on, on a running daemon")
     inc.add_argument("--url", help="admin server base URL (default: from admin.listen)")
     isub = inc.add_subparsers(dest="action", required=True)
     ls = isub.add_parser("list", help="open incidents (all with --all)")
@@ -195,4 +198,9 @@ def register(sub: Any) -> None:
     g = si.add_mutually_exclusive_group(required=True)
     g.add_argument("--for", dest="duration", help="a duration such as 2h")
     g.add_argument("--until", help="ISO time with offset")
+    fo = isub.add_parser("force-on", help="keep Huabei on for one merchant (one incident, or all with no --incident)")
+    fo.add_argument("merchant_id")
+    fo.add_argument("--incident", help="only this incident (default: every incident)")
+    fo.add_argument("--until", help="ISO time with offset (default: until the incident ends)")
+    fo.add_argument("--by", default="ops")
     inc.set_defaults(fn=cmd_incident)

@@ -59,7 +59,7 @@ async def test_incident_command_opens_lists_silences_and_resolves_on_a_running_d
     settings = settings_for(tmp_path, bus.topics.prefix)
     cfg = tmp_path / "cli.toml"
     cfg.write_text(f'[admin]\nops_token = "{OPS}"\n[daemon]\nstate_dir = "{(tmp_path / "s").as_posix()}"\n', "utf-8")
-    async with running(settings, broker, ["incidents"], ManualClock(settings_now())) as app:
+    async with running(settings, broker, ["incidents", "cashier"], ManualClock(settings_now())) as app:
         url = f"http://127.0.0.1:{app.admin_port}"
 
         async def cli(*args: str) -> tuple[int, str, str]:
@@ -77,6 +77,8 @@ async def test_incident_command_opens_lists_silences_and_resolves_on_a_running_d
         assert code == 0 and json.loads(out.splitlines()[0])["incident_id"] == incident_id
         code, out, _ = await cli("silence", incident_id, "--for", "2h")
         assert code == 0 and json.loads(out)["silenced_until"]
+        code, out, err = await cli("force-on", "m-auto", "--incident", incident_id)
+        assert code == 0 and json.loads(out)["forced_on"] == incident_id, err
         code, out, _ = await cli("resolve", incident_id)
         assert code == 0 and json.loads(out)["phase"] == "resolved"
         code, _, err = await cli("resolve", "no-such-incident")
