@@ -51,6 +51,7 @@ class WatcherRole:
         self.secrets: dict[str, str] = {}
         self.precreate_stop = asyncio.Event()
         self.compat: CompatChecker | None = None
+        self.precreate: Any = None  # PrecreateScheduler, imported only when the probe is enabled
 
     async def start(self, app: App) -> None:
         self.app = app
@@ -151,6 +152,7 @@ class WatcherRole:
                 pipeline.detector.observe(result, now=app.clock.now())
 
         scheduler = PrecreateScheduler(probes, s, app.clock, tracker, app.require_bus(), on_outcome=on_outcome)
+        self.precreate = scheduler
         app.spawn(scheduler.run_forever(self.precreate_stop), "precreate")
 
     async def _refresh_secrets(self) -> None:
