@@ -1,4 +1,4 @@
-"""Subcommands contributed by the capability modules (merchants, parse-notice, diagnose, incident)."""
+"""Subcommands contributed by the capability modules (merchants, parse-notice, diagnose, incident, asyncapi)."""
 
 from __future__ import annotations
 
@@ -158,6 +158,40 @@ def cmd_incident(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_asyncapi(args: argparse.Namespace) -> int:
+    """Write the AsyncAPI document: YAML for a .yaml/.yml FILE (when PyYAML is there), JSON otherwise."""
+    from watcher.events import Topics
+    from watcher.events.asyncapi import asyncapi_document, dump_json
+
+    topics = Topics()
+    if args.config:
+        try:
+            topics = Topics(_settings(args).kafka.topic_prefix)
+        except ConfigError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+    document = asyncapi_document(topics)
+    if args.file is None:
+        sys.stdout.write(dump_json(document))
+        return 0
+    path = Path(args.file)
+    text = dump_json(document)
+    if path.suffix in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:
+            print("PyYAML is not installed: writing JSON (which YAML parsers read too)", file=sys.stderr)
+        else:
+            text = yaml.safe_dump(document, allow_unicode=True, sort_keys=True, width=100)
+    try:
+        path.write_text(text, "utf-8")
+    except OSError as exc:
+        print(f"cannot write {path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add subcommands to the ``huabei-watch`` parser. ``sub`` is argparse's subparsers action."""
     mer = sub.add_parser("merchants", help="merchant registry: import a CSV, list")
@@ -204,3 +238,7 @@ def register(sub: Any) -> None:
     fo.add_argument("--until", help="ISO time with offset (default: until the incident ends)")
     fo.add_argument("--by", default="ops")
     inc.set_defaults(fn=cmd_incident)
+
+    aa = sub.add_parser("asyncapi", help="write the AsyncAPI 3 document of every topic and event type")
+    aa.add_argument("file", nargs="?", help="output file: YAML if it ends in .yaml/.yml, else JSON (default: stdout, JSON)")
+    aa.set_defaults(fn=cmd_asyncapi)
