@@ -127,6 +127,7 @@ class NotifyRole:
         self.memory: IncidentMemory | None = None
         self.ops: Recipient | None = None
         self.configured: set[str] = set()
+        self._fanout_task: asyncio.Task[None] | None = None
 
     async def start(self, app: App) -> None:
         self.app = app
@@ -145,7 +146,7 @@ class NotifyRole:
         if missing:
             log.warning("notify.ops_channel_not_configured", extra={"channels": ",".join(missing)})
         self.ops = Recipient.ops(*(Endpoint(e.channel, e.address) for e in s.ops if e.channel in channels))
-        app.spawn(self.fanout.run(), "notify-fanout")
+        self._fanout_task = app.spawn(self.fanout.run(), "notify-fanout")
         fanout, deliverer = self.fanout, self.deliverer
         metrics.live_counter(
             "huabei_notify_messages_total",
@@ -167,8 +168,12 @@ class NotifyRole:
                               replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
 
     async def stop(self) -> None:
+        """Stop taking new work and let deliveries in progress finish (the daemon bounds this by
+        ``daemon.shutdown_timeout``), so no send is cut between the provider call and its record."""
         if self.fanout is not None:
             self.fanout.stop()
+        if self._fanout_task is not None:
+            await asyncio.shield(self._fanout_task)
 
     async def republish(self) -> None:
         return None
