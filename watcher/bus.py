@@ -80,7 +80,9 @@ class Bus:
             acks="all",
             enable_idempotence=idempotence_enabled(self.settings),
             linger_ms=2,
-            request_timeout_ms=15000,
+            # A record not acknowledged within this fails (and is dropped from the producer's
+            # buffer): the broker is away; the caller keeps its event pending and retries.
+            request_timeout_ms=int(self.settings.publish_timeout * 1000),
         )
         try:
             await self._producer.start()

@@ -64,6 +64,9 @@ class KafkaSettings(Section):
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
     session_timeout: Annotated[float, Dur(ge=1, le=300)] = 10.0
+    # A publish to an unreachable broker fails (TransientError) after this, instead of blocking the
+    # poll or request that publishes; the caller keeps the event pending and retries.
+    publish_timeout: Annotated[float, Dur(ge=0.5, le=300)] = 15.0
     max_in_flight: int = Field(default=64, ge=1, le=10_000, description="Bounded in-flight work per consumer")
     retry_initial: Annotated[float, Dur(gt=0, le=60)] = 0.2
     retry_max: Annotated[float, Dur(gt=0, le=3600)] = 30.0
