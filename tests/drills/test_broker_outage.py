@@ -8,7 +8,7 @@ from the outage is on the signals topic.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -19,22 +19,29 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aiokafka import AIOKafkaConsumer
+from sqlalchemy import select
 
+from tests.e2e.harness import settings_for
 from tests.support import eventually
 from watcher.broker import EmbeddedBroker
 from watcher.bus import Bus
 from watcher.clock import SHANGHAI, ManualClock
 from watcher.config.settings import KafkaSettings
+from watcher.errors import TransientError
 from watcher.events import HEALTH_DOWN, HEALTH_UP, Event, EventData, Topics, decode
 from watcher.notices import understand
+from watcher.runtime.app import App
+from watcher.runtime.daemon import build_roles
 from watcher.sources.announce_config import RssSource
 from watcher.sources.announcements import AnnouncementWatcher
+from watcher.sources.extract import stable_id
 from watcher.sources.fetch import Fetcher
 from watcher.sources.probe_config import HttpProbe
 from watcher.sources.probe_state import Health
 from watcher.sources.probes import ProbeRunner
 from watcher.sources.seen import SqlSeenStore
 from watcher.state.db import Database
+from watcher.state.records import signal_log
 
 START = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
@@ -106,10 +113,8 @@ async def _restart(broker: EmbeddedBroker, bus: Bus) -> None:
     await eventually(_topics_made(bus), timeout=20, what="topics recreated")
 
 
-def _topics_made(bus: Bus):  # type: ignore[no-untyped-def]
+def _topics_made(bus: Bus) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
-        from watcher.errors import TransientError
-
         try:
             await bus.ensure_topics()
         except TransientError:
@@ -222,6 +227,45 @@ async def test_notices_published_during_a_broker_outage_are_not_marked_seen_and_
 
 
 def _nid(guid: str) -> str:
-    from watcher.sources.extract import stable_id
-
     return stable_id("guid:" + guid)
+
+
+@pytest.mark.slow
+async def test_daemon_restarts_its_killed_broker_republishes_state_and_consumes_again(
+    platform: tuple[Platform, str], topic_prefix: str, tmp_path: Path
+) -> None:
+    """The daemon's own embedded broker is SIGKILLed: the supervisor restarts it (empty), the
+    restart hook recreates topics and republishes the probe's "down", and the incidents consumer
+    goes on consuming: a change after the restart reaches the signal log."""
+    state, base = platform
+    state.health_status = 500
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    settings = settings_for(tmp_path, topic_prefix, {
+        "kafka": {"bootstrap_servers": "embedded", "publish_timeout": 0.5},
+        "probes": [{"kind": "http", "id": "gw", "url": f"{base}/health", "interval": 1, "timeout": 0.5,
+                    "failure_threshold": 1, "success_threshold": 1}],
+    })
+    app = App(settings, clock=clock)
+    await app.start(build_roles(["watcher", "incidents"]))
+    try:
+        assert app.broker is not None
+        topics = Topics(topic_prefix)
+
+        async def logged(event_type: str) -> list[str]:
+            async with app.require_db().engine.connect() as conn:
+                rows = await conn.execute(select(signal_log.c.event_id).where(signal_log.c.type == event_type))
+                return list(rows.scalars())
+
+        downs = await eventually(lambda: logged(HEALTH_DOWN), timeout=30, what="health.down consumed")
+        await app.broker.kill_for_test()
+        await eventually(lambda: app.broker is not None and app.broker.restarts >= 1, timeout=30, what="broker restarted")
+
+        async def republished() -> bool:
+            events = await _read_all(app.bootstrap, topics.signals)
+            return any(e.type == HEALTH_DOWN and e.id in downs for e in events)
+
+        await eventually(republished, timeout=30, what="probe state republished into the new broker")
+        state.health_status = 200
+        await eventually(lambda: logged(HEALTH_UP), timeout=45, what="health.up consumed after the restart")
+    finally:
+        await app.stop()
