@@ -1,0 +1,199 @@
+"""Fault drill: a consumer process is SIGKILLed mid-batch and started again.
+
+The notify role runs as a real subprocess (``python -m watcher.cli ... run --role notify``) against
+a broker and a database the drill owns. The WeCom fake hangs on one request, so the kill lands
+while messages are being delivered (WeCom one at a time: the rest of its batch is still queued).
+After the restart: no message reaches a fake twice; every message is delivered except those that
+were in flight at the kill, which are reported as unconfirmed (the providers are not idempotent,
+so they are never resent blindly).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.cashier.incident_builders import outage_incident
+from tests.fakes.aliyun_sms import FakeAliyunSms
+from tests.fakes.base import Failure
+from tests.fakes.wecom import FakeWeCom
+from tests.support import eventually
+from watcher.broker import EmbeddedBroker, free_port
+from watcher.bus import Bus
+from watcher.clock import SystemClock
+from watcher.config.settings import KafkaSettings
+from watcher.events import INCIDENT_OPENED, Event, Topics
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+MERCHANTS = 8
+
+
+def _config(tmp_path: Path, *, port: int, prefix: str, bootstrap: str, wecom: str, sms: str) -> Path:
+    merchants = "".join(
+        f"""
+[[merchants]]
+id = "m{i}"
+mode = "auto"
+token = "tok-{i}"
+channels = ["wecom", "sms"]
+contacts = {{ wecom_robot_key = "robot-{i}", phone = "1390000{i:04d}" }}
+"""
+        for i in range(MERCHANTS)
+    )
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"""
+[daemon]
+state_dir = "{(tmp_path / 'state').as_posix()}"
+log_format = "json"
+shutdown_timeout = "5s"
+[admin]
+listen = "127.0.0.1:{port}"
+[kafka]
+bootstrap_servers = "{bootstrap}"
+topic_prefix = "{prefix}"
+group_prefix = "{prefix}"
+partitions = 1
+session_timeout = "6s"
+idempotence = "off"  # the embedded broker lacks InitProducerId
+[sandbox]
+enabled = false
+[notify]
+ops = [{{ channel = "wecom", address = "ops-robot" }}]
+replan_every = "5s"
+[notify.wecom]
+base_url = "{wecom}"
+[notify.aliyun_sms]
+base_url = "{sms}"
+access_key_id = "AK"
+access_key_secret = "SK"
+sign_name = "花呗助手"
+default_template_code = "SMS_1"
+timeout_seconds = 60
+[notify.plan.quiet_hours]
+start = "00:00"
+end = "00:00"
+[notify.delivery]
+lease = 5
+unconfirmed_after = 8
+[notify.fanout]
+concurrency = {{ wecom = 1, aliyun_sms = 1 }}
+{merchants}
+""",
+        "utf-8",
+    )
+    return path
+
+
+async def _start(config: Path, cwd: Path) -> asyncio.subprocess.Process:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "watcher.cli", "--config", str(config), "run", "--role", "notify",
+        stdout=asyncio.subprocess.DEVNULL, stderr=(cwd / "daemon.log").open("ab"), cwd=str(cwd), env=env,
+    )
+
+
+async def _ready(port: int) -> bool:
+    try:
+        async with aiohttp.ClientSession() as s, s.get(
+            f"http://127.0.0.1:{port}/readyz", timeout=aiohttp.ClientTimeout(total=3)
+        ) as r:
+            return r.status == 200
+    except (aiohttp.ClientError, TimeoutError):
+        return False
+
+
+def _deliveries(db: Path) -> list[tuple[str, str, str, str]]:
+    """(recipient, channel, state, last_error) of every dedupe key, read beside the daemon."""
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(db, timeout=10)
+    try:
+        return list(conn.execute("SELECT recipient, channel, state, last_error FROM notification_deliveries"))
+    except sqlite3.OperationalError:
+        return []  # not migrated yet
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+async def processes() -> AsyncIterator[list[asyncio.subprocess.Process]]:
+    procs: list[asyncio.subprocess.Process] = []
+    yield procs
+    for p in procs:
+        if p.returncode is None:
+            p.kill()
+            await p.wait()
+
+
+@pytest.mark.slow
+async def test_notify_killed_mid_batch_sends_nothing_twice_and_the_rest_after_restart(
+    own_broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path, processes: list[asyncio.subprocess.Process]
+) -> None:
+    clock = SystemClock()  # the daemon runs on real time; so do the fakes
+    robots = {f"robot-{i}" for i in range(MERCHANTS)} | {"ops-robot"}
+    phones = {f"1390000{i:04d}" for i in range(MERCHANTS)}
+    async with FakeWeCom(clock, keys=robots) as wecom, FakeAliyunSms(clock, access_key_id="AK", access_key_secret="SK") as sms:
+        port = free_port()
+        config = _config(tmp_path, port=port, prefix=topic_prefix, bootstrap=own_broker.bootstrap_servers,
+                         wecom=wecom.base_url, sms=sms.base_url)
+        db = tmp_path / "state" / "huabei-watch.db"
+        settings = KafkaSettings(topic_prefix=topic_prefix, group_prefix=topic_prefix, partitions=1)
+        bus = Bus(settings, own_broker.bootstrap_servers, Topics(topic_prefix))
+        await bus.start()
+        try:
+            await bus.ensure_topics()
+            sms.fail_next(1, Failure(hang=True))  # the first SMS request never gets an answer
+
+            processes.append(await _start(config, tmp_path))
+            await eventually(lambda: _ready(port), timeout=60, what="the notify daemon ready")
+            incident = outage_incident(datetime.now(UTC).replace(microsecond=0))
+            await bus.publish(Event.build(INCIDENT_OPENED, incident, time=incident.updated_at))
+
+            def hung_mid_batch() -> bool:
+                rows = _deliveries(db)
+                return ("m0", "aliyun_sms", "in_flight", "") in rows and len(wecom.received) >= 1
+
+            # Planned in recipient order (ops, m0, m1, ...) on one lane: m0's SMS hangs, WeCom goes on
+            # until m1's SMS waits behind it; everything after that is still queued.
+            await eventually(hung_mid_batch, timeout=30, what="an SMS request hanging after some WeCom went out")
+            processes[0].send_signal(signal.SIGKILL)
+            assert await asyncio.wait_for(processes[0].wait(), 10) == -signal.SIGKILL
+            at_kill = _deliveries(db)
+            assert len(at_kill) < MERCHANTS * 2 + 1 and sms.received == []  # the batch was unfinished
+
+            processes.append(await _start(config, tmp_path))
+            expected = MERCHANTS * 2 + 1
+
+            def settled() -> bool:
+                rows = _deliveries(db)
+                return len(rows) == expected and all(r[2] in ("sent", "failed") for r in rows)
+
+            await eventually(settled, timeout=50, what="every message sent or reported after the restart")
+        finally:
+            await bus.stop()
+
+        rows = _deliveries(db)
+        assert not wecom.duplicates() and not sms.duplicates()
+        assert all(n == 1 for n in wecom.count_by_recipient().values())
+        assert all(n == 1 for n in sms.count_by_recipient().values())
+        sent = [r for r in rows if r[2] == "sent"]
+        unconfirmed = [r for r in rows if r[2] == "failed"]
+        assert all("unconfirmed" in r[3] for r in unconfirmed), unconfirmed
+        # Only what was in flight at the kill is unconfirmed (reported, never resent): m0's SMS.
+        assert [(r[0], r[1]) for r in unconfirmed] == [("m0", "aliyun_sms")]
+        assert "13900000000" not in sms.count_by_recipient()
+        assert len(wecom.received) == len([r for r in sent if r[1] == "wecom"])
+        assert len(sms.received) == len([r for r in sent if r[1] == "aliyun_sms"])
+        assert set(wecom.count_by_recipient()) <= robots and set(sms.count_by_recipient()) <= phones
+        assert len(wecom.received) + len(sms.received) + len(unconfirmed) == expected
+        assert set(wecom.count_by_recipient()) == robots
