@@ -16,7 +16,7 @@ import signal
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -31,7 +31,17 @@ from watcher.broker import EmbeddedBroker, free_port
 from watcher.bus import Bus
 from watcher.clock import SystemClock
 from watcher.config.settings import KafkaSettings
-from watcher.events import INCIDENT_OPENED, Event, Topics
+from watcher.events import (
+    HUABEI_CHANNELS,
+    INCIDENT_OPENED,
+    INCIDENT_RESOLVED,
+    Event,
+    Incident,
+    IncidentKind,
+    Phase,
+    Scope,
+    Topics,
+)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MERCHANTS = 8
@@ -94,10 +104,10 @@ concurrency = {{ wecom = 1, aliyun_sms = 1 }}
     return path
 
 
-async def _start(config: Path, cwd: Path) -> asyncio.subprocess.Process:
+async def _start_role(config: Path, cwd: Path, role: str) -> asyncio.subprocess.Process:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "watcher.cli", "--config", str(config), "run", "--role", "notify",
+        sys.executable, "-m", "watcher.cli", "--config", str(config), "run", "--role", role,
         stdout=asyncio.subprocess.DEVNULL, stderr=(cwd / "daemon.log").open("ab"), cwd=str(cwd), env=env,
     )
 
@@ -154,7 +164,7 @@ async def test_notify_killed_mid_batch_sends_nothing_twice_and_the_rest_after_re
             await bus.ensure_topics()
             sms.fail_next(1, Failure(hang=True))  # the first SMS request never gets an answer
 
-            processes.append(await _start(config, tmp_path))
+            processes.append(await _start_role(config, tmp_path, "notify"))
             await eventually(lambda: _ready(port), timeout=60, what="the notify daemon ready")
             incident = outage_incident(datetime.now(UTC).replace(microsecond=0))
             await bus.publish(Event.build(INCIDENT_OPENED, incident, time=incident.updated_at))
@@ -171,7 +181,7 @@ async def test_notify_killed_mid_batch_sends_nothing_twice_and_the_rest_after_re
             at_kill = _deliveries(db)
             assert len(at_kill) < MERCHANTS * 2 + 1 and sms.received == []  # the batch was unfinished
 
-            processes.append(await _start(config, tmp_path))
+            processes.append(await _start_role(config, tmp_path, "notify"))
             expected = MERCHANTS * 2 + 1
 
             def settled() -> bool:
@@ -197,3 +207,119 @@ async def test_notify_killed_mid_batch_sends_nothing_twice_and_the_rest_after_re
         assert set(wecom.count_by_recipient()) <= robots and set(sms.count_by_recipient()) <= phones
         assert len(wecom.received) + len(sms.received) + len(unconfirmed) == expected
         assert set(wecom.count_by_recipient()) == robots
+
+
+# -- cashier: no missed toggle ---------------------------------------------------------------------
+
+CASHIER_MERCHANTS = 120
+OPS = "ops-drill-token"
+
+
+def _cashier_config(tmp_path: Path, *, port: int, prefix: str, bootstrap: str) -> Path:
+    merchants = "".join(f'\n[[merchants]]\nid = "c{i}"\nmode = "auto"\ntoken = "tok-{i}"\n' for i in range(CASHIER_MERCHANTS))
+    path = tmp_path / "cashier.toml"
+    path.write_text(
+        f"""
+[daemon]
+state_dir = "{(tmp_path / 'cashier-state').as_posix()}"
+log_format = "json"
+shutdown_timeout = "5s"
+[admin]
+listen = "127.0.0.1:{port}"
+ops_token = "{OPS}"
+[kafka]
+bootstrap_servers = "{bootstrap}"
+topic_prefix = "{prefix}"
+group_prefix = "{prefix}"
+partitions = 1
+session_timeout = "6s"
+idempotence = "off"
+[sandbox]
+enabled = false
+[cashier]
+min_hold = 0  # switch back on as soon as an outage ends: the drill checks the "on" too
+{merchants}
+""",
+        "utf-8",
+    )
+    return path
+
+
+def _merchant_outage(i: int, at: datetime, *, resolved: bool) -> Event[Incident]:
+    inc = Incident(
+        incident_id=f"outage:c{i}", kind=IncidentKind.OUTAGE, scope=Scope.merchants(f"c{i}"), channels=HUABEI_CHANNELS,
+        phase=Phase.RESOLVED if resolved else Phase.ACTIVE, starts_at=at, disable_from=at,
+        disable_until=at + timedelta(seconds=1) if resolved else None, opened_at=at,
+        updated_at=at + timedelta(seconds=1) if resolved else at, resolved_at=at + timedelta(seconds=1) if resolved else None,
+        revision=2 if resolved else 1,
+    )
+    return Event.build(INCIDENT_RESOLVED if resolved else INCIDENT_OPENED, inc, time=inc.updated_at)
+
+
+def _audit(db: Path) -> list[tuple[str, int]]:
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(db, timeout=10)
+    try:
+        return list(conn.execute("SELECT subject, version FROM cashier_audit ORDER BY seq"))
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        conn.close()
+
+
+async def _policy(port: int, merchant: str) -> list[str]:
+    async with aiohttp.ClientSession() as s, s.get(
+        f"http://127.0.0.1:{port}/v1/merchants/{merchant}/pay-channels", headers={"Authorization": f"Bearer {OPS}"}
+    ) as r:
+        assert r.status == 200, await r.text()
+        return list((await r.json())["disable_pay_channels"])
+
+
+@pytest.mark.slow
+async def test_cashier_killed_mid_batch_misses_no_toggle_and_repeats_none_after_restart(
+    own_broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path, processes: list[asyncio.subprocess.Process]
+) -> None:
+    port = free_port()
+    config = _cashier_config(tmp_path, port=port, prefix=topic_prefix, bootstrap=own_broker.bootstrap_servers)
+    db = tmp_path / "cashier-state" / "huabei-watch.db"
+    bus = Bus(KafkaSettings(topic_prefix=topic_prefix, group_prefix=topic_prefix, partitions=1),
+              own_broker.bootstrap_servers, Topics(topic_prefix))
+    await bus.start()
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=5)
+    resolved = set(range(0, CASHIER_MERCHANTS, 3))  # every third merchant's outage ends later
+    try:
+        await bus.ensure_topics()
+        processes.append(await _start_role(config, tmp_path, "cashier"))
+        await eventually(lambda: _ready(port), timeout=60, what="the cashier daemon ready")
+        for i in range(CASHIER_MERCHANTS):
+            await bus.publish(_merchant_outage(i, at, resolved=False))
+
+        def mid_batch() -> bool:
+            return 0 < len({s for s, _ in _audit(db)}) < CASHIER_MERCHANTS
+
+        await eventually(mid_batch, timeout=30, what="some but not all merchants switched")
+        processes[0].send_signal(signal.SIGKILL)
+        assert await asyncio.wait_for(processes[0].wait(), 10) == -signal.SIGKILL
+        switched_at_kill = {s for s, _ in _audit(db)}
+        assert len(switched_at_kill) < CASHIER_MERCHANTS
+
+        for i in sorted(resolved):  # the outages of some merchants end while the cashier is down
+            await bus.publish(_merchant_outage(i, at, resolved=True))
+        processes.append(await _start_role(config, tmp_path, "cashier"))
+        await eventually(lambda: _ready(port), timeout=60, what="the cashier daemon ready again")
+
+        def settled() -> bool:
+            rows = _audit(db)
+            per = {s: sum(1 for x, _ in rows if x == s) for s, _ in rows}
+            return all(per.get(f"c{i}", 0) == (2 if i in resolved else 1) for i in range(CASHIER_MERCHANTS))
+
+        await eventually(settled, timeout=50, what="every merchant switched off (and back on) after the restart")
+        for i in range(CASHIER_MERCHANTS):
+            off = await _policy(port, f"c{i}")
+            assert (off == []) is (i in resolved), (i, off)
+    finally:
+        await bus.stop()
+    rows = _audit(db)
+    # Each merchant's changes are one audit row per version, never a repeat.
+    assert len(rows) == len(set(rows)) == CASHIER_MERCHANTS + len(resolved)
