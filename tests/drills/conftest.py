@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import _fresh_pg_database, _pg_url
 from watcher.broker import EmbeddedBroker
 
 
@@ -16,3 +17,15 @@ async def own_broker(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
     await b.start()
     yield b
     await b.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL for a daemon subprocess: a SQLite file, or (when HUABEI_WATCH_TEST_PG_URL is
+    set) a fresh PostgreSQL database. The schema is created by the daemon at start-up."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{(tmp_path / 'shared.db').as_posix()}"
+    base = _pg_url()
+    if base is None:
+        pytest.skip("PostgreSQL not configured (HUABEI_WATCH_TEST_PG_URL)")
+    return await _fresh_pg_database(base)

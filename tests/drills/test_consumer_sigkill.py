@@ -13,14 +13,17 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tests.cashier.incident_builders import outage_incident
 from tests.fakes.aliyun_sms import FakeAliyunSms
@@ -47,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 MERCHANTS = 8
 
 
-def _config(tmp_path: Path, *, port: int, prefix: str, bootstrap: str, wecom: str, sms: str) -> Path:
+def _config(tmp_path: Path, *, port: int, prefix: str, bootstrap: str, wecom: str, sms: str, db_url: str) -> Path:
     merchants = "".join(
         f"""
 [[merchants]]
@@ -68,6 +71,8 @@ log_format = "json"
 shutdown_timeout = "5s"
 [admin]
 listen = "127.0.0.1:{port}"
+[database]
+url = "{db_url}"
 [kafka]
 bootstrap_servers = "{bootstrap}"
 topic_prefix = "{prefix}"
@@ -122,17 +127,26 @@ async def _ready(port: int) -> bool:
         return False
 
 
-def _deliveries(db: Path) -> list[tuple[str, str, str, str]]:
-    """(recipient, channel, state, last_error) of every dedupe key, read beside the daemon."""
-    if not db.exists():
-        return []
-    conn = sqlite3.connect(db, timeout=10)
+async def _rows(db: AsyncEngine, query: str) -> list[tuple[Any, ...]]:
+    """Rows of ``query``, read beside the daemon; [] before the daemon created its tables."""
     try:
-        return list(conn.execute("SELECT recipient, channel, state, last_error FROM notification_deliveries"))
-    except sqlite3.OperationalError:
-        return []  # not migrated yet
-    finally:
-        conn.close()
+        async with db.connect() as conn:
+            return [tuple(r) for r in await conn.execute(text(query))]
+    except (OperationalError, ProgrammingError):
+        return []
+
+
+async def _deliveries(db: AsyncEngine) -> list[tuple[str, str, str, str]]:
+    """(recipient, channel, state, last_error) of every dedupe key."""
+    return await _rows(db, "SELECT recipient, channel, state, last_error FROM notification_deliveries")
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """A reader of the daemon's database, beside it."""
+    engine = create_async_engine(database_url)
+    yield engine
+    await engine.dispose()
 
 
 @pytest.fixture
@@ -147,7 +161,8 @@ async def processes() -> AsyncIterator[list[asyncio.subprocess.Process]]:
 
 @pytest.mark.slow
 async def test_notify_killed_mid_batch_sends_nothing_twice_and_the_rest_after_restart(
-    own_broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path, processes: list[asyncio.subprocess.Process]
+    own_broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path, processes: list[asyncio.subprocess.Process],
+    database_url: str, db: AsyncEngine,
 ) -> None:
     clock = SystemClock()  # the daemon runs on real time; so do the fakes
     robots = {f"robot-{i}" for i in range(MERCHANTS)} | {"ops-robot"}
@@ -155,8 +170,7 @@ async def test_notify_killed_mid_batch_sends_nothing_twice_and_the_rest_after_re
     async with FakeWeCom(clock, keys=robots) as wecom, FakeAliyunSms(clock, access_key_id="AK", access_key_secret="SK") as sms:
         port = free_port()
         config = _config(tmp_path, port=port, prefix=topic_prefix, bootstrap=own_broker.bootstrap_servers,
-                         wecom=wecom.base_url, sms=sms.base_url)
-        db = tmp_path / "state" / "huabei-watch.db"
+                         wecom=wecom.base_url, sms=sms.base_url, db_url=database_url)
         settings = KafkaSettings(topic_prefix=topic_prefix, group_prefix=topic_prefix, partitions=1)
         bus = Bus(settings, own_broker.bootstrap_servers, Topics(topic_prefix))
         await bus.start()
@@ -169,8 +183,8 @@ async def test_notify_killed_mid_batch_sends_nothing_twice_and_the_rest_after_re
             incident = outage_incident(datetime.now(UTC).replace(microsecond=0))
             await bus.publish(Event.build(INCIDENT_OPENED, incident, time=incident.updated_at))
 
-            def hung_mid_batch() -> bool:
-                rows = _deliveries(db)
+            async def hung_mid_batch() -> bool:
+                rows = await _deliveries(db)
                 return ("m0", "aliyun_sms", "in_flight", "") in rows and len(wecom.received) >= 1
 
             # Planned in recipient order (ops, m0, m1, ...) on one lane: m0's SMS hangs, WeCom goes on
@@ -178,21 +192,21 @@ async def test_notify_killed_mid_batch_sends_nothing_twice_and_the_rest_after_re
             await eventually(hung_mid_batch, timeout=30, what="an SMS request hanging after some WeCom went out")
             processes[0].send_signal(signal.SIGKILL)
             assert await asyncio.wait_for(processes[0].wait(), 10) == -signal.SIGKILL
-            at_kill = _deliveries(db)
+            at_kill = await _deliveries(db)
             assert len(at_kill) < MERCHANTS * 2 + 1 and sms.received == []  # the batch was unfinished
 
             processes.append(await _start_role(config, tmp_path, "notify"))
             expected = MERCHANTS * 2 + 1
 
-            def settled() -> bool:
-                rows = _deliveries(db)
+            async def settled() -> bool:
+                rows = await _deliveries(db)
                 return len(rows) == expected and all(r[2] in ("sent", "failed") for r in rows)
 
             await eventually(settled, timeout=50, what="every message sent or reported after the restart")
         finally:
             await bus.stop()
 
-        rows = _deliveries(db)
+        rows = await _deliveries(db)
         assert not wecom.duplicates() and not sms.duplicates()
         assert all(n == 1 for n in wecom.count_by_recipient().values())
         assert all(n == 1 for n in sms.count_by_recipient().values())
@@ -215,7 +229,7 @@ CASHIER_MERCHANTS = 120
 OPS = "ops-drill-token"
 
 
-def _cashier_config(tmp_path: Path, *, port: int, prefix: str, bootstrap: str) -> Path:
+def _cashier_config(tmp_path: Path, *, port: int, prefix: str, bootstrap: str, db_url: str) -> Path:
     merchants = "".join(f'\n[[merchants]]\nid = "c{i}"\nmode = "auto"\ntoken = "tok-{i}"\n' for i in range(CASHIER_MERCHANTS))
     path = tmp_path / "cashier.toml"
     path.write_text(
@@ -227,6 +241,8 @@ shutdown_timeout = "5s"
 [admin]
 listen = "127.0.0.1:{port}"
 ops_token = "{OPS}"
+[database]
+url = "{db_url}"
 [kafka]
 bootstrap_servers = "{bootstrap}"
 topic_prefix = "{prefix}"
@@ -256,16 +272,8 @@ def _merchant_outage(i: int, at: datetime, *, resolved: bool) -> Event[Incident]
     return Event.build(INCIDENT_RESOLVED if resolved else INCIDENT_OPENED, inc, time=inc.updated_at)
 
 
-def _audit(db: Path) -> list[tuple[str, int]]:
-    if not db.exists():
-        return []
-    conn = sqlite3.connect(db, timeout=10)
-    try:
-        return list(conn.execute("SELECT subject, version FROM cashier_audit ORDER BY seq"))
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        conn.close()
+async def _audit(db: AsyncEngine) -> list[tuple[str, int]]:
+    return await _rows(db, "SELECT subject, version FROM cashier_audit ORDER BY seq")
 
 
 async def _policy(port: int, merchant: str) -> list[str]:
@@ -278,11 +286,12 @@ async def _policy(port: int, merchant: str) -> list[str]:
 
 @pytest.mark.slow
 async def test_cashier_killed_mid_batch_misses_no_toggle_and_repeats_none_after_restart(
-    own_broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path, processes: list[asyncio.subprocess.Process]
+    own_broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path, processes: list[asyncio.subprocess.Process],
+    database_url: str, db: AsyncEngine,
 ) -> None:
     port = free_port()
-    config = _cashier_config(tmp_path, port=port, prefix=topic_prefix, bootstrap=own_broker.bootstrap_servers)
-    db = tmp_path / "cashier-state" / "huabei-watch.db"
+    config = _cashier_config(tmp_path, port=port, prefix=topic_prefix, bootstrap=own_broker.bootstrap_servers,
+                             db_url=database_url)
     bus = Bus(KafkaSettings(topic_prefix=topic_prefix, group_prefix=topic_prefix, partitions=1),
               own_broker.bootstrap_servers, Topics(topic_prefix))
     await bus.start()
@@ -295,13 +304,13 @@ async def test_cashier_killed_mid_batch_misses_no_toggle_and_repeats_none_after_
         for i in range(CASHIER_MERCHANTS):
             await bus.publish(_merchant_outage(i, at, resolved=False))
 
-        def mid_batch() -> bool:
-            return 0 < len({s for s, _ in _audit(db)}) < CASHIER_MERCHANTS
+        async def mid_batch() -> bool:
+            return 0 < len({s for s, _ in await _audit(db)}) < CASHIER_MERCHANTS
 
         await eventually(mid_batch, timeout=30, what="some but not all merchants switched")
         processes[0].send_signal(signal.SIGKILL)
         assert await asyncio.wait_for(processes[0].wait(), 10) == -signal.SIGKILL
-        switched_at_kill = {s for s, _ in _audit(db)}
+        switched_at_kill = {s for s, _ in await _audit(db)}
         assert len(switched_at_kill) < CASHIER_MERCHANTS
 
         for i in sorted(resolved):  # the outages of some merchants end while the cashier is down
@@ -309,8 +318,8 @@ async def test_cashier_killed_mid_batch_misses_no_toggle_and_repeats_none_after_
         processes.append(await _start_role(config, tmp_path, "cashier"))
         await eventually(lambda: _ready(port), timeout=60, what="the cashier daemon ready again")
 
-        def settled() -> bool:
-            rows = _audit(db)
+        async def settled() -> bool:
+            rows = await _audit(db)
             per = {s: sum(1 for x, _ in rows if x == s) for s, _ in rows}
             return all(per.get(f"c{i}", 0) == (2 if i in resolved else 1) for i in range(CASHIER_MERCHANTS))
 
@@ -320,6 +329,6 @@ async def test_cashier_killed_mid_batch_misses_no_toggle_and_repeats_none_after_
             assert (off == []) is (i in resolved), (i, off)
     finally:
         await bus.stop()
-    rows = _audit(db)
+    rows = await _audit(db)
     # Each merchant's changes are one audit row per version, never a repeat.
     assert len(rows) == len(set(rows)) == CASHIER_MERCHANTS + len(resolved)
