@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from consumers.signal_log import record_signal
@@ -91,20 +91,42 @@ async def test_database_run_gives_up_with_a_transient_error_when_the_lock_outlas
         await db.close()
 
 
+@asynccontextmanager
+async def table_locked(url: str) -> AsyncIterator[None]:
+    """Writes to the daemon's database blocked until the block ends: SQLite's file lock, or on
+    PostgreSQL an EXCLUSIVE lock on ``signal_log`` (reads still pass, inserts wait)."""
+    if url.startswith("sqlite"):
+        with exclusive_lock(Path(url.split("///", 1)[1])):
+            yield
+        return
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn, conn.begin() as tx:
+            await conn.execute(text("LOCK TABLE signal_log IN EXCLUSIVE MODE"))
+            yield
+            await tx.rollback()
+    finally:
+        await engine.dispose()
+
+
 @pytest.mark.slow
 async def test_signals_arriving_while_the_database_is_locked_are_all_recorded_after_release(
-    broker: EmbeddedBroker, bus: Bus, tmp_path: Path
+    broker: EmbeddedBroker, bus: Bus, tmp_path: Path, database_url: str
 ) -> None:
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
-    settings = settings_for(tmp_path, bus.topics.prefix)
-    path = Path(settings.database_url().split("///", 1)[1])
+    settings = settings_for(tmp_path, bus.topics.prefix, {"database": {"url": database_url}})
     async with running(settings, broker, ["incidents"], clock) as app:
         runner = next(r for r, _ in app.consumers if r.group_id.endswith(".incidents"))
         await eventually(lambda: runner.started, timeout=30, what="the incidents consumer joined")
-        base = _count(path)
+
+        async def count() -> int:
+            async with app.require_db().engine.connect() as conn:
+                return int((await conn.execute(select(func.count()).select_from(signal_log))).scalar_one())
+
+        base = await count()
         t0 = clock.now() - timedelta(minutes=5)
         events = [factories.probe(i % 2 == 0, t0 + timedelta(seconds=i), probe_id=f"p{i % 5}") for i in range(40)]
-        with exclusive_lock(path):
+        async with table_locked(database_url):
             for ev in events:
                 await bus.publish(ev)
             labels = {"group": runner.group_id}
@@ -114,13 +136,17 @@ async def test_signals_arriving_while_the_database_is_locked_are_all_recorded_af
 
             await eventually(in_flight, timeout=30, what="records fetched and stuck on the lock")
             await asyncio.sleep(LOCK_HELD_S)  # keep the fault in place a while: the drill's duration
-            assert _count(path) == base  # nothing got through the lock
+            assert await count() == base  # nothing got through the lock
+            status, body, _ = await get_json(app, "/healthz")
+            assert status == 200, body
 
-        await eventually(lambda: _count(path) == base + len(events), timeout=45, what="every signal recorded")
+        async def all_recorded() -> bool:
+            return await count() == base + len(events)
+
+        await eventually(all_recorded, timeout=45, what="every signal recorded")
         assert runner.dead_lettered == 0
         status, body, _ = await get_json(app, "/readyz")
         assert status == 200, body
         async with app.require_db().engine.connect() as conn:
             ids = set((await conn.execute(select(signal_log.c.event_id))).scalars())
-            assert {e.id for e in events} <= ids
-            assert (await conn.execute(select(func.count()).select_from(signal_log))).scalar_one() == base + len(events)
+        assert {e.id for e in events} <= ids
