@@ -150,3 +150,45 @@ async def test_signals_arriving_while_the_database_is_locked_are_all_recorded_af
         async with app.require_db().engine.connect() as conn:
             ids = set((await conn.execute(select(signal_log.c.event_id))).scalars())
         assert {e.id for e in events} <= ids
+
+
+@pytest.mark.slow
+async def test_postgres_connections_killed_while_signals_arrive_lose_nothing(
+    broker: EmbeddedBroker, bus: Bus, tmp_path: Path, database_url: str
+) -> None:
+    """PostgreSQL "unreachable": every connection of the daemon is terminated again and again
+    while signals arrive; the pool reconnects, Database.run retries, nothing is dead-lettered."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("terminating server connections is a PostgreSQL drill")
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    settings = settings_for(tmp_path, bus.topics.prefix, {"database": {"url": database_url}})
+    dbname = database_url.rsplit("/", 1)[1]
+    killer = create_async_engine(database_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    terminate = text(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"
+    )
+    try:
+        async with running(settings, broker, ["incidents"], clock) as app:
+            runner = next(r for r, _ in app.consumers if r.group_id.endswith(".incidents"))
+            await eventually(lambda: runner.started, timeout=30, what="the incidents consumer joined")
+            t0 = clock.now() - timedelta(minutes=5)
+            events = [factories.probe(i % 2 == 0, t0 + timedelta(seconds=i), probe_id=f"k{i % 5}") for i in range(40)]
+            killed = 0
+            async with killer.connect() as conn:
+                for i, ev in enumerate(events):
+                    await bus.publish(ev)
+                    if i % 4 == 0:
+                        killed += int((await conn.execute(terminate, {"db": dbname})).scalar_one())
+            assert killed > 0
+
+            async def all_recorded() -> bool:
+                async with app.require_db().engine.connect() as c:
+                    ids = set((await c.execute(select(signal_log.c.event_id))).scalars())
+                return {e.id for e in events} <= ids
+
+            await eventually(all_recorded, timeout=45, what="every signal recorded after the connection kills")
+            assert runner.dead_lettered == 0
+            status, body, _ = await get_json(app, "/readyz")
+            assert status == 200, body
+    finally:
+        await killer.dispose()
