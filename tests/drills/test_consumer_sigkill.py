@@ -183,13 +183,16 @@ async def test_notify_killed_mid_batch_sends_nothing_twice_and_the_rest_after_re
             incident = outage_incident(datetime.now(UTC).replace(microsecond=0))
             await bus.publish(Event.build(INCIDENT_OPENED, incident, time=incident.updated_at))
 
-            async def hung_mid_batch() -> bool:
-                rows = await _deliveries(db)
-                return ("m0", "aliyun_sms", "in_flight", "") in rows and len(wecom.received) >= 1
+            stalled = {("ops", "wecom", "sent"), ("m0", "wecom", "sent"), ("m1", "wecom", "sent"),
+                       ("m0", "aliyun_sms", "in_flight")}
 
-            # Planned in recipient order (ops, m0, m1, ...) on one lane: m0's SMS hangs, WeCom goes on
-            # until m1's SMS waits behind it; everything after that is still queued.
-            await eventually(hung_mid_batch, timeout=30, what="an SMS request hanging after some WeCom went out")
+            async def hung_mid_batch() -> bool:
+                return {r[:3] for r in await _deliveries(db)} == stalled
+
+            # Planned in recipient order (ops, m0, m1, ...) on one lane, one delivery per channel at a
+            # time: m0's SMS hangs; WeCom goes on until m1's SMS waits behind it, and the lane stalls
+            # there with the rest of the batch still queued. That is where the kill lands.
+            await eventually(hung_mid_batch, timeout=30, what="the batch stalled on a hanging SMS request")
             processes[0].send_signal(signal.SIGKILL)
             assert await asyncio.wait_for(processes[0].wait(), 10) == -signal.SIGKILL
             at_kill = await _deliveries(db)
