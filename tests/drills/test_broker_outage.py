@@ -8,6 +8,7 @@ from the outage is on the signals topic.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,8 @@ from watcher.config.settings import KafkaSettings
 from watcher.errors import TransientError
 from watcher.events import HEALTH_DOWN, HEALTH_UP, Event, EventData, Topics, decode
 from watcher.notices import understand
+from watcher.payments.ingest import make_payment_results_handler, signed_headers
+from watcher.payments.pipeline import KafkaSink
 from watcher.runtime.app import App
 from watcher.runtime.daemon import build_roles
 from watcher.sources.announce_config import RssSource
@@ -269,3 +272,58 @@ async def test_daemon_restarts_its_killed_broker_republishes_state_and_consumes_
         await eventually(lambda: logged(HEALTH_UP), timeout=45, what="health.up consumed after the restart")
     finally:
         await app.stop()
+
+
+@pytest.mark.slow
+async def test_payment_results_posted_during_a_broker_outage_get_503_and_arrive_once_resent(
+    own_broker: EmbeddedBroker, topic_prefix: str
+) -> None:
+    """The ingest endpoint acknowledges only what is on Kafka: during the outage a batch gets 503
+    with Retry-After (the sender keeps it); resent after the restart it gets 202 and is on the topic."""
+    clock = ManualClock(START)
+    bus = Bus(_settings(topic_prefix), own_broker.bootstrap_servers, Topics(topic_prefix))
+    await bus.start()
+    await bus.ensure_topics()
+    app = web.Application()
+    app.router.add_post("/v1/payment-results", make_payment_results_handler(
+        secret_for={"m1": "s1"}.get, sink=KafkaSink(bus, clock), clock=clock,
+    ))
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    url = str(server.make_url("/v1/payment-results"))
+
+    def batch(n: int) -> bytes:
+        results = [{"merchant_id": "m1", "at": (START - timedelta(seconds=n)).isoformat(), "channel": "pcredit",
+                    "success": False, "code": "20000", "sub_code": f"isp.unknow-error-{n}"}]
+        return json.dumps({"merchant_id": "m1", "results": results}).encode()
+
+    try:
+        async with aiohttp.ClientSession() as session:
+            async def post(body: bytes) -> tuple[int, dict[str, str], str]:
+                async with session.post(url, data=body, headers=signed_headers("m1", "s1", body, clock.now())) as r:
+                    return r.status, dict(r.headers), await r.text()
+
+            status, _, text = await post(batch(0))
+            assert status == 202, text
+            await own_broker.stop()
+            held = [batch(n) for n in range(1, 4)]
+            for body in held:
+                status, headers, text = await post(body)
+                assert status == 503 and "Retry-After" in headers, text
+            await _restart(own_broker, bus)
+
+            async def resent() -> bool:
+                clock.advance(1)  # a new signing time: a fresh request, as a sender's retry would be
+                for body in list(held):
+                    if (await post(body))[0] == 202:
+                        held.remove(body)  # acknowledged: the sender forgets it
+                return not held
+
+            await eventually(resent, timeout=20, what="the held batches accepted after the restart")
+    finally:
+        await server.close()
+        await bus.stop()
+
+    events = await _read_all(own_broker.bootstrap_servers, Topics(topic_prefix).payment_results)
+    subs = sorted(r.sub_code for e in events for r in e.data.results)  # type: ignore[attr-defined]
+    assert subs == [f"isp.unknow-error-{n}" for n in range(1, 4)]  # the one before the outage died with it
