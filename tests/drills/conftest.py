@@ -25,6 +25,16 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     set) a fresh PostgreSQL database. The schema is created by the daemon at start-up."""
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{(tmp_path / 'shared.db').as_posix()}"
+    return await _postgres()
+
+
+@pytest.fixture
+async def postgres_url() -> str:
+    """A fresh PostgreSQL database, for drills that only make sense there."""
+    return await _postgres()
+
+
+async def _postgres() -> str:
     base = _pg_url()
     if base is None:
         pytest.skip("PostgreSQL not configured (HUABEI_WATCH_TEST_PG_URL)")
