@@ -111,10 +111,11 @@ concurrency = {{ wecom = 1, aliyun_sms = 1 }}
 
 async def _start_role(config: Path, cwd: Path, role: str) -> asyncio.subprocess.Process:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "watcher.cli", "--config", str(config), "run", "--role", role,
-        stdout=asyncio.subprocess.DEVNULL, stderr=(cwd / "daemon.log").open("ab"), cwd=str(cwd), env=env,
-    )
+    with (cwd / "daemon.log").open("ab") as log:  # handed to the child, which keeps its own copy
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "watcher.cli", "--config", str(config), "run", "--role", role,
+            stdout=asyncio.subprocess.DEVNULL, stderr=log, cwd=str(cwd), env=env,
+        )
 
 
 async def _ready(port: int) -> bool:
