@@ -21,7 +21,7 @@ async def own_broker(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database URL for a daemon subprocess: a SQLite file, or (when HUABEI_WATCH_TEST_PG_URL is
+    """A database URL for a daemon subprocess: a SQLite file, or (when HUABEI_TEST_PG_URL is
     set) a fresh PostgreSQL database. The schema is created by the daemon at start-up."""
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{(tmp_path / 'shared.db').as_posix()}"
@@ -37,5 +37,5 @@ async def postgres_url() -> str:
 async def _postgres() -> str:
     base = _pg_url()
     if base is None:
-        pytest.skip("PostgreSQL not configured (HUABEI_WATCH_TEST_PG_URL)")
+        pytest.skip("PostgreSQL not configured (HUABEI_TEST_PG_URL)")
     return await _fresh_pg_database(base)

@@ -41,9 +41,7 @@ def apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> list[str]:
         if not name.startswith(ENV_PREFIX):
             continue
         parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
-        if len(parts) < 2:
-            # Not SECTION__KEY: some other variable sharing the prefix (HUABEI_WATCH_TEST_PG_URL,
-            # which CI exports), not an override; taking it as one made every daemon refuse to start.
+        if not parts:
             continue
         node: Any = data
         for i, part in enumerate(parts):
