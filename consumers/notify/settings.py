@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from consumers.notify.channels.config import ChannelsConfig
 from consumers.notify.delivery import DeliverySettings
@@ -34,3 +34,17 @@ class NotifySettings(ChannelsConfig):
     templates: TemplateSettings = TemplateSettings()
     delivery: DeliverySettings = DeliverySettings()
     fanout: FanOutSettings = FanOutSettings()
+
+    @model_validator(mode="after")
+    def _unconfirmed_after_outlasts_a_send(self) -> NotifySettings:
+        """A send still in progress must never be reported "unconfirmed" (and then retried)."""
+        slowest = max(
+            (float(getattr(t, "timeout_seconds", 0.0)) for t in (getattr(self, n) for n in self.model_fields) if t is not None),
+            default=0.0,
+        )
+        if self.delivery.unconfirmed_after <= slowest:
+            raise ValueError(
+                f"delivery.unconfirmed_after ({self.delivery.unconfirmed_after:g} s) must be longer than the "
+                f"slowest channel's timeout_seconds ({slowest:g} s)"
+            )
+        return self

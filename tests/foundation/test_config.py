@@ -123,3 +123,11 @@ def test_a_stray_environment_variable_is_named_in_the_error(tmp_path: Path) -> N
         "kafka.partition: unknown key (check the spelling; see config/default.toml for every key)"
         " (from environment variable HUABEI_WATCH_KAFKA__PARTITION)"
     ]
+
+
+def test_unconfirmed_after_shorter_than_a_channel_timeout_is_refused(tmp_path: Path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text("[notify.wecom]\ntimeout_seconds = 30\n[notify.delivery]\nlease = 10\nunconfirmed_after = 20\n", "utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(p, environ={})
+    assert "unconfirmed_after (20 s) must be longer than the slowest channel's timeout_seconds (30 s)" in info.value.problems[0]
