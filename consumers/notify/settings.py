@@ -39,7 +39,7 @@ class NotifySettings(ChannelsConfig):
     def _unconfirmed_after_outlasts_a_send(self) -> NotifySettings:
         """A send still in progress must never be reported "unconfirmed" (and then retried)."""
         slowest = max(
-            (float(getattr(t, "timeout_seconds", 0.0)) for t in (getattr(self, n) for n in self.model_fields) if t is not None),
+            (float(getattr(t, "timeout_seconds", 0.0)) for t in (getattr(self, n) for n in type(self).model_fields) if t is not None),
             default=0.0,
         )
         if self.delivery.unconfirmed_after <= slowest:
