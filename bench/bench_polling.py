@@ -119,13 +119,14 @@ async def run(sources: int, interval: float, intervals: int, quick: bool) -> Non
                 events_before = len(publisher.events)
                 scheduler.start()
                 try:
-                    busy_cpu, busy_wall = await measure(window)
+                    # Ticks at 0, interval, ...: stop just before the tick that would start the next interval.
+                    busy_cpu, busy_wall = await measure(window - 0.5)
                 finally:
                     scheduler.shutdown(wait=False)
                     # Let polls already started finish (bounded) before the store closes.
                     running = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
                     if running:
-                        await asyncio.wait(running, timeout=30)
+                        await asyncio.wait(running, timeout=120)
                 events = len(publisher.events) - events_before
             await db.close()
     finally:
