@@ -79,7 +79,7 @@ class BenchAliyunSms(Counting, FakeAliyunSms):
     def __init__(self, limit: int, window: float) -> None:
         super().__init__(
             SystemClock(), access_key_id=ACCESS_KEY_ID, access_key_secret=ACCESS_KEY_SECRET,
-            sign_names={SIGN_NAME}, templates={TEMPLATE},
+            sign_names={SIGN_NAME}, templates=None,
         )
         self._setup_counting()
         self.limit = limit

@@ -95,48 +95,66 @@ def ideal_span(messages: int, keys: int, limit: int, window: float) -> float:
     return (per_key - 1) // limit * window
 
 
-async def run(args: argparse.Namespace) -> None:
-    header("bench_fanout: notify fan-out to rate-limited provider fakes", args.quick)
-    n, robots, window = args.merchants, args.robots, args.window
-    wecom_proc, wecom_url = await start_fake("wecom", args.robot_limit, window, robots)
-    sms_proc, sms_url = await start_fake("aliyun_sms", args.sms_limit, window, 1)
+async def deliver_all(
+    args: argparse.Namespace, n: int, robot_limit: int, sms_limit: int, tmp: Path
+) -> tuple[dict[str, dict[str, Any]], dict[str, int], float, float]:
+    """One fan-out of ``n`` merchants to a fresh pair of fakes and a fresh SQLite store.
+    Returns (fake stats per channel, fan-out counters, wall seconds, RSS before in MB)."""
+    robots, window = args.robots, args.window
+    wecom_proc, wecom_url = await start_fake("wecom", robot_limit, window, robots)
+    sms_proc, sms_url = await start_fake("aliyun_sms", sms_limit, window, 1)
     results: dict[str, dict[str, Any]] = {}
     try:
-        with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
-            db = await Database.open(f"sqlite+aiosqlite:///{Path(tmp) / 'notify.db'}")
-            await create_tables(db.engine)
-            clock = SystemClock()
-            limiter = RateLimiter(clock, {"wecom": (Rate(args.robot_limit, window),),
-                                          "aliyun_sms": (Rate(args.sms_limit, window),)})
-            connector = aiohttp.TCPConnector(limit=2 * args.concurrency + 10)
-            async with aiohttp.ClientSession(connector=connector) as session:
-                channels = {
-                    "wecom": WeComChannel(session, clock, base_url=wecom_url, limiter=limiter),
-                    "aliyun_sms": AliyunSmsChannel(
-                        session, clock, access_key_id=ACCESS_KEY_ID, access_key_secret=SecretStr(ACCESS_KEY_SECRET),
-                        sign_name=SIGN_NAME, default_template_code=TEMPLATE, base_url=sms_url, limiter=limiter,
-                    ),
-                }
-                deliverer = Deliverer(channels, SqlDeliveryStore(db.engine), None, clock)
-                fan = FanOut(deliverer, FanOutSettings(default_concurrency=args.concurrency))
-                now = datetime.now(UTC)
-                incident = Incident(
-                    incident_id="outage:bench", kind=IncidentKind.OUTAGE, scope=Scope.platform(), phase=Phase.ACTIVE,
-                    opened_at=now, updated_at=now, revision=1,
-                )
-                rss_before = current_rss_mb()
-                fan.submit(incident.incident_id, merchants(incident, n, robots, now))
-                started = time.perf_counter()
-                await asyncio.wait_for(fan.run(burst=True), args.max_seconds)
-                elapsed = time.perf_counter() - started
-                counters = dict(fan.counters())
-            await db.close()
+        db = await Database.open(f"sqlite+aiosqlite:///{tmp / 'notify.db'}")
+        await create_tables(db.engine)
+        clock = SystemClock()
+        limiter = RateLimiter(clock, {"wecom": (Rate(robot_limit, window),), "aliyun_sms": (Rate(sms_limit, window),)})
+        connector = aiohttp.TCPConnector(limit=2 * args.concurrency + 10)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            channels = {
+                "wecom": WeComChannel(session, clock, base_url=wecom_url, limiter=limiter),
+                "aliyun_sms": AliyunSmsChannel(
+                    session, clock, access_key_id=ACCESS_KEY_ID, access_key_secret=SecretStr(ACCESS_KEY_SECRET),
+                    sign_name=SIGN_NAME, default_template_code=TEMPLATE, base_url=sms_url, limiter=limiter,
+                ),
+            }
+            deliverer = Deliverer(channels, SqlDeliveryStore(db.engine), None, clock)
+            fan = FanOut(deliverer, FanOutSettings(default_concurrency=args.concurrency))
+            now = datetime.now(UTC)
+            incident = Incident(
+                incident_id="outage:bench", kind=IncidentKind.OUTAGE, scope=Scope.platform(), phase=Phase.ACTIVE,
+                opened_at=now, updated_at=now, revision=1,
+            )
+            rss_before = current_rss_mb()
+            fan.submit(incident.incident_id, merchants(incident, n, robots, now))
+            started = time.perf_counter()
+            await asyncio.wait_for(fan.run(burst=True), args.max_seconds)
+            elapsed = time.perf_counter() - started
+            counters = dict(fan.counters())
+        await db.close()
     finally:
         results["wecom"] = await stop_fake(wecom_proc)
         results["aliyun_sms"] = await stop_fake(sms_proc)
+    return results, counters, elapsed, rss_before
+
+
+async def run(args: argparse.Namespace) -> None:
+    header("bench_fanout: notify fan-out to rate-limited provider fakes", args.quick)
+    n, robots, window = args.merchants, args.robots, args.window
+    with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
+        (Path(tmp) / "capacity").mkdir()
+        (Path(tmp) / "limited").mkdir()
+        # Baseline: the same path with limits far above what it can do: its own capacity.
+        cap, _, cap_wall, _ = await deliver_all(args, args.capacity_merchants, 1_000_000, 1_000_000, Path(tmp) / "capacity")
+        results, counters, elapsed, rss_before = await deliver_all(
+            args, n, args.robot_limit, args.sms_limit, Path(tmp) / "limited"
+        )
     peak = peak_rss_mb()
+    cap_rate = sum(r["accepted"] for r in cap.values()) / cap_wall
     print(f"merchants: {n:,} (streamed) x (WeCom + Aliyun SMS) = {2 * n:,} messages; fan-out concurrency "
           f"{args.concurrency} per channel; SQLite delivery store")
+    print(f"baseline capacity without limits ({args.capacity_merchants:,} merchants): {cap_rate:,.0f} messages/s "
+          f"(both channels)")
     print(f"fan-out counters: {counters}; wall {elapsed:.1f} s")
     shares = []
     lost_total = dup_total = 0
@@ -144,9 +162,9 @@ async def run(args: argparse.Namespace) -> None:
         r = results[name]
         span = (r["last"] - r["first"]) if r.get("first") is not None else 0.0
         allowed = keys * limit / window
-        achieved = (r["accepted"] - 1) / span if span > 0 else float("nan")
+        achieved = (r["accepted"] - 1) / span if span > 0 else 0.0
         best = ideal_span(n, keys, limit, window)
-        share = best / span if span > 0 else float("nan")
+        share = best / span if span > 0 else 0.0
         lost = n - r["distinct"]
         lost_total += lost
         dup_total += r["duplicates"]
@@ -167,8 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--robots", type=int, default=100, help="WeCom robots shared by the merchants")
     ap.add_argument("--robot-limit", type=int, default=2, help="messages per robot per window")
     ap.add_argument("--sms-limit", type=int, default=200, help="SendSms per account per window")
-    ap.add_argument("--window", type=float, default=1.0, help="rate window in seconds")
-    ap.add_argument("--concurrency", type=int, default=64, help="deliveries at once per channel")
+    ap.add_argument("--window", type=float, default=2.0, help="rate window in seconds")
+    ap.add_argument("--concurrency", type=int, default=4, help="deliveries at once per channel (notify default 4)")
+    ap.add_argument("--capacity-merchants", type=int, default=1_000, help="merchants in the unlimited baseline pass")
     ap.add_argument("--max-seconds", type=float, default=1500.0)
     args = ap.parse_args(argv)
     args.merchants = args.merchants or (5_000 if args.quick else 100_000)
