@@ -143,13 +143,15 @@ async def runner_pass(
             raise SystemExit(f"ConsumerRunner dead-lettered {runner.dead_lettered} records")
 
 
-async def run(n: int, quick: bool) -> None:
+async def run(n: int, quick: bool, max_in_flight: int) -> None:
     header("bench_throughput: ConsumerRunner vs raw aiokafka", quick)
     recs = records(n + 1)
     size = sum(len(r.value or b"") + sum(len(k) + len(v) for k, v in r.headers) for r in recs) / len(recs)
     async with embedded_broker() as broker:
         bootstrap = broker.bootstrap_servers
-        settings = KafkaSettings.model_validate({"bootstrap_servers": bootstrap, "idempotence": "off", "partitions": 6})
+        settings = KafkaSettings.model_validate(
+            {"bootstrap_servers": bootstrap, "idempotence": "off", "partitions": 6, "max_in_flight": max_in_flight}
+        )
         stamp = int(time.time())
         raw_topic, run_topic = f"bench-thr-{stamp}.raw", f"bench-thr-{stamp}.runner"
         bus = Bus(settings, bootstrap, Topics(f"bench-thr-{stamp}"))
@@ -165,7 +167,7 @@ async def run(n: int, quick: bool) -> None:
             await bus.stop()
     print(f"records: {n:,} x ~{size:.0f} B (value + headers), 6 partitions, embedded broker, consumer running")
     print(f"raw aiokafka: produce {n / p_raw:,.0f}/s; produce+consume (getmany, commit per batch) {n / t_raw:,.0f} records/s")
-    print(f"ConsumerRunner: produce {n / p_run:,.0f}/s; produce+consume (decode, no-op handler, commit) {n / t_run:,.0f} events/s")
+    print(f"ConsumerRunner (kafka.max_in_flight {max_in_flight}): produce {n / p_run:,.0f}/s; produce+consume (decode, no-op handler, commit) {n / t_run:,.0f} events/s")
     ratio = t_raw / t_run
     print(f"ratio runner / raw: {ratio:.2f}  (target >= {TARGET_RATIO}: {verdict(ratio >= TARGET_RATIO)})")
 
@@ -174,9 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="5,000 records instead of 20,000")
     ap.add_argument("-n", type=int, default=None, help="number of records")
+    ap.add_argument("--max-in-flight", type=int, default=64, help="kafka.max_in_flight (default as configured: 64)")
     args = ap.parse_args(argv)
     quiet_logs()
-    asyncio.run(run(args.n or (5_000 if args.quick else 20_000), args.quick))
+    asyncio.run(run(args.n or (5_000 if args.quick else 20_000), args.quick, args.max_in_flight))
     return 0
 
 
