@@ -52,18 +52,18 @@ async def bus(broker: EmbeddedBroker, kafka_settings: KafkaSettings) -> AsyncIte
 
 
 def _pg_url() -> str | None:
-    return os.environ.get("HUABEI_WATCH_TEST_PG_URL") or None
+    return os.environ.get("HUABEI_TEST_PG_URL") or None
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated database: SQLite always, PostgreSQL when HUABEI_WATCH_TEST_PG_URL is set."""
+    """A migrated database: SQLite always, PostgreSQL when HUABEI_TEST_PG_URL is set."""
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"
     else:
         base = _pg_url()
         if base is None:
-            pytest.skip("PostgreSQL not configured (HUABEI_WATCH_TEST_PG_URL)")
+            pytest.skip("PostgreSQL not configured (HUABEI_TEST_PG_URL)")
         url = await _fresh_pg_database(base)
     database = await Database.open(url, retry_for=5)
     yield database

@@ -85,8 +85,14 @@ class Bus:
         try:
             await self._producer.start()
         except KafkaError as exc:
-            self._producer = None
-            raise TransientError(f"cannot connect to Kafka at {self.bootstrap}: {exc}") from None
+            producer, self._producer = self._producer, None
+            with contextlib.suppress(Exception):
+                await producer.stop()
+            hint = ""
+            if idempotence_enabled(self.settings):
+                hint = (" (the idempotent producer is on: brokers without InitProducerId support, such as the "
+                        "embedded one reached by address, need kafka.idempotence = \"off\")")
+            raise TransientError(f"cannot connect to Kafka at {self.bootstrap}: {exc}{hint}") from None
 
     async def stop(self) -> None:
         if self._producer is not None:

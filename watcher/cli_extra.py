@@ -1,4 +1,4 @@
-"""Subcommands contributed by the capability modules (merchants, parse-notice, diagnose, incident)."""
+"""Subcommands contributed by the capability modules (merchants, parse-notice, diagnose, incident, asyncapi)."""
 
 from __future__ import annotations
 
@@ -132,6 +132,9 @@ def cmd_incident(args: argparse.Namespace) -> int:
     elif args.action == "resolve":
         method, path = "POST", f"/v1/incidents/{args.incident_id}/resolve"
         body = {"by": args.by}
+    elif args.action == "force-on":
+        method, path = "POST", f"/v1/merchants/{args.merchant_id}/force-on"
+        body = {"incident_id": args.incident or "*", "until": args.until, "by": args.by}
     else:
         method, path = "POST", f"/v1/incidents/{args.incident_id}/silence"
         body = {"for": args.duration} if args.duration else {"until": args.until}
@@ -155,6 +158,40 @@ def cmd_incident(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_asyncapi(args: argparse.Namespace) -> int:
+    """Write the AsyncAPI document: YAML for a .yaml/.yml FILE (when PyYAML is there), JSON otherwise."""
+    from watcher.events import Topics
+    from watcher.events.asyncapi import asyncapi_document, dump_json
+
+    topics = Topics()
+    if args.config:
+        try:
+            topics = Topics(_settings(args).kafka.topic_prefix)
+        except ConfigError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+    document = asyncapi_document(topics)
+    if args.file is None:
+        sys.stdout.write(dump_json(document))
+        return 0
+    path = Path(args.file)
+    text = dump_json(document)
+    if path.suffix in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:
+            print("PyYAML is not installed: writing JSON (which YAML parsers read too)", file=sys.stderr)
+        else:
+            text = yaml.safe_dump(document, allow_unicode=True, sort_keys=True, width=100)
+    try:
+        path.write_text(text, "utf-8")
+    except OSError as exc:
+        print(f"cannot write {path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add subcommands to the ``huabei-watch`` parser. ``sub`` is argparse's subparsers action."""
     mer = sub.add_parser("merchants", help="merchant registry: import a CSV, list")
@@ -174,7 +211,7 @@ def register(sub: Any) -> None:
     dg.add_argument("sub_code", nargs="?")
     dg.set_defaults(fn=cmd_diagnose)
 
-    inc = sub.add_parser("incident", help="list, open, resolve or silence incidents on a running daemon")
+    inc = sub.add_parser("incident", help="list, open, resolve, silence incidents, force Huabei on, on a running daemon")
     inc.add_argument("--url", help="admin server base URL (default: from admin.listen)")
     isub = inc.add_subparsers(dest="action", required=True)
     ls = isub.add_parser("list", help="open incidents (all with --all)")
@@ -195,4 +232,13 @@ def register(sub: Any) -> None:
     g = si.add_mutually_exclusive_group(required=True)
     g.add_argument("--for", dest="duration", help="a duration such as 2h")
     g.add_argument("--until", help="ISO time with offset")
+    fo = isub.add_parser("force-on", help="keep Huabei on for one merchant (one incident, or all with no --incident)")
+    fo.add_argument("merchant_id")
+    fo.add_argument("--incident", help="only this incident (default: every incident)")
+    fo.add_argument("--until", help="ISO time with offset (default: until the incident ends)")
+    fo.add_argument("--by", default="ops")
     inc.set_defaults(fn=cmd_incident)
+
+    aa = sub.add_parser("asyncapi", help="write the AsyncAPI 3 document of every topic and event type")
+    aa.add_argument("file", nargs="?", help="output file: YAML if it ends in .yaml/.yml, else JSON (default: stdout, JSON)")
+    aa.set_defaults(fn=cmd_asyncapi)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -34,3 +38,44 @@ CONSUMER_LAG = Gauge(
 BROKER_RESTARTS = Counter(
     "huabei_embedded_broker_restarts_total", "Times the embedded broker was restarted", registry=REGISTRY
 )
+
+
+# -- live values read at scrape time ---------------------------------------------------------------
+Sample = tuple[tuple[str, ...], float]
+
+
+class _Callbacks(Collector):
+    """Metrics whose values live in the roles' own objects (fan-out counters, open incidents, probe
+    health): read when Prometheus scrapes, so no code has to remember to update a gauge."""
+
+    def __init__(self) -> None:
+        self._metrics: dict[str, tuple[str, str, tuple[str, ...], Callable[[], Iterable[Sample]]]] = {}
+
+    def add(self, name: str, doc: str, kind: str, labels: tuple[str, ...], read: Callable[[], Iterable[Sample]]) -> None:
+        self._metrics[name] = (doc, kind, labels, read)
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        for name, (doc, kind, labels, read) in sorted(self._metrics.items()):
+            family: CounterMetricFamily | GaugeMetricFamily
+            if kind == "counter":
+                family = CounterMetricFamily(name.removesuffix("_total"), doc, labels=list(labels))
+            else:
+                family = GaugeMetricFamily(name, doc, labels=list(labels))
+            try:
+                for values, value in read():
+                    family.add_metric(list(values), value)
+            except Exception:  # a metric must never break the scrape
+                continue
+            yield family
+
+
+CALLBACKS = _Callbacks()
+REGISTRY.register(CALLBACKS)
+
+
+def live_counter(name: str, doc: str, labels: tuple[str, ...], read: Callable[[], Iterable[Sample]]) -> None:
+    CALLBACKS.add(name, doc, "counter", labels, read)
+
+
+def live_gauge(name: str, doc: str, labels: tuple[str, ...], read: Callable[[], Iterable[Sample]]) -> None:
+    CALLBACKS.add(name, doc, "gauge", labels, read)

@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, Column, String, Table, select
+from sqlalchemy import select
 
-from watcher.notices import understand
+from watcher import metrics
+from watcher.clock import SHANGHAI
+from watcher.compat.advice import InterfaceNotice
+from watcher.compat.checker import CompatChecker
+from watcher.compat.store import CompatStore
+from watcher.notices import NoticeUnderstanding, understand
 from watcher.payments.ingest import make_payment_results_handler
 from watcher.payments.pipeline import KafkaSink, PaymentPipeline
 from watcher.runtime.app import App
 from watcher.sandbox import SandboxServer, sandbox_sources, start_sandbox
 from watcher.sources.announcements import AnnouncementWatcher, add_poll_job
+from watcher.sources.extract import NoticeRef
 from watcher.sources.fetch import Fetcher
 from watcher.sources.probe_config import HttpProbe
 from watcher.sources.probe_state import ProbeState
@@ -25,17 +32,11 @@ from watcher.sources.probes import ProbeRunner, schedule_probes
 from watcher.sources.seen import SqlSeenStore
 from watcher.state.db import Database
 from watcher.state.merchants import MerchantRegistry
-from watcher.state.tables import metadata
+from watcher.state.records import probe_states
 from watcher.state.upsert import upsert
 
 log = logging.getLogger(__name__)
 
-probe_states = Table(
-    "probe_states",
-    metadata,
-    Column("probe_id", String(100), primary_key=True),
-    Column("data", JSON, nullable=False),
-)
 
 
 class WatcherRole:
@@ -49,6 +50,8 @@ class WatcherRole:
         self.payments: PaymentPipeline | None = None
         self.secrets: dict[str, str] = {}
         self.precreate_stop = asyncio.Event()
+        self.compat: CompatChecker | None = None
+        self.precreate: Any = None  # PrecreateScheduler, imported only when the probe is enabled
 
     async def start(self, app: App) -> None:
         self.app = app
@@ -65,11 +68,15 @@ class WatcherRole:
                                     interval=10, timeout=3, failure_threshold=2, success_threshold=2))
             log.info("sandbox.started", extra={"url": self.sandbox.base_url})
 
+        # Plugin compatibility (version table, interface-change notices, plugins seen on results).
+        self.compat = CompatChecker(s.compat, MerchantRegistry(db), bus, app.clock, CompatStore(db))
+        self.compat.schedule(app.scheduler)
+
         # Announcements.
         fetcher = Fetcher(app.require_http(), app.clock)
         store = SqlSeenStore(db.engine)
         for src in sources:
-            w = AnnouncementWatcher(src, fetcher, store, bus, app.clock, understand)
+            w = AnnouncementWatcher(src, fetcher, store, bus, app.clock, understand, on_understood=self._on_notice)
             self.watchers.append(w)
             add_poll_job(app.scheduler, w)  # first poll at once, then every interval
 
@@ -81,9 +88,14 @@ class WatcherRole:
             app.scheduler.add_job(self._probe_housekeeping, "interval", seconds=60, id="probes:housekeeping",
                                   replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
             app.spawn(self._republish_probes(), "probes:republish")
+            runner = self.probes
+            metrics.live_gauge(
+                "huabei_probe_up", "1 up, 0 down, -1 unknown, per health probe", ("probe",),
+                lambda: [((p.probe_id,), {"up": 1.0, "down": 0.0}.get(p.health.value, -1.0)) for p in runner.state_snapshot()],
+            )
 
         # Payment results.
-        self.payments = PaymentPipeline(bus, app.clock, s.payments.detection)
+        self.payments = PaymentPipeline(bus, app.clock, s.payments.detection, on_plugin=self.compat.plugin_seen)
         await self._refresh_secrets()
         handler = make_payment_results_handler(
             secret_for=self.secrets.get, sink=KafkaSink(bus, app.clock), clock=app.clock,
@@ -91,6 +103,14 @@ class WatcherRole:
         )
         app.web.router.add_post("/v1/payment-results", handler)
         app.consume("watcher-payments", [app.topics.payment_results], self.payments.handle)
+        detector = self.payments.detector
+        metrics.live_gauge("huabei_payments_tracked_merchants", "Merchants with payment results in the window", (),
+                           lambda: [((), float(detector.status().tracked_merchants))])
+        metrics.live_counter(
+            "huabei_payments_dropped_total", "Payment results not counted, by reason (future, too_old, capacity)",
+            ("reason",),
+            lambda: [((k,), float(getattr(detector.dropped, k))) for k in ("future", "too_old", "capacity")],
+        )
         app.scheduler.add_job(self.payments.evaluate, "interval", seconds=s.payments.evaluate_every,
                               id="payments:evaluate", replace_existing=True, misfire_grace_time=600,
                               coalesce=True, max_instances=1)
@@ -100,6 +120,20 @@ class WatcherRole:
         # Synthetic pre-order probe.
         if s.alipay.enabled and s.alipay.merchants:
             self._start_precreate(app)
+
+    async def _on_notice(self, ref: NoticeRef, understanding: NoticeUnderstanding, now: datetime) -> None:
+        """Interface-change notices: check every merchant's plugin against them."""
+        change = understanding.interface_change
+        if understanding.kind != "interface" or change is None or self.compat is None:
+            return
+        published = (
+            datetime.combine(ref.published, time(0), tzinfo=SHANGHAI) if ref.published is not None else now
+        )
+        notice = InterfaceNotice(
+            notice_id=ref.notice_id, plugins=change.names, min_version=change.minimum_version,
+            deadline=change.deadline, published_at=published, title=ref.title, url=ref.url,
+        )
+        await self.compat.on_interface_notice(notice)
 
     def _start_precreate(self, app: App) -> None:
         from watcher.payments.diagnosis import diagnose
@@ -118,6 +152,7 @@ class WatcherRole:
                 pipeline.detector.observe(result, now=app.clock.now())
 
         scheduler = PrecreateScheduler(probes, s, app.clock, tracker, app.require_bus(), on_outcome=on_outcome)
+        self.precreate = scheduler
         app.spawn(scheduler.run_forever(self.precreate_stop), "precreate")
 
     async def _refresh_secrets(self) -> None:
@@ -160,6 +195,8 @@ class WatcherRole:
 
     async def stop(self) -> None:
         self.precreate_stop.set()
+        if self.compat is not None:
+            await self.compat.drain()
         if self.probes is not None and self.app is not None:
             try:
                 await self._probe_housekeeping()

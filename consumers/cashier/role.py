@@ -11,6 +11,8 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
+from prometheus_client import Gauge
+
 from consumers.cashier.api import add_cashier_routes
 from consumers.cashier.model import CashierState, Mode
 from consumers.cashier.policy import desired_channels
@@ -18,7 +20,9 @@ from consumers.cashier.push import Pusher
 from consumers.cashier.reconcile import Reconciler
 from consumers.cashier.store import PLATFORM, CashierStore
 from consumers.cashier.view import PolicyView
+from watcher import metrics
 from watcher.bus import MessageContext
+from watcher.compat.api import add_diagnose_routes
 from watcher.events import CASHIER_CHANGED, CashierChange, Event, EventData, Incident, ScopeKind
 from watcher.runtime.app import App
 from watcher.state.merchants import MerchantRegistry
@@ -26,6 +30,9 @@ from watcher.state.merchants import MerchantRegistry
 log = logging.getLogger(__name__)
 
 RECONCILE_JOB = "cashier:reconcile"
+PLATFORM_OFF = Gauge("huabei_cashier_platform_off", "1 while the platform-wide Huabei switch is off", registry=metrics.REGISTRY)
+SWITCH_OFF = Gauge("huabei_cashier_switches_off", "Switches (platform and merchant-specific) with Huabei off",
+                   registry=metrics.REGISTRY)
 PUSH_JOB = "cashier:push"
 
 
@@ -55,6 +62,7 @@ class CashierRole:
         app.scheduler.add_job(self.pusher.run_once, "interval", seconds=2, id=PUSH_JOB,
                               replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
         add_cashier_routes(app, self)
+        add_diagnose_routes(app, self.policy_message, registry=self.registry)
 
     async def stop(self) -> None:
         return None
@@ -87,7 +95,13 @@ class CashierRole:
     async def reconcile_all(self) -> None:
         """Periodic: every subject with state, plus the platform switch (expiries, hold ends)."""
         assert self.store is not None
-        subjects = set(await self.store.states()) | {PLATFORM}
+        states = await self.store.states()
+        now = self.now()
+        from consumers.cashier.reconcile import effective
+
+        SWITCH_OFF.set(sum(1 for st in states.values() if effective(st, now).channels))
+        PLATFORM_OFF.set(1.0 if PLATFORM in states and effective(states[PLATFORM], now).channels else 0.0)
+        subjects = set(states) | {PLATFORM}
         incidents = await self.current_incidents()
         subjects |= {m for i in incidents if i.scope.kind is ScopeKind.MERCHANTS for m in i.scope.merchant_ids}
         for subject in sorted(subjects):
@@ -172,6 +186,16 @@ class CashierRole:
             reason="; ".join(r for r in (plat.reason, own.reason) if r),
             message_zh=plat.message_zh or own.message_zh,
         )
+
+    async def policy_message(self, merchant_id: str) -> str | None:
+        """The shopper message of the merchant's current policy when Huabei is off there (for
+        ``GET /v1/diagnose``), else None."""
+        assert self.registry is not None
+        m = await self.registry.get(merchant_id)
+        if m is None:
+            return None
+        state = await self.merchant_state(merchant_id, Mode(m.mode))
+        return state.message_zh if state.channels else None
 
     async def force_on(self, merchant_id: str, incident_id: str, until: datetime | None, by: str) -> None:
         assert self.store is not None

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from datetime import datetime, timedelta
 
 from consumers.incidents.api import add_incident_routes
 from consumers.incidents.engine import IncidentEngine
 from consumers.incidents.store import IncidentStore
 from consumers.signal_log import record_signal
+from watcher import metrics
 from watcher.bus import MessageContext
 from watcher.events import (
     INCIDENT_CANCELLED,
@@ -84,6 +86,12 @@ class IncidentsRole:
             coalesce=True,
         )
         add_incident_routes(app, self)
+        engine = self.engine
+        metrics.live_gauge(
+            "huabei_incidents_open", "Open incidents (scheduled or active) by kind and phase", ("kind", "phase"),
+            lambda: [((k, p), float(n)) for (k, p), n in Counter(
+                (i.kind.value, i.phase.value) for i in engine.open_incidents()).items()],
+        )
 
     async def stop(self) -> None:
         return None

@@ -228,11 +228,14 @@ def _maintenance_steps(
 ) -> list[_Step]:
     steps: list[_Step] = []
     start, end, ph = incident.starts_at, incident.ends_at, incident.phase
-    if ph is Phase.SCHEDULED and (start is None or now < start):
+    # "Active" begins at start - lead (Huabei goes off ahead of the window): a notice that arrives
+    # inside the lead time must still be announced, so this depends on the window, not the phase.
+    before_window = start is not None and now < start
+    if (ph is Phase.SCHEDULED and start is None) or (ph.is_open and before_window):
         steps.append(_Step("announced", "announced", now))
     if ph.is_open and previous is not None and (previous.starts_at, previous.ends_at) != (start, end):
         steps.append(_Step(f"changed_r{incident.revision}", "changed", now, expires_at=end))
-    if ph is Phase.SCHEDULED and start is not None and now < start:
+    if ph.is_open and start is not None and now < start:
         lead = timedelta(seconds=settings.reminder_min_lead)
         reminders = [
             (start - timedelta(hours=h), h)

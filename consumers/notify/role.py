@@ -23,6 +23,7 @@ from consumers.notify.plan import Endpoint, PlannedMessage, Recipient, plan_for
 from consumers.notify.settings import NotifySettings
 from consumers.notify.store import SqlDeliveryStore
 from consumers.notify.templates import Renderer
+from watcher import metrics
 from watcher.bus import MessageContext
 from watcher.events import Event, EventData, Incident, ScopeKind
 from watcher.merchants import Merchant
@@ -126,6 +127,7 @@ class NotifyRole:
         self.memory: IncidentMemory | None = None
         self.ops: Recipient | None = None
         self.configured: set[str] = set()
+        self._fanout_task: asyncio.Task[None] | None = None
 
     async def start(self, app: App) -> None:
         self.app = app
@@ -144,7 +146,21 @@ class NotifyRole:
         if missing:
             log.warning("notify.ops_channel_not_configured", extra={"channels": ",".join(missing)})
         self.ops = Recipient.ops(*(Endpoint(e.channel, e.address) for e in s.ops if e.channel in channels))
-        app.spawn(self.fanout.run(), "notify-fanout")
+        self._fanout_task = app.spawn(self.fanout.run(), "notify-fanout")
+        fanout, deliverer = self.fanout, self.deliverer
+        metrics.live_counter(
+            "huabei_notify_messages_total",
+            "Messages through the fan-out by outcome (queued, sent, failed, deferred, duplicates, expired, errors)",
+            ("outcome",),
+            lambda: [((k,), float(getattr(fanout, k))) for k in
+                     ("queued", "sent", "failed", "deferred", "duplicates", "expired", "errors")],
+        )
+        metrics.live_gauge("huabei_notify_in_progress", "Deliveries in progress", (),
+                           lambda: [((), float(fanout.in_progress))])
+        metrics.live_gauge("huabei_notify_lanes", "Incidents with messages still being fanned out", (),
+                           lambda: [((), float(fanout.lanes))])
+        metrics.live_counter("huabei_notify_retries_total", "Transient provider errors retried", (),
+                             lambda: [((), float(deliverer.retries))])
         app.consume(self.name, [app.topics.incidents], self.handle)
         app.scheduler.add_job(self.replan_open, "interval", seconds=s.replan_every, id=REPLAN_JOB,
                               replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
@@ -152,8 +168,12 @@ class NotifyRole:
                               replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
 
     async def stop(self) -> None:
+        """Stop taking new work and let deliveries in progress finish (the daemon bounds this by
+        ``daemon.shutdown_timeout``), so no send is cut between the provider call and its record."""
         if self.fanout is not None:
             self.fanout.stop()
+        if self._fanout_task is not None:
+            await asyncio.shield(self._fanout_task)
 
     async def republish(self) -> None:
         return None

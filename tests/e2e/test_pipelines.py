@@ -132,3 +132,26 @@ async def _open(app) -> tuple[int, dict]:  # type: ignore[no-untyped-def, type-a
     from tests.e2e.harness import post_json
 
     return await post_json(app, "/v1/incidents", {"title": "花呗异常", "summary_zh": "花呗暂时不可用"})
+
+
+async def test_metrics_show_fan_out_progress_open_incidents_and_the_switch(
+    broker: EmbeddedBroker, bus: Bus, tmp_path: Path
+) -> None:
+    clock = ManualClock(NOW.replace(hour=3))
+    out = tmp_path / "n.jsonl"
+    settings = settings_for(tmp_path, bus.topics.prefix, {
+        "notify": {"file": {"path": str(out)}},
+        "merchants": [{"id": f"f{i}", "mode": "auto", "token": f"t{i}", "channels": ["file"]} for i in range(20)],
+    })
+    async with running(settings, broker, ["incidents", "cashier", "notify"], clock) as app:
+        status, _ = await _open(app)
+        assert status == 201
+        await eventually(lambda: out.exists() and len(out.read_text("utf-8").splitlines()) == 20, timeout=60,
+                         what="20 messages")
+        await role(app, "cashier").reconcile_all()
+        _, text, _ = await get_json(app, "/metrics", token=None)
+        values = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                  if line.startswith("huabei_")}
+        assert values['huabei_notify_messages_total{outcome="sent"}'] >= 20
+        assert values['huabei_incidents_open{kind="outage",phase="active"}'] == 1
+        assert values["huabei_cashier_platform_off"] == 1

@@ -112,3 +112,14 @@ def test_secrets_never_appear_in_logs(formatter: logging.Formatter, tmp_path: Pa
     out = buf.getvalue()
     assert "settings.loaded" in out
     assert "tok-XYZZY" not in out
+
+
+def test_a_stray_environment_variable_is_named_in_the_error(tmp_path: Path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text("", "utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(p, environ={"HUABEI_WATCH_KAFKA__PARTITION": "3"})
+    assert info.value.problems == [
+        "kafka.partition: unknown key (check the spelling; see config/default.toml for every key)"
+        " (from environment variable HUABEI_WATCH_KAFKA__PARTITION)"
+    ]

@@ -122,3 +122,26 @@ def _check_invariants(u: NoticeUnderstanding) -> None:
         assert w.end is None or w.start <= w.end
         assert w.status in ("scheduled", "postponed", "cancelled")
     u.to_json()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        " " * 20_000, "二十" * 10_000, "1" * 20_000, "2:00-3:00，" * 2_000, "维护花呗不受影响除外" * 2_000,
+        "SDK接口下线 " + "a" * 20_000 + "插件", "10:00起异常，10:30已恢复。" * 1_000, "(" * 20_000,
+        "11月28日2:00开始维护约2小时" * 1_000,
+    ],
+    ids=["spaces", "cn_numerals", "digits", "ranges", "negations", "letters", "recoveries", "parens", "durations"],
+)
+def test_long_repetitive_text_keeps_invariants(text: str) -> None:
+    u = understand(text, published=date(2026, 11, 26))
+    _check_invariants(u)
+    assert len(u.windows) <= 64
+
+
+def test_many_ranges_are_capped_and_flagged_for_review() -> None:
+    text = "".join(f"12月{d}日02:00-03:00花呗系统维护。" for d in range(1, 32)) * 3
+    u = understand(text, published=date(2026, 11, 26))
+    assert u.kind == "maintenance"
+    assert len(u.windows) == 31  # identical windows collapse; the cap keeps the first 64 ranges
+    assert u.needs_review

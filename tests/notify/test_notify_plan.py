@@ -326,3 +326,14 @@ def test_next_due_is_the_earliest_deferred_message() -> None:
     sms_only = Recipient("m3", (Endpoint("sms", "13800000003"),))
     assert next_due(plan_for(incident(opened=NIGHT), None, sms_only, NIGHT, SETTINGS), NIGHT) == MORNING
     assert next_due([m for m in msgs if m.not_before <= NIGHT], NIGHT) is None
+
+
+def test_maintenance_first_known_inside_its_lead_time_is_still_announced_before_it_starts() -> None:
+    """Huabei goes off at start - lead, so the incident is already 'active' before the window; a late
+    notice must still reach merchants as an announcement (found by the multi-process test)."""
+    now = START - timedelta(minutes=20)
+    msgs = plan(incident(phase=Phase.ACTIVE, opened=now), None, [M2], now, SETTINGS)
+    assert ("m2", "wecom", "announced", now) in table(msgs)
+    assert ("m2", "wecom", "started", START) in table(msgs)
+    after_start = plan(incident(phase=Phase.ACTIVE, opened=now), None, [M2], START + timedelta(minutes=1), SETTINGS)
+    assert "announced" not in {m.phase for m in after_start}

@@ -1,4 +1,4 @@
-"""One contract, three stores: in-memory, SQLite (aiosqlite), PostgreSQL (when HUABEI_WATCH_TEST_PG_URL is set)."""
+"""One contract, three stores: in-memory, SQLite (aiosqlite), PostgreSQL (when HUABEI_TEST_PG_URL is set)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from consumers.notify.store import (
 from watcher.clock import SHANGHAI
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
-PG_URL = os.environ.get("HUABEI_WATCH_TEST_PG_URL", "")
+PG_URL = os.environ.get("HUABEI_TEST_PG_URL", "")
 A, B = "m1|inc-a|opened|sms", "m1|inc-b|opened|sms"
 GROUP = OutboundMessage(
     dedupe_key="m1|group-0123456789abcdef|group|sms", recipient="m1", address="13800000001", title="花呗提醒（2条）",
@@ -37,7 +37,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         yield MemoryDeliveryStore()
         return
     if request.param == "postgres" and not PG_URL:
-        pytest.skip("HUABEI_WATCH_TEST_PG_URL not set")
+        pytest.skip("HUABEI_TEST_PG_URL not set")
     url = PG_URL if request.param == "postgres" else f"sqlite+aiosqlite:///{tmp_path / 'n.db'}"
     engine = create_async_engine(url)
     await create_tables(engine)

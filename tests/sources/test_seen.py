@@ -17,7 +17,7 @@ from watcher.state.tables import metadata
 
 @pytest.fixture
 async def any_store(db: Database) -> AsyncIterator[SqlSeenStore]:
-    """The store on SQLite, and on PostgreSQL when HUABEI_WATCH_TEST_PG_URL is set."""
+    """The store on SQLite, and on PostgreSQL when HUABEI_TEST_PG_URL is set."""
     async with db.engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
     yield SqlSeenStore(db.engine)

@@ -165,5 +165,17 @@ def load_settings(path: Path | str | None = None, *, environ: Mapping[str, str] 
         raise ConfigError(["file is not UTF-8 text"], path=str(p)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"TOML syntax error: {exc}"], path=str(p)) from None
-    apply_env(data, os.environ if environ is None else environ)
-    return parse_settings(data, path=str(p))
+    from_env = apply_env(data, os.environ if environ is None else environ)
+    try:
+        return parse_settings(data, path=str(p))
+    except ConfigError as exc:
+        # Say which problems come from the environment, so a stray HUABEI_WATCH_* variable is found.
+        def annotate(problem: str) -> str:
+            key = problem.split(":", 1)[0].replace("[", ".").replace("]", "")
+            for env_key in from_env:
+                if key == env_key or key.startswith(env_key + "."):
+                    var = ENV_PREFIX + "__".join(env_key.upper().split("."))
+                    return f"{problem} (from environment variable {var})"
+            return problem
+
+        raise ConfigError([annotate(x) for x in exc.problems], path=exc.path) from None

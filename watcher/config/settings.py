@@ -11,6 +11,7 @@ from consumers.cashier.settings import CashierSettings
 from consumers.incidents.settings import IncidentSettings
 from consumers.notify.settings import NotifySettings
 from watcher.alipay.config import AlipayProbeSettings
+from watcher.compat.table import CompatTable
 from watcher.config.types import Dur, HostPort
 from watcher.payments.settings import DetectionSettings
 from watcher.sources.announce_config import AnnouncementSource
@@ -153,6 +154,7 @@ class Settings(Section):
     notify: NotifySettings = NotifySettings()
     payments: PaymentsSettings = PaymentsSettings()
     alipay: AlipayProbeSettings = AlipayProbeSettings()
+    compat: CompatTable = CompatTable()
     sources: tuple[AnnouncementSource, ...] = ()
     probes: tuple[ProbeSpec, ...] = ()
     merchants: tuple[MerchantConfig, ...] = ()

@@ -18,7 +18,7 @@ _WORDS: dict[Kind, dict[str, int]] = {
     },
     "outage": {
         "故障": 3, "异常": 2, "中断": 2, "波动": 2, "报错": 2, "失败率": 2, "不稳定": 2, "突发": 2,
-        "紧急": 1, "排查": 2, "无法正常": 1, "受损": 2, "不可用": 1, "延迟": 1,
+        "紧急": 1, "超时": 2, "排查": 2, "无法正常": 1, "受损": 2, "不可用": 1, "延迟": 1,
     },
     "recovery": {
         "已恢复": 4, "恢复正常": 3, "已修复": 4, "已解决": 3, "全面恢复": 4, "已排除": 3, "逐步恢复": 3,
@@ -39,7 +39,9 @@ _WORDS: dict[Kind, dict[str, int]] = {
     },
 }
 _RES = {k: re.compile("|".join(sorted(map(re.escape, w), key=len, reverse=True))) for k, w in _WORDS.items()}
-_RECOVERED_AT_RE = re.compile(r"已于[^。;\n]{0,24}(?:恢复|修复|解决)")
+_RECOVERED_AT_RE = re.compile(
+    r"已于[^。;\n]{0,24}(?:恢复|修复|解决)|\d\s*(?:左右)?\s*(?:已经|已|全部|全面|均|基本)*\s*(?:恢复|修复)"
+)
 _PAST_OUTAGE_RE = re.compile(r"(?:出现|发生|遇到)[^。;\n]{0,12}(?:故障|异常|中断|问题)")
 
 

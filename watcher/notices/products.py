@@ -25,6 +25,7 @@ what follows 除 ... 外 in that clause.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -105,10 +106,16 @@ def scan(norm: str, lo: int, hi: int) -> list[Mention]:
                 continue  # "信用卡...的快捷支付" names the card, not every card
             cards = cards or product.name in ("信用卡", "借记卡", "银行卡")
             pos = m.start()
-            positive = not negative or any(a <= pos < b for a, b in excepted)
+            positive = not negative or _inside(excepted, pos)
             out.append(Mention(product, pos, positive))
         clause_lo = clause_hi + 1
     return out
+
+
+def _inside(ranges: list[tuple[int, int]], pos: int) -> bool:
+    """Whether ``pos`` falls in one of the sorted, non-overlapping ``ranges``."""
+    k = bisect.bisect_right(ranges, (pos, 1 << 62)) - 1
+    return k >= 0 and ranges[k][0] <= pos < ranges[k][1]
 
 
 def merge(mentions: list[Mention]) -> tuple[list[Product], list[str]]:

@@ -35,11 +35,13 @@ def cn_to_int(s: str) -> int | None:
 # A Chinese numeral followed by a date/time/duration unit. The look-behind keeps weekdays
 # (周一, 星期六) and idioms (统一时间, 第一时间, 同一天) as they are.
 _CN_NUM_RE = re.compile(
-    r"(?<![周期拜统第同唯逐万初])([零〇一二两三四五六七八九十百]+)"
+    r"(?<![周期拜统第同唯逐万初零〇一二两三四五六七八九十百])([零〇一二两三四五六七八九十百]++)"
     r"(?=\s*(?:年|月|日|号|点|时(?![间候段期效限长])|个?半?小时|分钟|天))"
 )
 # Minutes written in Chinese after an hour already turned into digits: 2点三十分 -> 2点30分.
-_CN_MIN_RE = re.compile(r"(?<=\d[点时])([零〇一二三四五六七八九十]+)(?=分)")
+_CN_MIN_RE = re.compile(r"(?<=\d[点时])([零〇一二三四五六七八九十]++)(?=分)")
+_SPACE_RUN_RE = re.compile(r"[^\S\n]+")
+_NEWLINE_RUN_RE = re.compile(r" ?\n[\n ]*")
 _BEIJING_RE = re.compile(r"[(]?\s*北京时间\s*[)]?|[(]?\s*GMT\s*\+\s*8\s*[)]?|[(]?\s*UTC\s*\+\s*8\s*[)]?")
 
 
@@ -49,8 +51,11 @@ def _num_sub(m: re.Match[str]) -> str:
 
 
 def normalize(text: str) -> str:
-    """Full-width to half-width (NFKC), drop "北京时间", Chinese numerals before units to digits."""
+    """Full-width to half-width (NFKC), collapse whitespace, drop "北京时间", Chinese numerals before
+    units to digits. Offsets in the result do not map back to ``text``."""
     t = unicodedata.normalize("NFKC", text)
+    # One space or one newline per whitespace run keeps every "\s*" below linear.
+    t = _NEWLINE_RUN_RE.sub("\n", _SPACE_RUN_RE.sub(" ", t))
     t = _BEIJING_RE.sub(" ", t)
     t = _CN_NUM_RE.sub(_num_sub, t)
     return _CN_MIN_RE.sub(_num_sub, t)
@@ -66,8 +71,10 @@ _REL_WORDS = (
 )
 _WEEKDAY = "一二三四五六日天1234567"
 
+# The look-ahead lets the scanner skip, cheaply, every position where no point can start.
 _POINT_RE = re.compile(
     rf"""
+    (?=[0-9今明后次翌第隔当本这下周星礼(凌早清上中正午傍晚夜深])
     (?P<date>
         (?P<iy>\d{{4}})\s*[-/.]\s*(?P<im>\d{{1,2}})\s*[-/.]\s*(?P<id>\d{{1,2}})(?!\d)(?:\s*日)?
       | (?:(?P<cy>\d{{4}})\s*年\s*)?(?:(?P<cm>\d{{1,2}})\s*月\s*)?(?P<cd>\d{{1,2}})\s*[日号]
@@ -157,14 +164,40 @@ def find_points(norm: str) -> list[RawPoint]:
             hour = None
             if not (day or g("rel") or week):
                 continue
-        points.append(
-            RawPoint(m.start(), m.end(), year, month, day, g("rel"), week, tag, period, hour, minute)
-        )
+        point = RawPoint(m.start(), m.end(), year, month, day, g("rel"), week, tag, period, hour, minute)
+        if points and _JOIN_RE.fullmatch(norm, points[-1].end, point.start):
+            joined = _join(points[-1], point)
+            if joined is not None:
+                points[-1] = joined
+                continue
+        points.append(point)
     return points
 
 
+_JOIN_RE = re.compile(r"[\s()]*")
+
+
+def _join(p: RawPoint, q: RawPoint) -> RawPoint | None:
+    """"今天（11月26日）晚上23:00", "本周六（11月28日）凌晨2点": a date-only point and what
+    directly follows it (a time, or a more exact date) are one point."""
+    if not p.has_date or p.has_time:
+        return None
+    if not q.has_date:
+        return RawPoint(p.start, q.end, p.year, p.month, p.day, p.rel, p.week, p.weekday_tag,
+                        q.period or p.period, q.hour, q.minute)
+    if p.day is None and q.day is not None:
+        return RawPoint(p.start, q.end, q.year, q.month, q.day, None, None, q.weekday_tag,
+                        q.period or p.period, q.hour, q.minute)
+    if p.day is not None and q.day is None and q.rel is None and q.week is not None:
+        # "11月28日 本周六": the exact date wins; the weekday becomes a tag to check it.
+        return RawPoint(p.start, q.end, p.year, p.month, p.day, None, None, q.week[1],
+                        q.period or p.period, q.hour, q.minute)
+    return None
+
+
 _DURATION_RE = re.compile(
-    r"(?:约|大约|预计|持续|历时|为期|时长|共计|共|需要|需|大概|耗时)\s*(?:约|为|时间|时长)?\s*(?:约|为)?\s*"
+    r"(?:约|大约|预计|持续|历时|为期|时长|共计|共|需要|需|大概|耗时)\s*(?:停机|维护|升级|中断|切换)?\s*"
+    r"(?:约|为|时间|时长)?\s*(?:约|为)?\s*"
     r"(?P<num>\d+(?:\.\d+)?)?\s*个?\s*(?P<half>半)?\s*(?P<unit>小时|分钟|h\b|min)"
 )
 

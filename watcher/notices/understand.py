@@ -11,7 +11,7 @@ import re
 from datetime import date, datetime
 
 from watcher.clock import SHANGHAI
-from watcher.events.common import HUABEI_CHANNELS, Window
+from watcher.events.common import Window
 from watcher.notices import products as prod
 from watcher.notices.interface import extract_interface
 from watcher.notices.kinds import classify
@@ -28,11 +28,13 @@ _CANCEL_RE = re.compile(
     r"|(?:维护|升级|停机|割接|迁移|计划|安排|演练)(?:工作|计划|安排)?(?:已|将|现)?(?:被)?取消|取消进行|不再进行|暂不进行|不再需要|无需进行"
 )
 _POSTPONE_RE = re.compile(r"延期|推迟|顺延|延后|改期|暂缓|调整至|调整为|改至|改为|变更为|变更至")
+_IF_RE = re.compile(r"如|若|可能|或将|视情况|如遇|如有|一旦")
 _ORIGINAL_RE = re.compile(r"原定|原计划|原通知|原公告")
 _LATER_RE = re.compile(r"另行通知|另行公告|另行告知|待定")
 _WINDOW_KINDS = frozenset({"maintenance", "outage", "recovery", "interface"})
 _HUABEI_KINDS = _WINDOW_KINDS
 _MAX_TEXT = 200_000
+_MAX_WINDOWS = 64
 
 
 def _published_date(published: datetime | date) -> date:
@@ -68,6 +70,9 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         spans, flags, resolver = find_spans(head, t_points, pub, allow_open=True, allow_recovery=True)
         if spans:
             src = head
+    if len(spans) > _MAX_WINDOWS:
+        flags = [*flags, f"{len(spans)} time ranges found; only the first {_MAX_WINDOWS} kept"]
+        spans = spans[:_MAX_WINDOWS]
     has_range = any(s.how != "open" for s in spans)
     k = classify(head, body, has_window=bool(spans), has_range=has_range)
     kind: Kind = k.kind
@@ -183,8 +188,6 @@ def _windows(
             doubts.append("a window has no end time")
     if missing_products:
         doubts.append("could not tell which products each window affects; used the notice's products")
-    if any(w.channels and set(HUABEI_CHANNELS) & set(w.channels) for w in out):
-        pass
     return _dedupe(out)
 
 
@@ -242,8 +245,9 @@ def _status(norm: str, s: Span, lo: int, hi: int) -> str | None:
     if _CANCEL_RE.search(sent):
         return "cancelled"
     rel = s.pos - lo
-    m = _POSTPONE_RE.search(sent)
-    if m is not None:
+    for m in _POSTPONE_RE.finditer(sent):
+        if _IF_RE.search(sent, max(0, m.start() - 12), m.start()):
+            continue  # "如遇特殊情况，维护时间可能顺延" is a caveat, not a postponement
         return "postponed" if rel < m.start() else "scheduled"
     if _ORIGINAL_RE.search(sent, 0, rel) and _LATER_RE.search(sent):
         return "postponed"

@@ -53,6 +53,7 @@ class _Resolver:
     published: date
     last: date | None = None
     flags: list[str] = field(default_factory=list)
+    pending: tuple[RawPoint, date] | None = None  # a lone time that a later "...恢复" may close
 
     def flag(self, reason: str) -> None:
         if reason not in self.flags:
@@ -223,15 +224,29 @@ def _take_single(
             r.last = d
         return
     if allow_recovery and _RECOVERED_AFTER_RE.match(norm, p.end):
-        _close_open(r, spans, p, d)
+        if not _close_open(r, spans, p, d) and r.pending is not None:
+            # "约3:15 ... 出现异常，约3:40恢复": the last lone time before a recovery is its start.
+            first, first_day = r.pending
+            start = _at(first_day, r.hour24(first, None, None), first.minute)
+            end = _at(d or first_day, r.hour24(p, None, None), p.minute)
+            if end < start and d is None:
+                end += timedelta(days=1)
+            if end >= start:
+                spans.append(Span(start, end, first.start, p.end, "range"))
+        r.pending = None
         return
     seconds = find_duration(norm, p.end, min(40, nxt - p.end + 12))
     open_start = allow_open and (
         bool(_OPEN_AFTER_RE.match(norm, p.end)) or bool(_OPEN_BEFORE_RE.search(norm, max(0, p.start - 4), p.start))
     )
+    if seconds is None and open_start:
+        # "预计停机2小时，自12月1日凌晨1点开始"
+        line_start = max(0, p.start - 30, norm.rfind("\n", 0, p.start) + 1)
+        seconds = find_duration(norm, line_start, p.start - line_start)
     if seconds is None and not open_start:
         if d is not None:
             r.last = d
+        r.pending = (p, d or r.last or r.published)
         return
     day = d or r.last
     if day is None:
@@ -245,7 +260,8 @@ def _take_single(
         spans.append(Span(start, None, p.start, p.end, "open"))
 
 
-def _close_open(r: _Resolver, spans: list[Span], p: RawPoint, d: date | None) -> None:
+def _close_open(r: _Resolver, spans: list[Span], p: RawPoint, d: date | None) -> bool:
+    """End the latest open span at ``p``; False when there is none to end."""
     for k in range(len(spans) - 1, -1, -1):
         s = spans[k]
         if s.end is None and s.pos < p.start:
@@ -255,7 +271,8 @@ def _close_open(r: _Resolver, spans: list[Span], p: RawPoint, d: date | None) ->
                 end += timedelta(days=1)
             if end >= s.start:
                 spans[k] = Span(s.start, end, s.pos, p.end, "range")
-            return
+            return True
+    return False
 
 
 def _range(r: _Resolver, p: RawPoint, q: RawPoint) -> Span | None:

@@ -31,8 +31,8 @@ async def _broker_ok(app: App) -> bool:
         return False
 
 
-async def readyz(request: web.Request) -> web.Response:
-    app = request.app[APP_KEY]
+async def readiness(app: App) -> tuple[bool, dict[str, bool]]:
+    """Broker and database reachable, every consumer group joined, not shutting down."""
     checks: dict[str, bool] = {
         "broker": await _broker_ok(app),
         "database": app.db is not None and await app.db.ping(),
@@ -42,7 +42,11 @@ async def readyz(request: web.Request) -> web.Response:
             checks[name] = await check()
         except Exception:
             checks[name] = False
-    ok = all(checks.values()) and not app.stopping.is_set()
+    return all(checks.values()) and not app.stopping.is_set(), checks
+
+
+async def readyz(request: web.Request) -> web.Response:
+    ok, checks = await readiness(request.app[APP_KEY])
     return web.json_response({"ready": ok, "checks": checks}, status=200 if ok else 503)
 
 
@@ -59,3 +63,6 @@ def add_routes(app: App) -> None:
     app.web.router.add_get("/healthz", healthz)
     app.web.router.add_get("/readyz", readyz)
     app.web.router.add_get("/metrics", metrics_handler)
+    from watcher.runtime.status import add_status_routes
+
+    add_status_routes(app)

@@ -196,6 +196,8 @@ class App:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
             await runner.stop(timeout)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)  # no new timed work while roles drain
         for role in reversed(self.roles):
             try:
                 await asyncio.wait_for(role.stop(), timeout)

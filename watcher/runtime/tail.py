@@ -19,6 +19,12 @@ from watcher.runtime.daemon import read_broker_address
 
 
 def resolve_topic(name: str, topics: Topics) -> str:
+    """A short name (``signals``, ``cashier.changes``, ``payments.results``, with ``.dlq``) or a full
+    topic name."""
+    for full in topics.all():
+        for candidate in (full, Topics.dlq(full)):
+            if name == candidate or f"{topics.prefix}.{name}" == candidate:
+                return candidate
     short = name.replace("-", "_").replace(".", "_")
     try:
         return topics.for_logical(short)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -84,8 +85,13 @@ class AnnouncementWatcher:
         understand: Understand,
         *,
         maintenance_kinds: frozenset[str] = DEFAULT_MAINTENANCE_KINDS,
+        on_understood: Callable[[NoticeRef, Any, datetime], Awaitable[None]] | None = None,
     ) -> None:
+        """``on_understood(ref, understanding, now)`` runs after a new or edited notice's events were
+        published (e.g. plugin-compatibility checks of interface-change notices); its errors are
+        logged, never raised."""
         self.cfg = source_cfg
+        self._on_understood = on_understood
         self._fetcher = fetcher
         self._store = seen_store
         self._publisher = publisher
@@ -204,6 +210,11 @@ class AnnouncementWatcher:
         for event in plan.events:
             await self._publish(event, counts)
         await self._store.put(plan.record)
+        if self._on_understood is not None:
+            try:
+                await self._on_understood(ref, understanding, now)
+            except Exception:
+                log.exception("announce.on_understood_failed", extra={"source_id": self.cfg.id, "url": ref.url})
         if first:
             pass
         elif prev is None:

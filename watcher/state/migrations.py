@@ -35,6 +35,7 @@ def _load_tables() -> None:
     import consumers.incidents.store
     import consumers.notify.role
     import consumers.notify.store  # noqa: F401
+    import watcher.compat.store
     import watcher.sources.seen
     import watcher.state.merchants
     import watcher.state.records  # noqa: F401

@@ -19,3 +19,11 @@ signal_log = Table(
     Column("data", JSON, nullable=False),
 )
 Index("ix_signal_log_time", signal_log.c.time)
+
+#: Health probes' hysteresis state (watcher role), saved so a probe down before a restart stays down.
+probe_states = Table(
+    "probe_states",
+    metadata,
+    Column("probe_id", String(100), primary_key=True),
+    Column("data", JSON, nullable=False),
+)

@@ -1,0 +1,120 @@
+"""A known state for the status page, written through the real stores, and an App to serve it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from consumers.cashier.model import CashierState, Change
+from consumers.cashier.store import PLATFORM, CashierStore
+from consumers.incidents.store import IncidentStore
+from consumers.notify.store import SqlDeliveryStore
+from watcher.broker import EmbeddedBroker
+from watcher.clock import SHANGHAI, ManualClock
+from watcher.config import parse_settings
+from watcher.events import HUABEI_CHANNELS, PCREDIT, Incident, IncidentKind, Phase, ProbeObservation, Scope
+from watcher.runtime.app import App
+from watcher.sources.probe_state import Health, ProbeState
+from watcher.sources.seen import SourceState, SqlSeenStore
+from watcher.state.db import Database
+from watcher.state.records import probe_states
+
+NOW = datetime(2026, 11, 28, 2, 30, tzinfo=SHANGHAI)
+START = datetime(2026, 11, 28, 2, 0, tzinfo=SHANGHAI)
+END = datetime(2026, 11, 28, 4, 0, tzinfo=SHANGHAI)
+ACTIVE_TITLE = "花呗系统升级维护"
+UPCOMING_TITLE = "商户账户状态异常"
+RESOLVED_TITLE = "已恢复的旧故障"
+SHOPS = 60
+#: auto merchants (m-auto, m-own, shop-000..059) under the platform switch, plus m-pinned.
+OFF_TOTAL = 2 + SHOPS + 1
+
+
+def merchants() -> list[dict[str, Any]]:
+    fixed = [
+        {"id": "m-auto", "name": "自动店", "mode": "auto"},
+        {"id": "m-own", "name": "自有事件店", "mode": "auto"},
+        {"id": "m-pinned", "name": "固定关闭店", "mode": "pinned_off"},
+        {"id": "m-on", "name": "常开店", "mode": "pinned_on"},
+        {"id": "m-expired", "name": "已过期店", "mode": "notify_only"},
+    ]
+    return fixed + [{"id": f"shop-{i:03d}", "name": f"杭州小店{i:03d}", "mode": "auto"} for i in range(SHOPS)]
+
+
+def settings_for(tmp_path: Path, prefix: str, *, ops_token: str | None) -> Any:
+    admin: dict[str, Any] = {"listen": "127.0.0.1:0"}
+    if ops_token is not None:
+        admin["ops_token"] = ops_token
+    return parse_settings({
+        "daemon": {"state_dir": str(tmp_path / "state"), "shutdown_timeout": 10},
+        "admin": admin,
+        "kafka": {"topic_prefix": prefix, "group_prefix": prefix, "partitions": 1, "session_timeout": 6},
+        "sandbox": {"enabled": False},
+        "merchants": merchants(),
+    })
+
+
+def _incident(incident_id: str, title: str, kind: IncidentKind, phase: Phase, scope: Scope, starts: datetime,
+              ends: datetime, *, needs_review: bool = False) -> Incident:
+    return Incident(
+        incident_id=incident_id, kind=kind, scope=scope, channels=HUABEI_CHANNELS, phase=phase, title=title,
+        starts_at=starts, ends_at=ends, disable_from=starts - timedelta(minutes=5), disable_until=ends + timedelta(minutes=5),
+        opened_at=starts - timedelta(days=1), updated_at=NOW - timedelta(minutes=30), revision=3, needs_review=needs_review,
+    )
+
+
+async def _switch(store: CashierStore, subject: str, channels: tuple[str, ...], until: datetime, reason: str) -> None:
+    after = CashierState(merchant_id=subject, channels=channels, until=until, incident_ids=("x",), reason=reason,
+                         changed_at=NOW - timedelta(hours=1), exact=True, version=1)
+    assert await store.apply_change(Change(CashierState(merchant_id=subject), after, NOW - timedelta(hours=1)), push_to=[])
+
+
+async def seed(db: Database) -> None:
+    """Write the known state: one active and one upcoming incident (and a resolved one, hidden), the
+    platform switch off, one merchant-specific off (and one expired), two sources, two deliveries.
+    Merchants come from :func:`merchants` (the App upserts them from its settings)."""
+    tomorrow = timedelta(days=1, hours=8)
+    await IncidentStore(db).save([
+        _incident("maint:n1:0", ACTIVE_TITLE, IncidentKind.MAINTENANCE, Phase.ACTIVE, Scope.platform(), START, END),
+        _incident("acct:m-own", UPCOMING_TITLE, IncidentKind.MERCHANT_ACCOUNT, Phase.SCHEDULED, Scope.merchants("m-own"),
+                  START + tomorrow, END + tomorrow, needs_review=True),
+        _incident("outage:old", RESOLVED_TITLE, IncidentKind.OUTAGE, Phase.RESOLVED, Scope.platform(),
+                  START - timedelta(days=2), END - timedelta(days=2)),
+    ])
+    cashier = CashierStore(db)
+    await _switch(cashier, PLATFORM, HUABEI_CHANNELS, END + timedelta(minutes=5), "maint:n1:0 platform maintenance")
+    await _switch(cashier, "m-own", (PCREDIT,), NOW + timedelta(hours=3), "acct:m-own merchant account")
+    await _switch(cashier, "m-expired", (PCREDIT,), NOW - timedelta(minutes=1), "expired")
+    seen = SqlSeenStore(db.engine)
+    await seen.put_state(SourceState(source_id="alipay-notices", last_poll_at=NOW - timedelta(minutes=1),
+                                     initialized_at=NOW - timedelta(days=3)))
+    await seen.put_state(SourceState(source_id="dev-rss", last_poll_at=NOW - timedelta(minutes=2),
+                                     initialized_at=NOW - timedelta(days=3), consecutive_failures=5,
+                                     failing_since=NOW - timedelta(minutes=40), degraded=True, last_error="HTTP 503 from feed"))
+    down = ProbeState(
+        health=Health.DOWN, since=NOW - timedelta(minutes=3), changed_at=NOW - timedelta(minutes=2), announced=True,
+        recent=(ProbeObservation(at=NOW - timedelta(seconds=20), ok=False, latency_ms=5000.0, detail="timeout after 5 s"),),
+    )
+    async with db.begin() as conn:
+        await conn.execute(probe_states.insert().values(probe_id="gateway", data=down.model_dump(mode="json")))
+    deliveries = SqlDeliveryStore(db.engine)
+    sent, failed = "m-auto|maint:n1:0|active|wecom", "m-own|acct:m-own|scheduled|sms"
+    for key in (sent, failed):
+        assert await deliveries.reserve(key, NOW - timedelta(minutes=10)) == "new"
+    await deliveries.mark_sent(sent, "msgid-1", NOW - timedelta(minutes=9))
+    await deliveries.mark_failed(failed, "errcode 45009 rate limited", True, NOW - timedelta(minutes=8))
+
+
+@asynccontextmanager
+async def serving(tmp_path: Path, broker: EmbeddedBroker, prefix: str, *, ops_token: str | None) -> AsyncIterator[App]:
+    """An App with no roles (nothing changes the seeded state) on a free loopback port."""
+    app = App(settings_for(tmp_path, prefix, ops_token=ops_token), clock=ManualClock(NOW), bootstrap=broker.bootstrap_servers)
+    await app.start([])
+    try:
+        await seed(app.require_db())
+        yield app
+    finally:
+        await app.stop()
