@@ -1,0 +1,187 @@
+"""Event throughput through ConsumerRunner vs raw aiokafka: ``python -m bench.bench_throughput``.
+
+On the embedded broker, the same N CloudEvents records (``huabei.health.down``, ~0.6 KB each) are
+produced twice, to two fresh topics (6 partitions), with one raw ``AIOKafkaProducer`` (acks=all,
+sends pipelined), and consumed:
+
+* baseline: a raw ``AIOKafkaConsumer`` (manual commit after every ``getmany`` batch, no decode);
+* measured: :class:`watcher.bus.ConsumerRunner` (decode each record into a typed event, call a
+  no-op handler, commit after each batch of ``kafka.max_in_flight`` records).
+
+Each pass starts its consumer on an empty topic, waits until one warm-up record was consumed (the
+group is joined), then times producing the N records and consuming all of them (consumer running
+concurrently). Printed: the rates and the ratio runner / raw (target >= 0.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from datetime import datetime, timedelta
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from bench._common import embedded_broker, header, quiet_logs, verdict
+from watcher.bus import Bus, ConsumerRunner, MessageContext
+from watcher.clock import SHANGHAI
+from watcher.config.settings import KafkaSettings
+from watcher.events import (
+    HEALTH_DOWN,
+    Event,
+    EventData,
+    HealthChange,
+    ProbeObservation,
+    Record,
+    Topics,
+    encode,
+)
+
+TARGET_RATIO = 0.5
+T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
+DEADLINE_S = 300.0
+
+
+def records(n: int) -> list[Record]:
+    out = []
+    for i in range(n):
+        since = T0 + timedelta(seconds=i)
+        data = HealthChange(
+            probe_id=f"gw-{i % 97}", target="http://127.0.0.1:9/health", since=since,
+            evidence=tuple(ProbeObservation(at=since, ok=False, latency_ms=12.5, detail="HTTP 503") for _ in range(2)),
+        )
+        out.append(encode(Event.build(HEALTH_DOWN, data, time=since)))
+    return out
+
+
+async def produce(producer: AIOKafkaProducer, topic: str, recs: list[Record]) -> None:
+    """Produce every record, pipelined (acks=all), and wait for every acknowledgement."""
+    futures = [await producer.send(topic, r.value, key=r.key, headers=list(r.headers)) for r in recs]
+    await asyncio.gather(*futures)
+
+
+class Counter:
+    """Counts consumed records; ``reached`` fires once ``target`` were counted."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.target = 1
+        self.reached = asyncio.Event()
+
+    def add(self, k: int) -> None:
+        self.count += k
+        if self.count >= self.target:
+            self.reached.set()
+
+    async def wait_for(self, target: int) -> None:
+        self.target = target
+        self.reached.clear()
+        if self.count >= target:
+            return
+        try:
+            await asyncio.wait_for(self.reached.wait(), DEADLINE_S)
+        except TimeoutError:
+            raise SystemExit(f"consumed {self.count} of {target} records within {DEADLINE_S:g} s") from None
+
+
+async def timed(producer: AIOKafkaProducer, topic: str, recs: list[Record], counter: Counter) -> tuple[float, float]:
+    """Warm up with one record (the consumer has joined once it is consumed), then time producing
+    the rest and consuming them all. Returns (produce seconds, produce+consume seconds)."""
+    await produce(producer, topic, recs[:1])
+    await counter.wait_for(1)
+    started = time.perf_counter()
+    await produce(producer, topic, recs[1:])
+    produced = time.perf_counter()
+    await counter.wait_for(len(recs))
+    return produced - started, time.perf_counter() - started
+
+
+async def raw_pass(bootstrap: str, producer: AIOKafkaProducer, topic: str, recs: list[Record]) -> tuple[float, float]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=f"{topic}.raw", enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    counter = Counter()
+    stop = asyncio.Event()
+
+    async def loop() -> None:
+        deadline = time.monotonic() + DEADLINE_S
+        while not stop.is_set() and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=100)
+            if batch:
+                await consumer.commit()
+                counter.add(sum(len(v) for v in batch.values()))
+
+    task = asyncio.create_task(loop())
+    try:
+        return await timed(producer, topic, recs, counter)
+    finally:
+        stop.set()
+        await task
+        await consumer.stop()
+
+
+async def runner_pass(
+    bus: Bus, settings: KafkaSettings, producer: AIOKafkaProducer, topic: str, recs: list[Record]
+) -> tuple[float, float]:
+    counter = Counter()
+
+    async def noop(event: Event[EventData], ctx: MessageContext) -> None:
+        counter.add(1)
+
+    runner = ConsumerRunner(group_id=f"{topic}.runner", topics=[topic], handler=noop, bus=bus, settings=settings)
+    await runner.start()
+    task = asyncio.create_task(runner.run())
+    try:
+        return await timed(producer, topic, recs, counter)
+    finally:
+        runner.request_stop()
+        await task
+        await runner.stop()
+        if runner.dead_lettered:
+            raise SystemExit(f"ConsumerRunner dead-lettered {runner.dead_lettered} records")
+
+
+async def run(n: int, quick: bool, max_in_flight: int) -> None:
+    header("bench_throughput: ConsumerRunner vs raw aiokafka", quick)
+    recs = records(n + 1)
+    size = sum(len(r.value or b"") + sum(len(k) + len(v) for k, v in r.headers) for r in recs) / len(recs)
+    async with embedded_broker() as broker:
+        bootstrap = broker.bootstrap_servers
+        settings = KafkaSettings.model_validate(
+            {"bootstrap_servers": bootstrap, "idempotence": "off", "partitions": 6, "max_in_flight": max_in_flight}
+        )
+        stamp = int(time.time())
+        raw_topic, run_topic = f"bench-thr-{stamp}.raw", f"bench-thr-{stamp}.runner"
+        bus = Bus(settings, bootstrap, Topics(f"bench-thr-{stamp}"))
+        await bus.start()
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
+        await producer.start()
+        try:
+            await bus.ensure_topics([raw_topic, run_topic])
+            p_raw, t_raw = await raw_pass(bootstrap, producer, raw_topic, recs)
+            p_run, t_run = await runner_pass(bus, settings, producer, run_topic, recs)
+        finally:
+            await producer.stop()
+            await bus.stop()
+    print(f"records: {n:,} x ~{size:.0f} B (value + headers), 6 partitions, embedded broker, consumer running")
+    print(f"raw aiokafka: produce {n / p_raw:,.0f}/s; produce+consume (getmany, commit per batch) {n / t_raw:,.0f} records/s")
+    print(f"ConsumerRunner (kafka.max_in_flight {max_in_flight}): produce {n / p_run:,.0f}/s; produce+consume (decode, no-op handler, commit) {n / t_run:,.0f} events/s")
+    ratio = t_raw / t_run
+    print(f"ratio runner / raw: {ratio:.2f}  (target >= {TARGET_RATIO}: {verdict(ratio >= TARGET_RATIO)})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="5,000 records instead of 20,000")
+    ap.add_argument("-n", type=int, default=None, help="number of records")
+    ap.add_argument("--max-in-flight", type=int, default=64, help="kafka.max_in_flight (default as configured: 64)")
+    args = ap.parse_args(argv)
+    quiet_logs()
+    asyncio.run(run(args.n or (5_000 if args.quick else 20_000), args.quick, args.max_in_flight))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
