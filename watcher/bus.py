@@ -214,6 +214,7 @@ class ConsumerRunner:
             session_timeout_ms=int(self.settings.session_timeout * 1000),
             heartbeat_interval_ms=max(100, int(self.settings.session_timeout * 1000 / 3)),
             max_poll_interval_ms=max(300_000, int(self.settings.retry_max * 1000 * 4)),
+            fetch_max_wait_ms=max(1, int(self.settings.fetch_max_wait * 1000)),
         )
         self._consumer.subscribe(self.topic_names, listener=_Listener(self))
         try:

@@ -45,9 +45,9 @@ def add_cashier_routes(app: App, role: CashierRole) -> None:
     ops_token = app.settings.admin.ops_token
 
     async def pay_channels(request: web.Request) -> web.Response:
-        assert role.registry is not None and role.view is not None
+        assert role.cache is not None and role.view is not None
         merchant_id = request.match_info["merchant_id"]
-        merchant = await role.registry.get(merchant_id)
+        merchant = await role.cache.merchant(merchant_id)
         require_merchant_or_ops(request, merchant, ops_token)
         if merchant is None:
             return _json({"error": f"unknown merchant {merchant_id!r}"}, 404)

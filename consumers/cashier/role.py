@@ -17,13 +17,15 @@ from consumers.cashier.api import add_cashier_routes
 from consumers.cashier.model import CashierState, Mode
 from consumers.cashier.policy import desired_channels
 from consumers.cashier.push import Pusher
-from consumers.cashier.reconcile import Reconciler
+from consumers.cashier.reconcile import Reconciler, effective
 from consumers.cashier.store import PLATFORM, CashierStore
 from consumers.cashier.view import PolicyView
 from watcher import metrics
 from watcher.bus import MessageContext
+from watcher.clock import Clock
 from watcher.compat.api import add_diagnose_routes
 from watcher.events import CASHIER_CHANGED, CashierChange, Event, EventData, Incident, ScopeKind
+from watcher.merchants import Merchant
 from watcher.runtime.app import App
 from watcher.state.merchants import MerchantRegistry
 
@@ -36,6 +38,46 @@ SWITCH_OFF = Gauge("huabei_cashier_switches_off", "Switches (platform and mercha
 PUSH_JOB = "cashier:push"
 
 
+class ReadCache:
+    """What the policy API reads, kept in memory: the switch states, force-on overrides and the
+    merchants asked about. Refreshed after every change this process makes and at least every
+    ``ttl`` seconds (changes made by another cashier process show within that)."""
+
+    def __init__(self, store: CashierStore, registry: MerchantRegistry, clock: Clock, *, ttl: float = 2.0,
+                 merchant_ttl: float = 30.0) -> None:
+        self.store = store
+        self.registry = registry
+        self.clock = clock
+        self.ttl = ttl
+        self.merchant_ttl = merchant_ttl
+        self.states: dict[str, CashierState] = {}
+        self.forced: dict[str, set[str]] = {}
+        self._loaded = -1e18
+        self._merchants: dict[str, tuple[Merchant | None, float]] = {}
+        self._lock = asyncio.Lock()
+
+    async def refresh(self) -> None:
+        async with self._lock:
+            self.states = await self.store.states()
+            self.forced = await self.store.all_forced_on(self.clock.now())
+            self._loaded = self.clock.monotonic()
+
+    async def fresh(self) -> None:
+        if self.clock.monotonic() - self._loaded > self.ttl:
+            await self.refresh()
+
+    async def merchant(self, merchant_id: str) -> Merchant | None:
+        hit = self._merchants.get(merchant_id)
+        now = self.clock.monotonic()
+        if hit is not None and now - hit[1] <= self.merchant_ttl:
+            return hit[0]
+        m = await self.registry.get(merchant_id)
+        if len(self._merchants) > 200_000:
+            self._merchants.clear()
+        self._merchants[merchant_id] = (m, now)
+        return m
+
+
 class CashierRole:
     name = "cashier"
 
@@ -46,6 +88,7 @@ class CashierRole:
         self.reconciler: Reconciler | None = None
         self.view: PolicyView | None = None
         self.pusher: Pusher | None = None
+        self.cache: ReadCache | None = None
         self._lock = asyncio.Lock()
 
     async def start(self, app: App) -> None:
@@ -56,6 +99,7 @@ class CashierRole:
         self.reconciler = Reconciler(app.settings.cashier)
         self.view = PolicyView(app.settings.cashier)
         self.pusher = Pusher(self.store, self.registry, self, app.require_http(), app.clock)
+        self.cache = ReadCache(self.store, self.registry, app.clock)
         app.consume(self.name, [app.topics.incidents], self.handle)
         app.scheduler.add_job(self.reconcile_all, "interval", seconds=5, id=RECONCILE_JOB,
                               replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
@@ -97,7 +141,8 @@ class CashierRole:
         assert self.store is not None
         states = await self.store.states()
         now = self.now()
-        from consumers.cashier.reconcile import effective
+        if self.cache is not None:
+            await self.cache.refresh()
 
         SWITCH_OFF.set(sum(1 for st in states.values() if effective(st, now).channels))
         PLATFORM_OFF.set(1.0 if PLATFORM in states and effective(states[PLATFORM], now).channels else 0.0)
@@ -129,6 +174,8 @@ class CashierRole:
             push_to = await self._push_targets(subject) if not change.renewal else []
             seq = await self.store.apply_change(change, push_to=push_to)
             if seq is not None:
+                if self.cache is not None:
+                    await self.cache.refresh()
                 if seq:
                     await self.flush()
                 return
@@ -156,20 +203,17 @@ class CashierRole:
     # -- reading -----------------------------------------------------------------------------------
     async def merchant_state(self, merchant_id: str, mode: Mode) -> CashierState:
         """The effective switch for one merchant: platform switch (for ``auto``, minus incidents ops
-        forced on) combined with the merchant's own."""
-        assert self.store is not None
+        forced on) combined with the merchant's own. Served from :class:`ReadCache`."""
+        assert self.cache is not None
         now = self.now()
         if mode is not Mode.AUTO:
             d = desired_channels(merchant_id, mode, (), now)
             return CashierState(merchant_id=merchant_id, channels=d.channels, incident_ids=d.incident_ids,
                                 reason=d.reason, message_zh=d.message_zh)
-        states = await self.store.states([PLATFORM, merchant_id])
-        plat = states.get(PLATFORM) or CashierState(merchant_id=PLATFORM)
-        own = states.get(merchant_id) or CashierState(merchant_id=merchant_id)
-        forced = await self.store.forced_on(merchant_id, now)
-        from consumers.cashier.reconcile import effective
-
-        plat, own = effective(plat, now), effective(own, now)
+        await self.cache.fresh()
+        states, forced = self.cache.states, self.cache.forced.get(merchant_id, set())
+        plat = effective(states.get(PLATFORM) or CashierState(merchant_id=PLATFORM), now)
+        own = effective(states.get(merchant_id) or CashierState(merchant_id=merchant_id), now)
         if plat.channels and ("*" in forced or set(plat.incident_ids) <= forced):
             plat = CashierState(merchant_id=PLATFORM)
         channels = tuple(dict.fromkeys(plat.channels + own.channels))
@@ -190,8 +234,8 @@ class CashierRole:
     async def policy_message(self, merchant_id: str) -> str | None:
         """The shopper message of the merchant's current policy when Huabei is off there (for
         ``GET /v1/diagnose``), else None."""
-        assert self.registry is not None
-        m = await self.registry.get(merchant_id)
+        assert self.cache is not None
+        m = await self.cache.merchant(merchant_id)
         if m is None:
             return None
         state = await self.merchant_state(merchant_id, Mode(m.mode))
@@ -200,6 +244,8 @@ class CashierRole:
     async def force_on(self, merchant_id: str, incident_id: str, until: datetime | None, by: str) -> None:
         assert self.store is not None
         await self.store.force_on(merchant_id, incident_id, until, self.now(), by)
+        if self.cache is not None:
+            await self.cache.refresh()
         await self.reconcile(merchant_id)
 
     def recheck_hint(self) -> timedelta:

@@ -282,6 +282,25 @@ class CashierStore:
 
         return await self.db.run(work)
 
+    async def all_forced_on(self, now: datetime) -> dict[str, set[str]]:
+        """Every merchant's live force-on overrides (merchant id -> incident ids, "*" for all)."""
+
+        async def work() -> dict[str, set[str]]:
+            async with self.db.engine.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        select(overrides.c.merchant_id, overrides.c.incident_id).where(
+                            or_(overrides.c.until.is_(None), overrides.c.until > now)
+                        )
+                    )
+                ).all()
+            out: dict[str, set[str]] = {}
+            for mid, iid in rows:
+                out.setdefault(mid, set()).add(iid)
+            return out
+
+        return await self.db.run(work)
+
     # -- push outbox -----------------------------------------------------------------------------
     async def claim_pushes(self, now: datetime, lease_until: datetime, limit: int) -> list[tuple[str, int, int]]:
         """Claim due pushes (merchant_id, seq, attempts) under a lease so two processes never both send."""

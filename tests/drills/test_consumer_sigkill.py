@@ -93,13 +93,13 @@ access_key_id = "AK"
 access_key_secret = "SK"
 sign_name = "花呗助手"
 default_template_code = "SMS_1"
-timeout_seconds = 60
+timeout_seconds = 10
 [notify.plan.quiet_hours]
 start = "00:00"
 end = "00:00"
 [notify.delivery]
 lease = 5
-unconfirmed_after = 8
+unconfirmed_after = 12
 [notify.fanout]
 concurrency = {{ wecom = 1, aliyun_sms = 1 }}
 {merchants}

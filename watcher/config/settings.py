@@ -67,6 +67,9 @@ class KafkaSettings(Section):
     # A publish to an unreachable broker fails (TransientError) after this, instead of blocking the
     # poll or request that publishes; the caller keeps the event pending and retries.
     publish_timeout: Annotated[float, Dur(ge=0.5, le=300)] = 15.0
+    fetch_max_wait: Annotated[float, Dur(ge=0.001, le=10)] = Field(
+        default=0.1, description="How long the broker may hold a fetch when no records are waiting (latency vs idle polling)"
+    )
     max_in_flight: int = Field(default=64, ge=1, le=10_000, description="Bounded in-flight work per consumer")
     retry_initial: Annotated[float, Dur(gt=0, le=60)] = 0.2
     retry_max: Annotated[float, Dur(gt=0, le=3600)] = 30.0

@@ -196,8 +196,7 @@ class App:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
             await runner.stop(timeout)
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)  # no new timed work while roles drain
+        await self._drain_scheduler(timeout)
         for role in reversed(self.roles):
             try:
                 await asyncio.wait_for(role.stop(), timeout)
@@ -221,6 +220,18 @@ class App:
         if self.broker is not None:
             await self.broker.stop()
         log.info("daemon.stopped")
+
+    async def _drain_scheduler(self, timeout: float) -> None:
+        """No new timed work, let jobs already running finish (APScheduler's shutdown would cancel
+        them mid-way and log the cancellation as a job error), then shut the scheduler down."""
+        if not self.scheduler.running:
+            return
+        self.scheduler.pause()
+        executor = getattr(self.scheduler, "_executors", {}).get("default")
+        running = [f for f in getattr(executor, "_pending_futures", ()) if not f.done()]
+        if running:
+            await asyncio.wait(running, timeout=timeout)
+        self.scheduler.shutdown(wait=False)
 
     # -- admin server ----------------------------------------------------------------------------
     def _add_admin_routes(self) -> None:
