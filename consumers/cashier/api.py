@@ -17,6 +17,7 @@ from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from consumers.cashier.model import Mode
+from consumers.cashier.store import PLATFORM
 from consumers.cashier.view import etag
 from watcher.config.loader import format_errors
 from watcher.runtime.auth import require_merchant_or_ops, require_ops
@@ -51,14 +52,34 @@ def add_cashier_routes(app: App, role: CashierRole) -> None:
         require_merchant_or_ops(request, merchant, ops_token)
         if merchant is None:
             return _json({"error": f"unknown merchant {merchant_id!r}"}, 404)
-        state = await role.merchant_state(merchant_id, Mode(merchant.mode))
-        policy = role.view.policy_json(state, app.clock.now())
-        tag = etag(policy)
+        body, tag = await render(merchant_id, merchant.mode)
         headers = {"ETag": tag, "Cache-Control": "no-cache"}
         inm = request.headers.get("If-None-Match", "")
-        if tag in [t.strip() for t in inm.split(",")] or inm.strip() == "*":
+        if inm and (inm.strip() == "*" or tag in [t.strip() for t in inm.split(",")]):
             return web.Response(status=304, headers=headers)
-        return _json(policy, headers=headers)
+        return web.Response(body=body, headers=headers, content_type="application/json", charset="utf-8")
+
+    async def render(merchant_id: str, mode: str) -> tuple[bytes, str]:
+        """The policy body and its ETag, rendered once per state generation (the hot path: cashiers
+        poll this for every checkout)."""
+        assert role.cache is not None and role.view is not None
+        await role.cache.fresh()
+        now = app.clock.now()
+        hit = role.cache.rendered.get((merchant_id, mode))
+        if hit is not None and hit[0] == role.cache.generation and (hit[1] is None or now < hit[1]):
+            return hit[2], hit[3]
+        generation = role.cache.generation
+        state = await role.merchant_state(merchant_id, Mode(mode))
+        policy = role.view.policy_json(state, now)
+        body = json.dumps(policy, ensure_ascii=False).encode()
+        tag = etag(policy)
+        if len(role.cache.rendered) > 100_000:
+            role.cache.rendered.clear()
+        # Valid until the earliest expiry among the switches it was built from (fail open on time).
+        untils = [st.until for st in (role.cache.states.get(PLATFORM), role.cache.states.get(merchant_id))
+                  if st is not None and st.channels and st.until is not None and st.until > now]
+        role.cache.rendered[(merchant_id, mode)] = (generation, min(untils, default=None), body, tag)
+        return body, tag
 
     async def changes(request: web.Request) -> web.Response:
         assert role.store is not None

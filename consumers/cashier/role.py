@@ -55,12 +55,18 @@ class ReadCache:
         self._loaded = -1e18
         self._merchants: dict[str, tuple[Merchant | None, float]] = {}
         self._lock = asyncio.Lock()
+        #: Bumped at every refresh: rendered policies of an older generation are stale.
+        self.generation = 0
+        #: (merchant id, mode) -> (generation, valid until, body, etag): the policy API's responses.
+        self.rendered: dict[tuple[str, str], tuple[int, datetime | None, bytes, str]] = {}
 
     async def refresh(self) -> None:
         async with self._lock:
             self.states = await self.store.states()
             self.forced = await self.store.all_forced_on(self.clock.now())
             self._loaded = self.clock.monotonic()
+            self.generation += 1
+            self.rendered.clear()
 
     async def fresh(self) -> None:
         if self.clock.monotonic() - self._loaded > self.ttl:
