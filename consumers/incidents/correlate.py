@@ -43,6 +43,8 @@ class Evidence:
     as_of: datetime
     line: str
     advice_zh: str = ""
+    #: only ops hear of it (our own configuration is at fault, not the merchant)
+    ops_only: bool = False
     #: the source may resend the same event id with newer evidence (a still-down probe)
     refreshable: bool = False
 
@@ -92,6 +94,7 @@ def evidence_of(event: Event[EventData]) -> Evidence | None:
             line=f"{to_shanghai(data.observed_at).isoformat()} {data.origin} finding {data.finding_id} "
                  f"{data.state}" + (f": {code}" if code else ""),
             advice_zh=data.advice_zh,
+            ops_only=data.audience == "ops",
         )
     return None
 
@@ -158,7 +161,7 @@ def _opened(ev: Evidence, incidents: Mapping[str, Incident], now: datetime) -> I
         starts_at=start, disable_from=start if outage else None,
         opened_at=now, updated_at=now, revision=1,
         refs=Ledger(marks=(Mark(ev.ref, ev.state, ev.as_of),)).refs(),
-        evidence=(ev.line,), toggle=outage,
+        evidence=(ev.line,), toggle=outage, needs_review=ev.ops_only,
     )
 
 

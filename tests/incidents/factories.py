@@ -87,10 +87,12 @@ def anomaly(
 
 def finding(
     raised: bool, at: datetime, *, merchant_id: str = "m1", cause: Cause = Cause.MERCHANT_ACCOUNT,
+    audience: str = "merchant",
 ) -> Event[EventData]:
     data = MerchantFinding(
         finding_id=f"precreate:{merchant_id}", merchant_id=merchant_id,
         state="raised" if raised else "cleared", origin="precreate", cause=cause,
         code="40004", sub_code="ACQ.SELLER_BEEN_BLOCKED", advice_zh="请联系支付宝解除账户限制", observed_at=at,
+        audience=audience,  # type: ignore[arg-type]
     )
     return Event.build(MERCHANT_FINDING, data, time=at)

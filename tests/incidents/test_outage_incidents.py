@@ -165,3 +165,17 @@ def test_prune_forgets_old_closed_incidents_and_old_replays_stay_harmless() -> N
     assert e.prune(T + day) == ["outage:platform:20261128T1400"]
     assert e.incidents() == ()
     assert e.apply(down, T + day) == []  # stale evidence opens nothing
+
+
+def test_a_finding_about_our_own_configuration_opens_an_ops_only_incident() -> None:
+    """A bad key or a tampered answer on our side must not reach the merchant: the incident is
+    marked for review, which the planner sends to ops only, and it never switches Huabei."""
+    from consumers.notify.plan import Endpoint, PlanSettings, Recipient, plan
+
+    at = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
+    engine = IncidentEngine(SETTINGS)
+    [inc] = engine.apply(finding(True, at, cause=Cause.INTEGRATION, audience="ops"), at)
+    assert inc.needs_review and not inc.toggle and inc.scope.merchant_ids == ("m1",)
+    merchant = Recipient("m1", (Endpoint("wecom", "robot-m1"),))
+    ops = Recipient.ops(Endpoint("wecom", "robot-ops"))
+    assert {m.recipient for m in plan(inc, None, [merchant, ops], at, PlanSettings())} == {"ops"}

@@ -185,6 +185,10 @@ class MerchantFinding(EventData):
     explanation: str = ""
     deadline: AwareDatetime | None = None
     observed_at: AwareDatetime
+    audience: Literal["merchant", "ops"] = Field(
+        default="merchant",
+        description="'ops' when the fault is on our side (our keys, a proxy): only ops are told",
+    )
 
     def kafka_key(self) -> str:
         return f"merchant:{self.merchant_id}"

@@ -88,6 +88,7 @@ class Assessment:
     code: str = ""
     sub_code: str = ""
     explanation: str = ""
+    ours: bool = False  # the fault is on our side (keys, proxies): ops are told, not the merchant
 
 
 #: Causes a probe may raise a merchant finding for; the others (platform, maintenance, buyer,
@@ -105,18 +106,21 @@ def assess(outcome: PrecreateOutcome, classify: Callable[[str, str], Cause]) -> 
             Verdict.BAD, Cause.INTEGRATION,
             explanation=f"{OUR_CONFIGURATION}: a configured key cannot be loaded ({outcome.detail or 'key_invalid'}); "
             "no request was sent",
+            ours=True,
         )
     if outcome.finding == "signature_invalid":
         return Assessment(
             Verdict.BAD, Cause.INTEGRATION,
             explanation=f"{OUR_CONFIGURATION}: Alipay's answer does not verify with the configured Alipay public key "
             "(wrong platform key, e.g. the app public key pasted instead, or the answer was altered on the way)",
+            ours=True,
         )
     if outcome.finding == "response_tampered":
         return Assessment(
             Verdict.BAD, Cause.INTEGRATION,
             explanation=f"{OUR_CONFIGURATION}: Alipay's answer was altered or stripped of its signature on the way "
             f"({outcome.detail or 'inconsistent response'}); check proxies between us and the gateway",
+            ours=True,
         )
     if outcome.finding == "timeout" or outcome.transport_error or not (outcome.code or outcome.sub_code):
         return Assessment(Verdict.INCONCLUSIVE)
@@ -128,6 +132,7 @@ def assess(outcome: PrecreateOutcome, classify: Callable[[str, str], Cause]) -> 
             Verdict.BAD, Cause.INTEGRATION, outcome.code, outcome.sub_code,
             explanation=f"{OUR_CONFIGURATION}: an unsigned answer claimed an account problem "
             f"({outcome.sub_code or outcome.code}); not trusted as the merchant's account state",
+            ours=True,
         )
     return Assessment(
         Verdict.BAD, cause, outcome.code, outcome.sub_code,
@@ -225,12 +230,12 @@ class FindingTracker:
             self._last_bad[mid] = a
         if change == "raised":
             assert a.cause is not None
-            our_side = a.explanation.startswith(OUR_CONFIGURATION)
+            our_side = a.ours
             return MerchantFinding(
                 finding_id=f"precreate:{mid}", merchant_id=mid, state="raised", origin="precreate",
                 cause=a.cause, code=a.code, sub_code=a.sub_code,
                 advice_zh="" if our_side else self._advise(a.cause, a.code, a.sub_code),
-                explanation=a.explanation, observed_at=outcome.at,
+                explanation=a.explanation, observed_at=outcome.at, audience="ops" if our_side else "merchant",
             )
         if change == "cleared":
             assert before.raised is not None
