@@ -146,18 +146,19 @@ class CashierRole:
         """Periodic: every subject with state, plus the platform switch (expiries, hold ends)."""
         assert self.store is not None
         states = await self.store.states()
-        now = self.now()
-        if self.cache is not None:
-            await self.cache.refresh()
-
-        SWITCH_OFF.set(sum(1 for st in states.values() if effective(st, now).channels))
-        PLATFORM_OFF.set(1.0 if PLATFORM in states and effective(states[PLATFORM], now).channels else 0.0)
         subjects = set(states) | {PLATFORM}
         incidents = await self.current_incidents()
         subjects |= {m for i in incidents if i.scope.kind is ScopeKind.MERCHANTS for m in i.scope.merchant_ids}
         for subject in sorted(subjects):
             await self.reconcile(subject, incidents)
         await self.flush()
+        # Gauges from the state after this pass (not before it).
+        now = self.now()
+        states = await self.store.states()
+        if self.cache is not None:
+            await self.cache.refresh()
+        SWITCH_OFF.set(sum(1 for st in states.values() if effective(st, now).channels))
+        PLATFORM_OFF.set(1.0 if PLATFORM in states and effective(states[PLATFORM], now).channels else 0.0)
 
     async def reconcile(self, subject: str, incidents: list[Incident] | None = None) -> None:
         assert self.store is not None and self.reconciler is not None and self.registry is not None

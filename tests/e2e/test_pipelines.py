@@ -148,10 +148,15 @@ async def test_metrics_show_fan_out_progress_open_incidents_and_the_switch(
         assert status == 201
         await eventually(lambda: out.exists() and len(out.read_text("utf-8").splitlines()) == 20, timeout=60,
                          what="20 messages")
-        await role(app, "cashier").reconcile_all()
-        _, text, _ = await get_json(app, "/metrics", token=None)
-        values = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                  if line.startswith("huabei_")}
+
+        async def scraped() -> dict[str, float]:
+            await role(app, "cashier").reconcile_all()
+            _, text, _ = await get_json(app, "/metrics", token=None)
+            values = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                      if line.startswith("huabei_")}
+            return values if values.get("huabei_cashier_platform_off") == 1 else {}
+
+        values = await eventually(scraped, timeout=60, what="the switch off in /metrics")
         assert values['huabei_notify_messages_total{outcome="sent"}'] >= 20
         assert values['huabei_incidents_open{kind="outage",phase="active"}'] == 1
         assert values["huabei_cashier_platform_off"] == 1
