@@ -209,10 +209,3 @@ class WatcherRole:
         """After a broker restart: probes' current health; announcement state is re-read on poll."""
         if self.probes is not None:
             await self.probes.republish()
-
-    def status(self) -> dict[str, Any]:
-        return {
-            "sources": [w.cfg.id for w in self.watchers],
-            "probes": [p.probe_id for p in self.probes.state_snapshot()] if self.probes else [],
-            "sandbox": self.sandbox.base_url if self.sandbox else None,
-        }

@@ -9,8 +9,6 @@ HMAC-SHA256(webhook_secret, timestamp + "." + body).
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
 from datetime import timedelta
@@ -21,6 +19,7 @@ import aiohttp
 from consumers.cashier.model import Mode
 from consumers.cashier.store import CashierStore
 from watcher.clock import Clock
+from watcher.payments.signing import sign
 from watcher.state.merchants import MerchantRegistry
 
 if TYPE_CHECKING:
@@ -29,11 +28,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
-
-
-def push_signature(secret: str, timestamp: str, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
 
 
 class Pusher:
@@ -70,7 +64,7 @@ class Pusher:
             ts = str(int(self.clock.now().timestamp()))
             headers = {"Content-Type": "application/json", "X-Huabei-Timestamp": ts}
             if merchant.webhook_secret:
-                headers["X-Huabei-Signature"] = push_signature(merchant.webhook_secret, ts, body)
+                headers["X-Huabei-Signature"] = sign(merchant.webhook_secret, ts, body)
             error: str | None = None
             retry = True
             try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from prometheus_client import Gauge
 
@@ -254,6 +254,3 @@ class CashierRole:
         if self.cache is not None:
             await self.cache.refresh()
         await self.reconcile(merchant_id)
-
-    def recheck_hint(self) -> timedelta:
-        return timedelta(seconds=5)

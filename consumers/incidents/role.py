@@ -113,8 +113,7 @@ class IncidentsRole:
             return
         async with self.lock:
             changed = self.engine.tick(self._now())
-            await self._commit(changed)
-        self._schedule_next()
+            await self._commit(changed)  # schedules the next tick
 
     async def _commit(self, changed: list[Incident]) -> None:
         """Store, then publish. A publish failure leaves the outbox for the next flush."""

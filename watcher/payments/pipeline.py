@@ -37,10 +37,9 @@ log = logging.getLogger(__name__)
 class KafkaSink:
     """The ingestion endpoint's sink: durable on Kafka before the merchant gets its 202."""
 
-    def __init__(self, bus: Bus, clock: Clock, on_plugin: Callable[[str, str], None] | None = None) -> None:
+    def __init__(self, bus: Bus, clock: Clock) -> None:
         self.bus = bus
         self.clock = clock
-        self.on_plugin = on_plugin
 
     async def accept(self, batch: PaymentResultBatch) -> None:
         await self.bus.publish(Event.build(PAYMENT_RESULTS, batch, time=self.clock.now()))

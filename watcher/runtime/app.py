@@ -207,8 +207,6 @@ class App:
         for t in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
         if self.runner is not None:
             await self.runner.cleanup()
         if self.http is not None:

@@ -9,8 +9,6 @@ other status is final.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 
@@ -22,6 +20,7 @@ from consumers.notify.channels.base import OutboundMessage, SendReceipt, digest
 from consumers.notify.channels.ratelimit import RateLimiter
 from watcher.clock import Clock
 from watcher.errors import PermanentError
+from watcher.payments.signing import sign
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +29,8 @@ TIMESTAMP_HEADER = "X-Huabei-Timestamp"
 
 
 def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
-    mac = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"sha256={mac.hexdigest()}"
+    """The project's one signing scheme (as for payment results and cashier pushes)."""
+    return sign(secret, timestamp, body)
 
 
 def webhook_body(msg: OutboundMessage) -> bytes:
