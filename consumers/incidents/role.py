@@ -72,6 +72,9 @@ class IncidentsRole:
         log.info("incidents.restored", extra={"incidents": len(restored), "open": len(self.engine.open_incidents())})
         await self.flush()
         await self.tick()
+        # Re-assert what is open now rather than at the first keep-alive: an embedded broker starts
+        # empty, and after downtime the cashier's "off" needs renewing at once (same event ids).
+        await self.republish()
         app.consume(self.name, [app.topics.signals], self.handle)
         app.scheduler.add_job(
             self.tick, "interval", seconds=60, id=SAFETY_JOB, replace_existing=True, misfire_grace_time=600, coalesce=True

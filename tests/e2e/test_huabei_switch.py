@@ -234,3 +234,31 @@ async def test_ops_can_open_resolve_and_silence_incidents_and_force_huabei_on(
         assert status == 200 and resolved["phase"] == "resolved"
         status, listing, _ = await get_json(app, "/v1/incidents?all=1")
         assert [i["phase"] for i in listing["incidents"]] == ["resolved"]
+
+
+async def test_open_incidents_are_republished_at_start_into_an_empty_broker(
+    broker: EmbeddedBroker, bus: Bus, tmp_path: Path
+) -> None:
+    """An embedded broker is empty after a daemon restart: the incidents role re-asserts what is
+    open at start-up, not only at its first keep-alive minutes later."""
+    import uuid
+
+    from aiokafka import AIOKafkaConsumer
+
+    from watcher.events import decode
+
+    clock = ManualClock(START - timedelta(hours=1))
+    async with running(settings_for(tmp_path, bus.topics.prefix), broker, ["incidents"], clock) as app:
+        await bus.publish(maintenance())
+        await eventually(lambda: role(app, "incidents").list(open_only=True), what="incident")
+    fresh = f"t{uuid.uuid4().hex[:10]}"  # same database, new (empty) topics: as after a restart
+    async with running(settings_for(tmp_path, fresh), broker, ["incidents"], clock):
+        consumer = AIOKafkaConsumer(f"{fresh}.incidents", bootstrap_servers=broker.bootstrap_servers,
+                                    auto_offset_reset="earliest", enable_auto_commit=False)
+        await consumer.start()
+        try:
+            batch = await consumer.getmany(timeout_ms=15_000)
+        finally:
+            await consumer.stop()
+        ids = {decode(m.key, m.value, m.headers).data.incident_id for msgs in batch.values() for m in msgs}  # type: ignore[attr-defined]
+        assert ids == {"maint:n1"}
