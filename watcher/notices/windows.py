@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from watcher.clock import SHANGHAI
+from huabei_watch.clock import SHANGHAI
 from watcher.notices.timeparse import RawPoint, find_duration
 
 _MORNING = frozenset({"凌晨", "早上", "早晨", "清晨", "上午", "早"})

@@ -2,7 +2,7 @@
 
 :class:`SeenStore` is the protocol the announcement watcher needs; :class:`SqlSeenStore` keeps it
 in the project database (SQLite or PostgreSQL) on the tables ``seen_notices`` and
-``source_state`` of :data:`watcher.state.tables.metadata`. Several watcher replicas may share one
+``source_state`` of :data:`huabei_watch.db.tables.metadata`. Several watcher replicas may share one
 store: writes are upserts, and a lost race only repeats an event with the same deterministic id.
 """
 
@@ -28,8 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from watcher.events.common import Window
-from watcher.state.tables import metadata
+from huabei_watch.db.tables import metadata
+from huabei_watch.events.common import Window
 
 
 @dataclass(frozen=True, slots=True)
