@@ -25,7 +25,7 @@ from huabei_watch.events.signals import (
     MaintenanceSignal,
 )
 from watcher.sources.extract import NoticeRef
-from watcher.sources.seen import SeenNotice
+from watcher.sources.seen_model import SeenNotice
 
 MAX_TEXT = 20_000
 DEFAULT_MAINTENANCE_KINDS = frozenset({"maintenance", "upgrade"})
