@@ -54,6 +54,10 @@ class Role(Protocol):
 
 
 class App(Generic[S_co]):
+    """The process's shared resources. Names no role: the composition root builds the roles and the
+    extra admin routes (``admin_routes``, e.g. the status page) and hands them in. The database's
+    tables are whatever the root registered on :data:`huabei_watch.db.tables.metadata`."""
+
     def __init__(
         self,
         settings: S_co,
