@@ -1,21 +1,30 @@
-"""Notice understanding throughput vs. BeautifulSoup parsing: ``python -m bench.bench_notices``.
+"""Notice understanding throughput, against jionlp on the same texts: ``python -m bench.bench_notices``.
 
-Loads every page in ``bench/corpus/notices/`` (regenerate with ``python -m bench.make_notice_corpus``),
-extracts each notice body once, then times
+Workload: the notice bodies of every page in ``bench/corpus/notices/`` (regenerate with
+``python -m bench.make_notice_corpus``; the HTML is parsed once while loading, never timed) plus
+the development corpus ``tests/notices/corpus/dev.jsonl``. Times
 
-* understanding: ``watcher.notices.understand`` on the extracted text (notices per second),
-* baseline: ``BeautifulSoup(page, "lxml")`` on the same pages (pages per second),
+* ours: ``watcher.notices.understand`` on each text (notices per second; target >= 1,000),
+* baseline: jionlp's ``extract_time`` (a general Chinese time extractor) on the same texts, when
+  jionlp is installed. It is not a project dependency (about 300 MB, prints on import); without it
+  the baseline is skipped with a note.
 
-and prints both and their ratio. Target: at least 1,000 notices understood per second.
+``--kind-model`` also runs the statistical-model experiment of issue 16: character n-grams and a
+linear classifier for "maintenance or not", scored by cross-validation on the dev corpus next to
+the rules (needs scikit-learn; skipped with a note when it is missing).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import json
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from bs4 import BeautifulSoup
 
@@ -23,23 +32,28 @@ from bench._common import header, verdict
 from watcher.notices import understand
 
 CORPUS = Path(__file__).parent / "corpus" / "notices"
+DEV = Path(__file__).resolve().parents[1] / "tests" / "notices" / "corpus" / "dev.jsonl"
 TARGET_PER_SECOND = 1_000
 
+Text = tuple[str, str, date]  # title, body, published
 
-def _load() -> list[tuple[bytes, str, str, date]]:
-    pages = sorted(CORPUS.glob("*.html"))
-    if not pages:
-        raise SystemExit(f"no pages in {CORPUS}; run: python -m bench.make_notice_corpus")
-    out = []
-    for path in pages:
-        raw = path.read_bytes()
-        soup = BeautifulSoup(raw, "lxml")
+
+def _load() -> list[Text]:
+    out: list[Text] = []
+    for path in sorted(CORPUS.glob("*.html")):
+        soup = BeautifulSoup(path.read_bytes(), "lxml")
         body = soup.select_one("div.notice-body")
         h1 = soup.find("h1")
         pub = soup.select_one("span.publish-date")
-        text = body.get_text("\n") if body else ""
         published = date.fromisoformat(pub.get_text().strip()) if pub else date(2026, 11, 26)
-        out.append((raw, h1.get_text() if h1 else "", text, published))
+        out.append((h1.get_text() if h1 else "", body.get_text("\n") if body else "", published))
+    if DEV.exists():
+        for line in DEV.read_text("utf-8").splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                out.append((rec.get("title") or "", rec["text"], date.fromisoformat(rec["published"])))
+    if not out:
+        raise SystemExit(f"no pages in {CORPUS}; run: python -m bench.make_notice_corpus")
     return out
 
 
@@ -57,36 +71,123 @@ def _time_rounds(fn: Callable[[], None], min_seconds: float, min_rounds: int) ->
     return rounds, elapsed
 
 
+def _jionlp() -> Any | None:
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # jionlp prints a banner on import
+            import jionlp  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return jionlp
+
+
+def _extract(jio: Any, text: str, published: date) -> list[dict[str, Any]]:
+    base = datetime.combine(published, datetime.min.time()).timestamp()
+    try:
+        found: list[dict[str, Any]] = jio.ner.extract_time(text, time_base=base, with_parsing=True)
+    except Exception:  # jionlp raises on some inputs; no time found is its answer then
+        return []
+    return found
+
+
+def _jionlp_scores(jio: Any) -> str:
+    """jionlp on the dev corpus with the same scoring: its time spans as windows, a keyword rule
+    for the kind (jionlp has no notion of maintenance)."""
+    import re
+
+    from watcher.notices.corpus import GoldNotice, parse_corpus
+    from watcher.notices.evaluate import Prediction, WindowKey, render, score
+
+    maint = re.compile(r"维护|升级|暂停|停机|中断|割接|切换|停运|停止|維護|升級|暫停")
+    fmt = "%Y-%m-%d %H:%M:%S"
+
+    def read(g: GoldNotice) -> Prediction:
+        text = g.title + "\n" + g.text
+        windows: list[WindowKey] = []
+        for item in _extract(jio, text, g.published):
+            t = item.get("detail", {}).get("time")
+            if item.get("type") != "time_span" or not isinstance(t, list) or len(t) != 2 or "inf" in t:
+                continue
+            start = datetime.strptime(t[0], fmt)
+            end = datetime.strptime(t[1], fmt)
+            end = end.replace(second=0) if end.strftime("%H:%M:%S") != "23:59:59" else end + (
+                datetime(2000, 1, 2) - datetime(2000, 1, 1, 23, 59, 59))
+            windows.append((start, end, "scheduled"))
+        kind = "maintenance" if maint.search(text) else "other"
+        return Prediction(kind, tuple(windows), False)
+
+    golds = parse_corpus(DEV.read_text("utf-8").splitlines())
+    return render(score(golds, read)).split("\n\n")[1]
+
+
+def _bench_jionlp(jio: Any, corpus: list[Text], seconds: float) -> float:
+    def run_all() -> None:
+        for title, text, published in corpus:
+            _extract(jio, title + "\n" + text, published)
+
+    run_all()  # jionlp writes its dictionaries on first use; keep that out of the timing
+    rounds, elapsed = _time_rounds(run_all, seconds, 1)
+    return elapsed / (rounds * len(corpus))
+
+
+def _kind_model_experiment() -> None:
+    """Cross-validated char n-gram model vs the rules for maintenance-or-not on the dev corpus."""
+    try:
+        from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-not-found]
+        from sklearn.linear_model import LogisticRegression  # type: ignore[import-not-found]
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict  # type: ignore[import-not-found]
+        from sklearn.pipeline import make_pipeline  # type: ignore[import-not-found]
+    except ImportError:
+        print("kind model: skipped (scikit-learn is not installed; pip install scikit-learn to run it)")
+        return
+    recs = [json.loads(line) for line in DEV.read_text("utf-8").splitlines() if line.strip()]
+    texts = [(r.get("title") or "") + "\n" + r["text"] for r in recs]
+    gold = [r["kind"] == "maintenance" for r in recs]
+    folds = max(2, min(5, sum(gold), len(gold) - sum(gold)))
+    model = make_pipeline(TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True),
+                          LogisticRegression(max_iter=2000, class_weight="balanced"))
+    pred = cross_val_predict(model, texts, gold, cv=StratifiedKFold(folds, shuffle=True, random_state=16))
+    model_acc = sum(p == g for p, g in zip(pred, gold, strict=True)) / len(gold)
+    rules = [understand(r["text"], published=date.fromisoformat(r["published"]), title=r.get("title") or "").kind
+             == "maintenance" for r in recs]
+    rules_acc = sum(p == g for p, g in zip(rules, gold, strict=True)) / len(gold)
+    t0 = time.perf_counter()
+    model.fit(texts, gold)
+    fit_ms = 1000 * (time.perf_counter() - t0)
+    print(f"kind model ({len(gold)} dev notices, {folds}-fold CV): char 1-3-grams + logistic regression "
+          f"maintenance-or-not {100 * model_acc:.1f} %; rules {100 * rules_acc:.1f} %; fit {fit_ms:.0f} ms")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seconds", type=float, default=None, help="minimum time per measurement")
     ap.add_argument("--quick", action="store_true", help="shorter measurements (0.5 s each)")
+    ap.add_argument("--kind-model", action="store_true", help="also run the statistical kind-model experiment")
     args = ap.parse_args(argv)
     seconds = args.seconds if args.seconds is not None else (0.5 if args.quick else 2.0)
-    header("bench_notices: notice understanding vs BeautifulSoup", args.quick)
+    header("bench_notices: notice understanding vs jionlp on the same texts", args.quick)
     corpus = _load()
     n = len(corpus)
-    sizes = [len(raw) for raw, *_ in corpus]
-    texts = [len(text) for _, _, text, _ in corpus]
+    lengths = [len(text) for _, text, _ in corpus]
 
     def understand_all() -> None:
-        for _, title, text, published in corpus:
+        for title, text, published in corpus:
             understand(text, published=published, title=title)
 
-    def parse_all() -> None:
-        for raw, *_ in corpus:
-            BeautifulSoup(raw, "lxml")
-
-    understand_all()  # warm regex caches
+    understand_all()  # warm regex caches (and OpenCC, for the Traditional notices)
     u_rounds, u_elapsed = _time_rounds(understand_all, seconds, 3)
-    p_rounds, p_elapsed = _time_rounds(parse_all, seconds, 1)
     per_understand = u_elapsed / (u_rounds * n)
-    per_parse = p_elapsed / (p_rounds * n)
-    print(f"corpus: {n} pages, {min(sizes) // 1024}-{max(sizes) // 1024} KB (mean {sum(sizes) // n // 1024} KB), "
-          f"notice text {min(texts)}-{max(texts)} chars (mean {sum(texts) // n})")
+    print(f"corpus: {n} notice texts, {min(lengths)}-{max(lengths)} chars (mean {sum(lengths) // n})")
     print(f"understanding: {1 / per_understand:,.0f} notices/s ({per_understand * 1e3:.3f} ms per notice)")
-    print(f"BeautifulSoup(lxml) parse: {1 / per_parse:,.0f} pages/s ({per_parse * 1e3:.3f} ms per page)")
-    print(f"ratio: understanding costs {per_understand / per_parse:.3f}x a BeautifulSoup parse of the same page")
+    jio = _jionlp()
+    if jio is None:
+        print("jionlp: skipped (not installed; it is not a project dependency)")
+    else:
+        per_jio = _bench_jionlp(jio, corpus, seconds)
+        print(f"jionlp.ner.extract_time: {1 / per_jio:,.0f} notices/s ({per_jio * 1e3:.3f} ms per notice); "
+              f"understanding is {per_jio / per_understand:.1f}x faster")
+        print(f"jionlp on the dev corpus (keyword rule for the kind): {_jionlp_scores(jio)}")
+    if args.kind_model:
+        _kind_model_experiment()
     ok = 1 / per_understand >= TARGET_PER_SECOND
     print(f"target >= {TARGET_PER_SECOND:,} notices/s: {verdict(ok)}")
     return 0

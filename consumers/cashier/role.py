@@ -21,7 +21,7 @@ from consumers.cashier.policy import desired_channels
 from consumers.cashier.push import Pusher
 from consumers.cashier.reconcile import Reconciler, effective
 from consumers.cashier.settings import CashierConfig
-from consumers.cashier.store import PLATFORM, CashierStore
+from consumers.cashier.store import PLATFORM, CashierStore, subjects_of
 from consumers.cashier.view import PolicyView
 from huabei_watch import metrics
 from huabei_watch.bus.kafka import MessageContext
@@ -73,12 +73,31 @@ class ReadCache:
         self.rendered: dict[tuple[str, str], tuple[int, datetime | None, bytes, str]] = {}
 
     async def refresh(self) -> None:
+        """Re-read the switches and overrides. Never goes back in time: a switch this process wrote
+        (:meth:`put`) while the read was under way is kept when its version is newer."""
         async with self._lock:
-            self.states = await self.store.states()
-            self.forced = await self.store.all_forced_on(self.clock.now())
+            stored = await self.store.states()
+            forced = await self.store.all_forced_on(self.clock.now())
+            merged = dict(self.states)
+            for subject, state in stored.items():
+                known = merged.get(subject)
+                if known is None or state.version >= known.version:
+                    merged[subject] = state
+            self.states, self.forced = merged, forced
             self._loaded = self.clock.monotonic()
-            self.generation += 1
-            self.rendered.clear()
+            self._invalidate()
+
+    def put(self, state: CashierState) -> None:
+        """Write-through of a switch this process just committed: the policy API serves it from
+        the moment the commit returns, not from the next refresh."""
+        known = self.states.get(state.merchant_id)
+        if known is None or state.version > known.version:
+            self.states[state.merchant_id] = state
+            self._invalidate()
+
+    def _invalidate(self) -> None:
+        self.generation += 1
+        self.rendered.clear()
 
     async def fresh(self) -> None:
         if self.clock.monotonic() - self._loaded > self.ttl:
@@ -146,11 +165,8 @@ class CashierRole:
             return
         inc = event.data
         await self.store.note_incident(inc, self.now())
-        if inc.scope.kind is ScopeKind.PLATFORM:
-            await self.reconcile(PLATFORM)
-        else:
-            for merchant_id in inc.scope.merchant_ids:
-                await self.reconcile(merchant_id)
+        for subject in subjects_of(inc):
+            await self.reconcile(subject)
 
     async def current_incidents(self) -> list[Incident]:
         assert self.store is not None and self.app is not None
@@ -159,12 +175,14 @@ class CashierRole:
     async def reconcile_all(self) -> None:
         """Periodic: every subject with state, plus the platform switch (expiries, hold ends)."""
         assert self.store is not None
+        # States first, incidents after: each decision below is checked against the version read
+        # here, so one a newer incident (or override) has touched since is recomputed, not applied.
         states = await self.store.states()
-        subjects = set(states) | {PLATFORM}
         incidents = await self.current_incidents()
+        subjects = set(states) | {PLATFORM}
         subjects |= {m for i in incidents if i.scope.kind is ScopeKind.MERCHANTS for m in i.scope.merchant_ids}
         for subject in sorted(subjects):
-            await self.reconcile(subject, incidents)
+            await self.reconcile(subject, (states.get(subject) or CashierState(merchant_id=subject), incidents))
         await self.flush()
         # Gauges from the state after this pass (not before it).
         now = self.now()
@@ -174,11 +192,23 @@ class CashierRole:
         SWITCH_OFF.set(sum(1 for st in states.values() if effective(st, now).channels))
         PLATFORM_OFF.set(1.0 if PLATFORM in states and effective(states[PLATFORM], now).channels else 0.0)
 
-    async def reconcile(self, subject: str, incidents: list[Incident] | None = None) -> None:
+    async def reconcile(self, subject: str, seen: tuple[CashierState, list[Incident]] | None = None) -> None:
+        """Bring ``subject``'s switch to what its incidents ask for now.
+
+        The decision is taken from the subject's state and then its inputs (incidents heard,
+        overrides), read in that order, and applied by compare-and-set on the state's version:
+        inputs change only together with a version bump (:meth:`CashierStore.note_incident`), so a
+        decision from inputs older than the state loses and is recomputed from fresh reads.
+        ``seen``: a state and incident list already read in that order (the periodic pass).
+        """
         assert self.store is not None and self.reconciler is not None and self.registry is not None
-        for _ in range(5):  # compare-and-set: another process may win; recompute then
+        for _ in range(5):  # compare-and-set: a newer input or another process may win; recompute then
+            if seen is None:
+                current = await self.store.state(subject)
+                incs = await self.current_incidents()
+            else:
+                (current, incs), seen = seen, None
             now = self.now()
-            incs = incidents if incidents is not None else await self.current_incidents()
             if subject == PLATFORM:
                 scoped = [i for i in incs if i.scope.kind is ScopeKind.PLATFORM]
                 desired = desired_channels(PLATFORM, Mode.AUTO, scoped, now)
@@ -188,7 +218,6 @@ class CashierRole:
                 mode = Mode(merchant.mode) if merchant else Mode.AUTO
                 forced = await self.store.forced_on(subject, now)
                 desired = desired_channels(subject, mode, scoped, now, forced_on=forced)
-            current = await self.store.state(subject)
             change = self.reconciler.reconcile(subject, desired, current, now)
             if change is None:
                 return
@@ -196,7 +225,7 @@ class CashierRole:
             seq = await self.store.apply_change(change, push_to=push_to)
             if seq is not None:
                 if self.cache is not None:
-                    await self.cache.refresh()
+                    self.cache.put(change.after)
                 if seq:
                     await self.flush()
                 return

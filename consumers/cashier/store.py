@@ -4,11 +4,19 @@ ops overrides and the webhook push outbox.
 A *subject* is ``"*"`` (the platform-wide switch that applies to every ``auto`` merchant) or one
 merchant id (merchant-scoped incidents). Several cashier processes share these rows; state updates
 are compare-and-set on ``version``.
+
+``version`` also moves when an *input* of a subject's decision changes (an incident covering it is
+heard, ops force it on): such a write "touches" the subject. A decision is taken from the state
+read first and the inputs read after it, and is written only if the version is still the one read,
+so a decision made from inputs older than the state it replaces is refused, never applied (seen
+without this: a periodic pass switched a merchant off again from an incident list read just before
+its outage was resolved).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Iterable
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +39,7 @@ from huabei_watch.db.engine import Database
 from huabei_watch.db.tables import metadata
 from huabei_watch.db.types import AwareDateTime
 from huabei_watch.db.upsert import insert_if_absent, upsert
-from huabei_watch.events import Incident
+from huabei_watch.events import Incident, ScopeKind
 
 PLATFORM = "*"
 
@@ -119,13 +127,20 @@ def state_from_json(d: dict[str, Any]) -> CashierState:
     )
 
 
+def subjects_of(inc: Incident) -> list[str]:
+    """The switches an incident is an input of: the platform switch, or its merchants'."""
+    return [PLATFORM] if inc.scope.kind is ScopeKind.PLATFORM else list(inc.scope.merchant_ids)
+
+
 class CashierStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     # -- incidents as heard ------------------------------------------------------------------------
     async def note_incident(self, inc: Incident, heard_at: datetime) -> bool:
-        """Keep the newest revision; the same revision again only refreshes ``heard_at``."""
+        """Keep the newest revision; the same revision again only refreshes ``heard_at``. Either way
+        the subjects the incident covers are touched in the same transaction. False (and nothing
+        written) for a revision older than the one kept."""
 
         async def work() -> bool:
             async with self.db.begin() as conn:
@@ -144,9 +159,25 @@ class CashierStore:
                     },
                     ["incident_id"],
                 )
+                await self._touch(conn, subjects_of(inc), heard_at)
                 return True
 
         return await self.db.run(work)
+
+    async def _touch(self, conn: AsyncConnection, subjects: Iterable[str], at: datetime) -> None:
+        """Bump the version of each subject's state (creating an empty one): an input changed, so
+        a decision taken from older inputs must lose its compare-and-set."""
+        for subject in subjects:
+            for _ in range(2):  # an insert racing another process's insert: update the winner's row
+                bumped = await conn.execute(
+                    update(state_table).where(state_table.c.subject == subject).values(version=state_table.c.version + 1)
+                )
+                if bumped.rowcount:
+                    break
+                empty = state_to_json(CashierState(merchant_id=subject, version=1))
+                row = {"subject": subject, "version": 1, "data": empty, "updated_at": at}
+                if await insert_if_absent(conn, state_table, row, ["subject"]):
+                    break
 
     async def heard_incidents(self, heard_since: datetime) -> list[Incident]:
         """Incidents heard at or after ``heard_since`` (older ones are forgotten: fail open)."""
@@ -160,13 +191,16 @@ class CashierStore:
 
     # -- switch state --------------------------------------------------------------------------------
     async def states(self, subjects: list[str] | None = None) -> dict[str, CashierState]:
+        """The stored switches; each ``version`` is the row's (touches included), the value a
+        compare-and-set in :meth:`apply_change` checks."""
+
         async def work() -> dict[str, CashierState]:
-            q = select(state_table.c.subject, state_table.c.data)
+            q = select(state_table.c.subject, state_table.c.version, state_table.c.data)
             if subjects is not None:
                 q = q.where(state_table.c.subject.in_(subjects))
             async with self.db.engine.connect() as conn:
                 rows = (await conn.execute(q)).all()
-            return {r[0]: state_from_json(r[1]) for r in rows}
+            return {r[0]: replace(state_from_json(r[2]), version=int(r[1])) for r in rows}
 
         return await self.db.run(work)
 
@@ -257,6 +291,8 @@ class CashierStore:
 
     # -- overrides ------------------------------------------------------------------------------
     async def force_on(self, merchant_id: str, incident_id: str, until: datetime | None, now: datetime, by: str) -> None:
+        """Record an ops override; touches the merchant (an input of its decision changed)."""
+
         async def work() -> None:
             async with self.db.begin() as conn:
                 await upsert(
@@ -265,6 +301,7 @@ class CashierStore:
                     {"merchant_id": merchant_id, "incident_id": incident_id, "until": until, "created_at": now, "by": by},
                     ["merchant_id", "incident_id"],
                 )
+                await self._touch(conn, [merchant_id], now)
 
         await self.db.run(work)
 

@@ -1,4 +1,4 @@
-"""Subcommands contributed by the capability modules (merchants, parse-notice, diagnose, incident, asyncapi)."""
+"""Subcommands contributed by the capability modules (merchants, parse-notice, eval-notices, diagnose, incident, asyncapi)."""
 
 from __future__ import annotations
 
@@ -83,6 +83,28 @@ def cmd_parse_notice(args: argparse.Namespace) -> int:
         raw = sys.stdin.buffer.read()
     text = _decode(raw)
     print(json.dumps(parse_notice_json(text, published), ensure_ascii=False))
+    return 0
+
+
+def cmd_eval_notices(args: argparse.Namespace) -> int:
+    from watcher.notices.corpus import CorpusError, parse_corpus
+    from watcher.notices.evaluate import render, score
+
+    try:
+        lines = Path(args.corpus).read_text("utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"cannot read {args.corpus}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        golds = parse_corpus(lines)
+    except CorpusError as exc:
+        print(f"{args.corpus}: {exc}", file=sys.stderr)
+        return 2
+    report = score(golds)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(render(report))
     return 0
 
 
@@ -208,6 +230,11 @@ def register(sub: Any) -> None:
     pn.add_argument("file", nargs="?", help="notice text file (UTF-8 or GBK); stdin when absent")
     pn.add_argument("--published", metavar="YYYY-MM-DD", help="publication date (default: today, Asia/Shanghai)")
     pn.set_defaults(fn=cmd_parse_notice)
+
+    ev = sub.add_parser("eval-notices", help="score notice understanding on an annotated corpus (JSONL)")
+    ev.add_argument("corpus", help="annotated corpus, one JSON notice per line (tests/notices/corpus/ format)")
+    ev.add_argument("--json", action="store_true", help="print the scores as JSON")
+    ev.set_defaults(fn=cmd_eval_notices)
 
     dg = sub.add_parser("diagnose", help="explain an Alipay result code: cause, advice (Chinese), explanation")
     dg.add_argument("code")

@@ -6,13 +6,20 @@ while messages are being delivered (WeCom one at a time: the rest of its batch i
 After the restart: no message reaches a fake twice; every message is delivered except those that
 were in flight at the kill, which are reported as unconfirmed (the providers are not idempotent,
 so they are never resent blindly).
+
+The cashier role is killed inside the transaction of one merchant's switch (a trigger the drill puts
+on the table blocks it), with the switches before it applied and their offsets not yet committed;
+outages end while it is down. After the restart: no toggle missed or repeated, the policy API
+serves exactly what is stored, and re-asserting every incident changes nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +28,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -29,6 +37,7 @@ from huabei_watch.bus.broker import EmbeddedBroker, free_port
 from huabei_watch.bus.kafka import Bus
 from huabei_watch.clock import SystemClock
 from huabei_watch.config.settings import KafkaSettings
+from huabei_watch.db.engine import Database
 from huabei_watch.events import (
     HUABEI_CHANNELS,
     INCIDENT_OPENED,
@@ -288,6 +297,77 @@ async def _policy(port: int, merchant: str) -> list[str]:
         return list((await r.json())["disable_pay_channels"])
 
 
+STALL_AT = 40  # the merchant whose switch the drill's trigger blocks: c0..c39 applied, c40 never
+_SQLITE_STALL = (
+    "CREATE TABLE drill_rows (x INTEGER)",
+    "INSERT INTO drill_rows WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3000) SELECT x FROM n",
+    # A trigger may not use WITH, so the stall is a cross join of 2.7e10 rows: hours, never finished.
+    f"CREATE TRIGGER drill_stall BEFORE INSERT ON cashier_state WHEN NEW.subject = 'c{STALL_AT}' "
+    "BEGIN SELECT count(*) FROM drill_rows a, drill_rows b, drill_rows c; END",
+)
+_PG_STALL = (
+    "CREATE FUNCTION drill_stall() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    f"IF NEW.subject = 'c{STALL_AT}' THEN PERFORM pg_sleep(3600); END IF; RETURN NEW; END $$",
+    "CREATE TRIGGER drill_stall BEFORE INSERT ON cashier_state FOR EACH ROW EXECUTE FUNCTION drill_stall()",
+)
+
+
+async def _install_stall(db: AsyncEngine, database_url: str) -> None:
+    """Create the daemon's tables, then a trigger that blocks forever inside the transaction that
+    first writes merchant ``c{STALL_AT}``'s switch: a deterministic point mid-batch to kill at."""
+    migrated = await Database.open(database_url)
+    await migrated.engine.dispose()
+    async with db.begin() as conn:
+        for sql in _SQLITE_STALL if db.dialect.name == "sqlite" else _PG_STALL:
+            await conn.execute(text(sql))
+
+
+async def _stalled(db: AsyncEngine, database_url: str) -> bool:
+    """True while a daemon transaction sits in the trigger."""
+    if db.dialect.name == "sqlite":
+        probe = sqlite3.connect(database_url.split("///", 1)[1], timeout=0)
+        try:
+            probe.execute("BEGIN IMMEDIATE")  # fails at once while the stalled writer holds the lock
+            probe.rollback()
+            return False
+        except sqlite3.OperationalError:
+            return True
+        finally:
+            probe.close()
+    rows = await _rows(db, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'")
+    return bool(rows and rows[0][0])
+
+
+async def _remove_stall(db: AsyncEngine) -> None:
+    """After the kill: end the killed daemon's sessions (PostgreSQL keeps a sleeping backend) and
+    drop the trigger, so the restarted daemon runs unhindered."""
+    async with db.begin() as conn:
+        if db.dialect.name == "postgresql":
+            await conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ))
+        await conn.execute(text("DROP TRIGGER drill_stall" + (" ON cashier_state" if db.dialect.name == "postgresql" else "")))
+
+
+async def _offsets(bootstrap: str, group: str, topic: str) -> tuple[int, int]:
+    """(committed offset of ``group``, end offset) on the single partition of ``topic``."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, 0)
+        committed = await consumer.committed(tp)
+        end = (await consumer.end_offsets([tp]))[tp]
+        return committed or 0, end
+    finally:
+        await consumer.stop()
+
+
+async def _stored_off(db: AsyncEngine) -> dict[str, list[str]]:
+    """Each merchant's disabled channels as the database holds them."""
+    return {s: list(json.loads(d)["channels"] if isinstance(d, str) else d["channels"])
+            for s, d in await _rows(db, "SELECT subject, data FROM cashier_state")}
+
+
 @pytest.mark.slow
 async def test_cashier_killed_mid_batch_misses_no_toggle_and_repeats_none_after_restart(
     own_broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path, processes: list[asyncio.subprocess.Process],
@@ -296,41 +376,68 @@ async def test_cashier_killed_mid_batch_misses_no_toggle_and_repeats_none_after_
     port = free_port()
     config = _cashier_config(tmp_path, port=port, prefix=topic_prefix, bootstrap=own_broker.bootstrap_servers,
                              db_url=database_url)
+    topics = Topics(topic_prefix)
     bus = Bus(KafkaSettings(topic_prefix=topic_prefix, group_prefix=topic_prefix, partitions=1),
-              own_broker.bootstrap_servers, Topics(topic_prefix))
+              own_broker.bootstrap_servers, topics)
+    group = f"{topic_prefix}.cashier"
     await bus.start()
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=5)
-    resolved = set(range(0, CASHIER_MERCHANTS, 3))  # every third merchant's outage ends later
+    resolved = set(range(0, CASHIER_MERCHANTS, 3))  # every third merchant's outage ends while the cashier is down
     try:
         await bus.ensure_topics()
-        processes.append(await _start_role(config, tmp_path, "cashier"))
-        await eventually(lambda: _ready(port), timeout=60, what="the cashier daemon ready")
+        await _install_stall(db, database_url)
+        # Every outage is on the topic before the cashier starts, so its first fetch is one batch
+        # (max_in_flight 64: c0..c63) whose offsets are committed only once all of it is handled.
         for i in range(CASHIER_MERCHANTS):
             await bus.publish(_merchant_outage(i, at, resolved=False))
+        processes.append(await _start_role(config, tmp_path, "cashier"))
+        stall_reached = {f"c{i}" for i in range(STALL_AT)}
 
-        async def mid_batch() -> bool:
-            return 0 < len({s for s, _ in await _audit(db)}) < CASHIER_MERCHANTS
+        async def at_stall_point() -> bool:
+            return {s for s, _ in await _audit(db)} == stall_reached and await _stalled(db, database_url)
 
-        await eventually(mid_batch, timeout=30, what="some but not all merchants switched")
+        await eventually(at_stall_point, timeout=60, what=f"c0..c{STALL_AT - 1} switched and c{STALL_AT} stalled")
         processes[0].send_signal(signal.SIGKILL)
         assert await asyncio.wait_for(processes[0].wait(), 10) == -signal.SIGKILL
-        switched_at_kill = {s for s, _ in await _audit(db)}
-        assert len(switched_at_kill) < CASHIER_MERCHANTS
+        await _remove_stall(db)
+        assert {s for s, _ in await _audit(db)} == stall_reached
+        committed, _end = await _offsets(own_broker.bootstrap_servers, group, topics.incidents)
+        assert committed < STALL_AT  # applied effects whose offsets were never committed: replayed after the restart
 
-        for i in sorted(resolved):  # the outages of some merchants end while the cashier is down
+        for i in sorted(resolved):
             await bus.publish(_merchant_outage(i, at, resolved=True))
         processes.append(await _start_role(config, tmp_path, "cashier"))
         await eventually(lambda: _ready(port), timeout=60, what="the cashier daemon ready again")
 
+        def expected_rows(i: int) -> int:
+            return 2 if i in resolved else 1
+
         async def settled() -> bool:
             rows = await _audit(db)
             per = {s: sum(1 for x, _ in rows if x == s) for s, _ in rows}
-            return all(per.get(f"c{i}", 0) == (2 if i in resolved else 1) for i in range(CASHIER_MERCHANTS))
+            return all(per.get(f"c{i}", 0) == expected_rows(i) for i in range(CASHIER_MERCHANTS))
 
-        await eventually(settled, timeout=50, what="every merchant switched off (and back on) after the restart")
+        await eventually(settled, timeout=60, what="every merchant switched off (and back on) after the restart")
+        stored = await _stored_off(db)
         for i in range(CASHIER_MERCHANTS):
             off = await _policy(port, f"c{i}")
+            assert off == stored[f"c{i}"], (i, off, stored[f"c{i}"])  # the policy API serves what is stored
             assert (off == []) is (i in resolved), (i, off)
+        audit_at_settle = await _audit(db)
+
+        # Every incident re-asserted (as the incidents role does every few minutes): nothing moves.
+        for i in range(CASHIER_MERCHANTS):
+            await bus.publish(_merchant_outage(i, at, resolved=i in resolved))
+
+        async def consumed_all() -> bool:
+            done, end = await _offsets(own_broker.bootstrap_servers, group, topics.incidents)
+            return done == end
+
+        await eventually(consumed_all, timeout=60, what="the re-assertion consumed")
+        assert await _audit(db) == audit_at_settle
+        assert await _stored_off(db) == stored
+        for i in range(CASHIER_MERCHANTS):
+            assert await _policy(port, f"c{i}") == stored[f"c{i}"], i
     finally:
         await bus.stop()
     rows = await _audit(db)

@@ -11,13 +11,17 @@ from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.events import (
     HEALTH_DOWN,
     HEALTH_UP,
+    INCIDENT_OPENED,
+    INCIDENT_RESOLVED,
     MAINTENANCE_SCHEDULED,
     Event,
     HealthChange,
     MaintenanceSignal,
     ProbeObservation,
+    Scope,
     Window,
 )
+from tests.cashier.incident_builders import outage_incident
 from tests.e2e.harness import OPS, get_json, post_json, role, running, settings_for
 from tests.support import eventually
 
@@ -262,3 +266,34 @@ async def test_open_incidents_are_republished_at_start_into_an_empty_broker(
             await consumer.stop()
         ids = {decode(m.key, m.value, m.headers).data.incident_id for msgs in batch.values() for m in msgs}  # type: ignore[attr-defined]
         assert ids == {"maint:n1"}
+
+
+async def test_periodic_pass_from_reads_before_a_resolution_does_not_switch_the_merchant_off_again(
+    broker: EmbeddedBroker, bus: Bus, tmp_path: Path
+) -> None:
+    """The race the cashier crash drill found: the periodic pass reads the switches and incidents,
+    the outage is resolved and the merchant switched back on, then the pass decides from its reads."""
+    clock = ManualClock(T0)
+    settings = settings_for(tmp_path, bus.topics.prefix, {"cashier": {"min_hold": 0}})
+    async with running(settings, broker, ["cashier"], clock) as app:
+        cashier = role(app, "cashier")
+        opened = outage_incident(T0 - timedelta(minutes=1), incident_id="outage:m-auto")
+        opened = opened.model_copy(update={"scope": Scope.merchants("m-auto")})
+        await bus.publish(Event.build(INCIDENT_OPENED, opened, time=opened.updated_at))
+
+        async def switched(channels: list[str]) -> bool:
+            return await policy(app, "m-auto", "tok-auto") == channels
+
+        await eventually(lambda: switched(["pcredit", "pcreditpayInstallment"]), what="Huabei off at m-auto")
+        seen = (await cashier.store.state("m-auto"), await cashier.current_incidents())  # what the pass read
+
+        resolved = outage_incident(T0 - timedelta(minutes=1), incident_id="outage:m-auto", resolved_at=T0)
+        resolved = resolved.model_copy(update={"scope": Scope.merchants("m-auto")})
+        await bus.publish(Event.build(INCIDENT_RESOLVED, resolved, time=resolved.updated_at))
+        await eventually(lambda: switched([]), what="Huabei back on at m-auto")
+
+        await cashier.reconcile("m-auto", seen)
+        assert await policy(app, "m-auto", "tok-auto") == []
+        _status, body, _ = await get_json(app, "/v1/pay-channels/changes?since=0")
+        assert [c["after"] for c in body["changes"] if c["merchant_id"] == "m-auto"] == [
+            ["pcredit", "pcreditpayInstallment"], []]

@@ -55,6 +55,12 @@ class NoticeUnderstanding:
     reasons: tuple[str, ...] = ()
     interface_change: InterfaceChange | None = None
 
+    def metric_labels(self) -> tuple[Kind, str]:
+        """Label values for a counter of understood notices: (kind, "true"/"false" for
+        needs_review). Pure, so the daemon's /metrics can count ``notices_understood_total{kind,
+        needs_review}`` without knowing this class."""
+        return self.kind, "true" if self.needs_review else "false"
+
     def to_json(self) -> dict[str, Any]:
         """The shape printed by ``huabei-watch parse-notice`` (interface_change is not included)."""
         return {

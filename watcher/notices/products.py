@@ -19,6 +19,14 @@ Mapping (channel codes as ``disable_pay_channels`` takes them):
 交易服务, 支付宝支付服务 ...        down with them; recorded as "broad")
 ==================================  ==========================================
 
+Banks and clearing houses: online banking and gateway payments (网银支付, 网关支付, B2C网关) are
+``bankPay``; card quick pay and "network payment business for payment institutions"
+(网络支付业务, 银联在线支付) are the card quick-pay channels; a clearing house's name alone (网联,
+银联) names no product: the product said to stop decides the channel. The CNAPS systems (大额/小额支付系统,
+网上支付跨行清算系统) carry interbank transfers, not card payments, so they name no pay channel:
+their windows stop transfers and withdrawals to bank cards, not Alipay payments. None of these is
+Huabei unless Ant's credit services are named (蚂蚁信用支付, 花呗).
+
 A product in a clause that says it is unaffected (不受影响, 可正常使用, ...) is negative, except
 what follows 除 ... 外 in that clause.
 """
@@ -65,6 +73,18 @@ _TERMS: dict[str, Product] = {
     "红包": Product("红包", ("coupon",)),
     "集分宝": Product("积分", ("point",)),
     "积分": Product("积分", ("point",)),
+    # bank and clearing wording (see the module docstring for why CNAPS maps to no pay channel)
+    "贷记卡": Product("信用卡", ("creditCard",)),
+    "网银支付": Product("网银", ("bankPay",)),
+    "网关支付": Product("网银", ("bankPay",)),
+    "B2C网关": Product("网银", ("bankPay",)),
+    "网上银行支付": Product("网银", ("bankPay",)),
+    "网络支付业务": Product("快捷支付", ("debitCardExpress", "creditCardExpress")),
+    "银联在线支付": Product("快捷支付", ("debitCardExpress", "creditCardExpress")),
+    "大额支付系统": Product("大额支付系统", ()),
+    "小额支付系统": Product("小额支付系统", ()),
+    "网上支付跨行清算系统": Product("网上支付跨行清算系统", ()),
+    "蚂蚁信用支付": Product("信用支付", ("credit_group",), "broad"),
 }
 _BROAD = (
     "全部支付服务", "所有支付服务", "全部支付方式", "所有支付方式", "全部支付渠道", "所有支付渠道",

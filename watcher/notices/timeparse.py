@@ -6,59 +6,11 @@ Nothing here resolves a point to a calendar date; :mod:`watcher.notices.windows`
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+from watcher.notices.normalize import cn_to_int, normalize
 
-
-def cn_to_int(s: str) -> int | None:
-    """Value of a Chinese numeral ("二十二" -> 22, "二〇二六" -> 2026); None when it is not one."""
-    if not s:
-        return None
-    if all(c in _CN_DIGITS for c in s):
-        return int("".join(str(_CN_DIGITS[c]) for c in s))
-    total = 0
-    cur = 0
-    for c in s:
-        if c in _CN_DIGITS:
-            cur = _CN_DIGITS[c]
-        elif c in _CN_UNITS:
-            total += (cur or 1) * _CN_UNITS[c]
-            cur = 0
-        else:
-            return None
-    return total + cur
-
-
-# A Chinese numeral followed by a date/time/duration unit. The look-behind keeps weekdays
-# (周一, 星期六) and idioms (统一时间, 第一时间, 同一天) as they are.
-_CN_NUM_RE = re.compile(
-    r"(?<![周期拜统第同唯逐万初零〇一二两三四五六七八九十百])([零〇一二两三四五六七八九十百]++)"
-    r"(?=\s*(?:年|月|日|号|点|时(?![间候段期效限长])|个?半?小时|分钟|天))"
-)
-# Minutes written in Chinese after an hour already turned into digits: 2点三十分 -> 2点30分.
-_CN_MIN_RE = re.compile(r"(?<=\d[点时])([零〇一二三四五六七八九十]++)(?=分)")
-_SPACE_RUN_RE = re.compile(r"[^\S\n]+")
-_NEWLINE_RUN_RE = re.compile(r" ?\n[\n ]*")
-_BEIJING_RE = re.compile(r"[(]?\s*北京时间\s*[)]?|[(]?\s*GMT\s*\+\s*8\s*[)]?|[(]?\s*UTC\s*\+\s*8\s*[)]?")
-
-
-def _num_sub(m: re.Match[str]) -> str:
-    value = cn_to_int(m.group(1))
-    return m.group(1) if value is None else str(value)
-
-
-def normalize(text: str) -> str:
-    """Full-width to half-width (NFKC), collapse whitespace, drop "北京时间", Chinese numerals before
-    units to digits. Offsets in the result do not map back to ``text``."""
-    t = unicodedata.normalize("NFKC", text)
-    # One space or one newline per whitespace run keeps every "\s*" below linear.
-    t = _NEWLINE_RUN_RE.sub("\n", _SPACE_RUN_RE.sub(" ", t))
-    t = _BEIJING_RE.sub(" ", t)
-    t = _CN_NUM_RE.sub(_num_sub, t)
-    return _CN_MIN_RE.sub(_num_sub, t)
+__all__ = ["PERIODS", "RawPoint", "cn_to_int", "find_duration", "find_points", "normalize"]
 
 
 PERIODS = (
@@ -67,19 +19,21 @@ PERIODS = (
 )
 _REL_WORDS = (
     "今天", "今日", "今晚", "今早", "今晨", "明天", "明日", "明晚", "明早", "明晨", "后天",
-    "次日", "翌日", "第二天", "隔天", "隔日", "当天", "当日", "当晚",
+    "次日", "翌日", "第二天", "隔天", "隔日", "当天", "当日", "当晚", "昨天", "昨日", "昨晚", "前天", "除夕",
 )
+_LUNAR_DAYS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
 _WEEKDAY = "一二三四五六日天1234567"
 
 # The look-ahead lets the scanner skip, cheaply, every position where no point can start.
 _POINT_RE = re.compile(
     rf"""
-    (?=[0-9今明后次翌第隔当本这下周星礼(凌早清上中正午傍晚夜深])
+    (?=[0-9今明后次翌第隔当本这下上周星礼(凌早清中正午傍晚夜深昨前除大初])
     (?P<date>
         (?P<iy>\d{{4}})\s*[-/.]\s*(?P<im>\d{{1,2}})\s*[-/.]\s*(?P<id>\d{{1,2}})(?!\d)(?:\s*日)?
       | (?:(?P<cy>\d{{4}})\s*年\s*)?(?:(?P<cm>\d{{1,2}})\s*月\s*)?(?P<cd>\d{{1,2}})\s*[日号]
       | (?P<rel>{"|".join(_REL_WORDS)})
-      | (?P<wkpre>本周|这周|下周|本星期|这个?星期|下个?星期|下礼拜|本礼拜)(?P<wkd>[{_WEEKDAY}])
+      | (?:大年|正月)?(?<!\d月)初(?P<lunar>[一二三四五六七八九十])(?![一二三四五六七八九十])
+      | (?P<wkpre>本周|这周|下周|上周|本星期|这个?星期|下个?星期|上个?星期|下礼拜|本礼拜|上礼拜)(?P<wkd>[{_WEEKDAY}])
     )?
     \s*(?P<wtag>\(?\s*(?:周|星期|礼拜)(?P<wtd>[{_WEEKDAY}])\s*\)?)?
     \s*(?P<period>{"|".join(PERIODS)})?
@@ -144,10 +98,17 @@ def find_points(norm: str) -> list[RawPoint]:
         day = _int(g("id") or g("cd"))
         week: tuple[int | None, int] | None = None
         tag: int | None = None
+        if year is not None and year < 1000:
+            # 民国纪年 (Taiwan): 110年 is 2021.
+            year = year + 1911 if 90 <= year <= 200 else None
+        rel = g("rel")
+        if g("lunar"):
+            rel = f"初{_LUNAR_DAYS[g('lunar')]}"
         if g("wkpre"):
-            week = (1 if g("wkpre").startswith("下") else 0, _WEEKDAY_INDEX[g("wkd")])
+            ahead = {"下": 1, "上": -1}.get(g("wkpre")[0], 0)
+            week = (ahead, _WEEKDAY_INDEX[g("wkd")])
         if g("wtd"):
-            if day is None and g("rel") is None and week is None:
+            if day is None and rel is None and week is None:
                 week = (None, _WEEKDAY_INDEX[g("wtd")])
             else:
                 tag = _WEEKDAY_INDEX[g("wtd")]
@@ -162,9 +123,9 @@ def find_points(norm: str) -> list[RawPoint]:
             continue
         if hour is not None and (hour > 24 or minute > 59 or (hour == 24 and minute)):
             hour = None
-            if not (day or g("rel") or week):
+            if not (day or rel or week):
                 continue
-        point = RawPoint(m.start(), m.end(), year, month, day, g("rel"), week, tag, period, hour, minute)
+        point = RawPoint(m.start(), m.end(), year, month, day, rel, week, tag, period, hour, minute)
         if points and _JOIN_RE.fullmatch(norm, points[-1].end, point.start):
             joined = _join(points[-1], point)
             if joined is not None:
@@ -196,16 +157,22 @@ def _join(p: RawPoint, q: RawPoint) -> RawPoint | None:
 
 
 _DURATION_RE = re.compile(
-    r"(?:约|大约|预计|持续|历时|为期|时长|共计|共|需要|需|大概|耗时)\s*(?:停机|维护|升级|中断|切换)?\s*"
-    r"(?:约|为|时间|时长)?\s*(?:约|为)?\s*"
+    r"(?P<lead>约|大约|预计|预期|持续|历时|为期|时长|共计|共|需要|需|大概|耗时|暂停|中断)"
+    r"[^\d。;\n]{0,10}?(?:约|为|时间|时长)?\s*(?:约|为)?\s*"
+    r"(?:\d+(?:\.\d+)?\s*(?:分钟|分|小时)?\s*(?:[~-]|至|到)\s*)?"
     r"(?P<num>\d+(?:\.\d+)?)?\s*个?\s*(?P<half>半)?\s*(?P<unit>小时|分钟|h\b|min)"
 )
+_SHARED_RE = re.compile(r"各|每次|均|分别")
 
 
-def find_duration(norm: str, start: int, limit: int = 40) -> float | None:
-    """Seconds of the first duration ("约2小时", "持续30分钟") within ``limit`` chars after ``start``."""
+def find_duration(norm: str, start: int, limit: int = 40, *, shared_only: bool = False) -> float | None:
+    """Seconds of the first duration ("约2小时", "持续30分钟", "暂停15~30分钟": the longer bound)
+    within ``limit`` chars after ``start``. With ``shared_only``, only a duration said to hold for
+    each of several times ("各暂停…", "每次…") counts."""
     m = _DURATION_RE.search(norm, start, min(len(norm), start + limit))
     if m is None:
+        return None
+    if shared_only and not _SHARED_RE.search(norm, max(start, m.start() - 12), m.end()):
         return None
     num = float(m.group("num")) if m.group("num") else 0.0
     if m.group("half"):

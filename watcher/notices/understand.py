@@ -31,6 +31,10 @@ _POSTPONE_RE = re.compile(r"延期|推迟|顺延|延后|改期|暂缓|调整至|
 _IF_RE = re.compile(r"如|若|可能|或将|视情况|如遇|如有|一旦")
 _ORIGINAL_RE = re.compile(r"原定|原计划|原通知|原公告")
 _LATER_RE = re.compile(r"另行通知|另行公告|另行告知|待定")
+_DISRUPTION_RE = re.compile(
+    r"暂停|停止|中断|瞬断|停机|停运|停用|停办|无法|不能|缓慢|延迟|受影响|受到影响|波及|不稳定|不可用|不成功"
+    r"|维护|升级|割接|切换|切转|下线|关闭|故障|异常"
+)
 _WINDOW_KINDS = frozenset({"maintenance", "outage", "recovery", "interface"})
 _HUABEI_KINDS = _WINDOW_KINDS
 _MAX_TEXT = 200_000
@@ -80,10 +84,20 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     doubts: list[str] = list(k.reasons) if k.unclear else []
 
     if kind not in _WINDOW_KINDS and spans:
-        note = f"{len(spans)} time range(s) ignored for a {kind} notice"
-        (doubts if kind == "other" and k.unclear else reasons).append(note)
-        spans = []
-        flags = []
+        # Never silent: ranges still ahead plus wording of disruption go to a person, with the ranges.
+        live = [s for s in spans if s.how != "open" and (s.end or s.start).date() >= pub]
+        hit = _DISRUPTION_RE.search(head) or _DISRUPTION_RE.search(body)
+        if live and hit:
+            doubts.append(
+                f"read as {kind}, but {len(live)} time range(s) not yet past and disruption wording "
+                f"({hit.group()}): check whether it is maintenance"
+            )
+            spans = live
+        else:
+            why = "all already past" if not live else "no wording of service disruption"
+            reasons.append(f"{len(spans)} time range(s) set aside for a {kind} notice: {why}")
+            spans = []
+            flags = []
     elif kind == "interface":
         spans = [s for s in spans if s.how != "open"]
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from huabei_watch.clock import SHANGHAI
+from watcher.notices import schedules as sched
+from watcher.notices.lunar import lunar_new_year_day
 from watcher.notices.timeparse import RawPoint, find_duration
 
 _MORNING = frozenset({"凌晨", "早上", "早晨", "清晨", "上午", "早"})
@@ -18,9 +20,9 @@ _NOON = frozenset({"中午", "正午", "午间"})
 _PM = frozenset({"下午", "傍晚"})
 _EVENING = frozenset({"晚上", "晚间", "夜间", "夜里", "深夜", "午夜", "晚", "夜"})
 _REL_PERIOD = {"今晚": "晚上", "明晚": "晚上", "当晚": "晚上", "今早": "早上", "今晨": "早上",
-               "明早": "早上", "明晨": "早上"}
+               "明早": "早上", "明晨": "早上", "昨晚": "晚上"}
 _REL_OFFSET = {"今天": 0, "今日": 0, "今晚": 0, "今早": 0, "今晨": 0, "明天": 1, "明日": 1, "明晚": 1,
-               "明早": 1, "明晨": 1, "后天": 2}
+               "明早": 1, "明晨": 1, "后天": 2, "昨天": -1, "昨日": -1, "昨晚": -1, "前天": -2}
 _NEXT_DAY = frozenset({"次日", "翌日", "第二天", "隔天", "隔日"})
 _SAME_DAY = frozenset({"当天", "当日", "当晚"})
 
@@ -32,9 +34,11 @@ _SERVICE_HOURS_RE = re.compile(r"客服|热线|咨询|服务时间|工作时间|
 _OPEN_AFTER_RE = re.compile(r"\s*(?:左右)?\s*(?:起|开始|前后)")
 _OPEN_BEFORE_RE = re.compile(r"(?:于|自|从|在)\s*$")
 _RECOVERED_AFTER_RE = re.compile(
-    r"\s*(?:左右)?\s*(?:已经|已|逐步|全面|全部|均|陆续|基本)*\s*(?:恢复|修复|解决)|\s*(?:前|之前|以前)?\s*(?:完成|结束)"
+    r"\s*(?:左右)?\s*(?:起|开始)?\s*[,]?\s*(?:将|预计)?\s*(?:已经|已|逐步|全面|全部|均|陆续|基本)*\s*(?:恢复|修复|解决)"
+    r"|\s*(?:前|之前|以前)?\s*(?:完成|结束)"
 )
 _HALF_YEAR = timedelta(days=183)
+_SENTENCE_END_RE = re.compile(r"[。;!?\n]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +49,7 @@ class Span:
     end: datetime | None
     pos: int
     end_pos: int
-    how: str  # "range" | "duration" | "open" | "daily"
+    how: str  # "range" | "days" (no clock times) | "duration" | "open" | "daily"
 
 
 @dataclass(slots=True)
@@ -92,6 +96,10 @@ class _Resolver:
         elif p.rel is not None:
             if p.rel in _REL_OFFSET:
                 d = self.published + timedelta(days=_REL_OFFSET[p.rel])
+            elif p.rel == "除夕" or p.rel.startswith("初"):
+                d = lunar_new_year_day(self.published, 0 if p.rel == "除夕" else int(p.rel[1:]))
+                if d is None:
+                    self.flag(f"{p.rel}: no Spring Festival date known for {self.published.year}")
             elif p.rel in _NEXT_DAY:
                 d = base + timedelta(days=1)
             else:
@@ -165,8 +173,18 @@ def find_spans(
     while i < n:
         p = points[i]
         q = points[i + 1] if i + 1 < n else None
+        run, used = sched.date_list(norm, points, i)
+        if run:
+            _take_list(r, points, i, run, used, spans)
+            i += used
+            continue
         if q is not None and (
             _SEP_RE.fullmatch(norm, p.end, q.start) is not None
+            or (
+                p.has_time and q.has_time
+                and sched.START_END_SEP_RE.fullmatch(norm, p.end, q.start) is not None
+                and sched.END_AFTER_RE.match(norm, q.end) is not None
+            )
             or (
                 _LABEL_SEP_RE.fullmatch(norm, p.end, q.start) is not None
                 and _START_LABEL_RE.search(norm, max(0, p.start - 10), p.start) is not None
@@ -177,8 +195,39 @@ def find_spans(
         nxt = q.start if q is not None else len(norm)
         _take_single(r, norm, p, nxt, spans, allow_open=allow_open, allow_recovery=allow_recovery)
         i += 1
+    spans = _drop_summaries(spans)
     spans.sort(key=lambda s: s.pos)
     return spans, r.flags, r
+
+
+def _drop_summaries(spans: list[Span]) -> list[Span]:
+    """A whole-day range ("8月28日至8月29日") that contains windows with clock times is the notice's
+    overall period, not a window of its own."""
+    timed = [s for s in spans if s.how != "days"]
+    out: list[Span] = []
+    for s in spans:
+        if s.how == "days" and s.end is not None and any(
+            t.start >= s.start and t.end is not None and t.end <= s.end + timedelta(hours=12) for t in timed
+        ):
+            continue
+        out.append(s)
+    return out
+
+
+def _take_list(r: _Resolver, points: list[RawPoint], i: int, run: int, used: int, spans: list[Span]) -> None:
+    """One window per date of a list sharing the same hours (``points[i:i+used]``)."""
+    days = sched.list_dates(points, i, run, r.date_of)
+    a, b = points[i + used - 2], points[i + used - 1]
+    sh = r.hour24(a, None, None)
+    eh = r.hour24(b, _period_of(a), sh, a.minute)
+    for day in days:
+        start = _at(day, sh, a.minute)
+        end = _at(day, eh, b.minute)
+        if end < start:
+            end += timedelta(days=1)
+        spans.append(Span(start, end, points[i].start, b.end, "daily"))
+    if days:
+        r.last = days[0]
 
 
 def _take_range(r: _Resolver, norm: str, points: list[RawPoint], i: int, spans: list[Span]) -> int:
@@ -236,6 +285,10 @@ def _take_single(
         r.pending = None
         return
     seconds = find_duration(norm, p.end, min(40, nxt - p.end + 12))
+    if seconds is None:
+        # "凌晨2:00……，凌晨4:30……，每次暂停15~30分钟": one duration shared by the times before it.
+        stop = _SENTENCE_END_RE.search(norm, p.end)
+        seconds = find_duration(norm, p.end, min(80, (stop.start() if stop else len(norm)) - p.end), shared_only=True)
     open_start = allow_open and (
         bool(_OPEN_AFTER_RE.match(norm, p.end)) or bool(_OPEN_BEFORE_RE.search(norm, max(0, p.start - 4), p.start))
     )
@@ -261,7 +314,8 @@ def _take_single(
 
 
 def _close_open(r: _Resolver, spans: list[Span], p: RawPoint, d: date | None) -> bool:
-    """End the latest open span at ``p``; False when there is none to end."""
+    """End every open span before ``p`` at ``p`` ("……起恢复"); False when there is none to end."""
+    closed = False
     for k in range(len(spans) - 1, -1, -1):
         s = spans[k]
         if s.end is None and s.pos < p.start:
@@ -271,8 +325,8 @@ def _close_open(r: _Resolver, spans: list[Span], p: RawPoint, d: date | None) ->
                 end += timedelta(days=1)
             if end >= s.start:
                 spans[k] = Span(s.start, end, s.pos, p.end, "range")
-            return True
-    return False
+            closed = True
+    return closed
 
 
 def _range(r: _Resolver, p: RawPoint, q: RawPoint) -> Span | None:
@@ -301,4 +355,4 @@ def _range(r: _Resolver, p: RawPoint, q: RawPoint) -> Span | None:
     if end < start:
         r.flag("window end is before its start; end dropped")
         return Span(start, None, p.start, q.end, "range")
-    return Span(start, end, p.start, q.end, "range")
+    return Span(start, end, p.start, q.end, "range" if p.has_time or q.has_time else "days")

@@ -1,0 +1,163 @@
+"""Scoring an annotated corpus: metrics on small corpora with known answers, and the CLI end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from watcher.notices.corpus import CorpusError, GoldNotice, parse_corpus
+from watcher.notices.evaluate import Prediction, WindowKey, render, score
+
+ROOT = Path(__file__).resolve().parents[2]
+DEV = ROOT / "tests" / "notices" / "corpus" / "dev.jsonl"
+
+
+def _line(id_: str, kind: str, windows: list[tuple[str, str | None]], category: str = "bank", **extra: object) -> str:
+    return json.dumps({
+        "id": id_, "category": category, "script": "simplified", "published": "2026-11-26", "title": "",
+        "text": "x", "kind": kind,
+        "windows": [{"start": s, "end": e, "status": "scheduled", "products": []} for s, e in windows],
+        **extra,
+    }, ensure_ascii=False)
+
+
+def _w(s: str, e: str | None) -> WindowKey:
+    f = "%Y-%m-%d %H:%M"
+    return (datetime.strptime(s, f), None if e is None else datetime.strptime(e, f), "scheduled")
+
+
+A = ("2026-12-01 01:00", "2026-12-01 03:00")
+B = ("2026-12-02 01:00", "2026-12-02 03:00")
+
+
+def _reader(answers: dict[str, Prediction]):  # type: ignore[no-untyped-def]
+    return lambda g: answers[g.id]
+
+
+@pytest.mark.parametrize(
+    ("name", "lines", "answers", "want"),
+    [
+        ("all_right",
+         [_line("n1", "maintenance", [A, B]), _line("n2", "other", [], "negative")],
+         {"n1": Prediction("maintenance", (_w(*A), _w(*B)), False), "n2": Prediction("other", (), False)},
+         {"maintenance_or_not": 1.0, "window_recall": 1.0, "window_precision": 1.0, "all_windows_exact": 1.0,
+          "silent_misses": 0}),
+        ("one_window_wrong_end",
+         [_line("n1", "maintenance", [A, B])],
+         {"n1": Prediction("maintenance", (_w(*A), _w(B[0], "2026-12-02 04:00")), False)},
+         {"maintenance_or_not": 1.0, "window_recall": 0.5, "window_precision": 0.5, "all_windows_exact": 0.0,
+          "silent_misses": 0}),
+        ("silent_miss_counts_only_without_review",
+         [_line("n1", "maintenance", [A]), _line("n2", "maintenance", [B])],
+         {"n1": Prediction("other", (), False), "n2": Prediction("other", (_w(*B),), True)},
+         {"maintenance_or_not": 0.0, "window_recall": 0.0, "window_precision": None, "all_windows_exact": 0.0,
+          "silent_misses": 1}),
+        ("false_positive_windows_lower_precision",
+         [_line("n1", "maintenance", [A]), _line("n2", "fee_policy", [], "negative")],
+         {"n1": Prediction("maintenance", (_w(*A),), False), "n2": Prediction("maintenance", (_w(*B),), True)},
+         {"maintenance_or_not": 0.5, "window_recall": 1.0, "window_precision": 0.5, "all_windows_exact": 1.0,
+          "silent_misses": 0}),
+        ("duplicate_windows_match_as_a_multiset",
+         [_line("n1", "maintenance", [A, A])],
+         {"n1": Prediction("maintenance", (_w(*A),), False)},
+         {"window_recall": 0.5, "window_precision": 1.0, "all_windows_exact": 0.0}),
+        ("open_end_must_match_open_end",
+         [_line("n1", "maintenance", [(A[0], None)])],
+         {"n1": Prediction("maintenance", (_w(*A),), False)},
+         {"window_recall": 0.0, "window_precision": 0.0}),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_scores_on_small_corpora(name: str, lines: list[str], answers: dict[str, Prediction],
+                                 want: dict[str, object]) -> None:
+    report = score(parse_corpus(lines), _reader(answers))
+    got = report.to_json()
+    for key, value in want.items():
+        assert got[key] == value, (name, key, got)
+
+
+def test_every_miss_gets_one_line_naming_the_notice() -> None:
+    golds = parse_corpus([_line("n1", "maintenance", [A, B])])
+    report = score(golds, _reader({"n1": Prediction("other", (), False)}))
+    assert report.misses == [
+        "n1 [bank] kind: annotated maintenance, read other (needs_review=false) SILENT",
+        "n1 [bank] window missed: 2026-12-01 01:00 - 2026-12-01 03:00",
+        "n1 [bank] window missed: 2026-12-02 01:00 - 2026-12-02 03:00",
+    ]
+    assert "silent misses 1" in render(report)
+
+
+def test_traditional_notices_are_also_scored_as_their_own_row() -> None:
+    golds = parse_corpus([_line("n1", "maintenance", [A], script="traditional")])
+    report = score(golds, _reader({"n1": Prediction("maintenance", (_w(*A),), False)}))
+    assert set(report.by_category) == {"bank", "(traditional script)"}
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{", "not JSON"),
+        ('{"id": "a"}', "field 'category'"),
+        (_line("a", "upkeep", []), "kind must be one of"),
+        (_line("a", "maintenance", [("2026-12-01", None)]), "expected 'YYYY-MM-DD HH:MM'"),
+        (json.dumps({"id": "a", "category": "bank", "published": "26/11/2026", "text": "x", "kind": "other"}),
+         "published must be YYYY-MM-DD"),
+    ],
+    ids=["not_json", "missing_field", "unknown_kind", "window_without_time", "bad_published"],
+)
+def test_bad_corpus_lines_are_refused_with_the_line_number(line: str, message: str) -> None:
+    with pytest.raises(CorpusError, match=message) as info:
+        parse_corpus(["", line])
+    assert "line 2" in str(info.value)
+
+
+def test_repeated_ids_are_refused() -> None:
+    with pytest.raises(CorpusError, match="repeated"):
+        parse_corpus([_line("a", "other", []), _line("a", "other", [])])
+
+
+def test_dev_corpus_is_well_formed_and_covers_every_category() -> None:
+    golds: list[GoldNotice] = parse_corpus(DEV.read_text("utf-8").splitlines())
+    assert {g.category for g in golds} >= {"bank", "clearing", "platform", "outage", "negative"}
+    assert any(g.script == "traditional" for g in golds)
+    for g in golds:
+        assert 40 <= len(g.text) <= 1200, g.id
+        if g.kind != "maintenance":
+            assert g.kind in ("outage", "recovery") or not g.windows, g.id
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "huabei_watch.root.cli", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120, check=False)
+
+
+def test_cli_prints_misses_then_summary_and_categories(tmp_path: Path) -> None:
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("\n".join([
+        json.dumps({"id": "c1", "category": "bank", "published": "2026-11-26", "title": "",
+                    "text": "我行将于12月1日01:00至03:00进行系统维护，期间网上银行暂停服务。", "kind": "maintenance",
+                    "windows": [{"start": "2026-12-01 01:00", "end": "2026-12-01 03:00", "status": "scheduled"}]},
+                   ensure_ascii=False),
+        json.dumps({"id": "c2", "category": "negative", "published": "2026-11-26", "title": "",
+                    "text": "自2027年1月1日起，转账手续费调整为0.1%。", "kind": "fee_policy", "windows": []},
+                   ensure_ascii=False),
+    ]), "utf-8")
+    out = _cli("eval-notices", str(corpus))
+    assert out.returncode == 0, out.stderr
+    assert "maintenance-or-not 100.0 %" in out.stdout and "window recall 100.0 %" in out.stdout
+    assert "silent misses 0" in out.stdout and "negative" in out.stdout
+    js = _cli("eval-notices", str(corpus), "--json")
+    data = json.loads(js.stdout)
+    assert data["window_precision"] == 1.0 and data["by_category"]["bank"]["notices"] == 1
+
+
+def test_cli_refuses_a_bad_corpus_with_exit_code_2(tmp_path: Path) -> None:
+    corpus = tmp_path / "bad.jsonl"
+    corpus.write_text("not json\n", "utf-8")
+    out = _cli("eval-notices", str(corpus))
+    assert out.returncode == 2 and "line 1" in out.stderr

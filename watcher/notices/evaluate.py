@@ -1,0 +1,191 @@
+"""Scoring notice understanding against an annotated corpus (``huabei-watch eval-notices``).
+
+Metrics (the ones issue 16 sets targets for):
+
+* **maintenance or not**: share of notices whose "is it maintenance" answer matches the annotation;
+* **window recall**: share of annotated windows of maintenance notices that the parser returned
+  for that notice with the same start, end and status (to the minute, Beijing time);
+* **window precision**: share of the windows returned for notices the parser called maintenance
+  that match an annotated window of that notice;
+* **all windows exact**: share of annotated maintenance notices read as maintenance with exactly
+  the annotated windows (as a multiset);
+* **silent misses**: annotated maintenance notices returned as another kind with ``needs_review``
+  false, so nobody would be told.
+
+Pure: predictions come in as values; :func:`predict` wraps :func:`watcher.notices.understand`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from huabei_watch.clock import SHANGHAI
+from watcher.notices.corpus import GoldNotice
+from watcher.notices.model import Kind
+from watcher.notices.understand import understand
+
+WindowKey = tuple[datetime, datetime | None, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """What a reader said about one notice: kind, windows (naive Beijing time), needs_review."""
+
+    kind: Kind
+    windows: tuple[WindowKey, ...]
+    needs_review: bool
+
+
+def _naive(dt: datetime) -> datetime:
+    return dt.astimezone(SHANGHAI).replace(tzinfo=None) if dt.tzinfo is not None else dt
+
+
+def predict(notice: GoldNotice) -> Prediction:
+    """The parser's answer for ``notice`` (published date and title as annotated)."""
+    u = understand(notice.text, published=notice.published, title=notice.title)
+    windows = tuple(
+        (_naive(w.start), None if w.end is None else _naive(w.end), w.status) for w in u.windows
+    )
+    return Prediction(u.kind, windows, u.needs_review)
+
+
+@dataclass(slots=True)
+class Tally:
+    """Counts behind the metrics, for the whole corpus or one category."""
+
+    notices: int = 0
+    kind_right: int = 0
+    gold_maintenance: int = 0
+    gold_windows: int = 0
+    found_windows: int = 0
+    predicted_windows: int = 0
+    correct_windows: int = 0
+    exact_notices: int = 0
+    silent: int = 0
+    review: int = 0
+
+    def add(self, other: Tally) -> None:
+        for name in self.__slots__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def metrics(self) -> dict[str, Any]:
+        def ratio(a: int, b: int) -> float | None:
+            return round(a / b, 4) if b else None
+
+        return {
+            "notices": self.notices,
+            "maintenance_notices": self.gold_maintenance,
+            "gold_windows": self.gold_windows,
+            "maintenance_or_not": ratio(self.kind_right, self.notices),
+            "window_recall": ratio(self.found_windows, self.gold_windows),
+            "window_precision": ratio(self.correct_windows, self.predicted_windows),
+            "all_windows_exact": ratio(self.exact_notices, self.gold_maintenance),
+            "silent_misses": self.silent,
+            "needs_review": self.review,
+        }
+
+
+@dataclass(slots=True)
+class Report:
+    """Scores of one corpus: overall, by category, and one line per miss."""
+
+    total: Tally = field(default_factory=Tally)
+    by_category: dict[str, Tally] = field(default_factory=dict)
+    misses: list[str] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.total.metrics(),
+            "predicted_kinds": dict(sorted(self.kinds.items())),
+            "by_category": {k: v.metrics() for k, v in sorted(self.by_category.items())},
+            "misses": list(self.misses),
+        }
+
+
+def _fmt(w: WindowKey) -> str:
+    start, end, status = w
+    tail = end.strftime("%Y-%m-%d %H:%M") if end is not None else "open"
+    return f"{start:%Y-%m-%d %H:%M} - {tail}" + ("" if status == "scheduled" else f" ({status})")
+
+
+def score_one(gold: GoldNotice, pred: Prediction) -> tuple[Tally, list[str]]:
+    """The tally and miss lines for one notice."""
+    t = Tally(notices=1, review=int(pred.needs_review))
+    misses: list[str] = []
+    tag = f"{gold.id} [{gold.category}]"
+    gold_m = gold.kind == "maintenance"
+    pred_m = pred.kind == "maintenance"
+    t.kind_right = int(gold_m == pred_m)
+    if gold_m != pred_m:
+        silent = gold_m and not pred.needs_review
+        t.silent = int(silent)
+        misses.append(
+            f"{tag} kind: annotated {gold.kind}, read {pred.kind} (needs_review={str(pred.needs_review).lower()})"
+            + (" SILENT" if silent else "")
+        )
+    want: Counter[WindowKey] = Counter()
+    if gold_m:
+        t.gold_maintenance = 1
+        want = Counter((w.start, w.end, w.status) for w in gold.windows)
+        t.gold_windows = sum(want.values())
+    got: Counter[WindowKey] = Counter(pred.windows) if pred_m else Counter()
+    t.predicted_windows = sum(got.values())
+    hit = want & got
+    t.found_windows = t.correct_windows = sum(hit.values())
+    if gold_m and pred_m and want == got:
+        t.exact_notices = 1
+    if gold_m:
+        for w in sorted((want - got).elements(), key=str):
+            misses.append(f"{tag} window missed: {_fmt(w)}")
+    if pred_m:
+        for w in sorted((got - want).elements(), key=str):
+            misses.append(f"{tag} window extra: {_fmt(w)}")
+    return t, misses
+
+
+def score(golds: Iterable[GoldNotice], read: Callable[[GoldNotice], Prediction] = predict) -> Report:
+    """Score ``read`` (by default the parser) on every notice of a corpus."""
+    report = Report()
+    for gold in golds:
+        pred = read(gold)
+        report.kinds[pred.kind] += 1
+        tally, misses = score_one(gold, pred)
+        report.total.add(tally)
+        report.by_category.setdefault(gold.category, Tally()).add(tally)
+        if gold.script == "traditional":
+            report.by_category.setdefault("(traditional script)", Tally()).add(tally)
+        report.misses.extend(misses)
+    return report
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f} %"
+
+
+def render(report: Report) -> str:
+    """Human-readable report: one line per miss, a summary, then the per-category table."""
+    lines = list(report.misses)
+    m = report.total.metrics()
+    lines.append("")
+    lines.append(
+        f"notices {m['notices']} (maintenance {m['maintenance_notices']}, windows {m['gold_windows']}); "
+        f"maintenance-or-not {_pct(m['maintenance_or_not'])}; window recall {_pct(m['window_recall'])}; "
+        f"window precision {_pct(m['window_precision'])}; all windows exact {_pct(m['all_windows_exact'])}; "
+        f"silent misses {m['silent_misses']}; needs_review {m['needs_review']}"
+    )
+    lines.append("")
+    lines.append(f"{'category':<22}{'n':>5}{'maint':>7}{'m-or-not':>10}{'recall':>9}{'precision':>11}"
+                 f"{'exact':>9}{'silent':>8}")
+    for cat, tally in sorted(report.by_category.items()):
+        c = tally.metrics()
+        lines.append(
+            f"{cat:<22}{c['notices']:>5}{c['maintenance_notices']:>7}{_pct(c['maintenance_or_not']):>10}"
+            f"{_pct(c['window_recall']):>9}{_pct(c['window_precision']):>11}{_pct(c['all_windows_exact']):>9}"
+            f"{c['silent_misses']:>8}"
+        )
+    return "\n".join(lines)
