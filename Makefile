@@ -16,8 +16,9 @@ run: $(STAMP)
 	$(BIN)/huabei-watch run
 
 lint: $(STAMP)
-	$(BIN)/ruff check watcher consumers tests bench
-	$(BIN)/mypy --strict watcher consumers
+	$(BIN)/ruff check huabei_watch watcher consumers tests bench
+	$(BIN)/mypy --strict huabei_watch watcher consumers
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 
-from watcher.broker import EmbeddedBroker
+from huabei_watch.bus.broker import EmbeddedBroker
 
 
 def quiet_logs() -> None:

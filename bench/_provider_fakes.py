@@ -27,10 +27,10 @@ from typing import Any
 
 from aiohttp import web
 
+from huabei_watch.clock import SystemClock
 from tests.fakes.aliyun_sms import FakeAliyunSms
 from tests.fakes.base import FakeProvider
 from tests.fakes.wecom import FakeWeCom
-from watcher.clock import SystemClock
 
 ACCESS_KEY_ID = "bench-key-id"
 ACCESS_KEY_SECRET = "bench-key-secret"

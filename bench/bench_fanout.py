@@ -47,9 +47,9 @@ from consumers.notify.delivery import Deliverer
 from consumers.notify.fanout import FanOut, FanOutSettings
 from consumers.notify.plan import Endpoint, PlannedMessage, PlanSettings, Recipient, plan_for
 from consumers.notify.store import SqlDeliveryStore, create_tables
-from watcher.clock import SystemClock
-from watcher.events import Incident, IncidentKind, Phase, Scope
-from watcher.state.db import Database
+from huabei_watch.clock import SystemClock
+from huabei_watch.db.engine import Database
+from huabei_watch.events import Incident, IncidentKind, Phase, Scope
 
 TARGET_SHARE = 0.90
 TARGET_RSS_MB = 400.0

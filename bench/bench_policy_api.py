@@ -1,6 +1,6 @@
 """Policy API under load, measured with ``wrk``: ``python -m bench.bench_policy_api``.
 
-In this process: the embedded broker, an :class:`~watcher.runtime.app.App` with the incidents and
+In this process: the embedded broker, an :class:`~huabei_watch.runtime.app.App` with the incidents and
 cashier roles (SQLite in a temporary directory), one ``auto`` merchant whose Huabei was switched
 off by a ``huabei.health.down`` (so the body carries channels, a Chinese message and incident ids),
 and, as the baseline, a bare aiohttp server whose one handler returns the same JSON bytes.
@@ -28,7 +28,7 @@ from aiohttp import web
 
 from bench._common import embedded_broker, header, quiet_logs, verdict
 from bench.bench_reaction import app_running, settings, wait_joined, wait_off
-from watcher.events import HEALTH_DOWN, Event, HealthChange, ProbeObservation, Scope
+from huabei_watch.events import HEALTH_DOWN, Event, HealthChange, ProbeObservation, Scope
 
 TARGET_RATIO = 0.7
 CONNECTIONS = 200

@@ -31,14 +31,14 @@ import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bench._common import cpu_seconds, current_rss_mb, header, peak_rss_mb, quiet_logs, verdict
-from watcher.clock import SystemClock
+from huabei_watch.bus.publish import RecordingPublisher
+from huabei_watch.clock import SystemClock
+from huabei_watch.db.engine import Database
 from watcher.notices import understand
-from watcher.publish import RecordingPublisher
 from watcher.sources.announce_config import HtmlSource
 from watcher.sources.announcements import AnnouncementWatcher, add_poll_job
 from watcher.sources.fetch import Fetcher
 from watcher.sources.seen import SqlSeenStore
-from watcher.state.db import Database
 
 TARGET_CPU = 0.25
 TARGET_RSS_MB = 200.0

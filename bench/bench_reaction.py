@@ -1,7 +1,7 @@
 """Reaction time: endpoint down -> Huabei off in the policy API: ``python -m bench.bench_reaction``.
 
 Everything runs in this process on real time, against the embedded broker and a SQLite database
-in a temporary directory, with the real roles (:class:`watcher.runtime.app.App`):
+in a temporary directory, with the real roles (:class:`huabei_watch.runtime.app.App`):
 
 1. **Probe to policy** (roles watcher, incidents, cashier): an HTTP probe (interval 1 s, failure
    threshold 2) checks a loopback endpoint. The endpoint is switched to 503 right after it served
@@ -23,7 +23,7 @@ delivered when that fetch times out, after about half of the consumer's ``fetch_
 (raw round trips measured on this machine: 500 ms -> ~250 ms, 100 ms -> ~51 ms, 20 ms -> ~11 ms),
 so each hop adds up to ~250 ms with aiokafka's default, which ``ConsumerRunner`` and the raw
 baseline use. ``--fetch-max-wait-ms N`` (an experiment, not the product's setting) makes both use
-N by wrapping the ``AIOKafkaConsumer`` that ``watcher.bus`` constructs.
+N by wrapping the ``AIOKafkaConsumer`` that ``huabei_watch.bus.kafka`` constructs.
 """
 
 from __future__ import annotations
@@ -43,11 +43,11 @@ from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench._common import embedded_broker, header, percentile, quiet_logs, verdict
-from watcher.broker import EmbeddedBroker
-from watcher.config import parse_settings
-from watcher.events import HEALTH_DOWN, Event, HealthChange, ProbeObservation, Scope
-from watcher.runtime.app import App
-from watcher.runtime.daemon import build_roles
+from huabei_watch.bus.broker import EmbeddedBroker
+from huabei_watch.events import HEALTH_DOWN, Event, HealthChange, ProbeObservation, Scope
+from huabei_watch.root.daemon import build_roles
+from huabei_watch.root.settings import parse_settings
+from huabei_watch.runtime.app import App
 
 TARGET_P99_MS = 250.0
 INTERVAL_S = 1.0
@@ -252,14 +252,14 @@ async def run(runs: int, probe_runs: int, quick: bool) -> None:
 
 
 def use_fetch_max_wait(ms_: int) -> None:
-    """Experiment: every consumer built by ``watcher.bus`` (and the baseline) waits at most ``ms_``."""
+    """Experiment: every consumer built by ``huabei_watch.bus.kafka`` (and the baseline) waits at most ``ms_``."""
     import functools
 
-    import watcher.bus
+    import huabei_watch.bus.kafka
 
     global AIOKafkaConsumer
     AIOKafkaConsumer = functools.partial(AIOKafkaConsumer, fetch_max_wait_ms=ms_)  # type: ignore[misc]
-    watcher.bus.AIOKafkaConsumer = AIOKafkaConsumer  # type: ignore[misc]
+    huabei_watch.bus.kafka.AIOKafkaConsumer = AIOKafkaConsumer  # type: ignore[misc]
     print(f"experiment: consumers use fetch_max_wait_ms={ms_} (the product uses aiokafka's default, 500)")
 
 

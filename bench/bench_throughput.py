@@ -5,7 +5,7 @@ produced twice, to two fresh topics (6 partitions), with one raw ``AIOKafkaProdu
 sends pipelined), and consumed:
 
 * baseline: a raw ``AIOKafkaConsumer`` (manual commit after every ``getmany`` batch, no decode);
-* measured: :class:`watcher.bus.ConsumerRunner` (decode each record into a typed event, call a
+* measured: :class:`huabei_watch.bus.kafka.ConsumerRunner` (decode each record into a typed event, call a
   no-op handler, commit after each batch of ``kafka.max_in_flight`` records).
 
 Each pass starts its consumer on an empty topic, waits until one warm-up record was consumed (the
@@ -23,10 +23,10 @@ from datetime import datetime, timedelta
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench._common import embedded_broker, header, quiet_logs, verdict
-from watcher.bus import Bus, ConsumerRunner, MessageContext
-from watcher.clock import SHANGHAI
-from watcher.config.settings import KafkaSettings
-from watcher.events import (
+from huabei_watch.bus.kafka import Bus, ConsumerRunner, MessageContext
+from huabei_watch.clock import SHANGHAI
+from huabei_watch.config.settings import KafkaSettings
+from huabei_watch.events import (
     HEALTH_DOWN,
     Event,
     EventData,

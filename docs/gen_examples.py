@@ -6,7 +6,7 @@ Run from the repository root::
     python docs/gen_examples.py --check  # write nothing; exit 1 if either is out of date
 
 The examples are tests/samples.py's ``sample_events()`` (one per event type) encoded exactly as
-they go on the wire by ``watcher.events.encode``. tests/ops/test_asyncapi.py fails when the
+they go on the wire by ``huabei_watch.events.encode``. tests/ops/test_asyncapi.py fails when the
 committed files differ from what this script writes.
 """
 
@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from huabei_watch.events import REGISTRY, Event, EventData, Topics, encode  # noqa: E402
+from huabei_watch.events.asyncapi import CHANNELS, asyncapi_document, dump_json  # noqa: E402
 from tests.samples import sample_events  # noqa: E402
-from watcher.events import REGISTRY, Event, EventData, Topics, encode  # noqa: E402
-from watcher.events.asyncapi import CHANNELS, asyncapi_document, dump_json  # noqa: E402
 
 SUBSCRIBING = ROOT / "docs" / "subscribing.md"
 ASYNCAPI_JSON = ROOT / "docs" / "asyncapi.json"

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from watcher.broker import EmbeddedBroker
-from watcher.bus import Bus
-from watcher.config.settings import KafkaSettings
-from watcher.events import Topics
-from watcher.state.db import Database
+from huabei_watch.bus.broker import EmbeddedBroker
+from huabei_watch.bus.kafka import Bus
+from huabei_watch.config.settings import KafkaSettings
+from huabei_watch.db.engine import Database
+from huabei_watch.events import Topics
 
 
 @pytest.fixture(scope="session")

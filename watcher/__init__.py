@@ -1,3 +1,2 @@
-"""huabei-watch: the watcher side (sources that observe and publish signals) and the shared contract."""
-
-__version__ = "0.1.0"
+"""The watcher role: sources that observe (announcements, health probes, payment results, the
+synthetic pre-order probe, plugin compatibility) and publish signals. Never imports ``consumers``."""

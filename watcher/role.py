@@ -13,27 +13,28 @@ from typing import Any
 
 from sqlalchemy import select
 
-from watcher import metrics
-from watcher.clock import SHANGHAI
+from huabei_watch import metrics
+from huabei_watch.clock import SHANGHAI
+from huabei_watch.db.engine import Database
+from huabei_watch.db.upsert import upsert
+from huabei_watch.merchants.registry import MerchantRegistry
+from huabei_watch.runtime.app import App
 from watcher.compat.advice import InterfaceNotice
 from watcher.compat.checker import CompatChecker
 from watcher.compat.store import CompatStore
 from watcher.notices import NoticeUnderstanding, understand
 from watcher.payments.ingest import make_payment_results_handler
 from watcher.payments.pipeline import KafkaSink, PaymentPipeline
-from watcher.runtime.app import App
 from watcher.sandbox import SandboxServer, sandbox_sources, start_sandbox
+from watcher.settings import WatcherConfig
 from watcher.sources.announcements import AnnouncementWatcher, add_poll_job
 from watcher.sources.extract import NoticeRef
 from watcher.sources.fetch import Fetcher
 from watcher.sources.probe_config import HttpProbe
 from watcher.sources.probe_state import ProbeState
+from watcher.sources.probe_store import probe_states
 from watcher.sources.probes import ProbeRunner, schedule_probes
 from watcher.sources.seen import SqlSeenStore
-from watcher.state.db import Database
-from watcher.state.merchants import MerchantRegistry
-from watcher.state.records import probe_states
-from watcher.state.upsert import upsert
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class WatcherRole:
     name = "watcher"
 
     def __init__(self) -> None:
-        self.app: App | None = None
+        self.app: App[WatcherConfig] | None = None
         self.sandbox: SandboxServer | None = None
         self.watchers: list[AnnouncementWatcher] = []
         self.probes: ProbeRunner | None = None
@@ -53,7 +54,7 @@ class WatcherRole:
         self.compat: CompatChecker | None = None
         self.precreate: Any = None  # PrecreateScheduler, imported only when the probe is enabled
 
-    async def start(self, app: App) -> None:
+    async def start(self, app: App[WatcherConfig]) -> None:
         self.app = app
         s = app.settings
         db = app.require_db()
@@ -135,7 +136,7 @@ class WatcherRole:
         )
         await self.compat.on_interface_notice(notice)
 
-    def _start_precreate(self, app: App) -> None:
+    def _start_precreate(self, app: App[WatcherConfig]) -> None:
         from watcher.payments.diagnosis import diagnose
         from watcher.sources.precreate import PrecreateProbe, PrecreateScheduler
         from watcher.sources.precreate_core import FindingTracker, PrecreateOutcome

@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 
 from aiohttp import web
 
-from watcher.clock import SHANGHAI, Clock
+from huabei_watch.clock import SHANGHAI, Clock
 from watcher.sources.announce_config import HtmlSource, RssSource
 
 UPCOMING_ID = "n1004"

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from watcher.errors import InvalidInput, PermanentError
+from huabei_watch.errors import InvalidInput, PermanentError
 
 DISABLE = "disable_pay_channels"
 ENABLE = "enable_pay_channels"
@@ -56,7 +56,7 @@ def apply_policy(params: Mapping[str, Any], disable: Sequence[str]) -> dict[str,
     * ``enable_pay_channels`` present and non-empty: the disabled channels are removed from it
       (``credit_group`` is expanded first if it covers one of them) and no disable key is added,
       since Alipay rejects both. Raises :class:`NoPayChannelLeft` if nothing would be left.
-    * Raises :class:`~watcher.errors.InvalidInput` for a ``biz_content`` that is not a JSON object.
+    * Raises :class:`~huabei_watch.errors.InvalidInput` for a ``biz_content`` that is not a JSON object.
     """
     out = dict(params)
     wanted = split_channels(list(disable))

@@ -19,12 +19,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from consumers.cashier.model import Mode
 from consumers.cashier.store import PLATFORM
 from consumers.cashier.view import etag
-from watcher.config.loader import format_errors
-from watcher.runtime.auth import require_merchant_or_ops, require_ops
+from huabei_watch.config.loader import format_errors
+from huabei_watch.runtime.auth import require_merchant_or_ops, require_ops
 
 if TYPE_CHECKING:
     from consumers.cashier.role import CashierRole
-    from watcher.runtime.app import App
+    from huabei_watch.runtime.app import App
 
 
 class ForceOnRequest(BaseModel):
@@ -42,7 +42,7 @@ def _json(obj: Any, status: int = 200, headers: dict[str, str] | None = None) ->
     )
 
 
-def add_cashier_routes(app: App, role: CashierRole) -> None:
+def add_cashier_routes(app: App[Any], role: CashierRole) -> None:
     ops_token = app.settings.admin.ops_token
 
     async def pay_channels(request: web.Request) -> web.Response:

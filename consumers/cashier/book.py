@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from consumers.cashier.settings import CashierSettings
-from watcher.events.incidents import Incident
+from huabei_watch.events.incidents import Incident
 
 
 class IncidentBook:

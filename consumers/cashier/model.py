@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from watcher.events.cashier import CashierChange
+from huabei_watch.events.cashier import CashierChange
 
 
 class Mode(StrEnum):

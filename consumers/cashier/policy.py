@@ -12,9 +12,9 @@ from datetime import datetime
 from consumers.cashier.model import CashierState, Change, Desired, Mode
 from consumers.cashier.reconcile import Reconciler, effective
 from consumers.cashier.view import PolicyView, etag
-from watcher.clock import to_shanghai
-from watcher.events.common import HUABEI_CHANNELS
-from watcher.events.incidents import Incident, IncidentKind, Phase
+from huabei_watch.clock import to_shanghai
+from huabei_watch.events.common import HUABEI_CHANNELS
+from huabei_watch.events.incidents import Incident, IncidentKind, Phase
 
 __all__ = [
     "CashierState", "Change", "Desired", "Mode", "PolicyView", "Reconciler", "desired_channels",

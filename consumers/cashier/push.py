@@ -18,9 +18,9 @@ import aiohttp
 
 from consumers.cashier.model import Mode
 from consumers.cashier.store import CashierStore
-from watcher.clock import Clock
-from watcher.payments.signing import sign
-from watcher.state.merchants import MerchantRegistry
+from huabei_watch.clock import Clock
+from huabei_watch.merchants.registry import MerchantRegistry
+from huabei_watch.signing import sign
 
 if TYPE_CHECKING:
     from consumers.cashier.role import CashierRole

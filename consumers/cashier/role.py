@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any, Protocol
 
 from prometheus_client import Gauge
 
@@ -18,16 +20,16 @@ from consumers.cashier.model import CashierState, Mode
 from consumers.cashier.policy import desired_channels
 from consumers.cashier.push import Pusher
 from consumers.cashier.reconcile import Reconciler, effective
+from consumers.cashier.settings import CashierConfig
 from consumers.cashier.store import PLATFORM, CashierStore, subjects_of
 from consumers.cashier.view import PolicyView
-from watcher import metrics
-from watcher.bus import MessageContext
-from watcher.clock import Clock
-from watcher.compat.api import add_diagnose_routes
-from watcher.events import CASHIER_CHANGED, CashierChange, Event, EventData, Incident, ScopeKind
-from watcher.merchants import Merchant
-from watcher.runtime.app import App
-from watcher.state.merchants import MerchantRegistry
+from huabei_watch import metrics
+from huabei_watch.bus.kafka import MessageContext
+from huabei_watch.clock import Clock
+from huabei_watch.events import CASHIER_CHANGED, CashierChange, Event, EventData, Incident, ScopeKind
+from huabei_watch.merchants.model import Merchant
+from huabei_watch.merchants.registry import MerchantRegistry
+from huabei_watch.runtime.app import App
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,16 @@ PLATFORM_OFF = Gauge("huabei_cashier_platform_off", "1 while the platform-wide H
 SWITCH_OFF = Gauge("huabei_cashier_switches_off", "Switches (platform and merchant-specific) with Huabei off",
                    registry=metrics.REGISTRY)
 PUSH_JOB = "cashier:push"
+
+#: Merchant id -> the shopper message of the policy in force there while Huabei is off, else None.
+PolicyLookup = Callable[[str], Awaitable[str | None]]
+
+
+class DiagnoseRoutes(Protocol):
+    """Adds ``GET /v1/diagnose`` (shopper hints, owned by the watcher role) to the admin server,
+    answering with this role's policy message. The composition root passes it in."""
+
+    def __call__(self, app: App[Any], policy_lookup: PolicyLookup, *, registry: MerchantRegistry | None = None) -> None: ...
 
 
 class ReadCache:
@@ -106,8 +118,9 @@ class ReadCache:
 class CashierRole:
     name = "cashier"
 
-    def __init__(self) -> None:
-        self.app: App | None = None
+    def __init__(self, *, diagnose_routes: DiagnoseRoutes | None = None) -> None:
+        self.app: App[CashierConfig] | None = None
+        self._diagnose_routes = diagnose_routes
         self.store: CashierStore | None = None
         self.registry: MerchantRegistry | None = None
         self.reconciler: Reconciler | None = None
@@ -116,7 +129,7 @@ class CashierRole:
         self.cache: ReadCache | None = None
         self._lock = asyncio.Lock()
 
-    async def start(self, app: App) -> None:
+    async def start(self, app: App[CashierConfig]) -> None:
         self.app = app
         db = app.require_db()
         self.store = CashierStore(db)
@@ -131,7 +144,8 @@ class CashierRole:
         app.scheduler.add_job(self.pusher.run_once, "interval", seconds=2, id=PUSH_JOB,
                               replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
         add_cashier_routes(app, self)
-        add_diagnose_routes(app, self.policy_message, registry=self.registry)
+        if self._diagnose_routes is not None:
+            self._diagnose_routes(app, self.policy_message, registry=self.registry)
 
     async def stop(self) -> None:
         return None

@@ -35,11 +35,11 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consumers.cashier.model import CashierState, Change
-from watcher.events import Incident, ScopeKind
-from watcher.state.db import Database
-from watcher.state.tables import metadata
-from watcher.state.types import AwareDateTime
-from watcher.state.upsert import insert_if_absent, upsert
+from huabei_watch.db.engine import Database
+from huabei_watch.db.tables import metadata
+from huabei_watch.db.types import AwareDateTime
+from huabei_watch.db.upsert import insert_if_absent, upsert
+from huabei_watch.events import Incident, ScopeKind
 
 PLATFORM = "*"
 

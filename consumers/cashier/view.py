@@ -10,7 +10,7 @@ from typing import Any
 from consumers.cashier.model import CashierState
 from consumers.cashier.reconcile import effective
 from consumers.cashier.settings import CashierSettings
-from watcher.clock import to_shanghai
+from huabei_watch.clock import to_shanghai
 
 
 class PolicyView:

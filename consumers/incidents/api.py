@@ -16,15 +16,15 @@ from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from consumers.incidents.engine import UnknownIncident
-from watcher.config.loader import format_errors
-from watcher.config.types import Dur
-from watcher.errors import InvalidInput
-from watcher.events import HUABEI_CHANNELS, IncidentKind, Scope
-from watcher.runtime.auth import require_ops
+from huabei_watch.config.loader import format_errors
+from huabei_watch.config.types import Dur
+from huabei_watch.errors import InvalidInput
+from huabei_watch.events import HUABEI_CHANNELS, IncidentKind, Scope
+from huabei_watch.runtime.auth import require_ops
 
 if TYPE_CHECKING:
     from consumers.incidents.role import IncidentsRole
-    from watcher.runtime.app import App
+    from huabei_watch.runtime.app import App
 
 
 class OpenRequest(BaseModel):
@@ -72,7 +72,7 @@ async def _body(request: web.Request, model: type[Any]) -> Any:
         raise _bad(format_errors(exc)) from None
 
 
-def add_incident_routes(app: App, role: IncidentsRole) -> None:
+def add_incident_routes(app: App[Any], role: IncidentsRole) -> None:
     ops_token = app.settings.admin.ops_token
 
     def ok(obj: Any, status: int = 200) -> web.Response:

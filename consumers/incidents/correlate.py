@@ -16,11 +16,11 @@ from consumers.incidents.ledger import Ledger, Mark, add_evidence
 from consumers.incidents.settings import IncidentSettings
 from consumers.incidents.text_zh import DEFAULT_ADVICE, correlated_text
 from consumers.incidents.timing import with_phase
-from watcher.clock import to_shanghai
-from watcher.events.base import Event, EventData
-from watcher.events.common import HUABEI_CHANNELS, Cause, Scope
-from watcher.events.incidents import Incident, IncidentKind, Phase
-from watcher.events.signals import HEALTH_DOWN, HealthChange, MerchantFinding, PaymentAnomaly
+from huabei_watch.clock import to_shanghai
+from huabei_watch.events.base import Event, EventData
+from huabei_watch.events.common import HUABEI_CHANNELS, Cause, Scope
+from huabei_watch.events.incidents import Incident, IncidentKind, Phase
+from huabei_watch.events.signals import HEALTH_DOWN, HealthChange, MerchantFinding, PaymentAnomaly
 
 SOURCE_PREFIXES = ("probe:", "anomaly:", "finding:")
 OPENING_STATES = frozenset({"down", "raised"})

@@ -18,12 +18,12 @@ from consumers.incidents.maintenance import MANUAL_CLOSE_REF, apply_maintenance
 from consumers.incidents.settings import IncidentSettings
 from consumers.incidents.text_zh import span
 from consumers.incidents.timing import is_timed, timed_phase, with_phase
-from watcher.clock import to_shanghai
-from watcher.errors import InvalidInput
-from watcher.events.base import Event, EventData
-from watcher.events.common import HUABEI_CHANNELS, Scope
-from watcher.events.incidents import Incident, IncidentKind, Phase
-from watcher.events.signals import MaintenanceSignal
+from huabei_watch.clock import to_shanghai
+from huabei_watch.errors import InvalidInput
+from huabei_watch.events.base import Event, EventData
+from huabei_watch.events.common import HUABEI_CHANNELS, Scope
+from huabei_watch.events.incidents import Incident, IncidentKind, Phase
+from huabei_watch.events.signals import MaintenanceSignal
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from consumers.incidents.ledger import Ledger, Mark, add_evidence
 from consumers.incidents.settings import IncidentSettings
 from consumers.incidents.text_zh import maintenance_text
 from consumers.incidents.timing import timed_phase, with_phase
-from watcher.events.common import HUABEI_CHANNELS, Scope, Window
-from watcher.events.incidents import Incident, IncidentKind, Phase
-from watcher.events.signals import MAINTENANCE_CANCELLED, MaintenanceSignal
+from huabei_watch.events.common import HUABEI_CHANNELS, Scope, Window
+from huabei_watch.events.incidents import Incident, IncidentKind, Phase
+from huabei_watch.events.signals import MAINTENANCE_CANCELLED, MaintenanceSignal
 
 MANUAL_CLOSE_REF = "ops:resolved"
 _CLOSED_STATUSES = frozenset({"cancelled", "postponed"})

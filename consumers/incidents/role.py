@@ -18,11 +18,12 @@ from datetime import datetime, timedelta
 
 from consumers.incidents.api import add_incident_routes
 from consumers.incidents.engine import IncidentEngine
+from consumers.incidents.settings import IncidentsConfig
+from consumers.incidents.signal_log import record_signal
 from consumers.incidents.store import IncidentStore
-from consumers.signal_log import record_signal
-from watcher import metrics
-from watcher.bus import MessageContext
-from watcher.events import (
+from huabei_watch import metrics
+from huabei_watch.bus.kafka import MessageContext
+from huabei_watch.events import (
     INCIDENT_CANCELLED,
     INCIDENT_OPENED,
     INCIDENT_RESOLVED,
@@ -32,7 +33,7 @@ from watcher.events import (
     Incident,
     Phase,
 )
-from watcher.runtime.app import App
+from huabei_watch.runtime.app import App
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +59,13 @@ class IncidentsRole:
     name = "incidents"
 
     def __init__(self) -> None:
-        self.app: App | None = None
+        self.app: App[IncidentsConfig] | None = None
         self.engine: IncidentEngine | None = None
         self.store: IncidentStore | None = None
         self.lock = asyncio.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------------
-    async def start(self, app: App) -> None:
+    async def start(self, app: App[IncidentsConfig]) -> None:
         self.app = app
         self.store = IncidentStore(app.require_db())
         restored = await self.store.load_all()

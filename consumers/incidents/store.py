@@ -6,11 +6,11 @@ from datetime import datetime
 
 from sqlalchemy import JSON, Column, Integer, String, Table, select, update
 
-from watcher.events import Incident
-from watcher.state.db import Database
-from watcher.state.tables import metadata
-from watcher.state.types import AwareDateTime
-from watcher.state.upsert import upsert
+from huabei_watch.db.engine import Database
+from huabei_watch.db.tables import metadata
+from huabei_watch.db.types import AwareDateTime
+from huabei_watch.db.upsert import upsert
+from huabei_watch.events import Incident
 
 incidents_table = Table(
     "incidents",

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from watcher.clock import to_shanghai
-from watcher.events.common import Scope, ScopeKind
-from watcher.events.incidents import IncidentKind
+from huabei_watch.clock import to_shanghai
+from huabei_watch.events.common import Scope, ScopeKind
+from huabei_watch.events.incidents import IncidentKind
 
 
 def day(dt: datetime) -> str:

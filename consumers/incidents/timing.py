@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from watcher.events.incidents import Incident, IncidentKind, Phase
+from huabei_watch.events.incidents import Incident, IncidentKind, Phase
 
 
 def is_timed(incident: Incident) -> bool:

@@ -5,8 +5,8 @@ The rule, per dedupe key ``"{recipient}|{incident}|{phase}|{channel}"``:
 1. **Reserve before sending.** ``store.reserve`` inserts the key as ``in_flight`` if absent,
    atomically (two processes never both get ``"new"``). Only ``"new"`` is sent.
 2. **Confirm after.** Success -> ``sent`` (with the provider's receipt). A
-   :class:`~watcher.errors.PermanentError` -> ``failed`` (a dead letter, never retried). A
-   :class:`~watcher.errors.TransientError` -> ``retry`` with the message stored and a due time
+   :class:`~huabei_watch.errors.PermanentError` -> ``failed`` (a dead letter, never retried). A
+   :class:`~huabei_watch.errors.TransientError` -> ``retry`` with the message stored and a due time
    (exponential backoff with jitter, at least the provider's ``retry_after``); short waits are
    slept here, long ones are left to :meth:`Deliverer.run_due`. After ``max_attempts`` -> ``failed``.
 3. **A crash between reserve and confirm leaves ``in_flight``.** Provider APIs (SMS above all)
@@ -38,11 +38,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from consumers.notify.plan import MessageGroup, PlannedMessage
 from consumers.notify.ports import Channel, Limiter, OutboundMessage
-from watcher.clock import Clock
-from watcher.errors import PermanentError, TransientError
-from watcher.events.base import Event
-from watcher.events.notifications import NOTIFICATION_FAILED, NOTIFICATION_SENT, NotificationResult
-from watcher.publish import Publisher
+from huabei_watch.bus.publish import Publisher
+from huabei_watch.clock import Clock
+from huabei_watch.errors import PermanentError, TransientError
+from huabei_watch.events.base import Event
+from huabei_watch.events.notifications import NOTIFICATION_FAILED, NOTIFICATION_SENT, NotificationResult
 
 log = logging.getLogger(__name__)
 

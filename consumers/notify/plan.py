@@ -35,8 +35,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from watcher.clock import SHANGHAI
-from watcher.events.incidents import Incident, IncidentKind, Phase
+from huabei_watch.clock import SHANGHAI
+from huabei_watch.events.incidents import Incident, IncidentKind, Phase
 
 OPS = "ops"
 

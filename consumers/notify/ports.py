@@ -6,9 +6,9 @@ one type for both sides): the adapters implement :class:`Channel`; the delivery 
 Channel contract (the adapter's side):
 
 * ``send`` makes one attempt and returns a :class:`SendReceipt` when the provider accepted it;
-* "try later" raises :class:`watcher.errors.TransientError` (``retry_after`` in seconds when the
+* "try later" raises :class:`huabei_watch.errors.TransientError` (``retry_after`` in seconds when the
   provider says how long);
-* "never" raises :class:`watcher.errors.PermanentError`;
+* "never" raises :class:`huabei_watch.errors.PermanentError`;
 * nothing else escapes.
 """
 

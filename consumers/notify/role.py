@@ -20,19 +20,19 @@ from consumers.notify.channels.config import build_channels
 from consumers.notify.delivery import Deliverer
 from consumers.notify.fanout import FanOut
 from consumers.notify.plan import Endpoint, PlannedMessage, Recipient, plan_for
-from consumers.notify.settings import NotifySettings
+from consumers.notify.settings import NotifyConfig, NotifySettings
 from consumers.notify.store import SqlDeliveryStore
 from consumers.notify.templates import Renderer
-from watcher import metrics
-from watcher.bus import MessageContext
-from watcher.events import Event, EventData, Incident, ScopeKind
-from watcher.merchants import Merchant
-from watcher.runtime.app import App
-from watcher.state.db import Database
-from watcher.state.merchants import MerchantRegistry
-from watcher.state.tables import metadata
-from watcher.state.types import AwareDateTime
-from watcher.state.upsert import upsert
+from huabei_watch import metrics
+from huabei_watch.bus.kafka import MessageContext
+from huabei_watch.db.engine import Database
+from huabei_watch.db.tables import metadata
+from huabei_watch.db.types import AwareDateTime
+from huabei_watch.db.upsert import upsert
+from huabei_watch.events import Event, EventData, Incident, ScopeKind
+from huabei_watch.merchants.model import Merchant
+from huabei_watch.merchants.registry import MerchantRegistry
+from huabei_watch.runtime.app import App
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class NotifyRole:
     name = "notify"
 
     def __init__(self) -> None:
-        self.app: App | None = None
+        self.app: App[NotifyConfig] | None = None
         self.settings: NotifySettings | None = None
         self.deliverer: Deliverer | None = None
         self.fanout: FanOut | None = None
@@ -129,7 +129,7 @@ class NotifyRole:
         self.configured: set[str] = set()
         self._fanout_task: asyncio.Task[None] | None = None
 
-    async def start(self, app: App) -> None:
+    async def start(self, app: App[NotifyConfig]) -> None:
         self.app = app
         s = self.settings = app.settings.notify
         db = app.require_db()

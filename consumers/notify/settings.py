@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import timedelta
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -11,6 +12,7 @@ from consumers.notify.delivery import DeliverySettings
 from consumers.notify.fanout import FanOutSettings
 from consumers.notify.plan import PlanSettings
 from consumers.notify.templates import TemplateSettings
+from huabei_watch.config.settings import CoreSettings
 
 
 class OpsEndpoint(BaseModel):
@@ -48,3 +50,21 @@ class NotifySettings(ChannelsConfig):
                 f"slowest channel's timeout_seconds ({slowest:g} s)"
             )
         return self
+
+
+class SwitchTimings(Protocol):
+    """What notify reads of the cashier's section: how long an "off" lasts unrenewed."""
+
+    @property
+    def ttl(self) -> timedelta: ...
+
+
+class NotifyConfig(CoreSettings, Protocol):
+    """The sections the notify role reads (``cashier``: a resolved incident is re-planned while the
+    cashier may still hold Huabei off for it)."""
+
+    @property
+    def notify(self) -> NotifySettings: ...
+
+    @property
+    def cashier(self) -> SwitchTimings: ...

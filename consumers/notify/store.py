@@ -1,6 +1,6 @@
 """Delivery stores: SQL (SQLite / PostgreSQL through SQLAlchemy async) and in-memory (sandbox, tests).
 
-Table ``notification_deliveries`` on the shared :data:`watcher.state.tables.metadata`, one row per
+Table ``notification_deliveries`` on the shared :data:`huabei_watch.db.tables.metadata`, one row per
 dedupe key. ``reserve`` is a single insert-if-absent (``ON CONFLICT DO NOTHING`` on SQLite and
 PostgreSQL), so of two processes reserving the same key exactly one gets ``"new"``. Marks are
 upserts. Times are stored as UTC. Database errors surface as :class:`TransientError`.
@@ -38,8 +38,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from consumers.notify.delivery import DeliveryRecord, RetryItem, Status, split_key
 from consumers.notify.ports import OutboundMessage
-from watcher.errors import TransientError
-from watcher.state.tables import metadata
+from huabei_watch.db.tables import metadata
+from huabei_watch.errors import TransientError
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -32,10 +32,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from consumers.notify.plan import MessageContext, MessageGroup, PlannedMessage
 from consumers.notify.ports import OutboundMessage
-from watcher.clock import SHANGHAI
-from watcher.errors import ConfigError
-from watcher.events.common import Scope
-from watcher.events.incidents import Incident, IncidentKind, Phase
+from huabei_watch.clock import SHANGHAI
+from huabei_watch.errors import ConfigError
+from huabei_watch.events.common import Scope
+from huabei_watch.events.incidents import Incident, IncidentKind, Phase
 
 PREFIX = "【花呗提醒】"
 

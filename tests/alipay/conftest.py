@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from huabei_watch.clock import ManualClock
 from tests.alipay.support import START, KeyPair, new_pair
 from tests.fakes.alipay_gateway import FakeAlipayGateway
-from watcher.clock import ManualClock
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from watcher.events import Cause
+from huabei_watch.events import Cause
 
 START = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)  # 17:30 in Shanghai
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from huabei_watch.errors import ConfigError
 from watcher.alipay.config import (
     PRODUCTION_GATEWAY,
     AlipayProbeSettings,
     MerchantCredentialsRef,
 )
-from watcher.errors import ConfigError
 
 SECRET = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ-TOPSECRET"
 

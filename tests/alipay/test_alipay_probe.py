@@ -11,12 +11,12 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
+from huabei_watch.clock import ManualClock
+from huabei_watch.events import Cause, MerchantFinding
 from tests.alipay.support import START, KeyPair, classify
 from tests.fakes.alipay_gateway import FakeAlipayGateway, Mode
 from watcher.alipay.client import AlipayClient
 from watcher.alipay.config import PrecreateCredentials
-from watcher.clock import ManualClock
-from watcher.events import Cause, MerchantFinding
 from watcher.sources.precreate import PrecreateProbe, make_out_trade_no
 from watcher.sources.precreate_core import OUR_CONFIGURATION, FindingTracker, PrecreateOutcome, assess
 

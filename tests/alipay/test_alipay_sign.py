@@ -9,6 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from huabei_watch.errors import PermanentError
 from tests.alipay.support import KeyPair
 from tests.fakes.alipay_gateway import envelope
 from watcher.alipay.sign import (
@@ -24,7 +25,6 @@ from watcher.alipay.sign import (
     sign_rsa2,
     verify_response,
 )
-from watcher.errors import PermanentError
 
 # Known-answer vector: key generated with `openssl genrsa -traditional 2048` (PKCS#1 PEM, test only),
 # signature computed with `openssl dgst -sha256 -sign k.pem c.txt | base64` over KAT_CANONICAL.

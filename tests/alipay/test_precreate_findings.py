@@ -7,8 +7,8 @@ from functools import partial
 
 import pytest
 
+from huabei_watch.events import MERCHANT_FINDING, Cause, Event
 from tests.alipay.support import START, classify
-from watcher.events import MERCHANT_FINDING, Cause, Event
 from watcher.sources.precreate_core import (
     OUR_CONFIGURATION,
     Assessment,

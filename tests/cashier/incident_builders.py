@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from watcher.clock import SHANGHAI
-from watcher.events import HUABEI_CHANNELS, Incident, IncidentKind, Phase, Scope
+from huabei_watch.clock import SHANGHAI
+from huabei_watch.events import HUABEI_CHANNELS, Incident, IncidentKind, Phase, Scope
 
 START = datetime(2026, 11, 28, 2, 0, tzinfo=SHANGHAI)
 END = datetime(2026, 11, 28, 4, 0, tzinfo=SHANGHAI)

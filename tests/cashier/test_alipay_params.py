@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from consumers.cashier import NoPayChannelLeft, apply_policy
-from watcher.errors import InvalidInput
+from huabei_watch.errors import InvalidInput
 
 HUABEI = ("pcredit", "pcreditpayInstallment")
 

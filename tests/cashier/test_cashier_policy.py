@@ -13,8 +13,8 @@ from consumers.cashier import (
     desired_channels,
     etag,
 )
+from huabei_watch.events import HUABEI_CHANNELS, Phase, Scope
 from tests.cashier.incident_builders import END, GRACE, LEAD, START, maintenance_incident, outage_incident
-from watcher.events import HUABEI_CHANNELS, Phase, Scope
 
 SETTINGS = CashierSettings()
 MIN = timedelta(minutes=1)

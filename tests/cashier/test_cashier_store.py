@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 from consumers.cashier import CashierSettings, CashierState, Mode, Reconciler, desired_channels
 from consumers.cashier.store import CashierStore
-from watcher.clock import SHANGHAI
-from watcher.events import HUABEI_CHANNELS, Incident, IncidentKind, Phase, Scope
-from watcher.state.db import Database
+from huabei_watch.clock import SHANGHAI
+from huabei_watch.db.engine import Database
+from huabei_watch.events import HUABEI_CHANNELS, Incident, IncidentKind, Phase, Scope
 
 AT = datetime(2026, 11, 28, 10, 0, tzinfo=SHANGHAI)
 SETTINGS = CashierSettings(min_hold=0)

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 from consumers.cashier import CashierSettings, CashierState, Mode, PolicyView, Reconciler, desired_channels
 from consumers.incidents import IncidentEngine, IncidentSettings
+from huabei_watch.clock import ManualClock
+from huabei_watch.events import HUABEI_CHANNELS, Incident
 from tests.incidents.factories import T0, WIN_END, WIN_START, maintenance, probe
-from watcher.clock import ManualClock
-from watcher.events import HUABEI_CHANNELS, Incident
 
 ISET = IncidentSettings()
 CSET = CashierSettings()

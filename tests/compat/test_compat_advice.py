@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from watcher.clock import SHANGHAI
+from huabei_watch.clock import SHANGHAI
+from huabei_watch.events.common import Cause
 from watcher.compat.advice import InterfaceNotice, advisories, cleared_finding
 from watcher.compat.table import CompatTable
-from watcher.events.common import Cause
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 PUBLISHED = datetime(2026, 11, 20, 9, 30, tzinfo=SHANGHAI)

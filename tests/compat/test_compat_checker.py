@@ -10,18 +10,18 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from watcher.clock import SHANGHAI, ManualClock
+from huabei_watch.bus.publish import RecordingPublisher
+from huabei_watch.clock import SHANGHAI, ManualClock
+from huabei_watch.config.settings import MerchantConfig
+from huabei_watch.db.engine import Database
+from huabei_watch.errors import TransientError
+from huabei_watch.events.base import Event
+from huabei_watch.events.signals import MERCHANT_FINDING, MerchantFinding
+from huabei_watch.merchants.registry import MerchantRegistry
 from watcher.compat.advice import InterfaceNotice
 from watcher.compat.checker import CHECK_JOB, FLUSH_JOB, CompatChecker
 from watcher.compat.store import CompatStore
 from watcher.compat.table import CompatTable
-from watcher.config.settings import MerchantConfig
-from watcher.errors import TransientError
-from watcher.events.base import Event
-from watcher.events.signals import MERCHANT_FINDING, MerchantFinding
-from watcher.publish import RecordingPublisher
-from watcher.state.db import Database
-from watcher.state.merchants import MerchantRegistry
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 TABLE = CompatTable.model_validate(

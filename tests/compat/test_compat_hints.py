@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from huabei_watch.events.common import Cause
 from watcher.compat.hints import BARE_FAILURE, shopper_hint
-from watcher.events.common import Cause
 from watcher.payments.diagnosis import diagnose, known_codes, known_transport_errors
 
 MAINTENANCE_MSG = "花呗系统维护中，预计04:00恢复，请使用其他支付方式"

@@ -6,10 +6,10 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from huabei_watch.db.engine import Database
 from watcher.compat.advice import advisories, cleared_finding
 from watcher.compat.store import CompatStore
 from watcher.compat.table import CompatTable
-from watcher.state.db import Database
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 TABLE = CompatTable.model_validate({"plugins": [{"name": "woo-alipay", "min_version": "3.5.0"}]})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from watcher.clock import SHANGHAI
+from huabei_watch.clock import SHANGHAI
 from watcher.compat.advice import InterfaceNotice, advisories
 from watcher.compat.table import CompatTable
 from watcher.notices import understand

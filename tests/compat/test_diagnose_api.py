@@ -12,14 +12,14 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from watcher.clock import ManualClock
+from huabei_watch.clock import ManualClock
+from huabei_watch.config.settings import MerchantConfig
+from huabei_watch.db.engine import Database
+from huabei_watch.errors import TransientError
+from huabei_watch.merchants.registry import MerchantRegistry
+from huabei_watch.root.settings import parse_settings
+from huabei_watch.runtime.app import App
 from watcher.compat.api import add_diagnose_routes
-from watcher.config import parse_settings
-from watcher.config.settings import MerchantConfig
-from watcher.errors import TransientError
-from watcher.runtime.app import App
-from watcher.state.db import Database
-from watcher.state.merchants import MerchantRegistry
 
 OPS = "ops-token-for-tests"
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)

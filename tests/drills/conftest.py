@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from huabei_watch.bus.broker import EmbeddedBroker
 from tests.conftest import _fresh_pg_database, _pg_url
-from watcher.broker import EmbeddedBroker
 
 
 @pytest.fixture

@@ -22,19 +22,21 @@ from aiohttp.test_utils import TestServer
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import select
 
+from consumers.incidents.signal_log import signal_log
+from huabei_watch.bus.broker import EmbeddedBroker
+from huabei_watch.bus.kafka import Bus
+from huabei_watch.clock import SHANGHAI, ManualClock
+from huabei_watch.config.settings import KafkaSettings
+from huabei_watch.db.engine import Database
+from huabei_watch.errors import TransientError
+from huabei_watch.events import HEALTH_DOWN, HEALTH_UP, Event, EventData, Topics, decode
+from huabei_watch.root.daemon import build_roles
+from huabei_watch.runtime.app import App
 from tests.e2e.harness import settings_for
 from tests.support import eventually
-from watcher.broker import EmbeddedBroker
-from watcher.bus import Bus
-from watcher.clock import SHANGHAI, ManualClock
-from watcher.config.settings import KafkaSettings
-from watcher.errors import TransientError
-from watcher.events import HEALTH_DOWN, HEALTH_UP, Event, EventData, Topics, decode
 from watcher.notices import understand
 from watcher.payments.ingest import make_payment_results_handler, signed_headers
 from watcher.payments.pipeline import KafkaSink
-from watcher.runtime.app import App
-from watcher.runtime.daemon import build_roles
 from watcher.sources.announce_config import RssSource
 from watcher.sources.announcements import AnnouncementWatcher
 from watcher.sources.extract import stable_id
@@ -43,8 +45,6 @@ from watcher.sources.probe_config import HttpProbe
 from watcher.sources.probe_state import Health
 from watcher.sources.probes import ProbeRunner
 from watcher.sources.seen import SqlSeenStore
-from watcher.state.db import Database
-from watcher.state.records import signal_log
 
 START = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 

@@ -1,6 +1,6 @@
 """Fault drill: a consumer process is SIGKILLed mid-batch and started again.
 
-The notify role runs as a real subprocess (``python -m watcher.cli ... run --role notify``) against
+The notify role runs as a real subprocess (``python -m huabei_watch.root.cli ... run --role notify``) against
 a broker and a database the drill owns. The WeCom fake hangs on one request, so the kill lands
 while messages are being delivered (WeCom one at a time: the rest of its batch is still queued).
 After the restart: no message reaches a fake twice; every message is delivered except those that
@@ -33,16 +33,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from tests.cashier.incident_builders import outage_incident
-from tests.fakes.aliyun_sms import FakeAliyunSms
-from tests.fakes.base import Failure
-from tests.fakes.wecom import FakeWeCom
-from tests.support import eventually
-from watcher.broker import EmbeddedBroker, free_port
-from watcher.bus import Bus
-from watcher.clock import SystemClock
-from watcher.config.settings import KafkaSettings
-from watcher.events import (
+from huabei_watch.bus.broker import EmbeddedBroker, free_port
+from huabei_watch.bus.kafka import Bus
+from huabei_watch.clock import SystemClock
+from huabei_watch.config.settings import KafkaSettings
+from huabei_watch.db.engine import Database
+from huabei_watch.events import (
     HUABEI_CHANNELS,
     INCIDENT_OPENED,
     INCIDENT_RESOLVED,
@@ -53,7 +49,11 @@ from watcher.events import (
     Scope,
     Topics,
 )
-from watcher.state.db import Database
+from tests.cashier.incident_builders import outage_incident
+from tests.fakes.aliyun_sms import FakeAliyunSms
+from tests.fakes.base import Failure
+from tests.fakes.wecom import FakeWeCom
+from tests.support import eventually
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MERCHANTS = 8
@@ -122,7 +122,7 @@ async def _start_role(config: Path, cwd: Path, role: str) -> asyncio.subprocess.
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with (cwd / "daemon.log").open("ab") as log:  # handed to the child, which keeps its own copy
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "watcher.cli", "--config", str(config), "run", "--role", role,
+            sys.executable, "-m", "huabei_watch.root.cli", "--config", str(config), "run", "--role", role,
             stdout=asyncio.subprocess.DEVNULL, stderr=log, cwd=str(cwd), env=env,
         )
 

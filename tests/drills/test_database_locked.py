@@ -20,17 +20,16 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from consumers.signal_log import record_signal
+from consumers.incidents.signal_log import record_signal, signal_log
+from huabei_watch import metrics
+from huabei_watch.bus.broker import EmbeddedBroker
+from huabei_watch.bus.kafka import Bus
+from huabei_watch.clock import ManualClock
+from huabei_watch.db.engine import Database
+from huabei_watch.errors import TransientError
 from tests.e2e.harness import get_json, running, settings_for
 from tests.incidents import factories
 from tests.support import eventually
-from watcher import metrics
-from watcher.broker import EmbeddedBroker
-from watcher.bus import Bus
-from watcher.clock import ManualClock
-from watcher.errors import TransientError
-from watcher.state.db import Database
-from watcher.state.records import signal_log
 
 #: How long the fault lasts once the consumer is stuck on it (the drill's parameter, not a wait).
 LOCK_HELD_S = 2.0
@@ -65,7 +64,7 @@ async def test_database_run_retries_a_locked_database_until_it_is_released(
     # A short driver timeout so "database is locked" surfaces at once and Database.run must retry.
     db = Database(create_async_engine(f"sqlite+aiosqlite:///{path}", connect_args={"timeout": 0.05}), retry_for=20)
     event = factories.probe(True, factories.T0, probe_id="locked")
-    caplog.set_level(logging.WARNING, logger="watcher.state.db")
+    caplog.set_level(logging.WARNING, logger="huabei_watch.db.engine")
     try:
         with exclusive_lock(path):
             task = asyncio.create_task(record_signal(db, event, factories.T0))

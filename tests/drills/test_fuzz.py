@@ -18,9 +18,9 @@ from aiohttp.test_utils import TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from watcher.clock import ManualClock
-from watcher.errors import InvalidInput, PermanentError
-from watcher.events.payments import PaymentResultBatch
+from huabei_watch.clock import ManualClock
+from huabei_watch.errors import InvalidInput, PermanentError
+from huabei_watch.events.payments import PaymentResultBatch
 from watcher.notices import understand
 from watcher.payments.ingest import (
     MERCHANT_HEADER,

@@ -17,15 +17,15 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import select
 
+from consumers.incidents.signal_log import signal_log
+from huabei_watch.bus.broker import EmbeddedBroker
+from huabei_watch.bus.kafka import Bus
+from huabei_watch.clock import ManualClock
+from huabei_watch.errors import InvalidInput
+from huabei_watch.events import Event, EventData, Record, Topics, decode, encode
 from tests.e2e.harness import get_json, running, settings_for
 from tests.incidents import factories
 from tests.support import eventually
-from watcher.broker import EmbeddedBroker
-from watcher.bus import Bus
-from watcher.clock import ManualClock
-from watcher.errors import InvalidInput
-from watcher.events import Event, EventData, Record, Topics, decode, encode
-from watcher.state.records import signal_log
 
 SEED = 20261126
 COUNT = 1000

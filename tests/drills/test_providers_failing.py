@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from huabei_watch.bus.broker import EmbeddedBroker
+from huabei_watch.bus.kafka import Bus
+from huabei_watch.clock import ManualClock
 from tests.e2e.harness import post_json, role, running, settings_for
 from tests.fakes.aliyun_sms import FakeAliyunSms
 from tests.fakes.base import Failure, FakeProvider
@@ -24,9 +27,6 @@ from tests.fakes.webhook import FakeWebhookReceiver
 from tests.fakes.wechat_oa import FakeWeChatOA
 from tests.fakes.wecom import FakeWeCom
 from tests.support import eventually
-from watcher.broker import EmbeddedBroker
-from watcher.bus import Bus
-from watcher.clock import ManualClock
 
 MERCHANTS = 5
 START = datetime.now(UTC).replace(hour=3, minute=0, second=0, microsecond=0)  # 11:00 Shanghai, no quiet hours

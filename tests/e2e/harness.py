@@ -10,11 +10,11 @@ from typing import Any
 
 import aiohttp
 
-from watcher.broker import EmbeddedBroker
-from watcher.clock import ManualClock
-from watcher.config import parse_settings
-from watcher.runtime.app import App
-from watcher.runtime.daemon import build_roles
+from huabei_watch.bus.broker import EmbeddedBroker
+from huabei_watch.clock import ManualClock
+from huabei_watch.root.daemon import build_roles
+from huabei_watch.root.settings import parse_settings
+from huabei_watch.runtime.app import App
 
 OPS = "ops-token-for-tests"
 

@@ -14,11 +14,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from huabei_watch.bus.broker import EmbeddedBroker
+from huabei_watch.bus.kafka import Bus
+from huabei_watch.clock import ManualClock
 from tests.e2e.harness import post_json, role, running, settings_for
 from tests.support import eventually
-from watcher.broker import EmbeddedBroker
-from watcher.bus import Bus
-from watcher.clock import ManualClock
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 

@@ -5,13 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from tests.cashier.incident_builders import outage_incident
-from tests.e2e.harness import OPS, get_json, post_json, role, running, settings_for
-from tests.support import eventually
-from watcher.broker import EmbeddedBroker
-from watcher.bus import Bus
-from watcher.clock import SHANGHAI, ManualClock
-from watcher.events import (
+from huabei_watch.bus.broker import EmbeddedBroker
+from huabei_watch.bus.kafka import Bus
+from huabei_watch.clock import SHANGHAI, ManualClock
+from huabei_watch.events import (
     HEALTH_DOWN,
     HEALTH_UP,
     INCIDENT_OPENED,
@@ -24,6 +21,9 @@ from watcher.events import (
     Scope,
     Window,
 )
+from tests.cashier.incident_builders import outage_incident
+from tests.e2e.harness import OPS, get_json, post_json, role, running, settings_for
+from tests.support import eventually
 
 T0 = datetime(2026, 11, 27, 20, 0, tzinfo=SHANGHAI)
 START = datetime(2026, 11, 28, 2, 0, tzinfo=SHANGHAI)
@@ -249,7 +249,7 @@ async def test_open_incidents_are_republished_at_start_into_an_empty_broker(
 
     from aiokafka import AIOKafkaConsumer
 
-    from watcher.events import decode
+    from huabei_watch.events import decode
 
     clock = ManualClock(START - timedelta(hours=1))
     async with running(settings_for(tmp_path, bus.topics.prefix), broker, ["incidents"], clock) as app:

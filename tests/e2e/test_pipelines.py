@@ -8,13 +8,13 @@ from pathlib import Path
 
 import aiohttp
 
+from huabei_watch.bus.broker import EmbeddedBroker
+from huabei_watch.bus.kafka import Bus
+from huabei_watch.clock import ManualClock
 from tests.e2e.harness import get_json, role, running, settings_for
 from tests.fakes.aliyun_sms import FakeAliyunSms
 from tests.fakes.wecom import FakeWeCom
 from tests.support import eventually
-from watcher.broker import EmbeddedBroker
-from watcher.bus import Bus
-from watcher.clock import ManualClock
 from watcher.payments.ingest import signed_headers
 
 NOW = datetime.now(UTC).replace(microsecond=0)

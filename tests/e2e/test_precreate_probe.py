@@ -6,13 +6,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from huabei_watch.bus.broker import EmbeddedBroker
+from huabei_watch.bus.kafka import Bus
+from huabei_watch.clock import ManualClock
+from huabei_watch.events import IncidentKind
 from tests.e2e.harness import role, running, settings_for
 from tests.fakes.alipay_gateway import FakeAlipayGateway, Mode
 from tests.support import eventually
-from watcher.broker import EmbeddedBroker
-from watcher.bus import Bus
-from watcher.clock import ManualClock
-from watcher.events import IncidentKind
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
 

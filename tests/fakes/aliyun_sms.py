@@ -13,8 +13,8 @@ from urllib.parse import parse_qsl, quote_plus
 
 from aiohttp import web
 
+from huabei_watch.clock import Clock
 from tests.fakes.base import Failure, FakeProvider
-from watcher.clock import Clock
 
 MOBILE = re.compile(r"^(\+?86)?1\d{10}$")
 #: Aliyun's per-number flow control (same signature + template): minute, hour, day.

@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aiohttp.typedefs import Handler
 
-from watcher.clock import Clock
+from huabei_watch.clock import Clock
 
 REF_HEADER = "X-Huabei-Dedupe-Ref"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from watcher.clock import ManualClock
+from huabei_watch.clock import ManualClock
 
 
 class DrivenSleep:

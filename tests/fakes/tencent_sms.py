@@ -11,8 +11,8 @@ import time
 
 from aiohttp import web
 
+from huabei_watch.clock import Clock
 from tests.fakes.base import Failure, FakeProvider
-from watcher.clock import Clock
 
 AUTH = re.compile(
     r"^TC3-HMAC-SHA256 Credential=(?P<id>[^/]+)/(?P<date>\d{4}-\d{2}-\d{2})/(?P<service>[^/]+)/tc3_request, "

@@ -8,8 +8,8 @@ import json
 
 from aiohttp import web
 
+from huabei_watch.clock import Clock
 from tests.fakes.base import REF_HEADER, FakeProvider
-from watcher.clock import Clock
 
 
 class FakeWebhookReceiver(FakeProvider):

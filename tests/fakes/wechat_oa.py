@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from huabei_watch.clock import Clock
 from tests.fakes.base import REF_HEADER, FakeProvider
-from watcher.clock import Clock
 
 
 @dataclass(slots=True)

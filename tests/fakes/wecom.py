@@ -6,8 +6,8 @@ import json
 
 from aiohttp import web
 
+from huabei_watch.clock import Clock
 from tests.fakes.base import REF_HEADER, Failure, FakeProvider
-from watcher.clock import Clock
 
 
 class FakeWeCom(FakeProvider):

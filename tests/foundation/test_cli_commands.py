@@ -7,11 +7,11 @@ import json
 import sys
 from pathlib import Path
 
+from huabei_watch.bus.broker import EmbeddedBroker
+from huabei_watch.bus.kafka import Bus
+from huabei_watch.clock import ManualClock
+from huabei_watch.root.cli import main
 from tests.e2e.harness import OPS, running, settings_for
-from watcher.broker import EmbeddedBroker
-from watcher.bus import Bus
-from watcher.cli import main
-from watcher.clock import ManualClock
 
 NOTICE = "尊敬的商户：2026年11月28日凌晨2:00至4:00，花呗及花呗分期服务暂停，期间请引导顾客使用其他支付方式。"
 
@@ -30,7 +30,7 @@ def test_parse_notice_reads_a_gbk_file_and_prints_the_documented_shape(tmp_path:
 
 async def test_parse_notice_reads_stdin() -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "watcher.cli", "parse-notice", "--published", "2026-11-26",
+        sys.executable, "-m", "huabei_watch.root.cli", "parse-notice", "--published", "2026-11-26",
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
     )
     out, _ = await proc.communicate(NOTICE.encode())
@@ -64,7 +64,7 @@ async def test_incident_command_opens_lists_silences_and_resolves_on_a_running_d
 
         async def cli(*args: str) -> tuple[int, str, str]:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "watcher.cli", "--config", str(cfg), "incident", "--url", url, *args,
+                sys.executable, "-m", "huabei_watch.root.cli", "--config", str(cfg), "incident", "--url", url, *args,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             )
             out, err = await proc.communicate()

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from watcher.cli import main
-from watcher.config import apply_env, load_settings
-from watcher.errors import ConfigError
-from watcher.logs import JsonFormatter, TextFormatter
+from huabei_watch.config.loader import apply_env
+from huabei_watch.errors import ConfigError
+from huabei_watch.logs import JsonFormatter, TextFormatter
+from huabei_watch.root.cli import main
+from huabei_watch.root.settings import load_settings
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "configs"
 ROOT = Path(__file__).parent.parent.parent

@@ -9,15 +9,14 @@ from collections import Counter
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import func, select
 
-from consumers.signal_log import record_signal
+from consumers.incidents.signal_log import record_signal, signal_log
+from huabei_watch.bus.kafka import Bus, ConsumerRunner, MessageContext
+from huabei_watch.config.settings import KafkaSettings
+from huabei_watch.db.engine import Database
+from huabei_watch.errors import PermanentError, TransientError
+from huabei_watch.events import Event, EventData, HealthChange, Record
 from tests.samples import NOW
 from tests.support import eventually
-from watcher.bus import Bus, ConsumerRunner, MessageContext
-from watcher.config.settings import KafkaSettings
-from watcher.errors import PermanentError, TransientError
-from watcher.events import Event, EventData, HealthChange, Record
-from watcher.state.db import Database
-from watcher.state.records import signal_log
 
 
 def health(i: int) -> Event[EventData]:

@@ -13,15 +13,15 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from consumers.incidents.signal_log import signal_log
+from huabei_watch.bus.broker import EmbeddedBroker, free_port
+from huabei_watch.bus.kafka import Bus
+from huabei_watch.events import Event, HealthChange
+from huabei_watch.root.daemon import build_roles
+from huabei_watch.root.settings import parse_settings
+from huabei_watch.runtime.app import App
 from tests.samples import NOW
 from tests.support import eventually
-from watcher.broker import EmbeddedBroker, free_port
-from watcher.bus import Bus
-from watcher.config import parse_settings
-from watcher.events import Event, HealthChange
-from watcher.runtime.app import App
-from watcher.runtime.daemon import build_roles
-from watcher.state.records import signal_log
 
 ROOT = Path(__file__).parent.parent.parent
 
@@ -53,7 +53,7 @@ async def daemon(tmp_path: Path) -> AsyncIterator[tuple[asyncio.subprocess.Proce
     port = free_port()
     cfg = write_config(tmp_path, port)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "watcher.cli", "--config", str(cfg), "run",
+        sys.executable, "-m", "huabei_watch.root.cli", "--config", str(cfg), "run",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=str(tmp_path),
     )
     yield proc, port, cfg
@@ -103,7 +103,7 @@ async def test_tail_prints_events_as_json_lines(broker: EmbeddedBroker, bus: Bus
     text = cfg.read_text("utf-8").replace("[kafka]", f'[kafka]\ntopic_prefix = "{bus.topics.prefix}"')
     cfg.write_text(text, "utf-8")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "watcher.cli", "--config", str(cfg), "tail", "signals", "--from-beginning",
+        sys.executable, "-m", "huabei_watch.root.cli", "--config", str(cfg), "tail", "signals", "--from-beginning",
         "--bootstrap", broker.bootstrap_servers, "--limit", "1",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
@@ -119,7 +119,7 @@ async def test_tail_prints_events_as_json_lines(broker: EmbeddedBroker, bus: Bus
 async def test_tail_on_embedded_without_a_running_daemon_says_what_to_do(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, free_port())
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "watcher.cli", "--config", str(cfg), "tail", "signals",
+        sys.executable, "-m", "huabei_watch.root.cli", "--config", str(cfg), "tail", "signals",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     _, err = await asyncio.wait_for(proc.communicate(), 30)
@@ -129,7 +129,7 @@ async def test_tail_on_embedded_without_a_running_daemon_says_what_to_do(tmp_pat
 
 async def test_schema_command_writes_one_file_per_event_type(tmp_path: Path) -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "watcher.cli", "schema", str(tmp_path / "schemas"), stdout=asyncio.subprocess.PIPE
+        sys.executable, "-m", "huabei_watch.root.cli", "schema", str(tmp_path / "schemas"), stdout=asyncio.subprocess.PIPE
     )
     out, _ = await proc.communicate()
     assert proc.returncode == 0

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from huabei_watch.bus.kafka import Bus
+from huabei_watch.errors import InvalidInput
+from huabei_watch.events import REGISTRY, Event, HealthChange, decode, encode
+from huabei_watch.events.schema import write_schemas
 from tests.samples import NOW, sample_data, sample_events
-from watcher.bus import Bus
-from watcher.errors import InvalidInput
-from watcher.events import REGISTRY, Event, HealthChange, decode, encode
-from watcher.events.schema import write_schemas
 
 
 def test_every_event_type_has_a_sample() -> None:
@@ -113,7 +113,7 @@ def test_schema_is_written_for_every_event_type(tmp_path: Path) -> None:
 def test_fast_decode_and_the_cloudevents_library_agree(event: Event) -> None:  # type: ignore[type-arg]
     """decode() skips building a cloudevents object for well-formed records; both paths must give
     the same event (the library path is what any malformed record still goes through)."""
-    from watcher.events import codec
+    from huabei_watch.events import codec
 
     record = encode(event)
     hdrs = dict(record.headers)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from watcher.cli import main
-from watcher.merchants import token_matches
-from watcher.state.db import Database
-from watcher.state.merchants import MerchantRegistry
+from huabei_watch.db.engine import Database
+from huabei_watch.merchants.model import token_matches
+from huabei_watch.merchants.registry import MerchantRegistry
+from huabei_watch.root.cli import main
 
 CSV = """id,name,mode,token,payments_secret,phone,channels,plugin
 m1,一号店,auto,tok1,sec1,13800000001,wecom;sms,woo-alipay/3.2.1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from watcher.clock import SHANGHAI
-from watcher.events import (
+from huabei_watch.clock import SHANGHAI
+from huabei_watch.events import (
     HEALTH_DOWN,
     HEALTH_UP,
     MAINTENANCE_CANCELLED,

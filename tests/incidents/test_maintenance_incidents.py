@@ -5,9 +5,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from consumers.incidents import IncidentEngine, IncidentSettings
+from huabei_watch.clock import SHANGHAI
+from huabei_watch.events import HUABEI_CHANNELS, IncidentKind, Phase
 from tests.incidents.factories import T0, WIN_END, WIN_START, cancelled, maintenance, updated
-from watcher.clock import SHANGHAI
-from watcher.events import HUABEI_CHANNELS, IncidentKind, Phase
 
 SETTINGS = IncidentSettings()
 LEAD = timedelta(seconds=SETTINGS.maintenance_lead)

@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from consumers.incidents import IncidentEngine, IncidentSettings
+from huabei_watch.clock import SHANGHAI
+from huabei_watch.events import HUABEI_CHANNELS, Cause, IncidentKind, Phase, Scope, ScopeKind
 from tests.incidents.factories import anomaly, finding, probe
-from watcher.clock import SHANGHAI
-from watcher.events import HUABEI_CHANNELS, Cause, IncidentKind, Phase, Scope, ScopeKind
 
 SETTINGS = IncidentSettings()
 T = datetime(2026, 11, 28, 14, 0, tzinfo=SHANGHAI)
@@ -137,7 +137,7 @@ def test_manual_incident_switches_exactly_and_never_goes_stale() -> None:
 
 
 def test_source_status_and_announcements_change_no_incident() -> None:
-    from watcher.events import (
+    from huabei_watch.events import (
         ANNOUNCEMENT_PUBLISHED,
         SOURCE_DEGRADED,
         AnnouncementPublished,

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from watcher.clock import SHANGHAI
-from watcher.events.common import Window
+from huabei_watch.clock import SHANGHAI
+from huabei_watch.events.common import Window
 from watcher.notices import understand
 from watcher.notices.channels import channels_under_maintenance, usable_fallbacks
 

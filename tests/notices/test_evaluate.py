@@ -132,7 +132,7 @@ def test_dev_corpus_is_well_formed_and_covers_every_category() -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "watcher.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "huabei_watch.root.cli", *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=120, check=False)
 
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from huabei_watch.clock import SHANGHAI
 from tests.notices.cases import CASES, Case
-from watcher.clock import SHANGHAI
 from watcher.notices import NoticeUnderstanding, parse_notice_json, understand
 
 

@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from consumers.notify.ports import OutboundMessage, SendReceipt
-from watcher.errors import PermanentError, TransientError
+from huabei_watch.errors import PermanentError, TransientError
 
 
 @dataclass

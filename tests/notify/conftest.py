@@ -8,7 +8,7 @@ from datetime import datetime
 import aiohttp
 import pytest
 
-from watcher.clock import SHANGHAI, ManualClock
+from huabei_watch.clock import SHANGHAI, ManualClock
 
 #: A Tuesday morning in Shanghai, far from midnight so day windows are easy to reason about.
 START = datetime(2026, 11, 24, 9, 30, tzinfo=SHANGHAI)

@@ -11,10 +11,10 @@ from pydantic import SecretStr
 
 from consumers.notify.channels.aliyun_sms import AliyunSmsChannel, limit_retry_after, percent_encode
 from consumers.notify.channels.base import OutboundMessage
+from huabei_watch.clock import SHANGHAI, ManualClock
+from huabei_watch.errors import PermanentError, TransientError
 from tests.fakes.aliyun_sms import FakeAliyunSms
 from tests.fakes.base import Failure
-from watcher.clock import SHANGHAI, ManualClock
-from watcher.errors import PermanentError, TransientError
 
 KEY_ID = "LTAI5tExampleKeyId"
 KEY_SECRET = "ExampleSecretKeyValue0123456789"

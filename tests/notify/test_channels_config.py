@@ -12,9 +12,9 @@ from pydantic import ValidationError
 from consumers.notify.channels.base import OutboundMessage
 from consumers.notify.channels.config import ChannelsConfig, WeComConfig, build_channels
 from consumers.notify.channels.ratelimit import Rate
+from huabei_watch.clock import ManualClock
 from tests.fakes.sleep import DrivenSleep
 from tests.fakes.wecom import FakeWeCom
-from watcher.clock import ManualClock
 
 KEY = "robot-key-1"
 

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from consumers.notify.channels.ratelimit import Rate, RateLimiter
+from huabei_watch.clock import ManualClock
 from tests.fakes.sleep import DrivenSleep
-from watcher.clock import ManualClock
 
 
 def limiter(clock: ManualClock, sleep: DrivenSleep, **rates: tuple[Rate, ...]) -> RateLimiter:

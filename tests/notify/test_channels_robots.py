@@ -11,11 +11,11 @@ from pydantic import SecretStr
 from consumers.notify.channels.base import OutboundMessage
 from consumers.notify.channels.dingtalk import DingTalkChannel
 from consumers.notify.channels.feishu import FeishuChannel
+from huabei_watch.clock import ManualClock
+from huabei_watch.errors import PermanentError, TransientError
 from tests.fakes.base import Failure
 from tests.fakes.dingtalk import FakeDingTalk
 from tests.fakes.feishu import FakeFeishu
-from watcher.clock import ManualClock
-from watcher.errors import PermanentError, TransientError
 
 DT_SIGNED, DT_SECRET, DT_PLAIN = "tok-signed", "SEC5a3ecf88f2b3eb50db30ecfc00f53033ac909c99bf", "tok-plain"
 FS_SIGNED, FS_SECRET, FS_PLAIN = "5e3d587e-d78e-4a07-bd07-265f269f86fd", "nIMtb7r3N9pkXyXdtAbx6e", "hook-plain"

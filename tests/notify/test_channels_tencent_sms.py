@@ -12,10 +12,10 @@ from pydantic import SecretStr
 
 from consumers.notify.channels.base import OutboundMessage
 from consumers.notify.channels.tencent_sms import TencentSmsChannel, classify, tc3_authorization
+from huabei_watch.clock import SHANGHAI, ManualClock
+from huabei_watch.errors import PermanentError, TransientError
 from tests.fakes.base import Failure
 from tests.fakes.tencent_sms import FakeTencentSms
-from watcher.clock import SHANGHAI, ManualClock
-from watcher.errors import PermanentError, TransientError
 
 SECRET_ID = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE"
 SECRET_KEY = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE"

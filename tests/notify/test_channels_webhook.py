@@ -17,10 +17,10 @@ from consumers.notify.channels.base import OutboundMessage
 from consumers.notify.channels.console import ConsoleChannel
 from consumers.notify.channels.file import FileChannel
 from consumers.notify.channels.webhook import WebhookChannel, webhook_signature
+from huabei_watch.clock import ManualClock
+from huabei_watch.errors import PermanentError, TransientError
 from tests.fakes.base import Failure
 from tests.fakes.webhook import FakeWebhookReceiver
-from watcher.clock import ManualClock
-from watcher.errors import PermanentError, TransientError
 
 SECRET = "whsec-0123456789"
 

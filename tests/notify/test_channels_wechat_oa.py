@@ -11,10 +11,10 @@ from pydantic import SecretStr
 
 from consumers.notify.channels.base import OutboundMessage
 from consumers.notify.channels.wechat_oa import WeChatOAChannel
+from huabei_watch.clock import ManualClock
+from huabei_watch.errors import InvalidInput, PermanentError, TransientError
 from tests.fakes.base import Failure
 from tests.fakes.wechat_oa import FakeWeChatOA
-from watcher.clock import ManualClock
-from watcher.errors import InvalidInput, PermanentError, TransientError
 
 APP_ID = "wx4440b601e34ca5cf"
 SECRET = "0123456789abcdef0123456789abcdef"

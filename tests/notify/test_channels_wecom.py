@@ -11,11 +11,11 @@ from pydantic import SecretStr
 from consumers.notify.channels.base import OutboundMessage
 from consumers.notify.channels.ratelimit import Rate, RateLimiter
 from consumers.notify.channels.wecom import WeComChannel
+from huabei_watch.clock import ManualClock
+from huabei_watch.errors import PermanentError, TransientError
 from tests.fakes.base import Failure
 from tests.fakes.sleep import DrivenSleep
 from tests.fakes.wecom import FakeWeCom
-from watcher.clock import ManualClock
-from watcher.errors import PermanentError, TransientError
 
 KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
 

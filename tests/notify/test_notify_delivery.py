@@ -18,9 +18,9 @@ from consumers.notify.plan import Endpoint, MessageGroup, PlannedMessage, PlanSe
 from consumers.notify.ports import OutboundMessage, SendReceipt
 from consumers.notify.store import SqlDeliveryStore, create_tables
 from consumers.notify.templates import Renderer
-from tests.notify._fake_provider import FakeProvider, LoopbackChannel
-from watcher.clock import SHANGHAI, ManualClock
-from watcher.events import (
+from huabei_watch.bus.publish import RecordingPublisher
+from huabei_watch.clock import SHANGHAI, ManualClock
+from huabei_watch.events import (
     NOTIFICATION_FAILED,
     NOTIFICATION_SENT,
     Incident,
@@ -28,7 +28,7 @@ from watcher.events import (
     NotificationResult,
     Phase,
 )
-from watcher.publish import RecordingPublisher
+from tests.notify._fake_provider import FakeProvider, LoopbackChannel
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
 SETTINGS = DeliverySettings(max_inline_wait=3600.0)

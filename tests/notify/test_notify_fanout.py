@@ -13,9 +13,9 @@ from consumers.notify.fanout import FanOut, FanOutSettings
 from consumers.notify.plan import Endpoint, PlannedMessage, PlanSettings, Recipient, plan_for
 from consumers.notify.ports import OutboundMessage, SendReceipt
 from consumers.notify.store import MemoryDeliveryStore
-from watcher.clock import SHANGHAI, ManualClock
-from watcher.errors import TransientError
-from watcher.events import Incident, IncidentKind, Phase, Scope
+from huabei_watch.clock import SHANGHAI, ManualClock
+from huabei_watch.errors import TransientError
+from huabei_watch.events import Incident, IncidentKind, Phase, Scope
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
 SETTINGS = PlanSettings()

@@ -19,8 +19,8 @@ from consumers.notify.plan import (
     plan,
     plan_for,
 )
-from watcher.clock import SHANGHAI
-from watcher.events import Incident, IncidentKind, Phase, Scope
+from huabei_watch.clock import SHANGHAI
+from huabei_watch.events import Incident, IncidentKind, Phase, Scope
 
 SH = SHANGHAI
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SH)

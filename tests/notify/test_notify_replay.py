@@ -16,9 +16,9 @@ from consumers.notify.delivery import Deliverer
 from consumers.notify.fanout import FanOut
 from consumers.notify.plan import Endpoint, PlanSettings, Recipient, group, next_due, plan
 from consumers.notify.store import SqlDeliveryStore, create_tables
+from huabei_watch.clock import SHANGHAI, ManualClock
+from huabei_watch.events import Incident, IncidentKind, Phase, Scope
 from tests.notify._fake_provider import FakeProvider, LoopbackChannel
-from watcher.clock import SHANGHAI, ManualClock
-from watcher.events import Incident, IncidentKind, Phase, Scope
 
 NIGHT = datetime(2026, 11, 26, 23, 0, tzinfo=SHANGHAI)
 MORNING = datetime(2026, 11, 27, 8, 0, tzinfo=SHANGHAI)

@@ -20,7 +20,7 @@ from consumers.notify.store import (
     create_tables,
     notification_deliveries,
 )
-from watcher.clock import SHANGHAI
+from huabei_watch.clock import SHANGHAI
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
 PG_URL = os.environ.get("HUABEI_TEST_PG_URL", "")

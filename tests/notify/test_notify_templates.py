@@ -15,9 +15,9 @@ from consumers.notify.templates import (
     md_escape,
     validate_templates,
 )
-from watcher.clock import SHANGHAI
-from watcher.errors import ConfigError
-from watcher.events import Incident, IncidentKind, Phase, Scope
+from huabei_watch.clock import SHANGHAI
+from huabei_watch.errors import ConfigError
+from huabei_watch.events import Incident, IncidentKind, Phase, Scope
 
 SH = SHANGHAI
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SH)

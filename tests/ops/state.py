@@ -12,15 +12,24 @@ from consumers.cashier.model import CashierState, Change
 from consumers.cashier.store import PLATFORM, CashierStore
 from consumers.incidents.store import IncidentStore
 from consumers.notify.store import SqlDeliveryStore
-from watcher.broker import EmbeddedBroker
-from watcher.clock import SHANGHAI, ManualClock
-from watcher.config import parse_settings
-from watcher.events import HUABEI_CHANNELS, PCREDIT, Incident, IncidentKind, Phase, ProbeObservation, Scope
-from watcher.runtime.app import App
+from huabei_watch.bus.broker import EmbeddedBroker
+from huabei_watch.clock import SHANGHAI, ManualClock
+from huabei_watch.db.engine import Database
+from huabei_watch.events import (
+    HUABEI_CHANNELS,
+    PCREDIT,
+    Incident,
+    IncidentKind,
+    Phase,
+    ProbeObservation,
+    Scope,
+)
+from huabei_watch.root.daemon import build_app
+from huabei_watch.root.settings import parse_settings
+from huabei_watch.runtime.app import App
 from watcher.sources.probe_state import Health, ProbeState
+from watcher.sources.probe_store import probe_states
 from watcher.sources.seen import SourceState, SqlSeenStore
-from watcher.state.db import Database
-from watcher.state.records import probe_states
 
 NOW = datetime(2026, 11, 28, 2, 30, tzinfo=SHANGHAI)
 START = datetime(2026, 11, 28, 2, 0, tzinfo=SHANGHAI)
@@ -111,7 +120,7 @@ async def seed(db: Database) -> None:
 @asynccontextmanager
 async def serving(tmp_path: Path, broker: EmbeddedBroker, prefix: str, *, ops_token: str | None) -> AsyncIterator[App]:
     """An App with no roles (nothing changes the seeded state) on a free loopback port."""
-    app = App(settings_for(tmp_path, prefix, ops_token=ops_token), clock=ManualClock(NOW), bootstrap=broker.bootstrap_servers)
+    app = build_app(settings_for(tmp_path, prefix, ops_token=ops_token), clock=ManualClock(NOW), bootstrap=broker.bootstrap_servers)
     await app.start([])
     try:
         await seed(app.require_db())

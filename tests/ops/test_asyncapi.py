@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from huabei_watch import __version__
+from huabei_watch.events import REGISTRY, Event, EventData, Topics, encode
+from huabei_watch.events.asyncapi import DEAD_LETTER, asyncapi_document, dump_json
+from huabei_watch.root.cli import main as cli_main
 from tests.samples import NOW, sample_events
-from watcher import __version__
-from watcher.cli import main as cli_main
-from watcher.events import REGISTRY, Event, EventData, Topics, encode
-from watcher.events.asyncapi import DEAD_LETTER, asyncapi_document, dump_json
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"

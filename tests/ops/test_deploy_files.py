@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from watcher.config import ENV_PREFIX, ROLES, Settings, load_settings
-from watcher.config.settings import AdminSettings
+from huabei_watch.config.loader import ENV_PREFIX
+from huabei_watch.config.settings import AdminSettings
+from huabei_watch.root.settings import ROLES, Settings, load_settings
 
 yaml = pytest.importorskip("yaml", reason="PyYAML is needed to read the Compose and Kubernetes files")
 

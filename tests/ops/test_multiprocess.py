@@ -23,11 +23,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from huabei_watch.bus.broker import EmbeddedBroker, free_port
+from huabei_watch.clock import SHANGHAI, SystemClock
 from tests.conftest import _fresh_pg_database
 from tests.fakes.wecom import FakeWeCom
 from tests.support import eventually
-from watcher.broker import EmbeddedBroker, free_port
-from watcher.clock import SHANGHAI, SystemClock
 
 PG = os.environ.get("HUABEI_TEST_PG_URL")
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -108,7 +108,7 @@ politeness_delay = 0
 async def start(cfg: Path, role: str, port: int, log: Path) -> asyncio.subprocess.Process:
     env = {**os.environ, "HUABEI_WATCH_ADMIN__LISTEN": f"127.0.0.1:{port}"}
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "watcher.cli", "--config", str(cfg), "run", "--role", role,
+        sys.executable, "-m", "huabei_watch.root.cli", "--config", str(cfg), "run", "--role", role,
         stdout=log.open("wb"), stderr=asyncio.subprocess.STDOUT, env=env, cwd=str(cfg.parent),
     )
 

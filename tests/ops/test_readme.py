@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from watcher.cli import build_parser
-from watcher.config.settings import Settings
+from huabei_watch.root.cli import build_parser
+from huabei_watch.root.settings import Settings
 
 ROOT = Path(__file__).parent.parent.parent
 README = (ROOT / "README.md").read_text("utf-8")

@@ -13,9 +13,9 @@ from urllib.parse import quote
 import pytest
 from bs4 import BeautifulSoup
 
+from huabei_watch.bus.broker import EmbeddedBroker
+from huabei_watch.runtime.app import App
 from tests.ops.state import ACTIVE_TITLE, OFF_TOTAL, RESOLVED_TITLE, serving
-from watcher.broker import EmbeddedBroker
-from watcher.runtime.app import App
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

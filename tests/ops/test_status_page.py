@@ -10,6 +10,12 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import text
 
+from huabei_watch.bus.broker import EmbeddedBroker
+from huabei_watch.config.settings import MerchantConfig
+from huabei_watch.db.engine import Database
+from huabei_watch.merchants.registry import MerchantRegistry
+from huabei_watch.root.status_data import read_status
+from huabei_watch.runtime.app import App
 from tests.ops.state import (
     ACTIVE_TITLE,
     NOW,
@@ -20,12 +26,6 @@ from tests.ops.state import (
     seed,
     serving,
 )
-from watcher.broker import EmbeddedBroker
-from watcher.config.settings import MerchantConfig
-from watcher.runtime.app import App
-from watcher.runtime.status_data import read_status
-from watcher.state.db import Database
-from watcher.state.merchants import MerchantRegistry
 
 OPS = "status-ops-token"
 

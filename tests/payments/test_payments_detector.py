@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from watcher.events.base import Event
-from watcher.events.common import Cause, Scope, ScopeKind
-from watcher.events.payments import PaymentResult
-from watcher.events.signals import PAYMENTS_ANOMALY, PaymentAnomaly
+from huabei_watch.events.base import Event
+from huabei_watch.events.common import Cause, Scope, ScopeKind
+from huabei_watch.events.payments import PaymentResult
+from huabei_watch.events.signals import PAYMENTS_ANOMALY, PaymentAnomaly
 from watcher.payments.detector import DetectionSettings, Detector
 
 T0 = datetime(2026, 11, 11, 0, 0, tzinfo=UTC)  # a sale day

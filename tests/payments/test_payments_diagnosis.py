@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from watcher.events.common import Cause
+from huabei_watch.events.common import Cause
 from watcher.payments.codes import HINT_QUOTA
 from watcher.payments.diagnosis import (
     diagnose,

@@ -13,9 +13,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from watcher.clock import ManualClock
-from watcher.errors import InvalidInput, TransientError
-from watcher.events.payments import PaymentResultBatch
+from huabei_watch.clock import ManualClock
+from huabei_watch.errors import InvalidInput, TransientError
+from huabei_watch.events.payments import PaymentResultBatch
 from watcher.payments.ingest import (
     MERCHANT_HEADER,
     SIGNATURE_HEADER,

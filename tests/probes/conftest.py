@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from watcher.clock import ManualClock
+from huabei_watch.clock import ManualClock
 
 T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 

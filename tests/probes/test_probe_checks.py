@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from watcher.clock import ManualClock
+from huabei_watch.clock import ManualClock
 from watcher.sources.probe_config import DnsProbe, HttpProbe, TcpProbe, load_probes
 from watcher.sources.probes import MAX_BODY_BYTES, check_dns, check_http, check_tcp
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from watcher.errors import ConfigError
-from watcher.events.common import HUABEI_CHANNELS, Scope
+from huabei_watch.errors import ConfigError
+from huabei_watch.events.common import HUABEI_CHANNELS, Scope
 from watcher.sources.probe_config import DnsProbe, HttpProbe, StatusRange, TcpProbe, load_probes
 
 FULL_TOML = """

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watcher.events.common import Scope
-from watcher.events.signals import HEALTH_DOWN, HEALTH_UP, ProbeObservation
+from huabei_watch.events.common import Scope
+from huabei_watch.events.signals import HEALTH_DOWN, HEALTH_UP, ProbeObservation
 from watcher.sources.probe_state import (
     MAX_EVIDENCE,
     Health,

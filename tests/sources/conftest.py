@@ -11,11 +11,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from huabei_watch.clock import ManualClock
+from huabei_watch.db.tables import metadata
 from tests.sources.helpers import START, Site
-from watcher.clock import ManualClock
 from watcher.sources.fetch import Fetcher
 from watcher.sources.seen import SqlSeenStore
-from watcher.state.tables import metadata
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from watcher.clock import SHANGHAI
-from watcher.events.common import PCREDIT, PCREDIT_INSTALLMENT, Window
+from huabei_watch.clock import SHANGHAI
+from huabei_watch.events.common import PCREDIT, PCREDIT_INSTALLMENT, Window
 
 PAGES = Path(__file__).resolve().parent.parent / "fixtures" / "pages"
 #: 18:00 in Shanghai: the fixture maintenance (18:10-18:30 the same day) is ten minutes ahead.

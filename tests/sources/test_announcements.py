@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from tests.sources.helpers import START, Page, Site, page, standin_understand
-from watcher.clock import SHANGHAI, ManualClock
-from watcher.errors import TransientError
-from watcher.events import (
+from huabei_watch.bus.publish import RecordingPublisher
+from huabei_watch.clock import SHANGHAI, ManualClock
+from huabei_watch.errors import TransientError
+from huabei_watch.events import (
     ANNOUNCEMENT_PUBLISHED,
     MAINTENANCE_CANCELLED,
     MAINTENANCE_SCHEDULED,
@@ -22,7 +22,7 @@ from watcher.events import (
     MaintenanceSignal,
     SourceStatus,
 )
-from watcher.publish import RecordingPublisher
+from tests.sources.helpers import START, Page, Site, page, standin_understand
 from watcher.sources.announce_config import HtmlSource, JsonSource, RssSource
 from watcher.sources.announcements import AnnouncementWatcher
 from watcher.sources.extract import notice_id_for_url
@@ -293,7 +293,7 @@ async def test_replicas_with_their_own_stores_publish_identical_event_ids(
 ) -> None:
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from watcher.state.tables import metadata
+    from huabei_watch.db.tables import metadata
 
     serve_list(site)
     other_engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/replica.db")

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
+from huabei_watch.errors import InvalidInput
 from tests.sources.helpers import page
-from watcher.errors import InvalidInput
 from watcher.sources.extract import (
     LayoutChanged,
     canonical_url,

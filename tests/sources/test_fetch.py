@@ -12,9 +12,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from huabei_watch.clock import ManualClock
+from huabei_watch.errors import InvalidInput, PermanentError, TransientError
 from tests.sources.helpers import Page, Site, page
-from watcher.clock import ManualClock
-from watcher.errors import InvalidInput, PermanentError, TransientError
 from watcher.sources.charset import decode_body, normalize_label
 from watcher.sources.fetch import Fetcher
 

@@ -7,15 +7,15 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.sources.helpers import START
-from watcher.events import (
+from huabei_watch.events import (
     ANNOUNCEMENT_PUBLISHED,
     MAINTENANCE_CANCELLED,
     MAINTENANCE_SCHEDULED,
     MAINTENANCE_UPDATED,
     MaintenanceSignal,
 )
-from watcher.events.common import Window
+from huabei_watch.events.common import Window
+from tests.sources.helpers import START
 from watcher.sources.extract import NoticeRef
 from watcher.sources.notice_plan import plan_notice
 

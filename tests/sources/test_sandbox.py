@@ -9,9 +9,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from tests.sources.helpers import START, standin_understand
-from watcher.clock import SHANGHAI, ManualClock
-from watcher.events import (
+from huabei_watch.bus.publish import RecordingPublisher
+from huabei_watch.clock import SHANGHAI, ManualClock
+from huabei_watch.events import (
     ANNOUNCEMENT_PUBLISHED,
     MAINTENANCE_CANCELLED,
     MAINTENANCE_SCHEDULED,
@@ -19,7 +19,7 @@ from watcher.events import (
     AnnouncementPublished,
     MaintenanceSignal,
 )
-from watcher.publish import RecordingPublisher
+from tests.sources.helpers import START, standin_understand
 from watcher.sandbox import make_sandbox_app, sandbox_sources, start_sandbox
 from watcher.sources.announcements import AnnouncementWatcher
 from watcher.sources.fetch import Fetcher

@@ -8,11 +8,11 @@ from datetime import UTC, date, timedelta
 
 import pytest
 
+from huabei_watch.db.engine import Database
+from huabei_watch.db.tables import metadata
+from huabei_watch.events.common import Window
 from tests.sources.helpers import START
-from watcher.events.common import Window
 from watcher.sources.seen import SeenNotice, SourceState, SqlSeenStore
-from watcher.state.db import Database
-from watcher.state.tables import metadata
 
 
 @pytest.fixture

@@ -26,6 +26,9 @@ import aiohttp
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
+from huabei_watch.clock import Clock, to_shanghai
+from huabei_watch.errors import TransientError
+from huabei_watch.events.common import HUABEI_CHANNELS
 from watcher.alipay.sign import (
     ResponseMalformed,
     load_private_key,
@@ -33,9 +36,6 @@ from watcher.alipay.sign import (
     open_response,
     sign_rsa2,
 )
-from watcher.clock import Clock, to_shanghai
-from watcher.errors import TransientError
-from watcher.events.common import HUABEI_CHANNELS
 
 log = logging.getLogger(__name__)
 

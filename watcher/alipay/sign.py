@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from watcher.errors import PermanentError
+from huabei_watch.errors import PermanentError
 
 #: Response codes the gateway may answer without a signature (request-level rejections such as
 #: ``40002 isv.invalid-signature``). Success (10000) and business failures (40004) are signed.

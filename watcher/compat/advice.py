@@ -17,11 +17,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from watcher.clock import SHANGHAI, to_shanghai
+from huabei_watch.clock import SHANGHAI, to_shanghai
+from huabei_watch.events.common import Cause
+from huabei_watch.events.signals import MerchantFinding
 from watcher.compat.table import CompatTable, PluginRule
 from watcher.compat.version import PluginRef, Version, parse_plugin, parse_version
-from watcher.events.common import Cause
-from watcher.events.signals import MerchantFinding
 
 __all__ = ["InterfaceNotice", "advisories", "cleared_finding", "deadline_at", "finding_prefix"]
 

@@ -17,18 +17,18 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from huabei_watch.errors import TransientError
+from huabei_watch.merchants.registry import MerchantRegistry
+from huabei_watch.runtime.auth import require_merchant_or_ops, require_ops
 from watcher.compat.hints import shopper_hint
-from watcher.errors import TransientError
 from watcher.payments.diagnosis import diagnose
-from watcher.runtime.auth import require_merchant_or_ops, require_ops
-from watcher.state.merchants import MerchantRegistry
 
 if TYPE_CHECKING:
-    from watcher.runtime.app import App
+    from huabei_watch.runtime.app import App
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def _json(obj: object, status: int = 200) -> web.Response:
                         headers={"Cache-Control": "no-store"})
 
 
-def add_diagnose_routes(app: App, policy_lookup: PolicyLookup, *, registry: MerchantRegistry | None = None) -> None:
+def add_diagnose_routes(app: App[Any], policy_lookup: PolicyLookup, *, registry: MerchantRegistry | None = None) -> None:
     """Add ``GET /v1/diagnose``. ``policy_lookup(merchant_id)`` returns the merchant's current cashier
     policy message (``message_zh``) when Huabei is switched off there, else None; if it fails the
     answer falls back to the diagnosis alone. ``registry`` defaults to one on ``app``'s database."""

@@ -23,17 +23,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from watcher.clock import Clock
+from huabei_watch.bus.publish import Publisher
+from huabei_watch.clock import Clock
+from huabei_watch.errors import TransientError
+from huabei_watch.events.base import Event
+from huabei_watch.events.signals import MERCHANT_FINDING, MerchantFinding
+from huabei_watch.merchants.model import Merchant
+from huabei_watch.merchants.registry import MerchantRegistry
 from watcher.compat.advice import InterfaceNotice, advisories, cleared_finding, deadline_at
 from watcher.compat.store import CompatStore
 from watcher.compat.table import CompatTable
 from watcher.compat.version import parse_plugin
-from watcher.errors import TransientError
-from watcher.events.base import Event
-from watcher.events.signals import MERCHANT_FINDING, MerchantFinding
-from watcher.merchants import Merchant
-from watcher.publish import Publisher
-from watcher.state.merchants import MerchantRegistry
 
 log = logging.getLogger(__name__)
 

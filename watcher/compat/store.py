@@ -20,12 +20,12 @@ from sqlalchemy import JSON, Column, String, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from huabei_watch.db.engine import Database
+from huabei_watch.db.tables import metadata
+from huabei_watch.db.types import AwareDateTime
+from huabei_watch.db.upsert import upsert
+from huabei_watch.events.signals import MerchantFinding
 from watcher.compat.advice import InterfaceNotice
-from watcher.events.signals import MerchantFinding
-from watcher.state.db import Database
-from watcher.state.tables import metadata
-from watcher.state.types import AwareDateTime
-from watcher.state.upsert import upsert
 
 compat_advisories = Table(
     "compat_advisories",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
-from watcher.events.common import Window
+from huabei_watch.events.common import Window
 
 CREDIT_GROUP = "credit_group"
 CREDIT_CHANNELS = frozenset({"pcredit", "pcreditpayInstallment", "creditCard", "creditCardExpress", "creditCardCartoon"})

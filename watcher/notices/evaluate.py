@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from watcher.clock import SHANGHAI
+from huabei_watch.clock import SHANGHAI
 from watcher.notices.corpus import GoldNotice
 from watcher.notices.model import Kind
 from watcher.notices.understand import understand

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from watcher.events.common import Window
+from huabei_watch.events.common import Window
 
 Kind = Literal["maintenance", "outage", "recovery", "interface", "fee_policy", "other"]
 KINDS: tuple[Kind, ...] = ("maintenance", "outage", "recovery", "interface", "fee_policy", "other")

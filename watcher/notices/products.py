@@ -37,7 +37,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from watcher.events.common import HUABEI_CHANNELS, PCREDIT_INSTALLMENT
+from huabei_watch.events.common import HUABEI_CHANNELS, PCREDIT_INSTALLMENT
 
 
 @dataclass(frozen=True, slots=True)

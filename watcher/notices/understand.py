@@ -10,8 +10,8 @@ import logging
 import re
 from datetime import date, datetime
 
-from watcher.clock import SHANGHAI
-from watcher.events.common import Window
+from huabei_watch.clock import SHANGHAI
+from huabei_watch.events.common import Window
 from watcher.notices import products as prod
 from watcher.notices.interface import extract_interface
 from watcher.notices.kinds import classify

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from watcher.clock import SHANGHAI
+from huabei_watch.clock import SHANGHAI
 from watcher.notices import schedules as sched
 from watcher.notices.lunar import lunar_new_year_day
 from watcher.notices.timeparse import RawPoint, find_duration

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from watcher.events.common import Cause, Scope
-from watcher.events.signals import PaymentAnomaly
+from huabei_watch.events.common import Cause, Scope
+from huabei_watch.events.signals import PaymentAnomaly
 from watcher.payments.diagnosis import Diagnosis
 from watcher.payments.windows import Totals
 

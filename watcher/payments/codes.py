@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from watcher.events.common import Cause
+from huabei_watch.events.common import Cause
 
 Severity = Literal["info", "warning", "critical"]
 

@@ -40,9 +40,9 @@ import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from watcher.events.common import Cause
-from watcher.events.payments import PaymentResult
-from watcher.events.signals import PaymentAnomaly
+from huabei_watch.events.common import Cause
+from huabei_watch.events.payments import PaymentResult
+from huabei_watch.events.signals import PaymentAnomaly
 from watcher.payments.anomalies import Contrast, State, merchant_anomaly, platform_anomaly
 from watcher.payments.diagnosis import Diagnosis, diagnose
 from watcher.payments.settings import DetectionSettings

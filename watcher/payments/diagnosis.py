@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from watcher.events.common import Cause
+from huabei_watch.events.common import Cause
 from watcher.payments.codes import (
     ACQ_CODES,
     GATEWAY_SUB_CODES,

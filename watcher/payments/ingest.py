@@ -11,7 +11,7 @@ Contract of the handler:
 * every rejection is JSON ``{"error": <code>, "reason": <text>}`` with the status of
   :class:`~watcher.payments.signing.Rejected`;
 * ``202 {"accepted": n}`` is sent only after ``sink.accept(batch)`` returned, so an acknowledged
-  batch is never lost; if the sink raises :class:`~watcher.errors.TransientError` the answer is
+  batch is never lost; if the sink raises :class:`~huabei_watch.errors.TransientError` the answer is
   503 with ``Retry-After`` and the sender must retry; any other sink error is a 500, also not
   acknowledged;
 * an identical signed request already accepted (while its timestamp is still valid) is answered 202 again
@@ -30,9 +30,9 @@ from typing import Protocol
 
 from aiohttp import web
 
-from watcher.clock import Clock
-from watcher.errors import TransientError
-from watcher.events.payments import PaymentResultBatch
+from huabei_watch.clock import Clock
+from huabei_watch.errors import TransientError
+from huabei_watch.events.payments import PaymentResultBatch
 from watcher.payments.signing import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_SKEW_S,

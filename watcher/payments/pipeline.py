@@ -18,9 +18,9 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from watcher.bus import Bus, MessageContext
-from watcher.clock import Clock
-from watcher.events import (
+from huabei_watch.bus.kafka import Bus, MessageContext
+from huabei_watch.clock import Clock
+from huabei_watch.events import (
     PAYMENT_RESULTS,
     PAYMENTS_ANOMALY,
     Event,

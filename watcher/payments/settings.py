@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from watcher.events.common import HUABEI_CHANNELS
+from huabei_watch.events.common import HUABEI_CHANNELS
 
 MAX_BUCKETS = 720
 

@@ -1,13 +1,8 @@
-"""Signed payment-result batches: the header scheme and its pure verification.
+"""Signed payment-result batches: their pure verification.
 
-A platform posts a JSON :class:`~watcher.events.payments.PaymentResultBatch` to
-``POST /v1/payment-results`` with three headers:
-
-* ``X-Huabei-Merchant``: the merchant id the batch belongs to (selects the shared secret);
-* ``X-Huabei-Timestamp``: the signing time, whole unix seconds;
-* ``X-Huabei-Signature``: ``sha256=`` followed by the lowercase hex of
-  ``HMAC-SHA256(secret, timestamp + "." + body)``, where ``timestamp`` is the header value as
-  sent and ``body`` the raw request bytes.
+A platform posts a JSON :class:`~huabei_watch.events.payments.PaymentResultBatch` to
+``POST /v1/payment-results`` with the three headers of :mod:`huabei_watch.signing`
+(``X-Huabei-Merchant``, ``X-Huabei-Timestamp``, ``X-Huabei-Signature``).
 
 The server accepts a timestamp within ``max_skew_s`` (300 s) of its clock in either direction;
 an older one is a replay, a newer one a wrong clock. Within that window an identical request
@@ -21,7 +16,6 @@ timestamp, 403 a batch naming another merchant than the signer, 413 a body over 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from collections.abc import Callable, Mapping
@@ -29,13 +23,22 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from watcher.errors import InvalidInput
-from watcher.events.payments import PaymentResultBatch
+from huabei_watch.errors import InvalidInput
+from huabei_watch.events.payments import PaymentResultBatch
+from huabei_watch.signing import (
+    MERCHANT_HEADER,
+    SIGNATURE_HEADER,
+    SIGNATURE_PREFIX,
+    TIMESTAMP_HEADER,
+    sign,
+    signed_headers,
+)
 
-MERCHANT_HEADER = "X-Huabei-Merchant"
-TIMESTAMP_HEADER = "X-Huabei-Timestamp"
-SIGNATURE_HEADER = "X-Huabei-Signature"
-SIGNATURE_PREFIX = "sha256="
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_SKEW_S", "MERCHANT_HEADER", "SIGNATURE_HEADER", "SIGNATURE_PREFIX",
+    "TIMESTAMP_HEADER", "Rejected", "sign", "signed_headers", "verify_request",
+]
+
 DEFAULT_MAX_SKEW_S = 300.0
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 
@@ -47,18 +50,6 @@ class Rejected(InvalidInput):
         super().__init__(reason)
         self.status = status
         self.error = error
-
-
-def sign(secret: str, timestamp: int | str, body: bytes) -> str:
-    """The ``X-Huabei-Signature`` value for ``body`` signed at ``timestamp``."""
-    message = str(timestamp).encode("ascii") + b"." + body
-    return SIGNATURE_PREFIX + hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
-
-
-def signed_headers(merchant_id: str, secret: str, body: bytes, now: datetime) -> dict[str, str]:
-    """All three headers for a client sending ``body`` at ``now``."""
-    ts = int(now.timestamp())
-    return {MERCHANT_HEADER: merchant_id, TIMESTAMP_HEADER: str(ts), SIGNATURE_HEADER: sign(secret, ts, body)}
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:

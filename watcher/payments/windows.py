@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from watcher.events.common import Cause
+from huabei_watch.events.common import Cause
 
 OTHER_CODES = "other"
 

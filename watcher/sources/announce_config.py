@@ -21,7 +21,7 @@ MIN_INTERVAL_S = 5.0
 def _bounded(ge: float | None = None, gt: float | None = None, le: float | None = None) -> AfterValidator:
     """Seconds with bounds whose errors read ``must be >= 5 s`` (like the rest of the config).
 
-    (Not ``watcher.config.types.Dur``: importing ``watcher.config`` from here would be circular once
+    (Not ``huabei_watch.config.types.Dur``: importing ``huabei_watch.config`` from here would be circular once
     the settings import these models.)
     """
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from watcher.clock import SHANGHAI, Clock
-from watcher.errors import PermanentError, TransientError
-from watcher.events.base import Event, EventData
-from watcher.events.signals import SOURCE_DEGRADED, SOURCE_RECOVERED, SourceStatus
-from watcher.publish import Publisher
+from huabei_watch.bus.publish import Publisher
+from huabei_watch.clock import SHANGHAI, Clock
+from huabei_watch.errors import PermanentError, TransientError
+from huabei_watch.events.base import Event, EventData
+from huabei_watch.events.signals import SOURCE_DEGRADED, SOURCE_RECOVERED, SourceStatus
 from watcher.sources.announce_config import HtmlSource, JsonSource, RssSource
 from watcher.sources.extract import NoticeRef, extract_body, extract_feed, extract_html_list, extract_json
 from watcher.sources.fetch import Fetcher, FetchResult

@@ -12,7 +12,7 @@ import codecs
 import re
 from dataclasses import dataclass
 
-from watcher.errors import InvalidInput
+from huabei_watch.errors import InvalidInput
 
 _GB_ALIASES = frozenset({"gbk", "gb2312", "gb_2312", "gb_2312-80", "x-gbk", "cp936", "ms936", "euc-cn", "csgb2312"})
 _META_RE = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]{1,40})", re.IGNORECASE)

@@ -5,7 +5,7 @@ dotted paths. Notice ids are stable: a short hash of the canonical URL, or of th
 the API's id field.
 
 Errors: :class:`LayoutChanged` when the page no longer has the shape the selectors or paths
-expect (the source is degraded until fixed), :class:`~watcher.errors.InvalidInput` when the
+expect (the source is degraded until fixed), :class:`~huabei_watch.errors.InvalidInput` when the
 document cannot be parsed at all. Nothing else is raised on bad input.
 """
 
@@ -24,8 +24,8 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from bs4 import BeautifulSoup, Tag
 from lxml import etree
 
-from watcher.clock import SHANGHAI
-from watcher.errors import InvalidInput, PermanentError
+from huabei_watch.clock import SHANGHAI
+from huabei_watch.errors import InvalidInput, PermanentError
 
 
 class LayoutChanged(PermanentError):

@@ -2,8 +2,8 @@
 
 :meth:`Fetcher.fetch` does one conditional GET with manual, bounded redirects, a per-host
 concurrency limit and politeness delay, a body size limit enforced while streaming, and charset
-detection. It raises only :class:`~watcher.errors.TransientError` (timeouts, connection errors,
-5xx, 429) or :class:`~watcher.errors.PermanentError` (other 4xx, too big, redirect loop,
+detection. It raises only :class:`~huabei_watch.errors.TransientError` (timeouts, connection errors,
+5xx, 429) or :class:`~huabei_watch.errors.PermanentError` (other 4xx, too big, redirect loop,
 undecodable); never anything else.
 """
 
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import aiohttp
 from yarl import URL
 
-from watcher.clock import Clock
-from watcher.errors import InvalidInput, PermanentError, TransientError
+from huabei_watch.clock import Clock
+from huabei_watch.errors import InvalidInput, PermanentError, TransientError
 from watcher.sources.announce_config import DEFAULT_MAX_BYTES
 from watcher.sources.charset import decode_body
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from typing import Protocol
 
-from watcher.clock import SHANGHAI
-from watcher.events.base import Event, EventData
-from watcher.events.common import Window
-from watcher.events.signals import (
+from huabei_watch.clock import SHANGHAI
+from huabei_watch.events.base import Event, EventData
+from huabei_watch.events.common import Window
+from huabei_watch.events.signals import (
     ANNOUNCEMENT_PUBLISHED,
     MAINTENANCE_CANCELLED,
     MAINTENANCE_SCHEDULED,
@@ -25,7 +25,7 @@ from watcher.events.signals import (
     MaintenanceSignal,
 )
 from watcher.sources.extract import NoticeRef
-from watcher.sources.seen import SeenNotice
+from watcher.sources.seen_model import SeenNotice
 
 MAX_TEXT = 20_000
 DEFAULT_MAINTENANCE_KINDS = frozenset({"maintenance", "upgrade"})

@@ -25,13 +25,13 @@ from typing import Any
 
 import aiohttp
 
+from huabei_watch.bus.publish import Publisher
+from huabei_watch.clock import Clock, to_shanghai
+from huabei_watch.errors import TransientError
+from huabei_watch.events import MERCHANT_FINDING, Event, EventData
 from watcher.alipay.client import AlipayClient
 from watcher.alipay.config import AlipayProbeSettings, PrecreateCredentials
 from watcher.alipay.sign import KeyInvalid, ResponseMalformed, ResponseTampered, SignatureInvalid
-from watcher.clock import Clock, to_shanghai
-from watcher.errors import TransientError
-from watcher.events import MERCHANT_FINDING, Event, EventData
-from watcher.publish import Publisher
 from watcher.sources.precreate_core import Cleanup, FindingTracker, PrecreateOutcome
 from watcher.sources.precreate_plan import MerchantSchedule, TokenBucket, after_run, next_due, shard_of
 

@@ -1,7 +1,7 @@
 """Pure core of the synthetic pre-order probe: what one probe found, and findings with hysteresis.
 
 No I/O here. :class:`PrecreateOutcome` is the value a probe run produces; :class:`FindingTracker`
-turns a stream of outcomes per merchant into :class:`~watcher.events.MerchantFinding` data, only
+turns a stream of outcomes per merchant into :class:`~huabei_watch.events.MerchantFinding` data, only
 when the merchant's state changes.
 
 The rule that matters most: an *account* finding (``merchant_account``) only ever comes from a
@@ -18,9 +18,9 @@ from datetime import datetime
 from enum import Enum
 from typing import Literal
 
-from watcher.events.common import PCREDIT, Cause
-from watcher.events.payments import PaymentResult
-from watcher.events.signals import MerchantFinding
+from huabei_watch.events.common import PCREDIT, Cause
+from huabei_watch.events.payments import PaymentResult
+from huabei_watch.events.signals import MerchantFinding
 
 Finding = Literal["ok", "signature_invalid", "key_invalid", "response_tampered", "timeout", "error"]
 Cleanup = Literal["cancelled", "not_needed", "unconfirmed"]

@@ -15,7 +15,7 @@ Each entry has a ``kind`` (``http``, ``tcp`` or ``dns``) and the common keys ``i
     max_latency_ms = 2000
     min_cert_days = 14
 
-:func:`load_probes` validates a list of such tables and raises :class:`~watcher.errors.ConfigError`
+:func:`load_probes` validates a list of such tables and raises :class:`~huabei_watch.errors.ConfigError`
 whose problems read ``probes[2].interval: must be >= 1 s``; :func:`problems_from` does the same
 formatting for a :class:`pydantic.ValidationError` the caller caught itself (e.g. when probes are
 one section of a larger settings model).
@@ -41,8 +41,8 @@ from pydantic import (
     model_validator,
 )
 
-from watcher.errors import ConfigError
-from watcher.events.common import HUABEI_CHANNELS, Scope
+from huabei_watch.errors import ConfigError
+from huabei_watch.events.common import HUABEI_CHANNELS, Scope
 from watcher.sources.probe_conditions import parse_json_path
 
 PROBE_KINDS: tuple[str, ...] = ("http", "tcp", "dns")

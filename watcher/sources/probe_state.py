@@ -30,9 +30,9 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, Field
 
-from watcher.events.base import Event
-from watcher.events.common import Frozen, Scope
-from watcher.events.signals import HEALTH_DOWN, HEALTH_UP, HealthChange, ProbeObservation
+from huabei_watch.events.base import Event
+from huabei_watch.events.common import Frozen, Scope
+from huabei_watch.events.signals import HEALTH_DOWN, HEALTH_UP, HealthChange, ProbeObservation
 
 #: Evidence attached to an event is at most this many observations (the latest ones).
 MAX_EVIDENCE = 20

@@ -23,11 +23,11 @@ from urllib.parse import urlsplit
 import aiohttp
 from cryptography import x509
 
-from watcher.clock import Clock
-from watcher.errors import PermanentError, TransientError
-from watcher.events.base import Event, EventData
-from watcher.events.signals import ProbeObservation
-from watcher.publish import Publisher
+from huabei_watch.bus.publish import Publisher
+from huabei_watch.clock import Clock
+from huabei_watch.errors import PermanentError, TransientError
+from huabei_watch.events.base import Event, EventData
+from huabei_watch.events.signals import ProbeObservation
 from watcher.sources.probe_conditions import HttpFacts, http_problems
 from watcher.sources.probe_config import AnyProbe, DnsProbe, HttpProbe, TcpProbe
 from watcher.sources.probe_state import (

@@ -2,16 +2,15 @@
 
 :class:`SeenStore` is the protocol the announcement watcher needs; :class:`SqlSeenStore` keeps it
 in the project database (SQLite or PostgreSQL) on the tables ``seen_notices`` and
-``source_state`` of :data:`watcher.state.tables.metadata`. Several watcher replicas may share one
+``source_state`` of :data:`huabei_watch.db.tables.metadata`. Several watcher replicas may share one
 store: writes are upserts, and a lost race only repeats an event with the same deterministic id.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import (
@@ -28,71 +27,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from watcher.events.common import Window
-from watcher.state.tables import metadata
+from huabei_watch.db.tables import metadata
+from huabei_watch.events.common import Window
+from watcher.sources.seen_model import SeenNotice, SeenStore, SourceState
 
-
-@dataclass(frozen=True, slots=True)
-class SeenNotice:
-    """What was last published about one notice.
-
-    ``item_hash`` fingerprints the list entry (title, url, date, inline body) so an unchanged entry
-    is not re-read; ``revision`` fingerprints the content that was understood (empty when the
-    notice was only listed, never read). ``maintenance`` is True when maintenance events were
-    published for it; ``windows``/``channels`` are what they said (to tell an update from a no-op).
-    """
-
-    source_id: str
-    notice_id: str
-    url: str
-    title: str
-    item_hash: str
-    revision: str
-    published: date | None
-    kind: str
-    first_seen_at: datetime
-    updated_at: datetime
-    maintenance: bool = False
-    windows: tuple[Window, ...] = ()
-    channels: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class SourceState:
-    """Fetch state of one source. ``initialized_at`` is set by the first complete poll."""
-
-    source_id: str
-    etag: str | None = None
-    last_modified: str | None = None
-    content_hash: str | None = None
-    last_poll_at: datetime | None = None
-    initialized_at: datetime | None = None
-    consecutive_failures: int = 0
-    failing_since: datetime | None = None
-    degraded: bool = False
-    last_error: str = field(default="")
-
-
-class SeenStore(Protocol):
-    async def get(self, source_id: str, notice_id: str) -> SeenNotice | None:
-        """The notice's record, or None if it was never recorded."""
-        ...
-
-    async def put(self, notice: SeenNotice) -> None:
-        """Insert or replace the record of ``(notice.source_id, notice.notice_id)``."""
-        ...
-
-    async def source_known(self, source_id: str) -> bool:
-        """Has the source ever completed a poll (so its existing notices are recorded)?"""
-        ...
-
-    async def get_state(self, source_id: str) -> SourceState:
-        """The source's fetch state (an empty state for a source never polled)."""
-        ...
-
-    async def put_state(self, state: SourceState) -> None:
-        """Insert or replace the source's fetch state."""
-        ...
+__all__ = ["SeenNotice", "SeenStore", "SourceState", "SqlSeenStore", "seen_notices", "source_state"]
 
 
 seen_notices = Table(

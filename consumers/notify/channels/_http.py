@@ -14,8 +14,8 @@ from typing import TypeVar
 import aiohttp
 from pydantic import BaseModel, ValidationError
 
-from watcher.clock import Clock
-from watcher.errors import PermanentError, TransientError
+from huabei_watch.clock import Clock
+from huabei_watch.errors import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 

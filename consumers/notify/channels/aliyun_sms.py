@@ -28,8 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from consumers.notify.channels._http import DEDUPE_HEADER, exchange, raise_for_status, unexpected_body
 from consumers.notify.channels.base import OutboundMessage, SendReceipt, masked
 from consumers.notify.channels.ratelimit import RateLimiter
-from watcher.clock import SHANGHAI, Clock
-from watcher.errors import InvalidInput, PermanentError, TransientError
+from huabei_watch.clock import SHANGHAI, Clock
+from huabei_watch.errors import InvalidInput, PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ Contract every adapter keeps:
   exception is documented per adapter (WeChat OA refreshes its access token once and retries once).
 * Success returns a :class:`SendReceipt`.
 * "Try later" answers (rate limits, 5xx, timeouts, connection errors) raise
-  :class:`watcher.errors.TransientError`, with ``retry_after`` when the provider says how long.
+  :class:`huabei_watch.errors.TransientError`, with ``retry_after`` when the provider says how long.
 * Final answers (bad number, robot removed, user refused, wrong credentials) raise
-  :class:`watcher.errors.PermanentError`.
+  :class:`huabei_watch.errors.PermanentError`.
 * Nothing else escapes: no aiohttp exception, no KeyError from a surprising body.
 """
 

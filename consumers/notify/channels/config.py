@@ -25,7 +25,7 @@ from consumers.notify.channels.tencent_sms import TENCENT_SMS_BASE_URL, TencentS
 from consumers.notify.channels.webhook import WebhookChannel
 from consumers.notify.channels.wechat_oa import WECHAT_BASE_URL, WeChatOAChannel
 from consumers.notify.channels.wecom import WECOM_BASE_URL, WeComChannel
-from watcher.clock import Clock
+from huabei_watch.clock import Clock
 
 
 class _Model(BaseModel):

@@ -24,8 +24,8 @@ from pydantic import BaseModel, SecretStr
 from consumers.notify.channels._http import DEDUPE_HEADER, exchange, raise_for_status, unexpected_body
 from consumers.notify.channels.base import OutboundMessage, SendReceipt, digest
 from consumers.notify.channels.ratelimit import RateLimiter
-from watcher.clock import Clock
-from watcher.errors import PermanentError, TransientError
+from huabei_watch.clock import Clock
+from huabei_watch.errors import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 

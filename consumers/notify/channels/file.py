@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 from consumers.notify.channels.base import OutboundMessage, SendReceipt
-from watcher.clock import Clock
-from watcher.errors import PermanentError
+from huabei_watch.clock import Clock
+from huabei_watch.errors import PermanentError
 
 
 class FileChannel:

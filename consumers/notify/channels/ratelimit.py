@@ -8,7 +8,7 @@ rules are not limited.
 Waiting is fair: callers of one key are served first come, first served (the per-key lock is an
 :class:`asyncio.Lock`, which hands over to waiters in order and is never barged), so a fan-out of
 thousands cannot starve a message queued before it. Time comes from an injected
-:class:`~watcher.clock.Clock` (``monotonic``) and waiting from an injected ``sleep``, so tests drive
+:class:`~huabei_watch.clock.Clock` (``monotonic``) and waiting from an injected ``sleep``, so tests drive
 both without real waiting.
 """
 
@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from watcher.clock import Clock
+from huabei_watch.clock import Clock
 
 SleepFn = Callable[[float], Awaitable[None]]
 

@@ -18,9 +18,9 @@ from pydantic import SecretStr
 from consumers.notify.channels._http import DEDUPE_HEADER, exchange, raise_for_status
 from consumers.notify.channels.base import OutboundMessage, SendReceipt, digest
 from consumers.notify.channels.ratelimit import RateLimiter
-from watcher.clock import Clock
-from watcher.errors import PermanentError
-from watcher.payments.signing import sign
+from huabei_watch.clock import Clock
+from huabei_watch.errors import PermanentError
+from huabei_watch.signing import sign
 
 log = logging.getLogger(__name__)
 

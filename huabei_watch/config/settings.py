@@ -1,0 +1,160 @@
+"""The sections every role shares (daemon, admin, kafka, database, merchants) and
+:class:`CoreSettings`, what the framework needs from the whole configuration.
+
+The whole file is :class:`huabei_watch.root.settings.Settings`, declared by the composition root
+with every role's section; the framework only sees it through the :class:`CoreSettings` protocol.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from huabei_watch.config.types import Dur, HostPort
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DaemonSettings(Section):
+    state_dir: Path = Field(default=Path("state"), description="Where the SQLite file and other state live")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto", description="auto: human-readable on a TTY, JSON lines otherwise"
+    )
+    shutdown_timeout: Annotated[float, Dur(gt=0, le=600)] = 20.0
+    timezone: Literal["Asia/Shanghai"] = "Asia/Shanghai"
+
+
+class AdminSettings(Section):
+    listen: HostPort = "127.0.0.1:8080"
+    ops_token: SecretStr | None = Field(
+        default=None, description="Bearer token for ops endpoints (env HUABEI_WATCH_ADMIN__OPS_TOKEN)"
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1024 * 1024)
+
+
+class KafkaSettings(Section):
+    bootstrap_servers: str = Field(
+        default="embedded",
+        description="'embedded' starts the bundled Kafka-compatible broker; otherwise host:port[,host:port]",
+    )
+    topic_prefix: str = Field(default="huabei", pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    client_id: str = "huabei-watch"
+    group_prefix: str = Field(default="huabei-watch", pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    partitions: int = Field(default=6, ge=1, le=1000)
+    replication_factor: int = Field(default=1, ge=1, le=10)
+    idempotence: Literal["auto", "on", "off"] = Field(
+        default="auto", description="auto: on for real Kafka, off for the embedded broker (it lacks InitProducerId)"
+    )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    session_timeout: Annotated[float, Dur(ge=1, le=300)] = 10.0
+    # A publish to an unreachable broker fails (TransientError) after this, instead of blocking the
+    # poll or request that publishes; the caller keeps the event pending and retries.
+    publish_timeout: Annotated[float, Dur(ge=0.5, le=300)] = 15.0
+    fetch_max_wait: Annotated[float, Dur(ge=0.001, le=10)] = Field(
+        default=0.1, description="How long the broker may hold a fetch when no records are waiting (latency vs idle polling)"
+    )
+    max_in_flight: int = Field(default=64, ge=1, le=10_000, description="Bounded in-flight work per consumer")
+    retry_initial: Annotated[float, Dur(gt=0, le=60)] = 0.2
+    retry_max: Annotated[float, Dur(gt=0, le=3600)] = 30.0
+    max_attempts: int = Field(default=8, ge=1, le=1000, description="Transient retries before a message is dead-lettered")
+    embedded_binary: Path | None = Field(default=None, description="Override the bundled Tansu binary")
+
+    @property
+    def embedded(self) -> bool:
+        return self.bootstrap_servers.strip() == "embedded"
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _servers(cls, v: str) -> str:
+        v = v.strip()
+        if v == "embedded":
+            return v
+        for part in v.split(","):
+            host, sep, port = part.strip().rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError("must be 'embedded' or a comma-separated list of host:port")
+        return v
+
+    @model_validator(mode="after")
+    def _sasl(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL") and not (self.sasl_mechanism and self.sasl_username):
+            raise ValueError("SASL needs sasl_mechanism and sasl_username (and sasl_password)")
+        return self
+
+
+class DatabaseSettings(Section):
+    url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy async URL (postgresql+asyncpg://...); empty: SQLite file in state_dir",
+    )
+    pool_size: int = Field(default=5, ge=1, le=100)
+    retry_for: Annotated[float, Dur(ge=0, le=3600)] = Field(
+        default=60.0, description="How long a locked/unreachable database is retried before giving up on one unit of work"
+    )
+
+
+
+
+class MerchantContacts(Section):
+    wecom_robot_key: SecretStr | None = None
+    wechat_openid: str | None = None
+    phone: str | None = Field(default=None, pattern=r"^\+?\d{6,15}$")
+    dingtalk_access_token: SecretStr | None = None
+    feishu_hook: SecretStr | None = None
+    webhook_url: str | None = None
+    email: str | None = None
+
+
+class MerchantConfig(Section):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    name: str = ""
+    mode: Literal["auto", "notify_only", "pinned_on", "pinned_off"] = "auto"
+    token: SecretStr | None = Field(default=None, description="Bearer token for this merchant's policy API")
+    payments_secret: SecretStr | None = Field(default=None, description="HMAC secret for POST /v1/payment-results")
+    cashier_webhook: str | None = None
+    webhook_secret: SecretStr | None = None
+    plugin: str | None = Field(default=None, description="Cashier plugin/SDK and version, e.g. 'woo-alipay/3.2.1'")
+    channels: tuple[str, ...] = Field(default=("wecom", "sms"), description="Notification channels for this merchant")
+    contacts: MerchantContacts = MerchantContacts()
+
+
+class CoreSettings(Protocol):
+    """What the framework reads from the configuration. The root's ``Settings`` has these and
+    every role's section; a role's own protocol (e.g. ``CashierConfig``) adds the sections it reads."""
+
+    @property
+    def daemon(self) -> DaemonSettings: ...
+
+    @property
+    def admin(self) -> AdminSettings: ...
+
+    @property
+    def kafka(self) -> KafkaSettings: ...
+
+    @property
+    def database(self) -> DatabaseSettings: ...
+
+    @property
+    def merchants(self) -> tuple[MerchantConfig, ...]: ...
+
+    def database_url(self) -> str:
+        """The SQLAlchemy URL: ``database.url``, or the SQLite file in ``daemon.state_dir``."""
+        ...
+
+
+def database_url(daemon: DaemonSettings, database: DatabaseSettings) -> str:
+    """``database.url`` when set, else the SQLite file in ``daemon.state_dir``."""
+    if database.url is not None:
+        return database.url.get_secret_value()
+    return f"sqlite+aiosqlite:///{(daemon.state_dir / 'huabei-watch.db').as_posix()}"

@@ -1,0 +1,118 @@
+"""The database adapter: engine, migrations, and retries for a locked or unreachable database.
+
+SQLite (a file in ``daemon.state_dir``) by default; PostgreSQL when several processes share state.
+Only adapters import this module; the pure core never sees SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from huabei_watch.db import migrations
+from huabei_watch.errors import TransientError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def make_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
+    """Create the engine. SQLite gets WAL and a busy timeout so readers never block the writer."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin and end: the
+            # module's legacy mode leaves a read snapshot open on a pooled connection, which then
+            # reads stale rows (seen: a policy read missing a change another task had committed).
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+        return engine
+    return create_async_engine(url, pool_size=pool_size, pool_pre_ping=True)
+
+
+def is_transient_db_error(exc: BaseException) -> bool:
+    """Locked, busy, connection lost, serialization failure: worth retrying."""
+    if isinstance(exc, OperationalError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, (ConnectionError, OSError, TimeoutError)):
+        return True
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(getattr(exc, "orig", None), "pgcode", None)
+    return code in ("40001", "40P01", "57P01", "08006", "08001")
+
+
+class Database:
+    def __init__(self, engine: AsyncEngine, *, retry_for: float = 60.0) -> None:
+        self.engine = engine
+        self.retry_for = retry_for
+
+    @classmethod
+    async def open(cls, url: str, *, pool_size: int = 5, retry_for: float = 60.0, migrate: bool = True) -> Database:
+        db = cls(make_engine(url, pool_size=pool_size), retry_for=retry_for)
+        if migrate:
+            await db.run(db._migrate)
+        return db
+
+    async def _migrate(self) -> list[int]:
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(migrations.upgrade)
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    async def run(self, fn: Callable[[], Awaitable[T]], *, retry_for: float | None = None) -> T:
+        """Run ``fn`` (one unit of work, its own transaction), retrying transient DB errors with
+        backoff for up to ``retry_for`` seconds; then raise :class:`TransientError`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (self.retry_for if retry_for is None else retry_for)
+        delay = 0.05
+        while True:
+            try:
+                return await fn()
+            except Exception as exc:
+                if not is_transient_db_error(exc):
+                    raise
+                if loop.time() + delay > deadline:
+                    raise TransientError(f"database unavailable: {type(exc).__name__}: {str(exc)[:200]}") from None
+                log.warning("db.retry", extra={"delay_s": round(delay, 3), "reason": type(exc).__name__})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def begin(self) -> Any:
+        """``async with db.begin() as conn`` -- a transaction."""
+        return self.engine.begin()
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def dialect(conn: AsyncConnection | Connection | AsyncEngine) -> str:
+    return str(conn.dialect.name)

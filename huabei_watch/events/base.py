@@ -1,0 +1,107 @@
+"""Event envelope, registry and deterministic ids.
+
+Every event data model subclasses :class:`EventData`, names the CloudEvents ``type`` values it is
+published under, the logical topic it goes to, its Kafka key (what must stay ordered) and its
+identity (what makes two observations "the same": same identity, same event id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+SPEC_SOURCE = "huabei-watch"
+
+
+class EventData(BaseModel):
+    """Base of every event's ``data``. Frozen, unknown fields rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: CloudEvents ``type`` values this model is published under.
+    EVENT_TYPES: ClassVar[tuple[str, ...]] = ()
+    #: Logical topic (a field name of :class:`huabei_watch.events.topics.Topics`).
+    TOPIC: ClassVar[str] = "signals"
+    #: Short description for the generated docs.
+    DESCRIPTION: ClassVar[str] = ""
+
+    def kafka_key(self) -> str:
+        """The Kafka key: events with the same key stay in order (same partition)."""
+        raise NotImplementedError
+
+    def identity(self) -> str:
+        """What makes this observation unique. Same identity and type -> same event id."""
+        raise NotImplementedError
+
+    def subject(self) -> str | None:
+        """CloudEvents ``subject`` (what the event is about), for filtering without decoding."""
+        return None
+
+
+D = TypeVar("D", bound=EventData)
+
+
+def event_id(event_type: str, identity: str) -> str:
+    """Deterministic id: the same observation published twice (re-poll, replica) has the same id."""
+    digest = hashlib.sha256(f"{event_type}\x1f{identity}".encode()).hexdigest()
+    return digest[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class Event(Generic[D]):
+    """A CloudEvent with typed data."""
+
+    id: str
+    type: str
+    source: str
+    time: datetime
+    data: D
+    key: str
+    subject: str | None = None
+
+    @classmethod
+    def build(cls, event_type: str, data: D, *, time: datetime, source: str = SPEC_SOURCE) -> Event[D]:
+        """Build an event; the id is derived from type and the data's identity, never random."""
+        if event_type not in type(data).EVENT_TYPES:
+            raise ValueError(f"{type(data).__name__} is not published as {event_type!r}")
+        if time.tzinfo is None:
+            raise ValueError("event time must be timezone-aware")
+        return cls(
+            id=event_id(event_type, data.identity()),
+            type=event_type,
+            source=source,
+            time=time,
+            data=data,
+            key=data.kafka_key(),
+            subject=data.subject(),
+        )
+
+    def as_json_obj(self) -> dict[str, Any]:
+        """CloudEvents attributes and data as one JSON object (what ``tail`` prints)."""
+        return {
+            "specversion": "1.0",
+            "id": self.id,
+            "type": self.type,
+            "source": self.source,
+            "time": self.time.isoformat(),
+            "subject": self.subject,
+            "partitionkey": self.key,
+            "datacontenttype": "application/json",
+            "data": self.data.model_dump(mode="json"),
+        }
+
+
+REGISTRY: dict[str, type[EventData]] = {}
+
+
+def register(model: type[D]) -> type[D]:
+    """Class decorator: make ``model`` decodable under each of its EVENT_TYPES."""
+    for t in model.EVENT_TYPES:
+        if t in REGISTRY and REGISTRY[t] is not model:
+            raise ValueError(f"event type {t!r} registered twice")
+        REGISTRY[t] = model
+    return model

@@ -1,0 +1,1 @@
+"""The merchant registry: the value object (:mod:`.model`, pure) and its table (:mod:`.registry`)."""

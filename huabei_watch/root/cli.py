@@ -1,0 +1,142 @@
+"""The ``huabei-watch`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from huabei_watch.errors import ConfigError, HuabeiWatchError
+from huabei_watch.root.settings import ROLES, Settings, load_settings
+
+log = logging.getLogger("huabei_watch")
+
+
+def _load(path: str | None) -> Settings:
+    return load_settings(Path(path) if path else None)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    path = args.path or args.config
+    try:
+        settings = _load(path)
+    except ConfigError as exc:
+        print(f"{exc.path or path}: invalid", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    print(f"{path or 'config/default.toml'}: ok ({len(settings.merchants)} merchants configured)")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from huabei_watch.events.schema import write_schemas
+
+    written = write_schemas(Path(args.dir))
+    for p in written:
+        print(p)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from huabei_watch.logs import setup_logging
+    from huabei_watch.root.daemon import run_daemon
+
+    try:
+        settings = _load(args.config)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    setup_logging(settings.daemon.log_level, settings.daemon.log_format)
+    roles = list(ROLES) if args.role == "all" else [args.role]
+    try:
+        return asyncio.run(run_daemon(settings, roles))
+    except HuabeiWatchError as exc:
+        log.error("daemon.failed", extra={"reason": str(exc)})
+        print(f"huabei-watch: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_tail(args: argparse.Namespace) -> int:
+    from huabei_watch.bus.tail import tail
+
+    try:
+        settings = _load(args.config)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    loop_stop = asyncio.Event()
+
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, loop_stop.set)
+        return await tail(
+            settings,
+            args.topics,
+            from_beginning=args.from_beginning,
+            bootstrap=args.bootstrap,
+            stop=loop_stop,
+            limit=args.limit,
+            out=sys.stdout,
+        )
+
+    try:
+        return asyncio.run(main())
+    except HuabeiWatchError as exc:
+        print(f"huabei-watch tail: {exc}", file=sys.stderr)
+        return 1
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=None))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="huabei-watch",
+        description="Keeps Huabei (花呗) working at merchants' cashiers.",
+    )
+    p.add_argument("--config", "-c", metavar="PATH", help="TOML configuration (default: config/default.toml)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the daemon")
+    run.add_argument("--role", choices=["all", *ROLES], default="all", help="run every role (default) or one")
+    run.set_defaults(fn=cmd_run)
+
+    chk = sub.add_parser("check-config", help="validate a configuration file and print every error")
+    chk.add_argument("path", nargs="?", help="file to check (default: --config or config/default.toml)")
+    chk.set_defaults(fn=cmd_check_config)
+
+    sch = sub.add_parser("schema", help="write a JSON Schema for every event type into DIR")
+    sch.add_argument("dir")
+    sch.set_defaults(fn=cmd_schema)
+
+    tl = sub.add_parser("tail", help="print events from topics as JSON lines")
+    tl.add_argument("topics", nargs="+", metavar="TOPIC", help="topic names, or short names: signals, incidents, ...")
+    tl.add_argument("--from-beginning", action="store_true")
+    tl.add_argument("--bootstrap", help="override kafka.bootstrap_servers")
+    tl.add_argument("--limit", type=int, default=None, help="exit after this many records")
+    tl.set_defaults(fn=cmd_tail)
+
+    from huabei_watch.root import cli_extra
+
+    cli_extra.register(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    code: int = args.fn(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

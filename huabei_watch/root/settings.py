@@ -1,0 +1,87 @@
+"""The whole configuration file: every shared section and every role's section, with the checks
+that span sections. Read once at start-up (:func:`load_settings`) and passed down; each role sees
+it through its own protocol (``WatcherConfig``, ``IncidentsConfig``, ...)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import model_validator
+
+from consumers.cashier.settings import CashierConfig, CashierSettings
+from consumers.incidents.settings import IncidentsConfig, IncidentSettings
+from consumers.notify.settings import NotifyConfig, NotifySettings
+from huabei_watch.config import loader
+from huabei_watch.config.settings import (
+    AdminSettings,
+    DaemonSettings,
+    DatabaseSettings,
+    KafkaSettings,
+    MerchantConfig,
+    Section,
+    database_url,
+)
+from watcher.alipay.config import AlipayProbeSettings
+from watcher.compat.table import CompatTable
+from watcher.settings import PaymentsSettings, SandboxSettings, WatcherConfig
+from watcher.sources.announce_config import AnnouncementSource
+from watcher.sources.probe_config import ProbeSpec
+
+Role = Literal["watcher", "incidents", "cashier", "notify"]
+ROLES: tuple[Role, ...] = ("watcher", "incidents", "cashier", "notify")
+
+
+class Settings(Section):
+    """The whole configuration file."""
+
+    daemon: DaemonSettings = DaemonSettings()
+    admin: AdminSettings = AdminSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    sandbox: SandboxSettings = SandboxSettings()
+    incidents: IncidentSettings = IncidentSettings()
+    cashier: CashierSettings = CashierSettings()
+    notify: NotifySettings = NotifySettings()
+    payments: PaymentsSettings = PaymentsSettings()
+    alipay: AlipayProbeSettings = AlipayProbeSettings()
+    compat: CompatTable = CompatTable()
+    sources: tuple[AnnouncementSource, ...] = ()
+    probes: tuple[ProbeSpec, ...] = ()
+    merchants: tuple[MerchantConfig, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Settings:
+        for what, ids in (
+            ("merchant", [m.id for m in self.merchants]),
+            ("probe", [p.id for p in self.probes]),
+            ("source", [src.id for src in self.sources]),
+        ):
+            seen: set[str] = set()
+            for i in ids:
+                if i in seen:
+                    raise ValueError(f"{what} id {i!r} appears twice")
+                seen.add(i)
+        return self
+
+    def database_url(self) -> str:
+        return database_url(self.daemon, self.database)
+
+
+def parse_settings(data: dict[str, Any], *, path: str | None = None) -> Settings:
+    """Validate a parsed TOML document; raises :class:`~huabei_watch.errors.ConfigError`."""
+    return loader.parse_settings(Settings, data, path=path)
+
+
+def load_settings(path: Path | str | None = None, *, environ: Any = None) -> Settings:
+    """Read, apply ``HUABEI_WATCH_*`` overrides, validate (see :mod:`huabei_watch.config.loader`)."""
+    return loader.load_settings(Settings, path, environ=environ)
+
+
+if TYPE_CHECKING:
+
+    def _declares_every_section_a_role_reads(
+        s: Settings,
+    ) -> tuple[WatcherConfig, IncidentsConfig, CashierConfig, NotifyConfig]:
+        """Checked by mypy, never run: ``Settings`` satisfies every role's config protocol."""
+        return s, s, s, s
