@@ -130,7 +130,8 @@ async def runner_pass(
     async def noop(event: Event[EventData], ctx: MessageContext) -> None:
         counter.add(1)
 
-    runner = ConsumerRunner(group_id=f"{topic}.runner", topics=[topic], handler=noop, bus=bus, settings=settings)
+    runner = ConsumerRunner(group_id=f"{topic}.runner", topics=[topic], handler=noop, bus=bus, settings=settings,
+                            verifier=None)
     await runner.start()
     task = asyncio.create_task(runner.run())
     try:
@@ -154,7 +155,7 @@ async def run(n: int, quick: bool, max_in_flight: int) -> None:
         )
         stamp = int(time.time())
         raw_topic, run_topic = f"bench-thr-{stamp}.raw", f"bench-thr-{stamp}.runner"
-        bus = Bus(settings, bootstrap, Topics(f"bench-thr-{stamp}"))
+        bus = Bus(settings, bootstrap, Topics(f"bench-thr-{stamp}"), signer=None)
         await bus.start()
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
         await producer.start()
