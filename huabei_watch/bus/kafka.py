@@ -2,9 +2,10 @@
 
 Consumer contract (:class:`ConsumerRunner`):
 
-* a record is first checked against the bounds of its type (size, JSON depth) and, with a
-  :class:`~huabei_watch.events.auth.Verifier`, its signature and whether its signer may produce
-  its type; what fails goes to the DLQ (reason ``unauthenticated: ...`` for a signature) unparsed;
+* a record is first checked against the size bound of its type, then (with a
+  :class:`~huabei_watch.events.auth.Verifier`) its signature and whether its signer may produce
+  its type, then its JSON depth, and only then parsed; what fails goes to the DLQ (reason
+  ``unauthenticated: ...`` for a signature) unparsed;
 * an offset is committed only after the handler returned (its effect succeeded);
 * :class:`~huabei_watch.errors.TransientError` is retried with exponential backoff, up to
   ``kafka.max_attempts``; then, and for undecodable records and
@@ -40,7 +41,7 @@ from huabei_watch.config.settings import KafkaSettings
 from huabei_watch.errors import PermanentError, TransientError
 from huabei_watch.events import Event, EventData, Record, Topics, decode, encode
 from huabei_watch.events.auth import Signer, Verifier
-from huabei_watch.events.codec import check_bounds, headers_dict
+from huabei_watch.events.codec import check_size, headers_dict
 
 log = logging.getLogger(__name__)
 
@@ -318,10 +319,10 @@ class ConsumerRunner:
             self._done[tp] = msg.offset + 1
 
     def _decode(self, msg: Any) -> Event[EventData]:
-        """Bounds, then the signature, then parsing: unauthenticated bytes are never parsed."""
+        """Size, then the signature, then depth and parsing: unauthenticated bytes are never parsed."""
         hdrs = headers_dict(msg.headers)
         if msg.value is not None:
-            check_bounds(hdrs.get("ce_type", b""), msg.value)
+            check_size(hdrs.get("ce_type", b""), msg.value)
         if self.verifier is not None:
             self.verifier.verify(hdrs, msg.value or b"")
         return decode(msg.key, msg.value, msg.headers)

@@ -104,12 +104,17 @@ def max_bytes(event_type: str) -> int:
     return model.MAX_BYTES if model is not None else EventData.MAX_BYTES
 
 
-def check_bounds(event_type: bytes, value: bytes) -> None:
-    """Refuse, before any parsing, a value larger than its type allows or nested too deep."""
+def check_size(event_type: bytes, value: bytes) -> None:
+    """Refuse a value larger than its type allows (before hashing or parsing it)."""
     etype = event_type.decode("ascii", "replace")[:200]
     limit = max_bytes(etype)
     if len(value) > limit:
         raise InvalidInput(f"record value is {len(value)} bytes; {etype or 'an event'} allows at most {limit}")
+
+
+def check_bounds(event_type: bytes, value: bytes) -> None:
+    """Refuse, before any parsing, a value larger than its type allows or nested too deep."""
+    check_size(event_type, value)
     if depth_exceeds(value, MAX_DEPTH):
         raise InvalidInput(f"data nests JSON deeper than {MAX_DEPTH} levels")
 

@@ -121,3 +121,47 @@ async def running(tmp: Path, *, extra: str = "") -> AsyncIterator[Daemon]:
         yield d
     finally:
         await stop(d)
+
+
+# -- Kafka from outside, as an attacker or ops would ------------------------------------------------
+async def produce(d: Daemon, topic: str, value: bytes, headers: list[tuple[str, bytes]], key: bytes | None = None) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=d.bootstrap(), acks="all", max_request_size=4 * 1024 * 1024)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+
+
+async def read(d: Daemon, topic: str, *, at_least: int, timeout: float = 30.0) -> list[object]:
+    """Every record of ``topic`` so far, once there are at least ``at_least``."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=d.bootstrap(), auto_offset_reset="earliest",
+                                enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    out: list[object] = []
+    try:
+        async def enough() -> bool:
+            batch = await consumer.getmany(timeout_ms=300)
+            for msgs in batch.values():
+                out.extend(msgs)
+            return len(out) >= at_least
+
+        await eventually(enough, timeout=timeout, what=f"{at_least} records on {topic}")
+        batch = await consumer.getmany(timeout_ms=500)
+        for msgs in batch.values():
+            out.extend(msgs)
+    finally:
+        await consumer.stop()
+    return out
+
+
+def stolen_signer(d: Daemon, principal: str):  # type: ignore[no-untyped-def]
+    """A signer with a key read from the daemon's state dir (an attacker who got that one key)."""
+    from huabei_watch.events.auth import Signer, SigningKey, private_key_from_text
+
+    key = private_key_from_text((d.state / "keys" / f"{principal}.key").read_text("ascii"))
+    return Signer([SigningKey(principal, key)])
