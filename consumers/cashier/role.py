@@ -35,7 +35,7 @@ from huabei_watch.runtime.app import App
 log = logging.getLogger(__name__)
 
 #: How long an ops override waits for a failing or locked database before answering 503.
-OPS_RETRY_FOR = 8.0
+OPS_RETRY_FOR = 6.0
 RECONCILE_JOB = "cashier:reconcile"
 PLATFORM_OFF = Gauge("huabei_cashier_platform_off", "1 while the platform-wide Huabei switch is off", registry=metrics.REGISTRY)
 SWITCH_OFF = Gauge("huabei_cashier_switches_off", "Switches (platform and merchant-specific) with Huabei off",

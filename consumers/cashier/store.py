@@ -43,7 +43,7 @@ from huabei_watch.events import Incident, ScopeKind
 
 PLATFORM = "*"
 #: Longest wait for a lock per attempt of an ops override (seconds).
-LOCK_WAIT = 3.0
+LOCK_WAIT = 2.0
 
 heard = Table(
     "cashier_incidents",

@@ -40,7 +40,7 @@ from huabei_watch.runtime.app import App
 log = logging.getLogger(__name__)
 
 #: How long an ops command waits for a failing or locked database before answering 503.
-OPS_RETRY_FOR = 8.0
+OPS_RETRY_FOR = 6.0
 
 TICK_JOB = "incidents:tick"
 SAFETY_JOB = "incidents:safety-tick"
@@ -127,17 +127,27 @@ class IncidentsRole:
     ) -> list[Incident]:
         """Persist before effect: ``change`` runs on the engine, its result is stored, and only
         then published. If storing fails the engine goes back to where it was (the change is
-        gone, not published later) and the error propagates. A publish failure leaves the outbox
-        for the next flush; it propagates unless ``defer_publish`` (then it is only logged)."""
+        gone, not published later) and the error propagates. ``retry_for`` bounds the whole wait
+        (for the engine's lock and the database). A publish failure leaves the outbox for the
+        next flush; it propagates unless ``defer_publish`` (then it is only logged)."""
         assert self.store is not None and self.engine is not None
-        async with self.lock:
+        loop = asyncio.get_running_loop()
+        deadline = None if retry_for is None else loop.time() + retry_for
+        try:
+            await asyncio.wait_for(self.lock.acquire(), retry_for)
+        except TimeoutError:
+            raise TransientError("the incident engine is busy storing other changes") from None
+        try:
             mark = self.engine.checkpoint()
             try:
                 changed = change()
-                await self.store.save(changed, retry_for=retry_for)
+                left = None if deadline is None else max(0.5, deadline - loop.time())
+                await self.store.save(changed, retry_for=left)
             except BaseException:
                 self.engine.rollback(mark)
                 raise
+        finally:
+            self.lock.release()
         for inc in changed:
             log.info("incident.changed", extra={"incident_id": inc.incident_id, "phase": inc.phase.value,
                                                 "revision": inc.revision})

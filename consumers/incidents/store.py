@@ -13,7 +13,7 @@ from huabei_watch.db.upsert import upsert
 from huabei_watch.events import Incident
 
 #: Longest wait for a lock per attempt to store incidents (seconds).
-LOCK_WAIT = 3.0
+LOCK_WAIT = 2.0
 
 incidents_table = Table(
     "incidents",

@@ -104,7 +104,8 @@ class Database:
                 if not is_transient_db_error(exc):
                     raise
                 if loop.time() + delay > deadline:
-                    raise TransientError(f"database unavailable: {type(exc).__name__}: {str(exc)[:200]}") from None
+                    cause = getattr(exc, "orig", None) or exc  # the driver's message, not the statement
+                    raise TransientError(f"database unavailable: {str(cause)[:200]}") from None
                 log.warning("db.retry", extra={"delay_s": round(delay, 3), "reason": type(exc).__name__})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
