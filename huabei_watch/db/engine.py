@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -134,13 +135,13 @@ class Database:
                 await conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
                 yield conn
 
-    async def write_probe(self, timeout: float = 2.0) -> bool:
+    async def write_probe(self, now: datetime, timeout: float = 2.0) -> bool:
         """Whether a small write commits within ``timeout`` s (``/readyz``): upserts this process's
         row of ``runtime_probe``. Never raises."""
         try:
             async with asyncio.timeout(timeout + 1.0):
                 async with self.begin(wait=timeout) as conn:
-                    await probe.touch(conn)
+                    await probe.touch(conn, now)
             return True
         except Exception as exc:
             log.warning("db.write_probe_failed", extra={"reason": f"{type(exc).__name__}: {str(exc)[:200]}"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Column, String, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,6 +23,6 @@ runtime_probe = Table(
 _PROCESS = f"{socket.gethostname()[:150]}:{os.getpid()}"
 
 
-async def touch(conn: AsyncConnection) -> None:
-    """Upsert this process's row with the wall-clock time (a liveness record, not logic)."""
-    await upsert(conn, runtime_probe, {"process": _PROCESS, "at": datetime.now(UTC)}, ["process"])
+async def touch(conn: AsyncConnection, now: datetime) -> None:
+    """Upsert this process's row with ``now``."""
+    await upsert(conn, runtime_probe, {"process": _PROCESS, "at": now}, ["process"])

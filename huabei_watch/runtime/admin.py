@@ -93,7 +93,7 @@ class _WriteProbe:
     async def __call__(self, app: App[Any]) -> bool:
         async with self._lock:
             if time.monotonic() - self._at >= PROBE_EVERY_S:
-                self._ok = app.db is not None and await app.db.write_probe()
+                self._ok = app.db is not None and await app.db.write_probe(app.clock.now())
                 self._at = time.monotonic()
             return self._ok
 
