@@ -4,7 +4,8 @@ aiohttp has a keep-alive timeout but no limit on connections and no deadline for
 arrives slowly. :func:`serve` listens itself and wraps each connection's aiohttp protocol:
 
 * **caps**: at most ``max_connections`` open at once (never more than half the process's file
-  descriptor limit) and ``max_per_address`` from one address. A connection over the per-address cap
+  descriptor limit, and connections are accepted :data:`ACCEPT_BURST` at a time, so descriptors
+  never run out) and ``max_per_address`` from one address. A connection over the per-address cap
   is closed at once; at the total cap the oldest connection still waiting for its request is closed
   to make room, so a fresh client (a health check) always gets in.
 * **deadlines**: a request's header must be complete within ``header_timeout`` of its first byte
@@ -35,6 +36,9 @@ _END = b"\r\n\r\n"
 _LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d{1,12})[ \t]*\r\n", re.IGNORECASE)
 _CHUNKED = re.compile(rb"\r\ntransfer-encoding:[^\r\n]*chunked", re.IGNORECASE)
 _MAX_HEADER = 64 * 1024
+#: asyncio accepts up to ``backlog`` connections per wake-up before any of them can be closed, so
+#: the open descriptors can reach the cap plus this: keep it small next to half the fd limit.
+ACCEPT_BURST = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +237,7 @@ async def serve(protocol_factory: Any, host: str, port: int, limits: Limits) -> 
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: _Guarded(protocol_factory(), guard), host, port, family=socket.AF_UNSPEC, reuse_address=True,
-        backlog=min(1024, guard.max_total),
+        backlog=ACCEPT_BURST,
     )
     sweeper = asyncio.create_task(_sweeper(guard), name="admin-guard-sweeper")
     return Listener(server, guard, sweeper)
