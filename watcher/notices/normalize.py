@@ -56,7 +56,7 @@ _PUNCT = str.maketrans({"∶": ":", "﹕": ":", "–": "-", "―": "-", "─": "
 # Traditional text is recognised by characters that never appear in Simplified notices; running
 # OpenCC only then keeps the common (simplified) path free of the dictionary.
 _TRADITIONAL_HINT_RE = re.compile(
-    r"[維護時間統週銀帳賬務暫應與與為於這們來會後過點網處關開從對報還說當將業務續額條單戶]"
+    r"[維護時間統週銀帳賬務暫應與為於這們來會後過點網處關開從對報還說當將業續額條單戶國區電費緊線]"
 )
 
 

@@ -28,7 +28,7 @@ _CANCEL_RE = re.compile(
     r"|(?:维护|升级|停机|割接|迁移|计划|安排|演练)(?:工作|计划|安排)?(?:已|将|现)?(?:被)?取消|取消进行|不再进行|暂不进行|不再需要|无需进行"
 )
 _POSTPONE_RE = re.compile(r"延期|推迟|顺延|延后|改期|暂缓|调整至|调整为|改至|改为|变更为|变更至")
-_IF_RE = re.compile(r"如|若|可能|或将|视情况|如遇|如有|一旦")
+_IF_RE = re.compile(r"如|若|可能|或将|视情况|如遇|如有|一旦|必要时|倘|相应|将视")
 _ORIGINAL_RE = re.compile(r"原定|原计划|原通知|原公告")
 _LATER_RE = re.compile(r"另行通知|另行公告|另行告知|待定")
 _DISRUPTION_RE = re.compile(
@@ -260,8 +260,16 @@ def _status(norm: str, s: Span, lo: int, hi: int) -> str | None:
         return "cancelled"
     rel = s.pos - lo
     for m in _POSTPONE_RE.finditer(sent):
-        if _IF_RE.search(sent, max(0, m.start() - 12), m.start()):
-            continue  # "如遇特殊情况，维护时间可能顺延" is a caveat, not a postponement
+        # "如遇特殊情况，维护时间可能顺延" / "如未能按时完成，恢复时间将相应顺延": a caveat, not a
+        # postponement: a condition in the clause holding the word or the clause before it.
+        clause_lo = 0
+        for c in _CLAUSE_END.finditer(sent, 0, m.start()):
+            clause_lo = c.end()
+        prev_lo = 0
+        for c in _CLAUSE_END.finditer(sent, 0, max(0, clause_lo - 1)):
+            prev_lo = c.end()
+        if _IF_RE.search(sent, prev_lo if clause_lo else clause_lo, m.start()):
+            continue
         return "postponed" if rel < m.start() else "scheduled"
     if _ORIGINAL_RE.search(sent, 0, rel) and _LATER_RE.search(sent):
         return "postponed"
