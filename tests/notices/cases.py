@@ -484,7 +484,7 @@ CASES: tuple[Case, ...] = (
     Case("whole_days",
          "12月3日—12月4日，花呗分期系统迁移，期间花呗分期暂停办理。",
          "maintenance", (W("2026-12-03 00:00", "2026-12-05 00:00", ("pcreditpayInstallment",)),),
-         ("pcreditpayInstallment",), True, True),
+         ("pcreditpayInstallment",), True, False),
     Case("outage_approximate_start_then_recovered",
          "11月26日凌晨约3:15，因运营商网络波动，部分用户花呗支付超时，约3:40恢复。",
          "recovery", (W("2026-11-26 03:15", "2026-11-26 03:40", HB),), HB, True),

@@ -58,7 +58,8 @@ def own_date(p: RawPoint) -> bool:
 class Resolver:
     published: date
     last: date | None = None
-    flags: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # doubts: a person should check
+    notes: list[str] = field(default_factory=list)  # how something was read, no doubt about it
     pending: tuple[RawPoint, date] | None = None  # a lone time that a later "...恢复" may close
     resumptions: list[datetime] = field(default_factory=list)  # "……起恢复", "……上线": ends of open windows
     recurring: int = 0  # ranges said to repeat (每日, 星期一至六): not dated windows
@@ -66,6 +67,10 @@ class Resolver:
     def flag(self, reason: str) -> None:
         if reason not in self.flags:
             self.flags.append(reason)
+
+    def note(self, reason: str) -> None:
+        if reason not in self.notes:
+            self.notes.append(reason)
 
     def infer_year(self, month: int, day: int, base: date) -> date | None:
         for year in (base.year, base.year + 1, base.year - 1):

@@ -14,9 +14,10 @@ from huabei_watch.clock import SHANGHAI
 from huabei_watch.events.common import Window
 from watcher.notices import products as prod
 from watcher.notices.interface import extract_interface
-from watcher.notices.kinds import classify
+from watcher.notices.kinds import PAST_RECOVERY_RE, KindResult, classify
 from watcher.notices.model import InterfaceChange, Kind, NoticeUnderstanding
-from watcher.notices.timeparse import find_points, normalize
+from watcher.notices.timeparse import RawPoint, find_points, normalize
+from watcher.notices.vocab import DISRUPTION_RE, sentence_bounds
 from watcher.notices.windows import Span, find_spans
 
 logger = logging.getLogger(__name__)
@@ -31,10 +32,11 @@ _POSTPONE_RE = re.compile(r"延期|推迟|顺延|延后|改期|暂缓|调整至|
 _IF_RE = re.compile(r"如|若|可能|或将|视情况|如遇|如有|一旦|必要时|倘|相应|将视")
 _ORIGINAL_RE = re.compile(r"原定|原计划|原通知|原公告")
 _LATER_RE = re.compile(r"另行通知|另行公告|另行告知|待定")
-_DISRUPTION_RE = re.compile(
-    r"暂停|停止|中断|瞬断|停机|停运|停用|停办|无法|不能|缓慢|延迟|受影响|受到影响|波及|不稳定|不可用|不成功"
-    r"|维护|升级|割接|切换|切转|下线|关闭|故障|异常"
-)
+# A failure, as reports after the fact word it (not a planned 中断).
+_FAILURE_RE = re.compile(r"故障|异常|当机|宕机|瘫痪|崩溃|崩了|抢修|误判|误封|bug|BUG|出错|报错")
+# Notices about Alipay or the cashier itself (a product not named may be Huabei).
+_PLATFORM_RE = re.compile(r"支付宝|蚂蚁|花呗|[Aa]lipay|收银台|本平台|我平台|开放平台|交易系统|支付系统")
+_ACTION_KINDS = frozenset({"maintenance", "outage"})
 _WINDOW_KINDS = frozenset({"maintenance", "outage", "recovery", "interface"})
 _HUABEI_KINDS = _WINDOW_KINDS
 _MAX_TEXT = 200_000
@@ -71,9 +73,9 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     src = body
     if not spans and head:
         t_points = find_points(head)
-        spans, flags, resolver = find_spans(head, t_points, pub, allow_open=True, allow_recovery=True)
-        if spans:
-            src = head
+        t_spans, t_flags, t_resolver = find_spans(head, t_points, pub, allow_open=True, allow_recovery=True)
+        if t_spans:
+            spans, flags, resolver, src = t_spans, t_flags, t_resolver, head
     if len(spans) > _MAX_WINDOWS:
         flags = [*flags, f"{len(spans)} time ranges found; only the first {_MAX_WINDOWS} kept"]
         spans = spans[:_MAX_WINDOWS]
@@ -83,10 +85,13 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     reasons: list[str] = list(k.reasons)
     doubts: list[str] = list(k.reasons) if k.unclear else []
 
+    if kind == "maintenance":
+        kind = _second_look(k, spans, pub, resolver.recurring, head, body, points, reasons, doubts)
+
     if kind not in _WINDOW_KINDS and spans:
         # Never silent: ranges still ahead plus wording of disruption go to a person, with the ranges.
         live = [s for s in spans if s.how != "open" and (s.end or s.start).date() >= pub]
-        hit = _DISRUPTION_RE.search(head) or _DISRUPTION_RE.search(body)
+        hit = DISRUPTION_RE.search(head) or DISRUPTION_RE.search(body)
         if live and hit:
             doubts.append(
                 f"read as {kind}, but {len(live)} time range(s) not yet past and disruption wording "
@@ -105,12 +110,21 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     products, channels = prod.merge(mentions)
 
     windows = _windows(src, spans, head, products, doubts) if spans else []
-    doubts.extend(flags)
+    if windows:
+        doubts.extend(flags)
+        reasons.extend(resolver.notes)
+    elif kind == "maintenance":
+        reasons.extend(resolver.notes)
 
     if kind in ("maintenance", "outage") and not windows:
         doubts.append("no time window found")
-    if kind in _WINDOW_KINDS and not products and kind != "interface":
-        doubts.append("no product named")
+    if kind in _ACTION_KINDS and not products:
+        # A notice of the payment platform itself that names no product may stop anything,
+        # Huabei included; one of a bank, a utility or a shop that names none stops no pay channel.
+        if _PLATFORM_RE.search(head) or _PLATFORM_RE.search(body):
+            doubts.append("no product named in a notice about the payment platform")
+        else:
+            reasons.append("no pay-channel product named")
 
     huabei = False
     if kind in _HUABEI_KINDS:
@@ -136,7 +150,7 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     for _ in doubts:
         confidence *= 0.75
     confidence = round(max(0.0, min(1.0, confidence)), 2)
-    needs_review = bool(doubts) or (kind != "other" and confidence < 0.6)
+    needs_review = bool(doubts) or (kind in _ACTION_KINDS and confidence < 0.6)
     for d in doubts:
         if d not in reasons:
             reasons.append(d)
@@ -152,6 +166,33 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         reasons=tuple(reasons),
         interface_change=change,
     )
+
+
+def _second_look(
+    k: KindResult, spans: list[Span], pub: date, recurring: int, head: str, body: str,
+    points: list[RawPoint], reasons: list[str], doubts: list[str],
+) -> Kind:
+    """Maintenance wording is not enough: with no dated window at all, a notice is maintenance only
+    when it announces a timetable in its title; a notice whose windows all began before it was
+    published and that tells of a failure or a recovery is a report after the fact."""
+    if not spans:
+        if recurring and "maintenance" in k.in_title:
+            reasons.append("maintenance timetable (hours repeating every day or week), no dated window")
+            return "maintenance"
+        kind = k.best_besides("maintenance")
+        reasons.append(f"maintenance wording but no time window: read as {kind}")
+        # A date still ahead in a sentence that words a disruption may be a window we could not read.
+        if any(p.has_date and DISRUPTION_RE.search(body, *sentence_bounds(body, p.end)) for p in points):
+            doubts.append("maintenance wording near a date, but no window could be read: check the notice")
+        return kind
+    if all(s.start.date() < pub for s in spans) and (
+        _FAILURE_RE.search(head) or _FAILURE_RE.search(body)
+        or PAST_RECOVERY_RE.search(head) or PAST_RECOVERY_RE.search(body)
+    ):
+        kind: Kind = "recovery" if k.scores["recovery"] >= k.scores["outage"] else "outage"
+        reasons.append(f"every window began before publication and the text reports a failure: read as {kind}")
+        return kind
+    return "maintenance"
 
 
 def _bounds(norm: str) -> list[int]:
@@ -184,7 +225,7 @@ def _windows(
             chosen = _products_for(norm, spans, span_sent, i, starts, ends, products_after)
             if not chosen:
                 chosen = notice_products
-                missing_products = missing_products or bool(notice_products)
+                missing_products = missing_products or any(p.channels for p in notice_products)
         status = _status(norm, s, starts[span_sent[i]], ends[span_sent[i]])
         if status is None and len(spans) == 1:
             if notice_cancelled:

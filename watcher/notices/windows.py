@@ -88,7 +88,7 @@ def find_spans(
     if r.recurring:
         undated = sum(1 for s in spans if not s.dated)
         spans = [s for s in spans if s.dated]
-        r.flag(f"{r.recurring + undated} range(s) repeat every day or week: a timetable, not dated windows")
+        r.note(f"{r.recurring + undated} range(s) repeat every day or week: a timetable, not dated windows")
     spans = _drop_summaries(spans)
     spans.sort(key=lambda s: s.pos)
     return spans, r.flags, r
@@ -308,7 +308,7 @@ def _range(r: Resolver, p: RawPoint, q: RawPoint) -> Span | None:
     else:
         end = at(d2, 24, 0)
         if not p.has_time:
-            r.flag("whole-day window (no times written)")
+            r.note("whole-day window (no times written)")
     if end < start and not explicit_end_date:
         end += timedelta(days=1)
     if end < start:
