@@ -16,8 +16,9 @@ from watcher.notices import products as prod
 from watcher.notices.interface import extract_interface
 from watcher.notices.kinds import PAST_RECOVERY_RE, KindResult, classify
 from watcher.notices.model import InterfaceChange, Kind, NoticeUnderstanding
+from watcher.notices.resolve import Resolver
 from watcher.notices.timeparse import RawPoint, find_points, normalize
-from watcher.notices.vocab import DISRUPTION_RE, sentence_bounds
+from watcher.notices.vocab import DISRUPTION_RE, TECHNICAL_RE, sentence_bounds
 from watcher.notices.windows import Span, find_spans
 
 logger = logging.getLogger(__name__)
@@ -85,13 +86,21 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     reasons: list[str] = list(k.reasons)
     doubts: list[str] = list(k.reasons) if k.unclear else []
 
+    mentions = prod.scan(head, 0, len(head)) + prod.scan(body, 0, len(body))
+    products, channels = prod.merge(mentions)
     if kind == "maintenance":
-        kind = _second_look(k, spans, pub, resolver.recurring, head, body, points, reasons, doubts)
+        kind = _second_look(k, spans, pub, resolver.recurring, head, body, points, products, reasons, doubts)
 
     if kind not in _WINDOW_KINDS and spans:
         # Never silent: ranges still ahead plus wording of disruption go to a person, with the ranges.
-        live = [s for s in spans if s.how != "open" and (s.end or s.start).date() >= pub]
-        hit = DISRUPTION_RE.search(head) or DISRUPTION_RE.search(body)
+        ahead = [s for s in spans if s.how != "open" and (s.end or s.start).date() >= pub]
+        hit = None
+        live = []
+        for s in ahead:
+            m = DISRUPTION_RE.search(src, *sentence_bounds(src, s.pos))
+            if m is not None:
+                hit = hit or m
+                live.append(s)
         if live and hit:
             doubts.append(
                 f"read as {kind}, but {len(live)} time range(s) not yet past and disruption wording "
@@ -99,29 +108,37 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
             )
             spans = live
         else:
-            why = "all already past" if not live else "no wording of service disruption"
+            why = "all already past" if not ahead else "no wording of service disruption next to them"
             reasons.append(f"{len(spans)} time range(s) set aside for a {kind} notice: {why}")
             spans = []
             flags = []
     elif kind == "interface":
         spans = [s for s in spans if s.how != "open"]
 
-    mentions = prod.scan(head, 0, len(head)) + prod.scan(body, 0, len(body))
-    products, channels = prod.merge(mentions)
-
-    windows = _windows(src, spans, head, products, doubts) if spans else []
+    window_doubts: list[str] = []
+    windows = _windows(src, spans, head, products, window_doubts) if spans else []
     if windows:
-        doubts.extend(flags)
         reasons.extend(resolver.notes)
     elif kind == "maintenance":
         reasons.extend(resolver.notes)
+    about_platform = bool(_PLATFORM_RE.search(head) or _PLATFORM_RE.search(body))
+    if kind == "maintenance" or (kind not in _WINDOW_KINDS and windows):
+        # Doubts about windows matter where windows are acted on (a maintenance notice, or a notice
+        # sent to review because of its ranges); a report of a past failure acts on nothing.
+        doubts.extend(window_doubts)
+        if windows:
+            doubts.extend(flags)
+    else:
+        reasons.extend(d for d in window_doubts if d not in reasons)
 
-    if kind in ("maintenance", "outage") and not windows:
+    if kind == "maintenance" and not windows:
         doubts.append("no time window found")
-    if kind in _ACTION_KINDS and not products:
+    elif kind == "outage" and about_platform:
+        doubts.append("an outage of the payment platform reported in a notice: check it")
+    if kind == "maintenance" and not products:
         # A notice of the payment platform itself that names no product may stop anything,
         # Huabei included; one of a bank, a utility or a shop that names none stops no pay channel.
-        if _PLATFORM_RE.search(head) or _PLATFORM_RE.search(body):
+        if about_platform:
             doubts.append("no product named in a notice about the payment platform")
         else:
             reasons.append("no pay-channel product named")
@@ -170,11 +187,15 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
 
 def _second_look(
     k: KindResult, spans: list[Span], pub: date, recurring: int, head: str, body: str,
-    points: list[RawPoint], reasons: list[str], doubts: list[str],
+    points: list[RawPoint], products: list[prod.Product], reasons: list[str], doubts: list[str],
 ) -> Kind:
     """Maintenance wording is not enough: with no dated window at all, a notice is maintenance only
     when it announces a timetable in its title; a notice whose windows all began before it was
     published and that tells of a failure or a recovery is a report after the fact."""
+    if not (TECHNICAL_RE.search(head) or TECHNICAL_RE.search(body) or any(p.channels for p in products)):
+        kind = k.best_besides("maintenance")
+        reasons.append(f"stops named, but no system, supply or pay service: read as {kind}")
+        return kind
     if not spans:
         if recurring and "maintenance" in k.in_title:
             reasons.append("maintenance timetable (hours repeating every day or week), no dated window")
@@ -182,7 +203,9 @@ def _second_look(
         kind = k.best_besides("maintenance")
         reasons.append(f"maintenance wording but no time window: read as {kind}")
         # A date still ahead in a sentence that words a disruption may be a window we could not read.
-        if any(p.has_date and DISRUPTION_RE.search(body, *sentence_bounds(body, p.end)) for p in points):
+        dates = Resolver(pub)
+        if any(p.has_date and (dates.date_of(p, None) or pub) >= pub
+               and DISRUPTION_RE.search(body, *sentence_bounds(body, p.end)) for p in points):
             doubts.append("maintenance wording near a date, but no window could be read: check the notice")
         return kind
     if all(s.start.date() < pub for s in spans) and (
@@ -225,7 +248,8 @@ def _windows(
             chosen = _products_for(norm, spans, span_sent, i, starts, ends, products_after)
             if not chosen:
                 chosen = notice_products
-                missing_products = missing_products or any(p.channels for p in notice_products)
+                # Only a doubt when it decides whether Huabei goes off in this window.
+                missing_products = missing_products or any(p.huabei for p in notice_products)
         status = _status(norm, s, starts[span_sent[i]], ends[span_sent[i]])
         if status is None and len(spans) == 1:
             if notice_cancelled:

@@ -14,6 +14,13 @@ DISRUPTION_RE = re.compile(
     r"|受影响|受到影响|(?<![不无])影响|波及|不稳定|不成功|失败|维护|升级|割接|切换|切转|切到|切至|切回|迁移|下线|关闭|关机|故障|异常|施工|检修"
     r"|演练|降级|停顿|暂缓|不提供|不受理|停止受理"
 )
+# Something technical, or a service said to stop: maintenance stops a system, a supply or a service.
+# Business arrangements (a fund closing subscriptions over a holiday, branch hours) have none.
+TECHNICAL_RE = re.compile(
+    r"系统|维护|升级|割接|切换|切转|迁移|网络|服务器|伺服器|机房|设备|平台|通道|线路|停水|停电|停气|施工|工程|检修"
+    r"|演练|停机|停服|上线|下线|数据|接口|程序|故障|异常|技术|电力|管线|终端|网站|官网|APP|App|app|服务暂停|暂停服务"
+    r"|停止服务|停止对外服务|暂停对外服务"
+)
 SENTENCE_END_RE = re.compile(r"[。;!?\n]")
 
 # Right after a time: the service stops then ("17点停止服务", "22:00起暂停", "7月27日17点停").
@@ -32,6 +39,8 @@ RESUME_AFTER_RE = re.compile(
 )
 # Before a time: "自……起" / "于……": the start of something.
 OPEN_BEFORE_RE = re.compile(r"(?:于|自|从|在|由)\s*$")
+# "原定于12月8日的切换推迟": the day a postponed window was to start.
+ORIGINAL_BEFORE_RE = re.compile(r"(?:原定|原计划|原订|原通知)\s*(?:于|在)?\s*$")
 OPEN_AFTER_RE = re.compile(r"\s*(?:左右)?\s*(?:起|开始|前后)")
 
 # A range that is the customer's to act in, not a disruption: "请于9月15日至11月30日到卡务中心

@@ -47,6 +47,7 @@ class Span:
     end_pos: int
     how: str  # "range" | "days" (no clock times) | "duration" | "open" | "dayopen" | "daily"
     dated: bool = True  # False: no date of its own (the day was inherited or assumed)
+    period: str | None = None  # the start's 凌晨/下午/晚上, shared by an end written without one
 
 
 def find_spans(
@@ -106,7 +107,7 @@ def _close_late(r: Resolver, norm: str, spans: list[Span]) -> list[Span]:
         if s.end is None:
             end = next((e for e in ends if s.start < e <= s.start + _MAX_OPEN_TO_RESUME), None)
             if end is not None:
-                s = Span(s.start, end, s.pos, s.end_pos, "range", s.dated)
+                s = Span(s.start, end, s.pos, s.end_pos, "range", s.dated, s.period)
             elif s.start in closed_starts or (s.how == "dayopen" and not later):
                 continue
         out.append(s)
@@ -204,27 +205,29 @@ def _take_single(
             return
         r.last = d
         if resume is not None and not stop:
-            when = at(d, 0, 0)
-            r.resumptions.append(when)
-            _close_open(spans, when, p.start)
-        elif allow_open and (stop or (vocab.OPEN_AFTER_RE.match(norm, p.end) and vocab.disruption_near(norm, p.end))):
+            r.resumptions.append(at(d, 0, 0))
+            _close_open(r, spans, p, d, p.start)
+        elif allow_open and (stop or (
+            (vocab.OPEN_AFTER_RE.match(norm, p.end) or vocab.ORIGINAL_BEFORE_RE.search(norm, max(0, p.start - 6), p.start))
+            and vocab.disruption_near(norm, p.end)
+        )):
             spans.append(Span(at(d, 0, 0), None, p.start, p.end, "dayopen", own_date(p)))
         return
     if resume is not None and not stop:
         day = d or r.last or r.published
-        when = r.moment(p, day, end=True)
-        r.resumptions.append(when)
+        r.resumptions.append(r.moment(p, day, end=True))
         if resume.group("weak") is None or _has_open(spans, p.start):
-            closed = _close_open(spans, when, p.start, rolls=d is None)
+            closed = _close_open(r, spans, p, d or day, p.start, rolls=d is None)
             if not closed and r.pending is not None and resume.group("weak") is None:
                 # "约3:15 ... 出现异常，约3:40恢复": the last lone time before a recovery is its start.
                 first, first_day = r.pending
                 start = r.moment(first, first_day)
-                end = r.moment(p, d or first_day, end=True)
+                end = _end_at(r, p, d or first_day, period_of(first), start)
                 if end < start and d is None:
                     end += timedelta(days=1)
                 if end >= start:
-                    spans.append(Span(start, end, first.start, p.end, "range", own_date(first) or own_date(p)))
+                    spans.append(Span(start, end, first.start, p.end, "range", own_date(first) or own_date(p),
+                                      period_of(first)))
             r.pending = None
             if d is not None:
                 r.last = d
@@ -264,25 +267,39 @@ def _take_single(
     if seconds is not None:
         spans.append(Span(start, start + timedelta(seconds=seconds), p.start, p.end, "duration", own_date(p)))
     else:
-        spans.append(Span(start, None, p.start, p.end, "open", own_date(p)))
+        spans.append(Span(start, None, p.start, p.end, "open", own_date(p), period_of(p)))
 
 
 def _has_open(spans: list[Span], before: int) -> bool:
     return any(s.end is None and s.pos < before for s in spans)
 
 
-def _close_open(spans: list[Span], end: datetime, before: int, *, rolls: bool = False) -> bool:
-    """End every open span before offset ``before`` at ``end`` ("……起恢复"); False when there is
-    none to end. ``rolls``: the end had no date of its own, so it may fall on the next day."""
+def _end_at(r: Resolver, p: RawPoint, day: date, start_period: str | None, start: datetime) -> datetime:
+    """The moment a resumption point ``p`` ends a window that started at ``start``: a time written
+    without 凌晨/下午/晚上 shares the start's ("晚8点10分起……于8点50分恢复" ends at 20:50); a
+    point with no time ends at the start of its day."""
+    if not p.has_time:
+        return at(day, 0, 0)
+    if p.period is None and start_period is not None and start.date() == day:
+        end = at(day, r.hour24(p, start_period, start.hour, start.minute), p.minute)
+    else:
+        end = r.moment(p, day)
+    return end + timedelta(minutes=1) if p.second == 59 else end
+
+
+def _close_open(r: Resolver, spans: list[Span], p: RawPoint, day: date, before: int, *, rolls: bool = False) -> bool:
+    """End every open span before offset ``before`` at resumption point ``p`` on ``day``
+    ("……起恢复"); False when there is none to end. ``rolls``: the end had no date of its own, so it
+    may fall on the next day."""
     closed = False
     for k in range(len(spans) - 1, -1, -1):
         s = spans[k]
         if s.end is None and s.pos < before:
-            e = end
+            e = _end_at(r, p, day, s.period, s.start)
             if e < s.start and rolls:
                 e += timedelta(days=1)
             if e >= s.start:
-                spans[k] = Span(s.start, e, s.pos, s.end_pos, "range", s.dated)
+                spans[k] = Span(s.start, e, s.pos, s.end_pos, "range", s.dated, s.period)
             closed = True
     return closed
 
