@@ -34,7 +34,7 @@ _IF_RE = re.compile(r"如|若|可能|或将|视情况|如遇|如有|一旦|必�
 _ORIGINAL_RE = re.compile(r"原定|原计划|原通知|原公告")
 _LATER_RE = re.compile(r"另行通知|另行公告|另行告知|待定")
 # A failure, as reports after the fact word it (not a planned 中断).
-_FAILURE_RE = re.compile(r"故障|异常|当机|宕机|瘫痪|崩溃|崩了|抢修|误判|误封|bug|BUG|出错|报错")
+_FAILURE_RE = re.compile(r"故障|异常|当机|宕机|瘫痪|崩溃|崩了|抢修|误判|误封|bug|BUG|出错|报错|未恢复")
 # Notices about Alipay or the cashier itself (a product not named may be Huabei).
 _PLATFORM_RE = re.compile(r"支付宝|蚂蚁|花呗|[Aa]lipay|收银台|本平台|我平台|开放平台|交易系统|支付系统")
 _ACTION_KINDS = frozenset({"maintenance", "outage"})

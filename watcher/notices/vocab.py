@@ -39,6 +39,8 @@ RESUME_AFTER_RE = re.compile(
 )
 # Before a time: "自……起" / "于……": the start of something.
 OPEN_BEFORE_RE = re.compile(r"(?:于|自|从|在|由)\s*$")
+# "12月31日前完成" / "23:59:59之前提交": a deadline, never the start of a window.
+DEADLINE_AFTER_RE = re.compile(r"\s*(?:前|之前|以前|为止|止)(?![后])")
 # "原定于12月8日的切换推迟": the day a postponed window was to start.
 ORIGINAL_BEFORE_RE = re.compile(r"(?:原定|原计划|原订|原通知)\s*(?:于|在)?\s*$")
 OPEN_AFTER_RE = re.compile(r"\s*(?:左右)?\s*(?:起|开始|前后)")

@@ -238,7 +238,8 @@ def _take_single(
         stop_m = vocab.SENTENCE_END_RE.search(norm, p.end)
         seconds = find_duration(norm, p.end, min(80, (stop_m.start() if stop_m else len(norm)) - p.end),
                                 shared_only=True)
-    open_start = allow_open and (stop or (
+    deadline = vocab.DEADLINE_AFTER_RE.match(norm, p.end) is not None  # "10月10日23:59前处理完"
+    open_start = allow_open and not deadline and (stop or (
         (resume is not None
          or bool(vocab.OPEN_AFTER_RE.match(norm, p.end))
          or bool(vocab.OPEN_BEFORE_RE.search(norm, max(0, p.start - 4), p.start)))
