@@ -33,6 +33,7 @@ _POINT_RE = re.compile(
         (?<![\d/.])(?P<iy>\d{{4}}|1[0-2]\d(?=\s*/))\s*(?P<isep>[-/.])\s*(?P<im>\d{{1,2}})\s*(?P=isep)\s*(?P<id>\d{{1,2}})(?!\d)(?:\s*日)?
       | (?:(?P<roc>(?:中华)?民国)?\s*(?P<cy>\d{{4}}|\d{{2,3}})\s*年\s*(?=\d{{1,2}}\s*月))?(?:(?P<cm>\d{{1,2}})\s*月\s*)?(?P<cd>\d{{1,2}})\s*[日号]
       | (?<![\d/.])(?P<sm>\d{{1,2}})\s*/\s*(?P<sd>\d{{1,2}})(?![\d/.%])(?:\s*日)?(?=\s*(?:\(|[周星起至到止~-]|\d{{1,2}}\s*[:点时]|{"|".join(("凌晨", "上午", "中午", "下午", "晚", "早", "夜", "深夜"))}))
+      | (?<![\d/.A-Za-z])(?P<dm>\d{{1,2}})\.(?P<dd>\d{{1,2}})(?![\d.%])(?=\s*(?:\d{{1,2}}\s*:\s*\d{{2}}|\(\s*(?:周|星期)|凌晨|上午|下午|晚上|早上))
       | 今\s*\(\s*(?P<td>\d{{1,2}})\s*\)\s*日
       | (?P<rel>{"|".join(_REL_WORDS)})
       | (?:大年|正月)?(?<!\d月)初(?P<lunar>[一二三四五六七八九十])(?![一二三四五六七八九十])
@@ -111,8 +112,8 @@ def find_points(norm: str) -> list[RawPoint]:
         if not (g("date") or g("time") or g("wtag")):
             continue
         year = _year(g("iy") or g("cy"), roc=bool(g("roc")))
-        month = _int(g("im") or g("cm") or g("sm"))
-        day = _int(g("id") or g("cd") or g("sd") or g("td"))
+        month = _int(g("im") or g("cm") or g("sm") or g("dm"))
+        day = _int(g("id") or g("cd") or g("sd") or g("dd") or g("td"))
         week: tuple[int | None, int] | None = None
         tag: int | None = None
         rel = g("rel")
