@@ -25,25 +25,29 @@ SENTENCE_END_RE = re.compile(r"[。;!?\n]")
 
 # Right after a time: the service stops then ("17点停止服务", "22:00起暂停", "7月27日17点停").
 STOP_AFTER_RE = re.compile(
-    r"\s*(?:左右|前后)?\s*(?:起|开始)?\s*[,]?\s*(?:将|会|系统|服务|业务)?\s*"
+    r"[\s)]*(?:左右|前后)?\s*(?P<onward>起|开始|后|以后|之后)?\s*[,]?\s*(?:将|会|系统|服务|业务|临时|暂时|全天|当天|当日|整天)?\s*"
     r"(?:暂停|停止|停机|停运|停用|停办|停收|停服|中断|关闭|关机|下线|停(?![车放留靠泊]))"
 )
 # Right after a time: it comes back then. ``strong`` verbs end something that stopped; ``weak``
 # ones (上线, 启动) also start things ("凌晨2:00启动演练"), so they only close an open window.
 RESUME_AFTER_RE = re.compile(
-    r"\s*(?:左右|前后)?\s*(?:起|开始|后)?\s*[,]?\s*(?:将|预计|会|可|即可|系统|业务|服务|各项业务|所有业务)?\s*"
+    r"[\s)]*(?:左右|前后)?\s*(?:起|开始|后)?\s*[,]?\s*(?:将|预计|会|可|即可|系统|业务|服务|各项业务|所有业务)?\s*"
     r"(?:已经|已|逐步|全面|全部|均|陆续|基本|正式|重新)*\s*"
     r"(?:(?P<strong>恢复|修复|解决|复机|复电|复水|复通)|(?P<weak>开通|上线|启用|启动|启运|开机|开放|启(?![事示]))"
     r"|(?P<done>(?:前|之前|以前)?\s*(?:完成|结束)(?!时间)))"
     r"|[^,。;\n]{0,12}?(?:完成|结束)后[^,。;\n]{0,8}?(?P<after>恢复)"
 )
+# Before a time: a labelled end ("预计恢复时间：9月2日06:00").
+RESUME_BEFORE_RE = re.compile(r"(?:恢复时间|预计恢复|结束时间|完成时间|恢复服务时间|开放时间)\s*(?:为|是|约|预计)?\s*:?\s*$")
+# A stop on a date with no hours lasts that day ("5月27日停止提供……当天暂停运作").
+WHOLE_DAY_RE = re.compile(r"当天|当日|全天|一天|整天|该日|是日")
 # Before a time: "自……起" / "于……": the start of something.
 OPEN_BEFORE_RE = re.compile(r"(?:于|自|从|在|由)\s*$")
 # "12月31日前完成" / "23:59:59之前提交": a deadline, never the start of a window.
 DEADLINE_AFTER_RE = re.compile(r"\s*(?:前|之前|以前|为止|止)(?![后])")
 # "原定于12月8日的切换推迟": the day a postponed window was to start.
 ORIGINAL_BEFORE_RE = re.compile(r"(?:原定|原计划|原订|原通知)\s*(?:于|在)?\s*$")
-OPEN_AFTER_RE = re.compile(r"\s*(?:左右)?\s*(?:起|开始|前后)")
+OPEN_AFTER_RE = re.compile(r"[\s)]*(?:左右)?\s*(?:起|开始|前后)")
 
 # A range that is the customer's to act in, not a disruption: "请于9月15日至11月30日到卡务中心
 # 登记", "1月27日15:00至2月2日24:00期间受理的申购……", "12月26日至1月15日续约者……".

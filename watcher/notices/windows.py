@@ -199,7 +199,11 @@ def _take_single(
 ) -> None:
     d = r.date_of(p, None) if p.has_date else None
     resume = vocab.RESUME_AFTER_RE.match(norm, p.end, min(nxt, p.end + 30)) if allow_recovery else None
-    stop = vocab.STOP_AFTER_RE.match(norm, p.end, min(nxt, p.end + 16)) is not None
+    weak = resume is not None and resume.group("weak") is not None  # 上线/启动: may also start things
+    if allow_recovery and resume is None:
+        resume = vocab.RESUME_BEFORE_RE.search(norm, max(0, p.start - 12), p.start)
+    stop_m = vocab.STOP_AFTER_RE.match(norm, p.end, min(nxt, p.end + 16))
+    stop = stop_m is not None
     if not p.has_time:
         if d is None:
             return
@@ -207,6 +211,10 @@ def _take_single(
         if resume is not None and not stop:
             r.resumptions.append(at(d, 0, 0))
             _close_open(r, spans, p, d, p.start)
+        elif allow_open and stop_m is not None and stop_m.group("onward") is None and _one_day(norm, p.end):
+            # "本周六停止提供……当天暂停运作": that whole day.
+            spans.append(Span(at(d, 0, 0), at(d, 24, 0), p.start, p.end, "days", own_date(p)))
+            r.note("whole-day window (no times written)")
         elif allow_open and (stop or (
             (vocab.OPEN_AFTER_RE.match(norm, p.end) or vocab.ORIGINAL_BEFORE_RE.search(norm, max(0, p.start - 6), p.start))
             and vocab.disruption_near(norm, p.end)
@@ -216,9 +224,9 @@ def _take_single(
     if resume is not None and not stop:
         day = d or r.last or r.published
         r.resumptions.append(r.moment(p, day, end=True))
-        if resume.group("weak") is None or _has_open(spans, p.start):
+        if not weak or _has_open(spans, p.start):
             closed = _close_open(r, spans, p, d or day, p.start, rolls=d is None)
-            if not closed and r.pending is not None and resume.group("weak") is None:
+            if not closed and r.pending is not None and not weak:
                 # "约3:15 ... 出现异常，约3:40恢复": the last lone time before a recovery is its start.
                 first, first_day = r.pending
                 start = r.moment(first, first_day)
@@ -269,6 +277,13 @@ def _take_single(
         spans.append(Span(start, start + timedelta(seconds=seconds), p.start, p.end, "duration", own_date(p)))
     else:
         spans.append(Span(start, None, p.start, p.end, "open", own_date(p), period_of(p)))
+
+
+def _one_day(norm: str, pos: int) -> bool:
+    """Whether the sentence at ``pos`` or the next one says the stop lasts that day only."""
+    lo, hi = vocab.sentence_bounds(norm, pos)
+    _, hi2 = vocab.sentence_bounds(norm, min(len(norm), hi + 1))
+    return vocab.WHOLE_DAY_RE.search(norm, lo, hi2) is not None
 
 
 def _has_open(spans: list[Span], before: int) -> bool:
