@@ -68,6 +68,14 @@ _WORDS: dict[Kind, dict[str, int]] = {
 # "维护" also means to uphold (维护持有人利益, 维护交易秩序): those say nothing about a service.
 _UPHOLD_RE = re.compile(r"维护[^,。;\n]{0,8}?(?:利益|权益|秩序|安全|形象|稳定|公平|声誉|合法|健康|环境)")
 _RES = {k: re.compile("|".join(sorted(map(re.escape, w), key=len, reverse=True))) for k, w in _WORDS.items()}
+_KIND_ORDER: tuple[Kind, ...] = tuple(_WORDS)
+# One scan instead of one per kind: every word of any list, and what each kind's own scan would
+# count inside it (its longest words there), so the sums equal the per-kind scans.
+_ALL_RE = re.compile("|".join(sorted({re.escape(w) for ws in _WORDS.values() for w in ws}, key=len, reverse=True)))
+_VECTOR: dict[str, tuple[int, ...]] = {
+    w: tuple(sum(_WORDS[k][m.group()] for m in _RES[k].finditer(w)) for k in _KIND_ORDER)
+    for ws in _WORDS.values() for w in ws
+}
 _RECOVERED_AT_RE = re.compile(
     r"已于[^。;\n]{0,24}(?:恢复|修复|解决|解除)|\d\s*(?:左右)?\s*(?:已经|已|全部|全面|均|基本)*\s*(?:恢复|修复)"
 )
@@ -99,15 +107,13 @@ class KindResult:
 
 
 def _score(text: str, weight: int) -> dict[Kind, int]:
-    out: dict[Kind, int] = {}
-    text = _UPHOLD_RE.sub("", text)
-    for kind, rx in _RES.items():
-        words = _WORDS[kind]
-        total = 0
-        for m in rx.finditer(text):
-            total += words[m.group()]
-        out[kind] = total * weight
-    return out
+    if "维护" in text:
+        text = _UPHOLD_RE.sub("", text)
+    totals = [0] * len(_KIND_ORDER)
+    for m in _ALL_RE.finditer(text):
+        for i, v in enumerate(_VECTOR[m.group()]):
+            totals[i] += v
+    return {k: t * weight for k, t in zip(_KIND_ORDER, totals, strict=True)}
 
 
 def classify(title: str, body: str, *, has_window: bool, has_range: bool) -> KindResult:

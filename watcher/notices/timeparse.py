@@ -28,7 +28,8 @@ _WEEKDAY = "一二三四五六日天1234567"
 # The look-ahead lets the scanner skip, cheaply, every position where no point can start.
 _POINT_RE = re.compile(
     rf"""
-    (?=[0-9今明后次翌第隔当同本这下上周星礼(凌早清中正午傍晚夜深昨前除大初民])
+    (?=\d|[周星礼(凌清傍晚夜深昨除]|今[天日晚早晨(]|明[天日晚早晨]|后天|次日|翌日|第二天|隔[天日]|当[天日晚]|同[日一]
+       |本[周星礼月]|这[周个]|[上下][周个礼星午]|早[上晨]|中午|正午|午[间夜]|前天|大年|正月|初[一二三四五六七八九十]|民国|中华民国)
     (?P<date>
         (?<![\d/.])(?P<iy>\d{{4}}|1[0-2]\d(?=\s*/))\s*(?P<isep>[-/.])\s*(?P<im>\d{{1,2}})\s*(?P=isep)\s*(?P<id>\d{{1,2}})(?!\d)(?:\s*日)?
       | (?:(?P<roc>(?:中华)?民国)?\s*(?P<cy>\d{{4}}|\d{{2,3}})\s*年\s*(?=\d{{1,2}}\s*月))?(?:(?P<cm>\d{{1,2}})\s*月\s*)?(?P<cd>\d{{1,2}})\s*[日号]
@@ -106,44 +107,15 @@ def find_points(norm: str) -> list[RawPoint]:
     """Every date/time point in normalised text, in order. Never raises."""
     points: list[RawPoint] = []
     for m in _POINT_RE.finditer(norm):
-        if m.end() == m.start():
+        start, end = m.span()
+        if end == start:
             continue
-        g = m.group
-        if not (g("date") or g("time") or g("wtag")):
+        g = m.groupdict()
+        if not (g["date"] or g["time"] or g["wtag"]):
             continue
-        year = _year(g("iy") or g("cy"), roc=bool(g("roc")))
-        month = _int(g("im") or g("cm") or g("sm") or g("dm"))
-        day = _int(g("id") or g("cd") or g("sd") or g("dd") or g("td"))
-        week: tuple[int | None, int] | None = None
-        tag: int | None = None
-        rel = g("rel")
-        if g("lunar"):
-            rel = f"初{_LUNAR_DAYS[g('lunar')]}"
-        if g("wkpre"):
-            ahead = {"下": 1, "上": -1}.get(g("wkpre")[0], 0)
-            week = (ahead, _WEEKDAY_INDEX[g("wkd")])
-        if g("wtd"):
-            if day is None and rel is None and week is None:
-                week = (None, _WEEKDAY_INDEX[g("wtd")])
-            else:
-                tag = _WEEKDAY_INDEX[g("wtd")]
-        elif g("wtp") and (day is not None or rel is not None):
-            tag = _WEEKDAY_INDEX[g("wtp")]
-        hour = _int(g("h1") or g("h2"))
-        minute = 30 if g("half") else (_int(g("mi1") or g("mi2")) or 0)
-        period = g("period")
-        if g("ampm") and hour is not None and hour <= 12:
-            period = "下午" if g("ampm").lower().startswith("p") else ("凌晨" if hour == 12 else "上午")
-        if month is not None and not 1 <= month <= 12:
+        point = _point(g, start, end)
+        if point is None:
             continue
-        if day is not None and not 1 <= day <= 31:
-            continue
-        if hour is not None and (hour > 24 or minute > 59 or (hour == 24 and minute)):
-            hour = None
-            if not (day or rel or week):
-                continue
-        second = _int(g("s1")) or 0
-        point = RawPoint(m.start(), m.end(), year, month, day, rel, week, tag, period, hour, minute, second)
         if points and _JOIN_RE.fullmatch(norm, points[-1].end, point.start):
             joined = _join(points[-1], point)
             if joined is not None:
@@ -151,6 +123,44 @@ def find_points(norm: str) -> list[RawPoint]:
                 continue
         points.append(point)
     return points
+
+
+def _point(g: dict[str, str | None], start: int, end: int) -> RawPoint | None:
+    """The point one match of :data:`_POINT_RE` names (``g`` its groups), None when invalid."""
+    year = _year(g["iy"] or g["cy"], roc=bool(g["roc"]))
+    month = _int(g["im"] or g["cm"] or g["sm"] or g["dm"])
+    day = _int(g["id"] or g["cd"] or g["sd"] or g["dd"] or g["td"])
+    if (month is not None and not 1 <= month <= 12) or (day is not None and not 1 <= day <= 31):
+        return None
+    week: tuple[int | None, int] | None = None
+    tag: int | None = None
+    rel = g["rel"]
+    lunar = g["lunar"]
+    if lunar:
+        rel = f"初{_LUNAR_DAYS[lunar]}"
+    wkpre = g["wkpre"]
+    if wkpre:
+        ahead = {"下": 1, "上": -1}.get(wkpre[0], 0)
+        week = (ahead, _WEEKDAY_INDEX[g["wkd"] or ""])
+    wtd = g["wtd"]
+    if wtd:
+        if day is None and rel is None and week is None:
+            week = (None, _WEEKDAY_INDEX[wtd])
+        else:
+            tag = _WEEKDAY_INDEX[wtd]
+    elif g["wtp"] and (day is not None or rel is not None):
+        tag = _WEEKDAY_INDEX[g["wtp"] or ""]
+    hour = _int(g["h1"] or g["h2"])
+    minute = 30 if g["half"] else (_int(g["mi1"] or g["mi2"]) or 0)
+    period = g["period"]
+    ampm = g["ampm"]
+    if ampm and hour is not None and hour <= 12:
+        period = "下午" if ampm.lower().startswith("p") else ("凌晨" if hour == 12 else "上午")
+    if hour is not None and (hour > 24 or minute > 59 or (hour == 24 and minute)):
+        hour = None
+        if not (day or rel or week):
+            return None
+    return RawPoint(start, end, year, month, day, rel, week, tag, period, hour, minute, _int(g["s1"]) or 0)
 
 
 _JOIN_RE = re.compile(r"[\s()]*")
