@@ -99,6 +99,8 @@ def _close_late(r: Resolver, norm: str, spans: list[Span]) -> list[Span]:
     """Windows still open take the first resumption after their start; a whole-day start nobody
     closes is a lasting change unless the notice says the end will be announced; an open start
     that repeats the start of a closed window is that window."""
+    if all(s.end is not None for s in spans):
+        return spans
     later = vocab.LATER_RE.search(norm) is not None
     ends = sorted(r.resumptions)
     closed_starts = {s.start for s in spans if s.end is not None}
