@@ -117,9 +117,7 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
 
     window_doubts: list[str] = []
     windows = _windows(src, spans, head, products, window_doubts) if spans else []
-    if windows:
-        reasons.extend(resolver.notes)
-    elif kind == "maintenance":
+    if windows or kind == "maintenance":
         reasons.extend(resolver.notes)
     about_platform = bool(_PLATFORM_RE.search(head) or _PLATFORM_RE.search(body))
     if kind == "maintenance" or (kind not in _WINDOW_KINDS and windows):
@@ -212,9 +210,9 @@ def _second_look(
         _FAILURE_RE.search(head) or _FAILURE_RE.search(body)
         or PAST_RECOVERY_RE.search(head) or PAST_RECOVERY_RE.search(body)
     ):
-        kind: Kind = "recovery" if k.scores["recovery"] >= k.scores["outage"] else "outage"
-        reasons.append(f"every window began before publication and the text reports a failure: read as {kind}")
-        return kind
+        report: Kind = "recovery" if k.scores["recovery"] >= k.scores["outage"] else "outage"
+        reasons.append(f"every window began before publication and the text reports a failure: read as {report}")
+        return report
     return "maintenance"
 
 

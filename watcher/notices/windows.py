@@ -269,16 +269,18 @@ def _take_single(
             r.last = d
         r.pending = (p, d or r.last or r.published)
         return
-    day = d or r.last
-    if day is None:
-        day = r.published
-        r.flag("no date given for a window; assumed the publication date")
+    day = d or r.last or _assumed_day(r)
     start = r.moment(p, day)
     r.last = day
     if seconds is not None:
         spans.append(Span(start, start + timedelta(seconds=seconds), p.start, p.end, "duration", own_date(p)))
     else:
         spans.append(Span(start, None, p.start, p.end, "open", own_date(p), period_of(p)))
+
+
+def _assumed_day(r: Resolver) -> date:
+    r.flag("no date given for a window; assumed the publication date")
+    return r.published
 
 
 def _one_day(norm: str, pos: int) -> bool:
