@@ -335,4 +335,10 @@ INSTITUTION_CASES: tuple[Case, ...] = (
     Case("neg_atm_normal_over_holiday",
          "春节期间（2月16日至2月22日），本行ATM、网上银行、手机银行7×24小时照常服务。",
          "other", published=date(2026, 2, 1), review=False),
+    Case("bank_service_stop_without_system_word",
+         "本行将于12月5日0:00-6:00暂停受理跨行汇款业务，请提前安排资金。", "maintenance",
+         (W("2026-12-05 00:00", "2026-12-05 06:00"),)),
+    Case("maintenance_then_safety_is_not_upholding",
+         "系统维护期间为保障资金安全，12月5日1:00-3:00暂停网银转账。", "maintenance",
+         (W("2026-12-05 01:00", "2026-12-05 03:00", ("bankPay",)),)),
 )

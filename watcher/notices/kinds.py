@@ -66,7 +66,9 @@ _WORDS: dict[Kind, dict[str, int]] = {
     },
 }
 # "维护" also means to uphold (维护持有人利益, 维护交易秩序): those say nothing about a service.
-_UPHOLD_RE = re.compile(r"维护[^,。;\n]{0,8}?(?:利益|权益|秩序|安全|形象|稳定|公平|声誉|合法|健康|环境)")
+_UPHOLD_RE = re.compile(
+    r"维护(?![期时中后前工作窗升])[^,。;\n期时间]{0,8}?(?:利益|权益|秩序|安全|形象|稳定|公平|声誉|合法|健康|环境)"
+)
 _RES = {k: re.compile("|".join(sorted(map(re.escape, w), key=len, reverse=True))) for k, w in _WORDS.items()}
 _KIND_ORDER: tuple[Kind, ...] = tuple(_WORDS)
 # One scan instead of one per kind: every word of any list, and what each kind's own scan would
@@ -129,7 +131,7 @@ def classify(title: str, body: str, *, has_window: bool, has_range: bool) -> Kin
     # Maintenance notices often promise that service "恢复正常" afterwards; that is not a recovery
     # report unless something went wrong first or the notice says it is over.
     past = PAST_RECOVERY_RE.search(title) or PAST_RECOVERY_RE.search(body)
-    if s["recovery"] and not (s["outage"] or past or _PAST_OUTAGE_RE.search(body)):
+    if s["recovery"] and not (s["outage"] >= 3 or past or _PAST_OUTAGE_RE.search(body)):
         s["maintenance"] += s["recovery"] // 2
         s["recovery"] = 0
     if _RECOVERED_AT_RE.search(body):

@@ -36,7 +36,7 @@ _LATER_RE = re.compile(r"另行通知|另行公告|另行告知|待定")
 # A failure, as reports after the fact word it (not a planned 中断).
 _FAILURE_RE = re.compile(r"故障|异常|当机|宕机|瘫痪|崩溃|崩了|抢修|误判|误封|bug|BUG|出错|报错|未恢复")
 # Notices about Alipay or the cashier itself (a product not named may be Huabei).
-_PLATFORM_RE = re.compile(r"支付宝|蚂蚁|花呗|[Aa]lipay|收银台|本平台|我平台|开放平台|交易系统|支付系统")
+_PLATFORM_RE = re.compile(r"支付宝|蚂蚁|花呗|[Aa]lipay|收银台|本平台|我平台")
 _ACTION_KINDS = frozenset({"maintenance", "outage"})
 _WINDOW_KINDS = frozenset({"maintenance", "outage", "recovery", "interface"})
 _HUABEI_KINDS = _WINDOW_KINDS
@@ -261,7 +261,7 @@ def _windows(
             Window(start=s.start, end=s.end, products=tuple(p.name for p in chosen), channels=tuple(chans),
                    status=status or "scheduled")
         )
-        if s.end is None:
+        if s.end is None and out[-1].status == "scheduled":
             doubts.append("a window has no end time")
     if missing_products:
         doubts.append("could not tell which products each window affects; used the notice's products")
