@@ -33,7 +33,7 @@ from watcher.notices.timeparse import RawPoint, find_duration
 _SEP_RE = re.compile(r"\s*(?:起|开始)?\s*(?:[-—–~―─]+|至|到|直至|直到)\s*$")
 _LABEL_SEP_RE = re.compile(r"\s*[,;]?\s*(?:结束时间|截止时间|恢复时间|结束于|截至)\s*(?:为|是)?\s*:?\s*$")
 _START_LABEL_RE = re.compile(r"(?:开始时间|起始时间|开始于)\s*(?:为|是)?\s*:?\s*$")
-_DAILY_RE = re.compile(r"\s*(?:期间)?\s*(?:的)?\s*(?:每日|每天|每晚)\s*(?:的)?\s*$")
+_DAILY_RE = re.compile(r"\s*[,]?\s*(?:期间)?\s*(?:的)?\s*(?:每日|每天|每晚|每夜|各日|每)\s*(?:的)?\s*$")
 _MAX_OPEN_TO_RESUME = timedelta(days=120)
 
 
