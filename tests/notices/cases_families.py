@@ -348,4 +348,27 @@ INSTITUTION_CASES: tuple[Case, ...] = (
     Case("from_today_until_a_date",
          "因系统改造，即日起至12月10日暂停线上缴费服务，12月11日起恢复。", "maintenance",
          (W("2026-11-26 00:00", "2026-12-11 00:00"),)),
+    # --- the same times twice: one window in one sentence, one per line or area ------------------
+    Case("same_times_two_areas_two_windows",
+         "因管线改接工程，12月5日停水：东区上午8时至下午5时；南区上午8时至下午5时。",
+         "maintenance", (W("2026-12-05 08:00", "2026-12-05 17:00"), W("2026-12-05 08:00", "2026-12-05 17:00"))),
+    Case("same_times_restated_in_one_sentence",
+         "例行维护订于12月2日10:00~15:00进行，同日资料互通作业时间同样为10:00~15:00，期间无法登入。",
+         "maintenance", (W("2026-12-02 10:00", "2026-12-02 15:00"),)),
+    # --- a range said to run as usual is no window ------------------------------------------------
+    Case("range_running_as_usual",
+         "春节期间服务安排：2月16日00:00至2月22日23:59:59平台照常处理订单；2月17日1:00-3:00支付系统升级，暂停提现。",
+         "maintenance", (W("2026-02-17 01:00", "2026-02-17 03:00"),), published=date(2026, 2, 10)),
+    # --- a reopening time starts nothing -------------------------------------------------------
+    Case("reopening_time_starts_nothing",
+         "12月5日00:00-08:00关闭退款申请入口，8点开放后需商家手动审核。",
+         "maintenance", (W("2026-12-05 00:00", "2026-12-05 08:00"),), title="大促期间部分功能降级说明"),
+    # --- a day alone well before publication is next month's ------------------------------------
+    Case("day_alone_next_month",
+         "系统升级安排：5日凌晨1:00至5:00网上缴费暂停。", "maintenance",
+         (W("2026-12-05 01:00", "2026-12-05 05:00"),), published=date(2026, 11, 26)),
+    # --- a date glued to its time (cells of a table joined) ------------------------------------
+    Case("date_glued_to_time",
+         "数据延迟更新：2026-12-05 23:50:00-2026-12-0602:00:00，期间报表暂不可用（系统降级）。", "maintenance",
+         (W("2026-12-05 23:50", "2026-12-06 02:00"),)),
 )

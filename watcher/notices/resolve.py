@@ -25,6 +25,7 @@ REL_OFFSET = {"今天": 0, "今日": 0, "即日": 0, "今晚": 0, "今早": 0, "
 NEXT_DAY = frozenset({"次日", "翌日", "第二天", "隔天", "隔日"})
 SAME_DAY = frozenset({"当天", "当日", "当晚", "同日", "同一天"})
 _HALF_YEAR = timedelta(days=183)
+_DAY_ALONE_SLACK = timedelta(days=10)
 
 
 def safe_date(y: int, m: int, d: int) -> date | None:
@@ -95,8 +96,11 @@ class Resolver:
             elif p.month is not None:
                 d = self.infer_year(p.month, p.day, anchor or self.published)
             else:
+                # A day alone is in the month of the date before it (or of publication); one that
+                # falls well before that date ("11日" in a notice of 10月25日) is next month's.
                 d = safe_date(base.year, base.month, p.day)
-                if d is not None and anchor is not None and d < anchor:
+                floor = anchor or (base - _DAY_ALONE_SLACK)
+                if d is not None and d < floor:
                     nxt = base.replace(day=1) + timedelta(days=32)
                     d = safe_date(nxt.year, nxt.month, p.day)
             if d is None:

@@ -238,6 +238,7 @@ def _windows(
     notice_postponed = _POSTPONE_RE.search(head) or _POSTPONE_RE.search(norm)
     notice_cancelled = _CANCEL_RE.search(head) or _CANCEL_RE.search(norm)
     out: list[Window] = []
+    sentences: list[str] = []
     missing_products = False
     for i, s in enumerate(spans):
         if len(spans) == 1:
@@ -261,18 +262,22 @@ def _windows(
             Window(start=s.start, end=s.end, products=tuple(p.name for p in chosen), channels=tuple(chans),
                    status=status or "scheduled")
         )
+        sentences.append(norm[starts[span_sent[i]] : ends[span_sent[i]]])
         if s.end is None and out[-1].status == "scheduled":
             doubts.append("a window has no end time")
     if missing_products:
         doubts.append("could not tell which products each window affects; used the notice's products")
-    return _dedupe(out)
+    return _dedupe(out, sentences)
 
 
-def _dedupe(windows: list[Window]) -> list[Window]:
+def _dedupe(windows: list[Window], sentences: list[str]) -> list[Window]:
+    """One window per (times, status, channels) within a sentence ("维护订于10:00~15:00进行，……
+    作业时间同样为10:00~15:00") or a sentence repeated word for word; the same times in different
+    sentences are separate items (each area, each system with its own line)."""
     seen: set[tuple[object, ...]] = set()
     out: list[Window] = []
-    for w in windows:
-        key = (w.start, w.end, w.status, w.channels)
+    for w, k in zip(windows, sentences, strict=True):
+        key = (w.start, w.end, w.status, w.channels, k)
         if key not in seen:
             seen.add(key)
             out.append(w)

@@ -31,11 +31,12 @@ STOP_AFTER_RE = re.compile(
     r"(?:暂停|停止|停机|停运|停用|停办|停收|停服|中断|关闭|关机|下线|停(?![车放留靠泊]))"
 )
 # Right after a time: it comes back then. ``strong`` verbs end something that stopped; ``weak``
-# ones (上线, 启动) also start things ("凌晨2:00启动演练"), so they only close an open window.
+# ones (上线, 开放) only close a window already open; ``kick`` (启动) closes one, or else starts
+# one ("凌晨2:00启动切换").
 RESUME_AFTER_RE = re.compile(
     r"[\s)]*(?:左右|前后)?\s*(?:起|开始|后)?\s*[,]?\s*(?:将|预计|会|可|即可|系统|业务|服务|各项业务|所有业务)?\s*"
     r"(?:已经|已|逐步|全面|全部|均|陆续|基本|正式|重新)*\s*"
-    r"(?:(?P<strong>恢复|修复|解决|复机|复电|复水|复通)|(?P<weak>开通|上线|启用|启动|启运|开机|开放|启(?![事示]))"
+    r"(?:(?P<strong>恢复|修复|解决|复机|复电|复水|复通)|(?P<kick>启动)|(?P<weak>开通|上线|启用|启运|开机|开放|启(?![事示]))"
     r"|(?P<done>(?:前|之前|以前)?\s*(?:完成|结束)(?!时间)))"
     r"|[^,。;\n]{0,12}?(?:完成|结束)后[^,。;\n]{0,8}?(?P<after>恢复)"
 )
@@ -67,6 +68,8 @@ RECURRING_BEFORE_RE = re.compile(
     r"|(?:星期|周|礼拜)[一二三四五六日天1-7]\s*(?:至|到|-|~)\s*(?:星期|周|礼拜)?[一二三四五六日天1-7])"
     r"[^。;\n\d]{0,8}$"
 )
+# A range said to run as usual ("十一假期(……)照常监控", "……期间正常服务"): no disruption.
+NORMAL_RE = re.compile(r"照常|正常服务|正常营业|正常办理|正常使用|正常运行|正常运作|不受影响|不会受到影响|可正常")
 # The end is announced later: an open start stays open rather than being dropped.
 LATER_RE = re.compile(r"另行通知|另行公告|另行告知|另行公布|待定|另候通知|直至另行|恢复时间将|具体恢复时间|完工后恢复")
 # A range labelled as service or opening hours, not a disruption.

@@ -155,6 +155,9 @@ def _skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
         return True
     if vocab.ACTION_BEFORE_RE.search(before) or vocab.SUBMISSION_AFTER_RE.match(norm, q.end):
         return True
+    lo, hi = vocab.sentence_bounds(norm, p.start)
+    if vocab.NORMAL_RE.search(norm, lo, hi) and not vocab.DISRUPTION_RE.search(norm, lo, hi):
+        return True
     if not own_date(p) and not own_date(q):
         clause_lo = max(norm.rfind(c, 0, p.start) for c in "。;\n,:")
         if vocab.RECURRING_BEFORE_RE.search(norm, max(0, clause_lo + 1, p.start - 24), p.start):
@@ -201,7 +204,8 @@ def _take_single(
 ) -> None:
     d = r.date_of(p, None) if p.has_date else None
     resume = vocab.RESUME_AFTER_RE.match(norm, p.end, min(nxt, p.end + 30)) if allow_recovery else None
-    weak = resume is not None and resume.group("weak") is not None  # 上线/启动: may also start things
+    weak = resume is not None and (resume.group("weak") or resume.group("kick")) is not None
+    kick = resume is not None and resume.group("kick") is not None  # 启动: closes, or else starts
     if allow_recovery and resume is None:
         resume = vocab.RESUME_BEFORE_RE.search(norm, max(0, p.start - 12), p.start)
     stop_m = vocab.STOP_AFTER_RE.match(norm, p.end, min(nxt, p.end + 16))
@@ -226,7 +230,7 @@ def _take_single(
     if resume is not None and not stop:
         day = d or r.last or r.published
         r.resumptions.append(r.moment(p, day, end=True))
-        if not weak or _has_open(spans, p.start):
+        if not kick or _has_open(spans, p.start):
             closed = _close_open(r, spans, p, d or day, p.start, rolls=d is None)
             if not closed and r.pending is not None and not weak:
                 # "约3:15 ... 出现异常，约3:40恢复": the last lone time before a recovery is its start.
@@ -250,7 +254,7 @@ def _take_single(
                                 shared_only=True)
     deadline = vocab.DEADLINE_AFTER_RE.match(norm, p.end) is not None  # "10月10日23:59前处理完"
     open_start = allow_open and not deadline and (stop or (
-        (resume is not None
+        (kick
          or bool(vocab.OPEN_AFTER_RE.match(norm, p.end))
          or bool(vocab.OPEN_BEFORE_RE.search(norm, max(0, p.start - 4), p.start)))
         and vocab.disruption_near(norm, p.end)
