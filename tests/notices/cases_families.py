@@ -371,4 +371,10 @@ INSTITUTION_CASES: tuple[Case, ...] = (
     Case("date_glued_to_time",
          "数据延迟更新：2026-12-05 23:50:00-2026-12-0602:00:00，期间报表暂不可用（系统降级）。", "maintenance",
          (W("2026-12-05 23:50", "2026-12-06 02:00"),)),
+    Case("outage_app_not_opening_being_handled",
+         "今天下午15:20起，部分用户反映APP无法打开，技术团队正在紧急处理。", "outage",
+         (W("2026-11-26 15:20", None),)),
+    Case("recovery_same_day_title",
+         "今天下午15:20至16:05部分用户无法打开APP，现已全部恢复。", "recovery",
+         (W("2026-11-26 15:20", "2026-11-26 16:05"),), title="【已恢复】APP访问异常说明"),
 )
