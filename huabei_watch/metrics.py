@@ -35,6 +35,9 @@ DLQ_RECORDS = Counter(
 CONSUMER_LAG = Gauge(
     "huabei_consumer_inflight", "Records fetched and not yet committed", ["group"], registry=REGISTRY
 )
+CONSUMER_RESTARTS = Counter(
+    "huabei_consumer_restarts_total", "Consumer loops that died and were restarted", ["group"], registry=REGISTRY
+)
 BROKER_RESTARTS = Counter(
     "huabei_embedded_broker_restarts_total", "Times the embedded broker was restarted", registry=REGISTRY
 )

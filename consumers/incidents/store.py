@@ -12,6 +12,9 @@ from huabei_watch.db.types import AwareDateTime
 from huabei_watch.db.upsert import upsert
 from huabei_watch.events import Incident
 
+#: Longest wait for a lock per attempt to store incidents (seconds).
+LOCK_WAIT = 2.0
+
 incidents_table = Table(
     "incidents",
     metadata,
@@ -29,12 +32,15 @@ class IncidentStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def save(self, incidents: list[Incident]) -> None:
+    async def save(self, incidents: list[Incident], *, retry_for: float | None = None) -> None:
+        """Store the revisions in one transaction. ``retry_for``: give up (TransientError) after
+        that many seconds of a locked or failing database; each attempt waits at most
+        :data:`LOCK_WAIT` for a lock, so nothing commits after the caller was told it failed."""
         if not incidents:
             return
 
         async def work() -> None:
-            async with self.db.begin() as conn:
+            async with self.db.begin(wait=LOCK_WAIT) as conn:
                 for inc in incidents:
                     await upsert(
                         conn,
@@ -50,7 +56,7 @@ class IncidentStore:
                         ["incident_id"],
                     )
 
-        await self.db.run(work)
+        await self.db.run(work, retry_for=retry_for)
 
     async def load_all(self) -> list[Incident]:
         async def work() -> list[Incident]:

@@ -20,6 +20,7 @@ from huabei_watch.config.settings import (
     KafkaSettings,
     MerchantConfig,
     Section,
+    SecuritySettings,
     database_url,
 )
 from watcher.alipay.config import AlipayProbeSettings
@@ -39,6 +40,7 @@ class Settings(Section):
     admin: AdminSettings = AdminSettings()
     kafka: KafkaSettings = KafkaSettings()
     database: DatabaseSettings = DatabaseSettings()
+    security: SecuritySettings = SecuritySettings()
     sandbox: SandboxSettings = SandboxSettings()
     incidents: IncidentSettings = IncidentSettings()
     cashier: CashierSettings = CashierSettings()

@@ -77,10 +77,11 @@ async def status_page(request: web.Request) -> web.Response:
     app = request.app[APP_KEY]
     require_ops(request, app.settings.admin.ops_token)
     q = request.query.get("q", "")
-    try:
-        page = int(request.query.get("page", "1"))
-    except ValueError:
-        page = 1
+    raw_page = request.query.get("page", "1")
+    if not (raw_page.isascii() and raw_page.isdigit() and 1 <= int(raw_page[:7]) <= 100_000 and len(raw_page) <= 6):
+        raise web.HTTPBadRequest(text='{"error": "bad_query", "reason": "page must be a whole number from 1 to 100000"}',
+                                 content_type="application/json")
+    page = int(raw_page)
     now = app.clock.now()
     health = await daemon_health(app)
     try:

@@ -27,6 +27,7 @@ from huabei_watch.events import (
 from huabei_watch.root.daemon import build_app
 from huabei_watch.root.settings import parse_settings
 from huabei_watch.runtime.app import App
+from tests.support import security_section
 from watcher.sources.probe_state import Health, ProbeState
 from watcher.sources.probe_store import probe_states
 from watcher.sources.seen import SourceState, SqlSeenStore
@@ -62,6 +63,7 @@ def settings_for(tmp_path: Path, prefix: str, *, ops_token: str | None) -> Any:
         "admin": admin,
         "kafka": {"topic_prefix": prefix, "group_prefix": prefix, "partitions": 1, "session_timeout": 6},
         "sandbox": {"enabled": False},
+            "security": security_section(),
         "merchants": merchants(),
     })
 
