@@ -40,12 +40,13 @@ RESOLVED_TITLE = "已恢复的旧故障"
 SHOPS = 60
 #: auto merchants (m-auto, m-own, shop-000..059) under the platform switch, plus m-pinned.
 OFF_TOTAL = 2 + SHOPS + 1
+OWN_TOKEN = "own-merchant-token"
 
 
 def merchants() -> list[dict[str, Any]]:
     fixed = [
         {"id": "m-auto", "name": "自动店", "mode": "auto"},
-        {"id": "m-own", "name": "自有事件店", "mode": "auto"},
+        {"id": "m-own", "name": "自有事件店", "mode": "auto", "token": OWN_TOKEN},
         {"id": "m-pinned", "name": "固定关闭店", "mode": "pinned_off"},
         {"id": "m-on", "name": "常开店", "mode": "pinned_on"},
         {"id": "m-expired", "name": "已过期店", "mode": "notify_only"},
