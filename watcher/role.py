@@ -32,7 +32,7 @@ from watcher.sources.extract import NoticeRef
 from watcher.sources.fetch import Fetcher
 from watcher.sources.probe_config import HttpProbe
 from watcher.sources.probe_state import ProbeState
-from watcher.sources.probe_store import probe_states
+from watcher.sources.probe_store import probe_states, save_hours
 from watcher.sources.probes import ProbeRunner, schedule_probes
 from watcher.sources.seen import SqlSeenStore
 
@@ -185,13 +185,19 @@ class WatcherRole:
         assert self.app is not None and self.probes is not None
         db = self.app.require_db()
         states = self.probes.states()
+        hours = self.probes.hours.take()
 
         async def work() -> None:
             async with db.begin() as conn:
                 for pid, st in states.items():
                     await upsert(conn, probe_states, {"probe_id": pid, "data": st.model_dump(mode="json")}, ["probe_id"])
+                await save_hours(conn, hours)
 
-        await db.run(work)
+        try:
+            await db.run(work)
+        except BaseException:
+            self.probes.hours.give_back(hours)
+            raise
         await self.probes.reassert_down()
 
     async def stop(self) -> None:
