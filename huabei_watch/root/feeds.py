@@ -1,7 +1,7 @@
 """Calendars and feeds on the admin server.
 
 * ``GET /v1/merchants/{id}/calendar.ics``: the maintenance windows that affect one merchant
-  (merchant token as bearer or ``?token=``; ops token too);
+  (merchant token as bearer or ``?token=``, a signed merchant link, or the ops token);
 * ``GET /v1/maintenance.ics``: every maintenance window (ops);
 * ``GET /v1/incidents.atom``: every incident, newest change first (ops).
 
@@ -50,7 +50,7 @@ def _ics(body: bytes, filename: str) -> web.Response:
 async def merchant_calendar(request: web.Request) -> web.Response:
     app = _app(request)
     merchant_id = request.match_info["merchant_id"]
-    merchant, _ = await merchant_access(request, app, merchant_id, query_token=True)
+    merchant, _ = await merchant_access(request, app, merchant_id, query_token=True, signed_link=True)
     now = app.clock.now()
     async with app.require_db().engine.connect() as conn:
         found = await reads.incidents(conn, kinds=[IncidentKind.MAINTENANCE.value])

@@ -47,7 +47,7 @@ def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def _outcome(state: str, attempts: int, last_error: str) -> str:
+def outcome_of(state: str, attempts: int, last_error: str) -> str:
     if state == "sent":
         return "retried" if attempts > 0 else "sent"  # attempts counts failed tries
     if state == "failed":
@@ -99,7 +99,7 @@ async def _messages(conn: AsyncConnection, incident_id: str) -> tuple[list[Entry
     counts: dict[tuple[str, str], int] = {}
     q = select(t.channel, t.state, t.attempts, t.last_error, func.count()).where(mine).group_by(t.channel, t.state, t.attempts, t.last_error)
     for channel, state, attempts, last_error, n in (await conn.execute(q)).all():
-        key = (str(channel), _outcome(state, int(attempts), last_error or ""))
+        key = (str(channel), outcome_of(state, int(attempts), last_error or ""))
         counts[key] = counts.get(key, 0) + int(n)
     rows = (await conn.execute(
         select(t.recipient, t.channel, t.state, t.attempts, t.last_error, t.updated_at).where(mine)
@@ -107,7 +107,7 @@ async def _messages(conn: AsyncConnection, incident_id: str) -> tuple[list[Entry
     )).all()
     entries = [
         Entry(_aware(updated), "message", f"{channel} → {recipient}" + (f" · {err[:120]}" if err and state != "sent" else ""),
-              _outcome(state, int(attempts), err or ""))
+              outcome_of(state, int(attempts), err or ""))
         for recipient, channel, state, attempts, err, updated in rows
     ]
     return entries, [(ch, o, n) for (ch, o), n in sorted(counts.items())]

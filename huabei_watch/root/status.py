@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 from aiohttp import web
 
 from huabei_watch.root import status_svg
+from huabei_watch.root.incident_page import add_incident_route
 from huabei_watch.root.status_data import read_status
 from huabei_watch.root.status_history import read_history
 from huabei_watch.root.templates import render
@@ -101,6 +102,7 @@ async def index(request: web.Request) -> web.Response:
 
 
 def add_status_routes(app: App[Any]) -> None:
-    """Register ``/status`` and ``/`` on the admin server (``app.web[APP_KEY]`` must be set)."""
+    """Register ``/status``, ``/status/incidents/{id}`` and ``/`` on the admin server (``app.web[APP_KEY]`` must be set)."""
     app.web.router.add_get("/status", status_page)
     app.web.router.add_get("/", index)
+    add_incident_route(app)

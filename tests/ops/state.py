@@ -43,6 +43,7 @@ SHOPS = 60
 #: auto merchants (m-auto, m-own, shop-000..059) under the platform switch, plus m-pinned.
 OFF_TOTAL = 2 + SHOPS + 1
 OWN_TOKEN = "own-merchant-token"
+LINK_SECRET = "merchant-link-secret-for-tests"
 
 
 def merchants() -> list[dict[str, Any]]:
@@ -66,6 +67,7 @@ def settings_for(tmp_path: Path, prefix: str, *, ops_token: str | None) -> Any:
         "kafka": {"topic_prefix": prefix, "group_prefix": prefix, "partitions": 1, "session_timeout": 6},
         "sandbox": {"enabled": False},
         "merchants": merchants(),
+        "pages": {"link_secret": LINK_SECRET},
     })
 
 
