@@ -21,6 +21,7 @@ from consumers.notify.store import notification_deliveries
 from huabei_watch.db.engine import Database
 from huabei_watch.events import Incident
 from huabei_watch.root import reads
+from huabei_watch.root.templates import shanghai
 
 #: At most this many switch changes and messages are listed (counts cover every message).
 LIST_LIMIT = 200
@@ -62,7 +63,7 @@ async def _changes(conn: AsyncConnection, incident_id: str) -> list[Entry]:
     for r in rows:
         window = ""
         if r["starts_at"] is not None:
-            window = f" {_aware(r['starts_at']).isoformat()} → {_aware(r['ends_at']).isoformat() if r['ends_at'] else '—'}"
+            window = f" {shanghai(r['starts_at'])} → {shanghai(r['ends_at'])}"
         review = "（待复核）" if r["needs_review"] else ""
         out.append(Entry(_aware(r["at"]), "phase", f"rev {r['revision']}: {r['phase']}{window}{review}", r["phase"]))
     return out

@@ -77,6 +77,7 @@ def _incident(incident_id: str, title: str, kind: IncidentKind, phase: Phase, sc
         incident_id=incident_id, kind=kind, scope=scope, channels=HUABEI_CHANNELS, phase=phase, title=title,
         starts_at=starts, ends_at=ends, disable_from=starts - timedelta(minutes=5), disable_until=ends + timedelta(minutes=5),
         opened_at=starts - timedelta(days=1), updated_at=NOW - timedelta(minutes=30), revision=3, needs_review=needs_review,
+        evidence=(f"notice {incident_id} revision 1: {title}",),
     )
 
 
