@@ -80,6 +80,11 @@ class WatcherRole:
             w = AnnouncementWatcher(src, fetcher, store, bus, app.clock, understand, on_understood=self._on_notice)
             self.watchers.append(w)
             add_poll_job(app.scheduler, w)  # first poll at once, then every interval
+        watchers = self.watchers
+        metrics.live_gauge("huabei_source_consecutive_failures", "Failed polls in a row, per notice source", ("source",),
+                           lambda: [((w.source_id,), float(w.consecutive_failures)) for w in watchers])
+        metrics.live_gauge("huabei_source_degraded", "1 while a notice source is reported degraded", ("source",),
+                           lambda: [((w.source_id,), float(w.degraded)) for w in watchers])
 
         # Health probes (state survives restarts so a probe down before a restart stays down).
         if probes:
