@@ -42,6 +42,18 @@ async def upsert(
     await conn.execute(stmt)
 
 
+async def upsert_rows(
+    conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
+) -> None:
+    """:func:`upsert` for many rows with the same columns, as one executemany (batched by the
+    driver): thousands of rows per round trip instead of one statement each."""
+    if not rows:
+        return
+    ins = _insert(conn, table)
+    update = {k: ins.excluded[k] for k in rows[0] if k not in keys}
+    await conn.execute(ins.on_conflict_do_update(index_elements=list(keys), set_=update), list(rows))
+
+
 async def accumulate(
     conn: AsyncConnection,
     table: Table,
