@@ -10,12 +10,13 @@ grouped in the database.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from consumers.cashier.reconcile import effective
 from consumers.cashier.store import audit, state_from_json, state_table
@@ -151,11 +152,15 @@ def _day(conn: AsyncConnection, column: Any) -> ColumnElement[str]:
     return func.strftime("%Y-%m-%d", column, "+8 hours")
 
 
-async def _outcomes(conn: AsyncConnection, have: set[str], now: datetime) -> list[DayOutcomes]:
-    today = now.astimezone(SHANGHAI).date()
-    days = [(today - timedelta(days=i)).isoformat() for i in range(DAYS - 1, -1, -1)]
-    if notification_deliveries.name not in have:
-        return outcome_days(days, [])
+#: Counts of days before today are recomputed at most this often (grouping a large deliveries
+#: table takes a second on SQLite; the page refreshes every 15 s). Today's are always fresh.
+PAST_DAYS_TTL = timedelta(minutes=10)
+_past_days: weakref.WeakKeyDictionary[AsyncEngine, tuple[datetime, str, list[tuple[str, str, int]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _count_outcomes(conn: AsyncConnection, since: datetime, until: datetime | None) -> list[tuple[str, str, int]]:
     t = notification_deliveries.c
     outcome = case(
         (and_(t.state == "sent", t.attempts > 0), "retried"),  # attempts counts failed tries
@@ -166,9 +171,24 @@ async def _outcomes(conn: AsyncConnection, have: set[str], now: datetime) -> lis
         else_="pending",
     )
     day = _day(conn, t.updated_at)
+    q = select(day, outcome, func.count()).where(t.updated_at >= since)
+    if until is not None:
+        q = q.where(t.updated_at < until)
+    return [(str(d), str(o), int(n)) for d, o, n in (await conn.execute(q.group_by(day, outcome))).all()]
+
+
+async def _outcomes(conn: AsyncConnection, have: set[str], now: datetime, engine: AsyncEngine) -> list[DayOutcomes]:
+    today = now.astimezone(SHANGHAI).date()
+    days = [(today - timedelta(days=i)).isoformat() for i in range(DAYS - 1, -1, -1)]
+    if notification_deliveries.name not in have:
+        return outcome_days(days, [])
     since = datetime.combine(today - timedelta(days=DAYS - 1), datetime.min.time(), SHANGHAI)
-    q = select(day, outcome, func.count()).where(t.updated_at >= since).group_by(day, outcome)
-    return outcome_days(days, [(str(d), str(o), int(n)) for d, o, n in (await conn.execute(q)).all()])
+    midnight = datetime.combine(today, datetime.min.time(), SHANGHAI)
+    cached = _past_days.get(engine)
+    if cached is None or cached[1] != today.isoformat() or not timedelta(0) <= now - cached[0] < PAST_DAYS_TTL:
+        cached = (now, today.isoformat(), await _count_outcomes(conn, since, midnight))
+        _past_days[engine] = cached
+    return outcome_days(days, cached[2] + await _count_outcomes(conn, midnight, None))
 
 
 async def read_history(db: Database, now: datetime) -> StatusHistory:
@@ -181,5 +201,5 @@ async def read_history(db: Database, now: datetime) -> StatusHistory:
         cells = await _availability(conn, have, now)
         probes = await _hourly(conn, have, probe_hours, "probe_id", "checks", "latency_ms_sum", probe_states, strip)
         sources = await _hourly(conn, have, source_poll_hours, "source_id", "polls", None, source_state, strip)
-        outcomes = await _outcomes(conn, have, now)
+        outcomes = await _outcomes(conn, have, now, db.engine)
     return StatusHistory(tuple(cells), probes, sources, tuple(outcomes))

@@ -147,3 +147,27 @@ async def test_incident_changes_record_phase_and_window_changes_only(db: Databas
                                    .where(incident_changes.c.incident_id == "maint:n1:0")
                                    .order_by(incident_changes.c.revision))).all()
     assert [tuple(r) for r in rows] == [(2, "scheduled"), (3, "active"), (5, "resolved")]
+
+
+async def test_past_days_outcomes_are_reused_for_ten_minutes_and_today_is_always_fresh(db: Database) -> None:
+    from consumers.notify.store import SqlDeliveryStore
+
+    store = SqlDeliveryStore(db.engine)
+
+    async def sent(key: str, at: datetime) -> None:
+        assert await store.reserve(key, at) == "new"
+        await store.mark_sent(key, "r", at)
+
+    def by_day(h: object) -> dict[str, int]:
+        return {d.day: dict(d.counts)["sent"] for d in h.outcomes}  # type: ignore[attr-defined]
+
+    yesterday, today = (NOW - timedelta(days=1)).date().isoformat(), NOW.date().isoformat()
+    await sent("a|i|p|wecom", NOW - timedelta(days=1))
+    first = by_day(await read_history(db, NOW))
+    assert (first[yesterday], first[today]) == (1, 0)
+    await sent("b|i|p|wecom", NOW - timedelta(days=1))
+    await sent("c|i|p|wecom", NOW - timedelta(minutes=1))
+    soon = by_day(await read_history(db, NOW + timedelta(minutes=1)))
+    assert (soon[yesterday], soon[today]) == (1, 1)  # yesterday from the cache, today fresh
+    later = by_day(await read_history(db, NOW + timedelta(minutes=11)))
+    assert (later[yesterday], later[today]) == (2, 1)
