@@ -2,14 +2,15 @@
 
 * ``GET /v1/merchants/{id}/calendar.ics``: the maintenance windows that affect one merchant
   (merchant token as bearer or ``?token=``, a signed merchant link, or the ops token);
-* ``GET /v1/maintenance.ics``: every maintenance window (ops);
-* ``GET /v1/incidents.atom``: every incident, newest change first (ops).
+* ``GET /v1/maintenance.ics``: every maintenance window (ops token as bearer or ``?token=``);
+* ``GET /v1/incidents.atom``: every incident, newest change first (ops token as bearer or ``?token=``).
 
 Documents are built by :mod:`huabei_watch.root.calendars`; this module reads and answers.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,14 @@ def _app(request: web.Request) -> App[Settings]:
     return app
 
 
+def _require_ops(request: web.Request, app: App[Settings]) -> None:
+    """Ops, by bearer token or, for calendar and feed readers that cannot send headers, ``?token=``."""
+    token, ops = request.query.get("token", ""), app.settings.admin.ops_token
+    if token and ops is not None and hmac.compare_digest(token.encode(), ops.get_secret_value().encode()):
+        return
+    require_ops(request, ops)
+
+
 def _ics(body: bytes, filename: str) -> web.Response:
     resp = web.Response(body=body, content_type=ICS, charset="utf-8")
     resp.headers["Content-Disposition"] = f'inline; filename="{filename}"'
@@ -65,7 +74,7 @@ async def merchant_calendar(request: web.Request) -> web.Response:
 
 async def ops_calendar(request: web.Request) -> web.Response:
     app = _app(request)
-    require_ops(request, app.settings.admin.ops_token)
+    _require_ops(request, app)
     now = app.clock.now()
     async with app.require_db().engine.connect() as conn:
         found = await reads.incidents(conn, kinds=[IncidentKind.MAINTENANCE.value])
@@ -78,7 +87,7 @@ async def ops_calendar(request: web.Request) -> web.Response:
 
 async def incidents_feed(request: web.Request) -> web.Response:
     app = _app(request)
-    require_ops(request, app.settings.admin.ops_token)
+    _require_ops(request, app)
     now = app.clock.now()
     async with app.require_db().engine.connect() as conn:
         found = await reads.incidents(conn)

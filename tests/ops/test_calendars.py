@@ -92,6 +92,9 @@ async def get(app: App, path: str, token: str | None = None) -> tuple[int, bytes
         ("/v1/maintenance.ics", None, 401),
         ("/v1/maintenance.ics", OWN_TOKEN, 403),
         ("/v1/maintenance.ics", OPS, 200),
+        ("/v1/maintenance.ics?token=" + OPS, None, 200),  # calendar apps cannot send headers
+        ("/v1/maintenance.ics?token=" + OWN_TOKEN, None, 401),
+        ("/v1/incidents.atom?token=" + OPS, None, 200),
         ("/v1/incidents.atom", OWN_TOKEN, 403),
         ("/v1/incidents.atom", OPS, 200),
     ],
