@@ -33,6 +33,7 @@ from huabei_watch.events import (
     Event,
     EventData,
     Incident,
+    IncidentKind,
     Phase,
 )
 from huabei_watch.runtime.app import App
@@ -100,6 +101,12 @@ class IncidentsRole:
             "huabei_incidents_open", "Open incidents (scheduled or active) by kind and phase", ("kind", "phase"),
             lambda: [((k, p), float(n)) for (k, p), n in Counter(
                 (i.kind.value, i.phase.value) for i in engine.open_incidents()).items()],
+        )
+        metrics.live_gauge(
+            "huabei_maintenance_lead_seconds",
+            "Open maintenance windows: how long before the start Huabei watch first heard of them", ("incident",),
+            lambda: [((i.incident_id,), (i.starts_at - i.opened_at).total_seconds()) for i in engine.open_incidents()
+                     if i.kind is IncidentKind.MAINTENANCE and i.starts_at is not None and not i.manual],
         )
 
     async def stop(self) -> None:

@@ -25,6 +25,7 @@ import contextlib
 import logging
 import random
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -208,6 +209,21 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         log.info("consumer.assigned", extra={"group": self.runner.group_id, "partitions": len(assigned)})
 
 
+#: Runners of this process, read when Prometheus scrapes ``huabei_consumer_lag``.
+_RUNNERS: weakref.WeakSet[ConsumerRunner] = weakref.WeakSet()
+
+
+def _lags() -> list[tuple[tuple[str, ...], float]]:
+    by_group: dict[str, float] = {}
+    for runner in list(_RUNNERS):
+        by_group[runner.group_id] = by_group.get(runner.group_id, 0.0) + runner.lag()
+    return [((g,), v) for g, v in sorted(by_group.items())]
+
+
+metrics.live_gauge("huabei_consumer_lag", "Records on assigned partitions not yet handled, per consumer group",
+                   ("group",), _lags)
+
+
 class ConsumerRunner:
     """Runs one handler for one consumer group over some topics. See the module docstring."""
 
@@ -240,6 +256,7 @@ class ConsumerRunner:
         self._stop = asyncio.Event()
         self._lock = asyncio.Lock()
         self._done: dict[TopicPartition, int] = {}
+        self._next: dict[TopicPartition, int] = {}  # next offset to handle, per partition (for lag)
         self._abort_retries = False
         self.verifier = verifier
         self.epoch = epoch
@@ -254,7 +271,21 @@ class ConsumerRunner:
         """Consuming: started, its loop running, and assigned by the group since the broker's last restart."""
         return self.started and self.running and self.assigned_epoch is not None and self.assigned_epoch == self.epoch()
 
+    def lag(self) -> int:
+        """Records on the assigned partitions not handled yet, from the high-water marks the last
+        fetches reported (no request). Partitions this process has not handled from yet count 0."""
+        consumer = self._consumer
+        if consumer is None:
+            return 0
+        total = 0
+        for tp in consumer.assignment():
+            high, handled = consumer.highwater(tp), self._next.get(tp)
+            if high is not None and handled is not None:
+                total += max(0, high - handled)
+        return total
+
     async def start(self) -> None:
+        _RUNNERS.add(self)
         self._consumer = AIOKafkaConsumer(
             *self.topic_names,
             **client_kwargs(self.settings, self.bus.bootstrap),
@@ -317,6 +348,7 @@ class ConsumerRunner:
             if not ok:
                 return  # aborted by shutdown/revoke: leave uncommitted, it will be redelivered
             self._done[tp] = msg.offset + 1
+            self._next[tp] = msg.offset + 1
 
     def _decode(self, msg: Any) -> Event[EventData]:
         """Size, then the signature, then depth and parsing: unauthenticated bytes are never parsed."""
@@ -473,3 +505,4 @@ class ConsumerRunner:
         with contextlib.suppress(KafkaError):
             await self._consumer.stop()
         self._consumer = None
+        _RUNNERS.discard(self)

@@ -119,6 +119,10 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics_handler(request: web.Request) -> web.Response:
+    ok, checks = await readiness(request.app[APP_KEY])
+    metrics.READY.set(1.0 if ok else 0.0)
+    for name, passed in checks.items():
+        metrics.READY_CHECK.labels(name).set(1.0 if passed else 0.0)
     body = generate_latest(metrics.REGISTRY)
     resp = web.Response(body=body)
     resp.content_type = CONTENT_TYPE_LATEST.split(";")[0]
