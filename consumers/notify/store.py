@@ -113,12 +113,6 @@ def _new_row(key: str, state: str, now: datetime) -> dict[str, Any]:
     }
 
 
-async def create_tables(engine: AsyncEngine) -> None:
-    """Create ``notification_deliveries`` if missing (until the migrations module does it)."""
-    async with engine.begin() as conn:
-        await conn.run_sync(lambda sync: T.create(sync, checkfirst=True))
-
-
 class SqlDeliveryStore:
     """:class:`~consumers.notify.delivery.DeliveryStore` on an AsyncEngine."""
 
