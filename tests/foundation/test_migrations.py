@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -196,12 +197,18 @@ def pending_all() -> str:
 def test_the_migrations_ship_inside_the_wheel(tmp_path: Path) -> None:
     """`pip install .` users get env.py, every revision and the template (package data)."""
     root = Path(__file__).resolve().parents[2]
+    src = tmp_path / "src"  # a copy: building in place would leave build/ in the work tree
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("huabei_watch", "watcher", "consumers"):
+        shutil.copytree(root / name, src / name, ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, src / name)
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(root), "--no-deps", "-q", "-w", str(tmp_path)],
+        [sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "-q", "-w", str(tmp_path / "dist")],
         capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    (wheel,) = tmp_path.glob("huabei_watch-*.whl")
+    (wheel,) = (tmp_path / "dist").glob("huabei_watch-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped = {n.removeprefix("huabei_watch/root/migrations/") for n in names if n.startswith("huabei_watch/root/migrations/")}
     revisions = {f"versions/{p.name}" for p in (schema.SCRIPT_LOCATION / "versions").glob("v*.py")}
