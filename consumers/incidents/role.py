@@ -123,7 +123,8 @@ class IncidentsRole:
         """Store, then publish. A publish failure leaves the outbox for the next flush."""
         assert self.store is not None
         if changed:
-            await self.store.save(changed)
+            assert self.engine is not None
+            await self.store.save([self.engine.record(inc.incident_id) for inc in changed])
             for inc in changed:
                 log.info(
                     "incident.changed",

@@ -12,16 +12,20 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, inspect, text
 
+from consumers.incidents import IncidentEngine, IncidentSettings, Mark
+from consumers.incidents.store import IncidentStore
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.db.engine import Database
 from huabei_watch.db.migrate import LEGACY_VERSION_TABLE, Migrations, SchemaNotCurrent
 from huabei_watch.root import schema
 from huabei_watch.root.cli import main
+from tests.incidents.factories import T0, maintenance
 from tests.support import fresh_pg_database
 
 LEGACY = json.loads((Path(__file__).parents[1] / "fixtures" / "legacy_schema.json").read_text("utf-8"))
@@ -108,6 +112,9 @@ async def test_a_database_behind_the_code_is_refused_with_the_command_to_run(emp
         await m.require_current(empty)
     with pytest.raises(SchemaNotCurrent, match="huabei-watch db upgrade"):
         await m.check(empty)
+    await m.upgrade(empty, target="0001")  # what the previous release left
+    with pytest.raises(SchemaNotCurrent, match=r"revision 0001, needs .*run `huabei-watch db upgrade`"):
+        await m.require_current(empty)
     await m.upgrade(empty)
     assert (await m.require_current(empty)).at_head
 
@@ -214,3 +221,25 @@ def test_the_migrations_ship_inside_the_wheel(tmp_path: Path) -> None:
     revisions = {f"versions/{p.name}" for p in (schema.SCRIPT_LOCATION / "versions").glob("v*.py")}
     assert {"env.py", "script.py.mako"} | revisions <= shipped
     assert revisions
+
+
+async def test_an_incident_stored_with_the_old_refs_gets_its_ledger_in_the_new_tables(empty: Database) -> None:
+    """Revision 0002: marks and ``event:`` entries leave ``refs`` for incident_marks/incident_events."""
+    notice = maintenance()
+    old = IncidentEngine(IncidentSettings()).apply(notice, T0)[0].model_copy(update={"refs": (
+        "https://example.invalid/n1", f"notice:n1=scheduled@{T0.isoformat()}", f"event:{notice.id}")})
+    await make_legacy(empty)
+    async with empty.begin() as conn:
+        await conn.execute(text(
+            "INSERT INTO incidents (incident_id, kind, phase, revision, published_revision, data, updated_at) "
+            "VALUES ('maint:n1', 'maintenance', 'scheduled', 1, 1, :data, '2026-11-27 02:00:00')"),
+            {"data": old.model_dump_json()})
+    await schema.migrations().upgrade(empty)
+    assert await schema.migrations().check(empty) == []
+    [record] = await IncidentStore(empty).load_all()
+    assert record.incident.refs == ("https://example.invalid/n1", "notice:n1")
+    assert record.ledger.marks == (Mark("notice:n1", "scheduled", T0),)
+    assert record.ledger.event_ids == (notice.id,)
+    restored = IncidentEngine.restore(IncidentSettings(), [record])
+    assert restored.apply(notice, T0 + timedelta(minutes=1)) == []  # seen before the upgrade
+    assert restored.apply(maintenance(revision="r0", at=T0 - timedelta(hours=1)), T0) == []  # older than the mark

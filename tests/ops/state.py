@@ -10,6 +10,7 @@ from typing import Any
 
 from consumers.cashier.model import CashierState, Change
 from consumers.cashier.store import PLATFORM, CashierStore
+from consumers.incidents.ledger import IncidentRecord, Ledger
 from consumers.incidents.store import IncidentStore
 from consumers.notify.store import SqlDeliveryStore
 from huabei_watch.bus.broker import EmbeddedBroker
@@ -86,13 +87,13 @@ async def seed(db: Database) -> None:
     platform switch off, one merchant-specific off (and one expired), two sources, two deliveries.
     Merchants come from :func:`merchants` (the App upserts them from its settings)."""
     tomorrow = timedelta(days=1, hours=8)
-    await IncidentStore(db).save([
+    await IncidentStore(db).save([IncidentRecord(incident, Ledger()) for incident in (
         _incident("maint:n1:0", ACTIVE_TITLE, IncidentKind.MAINTENANCE, Phase.ACTIVE, Scope.platform(), START, END),
         _incident("acct:m-own", UPCOMING_TITLE, IncidentKind.MERCHANT_ACCOUNT, Phase.SCHEDULED, Scope.merchants("m-own"),
                   START + tomorrow, END + tomorrow, needs_review=True),
         _incident("outage:old", RESOLVED_TITLE, IncidentKind.OUTAGE, Phase.RESOLVED, Scope.platform(),
                   START - timedelta(days=2), END - timedelta(days=2)),
-    ])
+    )])
     cashier = CashierStore(db)
     await _switch(cashier, PLATFORM, HUABEI_CHANNELS, END + timedelta(minutes=5), "maint:n1:0 platform maintenance")
     await _switch(cashier, "m-own", (PCREDIT,), NOW + timedelta(hours=3), "acct:m-own merchant account")

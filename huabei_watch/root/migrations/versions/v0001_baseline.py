@@ -206,4 +206,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    _meta.drop_all(op.get_bind(), checkfirst=True)
+    raise NotImplementedError("no downgrade: restore the database backup taken before upgrading")
