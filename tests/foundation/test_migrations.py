@@ -150,12 +150,13 @@ async def test_two_processes_upgrading_at_once_apply_each_revision_once(empty: D
     assert (await m.status(empty)).at_head
 
 
-async def test_a_role_refuses_to_start_on_a_database_behind_the_code(
-    empty: Database, broker: EmbeddedBroker, tmp_path: Path
+@pytest.mark.skipif(PG_URL is None, reason="PostgreSQL not configured (HUABEI_TEST_PG_URL); SQLite upgrades itself")
+async def test_a_role_refuses_to_start_on_a_postgresql_database_behind_the_code(
+    broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
-    if empty.engine.dialect.name == "sqlite":
-        pytest.skip("SQLite upgrades itself at start")
-    url = empty.engine.url.render_as_string(hide_password=False)
+    assert PG_URL is not None
+    url = await fresh_pg_database(PG_URL)
+    empty = await Database.open(url, retry_for=5)
     cfg = tmp_path / "config.toml"
     cfg.write_text(
         f'[daemon]\nstate_dir = "{tmp_path.as_posix()}"\n[database]\nurl = "{url}"\n[sandbox]\nenabled = false\n'
@@ -170,7 +171,10 @@ async def test_a_role_refuses_to_start_on_a_database_behind_the_code(
     _, err = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode == 1
     assert "schema is behind" in err.decode() and "run `huabei-watch db upgrade`" in err.decode()
-    assert await tables(empty) == set()
+    try:
+        assert await tables(empty) == set()
+    finally:
+        await empty.close()
 
 
 def test_db_commands_upgrade_check_and_report_the_revision(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
