@@ -27,14 +27,16 @@ from watcher.payments.ingest import make_payment_results_handler
 from watcher.payments.pipeline import KafkaSink, PaymentPipeline
 from watcher.sandbox import SandboxServer, sandbox_sources, start_sandbox
 from watcher.settings import WatcherConfig
-from watcher.sources.announcements import AnnouncementWatcher, add_poll_job
+from watcher.sources.announcements import AnnouncementWatcher
 from watcher.sources.extract import NoticeRef
 from watcher.sources.fetch import Fetcher
+from watcher.sources.polling import AnnouncementPolling
 from watcher.sources.probe_config import HttpProbe
 from watcher.sources.probe_state import ProbeState
 from watcher.sources.probe_store import probe_states, save_hours
 from watcher.sources.probes import ProbeRunner, schedule_probes
 from watcher.sources.seen import SqlSeenStore
+from watcher.sources.source_states import SourceStates
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ class WatcherRole:
         self.app: App[WatcherConfig] | None = None
         self.sandbox: SandboxServer | None = None
         self.watchers: list[AnnouncementWatcher] = []
+        self.polling: AnnouncementPolling | None = None
         self.probes: ProbeRunner | None = None
         self.payments: PaymentPipeline | None = None
         self.secrets: dict[str, str] = {}
@@ -76,10 +79,11 @@ class WatcherRole:
         # Announcements.
         fetcher = Fetcher(app.require_http(), app.clock)
         store = SqlSeenStore(db.engine)
-        for src in sources:
-            w = AnnouncementWatcher(src, fetcher, store, bus, app.clock, understand, on_understood=self._on_notice)
-            self.watchers.append(w)
-            add_poll_job(app.scheduler, w)  # first poll at once, then every interval
+        states = SourceStates(store)
+        self.watchers = [AnnouncementWatcher(src, fetcher, store, bus, app.clock, understand, states=states,
+                                             on_understood=self._on_notice) for src in sources]
+        self.polling = AnnouncementPolling(self.watchers, states, app.clock)
+        self.polling.schedule(app.scheduler)  # first polls spread over a few seconds, then every interval
         watchers = self.watchers
         metrics.live_gauge("huabei_source_consecutive_failures", "Failed polls in a row, per notice source", ("source",),
                            lambda: [((w.source_id,), float(w.consecutive_failures)) for w in watchers])
@@ -207,6 +211,8 @@ class WatcherRole:
 
     async def stop(self) -> None:
         self.precreate_stop.set()
+        if self.polling is not None and self.app is not None:
+            await self.polling.close(self.app.settings.daemon.shutdown_timeout / 2)
         if self.compat is not None:
             await self.compat.drain()
         if self.probes is not None and self.app is not None:

@@ -69,21 +69,27 @@ async def upsert(
 
 
 async def upsert_rows(
-    conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
+    conn: AsyncConnection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    keys: Sequence[str],
+    *,
+    keep: Sequence[str] = (),
 ) -> None:
     """:func:`upsert` for many rows with the same columns, as one executemany (batched by the
-    driver): thousands of rows per round trip instead of one statement each."""
+    driver): thousands of rows per round trip instead of one statement each. Columns in ``keep``
+    keep the existing row's value."""
     if not rows:
         return
     ins = _insert(conn, table)
-    update = {k: ins.excluded[k] for k in rows[0] if k not in keys}
+    update = {k: ins.excluded[k] for k in rows[0] if k not in keys and k not in keep}
     await conn.execute(ins.on_conflict_do_update(index_elements=list(keys), set_=update), list(rows))
 
 
 async def accumulate(
     conn: AsyncConnection,
     table: Table,
-    values: Mapping[str, Any],
+    values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
     keys: Sequence[str],
     *,
     sums: Sequence[str] = (),
@@ -91,11 +97,15 @@ async def accumulate(
 ) -> None:
     """Insert the row, or fold it into the row with the same ``keys``: columns in ``sums`` are
     added, columns in ``maxes`` keep the larger value, the others are replaced. One statement, so
-    concurrent writers never lose a count (a summary row per interval, e.g. checks per hour)."""
-    ins = _insert(conn, table).values(**values)
+    concurrent writers never lose a count (a summary row per interval, e.g. checks per hour).
+    ``values`` may be a list of rows with the same columns: one executemany for all of them."""
+    rows = [values] if isinstance(values, Mapping) else list(values)
+    if not rows:
+        return
+    ins = _insert(conn, table)
     greatest = func.greatest if conn.dialect.name == "postgresql" else func.max
     update: dict[str, Any] = {}
-    for k in values:
+    for k in rows[0]:
         if k in keys:
             continue
         if k in sums:
@@ -104,4 +114,8 @@ async def accumulate(
             update[k] = greatest(table.c[k], ins.excluded[k])
         else:
             update[k] = ins.excluded[k]
-    await conn.execute(ins.on_conflict_do_update(index_elements=list(keys), set_=update))
+    stmt = ins.on_conflict_do_update(index_elements=list(keys), set_=update)
+    if len(rows) == 1:
+        await conn.execute(stmt.values(**rows[0]))
+    else:
+        await conn.execute(stmt, rows)
