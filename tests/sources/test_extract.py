@@ -104,7 +104,7 @@ def test_a_list_with_its_container_but_no_items_is_empty_not_a_changed_layout() 
     html = "<html><body><ul class='notice-list'></ul></body></html>"
     assert extract_html_list(html, BASE, item_selector="ul.notice-list li.notice-item") == []
     assert extract_html_list(html, BASE, item_selector="li", container_selector="ul.notice-list") == []
-    with pytest.raises(LayoutChanged, match="neither does its container 'div.list'"):
+    with pytest.raises(LayoutChanged, match=r"neither does its container 'div\.list'"):
         extract_html_list(html, BASE, item_selector="div.list > li")
     with pytest.raises(LayoutChanged, match="matches nothing on"):
         extract_html_list(html, BASE, item_selector="li")
