@@ -139,8 +139,9 @@ async def test_polls_log_at_debug_and_a_summary_at_info(
     await polling.tick()  # 61 s since start >= summary_every (60 s)
     await settle(polling)
     lines = [r for r in caplog.records if r.name.startswith("watcher.sources")]
-    assert [r.msg for r in lines] == ["announce.summary"]
-    summary = lines[0]
+    assert [r.msg for r in lines] == ["announce.first_round_done", "announce.summary"]
+    assert (lines[0].sources, lines[0].failed, lines[0].seconds) == (4, 0, 1.0)  # type: ignore[attr-defined]
+    summary = lines[1]
     assert (summary.polls, summary.first, summary.not_modified, summary.sources) == (8, 4, 4, 4)  # type: ignore[attr-defined]
 
 

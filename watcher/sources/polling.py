@@ -7,7 +7,8 @@ job, every second) starts the polls that are due, at most ``max_in_flight`` at o
 ends starts the next due one at once), writes the sources' states behind every
 ``states.flush_every`` seconds, and logs one ``announce.summary`` line at info every
 ``summary_every`` seconds: how many polls, how many 304s, how many found something, how late the
-latest start was. Each poll's own line (``announce.polled``) is at debug.
+latest start was; and ``announce.first_round_done`` once every source was polled since start.
+Each poll's own line (``announce.polled``) is at debug.
 
 :meth:`close` lets polls in flight finish (bounded), then flushes the states: call it at shutdown.
 """
@@ -106,6 +107,9 @@ class AnnouncementPolling:
         start = clock.monotonic()
         self._last_flush = self._last_summary = start
         self.summary = PollSummary()
+        self._started = start
+        self._round_left = set(self.watchers)  # sources not polled yet since this process started
+        self._round_failed = 0
         spread = first_spread(len(watchers), min((w.cfg.interval for w in watchers), default=1.0))
         for i, w in enumerate(watchers):
             self._wheel.add(w.source_id, interval=w.cfg.interval, jitter=w.cfg.jitter,
@@ -152,10 +156,22 @@ class AnnouncementPolling:
             report = await watcher.poll_once()
             outcome = self.summary.add(report, max(0.0, started - due.due))
             _OUTCOMES[outcome].inc()
+            self._round(due.key, report)
         finally:
             self._in_flight.pop(due.key, None)
             self._wheel.done(due.key, started)
             self._fill()
+
+    def _round(self, key: str, report: PollReport) -> None:
+        """Log once, at info, when every source has been polled since start (and how it went)."""
+        if key not in self._round_left:
+            return
+        self._round_left.discard(key)
+        self._round_failed += 0 if report.ok else 1
+        if not self._round_left:
+            log.info("announce.first_round_done", extra={
+                "sources": len(self.watchers), "failed": self._round_failed,
+                "seconds": round(self._clock.monotonic() - self._started, 3)})
 
     async def _flush(self) -> None:
         try:
