@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -28,6 +29,7 @@ from lxml import etree
 
 from huabei_watch.clock import SHANGHAI
 from huabei_watch.errors import InvalidInput, PermanentError
+from watcher.sources.list_rows import SelectorError, read_list
 
 
 class LayoutChanged(PermanentError):
@@ -45,6 +47,8 @@ class NoticeRef:
     body: str | None = None
     #: The notice's own page, when the entry names one (None: a guid or API id without a URL).
     detail_url: str | None = None
+    #: :func:`notice_id_for_url` of ``detail_url`` ("" without one): the notice's identity across sources.
+    url_key: str = ""
 
 
 _TRACKING = re.compile(r"^(utm_.*|spm|scm|from|source|_t|timestamp|t|fbclid|gclid|share_.*)$", re.IGNORECASE)
@@ -172,51 +176,38 @@ def extract_html_list(
     (``container_selector``, else :func:`container_of` the item selector), and the layout changed
     otherwise: raises :class:`LayoutChanged` then, and when the items matched have no link at all.
     """
-    soup = _soup(html)
-    base_tag = soup.find("base", href=True)
-    if isinstance(base_tag, Tag):
-        base_url = urljoin(base_url, str(base_tag["href"]))
+    container = container_selector or container_of(item_selector)
     try:
-        items = soup.select(item_selector)
-    except Exception as exc:  # soupsieve rejects a malformed selector
-        raise LayoutChanged(f"bad item selector {item_selector!r}: {exc}") from None
-    if not items:
-        container = container_selector or container_of(item_selector)
-        try:
-            has_container = container is not None and soup.select_one(container) is not None
-        except Exception as exc:
-            raise LayoutChanged(f"bad container selector {container!r}: {exc}") from None
-        if has_container:
+        page = read_list(html, item_selector=item_selector, title_selector=title_selector,
+                         link_selector=link_selector, date_selector=date_selector, container_selector=container)
+    except SelectorError as exc:
+        raise LayoutChanged(str(exc)) from None
+    if page.base_href:
+        base_url = urljoin(base_url, page.base_href)
+    if not page.rows:
+        if page.container_found:
             return []
         where = f" and neither does its container {container!r}" if container else ""
         raise LayoutChanged(f"item selector {item_selector!r} matches nothing{where} on {base_url}")
-    for name, selector in (("link", link_selector), ("title", title_selector), ("date", date_selector)):
-        try:
-            if selector:
-                items[0].select_one(selector)
-        except Exception as exc:  # soupsieve rejects a malformed selector when it is first used
-            raise LayoutChanged(f"bad {name} selector {selector!r}: {exc}") from None
     refs: list[NoticeRef] = []
-    for item in items:
-        link = _link_of(item, link_selector)
-        if link is None:
-            continue
-        href = str(link.get("href", "")).strip()
+    for row in page.rows:
+        href = (row.href or "").strip()
         if not href or href.startswith(("javascript:", "mailto:", "#")):
             continue
         url = urljoin(base_url, href)
-        title_el = item.select_one(title_selector) if title_selector else link
-        title = _text(title_el) if title_el is not None else ""
-        if not title:
-            title = str(link.get("title", "")).strip()
-        published = None
-        if date_selector:
-            date_el = item.select_one(date_selector)
-            published = parse_published(_text(date_el), date_format) if date_el is not None else None
-        refs.append(NoticeRef(notice_id_for_url(url), url, title, published, detail_url=url))
+        title = row.title or row.link_title.strip()
+        published = _published_text(row.date, date_format) if row.date is not None else None
+        key = notice_id_for_url(url)
+        refs.append(NoticeRef(key, url, title, published, detail_url=url, url_key=key))
     if not refs:
-        raise LayoutChanged(f"{len(items)} items match {item_selector!r} on {base_url} but none has a link")
+        raise LayoutChanged(f"{len(page.rows)} items match {item_selector!r} on {base_url} but none has a link")
     return _dedupe(refs)
+
+
+@lru_cache(maxsize=1024)
+def _published_text(text: str, fmt: str | None) -> date | None:
+    """:func:`parse_published` of a list's date text (a list repeats a few dates: cached)."""
+    return parse_published(text, fmt)
 
 
 def container_of(item_selector: str) -> str | None:
@@ -249,14 +240,6 @@ def container_of(item_selector: str) -> str | None:
     if cut < 0 or combinator not in (" ", ">"):
         return None
     return text[:cut].strip() or None
-
-
-def _link_of(item: Tag, link_selector: str | None) -> Tag | None:
-    if link_selector:
-        return item.select_one(link_selector)
-    if item.name == "a" and item.has_attr("href"):
-        return item
-    return item.select_one("a[href]")
 
 
 def _dedupe(refs: Iterable[NoticeRef]) -> list[NoticeRef]:
@@ -384,7 +367,8 @@ def _feed_entry(entry: Any, base_url: str, *, atom: bool) -> NoticeRef | None:
     detail = url if _is_http(url) else (guid if permalink else None)
     title = _SPACES.sub(" ", _child_text(entry, "title")).strip()
     body = html_fragment_text(body_html) if body_html else None
-    return NoticeRef(notice_id, url or detail or guid, title, parse_published(date_text), body, detail_url=detail)
+    return NoticeRef(notice_id, url or detail or guid, title, parse_published(date_text), body, detail_url=detail,
+                     url_key=notice_id_for_url(detail) if detail else "")
 
 
 # ---------------------------------------------------------------- JSON
@@ -463,6 +447,7 @@ def extract_json(
                 published=parse_published(_opt_path(item, date_field), date_format),
                 body=html_fragment_text(body) if isinstance(body, str) and body.strip() else None,
                 detail_url=url if _is_http(url) else None,
+                url_key=notice_id_for_url(url) if _is_http(url) else "",
             )
         )
     if items and not refs:

@@ -86,7 +86,7 @@ def revision_of(title: str, text: str) -> str:
 
 def url_key(ref: NoticeRef) -> str:
     """The identity a notice's own page gives it ("" when the entry names no page)."""
-    return notice_id_for_url(ref.detail_url) if ref.detail_url else ""
+    return ref.url_key or (notice_id_for_url(ref.detail_url) if ref.detail_url else "")
 
 
 def content_key(title: str, windows: Sequence[Window]) -> str:
