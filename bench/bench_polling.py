@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -127,10 +128,8 @@ def log_events(path: Path, name: str) -> list[dict[str, Any]]:
     if path.exists():
         for line in path.read_text("utf-8", errors="replace").splitlines():
             if f'"{name}"' in line:
-                try:
+                with contextlib.suppress(ValueError):
                     out.append(json.loads(line))
-                except ValueError:
-                    pass
     return out
 
 
