@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urljoin
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from huabei_watch.errors import InvalidInput
 from tests.sources.helpers import page
@@ -299,3 +302,16 @@ def test_json_item_without_id_field_gets_its_id_from_the_url() -> None:
     )
     assert refs[0].notice_id == notice_id_for_url("https://open.example.com/n/1")
     assert refs[0].body is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["/", "a", ".", "..", "b.html", "?x=../", "#f", "//", "%2e", "x y"]), min_size=1,
+                max_size=8).map("".join))
+def test_list_links_join_their_base_as_the_standard_library_does(href: str) -> None:
+    html = f"<html><body><ul class='l'><li><a href=\"{href}\">公告</a></li></ul></body></html>"
+    try:
+        refs = extract_html_list(html, BASE + "list/1", item_selector="ul.l li")
+    except LayoutChanged:
+        return  # an href that is only a fragment, or empty: no link
+    assert [r.url for r in refs] == [urljoin(BASE + "list/1", href.strip())]
+    assert canonical_url(refs[0].url) == canonical_url(canonical_url(refs[0].url))

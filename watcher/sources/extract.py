@@ -53,6 +53,8 @@ class NoticeRef:
 
 _TRACKING = re.compile(r"^(utm_.*|spm|scm|from|source|_t|timestamp|t|fbclid|gclid|share_.*)$", re.IGNORECASE)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+#: http(s), a lower-case host without port or user, a path not ending in "/", no query, no fragment.
+_ALREADY_CANONICAL = re.compile(r"^https?://[a-z0-9.-]+/[^?#\s]*(?<!/)$")
 _BLOCKS = frozenset(
     ("address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "figcaption", "footer", "h1", "h2",
      "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table",
@@ -71,6 +73,8 @@ def canonical_url(url: str) -> str:
     """The form of a URL that names one page however it was written: lower-case scheme and host,
     no default port, no trailing slash (but ``/`` for the root), no fragment, tracking parameters
     (``utm_*``, ``spm``, ``from``...) dropped and the rest sorted. Never raises."""
+    if _ALREADY_CANONICAL.match(url):
+        return url  # the common case, a plain lower-case URL with a path: nothing to change
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
@@ -190,11 +194,12 @@ def extract_html_list(
         where = f" and neither does its container {container!r}" if container else ""
         raise LayoutChanged(f"item selector {item_selector!r} matches nothing{where} on {base_url}")
     refs: list[NoticeRef] = []
+    origin = _origin(base_url)
     for row in page.rows:
         href = (row.href or "").strip()
         if not href or href.startswith(("javascript:", "mailto:", "#")):
             continue
-        url = urljoin(base_url, href)
+        url = origin + href if origin and _ROOTED.match(href) else urljoin(base_url, href)
         title = row.title or row.link_title.strip()
         published = _published_text(row.date, date_format) if row.date is not None else None
         key = notice_id_for_url(url)
@@ -202,6 +207,16 @@ def extract_html_list(
     if not refs:
         raise LayoutChanged(f"{len(page.rows)} items match {item_selector!r} on {base_url} but none has a link")
     return _dedupe(refs)
+
+
+#: A path from the host's root with no dot segment ("/a/../b") to resolve: joined by concatenation.
+_ROOTED = re.compile(r"^(?!.*/\.\.?(?:/|$|[?#]))/(?!/)")
+
+
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of an http(s) URL ("" for anything else)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
 @lru_cache(maxsize=1024)
