@@ -131,7 +131,7 @@ async def test_sqlite_upgrades_itself_at_start_and_other_databases_must_be_curre
 
 
 def test_the_head_a_process_checks_without_alembic_is_alembic_head() -> None:
-    assert schema.HEAD_REVISION == schema.migrations().head()
+    assert schema.migrations().head() == schema.HEAD_REVISION
 
 
 async def test_a_process_whose_database_is_at_head_starts_without_loading_alembic(tmp_path: Path) -> None:
@@ -152,8 +152,10 @@ async def test_a_process_whose_database_is_at_head_starts_without_loading_alembi
         "asyncio.run(main())\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
-    assert out.stdout.strip() == "[]", out.stderr[-2000:]
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", script, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0 and out.decode().strip() == "[]", err.decode()[-2000:]
 
 
 async def test_two_processes_upgrading_at_once_apply_each_revision_once(empty: Database, tmp_path: Path) -> None:
