@@ -17,8 +17,12 @@ counted):
   published): CPU per check, and that every new notice was published exactly once
   (``huabei.announcement.published`` read back from the broker, one per notice, no id twice);
 * peak RSS (``VmHWM``).
-Baseline in the same session: changedetection.io on the same pages when it is installed (not a
-dependency of the project); skipped with a note when it is not.
+Baselines in the same session: the same daemon with no source, idle for one interval (what the role
+costs with nothing to poll: Kafka consumer, scheduler, admin server); a bare aiohttp client asking
+the same pages the same conditional GET (the floor of a check made with aiohttp); and
+changedetection.io on the same pages when it is installed (not a dependency of the project; skipped
+with a note when it is not). The database is made ready with ``huabei-watch db upgrade`` first, as a
+deployment does, so the daemon itself loads no migration code.
 Targets (issue 17): <= 0.3 ms CPU per unchanged check, <= 100 MB RSS, first poll <= 10 s CPU.
 """
 
@@ -172,6 +176,86 @@ async def published_announcements(bootstrap: str) -> Counter[str]:
 # ---------------------------------------------------------------- the run
 
 
+async def start_daemon(exe: Path, config: Path, log_path: Path) -> asyncio.subprocess.Process:
+    """``db upgrade`` (a deployment's step before the roles start), then ``run --role watcher``."""
+    upgrade = await asyncio.create_subprocess_exec(str(exe), "--config", str(config), "db", "upgrade",
+                                                   stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    _, err = await upgrade.communicate()
+    if upgrade.returncode != 0:
+        raise SystemExit(f"db upgrade failed: {err.decode()[-2000:]}")
+    with log_path.open("wb") as log_file:
+        return await asyncio.create_subprocess_exec(
+            str(exe), "--config", str(config), "run", "--role", "watcher", stdout=log_file, stderr=log_file,
+        )
+
+
+async def stop_daemon(daemon: asyncio.subprocess.Process) -> None:
+    if daemon.returncode is None:
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(daemon.wait(), 60)
+        except TimeoutError:
+            daemon.kill()
+
+
+async def idle_baseline(exe: Path, site_port: int, window: float) -> tuple[float, float]:
+    """(CPU share of a core, RSS MB) of the same daemon with no source, over ``window`` seconds."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-polling-idle-"))
+    admin = free_port()
+    write_config(tmp / "watcher.toml", tmp / "state", admin, site_port, 0, 30)
+    daemon = await start_daemon(exe, tmp / "watcher.toml", tmp / "daemon.log")
+    try:
+        async def ready() -> bool:
+            try:
+                async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{admin}/healthz") as r:
+                    return r.status == 200
+            except aiohttp.ClientError:
+                return False
+
+        await wait_for("the idle daemon", ready, timeout=120, every=0.5)
+        await asyncio.sleep(5)
+        c0, w0 = cpu_of(daemon.pid), time.monotonic()
+        await asyncio.sleep(window)
+        share = (cpu_of(daemon.pid) - c0) / (time.monotonic() - w0)
+        rss = rss_of(daemon.pid)[0]
+    finally:
+        await stop_daemon(daemon)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return share, rss
+
+
+async def raw_client_baseline(site_port: int, sources: int) -> float:
+    """CPU ms per conditional GET answered 304, made by a bare aiohttp client in a child process
+    (2 at a time, like the daemon's per-host limit)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.bench_polling", "--raw-client", str(site_port), "--sources", str(sources),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    return float(out.decode().strip().splitlines()[-1])
+
+
+async def raw_client(port: int, sources: int) -> None:
+    urls = [f"http://127.0.0.1:{port}/list/{i}" for i in range(sources)]
+    async with aiohttp.ClientSession() as http:
+        tags = {}
+        for u in urls:
+            async with http.get(u) as r:
+                await r.read()
+                tags[u] = r.headers["ETag"]
+        sem = asyncio.Semaphore(2)
+
+        async def check(u: str) -> None:
+            async with sem, http.get(u, headers={"If-None-Match": tags[u], "Accept-Encoding": "gzip, deflate"}) as r:
+                await r.read()
+
+        await asyncio.gather(*(check(u) for u in urls))  # warm
+        c0 = time.process_time()
+        for _ in range(2):
+            await asyncio.gather(*(check(u) for u in urls))
+        print((time.process_time() - c0) / (2 * len(urls)) * 1000)
+
+
 async def run(sources: int, interval: float, quick: bool) -> None:
     header("bench_polling: the watcher daemon, announcement sources mostly answering 304", quick)
     exe = Path(sys.executable).with_name("huabei-watch")
@@ -180,10 +264,10 @@ async def run(sources: int, interval: float, quick: bool) -> None:
     admin = free_port()
     config, log_path = tmp / "watcher.toml", tmp / "daemon.log"
     write_config(config, tmp / "state", admin, site.port, sources, interval)
-    with log_path.open("wb") as log_file:
-        daemon = await asyncio.create_subprocess_exec(
-            str(exe), "--config", str(config), "run", "--role", "watcher", stdout=log_file, stderr=log_file,
-        )
+    idle_share, idle_rss = await idle_baseline(exe, site.port, interval)
+    raw_ms = await raw_client_baseline(site.port, sources)
+    asked_before = (await site.command("stats"))["list_requests"]  # the bare client's requests
+    daemon = await start_daemon(exe, config, log_path)
     pid = daemon.pid
     figures: dict[str, Any] = {}
     try:
@@ -194,7 +278,7 @@ async def run(sources: int, interval: float, quick: bool) -> None:
             if daemon.returncode is not None:
                 raise SystemExit(f"the daemon exited with {daemon.returncode}; see {log_path}")
             rss_sample = rss_of(pid)[0]
-            if (await site.command("stats"))["first_request_at"] is not None:
+            if (await site.command("stats"))["list_requests"] > asked_before:
                 break
             rss_ready = rss_sample
             if time.monotonic() - started > 120:
@@ -231,12 +315,7 @@ async def run(sources: int, interval: float, quick: bool) -> None:
         announced = await published_announcements(bootstrap)
         _, peak = rss_of(pid)
     finally:
-        if daemon.returncode is None:
-            daemon.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(daemon.wait(), 60)
-            except TimeoutError:
-                daemon.kill()
+        await stop_daemon(daemon)
         await site.stop()
     warnings = sum(1 for line in log_path.read_text("utf-8", errors="replace").splitlines()
                    if '"level": "warning"' in line)
@@ -244,14 +323,18 @@ async def run(sources: int, interval: float, quick: bool) -> None:
 
     ms_idle = idle_cpu / max(1, checks) * 1000
     ms_busy = busy_cpu / max(1, busy_checks) * 1000
+    ms_net = max(0.0, idle_cpu - idle_share * idle_wall) / max(1, checks) * 1000
     print(f"sources: {sources:,} html lists of {ITEMS} notices on one loopback host, interval {interval:g} s; "
           f"daemon: huabei-watch run --role watcher (embedded broker, admin server, log level info)")
     print(f"RSS before the first request: {rss_ready:.0f} MB; after the first poll: {rss_after_first:.0f} MB; "
           f"steady: {rss_steady:.0f} MB; peak: {peak:.0f} MB")
     print(f"first poll of every source: {first_cpu:.1f} s CPU, {first_wall:.1f} s wall "
           f"(daemon: {figures['first']['seconds']} s from its start of polling, {figures['first']['failed']} failed)")
+    print(f"baseline, the same daemon with no source: {idle_share:.1%} of a core, RSS {idle_rss:.0f} MB; "
+          f"a bare aiohttp client, same conditional GET: {raw_ms:.3f} ms CPU per check")
     print(f"steady, all 304: {checks:,} checks ({not_modified:,} answered 304) in {idle_wall:.0f} s: "
-          f"{idle_cpu:.2f} s CPU, {ms_idle:.3f} ms per check, {idle_cpu / idle_wall:.1%} of a core")
+          f"{idle_cpu:.2f} s CPU, {ms_idle:.3f} ms per check ({ms_net:.3f} ms above the idle daemon; "
+          f"{ms_net / raw_ms:.1f}x the bare client), {idle_cpu / idle_wall:.1%} of a core")
     print(f"steady, {CHANGE_SHARE:.0%} new notices per interval: {busy_checks:,} checks in {busy_wall:.0f} s: "
           f"{busy_cpu:.2f} s CPU, {ms_busy:.3f} ms per check, {busy_cpu / busy_wall:.1%} of a core")
     twice = sum(1 for n in announced.values() if n > 1)
@@ -321,7 +404,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="200 sources at a 10 s interval instead of 2,000 at 30 s")
     ap.add_argument("--sources", type=int, default=None)
     ap.add_argument("--interval", type=float, default=None)
+    ap.add_argument("--raw-client", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.raw_client:
+        asyncio.run(raw_client(args.raw_client, args.sources or 2_000))
+        return 0
     sources = args.sources or (200 if args.quick else 2_000)
     interval = args.interval or (10.0 if args.quick else 30.0)
     asyncio.run(run(sources, interval, args.quick))
