@@ -31,9 +31,9 @@ import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bench._common import cpu_seconds, current_rss_mb, header, peak_rss_mb, quiet_logs, verdict
-from huabei_watch.bus.publish import RecordingPublisher
 from huabei_watch.clock import SystemClock
 from huabei_watch.db.engine import Database
+from tests.fakes.bus import RecordingPublisher
 from watcher.notices import understand
 from watcher.sources.announce_config import HtmlSource
 from watcher.sources.announcements import AnnouncementWatcher, add_poll_job

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -25,3 +25,9 @@ async def eventually(
         last = result  # type: ignore[assignment]
         await asyncio.sleep(0.02)
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last: {last!r})")
+
+
+async def notify_idle(notify: Any, *, timeout: float = 60.0) -> None:
+    """Wait until a notify role's fan-out has no work left (no lane, no delivery in progress)."""
+    fanout = notify.fanout
+    await eventually(lambda: not (fanout.lanes or fanout.in_progress), timeout=timeout, what="notify fan-out idle")

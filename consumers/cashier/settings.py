@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from huabei_watch.config.settings import CoreSettings
 
 DEFAULT_FALLBACK_METHODS: tuple[str, ...] = ("balance", "debitCardExpress", "creditCard", "moneyFund")
 
@@ -38,10 +35,3 @@ class CashierSettings(BaseModel):
     @property
     def ttl(self) -> timedelta:
         return timedelta(seconds=self.off_ttl)
-
-
-class CashierConfig(CoreSettings, Protocol):
-    """The sections the cashier role reads."""
-
-    @property
-    def cashier(self) -> CashierSettings: ...

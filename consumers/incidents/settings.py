@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from huabei_watch.config.settings import CoreSettings
 
 
 class IncidentSettings(BaseModel):
@@ -52,10 +49,3 @@ class IncidentSettings(BaseModel):
     @property
     def default_duration(self) -> timedelta:
         return timedelta(seconds=self.default_maintenance_duration)
-
-
-class IncidentsConfig(CoreSettings, Protocol):
-    """The sections the incidents role reads."""
-
-    @property
-    def incidents(self) -> IncidentSettings: ...

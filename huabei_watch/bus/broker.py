@@ -164,11 +164,6 @@ class EmbeddedBroker:
                 except Exception:
                     log.exception("broker.on_restart_failed")
 
-    async def kill_for_test(self) -> None:
-        """SIGKILL the broker process (fault drills): the supervisor restarts it."""
-        if self._proc is not None and self._proc.returncode is None:
-            self._proc.kill()
-
     async def _kill(self) -> None:
         proc = self._proc
         if proc is None or proc.returncode is not None:

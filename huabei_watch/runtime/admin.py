@@ -22,7 +22,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def _broker_ok(app: App[Any]) -> bool:
     bus = app.bus
-    if bus is None or bus._producer is None:
+    if bus._producer is None:
         return False
     try:
         await asyncio.wait_for(bus._producer.client.fetch_all_metadata(), 3.0)
@@ -35,7 +35,7 @@ async def readiness(app: App[Any]) -> tuple[bool, dict[str, bool]]:
     """Broker and database reachable, every consumer group joined, not shutting down."""
     checks: dict[str, bool] = {
         "broker": await _broker_ok(app),
-        "database": app.db is not None and await app.db.ping(),
+        "database": await app.db.ping(),
     }
     for name, check in app.ready_checks.items():
         try:

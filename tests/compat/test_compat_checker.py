@@ -10,7 +10,6 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from huabei_watch.bus.publish import RecordingPublisher
 from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.config.settings import MerchantConfig
 from huabei_watch.db.engine import Database
@@ -18,6 +17,7 @@ from huabei_watch.errors import TransientError
 from huabei_watch.events.base import Event
 from huabei_watch.events.signals import MERCHANT_FINDING, MerchantFinding
 from huabei_watch.merchants.registry import MerchantRegistry
+from tests.fakes.bus import RecordingPublisher
 from watcher.compat.advice import InterfaceNotice
 from watcher.compat.checker import CHECK_JOB, FLUSH_JOB, CompatChecker
 from watcher.compat.store import CompatStore

@@ -30,9 +30,9 @@ from huabei_watch.config.settings import KafkaSettings
 from huabei_watch.db.engine import Database
 from huabei_watch.errors import TransientError
 from huabei_watch.events import HEALTH_DOWN, HEALTH_UP, Event, EventData, Topics, decode
-from huabei_watch.root.daemon import build_roles
-from huabei_watch.runtime.app import App
+from huabei_watch.root.daemon import start_app
 from tests.e2e.harness import settings_for
+from tests.fakes.bus import kill_broker
 from tests.support import eventually
 from watcher.notices import understand
 from watcher.payments.ingest import make_payment_results_handler, signed_headers
@@ -248,19 +248,18 @@ async def test_daemon_restarts_its_killed_broker_republishes_state_and_consumes_
         "probes": [{"kind": "http", "id": "gw", "url": f"{base}/health", "interval": 1, "timeout": 0.5,
                     "failure_threshold": 1, "success_threshold": 1}],
     })
-    app = App(settings, clock=clock)
-    await app.start(build_roles(["watcher", "incidents"]))
+    app = await start_app(settings, ["watcher", "incidents"], clock=clock)
     try:
         assert app.broker is not None
         topics = Topics(topic_prefix)
 
         async def logged(event_type: str) -> list[str]:
-            async with app.require_db().engine.connect() as conn:
+            async with app.db.engine.connect() as conn:
                 rows = await conn.execute(select(signal_log.c.event_id).where(signal_log.c.type == event_type))
                 return list(rows.scalars())
 
         downs = await eventually(lambda: logged(HEALTH_DOWN), timeout=30, what="health.down consumed")
-        await app.broker.kill_for_test()
+        kill_broker(app.broker)
         await eventually(lambda: app.broker is not None and app.broker.restarts >= 1, timeout=30, what="broker restarted")
 
         async def republished() -> bool:

@@ -17,9 +17,8 @@ from consumers.incidents.signal_log import signal_log
 from huabei_watch.bus.broker import EmbeddedBroker, free_port
 from huabei_watch.bus.kafka import Bus
 from huabei_watch.events import Event, HealthChange
-from huabei_watch.root.daemon import build_roles
+from huabei_watch.root.daemon import start_app
 from huabei_watch.root.settings import parse_settings
-from huabei_watch.runtime.app import App
 from tests.samples import NOW
 from tests.support import eventually
 
@@ -147,15 +146,14 @@ async def test_walking_skeleton_signal_is_consumed_and_recorded_once(broker: Emb
             "sandbox": {"enabled": False},
         }
     )
-    app = App(settings, bootstrap=broker.bootstrap_servers)
-    await app.start(build_roles(["incidents"]))
+    app = await start_app(settings, ["incidents"], bootstrap=broker.bootstrap_servers)
     try:
         ev = Event.build("huabei.health.down", HealthChange(probe_id="p-skel", target="x", since=NOW), time=NOW)
         await bus.publish(ev)
         await bus.publish(ev)  # a replica publishing the same observation: same id
 
         async def rows() -> list[str]:
-            async with app.require_db().engine.connect() as conn:
+            async with app.db.engine.connect() as conn:
                 return [r[0] for r in await conn.execute(select(signal_log.c.event_id))]
 
         await eventually(rows, timeout=60, what="signal recorded")

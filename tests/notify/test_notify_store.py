@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from consumers.notify.delivery import DeliveryStore
 from consumers.notify.ports import OutboundMessage
 from consumers.notify.store import (
-    MemoryDeliveryStore,
     SqlDeliveryStore,
     create_tables,
     notification_deliveries,
 )
 from huabei_watch.clock import SHANGHAI
+from tests.fakes.delivery_store import MemoryDeliveryStore
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
 PG_URL = os.environ.get("HUABEI_TEST_PG_URL", "")

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from huabei_watch.bus.publish import RecordingPublisher
 from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.errors import TransientError
 from huabei_watch.events import (
@@ -22,6 +21,7 @@ from huabei_watch.events import (
     MaintenanceSignal,
     SourceStatus,
 )
+from tests.fakes.bus import RecordingPublisher
 from tests.sources.helpers import START, Page, Site, page, standin_understand
 from watcher.sources.announce_config import HtmlSource, JsonSource, RssSource
 from watcher.sources.announcements import AnnouncementWatcher
