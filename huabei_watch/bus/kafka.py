@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -31,12 +30,17 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
 from huabei_watch import metrics
+from huabei_watch.backoff import backoff_delay
 from huabei_watch.clock import Clock, SystemClock
 from huabei_watch.config.settings import KafkaSettings
 from huabei_watch.errors import InvalidInput, PermanentError, TransientError
 from huabei_watch.events import Event, EventData, Record, Topics, decode, encode
 
 log = logging.getLogger(__name__)
+
+#: Each retry waits between half and all of its backoff step (records retried by several
+#: consumers at once do not come back in step).
+RETRY_SPREAD = (0.5, 1.0)
 
 
 def client_kwargs(settings: KafkaSettings, bootstrap: str) -> dict[str, Any]:
@@ -152,13 +156,6 @@ class MessageContext:
 
 
 Handler = Callable[[Event[EventData], MessageContext], Awaitable[None]]
-
-
-def backoff_delay(attempt: int, initial: float, maximum: float, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter for ``attempt`` (1-based)."""
-    cap = min(maximum, initial * (2.0 ** (attempt - 1)))
-    r: float = rng.random() if rng is not None else random.random()
-    return cap / 2 + r * cap / 2
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -281,7 +278,9 @@ class ConsumerRunner:
                     return True
                 if self._abort_retries:
                     return False
-                delay = exc.retry_after or backoff_delay(attempt, self.settings.retry_initial, self.settings.retry_max)
+                delay = exc.retry_after or backoff_delay(
+                    attempt, self.settings.retry_initial, self.settings.retry_max, spread=RETRY_SPREAD
+                )
                 log.warning(
                     "consumer.retry",
                     extra={"group": self.group_id, "type": event.type, "attempt": attempt, "delay_s": round(delay, 3), "reason": exc.reason},

@@ -17,10 +17,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from huabei_watch.backoff import backoff_delay
 from huabei_watch.db import migrations
 from huabei_watch.errors import TransientError
 
 log = logging.getLogger(__name__)
+
+#: Waits between retries of a locked or unreachable database: 50 ms doubling to 5 s.
+RETRY_INITIAL, RETRY_MAX = 0.05, 5.0
 T = TypeVar("T")
 
 
@@ -93,18 +97,19 @@ class Database:
         backoff for up to ``retry_for`` seconds; then raise :class:`TransientError`."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + (self.retry_for if retry_for is None else retry_for)
-        delay = 0.05
+        attempt = 0
         while True:
             try:
                 return await fn()
             except Exception as exc:
                 if not is_transient_db_error(exc):
                     raise
+                attempt += 1
+                delay = backoff_delay(attempt, RETRY_INITIAL, RETRY_MAX)
                 if loop.time() + delay > deadline:
                     raise TransientError(f"database unavailable: {type(exc).__name__}: {str(exc)[:200]}") from None
                 log.warning("db.retry", extra={"delay_s": round(delay, 3), "reason": type(exc).__name__})
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
 
     def begin(self) -> Any:
         """``async with db.begin() as conn`` -- a transaction."""
