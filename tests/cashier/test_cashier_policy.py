@@ -138,7 +138,7 @@ def test_off_is_renewed_while_incident_stays_active() -> None:
     assert renewed is not None and renewed.renewal
     assert renewed.after.until == late + ttl
     assert renewed.after.changed_at == START  # renewal does not restart the hold
-    assert renewed.to_event_data().version == 2
+    assert renewed.after.version == 2
 
 
 def test_policy_json_while_maintenance_is_on() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -48,11 +47,11 @@ enabled = false
 
 
 @pytest.fixture
-async def daemon(tmp_path: Path) -> AsyncIterator[tuple[asyncio.subprocess.Process, int, Path]]:
+async def daemon(tmp_path: Path, python_exe: str) -> AsyncIterator[tuple[asyncio.subprocess.Process, int, Path]]:
     port = free_port()
     cfg = write_config(tmp_path, port)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "huabei_watch.root.cli", "--config", str(cfg), "run",
+        python_exe, "-m", "huabei_watch.root.cli", "--config", str(cfg), "run",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=str(tmp_path),
     )
     yield proc, port, cfg
@@ -95,14 +94,14 @@ async def test_run_on_defaults_answers_health_ready_metrics_and_exits_zero_on_si
     assert "daemon.ready" in events and "daemon.stopped" in events
 
 
-async def test_tail_prints_events_as_json_lines(broker: EmbeddedBroker, bus: Bus, tmp_path: Path) -> None:
+async def test_tail_prints_events_as_json_lines(broker: EmbeddedBroker, bus: Bus, tmp_path: Path, python_exe: str) -> None:
     ev = Event.build("huabei.health.down", HealthChange(probe_id="p-tail", target="x", since=NOW), time=NOW)
     await bus.publish(ev)
     cfg = write_config(tmp_path, free_port(), extra="")
     text = cfg.read_text("utf-8").replace("[kafka]", f'[kafka]\ntopic_prefix = "{bus.topics.prefix}"')
     cfg.write_text(text, "utf-8")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "huabei_watch.root.cli", "--config", str(cfg), "tail", "signals", "--from-beginning",
+        python_exe, "-m", "huabei_watch.root.cli", "--config", str(cfg), "tail", "signals", "--from-beginning",
         "--bootstrap", broker.bootstrap_servers, "--limit", "1",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
@@ -115,10 +114,10 @@ async def test_tail_prints_events_as_json_lines(broker: EmbeddedBroker, bus: Bus
     assert line["kafka"]["topic"] == bus.topics.signals
 
 
-async def test_tail_on_embedded_without_a_running_daemon_says_what_to_do(tmp_path: Path) -> None:
+async def test_tail_on_embedded_without_a_running_daemon_says_what_to_do(tmp_path: Path, python_exe: str) -> None:
     cfg = write_config(tmp_path, free_port())
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "huabei_watch.root.cli", "--config", str(cfg), "tail", "signals",
+        python_exe, "-m", "huabei_watch.root.cli", "--config", str(cfg), "tail", "signals",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     _, err = await asyncio.wait_for(proc.communicate(), 30)
@@ -126,9 +125,9 @@ async def test_tail_on_embedded_without_a_running_daemon_says_what_to_do(tmp_pat
     assert "start `huabei-watch run` first or pass --bootstrap" in err.decode()
 
 
-async def test_schema_command_writes_one_file_per_event_type(tmp_path: Path) -> None:
+async def test_schema_command_writes_one_file_per_event_type(tmp_path: Path, python_exe: str) -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "huabei_watch.root.cli", "schema", str(tmp_path / "schemas"), stdout=asyncio.subprocess.PIPE
+        python_exe, "-m", "huabei_watch.root.cli", "schema", str(tmp_path / "schemas"), stdout=asyncio.subprocess.PIPE
     )
     out, _ = await proc.communicate()
     assert proc.returncode == 0

@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from huabei_watch.errors import ConfigError
 
 PRODUCTION_GATEWAY = "https://openapi.alipay.com/gateway.do"
-SANDBOX_GATEWAY = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
 
 HbFqNum = Literal[3, 6, 12]
 
