@@ -23,7 +23,7 @@ from huabei_watch.db.engine import Database
 from huabei_watch.events import Topics
 
 #: Fixtures that start a broker, a daemon, a subprocess or a browser: a test using any is ``integration``.
-INTEGRATION_FIXTURES = frozenset({"broker", "bus", "own_broker", "python_exe"})
+INTEGRATION_FIXTURES = frozenset({"broker", "bus", "own_broker", "embedded_kafka", "python_exe"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -42,6 +42,13 @@ def python_exe() -> str:
     """The interpreter for a child process of the test (the CLI, a daemon): requesting it marks the
     test ``integration``."""
     return sys.executable
+
+
+@pytest.fixture
+def embedded_kafka() -> dict[str, str]:
+    """The ``[kafka]`` keys of a daemon under test that starts its own embedded broker: requesting
+    it marks the test ``integration``."""
+    return {"bootstrap_servers": "embedded"}
 
 
 @pytest.fixture(scope="session")

@@ -235,7 +235,7 @@ def _nid(guid: str) -> str:
 
 @pytest.mark.slow
 async def test_daemon_restarts_its_killed_broker_republishes_state_and_consumes_again(
-    platform: tuple[Platform, str], topic_prefix: str, tmp_path: Path
+    platform: tuple[Platform, str], topic_prefix: str, tmp_path: Path, embedded_kafka: dict[str, str]
 ) -> None:
     """The daemon's own embedded broker is SIGKILLed: the supervisor restarts it (empty), the
     restart hook recreates topics and republishes the probe's "down", and the incidents consumer
@@ -244,7 +244,7 @@ async def test_daemon_restarts_its_killed_broker_republishes_state_and_consumes_
     state.health_status = 500
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     settings = settings_for(tmp_path, topic_prefix, {
-        "kafka": {"bootstrap_servers": "embedded", "publish_timeout": 0.5},
+        "kafka": {**embedded_kafka, "publish_timeout": 0.5},
         "probes": [{"kind": "http", "id": "gw", "url": f"{base}/health", "interval": 1, "timeout": 0.5,
                     "failure_threshold": 1, "success_threshold": 1}],
     })
