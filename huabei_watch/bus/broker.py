@@ -173,11 +173,15 @@ class EmbeddedBroker:
         proc = self._proc
         if proc is None or proc.returncode is not None:
             return
-        proc.terminate()
+        # The process may exit on its own at any point here (seen: a loaded machine took over 5 s
+        # to finish a SIGTERM, and the SIGKILL then found no process): that is a stop, not an error.
+        with contextlib.suppress(ProcessLookupError):
+            proc.terminate()
         try:
             await asyncio.wait_for(proc.wait(), 5.0)
         except TimeoutError:
-            proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
             await proc.wait()
 
     async def stop(self) -> None:
