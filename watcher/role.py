@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, time
-from typing import Any
+from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
@@ -42,7 +43,13 @@ from watcher.sources.probe_store import probe_states
 from watcher.sources.probes import ProbeRunner, schedule_probes
 from watcher.sources.seen import SqlSeenStore
 
+if TYPE_CHECKING:
+    from watcher.sources.precreate import PrecreateScheduler
+
 log = logging.getLogger(__name__)
+
+#: Called by an announcement source with each notice it understood.
+NoticeHandler = Callable[[NoticeRef, NoticeUnderstanding, datetime], Awaitable[None]]
 
 
 async def create_watcher_role(
@@ -84,15 +91,21 @@ async def create_watcher_role(
         probes = ProbeRunner(probe_specs, publisher, clock, http, restored=await _load_probe_states(db))
 
     payments = PaymentPipeline(publisher, clock, s.payments.detection, on_plugin=compat.plugin_seen)
-    role = WatcherRole(db=db, registry=registry, compat=compat, probes=probes, payments=payments, sandbox=sandbox,
-                       payment_results_topic=payment_results_topic)
 
-    # Announcements.
+    # Announcements (interface-change notices go to the compatibility check).
     fetcher = Fetcher(http, clock)
     store = SqlSeenStore(db.engine)
-    for src in sources:
-        w = AnnouncementWatcher(src, fetcher, store, publisher, clock, understand, on_understood=role.on_notice)
-        role.watchers.append(w)
+    on_notice = interface_notice_handler(compat)
+    watchers = [AnnouncementWatcher(src, fetcher, store, publisher, clock, understand, on_understood=on_notice)
+                for src in sources]
+
+    # Synthetic pre-order probe.
+    precreate = (_precreate_scheduler(s.alipay, payments, publisher, clock, http)
+                 if s.alipay.enabled and s.alipay.merchants else None)
+
+    role = WatcherRole(db=db, registry=registry, compat=compat, watchers=watchers, probes=probes, payments=payments,
+                       precreate=precreate, sandbox=sandbox, payment_results_topic=payment_results_topic)
+    for w in watchers:
         add_poll_job(scheduler, w)  # first poll at once, then every interval
 
     if probes is not None:
@@ -127,18 +140,37 @@ async def create_watcher_role(
     scheduler.add_job(role.refresh_secrets, "interval", seconds=60, id="payments:secrets",
                       replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
 
-    # Synthetic pre-order probe.
-    if s.alipay.enabled and s.alipay.merchants:
-        role.precreate = _start_precreate(s.alipay, payments, publisher, clock, http, tasks, role.precreate_stop)
+    if precreate is not None:
+        tasks.spawn(precreate.run_forever(role.precreate_stop), "precreate")
     return role
 
 
-def _start_precreate(
+def interface_notice_handler(compat: CompatChecker) -> NoticeHandler:
+    """What an announcement source calls with each understood notice: interface-change notices
+    make the compatibility checker check every merchant's plugin against them."""
+
+    async def on_notice(ref: NoticeRef, understanding: NoticeUnderstanding, now: datetime) -> None:
+        change = understanding.interface_change
+        if understanding.kind != "interface" or change is None:
+            return
+        published = (
+            datetime.combine(ref.published, time(0), tzinfo=SHANGHAI) if ref.published is not None else now
+        )
+        notice = InterfaceNotice(
+            notice_id=ref.notice_id, plugins=change.names, min_version=change.minimum_version,
+            deadline=change.deadline, published_at=published, title=ref.title, url=ref.url,
+        )
+        await compat.on_interface_notice(notice)
+
+    return on_notice
+
+
+def _precreate_scheduler(
     s: AlipayProbeSettings, payments: PaymentPipeline, publisher: Publisher, clock: Clock,
-    http: aiohttp.ClientSession, tasks: Tasks, stop: asyncio.Event,
-) -> Any:
-    """The pre-order probe's scheduler, running in ``tasks`` until ``stop`` is set. Imported only
-    when the probe is enabled (it loads the RSA signing code)."""
+    http: aiohttp.ClientSession,
+) -> PrecreateScheduler:
+    """The pre-order probe's scheduler (not started). Imported only when the probe is enabled (it
+    loads the RSA signing code)."""
     from watcher.payments.diagnosis import diagnose
     from watcher.sources.precreate import PrecreateProbe, PrecreateScheduler
     from watcher.sources.precreate_core import FindingTracker, PrecreateOutcome
@@ -152,9 +184,7 @@ def _start_precreate(
         if result is not None:
             payments.detector.observe(result, now=clock.now())
 
-    scheduler = PrecreateScheduler(probes, s, clock, tracker, publisher, on_outcome=on_outcome)
-    tasks.spawn(scheduler.run_forever(stop), "precreate")
-    return scheduler
+    return PrecreateScheduler(probes, s, clock, tracker, publisher, on_outcome=on_outcome)
 
 
 async def _load_probe_states(db: Database) -> dict[str, ProbeState]:
@@ -180,8 +210,10 @@ class WatcherRole:
         db: Database,
         registry: MerchantRegistry,
         compat: CompatChecker,
+        watchers: list[AnnouncementWatcher],
         probes: ProbeRunner | None,
         payments: PaymentPipeline,
+        precreate: PrecreateScheduler | None,
         sandbox: SandboxServer | None,
         payment_results_topic: str,
     ) -> None:
@@ -193,26 +225,13 @@ class WatcherRole:
         self.payments = payments
         #: None unless ``sandbox.enabled``.
         self.sandbox = sandbox
-        self.watchers: list[AnnouncementWatcher] = []
-        self.secrets: dict[str, str] = {}
+        self.watchers = watchers
+        #: None unless the pre-order probe is enabled (``alipay.enabled`` with merchants).
+        self.precreate = precreate
         self.precreate_stop = asyncio.Event()
-        #: The PrecreateScheduler when the pre-order probe is enabled, else None.
-        self.precreate: Any = None
+        #: Merchant id -> payments secret, re-read from the registry every minute.
+        self.secrets: dict[str, str] = {}
         self.subscriptions = (Subscription("watcher-payments", (payment_results_topic,), payments.handle),)
-
-    async def on_notice(self, ref: NoticeRef, understanding: NoticeUnderstanding, now: datetime) -> None:
-        """Interface-change notices: check every merchant's plugin against them."""
-        change = understanding.interface_change
-        if understanding.kind != "interface" or change is None:
-            return
-        published = (
-            datetime.combine(ref.published, time(0), tzinfo=SHANGHAI) if ref.published is not None else now
-        )
-        notice = InterfaceNotice(
-            notice_id=ref.notice_id, plugins=change.names, min_version=change.minimum_version,
-            deadline=change.deadline, published_at=published, title=ref.title, url=ref.url,
-        )
-        await self.compat.on_interface_notice(notice)
 
     async def refresh_secrets(self) -> None:
         fresh: dict[str, str] = {}

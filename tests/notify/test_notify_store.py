@@ -20,6 +20,7 @@ from consumers.notify.store import (
     notification_deliveries,
 )
 from huabei_watch.clock import SHANGHAI
+from tests.conftest import _fresh_pg_database
 from tests.fakes.delivery_store import MemoryDeliveryStore
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
@@ -38,7 +39,8 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         return
     if request.param == "postgres" and not PG_URL:
         pytest.skip("HUABEI_TEST_PG_URL not set")
-    url = PG_URL if request.param == "postgres" else f"sqlite+aiosqlite:///{tmp_path / 'n.db'}"
+    # A database of its own on PostgreSQL: tests on other xdist workers use the same server.
+    url = await _fresh_pg_database(PG_URL) if request.param == "postgres" else f"sqlite+aiosqlite:///{tmp_path / 'n.db'}"
     engine = create_async_engine(url)
     await create_tables(engine)
     async with engine.begin() as conn:
