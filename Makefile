@@ -22,8 +22,11 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/vulture
 
+# Two workers (pytest-xdist); the fault drills share one of them (--dist loadgroup, see tests/conftest.py).
+XDIST ?= -n 2 --dist loadgroup
+
 test: lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS)
