@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
+from consumers.cashier.fallbacks import channels_down, next_down_change, usable_fallbacks
 from consumers.cashier.model import CashierState, Change, Desired, Mode
 from consumers.cashier.reconcile import Reconciler, effective
 from consumers.cashier.view import PolicyView, etag
@@ -19,8 +20,8 @@ from huabei_watch.events.common import HUABEI_CHANNELS
 from huabei_watch.events.incidents import Incident, IncidentKind, Phase
 
 __all__ = [
-    "CashierState", "Change", "Desired", "Mode", "PolicyView", "Reconciler", "desired_channels",
-    "disables_now", "effective", "etag", "merchant_policy_state",
+    "CashierState", "Change", "Desired", "Mode", "PolicyView", "Reconciler", "channels_down", "desired_channels",
+    "disables_now", "effective", "etag", "merchant_policy_state", "next_down_change", "usable_fallbacks",
 ]
 
 #: The subject of the platform-wide switch (it applies to every ``auto`` merchant).

@@ -59,7 +59,7 @@ async def create_cashier_role(
     on ``router``. :attr:`CashierRole.reader` answers what a merchant's cashier applies (the
     composition root also hands it to ``GET /v1/diagnose``)."""
     store = CashierStore(db)
-    reader = PolicyReader(store, registry, clock, PolicyView(settings))
+    reader = PolicyReader(store, registry, clock, PolicyView(settings), incidents_for=settings.ttl)
     pusher = Pusher(store, registry, reader, http, clock)
     role = CashierRole(settings, store=store, registry=registry, reader=reader, pusher=pusher, publisher=publisher,
                        clock=clock, incidents_topic=incidents_topic)

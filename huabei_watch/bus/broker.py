@@ -86,8 +86,10 @@ class EmbeddedBroker:
         port: int | None = None,
         log_path: Path | None = None,
         start_timeout: float = 30.0,
+        stop_timeout: float = 5.0,
     ) -> None:
         self._binary_override = binary
+        self._stop_timeout = stop_timeout
         self.host = host
         self.port = port or free_port(host)
         self._log_path = log_path
@@ -170,15 +172,16 @@ class EmbeddedBroker:
                     log.exception("broker.on_restart_failed")
 
     async def _kill(self) -> None:
+        """SIGTERM, then SIGKILL after ``stop_timeout``. Never raises for a process that exits on
+        its own meanwhile (seen under load: it exited just as the timeout fired, and the SIGKILL
+        raised ProcessLookupError out of ``stop``)."""
         proc = self._proc
         if proc is None or proc.returncode is not None:
             return
-        # The process may exit on its own at any point here (seen: a loaded machine took over 5 s
-        # to finish a SIGTERM, and the SIGKILL then found no process): that is a stop, not an error.
         with contextlib.suppress(ProcessLookupError):
             proc.terminate()
         try:
-            await asyncio.wait_for(proc.wait(), 5.0)
+            await asyncio.wait_for(proc.wait(), self._stop_timeout)
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
