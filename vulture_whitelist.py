@@ -48,7 +48,6 @@ PATH  # the payment-results endpoint's path, for embedders
 SOURCE_ADAPTER
 listed
 pending_events
-scores
 
 # -- not this branch's to change (watcher/sources pollers, watcher/notices, migrations: other owners) ----
 trigger  # watcher/sources/probes.py
@@ -64,9 +63,6 @@ _.dead_letters  # consumers/notify delivery stores
 _.counters  # consumers/notify/fanout.py
 next_wakeup  # consumers/notify/plan.py
 verify_response  # watcher/alipay/sign.py
-channels_under_maintenance  # watcher/notices/channels.py
-usable_fallbacks
-_.metric_labels  # watcher/notices/model.py
 known_codes  # watcher/payments/diagnosis.py
 known_transport_errors
 load_probes  # watcher/sources/probe_config.py

@@ -154,7 +154,9 @@ async def test_metrics_show_fan_out_progress_open_incidents_and_the_switch(
             _, text, _ = await get_json(app, "/metrics", token=None)
             values = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                       if line.startswith("huabei_")}
-            return values if values.get("huabei_cashier_platform_off") == 1 else {}
+            # The file line is written before the fan-out counts the message as sent.
+            sent = values.get('huabei_notify_messages_total{outcome="sent"}', 0.0)
+            return values if values.get("huabei_cashier_platform_off") == 1 and sent >= 20 else {}
 
         values = await eventually(scraped, timeout=60, what="the switch off in /metrics")
         assert values['huabei_notify_messages_total{outcome="sent"}'] >= 20
