@@ -44,6 +44,10 @@ _.dead_lettered
 _.unconfirmed  # delivery counters
 _.publish_errors
 _.fetches  # WeChat OA access-token fetches
+_.refused  # admin connection guard counter
+_.replays  # payment-results replays skipped
+_.outcome_totals  # status history, read by status.html.j2
+_.outcome_today
 PATH  # the payment-results endpoint's path, for embedders
 SOURCE_ADAPTER
 listed

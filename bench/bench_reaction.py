@@ -45,7 +45,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from bench._common import embedded_broker, header, percentile, quiet_logs, verdict
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.events import HEALTH_DOWN, Event, HealthChange, ProbeObservation, Scope
-from huabei_watch.root.daemon import role_factories
+from huabei_watch.root.daemon import start_app
 from huabei_watch.root.settings import parse_settings
 from huabei_watch.runtime.app import App
 
@@ -76,7 +76,7 @@ def settings(state: Path, prefix: str, merchants: int, probe_url: str | None) ->
 
 @contextlib.asynccontextmanager
 async def app_running(s: Any, broker: EmbeddedBroker, roles: list[str]) -> AsyncIterator[App]:
-    app = await App.start(s, role_factories(roles), bootstrap=broker.bootstrap_servers)
+    app = await start_app(s, roles, bootstrap=broker.bootstrap_servers)
     try:
         yield app
     finally:

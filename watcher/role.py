@@ -39,7 +39,7 @@ from watcher.sources.extract import NoticeRef
 from watcher.sources.fetch import Fetcher
 from watcher.sources.probe_config import HttpProbe
 from watcher.sources.probe_state import ProbeState
-from watcher.sources.probe_store import probe_states
+from watcher.sources.probe_store import probe_states, save_hours
 from watcher.sources.probes import ProbeRunner, schedule_probes
 from watcher.sources.seen import SqlSeenStore
 
@@ -107,6 +107,10 @@ async def create_watcher_role(
                        precreate=precreate, sandbox=sandbox, payment_results_topic=payment_results_topic)
     for w in watchers:
         add_poll_job(scheduler, w)  # first poll at once, then every interval
+    metrics.live_gauge("huabei_source_consecutive_failures", "Failed polls in a row, per notice source", ("source",),
+                       lambda: [((w.source_id,), float(w.consecutive_failures)) for w in watchers])
+    metrics.live_gauge("huabei_source_degraded", "1 while a notice source is reported degraded", ("source",),
+                       lambda: [((w.source_id,), float(w.degraded)) for w in watchers])
 
     if probes is not None:
         schedule_probes(scheduler, probes)
@@ -246,13 +250,19 @@ class WatcherRole:
         if self.probes is None:
             return
         states = self.probes.states()
+        hours = self.probes.hours.take()
 
         async def work() -> None:
             async with self.db.begin() as conn:
                 for pid, st in states.items():
                     await upsert(conn, probe_states, {"probe_id": pid, "data": st.model_dump(mode="json")}, ["probe_id"])
+                await save_hours(conn, hours)
 
-        await self.db.run(work)
+        try:
+            await self.db.run(work)
+        except BaseException:
+            self.probes.hours.give_back(hours)
+            raise
         await self.probes.reassert_down()
 
     async def stop(self) -> None:

@@ -29,11 +29,15 @@ from huabei_watch.bus.kafka import MessageContext
 from huabei_watch.bus.publish import Publisher
 from huabei_watch.clock import Clock
 from huabei_watch.db.engine import Database
+from huabei_watch.errors import TransientError
 from huabei_watch.events import CASHIER_CHANGED, CashierChange, Event, EventData, Incident, ScopeKind
 from huabei_watch.merchants.registry import MerchantRegistry
 from huabei_watch.runtime.app import Subscription
 
 log = logging.getLogger(__name__)
+
+#: How long an ops override waits for a failing or locked database before answering 503.
+OPS_RETRY_FOR = 6.0
 
 RECONCILE_JOB = "cashier:reconcile"
 PLATFORM_OFF = Gauge("huabei_cashier_platform_off", "1 while the platform-wide Huabei switch is off", registry=metrics.REGISTRY)
@@ -197,8 +201,13 @@ class CashierRole:
 
     # -- ops control ---------------------------------------------------------------------------------
     async def force_on(self, merchant_id: str, incident_id: str, until: datetime | None, by: str) -> None:
-        """Keep Huabei on for ``merchant_id`` (for one incident or ``"*"``, until a time or for good)
-        and reconcile at once."""
-        await self.store.force_on(merchant_id, incident_id, until, self.now(), by)
-        await self.reader.refresh()
-        await self.reconcile(merchant_id)
+        """Keep Huabei on for ``merchant_id`` (for one incident or ``"*"``, until a time or for good).
+        Persist before effect: the override is committed first (TransientError after
+        :data:`OPS_RETRY_FOR` of a failing database, and then nothing of it exists); the switch
+        follows from it, now or at the next periodic pass."""
+        await self.store.force_on(merchant_id, incident_id, until, self.now(), by, retry_for=OPS_RETRY_FOR)
+        try:
+            await self.reader.refresh()
+            await self.reconcile(merchant_id)
+        except TransientError as exc:
+            log.warning("cashier.force_on_deferred", extra={"merchant_id": merchant_id, "reason": exc.reason})

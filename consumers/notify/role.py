@@ -165,6 +165,9 @@ async def create_notify_role(
                        lambda: [((), float(fanout.lanes))])
     metrics.live_counter("huabei_notify_retries_total", "Transient provider errors retried", (),
                          lambda: [((), float(deliverer.retries))])
+    metrics.live_counter("huabei_notify_unconfirmed_total",
+                         "Sends interrupted before the provider confirmed them (reported to ops, never resent)", (),
+                         lambda: [((), float(deliverer.unconfirmed))])
     scheduler.add_job(role.replan_open, "interval", seconds=settings.replan_every, id=REPLAN_JOB,
                       replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
     scheduler.add_job(role.retries, "interval", seconds=10, id=RETRY_JOB,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -11,6 +11,7 @@ from consumers.notify.delivery import DeliverySettings
 from consumers.notify.fanout import FanOutSettings
 from consumers.notify.plan import PlanSettings
 from consumers.notify.templates import TemplateSettings
+from huabei_watch.config.types import Duration
 
 
 class OpsEndpoint(BaseModel):
@@ -29,7 +30,7 @@ class NotifySettings(ChannelsConfig):
         default="aliyun_sms", description="Which SMS channel a merchant's 'sms' means"
     )
     ops: tuple[OpsEndpoint, ...] = Field(default=(), description="The ops route: gets every incident")
-    replan_every: float = Field(default=60.0, ge=5, le=3600, description="Re-plan open incidents (reminders, quiet hours)")
+    replan_every: Annotated[float, Duration(ge=5, le=3600)] = Field(default=60.0, description="Re-plan open incidents (reminders, quiet hours)")
     plan: PlanSettings = PlanSettings()
     templates: TemplateSettings = TemplateSettings()
     delivery: DeliverySettings = DeliverySettings()

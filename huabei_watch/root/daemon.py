@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from huabei_watch.bus.broker import broker_address_file
 from huabei_watch.clock import Clock
 from huabei_watch.root import schema
+from huabei_watch.root.feeds import add_feed_routes
+from huabei_watch.root.merchant_page import add_merchant_routes
 from huabei_watch.root.settings import Settings
 from huabei_watch.root.status import add_status_routes
 from huabei_watch.runtime.app import App, Resources, Role, RoleFactory
@@ -75,22 +77,26 @@ ROLE_FACTORIES: Mapping[str, RoleFactory[Settings]] = {
 }
 
 
-def role_factories(names: list[str]) -> list[RoleFactory[Settings]]:
-    """The factories of ``names``, in the order given. Loads every role's tables (the schema is
-    the whole daemon's, whichever roles one process runs). Raises ValueError for an unknown name."""
+def role_factories(names: list[str]) -> dict[str, RoleFactory[Settings]]:
+    """Name -> factory of ``names``, in the order given. Loads every role's tables (the schema is
+    the whole daemon's, whichever roles one process runs; the migrations check it). Raises
+    ValueError for an unknown name."""
     schema.load_tables()
     unknown = [n for n in names if n not in ROLE_FACTORIES]
     if unknown:
         raise ValueError(f"unknown role {unknown[0]!r} (known: {', '.join(ROLE_FACTORIES)})")
-    return [ROLE_FACTORIES[n] for n in names]
+    return {n: ROLE_FACTORIES[n] for n in names}
 
 
 async def start_app(
     settings: Settings, roles: list[str], *, clock: Clock | None = None, bootstrap: str | None = None
 ) -> App[Settings]:
-    """A running :class:`App` with the roles ``roles`` and the status page on its admin server."""
+    """A running :class:`App` with the roles ``roles``, the status, feed and merchant pages on its
+    admin server, and the schema made ready at start (:func:`huabei_watch.root.schema.prepare_database`)."""
     return await App.start(
-        settings, role_factories(roles), clock=clock, bootstrap=bootstrap, admin_routes=(add_status_routes,)
+        settings, role_factories(roles), clock=clock, bootstrap=bootstrap,
+        admin_routes=(add_status_routes, add_feed_routes, add_merchant_routes),
+        prepare_database=schema.prepare_database,
     )
 
 

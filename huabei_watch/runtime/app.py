@@ -1,8 +1,10 @@
 """One daemon process: shared resources and the roles it runs.
 
-:meth:`App.start` opens everything and returns a running :class:`App`, built whole: embedded broker
-(if configured) -> bus (producer, topics) -> database -> HTTP session, scheduler -> roles (each
-built by its factory from :class:`Resources`) -> admin server -> consumers. A start that fails
+:meth:`App.start` opens everything and returns a running :class:`App`, built whole: event-signing
+keyring -> embedded broker (if configured) -> bus (producer, topics) -> database (schema made ready
+by the root's ``prepare_database``: a SQLite file upgrades itself, other databases must be current)
+-> HTTP session, scheduler -> roles (each built by its factory from :class:`Resources`) -> admin
+server -> consumers. A start that fails
 part-way closes what it had opened and raises. :meth:`App.stop` is the reverse; roles drain their
 work within ``daemon.shutdown_timeout``.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -24,13 +26,15 @@ from huabei_watch import metrics
 from huabei_watch.backoff import backoff_delay
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.bus.kafka import Bus, ConsumerRunner, Handler
+from huabei_watch.bus.keys import Keyring, load_keyring
 from huabei_watch.clock import Clock, SystemClock
-from huabei_watch.config.settings import CoreSettings
+from huabei_watch.config.settings import AdminSettings, CoreSettings
 from huabei_watch.db.engine import Database
 from huabei_watch.errors import TransientError
 from huabei_watch.events import Topics
 from huabei_watch.merchants.registry import MerchantRegistry
-from huabei_watch.runtime import admin
+from huabei_watch.runtime import admin, guard
+from huabei_watch.runtime.guard import Limits
 from huabei_watch.runtime.tasks import Tasks
 
 log = logging.getLogger(__name__)
@@ -43,6 +47,9 @@ S = TypeVar("S", bound=CoreSettings)
 #: Adds routes to the admin server (e.g. the composition root's status page); runs after the roles
 #: are built, before the admin server listens.
 AdminRoutes = Callable[["App[Any]"], None]
+#: Makes the opened database ready for the roles (the root's migrations), or refuses with a
+#: :class:`~huabei_watch.errors.HuabeiWatchError` saying what to run.
+PrepareDatabase = Callable[[Database], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +116,9 @@ class App(Generic[S_co]):
         resources: Resources[S_co],
         *,
         broker: EmbeddedBroker | None,
+        keyring: Keyring,
         roles: Sequence[Role],
-        web_app: web.Application,
-        runner: web.AppRunner,
+        admin_server: AdminServer,
         exit_stack: contextlib.AsyncExitStack,
     ) -> None:
         self.resources = resources
@@ -125,9 +132,11 @@ class App(Generic[S_co]):
         #: None when Kafka is external (``kafka.bootstrap_servers`` or a given bootstrap).
         self.broker = broker
         self.bootstrap = resources.bus.bootstrap
+        #: Signs what this process publishes and verifies what it consumes.
+        self.keyring = keyring
         self.roles = list(roles)
-        self.web = web_app
-        self._runner = runner
+        self._admin = admin_server
+        self.web = admin_server.web
         self._exit = exit_stack
         #: (runner, task) per subscription, in role order.
         self.consumers: list[tuple[ConsumerRunner, asyncio.Task[None]]] = []
@@ -139,52 +148,78 @@ class App(Generic[S_co]):
     @property
     def admin_port(self) -> int:
         """The port the admin server listens on (``admin.listen`` may say 0: any free port)."""
-        return int(self._runner.addresses[0][1])
+        return self._admin.listener.port
+
+    @property
+    def listener(self) -> guard.Listener:
+        """The admin server's guarded listener (connection limits and counters)."""
+        return self._admin.listener
 
     def group_id(self, group: str) -> str:
         return f"{self.settings.kafka.group_prefix}.{group}"
+
+    def broker_epoch(self) -> int:
+        """Changes when the embedded broker restarts (its consumer groups are gone then)."""
+        return self.broker.generation if self.broker is not None else 0
 
     # -- lifecycle -----------------------------------------------------------------------------
     @classmethod
     async def start(
         cls,
         settings: S,
-        roles: Sequence[RoleFactory[S]] = (),
+        roles: Mapping[str, RoleFactory[S]] | None = None,
         *,
         clock: Clock | None = None,
         bootstrap: str | None = None,
         admin_routes: Sequence[AdminRoutes] = (),
+        prepare_database: PrepareDatabase | None = None,
     ) -> App[S]:
-        """Open the resources, build the roles in order, serve the admin server, start consuming.
-        ``bootstrap``: an already running Kafka (no embedded broker is started then)."""
+        """Open the resources, build the roles (name -> factory, in order), serve the admin server,
+        start consuming. ``bootstrap``: an already running Kafka (no embedded broker is started
+        then). ``prepare_database`` None: the database is used as it is (its tables made elsewhere)."""
         stack = contextlib.AsyncExitStack()
         try:
-            app = await _open(settings, roles, clock or SystemClock(), bootstrap, admin_routes, stack)
+            app = await _open(settings, roles or {}, clock or SystemClock(), bootstrap, admin_routes, prepare_database,
+                              stack)
         except BaseException:
             await stack.aclose()
             raise
         return app
 
     def _consume(self, sub: Subscription) -> None:
+        """A consumer of the subscription: records are verified with the process's keyring, and
+        ``/readyz`` says 503 while the group is not joined and assigned."""
         runner = ConsumerRunner(
             group_id=self.group_id(sub.group), topics=list(sub.topics), handler=sub.handler, bus=self.bus,
-            settings=self.settings.kafka, clock=self.clock,
+            settings=self.settings.kafka, verifier=self.keyring.verifier, clock=self.clock, epoch=self.broker_epoch,
         )
 
         async def joined() -> bool:
-            return runner.started
+            return runner.ready()
 
         self.ready_checks[f"consumer:{runner.group_id}"] = joined
         self.consumers.append((runner, asyncio.create_task(self._run_consumer(runner), name=f"consumer:{runner.group_id}")))
 
     async def _run_consumer(self, runner: ConsumerRunner) -> None:
-        try:
-            await retry_startup(f"consumer {runner.group_id}", runner.start, attempts=1_000_000)
-            await runner.run()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("consumer.crashed", extra={"group": runner.group_id})
+        """Join and consume until shutdown. A consumer whose loop dies (it should not: the runner
+        dead-letters what it cannot handle) leaves its group and joins again after a pause
+        (0.5 s doubling to 30 s); ``/readyz`` says 503 until it is assigned again."""
+        crashes = 0
+        while not self.stopping.is_set():
+            try:
+                await retry_startup(f"consumer {runner.group_id}", runner.start, attempts=1_000_000)
+                await runner.run()
+                return  # asked to stop
+            except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException:
+                crashes += 1
+                delay = backoff_delay(crashes, 0.5, 30.0)
+                metrics.CONSUMER_RESTARTS.labels(runner.group_id).inc()
+                log.exception("consumer.crashed", extra={"group": runner.group_id, "restart_in_s": delay})
+            await runner.reset()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), delay)
 
     async def _after_broker_restart(self) -> None:
         metrics.BROKER_RESTARTS.inc()
@@ -215,69 +250,59 @@ class App(Generic[S_co]):
         await self._exit.aclose()  # roles, tasks, admin server, HTTP, database, bus, broker
         log.info("daemon.stopped")
 
-    # -- admin server ----------------------------------------------------------------------------
-    async def _serve_admin(self) -> None:
-        host, _, port = self.settings.admin.listen.rpartition(":")
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, int(port))
-        try:
-            await site.start()
-        except OSError as exc:
-            raise TransientError(
-                f"admin server cannot listen on {self.settings.admin.listen}: {exc.strerror} "
-                "(set admin.listen to a free address)"
-            ) from None
-        log.info("admin.listening", extra={"url": f"http://{host}:{self.admin_port}"})
-
 
 async def _open(
     s: S,
-    factories: Sequence[RoleFactory[S]],
+    factories: Mapping[str, RoleFactory[S]],
     clock: Clock,
     bootstrap: str | None,
     admin_routes: Sequence[AdminRoutes],
+    prepare_database: PrepareDatabase | None,
     stack: contextlib.AsyncExitStack,
 ) -> App[S]:
     timeout = s.daemon.shutdown_timeout
     s.daemon.state_dir.mkdir(parents=True, exist_ok=True)
+    keyring = load_keyring(s.daemon, s.security, embedded=s.kafka.embedded, roles=list(factories))
     broker: EmbeddedBroker | None = None
     if s.kafka.embedded and bootstrap is None:
-        broker = EmbeddedBroker(binary=s.kafka.embedded_binary, log_path=s.daemon.state_dir / "broker.log")
+        broker = EmbeddedBroker(binary=s.kafka.embedded_binary, log_path=s.daemon.state_dir / "broker.log",
+                                state_dir=s.daemon.state_dir)
         await broker.start()
         stack.push_async_callback(broker.stop)
         bootstrap = broker.bootstrap_servers
     topics = Topics(s.kafka.topic_prefix)
-    bus = Bus(s.kafka, bootstrap or s.kafka.bootstrap_servers, topics)
+    bus = Bus(s.kafka, bootstrap or s.kafka.bootstrap_servers, topics, signer=keyring.signer)
     stack.push_async_callback(bus.stop)
     await retry_startup("kafka", bus.start)
     await retry_startup("kafka topics", bus.ensure_topics)
     db = await Database.open(s.database_url(), pool_size=s.database.pool_size, retry_for=s.database.retry_for)
     stack.push_async_callback(db.close)
+    if prepare_database is not None:
+        await prepare_database(db)
     registry = MerchantRegistry(db)
     if s.merchants:
         await registry.upsert_many(s.merchants, origin="config", now=clock.now())
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     stack.push_async_callback(http.close)
-    web_app = web.Application(client_max_size=s.admin.max_body_bytes)
-    runner = web.AppRunner(web_app, access_log=None)
-    stack.push_async_callback(runner.cleanup)
+    admin_server = AdminServer(s.admin)
+    stack.push_async_callback(admin_server.close)
     tasks = Tasks()
     stack.push_async_callback(tasks.cancel_all)
     scheduler = AsyncIOScheduler(timezone="Asia/Shanghai")
     scheduler.start()
     stack.push_async_callback(drain_scheduler, scheduler, timeout)
-    resources = Resources(s, clock, topics, bus, db, registry, http, scheduler, web_app.router, tasks)
+    resources = Resources(s, clock, topics, bus, db, registry, http, scheduler, admin_server.web.router, tasks)
     roles: list[Role] = []
     stack.push_async_callback(_stop_roles, roles, timeout)
-    for factory in factories:
+    for factory in factories.values():
         role = await factory(resources)
         roles.append(role)
         log.info("role.started", extra={"role": role.name})
-    app = App(resources, broker=broker, roles=roles, web_app=web_app, runner=runner, exit_stack=stack)
+    app = App(resources, broker=broker, keyring=keyring, roles=roles, admin_server=admin_server, exit_stack=stack)
     admin.add_routes(app)
     for add in admin_routes:
         add(app)
-    await app._serve_admin()
+    await admin_server.start()
     # Joining a consumer group takes seconds (the broker waits for more members); join all
     # groups concurrently and in the background so the admin server answers meanwhile.
     for role in roles:
@@ -321,3 +346,43 @@ async def _stop_roles(roles: list[Role], timeout: float) -> None:
             await asyncio.wait_for(role.stop(), timeout)
         except Exception:
             log.exception("role.stop_failed", extra={"role": role.name})
+
+
+class AdminServer:
+    """The admin HTTP server. Routes are added while it does not serve yet; :meth:`start` freezes
+    them and listens behind the connection guard (``admin.max_connections``, per-address limits,
+    header and body timeouts)."""
+
+    def __init__(self, settings: AdminSettings) -> None:
+        self._settings = settings
+        self.web = web.Application(client_max_size=settings.max_body_bytes)
+        self._runner = web.AppRunner(self.web, access_log=None, keepalive_timeout=settings.keepalive_timeout,
+                                     handle_signals=False)
+        self._listener: guard.Listener | None = None
+
+    @property
+    def listener(self) -> guard.Listener:
+        if self._listener is None:
+            raise RuntimeError("the admin server is not serving yet")
+        return self._listener
+
+    async def start(self) -> None:
+        """Listen on ``admin.listen``; TransientError when the address is taken."""
+        a = self._settings
+        host, _, port = a.listen.rpartition(":")
+        await self._runner.setup()
+        limits = Limits(max_connections=a.max_connections, max_per_address=a.max_connections_per_address,
+                        header_timeout=a.header_timeout, body_timeout=a.body_timeout)
+        try:
+            self._listener = await guard.serve(self._runner.server, host, int(port), limits)
+        except OSError as exc:
+            raise TransientError(
+                f"admin server cannot listen on {a.listen}: {exc.strerror} (set admin.listen to a free address)"
+            ) from None
+        log.info("admin.listening", extra={"url": f"http://{host}:{self._listener.port}",
+                                           "max_connections": self._listener.guard.max_total})
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+        await self._runner.cleanup()

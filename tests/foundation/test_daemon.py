@@ -19,7 +19,7 @@ from huabei_watch.events import Event, HealthChange
 from huabei_watch.root.daemon import start_app
 from huabei_watch.root.settings import parse_settings
 from tests.samples import NOW
-from tests.support import eventually
+from tests.support import eventually, security_section
 
 ROOT = Path(__file__).parent.parent.parent
 
@@ -143,6 +143,7 @@ async def test_walking_skeleton_signal_is_consumed_and_recorded_once(broker: Emb
             "admin": {"listen": "127.0.0.1:0"},
             "kafka": {"topic_prefix": bus.topics.prefix, "group_prefix": bus.topics.prefix, "partitions": 3, "session_timeout": 6},
             "sandbox": {"enabled": False},
+            "security": security_section(),
         }
     )
     app = await start_app(settings, ["incidents"], bootstrap=broker.bootstrap_servers)
