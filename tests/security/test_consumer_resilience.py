@@ -12,6 +12,7 @@ from huabei_watch.bus.kafka import MessageContext
 from huabei_watch.clock import ManualClock
 from huabei_watch.events import Event, EventData, HealthChange
 from huabei_watch.logs import RepeatFilter
+from huabei_watch.root import schema
 from huabei_watch.runtime.app import App, Resources, Subscription
 from tests.e2e.harness import get_json, settings_for
 from tests.samples import NOW
@@ -55,7 +56,8 @@ async def test_a_consumer_loop_that_dies_is_restarted_and_readyz_is_503_until_it
         built.append(Flaky(r.topics.signals))
         return built[-1]
 
-    app = await App.start(settings, {"flaky": flaky}, clock=ManualClock(NOW), bootstrap=broker.bootstrap_servers)
+    app = await App.start(settings, {"flaky": flaky}, clock=ManualClock(NOW), bootstrap=broker.bootstrap_servers,
+                          prepare_database=schema.prepare_database)
     (role,) = built
     try:
         async def status() -> int:
