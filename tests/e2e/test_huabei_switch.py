@@ -166,6 +166,12 @@ async def test_silent_incident_stream_expires_the_off_and_replays_change_nothing
 
         await eventually(off, what="off")
         before = incidents.list(open_only=False)[0].revision
+
+        async def cashier_heard_latest() -> bool:  # else a late revision would renew the "off" below
+            heard = await cashier.store.heard_incidents(clock.now() - timedelta(seconds=600))
+            return any(i.revision == before for i in heard)
+
+        await eventually(cashier_heard_latest, what="the cashier heard the latest revision")
         await bus.publish(ev)  # replay of the same signal
         await bus.publish(ev)
         await eventually(lambda: app.consumers[0][0].handled >= 3, what="replays consumed")
