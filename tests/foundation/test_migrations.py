@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import zipfile
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -26,7 +25,7 @@ from huabei_watch.db.migrate import LEGACY_VERSION_TABLE, Migrations, SchemaNotC
 from huabei_watch.root import schema
 from huabei_watch.root.cli import main
 from tests.incidents.factories import T0, maintenance
-from tests.support import fresh_pg_database
+from tests.support import fresh_pg_database, security_toml
 
 LEGACY = json.loads((Path(__file__).parents[1] / "fixtures" / "legacy_schema.json").read_text("utf-8"))
 PG_URL = os.environ.get("HUABEI_TEST_PG_URL") or None
@@ -134,7 +133,9 @@ def test_the_head_a_process_checks_without_alembic_is_alembic_head() -> None:
     assert schema.migrations().head() == schema.HEAD_REVISION
 
 
-async def test_a_process_whose_database_is_at_head_starts_without_loading_alembic(tmp_path: Path) -> None:
+async def test_a_process_whose_database_is_at_head_starts_without_loading_alembic(
+    tmp_path: Path, python_exe: str
+) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"
     db = await Database.open(url, retry_for=5)
     try:
@@ -152,20 +153,22 @@ async def test_a_process_whose_database_is_at_head_starts_without_loading_alembi
         "asyncio.run(main())\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
     )
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", script, stdout=asyncio.subprocess.PIPE,
+    proc = await asyncio.create_subprocess_exec(python_exe, "-c", script, stdout=asyncio.subprocess.PIPE,
                                                 stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode == 0 and out.decode().strip() == "[]", err.decode()[-2000:]
 
 
-async def test_two_processes_upgrading_at_once_apply_each_revision_once(empty: Database, tmp_path: Path) -> None:
+async def test_two_processes_upgrading_at_once_apply_each_revision_once(
+    empty: Database, tmp_path: Path, python_exe: str
+) -> None:
     """Like an init container per pod: two `huabei-watch db upgrade` processes on one database."""
     url = empty.engine.url.render_as_string(hide_password=False)
     cfg = tmp_path / "config.toml"
     cfg.write_text(f'[daemon]\nstate_dir = "{tmp_path.as_posix()}"\n[database]\nurl = "{url}"\n', "utf-8")
     procs = [
         await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "huabei_watch.root.cli", "--config", str(cfg), "db", "upgrade",
+            python_exe, "-m", "huabei_watch.root.cli", "--config", str(cfg), "db", "upgrade",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )
         for _ in range(2)
@@ -180,7 +183,7 @@ async def test_two_processes_upgrading_at_once_apply_each_revision_once(empty: D
 
 @pytest.mark.skipif(PG_URL is None, reason="PostgreSQL not configured (HUABEI_TEST_PG_URL); SQLite upgrades itself")
 async def test_a_role_refuses_to_start_on_a_postgresql_database_behind_the_code(
-    broker: EmbeddedBroker, tmp_path: Path
+    broker: EmbeddedBroker, tmp_path: Path, python_exe: str
 ) -> None:
     assert PG_URL is not None
     url = await fresh_pg_database(PG_URL)
@@ -189,11 +192,11 @@ async def test_a_role_refuses_to_start_on_a_postgresql_database_behind_the_code(
     cfg.write_text(
         f'[daemon]\nstate_dir = "{tmp_path.as_posix()}"\n[database]\nurl = "{url}"\n[sandbox]\nenabled = false\n'
         f'[admin]\nlisten = "127.0.0.1:0"\n[kafka]\nbootstrap_servers = "{broker.bootstrap_servers}"\n'
-        f'topic_prefix = "{tmp_path.name[-20:]}"\nidempotence = "off"\n',
+        f'topic_prefix = "{tmp_path.name[-20:]}"\nidempotence = "off"\n' + security_toml(),
         "utf-8",
     )
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "huabei_watch.root.cli", "--config", str(cfg), "run", "--role", "cashier",
+        python_exe, "-m", "huabei_watch.root.cli", "--config", str(cfg), "run", "--role", "cashier",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     _, err = await asyncio.wait_for(proc.communicate(), 120)
@@ -233,7 +236,7 @@ def pending_all() -> str:
 
 
 @pytest.mark.slow
-def test_the_migrations_ship_inside_the_wheel(tmp_path: Path) -> None:
+def test_the_migrations_ship_inside_the_wheel(tmp_path: Path, python_exe: str) -> None:
     """`pip install .` users get env.py, every revision and the template (package data)."""
     root = Path(__file__).resolve().parents[2]
     src = tmp_path / "src"  # a copy: building in place would leave build/ in the work tree
@@ -243,7 +246,7 @@ def test_the_migrations_ship_inside_the_wheel(tmp_path: Path) -> None:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(root / name, src / name)
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "-q", "-w", str(tmp_path / "dist")],
+        [python_exe, "-m", "pip", "wheel", str(src), "--no-deps", "-q", "-w", str(tmp_path / "dist")],
         capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from huabei_watch.bus.publish import RecordingPublisher
 from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.events import (
     ANNOUNCEMENT_PUBLISHED,
@@ -17,6 +16,7 @@ from huabei_watch.events import (
     MaintenanceSignal,
     Window,
 )
+from tests.fakes.bus import RecordingPublisher
 from tests.sources.helpers import START, Page, Site, page, standin_understand
 from watcher.sources.announce_config import HtmlSource, JsonSource, RssSource
 from watcher.sources.announcements import AnnouncementWatcher

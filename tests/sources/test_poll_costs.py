@@ -10,8 +10,8 @@ from datetime import timedelta
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from huabei_watch.bus.publish import RecordingPublisher
 from huabei_watch.clock import ManualClock
+from tests.fakes.bus import RecordingPublisher
 from tests.sources.helpers import Page, Site, standin_understand
 from watcher.sources.announce_config import HtmlSource
 from watcher.sources.announcements import AnnouncementWatcher

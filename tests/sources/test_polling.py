@@ -11,8 +11,8 @@ import pytest
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from huabei_watch.bus.publish import RecordingPublisher
 from huabei_watch.clock import SHANGHAI, ManualClock
+from tests.fakes.bus import RecordingPublisher
 from tests.sources.helpers import Page, Site, standin_understand
 from tests.support import eventually
 from watcher.sources.announce_config import HtmlSource
