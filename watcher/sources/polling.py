@@ -184,7 +184,7 @@ class AnnouncementPolling:
 
     def _log_summary(self) -> None:
         summary, self.summary = self.summary, PollSummary()
-        log.info("announce.summary", extra={"sources": len(self.watchers), "in_flight": len(self._in_flight),
+        log.info("announce.summary", extra={"sources": len(self.watchers), "in_flight": self.in_flight,
                                             **summary.fields()})
 
     async def drain(self, timeout: float) -> None:

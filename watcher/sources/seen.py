@@ -165,8 +165,8 @@ class SqlSeenStore:
     """:class:`SeenStore` on an async SQLAlchemy engine. Tables must exist (migrations create them).
 
     Reads are ``IN`` lists and writes multi-row upserts (:func:`~huabei_watch.db.upsert.upsert_rows`),
-    so a list of any length costs one statement each way. ``get``/``put``/``get_state``/``put_state``
-    are the one-row forms (for tools and tests)."""
+    so a list of any length costs one statement each way. ``get``/``put``/``get_state`` are the
+    one-row forms (for tools and tests)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -231,14 +231,6 @@ class SqlSeenStore:
         async with self._engine.connect() as conn:
             row = (await conn.execute(stmt)).mappings().first()
         return SourceState(source_id=source_id) if row is None else _state(row)
-
-    async def put_state(self, state: SourceState) -> None:
-        """Save the source's state; a poll at ``last_poll_at`` (failed when ``consecutive_failures``
-        is not 0) is counted in its hour of ``source_poll_hours``, in the same transaction."""
-        polls: dict[tuple[str, datetime], tuple[int, int]] = {}
-        if state.last_poll_at is not None:
-            polls[(state.source_id, poll_hour(state.last_poll_at))] = (1, 1 if state.consecutive_failures else 0)
-        await self.save_states([state], polls)
 
     async def source_known(self, source_id: str) -> bool:
         """Has the source ever completed a poll (so its existing notices are recorded)?"""
