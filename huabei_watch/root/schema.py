@@ -1,8 +1,9 @@
 """The schema: every role's tables on the one metadata of :mod:`huabei_watch.db.tables`, and the
 Alembic revisions that build them (``huabei_watch/root/migrations/``, shipped inside the package).
 
-Each module below defines its tables on that metadata when imported; importing them here puts every
-table in front of the migrations' check (``huabei-watch db check``). A module that adds or changes a
+Each module of :data:`TABLE_MODULES` defines its tables on that metadata when imported;
+:func:`load_tables` imports them all, which puts every table in front of the migrations and their
+check (``huabei-watch db check``). A module that adds or changes a
 table is listed here and comes with a new revision (the framework never names a role's module).
 
 At start-up (:func:`prepare_database`) a SQLite database upgrades itself (one machine, one file);
@@ -13,8 +14,8 @@ older schema, naming that command.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 from sqlalchemy import MetaData, text
@@ -23,32 +24,29 @@ from sqlalchemy.exc import DBAPIError
 if TYPE_CHECKING:
     from huabei_watch.db.migrate import Migrations
 
-from consumers.cashier import store as cashier_store
-from consumers.incidents import signal_log
-from consumers.incidents import store as incidents_store
-from consumers.notify import role as notify_role
-from consumers.notify import store as notify_store
 from huabei_watch.db.engine import Database
 from huabei_watch.db.tables import metadata
-from huabei_watch.merchants import registry as merchant_registry
-from watcher.compat import store as compat_store
-from watcher.sources import probe_store, seen
 
-#: Every module that defines tables, by role (the shared merchant registry first).
-TABLE_MODULES: tuple[ModuleType, ...] = (
-    merchant_registry,
-    seen, probe_store, compat_store,  # watcher
-    signal_log, incidents_store,  # incidents
-    cashier_store,  # cashier
-    notify_store, notify_role,  # notify
+#: Every module that defines tables, by role (the shared merchant registry first). Imported by
+#: :func:`load_tables`, not by this module: a process whose database is at head loads only the
+#: modules of the roles it runs (the others' stores and their imports cost memory).
+TABLE_MODULES: tuple[str, ...] = (
+    "huabei_watch.merchants.registry",
+    "watcher.sources.seen", "watcher.sources.probe_store", "watcher.compat.store",  # watcher
+    "consumers.incidents.signal_log", "consumers.incidents.store",  # incidents
+    "consumers.cashier.store",  # cashier
+    "consumers.notify.store", "consumers.notify.role",  # notify
 )
+
 
 #: The Alembic scripts (``env.py``, ``versions/``), package data of ``huabei_watch.root``.
 SCRIPT_LOCATION = Path(__file__).resolve().parent / "migrations"
 
 
 def load_tables() -> MetaData:
-    """The metadata holding every table of every role (importing :data:`TABLE_MODULES` put them there)."""
+    """The metadata holding every table of every role (importing :data:`TABLE_MODULES` puts them there)."""
+    for name in TABLE_MODULES:
+        importlib.import_module(name)
     return metadata
 
 

@@ -315,3 +315,19 @@ def test_list_links_join_their_base_as_the_standard_library_does(href: str) -> N
         return  # an href that is only a fragment, or empty: no link
     assert [r.url for r in refs] == [urljoin(BASE + "list/1", href.strip())]
     assert canonical_url(refs[0].url) == canonical_url(canonical_url(refs[0].url))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["http", "https"]),
+    st.sampled_from(["open.example.com", "127.0.0.1", "a-b.example"]),
+    st.sampled_from(["", ":80", ":443", ":8080", ":08080", ":1", ":65536"]),
+    st.lists(st.sampled_from(["/", "a", ".", "..", "b.html", "%2e", "//", "Z"]), min_size=1, max_size=6).map("".join),
+)
+def test_a_plain_url_is_canonical_as_written_exactly_when_the_full_rules_say_so(
+    scheme: str, host: str, port: str, path: str
+) -> None:
+    url = f"{scheme}://{host}{port}/{path}"
+    # An upper-case scheme takes the full rules (urlsplit, default port dropped, trailing "/" cut);
+    # a plain URL may skip them only where they would change nothing.
+    assert canonical_url(url) == canonical_url(scheme.upper() + url[len(scheme):])

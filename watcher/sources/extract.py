@@ -21,15 +21,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from bs4 import BeautifulSoup, Tag
 from lxml import etree
 
 from huabei_watch.clock import SHANGHAI
 from huabei_watch.errors import InvalidInput, PermanentError
 from watcher.sources.list_rows import SelectorError, read_list
+
+if TYPE_CHECKING:  # BeautifulSoup is imported when a notice page is read (lists are read with lxml)
+    from bs4 import BeautifulSoup, Tag
 
 
 class LayoutChanged(PermanentError):
@@ -53,8 +55,10 @@ class NoticeRef:
 
 _TRACKING = re.compile(r"^(utm_.*|spm|scm|from|source|_t|timestamp|t|fbclid|gclid|share_.*)$", re.IGNORECASE)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-#: http(s), a lower-case host without port or user, a path not ending in "/", no query, no fragment.
-_ALREADY_CANONICAL = re.compile(r"^https?://[a-z0-9.-]+/[^?#\s]*(?<!/)$")
+_DEFAULT_PORT_TEXT = {scheme: str(port) for scheme, port in _DEFAULT_PORTS.items()}
+#: http(s), a lower-case host without user, a port written plainly (taken when not the scheme's
+#: default), a path not ending in "/", no query, no fragment.
+_ALREADY_CANONICAL = re.compile(r"^(https?)://[a-z0-9.-]+(?::([1-9][0-9]{0,4}))?/[^?#\s]*(?<!/)$")
 _BLOCKS = frozenset(
     ("address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "figcaption", "footer", "h1", "h2",
      "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table",
@@ -73,7 +77,8 @@ def canonical_url(url: str) -> str:
     """The form of a URL that names one page however it was written: lower-case scheme and host,
     no default port, no trailing slash (but ``/`` for the root), no fragment, tracking parameters
     (``utm_*``, ``spm``, ``from``...) dropped and the rest sorted. Never raises."""
-    if _ALREADY_CANONICAL.match(url):
+    plain = _ALREADY_CANONICAL.match(url)
+    if plain and plain[2] != _DEFAULT_PORT_TEXT[plain[1]]:
         return url  # the common case, a plain lower-case URL with a path: nothing to change
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
@@ -154,6 +159,8 @@ def _local_date(dt: datetime) -> date:
 
 
 def _soup(html: str) -> BeautifulSoup:
+    from bs4 import BeautifulSoup
+
     return BeautifulSoup(html, "lxml")
 
 

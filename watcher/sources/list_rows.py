@@ -13,11 +13,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bs4 import BeautifulSoup, Tag
 from lxml import etree
 from lxml import html as lxml_html
+
+if TYPE_CHECKING:
+    from bs4 import Tag
 
 _SPACE_RUNS = re.compile(r"\s+")
 _IDENT = r"-?[A-Za-z_][A-Za-z0-9_-]*"
@@ -187,6 +189,8 @@ def read_with_soup(
     container_selector: str | None,
 ) -> ListPage:
     """The reader for any selector soupsieve takes. Raises :class:`SelectorError` for a malformed one."""
+    from bs4 import BeautifulSoup, Tag  # only for selectors the lxml reader does not take (memory)
+
     soup = BeautifulSoup(html, "lxml")
     base = soup.find("base", href=True)
     items = _select(soup, item_selector, "item", one=False)
@@ -217,6 +221,8 @@ def _select(root: Any, selector: str, name: str, *, one: bool) -> Any:
 
 
 def _soup_default_link(item: Tag) -> Tag | None:
+    from bs4 import Tag
+
     if item.name == "a" and item.has_attr("href"):
         return item
     found = item.select_one("a[href]")
