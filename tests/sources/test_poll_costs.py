@@ -3,8 +3,10 @@ for a list of any length, one transaction for the states of every source polled 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import event, func, select
@@ -16,7 +18,7 @@ from tests.sources.helpers import Page, Site, standin_understand
 from watcher.sources.announce_config import HtmlSource
 from watcher.sources.announcements import AnnouncementWatcher
 from watcher.sources.fetch import Fetcher
-from watcher.sources.seen import SqlSeenStore, seen_notices, source_poll_hours
+from watcher.sources.seen import SourceState, SqlSeenStore, seen_notices, source_poll_hours
 from watcher.sources.source_states import SourceStates
 
 
@@ -103,7 +105,8 @@ async def test_the_states_of_many_polls_are_written_in_one_transaction(
             assert (await w.poll_once()).not_modified
     with statements(engine) as sql:
         await states.flush()
-    assert sql == ["INSERT", "INSERT"], "states, then hourly counts: one executemany each"
+    assert sql == ["UPDATE", "INSERT"], "304s change only the time of the last poll, then the hourly counts: " \
+                                        "one executemany each"
     assert states.pending == 0
     async with engine.connect() as conn:
         polls = (await conn.execute(select(func.sum(source_poll_hours.c.polls)))).scalar_one()
@@ -150,3 +153,47 @@ async def test_a_failed_flush_keeps_everything_for_the_next_one(
         polls = (await conn.execute(select(func.sum(source_poll_hours.c.polls)))).scalar_one()
     assert polls == 3
     assert (await store.get_state("s")).last_poll_at == clock.now()
+
+
+class FailsWhenLetGo(SqlSeenStore):
+    """A store whose next ``save_states`` waits for ``go``, then fails."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self.go, self.waiting = asyncio.Event(), asyncio.Event()
+        self.fail = True
+
+    async def save_states(self, *args: object, **kwargs: object) -> None:
+        if self.fail:
+            self.fail = False
+            self.waiting.set()
+            await self.go.wait()
+            raise ConnectionError("database away")
+        await super().save_states(*args, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_a_poll_made_while_a_flush_fails_is_written_whole_by_the_next(
+    engine: AsyncEngine, clock: ManualClock
+) -> None:
+    store = FailsWhenLetGo(engine)
+    states = SourceStates(store)
+    stored = SourceState(source_id="s", etag='"e1"', initialized_at=clock.now(), last_poll_at=clock.now())
+    await store.save([], stored)
+    states.polled(stored, saved=True)
+    clock.advance(30)
+    new_tag = replace(stored, etag='"e2"', last_poll_at=clock.now())  # the page changed its ETag only
+    states.polled(new_tag)
+    flushing = asyncio.create_task(states.flush())
+    await store.waiting.wait()  # the flush took what was pending and waits on the database
+    clock.advance(30)
+    states.polled(replace(new_tag, last_poll_at=clock.now()))  # a 304 meanwhile: only its time changed
+    store.go.set()
+    try:
+        await flushing
+    except ConnectionError:
+        pass
+    else:
+        raise AssertionError("the flush should have failed")
+    await states.flush()
+    got = await store.get_state("s")
+    assert got.etag == '"e2"' and got.last_poll_at == clock.now()

@@ -9,12 +9,24 @@ store: writes are upserts, and a lost race only repeats an event with the same d
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Boolean, Column, Date, Integer, RowMapping, String, Table, Text, select
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    Integer,
+    RowMapping,
+    String,
+    Table,
+    Text,
+    bindparam,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from huabei_watch.db.tables import metadata
@@ -72,6 +84,11 @@ source_poll_hours = Table(
     Column("hour", AwareDateTime(), primary_key=True),
     Column("polls", Integer, nullable=False),
     Column("failures", Integer, nullable=False),
+)
+
+#: A source whose poll changed nothing but its time (a 304): one column of one row (cached statement).
+_SET_LAST_POLL = (
+    update(source_state).where(source_state.c.source_id == bindparam("sid")).values(last_poll_at=bindparam("at"))
 )
 
 _WINDOWS = TypeAdapter(tuple[Window, ...])
@@ -199,8 +216,10 @@ class SqlSeenStore:
             rows = (await conn.execute(select(source_state))).mappings().all()
         return {row["source_id"]: _state(row) for row in rows}
 
-    async def save_states(self, states: Sequence[SourceState], polls: PollCounts) -> None:
-        if not states and not polls:
+    async def save_states(
+        self, states: Sequence[SourceState], polls: PollCounts, checked: Mapping[str, datetime] | None = None
+    ) -> None:
+        if not states and not polls and not checked:
             return
         counts = [
             {"source_id": source_id, "hour": hour, "polls": n, "failures": failed}
@@ -208,6 +227,8 @@ class SqlSeenStore:
         ]
         async with self._engine.begin() as conn:
             await upsert_rows(conn, source_state, [_state_row(s) for s in states], ("source_id",))
+            if checked:
+                await conn.execute(_SET_LAST_POLL, [{"sid": sid, "at": at} for sid, at in checked.items()])
             await accumulate(conn, source_poll_hours, counts, ["source_id", "hour"], sums=["polls", "failures"])
 
     async def maintenance_notices(self, ending_after: datetime) -> list[SeenNotice]:

@@ -77,9 +77,12 @@ class SeenStore(Protocol):
         """Every source's stored state, by source id."""
         ...
 
-    async def save_states(self, states: Sequence[SourceState], polls: PollCounts) -> None:
-        """Insert or replace these states and add ``polls`` to the hourly poll counts, in one
-        transaction."""
+    async def save_states(
+        self, states: Sequence[SourceState], polls: PollCounts, checked: Mapping[str, datetime] | None = None
+    ) -> None:
+        """Insert or replace these states, set the time of the last poll of the sources in
+        ``checked`` (stored already, nothing else changed: the time by source id), and add ``polls``
+        to the hourly poll counts, in one transaction."""
         ...
 
     async def maintenance_notices(self, ending_after: datetime) -> list[SeenNotice]:

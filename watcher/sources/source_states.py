@@ -4,7 +4,8 @@ A poll that finds nothing new (a 304, or the same page again) must cost almost n
 no database work of its own: :class:`SourceStates` holds every source's
 :class:`~watcher.sources.seen.SourceState` in memory (read once, in one statement, when first
 asked), and a poll only replaces the state in memory and counts itself. :meth:`SourceStates.flush`
-writes the states that changed and the hourly poll counts (``source_poll_hours``, what the status
+writes the states that changed (for a source whose poll changed nothing but its time, that time
+alone: one column of a stored row) and the hourly poll counts (``source_poll_hours``, what the status
 page reads) in one transaction; the owner calls it every ``flush_every`` seconds and at shutdown, so
 what the database shows is at most that late. A poll that found new notices writes its state
 together with the notices (:meth:`SeenStore.save`), never later than them.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime
 
 from watcher.sources.seen import poll_hour
@@ -41,6 +43,8 @@ class SourceStates:
         self._states: dict[str, SourceState] | None = None
         self._watched: dict[str, list[SeenNotice]] = {}
         self._dirty: dict[str, SourceState] = {}
+        #: sources stored already whose polls since changed only ``last_poll_at``: that time
+        self._checked: dict[str, datetime] = {}
         self._polls: defaultdict[tuple[str, datetime], list[int]] = defaultdict(lambda: [0, 0])
 
     async def load(self, now: datetime) -> None:
@@ -61,9 +65,7 @@ class SourceStates:
             await self.load(now)
         assert self._states is not None
         state = self._states.get(source_id)
-        if state is None:
-            state = self._states[source_id] = SourceState(source_id=source_id)
-        return state
+        return SourceState(source_id=source_id) if state is None else state
 
     def take_watched(self, source_id: str) -> list[SeenNotice]:
         """The source's maintenance notices with windows still ahead as loaded (given out once)."""
@@ -75,11 +77,18 @@ class SourceStates:
         poll's notices); only the count remains to flush."""
         if self._states is None:
             self._states = {}
-        self._states[state.source_id] = state
+        sid = state.source_id
+        before = self._states.get(sid)  # stored, unless it waits in _dirty
+        self._states[sid] = state
         if saved:
-            self._dirty.pop(state.source_id, None)
+            self._dirty.pop(sid, None)
+            self._checked.pop(sid, None)
+        elif (before is not None and sid not in self._dirty and state.last_poll_at is not None
+              and replace(before, last_poll_at=state.last_poll_at) == state):
+            self._checked[sid] = state.last_poll_at
         else:
-            self._dirty[state.source_id] = state
+            self._dirty[sid] = state
+            self._checked.pop(sid, None)
         if state.last_poll_at is not None:
             count = self._polls[(state.source_id, poll_hour(state.last_poll_at))]
             count[0] += 1
@@ -88,20 +97,26 @@ class SourceStates:
     @property
     def pending(self) -> int:
         """States and hourly counts waiting for the next flush."""
-        return len(self._dirty) + len(self._polls)
+        return len(self._dirty) + len(self._checked) + len(self._polls)
 
     async def flush(self) -> None:
         """Write what changed since the last flush in one transaction. On failure what it held is
         kept for the next flush and the error is raised."""
-        if not self._dirty and not self._polls:
+        if not self._dirty and not self._checked and not self._polls:
             return
         dirty, self._dirty = self._dirty, {}
+        checked, self._checked = self._checked, {}
         polls, self._polls = self._polls, defaultdict(lambda: [0, 0])
         try:
-            await self.store.save_states(list(dirty.values()), {k: (v[0], v[1]) for k, v in polls.items()})
+            await self.store.save_states(list(dirty.values()), {k: (v[0], v[1]) for k, v in polls.items()}, checked)
         except BaseException:
-            for source_id, state in dirty.items():
-                self._dirty.setdefault(source_id, state)  # a newer state taken meanwhile wins
+            assert self._states is not None
+            for source_id in dirty:  # not stored after all: the newest state goes whole
+                self._checked.pop(source_id, None)
+                self._dirty.setdefault(source_id, self._states[source_id])
+            for source_id, at in checked.items():
+                if source_id not in self._dirty:
+                    self._checked.setdefault(source_id, at)  # a newer time taken meanwhile wins
             for key, (n, failed) in polls.items():
                 count = self._polls[key]
                 count[0] += n
