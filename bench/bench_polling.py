@@ -256,7 +256,7 @@ async def raw_client(port: int, sources: int) -> None:
         print((time.process_time() - c0) / (2 * len(urls)) * 1000)
 
 
-async def run(sources: int, interval: float, quick: bool) -> None:
+async def run(sources: int, interval: float, quick: bool, changedetection: str | None) -> None:
     header("bench_polling: the watcher daemon, announcement sources mostly answering 304", quick)
     exe = Path(sys.executable).with_name("huabei-watch")
     site = await Site.start(sources)
@@ -346,15 +346,15 @@ async def run(sources: int, interval: float, quick: bool) -> None:
           f"target first poll <= {TARGET_FIRST_CPU_S:.0f} s CPU: {verdict(first_cpu <= TARGET_FIRST_CPU_S)}; "
           f"every notice published once: {verdict(len(announced) == added and twice == 0)}")
     shutil.rmtree(tmp, ignore_errors=True)
-    await changedetection_baseline(sources, interval)
+    await changedetection_baseline(changedetection, sources, interval)
 
 
-async def changedetection_baseline(sources: int, interval: float) -> None:
+async def changedetection_baseline(exe: str | None, sources: int, interval: float) -> None:
     """changedetection.io on the same pages, when it is installed (never a dependency here)."""
-    exe = shutil.which("changedetection.io")
     if exe is None:
         print("baseline changedetection.io: not installed, skipped (pip install changedetection.io in a "
-              "separate environment to compare; it is not a dependency of this project)")
+              "separate environment and pass --changedetection PATH to compare; it is not a dependency of "
+              "this project)")
         return
     site = await Site.start(sources)
     tmp = Path(tempfile.mkdtemp(prefix="bench-cdio-"))
@@ -362,11 +362,16 @@ async def changedetection_baseline(sources: int, interval: float) -> None:
     proc = await asyncio.create_subprocess_exec(
         exe, "-d", str(tmp), "-p", str(port), "-h", "127.0.0.1",
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "ALLOW_IANA_RESTRICTED_ADDRESSES": "true"},  # our pages are on 127.0.0.1
     )
     try:
         token = await wait_for("changedetection.io's API token", lambda: _cdio_token(tmp), timeout=60, every=0.5)
         base = f"http://127.0.0.1:{port}/api/v1"
         async with aiohttp.ClientSession(headers={"x-api-key": token}) as http:
+            async with http.get(f"{base}/watch") as resp:  # a fresh install adds example watches
+                for uuid in dict(await resp.json()):
+                    async with http.delete(f"{base}/watch/{uuid}"):
+                        pass
             for i in range(sources):
                 body = {"url": f"http://127.0.0.1:{site.port}/list/{i}", "time_between_check": {"seconds": int(interval)}}
                 async with http.post(f"{base}/watch", json=body) as resp:
@@ -391,12 +396,15 @@ async def changedetection_baseline(sources: int, interval: float) -> None:
 
 
 def _cdio_token(datastore: Path) -> str | None:
-    try:
-        data = json.loads((datastore / "url-watches.json").read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    token = data.get("settings", {}).get("application", {}).get("api_access_token")
-    return str(token) if token else None
+    for name in ("changedetection.json", "url-watches.json"):  # 0.50+, older
+        try:
+            data = json.loads((datastore / name).read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        token = data.get("settings", {}).get("application", {}).get("api_access_token")
+        if token:
+            return str(token)
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -404,6 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="200 sources at a 10 s interval instead of 2,000 at 30 s")
     ap.add_argument("--sources", type=int, default=None)
     ap.add_argument("--interval", type=float, default=None)
+    ap.add_argument("--changedetection", metavar="PATH", default=shutil.which("changedetection.io"),
+                    help="changedetection.io's executable for the baseline (default: the one on PATH)")
+    ap.add_argument("--no-changedetection", action="store_true", help="skip the changedetection.io baseline")
     ap.add_argument("--raw-client", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.raw_client:
@@ -411,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sources = args.sources or (200 if args.quick else 2_000)
     interval = args.interval or (10.0 if args.quick else 30.0)
-    asyncio.run(run(sources, interval, args.quick))
+    asyncio.run(run(sources, interval, args.quick, None if args.no_changedetection else args.changedetection))
     return 0
 
 
