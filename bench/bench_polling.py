@@ -361,23 +361,36 @@ async def changedetection_baseline(exe: str | None, sources: int, interval: floa
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
         exe, "-d", str(tmp), "-p", str(port), "-h", "127.0.0.1",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL, stderr=(tmp / "cdio.log").open("wb"),
         env={**os.environ, "ALLOW_IANA_RESTRICTED_ADDRESSES": "true"},  # our pages are on 127.0.0.1
     )
     try:
         token = await wait_for("changedetection.io's API token", lambda: _cdio_token(tmp), timeout=60, every=0.5)
         base = f"http://127.0.0.1:{port}/api/v1"
         async with aiohttp.ClientSession(headers={"x-api-key": token}) as http:
-            async with http.get(f"{base}/watch") as resp:  # a fresh install adds example watches
-                for uuid in dict(await resp.json()):
-                    async with http.delete(f"{base}/watch/{uuid}"):
-                        pass
+            async def listing() -> tuple[list[str]] | None:
+                try:
+                    async with http.get(f"{base}/watch") as resp:
+                        return (list(dict(await resp.json())),) if resp.status == 200 else None
+                except aiohttp.ClientError:
+                    return None  # not listening yet (the datastore is written first)
+
+            (examples,) = await wait_for("changedetection.io's API", listing, timeout=120, every=0.5)
+            for uuid in examples:  # a fresh install adds example watches
+                async with http.delete(f"{base}/watch/{uuid}"):
+                    pass
             for i in range(sources):
-                body = {"url": f"http://127.0.0.1:{site.port}/list/{i}", "time_between_check": {"seconds": int(interval)}}
+                body = {"url": f"http://127.0.0.1:{site.port}/list/{i}", "time_between_check": {"seconds": int(interval)},
+                        "time_between_check_use_default": False}
                 async with http.post(f"{base}/watch", json=body) as resp:
                     if resp.status >= 300:
                         raise SystemExit(f"changedetection.io refused a watch: {resp.status} {await resp.text()}")
-        await asyncio.sleep(2 * interval)  # first checks
+        async def all_checked() -> bool:
+            return int((await site.command("stats"))["list_requests"]) >= sources
+
+        await wait_for("changedetection.io's first check of every page", all_checked,
+                       timeout=max(180.0, 4 * interval), every=1.0)
+        await asyncio.sleep(interval)  # its first round over
         s0, c0, w0 = await site.command("stats"), cpu_of(proc.pid), time.monotonic()
         await asyncio.sleep(2 * interval)
         s1, c1, w1 = await site.command("stats"), cpu_of(proc.pid), time.monotonic()
