@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from huabei_watch.clock import SHANGHAI
 from tests.notices.cases import CASES, Case
 from tests.notices.cases_families import FAMILY_CASES, INSTITUTION_CASES
+from tests.notices.cases_round3 import LOOKALIKE_CASES, NEVER_SILENT_CASES, ROUND3_CASES
 from watcher.notices import NoticeUnderstanding, parse_notice_json, understand
 
 
@@ -18,7 +19,7 @@ def _dt(s: str | None) -> datetime | None:
     return None if s is None else datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
 
 
-ALL_CASES = CASES + FAMILY_CASES + INSTITUTION_CASES
+ALL_CASES = CASES + FAMILY_CASES + INSTITUTION_CASES + ROUND3_CASES
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=[c.id for c in ALL_CASES])
@@ -47,10 +48,25 @@ def test_notice_table(case: Case) -> None:
             assert u.interface_change.deadline == date.fromisoformat(case.extra["deadline"])
 
 
+@pytest.mark.parametrize("case", NEVER_SILENT_CASES, ids=[c.id for c in NEVER_SILENT_CASES])
+def test_future_range_with_any_disruption_wording_is_never_silent(case: Case) -> None:
+    u = understand(case.text, published=case.published, title=case.title)
+    assert u.kind == "maintenance" or u.needs_review, u.reasons
+    got = [(w.start, w.end, w.status) for w in u.windows]
+    assert got == [(_dt(w.start), _dt(w.end), w.status) for w in case.windows], u.to_json()
+
+
+@pytest.mark.parametrize("case", LOOKALIKE_CASES, ids=[c.id for c in LOOKALIKE_CASES])
+def test_lookalike_is_not_maintenance_and_needs_no_review(case: Case) -> None:
+    u = understand(case.text, published=case.published, title=case.title)
+    assert u.kind != "maintenance", u.reasons
+    assert u.windows == () and not u.needs_review, u.to_json()
+
+
 def test_table_is_broad() -> None:
     assert len(CASES) >= 80
     assert {c.kind for c in CASES} == {"maintenance", "outage", "recovery", "interface", "fee_policy", "other"}
-    every = ALL_CASES
+    every = ALL_CASES + NEVER_SILENT_CASES + LOOKALIKE_CASES
     assert len({c.id for c in every}) == len(every)
 
 
