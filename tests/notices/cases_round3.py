@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.notices.cases import HB, Case, W
+from tests.notices.cases import Case, W
 
 BANKPAY = ("bankPay",)
 CREDIT = ("creditCard",)

@@ -47,6 +47,14 @@ _CN_NUM_RE = re.compile(
 )
 # Minutes written in Chinese after an hour already turned into digits: 2点三十分 -> 2点30分.
 _CN_MIN_RE = re.compile(r"(?<=\d[点时])([零〇一二三四五六七八九十]++)(?=分)")
+# "凌晨2-4点", "0～6时": the first hour shares the unit written after the second; "12月5-6日": the
+# first day shares 日. Written out so that each is a point of its own.
+_SHARED_HOUR_RE = re.compile(r"(?<![\d:.])(\d{1,2})(\s*(?:[-~]|至|到)\s*)(\d{1,2})(?=\s*[点时](?![间候段期效限长]))")
+_SHARED_DAY_RE = re.compile(r"(?<=月)(\d{1,2})(\s*(?:[-~]|至|到)\s*)(?=\d{1,2}\s*[日号])")
+# Circled and parenthesised item numbers (①, ⑵): NFKC turns them into bare digits that would glue
+# to the date after them ("①12月5日" -> "112月5日"); they become "(1)".
+_CIRCLED = {chr(0x2460 + i): f"({i + 1})" for i in range(20)} | {chr(0x2474 + i): f"({i + 1})" for i in range(20)}
+_CIRCLED_RE = re.compile("[\u2460-\u2473\u2474-\u2487]")
 _SPACE_RUN_RE = re.compile(r"[^\S\n]+")
 _NEWLINE_RUN_RE = re.compile(r" ?\n[\n ]*")
 _BEIJING_RE = re.compile(r"[(]?\s*北京时间\s*[)]?|[(]?\s*GMT\s*\+\s*8\s*[)]?|[(]?\s*UTC\s*\+\s*8\s*[)]?")
@@ -90,6 +98,8 @@ def normalize(text: str) -> str:
     """Simplified characters, half-width (NFKC), one space or newline per whitespace run, no
     "北京时间", Chinese numerals before units as digits. Never raises on any ``str``."""
     t = to_simplified(text)
+    if _CIRCLED_RE.search(t):
+        t = _CIRCLED_RE.sub(lambda m: _CIRCLED[m.group()], t)
     if not unicodedata.is_normalized("NFKC", t):
         t = unicodedata.normalize("NFKC", t)
     if _PUNCT_HINT_RE.search(t):
@@ -98,4 +108,13 @@ def normalize(text: str) -> str:
     if "北京时间" in t or "GMT" in t or "UTC" in t:
         t = _BEIJING_RE.sub(" ", t)
     t = _CN_NUM_RE.sub(_num_sub, t)
-    return _CN_MIN_RE.sub(_num_sub, t)
+    t = _CN_MIN_RE.sub(_num_sub, t)
+    if "-" in t or "~" in t or "至" in t or "到" in t:
+        t = _SHARED_HOUR_RE.sub(_shared_hour, t)
+        t = _SHARED_DAY_RE.sub(r"\1日\2", t)
+    return t
+
+
+def _shared_hour(m: re.Match[str]) -> str:
+    unit = m.string[m.end(3) :].lstrip()[:1]
+    return f"{m.group(1)}{unit}{m.group(2)}{m.group(3)}"

@@ -12,13 +12,14 @@ from datetime import date, datetime
 
 from huabei_watch.clock import SHANGHAI
 from huabei_watch.events.common import Window
+from watcher.notices import layout
 from watcher.notices import products as prod
 from watcher.notices.interface import extract_interface
 from watcher.notices.kinds import PAST_RECOVERY_RE, KindResult, classify
 from watcher.notices.model import InterfaceChange, Kind, NoticeUnderstanding
 from watcher.notices.resolve import Resolver
 from watcher.notices.timeparse import RawPoint, find_points, normalize
-from watcher.notices.vocab import DISRUPTION_RE, TECHNICAL_RE, sentence_bounds
+from watcher.notices.vocab import DISRUPTION_RE, STOP_RE, TECHNICAL_RE, sentence_bounds
 from watcher.notices.windows import Span, find_spans
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,10 @@ _LATER_RE = re.compile(r"另行通知|另行公告|另行告知|待定")
 _FAILURE_RE = re.compile(r"故障|异常|当机|宕机|瘫痪|崩溃|崩了|抢修|误判|误封|bug|BUG|出错|报错|未恢复")
 # Notices about Alipay or the cashier itself (a product not named may be Huabei).
 _PLATFORM_RE = re.compile(r"支付宝|蚂蚁|花呗|[Aa]lipay|收银台|本平台|我平台")
+# An upgrade that adds or changes something rather than stopping it.
+_FEATURE_RE = re.compile(r"升级(?:后|为|成|至|到)|新增|新版|全新|推出|支持|体验|享受|权益")
 _ACTION_KINDS = frozenset({"maintenance", "outage"})
+_REPORT_KINDS = frozenset({"outage", "recovery", "interface"})
 _WINDOW_KINDS = frozenset({"maintenance", "outage", "recovery", "interface"})
 _HUABEI_KINDS = _WINDOW_KINDS
 _MAX_TEXT = 200_000
@@ -91,6 +95,11 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     if kind == "maintenance":
         kind = _second_look(k, spans, pub, resolver.recurring, head, body, points, products, reasons, doubts)
 
+    if kind in _REPORT_KINDS and _ahead_with_stop(src, spans, pub):
+        # A window that starts after the day of publication is announced, not reported.
+        reasons.append(f"read as {kind}, but a window starts after publication with disruption wording: "
+                       "read as maintenance")
+        kind = "maintenance"
     if kind not in _WINDOW_KINDS and spans:
         # Never silent: ranges still ahead plus wording of disruption go to a person, with the ranges.
         ahead = [s for s in spans if s.how != "open" and (s.end or s.start).date() >= pub]
@@ -115,10 +124,15 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     elif kind == "interface":
         spans = [s for s in spans if s.how != "open"]
 
+    if kind == "maintenance" and spans:
+        spans, dropped = layout.drop_past_mentions(src, spans, pub)
+        if dropped:
+            reasons.append(f"{dropped} time range(s) of an earlier event, not windows")
     window_doubts: list[str] = []
     windows = _windows(src, spans, head, products, window_doubts) if spans else []
     if windows or kind == "maintenance":
         reasons.extend(resolver.notes)
+    reasons.extend(dict.fromkeys(resolver.set_aside))
     about_platform = bool(_PLATFORM_RE.search(head) or _PLATFORM_RE.search(body))
     if kind == "maintenance" or (kind not in _WINDOW_KINDS and windows):
         # Doubts about windows matter where windows are acted on (a maintenance notice, or a notice
@@ -183,6 +197,11 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     )
 
 
+def _ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
+    return any(s.how not in ("open", "dayopen") and s.start.date() > pub
+               and DISRUPTION_RE.search(norm, *sentence_bounds(norm, s.pos)) for s in spans)
+
+
 def _second_look(
     k: KindResult, spans: list[Span], pub: date, recurring: int, head: str, body: str,
     points: list[RawPoint], products: list[prod.Product], reasons: list[str], doubts: list[str],
@@ -203,7 +222,7 @@ def _second_look(
         # A date still ahead in a sentence that words a disruption may be a window we could not read.
         dates = Resolver(pub)
         if any(p.has_date and (dates.date_of(p, None) or pub) >= pub
-               and DISRUPTION_RE.search(body, *sentence_bounds(body, p.end)) for p in points):
+               and _words_stop(body, *sentence_bounds(body, p.end)) for p in points):
             doubts.append("maintenance wording near a date, but no window could be read: check the notice")
         return kind
     if all(s.start.date() < pub for s in spans) and (
@@ -214,6 +233,14 @@ def _second_look(
         reasons.append(f"every window began before publication and the text reports a failure: read as {report}")
         return report
     return "maintenance"
+
+
+def _words_stop(norm: str, lo: int, hi: int) -> bool:
+    """Whether ``norm[lo:hi]`` words a disruption, other than an upgrade that adds something
+    ("收银台将于12月5日升级，升级后支持……", "即可升级为金卡会员")."""
+    if DISRUPTION_RE.search(norm, lo, hi) is None:
+        return False
+    return STOP_RE.search(norm, lo, hi) is not None or _FEATURE_RE.search(norm, lo, hi) is None
 
 
 def _bounds(norm: str) -> list[int]:
@@ -238,7 +265,7 @@ def _windows(
     notice_postponed = _POSTPONE_RE.search(head) or _POSTPONE_RE.search(norm)
     notice_cancelled = _CANCEL_RE.search(head) or _CANCEL_RE.search(norm)
     out: list[Window] = []
-    sentences: list[str] = []
+    bounds: list[tuple[int, int]] = []
     missing_products = False
     for i, s in enumerate(spans):
         if len(spans) == 1:
@@ -262,26 +289,12 @@ def _windows(
             Window(start=s.start, end=s.end, products=tuple(p.name for p in chosen), channels=tuple(chans),
                    status=status or "scheduled")
         )
-        sentences.append(norm[starts[span_sent[i]] : ends[span_sent[i]]])
+        bounds.append((starts[span_sent[i]], ends[span_sent[i]]))
         if s.end is None and out[-1].status == "scheduled":
             doubts.append("a window has no end time")
     if missing_products:
         doubts.append("could not tell which products each window affects; used the notice's products")
-    return _dedupe(out, sentences)
-
-
-def _dedupe(windows: list[Window], sentences: list[str]) -> list[Window]:
-    """One window per (times, status, channels) within a sentence ("维护订于10:00~15:00进行，……
-    作业时间同样为10:00~15:00") or a sentence repeated word for word; the same times in different
-    sentences are separate items (each area, each system with its own line)."""
-    seen: set[tuple[object, ...]] = set()
-    out: list[Window] = []
-    for w, k in zip(windows, sentences, strict=True):
-        key = (w.start, w.end, w.status, w.channels, k)
-        if key not in seen:
-            seen.add(key)
-            out.append(w)
-    return out
+    return layout.merge_restated(norm, out, spans, bounds)
 
 
 def _products_for(

@@ -25,14 +25,17 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from watcher.notices import layout, vocab
 from watcher.notices import schedules as sched
-from watcher.notices import vocab
 from watcher.notices.resolve import NEXT_DAY, SAME_DAY, Resolver, at, own_date, period_of
 from watcher.notices.timeparse import RawPoint, find_duration
 
-_SEP_RE = re.compile(r"\s*(?:起|开始)?\s*(?:[-—–~―─]+|至|到|直至|直到)\s*$")
+_SEP_RE = re.compile(
+    r"\s*(?:起|开始)?\s*(?:[-—–~―─]+|(?:持续|一直|延续)?(?:至|到)|直至|直到"
+    # "自12月26日起暂停至12月27日止", "……起停机至……"
+    r"|(?:暂停|停止|停机|中断|关闭)(?:服务|使用|办理|运行)?\s*(?:至|到|直至))\s*$"
+)
 _LABEL_SEP_RE = re.compile(r"\s*[,;]?\s*(?:结束时间|截止时间|恢复时间|结束于|截至)\s*(?:为|是)?\s*:?\s*$")
-_START_LABEL_RE = re.compile(r"(?:开始时间|起始时间|开始于)\s*(?:为|是)?\s*:?\s*$")
 _DAILY_RE = re.compile(r"\s*[,]?\s*(?:期间)?\s*(?:的)?\s*(?:每日|每天|每晚|每夜|各日|每)\s*(?:的)?\s*$")
 _MAX_OPEN_TO_RESUME = timedelta(days=120)
 
@@ -77,7 +80,7 @@ def find_spans(
             )
             or (
                 _LABEL_SEP_RE.fullmatch(norm, p.end, q.start) is not None
-                and _START_LABEL_RE.search(norm, max(0, p.start - 10), p.start) is not None
+                and vocab.START_LABEL_RE.search(norm, max(0, p.start - 10), p.start) is not None
             )
         ):
             i += _take_range(r, norm, points, i, spans)
@@ -91,6 +94,8 @@ def find_spans(
         spans = [s for s in spans if s.dated]
         r.note(f"{r.recurring + undated} range(s) repeat every day or week: a timetable, not dated windows")
     spans = _drop_summaries(spans)
+    if len(spans) > 1:
+        spans = layout.drop_frames(norm, spans)
     spans.sort(key=lambda s: s.pos)
     return spans, r.flags, r
 
@@ -151,7 +156,12 @@ def _skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
     """Ranges that are not disruption windows: service hours, the customer's own period to act,
     and (counted in ``r.recurring``) timetables repeating every day or week."""
     before = norm[max(0, p.start - 14) : p.start]
-    if vocab.SERVICE_HOURS_RE.search(before):
+    if vocab.SERVICE_HOURS_RE.search(before) or vocab.OTHER_PERIOD_BEFORE_RE.search(before):
+        r.set_aside.append(f"time range set aside: labelled as the hours or period of something else ({before.strip()})")
+        return True
+    if _other_clause(norm, p.start, q.end):
+        r.set_aside.append("time range set aside: its clause names hours of a desk or a campaign, or a service "
+                           "running as usual, and no disruption")
         return True
     if vocab.ACTION_BEFORE_RE.search(before) or vocab.SUBMISSION_AFTER_RE.match(norm, q.end):
         return True
@@ -164,6 +174,26 @@ def _skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
             r.recurring += 1
             return True
     return False
+
+
+_CLAUSE_END_RE = re.compile(r"[,;。!?\n]")
+_WORD_RE = re.compile(r"[^\W\d_]")
+
+
+def _other_clause(norm: str, lo: int, hi: int) -> bool:
+    """Whether the clause holding the range ``norm[lo:hi]`` says, with no disruption wording, that
+    something keeps running or names hours of a desk or a campaign. A clause that is nothing but
+    the range is read with the clause after it."""
+    c_lo = max((m.end() for m in _CLAUSE_END_RE.finditer(norm, max(0, lo - 40), lo)), default=max(0, lo - 40))
+    m = _CLAUSE_END_RE.search(norm, hi)
+    c_hi = m.start() if m else len(norm)
+    outside = norm[c_lo:lo] + norm[hi:c_hi]
+    if not _WORD_RE.search(outside) and m is not None:
+        m2 = _CLAUSE_END_RE.search(norm, c_hi + 1)
+        outside = norm[c_hi + 1 : m2.start() if m2 else len(norm)]
+    if vocab.DISRUPTION_RE.search(outside):
+        return False
+    return bool(vocab.NORMAL_RE.search(outside) or vocab.OTHER_CLAUSE_RE.search(outside))
 
 
 def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: list[Span]) -> int:
@@ -193,6 +223,10 @@ def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: l
                 spans.append(Span(s, e, p.start, b.end, "daily"))
             r.last = first
             return 4
+    if not p.has_time and not q.has_time and (p.period or q.period):
+        # "3月19日-27日夜间多个时段": days with a part of the day but no hours: no window can be read.
+        r.set_aside.append("time range set aside: days with a part of the day but no hours")
+        return 2
     span = _range(r, p, q)
     if span is not None:
         spans.append(span)
@@ -208,6 +242,8 @@ def _take_single(
     kick = resume is not None and resume.group("kick") is not None  # 启动: closes, or else starts
     if allow_recovery and resume is None:
         resume = vocab.RESUME_BEFORE_RE.search(norm, max(0, p.start - 12), p.start)
+        if resume is None and _has_open(spans, p.start):
+            resume = vocab.END_BEFORE_RE.search(norm, max(0, p.start - 8), p.start)
     stop_m = vocab.STOP_AFTER_RE.match(norm, p.end, min(nxt, p.end + 16))
     stop = stop_m is not None
     if not p.has_time:
@@ -256,7 +292,8 @@ def _take_single(
     open_start = allow_open and not deadline and (stop or (
         (kick
          or bool(vocab.OPEN_AFTER_RE.match(norm, p.end))
-         or bool(vocab.OPEN_BEFORE_RE.search(norm, max(0, p.start - 4), p.start)))
+         or bool(vocab.OPEN_BEFORE_RE.search(norm, max(0, p.start - 4), p.start))
+         or bool(vocab.START_LABEL_RE.search(norm, max(0, p.start - 10), p.start)))
         and vocab.disruption_near(norm, p.end)
     ))
     if seconds is None and open_start:
