@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from huabei_watch.clock import SHANGHAI
 from tests.notices.cases import CASES, Case
 from tests.notices.cases_families import FAMILY_CASES, INSTITUTION_CASES
-from tests.notices.cases_round3 import FORMAT_CASES, LOOKALIKE_CASES, NEVER_SILENT_CASES, ROUND3_CASES
+from tests.notices.cases_round3 import FORMAT_CASES, LOOKALIKE_CASES, MORE_CASES, NEVER_SILENT_CASES, ROUND3_CASES
 from watcher.notices import NoticeUnderstanding, parse_notice_json, understand
 
 
@@ -19,7 +19,7 @@ def _dt(s: str | None) -> datetime | None:
     return None if s is None else datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
 
 
-ALL_CASES = CASES + FAMILY_CASES + INSTITUTION_CASES + ROUND3_CASES + FORMAT_CASES
+ALL_CASES = CASES + FAMILY_CASES + INSTITUTION_CASES + ROUND3_CASES + FORMAT_CASES + MORE_CASES
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=[c.id for c in ALL_CASES])
