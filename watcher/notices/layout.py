@@ -129,6 +129,6 @@ def drop_past_mentions(norm: str, spans: list[Span], published: date) -> tuple[l
     if not any((s.end or s.start).date() >= published for s in spans):
         return spans, 0
     keep = [s for s in spans if not (
-        s.end is not None and s.end.date() < published
+        (s.end or s.start).date() < published
         and _PAST.search(norm, *vocab.sentence_bounds(norm, s.pos)))]
     return keep, len(spans) - len(keep)

@@ -50,7 +50,7 @@ RESUME_AFTER_RE = re.compile(
     r"(?:(?:新系统|系统|各项|所有|全部|各类|各|业务|服务|功能|渠道|平台|网站)\s*){0,3}"
     r"(?:已经|已|逐步|全面|全部|均|陆续|基本|正式|重新)*\s*"
     r"(?:(?P<strong>恢复|修复|解决|复机|复电|复水|复通|开服|复工)|(?P<kick>启动)|(?P<weak>开通|上线|启用|启运|开机|开放|启(?![事示]))"
-    r"|(?P<done>(?:前|之前|以前)?\s*(?:完成|结束)(?!时间)))"
+    r"|(?P<done>(?:提前|前|之前|以前)?\s*(?:完成|结束)(?!时间)))"
     r"|[^,。;\n]{0,12}?(?:完成|结束)后[^,。;\n]{0,8}?(?P<after>恢复)"
 )
 # Before a time: a labelled end ("预计恢复时间：9月2日06:00").
@@ -100,7 +100,9 @@ OTHER_PERIOD_BEFORE_RE = re.compile(
 # ("营业厅（8:30-17:30）可正常办理", "当日9:00-18:00客服在线答疑").
 OTHER_CLAUSE_RE = re.compile(r"客服|热线|咨询|营业|办公时间|工作时间|服务时间|人工|活动|报名|答疑|值班|开业|考试|领取|兑换")
 # A range labelled as service or opening hours, not a disruption.
-SERVICE_HOURS_RE = re.compile(r"客服|热线|咨询|服务时间|工作时间|营业时间|人工|受理时间|办公时间|开放时间|门诊")
+SERVICE_HOURS_RE = re.compile(
+    r"客服|热线|咨询|(?<!暂停|停止|中断|维护)(?:服务时间|受理时间|开放时间)|工作时间|营业时间|人工|办公时间|门诊"
+)
 
 
 def sentence_bounds(norm: str, pos: int) -> tuple[int, int]:

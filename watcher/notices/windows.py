@@ -31,7 +31,7 @@ from watcher.notices.resolve import NEXT_DAY, SAME_DAY, Resolver, at, own_date, 
 from watcher.notices.timeparse import RawPoint, find_duration
 
 _SEP_RE = re.compile(
-    r"\s*(?:起|开始)?\s*(?:[-—–~―─]+|(?:持续|一直|延续)?(?:至|到)|直至|直到"
+    r"\s*(?:左右|前后)?\s*(?:起|开始)?\s*,?\s*(?:[-—–~―─]+|(?:持续|一直|延续)?(?:至|到)|直至|直到"
     # "自12月26日起暂停至12月27日止", "……起停机至……"
     r"|(?:暂停|停止|停机|中断|关闭)(?:服务|使用|办理|运行)?\s*(?:至|到|直至))\s*$"
 )
