@@ -17,8 +17,10 @@ from watcher.notices.normalize import normalize, to_simplified
         ("系統維護時段", "系统维护时段"),
         ("暫停服務，網上銀行", "暂停服务，网上银行"),
         ("关于系统维护的公告", "关于系统维护的公告"),
+        ("網上繳費中斷", "网上缴费中断"),
+        ("系统停機", "系统停机"),
     ],
-    ids=["maintenance_period", "suspension", "already_simplified"],
+    ids=["maintenance_period", "suspension", "already_simplified", "few_traditional_characters", "one_character"],
 )
 def test_traditional_becomes_simplified_with_the_same_length(text: str, want: str) -> None:
     out = to_simplified(text)

@@ -166,3 +166,33 @@ def test_many_ranges_are_capped_and_flagged_for_review() -> None:
     assert u.kind == "maintenance"
     assert len(u.windows) == 31  # identical windows collapse; the cap keeps the first 64 ranges
     assert u.needs_review
+
+
+_RANGES = ("12月5日01:00-03:00", "12月5日凌晨1点至3点", "2026-12-05 22:00至2026-12-06 06:00", "12月5日22时至次日6时",
+           "12月5日至12月6日", "12/5 01:00~03:00")
+_STOPS = ("暂停", "停止", "中断", "无法使用", "不能使用", "不可用", "受影响", "延迟", "维护", "升级", "割接", "切换", "迁移",
+          "停机", "停运", "停服", "关闭", "下线", "暫停", "中斷", "無法使用", "受影響", "延遲", "維護", "升級", "切換", "遷移",
+          "停機", "停運", "關閉", "下線")
+_SUBJECTS = ("网上缴费", "APP", "線上服務")
+
+
+@pytest.mark.parametrize("stop", _STOPS)
+def test_any_future_range_with_any_disruption_word_is_never_silent(stop: str) -> None:
+    for rng in _RANGES:
+        for subject in _SUBJECTS:
+            for text in (f"{rng}{subject}{stop}。", f"{subject}将于{rng}{stop}，敬请留意。"):
+                u = understand(text, published=date(2026, 11, 26))
+                assert u.kind == "maintenance" or u.needs_review, (text, u.reasons)
+                assert u.windows, (text, u.reasons)
+
+
+def test_a_range_tied_to_no_disruption_beside_windows_is_set_aside() -> None:
+    u = understand("12月5日01:00-03:00系统升级，暂停充值。12月8日10:00-12:00，新版本介绍会在线上举行。",
+                   published=date(2026, 11, 26))
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 01:00"), _dt("2026-12-05 03:00"))]
+    assert any("no wording of a disruption" in r for r in u.reasons)
+
+
+def test_rows_of_a_list_are_tied_through_the_line_introducing_them() -> None:
+    u = understand("各区停水安排如下：\n东区 12月5日8:00-12:00；\n西区 12月6日8:00-12:00；", published=date(2026, 11, 26))
+    assert len(u.windows) == 2

@@ -132,3 +132,50 @@ def drop_past_mentions(norm: str, spans: list[Span], published: date) -> tuple[l
         (s.end or s.start).date() < published
         and _PAST.search(norm, *vocab.sentence_bounds(norm, s.pos)))]
     return keep, len(spans) - len(keep)
+
+
+# A sentence after a list that says what the listed times do ("维护期间……无法使用").
+_AFTER_POINTER = re.compile(r"^\W*(?:\S{0,4}期间|届时|其间|此期间|上述|该时段|以上时段|维护时|停机时)")
+_DIGIT = re.compile(r"\d")
+
+
+def tied(norm: str, s: Span) -> bool:
+    """Whether the range ``s`` is tied to a disruption: wording of one in its sentence, in the
+    line that introduces the list or table it is a row of, or in the sentence right after that
+    list when it points back ("维护期间……"). Hours in a sentence that says nothing of the sort
+    ("如有疑问，可于12月7日9:00-17:00致电") are not."""
+    lo, hi = vocab.sentence_bounds(norm, s.pos)
+    if vocab.DISRUPTION_RE.search(norm, lo, hi):
+        return True
+    k = lo
+    for _ in range(12):  # back over the rows of a list (";" or a line each) to what introduces it
+        if k <= 0 or norm[k - 1] not in ";\n":
+            break
+        plo, phi = vocab.sentence_bounds(norm, k - 1)
+        seg = norm[plo:phi]
+        if vocab.DISRUPTION_RE.search(seg):
+            return True
+        if seg.strip() and not _DIGIT.search(seg):
+            break
+        k = plo
+    k = hi
+    for _ in range(12):  # forward over the rows to the sentence after the list
+        if k >= len(norm):
+            break
+        nlo, nhi = vocab.sentence_bounds(norm, k + 1)
+        seg = norm[nlo:nhi]
+        if _AFTER_POINTER.search(seg) and vocab.DISRUPTION_RE.search(seg):
+            return True
+        if seg.strip() and not _DIGIT.search(seg):
+            break
+        k = nhi
+    return False
+
+
+def drop_untied(norm: str, spans: list[Span]) -> tuple[list[Span], int]:
+    """The ranges tied to a disruption, when there are any; else all of them (a notice whose every
+    range is untied is left to the other rules rather than emptied)."""
+    keep = [s for s in spans if tied(norm, s)]
+    if not keep:
+        return spans, 0
+    return keep, len(spans) - len(keep)

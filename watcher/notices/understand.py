@@ -128,6 +128,10 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         spans, dropped = layout.drop_past_mentions(src, spans, pub)
         if dropped:
             reasons.append(f"{dropped} time range(s) of an earlier event, not windows")
+        spans, dropped = layout.drop_untied(src, spans)
+        if dropped:
+            reasons.append(f"{dropped} time range(s) set aside: no wording of a disruption in their sentence "
+                           "or the list they belong to")
     window_doubts: list[str] = []
     windows = _windows(src, spans, head, products, window_doubts) if spans else []
     if windows or kind == "maintenance":
