@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 from huabei_watch.clock import SHANGHAI
 from tests.notices.cases import CASES, Case
 from tests.notices.cases_families import FAMILY_CASES, INSTITUTION_CASES
-from tests.notices.cases_round3 import FORMAT_CASES, LOOKALIKE_CASES, MORE_CASES, NEVER_SILENT_CASES, ROUND3_CASES
+from tests.notices.cases_round3 import (
+    FORMAT_CASES,
+    LAST_CASES,
+    LAST_LOOKALIKES,
+    LOOKALIKE_CASES,
+    MORE_CASES,
+    NEVER_SILENT_CASES,
+    ROUND3_CASES,
+)
 from watcher.notices import NoticeUnderstanding, parse_notice_json, understand
 
 
@@ -19,7 +27,7 @@ def _dt(s: str | None) -> datetime | None:
     return None if s is None else datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
 
 
-ALL_CASES = CASES + FAMILY_CASES + INSTITUTION_CASES + ROUND3_CASES + FORMAT_CASES + MORE_CASES
+ALL_CASES = CASES + FAMILY_CASES + INSTITUTION_CASES + ROUND3_CASES + FORMAT_CASES + MORE_CASES + LAST_CASES
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=[c.id for c in ALL_CASES])
@@ -56,7 +64,7 @@ def test_future_range_with_any_disruption_wording_is_never_silent(case: Case) ->
     assert got == [(_dt(w.start), _dt(w.end), w.status) for w in case.windows], u.to_json()
 
 
-@pytest.mark.parametrize("case", LOOKALIKE_CASES, ids=[c.id for c in LOOKALIKE_CASES])
+@pytest.mark.parametrize("case", LOOKALIKE_CASES + LAST_LOOKALIKES, ids=[c.id for c in LOOKALIKE_CASES + LAST_LOOKALIKES])
 def test_lookalike_is_not_maintenance_and_needs_no_review(case: Case) -> None:
     u = understand(case.text, published=case.published, title=case.title)
     assert u.kind != "maintenance", u.reasons
@@ -66,7 +74,7 @@ def test_lookalike_is_not_maintenance_and_needs_no_review(case: Case) -> None:
 def test_table_is_broad() -> None:
     assert len(CASES) >= 80
     assert {c.kind for c in CASES} == {"maintenance", "outage", "recovery", "interface", "fee_policy", "other"}
-    every = ALL_CASES + NEVER_SILENT_CASES + LOOKALIKE_CASES
+    every = ALL_CASES + NEVER_SILENT_CASES + LOOKALIKE_CASES + LAST_LOOKALIKES
     assert len({c.id for c in every}) == len(every)
 
 
