@@ -19,7 +19,7 @@ from watcher.notices.kinds import PAST_RECOVERY_RE, KindResult, classify
 from watcher.notices.model import InterfaceChange, Kind, NoticeUnderstanding
 from watcher.notices.resolve import Resolver
 from watcher.notices.timeparse import RawPoint, find_points, normalize
-from watcher.notices.vocab import DISRUPTION_RE, STOP_RE, TECHNICAL_RE, sentence_bounds
+from watcher.notices.vocab import DISRUPTION_RE, NORMAL_RE, STOP_RE, TECHNICAL_RE, sentence_bounds
 from watcher.notices.windows import Span, find_spans
 
 logger = logging.getLogger(__name__)
@@ -244,7 +244,10 @@ def _words_stop(norm: str, lo: int, hi: int) -> bool:
     ("收银台将于12月5日升级，升级后支持……", "即可升级为金卡会员")."""
     if DISRUPTION_RE.search(norm, lo, hi) is None:
         return False
-    return STOP_RE.search(norm, lo, hi) is not None or _FEATURE_RE.search(norm, lo, hi) is None
+    if STOP_RE.search(norm, lo, hi) is not None:
+        return True
+    # "系统将于12月5日升级，升级期间业务正常办理" says nothing stops
+    return _FEATURE_RE.search(norm, lo, hi) is None and NORMAL_RE.search(norm, lo, hi) is None
 
 
 def _bounds(norm: str) -> list[int]:

@@ -53,6 +53,10 @@ RESUME_AFTER_RE = re.compile(
     r"|(?P<done>(?:提前|前|之前|以前)?\s*(?:完成|结束)(?!时间)))"
     r"|[^,。;\n]{0,12}?(?:完成|结束)后[^,。;\n]{0,8}?(?P<after>恢复)"
 )
+# Said of a resumption: everything comes back at once ("全部业务恢复"), not one service.
+UNIVERSAL_RE = re.compile(r"全部|所有|全面|各项|一切|均|各渠道")
+# Another time with a resumption later in the sentence ("……，8:00恢复交易").
+RESUME_AGAIN_RE = re.compile(r"[,、]\s*[^。;\n]{0,12}?\d{1,2}(?::\d{2}|\s*[点时])[^。;\n,]{0,4}?(?:恢复|开放|上线|启用)")
 # Before a time: a labelled end ("预计恢复时间：9月2日06:00").
 RESUME_BEFORE_RE = re.compile(r"(?:恢复时间|预计恢复|结束时间|完成时间|恢复服务时间|开放时间)\s*(?:为|是|约|预计)?\s*:?\s*$")
 # Before a lone time: "……开始维护，预计维护至下午3点", "……起暂停服务，至12月6日6时止": the end of a

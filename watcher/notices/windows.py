@@ -267,7 +267,12 @@ def _take_single(
         day = d or r.last or r.published
         r.resumptions.append(r.moment(p, day, end=True))
         if not kick or _has_open(spans, p.start):
-            closed = _close_open(r, spans, p, d or day, p.start, rolls=d is None)
+            # "20:00起暂停开户，22:00起暂停交易；6:00恢复开户，8:00恢复交易": one resumption per
+            # stop, in order, when more follow and this one does not say everything is back.
+            one = (not kick and sum(1 for s in spans if s.end is None) > 1
+                   and not vocab.UNIVERSAL_RE.search(norm, resume.start(), min(len(norm), resume.end() + 6))
+                   and vocab.RESUME_AGAIN_RE.search(norm, resume.end(), vocab.sentence_bounds(norm, p.end)[1]) is not None)
+            closed = _close_open(r, spans, p, d or day, p.start, rolls=d is None, only_first=one)
             if not closed and r.pending is not None and not weak:
                 # "约3:15 ... 出现异常，约3:40恢复": the last lone time before a recovery is its start.
                 first, first_day = r.pending
@@ -348,14 +353,21 @@ def _end_at(r: Resolver, p: RawPoint, day: date, start_period: str | None, start
     return end + timedelta(minutes=1) if p.second == 59 else end
 
 
-def _close_open(r: Resolver, spans: list[Span], p: RawPoint, day: date, before: int, *, rolls: bool = False) -> bool:
+def _close_open(
+    r: Resolver, spans: list[Span], p: RawPoint, day: date, before: int, *, rolls: bool = False, only_first: bool = False
+) -> bool:
     """End every open span before offset ``before`` at resumption point ``p`` on ``day``
-    ("……起恢复"); False when there is none to end. ``rolls``: the end had no date of its own, so it
-    may fall on the next day."""
+    ("……起恢复"), or with ``only_first`` the one opened first; False when there is none to end.
+    ``rolls``: the end had no date of its own, so it may fall on the next day."""
     closed = False
-    for k in range(len(spans) - 1, -1, -1):
+    order = range(len(spans) - 1, -1, -1)
+    if only_first:
+        order = range(len(spans))
+    for k in order:
         s = spans[k]
         if s.end is None and s.pos < before:
+            if only_first and closed:
+                break
             e = _end_at(r, p, day, s.period, s.start)
             if e < s.start and rolls:
                 e += timedelta(days=1)
