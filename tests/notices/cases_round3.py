@@ -618,3 +618,18 @@ LAST_LOOKALIKES: tuple[Case, ...] = (
     Case("r3_look_merchant_fee_adjust",
          "2026年12月5日起，本平台将对商户费率进行调整，具体标准见附件。", "fee_policy"),
 )
+
+# Fifth batch (look-alikes), written before running the parser on it.
+MORE_LOOKALIKES: tuple[Case, ...] = (
+    Case("r3_look_new_system_live", "新系统将于12月5日正式上线，上线后可通过App办理全部业务。", "other"),
+    Case("r3_look_campaign_start_end",
+         "双12活动12月12日0点开始，12月12日24点结束，活动期间部分商品限购。", "other"),
+    Case("r3_look_discount_until", "即日起至12月31日，使用支付宝缴纳水费可享9折。", "other"),
+    Case("r3_look_installment_fee_down", "12月5日起，本行信用卡分期手续费率下调。", "fee_policy"),
+    Case("r3_look_app_release_then_support_ends",
+         "新版App上线公告：12月5日10:00起可在应用商店下载，旧版本将于2027年1月起逐步停止支持。", "other"),
+    Case("r3_look_login_method_upgrade", "本行将于12月5日起升级网银登录方式，升级后需使用U盾登录。", "other"),
+    Case("r3_look_extra_trains", "12月5日至12月7日，铁路部门将根据客流加开列车，请旅客合理安排出行。", "other"),
+    Case("r3_look_member_day", "会员日：每月5日0:00-23:59全场8折，欢迎选购。", "other"),
+    Case("r3_look_cashback_traditional", "即日起至12月31日止，使用本行信用卡繳費享回饋5%。", "other"),
+)

@@ -17,6 +17,7 @@ from tests.notices.cases_round3 import (
     LAST_LOOKALIKES,
     LOOKALIKE_CASES,
     MORE_CASES,
+    MORE_LOOKALIKES,
     NEVER_SILENT_CASES,
     ROUND3_CASES,
 )
@@ -64,7 +65,10 @@ def test_future_range_with_any_disruption_wording_is_never_silent(case: Case) ->
     assert got == [(_dt(w.start), _dt(w.end), w.status) for w in case.windows], u.to_json()
 
 
-@pytest.mark.parametrize("case", LOOKALIKE_CASES + LAST_LOOKALIKES, ids=[c.id for c in LOOKALIKE_CASES + LAST_LOOKALIKES])
+_LOOKALIKES = LOOKALIKE_CASES + LAST_LOOKALIKES + MORE_LOOKALIKES
+
+
+@pytest.mark.parametrize("case", _LOOKALIKES, ids=[c.id for c in _LOOKALIKES])
 def test_lookalike_is_not_maintenance_and_needs_no_review(case: Case) -> None:
     u = understand(case.text, published=case.published, title=case.title)
     assert u.kind != "maintenance", u.reasons
@@ -74,7 +78,7 @@ def test_lookalike_is_not_maintenance_and_needs_no_review(case: Case) -> None:
 def test_table_is_broad() -> None:
     assert len(CASES) >= 80
     assert {c.kind for c in CASES} == {"maintenance", "outage", "recovery", "interface", "fee_policy", "other"}
-    every = ALL_CASES + NEVER_SILENT_CASES + LOOKALIKE_CASES + LAST_LOOKALIKES
+    every = ALL_CASES + NEVER_SILENT_CASES + _LOOKALIKES
     assert len({c.id for c in every}) == len(every)
 
 
