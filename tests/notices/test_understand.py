@@ -208,3 +208,10 @@ def test_a_range_tied_to_no_disruption_beside_windows_is_set_aside() -> None:
 def test_rows_of_a_list_are_tied_through_the_line_introducing_them() -> None:
     u = understand("各区停水安排如下：\n东区 12月5日8:00-12:00；\n西区 12月6日8:00-12:00；", published=date(2026, 11, 26))
     assert len(u.windows) == 2
+
+
+def test_a_date_span_with_hours_on_its_last_day_is_one_window_a_day() -> None:
+    u = understand("12月5日至12月7日0:00-6:00，缴费系统升级，暂停缴费。", published=date(2026, 11, 26))
+    assert [(w.start, w.end) for w in u.windows] == [
+        (_dt(f"2026-12-0{d} 00:00"), _dt(f"2026-12-0{d} 06:00")) for d in (5, 6, 7)
+    ]

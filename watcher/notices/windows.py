@@ -202,15 +202,22 @@ def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: l
     n = len(points)
     if _skip_range(r, norm, p, q):
         return 2
-    # "12月1日至12月3日每日凌晨1:00-3:00": one window per day.
-    if (
-        not p.has_time and not q.has_time and p.has_date and q.has_date and i + 3 < n
-        and _DAILY_RE.fullmatch(norm, q.end, points[i + 2].start) is not None
+    # "12月1日至12月3日每日凌晨1:00-3:00": one window per day; so is "12月5日至12月7日0:00-6:00",
+    # where the hours are written on the last day of the span.
+    daily: tuple[RawPoint, RawPoint, int] | None = None
+    if not p.has_time and p.has_date and q.has_date and not q.has_time and i + 3 < n and (
+        _DAILY_RE.fullmatch(norm, q.end, points[i + 2].start) is not None
         and _SEP_RE.fullmatch(norm, points[i + 2].end, points[i + 3].start) is not None
     ):
+        daily = (points[i + 2], points[i + 3], 4)
+    elif (not p.has_time and p.has_date and q.has_date and q.has_time and i + 2 < n
+          and not points[i + 2].has_date and points[i + 2].has_time
+          and _SEP_RE.fullmatch(norm, q.end, points[i + 2].start) is not None):
+        daily = (q, points[i + 2], 3)
+    if daily is not None:
         first = r.date_of(p, None)
         last = r.date_of(q, first) if first else None
-        a, b = points[i + 2], points[i + 3]
+        a, b, used = daily
         if first and last and a.has_time and b.has_time and 0 <= (last - first).days <= 31:
             sh = r.hour24(a, None, None)
             eh = r.hour24(b, period_of(a), sh, a.minute)
@@ -222,7 +229,7 @@ def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: l
                     e += timedelta(days=1)
                 spans.append(Span(s, e, p.start, b.end, "daily"))
             r.last = first
-            return 4
+            return used
     if not p.has_time and not q.has_time and (p.period or q.period):
         # "3月19日-27日夜间多个时段": days with a part of the day but no hours: no window can be read.
         r.set_aside.append("time range set aside: days with a part of the day but no hours")
