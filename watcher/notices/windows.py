@@ -156,7 +156,10 @@ def _skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
     """Ranges that are not disruption windows: service hours, the customer's own period to act,
     and (counted in ``r.recurring``) timetables repeating every day or week."""
     before = norm[max(0, p.start - 14) : p.start]
-    if vocab.SERVICE_HOURS_RE.search(before) or vocab.OTHER_PERIOD_BEFORE_RE.search(before):
+    if vocab.OTHER_PERIOD_BEFORE_RE.search(before) or (
+        # "客服中心通知：12月5日0:00-6:00系统维护" is a window; "客服热线：9:00-21:00" is not
+        vocab.SERVICE_HOURS_RE.search(before) and not vocab.DISRUPTION_RE.search(_clause_outside(norm, p.start, q.end))
+    ):
         r.set_aside.append(f"time range set aside: labelled as the hours or period of something else ({before.strip()})")
         return True
     if _other_clause(norm, p.start, q.end):
@@ -180,10 +183,9 @@ _CLAUSE_END_RE = re.compile(r"[,;。!?\n]")
 _WORD_RE = re.compile(r"[^\W\d_]")
 
 
-def _other_clause(norm: str, lo: int, hi: int) -> bool:
-    """Whether the clause holding the range ``norm[lo:hi]`` says, with no disruption wording, that
-    something keeps running or names hours of a desk or a campaign. A clause that is nothing but
-    the range is read with the clause after it."""
+def _clause_outside(norm: str, lo: int, hi: int) -> str:
+    """The words of the clause holding the range ``norm[lo:hi]``, without the range; a clause that
+    is nothing but the range is read as the clause after it."""
     c_lo = max((m.end() for m in _CLAUSE_END_RE.finditer(norm, max(0, lo - 40), lo)), default=max(0, lo - 40))
     m = _CLAUSE_END_RE.search(norm, hi)
     c_hi = m.start() if m else len(norm)
@@ -191,6 +193,13 @@ def _other_clause(norm: str, lo: int, hi: int) -> bool:
     if not _WORD_RE.search(outside) and m is not None:
         m2 = _CLAUSE_END_RE.search(norm, c_hi + 1)
         outside = norm[c_hi + 1 : m2.start() if m2 else len(norm)]
+    return outside
+
+
+def _other_clause(norm: str, lo: int, hi: int) -> bool:
+    """Whether the clause holding the range ``norm[lo:hi]`` says, with no disruption wording, that
+    something keeps running or names hours of a desk or a campaign."""
+    outside = _clause_outside(norm, lo, hi)
     if vocab.DISRUPTION_RE.search(outside):
         return False
     return bool(vocab.NORMAL_RE.search(outside) or vocab.OTHER_CLAUSE_RE.search(outside))
