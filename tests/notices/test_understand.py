@@ -220,3 +220,8 @@ def test_a_date_span_with_hours_on_its_last_day_is_one_window_a_day() -> None:
 def test_a_window_announced_by_a_service_desk_is_kept() -> None:
     u = understand("客服中心通知：12月5日0:00-6:00系统维护，暂停在线缴费。", published=date(2026, 11, 26))
     assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"))]
+
+
+def test_a_window_worded_as_a_request_to_merchants_is_kept() -> None:
+    u = understand("系统升级通知：请商户于12月5日0:00-6:00期间暂停发起退款。", published=date(2026, 11, 26))
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"))]

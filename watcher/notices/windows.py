@@ -166,7 +166,11 @@ def _skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
         r.set_aside.append("time range set aside: its clause names hours of a desk or a campaign, or a service "
                            "running as usual, and no disruption")
         return True
-    if vocab.ACTION_BEFORE_RE.search(before) or vocab.SUBMISSION_AFTER_RE.match(norm, q.end):
+    if vocab.SUBMISSION_AFTER_RE.match(norm, q.end) or (vocab.ACTION_BEFORE_RE.search(before) and not (
+        # "请商户于12月5日0:00-6:00期间暂停发起退款" is still a window
+        vocab.STOP_RE.search(_clause_outside(norm, p.start, q.end))
+    )):
+        r.set_aside.append("time range set aside: a period for customers to act in")
         return True
     lo, hi = vocab.sentence_bounds(norm, p.start)
     if vocab.NORMAL_RE.search(norm, lo, hi) and not vocab.DISRUPTION_RE.search(norm, lo, hi):
