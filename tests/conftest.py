@@ -14,6 +14,7 @@ from huabei_watch.bus.kafka import Bus
 from huabei_watch.config.settings import KafkaSettings
 from huabei_watch.db.engine import Database
 from huabei_watch.events import Topics
+from tests.support import fixed_keyring
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +45,7 @@ def kafka_settings(topic_prefix: str) -> KafkaSettings:
 
 @pytest.fixture
 async def bus(broker: EmbeddedBroker, kafka_settings: KafkaSettings) -> AsyncIterator[Bus]:
-    b = Bus(kafka_settings, broker.bootstrap_servers, Topics(kafka_settings.topic_prefix))
+    b = Bus(kafka_settings, broker.bootstrap_servers, Topics(kafka_settings.topic_prefix), signer=fixed_keyring().signer)
     await b.start()
     await b.ensure_topics()
     yield b

@@ -25,3 +25,36 @@ async def eventually(
         last = result  # type: ignore[assignment]
         await asyncio.sleep(0.02)
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last: {last!r})")
+
+
+# -- event-signing keys for tests --------------------------------------------------------------------
+ROLES = ("watcher", "incidents", "cashier", "notify")
+
+
+def fixed_private_key(principal: str) -> str:
+    """A fixed key per principal, so a test's own Bus and the daemon it feeds agree on keys."""
+    import base64
+    import hashlib
+
+    return base64.b64encode(hashlib.sha256(b"huabei-watch test key " + principal.encode()).digest()).decode()
+
+
+def security_section(*principals: str) -> dict[str, object]:
+    """The ``[security]`` section giving ``principals`` (default: every role) their test keys."""
+    return {"principals": {p: {"private_key": fixed_private_key(p)} for p in (principals or ROLES)}}
+
+
+def fixed_keyring(*principals: str):  # type: ignore[no-untyped-def]
+    """Signer and verifier over the test keys (``huabei_watch.bus.keys.Keyring``)."""
+    from huabei_watch.bus.keys import load_keyring
+    from huabei_watch.config.settings import DaemonSettings, SecuritySettings
+
+    security = SecuritySettings.model_validate(security_section(*principals))
+    return load_keyring(DaemonSettings(), security, embedded=False, roles=principals or ROLES)
+
+
+def security_toml(*principals: str) -> str:
+    """The same as :func:`security_section`, as TOML text for a daemon's configuration file."""
+    return "".join(
+        f'\n[security.principals.{p}]\nprivate_key = "{fixed_private_key(p)}"\n' for p in (principals or ROLES)
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from consumers.incidents.correlate import Evidence, apply_evidence, close, evidence_of, last_evidence_at
@@ -26,6 +27,12 @@ from huabei_watch.events.incidents import Incident, IncidentKind, Phase
 from huabei_watch.events.signals import MaintenanceSignal
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    incidents: dict[str, Incident]
+    seen: dict[str, str]
 
 
 class UnknownIncident(InvalidInput):
@@ -51,6 +58,15 @@ class IncidentEngine:
             if held is None or incident.revision > held.revision:
                 engine._store(incident)
         return engine
+
+    # -- all or nothing ---------------------------------------------------------------------
+    def checkpoint(self) -> Checkpoint:
+        """The engine's state now; :meth:`rollback` returns to it (the shell's store failed, so
+        the change must not live on in memory and be published later)."""
+        return Checkpoint(dict(self._incidents), dict(self._seen))
+
+    def rollback(self, mark: Checkpoint) -> None:
+        self._incidents, self._seen = dict(mark.incidents), dict(mark.seen)
 
     # -- reading ---------------------------------------------------------------------------
     def get(self, incident_id: str) -> Incident | None:

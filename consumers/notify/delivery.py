@@ -47,6 +47,8 @@ from huabei_watch.events.notifications import NOTIFICATION_FAILED, NOTIFICATION_
 log = logging.getLogger(__name__)
 
 Status = Literal["new", "in_flight", "retry", "sent", "failed"]
+#: ``last_error`` of a key marked failed by :meth:`Deliverer.sweep_unconfirmed` (the status page counts these apart).
+UNCONFIRMED_REASON = "unconfirmed: stopped between send and confirmation; not resent, check the provider"
 OutcomeStatus = Literal[
     "sent", "duplicate", "deferred", "expired", "retry_later", "handed_over", "failed", "dead", "unconfirmed"
 ]
@@ -262,7 +264,7 @@ class Deliverer:
         """Report in_flight keys older than ``unconfirmed_after`` to ops (see the module rule)."""
         now = self._clock.now()
         stale = await self._store.stale_in_flight(now - timedelta(seconds=self._settings.unconfirmed_after), limit)
-        reason = "unconfirmed: stopped between send and confirmation; not resent, check the provider"
+        reason = UNCONFIRMED_REASON
         for rec in stale:
             await self._store.mark_failed(rec.key, reason, True, now)
             await self._publish(NOTIFICATION_FAILED, (rec.key,), rec.channel, rec.attempts + 1, reason)

@@ -13,6 +13,7 @@ from typing import Annotated, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from huabei_watch.config.types import Dur, HostPort
+from huabei_watch.events.auth import KeyFormatError, private_key_from_text, public_key_from_text
 
 
 class Section(BaseModel):
@@ -35,6 +36,19 @@ class AdminSettings(Section):
         default=None, description="Bearer token for ops endpoints (env HUABEI_WATCH_ADMIN__OPS_TOKEN)"
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1024 * 1024)
+    max_connections: int = Field(
+        default=512, ge=8, le=100_000, description="Open connections at once (at most half the fd limit)"
+    )
+    max_connections_per_address: int = Field(default=64, ge=1, le=100_000)
+    header_timeout: Annotated[float, Dur(gt=0, le=300)] = Field(
+        default=10.0, description="A request's header must arrive within this"
+    )
+    body_timeout: Annotated[float, Dur(gt=0, le=3600)] = Field(
+        default=30.0, description="A request's body must arrive within this after its header"
+    )
+    keepalive_timeout: Annotated[float, Dur(gt=0, le=3600)] = Field(
+        default=15.0, description="An idle keep-alive connection is closed after this"
+    )
 
 
 class KafkaSettings(Section):
@@ -104,6 +118,58 @@ class DatabaseSettings(Section):
     )
 
 
+_PRINCIPAL = r"^[a-z][a-z0-9_-]{0,31}$"
+
+
+class PrincipalKeys(Section):
+    """The keys of one principal (a role, or an outside producer such as a platform streaming
+    payment results). Keys are base64 text as ``huabei-watch keys generate`` prints them."""
+
+    private_key: SecretStr | None = Field(
+        default=None,
+        description="Ed25519 signing key of a role this process runs (a secret: give it through "
+        "HUABEI_WATCH_SECURITY__PRINCIPALS__<NAME>__PRIVATE_KEY)",
+    )
+    public_keys: tuple[str, ...] = Field(
+        default=(), description="Accepted public keys (old and new during a rotation); the private key's is added"
+    )
+
+    @field_validator("private_key")
+    @classmethod
+    def _private(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None:
+            try:
+                private_key_from_text(v.get_secret_value())
+            except KeyFormatError as exc:
+                raise ValueError(str(exc)) from None
+        return v
+
+    @field_validator("public_keys")
+    @classmethod
+    def _public(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for i, text in enumerate(v):
+            try:
+                public_key_from_text(text)
+            except KeyFormatError as exc:
+                raise ValueError(f"public key {i}: {exc}") from None
+        return v
+
+
+class SecuritySettings(Section):
+    sign_events: bool = Field(
+        default=True,
+        description="Sign every published event and dead-letter consumed ones not signed by a principal "
+        "allowed to produce their type ('unauthenticated'). Turn off only to read foreign topics.",
+    )
+    generate_keys: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Create missing role keys in keys_dir: auto = only with the embedded broker",
+    )
+    keys_dir: Path | None = Field(default=None, description="Where generated keys live (default: <state_dir>/keys)")
+    principals: dict[Annotated[str, Field(pattern=_PRINCIPAL)], PrincipalKeys] = Field(
+        default_factory=dict,
+        description="Keys per principal: the roles (watcher, incidents, cashier, notify) and outside producers",
+    )
 
 
 class MerchantContacts(Section):
@@ -147,6 +213,9 @@ class CoreSettings(Protocol):
 
     @property
     def merchants(self) -> tuple[MerchantConfig, ...]: ...
+
+    @property
+    def security(self) -> SecuritySettings: ...
 
     def database_url(self) -> str:
         """The SQLAlchemy URL: ``database.url``, or the SQLite file in ``daemon.state_dir``."""

@@ -45,6 +45,7 @@ class Incident(EventData):
         INCIDENT_CANCELLED,
     )
     TOPIC: ClassVar[str] = "incidents"
+    PRODUCERS: ClassVar[tuple[str, ...]] = ("incidents",)
     DESCRIPTION: ClassVar[str] = "The full state of one incident at each change (level-triggered)."
 
     incident_id: str

@@ -13,6 +13,8 @@ import signal
 from huabei_watch.bus.broker import broker_address_file
 from huabei_watch.clock import Clock
 from huabei_watch.root import schema
+from huabei_watch.root.feeds import add_feed_routes
+from huabei_watch.root.merchant_page import add_merchant_routes
 from huabei_watch.root.settings import Settings
 from huabei_watch.root.status import add_status_routes
 from huabei_watch.runtime.app import App, Role
@@ -51,7 +53,7 @@ def build_roles(names: list[str]) -> list[Role]:
 def build_app(settings: Settings, *, clock: Clock | None = None, bootstrap: str | None = None) -> App[Settings]:
     """The daemon's :class:`App`, with the status page on its admin server."""
     schema.load_tables()
-    return App(settings, clock=clock, bootstrap=bootstrap, admin_routes=(add_status_routes,))
+    return App(settings, clock=clock, bootstrap=bootstrap, admin_routes=(add_status_routes, add_feed_routes, add_merchant_routes))
 
 
 async def run_daemon(settings: Settings, role_names: list[str], *, ready: asyncio.Event | None = None) -> int:

@@ -53,7 +53,7 @@ from tests.cashier.incident_builders import outage_incident
 from tests.fakes.aliyun_sms import FakeAliyunSms
 from tests.fakes.base import Failure
 from tests.fakes.wecom import FakeWeCom
-from tests.support import eventually
+from tests.support import eventually, fixed_keyring, security_toml
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MERCHANTS = 8
@@ -89,6 +89,7 @@ group_prefix = "{prefix}"
 partitions = 1
 session_timeout = "6s"
 idempotence = "off"  # the embedded broker lacks InitProducerId
+{security_toml()}
 [sandbox]
 enabled = false
 [notify]
@@ -182,7 +183,7 @@ async def test_notify_killed_mid_batch_sends_nothing_twice_and_the_rest_after_re
         config = _config(tmp_path, port=port, prefix=topic_prefix, bootstrap=own_broker.bootstrap_servers,
                          wecom=wecom.base_url, sms=sms.base_url, db_url=database_url)
         settings = KafkaSettings(topic_prefix=topic_prefix, group_prefix=topic_prefix, partitions=1)
-        bus = Bus(settings, own_broker.bootstrap_servers, Topics(topic_prefix))
+        bus = Bus(settings, own_broker.bootstrap_servers, Topics(topic_prefix), signer=fixed_keyring().signer)
         await bus.start()
         try:
             await bus.ensure_topics()
@@ -263,6 +264,7 @@ group_prefix = "{prefix}"
 partitions = 1
 session_timeout = "6s"
 idempotence = "off"
+{security_toml()}
 [sandbox]
 enabled = false
 [cashier]
@@ -378,7 +380,7 @@ async def test_cashier_killed_mid_batch_misses_no_toggle_and_repeats_none_after_
                              db_url=database_url)
     topics = Topics(topic_prefix)
     bus = Bus(KafkaSettings(topic_prefix=topic_prefix, group_prefix=topic_prefix, partitions=1),
-              own_broker.bootstrap_servers, topics)
+              own_broker.bootstrap_servers, topics, signer=fixed_keyring().signer)
     group = f"{topic_prefix}.cashier"
     await bus.start()
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=5)

@@ -21,7 +21,7 @@ from huabei_watch.root.daemon import build_roles
 from huabei_watch.root.settings import parse_settings
 from huabei_watch.runtime.app import App
 from tests.samples import NOW
-from tests.support import eventually
+from tests.support import eventually, security_section
 
 ROOT = Path(__file__).parent.parent.parent
 
@@ -145,6 +145,7 @@ async def test_walking_skeleton_signal_is_consumed_and_recorded_once(broker: Emb
             "admin": {"listen": "127.0.0.1:0"},
             "kafka": {"topic_prefix": bus.topics.prefix, "group_prefix": bus.topics.prefix, "partitions": 3, "session_timeout": 6},
             "sandbox": {"enabled": False},
+            "security": security_section(),
         }
     )
     app = App(settings, bootstrap=broker.bootstrap_servers)

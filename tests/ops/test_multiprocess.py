@@ -27,7 +27,7 @@ from huabei_watch.bus.broker import EmbeddedBroker, free_port
 from huabei_watch.clock import SHANGHAI, SystemClock
 from tests.conftest import _fresh_pg_database
 from tests.fakes.wecom import FakeWeCom
-from tests.support import eventually
+from tests.support import eventually, security_toml
 
 PG = os.environ.get("HUABEI_TEST_PG_URL")
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -84,6 +84,7 @@ session_timeout = "6s"
 idempotence = "off"
 [database]
 url = "{db_url}"
+{security_toml()}
 [sandbox]
 enabled = false
 [incidents]

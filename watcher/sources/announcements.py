@@ -110,6 +110,9 @@ class AnnouncementWatcher:
         self._understand = understand
         self._maintenance_kinds = maintenance_kinds
         self._lock = asyncio.Lock()  # one poll of a source at a time in this process
+        #: As of this process's last finished poll (for /metrics).
+        self.consecutive_failures = 0
+        self.degraded = False
 
     @property
     def clock(self) -> Clock:
@@ -287,6 +290,7 @@ class AnnouncementWatcher:
             replace(state, consecutive_failures=failures, failing_since=since, degraded=degraded,
                     last_error=reason, last_poll_at=now)
         )
+        self.consecutive_failures, self.degraded = failures, degraded
         return PollReport(self.cfg.id, ok=False, first_poll=first, error=reason)
 
     async def _succeeded(self, state: SourceState, now: datetime) -> None:
@@ -298,6 +302,7 @@ class AnnouncementWatcher:
             replace(state, consecutive_failures=0, failing_since=state.failing_since if degraded else None,
                     degraded=degraded, last_error="", last_poll_at=now)
         )
+        self.consecutive_failures, self.degraded = 0, degraded
 
     async def _status(self, event_type: str, since: datetime, reason: str, failures: int) -> bool:
         """Publish source.degraded/.recovered; True if it went out."""

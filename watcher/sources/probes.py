@@ -30,6 +30,7 @@ from huabei_watch.events.base import Event, EventData
 from huabei_watch.events.signals import ProbeObservation
 from watcher.sources.probe_conditions import HttpFacts, http_problems
 from watcher.sources.probe_config import AnyProbe, DnsProbe, HttpProbe, TcpProbe
+from watcher.sources.probe_hours import HourlySummaries
 from watcher.sources.probe_state import (
     Health,
     ProbeMeta,
@@ -249,6 +250,8 @@ class ProbeRunner:
         self._clock = clock
         self._session = session
         self._slots: dict[str, _Slot] = {}
+        #: Per-hour check summaries not yet saved (the role saves them with the states).
+        self.hours = HourlySummaries()
         for p in probes:
             if p.id in self._slots:
                 raise PermanentError(f"probe id {p.id!r} is configured twice")
@@ -308,6 +311,7 @@ class ProbeRunner:
         async with slot.lock:
             obs = await self._check(slot.probe)
             slot.state, change = observe(slot.rule, slot.state, obs)
+            self.hours.add(probe_id, obs)
             if change is not None:
                 slot.pending.append(change)
                 log.info(

@@ -28,10 +28,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from huabei_watch.db.tables import metadata
+from huabei_watch.db.types import AwareDateTime
+from huabei_watch.db.upsert import accumulate
 from huabei_watch.events.common import Window
 from watcher.sources.seen_model import SeenNotice, SeenStore, SourceState
 
-__all__ = ["SeenNotice", "SeenStore", "SourceState", "SqlSeenStore", "seen_notices", "source_state"]
+__all__ = ["SeenNotice", "SeenStore", "SourceState", "SqlSeenStore", "seen_notices", "source_poll_hours", "source_state"]
 
 
 seen_notices = Table(
@@ -65,6 +67,16 @@ source_state = Table(
     Column("failing_since", DateTime(timezone=True), nullable=True),
     Column("degraded", Boolean, nullable=False, default=False),
     Column("last_error", Text, nullable=False, default=""),
+)
+
+#: Polls per source per hour (for the status page's poll-health strip): one row per source per hour.
+source_poll_hours = Table(
+    "source_poll_hours",
+    metadata,
+    Column("source_id", String(64), primary_key=True),
+    Column("hour", AwareDateTime(), primary_key=True),
+    Column("polls", Integer, nullable=False),
+    Column("failures", Integer, nullable=False),
 )
 
 _WINDOWS = TypeAdapter(tuple[Window, ...])
@@ -153,6 +165,8 @@ class SqlSeenStore:
         )
 
     async def put_state(self, state: SourceState) -> None:
+        """Save the source's state after a poll; the poll (ok when ``consecutive_failures`` is 0)
+        is also counted in its hour of ``source_poll_hours``, in the same transaction."""
         values: dict[str, Any] = {
             "source_id": state.source_id,
             "etag": state.etag,
@@ -167,6 +181,14 @@ class SqlSeenStore:
         }
         async with self._engine.begin() as conn:
             await _upsert(conn, source_state, values, ("source_id",))
+            if state.last_poll_at is not None:
+                hour = state.last_poll_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+                failed = 1 if state.consecutive_failures else 0
+                await accumulate(
+                    conn, source_poll_hours,
+                    {"source_id": state.source_id, "hour": hour, "polls": 1, "failures": failed},
+                    ["source_id", "hour"], sums=["polls", "failures"],
+                )
 
 
 async def _upsert(
