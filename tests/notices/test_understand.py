@@ -225,3 +225,9 @@ def test_a_window_announced_by_a_service_desk_is_kept() -> None:
 def test_a_window_worded_as_a_request_to_merchants_is_kept() -> None:
     u = understand("系统升级通知：请商户于12月5日0:00-6:00期间暂停发起退款。", published=date(2026, 11, 26))
     assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"))]
+
+
+def test_hours_after_a_window_across_midnight_that_start_earlier_are_on_its_end_day() -> None:
+    u = understand("12月5日23:00至12月6日1:00暂停网上缴费；1:00至3:00暂停自助终端。", published=date(2026, 11, 26))
+    assert [(w.start, w.end) for w in u.windows] == [
+        (_dt("2026-12-05 23:00"), _dt("2026-12-06 01:00")), (_dt("2026-12-06 01:00"), _dt("2026-12-06 03:00"))]

@@ -66,6 +66,7 @@ class Resolver:
     resumptions: list[datetime] = field(default_factory=list)  # "……起恢复", "……上线": ends of open windows
     recurring: int = 0  # ranges said to repeat (每日, 星期一至六): not dated windows
     set_aside: list[str] = field(default_factory=list)  # ranges that are not windows, and why
+    last_range: tuple[datetime, datetime] | None = None  # the last range read, for hours after it
 
     def flag(self, reason: str) -> None:
         if reason not in self.flags:

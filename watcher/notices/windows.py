@@ -406,6 +406,13 @@ def _range(r: Resolver, p: RawPoint, q: RawPoint) -> Span | None:
             r.flag("no date given for a window; assumed the publication date")
     sh = r.hour24(p, None, None) if p.has_time else 0
     start = at(d1, sh, p.minute if p.has_time else 0)
+    prev = r.last_range
+    if not p.has_date and prev is not None and prev[1].date() > prev[0].date() == d1 and start < prev[0]:
+        # "12月5日23:00至12月6日1:00暂停A；1:00至3:00暂停B": after a window across midnight, hours
+        # earlier than its start that go on from its end (within the hour) are on its end's day.
+        moved = at(prev[1].date(), sh, p.minute if p.has_time else 0)
+        if moved <= prev[1] + timedelta(hours=1):
+            d1, start = prev[1].date(), moved
     r.last = d1
     explicit_end_date = q.has_date and q.rel not in SAME_DAY
     d2 = r.date_of(q, d1) if q.has_date else d1
@@ -424,4 +431,5 @@ def _range(r: Resolver, p: RawPoint, q: RawPoint) -> Span | None:
     if end < start:
         r.flag("window end is before its start; end dropped")
         return Span(start, None, p.start, q.end, "range", dated)
+    r.last_range = (start, end)
     return Span(start, end, p.start, q.end, "range" if p.has_time or q.has_time else "days", dated)
