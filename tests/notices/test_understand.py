@@ -231,3 +231,8 @@ def test_hours_after_a_window_across_midnight_that_start_earlier_are_on_its_end_
     u = understand("12月5日23:00至12月6日1:00暂停网上缴费；1:00至3:00暂停自助终端。", published=date(2026, 11, 26))
     assert [(w.start, w.end) for w in u.windows] == [
         (_dt("2026-12-05 23:00"), _dt("2026-12-06 01:00")), (_dt("2026-12-06 01:00"), _dt("2026-12-06 03:00"))]
+
+
+def test_a_notice_published_after_its_window_that_only_warns_of_failures_stays_maintenance() -> None:
+    u = understand("12月5日0:00-6:00系统升级，期间可能出现交易异常，暂停提现。", published=date(2026, 12, 6))
+    assert u.kind == "maintenance"

@@ -36,6 +36,7 @@ _ORIGINAL_RE = re.compile(r"原定|原计划|原通知|原公告")
 _LATER_RE = re.compile(r"另行通知|另行公告|另行告知|待定")
 # A failure, as reports after the fact word it (not a planned 中断).
 _FAILURE_RE = re.compile(r"故障|异常|当机|宕机|瘫痪|崩溃|崩了|抢修|误判|误封|bug|BUG|出错|报错|未恢复")
+_MAYBE_RE = re.compile(r"可能|或将|或会|如遇|如有|如出现|若|避免|防止|以防|减少|预防|排查隐患")
 # Notices about Alipay or the cashier itself (a product not named may be Huabei).
 _PLATFORM_RE = re.compile(r"支付宝|蚂蚁|花呗|[Aa]lipay|收银台|本平台|我平台")
 # An upgrade that adds or changes something rather than stopping it.
@@ -230,13 +231,19 @@ def _second_look(
             doubts.append("maintenance wording near a date, but no window could be read: check the notice")
         return kind
     if all(s.start.date() < pub for s in spans) and (
-        _FAILURE_RE.search(head) or _FAILURE_RE.search(body)
+        _reports_failure(head) or _reports_failure(body)
         or PAST_RECOVERY_RE.search(head) or PAST_RECOVERY_RE.search(body)
     ):
         report: Kind = "recovery" if k.scores["recovery"] >= k.scores["outage"] else "outage"
         reasons.append(f"every window began before publication and the text reports a failure: read as {report}")
         return report
     return "maintenance"
+
+
+def _reports_failure(text: str) -> bool:
+    """Whether ``text`` tells of a failure, not of one that may happen ("期间可能出现交易异常",
+    "如遇故障")."""
+    return any(not _MAYBE_RE.search(text, max(0, m.start() - 10), m.start()) for m in _FAILURE_RE.finditer(text))
 
 
 def _words_stop(norm: str, lo: int, hi: int) -> bool:
