@@ -20,6 +20,8 @@ from tests.notices.cases_round3 import (
     MORE_LOOKALIKES,
     NEVER_SILENT_CASES,
     ROUND3_CASES,
+    TRADITIONAL_CASES,
+    TRADITIONAL_LOOKALIKES,
 )
 from watcher.notices import NoticeUnderstanding, parse_notice_json, understand
 
@@ -28,7 +30,8 @@ def _dt(s: str | None) -> datetime | None:
     return None if s is None else datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
 
 
-ALL_CASES = CASES + FAMILY_CASES + INSTITUTION_CASES + ROUND3_CASES + FORMAT_CASES + MORE_CASES + LAST_CASES
+ALL_CASES = (CASES + FAMILY_CASES + INSTITUTION_CASES + ROUND3_CASES + FORMAT_CASES + MORE_CASES + LAST_CASES
+             + TRADITIONAL_CASES)
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=[c.id for c in ALL_CASES])
@@ -65,7 +68,7 @@ def test_future_range_with_any_disruption_wording_is_never_silent(case: Case) ->
     assert got == [(_dt(w.start), _dt(w.end), w.status) for w in case.windows], u.to_json()
 
 
-_LOOKALIKES = LOOKALIKE_CASES + LAST_LOOKALIKES + MORE_LOOKALIKES
+_LOOKALIKES = LOOKALIKE_CASES + LAST_LOOKALIKES + MORE_LOOKALIKES + TRADITIONAL_LOOKALIKES
 
 
 @pytest.mark.parametrize("case", _LOOKALIKES, ids=[c.id for c in _LOOKALIKES])
