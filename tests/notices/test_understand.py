@@ -239,3 +239,16 @@ def test_hours_after_a_window_across_midnight_that_start_earlier_are_on_its_end_
 def test_a_notice_published_after_its_window_that_only_warns_of_failures_stays_maintenance() -> None:
     u = understand("12月5日0:00-6:00系统升级，期间可能出现交易异常，暂停提现。", published=date(2026, 12, 6))
     assert u.kind == "maintenance"
+
+
+def test_a_date_with_the_same_hours_as_the_range_before_is_a_window() -> None:
+    u = understand("12月5日0:00-2:00暂停网银；12月6日同一时段暂停手机银行。", published=date(2026, 11, 26))
+    assert [(w.start, w.end) for w in u.windows] == [
+        (_dt("2026-12-05 00:00"), _dt("2026-12-05 02:00")), (_dt("2026-12-06 00:00"), _dt("2026-12-06 02:00"))]
+
+
+def test_labelled_stop_and_resumption_lines_are_one_window() -> None:
+    for text in ("停机时间：12月5日22:00\n恢复时间：12月6日06:00\n停机期间暂停缴费。",
+                 "停机开始：12月5日22:00；停机结束：12月6日06:00。停机期间暂停缴费。"):
+        u = understand(text, published=date(2026, 11, 26))
+        assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 22:00"), _dt("2026-12-06 06:00"))], text

@@ -39,31 +39,38 @@ SENTENCE_END_RE = re.compile(r"[。;!?\n]")
 
 # Right after a time: the service stops then ("17点停止服务", "22:00起暂停", "7月27日17点停").
 STOP_AFTER_RE = re.compile(
-    r"[\s)]*(?:左右|前后)?\s*(?P<onward>起|开始|后|以后|之后)?\s*[,]?\s*(?:将|会|系统|服务|业务|临时|暂时|全天|当天|当日|整天)?\s*"
+    r"(?:[^\S\n]|\))*(?:左右|前后)?[^\S\n]*(?P<onward>起|开始|后|以后|之后)?[^\S\n]*[,]?[^\S\n]*(?:将|会|系统|服务|业务|临时|暂时|全天|当天|当日|整天)?[^\S\n]*"
     r"(?:暂停|停止|停机|停运|停用|停办|停收|停服|中断|关闭|关机|下线|停(?![车放留靠泊]))"
 )
 # Right after a time: it comes back then. ``strong`` verbs end something that stopped; ``weak``
 # ones (上线, 开放) only close a window already open; ``kick`` (启动) closes one, or else starts
 # one ("凌晨2:00启动切换").
 RESUME_AFTER_RE = re.compile(
-    r"[\s)]*(?:左右|前后)?\s*(?:起|开始|后)?\s*[,]?\s*(?:将|预计|会|可|即可)?\s*"
-    r"(?:(?:新系统|系统|各项|所有|全部|各类|各|业务|服务|功能|渠道|平台|网站)\s*){0,3}"
-    r"(?:已经|已|逐步|全面|全部|均|陆续|基本|正式|重新)*\s*"
+    r"(?:[^\S\n]|\))*(?:左右|前后)?[^\S\n]*(?:起|开始|后)?[^\S\n]*[,]?[^\S\n]*(?:将|预计|会|可|即可)?[^\S\n]*"
+    r"(?:(?:新系统|系统|各项|所有|全部|各类|各|业务|服务|功能|渠道|平台|网站)[^\S\n]*){0,3}"
+    r"(?:已经|已|逐步|全面|全部|均|陆续|基本|正式|重新)*[^\S\n]*"
     r"(?:(?P<strong>恢复|修复|解决|复机|复电|复水|复通|开服|复工)|(?P<kick>启动)|(?P<weak>开通|上线|启用|启运|开机|开放|启(?![事示]))"
-    r"|(?P<done>(?:提前|前|之前|以前)?\s*(?:完成|结束)(?!时间)))"
+    r"|(?P<done>(?:提前|前|之前|以前)?[^\S\n]*(?:完成|结束)(?!时间)))"
     r"|[^,。;\n]{0,12}?(?:完成|结束)后[^,。;\n]{0,8}?(?P<after>恢复)"
 )
 # Said of a resumption: everything comes back at once ("全部业务恢复"), not one service.
 UNIVERSAL_RE = re.compile(r"全部|所有|全面|各项|一切|均|各渠道")
 # Another time with a resumption later in the sentence ("……，8:00恢复交易").
 RESUME_AGAIN_RE = re.compile(r"[,、]\s*[^。;\n]{0,12}?\d{1,2}(?::\d{2}|\s*[点时])[^。;\n,]{0,4}?(?:恢复|开放|上线|启用)")
+# After a date: the same hours as the range before ("12月6日同一时段", "次日相同时间段").
+SAME_HOURS_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:同一|相同|同样)?(?:时段|时间段|时间)(?=[^\S\n]*(?:内|亦|也|将|暂停|停|[,，]))")
 # Before a time: a labelled end ("预计恢复时间：9月2日06:00").
-RESUME_BEFORE_RE = re.compile(r"(?:恢复时间|预计恢复|结束时间|完成时间|恢复服务时间|开放时间)\s*(?:为|是|约|预计)?\s*:?\s*$")
+RESUME_BEFORE_RE = re.compile(
+    r"(?:恢复时间|预计恢复|结束时间|完成时间|恢复服务时间|开放时间|(?:停机|停服|维护|升级|暂停|割接)(?:结束|完成))"
+    r"\s*(?:为|是|约|预计)?\s*:?\s*$"
+)
 # Before a lone time: "……开始维护，预计维护至下午3点", "……起暂停服务，至12月6日6时止": the end of a
 # window opened before it (closes only a window still open).
 END_BEFORE_RE = re.compile(r"(?:维护|升级|停机|停服|暂停|中断|持续|延续|延长|一直|预计|进行)?\s*(?:至|到|直至|直到)\s*$")
 # Before a lone time: a labelled start ("停机开始时间为12月5日22:00").
-START_LABEL_RE = re.compile(r"(?:开始时间|起始时间|开始于)\s*(?:为|是)?\s*:?\s*$")
+START_LABEL_RE = re.compile(
+    r"(?:开始时间|起始时间|开始于|(?:停机|停服|维护|升级|暂停|割接|中断)(?:开始)?(?:时间|时刻)?\s*:)\s*(?:为|是)?\s*:?\s*$"
+)
 # A stop on a date with no hours lasts that day ("5月27日停止提供……当天暂停运作").
 WHOLE_DAY_RE = re.compile(r"当天|当日|全天|一天|整天|该日|是日")
 # Before a time: "自……起" / "于……": the start of something.
@@ -72,7 +79,7 @@ OPEN_BEFORE_RE = re.compile(r"(?:于|自|从|在|由)\s*$")
 DEADLINE_AFTER_RE = re.compile(r"\s*(?:前|之前|以前|为止|止)(?![后])")
 # "原定于12月8日的切换推迟": the day a postponed window was to start.
 ORIGINAL_BEFORE_RE = re.compile(r"(?:原定|原计划|原订|原通知)\s*(?:于|在)?\s*$")
-OPEN_AFTER_RE = re.compile(r"[\s)]*(?:左右)?\s*(?:起|开始|前后)")
+OPEN_AFTER_RE = re.compile(r"(?:[^\S\n]|\))*(?:左右)?[^\S\n]*(?:起|开始|前后)")
 
 # A range that is the customer's to act in, not a disruption: "请于9月15日至11月30日到卡务中心
 # 登记", "1月27日15:00至2月2日24:00期间受理的申购……", "12月26日至1月15日续约者……".

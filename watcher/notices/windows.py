@@ -270,6 +270,13 @@ def _take_single(
         if d is None:
             return
         r.last = d
+        same = vocab.SAME_HOURS_AFTER_RE.match(norm, p.end)
+        if same is not None and r.last_range is not None:
+            # "12月5日0:00-2:00暂停网银；12月6日同一时段暂停手机银行": the hours of the range before.
+            a, b = r.last_range
+            start = at(d, a.hour, a.minute)
+            spans.append(Span(start, start + (b - a), p.start, same.end(), "range", own_date(p)))
+            return
         if resume is not None and not stop:
             r.resumptions.append(at(d, 0, 0))
             _close_open(r, spans, p, d, p.start)
