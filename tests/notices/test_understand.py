@@ -252,3 +252,15 @@ def test_labelled_stop_and_resumption_lines_are_one_window() -> None:
                  "停机开始：12月5日22:00；停机结束：12月6日06:00。停机期间暂停缴费。"):
         u = understand(text, published=date(2026, 11, 26))
         assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 22:00"), _dt("2026-12-06 06:00"))], text
+
+
+def test_windows_tied_to_nothing_are_kept_for_review() -> None:
+    u = understand("时间：12月5日0:00-6:00。内容：核心数据库扩容。", published=date(2026, 11, 26), title="重要通知")
+    assert u.windows and u.needs_review
+    assert any("no window is tied" in r for r in u.reasons)
+
+
+def test_a_transition_period_is_no_window() -> None:
+    u = understand("新系统12月5日上线，12月5日至12月31日为过渡期，期间新旧系统并行，业务正常办理。",
+                   published=date(2026, 11, 26), title="新系统上线公告")
+    assert u.kind != "maintenance" and not u.windows

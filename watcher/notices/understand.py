@@ -133,6 +133,9 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         if dropped:
             reasons.append(f"{dropped} time range(s) set aside: no wording of a disruption in their sentence "
                            "or the list they belong to")
+        elif spans and src is body and not any(layout.tied(src, s) for s in spans) and not DISRUPTION_RE.search(head):
+            # Kept (never silent), but nothing ties them to a stop: a person should look.
+            doubts.append("no window is tied to wording of a disruption (in its sentence, its list or the title)")
     window_doubts: list[str] = []
     windows = _windows(src, spans, head, products, window_doubts) if spans else []
     if windows or kind == "maintenance":
