@@ -46,10 +46,10 @@ from consumers.notify.channels.wecom import WeComChannel
 from consumers.notify.delivery import Deliverer
 from consumers.notify.fanout import FanOut, FanOutSettings
 from consumers.notify.plan import Endpoint, PlannedMessage, PlanSettings, Recipient, plan_for
-from consumers.notify.store import SqlDeliveryStore, create_tables
+from consumers.notify.store import SqlDeliveryStore
 from huabei_watch.clock import SystemClock
-from huabei_watch.db.engine import Database
 from huabei_watch.events import Incident, IncidentKind, Phase, Scope
+from tests.support import migrated_database
 
 TARGET_SHARE = 0.90
 TARGET_RSS_MB = 400.0
@@ -105,8 +105,7 @@ async def deliver_all(
     sms_proc, sms_url = await start_fake("aliyun_sms", sms_limit, window, 1)
     results: dict[str, dict[str, Any]] = {}
     try:
-        db = await Database.open(f"sqlite+aiosqlite:///{tmp / 'notify.db'}")
-        await create_tables(db.engine)
+        db = await migrated_database(f"sqlite+aiosqlite:///{tmp / 'notify.db'}")
         clock = SystemClock()
         limiter = RateLimiter(clock, {"wecom": (Rate(robot_limit, window),), "aliyun_sms": (Rate(sms_limit, window),)})
         connector = aiohttp.TCPConnector(limit=2 * args.concurrency + 10)

@@ -1,13 +1,42 @@
-"""Test helpers: wait on a condition with a deadline (never sleep-and-hope)."""
+"""Test helpers: wait on a condition with a deadline (never sleep-and-hope); a migrated database."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from huabei_watch.db.engine import Database
+from huabei_watch.root import schema
+
 T = TypeVar("T")
+
+
+async def migrated_database(url: str, *, retry_for: float = 5.0) -> Database:
+    """A :class:`Database` on ``url`` upgraded to the newest revision (what ``huabei-watch db
+    upgrade`` does): the one way tests, drills and benchmarks get their tables."""
+    db = await Database.open(url, retry_for=retry_for)
+    try:
+        await schema.migrations().upgrade(db)
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+async def fresh_pg_database(base_url: str) -> str:
+    """Create an empty database for one test on the PostgreSQL server at ``base_url``; its URL."""
+    name = f"hbw_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(base_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    return base_url.rsplit("/", 1)[0] + "/" + name
 
 
 async def eventually(

@@ -22,7 +22,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from consumers.incidents.engine import UnknownIncident
 from huabei_watch.config.loader import format_errors
-from huabei_watch.config.types import Dur
+from huabei_watch.config.types import Duration
 from huabei_watch.errors import InvalidInput
 from huabei_watch.events import HUABEI_CHANNELS, IncidentKind, Scope
 from huabei_watch.events.bounds import parse_json
@@ -52,7 +52,7 @@ class SilenceRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     until: AwareDatetime | None = None
-    duration: Annotated[float, Dur(gt=0, le=30 * 86400)] | None = Field(default=None, alias="for")
+    duration: Annotated[float, Duration(gt=0, le=30 * 86400)] | None = Field(default=None, alias="for")
 
 
 class ResolveRequest(BaseModel):

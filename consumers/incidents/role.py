@@ -149,7 +149,7 @@ class IncidentsRole:
             try:
                 changed = change()
                 left = None if deadline is None else max(0.5, deadline - loop.time())
-                await self.store.save(changed, retry_for=left)
+                await self.store.save([self.engine.record(i.incident_id) for i in changed], retry_for=left)
             except BaseException:
                 self.engine.rollback(mark)
                 raise

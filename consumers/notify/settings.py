@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -13,6 +13,7 @@ from consumers.notify.fanout import FanOutSettings
 from consumers.notify.plan import PlanSettings
 from consumers.notify.templates import TemplateSettings
 from huabei_watch.config.settings import CoreSettings
+from huabei_watch.config.types import Duration
 
 
 class OpsEndpoint(BaseModel):
@@ -31,7 +32,7 @@ class NotifySettings(ChannelsConfig):
         default="aliyun_sms", description="Which SMS channel a merchant's 'sms' means"
     )
     ops: tuple[OpsEndpoint, ...] = Field(default=(), description="The ops route: gets every incident")
-    replan_every: float = Field(default=60.0, ge=5, le=3600, description="Re-plan open incidents (reminders, quiet hours)")
+    replan_every: Annotated[float, Duration(ge=5, le=3600)] = Field(default=60.0, description="Re-plan open incidents (reminders, quiet hours)")
     plan: PlanSettings = PlanSettings()
     templates: TemplateSettings = TemplateSettings()
     delivery: DeliverySettings = DeliverySettings()

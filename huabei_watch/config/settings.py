@@ -12,7 +12,7 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from huabei_watch.config.types import Dur, HostPort
+from huabei_watch.config.types import Duration, HostPort
 from huabei_watch.events.auth import KeyFormatError, private_key_from_text, public_key_from_text
 
 
@@ -26,7 +26,7 @@ class DaemonSettings(Section):
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto", description="auto: human-readable on a TTY, JSON lines otherwise"
     )
-    shutdown_timeout: Annotated[float, Dur(gt=0, le=600)] = 20.0
+    shutdown_timeout: Annotated[float, Duration(gt=0, le=600)] = 20.0
     timezone: Literal["Asia/Shanghai"] = "Asia/Shanghai"
 
 
@@ -40,13 +40,13 @@ class AdminSettings(Section):
         default=512, ge=8, le=100_000, description="Open connections at once (at most half the fd limit)"
     )
     max_connections_per_address: int = Field(default=64, ge=1, le=100_000)
-    header_timeout: Annotated[float, Dur(gt=0, le=300)] = Field(
+    header_timeout: Annotated[float, Duration(gt=0, le=300)] = Field(
         default=10.0, description="A request's header must arrive within this"
     )
-    body_timeout: Annotated[float, Dur(gt=0, le=3600)] = Field(
+    body_timeout: Annotated[float, Duration(gt=0, le=3600)] = Field(
         default=30.0, description="A request's body must arrive within this after its header"
     )
-    keepalive_timeout: Annotated[float, Dur(gt=0, le=3600)] = Field(
+    keepalive_timeout: Annotated[float, Duration(gt=0, le=3600)] = Field(
         default=15.0, description="An idle keep-alive connection is closed after this"
     )
 
@@ -71,16 +71,16 @@ class KafkaSettings(Section):
     ssl_cafile: Path | None = None
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
-    session_timeout: Annotated[float, Dur(ge=1, le=300)] = 10.0
+    session_timeout: Annotated[float, Duration(ge=1, le=300)] = 10.0
     # A publish to an unreachable broker fails (TransientError) after this, instead of blocking the
     # poll or request that publishes; the caller keeps the event pending and retries.
-    publish_timeout: Annotated[float, Dur(ge=0.5, le=300)] = 15.0
-    fetch_max_wait: Annotated[float, Dur(ge=0.001, le=10)] = Field(
+    publish_timeout: Annotated[float, Duration(ge=0.5, le=300)] = 15.0
+    fetch_max_wait: Annotated[float, Duration(ge=0.001, le=10)] = Field(
         default=0.1, description="How long the broker may hold a fetch when no records are waiting (latency vs idle polling)"
     )
     max_in_flight: int = Field(default=64, ge=1, le=10_000, description="Bounded in-flight work per consumer")
-    retry_initial: Annotated[float, Dur(gt=0, le=60)] = 0.2
-    retry_max: Annotated[float, Dur(gt=0, le=3600)] = 30.0
+    retry_initial: Annotated[float, Duration(gt=0, le=60)] = 0.2
+    retry_max: Annotated[float, Duration(gt=0, le=3600)] = 30.0
     max_attempts: int = Field(default=8, ge=1, le=1000, description="Transient retries before a message is dead-lettered")
     embedded_binary: Path | None = Field(default=None, description="Override the bundled Tansu binary")
 
@@ -113,7 +113,7 @@ class DatabaseSettings(Section):
         description="SQLAlchemy async URL (postgresql+asyncpg://...); empty: SQLite file in state_dir",
     )
     pool_size: int = Field(default=5, ge=1, le=100)
-    retry_for: Annotated[float, Dur(ge=0, le=3600)] = Field(
+    retry_for: Annotated[float, Duration(ge=0, le=3600)] = Field(
         default=60.0, description="How long a locked/unreachable database is retried before giving up on one unit of work"
     )
 

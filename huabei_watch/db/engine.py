@@ -1,7 +1,8 @@
-"""The database adapter: engine, migrations, and retries for a locked or unreachable database.
+"""The database adapter: engine, and retries for a locked or unreachable database.
 
 SQLite (a file in ``daemon.state_dir``) by default; PostgreSQL when several processes share state.
-Only adapters import this module; the pure core never sees SQLAlchemy.
+Only adapters import this module; the pure core never sees SQLAlchemy. The schema is made by
+migrations (:mod:`huabei_watch.db.migrate`), never by opening a database.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from huabei_watch.db import migrations, probe
+from huabei_watch.db import probe
 from huabei_watch.errors import TransientError
 
 log = logging.getLogger(__name__)
@@ -74,15 +75,9 @@ class Database:
         self.retry_for = retry_for
 
     @classmethod
-    async def open(cls, url: str, *, pool_size: int = 5, retry_for: float = 60.0, migrate: bool = True) -> Database:
-        db = cls(make_engine(url, pool_size=pool_size), retry_for=retry_for)
-        if migrate:
-            await db.run(db._migrate)
-        return db
-
-    async def _migrate(self) -> list[int]:
-        async with self.engine.begin() as conn:
-            return await conn.run_sync(migrations.upgrade)
+    async def open(cls, url: str, *, pool_size: int = 5, retry_for: float = 60.0) -> Database:
+        """An engine on ``url``; no connection is made yet and no table is created."""
+        return cls(make_engine(url, pool_size=pool_size), retry_for=retry_for)
 
     async def ping(self) -> bool:
         try:

@@ -158,9 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--limit", type=int, default=None, help="exit after this many records")
     tl.set_defaults(fn=cmd_tail)
 
-    from huabei_watch.root import cli_extra
+    from huabei_watch.root import cli_db, cli_extra
 
     cli_extra.register(sub)
+    cli_db.register(sub)
     return p
 
 

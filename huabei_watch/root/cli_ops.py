@@ -184,6 +184,7 @@ class Progress:
 
 def cmd_merchants(args: argparse.Namespace) -> int:
     from huabei_watch.db.engine import Database
+    from huabei_watch.db.migrate import SchemaNotCurrent
     from huabei_watch.merchants.registry import MerchantRegistry, dump_json
     from huabei_watch.root import schema
 
@@ -207,6 +208,11 @@ def cmd_merchants(args: argparse.Namespace) -> int:
     async def main() -> int:
         db = await Database.open(settings.database_url())
         try:
+            try:
+                await schema.prepare_database(db)
+            except SchemaNotCurrent as exc:
+                print(f"huabei-watch merchants: {exc}", file=sys.stderr)
+                return FAILED
             reg = MerchantRegistry(db)
             if args.action == "import":
                 progress = Progress(sys.stderr, max(text.count("\n") - 1, 1))

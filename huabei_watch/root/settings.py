@@ -23,7 +23,7 @@ from huabei_watch.config.settings import (
     SecuritySettings,
     database_url,
 )
-from huabei_watch.config.types import Dur
+from huabei_watch.config.types import Duration
 from watcher.alipay.config import AlipayProbeSettings
 from watcher.compat.table import CompatTable
 from watcher.settings import PaymentsSettings, SandboxSettings, WatcherConfig
@@ -45,7 +45,7 @@ class PagesSettings(Section):
         default=None, min_length=16,
         description="Key signing merchant-page links (/m/{id}?exp=&sig=); none: only bearer tokens open the page",
     )
-    link_ttl: Annotated[float, Dur(ge=3600)] = 30 * 86400
+    link_ttl: Annotated[float, Duration(ge=3600)] = 30 * 86400
 
 
 class Settings(Section):

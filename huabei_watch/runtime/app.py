@@ -1,6 +1,7 @@
 """One daemon process: shared resources and the roles it runs.
 
-Start order: embedded broker (if configured) -> bus (producer, topics) -> database (migrations) ->
+Start order: embedded broker (if configured) -> bus (producer, topics) -> database (schema made ready
+by the root's ``prepare_database``: a SQLite file upgrades itself, other databases must be current) ->
 scheduler -> roles -> admin server. Stop order is the reverse; roles drain their work within
 ``daemon.shutdown_timeout``.
 """
@@ -38,6 +39,9 @@ S_co = TypeVar("S_co", bound=CoreSettings, covariant=True)
 
 #: Adds routes to the admin server (e.g. the composition root's status page); runs before roles start.
 AdminRoutes = Callable[["App[Any]"], None]
+#: Makes the opened database ready for the roles (the root's migrations), or refuses with a
+#: :class:`~huabei_watch.errors.HuabeiWatchError` saying what to run.
+PrepareDatabase = Callable[[Database], Awaitable[None]]
 
 
 class Role(Protocol):
@@ -67,9 +71,12 @@ class App(Generic[S_co]):
         clock: Clock | None = None,
         bootstrap: str | None = None,
         admin_routes: Sequence[AdminRoutes] = (),
+        prepare_database: PrepareDatabase | None = None,
     ) -> None:
+        """``prepare_database`` None: the database is used as it is (its tables made elsewhere)."""
         self.settings = settings
         self._admin_routes = tuple(admin_routes)
+        self._prepare_database = prepare_database
         self.clock: Clock = clock or SystemClock()
         self.topics = Topics(settings.kafka.topic_prefix)
         self.broker: EmbeddedBroker | None = None
@@ -168,6 +175,8 @@ class App(Generic[S_co]):
         await self._retry("kafka", self.bus.start)
         await self._retry("kafka topics", self.bus.ensure_topics)
         self.db = await Database.open(s.database_url(), pool_size=s.database.pool_size, retry_for=s.database.retry_for)
+        if self._prepare_database is not None:
+            await self._prepare_database(self.db)
         if s.merchants:
             await MerchantRegistry(self.db).upsert_many(s.merchants, origin="config", now=self.clock.now())
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))

@@ -37,7 +37,6 @@ from huabei_watch.bus.broker import EmbeddedBroker, free_port
 from huabei_watch.bus.kafka import Bus
 from huabei_watch.clock import SystemClock
 from huabei_watch.config.settings import KafkaSettings
-from huabei_watch.db.engine import Database
 from huabei_watch.events import (
     HUABEI_CHANNELS,
     INCIDENT_OPENED,
@@ -53,7 +52,7 @@ from tests.cashier.incident_builders import outage_incident
 from tests.fakes.aliyun_sms import FakeAliyunSms
 from tests.fakes.base import Failure
 from tests.fakes.wecom import FakeWeCom
-from tests.support import eventually, fixed_keyring, security_toml
+from tests.support import eventually, fixed_keyring, migrated_database, security_toml
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MERCHANTS = 8
@@ -317,7 +316,7 @@ _PG_STALL = (
 async def _install_stall(db: AsyncEngine, database_url: str) -> None:
     """Create the daemon's tables, then a trigger that blocks forever inside the transaction that
     first writes merchant ``c{STALL_AT}``'s switch: a deterministic point mid-batch to kill at."""
-    migrated = await Database.open(database_url)
+    migrated = await migrated_database(database_url)
     await migrated.engine.dispose()
     async with db.begin() as conn:
         for sql in _SQLITE_STALL if db.dialect.name == "sqlite" else _PG_STALL:

@@ -17,9 +17,8 @@ from consumers.incidents.signal_log import signal_log
 from huabei_watch.bus.broker import EmbeddedBroker, free_port
 from huabei_watch.bus.kafka import Bus
 from huabei_watch.events import Event, HealthChange
-from huabei_watch.root.daemon import build_roles
+from huabei_watch.root.daemon import build_app, build_roles
 from huabei_watch.root.settings import parse_settings
-from huabei_watch.runtime.app import App
 from tests.samples import NOW
 from tests.support import eventually, security_section
 
@@ -148,7 +147,7 @@ async def test_walking_skeleton_signal_is_consumed_and_recorded_once(broker: Emb
             "security": security_section(),
         }
     )
-    app = App(settings, bootstrap=broker.bootstrap_servers)
+    app = build_app(settings, bootstrap=broker.bootstrap_servers)
     await app.start(build_roles(["incidents"]))
     try:
         ev = Event.build("huabei.health.down", HealthChange(probe_id="p-skel", target="x", since=NOW), time=NOW)

@@ -9,18 +9,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from consumers.notify.delivery import DeliveryStore
 from consumers.notify.ports import OutboundMessage
 from consumers.notify.store import (
     MemoryDeliveryStore,
     SqlDeliveryStore,
-    create_tables,
-    notification_deliveries,
 )
 from huabei_watch.clock import SHANGHAI
+from tests.support import fresh_pg_database, migrated_database
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
 PG_URL = os.environ.get("HUABEI_TEST_PG_URL", "")
@@ -38,13 +35,10 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         return
     if request.param == "postgres" and not PG_URL:
         pytest.skip("HUABEI_TEST_PG_URL not set")
-    url = PG_URL if request.param == "postgres" else f"sqlite+aiosqlite:///{tmp_path / 'n.db'}"
-    engine = create_async_engine(url)
-    await create_tables(engine)
-    async with engine.begin() as conn:
-        await conn.execute(delete(notification_deliveries))
-    yield SqlDeliveryStore(engine)
-    await engine.dispose()
+    url = await fresh_pg_database(PG_URL) if request.param == "postgres" else f"sqlite+aiosqlite:///{tmp_path / 'n.db'}"
+    db = await migrated_database(url)
+    yield SqlDeliveryStore(db.engine)
+    await db.close()
 
 
 async def test_reserve_then_states_follow_the_marks(store: DeliveryStore) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from consumers.cashier.model import CashierState, Change
 from consumers.cashier.store import PLATFORM, CashierStore
+from consumers.incidents.ledger import IncidentRecord, Ledger
 from consumers.incidents.store import IncidentStore
 from consumers.notify.delivery import UNCONFIRMED_REASON
 from consumers.notify.store import SqlDeliveryStore
@@ -98,10 +99,10 @@ async def seed_history(db: Database) -> None:
     every outcome spread over the days."""
     cashier = CashierStore(db)
     week = timedelta(days=7)
-    await IncidentStore(db).save([
+    await IncidentStore(db).save([IncidentRecord(
         _incident("maint:old:0", "上周花呗维护", IncidentKind.MAINTENANCE, Phase.RESOLVED, Scope.platform(),
-                  START - week, END - week),
-    ])
+                  START - week, END - week), Ledger(),
+    )])
     await _switch(cashier, PLATFORM, HUABEI_CHANNELS, END - week, "maint:old:0", "maint:old:0", START - week)
     await _switch(cashier, PLATFORM, (), None, "maint:old:0 ended", at=END - week)
     two = timedelta(days=2)
@@ -152,14 +153,15 @@ async def seed(db: Database, *, history: bool = True) -> None:
     Merchants come from :func:`merchants` (the App upserts them from its settings)."""
     tomorrow = timedelta(days=1, hours=8)
     announced = _incident("maint:n1:0", ACTIVE_TITLE, IncidentKind.MAINTENANCE, Phase.SCHEDULED, Scope.platform(), START, END)
-    await IncidentStore(db).save([announced.model_copy(update={"revision": 2, "updated_at": START - timedelta(hours=20)})])
-    await IncidentStore(db).save([
+    announced = announced.model_copy(update={"revision": 2, "updated_at": START - timedelta(hours=20)})
+    await IncidentStore(db).save([IncidentRecord(announced, Ledger())])
+    await IncidentStore(db).save([IncidentRecord(incident, Ledger()) for incident in (
         _incident("maint:n1:0", ACTIVE_TITLE, IncidentKind.MAINTENANCE, Phase.ACTIVE, Scope.platform(), START, END),
         _incident("acct:m-own", UPCOMING_TITLE, IncidentKind.MERCHANT_ACCOUNT, Phase.SCHEDULED, Scope.merchants("m-own"),
                   START + tomorrow, END + tomorrow, needs_review=True),
         _incident("outage:old", RESOLVED_TITLE, IncidentKind.OUTAGE, Phase.RESOLVED, Scope.platform(),
                   START - timedelta(days=2), END - timedelta(days=2)),
-    ])
+    )])
     if history:
         await seed_history(db)
     cashier = CashierStore(db)
