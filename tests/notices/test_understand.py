@@ -264,3 +264,9 @@ def test_a_transition_period_is_no_window() -> None:
     u = understand("新系统12月5日上线，12月5日至12月31日为过渡期，期间新旧系统并行，业务正常办理。",
                    published=date(2026, 11, 26), title="新系统上线公告")
     assert u.kind != "maintenance" and not u.windows
+
+
+def test_an_end_given_only_as_a_part_of_the_day_is_no_end_and_is_reviewed() -> None:
+    u = understand("12月5日22:00至次日凌晨，缴费系统升级，暂停缴费。", published=date(2026, 11, 26))
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 22:00"), None)]
+    assert u.needs_review

@@ -429,6 +429,11 @@ def _range(r: Resolver, p: RawPoint, q: RawPoint) -> Span | None:
     if q.has_time:
         eh = r.hour24(q, period_of(p) if p.has_time else None, sh if p.has_time else None, p.minute)
         end = at(d2, eh, q.minute) + (timedelta(minutes=1) if q.second == 59 else timedelta())
+    elif p.has_time and q.period is not None:
+        # "12月5日22:00至次日凌晨": the end is a part of a day, not a time; no end is guessed.
+        r.flag(f"window end given only as {q.period}, no time")
+        r.last_range = None
+        return Span(start, None, p.start, q.end, "range", dated)
     else:
         end = at(d2, 24, 0)
         if not p.has_time:
