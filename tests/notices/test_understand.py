@@ -270,3 +270,16 @@ def test_an_end_given_only_as_a_part_of_the_day_is_no_end_and_is_reviewed() -> N
     u = understand("12月5日22:00至次日凌晨，缴费系统升级，暂停缴费。", published=date(2026, 11, 26))
     assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 22:00"), None)]
     assert u.needs_review
+
+
+def test_all_transactions_in_a_banks_notice_are_not_huabei() -> None:
+    u = understand("我行定于12月5日00:00至03:00升级系统，届时B2C网关业务暂停全部交易；借记卡快捷支付暂停。",
+                   published=date(2026, 11, 26))
+    assert not u.huabei_affected
+    assert "pcredit" not in u.channels and "pcredit" not in u.windows[0].channels
+
+
+def test_a_product_said_unaffected_in_one_sentence_leaves_the_others_affected() -> None:
+    u = understand("12月12日01:00至07:00核心系统升级，届时暂停：\n1.个人网上银行（01:00-07:00）；\n"
+                   "2.借记卡快捷支付（01:00-06:00）。\nATM取款不受影响。", published=date(2026, 11, 26))
+    assert {"bankPay", "debitCardExpress"} <= set(u.channels)

@@ -41,6 +41,8 @@ _MAYBE_RE = re.compile(r"可能|或将|或会|如遇|如有|如出现|若|避免
 _PLATFORM_RE = re.compile(r"支付宝|蚂蚁|花呗|[Aa]lipay|收银台|本平台|我平台")
 # An upgrade that adds or changes something rather than stopping it.
 _FEATURE_RE = re.compile(r"升级(?:后|为|成|至|到)|新增|新版|全新|推出|支持|体验|享受|权益")
+# A notice of a bank or a clearing house: "全部交易" there are the bank's, not the platform's.
+_BANK_RE = re.compile(r"我行|本行|银行|银联|网联|清算")
 _ACTION_KINDS = frozenset({"maintenance", "outage"})
 _REPORT_KINDS = frozenset({"outage", "recovery", "interface"})
 _WINDOW_KINDS = frozenset({"maintenance", "outage", "recovery", "interface"})
@@ -91,7 +93,13 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     reasons: list[str] = list(k.reasons)
     doubts: list[str] = list(k.reasons) if k.unclear else []
 
+    about_platform = bool(_PLATFORM_RE.search(head) or _PLATFORM_RE.search(body))
+    # "B2C网关业务……暂停全部交易" in a bank's notice is the bank's, not the platform's: broad
+    # products (全部交易, 所有支付方式 ...) stand for the platform's services only in its own notices.
+    own_broad = about_platform or not (_BANK_RE.search(head) or _BANK_RE.search(body))
     mentions = prod.scan(head, 0, len(head)) + prod.scan(body, 0, len(body))
+    if not own_broad:
+        mentions = [m for m in mentions if _platform_product(m.product)]
     products, channels = prod.merge(mentions)
     if kind == "maintenance":
         kind = _second_look(k, spans, pub, resolver.recurring, head, body, points, products, reasons, doubts)
@@ -137,11 +145,10 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
             # Kept (never silent), but nothing ties them to a stop: a person should look.
             doubts.append("no window is tied to wording of a disruption (in its sentence, its list or the title)")
     window_doubts: list[str] = []
-    windows = _windows(src, spans, head, products, window_doubts) if spans else []
+    windows = _windows(src, spans, head, products, window_doubts, own_broad) if spans else []
     if windows or kind == "maintenance":
         reasons.extend(resolver.notes)
     reasons.extend(dict.fromkeys(resolver.set_aside))
-    about_platform = bool(_PLATFORM_RE.search(head) or _PLATFORM_RE.search(body))
     if kind == "maintenance" or (kind not in _WINDOW_KINDS and windows):
         # Doubts about windows matter where windows are acted on (a maintenance notice, or a notice
         # sent to review because of its ranges); a report of a past failure acts on nothing.
@@ -265,8 +272,15 @@ def _bounds(norm: str) -> list[int]:
     return [0] + [m.end() for m in _SENTENCE_END.finditer(norm)]
 
 
+def _platform_product(p: prod.Product) -> bool:
+    """Whether ``p`` names something even when the notice is a bank's: anything but a broad
+    "all payments" phrase (信用支付 is Ant's own product name)."""
+    return p.huabei != "broad" or p.name == "信用支付"
+
+
 def _windows(
-    norm: str, spans: list[Span], head: str, notice_products: list[prod.Product], doubts: list[str]
+    norm: str, spans: list[Span], head: str, notice_products: list[prod.Product], doubts: list[str],
+    own_broad: bool = True,
 ) -> list[Window]:
     starts = _bounds(norm)
     ends = [*starts[1:], len(norm)]
@@ -289,6 +303,8 @@ def _windows(
             chosen = notice_products
         else:
             chosen = _products_for(norm, spans, span_sent, i, starts, ends, products_after)
+            if not own_broad:
+                chosen = [p for p in chosen if _platform_product(p)]
             if not chosen:
                 chosen = notice_products
                 # Only a doubt when it decides whether Huabei goes off in this window.
