@@ -283,3 +283,9 @@ def test_a_product_said_unaffected_in_one_sentence_leaves_the_others_affected() 
     u = understand("12月12日01:00至07:00核心系统升级，届时暂停：\n1.个人网上银行（01:00-07:00）；\n"
                    "2.借记卡快捷支付（01:00-06:00）。\nATM取款不受影响。", published=date(2026, 11, 26))
     assert {"bankPay", "debitCardExpress"} <= set(u.channels)
+
+
+@pytest.mark.parametrize("written", ["115.12.05(六)00:00~06:00", "115-12-05 00:00 至 115-12-05 06:00", "115/12/05 00:00-06:00"])
+def test_roc_years_with_any_separator(written: str) -> None:
+    u = understand(f"本行訂於{written}進行系統維護，暫停網路銀行服務。", published=date(2026, 11, 26))
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"))]
