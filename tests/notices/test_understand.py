@@ -289,3 +289,16 @@ def test_a_product_said_unaffected_in_one_sentence_leaves_the_others_affected() 
 def test_roc_years_with_any_separator(written: str) -> None:
     u = understand(f"本行訂於{written}進行系統維護，暫停網路銀行服務。", published=date(2026, 11, 26))
     assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"))]
+
+
+@pytest.mark.parametrize("text", ["维护期间（12月5日至12月7日）每日0:00-6:00暂停缴费。",
+                                  "12月5日-12月7日期间，每天凌晨0:00-6:00系统升级，暂停缴费。"])
+def test_a_date_span_in_parentheses_or_with_qijian_then_daily_hours(text: str) -> None:
+    u = understand(text, published=date(2026, 11, 26))
+    assert [(w.start, w.end) for w in u.windows] == [
+        (_dt(f"2026-12-0{d} 00:00"), _dt(f"2026-12-0{d} 06:00")) for d in (5, 6, 7)]
+
+
+def test_a_date_list_with_a_shared_weekday_note_shares_the_hours() -> None:
+    u = understand("12月5日、12日、19日（均为周六）0:00-6:00系统维护，暂停服务。", published=date(2026, 11, 26))
+    assert [w.start.day for w in u.windows] == [5, 12, 19]

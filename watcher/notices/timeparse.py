@@ -170,7 +170,7 @@ def _point(g: dict[str, str | None], start: int, end: int) -> RawPoint | None:
 _YEAR_REL = {"去年": -1, "今年": 0, "明年": 1, "前年": -2}
 
 
-_JOIN_RE = re.compile(r"[\s()]*")
+_JOIN_RE = re.compile(r"[\s()]*(?:均为|均是|都是|皆为)?[\s()]*")
 
 
 def _join(p: RawPoint, q: RawPoint) -> RawPoint | None:
