@@ -32,7 +32,9 @@ _HEADING_BEFORE = re.compile(r"[:】]\s*$")
 # Only frames the windows after it: "……时间如下", "具体安排如下", "主要影响如下".
 _POINTER = re.compile(r"如下|以下|具体|分别|安排")
 # Said of the past: an earlier incident or an earlier maintenance mentioned beside the windows ahead.
-_PAST = re.compile(r"曾|此前|之前|日前|前期|上次|近日|以往|去年|已于|发生|出现|故障|异常")
+_PAST = re.compile(r"曾|此前|之前|日前|前期|上次|近日|以往|去年|已于|发生|出现|故障|异常|遭|造成|导致|跳脱|跳闸")
+# Narrating an event that happened (not a stop that is planned): "6月24日15:18遭雷击跳脱，造成停电".
+_EVENT = re.compile(r"曾|遭|造成|导致|发生|跳脱|跳闸")
 
 
 def label(norm: str, lo: int, pos: int) -> str:
@@ -128,9 +130,13 @@ def drop_past_mentions(norm: str, spans: list[Span], published: date) -> tuple[l
     not a window. Returns the spans kept and how many were dropped."""
     if not any((s.end or s.start).date() >= published for s in spans):
         return spans, 0
+    ahead = any(s.start.date() >= published for s in spans)
     keep = [s for s in spans if not (
-        (s.end or s.start).date() < published
-        and _PAST.search(norm, *vocab.sentence_bounds(norm, s.pos)))]
+        ((s.end or s.start).date() < published and _PAST.search(norm, *vocab.sentence_bounds(norm, s.pos)))
+        # began before publication in a sentence narrating an event, beside windows that start
+        # ahead: the event's time, even when a resumption written later was taken as its end
+        or (ahead and s.start.date() < published and _EVENT.search(norm, *vocab.sentence_bounds(norm, s.pos)))
+    )]
     return keep, len(spans) - len(keep)
 
 

@@ -41,8 +41,11 @@ def cn_to_int(s: str) -> int | None:
 
 # A Chinese numeral followed by a date/time/duration unit. The look-behind keeps weekdays
 # (周一, 星期六), lunar days (初二) and idioms (统一时间, 第一时间, 同一天) as they are.
+# A lone 两 counts ("两日", "两号线"): never a day of the month, so "两日" stays as written
+# ("7月27日及8月3日两日6:00~8:00" is two dates, not the 2nd).
 _CN_NUM_RE = re.compile(
-    r"(?<![周期拜统第同唯逐万初零〇一二两三四五六七八九十百])([零〇一二两三四五六七八九十百]++)"
+    r"(?<![周期拜统第同唯逐万初零〇一二两三四五六七八九十百])(?!两(?![零〇一二两三四五六七八九十百])\s*[日号])"
+    r"([零〇一二两三四五六七八九十百]++)"
     r"(?=\s*(?:年|月|日|号|点|时(?![间候段期效限长])|个?半?小时|分钟|天))"
 )
 # Minutes written in Chinese after an hour already turned into digits: 2点三十分 -> 2点30分.

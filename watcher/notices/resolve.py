@@ -14,13 +14,13 @@ from huabei_watch.clock import SHANGHAI
 from watcher.notices.lunar import lunar_new_year_day
 from watcher.notices.timeparse import RawPoint
 
-MORNING = frozenset({"凌晨", "早上", "早晨", "清晨", "上午", "早"})
+MORNING = frozenset({"凌晨", "早上", "早晨", "清晨", "上午", "早", "晨"})
 NOON = frozenset({"中午", "正午", "午间"})
 PM = frozenset({"下午", "傍晚"})
 EVENING = frozenset({"晚上", "晚间", "夜间", "夜里", "深夜", "午夜", "晚", "夜"})
 REL_PERIOD = {"今晚": "晚上", "明晚": "晚上", "当晚": "晚上", "今早": "早上", "今晨": "早上",
               "明早": "早上", "明晨": "早上", "昨晚": "晚上", "昨早": "早上", "昨晨": "早上"}
-REL_OFFSET = {"今天": 0, "今日": 0, "即日": 0, "今晚": 0, "今早": 0, "今晨": 0, "明天": 1, "明日": 1, "明晚": 1,
+REL_OFFSET = {"今天": 0, "今日": 0, "即日": 0, "今": 0, "今晚": 0, "今早": 0, "今晨": 0, "明天": 1, "明日": 1, "明晚": 1,
               "明早": 1, "明晨": 1, "后天": 2, "昨天": -1, "昨日": -1, "昨晚": -1, "昨早": -1, "昨晨": -1,
               "前天": -2}
 NEXT_DAY = frozenset({"次日", "翌日", "第二天", "隔天", "隔日"})

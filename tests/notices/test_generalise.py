@@ -1,0 +1,42 @@
+"""Rules added after scoring round 3 on 40 notices it had never seen (round 4): each test is a
+family of wording, written for the test, that round 3 read wrongly."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from huabei_watch.clock import SHANGHAI
+from watcher.notices import understand
+
+PUB = date(2026, 12, 1)
+
+
+def _dt(s: str) -> datetime:
+    return datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
+
+
+def _windows(text: str, published: date = PUB, title: str = "") -> list[tuple[datetime, datetime | None]]:
+    return [(w.start, w.end) for w in understand(text, published=published, title=title).windows]
+
+
+def test_liang_ri_after_a_date_list_counts_the_dates_and_is_not_the_second() -> None:
+    for text in ("12月5日及12月12日两日凌晨1:00-3:00系统维护，暂停缴费。",
+                 "12月5日(星期六)及12月12日(星期六)兩日上午6:00~8:00停電檢修，暫停線上繳費。"):
+        got = _windows(text)
+        assert [start.day for start, _ in got] == [5, 12], got
+
+
+def test_chen_is_morning_and_a_short_name_may_stand_before_the_resumption() -> None:
+    got = _windows("缴费系统升级：12月5日晚11时30分起认证暂停；12月6日晨5时认证恢复。")
+    assert got == [(_dt("2026-12-05 23:30"), _dt("2026-12-06 05:00"))]
+
+
+def test_jin_qi_starts_whole_days_today() -> None:
+    got = _windows("今起至12月5日，缴费系统升级，暂停网上缴费，12月6日恢复。")
+    assert got == [(_dt("2026-12-01 00:00"), _dt("2026-12-06 00:00"))]
+
+
+def test_an_event_narrated_before_publication_is_not_a_window_even_when_a_later_resumption_closes_it() -> None:
+    got = _windows("一、11月24日下午15时18分线路遭雷击跳脱，造成本校瞬间停电。"
+                   "二、现排定12月8日上午6:00~下午20:00全校停电检修，当日夜间8时复电。")
+    assert got == [(_dt("2026-12-08 06:00"), _dt("2026-12-08 20:00"))]
