@@ -40,3 +40,25 @@ def test_an_event_narrated_before_publication_is_not_a_window_even_when_a_later_
     got = _windows("一、11月24日下午15时18分线路遭雷击跳脱，造成本校瞬间停电。"
                    "二、现排定12月8日上午6:00~下午20:00全校停电检修，当日夜间8时复电。")
     assert got == [(_dt("2026-12-08 06:00"), _dt("2026-12-08 20:00"))]
+
+
+def test_what_runs_as_usual_set_against_what_stops_keeps_the_window() -> None:
+    got = _windows("12月5日至12月6日期间各营业厅照常营业，但线上缴费暂停。")
+    assert got == [(_dt("2026-12-05 00:00"), _dt("2026-12-07 00:00"))]
+
+
+def test_a_stop_today_with_failure_words_that_may_happen_is_maintenance_not_an_outage() -> None:
+    u = understand("今日22:00至23:30网络割接，期间交易可能出现中断、网络波动、超时、报错，请合理安排。", published=PUB)
+    assert u.kind == "maintenance", u.reasons
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-01 22:00"), _dt("2026-12-01 23:30"))]
+
+
+def test_a_stop_reported_as_having_failed_today_stays_an_outage() -> None:
+    u = understand("今日10:00至10:40网络故障，部分交易出现中断、超时，现已恢复。", published=PUB)
+    assert u.kind in ("outage", "recovery"), u.reasons
+
+
+def test_maintenance_wording_with_no_window_and_no_failure_is_maintenance_for_review_not_an_outage() -> None:
+    u = understand("本校排定年度变电站停电保养时程（详如附件），停电期间网络中断、不稳定，请各单位预做因应。",
+                   published=PUB, title="变电站停电保养预定时间表")
+    assert u.kind == "maintenance" and u.needs_review and not u.windows, u.reasons

@@ -104,7 +104,15 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     if kind == "maintenance":
         kind = _second_look(k, spans, pub, resolver.recurring, head, body, points, products, reasons, doubts)
 
-    if kind in _REPORT_KINDS and _ahead_with_stop(src, spans, pub):
+    if kind in ("outage", "recovery") and spans and not _tells_of_failure(head, body) and _today_or_ahead_with_stop(
+        src, spans, pub
+    ):
+        # Nothing failed and the window is not over before the day of publication: a stop planned
+        # for today or later ("今日22:00至23:30网络割接，期间可能出现短暂中断、网络波动").
+        reasons.append(f"read as {kind}, but no failure is reported and a window with disruption wording starts "
+                       "on or after the day of publication: read as maintenance")
+        kind = "maintenance"
+    elif kind in _REPORT_KINDS and _ahead_with_stop(src, spans, pub):
         # A window that starts after the day of publication is announced, not reported.
         reasons.append(f"read as {kind}, but a window starts after publication with disruption wording: "
                        "read as maintenance")
@@ -212,6 +220,17 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     )
 
 
+def _tells_of_failure(head: str, body: str) -> bool:
+    """Whether the notice reports a failure or says one is over (a report, not an announcement)."""
+    return bool(_reports_failure(head) or _reports_failure(body)
+                or PAST_RECOVERY_RE.search(head) or PAST_RECOVERY_RE.search(body))
+
+
+def _today_or_ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
+    return any(s.how not in ("open", "dayopen") and s.start.date() >= pub
+               and DISRUPTION_RE.search(norm, *sentence_bounds(norm, s.pos)) for s in spans)
+
+
 def _ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
     return any(s.how not in ("open", "dayopen") and s.start.date() > pub
                and DISRUPTION_RE.search(norm, *sentence_bounds(norm, s.pos)) for s in spans)
@@ -233,6 +252,12 @@ def _second_look(
             reasons.append("maintenance timetable (hours repeating every day or week), no dated window")
             return "maintenance"
         kind = k.best_besides("maintenance")
+        if kind in ("outage", "recovery") and not _tells_of_failure(head, body):
+            # A report needs something that failed or came back; without one the notice announces
+            # a stop whose time could not be read ("停电保养预定时间表（详如附件）"): ops must look.
+            reasons.append(f"maintenance wording, no time window, and no failure reported (not {kind}): "
+                           "read as maintenance")
+            return "maintenance"
         reasons.append(f"maintenance wording but no time window: read as {kind}")
         # A date still ahead in a sentence that words a disruption may be a window we could not read.
         dates = Resolver(pub)
@@ -253,7 +278,13 @@ def _second_look(
 def _reports_failure(text: str) -> bool:
     """Whether ``text`` tells of a failure, not of one that may happen ("期间可能出现交易异常",
     "如遇故障")."""
-    return any(not _MAYBE_RE.search(text, max(0, m.start() - 10), m.start()) for m in _FAILURE_RE.finditer(text))
+    def hedged(at: int) -> bool:
+        # the hedge may stand before a list of failures: "可能出现中断、网络波动、超时、报错"
+        clause_start = max(text.rfind(c, 0, at) for c in ",，。;\n") + 1
+        lo = min(max(0, at - 10), max(clause_start, at - 30))
+        return _MAYBE_RE.search(text, lo, at) is not None
+
+    return any(not hedged(m.start()) for m in _FAILURE_RE.finditer(text))
 
 
 def _words_stop(norm: str, lo: int, hi: int) -> bool:

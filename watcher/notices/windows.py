@@ -184,6 +184,7 @@ def _skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
 
 
 _CLAUSE_END_RE = re.compile(r"[,;。!?\n]")
+_CONTRAST_RE = re.compile(r"但是?|却|惟|唯|然而|不过|只是")
 _WORD_RE = re.compile(r"[^\W\d_]")
 
 
@@ -206,7 +207,12 @@ def _other_clause(norm: str, lo: int, hi: int) -> bool:
     outside = _clause_outside(norm, lo, hi)
     if vocab.DISRUPTION_RE.search(outside):
         return False
-    return bool(vocab.NORMAL_RE.search(outside) or vocab.OTHER_CLAUSE_RE.search(outside))
+    if not (vocab.NORMAL_RE.search(outside) or vocab.OTHER_CLAUSE_RE.search(outside)):
+        return False
+    # "期间各馆照常开放，但不能外借": what runs as usual is set against what stops in that period
+    _, s_hi = vocab.sentence_bounds(norm, lo)
+    but = _CONTRAST_RE.search(norm, hi, s_hi)
+    return not (but and vocab.DISRUPTION_RE.search(norm, but.end(), s_hi))
 
 
 def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: list[Span]) -> int:
