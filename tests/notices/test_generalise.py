@@ -62,3 +62,15 @@ def test_maintenance_wording_with_no_window_and_no_failure_is_maintenance_for_re
     u = understand("本校排定年度变电站停电保养时程（详如附件），停电期间网络中断、不稳定，请各单位预做因应。",
                    published=PUB, title="变电站停电保养预定时间表")
     assert u.kind == "maintenance" and u.needs_review and not u.windows, u.reasons
+
+
+def test_maintenance_said_to_be_done_on_its_day_is_no_window_ahead() -> None:
+    for title, text in (("系统维护完成公告", "12月1日00:00-06:00的系统维护已顺利完成，各项服务已恢复正常，感谢您的支持。"),
+                        ("", "本平台于今日上午10:00-10:30进行了系统升级，目前已恢复正常。")):
+        u = understand(text, published=PUB, title=title)
+        assert u.kind == "other", u.reasons
+
+
+def test_a_step_done_elsewhere_in_the_sentence_leaves_the_window_maintenance() -> None:
+    u = understand("网络对接已完成，目前进入调试期，12月1日22:00至23:00圈存系统切换，暂停圈存。", published=PUB)
+    assert u.kind == "maintenance", u.reasons

@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 _SENTENCE_END = re.compile(r"[。;!?\n]")
 _CLAUSE_END = re.compile(r"[,，、]")
+_CLAUSE_STOP = re.compile(r"[,，;。!?\n]")
 _CANCEL_RE = re.compile(
     r"取消[^。;\n,，]{0,40}?(?:维护|升级|停机|割接|迁移|计划|安排|演练)"
     r"|(?:维护|升级|停机|割接|迁移|计划|安排|演练)(?:工作|计划|安排)?(?:已|将|现)?(?:被)?取消|取消进行|不再进行|暂不进行|不再需要|无需进行"
@@ -36,6 +37,8 @@ _ORIGINAL_RE = re.compile(r"原定|原计划|原通知|原公告")
 _LATER_RE = re.compile(r"另行通知|另行公告|另行告知|待定")
 # A failure, as reports after the fact word it (not a planned 中断).
 _FAILURE_RE = re.compile(r"故障|异常|当机|宕机|瘫痪|崩溃|崩了|抢修|误判|误封|bug|BUG|出错|报错|未恢复")
+# Planned work said to be over ("维护已顺利完成", "已于今日完成升级", "进行了系统升级，目前已恢复").
+_DONE_RE = re.compile(r"(?:已经?|现已|业已|均已|已于[^。;\n,，]{0,20}?)\s*(?:顺利|圆满|全部)?\s*(?:完成|结束)(?!后)|进行了")
 _MAYBE_RE = re.compile(r"可能|或将|或会|如遇|如有|如出现|若|避免|防止|以防|减少|预防|排查隐患")
 # Notices about Alipay or the cashier itself (a product not named may be Huabei).
 _PLATFORM_RE = re.compile(r"支付宝|蚂蚁|花呗|[Aa]lipay|收银台|本平台|我平台")
@@ -272,7 +275,25 @@ def _second_look(
         report: Kind = "recovery" if k.scores["recovery"] >= k.scores["outage"] else "outage"
         reasons.append(f"every window began before publication and the text reports a failure: read as {report}")
         return report
+    if all(s.start.date() <= pub for s in spans) and (
+        _DONE_RE.search(head) or any(_DONE_RE.search(body, *_clause_bounds(body, s.pos, s.end_pos)) for s in spans)
+    ) and not (
+        _tells_of_failure(head, body) and not PAST_RECOVERY_RE.search(body)
+    ):
+        # "12月5日00:00-06:00的系统维护已顺利完成": work that is over, told on its day or after;
+        # nothing failed, so it is neither a window ahead nor a recovery from a failure.
+        kind = k.best_besides("maintenance")
+        kind = "other" if kind in ("outage", "recovery") else kind
+        reasons.append(f"every window began by the day of publication and the work is said to be done: read as {kind}")
+        return kind
     return "maintenance"
+
+
+def _clause_bounds(text: str, lo: int, hi: int) -> tuple[int, int]:
+    """The clause holding ``text[lo:hi]`` (between commas or sentence ends)."""
+    start = max(text.rfind(c, 0, lo) for c in ",，;。!?\n") + 1
+    m = _CLAUSE_STOP.search(text, hi)
+    return start, m.start() if m else len(text)
 
 
 def _reports_failure(text: str) -> bool:
