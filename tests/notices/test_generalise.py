@@ -74,3 +74,18 @@ def test_maintenance_said_to_be_done_on_its_day_is_no_window_ahead() -> None:
 def test_a_step_done_elsewhere_in_the_sentence_leaves_the_window_maintenance() -> None:
     u = understand("网络对接已完成，目前进入调试期，12月1日22:00至23:00圈存系统切换，暂停圈存。", published=PUB)
     assert u.kind == "maintenance", u.reasons
+
+
+def test_a_weekday_in_parentheses_after_a_space_keeps_the_time_with_its_date() -> None:
+    got = _windows("系統維護：115/12/05 (六) 00:00 ~ 115/12/05 (六) 08:00，維護期間暫停線上繳費。")
+    assert got == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 08:00"))]
+
+
+def test_nightly_hours_to_the_next_morning_over_a_span_ending_with_zhi() -> None:
+    got = _windows("自即日起至12月3日止，每晚23:00至翌晨06:00暫停線上繳費。")
+    assert got == [(_dt(f"2026-12-0{d} 23:00"), _dt(f"2026-12-0{d + 1} 06:00")) for d in (1, 2, 3)]
+
+
+def test_a_date_followed_by_quanri_is_that_whole_day() -> None:
+    got = _windows("12月5日(六)全日系統維護，線上繳費服務暫停。")
+    assert got == [(_dt("2026-12-05 00:00"), _dt("2026-12-06 00:00"))]

@@ -36,7 +36,7 @@ _SEP_RE = re.compile(
     r"|(?:暂停|停止|停机|中断|关闭)(?:服务|使用|办理|运行)?\s*(?:至|到|直至))\s*$"
 )
 _LABEL_SEP_RE = re.compile(r"\s*[,;]?\s*(?:结束时间|截止时间|恢复时间|结束于|截至)\s*(?:为|是)?\s*:?\s*$")
-_DAILY_RE = re.compile(r"[\s),]*(?:期间|内)?[\s,]*(?:的)?\s*(?:每日|每天|每晚|每夜|各日|每)\s*(?:的)?\s*$")
+_DAILY_RE = re.compile(r"[\s),]*(?:为止|止)?[\s),]*(?:期间|内)?[\s,]*(?:的)?\s*(?:每日|每天|每晚|每夜|各日|每)\s*(?:的)?\s*$")
 _MAX_OPEN_TO_RESUME = timedelta(days=120)
 
 
@@ -184,6 +184,7 @@ def _skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
 
 
 _CLAUSE_END_RE = re.compile(r"[,;。!?\n]")
+_WHOLE_DAY_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:全天|全日|一整天|整天)")
 _CONTRAST_RE = re.compile(r"但是?|却|惟|唯|然而|不过|只是")
 _WORD_RE = re.compile(r"[^\W\d_]")
 
@@ -288,6 +289,12 @@ def _take_single(
             _close_open(r, spans, p, d, p.start)
         elif allow_open and stop_m is not None and stop_m.group("onward") is None and _one_day(norm, p.end):
             # "本周六停止提供……当天暂停运作": that whole day.
+            spans.append(Span(at(d, 0, 0), at(d, 24, 0), p.start, p.end, "days", own_date(p)))
+            r.note("whole-day window (no times written)")
+        elif allow_open and _WHOLE_DAY_AFTER_RE.match(norm, p.end) and vocab.DISRUPTION_RE.search(
+            norm, *vocab.sentence_bounds(norm, p.end)
+        ):
+            # "12月5日(六)全日系统维护，线上缴费暂停": the whole day written out.
             spans.append(Span(at(d, 0, 0), at(d, 24, 0), p.start, p.end, "days", own_date(p)))
             r.note("whole-day window (no times written)")
         elif allow_open and (stop or (
