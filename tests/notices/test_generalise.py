@@ -89,3 +89,16 @@ def test_nightly_hours_to_the_next_morning_over_a_span_ending_with_zhi() -> None
 def test_a_date_followed_by_quanri_is_that_whole_day() -> None:
     got = _windows("12月5日(六)全日系統維護，線上繳費服務暫停。")
     assert got == [(_dt("2026-12-05 00:00"), _dt("2026-12-06 00:00"))]
+
+
+def test_a_run_of_days_from_a_date_takes_the_daily_hours() -> None:
+    for text in ("自12月5日起连续三天，每天凌晨1点至5点进行系统调试，期间暂停缴费。",
+                 "自12月5日起連續三日，每日凌晨1時至5時進行系統調校，期間信用卡繳費暫停。"):
+        got = _windows(text)
+        assert got == [(_dt(f"2026-12-0{d} 01:00"), _dt(f"2026-12-0{d} 05:00")) for d in (5, 6, 7)], text
+
+
+def test_a_stop_of_online_payment_is_a_service_stop_with_no_system_named() -> None:
+    u = understand("由12月5日晚上11時至翌日上午7時，本公司網上付款服務將暫停。", published=PUB)
+    assert u.kind == "maintenance", u.reasons
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 23:00"), _dt("2026-12-06 07:00"))]

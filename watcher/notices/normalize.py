@@ -48,6 +48,8 @@ _CN_NUM_RE = re.compile(
     r"([零〇一二两三四五六七八九十百]++)"
     r"(?=\s*(?:年|月|日|号|点|时(?![间候段期效限长])|个?半?小时|分钟|天))"
 )
+# "连续三日" counts days (never the 3rd): written as 天 before numerals become digits.
+_RUN_OF_DAYS_RE = re.compile(r"(连续|一连)\s*([零〇一二两三四五六七八九十\d]{1,3})\s*日")
 # Minutes written in Chinese after an hour already turned into digits: 2点三十分 -> 2点30分.
 _CN_MIN_RE = re.compile(r"(?<=\d[点时])([零〇一二三四五六七八九十]++)(?=分)")
 # "凌晨2-4点", "0～6时": the first hour shares the unit written after the second; "12月5-6日": the
@@ -119,6 +121,8 @@ def normalize(text: str) -> str:
     t = _NEWLINE_RUN_RE.sub("\n", _SPACE_RUN_RE.sub(" ", t))
     if "北京时间" in t or "GMT" in t or "UTC" in t:
         t = _BEIJING_RE.sub(" ", t)
+    if "连续" in t or "一连" in t:
+        t = _RUN_OF_DAYS_RE.sub(r"\1\2天", t)
     t = _CN_NUM_RE.sub(_num_sub, t)
     t = _CN_MIN_RE.sub(_num_sub, t)
     if "-" in t or "~" in t or "至" in t or "到" in t:

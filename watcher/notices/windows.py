@@ -36,6 +36,9 @@ _SEP_RE = re.compile(
     r"|(?:暂停|停止|停机|中断|关闭)(?:服务|使用|办理|运行)?\s*(?:至|到|直至))\s*$"
 )
 _LABEL_SEP_RE = re.compile(r"\s*[,;]?\s*(?:结束时间|截止时间|恢复时间|结束于|截至)\s*(?:为|是)?\s*:?\s*$")
+_RUN_OF_DAYS_RE = re.compile(
+    r"[\s)]*(?:起|开始)?[\s,]*(?:连续|一连)\s*(?P<n>\d{1,2})\s*(?:天|个?晚上)[\s,]*(?:的)?\s*(?:每日|每天|每晚|每夜|各日|每)?\s*(?:的)?\s*"
+)
 _DAILY_RE = re.compile(r"[\s),]*(?:为止|止)?[\s),]*(?:期间|内)?[\s,]*(?:的)?\s*(?:每日|每天|每晚|每夜|各日|每)\s*(?:的)?\s*$")
 _MAX_OPEN_TO_RESUME = timedelta(days=120)
 
@@ -66,6 +69,10 @@ def find_spans(
     while i < n:
         p = points[i]
         q = points[i + 1] if i + 1 < n else None
+        used = _take_run_of_days(r, norm, points, i, spans)
+        if used:
+            i += used
+            continue
         run, used = sched.date_list(norm, points, i)
         if run:
             _take_list(r, points, i, run, used, spans)
@@ -98,6 +105,30 @@ def find_spans(
         spans = layout.drop_frames(norm, spans)
     spans.sort(key=lambda s: s.pos)
     return spans, r.flags, r
+
+
+def _take_run_of_days(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: list[Span]) -> int:
+    """"自12月5日起连续3天，每天凌晨1点至5点": one window a day for that many days; returns the
+    points used (0 when this is not such a run)."""
+    if i + 2 >= len(points):
+        return 0
+    p, a, b = points[i], points[i + 1], points[i + 2]
+    m = _RUN_OF_DAYS_RE.fullmatch(norm, p.end, a.start)
+    if (m is None or not p.has_date or p.has_time or not a.has_time or a.has_date or not b.has_time
+            or _SEP_RE.fullmatch(norm, a.end, b.start) is None):
+        return 0
+    first = r.date_of(p, None)
+    count = int(m.group("n"))
+    if first is None or not 1 <= count <= 31:
+        return 0
+    sh = r.hour24(a, None, None)
+    eh = r.hour24(b, period_of(a), sh, a.minute)
+    for k in range(count):
+        day = first + timedelta(days=k)
+        s, e = at(day, sh, a.minute), at(day, eh, b.minute)
+        spans.append(Span(s, e if e > s else e + timedelta(days=1), p.start, b.end, "daily"))
+    r.last = first
+    return 3
 
 
 def _close_late(r: Resolver, norm: str, spans: list[Span]) -> list[Span]:
