@@ -54,8 +54,10 @@ def test_a_stop_today_with_failure_words_that_may_happen_is_maintenance_not_an_o
 
 
 def test_a_stop_reported_as_having_failed_today_stays_an_outage() -> None:
-    u = understand("今日10:00至10:40网络故障，部分交易出现中断、超时，现已恢复。", published=PUB)
-    assert u.kind in ("outage", "recovery"), u.reasons
+    for text in ("今日10:00至10:40网络故障，部分交易出现中断、超时，现已恢复。",
+                 "12月1日上午10:00-10:20，部分用户反映支付失败，经排查为网络波动所致，已于10:20恢复。"):
+        u = understand(text, published=PUB)
+        assert u.kind in ("outage", "recovery"), (text, u.reasons)
 
 
 def test_maintenance_wording_with_no_window_and_no_failure_is_maintenance_for_review_not_an_outage() -> None:

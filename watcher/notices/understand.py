@@ -39,6 +39,13 @@ _LATER_RE = re.compile(r"另行通知|另行公告|另行告知|待定")
 _FAILURE_RE = re.compile(r"故障|异常|当机|宕机|瘫痪|崩溃|崩了|抢修|误判|误封|bug|BUG|出错|报错|未恢复")
 # Planned work said to be over ("维护已顺利完成", "已于今日完成升级", "进行了系统升级，目前已恢复").
 _DONE_RE = re.compile(r"(?:已经?|现已|业已|均已|已于[^。;\n,，]{0,20}?)\s*(?:顺利|圆满|全部)?\s*(?:完成|结束)(?!后)|进行了")
+# Also told in reports: failed payments, fluctuations (hedged when planned: "可能出现支付失败").
+_FAILURE_TOLD_RE = re.compile(_FAILURE_RE.pattern + r"|失败|波动|抖动")
+# Only a report says these: complaints received, a cause found, a time things came back.
+_REPORT_RE = re.compile(
+    r"已于[^。;\n]{0,24}?(?:恢复|修复|解决|解除|排除)|(?:用户|网友|客户|商户|市民|玩家)(?:反映|反馈|投诉|报告)"
+    r"|经排查|经初步排查|排查发现|原因为|原因是|所致"
+)
 _MAYBE_RE = re.compile(r"可能|或将|或会|如遇|如有|如出现|若|避免|防止|以防|减少|预防|排查隐患")
 # Notices about Alipay or the cashier itself (a product not named may be Huabei).
 _PLATFORM_RE = re.compile(r"支付宝|蚂蚁|花呗|[Aa]lipay|收银台|本平台|我平台")
@@ -224,9 +231,12 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
 
 
 def _tells_of_failure(head: str, body: str) -> bool:
-    """Whether the notice reports a failure or says one is over (a report, not an announcement)."""
-    return bool(_reports_failure(head) or _reports_failure(body)
-                or PAST_RECOVERY_RE.search(head) or PAST_RECOVERY_RE.search(body))
+    """Whether the notice reports a failure or says one is over (a report, not an announcement):
+    failure wording not hedged ("可能出现……"), users' complaints, a cause found, a recovery."""
+    return any(
+        _reports_failure(t, _FAILURE_TOLD_RE) or PAST_RECOVERY_RE.search(t) or _REPORT_RE.search(t)
+        for t in (head, body)
+    )
 
 
 def _today_or_ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
@@ -296,7 +306,7 @@ def _clause_bounds(text: str, lo: int, hi: int) -> tuple[int, int]:
     return start, m.start() if m else len(text)
 
 
-def _reports_failure(text: str) -> bool:
+def _reports_failure(text: str, failure: re.Pattern[str] = _FAILURE_RE) -> bool:
     """Whether ``text`` tells of a failure, not of one that may happen ("期间可能出现交易异常",
     "如遇故障")."""
     def hedged(at: int) -> bool:
@@ -305,7 +315,7 @@ def _reports_failure(text: str) -> bool:
         lo = min(max(0, at - 10), max(clause_start, at - 30))
         return _MAYBE_RE.search(text, lo, at) is not None
 
-    return any(not hedged(m.start()) for m in _FAILURE_RE.finditer(text))
+    return any(not hedged(m.start()) for m in failure.finditer(text))
 
 
 def _words_stop(norm: str, lo: int, hi: int) -> bool:
