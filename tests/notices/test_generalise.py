@@ -104,3 +104,13 @@ def test_a_stop_of_online_payment_is_a_service_stop_with_no_system_named() -> No
     u = understand("由12月5日晚上11時至翌日上午7時，本公司網上付款服務將暫停。", published=PUB)
     assert u.kind == "maintenance", u.reasons
     assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 23:00"), _dt("2026-12-06 07:00"))]
+
+
+def test_an_old_version_retired_for_good_is_no_open_window() -> None:
+    u = understand("12月5日00:00起，旧版App停止使用，请及时升级至新版。", published=PUB)
+    assert u.kind != "maintenance" and not u.windows, u.reasons
+
+
+def test_an_open_stop_with_the_end_announced_later_stays_a_window() -> None:
+    u = understand("12月5日22:00起旧系统停止使用，切换至新系统，恢复时间另行通知，期间暂停缴费。", published=PUB)
+    assert u.kind == "maintenance" and [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 22:00"), None)]

@@ -148,6 +148,10 @@ def _close_late(r: Resolver, norm: str, spans: list[Span]) -> list[Span]:
                 s = Span(s.start, end, s.pos, s.end_pos, "range", s.dated, s.period)
             elif s.start in closed_starts or (s.how == "dayopen" and not later):
                 continue
+            elif not later and _RETIRE_RE.search(norm, *vocab.sentence_bounds(norm, s.pos)):
+                # "12月5日00:00起，旧版App停止使用，请升级至新版": something old retired for good
+                r.set_aside.append("open start set aside: an old version or system retired for good, not a window")
+                continue
         out.append(s)
     return out
 
@@ -215,6 +219,10 @@ def _skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
 
 
 _CLAUSE_END_RE = re.compile(r"[,;。!?\n]")
+# What is retired for good: an old version, system or card stops ("旧版App停止使用", "原系统下线").
+_RETIRE_RE = re.compile(
+    r"(?:旧版|旧系统|老系统|老版本|旧版本|原系统|原版本|旧卡|老卡|旧接口)[^。;\n]{0,20}?(?:停止使用|停用|下线|不再|停止服务|停止发行|关闭|废止)"
+)
 _WHOLE_DAY_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:全天|全日|一整天|整天)")
 _CONTRAST_RE = re.compile(r"但是?|却|惟|唯|然而|不过|只是")
 _WORD_RE = re.compile(r"[^\W\d_]")
