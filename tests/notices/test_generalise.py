@@ -114,3 +114,20 @@ def test_an_old_version_retired_for_good_is_no_open_window() -> None:
 def test_an_open_stop_with_the_end_announced_later_stays_a_window() -> None:
     u = understand("12月5日22:00起旧系统停止使用，切换至新系统，恢复时间另行通知，期间暂停缴费。", published=PUB)
     assert u.kind == "maintenance" and [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 22:00"), None)]
+
+
+def test_a_list_continued_in_a_new_sentence_for_the_next_day_stays_tied() -> None:
+    got = _windows("计划于12月5日、6日分片区停电检修：12月5日8:00-12:00，宿舍1#楼；12:00-19:00，食堂。"
+                   "12月6日8:00-12:00，宿舍2#楼；12:00-19:00，图书馆。")
+    assert [(s.day, s.hour) for s, _ in got] == [(5, 8), (5, 12), (6, 8), (6, 12)], got
+
+
+def test_a_period_labelled_for_applications_is_no_window() -> None:
+    u = understand("一、办理时间：12月5日—12月7日，逾期不再受理。二、请通过网上自助交费平台办理开户。", published=PUB)
+    assert u.kind != "maintenance" and not u.windows, u.reasons
+
+
+def test_a_cable_dug_up_is_a_failure_reported() -> None:
+    u = understand("校园网光缆于11月28日因市政施工被挖断，11月29日晚22时接通，11月30日16时同一断点再次被挖断，"
+                   "正在协调施工方尽快熔接。", published=PUB)
+    assert u.kind == "outage", u.reasons

@@ -143,6 +143,8 @@ def drop_past_mentions(norm: str, spans: list[Span], published: date) -> tuple[l
 # A sentence after a list that says what the listed times do ("维护期间……无法使用").
 _AFTER_POINTER = re.compile(r"^\W*(?:\S{0,4}期间|届时|其间|此期间|上述|该时段|以上时段|维护时|停机时)")
 _DIGIT = re.compile(r"\d")
+_INTRO_THEN_DATE = re.compile(r"[:：][\s(（]*(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*[日号]")
+_LEADING_DATE = re.compile(r"[\s(（]*(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*[日号]")
 
 
 def tied(norm: str, s: Span) -> bool:
@@ -164,6 +166,21 @@ def tied(norm: str, s: Span) -> bool:
         if seg.strip() and not _DIGIT.search(seg):
             break
         k = plo
+    first = k  # the first row of the run this range belongs to
+    if first > 1 and norm[first - 1] == "。" and _LEADING_DATE.match(norm, first):
+        # the next day's rows written as a new sentence after a list introduced with a colon
+        # ("……停电检修：10月3日8:00-12:00，……。10月4日8:00-12:00，……"): tied like those rows
+        k = first - 1
+        for _ in range(12):  # back over that list's rows to its intro
+            plo, phi = vocab.sentence_bounds(norm, k - 1)
+            intro = _INTRO_THEN_DATE.search(norm, plo, phi)
+            if intro is not None:
+                if vocab.DISRUPTION_RE.search(norm, plo, intro.end()):
+                    return True
+                break
+            if plo <= 0 or norm[plo - 1] != ";":
+                break
+            k = plo - 1
     k = hi
     for _ in range(12):  # forward over the rows to the sentence after the list
         if k >= len(norm):

@@ -36,7 +36,7 @@ _IF_RE = re.compile(r"如|若|可能|或将|视情况|如遇|如有|一旦|必�
 _ORIGINAL_RE = re.compile(r"原定|原计划|原通知|原公告")
 _LATER_RE = re.compile(r"另行通知|另行公告|另行告知|待定")
 # A failure, as reports after the fact word it (not a planned 中断).
-_FAILURE_RE = re.compile(r"故障|异常|当机|宕机|瘫痪|崩溃|崩了|抢修|误判|误封|bug|BUG|出错|报错|未恢复")
+_FAILURE_RE = re.compile(r"故障|异常|当机|宕机|瘫痪|崩溃|崩了|抢修|误判|误封|bug|BUG|出错|报错|未恢复|挖断|断缆|跳电|跳闸")
 # Planned work said to be over ("维护已顺利完成", "已于今日完成升级", "进行了系统升级，目前已恢复").
 _DONE_RE = re.compile(r"(?:已经?|现已|业已|均已|已于[^。;\n,，]{0,20}?)\s*(?:顺利|圆满|全部)?\s*(?:完成|结束)(?!后)|进行了")
 # Also told in reports: failed payments, fluctuations (hedged when planned: "可能出现支付失败").
