@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from huabei_watch.clock import SHANGHAI
 from huabei_watch.events.common import Window
-from watcher.notices import layout
+from watcher.notices import layout, reports
 from watcher.notices import products as prod
 from watcher.notices.interface import extract_interface
 from watcher.notices.kinds import PAST_RECOVERY_RE, KindResult, classify
@@ -26,7 +26,6 @@ logger = logging.getLogger(__name__)
 
 _SENTENCE_END = re.compile(r"[。;!?\n]")
 _CLAUSE_END = re.compile(r"[,，、]")
-_CLAUSE_STOP = re.compile(r"[,，;。!?\n]")
 _CANCEL_RE = re.compile(
     r"取消[^。;\n,，]{0,40}?(?:维护|升级|停机|割接|迁移|计划|安排|演练)"
     r"|(?:维护|升级|停机|割接|迁移|计划|安排|演练)(?:工作|计划|安排)?(?:已|将|现)?(?:被)?取消|取消进行|不再进行|暂不进行|不再需要|无需进行"
@@ -35,18 +34,6 @@ _POSTPONE_RE = re.compile(r"延期|推迟|顺延|延后|改期|暂缓|调整至|
 _IF_RE = re.compile(r"如|若|可能|或将|视情况|如遇|如有|一旦|必要时|倘|相应|将视")
 _ORIGINAL_RE = re.compile(r"原定|原计划|原通知|原公告")
 _LATER_RE = re.compile(r"另行通知|另行公告|另行告知|待定")
-# A failure, as reports after the fact word it (not a planned 中断).
-_FAILURE_RE = re.compile(r"故障|异常|当机|宕机|瘫痪|崩溃|崩了|抢修|误判|误封|bug|BUG|出错|报错|未恢复|挖断|断缆|跳电|跳闸")
-# Planned work said to be over ("维护已顺利完成", "已于今日完成升级", "进行了系统升级，目前已恢复").
-_DONE_RE = re.compile(r"(?:已经?|现已|业已|均已|已于[^。;\n,，]{0,20}?)\s*(?:顺利|圆满|全部)?\s*(?:完成|结束)(?!后)|进行了")
-# Also told in reports: failed payments, fluctuations (hedged when planned: "可能出现支付失败").
-_FAILURE_TOLD_RE = re.compile(_FAILURE_RE.pattern + r"|失败|波动|抖动")
-# Only a report says these: complaints received, a cause found, a time things came back.
-_REPORT_RE = re.compile(
-    r"已于[^。;\n]{0,24}?(?:恢复|修复|解决|解除|排除)|(?:用户|网友|客户|商户|市民|玩家)(?:反映|反馈|投诉|报告)"
-    r"|经排查|经初步排查|排查发现|原因为|原因是|所致"
-)
-_MAYBE_RE = re.compile(r"可能|或将|或会|如遇|如有|如出现|若|避免|防止|以防|减少|预防|排查隐患")
 # Notices about Alipay or the cashier itself (a product not named may be Huabei).
 _PLATFORM_RE = re.compile(r"支付宝|蚂蚁|花呗|[Aa]lipay|收银台|本平台|我平台")
 # An upgrade that adds or changes something rather than stopping it.
@@ -114,7 +101,7 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     if kind == "maintenance":
         kind = _second_look(k, spans, pub, resolver.recurring, head, body, points, products, reasons, doubts)
 
-    if kind in ("outage", "recovery") and spans and not _tells_of_failure(head, body) and _today_or_ahead_with_stop(
+    if kind in ("outage", "recovery") and spans and not reports.tells_of_failure(head, body) and _today_or_ahead_with_stop(
         src, spans, pub
     ):
         # Nothing failed and the window is not over before the day of publication: a stop planned
@@ -230,15 +217,6 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     )
 
 
-def _tells_of_failure(head: str, body: str) -> bool:
-    """Whether the notice reports a failure or says one is over (a report, not an announcement):
-    failure wording not hedged ("可能出现……"), users' complaints, a cause found, a recovery."""
-    return any(
-        _reports_failure(t, _FAILURE_TOLD_RE) or PAST_RECOVERY_RE.search(t) or _REPORT_RE.search(t)
-        for t in (head, body)
-    )
-
-
 def _today_or_ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
     return any(s.how not in ("open", "dayopen") and s.start.date() >= pub
                and DISRUPTION_RE.search(norm, *sentence_bounds(norm, s.pos)) for s in spans)
@@ -265,7 +243,7 @@ def _second_look(
             reasons.append("maintenance timetable (hours repeating every day or week), no dated window")
             return "maintenance"
         kind = k.best_besides("maintenance")
-        if kind in ("outage", "recovery") and not _tells_of_failure(head, body):
+        if kind in ("outage", "recovery") and not reports.tells_of_failure(head, body):
             # A report needs something that failed or came back; without one the notice announces
             # a stop whose time could not be read ("停电保养预定时间表（详如附件）"): ops must look.
             reasons.append(f"maintenance wording, no time window, and no failure reported (not {kind}): "
@@ -279,16 +257,16 @@ def _second_look(
             doubts.append("maintenance wording near a date, but no window could be read: check the notice")
         return kind
     if all(s.start.date() < pub for s in spans) and (
-        _reports_failure(head) or _reports_failure(body)
+        reports.reports_failure(head) or reports.reports_failure(body)
         or PAST_RECOVERY_RE.search(head) or PAST_RECOVERY_RE.search(body)
     ):
         report: Kind = "recovery" if k.scores["recovery"] >= k.scores["outage"] else "outage"
         reasons.append(f"every window began before publication and the text reports a failure: read as {report}")
         return report
     if all(s.start.date() <= pub for s in spans) and (
-        _DONE_RE.search(head) or any(_DONE_RE.search(body, *_clause_bounds(body, s.pos, s.end_pos)) for s in spans)
+        reports.said_done(head) or any(reports.said_done(body, *reports.clause_bounds(body, s.pos, s.end_pos)) for s in spans)
     ) and not (
-        _tells_of_failure(head, body) and not PAST_RECOVERY_RE.search(body)
+        reports.tells_of_failure(head, body) and not PAST_RECOVERY_RE.search(body)
     ):
         # "12月5日00:00-06:00的系统维护已顺利完成": work that is over, told on its day or after;
         # nothing failed, so it is neither a window ahead nor a recovery from a failure.
@@ -297,25 +275,6 @@ def _second_look(
         reasons.append(f"every window began by the day of publication and the work is said to be done: read as {kind}")
         return kind
     return "maintenance"
-
-
-def _clause_bounds(text: str, lo: int, hi: int) -> tuple[int, int]:
-    """The clause holding ``text[lo:hi]`` (between commas or sentence ends)."""
-    start = max(text.rfind(c, 0, lo) for c in ",，;。!?\n") + 1
-    m = _CLAUSE_STOP.search(text, hi)
-    return start, m.start() if m else len(text)
-
-
-def _reports_failure(text: str, failure: re.Pattern[str] = _FAILURE_RE) -> bool:
-    """Whether ``text`` tells of a failure, not of one that may happen ("期间可能出现交易异常",
-    "如遇故障")."""
-    def hedged(at: int) -> bool:
-        # the hedge may stand before a list of failures: "可能出现中断、网络波动、超时、报错"
-        clause_start = max(text.rfind(c, 0, at) for c in ",，。;\n") + 1
-        lo = min(max(0, at - 10), max(clause_start, at - 30))
-        return _MAYBE_RE.search(text, lo, at) is not None
-
-    return any(not hedged(m.start()) for m in failure.finditer(text))
 
 
 def _words_stop(norm: str, lo: int, hi: int) -> bool:
