@@ -20,6 +20,7 @@ from consumers.notify.channels.config import build_channels
 from consumers.notify.delivery import Deliverer
 from consumers.notify.fanout import FanOut
 from consumers.notify.plan import Endpoint, PlannedMessage, Recipient, plan_for
+from consumers.notify.recipients import merchant_recipient
 from consumers.notify.settings import NotifyConfig, NotifySettings
 from consumers.notify.store import SqlDeliveryStore
 from consumers.notify.templates import Renderer
@@ -30,7 +31,6 @@ from huabei_watch.db.tables import metadata
 from huabei_watch.db.types import AwareDateTime
 from huabei_watch.db.upsert import upsert
 from huabei_watch.events import Event, EventData, Incident, ScopeKind
-from huabei_watch.merchants.model import Merchant
 from huabei_watch.merchants.registry import MerchantRegistry
 from huabei_watch.runtime.app import App
 
@@ -47,28 +47,18 @@ notify_incidents = Table(
 )
 
 REPLAN_JOB = "notify:replan"
+
+
+def ops_endpoints(s: NotifySettings) -> list[Endpoint]:
+    """The ops route's endpoints (``sms``: the provider order, as for merchants); check-config has
+    refused routes to channels that are not configured."""
+    out: list[Endpoint] = []
+    for e in s.ops:
+        route = s.sms_route() if e.channel == "sms" else (e.channel,)
+        if route and s.enabled(route[0]):
+            out.append(Endpoint(route[0], e.address, route[1:]))
+    return out
 RETRY_JOB = "notify:retries"
-
-
-def merchant_recipient(m: Merchant, settings: NotifySettings, configured: set[str]) -> Recipient:
-    """The merchant's enabled channels that are configured here and have an address."""
-    addresses = {
-        "wecom": m.contacts.wecom_robot_key,
-        "wechat_oa": m.contacts.wechat_openid,
-        "sms": m.contacts.phone,
-        "dingtalk": m.contacts.dingtalk_access_token,
-        "feishu": m.contacts.feishu_hook,
-        "webhook": m.contacts.webhook_url,
-        "console": m.id,
-        "file": m.id,
-    }
-    endpoints: list[Endpoint] = []
-    for name in m.channels:
-        channel = settings.sms_provider if name == "sms" else name
-        address = addresses.get(name)
-        if channel in configured and address:
-            endpoints.append(Endpoint(channel, address))
-    return Recipient(id=m.id, channels=tuple(endpoints))
 
 
 class IncidentMemory:
@@ -137,15 +127,12 @@ class NotifyRole:
         self.configured = set(channels)
         self.deliverer = Deliverer(
             channels, SqlDeliveryStore(db.engine), None, app.clock, s.delivery,
-            renderer=Renderer(s.templates), publisher=app.require_bus(),
+            renderer=Renderer(s.templates, s.template_ids()), publisher=app.require_bus(),
         )
         self.fanout = FanOut(self.deliverer, s.fanout)
         self.registry = MerchantRegistry(db)
         self.memory = IncidentMemory(db)
-        missing = [e.channel for e in s.ops if e.channel not in channels]
-        if missing:
-            log.warning("notify.ops_channel_not_configured", extra={"channels": ",".join(missing)})
-        self.ops = Recipient.ops(*(Endpoint(e.channel, e.address) for e in s.ops if e.channel in channels))
+        self.ops = Recipient.ops(*ops_endpoints(s))
         self._fanout_task = app.spawn(self.fanout.run(), "notify-fanout")
         fanout, deliverer = self.fanout, self.deliverer
         metrics.live_counter(
@@ -200,10 +187,10 @@ class NotifyRole:
             yield self.ops
         if incident.scope.kind is ScopeKind.PLATFORM:
             async for m in self.registry.iter_all():
-                yield merchant_recipient(m, self.settings, self.configured)
+                yield merchant_recipient(m, self.configured, self.settings.sms_route)
         else:
             for m in await self.registry.get_many(incident.scope.merchant_ids):
-                yield merchant_recipient(m, self.settings, self.configured)
+                yield merchant_recipient(m, self.configured, self.settings.sms_route)
 
     async def _due(self, incident: Incident, previous: Incident | None, now: datetime) -> AsyncIterator[PlannedMessage]:
         assert self.settings is not None

@@ -198,6 +198,7 @@ class SqlDeliveryStore:
         *,
         retry_at: datetime | None = None,
         message: OutboundMessage | None = None,
+        channel: str | None = None,
     ) -> None:
         if not permanent and retry_at is None:
             raise ValueError("a transient failure needs retry_at")
@@ -211,6 +212,8 @@ class SqlDeliveryStore:
         if message is not None:
             values["payload"] = encode_message(message)
             values["group_key"] = message.dedupe_key
+        if channel is not None:
+            values["channel"] = channel[:64]
         await self._upsert(key, now, values)
 
     async def due_retries(self, now: datetime, limit: int) -> list[RetryItem]:
@@ -342,6 +345,7 @@ class MemoryDeliveryStore:
         *,
         retry_at: datetime | None = None,
         message: OutboundMessage | None = None,
+        channel: str | None = None,
     ) -> None:
         if not permanent and retry_at is None:
             raise ValueError("a transient failure needs retry_at")
@@ -356,6 +360,7 @@ class MemoryDeliveryStore:
             updated_at=now,
             next_attempt_at=None if permanent else retry_at,
             group_key=message.dedupe_key if message is not None else row.record.group_key,
+            channel=channel or row.record.channel,
         )
         if message is not None:
             row.payload = message

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
-from huabei_watch.config.types import parse_duration
+from huabei_watch.config.types import KeyProblems, parse_duration
 from huabei_watch.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
@@ -104,6 +104,14 @@ _MESSAGES = {
 def format_errors(exc: ValidationError) -> list[str]:
     problems: list[str] = []
     for err in exc.errors(include_url=False):
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, KeyProblems):
+            where = format_loc(tuple(err["loc"]))
+            where = "" if where == "(top level)" else where
+            for path, message in cause.problems:
+                full = where + ("" if not path or path.startswith("[") or not where else ".") + path
+                problems.append(f"{full or '(top level)'}: {message}")
+            continue
         msg = _MESSAGES.get(err["type"])
         last = next((p for p in reversed(err["loc"]) if isinstance(p, str)), "")
         unit = " s" if any(k in last for k in _SECONDS_FIELDS) else ""

@@ -44,6 +44,7 @@ class FakeAliyunSms(FakeProvider):
         self.templates = templates
         self.number_limits = number_limits
         self._nonces: set[str] = set()
+        self.param_places: list[str] = []
         super().__init__(clock)
 
     def _routes(self, app: web.Application) -> None:
@@ -68,8 +69,12 @@ class FakeAliyunSms(FakeProvider):
         if failure is not None:
             return self._failure(failure)
         raw = await request.read()
-        params = parse_qsl(request.query_string) + parse_qsl(raw.decode("utf-8"), keep_blank_values=True)
+        in_query = parse_qsl(request.query_string, keep_blank_values=True)
+        in_body = parse_qsl(raw.decode("utf-8"), keep_blank_values=True)
+        params = in_query + in_body
         p = dict(params)
+        # Where the parameters travelled: the official SDKs put them all in the query string.
+        self.param_places.append("query" if in_query and not in_body else "body" if not in_query else "both")
         if p.get("AccessKeyId") != self.access_key_id:
             return self._error(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
         if p.get("SignatureMethod") != "HMAC-SHA1" or p.get("SignatureVersion") != "1.0":

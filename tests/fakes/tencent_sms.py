@@ -44,6 +44,8 @@ class FakeTencentSms(FakeProvider):
         self.secret_key = secret_key
         self.sdk_app_id = sdk_app_id
         self.number_limits = number_limits
+        #: Numbers answered LimitExceeded.AppCountryOrRegionInBlacklist (a region the app may not reach).
+        self.blocked_numbers: set[str] = set()
         super().__init__(clock)
 
     def _routes(self, app: web.Application) -> None:
@@ -109,6 +111,8 @@ class FakeTencentSms(FakeProvider):
             return self._failure(failure, phone, ref)
         if not MOBILE.match(phone):
             return self._status(phone, "InvalidParameterValue.IncorrectPhoneNumber", "incorrect number", ref)
+        if phone in self.blocked_numbers:
+            return self._status(phone, "LimitExceeded.AppCountryOrRegionInBlacklist", "country or region blocked", ref)
         key = f"{phone}|{body.get('TemplateId')}"
         for limit, per, code in self.number_limits:
             if not self.window_allows(key, limit, per):

@@ -82,7 +82,7 @@ def test_values_cannot_inject_markdown_or_html() -> None:
 def test_markdown_override_escapes_values_but_keeps_its_own_markup() -> None:
     renderer = Renderer(TemplateSettings(overrides={"maintenance.announced.md": "## 维护\n> {{ title }}"}))
     out = renderer.render(one(maintenance(title="a_b*c"), MERCHANT, "wecom", "announced"))
-    assert out.markdown == "## 维护\n> a＿b＊c"
+    assert out.markdown == "## 维护\n> `a_b`＊c"  # the identifier kept whole in a code span
 
 
 @pytest.mark.parametrize(("raw", "escaped"), [("a*b", "a＊b"), ("`x`", "ˋxˋ"), ("# h", "＃ h"), ("1|2", "1｜2"), ("普通", "普通")])
@@ -105,7 +105,7 @@ def test_sms_param_is_cut_to_the_provider_limit_on_one_line() -> None:
         advice_zh=advice, opened_at=T0, updated_at=T0, revision=1,
     )
     out = Renderer().render(one(acct, MERCHANT, "aliyun_sms", "opened"))
-    assert out.template_id == "merchant_account.opened"  # no code configured: the template name
+    assert out.template_id is None  # no code configured: the channel's default template applies
     ((name, value),) = out.template_params
     assert name == "advice"
     assert len(value) == 35 and value.endswith("…")

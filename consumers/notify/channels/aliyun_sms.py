@@ -154,16 +154,15 @@ class AliyunSmsChannel:
         if self._limiter is not None:
             await self._limiter.acquire(self.name)
         params = self.signed_params(msg, template)
-        body = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in params.items())
+        query = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in params.items())
         answer = await exchange(
             self._session,
             "POST",
-            self._url,
+            f"{self._url}?{query}",
             provider=self.name,
             clock=self._clock,
             timeout_s=self._timeout,
-            data=body.encode("ascii"),
-            headers={"Content-Type": "application/x-www-form-urlencoded", DEDUPE_HEADER: msg.ref},
+            headers={DEDUPE_HEADER: msg.ref},
         )
         parsed = answer.parse(_Answer)
         if parsed is None:

@@ -27,6 +27,12 @@ from consumers.notify.channels.wechat_oa import WECHAT_BASE_URL, WeChatOAChannel
 from consumers.notify.channels.wecom import WECOM_BASE_URL, WeComChannel
 from huabei_watch.clock import Clock
 
+#: Every channel name a merchant or the ops route may use (``sms`` means the SMS provider route).
+CHANNEL_NAMES = ("wecom", "wechat_oa", "aliyun_sms", "tencent_sms", "dingtalk", "feishu", "webhook", "console", "file")
+SMS_PROVIDERS = ("aliyun_sms", "tencent_sms")
+#: Channels that send a provider template id (their own ``templates`` map and default).
+TEMPLATE_CHANNELS = ("aliyun_sms", "tencent_sms", "wechat_oa")
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -65,6 +71,9 @@ class WeChatOAConfig(_HttpChannelConfig):
     app_id: str = Field(min_length=1)
     app_secret: SecretStr
     default_template_id: str | None = None
+    templates: dict[str, str] = Field(
+        default_factory=dict, description="Template base (e.g. 'maintenance.announced') -> template id"
+    )
     link_url: str | None = Field(None, description="Page opened when the merchant taps the message")
     token_margin_seconds: float = Field(300.0, ge=0, le=3600, description="Refresh the token this long before it expires")
 
@@ -77,6 +86,9 @@ class AliyunSmsConfig(_HttpChannelConfig):
     access_key_secret: SecretStr
     sign_name: str = Field(min_length=1, description="Approved SMS signature (签名), e.g. 花呗助手")
     default_template_code: str | None = None
+    templates: dict[str, str] = Field(
+        default_factory=dict, description="Template base (e.g. 'maintenance.announced') -> TemplateCode (SMS_...)"
+    )
     region_id: str = "cn-hangzhou"
     rate_per_minute: int | None = Field(6000, ge=1, description="Account-wide SendSms calls per minute")
 
@@ -90,6 +102,9 @@ class TencentSmsConfig(_HttpChannelConfig):
     sdk_app_id: str = Field(min_length=1)
     sign_name: str = Field(min_length=1)
     default_template_id: str | None = None
+    templates: dict[str, str] = Field(
+        default_factory=dict, description="Template base (e.g. 'maintenance.announced') -> TemplateId (digits)"
+    )
     region: str = "ap-guangzhou"
     rate_per_minute: int | None = Field(180_000, ge=1, description="SendSms: 3000 calls a second per account")
 
@@ -151,6 +166,36 @@ class ChannelsConfig(_Model):
     webhook: WebhookConfig | None = None
     console: ConsoleConfig | None = None
     file: FileConfig | None = None
+
+    def enabled(self, name: str) -> bool:
+        """Whether channel ``name`` has a table here with ``enabled = true``."""
+        table = getattr(self, name, None) if name in CHANNEL_NAMES else None
+        return table is not None and bool(table.enabled)
+
+    def template_defaults(self) -> dict[str, str | None]:
+        """The default template id of each enabled template channel (None: no default)."""
+        out: dict[str, str | None] = {}
+        if self.aliyun_sms and self.aliyun_sms.enabled:
+            out["aliyun_sms"] = self.aliyun_sms.default_template_code
+        if self.tencent_sms and self.tencent_sms.enabled:
+            out["tencent_sms"] = self.tencent_sms.default_template_id
+        if self.wechat_oa and self.wechat_oa.enabled:
+            out["wechat_oa"] = self.wechat_oa.default_template_id
+        return out
+
+    def default_address(self, name: str) -> bool:
+        """Whether channel ``name`` can send to an empty address (it has a default recipient)."""
+        if name in ("console", "file"):
+            return True
+        if name == "wecom":
+            return bool(self.wecom and self.wecom.default_key)
+        if name == "dingtalk":
+            return bool(self.dingtalk and self.dingtalk.default_token)
+        if name == "feishu":
+            return bool(self.feishu and self.feishu.default_hook)
+        if name == "webhook":
+            return bool(self.webhook and self.webhook.default_url)
+        return False
 
     def rates(self) -> dict[str, tuple[Rate, ...]]:
         """Limiter rules per channel name, for every enabled HTTP channel that has some."""

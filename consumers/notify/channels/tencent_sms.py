@@ -38,6 +38,8 @@ ALGORITHM = "TC3-HMAC-SHA256"
 
 #: FailedOperation codes that clear up by themselves (everything else under FailedOperation is final).
 TRANSIENT_FAILED_OPERATIONS = frozenset({"FailedOperation.MarketingSendTimeConstraint"})
+#: LimitExceeded codes that waiting does not clear (the other LimitExceeded.* are frequency windows).
+PERMANENT_LIMITS = frozenset({"LimitExceeded.PhoneNumberCountLimit", "LimitExceeded.AppCountryOrRegionInBlacklist"})
 PERMANENT_REASONS = {
     "FailedOperation.InsufficientBalanceInSmsPackage": "SMS package balance exhausted (top up, then redrive)",
     "FailedOperation.PhoneNumberInBlacklist": "number on the do-not-disturb list (user unsubscribed)",
@@ -47,6 +49,9 @@ PERMANENT_REASONS = {
     "InvalidParameterValue.IncorrectPhoneNumber": "invalid phone number",
     "AuthFailure.SignatureFailure": "request signature rejected (check SecretKey)",
     "AuthFailure.SecretIdNotFound": "SecretId unknown",
+    "LimitExceeded.AppCountryOrRegionInBlacklist": "the number's country or region is blocked for this app "
+    "(change the app's country/region settings in the SMS console)",
+    "LimitExceeded.PhoneNumberCountLimit": "too many numbers in one request",
 }
 
 
@@ -88,7 +93,7 @@ def limit_retry_after(code: str, now: datetime) -> float:
 def classify(code: str, message: str, now: datetime) -> TransientError | PermanentError:
     """The error a Tencent code means (never called with ``Ok``)."""
     reason = f"tencent_sms: {code}: {message}"
-    if code.startswith("LimitExceeded") and code != "LimitExceeded.PhoneNumberCountLimit":
+    if code.startswith("LimitExceeded") and code not in PERMANENT_LIMITS:
         return TransientError(reason, retry_after=limit_retry_after(code, now))
     if code.startswith(("InternalError", "RequestLimitExceeded")) or code in TRANSIENT_FAILED_OPERATIONS:
         return TransientError(reason, retry_after=1.0 if code.startswith("RequestLimitExceeded") else None)
