@@ -212,6 +212,7 @@ class Deliverer:
         self.unconfirmed = 0
         self.publish_errors = 0
         self.fallbacks = 0
+        self.reservations = 0  # keys offered to the store (sent + duplicates + released)
 
     @property
     def store(self) -> DeliveryStore:
@@ -280,6 +281,7 @@ class Deliverer:
         """Reserve each key; if the store fails midway, release what this call reserved and raise."""
         fresh: list[str] = []
         stale_before = now - timedelta(seconds=self._settings.lease)
+        self.reservations += len(keys)
         try:
             for key in keys:
                 state = await self._store.reserve(key, now)

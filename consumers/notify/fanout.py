@@ -1,7 +1,8 @@
 """Fan-out: many messages, bounded memory, per-provider concurrency, fair between incidents.
 
 Work arrives as *lanes* (typically one per incident): each lane is a stream (async or plain
-iterator) of planned messages, pulled lazily, so a platform-wide maintenance for 100,000 merchants
+iterator) of planned messages, pulled lazily; a new stream for a lane replaces the one it has
+(re-planning never stacks a second pass over the registry on top of the first), so a platform-wide maintenance for 100,000 merchants
 is never materialised -- at most one look-ahead item per lane plus the deliveries in progress are
 in memory. The dispatcher visits lanes round-robin; a lane that just started a delivery goes to
 the back, so a one-message lane for a new outage is served within one round even while a huge
@@ -23,8 +24,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -55,18 +56,27 @@ async def _aiter(items: Iterable[Deliverable]) -> AsyncIterator[Deliverable]:
         yield item
 
 
+OnDone = Callable[[bool], Awaitable[None]]
+
+
 @dataclass(slots=True)
 class _Lane:
-    sources: deque[AsyncIterator[Deliverable]] = field(default_factory=deque)
+    source: AsyncIterator[Deliverable] | None
+    on_done: OnDone | None = None
     head: Deliverable | None = None
+    pending: int = 0  # deliveries started and not finished
+    ok: bool = True  # no delivery raised (e.g. the store was away)
 
     async def pull(self) -> Deliverable | None:
-        while self.sources:
-            try:
-                return await anext(self.sources[0])
-            except StopAsyncIteration:
-                self.sources.popleft()
-        return None
+        src = self.source
+        if src is None:
+            return None
+        try:
+            return await anext(src)
+        except StopAsyncIteration:
+            if self.source is src:
+                self.source = None
+            return None
 
 
 class FanOut:
@@ -79,6 +89,7 @@ class FanOut:
         self._order: deque[str] = deque()
         self._busy: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._finishing: dict[str, _Lane] = {}  # streams drained, deliveries still running
         self._wake = asyncio.Event()
         self._stopping = False
         self.queued = 0
@@ -92,15 +103,27 @@ class FanOut:
 
     @property
     def lanes(self) -> int:
-        return len(self._lanes)
+        return len(self._lanes) + len(self._finishing)
 
-    def submit(self, lane: str, items: AsyncIterable[Deliverable] | Iterable[Deliverable]) -> None:
-        """Add a stream of work under ``lane`` (appended after earlier streams of the same lane)."""
+    def active(self, lane: str) -> bool:
+        """Whether ``lane`` still has a stream or deliveries running."""
+        return lane in self._lanes or lane in self._finishing
+
+    def submit(
+        self, lane: str, items: AsyncIterable[Deliverable] | Iterable[Deliverable], *, on_done: OnDone | None = None
+    ) -> None:
+        """Make ``items`` the stream of ``lane``, replacing any stream it still has (an item already
+        pulled from the old one is still delivered). ``on_done(ok)`` runs once the stream is
+        drained and each of its deliveries finished; ``ok`` is False if a delivery raised. A
+        replaced stream's ``on_done`` never runs."""
         source = aiter(items) if isinstance(items, AsyncIterable) else _aiter(items)
-        if lane not in self._lanes:
-            self._lanes[lane] = _Lane()
+        old = self._lanes.get(lane)
+        self._finishing.pop(lane, None)
+        if old is None:
+            self._lanes[lane] = _Lane(source, on_done)
             self._order.append(lane)
-        self._lanes[lane].sources.append(source)
+        else:
+            self._lanes[lane] = _Lane(source, on_done, head=old.head)
         self._wake.set()
 
     def stop(self) -> None:
@@ -117,7 +140,7 @@ class FanOut:
                 self._wake.clear()
                 if await self._round():
                     continue
-                if burst and not self._lanes and not self._tasks:
+                if burst and not self._lanes and not self._tasks and not self._finishing:
                     break
                 await self._wake.wait()
         finally:
@@ -132,41 +155,77 @@ class FanOut:
                 break
             lane = self._lanes[name]
             if lane.head is None:
-                lane.head = await lane.pull()
+                head = await lane.pull()
+                if self._lanes.get(name) is not lane:  # replaced while pulling: the new stream goes on
+                    if head is not None:
+                        self._lanes[name].head = self._lanes[name].head or head
+                    continue
+                lane.head = head
                 if lane.head is None:
                     del self._lanes[name]
                     self._order.remove(name)
+                    self._finished(name, lane)
                     continue
                 self.queued += 1
             channel = lane.head.channel
             if self._busy.get(channel, 0) >= self.limit(channel):
                 continue
-            self._start(lane.head)
+            self._start(lane.head, lane, name)
             lane.head = None
             self._order.remove(name)
             self._order.append(name)
             started += 1
         return started
 
-    def _start(self, item: Deliverable) -> None:
+    def _finished(self, name: str, lane: _Lane) -> None:
+        """The lane's stream is drained: report once its last delivery is done."""
+        if lane.pending:
+            self._finishing[name] = lane
+        elif lane.on_done is not None:
+            self._spawn(lane.on_done(lane.ok))
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        async def guarded() -> None:
+            try:
+                await coro
+            except Exception:
+                log.exception("notify.lane_done_failed")
+
+        task = asyncio.create_task(guarded())
+        self._tasks.add(task)
+
+        def finished(t: asyncio.Task[None]) -> None:
+            self._tasks.discard(t)
+            self._wake.set()
+
+        task.add_done_callback(finished)
+
+    def _start(self, item: Deliverable, lane: _Lane, name: str) -> None:
         self._busy[item.channel] = self._busy.get(item.channel, 0) + 1
         self.in_progress += 1
-        task = asyncio.create_task(self._one(item))
+        lane.pending += 1
+        task = asyncio.create_task(self._one(item, lane))
         self._tasks.add(task)
 
         def done(t: asyncio.Task[None]) -> None:
             self._tasks.discard(t)
             self._busy[item.channel] -= 1
             self.in_progress -= 1
+            lane.pending -= 1
+            if lane.pending == 0 and self._finishing.get(name) is lane:
+                del self._finishing[name]
+                if lane.on_done is not None:
+                    self._spawn(lane.on_done(lane.ok))
             self._wake.set()
 
         task.add_done_callback(done)
 
-    async def _one(self, item: Deliverable) -> None:
+    async def _one(self, item: Deliverable, lane: _Lane) -> None:
         try:
             outcome = await self._sink.deliver(item)
         except Exception:
             self.errors += 1
+            lane.ok = False
             log.exception("notify.fanout_error", extra={"dedupe_key": item.dedupe_key, "channel": item.channel})
             return
         self._count(outcome)

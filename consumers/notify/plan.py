@@ -353,6 +353,17 @@ def _steps_for(incident: Incident, previous: Incident | None, now: datetime, set
     return _merchant_steps(incident, now)
 
 
+def phases_due(incident: Incident, previous: Incident | None, now: datetime, settings: PlanSettings) -> frozenset[str]:
+    """The phases of ``incident`` that have messages due by ``now`` for some recipient (before
+    quiet hours move SMS later). A phase not in here has nothing to send yet."""
+    return frozenset(s.phase for s in _steps_for(incident, previous, now, settings) if s.at <= now)
+
+
+def merchants_held(incident: Incident, now: datetime) -> bool:
+    """True while merchants are not told about ``incident`` (silenced, or waiting for review)."""
+    return incident.needs_review or _silenced(incident, now)
+
+
 def _silenced(incident: Incident, now: datetime) -> bool:
     return incident.silenced_until is not None and now < incident.silenced_until
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from datetime import datetime
 
 from sqlalchemy import Column, Integer, String, Table, select
@@ -19,8 +18,9 @@ from sqlalchemy import Column, Integer, String, Table, select
 from consumers.notify.channels.config import build_channels
 from consumers.notify.delivery import Deliverer
 from consumers.notify.fanout import FanOut
-from consumers.notify.plan import Endpoint, PlannedMessage, Recipient, plan_for
-from consumers.notify.recipients import merchant_recipient
+from consumers.notify.plan import Endpoint, Recipient
+from consumers.notify.planner import Audience, Planner
+from consumers.notify.progress import FanoutMarks
 from consumers.notify.settings import NotifyConfig, NotifySettings
 from consumers.notify.store import SqlDeliveryStore
 from consumers.notify.templates import Renderer
@@ -30,7 +30,7 @@ from huabei_watch.db.engine import Database
 from huabei_watch.db.tables import metadata
 from huabei_watch.db.types import AwareDateTime
 from huabei_watch.db.upsert import upsert
-from huabei_watch.events import Event, EventData, Incident, ScopeKind
+from huabei_watch.events import Event, EventData, Incident
 from huabei_watch.merchants.registry import MerchantRegistry
 from huabei_watch.runtime.app import App
 
@@ -118,6 +118,8 @@ class NotifyRole:
         self.ops: Recipient | None = None
         self.configured: set[str] = set()
         self._fanout_task: asyncio.Task[None] | None = None
+        self.planner: Planner | None = None
+        self._replan_at: float | None = None
 
     async def start(self, app: App[NotifyConfig]) -> None:
         self.app = app
@@ -133,6 +135,10 @@ class NotifyRole:
         self.registry = MerchantRegistry(db)
         self.memory = IncidentMemory(db)
         self.ops = Recipient.ops(*ops_endpoints(s))
+        self.planner = Planner(
+            fanout=self.fanout, registry=self.registry, marks=FanoutMarks(db),
+            audience=Audience(self.ops, frozenset(channels), s.sms_route), settings=s.plan, clock=app.clock,
+        )
         self._fanout_task = app.spawn(self.fanout.run(), "notify-fanout")
         fanout, deliverer = self.fanout, self.deliverer
         metrics.live_counter(
@@ -174,37 +180,39 @@ class NotifyRole:
         if not isinstance(event.data, Incident):
             return
         previous, _news = await self.memory.remember(event.data)
-        self.submit(event.data, previous)
+        await self.submit(event.data, previous)
 
-    def submit(self, incident: Incident, previous: Incident | None) -> None:
-        """Queue every due message of ``incident`` (streamed); not-yet-due ones come back on re-plan."""
-        assert self.fanout is not None
-        self.fanout.submit(incident.incident_id, self._due(incident, previous, self._now()))
-
-    async def _recipients(self, incident: Incident) -> AsyncIterator[Recipient]:
-        assert self.registry is not None and self.settings is not None and self.ops is not None
-        if self.ops.channels:
-            yield self.ops
-        if incident.scope.kind is ScopeKind.PLATFORM:
-            async for m in self.registry.iter_all():
-                yield merchant_recipient(m, self.configured, self.settings.sms_route)
-        else:
-            for m in await self.registry.get_many(incident.scope.merchant_ids):
-                yield merchant_recipient(m, self.configured, self.settings.sms_route)
-
-    async def _due(self, incident: Incident, previous: Incident | None, now: datetime) -> AsyncIterator[PlannedMessage]:
-        assert self.settings is not None
-        async for r in self._recipients(incident):
-            for msg in plan_for(incident, previous, r, now, self.settings.plan):
-                if msg.not_before <= now:
-                    yield msg
+    async def submit(self, incident: Incident, previous: Incident | None) -> None:
+        """Queue the due messages of ``incident`` (see :class:`~consumers.notify.planner.Planner`) and
+        bring the re-plan forward when this incident needs it sooner."""
+        assert self.planner is not None and self.app is not None
+        await self.planner.submit(incident, previous)
+        wake = self.planner.next_wakeup([incident], self._now())
+        if wake is not None:
+            self._schedule_replan((wake - self._now()).total_seconds())
 
     async def replan_open(self) -> None:
-        """Timer: reminders, repeats and messages held for quiet hours fall due here."""
-        assert self.memory is not None
-        for inc, prev in await self.memory.open_ones():
-            if inc.phase.is_open or inc.updated_at > self._now() - self.app.settings.cashier.ttl:  # type: ignore[union-attr]
-                self.submit(inc, prev)
+        """Timer: reminders, repeats and messages held for quiet hours fall due here; then the
+        next pass is scheduled for the earliest such time (at most ``replan_every`` away)."""
+        assert self.memory is not None and self.planner is not None and self.app is not None
+        now = self._now()
+        recent = [(inc, prev) for inc, prev in await self.memory.open_ones()
+                  if inc.phase.is_open or inc.updated_at > now - self.app.settings.cashier.ttl]
+        for inc, prev in recent:
+            await self.planner.submit(inc, prev)
+        wake = self.planner.next_wakeup([inc for inc, _ in recent], now)
+        self._replan_at = None
+        self._schedule_replan((wake - now).total_seconds() if wake is not None else None)
+
+    def _schedule_replan(self, delay: float | None) -> None:
+        assert self.app is not None and self.settings is not None
+        delay = min(max(delay, 1.0), self.settings.replan_every) if delay is not None else self.settings.replan_every
+        at = self.app.clock.monotonic() + delay
+        if self._replan_at is not None and self._replan_at <= at:
+            return
+        self._replan_at = at
+        if self.app.scheduler.get_job(REPLAN_JOB) is not None:
+            self.app.scheduler.reschedule_job(REPLAN_JOB, trigger="interval", seconds=delay)
 
     async def retries(self) -> None:
         assert self.deliverer is not None

@@ -38,7 +38,11 @@ class NotifySettings(ChannelsConfig):
         "for good); a merchant naming aliyun_sms / tencent_sms in its channels chooses its own",
     )
     ops: tuple[OpsEndpoint, ...] = Field(default=(), description="The ops route: gets every incident")
-    replan_every: float = Field(default=60.0, ge=5, le=3600, description="Re-plan open incidents (reminders, quiet hours)")
+    replan_every: float = Field(
+        default=600.0, ge=5, le=3600,
+        description="Longest wait between re-plans of open incidents; the next reminder, repeat or end of quiet "
+        "hours is planned for exactly",
+    )
     plan: PlanSettings = PlanSettings()
     templates: TemplateSettings = TemplateSettings()
     delivery: DeliverySettings = DeliverySettings()

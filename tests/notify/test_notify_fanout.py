@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 
 import pytest
@@ -16,6 +16,7 @@ from consumers.notify.store import MemoryDeliveryStore
 from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.errors import TransientError
 from huabei_watch.events import Incident, IncidentKind, Phase, Scope
+from tests.support import eventually
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
 SETTINGS = PlanSettings()
@@ -168,3 +169,31 @@ async def test_stop_lets_deliveries_in_progress_finish() -> None:
     await fan.run()  # not burst: returns because of stop()
     assert 5 <= len(wecom.sent) < 100
     assert fan.in_progress == 0 and len(wecom.sent) == fan.sent
+
+
+async def test_a_new_stream_replaces_the_lane_and_only_its_own_end_is_reported() -> None:
+    wecom = Recorder("wecom")
+    fan = FanOut(deliverer(wecom), FanOutSettings(default_concurrency=1))
+    pulled: list[int] = []
+
+    async def stream(tag: int, n: int) -> AsyncIterator[PlannedMessage]:
+        for i in range(n):
+            pulled.append(tag)
+            yield one_for(MAINT, f"m{tag}-{i}", "wecom")[0]
+
+    reports: list[tuple[str, bool]] = []
+
+    def report(name: str) -> Callable[[bool], Awaitable[None]]:
+        async def done(ok: bool) -> None:
+            reports.append((name, ok))
+        return done
+
+    fan.submit("inc", stream(1, 1000), on_done=report("first"))
+    runner = asyncio.create_task(fan.run(burst=True))
+    await eventually(lambda: len(pulled) >= 5, what="the first stream running")
+    fan.submit("inc", stream(2, 20), on_done=report("second"))
+    at_replace = pulled.count(1)
+    await runner
+    assert pulled.count(1) <= at_replace + 1  # the first pass stopped (at most the item being pulled)
+    assert pulled.count(2) == 20
+    assert reports == [("second", True)]
