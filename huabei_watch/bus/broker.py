@@ -82,8 +82,10 @@ class EmbeddedBroker:
         port: int | None = None,
         log_path: Path | None = None,
         start_timeout: float = 30.0,
+        stop_timeout: float = 5.0,
     ) -> None:
         self._binary_override = binary
+        self._stop_timeout = stop_timeout
         self.host = host
         self.port = port or free_port(host)
         self._log_path = log_path
@@ -170,14 +172,19 @@ class EmbeddedBroker:
             self._proc.kill()
 
     async def _kill(self) -> None:
+        """SIGTERM, then SIGKILL after ``stop_timeout``. Never raises for a process that exits on
+        its own meanwhile (seen under load: it exited just as the timeout fired, and the SIGKILL
+        raised ProcessLookupError out of ``stop``)."""
         proc = self._proc
         if proc is None or proc.returncode is not None:
             return
-        proc.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            proc.terminate()
         try:
-            await asyncio.wait_for(proc.wait(), 5.0)
+            await asyncio.wait_for(proc.wait(), self._stop_timeout)
         except TimeoutError:
-            proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
             await proc.wait()
 
     async def stop(self) -> None:
