@@ -16,6 +16,8 @@ from datetime import datetime
 from sqlalchemy import Column, Integer, String, Table, select
 
 from consumers.notify.channels.config import build_channels
+from consumers.notify.channels.ratelimit import Limiter, RateLimiter
+from consumers.notify.channels.shared_limit import SharedRateLimiter, uses_shared_limits
 from consumers.notify.delivery import Deliverer
 from consumers.notify.fanout import FanOut
 from consumers.notify.plan import Endpoint, Recipient
@@ -125,7 +127,10 @@ class NotifyRole:
         self.app = app
         s = self.settings = app.settings.notify
         db = app.require_db()
-        channels = build_channels(s, app.require_http(), app.clock)
+        local = RateLimiter(app.clock, s.rates())
+        limiter: Limiter = (SharedRateLimiter(local, db.engine, app.clock)
+                            if uses_shared_limits(s.shared_limits, db.engine) else local)
+        channels = build_channels(s, app.require_http(), app.clock, limiter=limiter)
         self.configured = set(channels)
         self.deliverer = Deliverer(
             channels, SqlDeliveryStore(db.engine), None, app.clock, s.delivery,

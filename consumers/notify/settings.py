@@ -38,6 +38,11 @@ class NotifySettings(ChannelsConfig):
         "for good); a merchant naming aliyun_sms / tencent_sms in its channels chooses its own",
     )
     ops: tuple[OpsEndpoint, ...] = Field(default=(), description="The ops route: gets every incident")
+    shared_limits: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Provider rate limits held across notify processes through the database (auto: on with "
+        "PostgreSQL, off with SQLite, which serves one process)",
+    )
     replan_every: float = Field(
         default=600.0, ge=5, le=3600,
         description="Longest wait between re-plans of open incidents; the next reminder, repeat or end of quiet "

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from consumers.notify.channels._http import DEDUPE_HEADER, exchange, raise_for_status, unexpected_body
 from consumers.notify.channels.base import OutboundMessage, SendReceipt, masked
-from consumers.notify.channels.ratelimit import RateLimiter
+from consumers.notify.channels.ratelimit import Limiter
 from huabei_watch.clock import SHANGHAI, Clock
 from huabei_watch.errors import InvalidInput, PermanentError, TransientError
 
@@ -106,7 +106,7 @@ class AliyunSmsChannel:
         default_template_code: str | None = None,
         base_url: str = ALIYUN_SMS_BASE_URL,
         region_id: str = "cn-hangzhou",
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         timeout: float = 10.0,
         nonce: Callable[[], str] = lambda: uuid.uuid4().hex,
         name: str = "aliyun_sms",

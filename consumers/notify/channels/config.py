@@ -20,7 +20,7 @@ from consumers.notify.channels.console import ConsoleChannel
 from consumers.notify.channels.dingtalk import DINGTALK_BASE_URL, DingTalkChannel
 from consumers.notify.channels.feishu import FEISHU_BASE_URL, FeishuChannel
 from consumers.notify.channels.file import FileChannel
-from consumers.notify.channels.ratelimit import Rate, RateLimiter, SleepFn
+from consumers.notify.channels.ratelimit import Limiter, Rate, RateLimiter, SleepFn
 from consumers.notify.channels.tencent_sms import TENCENT_SMS_BASE_URL, TencentSmsChannel
 from consumers.notify.channels.webhook import WebhookChannel
 from consumers.notify.channels.wechat_oa import WECHAT_BASE_URL, WeChatOAChannel
@@ -212,12 +212,12 @@ def build_channels(
     session: aiohttp.ClientSession,
     clock: Clock,
     *,
-    limiter: RateLimiter | None = None,
+    limiter: Limiter | None = None,
     sleep: SleepFn = asyncio.sleep,
 ) -> dict[str, Channel]:
     """Every enabled channel, keyed by name. All share one limiter (built from ``cfg.rates()``
     unless given), so a process never exceeds a provider's limit whatever the fan-out."""
-    shared = limiter if limiter is not None else RateLimiter(clock, cfg.rates(), sleep=sleep)
+    shared: Limiter = limiter if limiter is not None else RateLimiter(clock, cfg.rates(), sleep=sleep)
     out: dict[str, Channel] = {}
     if cfg.wecom and cfg.wecom.enabled:
         c = cfg.wecom

@@ -26,7 +26,7 @@ from pydantic import BaseModel, SecretStr
 
 from consumers.notify.channels._http import DEDUPE_HEADER, exchange, raise_for_status, unexpected_body
 from consumers.notify.channels.base import OutboundMessage, SendReceipt, masked
-from consumers.notify.channels.ratelimit import RateLimiter
+from consumers.notify.channels.ratelimit import Limiter
 from huabei_watch.clock import SHANGHAI, Clock
 from huabei_watch.errors import InvalidInput, PermanentError, TransientError
 
@@ -137,7 +137,7 @@ class TencentSmsChannel:
         base_url: str = TENCENT_SMS_BASE_URL,
         region: str = "ap-guangzhou",
         service: str = "sms",
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         timeout: float = 10.0,
         name: str = "tencent_sms",
     ) -> None:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, SecretStr
 
 from consumers.notify.channels._http import DEDUPE_HEADER, exchange, raise_for_status, unexpected_body
 from consumers.notify.channels.base import OutboundMessage, SendReceipt, clip_utf8, digest
-from consumers.notify.channels.ratelimit import RateLimiter
+from consumers.notify.channels.ratelimit import Limiter
 from huabei_watch.clock import Clock
 from huabei_watch.errors import PermanentError, TransientError
 
@@ -58,7 +58,7 @@ class WeComChannel:
         *,
         base_url: str = WECOM_BASE_URL,
         default_key: SecretStr | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         timeout: float = 10.0,
         name: str = "wecom",
     ) -> None:
