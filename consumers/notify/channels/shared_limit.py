@@ -18,7 +18,20 @@ import asyncio
 import hashlib
 from collections.abc import Sequence
 
-from sqlalchemy import BigInteger, Column, Float, Index, Integer, String, Table, bindparam, delete, insert, select, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumers.notify.batching import Coalescer
