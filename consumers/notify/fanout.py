@@ -42,13 +42,32 @@ class Sink(Protocol):
     async def deliver(self, item: Deliverable) -> DeliveryOutcome: ...
 
 
+#: Deliveries at once per channel, sized by how the provider limits: robots (WeCom, DingTalk,
+#: Feishu) limit each robot, not the account, so many robots are served in parallel; SMS accounts
+#: take thousands of numbers a minute in batches (Aliyun 100, Tencent 200 numbers a call), so two
+#: batches' worth are in flight; others keep the default.
+DEFAULT_CONCURRENCY: dict[str, int] = {
+    "wecom": 64, "dingtalk": 64, "feishu": 32, "aliyun_sms": 200, "tencent_sms": 400,
+}
+
+
 class FanOutSettings(BaseModel):
     """``notify.fanout`` configuration."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    default_concurrency: int = Field(default=4, ge=1, le=1000, description="Deliveries at once per channel")
+    default_concurrency: int | None = Field(
+        default=None, ge=1, le=1000,
+        description="Deliveries at once per channel; none: sized by provider (DEFAULT_CONCURRENCY, else 8)",
+    )
     concurrency: dict[str, int] = Field(default_factory=dict, description="Per-channel override of the above")
+
+    def limit(self, channel: str) -> int:
+        if channel in self.concurrency:
+            return self.concurrency[channel]
+        if self.default_concurrency is not None:
+            return self.default_concurrency
+        return DEFAULT_CONCURRENCY.get(channel, 8)
 
 
 async def _aiter(items: Iterable[Deliverable]) -> AsyncIterator[Deliverable]:
@@ -131,7 +150,7 @@ class FanOut:
         self._wake.set()
 
     def limit(self, channel: str) -> int:
-        return self._settings.concurrency.get(channel, self._settings.default_concurrency)
+        return self._settings.limit(channel)
 
     async def run(self, *, burst: bool = False) -> None:
         """Dispatch until :meth:`stop`; with ``burst``, also return once every lane is drained."""

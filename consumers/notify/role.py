@@ -24,7 +24,7 @@ from consumers.notify.plan import Endpoint, Recipient
 from consumers.notify.planner import Audience, Planner
 from consumers.notify.progress import FanoutMarks
 from consumers.notify.settings import NotifyConfig, NotifySettings
-from consumers.notify.store import SqlDeliveryStore
+from consumers.notify.store import CoalescingStore, SqlDeliveryStore
 from consumers.notify.templates import Renderer
 from huabei_watch import metrics
 from huabei_watch.bus.kafka import MessageContext
@@ -133,7 +133,7 @@ class NotifyRole:
         channels = build_channels(s, app.require_http(), app.clock, limiter=limiter)
         self.configured = set(channels)
         self.deliverer = Deliverer(
-            channels, SqlDeliveryStore(db.engine), None, app.clock, s.delivery,
+            channels, CoalescingStore(SqlDeliveryStore(db.engine)), None, app.clock, s.delivery,
             renderer=Renderer(s.templates, s.template_ids()), publisher=app.require_bus(),
         )
         self.fanout = FanOut(self.deliverer, s.fanout)

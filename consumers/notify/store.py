@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    bindparam,
     delete,
     func,
     insert,
@@ -36,6 +37,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from consumers.notify.batching import Coalescer
 from consumers.notify.delivery import DeliveryRecord, RetryItem, Status, split_key
 from consumers.notify.ports import OutboundMessage
 from huabei_watch.db.tables import metadata
@@ -119,6 +121,62 @@ async def create_tables(engine: AsyncEngine) -> None:
         await conn.run_sync(lambda sync: T.create(sync, checkfirst=True))
 
 
+class CoalescingStore:
+    """A :class:`SqlDeliveryStore` whose ``reserve`` and ``mark_sent`` calls, made concurrently by
+    hundreds of deliveries, become one statement per batch (:class:`~consumers.notify.batching.Coalescer`).
+    Every other method goes straight through. Same contract as the store it wraps."""
+
+    def __init__(self, store: SqlDeliveryStore, *, max_batch: int = 500) -> None:
+        self._store = store
+        self._reserve: Coalescer[tuple[str, datetime], Status] = Coalescer(self._reserve_many, max_batch=max_batch)
+        self._sent: Coalescer[tuple[str, str, datetime], None] = Coalescer(self._sent_many, max_batch=max_batch)
+
+    @property
+    def batches(self) -> int:
+        """Statements made for reserve and mark_sent calls (for the benchmark)."""
+        return self._reserve.batches + self._sent.batches
+
+    async def _reserve_many(self, items: list[tuple[str, datetime]]) -> list[Status]:
+        return await self._store.reserve_many([k for k, _ in items], max(now for _, now in items))
+
+    async def _sent_many(self, items: list[tuple[str, str, datetime]]) -> list[None]:
+        await self._store.mark_sent_many([(k, r) for k, r, _ in items], max(now for _, _, now in items))
+        return [None] * len(items)
+
+    async def reserve(self, key: str, now: datetime) -> Status:
+        return await self._reserve.submit((key, now))
+
+    async def mark_sent(self, key: str, receipt: str, now: datetime) -> None:
+        await self._sent.submit((key, receipt, now))
+
+    async def release(self, key: str) -> None:
+        await self._store.release(key)
+
+    async def mark_failed(
+        self, key: str, reason: str, permanent: bool, now: datetime, *, retry_at: datetime | None = None,
+        message: OutboundMessage | None = None, channel: str | None = None,
+    ) -> None:
+        await self._store.mark_failed(key, reason, permanent, now, retry_at=retry_at, message=message, channel=channel)
+
+    async def due_retries(self, now: datetime, limit: int) -> list[RetryItem]:
+        return await self._store.due_retries(now, limit)
+
+    async def claim(self, group_key: str, now: datetime) -> bool:
+        return await self._store.claim(group_key, now)
+
+    async def takeover(self, key: str, now: datetime, stale_before: datetime) -> bool:
+        return await self._store.takeover(key, now, stale_before)
+
+    async def stale_in_flight(self, stale_before: datetime, limit: int) -> list[DeliveryRecord]:
+        return await self._store.stale_in_flight(stale_before, limit)
+
+    async def dead_letters(self, limit: int) -> list[DeliveryRecord]:
+        return await self._store.dead_letters(limit)
+
+    async def get(self, key: str) -> DeliveryRecord | None:
+        return await self._store.get(key)
+
+
 class SqlDeliveryStore:
     """:class:`~consumers.notify.delivery.DeliveryStore` on an AsyncEngine."""
 
@@ -160,6 +218,43 @@ class SqlDeliveryStore:
                     pass
             state = (await conn.execute(select(T.c.state).where(T.c.dedupe_key == key))).scalar_one()
         return cast(Status, state)
+
+    async def reserve_many(self, keys: list[str], now: datetime) -> list[Status]:
+        """:meth:`reserve` for many keys in one transaction: one multi-row insert-if-absent and
+        one read of the states of the keys that existed. Statuses in ``keys`` order; a key given
+        twice is "new" once."""
+        unique = list(dict.fromkeys(keys))
+        states: dict[str, Status] = {}
+        async with self._tx() as conn:
+            dialect_insert = self._insert()
+            if dialect_insert is None:  # no ON CONFLICT: one key at a time
+                return [await self.reserve(k, now) for k in keys]
+            stmt = dialect_insert.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(T.c.dedupe_key)
+            result = await conn.execute(stmt, [_new_row(k, "in_flight", now) for k in unique])
+            new = set(result.scalars().all())
+            rest = [k for k in unique if k not in new]
+            if rest:
+                rows = (await conn.execute(select(T.c.dedupe_key, T.c.state).where(T.c.dedupe_key.in_(rest)))).all()
+                states.update({k: cast(Status, st) for k, st in rows})
+        out: list[Status] = []
+        for k in keys:
+            if k in new:
+                new.discard(k)
+                out.append("new")
+            else:
+                out.append(states.get(k, "in_flight"))
+        return out
+
+    async def mark_sent_many(self, sent: list[tuple[str, str]], now: datetime) -> None:
+        """:meth:`mark_sent` for many ``(key, receipt)`` in one statement (executemany). A key whose
+        row is gone (a wiped table) is not recreated here; use :meth:`mark_sent` for that."""
+        stmt = (
+            update(T).where(T.c.dedupe_key == bindparam("k"))
+            .values(state="sent", receipt=bindparam("r"), sent_at=now, updated_at=now, payload=None,
+                    next_attempt_at=None)
+        )
+        async with self._tx() as conn:
+            await conn.execute(stmt, [{"k": k, "r": r[:200]} for k, r in sent])
 
     async def release(self, key: str) -> None:
         async with self._tx() as conn:

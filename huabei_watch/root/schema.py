@@ -15,9 +15,9 @@ from consumers.cashier import store as cashier_store
 from consumers.incidents import signal_log
 from consumers.incidents import store as incidents_store
 from consumers.notify import progress as notify_progress
-from consumers.notify.channels import shared_limit as notify_limits
 from consumers.notify import role as notify_role
 from consumers.notify import store as notify_store
+from consumers.notify.channels import shared_limit as notify_limits
 from huabei_watch.db.tables import metadata
 from huabei_watch.merchants import registry as merchant_registry
 from watcher.compat import store as compat_store

@@ -128,3 +128,22 @@ async def test_release_drops_only_an_unsent_reservation(store: DeliveryStore) ->
     await store.mark_sent(A, "x", T0)
     await store.release(A)
     assert await store.reserve(A, T0) == "sent"
+
+
+async def test_many_keys_are_reserved_and_confirmed_in_one_statement_each(tmp_path: Path) -> None:
+    from consumers.notify.store import CoalescingStore
+
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'batch.db'}")
+    await create_tables(engine)
+    inner = SqlDeliveryStore(engine)
+    store = CoalescingStore(inner)
+    await inner.reserve("k-old", T0)
+    keys = [f"m{i}|inc|opened|wecom" for i in range(300)] + ["k-old"]
+    states = await asyncio.gather(*(store.reserve(k, T0) for k in keys))
+    assert states == ["new"] * 300 + ["in_flight"]
+    await asyncio.gather(*(store.mark_sent(k, f"r-{k}", T0) for k in keys[:300]))
+    assert store.batches == 2  # one insert for 301 reservations, one update for 300 confirmations
+    rec = await store.get(keys[7])
+    assert rec is not None and rec.state == "sent" and rec.receipt == f"r-{keys[7]}"
+    assert await store.reserve(keys[7], T0) == "sent"
+    await engine.dispose()

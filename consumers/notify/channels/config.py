@@ -21,6 +21,7 @@ from consumers.notify.channels.dingtalk import DINGTALK_BASE_URL, DingTalkChanne
 from consumers.notify.channels.feishu import FEISHU_BASE_URL, FeishuChannel
 from consumers.notify.channels.file import FileChannel
 from consumers.notify.channels.ratelimit import Limiter, Rate, RateLimiter, SleepFn
+from consumers.notify.channels.sms_batch import BatchingSms
 from consumers.notify.channels.tencent_sms import TENCENT_SMS_BASE_URL, TencentSmsChannel
 from consumers.notify.channels.webhook import WebhookChannel
 from consumers.notify.channels.wechat_oa import WECHAT_BASE_URL, WeChatOAChannel
@@ -232,18 +233,18 @@ def build_channels(
         )
     if cfg.aliyun_sms and cfg.aliyun_sms.enabled:
         a = cfg.aliyun_sms
-        out["aliyun_sms"] = AliyunSmsChannel(
+        out["aliyun_sms"] = BatchingSms(AliyunSmsChannel(
             session, clock, access_key_id=a.access_key_id, access_key_secret=a.access_key_secret,
             sign_name=a.sign_name, default_template_code=a.default_template_code, base_url=a.base_url,
             region_id=a.region_id, limiter=shared, timeout=a.timeout_seconds,
-        )
+        ))
     if cfg.tencent_sms and cfg.tencent_sms.enabled:
         t = cfg.tencent_sms
-        out["tencent_sms"] = TencentSmsChannel(
+        out["tencent_sms"] = BatchingSms(TencentSmsChannel(
             session, clock, secret_id=t.secret_id, secret_key=t.secret_key, sdk_app_id=t.sdk_app_id,
             sign_name=t.sign_name, default_template_id=t.default_template_id, base_url=t.base_url,
             region=t.region, limiter=shared, timeout=t.timeout_seconds,
-        )
+        ))
     if cfg.dingtalk and cfg.dingtalk.enabled:
         d = cfg.dingtalk
         out["dingtalk"] = DingTalkChannel(

@@ -9,7 +9,7 @@ hex(sha256(canonical request)); key = HMAC chain ``"TC3"+SecretKey`` -> date -> 
 
 Answer: ``{"Response": {"SendStatusSet": [{"Code": "Ok", "SerialNo": ...}], "RequestId": ...}}``,
 or ``{"Response": {"Error": {"Code", "Message"}}}`` when the whole call failed. Per-number codes
-are read from ``SendStatusSet`` (we send one number per call).
+are read from ``SendStatusSet``, matched by number (up to 200 numbers per call).
 """
 
 from __future__ import annotations
@@ -104,6 +104,7 @@ class _Status(BaseModel):
     Code: str
     Message: str = ""
     SerialNo: str = ""
+    PhoneNumber: str = ""
 
 
 class _Error(BaseModel):
@@ -156,20 +157,34 @@ class TencentSmsChannel:
         self._limiter = limiter
         self._timeout = timeout
 
+    #: SendSms takes at most this many numbers in PhoneNumberSet.
+    max_batch = 200
+
     async def send(self, msg: OutboundMessage) -> SendReceipt:
-        template = msg.template_id or self._default_template
+        (result,) = await self.send_batch([msg])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def send_batch(self, msgs: list[OutboundMessage]) -> list[SendReceipt | Exception]:
+        """One ``SendSms`` call for messages with the same template and parameters, up to 200
+        numbers in ``PhoneNumberSet``; each number's result comes from its ``SendStatusSet`` entry.
+        Raises InvalidInput when the first message has no template or a number is missing."""
+        first = msgs[0]
+        template = first.template_id or self._default_template
         if not template:
-            raise InvalidInput(f"{self.name}: message {msg.dedupe_key} has no template id")
-        if not msg.address:
-            raise InvalidInput(f"{self.name}: message {msg.dedupe_key} has no phone number")
+            raise InvalidInput(f"{self.name}: message {first.dedupe_key} has no template id")
+        if any(not m.address for m in msgs):
+            raise InvalidInput(f"{self.name}: a message has no phone number")
+        ref = first.ref if len(msgs) == 1 else hashlib.sha256("\n".join(m.ref for m in msgs).encode()).hexdigest()[:32]
         body = json.dumps(
             {
-                "PhoneNumberSet": [msg.address],
+                "PhoneNumberSet": [m.address for m in msgs],
                 "SmsSdkAppId": self._app_id,
                 "SignName": self._sign_name,
                 "TemplateId": template,
-                "TemplateParamSet": [value for _, value in msg.template_params],
-                "SessionContext": msg.ref,
+                "TemplateParamSet": [value for _, value in first.template_params],
+                "SessionContext": ref,
             },
             ensure_ascii=False,
         ).encode("utf-8")
@@ -187,7 +202,7 @@ class TencentSmsChannel:
             "X-TC-Version": "2021-01-11",
             "X-TC-Timestamp": str(timestamp),
             "X-TC-Region": self._region,
-            DEDUPE_HEADER: msg.ref,
+            DEDUPE_HEADER: ref,
         }
         answer = await exchange(
             self._session, "POST", self._url, provider=self.name, clock=self._clock,
@@ -200,11 +215,28 @@ class TencentSmsChannel:
         response = parsed.Response
         now = self._clock.now()
         if response.Error is not None:
-            raise classify(response.Error.Code, response.Error.Message, now)
-        if len(response.SendStatusSet) != 1:
-            raise unexpected_body(self.name, answer)
-        status = response.SendStatusSet[0]
-        if status.Code == "Ok":
-            log.info("channel.sent", extra={"channel": self.name, "dedupe_key": msg.dedupe_key, "to": masked(msg.address)})
-            return SendReceipt(provider_message_id=status.SerialNo or msg.ref, attempts=1)
-        raise classify(status.Code, status.Message, now)
+            err = classify(response.Error.Code, response.Error.Message, now)
+            return [err for _ in msgs]
+        by_number = {_national(st.PhoneNumber): st for st in response.SendStatusSet}
+        if len(msgs) == 1 and len(response.SendStatusSet) == 1:
+            by_number = {_national(msgs[0].address): response.SendStatusSet[0]}
+        out: list[SendReceipt | Exception] = []
+        for m in msgs:
+            st = by_number.get(_national(m.address))
+            if st is None:
+                out.append(unexpected_body(self.name, answer))
+            elif st.Code == "Ok":
+                log.debug("channel.sent", extra={"channel": self.name, "dedupe_key": m.dedupe_key, "to": masked(m.address)})
+                out.append(SendReceipt(provider_message_id=st.SerialNo or m.ref, attempts=1))
+            else:
+                out.append(classify(st.Code, st.Message, now))
+        return out
+
+
+def _national(number: str) -> str:
+    """A mainland number without its country prefix (+86, 0086, 86), as Tencent may echo it."""
+    digits = number.lstrip("+")
+    for prefix in ("0086", "86"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
+            return digits[len(prefix):]
+    return digits
