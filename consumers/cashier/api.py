@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from consumers.cashier.fallbacks import next_down_change
 from consumers.cashier.model import Mode
 from consumers.cashier.store import PLATFORM
 from consumers.cashier.view import etag
@@ -70,14 +71,18 @@ def add_cashier_routes(app: App[Any], role: CashierRole) -> None:
             return hit[2], hit[3]
         generation = role.cache.generation
         state = await role.merchant_state(merchant_id, Mode(mode))
-        policy = role.view.policy_json(state, now)
+        policy = role.view.policy_json(state, now, role.channels_down(now))
         body = json.dumps(policy, ensure_ascii=False).encode()
         tag = etag(policy)
         if len(role.cache.rendered) > 100_000:
             role.cache.rendered.clear()
         # Valid until the earliest expiry among the switches it was built from (fail open on time).
+        # ... and until a maintenance window starts or ends (its channels join or leave the fallbacks).
         untils = [st.until for st in (role.cache.states.get(PLATFORM), role.cache.states.get(merchant_id))
                   if st is not None and st.channels and st.until is not None and st.until > now]
+        change = next_down_change(role.cache.maintenance, now)
+        if change is not None:
+            untils.append(change)
         role.cache.rendered[(merchant_id, mode)] = (generation, min(untils, default=None), body, tag)
         return body, tag
 

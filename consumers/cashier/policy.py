@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
+from consumers.cashier.fallbacks import channels_down, next_down_change, usable_fallbacks
 from consumers.cashier.model import CashierState, Change, Desired, Mode
 from consumers.cashier.reconcile import Reconciler, effective
 from consumers.cashier.view import PolicyView, etag
@@ -17,8 +18,8 @@ from huabei_watch.events.common import HUABEI_CHANNELS
 from huabei_watch.events.incidents import Incident, IncidentKind, Phase
 
 __all__ = [
-    "CashierState", "Change", "Desired", "Mode", "PolicyView", "Reconciler", "desired_channels",
-    "disables_now", "effective", "etag",
+    "CashierState", "Change", "Desired", "Mode", "PolicyView", "Reconciler", "channels_down", "desired_channels",
+    "disables_now", "effective", "etag", "next_down_change", "usable_fallbacks",
 ]
 
 PINNED_OFF_MESSAGE = "花呗暂不可用，请使用其他支付方式"
@@ -89,3 +90,4 @@ def _message(active: list[Incident], now: datetime) -> str:
         when = end.strftime("%H:%M") if end.date() == local_now.date() else f"{end.month}月{end.day}日 {end:%H:%M}"
         return f"{why}，预计{when}恢复，请使用其他支付方式"
     return f"{why}，请使用其他支付方式"
+

@@ -59,7 +59,8 @@ class Pusher:
                 return
             assert self.role.view is not None
             state = await self.role.merchant_state(merchant_id, Mode(merchant.mode))
-            policy = self.role.view.policy_json(state, self.clock.now())
+            now = self.clock.now()
+            policy = self.role.view.policy_json(state, now, self.role.channels_down(now))
             body = json.dumps({"merchant_id": merchant_id, "seq": seq, "policy": policy}, ensure_ascii=False).encode()
             ts = str(int(self.clock.now().timestamp()))
             headers = {"Content-Type": "application/json", "X-Huabei-Timestamp": ts}

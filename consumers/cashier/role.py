@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from prometheus_client import Gauge
 
 from consumers.cashier.api import add_cashier_routes
 from consumers.cashier.model import CashierState, Mode
-from consumers.cashier.policy import desired_channels
+from consumers.cashier.policy import channels_down, desired_channels
 from consumers.cashier.push import Pusher
 from consumers.cashier.reconcile import Reconciler, effective
 from consumers.cashier.settings import CashierConfig
@@ -56,8 +56,11 @@ class ReadCache:
     ``ttl`` seconds (changes made by another cashier process show within that)."""
 
     def __init__(self, store: CashierStore, registry: MerchantRegistry, clock: Clock, *, ttl: float = 2.0,
-                 merchant_ttl: float = 30.0) -> None:
+                 merchant_ttl: float = 30.0, incidents_for: timedelta = timedelta(minutes=15)) -> None:
         self.store = store
+        self.incidents_for = incidents_for
+        #: Open maintenance incidents that take pay channels down (fallbacks avoid those channels).
+        self.maintenance: list[Incident] = []
         self.registry = registry
         self.clock = clock
         self.ttl = ttl
@@ -78,6 +81,8 @@ class ReadCache:
         async with self._lock:
             stored = await self.store.states()
             forced = await self.store.all_forced_on(self.clock.now())
+            heard = await self.store.heard_incidents(self.clock.now() - self.incidents_for)
+            self.maintenance = [i for i in heard if i.unavailable_channels and i.phase.is_open]
             merged = dict(self.states)
             for subject, state in stored.items():
                 known = merged.get(subject)
@@ -137,7 +142,7 @@ class CashierRole:
         self.reconciler = Reconciler(app.settings.cashier)
         self.view = PolicyView(app.settings.cashier)
         self.pusher = Pusher(self.store, self.registry, self, app.require_http(), app.clock)
-        self.cache = ReadCache(self.store, self.registry, app.clock)
+        self.cache = ReadCache(self.store, self.registry, app.clock, incidents_for=app.settings.cashier.ttl)
         app.consume(self.name, [app.topics.incidents], self.handle)
         app.scheduler.add_job(self.reconcile_all, "interval", seconds=5, id=RECONCILE_JOB,
                               replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
@@ -280,6 +285,11 @@ class CashierRole:
             reason="; ".join(r for r in (plat.reason, own.reason) if r),
             message_zh=plat.message_zh or own.message_zh,
         )
+
+    def channels_down(self, now: datetime) -> frozenset[str]:
+        """Pay channels under maintenance at ``now``, as last read into the cache."""
+        assert self.cache is not None
+        return channels_down(self.cache.maintenance, now)
 
     async def policy_message(self, merchant_id: str) -> str | None:
         """The shopper message of the merchant's current policy when Huabei is off there (for

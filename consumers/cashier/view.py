@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
+from consumers.cashier.fallbacks import usable_fallbacks
 from consumers.cashier.model import CashierState
 from consumers.cashier.reconcile import effective
 from consumers.cashier.settings import CashierSettings
@@ -19,10 +21,12 @@ class PolicyView:
     def __init__(self, settings: CashierSettings) -> None:
         self._settings = settings
 
-    def policy_json(self, state: CashierState, now: datetime) -> dict[str, Any]:
+    def policy_json(self, state: CashierState, now: datetime, down: Collection[str] = ()) -> dict[str, Any]:
         """The policy as JSON-ready values. All well: ``disable_pay_channels`` [] and null/empty
         fields. ``until`` is when Huabei is expected back (Asia/Shanghai offset), or the expiry of
-        the "off" when that is unknown; cashiers revalidate with the ETag rather than trust it."""
+        the "off" when that is unknown; cashiers revalidate with the ETag rather than trust it.
+        ``down``: pay channels under maintenance now (a bank's, a clearing house's): the
+        ``fallback_methods`` offered to shoppers leave them out."""
         state = effective(state, now)
         if not state.channels:
             return {
@@ -42,7 +46,8 @@ class PolicyView:
             "incident_ids": list(state.incident_ids),
             "until": to_shanghai(until).isoformat() if until is not None else None,
             "message_zh": state.message_zh or None,
-            "fallback_methods": [m for m in self._settings.fallback_methods if m not in state.channels],
+            "fallback_methods": list(usable_fallbacks(
+                [m for m in self._settings.fallback_methods if m not in state.channels], down)),
         }
 
 

@@ -36,6 +36,14 @@ def huabei_channels(signal: MaintenanceSignal, window: Window) -> tuple[str, ...
     return chosen
 
 
+def unavailable_channels(signal: MaintenanceSignal, window: Window | None, old: Incident | None) -> tuple[str, ...]:
+    """Every pay channel a window takes down (the window's own, else the notice's), Huabei's or
+    not: a bank's debit-card window is no Huabei incident, yet no shopper should be sent there."""
+    if window is None:
+        return old.unavailable_channels if old is not None else ()
+    return tuple(window.channels or signal.channels)
+
+
 def _notice_incidents(notice_id: str, incidents: Mapping[str, Incident]) -> dict[int, Incident]:
     found: dict[int, Incident] = {}
     first = incidents.get(window_incident_id(notice_id, 0))
@@ -139,6 +147,7 @@ def _window_draft(
     fields: dict[str, Any] = {
         "scope": Scope.platform(),
         "channels": huabei_channels(signal, window) if window is not None else (old.channels if old else ()),
+        "unavailable_channels": unavailable_channels(signal, window, old),
         "title": title,
         "summary_zh": summary,
         "starts_at": start,

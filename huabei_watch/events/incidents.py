@@ -51,6 +51,11 @@ class Incident(EventData):
     kind: IncidentKind
     scope: Scope = Scope()
     channels: tuple[str, ...] = Field(default=(), description="Pay-channel codes this incident disables")
+    unavailable_channels: tuple[str, ...] = Field(
+        default=(),
+        description="Every pay channel an announced maintenance window takes down, Huabei's or not (bank and "
+                    "clearing maintenance included): while it lasts the cashier offers none of them as a fallback",
+    )
     phase: Phase
     title: str = ""
     summary_zh: str = Field(default="", description="One line for merchants, in Chinese")

@@ -24,6 +24,9 @@ from huabei_watch.events import (
 from tests.cashier.incident_builders import outage_incident
 from tests.e2e.harness import OPS, get_json, post_json, role, running, settings_for
 from tests.support import eventually
+from watcher.notices import understand
+from watcher.sources.extract import NoticeRef
+from watcher.sources.notice_plan import plan_notice
 
 T0 = datetime(2026, 11, 27, 20, 0, tzinfo=SHANGHAI)
 START = datetime(2026, 11, 28, 2, 0, tzinfo=SHANGHAI)
@@ -297,3 +300,42 @@ async def test_periodic_pass_from_reads_before_a_resolution_does_not_switch_the_
         _status, body, _ = await get_json(app, "/v1/pay-channels/changes?since=0")
         assert [c["after"] for c in body["changes"] if c["merchant_id"] == "m-auto"] == [
             ["pcredit", "pcreditpayInstallment"], []]
+
+
+async def test_fallbacks_leave_out_a_bank_channel_while_its_own_window_lasts(
+    broker: EmbeddedBroker, bus: Bus, tmp_path: Path
+) -> None:
+    """A bank's debit-card window read from its notice (the watcher's understanding and plan), a
+    Huabei window from the platform: while both last, the policy offers no debit card."""
+    text = "因核心系统升级，本行将于2026年11月28日02:30至03:30暂停借记卡快捷支付服务，信用卡不受影响。"
+    ref = NoticeRef(notice_id="bank-1", url="http://127.0.0.1/bank-1", title="系统升级公告", published=T0.date())
+    understood = understand(text, published=T0.date(), title=ref.title)
+    assert (understood.kind, understood.channels, understood.huabei_affected) == ("maintenance", ("debitCardExpress",), False)
+    plan = plan_notice(source_id="bank", ref=ref, text=text, understanding=understood, prev=None, now=T0, first_poll=False)
+    [bank_signal] = [e for e in plan.events if e.type == MAINTENANCE_SCHEDULED]
+
+    clock = ManualClock(T0)
+    settings = settings_for(tmp_path, bus.topics.prefix)
+    async with running(settings, broker, ["incidents", "cashier"], clock) as app:
+        incidents, cashier = role(app, "incidents"), role(app, "cashier")
+        await bus.publish(maintenance())
+        await bus.publish(bank_signal)
+        await eventually(lambda: len(incidents.list(open_only=True)) == 2, what="both incidents opened")
+
+        async def fallbacks_at(when: datetime) -> list[str]:
+            clock.set(when)
+            await incidents.tick()
+            seen = app.consumers[1][0].handled
+            await incidents.republish()  # keep-alive of both incidents, as the incidents role does
+            await eventually(lambda: app.consumers[1][0].handled >= seen + 2, what="keep-alives consumed")
+            await cashier.reconcile_all()
+            _status, body, _ = await get_json(app, "/v1/merchants/m-auto/pay-channels", token="tok-auto")
+            assert body["disable_pay_channels"] == ["pcredit", "pcreditpayInstallment"], body
+            return list(body["fallback_methods"])
+
+        everything = ["balance", "debitCardExpress", "creditCard", "moneyFund"]
+        assert await fallbacks_at(START) == everything  # Huabei off, the bank not yet down
+        assert await fallbacks_at(START + timedelta(minutes=10)) == everything
+        for minutes in (25, 35, 45, 55, 65, 75, 85, 94):  # 02:25 (its start minus the lead) to 03:34
+            assert await fallbacks_at(START + timedelta(minutes=minutes)) == ["balance", "creditCard", "moneyFund"]
+        assert await fallbacks_at(START + timedelta(minutes=95)) == everything  # 03:35: its end plus the grace

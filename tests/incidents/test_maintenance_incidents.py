@@ -215,3 +215,12 @@ def test_settings_reject_nonsense_with_readable_errors() -> None:
         IncidentSettings(maintenance_lead=-5)
     with pytest.raises(ValidationError, match="Extra inputs"):
         IncidentSettings(lead=5)  # type: ignore[call-arg]
+
+
+def test_bank_window_carries_every_channel_it_takes_down_but_switches_no_huabei() -> None:
+    [inc] = engine().apply(maintenance(huabei_affected=False, channels=("debitCardExpress", "bankPay")), T0)
+    assert inc.channels == ()  # no Huabei channel: nothing to switch
+    assert inc.toggle is False
+    assert inc.unavailable_channels == ("debitCardExpress", "bankPay")
+    [hb] = engine().apply(maintenance(), T0)
+    assert hb.unavailable_channels == HUABEI_CHANNELS

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from huabei_watch.clock import SHANGHAI
 from tests.notices.cases import CASES, Case
+from tests.notices.cases_families import FAMILY_CASES, INSTITUTION_CASES
 from watcher.notices import NoticeUnderstanding, parse_notice_json, understand
 
 
@@ -17,7 +18,10 @@ def _dt(s: str | None) -> datetime | None:
     return None if s is None else datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+ALL_CASES = CASES + FAMILY_CASES + INSTITUTION_CASES
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c.id for c in ALL_CASES])
 def test_notice_table(case: Case) -> None:
     u = understand(case.text, published=case.published, title=case.title)
     assert u.kind == case.kind, u.reasons
@@ -46,7 +50,8 @@ def test_notice_table(case: Case) -> None:
 def test_table_is_broad() -> None:
     assert len(CASES) >= 80
     assert {c.kind for c in CASES} == {"maintenance", "outage", "recovery", "interface", "fee_policy", "other"}
-    assert len({c.id for c in CASES}) == len(CASES)
+    every = ALL_CASES
+    assert len({c.id for c in every}) == len(every)
 
 
 def test_to_json_has_exactly_the_documented_shape() -> None:

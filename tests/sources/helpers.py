@@ -79,6 +79,9 @@ class StandIn:
     confidence: float
     needs_review: bool
 
+    def metric_labels(self) -> tuple[str, str]:
+        return self.kind, "true" if self.needs_review else "false"
+
 
 _SPAN = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})日\s*(\d{1,2}):(\d{2})\s*至\s*(\d{1,2}):(\d{2})")
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from prometheus_client import generate_latest
 
+from huabei_watch import metrics
 from huabei_watch.bus.publish import RecordingPublisher
 from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.errors import TransientError
@@ -23,6 +25,7 @@ from huabei_watch.events import (
     SourceStatus,
 )
 from tests.sources.helpers import START, Page, Site, page, standin_understand
+from watcher.notices import understand
 from watcher.sources.announce_config import HtmlSource, JsonSource, RssSource
 from watcher.sources.announcements import AnnouncementWatcher
 from watcher.sources.extract import notice_id_for_url
@@ -452,3 +455,32 @@ async def test_poll_job_is_scheduled_with_the_source_interval_and_jitter(
     assert [j.id for j in jobs] == ["announce:example-notices"]
     assert jobs[0].trigger.interval == timedelta(seconds=90) and jobs[0].trigger.jitter == 10
     assert jobs[0].max_instances == 1 and jobs[0].misfire_grace_time == 300
+
+
+def _understood_counts() -> dict[tuple[str, str], float]:
+    """The notices-understood counter as the /metrics registry exposes it."""
+    out: dict[tuple[str, str], float] = {}
+    for family in metrics.REGISTRY.collect():
+        if family.name == "huabei_notices_understood":
+            for s in family.samples:
+                if s.name.endswith("_total"):
+                    out[(s.labels["kind"], s.labels["needs_review"])] = s.value
+    return out
+
+
+async def test_every_notice_read_is_counted_by_kind_and_needs_review(
+    site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock
+) -> None:
+    serve_list(site)
+    watcher = AnnouncementWatcher(html_source(site), fetcher, store, RecordingPublisher(), clock, understand)
+    before = _understood_counts()
+    report = await watcher.poll_once()
+    await watcher.poll_once()  # nothing changed: nothing read, nothing counted again
+    after = _understood_counts()
+    added = {k: v - before.get(k, 0.0) for k, v in after.items() if v != before.get(k, 0.0)}
+
+    assert report.read == 3
+    # Two maintenance notices (one GBK-encoded) and a fee change, all understood without doubt.
+    assert added == {("maintenance", "false"): 2.0, ("fee_policy", "false"): 1.0}
+    text = generate_latest(metrics.REGISTRY).decode()
+    assert 'huabei_notices_understood_total{kind="fee_policy",needs_review="false"}' in text

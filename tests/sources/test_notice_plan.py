@@ -36,6 +36,9 @@ class U:
     confidence: float = 0.9
     needs_review: bool = False
 
+    def metric_labels(self) -> tuple[str, str]:
+        return self.kind, "true" if self.needs_review else "false"
+
 
 def _plan(u: U, *, prev_windows: tuple[Window, ...] | None = None, first: bool = False, text: str = "正文"):  # type: ignore[no-untyped-def]
     prev = None

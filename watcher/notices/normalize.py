@@ -53,10 +53,11 @@ _BEIJING_RE = re.compile(r"[(]?\s*北京时间\s*[)]?|[(]?\s*GMT\s*\+\s*8\s*[)]?
 # Characters NFKC leaves alone but notices use as punctuation: ratio colon, dashes, ideographic
 # full stop variants.
 _PUNCT = str.maketrans({"∶": ":", "﹕": ":", "–": "-", "―": "-", "─": "-", "〜": "~", "～": "~", "｜": "|"})
+_PUNCT_HINT_RE = re.compile("[∶﹕–―─〜～｜]")
 # Traditional text is recognised by characters that never appear in Simplified notices; running
 # OpenCC only then keeps the common (simplified) path free of the dictionary.
 _TRADITIONAL_HINT_RE = re.compile(
-    r"[維護時間統週銀帳賬務暫應與與為於這們來會後過點網處關開從對報還說當將業務續額條單戶]"
+    r"[維護時間統週銀帳賬務暫應與為於這們來會後過點網處關開從對報還說當將業續額條單戶國區電費緊線]"
 )
 
 
@@ -88,8 +89,13 @@ def _num_sub(m: re.Match[str]) -> str:
 def normalize(text: str) -> str:
     """Simplified characters, half-width (NFKC), one space or newline per whitespace run, no
     "北京时间", Chinese numerals before units as digits. Never raises on any ``str``."""
-    t = unicodedata.normalize("NFKC", to_simplified(text)).translate(_PUNCT)
+    t = to_simplified(text)
+    if not unicodedata.is_normalized("NFKC", t):
+        t = unicodedata.normalize("NFKC", t)
+    if _PUNCT_HINT_RE.search(t):
+        t = t.translate(_PUNCT)
     t = _NEWLINE_RUN_RE.sub("\n", _SPACE_RUN_RE.sub(" ", t))
-    t = _BEIJING_RE.sub(" ", t)
+    if "北京时间" in t or "GMT" in t or "UTC" in t:
+        t = _BEIJING_RE.sub(" ", t)
     t = _CN_NUM_RE.sub(_num_sub, t)
     return _CN_MIN_RE.sub(_num_sub, t)

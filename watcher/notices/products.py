@@ -12,7 +12,7 @@ Mapping (channel codes as ``disable_pay_channels`` takes them):
 银行卡                              debitCardExpress, creditCard
 余额 / 账户余额                     balance
 余额宝                              moneyFund
-网银 / 网上银行                     bankPay
+网银 / 网上银行 / 网络银行          bankPay
 优惠券 / 红包 / 消费券 / 代金券     coupon
 集分宝 / 积分                       point
 全部支付服务, 所有支付方式, 收银台,  pcredit, pcreditpayInstallment (Huabei goes
@@ -66,6 +66,8 @@ _TERMS: dict[str, Product] = {
     "账户余额": Product("余额", ("balance",)),
     "余额": Product("余额", ("balance",)),
     "网上银行": Product("网银", ("bankPay",)),
+    "网络银行": Product("网银", ("bankPay",)),
+    "网路银行": Product("网银", ("bankPay",)),
     "网银": Product("网银", ("bankPay",)),
     "优惠券": Product("优惠券", ("coupon",)),
     "消费券": Product("优惠券", ("coupon",)),

@@ -10,14 +10,15 @@ import re
 from collections.abc import Callable
 from datetime import date
 
+from watcher.notices.resolve import NEXT_DAY
 from watcher.notices.timeparse import RawPoint
 
 # Between two dates of a list.
 LIST_SEP_RE = re.compile(r"\s*(?:[、,;/]|和|及|与|以及)\s*")
 # Between the last date of a list and the hours they share ("的", "每日", table bars, "均为").
-_TO_HOURS_RE = re.compile(r"[\s|:]*(?:的|当日|当天|每日|每天|均为|均|为)?[\s|:]*")
+_TO_HOURS_RE = re.compile(r"[\s|:,]*(?:的|当日|当天|每日|每天|各日|每次|均为|均|为)?\s*(?:均|都)?\s*(?:为|是|在|于)?[\s|:]*")
 # "00:00开始，08:00前结束" / "0:00起至6:00止": a range written as a start and an end clause.
-START_END_SEP_RE = re.compile(r"\s*(?:开始|起)\s*[,;]?\s*(?:至|到|直至|直到)?\s*$")
+START_END_SEP_RE = re.compile(r"\s*(?:开始|起)\s*[,;、]?\s*(?:至|到|直至|直到)?\s*$")
 END_AFTER_RE = re.compile(r"\s*(?:前|之前|以前)?\s*(?:结束|完成|止)")
 # A plain range separator between the shared hours.
 _HOURS_SEP_RE = re.compile(r"\s*(?:起|开始)?\s*(?:[-—~]+|至|到)\s*")
@@ -29,6 +30,11 @@ def _date_only(p: RawPoint) -> bool:
 
 def _time_only(p: RawPoint) -> bool:
     return p.has_time and not p.has_date
+
+
+def _end_time(p: RawPoint) -> bool:
+    """The end of shared hours: a time, possibly on the next day ("23:00至次日07:00")."""
+    return p.has_time and (not p.has_date or p.rel in NEXT_DAY)
 
 
 def hours_range(norm: str, a: RawPoint, b: RawPoint) -> bool:
@@ -55,12 +61,12 @@ def date_list(norm: str, points: list[RawPoint], i: int) -> tuple[int, int]:
     last = points[k]
     if last.has_time:
         # the hours start on the last date
-        ok = _time_only(points[k + 1]) and hours_range(norm, last, points[k + 1])
+        ok = _end_time(points[k + 1]) and hours_range(norm, last, points[k + 1])
         return (k - i + 1, k - i + 2) if ok else (0, 0)
     if k + 2 >= n:
         return 0, 0
     a, b = points[k + 1], points[k + 2]
-    if not (_time_only(a) and _time_only(b)) or not _TO_HOURS_RE.fullmatch(norm, last.end, a.start):
+    if not (_time_only(a) and _end_time(b)) or not _TO_HOURS_RE.fullmatch(norm, last.end, a.start):
         return 0, 0
     return (k - i + 1, k - i + 3) if hours_range(norm, a, b) else (0, 0)
 

@@ -18,8 +18,9 @@ PERIODS = (
     "晚上", "晚间", "夜间", "夜里", "深夜", "午夜", "晚", "夜", "早",
 )
 _REL_WORDS = (
-    "今天", "今日", "今晚", "今早", "今晨", "明天", "明日", "明晚", "明早", "明晨", "后天",
-    "次日", "翌日", "第二天", "隔天", "隔日", "当天", "当日", "当晚", "昨天", "昨日", "昨晚", "前天", "除夕",
+    "今天", "今日", "即日", "今晚", "今早", "今晨", "明天", "明日", "明晚", "明早", "明晨", "后天",
+    "次日", "翌日", "第二天", "隔天", "隔日", "当天", "当日", "当晚", "同日", "同一天", "昨天", "昨日", "昨晚", "前天",
+    "除夕",
 )
 _LUNAR_DAYS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
 _WEEKDAY = "一二三四五六日天1234567"
@@ -27,18 +28,22 @@ _WEEKDAY = "一二三四五六日天1234567"
 # The look-ahead lets the scanner skip, cheaply, every position where no point can start.
 _POINT_RE = re.compile(
     rf"""
-    (?=[0-9今明后次翌第隔当本这下上周星礼(凌早清中正午傍晚夜深昨前除大初])
+    (?=(?<!\d)\d|[周星礼(凌清傍晚夜深昨除]|今[天日晚早晨(]|即日|明[天日晚早晨]|后天|次日|翌日|第二天|隔[天日]|当[天日晚]|同[日一]
+       |本[周星礼月]|这[周个]|[上下][周个礼星午]|早[上晨]|中午|正午|午[间夜]|前天|大年|正月|初[一二三四五六七八九十]|民国|中华民国)
     (?P<date>
-        (?P<iy>\d{{4}})\s*[-/.]\s*(?P<im>\d{{1,2}})\s*[-/.]\s*(?P<id>\d{{1,2}})(?!\d)(?:\s*日)?
-      | (?:(?P<cy>\d{{4}})\s*年\s*)?(?:(?P<cm>\d{{1,2}})\s*月\s*)?(?P<cd>\d{{1,2}})\s*[日号]
+        (?<![\d/.])(?P<iy>\d{{4}}|1[0-2]\d(?=\s*/))\s*(?P<isep>[-/.])\s*(?P<im>\d{{1,2}})\s*(?P=isep)\s*(?P<id>\d{{1,2}})(?:(?!\d)|(?=\d{{2}}:\d{{2}}))(?:\s*日)?
+      | (?:(?P<roc>(?:中华)?民国)?\s*(?P<cy>\d{{4}}|\d{{2,3}})\s*年\s*(?=\d{{1,2}}\s*月))?(?:(?P<cm>\d{{1,2}})\s*月\s*)?(?P<cd>\d{{1,2}})\s*[日号]
+      | (?<![\d/.])(?P<sm>\d{{1,2}})\s*/\s*(?P<sd>\d{{1,2}})(?![\d/.%])(?:\s*日)?(?=\s*(?:\(|[周星起至到止~-]|\d{{1,2}}\s*[:点时]|{"|".join(("凌晨", "上午", "中午", "下午", "晚", "早", "夜", "深夜"))}))
+      | (?<![\d/.A-Za-z])(?P<dm>\d{{1,2}})\.(?P<dd>\d{{1,2}})(?![\d.%])(?=\s*(?:\d{{1,2}}\s*:\s*\d{{2}}|\(\s*(?:周|星期)|凌晨|上午|下午|晚上|早上))
+      | 今\s*\(\s*(?P<td>\d{{1,2}})\s*\)\s*日
       | (?P<rel>{"|".join(_REL_WORDS)})
       | (?:大年|正月)?(?<!\d月)初(?P<lunar>[一二三四五六七八九十])(?![一二三四五六七八九十])
       | (?P<wkpre>本周|这周|下周|上周|本星期|这个?星期|下个?星期|上个?星期|下礼拜|本礼拜|上礼拜)(?P<wkd>[{_WEEKDAY}])
     )?
-    \s*(?P<wtag>\(?\s*(?:周|星期|礼拜)(?P<wtd>[{_WEEKDAY}])\s*\)?)?
+    \s*(?P<wtag>\(?\s*(?:周|星期|礼拜)(?P<wtd>[{_WEEKDAY}])\s*\)?|(?<=[日\d])\s*\(\s*(?P<wtp>[一二三四五六日])\s*\))?
     \s*(?P<period>{"|".join(PERIODS)})?
     \s*(?P<time>
-        (?P<h1>\d{{1,2}})\s*:\s*(?P<mi1>\d{{2}})(?!\d)(?:\s*:\s*\d{{2}})?
+        (?P<h1>\d{{1,2}})\s*:\s*(?P<mi1>\d{{2}})(?!\d)(?:\s*:\s*(?P<s1>\d{{2}})(?!\d))?
       | (?P<h2>\d{{1,2}})\s*[点时](?![间候段期效限长])\s*(?:(?P<half>半)|(?P<mi2>\d{{1,2}})\s*分|整)?
     )?
     (?:\s*(?P<ampm>AM|PM|am|pm|a\.m\.|p\.m\.)(?![A-Za-z]))?
@@ -70,6 +75,7 @@ class RawPoint:
     period: str | None
     hour: int | None
     minute: int
+    second: int = 0
 
     @property
     def has_date(self) -> bool:
@@ -84,48 +90,32 @@ def _int(s: str | None) -> int | None:
     return int(s) if s else None
 
 
+def _year(s: str | None, *, roc: bool) -> int | None:
+    """A written year as a Gregorian one: 民国/ROC years (Taiwan: 109年, 民國99年, 114/8/11) add 1911;
+    a bare two-digit year ("22年10月") is 20xx; anything else is not a year (None)."""
+    if not s:
+        return None
+    y = int(s)
+    if len(s) == 4:
+        return y
+    if roc or len(s) == 3:
+        return y + 1911 if 1 <= y <= 200 else None
+    return 2000 + y
+
+
 def find_points(norm: str) -> list[RawPoint]:
     """Every date/time point in normalised text, in order. Never raises."""
     points: list[RawPoint] = []
     for m in _POINT_RE.finditer(norm):
-        if m.end() == m.start():
+        start, end = m.span()
+        if end == start:
             continue
-        g = m.group
-        if not (g("date") or g("time") or g("wtag")):
+        g = m.groupdict()
+        if not (g["date"] or g["time"] or g["wtag"]):
             continue
-        year = _int(g("iy") or g("cy"))
-        month = _int(g("im") or g("cm"))
-        day = _int(g("id") or g("cd"))
-        week: tuple[int | None, int] | None = None
-        tag: int | None = None
-        if year is not None and year < 1000:
-            # 民国纪年 (Taiwan): 110年 is 2021.
-            year = year + 1911 if 90 <= year <= 200 else None
-        rel = g("rel")
-        if g("lunar"):
-            rel = f"初{_LUNAR_DAYS[g('lunar')]}"
-        if g("wkpre"):
-            ahead = {"下": 1, "上": -1}.get(g("wkpre")[0], 0)
-            week = (ahead, _WEEKDAY_INDEX[g("wkd")])
-        if g("wtd"):
-            if day is None and rel is None and week is None:
-                week = (None, _WEEKDAY_INDEX[g("wtd")])
-            else:
-                tag = _WEEKDAY_INDEX[g("wtd")]
-        hour = _int(g("h1") or g("h2"))
-        minute = 30 if g("half") else (_int(g("mi1") or g("mi2")) or 0)
-        period = g("period")
-        if g("ampm") and hour is not None and hour <= 12:
-            period = "下午" if g("ampm").lower().startswith("p") else ("凌晨" if hour == 12 else "上午")
-        if month is not None and not 1 <= month <= 12:
+        point = _point(g, start, end)
+        if point is None:
             continue
-        if day is not None and not 1 <= day <= 31:
-            continue
-        if hour is not None and (hour > 24 or minute > 59 or (hour == 24 and minute)):
-            hour = None
-            if not (day or rel or week):
-                continue
-        point = RawPoint(m.start(), m.end(), year, month, day, rel, week, tag, period, hour, minute)
         if points and _JOIN_RE.fullmatch(norm, points[-1].end, point.start):
             joined = _join(points[-1], point)
             if joined is not None:
@@ -133,6 +123,44 @@ def find_points(norm: str) -> list[RawPoint]:
                 continue
         points.append(point)
     return points
+
+
+def _point(g: dict[str, str | None], start: int, end: int) -> RawPoint | None:
+    """The point one match of :data:`_POINT_RE` names (``g`` its groups), None when invalid."""
+    year = _year(g["iy"] or g["cy"], roc=bool(g["roc"]))
+    month = _int(g["im"] or g["cm"] or g["sm"] or g["dm"])
+    day = _int(g["id"] or g["cd"] or g["sd"] or g["dd"] or g["td"])
+    if (month is not None and not 1 <= month <= 12) or (day is not None and not 1 <= day <= 31):
+        return None
+    week: tuple[int | None, int] | None = None
+    tag: int | None = None
+    rel = g["rel"]
+    lunar = g["lunar"]
+    if lunar:
+        rel = f"初{_LUNAR_DAYS[lunar]}"
+    wkpre = g["wkpre"]
+    if wkpre:
+        ahead = {"下": 1, "上": -1}.get(wkpre[0], 0)
+        week = (ahead, _WEEKDAY_INDEX[g["wkd"] or ""])
+    wtd = g["wtd"]
+    if wtd:
+        if day is None and rel is None and week is None:
+            week = (None, _WEEKDAY_INDEX[wtd])
+        else:
+            tag = _WEEKDAY_INDEX[wtd]
+    elif g["wtp"] and (day is not None or rel is not None):
+        tag = _WEEKDAY_INDEX[g["wtp"] or ""]
+    hour = _int(g["h1"] or g["h2"])
+    minute = 30 if g["half"] else (_int(g["mi1"] or g["mi2"]) or 0)
+    period = g["period"]
+    ampm = g["ampm"]
+    if ampm and hour is not None and hour <= 12:
+        period = "下午" if ampm.lower().startswith("p") else ("凌晨" if hour == 12 else "上午")
+    if hour is not None and (hour > 24 or minute > 59 or (hour == 24 and minute)):
+        hour = None
+        if not (day or rel or week):
+            return None
+    return RawPoint(start, end, year, month, day, rel, week, tag, period, hour, minute, _int(g["s1"]) or 0)
 
 
 _JOIN_RE = re.compile(r"[\s()]*")
@@ -145,14 +173,14 @@ def _join(p: RawPoint, q: RawPoint) -> RawPoint | None:
         return None
     if not q.has_date:
         return RawPoint(p.start, q.end, p.year, p.month, p.day, p.rel, p.week, p.weekday_tag,
-                        q.period or p.period, q.hour, q.minute)
+                        q.period or p.period, q.hour, q.minute, q.second)
     if p.day is None and q.day is not None:
         return RawPoint(p.start, q.end, q.year, q.month, q.day, None, None, q.weekday_tag,
-                        q.period or p.period, q.hour, q.minute)
+                        q.period or p.period, q.hour, q.minute, q.second)
     if p.day is not None and q.day is None and q.rel is None and q.week is not None:
         # "11月28日 本周六": the exact date wins; the weekday becomes a tag to check it.
         return RawPoint(p.start, q.end, p.year, p.month, p.day, None, None, q.week[1],
-                        q.period or p.period, q.hour, q.minute)
+                        q.period or p.period, q.hour, q.minute, q.second)
     return None
 
 

@@ -14,9 +14,11 @@ from huabei_watch.clock import SHANGHAI
 from huabei_watch.events.common import Window
 from watcher.notices import products as prod
 from watcher.notices.interface import extract_interface
-from watcher.notices.kinds import classify
+from watcher.notices.kinds import PAST_RECOVERY_RE, KindResult, classify
 from watcher.notices.model import InterfaceChange, Kind, NoticeUnderstanding
-from watcher.notices.timeparse import find_points, normalize
+from watcher.notices.resolve import Resolver
+from watcher.notices.timeparse import RawPoint, find_points, normalize
+from watcher.notices.vocab import DISRUPTION_RE, TECHNICAL_RE, sentence_bounds
 from watcher.notices.windows import Span, find_spans
 
 logger = logging.getLogger(__name__)
@@ -28,13 +30,14 @@ _CANCEL_RE = re.compile(
     r"|(?:维护|升级|停机|割接|迁移|计划|安排|演练)(?:工作|计划|安排)?(?:已|将|现)?(?:被)?取消|取消进行|不再进行|暂不进行|不再需要|无需进行"
 )
 _POSTPONE_RE = re.compile(r"延期|推迟|顺延|延后|改期|暂缓|调整至|调整为|改至|改为|变更为|变更至")
-_IF_RE = re.compile(r"如|若|可能|或将|视情况|如遇|如有|一旦")
+_IF_RE = re.compile(r"如|若|可能|或将|视情况|如遇|如有|一旦|必要时|倘|相应|将视")
 _ORIGINAL_RE = re.compile(r"原定|原计划|原通知|原公告")
 _LATER_RE = re.compile(r"另行通知|另行公告|另行告知|待定")
-_DISRUPTION_RE = re.compile(
-    r"暂停|停止|中断|瞬断|停机|停运|停用|停办|无法|不能|缓慢|延迟|受影响|受到影响|波及|不稳定|不可用|不成功"
-    r"|维护|升级|割接|切换|切转|下线|关闭|故障|异常"
-)
+# A failure, as reports after the fact word it (not a planned 中断).
+_FAILURE_RE = re.compile(r"故障|异常|当机|宕机|瘫痪|崩溃|崩了|抢修|误判|误封|bug|BUG|出错|报错|未恢复")
+# Notices about Alipay or the cashier itself (a product not named may be Huabei).
+_PLATFORM_RE = re.compile(r"支付宝|蚂蚁|花呗|[Aa]lipay|收银台|本平台|我平台")
+_ACTION_KINDS = frozenset({"maintenance", "outage"})
 _WINDOW_KINDS = frozenset({"maintenance", "outage", "recovery", "interface"})
 _HUABEI_KINDS = _WINDOW_KINDS
 _MAX_TEXT = 200_000
@@ -71,9 +74,9 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     src = body
     if not spans and head:
         t_points = find_points(head)
-        spans, flags, resolver = find_spans(head, t_points, pub, allow_open=True, allow_recovery=True)
-        if spans:
-            src = head
+        t_spans, t_flags, t_resolver = find_spans(head, t_points, pub, allow_open=True, allow_recovery=True)
+        if t_spans:
+            spans, flags, resolver, src = t_spans, t_flags, t_resolver, head
     if len(spans) > _MAX_WINDOWS:
         flags = [*flags, f"{len(spans)} time ranges found; only the first {_MAX_WINDOWS} kept"]
         spans = spans[:_MAX_WINDOWS]
@@ -83,10 +86,21 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     reasons: list[str] = list(k.reasons)
     doubts: list[str] = list(k.reasons) if k.unclear else []
 
+    mentions = prod.scan(head, 0, len(head)) + prod.scan(body, 0, len(body))
+    products, channels = prod.merge(mentions)
+    if kind == "maintenance":
+        kind = _second_look(k, spans, pub, resolver.recurring, head, body, points, products, reasons, doubts)
+
     if kind not in _WINDOW_KINDS and spans:
         # Never silent: ranges still ahead plus wording of disruption go to a person, with the ranges.
-        live = [s for s in spans if s.how != "open" and (s.end or s.start).date() >= pub]
-        hit = _DISRUPTION_RE.search(head) or _DISRUPTION_RE.search(body)
+        ahead = [s for s in spans if s.how != "open" and (s.end or s.start).date() >= pub]
+        hit = None
+        live = []
+        for s in ahead:
+            m = DISRUPTION_RE.search(src, *sentence_bounds(src, s.pos))
+            if m is not None:
+                hit = hit or m
+                live.append(s)
         if live and hit:
             doubts.append(
                 f"read as {kind}, but {len(live)} time range(s) not yet past and disruption wording "
@@ -94,23 +108,38 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
             )
             spans = live
         else:
-            why = "all already past" if not live else "no wording of service disruption"
+            why = "all already past" if not ahead else "no wording of service disruption next to them"
             reasons.append(f"{len(spans)} time range(s) set aside for a {kind} notice: {why}")
             spans = []
             flags = []
     elif kind == "interface":
         spans = [s for s in spans if s.how != "open"]
 
-    mentions = prod.scan(head, 0, len(head)) + prod.scan(body, 0, len(body))
-    products, channels = prod.merge(mentions)
+    window_doubts: list[str] = []
+    windows = _windows(src, spans, head, products, window_doubts) if spans else []
+    if windows or kind == "maintenance":
+        reasons.extend(resolver.notes)
+    about_platform = bool(_PLATFORM_RE.search(head) or _PLATFORM_RE.search(body))
+    if kind == "maintenance" or (kind not in _WINDOW_KINDS and windows):
+        # Doubts about windows matter where windows are acted on (a maintenance notice, or a notice
+        # sent to review because of its ranges); a report of a past failure acts on nothing.
+        doubts.extend(window_doubts)
+        if windows:
+            doubts.extend(flags)
+    else:
+        reasons.extend(d for d in window_doubts if d not in reasons)
 
-    windows = _windows(src, spans, head, products, doubts) if spans else []
-    doubts.extend(flags)
-
-    if kind in ("maintenance", "outage") and not windows:
+    if kind == "maintenance" and not windows:
         doubts.append("no time window found")
-    if kind in _WINDOW_KINDS and not products and kind != "interface":
-        doubts.append("no product named")
+    elif kind == "outage" and about_platform:
+        doubts.append("an outage of the payment platform reported in a notice: check it")
+    if kind == "maintenance" and not products:
+        # A notice of the payment platform itself that names no product may stop anything,
+        # Huabei included; one of a bank, a utility or a shop that names none stops no pay channel.
+        if about_platform:
+            doubts.append("no product named in a notice about the payment platform")
+        else:
+            reasons.append("no pay-channel product named")
 
     huabei = False
     if kind in _HUABEI_KINDS:
@@ -136,7 +165,7 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     for _ in doubts:
         confidence *= 0.75
     confidence = round(max(0.0, min(1.0, confidence)), 2)
-    needs_review = bool(doubts) or (kind != "other" and confidence < 0.6)
+    needs_review = bool(doubts) or (kind in _ACTION_KINDS and confidence < 0.6)
     for d in doubts:
         if d not in reasons:
             reasons.append(d)
@@ -152,6 +181,39 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         reasons=tuple(reasons),
         interface_change=change,
     )
+
+
+def _second_look(
+    k: KindResult, spans: list[Span], pub: date, recurring: int, head: str, body: str,
+    points: list[RawPoint], products: list[prod.Product], reasons: list[str], doubts: list[str],
+) -> Kind:
+    """Maintenance wording is not enough: with no dated window at all, a notice is maintenance only
+    when it announces a timetable in its title; a notice whose windows all began before it was
+    published and that tells of a failure or a recovery is a report after the fact."""
+    if not (TECHNICAL_RE.search(head) or TECHNICAL_RE.search(body) or any(p.channels for p in products)):
+        kind = k.best_besides("maintenance")
+        reasons.append(f"stops named, but no system, supply or pay service: read as {kind}")
+        return kind
+    if not spans:
+        if recurring and "maintenance" in k.in_title:
+            reasons.append("maintenance timetable (hours repeating every day or week), no dated window")
+            return "maintenance"
+        kind = k.best_besides("maintenance")
+        reasons.append(f"maintenance wording but no time window: read as {kind}")
+        # A date still ahead in a sentence that words a disruption may be a window we could not read.
+        dates = Resolver(pub)
+        if any(p.has_date and (dates.date_of(p, None) or pub) >= pub
+               and DISRUPTION_RE.search(body, *sentence_bounds(body, p.end)) for p in points):
+            doubts.append("maintenance wording near a date, but no window could be read: check the notice")
+        return kind
+    if all(s.start.date() < pub for s in spans) and (
+        _FAILURE_RE.search(head) or _FAILURE_RE.search(body)
+        or PAST_RECOVERY_RE.search(head) or PAST_RECOVERY_RE.search(body)
+    ):
+        report: Kind = "recovery" if k.scores["recovery"] >= k.scores["outage"] else "outage"
+        reasons.append(f"every window began before publication and the text reports a failure: read as {report}")
+        return report
+    return "maintenance"
 
 
 def _bounds(norm: str) -> list[int]:
@@ -176,6 +238,7 @@ def _windows(
     notice_postponed = _POSTPONE_RE.search(head) or _POSTPONE_RE.search(norm)
     notice_cancelled = _CANCEL_RE.search(head) or _CANCEL_RE.search(norm)
     out: list[Window] = []
+    sentences: list[str] = []
     missing_products = False
     for i, s in enumerate(spans):
         if len(spans) == 1:
@@ -184,7 +247,8 @@ def _windows(
             chosen = _products_for(norm, spans, span_sent, i, starts, ends, products_after)
             if not chosen:
                 chosen = notice_products
-                missing_products = missing_products or bool(notice_products)
+                # Only a doubt when it decides whether Huabei goes off in this window.
+                missing_products = missing_products or any(p.huabei for p in notice_products)
         status = _status(norm, s, starts[span_sent[i]], ends[span_sent[i]])
         if status is None and len(spans) == 1:
             if notice_cancelled:
@@ -198,18 +262,22 @@ def _windows(
             Window(start=s.start, end=s.end, products=tuple(p.name for p in chosen), channels=tuple(chans),
                    status=status or "scheduled")
         )
-        if s.end is None:
+        sentences.append(norm[starts[span_sent[i]] : ends[span_sent[i]]])
+        if s.end is None and out[-1].status == "scheduled":
             doubts.append("a window has no end time")
     if missing_products:
         doubts.append("could not tell which products each window affects; used the notice's products")
-    return _dedupe(out)
+    return _dedupe(out, sentences)
 
 
-def _dedupe(windows: list[Window]) -> list[Window]:
+def _dedupe(windows: list[Window], sentences: list[str]) -> list[Window]:
+    """One window per (times, status, channels) within a sentence ("维护订于10:00~15:00进行，……
+    作业时间同样为10:00~15:00") or a sentence repeated word for word; the same times in different
+    sentences are separate items (each area, each system with its own line)."""
     seen: set[tuple[object, ...]] = set()
     out: list[Window] = []
-    for w in windows:
-        key = (w.start, w.end, w.status, w.channels)
+    for w, k in zip(windows, sentences, strict=True):
+        key = (w.start, w.end, w.status, w.channels, k)
         if key not in seen:
             seen.add(key)
             out.append(w)
@@ -260,8 +328,16 @@ def _status(norm: str, s: Span, lo: int, hi: int) -> str | None:
         return "cancelled"
     rel = s.pos - lo
     for m in _POSTPONE_RE.finditer(sent):
-        if _IF_RE.search(sent, max(0, m.start() - 12), m.start()):
-            continue  # "如遇特殊情况，维护时间可能顺延" is a caveat, not a postponement
+        # "如遇特殊情况，维护时间可能顺延" / "如未能按时完成，恢复时间将相应顺延": a caveat, not a
+        # postponement: a condition in the clause holding the word or the clause before it.
+        clause_lo = 0
+        for c in _CLAUSE_END.finditer(sent, 0, m.start()):
+            clause_lo = c.end()
+        prev_lo = 0
+        for c in _CLAUSE_END.finditer(sent, 0, max(0, clause_lo - 1)):
+            prev_lo = c.end()
+        if _IF_RE.search(sent, prev_lo if clause_lo else clause_lo, m.start()):
+            continue
         return "postponed" if rel < m.start() else "scheduled"
     if _ORIGINAL_RE.search(sent, 0, rel) and _LATER_RE.search(sent):
         return "postponed"

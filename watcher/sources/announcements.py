@@ -15,6 +15,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from prometheus_client import Counter
+
+from huabei_watch import metrics
 from huabei_watch.bus.publish import Publisher
 from huabei_watch.clock import SHANGHAI, Clock
 from huabei_watch.errors import PermanentError, TransientError
@@ -35,6 +38,14 @@ from watcher.sources.notice_plan import (
 from watcher.sources.seen import SeenStore, SourceState
 
 log = logging.getLogger(__name__)
+
+NOTICES_UNDERSTOOD = Counter(
+    "huabei_notices_understood_total",
+    "New or edited notices read by the announcement watchers, by the kind understood and whether a "
+    "person must review them",
+    ["kind", "needs_review"],
+    registry=metrics.REGISTRY,
+)
 
 SourceConfig = HtmlSource | RssSource | JsonSource
 
@@ -203,6 +214,7 @@ class AnnouncementWatcher:
         except Exception as exc:  # the contract says never; do not let one notice stop the source
             log.exception("announce.understand_failed", extra={"source_id": self.cfg.id, "url": ref.url})
             return f"{ref.url}: understanding failed: {type(exc).__name__}"
+        NOTICES_UNDERSTOOD.labels(*understanding.metric_labels()).inc()
         plan = plan_notice(
             source_id=self.cfg.id, ref=ref, text=text, understanding=understanding, prev=prev, now=now,
             first_poll=first, maintenance_kinds=self._maintenance_kinds,

@@ -48,6 +48,9 @@ class Understanding(Protocol):
     def confidence(self) -> float: ...
     @property
     def needs_review(self) -> bool: ...
+    def metric_labels(self) -> tuple[str, str]:
+        """(kind, "true"/"false" for needs_review): the labels of the notices-understood counter."""
+        ...
 
 
 class Understand(Protocol):
