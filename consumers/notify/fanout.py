@@ -61,6 +61,11 @@ class FanOutSettings(BaseModel):
         description="Deliveries at once per channel; none: sized by provider (DEFAULT_CONCURRENCY, else 8)",
     )
     concurrency: dict[str, int] = Field(default_factory=dict, description="Per-channel override of the above")
+    batching: bool = Field(
+        default=True,
+        description="Reservations and confirmations hundreds per statement, same-text SMS in batch calls; off: "
+        "one statement and one provider call per message (a provider that refuses batch calls)",
+    )
 
     def limit(self, channel: str) -> int:
         if channel in self.concurrency:

@@ -18,7 +18,7 @@ from sqlalchemy import Column, Integer, String, Table, select
 from consumers.notify.channels.config import build_channels
 from consumers.notify.channels.ratelimit import Limiter, RateLimiter
 from consumers.notify.channels.shared_limit import SharedRateLimiter, uses_shared_limits
-from consumers.notify.delivery import Deliverer
+from consumers.notify.delivery import Deliverer, DeliveryStore
 from consumers.notify.fanout import FanOut
 from consumers.notify.plan import Endpoint, Recipient
 from consumers.notify.planner import Audience, Planner
@@ -130,10 +130,12 @@ class NotifyRole:
         local = RateLimiter(app.clock, s.rates())
         limiter: Limiter = (SharedRateLimiter(local, db.engine, app.clock)
                             if uses_shared_limits(s.shared_limits, db.engine) else local)
-        channels = build_channels(s, app.require_http(), app.clock, limiter=limiter)
+        channels = build_channels(s, app.require_http(), app.clock, limiter=limiter, batch_sms=s.fanout.batching)
         self.configured = set(channels)
+        sql = SqlDeliveryStore(db.engine)
+        store: DeliveryStore = CoalescingStore(sql) if s.fanout.batching else sql
         self.deliverer = Deliverer(
-            channels, CoalescingStore(SqlDeliveryStore(db.engine)), None, app.clock, s.delivery,
+            channels, store, None, app.clock, s.delivery,
             renderer=Renderer(s.templates, s.template_ids()), publisher=app.require_bus(),
         )
         self.fanout = FanOut(self.deliverer, s.fanout)

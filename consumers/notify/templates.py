@@ -27,7 +27,15 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined, Template, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2 import (
+    Environment,
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateSyntaxError,
+    UndefinedError,
+    meta,
+)
 from pydantic import BaseModel, ConfigDict, Field
 
 from consumers.notify.plan import MessageContext, MessageGroup, PlannedMessage
@@ -38,6 +46,8 @@ from huabei_watch.events.common import Scope
 from huabei_watch.events.incidents import Incident, IncidentKind, Phase
 
 PREFIX = "【花呗提醒】"
+#: What a rendered message says: title, text, markdown, provider template id, provider parameters.
+_Content = tuple[str, str, str, str | None, tuple[tuple[str, str], ...]]
 
 #: (kind, step) pairs the planner produces for merchants.
 STEPS: dict[str, tuple[str, ...]] = {
@@ -319,6 +329,13 @@ class Renderer:
         texts = {**DEFAULT_TEMPLATES, **self._settings.overrides}
         self._plain: dict[str, Template] = {n: plain.from_string(t) for n, t in texts.items() if not n.endswith(".md")}
         self._md: dict[str, Template] = {n: markdown.from_string(t) for n, t in texts.items() if n.endswith(".md")}
+        # Bases whose text names the recipient (``merchant``); the others read the same for every
+        # merchant of an incident step, so their content is rendered once and reused.
+        self._personal = {n.rsplit(".", 1)[0] for n, t in texts.items()
+                          if "merchant" in meta.find_undeclared_variables(plain.parse(t))}
+        self._personal |= {n.partition(".sms.")[0] for n, t in self._settings.overrides.items()
+                           if ".sms." in n and "merchant" in meta.find_undeclared_variables(plain.parse(t))}
+        self._same: dict[tuple[object, ...], _Content] = {}
         self._sms: dict[str, tuple[tuple[str, Template], ...]] = {}
         for base, params in DEFAULT_SMS_PARAMS.items():
             merged = dict(params)
@@ -333,14 +350,35 @@ class Renderer:
             item = item.parts[0]
         if isinstance(item, PlannedMessage):
             base = item.template
-            values = context_vars(item.context, item.recipient)
-            key, critical = item.dedupe_key, item.critical
+            ctx = item.context
+            shared = None if base in self._personal else (
+                base, channel or item.channel, ctx.incident.incident_id, ctx.incident.revision, ctx.phase, ctx.step,
+                ctx.reminder_hours, ctx.repeat, ctx.previous_start, ctx.previous_end,
+            )
+            content = self._same.get(shared) if shared is not None else None
+            if content is None:
+                content = self._content(base, channel or item.channel, context_vars(ctx, item.recipient))
+                if shared is not None:
+                    if len(self._same) >= 4096:
+                        self._same.clear()
+                    self._same[shared] = content
+            title, text, markdown, template_id, params = content
+            return OutboundMessage(
+                dedupe_key=item.dedupe_key, recipient=item.recipient, address=item.address, title=title, text=text,
+                markdown=markdown, template_id=template_id, template_params=params, critical=item.critical,
+            )
         else:
             base = "group"
             items = [self._render(p.template, "text", context_vars(p.context, p.recipient)) for p in item.parts]
             values = {"items": [t.removeprefix(PREFIX) for t in items], "merchant": item.recipient}
             key, critical = item.dedupe_key, item.critical
-        channel = channel or item.channel
+        title, text, markdown, template_id, params = self._content(base, channel or item.channel, values)
+        return OutboundMessage(
+            dedupe_key=key, recipient=item.recipient, address=item.address, title=title, text=text,
+            markdown=markdown, template_id=template_id, template_params=params, critical=critical,
+        )
+
+    def _content(self, base: str, channel: str, values: Mapping[str, Any]) -> _Content:
         title = self._render(base, "title", values)
         text = self._render(base, "text", values)
         markdown = ""
@@ -352,10 +390,7 @@ class Renderer:
         if channel in self._settings.param_channels:
             template_id = self._template_ids.get(channel, {}).get(base)
             params = tuple((p, self._param(t.render(values))) for p, t in self._sms.get(base, ()))
-        return OutboundMessage(
-            dedupe_key=key, recipient=item.recipient, address=item.address, title=title, text=text,
-            markdown=markdown, template_id=template_id, template_params=params, critical=critical,
-        )
+        return title, text, markdown, template_id, params
 
     def _render(self, base: str, part: str, values: Mapping[str, Any]) -> str:
         return self._plain[f"{base}.{part}"].render(values).strip()

@@ -176,3 +176,14 @@ def test_override_replaces_the_default_text_and_sms_param() -> None:
 )
 def test_format_window(start: datetime | None, end: datetime | None, text: str) -> None:
     assert format_window(start, end) == text
+
+
+def test_a_text_naming_the_merchant_is_rendered_for_each_merchant_others_once_per_step() -> None:
+    renderer = Renderer(TemplateSettings(overrides={"maintenance.announced.text": "{{ merchant }}：花呗将于{{ window }}维护"}))
+    texts = [renderer.render(one(maintenance(), Recipient(m, (Endpoint("console", m),)), "console", "announced")).text
+             for m in ("m1", "m2")]
+    assert texts == ["m1：花呗将于11月28日02:00-04:00维护", "m2：花呗将于11月28日02:00-04:00维护"]
+    plain = Renderer()
+    a, b = (plain.render(one(maintenance(), Recipient(m, (Endpoint("wecom", m),)), "wecom", "announced"))
+            for m in ("m1", "m2"))
+    assert a.text == b.text and (a.recipient, b.recipient) == ("m1", "m2") and a.dedupe_key != b.dedupe_key

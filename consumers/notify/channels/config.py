@@ -215,6 +215,7 @@ def build_channels(
     *,
     limiter: Limiter | None = None,
     sleep: SleepFn = asyncio.sleep,
+    batch_sms: bool = True,
 ) -> dict[str, Channel]:
     """Every enabled channel, keyed by name. All share one limiter (built from ``cfg.rates()``
     unless given), so a process never exceeds a provider's limit whatever the fan-out."""
@@ -233,18 +234,20 @@ def build_channels(
         )
     if cfg.aliyun_sms and cfg.aliyun_sms.enabled:
         a = cfg.aliyun_sms
-        out["aliyun_sms"] = BatchingSms(AliyunSmsChannel(
+        aliyun = AliyunSmsChannel(
             session, clock, access_key_id=a.access_key_id, access_key_secret=a.access_key_secret,
             sign_name=a.sign_name, default_template_code=a.default_template_code, base_url=a.base_url,
             region_id=a.region_id, limiter=shared, timeout=a.timeout_seconds,
-        ))
+        )
+        out["aliyun_sms"] = BatchingSms(aliyun) if batch_sms else aliyun
     if cfg.tencent_sms and cfg.tencent_sms.enabled:
         t = cfg.tencent_sms
-        out["tencent_sms"] = BatchingSms(TencentSmsChannel(
+        tencent = TencentSmsChannel(
             session, clock, secret_id=t.secret_id, secret_key=t.secret_key, sdk_app_id=t.sdk_app_id,
             sign_name=t.sign_name, default_template_id=t.default_template_id, base_url=t.base_url,
             region=t.region, limiter=shared, timeout=t.timeout_seconds,
-        ))
+        )
+        out["tencent_sms"] = BatchingSms(tencent) if batch_sms else tencent
     if cfg.dingtalk and cfg.dingtalk.enabled:
         d = cfg.dingtalk
         out["dingtalk"] = DingTalkChannel(
