@@ -49,9 +49,8 @@ from consumers.notify.channels.sms_batch import BatchingSms
 from consumers.notify.channels.wecom import WeComChannel
 from consumers.notify.delivery import Deliverer
 from consumers.notify.fanout import FanOut
-from consumers.notify.plan import Endpoint, PlannedMessage, PlanSettings, Recipient, plan_for
+from consumers.notify.plan import Endpoint, PlanSettings, Recipient, plan_for
 from consumers.notify.store import CoalescingStore, SqlDeliveryStore
-from huabei_watch.bus.kafka import Bus
 from huabei_watch.clock import SystemClock
 from huabei_watch.config.settings import MerchantConfig
 from huabei_watch.db.engine import Database
