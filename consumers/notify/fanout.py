@@ -25,7 +25,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -81,15 +81,22 @@ async def _aiter(items: Iterable[Deliverable]) -> AsyncIterator[Deliverable]:
 
 
 OnDone = Callable[[bool], Awaitable[None]]
+#: Items a lane may hold pulled and not started, per channel (bounded memory however large the stream).
+LOOKAHEAD = 256
 
 
 @dataclass(slots=True)
 class _Lane:
     source: AsyncIterator[Deliverable] | None
     on_done: OnDone | None = None
-    head: Deliverable | None = None
+    #: Items pulled and not started, per channel (a channel at its limit does not hold up the others).
+    heads: dict[str, deque[Deliverable]] = field(default_factory=dict)
     pending: int = 0  # deliveries started and not finished
     ok: bool = True  # no delivery raised (e.g. the store was away)
+
+    @property
+    def buffered(self) -> int:
+        return sum(len(q) for q in self.heads.values())
 
     async def pull(self) -> Deliverable | None:
         src = self.source
@@ -147,7 +154,7 @@ class FanOut:
             self._lanes[lane] = _Lane(source, on_done)
             self._order.append(lane)
         else:
-            self._lanes[lane] = _Lane(source, on_done, head=old.head)
+            self._lanes[lane] = _Lane(source, on_done, heads=old.heads)
         self._wake.set()
 
     def stop(self) -> None:
@@ -171,31 +178,44 @@ class FanOut:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    def _startable(self, lane: _Lane) -> Deliverable | None:
+        for channel, queue in lane.heads.items():
+            if queue and self._busy.get(channel, 0) < self.limit(channel):
+                return queue.popleft()
+        return None
+
     async def _round(self) -> int:
-        """Give each lane at most one start; a lane that starts moves to the back of the order."""
+        """Give each lane at most one start; a lane that starts moves to the back of the order.
+
+        A lane pulls ahead (at most ``LOOKAHEAD`` items per channel) only until it has an item for
+        a channel with room, so a channel at its limit (robots waiting on their rate) does not
+        stall the lane's messages for another channel (SMS)."""
         started = 0
         for name in list(self._order):
             if self._stopping:
                 break
             lane = self._lanes[name]
-            if lane.head is None:
-                head = await lane.pull()
+            item = self._startable(lane)
+            while item is None and lane.source is not None and all(len(q) < LOOKAHEAD for q in lane.heads.values()):
+                pulled = await lane.pull()
                 if self._lanes.get(name) is not lane:  # replaced while pulling: the new stream goes on
-                    if head is not None:
-                        self._lanes[name].head = self._lanes[name].head or head
-                    continue
-                lane.head = head
-                if lane.head is None:
+                    if pulled is not None:
+                        self._lanes[name].heads.setdefault(pulled.channel, deque()).append(pulled)
+                    break
+                if pulled is None:
+                    break
+                self.queued += 1
+                lane.heads.setdefault(pulled.channel, deque()).append(pulled)
+                item = self._startable(lane)
+            if self._lanes.get(name) is not lane:
+                continue
+            if item is None:
+                if lane.source is None and not lane.buffered:
                     del self._lanes[name]
                     self._order.remove(name)
                     self._finished(name, lane)
-                    continue
-                self.queued += 1
-            channel = lane.head.channel
-            if self._busy.get(channel, 0) >= self.limit(channel):
                 continue
-            self._start(lane.head, lane, name)
-            lane.head = None
+            self._start(item, lane, name)
             self._order.remove(name)
             self._order.append(name)
             started += 1
