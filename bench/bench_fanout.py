@@ -302,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limited-merchants", type=int, default=None)
     ap.add_argument("--robots", type=int, default=100, help="WeCom robots shared by the merchants (limited run)")
     ap.add_argument("--robot-limit", type=int, default=5, help="messages per robot per window")
-    ap.add_argument("--sms-limit", type=int, default=10, help="SMS calls per account per window")
+    ap.add_argument("--sms-limit", type=int, default=5, help="SMS calls (100 numbers each) per account per window: "
+                    "the same 250 numbers/s as the robots allow, so neither channel waits for the other")
     ap.add_argument("--window", type=float, default=2.0, help="rate window in seconds (limited run)")
     ap.add_argument("--max-seconds", type=float, default=1500.0)
     args = ap.parse_args(argv)
