@@ -14,18 +14,10 @@ Channel contract (the adapter's side):
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from consumers.notify.channels.base import Channel, OutboundMessage, SendReceipt
+from consumers.notify.channels.ratelimit import Limiter
 
 __all__ = ["OPS_RECIPIENT", "Channel", "Limiter", "OutboundMessage", "SendReceipt"]
 
 OPS_RECIPIENT = "ops"
 
-
-class Limiter(Protocol):
-    """A process-wide rate limiter (``channels.ratelimit.RateLimiter`` fits)."""
-
-    async def acquire(self, key: str) -> float:
-        """Wait until ``key`` may make one call; returns the seconds waited."""
-        ...
