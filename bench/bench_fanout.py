@@ -53,11 +53,11 @@ from consumers.notify.plan import Endpoint, PlanSettings, Recipient, plan_for
 from consumers.notify.store import CoalescingStore, SqlDeliveryStore
 from huabei_watch.clock import SystemClock
 from huabei_watch.config.settings import MerchantConfig
-from huabei_watch.db.engine import Database
 from huabei_watch.events import INCIDENT_OPENED, Event, Incident, IncidentKind, Phase, Scope
 from huabei_watch.merchants.registry import MerchantRegistry
 from huabei_watch.root.daemon import build_app, build_roles
 from huabei_watch.root.settings import parse_settings
+from tests.support import fresh_pg_database, migrated_database
 
 TARGET_RATE = 3000.0
 TARGET_SHARE = 0.90
@@ -112,15 +112,7 @@ async def fresh_database(url: str | None, tmp: Path) -> str:
         return f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
     if not url.startswith("postgresql"):
         return url
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    name = f"bench_fanout_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    return url.rsplit("/", 1)[0] + "/" + name
+    return await fresh_pg_database(url)
 
 
 def outage(now: datetime) -> Incident:
@@ -131,7 +123,7 @@ def outage(now: datetime) -> Incident:
 async def capacity(args: argparse.Namespace, n: int, tmp: Path, *, batching: bool) -> dict[str, Any]:
     """The whole role, limits out of the way. Returns the figures."""
     url = await fresh_database(args.db, tmp)
-    db = await Database.open(url)
+    db = await migrated_database(url)
     merchants = [MerchantConfig.model_validate({"id": f"m{i:06d}", "channels": ["wecom", "sms"],
                                                 "contacts": {"wecom_robot_key": f"r{i}", "phone": phone(i)}})
                  for i in range(n)]
@@ -221,7 +213,7 @@ async def limited(args: argparse.Namespace, tmp: Path) -> tuple[list[float], int
     sms_proc, sms_url = await start_fake("aliyun_sms", args.sms_limit, window * FAKE_MARGIN, 1)
     results: dict[str, dict[str, Any]] = {}
     try:
-        db = await Database.open(await fresh_database(args.db, tmp))
+        db = await migrated_database(await fresh_database(args.db, tmp))
         clock = SystemClock()
         limiter = RateLimiter(clock, {"wecom": (Rate(args.robot_limit, window),),
                                       "aliyun_sms": (Rate(args.sms_limit, window),)})

@@ -33,7 +33,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bench._common import cpu_seconds, current_rss_mb, header, peak_rss_mb, quiet_logs, verdict
 from huabei_watch.bus.publish import RecordingPublisher
 from huabei_watch.clock import SystemClock
-from huabei_watch.db.engine import Database
+from tests.support import migrated_database
 from watcher.notices import understand
 from watcher.sources.announce_config import HtmlSource
 from watcher.sources.announcements import AnnouncementWatcher, add_poll_job
@@ -79,7 +79,7 @@ async def run(sources: int, interval: float, intervals: int, quick: bool) -> Non
     stats: dict[str, int] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="bench-polling-") as tmp:
-            db = await Database.open(f"sqlite+aiosqlite:///{Path(tmp) / 'seen.db'}")
+            db = await migrated_database(f"sqlite+aiosqlite:///{Path(tmp) / 'seen.db'}")
             clock = SystemClock()
             publisher = RecordingPublisher()
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:

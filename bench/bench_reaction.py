@@ -45,7 +45,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from bench._common import embedded_broker, header, percentile, quiet_logs, verdict
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.events import HEALTH_DOWN, Event, HealthChange, ProbeObservation, Scope
-from huabei_watch.root.daemon import build_roles
+from huabei_watch.root.daemon import build_app, build_roles
 from huabei_watch.root.settings import parse_settings
 from huabei_watch.runtime.app import App
 
@@ -76,7 +76,7 @@ def settings(state: Path, prefix: str, merchants: int, probe_url: str | None) ->
 
 @contextlib.asynccontextmanager
 async def app_running(s: Any, broker: EmbeddedBroker, roles: list[str]) -> AsyncIterator[App]:
-    app = App(s, bootstrap=broker.bootstrap_servers)
+    app = build_app(s, bootstrap=broker.bootstrap_servers)
     await app.start(build_roles(roles))
     try:
         yield app

@@ -6,7 +6,8 @@ sends pipelined), and consumed:
 
 * baseline: a raw ``AIOKafkaConsumer`` (manual commit after every ``getmany`` batch, no decode);
 * measured: :class:`huabei_watch.bus.kafka.ConsumerRunner` (decode each record into a typed event, call a
-  no-op handler, commit after each batch of ``kafka.max_in_flight`` records).
+  no-op handler, commit after each batch of ``kafka.max_in_flight`` records), once without and once
+  with signature verification (what the daemon does: the records are signed as the watcher).
 
 Each pass starts its consumer on an empty topic, waits until one warm-up record was consumed (the
 group is joined), then times producing the N records and consuming all of them (consumer running
@@ -21,6 +22,7 @@ import time
 from datetime import datetime, timedelta
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench._common import embedded_broker, header, quiet_logs, verdict
 from huabei_watch.bus.kafka import Bus, ConsumerRunner, MessageContext
@@ -36,13 +38,15 @@ from huabei_watch.events import (
     Topics,
     encode,
 )
+from huabei_watch.events.auth import Signer, SigningKey, Verifier
+from huabei_watch.events.base import producers
 
 TARGET_RATIO = 0.5
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
 DEADLINE_S = 300.0
 
 
-def records(n: int) -> list[Record]:
+def records(n: int, signer: Signer) -> list[Record]:
     out = []
     for i in range(n):
         since = T0 + timedelta(seconds=i)
@@ -50,7 +54,8 @@ def records(n: int) -> list[Record]:
             probe_id=f"gw-{i % 97}", target="http://127.0.0.1:9/health", since=since,
             evidence=tuple(ProbeObservation(at=since, ok=False, latency_ms=12.5, detail="HTTP 503") for _ in range(2)),
         )
-        out.append(encode(Event.build(HEALTH_DOWN, data, time=since)))
+        rec = encode(Event.build(HEALTH_DOWN, data, time=since))
+        out.append(Record(rec.key, rec.value, signer.sign("watcher", rec.headers, rec.value or b"")))
     return out
 
 
@@ -123,14 +128,16 @@ async def raw_pass(bootstrap: str, producer: AIOKafkaProducer, topic: str, recs:
 
 
 async def runner_pass(
-    bus: Bus, settings: KafkaSettings, producer: AIOKafkaProducer, topic: str, recs: list[Record]
+    bus: Bus, settings: KafkaSettings, producer: AIOKafkaProducer, topic: str, recs: list[Record],
+    verifier: Verifier | None,
 ) -> tuple[float, float]:
     counter = Counter()
 
     async def noop(event: Event[EventData], ctx: MessageContext) -> None:
         counter.add(1)
 
-    runner = ConsumerRunner(group_id=f"{topic}.runner", topics=[topic], handler=noop, bus=bus, settings=settings)
+    runner = ConsumerRunner(group_id=f"{topic}.runner", topics=[topic], handler=noop, bus=bus, settings=settings,
+                            verifier=verifier)
     await runner.start()
     task = asyncio.create_task(runner.run())
     try:
@@ -145,7 +152,9 @@ async def runner_pass(
 
 async def run(n: int, quick: bool, max_in_flight: int) -> None:
     header("bench_throughput: ConsumerRunner vs raw aiokafka", quick)
-    recs = records(n + 1)
+    key = Ed25519PrivateKey.generate()
+    recs = records(n + 1, Signer([SigningKey("watcher", key)]))
+    verifier = Verifier({"watcher": [key.public_key()]}, producers())
     size = sum(len(r.value or b"") + sum(len(k) + len(v) for k, v in r.headers) for r in recs) / len(recs)
     async with embedded_broker() as broker:
         bootstrap = broker.bootstrap_servers
@@ -154,22 +163,27 @@ async def run(n: int, quick: bool, max_in_flight: int) -> None:
         )
         stamp = int(time.time())
         raw_topic, run_topic = f"bench-thr-{stamp}.raw", f"bench-thr-{stamp}.runner"
-        bus = Bus(settings, bootstrap, Topics(f"bench-thr-{stamp}"))
+        signed_topic = f"bench-thr-{stamp}.signed"
+        bus = Bus(settings, bootstrap, Topics(f"bench-thr-{stamp}"), signer=None)
         await bus.start()
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
         await producer.start()
         try:
-            await bus.ensure_topics([raw_topic, run_topic])
+            await bus.ensure_topics([raw_topic, run_topic, signed_topic])
             p_raw, t_raw = await raw_pass(bootstrap, producer, raw_topic, recs)
-            p_run, t_run = await runner_pass(bus, settings, producer, run_topic, recs)
+            p_run, t_run = await runner_pass(bus, settings, producer, run_topic, recs, None)
+            _p_sig, t_sig = await runner_pass(bus, settings, producer, signed_topic, recs, verifier)
         finally:
             await producer.stop()
             await bus.stop()
     print(f"records: {n:,} x ~{size:.0f} B (value + headers), 6 partitions, embedded broker, consumer running")
     print(f"raw aiokafka: produce {n / p_raw:,.0f}/s; produce+consume (getmany, commit per batch) {n / t_raw:,.0f} records/s")
     print(f"ConsumerRunner (kafka.max_in_flight {max_in_flight}): produce {n / p_run:,.0f}/s; produce+consume (decode, no-op handler, commit) {n / t_run:,.0f} events/s")
+    print(f"ConsumerRunner verifying Ed25519 signatures: produce+consume {n / t_sig:,.0f} events/s")
     ratio = t_raw / t_run
     print(f"ratio runner / raw: {ratio:.2f}  (target >= {TARGET_RATIO}: {verdict(ratio >= TARGET_RATIO)})")
+    ratio_sig = t_raw / t_sig
+    print(f"ratio verifying runner / raw: {ratio_sig:.2f}  (target >= {TARGET_RATIO}: {verdict(ratio_sig >= TARGET_RATIO)})")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -58,11 +60,47 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+class RepeatFilter(logging.Filter):
+    """Lets through at most ``burst`` records of the same kind (logger, level, message, exception
+    class) per ``window`` seconds; the first record after a quiet window carries
+    ``suppressed=<n>``. Bounds the log under a flood of identical errors (a client hammering the
+    admin port, ``accept()`` failing). ``clock``: a monotonic time source (tests inject one)."""
+
+    def __init__(self, *, burst: int = 10, window: float = 60.0, clock: Callable[[], float] = time.monotonic,
+                 max_kinds: int = 10_000) -> None:
+        super().__init__()
+        self.burst = burst
+        self.window = window
+        self.clock = clock
+        self.max_kinds = max_kinds
+        self._kinds: dict[tuple[str, int, str, str], list[float]] = {}  # kind -> [window start, count, suppressed]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else ""
+        kind = (record.name, record.levelno, str(record.msg), exc)
+        now = self.clock()
+        state = self._kinds.get(kind)
+        if state is None or now - state[0] >= self.window:
+            if len(self._kinds) >= self.max_kinds:
+                self._kinds.clear()
+            suppressed = int(state[2]) if state is not None else 0
+            self._kinds[kind] = [now, 1, 0]
+            if suppressed:
+                record.suppressed = suppressed
+            return True
+        state[1] += 1
+        if state[1] <= self.burst:
+            return True
+        state[2] += 1
+        return False
+
+
 def setup_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
     stream = stream or sys.stderr
     use_json = fmt == "json" or (fmt == "auto" and not stream.isatty())
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
+    handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

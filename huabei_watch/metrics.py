@@ -35,6 +35,12 @@ DLQ_RECORDS = Counter(
 CONSUMER_LAG = Gauge(
     "huabei_consumer_inflight", "Records fetched and not yet committed", ["group"], registry=REGISTRY
 )
+CONSUMER_RESTARTS = Counter(
+    "huabei_consumer_restarts_total", "Consumer loops that died and were restarted", ["group"], registry=REGISTRY
+)
+READY = Gauge("huabei_ready", "1 while /readyz would answer 200 (checked at each scrape)", registry=REGISTRY)
+READY_CHECK = Gauge("huabei_ready_check", "Each readiness check at the last scrape: 1 passing, 0 failing", ["check"],
+                    registry=REGISTRY)
 BROKER_RESTARTS = Counter(
     "huabei_embedded_broker_restarts_total", "Times the embedded broker was restarted", registry=REGISTRY
 )

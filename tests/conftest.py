@@ -14,6 +14,7 @@ from huabei_watch.bus.kafka import Bus
 from huabei_watch.config.settings import KafkaSettings
 from huabei_watch.db.engine import Database
 from huabei_watch.events import Topics
+from tests.support import fixed_keyring, fresh_pg_database, migrated_database
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +45,7 @@ def kafka_settings(topic_prefix: str) -> KafkaSettings:
 
 @pytest.fixture
 async def bus(broker: EmbeddedBroker, kafka_settings: KafkaSettings) -> AsyncIterator[Bus]:
-    b = Bus(kafka_settings, broker.bootstrap_servers, Topics(kafka_settings.topic_prefix))
+    b = Bus(kafka_settings, broker.bootstrap_servers, Topics(kafka_settings.topic_prefix), signer=fixed_keyring().signer)
     await b.start()
     await b.ensure_topics()
     yield b
@@ -64,20 +65,8 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
         base = _pg_url()
         if base is None:
             pytest.skip("PostgreSQL not configured (HUABEI_TEST_PG_URL)")
-        url = await _fresh_pg_database(base)
-    database = await Database.open(url, retry_for=5)
+        url = await fresh_pg_database(base)
+    database = await migrated_database(url, retry_for=5)
     yield database
     await database.close()
 
-
-async def _fresh_pg_database(base_url: str) -> str:
-    """Create an empty database for one test on the server at ``base_url``; return its URL."""
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    name = f"hbw_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(base_url, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    return base_url.rsplit("/", 1)[0] + "/" + name

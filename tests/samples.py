@@ -83,7 +83,7 @@ def sample_data() -> dict[str, EventData]:
         opened_at=NOW,
         updated_at=NOW,
         revision=1,
-        refs=("notice:n-20261126-1",),
+        refs=("http://127.0.0.1/notice/1", "notice:n-20261126-1"),
     )
     return {
         ANNOUNCEMENT_PUBLISHED: AnnouncementPublished(

@@ -1,13 +1,42 @@
-"""Test helpers: wait on a condition with a deadline (never sleep-and-hope)."""
+"""Test helpers: wait on a condition with a deadline (never sleep-and-hope); a migrated database."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from huabei_watch.db.engine import Database
+from huabei_watch.root import schema
+
 T = TypeVar("T")
+
+
+async def migrated_database(url: str, *, retry_for: float = 5.0) -> Database:
+    """A :class:`Database` on ``url`` upgraded to the newest revision (what ``huabei-watch db
+    upgrade`` does): the one way tests, drills and benchmarks get their tables."""
+    db = await Database.open(url, retry_for=retry_for)
+    try:
+        await schema.migrations().upgrade(db)
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+async def fresh_pg_database(base_url: str) -> str:
+    """Create an empty database for one test on the PostgreSQL server at ``base_url``; its URL."""
+    name = f"hbw_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(base_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    return base_url.rsplit("/", 1)[0] + "/" + name
 
 
 async def eventually(
@@ -25,3 +54,36 @@ async def eventually(
         last = result  # type: ignore[assignment]
         await asyncio.sleep(0.02)
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last: {last!r})")
+
+
+# -- event-signing keys for tests --------------------------------------------------------------------
+ROLES = ("watcher", "incidents", "cashier", "notify")
+
+
+def fixed_private_key(principal: str) -> str:
+    """A fixed key per principal, so a test's own Bus and the daemon it feeds agree on keys."""
+    import base64
+    import hashlib
+
+    return base64.b64encode(hashlib.sha256(b"huabei-watch test key " + principal.encode()).digest()).decode()
+
+
+def security_section(*principals: str) -> dict[str, object]:
+    """The ``[security]`` section giving ``principals`` (default: every role) their test keys."""
+    return {"principals": {p: {"private_key": fixed_private_key(p)} for p in (principals or ROLES)}}
+
+
+def fixed_keyring(*principals: str):  # type: ignore[no-untyped-def]
+    """Signer and verifier over the test keys (``huabei_watch.bus.keys.Keyring``)."""
+    from huabei_watch.bus.keys import load_keyring
+    from huabei_watch.config.settings import DaemonSettings, SecuritySettings
+
+    security = SecuritySettings.model_validate(security_section(*principals))
+    return load_keyring(DaemonSettings(), security, embedded=False, roles=principals or ROLES)
+
+
+def security_toml(*principals: str) -> str:
+    """The same as :func:`security_section`, as TOML text for a daemon's configuration file."""
+    return "".join(
+        f'\n[security.principals.{p}]\nprivate_key = "{fixed_private_key(p)}"\n' for p in (principals or ROLES)
+    )

@@ -32,7 +32,7 @@ from watcher.sources.extract import NoticeRef
 from watcher.sources.fetch import Fetcher
 from watcher.sources.probe_config import HttpProbe
 from watcher.sources.probe_state import ProbeState
-from watcher.sources.probe_store import probe_states
+from watcher.sources.probe_store import probe_states, save_hours
 from watcher.sources.probes import ProbeRunner, schedule_probes
 from watcher.sources.seen import SqlSeenStore
 
@@ -80,6 +80,11 @@ class WatcherRole:
             w = AnnouncementWatcher(src, fetcher, store, bus, app.clock, understand, on_understood=self._on_notice)
             self.watchers.append(w)
             add_poll_job(app.scheduler, w)  # first poll at once, then every interval
+        watchers = self.watchers
+        metrics.live_gauge("huabei_source_consecutive_failures", "Failed polls in a row, per notice source", ("source",),
+                           lambda: [((w.source_id,), float(w.consecutive_failures)) for w in watchers])
+        metrics.live_gauge("huabei_source_degraded", "1 while a notice source is reported degraded", ("source",),
+                           lambda: [((w.source_id,), float(w.degraded)) for w in watchers])
 
         # Health probes (state survives restarts so a probe down before a restart stays down).
         if probes:
@@ -185,13 +190,19 @@ class WatcherRole:
         assert self.app is not None and self.probes is not None
         db = self.app.require_db()
         states = self.probes.states()
+        hours = self.probes.hours.take()
 
         async def work() -> None:
             async with db.begin() as conn:
                 for pid, st in states.items():
                     await upsert(conn, probe_states, {"probe_id": pid, "data": st.model_dump(mode="json")}, ["probe_id"])
+                await save_hours(conn, hours)
 
-        await db.run(work)
+        try:
+            await db.run(work)
+        except BaseException:
+            self.probes.hours.give_back(hours)
+            raise
         await self.probes.reassert_down()
 
     async def stop(self) -> None:

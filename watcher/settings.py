@@ -8,7 +8,7 @@ from typing import Annotated, Protocol
 from pydantic import Field
 
 from huabei_watch.config.settings import CoreSettings, Section
-from huabei_watch.config.types import Dur, HostPort
+from huabei_watch.config.types import Duration, HostPort
 from watcher.alipay.config import AlipayProbeSettings
 from watcher.compat.table import CompatTable
 from watcher.payments.settings import DetectionSettings
@@ -23,11 +23,11 @@ class SandboxSettings(Section):
 
 class PaymentsSettings(Section):
     detection: DetectionSettings = DetectionSettings()
-    evaluate_every: Annotated[float, Dur(ge=1, le=600)] = Field(
+    evaluate_every: Annotated[float, Duration(ge=1, le=600)] = Field(
         default=10.0, description="How often payment windows are evaluated for anomalies"
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1024 * 1024)
-    max_skew: Annotated[float, Dur(ge=10, le=3600)] = 300.0
+    max_skew: Annotated[float, Duration(ge=10, le=3600)] = 300.0
 
 
 class WatcherConfig(CoreSettings, Protocol):

@@ -21,6 +21,8 @@ from consumers.cashier.model import Mode
 from consumers.cashier.store import PLATFORM
 from consumers.cashier.view import etag
 from huabei_watch.config.loader import format_errors
+from huabei_watch.errors import InvalidInput
+from huabei_watch.events.bounds import parse_json
 from huabei_watch.runtime.auth import require_merchant_or_ops, require_ops
 
 if TYPE_CHECKING:
@@ -41,6 +43,19 @@ def _json(obj: Any, status: int = 200, headers: dict[str, str] | None = None) ->
         text=json.dumps(obj, ensure_ascii=False, default=str), status=status, content_type="application/json",
         headers=headers,
     )
+
+
+MAX_SEQ = 2**63 - 1
+
+
+def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int | web.Response:
+    """A whole-number query value within [low, high], or the 400 that says so."""
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or not low <= int(raw) <= high:
+        return _json({"error": f"{name} must be a whole number from {low} to {high}"}, 400)
+    return int(raw)
 
 
 def add_cashier_routes(app: App[Any], role: CashierRole) -> None:
@@ -89,11 +104,12 @@ def add_cashier_routes(app: App[Any], role: CashierRole) -> None:
     async def changes(request: web.Request) -> web.Response:
         assert role.store is not None
         require_ops(request, ops_token)
-        try:
-            since = int(request.query.get("since", "0"))
-            limit = min(max(int(request.query.get("limit", "500")), 1), 5000)
-        except ValueError:
-            return _json({"error": "since and limit must be integers"}, 400)
+        since = _int_param(request, "since", 0, 0, MAX_SEQ)
+        limit = _int_param(request, "limit", 500, 1, 5000)
+        if isinstance(since, web.Response):
+            return since
+        if isinstance(limit, web.Response):
+            return limit
         rows = await role.store.changes_since(since, limit)
         items = [
             {
@@ -111,12 +127,13 @@ def add_cashier_routes(app: App[Any], role: CashierRole) -> None:
         merchant_id = request.match_info["merchant_id"]
         if await role.registry.get(merchant_id) is None:
             return _json({"error": f"unknown merchant {merchant_id!r}"}, 404)
+        raw = await request.read()
         try:
-            raw = await request.read()
-            req = ForceOnRequest.model_validate(json.loads(raw) if raw.strip() else {})
-        except ValueError as exc:
-            problems = format_errors(exc) if isinstance(exc, ValidationError) else ["body is not valid JSON"]
-            return _json({"error": "; ".join(problems)}, 400)
+            req = ForceOnRequest.model_validate(parse_json(raw) if raw.strip() else {})
+        except InvalidInput as exc:
+            return _json({"error": exc.reason}, 400)
+        except ValidationError as exc:
+            return _json({"error": "; ".join(format_errors(exc))}, 400)
         await role.force_on(merchant_id, req.incident_id, req.until, req.by)
         return _json({"merchant_id": merchant_id, "forced_on": req.incident_id, "until": req.until})
 

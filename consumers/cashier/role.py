@@ -26,6 +26,7 @@ from consumers.cashier.view import PolicyView
 from huabei_watch import metrics
 from huabei_watch.bus.kafka import MessageContext
 from huabei_watch.clock import Clock
+from huabei_watch.errors import TransientError
 from huabei_watch.events import CASHIER_CHANGED, CashierChange, Event, EventData, Incident, ScopeKind
 from huabei_watch.merchants.model import Merchant
 from huabei_watch.merchants.registry import MerchantRegistry
@@ -33,6 +34,8 @@ from huabei_watch.runtime.app import App
 
 log = logging.getLogger(__name__)
 
+#: How long an ops override waits for a failing or locked database before answering 503.
+OPS_RETRY_FOR = 6.0
 RECONCILE_JOB = "cashier:reconcile"
 PLATFORM_OFF = Gauge("huabei_cashier_platform_off", "1 while the platform-wide Huabei switch is off", registry=metrics.REGISTRY)
 SWITCH_OFF = Gauge("huabei_cashier_switches_off", "Switches (platform and merchant-specific) with Huabei off",
@@ -302,8 +305,14 @@ class CashierRole:
         return state.message_zh if state.channels else None
 
     async def force_on(self, merchant_id: str, incident_id: str, until: datetime | None, by: str) -> None:
+        """Persist before effect: the override is committed first (TransientError after
+        :data:`OPS_RETRY_FOR` of a failing database, and then nothing of it exists); the switch
+        follows from it, now or at the next periodic pass."""
         assert self.store is not None
-        await self.store.force_on(merchant_id, incident_id, until, self.now(), by)
-        if self.cache is not None:
-            await self.cache.refresh()
-        await self.reconcile(merchant_id)
+        await self.store.force_on(merchant_id, incident_id, until, self.now(), by, retry_for=OPS_RETRY_FOR)
+        try:
+            if self.cache is not None:
+                await self.cache.refresh()
+            await self.reconcile(merchant_id)
+        except TransientError as exc:
+            log.warning("cashier.force_on_deferred", extra={"merchant_id": merchant_id, "reason": exc.reason})

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Protocol
+from typing import Annotated, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from huabei_watch.config.settings import CoreSettings
+from huabei_watch.config.types import Duration
 
 DEFAULT_FALLBACK_METHODS: tuple[str, ...] = ("balance", "debitCardExpress", "creditCard", "moneyFund")
 
@@ -17,13 +18,13 @@ class CashierSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    min_hold: float = Field(
-        default=120.0, ge=0, le=3600,
+    min_hold: Annotated[float, Duration(ge=0, le=3600)] = Field(
+        default=120.0,
         description="A switch stays at least this long before flipping back (0 to 3600 s); "
                     "scheduled maintenance switches off exactly on time regardless",
     )
-    off_ttl: float = Field(
-        default=900.0, ge=60, le=86_400,
+    off_ttl: Annotated[float, Duration(ge=60, le=86_400)] = Field(
+        default=900.0,
         description="Every 'off' expires this long after its last renewal (60 to 86400 s): fail open",
     )
     fallback_methods: tuple[str, ...] = Field(

@@ -42,6 +42,8 @@ from huabei_watch.db.upsert import insert_if_absent, upsert
 from huabei_watch.events import Incident, ScopeKind
 
 PLATFORM = "*"
+#: Longest wait for a lock per attempt of an ops override (seconds).
+LOCK_WAIT = 2.0
 
 heard = Table(
     "cashier_incidents",
@@ -290,11 +292,15 @@ class CashierStore:
         return await self.db.run(work)
 
     # -- overrides ------------------------------------------------------------------------------
-    async def force_on(self, merchant_id: str, incident_id: str, until: datetime | None, now: datetime, by: str) -> None:
-        """Record an ops override; touches the merchant (an input of its decision changed)."""
+    async def force_on(
+        self, merchant_id: str, incident_id: str, until: datetime | None, now: datetime, by: str,
+        *, retry_for: float | None = None,
+    ) -> None:
+        """Record an ops override; touches the merchant (an input of its decision changed).
+        ``retry_for`` bounds the wait for a failing database (then TransientError, nothing stored)."""
 
         async def work() -> None:
-            async with self.db.begin() as conn:
+            async with self.db.begin(wait=LOCK_WAIT) as conn:
                 await upsert(
                     conn,
                     overrides,
@@ -303,7 +309,7 @@ class CashierStore:
                 )
                 await self._touch(conn, [merchant_id], now)
 
-        await self.db.run(work)
+        await self.db.run(work, retry_for=retry_for)
 
     async def forced_on(self, merchant_id: str, now: datetime) -> set[str]:
         async def work() -> set[str]:

@@ -1,5 +1,10 @@
 """Ops control of incidents on the admin server (``huabei-watch incident ...`` calls these).
 
+Every command is stored before it takes effect; a database that does not take the write within a
+few seconds answers ``503 {"error": "unavailable", "reason"}`` (the admin middleware) and nothing
+of the command remains. A body that is not JSON (of any nesting depth), fails the schema, or a bad
+query value is a 400.
+
 ``GET  /v1/incidents[?all=1]``            open incidents (all with ``all=1``)
 ``POST /v1/incidents``                    open a manual incident
 ``POST /v1/incidents/{id}/resolve``       resolve (or cancel, if not started) early
@@ -17,9 +22,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from consumers.incidents.engine import UnknownIncident
 from huabei_watch.config.loader import format_errors
-from huabei_watch.config.types import Dur
+from huabei_watch.config.types import Duration
 from huabei_watch.errors import InvalidInput
 from huabei_watch.events import HUABEI_CHANNELS, IncidentKind, Scope
+from huabei_watch.events.bounds import parse_json
 from huabei_watch.runtime.auth import require_ops
 
 if TYPE_CHECKING:
@@ -46,7 +52,7 @@ class SilenceRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     until: AwareDatetime | None = None
-    duration: Annotated[float, Dur(gt=0, le=30 * 86400)] | None = Field(default=None, alias="for")
+    duration: Annotated[float, Duration(gt=0, le=30 * 86400)] | None = Field(default=None, alias="for")
 
 
 class ResolveRequest(BaseModel):
@@ -61,11 +67,11 @@ def _bad(reason: str | list[str]) -> web.HTTPBadRequest:
 
 
 async def _body(request: web.Request, model: type[Any]) -> Any:
+    raw = await request.read()
     try:
-        raw = await request.read()
-        data = json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        raise _bad("body is not valid JSON") from None
+        data = parse_json(raw) if raw.strip() else {}
+    except InvalidInput as exc:
+        raise _bad(exc.reason) from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -82,7 +88,10 @@ def add_incident_routes(app: App[Any], role: IncidentsRole) -> None:
 
     async def list_incidents(request: web.Request) -> web.Response:
         require_ops(request, ops_token)
-        items = role.list(open_only=request.query.get("all") not in ("1", "true"))
+        show_all = request.query.get("all", "0")
+        if show_all not in ("0", "1", "true", "false"):
+            raise _bad("all must be 1, 0, true or false")
+        items = role.list(open_only=show_all not in ("1", "true"))
         return ok({"incidents": [i.model_dump(mode="json") for i in items]})
 
     async def open_incident(request: web.Request) -> web.Response:

@@ -1,7 +1,7 @@
 """Multi-source incidents: outages (probes + payment anomalies) and merchant problems (findings).
 
 Each source (``probe:<id>``, ``anomaly:<id>``, ``finding:<id>``) leaves a mark in the incident's
-ledger with its latest state. Sources of one kind and scope merge into one open incident (outages
+ledger with its latest state, and its ref in the incident's public ``refs``. Sources of one kind and scope merge into one open incident (outages
 also need overlapping channels); the incident resolves only when every source that joined it has
 recovered.
 """
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from consumers.incidents.ledger import Ledger, Mark, add_evidence
+from consumers.incidents.ledger import IncidentRecord, Ledger, Mark, add_evidence, links_of, public_refs
 from consumers.incidents.settings import IncidentSettings
 from consumers.incidents.text_zh import DEFAULT_ADVICE, correlated_text
 from consumers.incidents.timing import with_phase
@@ -99,11 +99,11 @@ def evidence_of(event: Event[EventData]) -> Evidence | None:
     return None
 
 
-def latest_mark(ref: str, incidents: Mapping[str, Incident]) -> Mark | None:
+def latest_mark(ref: str, held: Mapping[str, IncidentRecord]) -> Mark | None:
     """The newest mark of ``ref`` across all incidents, open or closed."""
     best: Mark | None = None
-    for incident in incidents.values():
-        mark = Ledger.parse(incident.refs).mark(ref)
+    for record in held.values():
+        mark = record.ledger.mark(ref)
         if mark is not None and (best is None or mark.as_of > best.as_of):
             best = mark
     return best
@@ -115,72 +115,76 @@ def _mergeable(incident: Incident, ev: Evidence) -> bool:
     return ev.kind is not IncidentKind.OUTAGE or bool(set(incident.channels) & set(ev.channels))
 
 
-def _new_id(ev: Evidence, incidents: Mapping[str, Incident]) -> str:
+def _new_id(ev: Evidence, held: Mapping[str, IncidentRecord]) -> str:
     base = f"{ev.kind.value}:{ev.scope.label()}:{to_shanghai(ev.as_of).strftime('%Y%m%dT%H%M')}"
     candidate, n = base, 1
-    while candidate in incidents:
+    while candidate in held:
         n += 1
         candidate = f"{base}-{n}"
     return candidate
 
 
 def apply_evidence(
-    ev: Evidence, incidents: Mapping[str, Incident], settings: IncidentSettings, now: datetime
-) -> Incident | None:
+    ev: Evidence, held: Mapping[str, IncidentRecord], settings: IncidentSettings, now: datetime
+) -> IncidentRecord | None:
     """The draft of the incident this evidence opens, joins, renews or closes; None if no change.
 
     Evidence not newer than what a ledger already holds for its source is a replay: None.
     Opening evidence already older than ``outage_stale_after`` opens nothing.
     """
-    previous = latest_mark(ev.ref, incidents)
+    previous = latest_mark(ev.ref, held)
     if previous is not None and (ev.as_of < previous.as_of or (ev.as_of == previous.as_of and ev.state == previous.state)):
         return None
-    holding = [i for i in incidents.values() if i.phase.is_open and Ledger.parse(i.refs).mark(ev.ref) is not None]
+    holding = [r for r in held.values() if r.incident.phase.is_open and r.ledger.mark(ev.ref) is not None]
     if ev.opening:
-        target = holding[0] if holding else next((i for i in incidents.values() if _mergeable(i, ev)), None)
+        target = holding[0] if holding else next((r for r in held.values() if _mergeable(r.incident, ev)), None)
         if target is None:
             if ev.kind is IncidentKind.OUTAGE and now - ev.as_of >= settings.stale_after:
                 return None
-            return _opened(ev, incidents, now)
+            return _opened(ev, held, now)
         return _joined(target, ev, now)
     if not holding:
         return None  # recovery of a source that opened nothing open: nothing to do
     return _recovered(holding[0], ev, now)
 
 
-def _opened(ev: Evidence, incidents: Mapping[str, Incident], now: datetime) -> Incident:
+def _opened(ev: Evidence, held: Mapping[str, IncidentRecord], now: datetime) -> IncidentRecord:
     start = min(ev.as_of, now)
     title, summary = correlated_text(kind=ev.kind, scope=ev.scope, start=start, end=None, resolved=False)
     outage = ev.kind is IncidentKind.OUTAGE
-    return Incident(
-        incident_id=_new_id(ev, incidents), kind=ev.kind, scope=ev.scope,
+    ledger = Ledger(marks=(Mark(ev.ref, ev.state, ev.as_of),))
+    return IncidentRecord(Incident(
+        incident_id=_new_id(ev, held), kind=ev.kind, scope=ev.scope,
         channels=tuple(c for c in HUABEI_CHANNELS if c in ev.channels) + tuple(
             c for c in ev.channels if c not in HUABEI_CHANNELS),
         phase=Phase.ACTIVE, title=title, summary_zh=summary,
         advice_zh="" if outage else (ev.advice_zh or DEFAULT_ADVICE.get(ev.kind, "")),
         starts_at=start, disable_from=start if outage else None,
         opened_at=now, updated_at=now, revision=1,
-        refs=Ledger(marks=(Mark(ev.ref, ev.state, ev.as_of),)).refs(),
+        refs=public_refs((), ledger),
         evidence=(ev.line,), toggle=outage, needs_review=ev.ops_only,
-    )
+    ), ledger)
 
 
-def _joined(target: Incident, ev: Evidence, now: datetime) -> Incident:
-    ledger = Ledger.parse(target.refs).with_mark(Mark(ev.ref, ev.state, ev.as_of))
-    channels = target.channels + tuple(c for c in ev.channels if c not in target.channels)
-    update: dict[str, object] = {"refs": ledger.refs(), "channels": channels,
-                                 "evidence": add_evidence(target.evidence, ev.line)}
-    if ev.advice_zh and target.kind is not IncidentKind.OUTAGE:
+def _joined(target: IncidentRecord, ev: Evidence, now: datetime) -> IncidentRecord:
+    incident = target.incident
+    ledger = target.ledger.with_mark(Mark(ev.ref, ev.state, ev.as_of))
+    channels = incident.channels + tuple(c for c in ev.channels if c not in incident.channels)
+    update: dict[str, object] = {"refs": public_refs(links_of(incident), ledger), "channels": channels,
+                                 "evidence": add_evidence(incident.evidence, ev.line)}
+    if ev.advice_zh and incident.kind is not IncidentKind.OUTAGE:
         update["advice_zh"] = ev.advice_zh
-    return target.model_copy(update=update)
+    return IncidentRecord(incident.model_copy(update=update), ledger)
 
 
-def _recovered(target: Incident, ev: Evidence, now: datetime) -> Incident:
-    ledger = Ledger.parse(target.refs).with_mark(Mark(ev.ref, ev.state, ev.as_of))
-    draft = target.model_copy(update={"refs": ledger.refs(), "evidence": add_evidence(target.evidence, ev.line)})
+def _recovered(target: IncidentRecord, ev: Evidence, now: datetime) -> IncidentRecord:
+    incident = target.incident
+    ledger = target.ledger.with_mark(Mark(ev.ref, ev.state, ev.as_of))
+    draft = incident.model_copy(update={"refs": public_refs(links_of(incident), ledger),
+                                        "evidence": add_evidence(incident.evidence, ev.line)})
     if any(m.state in OPENING_STATES for m in ledger.source_marks(*SOURCE_PREFIXES)):
-        return draft  # another source still sees the problem
-    return close(draft, now, reason="all sources recovered")
+        return IncidentRecord(draft, ledger)  # another source still sees the problem
+    return IncidentRecord(close(draft, now, reason="all sources recovered"), ledger)
 
 
 def close(incident: Incident, now: datetime, *, reason: str) -> Incident:
@@ -195,6 +199,6 @@ def close(incident: Incident, now: datetime, *, reason: str) -> Incident:
     return with_phase(resolved, Phase.RESOLVED, now)
 
 
-def last_evidence_at(incident: Incident) -> datetime | None:
-    marks = Ledger.parse(incident.refs).source_marks(*SOURCE_PREFIXES)
+def last_evidence_at(ledger: Ledger) -> datetime | None:
+    marks = ledger.source_marks(*SOURCE_PREFIXES)
     return max((m.as_of for m in marks), default=None)

@@ -1,22 +1,28 @@
-"""Engine bookkeeping stored inside ``Incident.refs`` so that an incident snapshot is all a restart needs.
+"""The engine's bookkeeping about each incident: typed state, never published.
 
-``refs`` holds three kinds of entries:
+* :class:`Mark` -- the latest known state of one source of the incident (``probe:gw`` down as of
+  02:00, ``notice:123`` scheduled as of its revision's time, ``ops:resolved`` by alice);
+* event ids -- the last :data:`MAX_EVENT_IDS` events that changed the incident, so a redelivered
+  signal changes nothing.
 
-* marks ``<ref>=<state>@<iso time>`` -- the latest known state of one source of the incident
-  (``probe:gw=down@2026-11-28T02:00:00+08:00``, ``notice:123=scheduled@...``, ``ops:resolved=alice@...``);
-* ``event:<id>`` -- ids of the last :data:`MAX_EVENT_IDS` events that changed the incident;
-* anything else, kept as it is.
+An :class:`IncidentRecord` pairs the public :class:`~huabei_watch.events.incidents.Incident` with
+its :class:`Ledger`; the incidents store keeps both (tables ``incidents``, ``incident_marks`` and
+``incident_events``) and the engine is restored from them. The public ``Incident.refs`` carry only
+source references (:func:`public_refs`): URLs, ``notice:<id>``, ``probe:<id>``, ``anomaly:<id>``,
+``finding:<id>``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-EVENT_PREFIX = "event:"
+from huabei_watch.events.incidents import Incident
+
 MAX_EVENT_IDS = 32
 MAX_EVIDENCE = 20
+#: Marks of these refs name a source; ``ops:`` marks record what ops did and are not published.
+SOURCE_REF_PREFIXES = ("notice:", "probe:", "anomaly:", "finding:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,48 +33,13 @@ class Mark:
     state: str
     as_of: datetime
 
-    def encode(self) -> str:
-        return f"{self.ref}={self.state}@{self.as_of.isoformat()}"
-
-    @classmethod
-    def decode(cls, text: str) -> Mark | None:
-        """Parse an encoded mark; None if ``text`` is not one (a plain ref)."""
-        head, at, stamp = text.rpartition("@")
-        if not at:
-            return None
-        ref, eq, state = head.rpartition("=")
-        if not eq or not ref or not state:
-            return None
-        try:
-            as_of = datetime.fromisoformat(stamp)
-        except ValueError:
-            return None
-        if as_of.tzinfo is None:
-            return None
-        return cls(ref=ref, state=state, as_of=as_of)
-
 
 @dataclass(frozen=True, slots=True)
 class Ledger:
+    """Marks in the order their refs first appeared, and the ids of the last events applied."""
+
     marks: tuple[Mark, ...] = ()
     event_ids: tuple[str, ...] = ()
-    other: tuple[str, ...] = ()
-
-    @classmethod
-    def parse(cls, refs: Iterable[str]) -> Ledger:
-        marks: list[Mark] = []
-        events: list[str] = []
-        other: list[str] = []
-        for text in refs:
-            if text.startswith(EVENT_PREFIX):
-                events.append(text[len(EVENT_PREFIX):])
-                continue
-            mark = Mark.decode(text)
-            if mark is None:
-                other.append(text)
-            else:
-                marks.append(mark)
-        return cls(marks=tuple(marks), event_ids=tuple(events), other=tuple(other))
 
     def mark(self, ref: str) -> Mark | None:
         for m in self.marks:
@@ -90,12 +61,28 @@ class Ledger:
     def source_marks(self, *prefixes: str) -> tuple[Mark, ...]:
         return tuple(m for m in self.marks if m.ref.startswith(prefixes))
 
-    def refs(self) -> tuple[str, ...]:
-        return (
-            *self.other,
-            *(m.encode() for m in self.marks),
-            *(EVENT_PREFIX + e for e in self.event_ids),
-        )
+
+@dataclass(frozen=True, slots=True)
+class IncidentRecord:
+    """An incident as published and the engine's ledger of it."""
+
+    incident: Incident
+    ledger: Ledger
+
+    @property
+    def incident_id(self) -> str:
+        return self.incident.incident_id
+
+
+def public_refs(links: tuple[str, ...], ledger: Ledger) -> tuple[str, ...]:
+    """What ``Incident.refs`` says the incident was built from: ``links`` (e.g. the notice's URL),
+    then the ref of every source mark, in the order the sources appeared."""
+    return (*links, *(m.ref for m in ledger.source_marks(*SOURCE_REF_PREFIXES) if m.ref not in links))
+
+
+def links_of(incident: Incident) -> tuple[str, ...]:
+    """The refs of ``incident`` that are not source marks (URLs)."""
+    return tuple(r for r in incident.refs if not r.startswith(SOURCE_REF_PREFIXES))
 
 
 def add_evidence(evidence: tuple[str, ...], line: str) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from consumers.incidents.ledger import Ledger, Mark, add_evidence
+from consumers.incidents.ledger import IncidentRecord, Ledger, Mark, add_evidence, links_of, public_refs
 from consumers.incidents.settings import IncidentSettings
 from consumers.incidents.text_zh import maintenance_text
 from consumers.incidents.timing import timed_phase, with_phase
@@ -44,23 +44,23 @@ def unavailable_channels(signal: MaintenanceSignal, window: Window | None, old: 
     return tuple(window.channels or signal.channels)
 
 
-def _notice_incidents(notice_id: str, incidents: Mapping[str, Incident]) -> dict[int, Incident]:
-    found: dict[int, Incident] = {}
-    first = incidents.get(window_incident_id(notice_id, 0))
+def _notice_incidents(notice_id: str, held: Mapping[str, IncidentRecord]) -> dict[int, IncidentRecord]:
+    found: dict[int, IncidentRecord] = {}
+    first = held.get(window_incident_id(notice_id, 0))
     if first is not None:
         found[0] = first
     prefix = f"maint:{notice_id}:"
-    for incident_id, incident in incidents.items():
+    for incident_id, record in held.items():
         tail = incident_id[len(prefix):] if incident_id.startswith(prefix) else ""
         if tail.isdigit() and int(tail) > 0:
-            found[int(tail)] = incident
+            found[int(tail)] = record
     return found
 
 
-def is_older(signal_time: datetime, notice_ref: str, existing: Mapping[int, Incident]) -> bool:
+def is_older(signal_time: datetime, notice_ref: str, existing: Mapping[int, IncidentRecord]) -> bool:
     """True when an incident of this notice already reflects a newer signal (a replay)."""
-    for incident in existing.values():
-        mark = Ledger.parse(incident.refs).mark(notice_ref)
+    for record in existing.values():
+        mark = record.ledger.mark(notice_ref)
         if mark is not None and mark.as_of > signal_time:
             return True
     return False
@@ -70,30 +70,31 @@ def apply_maintenance(
     signal: MaintenanceSignal,
     event_type: str,
     signal_time: datetime,
-    incidents: Mapping[str, Incident],
+    held: Mapping[str, IncidentRecord],
     settings: IncidentSettings,
     now: datetime,
-) -> list[Incident]:
+) -> list[IncidentRecord]:
     """Drafts of the incidents this signal creates or changes (revision and updated_at untouched).
 
     Ordered by ``signal_time``: a signal older than one already applied to the notice returns [].
     """
     notice_ref = f"notice:{signal.notice_id}"
-    existing = _notice_incidents(signal.notice_id, incidents)
+    existing = _notice_incidents(signal.notice_id, held)
     if is_older(signal_time, notice_ref, existing):
         return []
     cancelled_all = event_type == MAINTENANCE_CANCELLED
-    drafts: list[Incident] = []
+    drafts: list[IncidentRecord] = []
     if not signal.windows and not cancelled_all:
         # An edit that dropped the times ("另行通知"): do not guess, stop toggling and ask for review.
-        for incident in existing.values():
+        for record in existing.values():
+            incident = record.incident
             if incident.phase.is_open:
-                ledger = Ledger.parse(incident.refs).with_mark(Mark(notice_ref, "review", signal_time))
-                drafts.append(incident.model_copy(update={
-                    "toggle": False, "needs_review": True, "refs": ledger.refs(),
+                ledger = record.ledger.with_mark(Mark(notice_ref, "review", signal_time))
+                drafts.append(IncidentRecord(incident.model_copy(update={
+                    "toggle": False, "needs_review": True, "refs": public_refs(links_of(incident), ledger),
                     "evidence": add_evidence(incident.evidence, f"notice {signal.notice_id} revision "
                                              f"{signal.revision}: windows removed, needs review"),
-                }))
+                }), ledger))
         return drafts
     for index in sorted(set(existing) | set(range(len(signal.windows)))):
         old = existing.get(index)
@@ -111,14 +112,16 @@ def _window_draft(
     signal: MaintenanceSignal,
     index: int,
     window: Window | None,
-    old: Incident | None,
+    record: IncidentRecord | None,
     cancelled: bool,
     signal_time: datetime,
     settings: IncidentSettings,
     now: datetime,
-) -> Incident | None:
+) -> IncidentRecord | None:
     notice_ref = f"notice:{signal.notice_id}"
-    ledger = Ledger.parse(old.refs) if old is not None else Ledger(other=(signal.url,) if signal.url else ())
+    old = record.incident if record is not None else None
+    ledger = record.ledger if record is not None else Ledger()
+    links = links_of(old) if old is not None else ((signal.url,) if signal.url else ())
     manually_closed = ledger.mark(MANUAL_CLOSE_REF) is not None
     ledger = ledger.with_mark(Mark(notice_ref, "cancelled" if cancelled else "scheduled", signal_time))
     if window is None:
@@ -154,19 +157,19 @@ def _window_draft(
         "ends_at": end,
         "disable_from": disable_from,
         "disable_until": disable_until,
-        "refs": ledger.refs(),
+        "refs": public_refs(links, ledger),
         "needs_review": needs_review,
         "toggle": toggle,
     }
     if old is None:
         if not phase.is_open:
             return None  # a window already over when first seen: nothing to switch or tell
-        return with_phase(Incident(
+        return IncidentRecord(with_phase(Incident(
             incident_id=window_incident_id(signal.notice_id, index),
             kind=IncidentKind.MAINTENANCE, phase=Phase.SCHEDULED, opened_at=now, updated_at=now,
             revision=1, evidence=(line,), **fields,
-        ), phase, now)
+        ), phase, now), ledger)
     draft = with_phase(old.model_copy(update=fields), phase, now)
     if draft.model_dump(exclude={"refs"}) == old.model_dump(exclude={"refs"}):
         return None  # same windows again (re-poll, replica, cosmetic edit): not a change
-    return draft.model_copy(update={"evidence": add_evidence(old.evidence, line)})
+    return IncidentRecord(draft.model_copy(update={"evidence": add_evidence(old.evidence, line)}), ledger)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from consumers.incidents.api import add_incident_routes
@@ -23,6 +24,7 @@ from consumers.incidents.signal_log import record_signal
 from consumers.incidents.store import IncidentStore
 from huabei_watch import metrics
 from huabei_watch.bus.kafka import MessageContext
+from huabei_watch.errors import TransientError
 from huabei_watch.events import (
     INCIDENT_CANCELLED,
     INCIDENT_OPENED,
@@ -31,11 +33,15 @@ from huabei_watch.events import (
     Event,
     EventData,
     Incident,
+    IncidentKind,
     Phase,
 )
 from huabei_watch.runtime.app import App
 
 log = logging.getLogger(__name__)
+
+#: How long an ops command waits for a failing or locked database before answering 503.
+OPS_RETRY_FOR = 6.0
 
 TICK_JOB = "incidents:tick"
 SAFETY_JOB = "incidents:safety-tick"
@@ -96,6 +102,12 @@ class IncidentsRole:
             lambda: [((k, p), float(n)) for (k, p), n in Counter(
                 (i.kind.value, i.phase.value) for i in engine.open_incidents()).items()],
         )
+        metrics.live_gauge(
+            "huabei_maintenance_lead_seconds",
+            "Open maintenance windows: how long before the start Huabei watch first heard of them", ("incident",),
+            lambda: [((i.incident_id,), (i.starts_at - i.opened_at).total_seconds()) for i in engine.open_incidents()
+                     if i.kind is IncidentKind.MAINTENANCE and i.starts_at is not None and not i.manual],
+        )
 
     async def stop(self) -> None:
         return None
@@ -108,29 +120,53 @@ class IncidentsRole:
     async def handle(self, event: Event[EventData], ctx: MessageContext) -> None:
         assert self.app is not None and self.engine is not None
         await record_signal(self.app.require_db(), event, ctx.received_at)
-        async with self.lock:
-            changed = self.engine.apply(event, self._now())
-            await self._commit(changed)
+        engine = self.engine
+        await self._commit(lambda: engine.apply(event, self._now()))
 
     async def tick(self) -> None:
         if self.engine is None:
             return
-        async with self.lock:
-            changed = self.engine.tick(self._now())
-            await self._commit(changed)  # schedules the next tick
+        engine = self.engine
+        await self._commit(lambda: engine.tick(self._now()))  # schedules the next tick
 
-    async def _commit(self, changed: list[Incident]) -> None:
-        """Store, then publish. A publish failure leaves the outbox for the next flush."""
-        assert self.store is not None
-        if changed:
-            await self.store.save(changed)
-            for inc in changed:
-                log.info(
-                    "incident.changed",
-                    extra={"incident_id": inc.incident_id, "phase": inc.phase.value, "revision": inc.revision},
-                )
-        await self.flush()
-        self._schedule_next()
+    async def _commit(
+        self, change: Callable[[], list[Incident]], *, retry_for: float | None = None, defer_publish: bool = False
+    ) -> list[Incident]:
+        """Persist before effect: ``change`` runs on the engine, its result is stored, and only
+        then published. If storing fails the engine goes back to where it was (the change is
+        gone, not published later) and the error propagates. ``retry_for`` bounds the whole wait
+        (for the engine's lock and the database). A publish failure leaves the outbox for the
+        next flush; it propagates unless ``defer_publish`` (then it is only logged)."""
+        assert self.store is not None and self.engine is not None
+        loop = asyncio.get_running_loop()
+        deadline = None if retry_for is None else loop.time() + retry_for
+        try:
+            await asyncio.wait_for(self.lock.acquire(), retry_for)
+        except TimeoutError:
+            raise TransientError("the incident engine is busy storing other changes") from None
+        try:
+            mark = self.engine.checkpoint()
+            try:
+                changed = change()
+                left = None if deadline is None else max(0.5, deadline - loop.time())
+                await self.store.save([self.engine.record(i.incident_id) for i in changed], retry_for=left)
+            except BaseException:
+                self.engine.rollback(mark)
+                raise
+        finally:
+            self.lock.release()
+        for inc in changed:
+            log.info("incident.changed", extra={"incident_id": inc.incident_id, "phase": inc.phase.value,
+                                                "revision": inc.revision})
+        try:
+            await self.flush()
+        except TransientError as exc:
+            if not defer_publish:
+                raise
+            log.warning("incidents.publish_deferred", extra={"reason": exc.reason})
+        finally:
+            self._schedule_next()
+        return changed
 
     async def flush(self) -> int:
         """Publish every stored revision not yet published (oldest first)."""
@@ -165,26 +201,32 @@ class IncidentsRole:
         )
 
     # -- ops control ------------------------------------------------------------------------------
+    # Each is committed before it takes effect (OPS_RETRY_FOR bounds the wait for the database):
+    # on a database failure the caller gets TransientError and nothing of the command remains.
+    async def _ops(self, change: Callable[[], Incident]) -> Incident:
+        done: list[Incident] = []
+
+        def run() -> list[Incident]:
+            done.append(change())
+            return done[-1:]
+
+        await self._commit(run, retry_for=OPS_RETRY_FOR, defer_publish=True)
+        return done[0]
+
     async def open_manual(self, **kwargs: object) -> Incident:
-        assert self.engine is not None
-        async with self.lock:
-            inc = self.engine.open_manual(now=self._now(), **kwargs)  # type: ignore[arg-type]
-            await self._commit([inc])
-        return inc
+        engine = self.engine
+        assert engine is not None
+        return await self._ops(lambda: engine.open_manual(now=self._now(), **kwargs))  # type: ignore[arg-type]
 
     async def resolve(self, incident_id: str, by: str) -> Incident:
-        assert self.engine is not None
-        async with self.lock:
-            inc = self.engine.resolve(incident_id, self._now(), by)
-            await self._commit([inc])
-        return inc
+        engine = self.engine
+        assert engine is not None
+        return await self._ops(lambda: engine.resolve(incident_id, self._now(), by))
 
     async def silence(self, incident_id: str, until: datetime) -> Incident:
-        assert self.engine is not None
-        async with self.lock:
-            inc = self.engine.silence(incident_id, until, self._now())
-            await self._commit([inc])
-        return inc
+        engine = self.engine
+        assert engine is not None
+        return await self._ops(lambda: engine.silence(incident_id, until, self._now()))
 
     def list(self, *, open_only: bool) -> list[Incident]:
         assert self.engine is not None

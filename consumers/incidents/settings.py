@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Protocol
+from typing import Annotated, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from huabei_watch.config.settings import CoreSettings
+from huabei_watch.config.types import Duration
 
 
 class IncidentSettings(BaseModel):
@@ -15,25 +16,25 @@ class IncidentSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    maintenance_lead: float = Field(
-        default=300.0, ge=0, le=86_400,
+    maintenance_lead: Annotated[float, Duration(ge=0, le=86_400)] = Field(
+        default=300.0,
         description="Huabei goes off this long before a maintenance window starts (0 to 86400 s)",
     )
-    maintenance_grace: float = Field(
-        default=300.0, ge=0, le=86_400,
+    maintenance_grace: Annotated[float, Duration(ge=0, le=86_400)] = Field(
+        default=300.0,
         description="Huabei comes back this long after a maintenance window ends (0 to 86400 s)",
     )
-    outage_stale_after: float = Field(
-        default=900.0, ge=60, le=86_400,
+    outage_stale_after: Annotated[float, Duration(ge=60, le=86_400)] = Field(
+        default=900.0,
         description="An outage with no new evidence for this long resolves by itself (60 to 86400 s)",
     )
-    republish_every: float = Field(
-        default=300.0, ge=10, le=3600,
+    republish_every: Annotated[float, Duration(ge=10, le=3600)] = Field(
+        default=300.0,
         description="The shell re-publishes every open incident this often (10 to 3600 s); keep it well "
                     "under cashier.off_ttl, which is how long a Huabei 'off' lives without renewal",
     )
-    default_maintenance_duration: float = Field(
-        default=7200.0, gt=0, le=7 * 86_400,
+    default_maintenance_duration: Annotated[float, Duration(gt=0, le=7 * 86_400)] = Field(
+        default=7200.0,
         description="Assumed length of a window whose notice gives no end (needs review)",
     )
 

@@ -32,7 +32,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -40,6 +40,7 @@ from consumers.notify.plan import MessageGroup, PlannedMessage, channel_of
 from consumers.notify.ports import Channel, Limiter, OutboundMessage
 from huabei_watch.bus.publish import Publisher
 from huabei_watch.clock import Clock
+from huabei_watch.config.types import Duration
 from huabei_watch.errors import PermanentError, TransientError
 from huabei_watch.events.base import Event
 from huabei_watch.events.notifications import NOTIFICATION_FAILED, NOTIFICATION_SENT, NotificationResult
@@ -47,6 +48,8 @@ from huabei_watch.events.notifications import NOTIFICATION_FAILED, NOTIFICATION_
 log = logging.getLogger(__name__)
 
 Status = Literal["new", "in_flight", "retry", "sent", "failed"]
+#: ``last_error`` of a key marked failed by :meth:`Deliverer.sweep_unconfirmed` (the status page counts these apart).
+UNCONFIRMED_REASON = "unconfirmed: stopped between send and confirmation; not resent, check the provider"
 OutcomeStatus = Literal[
     "sent", "duplicate", "deferred", "expired", "retry_later", "handed_over", "failed", "dead", "unconfirmed"
 ]
@@ -138,15 +141,17 @@ class DeliverySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     max_attempts: int = Field(default=8, ge=1, le=100, description="Attempts before a message is dead-lettered")
-    backoff_initial: float = Field(default=2.0, gt=0.0, le=3600.0, description="Seconds before the 2nd attempt")
-    backoff_max: float = Field(default=900.0, gt=0.0, le=86400.0, description="Longest wait between attempts")
+    backoff_initial: Annotated[float, Duration(gt=0.0, le=3600.0)] = Field(default=2.0, description="Seconds before the 2nd attempt")
+    backoff_max: Annotated[float, Duration(gt=0.0, le=86400.0)] = Field(default=900.0, description="Longest wait between attempts")
     jitter: float = Field(default=0.25, ge=0.0, le=1.0, description="Random +/- fraction of each wait")
-    max_inline_wait: float = Field(
-        default=60.0, ge=0.0, le=3600.0, description="Longer waits are left to run_due instead of sleeping"
+    max_inline_wait: Annotated[float, Duration(ge=0.0, le=3600.0)] = Field(
+        default=60.0,
+        description="Longer waits are left to run_due instead of sleeping",
     )
-    lease: float = Field(default=600.0, ge=1.0, le=86400.0, description="Seconds an in_flight reservation is live")
-    unconfirmed_after: float = Field(
-        default=3600.0, ge=1.0, le=7 * 86400.0, description="Seconds after which in_flight is reported to ops"
+    lease: Annotated[float, Duration(ge=1.0, le=86400.0)] = Field(default=600.0, description="Seconds an in_flight reservation is live")
+    unconfirmed_after: Annotated[float, Duration(ge=1.0, le=7 * 86400.0)] = Field(
+        default=3600.0,
+        description="Seconds after which in_flight is reported to ops",
     )
     resend_safe_channels: tuple[str, ...] = Field(
         default=("webhook",), description="Channels whose receivers deduplicate by key (may be resent)"
@@ -269,7 +274,7 @@ class Deliverer:
         """Report in_flight keys older than ``unconfirmed_after`` to ops (see the module rule)."""
         now = self._clock.now()
         stale = await self._store.stale_in_flight(now - timedelta(seconds=self._settings.unconfirmed_after), limit)
-        reason = "unconfirmed: stopped between send and confirmation; not resent, check the provider"
+        reason = UNCONFIRMED_REASON
         for rec in stale:
             await self._store.mark_failed(rec.key, reason, True, now)
             await self._publish(NOTIFICATION_FAILED, (rec.key,), rec.channel, rec.attempts + 1, reason)

@@ -37,6 +37,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from huabei_watch.clock import SHANGHAI
+from huabei_watch.config.types import Duration
 from huabei_watch.events.incidents import Incident, IncidentKind, Phase
 
 OPS = "ops"
@@ -94,14 +95,13 @@ class PlanSettings(BaseModel):
     reminders: tuple[Annotated[int, Field(ge=1, le=720)], ...] = Field(
         default=(24, 1), description="Hours before a maintenance window starts at which merchants are reminded"
     )
-    reminder_min_lead: float = Field(
+    reminder_min_lead: Annotated[float, Duration(ge=0.0, le=86400.0)] = Field(
         default=1800.0,
-        ge=0.0,
-        le=86400.0,
         description="Seconds: skip a reminder when the incident became known less than this before it",
     )
-    outage_repeat: float = Field(
-        default=3600.0, ge=60.0, le=7 * 86400.0, description="Seconds between 'still ongoing' messages"
+    outage_repeat: Annotated[float, Duration(ge=60.0, le=7 * 86400.0)] = Field(
+        default=3600.0,
+        description="Seconds between 'still ongoing' messages",
     )
     quiet_hours: QuietHours = QuietHours()
     sms_quiet_hours: bool = Field(default=True, description="Hold non-critical SMS during quiet hours")

@@ -161,6 +161,9 @@ class NotifyRole:
                            lambda: [((), float(fanout.lanes))])
         metrics.live_counter("huabei_notify_retries_total", "Transient provider errors retried", (),
                              lambda: [((), float(deliverer.retries))])
+        metrics.live_counter("huabei_notify_unconfirmed_total",
+                             "Sends interrupted before the provider confirmed them (reported to ops, never resent)", (),
+                             lambda: [((), float(deliverer.unconfirmed))])
         app.consume(self.name, [app.topics.incidents], self.handle)
         app.scheduler.add_job(self.replan_open, "interval", seconds=s.replan_every, id=REPLAN_JOB,
                               replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)

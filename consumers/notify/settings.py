@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -13,7 +13,7 @@ from consumers.notify.fanout import FanOutSettings
 from consumers.notify.plan import PlanSettings
 from consumers.notify.templates import MERCHANT_BASES, TemplateSettings
 from huabei_watch.config.settings import CoreSettings
-from huabei_watch.config.types import KeyProblems
+from huabei_watch.config.types import Duration, KeyProblems
 
 SmsProvider = Literal["aliyun_sms", "tencent_sms"]
 
@@ -43,8 +43,8 @@ class NotifySettings(ChannelsConfig):
         description="Provider rate limits held across notify processes through the database (auto: on with "
         "PostgreSQL, off with SQLite, which serves one process)",
     )
-    replan_every: float = Field(
-        default=600.0, ge=5, le=3600,
+    replan_every: Annotated[float, Duration(ge=5, le=3600)] = Field(
+        default=600.0,
         description="Longest wait between re-plans of open incidents; the next reminder, repeat or end of quiet "
         "hours is planned for exactly",
     )

@@ -15,24 +15,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Dialect,
-    Index,
-    Integer,
-    String,
-    Table,
-    Text,
-    TypeDecorator,
-    bindparam,
-    delete,
-    func,
-    insert,
-    select,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Column, Index, Integer, String, Table, Text, bindparam, delete, func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -41,28 +24,9 @@ from consumers.notify.batching import Coalescer
 from consumers.notify.delivery import DeliveryRecord, RetryItem, Status, split_key
 from consumers.notify.ports import OutboundMessage
 from huabei_watch.db.tables import metadata
+from huabei_watch.db.types import AwareDateTime
+from huabei_watch.db.upsert import insert_all_if_absent, insert_if_absent, upsert
 from huabei_watch.errors import TransientError
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware datetimes in, aware UTC datetimes out, whatever the backend keeps."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime for a UTC column")
-        utc = value.astimezone(UTC)
-        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
 
 notification_deliveries = Table(
     "notification_deliveries",
@@ -76,10 +40,10 @@ notification_deliveries = Table(
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text, nullable=False),
     Column("receipt", String(200), nullable=False),
-    Column("reserved_at", UtcDateTime, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
-    Column("next_attempt_at", UtcDateTime, nullable=True),
-    Column("sent_at", UtcDateTime, nullable=True),
+    Column("reserved_at", AwareDateTime(), nullable=False),
+    Column("updated_at", AwareDateTime(), nullable=False),
+    Column("next_attempt_at", AwareDateTime(), nullable=True),
+    Column("sent_at", AwareDateTime(), nullable=True),
     Index("ix_notification_deliveries_due", "state", "next_attempt_at"),
     Index("ix_notification_deliveries_group", "group_key"),
 )
@@ -113,12 +77,6 @@ def _new_row(key: str, state: str, now: datetime) -> dict[str, Any]:
         "payload": None, "attempts": 0, "last_error": "", "receipt": "", "reserved_at": now, "updated_at": now,
         "next_attempt_at": None, "sent_at": None,
     }
-
-
-async def create_tables(engine: AsyncEngine) -> None:
-    """Create ``notification_deliveries`` if missing (until the migrations module does it)."""
-    async with engine.begin() as conn:
-        await conn.run_sync(lambda sync: T.create(sync, checkfirst=True))
 
 
 class CoalescingStore:
@@ -182,7 +140,6 @@ class SqlDeliveryStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._dialect = engine.dialect.name
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncConnection]:
@@ -194,28 +151,11 @@ class SqlDeliveryStore:
         except DBAPIError as exc:
             raise TransientError(f"delivery store: {type(exc.orig).__name__}: {exc.orig}") from exc
 
-    def _insert(self) -> Any:
-        if self._dialect == "postgresql":
-            return postgresql.insert(T)
-        if self._dialect == "sqlite":
-            return sqlite.insert(T)
-        return None
-
     async def reserve(self, key: str, now: datetime) -> Status:
         row = _new_row(key, "in_flight", now)
         async with self._tx() as conn:
-            dialect_insert = self._insert()
-            if dialect_insert is not None:
-                result = await conn.execute(dialect_insert.values(row).on_conflict_do_nothing(index_elements=["dedupe_key"]))
-                if result.rowcount == 1:
-                    return "new"
-            else:
-                try:
-                    async with conn.begin_nested():
-                        await conn.execute(insert(T).values(row))
-                    return "new"
-                except IntegrityError:
-                    pass
+            if await insert_if_absent(conn, T, row, ["dedupe_key"]):
+                return "new"
             state = (await conn.execute(select(T.c.state).where(T.c.dedupe_key == key))).scalar_one()
         return cast(Status, state)
 
@@ -226,12 +166,8 @@ class SqlDeliveryStore:
         unique = list(dict.fromkeys(keys))
         states: dict[str, Status] = {}
         async with self._tx() as conn:
-            dialect_insert = self._insert()
-            if dialect_insert is None:  # no ON CONFLICT: one key at a time
-                return [await self.reserve(k, now) for k in keys]
-            stmt = dialect_insert.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(T.c.dedupe_key)
-            result = await conn.execute(stmt, [_new_row(k, "in_flight", now) for k in unique])
-            new = set(result.scalars().all())
+            inserted = await insert_all_if_absent(conn, T, [_new_row(k, "in_flight", now) for k in unique], ["dedupe_key"])
+            new = {row[0] for row in inserted}
             rest = [k for k in unique if k not in new]
             if rest:
                 rows = (await conn.execute(select(T.c.dedupe_key, T.c.state).where(T.c.dedupe_key.in_(rest)))).all()
@@ -269,13 +205,7 @@ class SqlDeliveryStore:
                     k: v for k, v in values.items() if k != "attempts"
                 }
                 row["attempts"] = 1 if "attempts" in values else 0
-                dialect_insert = self._insert()
-                stmt = (
-                    dialect_insert.values(row).on_conflict_do_update(index_elements=["dedupe_key"], set_=values)
-                    if dialect_insert is not None
-                    else insert(T).values(row)
-                )
-                await conn.execute(stmt)
+                await upsert(conn, T, row, ["dedupe_key"], update=values)
 
     async def mark_sent(self, key: str, receipt: str, now: datetime) -> None:
         await self._upsert(

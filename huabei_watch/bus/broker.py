@@ -4,15 +4,27 @@ Memory storage only: records live as long as the process. :class:`EmbeddedBroker
 free loopback port, waits until it answers Kafka requests, restarts it (same port) if it dies, and
 stops it on exit. After a restart every ``on_restart`` callback runs, so roles can republish their
 current state (open incidents, active policies) into the now empty broker.
+
+The broker lives and dies with its daemon: the child is started with a parent-death signal
+(``prctl(PR_SET_PDEATHSIG, SIGKILL)``, set by ``setpriv`` when installed, else in the forked child
+before exec), so a SIGKILLed daemon takes its broker along. With a ``state_dir`` its pid, binary
+and address are written to ``<state_dir>/broker.pid``; a start finds a broker a crashed run left
+there (the process's command line must still be that binary's ``broker`` with that address, so a
+recycled pid is never touched) and stops it first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import json
 import logging
 import os
+import shutil
+import signal
 import socket
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -73,6 +85,54 @@ async def wait_until_answers(host: str, port: int, timeout: float) -> None:
     raise BrokerUnavailable(f"embedded broker did not answer on {host}:{port} within {timeout:g} s: {last}")
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the forked child, before exec: SIGKILL me when the parent thread dies (Linux)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _command(binary: str, url: str) -> tuple[list[str], Callable[[], None] | None]:
+    """The broker's argv, with the parent-death signal set (no-op off Linux)."""
+    argv = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
+            "--storage-engine", "memory://tansu/"]
+    if not sys.platform.startswith("linux"):
+        return argv, None
+    setpriv = shutil.which("setpriv")
+    if setpriv is not None:
+        return [setpriv, "--pdeathsig", "KILL", "--", *argv], None
+    return argv, _die_with_parent
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
+
+
+def stop_stale(pid_file: Path) -> int | None:
+    """Stop a broker a crashed run left behind (see the module docstring). Returns its pid, or
+    None when there was none (no file, process gone, or the pid now belongs to something else)."""
+    try:
+        info = json.loads(pid_file.read_text("utf-8"))
+        pid, binary, url = int(info["pid"]), str(info["binary"]), str(info["url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    argv = _cmdline(pid)
+    if not argv or argv[0] != binary or "broker" not in argv or url not in argv:
+        pid_file.unlink(missing_ok=True)
+        return None
+    log.warning("broker.stale_found", extra={"pid": pid, "url": url})
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    return pid
+
+
 class EmbeddedBroker:
     def __init__(
         self,
@@ -83,7 +143,9 @@ class EmbeddedBroker:
         log_path: Path | None = None,
         start_timeout: float = 30.0,
         stop_timeout: float = 5.0,
+        state_dir: Path | None = None,
     ) -> None:
+        self._pid_file = state_dir / "broker.pid" if state_dir is not None else None
         self._binary_override = binary
         self._stop_timeout = stop_timeout
         self.host = host
@@ -94,6 +156,8 @@ class EmbeddedBroker:
         self._watch: asyncio.Task[None] | None = None
         self._stopping = False
         self.restarts = 0
+        #: Bumped the moment the broker is seen dead: state joined before (consumer groups) is gone.
+        self.generation = 0
         self.on_restart: list[Callable[[], Awaitable[None]]] = []
 
     @property
@@ -113,16 +177,15 @@ class EmbeddedBroker:
             self._log_path.parent.mkdir(parents=True, exist_ok=True)
             log_file = open(self._log_path, "ab")  # noqa: SIM115, ASYNC230 - handed to the child process
             out = log_file
+        argv, preexec = _command(binary, url)
         try:
             self._proc = await asyncio.create_subprocess_exec(
-                binary, "broker",
-                "--listener-url", url,
-                "--advertised-listener-url", url,
-                "--storage-engine", "memory://tansu/",
+                *argv,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=out,  # type: ignore[arg-type]
                 stderr=out,  # type: ignore[arg-type]
                 start_new_session=True,
+                preexec_fn=preexec,  # only without setpriv: sets the parent-death signal
             )
         except OSError as exc:
             raise BrokerUnavailable(f"cannot start the embedded broker {binary}: {exc.strerror}") from None
@@ -134,10 +197,15 @@ class EmbeddedBroker:
         except BrokerUnavailable:
             await self._kill()
             raise
+        if self._pid_file is not None:
+            info = {"pid": self._proc.pid, "binary": binary, "url": url}
+            self._pid_file.write_text(json.dumps(info) + "\n", "utf-8")
         log.info("broker.started", extra={"bootstrap": self.bootstrap_servers, "pid": self._proc.pid})
 
     async def start(self) -> None:
         self._stopping = False
+        if self._pid_file is not None:
+            stop_stale(self._pid_file)
         await self._spawn()
         self._watch = asyncio.create_task(self._supervise(), name="embedded-broker-supervisor")
 
@@ -150,6 +218,7 @@ class EmbeddedBroker:
             code = await proc.wait()
             if self._stopping:
                 return
+            self.generation += 1
             log.error("broker.died", extra={"returncode": code, "restart_in_s": backoff})
             await asyncio.sleep(backoff)
             try:
@@ -194,6 +263,8 @@ class EmbeddedBroker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch
         await self._kill()
+        if self._pid_file is not None:
+            self._pid_file.unlink(missing_ok=True)
         log.info("broker.stopped", extra={"bootstrap": self.bootstrap_servers})
 
 

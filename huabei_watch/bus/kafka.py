@@ -2,11 +2,16 @@
 
 Consumer contract (:class:`ConsumerRunner`):
 
+* a record is first checked against the size bound of its type, then (with a
+  :class:`~huabei_watch.events.auth.Verifier`) its signature and whether its signer may produce
+  its type, then its JSON depth, and only then parsed; what fails goes to the DLQ (reason
+  ``unauthenticated: ...`` for a signature) unparsed;
 * an offset is committed only after the handler returned (its effect succeeded);
 * :class:`~huabei_watch.errors.TransientError` is retried with exponential backoff, up to
   ``kafka.max_attempts``; then, and for undecodable records and
-  :class:`~huabei_watch.errors.PermanentError`, the record goes to ``<topic>.dlq`` with the reason and
-  its origin in headers, and the runner goes on;
+  :class:`~huabei_watch.errors.PermanentError` or any other exception (a bug must not stop a
+  consumer), the record goes to ``<topic>.dlq`` with the reason and its origin in headers, and the
+  runner goes on;
 * records of one partition are handled in order; partitions run concurrently; at most
   ``kafka.max_in_flight`` records are fetched and uncommitted at a time;
 * on partition revoke and on shutdown, what was handled is committed; shutdown drains the batch in
@@ -20,6 +25,7 @@ import contextlib
 import logging
 import random
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,8 +39,10 @@ from aiokafka.helpers import create_ssl_context
 from huabei_watch import metrics
 from huabei_watch.clock import Clock, SystemClock
 from huabei_watch.config.settings import KafkaSettings
-from huabei_watch.errors import InvalidInput, PermanentError, TransientError
+from huabei_watch.errors import PermanentError, TransientError
 from huabei_watch.events import Event, EventData, Record, Topics, decode, encode
+from huabei_watch.events.auth import Signer, Verifier
+from huabei_watch.events.codec import check_size, headers_dict
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +73,24 @@ def idempotence_enabled(settings: KafkaSettings) -> bool:
     return settings.idempotence == "on"
 
 
-class Bus:
-    """Producer side. ``publish`` returns once the broker acknowledged (acks=all)."""
+#: A dead-lettered value larger than this is cut to it (with ``dlq_value_bytes`` telling the
+#: original size), so the DLQ record fits the producer's 1 MB request limit.
+DLQ_MAX_VALUE = 512 * 1024
+DLQ_MAX_HEADERS = 64 * 1024
 
-    def __init__(self, settings: KafkaSettings, bootstrap: str, topics: Topics) -> None:
+
+class Bus:
+    """Producer side. ``publish`` returns once the broker acknowledged (acks=all).
+
+    With a ``signer``, every event is signed as the first principal among its type's
+    :attr:`~huabei_watch.events.EventData.PRODUCERS` whose key this process holds; an event no
+    held key may sign, or larger than its type's ``MAX_BYTES``, is refused (PermanentError)."""
+
+    def __init__(self, settings: KafkaSettings, bootstrap: str, topics: Topics, *, signer: Signer | None) -> None:
         self.settings = settings
         self.bootstrap = bootstrap
         self.topics = topics
+        self.signer = signer
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
@@ -129,8 +148,24 @@ class Bus:
 
     async def publish(self, event: Event[Any]) -> None:
         topic = self.topics.for_logical(type(event.data).TOPIC)
-        await self.send(topic, encode(event))
+        await self.send(topic, self.seal(event))
         metrics.EVENTS_PUBLISHED.labels(topic, event.type).inc()
+
+    def seal(self, event: Event[Any]) -> Record:
+        """The record for ``event``: encoded, bounded and (with a signer) signed."""
+        model = type(event.data)
+        record = encode(event)
+        value = record.value or b""
+        if len(value) > model.MAX_BYTES:
+            raise PermanentError(f"{event.type} of {len(value)} bytes is over its limit of {model.MAX_BYTES}; "
+                                 "consumers would refuse it")
+        if self.signer is None:
+            return record
+        principal = next((p for p in model.PRODUCERS if self.signer.holds(p)), None)
+        if principal is None:
+            raise PermanentError(f"{event.type} is produced by {', '.join(model.PRODUCERS)}, whose key this "
+                                 "process does not hold")
+        return Record(record.key, value, self.signer.sign(principal, record.headers, value))
 
     async def send(self, topic: str, record: Record) -> None:
         if self._producer is None:
@@ -166,10 +201,27 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         self.runner = runner
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self.runner.assigned_epoch = None
         await self.runner._on_revoke(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self.runner.assigned_epoch = self.runner.epoch()
         log.info("consumer.assigned", extra={"group": self.runner.group_id, "partitions": len(assigned)})
+
+
+#: Runners of this process, read when Prometheus scrapes ``huabei_consumer_lag``.
+_RUNNERS: weakref.WeakSet[ConsumerRunner] = weakref.WeakSet()
+
+
+def _lags() -> list[tuple[tuple[str, ...], float]]:
+    by_group: dict[str, float] = {}
+    for runner in list(_RUNNERS):
+        by_group[runner.group_id] = by_group.get(runner.group_id, 0.0) + runner.lag()
+    return [((g,), v) for g, v in sorted(by_group.items())]
+
+
+metrics.live_gauge("huabei_consumer_lag", "Records on assigned partitions not yet handled, per consumer group",
+                   ("group",), _lags)
 
 
 class ConsumerRunner:
@@ -183,10 +235,15 @@ class ConsumerRunner:
         handler: Handler,
         bus: Bus,
         settings: KafkaSettings,
+        verifier: Verifier | None,
         clock: Clock | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         from_beginning: bool = True,
+        epoch: Callable[[], int] = lambda: 0,
     ) -> None:
+        """``verifier``: None accepts unsigned records (tests of the runner itself; never the
+        daemon). ``epoch``: a number that changes when the broker restarts (the embedded broker's
+        restart count): the runner is :meth:`ready` only once assigned in the current epoch."""
         self.group_id = group_id
         self.topic_names = topics
         self.handler = handler
@@ -199,12 +256,36 @@ class ConsumerRunner:
         self._stop = asyncio.Event()
         self._lock = asyncio.Lock()
         self._done: dict[TopicPartition, int] = {}
+        self._next: dict[TopicPartition, int] = {}  # next offset to handle, per partition (for lag)
         self._abort_retries = False
+        self.verifier = verifier
+        self.epoch = epoch
+        #: The epoch of the last partition assignment; None while not assigned (before joining, during a rebalance).
+        self.assigned_epoch: int | None = None
+        self.running = False
         self.handled = 0
         self.dead_lettered = 0
         self.started = False
 
+    def ready(self) -> bool:
+        """Consuming: started, its loop running, and assigned by the group since the broker's last restart."""
+        return self.started and self.running and self.assigned_epoch is not None and self.assigned_epoch == self.epoch()
+
+    def lag(self) -> int:
+        """Records on the assigned partitions not handled yet, from the high-water marks the last
+        fetches reported (no request). Partitions this process has not handled from yet count 0."""
+        consumer = self._consumer
+        if consumer is None:
+            return 0
+        total = 0
+        for tp in consumer.assignment():
+            high, handled = consumer.highwater(tp), self._next.get(tp)
+            if high is not None and handled is not None:
+                total += max(0, high - handled)
+        return total
+
     async def start(self) -> None:
+        _RUNNERS.add(self)
         self._consumer = AIOKafkaConsumer(
             *self.topic_names,
             **client_kwargs(self.settings, self.bus.bootstrap),
@@ -233,6 +314,13 @@ class ConsumerRunner:
         """Consume until :meth:`request_stop`. With ``idle_exit_after`` (burst mode, for tests and
         replays), return once no record arrived for that many seconds."""
         assert self._consumer is not None, "start() first"
+        self.running = True
+        try:
+            await self._run(idle_exit_after)
+        finally:
+            self.running = False
+
+    async def _run(self, idle_exit_after: float | None) -> None:
         idle_since = time.monotonic()
         while not self._stop.is_set() and self._consumer is not None:
             try:
@@ -260,11 +348,25 @@ class ConsumerRunner:
             if not ok:
                 return  # aborted by shutdown/revoke: leave uncommitted, it will be redelivered
             self._done[tp] = msg.offset + 1
+            self._next[tp] = msg.offset + 1
+
+    def _decode(self, msg: Any) -> Event[EventData]:
+        """Size, then the signature, then depth and parsing: unauthenticated bytes are never parsed."""
+        hdrs = headers_dict(msg.headers)
+        if msg.value is not None:
+            check_size(hdrs.get("ce_type", b""), msg.value)
+        if self.verifier is not None:
+            self.verifier.verify(hdrs, msg.value or b"")
+        return decode(msg.key, msg.value, msg.headers)
 
     async def _handle_one(self, msg: Any) -> bool:
         try:
-            event = decode(msg.key, msg.value, msg.headers)
-        except InvalidInput as exc:
+            event = self._decode(msg)
+        except PermanentError as exc:
+            await self._dead_letter(msg, exc, attempts=0)
+            return True
+        except Exception as exc:  # the decoder promises InvalidInput only; a record must not stop the consumer anyway
+            log.exception("consumer.decode_crashed", extra={"group": self.group_id, "topic": msg.topic})
             await self._dead_letter(msg, exc, attempts=0)
             return True
         attempt = 0
@@ -315,7 +417,12 @@ class ConsumerRunner:
 
     async def _dead_letter(self, msg: Any, exc: BaseException, *, attempts: int) -> None:
         reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
-        headers = [(k, v) for k, v in (msg.headers or ()) if not k.startswith("dlq_")]
+        headers: list[tuple[str, bytes]] = []
+        kept = 0
+        for k, v in msg.headers or ():
+            kept += len(k) + len(v or b"")
+            if not k.startswith("dlq_") and kept <= DLQ_MAX_HEADERS:  # the rest would not fit a request
+                headers.append((k, v))
         headers += [
             ("dlq_reason", str(reason).encode("utf-8", "replace")[:4000]),
             ("dlq_error_class", type(exc).__name__.encode()),
@@ -326,10 +433,14 @@ class ConsumerRunner:
             ("dlq_attempts", str(attempts).encode()),
             ("dlq_at", self.clock.now().isoformat().encode()),
         ]
+        value = msg.value
+        if value is not None and len(value) > DLQ_MAX_VALUE:
+            headers.append(("dlq_value_bytes", str(len(value)).encode()))
+            value = value[:DLQ_MAX_VALUE]
         dlq = Topics.dlq(msg.topic)
         while True:
             try:
-                await self.bus.send(dlq, Record(key=msg.key, value=msg.value, headers=tuple(headers)))
+                await self.bus.send(dlq, Record(key=msg.key, value=value, headers=tuple(headers)))
                 break
             except TransientError as send_exc:
                 # Never drop: a record that cannot be dead-lettered is retried until it can be.
@@ -366,6 +477,21 @@ class ConsumerRunner:
         for tp in revoked:
             self._done.pop(tp, None)
 
+    async def reset(self) -> None:
+        """After :meth:`run` died: leave the group (committing what was handled, if the broker is
+        there) so :meth:`start` can join again with a fresh client."""
+        consumer, self._consumer = self._consumer, None
+        self.started = False
+        self.assigned_epoch = None
+        if consumer is not None:
+            with contextlib.suppress(Exception):
+                if self._done:
+                    await consumer.commit(dict(self._done))
+            self._done.clear()
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+        self._abort_retries = self._stop.is_set()
+
     async def stop(self, timeout: float = 20.0) -> None:
         self.request_stop()
         if self._consumer is None:
@@ -379,3 +505,4 @@ class ConsumerRunner:
         with contextlib.suppress(KafkaError):
             await self._consumer.stop()
         self._consumer = None
+        _RUNNERS.discard(self)

@@ -9,7 +9,6 @@ environment.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -17,9 +16,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import PydanticCustomError
 
-from huabei_watch.config.types import KeyProblems, parse_duration
+from huabei_watch.config.types import KeyProblems
 from huabei_watch.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
@@ -68,11 +66,6 @@ def apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> list[str]:
 
 #: Discriminator values pydantic puts into the location of an error inside a tagged union.
 _UNION_TAGS = frozenset({"http", "tcp", "dns", "html", "rss", "json", "alipay_precreate"})
-#: Field names that hold seconds, so bound errors can say "s".
-_SECONDS_FIELDS = (
-    "interval", "timeout", "jitter", "hold", "ttl", "lead", "grace", "delay", "_after", "_every", "duration",
-    "_for", "repeat", "backoff", "lease", "max_inline_wait", "window_s", "bucket_s", "_skew",
-)
 
 
 def format_loc(loc: tuple[int | str, ...]) -> str:
@@ -113,19 +106,17 @@ def format_errors(exc: ValidationError) -> list[str]:
                 problems.append(f"{full or '(top level)'}: {message}")
             continue
         msg = _MESSAGES.get(err["type"])
-        last = next((p for p in reversed(err["loc"]) if isinstance(p, str)), "")
-        unit = " s" if any(k in last for k in _SECONDS_FIELDS) else ""
         if msg is None:
             msg = err["msg"]
             ctx = err.get("ctx") or {}
             if err["type"] == "greater_than_equal":
-                msg = f"must be >= {_num(ctx.get('ge'))}{unit}"
+                msg = f"must be >= {_num(ctx.get('ge'))}"
             elif err["type"] == "greater_than":
-                msg = f"must be > {_num(ctx.get('gt'))}{unit}"
+                msg = f"must be > {_num(ctx.get('gt'))}"
             elif err["type"] == "less_than_equal":
-                msg = f"must be <= {_num(ctx.get('le'))}{unit}"
+                msg = f"must be <= {_num(ctx.get('le'))}"
             elif err["type"] == "less_than":
-                msg = f"must be < {_num(ctx.get('lt'))}{unit}"
+                msg = f"must be < {_num(ctx.get('lt'))}"
             elif err["type"] == "literal_error":
                 msg = f"must be one of {ctx.get('expected')}"
             elif err["type"] == "value_error":
@@ -134,26 +125,8 @@ def format_errors(exc: ValidationError) -> list[str]:
     return problems
 
 
-def _normalise_durations(node: Any) -> Any:
-    """Duration strings ("30s", "5m", "1h30m") under keys that hold seconds become numbers, so every
-    duration key accepts them, whichever module defines it. Anything unparsable is left for the
-    model to reject with its own message."""
-    if isinstance(node, dict):
-        out: dict[str, Any] = {}
-        for k, v in node.items():
-            if isinstance(v, str) and any(word in k for word in _SECONDS_FIELDS):
-                with contextlib.suppress(PydanticCustomError):
-                    v = parse_duration(v)
-            out[k] = _normalise_durations(v)
-        return out
-    if isinstance(node, list):
-        return [_normalise_durations(v) for v in node]
-    return node
-
-
 def parse_settings(model: type[M], data: dict[str, Any], *, path: str | None = None) -> M:
     """Validate ``data`` into ``model`` (the root's ``Settings``). Raises :class:`ConfigError`."""
-    data = _normalise_durations(data)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

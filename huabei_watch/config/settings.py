@@ -12,7 +12,8 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from huabei_watch.config.types import Dur, HostPort, KeyProblems
+from huabei_watch.config.types import Duration, HostPort, KeyProblems
+from huabei_watch.events.auth import KeyFormatError, private_key_from_text, public_key_from_text
 
 
 class Section(BaseModel):
@@ -25,7 +26,7 @@ class DaemonSettings(Section):
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto", description="auto: human-readable on a TTY, JSON lines otherwise"
     )
-    shutdown_timeout: Annotated[float, Dur(gt=0, le=600)] = 20.0
+    shutdown_timeout: Annotated[float, Duration(gt=0, le=600)] = 20.0
     timezone: Literal["Asia/Shanghai"] = "Asia/Shanghai"
 
 
@@ -35,6 +36,19 @@ class AdminSettings(Section):
         default=None, description="Bearer token for ops endpoints (env HUABEI_WATCH_ADMIN__OPS_TOKEN)"
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1024 * 1024)
+    max_connections: int = Field(
+        default=512, ge=8, le=100_000, description="Open connections at once (at most half the fd limit)"
+    )
+    max_connections_per_address: int = Field(default=64, ge=1, le=100_000)
+    header_timeout: Annotated[float, Duration(gt=0, le=300)] = Field(
+        default=10.0, description="A request's header must arrive within this"
+    )
+    body_timeout: Annotated[float, Duration(gt=0, le=3600)] = Field(
+        default=30.0, description="A request's body must arrive within this after its header"
+    )
+    keepalive_timeout: Annotated[float, Duration(gt=0, le=3600)] = Field(
+        default=15.0, description="An idle keep-alive connection is closed after this"
+    )
 
 
 class KafkaSettings(Section):
@@ -57,16 +71,16 @@ class KafkaSettings(Section):
     ssl_cafile: Path | None = None
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
-    session_timeout: Annotated[float, Dur(ge=1, le=300)] = 10.0
+    session_timeout: Annotated[float, Duration(ge=1, le=300)] = 10.0
     # A publish to an unreachable broker fails (TransientError) after this, instead of blocking the
     # poll or request that publishes; the caller keeps the event pending and retries.
-    publish_timeout: Annotated[float, Dur(ge=0.5, le=300)] = 15.0
-    fetch_max_wait: Annotated[float, Dur(ge=0.001, le=10)] = Field(
+    publish_timeout: Annotated[float, Duration(ge=0.5, le=300)] = 15.0
+    fetch_max_wait: Annotated[float, Duration(ge=0.001, le=10)] = Field(
         default=0.1, description="How long the broker may hold a fetch when no records are waiting (latency vs idle polling)"
     )
     max_in_flight: int = Field(default=64, ge=1, le=10_000, description="Bounded in-flight work per consumer")
-    retry_initial: Annotated[float, Dur(gt=0, le=60)] = 0.2
-    retry_max: Annotated[float, Dur(gt=0, le=3600)] = 30.0
+    retry_initial: Annotated[float, Duration(gt=0, le=60)] = 0.2
+    retry_max: Annotated[float, Duration(gt=0, le=3600)] = 30.0
     max_attempts: int = Field(default=8, ge=1, le=1000, description="Transient retries before a message is dead-lettered")
     embedded_binary: Path | None = Field(default=None, description="Override the bundled Tansu binary")
 
@@ -99,11 +113,63 @@ class DatabaseSettings(Section):
         description="SQLAlchemy async URL (postgresql+asyncpg://...); empty: SQLite file in state_dir",
     )
     pool_size: int = Field(default=5, ge=1, le=100)
-    retry_for: Annotated[float, Dur(ge=0, le=3600)] = Field(
+    retry_for: Annotated[float, Duration(ge=0, le=3600)] = Field(
         default=60.0, description="How long a locked/unreachable database is retried before giving up on one unit of work"
     )
 
 
+_PRINCIPAL = r"^[a-z][a-z0-9_-]{0,31}$"
+
+
+class PrincipalKeys(Section):
+    """The keys of one principal (a role, or an outside producer such as a platform streaming
+    payment results). Keys are base64 text as ``huabei-watch keys generate`` prints them."""
+
+    private_key: SecretStr | None = Field(
+        default=None,
+        description="Ed25519 signing key of a role this process runs (a secret: give it through "
+        "HUABEI_WATCH_SECURITY__PRINCIPALS__<NAME>__PRIVATE_KEY)",
+    )
+    public_keys: tuple[str, ...] = Field(
+        default=(), description="Accepted public keys (old and new during a rotation); the private key's is added"
+    )
+
+    @field_validator("private_key")
+    @classmethod
+    def _private(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None:
+            try:
+                private_key_from_text(v.get_secret_value())
+            except KeyFormatError as exc:
+                raise ValueError(str(exc)) from None
+        return v
+
+    @field_validator("public_keys")
+    @classmethod
+    def _public(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for i, text in enumerate(v):
+            try:
+                public_key_from_text(text)
+            except KeyFormatError as exc:
+                raise ValueError(f"public key {i}: {exc}") from None
+        return v
+
+
+class SecuritySettings(Section):
+    sign_events: bool = Field(
+        default=True,
+        description="Sign every published event and dead-letter consumed ones not signed by a principal "
+        "allowed to produce their type ('unauthenticated'). Turn off only to read foreign topics.",
+    )
+    generate_keys: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Create missing role keys in keys_dir: auto = only with the embedded broker",
+    )
+    keys_dir: Path | None = Field(default=None, description="Where generated keys live (default: <state_dir>/keys)")
+    principals: dict[Annotated[str, Field(pattern=_PRINCIPAL)], PrincipalKeys] = Field(
+        default_factory=dict,
+        description="Keys per principal: the roles (watcher, incidents, cashier, notify) and outside producers",
+    )
 
 
 class MerchantContacts(Section):
@@ -182,6 +248,9 @@ class CoreSettings(Protocol):
 
     @property
     def merchants(self) -> tuple[MerchantConfig, ...]: ...
+
+    @property
+    def security(self) -> SecuritySettings: ...
 
     def database_url(self) -> str:
         """The SQLAlchemy URL: ``database.url``, or the SQLite file in ``daemon.state_dir``."""

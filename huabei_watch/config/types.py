@@ -42,11 +42,13 @@ def _fmt(x: float) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Dur:
-    """Annotated marker: a duration in seconds (float) whose bound errors read ``must be >= 5 s``.
+class Duration:
+    """The type of every duration setting: seconds as a float, given as a number (seconds) or a
+    string with units (``"30s"``, ``"5m"``, ``"1h30m"``, ``"250ms"``), with optional bounds whose
+    errors read ``must be >= 5 s``.
 
-    Use as ``interval: Annotated[float, Dur(ge=5)] = 30``; numbers are seconds, strings may carry
-    units (``"30s"``, ``"5m"``, ``"1h30m"``, ``"250ms"``).
+    Use as ``interval: Annotated[float, Duration(ge=5, le=3600)] = 30``. The type, not the key's
+    name, is what makes a setting a duration.
     """
 
     ge: float | None = None

@@ -1,14 +1,17 @@
-"""The database adapter: engine, migrations, and retries for a locked or unreachable database.
+"""The database adapter: engine, and retries for a locked or unreachable database.
 
 SQLite (a file in ``daemon.state_dir``) by default; PostgreSQL when several processes share state.
-Only adapters import this module; the pure core never sees SQLAlchemy.
+Only adapters import this module; the pure core never sees SQLAlchemy. The schema is made by
+migrations (:mod:`huabei_watch.db.migrate`), never by opening a database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,11 +20,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from huabei_watch.db import migrations
+from huabei_watch.db import probe
 from huabei_watch.errors import TransientError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: SQLite's default lock wait per statement.
+SQLITE_BUSY_MS = 30_000
 
 
 def make_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
@@ -40,7 +45,7 @@ def make_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
@@ -70,15 +75,9 @@ class Database:
         self.retry_for = retry_for
 
     @classmethod
-    async def open(cls, url: str, *, pool_size: int = 5, retry_for: float = 60.0, migrate: bool = True) -> Database:
-        db = cls(make_engine(url, pool_size=pool_size), retry_for=retry_for)
-        if migrate:
-            await db.run(db._migrate)
-        return db
-
-    async def _migrate(self) -> list[int]:
-        async with self.engine.begin() as conn:
-            return await conn.run_sync(migrations.upgrade)
+    async def open(cls, url: str, *, pool_size: int = 5, retry_for: float = 60.0) -> Database:
+        """An engine on ``url``; no connection is made yet and no table is created."""
+        return cls(make_engine(url, pool_size=pool_size), retry_for=retry_for)
 
     async def ping(self) -> bool:
         try:
@@ -101,14 +100,47 @@ class Database:
                 if not is_transient_db_error(exc):
                     raise
                 if loop.time() + delay > deadline:
-                    raise TransientError(f"database unavailable: {type(exc).__name__}: {str(exc)[:200]}") from None
+                    cause = getattr(exc, "orig", None) or exc  # the driver's message, not the statement
+                    raise TransientError(f"database unavailable: {str(cause)[:200]}") from None
                 log.warning("db.retry", extra={"delay_s": round(delay, 3), "reason": type(exc).__name__})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    def begin(self) -> Any:
-        """``async with db.begin() as conn`` -- a transaction."""
-        return self.engine.begin()
+    def begin(self, *, wait: float | None = None) -> Any:
+        """``async with db.begin() as conn`` -- a transaction. With ``wait`` (seconds), a statement
+        that waits longer than that for a lock fails (and the transaction rolls back) instead of
+        waiting for the engine's default (SQLite's busy timeout is 30 s): what a request that must
+        answer in time uses, inside :meth:`run` with a short ``retry_for``."""
+        if wait is None:
+            return self.engine.begin()
+        return self._begin_bounded(wait)
+
+    @contextlib.asynccontextmanager
+    async def _begin_bounded(self, wait: float) -> AsyncIterator[AsyncConnection]:
+        ms = max(1, int(wait * 1000))
+        async with self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                await conn.exec_driver_sql(f"PRAGMA busy_timeout={ms}")
+                try:
+                    yield conn
+                finally:  # back to the default before the pooled connection is reused
+                    await conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+            else:
+                await conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
+                await conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
+                yield conn
+
+    async def write_probe(self, now: datetime, timeout: float = 2.0) -> bool:
+        """Whether a small write commits within ``timeout`` s (``/readyz``): upserts this process's
+        row of ``runtime_probe``. Never raises."""
+        try:
+            async with asyncio.timeout(timeout + 1.0):
+                async with self.begin(wait=timeout) as conn:
+                    await probe.touch(conn, now)
+            return True
+        except Exception as exc:
+            log.warning("db.write_probe_failed", extra={"reason": f"{type(exc).__name__}: {str(exc)[:200]}"})
+            return False
 
     async def close(self) -> None:
         await self.engine.dispose()

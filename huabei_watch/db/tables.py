@@ -1,8 +1,8 @@
 """Table definitions (SQLAlchemy Core). One MetaData for the whole project.
 
 Each role defines its tables in its own modules on this ``metadata``; the composition root
-imports them all (:mod:`huabei_watch.root.schema`) and :mod:`huabei_watch.db.migrations` creates
-them, so an upgrade keeps data.
+imports them all (:mod:`huabei_watch.root.schema`), and its Alembic revisions create and change
+them (:mod:`huabei_watch.db.migrate` runs them; ``huabei-watch db check`` compares the two).
 """
 
 from __future__ import annotations

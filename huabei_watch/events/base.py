@@ -8,6 +8,7 @@ identity (what makes two observations "the same": same identity, same event id).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
@@ -28,6 +29,13 @@ class EventData(BaseModel):
     TOPIC: ClassVar[str] = "signals"
     #: Short description for the generated docs.
     DESCRIPTION: ClassVar[str] = ""
+    #: Principals (role names) whose signature a consumer accepts on this model's types.
+    PRODUCERS: ClassVar[tuple[str, ...]] = ("watcher",)
+    #: Whether principals configured in ``[security.principals]`` (outside producers, e.g. a platform
+    #: streaming payment results) may produce it too.
+    OUTSIDE_PRODUCERS: ClassVar[bool] = False
+    #: Largest record value accepted for these types, checked before the JSON is parsed.
+    MAX_BYTES: ClassVar[int] = 256 * 1024
 
     def kafka_key(self) -> str:
         """The Kafka key: events with the same key stay in order (same partition)."""
@@ -96,6 +104,16 @@ class Event(Generic[D]):
 
 
 REGISTRY: dict[str, type[EventData]] = {}
+
+
+def producers(outside: Iterable[str] = ()) -> dict[str, tuple[str, ...]]:
+    """Event type -> principals that may produce it: each model's :attr:`EventData.PRODUCERS`, plus
+    the ``outside`` principals on types open to them."""
+    table: dict[str, tuple[str, ...]] = {}
+    extra = tuple(outside)
+    for etype, model in REGISTRY.items():
+        table[etype] = model.PRODUCERS + (extra if model.OUTSIDE_PRODUCERS else ())
+    return table
 
 
 def register(model: type[D]) -> type[D]:

@@ -17,6 +17,7 @@ class CashierChange(EventData):
 
     EVENT_TYPES: ClassVar[tuple[str, ...]] = (CASHIER_CHANGED,)
     TOPIC: ClassVar[str] = "cashier_changes"
+    PRODUCERS: ClassVar[tuple[str, ...]] = ("cashier",)
     DESCRIPTION: ClassVar[str] = "Huabei switched off or on at one merchant's cashier, with the reason."
 
     merchant_id: str

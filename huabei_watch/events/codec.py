@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from huabei_watch.errors import InvalidInput
 from huabei_watch.events.base import REGISTRY, Event, EventData
+from huabei_watch.events.bounds import MAX_DEPTH, depth_exceeds
 
 _FORMAT = JSONFormat()
 CONTENT_TYPE = "application/json"
@@ -52,7 +53,8 @@ def encode(event: Event[EventData]) -> Record:
     return Record(key=key, value=msg.value, headers=tuple(msg.headers.items()))
 
 
-def _headers_dict(headers: Iterable[tuple[str, bytes | None]] | None) -> dict[str, bytes]:
+def headers_dict(headers: Iterable[tuple[str, bytes | None]] | None) -> dict[str, bytes]:
+    """Kafka headers as a dict (a repeated name: the last value; a null value: absent)."""
     out: dict[str, bytes] = {}
     for name, value in headers or ():
         if value is not None:
@@ -64,9 +66,10 @@ def decode(key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, 
     """Parse a record into a typed event.
 
     Raises :class:`InvalidInput` with a reason a person can act on when the record is not a
-    CloudEvent, has an unknown type, or its data fails the model.
+    CloudEvent, is larger than its type allows or nested deeper than :data:`MAX_DEPTH` (both
+    checked before parsing), has an unknown type, or its data fails the model.
     """
-    hdrs = _headers_dict(headers)
+    hdrs = headers_dict(headers)
     if "ce_specversion" not in hdrs:
         raise InvalidInput("not a binary-mode CloudEvent: header ce_specversion is missing")
     if hdrs.get("ce_specversion") != b"1.0":
@@ -76,6 +79,7 @@ def decode(key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, 
         raise InvalidInput(f"unsupported content-type {ctype!r}; expected application/json")
     if value is None:
         raise InvalidInput("record has no value (tombstone); an event needs JSON data")
+    check_bounds(hdrs.get("ce_type", b""), value)
     fast = _decode_common(key, value, hdrs)
     if fast is not None:
         return fast
@@ -92,6 +96,27 @@ def decode(key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, 
         raise InvalidInput(f"data of {ce.get_type()} must be a JSON object, got {type(raw).__name__}")
     time = ce.get_time()
     return _typed(key, ce.get_id(), ce.get_type(), ce.get_source(), time, ce.get_subject(), raw)
+
+
+def max_bytes(event_type: str) -> int:
+    """The largest record value accepted for ``event_type`` (unknown types: the default bound)."""
+    model = REGISTRY.get(event_type)
+    return model.MAX_BYTES if model is not None else EventData.MAX_BYTES
+
+
+def check_size(event_type: bytes, value: bytes) -> None:
+    """Refuse a value larger than its type allows (before hashing or parsing it)."""
+    etype = event_type.decode("ascii", "replace")[:200]
+    limit = max_bytes(etype)
+    if len(value) > limit:
+        raise InvalidInput(f"record value is {len(value)} bytes; {etype or 'an event'} allows at most {limit}")
+
+
+def check_bounds(event_type: bytes, value: bytes) -> None:
+    """Refuse, before any parsing, a value larger than its type allows or nested too deep."""
+    check_size(event_type, value)
+    if depth_exceeds(value, MAX_DEPTH):
+        raise InvalidInput(f"data nests JSON deeper than {MAX_DEPTH} levels")
 
 
 _REQUIRED = ("ce_id", "ce_source", "ce_type", "ce_time")

@@ -45,6 +45,7 @@ class Incident(EventData):
         INCIDENT_CANCELLED,
     )
     TOPIC: ClassVar[str] = "incidents"
+    PRODUCERS: ClassVar[tuple[str, ...]] = ("incidents",)
     DESCRIPTION: ClassVar[str] = "The full state of one incident at each change (level-triggered)."
 
     incident_id: str
@@ -68,7 +69,12 @@ class Incident(EventData):
     updated_at: AwareDatetime
     resolved_at: AwareDatetime | None = None
     revision: int = Field(ge=1, description="Increases by one at every change")
-    refs: tuple[str, ...] = Field(default=(), description="What this incident was built from (notice:, probe:, anomaly:)")
+    refs: tuple[str, ...] = Field(
+        default=(),
+        description="Source references only: what this incident was built from, in the order the sources "
+        "joined it: notice URLs, notice:<id>, probe:<id>, anomaly:<id>, finding:<id>. What each source said "
+        "is in evidence",
+    )
     evidence: tuple[str, ...] = ()
     needs_review: bool = False
     silenced_until: AwareDatetime | None = None

@@ -18,6 +18,7 @@ class NotificationResult(EventData):
 
     EVENT_TYPES: ClassVar[tuple[str, ...]] = (NOTIFICATION_SENT, NOTIFICATION_FAILED)
     TOPIC: ClassVar[str] = "notifications"
+    PRODUCERS: ClassVar[tuple[str, ...]] = ("notify",)
     DESCRIPTION: ClassVar[str] = "A message was delivered to a merchant or ops, or failed for good."
 
     dedupe_key: str = Field(description="(recipient, incident, phase, channel): at most one message each, ever")

@@ -40,6 +40,9 @@ class PaymentResultBatch(EventData):
 
     EVENT_TYPES: ClassVar[tuple[str, ...]] = (PAYMENT_RESULTS,)
     TOPIC: ClassVar[str] = "payment_results"
+    OUTSIDE_PRODUCERS: ClassVar[bool] = True
+    #: Under the producer's 1 MB request limit with room for headers (bigger batches are split).
+    MAX_BYTES: ClassVar[int] = 900 * 1024
     DESCRIPTION: ClassVar[str] = "Payment results from a merchant's cashier (input for diagnosis)."
 
     merchant_id: str

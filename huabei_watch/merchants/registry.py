@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +18,7 @@ from huabei_watch.config.settings import MerchantConfig
 from huabei_watch.db.engine import Database
 from huabei_watch.db.tables import metadata
 from huabei_watch.db.types import AwareDateTime
-from huabei_watch.db.upsert import upsert
+from huabei_watch.db.upsert import upsert_rows
 from huabei_watch.merchants.model import Contacts, Merchant, token_hash
 
 merchants_table = Table(
@@ -123,16 +123,20 @@ class MerchantRegistry:
 
         async def work() -> int:
             async with self.db.begin() as conn:
-                for r in rows:
-                    await upsert(conn, merchants_table, r, ["id"])
+                await upsert_rows(conn, merchants_table, rows, ["id"])
             return len(rows)
 
         return await self.db.run(work)
 
-    async def import_csv(self, text: str, *, batch: int = 1000) -> ImportReport:
+    async def import_csv(
+        self, text: str, *, batch: int = 1000, progress: Callable[[int, int], None] | None = None
+    ) -> ImportReport:
+        """Upsert every valid row, ``batch`` rows per transaction; bad rows are reported by line.
+        ``progress(line, imported)`` is called after each batch is written."""
         problems: list[str] = []
         pending: list[MerchantConfig] = []
         imported = 0
+        line = 0
         for line, parsed in parse_csv(text):
             if isinstance(parsed, list):
                 problems += [f"line {line}: {p}" for p in parsed]
@@ -141,8 +145,12 @@ class MerchantRegistry:
             if len(pending) >= batch:
                 imported += await self.upsert_many(pending, origin="import")
                 pending = []
+                if progress is not None:
+                    progress(line, imported)
         if pending:
             imported += await self.upsert_many(pending, origin="import")
+        if progress is not None:
+            progress(line, imported)
         return ImportReport(imported, tuple(problems))
 
     async def get(self, merchant_id: str) -> Merchant | None:

@@ -23,15 +23,40 @@ def _load(path: str | None) -> Settings:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from huabei_watch.bus.keys import problems as key_problems
+
     path = args.path or args.config
     try:
         settings = _load(path)
+        roles = list(ROLES) if args.role == "all" else [args.role]
+        missing = key_problems(settings.daemon, settings.security, embedded=settings.kafka.embedded, roles=roles)
+        if missing:
+            raise ConfigError(missing, path=path or "config/default.toml")
     except ConfigError as exc:
         print(f"{exc.path or path}: invalid", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
     print(f"{path or 'config/default.toml'}: ok ({len(settings.merchants)} merchants configured)")
+    return 0
+
+
+def cmd_keys_generate(args: argparse.Namespace) -> int:
+    """Print a fresh Ed25519 key pair per principal as TOML (see docs/operations.md, "Event signing")."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from huabei_watch.events.auth import key_id, private_key_text, public_key_text
+
+    for name in args.principals or ROLES:
+        key = Ed25519PrivateKey.generate()
+        env = f"HUABEI_WATCH_SECURITY__PRINCIPALS__{name.upper()}__PRIVATE_KEY"
+        print(f"# {name}: key id {key_id(key.public_key())}")
+        print(f"# private_key is a secret for the {name} process only (e.g. {env});")
+        print("# public_keys goes into every process's configuration (keep the old one there while rotating)")
+        print(f"[security.principals.{name}]")
+        print(f'private_key = "{private_key_text(key)}"')
+        print(f'public_keys = ["{public_key_text(key.public_key())}"]')
+        print()
     return 0
 
 
@@ -112,7 +137,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     chk = sub.add_parser("check-config", help="validate a configuration file and print every error")
     chk.add_argument("path", nargs="?", help="file to check (default: --config or config/default.toml)")
+    chk.add_argument("--role", choices=["all", *ROLES], default="all",
+                     help="the roles the checked process runs (their signing keys must be there)")
     chk.set_defaults(fn=cmd_check_config)
+
+    keys = sub.add_parser("keys", help="event-signing keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    gen = keys_sub.add_parser("generate", help="print a new key pair per principal as TOML")
+    gen.add_argument("principals", nargs="*", metavar="PRINCIPAL", help="role or outside producer (default: every role)")
+    gen.set_defaults(fn=cmd_keys_generate)
 
     sch = sub.add_parser("schema", help="write a JSON Schema for every event type into DIR")
     sch.add_argument("dir")
@@ -125,9 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--limit", type=int, default=None, help="exit after this many records")
     tl.set_defaults(fn=cmd_tail)
 
-    from huabei_watch.root import cli_extra
+    from huabei_watch.root import cli_db, cli_extra
 
     cli_extra.register(sub)
+    cli_db.register(sub)
     return p
 
 

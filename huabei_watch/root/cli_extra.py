@@ -1,61 +1,21 @@
-"""Subcommands contributed by the capability modules (merchants, parse-notice, eval-notices, diagnose, incident, asyncapi)."""
+"""Subcommands contributed by the capability modules (merchants, parse-notice, eval-notices, diagnose, incident, asyncapi);
+the commands for people (``incident``, ``merchants``) live in :mod:`huabei_watch.root.cli_ops`."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from huabei_watch.errors import ConfigError
+from huabei_watch.root import cli_ops
 from huabei_watch.root.settings import load_settings
 
 
 def _settings(args: argparse.Namespace) -> Any:
     return load_settings(Path(args.config) if args.config else None)
-
-
-def cmd_merchants(args: argparse.Namespace) -> int:
-    from huabei_watch.db.engine import Database
-    from huabei_watch.merchants.registry import MerchantRegistry, dump_json
-    from huabei_watch.root import schema
-
-    schema.load_tables()
-
-    try:
-        settings = _settings(args)
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-
-    text = ""
-    if args.action == "import":
-        try:
-            text = Path(args.file).read_text("utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            print(f"cannot read {args.file}: {exc}", file=sys.stderr)
-            return 2
-
-    async def main() -> int:
-        db = await Database.open(settings.database_url())
-        try:
-            reg = MerchantRegistry(db)
-            if args.action == "import":
-                report = await reg.import_csv(text)
-                for p in report.problems:
-                    print(f"{args.file}: {p}", file=sys.stderr)
-                print(f"imported {report.imported} merchants, {len(report.problems)} problems")
-                return 1 if report.problems else 0
-            async for m in reg.iter_all():
-                print(dump_json(m))
-            return 0
-        finally:
-            await db.close()
-
-    settings.daemon.state_dir.mkdir(parents=True, exist_ok=True)
-    return asyncio.run(main())
 
 
 def cmd_parse_notice(args: argparse.Namespace) -> int:
@@ -125,64 +85,6 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_incident(args: argparse.Namespace) -> int:
-    """Talk to a running daemon's admin API (like amtool does with Alertmanager)."""
-    import urllib.error
-    import urllib.request
-
-    try:
-        settings = _settings(args)
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    host, _, port = settings.admin.listen.rpartition(":")
-    base = args.url or f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
-    headers = {"Content-Type": "application/json"}
-    if settings.admin.ops_token is not None:
-        headers["Authorization"] = f"Bearer {settings.admin.ops_token.get_secret_value()}"
-    body: dict[str, Any] | None = None
-    if args.action == "list":
-        method, path = "GET", "/v1/incidents" + ("?all=1" if args.all else "")
-    elif args.action == "open":
-        method, path = "POST", "/v1/incidents"
-        body = {"title": args.title, "summary_zh": args.summary or "", "toggle": not args.notify_only}
-        if args.merchant:
-            body["merchants"] = args.merchant
-        if args.ends_at:
-            body["ends_at"] = args.ends_at
-        if args.starts_at:
-            body["starts_at"] = args.starts_at
-        if args.kind:
-            body["kind"] = args.kind
-    elif args.action == "resolve":
-        method, path = "POST", f"/v1/incidents/{args.incident_id}/resolve"
-        body = {"by": args.by}
-    elif args.action == "force-on":
-        method, path = "POST", f"/v1/merchants/{args.merchant_id}/force-on"
-        body = {"incident_id": args.incident or "*", "until": args.until, "by": args.by}
-    else:
-        method, path = "POST", f"/v1/incidents/{args.incident_id}/silence"
-        body = {"for": args.duration} if args.duration else {"until": args.until}
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, headers=headers, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=15) as resp:
-            payload = json.loads(resp.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        print(f"huabei-watch incident {args.action}: HTTP {exc.code}: {exc.read().decode('utf-8', 'replace')}", file=sys.stderr)
-        return 1
-    except (urllib.error.URLError, OSError) as exc:
-        print(f"huabei-watch incident {args.action}: cannot reach the daemon at {base}: {exc} "
-              "(is `huabei-watch run` running? --url overrides the address)", file=sys.stderr)
-        return 1
-    if args.action == "list":
-        for inc in payload.get("incidents", []):
-            print(json.dumps({k: inc.get(k) for k in ("incident_id", "kind", "phase", "title", "starts_at", "ends_at", "silenced_until")}, ensure_ascii=False))
-    else:
-        print(json.dumps(payload, ensure_ascii=False))
-    return 0
-
-
 def cmd_asyncapi(args: argparse.Namespace) -> int:
     """Write the AsyncAPI document: YAML for a .yaml/.yml FILE (when PyYAML is there), JSON otherwise."""
     from huabei_watch.events import Topics
@@ -219,12 +121,7 @@ def cmd_asyncapi(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add subcommands to the ``huabei-watch`` parser. ``sub`` is argparse's subparsers action."""
-    mer = sub.add_parser("merchants", help="merchant registry: import a CSV, list")
-    msub = mer.add_subparsers(dest="action", required=True)
-    imp = msub.add_parser("import", help="import or update merchants from a CSV file (header row required)")
-    imp.add_argument("file")
-    msub.add_parser("list", help="print every merchant as a JSON line")
-    mer.set_defaults(fn=cmd_merchants)
+    cli_ops.register_merchants(sub)
 
     pn = sub.add_parser("parse-notice", help="understand a notice text (file or stdin) and print JSON")
     pn.add_argument("file", nargs="?", help="notice text file (UTF-8 or GBK); stdin when absent")
@@ -244,9 +141,12 @@ def register(sub: Any) -> None:
     inc = sub.add_parser("incident", help="list, open, resolve, silence incidents, force Huabei on, on a running daemon")
     inc.add_argument("--url", help="admin server base URL (default: from admin.listen)")
     isub = inc.add_subparsers(dest="action", required=True)
-    ls = isub.add_parser("list", help="open incidents (all with --all)")
+    out = argparse.ArgumentParser(add_help=False)
+    out.add_argument("--json", action="store_true", help="print JSON (the default when stdout is not a terminal)")
+    ls = isub.add_parser("list", help="open incidents (all with --all): a table on a terminal, JSON lines otherwise",
+                         parents=[out])
     ls.add_argument("--all", action="store_true")
-    op = isub.add_parser("open", help="open a manual incident (switches Huabei off unless --notify-only)")
+    op = isub.add_parser("open", help="open a manual incident (switches Huabei off unless --notify-only)", parents=[out])
     op.add_argument("--title", required=True)
     op.add_argument("--summary", help="one line for merchants, in Chinese")
     op.add_argument("--merchant", action="append", help="limit to these merchants (repeatable); default: platform")
@@ -254,20 +154,20 @@ def register(sub: Any) -> None:
     op.add_argument("--starts-at", help="ISO time with offset (default: now)")
     op.add_argument("--ends-at", help="ISO time with offset (default: until resolved)")
     op.add_argument("--notify-only", action="store_true", help="tell people but never switch Huabei")
-    rs = isub.add_parser("resolve", help="resolve an incident early")
+    rs = isub.add_parser("resolve", help="resolve an incident early", parents=[out])
     rs.add_argument("incident_id")
     rs.add_argument("--by", default="ops")
-    si = isub.add_parser("silence", help="silence an incident's notifications")
+    si = isub.add_parser("silence", help="silence an incident's notifications", parents=[out])
     si.add_argument("incident_id")
     g = si.add_mutually_exclusive_group(required=True)
     g.add_argument("--for", dest="duration", help="a duration such as 2h")
     g.add_argument("--until", help="ISO time with offset")
-    fo = isub.add_parser("force-on", help="keep Huabei on for one merchant (one incident, or all with no --incident)")
+    fo = isub.add_parser("force-on", help="keep Huabei on for one merchant (one incident, or all with no --incident)", parents=[out])
     fo.add_argument("merchant_id")
     fo.add_argument("--incident", help="only this incident (default: every incident)")
     fo.add_argument("--until", help="ISO time with offset (default: until the incident ends)")
     fo.add_argument("--by", default="ops")
-    inc.set_defaults(fn=cmd_incident)
+    inc.set_defaults(fn=cli_ops.cmd_incident)
 
     aa = sub.add_parser("asyncapi", help="write the AsyncAPI 3 document of every topic and event type")
     aa.add_argument("file", nargs="?", help="output file: YAML if it ends in .yaml/.yml, else JSON (default: stdout, JSON)")

@@ -13,6 +13,8 @@ import signal
 from huabei_watch.bus.broker import broker_address_file
 from huabei_watch.clock import Clock
 from huabei_watch.root import schema
+from huabei_watch.root.feeds import add_feed_routes
+from huabei_watch.root.merchant_page import add_merchant_routes
 from huabei_watch.root.settings import Settings
 from huabei_watch.root.status import add_status_routes
 from huabei_watch.runtime.app import App, Role
@@ -22,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def build_roles(names: list[str]) -> list[Role]:
     """Roles in start order. Imports lazily so a single-role process loads only what it runs
-    (and the tables of every role, which the migrations create)."""
+    (and the tables of every role, which the migrations check)."""
     schema.load_tables()
     roles: list[Role] = []
     for name in names:
@@ -49,9 +51,14 @@ def build_roles(names: list[str]) -> list[Role]:
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None, bootstrap: str | None = None) -> App[Settings]:
-    """The daemon's :class:`App`, with the status page on its admin server."""
+    """The daemon's :class:`App`, with the status page on its admin server and the schema made ready
+    at start (:func:`huabei_watch.root.schema.prepare_database`)."""
     schema.load_tables()
-    return App(settings, clock=clock, bootstrap=bootstrap, admin_routes=(add_status_routes,))
+    return App(
+        settings, clock=clock, bootstrap=bootstrap,
+        admin_routes=(add_status_routes, add_feed_routes, add_merchant_routes),
+        prepare_database=schema.prepare_database,
+    )
 
 
 async def run_daemon(settings: Settings, role_names: list[str], *, ready: asyncio.Event | None = None) -> int:

@@ -5,9 +5,9 @@ it through its own protocol (``WatcherConfig``, ``IncidentsConfig``, ...)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from consumers.cashier.settings import CashierConfig, CashierSettings
 from consumers.incidents.settings import IncidentsConfig, IncidentSettings
@@ -20,8 +20,10 @@ from huabei_watch.config.settings import (
     KafkaSettings,
     MerchantConfig,
     Section,
+    SecuritySettings,
     database_url,
 )
+from huabei_watch.config.types import Duration
 from watcher.alipay.config import AlipayProbeSettings
 from watcher.compat.table import CompatTable
 from watcher.settings import PaymentsSettings, SandboxSettings, WatcherConfig
@@ -32,6 +34,20 @@ Role = Literal["watcher", "incidents", "cashier", "notify"]
 ROLES: tuple[Role, ...] = ("watcher", "incidents", "cashier", "notify")
 
 
+class PagesSettings(Section):
+    """The pages people open: the merchant page, calendars and feeds."""
+
+    public_url: str | None = Field(
+        default=None, pattern=r"^https?://[^\s]+$",
+        description="Base URL people reach the admin server at (links in feeds and messages); default: the request's own",
+    )
+    link_secret: SecretStr | None = Field(
+        default=None, min_length=16,
+        description="Key signing merchant-page links (/m/{id}?exp=&sig=); none: only bearer tokens open the page",
+    )
+    link_ttl: Annotated[float, Duration(ge=3600)] = 30 * 86400
+
+
 class Settings(Section):
     """The whole configuration file."""
 
@@ -39,6 +55,7 @@ class Settings(Section):
     admin: AdminSettings = AdminSettings()
     kafka: KafkaSettings = KafkaSettings()
     database: DatabaseSettings = DatabaseSettings()
+    security: SecuritySettings = SecuritySettings()
     sandbox: SandboxSettings = SandboxSettings()
     incidents: IncidentSettings = IncidentSettings()
     cashier: CashierSettings = CashierSettings()
@@ -49,6 +66,7 @@ class Settings(Section):
     sources: tuple[AnnouncementSource, ...] = ()
     probes: tuple[ProbeSpec, ...] = ()
     merchants: tuple[MerchantConfig, ...] = ()
+    pages: PagesSettings = PagesSettings()
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Settings:

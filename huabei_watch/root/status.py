@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
-from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-import jinja2
 from aiohttp import web
 
-from huabei_watch.clock import to_shanghai
+from huabei_watch.root import status_svg
+from huabei_watch.root.incident_page import add_incident_route
 from huabei_watch.root.status_data import read_status
+from huabei_watch.root.status_history import read_history
+from huabei_watch.root.templates import render
 from huabei_watch.runtime.admin import APP_KEY, readiness
 from huabei_watch.runtime.auth import require_ops
 
@@ -53,19 +52,6 @@ async def daemon_health(app: App[Any]) -> DaemonHealth:
     return DaemonHealth(ready, tuple(checks.items()), tuple(r.name for r in app.roles), broker, restarts)
 
 
-def shanghai(value: datetime | None) -> str:
-    """``2026-11-28 02:00`` in Asia/Shanghai; ``—`` for None."""
-    return to_shanghai(value).strftime("%Y-%m-%d %H:%M") if value is not None else "—"
-
-
-@cache
-def _template() -> jinja2.Template:
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["sh"] = shanghai
-    text = resources.files("huabei_watch.root").joinpath("status.html.j2").read_text("utf-8")
-    return env.from_string(text)
-
-
 def _page_link(q: str, page: int) -> str:
     params: dict[str, str | int] = {"page": page}
     if q:
@@ -77,14 +63,16 @@ async def status_page(request: web.Request) -> web.Response:
     app = request.app[APP_KEY]
     require_ops(request, app.settings.admin.ops_token)
     q = request.query.get("q", "")
-    try:
-        page = int(request.query.get("page", "1"))
-    except ValueError:
-        page = 1
+    raw_page = request.query.get("page", "1")
+    if not (raw_page.isascii() and raw_page.isdigit() and 1 <= int(raw_page[:7]) <= 100_000 and len(raw_page) <= 6):
+        raise web.HTTPBadRequest(text='{"error": "bad_query", "reason": "page must be a whole number from 1 to 100000"}',
+                                 content_type="application/json")
+    page = int(raw_page)
     now = app.clock.now()
     health = await daemon_health(app)
     try:
         data = await read_status(app.require_db(), now, q=q, page=page)
+        history = await read_history(app.require_db(), now)
     except Exception as exc:
         log.warning("status.read_failed", extra={"reason": type(exc).__name__})
         return web.Response(
@@ -93,8 +81,10 @@ async def status_page(request: web.Request) -> web.Response:
             "<p>数据库暂时无法读取 Database unavailable</p>",
         )
     off = data.off
-    html = _template().render(
-        now=now, refresh=REFRESH_SECONDS, health=health, data=data,
+    html = render(
+        "status.html.j2",
+        now=now, refresh=REFRESH_SECONDS, health=health, data=data, history=history, svg=status_svg,
+        incident_link=incident_link,
         active=[i for i in data.incidents if i.phase.value == "active"],
         upcoming=[i for i in data.incidents if i.phase.value == "scheduled"],
         kind_zh=KIND_ZH, phase_zh=PHASE_ZH, health_zh=HEALTH_ZH, why_zh=WHY_ZH,
@@ -104,11 +94,16 @@ async def status_page(request: web.Request) -> web.Response:
     return web.Response(text=html, content_type="text/html", charset="utf-8", headers={"Cache-Control": "no-store"})
 
 
+def incident_link(incident_id: str) -> str:
+    return "/status/incidents/" + quote(incident_id, safe="")
+
+
 async def index(request: web.Request) -> web.Response:
     raise web.HTTPFound("/status")
 
 
 def add_status_routes(app: App[Any]) -> None:
-    """Register ``/status`` and ``/`` on the admin server (``app.web[APP_KEY]`` must be set)."""
+    """Register ``/status``, ``/status/incidents/{id}`` and ``/`` on the admin server (``app.web[APP_KEY]`` must be set)."""
     app.web.router.add_get("/status", status_page)
     app.web.router.add_get("/", index)
+    add_incident_route(app)

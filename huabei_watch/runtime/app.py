@@ -1,6 +1,7 @@
 """One daemon process: shared resources and the roles it runs.
 
-Start order: embedded broker (if configured) -> bus (producer, topics) -> database (migrations) ->
+Start order: embedded broker (if configured) -> bus (producer, topics) -> database (schema made ready
+by the root's ``prepare_database``: a SQLite file upgrades itself, other databases must be current) ->
 scheduler -> roles -> admin server. Stop order is the reverse; roles drain their work within
 ``daemon.shutdown_timeout``.
 """
@@ -20,13 +21,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from huabei_watch import metrics
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.bus.kafka import Bus, ConsumerRunner, Handler
+from huabei_watch.bus.keys import Keyring, load_keyring
 from huabei_watch.clock import Clock, SystemClock
 from huabei_watch.config.settings import CoreSettings
 from huabei_watch.db.engine import Database
 from huabei_watch.errors import TransientError
 from huabei_watch.events import Topics
 from huabei_watch.merchants.registry import MerchantRegistry
-from huabei_watch.runtime import admin
+from huabei_watch.runtime import admin, guard
+from huabei_watch.runtime.guard import Limits
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,9 @@ S_co = TypeVar("S_co", bound=CoreSettings, covariant=True)
 
 #: Adds routes to the admin server (e.g. the composition root's status page); runs before roles start.
 AdminRoutes = Callable[["App[Any]"], None]
+#: Makes the opened database ready for the roles (the root's migrations), or refuses with a
+#: :class:`~huabei_watch.errors.HuabeiWatchError` saying what to run.
+PrepareDatabase = Callable[[Database], Awaitable[None]]
 
 
 class Role(Protocol):
@@ -65,18 +71,23 @@ class App(Generic[S_co]):
         clock: Clock | None = None,
         bootstrap: str | None = None,
         admin_routes: Sequence[AdminRoutes] = (),
+        prepare_database: PrepareDatabase | None = None,
     ) -> None:
+        """``prepare_database`` None: the database is used as it is (its tables made elsewhere)."""
         self.settings = settings
         self._admin_routes = tuple(admin_routes)
+        self._prepare_database = prepare_database
         self.clock: Clock = clock or SystemClock()
         self.topics = Topics(settings.kafka.topic_prefix)
         self.broker: EmbeddedBroker | None = None
         self._bootstrap = bootstrap
         self.bus: Bus | None = None
+        self.keyring = Keyring.disabled()
         self.db: Database | None = None
         self.scheduler = AsyncIOScheduler(timezone="Asia/Shanghai")
         self.web = web.Application(client_max_size=settings.admin.max_body_bytes)
         self.runner: web.AppRunner | None = None
+        self.listener: guard.Listener | None = None
         self.http: aiohttp.ClientSession | None = None
         self.roles: list[Role] = []
         self.consumers: list[tuple[ConsumerRunner, asyncio.Task[None] | None]] = []
@@ -112,19 +123,27 @@ class App(Generic[S_co]):
     def group_id(self, role: str) -> str:
         return f"{self.settings.kafka.group_prefix}.{role}"
 
+    def broker_epoch(self) -> int:
+        """Changes when the embedded broker restarts (its consumer groups are gone then)."""
+        return self.broker.generation if self.broker is not None else 0
+
     def consume(self, role: str, topics: list[str], handler: Handler) -> ConsumerRunner:
+        """A consumer of ``topics`` in group ``<group_prefix>.<role>``: records are verified with the
+        process's keyring, and ``/readyz`` says 503 while the group is not joined and assigned."""
         runner = ConsumerRunner(
             group_id=self.group_id(role),
             topics=topics,
             handler=handler,
             bus=self.require_bus(),
             settings=self.settings.kafka,
+            verifier=self.keyring.verifier,
             clock=self.clock,
+            epoch=self.broker_epoch,
         )
         self.consumers.append((runner, None))
 
         async def joined() -> bool:
-            return runner.started
+            return runner.ready()
 
         self.ready_checks[f"consumer:{runner.group_id}"] = joined
         return runner
@@ -146,14 +165,18 @@ class App(Generic[S_co]):
     async def start(self, roles: list[Role]) -> None:
         s = self.settings
         s.daemon.state_dir.mkdir(parents=True, exist_ok=True)
+        self.keyring = load_keyring(s.daemon, s.security, embedded=s.kafka.embedded, roles=[r.name for r in roles])
         if s.kafka.embedded and self._bootstrap is None:
-            self.broker = EmbeddedBroker(binary=s.kafka.embedded_binary, log_path=s.daemon.state_dir / "broker.log")
+            self.broker = EmbeddedBroker(binary=s.kafka.embedded_binary, log_path=s.daemon.state_dir / "broker.log",
+                                         state_dir=s.daemon.state_dir)
             await self.broker.start()
             self.broker.on_restart.append(self._after_broker_restart)
-        self.bus = Bus(s.kafka, self.bootstrap, self.topics)
+        self.bus = Bus(s.kafka, self.bootstrap, self.topics, signer=self.keyring.signer)
         await self._retry("kafka", self.bus.start)
         await self._retry("kafka topics", self.bus.ensure_topics)
         self.db = await Database.open(s.database_url(), pool_size=s.database.pool_size, retry_for=s.database.retry_for)
+        if self._prepare_database is not None:
+            await self._prepare_database(self.db)
         if s.merchants:
             await MerchantRegistry(self.db).upsert_many(s.merchants, origin="config", now=self.clock.now())
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
@@ -170,13 +193,24 @@ class App(Generic[S_co]):
             self.consumers[i] = (runner, asyncio.create_task(self._consume(runner), name=f"consumer:{runner.group_id}"))
 
     async def _consume(self, runner: ConsumerRunner) -> None:
-        try:
-            await self._retry(f"consumer {runner.group_id}", runner.start, attempts=1_000_000)
-            await runner.run()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("consumer.crashed", extra={"group": runner.group_id})
+        """Join and consume until shutdown. A consumer whose loop dies (it should not: the runner
+        dead-letters what it cannot handle) leaves its group and joins again after a pause;
+        ``/readyz`` says 503 until it is assigned again."""
+        delay = 0.5
+        while not self.stopping.is_set():
+            try:
+                await self._retry(f"consumer {runner.group_id}", runner.start, attempts=1_000_000)
+                await runner.run()
+                return  # asked to stop
+            except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException:
+                metrics.CONSUMER_RESTARTS.labels(runner.group_id).inc()
+                log.exception("consumer.crashed", extra={"group": runner.group_id, "restart_in_s": delay})
+            await runner.reset()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), delay)
+            delay = min(delay * 2, 30.0)
 
     async def _retry(self, what: str, fn: Callable[[], Awaitable[object]], attempts: int = 10) -> None:
         delay = 0.5
@@ -226,6 +260,8 @@ class App(Generic[S_co]):
         for t in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+        if self.listener is not None:
+            await self.listener.close()
         if self.runner is not None:
             await self.runner.cleanup()
         if self.http is not None:
@@ -257,18 +293,19 @@ class App(Generic[S_co]):
             add(self)
 
     async def _start_admin(self) -> None:
-        host, _, port = self.settings.admin.listen.rpartition(":")
-        self.runner = web.AppRunner(self.web, access_log=None)
+        a = self.settings.admin
+        host, _, port = a.listen.rpartition(":")
+        self.runner = web.AppRunner(self.web, access_log=None, keepalive_timeout=a.keepalive_timeout,
+                                    handle_signals=False)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, host, int(port))
+        limits = Limits(max_connections=a.max_connections, max_per_address=a.max_connections_per_address,
+                        header_timeout=a.header_timeout, body_timeout=a.body_timeout)
         try:
-            await site.start()
+            self.listener = await guard.serve(self.runner.server, host, int(port), limits)
         except OSError as exc:
             raise TransientError(
-                f"admin server cannot listen on {self.settings.admin.listen}: {exc.strerror} "
-                "(set admin.listen to a free address)"
+                f"admin server cannot listen on {a.listen}: {exc.strerror} (set admin.listen to a free address)"
             ) from None
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        self.admin_port = sockets[0].getsockname()[1] if sockets else int(port)
-        log.info("admin.listening", extra={"url": f"http://{host}:{self.admin_port}"})
+        self.admin_port = self.listener.port
+        log.info("admin.listening", extra={"url": f"http://{host}:{self.admin_port}",
+                                           "max_connections": self.listener.guard.max_total})

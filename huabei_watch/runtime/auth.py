@@ -19,11 +19,13 @@ from huabei_watch.merchants.model import Merchant, token_matches
 
 
 def bearer(request: web.Request) -> str | None:
+    """The bearer token, or None when absent or not printable ASCII (no real token is anything else)."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or not (token.isascii() and token.isprintable()):
         return None
-    return token.strip()
+    return token
 
 
 def _is_loopback(request: web.Request) -> bool:

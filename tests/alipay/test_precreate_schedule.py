@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -269,3 +270,22 @@ async def test_finding_is_published_later_when_the_bus_was_away(
     clock.set(slot + 2 * H)
     await scheduler.run_due()
     assert [(e.data.merchant_id, e.data.state) for e in publisher.events] == [("f1", "raised")]  # type: ignore[attr-defined]
+
+
+async def test_a_merchant_whose_probe_keeps_failing_is_logged_unavailable_once_and_back_once(
+    gateway: FakeAlipayGateway, session: aiohttp.ClientSession, clock: ManualClock, merchant_keys: KeyPair,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    scheduler, _ = build(gateway, session, clock, merchant_keys, ["b"])
+    gateway.set_mode("app-b", Mode.SELLER_BLOCKED)
+    caplog.set_level(logging.INFO, logger="watcher.sources.poll_health")
+    for _ in range(3):
+        clock.set(scheduler.schedule("b").due)
+        await scheduler.run_due()
+    gateway.set_mode("app-b", Mode.SUCCESS)
+    clock.set(scheduler.schedule("b").due)
+    await scheduler.run_due()
+    assert [(r.msg, r.poller) for r in caplog.records] == [  # type: ignore[attr-defined]
+        ("poller.unavailable", "b"), ("poller.back", "b")]
+    assert "ACQ.SELLER_BEEN_BLOCKED" in caplog.records[0].reason  # type: ignore[attr-defined]
+    assert scheduler.schedule("b").failures == 0

@@ -66,7 +66,7 @@ def test_maintenance_switches_auto_merchant_not_notify_only_and_back_after_grace
 def test_restart_in_the_middle_of_a_window_resumes_off() -> None:
     engine = IncidentEngine(ISET)
     engine.apply(maintenance(), T0)
-    restarted = IncidentEngine.restore(ISET, engine.incidents())  # down from T0 to mid-window
+    restarted = IncidentEngine.restore(ISET, engine.records())  # down from T0 to mid-window
     now = WIN_START + timedelta(minutes=30)
     restarted.tick(now)
     cashier = Cashier({"auto": Mode.AUTO})

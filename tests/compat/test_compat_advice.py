@@ -153,7 +153,7 @@ def test_bad_plugin_tables_are_refused_with_readable_errors(rules: list[dict[str
 
 def test_check_interval_is_seconds_with_bounds() -> None:
     assert CompatTable.model_validate({"check_interval": 43200}).check_interval == 43200
-    with pytest.raises(ValidationError, match="greater than or equal to 600"):
+    with pytest.raises(ValidationError, match="must be >= 600 s"):
         CompatTable.model_validate({"check_interval": 60})
 
 

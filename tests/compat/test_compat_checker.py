@@ -18,6 +18,7 @@ from huabei_watch.errors import TransientError
 from huabei_watch.events.base import Event
 from huabei_watch.events.signals import MERCHANT_FINDING, MerchantFinding
 from huabei_watch.merchants.registry import MerchantRegistry
+from tests.support import migrated_database
 from watcher.compat.advice import InterfaceNotice
 from watcher.compat.checker import CHECK_JOB, FLUSH_JOB, CompatChecker
 from watcher.compat.store import CompatStore
@@ -95,7 +96,7 @@ async def test_interface_notice_advises_each_named_merchant_exactly_once(db: Dat
 
 async def test_two_checkers_on_one_database_publish_each_finding_once(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
-    db_a, db_b = await Database.open(url, retry_for=10), await Database.open(url, retry_for=10)
+    db_a, db_b = await migrated_database(url, retry_for=10), await migrated_database(url, retry_for=10)
     try:
         registry = await seed(db_a)
         clock = ManualClock(NOW)
@@ -115,11 +116,11 @@ async def test_two_checkers_on_one_database_publish_each_finding_once(tmp_path: 
 async def test_restarted_checker_does_not_republish(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"
     clock = ManualClock(NOW)
-    db = await Database.open(url, retry_for=5)
+    db = await migrated_database(url, retry_for=5)
     first = RecordingPublisher()
     await checker(db, await seed(db), clock, first).on_interface_notice(NOTICE)
     await db.close()
-    db = await Database.open(url, retry_for=5)
+    db = await migrated_database(url, retry_for=5)
     try:
         again = RecordingPublisher()
         c = checker(db, MerchantRegistry(db), clock, again)

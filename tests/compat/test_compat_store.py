@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from huabei_watch.db.engine import Database
+from tests.support import migrated_database
 from watcher.compat.advice import advisories, cleared_finding
 from watcher.compat.store import CompatStore
 from watcher.compat.table import CompatTable
@@ -17,7 +18,7 @@ TABLE = CompatTable.model_validate({"plugins": [{"name": "woo-alipay", "min_vers
 
 async def test_two_processes_claiming_the_same_finding_only_one_wins(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
-    dbs = [await Database.open(url, retry_for=10) for _ in range(4)]
+    dbs = [await migrated_database(url, retry_for=10) for _ in range(4)]
     try:
         [raised] = advisories("m1", "woo-alipay/3.2.1", TABLE, [], NOW)
         wins = await asyncio.gather(*(CompatStore(db).claim(raised, NOW) for db in dbs))

@@ -19,6 +19,7 @@ from huabei_watch.errors import TransientError
 from huabei_watch.merchants.registry import MerchantRegistry
 from huabei_watch.root.settings import parse_settings
 from huabei_watch.runtime.app import App
+from tests.support import security_section
 from watcher.compat.api import add_diagnose_routes
 
 OPS = "ops-token-for-tests"
@@ -56,6 +57,7 @@ class Api:
 async def api(db: Database, tmp_path: Path) -> AsyncIterator[Api]:
     settings = parse_settings({
         "daemon": {"state_dir": str(tmp_path / "state")}, "admin": {"ops_token": OPS}, "sandbox": {"enabled": False},
+            "security": security_section(),
     })
     app = App(settings, clock=ManualClock(NOW))
     app.db = db

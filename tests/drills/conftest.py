@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from huabei_watch.bus.broker import EmbeddedBroker
-from tests.conftest import _fresh_pg_database, _pg_url
+from tests.conftest import _pg_url
+from tests.support import fresh_pg_database, migrated_database
 
 
 @pytest.fixture
@@ -22,7 +23,8 @@ async def own_broker(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A database URL for a daemon subprocess: a SQLite file, or (when HUABEI_TEST_PG_URL is
-    set) a fresh PostgreSQL database. The schema is created by the daemon at start-up."""
+    set) a fresh PostgreSQL database. SQLite: the daemon upgrades it at start-up; PostgreSQL: migrated
+    here, as the deployment's ``huabei-watch db upgrade`` step does before the roles start."""
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{(tmp_path / 'shared.db').as_posix()}"
     return await _postgres()
@@ -30,7 +32,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def postgres_url() -> str:
-    """A fresh PostgreSQL database, for drills that only make sense there."""
+    """A fresh, migrated PostgreSQL database, for drills that only make sense there."""
     return await _postgres()
 
 
@@ -38,4 +40,6 @@ async def _postgres() -> str:
     base = _pg_url()
     if base is None:
         pytest.skip("PostgreSQL not configured (HUABEI_TEST_PG_URL)")
-    return await _fresh_pg_database(base)
+    url = await fresh_pg_database(base)
+    await (await migrated_database(url)).close()
+    return url

@@ -27,13 +27,11 @@ from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.bus.kafka import Bus
 from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.config.settings import KafkaSettings
-from huabei_watch.db.engine import Database
 from huabei_watch.errors import TransientError
 from huabei_watch.events import HEALTH_DOWN, HEALTH_UP, Event, EventData, Topics, decode
-from huabei_watch.root.daemon import build_roles
-from huabei_watch.runtime.app import App
+from huabei_watch.root.daemon import build_app, build_roles
 from tests.e2e.harness import settings_for
-from tests.support import eventually
+from tests.support import eventually, fixed_keyring, migrated_database
 from watcher.notices import understand
 from watcher.payments.ingest import make_payment_results_handler, signed_headers
 from watcher.payments.pipeline import KafkaSink
@@ -133,7 +131,7 @@ async def test_probe_changes_during_a_broker_outage_stay_pending_and_all_reach_t
 ) -> None:
     state, base = platform
     clock = ManualClock(START)
-    bus = Bus(_settings(topic_prefix), own_broker.bootstrap_servers, Topics(topic_prefix))
+    bus = Bus(_settings(topic_prefix), own_broker.bootstrap_servers, Topics(topic_prefix), signer=fixed_keyring().signer)
     await bus.start()
     await bus.ensure_topics()
     probe = HttpProbe(kind="http", id="gw", url=f"{base}/health", interval=10, timeout=2,
@@ -186,10 +184,10 @@ async def test_notices_published_during_a_broker_outage_are_not_marked_seen_and_
 ) -> None:
     state, base = platform
     clock = ManualClock(START)
-    bus = Bus(_settings(topic_prefix), own_broker.bootstrap_servers, Topics(topic_prefix))
+    bus = Bus(_settings(topic_prefix), own_broker.bootstrap_servers, Topics(topic_prefix), signer=fixed_keyring().signer)
     await bus.start()
     await bus.ensure_topics()
-    db = await Database.open(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}", retry_for=5)
+    db = await migrated_database(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}", retry_for=5)
     store = SqlSeenStore(db.engine)
     source = RssSource(kind="rss", id="feed", feed_url=f"{base}/feed.xml", politeness_delay=0)
     assert state.items is not None
@@ -248,7 +246,7 @@ async def test_daemon_restarts_its_killed_broker_republishes_state_and_consumes_
         "probes": [{"kind": "http", "id": "gw", "url": f"{base}/health", "interval": 1, "timeout": 0.5,
                     "failure_threshold": 1, "success_threshold": 1}],
     })
-    app = App(settings, clock=clock)
+    app = build_app(settings, clock=clock)
     await app.start(build_roles(["watcher", "incidents"]))
     try:
         assert app.broker is not None
@@ -281,7 +279,7 @@ async def test_payment_results_posted_during_a_broker_outage_get_503_and_arrive_
     """The ingest endpoint acknowledges only what is on Kafka: during the outage a batch gets 503
     with Retry-After (the sender keeps it); resent after the restart it gets 202 and is on the topic."""
     clock = ManualClock(START)
-    bus = Bus(_settings(topic_prefix), own_broker.bootstrap_servers, Topics(topic_prefix))
+    bus = Bus(_settings(topic_prefix), own_broker.bootstrap_servers, Topics(topic_prefix), signer=fixed_keyring().signer)
     await bus.start()
     await bus.ensure_topics()
     app = web.Application()

@@ -37,7 +37,6 @@ from huabei_watch.bus.broker import EmbeddedBroker, free_port
 from huabei_watch.bus.kafka import Bus
 from huabei_watch.clock import SystemClock
 from huabei_watch.config.settings import KafkaSettings
-from huabei_watch.db.engine import Database
 from huabei_watch.events import (
     HUABEI_CHANNELS,
     INCIDENT_OPENED,
@@ -53,7 +52,7 @@ from tests.cashier.incident_builders import outage_incident
 from tests.fakes.aliyun_sms import FakeAliyunSms
 from tests.fakes.base import Failure
 from tests.fakes.wecom import FakeWeCom
-from tests.support import eventually
+from tests.support import eventually, fixed_keyring, migrated_database, security_toml
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MERCHANTS = 8
@@ -89,6 +88,7 @@ group_prefix = "{prefix}"
 partitions = 1
 session_timeout = "6s"
 idempotence = "off"  # the embedded broker lacks InitProducerId
+{security_toml()}
 [sandbox]
 enabled = false
 [notify]
@@ -182,7 +182,7 @@ async def test_notify_killed_mid_batch_sends_nothing_twice_and_the_rest_after_re
         config = _config(tmp_path, port=port, prefix=topic_prefix, bootstrap=own_broker.bootstrap_servers,
                          wecom=wecom.base_url, sms=sms.base_url, db_url=database_url)
         settings = KafkaSettings(topic_prefix=topic_prefix, group_prefix=topic_prefix, partitions=1)
-        bus = Bus(settings, own_broker.bootstrap_servers, Topics(topic_prefix))
+        bus = Bus(settings, own_broker.bootstrap_servers, Topics(topic_prefix), signer=fixed_keyring().signer)
         await bus.start()
         try:
             await bus.ensure_topics()
@@ -264,6 +264,7 @@ group_prefix = "{prefix}"
 partitions = 1
 session_timeout = "6s"
 idempotence = "off"
+{security_toml()}
 [sandbox]
 enabled = false
 [cashier]
@@ -316,7 +317,7 @@ _PG_STALL = (
 async def _install_stall(db: AsyncEngine, database_url: str) -> None:
     """Create the daemon's tables, then a trigger that blocks forever inside the transaction that
     first writes merchant ``c{STALL_AT}``'s switch: a deterministic point mid-batch to kill at."""
-    migrated = await Database.open(database_url)
+    migrated = await migrated_database(database_url)
     await migrated.engine.dispose()
     async with db.begin() as conn:
         for sql in _SQLITE_STALL if db.dialect.name == "sqlite" else _PG_STALL:
@@ -379,7 +380,7 @@ async def test_cashier_killed_mid_batch_misses_no_toggle_and_repeats_none_after_
                              db_url=database_url)
     topics = Topics(topic_prefix)
     bus = Bus(KafkaSettings(topic_prefix=topic_prefix, group_prefix=topic_prefix, partitions=1),
-              own_broker.bootstrap_servers, topics)
+              own_broker.bootstrap_servers, topics, signer=fixed_keyring().signer)
     group = f"{topic_prefix}.cashier"
     await bus.start()
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=5)

@@ -29,7 +29,7 @@ from huabei_watch.db.engine import Database
 from huabei_watch.errors import TransientError
 from tests.e2e.harness import get_json, running, settings_for
 from tests.incidents import factories
-from tests.support import eventually
+from tests.support import eventually, migrated_database
 
 #: How long the fault lasts once the consumer is stuck on it (the drill's parameter, not a wait).
 LOCK_HELD_S = 2.0
@@ -59,7 +59,7 @@ async def test_database_run_retries_a_locked_database_until_it_is_released(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "state.db"
-    migrated = await Database.open(f"sqlite+aiosqlite:///{path}", retry_for=5)
+    migrated = await migrated_database(f"sqlite+aiosqlite:///{path}", retry_for=5)
     await migrated.close()
     # A short driver timeout so "database is locked" surfaces at once and Database.run must retry.
     db = Database(create_async_engine(f"sqlite+aiosqlite:///{path}", connect_args={"timeout": 0.05}), retry_for=20)
@@ -80,7 +80,7 @@ async def test_database_run_retries_a_locked_database_until_it_is_released(
 
 async def test_database_run_gives_up_with_a_transient_error_when_the_lock_outlasts_retry_for(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
-    migrated = await Database.open(f"sqlite+aiosqlite:///{path}", retry_for=5)
+    migrated = await migrated_database(f"sqlite+aiosqlite:///{path}", retry_for=5)
     await migrated.close()
     db = Database(create_async_engine(f"sqlite+aiosqlite:///{path}", connect_args={"timeout": 0.05}), retry_for=0.5)
     try:

@@ -12,9 +12,10 @@ import aiohttp
 
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.clock import ManualClock
-from huabei_watch.root.daemon import build_roles
+from huabei_watch.root.daemon import build_app, build_roles
 from huabei_watch.root.settings import parse_settings
 from huabei_watch.runtime.app import App
+from tests.support import security_section
 
 OPS = "ops-token-for-tests"
 
@@ -25,6 +26,7 @@ def settings_for(tmp_path: Path, prefix: str, extra: dict[str, Any] | None = Non
         "admin": {"listen": "127.0.0.1:0", "ops_token": OPS},
         "kafka": {"topic_prefix": prefix, "group_prefix": prefix, "partitions": 2, "session_timeout": 6},
         "sandbox": {"enabled": False},
+        "security": security_section(),
         "merchants": [
             {"id": "m-auto", "name": "自动店", "mode": "auto", "token": "tok-auto"},
             {"id": "m-notify", "name": "通知店", "mode": "notify_only", "token": "tok-notify"},
@@ -39,7 +41,7 @@ def settings_for(tmp_path: Path, prefix: str, extra: dict[str, Any] | None = Non
 async def running(
     settings: Any, broker: EmbeddedBroker, roles: list[str], clock: ManualClock
 ) -> AsyncIterator[App]:
-    app = App(settings, clock=clock, bootstrap=broker.bootstrap_servers)
+    app = build_app(settings, clock=clock, bootstrap=broker.bootstrap_servers)
     await app.start(build_roles(roles))
     try:
         yield app

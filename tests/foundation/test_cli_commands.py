@@ -82,7 +82,7 @@ async def test_incident_command_opens_lists_silences_and_resolves_on_a_running_d
         code, out, _ = await cli("resolve", incident_id)
         assert code == 0 and json.loads(out)["phase"] == "resolved"
         code, _, err = await cli("resolve", "no-such-incident")
-        assert code == 1 and "HTTP 404" in err
+        assert code == 2 and "HTTP 404" in err  # refused as asked: 2 (see huabei_watch.root.cli_ops)
 
 
 def settings_now():  # type: ignore[no-untyped-def]

@@ -132,3 +132,52 @@ def test_unconfirmed_after_shorter_than_a_channel_timeout_is_refused(tmp_path: P
     with pytest.raises(ConfigError) as info:
         load_settings(p, environ={})
     assert "unconfirmed_after (20 s) must be longer than the slowest channel's timeout_seconds (30 s)" in info.value.problems[0]
+
+
+def _settings_with(section: str, body: str, tmp_path: Path) -> object:
+    path = tmp_path / "config.toml"
+    path.write_text(f"[sandbox]\nenabled = false\n{section}\n{body}\n", "utf-8")
+    return load_settings(path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("section", "body", "read", "seconds"),
+    [
+        ("[notify.delivery]", 'lease = "10m"', lambda s: s.notify.delivery.lease, 600.0),
+        ("[payments.detection]", 'no_evidence_clear_s = "30m"', lambda s: s.payments.detection.no_evidence_clear_s, 1800.0),
+        ("[alipay]", 'interval = "2h"', lambda s: s.alipay.interval, 7200.0),
+        ("[notify.wecom]", 'timeout_seconds = "1500ms"', lambda s: s.notify.wecom.timeout_seconds, 1.5),
+        ("[[sources]]", 'kind = "rss"\nid = "f"\nfeed_url = "http://127.0.0.1/f"\npoliteness_delay = "250ms"',
+         lambda s: s.sources[0].politeness_delay, 0.25),
+        ("[[probes]]", 'kind = "tcp"\nid = "p"\nhost = "127.0.0.1"\nport = 1\ninterval = "1m"\ntimeout = "2s"',
+         lambda s: s.probes[0].interval, 60.0),
+        ("[compat]", 'notice_ttl = "30d"', lambda s: s.compat.notice_ttl, 30 * 86400.0),
+    ],
+)
+def test_every_duration_setting_takes_units_because_of_its_type(
+    section: str, body: str, read: object, seconds: float, tmp_path: Path
+) -> None:
+    assert read(_settings_with(section, body, tmp_path)) == seconds  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("section", "body", "key"),
+    [
+        ("[[probes]]", 'kind = "tcp"\nid = "p"\nhost = "127.0.0.1"\nport = 1\nfailure_threshold = "3s"', "failure_threshold"),
+        ("[notify.delivery]", 'jitter = "0.5s"', "notify.delivery.jitter"),  # a fraction, not seconds
+        ("[alipay]", 'raise_after = "2m"', "alipay.raise_after"),  # a count
+    ],
+)
+def test_a_setting_is_not_a_duration_because_its_name_looks_like_one(
+    section: str, body: str, key: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        _settings_with(section, body, tmp_path)
+    assert any(key in p and "duration" not in p for p in info.value.problems), info.value.problems
+
+
+def test_a_duration_out_of_bounds_or_unreadable_says_so_in_seconds(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        _settings_with("[cashier]", 'off_ttl = "30s"\nmin_hold = "soon"', tmp_path)
+    assert "cashier.off_ttl: must be >= 60 s" in info.value.problems
+    assert any(p.startswith("cashier.min_hold: must be a duration") for p in info.value.problems), info.value.problems

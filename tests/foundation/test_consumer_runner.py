@@ -16,7 +16,7 @@ from huabei_watch.db.engine import Database
 from huabei_watch.errors import PermanentError, TransientError
 from huabei_watch.events import Event, EventData, HealthChange, Record
 from tests.samples import NOW
-from tests.support import eventually
+from tests.support import eventually, fixed_keyring
 
 
 def health(i: int) -> Event[EventData]:
@@ -29,9 +29,11 @@ async def signal_rows(db: Database) -> int:
         return int((await conn.execute(select(func.count()).select_from(signal_log))).scalar_one())
 
 
-def runner(bus: Bus, settings: KafkaSettings, handler, group: str = "g") -> ConsumerRunner:  # type: ignore[no-untyped-def]
+def runner(bus: Bus, settings: KafkaSettings, handler, group: str = "g", *, verify: bool = True) -> ConsumerRunner:  # type: ignore[no-untyped-def]
+    """``verify=False``: the decoder's own reasons show (with a verifier, an unsigned record is refused first)."""
     return ConsumerRunner(
-        group_id=f"{settings.group_prefix}.{group}", topics=[bus.topics.signals], handler=handler, bus=bus, settings=settings
+        group_id=f"{settings.group_prefix}.{group}", topics=[bus.topics.signals], handler=handler, bus=bus, settings=settings,
+        verifier=fixed_keyring().verifier if verify else None,
     )
 
 
@@ -98,7 +100,7 @@ async def test_malformed_record_goes_to_the_dlq_with_its_reason_and_the_next_one
     async def handler(event: Event[EventData], ctx: MessageContext) -> None:
         seen.append(event.id)
 
-    r = runner(bus, kafka_settings, handler)
+    r = runner(bus, kafka_settings, handler, verify=False)
     await r.start()
     await r.run(idle_exit_after=3.0)
     await r.stop()

@@ -17,11 +17,10 @@ from consumers.incidents.signal_log import signal_log
 from huabei_watch.bus.broker import EmbeddedBroker, free_port
 from huabei_watch.bus.kafka import Bus
 from huabei_watch.events import Event, HealthChange
-from huabei_watch.root.daemon import build_roles
+from huabei_watch.root.daemon import build_app, build_roles
 from huabei_watch.root.settings import parse_settings
-from huabei_watch.runtime.app import App
 from tests.samples import NOW
-from tests.support import eventually
+from tests.support import eventually, security_section
 
 ROOT = Path(__file__).parent.parent.parent
 
@@ -145,9 +144,10 @@ async def test_walking_skeleton_signal_is_consumed_and_recorded_once(broker: Emb
             "admin": {"listen": "127.0.0.1:0"},
             "kafka": {"topic_prefix": bus.topics.prefix, "group_prefix": bus.topics.prefix, "partitions": 3, "session_timeout": 6},
             "sandbox": {"enabled": False},
+            "security": security_section(),
         }
     )
-    app = App(settings, bootstrap=broker.bootstrap_servers)
+    app = build_app(settings, bootstrap=broker.bootstrap_servers)
     await app.start(build_roles(["incidents"]))
     try:
         ev = Event.build("huabei.health.down", HealthChange(probe_id="p-skel", target="x", since=NOW), time=NOW)

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from consumers.incidents import IncidentEngine, IncidentSettings
+from consumers.incidents.ledger import IncidentRecord
 from huabei_watch.clock import SHANGHAI
 from huabei_watch.events import HUABEI_CHANNELS, IncidentKind, Phase
 from tests.incidents.factories import T0, WIN_END, WIN_START, cancelled, maintenance, updated
@@ -139,7 +140,7 @@ def test_replay_after_restore_changes_nothing() -> None:
     e = engine()
     event = maintenance()
     e.apply(event, T0)
-    restored = IncidentEngine.restore(SETTINGS, e.incidents())
+    restored = IncidentEngine.restore(SETTINGS, e.records())
     assert restored.apply(event, T0 + timedelta(hours=1)) == []
 
 
@@ -147,7 +148,7 @@ def test_restore_then_tick_past_due_applies_at_once() -> None:
     e = engine()
     e.apply(maintenance(), T0)
     # the daemon was down from T0 until the middle of the window
-    restored = IncidentEngine.restore(SETTINGS, e.incidents())
+    restored = IncidentEngine.restore(SETTINGS, e.records())
     later = WIN_START + timedelta(minutes=30)
     due = restored.next_due(later)
     assert due is not None and due <= later
@@ -158,7 +159,7 @@ def test_restore_then_tick_past_due_applies_at_once() -> None:
 def test_restore_after_the_whole_window_resolves_in_one_change() -> None:
     e = engine()
     e.apply(maintenance(), T0)
-    restored = IncidentEngine.restore(SETTINGS, e.incidents())
+    restored = IncidentEngine.restore(SETTINGS, e.records())
     [inc] = restored.tick(WIN_END + timedelta(hours=1))
     assert inc.phase is Phase.RESOLVED
 
@@ -167,7 +168,8 @@ def test_restore_keeps_the_latest_revision_of_each_incident() -> None:
     e = engine()
     [first] = e.apply(maintenance(), T0)
     [second] = e.tick(WIN_START - LEAD)
-    restored = IncidentEngine.restore(SETTINGS, [second, first])
+    latest = e.record("maint:n1")
+    restored = IncidentEngine.restore(SETTINGS, [latest, IncidentRecord(first, latest.ledger)])
     assert restored.get("maint:n1") == second
 
 

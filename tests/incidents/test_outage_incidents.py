@@ -35,8 +35,9 @@ def test_probe_and_payments_merge_into_one_outage_resolved_only_when_both_recove
     [opened] = e.apply(probe(True, T), T)
     [joined] = e.apply(anomaly(True, T + 2 * MIN), T + 2 * MIN)
     assert joined.incident_id == opened.incident_id
-    assert any(r.startswith("probe:gw=down") for r in joined.refs)
-    assert any(r.startswith("anomaly:platform:pcredit=raised") for r in joined.refs)
+    assert joined.refs == ("probe:gw", "anomaly:platform:pcredit")  # sources only; their state is the ledger's
+    ledger = e.record(joined.incident_id).ledger
+    assert [(m.ref, m.state) for m in ledger.marks] == [("probe:gw", "down"), ("anomaly:platform:pcredit", "raised")]
     [still] = e.apply(probe(False, T + 4 * MIN), T + 4 * MIN)
     assert still.phase is Phase.ACTIVE
     [closed] = e.apply(anomaly(False, T + 6 * MIN), T + 6 * MIN)
@@ -60,7 +61,7 @@ def test_duplicate_and_replayed_outage_events_change_nothing() -> None:
     assert e.apply(down, T + MIN) == []
     e.apply(probe(False, T + 5 * MIN), T + 5 * MIN)
     assert e.apply(down, T + 6 * MIN) == []  # an old "down" replayed after recovery opens nothing
-    restored = IncidentEngine.restore(SETTINGS, e.incidents())
+    restored = IncidentEngine.restore(SETTINGS, e.records())
     assert restored.apply(down, T + 7 * MIN) == []
     assert restored.apply(probe(False, T + 5 * MIN), T + 7 * MIN) == []
 

@@ -67,7 +67,7 @@ def test_secrets_are_redacted_in_repr() -> None:
     ("table", "needle"),
     [
         ({"wecom": {"base_url": "qyapi.weixin.qq.com"}}, "must start with http:// or https://"),
-        ({"wecom": {"timeout_seconds": 0}}, "greater than 0"),
+        ({"wecom": {"timeout_seconds": 0}}, "must be > 0 s"),
         ({"wecom": {"rate_per_minute": 0}}, "greater than or equal to 1"),
         ({"wecom": {"typo": 1}}, "Extra inputs are not permitted"),
         ({"wechat_oa": {"app_id": "wx1"}}, "app_secret"),

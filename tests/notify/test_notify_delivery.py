@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from consumers.notify.delivery import Deliverer, DeliverySettings
 from consumers.notify.plan import Endpoint, MessageGroup, PlannedMessage, PlanSettings, Recipient, plan_for
 from consumers.notify.ports import OutboundMessage, SendReceipt
-from consumers.notify.store import SqlDeliveryStore, create_tables
+from consumers.notify.store import SqlDeliveryStore
 from consumers.notify.templates import Renderer
 from huabei_watch.bus.publish import RecordingPublisher
 from huabei_watch.clock import SHANGHAI, ManualClock
@@ -29,6 +29,7 @@ from huabei_watch.events import (
     Phase,
 )
 from tests.notify._fake_provider import FakeProvider, LoopbackChannel
+from tests.support import migrated_database
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
 SETTINGS = DeliverySettings(max_inline_wait=3600.0)
@@ -107,9 +108,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     server = TestServer(provider.app(), host="127.0.0.1")
     await server.start_server()
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'notify.db'}"
-    setup = create_async_engine(db_url)
-    await create_tables(setup)
-    await setup.dispose()
+    await (await migrated_database(db_url)).close()
     async with aiohttp.ClientSession() as session:
         r = Rig(provider, server, session, db_url)
         yield r

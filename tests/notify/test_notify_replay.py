@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from consumers.notify.delivery import Deliverer
 from consumers.notify.fanout import FanOut
 from consumers.notify.plan import Endpoint, PlanSettings, Recipient, group, next_due, plan
-from consumers.notify.store import SqlDeliveryStore, create_tables
+from consumers.notify.store import SqlDeliveryStore
 from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.events import Incident, IncidentKind, Phase, Scope
 from tests.notify._fake_provider import FakeProvider, LoopbackChannel
+from tests.support import migrated_database
 
 NIGHT = datetime(2026, 11, 26, 23, 0, tzinfo=SHANGHAI)
 MORNING = datetime(2026, 11, 27, 8, 0, tzinfo=SHANGHAI)
@@ -75,9 +76,7 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[World, FakeProvider, Fake
     await wecom.start_server()
     await sms.start_server()
     url = f"sqlite+aiosqlite:///{tmp_path / 'n.db'}"
-    setup = create_async_engine(url)
-    await create_tables(setup)
-    await setup.dispose()
+    await (await migrated_database(url)).close()
     async with aiohttp.ClientSession() as session:
         w = World(session, wecom, sms, url)
         yield w, wecom_fake, sms_fake

@@ -9,18 +9,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from consumers.notify.delivery import DeliveryStore
 from consumers.notify.ports import OutboundMessage
 from consumers.notify.store import (
     MemoryDeliveryStore,
     SqlDeliveryStore,
-    create_tables,
-    notification_deliveries,
 )
 from huabei_watch.clock import SHANGHAI
+from tests.support import fresh_pg_database, migrated_database
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
 PG_URL = os.environ.get("HUABEI_TEST_PG_URL", "")
@@ -38,13 +35,10 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         return
     if request.param == "postgres" and not PG_URL:
         pytest.skip("HUABEI_TEST_PG_URL not set")
-    url = PG_URL if request.param == "postgres" else f"sqlite+aiosqlite:///{tmp_path / 'n.db'}"
-    engine = create_async_engine(url)
-    await create_tables(engine)
-    async with engine.begin() as conn:
-        await conn.execute(delete(notification_deliveries))
-    yield SqlDeliveryStore(engine)
-    await engine.dispose()
+    url = await fresh_pg_database(PG_URL) if request.param == "postgres" else f"sqlite+aiosqlite:///{tmp_path / 'n.db'}"
+    db = await migrated_database(url)
+    yield SqlDeliveryStore(db.engine)
+    await db.close()
 
 
 async def test_reserve_then_states_follow_the_marks(store: DeliveryStore) -> None:
@@ -133,9 +127,8 @@ async def test_release_drops_only_an_unsent_reservation(store: DeliveryStore) ->
 async def test_many_keys_are_reserved_and_confirmed_in_one_statement_each(tmp_path: Path) -> None:
     from consumers.notify.store import CoalescingStore
 
-    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'batch.db'}")
-    await create_tables(engine)
-    inner = SqlDeliveryStore(engine)
+    db = await migrated_database(f"sqlite+aiosqlite:///{tmp_path / 'batch.db'}")
+    inner = SqlDeliveryStore(db.engine)
     store = CoalescingStore(inner)
     await inner.reserve("k-old", T0)
     keys = [f"m{i}|inc|opened|wecom" for i in range(300)] + ["k-old"]
@@ -146,4 +139,4 @@ async def test_many_keys_are_reserved_and_confirmed_in_one_statement_each(tmp_pa
     rec = await store.get(keys[7])
     assert rec is not None and rec.state == "sent" and rec.receipt == f"r-{keys[7]}"
     assert await store.reserve(keys[7], T0) == "sent"
-    await engine.dispose()
+    await db.close()

@@ -15,9 +15,8 @@ from consumers.notify.channels.ratelimit import Rate, RateLimiter
 from consumers.notify.channels.shared_limit import SharedRateLimiter, decide
 from consumers.notify.channels.wecom import WeComChannel
 from huabei_watch.clock import SHANGHAI, SystemClock
-from huabei_watch.db.engine import Database
-from tests.conftest import _fresh_pg_database
 from tests.fakes.wecom import FakeWeCom
+from tests.support import fresh_pg_database, migrated_database
 
 PG = os.environ.get("HUABEI_TEST_PG_URL")
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
@@ -43,8 +42,8 @@ class ScaledWeCom(FakeWeCom):
 @pytest.mark.skipif(PG is None, reason="needs PostgreSQL: set HUABEI_TEST_PG_URL (.ci/run does)")
 async def test_two_notify_processes_never_send_one_robot_more_than_its_limit() -> None:
     assert PG is not None
-    url = await _fresh_pg_database(PG)
-    setup = await Database.open(url, retry_for=5)  # migrates: creates notify_rate_grants
+    url = await fresh_pg_database(PG)
+    setup = await migrated_database(url)  # creates notify_rate_grants
     await setup.close()
     clock = SystemClock()
     engines = [create_async_engine(url) for _ in range(2)]  # each process its own pool and limiter

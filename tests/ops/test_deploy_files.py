@@ -182,6 +182,16 @@ def test_compose_mounts_the_config_it_passes_and_that_config_validates() -> None
             assert str(port).endswith(f":{ADMIN_PORT}")
 
 
+def test_compose_upgrades_the_database_before_any_role_starts() -> None:
+    services = compose()["services"]
+    (name,) = [n for n, s in services.items() if s.get("command", [])[-2:] == ["db", "upgrade"]]
+    upgrade = services[name]
+    assert config_arg(upgrade["command"]) == CONFIG_PATH and upgrade["restart"] == "no"
+    for role, service in role_services().items():
+        assert service["depends_on"][name] == {"condition": "service_completed_successfully"}, role
+        assert service["environment"] == upgrade["environment"] and service["volumes"] == upgrade["volumes"], role
+
+
 def test_compose_env_names_are_real_config_keys() -> None:
     names = {k for s in compose()["services"].values() for k in (s.get("environment") or {}) if k.startswith("HUABEI")}
     assert names and {n for n in names if not env_key_exists(n)} == set()
@@ -203,6 +213,17 @@ def test_k8s_has_a_deployment_per_role_with_one_incident_engine() -> None:
     assert deps["incidents"]["spec"]["strategy"]["type"] == "Recreate"
     for role in set(ROLES) - {"incidents"}:
         assert deps[role]["spec"]["replicas"] == 2, role
+
+
+def test_k8s_pods_upgrade_the_database_in_an_init_container_before_the_role() -> None:
+    for role, d in deployments().items():
+        spec = d["spec"]["template"]["spec"]
+        (container,) = spec["containers"]
+        (init,) = spec["initContainers"]
+        assert init["args"] == ["--config", config_arg(container["args"]), "db", "upgrade"], role
+        assert init["image"] == container["image"] and init["envFrom"] == container["envFrom"], role
+        config_mount = next(m for m in container["volumeMounts"] if m["mountPath"] == CONFIG_PATH)
+        assert config_mount in init["volumeMounts"], role
 
 
 def test_k8s_probes_hit_the_admin_port() -> None:
@@ -293,3 +314,9 @@ def test_systemd_unit_restarts_on_failure_and_is_sandboxed() -> None:
     (start,) = u["ExecStart"]
     args = start.split()
     assert args[0].endswith("/huabei-watch") and config_arg(args) == CONFIG_PATH and args[args.index("--config") + 2] == "run"
+
+
+def test_systemd_unit_upgrades_the_database_before_the_daemon_starts() -> None:
+    pre = [line.split() for line in unit()["ExecStartPre"]]
+    upgrade = [args for args in pre if args[-2:] == ["db", "upgrade"]]
+    assert len(upgrade) == 1 and upgrade[0][0].endswith("/huabei-watch") and config_arg(upgrade[0]) == CONFIG_PATH

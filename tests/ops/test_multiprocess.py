@@ -25,9 +25,8 @@ from aiohttp.test_utils import TestServer
 
 from huabei_watch.bus.broker import EmbeddedBroker, free_port
 from huabei_watch.clock import SHANGHAI, SystemClock
-from tests.conftest import _fresh_pg_database
 from tests.fakes.wecom import FakeWeCom
-from tests.support import eventually
+from tests.support import eventually, fresh_pg_database, security_toml
 
 PG = os.environ.get("HUABEI_TEST_PG_URL")
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -84,6 +83,7 @@ session_timeout = "6s"
 idempotence = "off"
 [database]
 url = "{db_url}"
+{security_toml()}
 [sandbox]
 enabled = false
 [incidents]
@@ -113,6 +113,13 @@ async def start(cfg: Path, role: str, port: int, log: Path) -> asyncio.subproces
     )
 
 
+async def upgrade_database(cfg: Path) -> int:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "huabei_watch.root.cli", "--config", str(cfg), "db", "upgrade", cwd=str(cfg.parent),
+    )
+    return await proc.wait()
+
+
 async def ready(port: int) -> bool:
     try:
         async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/readyz") as r:
@@ -127,13 +134,15 @@ async def test_two_processes_per_role_share_work_without_duplicates_even_when_on
 ) -> None:
     assert PG is not None
     feed_url, feed_state = feed_server
-    db_url = await _fresh_pg_database(PG)
+    db_url = await fresh_pg_database(PG)
     async with FakeWeCom(SystemClock(), keys={f"robot-{i}" for i in range(MERCHANTS)}, per_minute=1000) as wecom:
         cfg = write_config(tmp_path, broker, db_url, feed_url, wecom.base_url)
         roles = ["incidents", "watcher", "watcher", "cashier", "cashier", "notify", "notify"]
         procs: list[tuple[str, int, asyncio.subprocess.Process]] = []
         try:
-            # The incidents process migrates the database first; the others start after it.
+            # The deployment's step before the roles: `huabei-watch db upgrade` (PostgreSQL never
+            # upgrades itself at start); then the incidents process first, the others after it.
+            assert await upgrade_database(cfg) == 0
             for i, role in enumerate(roles):
                 port = free_port()
                 procs.append((role, port, await start(cfg, role, port, tmp_path / f"{role}-{i}.log")))

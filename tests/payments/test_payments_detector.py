@@ -396,7 +396,7 @@ def test_merchants_beyond_the_limit_are_dropped_as_capacity() -> None:
         ({"window_s": 3600, "bucket_s": 1}, "at most 720 buckets"),
         ({"platform_raise_rate": 0.2, "platform_clear_rate": 0.2}, "below platform_raise_rate"),
         ({"merchant_raise_rate": 0.1, "merchant_clear_rate": 0.3}, "below merchant_raise_rate"),
-        ({"window_s": 5}, "greater than or equal to 30"),
+        ({"window_s": 5}, "must be >= 30 s"),
         ({"platform_raise_rate": 1.5}, "less than or equal to 1"),
         ({"unknown_key": 1}, "Extra inputs are not permitted"),
     ],

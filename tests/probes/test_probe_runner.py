@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -253,3 +254,17 @@ async def test_schedule_probes_adds_one_interval_job_per_probe(session: aiohttp.
     assert trigger.interval == timedelta(seconds=15) and trigger.jitter == 2
     assert jobs["probe:a"].args == ("a",) and jobs["probe:a"].max_instances == 1
     assert jobs["probe:b"].trigger.jitter is None
+
+
+async def test_a_failing_target_is_logged_unavailable_once_and_back_once(
+    serve: Serve, session: aiohttp.ClientSession, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    endpoint, url = await serve()
+    runner = ProbeRunner(probes_for(url), RecordingPublisher(), clock, session)
+    caplog.set_level(logging.INFO, logger="watcher.sources.poll_health")
+    endpoint.status = 500
+    await run(runner, clock, 5)
+    endpoint.status = 200
+    await run(runner, clock, 4)
+    lines = [(r.msg, r.failures if r.msg == "poller.unavailable" else None) for r in caplog.records]  # type: ignore[attr-defined]
+    assert lines == [("poller.unavailable", 2), ("poller.back", None)]  # at the thresholds, never per run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -455,6 +456,22 @@ async def test_poll_job_is_scheduled_with_the_source_interval_and_jitter(
     assert [j.id for j in jobs] == ["announce:example-notices"]
     assert jobs[0].trigger.interval == timedelta(seconds=90) and jobs[0].trigger.jitter == 10
     assert jobs[0].max_instances == 1 and jobs[0].misfire_grace_time == 300
+
+
+async def test_a_failing_source_is_logged_unavailable_once_and_back_once(
+    site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    site.pages["/notice/"] = Page(b"busy", status=503)
+    watcher, _ = make_watcher(html_source(site), fetcher, store, clock)
+    caplog.set_level(logging.INFO, logger="watcher.sources.poll_health")
+    for _ in range(4):
+        await watcher.poll_once()
+        clock.advance(timedelta(minutes=5))
+    serve_list(site)
+    await watcher.poll_once()
+    await watcher.poll_once()
+    assert [r.msg for r in caplog.records] == ["poller.unavailable", "poller.back"]
+    assert caplog.records[0].reason.startswith("HTTP 503") and caplog.records[1].unavailable_s == 20 * 60  # type: ignore[attr-defined]
 
 
 def _understood_counts() -> dict[tuple[str, str], float]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from huabei_watch.config.types import Duration
 from huabei_watch.errors import ConfigError
 
 PRODUCTION_GATEWAY = "https://openapi.alipay.com/gateway.do"
@@ -119,15 +120,15 @@ class AlipayProbeSettings(BaseModel):
 
     enabled: bool = False
     gateway_url: str = Field(default=PRODUCTION_GATEWAY, pattern=r"^https?://")
-    interval: float = Field(default=3600.0, ge=60.0, le=7 * 86400.0, description="seconds between probes of one merchant")
+    interval: Annotated[float, Duration(ge=60.0, le=7 * 86400.0)] = Field(default=3600.0, description="seconds between probes of one merchant")
     rate_limit_per_s: float = Field(default=30.0, gt=0.0, le=1000.0, description="pre-order calls per second, all merchants")
     burst: int = Field(default=10, ge=1, le=1000, description="calls allowed at once after a quiet spell")
     max_concurrency: int = Field(default=64, ge=1, le=1024)
-    timeout: float = Field(default=10.0, gt=0.0, le=120.0, description="seconds per HTTP call")
+    timeout: Annotated[float, Duration(gt=0.0, le=120.0)] = Field(default=10.0, description="seconds per HTTP call")
     amount: str = Field(default="0.01", description="pre-order amount in yuan, 0.01..100000000")
     subject: str = Field(default="花呗可用性检测", min_length=1, max_length=256)
     hb_fq_num: HbFqNum | None = Field(default=3, description="Huabei installments requested (3, 6 or 12); none = plain Huabei")
-    max_backoff: float = Field(default=86400.0, ge=60.0, description="seconds; cap of the backoff after failures")
+    max_backoff: Annotated[float, Duration(ge=60.0)] = Field(default=86400.0, description="seconds; cap of the backoff after failures")
     raise_after: int = Field(default=2, ge=1, le=100, description="consecutive bad probes of one cause before a finding")
     clear_after: int = Field(default=2, ge=1, le=100, description="consecutive good probes before a finding clears")
     merchants: tuple[MerchantCredentialsRef, ...] = ()

@@ -17,13 +17,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Column, String, Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from huabei_watch.db.engine import Database
 from huabei_watch.db.tables import metadata
 from huabei_watch.db.types import AwareDateTime
-from huabei_watch.db.upsert import upsert
+from huabei_watch.db.upsert import insert_all_if_absent, upsert
 from huabei_watch.events.signals import MerchantFinding
 from watcher.compat.advice import InterfaceNotice
 
@@ -207,19 +206,8 @@ async def _insert_new(conn: AsyncConnection, findings: Sequence[MerchantFinding]
     """Insert raised findings that have no row yet (atomically); return the ids inserted."""
     rows = [{"finding_id": f.finding_id, "merchant_id": f.merchant_id, "state": "raised", "payload": _payload(f),
              "updated_at": now, "published_at": None} for f in findings]
-    ins: Any
-    if conn.dialect.name == "postgresql":
-        ins = postgresql.insert(compat_advisories)
-    elif conn.dialect.name == "sqlite":
-        ins = sqlite.insert(compat_advisories)
-    else:
-        raise NotImplementedError(f"database dialect {conn.dialect.name!r} is not supported (use SQLite or PostgreSQL)")
-    inserted: set[str] = set()
-    for i in range(0, len(rows), _IN_CHUNK):
-        stmt = ins.values(rows[i : i + _IN_CHUNK]).on_conflict_do_nothing(index_elements=["finding_id"])
-        result = await conn.execute(stmt.returning(compat_advisories.c.finding_id))
-        inserted |= {r.finding_id for r in result}
-    return inserted
+    inserted = await insert_all_if_absent(conn, compat_advisories, rows, ["finding_id"], chunk=_IN_CHUNK)
+    return {r.finding_id for r in inserted}
 
 
 async def _claim_change(conn: AsyncConnection, finding: MerchantFinding, now: datetime) -> MerchantFinding | None:

@@ -17,9 +17,11 @@ Example::
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from huabei_watch.config.types import Duration
 from watcher.compat.version import Version, normalize_name, parse_version
 
 DAY = 86_400.0
@@ -71,11 +73,12 @@ class CompatTable(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     plugins: tuple[PluginRule, ...] = ()
-    check_interval: float = Field(
-        default=DAY, ge=600, le=30 * DAY, description="Seconds between checks of every merchant (and once at start-up)"
+    check_interval: Annotated[float, Duration(ge=600, le=30 * DAY)] = Field(
+        default=DAY,
+        description="Seconds between checks of every merchant (and once at start-up)",
     )
-    notice_ttl: float = Field(
-        default=180 * DAY, ge=DAY, le=3650 * DAY,
+    notice_ttl: Annotated[float, Duration(ge=DAY, le=3650 * DAY)] = Field(
+        default=180 * DAY,
         description="Seconds an interface notice counts after its deadline (or its publication)",
     )
 

@@ -15,7 +15,11 @@ Contract of the handler:
   503 with ``Retry-After`` and the sender must retry; any other sink error is a 500, also not
   acknowledged;
 * an identical signed request already accepted (while its timestamp is still valid) is answered 202 again
-  (``"duplicate": true``) without a second publish: a retry after a lost response is safe.
+  (``"duplicate": true``) without a second publish: a retry after a lost response is safe. Requests
+  are compared on the normalised signature (lowercase hex), so changing the case of the hex does
+  not make a replay new; the detector also drops a batch whose event id it has counted already.
+* a batch the sink cannot take in one record is split by the sink (:class:`~watcher.payments.pipeline.KafkaSink`);
+  a body over the limit is a final 413, never a 503 that cannot succeed.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from watcher.payments.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     Rejected,
+    normalised_signature,
     sign,
     signed_headers,
     verify_request,
@@ -149,7 +154,7 @@ def make_payment_results_handler(
                 response.force_close()  # the rest of the body is not read; do not reuse the connection
             return response
         key = hashlib.sha256(
-            request.headers.get(SIGNATURE_HEADER, "").encode() + b"|" + request.headers.get(TIMESTAMP_HEADER, "").encode()
+            normalised_signature(request.headers).encode() + b"|" + request.headers.get(TIMESTAMP_HEADER, "").strip().encode()
         ).digest()
         mono = clock.monotonic()
         if recent.seen(key, mono):

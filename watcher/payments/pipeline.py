@@ -15,6 +15,7 @@ process sees only the merchants of its partitions (platform-wide thresholds then
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -34,15 +35,52 @@ from watcher.payments.settings import DetectionSettings
 log = logging.getLogger(__name__)
 
 
+#: Compact JSON size of one part; the record (spaced JSON, headers) stays well under the consumers'
+#: bound (``PaymentResultBatch.MAX_BYTES``) and the producer's 1 MB request limit.
+SPLIT_BYTES = 600 * 1024
+
+
+def split_to_fit(batch: PaymentResultBatch, max_bytes: int = SPLIT_BYTES) -> list[PaymentResultBatch]:
+    """``batch`` as one or more batches, each small enough to be one record (its JSON at most
+    ``max_bytes``): halved until every part fits. Deterministic, so a retried request publishes the
+    same parts (the same event ids, which the detector counts once)."""
+    if len(batch.model_dump_json()) <= max_bytes or len(batch.results) == 1:
+        return [batch]
+    half = len(batch.results) // 2
+    parts = (batch.results[:half], batch.results[half:])
+    return [p for part in parts for p in split_to_fit(batch.model_copy(update={"results": part}), max_bytes)]
+
+
 class KafkaSink:
-    """The ingestion endpoint's sink: durable on Kafka before the merchant gets its 202."""
+    """The ingestion endpoint's sink: durable on Kafka before the merchant gets its 202. A batch
+    too large for one record goes as several (:func:`split_to_fit`)."""
 
     def __init__(self, bus: Bus, clock: Clock) -> None:
         self.bus = bus
         self.clock = clock
 
     async def accept(self, batch: PaymentResultBatch) -> None:
-        await self.bus.publish(Event.build(PAYMENT_RESULTS, batch, time=self.clock.now()))
+        now = self.clock.now()
+        for part in split_to_fit(batch):
+            await self.bus.publish(Event.build(PAYMENT_RESULTS, part, time=now))
+
+
+class RecentIds:
+    """Event ids seen lately, at most ``size`` of them (oldest forgotten first)."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self._size = size
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, event_id: str) -> bool:
+        """Remember ``event_id``; False when it was already there (a replay)."""
+        if event_id in self._ids:
+            self._ids.move_to_end(event_id)
+            return False
+        self._ids[event_id] = None
+        if len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+        return True
 
 
 class PaymentPipeline:
@@ -57,11 +95,18 @@ class PaymentPipeline:
         self.on_plugin = on_plugin
         self._raised: dict[str, tuple[PaymentAnomaly, datetime]] = {}
         self.published = 0
+        #: Batches already counted (by event id): a replayed or redelivered batch is counted once.
+        self.seen = RecentIds()
+        self.replays = 0
 
     async def handle(self, event: Event[EventData], ctx: MessageContext) -> None:
-        """Consumer handler for ``<prefix>.payments.results``; counting is idempotent enough (a
-        redelivered batch adds to both attempts and failures, barely moving a rate)."""
+        """Consumer handler for ``<prefix>.payments.results``. A batch whose event id was counted
+        already (a replay, a redelivery, a retried request) is dropped."""
         if not isinstance(event.data, PaymentResultBatch):
+            return
+        if not self.seen.add(event.id):
+            self.replays += 1
+            log.info("payments.replay_dropped", extra={"event_id": event.id, "merchant": event.data.merchant_id})
             return
         now = self.clock.now()
         for result in event.data.results:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from huabei_watch.config.types import Duration
 from huabei_watch.events.common import HUABEI_CHANNELS
 
 MAX_BUCKETS = 720
@@ -14,8 +17,8 @@ class DetectionSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    window_s: float = Field(300.0, ge=30, le=3600, description="Sliding window length, seconds")
-    bucket_s: float = Field(10.0, ge=1, le=300, description="Bucket width; the window is a whole number of buckets")
+    window_s: Annotated[float, Duration(ge=30, le=3600)] = Field(300.0, description="Sliding window length, seconds")
+    bucket_s: Annotated[float, Duration(ge=1, le=300)] = Field(10.0, description="Bucket width; the window is a whole number of buckets")
     huabei_channels: tuple[str, ...] = Field(HUABEI_CHANNELS, min_length=1)
 
     platform_raise_rate: float = Field(0.3, gt=0, le=1, description="Platform-failure share that makes a merchant 'affected'")
@@ -31,10 +34,10 @@ class DetectionSettings(BaseModel):
     merchant_clear_rate: float = Field(0.05, ge=0, lt=1)
     merchant_min_failures: int = Field(3, ge=1)
 
-    clear_after_s: float = Field(120.0, ge=0, le=86_400, description="Time below the clear rate before clearing")
-    no_evidence_clear_s: float = Field(1800.0, ge=60, le=86_400, description="Time without traffic before clearing anyway")
+    clear_after_s: Annotated[float, Duration(ge=0, le=86_400)] = Field(120.0, description="Time below the clear rate before clearing")
+    no_evidence_clear_s: Annotated[float, Duration(ge=60, le=86_400)] = Field(1800.0, description="Time without traffic before clearing anyway")
 
-    max_future_skew_s: float = Field(60.0, ge=0, le=3600, description="Results further in the future are dropped")
+    max_future_skew_s: Annotated[float, Duration(ge=0, le=3600)] = Field(60.0, description="Results further in the future are dropped")
     max_merchants: int = Field(50_000, ge=1, le=10_000_000, description="Merchants tracked at once (memory bound)")
     max_channels: int = Field(32, ge=1, le=1000, description="Channels tracked per merchant and platform-wide")
     max_codes_per_bucket: int = Field(32, ge=1, le=1000)

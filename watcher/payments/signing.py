@@ -17,13 +17,13 @@ timestamp, 403 a batch naming another merchant than the signer, 413 a body over 
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from pydantic import ValidationError
 
 from huabei_watch.errors import InvalidInput
+from huabei_watch.events.bounds import parse_json
 from huabei_watch.events.payments import PaymentResultBatch
 from huabei_watch.signing import (
     MERCHANT_HEADER,
@@ -69,6 +69,12 @@ def _schema_reason(exc: ValidationError) -> str:
     return "batch does not match the schema: " + "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
+def normalised_signature(headers: Mapping[str, str]) -> str:
+    """The signature header as it is compared: trimmed, lowercase hex (``SHA256=AB..`` and
+    ``sha256=ab..`` are the same signature, so the same request)."""
+    return _header(headers, SIGNATURE_HEADER).lower()
+
+
 def verify_request(
     headers: Mapping[str, str],
     body: bytes,
@@ -93,7 +99,7 @@ def verify_request(
         raise Rejected(401, "missing_timestamp", f"missing {TIMESTAMP_HEADER} header")
     if not raw_ts.isascii() or not raw_ts.isdigit() or len(raw_ts) > 12:
         raise Rejected(401, "bad_timestamp", f"{TIMESTAMP_HEADER} must be whole unix seconds, got {raw_ts[:32]!r}")
-    signature = _header(headers, SIGNATURE_HEADER).lower()
+    signature = normalised_signature(headers)
     if not signature:
         raise Rejected(401, "missing_signature", f"missing {SIGNATURE_HEADER} header")
     if not signature.startswith(SIGNATURE_PREFIX):
@@ -109,9 +115,9 @@ def verify_request(
     if skew > max_skew_s:
         raise Rejected(401, "future_timestamp", f"timestamp is {skew:.0f}s in the future; check the sender's clock")
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Rejected(400, "malformed_json", f"body is not valid UTF-8 JSON: {exc}") from None
+        payload = parse_json(body)
+    except InvalidInput as exc:
+        raise Rejected(400, "malformed_json", exc.reason) from None
     try:
         batch = PaymentResultBatch.model_validate(payload)
     except ValidationError as exc:

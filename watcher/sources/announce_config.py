@@ -11,30 +11,13 @@ import codecs
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 from pydantic_core import PydanticCustomError
+
+from huabei_watch.config.types import Duration
 
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 MIN_INTERVAL_S = 5.0
-
-
-def _bounded(ge: float | None = None, gt: float | None = None, le: float | None = None) -> AfterValidator:
-    """Seconds with bounds whose errors read ``must be >= 5 s`` (like the rest of the config).
-
-    (Not ``huabei_watch.config.types.Dur``: importing ``huabei_watch.config`` from here would be circular once
-    the settings import these models.)
-    """
-
-    def check(v: float) -> float:
-        if ge is not None and v < ge:
-            raise PydanticCustomError("duration_bound", "must be >= {b} s", {"b": f"{ge:g}"})
-        if gt is not None and v <= gt:
-            raise PydanticCustomError("duration_bound", "must be > {b} s", {"b": f"{gt:g}"})
-        if le is not None and v > le:
-            raise PydanticCustomError("duration_bound", "must be <= {b} s", {"b": f"{le:g}"})
-        return v
-
-    return AfterValidator(check)
 
 
 def _http_url(value: str) -> str:
@@ -51,16 +34,16 @@ class SourceCommon(BaseModel):
 
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", description="Stable id of the source")
     enabled: bool = True
-    interval: Annotated[float, _bounded(ge=MIN_INTERVAL_S, le=86_400)] = Field(
+    interval: Annotated[float, Duration(ge=MIN_INTERVAL_S, le=86_400)] = Field(
         default=300.0, description="Time between polls (>= 5 s)"
     )
-    jitter: Annotated[float, _bounded(ge=0, le=3600)] = Field(default=0.0, description="Up to this much added to each poll")
-    timeout: Annotated[float, _bounded(gt=0, le=300)] = Field(default=15.0, description="Time for one request and its body")
+    jitter: Annotated[float, Duration(ge=0, le=3600)] = Field(default=0.0, description="Up to this much added to each poll")
+    timeout: Annotated[float, Duration(gt=0, le=300)] = Field(default=15.0, description="Time for one request and its body")
     headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers")
     encoding: str | None = Field(default=None, description="Charset override (wins over detection)")
     max_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1024, description="Largest page read, in bytes")
     max_redirects: int = Field(default=5, ge=0, le=20)
-    politeness_delay: Annotated[float, _bounded(ge=0, le=600)] = Field(
+    politeness_delay: Annotated[float, Duration(ge=0, le=600)] = Field(
         default=1.0, description="Time between requests to one host"
     )
     degraded_after: int = Field(default=3, ge=1, description="Consecutive failed polls before source.degraded")

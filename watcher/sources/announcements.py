@@ -4,6 +4,12 @@
 never raises: every outcome, including failures, is a :class:`PollReport`. The seen state is
 written only after the events about a notice were published, so a broker outage means the notice
 is published on a later poll, never lost; deterministic event ids make the repeat harmless.
+
+The source's health (failure streak, "unavailable" and "back" logged once each, the poll interval
+with jitter) is the shared :class:`~watcher.sources.poll_health.PollTracker`'s; the streak lives
+in the stored :class:`~watcher.sources.seen.SourceState`, so replicas polling one source share it.
+After ``degraded_after`` failed polls the source publishes ``huabei.source.degraded`` (and
+``huabei.source.recovered`` at the next good poll), retried at later polls until it goes out.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from watcher.sources.notice_plan import (
     relisted,
     revision_of,
 )
+from watcher.sources.poll_health import PollHealth, PollTracker
 from watcher.sources.seen import SeenStore, SourceState
 
 log = logging.getLogger(__name__)
@@ -110,6 +117,10 @@ class AnnouncementWatcher:
         self._understand = understand
         self._maintenance_kinds = maintenance_kinds
         self._lock = asyncio.Lock()  # one poll of a source at a time in this process
+        #: As of this process's last finished poll (for /metrics).
+        self.consecutive_failures = 0
+        self.degraded = False
+        self.tracker = PollTracker("source", source_cfg.id, source_cfg.interval, source_cfg.jitter)
 
     @property
     def clock(self) -> Clock:
@@ -277,19 +288,20 @@ class AnnouncementWatcher:
         counts.published += 1
 
     async def _failed(self, state: SourceState, now: datetime, reason: str, *, first: bool) -> PollReport:
-        failures = state.consecutive_failures + 1
-        since = state.failing_since or now
+        health = self.tracker.failed(_health(state), now, reason)
+        failures, since = health.failures, health.failing_since or now
         degraded = state.degraded
-        log.warning("announce.source_failed", extra={"source_id": self.cfg.id, "reason": reason, "failures": failures})
         if not degraded and failures >= self.cfg.degraded_after:
             degraded = await self._status(SOURCE_DEGRADED, since, reason, failures)
         await self._store.put_state(
             replace(state, consecutive_failures=failures, failing_since=since, degraded=degraded,
                     last_error=reason, last_poll_at=now)
         )
+        self.consecutive_failures, self.degraded = failures, degraded
         return PollReport(self.cfg.id, ok=False, first_poll=first, error=reason)
 
     async def _succeeded(self, state: SourceState, now: datetime) -> None:
+        self.tracker.succeeded(_health(state), now)
         degraded = state.degraded
         if degraded:
             since = state.failing_since or now
@@ -298,6 +310,7 @@ class AnnouncementWatcher:
             replace(state, consecutive_failures=0, failing_since=state.failing_since if degraded else None,
                     degraded=degraded, last_error="", last_poll_at=now)
         )
+        self.consecutive_failures, self.degraded = 0, degraded
 
     async def _status(self, event_type: str, since: datetime, reason: str, failures: int) -> bool:
         """Publish source.degraded/.recovered; True if it went out."""
@@ -315,14 +328,21 @@ class AnnouncementWatcher:
         return True
 
 
+def _health(state: SourceState) -> PollHealth:
+    """The poller's health as the stored state tells it (one failed poll makes a source unavailable)."""
+    return PollHealth(
+        failures=state.consecutive_failures, failing_since=state.failing_since,
+        unavailable=state.consecutive_failures > 0, last_error=state.last_error,
+    )
+
+
 def add_poll_job(scheduler: Any, watcher: AnnouncementWatcher, *, misfire_grace_time: float = 300.0) -> None:
-    """Schedule ``watcher.poll_once`` on an APScheduler 3 ``AsyncIOScheduler`` (in-memory job store)."""
+    """Schedule ``watcher.poll_once`` on an APScheduler 3 ``AsyncIOScheduler`` (in-memory job store),
+    every interval plus jitter (:meth:`PollTracker.job`)."""
     cfg = watcher.cfg
     scheduler.add_job(
         watcher.poll_once,
-        "interval",
-        seconds=cfg.interval,
-        jitter=cfg.jitter or None,
+        **watcher.tracker.job(),
         id=f"announce:{cfg.id}",
         name=f"poll {cfg.id}",
         replace_existing=True,

@@ -159,6 +159,12 @@ def extract_html_list(
         raise LayoutChanged(f"bad item selector {item_selector!r}: {exc}") from None
     if not items:
         raise LayoutChanged(f"item selector {item_selector!r} matches nothing on {base_url}")
+    for name, selector in (("link", link_selector), ("title", title_selector), ("date", date_selector)):
+        try:
+            if selector:
+                items[0].select_one(selector)
+        except Exception as exc:  # soupsieve rejects a malformed selector when it is first used
+            raise LayoutChanged(f"bad {name} selector {selector!r}: {exc}") from None
     refs: list[NoticeRef] = []
     for item in items:
         link = _link_of(item, link_selector)

@@ -267,7 +267,8 @@ class PrecreateScheduler:
             if current is not None:
                 ran_at = outcome.at if outcome is not None else self._clock.now()
                 ok = outcome is not None and outcome.ok
-                self._set(after_run(current, ran_at, ok, self._settings.interval, self._settings.max_backoff))
+                self._set(after_run(current, ran_at, ok, self._settings.interval, self._settings.max_backoff,
+                                    reason=_reason(outcome)))
         if outcome is None:
             return None
         finding = self._tracker.observe(outcome)
@@ -324,3 +325,10 @@ class PrecreateScheduler:
             await asyncio.gather(*pending, return_exceptions=True)
         await self._flush()
 
+
+def _reason(outcome: PrecreateOutcome | None) -> str:
+    """Why a probe failed, in one line for the poller's log."""
+    if outcome is None:
+        return "the probe crashed (see precreate.run_failed)"
+    parts = (outcome.finding, outcome.transport_error, outcome.code, outcome.sub_code, outcome.detail)
+    return " ".join(p for p in parts if p)

@@ -4,14 +4,18 @@ Every merchant owns a fixed *slot* inside the interval: an offset derived from a
 Slots are aligned to the Unix epoch, so every replica and every restart computes the same
 schedule and N merchants spread evenly over the interval (100,000 merchants hourly is ~28
 calls/s) instead of bunching at start-up. After consecutive failures a merchant backs off
-exponentially (whole intervals, capped), still on its own slot.
+exponentially (whole intervals, capped), still on its own slot. The failure streak, and the
+"unavailable"/"back" log lines of each merchant's probe, are the shared poller tracker's
+(:mod:`watcher.sources.poll_health`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+from watcher.sources.poll_health import PollHealth, PollTracker
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -136,13 +140,21 @@ class MerchantSchedule:
     merchant_id: str
     due: datetime
     last_run: datetime | None = None
-    failures: int = 0
+    health: PollHealth = field(default_factory=PollHealth)
+
+    @property
+    def failures(self) -> int:
+        """Consecutive failed probes (what the backoff counts)."""
+        return self.health.failures
 
 
 def after_run(
-    s: MerchantSchedule, ran_at: datetime, ok: bool, interval: float, max_backoff: float
+    s: MerchantSchedule, ran_at: datetime, ok: bool, interval: float, max_backoff: float, *, reason: str = ""
 ) -> MerchantSchedule:
-    """The merchant's schedule after a probe at ``ran_at`` that succeeded (``ok``) or failed."""
-    failures = 0 if ok else s.failures + 1
-    due = next_due(s.merchant_id, ran_at, failures, ran_at, interval, max_backoff=max_backoff)
-    return MerchantSchedule(s.merchant_id, due=due, last_run=ran_at, failures=failures)
+    """The merchant's schedule after a probe at ``ran_at`` that succeeded (``ok``) or failed (for
+    ``reason``); the merchant's probe is logged unavailable at its first failure, back at the next
+    success."""
+    tracker = PollTracker("precreate", s.merchant_id, interval)
+    health = tracker.succeeded(s.health, ran_at) if ok else tracker.failed(s.health, ran_at, reason)
+    due = next_due(s.merchant_id, ran_at, health.failures, ran_at, interval, max_backoff=max_backoff)
+    return MerchantSchedule(s.merchant_id, due=due, last_run=ran_at, health=health)

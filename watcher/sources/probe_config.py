@@ -41,6 +41,7 @@ from pydantic import (
     model_validator,
 )
 
+from huabei_watch.config.types import Duration
 from huabei_watch.errors import ConfigError
 from huabei_watch.events.common import HUABEI_CHANNELS, Scope
 from watcher.sources.probe_conditions import parse_json_path
@@ -126,15 +127,15 @@ class ProbeBase(_Config):
     """Keys every probe has. Thresholds give hysteresis: see :mod:`watcher.sources.probe_state`."""
 
     id: str = Field(description="Unique probe id: lowercase letters, digits, '.', '_' or '-'")
-    interval: float = Field(default=30.0, ge=1.0, le=86_400.0, description="Seconds between checks")
-    timeout: float = Field(default=5.0, gt=0.0, description="Seconds a check may take; below interval")
+    interval: Annotated[float, Duration(ge=1.0, le=86_400.0)] = Field(default=30.0, description="Seconds between checks")
+    timeout: Annotated[float, Duration(gt=0.0)] = Field(default=5.0, description="Seconds a check may take; below interval")
     failure_threshold: int = Field(default=3, ge=1, le=1000)
     success_threshold: int = Field(default=2, ge=1, le=1000)
     scope: Literal["platform"] | tuple[str, ...] = Field(
         default="platform", description='"platform", or the list of merchant ids the probe speaks for'
     )
     channels: tuple[str, ...] = Field(default=HUABEI_CHANNELS, description="Alipay pay channels affected")
-    jitter: float = Field(default=0.0, ge=0.0, description="Up to this many seconds of random delay per run")
+    jitter: Annotated[float, Duration(ge=0.0)] = Field(default=0.0, description="Up to this many seconds of random delay per run")
 
     @field_validator("id")
     @classmethod

@@ -5,6 +5,8 @@ target does: timeouts, refused connections, TLS and DNS failures come back as a
 :class:`ProbeObservation` with ``ok=False`` and a short ``detail``. :class:`ProbeRunner` is what the
 scheduler calls (:meth:`ProbeRunner.run_once`); it publishes ``huabei.health.down`` /
 ``huabei.health.up`` only on state changes (decision 1: state changes, never raw observations).
+Each probe is a poller of the shared :class:`~watcher.sources.poll_health.PollTracker` (interval
+with jitter; its target logged unavailable and back once each, at the probe's thresholds).
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from huabei_watch.clock import Clock
 from huabei_watch.errors import PermanentError, TransientError
 from huabei_watch.events.base import Event, EventData
 from huabei_watch.events.signals import ProbeObservation
+from watcher.sources.poll_health import PollHealth, PollTracker
 from watcher.sources.probe_conditions import HttpFacts, http_problems
 from watcher.sources.probe_config import AnyProbe, DnsProbe, HttpProbe, TcpProbe
+from watcher.sources.probe_hours import HourlySummaries
 from watcher.sources.probe_state import (
     Health,
     ProbeMeta,
@@ -222,6 +226,8 @@ class _Slot:
     state: ProbeState
     pending: list[Transition]
     lock: asyncio.Lock
+    tracker: PollTracker
+    health: PollHealth
 
 
 class ProbeRunner:
@@ -249,6 +255,8 @@ class ProbeRunner:
         self._clock = clock
         self._session = session
         self._slots: dict[str, _Slot] = {}
+        #: Per-hour check summaries not yet saved (the role saves them with the states).
+        self.hours = HourlySummaries()
         for p in probes:
             if p.id in self._slots:
                 raise PermanentError(f"probe id {p.id!r} is configured twice")
@@ -259,6 +267,9 @@ class ProbeRunner:
                 state=ProbeState(),
                 pending=[],
                 lock=asyncio.Lock(),
+                # The target's availability: unavailable and back after the probe's thresholds.
+                tracker=PollTracker("probe", p.id, p.interval, p.jitter, p.failure_threshold, p.success_threshold),
+                health=PollHealth(),
             )
         for probe_id, saved in (restored or {}).items():
             self.restore(probe_id, saved)
@@ -275,6 +286,12 @@ class ProbeRunner:
             log.info("probe.restore_ignored", extra={"probe_id": probe_id})
             return
         slot.state = resume(saved)
+        slot.health = PollHealth(unavailable=slot.state.health is Health.DOWN, failing_since=slot.state.since
+                                 if slot.state.health is Health.DOWN else None)
+
+    def tracker(self, probe_id: str) -> PollTracker:
+        """The poller rules of one probe (interval, jitter, thresholds)."""
+        return self._slots[probe_id].tracker
 
     def states(self) -> dict[str, ProbeState]:
         """Current state of every probe, for persistence (``ProbeState`` is JSON-serialisable)."""
@@ -308,13 +325,11 @@ class ProbeRunner:
         async with slot.lock:
             obs = await self._check(slot.probe)
             slot.state, change = observe(slot.rule, slot.state, obs)
+            self.hours.add(probe_id, obs)
+            slot.health = (slot.tracker.succeeded(slot.health, obs.at) if obs.ok
+                           else slot.tracker.failed(slot.health, obs.at, obs.detail))
             if change is not None:
                 slot.pending.append(change)
-                log.info(
-                    "probe.state_changed",
-                    extra={"probe_id": probe_id, "health": change.health.value, "since": change.since.isoformat(),
-                           "detail": obs.detail},
-                )
             await self._flush(slot)
             return obs
 
@@ -401,9 +416,7 @@ def schedule_probes(
         extra: dict[str, Any] = {"next_run_time": first_run} if first_run is not None else {}
         scheduler.add_job(
             runner.run_once,
-            "interval",
-            seconds=probe.interval,
-            jitter=probe.jitter or None,
+            **runner.tracker(probe.id).job(),
             args=(probe.id,),
             id=job_id,
             name=f"health probe {probe.id}",

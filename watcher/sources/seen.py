@@ -13,25 +13,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Date,
-    DateTime,
-    Integer,
-    String,
-    Table,
-    Text,
-    select,
-)
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Boolean, Column, Date, Integer, String, Table, Text, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from huabei_watch.db.tables import metadata
+from huabei_watch.db.types import AwareDateTime
+from huabei_watch.db.upsert import accumulate, upsert
 from huabei_watch.events.common import Window
 from watcher.sources.seen_model import SeenNotice, SeenStore, SourceState
 
-__all__ = ["SeenNotice", "SeenStore", "SourceState", "SqlSeenStore", "seen_notices", "source_state"]
+__all__ = ["SeenNotice", "SeenStore", "SourceState", "SqlSeenStore", "seen_notices", "source_poll_hours", "source_state"]
 
 
 seen_notices = Table(
@@ -48,8 +39,8 @@ seen_notices = Table(
     Column("maintenance", Boolean, nullable=False, default=False),
     Column("windows_json", Text, nullable=False, default="[]"),
     Column("channels_json", Text, nullable=False, default="[]"),
-    Column("first_seen_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("first_seen_at", AwareDateTime(), nullable=False),
+    Column("updated_at", AwareDateTime(), nullable=False),
 )
 
 source_state = Table(
@@ -59,26 +50,25 @@ source_state = Table(
     Column("etag", Text, nullable=True),
     Column("last_modified", Text, nullable=True),
     Column("content_hash", String(64), nullable=True),
-    Column("last_poll_at", DateTime(timezone=True), nullable=True),
-    Column("initialized_at", DateTime(timezone=True), nullable=True),
+    Column("last_poll_at", AwareDateTime(), nullable=True),
+    Column("initialized_at", AwareDateTime(), nullable=True),
     Column("consecutive_failures", Integer, nullable=False, default=0),
-    Column("failing_since", DateTime(timezone=True), nullable=True),
+    Column("failing_since", AwareDateTime(), nullable=True),
     Column("degraded", Boolean, nullable=False, default=False),
     Column("last_error", Text, nullable=False, default=""),
 )
 
+#: Polls per source per hour (for the status page's poll-health strip): one row per source per hour.
+source_poll_hours = Table(
+    "source_poll_hours",
+    metadata,
+    Column("source_id", String(64), primary_key=True),
+    Column("hour", AwareDateTime(), primary_key=True),
+    Column("polls", Integer, nullable=False),
+    Column("failures", Integer, nullable=False),
+)
+
 _WINDOWS = TypeAdapter(tuple[Window, ...])
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; everything is stored in UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    return value.astimezone(UTC) if value is not None else None
 
 
 class SqlSeenStore:
@@ -104,8 +94,8 @@ class SqlSeenStore:
             revision=row["revision"],
             published=row["published"],
             kind=row["kind"],
-            first_seen_at=_aware(row["first_seen_at"]) or datetime.min.replace(tzinfo=UTC),
-            updated_at=_aware(row["updated_at"]) or datetime.min.replace(tzinfo=UTC),
+            first_seen_at=row["first_seen_at"] or datetime.min.replace(tzinfo=UTC),
+            updated_at=row["updated_at"] or datetime.min.replace(tzinfo=UTC),
             maintenance=bool(row["maintenance"]),
             windows=_WINDOWS.validate_json(row["windows_json"]),
             channels=tuple(json.loads(row["channels_json"])),
@@ -124,11 +114,11 @@ class SqlSeenStore:
             "maintenance": notice.maintenance,
             "windows_json": _WINDOWS.dump_json(notice.windows).decode(),
             "channels_json": json.dumps(list(notice.channels), ensure_ascii=False),
-            "first_seen_at": _utc(notice.first_seen_at),
-            "updated_at": _utc(notice.updated_at),
+            "first_seen_at": notice.first_seen_at,
+            "updated_at": notice.updated_at,
         }
         async with self._engine.begin() as conn:
-            await _upsert(conn, seen_notices, values, ("source_id", "notice_id"), keep=("first_seen_at",))
+            await upsert(conn, seen_notices, values, ("source_id", "notice_id"), keep=("first_seen_at",))
 
     async def source_known(self, source_id: str) -> bool:
         return (await self.get_state(source_id)).initialized_at is not None
@@ -144,45 +134,37 @@ class SqlSeenStore:
             etag=row["etag"],
             last_modified=row["last_modified"],
             content_hash=row["content_hash"],
-            last_poll_at=_aware(row["last_poll_at"]),
-            initialized_at=_aware(row["initialized_at"]),
+            last_poll_at=row["last_poll_at"],
+            initialized_at=row["initialized_at"],
             consecutive_failures=row["consecutive_failures"],
-            failing_since=_aware(row["failing_since"]),
+            failing_since=row["failing_since"],
             degraded=bool(row["degraded"]),
             last_error=row["last_error"],
         )
 
     async def put_state(self, state: SourceState) -> None:
+        """Save the source's state after a poll; the poll (ok when ``consecutive_failures`` is 0)
+        is also counted in its hour of ``source_poll_hours``, in the same transaction."""
         values: dict[str, Any] = {
             "source_id": state.source_id,
             "etag": state.etag,
             "last_modified": state.last_modified,
             "content_hash": state.content_hash,
-            "last_poll_at": _utc(state.last_poll_at),
-            "initialized_at": _utc(state.initialized_at),
+            "last_poll_at": state.last_poll_at,
+            "initialized_at": state.initialized_at,
             "consecutive_failures": state.consecutive_failures,
-            "failing_since": _utc(state.failing_since),
+            "failing_since": state.failing_since,
             "degraded": state.degraded,
             "last_error": state.last_error[:2000],
         }
         async with self._engine.begin() as conn:
-            await _upsert(conn, source_state, values, ("source_id",))
+            await upsert(conn, source_state, values, ("source_id",))
+            if state.last_poll_at is not None:
+                hour = state.last_poll_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+                failed = 1 if state.consecutive_failures else 0
+                await accumulate(
+                    conn, source_poll_hours,
+                    {"source_id": state.source_id, "hour": hour, "polls": 1, "failures": failed},
+                    ["source_id", "hour"], sums=["polls", "failures"],
+                )
 
-
-async def _upsert(
-    conn: AsyncConnection, table: Table, values: dict[str, Any], keys: tuple[str, ...], keep: tuple[str, ...] = ()
-) -> None:
-    """INSERT ... ON CONFLICT DO UPDATE, in the dialect of the connection (SQLite or PostgreSQL)."""
-    dialect = conn.dialect.name
-    update = {k: v for k, v in values.items() if k not in keys and k not in keep}
-    if dialect == "postgresql":
-        pg = postgresql.insert(table).values(**values)
-        await conn.execute(pg.on_conflict_do_update(index_elements=list(keys), set_=update))
-    elif dialect == "sqlite":
-        lite = sqlite.insert(table).values(**values)
-        await conn.execute(lite.on_conflict_do_update(index_elements=list(keys), set_=update))
-    else:  # portable fallback: update, then insert if nothing was there
-        where = [table.c[k] == values[k] for k in keys]
-        result = await conn.execute(table.update().where(*where).values(**update))
-        if result.rowcount == 0:
-            await conn.execute(table.insert().values(**values))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Annotated
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -27,6 +28,7 @@ from consumers.notify.channels.webhook import WebhookChannel
 from consumers.notify.channels.wechat_oa import WECHAT_BASE_URL, WeChatOAChannel
 from consumers.notify.channels.wecom import WECOM_BASE_URL, WeComChannel
 from huabei_watch.clock import Clock
+from huabei_watch.config.types import Duration
 
 #: Every channel name a merchant or the ops route may use (``sms`` means the SMS provider route).
 CHANNEL_NAMES = ("wecom", "wechat_oa", "aliyun_sms", "tencent_sms", "dingtalk", "feishu", "webhook", "console", "file")
@@ -41,7 +43,7 @@ class _Model(BaseModel):
 
 class _HttpChannelConfig(_Model):
     enabled: bool = True
-    timeout_seconds: float = Field(10.0, gt=0, le=120, description="Seconds for one provider call, connect to answer")
+    timeout_seconds: Annotated[float, Duration(gt=0, le=120)] = Field(10.0, description="Seconds for one provider call, connect to answer")
     rate_per_minute: int | None = Field(None, ge=1, description="Most calls per minute per limit key; none = no limit")
 
     @field_validator("base_url", "default_url", check_fields=False)

@@ -1,0 +1,181 @@
+"""Authentic events: Ed25519 signatures per producing principal, and who may produce what.
+
+Every record huabei-watch publishes carries three CloudEvents extension attributes (binary mode,
+so ``ce_``-prefixed Kafka headers):
+
+* ``signer``: the principal that signed it (a role name, ``watcher``, ``incidents``, ``cashier``,
+  ``notify``, or a configured outside producer);
+* ``keyid``: which of the signer's keys (first 16 hex digits of SHA-256 of the raw public key);
+* ``signature``: base64 (standard alphabet, padded) of the Ed25519 signature over
+  :func:`signed_bytes`: the signer, the key id, the ``id``, ``type``, ``source``, ``time`` and
+  ``subject`` headers exactly as sent, and the record value (the JSON data), each length-prefixed.
+
+A consumer accepts a record only when its ``type`` may be produced by the signer
+(:meth:`Verifier.verify`) and the signature checks with one of the signer's accepted public keys
+(several per principal: key rotation). Verification works on the raw headers and bytes, before
+any JSON is parsed, so an unauthenticated record is never decoded.
+
+Ed25519, not HMAC: a consumer holds only public keys, so a process that may verify incidents
+cannot forge one. Pure: no I/O (key files are :mod:`huabei_watch.bus.keys`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from huabei_watch.errors import PermanentError
+
+SIGNER_HEADER = "ce_signer"
+KEYID_HEADER = "ce_keyid"
+SIGNATURE_HEADER = "ce_signature"
+AUTH_HEADERS = (SIGNER_HEADER, KEYID_HEADER, SIGNATURE_HEADER)
+_SIGNED_HEADERS = ("ce_id", "ce_type", "ce_source", "ce_time", "ce_subject")
+_DOMAIN = b"huabei-watch event signature v1"
+
+
+class Unauthenticated(PermanentError):
+    """A record that is unsigned, signed by an unknown key, badly signed, or signed by a principal
+    that may not produce its type. Dead-lettered with reason ``unauthenticated: ...``; changes nothing."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"unauthenticated: {detail}")
+        self.detail = detail
+
+
+class KeyFormatError(ValueError):
+    """A key in the configuration or a key file is not what it should be (the message says which)."""
+
+
+def key_id(public: Ed25519PublicKey) -> str:
+    raw = public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def private_key_from_text(text: str) -> Ed25519PrivateKey:
+    """A private key written as base64 of its 32-byte seed (what ``huabei-watch keys generate`` prints)."""
+    raw = _b64(text, "private key")
+    if len(raw) != 32:
+        raise KeyFormatError(f"an Ed25519 private key is 32 bytes; this one decodes to {len(raw)}")
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def public_key_from_text(text: str) -> Ed25519PublicKey:
+    """A public key written as base64 of its 32 raw bytes."""
+    raw = _b64(text, "public key")
+    if len(raw) != 32:
+        raise KeyFormatError(f"an Ed25519 public key is 32 bytes; this one decodes to {len(raw)}")
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def private_key_text(key: Ed25519PrivateKey) -> str:
+    from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+
+    return base64.b64encode(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())).decode()
+
+
+def public_key_text(key: Ed25519PublicKey) -> str:
+    return base64.b64encode(key.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+
+
+def _b64(text: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise KeyFormatError(f"the {what} is not base64 (give the text `huabei-watch keys generate` prints)") from None
+
+
+def signed_bytes(headers: Mapping[str, bytes], value: bytes) -> bytes:
+    """What the signature covers: the signer and key id, the CloudEvents id, type, source, time and
+    subject headers as sent (absent = empty), and the value; each prefixed by its length."""
+    parts = [_DOMAIN, headers.get(SIGNER_HEADER, b""), headers.get(KEYID_HEADER, b"")]
+    parts += [headers.get(name, b"") for name in _SIGNED_HEADERS]
+    parts.append(value)
+    return b"".join(len(p).to_bytes(4, "big") + p for p in parts)
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    principal: str
+    key: Ed25519PrivateKey
+
+    @property
+    def key_id(self) -> str:
+        return key_id(self.key.public_key())
+
+
+class Signer:
+    """Signs records for the principals whose private keys this process holds."""
+
+    def __init__(self, keys: Iterable[SigningKey]) -> None:
+        self._keys = {k.principal: k for k in keys}
+
+    @property
+    def principals(self) -> frozenset[str]:
+        return frozenset(self._keys)
+
+    def holds(self, principal: str) -> bool:
+        return principal in self._keys
+
+    def sign(
+        self, principal: str, headers: Sequence[tuple[str, bytes]], value: bytes
+    ) -> tuple[tuple[str, bytes], ...]:
+        """The headers with this principal's signature attributes (any old ones replaced).
+        Raises :class:`PermanentError` when this process holds no key of ``principal``."""
+        sk = self._keys.get(principal)
+        if sk is None:
+            raise PermanentError(
+                f"this process holds no signing key of {principal!r}: run that role here or configure "
+                f"security.principals.{principal}.private_key"
+            )
+        out = [(k, v) for k, v in headers if k not in AUTH_HEADERS]
+        out += [(SIGNER_HEADER, principal.encode()), (KEYID_HEADER, sk.key_id.encode())]
+        signature = sk.key.sign(signed_bytes(dict(out), value))
+        out.append((SIGNATURE_HEADER, base64.b64encode(signature)))
+        return tuple(out)
+
+
+class Verifier:
+    """Checks who signed a record and whether that principal may produce its type.
+
+    ``public_keys``: principal -> accepted public keys (old and new during a rotation).
+    ``producers``: event type -> principals allowed to produce it. A type not listed is refused.
+    """
+
+    def __init__(
+        self, public_keys: Mapping[str, Iterable[Ed25519PublicKey]], producers: Mapping[str, Iterable[str]]
+    ) -> None:
+        self._keys = {p: {key_id(k): k for k in keys} for p, keys in public_keys.items()}
+        self._producers = {t: frozenset(ps) for t, ps in producers.items()}
+
+    def verify(self, headers: Mapping[str, bytes], value: bytes) -> str:
+        """The signer's name, or raise :class:`Unauthenticated` saying what is wrong."""
+        signer = headers.get(SIGNER_HEADER)
+        signature = headers.get(SIGNATURE_HEADER)
+        if signer is None or signature is None:
+            raise Unauthenticated("the record carries no signature (ce_signer/ce_signature headers)")
+        name = signer.decode("ascii", "replace")[:64]
+        etype = headers.get("ce_type", b"").decode("ascii", "replace")[:200]
+        allowed = self._producers.get(etype)
+        if allowed is None:
+            raise Unauthenticated(f"no principal may produce event type {etype!r}")
+        if name not in allowed:
+            raise Unauthenticated(f"{name!r} may not produce {etype!r} (only {', '.join(sorted(allowed))})")
+        keys = self._keys.get(name, {})
+        kid = headers.get(KEYID_HEADER, b"").decode("ascii", "replace")[:64]
+        key = keys.get(kid)
+        if key is None:
+            raise Unauthenticated(f"key {kid!r} of {name!r} is not among the accepted keys")
+        try:
+            raw = base64.b64decode(signature, validate=True)
+            key.verify(raw, signed_bytes(headers, value))
+        except (binascii.Error, ValueError, InvalidSignature):
+            raise Unauthenticated(f"the signature of {name!r} does not match the record") from None
+        return name

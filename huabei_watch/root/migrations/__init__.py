@@ -1,0 +1,1 @@
+"""Alembic scripts of every role's tables: ``env.py`` and ``versions/`` (run by :mod:`huabei_watch.db.migrate`)."""

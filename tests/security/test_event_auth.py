@@ -1,0 +1,147 @@
+"""Signatures, allowed producers and bounds on records, without a broker (pure)."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from huabei_watch.errors import InvalidInput
+from huabei_watch.events import INCIDENT_RESOLVED, MAINTENANCE_SCHEDULED, Event, Phase, encode
+from huabei_watch.events.auth import Signer, SigningKey, Unauthenticated, Verifier
+from huabei_watch.events.base import producers
+from huabei_watch.events.bounds import depth_exceeds, parse_json
+from huabei_watch.events.codec import check_bounds, decode, headers_dict
+from tests.cashier.incident_builders import maintenance_incident
+from tests.incidents import factories
+
+KEYS = {name: Ed25519PrivateKey.generate() for name in ("watcher", "incidents", "cashier", "notify", "attacker")}
+
+
+def signer(*names: str) -> Signer:
+    return Signer(SigningKey(n, KEYS[n]) for n in names)
+
+
+def verifier(public: dict[str, list[Ed25519PrivateKey]] | None = None, outside: tuple[str, ...] = ()) -> Verifier:
+    keys = public or {n: [KEYS[n]] for n in ("watcher", "incidents", "cashier", "notify")}
+    return Verifier({p: [k.public_key() for k in ks] for p, ks in keys.items()}, producers(outside))
+
+
+def signed(event: Event, principal: str, by: Signer | None = None) -> tuple[dict[str, bytes], bytes]:  # type: ignore[type-arg]
+    rec = encode(event)
+    assert rec.value is not None
+    headers = (by or signer(principal)).sign(principal, rec.headers, rec.value)
+    return headers_dict(headers), rec.value
+
+
+def resolved_incident() -> Event:  # type: ignore[type-arg]
+    inc = maintenance_incident(phase=Phase.RESOLVED).model_copy(update={"revision": 51})
+    return Event.build(INCIDENT_RESOLVED, inc, time=inc.updated_at)
+
+
+def test_an_incident_signed_by_the_incidents_role_is_accepted() -> None:
+    headers, value = signed(resolved_incident(), "incidents")
+    assert verifier().verify(headers, value) == "incidents"
+
+
+@pytest.mark.parametrize("principal", ["watcher", "cashier", "notify"])
+def test_an_incident_signed_by_another_role_is_unauthenticated(principal: str) -> None:
+    headers, value = signed(resolved_incident(), principal)
+    with pytest.raises(Unauthenticated, match=f"'{principal}' may not produce 'huabei.incident.resolved'"):
+        verifier().verify(headers, value)
+
+
+def test_an_unsigned_record_is_unauthenticated() -> None:
+    rec = encode(factories.maintenance())
+    assert rec.value is not None
+    with pytest.raises(Unauthenticated, match="no signature") as err:
+        verifier().verify(headers_dict(rec.headers), rec.value)
+    assert err.value.reason.startswith("unauthenticated: ")
+
+
+def test_a_key_not_among_the_accepted_ones_is_unauthenticated_even_under_a_role_name() -> None:
+    impostor = Signer([SigningKey("incidents", KEYS["attacker"])])
+    headers, value = signed(resolved_incident(), "incidents", impostor)
+    with pytest.raises(Unauthenticated, match="not among the accepted keys"):
+        verifier().verify(headers, value)
+
+
+@pytest.mark.parametrize("header", ["ce_id", "ce_type", "ce_source", "ce_time", "ce_subject", "value"])
+def test_changing_any_signed_part_breaks_the_signature(header: str) -> None:
+    headers, value = signed(resolved_incident(), "incidents")
+    if header == "value":
+        value = value.replace(b'"revision": 51', b'"revision": 99')
+        assert b"99" in value
+    elif header == "ce_type":
+        headers[header] = b"huabei.incident.updated"
+    else:
+        headers[header] = headers[header] + b"x"
+    with pytest.raises(Unauthenticated):
+        verifier().verify(headers, value)
+
+
+def test_a_forged_source_on_a_maintenance_signal_does_not_help_it() -> None:
+    rec = encode(factories.maintenance())
+    assert rec.value is not None
+    headers = headers_dict(rec.headers)
+    headers["ce_source"] = b"attacker"
+    with pytest.raises(Unauthenticated):
+        verifier().verify(headers, rec.value)
+    assert decode(rec.key, rec.value, rec.headers).type == MAINTENANCE_SCHEDULED  # well-formed, just not authentic
+
+
+def test_rotation_accepts_the_old_and_the_new_key_of_a_role() -> None:
+    new = Ed25519PrivateKey.generate()
+    keys = {"watcher": [KEYS["watcher"], new], "incidents": [KEYS["incidents"]]}
+    v = verifier(keys)
+    for key in (KEYS["watcher"], new):
+        headers, value = signed(factories.maintenance(), "watcher", Signer([SigningKey("watcher", key)]))
+        assert v.verify(headers, value) == "watcher"
+
+
+def test_an_outside_producer_may_send_payment_results_and_nothing_else() -> None:
+    from huabei_watch.events import PAYMENT_RESULTS, PaymentResult, PaymentResultBatch
+
+    batch = PaymentResultBatch(merchant_id="m1", results=(PaymentResult(merchant_id="m1", at=factories.T0, success=True),))
+    v = Verifier({"platform": [KEYS["attacker"].public_key()]}, producers(["platform"]))
+    outside = Signer([SigningKey("platform", KEYS["attacker"])])
+    headers, value = signed(Event.build(PAYMENT_RESULTS, batch, time=factories.T0), "platform", outside)
+    assert v.verify(headers, value) == "platform"
+    headers, value = signed(factories.maintenance(), "platform", outside)
+    with pytest.raises(Unauthenticated, match="may not produce"):
+        v.verify(headers, value)
+
+
+# -- bounds -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("raw", "deep"),
+    [
+        (b"[" * 200_000, True),
+        (b"[" * 33 + b"]" * 33, True),
+        (b"[" * 32 + b"]" * 32, False),
+        (b'{"a": "' + b"[" * 5000 + b'"}', False),  # brackets inside a string do not nest
+        (b'{"a": "\\"' + b"[" * 5000 + b'"}', False),  # nor after an escaped quote
+        (b'{"a": [' * 40 + b"1" + b"]}" * 40, True),
+        (b'"unterminated [' + b"[" * 100, True),  # not JSON: over the bound either way
+    ],
+)
+def test_depth_is_measured_outside_strings_without_recursion(raw: bytes, deep: bool) -> None:
+    assert depth_exceeds(raw, 32) is deep
+
+
+@pytest.mark.parametrize("raw", [b"[" * 200_000, b"{" * 100_000, b'{"a":' * 50_000, b"\xff\xfe", b"", b"[1,"])
+def test_parse_json_refuses_bombs_and_garbage_with_invalid_input_only(raw: bytes) -> None:
+    with pytest.raises(InvalidInput):
+        parse_json(raw)
+
+
+def test_a_record_over_its_types_size_bound_is_refused_before_parsing() -> None:
+    with pytest.raises(InvalidInput, match="allows at most"):
+        check_bounds(b"huabei.incident.resolved", b"[" * (300 * 1024))
+    check_bounds(b"huabei.payments.results", b"{}" + b" " * (700 * 1024))  # payment results may be larger
+
+
+def test_decode_of_a_nesting_bomb_with_valid_headers_is_invalid_input() -> None:
+    rec = encode(factories.maintenance())
+    with pytest.raises(InvalidInput, match="deeper than 32"):
+        decode(rec.key, b"[" * 200_000, rec.headers)
