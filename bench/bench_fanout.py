@@ -55,7 +55,7 @@ from huabei_watch.clock import SystemClock
 from huabei_watch.config.settings import MerchantConfig
 from huabei_watch.events import INCIDENT_OPENED, Event, Incident, IncidentKind, Phase, Scope
 from huabei_watch.merchants.registry import MerchantRegistry
-from huabei_watch.root.daemon import build_app, build_roles
+from huabei_watch.root.daemon import start_app
 from huabei_watch.root.settings import parse_settings
 from tests.support import fresh_pg_database, migrated_database
 
@@ -151,11 +151,10 @@ async def capacity(args: argparse.Namespace, n: int, tmp: Path, *, batching: boo
                     "fanout": {"batching": batching} | ({} if batching else {"default_concurrency": 4}),
                 },
             })
-            app = build_app(settings, bootstrap=broker.bootstrap_servers)
-            await app.start(build_roles(["notify"]))
+            app = await start_app(settings, ["notify"], bootstrap=broker.bootstrap_servers)
             try:
                 role: Any = next(r for r in app.roles if r.name == "notify")
-                bus = app.require_bus()
+                bus = app.bus
                 now = datetime.now(UTC)
                 event = Event.build(INCIDENT_OPENED, outage(now), time=now)
                 pg0, cpu0, t0 = postgres_cpu(), cpu_seconds(), time.perf_counter()

@@ -89,7 +89,7 @@ async def run(seconds: int, quick: bool) -> None:
                     probe_id="gw", target="http://127.0.0.1:9/health", scope=Scope.merchants("m0"), since=now,
                     evidence=(ProbeObservation(at=now, ok=False, detail="HTTP 503"),),
                 )
-                await app.require_bus().publish(Event.build(HEALTH_DOWN, data, time=now))
+                await app.bus.publish(Event.build(HEALTH_DOWN, data, time=now))
                 await wait_off(http, app, "m0")
                 url = f"http://127.0.0.1:{app.admin_port}/v1/merchants/m0/pay-channels"
                 async with http.get(url, headers={"Authorization": "Bearer tok-0"}) as r:

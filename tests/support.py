@@ -6,7 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -54,6 +54,12 @@ async def eventually(
         last = result  # type: ignore[assignment]
         await asyncio.sleep(0.02)
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last: {last!r})")
+
+
+async def notify_idle(notify: Any, *, timeout: float = 60.0) -> None:
+    """Wait until a notify role's fan-out has no work left (no lane, no delivery in progress)."""
+    fanout = notify.fanout
+    await eventually(lambda: not (fanout.lanes or fanout.in_progress), timeout=timeout, what="notify fan-out idle")
 
 
 # -- event-signing keys for tests --------------------------------------------------------------------

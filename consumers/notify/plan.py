@@ -40,7 +40,8 @@ from huabei_watch.clock import SHANGHAI
 from huabei_watch.config.types import Duration
 from huabei_watch.events.incidents import Incident, IncidentKind, Phase
 
-OPS = "ops"
+#: The recipient id of the ops route (it gets every incident).
+OPS_RECIPIENT = "ops"
 _QUIET_TEXT = re.compile(r"(\d{1,2}):(\d{2})\s*[-~～至]\s*(\d{1,2}):(\d{2})")
 
 
@@ -130,7 +131,7 @@ class Endpoint:
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    """A merchant (``id`` = merchant id) or the ops route (``id`` = "ops", ``is_ops``).
+    """A merchant (``id`` = merchant id) or the ops route (``id`` = :data:`OPS_RECIPIENT`, ``is_ops``).
 
     ``quiet_hours`` None means the configured default. ``mode`` is the merchant's mode
     (``auto``, ``notify_only``, ``pinned_on``, ``pinned_off``): only ``auto`` merchants have Huabei
@@ -145,7 +146,7 @@ class Recipient:
 
     @classmethod
     def ops(cls, *channels: Endpoint, quiet_hours: QuietHours | None = None) -> Recipient:
-        return cls(id=OPS, channels=channels, quiet_hours=quiet_hours, is_ops=True)
+        return cls(id=OPS_RECIPIENT, channels=channels, quiet_hours=quiet_hours, is_ops=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,4 @@ from __future__ import annotations
 from consumers.notify.channels.base import Channel, OutboundMessage, SendReceipt
 from consumers.notify.channels.ratelimit import Limiter
 
-__all__ = ["OPS_RECIPIENT", "Channel", "Limiter", "OutboundMessage", "SendReceipt"]
-
-OPS_RECIPIENT = "ops"
-
+__all__ = ["Channel", "Limiter", "OutboundMessage", "SendReceipt"]

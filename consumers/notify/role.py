@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import timedelta
 
+import aiohttp
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Column, Integer, String, Table, select
 
 from consumers.notify.channels.config import build_channels
@@ -23,18 +25,21 @@ from consumers.notify.fanout import FanOut
 from consumers.notify.plan import Endpoint, Recipient
 from consumers.notify.planner import Audience, Planner
 from consumers.notify.progress import FanoutMarks
-from consumers.notify.settings import NotifyConfig, NotifySettings
+from consumers.notify.settings import NotifySettings
 from consumers.notify.store import CoalescingStore, SqlDeliveryStore
 from consumers.notify.templates import Renderer
 from huabei_watch import metrics
 from huabei_watch.bus.kafka import MessageContext
+from huabei_watch.bus.publish import Publisher
+from huabei_watch.clock import Clock
 from huabei_watch.db.engine import Database
 from huabei_watch.db.tables import metadata
 from huabei_watch.db.types import AwareDateTime
 from huabei_watch.db.upsert import upsert
 from huabei_watch.events import Event, EventData, Incident
 from huabei_watch.merchants.registry import MerchantRegistry
-from huabei_watch.runtime.app import App
+from huabei_watch.runtime.app import Subscription
+from huabei_watch.runtime.tasks import Tasks
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +54,7 @@ notify_incidents = Table(
 )
 
 REPLAN_JOB = "notify:replan"
+RETRY_JOB = "notify:retries"
 
 
 def ops_endpoints(s: NotifySettings) -> list[Endpoint]:
@@ -60,7 +66,6 @@ def ops_endpoints(s: NotifySettings) -> list[Endpoint]:
         if route and s.enabled(route[0]):
             out.append(Endpoint(route[0], e.address, route[1:]))
     return out
-RETRY_JOB = "notify:retries"
 
 
 class IncidentMemory:
@@ -107,86 +112,108 @@ class IncidentMemory:
         return await self.db.run(work)
 
 
+async def create_notify_role(
+    settings: NotifySettings,
+    *,
+    off_ttl: timedelta,
+    db: Database,
+    registry: MerchantRegistry,
+    publisher: Publisher,
+    clock: Clock,
+    http: aiohttp.ClientSession,
+    scheduler: AsyncIOScheduler,
+    tasks: Tasks,
+    incidents_topic: str,
+) -> NotifyRole:
+    """The notify role, running: channels built from ``settings``, the fan-out running in
+    ``tasks``, its re-plan and retry timers on ``scheduler``. ``off_ttl``: how long the cashier
+    keeps Huabei off without renewal (``cashier.off_ttl``); a resolved incident is re-planned that
+    long, while the cashier may still hold Huabei off for it."""
+    local = RateLimiter(clock, settings.rates())
+    limiter: Limiter = (SharedRateLimiter(local, db.engine, clock)
+                        if uses_shared_limits(settings.shared_limits, db.engine) else local)
+    channels = build_channels(settings, http, clock, limiter=limiter, batch_sms=settings.fanout.batching)
+    sql = SqlDeliveryStore(db.engine)
+    store: DeliveryStore = CoalescingStore(sql) if settings.fanout.batching else sql
+    deliverer = Deliverer(
+        channels, store, None, clock, settings.delivery,
+        renderer=Renderer(settings.templates, settings.template_ids()), publisher=publisher,
+    )
+    fanout = FanOut(deliverer, settings.fanout)
+    ops = Recipient.ops(*ops_endpoints(settings))
+    planner = Planner(
+        fanout=fanout, registry=registry, marks=FanoutMarks(db),
+        audience=Audience(ops, frozenset(channels), settings.sms_route), settings=settings.plan, clock=clock,
+    )
+    role = NotifyRole(
+        settings, off_ttl=off_ttl, deliverer=deliverer, fanout=fanout, planner=planner, memory=IncidentMemory(db),
+        clock=clock, scheduler=scheduler, fanout_task=tasks.spawn(fanout.run(), "notify-fanout"),
+        incidents_topic=incidents_topic,
+    )
+    metrics.live_counter(
+        "huabei_notify_messages_total",
+        "Messages through the fan-out by outcome (queued, sent, failed, deferred, duplicates, expired, errors)",
+        ("outcome",),
+        lambda: [((k,), float(getattr(fanout, k))) for k in
+                 ("queued", "sent", "failed", "deferred", "duplicates", "expired", "errors")],
+    )
+    metrics.live_gauge("huabei_notify_in_progress", "Deliveries in progress", (),
+                       lambda: [((), float(fanout.in_progress))])
+    metrics.live_gauge("huabei_notify_lanes", "Incidents with messages still being fanned out", (),
+                       lambda: [((), float(fanout.lanes))])
+    metrics.live_counter("huabei_notify_retries_total", "Transient provider errors retried", (),
+                         lambda: [((), float(deliverer.retries))])
+    metrics.live_counter("huabei_notify_unconfirmed_total",
+                         "Sends interrupted before the provider confirmed them (reported to ops, never resent)", (),
+                         lambda: [((), float(deliverer.unconfirmed))])
+    scheduler.add_job(role.replan_open, "interval", seconds=settings.replan_every, id=REPLAN_JOB,
+                      replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
+    scheduler.add_job(role.retries, "interval", seconds=10, id=RETRY_JOB,
+                      replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
+    return role
+
+
 class NotifyRole:
+    """Incidents in, messages out (see the module docstring). Built by :func:`create_notify_role`."""
+
     name = "notify"
 
-    def __init__(self) -> None:
-        self.app: App[NotifyConfig] | None = None
-        self.settings: NotifySettings | None = None
-        self.deliverer: Deliverer | None = None
-        self.fanout: FanOut | None = None
-        self.registry: MerchantRegistry | None = None
-        self.memory: IncidentMemory | None = None
-        self.ops: Recipient | None = None
-        self.configured: set[str] = set()
-        self._fanout_task: asyncio.Task[None] | None = None
-        self.planner: Planner | None = None
+    def __init__(
+        self,
+        settings: NotifySettings,
+        *,
+        off_ttl: timedelta,
+        deliverer: Deliverer,
+        fanout: FanOut,
+        planner: Planner,
+        memory: IncidentMemory,
+        clock: Clock,
+        scheduler: AsyncIOScheduler,
+        fanout_task: asyncio.Task[None],
+        incidents_topic: str,
+    ) -> None:
+        self.settings = settings
+        self.off_ttl = off_ttl
+        self.deliverer = deliverer
+        self.fanout = fanout
+        self.planner = planner
+        self.memory = memory
+        self.clock = clock
+        self._scheduler = scheduler
         self._replan_at: float | None = None
-
-    async def start(self, app: App[NotifyConfig]) -> None:
-        self.app = app
-        s = self.settings = app.settings.notify
-        db = app.require_db()
-        local = RateLimiter(app.clock, s.rates())
-        limiter: Limiter = (SharedRateLimiter(local, db.engine, app.clock)
-                            if uses_shared_limits(s.shared_limits, db.engine) else local)
-        channels = build_channels(s, app.require_http(), app.clock, limiter=limiter, batch_sms=s.fanout.batching)
-        self.configured = set(channels)
-        sql = SqlDeliveryStore(db.engine)
-        store: DeliveryStore = CoalescingStore(sql) if s.fanout.batching else sql
-        self.deliverer = Deliverer(
-            channels, store, None, app.clock, s.delivery,
-            renderer=Renderer(s.templates, s.template_ids()), publisher=app.require_bus(),
-        )
-        self.fanout = FanOut(self.deliverer, s.fanout)
-        self.registry = MerchantRegistry(db)
-        self.memory = IncidentMemory(db)
-        self.ops = Recipient.ops(*ops_endpoints(s))
-        self.planner = Planner(
-            fanout=self.fanout, registry=self.registry, marks=FanoutMarks(db),
-            audience=Audience(self.ops, frozenset(channels), s.sms_route), settings=s.plan, clock=app.clock,
-        )
-        self._fanout_task = app.spawn(self.fanout.run(), "notify-fanout")
-        fanout, deliverer = self.fanout, self.deliverer
-        metrics.live_counter(
-            "huabei_notify_messages_total",
-            "Messages through the fan-out by outcome (queued, sent, failed, deferred, duplicates, expired, errors)",
-            ("outcome",),
-            lambda: [((k,), float(getattr(fanout, k))) for k in
-                     ("queued", "sent", "failed", "deferred", "duplicates", "expired", "errors")],
-        )
-        metrics.live_gauge("huabei_notify_in_progress", "Deliveries in progress", (),
-                           lambda: [((), float(fanout.in_progress))])
-        metrics.live_gauge("huabei_notify_lanes", "Incidents with messages still being fanned out", (),
-                           lambda: [((), float(fanout.lanes))])
-        metrics.live_counter("huabei_notify_retries_total", "Transient provider errors retried", (),
-                             lambda: [((), float(deliverer.retries))])
-        metrics.live_counter("huabei_notify_unconfirmed_total",
-                             "Sends interrupted before the provider confirmed them (reported to ops, never resent)", (),
-                             lambda: [((), float(deliverer.unconfirmed))])
-        app.consume(self.name, [app.topics.incidents], self.handle)
-        app.scheduler.add_job(self.replan_open, "interval", seconds=s.replan_every, id=REPLAN_JOB,
-                              replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
-        app.scheduler.add_job(self.retries, "interval", seconds=10, id=RETRY_JOB,
-                              replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
+        self._fanout_task = fanout_task
+        self.subscriptions = (Subscription(self.name, (incidents_topic,), self.handle),)
 
     async def stop(self) -> None:
         """Stop taking new work and let deliveries in progress finish (the daemon bounds this by
         ``daemon.shutdown_timeout``), so no send is cut between the provider call and its record."""
-        if self.fanout is not None:
-            self.fanout.stop()
-        if self._fanout_task is not None:
-            await asyncio.shield(self._fanout_task)
+        self.fanout.stop()
+        await asyncio.shield(self._fanout_task)
 
     async def republish(self) -> None:
         return None
 
-    def _now(self) -> datetime:
-        assert self.app is not None
-        return self.app.clock.now()
-
     async def handle(self, event: Event[EventData], ctx: MessageContext) -> None:
-        assert self.memory is not None
         if not isinstance(event.data, Incident):
             return
         previous, _news = await self.memory.remember(event.data)
@@ -195,19 +222,18 @@ class NotifyRole:
     async def submit(self, incident: Incident, previous: Incident | None) -> None:
         """Queue the due messages of ``incident`` (see :class:`~consumers.notify.planner.Planner`) and
         bring the re-plan forward when this incident needs it sooner."""
-        assert self.planner is not None and self.app is not None
         await self.planner.submit(incident, previous)
-        wake = self.planner.next_wakeup([incident], self._now())
+        now = self.clock.now()
+        wake = self.planner.next_wakeup([incident], now)
         if wake is not None:
-            self._schedule_replan((wake - self._now()).total_seconds())
+            self._schedule_replan((wake - now).total_seconds())
 
     async def replan_open(self) -> None:
         """Timer: reminders, repeats and messages held for quiet hours fall due here; then the
         next pass is scheduled for the earliest such time (at most ``replan_every`` away)."""
-        assert self.memory is not None and self.planner is not None and self.app is not None
-        now = self._now()
+        now = self.clock.now()
         recent = [(inc, prev) for inc, prev in await self.memory.open_ones()
-                  if inc.phase.is_open or inc.updated_at > now - self.app.settings.cashier.ttl]
+                  if inc.phase.is_open or inc.updated_at > now - self.off_ttl]
         for inc, prev in recent:
             await self.planner.submit(inc, prev)
         wake = self.planner.next_wakeup([inc for inc, _ in recent], now)
@@ -215,25 +241,18 @@ class NotifyRole:
         self._schedule_replan((wake - now).total_seconds() if wake is not None else None)
 
     def _schedule_replan(self, delay: float | None) -> None:
-        assert self.app is not None and self.settings is not None
-        delay = min(max(delay, 1.0), self.settings.replan_every) if delay is not None else self.settings.replan_every
-        at = self.app.clock.monotonic() + delay
+        every = self.settings.replan_every
+        delay = min(max(delay, 1.0), every) if delay is not None else every
+        at = self.clock.monotonic() + delay
         if self._replan_at is not None and self._replan_at <= at:
             return
         self._replan_at = at
-        if self.app.scheduler.get_job(REPLAN_JOB) is not None:
-            self.app.scheduler.reschedule_job(REPLAN_JOB, trigger="interval", seconds=delay)
+        if self._scheduler.get_job(REPLAN_JOB) is not None:
+            self._scheduler.reschedule_job(REPLAN_JOB, trigger="interval", seconds=delay)
 
     async def retries(self) -> None:
-        assert self.deliverer is not None
         try:
             await self.deliverer.run_due()
             await self.deliverer.sweep_unconfirmed()
         except Exception:
             log.exception("notify.retry_failed")
-
-    async def drain(self) -> None:
-        """For tests and burst runs: wait until the fan-out has no work."""
-        assert self.fanout is not None
-        while self.fanout.lanes or self.fanout.in_progress:  # noqa: ASYNC110 - FanOut exposes counters, not an event
-            await asyncio.sleep(0.01)

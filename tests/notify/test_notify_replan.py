@@ -8,7 +8,7 @@ from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.bus.kafka import Bus
 from tests.e2e.harness import post_json, role
 from tests.notify.world import notify_world
-from tests.support import eventually
+from tests.support import eventually, notify_idle
 
 MERCHANTS = 30
 
@@ -27,7 +27,7 @@ async def test_reasserted_and_replanned_incident_reserves_nothing_again_and_next
         assert status == 201
         await eventually(lambda: len(w.wecom.received) == MERCHANTS + 1, what="everyone told")
         notify_role, incidents = role(w.app, "notify"), role(w.app, "incidents")
-        await notify_role.drain()
+        await notify_idle(notify_role)
         reserved = notify_role.deliverer.reservations
         assert reserved == MERCHANTS + 1
         passes, considered = notify_role.planner.passes, notify_role.planner.considered
@@ -36,7 +36,7 @@ async def test_reasserted_and_replanned_incident_reserves_nothing_again_and_next
             await incidents.republish()
             await notify_role.replan_open()
         await eventually(lambda: notify_role.planner.considered >= considered + 6, what="re-assertions consumed")
-        await notify_role.drain()
+        await notify_idle(notify_role)
         assert notify_role.deliverer.reservations == reserved
         assert notify_role.planner.passes == passes
         assert len(w.wecom.received) == MERCHANTS + 1

@@ -15,7 +15,7 @@ from huabei_watch.events.signals import Cause, MerchantFinding
 from tests.e2e.harness import OPS, post_json, role
 from tests.fakes.base import Failure
 from tests.notify.world import CODE_SPAN, NOW, notify_world
-from tests.support import eventually
+from tests.support import eventually, notify_idle
 
 _STEPS = {"maintenance": ("announced", "reminder", "started", "resolved", "changed", "cancelled"),
           "outage": ("opened", "ongoing", "resolved"), "merchant_account": ("opened", "resolved"),
@@ -41,7 +41,7 @@ async def open_outage(world: Any) -> str:
 
 
 async def settle(world: Any) -> None:
-    await role(world.app, "notify").drain()
+    await notify_idle(role(world.app, "notify"))
 
 
 async def test_notify_only_merchant_is_told_what_to_do_and_never_a_switch_that_did_not_happen(
