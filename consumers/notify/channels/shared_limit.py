@@ -8,6 +8,10 @@ leaves the window and asks again. However many processes run, a WeCom robot gets
 messages a minute. Concurrent requests of a process are coalesced: one transaction decides for up
 to a few hundred keys. Grants older than the longest window are deleted as keys are used.
 
+A grant is stamped when it is decided, under the key's lock; the provider sees the call one
+request's latency later, so windows counted at the provider can look shorter by that latency (well
+under a second against WeCom's minute).
+
 Time is the wall clock of :class:`~huabei_watch.clock.Clock` (``now``), which processes share;
 keep their clocks synchronised (NTP), as for any multi-host deployment.
 """
@@ -98,12 +102,14 @@ class SharedRateLimiter:
             waited += wait
 
     async def _decide_many(self, keys: list[str]) -> list[float]:
-        now = self._clock.now().timestamp()
-        longest = {k: max(r.per_seconds for r in self.rules_for(k)) for k in keys}
-        horizon = now - max(longest.values())
+        longest = max(r.per_seconds for k in keys for r in self.rules_for(k))
         async with self._engine.begin() as conn:
             for k in sorted(set(keys)):
                 await conn.execute(_LOCK, {"h": lock_id(k)})
+            # Read the clock only once the locks are held: a grant stamped before a wait for the lock
+            # would count as older than the call it lets through, and shorten the window at the provider.
+            now = self._clock.now().timestamp()
+            horizon = now - longest
             rows = (await conn.execute(
                 select(G.c.limit_key, G.c.at).where(G.c.limit_key.in_(sorted(set(keys))), G.c.at > horizon)
                 .order_by(G.c.limit_key, G.c.at)
