@@ -27,7 +27,7 @@ from consumers.notify.planner import Audience, Planner
 from consumers.notify.progress import FanoutMarks
 from consumers.notify.settings import NotifySettings
 from consumers.notify.store import CoalescingStore, SqlDeliveryStore
-from consumers.notify.templates import Renderer
+from consumers.notify.templates import LinkFn, Renderer
 from huabei_watch import metrics
 from huabei_watch.bus.kafka import MessageContext
 from huabei_watch.bus.publish import Publisher
@@ -124,11 +124,13 @@ async def create_notify_role(
     scheduler: AsyncIOScheduler,
     tasks: Tasks,
     incidents_topic: str,
+    link_for: LinkFn | None = None,
 ) -> NotifyRole:
     """The notify role, running: channels built from ``settings``, the fan-out running in
     ``tasks``, its re-plan and retry timers on ``scheduler``. ``off_ttl``: how long the cashier
     keeps Huabei off without renewal (``cashier.off_ttl``); a resolved incident is re-planned that
-    long, while the cashier may still hold Huabei off for it."""
+    long, while the cashier may still hold Huabei off for it. ``link_for``: a signed link to a
+    merchant's page, carried by its WeCom and WeChat messages (none: no link)."""
     local = RateLimiter(clock, settings.rates())
     limiter: Limiter = (SharedRateLimiter(local, db.engine, clock)
                         if uses_shared_limits(settings.shared_limits, db.engine) else local)
@@ -137,7 +139,7 @@ async def create_notify_role(
     store: DeliveryStore = CoalescingStore(sql) if settings.fanout.batching else sql
     deliverer = Deliverer(
         channels, store, None, clock, settings.delivery,
-        renderer=Renderer(settings.templates, settings.template_ids()), publisher=publisher,
+        renderer=Renderer(settings.templates, settings.template_ids(), link_for=link_for), publisher=publisher,
     )
     fanout = FanOut(deliverer, settings.fanout)
     ops = Recipient.ops(*ops_endpoints(settings))

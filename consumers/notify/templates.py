@@ -23,7 +23,7 @@ notice title cannot inject formatting or links. Templates themselves must not co
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,7 +38,7 @@ from jinja2 import (
 )
 from pydantic import BaseModel, ConfigDict, Field
 
-from consumers.notify.plan import MessageContext, MessageGroup, PlannedMessage
+from consumers.notify.plan import OPS_RECIPIENT, MessageContext, MessageGroup, PlannedMessage
 from consumers.notify.ports import OutboundMessage
 from huabei_watch.clock import SHANGHAI
 from huabei_watch.errors import ConfigError
@@ -48,6 +48,10 @@ from huabei_watch.events.incidents import Incident, IncidentKind, Phase
 PREFIX = "【花呗提醒】"
 #: What a rendered message says: title, text, markdown, provider template id, provider parameters.
 _Content = tuple[str, str, str, str | None, tuple[tuple[str, str], ...]]
+#: Merchant id -> a signed link to that merchant's page (:mod:`huabei_watch.merchants.links`).
+LinkFn = Callable[[str], str]
+#: Channels whose messages carry the merchant's page link (WeCom shows it, WeChat opens it on tap).
+LINK_CHANNELS = frozenset({"wecom", "wechat_oa"})
 
 #: (kind, step) pairs the planner produces for merchants.
 STEPS: dict[str, tuple[str, ...]] = {
@@ -311,12 +315,15 @@ class Renderer:
     """
 
     def __init__(
-        self, settings: TemplateSettings | None = None, template_ids: Mapping[str, Mapping[str, str]] | None = None
+        self, settings: TemplateSettings | None = None, template_ids: Mapping[str, Mapping[str, str]] | None = None,
+        *, link_for: LinkFn | None = None,
     ) -> None:
         """``template_ids``: per channel, template base -> provider template id (a base not in
         the map gets no id: the channel's configured default applies). None: the legacy
-        ``sms_template_ids`` for every template channel."""
+        ``sms_template_ids`` for every template channel. ``link_for``: when given, a merchant's
+        messages on :data:`LINK_CHANNELS` carry the link it returns for that merchant."""
         self._settings = settings or TemplateSettings()
+        self._link_for = link_for
         legacy = dict(self._settings.sms_template_ids)
         self._template_ids: Mapping[str, Mapping[str, str]] = (
             template_ids if template_ids is not None else {c: legacy for c in self._settings.param_channels}
@@ -366,6 +373,7 @@ class Renderer:
             return OutboundMessage(
                 dedupe_key=item.dedupe_key, recipient=item.recipient, address=item.address, title=title, text=text,
                 markdown=markdown, template_id=template_id, template_params=params, critical=item.critical,
+                link=self._link(item.recipient, channel or item.channel),
             )
         else:
             base = "group"
@@ -376,7 +384,13 @@ class Renderer:
         return OutboundMessage(
             dedupe_key=key, recipient=item.recipient, address=item.address, title=title, text=text,
             markdown=markdown, template_id=template_id, template_params=params, critical=critical,
+            link=self._link(item.recipient, channel or item.channel),
         )
+
+    def _link(self, recipient: str, channel: str) -> str:
+        if self._link_for is None or recipient == OPS_RECIPIENT or channel not in LINK_CHANNELS:
+            return ""
+        return self._link_for(recipient)
 
     def _content(self, base: str, channel: str, values: Mapping[str, Any]) -> _Content:
         title = self._render(base, "title", values)

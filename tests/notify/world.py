@@ -22,6 +22,7 @@ from tests.e2e.harness import running, settings_for
 from tests.fakes.aliyun_sms import FakeAliyunSms
 from tests.fakes.base import Received
 from tests.fakes.tencent_sms import FakeTencentSms
+from tests.fakes.wechat_oa import FakeWeChatOA
 from tests.fakes.wecom import FakeWeCom
 
 #: 11:00 in Shanghai: outside quiet hours, so SMS go out at once.
@@ -29,6 +30,7 @@ NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 AK, SK = "ak-id", "ak-secret"
 TC_ID, TC_KEY, TC_APP = "tc-id", "tc-key", "1400000001"
 SIGN = "花呗助手"
+WX_APP, WX_SECRET = "wx-app-1", "wx-secret-0123456789"
 
 
 @dataclass
@@ -38,6 +40,7 @@ class World:
     wecom: FakeWeCom
     aliyun: FakeAliyunSms
     tencent: FakeTencentSms
+    wechat: FakeWeChatOA
 
     def wecom_texts(self, robot: str) -> list[str]:
         return [r.body["markdown"]["content"] for r in self.wecom.received if r.recipient == robot]
@@ -59,10 +62,11 @@ def tencent_table(base_url: str, **extra: Any) -> dict[str, Any]:
 async def notify_world(
     tmp_path: Path, prefix: str, broker: EmbeddedBroker, *, merchants: list[dict[str, Any]],
     notify: dict[str, Any], robots: set[str], roles: tuple[str, ...] = ("incidents", "notify"),
-    aliyun_templates: set[str] | None = None,
+    aliyun_templates: set[str] | None = None, extra: dict[str, Any] | None = None,
 ) -> AsyncIterator[World]:
     """Fakes started, ``notify`` completed with their URLs (tables given as ``{}`` or with
-    extra keys), the roles running. ``aliyun_templates``: the only TemplateCodes Aliyun accepts."""
+    extra keys), the roles running. ``aliyun_templates``: the only TemplateCodes Aliyun accepts.
+    ``extra``: other sections of the settings (e.g. ``pages``)."""
     clock = ManualClock(NOW)
     async with AsyncExitStack() as stack:
         wecom = await stack.enter_async_context(FakeWeCom(clock, keys=robots))
@@ -70,6 +74,7 @@ async def notify_world(
             clock, access_key_id=AK, access_key_secret=SK, sign_names={SIGN}, templates=aliyun_templates))
         tencent = await stack.enter_async_context(
             FakeTencentSms(clock, secret_id=TC_ID, secret_key=TC_KEY, sdk_app_id=TC_APP))
+        wechat = await stack.enter_async_context(FakeWeChatOA(clock, app_id=WX_APP, app_secret=WX_SECRET))
         cfg = dict(notify)
         if "wecom" in cfg:
             cfg["wecom"] = {"base_url": wecom.base_url, **cfg["wecom"]}
@@ -77,9 +82,11 @@ async def notify_world(
             cfg["aliyun_sms"] = aliyun_table(aliyun.base_url, **cfg["aliyun_sms"])
         if "tencent_sms" in cfg:
             cfg["tencent_sms"] = tencent_table(tencent.base_url, **cfg["tencent_sms"])
-        settings = settings_for(tmp_path, prefix, {"notify": cfg, "merchants": merchants})
+        if "wechat_oa" in cfg:
+            cfg["wechat_oa"] = {"base_url": wechat.base_url, "app_id": WX_APP, "app_secret": WX_SECRET, **cfg["wechat_oa"]}
+        settings = settings_for(tmp_path, prefix, {"notify": cfg, "merchants": merchants, **(extra or {})})
         app = await stack.enter_async_context(running(settings, broker, list(roles), clock))
-        yield World(app, clock, wecom, aliyun, tencent)
+        yield World(app, clock, wecom, aliyun, tencent, wechat)
 
 
 CODE_SPAN = re.compile(r"`([^`]+)`")

@@ -189,8 +189,8 @@ class WeChatOAChannel:
             "data": {key: {"value": value} for key, value in msg.template_params},
             "client_msg_id": msg.ref,
         }
-        if self._link_url:
-            body["url"] = self._link_url
+        if msg.link or self._link_url:
+            body["url"] = msg.link or self._link_url
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
         if self._limiter is not None:
             await self._limiter.acquire(self.name)
