@@ -59,7 +59,8 @@ SleepFn = Callable[[float], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class DeliveryRecord:
-    """One dedupe key as stored."""
+    """One dedupe key as stored. ``attempts``: provider tries made for it, failed ones and the one
+    that succeeded (a message sent at the first try has 1)."""
 
     key: str
     state: str

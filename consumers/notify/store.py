@@ -183,14 +183,22 @@ class SqlDeliveryStore:
 
     async def mark_sent_many(self, sent: list[tuple[str, str]], now: datetime) -> None:
         """:meth:`mark_sent` for many ``(key, receipt)`` in one statement (executemany). A key whose
-        row is gone (a wiped table) is not recreated here; use :meth:`mark_sent` for that."""
+        row is gone (a wiped table) is recorded anyway, as :meth:`mark_sent` does."""
         stmt = (
             update(T).where(T.c.dedupe_key == bindparam("k"))
             .values(state="sent", receipt=bindparam("r"), sent_at=now, updated_at=now, payload=None,
-                    next_attempt_at=None)
+                    next_attempt_at=None, attempts=T.c.attempts + 1)
         )
         async with self._tx() as conn:
-            await conn.execute(stmt, [{"k": k, "r": r[:200]} for k, r in sent])
+            result = await conn.execute(stmt, [{"k": k, "r": r[:200]} for k, r in sent])
+            if result.rowcount == len(sent):
+                return
+            # Some rows are gone, or the driver cannot tell (asyncpg counts no executemany): look.
+            keys = [k for k, _ in sent]
+            found = set((await conn.execute(select(T.c.dedupe_key).where(T.c.dedupe_key.in_(keys)))).scalars())
+        for key, receipt in sent:
+            if key not in found:
+                await self.mark_sent(key, receipt, now)
 
     async def release(self, key: str) -> None:
         async with self._tx() as conn:
@@ -211,7 +219,7 @@ class SqlDeliveryStore:
         await self._upsert(
             key, now,
             {"state": "sent", "receipt": receipt[:200], "sent_at": now, "updated_at": now, "payload": None,
-             "next_attempt_at": None},
+             "next_attempt_at": None, "attempts": T.c.attempts + 1},
         )
 
     async def mark_failed(

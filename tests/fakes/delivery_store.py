@@ -48,7 +48,8 @@ class MemoryDeliveryStore:
     async def mark_sent(self, key: str, receipt: str, now: datetime) -> None:
         now = now.astimezone(UTC)
         row = self._row(key, now)
-        row.record = replace(row.record, state="sent", receipt=receipt, sent_at=now, updated_at=now, next_attempt_at=None)
+        row.record = replace(row.record, state="sent", receipt=receipt, sent_at=now, updated_at=now, next_attempt_at=None,
+                             attempts=row.record.attempts + 1)
         row.payload = None
 
     async def mark_failed(
