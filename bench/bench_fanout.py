@@ -57,7 +57,7 @@ from huabei_watch.events import INCIDENT_OPENED, Event, Incident, IncidentKind, 
 from huabei_watch.merchants.registry import MerchantRegistry
 from huabei_watch.root.daemon import start_app
 from huabei_watch.root.settings import parse_settings
-from tests.support import fresh_pg_database, migrated_database
+from tests.support import drop_created_pg_databases, fresh_pg_database, migrated_database
 
 TARGET_RATE = 3000.0
 TARGET_SHARE = 0.90
@@ -302,7 +302,11 @@ def main(argv: list[str] | None = None) -> int:
     args.baseline_merchants = args.baseline_merchants or min(args.merchants, 5_000 if args.quick else 20_000)
     args.limited_merchants = args.limited_merchants or (2_000 if args.quick else 10_000)
     quiet_logs()
-    asyncio.run(run(args))
+    try:
+        asyncio.run(run(args))
+    finally:
+        for problem in asyncio.run(drop_created_pg_databases()):  # the fresh PostgreSQL databases of this run
+            print(f"could not drop {problem}")
     return 0
 
 
