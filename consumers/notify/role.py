@@ -165,6 +165,13 @@ async def create_notify_role(
                        lambda: [((), float(fanout.lanes))])
     metrics.live_counter("huabei_notify_retries_total", "Transient provider errors retried", (),
                          lambda: [((), float(deliverer.retries))])
+    metrics.live_counter("huabei_notify_reservations_total",
+                         "Delivery keys offered to the store (sent, duplicates and released): at most one per message", (),
+                         lambda: [((), float(deliverer.reservations))])
+    metrics.live_counter("huabei_notify_plan_passes_total", "Streams of planned messages started for incident steps",
+                         (), lambda: [((), float(planner.passes))])
+    metrics.live_counter("huabei_notify_plan_considered_total", "Incident events and timer ticks planned", (),
+                         lambda: [((), float(planner.considered))])
     metrics.live_counter("huabei_notify_unconfirmed_total",
                          "Sends interrupted before the provider confirmed them (reported to ops, never resent)", (),
                          lambda: [((), float(deliverer.unconfirmed))])

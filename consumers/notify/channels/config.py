@@ -33,8 +33,6 @@ from huabei_watch.config.types import Duration
 #: Every channel name a merchant or the ops route may use (``sms`` means the SMS provider route).
 CHANNEL_NAMES = ("wecom", "wechat_oa", "aliyun_sms", "tencent_sms", "dingtalk", "feishu", "webhook", "console", "file")
 SMS_PROVIDERS = ("aliyun_sms", "tencent_sms")
-#: Channels that send a provider template id (their own ``templates`` map and default).
-TEMPLATE_CHANNELS = ("aliyun_sms", "tencent_sms", "wechat_oa")
 
 
 class _Model(BaseModel):
