@@ -8,11 +8,12 @@ from datetime import datetime, timedelta
 
 import aiohttp
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from consumers.notify.channels.base import OutboundMessage
 from consumers.notify.channels.ratelimit import Rate, RateLimiter
-from consumers.notify.channels.shared_limit import SharedRateLimiter, decide
+from consumers.notify.channels.shared_limit import SharedRateLimiter, decide, notify_rate_grants
 from consumers.notify.channels.wecom import WeComChannel
 from huabei_watch.clock import SHANGHAI, SystemClock
 from tests.fakes.wecom import FakeWeCom
@@ -68,6 +69,28 @@ async def test_two_notify_processes_never_send_one_robot_more_than_its_limit() -
         stamps = sorted(r.at for r in fake.received)
         for i, start in enumerate(stamps):  # any window at the fake holds at most 20
             assert sum(1 for t in stamps[i:] if t - start < timedelta(seconds=WINDOW)) <= 20
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+@pytest.mark.skipif(PG is None, reason="needs PostgreSQL: set HUABEI_TEST_PG_URL (.ci/run does)")
+async def test_two_limiters_granting_many_keys_in_opposite_orders_never_deadlock() -> None:
+    assert PG is not None
+    url = await fresh_pg_database(PG)
+    await (await migrated_database(url)).close()
+    clock = SystemClock()
+    engines = [create_async_engine(url) for _ in range(2)]
+    try:
+        limiters = [SharedRateLimiter(RateLimiter(clock, {"wecom": (Rate(20, 60.0),)}), engine, clock)
+                    for engine in engines]
+        keys = [f"wecom:robot-{i}" for i in range(300)]
+        for _ in range(3):  # each round: both processes lock the same 300 keys, in batches, at once
+            await asyncio.wait_for(asyncio.gather(
+                *(limiters[0].acquire(k) for k in keys), *(limiters[1].acquire(k) for k in reversed(keys))), 60)
+        async with engines[0].connect() as conn:
+            grants = (await conn.execute(select(func.count()).select_from(notify_rate_grants))).scalar_one()
+        assert grants == 2 * 3 * len(keys) and limiters[0].refused == limiters[1].refused == 0
     finally:
         for engine in engines:
             await engine.dispose()

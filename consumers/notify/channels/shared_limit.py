@@ -1,8 +1,8 @@
 """Provider rate limits shared by every notify process, kept in the database (PostgreSQL).
 
 Each process first waits on its own :class:`~consumers.notify.channels.ratelimit.RateLimiter`, then
-asks the database for a grant: under a transaction-scoped advisory lock per limit key (taken in key
-order, so two processes never deadlock) it reads the key's recent grants, decides with the same
+asks the database for a grant: under a transaction-scoped advisory lock per limit key (all taken in
+one statement, in lock id order, so two processes never deadlock) it reads the key's recent grants, decides with the same
 sliding-window rules, and records the grant. A refused caller waits until the oldest counted grant
 leaves the window and asks again. However many processes run, a WeCom robot gets at most its 20
 messages a minute. Concurrent requests of a process are coalesced: one transaction decides for up
@@ -54,7 +54,11 @@ notify_rate_grants = Table(
 )
 G = notify_rate_grants
 
-_LOCK = text("SELECT pg_advisory_xact_lock(:h)")
+#: Every key's lock in one round trip, taken in ascending id order (the same order in every process, so
+#: two processes never deadlock).
+_LOCKS = text(
+    "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT unnest(CAST(:ids AS bigint[])) AS h ORDER BY h) AS ordered"
+)
 
 
 def lock_id(key: str) -> int:
@@ -109,8 +113,7 @@ class SharedRateLimiter:
         rules = {k: tuple(Rate(r.limit, r.per_seconds * self._stretch) for r in self.rules_for(k)) for k in set(keys)}
         longest = max(r.per_seconds for k in rules for r in rules[k])
         async with self._engine.begin() as conn:
-            for k in sorted(set(keys)):
-                await conn.execute(_LOCK, {"h": lock_id(k)})
+            await conn.execute(_LOCKS, {"ids": sorted({lock_id(k) for k in keys})})
             # Read the clock only once the locks are held: a grant stamped before a wait for the lock
             # would count as older than the call it lets through, and shorten the window at the provider.
             now = self._clock.now().timestamp()

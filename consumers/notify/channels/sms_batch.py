@@ -55,6 +55,7 @@ class BatchingSms:
         self.name = inner.name
         self._inner = inner
         self._coalescer: Coalescer[OutboundMessage, Result] = Coalescer(self._flush, max_batch=max_pending)
+        self.calls = 0
 
     async def send(self, msg: OutboundMessage) -> SendReceipt:
         result = await self._coalescer.submit(msg)
@@ -66,6 +67,7 @@ class BatchingSms:
         results: list[Result | None] = [None] * len(msgs)
 
         async def one(idx: list[int]) -> None:
+            self.calls += 1
             part = [msgs[i] for i in idx]
             answers: list[Result]
             try:
