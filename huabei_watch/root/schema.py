@@ -35,7 +35,8 @@ TABLE_MODULES: tuple[str, ...] = (
     "watcher.sources.seen", "watcher.sources.probe_store", "watcher.compat.store",  # watcher
     "consumers.incidents.signal_log", "consumers.incidents.store",  # incidents
     "consumers.cashier.store",  # cashier
-    "consumers.notify.store", "consumers.notify.role",  # notify
+    "consumers.notify.store", "consumers.notify.role", "consumers.notify.progress",  # notify
+    "consumers.notify.channels.shared_limit",
 )
 
 
@@ -52,7 +53,7 @@ def load_tables() -> MetaData:
 
 #: The newest revision under ``migrations/versions`` (a test pins it to Alembic's head): a process
 #: whose database is there already starts without loading Alembic (about 7 MB of memory).
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 
 def migrations() -> Migrations:
