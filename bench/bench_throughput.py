@@ -4,7 +4,8 @@ On the embedded broker, the same N CloudEvents records (``huabei.health.down``, 
 produced twice, to two fresh topics (6 partitions), with one raw ``AIOKafkaProducer`` (acks=all,
 sends pipelined), and consumed:
 
-* baseline: a raw ``AIOKafkaConsumer`` (manual commit after every ``getmany`` batch, no decode);
+* baseline: a raw ``AIOKafkaConsumer`` (manual commit after every ``getmany`` batch, no decode),
+  with the product's ``fetch_max_wait_ms`` (``kafka.fetch_max_wait``), batches unbounded;
 * measured: :class:`huabei_watch.bus.kafka.ConsumerRunner` (decode each record into a typed event, call a
   no-op handler, commit after each batch of ``kafka.max_in_flight`` records), once without and once
   with signature verification (what the daemon does: the records are signed as the watcher).
@@ -101,10 +102,12 @@ async def timed(producer: AIOKafkaProducer, topic: str, recs: list[Record], coun
     return produced - started, time.perf_counter() - started
 
 
-async def raw_pass(bootstrap: str, producer: AIOKafkaProducer, topic: str, recs: list[Record]) -> tuple[float, float]:
+async def raw_pass(
+    bootstrap: str, settings: KafkaSettings, producer: AIOKafkaProducer, topic: str, recs: list[Record],
+) -> tuple[float, float]:
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, group_id=f"{topic}.raw", enable_auto_commit=False,
-        auto_offset_reset="earliest",
+        auto_offset_reset="earliest", fetch_max_wait_ms=int(settings.fetch_max_wait * 1000),
     )
     await consumer.start()
     counter = Counter()
@@ -113,7 +116,7 @@ async def raw_pass(bootstrap: str, producer: AIOKafkaProducer, topic: str, recs:
     async def loop() -> None:
         deadline = time.monotonic() + DEADLINE_S
         while not stop.is_set() and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=100)
+            batch = await consumer.getmany(timeout_ms=200)
             if batch:
                 await consumer.commit()
                 counter.add(sum(len(v) for v in batch.values()))
@@ -170,7 +173,7 @@ async def run(n: int, quick: bool, max_in_flight: int) -> None:
         await producer.start()
         try:
             await bus.ensure_topics([raw_topic, run_topic, signed_topic])
-            p_raw, t_raw = await raw_pass(bootstrap, producer, raw_topic, recs)
+            p_raw, t_raw = await raw_pass(bootstrap, settings, producer, raw_topic, recs)
             p_run, t_run = await runner_pass(bus, settings, producer, run_topic, recs, None)
             _p_sig, t_sig = await runner_pass(bus, settings, producer, signed_topic, recs, verifier)
         finally:
