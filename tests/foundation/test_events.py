@@ -10,7 +10,15 @@ from aiokafka import AIOKafkaConsumer
 
 from huabei_watch.bus.kafka import Bus
 from huabei_watch.errors import InvalidInput
-from huabei_watch.events import PAYMENT_RESULTS, REGISTRY, Event, HealthChange, PaymentResultBatch, decode, encode
+from huabei_watch.events import (
+    PAYMENT_RESULTS,
+    REGISTRY,
+    Event,
+    HealthChange,
+    PaymentResultBatch,
+    decode,
+    encode,
+)
 from huabei_watch.events.schema import write_schemas
 from tests.samples import NOW, sample_data, sample_events
 
