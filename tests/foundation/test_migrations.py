@@ -26,7 +26,7 @@ from huabei_watch.db.migrate import LEGACY_VERSION_TABLE, Migrations, SchemaNotC
 from huabei_watch.root import schema
 from huabei_watch.root.cli import main
 from tests.incidents.factories import T0, maintenance
-from tests.support import fresh_pg_database
+from tests.support import fresh_pg_database, security_toml
 
 LEGACY = json.loads((Path(__file__).parents[1] / "fixtures" / "legacy_schema.json").read_text("utf-8"))
 PG_URL = os.environ.get("HUABEI_TEST_PG_URL") or None
@@ -161,7 +161,7 @@ async def test_a_role_refuses_to_start_on_a_postgresql_database_behind_the_code(
     cfg.write_text(
         f'[daemon]\nstate_dir = "{tmp_path.as_posix()}"\n[database]\nurl = "{url}"\n[sandbox]\nenabled = false\n'
         f'[admin]\nlisten = "127.0.0.1:0"\n[kafka]\nbootstrap_servers = "{broker.bootstrap_servers}"\n'
-        f'topic_prefix = "{tmp_path.name[-20:]}"\nidempotence = "off"\n',
+        f'topic_prefix = "{tmp_path.name[-20:]}"\nidempotence = "off"\n' + security_toml(),
         "utf-8",
     )
     proc = await asyncio.create_subprocess_exec(

@@ -11,6 +11,7 @@ import feedparser
 import pytest
 from icalendar import Calendar
 
+from consumers.incidents.ledger import IncidentRecord, Ledger
 from consumers.incidents.store import IncidentStore
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.events import HUABEI_CHANNELS, Incident, IncidentKind, Phase, Scope
@@ -106,7 +107,8 @@ async def test_who_may_read_calendars_and_feeds(app: App, path: str, token: str 
 
 async def test_merchant_calendar_over_http_follows_updates_and_cancellations(app: App) -> None:
     store = IncidentStore(app.require_db())
-    await store.save([maint("maint:cal:0"), maint("maint:cal-other:0", scope=Scope.merchants("m-auto"))])
+    await store.save([IncidentRecord(maint("maint:cal:0"), Ledger()),
+                      IncidentRecord(maint("maint:cal-other:0", scope=Scope.merchants("m-auto")), Ledger())])
     status, body, ctype = await get(app, "/v1/merchants/m-own/calendar.ics?token=" + OWN_TOKEN)
     assert status == 200 and ctype.startswith("text/calendar")
     first = events(body)
@@ -114,11 +116,11 @@ async def test_merchant_calendar_over_http_follows_updates_and_cancellations(app
     assert uid("maint:cal-other:0") not in first  # another merchant's window
     assert "收银台花呗将于" in str(first[uid("maint:n1:0")]["description"])  # type: ignore[index]
 
-    await store.save([maint("maint:cal:0", revision=2, shift=timedelta(hours=2))])
+    await store.save([IncidentRecord(maint("maint:cal:0", revision=2, shift=timedelta(hours=2)), Ledger())])
     second = events((await get(app, "/v1/merchants/m-own/calendar.ics", OWN_TOKEN))[1])
     assert int(second[uid("maint:cal:0")]["sequence"]) > int(first[uid("maint:cal:0")]["sequence"])  # type: ignore[index]
 
-    await store.save([maint("maint:cal:0", revision=3, phase=Phase.CANCELLED, shift=timedelta(hours=2))])
+    await store.save([IncidentRecord(maint("maint:cal:0", revision=3, phase=Phase.CANCELLED, shift=timedelta(hours=2)), Ledger())])
     third = events((await get(app, "/v1/merchants/m-own/calendar.ics", OWN_TOKEN))[1])
     assert str(third[uid("maint:cal:0")]["status"]) == "CANCELLED"  # type: ignore[index]
     assert int(third[uid("maint:cal:0")]["sequence"]) == 3  # type: ignore[index]

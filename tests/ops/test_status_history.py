@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, text
 
+from consumers.incidents.ledger import IncidentRecord
 from consumers.incidents.store import IncidentStore, incident_changes
 from huabei_watch.config.settings import MerchantConfig
 from huabei_watch.db.engine import Database
@@ -139,9 +140,10 @@ async def test_incident_timeline_has_phase_changes_switches_and_messages(db: Dat
 async def test_incident_changes_record_phase_and_window_changes_only(db: Database) -> None:
     await seed(db, history=False)
     store = IncidentStore(db)
-    [inc] = [i for i in await store.load_all() if i.incident_id == "maint:n1:0"]
-    await store.save([inc.model_copy(update={"revision": 4, "evidence": ("more",)})])  # evidence only
-    await store.save([inc.model_copy(update={"revision": 5, "phase": Phase.RESOLVED})])
+    [rec] = [r for r in await store.load_all() if r.incident.incident_id == "maint:n1:0"]
+    inc = rec.incident
+    await store.save([IncidentRecord(inc.model_copy(update={"revision": 4, "evidence": ("more",)}), rec.ledger)])  # evidence only
+    await store.save([IncidentRecord(inc.model_copy(update={"revision": 5, "phase": Phase.RESOLVED}), rec.ledger)])
     async with db.engine.connect() as conn:
         rows = (await conn.execute(select(incident_changes.c.revision, incident_changes.c.phase)
                                    .where(incident_changes.c.incident_id == "maint:n1:0")

@@ -12,6 +12,7 @@ from huabei_watch.bus.kafka import MessageContext
 from huabei_watch.clock import ManualClock
 from huabei_watch.events import Event, EventData, HealthChange
 from huabei_watch.logs import RepeatFilter
+from huabei_watch.root import schema
 from huabei_watch.runtime.app import App
 from tests.e2e.harness import get_json, settings_for
 from tests.samples import NOW
@@ -52,7 +53,7 @@ async def test_a_consumer_loop_that_dies_is_restarted_and_readyz_is_503_until_it
 ) -> None:
     settings = settings_for(tmp_path, bus.topics.prefix)
     role = Flaky()
-    app = App(settings, clock=ManualClock(NOW), bootstrap=broker.bootstrap_servers)
+    app = App(settings, clock=ManualClock(NOW), bootstrap=broker.bootstrap_servers, prepare_database=schema.prepare_database)
     await app.start([role])
     try:
         async def status() -> int:
