@@ -81,7 +81,12 @@ def add_cashier_routes(app: App[Any], role: CashierRole) -> None:
         assert role.cache is not None and role.view is not None
         await role.cache.fresh()
         now = app.clock.now()
-        hit = role.cache.rendered.get((merchant_id, mode))
+        # An ``auto`` merchant with no switch and no override of its own has the platform's policy,
+        # and the body names no merchant: all of them share one rendering (100,000 merchants
+        # polled at random would otherwise each be rendered again after every refresh).
+        own = merchant_id in role.cache.states or merchant_id in role.cache.forced
+        key = (merchant_id if own else "", mode)
+        hit = role.cache.rendered.get(key)
         if hit is not None and hit[0] == role.cache.generation and (hit[1] is None or now < hit[1]):
             return hit[2], hit[3]
         generation = role.cache.generation
@@ -98,7 +103,7 @@ def add_cashier_routes(app: App[Any], role: CashierRole) -> None:
         change = next_down_change(role.cache.maintenance, now)
         if change is not None:
             untils.append(change)
-        role.cache.rendered[(merchant_id, mode)] = (generation, min(untils, default=None), body, tag)
+        role.cache.rendered[key] = (generation, min(untils, default=None), body, tag)
         return body, tag
 
     async def changes(request: web.Request) -> web.Response:
