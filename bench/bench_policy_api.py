@@ -124,7 +124,7 @@ async def run(seconds: int, rounds: int, merchants: int, quick: bool) -> None:
                     probe_id="gw", target="http://127.0.0.1:9/health", scope=Scope.platform(), since=now,
                     evidence=(ProbeObservation(at=now, ok=False, detail="HTTP 503"),),
                 )
-                await app.require_bus().publish(Event.build(HEALTH_DOWN, data, time=now))
+                await app.bus.publish(Event.build(HEALTH_DOWN, data, time=now))
                 await wait_off(http, app, "m0")
                 last = f"m{merchants - 1}"
                 url = f"http://127.0.0.1:{app.admin_port}/"

@@ -31,8 +31,8 @@ import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bench._common import cpu_seconds, current_rss_mb, header, peak_rss_mb, quiet_logs, verdict
-from huabei_watch.bus.publish import RecordingPublisher
 from huabei_watch.clock import SystemClock
+from tests.fakes.bus import RecordingPublisher
 from tests.support import migrated_database
 from watcher.notices import understand
 from watcher.sources.announce_config import HtmlSource

@@ -46,7 +46,7 @@ from bench._common import embedded_broker, header, percentile, quiet_logs, verdi
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.config.settings import KafkaSettings
 from huabei_watch.events import HEALTH_DOWN, Event, HealthChange, ProbeObservation, Scope
-from huabei_watch.root.daemon import build_app, build_roles
+from huabei_watch.root.daemon import start_app
 from huabei_watch.root.settings import parse_settings
 from huabei_watch.runtime.app import App
 
@@ -88,8 +88,7 @@ def settings(state: Path, prefix: str, merchants: int, probe_url: str | None) ->
 
 @contextlib.asynccontextmanager
 async def app_running(s: Any, broker: EmbeddedBroker, roles: list[str]) -> AsyncIterator[App]:
-    app = build_app(s, bootstrap=broker.bootstrap_servers)
-    await app.start(build_roles(roles))
+    app = await start_app(s, roles, bootstrap=broker.bootstrap_servers)
     try:
         yield app
     finally:
@@ -188,7 +187,7 @@ async def pipeline_runs(broker: EmbeddedBroker, http: aiohttp.ClientSession, run
         s = settings(Path(tmp), f"bench-pipe-{int(time.time())}", runs + 1, None)
         async with app_running(s, broker, ["incidents", "cashier"]) as app:
             await wait_joined(app)
-            bus = app.require_bus()
+            bus = app.bus
             # Run 0 is a warm-up (first fetches, first SQL statements): not counted.
             out: list[float] = []
             for i in range(runs + 1):

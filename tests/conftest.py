@@ -1,8 +1,15 @@
-"""Shared fixtures: one embedded broker per test session; each test gets its own topics."""
+"""Shared fixtures: one embedded broker per test session; each test gets its own topics.
+
+Two tiers: a test that uses a fixture of :data:`INTEGRATION_FIXTURES` (directly or through another
+fixture) starts a broker, a daemon, a subprocess or a browser, and is marked ``integration`` here;
+``make test-fast`` runs the rest (``-m "not integration"``). A test that starts a child process
+takes the interpreter from the ``python_exe`` fixture, which is what marks it.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +22,46 @@ from huabei_watch.config.settings import KafkaSettings
 from huabei_watch.db.engine import Database
 from huabei_watch.events import Topics
 from tests.support import fixed_keyring, fresh_pg_database, migrated_database
+
+#: Fixtures that start a broker, a daemon, a subprocess or a browser: a test using any is ``integration``.
+INTEGRATION_FIXTURES = frozenset({"broker", "bus", "own_broker", "embedded_kafka", "python_exe"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if INTEGRATION_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+        if "drills" in item.path.parts:
+            # Drills run on real time with processes and brokers of their own: under pytest-xdist
+            # (--dist loadgroup) they share one worker instead of competing for the two cores.
+            item.add_marker(pytest.mark.drill)
+            item.add_marker(pytest.mark.xdist_group("drills"))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop the PostgreSQL databases this process's tests created (each worker drops its own)."""
+    import asyncio
+
+    from tests.support import CREATED_PG_DATABASES, drop_created_pg_databases
+
+    if CREATED_PG_DATABASES:
+        failed = asyncio.run(drop_created_pg_databases())
+        for line in failed:
+            sys.stderr.write(f"could not drop test database {line}\n")
+
+
+@pytest.fixture(scope="session")
+def python_exe() -> str:
+    """The interpreter for a child process of the test (the CLI, a daemon): requesting it marks the
+    test ``integration``."""
+    return sys.executable
+
+
+@pytest.fixture
+def embedded_kafka() -> dict[str, str]:
+    """The ``[kafka]`` keys of a daemon under test that starts its own embedded broker: requesting
+    it marks the test ``integration``."""
+    return {"bootstrap_servers": "embedded"}
 
 
 @pytest.fixture(scope="session")

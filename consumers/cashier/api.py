@@ -11,23 +11,24 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from consumers.cashier.fallbacks import next_down_change
 from consumers.cashier.model import Mode
-from consumers.cashier.store import PLATFORM
-from consumers.cashier.view import etag
+from consumers.cashier.reader import PolicyReader
+from consumers.cashier.store import CashierStore
 from huabei_watch.config.loader import format_errors
 from huabei_watch.errors import InvalidInput
 from huabei_watch.events.bounds import parse_json
+from huabei_watch.merchants.registry import MerchantRegistry
 from huabei_watch.runtime.auth import require_merchant_or_ops, require_ops
 
-if TYPE_CHECKING:
-    from consumers.cashier.role import CashierRole
-    from huabei_watch.runtime.app import App
+#: Keeps Huabei on for one merchant: (merchant id, incident id or "*", until or None, by whom).
+ForceOn = Callable[[str, str, datetime | None, str], Awaitable[None]]
 
 
 class ForceOnRequest(BaseModel):
@@ -58,56 +59,27 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
     return int(raw)
 
 
-def add_cashier_routes(app: App[Any], role: CashierRole) -> None:
-    ops_token = app.settings.admin.ops_token
+def add_cashier_routes(
+    router: web.UrlDispatcher, *, reader: PolicyReader, store: CashierStore, registry: MerchantRegistry,
+    force_on: ForceOn, ops_token: SecretStr | None,
+) -> None:
+    """Add the endpoints above: policies from ``reader``, the change feed from ``store``, force-on
+    through ``force_on`` (the role: it records the override and reconciles)."""
 
     async def pay_channels(request: web.Request) -> web.Response:
-        assert role.cache is not None and role.view is not None
         merchant_id = request.match_info["merchant_id"]
-        merchant = await role.cache.merchant(merchant_id)
+        merchant = await reader.merchant(merchant_id)
         require_merchant_or_ops(request, merchant, ops_token)
         if merchant is None:
             return _json({"error": f"unknown merchant {merchant_id!r}"}, 404)
-        body, tag = await render(merchant_id, merchant.mode)
+        body, tag = await reader.render(merchant_id, Mode(merchant.mode))
         headers = {"ETag": tag, "Cache-Control": "no-cache"}
         inm = request.headers.get("If-None-Match", "")
         if inm and (inm.strip() == "*" or tag in [t.strip() for t in inm.split(",")]):
             return web.Response(status=304, headers=headers)
         return web.Response(body=body, headers=headers, content_type="application/json", charset="utf-8")
 
-    async def render(merchant_id: str, mode: str) -> tuple[bytes, str]:
-        """The policy body and its ETag, rendered once per state generation (the hot path: cashiers
-        poll this for every checkout)."""
-        assert role.cache is not None and role.view is not None
-        await role.cache.fresh()
-        now = app.clock.now()
-        # An ``auto`` merchant with no switch and no override of its own has the platform's policy,
-        # and the body names no merchant: all of them share one rendering (100,000 merchants
-        # polled at random would otherwise each be rendered again after every refresh).
-        own = merchant_id in role.cache.states or merchant_id in role.cache.forced
-        key = (merchant_id if own else "", mode)
-        hit = role.cache.rendered.get(key)
-        if hit is not None and hit[0] == role.cache.generation and (hit[1] is None or now < hit[1]):
-            return hit[2], hit[3]
-        generation = role.cache.generation
-        state = await role.merchant_state(merchant_id, Mode(mode))
-        policy = role.view.policy_json(state, now, role.channels_down(now))
-        body = json.dumps(policy, ensure_ascii=False).encode()
-        tag = etag(policy)
-        if len(role.cache.rendered) > 100_000:
-            role.cache.rendered.clear()
-        # Valid until the earliest expiry among the switches it was built from (fail open on time).
-        # ... and until a maintenance window starts or ends (its channels join or leave the fallbacks).
-        untils = [st.until for st in (role.cache.states.get(PLATFORM), role.cache.states.get(merchant_id))
-                  if st is not None and st.channels and st.until is not None and st.until > now]
-        change = next_down_change(role.cache.maintenance, now)
-        if change is not None:
-            untils.append(change)
-        role.cache.rendered[key] = (generation, min(untils, default=None), body, tag)
-        return body, tag
-
     async def changes(request: web.Request) -> web.Response:
-        assert role.store is not None
         require_ops(request, ops_token)
         since = _int_param(request, "since", 0, 0, MAX_SEQ)
         limit = _int_param(request, "limit", 500, 1, 5000)
@@ -115,7 +87,7 @@ def add_cashier_routes(app: App[Any], role: CashierRole) -> None:
             return since
         if isinstance(limit, web.Response):
             return limit
-        rows = await role.store.changes_since(since, limit)
+        rows = await store.changes_since(since, limit)
         items = [
             {
                 "seq": r.seq, "merchant_id": r.subject, "before": r.before, "after": r.after, "reason": r.reason,
@@ -126,11 +98,10 @@ def add_cashier_routes(app: App[Any], role: CashierRole) -> None:
         ]
         return _json({"changes": items, "next": rows[-1].seq if rows else since})
 
-    async def force_on(request: web.Request) -> web.Response:
-        assert role.registry is not None
+    async def post_force_on(request: web.Request) -> web.Response:
         require_ops(request, ops_token)
         merchant_id = request.match_info["merchant_id"]
-        if await role.registry.get(merchant_id) is None:
+        if await registry.get(merchant_id) is None:
             return _json({"error": f"unknown merchant {merchant_id!r}"}, 404)
         raw = await request.read()
         try:
@@ -139,9 +110,9 @@ def add_cashier_routes(app: App[Any], role: CashierRole) -> None:
             return _json({"error": exc.reason}, 400)
         except ValidationError as exc:
             return _json({"error": "; ".join(format_errors(exc))}, 400)
-        await role.force_on(merchant_id, req.incident_id, req.until, req.by)
+        await force_on(merchant_id, req.incident_id, req.until, req.by)
         return _json({"merchant_id": merchant_id, "forced_on": req.incident_id, "until": req.until})
 
-    app.web.router.add_get("/v1/merchants/{merchant_id}/pay-channels", pay_channels)
-    app.web.router.add_get("/v1/pay-channels/changes", changes)
-    app.web.router.add_post("/v1/merchants/{merchant_id}/force-on", force_on)
+    router.add_get("/v1/merchants/{merchant_id}/pay-channels", pay_channels)
+    router.add_get("/v1/pay-channels/changes", changes)
+    router.add_post("/v1/merchants/{merchant_id}/force-on", post_force_on)

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from huabei_watch.events.cashier import CashierChange
-
 
 class Mode(StrEnum):
     """How a merchant wants Huabei handled."""
@@ -72,11 +70,3 @@ class Change:
     @property
     def renewal(self) -> bool:
         return self.before.channels == self.after.channels
-
-    def to_event_data(self) -> CashierChange:
-        """The audit record for ``huabei.cashier.changes``."""
-        return CashierChange(
-            merchant_id=self.after.merchant_id, before=self.before.channels, after=self.after.channels,
-            reason=self.after.reason, incident_ids=self.after.incident_ids, at=self.at,
-            until=self.after.until, version=self.after.version,
-        )

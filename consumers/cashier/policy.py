@@ -1,7 +1,9 @@
 """The cashier policy, pure: which Huabei channels a merchant's cashier should disable now.
 
-``desired_channels`` turns the open incidents into a :class:`Desired`; the :class:`Reconciler`
-(hysteresis, expiry) and :class:`PolicyView` (the policy API's JSON) are re-exported from here.
+``desired_channels`` turns the open incidents into a :class:`Desired`; ``merchant_policy_state``
+merges the platform switch, the merchant's own switch and ops' force-on into what one merchant's
+cashier applies. The :class:`Reconciler` (hysteresis, expiry) and :class:`PolicyView` (the policy
+API's JSON) are re-exported from here.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from huabei_watch.events.incidents import Incident, IncidentKind, Phase
 
 __all__ = [
     "CashierState", "Change", "Desired", "Mode", "PolicyView", "Reconciler", "channels_down", "desired_channels",
-    "disables_now", "effective", "etag", "next_down_change", "usable_fallbacks",
+    "disables_now", "effective", "etag", "merchant_policy_state", "next_down_change", "usable_fallbacks",
 ]
+
+#: The subject of the platform-wide switch (it applies to every ``auto`` merchant).
+PLATFORM = "*"
 
 PINNED_OFF_MESSAGE = "花呗暂不可用，请使用其他支付方式"
 
@@ -91,3 +96,42 @@ def _message(active: list[Incident], now: datetime) -> str:
         return f"{why}，预计{when}恢复，请使用其他支付方式"
     return f"{why}，请使用其他支付方式"
 
+
+def merchant_policy_state(
+    merchant_id: str,
+    mode: Mode,
+    platform: CashierState | None,
+    own: CashierState | None,
+    forced_on: Collection[str],
+    now: datetime,
+) -> CashierState:
+    """What ``merchant_id``'s cashier applies at ``now``.
+
+    ``notify_only`` / ``pinned_on``: Huabei on; ``pinned_off``: every Huabei channel off (the
+    switches are not consulted). ``auto``: the platform switch (``platform``, unless ops forced on
+    every incident behind it: ``forced_on`` holds ``"*"`` or all its incident ids) combined with the
+    merchant's own switch (``own``): the union of their channels and incidents, the later expiry
+    and expected end, both reasons, the platform's shopper message first. A switch past its
+    ``until`` counts as on (fail open); None stands for a switch never set (on)."""
+    if mode is not Mode.AUTO:
+        d = desired_channels(merchant_id, mode, (), now)
+        return CashierState(merchant_id=merchant_id, channels=d.channels, incident_ids=d.incident_ids,
+                            reason=d.reason, message_zh=d.message_zh)
+    plat = effective(platform or CashierState(merchant_id=PLATFORM), now)
+    mine = effective(own or CashierState(merchant_id=merchant_id), now)
+    if plat.channels and ("*" in forced_on or set(plat.incident_ids) <= set(forced_on)):
+        plat = CashierState(merchant_id=PLATFORM)
+    channels = tuple(dict.fromkeys(plat.channels + mine.channels))
+    if not channels:
+        return CashierState(merchant_id=merchant_id)
+    untils = [s.until for s in (plat, mine) if s.channels and s.until is not None]
+    expected = [s.expected_until for s in (plat, mine) if s.channels and s.expected_until is not None]
+    return CashierState(
+        merchant_id=merchant_id,
+        channels=channels,
+        until=max(untils) if untils else None,
+        expected_until=max(expected) if expected else None,
+        incident_ids=tuple(dict.fromkeys(plat.incident_ids + mine.incident_ids)),
+        reason="; ".join(r for r in (plat.reason, mine.reason) if r),
+        message_zh=plat.message_zh or mine.message_zh,
+    )

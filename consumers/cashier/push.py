@@ -12,32 +12,34 @@ import asyncio
 import json
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import aiohttp
 
 from consumers.cashier.model import Mode
+from consumers.cashier.reader import PolicyReader
 from consumers.cashier.store import CashierStore
+from huabei_watch.backoff import backoff_delay
 from huabei_watch.clock import Clock
 from huabei_watch.merchants.registry import MerchantRegistry
 from huabei_watch.signing import sign
 
-if TYPE_CHECKING:
-    from consumers.cashier.role import CashierRole
-
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
+#: Waits between attempts: 4 s doubling to 10 minutes.
+RETRY_INITIAL, RETRY_MAX = 4.0, 600.0
 
 
 class Pusher:
+    """Sends the pushes the store's outbox holds (claimed, so several processes share the work)."""
+
     def __init__(
-        self, store: CashierStore, registry: MerchantRegistry, role: CashierRole, session: aiohttp.ClientSession, clock: Clock,
-        *, concurrency: int = 16, timeout: float = 10.0,
+        self, store: CashierStore, registry: MerchantRegistry, reader: PolicyReader, session: aiohttp.ClientSession,
+        clock: Clock, *, concurrency: int = 16, timeout: float = 10.0,
     ) -> None:
         self.store = store
         self.registry = registry
-        self.role = role
+        self.reader = reader
         self.session = session
         self.clock = clock
         self.sem = asyncio.Semaphore(concurrency)
@@ -57,10 +59,7 @@ class Pusher:
             if merchant is None or not merchant.cashier_webhook:
                 await self.store.push_done(merchant_id, seq)
                 return
-            assert self.role.view is not None
-            state = await self.role.merchant_state(merchant_id, Mode(merchant.mode))
-            now = self.clock.now()
-            policy = self.role.view.policy_json(state, now, self.role.channels_down(now))
+            policy = await self.reader.policy(merchant_id, Mode(merchant.mode))
             body = json.dumps({"merchant_id": merchant_id, "seq": seq, "policy": policy}, ensure_ascii=False).encode()
             ts = str(int(self.clock.now().timestamp()))
             headers = {"Content-Type": "application/json", "X-Huabei-Timestamp": ts}
@@ -82,7 +81,7 @@ class Pusher:
                 error = f"{type(exc).__name__}: {exc}"[:300]
             attempt = attempts + 1
             give_up = not retry or attempt >= MAX_ATTEMPTS
-            next_at = None if give_up else self.clock.now() + timedelta(seconds=min(600.0, 2.0 * 2 ** attempt))
+            next_at = None if give_up else self.clock.now() + timedelta(seconds=backoff_delay(attempt, RETRY_INITIAL, RETRY_MAX))
             await self.store.push_failed(merchant_id, seq, error or "failed", next_at)
             self.failed += int(give_up)
             log.warning("cashier.push_failed", extra={"merchant_id": merchant_id, "attempt": attempt, "reason": error,

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Protocol
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from huabei_watch.config.settings import CoreSettings
 from huabei_watch.config.types import Duration
 
 DEFAULT_FALLBACK_METHODS: tuple[str, ...] = ("balance", "debitCardExpress", "creditCard", "moneyFund")
@@ -39,10 +38,3 @@ class CashierSettings(BaseModel):
     @property
     def ttl(self) -> timedelta:
         return timedelta(seconds=self.off_ttl)
-
-
-class CashierConfig(CoreSettings, Protocol):
-    """The sections the cashier role reads."""
-
-    @property
-    def cashier(self) -> CashierSettings: ...

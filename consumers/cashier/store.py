@@ -35,13 +35,13 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consumers.cashier.model import CashierState, Change
+from consumers.cashier.policy import PLATFORM as PLATFORM  # re-exported: the store names subjects
 from huabei_watch.db.engine import Database
 from huabei_watch.db.tables import metadata
 from huabei_watch.db.types import AwareDateTime
 from huabei_watch.db.upsert import insert_if_absent, upsert
 from huabei_watch.events import Incident, ScopeKind
 
-PLATFORM = "*"
 #: Longest wait for a lock per attempt of an ops override (seconds).
 LOCK_WAIT = 2.0
 

@@ -29,8 +29,10 @@ from huabei_watch.events.bounds import parse_json
 from huabei_watch.runtime.auth import require_ops
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
     from consumers.incidents.role import IncidentsRole
-    from huabei_watch.runtime.app import App
+    from huabei_watch.clock import Clock
 
 
 class OpenRequest(BaseModel):
@@ -78,8 +80,8 @@ async def _body(request: web.Request, model: type[Any]) -> Any:
         raise _bad(format_errors(exc)) from None
 
 
-def add_incident_routes(app: App[Any], role: IncidentsRole) -> None:
-    ops_token = app.settings.admin.ops_token
+def add_incident_routes(router: web.UrlDispatcher, role: IncidentsRole, *, ops_token: SecretStr | None, clock: Clock) -> None:
+    """Add the ops endpoints above, answering from ``role``; every one needs the ops token."""
 
     def ok(obj: Any, status: int = 200) -> web.Response:
         return web.Response(
@@ -119,7 +121,7 @@ def add_incident_routes(app: App[Any], role: IncidentsRole) -> None:
     async def silence(request: web.Request) -> web.Response:
         require_ops(request, ops_token)
         req: SilenceRequest = await _body(request, SilenceRequest)
-        now: datetime = app.clock.now()
+        now: datetime = clock.now()
         if req.until is None and req.duration is None:
             raise _bad("give 'until' (a time with offset) or 'for' (a duration such as '2h')")
         until = req.until or now + timedelta(seconds=req.duration or 0)
@@ -131,8 +133,8 @@ def add_incident_routes(app: App[Any], role: IncidentsRole) -> None:
             raise _bad(exc.reason) from None
         return ok(inc.model_dump(mode="json"))
 
-    app.web.router.add_get("/v1/incidents", list_incidents)
-    app.web.router.add_post("/v1/incidents", open_incident)
-    app.web.router.add_post("/v1/incidents/{incident_id}/resolve", resolve)
-    app.web.router.add_post("/v1/incidents/{incident_id}/silence", silence)
+    router.add_get("/v1/incidents", list_incidents)
+    router.add_post("/v1/incidents", open_incident)
+    router.add_post("/v1/incidents/{incident_id}/resolve", resolve)
+    router.add_post("/v1/incidents/{incident_id}/silence", silence)
 

@@ -17,13 +17,20 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from pydantic import SecretStr
+
 from consumers.incidents.api import add_incident_routes
 from consumers.incidents.engine import IncidentEngine
-from consumers.incidents.settings import IncidentsConfig
+from consumers.incidents.settings import IncidentSettings
 from consumers.incidents.signal_log import record_signal
 from consumers.incidents.store import IncidentStore
 from huabei_watch import metrics
 from huabei_watch.bus.kafka import MessageContext
+from huabei_watch.bus.publish import Publisher
+from huabei_watch.clock import Clock
+from huabei_watch.db.engine import Database
 from huabei_watch.errors import TransientError
 from huabei_watch.events import (
     INCIDENT_CANCELLED,
@@ -36,7 +43,7 @@ from huabei_watch.events import (
     IncidentKind,
     Phase,
 )
-from huabei_watch.runtime.app import App
+from huabei_watch.runtime.app import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -61,73 +68,92 @@ def incident_event(incident: Incident) -> Event[Incident]:
     return Event.build(event_type_for(incident), incident, time=incident.updated_at)
 
 
+async def create_incidents_role(
+    settings: IncidentSettings,
+    *,
+    db: Database,
+    publisher: Publisher,
+    clock: Clock,
+    scheduler: AsyncIOScheduler,
+    signals_topic: str,
+    router: web.UrlDispatcher,
+    ops_token: SecretStr | None,
+) -> IncidentsRole:
+    """The incidents role, running: the engine rebuilt from the database, changes that fell due
+    while the daemon was down applied, every open incident re-asserted (an embedded broker starts
+    empty, and after downtime the cashier's "off" needs renewing at once; same event ids), its
+    timers on ``scheduler`` and its ops endpoints on ``router``."""
+    store = IncidentStore(db)
+    restored = await store.load_all()
+    engine = IncidentEngine.restore(settings, restored)
+    log.info("incidents.restored", extra={"incidents": len(restored), "open": len(engine.open_incidents())})
+    role = IncidentsRole(engine, store=store, db=db, publisher=publisher, clock=clock, scheduler=scheduler,
+                         signals_topic=signals_topic)
+    await role.flush()
+    await role.tick()
+    await role.republish()
+    scheduler.add_job(
+        role.tick, "interval", seconds=60, id=SAFETY_JOB, replace_existing=True, misfire_grace_time=600, coalesce=True
+    )
+    scheduler.add_job(
+        role.republish,
+        "interval",
+        seconds=settings.republish_every,
+        id=REPUBLISH_JOB,
+        replace_existing=True,
+        misfire_grace_time=600,
+        coalesce=True,
+    )
+    add_incident_routes(router, role, ops_token=ops_token, clock=clock)
+    metrics.live_gauge(
+        "huabei_incidents_open", "Open incidents (scheduled or active) by kind and phase", ("kind", "phase"),
+        lambda: [((k, p), float(n)) for (k, p), n in Counter(
+            (i.kind.value, i.phase.value) for i in engine.open_incidents()).items()],
+    )
+    metrics.live_gauge(
+        "huabei_maintenance_lead_seconds",
+        "Open maintenance windows: how long before the start Huabei watch first heard of them", ("incident",),
+        lambda: [((i.incident_id,), (i.starts_at - i.opened_at).total_seconds()) for i in engine.open_incidents()
+                 if i.kind is IncidentKind.MAINTENANCE and i.starts_at is not None and not i.manual],
+    )
+    return role
+
+
 class IncidentsRole:
+    """Signals in, incidents out (see the module docstring). Built by :func:`create_incidents_role`."""
+
     name = "incidents"
 
-    def __init__(self) -> None:
-        self.app: App[IncidentsConfig] | None = None
-        self.engine: IncidentEngine | None = None
-        self.store: IncidentStore | None = None
+    def __init__(
+        self,
+        engine: IncidentEngine,
+        *,
+        store: IncidentStore,
+        db: Database,
+        publisher: Publisher,
+        clock: Clock,
+        scheduler: AsyncIOScheduler,
+        signals_topic: str,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.db = db
+        self.publisher = publisher
+        self.clock = clock
+        self.scheduler = scheduler
         self.lock = asyncio.Lock()
-
-    # -- lifecycle -------------------------------------------------------------------------------
-    async def start(self, app: App[IncidentsConfig]) -> None:
-        self.app = app
-        self.store = IncidentStore(app.require_db())
-        restored = await self.store.load_all()
-        self.engine = IncidentEngine.restore(app.settings.incidents, restored)
-        log.info("incidents.restored", extra={"incidents": len(restored), "open": len(self.engine.open_incidents())})
-        await self.flush()
-        await self.tick()
-        # Re-assert what is open now rather than at the first keep-alive: an embedded broker starts
-        # empty, and after downtime the cashier's "off" needs renewing at once (same event ids).
-        await self.republish()
-        app.consume(self.name, [app.topics.signals], self.handle)
-        app.scheduler.add_job(
-            self.tick, "interval", seconds=60, id=SAFETY_JOB, replace_existing=True, misfire_grace_time=600, coalesce=True
-        )
-        app.scheduler.add_job(
-            self.republish,
-            "interval",
-            seconds=app.settings.incidents.republish_every,
-            id=REPUBLISH_JOB,
-            replace_existing=True,
-            misfire_grace_time=600,
-            coalesce=True,
-        )
-        add_incident_routes(app, self)
-        engine = self.engine
-        metrics.live_gauge(
-            "huabei_incidents_open", "Open incidents (scheduled or active) by kind and phase", ("kind", "phase"),
-            lambda: [((k, p), float(n)) for (k, p), n in Counter(
-                (i.kind.value, i.phase.value) for i in engine.open_incidents()).items()],
-        )
-        metrics.live_gauge(
-            "huabei_maintenance_lead_seconds",
-            "Open maintenance windows: how long before the start Huabei watch first heard of them", ("incident",),
-            lambda: [((i.incident_id,), (i.starts_at - i.opened_at).total_seconds()) for i in engine.open_incidents()
-                     if i.kind is IncidentKind.MAINTENANCE and i.starts_at is not None and not i.manual],
-        )
+        self.subscriptions = (Subscription(self.name, (signals_topic,), self.handle),)
 
     async def stop(self) -> None:
         return None
 
     # -- work ------------------------------------------------------------------------------------
-    def _now(self) -> datetime:
-        assert self.app is not None
-        return self.app.clock.now()
-
     async def handle(self, event: Event[EventData], ctx: MessageContext) -> None:
-        assert self.app is not None and self.engine is not None
-        await record_signal(self.app.require_db(), event, ctx.received_at)
-        engine = self.engine
-        await self._commit(lambda: engine.apply(event, self._now()))
+        await record_signal(self.db, event, ctx.received_at)
+        await self._commit(lambda: self.engine.apply(event, self.clock.now()))
 
     async def tick(self) -> None:
-        if self.engine is None:
-            return
-        engine = self.engine
-        await self._commit(lambda: engine.tick(self._now()))  # schedules the next tick
+        await self._commit(lambda: self.engine.tick(self.clock.now()))  # schedules the next tick
 
     async def _commit(
         self, change: Callable[[], list[Incident]], *, retry_for: float | None = None, defer_publish: bool = False
@@ -137,7 +163,6 @@ class IncidentsRole:
         gone, not published later) and the error propagates. ``retry_for`` bounds the whole wait
         (for the engine's lock and the database). A publish failure leaves the outbox for the
         next flush; it propagates unless ``defer_publish`` (then it is only logged)."""
-        assert self.store is not None and self.engine is not None
         loop = asyncio.get_running_loop()
         deadline = None if retry_for is None else loop.time() + retry_for
         try:
@@ -170,33 +195,30 @@ class IncidentsRole:
 
     async def flush(self) -> int:
         """Publish every stored revision not yet published (oldest first)."""
-        assert self.app is not None and self.store is not None
         sent = 0
         for inc in await self.store.unpublished():
-            await self.app.require_bus().publish(incident_event(inc))
+            await self.publisher.publish(incident_event(inc))
             await self.store.mark_published(inc)
             sent += 1
         return sent
 
     async def republish(self) -> None:
         """Re-assert every open incident (keep-alive for the cashier; after a broker restart)."""
-        if self.app is None or self.engine is None:
-            return
         await self.flush()
         for inc in self.engine.open_incidents():
-            await self.app.require_bus().publish(incident_event(inc))
+            await self.publisher.publish(incident_event(inc))
 
     def _schedule_next(self) -> None:
-        if self.app is None or self.engine is None or not self.app.scheduler.running:
+        if not self.scheduler.running:
             return
-        now = self._now()
+        now = self.clock.now()
         due = self.engine.next_due(now)
         if due is None:
-            if self.app.scheduler.get_job(TICK_JOB):
-                self.app.scheduler.remove_job(TICK_JOB)
+            if self.scheduler.get_job(TICK_JOB):
+                self.scheduler.remove_job(TICK_JOB)
             return
         run_at = max(due, now) + timedelta(milliseconds=5)
-        self.app.scheduler.add_job(
+        self.scheduler.add_job(
             self.tick, "date", run_date=run_at, id=TICK_JOB, replace_existing=True, misfire_grace_time=3600
         )
 
@@ -214,21 +236,14 @@ class IncidentsRole:
         return done[0]
 
     async def open_manual(self, **kwargs: object) -> Incident:
-        engine = self.engine
-        assert engine is not None
-        return await self._ops(lambda: engine.open_manual(now=self._now(), **kwargs))  # type: ignore[arg-type]
+        return await self._ops(lambda: self.engine.open_manual(now=self.clock.now(), **kwargs))  # type: ignore[arg-type]
 
     async def resolve(self, incident_id: str, by: str) -> Incident:
-        engine = self.engine
-        assert engine is not None
-        return await self._ops(lambda: engine.resolve(incident_id, self._now(), by))
+        return await self._ops(lambda: self.engine.resolve(incident_id, self.clock.now(), by))
 
     async def silence(self, incident_id: str, until: datetime) -> Incident:
-        engine = self.engine
-        assert engine is not None
-        return await self._ops(lambda: engine.silence(incident_id, until, self._now()))
+        return await self._ops(lambda: self.engine.silence(incident_id, until, self.clock.now()))
 
     def list(self, *, open_only: bool) -> list[Incident]:
-        assert self.engine is not None
         items = self.engine.open_incidents() if open_only else self.engine.incidents()
         return sorted(items, key=lambda i: i.opened_at, reverse=True)

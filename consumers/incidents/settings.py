@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Protocol
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from huabei_watch.config.settings import CoreSettings
 from huabei_watch.config.types import Duration
 
 
@@ -53,10 +52,3 @@ class IncidentSettings(BaseModel):
     @property
     def default_duration(self) -> timedelta:
         return timedelta(seconds=self.default_maintenance_duration)
-
-
-class IncidentsConfig(CoreSettings, Protocol):
-    """The sections the incidents role reads."""
-
-    @property
-    def incidents(self) -> IncidentSettings: ...

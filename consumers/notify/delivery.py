@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from consumers.notify.plan import MessageGroup, PlannedMessage
 from consumers.notify.ports import Channel, Limiter, OutboundMessage
+from huabei_watch.backoff import backoff_delay
 from huabei_watch.bus.publish import Publisher
 from huabei_watch.clock import Clock
 from huabei_watch.config.types import Duration
@@ -308,8 +309,8 @@ class Deliverer:
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         s = self._settings
-        base = min(s.backoff_max, s.backoff_initial * 2.0 ** (attempt - 1))
-        delay = base * (1.0 + s.jitter * (2.0 * self._rand() - 1.0))
+        delay = backoff_delay(attempt, s.backoff_initial, s.backoff_max, spread=(1.0 - s.jitter, 1.0 + s.jitter),
+                              rand=self._rand)
         return max(delay, retry_after or 0.0)
 
     async def _attempt(

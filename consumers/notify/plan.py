@@ -39,7 +39,8 @@ from huabei_watch.clock import SHANGHAI
 from huabei_watch.config.types import Duration
 from huabei_watch.events.incidents import Incident, IncidentKind, Phase
 
-OPS = "ops"
+#: The recipient id of the ops route (it gets every incident).
+OPS_RECIPIENT = "ops"
 
 
 class QuietHours(BaseModel):
@@ -109,7 +110,7 @@ class Endpoint:
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    """A merchant (``id`` = merchant id) or the ops route (``id`` = "ops", ``is_ops``).
+    """A merchant (``id`` = merchant id) or the ops route (``id`` = :data:`OPS_RECIPIENT`, ``is_ops``).
 
     ``quiet_hours`` None means the configured default.
     """
@@ -121,7 +122,7 @@ class Recipient:
 
     @classmethod
     def ops(cls, *channels: Endpoint, quiet_hours: QuietHours | None = None) -> Recipient:
-        return cls(id=OPS, channels=channels, quiet_hours=quiet_hours, is_ops=True)
+        return cls(id=OPS_RECIPIENT, channels=channels, quiet_hours=quiet_hours, is_ops=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,10 +18,7 @@ from typing import Protocol
 
 from consumers.notify.channels.base import Channel, OutboundMessage, SendReceipt
 
-__all__ = ["OPS_RECIPIENT", "Channel", "Limiter", "OutboundMessage", "SendReceipt"]
-
-OPS_RECIPIENT = "ops"
-
+__all__ = ["Channel", "Limiter", "OutboundMessage", "SendReceipt"]
 
 class Limiter(Protocol):
     """A process-wide rate limiter (``channels.ratelimit.RateLimiter`` fits)."""

@@ -12,19 +12,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import aiohttp
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Column, Integer, String, Table, select
 
 from consumers.notify.channels.config import build_channels
 from consumers.notify.delivery import Deliverer
 from consumers.notify.fanout import FanOut
 from consumers.notify.plan import Endpoint, PlannedMessage, Recipient, plan_for
-from consumers.notify.settings import NotifyConfig, NotifySettings
+from consumers.notify.settings import NotifySettings
 from consumers.notify.store import SqlDeliveryStore
 from consumers.notify.templates import Renderer
 from huabei_watch import metrics
 from huabei_watch.bus.kafka import MessageContext
+from huabei_watch.bus.publish import Publisher
+from huabei_watch.clock import Clock
 from huabei_watch.db.engine import Database
 from huabei_watch.db.tables import metadata
 from huabei_watch.db.types import AwareDateTime
@@ -32,7 +36,8 @@ from huabei_watch.db.upsert import upsert
 from huabei_watch.events import Event, EventData, Incident, ScopeKind
 from huabei_watch.merchants.model import Merchant
 from huabei_watch.merchants.registry import MerchantRegistry
-from huabei_watch.runtime.app import App
+from huabei_watch.runtime.app import Subscription
+from huabei_watch.runtime.tasks import Tasks
 
 log = logging.getLogger(__name__)
 
@@ -115,78 +120,103 @@ class IncidentMemory:
         return await self.db.run(work)
 
 
+async def create_notify_role(
+    settings: NotifySettings,
+    *,
+    off_ttl: timedelta,
+    db: Database,
+    registry: MerchantRegistry,
+    publisher: Publisher,
+    clock: Clock,
+    http: aiohttp.ClientSession,
+    scheduler: AsyncIOScheduler,
+    tasks: Tasks,
+    incidents_topic: str,
+) -> NotifyRole:
+    """The notify role, running: channels built from ``settings``, the fan-out running in
+    ``tasks``, its re-plan and retry timers on ``scheduler``. ``off_ttl``: how long the cashier
+    keeps Huabei off without renewal (``cashier.off_ttl``); a resolved incident is re-planned that
+    long, while the cashier may still hold Huabei off for it."""
+    channels = build_channels(settings, http, clock)
+    deliverer = Deliverer(
+        channels, SqlDeliveryStore(db.engine), None, clock, settings.delivery,
+        renderer=Renderer(settings.templates), publisher=publisher,
+    )
+    fanout = FanOut(deliverer, settings.fanout)
+    missing = [e.channel for e in settings.ops if e.channel not in channels]
+    if missing:
+        log.warning("notify.ops_channel_not_configured", extra={"channels": ",".join(missing)})
+    ops = Recipient.ops(*(Endpoint(e.channel, e.address) for e in settings.ops if e.channel in channels))
+    role = NotifyRole(
+        settings, off_ttl=off_ttl, deliverer=deliverer, fanout=fanout, registry=registry, memory=IncidentMemory(db),
+        ops=ops, configured=set(channels), clock=clock, fanout_task=tasks.spawn(fanout.run(), "notify-fanout"),
+        incidents_topic=incidents_topic,
+    )
+    metrics.live_counter(
+        "huabei_notify_messages_total",
+        "Messages through the fan-out by outcome (queued, sent, failed, deferred, duplicates, expired, errors)",
+        ("outcome",),
+        lambda: [((k,), float(getattr(fanout, k))) for k in
+                 ("queued", "sent", "failed", "deferred", "duplicates", "expired", "errors")],
+    )
+    metrics.live_gauge("huabei_notify_in_progress", "Deliveries in progress", (),
+                       lambda: [((), float(fanout.in_progress))])
+    metrics.live_gauge("huabei_notify_lanes", "Incidents with messages still being fanned out", (),
+                       lambda: [((), float(fanout.lanes))])
+    metrics.live_counter("huabei_notify_retries_total", "Transient provider errors retried", (),
+                         lambda: [((), float(deliverer.retries))])
+    metrics.live_counter("huabei_notify_unconfirmed_total",
+                         "Sends interrupted before the provider confirmed them (reported to ops, never resent)", (),
+                         lambda: [((), float(deliverer.unconfirmed))])
+    scheduler.add_job(role.replan_open, "interval", seconds=settings.replan_every, id=REPLAN_JOB,
+                      replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
+    scheduler.add_job(role.retries, "interval", seconds=10, id=RETRY_JOB,
+                      replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
+    return role
+
+
 class NotifyRole:
+    """Incidents in, messages out (see the module docstring). Built by :func:`create_notify_role`."""
+
     name = "notify"
 
-    def __init__(self) -> None:
-        self.app: App[NotifyConfig] | None = None
-        self.settings: NotifySettings | None = None
-        self.deliverer: Deliverer | None = None
-        self.fanout: FanOut | None = None
-        self.registry: MerchantRegistry | None = None
-        self.memory: IncidentMemory | None = None
-        self.ops: Recipient | None = None
-        self.configured: set[str] = set()
-        self._fanout_task: asyncio.Task[None] | None = None
-
-    async def start(self, app: App[NotifyConfig]) -> None:
-        self.app = app
-        s = self.settings = app.settings.notify
-        db = app.require_db()
-        channels = build_channels(s, app.require_http(), app.clock)
-        self.configured = set(channels)
-        self.deliverer = Deliverer(
-            channels, SqlDeliveryStore(db.engine), None, app.clock, s.delivery,
-            renderer=Renderer(s.templates), publisher=app.require_bus(),
-        )
-        self.fanout = FanOut(self.deliverer, s.fanout)
-        self.registry = MerchantRegistry(db)
-        self.memory = IncidentMemory(db)
-        missing = [e.channel for e in s.ops if e.channel not in channels]
-        if missing:
-            log.warning("notify.ops_channel_not_configured", extra={"channels": ",".join(missing)})
-        self.ops = Recipient.ops(*(Endpoint(e.channel, e.address) for e in s.ops if e.channel in channels))
-        self._fanout_task = app.spawn(self.fanout.run(), "notify-fanout")
-        fanout, deliverer = self.fanout, self.deliverer
-        metrics.live_counter(
-            "huabei_notify_messages_total",
-            "Messages through the fan-out by outcome (queued, sent, failed, deferred, duplicates, expired, errors)",
-            ("outcome",),
-            lambda: [((k,), float(getattr(fanout, k))) for k in
-                     ("queued", "sent", "failed", "deferred", "duplicates", "expired", "errors")],
-        )
-        metrics.live_gauge("huabei_notify_in_progress", "Deliveries in progress", (),
-                           lambda: [((), float(fanout.in_progress))])
-        metrics.live_gauge("huabei_notify_lanes", "Incidents with messages still being fanned out", (),
-                           lambda: [((), float(fanout.lanes))])
-        metrics.live_counter("huabei_notify_retries_total", "Transient provider errors retried", (),
-                             lambda: [((), float(deliverer.retries))])
-        metrics.live_counter("huabei_notify_unconfirmed_total",
-                             "Sends interrupted before the provider confirmed them (reported to ops, never resent)", (),
-                             lambda: [((), float(deliverer.unconfirmed))])
-        app.consume(self.name, [app.topics.incidents], self.handle)
-        app.scheduler.add_job(self.replan_open, "interval", seconds=s.replan_every, id=REPLAN_JOB,
-                              replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
-        app.scheduler.add_job(self.retries, "interval", seconds=10, id=RETRY_JOB,
-                              replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
+    def __init__(
+        self,
+        settings: NotifySettings,
+        *,
+        off_ttl: timedelta,
+        deliverer: Deliverer,
+        fanout: FanOut,
+        registry: MerchantRegistry,
+        memory: IncidentMemory,
+        ops: Recipient,
+        configured: set[str],
+        clock: Clock,
+        fanout_task: asyncio.Task[None],
+        incidents_topic: str,
+    ) -> None:
+        self.settings = settings
+        self.off_ttl = off_ttl
+        self.deliverer = deliverer
+        self.fanout = fanout
+        self.registry = registry
+        self.memory = memory
+        self.ops = ops
+        self.configured = configured
+        self.clock = clock
+        self._fanout_task = fanout_task
+        self.subscriptions = (Subscription(self.name, (incidents_topic,), self.handle),)
 
     async def stop(self) -> None:
         """Stop taking new work and let deliveries in progress finish (the daemon bounds this by
         ``daemon.shutdown_timeout``), so no send is cut between the provider call and its record."""
-        if self.fanout is not None:
-            self.fanout.stop()
-        if self._fanout_task is not None:
-            await asyncio.shield(self._fanout_task)
+        self.fanout.stop()
+        await asyncio.shield(self._fanout_task)
 
     async def republish(self) -> None:
         return None
 
-    def _now(self) -> datetime:
-        assert self.app is not None
-        return self.app.clock.now()
-
     async def handle(self, event: Event[EventData], ctx: MessageContext) -> None:
-        assert self.memory is not None
         if not isinstance(event.data, Incident):
             return
         previous, _news = await self.memory.remember(event.data)
@@ -194,11 +224,9 @@ class NotifyRole:
 
     def submit(self, incident: Incident, previous: Incident | None) -> None:
         """Queue every due message of ``incident`` (streamed); not-yet-due ones come back on re-plan."""
-        assert self.fanout is not None
-        self.fanout.submit(incident.incident_id, self._due(incident, previous, self._now()))
+        self.fanout.submit(incident.incident_id, self._due(incident, previous, self.clock.now()))
 
     async def _recipients(self, incident: Incident) -> AsyncIterator[Recipient]:
-        assert self.registry is not None and self.settings is not None and self.ops is not None
         if self.ops.channels:
             yield self.ops
         if incident.scope.kind is ScopeKind.PLATFORM:
@@ -209,7 +237,6 @@ class NotifyRole:
                 yield merchant_recipient(m, self.settings, self.configured)
 
     async def _due(self, incident: Incident, previous: Incident | None, now: datetime) -> AsyncIterator[PlannedMessage]:
-        assert self.settings is not None
         async for r in self._recipients(incident):
             for msg in plan_for(incident, previous, r, now, self.settings.plan):
                 if msg.not_before <= now:
@@ -217,21 +244,13 @@ class NotifyRole:
 
     async def replan_open(self) -> None:
         """Timer: reminders, repeats and messages held for quiet hours fall due here."""
-        assert self.memory is not None
         for inc, prev in await self.memory.open_ones():
-            if inc.phase.is_open or inc.updated_at > self._now() - self.app.settings.cashier.ttl:  # type: ignore[union-attr]
+            if inc.phase.is_open or inc.updated_at > self.clock.now() - self.off_ttl:
                 self.submit(inc, prev)
 
     async def retries(self) -> None:
-        assert self.deliverer is not None
         try:
             await self.deliverer.run_due()
             await self.deliverer.sweep_unconfirmed()
         except Exception:
             log.exception("notify.retry_failed")
-
-    async def drain(self) -> None:
-        """For tests and burst runs: wait until the fan-out has no work."""
-        assert self.fanout is not None
-        while self.fanout.lanes or self.fanout.in_progress:  # noqa: ASYNC110 - FanOut exposes counters, not an event
-            await asyncio.sleep(0.01)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -12,7 +11,6 @@ from consumers.notify.delivery import DeliverySettings
 from consumers.notify.fanout import FanOutSettings
 from consumers.notify.plan import PlanSettings
 from consumers.notify.templates import TemplateSettings
-from huabei_watch.config.settings import CoreSettings
 from huabei_watch.config.types import Duration
 
 
@@ -51,21 +49,3 @@ class NotifySettings(ChannelsConfig):
                 f"slowest channel's timeout_seconds ({slowest:g} s)"
             )
         return self
-
-
-class SwitchTimings(Protocol):
-    """What notify reads of the cashier's section: how long an "off" lasts unrenewed."""
-
-    @property
-    def ttl(self) -> timedelta: ...
-
-
-class NotifyConfig(CoreSettings, Protocol):
-    """The sections the notify role reads (``cashier``: a resolved incident is re-planned while the
-    cashier may still hold Huabei off for it)."""
-
-    @property
-    def notify(self) -> NotifySettings: ...
-
-    @property
-    def cashier(self) -> SwitchTimings: ...

@@ -28,10 +28,14 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from huabei_watch.backoff import backoff_delay
 from huabei_watch.config.settings import CoreSettings
 from huabei_watch.errors import BrokerUnavailable
 
 log = logging.getLogger(__name__)
+
+#: Waits before restarting a dead broker: 0.5 s, doubling to 30 s while restarts fail.
+RESTART_INITIAL, RESTART_MAX = 0.5, 30.0
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -210,7 +214,7 @@ class EmbeddedBroker:
         self._watch = asyncio.create_task(self._supervise(), name="embedded-broker-supervisor")
 
     async def _supervise(self) -> None:
-        backoff = 0.5
+        failures = 0
         while not self._stopping:
             proc = self._proc
             if proc is None:
@@ -219,26 +223,22 @@ class EmbeddedBroker:
             if self._stopping:
                 return
             self.generation += 1
-            log.error("broker.died", extra={"returncode": code, "restart_in_s": backoff})
-            await asyncio.sleep(backoff)
+            delay = backoff_delay(failures + 1, RESTART_INITIAL, RESTART_MAX)
+            log.error("broker.died", extra={"returncode": code, "restart_in_s": delay})
+            await asyncio.sleep(delay)
             try:
                 await self._spawn()
             except BrokerUnavailable as exc:
                 log.error("broker.restart_failed", extra={"reason": str(exc)})
-                backoff = min(backoff * 2, 30.0)
+                failures += 1
                 continue
-            backoff = 0.5
+            failures = 0
             self.restarts += 1
             for cb in list(self.on_restart):
                 try:
                     await cb()
                 except Exception:
                     log.exception("broker.on_restart_failed")
-
-    async def kill_for_test(self) -> None:
-        """SIGKILL the broker process (fault drills): the supervisor restarts it."""
-        if self._proc is not None and self._proc.returncode is None:
-            self._proc.kill()
 
     async def _kill(self) -> None:
         """SIGTERM, then SIGKILL after ``stop_timeout``. Never raises for a process that exits on

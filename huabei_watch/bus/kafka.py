@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
@@ -37,6 +36,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
 from huabei_watch import metrics
+from huabei_watch.backoff import backoff_delay
 from huabei_watch.clock import Clock, SystemClock
 from huabei_watch.config.settings import KafkaSettings
 from huabei_watch.errors import PermanentError, TransientError
@@ -45,6 +45,10 @@ from huabei_watch.events.auth import Signer, Verifier
 from huabei_watch.events.codec import check_size, headers_dict
 
 log = logging.getLogger(__name__)
+
+#: Each retry waits between half and all of its backoff step (records retried by several
+#: consumers at once do not come back in step).
+RETRY_SPREAD = (0.5, 1.0)
 
 
 def client_kwargs(settings: KafkaSettings, bootstrap: str) -> dict[str, Any]:
@@ -187,13 +191,6 @@ class MessageContext:
 
 
 Handler = Callable[[Event[EventData], MessageContext], Awaitable[None]]
-
-
-def backoff_delay(attempt: int, initial: float, maximum: float, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter for ``attempt`` (1-based)."""
-    cap = min(maximum, initial * (2.0 ** (attempt - 1)))
-    r: float = rng.random() if rng is not None else random.random()
-    return cap / 2 + r * cap / 2
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -383,7 +380,9 @@ class ConsumerRunner:
                     return True
                 if self._abort_retries:
                     return False
-                delay = exc.retry_after or backoff_delay(attempt, self.settings.retry_initial, self.settings.retry_max)
+                delay = exc.retry_after or backoff_delay(
+                    attempt, self.settings.retry_initial, self.settings.retry_max, spread=RETRY_SPREAD
+                )
                 log.warning(
                     "consumer.retry",
                     extra={"group": self.group_id, "type": event.type, "attempt": attempt, "delay_s": round(delay, 3), "reason": exc.reason},

@@ -197,7 +197,8 @@ class MerchantConfig(Section):
 
 class CoreSettings(Protocol):
     """What the framework reads from the configuration. The root's ``Settings`` has these and
-    every role's section; a role's own protocol (e.g. ``CashierConfig``) adds the sections it reads."""
+    every role's section; the root hands each role factory its own section (the watcher reads
+    several, through ``WatcherConfig``)."""
 
     @property
     def daemon(self) -> DaemonSettings: ...

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic import AfterValidator, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
@@ -82,4 +82,3 @@ def _check_hostport(v: str) -> str:
 
 
 HostPort = Annotated[str, AfterValidator(_check_hostport)]
-NonEmpty = Annotated[str, Field(min_length=1)]

@@ -15,15 +15,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from huabei_watch.backoff import backoff_delay
 from huabei_watch.db import probe
 from huabei_watch.errors import TransientError
 
 log = logging.getLogger(__name__)
+
+#: Waits between retries of a locked or unreachable database: 50 ms doubling to 5 s.
+RETRY_INITIAL, RETRY_MAX = 0.05, 5.0
 T = TypeVar("T")
 #: SQLite's default lock wait per statement.
 SQLITE_BUSY_MS = 30_000
@@ -79,32 +83,25 @@ class Database:
         """An engine on ``url``; no connection is made yet and no table is created."""
         return cls(make_engine(url, pool_size=pool_size), retry_for=retry_for)
 
-    async def ping(self) -> bool:
-        try:
-            async with self.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-            return True
-        except Exception:
-            return False
-
     async def run(self, fn: Callable[[], Awaitable[T]], *, retry_for: float | None = None) -> T:
         """Run ``fn`` (one unit of work, its own transaction), retrying transient DB errors with
         backoff for up to ``retry_for`` seconds; then raise :class:`TransientError`."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + (self.retry_for if retry_for is None else retry_for)
-        delay = 0.05
+        attempt = 0
         while True:
             try:
                 return await fn()
             except Exception as exc:
                 if not is_transient_db_error(exc):
                     raise
+                attempt += 1
+                delay = backoff_delay(attempt, RETRY_INITIAL, RETRY_MAX)
                 if loop.time() + delay > deadline:
                     cause = getattr(exc, "orig", None) or exc  # the driver's message, not the statement
                     raise TransientError(f"database unavailable: {str(cause)[:200]}") from None
                 log.warning("db.retry", extra={"delay_s": round(delay, 3), "reason": type(exc).__name__})
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
 
     def begin(self, *, wait: float | None = None) -> Any:
         """``async with db.begin() as conn`` -- a transaction. With ``wait`` (seconds), a statement

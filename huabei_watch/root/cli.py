@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from huabei_watch.errors import ConfigError, HuabeiWatchError
 from huabei_watch.root.settings import ROLES, Settings, load_settings
@@ -117,10 +115,6 @@ def cmd_tail(args: argparse.Namespace) -> int:
     except HuabeiWatchError as exc:
         print(f"huabei-watch tail: {exc}", file=sys.stderr)
         return 1
-
-
-def _print_json(obj: Any) -> None:
-    print(json.dumps(obj, ensure_ascii=False, indent=None))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,10 @@
 """``huabei-watch run``: build the roles, start, wait for SIGTERM/SIGINT, drain, exit 0.
 
-The role registry lives here: the only place that names and constructs every role, and wires
-what one role offers another (the cashier's policy lookup into the watcher's ``/v1/diagnose``).
+The role registry lives here: the only place that names every role, builds each one from the
+process's :class:`~huabei_watch.runtime.app.Resources` by handing its factory exactly what it needs
+(its settings section, database, publisher, clock, ...), and wires what one role offers another
+(the cashier's policy reader into the watcher's ``GET /v1/diagnose``, ``cashier.off_ttl`` into
+notify).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Mapping
 
 from huabei_watch.bus.broker import broker_address_file
 from huabei_watch.clock import Clock
@@ -17,45 +21,80 @@ from huabei_watch.root.feeds import add_feed_routes
 from huabei_watch.root.merchant_page import add_merchant_routes
 from huabei_watch.root.settings import Settings
 from huabei_watch.root.status import add_status_routes
-from huabei_watch.runtime.app import App, Role
+from huabei_watch.runtime.app import App, Resources, Role, RoleFactory
 
 log = logging.getLogger(__name__)
 
 
-def build_roles(names: list[str]) -> list[Role]:
-    """Roles in start order. Imports lazily so a single-role process loads only what it runs
-    (and the tables of every role, which the migrations check)."""
+# Each factory imports its role lazily, so a single-role process loads only what it runs.
+async def _watcher(r: Resources[Settings]) -> Role:
+    from watcher.role import create_watcher_role
+
+    return await create_watcher_role(
+        r.settings, db=r.db, registry=r.registry, publisher=r.bus, clock=r.clock, http=r.http,
+        scheduler=r.scheduler, tasks=r.tasks, payment_results_topic=r.topics.payment_results, router=r.router,
+    )
+
+
+async def _incidents(r: Resources[Settings]) -> Role:
+    from consumers.incidents.role import create_incidents_role
+
+    return await create_incidents_role(
+        r.settings.incidents, db=r.db, publisher=r.bus, clock=r.clock, scheduler=r.scheduler,
+        signals_topic=r.topics.signals, router=r.router, ops_token=r.settings.admin.ops_token,
+    )
+
+
+async def _cashier(r: Resources[Settings]) -> Role:
+    from consumers.cashier.role import create_cashier_role
+    from watcher.compat.api import add_diagnose_routes
+
+    role = await create_cashier_role(
+        r.settings.cashier, db=r.db, registry=r.registry, publisher=r.bus, clock=r.clock, http=r.http,
+        scheduler=r.scheduler, incidents_topic=r.topics.incidents, router=r.router,
+        ops_token=r.settings.admin.ops_token,
+    )
+    # Shopper hints (the watcher's diagnosis) answer with this process's cashier policy.
+    add_diagnose_routes(r.router, role.reader.policy_message, registry=r.registry, ops_token=r.settings.admin.ops_token)
+    return role
+
+
+async def _notify(r: Resources[Settings]) -> Role:
+    from consumers.notify.role import create_notify_role
+
+    return await create_notify_role(
+        r.settings.notify, off_ttl=r.settings.cashier.ttl, db=r.db, registry=r.registry, publisher=r.bus,
+        clock=r.clock, http=r.http, scheduler=r.scheduler, tasks=r.tasks, incidents_topic=r.topics.incidents,
+    )
+
+
+#: Every role by name, in the order a process that runs several builds them.
+ROLE_FACTORIES: Mapping[str, RoleFactory[Settings]] = {
+    "watcher": _watcher,
+    "incidents": _incidents,
+    "cashier": _cashier,
+    "notify": _notify,
+}
+
+
+def role_factories(names: list[str]) -> dict[str, RoleFactory[Settings]]:
+    """Name -> factory of ``names``, in the order given. Loads every role's tables (the schema is
+    the whole daemon's, whichever roles one process runs; the migrations check it). Raises
+    ValueError for an unknown name."""
     schema.load_tables()
-    roles: list[Role] = []
-    for name in names:
-        if name == "watcher":
-            from watcher.role import WatcherRole
-
-            roles.append(WatcherRole())
-        elif name == "incidents":
-            from consumers.incidents.role import IncidentsRole
-
-            roles.append(IncidentsRole())
-        elif name == "cashier":
-            from consumers.cashier.role import CashierRole
-            from watcher.compat.api import add_diagnose_routes
-
-            roles.append(CashierRole(diagnose_routes=add_diagnose_routes))
-        elif name == "notify":
-            from consumers.notify.role import NotifyRole
-
-            roles.append(NotifyRole())
-        else:
-            raise ValueError(f"unknown role {name!r}")
-    return roles
+    unknown = [n for n in names if n not in ROLE_FACTORIES]
+    if unknown:
+        raise ValueError(f"unknown role {unknown[0]!r} (known: {', '.join(ROLE_FACTORIES)})")
+    return {n: ROLE_FACTORIES[n] for n in names}
 
 
-def build_app(settings: Settings, *, clock: Clock | None = None, bootstrap: str | None = None) -> App[Settings]:
-    """The daemon's :class:`App`, with the status page on its admin server and the schema made ready
-    at start (:func:`huabei_watch.root.schema.prepare_database`)."""
-    schema.load_tables()
-    return App(
-        settings, clock=clock, bootstrap=bootstrap,
+async def start_app(
+    settings: Settings, roles: list[str], *, clock: Clock | None = None, bootstrap: str | None = None
+) -> App[Settings]:
+    """A running :class:`App` with the roles ``roles``, the status, feed and merchant pages on its
+    admin server, and the schema made ready at start (:func:`huabei_watch.root.schema.prepare_database`)."""
+    return await App.start(
+        settings, role_factories(roles), clock=clock, bootstrap=bootstrap,
         admin_routes=(add_status_routes, add_feed_routes, add_merchant_routes),
         prepare_database=schema.prepare_database,
     )
@@ -66,9 +105,8 @@ async def run_daemon(settings: Settings, role_names: list[str], *, ready: asynci
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)  # the handler only sets a flag
-    app = build_app(settings)
+    app = await start_app(settings, role_names)
     try:
-        await app.start(build_roles(role_names))
         if app.broker is not None:
             broker_address_file(settings).write_text(app.broker.bootstrap_servers + "\n", "utf-8")
         log.info(

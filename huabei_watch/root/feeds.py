@@ -61,7 +61,7 @@ async def merchant_calendar(request: web.Request) -> web.Response:
     merchant_id = request.match_info["merchant_id"]
     merchant, _ = await merchant_access(request, app, merchant_id, query_token=True, signed_link=True)
     now = app.clock.now()
-    async with app.require_db().engine.connect() as conn:
+    async with app.db.engine.connect() as conn:
         found = await reads.incidents(conn, kinds=[IncidentKind.MAINTENANCE.value])
     windows = calendar_windows(found, now, merchant.id)
     page = f"{base_url(request, app)}/m/{quote(merchant.id, safe='')}"
@@ -76,7 +76,7 @@ async def ops_calendar(request: web.Request) -> web.Response:
     app = _app(request)
     _require_ops(request, app)
     now = app.clock.now()
-    async with app.require_db().engine.connect() as conn:
+    async with app.db.engine.connect() as conn:
         found = await reads.incidents(conn, kinds=[IncidentKind.MAINTENANCE.value])
     body = maintenance_calendar(
         calendar_windows(found, now), name="花呗维护 Huabei maintenance (ops)", now=now,
@@ -89,7 +89,7 @@ async def incidents_feed(request: web.Request) -> web.Response:
     app = _app(request)
     _require_ops(request, app)
     now = app.clock.now()
-    async with app.require_db().engine.connect() as conn:
+    async with app.db.engine.connect() as conn:
         found = await reads.incidents(conn)
     recent = [i for i in found if i.phase.is_open or i.updated_at >= now - ATOM_HISTORY]
     body = incidents_atom(recent, base_url=base_url(request, app), now=now)

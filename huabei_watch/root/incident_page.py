@@ -30,7 +30,7 @@ async def incident_page(request: web.Request) -> web.Response:
     incident_id = request.match_info["incident_id"]
     now = app.clock.now()
     try:
-        timeline = await read_timeline(app.require_db(), incident_id, now)
+        timeline = await read_timeline(app.db, incident_id, now)
     except Exception as exc:
         log.warning("incident_page.read_failed", extra={"reason": type(exc).__name__})
         return web.Response(status=503, content_type="text/html", charset="utf-8",

@@ -127,7 +127,7 @@ async def merchant_page(request: web.Request) -> web.Response:
     merchant_id = request.match_info["merchant_id"]
     merchant, access = await merchant_access(request, app, merchant_id, signed_link=True)
     now = app.clock.now()
-    async with app.require_db().engine.connect() as conn:
+    async with app.db.engine.connect() as conn:
         have = await reads.present(conn, [state_table, notification_deliveries])
         cashier = await _cashier_now(conn, merchant, now, have)
         every = await reads.incidents(conn)

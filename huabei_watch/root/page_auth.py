@@ -43,7 +43,7 @@ async def merchant_access(
     secret = app.settings.pages.link_secret
     if token is None and not (signed_link and secret is not None and sig):
         raise _deny(401, "请使用消息中的链接打开，或提供商户令牌。", "missing token: send Authorization: Bearer <token>")
-    merchant = await MerchantRegistry(app.require_db()).get(merchant_id)
+    merchant = await MerchantRegistry(app.db).get(merchant_id)
     access: Access | None = None
     ops = app.settings.admin.ops_token
     if token is not None:

@@ -1,6 +1,7 @@
 """The whole configuration file: every shared section and every role's section, with the checks
 that span sections. Read once at start-up (:func:`load_settings`) and passed down; each role sees
-it through its own protocol (``WatcherConfig``, ``IncidentsConfig``, ...)."""
+its sections through the role registry (:mod:`huabei_watch.root.daemon`): a consumer role gets its
+own section, the watcher the sections of :class:`~watcher.settings.WatcherConfig`."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from consumers.cashier.settings import CashierConfig, CashierSettings
-from consumers.incidents.settings import IncidentsConfig, IncidentSettings
-from consumers.notify.settings import NotifyConfig, NotifySettings
+from consumers.cashier.settings import CashierSettings
+from consumers.incidents.settings import IncidentSettings
+from consumers.notify.settings import NotifySettings
 from huabei_watch.config import loader
 from huabei_watch.config.settings import (
     AdminSettings,
@@ -100,6 +101,7 @@ if TYPE_CHECKING:
 
     def _declares_every_section_a_role_reads(
         s: Settings,
-    ) -> tuple[WatcherConfig, IncidentsConfig, CashierConfig, NotifyConfig]:
-        """Checked by mypy, never run: ``Settings`` satisfies every role's config protocol."""
-        return s, s, s, s
+    ) -> WatcherConfig:
+        """Checked by mypy, never run: ``Settings`` satisfies the watcher's config protocol (the
+        other roles get their one section each)."""
+        return s

@@ -71,8 +71,8 @@ async def status_page(request: web.Request) -> web.Response:
     now = app.clock.now()
     health = await daemon_health(app)
     try:
-        data = await read_status(app.require_db(), now, q=q, page=page)
-        history = await read_history(app.require_db(), now)
+        data = await read_status(app.db, now, q=q, page=page)
+        history = await read_history(app.db, now)
     except Exception as exc:
         log.warning("status.read_failed", extra={"reason": type(exc).__name__})
         return web.Response(

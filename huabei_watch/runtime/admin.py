@@ -72,7 +72,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def _broker_ok(app: App[Any]) -> bool:
     bus = app.bus
-    if bus is None or bus._producer is None:
+    if bus._producer is None:
         return False
     try:
         await asyncio.wait_for(bus._producer.client.fetch_all_metadata(), 3.0)
@@ -93,7 +93,7 @@ class _WriteProbe:
     async def __call__(self, app: App[Any]) -> bool:
         async with self._lock:
             if time.monotonic() - self._at >= PROBE_EVERY_S:
-                self._ok = app.db is not None and await app.db.write_probe(app.clock.now())
+                self._ok = await app.db.write_probe(app.clock.now())
                 self._at = time.monotonic()
             return self._ok
 

@@ -166,10 +166,6 @@ class Guard:
         self.refused = 0
         self.expired = 0
 
-    @property
-    def open_connections(self) -> int:
-        return len(self._open)
-
     def admit(self, conn: _Guarded) -> bool:
         if self._per_address.get(conn.address, 0) >= self.limits.max_per_address:
             self.refused += 1

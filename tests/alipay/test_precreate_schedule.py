@@ -11,12 +11,12 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from huabei_watch.bus.publish import RecordingPublisher
 from huabei_watch.clock import ManualClock
 from huabei_watch.errors import TransientError
 from huabei_watch.events import Cause, Event, EventData, MerchantFinding
 from tests.alipay.support import START, KeyPair, classify
 from tests.fakes.alipay_gateway import FakeAlipayGateway, Mode
+from tests.fakes.bus import RecordingPublisher
 from watcher.alipay.config import AlipayProbeSettings, PrecreateCredentials
 from watcher.sources.precreate import OutcomeSink, PrecreateProbe, PrecreateScheduler
 from watcher.sources.precreate_core import FindingTracker, PrecreateOutcome

@@ -89,3 +89,16 @@ async def test_force_on_touches_the_merchant(db: Database) -> None:
     before = await store.state("m4")
     await store.force_on("m4", "*", None, AT, "ops")
     assert (await store.state("m4")).version == before.version + 1
+
+
+async def test_an_incident_not_heard_again_within_off_ttl_is_forgotten(db: Database) -> None:
+    """What the role reads is ``heard_incidents(now - off_ttl)``: an incident the stream stopped
+    re-asserting drops out, so its "off" is not renewed and Huabei fails open."""
+    store = CashierStore(db)
+    ttl = SETTINGS.ttl
+    inc = outage("m5", resolved=False)
+    await store.note_incident(inc, AT)
+    assert [i.incident_id for i in await store.heard_incidents(AT + ttl / 2 - ttl)] == [inc.incident_id]
+    await store.note_incident(inc, AT + ttl / 2)  # re-published: heard again
+    assert [i.incident_id for i in await store.heard_incidents(AT + ttl - ttl)] == [inc.incident_id]
+    assert await store.heard_incidents(AT + ttl * 3 / 2 + timedelta(seconds=1) - ttl) == []

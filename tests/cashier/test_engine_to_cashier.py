@@ -8,6 +8,7 @@ from consumers.cashier import CashierSettings, CashierState, Mode, PolicyView, R
 from consumers.incidents import IncidentEngine, IncidentSettings
 from huabei_watch.clock import ManualClock
 from huabei_watch.events import HUABEI_CHANNELS, Incident
+from tests.fakes.incident_book import IncidentBook
 from tests.incidents.factories import T0, WIN_END, WIN_START, maintenance, probe
 
 ISET = IncidentSettings()
@@ -88,8 +89,6 @@ def test_probe_outage_opens_and_closes_at_the_cashier() -> None:
 
 
 def test_silent_incident_stream_restores_huabei_even_with_cashier_timer_running() -> None:
-    from consumers.cashier import IncidentBook
-
     engine = IncidentEngine(ISET)
     book = IncidentBook(CSET)
     cashier = Cashier({"auto": Mode.AUTO})

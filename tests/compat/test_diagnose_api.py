@@ -10,16 +10,14 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
+from pydantic import SecretStr
 
-from huabei_watch.clock import ManualClock
 from huabei_watch.config.settings import MerchantConfig
 from huabei_watch.db.engine import Database
 from huabei_watch.errors import TransientError
 from huabei_watch.merchants.registry import MerchantRegistry
-from huabei_watch.root.settings import parse_settings
-from huabei_watch.runtime.app import App
-from tests.support import security_section
 from watcher.compat.api import add_diagnose_routes
 
 OPS = "ops-token-for-tests"
@@ -55,20 +53,16 @@ class Api:
 
 @pytest.fixture
 async def api(db: Database, tmp_path: Path) -> AsyncIterator[Api]:
-    settings = parse_settings({
-        "daemon": {"state_dir": str(tmp_path / "state")}, "admin": {"ops_token": OPS}, "sandbox": {"enabled": False},
-            "security": security_section(),
-    })
-    app = App(settings, clock=ManualClock(NOW))
-    app.db = db
-    await MerchantRegistry(db).upsert_many(
+    registry = MerchantRegistry(db)
+    await registry.upsert_many(
         [MerchantConfig.model_validate({"id": "m1", "token": "tok-1"}),
          MerchantConfig.model_validate({"id": "m2", "token": "tok-2"})],
         origin="config", now=NOW,
     )
     policies = Policies({"m1": MAINTENANCE_MSG})
-    add_diagnose_routes(app, policies.lookup)
-    server = TestServer(app.web, host="127.0.0.1")
+    web_app = web.Application()
+    add_diagnose_routes(web_app.router, policies.lookup, registry=registry, ops_token=SecretStr(OPS))
+    server = TestServer(web_app, host="127.0.0.1")
     await server.start_server()
     try:
         yield Api(str(server.make_url("")).rstrip("/"), policies)

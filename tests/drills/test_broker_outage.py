@@ -29,8 +29,9 @@ from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.config.settings import KafkaSettings
 from huabei_watch.errors import TransientError
 from huabei_watch.events import HEALTH_DOWN, HEALTH_UP, Event, EventData, Topics, decode
-from huabei_watch.root.daemon import build_app, build_roles
+from huabei_watch.root.daemon import start_app
 from tests.e2e.harness import settings_for
+from tests.fakes.bus import kill_broker
 from tests.support import eventually, fixed_keyring, migrated_database
 from watcher.notices import understand
 from watcher.payments.ingest import make_payment_results_handler, signed_headers
@@ -233,7 +234,7 @@ def _nid(guid: str) -> str:
 
 @pytest.mark.slow
 async def test_daemon_restarts_its_killed_broker_republishes_state_and_consumes_again(
-    platform: tuple[Platform, str], topic_prefix: str, tmp_path: Path
+    platform: tuple[Platform, str], topic_prefix: str, tmp_path: Path, embedded_kafka: dict[str, str]
 ) -> None:
     """The daemon's own embedded broker is SIGKILLed: the supervisor restarts it (empty), the
     restart hook recreates topics and republishes the probe's "down", and the incidents consumer
@@ -242,23 +243,22 @@ async def test_daemon_restarts_its_killed_broker_republishes_state_and_consumes_
     state.health_status = 500
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     settings = settings_for(tmp_path, topic_prefix, {
-        "kafka": {"bootstrap_servers": "embedded", "publish_timeout": 0.5},
+        "kafka": {**embedded_kafka, "publish_timeout": 0.5},
         "probes": [{"kind": "http", "id": "gw", "url": f"{base}/health", "interval": 1, "timeout": 0.5,
                     "failure_threshold": 1, "success_threshold": 1}],
     })
-    app = build_app(settings, clock=clock)
-    await app.start(build_roles(["watcher", "incidents"]))
+    app = await start_app(settings, ["watcher", "incidents"], clock=clock)
     try:
         assert app.broker is not None
         topics = Topics(topic_prefix)
 
         async def logged(event_type: str) -> list[str]:
-            async with app.require_db().engine.connect() as conn:
+            async with app.db.engine.connect() as conn:
                 rows = await conn.execute(select(signal_log.c.event_id).where(signal_log.c.type == event_type))
                 return list(rows.scalars())
 
         downs = await eventually(lambda: logged(HEALTH_DOWN), timeout=30, what="health.down consumed")
-        await app.broker.kill_for_test()
+        kill_broker(app.broker)
         await eventually(lambda: app.broker is not None and app.broker.restarts >= 1, timeout=30, what="broker restarted")
 
         async def republished() -> bool:

@@ -119,7 +119,7 @@ async def test_signals_arriving_while_the_database_is_locked_are_all_recorded_af
         await eventually(lambda: runner.started, timeout=30, what="the incidents consumer joined")
 
         async def count() -> int:
-            async with app.require_db().engine.connect() as conn:
+            async with app.db.engine.connect() as conn:
                 return int((await conn.execute(select(func.count()).select_from(signal_log))).scalar_one())
 
         base = await count()
@@ -146,7 +146,7 @@ async def test_signals_arriving_while_the_database_is_locked_are_all_recorded_af
         assert runner.dead_lettered == 0
         status, body, _ = await get_json(app, "/readyz")
         assert status == 200, body
-        async with app.require_db().engine.connect() as conn:
+        async with app.db.engine.connect() as conn:
             ids = set((await conn.execute(select(signal_log.c.event_id))).scalars())
         assert {e.id for e in events} <= ids
 
@@ -180,7 +180,7 @@ async def test_postgres_connections_killed_while_signals_arrive_lose_nothing(
             assert killed > 0
 
             async def all_recorded() -> bool:
-                async with app.require_db().engine.connect() as c:
+                async with app.db.engine.connect() as c:
                     ids = set((await c.execute(select(signal_log.c.event_id))).scalars())
                 return {e.id for e in events} <= ids
 

@@ -148,7 +148,7 @@ async def test_a_thousand_malformed_events_end_in_the_dlq_and_the_daemon_stays_h
         await bus.publish(good)
 
         async def recorded() -> bool:
-            async with app.require_db().engine.connect() as conn:
+            async with app.db.engine.connect() as conn:
                 rows = (await conn.execute(select(signal_log.c.event_id).where(signal_log.c.event_id == good.id))).all()
             return bool(rows)
 

@@ -26,7 +26,7 @@ from tests.fakes.feishu import FakeFeishu
 from tests.fakes.webhook import FakeWebhookReceiver
 from tests.fakes.wechat_oa import FakeWeChatOA
 from tests.fakes.wecom import FakeWeCom
-from tests.support import eventually
+from tests.support import eventually, notify_idle
 
 MERCHANTS = 5
 START = datetime.now(UTC).replace(hour=3, minute=0, second=0, microsecond=0)  # 11:00 Shanghai, no quiet hours
@@ -87,7 +87,7 @@ async def test_messages_held_by_a_minute_of_provider_errors_all_go_out_once_afte
             status, body = await post_json(app, "/v1/incidents", {"title": "花呗异常", "summary_zh": "花呗暂时不可用"})
             assert status == 201, body
             await eventually(lambda: deliverer.deferred >= total, timeout=30, what="every first attempt failed")
-            await notify.drain()
+            await notify_idle(notify)
 
             # A minute of errors: every due retry is tried and fails again.
             for _ in range(12):
@@ -108,7 +108,7 @@ async def test_messages_held_by_a_minute_of_provider_errors_all_go_out_once_afte
             await eventually(all_sent, timeout=30, what="every held message delivered")
             # Re-planning and more retry rounds must not send anything again.
             await notify.replan_open()
-            await notify.drain()
+            await notify_idle(notify)
             clock.advance(60)
             await deliverer.run_due()
 

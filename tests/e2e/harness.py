@@ -12,7 +12,7 @@ import aiohttp
 
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.clock import ManualClock
-from huabei_watch.root.daemon import build_app, build_roles
+from huabei_watch.root.daemon import start_app
 from huabei_watch.root.settings import parse_settings
 from huabei_watch.runtime.app import App
 from tests.support import security_section
@@ -41,8 +41,7 @@ def settings_for(tmp_path: Path, prefix: str, extra: dict[str, Any] | None = Non
 async def running(
     settings: Any, broker: EmbeddedBroker, roles: list[str], clock: ManualClock
 ) -> AsyncIterator[App]:
-    app = build_app(settings, clock=clock, bootstrap=broker.bootstrap_servers)
-    await app.start(build_roles(roles))
+    app = await start_app(settings, roles, clock=clock, bootstrap=broker.bootstrap_servers)
     try:
         yield app
     finally:

@@ -1,6 +1,8 @@
-"""Loopback fakes of the notification providers, for tests and benchmarks.
+"""Test doubles: in-memory stand-ins for our own ports (``bus.py``: a recording publisher and an
+in-memory consumer; ``delivery_store.py``; ``incident_book.py``) and loopback fakes of the outside
+services (notification providers, the Alipay gateway), for tests and benchmarks.
 
-Each fake is a small class around an ``aiohttp.web.Application`` served by
+Each provider fake is a small class around an ``aiohttp.web.Application`` served by
 ``aiohttp.test_utils.TestServer`` on 127.0.0.1. It checks requests the way the provider does
 (signatures recomputed from the raw request, credentials, timestamps), enforces the provider's
 rate limits with its error codes, can be told to fail, and counts what it accepted per message

@@ -8,7 +8,6 @@ after ``start_timeout`` and stops the process through the same path as ``stop``.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -30,9 +29,9 @@ while True:
 '''
 
 
-def stand_in(tmp_path: Path, *, ignore_term: bool) -> Path:
+def stand_in(tmp_path: Path, python_exe: str, *, ignore_term: bool) -> Path:
     path = tmp_path / "broker"
-    path.write_text(STAND_IN.format(python=sys.executable, ignore_term=ignore_term), "utf-8")
+    path.write_text(STAND_IN.format(python=python_exe, ignore_term=ignore_term), "utf-8")
     path.chmod(0o755)
     return path
 
@@ -48,8 +47,10 @@ def gone(pid_file: Path) -> bool:
 
 
 @pytest.mark.parametrize("ignore_term", [True, False], ids=["ignores-sigterm", "exits-on-sigterm"])
-async def test_a_broker_process_is_stopped_whatever_it_does_with_sigterm(tmp_path: Path, ignore_term: bool) -> None:
-    binary = stand_in(tmp_path, ignore_term=ignore_term)
+async def test_a_broker_process_is_stopped_whatever_it_does_with_sigterm(
+    tmp_path: Path, python_exe: str, ignore_term: bool
+) -> None:
+    binary = stand_in(tmp_path, python_exe, ignore_term=ignore_term)
     # Long enough for the stand-in to start and write its pid even on a loaded machine.
     broker = EmbeddedBroker(binary=binary, start_timeout=4.0, stop_timeout=0.5)
     with pytest.raises(BrokerUnavailable, match="did not answer"):

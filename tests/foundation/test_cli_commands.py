@@ -28,9 +28,9 @@ def test_parse_notice_reads_a_gbk_file_and_prints_the_documented_shape(tmp_path:
     assert set(out["channels"]) == {"pcredit", "pcreditpayInstallment"}
 
 
-async def test_parse_notice_reads_stdin() -> None:
+async def test_parse_notice_reads_stdin(python_exe: str) -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "huabei_watch.root.cli", "parse-notice", "--published", "2026-11-26",
+        python_exe, "-m", "huabei_watch.root.cli", "parse-notice", "--published", "2026-11-26",
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
     )
     out, _ = await proc.communicate(NOTICE.encode())

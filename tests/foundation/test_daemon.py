@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from consumers.incidents.signal_log import signal_log
 from huabei_watch.bus.broker import EmbeddedBroker, free_port
 from huabei_watch.bus.kafka import Bus
 from huabei_watch.events import Event, HealthChange
-from huabei_watch.root.daemon import build_app, build_roles
+from huabei_watch.root.daemon import start_app
 from huabei_watch.root.settings import parse_settings
 from tests.samples import NOW
 from tests.support import eventually, security_section
@@ -48,11 +47,11 @@ enabled = false
 
 
 @pytest.fixture
-async def daemon(tmp_path: Path) -> AsyncIterator[tuple[asyncio.subprocess.Process, int, Path]]:
+async def daemon(tmp_path: Path, python_exe: str) -> AsyncIterator[tuple[asyncio.subprocess.Process, int, Path]]:
     port = free_port()
     cfg = write_config(tmp_path, port)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "huabei_watch.root.cli", "--config", str(cfg), "run",
+        python_exe, "-m", "huabei_watch.root.cli", "--config", str(cfg), "run",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=str(tmp_path),
     )
     yield proc, port, cfg
@@ -95,14 +94,14 @@ async def test_run_on_defaults_answers_health_ready_metrics_and_exits_zero_on_si
     assert "daemon.ready" in events and "daemon.stopped" in events
 
 
-async def test_tail_prints_events_as_json_lines(broker: EmbeddedBroker, bus: Bus, tmp_path: Path) -> None:
+async def test_tail_prints_events_as_json_lines(broker: EmbeddedBroker, bus: Bus, tmp_path: Path, python_exe: str) -> None:
     ev = Event.build("huabei.health.down", HealthChange(probe_id="p-tail", target="x", since=NOW), time=NOW)
     await bus.publish(ev)
     cfg = write_config(tmp_path, free_port(), extra="")
     text = cfg.read_text("utf-8").replace("[kafka]", f'[kafka]\ntopic_prefix = "{bus.topics.prefix}"')
     cfg.write_text(text, "utf-8")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "huabei_watch.root.cli", "--config", str(cfg), "tail", "signals", "--from-beginning",
+        python_exe, "-m", "huabei_watch.root.cli", "--config", str(cfg), "tail", "signals", "--from-beginning",
         "--bootstrap", broker.bootstrap_servers, "--limit", "1",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
@@ -115,10 +114,10 @@ async def test_tail_prints_events_as_json_lines(broker: EmbeddedBroker, bus: Bus
     assert line["kafka"]["topic"] == bus.topics.signals
 
 
-async def test_tail_on_embedded_without_a_running_daemon_says_what_to_do(tmp_path: Path) -> None:
+async def test_tail_on_embedded_without_a_running_daemon_says_what_to_do(tmp_path: Path, python_exe: str) -> None:
     cfg = write_config(tmp_path, free_port())
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "huabei_watch.root.cli", "--config", str(cfg), "tail", "signals",
+        python_exe, "-m", "huabei_watch.root.cli", "--config", str(cfg), "tail", "signals",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     _, err = await asyncio.wait_for(proc.communicate(), 30)
@@ -126,9 +125,9 @@ async def test_tail_on_embedded_without_a_running_daemon_says_what_to_do(tmp_pat
     assert "start `huabei-watch run` first or pass --bootstrap" in err.decode()
 
 
-async def test_schema_command_writes_one_file_per_event_type(tmp_path: Path) -> None:
+async def test_schema_command_writes_one_file_per_event_type(tmp_path: Path, python_exe: str) -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "huabei_watch.root.cli", "schema", str(tmp_path / "schemas"), stdout=asyncio.subprocess.PIPE
+        python_exe, "-m", "huabei_watch.root.cli", "schema", str(tmp_path / "schemas"), stdout=asyncio.subprocess.PIPE
     )
     out, _ = await proc.communicate()
     assert proc.returncode == 0
@@ -147,15 +146,14 @@ async def test_walking_skeleton_signal_is_consumed_and_recorded_once(broker: Emb
             "security": security_section(),
         }
     )
-    app = build_app(settings, bootstrap=broker.bootstrap_servers)
-    await app.start(build_roles(["incidents"]))
+    app = await start_app(settings, ["incidents"], bootstrap=broker.bootstrap_servers)
     try:
         ev = Event.build("huabei.health.down", HealthChange(probe_id="p-skel", target="x", since=NOW), time=NOW)
         await bus.publish(ev)
         await bus.publish(ev)  # a replica publishing the same observation: same id
 
         async def rows() -> list[str]:
-            async with app.require_db().engine.connect() as conn:
+            async with app.db.engine.connect() as conn:
                 return [r[0] for r in await conn.execute(select(signal_log.c.event_id))]
 
         await eventually(rows, timeout=60, what="signal recorded")

@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import zipfile
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -130,14 +129,16 @@ async def test_sqlite_upgrades_itself_at_start_and_other_databases_must_be_curre
         assert await tables(empty) == set()  # nothing was created behind the operator's back
 
 
-async def test_two_processes_upgrading_at_once_apply_each_revision_once(empty: Database, tmp_path: Path) -> None:
+async def test_two_processes_upgrading_at_once_apply_each_revision_once(
+    empty: Database, tmp_path: Path, python_exe: str
+) -> None:
     """Like an init container per pod: two `huabei-watch db upgrade` processes on one database."""
     url = empty.engine.url.render_as_string(hide_password=False)
     cfg = tmp_path / "config.toml"
     cfg.write_text(f'[daemon]\nstate_dir = "{tmp_path.as_posix()}"\n[database]\nurl = "{url}"\n', "utf-8")
     procs = [
         await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "huabei_watch.root.cli", "--config", str(cfg), "db", "upgrade",
+            python_exe, "-m", "huabei_watch.root.cli", "--config", str(cfg), "db", "upgrade",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )
         for _ in range(2)
@@ -152,7 +153,7 @@ async def test_two_processes_upgrading_at_once_apply_each_revision_once(empty: D
 
 @pytest.mark.skipif(PG_URL is None, reason="PostgreSQL not configured (HUABEI_TEST_PG_URL); SQLite upgrades itself")
 async def test_a_role_refuses_to_start_on_a_postgresql_database_behind_the_code(
-    broker: EmbeddedBroker, tmp_path: Path
+    broker: EmbeddedBroker, tmp_path: Path, python_exe: str
 ) -> None:
     assert PG_URL is not None
     url = await fresh_pg_database(PG_URL)
@@ -165,7 +166,7 @@ async def test_a_role_refuses_to_start_on_a_postgresql_database_behind_the_code(
         "utf-8",
     )
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "huabei_watch.root.cli", "--config", str(cfg), "run", "--role", "cashier",
+        python_exe, "-m", "huabei_watch.root.cli", "--config", str(cfg), "run", "--role", "cashier",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     _, err = await asyncio.wait_for(proc.communicate(), 120)
@@ -205,7 +206,7 @@ def pending_all() -> str:
 
 
 @pytest.mark.slow
-def test_the_migrations_ship_inside_the_wheel(tmp_path: Path) -> None:
+def test_the_migrations_ship_inside_the_wheel(tmp_path: Path, python_exe: str) -> None:
     """`pip install .` users get env.py, every revision and the template (package data)."""
     root = Path(__file__).resolve().parents[2]
     src = tmp_path / "src"  # a copy: building in place would leave build/ in the work tree
@@ -215,7 +216,7 @@ def test_the_migrations_ship_inside_the_wheel(tmp_path: Path) -> None:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(root / name, src / name)
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "-q", "-w", str(tmp_path / "dist")],
+        [python_exe, "-m", "pip", "wheel", str(src), "--no-deps", "-q", "-w", str(tmp_path / "dist")],
         capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -131,12 +130,12 @@ def test_dev_corpus_is_well_formed_and_covers_every_category() -> None:
             assert g.kind in ("outage", "recovery") or not g.windows, g.id
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "huabei_watch.root.cli", *args], capture_output=True, text=True,
+def _cli(python_exe: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([python_exe, "-m", "huabei_watch.root.cli", *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=120, check=False)
 
 
-def test_cli_prints_misses_then_summary_and_categories(tmp_path: Path) -> None:
+def test_cli_prints_misses_then_summary_and_categories(tmp_path: Path, python_exe: str) -> None:
     corpus = tmp_path / "c.jsonl"
     corpus.write_text("\n".join([
         json.dumps({"id": "c1", "category": "bank", "published": "2026-11-26", "title": "",
@@ -147,17 +146,17 @@ def test_cli_prints_misses_then_summary_and_categories(tmp_path: Path) -> None:
                     "text": "自2027年1月1日起，转账手续费调整为0.1%。", "kind": "fee_policy", "windows": []},
                    ensure_ascii=False),
     ]), "utf-8")
-    out = _cli("eval-notices", str(corpus))
+    out = _cli(python_exe, "eval-notices", str(corpus))
     assert out.returncode == 0, out.stderr
     assert "maintenance-or-not 100.0 %" in out.stdout and "window recall 100.0 %" in out.stdout
     assert "silent misses 0" in out.stdout and "negative" in out.stdout
-    js = _cli("eval-notices", str(corpus), "--json")
+    js = _cli(python_exe, "eval-notices", str(corpus), "--json")
     data = json.loads(js.stdout)
     assert data["window_precision"] == 1.0 and data["by_category"]["bank"]["notices"] == 1
 
 
-def test_cli_refuses_a_bad_corpus_with_exit_code_2(tmp_path: Path) -> None:
+def test_cli_refuses_a_bad_corpus_with_exit_code_2(tmp_path: Path, python_exe: str) -> None:
     corpus = tmp_path / "bad.jsonl"
     corpus.write_text("not json\n", "utf-8")
-    out = _cli("eval-notices", str(corpus))
+    out = _cli(python_exe, "eval-notices", str(corpus))
     assert out.returncode == 2 and "line 1" in out.stderr

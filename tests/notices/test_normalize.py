@@ -68,9 +68,8 @@ def test_counter_labels_are_kind_and_needs_review() -> None:
     assert u.metric_labels() == ("maintenance", "false")
 
 
-def test_the_opencc_dictionary_loads_only_for_traditional_text() -> None:
+def test_the_opencc_dictionary_loads_only_for_traditional_text(python_exe: str) -> None:
     import subprocess
-    import sys
 
     code = (
         "import sys; from datetime import date; from watcher.notices import understand;"
@@ -79,5 +78,5 @@ def test_the_opencc_dictionary_loads_only_for_traditional_text() -> None:
         "understand('12月5日1:00至3:00系統維護', published=date(2026, 12, 1));"
         "print(a, 'opencc' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run([python_exe, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.split() == ["False", "True"]

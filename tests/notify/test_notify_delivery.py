@@ -18,7 +18,6 @@ from consumers.notify.plan import Endpoint, MessageGroup, PlannedMessage, PlanSe
 from consumers.notify.ports import OutboundMessage, SendReceipt
 from consumers.notify.store import SqlDeliveryStore
 from consumers.notify.templates import Renderer
-from huabei_watch.bus.publish import RecordingPublisher
 from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.events import (
     NOTIFICATION_FAILED,
@@ -28,6 +27,7 @@ from huabei_watch.events import (
     NotificationResult,
     Phase,
 )
+from tests.fakes.bus import RecordingPublisher
 from tests.notify._fake_provider import FakeProvider, LoopbackChannel
 from tests.support import migrated_database
 

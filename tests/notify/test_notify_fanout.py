@@ -12,10 +12,10 @@ from consumers.notify.delivery import Deliverer, DeliverySettings
 from consumers.notify.fanout import FanOut, FanOutSettings
 from consumers.notify.plan import Endpoint, PlannedMessage, PlanSettings, Recipient, plan_for
 from consumers.notify.ports import OutboundMessage, SendReceipt
-from consumers.notify.store import MemoryDeliveryStore
 from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.errors import TransientError
 from huabei_watch.events import Incident, IncidentKind, Phase, Scope
+from tests.fakes.delivery_store import MemoryDeliveryStore
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
 SETTINGS = PlanSettings()

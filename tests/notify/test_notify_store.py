@@ -13,10 +13,10 @@ import pytest
 from consumers.notify.delivery import DeliveryStore
 from consumers.notify.ports import OutboundMessage
 from consumers.notify.store import (
-    MemoryDeliveryStore,
     SqlDeliveryStore,
 )
 from huabei_watch.clock import SHANGHAI
+from tests.fakes.delivery_store import MemoryDeliveryStore
 from tests.support import fresh_pg_database, migrated_database
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)

@@ -26,7 +26,7 @@ from huabei_watch.events import (
     ProbeObservation,
     Scope,
 )
-from huabei_watch.root.daemon import build_app
+from huabei_watch.root.daemon import start_app
 from huabei_watch.root.settings import parse_settings
 from huabei_watch.runtime.app import App
 from tests.support import security_section
@@ -192,10 +192,10 @@ async def seed(db: Database, *, history: bool = True) -> None:
 @asynccontextmanager
 async def serving(tmp_path: Path, broker: EmbeddedBroker, prefix: str, *, ops_token: str | None) -> AsyncIterator[App]:
     """An App with no roles (nothing changes the seeded state) on a free loopback port."""
-    app = build_app(settings_for(tmp_path, prefix, ops_token=ops_token), clock=ManualClock(NOW), bootstrap=broker.bootstrap_servers)
-    await app.start([])
+    app = await start_app(settings_for(tmp_path, prefix, ops_token=ops_token), [], clock=ManualClock(NOW),
+                          bootstrap=broker.bootstrap_servers)
     try:
-        await seed(app.require_db())
+        await seed(app.db)
         yield app
     finally:
         await app.stop()

@@ -106,7 +106,7 @@ async def test_who_may_read_calendars_and_feeds(app: App, path: str, token: str 
 
 
 async def test_merchant_calendar_over_http_follows_updates_and_cancellations(app: App) -> None:
-    store = IncidentStore(app.require_db())
+    store = IncidentStore(app.db)
     await store.save([IncidentRecord(maint("maint:cal:0"), Ledger()),
                       IncidentRecord(maint("maint:cal-other:0", scope=Scope.merchants("m-auto")), Ledger())])
     status, body, ctype = await get(app, "/v1/merchants/m-own/calendar.ics?token=" + OWN_TOKEN)

@@ -15,7 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from huabei_watch.bus.broker import EmbeddedBroker
-from huabei_watch.root.daemon import build_app, build_roles
+from huabei_watch.root.daemon import start_app
 from huabei_watch.root.settings import ROLES, parse_settings
 
 yaml = pytest.importorskip("yaml", reason="PyYAML reads the alert rules")
@@ -77,8 +77,7 @@ async def test_every_metric_in_rules_and_dashboard_is_served_by_a_daemon_running
         "kafka": {"topic_prefix": prefix, "group_prefix": prefix, "partitions": 1, "session_timeout": 6},
         "sandbox": {"enabled": True},  # one notice source and one health probe on loopback
     })
-    app = build_app(settings, bootstrap=broker.bootstrap_servers)
-    await app.start(build_roles(list(ROLES)))
+    app = await start_app(settings, list(ROLES), bootstrap=broker.bootstrap_servers)
     try:
         async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{app.admin_port}/metrics") as r:
             assert r.status == 200

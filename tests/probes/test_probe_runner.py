@@ -12,12 +12,12 @@ import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from huabei_watch.bus.publish import RecordingPublisher
 from huabei_watch.clock import ManualClock
 from huabei_watch.errors import PermanentError, TransientError
 from huabei_watch.events.base import Event, EventData
 from huabei_watch.events.common import Scope
 from huabei_watch.events.signals import HEALTH_DOWN, HEALTH_UP, HealthChange
+from tests.fakes.bus import RecordingPublisher
 from watcher.sources.probe_config import AnyProbe, load_probes
 from watcher.sources.probe_state import Health, ProbeState, state_from_event
 from watcher.sources.probes import ProbeRunner, schedule_probes

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import socket
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,12 +80,12 @@ payments_secret = "{SECRET}"
     return cfg
 
 
-async def start(tmp: Path, *, extra: str = "", prefix: list[str] | None = None) -> Daemon:
+async def start(tmp: Path, python_exe: str, *, extra: str = "", prefix: list[str] | None = None) -> Daemon:
     port = free_port()
     cfg = write_config(tmp, port, extra)
     log = (tmp / "daemon.log").open("ab")
     proc = await asyncio.create_subprocess_exec(
-        *(prefix or []), sys.executable, "-m", "huabei_watch.root.cli", "--config", str(cfg), "run",
+        *(prefix or []), python_exe, "-m", "huabei_watch.root.cli", "--config", str(cfg), "run",
         stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL,
     )
     log.close()
@@ -115,8 +114,8 @@ async def stop(d: Daemon) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(tmp: Path, *, extra: str = "") -> AsyncIterator[Daemon]:
-    d = await start(tmp, extra=extra)
+async def running(tmp: Path, python_exe: str, *, extra: str = "") -> AsyncIterator[Daemon]:
+    d = await start(tmp, python_exe, extra=extra)
     try:
         yield d
     finally:

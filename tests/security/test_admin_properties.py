@@ -55,8 +55,8 @@ queries = st.dictionaries(
 
 
 @pytest.fixture(scope="module")
-async def daemon(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Daemon]:
-    async with running(tmp_path_factory.mktemp("properties")) as d:
+async def daemon(tmp_path_factory: pytest.TempPathFactory, python_exe: str) -> AsyncIterator[Daemon]:
+    async with running(tmp_path_factory.mktemp("properties"), python_exe) as d:
         yield d
 
 

@@ -13,7 +13,7 @@ from huabei_watch.clock import ManualClock
 from huabei_watch.events import Event, EventData, HealthChange
 from huabei_watch.logs import RepeatFilter
 from huabei_watch.root import schema
-from huabei_watch.runtime.app import App
+from huabei_watch.runtime.app import App, Resources, Subscription
 from tests.e2e.harness import get_json, settings_for
 from tests.samples import NOW
 from tests.support import eventually
@@ -28,12 +28,10 @@ class Flaky:
 
     name = "flaky"
 
-    def __init__(self) -> None:
+    def __init__(self, signals_topic: str) -> None:
         self.calls = 0
         self.handled: list[str] = []
-
-    async def start(self, app: App[Any]) -> None:
-        app.consume(self.name, [app.topics.signals], self.handle)
+        self.subscriptions = (Subscription(self.name, (signals_topic,), self.handle),)
 
     async def handle(self, event: Event[EventData], ctx: MessageContext) -> None:
         self.calls += 1
@@ -52,9 +50,15 @@ async def test_a_consumer_loop_that_dies_is_restarted_and_readyz_is_503_until_it
     broker: Any, bus: Any, tmp_path: Path,
 ) -> None:
     settings = settings_for(tmp_path, bus.topics.prefix)
-    role = Flaky()
-    app = App(settings, clock=ManualClock(NOW), bootstrap=broker.bootstrap_servers, prepare_database=schema.prepare_database)
-    await app.start([role])
+    built: list[Flaky] = []
+
+    async def flaky(r: Resources[Any]) -> Flaky:
+        built.append(Flaky(r.topics.signals))
+        return built[-1]
+
+    app = await App.start(settings, {"flaky": flaky}, clock=ManualClock(NOW), bootstrap=broker.bootstrap_servers,
+                          prepare_database=schema.prepare_database)
+    (role,) = built
     try:
         async def status() -> int:
             code, _, _ = await get_json(app, "/readyz", token=None)

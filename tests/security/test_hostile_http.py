@@ -23,8 +23,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-async def daemon(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Daemon]:
-    async with running(tmp_path_factory.mktemp("hostile-http")) as d:
+async def daemon(tmp_path_factory: pytest.TempPathFactory, python_exe: str) -> AsyncIterator[Daemon]:
+    async with running(tmp_path_factory.mktemp("hostile-http"), python_exe) as d:
         yield d
 
 
@@ -108,8 +108,8 @@ async def test_bad_query_values_are_a_400(daemon: Daemon, path: str) -> None:
 # -- a database that takes no writes ---------------------------------------------------------------------
 
 @pytest.fixture
-async def fresh(tmp_path: Path) -> AsyncIterator[Daemon]:
-    async with running(tmp_path) as d:
+async def fresh(tmp_path: Path, python_exe: str) -> AsyncIterator[Daemon]:
+    async with running(tmp_path, python_exe) as d:
         yield d
 
 

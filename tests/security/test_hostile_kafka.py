@@ -22,8 +22,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-async def daemon(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Daemon]:
-    async with running(tmp_path_factory.mktemp("hostile-kafka")) as d:
+async def daemon(tmp_path_factory: pytest.TempPathFactory, python_exe: str) -> AsyncIterator[Daemon]:
+    async with running(tmp_path_factory.mktemp("hostile-kafka"), python_exe) as d:
         yield d
 
 

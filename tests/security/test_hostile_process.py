@@ -32,8 +32,8 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-async def test_a_sigkilled_daemon_takes_its_embedded_broker_along(tmp_path: Path) -> None:
-    d = await start(tmp_path)
+async def test_a_sigkilled_daemon_takes_its_embedded_broker_along(tmp_path: Path, python_exe: str) -> None:
+    d = await start(tmp_path, python_exe)
     try:
         pid = d.broker_pid()
         assert alive(pid)
@@ -44,7 +44,7 @@ async def test_a_sigkilled_daemon_takes_its_embedded_broker_along(tmp_path: Path
         await stop(d)
 
 
-async def test_a_start_stops_the_broker_a_crashed_run_left_behind(tmp_path: Path) -> None:
+async def test_a_start_stops_the_broker_a_crashed_run_left_behind(tmp_path: Path, python_exe: str) -> None:
     binary = resolve_binary()
     url = f"tcp://127.0.0.1:{free_port()}"
     stale = await asyncio.create_subprocess_exec(
@@ -56,7 +56,7 @@ async def test_a_start_stops_the_broker_a_crashed_run_left_behind(tmp_path: Path
         state.mkdir()
         (state / "broker.pid").write_text(json.dumps({"pid": stale.pid, "binary": binary, "url": url}))
         await eventually(lambda: _cmdline(stale.pid)[:2] == [binary, "broker"], timeout=10, what="the stale broker up")
-        async with running(tmp_path) as d:
+        async with running(tmp_path, python_exe) as d:
             assert await asyncio.wait_for(stale.wait(), 10) == -signal.SIGKILL
             assert d.broker_pid() != stale.pid
     finally:
@@ -65,22 +65,22 @@ async def test_a_start_stops_the_broker_a_crashed_run_left_behind(tmp_path: Path
             await stale.wait()
 
 
-async def test_a_pid_file_naming_another_process_is_left_alone(tmp_path: Path) -> None:
+async def test_a_pid_file_naming_another_process_is_left_alone(tmp_path: Path, python_exe: str) -> None:
     bystander = await asyncio.create_subprocess_exec("sleep", "60")
     try:
         state = tmp_path / "state"
         state.mkdir()
         (state / "broker.pid").write_text(json.dumps({"pid": bystander.pid, "binary": resolve_binary(),
                                                       "url": "tcp://127.0.0.1:1"}))
-        async with running(tmp_path):
+        async with running(tmp_path, python_exe):
             assert bystander.returncode is None and alive(bystander.pid)
     finally:
         bystander.kill()
         await bystander.wait()
 
 
-async def test_readyz_is_503_after_a_broker_restart_until_the_groups_have_rejoined(tmp_path: Path) -> None:
-    async with running(tmp_path) as d:
+async def test_readyz_is_503_after_a_broker_restart_until_the_groups_have_rejoined(tmp_path: Path, python_exe: str) -> None:
+    async with running(tmp_path, python_exe) as d:
         old = d.broker_pid()
         os.kill(old, signal.SIGKILL)
         seen: list[dict[str, bool]] = []
@@ -153,10 +153,10 @@ def _healthz(port: int, timeout: float) -> tuple[bytes, float]:
 
 
 @pytest.fixture
-async def limited(tmp_path: Path) -> AsyncIterator[Daemon]:
+async def limited(tmp_path: Path, python_exe: str) -> AsyncIterator[Daemon]:
     """The daemon under ``ulimit -n 1024``."""
     _raise_own_fd_limit(4096)
-    d = await start(tmp_path, prefix=["prlimit", "--nofile=1024:1024", "--"])
+    d = await start(tmp_path, python_exe, prefix=["prlimit", "--nofile=1024:1024", "--"])
     yield d
     await stop(d)
 
@@ -178,8 +178,8 @@ async def test_healthz_answers_within_3s_beside_1200_idle_partial_connections_un
     assert "Traceback" not in log and '"level": "error"' not in log, log[-2000:]
 
 
-async def test_slow_clients_are_cut_off_at_the_header_timeout_without_an_error_in_the_log(tmp_path: Path) -> None:
-    d = await start(tmp_path)
+async def test_slow_clients_are_cut_off_at_the_header_timeout_without_an_error_in_the_log(tmp_path: Path, python_exe: str) -> None:
+    d = await start(tmp_path, python_exe)
     try:
         socks = await asyncio.to_thread(_open_partial, d.port, ["127.0.0.3"], 40)
         sent_at = time.monotonic()

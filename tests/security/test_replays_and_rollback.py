@@ -9,9 +9,9 @@ import pytest
 from consumers.incidents.engine import IncidentEngine
 from consumers.incidents.settings import IncidentSettings
 from huabei_watch.bus.kafka import MessageContext
-from huabei_watch.bus.publish import RecordingPublisher
 from huabei_watch.clock import ManualClock
 from huabei_watch.events import PAYMENT_RESULTS, Event, PaymentResult, PaymentResultBatch
+from tests.fakes.bus import RecordingPublisher
 from tests.incidents import factories
 from watcher.payments.pipeline import PaymentPipeline, split_to_fit
 from watcher.payments.settings import DetectionSettings

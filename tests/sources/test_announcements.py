@@ -9,7 +9,6 @@ import pytest
 from prometheus_client import generate_latest
 
 from huabei_watch import metrics
-from huabei_watch.bus.publish import RecordingPublisher
 from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.errors import TransientError
 from huabei_watch.events import (
@@ -25,6 +24,7 @@ from huabei_watch.events import (
     MaintenanceSignal,
     SourceStatus,
 )
+from tests.fakes.bus import RecordingPublisher
 from tests.sources.helpers import START, Page, Site, page, standin_understand
 from watcher.notices import understand
 from watcher.sources.announce_config import HtmlSource, JsonSource, RssSource

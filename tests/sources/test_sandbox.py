@@ -9,7 +9,6 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from huabei_watch.bus.publish import RecordingPublisher
 from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.events import (
     ANNOUNCEMENT_PUBLISHED,
@@ -19,6 +18,7 @@ from huabei_watch.events import (
     AnnouncementPublished,
     MaintenanceSignal,
 )
+from tests.fakes.bus import RecordingPublisher
 from tests.sources.helpers import START, standin_understand
 from watcher.sandbox import make_sandbox_app, sandbox_sources, start_sandbox
 from watcher.sources.announcements import AnnouncementWatcher

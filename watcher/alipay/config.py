@@ -18,7 +18,6 @@ from huabei_watch.config.types import Duration
 from huabei_watch.errors import ConfigError
 
 PRODUCTION_GATEWAY = "https://openapi.alipay.com/gateway.do"
-SANDBOX_GATEWAY = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
 
 HbFqNum = Literal[3, 6, 12]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -28,7 +28,7 @@ from watcher.compat.hints import shopper_hint
 from watcher.payments.diagnosis import diagnose
 
 if TYPE_CHECKING:
-    from huabei_watch.runtime.app import App
+    from pydantic import SecretStr
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,12 @@ def _json(obj: object, status: int = 200) -> web.Response:
                         headers={"Cache-Control": "no-store"})
 
 
-def add_diagnose_routes(app: App[Any], policy_lookup: PolicyLookup, *, registry: MerchantRegistry | None = None) -> None:
+def add_diagnose_routes(
+    router: web.UrlDispatcher, policy_lookup: PolicyLookup, *, registry: MerchantRegistry, ops_token: SecretStr | None,
+) -> None:
     """Add ``GET /v1/diagnose``. ``policy_lookup(merchant_id)`` returns the merchant's current cashier
     policy message (``message_zh``) when Huabei is switched off there, else None; if it fails the
-    answer falls back to the diagnosis alone. ``registry`` defaults to one on ``app``'s database."""
-    ops_token = app.settings.admin.ops_token
+    answer falls back to the diagnosis alone. ``registry`` says which merchants exist."""
 
     async def handler(request: web.Request) -> web.Response:
         q = request.query
@@ -55,8 +56,7 @@ def add_diagnose_routes(app: App[Any], policy_lookup: PolicyLookup, *, registry:
             return _json({"error": f"merchant_id is at most 64 characters, the codes at most {MAX_PARAM}"}, 400)
         policy: str | None = None
         if merchant_id:
-            reg = registry or MerchantRegistry(app.require_db())
-            merchant = await reg.get(merchant_id)
+            merchant = await registry.get(merchant_id)
             require_merchant_or_ops(request, merchant, ops_token)
             if merchant is None:
                 return _json({"error": f"unknown merchant {merchant_id!r}"}, 404)
@@ -69,7 +69,7 @@ def add_diagnose_routes(app: App[Any], policy_lookup: PolicyLookup, *, registry:
         d = diagnose(params["code"], params["sub_code"], transport_error=params["transport_error"])
         return _json(shopper_hint(d, policy).to_json())
 
-    app.web.router.add_get("/v1/diagnose", handler)
+    router.add_get("/v1/diagnose", handler)
 
 
 async def _policy(lookup: PolicyLookup, merchant_id: str) -> str | None:

@@ -157,11 +157,6 @@ class CompatChecker:
         finally:
             self._pending.discard(key)
 
-    @property
-    def pending(self) -> int:
-        """Background plugin checks not finished yet."""
-        return len(self._tasks)
-
     async def drain(self) -> None:
         """Wait for the background work :meth:`plugin_seen` started (call on stop)."""
         while self._tasks:

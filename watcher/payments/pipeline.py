@@ -19,7 +19,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from huabei_watch.bus.kafka import Bus, MessageContext
+from huabei_watch.bus.kafka import MessageContext
+from huabei_watch.bus.publish import Publisher
 from huabei_watch.clock import Clock
 from huabei_watch.events import (
     PAYMENT_RESULTS,
@@ -55,7 +56,7 @@ class KafkaSink:
     """The ingestion endpoint's sink: durable on Kafka before the merchant gets its 202. A batch
     too large for one record goes as several (:func:`split_to_fit`)."""
 
-    def __init__(self, bus: Bus, clock: Clock) -> None:
+    def __init__(self, bus: Publisher, clock: Clock) -> None:
         self.bus = bus
         self.clock = clock
 
@@ -89,7 +90,7 @@ class RecentIds:
 
 class PaymentPipeline:
     def __init__(
-        self, bus: Bus, clock: Clock, settings: DetectionSettings, *, keepalive: timedelta = timedelta(minutes=5),
+        self, bus: Publisher, clock: Clock, settings: DetectionSettings, *, keepalive: timedelta = timedelta(minutes=5),
         on_plugin: Callable[[str, str], None] | None = None,
     ) -> None:
         self.bus = bus

@@ -15,6 +15,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from huabei_watch.backoff import backoff_delay
 from watcher.sources.poll_health import PollHealth, PollTracker
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -52,8 +53,7 @@ def backoff_intervals(failures: int, interval: float, max_backoff: float) -> flo
     one interval for 0 or 1 failure, then doubling, capped at ``max_backoff``."""
     if failures < 0:
         raise ValueError("failures cannot be negative")
-    exponent = min(max(failures - 1, 0), 32)
-    return min(interval * 2.0**exponent, max(max_backoff, interval))
+    return backoff_delay(max(failures, 1), interval, max(max_backoff, interval))
 
 
 def _us(seconds: float) -> int:

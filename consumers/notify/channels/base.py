@@ -18,8 +18,6 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Protocol
 
-OPS_RECIPIENT = "ops"
-
 
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:

@@ -32,7 +32,6 @@ from huabei_watch.errors import PermanentError, TransientError
 log = logging.getLogger(__name__)
 
 FEISHU_BASE_URL = "https://open.feishu.cn"
-LARK_BASE_URL = "https://open.larksuite.com"
 HOOK_PATH = "/open-apis/bot/v2/hook/"
 TRANSIENT_CODES: dict[int, float | None] = {11232: 60.0, 11233: 60.0}
 PERMANENT_REASONS = {

@@ -1,4 +1,6 @@
-"""The incidents as the cashier last heard them, forgotten when not heard again (fail open).
+"""An in-memory double of the cashier store's incident bookkeeping (``note_incident`` /
+``heard_incidents``): the incidents as the cashier last heard them, forgotten when not heard again
+(fail open). For pure tests of the engine and the policy together.
 
 The incident consumer re-publishes every open incident periodically (``incidents.republish_every``,
 well under ``cashier.off_ttl``). An incident not heard again within ``off_ttl`` drops out of
