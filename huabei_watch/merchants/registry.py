@@ -158,6 +158,14 @@ class MerchantRegistry:
             row = (await conn.execute(select(merchants_table).where(merchants_table.c.id == merchant_id))).first()
         return merchant_from_row(row) if row is not None else None
 
+    async def by_token(self, token: str) -> Merchant | None:
+        """The merchant whose bearer token this is (tokens are stored hashed: the lookup is by the
+        hash), or None. Two merchants configured with one token: neither (ambiguous)."""
+        async with self.db.engine.connect() as conn:
+            rows = (await conn.execute(
+                select(merchants_table).where(merchants_table.c.token_hash == token_hash(token)).limit(2))).all()
+        return merchant_from_row(rows[0]) if len(rows) == 1 else None
+
     async def get_many(self, ids: Sequence[str]) -> list[Merchant]:
         async with self.db.engine.connect() as conn:
             rows = (await conn.execute(select(merchants_table).where(merchants_table.c.id.in_(list(ids))))).all()
