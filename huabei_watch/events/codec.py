@@ -17,6 +17,7 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from pydantic import ValidationError
 
+from huabei_watch.clock import SHANGHAI
 from huabei_watch.errors import InvalidInput
 from huabei_watch.events.base import REGISTRY, Event, EventData
 from huabei_watch.events.bounds import MAX_DEPTH, depth_exceeds
@@ -36,13 +37,14 @@ class Record:
 
 def encode(event: Event[EventData]) -> Record:
     """Turn an event into a binary-mode CloudEvents Kafka record. The value is the data's compact
-    UTF-8 JSON as pydantic writes it (made once, by :meth:`Event.build`, when it built the event)."""
+    UTF-8 JSON as pydantic writes it (made once, by :meth:`Event.build`, when it built the event).
+    ``ce_time`` is the event's time in Asia/Shanghai (``+08:00``), whatever zone it was built in."""
     attributes: dict[str, Any] = {
         "id": event.id,
         "type": event.type,
         "source": event.source,
         "specversion": "1.0",
-        "time": event.time,
+        "time": event.time.astimezone(SHANGHAI),
         "datacontenttype": CONTENT_TYPE,
         "partitionkey": event.key,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,15 @@ def test_encode_decode_round_trip_is_lossless(event: Event) -> None:  # type: ig
     assert headers["content-type"] == b"application/json"
     assert record.key == event.key.encode()
     assert decode(record.key, record.value, list(record.headers)) == event
+
+
+def test_ce_time_is_sent_in_shanghai_time_as_documented_whatever_zone_the_event_was_built_in() -> None:
+    at = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # what the daemon's clock gives: UTC
+    event = Event.build("huabei.health.down", HealthChange(probe_id="p", target="x", since=at), time=at)
+    record = encode(event)
+    assert dict(record.headers)["ce_time"] == b"2026-11-26T10:00:00+08:00"
+    decoded = decode(record.key, record.value, list(record.headers))
+    assert decoded.time == at and decoded.id == event.id
 
 
 @pytest.mark.parametrize("event", sample_events(), ids=lambda e: e.type)
