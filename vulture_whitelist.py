@@ -37,6 +37,7 @@ last_at  # status page row fields, read by status.html.j2
 last_ok
 last_detail
 delivery_counts
+tries  # DeliveryRow.tries, read by status.html.j2
 broker_restarts
 active_anomalies  # detector status fields, exposed to status and metrics readers
 all_channels_failing
