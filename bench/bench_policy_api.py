@@ -14,7 +14,7 @@ merchant.
 picks a random merchant for every request and sends its path and bearer token, the same script
 for both servers. The runs are interleaved (baseline, product, baseline, product, ...), each
 preceded by a 1 s warm-up; a ratio is taken within a round. wrk runs as a child process.
-Printed: requests/s and p50/p99 of each run, the ratio per round, and their mean (target >= 0.7).
+Printed: requests/s and p50/p99 of each run, the ratio per round, and their median (target >= 0.7).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import re
 import shutil
+import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -152,8 +153,8 @@ async def run(seconds: int, rounds: int, merchants: int, quick: bool) -> None:
             rps, p50, p99, bad = results[name][i]
             print(f"round {i + 1} {label}: {rps:,.0f} req/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, non-2xx {bad}")
         ratios.append(results["policy"][i][0] / results["bare"][i][0])
-    ratio = sum(ratios) / len(ratios)
-    print(f"ratio policy / baseline req/s per round: {', '.join(f'{r:.2f}' for r in ratios)}; mean {ratio:.2f}  "
+    ratio = statistics.median(ratios)
+    print(f"ratio policy / baseline req/s per round: {', '.join(f'{r:.2f}' for r in ratios)}; median {ratio:.2f}  "
           f"(target >= {TARGET_RATIO}: {verdict(ratio >= TARGET_RATIO)})")
     if any(results["policy"][i][3] for i in range(rounds)):
         print("MISS: the policy API answered non-2xx responses")

@@ -23,7 +23,7 @@ from consumers.cashier.store import CashierStore
 from consumers.cashier.view import PolicyView, etag
 from huabei_watch.clock import Clock
 from huabei_watch.events import Incident
-from huabei_watch.merchants.model import Merchant
+from huabei_watch.merchants.model import Merchant, MerchantAccess
 from huabei_watch.merchants.registry import MerchantRegistry
 
 #: Rendered policies kept at most (then the cache starts over); merchants remembered at most.
@@ -31,6 +31,8 @@ MAX_RENDERED = 100_000
 MAX_MERCHANTS = 200_000
 #: Merchant ids per registry query when reading misses in a batch.
 LOAD_BATCH = 500
+#: Registries up to this size are kept in memory as an access index (id, mode, token hash).
+MAX_INDEXED = 500_000
 
 
 class PolicyReader:
@@ -60,6 +62,12 @@ class PolicyReader:
         #: Merchants asked about and not remembered, waiting for the next batched registry read.
         self._wanted: dict[str, asyncio.Future[Merchant | None]] = {}
         self._loader: asyncio.Task[None] | None = None
+        #: Every merchant's access (id, mode, token hash), re-read every ``merchant_ttl`` seconds in
+        #: the background; None until first read, or when the registry is larger than MAX_INDEXED.
+        self._index: dict[str, MerchantAccess] | None = None
+        self._index_at = -1e18
+        self._indexing: asyncio.Task[None] | None = None
+        self._index_too_big = False
         self._lock = asyncio.Lock()
         #: Bumped whenever the cached states change: rendered policies of an older one are stale.
         self._generation = 0
@@ -140,6 +148,36 @@ class PolicyReader:
                 if not fut.done():
                     fut.set_result(m)
 
+    async def access(self, merchant_id: str) -> MerchantAccess | None:
+        """Who may read ``merchant_id``'s policy and its mode (None: unknown merchant). Served from
+        an in-memory index of the whole registry (the policy API's hot path: 100,000 merchants
+        polled at random never wait for the database), re-read in the background every
+        ``merchant_ttl`` seconds; the first call waits for the first read. A merchant added since
+        the last read, or a registry over MAX_INDEXED merchants, is read through :meth:`merchant`."""
+        if not self._index_too_big:
+            if self._clock.monotonic() - self._index_at > self._merchant_ttl and (
+                    self._indexing is None or self._indexing.done()):
+                self._indexing = asyncio.create_task(self._read_index())
+                # a failed background re-read is retried at the next call; its error is not lost there
+                self._indexing.add_done_callback(lambda t: t.cancelled() or t.exception())
+            if self._index is None and self._indexing is not None:
+                await asyncio.shield(self._indexing)
+            hit = self._index.get(merchant_id) if self._index is not None else None
+            if hit is not None:
+                return hit
+        m = await self.merchant(merchant_id)
+        return MerchantAccess(m.id, m.mode, m.token_hash) if m is not None else None
+
+    async def _read_index(self) -> None:
+        started = self._clock.monotonic()
+        index: dict[str, MerchantAccess] = {}
+        async for page in self._registry.access_pages():
+            index.update((a.id, a) for a in page)
+            if len(index) > MAX_INDEXED:
+                self._index_too_big, self._index = True, None
+                return
+        self._index, self._index_at = index, started
+
     async def state(self, merchant_id: str, mode: Mode) -> CashierState:
         """The effective switch for one merchant now (see
         :func:`~consumers.cashier.policy.merchant_policy_state`)."""
@@ -195,7 +233,7 @@ class PolicyReader:
     async def policy_message(self, merchant_id: str) -> str | None:
         """The shopper message of the merchant's current policy when Huabei is off there (for
         ``GET /v1/diagnose``); None when it is on or the merchant is unknown."""
-        m = await self.merchant(merchant_id)
+        m = await self.access(merchant_id)
         if m is None:
             return None
         state = await self.state(merchant_id, Mode(m.mode))

@@ -1,6 +1,6 @@
-"""The docs' Kafka recipes run as written, against the embedded broker: the dead-letter re-drive
-loop of docs/operations.md (confluent-kafka, run in a child process) and the `tail --until-end`
-way of looking at a DLQ."""
+"""The docs' Kafka recipes run as written (child processes), against the embedded broker: the
+dead-letter re-drive loop of docs/operations.md, and the confluent-kafka and aiokafka examples of
+docs/subscribing.md."""
 
 from __future__ import annotations
 
@@ -10,14 +10,20 @@ import textwrap
 import uuid
 from pathlib import Path
 
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from huabei_watch.bus.broker import EmbeddedBroker
+from huabei_watch.bus.kafka import Bus
+from huabei_watch.clock import SHANGHAI
+from huabei_watch.events import CASHIER_CHANGED, INCIDENT_OPENED
+from tests.samples import sample_events
 from tests.support import eventually
 
 ROOT = Path(__file__).parent.parent.parent
 OPERATIONS = (ROOT / "docs" / "operations.md").read_text("utf-8")
+SUBSCRIBING = (ROOT / "docs" / "subscribing.md").read_text("utf-8")
 
 Record = tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]
 
@@ -135,3 +141,45 @@ async def test_dlq_redrive_recipe_stops_at_the_end_seen_at_start_and_resumes_whe
         stop.set()
         await role
         await producer.stop()
+
+
+def subscribing_example(library: str) -> str:
+    """The Python example under ``## <library>`` in docs/subscribing.md."""
+    section = SUBSCRIBING.split(f"## {library}", 1)[1]
+    return textwrap.dedent(section.split("```python\n", 1)[1].split("```", 1)[0])
+
+
+async def first_line_of(python_exe: str, code: str, tmp_path: Path) -> str:
+    """Run an example that consumes forever; return its first line of output, then stop it."""
+    script = tmp_path / f"example-{uuid.uuid4().hex[:6]}.py"
+    script.write_text(code, "utf-8")
+    proc = await asyncio.create_subprocess_exec(python_exe, str(script), stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 90)
+    finally:
+        proc.kill()
+        _, err = await proc.communicate()
+    assert line, err.decode()[-3000:]
+    return line.decode().rstrip("\n")
+
+
+@pytest.mark.parametrize(("library", "event_type"), [("confluent-kafka (Python)", INCIDENT_OPENED),
+                                                     ("aiokafka (Python, asyncio)", CASHIER_CHANGED)])
+async def test_subscribing_examples_print_the_first_record(
+    broker: EmbeddedBroker, bus: Bus, python_exe: str, tmp_path: Path, library: str, event_type: str
+) -> None:
+    event = next(e for e in sample_events() if e.type == event_type)
+    await bus.publish(event)
+    code = subscribing_example(library)
+    code = code.replace('"kafka-1.internal:9093"', repr(broker.bootstrap_servers))
+    code = code.replace('"127.0.0.1:40519"', repr(broker.bootstrap_servers))
+    code = code.replace('"huabei.', f'"{bus.topics.prefix}.')
+    code = code.replace('"ops-', f'"{bus.topics.prefix}-ops-')  # a group of its own per test
+    line = await first_line_of(python_exe, code, tmp_path)
+    data = event.data.model_dump(mode="json")
+    if event_type == INCIDENT_OPENED:
+        assert line == f"{event.type} {data['incident_id']} {data['phase']} {data['summary_zh']}"
+    else:
+        assert line.startswith(event.time.astimezone(SHANGHAI).isoformat() + " " + data["merchant_id"])
