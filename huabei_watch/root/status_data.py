@@ -97,12 +97,6 @@ class DeliveryRow:
     updated_at: datetime | None
     sent_at: datetime | None
 
-    @property
-    def tries(self) -> int:
-        """Times sending was tried: the store's ``attempts`` counts failed tries only, so a sent
-        message adds the try that succeeded (sent at once: 1, never 0)."""
-        return self.attempts + 1 if self.state == "sent" else self.attempts
-
 
 @dataclass(frozen=True, slots=True)
 class StatusData:
