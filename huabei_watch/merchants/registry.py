@@ -172,8 +172,8 @@ class MerchantRegistry:
         return [merchant_from_row(r) for r in rows]
 
     async def access_pages(self, *, chunk: int = 10_000) -> AsyncIterator[list[MerchantAccess]]:
-        """Every merchant's id, mode and token hash, in id order, ``chunk`` at a time (three columns:
-        a few MB for 100,000 merchants, where whole merchants would take tens)."""
+        """Every merchant's id, mode and token hash, in id order, ``chunk`` at a time (three columns,
+        no JSON to decode: held as :class:`MerchantAccess`, 100,000 of them take about 26 MB)."""
         t = merchants_table
         last = ""
         while True:
