@@ -42,7 +42,11 @@ READY = Gauge("huabei_ready", "1 while /readyz would answer 200 (checked at each
 READY_CHECK = Gauge("huabei_ready_check", "Each readiness check at the last scrape: 1 passing, 0 failing", ["check"],
                     registry=REGISTRY)
 BROKER_RESTARTS = Counter(
-    "huabei_embedded_broker_restarts_total", "Times the embedded broker was restarted", registry=REGISTRY
+    "huabei_embedded_broker_restarts_total", "Times the embedded broker was restarted after it died", registry=REGISTRY
+)
+BROKER_RECYCLES = Counter(
+    "huabei_embedded_broker_recycles_total",
+    "Times the embedded broker was drained and replaced by a fresh process to give its memory back", registry=REGISTRY
 )
 
 

@@ -83,6 +83,23 @@ class KafkaSettings(Section):
     retry_max: Annotated[float, Duration(gt=0, le=3600)] = 30.0
     max_attempts: int = Field(default=8, ge=1, le=1000, description="Transient retries before a message is dead-lettered")
     embedded_binary: Path | None = Field(default=None, description="Override the bundled Tansu binary")
+    embedded_recycle_above_mb: int = Field(
+        default=200, ge=32, le=1_000_000,
+        description="The embedded broker is recycled (drained, replaced by a fresh process) once its resident "
+                    "memory passes this many MB",
+    )
+    embedded_check_every: Annotated[float, Duration(ge=1, le=3600)] = Field(
+        default=5.0, description="How often the embedded broker's memory is checked"
+    )
+    embedded_drain_timeout: Annotated[float, Duration(ge=1, le=600)] = Field(
+        default=10.0, description="How long new records are held back waiting for every consumer group to catch up "
+                                  "before a recycle (then it is tried again later)",
+    )
+    embedded_keep_unconsumed_mb: int = Field(
+        default=4, ge=0, le=1024,
+        description="Per topic no consumer group of the daemon reads (dead letters, cashier.changes, notifications): "
+                    "MB of its newest records carried over a recycle or restart of the embedded broker",
+    )
 
     @property
     def embedded(self) -> bool:

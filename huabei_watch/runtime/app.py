@@ -27,6 +27,7 @@ from huabei_watch.backoff import backoff_delay
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.bus.kafka import Bus, ConsumerRunner, Handler
 from huabei_watch.bus.keys import Keyring, load_keyring
+from huabei_watch.bus.recycle import Recycler
 from huabei_watch.clock import Clock, SystemClock
 from huabei_watch.config.settings import AdminSettings, CoreSettings
 from huabei_watch.db.engine import Database
@@ -142,7 +143,12 @@ class App(Generic[S_co]):
         self.consumers: list[tuple[ConsumerRunner, asyncio.Task[None]]] = []
         self.stopping = asyncio.Event()
         self.ready_checks: dict[str, Callable[[], Awaitable[bool]]] = {}
+        #: Keeps the embedded broker's memory bounded (None with an outside Kafka).
+        self.recycler: Recycler | None = None
         if broker is not None:
+            self.recycler = Recycler(broker, self.bus, self.settings.kafka,
+                                     runners=lambda: [r for r, _ in self.consumers], consumed=self._consumed_topics)
+            broker.on_death.append(self.bus.hold)  # nothing new until the topics exist again
             broker.on_restart.append(self._after_broker_restart)
 
     @property
@@ -221,9 +227,22 @@ class App(Generic[S_co]):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), delay)
 
+    def _consumed_topics(self) -> set[str]:
+        return {t for role in self.roles for sub in role.subscriptions for t in sub.topics}
+
     async def _after_broker_restart(self) -> None:
-        metrics.BROKER_RESTARTS.inc()
-        await self.bus.ensure_topics()
+        """Recreate the topics, re-send the kept records of unconsumed topics, let new records in,
+        then have every role republish its state."""
+        if self.broker is not None and self.broker.last_was_recycle:
+            metrics.BROKER_RECYCLES.inc()
+        else:
+            metrics.BROKER_RESTARTS.inc()
+        try:
+            await retry_startup("kafka topics", self.bus.ensure_topics)
+            if self.recycler is not None:
+                await self.recycler.restore_kept()
+        finally:
+            self.bus.release()
         for role in self.roles:
             try:
                 await role.republish()
@@ -308,6 +327,10 @@ async def _open(
     for role in roles:
         for sub in role.subscriptions:
             app._consume(sub)
+    if app.recycler is not None and broker is not None:
+        app.resources.tasks.spawn(app.recycler.run(), name="broker-recycler")
+        metrics.live_gauge("huabei_embedded_broker_rss_bytes", "Resident memory of the embedded broker process", (),
+                           lambda: [((), float(rss))] if (rss := broker.rss_bytes()) is not None else [])
     return app
 
 
