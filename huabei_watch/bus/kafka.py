@@ -110,6 +110,10 @@ class Bus:
         self._open = asyncio.Event()
         self._open.set()
         self.on_sent: list[Callable[[str, Record], None]] = []
+        #: Records handed to the producer and not yet acknowledged or failed.
+        self.in_flight = 0
+        #: Records the broker acknowledged since start.
+        self.sent = 0
 
     def hold(self) -> None:
         """Make new records wait (see the class docstring)."""
@@ -210,12 +214,16 @@ class Bus:
                                      "while the embedded broker restarts; retry") from None
         if self._producer is None:
             raise TransientError("producer not started")
+        self.in_flight += 1
         try:
             await self._producer.send_and_wait(topic, record.value, key=record.key, headers=list(record.headers),
                                                timestamp_ms=timestamp_ms)
         except KafkaError as exc:
             metrics.PUBLISH_FAILURES.labels(topic).inc()
             raise TransientError(f"publish to {topic} failed: {type(exc).__name__}: {exc}") from None
+        finally:
+            self.in_flight -= 1
+        self.sent += 1
         for hook in self.on_sent:
             hook(topic, record)
 

@@ -169,14 +169,23 @@ class Recycler:
         return ok
 
     async def _drained(self, started: float) -> bool:
-        # A fetch must have started after the hold plus a few fetch waits, so the high-water marks
-        # it reports include every record acknowledged before the hold.
-        since = started + max(0.5, 5 * self.settings.fetch_max_wait)
+        """Whether, within ``kafka.embedded_drain_timeout`` of ``started``, a pass found every
+        consumer group caught up while the bus sent nothing and had nothing in flight.
+
+        A pass starts at a mark; it counts only fetches started a few fetch waits after the mark
+        (aiokafka prefetches, so a fetch reports high-water marks that may be that old), so they
+        include every record acknowledged before it. A record a handler published during the pass
+        (the bus counts acknowledged sends) starts a new pass: a group checked earlier in the
+        pass may not have seen it."""
+        settle = max(0.5, 5 * self.settings.fetch_max_wait)
         deadline = started + self.settings.embedded_drain_timeout
+        mark, sent = started, self.bus.sent
         while time.monotonic() < deadline:
             runners = list(self._runners())
-            self._lagging = [r for r in runners if not await r.caught_up(since)]
-            if not self._lagging:
+            self._lagging = [r for r in runners if not await r.caught_up(mark + settle)]
+            if self.bus.in_flight or self.bus.sent != sent:
+                mark, sent = time.monotonic(), self.bus.sent
+            elif not self._lagging:
                 return True
             await asyncio.sleep(0.1)
         return False
