@@ -271,7 +271,7 @@ class EmbeddedBroker:
                 hook()
             if self._recycling:
                 delay = 0.0
-                log.info("broker.recycling", extra={"returncode": code})
+                log.info("broker.recycling", extra={"returncode": code, "recycles_before": self.recycles})
             else:
                 delay = backoff_delay(failures + 1, RESTART_INITIAL, RESTART_MAX)
                 log.error("broker.died", extra={"returncode": code, "restart_in_s": delay})

@@ -10,9 +10,10 @@ and, above ``kafka.embedded_recycle_above_mb``:
    usual TransientError: a 503 to a payment-results sender, a retry for a poll). What a consumer
    publishes while handling a record still passes, so the pipeline drains;
 2. waits until every consumer group of the process has handled and committed every record
-   (:meth:`~huabei_watch.bus.kafka.ConsumerRunner.caught_up`), at most
-   ``kafka.embedded_drain_timeout``; if a group does not catch up in time (a handler retrying a
-   failing database), the bus is released and the next check tries again;
+   (:meth:`~huabei_watch.bus.kafka.ConsumerRunner.caught_up`) and nothing is being sent, as long
+   as the groups keep handling records (a backlog only shrinks while producers are held); if
+   they handle nothing for ``kafka.embedded_drain_timeout`` (a handler retrying a failing
+   database), the bus is released and the next check tries again;
 3. recycles the broker through the supervisor's restart path
    (:meth:`~huabei_watch.bus.broker.EmbeddedBroker.recycle`). The daemon's restart hook recreates
    the topics, re-sends what :meth:`Recycler.restore_kept` kept (below), releases the bus and has
@@ -50,6 +51,8 @@ class Drainable(Protocol):
     """A consumer group member that can tell whether it has consumed everything (ConsumerRunner)."""
 
     group_id: str
+    handled: int
+    dead_lettered: int
 
     async def caught_up(self, since: float) -> bool: ...
 
@@ -114,9 +117,6 @@ class Recycler:
             kept = self._kept[topic] = _Kept(self.settings.embedded_keep_unconsumed_mb * 1024 * 1024)
         kept.add(record, int(time.time() * 1000))
 
-    def kept_count(self) -> int:
-        return sum(len(k.records) for k in self._kept.values())
-
     async def restore_kept(self) -> int:
         """Re-send every kept record to the fresh broker, oldest first per topic (the bus may be
         held: these pass). Returns how many were sent; a send that fails is logged and dropped."""
@@ -154,8 +154,9 @@ class Recycler:
             if not await self._drained(started):
                 self.gave_up += 1
                 log.warning("broker.recycle_postponed", extra={
-                    "reason": "consumer groups did not catch up within kafka.embedded_drain_timeout",
-                    "lagging": ",".join(sorted(r.group_id for r in self._lagging)), "rss_mb": rss // (1024 * 1024)})
+                    "reason": "consumer groups handled nothing for kafka.embedded_drain_timeout before they caught up",
+                    "lagging": ",".join(sorted(r.group_id for r in self._lagging)), "rss_mb": rss // (1024 * 1024),
+                    "postponed_times": self.gave_up})
                 return False
             ok = await self.broker.recycle()
         finally:
@@ -165,12 +166,15 @@ class Recycler:
             after = self.broker.rss_bytes()
             log.info("broker.recycled", extra={"rss_mb_before": rss // (1024 * 1024),
                                                "rss_mb_after": (after or 0) // (1024 * 1024),
-                                               "paused_s": round(time.monotonic() - started, 2)})
+                                               "paused_s": round(time.monotonic() - started, 2),
+                                               "recycles": self.recycled})
         return ok
 
     async def _drained(self, started: float) -> bool:
-        """Whether, within ``kafka.embedded_drain_timeout`` of ``started``, a pass found every
-        consumer group caught up while the bus sent nothing and had nothing in flight.
+        """Whether a pass found every consumer group caught up while the bus sent nothing and had
+        nothing in flight, before the groups went ``kafka.embedded_drain_timeout`` without handling
+        a record (a backlog is worked off however long it takes: producers are held, so it only
+        shrinks; a handler stuck retrying makes no progress and postpones the recycle).
 
         A pass starts at a mark; it counts only fetches started a few fetch waits after the mark
         (aiokafka prefetches, so a fetch reports high-water marks that may be that old), so they
@@ -180,8 +184,12 @@ class Recycler:
         settle = max(0.5, 5 * self.settings.fetch_max_wait)
         deadline = started + self.settings.embedded_drain_timeout
         mark, sent = started, self.bus.sent
+        progress = -1
         while time.monotonic() < deadline:
             runners = list(self._runners())
+            done = sum(r.handled + r.dead_lettered for r in runners)
+            if done != progress:
+                progress, deadline = done, time.monotonic() + self.settings.embedded_drain_timeout
             self._lagging = [r for r in runners if not await r.caught_up(mark + settle)]
             if self.bus.in_flight or self.bus.sent != sent:
                 mark, sent = time.monotonic(), self.bus.sent
