@@ -44,6 +44,11 @@ READY_CHECK = Gauge("huabei_ready_check", "Each readiness check at the last scra
 BROKER_RESTARTS = Counter(
     "huabei_embedded_broker_restarts_total", "Times the embedded broker was restarted after it died", registry=REGISTRY
 )
+FENCED_RECORDS = Counter(
+    "huabei_fenced_records_total",
+    "Records refused because their publisher's fencing token was superseded (a former leader)", ["group"],
+    registry=REGISTRY,
+)
 BROKER_RECYCLES = Counter(
     "huabei_embedded_broker_recycles_total",
     "Times the embedded broker was drained and replaced by a fresh process to give its memory back", registry=REGISTRY

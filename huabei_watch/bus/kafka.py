@@ -29,7 +29,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -84,6 +84,31 @@ DLQ_MAX_VALUE = 512 * 1024
 DLQ_MAX_HEADERS = 64 * 1024
 
 
+#: Header naming the lease and fencing token of the process that published a record
+#: (:mod:`huabei_watch.lease`): ``<lease name>:<token>``.
+FENCE_HEADER = "huabei_fence"
+
+
+def parse_fence(value: bytes) -> tuple[str, int] | None:
+    """``(lease name, token)`` of a :data:`FENCE_HEADER` value; None when malformed."""
+    name, _, token = value.decode("ascii", "replace").rpartition(":")
+    return (name, int(token)) if name and token.isdigit() else None
+
+
+class Fence(Protocol):
+    """A lease holder's fence: records are stamped with it, and refused once it is not valid."""
+
+    def valid(self) -> bool: ...
+
+    def header(self) -> tuple[str, bytes]: ...
+
+
+class FenceCheck(Protocol):
+    """Readers' side: whether a record's fencing token was superseded."""
+
+    async def stale(self, name: str, token: int) -> bool: ...
+
+
 #: True while a consumer handles a record. What a handler publishes passes while the bus holds back
 #: new records (:meth:`Bus.hold`), so the pipeline can drain: only records that start a chain
 #: (an HTTP request, a poll, a timer) wait.
@@ -110,6 +135,9 @@ class Bus:
         self._open = asyncio.Event()
         self._open.set()
         self.on_sent: list[Callable[[str, Record], None]] = []
+        #: Set while this process holds a lease: every record carries its token, and nothing is
+        #: sent once the fence is no longer valid (the lease may be another process's).
+        self.fence: Fence | None = None
         #: Records handed to the producer and not yet acknowledged or failed.
         self.in_flight = 0
         #: Records the broker acknowledged since start.
@@ -188,6 +216,8 @@ class Bus:
         """The record for ``event``: encoded, bounded and (with a signer) signed."""
         model = type(event.data)
         record = encode(event)
+        if self.fence is not None:
+            record = Record(record.key, record.value, (*record.headers, self.fence.header()))
         value = record.value or b""
         if len(value) > model.MAX_BYTES:
             raise PermanentError(f"{event.type} of {len(value)} bytes is over its limit of {model.MAX_BYTES}; "
@@ -214,6 +244,10 @@ class Bus:
                                      "while the embedded broker restarts; retry") from None
         if self._producer is None:
             raise TransientError("producer not started")
+        if self.fence is not None and not self.fence.valid():
+            metrics.PUBLISH_FAILURES.labels(topic).inc()
+            raise TransientError(f"not sent to {topic}: this process's lease ran out or went to another process "
+                                 "(it stops; the active process publishes)")
         self.in_flight += 1
         try:
             await self._producer.send_and_wait(topic, record.value, key=record.key, headers=list(record.headers),
@@ -284,10 +318,14 @@ class ConsumerRunner:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         from_beginning: bool = True,
         epoch: Callable[[], int] = lambda: 0,
+        fences: FenceCheck | None = None,
     ) -> None:
         """``verifier``: None accepts unsigned records (tests of the runner itself; never the
         daemon). ``epoch``: a number that changes when the broker restarts (the embedded broker's
-        restart count): the runner is :meth:`ready` only once assigned in the current epoch."""
+        restart count): the runner is :meth:`ready` only once assigned in the current epoch.
+        ``fences``: a record stamped with a superseded fencing token (:data:`FENCE_HEADER`) is
+        refused: logged, counted, committed, never handled."""
+        self.fences = fences
         self.group_id = group_id
         self.topic_names = topics
         self.handler = handler
@@ -446,6 +484,8 @@ class ConsumerRunner:
             ctx = MessageContext(msg.topic, msg.partition, msg.offset, attempt, self.clock.now())
             started = time.perf_counter()
             try:
+                if await self._fenced_out(msg):
+                    return True
                 await self.handler(event, ctx)
             except TransientError as exc:
                 metrics.EVENTS_CONSUMED.labels(self.group_id, "retry").inc()
@@ -478,6 +518,17 @@ class ConsumerRunner:
             metrics.EVENTS_CONSUMED.labels(self.group_id, "ok").inc()
             self.handled += 1
             return True
+
+    async def _fenced_out(self, msg: Any) -> bool:
+        raw = headers_dict(msg.headers).get(FENCE_HEADER) if self.fences is not None else None
+        fence = parse_fence(raw) if raw is not None else None
+        if fence is None or self.fences is None or not await self.fences.stale(*fence):
+            return False
+        metrics.FENCED_RECORDS.labels(self.group_id).inc()
+        log.warning("consumer.fenced", extra={"group": self.group_id, "topic": msg.topic, "offset": msg.offset,
+                                              "lease": fence[0], "token": fence[1],
+                                              "reason": "published by a process that no longer held the lease"})
+        return True
 
     async def _interruptible_sleep(self, delay: float) -> None:
         stop_wait = asyncio.ensure_future(self._stop.wait())

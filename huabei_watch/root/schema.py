@@ -23,6 +23,7 @@ from consumers.incidents import signal_log
 from consumers.incidents import store as incidents_store
 from consumers.notify import role as notify_role
 from consumers.notify import store as notify_store
+from huabei_watch import lease
 from huabei_watch.db.engine import Database
 from huabei_watch.db.migrate import Migrations
 from huabei_watch.db.tables import metadata
@@ -32,7 +33,7 @@ from watcher.sources import probe_store, seen
 
 #: Every module that defines tables, by role (the shared merchant registry first).
 TABLE_MODULES: tuple[ModuleType, ...] = (
-    merchant_registry,
+    merchant_registry, lease,
     seen, probe_store, compat_store,  # watcher
     signal_log, incidents_store,  # incidents
     cashier_store,  # cashier

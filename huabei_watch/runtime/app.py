@@ -25,7 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from huabei_watch import metrics
 from huabei_watch.backoff import backoff_delay
 from huabei_watch.bus.broker import EmbeddedBroker
-from huabei_watch.bus.kafka import Bus, ConsumerRunner, Handler
+from huabei_watch.bus.kafka import Bus, ConsumerRunner, Fence, Handler
 from huabei_watch.bus.keys import Keyring, load_keyring
 from huabei_watch.bus.recycle import Recycler
 from huabei_watch.clock import Clock, SystemClock
@@ -33,6 +33,7 @@ from huabei_watch.config.settings import AdminSettings, CoreSettings
 from huabei_watch.db.engine import Database
 from huabei_watch.errors import TransientError
 from huabei_watch.events import Topics
+from huabei_watch.lease import LeaseTokens
 from huabei_watch.merchants.registry import MerchantRegistry
 from huabei_watch.runtime import admin, guard
 from huabei_watch.runtime.guard import Limits
@@ -143,6 +144,8 @@ class App(Generic[S_co]):
         self.consumers: list[tuple[ConsumerRunner, asyncio.Task[None]]] = []
         self.stopping = asyncio.Event()
         self.ready_checks: dict[str, Callable[[], Awaitable[bool]]] = {}
+        #: Consumers refuse records stamped with a superseded fencing token.
+        self.lease_tokens = LeaseTokens(self.db)
         #: Keeps the embedded broker's memory bounded (None with an outside Kafka).
         self.recycler: Recycler | None = None
         if broker is not None:
@@ -179,14 +182,17 @@ class App(Generic[S_co]):
         bootstrap: str | None = None,
         admin_routes: Sequence[AdminRoutes] = (),
         prepare_database: PrepareDatabase | None = None,
+        fence: Fence | None = None,
     ) -> App[S]:
         """Open the resources, build the roles (name -> factory, in order), serve the admin server,
         start consuming. ``bootstrap``: an already running Kafka (no embedded broker is started
-        then). ``prepare_database`` None: the database is used as it is (its tables made elsewhere)."""
+        then). ``prepare_database`` None: the database is used as it is (its tables made elsewhere).
+        ``fence``: the lease this process holds (:mod:`huabei_watch.lease`): every record it
+        publishes carries its token, and nothing is published once it is no longer valid."""
         stack = contextlib.AsyncExitStack()
         try:
             app = await _open(settings, roles or {}, clock or SystemClock(), bootstrap, admin_routes, prepare_database,
-                              stack)
+                              stack, fence)
         except BaseException:
             await stack.aclose()
             raise
@@ -198,6 +204,7 @@ class App(Generic[S_co]):
         runner = ConsumerRunner(
             group_id=self.group_id(sub.group), topics=list(sub.topics), handler=sub.handler, bus=self.bus,
             settings=self.settings.kafka, verifier=self.keyring.verifier, clock=self.clock, epoch=self.broker_epoch,
+            fences=self.lease_tokens,
         )
 
         async def joined() -> bool:
@@ -278,6 +285,7 @@ async def _open(
     admin_routes: Sequence[AdminRoutes],
     prepare_database: PrepareDatabase | None,
     stack: contextlib.AsyncExitStack,
+    fence: Fence | None = None,
 ) -> App[S]:
     timeout = s.daemon.shutdown_timeout
     s.daemon.state_dir.mkdir(parents=True, exist_ok=True)
@@ -291,6 +299,7 @@ async def _open(
         bootstrap = broker.bootstrap_servers
     topics = Topics(s.kafka.topic_prefix)
     bus = Bus(s.kafka, bootstrap or s.kafka.bootstrap_servers, topics, signer=keyring.signer)
+    bus.fence = fence
     stack.push_async_callback(bus.stop)
     await retry_startup("kafka", bus.start)
     await retry_startup("kafka topics", bus.ensure_topics)
