@@ -1,11 +1,15 @@
 """The bus held back while the embedded broker is recycled: producers wait, consumers' own
-records pass (so the pipeline drains), and a producer held too long gets a TransientError."""
+records pass (so the pipeline drains), a producer held too long gets a TransientError, and the
+recycle waits for a backlog as long as the consumer groups make progress."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
+from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.bus.kafka import Bus, MessageContext
+from huabei_watch.bus.recycle import Recycler
 from huabei_watch.config.settings import KafkaSettings
 from huabei_watch.errors import TransientError
 from huabei_watch.events import Event, EventData, Record, Topics
@@ -69,3 +73,31 @@ async def test_a_record_held_longer_than_publish_timeout_is_refused_as_transient
         assert len(await read_all(quick, quick.topics.signals, 1)) == 1
     finally:
         await quick.stop()
+
+
+async def test_a_recycle_waits_for_a_backlog_longer_than_the_drain_timeout_while_the_group_makes_progress(
+    broker: EmbeddedBroker, bus: Bus, kafka_settings: KafkaSettings
+) -> None:
+    settings = kafka_settings.model_copy(update={"embedded_drain_timeout": 1.0})
+    handled: list[str] = []
+
+    async def slow(event: Event[EventData], ctx: MessageContext) -> None:
+        await asyncio.sleep(0.25)  # a slow effect: the whole backlog takes about 3 s, 3 drain timeouts
+        handled.append(event.id)
+
+    for i in range(12):
+        await bus.publish(health(10 + i))
+    runner = consumer(bus, settings, slow, "slow")
+    await runner.start()
+    task = asyncio.create_task(runner.run())
+    recycler = Recycler(broker, bus, settings, runners=lambda: [runner], consumed=lambda: {bus.topics.signals})
+    try:
+        await eventually(lambda: len(handled) >= 1, timeout=30, what="the backlog being worked off")
+        bus.hold()
+        assert await recycler._drained(time.monotonic())
+        assert len(handled) == 12
+    finally:
+        bus.release()
+        runner.request_stop()
+        await task
+        await runner.stop()
