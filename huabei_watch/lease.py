@@ -13,7 +13,8 @@ at every change of holder, and (PostgreSQL) an expiry in the database's own cloc
 
 **Fencing.** The holder's :class:`Fence` stamps every record it publishes with the header
 ``huabei_fence: <name>:<token>``, and its bus refuses to publish
-once the fence is no longer valid locally. A consumer given :class:`LeaseTokens` refuses a
+once the fence is no longer valid locally; the holder's database writes check it too
+(:func:`check_fence`). A consumer given :class:`LeaseTokens` refuses a
 record whose token is below the row's current token: a former leader that was paused past its
 lease, woke up and published before noticing, is refused by everyone who reads it. The header is
 not covered by the event signature (so readers of an older release still verify these records);
@@ -37,6 +38,7 @@ from typing import IO
 
 from sqlalchemy import BigInteger, Column, DateTime, String, Table, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from huabei_watch.bus.kafka import FENCE_HEADER
 from huabei_watch.config.settings import LeaseSettings
@@ -73,6 +75,24 @@ class Fence:
 
     def header(self) -> tuple[str, bytes]:
         return FENCE_HEADER, f"{self.name}:{self.token}".encode()
+
+
+async def check_fence(conn: AsyncConnection, fence: Fence | None) -> None:
+    """Inside a transaction of the lease holder: raise :class:`TransientError` unless ``fence``
+    still holds its lease (its own clock, then the row's token). On PostgreSQL the row stays
+    share-locked until the transaction ends, so a takeover (which updates the row) waits for this
+    transaction and then rebuilds with its writes; after the takeover, this check refuses. Does
+    nothing without a fence."""
+    if fence is None:
+        return
+    if fence.valid():
+        current = (await conn.execute(
+            select(leases.c.token).where(leases.c.name == fence.name).with_for_update(read=True)
+        )).scalar_one_or_none()
+        if current is not None and int(current) == fence.token:
+            return
+    raise TransientError(f"not written: this process no longer holds the {fence.name} lease (token {fence.token}); "
+                         "it stops, and the active process goes on")
 
 
 class LeaseTokens:

@@ -16,9 +16,8 @@ import signal
 from collections.abc import Mapping
 
 from huabei_watch.bus.broker import broker_address_file
-from huabei_watch.bus.kafka import Fence
 from huabei_watch.clock import Clock
-from huabei_watch.lease import LeaseLost
+from huabei_watch.lease import Fence
 from huabei_watch.root import schema
 from huabei_watch.root.feeds import add_feed_routes
 from huabei_watch.root.merchant_page import add_merchant_routes
@@ -45,7 +44,7 @@ async def _incidents(r: Resources[Settings]) -> Role:
 
     return await create_incidents_role(
         r.settings.incidents, db=r.db, publisher=r.bus, clock=r.clock, scheduler=r.scheduler,
-        signals_topic=r.topics.signals, router=r.router, ops_token=r.settings.admin.ops_token,
+        signals_topic=r.topics.signals, router=r.router, ops_token=r.settings.admin.ops_token, fence=r.fence,
     )
 
 
@@ -123,7 +122,7 @@ async def run_daemon(settings: Settings, role_names: list[str], *, ready: asynci
     finally:
         if keeping is not None:
             keeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError, LeaseLost):
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # a loss was logged as lease.lost
                 await keeping
         if keeper is not None:
             await give_back(keeper)

@@ -25,7 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from huabei_watch import metrics
 from huabei_watch.backoff import backoff_delay
 from huabei_watch.bus.broker import EmbeddedBroker
-from huabei_watch.bus.kafka import Bus, ConsumerRunner, Fence, Handler
+from huabei_watch.bus.kafka import Bus, ConsumerRunner, Handler
 from huabei_watch.bus.keys import Keyring, load_keyring
 from huabei_watch.bus.recycle import Recycler
 from huabei_watch.clock import Clock, SystemClock
@@ -33,7 +33,7 @@ from huabei_watch.config.settings import AdminSettings, CoreSettings
 from huabei_watch.db.engine import Database
 from huabei_watch.errors import TransientError
 from huabei_watch.events import Topics
-from huabei_watch.lease import LeaseTokens
+from huabei_watch.lease import Fence, LeaseTokens
 from huabei_watch.merchants.registry import MerchantRegistry
 from huabei_watch.runtime import admin, guard
 from huabei_watch.runtime.guard import Limits
@@ -101,6 +101,8 @@ class Resources(Generic[S_co]):
     #: The admin server's routes; it starts listening after every role is built.
     router: web.UrlDispatcher
     tasks: Tasks
+    #: The lease this process holds (a singleton role's process), else None.
+    fence: Fence | None = None
 
 
 #: Builds one role from the process's resources (an entry of the composition root's role registry).
@@ -319,7 +321,7 @@ async def _open(
     scheduler = AsyncIOScheduler(timezone="Asia/Shanghai")
     scheduler.start()
     stack.push_async_callback(drain_scheduler, scheduler, timeout)
-    resources = Resources(s, clock, topics, bus, db, registry, http, scheduler, admin_server.web.router, tasks)
+    resources = Resources(s, clock, topics, bus, db, registry, http, scheduler, admin_server.web.router, tasks, fence)
     roles: list[Role] = []
     stack.push_async_callback(_stop_roles, roles, timeout)
     for factory in factories.values():

@@ -1,22 +1,28 @@
 """The incidents lease (huabei_watch.lease): one holder at a time, a standby that takes over once
-the holder stops renewing (PostgreSQL) or dies (SQLite file lock), fencing tokens that grow, and
-consumers that refuse a record stamped with a superseded token."""
+the holder stops renewing (PostgreSQL) or dies (SQLite file lock), fencing tokens that grow,
+consumers that refuse a record stamped with a superseded token, and an incident store that writes
+nothing for a former holder."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from consumers.incidents import IncidentEngine, IncidentSettings
+from consumers.incidents.store import IncidentStore
 from huabei_watch.bus.kafka import Bus, MessageContext
 from huabei_watch.config.settings import KafkaSettings, LeaseSettings
 from huabei_watch.db.engine import Database
+from huabei_watch.errors import TransientError
 from huabei_watch.events import Event, EventData
 from huabei_watch.lease import LeaseKeeper, LeaseLost, LeaseTokens
 from tests.foundation.test_consumer_runner import health
 from tests.foundation.test_consumer_runner import runner as consumer
+from tests.incidents.factories import T0
 from tests.support import eventually
 
 QUICK = LeaseSettings(lease_ttl=2, renew_every=0.5, standby_poll=0.2)
@@ -117,3 +123,28 @@ async def test_records_stamped_with_a_superseded_fencing_token_are_refused_by_co
         await task
         await run.stop()
         await new.release()
+
+
+async def test_a_former_leader_that_does_not_know_yet_writes_no_incident_once_the_lease_moved(
+    db: Database, tmp_path: Path
+) -> None:
+    engine = IncidentEngine(IncidentSettings())
+    old, new = keeper(db, tmp_path, "old"), keeper(db, tmp_path, "new")
+    fence1 = await old.acquire(asyncio.Event())
+    assert fence1 is not None
+    stale_store = IncidentStore(db, fence=fence1)
+    opened = engine.open_manual(now=T0, by="ops", title="drill", summary_zh="")
+    await stale_store.save([engine.record(opened.incident_id)])  # while it holds the lease
+    await old.release()
+    fence2 = await new.acquire(asyncio.Event())
+    assert fence2 is not None
+    fence1.valid_until = float("inf")  # paused past its lease: its own clock has not caught up yet
+    resolved = engine.resolve(opened.incident_id, T0 + timedelta(minutes=1), "stale")
+    with pytest.raises(TransientError, match="no longer holds the incidents lease"):
+        await stale_store.save([engine.record(resolved.incident_id)])
+    [kept] = await IncidentStore(db, fence=fence2).load_all()
+    assert kept.incident.revision == opened.revision and kept.incident.phase is opened.phase
+    await IncidentStore(db, fence=fence2).save([engine.record(resolved.incident_id)])
+    [now_saved] = await IncidentStore(db).load_all()
+    assert now_saved.incident.revision == resolved.revision
+    await new.release()
