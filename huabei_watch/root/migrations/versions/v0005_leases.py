@@ -1,7 +1,7 @@
 """The ``leases`` table: one active incidents process, with a fencing token (huabei_watch.lease).
 
-Revision ID: 0004_leases
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 
 The definition is a frozen copy: never edit it, add a revision.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_leases"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
