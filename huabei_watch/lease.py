@@ -132,19 +132,26 @@ class LeaseKeeper:
         self.attempts = 0
         self.renewals = 0
 
+    async def try_acquire(self) -> Fence | None:
+        """One try: the fence if the lease is ours now, else None (held elsewhere, or the database
+        failed: logged)."""
+        self.attempts += 1
+        try:
+            fence = await (self._take_file() if self.sqlite else self._take_row())
+        except TransientError as exc:
+            log.warning("lease.acquire_failed", extra={"lease": self.name, "reason": exc.reason})
+            return None
+        if fence is not None:
+            self.fence = fence
+            log.info("lease.acquired", extra={"lease": self.name, "token": fence.token, "holder": self.holder})
+        return fence
+
     async def acquire(self, stop: asyncio.Event) -> Fence | None:
         """Wait as standby until the lease is ours (then the fence) or ``stop`` is set (None)."""
         logged = False
         while not stop.is_set():
-            self.attempts += 1
-            try:
-                fence = await (self._take_file() if self.sqlite else self._take_row())
-            except TransientError as exc:
-                log.warning("lease.acquire_failed", extra={"lease": self.name, "reason": exc.reason})
-                fence = None
+            fence = await self.try_acquire()
             if fence is not None:
-                self.fence = fence
-                log.info("lease.acquired", extra={"lease": self.name, "token": fence.token, "holder": self.holder})
                 return fence
             if not logged:
                 log.info("lease.standby", extra={"lease": self.name, "holder": self.holder,

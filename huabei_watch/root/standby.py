@@ -1,8 +1,9 @@
 """A process that runs the incidents role is active only while it holds the ``incidents`` lease
 (:mod:`huabei_watch.lease`); until then it is a standby.
 
-The standby answers ``/healthz`` (200, ``"standby"``) and ``/readyz`` (503) on ``admin.listen``
-and tries to take the lease every ``ha.standby_poll``. Once it holds it, the standby server closes
+A process that does not get the lease at its first try stands by: it answers ``/healthz`` (200,
+``"standby"``) and ``/readyz`` (503) on ``admin.listen`` and tries to take the lease every
+``ha.standby_poll``. Once it holds it, the standby server closes
 and the daemon starts every role of the process as usual: the incidents role rebuilds from the
 database, applies what fell due and re-asserts every open incident.
 """
@@ -15,7 +16,7 @@ import logging
 from aiohttp import web
 
 from huabei_watch.db.engine import Database
-from huabei_watch.lease import LeaseKeeper
+from huabei_watch.lease import Fence, LeaseKeeper
 from huabei_watch.root import schema
 from huabei_watch.root.settings import Settings
 from huabei_watch.runtime.app import AdminServer
@@ -36,21 +37,9 @@ async def wait_for_lease(settings: Settings, stop: asyncio.Event) -> LeaseKeeper
     try:
         await schema.prepare_database(db)
         keeper = LeaseKeeper(db, LEASED_ROLE, settings.ha, state_dir=settings.daemon.state_dir)
-        server = AdminServer(settings.admin)
-
-        async def healthz(_: web.Request) -> web.Response:
-            return web.json_response({"status": "standby", "lease": LEASED_ROLE})
-
-        async def readyz(_: web.Request) -> web.Response:
-            return web.json_response({"ready": False, "standby": True, "lease": LEASED_ROLE}, status=503)
-
-        server.web.router.add_get("/healthz", healthz)
-        server.web.router.add_get("/readyz", readyz)
-        await server.start()
-        try:
-            fence = await keeper.acquire(stop)
-        finally:
-            await server.close()
+        fence = await keeper.try_acquire()
+        if fence is None:
+            fence = await _stand_by(settings, keeper, stop)
     except BaseException:
         await db.close()
         raise
@@ -58,6 +47,25 @@ async def wait_for_lease(settings: Settings, stop: asyncio.Event) -> LeaseKeeper
         await db.close()
         return None
     return keeper
+
+
+async def _stand_by(settings: Settings, keeper: LeaseKeeper, stop: asyncio.Event) -> Fence | None:
+    """Serve the standby's health endpoints while waiting for the lease."""
+    server = AdminServer(settings.admin)
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "standby", "lease": LEASED_ROLE})
+
+    async def readyz(_: web.Request) -> web.Response:
+        return web.json_response({"ready": False, "standby": True, "lease": LEASED_ROLE}, status=503)
+
+    server.web.router.add_get("/healthz", healthz)
+    server.web.router.add_get("/readyz", readyz)
+    await server.start()
+    try:
+        return await keeper.acquire(stop)
+    finally:
+        await server.close()
 
 
 async def give_back(keeper: LeaseKeeper) -> None:
