@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import statistics
 import sys
@@ -168,6 +169,7 @@ async def run(args: argparse.Namespace) -> int:
         async with admin.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
+        shutil.rmtree(workdir, ignore_errors=True)
     print(f"-- lease_ttl {ha.lease_ttl:g} s, renew_every {ha.renew_every:g} s, standby_poll {ha.standby_poll:g} s "
           f"(takeover bound {ha.takeover_within:g} s); {args.rounds} rounds")
     print(f"   active after the kill: median {statistics.median(active):.1f} s, max {max(active):.1f} s")
