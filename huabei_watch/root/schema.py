@@ -31,7 +31,7 @@ from huabei_watch.db.tables import metadata
 #: :func:`load_tables`, not by this module: a process whose database is at head loads only the
 #: modules of the roles it runs (the others' stores and their imports cost memory).
 TABLE_MODULES: tuple[str, ...] = (
-    "huabei_watch.merchants.registry",
+    "huabei_watch.merchants.registry", "huabei_watch.lease",
     "watcher.sources.seen", "watcher.sources.probe_store", "watcher.compat.store",  # watcher
     "consumers.incidents.signal_log", "consumers.incidents.store",  # incidents
     "consumers.cashier.store",  # cashier
@@ -53,7 +53,7 @@ def load_tables() -> MetaData:
 
 #: The newest revision under ``migrations/versions`` (a test pins it to Alembic's head): a process
 #: whose database is there already starts without loading Alembic (about 7 MB of memory).
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 
 
 def migrations() -> Migrations:

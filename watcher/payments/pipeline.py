@@ -62,6 +62,10 @@ class KafkaSink:
 
     async def accept(self, batch: PaymentResultBatch) -> None:
         now = self.clock.now()
+        whole = Event.build(PAYMENT_RESULTS, batch, time=now)  # serialises the batch once, for id and record
+        if whole.data_json is not None and len(whole.data_json) <= SPLIT_BYTES:
+            await self.bus.publish(whole)
+            return
         for part in split_to_fit(batch):
             await self.bus.publish(Event.build(PAYMENT_RESULTS, part, time=now))
 
@@ -99,6 +103,8 @@ class PaymentPipeline:
         #: Batches already counted (by event id): a replayed or redelivered batch is counted once.
         self.seen = RecentIds()
         self.replays = 0
+        #: Payment results counted (each consumed batch once).
+        self.results_consumed = 0
 
     async def handle(self, event: Event[EventData], ctx: MessageContext) -> None:
         """Consumer handler for ``<prefix>.payments.results``. A batch whose event id was counted
@@ -110,6 +116,7 @@ class PaymentPipeline:
             log.info("payments.replay_dropped", extra={"event_id": event.id, "merchant": event.data.merchant_id})
             return
         now = self.clock.now()
+        self.results_consumed += len(event.data.results)
         for result in event.data.results:
             self.detector.observe(result, now=now)
             if result.plugin and self.on_plugin is not None:
