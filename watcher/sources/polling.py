@@ -120,11 +120,13 @@ class AnnouncementPolling:
         return len(self._in_flight)
 
     def schedule(self, scheduler: Any, *, every: float = 1.0) -> None:
-        """Drive :meth:`tick` from an APScheduler 3 ``AsyncIOScheduler``: one job for every source."""
+        """Drive :meth:`tick` from an APScheduler 3 ``AsyncIOScheduler``: one job for every source,
+        first run ``every`` seconds from now on the scheduler's own (real) time: the polls' due times
+        come from the injected clock, never the job's start, so a test clock set ahead or behind
+        cannot hold the tick back."""
         scheduler.add_job(
             self.tick, "interval", seconds=every, id="announce:tick", name="announcement sources",
             replace_existing=True, max_instances=1, coalesce=True, misfire_grace_time=60,
-            next_run_time=self._clock.now(),
         )
 
     async def tick(self) -> None:
