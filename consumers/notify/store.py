@@ -22,10 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from consumers.notify.delivery import DeliveryRecord, RetryItem, Status, split_key
 from consumers.notify.ports import OutboundMessage
+from huabei_watch.db.engine import describe_db_error, is_transient_db_error
 from huabei_watch.db.tables import metadata
 from huabei_watch.db.types import AwareDateTime
 from huabei_watch.db.upsert import insert_if_absent, upsert
-from huabei_watch.errors import TransientError
+from huabei_watch.errors import PermanentError, TransientError
 
 notification_deliveries = Table(
     "notification_deliveries",
@@ -92,7 +93,9 @@ class SqlDeliveryStore:
         except IntegrityError:
             raise
         except DBAPIError as exc:
-            raise TransientError(f"delivery store: {type(exc.orig).__name__}: {exc.orig}") from exc
+            if is_transient_db_error(exc):
+                raise TransientError(f"delivery store: {describe_db_error(exc)}") from exc
+            raise PermanentError(f"delivery store: {describe_db_error(exc)}") from exc
 
     async def reserve(self, key: str, now: datetime) -> Status:
         row = _new_row(key, "in_flight", now)
