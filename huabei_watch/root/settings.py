@@ -14,6 +14,7 @@ from consumers.cashier.settings import CashierSettings
 from consumers.incidents.settings import IncidentSettings
 from consumers.notify.settings import NotifySettings
 from huabei_watch.config import loader
+from huabei_watch.config.retention import RetentionSettings
 from huabei_watch.config.settings import (
     AdminSettings,
     DaemonSettings,
@@ -68,6 +69,7 @@ class Settings(Section):
     probes: tuple[ProbeSpec, ...] = ()
     merchants: tuple[MerchantConfig, ...] = ()
     pages: PagesSettings = PagesSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Settings:
