@@ -26,6 +26,8 @@ from huabei_watch.config.settings import (
     database_url,
 )
 from huabei_watch.config.types import Duration
+from huabei_watch.errors import ConfigError
+from huabei_watch.root.checks import cross_section_problems
 from watcher.alipay.config import AlipayProbeSettings
 from watcher.compat.table import CompatTable
 from watcher.settings import PaymentsSettings, SandboxSettings, WatcherConfig
@@ -90,13 +92,23 @@ class Settings(Section):
 
 
 def parse_settings(data: dict[str, Any], *, path: str | None = None) -> Settings:
-    """Validate a parsed TOML document; raises :class:`~huabei_watch.errors.ConfigError`."""
-    return loader.parse_settings(Settings, data, path=path)
+    """Validate a parsed TOML document, each section and then the pairs of settings across
+    sections (:mod:`huabei_watch.root.checks`); raises :class:`~huabei_watch.errors.ConfigError`."""
+    return _across_sections(loader.parse_settings(Settings, data, path=path), path)
 
 
 def load_settings(path: Path | str | None = None, *, environ: Any = None) -> Settings:
-    """Read, apply ``HUABEI_WATCH_*`` overrides, validate (see :mod:`huabei_watch.config.loader`)."""
-    return loader.load_settings(Settings, path, environ=environ)
+    """Read, apply ``HUABEI_WATCH_*`` overrides, validate (see :mod:`huabei_watch.config.loader`),
+    then check the pairs of settings across sections."""
+    settings = loader.load_settings(Settings, path, environ=environ)
+    return _across_sections(settings, str(path if path is not None else loader.DEFAULT_PATH))
+
+
+def _across_sections(settings: Settings, path: str | None) -> Settings:
+    problems = cross_section_problems(settings)
+    if problems:
+        raise ConfigError(problems, path=path)
+    return settings
 
 
 if TYPE_CHECKING:
