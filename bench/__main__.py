@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-BENCHMARKS = ("reaction", "throughput", "notices", "polling", "fanout", "policy_api")
+BENCHMARKS = ("reaction", "throughput", "notices", "polling", "fanout", "policy_api", "housekeeping")
 #: Upper bound on one benchmark's wall time (the full fan-out of 100,000 merchants is the longest).
 TIMEOUT_S = {"fanout": 1800.0, "polling": 900.0}
 DEFAULT_TIMEOUT_S = 600.0

@@ -73,7 +73,15 @@ async def write_history(db: Database, *, days: int = 365, end: datetime = END, p
     h = History(end)
     store = IncidentStore(db)
     start = end - timedelta(days=days)
-    signals, audits, heards, deliveries, notified, seen, probes, polls = ([] for _ in range(8))
+    Rows = list[dict[str, Any]]
+    signals: Rows = []
+    audits: Rows = []
+    heards: Rows = []
+    deliveries: Rows = []
+    notified: Rows = []
+    seen: Rows = []
+    probes: Rows = []
+    polls: Rows = []
     records: list[IncidentRecord] = []
     for d in range(days):
         day = start + timedelta(days=d)
@@ -125,7 +133,10 @@ async def write_history(db: Database, *, days: int = 365, end: datetime = END, p
     # The rows IncidentStore.save writes (snapshot, one timeline row per phase, ledger), in bulk:
     # storing a year one incident at a time takes over a minute.
     await store.save(records[-1:])
-    incident_rows, change_rows, mark_rows, event_rows = [], [], [], []
+    incident_rows: Rows = []
+    change_rows: Rows = []
+    mark_rows: Rows = []
+    event_rows: Rows = []
     for r in records[:-1]:
         inc = r.incident
         incident_rows.append({"incident_id": inc.incident_id, "kind": inc.kind.value, "phase": inc.phase.value,
@@ -138,16 +149,18 @@ async def write_history(db: Database, *, days: int = 365, end: datetime = END, p
                       for i, m in enumerate(r.ledger.marks)]
         event_rows += [{"incident_id": inc.incident_id, "event_id": e, "position": i}
                        for i, e in enumerate(r.ledger.event_ids)]
-    for table, rows in ((incidents_table, incident_rows), (incident_changes, change_rows),
-                        (incident_marks, mark_rows), (incident_events, event_rows)):
+    tables: tuple[tuple[Table, Rows], ...] = ((incidents_table, incident_rows), (incident_changes, change_rows),
+                        (incident_marks, mark_rows), (incident_events, event_rows))
+    for table, rows in tables:
         await _bulk(db, table, rows)
     async with db.begin() as conn:
         await conn.execute(update(incidents_table).values(published_revision=incidents_table.c.revision))
-    for table, rows, time_key in (
+    timed: tuple[tuple[Table, Rows, str], ...] = (
         (signal_log, signals, "time"), (audit, audits, "at"), (heard, heards, "heard_at"),
         (notification_deliveries, deliveries, "updated_at"), (notify_incidents, notified, "updated_at"),
         (seen_notices, seen, "updated_at"), (probe_hours, probes, "hour"), (source_poll_hours, polls, "hour"),
-    ):
+    )
+    for table, rows, time_key in timed:
         await _bulk(db, table, rows)
         for row in rows:
             h.note(table, row[time_key])
