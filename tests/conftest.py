@@ -38,6 +38,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group("drills"))
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop the PostgreSQL databases this process's tests created (each worker drops its own)."""
+    import asyncio
+
+    from tests.support import CREATED_PG_DATABASES, drop_created_pg_databases
+
+    if CREATED_PG_DATABASES:
+        failed = asyncio.run(drop_created_pg_databases())
+        for line in failed:
+            sys.stderr.write(f"could not drop test database {line}\n")
+
+
 @pytest.fixture(scope="session")
 def python_exe() -> str:
     """The interpreter for a child process of the test (the CLI, a daemon): requesting it marks the

@@ -29,14 +29,38 @@ async def migrated_database(url: str, *, retry_for: float = 5.0) -> Database:
     return db
 
 
+CREATED_PG_DATABASES: list[tuple[str, str]] = []
+"""(server URL, name) of every database :func:`fresh_pg_database` made in this process; the
+session's end drops them (``tests/conftest.py``)."""
+
+
 async def fresh_pg_database(base_url: str) -> str:
-    """Create an empty database for one test on the PostgreSQL server at ``base_url``; its URL."""
+    """Create an empty database for one test on the PostgreSQL server at ``base_url``; its URL.
+    It is dropped when the test session (this worker) ends."""
     name = f"hbw_{uuid.uuid4().hex[:12]}"
     admin = create_async_engine(base_url, isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
         await conn.execute(text(f'CREATE DATABASE "{name}"'))
     await admin.dispose()
+    CREATED_PG_DATABASES.append((base_url, name))
     return base_url.rsplit("/", 1)[0] + "/" + name
+
+
+async def drop_created_pg_databases() -> list[str]:
+    """Drop every database this process created (``WITH (FORCE)``: a killed daemon's sessions
+    may linger); the names that could not be dropped, with why."""
+    failed: list[str] = []
+    while CREATED_PG_DATABASES:
+        base_url, name = CREATED_PG_DATABASES.pop()
+        admin = create_async_engine(base_url, isolation_level="AUTOCOMMIT")
+        try:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        except Exception as exc:  # reported by the caller; never hides a test result
+            failed.append(f"{name}: {exc}")
+        finally:
+            await admin.dispose()
+    return failed
 
 
 async def eventually(
