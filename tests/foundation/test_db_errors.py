@@ -15,8 +15,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from consumers.incidents.signal_log import record_signal
 from huabei_watch.db.engine import Database, is_transient_db_error
 from huabei_watch.errors import PermanentError, TransientError
+from tests.incidents import factories
 from tests.support import eventually, fresh_pg_database, migrated_database
 
 LOGGER = "huabei_watch.db.engine"
@@ -197,3 +199,19 @@ async def test_a_postgresql_lock_timeout_is_retried_until_the_lock_goes(
     assert retry.levelno == logging.WARNING
     # lock_timeout (55P03) or statement_timeout (57014), whichever PostgreSQL hits first
     assert "[55P03]" in retry.reason or "QueryCanceledError [57014]" in retry.reason  # type: ignore[attr-defined]
+
+
+async def test_a_signal_into_a_dropped_table_is_permanent_at_once_so_the_consumer_dead_letters_it(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 14: a missing table was retried for the whole retry window, reported as "database
+    unavailable" and retried 8 more times by the consumer. Now the consumer gets a PermanentError
+    (which it dead-letters with its reason) on the first attempt."""
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    async with db.begin() as conn:
+        await conn.execute(text("DROP TABLE signal_log"))
+    event = factories.probe(True, factories.T0, probe_id="gone")
+    with pytest.raises(PermanentError) as err:
+        await record_signal(db, event, factories.T0)
+    assert "signal_log" in err.value.reason
+    assert not _retries(caplog)
