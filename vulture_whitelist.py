@@ -36,6 +36,7 @@ last_at  # status page row fields, read by status.html.j2
 last_ok
 last_detail
 delivery_counts
+calls  # BatchingSms.calls: provider calls made, read by bench/bench_fanout.py (getattr)
 broker_restarts
 active_anomalies  # detector status fields, exposed to status and metrics readers
 all_channels_failing

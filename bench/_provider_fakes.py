@@ -42,16 +42,19 @@ class Counting:
     """Mixin for a FakeProvider: count accepted refs and times; fast sliding windows."""
 
     refs: Counter[str]
+    recipients: Counter[str]
     times: list[float]
     fast: dict[str, deque[float]]
 
     def _setup_counting(self) -> None:
         self.refs = Counter()
+        self.recipients = Counter()
         self.times = []
         self.fast = {}
 
     async def accept(self, ref: str, recipient: str, body: Mapping[str, Any]) -> None:
         self.refs[ref] += 1
+        self.recipients[recipient] += 1
         self.times.append(time.monotonic())
 
     def window_allows(self, key: str, limit: int, per_seconds: float) -> bool:
@@ -101,6 +104,8 @@ def stats(fake: FakeProvider, counting: Counting) -> dict[str, Any]:
         "accepted": sum(counting.refs.values()),
         "distinct": len(counting.refs),
         "duplicates": sum(n - 1 for n in counting.refs.values() if n > 1),
+        "distinct_recipients": len(counting.recipients),
+        "recipient_duplicates": sum(n - 1 for n in counting.recipients.values() if n > 1),
         "rejected": dict(Counter(code for code, _ in fake.rejected)),
         "first": times[0] if times else None,
         "last": times[-1] if times else None,

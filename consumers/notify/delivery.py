@@ -36,7 +36,7 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from consumers.notify.plan import MessageGroup, PlannedMessage
+from consumers.notify.plan import MessageGroup, PlannedMessage, channel_of
 from consumers.notify.ports import Channel, Limiter, OutboundMessage
 from huabei_watch.backoff import backoff_delay
 from huabei_watch.bus.publish import Publisher
@@ -59,7 +59,8 @@ SleepFn = Callable[[float], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class DeliveryRecord:
-    """One dedupe key as stored."""
+    """One dedupe key as stored. ``attempts``: provider tries made for it, failed ones and the one
+    that succeeded (a message sent at the first try has 1)."""
 
     key: str
     state: str
@@ -108,9 +109,11 @@ class DeliveryStore(Protocol):
         *,
         retry_at: datetime | None = None,
         message: OutboundMessage | None = None,
+        channel: str | None = None,
     ) -> None:
         """Count a failed attempt: ``failed`` if permanent, else ``retry`` due at ``retry_at``
-        with ``message`` kept for the retry (its dedupe_key is the group key)."""
+        with ``message`` kept for the retry (its dedupe_key is the group key) on ``channel``
+        (None: the channel the key was reserved for)."""
         ...
 
     async def due_retries(self, now: datetime, limit: int) -> list[RetryItem]: ...
@@ -131,7 +134,7 @@ class DeliveryStore(Protocol):
 
 
 class Renders(Protocol):
-    def render(self, item: PlannedMessage | MessageGroup) -> OutboundMessage: ...
+    def render(self, item: PlannedMessage | MessageGroup, *, channel: str | None = None) -> OutboundMessage: ...
 
 
 class DeliverySettings(BaseModel):
@@ -175,7 +178,7 @@ def split_key(key: str) -> tuple[str, str, str, str]:
     """(recipient, incident_id, phase, channel) of a dedupe key; incident and phase "" if not one."""
     parts = key.split("|")
     if len(parts) == 4:
-        return parts[0], parts[1], parts[2], parts[3]
+        return parts[0], parts[1], parts[2], channel_of(parts[3])
     return (parts[0], "", "", parts[-1]) if parts else ("", "", "", "")
 
 
@@ -215,6 +218,8 @@ class Deliverer:
         self.retries = 0
         self.unconfirmed = 0
         self.publish_errors = 0
+        self.fallbacks = 0
+        self.reservations = 0  # keys offered to the store (sent + duplicates + released)
 
     @property
     def store(self) -> DeliveryStore:
@@ -247,12 +252,15 @@ class Deliverer:
         fresh = await self._reserve(tuple(live), group.channel, now)
         if not fresh:
             return DeliveryOutcome("duplicate", group.keys)
+        part = group.only(fresh)
         try:
-            msg = self._renderer.render(group.only(fresh))
+            msg = self._renderer.render(part)
         except Exception:
             await self._release(fresh)
             raise
-        return await self._attempt(msg, fresh, group.channel, 0)
+        fallbacks = part.parts[0].fallbacks if len(part.parts) == 1 else ()
+        return await self._attempt(msg, fresh, group.channel, 0, fallbacks,
+                                   lambda ch: self._renderer.render(part, channel=ch))
 
     async def run_due(self, limit: int = 100) -> int:
         """Send stored retries that are due (after a restart too). Returns how many were tried."""
@@ -280,6 +288,7 @@ class Deliverer:
         """Reserve each key; if the store fails midway, release what this call reserved and raise."""
         fresh: list[str] = []
         stale_before = now - timedelta(seconds=self._settings.lease)
+        self.reservations += len(keys)
         try:
             for key in keys:
                 state = await self._store.reserve(key, now)
@@ -314,11 +323,25 @@ class Deliverer:
         return max(delay, retry_after or 0.0)
 
     async def _attempt(
-        self, msg: OutboundMessage, keys: tuple[str, ...], channel: str, attempts: int
+        self, msg: OutboundMessage, keys: tuple[str, ...], channel: str, attempts: int,
+        fallbacks: tuple[str, ...] = (), rerender: Callable[[str], OutboundMessage] | None = None,
     ) -> DeliveryOutcome:
+        """Send ``msg`` on ``channel`` with retries; when it fails for good and ``fallbacks`` are
+        left, the same keys go to the next channel (re-rendered for it) before anything is
+        recorded as failed."""
+
+        async def fall_back(reason: str) -> DeliveryOutcome | None:
+            if not fallbacks or rerender is None:
+                return None
+            log.warning("notify.fallback", extra={"dedupe_key": msg.dedupe_key, "channel": channel,
+                                                  "next": fallbacks[0], "reason": reason})
+            self.fallbacks += 1
+            return await self._attempt(rerender(fallbacks[0]), keys, fallbacks[0], 0, fallbacks[1:], rerender)
+
         impl = self._channels.get(channel)
         if impl is None:
-            return await self._dead(msg, keys, channel, attempts + 1, f"no channel {channel!r} configured", "failed")
+            reason = f"no channel {channel!r} configured"
+            return await fall_back(reason) or await self._dead(msg, keys, channel, attempts + 1, reason, "failed")
         while True:
             attempts += 1
             try:
@@ -326,17 +349,18 @@ class Deliverer:
                     await self._limiter.acquire(channel)
                 receipt = await impl.send(msg)
             except PermanentError as exc:
-                return await self._dead(msg, keys, channel, attempts, exc.reason, "failed")
+                return await fall_back(exc.reason) or await self._dead(msg, keys, channel, attempts, exc.reason, "failed")
             except TransientError as exc:
                 if attempts >= self._settings.max_attempts:
                     reason = f"gave up after {attempts} attempts: {exc.reason}"
-                    return await self._dead(msg, keys, channel, attempts, reason, "dead")
+                    return await fall_back(reason) or await self._dead(msg, keys, channel, attempts, reason, "dead")
                 self.retries += 1
                 now = self._clock.now()
                 delay = self._backoff(attempts, exc.retry_after)
                 retry_at = now + timedelta(seconds=delay)
                 for key in keys:
-                    await self._store.mark_failed(key, exc.reason, False, now, retry_at=retry_at, message=msg)
+                    await self._store.mark_failed(key, exc.reason, False, now, retry_at=retry_at, message=msg,
+                                                  channel=channel)
                 log.info(
                     "notify.retry",
                     extra={"dedupe_key": msg.dedupe_key, "channel": channel, "attempts": attempts, "delay": delay},

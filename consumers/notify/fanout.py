@@ -1,7 +1,8 @@
 """Fan-out: many messages, bounded memory, per-provider concurrency, fair between incidents.
 
 Work arrives as *lanes* (typically one per incident): each lane is a stream (async or plain
-iterator) of planned messages, pulled lazily, so a platform-wide maintenance for 100,000 merchants
+iterator) of planned messages, pulled lazily; a new stream for a lane replaces the one it has
+(re-planning never stacks a second pass over the registry on top of the first), so a platform-wide maintenance for 100,000 merchants
 is never materialised -- at most one look-ahead item per lane plus the deliveries in progress are
 in memory. The dispatcher visits lanes round-robin; a lane that just started a delivery goes to
 the back, so a one-message lane for a new outage is served within one round even while a huge
@@ -23,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -41,13 +42,37 @@ class Sink(Protocol):
     async def deliver(self, item: Deliverable) -> DeliveryOutcome: ...
 
 
+#: Deliveries at once per channel, sized by how the provider limits: robots (WeCom, DingTalk,
+#: Feishu) limit each robot, not the account, so many robots are served in parallel; SMS accounts
+#: take thousands of numbers a minute in batches (Aliyun 100, Tencent 200 numbers a call), so two
+#: batches' worth are in flight; others keep the default.
+DEFAULT_CONCURRENCY: dict[str, int] = {
+    "wecom": 64, "dingtalk": 64, "feishu": 32, "aliyun_sms": 200, "tencent_sms": 400,
+}
+
+
 class FanOutSettings(BaseModel):
     """``notify.fanout`` configuration."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    default_concurrency: int = Field(default=4, ge=1, le=1000, description="Deliveries at once per channel")
+    default_concurrency: int | None = Field(
+        default=None, ge=1, le=1000,
+        description="Deliveries at once per channel; none: sized by provider (DEFAULT_CONCURRENCY, else 8)",
+    )
     concurrency: dict[str, int] = Field(default_factory=dict, description="Per-channel override of the above")
+    batching: bool = Field(
+        default=True,
+        description="Reservations and confirmations hundreds per statement, same-text SMS in batch calls; off: "
+        "one statement and one provider call per message (a provider that refuses batch calls)",
+    )
+
+    def limit(self, channel: str) -> int:
+        if channel in self.concurrency:
+            return self.concurrency[channel]
+        if self.default_concurrency is not None:
+            return self.default_concurrency
+        return DEFAULT_CONCURRENCY.get(channel, 8)
 
 
 async def _aiter(items: Iterable[Deliverable]) -> AsyncIterator[Deliverable]:
@@ -55,18 +80,34 @@ async def _aiter(items: Iterable[Deliverable]) -> AsyncIterator[Deliverable]:
         yield item
 
 
+OnDone = Callable[[bool], Awaitable[None]]
+#: Items a lane may hold pulled and not started, per channel (bounded memory however large the stream).
+LOOKAHEAD = 256
+
+
 @dataclass(slots=True)
 class _Lane:
-    sources: deque[AsyncIterator[Deliverable]] = field(default_factory=deque)
-    head: Deliverable | None = None
+    source: AsyncIterator[Deliverable] | None
+    on_done: OnDone | None = None
+    #: Items pulled and not started, per channel (a channel at its limit does not hold up the others).
+    heads: dict[str, deque[Deliverable]] = field(default_factory=dict)
+    pending: int = 0  # deliveries started and not finished
+    ok: bool = True  # no delivery raised (e.g. the store was away)
+
+    @property
+    def buffered(self) -> int:
+        return sum(len(q) for q in self.heads.values())
 
     async def pull(self) -> Deliverable | None:
-        while self.sources:
-            try:
-                return await anext(self.sources[0])
-            except StopAsyncIteration:
-                self.sources.popleft()
-        return None
+        src = self.source
+        if src is None:
+            return None
+        try:
+            return await anext(src)
+        except StopAsyncIteration:
+            if self.source is src:
+                self.source = None
+            return None
 
 
 class FanOut:
@@ -79,6 +120,7 @@ class FanOut:
         self._order: deque[str] = deque()
         self._busy: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._finishing: dict[str, _Lane] = {}  # streams drained, deliveries still running
         self._wake = asyncio.Event()
         self._stopping = False
         self.queued = 0
@@ -92,15 +134,27 @@ class FanOut:
 
     @property
     def lanes(self) -> int:
-        return len(self._lanes)
+        return len(self._lanes) + len(self._finishing)
 
-    def submit(self, lane: str, items: AsyncIterable[Deliverable] | Iterable[Deliverable]) -> None:
-        """Add a stream of work under ``lane`` (appended after earlier streams of the same lane)."""
+    def active(self, lane: str) -> bool:
+        """Whether ``lane`` still has a stream or deliveries running."""
+        return lane in self._lanes or lane in self._finishing
+
+    def submit(
+        self, lane: str, items: AsyncIterable[Deliverable] | Iterable[Deliverable], *, on_done: OnDone | None = None
+    ) -> None:
+        """Make ``items`` the stream of ``lane``, replacing any stream it still has (an item already
+        pulled from the old one is still delivered). ``on_done(ok)`` runs once the stream is
+        drained and each of its deliveries finished; ``ok`` is False if a delivery raised. A
+        replaced stream's ``on_done`` never runs."""
         source = aiter(items) if isinstance(items, AsyncIterable) else _aiter(items)
-        if lane not in self._lanes:
-            self._lanes[lane] = _Lane()
+        old = self._lanes.get(lane)
+        self._finishing.pop(lane, None)
+        if old is None:
+            self._lanes[lane] = _Lane(source, on_done)
             self._order.append(lane)
-        self._lanes[lane].sources.append(source)
+        else:
+            self._lanes[lane] = _Lane(source, on_done, heads=old.heads)
         self._wake.set()
 
     def stop(self) -> None:
@@ -108,7 +162,7 @@ class FanOut:
         self._wake.set()
 
     def limit(self, channel: str) -> int:
-        return self._settings.concurrency.get(channel, self._settings.default_concurrency)
+        return self._settings.limit(channel)
 
     async def run(self, *, burst: bool = False) -> None:
         """Dispatch until :meth:`stop`; with ``burst``, also return once every lane is drained."""
@@ -117,56 +171,105 @@ class FanOut:
                 self._wake.clear()
                 if await self._round():
                     continue
-                if burst and not self._lanes and not self._tasks:
+                if burst and not self._lanes and not self._tasks and not self._finishing:
                     break
                 await self._wake.wait()
         finally:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    def _startable(self, lane: _Lane) -> Deliverable | None:
+        for channel, queue in lane.heads.items():
+            if queue and self._busy.get(channel, 0) < self.limit(channel):
+                return queue.popleft()
+        return None
+
     async def _round(self) -> int:
-        """Give each lane at most one start; a lane that starts moves to the back of the order."""
+        """Give each lane at most one start; a lane that starts moves to the back of the order.
+
+        A lane pulls ahead (at most ``LOOKAHEAD`` items per channel) only until it has an item for
+        a channel with room, so a channel at its limit (robots waiting on their rate) does not
+        stall the lane's messages for another channel (SMS)."""
         started = 0
         for name in list(self._order):
             if self._stopping:
                 break
             lane = self._lanes[name]
-            if lane.head is None:
-                lane.head = await lane.pull()
-                if lane.head is None:
+            item = self._startable(lane)
+            while item is None and lane.source is not None and all(len(q) < LOOKAHEAD for q in lane.heads.values()):
+                pulled = await lane.pull()
+                if self._lanes.get(name) is not lane:  # replaced while pulling: the new stream goes on
+                    if pulled is not None:
+                        self._lanes[name].heads.setdefault(pulled.channel, deque()).append(pulled)
+                    break
+                if pulled is None:
+                    break
+                self.queued += 1
+                lane.heads.setdefault(pulled.channel, deque()).append(pulled)
+                item = self._startable(lane)
+            if self._lanes.get(name) is not lane:
+                continue
+            if item is None:
+                if lane.source is None and not lane.buffered:
                     del self._lanes[name]
                     self._order.remove(name)
-                    continue
-                self.queued += 1
-            channel = lane.head.channel
-            if self._busy.get(channel, 0) >= self.limit(channel):
+                    self._finished(name, lane)
                 continue
-            self._start(lane.head)
-            lane.head = None
+            self._start(item, lane, name)
             self._order.remove(name)
             self._order.append(name)
             started += 1
         return started
 
-    def _start(self, item: Deliverable) -> None:
+    def _finished(self, name: str, lane: _Lane) -> None:
+        """The lane's stream is drained: report once its last delivery is done."""
+        if lane.pending:
+            self._finishing[name] = lane
+        elif lane.on_done is not None:
+            self._spawn(lane.on_done(lane.ok))
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        async def guarded() -> None:
+            try:
+                await coro
+            except Exception:
+                log.exception("notify.lane_done_failed")
+
+        task = asyncio.create_task(guarded())
+        self._tasks.add(task)
+
+        def finished(t: asyncio.Task[None]) -> None:
+            self._tasks.discard(t)
+            self._wake.set()
+
+        task.add_done_callback(finished)
+
+    def _start(self, item: Deliverable, lane: _Lane, name: str) -> None:
         self._busy[item.channel] = self._busy.get(item.channel, 0) + 1
         self.in_progress += 1
-        task = asyncio.create_task(self._one(item))
+        lane.pending += 1
+        task = asyncio.create_task(self._one(item, lane))
         self._tasks.add(task)
 
         def done(t: asyncio.Task[None]) -> None:
             self._tasks.discard(t)
             self._busy[item.channel] -= 1
             self.in_progress -= 1
+            lane.pending -= 1
+            if lane.pending == 0 and self._finishing.get(name) is lane:
+                del self._finishing[name]
+                if lane.on_done is not None:
+                    self._spawn(lane.on_done(lane.ok))
             self._wake.set()
 
         task.add_done_callback(done)
 
-    async def _one(self, item: Deliverable) -> None:
+    async def _one(self, item: Deliverable, lane: _Lane) -> None:
         try:
             outcome = await self._sink.deliver(item)
         except Exception:
             self.errors += 1
+            lane.ok = False
             log.exception("notify.fanout_error", extra={"dedupe_key": item.dedupe_key, "channel": item.channel})
             return
         self._count(outcome)

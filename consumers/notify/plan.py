@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from huabei_watch.clock import SHANGHAI
 from huabei_watch.config.types import Duration
@@ -41,6 +42,7 @@ from huabei_watch.events.incidents import Incident, IncidentKind, Phase
 
 #: The recipient id of the ops route (it gets every incident).
 OPS_RECIPIENT = "ops"
+_QUIET_TEXT = re.compile(r"(\d{1,2}):(\d{2})\s*[-~～至]\s*(\d{1,2}):(\d{2})")
 
 
 class QuietHours(BaseModel):
@@ -53,6 +55,20 @@ class QuietHours(BaseModel):
 
     start: time = Field(default=time(22, 0), description="Local time the quiet period begins, e.g. '22:00'")
     end: time = Field(default=time(8, 0), description="Local time it ends, e.g. '08:00'")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: object) -> object:
+        """Also accept ``"22:00-08:00"``; any other string is refused with the expected forms."""
+        if not isinstance(value, str):
+            return value
+        m = _QUIET_TEXT.fullmatch(value.strip())
+        if m is None:
+            raise ValueError(f'must be "HH:MM-HH:MM" (e.g. "22:00-08:00") or {{ start = "22:00", end = "08:00" }}, not {value!r}')
+        try:
+            return {"start": time(int(m[1]), int(m[2])), "end": time(int(m[3]), int(m[4]))}
+        except ValueError:
+            raise ValueError(f"{value!r}: hours must be 00-23 and minutes 00-59") from None
 
     def contains(self, when: datetime) -> bool:
         """True when ``when`` (aware) falls inside the quiet period."""
@@ -102,23 +118,31 @@ class PlanSettings(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """One channel a recipient enabled, with its address (phone, robot key, openid, URL)."""
+    """One channel a recipient enabled, with its address (phone, robot key, openid, URL).
+
+    ``fallbacks``: further channels tried in order, for the same address, when ``channel`` fails
+    for good (a merchant's SMS route through a second provider).
+    """
 
     channel: str
     address: str = field(repr=False)
+    fallbacks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
     """A merchant (``id`` = merchant id) or the ops route (``id`` = :data:`OPS_RECIPIENT`, ``is_ops``).
 
-    ``quiet_hours`` None means the configured default.
+    ``quiet_hours`` None means the configured default. ``mode`` is the merchant's mode
+    (``auto``, ``notify_only``, ``pinned_on``, ``pinned_off``): only ``auto`` merchants have Huabei
+    switched for them, so only they are told it was.
     """
 
     id: str
     channels: tuple[Endpoint, ...]
     quiet_hours: QuietHours | None = None
     is_ops: bool = False
+    mode: str = "auto"
 
     @classmethod
     def ops(cls, *channels: Endpoint, quiet_hours: QuietHours | None = None) -> Recipient:
@@ -157,6 +181,7 @@ class PlannedMessage:
     template: str
     context: MessageContext
     expires_at: datetime | None = None
+    fallbacks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,8 +227,51 @@ class MessageGroup:
 
 
 def dedupe_key(recipient: str, incident_id: str, phase: str, channel: str) -> str:
-    """The contract: one message per (recipient, incident, phase, channel), ever."""
+    """The contract: one message per (recipient, incident, phase, channel), ever.
+
+    ``channel`` may carry an endpoint mark (``wecom#<digest>``) when one recipient has several
+    endpoints on one channel (:func:`endpoint_channels`); :func:`channel_of` strips it.
+    """
     return f"{recipient}|{incident_id}|{phase}|{channel}"
+
+
+def channel_of(key_channel: str) -> str:
+    """The channel name of a key's channel part (without an endpoint mark)."""
+    return key_channel.partition("#")[0]
+
+
+def endpoint_channels(endpoints: tuple[Endpoint, ...]) -> tuple[str, ...]:
+    """The channel part of each endpoint's key: the channel name, marked with a digest of the
+    address when the recipient has several endpoints on that channel (two ops robots on WeCom are
+    two recipients; a lone endpoint keeps the plain name, so existing keys stay valid)."""
+    counts: dict[str, int] = {}
+    for e in endpoints:
+        counts[e.channel] = counts.get(e.channel, 0) + 1
+    return tuple(
+        e.channel if counts[e.channel] == 1 else f"{e.channel}#{hashlib.sha256(e.address.encode()).hexdigest()[:10]}"
+        for e in endpoints
+    )
+
+
+#: Kinds whose incidents switch Huabei at ``auto`` merchants' cashiers (their texts say so).
+SWITCHING_KINDS = frozenset({IncidentKind.MAINTENANCE, IncidentKind.OUTAGE})
+
+
+def voice(incident: Incident, recipient: Recipient) -> str:
+    """``"auto"`` when the system switches Huabei for this recipient during ``incident``;
+    ``"manual"`` when it does not (``notify_only``/pinned merchants, or an incident that never
+    toggles): those texts say what the merchant should do instead of claiming a switch."""
+    if incident.kind not in SWITCHING_KINDS or (recipient.mode == "auto" and incident.toggle):
+        return "auto"
+    return "manual"
+
+
+def template_base(incident: Incident, step: str, recipient: Recipient) -> str:
+    """The template a merchant message uses: ``<kind>.<step>`` or ``<kind>.<step>.manual``."""
+    if recipient.is_ops:
+        return "ops"
+    base = f"{incident.kind.value}.{step}"
+    return base if voice(incident, recipient) == "auto" else f"{base}.manual"
 
 
 def group_key(recipient: str, channel: str, keys: tuple[str, ...]) -> str:
@@ -286,6 +354,17 @@ def _steps_for(incident: Incident, previous: Incident | None, now: datetime, set
     return _merchant_steps(incident, now)
 
 
+def phases_due(incident: Incident, previous: Incident | None, now: datetime, settings: PlanSettings) -> frozenset[str]:
+    """The phases of ``incident`` that have messages due by ``now`` for some recipient (before
+    quiet hours move SMS later). A phase not in here has nothing to send yet."""
+    return frozenset(s.phase for s in _steps_for(incident, previous, now, settings) if s.at <= now)
+
+
+def merchants_held(incident: Incident, now: datetime) -> bool:
+    """True while merchants are not told about ``incident`` (silenced, or waiting for review)."""
+    return incident.needs_review or _silenced(incident, now)
+
+
 def _silenced(incident: Incident, now: datetime) -> bool:
     return incident.silenced_until is not None and now < incident.silenced_until
 
@@ -316,7 +395,7 @@ def plan_for(
     steps = _steps_for(incident, previous, now, settings)
     quiet = recipient.quiet_hours or settings.quiet_hours
     out: list[PlannedMessage] = []
-    for endpoint in recipient.channels:
+    for endpoint, key_channel in zip(recipient.channels, endpoint_channels(recipient.channels), strict=True):
         is_sms = endpoint.channel in settings.sms_channels
         for step in steps:
             critical = f"{incident.kind.value}.{step.step}" in settings.critical
@@ -337,7 +416,7 @@ def plan_for(
             )
             out.append(
                 PlannedMessage(
-                    dedupe_key=dedupe_key(recipient.id, incident.incident_id, step.phase, endpoint.channel),
+                    dedupe_key=dedupe_key(recipient.id, incident.incident_id, step.phase, key_channel),
                     recipient=recipient.id,
                     address=endpoint.address,
                     incident_ids=(incident.incident_id,),
@@ -345,9 +424,10 @@ def plan_for(
                     channel=endpoint.channel,
                     not_before=not_before,
                     critical=critical,
-                    template="ops" if recipient.is_ops else f"{incident.kind.value}.{step.step}",
+                    template=template_base(incident, step.step, recipient),
                     context=context,
                     expires_at=step.expires_at,
+                    fallbacks=endpoint.fallbacks,
                 )
             )
     return out

@@ -14,15 +14,7 @@ Channel contract (the adapter's side):
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from consumers.notify.channels.base import Channel, OutboundMessage, SendReceipt
+from consumers.notify.channels.ratelimit import Limiter
 
 __all__ = ["Channel", "Limiter", "OutboundMessage", "SendReceipt"]
-
-class Limiter(Protocol):
-    """A process-wide rate limiter (``channels.ratelimit.RateLimiter`` fits)."""
-
-    async def acquire(self, key: str) -> float:
-        """Wait until ``key`` may make one call; returns the seconds waited."""
-        ...

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import aiohttp
@@ -19,12 +18,16 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Column, Integer, String, Table, and_, or_, select
 
 from consumers.notify.channels.config import build_channels
-from consumers.notify.delivery import Deliverer
+from consumers.notify.channels.ratelimit import Limiter, RateLimiter
+from consumers.notify.channels.shared_limit import SharedRateLimiter, uses_shared_limits
+from consumers.notify.delivery import Deliverer, DeliveryStore
 from consumers.notify.fanout import FanOut
-from consumers.notify.plan import Endpoint, PlannedMessage, Recipient, plan_for
+from consumers.notify.plan import Endpoint, Recipient
+from consumers.notify.planner import Audience, Planner
+from consumers.notify.progress import FanoutMarks, notify_fanout_done
 from consumers.notify.settings import NotifySettings
-from consumers.notify.store import SqlDeliveryStore, prune_deliveries
-from consumers.notify.templates import Renderer
+from consumers.notify.store import CoalescingStore, SqlDeliveryStore, prune_deliveries
+from consumers.notify.templates import LinkFn, Renderer
 from huabei_watch import metrics
 from huabei_watch.bus.kafka import MessageContext
 from huabei_watch.bus.publish import Publisher
@@ -35,8 +38,7 @@ from huabei_watch.db.prune import delete_in_batches
 from huabei_watch.db.tables import metadata
 from huabei_watch.db.types import AwareDateTime
 from huabei_watch.db.upsert import upsert
-from huabei_watch.events import Event, EventData, Incident, ScopeKind
-from huabei_watch.merchants.model import Merchant
+from huabei_watch.events import Event, EventData, Incident
 from huabei_watch.merchants.registry import MerchantRegistry
 from huabei_watch.runtime.app import Subscription
 from huabei_watch.runtime.housekeeping import schedule_housekeeping
@@ -61,25 +63,15 @@ _CLOSED = ("resolved", "cancelled")
 RETRY_JOB = "notify:retries"
 
 
-def merchant_recipient(m: Merchant, settings: NotifySettings, configured: set[str]) -> Recipient:
-    """The merchant's enabled channels that are configured here and have an address."""
-    addresses = {
-        "wecom": m.contacts.wecom_robot_key,
-        "wechat_oa": m.contacts.wechat_openid,
-        "sms": m.contacts.phone,
-        "dingtalk": m.contacts.dingtalk_access_token,
-        "feishu": m.contacts.feishu_hook,
-        "webhook": m.contacts.webhook_url,
-        "console": m.id,
-        "file": m.id,
-    }
-    endpoints: list[Endpoint] = []
-    for name in m.channels:
-        channel = settings.sms_provider if name == "sms" else name
-        address = addresses.get(name)
-        if channel in configured and address:
-            endpoints.append(Endpoint(channel, address))
-    return Recipient(id=m.id, channels=tuple(endpoints))
+def ops_endpoints(s: NotifySettings) -> list[Endpoint]:
+    """The ops route's endpoints (``sms``: the provider order, as for merchants); check-config has
+    refused routes to channels that are not configured."""
+    out: list[Endpoint] = []
+    for e in s.ops:
+        route = s.sms_route() if e.channel == "sms" else (e.channel,)
+        if route and s.enabled(route[0]):
+            out.append(Endpoint(route[0], e.address, route[1:]))
+    return out
 
 
 class IncidentMemory:
@@ -148,26 +140,35 @@ async def create_notify_role(
     scheduler: AsyncIOScheduler,
     tasks: Tasks,
     incidents_topic: str,
+    link_for: LinkFn | None = None,
     retention: RetentionSettings = DEFAULT_RETENTION,
 ) -> NotifyRole:
     """The notify role, running: channels built from ``settings``, the fan-out running in
     ``tasks``, its re-plan and retry timers on ``scheduler``. ``off_ttl``: how long the cashier
     keeps Huabei off without renewal (``cashier.off_ttl``); a resolved incident is re-planned that
-    long, while the cashier may still hold Huabei off for it. Daily housekeeping deletes final
-    deliveries after ``retention.deliveries`` and closed incidents after ``retention.incidents``."""
-    channels = build_channels(settings, http, clock)
+    long, while the cashier may still hold Huabei off for it. ``link_for``: a signed link to a
+    merchant's page, carried by its WeCom and WeChat messages (none: no link). Daily housekeeping
+    deletes final deliveries after ``retention.deliveries`` and closed incidents after
+    ``retention.incidents``."""
+    local = RateLimiter(clock, settings.rates())
+    limiter: Limiter = (SharedRateLimiter(local, db.engine, clock)
+                        if uses_shared_limits(settings.shared_limits, db.engine) else local)
+    channels = build_channels(settings, http, clock, limiter=limiter, batch_sms=settings.fanout.batching)
+    sql = SqlDeliveryStore(db.engine)
+    store: DeliveryStore = CoalescingStore(sql) if settings.fanout.batching else sql
     deliverer = Deliverer(
-        channels, SqlDeliveryStore(db.engine), None, clock, settings.delivery,
-        renderer=Renderer(settings.templates), publisher=publisher,
+        channels, store, None, clock, settings.delivery,
+        renderer=Renderer(settings.templates, settings.template_ids(), link_for=link_for), publisher=publisher,
     )
     fanout = FanOut(deliverer, settings.fanout)
-    missing = [e.channel for e in settings.ops if e.channel not in channels]
-    if missing:
-        log.warning("notify.ops_channel_not_configured", extra={"channels": ",".join(missing)})
-    ops = Recipient.ops(*(Endpoint(e.channel, e.address) for e in settings.ops if e.channel in channels))
+    ops = Recipient.ops(*ops_endpoints(settings))
+    planner = Planner(
+        fanout=fanout, registry=registry, marks=FanoutMarks(db),
+        audience=Audience(ops, frozenset(channels), settings.sms_route), settings=settings.plan, clock=clock,
+    )
     role = NotifyRole(
-        settings, off_ttl=off_ttl, deliverer=deliverer, fanout=fanout, registry=registry, memory=IncidentMemory(db),
-        ops=ops, configured=set(channels), clock=clock, fanout_task=tasks.spawn(fanout.run(), "notify-fanout"),
+        settings, off_ttl=off_ttl, deliverer=deliverer, fanout=fanout, planner=planner, memory=IncidentMemory(db),
+        clock=clock, scheduler=scheduler, fanout_task=tasks.spawn(fanout.run(), "notify-fanout"),
         incidents_topic=incidents_topic,
     )
     metrics.live_counter(
@@ -183,6 +184,13 @@ async def create_notify_role(
                        lambda: [((), float(fanout.lanes))])
     metrics.live_counter("huabei_notify_retries_total", "Transient provider errors retried", (),
                          lambda: [((), float(deliverer.retries))])
+    metrics.live_counter("huabei_notify_reservations_total",
+                         "Delivery keys offered to the store (sent, duplicates and released): at most one per message", (),
+                         lambda: [((), float(deliverer.reservations))])
+    metrics.live_counter("huabei_notify_plan_passes_total", "Streams of planned messages started for incident steps",
+                         (), lambda: [((), float(planner.passes))])
+    metrics.live_counter("huabei_notify_plan_considered_total", "Incident events and timer ticks planned", (),
+                         lambda: [((), float(planner.considered))])
     metrics.live_counter("huabei_notify_unconfirmed_total",
                          "Sends interrupted before the provider confirmed them (reported to ops, never resent)", (),
                          lambda: [((), float(deliverer.unconfirmed))])
@@ -196,6 +204,8 @@ async def create_notify_role(
         return {
             "notification_deliveries": await prune_deliveries(db, now - timedelta(seconds=retention.deliveries)),
             "notify_incidents": await memory.prune(now - timedelta(seconds=retention.incidents)),
+            "notify_fanout_done": await delete_in_batches(
+                db, notify_fanout_done, notify_fanout_done.c.done_at < now - timedelta(seconds=retention.incidents)),
         }
 
     schedule_housekeeping(scheduler, role.name, prune, every=retention.prune_every, clock=clock)
@@ -214,11 +224,10 @@ class NotifyRole:
         off_ttl: timedelta,
         deliverer: Deliverer,
         fanout: FanOut,
-        registry: MerchantRegistry,
+        planner: Planner,
         memory: IncidentMemory,
-        ops: Recipient,
-        configured: set[str],
         clock: Clock,
+        scheduler: AsyncIOScheduler,
         fanout_task: asyncio.Task[None],
         incidents_topic: str,
     ) -> None:
@@ -226,11 +235,11 @@ class NotifyRole:
         self.off_ttl = off_ttl
         self.deliverer = deliverer
         self.fanout = fanout
-        self.registry = registry
+        self.planner = planner
         self.memory = memory
-        self.ops = ops
-        self.configured = configured
         self.clock = clock
+        self._scheduler = scheduler
+        self._replan_at: float | None = None
         self._fanout_task = fanout_task
         self.subscriptions = (Subscription(self.name, (incidents_topic,), self.handle),)
 
@@ -247,32 +256,38 @@ class NotifyRole:
         if not isinstance(event.data, Incident):
             return
         previous, _news = await self.memory.remember(event.data)
-        self.submit(event.data, previous)
+        await self.submit(event.data, previous)
 
-    def submit(self, incident: Incident, previous: Incident | None) -> None:
-        """Queue every due message of ``incident`` (streamed); not-yet-due ones come back on re-plan."""
-        self.fanout.submit(incident.incident_id, self._due(incident, previous, self.clock.now()))
-
-    async def _recipients(self, incident: Incident) -> AsyncIterator[Recipient]:
-        if self.ops.channels:
-            yield self.ops
-        if incident.scope.kind is ScopeKind.PLATFORM:
-            async for m in self.registry.iter_all():
-                yield merchant_recipient(m, self.settings, self.configured)
-        else:
-            for m in await self.registry.get_many(incident.scope.merchant_ids):
-                yield merchant_recipient(m, self.settings, self.configured)
-
-    async def _due(self, incident: Incident, previous: Incident | None, now: datetime) -> AsyncIterator[PlannedMessage]:
-        async for r in self._recipients(incident):
-            for msg in plan_for(incident, previous, r, now, self.settings.plan):
-                if msg.not_before <= now:
-                    yield msg
+    async def submit(self, incident: Incident, previous: Incident | None) -> None:
+        """Queue the due messages of ``incident`` (see :class:`~consumers.notify.planner.Planner`) and
+        bring the re-plan forward when this incident needs it sooner."""
+        await self.planner.submit(incident, previous)
+        now = self.clock.now()
+        wake = self.planner.next_wakeup([incident], now)
+        if wake is not None:
+            self._schedule_replan((wake - now).total_seconds())
 
     async def replan_open(self) -> None:
-        """Timer: reminders, repeats and messages held for quiet hours fall due here."""
-        for inc, prev in await self.memory.open_ones(self.clock.now() - self.off_ttl):
-            self.submit(inc, prev)
+        """Timer: reminders, repeats and messages held for quiet hours fall due here; then the
+        next pass is scheduled for the earliest such time (at most ``replan_every`` away). Reads
+        only open incidents and those closed within ``off_ttl``, never the whole table."""
+        now = self.clock.now()
+        recent = await self.memory.open_ones(now - self.off_ttl)
+        for inc, prev in recent:
+            await self.planner.submit(inc, prev)
+        wake = self.planner.next_wakeup([inc for inc, _ in recent], now)
+        self._replan_at = None
+        self._schedule_replan((wake - now).total_seconds() if wake is not None else None)
+
+    def _schedule_replan(self, delay: float | None) -> None:
+        every = self.settings.replan_every
+        delay = min(max(delay, 1.0), every) if delay is not None else every
+        at = self.clock.monotonic() + delay
+        if self._replan_at is not None and self._replan_at <= at:
+            return
+        self._replan_at = at
+        if self._scheduler.get_job(REPLAN_JOB) is not None:
+            self._scheduler.reschedule_job(REPLAN_JOB, trigger="interval", seconds=delay)
 
     async def retries(self) -> None:
         try:

@@ -15,18 +15,32 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text, and_, delete, func, select, update
+from sqlalchemy import (
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from consumers.notify.batching import Coalescer
 from consumers.notify.delivery import DeliveryRecord, RetryItem, Status, split_key
 from consumers.notify.ports import OutboundMessage
 from huabei_watch.db.engine import Database, describe_db_error, is_transient_db_error
 from huabei_watch.db.prune import delete_in_batches
 from huabei_watch.db.tables import metadata
 from huabei_watch.db.types import AwareDateTime
-from huabei_watch.db.upsert import insert_if_absent, upsert
+from huabei_watch.db.upsert import insert_all_if_absent, insert_if_absent, upsert
 from huabei_watch.errors import PermanentError, TransientError
 
 notification_deliveries = Table(
@@ -81,6 +95,62 @@ def _new_row(key: str, state: str, now: datetime) -> dict[str, Any]:
     }
 
 
+class CoalescingStore:
+    """A :class:`SqlDeliveryStore` whose ``reserve`` and ``mark_sent`` calls, made concurrently by
+    hundreds of deliveries, become one statement per batch (:class:`~consumers.notify.batching.Coalescer`).
+    Every other method goes straight through. Same contract as the store it wraps."""
+
+    def __init__(self, store: SqlDeliveryStore, *, max_batch: int = 500) -> None:
+        self._store = store
+        self._reserve: Coalescer[tuple[str, datetime], Status] = Coalescer(self._reserve_many, max_batch=max_batch)
+        self._sent: Coalescer[tuple[str, str, datetime], None] = Coalescer(self._sent_many, max_batch=max_batch)
+
+    @property
+    def batches(self) -> int:
+        """Statements made for reserve and mark_sent calls (for the benchmark)."""
+        return self._reserve.batches + self._sent.batches
+
+    async def _reserve_many(self, items: list[tuple[str, datetime]]) -> list[Status]:
+        return await self._store.reserve_many([k for k, _ in items], max(now for _, now in items))
+
+    async def _sent_many(self, items: list[tuple[str, str, datetime]]) -> list[None]:
+        await self._store.mark_sent_many([(k, r) for k, r, _ in items], max(now for _, _, now in items))
+        return [None] * len(items)
+
+    async def reserve(self, key: str, now: datetime) -> Status:
+        return await self._reserve.submit((key, now))
+
+    async def mark_sent(self, key: str, receipt: str, now: datetime) -> None:
+        await self._sent.submit((key, receipt, now))
+
+    async def release(self, key: str) -> None:
+        await self._store.release(key)
+
+    async def mark_failed(
+        self, key: str, reason: str, permanent: bool, now: datetime, *, retry_at: datetime | None = None,
+        message: OutboundMessage | None = None, channel: str | None = None,
+    ) -> None:
+        await self._store.mark_failed(key, reason, permanent, now, retry_at=retry_at, message=message, channel=channel)
+
+    async def due_retries(self, now: datetime, limit: int) -> list[RetryItem]:
+        return await self._store.due_retries(now, limit)
+
+    async def claim(self, group_key: str, now: datetime) -> bool:
+        return await self._store.claim(group_key, now)
+
+    async def takeover(self, key: str, now: datetime, stale_before: datetime) -> bool:
+        return await self._store.takeover(key, now, stale_before)
+
+    async def stale_in_flight(self, stale_before: datetime, limit: int) -> list[DeliveryRecord]:
+        return await self._store.stale_in_flight(stale_before, limit)
+
+    async def dead_letters(self, limit: int) -> list[DeliveryRecord]:
+        return await self._store.dead_letters(limit)
+
+    async def get(self, key: str) -> DeliveryRecord | None:
+        return await self._store.get(key)
+
+
 class SqlDeliveryStore:
     """:class:`~consumers.notify.delivery.DeliveryStore` on an AsyncEngine."""
 
@@ -107,6 +177,47 @@ class SqlDeliveryStore:
             state = (await conn.execute(select(T.c.state).where(T.c.dedupe_key == key))).scalar_one()
         return cast(Status, state)
 
+    async def reserve_many(self, keys: list[str], now: datetime) -> list[Status]:
+        """:meth:`reserve` for many keys in one transaction: one multi-row insert-if-absent and
+        one read of the states of the keys that existed. Statuses in ``keys`` order; a key given
+        twice is "new" once."""
+        unique = list(dict.fromkeys(keys))
+        states: dict[str, Status] = {}
+        async with self._tx() as conn:
+            inserted = await insert_all_if_absent(conn, T, [_new_row(k, "in_flight", now) for k in unique], ["dedupe_key"])
+            new = {row[0] for row in inserted}
+            rest = [k for k in unique if k not in new]
+            if rest:
+                rows = (await conn.execute(select(T.c.dedupe_key, T.c.state).where(T.c.dedupe_key.in_(rest)))).all()
+                states.update({k: cast(Status, st) for k, st in rows})
+        out: list[Status] = []
+        for k in keys:
+            if k in new:
+                new.discard(k)
+                out.append("new")
+            else:
+                out.append(states.get(k, "in_flight"))
+        return out
+
+    async def mark_sent_many(self, sent: list[tuple[str, str]], now: datetime) -> None:
+        """:meth:`mark_sent` for many ``(key, receipt)`` in one statement (executemany). A key whose
+        row is gone (a wiped table) is recorded anyway, as :meth:`mark_sent` does."""
+        stmt = (
+            update(T).where(T.c.dedupe_key == bindparam("k"))
+            .values(state="sent", receipt=bindparam("r"), sent_at=now, updated_at=now, payload=None,
+                    next_attempt_at=None, attempts=T.c.attempts + 1)
+        )
+        async with self._tx() as conn:
+            result = await conn.execute(stmt, [{"k": k, "r": r[:200]} for k, r in sent])
+            if result.rowcount == len(sent):
+                return
+            # Some rows are gone, or the driver cannot tell (asyncpg counts no executemany): look.
+            keys = [k for k, _ in sent]
+            found = set((await conn.execute(select(T.c.dedupe_key).where(T.c.dedupe_key.in_(keys)))).scalars())
+        for key, receipt in sent:
+            if key not in found:
+                await self.mark_sent(key, receipt, now)
+
     async def release(self, key: str) -> None:
         async with self._tx() as conn:
             await conn.execute(delete(T).where(T.c.dedupe_key == key, T.c.state == "in_flight"))
@@ -126,7 +237,7 @@ class SqlDeliveryStore:
         await self._upsert(
             key, now,
             {"state": "sent", "receipt": receipt[:200], "sent_at": now, "updated_at": now, "payload": None,
-             "next_attempt_at": None},
+             "next_attempt_at": None, "attempts": T.c.attempts + 1},
         )
 
     async def mark_failed(
@@ -138,6 +249,7 @@ class SqlDeliveryStore:
         *,
         retry_at: datetime | None = None,
         message: OutboundMessage | None = None,
+        channel: str | None = None,
     ) -> None:
         if not permanent and retry_at is None:
             raise ValueError("a transient failure needs retry_at")
@@ -151,6 +263,8 @@ class SqlDeliveryStore:
         if message is not None:
             values["payload"] = encode_message(message)
             values["group_key"] = message.dedupe_key
+        if channel is not None:
+            values["channel"] = channel[:64]
         await self._upsert(key, now, values)
 
     async def due_retries(self, now: datetime, limit: int) -> list[RetryItem]:

@@ -23,14 +23,22 @@ notice title cannot inject formatting or links. Templates themselves must not co
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined, Template, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2 import (
+    Environment,
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateSyntaxError,
+    UndefinedError,
+    meta,
+)
 from pydantic import BaseModel, ConfigDict, Field
 
-from consumers.notify.plan import MessageContext, MessageGroup, PlannedMessage
+from consumers.notify.plan import OPS_RECIPIENT, MessageContext, MessageGroup, PlannedMessage
 from consumers.notify.ports import OutboundMessage
 from huabei_watch.clock import SHANGHAI
 from huabei_watch.errors import ConfigError
@@ -38,6 +46,12 @@ from huabei_watch.events.common import Scope
 from huabei_watch.events.incidents import Incident, IncidentKind, Phase
 
 PREFIX = "【花呗提醒】"
+#: What a rendered message says: title, text, markdown, provider template id, provider parameters.
+_Content = tuple[str, str, str, str | None, tuple[tuple[str, str], ...]]
+#: Merchant id -> a signed link to that merchant's page (:mod:`huabei_watch.merchants.links`).
+LinkFn = Callable[[str], str]
+#: Channels whose messages carry the merchant's page link (WeCom shows it, WeChat opens it on tap).
+LINK_CHANNELS = frozenset({"wecom", "wechat_oa"})
 
 #: (kind, step) pairs the planner produces for merchants.
 STEPS: dict[str, tuple[str, ...]] = {
@@ -47,6 +61,14 @@ STEPS: dict[str, tuple[str, ...]] = {
     "integration": ("opened", "resolved"),
 }
 
+#: Kinds with a "manual" voice (``<kind>.<step>.manual``), see :func:`consumers.notify.plan.voice`.
+MANUAL_KINDS = ("maintenance", "outage")
+#: Every template base the planner produces for merchants.
+MERCHANT_BASES: tuple[str, ...] = tuple(
+    f"{kind}.{step}{v}" for kind, steps in STEPS.items() for step in steps
+    for v in (("", ".manual") if kind in MANUAL_KINDS else ("",))
+)
+
 KIND_ZH = {"maintenance": "系统维护", "outage": "服务异常", "merchant_account": "商户账户异常", "integration": "接口兼容问题"}
 STEP_ZH = {
     "announced": "预告", "reminder": "提醒", "started": "开始", "resolved": "恢复", "changed": "时间调整",
@@ -54,6 +76,9 @@ STEP_ZH = {
 }
 
 _MAINT = "期间收银台会暂时关闭花呗，顾客可使用其他方式付款。"
+#: What a merchant whose Huabei we do not switch should do (never claims a switch happened).
+_SELF = "请在收银台暂停花呗，或提醒顾客使用其他方式付款。"
+_REOPEN = "如您在收银台暂停了花呗，现在可以重新开启。"
 DEFAULT_TEMPLATES: dict[str, str] = {
     "maintenance.announced.title": "花呗系统维护通知",
     "maintenance.announced.text": PREFIX + "花呗将于{{ window }}系统维护，" + _MAINT + "结束后自动恢复，无需操作。",
@@ -74,6 +99,27 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "outage.ongoing.text": PREFIX + "花呗服务仍在恢复中{% if start %}（自{{ start }}起）{% endif %}，顾客可使用其他方式付款。恢复后我们会再通知您。",
     "outage.resolved.title": "花呗服务已恢复",
     "outage.resolved.text": PREFIX + "花呗服务已恢复，收银台已重新开启花呗付款。给您带来不便，敬请谅解。",
+    # "manual" voice: notify_only and pinned merchants, and incidents that never toggle.
+    "maintenance.announced.manual.title": "花呗系统维护通知",
+    "maintenance.announced.manual.text": PREFIX + "花呗将于{{ window }}系统维护，期间顾客无法用花呗付款。维护开始前" + _SELF,
+    "maintenance.reminder.manual.title": "花呗维护提醒",
+    "maintenance.reminder.manual.text": PREFIX + "花呗系统维护将在{{ hours }}小时后开始（{{ window }}），期间顾客无法用花呗付款。" + _SELF,
+    "maintenance.started.manual.title": "花呗维护已开始",
+    "maintenance.started.manual.text": PREFIX + "花呗系统维护已开始（{{ window }}），顾客暂时无法用花呗付款。" + _SELF,
+    "maintenance.resolved.manual.title": "花呗维护已结束",
+    "maintenance.resolved.manual.text": PREFIX + "花呗系统维护已结束，顾客可以继续用花呗付款。" + _REOPEN,
+    "maintenance.changed.manual.title": "花呗维护时间调整",
+    "maintenance.changed.manual.text": PREFIX + "花呗系统维护时间调整为{{ window }}"
+    "{% if previous_window %}（原定{{ previous_window }}）{% endif %}，期间顾客无法用花呗付款。届时" + _SELF,
+    "maintenance.cancelled.manual.title": "花呗维护已取消",
+    "maintenance.cancelled.manual.text": PREFIX + "{% if window %}原定{{ window }}的{% endif %}花呗系统维护已取消，花呗照常可用。" + _REOPEN,
+    "outage.opened.manual.title": "花呗服务暂时异常",
+    "outage.opened.manual.text": PREFIX + "花呗服务暂时异常，顾客可能无法用花呗付款。" + _SELF + "恢复后我们会再通知您。",
+    "outage.ongoing.manual.title": "花呗服务仍在恢复中",
+    "outage.ongoing.manual.text": PREFIX + "花呗服务仍在恢复中{% if start %}（自{{ start }}起）{% endif %}。" + _SELF
+    + "恢复后我们会再通知您。",
+    "outage.resolved.manual.title": "花呗服务已恢复",
+    "outage.resolved.manual.text": PREFIX + "花呗服务已恢复，顾客可以继续用花呗付款。" + _REOPEN + "给您带来不便，敬请谅解。",
     "merchant_account.opened.title": "商户账户异常",
     "merchant_account.opened.text": PREFIX + "您的商户账户状态异常，顾客暂时无法用花呗付款。"
     "{{ advice or '请登录支付宝商家平台查看账户状态，或联系客服处理。' }}",
@@ -93,8 +139,8 @@ DEFAULT_TEMPLATES: dict[str, str] = {
 
 #: SMS parameters per template base, in the order the provider template fills them.
 DEFAULT_SMS_PARAMS: dict[str, tuple[tuple[str, str], ...]] = {
-    **{f"maintenance.{s}": (("time", "{{ window }}"),) for s in STEPS["maintenance"]},
-    **{f"outage.{s}": (("time", "{{ start }}"),) for s in STEPS["outage"]},
+    **{f"maintenance.{s}{v}": (("time", "{{ window }}"),) for s in STEPS["maintenance"] for v in ("", ".manual")},
+    **{f"outage.{s}{v}": (("time", "{{ start }}"),) for s in STEPS["outage"] for v in ("", ".manual")},
     "merchant_account.opened": (("advice", "{{ advice or '请登录商家平台查看账户状态' }}"),),
     "merchant_account.resolved": (),
     "integration.opened": (("advice", "{{ advice or '请联系收银系统服务商升级' }}"),),
@@ -107,6 +153,9 @@ _HTML = re.compile(r"<\s*/?\s*[A-Za-z][^>]*>")
 _MD_SWAP = str.maketrans({
     "*": "＊", "_": "＿", "`": "ˋ", "[": "［", "]": "］", "<": "＜", ">": "＞", "#": "＃", "~": "～", "|": "｜",
 })
+#: An identifier (incident id, error code, merchant id): kept byte for byte inside a code span.
+_IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-/+=@]*")
+_MD_SPECIAL = frozenset("*_~#|<>[]")
 
 
 class TemplateSettings(BaseModel):
@@ -116,7 +165,9 @@ class TemplateSettings(BaseModel):
 
     overrides: dict[str, str] = Field(default_factory=dict, description="Template name -> Jinja2 text")
     sms_template_ids: dict[str, str] = Field(
-        default_factory=dict, description="Template base (e.g. 'maintenance.announced') -> provider template code"
+        default_factory=dict,
+        description="Deprecated: one map for every provider. Use notify.<provider>.templates; accepted only "
+        "while exactly one template channel (aliyun_sms, tencent_sms, wechat_oa) is configured",
     )
     sms_param_max_chars: int = Field(default=35, ge=1, le=500, description="Longest SMS parameter value")
     markdown_channels: tuple[str, ...] = ("wecom", "dingtalk", "feishu")
@@ -127,8 +178,23 @@ class TemplateSettings(BaseModel):
 
 
 def md_escape(value: object) -> str:
-    """``value`` as text safe inside robot markdown (control characters made full-width)."""
-    return str(value).translate(_MD_SWAP)
+    """``value`` as text safe inside robot markdown, identifiers unchanged.
+
+    A token that looks like an identifier (``merchant_account:m-1:20261127T2000``,
+    ``ACQ.SELLER_BEEN_BLOCKED``) and holds a markdown character goes into a code span, where no
+    robot interprets it, so it can be copied as is; elsewhere markdown and HTML control
+    characters become their full-width forms (robots do not reliably honour backslash escapes).
+    """
+    text = str(value)
+    out: list[str] = []
+    pos = 0
+    for m in _IDENT.finditer(text):
+        out.append(text[pos:m.start()].translate(_MD_SWAP))
+        token = m.group(0)
+        out.append(f"`{token}`" if _MD_SPECIAL.intersection(token) else token)
+        pos = m.end()
+    out.append(text[pos:].translate(_MD_SWAP))
+    return "".join(out)
 
 
 def _finalize_md(value: object) -> object:
@@ -189,12 +255,14 @@ def _sample_vars() -> dict[str, list[dict[str, Any]]]:
         for step in steps:
             ctx = MessageContext(inc, step, step, False, 24, 1, at - timedelta(hours=1), at)
             out[f"{kind}.{step}"] = [context_vars(ctx, "m1")]
+            if kind in MANUAL_KINDS:
+                out[f"{kind}.{step}.manual"] = [context_vars(ctx, "m1")]
             out["ops"].append(context_vars(ctx, "ops"))
     return out
 
 
 def _known_names() -> set[str]:
-    bases = [f"{k}.{s}" for k, steps in STEPS.items() for s in steps] + ["ops", "group"]
+    bases = [*MERCHANT_BASES, "ops", "group"]
     names = set(DEFAULT_TEMPLATES) | {f"{b}.md" for b in bases}
     names |= {f"{b}.sms.{p}" for b in bases for p, _ in DEFAULT_SMS_PARAMS.get(b, ())}
     return names
@@ -246,8 +314,20 @@ class Renderer:
     Raises :class:`ConfigError` listing every problem with the overrides.
     """
 
-    def __init__(self, settings: TemplateSettings | None = None) -> None:
+    def __init__(
+        self, settings: TemplateSettings | None = None, template_ids: Mapping[str, Mapping[str, str]] | None = None,
+        *, link_for: LinkFn | None = None,
+    ) -> None:
+        """``template_ids``: per channel, template base -> provider template id (a base not in
+        the map gets no id: the channel's configured default applies). None: the legacy
+        ``sms_template_ids`` for every template channel. ``link_for``: when given, a merchant's
+        messages on :data:`LINK_CHANNELS` carry the link it returns for that merchant."""
         self._settings = settings or TemplateSettings()
+        self._link_for = link_for
+        legacy = dict(self._settings.sms_template_ids)
+        self._template_ids: Mapping[str, Mapping[str, str]] = (
+            template_ids if template_ids is not None else {c: legacy for c in self._settings.param_channels}
+        )
         problems = validate_templates(self._settings.overrides)
         if problems:
             raise ConfigError(problems)
@@ -256,6 +336,13 @@ class Renderer:
         texts = {**DEFAULT_TEMPLATES, **self._settings.overrides}
         self._plain: dict[str, Template] = {n: plain.from_string(t) for n, t in texts.items() if not n.endswith(".md")}
         self._md: dict[str, Template] = {n: markdown.from_string(t) for n, t in texts.items() if n.endswith(".md")}
+        # Bases whose text names the recipient (``merchant``); the others read the same for every
+        # merchant of an incident step, so their content is rendered once and reused.
+        self._personal = {n.rsplit(".", 1)[0] for n, t in texts.items()
+                          if "merchant" in meta.find_undeclared_variables(plain.parse(t))}
+        self._personal |= {n.partition(".sms.")[0] for n, t in self._settings.overrides.items()
+                           if ".sms." in n and "merchant" in meta.find_undeclared_variables(plain.parse(t))}
+        self._same: dict[tuple[object, ...], _Content] = {}
         self._sms: dict[str, tuple[tuple[str, Template], ...]] = {}
         for base, params in DEFAULT_SMS_PARAMS.items():
             merged = dict(params)
@@ -263,19 +350,49 @@ class Renderer:
             merged.update({n[len(prefix):]: t for n, t in self._settings.overrides.items() if n.startswith(prefix)})
             self._sms[base] = tuple((p, plain.from_string(t)) for p, t in merged.items())
 
-    def render(self, item: PlannedMessage | MessageGroup) -> OutboundMessage:
-        """The message to send for one planned message or a group (a one-part group is the part)."""
+    def render(self, item: PlannedMessage | MessageGroup, *, channel: str | None = None) -> OutboundMessage:
+        """The message to send for one planned message or a group (a one-part group is the part),
+        for ``channel`` (default: the item's; another one when falling back to a second provider)."""
         if isinstance(item, MessageGroup) and len(item.parts) == 1:
             item = item.parts[0]
         if isinstance(item, PlannedMessage):
             base = item.template
-            values = context_vars(item.context, item.recipient)
-            channel, key, critical = item.channel, item.dedupe_key, item.critical
+            ctx = item.context
+            shared = None if base in self._personal else (
+                base, channel or item.channel, ctx.incident.incident_id, ctx.incident.revision, ctx.phase, ctx.step,
+                ctx.reminder_hours, ctx.repeat, ctx.previous_start, ctx.previous_end,
+            )
+            content = self._same.get(shared) if shared is not None else None
+            if content is None:
+                content = self._content(base, channel or item.channel, context_vars(ctx, item.recipient))
+                if shared is not None:
+                    if len(self._same) >= 4096:
+                        self._same.clear()
+                    self._same[shared] = content
+            title, text, markdown, template_id, params = content
+            return OutboundMessage(
+                dedupe_key=item.dedupe_key, recipient=item.recipient, address=item.address, title=title, text=text,
+                markdown=markdown, template_id=template_id, template_params=params, critical=item.critical,
+                link=self._link(item.recipient, channel or item.channel),
+            )
         else:
             base = "group"
             items = [self._render(p.template, "text", context_vars(p.context, p.recipient)) for p in item.parts]
             values = {"items": [t.removeprefix(PREFIX) for t in items], "merchant": item.recipient}
-            channel, key, critical = item.channel, item.dedupe_key, item.critical
+            key, critical = item.dedupe_key, item.critical
+        title, text, markdown, template_id, params = self._content(base, channel or item.channel, values)
+        return OutboundMessage(
+            dedupe_key=key, recipient=item.recipient, address=item.address, title=title, text=text,
+            markdown=markdown, template_id=template_id, template_params=params, critical=critical,
+            link=self._link(item.recipient, channel or item.channel),
+        )
+
+    def _link(self, recipient: str, channel: str) -> str:
+        if self._link_for is None or recipient == OPS_RECIPIENT or channel not in LINK_CHANNELS:
+            return ""
+        return self._link_for(recipient)
+
+    def _content(self, base: str, channel: str, values: Mapping[str, Any]) -> _Content:
         title = self._render(base, "title", values)
         text = self._render(base, "text", values)
         markdown = ""
@@ -285,12 +402,9 @@ class Renderer:
         template_id: str | None = None
         params: tuple[tuple[str, str], ...] = ()
         if channel in self._settings.param_channels:
-            template_id = self._settings.sms_template_ids.get(base, base)
+            template_id = self._template_ids.get(channel, {}).get(base)
             params = tuple((p, self._param(t.render(values))) for p, t in self._sms.get(base, ()))
-        return OutboundMessage(
-            dedupe_key=key, recipient=item.recipient, address=item.address, title=title, text=text,
-            markdown=markdown, template_id=template_id, template_params=params, critical=critical,
-        )
+        return title, text, markdown, template_id, params
 
     def _render(self, base: str, part: str, values: Mapping[str, Any]) -> str:
         return self._plain[f"{base}.{part}"].render(values).strip()

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
-from huabei_watch.config.types import parse_duration
+from huabei_watch.config.types import KeyProblems, parse_duration
 from huabei_watch.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
@@ -108,6 +108,14 @@ def _looks_like_duration(value: object) -> bool:
 def format_errors(exc: ValidationError) -> list[str]:
     problems: list[str] = []
     for err in exc.errors(include_url=False):
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, KeyProblems):
+            where = format_loc(tuple(err["loc"]))
+            where = "" if where == "(top level)" else where
+            for path, message in cause.problems:
+                full = where + ("" if not path or path.startswith("[") or not where else ".") + path
+                problems.append(f"{full or '(top level)'}: {message}")
+            continue
         msg = _MESSAGES.get(err["type"])
         if msg is None:
             msg = err["msg"]

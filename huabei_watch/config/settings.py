@@ -12,7 +12,7 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from huabei_watch.config.types import Duration, HostPort
+from huabei_watch.config.types import Duration, HostPort, KeyProblems
 from huabei_watch.events.auth import KeyFormatError, private_key_from_text, public_key_from_text
 
 
@@ -182,6 +182,16 @@ class MerchantContacts(Section):
     email: str | None = None
 
 
+#: Notification channel names a merchant may list (``sms``: the deployment's SMS provider order;
+#: ``aliyun_sms`` / ``tencent_sms``: that provider, several in the order listed).
+MERCHANT_CHANNELS = ("wecom", "sms", "aliyun_sms", "tencent_sms", "wechat_oa", "dingtalk", "feishu", "webhook",
+                     "console", "file")
+#: The contact each channel sends to.
+CHANNEL_CONTACT = {"wecom": "wecom_robot_key", "sms": "phone", "aliyun_sms": "phone", "tencent_sms": "phone",
+                   "wechat_oa": "wechat_openid", "dingtalk": "dingtalk_access_token", "feishu": "feishu_hook",
+                   "webhook": "webhook_url"}
+
+
 class MerchantConfig(Section):
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     name: str = ""
@@ -191,8 +201,33 @@ class MerchantConfig(Section):
     cashier_webhook: str | None = None
     webhook_secret: SecretStr | None = None
     plugin: str | None = Field(default=None, description="Cashier plugin/SDK and version, e.g. 'woo-alipay/3.2.1'")
-    channels: tuple[str, ...] = Field(default=("wecom", "sms"), description="Notification channels for this merchant")
+    channels: tuple[str, ...] = Field(
+        default=("wecom", "sms"),
+        description="Notification channels for this merchant; SMS entries (sms, aliyun_sms, tencent_sms) form one "
+        "route tried in the order listed",
+    )
     contacts: MerchantContacts = MerchantContacts()
+
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [c for c in value if c not in MERCHANT_CHANNELS]
+        if unknown:
+            raise ValueError(f"unknown channel {', '.join(map(repr, unknown))} (known: {', '.join(MERCHANT_CHANNELS)})")
+        return value
+
+    @model_validator(mode="after")
+    def _listed_channels_have_contacts(self) -> MerchantConfig:
+        """A channel listed explicitly must have its contact (the defaults stay quiet without)."""
+        if "channels" not in self.model_fields_set:
+            return self
+        missing = sorted({CHANNEL_CONTACT[c] for c in self.channels
+                          if c in CHANNEL_CONTACT and getattr(self.contacts, CHANNEL_CONTACT[c]) is None})
+        if missing:
+            raise KeyProblems([(f"contacts.{m}", "required by the channels listed "
+                                f"({', '.join(c for c in self.channels if CHANNEL_CONTACT.get(c) == m)})")
+                               for m in missing])
+        return self
 
 
 class CoreSettings(Protocol):

@@ -82,3 +82,13 @@ def _check_hostport(v: str) -> str:
 
 
 HostPort = Annotated[str, AfterValidator(_check_hostport)]
+
+
+class KeyProblems(ValueError):
+    """Raised by a validator about keys below its own location: each ``(path, message)`` is
+    reported as its own ``<location>.<path>: message`` line (``path`` relative, e.g.
+    ``"ops[1].channel"``; ``""`` for the location itself)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{p}: {m}" if p else m for p, m in problems))
+        self.problems = problems

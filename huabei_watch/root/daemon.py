@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import timedelta
 
 from huabei_watch.bus.broker import broker_address_file
 from huabei_watch.clock import Clock
+from huabei_watch.merchants.links import merchant_link
 from huabei_watch.root import schema
 from huabei_watch.root.feeds import add_feed_routes
 from huabei_watch.root.merchant_page import add_merchant_routes
-from huabei_watch.root.settings import Settings
+from huabei_watch.root.settings import PagesSettings, Settings
 from huabei_watch.root.status import add_status_routes
 from huabei_watch.runtime.app import App, Resources, Role, RoleFactory
 
@@ -66,8 +68,19 @@ async def _notify(r: Resources[Settings]) -> Role:
     return await create_notify_role(
         r.settings.notify, off_ttl=r.settings.cashier.ttl, db=r.db, registry=r.registry, publisher=r.bus,
         clock=r.clock, http=r.http, scheduler=r.scheduler, tasks=r.tasks, incidents_topic=r.topics.incidents,
-        retention=r.settings.retention,
+        link_for=merchant_links(r.settings.pages, r.clock), retention=r.settings.retention,
     )
+
+
+def merchant_links(pages: PagesSettings, clock: Clock) -> Callable[[str], str] | None:
+    """Merchant id -> a signed link to its page, valid ``pages.link_ttl`` from when it is made;
+    None unless both ``pages.public_url`` (where people reach the page) and ``pages.link_secret``
+    are set."""
+    base, secret = pages.public_url, pages.link_secret
+    if base is None or secret is None:
+        return None
+    key, ttl = secret.get_secret_value(), timedelta(seconds=pages.link_ttl)
+    return lambda merchant_id: merchant_link(base, merchant_id, key, clock.now() + ttl)
 
 
 #: Every role by name, in the order a process that runs several builds them.

@@ -50,7 +50,7 @@ def _aware(value: datetime) -> datetime:
 
 def outcome_of(state: str, attempts: int, last_error: str) -> str:
     if state == "sent":
-        return "retried" if attempts > 0 else "sent"  # attempts counts failed tries
+        return "retried" if attempts > 1 else "sent"  # attempts counts provider tries, the last one included
     if state == "failed":
         return "unconfirmed" if last_error == UNCONFIRMED_REASON else "failed"
     return {"retry": "retried", "in_flight": "pending"}.get(state, state)

@@ -21,8 +21,10 @@ from sqlalchemy import MetaData
 from consumers.cashier import store as cashier_store
 from consumers.incidents import signal_log
 from consumers.incidents import store as incidents_store
+from consumers.notify import progress as notify_progress
 from consumers.notify import role as notify_role
 from consumers.notify import store as notify_store
+from consumers.notify.channels import shared_limit as notify_limits
 from huabei_watch.db.engine import Database
 from huabei_watch.db.migrate import Migrations
 from huabei_watch.db.tables import metadata
@@ -36,7 +38,7 @@ TABLE_MODULES: tuple[ModuleType, ...] = (
     seen, probe_store, compat_store,  # watcher
     signal_log, incidents_store,  # incidents
     cashier_store,  # cashier
-    notify_store, notify_role,  # notify
+    notify_store, notify_role, notify_progress, notify_limits,  # notify
 )
 
 #: The Alembic scripts (``env.py``, ``versions/``), package data of ``huabei_watch.root``.

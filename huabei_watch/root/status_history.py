@@ -163,7 +163,7 @@ _past_days: weakref.WeakKeyDictionary[AsyncEngine, tuple[datetime, str, list[tup
 async def _count_outcomes(conn: AsyncConnection, since: datetime, until: datetime | None) -> list[tuple[str, str, int]]:
     t = notification_deliveries.c
     outcome = case(
-        (and_(t.state == "sent", t.attempts > 0), "retried"),  # attempts counts failed tries
+        (and_(t.state == "sent", t.attempts > 1), "retried"),  # attempts counts provider tries, the last one included
         (t.state == "sent", "sent"),
         (t.state == "retry", "retried"),
         (and_(t.state == "failed", t.last_error == UNCONFIRMED_REASON), "unconfirmed"),

@@ -44,6 +44,8 @@ class FakeAliyunSms(FakeProvider):
         self.templates = templates
         self.number_limits = number_limits
         self._nonces: set[str] = set()
+        self.param_places: list[str] = []
+        self.batch_calls = 0  # SendBatchSms calls accepted
         super().__init__(clock)
 
     def _routes(self, app: web.Application) -> None:
@@ -68,8 +70,12 @@ class FakeAliyunSms(FakeProvider):
         if failure is not None:
             return self._failure(failure)
         raw = await request.read()
-        params = parse_qsl(request.query_string) + parse_qsl(raw.decode("utf-8"), keep_blank_values=True)
+        in_query = parse_qsl(request.query_string, keep_blank_values=True)
+        in_body = parse_qsl(raw.decode("utf-8"), keep_blank_values=True)
+        params = in_query + in_body
         p = dict(params)
+        # Where the parameters travelled: the official SDKs put them all in the query string.
+        self.param_places.append("query" if in_query and not in_body else "body" if not in_query else "both")
         if p.get("AccessKeyId") != self.access_key_id:
             return self._error(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
         if p.get("SignatureMethod") != "HMAC-SHA1" or p.get("SignatureVersion") != "1.0":
@@ -86,8 +92,10 @@ class FakeAliyunSms(FakeProvider):
         if not nonce or nonce in self._nonces:
             return self._error(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
         self._nonces.add(nonce)
-        if p.get("Action") != "SendSms" or p.get("Version") != "2017-05-25":
+        if p.get("Action") not in ("SendSms", "SendBatchSms") or p.get("Version") != "2017-05-25":
             return self._error(400, "InvalidAction.NotFound", "Specified api is not found.")
+        if p["Action"] == "SendBatchSms":
+            return await self._batch(p)
         phone = p.get("PhoneNumbers", "")
         if not MOBILE.match(phone):
             return self._error(200, "isv.MOBILE_NUMBER_ILLEGAL", "非法手机号")
@@ -106,6 +114,36 @@ class FakeAliyunSms(FakeProvider):
                 return self._error(200, "isv.BUSINESS_LIMIT_CONTROL", message)
         self.window_count(window_key)
         await self.accept(p.get("OutId", ""), phone, {**p, "TemplateParam": template_param})
+        return web.json_response(
+            {"Code": "OK", "Message": "OK", "BizId": f"{len(self.received)}^0", "RequestId": secrets.token_hex(8).upper()}
+        )
+
+    async def _batch(self, p: dict[str, str]) -> web.Response:
+        """SendBatchSms: up to 100 numbers, one signature and parameter set per number."""
+        try:
+            phones, signs, params = (json.loads(p.get(k, "")) for k in ("PhoneNumberJson", "SignNameJson", "TemplateParamJson"))
+        except ValueError:
+            return self._error(200, "isv.INVALID_JSON_PARAM", "JSON参数不合法")
+        if not isinstance(phones, list) or not 1 <= len(phones) <= 100:
+            return self._error(200, "isv.MOBILE_COUNT_OVER_LIMIT", "手机号码数量超过限制")
+        if not (isinstance(signs, list) and isinstance(params, list) and len(signs) == len(params) == len(phones)):
+            return self._error(200, "isv.INVALID_PARAMETERS", "签名、参数与号码数量不一致")
+        if any(not MOBILE.match(str(x)) for x in phones):
+            return self._error(200, "isv.MOBILE_NUMBER_ILLEGAL", "非法手机号")
+        if self.sign_names is not None and any(x not in self.sign_names for x in signs):
+            return self._error(200, "isv.SMS_SIGNATURE_ILLEGAL", "签名不合法")
+        template = p.get("TemplateCode", "")
+        if self.templates is not None and template not in self.templates:
+            return self._error(200, "isv.SMS_TEMPLATE_ILLEGAL", "模板不合法")
+        for phone in phones:
+            for limit, per, message in self.number_limits:
+                if not self.window_allows(f"{phone}|{template}", limit, per):
+                    return self._error(200, "isv.BUSINESS_LIMIT_CONTROL", message)
+        self.batch_calls += 1
+        for phone, param in zip(phones, params, strict=True):
+            self.window_count(f"{phone}|{template}")
+            await self.accept(f"{p.get('OutId', '')}:{phone}", phone,
+                              {**p, "PhoneNumbers": phone, "TemplateParam": param})
         return web.json_response(
             {"Code": "OK", "Message": "OK", "BizId": f"{len(self.received)}^0", "RequestId": secrets.token_hex(8).upper()}
         )

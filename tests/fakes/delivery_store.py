@@ -48,7 +48,8 @@ class MemoryDeliveryStore:
     async def mark_sent(self, key: str, receipt: str, now: datetime) -> None:
         now = now.astimezone(UTC)
         row = self._row(key, now)
-        row.record = replace(row.record, state="sent", receipt=receipt, sent_at=now, updated_at=now, next_attempt_at=None)
+        row.record = replace(row.record, state="sent", receipt=receipt, sent_at=now, updated_at=now, next_attempt_at=None,
+                             attempts=row.record.attempts + 1)
         row.payload = None
 
     async def mark_failed(
@@ -60,6 +61,7 @@ class MemoryDeliveryStore:
         *,
         retry_at: datetime | None = None,
         message: OutboundMessage | None = None,
+        channel: str | None = None,
     ) -> None:
         if not permanent and retry_at is None:
             raise ValueError("a transient failure needs retry_at")
@@ -74,6 +76,7 @@ class MemoryDeliveryStore:
             updated_at=now,
             next_attempt_at=None if permanent else retry_at,
             group_key=message.dedupe_key if message is not None else row.record.group_key,
+            channel=channel or row.record.channel,
         )
         if message is not None:
             row.payload = message

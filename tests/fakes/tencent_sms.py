@@ -44,6 +44,9 @@ class FakeTencentSms(FakeProvider):
         self.secret_key = secret_key
         self.sdk_app_id = sdk_app_id
         self.number_limits = number_limits
+        #: Numbers answered LimitExceeded.AppCountryOrRegionInBlacklist (a region the app may not reach).
+        self.blocked_numbers: set[str] = set()
+        self.batch_calls = 0  # requests with more than one number
         super().__init__(clock)
 
     def _routes(self, app: web.Application) -> None:
@@ -101,24 +104,33 @@ class FakeTencentSms(FakeProvider):
         if body.get("SmsSdkAppId") != self.sdk_app_id:
             return self._error("InvalidParameterValue.SdkAppIdNotExist", "SdkAppId not exist.")
         phones = body.get("PhoneNumberSet") or []
-        if len(phones) != 1:
-            return self._error("InvalidParameter", "this fake takes exactly one number")
-        phone, ref = phones[0], body.get("SessionContext", "")
+        if not 1 <= len(phones) <= 200:
+            return self._error("LimitExceeded.PhoneNumberCountLimit", "1 to 200 numbers per request")
+        ref = body.get("SessionContext", "")
         failure = self.take_failure()
         if failure is not None:
-            return self._failure(failure, phone, ref)
-        if not MOBILE.match(phone):
-            return self._status(phone, "InvalidParameterValue.IncorrectPhoneNumber", "incorrect number", ref)
-        key = f"{phone}|{body.get('TemplateId')}"
-        for limit, per, code in self.number_limits:
-            if not self.window_allows(key, limit, per):
-                return self._status(phone, code, "frequency limit", ref)
-        self.window_count(key)
-        await self.accept(ref, phone, body)
-        return web.json_response({"Response": {"SendStatusSet": [
-            {"SerialNo": f"2433:{len(self.received)}", "PhoneNumber": phone, "Fee": 1, "SessionContext": ref,
-             "Code": "Ok", "Message": "send success", "IsoCode": "CN"}],
-            "RequestId": secrets.token_hex(8)}})
+            return self._failure(failure, phones[0], ref)
+        statuses = []
+        for phone in phones:
+            code = ""
+            if not MOBILE.match(phone):
+                code = "InvalidParameterValue.IncorrectPhoneNumber"
+            elif phone in self.blocked_numbers:
+                code = "LimitExceeded.AppCountryOrRegionInBlacklist"
+            else:
+                key = f"{phone}|{body.get('TemplateId')}"
+                code = next((c for limit, per, c in self.number_limits if not self.window_allows(key, limit, per)), "")
+                if not code:
+                    self.window_count(key)
+                    await self.accept(ref if len(phones) == 1 else f"{ref}:{phone}", phone, body)
+            if code:
+                self.reject(code, "refused")
+            statuses.append({"SerialNo": "" if code else f"2433:{len(self.received)}", "PhoneNumber": phone,
+                             "Fee": 0 if code else 1, "SessionContext": ref, "Code": code or "Ok",
+                             "Message": code or "send success", "IsoCode": "CN"})
+        if len(phones) > 1:
+            self.batch_calls += 1
+        return web.json_response({"Response": {"SendStatusSet": statuses, "RequestId": secrets.token_hex(8)}})
 
     def _failure(self, failure: Failure, phone: str, ref: str) -> web.Response:
         if failure.code is None:

@@ -9,12 +9,13 @@ from huabei_watch.merchants.model import token_matches
 from huabei_watch.merchants.registry import MerchantRegistry
 from huabei_watch.root.cli import main
 
-CSV = """id,name,mode,token,payments_secret,phone,channels,plugin
-m1,一号店,auto,tok1,sec1,13800000001,wecom;sms,woo-alipay/3.2.1
-m2,二号店,notify_only,,,,sms,
-m3,三号店,sometimes,,,,,
-,无名店,auto,,,,,
-m4,四号店,pinned_off,,,call-me,,
+CSV = """id,name,mode,token,payments_secret,phone,channels,plugin,wecom_robot_key
+m1,一号店,auto,tok1,sec1,13800000001,wecom;sms,woo-alipay/3.2.1,robot-1
+m2,二号店,notify_only,,,13800000002,sms,,
+m3,三号店,sometimes,,,,,,
+,无名店,auto,,,,,,
+m4,四号店,pinned_off,,,call-me,,,
+m5,五号店,auto,,,,wecom,,
 """
 
 
@@ -22,7 +23,8 @@ async def test_csv_import_upserts_good_rows_and_reports_bad_ones_by_line(db: Dat
     reg = MerchantRegistry(db)
     report = await reg.import_csv(CSV)
     assert report.imported == 2
-    assert [p.split(":")[0] for p in report.problems] == ["line 4", "line 5", "line 6"]
+    assert [p.split(":")[0] for p in report.problems] == ["line 4", "line 5", "line 6", "line 7"]
+    assert report.problems[3] == "line 7: contacts.wecom_robot_key: required by the channels listed (wecom)"
     assert "mode: must be one of" in report.problems[0]
     m1 = await reg.get("m1")
     assert m1 is not None and m1.mode == "auto" and m1.channels == ("wecom", "sms")
@@ -51,7 +53,7 @@ def test_merchants_import_command_reports_problems_and_exits_nonzero(tmp_path: P
     f.write_text(CSV, "utf-8")
     assert main(["--config", str(cfg), "merchants", "import", str(f)]) == 1
     captured = capsys.readouterr()
-    assert "imported 2 merchants, 3 problems" in captured.out
+    assert "imported 2 merchants, 4 problems" in captured.out
     assert "line 4: mode" in captured.err
     assert main(["--config", str(cfg), "merchants", "list"]) == 0
     assert '"id": "m1"' in capsys.readouterr().out

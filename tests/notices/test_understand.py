@@ -11,6 +11,18 @@ from hypothesis import strategies as st
 from huabei_watch.clock import SHANGHAI
 from tests.notices.cases import CASES, Case
 from tests.notices.cases_families import FAMILY_CASES, INSTITUTION_CASES
+from tests.notices.cases_round3 import (
+    FORMAT_CASES,
+    LAST_CASES,
+    LAST_LOOKALIKES,
+    LOOKALIKE_CASES,
+    MORE_CASES,
+    MORE_LOOKALIKES,
+    NEVER_SILENT_CASES,
+    ROUND3_CASES,
+    TRADITIONAL_CASES,
+    TRADITIONAL_LOOKALIKES,
+)
 from watcher.notices import NoticeUnderstanding, parse_notice_json, understand
 
 
@@ -18,7 +30,8 @@ def _dt(s: str | None) -> datetime | None:
     return None if s is None else datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
 
 
-ALL_CASES = CASES + FAMILY_CASES + INSTITUTION_CASES
+ALL_CASES = (CASES + FAMILY_CASES + INSTITUTION_CASES + ROUND3_CASES + FORMAT_CASES + MORE_CASES + LAST_CASES
+             + TRADITIONAL_CASES)
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=[c.id for c in ALL_CASES])
@@ -47,10 +60,28 @@ def test_notice_table(case: Case) -> None:
             assert u.interface_change.deadline == date.fromisoformat(case.extra["deadline"])
 
 
+@pytest.mark.parametrize("case", NEVER_SILENT_CASES, ids=[c.id for c in NEVER_SILENT_CASES])
+def test_future_range_with_any_disruption_wording_is_never_silent(case: Case) -> None:
+    u = understand(case.text, published=case.published, title=case.title)
+    assert u.kind == "maintenance" or u.needs_review, u.reasons
+    got = [(w.start, w.end, w.status) for w in u.windows]
+    assert got == [(_dt(w.start), _dt(w.end), w.status) for w in case.windows], u.to_json()
+
+
+_LOOKALIKES = LOOKALIKE_CASES + LAST_LOOKALIKES + MORE_LOOKALIKES + TRADITIONAL_LOOKALIKES
+
+
+@pytest.mark.parametrize("case", _LOOKALIKES, ids=[c.id for c in _LOOKALIKES])
+def test_lookalike_is_not_maintenance_and_needs_no_review(case: Case) -> None:
+    u = understand(case.text, published=case.published, title=case.title)
+    assert u.kind != "maintenance", u.reasons
+    assert u.windows == () and not u.needs_review, u.to_json()
+
+
 def test_table_is_broad() -> None:
     assert len(CASES) >= 80
     assert {c.kind for c in CASES} == {"maintenance", "outage", "recovery", "interface", "fee_policy", "other"}
-    every = ALL_CASES
+    every = ALL_CASES + NEVER_SILENT_CASES + _LOOKALIKES
     assert len({c.id for c in every}) == len(every)
 
 
@@ -150,3 +181,124 @@ def test_many_ranges_are_capped_and_flagged_for_review() -> None:
     assert u.kind == "maintenance"
     assert len(u.windows) == 31  # identical windows collapse; the cap keeps the first 64 ranges
     assert u.needs_review
+
+
+_RANGES = ("12月5日01:00-03:00", "12月5日凌晨1点至3点", "2026-12-05 22:00至2026-12-06 06:00", "12月5日22时至次日6时",
+           "12月5日至12月6日", "12/5 01:00~03:00")
+_STOPS = ("暂停", "停止", "中断", "无法使用", "不能使用", "不可用", "受影响", "延迟", "维护", "升级", "割接", "切换", "迁移",
+          "停机", "停运", "停服", "关闭", "下线", "暫停", "中斷", "無法使用", "受影響", "延遲", "維護", "升級", "切換", "遷移",
+          "停機", "停運", "關閉", "下線")
+_SUBJECTS = ("网上缴费", "APP", "線上服務")
+
+
+@pytest.mark.parametrize("stop", _STOPS)
+def test_any_future_range_with_any_disruption_word_is_never_silent(stop: str) -> None:
+    for rng in _RANGES:
+        for subject in _SUBJECTS:
+            for text in (f"{rng}{subject}{stop}。", f"{subject}将于{rng}{stop}，敬请留意。"):
+                u = understand(text, published=date(2026, 11, 26))
+                assert u.kind == "maintenance" or u.needs_review, (text, u.reasons)
+                assert u.windows, (text, u.reasons)
+
+
+def test_a_range_tied_to_no_disruption_beside_windows_is_set_aside() -> None:
+    u = understand("12月5日01:00-03:00系统升级，暂停充值。12月8日10:00-12:00，新版本介绍会在线上举行。",
+                   published=date(2026, 11, 26))
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 01:00"), _dt("2026-12-05 03:00"))]
+    assert any("no wording of a disruption" in r for r in u.reasons)
+
+
+def test_rows_of_a_list_are_tied_through_the_line_introducing_them() -> None:
+    u = understand("各区停水安排如下：\n东区 12月5日8:00-12:00；\n西区 12月6日8:00-12:00；", published=date(2026, 11, 26))
+    assert len(u.windows) == 2
+
+
+def test_a_date_span_with_hours_on_its_last_day_is_one_window_a_day() -> None:
+    u = understand("12月5日至12月7日0:00-6:00，缴费系统升级，暂停缴费。", published=date(2026, 11, 26))
+    assert [(w.start, w.end) for w in u.windows] == [
+        (_dt(f"2026-12-0{d} 00:00"), _dt(f"2026-12-0{d} 06:00")) for d in (5, 6, 7)
+    ]
+
+
+def test_a_window_announced_by_a_service_desk_is_kept() -> None:
+    u = understand("客服中心通知：12月5日0:00-6:00系统维护，暂停在线缴费。", published=date(2026, 11, 26))
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"))]
+
+
+def test_a_window_worded_as_a_request_to_merchants_is_kept() -> None:
+    u = understand("系统升级通知：请商户于12月5日0:00-6:00期间暂停发起退款。", published=date(2026, 11, 26))
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"))]
+
+
+def test_hours_after_a_window_across_midnight_that_start_earlier_are_on_its_end_day() -> None:
+    u = understand("12月5日23:00至12月6日1:00暂停网上缴费；1:00至3:00暂停自助终端。", published=date(2026, 11, 26))
+    assert [(w.start, w.end) for w in u.windows] == [
+        (_dt("2026-12-05 23:00"), _dt("2026-12-06 01:00")), (_dt("2026-12-06 01:00"), _dt("2026-12-06 03:00"))]
+
+
+def test_a_notice_published_after_its_window_that_only_warns_of_failures_stays_maintenance() -> None:
+    u = understand("12月5日0:00-6:00系统升级，期间可能出现交易异常，暂停提现。", published=date(2026, 12, 6))
+    assert u.kind == "maintenance"
+
+
+def test_a_date_with_the_same_hours_as_the_range_before_is_a_window() -> None:
+    u = understand("12月5日0:00-2:00暂停网银；12月6日同一时段暂停手机银行。", published=date(2026, 11, 26))
+    assert [(w.start, w.end) for w in u.windows] == [
+        (_dt("2026-12-05 00:00"), _dt("2026-12-05 02:00")), (_dt("2026-12-06 00:00"), _dt("2026-12-06 02:00"))]
+
+
+def test_labelled_stop_and_resumption_lines_are_one_window() -> None:
+    for text in ("停机时间：12月5日22:00\n恢复时间：12月6日06:00\n停机期间暂停缴费。",
+                 "停机开始：12月5日22:00；停机结束：12月6日06:00。停机期间暂停缴费。"):
+        u = understand(text, published=date(2026, 11, 26))
+        assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 22:00"), _dt("2026-12-06 06:00"))], text
+
+
+def test_windows_tied_to_nothing_are_kept_for_review() -> None:
+    u = understand("时间：12月5日0:00-6:00。内容：核心数据库扩容。", published=date(2026, 11, 26), title="重要通知")
+    assert u.windows and u.needs_review
+    assert any("no window is tied" in r for r in u.reasons)
+
+
+def test_a_transition_period_is_no_window() -> None:
+    u = understand("新系统12月5日上线，12月5日至12月31日为过渡期，期间新旧系统并行，业务正常办理。",
+                   published=date(2026, 11, 26), title="新系统上线公告")
+    assert u.kind != "maintenance" and not u.windows
+
+
+def test_an_end_given_only_as_a_part_of_the_day_is_no_end_and_is_reviewed() -> None:
+    u = understand("12月5日22:00至次日凌晨，缴费系统升级，暂停缴费。", published=date(2026, 11, 26))
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 22:00"), None)]
+    assert u.needs_review
+
+
+def test_all_transactions_in_a_banks_notice_are_not_huabei() -> None:
+    u = understand("我行定于12月5日00:00至03:00升级系统，届时B2C网关业务暂停全部交易；借记卡快捷支付暂停。",
+                   published=date(2026, 11, 26))
+    assert not u.huabei_affected
+    assert "pcredit" not in u.channels and "pcredit" not in u.windows[0].channels
+
+
+def test_a_product_said_unaffected_in_one_sentence_leaves_the_others_affected() -> None:
+    u = understand("12月12日01:00至07:00核心系统升级，届时暂停：\n1.个人网上银行（01:00-07:00）；\n"
+                   "2.借记卡快捷支付（01:00-06:00）。\nATM取款不受影响。", published=date(2026, 11, 26))
+    assert {"bankPay", "debitCardExpress"} <= set(u.channels)
+
+
+@pytest.mark.parametrize("written", ["115.12.05(六)00:00~06:00", "115-12-05 00:00 至 115-12-05 06:00", "115/12/05 00:00-06:00"])
+def test_roc_years_with_any_separator(written: str) -> None:
+    u = understand(f"本行訂於{written}進行系統維護，暫停網路銀行服務。", published=date(2026, 11, 26))
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"))]
+
+
+@pytest.mark.parametrize("text", ["维护期间（12月5日至12月7日）每日0:00-6:00暂停缴费。",
+                                  "12月5日-12月7日期间，每天凌晨0:00-6:00系统升级，暂停缴费。"])
+def test_a_date_span_in_parentheses_or_with_qijian_then_daily_hours(text: str) -> None:
+    u = understand(text, published=date(2026, 11, 26))
+    assert [(w.start, w.end) for w in u.windows] == [
+        (_dt(f"2026-12-0{d} 00:00"), _dt(f"2026-12-0{d} 06:00")) for d in (5, 6, 7)]
+
+
+def test_a_date_list_with_a_shared_weekday_note_shares_the_hours() -> None:
+    u = understand("12月5日、12日、19日（均为周六）0:00-6:00系统维护，暂停服务。", published=date(2026, 11, 26))
+    assert [w.start.day for w in u.windows] == [5, 12, 19]

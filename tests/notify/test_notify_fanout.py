@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 
 import pytest
 
 from consumers.notify.delivery import Deliverer, DeliverySettings
-from consumers.notify.fanout import FanOut, FanOutSettings
+from consumers.notify.fanout import LOOKAHEAD, FanOut, FanOutSettings
 from consumers.notify.plan import Endpoint, PlannedMessage, PlanSettings, Recipient, plan_for
 from consumers.notify.ports import OutboundMessage, SendReceipt
 from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.errors import TransientError
 from huabei_watch.events import Incident, IncidentKind, Phase, Scope
 from tests.fakes.delivery_store import MemoryDeliveryStore
+from tests.support import eventually
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
 SETTINGS = PlanSettings()
@@ -96,7 +97,7 @@ async def test_big_maintenance_does_not_starve_a_merchant_alert_queued_after_it(
     await fan.run(burst=True)
     assert len(wecom.sent) == 5001 and len(set(wecom.sent)) == 5001
     assert wecom.sent.index("m7|acct-7|opened|wecom") < 8
-    assert big.max_ahead <= 4 + 2  # streamed: never more than the in-flight work plus one look-ahead
+    assert big.max_ahead <= 4 + LOOKAHEAD + 1  # streamed: the in-flight work plus a bounded look-ahead
     assert (fan.queued, fan.sent, fan.failed, fan.in_progress) == (5001, 5001, 0, 0)
 
 
@@ -166,5 +167,57 @@ async def test_stop_lets_deliveries_in_progress_finish() -> None:
 
     fan.submit("maint-all", Stopping(MAINT, 100, "wecom", wecom))
     await fan.run()  # not burst: returns because of stop()
-    assert 5 <= len(wecom.sent) < 100
+    assert 1 <= len(wecom.sent) < 100  # what was in progress at stop() finished; the rest was never started
     assert fan.in_progress == 0 and len(wecom.sent) == fan.sent
+
+
+async def test_a_new_stream_replaces_the_lane_and_only_its_own_end_is_reported() -> None:
+    wecom = Recorder("wecom")
+    fan = FanOut(deliverer(wecom), FanOutSettings(default_concurrency=1))
+    pulled: list[int] = []
+
+    async def stream(tag: int, n: int) -> AsyncIterator[PlannedMessage]:
+        for i in range(n):
+            pulled.append(tag)
+            yield one_for(MAINT, f"m{tag}-{i}", "wecom")[0]
+
+    reports: list[tuple[str, bool]] = []
+
+    def report(name: str) -> Callable[[bool], Awaitable[None]]:
+        async def done(ok: bool) -> None:
+            reports.append((name, ok))
+        return done
+
+    fan.submit("inc", stream(1, 1000), on_done=report("first"))
+    runner = asyncio.create_task(fan.run(burst=True))
+    await eventually(lambda: len(pulled) >= 5, what="the first stream running")
+    fan.submit("inc", stream(2, 20), on_done=report("second"))
+    at_replace = pulled.count(1)
+    await runner
+    assert pulled.count(1) <= at_replace + 1  # the first pass stopped (at most the item being pulled)
+    assert pulled.count(2) == 20
+    assert reports == [("second", True)]
+
+
+async def test_a_channel_at_its_limit_does_not_stall_another_channel_of_the_same_lane() -> None:
+    release = asyncio.Event()
+
+    class Held(Recorder):
+        async def send(self, msg: OutboundMessage) -> SendReceipt:
+            await release.wait()
+            return await super().send(msg)
+
+    wecom, sms = Held("wecom"), Recorder("sms")
+    fan = FanOut(deliverer(wecom, sms), FanOutSettings(default_concurrency=2))
+
+    def both(n: int) -> list[PlannedMessage]:
+        return [m for i in range(n) for m in plan_for(
+            MAINT, None, Recipient(f"m{i}", (Endpoint("wecom", f"r{i}"), Endpoint("sms", f"p{i}"))), T0, SETTINGS)]
+
+    fan.submit("maint-all", both(50))
+    runner = asyncio.create_task(fan.run(burst=True))
+    await eventually(lambda: len(sms.sent) == 50, what="every SMS while the robots are held")
+    assert wecom.sent == []
+    release.set()
+    await runner
+    assert len(wecom.sent) == 50

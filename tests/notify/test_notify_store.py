@@ -1,4 +1,5 @@
-"""One contract, three stores: in-memory, SQLite (aiosqlite), PostgreSQL (when HUABEI_TEST_PG_URL is set)."""
+"""One contract, five stores: in-memory, SQLite (aiosqlite), PostgreSQL (when HUABEI_TEST_PG_URL is set), and
+the coalescing store the fan-out uses over each database."""
 
 from __future__ import annotations
 
@@ -12,9 +13,7 @@ import pytest
 
 from consumers.notify.delivery import DeliveryStore
 from consumers.notify.ports import OutboundMessage
-from consumers.notify.store import (
-    SqlDeliveryStore,
-)
+from consumers.notify.store import CoalescingStore, SqlDeliveryStore
 from huabei_watch.clock import SHANGHAI
 from tests.fakes.delivery_store import MemoryDeliveryStore
 from tests.support import fresh_pg_database, migrated_database
@@ -28,16 +27,19 @@ GROUP = OutboundMessage(
 )
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=["memory", "sqlite", "coalescing", pytest.param("postgres", marks=pytest.mark.postgres),
+                        pytest.param("coalescing-postgres", marks=pytest.mark.postgres)])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DeliveryStore]:
     if request.param == "memory":
         yield MemoryDeliveryStore()
         return
-    if request.param == "postgres" and not PG_URL:
+    pg = request.param.endswith("postgres")
+    if pg and not PG_URL:
         pytest.skip("HUABEI_TEST_PG_URL not set")
-    url = await fresh_pg_database(PG_URL) if request.param == "postgres" else f"sqlite+aiosqlite:///{tmp_path / 'n.db'}"
+    url = await fresh_pg_database(PG_URL) if pg else f"sqlite+aiosqlite:///{tmp_path / 'n.db'}"
     db = await migrated_database(url)
-    yield SqlDeliveryStore(db.engine)
+    sql = SqlDeliveryStore(db.engine)
+    yield CoalescingStore(sql) if request.param.startswith("coalescing") else sql
     await db.close()
 
 
@@ -87,6 +89,15 @@ async def test_failed_attempts_are_counted(store: DeliveryStore) -> None:
     assert rec is not None and (rec.attempts, rec.state, rec.last_error) == (4, "failed", "gave up")
 
 
+async def test_sent_messages_count_the_try_that_succeeded(store: DeliveryStore) -> None:
+    await store.reserve(A, T0)
+    await store.mark_sent(A, "x", T0)
+    await store.reserve(B, T0)
+    await store.mark_failed(B, "503", False, T0, retry_at=T0, message=GROUP)
+    await store.mark_sent(B, "y", T0)
+    assert [(r.attempts if r else None) for r in (await store.get(A), await store.get(B))] == [1, 2]
+
+
 async def test_takeover_only_of_a_stale_reservation(store: DeliveryStore) -> None:
     await store.reserve(A, T0)
     assert not await store.takeover(A, T0 + timedelta(seconds=10), stale_before=T0)
@@ -122,3 +133,21 @@ async def test_release_drops_only_an_unsent_reservation(store: DeliveryStore) ->
     await store.mark_sent(A, "x", T0)
     await store.release(A)
     assert await store.reserve(A, T0) == "sent"
+
+
+async def test_many_keys_are_reserved_and_confirmed_in_one_statement_each(tmp_path: Path) -> None:
+    from consumers.notify.store import CoalescingStore
+
+    db = await migrated_database(f"sqlite+aiosqlite:///{tmp_path / 'batch.db'}")
+    inner = SqlDeliveryStore(db.engine)
+    store = CoalescingStore(inner)
+    await inner.reserve("k-old", T0)
+    keys = [f"m{i}|inc|opened|wecom" for i in range(300)] + ["k-old"]
+    states = await asyncio.gather(*(store.reserve(k, T0) for k in keys))
+    assert states == ["new"] * 300 + ["in_flight"]
+    await asyncio.gather(*(store.mark_sent(k, f"r-{k}", T0) for k in keys[:300]))
+    assert store.batches == 2  # one insert for 301 reservations, one update for 300 confirmations
+    rec = await store.get(keys[7])
+    assert rec is not None and rec.state == "sent" and rec.receipt == f"r-{keys[7]}"
+    assert await store.reserve(keys[7], T0) == "sent"
+    await db.close()

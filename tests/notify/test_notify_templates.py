@@ -82,7 +82,7 @@ def test_values_cannot_inject_markdown_or_html() -> None:
 def test_markdown_override_escapes_values_but_keeps_its_own_markup() -> None:
     renderer = Renderer(TemplateSettings(overrides={"maintenance.announced.md": "## 维护\n> {{ title }}"}))
     out = renderer.render(one(maintenance(title="a_b*c"), MERCHANT, "wecom", "announced"))
-    assert out.markdown == "## 维护\n> a＿b＊c"
+    assert out.markdown == "## 维护\n> `a_b`＊c"  # the identifier kept whole in a code span
 
 
 @pytest.mark.parametrize(("raw", "escaped"), [("a*b", "a＊b"), ("`x`", "ˋxˋ"), ("# h", "＃ h"), ("1|2", "1｜2"), ("普通", "普通")])
@@ -105,7 +105,7 @@ def test_sms_param_is_cut_to_the_provider_limit_on_one_line() -> None:
         advice_zh=advice, opened_at=T0, updated_at=T0, revision=1,
     )
     out = Renderer().render(one(acct, MERCHANT, "aliyun_sms", "opened"))
-    assert out.template_id == "merchant_account.opened"  # no code configured: the template name
+    assert out.template_id is None  # no code configured: the channel's default template applies
     ((name, value),) = out.template_params
     assert name == "advice"
     assert len(value) == 35 and value.endswith("…")
@@ -176,3 +176,14 @@ def test_override_replaces_the_default_text_and_sms_param() -> None:
 )
 def test_format_window(start: datetime | None, end: datetime | None, text: str) -> None:
     assert format_window(start, end) == text
+
+
+def test_a_text_naming_the_merchant_is_rendered_for_each_merchant_others_once_per_step() -> None:
+    renderer = Renderer(TemplateSettings(overrides={"maintenance.announced.text": "{{ merchant }}：花呗将于{{ window }}维护"}))
+    texts = [renderer.render(one(maintenance(), Recipient(m, (Endpoint("console", m),)), "console", "announced")).text
+             for m in ("m1", "m2")]
+    assert texts == ["m1：花呗将于11月28日02:00-04:00维护", "m2：花呗将于11月28日02:00-04:00维护"]
+    plain = Renderer()
+    a, b = (plain.render(one(maintenance(), Recipient(m, (Endpoint("wecom", m),)), "wecom", "announced"))
+            for m in ("m1", "m2"))
+    assert a.text == b.text and (a.recipient, b.recipient) == ("m1", "m2") and a.dedupe_key != b.dedupe_key

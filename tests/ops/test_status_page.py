@@ -124,6 +124,7 @@ async def test_status_shows_source_health_and_notification_failures(app: App) ->
     deliveries = cells(page, "deliveries")
     assert [d[1] for d in deliveries][:2] == ["失败 failed", "已发送 sent"]  # the newest two; history follows
     assert "errcode 45009" in deliveries[0][5]
+    assert [d[4] for d in deliveries][:2] == ["1", "1"]  # a message sent at the first try was tried once
     checks = {r[0]: r[1] for r in cells(page, "checks")}
     assert "正常" in checks["database"] and "正常" in checks["broker"]
 

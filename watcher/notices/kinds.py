@@ -29,6 +29,13 @@ _WORDS: dict[Kind, dict[str, int]] = {
         # "维护" that is not maintenance, and stops that are a customer's own: counted as nothing
         "停止维护": 0, "终止维护": 0, "不再维护": 0, "欠费停机": 0, "自动停机": 0, "停车": 0, "安全维护": 0,
         "停机保号": 0, "停诊": 0,
+        # an upgrade that makes something new ("升级为金卡会员", "升级新版即可领取") stops nothing
+        "升级为": 0, "升级成": 0, "升级新版": 0, "升级到新版": 0, "升级至新版": 0,
+        # games and apps: an update that keeps players out
+        "版本更新": 3, "停服更新": 3, "更新维护": 3, "无法进入": 2, "无法登入": 2, "无法登陆": 2,
+        # more wordings of a stop or a degradation
+        "受限": 2, "暂不开放": 2, "不开放": 1, "延时": 1, "卡顿": 2, "中止": 2, "断断续续": 2, "无响应": 2,
+        "登录不了": 2, "未能登入": 2, "未能使用": 2, "暂停运作": 3, "关停": 2, "冻结": 1, "停止运作": 3, "封网": 3, "闪断": 3,
     },
     "outage": {
         "故障": 3, "异常": 2, "中断": 2, "波动": 2, "报错": 2, "失败率": 2, "不稳定": 2, "突发": 2,
@@ -36,6 +43,7 @@ _WORDS: dict[Kind, dict[str, int]] = {
         "正在紧急": 2, "紧急处理": 2, "正在处理": 2, "正在修复": 3, "正在排查": 3, "全力抢修": 3,
         "无法打开": 2, "无法登录": 2, "打不开": 2, "用户反映": 2, "用户反馈": 2, "网友反映": 2,
         "当机": 3, "宕机": 3, "瘫痪": 3, "崩溃": 3, "崩了": 3, "抢修": 3, "未恢复": 3, "尚未恢复": 3, "误判": 2,
+        "挖断": 3, "断缆": 3, "跳电": 3, "跳闸": 3,
         "停机保号": 0,
     },
     "recovery": {
@@ -86,6 +94,10 @@ _RECOVERED_AT_RE = re.compile(
 # Said after the fact: a failure that is over (已恢复, 已修复, 现已回复正常).
 PAST_RECOVERY_RE = re.compile(
     r"(?:已经?|现已|均已|目前已|当晚已|随后已)\s*(?:全部|全面|基本|大致|陆续|逐步|完成)?\s*(?:恢复|修复|解决|解除|排除|回复)"
+)
+_DEV_RE = re.compile(
+    r"接口|SDK|sdk|API|api|插件|证书|密钥|公钥|私钥|开发者|开发|参数|字段|网关|对接|集成|验签|加签|签名|商户系统|开放平台"
+    r"|服务端|客户端版本|调用|协议版本|TLS|tls|HTTPS|https|域名|IP|回调"
 )
 _PAST_OUTAGE_RE = re.compile(r"(?:出现|发生|遇到)[^。;\n]{0,12}(?:故障|异常|中断|问题)")
 
@@ -140,6 +152,10 @@ def classify(title: str, body: str, *, has_window: bool, has_range: bool) -> Kin
         s["recovery"] += 4
     if s["recovery"] and s["outage"]:
         s["recovery"] += s["outage"]
+    # An interface change is for integrators: without any word of theirs, versions and 下线 are an
+    # app's release notes or a product retired, not an interface change.
+    if s["interface"] and not (_DEV_RE.search(title) or _DEV_RE.search(body)):
+        s["interface"] = 0
     # Interface words appear in maintenance notices ("接口调用失败"); a time range tilts to maintenance.
     if has_range and s["maintenance"] >= 2:
         s["maintenance"] += 3

@@ -41,12 +41,25 @@ def cn_to_int(s: str) -> int | None:
 
 # A Chinese numeral followed by a date/time/duration unit. The look-behind keeps weekdays
 # (周一, 星期六), lunar days (初二) and idioms (统一时间, 第一时间, 同一天) as they are.
+# A lone 两 counts ("两日", "两号线"): never a day of the month, so "两日" stays as written
+# ("7月27日及8月3日两日6:00~8:00" is two dates, not the 2nd).
 _CN_NUM_RE = re.compile(
-    r"(?<![周期拜统第同唯逐万初零〇一二两三四五六七八九十百])([零〇一二两三四五六七八九十百]++)"
+    r"(?<![周期拜统第同唯逐万初零〇一二两三四五六七八九十百])(?!两(?![零〇一二两三四五六七八九十百])\s*[日号])"
+    r"([零〇一二两三四五六七八九十百]++)"
     r"(?=\s*(?:年|月|日|号|点|时(?![间候段期效限长])|个?半?小时|分钟|天))"
 )
+# "连续三日" counts days (never the 3rd): written as 天 before numerals become digits.
+_RUN_OF_DAYS_RE = re.compile(r"(连续|一连)\s*([零〇一二两三四五六七八九十\d]{1,3})\s*日")
 # Minutes written in Chinese after an hour already turned into digits: 2点三十分 -> 2点30分.
 _CN_MIN_RE = re.compile(r"(?<=\d[点时])([零〇一二三四五六七八九十]++)(?=分)")
+# "凌晨2-4点", "0～6时": the first hour shares the unit written after the second; "12月5-6日": the
+# first day shares 日. Written out so that each is a point of its own.
+_SHARED_HOUR_RE = re.compile(r"(?<![\d:.])(\d{1,2})(\s*(?:[-~]|至|到)\s*)(\d{1,2})(?=\s*[点时](?![间候段期效限长]))")
+_SHARED_DAY_RE = re.compile(r"(?<=月)(\d{1,2})(\s*(?:[-~]|至|到)\s*)(?=\d{1,2}\s*[日号])")
+# Circled and parenthesised item numbers (①, ⑵): NFKC turns them into bare digits that would glue
+# to the date after them ("①12月5日" -> "112月5日"); they become "(1)".
+_CIRCLED = {chr(0x2460 + i): f"({i + 1})" for i in range(20)} | {chr(0x2474 + i): f"({i + 1})" for i in range(20)}
+_CIRCLED_RE = re.compile("[\u2460-\u2473\u2474-\u2487]")
 _SPACE_RUN_RE = re.compile(r"[^\S\n]+")
 _NEWLINE_RUN_RE = re.compile(r" ?\n[\n ]*")
 _BEIJING_RE = re.compile(r"[(]?\s*北京时间\s*[)]?|[(]?\s*GMT\s*\+\s*8\s*[)]?|[(]?\s*UTC\s*\+\s*8\s*[)]?")
@@ -54,10 +67,19 @@ _BEIJING_RE = re.compile(r"[(]?\s*北京时间\s*[)]?|[(]?\s*GMT\s*\+\s*8\s*[)]?
 # full stop variants.
 _PUNCT = str.maketrans({"∶": ":", "﹕": ":", "–": "-", "―": "-", "─": "-", "〜": "~", "～": "~", "｜": "|"})
 _PUNCT_HINT_RE = re.compile("[∶﹕–―─〜～｜]")
-# Traditional text is recognised by characters that never appear in Simplified notices; running
-# OpenCC only then keeps the common (simplified) path free of the dictionary.
+# Traditional text is recognised by characters that never appear in Simplified notices (every
+# character of the development set and the table cases that OpenCC's t2s changes, 456 of them, so
+# that a short notice written only with, say, 中斷 or 停機 is converted too); running OpenCC only
+# then keeps the common (simplified) path free of the dictionary.
 _TRADITIONAL_HINT_RE = re.compile(
-    r"[維護時間統週銀帳賬務暫應與為於這們來會後過點網處關開從對報還說當將業續額條單戶國區電費緊線]"
+    "["
+    "丟並亞佔併來係倉個們備傳傷僅價儀償優儲兌兒內兩冊別刪則創劃動務勢勵匯區協參員唄問啟單嗶嘗國圍園圓圖團執報場塊墊壇壓壞學實寧審寫寬寶將專對導屆層屬岡崗嶺嶼師帳帶幣幫幾庫廈廠廣廳張強彈"
+    "後從復徵徹愛態慣慶憑應戲戶掃掛換損搶摺撥撲擇擔據擬擴擺擾攜敗敘數斷於時暫曆曬書會東柵條棄楓業榮構樂樓標樣樹橋機檢檯櫃欄權歐歡歷歸殘毀氣決沒沖況淨淩減測準溫滙滿濟瀏灣災為烏無熱營燭爾"
+    "狀獎獨獲現瑪產畢畫異當瘓療癱發盜盡監盤眾確碼礙禮稅種稱積穩筆節範簡簽籌紀約紅納紙級細終組結絕絡統絲綁經綜綠維網緊線編緩練縣縮總繫繳繼續纜罰義聞聯聲職聽腦臉臨臺與興舉舊華萊萬蓋蓮藥處"
+    "號蝦術衛補裝製複襲見規視親觀訂計訊託記訪設許診註詐評詢試話該誌認語誤說課調請諒論諮謝證識議護譽讀變讓豐負財貢貨責貴買貸費貼資賣質賬購贈贊贏趨車軍軟載輕輛輪輯輸轉辦農逕這連週進遊運過"
+    "達違遞遠適遲遷選遺還邊郵鄉鄰醫針鈔銀銅銷鋪錄錢錯錶鍰鎖鎮鐘鐵鑼鑽長門閃閉開閒間閘閥閱關陸隊階際隨險隱雖雙雜離難雲電靈響頁項順須預領頭頻題額類顧顯風颱飛飲餉養餓餘館駐駕駛騙驗體鬆魚鳳"
+    "麼黃點齊龍龜"
+    "]"
 )
 
 
@@ -90,6 +112,8 @@ def normalize(text: str) -> str:
     """Simplified characters, half-width (NFKC), one space or newline per whitespace run, no
     "北京时间", Chinese numerals before units as digits. Never raises on any ``str``."""
     t = to_simplified(text)
+    if _CIRCLED_RE.search(t):
+        t = _CIRCLED_RE.sub(lambda m: _CIRCLED[m.group()], t)
     if not unicodedata.is_normalized("NFKC", t):
         t = unicodedata.normalize("NFKC", t)
     if _PUNCT_HINT_RE.search(t):
@@ -97,5 +121,16 @@ def normalize(text: str) -> str:
     t = _NEWLINE_RUN_RE.sub("\n", _SPACE_RUN_RE.sub(" ", t))
     if "北京时间" in t or "GMT" in t or "UTC" in t:
         t = _BEIJING_RE.sub(" ", t)
+    if "连续" in t or "一连" in t:
+        t = _RUN_OF_DAYS_RE.sub(r"\1\2天", t)
     t = _CN_NUM_RE.sub(_num_sub, t)
-    return _CN_MIN_RE.sub(_num_sub, t)
+    t = _CN_MIN_RE.sub(_num_sub, t)
+    if "-" in t or "~" in t or "至" in t or "到" in t:
+        t = _SHARED_HOUR_RE.sub(_shared_hour, t)
+        t = _SHARED_DAY_RE.sub(r"\1日\2", t)
+    return t
+
+
+def _shared_hour(m: re.Match[str]) -> str:
+    unit = m.string[m.end(3) :].lstrip()[:1]
+    return f"{m.group(1)}{unit}{m.group(2)}{m.group(3)}"

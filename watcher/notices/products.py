@@ -101,7 +101,7 @@ _NEG_RE = re.compile(
     r"不受影响|不影响|不会影响|不会受到影响|无影响|可正常|正常使用|照常|不涉及|仍可|依然可|可继续|继续可|正常提供|不在.{0,6}范围"
 )
 _EXCEPT_RE = re.compile(r"除(?:了)?(.{1,40}?)(?:外|以外|之外)")
-_CLAUSE_SPLIT_RE = re.compile(r"[,，]")
+_CLAUSE_SPLIT_RE = re.compile(r"[,，;。!?\n]")
 
 
 @dataclass(frozen=True, slots=True)

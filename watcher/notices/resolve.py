@@ -14,15 +14,16 @@ from huabei_watch.clock import SHANGHAI
 from watcher.notices.lunar import lunar_new_year_day
 from watcher.notices.timeparse import RawPoint
 
-MORNING = frozenset({"凌晨", "早上", "早晨", "清晨", "上午", "早"})
+MORNING = frozenset({"凌晨", "早上", "早晨", "清晨", "上午", "早", "晨"})
 NOON = frozenset({"中午", "正午", "午间"})
 PM = frozenset({"下午", "傍晚"})
 EVENING = frozenset({"晚上", "晚间", "夜间", "夜里", "深夜", "午夜", "晚", "夜"})
 REL_PERIOD = {"今晚": "晚上", "明晚": "晚上", "当晚": "晚上", "今早": "早上", "今晨": "早上",
-              "明早": "早上", "明晨": "早上", "昨晚": "晚上"}
-REL_OFFSET = {"今天": 0, "今日": 0, "即日": 0, "今晚": 0, "今早": 0, "今晨": 0, "明天": 1, "明日": 1, "明晚": 1,
-              "明早": 1, "明晨": 1, "后天": 2, "昨天": -1, "昨日": -1, "昨晚": -1, "前天": -2}
-NEXT_DAY = frozenset({"次日", "翌日", "第二天", "隔天", "隔日"})
+              "明早": "早上", "明晨": "早上", "次晨": "早上", "翌晨": "早上", "昨晚": "晚上", "昨早": "早上", "昨晨": "早上"}
+REL_OFFSET = {"今天": 0, "今日": 0, "即日": 0, "今": 0, "今晚": 0, "今早": 0, "今晨": 0, "明天": 1, "明日": 1, "明晚": 1,
+              "明早": 1, "明晨": 1, "后天": 2, "昨天": -1, "昨日": -1, "昨晚": -1, "昨早": -1, "昨晨": -1,
+              "前天": -2}
+NEXT_DAY = frozenset({"次日", "翌日", "次晨", "翌晨", "第二天", "隔天", "隔日"})
 SAME_DAY = frozenset({"当天", "当日", "当晚", "同日", "同一天"})
 _HALF_YEAR = timedelta(days=183)
 _DAY_ALONE_SLACK = timedelta(days=10)
@@ -64,6 +65,8 @@ class Resolver:
     pending: tuple[RawPoint, date] | None = None  # a lone time that a later "...恢复" may close
     resumptions: list[datetime] = field(default_factory=list)  # "……起恢复", "……上线": ends of open windows
     recurring: int = 0  # ranges said to repeat (每日, 星期一至六): not dated windows
+    set_aside: list[str] = field(default_factory=list)  # ranges that are not windows, and why
+    last_range: tuple[datetime, datetime] | None = None  # the last range read, for hours after it
 
     def flag(self, reason: str) -> None:
         if reason not in self.flags:
@@ -93,6 +96,8 @@ class Resolver:
         if p.day is not None:
             if p.year is not None and p.month is not None:
                 d = safe_date(p.year, p.month, p.day)
+            elif p.year_rel is not None and p.month is not None:
+                d = safe_date(self.published.year + p.year_rel, p.month, p.day)
             elif p.month is not None:
                 d = self.infer_year(p.month, p.day, anchor or self.published)
             else:

@@ -15,11 +15,12 @@ __all__ = ["PERIODS", "RawPoint", "cn_to_int", "find_duration", "find_points", "
 
 PERIODS = (
     "凌晨", "早上", "早晨", "清晨", "上午", "中午", "正午", "午间", "下午", "傍晚",
-    "晚上", "晚间", "夜间", "夜里", "深夜", "午夜", "晚", "夜", "早",
+    "晚上", "晚间", "夜间", "夜里", "深夜", "午夜", "晚", "夜", "早", "晨",
 )
 _REL_WORDS = (
-    "今天", "今日", "即日", "今晚", "今早", "今晨", "明天", "明日", "明晚", "明早", "明晨", "后天",
-    "次日", "翌日", "第二天", "隔天", "隔日", "当天", "当日", "当晚", "同日", "同一天", "昨天", "昨日", "昨晚", "前天",
+    "今天", "今日", "即日", "今(?=起)", "今晚", "今早", "今晨", "明天", "明日", "明晚", "明早", "明晨", "后天",
+    "次日", "翌日", "次晨", "翌晨", "第二天", "隔天", "隔日", "当天", "当日", "当晚", "同日", "同一天", "昨天", "昨日", "昨晚", "昨早", "昨晨",
+    "前天",
     "除夕",
 )
 _LUNAR_DAYS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
@@ -28,19 +29,20 @@ _WEEKDAY = "一二三四五六日天1234567"
 # The look-ahead lets the scanner skip, cheaply, every position where no point can start.
 _POINT_RE = re.compile(
     rf"""
-    (?=(?<!\d)\d|[周星礼(凌清傍晚夜深昨除]|今[天日晚早晨(]|即日|明[天日晚早晨]|后天|次日|翌日|第二天|隔[天日]|当[天日晚]|同[日一]
+    (?=(?<!\d)\d|[周星礼(凌清傍晚夜深昨除]|今[天日晚早晨(年起]|[去明前]年|即日|明[天日晚早晨]|后天|次[日晨]|翌[日晨]|第二天|隔[天日]|当[天日晚]|同[日一]
        |本[周星礼月]|这[周个]|[上下][周个礼星午]|早[上晨]|中午|正午|午[间夜]|前天|大年|正月|初[一二三四五六七八九十]|民国|中华民国)
     (?P<date>
-        (?<![\d/.])(?P<iy>\d{{4}}|1[0-2]\d(?=\s*/))\s*(?P<isep>[-/.])\s*(?P<im>\d{{1,2}})\s*(?P=isep)\s*(?P<id>\d{{1,2}})(?:(?!\d)|(?=\d{{2}}:\d{{2}}))(?:\s*日)?
-      | (?:(?P<roc>(?:中华)?民国)?\s*(?P<cy>\d{{4}}|\d{{2,3}})\s*年\s*(?=\d{{1,2}}\s*月))?(?:(?P<cm>\d{{1,2}})\s*月\s*)?(?P<cd>\d{{1,2}})\s*[日号]
+        (?<![\d/.])(?P<iy>\d{{4}}|1[0-2]\d(?=\s*[/.-]\s*\d{{1,2}}\s*[/.-]))\s*(?P<isep>[-/.])\s*(?P<im>\d{{1,2}})\s*(?P=isep)\s*(?P<id>\d{{1,2}})(?:(?!\d)|(?=\d{{2}}:\d{{2}}))(?:\s*日)?
+      | (?:(?P<ry>去年|今年|明年|前年)\s*(?=\d{{1,2}}\s*月)|(?P<roc>(?:中华)?民国)?\s*(?P<cy>\d{{4}}|\d{{2,3}})\s*年\s*(?=\d{{1,2}}\s*月))?(?:(?P<cm>\d{{1,2}})\s*月\s*)?(?P<cd>\d{{1,2}})\s*[日号]
       | (?<![\d/.])(?P<sm>\d{{1,2}})\s*/\s*(?P<sd>\d{{1,2}})(?![\d/.%])(?:\s*日)?(?=\s*(?:\(|[周星起至到止~-]|\d{{1,2}}\s*[:点时]|{"|".join(("凌晨", "上午", "中午", "下午", "晚", "早", "夜", "深夜"))}))
+      | (?<![\d/.A-Za-z-])(?<!\d:)(?P<xm>\d{{1,2}})-(?P<xd>\d{{1,2}})(?![\d:.])(?=\s+\d{{1,2}}\s*:\s*\d{{2}})
       | (?<![\d/.A-Za-z])(?P<dm>\d{{1,2}})\.(?P<dd>\d{{1,2}})(?![\d.%])(?=\s*(?:\d{{1,2}}\s*:\s*\d{{2}}|\(\s*(?:周|星期)|凌晨|上午|下午|晚上|早上))
       | 今\s*\(\s*(?P<td>\d{{1,2}})\s*\)\s*日
       | (?P<rel>{"|".join(_REL_WORDS)})
       | (?:大年|正月)?(?<!\d月)初(?P<lunar>[一二三四五六七八九十])(?![一二三四五六七八九十])
       | (?P<wkpre>本周|这周|下周|上周|本星期|这个?星期|下个?星期|上个?星期|下礼拜|本礼拜|上礼拜)(?P<wkd>[{_WEEKDAY}])
     )?
-    \s*(?P<wtag>\(?\s*(?:周|星期|礼拜)(?P<wtd>[{_WEEKDAY}])\s*\)?|(?<=[日\d])\s*\(\s*(?P<wtp>[一二三四五六日])\s*\))?
+    \s*(?P<wtag>\(?\s*(?:周|星期|礼拜)(?P<wtd>[{_WEEKDAY}])\s*\)?|(?:(?<=[日\d])|(?<=[日\d]\s))\s*\(\s*(?P<wtp>[一二三四五六日])\s*\))?
     \s*(?P<period>{"|".join(PERIODS)})?
     \s*(?P<time>
         (?P<h1>\d{{1,2}})\s*:\s*(?P<mi1>\d{{2}})(?!\d)(?:\s*:\s*(?P<s1>\d{{2}})(?!\d))?
@@ -76,6 +78,7 @@ class RawPoint:
     hour: int | None
     minute: int
     second: int = 0
+    year_rel: int | None = None  # 去年 -1, 今年 0, 明年 1: the year relative to publication
 
     @property
     def has_date(self) -> bool:
@@ -128,8 +131,8 @@ def find_points(norm: str) -> list[RawPoint]:
 def _point(g: dict[str, str | None], start: int, end: int) -> RawPoint | None:
     """The point one match of :data:`_POINT_RE` names (``g`` its groups), None when invalid."""
     year = _year(g["iy"] or g["cy"], roc=bool(g["roc"]))
-    month = _int(g["im"] or g["cm"] or g["sm"] or g["dm"])
-    day = _int(g["id"] or g["cd"] or g["sd"] or g["dd"] or g["td"])
+    month = _int(g["im"] or g["cm"] or g["sm"] or g["dm"] or g["xm"])
+    day = _int(g["id"] or g["cd"] or g["sd"] or g["dd"] or g["xd"] or g["td"])
     if (month is not None and not 1 <= month <= 12) or (day is not None and not 1 <= day <= 31):
         return None
     week: tuple[int | None, int] | None = None
@@ -160,35 +163,48 @@ def _point(g: dict[str, str | None], start: int, end: int) -> RawPoint | None:
         hour = None
         if not (day or rel or week):
             return None
-    return RawPoint(start, end, year, month, day, rel, week, tag, period, hour, minute, _int(g["s1"]) or 0)
+    year_rel = _YEAR_REL.get(g["ry"] or "")
+    return RawPoint(start, end, year, month, day, rel, week, tag, period, hour, minute, _int(g["s1"]) or 0, year_rel)
 
 
-_JOIN_RE = re.compile(r"[\s()]*")
+_YEAR_REL = {"去年": -1, "今年": 0, "明年": 1, "前年": -2}
+
+
+_JOIN_RE = re.compile(r"[\s()]*(?:均为|均是|都是|皆为)?[\s()]*")
 
 
 def _join(p: RawPoint, q: RawPoint) -> RawPoint | None:
     """"今天（11月26日）晚上23:00", "本周六（11月28日）凌晨2点": a date-only point and what
-    directly follows it (a time, or a more exact date) are one point."""
+    directly follows it (a time, or a more exact date) are one point; so are a dated point and a
+    weekday written after it."""
+    if (p.has_date and q.week is not None and q.week[0] is None and q.day is None and q.rel is None
+            and not q.has_time and p.weekday_tag is None):
+        # "12月5日22:00（周六）": a weekday written after the time tags the date before it.
+        return RawPoint(p.start, q.end, p.year, p.month, p.day, p.rel, p.week, q.week[1],
+                        p.period, p.hour, p.minute, p.second, p.year_rel)
     if not p.has_date or p.has_time:
         return None
     if not q.has_date:
         return RawPoint(p.start, q.end, p.year, p.month, p.day, p.rel, p.week, p.weekday_tag,
-                        q.period or p.period, q.hour, q.minute, q.second)
+                        q.period or p.period, q.hour, q.minute, q.second, p.year_rel)
     if p.day is None and q.day is not None:
         return RawPoint(p.start, q.end, q.year, q.month, q.day, None, None, q.weekday_tag,
-                        q.period or p.period, q.hour, q.minute, q.second)
+                        q.period or p.period, q.hour, q.minute, q.second, q.year_rel)
     if p.day is not None and q.day is None and q.rel is None and q.week is not None:
         # "11月28日 本周六": the exact date wins; the weekday becomes a tag to check it.
         return RawPoint(p.start, q.end, p.year, p.month, p.day, None, None, q.week[1],
-                        q.period or p.period, q.hour, q.minute, q.second)
+                        q.period or p.period, q.hour, q.minute, q.second, p.year_rel)
     return None
 
 
 _DURATION_RE = re.compile(
-    r"(?P<lead>约|大约|预计|预期|持续|历时|为期|时长|共计|共|需要|需|大概|耗时|暂停|中断)"
+    r"(?P<lead>约|大约|预计|预期|持续|历时|为期|时长|共计|共|需要|需|大概|耗时|暂停|中断|停机|停服|维护|时间)"
     r"[^\d。;\n]{0,10}?(?:约|为|时间|时长)?\s*(?:约|为)?\s*"
     r"(?:\d+(?:\.\d+)?\s*(?:分钟|分|小时)?\s*(?:[~-]|至|到)\s*)?"
     r"(?P<num>\d+(?:\.\d+)?)?\s*个?\s*(?P<half>半)?\s*(?P<unit>小时|分钟|h\b|min)"
+    r"(?:\s*(?P<mins>\d{1,2})\s*分钟?)?"
+    # "24小时内到账", "2小时后到账": a delay or a deadline, not how long a stop lasts ("约2小时后恢复" is)
+    r"(?!\s*(?:内|以内|之内|(?:后|以后)(?!\s*(?:即可|将|可)?\s*(?:恢复|完成|结束|开放|开服))))"
 )
 _SHARED_RE = re.compile(r"各|每次|均|分别")
 
@@ -208,4 +224,6 @@ def find_duration(norm: str, start: int, limit: int = 40, *, shared_only: bool =
     if num <= 0 or num > 24 * 14:
         return None
     unit = m.group("unit")
-    return num * 3600 if unit in ("小时", "h") else num * 60
+    if unit in ("小时", "h"):
+        return num * 3600 + (int(m.group("mins")) * 60 if m.group("mins") else 0)
+    return num * 60

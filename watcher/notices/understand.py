@@ -12,13 +12,14 @@ from datetime import date, datetime
 
 from huabei_watch.clock import SHANGHAI
 from huabei_watch.events.common import Window
+from watcher.notices import layout, reports
 from watcher.notices import products as prod
 from watcher.notices.interface import extract_interface
 from watcher.notices.kinds import PAST_RECOVERY_RE, KindResult, classify
 from watcher.notices.model import InterfaceChange, Kind, NoticeUnderstanding
 from watcher.notices.resolve import Resolver
 from watcher.notices.timeparse import RawPoint, find_points, normalize
-from watcher.notices.vocab import DISRUPTION_RE, TECHNICAL_RE, sentence_bounds
+from watcher.notices.vocab import DISRUPTION_RE, NORMAL_RE, STOP_RE, TECHNICAL_RE, sentence_bounds
 from watcher.notices.windows import Span, find_spans
 
 logger = logging.getLogger(__name__)
@@ -33,11 +34,14 @@ _POSTPONE_RE = re.compile(r"延期|推迟|顺延|延后|改期|暂缓|调整至|
 _IF_RE = re.compile(r"如|若|可能|或将|视情况|如遇|如有|一旦|必要时|倘|相应|将视")
 _ORIGINAL_RE = re.compile(r"原定|原计划|原通知|原公告")
 _LATER_RE = re.compile(r"另行通知|另行公告|另行告知|待定")
-# A failure, as reports after the fact word it (not a planned 中断).
-_FAILURE_RE = re.compile(r"故障|异常|当机|宕机|瘫痪|崩溃|崩了|抢修|误判|误封|bug|BUG|出错|报错|未恢复")
 # Notices about Alipay or the cashier itself (a product not named may be Huabei).
 _PLATFORM_RE = re.compile(r"支付宝|蚂蚁|花呗|[Aa]lipay|收银台|本平台|我平台")
+# An upgrade that adds or changes something rather than stopping it.
+_FEATURE_RE = re.compile(r"升级(?:后|为|成|至|到)|新增|新版|全新|推出|支持|体验|享受|权益")
+# A notice of a bank or a clearing house: "全部交易" there are the bank's, not the platform's.
+_BANK_RE = re.compile(r"我行|本行|银行|银联|网联|清算")
 _ACTION_KINDS = frozenset({"maintenance", "outage"})
+_REPORT_KINDS = frozenset({"outage", "recovery", "interface"})
 _WINDOW_KINDS = frozenset({"maintenance", "outage", "recovery", "interface"})
 _HUABEI_KINDS = _WINDOW_KINDS
 _MAX_TEXT = 200_000
@@ -86,11 +90,30 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     reasons: list[str] = list(k.reasons)
     doubts: list[str] = list(k.reasons) if k.unclear else []
 
+    about_platform = bool(_PLATFORM_RE.search(head) or _PLATFORM_RE.search(body))
+    # "B2C网关业务……暂停全部交易" in a bank's notice is the bank's, not the platform's: broad
+    # products (全部交易, 所有支付方式 ...) stand for the platform's services only in its own notices.
+    own_broad = about_platform or not (_BANK_RE.search(head) or _BANK_RE.search(body))
     mentions = prod.scan(head, 0, len(head)) + prod.scan(body, 0, len(body))
+    if not own_broad:
+        mentions = [m for m in mentions if _platform_product(m.product)]
     products, channels = prod.merge(mentions)
     if kind == "maintenance":
         kind = _second_look(k, spans, pub, resolver.recurring, head, body, points, products, reasons, doubts)
 
+    if kind in ("outage", "recovery") and spans and not reports.tells_of_failure(head, body) and _today_or_ahead_with_stop(
+        src, spans, pub
+    ):
+        # Nothing failed and the window is not over before the day of publication: a stop planned
+        # for today or later ("今日22:00至23:30网络割接，期间可能出现短暂中断、网络波动").
+        reasons.append(f"read as {kind}, but no failure is reported and a window with disruption wording starts "
+                       "on or after the day of publication: read as maintenance")
+        kind = "maintenance"
+    elif kind in _REPORT_KINDS and _ahead_with_stop(src, spans, pub):
+        # A window that starts after the day of publication is announced, not reported.
+        reasons.append(f"read as {kind}, but a window starts after publication with disruption wording: "
+                       "read as maintenance")
+        kind = "maintenance"
     if kind not in _WINDOW_KINDS and spans:
         # Never silent: ranges still ahead plus wording of disruption go to a person, with the ranges.
         ahead = [s for s in spans if s.how != "open" and (s.end or s.start).date() >= pub]
@@ -115,11 +138,22 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     elif kind == "interface":
         spans = [s for s in spans if s.how != "open"]
 
+    if kind == "maintenance" and spans:
+        spans, dropped = layout.drop_past_mentions(src, spans, pub)
+        if dropped:
+            reasons.append(f"{dropped} time range(s) of an earlier event, not windows")
+        spans, dropped = layout.drop_untied(src, spans)
+        if dropped:
+            reasons.append(f"{dropped} time range(s) set aside: no wording of a disruption in their sentence "
+                           "or the list they belong to")
+        elif spans and src is body and not any(layout.tied(src, s) for s in spans) and not DISRUPTION_RE.search(head):
+            # Kept (never silent), but nothing ties them to a stop: a person should look.
+            doubts.append("no window is tied to wording of a disruption (in its sentence, its list or the title)")
     window_doubts: list[str] = []
-    windows = _windows(src, spans, head, products, window_doubts) if spans else []
+    windows = _windows(src, spans, head, products, window_doubts, own_broad) if spans else []
     if windows or kind == "maintenance":
         reasons.extend(resolver.notes)
-    about_platform = bool(_PLATFORM_RE.search(head) or _PLATFORM_RE.search(body))
+    reasons.extend(dict.fromkeys(resolver.set_aside))
     if kind == "maintenance" or (kind not in _WINDOW_KINDS and windows):
         # Doubts about windows matter where windows are acted on (a maintenance notice, or a notice
         # sent to review because of its ranges); a report of a past failure acts on nothing.
@@ -183,6 +217,16 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     )
 
 
+def _today_or_ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
+    return any(s.how not in ("open", "dayopen") and s.start.date() >= pub
+               and DISRUPTION_RE.search(norm, *sentence_bounds(norm, s.pos)) for s in spans)
+
+
+def _ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
+    return any(s.how not in ("open", "dayopen") and s.start.date() > pub
+               and DISRUPTION_RE.search(norm, *sentence_bounds(norm, s.pos)) for s in spans)
+
+
 def _second_look(
     k: KindResult, spans: list[Span], pub: date, recurring: int, head: str, body: str,
     points: list[RawPoint], products: list[prod.Product], reasons: list[str], doubts: list[str],
@@ -199,21 +243,49 @@ def _second_look(
             reasons.append("maintenance timetable (hours repeating every day or week), no dated window")
             return "maintenance"
         kind = k.best_besides("maintenance")
+        if kind in ("outage", "recovery") and not reports.tells_of_failure(head, body):
+            # A report needs something that failed or came back; without one the notice announces
+            # a stop whose time could not be read ("停电保养预定时间表（详如附件）"): ops must look.
+            reasons.append(f"maintenance wording, no time window, and no failure reported (not {kind}): "
+                           "read as maintenance")
+            return "maintenance"
         reasons.append(f"maintenance wording but no time window: read as {kind}")
         # A date still ahead in a sentence that words a disruption may be a window we could not read.
         dates = Resolver(pub)
         if any(p.has_date and (dates.date_of(p, None) or pub) >= pub
-               and DISRUPTION_RE.search(body, *sentence_bounds(body, p.end)) for p in points):
+               and _words_stop(body, *sentence_bounds(body, p.end)) for p in points):
             doubts.append("maintenance wording near a date, but no window could be read: check the notice")
         return kind
     if all(s.start.date() < pub for s in spans) and (
-        _FAILURE_RE.search(head) or _FAILURE_RE.search(body)
+        reports.reports_failure(head) or reports.reports_failure(body)
         or PAST_RECOVERY_RE.search(head) or PAST_RECOVERY_RE.search(body)
     ):
         report: Kind = "recovery" if k.scores["recovery"] >= k.scores["outage"] else "outage"
         reasons.append(f"every window began before publication and the text reports a failure: read as {report}")
         return report
+    if all(s.start.date() <= pub for s in spans) and (
+        reports.said_done(head) or any(reports.said_done(body, *reports.clause_bounds(body, s.pos, s.end_pos)) for s in spans)
+    ) and not (
+        reports.tells_of_failure(head, body) and not PAST_RECOVERY_RE.search(body)
+    ):
+        # "12月5日00:00-06:00的系统维护已顺利完成": work that is over, told on its day or after;
+        # nothing failed, so it is neither a window ahead nor a recovery from a failure.
+        kind = k.best_besides("maintenance")
+        kind = "other" if kind in ("outage", "recovery") else kind
+        reasons.append(f"every window began by the day of publication and the work is said to be done: read as {kind}")
+        return kind
     return "maintenance"
+
+
+def _words_stop(norm: str, lo: int, hi: int) -> bool:
+    """Whether ``norm[lo:hi]`` words a disruption, other than an upgrade that adds something
+    ("收银台将于12月5日升级，升级后支持……", "即可升级为金卡会员")."""
+    if DISRUPTION_RE.search(norm, lo, hi) is None:
+        return False
+    if STOP_RE.search(norm, lo, hi) is not None:
+        return True
+    # "系统将于12月5日升级，升级期间业务正常办理" says nothing stops
+    return _FEATURE_RE.search(norm, lo, hi) is None and NORMAL_RE.search(norm, lo, hi) is None
 
 
 def _bounds(norm: str) -> list[int]:
@@ -221,8 +293,15 @@ def _bounds(norm: str) -> list[int]:
     return [0] + [m.end() for m in _SENTENCE_END.finditer(norm)]
 
 
+def _platform_product(p: prod.Product) -> bool:
+    """Whether ``p`` names something even when the notice is a bank's: anything but a broad
+    "all payments" phrase (信用支付 is Ant's own product name)."""
+    return p.huabei != "broad" or p.name == "信用支付"
+
+
 def _windows(
-    norm: str, spans: list[Span], head: str, notice_products: list[prod.Product], doubts: list[str]
+    norm: str, spans: list[Span], head: str, notice_products: list[prod.Product], doubts: list[str],
+    own_broad: bool = True,
 ) -> list[Window]:
     starts = _bounds(norm)
     ends = [*starts[1:], len(norm)]
@@ -238,13 +317,15 @@ def _windows(
     notice_postponed = _POSTPONE_RE.search(head) or _POSTPONE_RE.search(norm)
     notice_cancelled = _CANCEL_RE.search(head) or _CANCEL_RE.search(norm)
     out: list[Window] = []
-    sentences: list[str] = []
+    bounds: list[tuple[int, int]] = []
     missing_products = False
     for i, s in enumerate(spans):
         if len(spans) == 1:
             chosen = notice_products
         else:
             chosen = _products_for(norm, spans, span_sent, i, starts, ends, products_after)
+            if not own_broad:
+                chosen = [p for p in chosen if _platform_product(p)]
             if not chosen:
                 chosen = notice_products
                 # Only a doubt when it decides whether Huabei goes off in this window.
@@ -262,26 +343,12 @@ def _windows(
             Window(start=s.start, end=s.end, products=tuple(p.name for p in chosen), channels=tuple(chans),
                    status=status or "scheduled")
         )
-        sentences.append(norm[starts[span_sent[i]] : ends[span_sent[i]]])
+        bounds.append((starts[span_sent[i]], ends[span_sent[i]]))
         if s.end is None and out[-1].status == "scheduled":
             doubts.append("a window has no end time")
     if missing_products:
         doubts.append("could not tell which products each window affects; used the notice's products")
-    return _dedupe(out, sentences)
-
-
-def _dedupe(windows: list[Window], sentences: list[str]) -> list[Window]:
-    """One window per (times, status, channels) within a sentence ("维护订于10:00~15:00进行，……
-    作业时间同样为10:00~15:00") or a sentence repeated word for word; the same times in different
-    sentences are separate items (each area, each system with its own line)."""
-    seen: set[tuple[object, ...]] = set()
-    out: list[Window] = []
-    for w, k in zip(windows, sentences, strict=True):
-        key = (w.start, w.end, w.status, w.channels, k)
-        if key not in seen:
-            seen.add(key)
-            out.append(w)
-    return out
+    return layout.merge_restated(norm, out, spans, bounds)
 
 
 def _products_for(

@@ -10,9 +10,18 @@ import re
 # Any wording of a service being stopped, degraded or changed over: a sentence with none of it
 # does not describe a disruption window (a time in it is a deadline, an effective date, ...).
 DISRUPTION_RE = re.compile(
-    r"暂停|停止|中断|瞬断|停机|停运|停用|停办|停收|停水|停电|停气|停服|关服|无法|不能|不可用|不支持|暂不|缓慢|延迟|延后"
-    r"|受影响|受到影响|(?<![不无])影响|波及|不稳定|不成功|失败|维护|升级|割接|切换|切转|切到|切至|切回|迁移|下线|关闭|关机|故障|异常|施工|检修"
-    r"|演练|降级|停顿|暂缓|不提供|不受理|停止受理"
+    # a branch closing for a holiday (暂停营业) is business hours, not a service disruption
+    r"暂停(?!营业)|停止(?!营业|营运|运营)|中断|瞬断|闪断|停机|停运|停用|停办|停收|停水|停电|停气|停服|关服|无法|不能|不可用|不可|不支持|暂不"
+    r"|缓慢|延迟|延后|延时|(?<![不无])受影响|(?<![不无])受到影响|(?<![不无会受到])影响|波及|不稳定|不成功|失败|维护|升级|割接|切换|切转|切到|切至"
+    r"|切回|迁移|下线|关闭|关停|关机|故障|异常|施工|检修|演练|降级|停顿|暂缓|不提供|不受理|停止受理|受限|中止|卡顿|冻结|无响应|断断续续"
+    r"|间歇|不开放|登录不了|用不了|登不上|打不开|停摆|封网|停止运作|未能|暂停运作"
+)
+# The part of DISRUPTION_RE that says something stops or degrades (not only that work is done:
+# 维护, 升级, 割接 ...): a sentence with one of these says what a window does to a service.
+STOP_RE = re.compile(
+    r"暂停|停止|中断|瞬断|闪断|停机|停运|停用|停办|停收|停水|停电|停气|停服|关服|无法|不能|不可用|不可|不支持|暂不|缓慢|延迟|延时"
+    r"|(?<![不无])受影响|(?<![不无])受到影响|(?<![不无会受到])影响(?!如下)|波及|不稳定|不成功|失败|下线|关闭|关停|关机|降级|停顿|暂缓|不提供|不受理|受限|中止"
+    r"|卡顿|冻结|无响应|断断续续|间歇|停止运作|不开放|登录不了|用不了|登不上|打不开|停摆|封网"
 )
 # Something technical, or a service said to stop: maintenance stops a system, a supply or a service.
 # Business arrangements (a fund closing subscriptions over a holiday, branch hours) have none.
@@ -22,36 +31,59 @@ TECHNICAL_RE = re.compile(
     r"|停止服务|停止对外服务|暂停对外服务"
     # payment services: a stop of these is a service stop even with no system named
     r"|网银|网上银行|手机银行|ATM|POS|柜面|跨行|汇款|转账|交易|支付|缴费|充值|扣款|提现|清算|结算|快捷|银行卡|借记卡|信用卡"
-    r"|降级|退款|后台|入口"
+    r"|降级|退款|后台|入口|付款|收款|收银|储值|代收|代缴|圈存|一卡通"
+    # online services of an institution: mail, sign-in, anything done on the web
+    r"|邮件|邮箱|认证|网上|线上|在线"
+    # apps and games: what players and users log in to
+    r"|游戏|版本|更新|客户端|小程序|商城|页面|功能|账号|登录|登入"
 )
 SENTENCE_END_RE = re.compile(r"[。;!?\n]")
 
 # Right after a time: the service stops then ("17点停止服务", "22:00起暂停", "7月27日17点停").
 STOP_AFTER_RE = re.compile(
-    r"[\s)]*(?:左右|前后)?\s*(?P<onward>起|开始|后|以后|之后)?\s*[,]?\s*(?:将|会|系统|服务|业务|临时|暂时|全天|当天|当日|整天)?\s*"
+    r"(?:[^\S\n]|\))*(?:左右|前后)?[^\S\n]*(?P<onward>起|开始|后|以后|之后)?[^\S\n]*[,]?[^\S\n]*(?:将|会|系统|服务|业务|临时|暂时|全天|当天|当日|整天)?[^\S\n]*"
     r"(?:暂停|停止|停机|停运|停用|停办|停收|停服|中断|关闭|关机|下线|停(?![车放留靠泊]))"
 )
 # Right after a time: it comes back then. ``strong`` verbs end something that stopped; ``weak``
 # ones (上线, 开放) only close a window already open; ``kick`` (启动) closes one, or else starts
 # one ("凌晨2:00启动切换").
 RESUME_AFTER_RE = re.compile(
-    r"[\s)]*(?:左右|前后)?\s*(?:起|开始|后)?\s*[,]?\s*(?:将|预计|会|可|即可|系统|业务|服务|各项业务|所有业务)?\s*"
-    r"(?:已经|已|逐步|全面|全部|均|陆续|基本|正式|重新)*\s*"
-    r"(?:(?P<strong>恢复|修复|解决|复机|复电|复水|复通)|(?P<kick>启动)|(?P<weak>开通|上线|启用|启运|开机|开放|启(?![事示]))"
-    r"|(?P<done>(?:前|之前|以前)?\s*(?:完成|结束)(?!时间)))"
+    r"(?:[^\S\n]|\))*(?:左右|前后)?[^\S\n]*(?:起|开始|后)?[^\S\n]*[,]?[^\S\n]*(?:将|预计|会|可|即可)?[^\S\n]*"
+    r"(?:(?:新系统|系统|各项|所有|全部|各类|各|业务|服务|功能|渠道|平台|网站)[^\S\n]*){0,3}"
+    # or any short name of what comes back ("晨5时认证恢复"), as long as it is not a stop or a negation
+    r"(?:[^\W\d_停暂止断闭关不未无非前后]{1,6}?[^\S\n]*)?"
+    r"(?:已经|已|逐步|全面|全部|均|陆续|基本|正式|重新)*[^\S\n]*"
+    r"(?:(?P<strong>恢复|修复|解决|复机|复电|复水|复通|开服|复工)|(?P<kick>启动)|(?P<weak>开通|上线|启用|启运|开机|开放|启(?![事示]))"
+    r"|(?P<done>(?:提前|前|之前|以前)?[^\S\n]*(?:完成|结束)(?!时间)))"
     r"|[^,。;\n]{0,12}?(?:完成|结束)后[^,。;\n]{0,8}?(?P<after>恢复)"
 )
+# Said of a resumption: everything comes back at once ("全部业务恢复"), not one service.
+UNIVERSAL_RE = re.compile(r"全部|所有|全面|各项|一切|均|各渠道")
+# Another time with a resumption later in the sentence ("……，8:00恢复交易").
+RESUME_AGAIN_RE = re.compile(r"[,、]\s*[^。;\n]{0,12}?\d{1,2}(?::\d{2}|\s*[点时])[^。;\n,]{0,4}?(?:恢复|开放|上线|启用)")
+# After a date: the same hours as the range before ("12月6日同一时段", "次日相同时间段").
+SAME_HOURS_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:同一|相同|同样)?(?:时段|时间段|时间)(?=[^\S\n]*(?:内|亦|也|将|暂停|停|[,，]))")
 # Before a time: a labelled end ("预计恢复时间：9月2日06:00").
-RESUME_BEFORE_RE = re.compile(r"(?:恢复时间|预计恢复|结束时间|完成时间|恢复服务时间|开放时间)\s*(?:为|是|约|预计)?\s*:?\s*$")
+RESUME_BEFORE_RE = re.compile(
+    r"(?:恢复时间|预计恢复|结束时间|完成时间|恢复服务时间|开放时间|(?:停机|停服|维护|升级|暂停|割接)(?:结束|完成))"
+    r"\s*(?:为|是|约|预计)?\s*:?\s*$"
+)
+# Before a lone time: "……开始维护，预计维护至下午3点", "……起暂停服务，至12月6日6时止": the end of a
+# window opened before it (closes only a window still open).
+END_BEFORE_RE = re.compile(r"(?:维护|升级|停机|停服|暂停|中断|持续|延续|延长|一直|预计|进行)?\s*(?:至|到|直至|直到)\s*$")
+# Before a lone time: a labelled start ("停机开始时间为12月5日22:00").
+START_LABEL_RE = re.compile(
+    r"(?:开始时间|起始时间|开始于|(?:停机|停服|维护|升级|暂停|割接|中断)(?:开始)?(?:时间|时刻)?\s*:)\s*(?:为|是)?\s*:?\s*$"
+)
 # A stop on a date with no hours lasts that day ("5月27日停止提供……当天暂停运作").
-WHOLE_DAY_RE = re.compile(r"当天|当日|全天|一天|整天|该日|是日")
+WHOLE_DAY_RE = re.compile(r"当天|当日|全天|全日|一天|整天|该日|是日")
 # Before a time: "自……起" / "于……": the start of something.
 OPEN_BEFORE_RE = re.compile(r"(?:于|自|从|在|由)\s*$")
 # "12月31日前完成" / "23:59:59之前提交": a deadline, never the start of a window.
 DEADLINE_AFTER_RE = re.compile(r"\s*(?:前|之前|以前|为止|止)(?![后])")
 # "原定于12月8日的切换推迟": the day a postponed window was to start.
 ORIGINAL_BEFORE_RE = re.compile(r"(?:原定|原计划|原订|原通知)\s*(?:于|在)?\s*$")
-OPEN_AFTER_RE = re.compile(r"[\s)]*(?:左右)?\s*(?:起|开始|前后)")
+OPEN_AFTER_RE = re.compile(r"(?:[^\S\n]|\))*(?:左右)?[^\S\n]*(?:起|开始|前后)")
 
 # A range that is the customer's to act in, not a disruption: "请于9月15日至11月30日到卡务中心
 # 登记", "1月27日15:00至2月2日24:00期间受理的申购……", "12月26日至1月15日续约者……".
@@ -73,8 +105,22 @@ RECURRING_BEFORE_RE = re.compile(
 NORMAL_RE = re.compile(r"照常|正常服务|正常营业|正常办理|正常使用|正常运行|正常运作|不受影响|不会受到影响|可正常")
 # The end is announced later: an open start stays open rather than being dropped.
 LATER_RE = re.compile(r"另行通知|另行公告|另行告知|另行公布|待定|另候通知|直至另行|恢复时间将|具体恢复时间|完工后恢复")
+# Right before a range: it is the period of something else ("活动期间（12月5日至12月12日）",
+# "有效期：……", "报名时间为……"), not a disruption.
+OTHER_PERIOD_BEFORE_RE = re.compile(
+    r"(?:活动|促销|优惠|报名|申报|征|有效|试运行|试用|体验|开放|预售|尾款|考试|领取|兑换|投票|预约|抢购|秒杀|公示|缴费|申请"
+    r"|(?<![停止])(?:办理|受理)|登记|报到|选课|入网)"
+    r"(?:时间|期间|日期|时段|期)\s*(?:为|是)?\s*[:(]?\s*$"
+)
+# In the clause of a range with no disruption wording: the hours of something that keeps running
+# ("营业厅（8:30-17:30）可正常办理", "当日9:00-18:00客服在线答疑").
+OTHER_CLAUSE_RE = re.compile(
+    r"客服|热线|咨询|营业|办公时间|工作时间|服务时间|人工|活动|报名|答疑|值班|开业|考试|领取|兑换|过渡期|并行|试运行|试点|公示"
+)
 # A range labelled as service or opening hours, not a disruption.
-SERVICE_HOURS_RE = re.compile(r"客服|热线|咨询|服务时间|工作时间|营业时间|人工|受理时间|办公时间|开放时间|门诊")
+SERVICE_HOURS_RE = re.compile(
+    r"客服|热线|咨询|(?<!暂停|停止|中断|维护)(?:服务时间|受理时间|开放时间)|工作时间|营业时间|人工|办公时间|门诊"
+)
 
 
 def sentence_bounds(norm: str, pos: int) -> tuple[int, int]:

@@ -25,15 +25,21 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from watcher.notices import layout, vocab
 from watcher.notices import schedules as sched
-from watcher.notices import vocab
 from watcher.notices.resolve import NEXT_DAY, SAME_DAY, Resolver, at, own_date, period_of
 from watcher.notices.timeparse import RawPoint, find_duration
 
-_SEP_RE = re.compile(r"\s*(?:起|开始)?\s*(?:[-—–~―─]+|至|到|直至|直到)\s*$")
+_SEP_RE = re.compile(
+    r"\s*(?:左右|前后)?\s*(?:起|开始)?\s*,?\s*(?:[-—–~―─]+|(?:持续|一直|延续)?(?:至|到)|直至|直到"
+    # "自12月26日起暂停至12月27日止", "……起停机至……"
+    r"|(?:暂停|停止|停机|中断|关闭)(?:服务|使用|办理|运行)?\s*(?:至|到|直至))\s*$"
+)
 _LABEL_SEP_RE = re.compile(r"\s*[,;]?\s*(?:结束时间|截止时间|恢复时间|结束于|截至)\s*(?:为|是)?\s*:?\s*$")
-_START_LABEL_RE = re.compile(r"(?:开始时间|起始时间|开始于)\s*(?:为|是)?\s*:?\s*$")
-_DAILY_RE = re.compile(r"\s*[,]?\s*(?:期间)?\s*(?:的)?\s*(?:每日|每天|每晚|每夜|各日|每)\s*(?:的)?\s*$")
+_RUN_OF_DAYS_RE = re.compile(
+    r"[\s)]*(?:起|开始)?[\s,]*(?:连续|一连)\s*(?P<n>\d{1,2})\s*(?:天|个?晚上)[\s,]*(?:的)?\s*(?:每日|每天|每晚|每夜|各日|每)?\s*(?:的)?\s*"
+)
+_DAILY_RE = re.compile(r"[\s),]*(?:为止|止)?[\s),]*(?:期间|内)?[\s,]*(?:的)?\s*(?:每日|每天|每晚|每夜|各日|每)\s*(?:的)?\s*$")
 _MAX_OPEN_TO_RESUME = timedelta(days=120)
 
 
@@ -63,6 +69,10 @@ def find_spans(
     while i < n:
         p = points[i]
         q = points[i + 1] if i + 1 < n else None
+        used = _take_run_of_days(r, norm, points, i, spans)
+        if used:
+            i += used
+            continue
         run, used = sched.date_list(norm, points, i)
         if run:
             _take_list(r, points, i, run, used, spans)
@@ -77,7 +87,7 @@ def find_spans(
             )
             or (
                 _LABEL_SEP_RE.fullmatch(norm, p.end, q.start) is not None
-                and _START_LABEL_RE.search(norm, max(0, p.start - 10), p.start) is not None
+                and vocab.START_LABEL_RE.search(norm, max(0, p.start - 10), p.start) is not None
             )
         ):
             i += _take_range(r, norm, points, i, spans)
@@ -91,8 +101,34 @@ def find_spans(
         spans = [s for s in spans if s.dated]
         r.note(f"{r.recurring + undated} range(s) repeat every day or week: a timetable, not dated windows")
     spans = _drop_summaries(spans)
+    if len(spans) > 1:
+        spans = layout.drop_frames(norm, spans)
     spans.sort(key=lambda s: s.pos)
     return spans, r.flags, r
+
+
+def _take_run_of_days(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: list[Span]) -> int:
+    """"自12月5日起连续3天，每天凌晨1点至5点": one window a day for that many days; returns the
+    points used (0 when this is not such a run)."""
+    if i + 2 >= len(points):
+        return 0
+    p, a, b = points[i], points[i + 1], points[i + 2]
+    m = _RUN_OF_DAYS_RE.fullmatch(norm, p.end, a.start)
+    if (m is None or not p.has_date or p.has_time or not a.has_time or a.has_date or not b.has_time
+            or _SEP_RE.fullmatch(norm, a.end, b.start) is None):
+        return 0
+    first = r.date_of(p, None)
+    count = int(m.group("n"))
+    if first is None or not 1 <= count <= 31:
+        return 0
+    sh = r.hour24(a, None, None)
+    eh = r.hour24(b, period_of(a), sh, a.minute)
+    for k in range(count):
+        day = first + timedelta(days=k)
+        s, e = at(day, sh, a.minute), at(day, eh, b.minute)
+        spans.append(Span(s, e if e > s else e + timedelta(days=1), p.start, b.end, "daily"))
+    r.last = first
+    return 3
 
 
 def _close_late(r: Resolver, norm: str, spans: list[Span]) -> list[Span]:
@@ -111,6 +147,10 @@ def _close_late(r: Resolver, norm: str, spans: list[Span]) -> list[Span]:
             if end is not None:
                 s = Span(s.start, end, s.pos, s.end_pos, "range", s.dated, s.period)
             elif s.start in closed_starts or (s.how == "dayopen" and not later):
+                continue
+            elif not later and _RETIRE_RE.search(norm, *vocab.sentence_bounds(norm, s.pos)):
+                # "12月5日00:00起，旧版App停止使用，请升级至新版": something old retired for good
+                r.set_aside.append("open start set aside: an old version or system retired for good, not a window")
                 continue
         out.append(s)
     return out
@@ -151,9 +191,21 @@ def _skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
     """Ranges that are not disruption windows: service hours, the customer's own period to act,
     and (counted in ``r.recurring``) timetables repeating every day or week."""
     before = norm[max(0, p.start - 14) : p.start]
-    if vocab.SERVICE_HOURS_RE.search(before):
+    if vocab.OTHER_PERIOD_BEFORE_RE.search(before) or (
+        # "客服中心通知：12月5日0:00-6:00系统维护" is a window; "客服热线：9:00-21:00" is not
+        vocab.SERVICE_HOURS_RE.search(before) and not vocab.DISRUPTION_RE.search(_clause_outside(norm, p.start, q.end))
+    ):
+        r.set_aside.append(f"time range set aside: labelled as the hours or period of something else ({before.strip()})")
         return True
-    if vocab.ACTION_BEFORE_RE.search(before) or vocab.SUBMISSION_AFTER_RE.match(norm, q.end):
+    if _other_clause(norm, p.start, q.end):
+        r.set_aside.append("time range set aside: its clause names hours of a desk or a campaign, or a service "
+                           "running as usual, and no disruption")
+        return True
+    if vocab.SUBMISSION_AFTER_RE.match(norm, q.end) or (vocab.ACTION_BEFORE_RE.search(before) and not (
+        # "请商户于12月5日0:00-6:00期间暂停发起退款" is still a window
+        vocab.STOP_RE.search(_clause_outside(norm, p.start, q.end))
+    )):
+        r.set_aside.append("time range set aside: a period for customers to act in")
         return True
     lo, hi = vocab.sentence_bounds(norm, p.start)
     if vocab.NORMAL_RE.search(norm, lo, hi) and not vocab.DISRUPTION_RE.search(norm, lo, hi):
@@ -166,21 +218,65 @@ def _skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
     return False
 
 
+_CLAUSE_END_RE = re.compile(r"[,;。!?\n]")
+# What is retired for good: an old version, system or card stops ("旧版App停止使用", "原系统下线").
+_RETIRE_RE = re.compile(
+    r"(?:旧版|旧系统|老系统|老版本|旧版本|原系统|原版本|旧卡|老卡|旧接口)[^。;\n]{0,20}?(?:停止使用|停用|下线|不再|停止服务|停止发行|关闭|废止)"
+)
+_WHOLE_DAY_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:全天|全日|一整天|整天)")
+_CONTRAST_RE = re.compile(r"但是?|却|惟|唯|然而|不过|只是")
+_WORD_RE = re.compile(r"[^\W\d_]")
+
+
+def _clause_outside(norm: str, lo: int, hi: int) -> str:
+    """The words of the clause holding the range ``norm[lo:hi]``, without the range; a clause that
+    is nothing but the range is read as the clause after it."""
+    c_lo = max((m.end() for m in _CLAUSE_END_RE.finditer(norm, max(0, lo - 40), lo)), default=max(0, lo - 40))
+    m = _CLAUSE_END_RE.search(norm, hi)
+    c_hi = m.start() if m else len(norm)
+    outside = norm[c_lo:lo] + norm[hi:c_hi]
+    if not _WORD_RE.search(outside) and m is not None:
+        m2 = _CLAUSE_END_RE.search(norm, c_hi + 1)
+        outside = norm[c_hi + 1 : m2.start() if m2 else len(norm)]
+    return outside
+
+
+def _other_clause(norm: str, lo: int, hi: int) -> bool:
+    """Whether the clause holding the range ``norm[lo:hi]`` says, with no disruption wording, that
+    something keeps running or names hours of a desk or a campaign."""
+    outside = _clause_outside(norm, lo, hi)
+    if vocab.DISRUPTION_RE.search(outside):
+        return False
+    if not (vocab.NORMAL_RE.search(outside) or vocab.OTHER_CLAUSE_RE.search(outside)):
+        return False
+    # "期间各馆照常开放，但不能外借": what runs as usual is set against what stops in that period
+    _, s_hi = vocab.sentence_bounds(norm, lo)
+    but = _CONTRAST_RE.search(norm, hi, s_hi)
+    return not (but and vocab.DISRUPTION_RE.search(norm, but.end(), s_hi))
+
+
 def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: list[Span]) -> int:
     """Handle the range starting at ``points[i]``; returns how many points it used."""
     p, q = points[i], points[i + 1]
     n = len(points)
     if _skip_range(r, norm, p, q):
         return 2
-    # "12月1日至12月3日每日凌晨1:00-3:00": one window per day.
-    if (
-        not p.has_time and not q.has_time and p.has_date and q.has_date and i + 3 < n
-        and _DAILY_RE.fullmatch(norm, q.end, points[i + 2].start) is not None
+    # "12月1日至12月3日每日凌晨1:00-3:00": one window per day; so is "12月5日至12月7日0:00-6:00",
+    # where the hours are written on the last day of the span.
+    daily: tuple[RawPoint, RawPoint, int] | None = None
+    if not p.has_time and p.has_date and q.has_date and not q.has_time and i + 3 < n and (
+        _DAILY_RE.fullmatch(norm, q.end, points[i + 2].start) is not None
         and _SEP_RE.fullmatch(norm, points[i + 2].end, points[i + 3].start) is not None
     ):
+        daily = (points[i + 2], points[i + 3], 4)
+    elif (not p.has_time and p.has_date and q.has_date and q.has_time and i + 2 < n
+          and not points[i + 2].has_date and points[i + 2].has_time
+          and _SEP_RE.fullmatch(norm, q.end, points[i + 2].start) is not None):
+        daily = (q, points[i + 2], 3)
+    if daily is not None:
         first = r.date_of(p, None)
         last = r.date_of(q, first) if first else None
-        a, b = points[i + 2], points[i + 3]
+        a, b, used = daily
         if first and last and a.has_time and b.has_time and 0 <= (last - first).days <= 31:
             sh = r.hour24(a, None, None)
             eh = r.hour24(b, period_of(a), sh, a.minute)
@@ -192,7 +288,11 @@ def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: l
                     e += timedelta(days=1)
                 spans.append(Span(s, e, p.start, b.end, "daily"))
             r.last = first
-            return 4
+            return used
+    if not p.has_time and not q.has_time and (p.period or q.period):
+        # "3月19日-27日夜间多个时段": days with a part of the day but no hours: no window can be read.
+        r.set_aside.append("time range set aside: days with a part of the day but no hours")
+        return 2
     span = _range(r, p, q)
     if span is not None:
         spans.append(span)
@@ -208,17 +308,32 @@ def _take_single(
     kick = resume is not None and resume.group("kick") is not None  # 启动: closes, or else starts
     if allow_recovery and resume is None:
         resume = vocab.RESUME_BEFORE_RE.search(norm, max(0, p.start - 12), p.start)
+        if resume is None and _has_open(spans, p.start):
+            resume = vocab.END_BEFORE_RE.search(norm, max(0, p.start - 8), p.start)
     stop_m = vocab.STOP_AFTER_RE.match(norm, p.end, min(nxt, p.end + 16))
     stop = stop_m is not None
     if not p.has_time:
         if d is None:
             return
         r.last = d
+        same = vocab.SAME_HOURS_AFTER_RE.match(norm, p.end)
+        if same is not None and r.last_range is not None:
+            # "12月5日0:00-2:00暂停网银；12月6日同一时段暂停手机银行": the hours of the range before.
+            a, b = r.last_range
+            start = at(d, a.hour, a.minute)
+            spans.append(Span(start, start + (b - a), p.start, same.end(), "range", own_date(p)))
+            return
         if resume is not None and not stop:
             r.resumptions.append(at(d, 0, 0))
             _close_open(r, spans, p, d, p.start)
         elif allow_open and stop_m is not None and stop_m.group("onward") is None and _one_day(norm, p.end):
             # "本周六停止提供……当天暂停运作": that whole day.
+            spans.append(Span(at(d, 0, 0), at(d, 24, 0), p.start, p.end, "days", own_date(p)))
+            r.note("whole-day window (no times written)")
+        elif allow_open and _WHOLE_DAY_AFTER_RE.match(norm, p.end) and vocab.DISRUPTION_RE.search(
+            norm, *vocab.sentence_bounds(norm, p.end)
+        ):
+            # "12月5日(六)全日系统维护，线上缴费暂停": the whole day written out.
             spans.append(Span(at(d, 0, 0), at(d, 24, 0), p.start, p.end, "days", own_date(p)))
             r.note("whole-day window (no times written)")
         elif allow_open and (stop or (
@@ -231,7 +346,12 @@ def _take_single(
         day = d or r.last or r.published
         r.resumptions.append(r.moment(p, day, end=True))
         if not kick or _has_open(spans, p.start):
-            closed = _close_open(r, spans, p, d or day, p.start, rolls=d is None)
+            # "20:00起暂停开户，22:00起暂停交易；6:00恢复开户，8:00恢复交易": one resumption per
+            # stop, in order, when more follow and this one does not say everything is back.
+            one = (not kick and sum(1 for s in spans if s.end is None) > 1
+                   and not vocab.UNIVERSAL_RE.search(norm, resume.start(), min(len(norm), resume.end() + 6))
+                   and vocab.RESUME_AGAIN_RE.search(norm, resume.end(), vocab.sentence_bounds(norm, p.end)[1]) is not None)
+            closed = _close_open(r, spans, p, d or day, p.start, rolls=d is None, only_first=one)
             if not closed and r.pending is not None and not weak:
                 # "约3:15 ... 出现异常，约3:40恢复": the last lone time before a recovery is its start.
                 first, first_day = r.pending
@@ -256,7 +376,8 @@ def _take_single(
     open_start = allow_open and not deadline and (stop or (
         (kick
          or bool(vocab.OPEN_AFTER_RE.match(norm, p.end))
-         or bool(vocab.OPEN_BEFORE_RE.search(norm, max(0, p.start - 4), p.start)))
+         or bool(vocab.OPEN_BEFORE_RE.search(norm, max(0, p.start - 4), p.start))
+         or bool(vocab.START_LABEL_RE.search(norm, max(0, p.start - 10), p.start)))
         and vocab.disruption_near(norm, p.end)
     ))
     if seconds is None and open_start:
@@ -311,14 +432,21 @@ def _end_at(r: Resolver, p: RawPoint, day: date, start_period: str | None, start
     return end + timedelta(minutes=1) if p.second == 59 else end
 
 
-def _close_open(r: Resolver, spans: list[Span], p: RawPoint, day: date, before: int, *, rolls: bool = False) -> bool:
+def _close_open(
+    r: Resolver, spans: list[Span], p: RawPoint, day: date, before: int, *, rolls: bool = False, only_first: bool = False
+) -> bool:
     """End every open span before offset ``before`` at resumption point ``p`` on ``day``
-    ("……起恢复"); False when there is none to end. ``rolls``: the end had no date of its own, so it
-    may fall on the next day."""
+    ("……起恢复"), or with ``only_first`` the one opened first; False when there is none to end.
+    ``rolls``: the end had no date of its own, so it may fall on the next day."""
     closed = False
-    for k in range(len(spans) - 1, -1, -1):
+    order = range(len(spans) - 1, -1, -1)
+    if only_first:
+        order = range(len(spans))
+    for k in order:
         s = spans[k]
         if s.end is None and s.pos < before:
+            if only_first and closed:
+                break
             e = _end_at(r, p, day, s.period, s.start)
             if e < s.start and rolls:
                 e += timedelta(days=1)
@@ -337,6 +465,13 @@ def _range(r: Resolver, p: RawPoint, q: RawPoint) -> Span | None:
             r.flag("no date given for a window; assumed the publication date")
     sh = r.hour24(p, None, None) if p.has_time else 0
     start = at(d1, sh, p.minute if p.has_time else 0)
+    prev = r.last_range
+    if not p.has_date and prev is not None and prev[1].date() > prev[0].date() == d1 and start < prev[0]:
+        # "12月5日23:00至12月6日1:00暂停A；1:00至3:00暂停B": after a window across midnight, hours
+        # earlier than its start that go on from its end (within the hour) are on its end's day.
+        moved = at(prev[1].date(), sh, p.minute if p.has_time else 0)
+        if moved <= prev[1] + timedelta(hours=1):
+            d1, start = prev[1].date(), moved
     r.last = d1
     explicit_end_date = q.has_date and q.rel not in SAME_DAY
     d2 = r.date_of(q, d1) if q.has_date else d1
@@ -346,6 +481,11 @@ def _range(r: Resolver, p: RawPoint, q: RawPoint) -> Span | None:
     if q.has_time:
         eh = r.hour24(q, period_of(p) if p.has_time else None, sh if p.has_time else None, p.minute)
         end = at(d2, eh, q.minute) + (timedelta(minutes=1) if q.second == 59 else timedelta())
+    elif p.has_time and q.period is not None:
+        # "12月5日22:00至次日凌晨": the end is a part of a day, not a time; no end is guessed.
+        r.flag(f"window end given only as {q.period}, no time")
+        r.last_range = None
+        return Span(start, None, p.start, q.end, "range", dated)
     else:
         end = at(d2, 24, 0)
         if not p.has_time:
@@ -355,4 +495,5 @@ def _range(r: Resolver, p: RawPoint, q: RawPoint) -> Span | None:
     if end < start:
         r.flag("window end is before its start; end dropped")
         return Span(start, None, p.start, q.end, "range", dated)
+    r.last_range = (start, end)
     return Span(start, end, p.start, q.end, "range" if p.has_time or q.has_time else "days", dated)

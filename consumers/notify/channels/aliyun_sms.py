@@ -18,7 +18,7 @@ import hmac
 import json
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from consumers.notify.channels._http import DEDUPE_HEADER, exchange, raise_for_status, unexpected_body
 from consumers.notify.channels.base import OutboundMessage, SendReceipt, masked
-from consumers.notify.channels.ratelimit import RateLimiter
+from consumers.notify.channels.ratelimit import Limiter
 from huabei_watch.clock import SHANGHAI, Clock
 from huabei_watch.errors import InvalidInput, PermanentError, TransientError
 
@@ -85,6 +85,14 @@ def limit_retry_after(message: str, now: datetime) -> float:
     return 3600.0
 
 
+async def _result(call: Awaitable[SendReceipt]) -> SendReceipt | Exception:
+    """The receipt, or the channel error (Transient/Permanent) as a value."""
+    try:
+        return await call
+    except (TransientError, PermanentError) as exc:
+        return exc
+
+
 class _Answer(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
     code: str = Field(alias="Code")
@@ -106,7 +114,7 @@ class AliyunSmsChannel:
         default_template_code: str | None = None,
         base_url: str = ALIYUN_SMS_BASE_URL,
         region_id: str = "cn-hangzhou",
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         timeout: float = 10.0,
         nonce: Callable[[], str] = lambda: uuid.uuid4().hex,
         name: str = "aliyun_sms",
@@ -145,33 +153,61 @@ class AliyunSmsChannel:
         params["Signature"] = rpc_signature("POST", params, self._secret.get_secret_value())
         return params
 
-    async def send(self, msg: OutboundMessage) -> SendReceipt:
-        template = msg.template_id or self._default_template
+    #: SendBatchSms takes at most this many numbers per call.
+    max_batch = 100
+
+    async def send_batch(self, msgs: list[OutboundMessage]) -> list[SendReceipt | Exception]:
+        """One ``SendBatchSms`` call for messages with the same template and parameters (different
+        numbers): one result per message. A refusal of the whole call that may concern one number
+        only (a permanent error) is retried number by number with ``SendSms``, so one bad number
+        never fails the others."""
+        if len(msgs) == 1:
+            return [await _result(self.send(msgs[0]))]
+        first = msgs[0]
+        template = first.template_id or self._default_template
         if not template:
-            raise InvalidInput(f"{self.name}: message {msg.dedupe_key} has no template code")
-        if not msg.address:
-            raise InvalidInput(f"{self.name}: message {msg.dedupe_key} has no phone number")
+            return [InvalidInput(f"{self.name}: message {m.dedupe_key} has no template code") for m in msgs]
         if self._limiter is not None:
             await self._limiter.acquire(self.name)
-        params = self.signed_params(msg, template)
-        body = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in params.items())
+        param = dict(first.template_params)
+        batch_ref = hashlib.sha256("\n".join(m.ref for m in msgs).encode()).hexdigest()[:32]
+        params = {
+            "AccessKeyId": self._key_id, "Action": "SendBatchSms", "Format": "JSON", "OutId": batch_ref,
+            "PhoneNumberJson": json.dumps([m.address for m in msgs]),
+            "RegionId": self._region,
+            "SignNameJson": json.dumps([self._sign_name] * len(msgs), ensure_ascii=False),
+            "SignatureMethod": "HMAC-SHA1", "SignatureNonce": self._nonce(), "SignatureVersion": "1.0",
+            "TemplateCode": template,
+            "TemplateParamJson": json.dumps([param] * len(msgs), ensure_ascii=False, separators=(",", ":")),
+            "Timestamp": self._clock.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "Version": "2017-05-25",
+        }
+        params["Signature"] = rpc_signature("POST", params, self._secret.get_secret_value())
+        try:
+            receipt = await self._call(params, batch_ref, f"batch of {len(msgs)}", in_body=True)
+        except PermanentError:
+            return [await _result(self.send(m)) for m in msgs]
+        except TransientError as exc:
+            return [exc for _ in msgs]
+        return [receipt for _ in msgs]
+
+    async def _call(self, params: dict[str, str], ref: str, what: str, *, in_body: bool = False) -> SendReceipt:
+        """POST ``params`` in the query string (``in_body``: as a form body, for the long lists of
+        SendBatchSms, which would make a URL some servers refuse; the signature is the same);
+        the receipt, or the error the answer means."""
+        encoded = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in params.items())
         answer = await exchange(
-            self._session,
-            "POST",
-            self._url,
-            provider=self.name,
-            clock=self._clock,
-            timeout_s=self._timeout,
-            data=body.encode("ascii"),
-            headers={"Content-Type": "application/x-www-form-urlencoded", DEDUPE_HEADER: msg.ref},
+            self._session, "POST", self._url if in_body else f"{self._url}?{encoded}", provider=self.name,
+            clock=self._clock, timeout_s=self._timeout, data=encoded.encode("ascii") if in_body else None,
+            headers={DEDUPE_HEADER: ref, **({"Content-Type": "application/x-www-form-urlencoded"} if in_body else {})},
         )
         parsed = answer.parse(_Answer)
         if parsed is None:
             raise_for_status(self.name, answer)
             raise unexpected_body(self.name, answer)
         if parsed.code == "OK":
-            log.info("channel.sent", extra={"channel": self.name, "dedupe_key": msg.dedupe_key, "to": masked(msg.address)})
-            return SendReceipt(provider_message_id=parsed.biz_id or msg.ref, attempts=1)
+            log.debug("channel.sent", extra={"channel": self.name, "what": what})
+            return SendReceipt(provider_message_id=parsed.biz_id or ref, attempts=1)
         reason = f"{self.name}: {parsed.code}: {parsed.message}"
         if parsed.code in TRANSIENT_CODES or parsed.code.startswith("Throttling"):
             retry_after = answer.retry_after
@@ -183,3 +219,16 @@ class AliyunSmsChannel:
         if answer.status >= 500:
             raise TransientError(reason, retry_after=answer.retry_after)
         raise PermanentError(f"{reason} ({PERMANENT_REASONS.get(parsed.code, 'rejected')})")
+
+    async def send(self, msg: OutboundMessage) -> SendReceipt:
+        template = msg.template_id or self._default_template
+        if not template:
+            raise InvalidInput(f"{self.name}: message {msg.dedupe_key} has no template code")
+        if not msg.address:
+            raise InvalidInput(f"{self.name}: message {msg.dedupe_key} has no phone number")
+        if self._limiter is not None:
+            await self._limiter.acquire(self.name)
+        params = self.signed_params(msg, template)
+        receipt = await self._call(params, msg.ref, msg.dedupe_key)
+        log.info("channel.sent", extra={"channel": self.name, "dedupe_key": msg.dedupe_key, "to": masked(msg.address)})
+        return receipt

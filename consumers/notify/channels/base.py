@@ -27,6 +27,8 @@ class OutboundMessage:
     number, a DingTalk access token or URL, a Feishu hook id or URL, a webhook URL. An empty
     address means "the channel's configured default" (usually the ops robot).
     ``template_params`` keep their order: Tencent SMS fills its template positionally.
+    ``link``: a signed link to the recipient merchant's own page (empty: none); channels that can
+    carry a link show it (WeCom after the markdown, WeChat as the template message's page).
     """
 
     dedupe_key: str
@@ -38,6 +40,7 @@ class OutboundMessage:
     template_id: str | None = None
     template_params: tuple[tuple[str, str], ...] = ()
     critical: bool = False
+    link: str = ""
 
     @property
     def ref(self) -> str:

@@ -21,13 +21,18 @@ from consumers.notify.channels.console import ConsoleChannel
 from consumers.notify.channels.dingtalk import DINGTALK_BASE_URL, DingTalkChannel
 from consumers.notify.channels.feishu import FEISHU_BASE_URL, FeishuChannel
 from consumers.notify.channels.file import FileChannel
-from consumers.notify.channels.ratelimit import Rate, RateLimiter, SleepFn
+from consumers.notify.channels.ratelimit import Limiter, Rate, RateLimiter, SleepFn
+from consumers.notify.channels.sms_batch import BatchingSms
 from consumers.notify.channels.tencent_sms import TENCENT_SMS_BASE_URL, TencentSmsChannel
 from consumers.notify.channels.webhook import WebhookChannel
 from consumers.notify.channels.wechat_oa import WECHAT_BASE_URL, WeChatOAChannel
 from consumers.notify.channels.wecom import WECOM_BASE_URL, WeComChannel
 from huabei_watch.clock import Clock
 from huabei_watch.config.types import Duration
+
+#: Every channel name a merchant or the ops route may use (``sms`` means the SMS provider route).
+CHANNEL_NAMES = ("wecom", "wechat_oa", "aliyun_sms", "tencent_sms", "dingtalk", "feishu", "webhook", "console", "file")
+SMS_PROVIDERS = ("aliyun_sms", "tencent_sms")
 
 
 class _Model(BaseModel):
@@ -67,6 +72,9 @@ class WeChatOAConfig(_HttpChannelConfig):
     app_id: str = Field(min_length=1)
     app_secret: SecretStr
     default_template_id: str | None = None
+    templates: dict[str, str] = Field(
+        default_factory=dict, description="Template base (e.g. 'maintenance.announced') -> template id"
+    )
     link_url: str | None = Field(None, description="Page opened when the merchant taps the message")
     token_margin_seconds: Annotated[float, Duration(ge=0, le=3600)] = Field(300.0, description="Refresh the token this long before it expires")
 
@@ -79,6 +87,9 @@ class AliyunSmsConfig(_HttpChannelConfig):
     access_key_secret: SecretStr
     sign_name: str = Field(min_length=1, description="Approved SMS signature (签名), e.g. 花呗助手")
     default_template_code: str | None = None
+    templates: dict[str, str] = Field(
+        default_factory=dict, description="Template base (e.g. 'maintenance.announced') -> TemplateCode (SMS_...)"
+    )
     region_id: str = "cn-hangzhou"
     rate_per_minute: int | None = Field(6000, ge=1, description="Account-wide SendSms calls per minute")
 
@@ -92,6 +103,9 @@ class TencentSmsConfig(_HttpChannelConfig):
     sdk_app_id: str = Field(min_length=1)
     sign_name: str = Field(min_length=1)
     default_template_id: str | None = None
+    templates: dict[str, str] = Field(
+        default_factory=dict, description="Template base (e.g. 'maintenance.announced') -> TemplateId (digits)"
+    )
     region: str = "ap-guangzhou"
     rate_per_minute: int | None = Field(180_000, ge=1, description="SendSms: 3000 calls a second per account")
 
@@ -154,6 +168,36 @@ class ChannelsConfig(_Model):
     console: ConsoleConfig | None = None
     file: FileConfig | None = None
 
+    def enabled(self, name: str) -> bool:
+        """Whether channel ``name`` has a table here with ``enabled = true``."""
+        table = getattr(self, name, None) if name in CHANNEL_NAMES else None
+        return table is not None and bool(table.enabled)
+
+    def template_defaults(self) -> dict[str, str | None]:
+        """The default template id of each enabled template channel (None: no default)."""
+        out: dict[str, str | None] = {}
+        if self.aliyun_sms and self.aliyun_sms.enabled:
+            out["aliyun_sms"] = self.aliyun_sms.default_template_code
+        if self.tencent_sms and self.tencent_sms.enabled:
+            out["tencent_sms"] = self.tencent_sms.default_template_id
+        if self.wechat_oa and self.wechat_oa.enabled:
+            out["wechat_oa"] = self.wechat_oa.default_template_id
+        return out
+
+    def default_address(self, name: str) -> bool:
+        """Whether channel ``name`` can send to an empty address (it has a default recipient)."""
+        if name in ("console", "file"):
+            return True
+        if name == "wecom":
+            return bool(self.wecom and self.wecom.default_key)
+        if name == "dingtalk":
+            return bool(self.dingtalk and self.dingtalk.default_token)
+        if name == "feishu":
+            return bool(self.feishu and self.feishu.default_hook)
+        if name == "webhook":
+            return bool(self.webhook and self.webhook.default_url)
+        return False
+
     def rates(self) -> dict[str, tuple[Rate, ...]]:
         """Limiter rules per channel name, for every enabled HTTP channel that has some."""
         out: dict[str, tuple[Rate, ...]] = {}
@@ -169,12 +213,13 @@ def build_channels(
     session: aiohttp.ClientSession,
     clock: Clock,
     *,
-    limiter: RateLimiter | None = None,
+    limiter: Limiter | None = None,
     sleep: SleepFn = asyncio.sleep,
+    batch_sms: bool = True,
 ) -> dict[str, Channel]:
     """Every enabled channel, keyed by name. All share one limiter (built from ``cfg.rates()``
     unless given), so a process never exceeds a provider's limit whatever the fan-out."""
-    shared = limiter if limiter is not None else RateLimiter(clock, cfg.rates(), sleep=sleep)
+    shared: Limiter = limiter if limiter is not None else RateLimiter(clock, cfg.rates(), sleep=sleep)
     out: dict[str, Channel] = {}
     if cfg.wecom and cfg.wecom.enabled:
         c = cfg.wecom
@@ -189,18 +234,20 @@ def build_channels(
         )
     if cfg.aliyun_sms and cfg.aliyun_sms.enabled:
         a = cfg.aliyun_sms
-        out["aliyun_sms"] = AliyunSmsChannel(
+        aliyun = AliyunSmsChannel(
             session, clock, access_key_id=a.access_key_id, access_key_secret=a.access_key_secret,
             sign_name=a.sign_name, default_template_code=a.default_template_code, base_url=a.base_url,
             region_id=a.region_id, limiter=shared, timeout=a.timeout_seconds,
         )
+        out["aliyun_sms"] = BatchingSms(aliyun) if batch_sms else aliyun
     if cfg.tencent_sms and cfg.tencent_sms.enabled:
         t = cfg.tencent_sms
-        out["tencent_sms"] = TencentSmsChannel(
+        tencent = TencentSmsChannel(
             session, clock, secret_id=t.secret_id, secret_key=t.secret_key, sdk_app_id=t.sdk_app_id,
             sign_name=t.sign_name, default_template_id=t.default_template_id, base_url=t.base_url,
             region=t.region, limiter=shared, timeout=t.timeout_seconds,
         )
+        out["tencent_sms"] = BatchingSms(tencent) if batch_sms else tencent
     if cfg.dingtalk and cfg.dingtalk.enabled:
         d = cfg.dingtalk
         out["dingtalk"] = DingTalkChannel(

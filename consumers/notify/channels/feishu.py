@@ -25,7 +25,7 @@ from pydantic import BaseModel, SecretStr
 
 from consumers.notify.channels._http import DEDUPE_HEADER, exchange, raise_for_status, unexpected_body
 from consumers.notify.channels.base import OutboundMessage, SendReceipt, digest
-from consumers.notify.channels.ratelimit import RateLimiter
+from consumers.notify.channels.ratelimit import Limiter
 from huabei_watch.clock import Clock
 from huabei_watch.errors import PermanentError, TransientError
 
@@ -74,7 +74,7 @@ class FeishuChannel:
         default_hook: SecretStr | None = None,
         default_secret: SecretStr | None = None,
         secrets: Mapping[str, SecretStr] | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         timeout: float = 10.0,
         name: str = "feishu",
     ) -> None:

@@ -18,6 +18,7 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from huabei_watch.clock import Clock
 
@@ -25,6 +26,15 @@ SleepFn = Callable[[float], Awaitable[None]]
 
 #: How many acquisitions between sweeps of idle keys (keeps memory flat with many robot keys).
 _SWEEP_EVERY = 1024
+
+
+class Limiter(Protocol):
+    """What a channel needs of a limiter (:class:`RateLimiter`, or the database-backed
+    :class:`~consumers.notify.channels.shared_limit.SharedRateLimiter`)."""
+
+    async def acquire(self, key: str) -> float:
+        """Wait until ``key`` may make one call; returns the seconds waited."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

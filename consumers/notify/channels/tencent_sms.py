@@ -9,7 +9,7 @@ hex(sha256(canonical request)); key = HMAC chain ``"TC3"+SecretKey`` -> date -> 
 
 Answer: ``{"Response": {"SendStatusSet": [{"Code": "Ok", "SerialNo": ...}], "RequestId": ...}}``,
 or ``{"Response": {"Error": {"Code", "Message"}}}`` when the whole call failed. Per-number codes
-are read from ``SendStatusSet`` (we send one number per call).
+are read from ``SendStatusSet``, matched by number (up to 200 numbers per call).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pydantic import BaseModel, SecretStr
 
 from consumers.notify.channels._http import DEDUPE_HEADER, exchange, raise_for_status, unexpected_body
 from consumers.notify.channels.base import OutboundMessage, SendReceipt, masked
-from consumers.notify.channels.ratelimit import RateLimiter
+from consumers.notify.channels.ratelimit import Limiter
 from huabei_watch.clock import SHANGHAI, Clock
 from huabei_watch.errors import InvalidInput, PermanentError, TransientError
 
@@ -38,6 +38,8 @@ ALGORITHM = "TC3-HMAC-SHA256"
 
 #: FailedOperation codes that clear up by themselves (everything else under FailedOperation is final).
 TRANSIENT_FAILED_OPERATIONS = frozenset({"FailedOperation.MarketingSendTimeConstraint"})
+#: LimitExceeded codes that waiting does not clear (the other LimitExceeded.* are frequency windows).
+PERMANENT_LIMITS = frozenset({"LimitExceeded.PhoneNumberCountLimit", "LimitExceeded.AppCountryOrRegionInBlacklist"})
 PERMANENT_REASONS = {
     "FailedOperation.InsufficientBalanceInSmsPackage": "SMS package balance exhausted (top up, then redrive)",
     "FailedOperation.PhoneNumberInBlacklist": "number on the do-not-disturb list (user unsubscribed)",
@@ -47,6 +49,9 @@ PERMANENT_REASONS = {
     "InvalidParameterValue.IncorrectPhoneNumber": "invalid phone number",
     "AuthFailure.SignatureFailure": "request signature rejected (check SecretKey)",
     "AuthFailure.SecretIdNotFound": "SecretId unknown",
+    "LimitExceeded.AppCountryOrRegionInBlacklist": "the number's country or region is blocked for this app "
+    "(change the app's country/region settings in the SMS console)",
+    "LimitExceeded.PhoneNumberCountLimit": "too many numbers in one request",
 }
 
 
@@ -88,7 +93,7 @@ def limit_retry_after(code: str, now: datetime) -> float:
 def classify(code: str, message: str, now: datetime) -> TransientError | PermanentError:
     """The error a Tencent code means (never called with ``Ok``)."""
     reason = f"tencent_sms: {code}: {message}"
-    if code.startswith("LimitExceeded") and code != "LimitExceeded.PhoneNumberCountLimit":
+    if code.startswith("LimitExceeded") and code not in PERMANENT_LIMITS:
         return TransientError(reason, retry_after=limit_retry_after(code, now))
     if code.startswith(("InternalError", "RequestLimitExceeded")) or code in TRANSIENT_FAILED_OPERATIONS:
         return TransientError(reason, retry_after=1.0 if code.startswith("RequestLimitExceeded") else None)
@@ -99,6 +104,7 @@ class _Status(BaseModel):
     Code: str
     Message: str = ""
     SerialNo: str = ""
+    PhoneNumber: str = ""
 
 
 class _Error(BaseModel):
@@ -132,7 +138,7 @@ class TencentSmsChannel:
         base_url: str = TENCENT_SMS_BASE_URL,
         region: str = "ap-guangzhou",
         service: str = "sms",
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         timeout: float = 10.0,
         name: str = "tencent_sms",
     ) -> None:
@@ -151,20 +157,34 @@ class TencentSmsChannel:
         self._limiter = limiter
         self._timeout = timeout
 
+    #: SendSms takes at most this many numbers in PhoneNumberSet.
+    max_batch = 200
+
     async def send(self, msg: OutboundMessage) -> SendReceipt:
-        template = msg.template_id or self._default_template
+        (result,) = await self.send_batch([msg])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def send_batch(self, msgs: list[OutboundMessage]) -> list[SendReceipt | Exception]:
+        """One ``SendSms`` call for messages with the same template and parameters, up to 200
+        numbers in ``PhoneNumberSet``; each number's result comes from its ``SendStatusSet`` entry.
+        Raises InvalidInput when the first message has no template or a number is missing."""
+        first = msgs[0]
+        template = first.template_id or self._default_template
         if not template:
-            raise InvalidInput(f"{self.name}: message {msg.dedupe_key} has no template id")
-        if not msg.address:
-            raise InvalidInput(f"{self.name}: message {msg.dedupe_key} has no phone number")
+            raise InvalidInput(f"{self.name}: message {first.dedupe_key} has no template id")
+        if any(not m.address for m in msgs):
+            raise InvalidInput(f"{self.name}: a message has no phone number")
+        ref = first.ref if len(msgs) == 1 else hashlib.sha256("\n".join(m.ref for m in msgs).encode()).hexdigest()[:32]
         body = json.dumps(
             {
-                "PhoneNumberSet": [msg.address],
+                "PhoneNumberSet": [m.address for m in msgs],
                 "SmsSdkAppId": self._app_id,
                 "SignName": self._sign_name,
                 "TemplateId": template,
-                "TemplateParamSet": [value for _, value in msg.template_params],
-                "SessionContext": msg.ref,
+                "TemplateParamSet": [value for _, value in first.template_params],
+                "SessionContext": ref,
             },
             ensure_ascii=False,
         ).encode("utf-8")
@@ -182,7 +202,7 @@ class TencentSmsChannel:
             "X-TC-Version": "2021-01-11",
             "X-TC-Timestamp": str(timestamp),
             "X-TC-Region": self._region,
-            DEDUPE_HEADER: msg.ref,
+            DEDUPE_HEADER: ref,
         }
         answer = await exchange(
             self._session, "POST", self._url, provider=self.name, clock=self._clock,
@@ -195,11 +215,28 @@ class TencentSmsChannel:
         response = parsed.Response
         now = self._clock.now()
         if response.Error is not None:
-            raise classify(response.Error.Code, response.Error.Message, now)
-        if len(response.SendStatusSet) != 1:
-            raise unexpected_body(self.name, answer)
-        status = response.SendStatusSet[0]
-        if status.Code == "Ok":
-            log.info("channel.sent", extra={"channel": self.name, "dedupe_key": msg.dedupe_key, "to": masked(msg.address)})
-            return SendReceipt(provider_message_id=status.SerialNo or msg.ref, attempts=1)
-        raise classify(status.Code, status.Message, now)
+            err = classify(response.Error.Code, response.Error.Message, now)
+            return [err for _ in msgs]
+        by_number = {_national(st.PhoneNumber): st for st in response.SendStatusSet}
+        if len(msgs) == 1 and len(response.SendStatusSet) == 1:
+            by_number = {_national(msgs[0].address): response.SendStatusSet[0]}
+        out: list[SendReceipt | Exception] = []
+        for m in msgs:
+            st = by_number.get(_national(m.address))
+            if st is None:
+                out.append(unexpected_body(self.name, answer))
+            elif st.Code == "Ok":
+                log.debug("channel.sent", extra={"channel": self.name, "dedupe_key": m.dedupe_key, "to": masked(m.address)})
+                out.append(SendReceipt(provider_message_id=st.SerialNo or m.ref, attempts=1))
+            else:
+                out.append(classify(st.Code, st.Message, now))
+        return out
+
+
+def _national(number: str) -> str:
+    """A mainland number without its country prefix (+86, 0086, 86), as Tencent may echo it."""
+    digits = number.lstrip("+")
+    for prefix in ("0086", "86"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
+            return digits[len(prefix):]
+    return digits

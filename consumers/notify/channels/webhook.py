@@ -17,7 +17,7 @@ from pydantic import SecretStr
 
 from consumers.notify.channels._http import DEDUPE_HEADER, exchange, raise_for_status
 from consumers.notify.channels.base import OutboundMessage, SendReceipt, digest
-from consumers.notify.channels.ratelimit import RateLimiter
+from consumers.notify.channels.ratelimit import Limiter
 from huabei_watch.clock import Clock
 from huabei_watch.errors import PermanentError
 from huabei_watch.signing import sign
@@ -58,7 +58,7 @@ class WebhookChannel:
         *,
         secret: SecretStr | None,
         default_url: str | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         timeout: float = 10.0,
         name: str = "webhook",
     ) -> None:

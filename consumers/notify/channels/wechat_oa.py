@@ -24,7 +24,7 @@ from pydantic import BaseModel, SecretStr
 
 from consumers.notify.channels._http import DEDUPE_HEADER, exchange, raise_for_status, unexpected_body
 from consumers.notify.channels.base import OutboundMessage, SendReceipt
-from consumers.notify.channels.ratelimit import RateLimiter
+from consumers.notify.channels.ratelimit import Limiter
 from huabei_watch.clock import Clock
 from huabei_watch.errors import InvalidInput, PermanentError, TransientError
 
@@ -160,7 +160,7 @@ class WeChatOAChannel:
         default_template_id: str | None = None,
         link_url: str | None = None,
         token_margin: float = 300.0,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         timeout: float = 10.0,
         name: str = "wechat_oa",
     ) -> None:
@@ -189,8 +189,8 @@ class WeChatOAChannel:
             "data": {key: {"value": value} for key, value in msg.template_params},
             "client_msg_id": msg.ref,
         }
-        if self._link_url:
-            body["url"] = self._link_url
+        if msg.link or self._link_url:
+            body["url"] = msg.link or self._link_url
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
         if self._limiter is not None:
             await self._limiter.acquire(self.name)

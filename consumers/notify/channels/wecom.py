@@ -15,13 +15,15 @@ from pydantic import BaseModel, SecretStr
 
 from consumers.notify.channels._http import DEDUPE_HEADER, exchange, raise_for_status, unexpected_body
 from consumers.notify.channels.base import OutboundMessage, SendReceipt, clip_utf8, digest
-from consumers.notify.channels.ratelimit import RateLimiter
+from consumers.notify.channels.ratelimit import Limiter
 from huabei_watch.clock import Clock
 from huabei_watch.errors import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
 WECOM_BASE_URL = "https://qyapi.weixin.qq.com"
+#: The words of the merchant page link under a message.
+LINK_TEXT = "查看本店花呗状态"
 #: WeCom rejects markdown content over 4096 bytes.
 MAX_MARKDOWN_BYTES = 4096
 
@@ -48,6 +50,14 @@ def robot_key(address: str) -> str:
     return address.strip()
 
 
+def content(msg: OutboundMessage) -> str:
+    """The markdown sent: the body, clipped to WeCom's limit, then the merchant's page link whole."""
+    if not msg.link:
+        return clip_utf8(msg.body_markdown, MAX_MARKDOWN_BYTES)
+    link = f"\n\n[{LINK_TEXT}]({msg.link})"
+    return clip_utf8(msg.body_markdown, MAX_MARKDOWN_BYTES - len(link.encode("utf-8"))) + link
+
+
 class WeComChannel:
     """One markdown message per send to the robot named by ``msg.address`` (or the default robot)."""
 
@@ -58,7 +68,7 @@ class WeComChannel:
         *,
         base_url: str = WECOM_BASE_URL,
         default_key: SecretStr | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         timeout: float = 10.0,
         name: str = "wecom",
     ) -> None:
@@ -76,7 +86,7 @@ class WeComChannel:
             raise PermanentError("wecom: no robot key for this recipient and no default robot configured")
         if self._limiter is not None:
             await self._limiter.acquire(f"{self.name}:{digest(key)}")
-        body = {"msgtype": "markdown", "markdown": {"content": clip_utf8(msg.body_markdown, MAX_MARKDOWN_BYTES)}}
+        body = {"msgtype": "markdown", "markdown": {"content": content(msg)}}
         answer = await exchange(
             self._session,
             "POST",

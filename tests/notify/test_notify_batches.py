@@ -1,0 +1,39 @@
+"""Issue 17 item 4: fan-out in batches -- SMS numbers with the same text share provider calls,
+reservations and confirmations share statements, and each number is still told once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from huabei_watch.bus.broker import EmbeddedBroker
+from huabei_watch.bus.kafka import Bus
+from tests.e2e.harness import post_json, role
+from tests.notify.world import notify_world
+from tests.support import eventually, notify_idle
+
+ALIYUN, TENCENT = 250, 450
+
+
+async def test_same_text_sms_go_in_batches_and_each_number_is_told_once(
+    broker: EmbeddedBroker, bus: Bus, tmp_path: Path
+) -> None:
+    merchants = [{"id": f"a{i:03d}", "channels": ["aliyun_sms"], "contacts": {"phone": f"1390000{i:04d}"}}
+                 for i in range(ALIYUN)]
+    merchants += [{"id": f"t{i:03d}", "channels": ["tencent_sms"], "contacts": {"phone": f"1370000{i:04d}"}}
+                  for i in range(TENCENT)]
+    notify = {"aliyun_sms": {"default_template_code": "SMS_1"}, "tencent_sms": {"default_template_id": "1001"}}
+    async with notify_world(tmp_path, bus.topics.prefix, broker, merchants=merchants, notify=notify,
+                            robots=set()) as w:
+        status, _ = await post_json(w.app, "/v1/incidents", {"title": "花呗异常", "summary_zh": "花呗暂时不可用"})
+        assert status == 201
+        await eventually(lambda: len(w.aliyun.received) == ALIYUN and len(w.tencent.received) == TENCENT,
+                         timeout=60, what="every number told")
+        await notify_idle(role(w.app, "notify"))
+        assert w.aliyun.count_by_recipient() == {f"1390000{i:04d}": 1 for i in range(ALIYUN)}
+        assert w.tencent.count_by_recipient() == {f"1370000{i:04d}": 1 for i in range(TENCENT)}
+        # Aliyun takes 100 numbers a call, Tencent 200: a handful of calls, not one per number.
+        assert not w.aliyun.rejected, w.aliyun.rejected[:3]
+        assert w.aliyun.requests <= 2 * (ALIYUN // 100 + 1) and w.aliyun.batch_calls >= ALIYUN // 100
+        assert w.tencent.requests <= 2 * (TENCENT // 200 + 1) and w.tencent.batch_calls >= TENCENT // 200
+        store = role(w.app, "notify").deliverer.store
+        assert store.batches <= (ALIYUN + TENCENT) // 20  # reservations and confirmations in batches

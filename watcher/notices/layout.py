@@ -1,0 +1,204 @@
+"""How a notice lays its windows out: the same window stated twice (a heading and a detail, a
+summary and a reminder) against parallel items with the same times (each area, bank or system on
+its own line), an overall period that only frames detailed windows, and times of past events
+mentioned beside the windows ahead.
+
+Pure functions over normalised text (see :mod:`watcher.notices.normalize`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import TYPE_CHECKING
+
+from huabei_watch.events.common import Window
+from watcher.notices import vocab
+
+if TYPE_CHECKING:  # windows.py uses this module; Span is only a type here
+    from watcher.notices.windows import Span
+
+# What ends the segment a label is read from.
+_SEGMENT_END = re.compile(r"[,;。!?\n|:]")
+# List markers and punctuation around a label ("1. 中国银行:", "(2)", "一、", "【维护时间】").
+_MARKERS = re.compile(r"^[\s\-*•·#>]*(?:\(?\d{1,2}[).、.]|[一二三四五六七八九十]+[、.]|\(\d{1,2}\))?|[\s:：\-|(\[【】\])]+$")
+# A label that introduces the time rather than naming what it applies to.
+_HEADING = re.compile(
+    r"时间|时段|日期|期间|窗口|范围|影响|内容|安排|说明|提示|提醒|通知|公告|注意|备注|停机|维护|升级|割接|计划|具体|如下|以下"
+)
+# A segment that ends with a preposition or verb leads into the time ("我司将于", "订于", "同样为").
+_LEADS_IN = re.compile(r"(?:于|在|自|从|由|为|是|将|定|拟|至|到|的|即|约)$")
+_HEADING_BEFORE = re.compile(r"[:】]\s*$")
+# Only frames the windows after it: "……时间如下", "具体安排如下", "主要影响如下".
+_POINTER = re.compile(r"如下|以下|具体|分别|安排")
+# Said of the past: an earlier incident or an earlier maintenance mentioned beside the windows ahead.
+_PAST = re.compile(r"曾|此前|之前|日前|前期|上次|近日|以往|去年|已于|发生|出现|故障|异常|遭|造成|导致|跳脱|跳闸")
+# Narrating an event that happened (not a stop that is planned): "6月24日15:18遭雷击跳脱，造成停电".
+_EVENT = re.compile(r"曾|遭|造成|导致|发生|跳脱|跳闸")
+
+
+def label(norm: str, lo: int, pos: int) -> str:
+    """The name written right before a time in its item ("中国银行", "东区", "个人网银"), or ""
+    when the time is introduced by a heading ("维护时间："), a verb ("将于") or nothing."""
+    before = norm[lo:pos].rstrip()
+    while before.endswith((":", "】", "|", "(")):
+        before = before[:-1].rstrip()
+    cut = max((m.end() for m in _SEGMENT_END.finditer(before)), default=0)
+    seg = _MARKERS.sub("", before[cut:]).strip()
+    if not seg or len(seg) > 16 or _HEADING.search(seg) or _LEADS_IN.search(seg):
+        return ""
+    return seg
+
+
+def own_stop(norm: str, lo: int, hi: int, s: Span) -> bool:
+    """Whether the sentence ``norm[lo:hi]`` holding ``s`` says something stops, apart from a heading
+    before the time ("停机时间：……" says nothing by itself)."""
+    before = norm[lo : s.pos]
+    if _HEADING_BEFORE.search(before):
+        cut = max((m.end() for m in _SEGMENT_END.finditer(before.rstrip()[:-1])), default=0)
+        before = before[:cut]
+    return bool(vocab.STOP_RE.search(before) or vocab.STOP_RE.search(norm, s.end_pos, hi))
+
+
+def merge_restated(
+    norm: str, windows: list[Window], spans: list[Span], bounds: list[tuple[int, int]]
+) -> list[Window]:
+    """One window per (start, end, status), except parallel items: the same times for items with
+    different names ("东区……；南区……", "个人网银 ……；企业网银 ……"), or in different sentences that
+    each say what stops ("4月21日3:00至5:50，借记卡……停办。……4月21日3:00至5:50，商户受理……暂停").
+    A heading and a detail, a summary and its reminder are one window; its products are joined."""
+    out: list[Window] = []
+    kept: list[int] = []  # index into ``spans`` of each window kept
+    for i, (w, s) in enumerate(zip(windows, spans, strict=True)):
+        lo, hi = bounds[i]
+        twin = None
+        for k, j in enumerate(kept):
+            o = out[k]
+            if (o.start, o.end, o.status) != (w.start, w.end, w.status):
+                continue
+            a, b = label(norm, bounds[j][0], spans[j].pos), label(norm, lo, s.pos)
+            if a and b and a != b:
+                continue
+            if (bounds[j] != bounds[i] and norm[bounds[j][0] : bounds[j][1]] != norm[lo:hi]
+                    and own_stop(norm, *bounds[j], spans[j]) and own_stop(norm, lo, hi, s)):
+                continue
+            twin = k
+            break
+        if twin is None:
+            out.append(w)
+            kept.append(i)
+            continue
+        o = out[twin]
+        products = (*o.products, *(p for p in w.products if p not in o.products))
+        channels = (*o.channels, *(c for c in w.channels if c not in o.channels))
+        out[twin] = Window(start=o.start, end=o.end, products=products, channels=channels, status=o.status)
+    return out
+
+
+def drop_frames(norm: str, spans: list[Span]) -> list[Span]:
+    """A timed range that contains windows written after it, says no stop of its own and leads
+    into them ("系统升级时间为12月5日22:00至12月6日08:00，各项业务暂停时间如下：……") is the notice's
+    overall period, not a window."""
+    out: list[Span] = []
+    for s in spans:
+        inner = [t for t in spans if t is not s and t.pos > s.end_pos and s.end is not None and t.end is not None
+                 and s.start <= t.start and t.end <= s.end and (t.start, t.end) != (s.start, s.end)]
+        first = min((t.pos for t in inner), default=-1)
+        if inner and not any(s.end_pos <= t.pos < first for t in spans) and _frames(norm, s, first):
+            continue
+        out.append(s)
+    return out
+
+
+def _frames(norm: str, s: Span, first_inner: int) -> bool:
+    lo, _ = vocab.sentence_bounds(norm, s.pos)
+    clause_lo = max((m.end() for m in re.finditer(r"[,;。\n]", norm[lo : s.pos])), default=0) + lo
+    m_hi = re.compile(r"[,;。\n]").search(norm, s.end_pos)
+    clause_hi = m_hi.start() if m_hi else len(norm)
+    if vocab.STOP_RE.search(norm, clause_lo, s.pos) or vocab.STOP_RE.search(norm, s.end_pos, clause_hi):
+        return False
+    between = norm[clause_hi:first_inner]
+    for part in re.split(r"[,;。\n]", between):
+        if vocab.STOP_RE.search(part) and not _POINTER.search(part):
+            return False
+    return len(between) <= 60 and bool(_POINTER.search(between))
+
+
+def drop_past_mentions(norm: str, spans: list[Span], published: date) -> tuple[list[Span], int]:
+    """Windows that ended before publication in a sentence that tells of the past ("11月20日
+    14:00-14:40，部分用户曾出现支付失败"), when the notice also has a window ahead: an earlier event,
+    not a window. Returns the spans kept and how many were dropped."""
+    if not any((s.end or s.start).date() >= published for s in spans):
+        return spans, 0
+    ahead = any(s.start.date() >= published for s in spans)
+    keep = [s for s in spans if not (
+        ((s.end or s.start).date() < published and _PAST.search(norm, *vocab.sentence_bounds(norm, s.pos)))
+        # began before publication in a sentence narrating an event, beside windows that start
+        # ahead: the event's time, even when a resumption written later was taken as its end
+        or (ahead and s.start.date() < published and _EVENT.search(norm, *vocab.sentence_bounds(norm, s.pos)))
+    )]
+    return keep, len(spans) - len(keep)
+
+
+# A sentence after a list that says what the listed times do ("维护期间……无法使用").
+_AFTER_POINTER = re.compile(r"^\W*(?:\S{0,4}期间|届时|其间|此期间|上述|该时段|以上时段|维护时|停机时)")
+_DIGIT = re.compile(r"\d")
+_INTRO_THEN_DATE = re.compile(r"[:：][\s(（]*(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*[日号]")
+_LEADING_DATE = re.compile(r"[\s(（]*(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*[日号]")
+
+
+def tied(norm: str, s: Span) -> bool:
+    """Whether the range ``s`` is tied to a disruption: wording of one in its sentence, in the
+    line that introduces the list or table it is a row of, or in the sentence right after that
+    list when it points back ("维护期间……"). Hours in a sentence that says nothing of the sort
+    ("如有疑问，可于12月7日9:00-17:00致电") are not."""
+    lo, hi = vocab.sentence_bounds(norm, s.pos)
+    if vocab.DISRUPTION_RE.search(norm, lo, hi):
+        return True
+    k = lo
+    for _ in range(12):  # back over the rows of a list (";" or a line each) to what introduces it
+        if k <= 0 or norm[k - 1] not in ";\n":
+            break
+        plo, phi = vocab.sentence_bounds(norm, k - 1)
+        seg = norm[plo:phi]
+        if vocab.DISRUPTION_RE.search(seg):
+            return True
+        if seg.strip() and not _DIGIT.search(seg):
+            break
+        k = plo
+    first = k  # the first row of the run this range belongs to
+    if first > 1 and norm[first - 1] == "。" and _LEADING_DATE.match(norm, first):
+        # the next day's rows written as a new sentence after a list introduced with a colon
+        # ("……停电检修：10月3日8:00-12:00，……。10月4日8:00-12:00，……"): tied like those rows
+        k = first - 1
+        for _ in range(12):  # back over that list's rows to its intro
+            plo, phi = vocab.sentence_bounds(norm, k - 1)
+            intro = _INTRO_THEN_DATE.search(norm, plo, phi)
+            if intro is not None:
+                if vocab.DISRUPTION_RE.search(norm, plo, intro.end()):
+                    return True
+                break
+            if plo <= 0 or norm[plo - 1] != ";":
+                break
+            k = plo - 1
+    k = hi
+    for _ in range(12):  # forward over the rows to the sentence after the list
+        if k >= len(norm):
+            break
+        nlo, nhi = vocab.sentence_bounds(norm, k + 1)
+        seg = norm[nlo:nhi]
+        if _AFTER_POINTER.search(seg) and vocab.DISRUPTION_RE.search(seg):
+            return True
+        if seg.strip() and not _DIGIT.search(seg):
+            break
+        k = nhi
+    return False
+
+
+def drop_untied(norm: str, spans: list[Span]) -> tuple[list[Span], int]:
+    """The ranges tied to a disruption, when there are any; else all of them (a notice whose every
+    range is untied is left to the other rules rather than emptied)."""
+    keep = [s for s in spans if tied(norm, s)]
+    if not keep:
+        return spans, 0
+    return keep, len(spans) - len(keep)

@@ -1,0 +1,55 @@
+"""Is a notice a report after the fact? Failure wording that is told, not hedged; complaints, causes
+and recoveries; planned work said to be done. Pure helpers for :mod:`watcher.notices.understand`."""
+
+from __future__ import annotations
+
+import re
+
+from watcher.notices.kinds import PAST_RECOVERY_RE
+
+# A failure, as reports after the fact word it (not a planned 中断).
+FAILURE_RE = re.compile(r"故障|异常|当机|宕机|瘫痪|崩溃|崩了|抢修|误判|误封|bug|BUG|出错|报错|未恢复|挖断|断缆|跳电|跳闸")
+# Also told in reports: failed payments, fluctuations (hedged when planned: "可能出现支付失败").
+_FAILURE_TOLD_RE = re.compile(FAILURE_RE.pattern + r"|失败|波动|抖动")
+# Only a report says these: complaints received, a cause found, a time things came back.
+_REPORT_RE = re.compile(
+    r"已于[^。;\n]{0,24}?(?:恢复|修复|解决|解除|排除)|(?:用户|网友|客户|商户|市民|玩家)(?:反映|反馈|投诉|报告)"
+    r"|经排查|经初步排查|排查发现|原因为|原因是|所致"
+)
+# Planned work said to be over ("维护已顺利完成", "已于今日完成升级", "进行了系统升级，目前已恢复").
+_DONE_RE = re.compile(r"(?:已经?|现已|业已|均已|已于[^。;\n,，]{0,20}?)\s*(?:顺利|圆满|全部)?\s*(?:完成|结束)(?!后)|进行了")
+_MAYBE_RE = re.compile(r"可能|或将|或会|如遇|如有|如出现|若|避免|防止|以防|减少|预防|排查隐患")
+_CLAUSE_STOP = re.compile(r"[,，;。!?\n]")
+
+
+def reports_failure(text: str, failure: re.Pattern[str] = FAILURE_RE) -> bool:
+    """Whether ``text`` tells of a failure, not of one that may happen ("期间可能出现交易异常",
+    "如遇故障")."""
+    def hedged(at: int) -> bool:
+        # the hedge may stand before a list of failures: "可能出现中断、网络波动、超时、报错"
+        clause_start = max(text.rfind(c, 0, at) for c in ",，。;\n") + 1
+        lo = min(max(0, at - 10), max(clause_start, at - 30))
+        return _MAYBE_RE.search(text, lo, at) is not None
+
+    return any(not hedged(m.start()) for m in failure.finditer(text))
+
+
+def tells_of_failure(head: str, body: str) -> bool:
+    """Whether the notice reports a failure or says one is over (a report, not an announcement):
+    failure wording not hedged ("可能出现……"), users' complaints, a cause found, a recovery."""
+    return any(
+        reports_failure(t, _FAILURE_TOLD_RE) or PAST_RECOVERY_RE.search(t) or _REPORT_RE.search(t)
+        for t in (head, body)
+    )
+
+
+def said_done(text: str, lo: int = 0, hi: int | None = None) -> bool:
+    """Whether ``text[lo:hi]`` says planned work is over ("已顺利完成", "进行了……")."""
+    return _DONE_RE.search(text, lo, len(text) if hi is None else hi) is not None
+
+
+def clause_bounds(text: str, lo: int, hi: int) -> tuple[int, int]:
+    """The clause holding ``text[lo:hi]`` (between commas or sentence ends)."""
+    start = max(text.rfind(c, 0, lo) for c in ",，;。!?\n") + 1
+    m = _CLAUSE_STOP.search(text, hi)
+    return start, m.start() if m else len(text)
