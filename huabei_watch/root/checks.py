@@ -10,8 +10,6 @@ sections whose combination breaks a promise the daemon makes, each problem as
 * ``probes[i].interval`` at most half of ``incidents.outage_stale_after``: a down probe's newest
   check is the evidence that keeps its outage open; checked less often, the outage resolves
   itself while the target is still down.
-* ``notify.replan_every`` under ``cashier.off_ttl``: notify follows a resolved incident for
-  ``off_ttl`` (its "back on" messages, those held for quiet hours); a longer re-plan period skips it.
 * ``payments.evaluate_every`` at most ``payments.detection.window_s``: evaluated less often than
   the window, results leave the window unseen.
 * ``retention.incidents_in_memory`` at most ``retention.incidents``: an incident the incidents role
@@ -53,11 +51,6 @@ def cross_section_problems(s: Settings) -> list[str]:
                 f"({_s(s.incidents.outage_stale_after)}); at most half of it ({_s(s.incidents.outage_stale_after / 2)}), "
                 "or an outage seen by this probe resolves itself between two checks"
             )
-    if s.notify.replan_every >= s.cashier.off_ttl:
-        out.append(
-            f"notify.replan_every: {_s(s.notify.replan_every)} must be under cashier.off_ttl ({_s(s.cashier.off_ttl)}), "
-            "how long a resolved incident is followed, or its last messages can be skipped"
-        )
     if s.payments.evaluate_every > s.payments.detection.window_s:
         out.append(
             f"payments.evaluate_every: {_s(s.payments.evaluate_every)} must be at most payments.detection.window_s "

@@ -34,7 +34,8 @@ def _problems(data: dict[str, Any]) -> list[str]:
         ({"kafka": {"max_attempts": "30s"}}, "kafka.max_attempts", "count, not a duration"),
         ({"admin": {"max_body_bytes": "big"}}, "admin.max_body_bytes", "whole number"),
         ({"incidents": {"republish_every": "ten minutes"}}, "incidents.republish_every", "must be a duration"),
-        ({"notify": {"wechat_oa": {"app_id": "a", "app_secret": "s", "token_margin_seconds": "5m"}}}, None, None),
+        ({"notify": {"wechat_oa": {"app_id": "a", "app_secret": "s", "default_template_id": "t",
+                                   "token_margin_seconds": "5m"}}}, None, None),
     ],
 )
 def test_durations_by_type_and_counts_are_never_durations(data: dict[str, Any], key: str | None, mentions: str | None) -> None:
@@ -55,7 +56,6 @@ def test_durations_by_type_and_counts_are_never_durations(data: dict[str, Any], 
         ({"probes": [PROBE, {**PROBE, "id": "slow", "interval": "8m"}]}, "probes[1].interval", "incidents.outage_stale_after"),
         ({"probes": [{**PROBE, "interval": 400}], "incidents": {"outage_stale_after": 600}}, "probes[0].interval",
          "incidents.outage_stale_after"),
-        ({"notify": {"replan_every": 900}}, "notify.replan_every", "cashier.off_ttl"),
         ({"payments": {"evaluate_every": 600, "detection": {"window_s": 300}}}, "payments.evaluate_every",
          "payments.detection.window_s"),
         ({"retention": {"incidents_in_memory": "60d", "incidents": "45d"}}, "retention.incidents_in_memory",
