@@ -3,7 +3,7 @@
 Writes a year of synthetic history (``tests/ops/history.py``: a few incidents a day with their
 ledgers, hourly signals, switch changes, deliveries, seen notices, probe and poll hours) into a
 SQLite file, then measures the incidents role's restore (``IncidentStore.load_recent``) reading
-everything (the baseline: what ``load_all`` did before housekeeping) and reading what start-up
+everything (the baseline: what start-up read before housekeeping) and reading what start-up
 reads now, runs one housekeeping pass of every role, and prints rows and file size (after VACUUM)
 before and after. ``--quick``: 120 days instead of 365. Figures only: nothing asserts.
 """

@@ -44,6 +44,7 @@ from huabei_watch.events import (
     IncidentKind,
     Phase,
 )
+from huabei_watch.lease import Fence
 from huabei_watch.runtime.app import Subscription
 from huabei_watch.runtime.housekeeping import schedule_housekeeping
 
@@ -80,14 +81,16 @@ async def create_incidents_role(
     signals_topic: str,
     router: web.UrlDispatcher,
     ops_token: SecretStr | None,
+    fence: Fence | None = None,
     retention: RetentionSettings = DEFAULT_RETENTION,
 ) -> IncidentsRole:
     """The incidents role, running: the engine rebuilt from the database (open incidents, and
     closed ones changed within ``retention.incidents_in_memory``), changes that fell due while the
     daemon was down applied, every open incident re-asserted (an embedded broker starts empty, and
     after downtime the cashier's "off" needs renewing at once; same event ids), its timers and
-    daily housekeeping on ``scheduler`` and its ops endpoints on ``router``."""
-    store = IncidentStore(db)
+    daily housekeeping on ``scheduler`` and its ops endpoints on ``router``. ``fence``: the
+    incidents lease this process holds (its writes are refused once another process took it)."""
+    store = IncidentStore(db, fence=fence)
     restored = await store.load_recent(clock.now() - timedelta(seconds=retention.incidents_in_memory))
     engine = IncidentEngine.restore(settings, restored)
     log.info("incidents.restored", extra={"incidents": len(restored), "open": len(engine.open_incidents())})

@@ -1,8 +1,8 @@
 """Housekeeping: notify's incidents get their phase (re-planning reads only open and recently
 closed ones), and the time columns that pruning deletes by get indexes.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 
 Existing ``notify_incidents`` rows get their phase from their stored incident. The definitions are
 a frozen copy: never edit them, add a revision.
@@ -15,8 +15,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
