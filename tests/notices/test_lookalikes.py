@@ -87,3 +87,23 @@ def test_postponed_if_it_rains_is_a_caveat_not_a_postponement() -> None:
         assert [(w.start, w.end, w.status) for w in u.windows] == [
             (_dt("2026-12-05 08:00"), _dt("2026-12-05 17:00"), "scheduled")
         ], (text, u.windows)
+
+
+def test_an_open_start_followed_by_what_changes_is_an_effective_date_not_a_window() -> None:
+    for text in ("服务升级：12月5日0:00起，提现到账时间由T+1调整为实时，24小时可用。",
+                 "12月5日0:00起，單筆轉帳限額調整為新臺幣10萬元。"):
+        u = understand(text, published=PUB)
+        assert u.kind != "maintenance" and not u.windows, (text, u.kind, u.windows, u.reasons)
+    # a start with a stop in its sentence is still a window (sent to review for its missing end)
+    u = understand("12月5日0:00起，网银暂停服务，转账限额调整为5万元。", published=PUB)
+    assert u.kind == "maintenance" and [w.start for w in u.windows] == [_dt("2026-12-05 00:00")]
+
+
+def test_work_said_done_on_the_day_of_publication_is_no_review() -> None:
+    for text in ("本行已于12月1日凌晨2:00至4:00完成系统维护，各项服务均已正常，感谢耐心等候。",
+                 "我行已於12月1日00:00-06:00完成核心系統升級，目前各項業務運行正常。"):
+        u = understand(text, published=PUB)
+        assert u.kind == "other" and not u.windows and not u.needs_review, (text, u.kind, u.reasons)
+    # a window ahead beside a step said done stays maintenance
+    u = understand("数据迁移已于12月1日完成，12月5日0:00-2:00将进行系统切换，期间网银暂停服务。", published=PUB)
+    assert u.kind == "maintenance" and [w.start for w in u.windows] == [_dt("2026-12-05 00:00")]

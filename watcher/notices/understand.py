@@ -127,7 +127,9 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         kind = "maintenance"
     if kind not in _WINDOW_KINDS and spans:
         # Never silent: ranges still ahead plus wording of disruption go to a person, with the ranges.
-        ahead = [s for s in spans if s.how != "open" and (s.end or s.start).date() >= pub]
+        # a range whose own clause says the work is done ("已于今日2:00至4:00完成系统维护") is over
+        ahead = [s for s in spans if s.how != "open" and (s.end or s.start).date() >= pub
+                 and not (s.start.date() <= pub and reports.said_done(src, *reports.clause_bounds(src, s.pos, s.end_pos)))]
         hit = None
         live = []
         for s in ahead:

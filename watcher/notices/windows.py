@@ -152,6 +152,10 @@ def _close_late(r: Resolver, norm: str, spans: list[Span]) -> list[Span]:
                 # "12月5日00:00起，旧版App停止使用，请升级至新版": something old retired for good
                 r.set_aside.append("open start set aside: an old version or system retired for good, not a window")
                 continue
+            elif not later and _changed_from(norm, s):
+                # "12月5日0:00起，提现到账时间由T+1调整为实时": the day a change takes effect
+                r.set_aside.append("open start set aside: the date a change takes effect, and nothing stops")
+                continue
         out.append(s)
     return out
 
@@ -223,6 +227,17 @@ _CLAUSE_END_RE = re.compile(r"[,;。!?\n]")
 _RETIRE_RE = re.compile(
     r"(?:旧版|旧系统|老系统|老版本|旧版本|原系统|原版本|旧卡|老卡|旧接口)[^。;\n]{0,20}?(?:停止使用|停用|下线|不再|停止服务|停止发行|关闭|废止)"
 )
+# After an open start: what changes from then on ("……起，到账时间由T+1调整为实时").
+_CHANGE_AFTER_RE = re.compile(r"调整为|调整成|改为|变更为|更改为|升级为|由[^。;\n]{1,12}?(?:调整|改|变更|升级)(?:为|成|至)")
+
+
+def _changed_from(norm: str, s: Span) -> bool:
+    """Whether the sentence of the open start ``s`` says that something changes after it and
+    words no stop: an effective date, not a window."""
+    lo, hi = vocab.sentence_bounds(norm, s.pos)
+    return _CHANGE_AFTER_RE.search(norm, s.end_pos, hi) is not None and vocab.STOP_RE.search(norm, lo, hi) is None
+
+
 _WHOLE_DAY_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:全天|全日|一整天|整天)")
 _CONTRAST_RE = re.compile(r"但是?|却|惟|唯|然而|不过|只是")
 _WORD_RE = re.compile(r"[^\W\d_]")
