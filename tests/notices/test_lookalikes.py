@@ -107,3 +107,14 @@ def test_work_said_done_on_the_day_of_publication_is_no_review() -> None:
     # a window ahead beside a step said done stays maintenance
     u = understand("数据迁移已于12月1日完成，12月5日0:00-2:00将进行系统切换，期间网银暂停服务。", published=PUB)
     assert u.kind == "maintenance" and [w.start for w in u.windows] == [_dt("2026-12-05 00:00")]
+
+
+def test_items_named_in_brackets_before_their_heading_keep_the_same_hours_apart() -> None:
+    text = ("明（5）日多地停水。【雲林縣】停水時間：12月5日08:00-18:00，北港鎮光明路，汰換管線。"
+            "【台南市】停水時間：12月5日08:00-18:00，安南區長和路，下午6點後恢復供水。")
+    u = understand(text, published=date(2026, 12, 4))
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 08:00"), _dt("2026-12-05 18:00"))] * 2, u.windows
+    # a heading and its detail with no names stay one window
+    u2 = understand("停水時間：12月5日08:00-18:00。停水期間請儲水，12月5日08:00-18:00停水範圍為北港鎮。",
+                    published=date(2026, 12, 4))
+    assert len(u2.windows) == 1, u2.windows

@@ -37,6 +37,10 @@ _PAST = re.compile(r"曾|此前|之前|日前|前期|上次|近日|以往|去年
 _EVENT = re.compile(r"曾|遭|造成|导致|发生|跳脱|跳闸")
 
 
+# A name in brackets heading an item, with only its heading after it ("【台南市】停水时间").
+_BRACKET_NAME = re.compile(r"[【\[]([^】\]\n]{1,12})[】\]][^【】\[\]\n]{0,12}$")
+
+
 def label(norm: str, lo: int, pos: int) -> str:
     """The name written right before a time in its item ("中国银行", "东区", "个人网银"), or ""
     when the time is introduced by a heading ("维护时间："), a verb ("将于") or nothing."""
@@ -45,7 +49,11 @@ def label(norm: str, lo: int, pos: int) -> str:
         before = before[:-1].rstrip()
     cut = max((m.end() for m in _SEGMENT_END.finditer(before)), default=0)
     seg = _MARKERS.sub("", before[cut:]).strip()
-    if not seg or len(seg) > 16 or _HEADING.search(seg) or _LEADS_IN.search(seg):
+    if seg and _HEADING.search(seg):
+        # "【雲林縣】停水時間：……": the item's name stands in brackets before its heading
+        named = _BRACKET_NAME.search(before)
+        return named.group(1).strip() if named else ""
+    if not seg or len(seg) > 16 or _LEADS_IN.search(seg):
         return ""
     return seg
 
