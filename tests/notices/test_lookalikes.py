@@ -118,3 +118,15 @@ def test_items_named_in_brackets_before_their_heading_keep_the_same_hours_apart(
     u2 = understand("停水時間：12月5日08:00-18:00。停水期間請儲水，12月5日08:00-18:00停水範圍為北港鎮。",
                     published=date(2026, 12, 4))
     assert len(u2.windows) == 1, u2.windows
+
+
+def test_rows_tied_by_a_pointer_in_the_last_row_after_its_times() -> None:
+    u = understand("第一階段：12月5日22:00-24:00；第二階段：12月6日00:00-02:00，兩階段期間均暫停網路下單。",
+                   published=PUB, title="系統維護")
+    assert [(w.start, w.end) for w in u.windows] == [
+        (_dt("2026-12-05 22:00"), _dt("2026-12-06 00:00")), (_dt("2026-12-06 00:00"), _dt("2026-12-06 02:00"))
+    ], u.windows
+    # a row after which the text turns to something else is still not tied by it
+    u2 = understand("12月5日0:00-2:00系统维护，期间网银暂停。咨询电话：12月4日9:00-17:00；客服12月5日9:00-17:00，"
+                    "期间可在线留言。", published=PUB)
+    assert [(w.start, w.end) for w in u2.windows] == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 02:00"))], u2.windows

@@ -197,6 +197,9 @@ def tied(norm: str, s: Span) -> bool:
         seg = norm[nlo:nhi]
         if _AFTER_POINTER.search(seg) and vocab.DISRUPTION_RE.search(seg):
             return True
+        # the last row may say it itself, after its times ("……；第二阶段：X，两阶段期间均暂停下单")
+        if any(_AFTER_POINTER.search(c) and vocab.DISRUPTION_RE.search(c) for c in seg.split(",")[1:]):
+            return True
         if seg.strip() and not _DIGIT.search(seg):
             break
         k = nhi
