@@ -42,7 +42,16 @@ READY = Gauge("huabei_ready", "1 while /readyz would answer 200 (checked at each
 READY_CHECK = Gauge("huabei_ready_check", "Each readiness check at the last scrape: 1 passing, 0 failing", ["check"],
                     registry=REGISTRY)
 BROKER_RESTARTS = Counter(
-    "huabei_embedded_broker_restarts_total", "Times the embedded broker was restarted", registry=REGISTRY
+    "huabei_embedded_broker_restarts_total", "Times the embedded broker was restarted after it died", registry=REGISTRY
+)
+FENCED_RECORDS = Counter(
+    "huabei_fenced_records_total",
+    "Records refused because their publisher's fencing token was superseded (a former leader)", ["group"],
+    registry=REGISTRY,
+)
+BROKER_RECYCLES = Counter(
+    "huabei_embedded_broker_recycles_total",
+    "Times the embedded broker was drained and replaced by a fresh process to give its memory back", registry=REGISTRY
 )
 
 

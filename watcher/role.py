@@ -138,6 +138,14 @@ async def create_watcher_role(
         ("reason",),
         lambda: [((k,), float(getattr(detector.dropped, k))) for k in ("future", "too_old", "capacity")],
     )
+    metrics.live_counter(
+        "huabei_payments_results_consumed_total", "Payment results consumed from the results topic (each batch once)",
+        (), lambda: [((), float(payments.results_consumed))],
+    )
+    metrics.live_counter(
+        "huabei_payments_replays_total", "Payment-result batches consumed again and dropped (already counted)",
+        (), lambda: [((), float(payments.replays))],
+    )
     scheduler.add_job(payments.evaluate, "interval", seconds=s.payments.evaluate_every,
                       id="payments:evaluate", replace_existing=True, misfire_grace_time=600,
                       coalesce=True, max_instances=1)

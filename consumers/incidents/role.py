@@ -43,6 +43,7 @@ from huabei_watch.events import (
     IncidentKind,
     Phase,
 )
+from huabei_watch.lease import Fence
 from huabei_watch.runtime.app import Subscription
 
 log = logging.getLogger(__name__)
@@ -78,12 +79,14 @@ async def create_incidents_role(
     signals_topic: str,
     router: web.UrlDispatcher,
     ops_token: SecretStr | None,
+    fence: Fence | None = None,
 ) -> IncidentsRole:
     """The incidents role, running: the engine rebuilt from the database, changes that fell due
     while the daemon was down applied, every open incident re-asserted (an embedded broker starts
     empty, and after downtime the cashier's "off" needs renewing at once; same event ids), its
-    timers on ``scheduler`` and its ops endpoints on ``router``."""
-    store = IncidentStore(db)
+    timers on ``scheduler`` and its ops endpoints on ``router``. ``fence``: the incidents lease
+    this process holds (its writes are refused once another process took it)."""
+    store = IncidentStore(db, fence=fence)
     restored = await store.load_all()
     engine = IncidentEngine.restore(settings, restored)
     log.info("incidents.restored", extra={"incidents": len(restored), "open": len(engine.open_incidents())})

@@ -26,6 +26,7 @@ from huabei_watch.db.tables import metadata
 from huabei_watch.db.types import AwareDateTime
 from huabei_watch.db.upsert import insert_if_absent, upsert
 from huabei_watch.events import Incident
+from huabei_watch.lease import Fence, check_fence
 
 #: Longest wait for a lock per attempt to store incidents (seconds).
 LOCK_WAIT = 2.0
@@ -100,8 +101,11 @@ incident_events = Table(
 
 
 class IncidentStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, fence: Fence | None = None) -> None:
+        """``fence``: the incidents lease this process holds; :meth:`save` writes nothing once it
+        is superseded (TransientError: a former leader that woke up cannot overwrite the new one)."""
         self.db = db
+        self.fence = fence
 
     async def save(self, records: list[IncidentRecord], *, retry_for: float | None = None) -> None:
         """Store each incident (as not yet published) and its ledger, all in one transaction.
@@ -113,6 +117,7 @@ class IncidentStore:
 
         async def work() -> None:
             async with self.db.begin(wait=LOCK_WAIT) as conn:
+                await check_fence(conn, self.fence)
                 for record in records:
                     inc = record.incident
                     await _note_change(conn, inc)

@@ -2,8 +2,11 @@
 
 Memory storage only: records live as long as the process. :class:`EmbeddedBroker` starts it on a
 free loopback port, waits until it answers Kafka requests, restarts it (same port) if it dies, and
-stops it on exit. After a restart every ``on_restart`` callback runs, so roles can republish their
-current state (open incidents, active policies) into the now empty broker.
+stops it on exit. When it dies every ``on_death`` callback runs (the bus holds back new records);
+after the restart every ``on_restart`` callback runs, so roles can republish their current state
+(open incidents, active policies) into the now empty broker. :meth:`EmbeddedBroker.recycle` takes
+the same path on purpose (see :mod:`huabei_watch.bus.recycle`): the memory-only broker keeps every
+record, and a fresh process is the only way to give that memory back.
 
 The broker lives and dies with its daemon: the child is started with a parent-death signal
 (``prctl(PR_SET_PDEATHSIG, SIGKILL)``, set by ``setpriv`` when installed, else in the forked child
@@ -110,6 +113,17 @@ def _command(binary: str, url: str) -> tuple[list[str], Callable[[], None] | Non
     return argv, _die_with_parent
 
 
+def process_rss(pid: int) -> int | None:
+    """Resident set size of process ``pid`` in bytes (``/proc/<pid>/status``); None if unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text("ascii", "replace").splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def _cmdline(pid: int) -> list[str]:
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -163,6 +177,13 @@ class EmbeddedBroker:
         #: Bumped the moment the broker is seen dead: state joined before (consumer groups) is gone.
         self.generation = 0
         self.on_restart: list[Callable[[], Awaitable[None]]] = []
+        #: Called (synchronously) the moment the broker is seen dead, before the restart.
+        self.on_death: list[Callable[[], None]] = []
+        self.recycles = 0
+        #: Whether the latest restart was a :meth:`recycle` (not a crash).
+        self.last_was_recycle = False
+        self._recycling = False
+        self._restarted = asyncio.Event()
 
     @property
     def bootstrap_servers(self) -> str:
@@ -171,6 +192,31 @@ class EmbeddedBroker:
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.returncode is None
+
+    def rss_bytes(self) -> int | None:
+        """Resident memory of the broker process (Linux ``/proc``); None when not running or unknown."""
+        proc = self._proc
+        if proc is None or proc.returncode is not None:
+            return None
+        return process_rss(proc.pid)
+
+    async def recycle(self, timeout: float = 60.0) -> bool:
+        """Replace the broker process with a fresh, empty one through the supervisor's restart
+        path (``on_death``, restart on the same port, ``on_restart``). Whoever calls this has
+        made sure nothing unconsumed is lost (:mod:`huabei_watch.bus.recycle`). Returns whether
+        the new broker was up, and every ``on_restart`` callback done, within ``timeout``."""
+        if not self.running or self._stopping:
+            return False
+        self._recycling = True
+        self._restarted.clear()
+        # SIGKILL: a memory-only broker has nothing to flush, and it let SIGTERM's 5 s pass (seen
+        # in bench_broker_memory: returncode -9 after every recycle) while producers were held.
+        await self._kill(graceful=False)
+        try:
+            await asyncio.wait_for(self._restarted.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
 
     async def _spawn(self) -> None:
         binary = resolve_binary(self._binary_override)
@@ -223,9 +269,15 @@ class EmbeddedBroker:
             if self._stopping:
                 return
             self.generation += 1
-            delay = backoff_delay(failures + 1, RESTART_INITIAL, RESTART_MAX)
-            log.error("broker.died", extra={"returncode": code, "restart_in_s": delay})
-            await asyncio.sleep(delay)
+            for hook in list(self.on_death):
+                hook()
+            if self._recycling:
+                delay = 0.0
+                log.info("broker.recycling", extra={"returncode": code, "recycles_before": self.recycles})
+            else:
+                delay = backoff_delay(failures + 1, RESTART_INITIAL, RESTART_MAX)
+                log.error("broker.died", extra={"returncode": code, "restart_in_s": delay})
+                await asyncio.sleep(delay)
             try:
                 await self._spawn()
             except BrokerUnavailable as exc:
@@ -233,22 +285,31 @@ class EmbeddedBroker:
                 failures += 1
                 continue
             failures = 0
-            self.restarts += 1
+            self.last_was_recycle = self._recycling
+            if self._recycling:
+                self.recycles += 1
+            else:
+                self.restarts += 1
+            self._recycling = False
             for cb in list(self.on_restart):
                 try:
                     await cb()
                 except Exception:
                     log.exception("broker.on_restart_failed")
+            self._restarted.set()
 
-    async def _kill(self) -> None:
-        """SIGTERM, then SIGKILL after ``stop_timeout``. Never raises for a process that exits on
-        its own meanwhile (seen under load: it exited just as the timeout fired, and the SIGKILL
-        raised ProcessLookupError out of ``stop``)."""
+    async def _kill(self, *, graceful: bool = True) -> None:
+        """SIGTERM, then SIGKILL after ``stop_timeout`` (``graceful`` False: SIGKILL at once). Never
+        raises for a process that exits on its own meanwhile (seen under load: it exited just as
+        the timeout fired, and the SIGKILL raised ProcessLookupError out of ``stop``)."""
         proc = self._proc
         if proc is None or proc.returncode is not None:
             return
         with contextlib.suppress(ProcessLookupError):
-            proc.terminate()
+            if graceful:
+                proc.terminate()
+            else:
+                proc.kill()
         try:
             await asyncio.wait_for(proc.wait(), self._stop_timeout)
         except TimeoutError:

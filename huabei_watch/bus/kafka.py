@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -83,8 +84,43 @@ DLQ_MAX_VALUE = 512 * 1024
 DLQ_MAX_HEADERS = 64 * 1024
 
 
+#: Header naming the lease and fencing token of the process that published a record
+#: (:mod:`huabei_watch.lease`): ``<lease name>:<token>``.
+FENCE_HEADER = "huabei_fence"
+
+
+def parse_fence(value: bytes) -> tuple[str, int] | None:
+    """``(lease name, token)`` of a :data:`FENCE_HEADER` value; None when malformed."""
+    name, _, token = value.decode("ascii", "replace").rpartition(":")
+    return (name, int(token)) if name and token.isdigit() else None
+
+
+class Fence(Protocol):
+    """A lease holder's fence: records are stamped with it, and refused once it is not valid."""
+
+    def valid(self) -> bool: ...
+
+    def header(self) -> tuple[str, bytes]: ...
+
+
+class FenceCheck(Protocol):
+    """Readers' side: whether a record's fencing token was superseded."""
+
+    async def stale(self, name: str, token: int) -> bool: ...
+
+
+#: True while a consumer handles a record. What a handler publishes passes while the bus holds back
+#: new records (:meth:`Bus.hold`), so the pipeline can drain: only records that start a chain
+#: (an HTTP request, a poll, a timer) wait.
+_HANDLING: contextvars.ContextVar[bool] = contextvars.ContextVar("huabei_handling", default=False)
+
+
 class Bus:
     """Producer side. ``publish`` returns once the broker acknowledged (acks=all).
+
+    :meth:`hold` makes every send that is not part of handling a consumed record wait (at most
+    ``kafka.publish_timeout``, then TransientError) until :meth:`release`: while the embedded broker
+    is recycled or restarted, nothing new enters it. ``on_sent`` callbacks see every record sent.
 
     With a ``signer``, every event is signed as the first principal among its type's
     :attr:`~huabei_watch.events.EventData.PRODUCERS` whose key this process holds; an event no
@@ -96,6 +132,27 @@ class Bus:
         self.topics = topics
         self.signer = signer
         self._producer: AIOKafkaProducer | None = None
+        self._open = asyncio.Event()
+        self._open.set()
+        self.on_sent: list[Callable[[str, Record], None]] = []
+        #: Set while this process holds a lease: every record carries its token, and nothing is
+        #: sent once the fence is no longer valid (the lease may be another process's).
+        self.fence: Fence | None = None
+        #: Records handed to the producer and not yet acknowledged or failed.
+        self.in_flight = 0
+        #: Records the broker acknowledged since start.
+        self.sent = 0
+
+    def hold(self) -> None:
+        """Make new records wait (see the class docstring)."""
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    @property
+    def held(self) -> bool:
+        return not self._open.is_set()
 
     async def start(self) -> None:
         self._producer = AIOKafkaProducer(
@@ -159,6 +216,8 @@ class Bus:
         """The record for ``event``: encoded, bounded and (with a signer) signed."""
         model = type(event.data)
         record = encode(event)
+        if self.fence is not None:
+            record = Record(record.key, record.value, (*record.headers, self.fence.header()))
         value = record.value or b""
         if len(value) > model.MAX_BYTES:
             raise PermanentError(f"{event.type} of {len(value)} bytes is over its limit of {model.MAX_BYTES}; "
@@ -171,14 +230,36 @@ class Bus:
                                  "process does not hold")
         return Record(record.key, value, self.signer.sign(principal, record.headers, value))
 
-    async def send(self, topic: str, record: Record) -> None:
+    async def send(
+        self, topic: str, record: Record, *, timestamp_ms: int | None = None, even_if_held: bool = False
+    ) -> None:
+        """Send one record (acks=all); TransientError when the broker does not take it. While the
+        bus is held, waits unless handling a consumed record or ``even_if_held``."""
+        if not self._open.is_set() and not (_HANDLING.get() or even_if_held):
+            try:
+                await asyncio.wait_for(self._open.wait(), self.settings.publish_timeout)
+            except TimeoutError:
+                metrics.PUBLISH_FAILURES.labels(topic).inc()
+                raise TransientError(f"publish to {topic} held back for {self.settings.publish_timeout:g} s "
+                                     "while the embedded broker restarts; retry") from None
         if self._producer is None:
             raise TransientError("producer not started")
+        if self.fence is not None and not self.fence.valid():
+            metrics.PUBLISH_FAILURES.labels(topic).inc()
+            raise TransientError(f"not sent to {topic}: this process's lease ran out or went to another process "
+                                 "(it stops; the active process publishes)")
+        self.in_flight += 1
         try:
-            await self._producer.send_and_wait(topic, record.value, key=record.key, headers=list(record.headers))
+            await self._producer.send_and_wait(topic, record.value, key=record.key, headers=list(record.headers),
+                                               timestamp_ms=timestamp_ms)
         except KafkaError as exc:
             metrics.PUBLISH_FAILURES.labels(topic).inc()
             raise TransientError(f"publish to {topic} failed: {type(exc).__name__}: {exc}") from None
+        finally:
+            self.in_flight -= 1
+        self.sent += 1
+        for hook in self.on_sent:
+            hook(topic, record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,10 +318,14 @@ class ConsumerRunner:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         from_beginning: bool = True,
         epoch: Callable[[], int] = lambda: 0,
+        fences: FenceCheck | None = None,
     ) -> None:
         """``verifier``: None accepts unsigned records (tests of the runner itself; never the
         daemon). ``epoch``: a number that changes when the broker restarts (the embedded broker's
-        restart count): the runner is :meth:`ready` only once assigned in the current epoch."""
+        restart count): the runner is :meth:`ready` only once assigned in the current epoch.
+        ``fences``: a record stamped with a superseded fencing token (:data:`FENCE_HEADER`) is
+        refused: logged, counted, committed, never handled."""
+        self.fences = fences
         self.group_id = group_id
         self.topic_names = topics
         self.handler = handler
@@ -263,6 +348,8 @@ class ConsumerRunner:
         self.handled = 0
         self.dead_lettered = 0
         self.started = False
+        #: Monotonic time at which the last completed fetch (``getmany``) started.
+        self.fetched_since = -1.0
 
     def ready(self) -> bool:
         """Consuming: started, its loop running, and assigned by the group since the broker's last restart."""
@@ -280,6 +367,22 @@ class ConsumerRunner:
             if high is not None and handled is not None:
                 total += max(0, high - handled)
         return total
+
+    async def caught_up(self, since: float) -> bool:
+        """Whether every record on the assigned partitions was handled and committed, as far as a
+        fetch started after ``since`` (monotonic) knows: nothing in hand, nothing uncommitted,
+        and each partition's fetch position at its high-water mark. False while not assigned."""
+        consumer = self._consumer
+        if consumer is None or not self.ready() or self._lock.locked() or self._done or self.fetched_since < since:
+            return False
+        assignment = consumer.assignment()
+        if not assignment:
+            return False
+        for tp in assignment:
+            high = consumer.highwater(tp)
+            if high is None or await consumer.position(tp) < high:
+                return False
+        return not self._lock.locked() and not self._done
 
     async def start(self) -> None:
         _RUNNERS.add(self)
@@ -320,8 +423,10 @@ class ConsumerRunner:
     async def _run(self, idle_exit_after: float | None) -> None:
         idle_since = time.monotonic()
         while not self._stop.is_set() and self._consumer is not None:
+            fetch_started = time.monotonic()
             try:
                 batch = await self._consumer.getmany(timeout_ms=200, max_records=self.settings.max_in_flight)
+                self.fetched_since = fetch_started
             except KafkaError as exc:
                 log.warning("consumer.fetch_failed", extra={"group": self.group_id, "reason": str(exc)})
                 await self._sleep(1.0)
@@ -357,6 +462,13 @@ class ConsumerRunner:
         return decode(msg.key, msg.value, msg.headers)
 
     async def _handle_one(self, msg: Any) -> bool:
+        token = _HANDLING.set(True)
+        try:
+            return await self._handle_one_marked(msg)
+        finally:
+            _HANDLING.reset(token)
+
+    async def _handle_one_marked(self, msg: Any) -> bool:
         try:
             event = self._decode(msg)
         except PermanentError as exc:
@@ -372,6 +484,8 @@ class ConsumerRunner:
             ctx = MessageContext(msg.topic, msg.partition, msg.offset, attempt, self.clock.now())
             started = time.perf_counter()
             try:
+                if await self._fenced_out(msg):
+                    return True
                 await self.handler(event, ctx)
             except TransientError as exc:
                 metrics.EVENTS_CONSUMED.labels(self.group_id, "retry").inc()
@@ -404,6 +518,17 @@ class ConsumerRunner:
             metrics.EVENTS_CONSUMED.labels(self.group_id, "ok").inc()
             self.handled += 1
             return True
+
+    async def _fenced_out(self, msg: Any) -> bool:
+        raw = headers_dict(msg.headers).get(FENCE_HEADER) if self.fences is not None else None
+        fence = parse_fence(raw) if raw is not None else None
+        if fence is None or self.fences is None or not await self.fences.stale(*fence):
+            return False
+        metrics.FENCED_RECORDS.labels(self.group_id).inc()
+        log.warning("consumer.fenced", extra={"group": self.group_id, "topic": msg.topic, "offset": msg.offset,
+                                              "lease": fence[0], "token": fence[1],
+                                              "reason": "published by a process that no longer held the lease"})
+        return True
 
     async def _interruptible_sleep(self, delay: float) -> None:
         stop_wait = asyncio.ensure_future(self._stop.wait())

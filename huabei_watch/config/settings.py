@@ -83,6 +83,23 @@ class KafkaSettings(Section):
     retry_max: Annotated[float, Duration(gt=0, le=3600)] = 30.0
     max_attempts: int = Field(default=8, ge=1, le=1000, description="Transient retries before a message is dead-lettered")
     embedded_binary: Path | None = Field(default=None, description="Override the bundled Tansu binary")
+    embedded_recycle_above_mb: int = Field(
+        default=200, ge=32, le=1_000_000,
+        description="The embedded broker is recycled (drained, replaced by a fresh process) once its resident "
+                    "memory passes this many MB",
+    )
+    embedded_check_every: Annotated[float, Duration(ge=1, le=3600)] = Field(
+        default=5.0, description="How often the embedded broker's memory is checked"
+    )
+    embedded_drain_timeout: Annotated[float, Duration(ge=1, le=600)] = Field(
+        default=10.0, description="Before a recycle, new records are held back while the consumer groups catch up; "
+                                  "if they handle nothing for this long, the recycle is postponed to the next check",
+    )
+    embedded_keep_unconsumed_mb: int = Field(
+        default=4, ge=0, le=1024,
+        description="Per topic no consumer group of the daemon reads (dead letters, cashier.changes, notifications): "
+                    "MB of its newest records carried over a recycle or restart of the embedded broker",
+    )
 
     @property
     def embedded(self) -> bool:
@@ -116,6 +133,32 @@ class DatabaseSettings(Section):
     retry_for: Annotated[float, Duration(ge=0, le=3600)] = Field(
         default=60.0, description="How long a locked/unreachable database is retried before giving up on one unit of work"
     )
+
+
+class LeaseSettings(Section):
+    """``[ha]``: the lease that keeps one incidents process active (:mod:`huabei_watch.lease`)."""
+
+    lease_ttl: Annotated[float, Duration(ge=2, le=600)] = Field(
+        default=15.0, description="A leader that stops renewing (killed, paused, cut off) loses the lease after this"
+    )
+    renew_every: Annotated[float, Duration(ge=0.5, le=300)] = Field(
+        default=5.0, description="How often the leader renews its lease"
+    )
+    standby_poll: Annotated[float, Duration(ge=0.2, le=300)] = Field(
+        default=2.0, description="How often a standby tries to take the lease"
+    )
+
+    @model_validator(mode="after")
+    def _renew_well_within_ttl(self) -> LeaseSettings:
+        if self.renew_every * 2 > self.lease_ttl:
+            raise ValueError(f"ha.renew_every ({self.renew_every:g} s) must be at most half of ha.lease_ttl "
+                             f"({self.lease_ttl:g} s), or one slow renewal loses the lease")
+        return self
+
+    @property
+    def takeover_within(self) -> float:
+        """Longest time from the leader's death to a standby holding the lease (PostgreSQL)."""
+        return self.lease_ttl + self.standby_poll
 
 
 _PRINCIPAL = r"^[a-z][a-z0-9_-]{0,31}$"

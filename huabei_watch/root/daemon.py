@@ -10,6 +10,7 @@ notify).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable, Mapping
@@ -17,11 +18,13 @@ from datetime import timedelta
 
 from huabei_watch.bus.broker import broker_address_file
 from huabei_watch.clock import Clock
+from huabei_watch.lease import Fence
 from huabei_watch.merchants.links import merchant_link
 from huabei_watch.root import schema
 from huabei_watch.root.feeds import add_feed_routes
 from huabei_watch.root.merchant_page import add_merchant_routes
 from huabei_watch.root.settings import PagesSettings, Settings
+from huabei_watch.root.standby import LEASE_LOST_EXIT, LEASED_ROLE, give_back, wait_for_lease
 from huabei_watch.root.status import add_status_routes
 from huabei_watch.runtime.app import App, Resources, Role, RoleFactory
 
@@ -43,7 +46,7 @@ async def _incidents(r: Resources[Settings]) -> Role:
 
     return await create_incidents_role(
         r.settings.incidents, db=r.db, publisher=r.bus, clock=r.clock, scheduler=r.scheduler,
-        signals_topic=r.topics.signals, router=r.router, ops_token=r.settings.admin.ops_token,
+        signals_topic=r.topics.signals, router=r.router, ops_token=r.settings.admin.ops_token, fence=r.fence,
     )
 
 
@@ -103,23 +106,49 @@ def role_factories(names: list[str]) -> dict[str, RoleFactory[Settings]]:
 
 
 async def start_app(
-    settings: Settings, roles: list[str], *, clock: Clock | None = None, bootstrap: str | None = None
+    settings: Settings, roles: list[str], *, clock: Clock | None = None, bootstrap: str | None = None,
+    fence: Fence | None = None,
 ) -> App[Settings]:
     """A running :class:`App` with the roles ``roles``, the status, feed and merchant pages on its
-    admin server, and the schema made ready at start (:func:`huabei_watch.root.schema.prepare_database`)."""
+    admin server, and the schema made ready at start (:func:`huabei_watch.root.schema.prepare_database`).
+    ``fence``: the lease the process holds (see :mod:`huabei_watch.root.standby`)."""
     return await App.start(
         settings, role_factories(roles), clock=clock, bootstrap=bootstrap,
         admin_routes=(add_status_routes, add_feed_routes, add_merchant_routes),
-        prepare_database=schema.prepare_database,
+        prepare_database=schema.prepare_database, fence=fence,
     )
 
 
 async def run_daemon(settings: Settings, role_names: list[str], *, ready: asyncio.Event | None = None) -> int:
+    """Run until SIGTERM/SIGINT (exit 0). A process with the incidents role first waits as a
+    standby for the lease; it exits with :data:`LEASE_LOST_EXIT` if the lease is lost later."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)  # the handler only sets a flag
-    app = await start_app(settings, role_names)
+    keeper = await wait_for_lease(settings, stop) if LEASED_ROLE in role_names else None
+    if LEASED_ROLE in role_names and keeper is None:
+        return 0  # stopped while standby
+    code = 0
+    keeping = asyncio.create_task(keeper.keep(), name="lease") if keeper is not None else None
+    try:
+        code = await _run_app(settings, role_names, stop, keeping, keeper.fence if keeper is not None else None, ready)
+    finally:
+        if keeping is not None:
+            keeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # a loss was logged as lease.lost
+                await keeping
+        if keeper is not None:
+            await give_back(keeper)
+    return code
+
+
+async def _run_app(
+    settings: Settings, role_names: list[str], stop: asyncio.Event, keeping: asyncio.Task[None] | None,
+    fence: Fence | None, ready: asyncio.Event | None,
+) -> int:
+    app = await start_app(settings, role_names, fence=fence)
+    code = 0
     try:
         if app.broker is not None:
             broker_address_file(settings).write_text(app.broker.bootstrap_servers + "\n", "utf-8")
@@ -129,10 +158,17 @@ async def run_daemon(settings: Settings, role_names: list[str], *, ready: asynci
         )
         if ready is not None:
             ready.set()
-        await stop.wait()
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait([stopping, *([keeping] if keeping is not None else [])], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if keeping is not None and keeping.done() and not keeping.cancelled():
+            lost = keeping.exception()
+            log.error("lease.lost", extra={"reason": str(lost), "exit_code": LEASE_LOST_EXIT,
+                                           "action": "stopping; the supervisor starts this process again as a standby"})
+            code = LEASE_LOST_EXIT
         log.info("daemon.stopping")
     finally:
         await app.stop()
         if app.broker is not None:
             broker_address_file(settings).unlink(missing_ok=True)
-    return 0
+    return code

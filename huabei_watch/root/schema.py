@@ -25,6 +25,7 @@ from consumers.notify import progress as notify_progress
 from consumers.notify import role as notify_role
 from consumers.notify import store as notify_store
 from consumers.notify.channels import shared_limit as notify_limits
+from huabei_watch import lease
 from huabei_watch.db.engine import Database
 from huabei_watch.db.migrate import Migrations
 from huabei_watch.db.tables import metadata
@@ -34,7 +35,7 @@ from watcher.sources import probe_store, seen
 
 #: Every module that defines tables, by role (the shared merchant registry first).
 TABLE_MODULES: tuple[ModuleType, ...] = (
-    merchant_registry,
+    merchant_registry, lease,
     seen, probe_store, compat_store,  # watcher
     signal_log, incidents_store,  # incidents
     cashier_store,  # cashier

@@ -19,6 +19,7 @@ from huabei_watch.config.settings import (
     DaemonSettings,
     DatabaseSettings,
     KafkaSettings,
+    LeaseSettings,
     MerchantConfig,
     Section,
     SecuritySettings,
@@ -56,6 +57,7 @@ class Settings(Section):
     admin: AdminSettings = AdminSettings()
     kafka: KafkaSettings = KafkaSettings()
     database: DatabaseSettings = DatabaseSettings()
+    ha: LeaseSettings = LeaseSettings()
     security: SecuritySettings = SecuritySettings()
     sandbox: SandboxSettings = SandboxSettings()
     incidents: IncidentSettings = IncidentSettings()

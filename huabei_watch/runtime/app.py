@@ -27,11 +27,13 @@ from huabei_watch.backoff import backoff_delay
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.bus.kafka import Bus, ConsumerRunner, Handler
 from huabei_watch.bus.keys import Keyring, load_keyring
+from huabei_watch.bus.recycle import Recycler
 from huabei_watch.clock import Clock, SystemClock
 from huabei_watch.config.settings import AdminSettings, CoreSettings
 from huabei_watch.db.engine import Database
 from huabei_watch.errors import TransientError
 from huabei_watch.events import Topics
+from huabei_watch.lease import Fence, LeaseTokens
 from huabei_watch.merchants.registry import MerchantRegistry
 from huabei_watch.runtime import admin, guard
 from huabei_watch.runtime.guard import Limits
@@ -99,6 +101,8 @@ class Resources(Generic[S_co]):
     #: The admin server's routes; it starts listening after every role is built.
     router: web.UrlDispatcher
     tasks: Tasks
+    #: The lease this process holds (a singleton role's process), else None.
+    fence: Fence | None = None
 
 
 #: Builds one role from the process's resources (an entry of the composition root's role registry).
@@ -142,7 +146,14 @@ class App(Generic[S_co]):
         self.consumers: list[tuple[ConsumerRunner, asyncio.Task[None]]] = []
         self.stopping = asyncio.Event()
         self.ready_checks: dict[str, Callable[[], Awaitable[bool]]] = {}
+        #: Consumers refuse records stamped with a superseded fencing token.
+        self.lease_tokens = LeaseTokens(self.db)
+        #: Keeps the embedded broker's memory bounded (None with an outside Kafka).
+        self.recycler: Recycler | None = None
         if broker is not None:
+            self.recycler = Recycler(broker, self.bus, self.settings.kafka,
+                                     runners=lambda: [r for r, _ in self.consumers], consumed=self._consumed_topics)
+            broker.on_death.append(self.bus.hold)  # nothing new until the topics exist again
             broker.on_restart.append(self._after_broker_restart)
 
     @property
@@ -173,14 +184,17 @@ class App(Generic[S_co]):
         bootstrap: str | None = None,
         admin_routes: Sequence[AdminRoutes] = (),
         prepare_database: PrepareDatabase | None = None,
+        fence: Fence | None = None,
     ) -> App[S]:
         """Open the resources, build the roles (name -> factory, in order), serve the admin server,
         start consuming. ``bootstrap``: an already running Kafka (no embedded broker is started
-        then). ``prepare_database`` None: the database is used as it is (its tables made elsewhere)."""
+        then). ``prepare_database`` None: the database is used as it is (its tables made elsewhere).
+        ``fence``: the lease this process holds (:mod:`huabei_watch.lease`): every record it
+        publishes carries its token, and nothing is published once it is no longer valid."""
         stack = contextlib.AsyncExitStack()
         try:
             app = await _open(settings, roles or {}, clock or SystemClock(), bootstrap, admin_routes, prepare_database,
-                              stack)
+                              stack, fence)
         except BaseException:
             await stack.aclose()
             raise
@@ -192,6 +206,7 @@ class App(Generic[S_co]):
         runner = ConsumerRunner(
             group_id=self.group_id(sub.group), topics=list(sub.topics), handler=sub.handler, bus=self.bus,
             settings=self.settings.kafka, verifier=self.keyring.verifier, clock=self.clock, epoch=self.broker_epoch,
+            fences=self.lease_tokens,
         )
 
         async def joined() -> bool:
@@ -221,9 +236,22 @@ class App(Generic[S_co]):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), delay)
 
+    def _consumed_topics(self) -> set[str]:
+        return {t for role in self.roles for sub in role.subscriptions for t in sub.topics}
+
     async def _after_broker_restart(self) -> None:
-        metrics.BROKER_RESTARTS.inc()
-        await self.bus.ensure_topics()
+        """Recreate the topics, re-send the kept records of unconsumed topics, let new records in,
+        then have every role republish its state."""
+        if self.broker is not None and self.broker.last_was_recycle:
+            metrics.BROKER_RECYCLES.inc()
+        else:
+            metrics.BROKER_RESTARTS.inc()
+        try:
+            await retry_startup("kafka topics", self.bus.ensure_topics)
+            if self.recycler is not None:
+                await self.recycler.restore_kept()
+        finally:
+            self.bus.release()
         for role in self.roles:
             try:
                 await role.republish()
@@ -259,6 +287,7 @@ async def _open(
     admin_routes: Sequence[AdminRoutes],
     prepare_database: PrepareDatabase | None,
     stack: contextlib.AsyncExitStack,
+    fence: Fence | None = None,
 ) -> App[S]:
     timeout = s.daemon.shutdown_timeout
     s.daemon.state_dir.mkdir(parents=True, exist_ok=True)
@@ -272,6 +301,7 @@ async def _open(
         bootstrap = broker.bootstrap_servers
     topics = Topics(s.kafka.topic_prefix)
     bus = Bus(s.kafka, bootstrap or s.kafka.bootstrap_servers, topics, signer=keyring.signer)
+    bus.fence = fence
     stack.push_async_callback(bus.stop)
     await retry_startup("kafka", bus.start)
     await retry_startup("kafka topics", bus.ensure_topics)
@@ -291,7 +321,7 @@ async def _open(
     scheduler = AsyncIOScheduler(timezone="Asia/Shanghai")
     scheduler.start()
     stack.push_async_callback(drain_scheduler, scheduler, timeout)
-    resources = Resources(s, clock, topics, bus, db, registry, http, scheduler, admin_server.web.router, tasks)
+    resources = Resources(s, clock, topics, bus, db, registry, http, scheduler, admin_server.web.router, tasks, fence)
     roles: list[Role] = []
     stack.push_async_callback(_stop_roles, roles, timeout)
     for factory in factories.values():
@@ -308,6 +338,10 @@ async def _open(
     for role in roles:
         for sub in role.subscriptions:
             app._consume(sub)
+    if app.recycler is not None and broker is not None:
+        app.resources.tasks.spawn(app.recycler.run(), name="broker-recycler")
+        metrics.live_gauge("huabei_embedded_broker_rss_bytes", "Resident memory of the embedded broker process", (),
+                           lambda: [((), float(rss))] if (rss := broker.rss_bytes()) is not None else [])
     return app
 
 

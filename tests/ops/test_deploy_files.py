@@ -206,10 +206,11 @@ def deployments() -> dict[str, dict[str, Any]]:
     return out
 
 
-def test_k8s_has_a_deployment_per_role_with_one_incident_engine() -> None:
+def test_k8s_has_a_deployment_per_role_with_an_active_and_a_standby_incident_engine() -> None:
     deps = deployments()
     assert sorted(deps) == sorted(ROLES)
-    assert deps["incidents"]["spec"]["replicas"] == 1
+    # The lease keeps one active; a standby never turns ready, so a rolling update would stall.
+    assert deps["incidents"]["spec"]["replicas"] == 2
     assert deps["incidents"]["spec"]["strategy"]["type"] == "Recreate"
     for role in set(ROLES) - {"incidents"}:
         assert deps[role]["spec"]["replicas"] == 2, role

@@ -99,6 +99,8 @@ class PaymentPipeline:
         #: Batches already counted (by event id): a replayed or redelivered batch is counted once.
         self.seen = RecentIds()
         self.replays = 0
+        #: Payment results counted (each consumed batch once).
+        self.results_consumed = 0
 
     async def handle(self, event: Event[EventData], ctx: MessageContext) -> None:
         """Consumer handler for ``<prefix>.payments.results``. A batch whose event id was counted
@@ -110,6 +112,7 @@ class PaymentPipeline:
             log.info("payments.replay_dropped", extra={"event_id": event.id, "merchant": event.data.merchant_id})
             return
         now = self.clock.now()
+        self.results_consumed += len(event.data.results)
         for result in event.data.results:
             self.detector.observe(result, now=now)
             if result.plugin and self.on_plugin is not None:
