@@ -130,3 +130,18 @@ def test_rows_tied_by_a_pointer_in_the_last_row_after_its_times() -> None:
     u2 = understand("12月5日0:00-2:00系统维护，期间网银暂停。咨询电话：12月4日9:00-17:00；客服12月5日9:00-17:00，"
                     "期间可在线留言。", published=PUB)
     assert [(w.start, w.end) for w in u2.windows] == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 02:00"))], u2.windows
+
+
+def test_a_period_of_work_with_timed_pauses_inside_is_no_window_of_its_own() -> None:
+    for text in (
+        "12月6日(日)凌晨1時至7時辦理主備中心切轉演練，預計於凌晨2時及凌晨4時30分各暫停跨行服務15至30分鐘。",
+        "本中心將於12月6日凌晨1時至7時辦理跨行系統切轉演練，屆時將暫停跨行服務15至30分鐘。第一階段預計於當天凌晨2時啟動；"
+        "第二階段預計於當天凌晨4時30分啟動。切轉期間預期各暫停跨行服務15分至30分鐘。",
+    ):
+        u = understand(text, published=PUB)
+        assert [(w.start, w.end) for w in u.windows] == [
+            (_dt("2026-12-06 02:00"), _dt("2026-12-06 02:30")), (_dt("2026-12-06 04:30"), _dt("2026-12-06 05:00"))
+        ], (text, u.windows)
+    # a range that itself says what stops stays, beside a pause inside it
+    u = understand("12月5日0:00-6:00网银暂停服务，其间凌晨2:00起手机银行暂停10分钟。", published=PUB)
+    assert (_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00")) in [(w.start, w.end) for w in u.windows]

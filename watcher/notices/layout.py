@@ -114,8 +114,21 @@ def drop_frames(norm: str, spans: list[Span]) -> list[Span]:
         first = min((t.pos for t in inner), default=-1)
         if inner and not any(s.end_pos <= t.pos < first for t in spans) and _frames(norm, s, first):
             continue
+        if any(t.how == "duration" for t in inner) and not _clause_stops(norm, s):
+            # "凌晨1时至7时办理切转演练，……凌晨2时及4时30分各暂停15至30分钟": the period of the work,
+            # with the stops themselves (a start plus a duration) inside it
+            continue
         out.append(s)
     return out
+
+
+def _clause_stops(norm: str, s: Span) -> bool:
+    """Whether the clause holding the range ``s`` says something stops."""
+    lo, _ = vocab.sentence_bounds(norm, s.pos)
+    clause_lo = max((m.end() for m in re.finditer(r"[,;。\n]", norm[lo : s.pos])), default=0) + lo
+    m_hi = re.compile(r"[,;。\n]").search(norm, s.end_pos)
+    clause_hi = m_hi.start() if m_hi else len(norm)
+    return bool(vocab.STOP_RE.search(norm, clause_lo, s.pos) or vocab.STOP_RE.search(norm, s.end_pos, clause_hi))
 
 
 def _frames(norm: str, s: Span, first_inner: int) -> bool:

@@ -387,6 +387,10 @@ def _take_single(
         stop_m = vocab.SENTENCE_END_RE.search(norm, p.end)
         seconds = find_duration(norm, p.end, min(80, (stop_m.start() if stop_m else len(norm)) - p.end),
                                 shared_only=True)
+    if seconds is None and (kick or vocab.OPEN_AFTER_RE.match(norm, p.end)):
+        # "第一阶段凌晨2时启动；第二阶段凌晨4时30分启动。切转期间各暂停15至30分钟": a duration said
+        # to hold for each start, written after the starts that share it.
+        seconds = find_duration(norm, p.end, 160, shared_only=True)
     deadline = vocab.DEADLINE_AFTER_RE.match(norm, p.end) is not None  # "10月10日23:59前处理完"
     open_start = allow_open and not deadline and (stop or (
         (kick
