@@ -145,3 +145,10 @@ def test_a_period_of_work_with_timed_pauses_inside_is_no_window_of_its_own() -> 
     # a range that itself says what stops stays, beside a pause inside it
     u = understand("12月5日0:00-6:00网银暂停服务，其间凌晨2:00起手机银行暂停10分钟。", published=PUB)
     assert (_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00")) in [(w.start, w.end) for w in u.windows]
+
+
+def test_a_labelled_resumption_of_supply_ends_the_window_and_opens_none() -> None:
+    for text in ("預定停電時間：12月5日 08:00~17:00，復電時間：17:00，停電期間電梯停止運轉。",
+                 "停水时间:12月5日9:00-15:00,复水时间:15:00,停水期间请勿使用热水器。"):
+        u = understand(text, published=PUB)
+        assert len(u.windows) == 1 and u.windows[0].end is not None and not u.needs_review, (text, u.windows, u.reasons)
