@@ -321,12 +321,16 @@ def _take_single(
     resume = vocab.RESUME_AFTER_RE.match(norm, p.end, min(nxt, p.end + 30)) if allow_recovery else None
     weak = resume is not None and (resume.group("weak") or resume.group("kick")) is not None
     kick = resume is not None and resume.group("kick") is not None  # 启动: closes, or else starts
+    labelled = False
     if allow_recovery and resume is None:
         resume = vocab.RESUME_BEFORE_RE.search(norm, max(0, p.start - 12), p.start)
+        labelled = resume is not None
         if resume is None and _has_open(spans, p.start):
             resume = vocab.END_BEFORE_RE.search(norm, max(0, p.start - 8), p.start)
     stop_m = vocab.STOP_AFTER_RE.match(norm, p.end, min(nxt, p.end + 16))
-    stop = stop_m is not None
+    # "复电时间:17:00,停电期间电梯停止运转": the label says what the time is; the next clause's stop
+    # is not this time's
+    stop = stop_m is not None and not (labelled and "," in stop_m.group())
     if not p.has_time:
         if d is None:
             return
