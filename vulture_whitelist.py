@@ -20,6 +20,7 @@ _.on_partitions_assigned  # aiokafka ConsumerRebalanceListener
 _.format  # logging.Formatter
 _.collect  # prometheus_client collector
 _.isolation_level  # sqlite3 connection attribute set in the connect hook
+_.inherit_cache  # SQLAlchemy reads it on statement classes (huabei_watch/db/upsert.py)
 _declares_every_section_a_role_reads  # checked by mypy, never run (huabei_watch/root/settings.py)
 TABLE_MODULES  # importing them registers every role's tables (huabei_watch/root/schema.py)
 

@@ -14,16 +14,16 @@ in a temporary directory, with the real roles (:class:`huabei_watch.runtime.app.
    that merchant's policy API shows Huabei off (signal -> incident -> policy, two Kafka hops,
    SQLite writes, one HTTP GET). A different merchant each run. p50/p99 over the runs.
 3. **Baseline**: a raw aiokafka produce -> consume round trip (one record, consumer already
-   joined) on the same broker, p50/p99 over as many runs.
+   joined) on the same broker, p50/p99 over as many runs, its consumer with the same
+   ``fetch_max_wait_ms`` as the product's consumers (``kafka.fetch_max_wait``).
 
 Target: p99 overhead (after detection) <= 250 ms.
 
 Note: on the embedded broker (Tansu) a record produced while a consumer's fetch is waiting is
 delivered when that fetch times out, after about half of the consumer's ``fetch_max_wait_ms``
 (raw round trips measured on this machine: 500 ms -> ~250 ms, 100 ms -> ~51 ms, 20 ms -> ~11 ms),
-so each hop adds up to ~250 ms with aiokafka's default, which ``ConsumerRunner`` and the raw
-baseline use. ``--fetch-max-wait-ms N`` (an experiment, not the product's setting) makes both use
-N by wrapping the ``AIOKafkaConsumer`` that ``huabei_watch.bus.kafka`` constructs.
+so the baseline and the product must wait the same: both use ``kafka.fetch_max_wait`` (default
+100 ms; ``--fetch-max-wait-ms N`` sets it for both, through the product's own setting).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench._common import embedded_broker, header, percentile, quiet_logs, verdict
 from huabei_watch.bus.broker import EmbeddedBroker
+from huabei_watch.config.settings import KafkaSettings
 from huabei_watch.events import HEALTH_DOWN, Event, HealthChange, ProbeObservation, Scope
 from huabei_watch.root.daemon import start_app
 from huabei_watch.root.settings import parse_settings
@@ -56,11 +57,22 @@ POLL_S = 0.005
 DEADLINE_S = 30.0
 
 
+#: ``kafka.fetch_max_wait`` in ms for the product and the baseline; None: the product's default.
+FETCH_MAX_WAIT_MS: int | None = None
+
+
+def fetch_max_wait_ms() -> int:
+    if FETCH_MAX_WAIT_MS is not None:
+        return FETCH_MAX_WAIT_MS
+    return int(KafkaSettings().fetch_max_wait * 1000)
+
+
 def settings(state: Path, prefix: str, merchants: int, probe_url: str | None) -> Any:
     data: dict[str, Any] = {
         "daemon": {"state_dir": str(state), "shutdown_timeout": 5},
         "admin": {"listen": "127.0.0.1:0", "ops_token": "bench-ops"},
-        "kafka": {"topic_prefix": prefix, "group_prefix": prefix, "partitions": 2, "session_timeout": 6},
+        "kafka": {"topic_prefix": prefix, "group_prefix": prefix, "partitions": 2, "session_timeout": 6,
+                  "fetch_max_wait": fetch_max_wait_ms() / 1000},
         "sandbox": {"enabled": False},
         "merchants": [
             {"id": f"m{i}", "name": f"商户{i}", "mode": "auto", "token": f"tok-{i}"} for i in range(merchants)
@@ -198,7 +210,7 @@ async def raw_round_trips(broker: EmbeddedBroker, runs: int) -> list[float]:
     producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, acks="all", linger_ms=2)
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=broker.bootstrap_servers, group_id=f"{topic}.g", auto_offset_reset="earliest",
-        enable_auto_commit=False,
+        enable_auto_commit=False, fetch_max_wait_ms=fetch_max_wait_ms(),
     )
     await producer.start()
     await consumer.start()
@@ -230,6 +242,7 @@ def ms(v: float) -> str:
 
 async def run(runs: int, probe_runs: int, quick: bool) -> None:
     header("bench_reaction: endpoint down -> Huabei off", quick)
+    print(f"fetch_max_wait_ms {fetch_max_wait_ms()} for the product's consumers and the raw baseline")
     async with embedded_broker() as broker, aiohttp.ClientSession() as http:
         raw = await raw_round_trips(broker, runs)
         pipe = await pipeline_runs(broker, http, runs)
@@ -250,28 +263,17 @@ async def run(runs: int, probe_runs: int, quick: bool) -> None:
           f"{verdict(worst * 1000 <= TARGET_P99_MS)}")
 
 
-def use_fetch_max_wait(ms_: int) -> None:
-    """Experiment: every consumer built by ``huabei_watch.bus.kafka`` (and the baseline) waits at most ``ms_``."""
-    import functools
-
-    import huabei_watch.bus.kafka
-
-    global AIOKafkaConsumer
-    AIOKafkaConsumer = functools.partial(AIOKafkaConsumer, fetch_max_wait_ms=ms_)  # type: ignore[misc]
-    huabei_watch.bus.kafka.AIOKafkaConsumer = AIOKafkaConsumer  # type: ignore[misc]
-    print(f"experiment: consumers use fetch_max_wait_ms={ms_} (the product uses aiokafka's default, 500)")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="10 pipeline runs and 1 probe run instead of 50 and 3")
     ap.add_argument("--runs", type=int, default=None)
     ap.add_argument("--probe-runs", type=int, default=None)
-    ap.add_argument("--fetch-max-wait-ms", type=int, default=None, help="experiment: consumers' fetch_max_wait_ms")
+    ap.add_argument("--fetch-max-wait-ms", type=int, default=None,
+                    help="kafka.fetch_max_wait of the product and the baseline (default: the product's default)")
     args = ap.parse_args(argv)
     quiet_logs()
-    if args.fetch_max_wait_ms is not None:
-        use_fetch_max_wait(args.fetch_max_wait_ms)
+    global FETCH_MAX_WAIT_MS
+    FETCH_MAX_WAIT_MS = args.fetch_max_wait_ms
     runs = args.runs or (10 if args.quick else 50)
     probe_runs = args.probe_runs or (1 if args.quick else 3)
     asyncio.run(run(runs, probe_runs, args.quick))

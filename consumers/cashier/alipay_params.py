@@ -19,6 +19,11 @@ BIZ_CONTENT = "biz_content"
 #: ``credit_group`` stands for these channels (Alipay's channel list).
 CREDIT_GROUP = "credit_group"
 CREDIT_GROUP_MEMBERS: tuple[str, ...] = ("creditCardCartoon", "creditCardExpress", "pcredit", "pcreditpayInstallment")
+#: The Huabei instalment channel, and the ``extend_params`` keys that ask for instalments on it
+#: (number of instalments, share of the fee the seller pays): meaningless once it is disabled.
+INSTALMENTS = "pcreditpayInstallment"
+EXTEND_PARAMS = "extend_params"
+INSTALMENT_KEYS: tuple[str, ...] = ("hb_fq_num", "hb_fq_seller_percent")
 
 
 class NoPayChannelLeft(PermanentError):
@@ -80,7 +85,39 @@ def apply_policy(params: Mapping[str, Any], disable: Sequence[str]) -> dict[str,
     return out
 
 
+def _json_object(value: Any, name: str) -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value) if value.strip() else {}
+        except ValueError as exc:
+            raise InvalidInput(f"{name} is not valid JSON: {exc}") from exc
+        if isinstance(parsed, dict):
+            return parsed
+    raise InvalidInput(f"{name} must be a JSON object (or its JSON string), got {type(value).__name__}")
+
+
+def _drop_instalments(fields: dict[str, Any]) -> None:
+    """Remove the instalment keys from ``fields["extend_params"]`` (in place), keeping its type."""
+    raw = fields.get(EXTEND_PARAMS)
+    if raw is None:
+        return
+    extend = _json_object(raw, EXTEND_PARAMS)
+    if not any(k in extend for k in INSTALMENT_KEYS):
+        return
+    for key in INSTALMENT_KEYS:
+        extend.pop(key, None)
+    if not extend:
+        del fields[EXTEND_PARAMS]
+    else:
+        fields[EXTEND_PARAMS] = (json.dumps(extend, ensure_ascii=False, separators=(",", ":"))
+                                 if isinstance(raw, str) else extend)
+
+
 def _apply(fields: dict[str, Any], wanted: list[str]) -> dict[str, Any]:
+    if INSTALMENTS in wanted or CREDIT_GROUP in wanted:
+        _drop_instalments(fields)
     enabled = split_channels(fields.get(ENABLE))
     if enabled:
         expanded: list[str] = []

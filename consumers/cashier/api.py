@@ -68,7 +68,7 @@ def add_cashier_routes(
 
     async def pay_channels(request: web.Request) -> web.Response:
         merchant_id = request.match_info["merchant_id"]
-        merchant = await reader.merchant(merchant_id)
+        merchant = await reader.access(merchant_id)
         require_merchant_or_ops(request, merchant, ops_token)
         if merchant is None:
             return _json({"error": f"unknown merchant {merchant_id!r}"}, 404)

@@ -23,12 +23,16 @@ from consumers.cashier.store import CashierStore
 from consumers.cashier.view import PolicyView, etag
 from huabei_watch.clock import Clock
 from huabei_watch.events import Incident
-from huabei_watch.merchants.model import Merchant
+from huabei_watch.merchants.model import Merchant, MerchantAccess
 from huabei_watch.merchants.registry import MerchantRegistry
 
 #: Rendered policies kept at most (then the cache starts over); merchants remembered at most.
 MAX_RENDERED = 100_000
 MAX_MERCHANTS = 200_000
+#: Merchant ids per registry query when reading misses in a batch.
+LOAD_BATCH = 500
+#: Registries up to this size are kept in memory as an access index (id, mode, token hash).
+MAX_INDEXED = 500_000
 
 
 class PolicyReader:
@@ -55,10 +59,19 @@ class PolicyReader:
         self._maintenance: list[Incident] = []
         self._loaded = -1e18
         self._merchants: dict[str, tuple[Merchant | None, float]] = {}
+        #: Merchants asked about and not remembered, waiting for the next batched registry read.
+        self._wanted: dict[str, asyncio.Future[Merchant | None]] = {}
+        self._loader: asyncio.Task[None] | None = None
+        #: Every merchant's access (id, mode, token hash), re-read every ``merchant_ttl`` seconds in
+        #: the background; None until first read, or when the registry is larger than MAX_INDEXED.
+        self._index: dict[str, MerchantAccess] | None = None
+        self._index_at = -1e18
+        self._indexing: asyncio.Task[None] | None = None
+        self._index_too_big = False
         self._lock = asyncio.Lock()
         #: Bumped whenever the cached states change: rendered policies of an older one are stale.
         self._generation = 0
-        #: (merchant id, mode) -> (generation, valid until, body, etag).
+        #: (merchant id, or "" for the shared rendering, mode) -> (generation, valid until, body, etag).
         self._rendered: dict[tuple[str, str], tuple[int, datetime | None, bytes, str]] = {}
 
     # -- writes (the role) -------------------------------------------------------------------------
@@ -97,16 +110,73 @@ class PolicyReader:
 
     # -- reads (policy API, pusher, diagnose) --------------------------------------------------------
     async def merchant(self, merchant_id: str) -> Merchant | None:
-        """The registry's merchant (None: unknown), remembered for ``merchant_ttl`` seconds."""
+        """The registry's merchant (None: unknown), remembered for ``merchant_ttl`` seconds. Misses
+        are read in batches: every merchant asked about while a registry read is under way is read
+        by the next one, in one query (100,000 merchants polled at random would otherwise cost one
+        query per request, queued on the connection pool). A failed read raises its error (a
+        :class:`~huabei_watch.errors.TransientError`: 503) in every request that waited for it."""
         hit = self._merchants.get(merchant_id)
-        now = self._clock.monotonic()
-        if hit is not None and now - hit[1] <= self._merchant_ttl:
+        if hit is not None and self._clock.monotonic() - hit[1] <= self._merchant_ttl:
             return hit[0]
-        m = await self._registry.get(merchant_id)
-        if len(self._merchants) > MAX_MERCHANTS:
-            self._merchants.clear()
-        self._merchants[merchant_id] = (m, now)
-        return m
+        wanted = self._wanted.get(merchant_id)
+        if wanted is None:
+            wanted = self._wanted[merchant_id] = asyncio.get_running_loop().create_future()
+            if self._loader is None or self._loader.done():
+                self._loader = asyncio.create_task(self._load_wanted())
+        return await asyncio.shield(wanted)  # a cancelled request must not cancel the others' wait
+
+    async def _load_wanted(self) -> None:
+        while self._wanted:
+            batch, self._wanted = self._wanted, {}
+            ids = list(batch)
+            try:
+                found: dict[str, Merchant] = {}
+                for i in range(0, len(ids), LOAD_BATCH):
+                    found.update((m.id, m) for m in await self._registry.get_many(ids[i : i + LOAD_BATCH]))
+            except Exception as exc:  # handed to every waiter, who raises it
+                for fut in batch.values():
+                    if not fut.done():
+                        fut.set_exception(exc)
+                        fut.add_done_callback(lambda f: f.exception())  # retrieved even if nobody waits now
+                continue
+            now = self._clock.monotonic()
+            if len(self._merchants) + len(batch) > MAX_MERCHANTS:
+                self._merchants.clear()
+            for merchant_id, fut in batch.items():
+                m = found.get(merchant_id)
+                self._merchants[merchant_id] = (m, now)
+                if not fut.done():
+                    fut.set_result(m)
+
+    async def access(self, merchant_id: str) -> MerchantAccess | None:
+        """Who may read ``merchant_id``'s policy and its mode (None: unknown merchant). Served from
+        an in-memory index of the whole registry (the policy API's hot path: 100,000 merchants
+        polled at random never wait for the database), re-read in the background every
+        ``merchant_ttl`` seconds; the first call waits for the first read. A merchant added since
+        the last read, or a registry over MAX_INDEXED merchants, is read through :meth:`merchant`."""
+        if not self._index_too_big:
+            if self._clock.monotonic() - self._index_at > self._merchant_ttl and (
+                    self._indexing is None or self._indexing.done()):
+                self._indexing = asyncio.create_task(self._read_index())
+                # a failed background re-read is retried at the next call; its error is not lost there
+                self._indexing.add_done_callback(lambda t: t.cancelled() or t.exception())
+            if self._index is None and self._indexing is not None:
+                await asyncio.shield(self._indexing)
+            hit = self._index.get(merchant_id) if self._index is not None else None
+            if hit is not None:
+                return hit
+        m = await self.merchant(merchant_id)
+        return MerchantAccess(m.id, m.mode, m.token_hash) if m is not None else None
+
+    async def _read_index(self) -> None:
+        started = self._clock.monotonic()
+        index: dict[str, MerchantAccess] = {}
+        async for page in self._registry.access_pages():
+            index.update((a.id, a) for a in page)
+            if len(index) > MAX_INDEXED:
+                self._index_too_big, self._index = True, None
+                return
+        self._index, self._index_at = index, started
 
     async def state(self, merchant_id: str, mode: Mode) -> CashierState:
         """The effective switch for one merchant now (see
@@ -138,7 +208,11 @@ class PolicyReader:
         path: cashiers poll this for every checkout."""
         await self._fresh()
         now = self._clock.now()
-        key = (merchant_id, mode.value)
+        # A merchant with no switch and no override of its own gets the platform's policy, and the
+        # body names no merchant: all of them share one rendering per mode (100,000 merchants
+        # polled at random would otherwise each be rendered again after every refresh).
+        own = merchant_id in self._states or merchant_id in self._forced
+        key = (merchant_id if own else "", mode.value)
         hit = self._rendered.get(key)
         if hit is not None and hit[0] == self._generation and (hit[1] is None or now < hit[1]):
             return hit[2], hit[3]
@@ -159,7 +233,7 @@ class PolicyReader:
     async def policy_message(self, merchant_id: str) -> str | None:
         """The shopper message of the merchant's current policy when Huabei is off there (for
         ``GET /v1/diagnose``); None when it is on or the merchant is unknown."""
-        m = await self.merchant(merchant_id)
+        m = await self.access(merchant_id)
         if m is None:
             return None
         state = await self.state(merchant_id, Mode(m.mode))

@@ -8,7 +8,7 @@ import json
 import uuid
 from typing import TextIO
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from huabei_watch.bus.broker import read_broker_address
@@ -59,7 +59,12 @@ async def tail(
     stop: asyncio.Event,
     out: TextIO,
     limit: int | None = None,
+    until_end: bool = False,
 ) -> int:
+    """Print the records of ``topic_names`` to ``out`` until ``stop`` is set, ``limit`` records
+    were printed, or (``until_end``) every partition was read up to the end offset it had when
+    tail started (records produced later are not waited for; with neither ``from_beginning`` nor a
+    record in flight that is at once). Returns the exit status (0)."""
     topics = Topics(settings.kafka.topic_prefix)
     names = [resolve_topic(n, topics) for n in topic_names]
     servers = bootstrap
@@ -72,7 +77,7 @@ async def tail(
             )
     servers = servers or settings.kafka.bootstrap_servers
     consumer = AIOKafkaConsumer(
-        *names,
+        *([] if until_end else names),  # until_end assigns the partitions itself, to know their ends
         **client_kwargs(settings.kafka, servers),
         group_id=None if from_beginning else f"huabei-watch-tail-{uuid.uuid4().hex[:8]}",
         enable_auto_commit=False,
@@ -84,7 +89,10 @@ async def tail(
         raise BrokerUnavailable(f"cannot connect to Kafka at {servers}: {exc}") from None
     count = 0
     try:
+        ends = await _assign_to_end(consumer, names, from_beginning) if until_end else None
         while not stop.is_set():
+            if ends is not None and await _reached(consumer, ends):
+                break
             batch = await consumer.getmany(timeout_ms=300)
             for msgs in batch.values():
                 for msg in msgs:
@@ -98,3 +106,26 @@ async def tail(
         with contextlib.suppress(KafkaError):
             await consumer.stop()
     return 0
+
+
+async def _assign_to_end(consumer: AIOKafkaConsumer, names: list[str], from_beginning: bool) -> dict[TopicPartition, int]:
+    """Assign every partition of ``names`` (first or next offset) and return each one's end offset now."""
+    await consumer.topics()  # fetches the metadata: partitions of every topic
+    tps = [TopicPartition(name, p) for name in names for p in sorted(consumer.partitions_for_topic(name) or ())]
+    missing = [name for name in names if not any(tp.topic == name for tp in tps)]
+    if missing:
+        raise InvalidInput(f"no such topic: {', '.join(missing)} (check the name, or kafka.topic_prefix)")
+    consumer.assign(tps)
+    if from_beginning:
+        await consumer.seek_to_beginning(*tps)
+    else:
+        await consumer.seek_to_end(*tps)
+    ends: dict[TopicPartition, int] = await consumer.end_offsets(tps)
+    return ends
+
+
+async def _reached(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    for tp, end in ends.items():
+        if await consumer.position(tp) < end:
+            return False
+    return True

@@ -3,46 +3,125 @@
 Both databases speak ``INSERT ... ON CONFLICT``, so each operation is one atomic statement: of two
 processes racing on the same key exactly one inserts. Any other dialect raises
 :class:`NotImplementedError` with what to use instead.
+
+Statements are compiled once. SQLAlchemy 2.0 gives the dialect ``insert()`` constructs no cache
+key (their ``ON CONFLICT`` clause is not traversable), so every call used to compile its statement
+anew. Here each statement is built once per *shape* (operation, table, columns, conflict keys,
+update rule) with every value a bound parameter supplied at execution, and carries a cache key
+made of that shape, so SQLAlchemy's compiled cache serves every later call of the same shape. An
+``update`` given as SQL expressions (``attempts + 1``) builds its statement per call but still
+hits the cache: the expressions' own cache keys join the shape and their literal values are
+handed over as extracted parameters, exactly as SQLAlchemy does for its own constructs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, Table, func
+from sqlalchemy import BindParameter, ColumnElement, Row, Table, bindparam, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.cache_key import CacheKey
+
+_SET_SUFFIX = "__set"  # bound-parameter name of a plain value in ``update``: ``<column>__set``
 
 
-def _insert(conn: AsyncConnection, table: Table) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"database dialect {conn.dialect.name!r} is not supported (use SQLite or PostgreSQL)")
+class _ShapedCache:
+    """Mixin: the statement's cache key is its shape (set when built), plus the literal
+    parameters of the SQL expressions in it, in a fixed order."""
+
+    inherit_cache = False  # the key comes from _generate_cache_key below, not from traversal
+    _shape: tuple[Hashable, ...] = ()
+    _extracted: tuple[BindParameter[Any], ...] = ()
+
+    def _generate_cache_key(self) -> CacheKey | None:
+        if not self._shape:
+            return None
+        return CacheKey(self._shape, list(self._extracted))
+
+
+class _SqliteInsert(_ShapedCache, sqlite.Insert):
+    inherit_cache = False
+
+
+class _PgInsert(_ShapedCache, postgresql.Insert):
+    inherit_cache = False
+
+
+_CLASSES: dict[str, type[Any]] = {"sqlite": _SqliteInsert, "postgresql": _PgInsert}
+#: Built statements by shape; bounded by the code's call sites (shapes are not data-dependent).
+_BUILT: dict[tuple[Hashable, ...], Any] = {}
+
+
+def _statement(
+    conn: AsyncConnection, shape: tuple[Hashable, ...], build: Callable[[Any], Any],
+    extracted: tuple[BindParameter[Any], ...] = (), *, reuse: bool = True,
+) -> Any:
+    """The statement of ``shape`` for this connection's dialect, built by ``build(insert)`` once
+    (or every call when ``reuse`` is false: it holds per-call SQL expressions)."""
+    dialect = conn.dialect.name
+    cls = _CLASSES.get(dialect)
+    if cls is None:
+        raise NotImplementedError(f"database dialect {dialect!r} is not supported (use SQLite or PostgreSQL)")
+    key = (dialect, *shape)
+    stmt = _BUILT.get(key) if reuse else None
+    if stmt is None:
+        stmt = build(cls(shape[1]))  # shape[1] is always the table
+        stmt._shape = key
+        stmt._extracted = extracted
+        if reuse:
+            _BUILT[key] = stmt
+    return stmt
 
 
 async def insert_if_absent(
     conn: AsyncConnection, table: Table, values: Mapping[str, Any], keys: Sequence[str]
 ) -> bool:
     """Insert a row unless one with the same ``keys`` exists. True if this call inserted it."""
-    stmt = _insert(conn, table).values(**values).on_conflict_do_nothing(index_elements=list(keys))
-    result = await conn.execute(stmt)
+    shape = ("absent", table, tuple(keys))
+    stmt = _statement(conn, shape, lambda ins: ins.on_conflict_do_nothing(index_elements=list(keys)))
+    result = await conn.execute(stmt, dict(values))
     return bool(result.rowcount)
 
 
 async def insert_all_if_absent(
     conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str], *, chunk: int = 500
 ) -> list[Row[Any]]:
-    """Insert every row whose ``keys`` are not taken yet (in chunks of ``chunk`` rows); returns the
-    ``keys`` columns of the rows this call inserted."""
+    """Insert every row whose ``keys`` are not taken yet (every row has the same columns; sent
+    ``chunk`` rows per executemany); returns the ``keys`` columns of the rows this call inserted."""
+    shape = ("absent-returning", table, tuple(keys))
+    stmt = _statement(
+        conn, shape,
+        lambda ins: ins.on_conflict_do_nothing(index_elements=list(keys)).returning(*(table.c[k] for k in keys)),
+    )
     inserted: list[Row[Any]] = []
-    returning = [table.c[k] for k in keys]
     for i in range(0, len(rows), chunk):
-        stmt = _insert(conn, table).values(list(rows[i : i + chunk])).on_conflict_do_nothing(index_elements=list(keys))
-        inserted.extend((await conn.execute(stmt.returning(*returning))).all())
+        part = [dict(r) for r in rows[i : i + chunk]]
+        if len(part) == 1:
+            inserted.extend((await conn.execute(stmt, part[0])).all())
+        else:
+            inserted.extend((await conn.execute(stmt, part)).all())
     return inserted
+
+
+def _split_update(update: Mapping[str, Any]) -> tuple[tuple[Hashable, ...], tuple[BindParameter[Any], ...], bool]:
+    """The shape of an explicit ``update``, the literal parameters of its SQL expressions, and
+    whether it holds any expression (then its statement is built per call)."""
+    shape: list[Hashable] = []
+    extracted: list[BindParameter[Any]] = []
+    has_expr = False
+    for col, value in update.items():
+        if isinstance(value, ColumnElement):
+            ck = value._generate_cache_key()
+            if ck is None:
+                raise ValueError(f"update of {col!r}: this SQL expression cannot be cached; use a simpler one")
+            shape.append((col, ck.key))
+            extracted.extend(ck.bindparams)
+            has_expr = True
+        else:
+            shape.append((col, None))
+    return tuple(shape), tuple(extracted), has_expr
 
 
 async def upsert(
@@ -57,15 +136,39 @@ async def upsert(
     """Insert ``values``, or update the row with the same ``keys``: by default every other column
     but those in ``keep`` (e.g. a first-seen time) takes the new value; ``update`` sets exactly
     these columns instead (values or SQL expressions on the existing row, e.g. ``attempts + 1``)."""
-    ins = _insert(conn, table).values(**values)
+    cols = tuple(values)
+    params = dict(values)
     if update is None:
-        update = {k: ins.excluded[k] for k in values if k not in keys and k not in keep}
-    stmt = (
-        ins.on_conflict_do_update(index_elements=list(keys), set_=dict(update))
-        if update
-        else ins.on_conflict_do_nothing(index_elements=list(keys))
-    )
-    await conn.execute(stmt)
+        set_cols = tuple(k for k in cols if k not in keys and k not in keep)
+        shape: tuple[Hashable, ...] = ("upsert", table, cols, tuple(keys), set_cols)
+
+        def build(ins: Any) -> Any:
+            if not set_cols:
+                return ins.on_conflict_do_nothing(index_elements=list(keys))
+            return ins.on_conflict_do_update(index_elements=list(keys), set_={k: ins.excluded[k] for k in set_cols})
+
+        stmt = _statement(conn, shape, build)
+    else:
+        update_shape, extracted, has_expr = _split_update(update)
+        shape = ("upsert-set", table, cols, tuple(keys), update_shape)
+        for col, value in update.items():
+            if not isinstance(value, ColumnElement):
+                name = col + _SET_SUFFIX
+                if name in params:
+                    raise ValueError(f"column {name!r} clashes with the parameter of update({col!r})")
+                params[name] = value
+
+        def build_set(ins: Any) -> Any:
+            set_ = {
+                col: value if isinstance(value, ColumnElement) else bindparam(col + _SET_SUFFIX, type_=table.c[col].type)
+                for col, value in update.items()
+            }
+            if not set_:
+                return ins.on_conflict_do_nothing(index_elements=list(keys))
+            return ins.on_conflict_do_update(index_elements=list(keys), set_=set_)
+
+        stmt = _statement(conn, shape, build_set, extracted, reuse=not has_expr)
+    await conn.execute(stmt, params)
 
 
 async def upsert_rows(
@@ -75,9 +178,16 @@ async def upsert_rows(
     driver): thousands of rows per round trip instead of one statement each."""
     if not rows:
         return
-    ins = _insert(conn, table)
-    update = {k: ins.excluded[k] for k in rows[0] if k not in keys}
-    await conn.execute(ins.on_conflict_do_update(index_elements=list(keys), set_=update), list(rows))
+    cols = tuple(rows[0])
+    set_cols = tuple(k for k in cols if k not in keys)
+    shape = ("upsert", table, cols, tuple(keys), set_cols)
+
+    def build(ins: Any) -> Any:
+        if not set_cols:
+            return ins.on_conflict_do_nothing(index_elements=list(keys))
+        return ins.on_conflict_do_update(index_elements=list(keys), set_={k: ins.excluded[k] for k in set_cols})
+
+    await conn.execute(_statement(conn, shape, build), [dict(r) for r in rows])
 
 
 async def accumulate(
@@ -92,16 +202,22 @@ async def accumulate(
     """Insert the row, or fold it into the row with the same ``keys``: columns in ``sums`` are
     added, columns in ``maxes`` keep the larger value, the others are replaced. One statement, so
     concurrent writers never lose a count (a summary row per interval, e.g. checks per hour)."""
-    ins = _insert(conn, table).values(**values)
-    greatest = func.greatest if conn.dialect.name == "postgresql" else func.max
-    update: dict[str, Any] = {}
-    for k in values:
-        if k in keys:
-            continue
-        if k in sums:
-            update[k] = table.c[k] + ins.excluded[k]
-        elif k in maxes:
-            update[k] = greatest(table.c[k], ins.excluded[k])
-        else:
-            update[k] = ins.excluded[k]
-    await conn.execute(ins.on_conflict_do_update(index_elements=list(keys), set_=update))
+    cols = tuple(values)
+    shape = ("accumulate", table, cols, tuple(keys), tuple(sums), tuple(maxes))
+    postgres = conn.dialect.name == "postgresql"
+
+    def build(ins: Any) -> Any:
+        greatest = func.greatest if postgres else func.max
+        update: dict[str, Any] = {}
+        for k in cols:
+            if k in keys:
+                continue
+            if k in sums:
+                update[k] = table.c[k] + ins.excluded[k]
+            elif k in maxes:
+                update[k] = greatest(table.c[k], ins.excluded[k])
+            else:
+                update[k] = ins.excluded[k]
+        return ins.on_conflict_do_update(index_elements=list(keys), set_=update)
+
+    await conn.execute(_statement(conn, shape, build), dict(values))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -45,6 +45,12 @@ class EventData(BaseModel):
         """What makes this observation unique. Same identity and type -> same event id."""
         raise NotImplementedError
 
+    def identity_of(self, data_json: bytes) -> str:
+        """:meth:`identity`, given this data's JSON (``model_dump_json()``, already made for the
+        record): a model whose identity hashes its whole content uses it instead of serialising
+        itself again."""
+        return self.identity()
+
     def subject(self) -> str | None:
         """CloudEvents ``subject`` (what the event is about), for filtering without decoding."""
         return None
@@ -70,6 +76,9 @@ class Event(Generic[D]):
     data: D
     key: str
     subject: str | None = None
+    #: ``data.model_dump_json()`` as made by :meth:`build` (the record value :func:`encode` writes);
+    #: None on a decoded event. Not part of the event's equality.
+    data_json: bytes | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def build(cls, event_type: str, data: D, *, time: datetime, source: str = SPEC_SOURCE) -> Event[D]:
@@ -78,14 +87,16 @@ class Event(Generic[D]):
             raise ValueError(f"{type(data).__name__} is not published as {event_type!r}")
         if time.tzinfo is None:
             raise ValueError("event time must be timezone-aware")
+        data_json = data.model_dump_json().encode()
         return cls(
-            id=event_id(event_type, data.identity()),
+            id=event_id(event_type, data.identity_of(data_json)),
             type=event_type,
             source=source,
             time=time,
             data=data,
             key=data.kafka_key(),
             subject=data.subject(),
+            data_json=data_json,
         )
 
     def as_json_obj(self) -> dict[str, Any]:

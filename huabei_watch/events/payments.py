@@ -52,8 +52,12 @@ class PaymentResultBatch(EventData):
         return self.merchant_id
 
     def identity(self) -> str:
-        body = "|".join(r.model_dump_json() for r in self.results)
-        return f"{self.merchant_id}|{hashlib.sha256(body.encode()).hexdigest()}"
+        return self.identity_of(self.model_dump_json().encode())
+
+    def identity_of(self, data_json: bytes) -> str:
+        """The merchant and a hash of the whole batch as JSON: a retried request (same results)
+        has the same identity; hashed from the JSON the record carries, not serialised again."""
+        return f"{self.merchant_id}|{hashlib.sha256(data_json).hexdigest()}"
 
     def subject(self) -> str:
         return self.merchant_id

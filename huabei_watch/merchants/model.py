@@ -20,6 +20,15 @@ def token_matches(token: str, stored_hash: str | None) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class MerchantAccess:
+    """What reading a merchant's policy needs: who may (the token's hash) and its mode."""
+
+    id: str
+    mode: Mode
+    token_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Contacts:
     wecom_robot_key: str | None = None
     wechat_openid: str | None = None

@@ -109,6 +109,7 @@ def cmd_tail(args: argparse.Namespace) -> int:
             bootstrap=args.bootstrap,
             stop=loop_stop,
             limit=args.limit,
+            until_end=args.until_end,
             out=sys.stdout,
         )
 
@@ -152,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--from-beginning", action="store_true")
     tl.add_argument("--bootstrap", help="override kafka.bootstrap_servers")
     tl.add_argument("--limit", type=int, default=None, help="exit after this many records")
+    tl.add_argument("--until-end", action="store_true",
+                    help="exit once every partition is read up to its end as it was at start (with --from-beginning:"
+                         " everything the topic holds now)")
     tl.set_defaults(fn=cmd_tail)
 
     from huabei_watch.root import cli_db, cli_extra

@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from typing import Literal
+from typing import Literal, Protocol
 
 from aiohttp import web
 from pydantic import SecretStr
 
-from huabei_watch.merchants.model import Merchant, token_matches
+from huabei_watch.merchants.model import token_matches
+
+
+class TokenHolder(Protocol):
+    """A merchant as far as auth is concerned (:class:`~huabei_watch.merchants.model.Merchant` or
+    :class:`~huabei_watch.merchants.model.MerchantAccess`)."""
+
+    @property
+    def token_hash(self) -> str | None: ...
 
 
 def bearer(request: web.Request) -> str | None:
@@ -59,7 +67,7 @@ def require_ops(request: web.Request, ops_token: SecretStr | None) -> None:
 
 
 def require_merchant_or_ops(
-    request: web.Request, merchant: Merchant | None, ops_token: SecretStr | None
+    request: web.Request, merchant: TokenHolder | None, ops_token: SecretStr | None
 ) -> Literal["ops", "merchant"]:
     """Raise 401/403 unless the caller is ops or this merchant. Never tells whether a merchant exists
     to a caller that is neither."""

@@ -33,6 +33,34 @@ def test_apply_policy_cases(params: dict[str, Any], expected: dict[str, Any]) ->
     assert apply_policy(params, HUABEI) == expected
 
 
+@pytest.mark.parametrize(
+    ("params", "disable", "expected"),
+    [
+        ({"biz_content": {"extend_params": {"hb_fq_num": "3", "hb_fq_seller_percent": "0"}}}, HUABEI,
+         {"biz_content": {"disable_pay_channels": "pcredit,pcreditpayInstallment"}}),
+        ({"biz_content": {"extend_params": {"hb_fq_num": "6", "sys_service_provider_id": "2088"}}}, HUABEI,
+         {"biz_content": {"extend_params": {"sys_service_provider_id": "2088"},
+                          "disable_pay_channels": "pcredit,pcreditpayInstallment"}}),
+        ({"extend_params": '{"hb_fq_num":"12","industry_reflux_info":"x"}', "disable_pay_channels": ""},
+         ("credit_group",), {"extend_params": '{"industry_reflux_info":"x"}', "disable_pay_channels": "credit_group"}),
+        ({"biz_content": {"enable_pay_channels": "pcreditpayInstallment,balance", "extend_params": {"hb_fq_num": "3"}}},
+         HUABEI, {"biz_content": {"enable_pay_channels": "balance"}}),
+        # only plain Huabei off: instalments stay possible, so does asking for them
+        ({"biz_content": {"extend_params": {"hb_fq_num": "3"}}}, ("pcredit",),
+         {"biz_content": {"extend_params": {"hb_fq_num": "3"}, "disable_pay_channels": "pcredit"}}),
+    ],
+)
+def test_disabled_huabei_instalments_take_their_extend_params_out(
+    params: dict[str, Any], disable: tuple[str, ...], expected: dict[str, Any]
+) -> None:
+    assert apply_policy(params, disable) == expected
+
+
+def test_extend_params_that_is_not_an_object_is_invalid_input() -> None:
+    with pytest.raises(InvalidInput, match="extend_params"):
+        apply_policy({"extend_params": "[3]", "disable_pay_channels": ""}, HUABEI)
+
+
 def test_biz_content_string_stays_a_string_and_keeps_other_fields() -> None:
     params = {"method": "alipay.trade.page.pay",
               "biz_content": json.dumps({"subject": "咖啡", "disable_pay_channels": "moneyFund"}, ensure_ascii=False)}

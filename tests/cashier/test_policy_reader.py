@@ -4,9 +4,14 @@ HUABEI_TEST_PG_URL is set)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy import event
 
 from consumers.cashier import CashierSettings, CashierState, Mode, PolicyView, Reconciler, desired_channels
 from consumers.cashier.policy import PLATFORM
@@ -16,7 +21,9 @@ from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.config.settings import MerchantConfig
 from huabei_watch.db.engine import Database
 from huabei_watch.events import HUABEI_CHANNELS, Incident, IncidentKind, Phase, Scope
+from huabei_watch.merchants.model import token_hash
 from huabei_watch.merchants.registry import MerchantRegistry
+from tests.support import eventually
 
 AT = datetime(2026, 11, 28, 10, 0, tzinfo=SHANGHAI)
 SETTINGS = CashierSettings(min_hold=0)
@@ -115,3 +122,60 @@ async def test_policy_message_only_while_huabei_is_off_and_only_for_known_mercha
     assert await reader.policy_message("m2") is None  # notify_only: never switched
     assert await reader.policy_message("nobody") is None
     assert (await reader.policy("m1", Mode.AUTO))["alipay_param"] == ",".join(HUABEI_CHANNELS)
+
+
+async def test_concurrent_merchant_misses_are_read_in_one_query_then_remembered(db: Database) -> None:
+    registry = MerchantRegistry(db)
+    await registry.upsert_many(
+        [MerchantConfig(id=f"m{i}", mode="auto", token=SecretStr(f"tok-{i}")) for i in range(1200)], origin="import")
+    reads: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        if "FROM merchants" in statement:
+            reads.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    reader = PolicyReader(CashierStore(db), registry, ManualClock(AT), PolicyView(SETTINGS))
+    asked = [f"m{i}" for i in range(0, 1200, 2)] + ["nobody", "m0"]
+    got = await asyncio.gather(*(reader.merchant(m) for m in asked))
+    assert [m.id if m else None for m in got] == [m if m != "nobody" else None for m in asked]
+    assert len(reads) == 2  # 601 distinct ids: two queries of at most LOAD_BATCH (500), not 602
+    again = await asyncio.gather(*(reader.merchant(m) for m in asked))
+    assert again == got and len(reads) == 2
+
+
+async def test_access_comes_from_an_index_of_the_whole_registry_read_again_after_merchant_ttl(db: Database) -> None:
+    registry = MerchantRegistry(db)
+    await registry.upsert_many(
+        [MerchantConfig(id=f"m{i}", mode="auto", token=SecretStr(f"tok-{i}")) for i in range(2500)], origin="import")
+    reads: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        if "FROM merchants" in statement:
+            reads.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    clock = ManualClock(AT)
+    reader = PolicyReader(CashierStore(db), registry, clock, PolicyView(SETTINGS), merchant_ttl=30.0)
+    got = await asyncio.gather(*(reader.access(f"m{i}") for i in range(0, 2500, 7)))
+    assert [a.id for a in got if a] == [f"m{i}" for i in range(0, 2500, 7)]
+    assert got[0] is not None and got[0].token_hash == token_hash("tok-0") and got[0].mode == "auto"
+    assert len(reads) == 1  # one page of the index (10,000 a page), whatever was asked
+    assert await reader.access("m2499") is not None and len(reads) == 1
+
+    await registry.upsert_many([MerchantConfig(id="late", mode="notify_only", token=SecretStr("t"))], origin="import")
+    late = await reader.access("late")  # added after the index was read: read on its own
+    assert late is not None and late.mode == "notify_only" and len(reads) == 2
+    assert await reader.access("nobody") is None and len(reads) == 3
+    assert await reader.access("nobody") is None and len(reads) == 3  # an unknown id is remembered too
+
+    await registry.upsert_many([MerchantConfig(id="m1", mode="pinned_off", token=SecretStr("new"))], origin="import")
+    clock.advance(timedelta(seconds=31))
+    await reader.access("m5")  # past merchant_ttl: served from the old index, re-read behind it
+
+    async def m1_changed() -> bool:
+        m1 = await reader.access("m1")
+        return m1 is not None and m1.mode == "pinned_off" and m1.token_hash == token_hash("new")
+
+    await eventually(m1_changed, what="the index read again, with m1's new mode and token")
+    assert len(reads) == 4

@@ -107,14 +107,27 @@ async def test_policy_lookup_failure_falls_back_to_the_diagnosis(api: Api) -> No
     assert status == 200 and body["shopper_message_zh"] == "支付服务繁忙，请稍后重试或选择其他支付方式"
 
 
+async def test_a_merchant_token_without_merchant_id_stands_for_its_merchant(api: Api) -> None:
+    status, body = await api.get("tok-1", code="40004", sub_code="ACQ.SYSTEM_ERROR")
+    assert status == 200 and body["shopper_message_zh"] == MAINTENANCE_MSG  # m1's own switch message
+    status, body = await api.get("tok-2", code="ACQ.SYSTEM_ERROR")
+    assert status == 200 and body["retry"] is True
+    assert api.policies.asked == ["m1", "m2"]
+
+
+async def test_ops_without_merchant_id_gets_the_diagnosis_alone(api: Api) -> None:
+    status, body = await api.get(OPS, code="ACQ.SYSTEM_ERROR")
+    assert status == 200 and body["cause"] == "platform" and api.policies.asked == []
+
+
 @pytest.mark.parametrize(
     ("token", "params", "status"),
     [
         (None, {"code": "ACQ.SYSTEM_ERROR", "merchant_id": "m1"}, 401),
         (None, {"code": "ACQ.SYSTEM_ERROR"}, 401),
         ("wrong", {"code": "ACQ.SYSTEM_ERROR", "merchant_id": "m1"}, 403),
+        ("wrong", {"code": "ACQ.SYSTEM_ERROR"}, 403),
         ("tok-2", {"code": "ACQ.SYSTEM_ERROR", "merchant_id": "m1"}, 403),
-        ("tok-1", {"code": "ACQ.SYSTEM_ERROR"}, 403),
         ("tok-1", {"code": "ACQ.SYSTEM_ERROR", "merchant_id": "nobody"}, 403),
         (OPS, {"code": "ACQ.SYSTEM_ERROR", "merchant_id": "nobody"}, 404),
         (OPS, {"code": "ACQ.SYSTEM_ERROR", "merchant_id": "m1"}, 200),

@@ -354,3 +354,48 @@ async def test_fallbacks_leave_out_a_bank_channel_while_its_own_window_lasts(
         for minutes in (25, 35, 45, 55, 65, 75, 85, 94):  # 02:25 (its start minus the lead) to 03:34
             assert await fallbacks_at(START + timedelta(minutes=minutes)) == ["balance", "creditCard", "moneyFund"]
         assert await fallbacks_at(START + timedelta(minutes=95)) == everything  # 03:35: its end plus the grace
+
+
+async def test_merchants_sharing_the_platform_policy_never_get_another_merchants_own_switch(
+    broker: EmbeddedBroker, bus: Bus, tmp_path: Path
+) -> None:
+    clock = ManualClock(T0)
+    extra = {"merchants": [
+        {"id": "m-auto", "name": "自动店", "mode": "auto", "token": "tok-auto"},
+        {"id": "m-auto2", "name": "自动二店", "mode": "auto", "token": "tok-auto2"},
+        {"id": "m-auto3", "name": "自动三店", "mode": "auto", "token": "tok-auto3"},
+    ]}
+    settings = settings_for(tmp_path, bus.topics.prefix, extra)
+    async with running(settings, broker, ["incidents", "cashier"], clock) as app:
+        status, inc = await post_json(app, "/v1/incidents", {"title": "花呗异常", "summary_zh": "花呗暂时不可用"})
+        assert status == 201, inc
+
+        async def all_off() -> bool:
+            return all([await policy(app, m, t) != [] for m, t in
+                        (("m-auto", "tok-auto"), ("m-auto2", "tok-auto2"), ("m-auto3", "tok-auto3"))])
+
+        await eventually(all_off, what="platform incident switches every auto merchant off")
+        status, _ = await post_json(app, "/v1/merchants/m-auto2/force-on", {"incident_id": inc["incident_id"]})
+        assert status == 200
+        # m-auto renders the shared platform policy first; m-auto2 has its own override.
+        assert await policy(app, "m-auto", "tok-auto") != []
+        assert await policy(app, "m-auto2", "tok-auto2") == []
+        assert await policy(app, "m-auto3", "tok-auto3") != []
+        assert (await post_json(app, f"/v1/incidents/{inc['incident_id']}/resolve", {}))[0] == 200
+
+        async def all_on() -> bool:
+            return all([await policy(app, m, t) == [] for m, t in
+                        (("m-auto", "tok-auto"), ("m-auto2", "tok-auto2"), ("m-auto3", "tok-auto3"))])
+
+        await eventually(all_on, what="resolution switches every auto merchant back on")
+        # A merchant's own outage: the others keep sharing the platform's (all on) policy.
+        await bus.publish(Event.build(HEALTH_DOWN, HealthChange(
+            probe_id="own", target="http://127.0.0.1:9/h", scope=Scope.merchants("m-auto3"), since=clock.now(),
+            evidence=(ProbeObservation(at=clock.now(), ok=False, detail="HTTP 503"),)), time=clock.now()))
+
+        async def only_m3_off() -> bool:
+            return await policy(app, "m-auto3", "tok-auto3") != []
+
+        await eventually(only_m3_off, what="the merchant's own outage switches it off")
+        assert await policy(app, "m-auto", "tok-auto") == []
+        assert await policy(app, "m-auto2", "tok-auto2") == []

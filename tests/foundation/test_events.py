@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,15 @@ from aiokafka import AIOKafkaConsumer
 
 from huabei_watch.bus.kafka import Bus
 from huabei_watch.errors import InvalidInput
-from huabei_watch.events import REGISTRY, Event, HealthChange, decode, encode
+from huabei_watch.events import (
+    PAYMENT_RESULTS,
+    REGISTRY,
+    Event,
+    HealthChange,
+    PaymentResultBatch,
+    decode,
+    encode,
+)
 from huabei_watch.events.schema import write_schemas
 from tests.samples import NOW, sample_data, sample_events
 
@@ -28,6 +37,33 @@ def test_encode_decode_round_trip_is_lossless(event: Event) -> None:  # type: ig
     assert headers["content-type"] == b"application/json"
     assert record.key == event.key.encode()
     assert decode(record.key, record.value, list(record.headers)) == event
+
+
+def test_ce_time_is_sent_in_shanghai_time_as_documented_whatever_zone_the_event_was_built_in() -> None:
+    at = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # what the daemon's clock gives: UTC
+    event = Event.build("huabei.health.down", HealthChange(probe_id="p", target="x", since=at), time=at)
+    record = encode(event)
+    assert dict(record.headers)["ce_time"] == b"2026-11-26T10:00:00+08:00"
+    decoded = decode(record.key, record.value, list(record.headers))
+    assert decoded.time == at and decoded.id == event.id
+
+
+@pytest.mark.parametrize("event", sample_events(), ids=lambda e: e.type)
+def test_the_record_value_is_the_json_made_once_when_the_event_was_built(event: Event) -> None:  # type: ignore[type-arg]
+    record = encode(event)
+    assert event.data_json is not None
+    assert record.value == event.data_json == event.data.model_dump_json().encode()
+    decoded = decode(record.key, record.value, list(record.headers))
+    assert decoded.data_json is None and encode(decoded).value == record.value
+
+
+def test_a_payment_batch_sent_again_with_other_json_spacing_has_the_same_event_id() -> None:
+    batch = next(e.data for e in sample_events() if isinstance(e.data, PaymentResultBatch))
+    spaced = json.dumps(json.loads(batch.model_dump_json()), indent=2).encode()
+    again = PaymentResultBatch.model_validate_json(spaced)
+    other = batch.model_copy(update={"results": batch.results[:1]})
+    ids = [Event.build(PAYMENT_RESULTS, b, time=NOW).id for b in (batch, again, other)]
+    assert ids[0] == ids[1] != ids[2]
 
 
 def test_same_observation_gives_same_id_and_different_observation_a_different_one() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -69,7 +71,7 @@ def test_a_key_not_among_the_accepted_ones_is_unauthenticated_even_under_a_role_
 def test_changing_any_signed_part_breaks_the_signature(header: str) -> None:
     headers, value = signed(resolved_incident(), "incidents")
     if header == "value":
-        value = value.replace(b'"revision": 51', b'"revision": 99')
+        value = re.sub(rb'"revision": ?51', b'"revision": 99', value)
         assert b"99" in value
     elif header == "ce_type":
         headers[header] = b"huabei.incident.updated"

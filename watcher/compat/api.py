@@ -7,8 +7,8 @@ Answers ``{"cause", "shopper_message_zh", "advice_zh", "explanation", "retry"}``
 Auth (decided here): with ``merchant_id`` the merchant's own token or the ops token (401 without a
 token, 403 for another merchant's token, 404 for an unknown merchant and the ops token); the
 answer then takes the merchant's current Huabei switch into account (a maintenance's expected end).
-Without ``merchant_id`` only ops (a merchant's cashier knows its id and should send it; checking
-"any merchant token" would mean a lookup by token over the whole registry on every failed payment).
+Without ``merchant_id``: the ops token answers the diagnosis alone; a merchant's token stands for
+its merchant (looked up by the token's hash), as if ``merchant_id`` named it; any other token is 403.
 At least one of ``code``, ``sub_code``, ``transport_error`` is required (400 otherwise).
 """
 
@@ -23,7 +23,7 @@ from aiohttp import web
 
 from huabei_watch.errors import TransientError
 from huabei_watch.merchants.registry import MerchantRegistry
-from huabei_watch.runtime.auth import require_merchant_or_ops, require_ops
+from huabei_watch.runtime.auth import bearer, is_ops, require_merchant_or_ops, require_ops
 from watcher.compat.hints import shopper_hint
 from watcher.payments.diagnosis import diagnose
 
@@ -60,8 +60,13 @@ def add_diagnose_routes(
             require_merchant_or_ops(request, merchant, ops_token)
             if merchant is None:
                 return _json({"error": f"unknown merchant {merchant_id!r}"}, 404)
-        else:
-            require_ops(request, ops_token)
+        elif not is_ops(request, ops_token):
+            token = bearer(request)
+            merchant = await registry.by_token(token) if token is not None else None
+            if merchant is None:
+                require_ops(request, ops_token)  # raises the 401/403 that says why
+            else:
+                merchant_id = merchant.id
         if not any(params.values()):
             return _json({"error": "give code, sub_code or transport_error"}, 400)
         if merchant_id:
