@@ -37,6 +37,10 @@ _PAST = re.compile(r"曾|此前|之前|日前|前期|上次|近日|以往|去年
 _EVENT = re.compile(r"曾|遭|造成|导致|发生|跳脱|跳闸")
 
 
+# A name in brackets heading an item, with only its heading after it ("【台南市】停水时间").
+_BRACKET_NAME = re.compile(r"[【\[]([^】\]\n]{1,12})[】\]][^【】\[\]\n]{0,12}$")
+
+
 def label(norm: str, lo: int, pos: int) -> str:
     """The name written right before a time in its item ("中国银行", "东区", "个人网银"), or ""
     when the time is introduced by a heading ("维护时间："), a verb ("将于") or nothing."""
@@ -45,7 +49,11 @@ def label(norm: str, lo: int, pos: int) -> str:
         before = before[:-1].rstrip()
     cut = max((m.end() for m in _SEGMENT_END.finditer(before)), default=0)
     seg = _MARKERS.sub("", before[cut:]).strip()
-    if not seg or len(seg) > 16 or _HEADING.search(seg) or _LEADS_IN.search(seg):
+    if seg and _HEADING.search(seg):
+        # "【雲林縣】停水時間：……": the item's name stands in brackets before its heading
+        named = _BRACKET_NAME.search(before)
+        return named.group(1).strip() if named else ""
+    if not seg or len(seg) > 16 or _LEADS_IN.search(seg):
         return ""
     return seg
 
@@ -106,8 +114,21 @@ def drop_frames(norm: str, spans: list[Span]) -> list[Span]:
         first = min((t.pos for t in inner), default=-1)
         if inner and not any(s.end_pos <= t.pos < first for t in spans) and _frames(norm, s, first):
             continue
+        if any(t.how == "duration" for t in inner) and not _clause_stops(norm, s):
+            # "凌晨1时至7时办理切转演练，……凌晨2时及4时30分各暂停15至30分钟": the period of the work,
+            # with the stops themselves (a start plus a duration) inside it
+            continue
         out.append(s)
     return out
+
+
+def _clause_stops(norm: str, s: Span) -> bool:
+    """Whether the clause holding the range ``s`` says something stops."""
+    lo, _ = vocab.sentence_bounds(norm, s.pos)
+    clause_lo = max((m.end() for m in re.finditer(r"[,;。\n]", norm[lo : s.pos])), default=0) + lo
+    m_hi = re.compile(r"[,;。\n]").search(norm, s.end_pos)
+    clause_hi = m_hi.start() if m_hi else len(norm)
+    return bool(vocab.STOP_RE.search(norm, clause_lo, s.pos) or vocab.STOP_RE.search(norm, s.end_pos, clause_hi))
 
 
 def _frames(norm: str, s: Span, first_inner: int) -> bool:
@@ -188,6 +209,9 @@ def tied(norm: str, s: Span) -> bool:
         nlo, nhi = vocab.sentence_bounds(norm, k + 1)
         seg = norm[nlo:nhi]
         if _AFTER_POINTER.search(seg) and vocab.DISRUPTION_RE.search(seg):
+            return True
+        # the last row may say it itself, after its times ("……；第二阶段：X，两阶段期间均暂停下单")
+        if any(_AFTER_POINTER.search(c) and vocab.DISRUPTION_RE.search(c) for c in seg.split(",")[1:]):
             return True
         if seg.strip() and not _DIGIT.search(seg):
             break

@@ -31,12 +31,23 @@ _CANCEL_RE = re.compile(
     r"|(?:维护|升级|停机|割接|迁移|计划|安排|演练)(?:工作|计划|安排)?(?:已|将|现)?(?:被)?取消|取消进行|不再进行|暂不进行|不再需要|无需进行"
 )
 _POSTPONE_RE = re.compile(r"延期|推迟|顺延|延后|改期|暂缓|调整至|调整为|改至|改为|变更为|变更至")
-_IF_RE = re.compile(r"如|若|可能|或将|视情况|如遇|如有|一旦|必要时|倘|相应|将视")
+_IF_RE = re.compile(r"如|若|可能|或将|视情况|如遇|如有|一旦|必要时|倘|相应|将视|遇(?!到)|逢雨")
 _ORIGINAL_RE = re.compile(r"原定|原计划|原通知|原公告")
 _LATER_RE = re.compile(r"另行通知|另行公告|另行告知|待定")
 # Notices about Alipay or the cashier itself (a product not named may be Huabei).
 _PLATFORM_RE = re.compile(r"支付宝|蚂蚁|花呗|[Aa]lipay|收银台|本平台|我平台")
 # An upgrade that adds or changes something rather than stopping it.
+# A holiday: stops over one with no work on a system or supply are holiday arrangements (a desk
+# or phone orders off over 春节, a post office closed on 中秋), not maintenance.
+# "除花呗外其他支付方式不受影响": what is excepted from "runs as usual" stops.
+_EXCEPT_RE = re.compile(r"除[^。;\n]{1,20}?(?:外|以外|之外)")
+_HOLIDAY_RE = re.compile(
+    r"春节|除夕|大年初|正月初|国庆|中秋|清明|端午|元旦|劳动节|五一|十一假期|连假|假期|放假|节假日|节日期间|年假|休假"
+)
+_WORK_RE = re.compile(
+    r"维护|升级|割接|切换|切转|迁移|施工|检修|停水|停电|停气|停机|停服(?!务)|演练|测试|扩容|改造|更换|工程|调试|系统|服务器|机房"
+    r"|网络|线路|设备|故障|异常|版本|更新|上线|下线|投产"
+)
 _FEATURE_RE = re.compile(r"升级(?:后|为|成|至|到)|新增|新版|全新|推出|支持|体验|享受|权益")
 # A notice of a bank or a clearing house: "全部交易" there are the bank's, not the platform's.
 _BANK_RE = re.compile(r"我行|本行|银行|银联|网联|清算")
@@ -116,12 +127,14 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         kind = "maintenance"
     if kind not in _WINDOW_KINDS and spans:
         # Never silent: ranges still ahead plus wording of disruption go to a person, with the ranges.
-        ahead = [s for s in spans if s.how != "open" and (s.end or s.start).date() >= pub]
+        # a range whose own clause says the work is done ("已于今日2:00至4:00完成系统维护") is over
+        ahead = [s for s in spans if s.how != "open" and (s.end or s.start).date() >= pub
+                 and not (s.start.date() <= pub and reports.said_done(src, *reports.clause_bounds(src, s.pos, s.end_pos)))]
         hit = None
         live = []
         for s in ahead:
             m = DISRUPTION_RE.search(src, *sentence_bounds(src, s.pos))
-            if m is not None:
+            if m is not None and _disrupts(src, *sentence_bounds(src, s.pos)):
                 hit = hit or m
                 live.append(s)
         if live and hit:
@@ -238,6 +251,19 @@ def _second_look(
         kind = k.best_besides("maintenance")
         reasons.append(f"stops named, but no system, supply or pay service: read as {kind}")
         return kind
+    if spans and NORMAL_RE.search(body) and not any(
+        r.search(t) for r in (STOP_RE, _EXCEPT_RE, _CANCEL_RE, _POSTPONE_RE) for t in (head, body)
+    ) and not any(_disrupts(body, *sentence_bounds(body, s.pos)) for s in spans):
+        # "12月5日22:00-23:00系统升级，升级期间各项业务正常办理": work announced, nothing said to stop.
+        kind = k.best_besides("maintenance")
+        reasons.append(f"work announced, but services are said to run as usual and nothing stops: read as {kind}")
+        return kind
+    if _HOLIDAY_RE.search(head + body) and not (
+        _WORK_RE.search(head) or _WORK_RE.search(body) or any(p.channels for p in products)
+    ):
+        kind = k.best_besides("maintenance")
+        reasons.append(f"stops over a holiday, with no work on a system or supply: a holiday arrangement, read as {kind}")
+        return kind
     if not spans:
         if recurring and "maintenance" in k.in_title:
             reasons.append("maintenance timetable (hours repeating every day or week), no dated window")
@@ -275,6 +301,15 @@ def _second_look(
         reasons.append(f"every window began by the day of publication and the work is said to be done: read as {kind}")
         return kind
     return "maintenance"
+
+
+def _disrupts(norm: str, lo: int, hi: int) -> bool:
+    """Whether ``norm[lo:hi]`` words a disruption: any wording of one, unless it only names work
+    and says services run as usual ("升级期间各项业务正常办理，不受影响")."""
+    if DISRUPTION_RE.search(norm, lo, hi) is None:
+        return False
+    return (STOP_RE.search(norm, lo, hi) is not None or NORMAL_RE.search(norm, lo, hi) is None
+            or _EXCEPT_RE.search(norm, lo, hi) is not None)
 
 
 def _words_stop(norm: str, lo: int, hi: int) -> bool:

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import re
 
+# "受影响客户" / "受影響的居民": the people a notice is for (a fire, a flood), not a service that stops.
+_PEOPLE = r"的?(?:客户|客戶|用户|民众|市民|居民|住户|人士|乘客|旅客|会员|持卡人|商户|家庭|学生)"
 # Any wording of a service being stopped, degraded or changed over: a sentence with none of it
 # does not describe a disruption window (a time in it is a deadline, an effective date, ...).
 DISRUPTION_RE = re.compile(
     # a branch closing for a holiday (暂停营业) is business hours, not a service disruption
     r"暂停(?!营业)|停止(?!营业|营运|运营)|中断|瞬断|闪断|停机|停运|停用|停办|停收|停水|停电|停气|停服|关服|无法|不能|不可用|不可|不支持|暂不"
-    r"|缓慢|延迟|延后|延时|(?<![不无])受影响|(?<![不无])受到影响|(?<![不无会受到])影响|波及|不稳定|不成功|失败|维护|升级|割接|切换|切转|切到|切至"
+    r"|缓慢|延迟|延后|延时|(?<![不无])受影响(?!" + _PEOPLE + r")|(?<![不无])受到影响(?!" + _PEOPLE + r")|(?<![不无会受到])影响|波及|不稳定|不成功|失败|维护|升级|割接|切换|切转|切到|切至"
     r"|切回|迁移|下线|关闭|关停|关机|故障|异常|施工|检修|演练|降级|停顿|暂缓|不提供|不受理|停止受理|受限|中止|卡顿|冻结|无响应|断断续续"
     r"|间歇|不开放|登录不了|用不了|登不上|打不开|停摆|封网|停止运作|未能|暂停运作"
 )
@@ -20,7 +22,7 @@ DISRUPTION_RE = re.compile(
 # 维护, 升级, 割接 ...): a sentence with one of these says what a window does to a service.
 STOP_RE = re.compile(
     r"暂停|停止|中断|瞬断|闪断|停机|停运|停用|停办|停收|停水|停电|停气|停服|关服|无法|不能|不可用|不可|不支持|暂不|缓慢|延迟|延时"
-    r"|(?<![不无])受影响|(?<![不无])受到影响|(?<![不无会受到])影响(?!如下)|波及|不稳定|不成功|失败|下线|关闭|关停|关机|降级|停顿|暂缓|不提供|不受理|受限|中止"
+    r"|(?<![不无])受影响(?!" + _PEOPLE + r")|(?<![不无])受到影响(?!" + _PEOPLE + r")|(?<![不无会受到])影响(?!如下)|波及|不稳定|不成功|失败|下线|关闭|关停|关机|降级|停顿|暂缓|不提供|不受理|受限|中止"
     r"|卡顿|冻结|无响应|断断续续|间歇|停止运作|不开放|登录不了|用不了|登不上|打不开|停摆|封网"
 )
 # Something technical, or a service said to stop: maintenance stops a system, a supply or a service.
@@ -65,7 +67,7 @@ RESUME_AGAIN_RE = re.compile(r"[,、]\s*[^。;\n]{0,12}?\d{1,2}(?::\d{2}|\s*[点
 SAME_HOURS_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:同一|相同|同样)?(?:时段|时间段|时间)(?=[^\S\n]*(?:内|亦|也|将|暂停|停|[,，]))")
 # Before a time: a labelled end ("预计恢复时间：9月2日06:00").
 RESUME_BEFORE_RE = re.compile(
-    r"(?:恢复时间|预计恢复|结束时间|完成时间|恢复服务时间|开放时间|(?:停机|停服|维护|升级|暂停|割接)(?:结束|完成))"
+    r"(?:恢复时间|预计恢复|结束时间|完成时间|恢复服务时间|开放时间|(?:复电|复水|送电|送水|复机|复通|恢复供电|恢复供水)(?:时间)?|(?:停机|停服|维护|升级|暂停|割接)(?:结束|完成))"
     r"\s*(?:为|是|约|预计)?\s*:?\s*$"
 )
 # Before a lone time: "……开始维护，预计维护至下午3点", "……起暂停服务，至12月6日6时止": the end of a
@@ -97,7 +99,7 @@ SUBMISSION_AFTER_RE = re.compile(
 # Hours that repeat ("每日", "每周三", "星期一至六", "工作日"): a range with no date of its own
 # after these is a timetable, not a dated window.
 RECURRING_BEFORE_RE = re.compile(
-    r"(?:每日|每天|每晚|每夜|每周|每星期|每礼拜|每月|每逢|逢周|日常|平日|工作日|节假日|公众假期|例假日"
+    r"(?:每日|每天|每晚|每夜|每周|每星期|每礼拜|每月|每逢|逢周|日常|平日|工作日|节假日|公众假期|例假日|交易日|营业日"
     r"|(?:星期|周|礼拜)[一二三四五六日天1-7]\s*(?:至|到|-|~)\s*(?:星期|周|礼拜)?[一二三四五六日天1-7])"
     r"[^。;\n\d]{0,8}$"
 )

@@ -152,6 +152,10 @@ def _close_late(r: Resolver, norm: str, spans: list[Span]) -> list[Span]:
                 # "12月5日00:00起，旧版App停止使用，请升级至新版": something old retired for good
                 r.set_aside.append("open start set aside: an old version or system retired for good, not a window")
                 continue
+            elif not later and _changed_from(norm, s):
+                # "12月5日0:00起，提现到账时间由T+1调整为实时": the day a change takes effect
+                r.set_aside.append("open start set aside: the date a change takes effect, and nothing stops")
+                continue
         out.append(s)
     return out
 
@@ -223,6 +227,17 @@ _CLAUSE_END_RE = re.compile(r"[,;。!?\n]")
 _RETIRE_RE = re.compile(
     r"(?:旧版|旧系统|老系统|老版本|旧版本|原系统|原版本|旧卡|老卡|旧接口)[^。;\n]{0,20}?(?:停止使用|停用|下线|不再|停止服务|停止发行|关闭|废止)"
 )
+# After an open start: what changes from then on ("……起，到账时间由T+1调整为实时").
+_CHANGE_AFTER_RE = re.compile(r"调整为|调整成|改为|变更为|更改为|升级为|由[^。;\n]{1,12}?(?:调整|改|变更|升级)(?:为|成|至)")
+
+
+def _changed_from(norm: str, s: Span) -> bool:
+    """Whether the sentence of the open start ``s`` says that something changes after it and
+    words no stop: an effective date, not a window."""
+    lo, hi = vocab.sentence_bounds(norm, s.pos)
+    return _CHANGE_AFTER_RE.search(norm, s.end_pos, hi) is not None and vocab.STOP_RE.search(norm, lo, hi) is None
+
+
 _WHOLE_DAY_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:全天|全日|一整天|整天)")
 _CONTRAST_RE = re.compile(r"但是?|却|惟|唯|然而|不过|只是")
 _WORD_RE = re.compile(r"[^\W\d_]")
@@ -306,12 +321,16 @@ def _take_single(
     resume = vocab.RESUME_AFTER_RE.match(norm, p.end, min(nxt, p.end + 30)) if allow_recovery else None
     weak = resume is not None and (resume.group("weak") or resume.group("kick")) is not None
     kick = resume is not None and resume.group("kick") is not None  # 启动: closes, or else starts
+    labelled = False
     if allow_recovery and resume is None:
         resume = vocab.RESUME_BEFORE_RE.search(norm, max(0, p.start - 12), p.start)
+        labelled = resume is not None
         if resume is None and _has_open(spans, p.start):
             resume = vocab.END_BEFORE_RE.search(norm, max(0, p.start - 8), p.start)
     stop_m = vocab.STOP_AFTER_RE.match(norm, p.end, min(nxt, p.end + 16))
-    stop = stop_m is not None
+    # "复电时间:17:00,停电期间电梯停止运转": the label says what the time is; the next clause's stop
+    # is not this time's
+    stop = stop_m is not None and not (labelled and "," in stop_m.group())
     if not p.has_time:
         if d is None:
             return
@@ -372,6 +391,10 @@ def _take_single(
         stop_m = vocab.SENTENCE_END_RE.search(norm, p.end)
         seconds = find_duration(norm, p.end, min(80, (stop_m.start() if stop_m else len(norm)) - p.end),
                                 shared_only=True)
+    if seconds is None and (kick or vocab.OPEN_AFTER_RE.match(norm, p.end)):
+        # "第一阶段凌晨2时启动；第二阶段凌晨4时30分启动。切转期间各暂停15至30分钟": a duration said
+        # to hold for each start, written after the starts that share it.
+        seconds = find_duration(norm, p.end, 160, shared_only=True)
     deadline = vocab.DEADLINE_AFTER_RE.match(norm, p.end) is not None  # "10月10日23:59前处理完"
     open_start = allow_open and not deadline and (stop or (
         (kick

@@ -1,7 +1,7 @@
 """Notice identity across sources and the end of a notice's windows (the detail re-check).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 
 ``seen_notices.notice_key``: the identity under which a notice's signals are published (its
 canonical detail URL, else a fingerprint of title and windows), shared by every source that lists
@@ -18,8 +18,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
