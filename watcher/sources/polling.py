@@ -5,7 +5,8 @@ s, their shared :class:`~watcher.sources.source_states.SourceStates` and one
 :class:`~watcher.sources.poll_wheel.PollWheel`. :meth:`AnnouncementPolling.tick` (one APScheduler
 job, every second) starts the polls that are due, at most ``max_in_flight`` at once (a poll that
 ends starts the next due one at once), writes the sources' states behind every
-``states.flush_every`` seconds, and logs one ``announce.summary`` line at info every
+``states.flush_every`` seconds (on every tick while first polls' records wait: the first polls of
+many sources are written in one transaction a tick), and logs one ``announce.summary`` line at info every
 ``summary_every`` seconds: how many polls, how many 304s, how many found something, how late the
 latest start was; and ``announce.first_round_done`` once every source was polled since start.
 Each poll's own line (``announce.polled``) is at debug.
@@ -97,6 +98,7 @@ class AnnouncementPolling:
         if len(self.watchers) != len(watchers):
             raise ValueError("two announcement sources share an id")
         self.states = states
+        states.records_behind = True  # flushed on the next tick while first polls' records wait
         self._clock = clock
         self._max_in_flight = max_in_flight
         self._summary_every = summary_every
@@ -136,7 +138,8 @@ class AnnouncementPolling:
             return
         self._fill()
         now = self._clock.monotonic()
-        if now - self._last_flush >= self.states.flush_every and self._flushing is None:
+        due = now - self._last_flush >= self.states.flush_every or self.states.records_waiting
+        if due and self._flushing is None:
             self._last_flush = now
             self._flushing = asyncio.get_running_loop().create_task(self._flush(), name="announce:flush")
         if now - self._last_summary >= self._summary_every:
