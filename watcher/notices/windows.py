@@ -238,6 +238,23 @@ def _changed_from(norm: str, s: Span) -> bool:
     return _CHANGE_AFTER_RE.search(norm, s.end_pos, hi) is not None and vocab.STOP_RE.search(norm, lo, hi) is None
 
 
+# A numbered list item's head right before a point ("2. ", "二、", "(3)").
+_ITEM_HEAD_RE = re.compile(r"(?:^|[\n。;:])[^\S\n]*(?:\d{1,2}\s*[.、)]|[一二三四五六七八九十]{1,3}、|\(\d{1,2}\))[^\S\n]*$")
+# "2020年1月1日前已经暂停的用户": a day that bounds something else, not the day itself.
+_NOT_THAT_DAY_RE = re.compile(r"[^\S\n]*(?:前|以前|之前|后|以后|之后|止|为止|以来|至今|期间)")
+_HOURS_RE = re.compile(r"\d{1,2}\s*(?::\s*\d{2}|[点时](?![间候段期效限长]))")
+
+
+def _item_day(norm: str, p: RawPoint) -> bool:
+    """Whether the date ``p`` (no time) heads a list item whose sentence has no hours, starts
+    nothing from it (起, 开始) and words a stop: the item is that whole day."""
+    if (not _ITEM_HEAD_RE.search(norm, max(0, p.start - 8), p.start) or vocab.OPEN_AFTER_RE.match(norm, p.end)
+            or _NOT_THAT_DAY_RE.match(norm, p.end)):
+        return False
+    lo, hi = vocab.sentence_bounds(norm, p.end)
+    return _HOURS_RE.search(norm, p.end, hi) is None and vocab.STOP_RE.search(norm, p.end, hi) is not None
+
+
 _WHOLE_DAY_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:全天|全日|一整天|整天)")
 _CONTRAST_RE = re.compile(r"但是?|却|惟|唯|然而|不过|只是")
 _WORD_RE = re.compile(r"[^\W\d_]")
@@ -353,6 +370,11 @@ def _take_single(
             norm, *vocab.sentence_bounds(norm, p.end)
         ):
             # "12月5日(六)全日系统维护，线上缴费暂停": the whole day written out.
+            spans.append(Span(at(d, 0, 0), at(d, 24, 0), p.start, p.end, "days", own_date(p)))
+            r.note("whole-day window (no times written)")
+        elif allow_open and _item_day(norm, p):
+            # "2. 12月5日（星期一），加装计量设备，6号楼停电": a list item headed by a day with no
+            # hours in its sentence and a stop in it is that whole day.
             spans.append(Span(at(d, 0, 0), at(d, 24, 0), p.start, p.end, "days", own_date(p)))
             r.note("whole-day window (no times written)")
         elif allow_open and (stop or (
