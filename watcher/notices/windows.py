@@ -393,6 +393,9 @@ def _take_single(
                    and not vocab.UNIVERSAL_RE.search(norm, resume.start(), min(len(norm), resume.end() + 6))
                    and vocab.RESUME_AGAIN_RE.search(norm, resume.end(), vocab.sentence_bounds(norm, p.end)[1]) is not None)
             closed = _close_open(r, spans, p, d or day, p.start, rolls=d is None, only_first=one)
+            if not closed and not kick:
+                # 重启服务 / 开机 are weak resumptions, but still say when a closed range's service is back
+                closed = _restart_after(r, norm, spans, p, d)
             if not closed and r.pending is not None and not weak:
                 # "约3:15 ... 出现异常，约3:40恢复": the last lone time before a recovery is its start.
                 first, first_day = r.pending
@@ -475,6 +478,33 @@ def _end_at(r: Resolver, p: RawPoint, day: date, start_period: str | None, start
     else:
         end = r.moment(p, day)
     return end + timedelta(minutes=1) if p.second == 59 else end
+
+
+# How long after a range's end a restart may come and still end that range's window.
+_RESTART_SLACK = timedelta(hours=6)
+
+
+def _restart_after(r: Resolver, norm: str, spans: list[Span], p: RawPoint, d: date | None) -> bool:
+    """"12月5日22时至12月6日7时停机维护，12月6日8时重启服务": a resumption written right after a
+    range (its sentence or the next), later than the range's end by at most ``_RESTART_SLACK``,
+    is when the service is back: the window ends then. False when no range is so ended."""
+    if not spans:
+        return False
+    s = spans[-1]
+    if s.end is None or s.how != "range" or s.end_pos > p.start:
+        return False
+    if vocab.SENTENCE_END_RE.search(norm, s.end_pos, p.start) and len(
+        vocab.SENTENCE_END_RE.findall(norm, s.end_pos, p.start)
+    ) > 1:
+        return False
+    e = _end_at(r, p, d or s.end.date(), s.period, s.start)
+    if d is None and e < s.end:
+        e += timedelta(days=1)
+    if not s.end < e <= s.end + _RESTART_SLACK:
+        return False
+    spans[-1] = Span(s.start, e, s.pos, p.end, "range", s.dated, s.period)
+    r.note(f"the service is said to be back at {e:%H:%M}, after the range written: the window ends then")
+    return True
 
 
 def _close_open(
