@@ -251,7 +251,7 @@ def _item_day(norm: str, p: RawPoint) -> bool:
     if (not _ITEM_HEAD_RE.search(norm, max(0, p.start - 8), p.start) or vocab.OPEN_AFTER_RE.match(norm, p.end)
             or _NOT_THAT_DAY_RE.match(norm, p.end)):
         return False
-    lo, hi = vocab.sentence_bounds(norm, p.end)
+    hi = vocab.sentence_bounds(norm, p.end)[1]
     return _HOURS_RE.search(norm, p.end, hi) is None and vocab.STOP_RE.search(norm, p.end, hi) is not None
 
 
