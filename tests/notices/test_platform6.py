@@ -89,3 +89,31 @@ def test_a_list_item_day_that_bounds_something_else_is_no_window() -> None:
             "3. 新用户可在APP上申请。")
     u = understand(text, published=PUB, title="关于网络使用的通知")
     assert not u.windows, (u.windows, u.reasons)
+
+
+def test_a_named_old_system_retired_on_a_date_is_no_open_window() -> None:
+    text = ("1. 7月1日起，原薪酬申报系统停止使用，请在新的网上酬金申报系统重新填报。"
+            "2. 8月15日起全面启用网上预约报账。")
+    u = understand(text, published=date(2026, 6, 20), title="财务信息系统更新说明")
+    assert not [w for w in u.windows if not u.needs_review], (u.windows, u.reasons)
+
+
+def test_a_stop_planned_for_a_date_before_a_launch_stays_an_open_window() -> None:
+    u = understand("12月5日起网银暂停服务，12月8日起新系统全面启用。", published=PUB)
+    assert u.kind == "maintenance"
+    assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-08 00:00"))], (u.windows, u.reasons)
+
+
+def test_an_opening_period_pointed_back_to_by_a_later_stop_is_no_window() -> None:
+    text = ("三、5月27日至9月6日（週五20點整）止，系統暫停「線上預借及預約作業」功能。"
+            "四、各書庫於8月30日至9月6日開放現場優先借書，請先與管理者約好時間。"
+            "五、暑假期間書庫整理書籍，所有書庫不開放借閱。")
+    u = understand(text, published=date(2026, 5, 16))
+    assert u.kind == "maintenance"
+    assert _ranges(u) == [(_dt("2026-05-27 00:00"), _dt("2026-09-06 20:00"))], (u.windows, u.reasons)
+
+
+def test_an_old_system_stopped_before_its_successor_launches_leaves_a_window() -> None:
+    u = understand("旧系统方面：12月5日起停止使用APP上的充值功能。新系统计划12月8日上线。", published=PUB)
+    assert u.kind == "maintenance"
+    assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-08 00:00"))], (u.windows, u.reasons)

@@ -225,8 +225,28 @@ def _skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
 _CLAUSE_END_RE = re.compile(r"[,;。!?\n]")
 # What is retired for good: an old version, system or card stops ("旧版App停止使用", "原系统下线").
 _RETIRE_RE = re.compile(
-    r"(?:旧版|旧系统|老系统|老版本|旧版本|原系统|原版本|旧卡|老卡|旧接口)[^。;\n]{0,20}?(?:停止使用|停用|下线|不再|停止服务|停止发行|关闭|废止)"
+    r"(?:旧版|旧系统|老系统|老版本|旧版本|原系统|原版本|旧卡|老卡|旧接口"
+    # "原薪酬申报系统", "老校园卡系统": a named old system
+    r"|(?:原(?![定计来因])|旧|老)[^。;\n,\d]{1,10}?(?:系统|平台|版本|客户端|接口))"
+    r"[^。;\n]{0,20}?(?:停止使用|停用|下线|不再|停止服务|停止发行|关闭|废止)"
 )
+def _retired(norm: str, pos: int) -> bool:
+    """Whether the sentence at ``pos`` retires an old system for good, with no gap before its
+    successor and no end announced later."""
+    lo, hi = vocab.sentence_bounds(norm, pos)
+    return (_RETIRE_RE.search(norm, lo, hi) is not None and _SUCCESSOR_NOW_RE.search(norm, lo, hi) is not None
+            and _NEW_SAME_DAY_GAP_RE.search(norm, lo, hi) is None and vocab.LATER_RE.search(norm) is None)
+
+
+# The successor is named as usable now ("请在新的……系统重新填报", "改用新版"); without it an old
+# system stopped before a later launch ("旧系统7月14日起停止……新系统7月22日上线") leaves a gap.
+_SUCCESSOR_NOW_RE = re.compile(
+    r"请(?:在|到|于|使用|登录|改用|通过)[^。;\n]{0,6}?新|改用|新的?[^。;\n]{0,12}?(?:重新|继续)(?:填报|办理|登录|申报|使用)"
+)
+
+
+# The successor is not there yet ("新系统……上线", "待……启用后"): the retirement leaves a gap.
+_NEW_SAME_DAY_GAP_RE = re.compile(r"待|届时|上线前|启用前|暂停|过渡")
 # After an open start: what changes from then on ("……起，到账时间由T+1调整为实时").
 _CHANGE_AFTER_RE = re.compile(r"调整为|调整成|改为|变更为|更改为|升级为|由[^。;\n]{1,12}?(?:调整|改|变更|升级)(?:为|成|至)")
 
@@ -381,6 +401,11 @@ def _take_single(
             (vocab.OPEN_AFTER_RE.match(norm, p.end) or vocab.ORIGINAL_BEFORE_RE.search(norm, max(0, p.start - 6), p.start))
             and vocab.disruption_near(norm, p.end)
         )):
+            if _retired(norm, p.start):
+                # "7月1日起，原薪酬申报系统停止使用，请在新的系统重新填报": retired for good, its
+                # successor already there; a later launch of something else does not end a window
+                r.set_aside.append("open start set aside: an old version or system retired for good, not a window")
+                return
             spans.append(Span(at(d, 0, 0), None, p.start, p.end, "dayopen", own_date(p)))
         return
     if resume is not None and not stop:
