@@ -117,3 +117,11 @@ def test_an_old_system_stopped_before_its_successor_launches_leaves_a_window() -
     u = understand("旧系统方面：12月5日起停止使用APP上的充值功能。新系统计划12月8日上线。", published=PUB)
     assert u.kind == "maintenance"
     assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-08 00:00"))], (u.windows, u.reasons)
+
+
+def test_a_system_conversion_that_makes_something_unavailable_is_maintenance() -> None:
+    text = ("市立图书馆预计于12月5日至12月7日进行自动化系统转换作业，期间在本馆新办的借阅证暂无法使用市立图书馆资源，"
+            "转换完成后自动开通。")
+    u = understand(text, published=PUB, title="配合系统转换，部分合作服务暂时调整")
+    assert u.kind == "maintenance", (u.kind, u.reasons)
+    assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-08 00:00"))], (u.windows, u.reasons)
