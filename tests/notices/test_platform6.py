@@ -125,3 +125,28 @@ def test_a_system_conversion_that_makes_something_unavailable_is_maintenance() -
     u = understand(text, published=PUB, title="配合系统转换，部分合作服务暂时调整")
     assert u.kind == "maintenance", (u.kind, u.reasons)
     assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-08 00:00"))], (u.windows, u.reasons)
+
+
+def test_times_written_in_another_zone_are_moved_to_beijing_time() -> None:
+    for text, start, end in (
+        ("维护时间：UTC时间12月5日16:00-18:00，期间API不可用。", "2026-12-06 00:00", "2026-12-06 02:00"),
+        ("维护时间为12月5日02:00-04:00（UTC），期间控制台无法访问。", "2026-12-05 10:00", "2026-12-05 12:00"),
+        ("维护时间为12月5日02:00-04:00 GMT，期间控制台无法访问。", "2026-12-05 10:00", "2026-12-05 12:00"),
+        ("太平洋时间12月5日10:00-12:00，支付服务将暂停。", "2026-12-06 02:00", "2026-12-06 04:00"),
+        ("日本时间12月5日10:00起系统维护，预计2小时，期间无法充值。", "2026-12-05 09:00", "2026-12-05 11:00"),
+        ("UTC+9 12月5日10:00-12:00维护，期间无法充值。", "2026-12-05 09:00", "2026-12-05 11:00"),
+    ):
+        u = understand(text, published=PUB)
+        assert u.kind == "maintenance", (text, u.kind, u.reasons)
+        assert _ranges(u) == [(_dt(start), _dt(end))], (text, u.windows, u.reasons)
+        assert any("Beijing time" in r for r in u.reasons), u.reasons
+
+
+def test_beijing_time_markers_and_both_zones_written_give_beijing_windows() -> None:
+    for text in (
+        "维护时间：12月6日0:00-2:00（UTC+8），期间API不可用。",
+        "维护时间：12月6日0:00-2:00（UTC+08:00），期间API不可用。",
+        "维护时间：UTC 12月5日16:00-18:00（北京时间12月6日0:00-2:00），期间API不可用。",
+    ):
+        u = understand(text, published=PUB)
+        assert _ranges(u) == [(_dt("2026-12-06 00:00"), _dt("2026-12-06 02:00"))], (text, u.windows, u.reasons)
