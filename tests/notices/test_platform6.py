@@ -150,3 +150,19 @@ def test_beijing_time_markers_and_both_zones_written_give_beijing_windows() -> N
     ):
         u = understand(text, published=PUB)
         assert _ranges(u) == [(_dt("2026-12-06 00:00"), _dt("2026-12-06 02:00"))], (text, u.windows, u.reasons)
+
+
+def test_a_window_extended_to_a_later_time_ends_then() -> None:
+    for text, end in (
+        ("原定12月5日0:00-6:00的系统维护，因升级工作需要，维护时间延长至12月5日8:00，期间交易暂停。", "2026-12-05 08:00"),
+        ("12月5日23:00-12月6日1:00停机维护，现延长到次日3:00，期间无法充值。", "2026-12-06 03:00"),
+        ("12月5日22:00至23:30网络割接，割接时间延长至12月6日00:30。", "2026-12-06 00:30"),
+    ):
+        u = understand(text, published=PUB)
+        assert u.kind == "maintenance", (text, u.kind)
+        assert [e for _, e in _ranges(u)] == [_dt(end)], (text, u.windows, u.reasons)
+
+
+def test_a_validity_extended_to_a_date_is_no_window_end() -> None:
+    u = understand("12月5日0:00-6:00系统维护，网银暂停。优惠券有效期延长至12月6日。", published=PUB)
+    assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"))], (u.windows, u.reasons)

@@ -408,6 +408,10 @@ def _take_single(
                 return
             spans.append(Span(at(d, 0, 0), None, p.start, p.end, "dayopen", own_date(p)))
         return
+    if (_EXTEND_BEFORE_RE.search(norm, max(0, p.start - 10), p.start)
+            and not _EXTEND_OTHER_RE.search(norm, max(norm.rfind(c, 0, p.start) for c in "。;\n,"), p.start)
+            and _extend_last(r, spans, p, d)):
+        return
     if resume is not None and not stop:
         day = d or r.last or r.published
         r.resumptions.append(r.moment(p, day, end=True))
@@ -503,6 +507,35 @@ def _end_at(r: Resolver, p: RawPoint, day: date, start_period: str | None, start
     else:
         end = r.moment(p, day)
     return end + timedelta(minutes=1) if p.second == 59 else end
+
+
+# Before a lone time: the window is extended to it ("维护时间延长至12月5日8:00").
+_EXTEND_BEFORE_RE = re.compile(r"延长(?:至|到)[^\S\n]*(?:次日|当日|当天)?[^\S\n]*$")
+# What else gets extended: a validity, a campaign, a deadline ("优惠券有效期延长至12月6日").
+# A hedge is a caveat, not an extension ("如遇特殊情况，维护时间可能延长至8点").
+_EXTEND_OTHER_RE = re.compile(r"有效|期限|活动|优惠|报名|缴费|申请|截止|受理期|营业|可能|或将|如遇|若|如有|视情况|最迟")
+# How far a window may be extended and still be the one before.
+_MAX_EXTENSION = timedelta(days=3)
+
+
+def _extend_last(r: Resolver, spans: list[Span], p: RawPoint, d: date | None) -> bool:
+    """"原定0:00-6:00的系统维护……延长至8:00": the last window written before ``p`` now ends at
+    ``p``. False when there is none, or ``p`` is not later than its end (by at most
+    ``_MAX_EXTENSION``)."""
+    prior = [k for k, s in enumerate(spans) if s.end is not None and s.end_pos <= p.start]
+    if not prior:
+        return False
+    k = prior[-1]
+    s = spans[k]
+    assert s.end is not None
+    e = _end_at(r, p, d or s.end.date(), s.period, s.start)
+    if d is None and e <= s.end:
+        e += timedelta(days=1)
+    if not s.end < e <= s.end + _MAX_EXTENSION:
+        return False
+    spans[k] = Span(s.start, e, s.pos, p.end, "range", s.dated, s.period)
+    r.note(f"the window is extended to {e:%m-%d %H:%M}")
+    return True
 
 
 # How long after a range's end a restart may come and still end that range's window.
