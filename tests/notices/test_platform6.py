@@ -166,3 +166,17 @@ def test_a_window_extended_to_a_later_time_ends_then() -> None:
 def test_a_validity_extended_to_a_date_is_no_window_end() -> None:
     u = understand("12月5日0:00-6:00系统维护，网银暂停。优惠券有效期延长至12月6日。", published=PUB)
     assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"))], (u.windows, u.reasons)
+
+
+def test_a_whole_day_written_after_timed_windows_is_one_more_window() -> None:
+    u = understand("12月5日0:00-2:00，支付功能暂停；2:00-4:00，退款功能暂停；提现功能12月5日全天暂停。", published=PUB)
+    assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 02:00")),
+                          (_dt("2026-12-05 02:00"), _dt("2026-12-05 04:00")),
+                          (_dt("2026-12-05 00:00"), _dt("2026-12-06 00:00"))], (u.windows, u.reasons)
+
+
+def test_an_overall_period_written_before_its_timed_windows_is_still_a_summary() -> None:
+    u = understand("12月5日至12月6日系统升级，其中12月5日0:00-2:00网银暂停，12月6日1:00-3:00手机银行暂停。",
+                   published=PUB)
+    assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 02:00")),
+                          (_dt("2026-12-06 01:00"), _dt("2026-12-06 03:00"))], (u.windows, u.reasons)

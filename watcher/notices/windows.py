@@ -161,13 +161,17 @@ def _close_late(r: Resolver, norm: str, spans: list[Span]) -> list[Span]:
 
 
 def _drop_summaries(spans: list[Span]) -> list[Span]:
-    """A whole-day range ("8月28日至8月29日") that contains windows with clock times is the notice's
-    overall period, not a window of its own."""
+    """A whole-day range ("8月28日至8月29日") that contains windows with clock times written after
+    it, or a span of several days anywhere, is the notice's overall period, not a window of its
+    own; a single whole day written after the timed windows ("……；提现功能12月5日全天暂停") is one
+    more window."""
     timed = [s for s in spans if s.how != "days"]
     out: list[Span] = []
     for s in spans:
         if s.how == "days" and s.end is not None and any(
-            t.start >= s.start and t.end is not None and t.end <= s.end + timedelta(hours=12) for t in timed
+            t.start >= s.start and t.end is not None and t.end <= s.end + timedelta(hours=12)
+            and (t.pos > s.pos or s.end - s.start > timedelta(days=1))
+            for t in timed
         ):
             continue
         out.append(s)
