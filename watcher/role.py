@@ -7,6 +7,7 @@ results (HTTP endpoint + Kafka topic -> detector), and the synthetic pre-order p
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time
@@ -24,6 +25,7 @@ from huabei_watch.db.engine import Database
 from huabei_watch.db.upsert import upsert
 from huabei_watch.merchants.registry import MerchantRegistry
 from huabei_watch.runtime.app import Subscription
+from huabei_watch.runtime.housekeeping import schedule_housekeeping
 from huabei_watch.runtime.tasks import Tasks
 from watcher.alipay.config import AlipayProbeSettings
 from watcher.compat.advice import InterfaceNotice
@@ -37,6 +39,7 @@ from watcher.settings import WatcherConfig
 from watcher.sources.announcements import AnnouncementWatcher, add_poll_job
 from watcher.sources.extract import NoticeRef
 from watcher.sources.fetch import Fetcher
+from watcher.sources.housekeeping import prune_watcher
 from watcher.sources.probe_config import HttpProbe
 from watcher.sources.probe_state import ProbeState
 from watcher.sources.probe_store import probe_states, save_hours
@@ -105,6 +108,8 @@ async def create_watcher_role(
 
     role = WatcherRole(db=db, registry=registry, compat=compat, watchers=watchers, probes=probes, payments=payments,
                        precreate=precreate, sandbox=sandbox, payment_results_topic=payment_results_topic)
+    schedule_housekeeping(scheduler, role.name, functools.partial(prune_watcher, db, s.retention),
+                          every=s.retention.prune_every, clock=clock)
     for w in watchers:
         add_poll_job(scheduler, w)  # first poll at once, then every interval
     metrics.live_gauge("huabei_source_consecutive_failures", "Failed polls in a row, per notice source", ("source",),

@@ -7,6 +7,7 @@ from typing import Annotated, Protocol
 
 from pydantic import Field
 
+from huabei_watch.config.retention import RetentionSettings
 from huabei_watch.config.settings import CoreSettings, Section
 from huabei_watch.config.types import Duration, HostPort
 from watcher.alipay.config import AlipayProbeSettings
@@ -50,3 +51,6 @@ class WatcherConfig(CoreSettings, Protocol):
 
     @property
     def probes(self) -> tuple[ProbeSpec, ...]: ...
+
+    @property
+    def retention(self) -> RetentionSettings: ...

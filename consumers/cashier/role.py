@@ -28,11 +28,13 @@ from huabei_watch import metrics
 from huabei_watch.bus.kafka import MessageContext
 from huabei_watch.bus.publish import Publisher
 from huabei_watch.clock import Clock
+from huabei_watch.config.retention import DEFAULT_RETENTION, RetentionSettings
 from huabei_watch.db.engine import Database
 from huabei_watch.errors import TransientError
 from huabei_watch.events import CASHIER_CHANGED, CashierChange, Event, EventData, Incident, ScopeKind
 from huabei_watch.merchants.registry import MerchantRegistry
 from huabei_watch.runtime.app import Subscription
+from huabei_watch.runtime.housekeeping import schedule_housekeeping
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +60,10 @@ async def create_cashier_role(
     incidents_topic: str,
     router: web.UrlDispatcher,
     ops_token: SecretStr | None,
+    retention: RetentionSettings = DEFAULT_RETENTION,
 ) -> CashierRole:
-    """The cashier role, running: its reconcile and push timers on ``scheduler``, the policy API
+    """The cashier role, running: its reconcile and push timers and its daily housekeeping
+    (``retention.cashier_audit``, ``retention.incidents``) on ``scheduler``, the policy API
     on ``router``. :attr:`CashierRole.reader` answers what a merchant's cashier applies (the
     composition root also hands it to ``GET /v1/diagnose``)."""
     store = CashierStore(db)
@@ -73,6 +77,12 @@ async def create_cashier_role(
                       replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
     add_cashier_routes(router, reader=reader, store=store, registry=registry, force_on=role.force_on,
                        ops_token=ops_token)
+
+    async def prune(now: datetime) -> dict[str, int]:
+        return await store.prune(audit_before=now - timedelta(seconds=retention.cashier_audit),
+                                 heard_before=now - timedelta(seconds=retention.incidents))
+
+    schedule_housekeeping(scheduler, role.name, prune, every=retention.prune_every, clock=clock)
     return role
 
 

@@ -24,10 +24,12 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Index,
     Integer,
     String,
     Table,
     and_,
+    func,
     or_,
     select,
     update,
@@ -37,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from consumers.cashier.model import CashierState, Change
 from consumers.cashier.policy import PLATFORM as PLATFORM  # re-exported: the store names subjects
 from huabei_watch.db.engine import Database
+from huabei_watch.db.prune import delete_in_batches
 from huabei_watch.db.tables import metadata
 from huabei_watch.db.types import AwareDateTime
 from huabei_watch.db.upsert import insert_if_absent, upsert
@@ -77,6 +80,7 @@ audit = Table(
     Column("at", AwareDateTime(), nullable=False),
     Column("until", AwareDateTime()),
     Column("published", Boolean, nullable=False, default=False),
+    Index("ix_cashier_audit_at", "at"),
 )
 
 overrides = Table(
@@ -190,6 +194,18 @@ class CashierStore:
             return [Incident.model_validate(r[0]) for r in rows]
 
         return await self.db.run(work)
+
+    # -- housekeeping ------------------------------------------------------------------------------
+    async def prune(self, *, audit_before: datetime, heard_before: datetime) -> dict[str, int]:
+        """Delete published audit rows older than ``audit_before`` except each subject's newest
+        (the status page reads whether it still holds), and incidents last heard before
+        ``heard_before`` (only those heard within ``off_ttl`` count). Returns rows deleted per table."""
+        newest = select(func.max(audit.c.seq)).group_by(audit.c.subject)
+        old_audit = and_(audit.c.at < audit_before, audit.c.published.is_(True), audit.c.seq.not_in(newest))
+        return {
+            "cashier_audit": await delete_in_batches(self.db, audit, old_audit),
+            "cashier_incidents": await delete_in_batches(self.db, heard, heard.c.heard_at < heard_before),
+        }
 
     # -- switch state --------------------------------------------------------------------------------
     async def states(self, subjects: list[str] | None = None) -> dict[str, CashierState]:

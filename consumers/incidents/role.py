@@ -24,12 +24,13 @@ from pydantic import SecretStr
 from consumers.incidents.api import add_incident_routes
 from consumers.incidents.engine import IncidentEngine
 from consumers.incidents.settings import IncidentSettings
-from consumers.incidents.signal_log import record_signal
+from consumers.incidents.signal_log import prune_signals, record_signal
 from consumers.incidents.store import IncidentStore
 from huabei_watch import metrics
 from huabei_watch.bus.kafka import MessageContext
 from huabei_watch.bus.publish import Publisher
 from huabei_watch.clock import Clock
+from huabei_watch.config.retention import DEFAULT_RETENTION, RetentionSettings
 from huabei_watch.db.engine import Database
 from huabei_watch.errors import TransientError
 from huabei_watch.events import (
@@ -45,6 +46,7 @@ from huabei_watch.events import (
 )
 from huabei_watch.lease import Fence
 from huabei_watch.runtime.app import Subscription
+from huabei_watch.runtime.housekeeping import schedule_housekeeping
 
 log = logging.getLogger(__name__)
 
@@ -80,18 +82,20 @@ async def create_incidents_role(
     router: web.UrlDispatcher,
     ops_token: SecretStr | None,
     fence: Fence | None = None,
+    retention: RetentionSettings = DEFAULT_RETENTION,
 ) -> IncidentsRole:
-    """The incidents role, running: the engine rebuilt from the database, changes that fell due
-    while the daemon was down applied, every open incident re-asserted (an embedded broker starts
-    empty, and after downtime the cashier's "off" needs renewing at once; same event ids), its
-    timers on ``scheduler`` and its ops endpoints on ``router``. ``fence``: the incidents lease
-    this process holds (its writes are refused once another process took it)."""
+    """The incidents role, running: the engine rebuilt from the database (open incidents, and
+    closed ones changed within ``retention.incidents_in_memory``), changes that fell due while the
+    daemon was down applied, every open incident re-asserted (an embedded broker starts empty, and
+    after downtime the cashier's "off" needs renewing at once; same event ids), its timers and
+    daily housekeeping on ``scheduler`` and its ops endpoints on ``router``. ``fence``: the
+    incidents lease this process holds (its writes are refused once another process took it)."""
     store = IncidentStore(db, fence=fence)
-    restored = await store.load_all()
+    restored = await store.load_recent(clock.now() - timedelta(seconds=retention.incidents_in_memory))
     engine = IncidentEngine.restore(settings, restored)
     log.info("incidents.restored", extra={"incidents": len(restored), "open": len(engine.open_incidents())})
     role = IncidentsRole(engine, store=store, db=db, publisher=publisher, clock=clock, scheduler=scheduler,
-                         signals_topic=signals_topic)
+                         signals_topic=signals_topic, retention=retention)
     await role.flush()
     await role.tick()
     await role.republish()
@@ -107,6 +111,7 @@ async def create_incidents_role(
         misfire_grace_time=600,
         coalesce=True,
     )
+    schedule_housekeeping(scheduler, role.name, role.prune, every=retention.prune_every, clock=clock)
     add_incident_routes(router, role, ops_token=ops_token, clock=clock)
     metrics.live_gauge(
         "huabei_incidents_open", "Open incidents (scheduled or active) by kind and phase", ("kind", "phase"),
@@ -137,8 +142,10 @@ class IncidentsRole:
         clock: Clock,
         scheduler: AsyncIOScheduler,
         signals_topic: str,
+        retention: RetentionSettings,
     ) -> None:
         self.engine = engine
+        self.retention = retention
         self.store = store
         self.db = db
         self.publisher = publisher
@@ -154,6 +161,18 @@ class IncidentsRole:
     async def handle(self, event: Event[EventData], ctx: MessageContext) -> None:
         await record_signal(self.db, event, ctx.received_at)
         await self._commit(lambda: self.engine.apply(event, self.clock.now()))
+
+    async def prune(self, now: datetime) -> dict[str, int]:
+        """Housekeeping: the engine forgets closed incidents older than
+        ``retention.incidents_in_memory``; the database loses closed incidents older than
+        ``retention.incidents`` and signals older than ``retention.signals``."""
+        async with self.lock:
+            forgotten = self.engine.prune(now - timedelta(seconds=self.retention.incidents_in_memory))
+        return {
+            "incidents_in_memory": len(forgotten),
+            "incidents": await self.store.delete_closed_before(now - timedelta(seconds=self.retention.incidents)),
+            "signal_log": await prune_signals(self.db, now - timedelta(seconds=self.retention.signals)),
+        }
 
     async def tick(self) -> None:
         await self._commit(lambda: self.engine.tick(self.clock.now()))  # schedules the next tick

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column, Index, String, Table
 
 from huabei_watch.db.engine import Database
+from huabei_watch.db.prune import delete_in_batches
 from huabei_watch.db.tables import metadata
 from huabei_watch.db.types import AwareDateTime
 from huabei_watch.db.upsert import insert_if_absent
@@ -48,3 +49,9 @@ async def record_signal(db: Database, event: Event[EventData], received_at: date
             )
 
     return await db.run(work)
+
+
+async def prune_signals(db: Database, before: datetime) -> int:
+    """Delete signals whose event time is before ``before``; returns how many went. A signal
+    redelivered after that is recorded again (the engine, not this log, decides what it changes)."""
+    return await delete_in_batches(db, signal_log, signal_log.c.time < before)

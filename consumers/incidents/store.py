@@ -4,11 +4,12 @@ Three tables: ``incidents`` (the published snapshot and how far it was published
 ``incident_marks`` (each source's latest state) and ``incident_events`` (ids of the last events
 applied). The last two are the engine's :class:`~consumers.incidents.ledger.Ledger`: typed state
 that is never published; :meth:`IncidentStore.save` writes an incident and its ledger in one
-transaction, :meth:`IncidentStore.load_all` gives them back to restore the engine.
+transaction, :meth:`IncidentStore.load_recent` gives them back to restore the engine.
 
 ``incident_changes`` keeps one row per revision that changed an incident's phase or window (not
 per evidence line), so its timeline can be shown after later revisions replaced the snapshot;
 its rows go with the incident when :meth:`IncidentStore.delete_closed_before` removes it.
+The role restores only open and recently closed incidents (:meth:`IncidentStore.load_recent`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,21 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import JSON, Boolean, Column, Integer, String, Table, Text, delete, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consumers.incidents.ledger import IncidentRecord, Ledger, Mark
@@ -41,6 +56,7 @@ incidents_table = Table(
     Column("published_revision", Integer, nullable=False, default=0),
     Column("data", JSON, nullable=False),
     Column("updated_at", AwareDateTime(), nullable=False),
+    Index("ix_incidents_phase_updated_at", "phase", "updated_at"),
 )
 
 #: Phase and window changes of each incident (timeline), one row per such revision.
@@ -100,6 +116,10 @@ incident_events = Table(
 )
 
 
+#: Incidents in a final phase (the engine's ``Phase.is_open`` is false for exactly these).
+_CLOSED = incidents_table.c.phase.in_(["resolved", "cancelled"])
+
+
 class IncidentStore:
     def __init__(self, db: Database, *, fence: Fence | None = None) -> None:
         """``fence``: the incidents lease this process holds; :meth:`save` writes nothing once it
@@ -138,14 +158,23 @@ class IncidentStore:
 
         await self.db.run(work, retry_for=retry_for)
 
-    async def load_all(self) -> list[IncidentRecord]:
-        """Every stored incident with its ledger (an incident without one gets an empty ledger)."""
+    async def load_recent(self, closed_since: datetime) -> list[IncidentRecord]:
+        """Open incidents, and closed ones last changed at or after ``closed_since``, with their
+        ledgers (an incident without one gets an empty ledger): what the engine is rebuilt from at
+        start (older closed ones stay in the database for the pages until pruned)."""
+        wanted = select(incidents_table.c.incident_id).where(
+            or_(~_CLOSED, incidents_table.c.updated_at >= closed_since)
+        )
 
         async def work() -> list[IncidentRecord]:
             async with self.db.engine.connect() as conn:
-                rows = (await conn.execute(select(incidents_table.c.data))).all()
-                marks = (await conn.execute(select(incident_marks).order_by(incident_marks.c.position))).all()
-                events = (await conn.execute(select(incident_events).order_by(incident_events.c.position))).all()
+                rows = (await conn.execute(select(incidents_table.c.data).where(incidents_table.c.incident_id.in_(wanted)))).all()
+                marks = (await conn.execute(
+                    select(incident_marks).where(incident_marks.c.incident_id.in_(wanted)).order_by(incident_marks.c.position)
+                )).all()
+                events = (await conn.execute(
+                    select(incident_events).where(incident_events.c.incident_id.in_(wanted)).order_by(incident_events.c.position)
+                )).all()
             by_id: dict[str, tuple[list[Mark], list[str]]] = {}
             for m in marks:
                 by_id.setdefault(m.incident_id, ([], []))[0].append(Mark(m.ref, m.state, m.as_of))
@@ -186,23 +215,33 @@ class IncidentStore:
 
         await self.db.run(work)
 
-    async def delete_closed_before(self, when: datetime) -> None:
-        """Delete closed, published incidents last changed before ``when``, with their timeline and ledger rows."""
+    async def delete_closed_before(self, when: datetime, *, batch: int = 500) -> int:
+        """Delete closed, published incidents last changed before ``when``, with their timeline and
+        ledger rows, ``batch`` incidents per transaction. Returns how many incidents went."""
 
-        async def work() -> None:
+        async def work() -> int:
             async with self.db.begin() as conn:
                 closed = (
                     select(incidents_table.c.incident_id)
-                    .where(incidents_table.c.phase.in_(["resolved", "cancelled"]))
+                    .where(_CLOSED)
                     .where(incidents_table.c.updated_at < when)
                     .where(incidents_table.c.published_revision >= incidents_table.c.revision)
+                    .limit(batch)
                 )
                 ids = [r[0] for r in (await conn.execute(closed)).all()]
-                for start in range(0, len(ids), 500):
-                    chunk = ids[start:start + 500]
+                if ids:
                     for table in (incident_changes, incident_marks, incident_events):
-                        await conn.execute(table.delete().where(table.c.incident_id.in_(chunk)))
-                    await conn.execute(incidents_table.delete().where(incidents_table.c.incident_id.in_(chunk)))
+                        await conn.execute(table.delete().where(table.c.incident_id.in_(ids)))
+                    await conn.execute(incidents_table.delete().where(incidents_table.c.incident_id.in_(ids)))
+                return len(ids)
+
+        total = 0
+        while (n := await self.db.run(work)) > 0:
+            total += n
+            if n < batch:
+                break
+        return total
+
 
 async def _save_ledger(conn: AsyncConnection, incident_id: str, ledger: Ledger) -> None:
     """Replace the stored ledger of one incident (a few marks and at most 32 event ids)."""

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import Column, Integer, String, Table, select
+from sqlalchemy import Column, Integer, String, Table, and_, or_, select
 
 from consumers.notify.channels.config import build_channels
 from consumers.notify.channels.ratelimit import Limiter, RateLimiter
@@ -24,21 +24,24 @@ from consumers.notify.delivery import Deliverer, DeliveryStore
 from consumers.notify.fanout import FanOut
 from consumers.notify.plan import Endpoint, Recipient
 from consumers.notify.planner import Audience, Planner
-from consumers.notify.progress import FanoutMarks
+from consumers.notify.progress import FanoutMarks, notify_fanout_done
 from consumers.notify.settings import NotifySettings
-from consumers.notify.store import CoalescingStore, SqlDeliveryStore
+from consumers.notify.store import CoalescingStore, SqlDeliveryStore, prune_deliveries
 from consumers.notify.templates import LinkFn, Renderer
 from huabei_watch import metrics
 from huabei_watch.bus.kafka import MessageContext
 from huabei_watch.bus.publish import Publisher
 from huabei_watch.clock import Clock
+from huabei_watch.config.retention import DEFAULT_RETENTION, RetentionSettings
 from huabei_watch.db.engine import Database
+from huabei_watch.db.prune import delete_in_batches
 from huabei_watch.db.tables import metadata
 from huabei_watch.db.types import AwareDateTime
 from huabei_watch.db.upsert import upsert
 from huabei_watch.events import Event, EventData, Incident
 from huabei_watch.merchants.registry import MerchantRegistry
 from huabei_watch.runtime.app import Subscription
+from huabei_watch.runtime.housekeeping import schedule_housekeeping
 from huabei_watch.runtime.tasks import Tasks
 
 log = logging.getLogger(__name__)
@@ -51,9 +54,12 @@ notify_incidents = Table(
     Column("previous", String),  # JSON text of the revision before, for "window moved" messages
     Column("data", String, nullable=False),
     Column("updated_at", AwareDateTime(), nullable=False),
+    Column("phase", String(20)),  # the incident's phase: re-planning reads open and recently closed ones only
 )
 
 REPLAN_JOB = "notify:replan"
+#: Final phases (``Phase.is_open`` is false for exactly these).
+_CLOSED = ("resolved", "cancelled")
 RETRY_JOB = "notify:retries"
 
 
@@ -92,17 +98,22 @@ class IncidentMemory:
                     conn,
                     notify_incidents,
                     {"incident_id": inc.incident_id, "revision": inc.revision, "previous": previous,
-                     "data": inc.model_dump_json(), "updated_at": inc.updated_at},
+                     "data": inc.model_dump_json(), "updated_at": inc.updated_at, "phase": inc.phase.value},
                     ["incident_id"],
                 )
                 return (Incident.model_validate_json(previous) if previous else None), True
 
         return await self.db.run(work)
 
-    async def open_ones(self) -> list[tuple[Incident, Incident | None]]:
+    async def open_ones(self, closed_since: datetime) -> list[tuple[Incident, Incident | None]]:
+        """Open incidents and those closed (last changed) at or after ``closed_since``, each with
+        the revision before it: what re-planning reads (never the whole table)."""
+        c = notify_incidents.c
+        wanted = or_(c.phase.is_(None), c.phase.not_in(_CLOSED), c.updated_at >= closed_since)
+
         async def work() -> list[tuple[Incident, Incident | None]]:
             async with self.db.engine.connect() as conn:
-                rows = (await conn.execute(select(notify_incidents.c.data, notify_incidents.c.previous))).all()
+                rows = (await conn.execute(select(c.data, c.previous).where(wanted))).all()
             out = []
             for data, prev in rows:
                 inc = Incident.model_validate_json(data)
@@ -110,6 +121,11 @@ class IncidentMemory:
             return out
 
         return await self.db.run(work)
+
+    async def prune(self, closed_before: datetime) -> int:
+        """Delete incidents closed (last changed) before ``closed_before``; returns how many went."""
+        c = notify_incidents.c
+        return await delete_in_batches(self.db, notify_incidents, and_(c.phase.in_(_CLOSED), c.updated_at < closed_before))
 
 
 async def create_notify_role(
@@ -125,12 +141,15 @@ async def create_notify_role(
     tasks: Tasks,
     incidents_topic: str,
     link_for: LinkFn | None = None,
+    retention: RetentionSettings = DEFAULT_RETENTION,
 ) -> NotifyRole:
     """The notify role, running: channels built from ``settings``, the fan-out running in
     ``tasks``, its re-plan and retry timers on ``scheduler``. ``off_ttl``: how long the cashier
     keeps Huabei off without renewal (``cashier.off_ttl``); a resolved incident is re-planned that
     long, while the cashier may still hold Huabei off for it. ``link_for``: a signed link to a
-    merchant's page, carried by its WeCom and WeChat messages (none: no link)."""
+    merchant's page, carried by its WeCom and WeChat messages (none: no link). Daily housekeeping
+    deletes final deliveries after ``retention.deliveries`` and closed incidents after
+    ``retention.incidents``."""
     local = RateLimiter(clock, settings.rates())
     limiter: Limiter = (SharedRateLimiter(local, db.engine, clock)
                         if uses_shared_limits(settings.shared_limits, db.engine) else local)
@@ -179,6 +198,17 @@ async def create_notify_role(
                       replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
     scheduler.add_job(role.retries, "interval", seconds=10, id=RETRY_JOB,
                       replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
+    memory = role.memory
+
+    async def prune(now: datetime) -> dict[str, int]:
+        return {
+            "notification_deliveries": await prune_deliveries(db, now - timedelta(seconds=retention.deliveries)),
+            "notify_incidents": await memory.prune(now - timedelta(seconds=retention.incidents)),
+            "notify_fanout_done": await delete_in_batches(
+                db, notify_fanout_done, notify_fanout_done.c.done_at < now - timedelta(seconds=retention.incidents)),
+        }
+
+    schedule_housekeeping(scheduler, role.name, prune, every=retention.prune_every, clock=clock)
     return role
 
 
@@ -239,10 +269,10 @@ class NotifyRole:
 
     async def replan_open(self) -> None:
         """Timer: reminders, repeats and messages held for quiet hours fall due here; then the
-        next pass is scheduled for the earliest such time (at most ``replan_every`` away)."""
+        next pass is scheduled for the earliest such time (at most ``replan_every`` away). Reads
+        only open incidents and those closed within ``off_ttl``, never the whole table."""
         now = self.clock.now()
-        recent = [(inc, prev) for inc, prev in await self.memory.open_ones()
-                  if inc.phase.is_open or inc.updated_at > now - self.off_ttl]
+        recent = await self.memory.open_ones(now - self.off_ttl)
         for inc, prev in recent:
             await self.planner.submit(inc, prev)
         wake = self.planner.next_wakeup([inc for inc, _ in recent], now)

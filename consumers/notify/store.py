@@ -15,7 +15,20 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text, bindparam, delete, func, select, update
+from sqlalchemy import (
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -23,10 +36,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from consumers.notify.batching import Coalescer
 from consumers.notify.delivery import DeliveryRecord, RetryItem, Status, split_key
 from consumers.notify.ports import OutboundMessage
+from huabei_watch.db.engine import Database, describe_db_error, is_transient_db_error
+from huabei_watch.db.prune import delete_in_batches
 from huabei_watch.db.tables import metadata
 from huabei_watch.db.types import AwareDateTime
 from huabei_watch.db.upsert import insert_all_if_absent, insert_if_absent, upsert
-from huabei_watch.errors import TransientError
+from huabei_watch.errors import PermanentError, TransientError
 
 notification_deliveries = Table(
     "notification_deliveries",
@@ -46,6 +61,7 @@ notification_deliveries = Table(
     Column("sent_at", AwareDateTime(), nullable=True),
     Index("ix_notification_deliveries_due", "state", "next_attempt_at"),
     Index("ix_notification_deliveries_group", "group_key"),
+    Index("ix_notification_deliveries_updated_at", "updated_at"),
 )
 T = notification_deliveries
 
@@ -149,7 +165,9 @@ class SqlDeliveryStore:
         except IntegrityError:
             raise
         except DBAPIError as exc:
-            raise TransientError(f"delivery store: {type(exc.orig).__name__}: {exc.orig}") from exc
+            if is_transient_db_error(exc):
+                raise TransientError(f"delivery store: {describe_db_error(exc)}") from exc
+            raise PermanentError(f"delivery store: {describe_db_error(exc)}") from exc
 
     async def reserve(self, key: str, now: datetime) -> Status:
         row = _new_row(key, "in_flight", now)
@@ -325,3 +343,10 @@ class SqlDeliveryStore:
         async with self._tx() as conn:
             row = (await conn.execute(select(T).where(T.c.dedupe_key == key))).first()
         return _record(row) if row is not None else None
+
+
+async def prune_deliveries(db: Database, before: datetime) -> int:
+    """Delete deliveries in a final state (sent, failed) last updated before ``before``; pending,
+    retrying and in-flight ones stay. Returns how many went. A message re-planned after its row
+    went would be sent again, so keep rows longer than any incident is re-planned or replayed."""
+    return await delete_in_batches(db, T, and_(T.c.state.in_(("sent", "failed")), T.c.updated_at < before))

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
-from huabei_watch.config.types import KeyProblems
+from huabei_watch.config.types import KeyProblems, parse_duration
 from huabei_watch.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
@@ -94,6 +95,16 @@ _MESSAGES = {
 }
 
 
+def _looks_like_duration(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parse_duration(value)
+    except PydanticCustomError:
+        return False
+    return True
+
+
 def format_errors(exc: ValidationError) -> list[str]:
     problems: list[str] = []
     for err in exc.errors(include_url=False):
@@ -121,6 +132,12 @@ def format_errors(exc: ValidationError) -> list[str]:
                 msg = f"must be one of {ctx.get('expected')}"
             elif err["type"] == "value_error":
                 msg = msg.removeprefix("Value error, ")
+            elif err["type"] in ("int_parsing", "int_type", "int_from_float"):
+                msg = f"must be a whole number, not {err.get('input')!r}"
+                if _looks_like_duration(err.get("input")):
+                    msg += " (this key is a count, not a duration)"
+            elif err["type"] in ("float_parsing", "float_type"):
+                msg = f"must be a number, not {err.get('input')!r}"
         problems.append(f"{format_loc(tuple(err['loc']))}: {msg}")
     return problems
 

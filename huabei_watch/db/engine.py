@@ -1,4 +1,5 @@
-"""The database adapter: engine, and retries for a locked or unreachable database.
+"""The database adapter: engine, and retries for a locked or unreachable database (only those:
+every other database error is permanent, see :func:`is_transient_db_error`).
 
 SQLite (a file in ``daemon.state_dir``) by default; PostgreSQL when several processes share state.
 Only adapters import this module; the pure core never sees SQLAlchemy. The schema is made by
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -17,12 +19,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from huabei_watch.backoff import backoff_delay
 from huabei_watch.db import probe
-from huabei_watch.errors import TransientError
+from huabei_watch.errors import HuabeiWatchError, PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +63,60 @@ def make_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
     return create_async_engine(url, pool_size=pool_size, pool_pre_ping=True)
 
 
+#: SQLite primary result codes that mean "another connection holds the lock": SQLITE_BUSY, SQLITE_LOCKED.
+_SQLITE_BUSY_CODES = frozenset({5, 6})
+#: PostgreSQL SQLSTATE classes worth retrying: connection exceptions (08), transaction rollback --
+#: serialization failure, deadlock (40), operator intervention -- shutdown, cannot connect now (57P).
+_PG_TRANSIENT_PREFIXES = ("08", "40", "57P")
+#: PostgreSQL's answers to the lock and statement timeouts :meth:`Database.begin` sets with ``wait``:
+#: lock_not_available, query_canceled. They are its "database is locked", so transient too.
+_PG_TRANSIENT_CODES = frozenset({"55P03", "57014"})
+
+
+def _driver_error(exc: BaseException) -> BaseException:
+    """The driver's exception under SQLAlchemy's wrapper (``exc`` itself if not wrapped)."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else None
+    return orig if isinstance(orig, BaseException) else exc
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The PostgreSQL SQLSTATE of ``exc`` (asyncpg, psycopg), or None."""
+    orig = _driver_error(exc)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return code if isinstance(code, str) else None
+
+
+def is_sqlite_busy(exc: BaseException) -> bool:
+    """SQLite said busy or locked (another connection holds the lock; the work can run again)."""
+    orig = _driver_error(exc)
+    code = getattr(orig, "sqlite_errorcode", None)
+    return isinstance(orig, sqlite3.Error) and isinstance(code, int) and code & 0xFF in _SQLITE_BUSY_CODES
+
+
 def is_transient_db_error(exc: BaseException) -> bool:
-    """Locked, busy, connection lost, serialization failure: worth retrying."""
-    if isinstance(exc, OperationalError):
+    """Worth retrying: SQLite busy/locked; PostgreSQL SQLSTATE classes 08, 40 and 57P (and the
+    lock/statement timeouts of :meth:`Database.begin`); a connection lost or refused. Anything
+    else (a missing table, a constraint, bad SQL, a type mismatch) fails the same way every time."""
+    if is_sqlite_busy(exc):
         return True
+    code = sqlstate(exc)
+    if code is not None:
+        return code.startswith(_PG_TRANSIENT_PREFIXES) or code in _PG_TRANSIENT_CODES
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    if isinstance(exc, (ConnectionError, OSError, TimeoutError)):
-        return True
-    code = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(getattr(exc, "orig", None), "pgcode", None)
-    return code in ("40001", "40P01", "57P01", "08006", "08001")
+    return isinstance(_driver_error(exc), (ConnectionError, OSError, TimeoutError))
+
+
+def describe_db_error(exc: BaseException) -> str:
+    """``Class: message`` of the driver's error (the statement and parameters left out), with the
+    SQLSTATE when there is one: what logs and error reasons say."""
+    orig = _driver_error(exc)
+    cause = orig.__cause__
+    if cause is not None and getattr(cause, "sqlstate", None):
+        orig = cause  # SQLAlchemy's asyncpg adapter wraps asyncpg's own error: name that one
+    text = " ".join(str(orig).split())[:300]
+    code = sqlstate(exc)
+    return f"{type(orig).__name__}{f' [{code}]' if code else ''}: {text}"
 
 
 class Database:
@@ -84,23 +130,35 @@ class Database:
         return cls(make_engine(url, pool_size=pool_size), retry_for=retry_for)
 
     async def run(self, fn: Callable[[], Awaitable[T]], *, retry_for: float | None = None) -> T:
-        """Run ``fn`` (one unit of work, its own transaction), retrying transient DB errors with
-        backoff for up to ``retry_for`` seconds; then raise :class:`TransientError`."""
+        """Run ``fn`` (one unit of work, its own transaction), retrying transient database errors
+        (:func:`is_transient_db_error`) with backoff for up to ``retry_for`` seconds, then raise
+        :class:`TransientError` naming the last one. Any other database error raises
+        :class:`PermanentError` at once with the driver's message (the SQLAlchemy error chained);
+        the project's own errors and other exceptions pass through unchanged."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + (self.retry_for if retry_for is None else retry_for)
         attempt = 0
         while True:
             try:
                 return await fn()
+            except HuabeiWatchError:
+                raise
             except Exception as exc:
                 if not is_transient_db_error(exc):
+                    if isinstance(exc, DBAPIError):
+                        raise PermanentError(f"database error: {describe_db_error(exc)}") from exc
                     raise
                 attempt += 1
                 delay = backoff_delay(attempt, RETRY_INITIAL, RETRY_MAX)
+                reason = describe_db_error(exc)
                 if loop.time() + delay > deadline:
-                    cause = getattr(exc, "orig", None) or exc  # the driver's message, not the statement
-                    raise TransientError(f"database unavailable: {str(cause)[:200]}") from None
-                log.warning("db.retry", extra={"delay_s": round(delay, 3), "reason": type(exc).__name__})
+                    raise TransientError(f"database unavailable: {reason}") from None
+                # SQLite busy is lock contention between this process's own tasks (WAL: a read
+                # snapshot that must be upgraded to a write after another writer committed fails
+                # at once, whatever the busy timeout): the unit of work runs again from the start,
+                # so it is routine and logged at debug. Anything else is worth an operator's eye.
+                level = logging.DEBUG if is_sqlite_busy(exc) else logging.WARNING
+                log.log(level, "db.retry", extra={"delay_s": round(delay, 3), "attempt": attempt, "reason": reason})
                 await asyncio.sleep(delay)
 
     def begin(self, *, wait: float | None = None) -> Any:

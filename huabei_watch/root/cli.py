@@ -22,12 +22,14 @@ def _load(path: str | None) -> Settings:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     from huabei_watch.bus.keys import problems as key_problems
+    from huabei_watch.root.checks import secret_problems
 
     path = args.path or args.config
     try:
         settings = _load(path)
         roles = list(ROLES) if args.role == "all" else [args.role]
         missing = key_problems(settings.daemon, settings.security, embedded=settings.kafka.embedded, roles=roles)
+        missing += secret_problems(settings, roles)
         if missing:
             raise ConfigError(missing, path=path or "config/default.toml")
     except ConfigError as exc:

@@ -47,6 +47,7 @@ async def _incidents(r: Resources[Settings]) -> Role:
     return await create_incidents_role(
         r.settings.incidents, db=r.db, publisher=r.bus, clock=r.clock, scheduler=r.scheduler,
         signals_topic=r.topics.signals, router=r.router, ops_token=r.settings.admin.ops_token, fence=r.fence,
+        retention=r.settings.retention,
     )
 
 
@@ -57,7 +58,7 @@ async def _cashier(r: Resources[Settings]) -> Role:
     role = await create_cashier_role(
         r.settings.cashier, db=r.db, registry=r.registry, publisher=r.bus, clock=r.clock, http=r.http,
         scheduler=r.scheduler, incidents_topic=r.topics.incidents, router=r.router,
-        ops_token=r.settings.admin.ops_token,
+        ops_token=r.settings.admin.ops_token, retention=r.settings.retention,
     )
     # Shopper hints (the watcher's diagnosis) answer with this process's cashier policy.
     add_diagnose_routes(r.router, role.reader.policy_message, registry=r.registry, ops_token=r.settings.admin.ops_token)
@@ -70,7 +71,7 @@ async def _notify(r: Resources[Settings]) -> Role:
     return await create_notify_role(
         r.settings.notify, off_ttl=r.settings.cashier.ttl, db=r.db, registry=r.registry, publisher=r.bus,
         clock=r.clock, http=r.http, scheduler=r.scheduler, tasks=r.tasks, incidents_topic=r.topics.incidents,
-        link_for=merchant_links(r.settings.pages, r.clock),
+        link_for=merchant_links(r.settings.pages, r.clock), retention=r.settings.retention,
     )
 
 

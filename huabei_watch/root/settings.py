@@ -14,6 +14,7 @@ from consumers.cashier.settings import CashierSettings
 from consumers.incidents.settings import IncidentSettings
 from consumers.notify.settings import NotifySettings
 from huabei_watch.config import loader
+from huabei_watch.config.retention import RetentionSettings
 from huabei_watch.config.settings import (
     AdminSettings,
     DaemonSettings,
@@ -26,6 +27,8 @@ from huabei_watch.config.settings import (
     database_url,
 )
 from huabei_watch.config.types import Duration
+from huabei_watch.errors import ConfigError
+from huabei_watch.root.checks import cross_section_problems
 from watcher.alipay.config import AlipayProbeSettings
 from watcher.compat.table import CompatTable
 from watcher.settings import PaymentsSettings, SandboxSettings, WatcherConfig
@@ -70,6 +73,7 @@ class Settings(Section):
     probes: tuple[ProbeSpec, ...] = ()
     merchants: tuple[MerchantConfig, ...] = ()
     pages: PagesSettings = PagesSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Settings:
@@ -90,13 +94,23 @@ class Settings(Section):
 
 
 def parse_settings(data: dict[str, Any], *, path: str | None = None) -> Settings:
-    """Validate a parsed TOML document; raises :class:`~huabei_watch.errors.ConfigError`."""
-    return loader.parse_settings(Settings, data, path=path)
+    """Validate a parsed TOML document, each section and then the pairs of settings across
+    sections (:mod:`huabei_watch.root.checks`); raises :class:`~huabei_watch.errors.ConfigError`."""
+    return _across_sections(loader.parse_settings(Settings, data, path=path), path)
 
 
 def load_settings(path: Path | str | None = None, *, environ: Any = None) -> Settings:
-    """Read, apply ``HUABEI_WATCH_*`` overrides, validate (see :mod:`huabei_watch.config.loader`)."""
-    return loader.load_settings(Settings, path, environ=environ)
+    """Read, apply ``HUABEI_WATCH_*`` overrides, validate (see :mod:`huabei_watch.config.loader`),
+    then check the pairs of settings across sections."""
+    settings = loader.load_settings(Settings, path, environ=environ)
+    return _across_sections(settings, str(path if path is not None else loader.DEFAULT_PATH))
+
+
+def _across_sections(settings: Settings, path: str | None) -> Settings:
+    problems = cross_section_problems(settings)
+    if problems:
+        raise ConfigError(problems, path=path)
+    return settings
 
 
 if TYPE_CHECKING:

@@ -96,8 +96,8 @@ def test_missing_secrets_are_one_config_error_naming_keys_not_values(tmp_path: P
     with pytest.raises(ConfigError) as info:
         settings.credentials(environ={})
     problems = info.value.problems
-    assert problems[0].startswith("alipay.merchants[m1].private_key_file: cannot read")
-    assert problems[1] == "alipay.merchants[m2].private_key_env: environment variable M2_KEY is not set"
+    assert problems[0].startswith("alipay.merchants[0].private_key_file: cannot read")
+    assert problems[1] == "alipay.merchants[1].private_key_env: environment variable M2_KEY is not set"
 
 
 @pytest.mark.parametrize(

@@ -64,7 +64,7 @@ async def test_database_run_retries_a_locked_database_until_it_is_released(
     # A short driver timeout so "database is locked" surfaces at once and Database.run must retry.
     db = Database(create_async_engine(f"sqlite+aiosqlite:///{path}", connect_args={"timeout": 0.05}), retry_for=20)
     event = factories.probe(True, factories.T0, probe_id="locked")
-    caplog.set_level(logging.WARNING, logger="huabei_watch.db.engine")
+    caplog.set_level(logging.DEBUG, logger="huabei_watch.db.engine")
     try:
         with exclusive_lock(path):
             task = asyncio.create_task(record_signal(db, event, factories.T0))

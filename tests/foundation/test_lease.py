@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,9 @@ from tests.foundation.test_consumer_runner import health
 from tests.foundation.test_consumer_runner import runner as consumer
 from tests.incidents.factories import T0
 from tests.support import eventually
+
+#: Older than anything stored: load every incident.
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 QUICK = LeaseSettings(lease_ttl=2, renew_every=0.5, standby_poll=0.2)
 
@@ -142,9 +145,9 @@ async def test_a_former_leader_that_does_not_know_yet_writes_no_incident_once_th
     resolved = engine.resolve(opened.incident_id, T0 + timedelta(minutes=1), "stale")
     with pytest.raises(TransientError, match="no longer holds the incidents lease"):
         await stale_store.save([engine.record(resolved.incident_id)])
-    [kept] = await IncidentStore(db, fence=fence2).load_all()
+    [kept] = await IncidentStore(db, fence=fence2).load_recent(EPOCH)
     assert kept.incident.revision == opened.revision and kept.incident.phase is opened.phase
     await IncidentStore(db, fence=fence2).save([engine.record(resolved.incident_id)])
-    [now_saved] = await IncidentStore(db).load_all()
+    [now_saved] = await IncidentStore(db).load_recent(EPOCH)
     assert now_saved.incident.revision == resolved.revision
     await new.release()

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import zipfile
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,9 @@ from huabei_watch.root import schema
 from huabei_watch.root.cli import main
 from tests.incidents.factories import T0, maintenance
 from tests.support import fresh_pg_database, security_toml
+
+#: Older than anything stored: load every incident.
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 LEGACY = json.loads((Path(__file__).parents[1] / "fixtures" / "legacy_schema.json").read_text("utf-8"))
 PG_URL = os.environ.get("HUABEI_TEST_PG_URL") or None
@@ -241,7 +244,7 @@ async def test_an_incident_stored_with_the_old_refs_gets_its_ledger_in_the_new_t
             {"data": old.model_dump_json()})
     await schema.migrations().upgrade(empty)
     assert await schema.migrations().check(empty) == []
-    [record] = await IncidentStore(empty).load_all()
+    [record] = await IncidentStore(empty).load_recent(EPOCH)
     assert record.incident.refs == ("https://example.invalid/n1", "notice:n1")
     assert record.ledger.marks == (Mark("notice:n1", "scheduled", T0),)
     assert record.ledger.event_ids == (notice.id,)

@@ -3,12 +3,15 @@ references, and the marks and seen event ids survive a restart through the incid
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from consumers.incidents import IncidentEngine, IncidentSettings
 from consumers.incidents.store import IncidentStore
 from huabei_watch.db.engine import Database
 from tests.incidents.factories import T0, WIN_END, WIN_START, anomaly, finding, maintenance, probe, updated
+
+#: Older than anything stored: load every incident.
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 SETTINGS = IncidentSettings()
 MIN = timedelta(minutes=1)
@@ -53,7 +56,7 @@ async def test_marks_and_seen_events_survive_a_restart_through_the_store(db: Dat
     resolved = first.resolve("maint:n1", T0 + MIN, "alice")
     await store.save([first.record(resolved.incident_id)])
 
-    records = await store.load_all()
+    records = await store.load_recent(EPOCH)
     assert {r.incident_id: r for r in records} == {r.incident_id: r for r in first.records()}
     again = IncidentEngine.restore(SETTINGS, records)
     assert again.apply(down, T + MIN) == []  # the same event redelivered after the restart

@@ -20,6 +20,9 @@ from tests.ops.state import END, NOW, OFF_TOTAL, START, merchants, seed
 from watcher.sources.probe_hours import HourlySummaries
 from watcher.sources.probe_store import probe_hours, save_hours
 
+#: Older than anything stored: load every incident.
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
@@ -140,7 +143,7 @@ async def test_incident_timeline_has_phase_changes_switches_and_messages(db: Dat
 async def test_incident_changes_record_phase_and_window_changes_only(db: Database) -> None:
     await seed(db, history=False)
     store = IncidentStore(db)
-    [rec] = [r for r in await store.load_all() if r.incident.incident_id == "maint:n1:0"]
+    [rec] = [r for r in await store.load_recent(EPOCH) if r.incident.incident_id == "maint:n1:0"]
     inc = rec.incident
     await store.save([IncidentRecord(inc.model_copy(update={"revision": 4, "evidence": ("more",)}), rec.ledger)])  # evidence only
     await store.save([IncidentRecord(inc.model_copy(update={"revision": 5, "phase": Phase.RESOLVED}), rec.ledger)])

@@ -40,6 +40,7 @@ from huabei_watch.root import schema
 from huabei_watch.root.settings import Settings, parse_settings
 from huabei_watch.runtime.tasks import Tasks
 from tests.fakes.bus import MemoryBus
+from tests.ops.history import write_history
 from tests.support import notify_idle
 from watcher.role import WatcherRole, create_watcher_role
 
@@ -188,3 +189,21 @@ async def test_watcher_handler_feeds_payment_results_to_the_detector(rig: Rig) -
     assert await rig.bus.deliver() == 1
     assert watcher.payments.detector.status().tracked_merchants == 1
     await watcher.stop()
+
+
+async def test_each_role_schedules_a_daily_housekeeping_that_prunes_its_own_tables(rig: Rig) -> None:
+    """The job each factory puts on the scheduler, run as the scheduler would, on 120 days of
+    history (default retention: 90 days for most tables, 30 for signals, 365 for seen notices)."""
+    await write_history(rig.db, days=120, end=rig.clock.now())
+    deleted: dict[str, int] = {}
+    for role in (await rig.incidents(), await rig.cashier(), await rig.notify(), await rig.watcher()):
+        job = rig.scheduler.get_job(f"{role.name}:housekeeping")
+        assert job is not None, role.name
+        counts = await job.func(*job.args)
+        assert counts is not None, role.name
+        deleted |= counts
+    for table in ("incidents", "signal_log", "cashier_audit", "cashier_incidents", "notification_deliveries",
+                  "notify_incidents", "probe_hours", "source_poll_hours"):
+        assert deleted[table] > 0, table
+    assert deleted["seen_notices"] == 0  # kept a year
+    assert deleted["notify_fanout_done"] == 0  # none written

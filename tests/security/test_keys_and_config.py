@@ -44,6 +44,9 @@ def test_generated_keys_make_a_production_config_complete(
     cfg.write_text(PRODUCTION.read_text("utf-8") + "\n" + public_only, "utf-8")
     for name in ("KAFKA__SASL_PASSWORD", "ADMIN__OPS_TOKEN"):
         monkeypatch.setenv(f"HUABEI_WATCH_{name}", "x")
+    ca = tmp_path / "kafka-ca.pem"  # the example's CA file is read by check-config: give one that exists
+    ca.write_text("-----BEGIN CERTIFICATE-----\n", "utf-8")
+    monkeypatch.setenv("HUABEI_WATCH_KAFKA__SSL_CAFILE", str(ca))
     assert main(["check-config", str(cfg), "--role", "notify"]) == 2  # no private key for notify yet
     monkeypatch.setenv("HUABEI_WATCH_SECURITY__PRINCIPALS__NOTIFY__PRIVATE_KEY", privates["notify"])
     assert main(["check-config", str(cfg), "--role", "notify"]) == 0, capsys.readouterr().err

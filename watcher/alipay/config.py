@@ -68,10 +68,11 @@ class MerchantCredentialsRef(BaseModel):
             raise ValueError("give the Alipay public key exactly one way: alipay_public_key or alipay_public_key_file")
         return self
 
-    def resolve(self, environ: dict[str, str] | None = None) -> PrecreateCredentials:
-        """Read the referenced secrets. Raises ConfigError naming the key path, never the secret."""
+    def resolve(self, environ: dict[str, str] | None = None, *, where: str | None = None) -> PrecreateCredentials:
+        """Read the referenced secrets. Raises ConfigError naming the key path (``where``, e.g.
+        ``alipay.merchants[0]``), never the secret."""
         env = dict(os.environ) if environ is None else environ
-        where = f"alipay.merchants[{self.merchant_id}]"
+        where = where or f"alipay.merchants[{self.merchant_id}]"
         problems: list[str] = []
         private: str | None = None
         if self.private_key is not None:
@@ -158,9 +159,9 @@ class AlipayProbeSettings(BaseModel):
         """Resolve every configured merchant's secrets; one ConfigError listing all problems."""
         out: list[PrecreateCredentials] = []
         problems: list[str] = []
-        for ref in self.merchants:
+        for i, ref in enumerate(self.merchants):
             try:
-                out.append(ref.resolve(environ))
+                out.append(ref.resolve(environ, where=f"alipay.merchants[{i}]"))
             except ConfigError as exc:
                 problems.extend(exc.problems)
         if problems:

@@ -76,7 +76,7 @@ class WeChatOAConfig(_HttpChannelConfig):
         default_factory=dict, description="Template base (e.g. 'maintenance.announced') -> template id"
     )
     link_url: str | None = Field(None, description="Page opened when the merchant taps the message")
-    token_margin_seconds: float = Field(300.0, ge=0, le=3600, description="Refresh the token this long before it expires")
+    token_margin_seconds: Annotated[float, Duration(ge=0, le=3600)] = Field(300.0, description="Refresh the token this long before it expires")
 
 
 class AliyunSmsConfig(_HttpChannelConfig):
