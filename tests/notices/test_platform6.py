@@ -4,7 +4,7 @@ wrong; the guards check what must not change."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from huabei_watch.clock import SHANGHAI
 from watcher.notices import understand
@@ -180,3 +180,23 @@ def test_an_overall_period_written_before_its_timed_windows_is_still_a_summary()
                    published=PUB)
     assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 02:00")),
                           (_dt("2026-12-06 01:00"), _dt("2026-12-06 03:00"))], (u.windows, u.reasons)
+
+
+def test_a_window_moved_to_another_day_gives_the_old_day_postponed_and_the_new_day_scheduled() -> None:
+    for text in (
+        "原定于12月5日凌晨的维护调整至12月12日同一时段进行。",
+        "原计划12月5日进行的停机维护延期至12月12日，具体时间另行通知。",
+    ):
+        u = understand(text, published=PUB)
+        assert u.kind == "maintenance", (text, u.kind)
+        got = [(w.start, w.end, w.status) for w in u.windows]
+        assert got == [(_dt("2026-12-05 00:00"), _dt("2026-12-06 00:00"), "postponed"),
+                       (_dt("2026-12-12 00:00"), _dt("2026-12-13 00:00"), "scheduled")], (text, got, u.reasons)
+        assert u.needs_review, u.reasons
+
+
+def test_a_window_moved_to_another_day_with_its_hours_written_later_takes_them() -> None:
+    u = understand("原定12月5日的系统升级推迟至12月12日进行，届时网银暂停0:00-4:00。", published=PUB)
+    got = [(w.start, w.end, w.status) for w in u.windows]
+    assert (_dt("2026-12-12 00:00"), _dt("2026-12-12 04:00"), "scheduled") in got, (got, u.reasons)
+    assert not any(s == "scheduled" and e is not None and e - st > timedelta(hours=4) for st, e, s in got), got

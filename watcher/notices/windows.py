@@ -366,7 +366,7 @@ def _take_single(
     if allow_recovery and resume is None:
         resume = vocab.RESUME_BEFORE_RE.search(norm, max(0, p.start - 12), p.start)
         labelled = resume is not None
-        if resume is None and _has_open(spans, p.start):
+        if resume is None and _has_open(spans, p.start) and not _MOVED_TO_RE.search(norm, max(0, p.start - 8), p.start):
             resume = vocab.END_BEFORE_RE.search(norm, max(0, p.start - 8), p.start)
     stop_m = vocab.STOP_AFTER_RE.match(norm, p.end, min(nxt, p.end + 16))
     # "复电时间:17:00,停电期间电梯停止运转": the label says what the time is; the next clause's stop
@@ -382,6 +382,8 @@ def _take_single(
             a, b = r.last_range
             start = at(d, a.hour, a.minute)
             spans.append(Span(start, start + (b - a), p.start, same.end(), "range", own_date(p)))
+            return
+        if _MOVED_TO_RE.search(norm, max(0, p.start - 8), p.start) and _moved_day(r, norm, p, d, spans):
             return
         if resume is not None and not stop:
             r.resumptions.append(at(d, 0, 0))
@@ -511,6 +513,28 @@ def _end_at(r: Resolver, p: RawPoint, day: date, start_period: str | None, start
     else:
         end = r.moment(p, day)
     return end + timedelta(minutes=1) if p.second == 59 else end
+
+
+# Before a date: a window moved to it ("原定12月5日的维护推迟至12月12日").
+_MOVED_TO_RE = re.compile(r"(?:推迟|延期|调整|改期|改|顺延|延后|挪|移|提前)(?:至|到)[^\S\n]*$")
+
+
+def _moved_day(r: Resolver, norm: str, p: RawPoint, d: date, spans: list[Span]) -> bool:
+    """"原定12月5日的系统维护推迟至12月12日": the old day (an open start after 原定 in this
+    sentence) becomes that whole day, and the new day ``d`` a whole day too, sent to review when
+    no hours follow. False when no old day is open in the sentence."""
+    lo, _ = vocab.sentence_bounds(norm, p.start)
+    old = [k for k, s in enumerate(spans) if s.end is None and s.how == "dayopen" and lo <= s.pos < p.start]
+    if not old:
+        return False
+    k = old[-1]
+    s = spans[k]
+    spans[k] = Span(s.start, s.start + timedelta(days=1), s.pos, s.end_pos, "days", s.dated)
+    spans.append(Span(at(d, 0, 0), at(d, 24, 0), p.start, p.end, "days", own_date(p)))
+    r.last = d
+    if _HOURS_RE.search(norm, p.end) is None:
+        r.flag("a window moved to another day, with no hours of its own written: check its hours")
+    return True
 
 
 # Before a lone time: the window is extended to it ("维护时间延长至12月5日8:00").
