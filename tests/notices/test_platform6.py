@@ -200,3 +200,8 @@ def test_a_window_moved_to_another_day_with_its_hours_written_later_takes_them()
     got = [(w.start, w.end, w.status) for w in u.windows]
     assert (_dt("2026-12-12 00:00"), _dt("2026-12-12 04:00"), "scheduled") in got, (got, u.reasons)
     assert not any(s == "scheduled" and e is not None and e - st > timedelta(hours=4) for st, e, s in got), got
+
+
+def test_a_restatement_in_another_zone_after_a_beijing_range_leaves_it_alone() -> None:
+    u = understand("维护时间：2026年12月5日22:00-24:00（北京时间），即UTC 14:00-16:00，期间无法充值。", published=PUB)
+    assert _ranges(u) == [(_dt("2026-12-05 22:00"), _dt("2026-12-06 00:00"))], (u.windows, u.reasons)

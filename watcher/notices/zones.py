@@ -33,8 +33,10 @@ _ZONE_RE = re.compile(
     r"|协调世界时|世界标准时间|格林尼治(?:标准)?时间"
     r"|(?P<named>" + "|".join(sorted(_NAMED, key=len, reverse=True)) + r")(?![A-Za-z])"
 )
-# How far after a span's last point a marker may stand and still be that span's ("04:00（UTC）").
+# How far after a span's last point a marker may stand and still be that span's ("04:00（UTC）"),
+# with only spaces or an opening bracket between ("22:00-24:00，即UTC 14:00-16:00" is a restatement).
 _AFTER = 8
+_ADJACENT_RE = re.compile(r"[\s(]*")
 
 
 def _zone(m: re.Match[str]) -> tzinfo | None:
@@ -68,7 +70,8 @@ def to_beijing(norm: str, spans: list[Span]) -> tuple[list[Span], list[str]]:
         # （北京时间0:00-2:00）" (北京时间 itself is dropped by normalisation)
         before = [m for m in markers if lo <= m.start() and m.end() <= s.pos
                   and norm.count("(", m.end(), s.pos) <= norm.count(")", m.end(), s.pos)]
-        after = [m for m in markers if s.end_pos <= m.start() <= s.end_pos + _AFTER and m.end() <= hi]
+        after = [m for m in markers if s.end_pos <= m.start() <= s.end_pos + _AFTER and m.end() <= hi
+                 and _ADJACENT_RE.fullmatch(norm, s.end_pos, m.start())]
         m = after[0] if after else (before[-1] if before else None)
         zone = _zone(m) if m is not None else None
         if m is None or zone is None:
