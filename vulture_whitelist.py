@@ -22,7 +22,6 @@ _.collect  # prometheus_client collector
 _.isolation_level  # sqlite3 connection attribute set in the connect hook
 _.inherit_cache  # SQLAlchemy reads it on statement classes (huabei_watch/db/upsert.py)
 _declares_every_section_a_role_reads  # checked by mypy, never run (huabei_watch/root/settings.py)
-TABLE_MODULES  # importing them registers every role's tables (huabei_watch/root/schema.py)
 
 # -- read by templates, JSON, metrics or operators ------------------------------------------------------
 NOTIFY_ONLY  # Mode values, built from configuration strings

@@ -1,11 +1,18 @@
-"""Loopback announcement sites for ``bench_polling`` (run as a child process so their CPU is not
-counted): ``python -m bench._list_servers --sources N --servers K --interval S --change-share F``.
+"""A loopback announcement platform for ``bench_polling`` (run as a child process so its CPU is not
+counted): ``python -m bench._list_servers --sources N [--items 28] [--max-seconds S]``.
 
-Prints one JSON line ``{"ports": [...]}`` once listening, then serves until stdin closes (or
-``--max-seconds``). Source ``i`` lives on server ``i % K`` at ``/list/<i>``: an HTML list of ten
-notices with an ``ETag``; ``If-None-Match`` with the current tag gets 304. Every ``interval``
-seconds a share ``F`` of the sources (a different slice each time) gets one more notice (a new
-ETag); its page ``/notice/<i>/<n>`` is a short maintenance notice in Chinese.
+One aiohttp server on 127.0.0.1, like one real platform: source ``i`` is the list page
+``/list/<i>`` (``--items`` notices, newest first) with an ``ETag`` and a ``Last-Modified``;
+``If-None-Match`` with the current tag gets 304. Notice ``n`` of source ``i`` is
+``/notice/<i>/<n>``, a short maintenance notice in Chinese whose window is three days after the
+server started (so each new notice is a maintenance still ahead).
+
+Prints ``{"port": P}`` once listening, then reads commands on stdin, one a line, answering each
+with one JSON line:
+* ``stats`` -- requests so far (list pages, 304s, notice pages), notices added, sources served;
+* ``change SHARE INTERVAL`` -- from now on, every ``INTERVAL`` seconds a share ``SHARE`` of the
+  sources (a different slice each time) gets one more notice; ``change 0 1`` stops that;
+* end of input stops the server (so does ``--max-seconds``).
 """
 
 from __future__ import annotations
@@ -15,93 +22,117 @@ import asyncio
 import json
 import sys
 import time
+from datetime import datetime, timedelta
+from email.utils import format_datetime
 
 from aiohttp import web
 
 NOTICE = (
     "<html><head><meta charset='utf-8'><title>{title}</title></head><body><h1>{title}</h1>"
-    "<div class='notice-body'><p>尊敬的商户：为提升服务质量，我司将于2026年12月{day}日02:00至04:00进行系统升级维护，"
+    "<div class='notice-body'><p>尊敬的商户：为提升服务质量，我司将于{y}年{m}月{d}日02:00至04:00进行系统升级维护，"
     "期间花呗支付及花呗分期将暂停使用，请提前做好准备。给您带来不便，敬请谅解。</p></div></body></html>"
 )
 
 
-class Sites:
-    def __init__(self, sources: int, interval: float, change_share: float) -> None:
+class Platform:
+    def __init__(self, sources: int, items: int) -> None:
         self.sources = sources
-        self.interval = interval
-        self.slices = max(1, round(1 / change_share)) if change_share > 0 else 0
-        self.started = time.monotonic()
-        self.requests = 0
-        self.not_modified = 0
-
-    def version(self, i: int) -> int:
-        """How many notices were added to source ``i`` so far."""
-        if not self.slices:
-            return 0
-        epoch = int((time.monotonic() - self.started) / self.interval)
-        # Source i changes in the epochs e >= 1 with e % slices == i % slices.
-        r = i % self.slices
-        if r == 0:
-            return epoch // self.slices
-        return (epoch - r) // self.slices + 1 if epoch >= r else 0
+        self.items = items
+        self.versions = [0] * sources
+        self.modified = [time.time()] * sources
+        self.window = datetime.now() + timedelta(days=3)
+        self.stats = {"requests": 0, "list_requests": 0, "not_modified": 0, "notice_requests": 0, "added": 0,
+                      "first_request_at": None, "served": 0}
+        self._served = [False] * sources
+        self._changer: asyncio.Task[None] | None = None
 
     async def list_page(self, request: web.Request) -> web.Response:
-        self.requests += 1
+        st = self.stats
+        st["requests"] += 1
+        st["list_requests"] += 1
+        if st["first_request_at"] is None:
+            st["first_request_at"] = time.time()
         i = int(request.match_info["i"])
-        v = self.version(i)
+        v = self.versions[i]
         tag = f'"s{i}-v{v}"'
+        headers = {"ETag": tag, "Last-Modified": format_datetime(datetime.fromtimestamp(self.modified[i]).astimezone(),
+                                                                 usegmt=False)}
         if request.headers.get("If-None-Match") == tag:
-            self.not_modified += 1
-            return web.Response(status=304, headers={"ETag": tag})
-        items = "".join(
+            st["not_modified"] += 1
+            return web.Response(status=304, headers=headers)
+        if not self._served[i]:
+            self._served[i] = True
+            st["served"] += 1
+        rows = "".join(
             f"<li><a href='/notice/{i}/{n}'>花呗系统维护公告 第{n}期</a><span class='date'>2026-11-{1 + n % 28:02d}</span></li>"
-            for n in range(v + 9, v - 1, -1)
+            for n in range(v + self.items - 1, v - 1, -1)
         )
-        html = f"<html><head><meta charset='utf-8'></head><body><ul class='notices'>{items}</ul></body></html>"
-        return web.Response(text=html, content_type="text/html", charset="utf-8", headers={"ETag": tag})
+        html = f"<html><head><meta charset='utf-8'></head><body><ul class='notices'>{rows}</ul></body></html>"
+        return web.Response(text=html, content_type="text/html", charset="utf-8", headers=headers)
 
     async def notice(self, request: web.Request) -> web.Response:
-        self.requests += 1
+        self.stats["requests"] += 1
+        self.stats["notice_requests"] += 1
         n = int(request.match_info["n"])
-        html = NOTICE.format(title=f"花呗系统维护公告 第{n}期", day=1 + n % 28)
+        w = self.window
+        html = NOTICE.format(title=f"花呗系统维护公告 第{n}期", y=w.year, m=w.month, d=w.day)
         return web.Response(text=html, content_type="text/html", charset="utf-8")
+
+    def change(self, share: float, interval: float) -> None:
+        if self._changer is not None:
+            self._changer.cancel()
+            self._changer = None
+        if share > 0:
+            self._changer = asyncio.get_running_loop().create_task(self._change_every(share, interval))
+
+    async def _change_every(self, share: float, interval: float) -> None:
+        per_round = max(1, round(self.sources * share))
+        start = 0
+        while True:
+            await asyncio.sleep(interval)
+            now = time.time()
+            for k in range(per_round):
+                i = (start + k) % self.sources
+                self.versions[i] += 1
+                self.modified[i] = now
+                self.stats["added"] += 1
+            start = (start + per_round) % self.sources
 
 
 async def serve(args: argparse.Namespace) -> None:
-    sites = Sites(args.sources, args.interval, args.change_share)
-    runners: list[web.AppRunner] = []
-    ports: list[int] = []
-    for _ in range(args.servers):
-        app = web.Application()
-        app.router.add_get("/list/{i}", sites.list_page)
-        app.router.add_get("/notice/{i}/{n}", sites.notice)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0, backlog=1024).start()
-        runners.append(runner)
-        ports.append(runner.addresses[0][1])
-    print(json.dumps({"ports": ports}), flush=True)
+    platform = Platform(args.sources, args.items)
+    app = web.Application()
+    app.router.add_get("/list/{i}", platform.list_page)
+    app.router.add_get("/notice/{i}/{n}", platform.notice)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0, backlog=2048).start()
+    print(json.dumps({"port": runner.addresses[0][1]}), flush=True)
     loop = asyncio.get_running_loop()
-    closed = asyncio.Event()
-    loop.add_reader(sys.stdin.fileno(), lambda: closed.set() if not sys.stdin.readline() else None)
+    lines: asyncio.Queue[str] = asyncio.Queue()
+    loop.add_reader(sys.stdin.fileno(), lambda: lines.put_nowait(sys.stdin.readline()))
+    deadline = loop.time() + args.max_seconds
     try:
-        await asyncio.wait_for(closed.wait(), args.max_seconds)
+        while True:
+            line = await asyncio.wait_for(lines.get(), max(0.0, deadline - loop.time()))
+            if not line:
+                break
+            cmd = line.split()
+            if cmd and cmd[0] == "change":
+                platform.change(float(cmd[1]), float(cmd[2]))
+            print(json.dumps(platform.stats), flush=True)
     except TimeoutError:
         pass
     finally:
         loop.remove_reader(sys.stdin.fileno())
-        print(json.dumps({"requests": sites.requests, "not_modified": sites.not_modified}), flush=True)
-        for r in runners:
-            await r.cleanup()
+        await runner.cleanup()
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sources", type=int, required=True)
-    ap.add_argument("--servers", type=int, default=4)
-    ap.add_argument("--interval", type=float, default=30.0)
-    ap.add_argument("--change-share", type=float, default=0.05)
-    ap.add_argument("--max-seconds", type=float, default=900.0)
+    ap.add_argument("--items", type=int, default=28)
+    ap.add_argument("--max-seconds", type=float, default=1800.0)
     asyncio.run(serve(ap.parse_args()))
 
 

@@ -1,149 +1,423 @@
-"""Polling scale: many announcement sources, most answering 304: ``python -m bench.bench_polling``.
+"""Polling scale, measured on the real daemon: ``python -m bench.bench_polling [--quick]``.
 
-Sites: a child process (``bench._list_servers``, its CPU not counted) runs 4 aiohttp servers on
-127.0.0.1 serving one HTML list page per source with an ``ETag``; each interval 5 % of the sources
-get a new notice (new ETag, the rest answer 304 to ``If-None-Match``).
+A child process (``bench._list_servers``, its CPU not counted) is one loopback platform serving a
+list page per source (28 notices each, ``ETag`` + ``Last-Modified``, 304 to ``If-None-Match``).
+The daemon is ``huabei-watch run --role watcher`` as shipped (embedded broker, admin server, log
+level info, JSON logs to a file), configured with one ``html`` source per list page (interval 30 s,
+``politeness_delay`` 0 because every source is on the same loopback host, ``first_poll_details`` 0:
+a first poll records the list and reads no notice page).
 
-This process runs what the watcher role runs for announcements: one :class:`Fetcher` (per-host
-limit 2) over one ``aiohttp.ClientSession``, one :class:`AnnouncementWatcher` per source
-(``HtmlSource``, interval 30 s, ``politeness_delay`` 0 because 2,000 sources share 4 loopback
-hosts here), :class:`SqlSeenStore` on SQLite, ``watcher.notices.understand`` for new notices, an
-APScheduler ``AsyncIOScheduler`` with ``add_poll_job``, and a ``RecordingPublisher`` instead of
-Kafka (publishing is not measured). Logging is at WARNING (the daemon logs each poll at INFO).
-
-Measured: CPU share of one core (process CPU time / wall time) over two intervals after every
-source had its first poll, and peak RSS (``ru_maxrss``, whole process). Baseline in the same run:
-the same process idle (after set-up, before polling) for the same wall time, and its RSS then.
-Targets: <= 25 % of a core, <= 200 MB.
+Measured from outside, on the daemon's process (``/proc``; the broker, a separate process, is not
+counted):
+* RSS when the platform got its first request (everything built, nothing polled yet);
+* the first poll of every source: CPU and wall, from the daemon's ``announce.first_round_done``
+  log line; RSS after it;
+* steady state, every answer 304: CPU per check over two intervals and the share of a core;
+* steady state with 5 % of the sources getting a new notice each interval (read, understood,
+  published): CPU per check, and that every new notice was published exactly once
+  (``huabei.announcement.published`` read back from the broker, one per notice, no id twice);
+* peak RSS (``VmHWM``).
+Baselines in the same session: the same daemon with no source, idle for one interval (what the role
+costs with nothing to poll: Kafka consumer, scheduler, admin server); a bare aiohttp client asking
+the same pages the same conditional GET (the floor of a check made with aiohttp); and
+changedetection.io on the same pages when it is installed (not a dependency of the project; skipped
+with a note when it is not). The database is made ready with ``huabei-watch db upgrade`` first, as a
+deployment does, so the daemon itself loads no migration code.
+Targets (issue 17): <= 0.3 ms CPU per unchanged check, <= 100 MB RSS, first poll <= 10 s CPU.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
+import shutil
+import signal
+import socket
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import aiohttp
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bench._common import cpu_seconds, current_rss_mb, header, peak_rss_mb, quiet_logs, verdict
-from huabei_watch.clock import SystemClock
-from tests.fakes.bus import RecordingPublisher
-from tests.support import migrated_database
-from watcher.notices import understand
-from watcher.sources.announce_config import HtmlSource
-from watcher.sources.announcements import AnnouncementWatcher, add_poll_job
-from watcher.sources.fetch import Fetcher
-from watcher.sources.seen import SqlSeenStore
+from bench._common import header, verdict
 
-TARGET_CPU = 0.25
-TARGET_RSS_MB = 200.0
-SERVERS = 4
+TARGET_MS_PER_CHECK = 0.3
+TARGET_RSS_MB = 100.0
+TARGET_FIRST_CPU_S = 10.0
+ITEMS = 28
 CHANGE_SHARE = 0.05
+TICK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-async def start_sites(sources: int, interval: float) -> tuple[asyncio.subprocess.Process, list[int]]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench._list_servers", "--sources", str(sources), "--servers", str(SERVERS),
-        "--interval", str(interval), "--change-share", str(CHANGE_SHARE), "--max-seconds", "900",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-    )
-    assert proc.stdout is not None
-    line = await asyncio.wait_for(proc.stdout.readline(), 30)
-    return proc, list(json.loads(line)["ports"])
+# ---------------------------------------------------------------- the daemon from outside
 
 
-async def stop_sites(proc: asyncio.subprocess.Process) -> dict[str, int]:
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.close()
-    line = await asyncio.wait_for(proc.stdout.readline(), 30)
-    await asyncio.wait_for(proc.wait(), 30)
-    return dict(json.loads(line)) if line else {}
+def cpu_of(pid: int) -> float:
+    """User + system CPU seconds of one process (not its children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
 
 
-async def measure(seconds: float) -> tuple[float, float]:
-    """(CPU seconds, wall seconds) of this process over ``seconds`` of whatever the loop runs."""
-    cpu0, wall0 = cpu_seconds(), time.perf_counter()
-    await asyncio.sleep(seconds)  # the scheduler's jobs (or nothing) run meanwhile
-    return cpu_seconds() - cpu0, time.perf_counter() - wall0
+def rss_of(pid: int) -> tuple[float, float]:
+    """(current, peak) resident set size of one process, MiB."""
+    now = peak = 0.0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            now = int(line.split()[1]) / 1024
+        elif line.startswith("VmHWM:"):
+            peak = int(line.split()[1]) / 1024
+    return now, peak
 
 
-async def run(sources: int, interval: float, intervals: int, quick: bool) -> None:
-    header("bench_polling: announcement sources polled, most 304", quick)
-    window = interval * intervals
-    proc, ports = await start_sites(sources, interval)
-    stats: dict[str, int] = {}
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_config(path: Path, state: Path, admin_port: int, site_port: int, sources: int, interval: float) -> None:
+    lines = [
+        "[daemon]", f'state_dir = "{state}"', 'log_level = "info"', 'log_format = "json"', "",
+        "[admin]", f'listen = "127.0.0.1:{admin_port}"', "",
+        "[kafka]", 'bootstrap_servers = "embedded"', "",
+        "[sandbox]", "enabled = false", "",
+    ]
+    for i in range(sources):
+        lines += [
+            "[[sources]]", 'kind = "html"', f'id = "s{i}"', f'list_url = "http://127.0.0.1:{site_port}/list/{i}"',
+            'item_selector = "ul.notices li"', 'date_selector = "span.date"', 'date_format = "%Y-%m-%d"',
+            'body_selector = "div.notice-body"', f"interval = {interval:g}", "politeness_delay = 0",
+            "first_poll_details = 0", "",
+        ]
+    path.write_text("\n".join(lines), "utf-8")
+
+
+class Site:
+    """The platform child process and its stdin/stdout command line."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, port: int) -> None:
+        self.proc, self.port = proc, port
+
+    @classmethod
+    async def start(cls, sources: int) -> Site:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench._list_servers", "--sources", str(sources), "--items", str(ITEMS),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        return cls(proc, int(json.loads(line)["port"]))
+
+    async def command(self, text: str) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write((text + "\n").encode())
+        await self.proc.stdin.drain()
+        return dict(json.loads(await asyncio.wait_for(self.proc.stdout.readline(), 30)))
+
+    async def stop(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        await asyncio.wait_for(self.proc.wait(), 30)
+
+
+def log_events(path: Path, name: str) -> list[dict[str, Any]]:
+    out = []
+    if path.exists():
+        for line in path.read_text("utf-8", errors="replace").splitlines():
+            if f'"{name}"' in line:
+                with contextlib.suppress(ValueError):
+                    out.append(json.loads(line))
+    return out
+
+
+async def wait_for(what: str, check: Any, timeout: float, every: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = check()
+        if asyncio.iscoroutine(got):
+            got = await got
+        if got:
+            return got
+        await asyncio.sleep(every)
+    raise SystemExit(f"timed out after {timeout:g} s waiting for {what}")
+
+
+async def published_announcements(bootstrap: str) -> Counter[str]:
+    """``huabei.announcement.published`` events on the signals topic, by event id."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    ids: Counter[str] = Counter()
     try:
-        with tempfile.TemporaryDirectory(prefix="bench-polling-") as tmp:
-            db = await migrated_database(f"sqlite+aiosqlite:///{Path(tmp) / 'seen.db'}")
-            clock = SystemClock()
-            publisher = RecordingPublisher()
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-                fetcher = Fetcher(session, clock)
-                store = SqlSeenStore(db.engine)
-                watchers = [
-                    AnnouncementWatcher(
-                        HtmlSource(
-                            id=f"s{i}", list_url=f"http://127.0.0.1:{ports[i % SERVERS]}/list/{i}", item_selector="li",
-                            link_selector="a", date_selector="span.date", date_format="%Y-%m-%d",
-                            body_selector="div.notice-body", interval=interval, politeness_delay=0.0,
-                            first_poll_details=0,
-                        ),
-                        fetcher, store, publisher, clock, understand,
-                    )
-                    for i in range(sources)
-                ]
-                rss_before = current_rss_mb()
-                idle_cpu, idle_wall = await measure(window)
-
-                # First poll of every source (lists read, notices recorded): not in the window.
-                t0, c0 = time.perf_counter(), cpu_seconds()
-                sem = asyncio.Semaphore(64)
-
-                async def first(w: AnnouncementWatcher) -> bool:
-                    async with sem:
-                        return (await w.poll_once()).ok
-
-                oks = await asyncio.gather(*(first(w) for w in watchers))
-                init_wall, init_cpu = time.perf_counter() - t0, cpu_seconds() - c0
-                if not all(oks):
-                    raise SystemExit(f"{oks.count(False)} sources failed their first poll")
-
-                scheduler = AsyncIOScheduler(timezone="Asia/Shanghai")
-                for w in watchers:
-                    add_poll_job(scheduler, w)
-                events_before = len(publisher.events)
-                scheduler.start()
-                try:
-                    # Ticks at 0, interval, ...: stop just before the tick that would start the next interval.
-                    busy_cpu, busy_wall = await measure(window - 0.5)
-                finally:
-                    scheduler.shutdown(wait=False)
-                    # Let polls already started finish (bounded) before the store closes.
-                    running = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-                    if running:
-                        await asyncio.wait(running, timeout=120)
-                events = len(publisher.events) - events_before
-            await db.close()
+        await consumer.topics()  # metadata
+        parts = [TopicPartition("huabei.signals", p) for p in sorted(consumer.partitions_for_topic("huabei.signals") or ())]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
+        while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                for r in records:
+                    h = {k: v.decode() for k, v in r.headers}
+                    if h.get("ce_type") == "huabei.announcement.published":
+                        ids[h.get("ce_id", "")] += 1
     finally:
-        stats = await stop_sites(proc)
-    peak = peak_rss_mb()
-    share, idle_share = busy_cpu / busy_wall, idle_cpu / idle_wall
-    print(f"sources: {sources:,} on {SERVERS} loopback servers, interval {interval:g} s, "
-          f"{CHANGE_SHARE:.0%} changed per interval; window {window:g} s ({intervals} intervals)")
-    print(f"first poll of all sources (not in the window): {init_wall:.1f} s wall, {init_cpu:.1f} s CPU")
-    print(f"site requests in total: {stats.get('requests', 0):,}, of which 304: {stats.get('not_modified', 0):,}; "
-          f"events published in the window: {events}")
-    print(f"baseline idle: CPU {idle_share:.1%} of a core over {idle_wall:.1f} s; RSS before polling {rss_before:.0f} MB")
-    print(f"polling: CPU {share:.1%} of a core over {busy_wall:.1f} s ({busy_cpu:.1f} s CPU, "
-          f"{busy_cpu / max(1, sources * intervals) * 1000:.2f} ms per poll); peak RSS {peak:.0f} MB "
-          f"(+{peak - rss_before:.0f} MB over the baseline)")
-    print(f"target CPU <= {TARGET_CPU:.0%}: {verdict(share <= TARGET_CPU)}; "
-          f"target peak RSS <= {TARGET_RSS_MB:.0f} MB: {verdict(peak <= TARGET_RSS_MB)}")
+        await consumer.stop()
+    return ids
+
+
+# ---------------------------------------------------------------- the run
+
+
+async def start_daemon(exe: Path, config: Path, log_path: Path) -> asyncio.subprocess.Process:
+    """``db upgrade`` (a deployment's step before the roles start), then ``run --role watcher``."""
+    upgrade = await asyncio.create_subprocess_exec(str(exe), "--config", str(config), "db", "upgrade",
+                                                   stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    _, err = await upgrade.communicate()
+    if upgrade.returncode != 0:
+        raise SystemExit(f"db upgrade failed: {err.decode()[-2000:]}")
+    with log_path.open("wb") as log_file:
+        return await asyncio.create_subprocess_exec(
+            str(exe), "--config", str(config), "run", "--role", "watcher", stdout=log_file, stderr=log_file,
+        )
+
+
+async def stop_daemon(daemon: asyncio.subprocess.Process) -> None:
+    if daemon.returncode is None:
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(daemon.wait(), 60)
+        except TimeoutError:
+            daemon.kill()
+
+
+async def idle_baseline(exe: Path, site_port: int, window: float) -> tuple[float, float]:
+    """(CPU share of a core, RSS MB) of the same daemon with no source, over ``window`` seconds."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-polling-idle-"))
+    admin = free_port()
+    write_config(tmp / "watcher.toml", tmp / "state", admin, site_port, 0, 30)
+    daemon = await start_daemon(exe, tmp / "watcher.toml", tmp / "daemon.log")
+    try:
+        async def ready() -> bool:
+            try:
+                async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{admin}/healthz") as r:
+                    return r.status == 200
+            except aiohttp.ClientError:
+                return False
+
+        await wait_for("the idle daemon", ready, timeout=120, every=0.5)
+        await asyncio.sleep(5)
+        c0, w0 = cpu_of(daemon.pid), time.monotonic()
+        await asyncio.sleep(window)
+        share = (cpu_of(daemon.pid) - c0) / (time.monotonic() - w0)
+        rss = rss_of(daemon.pid)[0]
+    finally:
+        await stop_daemon(daemon)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return share, rss
+
+
+async def raw_client_baseline(site_port: int, sources: int) -> float:
+    """CPU ms per conditional GET answered 304, made by a bare aiohttp client in a child process
+    (2 at a time, like the daemon's per-host limit)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.bench_polling", "--raw-client", str(site_port), "--sources", str(sources),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    return float(out.decode().strip().splitlines()[-1])
+
+
+async def raw_client(port: int, sources: int) -> None:
+    urls = [f"http://127.0.0.1:{port}/list/{i}" for i in range(sources)]
+    async with aiohttp.ClientSession() as http:
+        tags = {}
+        for u in urls:
+            async with http.get(u) as r:
+                await r.read()
+                tags[u] = r.headers["ETag"]
+        sem = asyncio.Semaphore(2)
+
+        async def check(u: str) -> None:
+            async with sem, http.get(u, headers={"If-None-Match": tags[u], "Accept-Encoding": "gzip, deflate"}) as r:
+                await r.read()
+
+        await asyncio.gather(*(check(u) for u in urls))  # warm
+        c0 = time.process_time()
+        for _ in range(2):
+            await asyncio.gather(*(check(u) for u in urls))
+        print((time.process_time() - c0) / (2 * len(urls)) * 1000)
+
+
+async def run(sources: int, interval: float, quick: bool, changedetection: str | None) -> None:
+    header("bench_polling: the watcher daemon, announcement sources mostly answering 304", quick)
+    exe = Path(sys.executable).with_name("huabei-watch")
+    site = await Site.start(sources)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-polling-"))
+    admin = free_port()
+    config, log_path = tmp / "watcher.toml", tmp / "daemon.log"
+    write_config(config, tmp / "state", admin, site.port, sources, interval)
+    idle_share, idle_rss = await idle_baseline(exe, site.port, interval)
+    raw_ms = await raw_client_baseline(site.port, sources)
+    asked_before = (await site.command("stats"))["list_requests"]  # the bare client's requests
+    daemon = await start_daemon(exe, config, log_path)
+    pid = daemon.pid
+    figures: dict[str, Any] = {}
+    try:
+        started = time.monotonic()
+        # RSS just before the platform's first request: everything built, nothing polled.
+        rss_ready = 0.0
+        while True:
+            if daemon.returncode is not None:
+                raise SystemExit(f"the daemon exited with {daemon.returncode}; see {log_path}")
+            rss_sample = rss_of(pid)[0]
+            if (await site.command("stats"))["list_requests"] > asked_before:
+                break
+            rss_ready = rss_sample
+            if time.monotonic() - started > 120:
+                raise SystemExit(f"no request from the daemon in 120 s; see {log_path}")
+            await asyncio.sleep(0.02)
+        cpu0, wall0 = cpu_of(pid), time.monotonic()
+        done = await wait_for("announce.first_round_done", lambda: log_events(log_path, "announce.first_round_done"),
+                              timeout=600, every=0.2)
+        first_cpu, first_wall = cpu_of(pid) - cpu0, time.monotonic() - wall0
+        figures["first"] = done[0]
+        rss_after_first = rss_of(pid)[0]
+
+        # Steady state, all 304: from the next interval on (the first round's states flushed).
+        await asyncio.sleep(interval)
+        s0, c0, w0 = await site.command("stats"), cpu_of(pid), time.monotonic()
+        await asyncio.sleep(2 * interval)
+        s1, c1, w1 = await site.command("stats"), cpu_of(pid), time.monotonic()
+        checks = s1["list_requests"] - s0["list_requests"]
+        not_modified = s1["not_modified"] - s0["not_modified"]
+        idle_cpu, idle_wall = c1 - c0, w1 - w0
+        rss_steady = rss_of(pid)[0]
+
+        # Steady state with 5 % new notices per interval.
+        await site.command(f"change {CHANGE_SHARE} {interval}")
+        s2, c2, w2 = await site.command("stats"), cpu_of(pid), time.monotonic()
+        await asyncio.sleep(2 * interval + 1)
+        s3, c3, w3 = await site.command("stats"), cpu_of(pid), time.monotonic()
+        await site.command("change 0 1")
+        busy_checks = s3["list_requests"] - s2["list_requests"]
+        busy_cpu, busy_wall = c3 - c2, w3 - w2
+        await asyncio.sleep(interval + 5)  # every source has polled since the last change
+        added = (await site.command("stats"))["added"]
+        bootstrap = (tmp / "state" / "broker.addr").read_text().strip()
+        announced = await published_announcements(bootstrap)
+        _, peak = rss_of(pid)
+    finally:
+        await stop_daemon(daemon)
+        await site.stop()
+    warnings = sum(1 for line in log_path.read_text("utf-8", errors="replace").splitlines()
+                   if '"level": "warning"' in line)
+    instances = log_path.read_text("utf-8", errors="replace").count("maximum number of running instances")
+
+    ms_idle = idle_cpu / max(1, checks) * 1000
+    ms_busy = busy_cpu / max(1, busy_checks) * 1000
+    ms_net = max(0.0, idle_cpu - idle_share * idle_wall) / max(1, checks) * 1000
+    print(f"sources: {sources:,} html lists of {ITEMS} notices on one loopback host, interval {interval:g} s; "
+          f"daemon: huabei-watch run --role watcher (embedded broker, admin server, log level info)")
+    print(f"RSS before the first request: {rss_ready:.0f} MB; after the first poll: {rss_after_first:.0f} MB; "
+          f"steady: {rss_steady:.0f} MB; peak: {peak:.0f} MB")
+    print(f"first poll of every source: {first_cpu:.1f} s CPU, {first_wall:.1f} s wall "
+          f"(daemon: {figures['first']['seconds']} s from its start of polling, {figures['first']['failed']} failed)")
+    print(f"baseline, the same daemon with no source: {idle_share:.1%} of a core, RSS {idle_rss:.0f} MB; "
+          f"a bare aiohttp client, same conditional GET: {raw_ms:.3f} ms CPU per check")
+    print(f"steady, all 304: {checks:,} checks ({not_modified:,} answered 304) in {idle_wall:.0f} s: "
+          f"{idle_cpu:.2f} s CPU, {ms_idle:.3f} ms per check ({ms_net:.3f} ms above the idle daemon; "
+          f"{ms_net / raw_ms:.1f}x the bare client), {idle_cpu / idle_wall:.1%} of a core")
+    print(f"steady, {CHANGE_SHARE:.0%} new notices per interval: {busy_checks:,} checks in {busy_wall:.0f} s: "
+          f"{busy_cpu:.2f} s CPU, {ms_busy:.3f} ms per check, {busy_cpu / busy_wall:.1%} of a core")
+    twice = sum(1 for n in announced.values() if n > 1)
+    print(f"notices added by the platform: {added}; announcement.published on the topic: {sum(announced.values())} "
+          f"({len(announced)} distinct, {twice} twice); warnings logged: {warnings}; "
+          f"'maximum number of running instances': {instances}")
+    print(f"target <= {TARGET_MS_PER_CHECK} ms CPU per unchanged check: {verdict(ms_idle <= TARGET_MS_PER_CHECK)}; "
+          f"target <= {TARGET_RSS_MB:.0f} MB RSS (peak): {verdict(peak <= TARGET_RSS_MB)}; "
+          f"target first poll <= {TARGET_FIRST_CPU_S:.0f} s CPU: {verdict(first_cpu <= TARGET_FIRST_CPU_S)}; "
+          f"every notice published once: {verdict(len(announced) == added and twice == 0)}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    await changedetection_baseline(changedetection, sources, interval)
+
+
+async def changedetection_baseline(exe: str | None, sources: int, interval: float) -> None:
+    """changedetection.io on the same pages, when it is installed (never a dependency here)."""
+    if exe is None:
+        print("baseline changedetection.io: not installed, skipped (pip install changedetection.io in a "
+              "separate environment and pass --changedetection PATH to compare; it is not a dependency of "
+              "this project)")
+        return
+    site = await Site.start(sources)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-cdio-"))
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        exe, "-d", str(tmp), "-p", str(port), "-h", "127.0.0.1",
+        stdout=asyncio.subprocess.DEVNULL, stderr=(tmp / "cdio.log").open("wb"),
+        env={**os.environ, "ALLOW_IANA_RESTRICTED_ADDRESSES": "true"},  # our pages are on 127.0.0.1
+    )
+    try:
+        token = await wait_for("changedetection.io's API token", lambda: _cdio_token(tmp), timeout=60, every=0.5)
+        base = f"http://127.0.0.1:{port}/api/v1"
+        async with aiohttp.ClientSession(headers={"x-api-key": token}) as http:
+            async def listing() -> tuple[list[str]] | None:
+                try:
+                    async with http.get(f"{base}/watch") as resp:
+                        return (list(dict(await resp.json())),) if resp.status == 200 else None
+                except aiohttp.ClientError:
+                    return None  # not listening yet (the datastore is written first)
+
+            (examples,) = await wait_for("changedetection.io's API", listing, timeout=120, every=0.5)
+            for uuid in examples:  # a fresh install adds example watches
+                async with http.delete(f"{base}/watch/{uuid}"):
+                    pass
+            for i in range(sources):
+                body = {"url": f"http://127.0.0.1:{site.port}/list/{i}", "time_between_check": {"seconds": int(interval)},
+                        "time_between_check_use_default": False}
+                async with http.post(f"{base}/watch", json=body) as resp:
+                    if resp.status >= 300:
+                        raise SystemExit(f"changedetection.io refused a watch: {resp.status} {await resp.text()}")
+        async def all_checked() -> bool:
+            return int((await site.command("stats"))["list_requests"]) >= sources
+
+        await wait_for("changedetection.io's first check of every page", all_checked,
+                       timeout=max(180.0, 4 * interval), every=1.0)
+        await asyncio.sleep(interval)  # its first round over
+        s0, c0, w0 = await site.command("stats"), cpu_of(proc.pid), time.monotonic()
+        await asyncio.sleep(2 * interval)
+        s1, c1, w1 = await site.command("stats"), cpu_of(proc.pid), time.monotonic()
+        checks = s1["list_requests"] - s0["list_requests"]
+        rss, peak = rss_of(proc.pid)
+        print(f"baseline changedetection.io: {checks:,} checks in {w1 - w0:.0f} s: {c1 - c0:.2f} s CPU, "
+              f"{(c1 - c0) / max(1, checks) * 1000:.3f} ms per check, RSS {rss:.0f} MB (peak {peak:.0f} MB)")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), 30)
+        except TimeoutError:
+            proc.kill()
+        await site.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _cdio_token(datastore: Path) -> str | None:
+    for name in ("changedetection.json", "url-watches.json"):  # 0.50+, older
+        try:
+            data = json.loads((datastore / name).read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        token = data.get("settings", {}).get("application", {}).get("api_access_token")
+        if token:
+            return str(token)
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,12 +425,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="200 sources at a 10 s interval instead of 2,000 at 30 s")
     ap.add_argument("--sources", type=int, default=None)
     ap.add_argument("--interval", type=float, default=None)
-    ap.add_argument("--intervals", type=int, default=2)
+    ap.add_argument("--changedetection", metavar="PATH", default=shutil.which("changedetection.io"),
+                    help="changedetection.io's executable for the baseline (default: the one on PATH)")
+    ap.add_argument("--no-changedetection", action="store_true", help="skip the changedetection.io baseline")
+    ap.add_argument("--raw-client", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    quiet_logs()
+    if args.raw_client:
+        asyncio.run(raw_client(args.raw_client, args.sources or 2_000))
+        return 0
     sources = args.sources or (200 if args.quick else 2_000)
     interval = args.interval or (10.0 if args.quick else 30.0)
-    asyncio.run(run(sources, interval, args.intervals, args.quick))
+    asyncio.run(run(sources, interval, args.quick, None if args.no_changedetection else args.changedetection))
     return 0
 
 

@@ -36,20 +36,25 @@ from watcher.payments.ingest import make_payment_results_handler
 from watcher.payments.pipeline import KafkaSink, PaymentPipeline
 from watcher.sandbox import SandboxServer, sandbox_sources, start_sandbox
 from watcher.settings import WatcherConfig
-from watcher.sources.announcements import AnnouncementWatcher, add_poll_job
+from watcher.sources.announcements import AnnouncementWatcher
 from watcher.sources.extract import NoticeRef
 from watcher.sources.fetch import Fetcher
 from watcher.sources.housekeeping import prune_watcher
+from watcher.sources.polling import AnnouncementPolling
 from watcher.sources.probe_config import HttpProbe
 from watcher.sources.probe_state import ProbeState
 from watcher.sources.probe_store import probe_states, save_hours
 from watcher.sources.probes import ProbeRunner, schedule_probes
 from watcher.sources.seen import SqlSeenStore
+from watcher.sources.source_states import SourceStates
 
 if TYPE_CHECKING:
     from watcher.sources.precreate import PrecreateScheduler
 
 log = logging.getLogger(__name__)
+
+#: At shutdown, how long polls in flight may take to finish before the sources' states are written.
+_POLL_DRAIN_S = 10.0
 
 #: Called by an announcement source with each notice it understood.
 NoticeHandler = Callable[[NoticeRef, NoticeUnderstanding, datetime], Awaitable[None]]
@@ -98,20 +103,21 @@ async def create_watcher_role(
     # Announcements (interface-change notices go to the compatibility check).
     fetcher = Fetcher(http, clock)
     store = SqlSeenStore(db.engine)
+    states = SourceStates(store)
     on_notice = interface_notice_handler(compat)
-    watchers = [AnnouncementWatcher(src, fetcher, store, publisher, clock, understand, on_understood=on_notice)
-                for src in sources]
+    watchers = [AnnouncementWatcher(src, fetcher, store, publisher, clock, understand, states=states,
+                                    on_understood=on_notice) for src in sources]
+    polling = AnnouncementPolling(watchers, states, clock)
 
     # Synthetic pre-order probe.
     precreate = (_precreate_scheduler(s.alipay, payments, publisher, clock, http)
                  if s.alipay.enabled and s.alipay.merchants else None)
 
-    role = WatcherRole(db=db, registry=registry, compat=compat, watchers=watchers, probes=probes, payments=payments,
+    role = WatcherRole(db=db, registry=registry, compat=compat, polling=polling, probes=probes, payments=payments,
                        precreate=precreate, sandbox=sandbox, payment_results_topic=payment_results_topic)
     schedule_housekeeping(scheduler, role.name, functools.partial(prune_watcher, db, s.retention),
                           every=s.retention.prune_every, clock=clock)
-    for w in watchers:
-        add_poll_job(scheduler, w)  # first poll at once, then every interval
+    polling.schedule(scheduler)  # one tick for every source: first polls spread over a few seconds
     metrics.live_gauge("huabei_source_consecutive_failures", "Failed polls in a row, per notice source", ("source",),
                        lambda: [((w.source_id,), float(w.consecutive_failures)) for w in watchers])
     metrics.live_gauge("huabei_source_degraded", "1 while a notice source is reported degraded", ("source",),
@@ -227,7 +233,7 @@ class WatcherRole:
         db: Database,
         registry: MerchantRegistry,
         compat: CompatChecker,
-        watchers: list[AnnouncementWatcher],
+        polling: AnnouncementPolling,
         probes: ProbeRunner | None,
         payments: PaymentPipeline,
         precreate: PrecreateScheduler | None,
@@ -242,7 +248,9 @@ class WatcherRole:
         self.payments = payments
         #: None unless ``sandbox.enabled``.
         self.sandbox = sandbox
-        self.watchers = watchers
+        #: Every announcement source, on one timing wheel; its states are written behind.
+        self.polling = polling
+        self.watchers = list(polling.watchers.values())
         #: None unless the pre-order probe is enabled (``alipay.enabled`` with merchants).
         self.precreate = precreate
         self.precreate_stop = asyncio.Event()
@@ -280,6 +288,7 @@ class WatcherRole:
 
     async def stop(self) -> None:
         self.precreate_stop.set()
+        await self.polling.close(_POLL_DRAIN_S)
         await self.compat.drain()
         if self.probes is not None:
             try:

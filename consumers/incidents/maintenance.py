@@ -1,7 +1,13 @@
 """Maintenance windows from notices -> one incident per window.
 
 Incident ids: ``maint:<notice_id>`` for the first window of a notice, ``maint:<notice_id>:<i>`` for
-window ``i`` > 0, so a notice and its later edits address the same incidents.
+window ``i`` > 0, so a notice and its later edits address the same incidents. The notice id is the
+notice's identity across sources (its canonical page URL, else title and windows), so the same
+notice seen on a list page and in a feed, or by several watchers, is one set of incidents.
+
+Only edits move incidents that exist: a ``maintenance.scheduled`` is a source's first sighting of
+a notice, and when the notice already has incidents (another source saw it first) it changes
+nothing -- a feed that lags behind an edit the list page showed cannot put the old window back.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from consumers.incidents.text_zh import maintenance_text
 from consumers.incidents.timing import timed_phase, with_phase
 from huabei_watch.events.common import HUABEI_CHANNELS, Scope, Window
 from huabei_watch.events.incidents import Incident, IncidentKind, Phase
-from huabei_watch.events.signals import MAINTENANCE_CANCELLED, MaintenanceSignal
+from huabei_watch.events.signals import MAINTENANCE_CANCELLED, MAINTENANCE_SCHEDULED, MaintenanceSignal
 
 MANUAL_CLOSE_REF = "ops:resolved"
 _CLOSED_STATUSES = frozenset({"cancelled", "postponed"})
@@ -82,6 +88,8 @@ def apply_maintenance(
     existing = _notice_incidents(signal.notice_id, held)
     if is_older(signal_time, notice_ref, existing):
         return []
+    if event_type == MAINTENANCE_SCHEDULED and existing:
+        return []  # another source's first sighting: what it says was known, or is older than an edit
     cancelled_all = event_type == MAINTENANCE_CANCELLED
     drafts: list[IncidentRecord] = []
     if not signal.windows and not cancelled_all:

@@ -172,14 +172,20 @@ async def upsert(
 
 
 async def upsert_rows(
-    conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
+    conn: AsyncConnection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    keys: Sequence[str],
+    *,
+    keep: Sequence[str] = (),
 ) -> None:
     """:func:`upsert` for many rows with the same columns, as one executemany (batched by the
-    driver): thousands of rows per round trip instead of one statement each."""
+    driver): thousands of rows per round trip instead of one statement each. Columns in ``keep``
+    keep the existing row's value."""
     if not rows:
         return
     cols = tuple(rows[0])
-    set_cols = tuple(k for k in cols if k not in keys)
+    set_cols = tuple(k for k in cols if k not in keys and k not in keep)
     shape = ("upsert", table, cols, tuple(keys), set_cols)
 
     def build(ins: Any) -> Any:
@@ -193,7 +199,7 @@ async def upsert_rows(
 async def accumulate(
     conn: AsyncConnection,
     table: Table,
-    values: Mapping[str, Any],
+    values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
     keys: Sequence[str],
     *,
     sums: Sequence[str] = (),
@@ -201,8 +207,12 @@ async def accumulate(
 ) -> None:
     """Insert the row, or fold it into the row with the same ``keys``: columns in ``sums`` are
     added, columns in ``maxes`` keep the larger value, the others are replaced. One statement, so
-    concurrent writers never lose a count (a summary row per interval, e.g. checks per hour)."""
-    cols = tuple(values)
+    concurrent writers never lose a count (a summary row per interval, e.g. checks per hour).
+    ``values`` may be a list of rows with the same columns: one executemany for all of them."""
+    rows = [values] if isinstance(values, Mapping) else list(values)
+    if not rows:
+        return
+    cols = tuple(rows[0])
     shape = ("accumulate", table, cols, tuple(keys), tuple(sums), tuple(maxes))
     postgres = conn.dialect.name == "postgresql"
 
@@ -220,4 +230,5 @@ async def accumulate(
                 update[k] = ins.excluded[k]
         return ins.on_conflict_do_update(index_elements=list(keys), set_=update)
 
-    await conn.execute(_statement(conn, shape, build), dict(values))
+    stmt = _statement(conn, shape, build)
+    await conn.execute(stmt, dict(rows[0]) if len(rows) == 1 else [dict(r) for r in rows])

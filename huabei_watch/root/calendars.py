@@ -19,10 +19,6 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
-from icalendar import Calendar
-from icalendar import Event as VEvent
-
 from huabei_watch.clock import to_shanghai
 from huabei_watch.events import Incident, IncidentKind, Phase
 
@@ -82,6 +78,9 @@ def maintenance_calendar(
 ) -> bytes:
     """The iCalendar document of ``incidents`` (already chosen by :func:`calendar_windows`).
     ``switches``: say when Huabei goes off at the cashier (false for a merchant we never switch)."""
+    from icalendar import Calendar  # imported when a calendar is asked for (memory of every process)
+    from icalendar import Event as VEvent
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -125,6 +124,8 @@ def incidents_atom(incidents: Sequence[Incident], *, base_url: str, now: datetim
     """The Atom document of ``incidents`` (newest change first), each entry linking to its page
     under ``base_url`` (``/status/incidents/{id}``)."""
     base = base_url.rstrip("/")
+    from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]  # imported when a feed is asked for
+
     fg = FeedGenerator()
     fg.id(f"{base}/v1/incidents.atom")
     fg.title("huabei-watch 事件 Incidents")

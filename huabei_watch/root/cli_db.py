@@ -11,18 +11,22 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from huabei_watch.db.engine import Database
-from huabei_watch.db.migrate import UPGRADE_COMMAND, Migrations, SchemaNotCurrent
 from huabei_watch.errors import ConfigError, HuabeiWatchError
 from huabei_watch.root import schema
 from huabei_watch.root.settings import Settings, load_settings
 
+if TYPE_CHECKING:  # Alembic is imported when a db command runs, not by every process that builds the parser
+    from huabei_watch.db.migrate import Migrations
+
 
 def _run(args: argparse.Namespace, body: Callable[[Migrations, Database], Awaitable[int]]) -> int:
+    from huabei_watch.db.migrate import SchemaNotCurrent
+
     try:
         settings: Settings = load_settings(Path(args.config) if args.config else None)
     except ConfigError as exc:
@@ -69,6 +73,8 @@ async def _check(m: Migrations, db: Database) -> int:
 
 
 async def _current(m: Migrations, db: Database) -> int:
+    from huabei_watch.db.migrate import UPGRADE_COMMAND
+
     status = await m.status(db)
     at = ", ".join(status.current) or "none"
     if status.at_head:

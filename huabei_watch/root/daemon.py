@@ -96,10 +96,9 @@ ROLE_FACTORIES: Mapping[str, RoleFactory[Settings]] = {
 
 
 def role_factories(names: list[str]) -> dict[str, RoleFactory[Settings]]:
-    """Name -> factory of ``names``, in the order given. Loads every role's tables (the schema is
-    the whole daemon's, whichever roles one process runs; the migrations check it). Raises
-    ValueError for an unknown name."""
-    schema.load_tables()
+    """Name -> factory of ``names``, in the order given. Raises ValueError for an unknown name.
+    Every role's tables are loaded only when the database must be upgraded or checked
+    (:func:`huabei_watch.root.schema.migrations`): a process imports the stores of its own roles."""
     unknown = [n for n in names if n not in ROLE_FACTORIES]
     if unknown:
         raise ValueError(f"unknown role {unknown[0]!r} (known: {', '.join(ROLE_FACTORIES)})")

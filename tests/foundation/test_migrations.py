@@ -132,6 +132,36 @@ async def test_sqlite_upgrades_itself_at_start_and_other_databases_must_be_curre
         assert await tables(empty) == set()  # nothing was created behind the operator's back
 
 
+def test_the_head_a_process_checks_without_alembic_is_alembic_head() -> None:
+    assert schema.migrations().head() == schema.HEAD_REVISION
+
+
+async def test_a_process_whose_database_is_at_head_starts_without_loading_alembic(
+    tmp_path: Path, python_exe: str
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"
+    db = await Database.open(url, retry_for=5)
+    try:
+        await schema.migrations().upgrade(db)
+    finally:
+        await db.close()
+    script = (
+        "import asyncio, sys\n"
+        "from huabei_watch.db.engine import Database\n"
+        "from huabei_watch.root import schema\n"
+        "async def main():\n"
+        f"    db = await Database.open({url!r}, retry_for=5)\n"
+        "    await schema.prepare_database(db)\n"
+        "    await db.close()\n"
+        "asyncio.run(main())\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+    )
+    proc = await asyncio.create_subprocess_exec(python_exe, "-c", script, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0 and out.decode().strip() == "[]", err.decode()[-2000:]
+
+
 async def test_two_processes_upgrading_at_once_apply_each_revision_once(
     empty: Database, tmp_path: Path, python_exe: str
 ) -> None:

@@ -208,6 +208,31 @@ def test_lagging_replica_republishing_an_applied_revision_later_changes_nothing(
     assert e.get("maint:n1").starts_at == moved[0]  # type: ignore[union-attr]
 
 
+def test_a_second_source_seeing_the_notice_first_time_changes_nothing_even_when_it_lags() -> None:
+    e = engine()
+    [opened] = e.apply(maintenance(revision="list-r1", at=T0), T0)
+    moved = (WIN_START + timedelta(hours=1), WIN_END + timedelta(hours=1))
+    e.apply(updated(revision="list-r2", windows=(moved,), at=T0 + timedelta(minutes=5)), T0 + timedelta(minutes=5))
+    # the feed of the same platform lists the notice only now, still with the old window
+    feed_first = maintenance(revision="feed-r1", at=T0 + timedelta(minutes=6))
+    assert e.apply(feed_first, T0 + timedelta(minutes=6)) == []
+    assert e.get("maint:n1").starts_at == moved[0]  # type: ignore[union-attr]
+    # the feed's own edit later (same windows as the list's edit): still one incident, no change
+    feed_edit = updated(revision="feed-r2", windows=(moved,), at=T0 + timedelta(minutes=9))
+    assert e.apply(feed_edit, T0 + timedelta(minutes=9)) == []
+    assert [i.incident_id for i in e.incidents()] == [opened.incident_id]
+
+
+def test_an_edit_seen_by_the_second_source_moves_the_one_incident() -> None:
+    e = engine()
+    e.apply(maintenance(revision="list-r1", at=T0), T0)
+    assert e.apply(maintenance(revision="feed-r1", at=T0 + timedelta(minutes=1)), T0 + timedelta(minutes=1)) == []
+    later = (WIN_START + timedelta(days=1), WIN_END + timedelta(days=1))
+    [moved] = e.apply(updated(revision="feed-r2", windows=(later,), at=T0 + timedelta(minutes=2)),
+                      T0 + timedelta(minutes=2))
+    assert (moved.incident_id, moved.starts_at, moved.revision) == ("maint:n1", later[0], 2)
+
+
 def test_settings_reject_nonsense_with_readable_errors() -> None:
     from pydantic import ValidationError
 

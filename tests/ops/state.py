@@ -33,7 +33,7 @@ from tests.support import security_section
 from watcher.sources.probe_hours import HourSummary, hour_of
 from watcher.sources.probe_state import Health, ProbeState
 from watcher.sources.probe_store import probe_states, save_hours
-from watcher.sources.seen import SourceState, SqlSeenStore
+from watcher.sources.seen import SourceState, SqlSeenStore, poll_hour
 
 NOW = datetime(2026, 11, 28, 2, 30, tzinfo=SHANGHAI)
 START = datetime(2026, 11, 28, 2, 0, tzinfo=SHANGHAI)
@@ -126,9 +126,9 @@ async def seed_history(db: Database) -> None:
     for i in range(71, 0, -1):
         at = NOW - timedelta(hours=i)
         bad = 1 <= i <= 4
-        await seen.put_state(SourceState(source_id="dev-rss", last_poll_at=at, initialized_at=NOW - timedelta(days=3),
+        await _polled(seen, SourceState(source_id="dev-rss", last_poll_at=at, initialized_at=NOW - timedelta(days=3),
                                          consecutive_failures=1 if bad else 0, last_error="HTTP 503" if bad else ""))
-        await seen.put_state(SourceState(source_id="alipay-notices", last_poll_at=at, initialized_at=NOW - timedelta(days=3)))
+        await _polled(seen, SourceState(source_id="alipay-notices", last_poll_at=at, initialized_at=NOW - timedelta(days=3)))
 
     deliveries = SqlDeliveryStore(db.engine)
     for day in range(1, 30, 2):
@@ -170,9 +170,9 @@ async def seed(db: Database, *, history: bool = True) -> None:
     await _switch(cashier, "m-own", (PCREDIT,), NOW + timedelta(hours=3), "acct:m-own merchant account", "acct:m-own")
     await _switch(cashier, "m-expired", (PCREDIT,), NOW - timedelta(minutes=1), "expired")
     seen = SqlSeenStore(db.engine)
-    await seen.put_state(SourceState(source_id="alipay-notices", last_poll_at=NOW - timedelta(minutes=1),
+    await _polled(seen, SourceState(source_id="alipay-notices", last_poll_at=NOW - timedelta(minutes=1),
                                      initialized_at=NOW - timedelta(days=3)))
-    await seen.put_state(SourceState(source_id="dev-rss", last_poll_at=NOW - timedelta(minutes=2),
+    await _polled(seen, SourceState(source_id="dev-rss", last_poll_at=NOW - timedelta(minutes=2),
                                      initialized_at=NOW - timedelta(days=3), consecutive_failures=5,
                                      failing_since=NOW - timedelta(minutes=40), degraded=True, last_error="HTTP 503 from feed"))
     down = ProbeState(
@@ -199,3 +199,10 @@ async def serving(tmp_path: Path, broker: EmbeddedBroker, prefix: str, *, ops_to
         yield app
     finally:
         await app.stop()
+
+
+async def _polled(seen: SqlSeenStore, state: SourceState) -> None:
+    """A poll of the source at ``state.last_poll_at`` as the watcher records it (state and hourly count)."""
+    assert state.last_poll_at is not None
+    failed = 1 if state.consecutive_failures else 0
+    await seen.save_states([state], {(state.source_id, poll_hour(state.last_poll_at)): (1, failed)})

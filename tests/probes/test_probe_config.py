@@ -97,7 +97,8 @@ HTTP = {"kind": "http", "id": "p", "url": "https://127.0.0.1/health"}
         ({**HTTP, "max_latency_ms": 0}, "probes[0].max_latency_ms: must be > 0 ms"),
         ({**HTTP, "min_cert_days": -1}, "probes[0].min_cert_days: must be >= 0 days"),
         ({**HTTP, "intervall": 5}, "probes[0].intervall: unknown key (check the spelling)"),
-        ({**HTTP, "id": "Bad Id"}, "probes[0].id: must be 1-64 of lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"),
+        ({**HTTP, "id": "Bad Id"}, "probes[0].id: must be 1-64 of letters, digits, '.', '_', ':' or '-', starting with a letter or digit"),
+        ({**HTTP, "id": "-gw"}, "probes[0].id: must be 1-64 of letters, digits, '.', '_', ':' or '-', starting with a letter or digit"),
         ({**HTTP, "scope": "m1"}, 'probes[0].scope: must be "platform" or a list of merchant ids'),
         ({**HTTP, "scope": 3}, 'probes[0].scope: must be "platform" or a list of merchant ids'),
         ({**HTTP, "scope": []}, 'probes[0].scope: an empty merchant list probes for nobody: use "platform" or list merchant ids'),
@@ -142,6 +143,16 @@ def test_problem_index_points_at_the_offending_entry_and_lists_all_problems() ->
         load_probes(entries, path="/etc/huabei-watch.toml")
     assert info.value.problems == ["probes[2].interval: must be >= 1 s", "probes[2].failure_threshold: must be >= 1"]
     assert "/etc/huabei-watch.toml" in str(info.value)
+
+
+def test_probe_ids_take_upper_case_like_source_and_merchant_ids() -> None:
+    from watcher.sources.announce_config import HtmlSource
+
+    ids = ["Alipay-GW", "alipay-gw", "GW.v2:primary"]
+    probes = load_probes([{"kind": "tcp", "id": i, "host": "127.0.0.1", "port": 1} for i in ids])
+    assert [p.id for p in probes] == ids, "case-sensitive: two ids differing in case are two probes"
+    for i in ids:
+        assert HtmlSource(id=i, list_url="https://example.com/", item_selector="li").id == i
 
 
 def test_duplicate_probe_ids_are_rejected() -> None:

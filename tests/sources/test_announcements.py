@@ -32,6 +32,7 @@ from watcher.sources.announcements import AnnouncementWatcher
 from watcher.sources.extract import notice_id_for_url
 from watcher.sources.fetch import Fetcher
 from watcher.sources.seen import SqlSeenStore
+from watcher.sources.source_states import SourceStates
 
 GBK = "/notice/detail_maint_gbk.html"
 OLD = "/notice/detail_old_maint.html"
@@ -65,9 +66,10 @@ def make_watcher(
     store: SqlSeenStore,
     clock: ManualClock,
     publisher: RecordingPublisher | None = None,
+    states: SourceStates | None = None,
 ) -> tuple[AnnouncementWatcher, RecordingPublisher]:
     pub = publisher or RecordingPublisher()
-    return AnnouncementWatcher(cfg, fetcher, store, pub, clock, standin_understand), pub
+    return AnnouncementWatcher(cfg, fetcher, store, pub, clock, standin_understand, states=states), pub
 
 
 def types(events: list[Event[EventData]]) -> list[str]:
@@ -252,11 +254,14 @@ async def test_failing_list_page_counts_towards_degraded(
     site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock
 ) -> None:
     site.pages["/notice/"] = Page(b"busy", status=503)
-    watcher, pub = make_watcher(html_source(site, degraded_after=2), fetcher, store, clock)
+    states = SourceStates(store)
+    watcher, pub = make_watcher(html_source(site, degraded_after=2), fetcher, store, clock, states=states)
     first = await watcher.poll_once()
     second = await watcher.poll_once()
     assert "HTTP 503" in (first.error or "")
     assert types(pub.events) == [SOURCE_DEGRADED]
+    assert (await store.get_state("example-notices")).consecutive_failures == 0, "written behind, not yet"
+    await states.flush()
     assert second.error and (await store.get_state("example-notices")).consecutive_failures == 2
 
 
@@ -337,7 +342,8 @@ async def test_publish_failure_marks_nothing_seen_and_republishes_next_poll(
     site.pages[FEE] = Page(page("detail_fee.html"))
     site.pages["/notice/gone.html"] = Page(page("detail_fee.html"))
     flaky = FlakyPublisher(failures=1)
-    watcher, _ = make_watcher(html_source(site), fetcher, store, clock, flaky)
+    states = SourceStates(store)
+    watcher, _ = make_watcher(html_source(site), fetcher, store, clock, flaky, states)
     await watcher.poll_once()
     serve_list(site)
 
@@ -345,6 +351,7 @@ async def test_publish_failure_marks_nothing_seen_and_republishes_next_poll(
     assert not failed.ok and failed.error == "publish failed: broker unavailable"
     assert flaky.events == []
     assert await store.get("example-notices", notice_id_for_url(site.url(GBK))) is None
+    await states.flush()
     state = await store.get_state("example-notices")
     assert state.consecutive_failures == 0, "a bus outage is not the source's fault"
 
@@ -412,7 +419,8 @@ async def test_json_api_new_item_is_announced(
     site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock
 ) -> None:
     doc = page("api.json")
-    site.pages["/api/notices"] = Page(doc.replace(b'"noticeId": 90017', b'"noticeId": 1'), "application/json")
+    renamed = doc.replace(b'"noticeId": 90017', b'"noticeId": 1').replace(b"/notice/90017", b"/notice/1")
+    site.pages["/api/notices"] = Page(renamed, "application/json")
     cfg = JsonSource(
         id="example-api", url=site.url("/api/notices"), items_path="data.list", id_field="noticeId",
         url_field="link", date_field="publishTime", body_field="content", politeness_delay=0,
@@ -435,27 +443,6 @@ async def test_poll_never_raises_on_list_errors(
     watcher, _ = make_watcher(html_source(site), fetcher, store, clock)
     report = await watcher.poll_once()
     assert not report.ok and f"HTTP {status}" in (report.error or "")
-
-
-async def test_poll_job_is_scheduled_with_the_source_interval_and_jitter(
-    site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock
-) -> None:
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-    from watcher.sources.announcements import add_poll_job
-
-    watcher, _ = make_watcher(html_source(site, interval=90, jitter=10), fetcher, store, clock)
-    scheduler = AsyncIOScheduler(timezone=SHANGHAI)
-    scheduler.start(paused=True)
-    try:
-        add_poll_job(scheduler, watcher)
-        add_poll_job(scheduler, watcher)  # replace_existing: still one job
-        jobs = scheduler.get_jobs()
-    finally:
-        scheduler.shutdown(wait=False)
-    assert [j.id for j in jobs] == ["announce:example-notices"]
-    assert jobs[0].trigger.interval == timedelta(seconds=90) and jobs[0].trigger.jitter == 10
-    assert jobs[0].max_instances == 1 and jobs[0].misfire_grace_time == 300
 
 
 async def test_a_failing_source_is_logged_unavailable_once_and_back_once(

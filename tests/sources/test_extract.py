@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urljoin
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from huabei_watch.errors import InvalidInput
 from tests.sources.helpers import page
 from watcher.sources.extract import (
     LayoutChanged,
     canonical_url,
+    container_of,
     extract_body,
     extract_feed,
     extract_html_list,
@@ -57,6 +61,9 @@ def test_publication_dates_are_read_in_shanghai(value: object, fmt: str | None, 
         ("https://Open.Example.com/notice/1.html#top", "https://open.example.com/notice/1.html"),
         ("https://open.example.com/notice/1.html?spm=a.b&utm_source=x", "https://open.example.com/notice/1.html"),
         ("https://open.example.com/n?id=2&lang=zh", "https://open.example.com/n?lang=zh&id=2"),
+        ("https://open.example.com:443/notice/1.html", "https://open.example.com/notice/1.html"),
+        ("HTTP://open.example.com:80/notice/1/", "http://open.example.com/notice/1"),
+        ("https://open.example.com/notice/1.html/?from=list", "https://open.example.com/notice/1.html"),
     ],
 )
 def test_notice_ids_ignore_fragments_tracking_and_query_order(a: str, b: str) -> None:
@@ -67,6 +74,64 @@ def test_notice_ids_ignore_fragments_tracking_and_query_order(a: str, b: str) ->
 def test_notice_ids_differ_for_different_notices() -> None:
     assert notice_id_for_url(BASE + "1.html") != notice_id_for_url(BASE + "2.html")
     assert canonical_url("https://open.example.com") == "https://open.example.com/"
+    assert notice_id_for_url("https://open.example.com:8443/n/1") != notice_id_for_url("https://open.example.com/n/1")
+    assert notice_id_for_url("http://open.example.com/n/1") != notice_id_for_url("https://open.example.com/n/1")
+
+
+@pytest.mark.parametrize(
+    ("guid", "link", "detail"),
+    [
+        ('<guid isPermaLink="false">notice-1</guid>', "<link>/n/1.html</link>", "https://open.example.com/n/1.html"),
+        ("<guid>https://open.example.com/n/1.html</guid>", "", "https://open.example.com/n/1.html"),
+        ('<guid isPermaLink="true">https://open.example.com/n/1.html</guid>', "", "https://open.example.com/n/1.html"),
+        ('<guid isPermaLink="false">https://open.example.com/n/1.html</guid>', "", None),
+        ("<guid>notice-1</guid>", "", None),
+    ],
+)
+def test_feed_items_name_their_page_by_link_or_permalink_guid(guid: str, link: str, detail: str | None) -> None:
+    xml = f"<rss version='2.0'><channel><item><title>t</title>{guid}{link}</item></channel></rss>"
+    [ref] = extract_feed(xml, "https://open.example.com/feed.xml")
+    assert ref.detail_url == detail
+
+
+def test_atom_entry_names_its_page_by_its_alternate_link_or_an_http_id() -> None:
+    atom = ("<feed xmlns='http://www.w3.org/2005/Atom'><entry><id>tag:example.com,2026:1</id><title>a</title>"
+            "<link rel='alternate' href='https://open.example.com/n/1'/></entry>"
+            "<entry><id>https://open.example.com/n/2</id><title>b</title></entry>"
+            "<entry><id>tag:example.com,2026:3</id><title>c</title></entry></feed>")
+    refs = extract_feed(atom, "https://open.example.com/atom")
+    assert [r.detail_url for r in refs] == ["https://open.example.com/n/1", "https://open.example.com/n/2", None]
+
+
+def test_a_list_with_its_container_but_no_items_is_empty_not_a_changed_layout() -> None:
+    html = "<html><body><ul class='notice-list'></ul></body></html>"
+    assert extract_html_list(html, BASE, item_selector="ul.notice-list li.notice-item") == []
+    assert extract_html_list(html, BASE, item_selector="li", container_selector="ul.notice-list") == []
+    with pytest.raises(LayoutChanged, match=r"neither does its container 'div\.list'"):
+        extract_html_list(html, BASE, item_selector="div.list > li")
+    with pytest.raises(LayoutChanged, match="matches nothing on"):
+        extract_html_list(html, BASE, item_selector="li")
+
+
+@pytest.mark.parametrize(
+    ("selector", "container"),
+    [
+        ("ul.notices li", "ul.notices"),
+        ("ul.notices > li.item", "ul.notices"),
+        ("div#main  ul li", "div#main  ul"),
+        ("li", None),
+        ("ul li, ol li", None),
+        ("h2 + p", None),
+        ("h2 ~ p", None),
+        ('a[title="x y"]', None),
+        ('div a[title="x y"]', "div"),
+        ("ul li:not(.a .b)", "ul"),
+    ],
+)
+def test_the_container_of_an_item_selector_is_its_selector_without_the_last_step(
+    selector: str, container: str | None
+) -> None:
+    assert container_of(selector) == container
 
 
 def test_list_page_items_have_absolute_urls_titles_and_dates() -> None:
@@ -237,3 +302,32 @@ def test_json_item_without_id_field_gets_its_id_from_the_url() -> None:
     )
     assert refs[0].notice_id == notice_id_for_url("https://open.example.com/n/1")
     assert refs[0].body is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["/", "a", ".", "..", "b.html", "?x=../", "#f", "//", "%2e", "x y"]), min_size=1,
+                max_size=8).map("".join))
+def test_list_links_join_their_base_as_the_standard_library_does(href: str) -> None:
+    html = f"<html><body><ul class='l'><li><a href=\"{href}\">公告</a></li></ul></body></html>"
+    try:
+        refs = extract_html_list(html, BASE + "list/1", item_selector="ul.l li")
+    except LayoutChanged:
+        return  # an href that is only a fragment, or empty: no link
+    assert [r.url for r in refs] == [urljoin(BASE + "list/1", href.strip())]
+    assert canonical_url(refs[0].url) == canonical_url(canonical_url(refs[0].url))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["http", "https"]),
+    st.sampled_from(["open.example.com", "127.0.0.1", "a-b.example"]),
+    st.sampled_from(["", ":80", ":443", ":8080", ":08080", ":1", ":65536"]),
+    st.lists(st.sampled_from(["/", "a", ".", "..", "b.html", "%2e", "//", "Z"]), min_size=1, max_size=6).map("".join),
+)
+def test_a_plain_url_is_canonical_as_written_exactly_when_the_full_rules_say_so(
+    scheme: str, host: str, port: str, path: str
+) -> None:
+    url = f"{scheme}://{host}{port}/{path}"
+    # An upper-case scheme takes the full rules (urlsplit, default port dropped, trailing "/" cut);
+    # a plain URL may skip them only where they would change nothing.
+    assert canonical_url(url) == canonical_url(scheme.upper() + url[len(scheme):])

@@ -59,12 +59,12 @@ async def test_source_state_defaults_and_upserts(any_store: SqlSeenStore) -> Non
     assert not await any_store.source_known("s1")
 
     failing = SourceState(source_id="s1", consecutive_failures=2, failing_since=START, last_error="HTTP 503", last_poll_at=START)
-    await any_store.put_state(failing)
+    await any_store.save_states([failing], {})
     assert await any_store.get_state("s1") == failing
     assert not await any_store.source_known("s1"), "failed polls do not make a source known"
 
     done = replace(failing, etag='"e1"', content_hash="h", initialized_at=START, consecutive_failures=0, failing_since=None)
-    await any_store.put_state(done)
+    await any_store.save_states([done], {})
     got = await any_store.get_state("s1")
     assert got == done and got.initialized_at is not None and got.initialized_at.astimezone(UTC) == START
     assert await any_store.source_known("s1")

@@ -53,6 +53,11 @@ class SourceCommon(BaseModel):
     first_poll_details: int = Field(
         default=30, ge=0, description="On a source's first poll, read at most this many detail pages"
     )
+    detail_recheck: Annotated[float, Duration(ge=30, le=86_400)] = Field(
+        default=600.0,
+        description="Read again the page of a notice whose maintenance is still ahead this often, even "
+        "when the list did not change (conditional GET; at most one page a poll)",
+    )
 
     @field_validator("encoding")
     @classmethod
@@ -72,11 +77,19 @@ class HtmlSource(SourceCommon):
     ``title_selector``/``link_selector``/``date_selector`` are relative to each item. Without a
     ``link_selector`` the item itself (if it is an ``<a>``) or its first ``<a href>`` is the link;
     without a ``title_selector`` the link's text is the title.
+
+    A page where ``item_selector`` matches nothing is an empty list when the list's container is
+    there (``container_selector``, or by default the item selector without its last step:
+    ``ul.notices`` for ``ul.notices li``), and a changed layout otherwise. With a one-step item
+    selector (``li``) and no ``container_selector``, no match is always a changed layout.
     """
 
     kind: Literal["html"] = "html"
     list_url: str
     item_selector: str = Field(min_length=1)
+    container_selector: str | None = Field(
+        default=None, description="CSS selector of the element holding the list (default: derived from item_selector)"
+    )
     title_selector: str | None = None
     link_selector: str | None = None
     date_selector: str | None = None

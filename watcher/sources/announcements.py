@@ -1,15 +1,24 @@
 """Watching one announcement source: poll, detect new and edited notices, publish signals.
 
-:meth:`AnnouncementWatcher.poll_once` is what the scheduler runs every ``interval`` seconds. It
-never raises: every outcome, including failures, is a :class:`PollReport`. The seen state is
-written only after the events about a notice were published, so a broker outage means the notice
-is published on a later poll, never lost; deterministic event ids make the repeat harmless.
+:meth:`AnnouncementWatcher.poll_once` runs every ``interval`` seconds
+(:class:`~watcher.sources.polling.AnnouncementPolling` starts it). It never raises: every outcome,
+including failures, is a :class:`PollReport`. The notices' records are written only after the
+events about them were published, so a broker outage means a notice is published on a later poll,
+never lost; deterministic event ids make the repeat harmless.
 
-The source's health (failure streak, "unavailable" and "back" logged once each, the poll interval
-with jitter) is the shared :class:`~watcher.sources.poll_health.PollTracker`'s; the streak lives
-in the stored :class:`~watcher.sources.seen.SourceState`, so replicas polling one source share it.
-After ``degraded_after`` failed polls the source publishes ``huabei.source.degraded`` (and
-``huabei.source.recovered`` at the next good poll), retried at later polls until it goes out.
+Cost: a poll that finds the list unchanged (304, or the same bytes) does no database work; the
+source's state lives in :class:`~watcher.sources.source_states.SourceStates` and is written behind
+in batches. A changed list costs one read of all its entries' records (``IN``) and one write of
+those that changed, together with the source's state (one transaction).
+
+Edits that change only a notice's page are found by re-reading, conditionally and at most one a
+poll, the pages of notices whose maintenance windows are still ahead
+(:class:`~watcher.sources.recheck.Rechecks`, every ``detail_recheck`` seconds each).
+
+The source's health (failure streak, "unavailable" and "back" logged once each) is the shared
+:class:`~watcher.sources.poll_health.PollTracker`'s. After ``degraded_after`` failed polls the
+source publishes ``huabei.source.degraded`` (and ``huabei.source.recovered`` at the next good
+poll), retried at later polls until it goes out.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +51,10 @@ from watcher.sources.notice_plan import (
     revision_of,
 )
 from watcher.sources.poll_health import PollHealth, PollTracker
+from watcher.sources.recheck import Rechecks
 from watcher.sources.seen import SeenStore, SourceState
+from watcher.sources.seen_model import SeenNotice
+from watcher.sources.source_states import SourceStates
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +67,14 @@ NOTICES_UNDERSTOOD = Counter(
 )
 
 SourceConfig = HtmlSource | RssSource | JsonSource
+OnUnderstood = Callable[[NoticeRef, Any, datetime], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
 class PollReport:
     """What one poll did. ``ok`` is False when the source (list or a notice page) failed or when
-    publishing failed; ``error`` then says why."""
+    publishing failed; ``error`` then says why. ``rechecked``: pages of notices with windows ahead
+    read again although the list did not change."""
 
     source_id: str
     ok: bool
@@ -72,26 +86,33 @@ class PollReport:
     edited: int = 0
     read: int = 0
     published: int = 0
+    rechecked: int = 0
     error: str | None = None
 
 
 @dataclass(slots=True)
-class _Counts:
+class _Batch:
+    """What one poll will write and report: records in the order they were settled."""
+
+    records: list[SeenNotice] = field(default_factory=list)
+    understood: list[tuple[NoticeRef, Any]] = field(default_factory=list)
+    read_now: set[str] = field(default_factory=set)
     new: int = 0
     edited: int = 0
     read: int = 0
     published: int = 0
+    rechecked: int = 0
 
 
 class _PublishFailed(Exception):
-    def __init__(self, reason: str, published: int) -> None:
+    def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.published = published
 
 
 class AnnouncementWatcher:
-    """Polls one source. Several watchers (one per source) share a :class:`Fetcher` and a store."""
+    """Polls one source. Watchers of one process share a :class:`Fetcher`, a store and a
+    :class:`SourceStates` (without one, a watcher keeps its own over ``seen_store``)."""
 
     def __init__(
         self,
@@ -102,21 +123,26 @@ class AnnouncementWatcher:
         clock: Clock,
         understand: Understand,
         *,
+        states: SourceStates | None = None,
         maintenance_kinds: frozenset[str] = DEFAULT_MAINTENANCE_KINDS,
-        on_understood: Callable[[NoticeRef, Any, datetime], Awaitable[None]] | None = None,
+        on_understood: OnUnderstood | None = None,
     ) -> None:
         """``on_understood(ref, understanding, now)`` runs after a new or edited notice's events were
-        published (e.g. plugin-compatibility checks of interface-change notices); its errors are
-        logged, never raised."""
+        published and its record written (e.g. plugin-compatibility checks of interface-change
+        notices); its errors are logged, never raised."""
         self.cfg = source_cfg
         self._on_understood = on_understood
         self._fetcher = fetcher
         self._store = seen_store
+        self._states = states if states is not None else SourceStates(seen_store)
         self._publisher = publisher
         self._clock = clock
         self._understand = understand
         self._maintenance_kinds = maintenance_kinds
         self._lock = asyncio.Lock()  # one poll of a source at a time in this process
+        self._rechecks = Rechecks(source_cfg.detail_recheck)
+        self._rechecks_loaded = False
+        self._reads_details = isinstance(source_cfg, HtmlSource) or source_cfg.body_selector is not None
         #: As of this process's last finished poll (for /metrics).
         self.consecutive_failures = 0
         self.degraded = False
@@ -137,14 +163,16 @@ class AnnouncementWatcher:
                 report = await self._poll()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # a bug or the database: report it, keep the scheduler alive
+            except Exception as exc:  # a bug or the database: report it, keep the poller alive
                 log.exception("announce.poll_crashed", extra={"source_id": self.source_id})
                 report = PollReport(self.source_id, ok=False, error=f"{type(exc).__name__}: {exc}")
-        log.info(
-            "announce.polled",
-            extra={"source_id": self.source_id, "ok": report.ok, "new": report.new, "edited": report.edited,
-                   "published": report.published, "error": report.error},
-        )
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "announce.polled",
+                extra={"source_id": self.source_id, "ok": report.ok, "not_modified": report.not_modified,
+                       "new": report.new, "edited": report.edited, "published": report.published,
+                       "rechecked": report.rechecked, "error": report.error},
+            )
         return report
 
     # ------------------------------------------------------------ the poll
@@ -152,73 +180,112 @@ class AnnouncementWatcher:
     async def _poll(self) -> PollReport:
         cfg = self.cfg
         now = self._clock.now()
-        state = await self._store.get_state(cfg.id)
+        state = await self._states.get(cfg.id, now)
+        if not self._rechecks_loaded:
+            self._rechecks_loaded = True
+            for notice in self._states.take_watched(cfg.id):
+                self._rechecks.track(notice, now, read_now=False)
         first = state.initialized_at is None
         try:
             page = await self._get(cfg.list_target, etag=state.etag, last_modified=state.last_modified)
         except (TransientError, PermanentError) as exc:
             return await self._failed(state, now, exc.reason, first=first)
-        if page.not_modified:
+        batch = _Batch()
+        if page.not_modified or (not first and page.content_hash == state.content_hash):
+            try:
+                await self._recheck(now, batch)
+            except _PublishFailed as exc:
+                return await self._publish_failed(exc, first, batch, now)
+            if batch.records:
+                await self._store.save(batch.records)
+            await self._settled(batch, now)
+            if not page.not_modified:
+                state = replace(state, etag=page.etag, last_modified=page.last_modified)
             await self._succeeded(state, now)
-            return PollReport(cfg.id, ok=True, first_poll=first, not_modified=True)
-        if not first and page.content_hash == state.content_hash:
-            await self._succeeded(replace(state, etag=page.etag, last_modified=page.last_modified), now)
-            return PollReport(cfg.id, ok=True, unchanged=True)
+            return PollReport(cfg.id, ok=True, first_poll=first, not_modified=page.not_modified,
+                              unchanged=not page.not_modified, edited=batch.edited, read=batch.read,
+                              published=batch.published, rechecked=batch.rechecked)
         try:
             refs = self._extract(page)
         except PermanentError as exc:
             return await self._failed(state, now, exc.reason, first=first)
 
-        counts = _Counts()
         errors: list[str] = []
         budget = cfg.first_poll_details if first else len(refs)
         try:
+            known = await self._store.get_many(cfg.id, [r.notice_id for r in refs])
             # Lists are newest first: publish oldest first; on a first poll read the newest.
             to_read = {r.notice_id for r in refs[:budget]}
             for ref in reversed(refs):
-                error = await self._notice(ref, now, first=first, may_read=ref.notice_id in to_read, counts=counts)
+                error = await self._notice(ref, known.get(ref.notice_id), now, first=first,
+                                           may_read=ref.notice_id in to_read, batch=batch)
                 if error:
                     errors.append(error)
+            if not first:
+                await self._recheck(now, batch)
         except _PublishFailed as exc:
-            log.warning("announce.publish_failed", extra={"source_id": cfg.id, "reason": exc.reason})
-            return PollReport(
-                cfg.id, ok=False, first_poll=first, listed=len(refs), new=counts.new, edited=counts.edited,
-                read=counts.read, published=exc.published, error=f"publish failed: {exc.reason}",
-            )
+            return await self._publish_failed(exc, first, batch, now, listed=len(refs))
         if errors:
-            report_error = f"{len(errors)} notice(s) failed; first: {errors[0]}"
-            await self._failed(state, now, report_error, first=first)
+            report_error: str | None = f"{len(errors)} notice(s) failed; first: {errors[0]}"
+            await self._store.save(batch.records)
+            await self._settled(batch, now)
+            await self._failed(state, now, report_error or "", first=first)
         else:
-            done = replace(
+            done = self._health_after_success(replace(
                 state, etag=page.etag, last_modified=page.last_modified, content_hash=page.content_hash,
                 initialized_at=state.initialized_at or now,
-            )
-            await self._succeeded(done, now)
+            ), now)
+            done = await self._report_recovery(done, now)
+            await self._store.save(batch.records, done)
+            self._states.polled(done, saved=True)
+            await self._settled(batch, now)
             report_error = None
         return PollReport(
-            cfg.id, ok=not errors, first_poll=first, listed=len(refs), new=counts.new,
-            edited=counts.edited, read=counts.read, published=counts.published, error=report_error,
+            cfg.id, ok=not errors, first_poll=first, listed=len(refs), new=batch.new, edited=batch.edited,
+            read=batch.read, published=batch.published, rechecked=batch.rechecked, error=report_error,
+        )
+
+    async def _publish_failed(
+        self, exc: _PublishFailed, first: bool, batch: _Batch, now: datetime, *, listed: int = 0
+    ) -> PollReport:
+        """The bus failed: keep the records of the notices whose events all went out, not the
+        source's state (a bus outage is not the source's fault; the next poll reads the list again
+        and publishes the rest)."""
+        log.warning("announce.publish_failed", extra={"source_id": self.cfg.id, "reason": exc.reason})
+        if batch.records:
+            await self._store.save(batch.records)
+            await self._settled(batch, now)
+        return PollReport(
+            self.cfg.id, ok=False, first_poll=first, listed=listed, new=batch.new, edited=batch.edited,
+            read=batch.read, published=batch.published, rechecked=batch.rechecked,
+            error=f"publish failed: {exc.reason}",
         )
 
     async def _notice(
-        self, ref: NoticeRef, now: datetime, *, first: bool, may_read: bool, counts: _Counts
+        self, ref: NoticeRef, prev: SeenNotice | None, now: datetime, *, first: bool, may_read: bool, batch: _Batch
     ) -> str | None:
         """Handle one list entry; returns an error text for a notice that could not be read."""
-        prev = await self._store.get(self.cfg.id, ref.notice_id)
         if prev is not None and prev.item_hash == item_hash(ref):
             return None
         if first and prev is None and not may_read and ref.body is None:
-            await self._store.put(listed_only(self.cfg.id, ref, now))
+            batch.records.append(listed_only(self.cfg.id, ref, now))
             return None
         try:
             text = await self._body(ref)
         except (TransientError, PermanentError) as exc:
             log.warning("announce.notice_failed", extra={"source_id": self.cfg.id, "url": ref.url, "reason": exc.reason})
             return f"{ref.url}: {exc.reason}"
-        counts.read += 1
+        batch.read += 1
+        batch.read_now.add(ref.notice_id)
         if prev is not None and prev.revision == revision_of(ref.title, text):
-            await self._store.put(relisted(prev, ref, now))
+            batch.records.append(relisted(prev, ref, now))
             return None
+        return await self._understood(ref, text, prev, now, first=first, batch=batch)
+
+    async def _understood(
+        self, ref: NoticeRef, text: str, prev: SeenNotice | None, now: datetime, *, first: bool, batch: _Batch,
+        keep_item_hash: bool = False,
+    ) -> str | None:
         published = ref.published or now.astimezone(SHANGHAI).date()
         try:
             understanding = self._understand(text, published=published, title=ref.title)
@@ -231,20 +298,61 @@ class AnnouncementWatcher:
             first_poll=first, maintenance_kinds=self._maintenance_kinds,
         )
         for event in plan.events:
-            await self._publish(event, counts)
-        await self._store.put(plan.record)
-        if self._on_understood is not None:
+            await self._publish(event, batch)
+        record = replace(plan.record, item_hash=prev.item_hash) if keep_item_hash and prev else plan.record
+        batch.records.append(record)
+        batch.understood.append((ref, understanding))
+        if first:
+            pass
+        elif prev is None:
+            batch.new += 1
+        else:
+            batch.edited += 1
+        return None
+
+    async def _recheck(self, now: datetime, batch: _Batch) -> None:
+        """Read again (conditionally) the page of at most one notice with windows still ahead."""
+        if not self._reads_details:
+            return
+        watched = self._rechecks.next_due(now, skip=frozenset(batch.read_now))
+        if watched is None:
+            return
+        prev = watched.notice
+        batch.rechecked += 1
+        try:
+            page = await self._get(prev.url, etag=watched.etag, last_modified=watched.last_modified)
+            if page.not_modified or page.content_hash == watched.page_hash:
+                self._rechecks.checked(prev.notice_id, now, etag=page.etag, last_modified=page.last_modified,
+                                       page_hash=page.content_hash)
+                return
+            text = extract_body(page.text, self.cfg.body_selector)
+        except (TransientError, PermanentError) as exc:
+            log.info("announce.recheck_failed", extra={"source_id": self.cfg.id, "url": prev.url, "reason": exc.reason})
+            self._rechecks.postpone(prev.notice_id, now)
+            return
+        self._rechecks.checked(prev.notice_id, now, etag=page.etag, last_modified=page.last_modified,
+                               page_hash=page.content_hash)
+        batch.read += 1
+        if revision_of(prev.title, text) == prev.revision:
+            return
+        ref = _ref_of(prev)
+        log.info("announce.page_edited", extra={"source_id": self.cfg.id, "url": prev.url})
+        error = await self._understood(ref, text, prev, now, first=False, batch=batch, keep_item_hash=True)
+        if error:
+            self._rechecks.postpone(prev.notice_id, now)
+
+    async def _settled(self, batch: _Batch, now: datetime) -> None:
+        """The batch's records are written: follow them for re-checks, then run the hook on each
+        notice understood."""
+        for record in batch.records:
+            self._rechecks.track(record, now, read_now=record.notice_id in batch.read_now)
+        if self._on_understood is None:
+            return
+        for ref, understanding in batch.understood:
             try:
                 await self._on_understood(ref, understanding, now)
             except Exception:
                 log.exception("announce.on_understood_failed", extra={"source_id": self.cfg.id, "url": ref.url})
-        if first:
-            pass
-        elif prev is None:
-            counts.new += 1
-        else:
-            counts.edited += 1
-        return None
 
     # ------------------------------------------------------------ helpers
 
@@ -262,6 +370,7 @@ class AnnouncementWatcher:
             return extract_html_list(
                 page.text, page.final_url, item_selector=cfg.item_selector, title_selector=cfg.title_selector,
                 link_selector=cfg.link_selector, date_selector=cfg.date_selector, date_format=cfg.date_format,
+                container_selector=cfg.container_selector,
             )
         if isinstance(cfg, RssSource):
             return extract_feed(page.text, page.final_url)
@@ -277,15 +386,15 @@ class AnnouncementWatcher:
         page = await self._get(ref.url)
         return extract_body(page.text, self.cfg.body_selector)
 
-    async def _publish(self, event: Event[EventData], counts: _Counts) -> None:
+    async def _publish(self, event: Event[EventData], batch: _Batch) -> None:
         try:
             await self._publisher.publish(event)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             reason = exc.reason if isinstance(exc, TransientError | PermanentError) else f"{type(exc).__name__}: {exc}"
-            raise _PublishFailed(reason, counts.published) from exc
-        counts.published += 1
+            raise _PublishFailed(reason) from exc
+        batch.published += 1
 
     async def _failed(self, state: SourceState, now: datetime, reason: str, *, first: bool) -> PollReport:
         health = self.tracker.failed(_health(state), now, reason)
@@ -293,24 +402,30 @@ class AnnouncementWatcher:
         degraded = state.degraded
         if not degraded and failures >= self.cfg.degraded_after:
             degraded = await self._status(SOURCE_DEGRADED, since, reason, failures)
-        await self._store.put_state(
-            replace(state, consecutive_failures=failures, failing_since=since, degraded=degraded,
-                    last_error=reason, last_poll_at=now)
-        )
+        self._states.polled(replace(state, consecutive_failures=failures, failing_since=since, degraded=degraded,
+                                    last_error=reason, last_poll_at=now))
         self.consecutive_failures, self.degraded = failures, degraded
         return PollReport(self.cfg.id, ok=False, first_poll=first, error=reason)
 
-    async def _succeeded(self, state: SourceState, now: datetime) -> None:
+    def _health_after_success(self, state: SourceState, now: datetime) -> SourceState:
         self.tracker.succeeded(_health(state), now)
-        degraded = state.degraded
-        if degraded:
+        return replace(state, consecutive_failures=0, last_error="", last_poll_at=now)
+
+    async def _report_recovery(self, state: SourceState, now: datetime) -> SourceState:
+        """A degraded source that polled well: publish ``source.recovered`` (kept degraded, to try
+        again at the next poll, if that fails)."""
+        if state.degraded:
             since = state.failing_since or now
-            degraded = not await self._status(SOURCE_RECOVERED, since, "", 0)
-        await self._store.put_state(
-            replace(state, consecutive_failures=0, failing_since=state.failing_since if degraded else None,
-                    degraded=degraded, last_error="", last_poll_at=now)
-        )
-        self.consecutive_failures, self.degraded = 0, degraded
+            if await self._status(SOURCE_RECOVERED, since, "", 0):
+                state = replace(state, degraded=False, failing_since=None)
+        elif state.failing_since is not None:
+            state = replace(state, failing_since=None)
+        self.consecutive_failures, self.degraded = 0, state.degraded
+        return state
+
+    async def _succeeded(self, state: SourceState, now: datetime) -> None:
+        state = await self._report_recovery(self._health_after_success(state, now), now)
+        self._states.polled(state)
 
     async def _status(self, event_type: str, since: datetime, reason: str, failures: int) -> bool:
         """Publish source.degraded/.recovered; True if it went out."""
@@ -328,26 +443,14 @@ class AnnouncementWatcher:
         return True
 
 
+def _ref_of(notice: SeenNotice) -> NoticeRef:
+    """The list entry a record was made from (enough to plan an edit of it)."""
+    return NoticeRef(notice.notice_id, notice.url, notice.title, notice.published, detail_url=notice.url)
+
+
 def _health(state: SourceState) -> PollHealth:
     """The poller's health as the stored state tells it (one failed poll makes a source unavailable)."""
     return PollHealth(
         failures=state.consecutive_failures, failing_since=state.failing_since,
         unavailable=state.consecutive_failures > 0, last_error=state.last_error,
-    )
-
-
-def add_poll_job(scheduler: Any, watcher: AnnouncementWatcher, *, misfire_grace_time: float = 300.0) -> None:
-    """Schedule ``watcher.poll_once`` on an APScheduler 3 ``AsyncIOScheduler`` (in-memory job store),
-    every interval plus jitter (:meth:`PollTracker.job`)."""
-    cfg = watcher.cfg
-    scheduler.add_job(
-        watcher.poll_once,
-        **watcher.tracker.job(),
-        id=f"announce:{cfg.id}",
-        name=f"poll {cfg.id}",
-        replace_existing=True,
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=int(misfire_grace_time),
-        next_run_time=watcher.clock.now(),
     )

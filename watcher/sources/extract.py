@@ -2,7 +2,9 @@
 
 List pages by CSS selectors, detail-page body text, RSS 2.0 / RSS 1.0 / Atom feeds, JSON APIs by
 dotted paths. Notice ids are stable: a short hash of the canonical URL, or of the feed's guid /
-the API's id field.
+the API's id field. Each entry also carries its ``detail_url`` when it has one (the list link, the
+feed item's link or permalink guid, the API's URL field): the notice's identity across sources
+(:func:`canonical_url`), so a notice on a list page and in a feed is recognised as one.
 
 Errors: :class:`LayoutChanged` when the page no longer has the shape the selectors or paths
 expect (the source is degraded until fixed), :class:`~huabei_watch.errors.InvalidInput` when the
@@ -18,14 +20,18 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from bs4 import BeautifulSoup, Tag
 from lxml import etree
 
 from huabei_watch.clock import SHANGHAI
 from huabei_watch.errors import InvalidInput, PermanentError
+from watcher.sources.list_rows import SelectorError, read_list
+
+if TYPE_CHECKING:  # BeautifulSoup is imported when a notice page is read (lists are read with lxml)
+    from bs4 import BeautifulSoup, Tag
 
 
 class LayoutChanged(PermanentError):
@@ -41,9 +47,18 @@ class NoticeRef:
     title: str
     published: date | None
     body: str | None = None
+    #: The notice's own page, when the entry names one (None: a guid or API id without a URL).
+    detail_url: str | None = None
+    #: :func:`notice_id_for_url` of ``detail_url`` ("" without one): the notice's identity across sources.
+    url_key: str = ""
 
 
-_TRACKING = re.compile(r"^(utm_.*|spm|from|source|_t|timestamp|t)$", re.IGNORECASE)
+_TRACKING = re.compile(r"^(utm_.*|spm|scm|from|source|_t|timestamp|t|fbclid|gclid|share_.*)$", re.IGNORECASE)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_DEFAULT_PORT_TEXT = {scheme: str(port) for scheme, port in _DEFAULT_PORTS.items()}
+#: http(s), a lower-case host without user, a port written plainly (taken when not the scheme's
+#: default), a path not ending in "/", no query, no fragment.
+_ALREADY_CANONICAL = re.compile(r"^(https?)://[a-z0-9.-]+(?::([1-9][0-9]{0,4}))?/[^?#\s]*(?<!/)$")
 _BLOCKS = frozenset(
     ("address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "figcaption", "footer", "h1", "h2",
      "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table",
@@ -59,11 +74,30 @@ def stable_id(key: str) -> str:
 
 
 def canonical_url(url: str) -> str:
-    """Lower-case scheme and host, no fragment, tracking parameters dropped, query sorted."""
+    """The form of a URL that names one page however it was written: lower-case scheme and host,
+    no default port, no trailing slash (but ``/`` for the root), no fragment, tracking parameters
+    (``utm_*``, ``spm``, ``from``...) dropped and the rest sorted. Never raises."""
+    plain = _ALREADY_CANONICAL.match(url)
+    if plain and plain[2] != _DEFAULT_PORT_TEXT[plain[1]]:
+        return url  # the common case, a plain lower-case URL with a path: nothing to change
     parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:  # a port that is not a number: keep the text as written
+        port, host = None, parts.netloc.rpartition("@")[2].lower()
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
+    if parts.username is not None:
+        host = f"{parts.netloc.rpartition('@')[0]}@{host}"
     query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k))
-    path = parts.path or "/"
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), ""))
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit((scheme, host, path, urlencode(query), ""))
+
+
+def _is_http(url: str) -> bool:
+    return urlsplit(url).scheme.lower() in ("http", "https")
 
 
 def notice_id_for_url(url: str) -> str:
@@ -125,6 +159,8 @@ def _local_date(dt: datetime) -> date:
 
 
 def _soup(html: str) -> BeautifulSoup:
+    from bs4 import BeautifulSoup
+
     return BeautifulSoup(html, "lxml")
 
 
@@ -143,57 +179,89 @@ def extract_html_list(
     link_selector: str | None = None,
     date_selector: str | None = None,
     date_format: str | None = None,
+    container_selector: str | None = None,
 ) -> list[NoticeRef]:
     """Notices on a list page, in page order, de-duplicated by id, with absolute URLs.
 
-    Raises :class:`LayoutChanged` if ``item_selector`` matches nothing, or matches items none of
-    which has a link.
+    When ``item_selector`` matches nothing the list is empty if the page has the list's container
+    (``container_selector``, else :func:`container_of` the item selector), and the layout changed
+    otherwise: raises :class:`LayoutChanged` then, and when the items matched have no link at all.
     """
-    soup = _soup(html)
-    base_tag = soup.find("base", href=True)
-    if isinstance(base_tag, Tag):
-        base_url = urljoin(base_url, str(base_tag["href"]))
+    container = container_selector or container_of(item_selector)
     try:
-        items = soup.select(item_selector)
-    except Exception as exc:  # soupsieve rejects a malformed selector
-        raise LayoutChanged(f"bad item selector {item_selector!r}: {exc}") from None
-    if not items:
-        raise LayoutChanged(f"item selector {item_selector!r} matches nothing on {base_url}")
-    for name, selector in (("link", link_selector), ("title", title_selector), ("date", date_selector)):
-        try:
-            if selector:
-                items[0].select_one(selector)
-        except Exception as exc:  # soupsieve rejects a malformed selector when it is first used
-            raise LayoutChanged(f"bad {name} selector {selector!r}: {exc}") from None
+        page = read_list(html, item_selector=item_selector, title_selector=title_selector,
+                         link_selector=link_selector, date_selector=date_selector, container_selector=container)
+    except SelectorError as exc:
+        raise LayoutChanged(str(exc)) from None
+    if page.base_href:
+        base_url = urljoin(base_url, page.base_href)
+    if not page.rows:
+        if page.container_found:
+            return []
+        where = f" and neither does its container {container!r}" if container else ""
+        raise LayoutChanged(f"item selector {item_selector!r} matches nothing{where} on {base_url}")
     refs: list[NoticeRef] = []
-    for item in items:
-        link = _link_of(item, link_selector)
-        if link is None:
-            continue
-        href = str(link.get("href", "")).strip()
+    origin = _origin(base_url)
+    for row in page.rows:
+        href = (row.href or "").strip()
         if not href or href.startswith(("javascript:", "mailto:", "#")):
             continue
-        url = urljoin(base_url, href)
-        title_el = item.select_one(title_selector) if title_selector else link
-        title = _text(title_el) if title_el is not None else ""
-        if not title:
-            title = str(link.get("title", "")).strip()
-        published = None
-        if date_selector:
-            date_el = item.select_one(date_selector)
-            published = parse_published(_text(date_el), date_format) if date_el is not None else None
-        refs.append(NoticeRef(notice_id_for_url(url), url, title, published))
+        url = origin + href if origin and _ROOTED.match(href) else urljoin(base_url, href)
+        title = row.title or row.link_title.strip()
+        published = _published_text(row.date, date_format) if row.date is not None else None
+        key = notice_id_for_url(url)
+        refs.append(NoticeRef(key, url, title, published, detail_url=url, url_key=key))
     if not refs:
-        raise LayoutChanged(f"{len(items)} items match {item_selector!r} on {base_url} but none has a link")
+        raise LayoutChanged(f"{len(page.rows)} items match {item_selector!r} on {base_url} but none has a link")
     return _dedupe(refs)
 
 
-def _link_of(item: Tag, link_selector: str | None) -> Tag | None:
-    if link_selector:
-        return item.select_one(link_selector)
-    if item.name == "a" and item.has_attr("href"):
-        return item
-    return item.select_one("a[href]")
+#: A path from the host's root with no dot segment ("/a/../b") to resolve: joined by concatenation.
+_ROOTED = re.compile(r"^(?!.*/\.\.?(?:/|$|[?#]))/(?!/)")
+
+
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of an http(s) URL ("" for anything else)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+@lru_cache(maxsize=1024)
+def _published_text(text: str, fmt: str | None) -> date | None:
+    """:func:`parse_published` of a list's date text (a list repeats a few dates: cached)."""
+    return parse_published(text, fmt)
+
+
+def container_of(item_selector: str) -> str | None:
+    """The item selector without its last step, when that step is a descendant or child of the
+    rest (``ul.notices > li`` -> ``ul.notices``); None for a one-step selector, a selector list
+    (``a, b``) or a last step that is a sibling (``+``, ``~``)."""
+    depth, quote, cut, combinator = 0, "", -1, ""
+    i, text = 0, item_selector.strip()
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif depth == 0 and ch == ",":
+            return None
+        elif depth == 0 and (ch.isspace() or ch in ">+~"):
+            j = i
+            while j < len(text) and (text[j].isspace() or text[j] in ">+~"):
+                j += 1
+            combinator = text[i:j].strip() or " "
+            cut = i
+            i = j
+            continue
+        i += 1
+    if cut < 0 or combinator not in (" ", ">"):
+        return None
+    return text[:cut].strip() or None
 
 
 def _dedupe(refs: Iterable[NoticeRef]) -> list[NoticeRef]:
@@ -303,20 +371,26 @@ def _feed_entry(entry: Any, base_url: str, *, atom: bool) -> NoticeRef | None:
                 href = link.get("href")
                 break
         guid = _child_text(entry, "id")
+        permalink = _is_http(guid)  # an Atom id may be the entry's URL, or a tag: URI
         date_text = _child_text(entry, "published", "updated")
         body_html = _child_text(entry, "content", "summary")
     else:
         href = _child_text(entry, "link")
         guid = _child_text(entry, "guid")
+        # RSS 2.0: a guid is the item's permanent URL unless isPermaLink="false".
+        guid_el = next(_children(entry, "guid"), None)
+        permalink = (guid_el is None or str(guid_el.get("isPermaLink", "true")).lower() != "false") and _is_http(guid)
         date_text = _child_text(entry, "pubDate", "date", "published", "updated")
         body_html = _child_text(entry, "encoded", "description")
     url = urljoin(base_url, href) if href else ""
     if not url and not guid:
         return None
     notice_id = stable_id("guid:" + guid) if guid else notice_id_for_url(url)
+    detail = url if _is_http(url) else (guid if permalink else None)
     title = _SPACES.sub(" ", _child_text(entry, "title")).strip()
     body = html_fragment_text(body_html) if body_html else None
-    return NoticeRef(notice_id, url or guid, title, parse_published(date_text), body)
+    return NoticeRef(notice_id, url or detail or guid, title, parse_published(date_text), body, detail_url=detail,
+                     url_key=notice_id_for_url(detail) if detail else "")
 
 
 # ---------------------------------------------------------------- JSON
@@ -394,6 +468,8 @@ def extract_json(
                 title=_SPACES.sub(" ", str(title)).strip() if title is not None else "",
                 published=parse_published(_opt_path(item, date_field), date_format),
                 body=html_fragment_text(body) if isinstance(body, str) and body.strip() else None,
+                detail_url=url if _is_http(url) else None,
+                url_key=notice_id_for_url(url) if _is_http(url) else "",
             )
         )
     if items and not refs:

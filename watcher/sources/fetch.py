@@ -211,6 +211,8 @@ class Fetcher:
 
     async def _polite_start(self, host: _Host, delay: float) -> None:
         """Reserve the next start slot for this host, then wait for it (outside the lock)."""
+        if delay <= 0 and (host.next_start is None or host.next_start <= self._clock.monotonic()):
+            return  # no delay asked and no slot reserved ahead: nothing to wait for or to reserve
         async with host.lock:
             now = self._clock.monotonic()
             start = now if host.next_start is None else max(now, host.next_start)

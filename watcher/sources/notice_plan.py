@@ -3,6 +3,10 @@
 The announcement watcher reads a notice, asks the notice understanding what it says, and calls
 :func:`plan_notice` with what it remembered from before. Event ids follow from the event type,
 source, notice id and content revision, so a re-poll or a second replica plans identical events.
+
+Signals name a notice by its identity across sources (:func:`notice_key_for`): the same notice on
+a list page and in a feed, or watched by several sources or watchers, is one notice downstream
+(one incident, one message per phase).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from huabei_watch.events.signals import (
     AnnouncementPublished,
     MaintenanceSignal,
 )
-from watcher.sources.extract import NoticeRef
+from watcher.sources.extract import NoticeRef, notice_id_for_url, stable_id
 from watcher.sources.seen_model import SeenNotice
 
 MAX_TEXT = 20_000
@@ -80,6 +84,38 @@ def revision_of(title: str, text: str) -> str:
     return fingerprint(title.strip(), text.strip())
 
 
+def url_key(ref: NoticeRef) -> str:
+    """The identity a notice's own page gives it ("" when the entry names no page)."""
+    return ref.url_key or (notice_id_for_url(ref.detail_url) if ref.detail_url else "")
+
+
+def content_key(title: str, windows: Sequence[Window]) -> str:
+    """The identity of a notice with no page of its own: its title and windows (start and end as
+    instants, so the time zone they were written in does not matter)."""
+    spans = ";".join(f"{w.start.timestamp():.0f}-{w.end.timestamp():.0f}" if w.end else f"{w.start.timestamp():.0f}-"
+                     for w in windows)
+    return stable_id("content:" + " ".join(title.split()) + "\x1f" + spans)
+
+
+def notice_key_for(ref: NoticeRef, prev: SeenNotice | None, title: str, windows: Sequence[Window]) -> str:
+    """The notice's identity across sources, under which its signals are published.
+
+    Kept for life once published (``prev.notice_key``; a record from before identities has its
+    notice id), so an edit addresses the same incidents; otherwise the canonical detail URL
+    (:func:`~watcher.sources.extract.canonical_url`), else a fingerprint of title and windows.
+    """
+    return _kept_key(prev) or url_key(ref) or content_key(title, windows)
+
+
+def _kept_key(prev: SeenNotice | None) -> str:
+    if prev is None:
+        return ""
+    if prev.notice_key:
+        return prev.notice_key
+    # Read and published before identities existed: keep the notice id it was published under.
+    return prev.notice_id if prev.revision else ""
+
+
 def published_at(day: date | None) -> datetime | None:
     return datetime.combine(day, time(0, 0), tzinfo=SHANGHAI) if day else None
 
@@ -120,6 +156,7 @@ def plan_notice(
     windows = tuple(u.windows)
     channels = tuple(u.channels)
     revision = revision_of(ref.title, text)
+    key = notice_key_for(ref, prev, ref.title, windows)
     is_maint = kind in maintenance_kinds and bool(windows)
     ahead = tuple(w for w in windows if _window_end(w) > now and w.status != "cancelled")
     all_cancelled = bool(windows) and all(w.status == "cancelled" for w in windows)
@@ -128,7 +165,7 @@ def plan_notice(
     def signal(event_type: str, wins: tuple[Window, ...], *, review: bool = False) -> Event[EventData]:
         data = MaintenanceSignal(
             source_id=source_id,
-            notice_id=ref.notice_id,
+            notice_id=key,
             url=ref.url,
             title=ref.title,
             revision=revision,
@@ -146,7 +183,7 @@ def plan_notice(
     if not first_poll:
         announcement = AnnouncementPublished(
             source_id=source_id,
-            notice_id=ref.notice_id,
+            notice_id=key,
             url=ref.url,
             title=ref.title,
             text=text[:MAX_TEXT],
@@ -185,13 +222,15 @@ def plan_notice(
         maintenance=maint_published,
         windows=windows,
         channels=channels,
+        notice_key=key,
     )
     return NoticePlan(tuple(events), record)
 
 
 def relisted(prev: SeenNotice, ref: NoticeRef, now: datetime) -> SeenNotice:
     """The record of a notice whose list entry changed but whose content did not."""
-    return replace(prev, url=ref.url, title=ref.title, item_hash=item_hash(ref), published=ref.published, updated_at=now)
+    return replace(prev, url=ref.url, title=ref.title, item_hash=item_hash(ref), published=ref.published, updated_at=now,
+                   notice_key=_kept_key(prev) or url_key(ref))
 
 
 def listed_only(source_id: str, ref: NoticeRef, now: datetime) -> SeenNotice:
@@ -207,4 +246,5 @@ def listed_only(source_id: str, ref: NoticeRef, now: datetime) -> SeenNotice:
         kind="other",
         first_seen_at=now,
         updated_at=now,
+        notice_key=url_key(ref),
     )

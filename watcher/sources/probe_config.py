@@ -49,7 +49,8 @@ from watcher.sources.probe_conditions import parse_json_path
 PROBE_KINDS: tuple[str, ...] = ("http", "tcp", "dns")
 HTTP_METHODS = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+#: The same shape as source ids (and merchant ids): letters of either case, digits, ``_ . : -``.
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 _CHANNEL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 _STATUS_RANGE_RE = re.compile(r"^\s*(\d{3})\s*-\s*(\d{3})\s*$")
 _STATUS_CLASS_RE = re.compile(r"^\s*([1-5])xx\s*$", re.IGNORECASE)
@@ -126,7 +127,7 @@ JsonScalar = str | bool | int | float
 class ProbeBase(_Config):
     """Keys every probe has. Thresholds give hysteresis: see :mod:`watcher.sources.probe_state`."""
 
-    id: str = Field(description="Unique probe id: lowercase letters, digits, '.', '_' or '-'")
+    id: str = Field(description="Unique probe id: letters, digits, '.', '_', ':' or '-' (case-sensitive)")
     interval: Annotated[float, Duration(ge=1.0, le=86_400.0)] = Field(default=30.0, description="Seconds between checks")
     timeout: Annotated[float, Duration(gt=0.0)] = Field(default=5.0, description="Seconds a check may take; below interval")
     failure_threshold: int = Field(default=3, ge=1, le=1000)
@@ -141,7 +142,7 @@ class ProbeBase(_Config):
     @classmethod
     def _id_shape(cls, v: str) -> str:
         if not _ID_RE.match(v):
-            raise ValueError("must be 1-64 of lowercase letters, digits, '.', '_' or '-', starting with a letter or digit")
+            raise ValueError("must be 1-64 of letters, digits, '.', '_', ':' or '-', starting with a letter or digit")
         return v
 
     @field_validator("scope", mode="before")

@@ -9,20 +9,36 @@ store: writes are upserts, and a lost race only repeats an event with the same d
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Boolean, Column, Date, Integer, String, Table, Text, select
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    Integer,
+    RowMapping,
+    String,
+    Table,
+    Text,
+    bindparam,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from huabei_watch.db.tables import metadata
 from huabei_watch.db.types import AwareDateTime
-from huabei_watch.db.upsert import accumulate, upsert
+from huabei_watch.db.upsert import accumulate, upsert_rows
 from huabei_watch.events.common import Window
-from watcher.sources.seen_model import SeenNotice, SeenStore, SourceState
+from watcher.sources.seen_model import PollCounts, SeenNotice, SeenStore, SourceState
 
-__all__ = ["SeenNotice", "SeenStore", "SourceState", "SqlSeenStore", "seen_notices", "source_poll_hours", "source_state"]
+__all__ = [
+    "PollCounts", "SeenNotice", "SeenStore", "SourceState", "SqlSeenStore", "poll_hour", "seen_notices",
+    "source_poll_hours", "source_state",
+]
 
 
 seen_notices = Table(
@@ -41,6 +57,8 @@ seen_notices = Table(
     Column("channels_json", Text, nullable=False, default="[]"),
     Column("first_seen_at", AwareDateTime(), nullable=False),
     Column("updated_at", AwareDateTime(), nullable=False),
+    Column("notice_key", String(64), nullable=True),
+    Column("windows_end", AwareDateTime(), nullable=True, index=True),
 )
 
 source_state = Table(
@@ -68,103 +86,173 @@ source_poll_hours = Table(
     Column("failures", Integer, nullable=False),
 )
 
+#: A source whose poll changed nothing but its time (a 304): one column of one row (cached statement).
+_SET_LAST_POLL = (
+    update(source_state).where(source_state.c.source_id == bindparam("sid")).values(last_poll_at=bindparam("at"))
+)
+
 _WINDOWS = TypeAdapter(tuple[Window, ...])
+#: SQLite allows 32,766 bound parameters a statement; PostgreSQL 32,767. Stay well under.
+_IN_CHUNK = 500
+_MIN_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+def poll_hour(at: datetime) -> datetime:
+    """The hour of ``source_poll_hours`` a poll at ``at`` counts in (UTC, on the hour)."""
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _windows_end(notice: SeenNotice) -> datetime | None:
+    ends = [w.end or w.start for w in notice.windows]
+    return max(ends) if ends else None
+
+
+def _notice_row(notice: SeenNotice) -> dict[str, Any]:
+    return {
+        "source_id": notice.source_id,
+        "notice_id": notice.notice_id,
+        "url": notice.url,
+        "title": notice.title,
+        "item_hash": notice.item_hash,
+        "revision": notice.revision,
+        "published": notice.published,
+        "kind": notice.kind,
+        "maintenance": notice.maintenance,
+        "windows_json": _WINDOWS.dump_json(notice.windows).decode() if notice.windows else "[]",
+        "channels_json": json.dumps(list(notice.channels), ensure_ascii=False) if notice.channels else "[]",
+        "first_seen_at": notice.first_seen_at,
+        "updated_at": notice.updated_at,
+        "notice_key": notice.notice_key or None,
+        "windows_end": _windows_end(notice),
+    }
+
+
+def _notice(row: RowMapping) -> SeenNotice:
+    windows = row["windows_json"]
+    channels = row["channels_json"]
+    return SeenNotice(
+        source_id=row["source_id"],
+        notice_id=row["notice_id"],
+        url=row["url"],
+        title=row["title"],
+        item_hash=row["item_hash"],
+        revision=row["revision"],
+        published=row["published"],
+        kind=row["kind"],
+        first_seen_at=row["first_seen_at"] or _MIN_TIME,
+        updated_at=row["updated_at"] or _MIN_TIME,
+        maintenance=bool(row["maintenance"]),
+        windows=_WINDOWS.validate_json(windows) if windows and windows != "[]" else (),
+        channels=tuple(json.loads(channels)) if channels and channels != "[]" else (),
+        notice_key=row["notice_key"] or "",
+    )
+
+
+def _state_row(state: SourceState) -> dict[str, Any]:
+    return {
+        "source_id": state.source_id,
+        "etag": state.etag,
+        "last_modified": state.last_modified,
+        "content_hash": state.content_hash,
+        "last_poll_at": state.last_poll_at,
+        "initialized_at": state.initialized_at,
+        "consecutive_failures": state.consecutive_failures,
+        "failing_since": state.failing_since,
+        "degraded": state.degraded,
+        "last_error": state.last_error[:2000],
+    }
+
+
+def _state(row: RowMapping) -> SourceState:
+    return SourceState(
+        source_id=row["source_id"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        content_hash=row["content_hash"],
+        last_poll_at=row["last_poll_at"],
+        initialized_at=row["initialized_at"],
+        consecutive_failures=row["consecutive_failures"],
+        failing_since=row["failing_since"],
+        degraded=bool(row["degraded"]),
+        last_error=row["last_error"],
+    )
 
 
 class SqlSeenStore:
-    """:class:`SeenStore` on an async SQLAlchemy engine. Tables must exist (migrations create them)."""
+    """:class:`SeenStore` on an async SQLAlchemy engine. Tables must exist (migrations create them).
+
+    Reads are ``IN`` lists and writes multi-row upserts (:func:`~huabei_watch.db.upsert.upsert_rows`),
+    so a list of any length costs one statement each way. ``get``/``put``/``get_state`` are the
+    one-row forms (for tools and tests)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def get(self, source_id: str, notice_id: str) -> SeenNotice | None:
+    async def get_many(self, source_id: str, notice_ids: Collection[str]) -> dict[str, SeenNotice]:
+        ids = list(dict.fromkeys(notice_ids))
+        out: dict[str, SeenNotice] = {}
+        if not ids:
+            return out
+        async with self._engine.connect() as conn:
+            for i in range(0, len(ids), _IN_CHUNK):
+                stmt = select(seen_notices).where(
+                    seen_notices.c.source_id == source_id, seen_notices.c.notice_id.in_(ids[i : i + _IN_CHUNK])
+                )
+                for row in (await conn.execute(stmt)).mappings():
+                    out[row["notice_id"]] = _notice(row)
+        return out
+
+    async def save(self, notices: Sequence[SeenNotice], state: SourceState | None = None) -> None:
+        if not notices and state is None:
+            return
+        async with self._engine.begin() as conn:
+            await upsert_rows(conn, seen_notices, [_notice_row(n) for n in notices], ("source_id", "notice_id"),
+                              keep=("first_seen_at",))
+            if state is not None:
+                await upsert_rows(conn, source_state, [_state_row(state)], ("source_id",))
+
+    async def load_states(self) -> dict[str, SourceState]:
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(select(source_state))).mappings().all()
+        return {row["source_id"]: _state(row) for row in rows}
+
+    async def save_states(
+        self, states: Sequence[SourceState], polls: PollCounts, checked: Mapping[str, datetime] | None = None
+    ) -> None:
+        if not states and not polls and not checked:
+            return
+        counts = [
+            {"source_id": source_id, "hour": hour, "polls": n, "failures": failed}
+            for (source_id, hour), (n, failed) in polls.items()
+        ]
+        async with self._engine.begin() as conn:
+            await upsert_rows(conn, source_state, [_state_row(s) for s in states], ("source_id",))
+            if checked:
+                await conn.execute(_SET_LAST_POLL, [{"sid": sid, "at": at} for sid, at in checked.items()])
+            await accumulate(conn, source_poll_hours, counts, ["source_id", "hour"], sums=["polls", "failures"])
+
+    async def maintenance_notices(self, ending_after: datetime) -> list[SeenNotice]:
         stmt = select(seen_notices).where(
-            seen_notices.c.source_id == source_id, seen_notices.c.notice_id == notice_id
+            seen_notices.c.maintenance.is_(True), seen_notices.c.windows_end > ending_after
         )
         async with self._engine.connect() as conn:
-            row = (await conn.execute(stmt)).mappings().first()
-        if row is None:
-            return None
-        return SeenNotice(
-            source_id=row["source_id"],
-            notice_id=row["notice_id"],
-            url=row["url"],
-            title=row["title"],
-            item_hash=row["item_hash"],
-            revision=row["revision"],
-            published=row["published"],
-            kind=row["kind"],
-            first_seen_at=row["first_seen_at"] or datetime.min.replace(tzinfo=UTC),
-            updated_at=row["updated_at"] or datetime.min.replace(tzinfo=UTC),
-            maintenance=bool(row["maintenance"]),
-            windows=_WINDOWS.validate_json(row["windows_json"]),
-            channels=tuple(json.loads(row["channels_json"])),
-        )
+            return [_notice(row) for row in (await conn.execute(stmt)).mappings()]
+
+    # ---------------------------------------------------------------- one-row forms
+
+    async def get(self, source_id: str, notice_id: str) -> SeenNotice | None:
+        return (await self.get_many(source_id, [notice_id])).get(notice_id)
 
     async def put(self, notice: SeenNotice) -> None:
-        values: dict[str, Any] = {
-            "source_id": notice.source_id,
-            "notice_id": notice.notice_id,
-            "url": notice.url,
-            "title": notice.title,
-            "item_hash": notice.item_hash,
-            "revision": notice.revision,
-            "published": notice.published,
-            "kind": notice.kind,
-            "maintenance": notice.maintenance,
-            "windows_json": _WINDOWS.dump_json(notice.windows).decode(),
-            "channels_json": json.dumps(list(notice.channels), ensure_ascii=False),
-            "first_seen_at": notice.first_seen_at,
-            "updated_at": notice.updated_at,
-        }
-        async with self._engine.begin() as conn:
-            await upsert(conn, seen_notices, values, ("source_id", "notice_id"), keep=("first_seen_at",))
-
-    async def source_known(self, source_id: str) -> bool:
-        return (await self.get_state(source_id)).initialized_at is not None
+        await self.save([notice])
 
     async def get_state(self, source_id: str) -> SourceState:
+        """The source's stored state (an empty state for a source never polled)."""
         stmt = select(source_state).where(source_state.c.source_id == source_id)
         async with self._engine.connect() as conn:
             row = (await conn.execute(stmt)).mappings().first()
-        if row is None:
-            return SourceState(source_id=source_id)
-        return SourceState(
-            source_id=source_id,
-            etag=row["etag"],
-            last_modified=row["last_modified"],
-            content_hash=row["content_hash"],
-            last_poll_at=row["last_poll_at"],
-            initialized_at=row["initialized_at"],
-            consecutive_failures=row["consecutive_failures"],
-            failing_since=row["failing_since"],
-            degraded=bool(row["degraded"]),
-            last_error=row["last_error"],
-        )
+        return SourceState(source_id=source_id) if row is None else _state(row)
 
-    async def put_state(self, state: SourceState) -> None:
-        """Save the source's state after a poll; the poll (ok when ``consecutive_failures`` is 0)
-        is also counted in its hour of ``source_poll_hours``, in the same transaction."""
-        values: dict[str, Any] = {
-            "source_id": state.source_id,
-            "etag": state.etag,
-            "last_modified": state.last_modified,
-            "content_hash": state.content_hash,
-            "last_poll_at": state.last_poll_at,
-            "initialized_at": state.initialized_at,
-            "consecutive_failures": state.consecutive_failures,
-            "failing_since": state.failing_since,
-            "degraded": state.degraded,
-            "last_error": state.last_error[:2000],
-        }
-        async with self._engine.begin() as conn:
-            await upsert(conn, source_state, values, ("source_id",))
-            if state.last_poll_at is not None:
-                hour = state.last_poll_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-                failed = 1 if state.consecutive_failures else 0
-                await accumulate(
-                    conn, source_poll_hours,
-                    {"source_id": state.source_id, "hour": hour, "polls": 1, "failures": failed},
-                    ["source_id", "hour"], sums=["polls", "failures"],
-                )
-
+    async def source_known(self, source_id: str) -> bool:
+        """Has the source ever completed a poll (so its existing notices are recorded)?"""
+        return (await self.get_state(source_id)).initialized_at is not None

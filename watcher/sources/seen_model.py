@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
@@ -18,6 +19,8 @@ class SeenNotice:
     is not re-read; ``revision`` fingerprints the content that was understood (empty when the
     notice was only listed, never read). ``maintenance`` is True when maintenance events were
     published for it; ``windows``/``channels`` are what they said (to tell an update from a no-op).
+    ``notice_key`` is the notice's identity across sources, under which its signals were published
+    (see :func:`watcher.sources.notice_plan.notice_key_for`); empty until it is known.
     """
 
     source_id: str
@@ -33,6 +36,7 @@ class SeenNotice:
     maintenance: bool = False
     windows: tuple[Window, ...] = ()
     channels: tuple[str, ...] = ()
+    notice_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,23 +55,37 @@ class SourceState:
     last_error: str = field(default="")
 
 
+#: Polls counted per (source id, hour): (polls, failed polls), for the status page's poll-health strip.
+PollCounts = Mapping[tuple[str, datetime], tuple[int, int]]
+
+
 class SeenStore(Protocol):
-    async def get(self, source_id: str, notice_id: str) -> SeenNotice | None:
-        """The notice's record, or None if it was never recorded."""
+    """What the announcement watchers keep in the database. Every method is one statement or one
+    transaction whatever the number of notices or sources, so a poll costs the same for a list of
+    3 or of 300 entries."""
+
+    async def get_many(self, source_id: str, notice_ids: Collection[str]) -> dict[str, SeenNotice]:
+        """The records of those of ``notice_ids`` that were recorded, by notice id."""
         ...
 
-    async def put(self, notice: SeenNotice) -> None:
-        """Insert or replace the record of ``(notice.source_id, notice.notice_id)``."""
+    async def save(self, notices: Sequence[SeenNotice], state: SourceState | None = None) -> None:
+        """Insert or replace the records (keeping each one's first-seen time) and, when given, the
+        source's state, in one transaction."""
         ...
 
-    async def source_known(self, source_id: str) -> bool:
-        """Has the source ever completed a poll (so its existing notices are recorded)?"""
+    async def load_states(self) -> dict[str, SourceState]:
+        """Every source's stored state, by source id."""
         ...
 
-    async def get_state(self, source_id: str) -> SourceState:
-        """The source's fetch state (an empty state for a source never polled)."""
+    async def save_states(
+        self, states: Sequence[SourceState], polls: PollCounts, checked: Mapping[str, datetime] | None = None
+    ) -> None:
+        """Insert or replace these states, set the time of the last poll of the sources in
+        ``checked`` (stored already, nothing else changed: the time by source id), and add ``polls``
+        to the hourly poll counts, in one transaction."""
         ...
 
-    async def put_state(self, state: SourceState) -> None:
-        """Insert or replace the source's fetch state."""
+    async def maintenance_notices(self, ending_after: datetime) -> list[SeenNotice]:
+        """Every record whose maintenance was published and whose last window ends after
+        ``ending_after`` (the candidates for a detail re-check)."""
         ...

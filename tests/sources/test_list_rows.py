@@ -1,0 +1,97 @@
+"""The two list readers agree: lxml with XPath translated from simple selectors, BeautifulSoup
+with soupsieve for the rest."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.sources.helpers import page
+from watcher.sources.list_rows import css_to_xpath, read_list, read_with_lxml, read_with_soup
+
+LIST = page("list.html").decode()
+NEW_LAYOUT = page("list_new_layout.html").decode()
+ODD = """<html><head><base href="/news/"></head><body>
+<div id="main" class="box  notices wide"><ul>
+ <li class="item"><a href="a.html" title=" 标题A ">  A  <b>一</b></a><em class="d">2026-11-01</em></li>
+ <li class="item top"><span>无链接</span></li>
+ <li class="item"><a name="x">no href</a><a href="b.html">B</a></li>
+ <li class="itemx"><a href="c.html">C</a></li>
+ <li class="item"><a data-kind="notice" href="d.html"></a></li>
+</ul></div><p><a href="/elsewhere">not in the list</a></p></body></html>"""
+
+CASES = [
+    (LIST, "ul.notice-list li.notice-item", None, "a.notice-title", ".notice-date", None),
+    (LIST, "ul.notice-list > li", None, None, "span", "ul.notice-list"),
+    (LIST, "li", "a", None, None, None),
+    (NEW_LAYOUT, "section.announcements article.card", "h3", "a", "time", None),
+    (NEW_LAYOUT, "ul.notice-list li.notice-item", None, None, None, "ul.notice-list"),
+    (ODD, "div#main ul > li.item", None, None, "em.d", None),
+    (ODD, "#main li", None, "a[href]", None, None),
+    (ODD, "div.notices li.item", "a[title]", None, None, None),
+    (ODD, "li.item", None, "a[data-kind=notice]", None, None),
+    (ODD, "li.item", None, "a[data-kind='notice']", None, None),
+    (ODD, "DIV.box LI", None, None, None, None),
+    (ODD, "*.item", None, None, None, None),
+    (ODD, "table tr", None, None, None, "table"),
+    ("", "ul li", None, None, None, "ul"),
+]
+
+
+@pytest.mark.parametrize(("html", "item", "title", "link", "date", "container"), CASES)
+def test_the_fast_reader_reads_what_the_soup_reader_reads(
+    html: str, item: str, title: str | None, link: str | None, date: str | None, container: str | None
+) -> None:
+    kwargs = {"item_selector": item, "title_selector": title, "link_selector": link, "date_selector": date,
+              "container_selector": container}
+    fast = read_with_lxml(html, **kwargs)
+    slow = read_with_soup(html, **kwargs)
+    if html:
+        assert fast is not None, "simple selectors: the fast reader takes them"
+        assert fast == slow
+    else:
+        assert fast is None and slow.rows == ()
+
+
+@pytest.mark.parametrize(
+    ("selector", "xpath"),
+    [
+        ("li", "descendant-or-self::li"),
+        ("ul.notices > li", "descendant-or-self::ul[contains(concat(' ', normalize-space(@class), ' '), ' notices ')]"
+                            "/child::li"),
+        ("#main a[href]", "descendant-or-self::*[@id='main']/descendant::a[@href]"),
+        ("a[rel=next]", "descendant-or-self::a[@rel='next']"),
+        ("li:first-child", None),
+        ("h2 + p", None),
+        ("a, b", None),
+        ("ul >", None),
+        ("> li", None),
+        ("a[title*=x]", None),
+        ("", None),
+    ],
+)
+def test_simple_selectors_become_xpath_and_the_rest_do_not(selector: str, xpath: str | None) -> None:
+    assert css_to_xpath(selector, within=False) == xpath
+
+
+def test_a_selector_the_fast_reader_cannot_take_still_reads_through_soupsieve() -> None:
+    kwargs = {"title_selector": None, "link_selector": "a:not(.skip)", "date_selector": None, "container_selector": None}
+    assert read_with_lxml(LIST, item_selector="li:nth-of-type(1)", **kwargs) is None
+    got = read_list(LIST, item_selector="li:nth-of-type(1)", **kwargs)
+    assert [r.href for r in got.rows] == ["/notice/detail_maint_gbk.html?spm=a1.b2"]
+
+
+_TAG = st.sampled_from(["<ul class='l'>", "</ul>", "<li>", "<li class='i x'>", "</li>", "<a href='/n/1'>", "<a>",
+                        "</a>", "<span class='d'>", "</span>", "2026-11-26", "公告", " ", "<div id='m'>", "</div>"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_TAG, max_size=40).map("".join),
+       st.sampled_from(["li", "ul.l li", "ul.l > li", "div#m li.i", "li.x"]),
+       st.sampled_from([None, "a", "span.d"]))
+def test_the_two_readers_agree_on_any_markup(html: str, item: str, date: str | None) -> None:
+    kwargs = {"item_selector": item, "title_selector": None, "link_selector": None, "date_selector": date,
+              "container_selector": "ul.l"}
+    fast = read_with_lxml(f"<html><body>{html}</body></html>", **kwargs)
+    assert fast == read_with_soup(f"<html><body>{html}</body></html>", **kwargs)

@@ -1,0 +1,171 @@
+"""Every source on one tick: due polls start (bounded), none twice at once, states flushed behind,
+one summary line at info instead of a line per poll."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+import pytest
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from huabei_watch.clock import SHANGHAI, ManualClock
+from tests.fakes.bus import RecordingPublisher
+from tests.sources.helpers import Page, Site, standin_understand
+from tests.support import eventually
+from watcher.sources.announce_config import HtmlSource
+from watcher.sources.announcements import AnnouncementWatcher
+from watcher.sources.fetch import Fetcher
+from watcher.sources.polling import AnnouncementPolling
+from watcher.sources.seen import SqlSeenStore
+from watcher.sources.source_states import SourceStates
+
+LIST = "<html><body><ul class='notices'><li><a href='/n/1'>公告</a></li></ul></body></html>".encode()
+
+
+def build(site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock, count: int, *,
+          max_in_flight: int = 8, flush_every: float = 10.0) -> AnnouncementPolling:
+    states = SourceStates(store, flush_every=flush_every)
+    watchers = []
+    for i in range(count):
+        site.pages.setdefault(f"/l{i}", Page(LIST))
+        cfg = HtmlSource(id=f"s{i}", list_url=site.url(f"/l{i}"), item_selector="ul.notices li", interval=30,
+                         politeness_delay=0, first_poll_details=0)
+        watchers.append(AnnouncementWatcher(cfg, fetcher, store, RecordingPublisher(), clock, standin_understand,
+                                            states=states))
+    return AnnouncementPolling(watchers, states, clock, max_in_flight=max_in_flight, summary_every=60)
+
+
+async def first_tick(polling: AnnouncementPolling, clock: ManualClock) -> None:
+    """The first polls are spread over a moment (200 sources a second): one second covers them."""
+    clock.advance(1)
+    await polling.tick()
+    await settle(polling)
+
+
+async def settle(polling: AnnouncementPolling) -> None:
+    await eventually(lambda: polling.in_flight == 0, timeout=10, what="polls in flight to finish")
+
+
+async def test_a_tick_starts_the_due_polls_and_each_comes_back_one_interval_later(
+    site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock
+) -> None:
+    polling = build(site, fetcher, store, clock, 3)
+    await first_tick(polling, clock)
+    assert [site.hits[f"/l{i}"] for i in range(3)] == [1, 1, 1]
+    clock.advance(29)
+    await polling.tick()
+    await settle(polling)
+    assert sum(site.hits.values()) == 3
+    clock.advance(1)
+    await polling.tick()
+    await settle(polling)
+    assert [site.conditional_hits[f"/l{i}"] for i in range(3)] == [1, 1, 1]
+    assert polling.summary.polls == 6 and polling.summary.first == 3 and polling.summary.not_modified == 3
+
+
+async def test_no_more_than_max_in_flight_polls_run_and_a_slow_source_is_never_polled_twice_at_once(
+    site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock
+) -> None:
+    release = asyncio.Event()
+    running = 0
+    most = 0
+    per_source: dict[str, int] = {}
+    most_per_source = 0
+
+    async def slow(request: web.Request) -> web.Response:
+        nonlocal running, most, most_per_source
+        running += 1
+        per_source[request.path] = per_source.get(request.path, 0) + 1
+        most, most_per_source = max(most, running), max(most_per_source, per_source[request.path])
+        await release.wait()
+        running -= 1
+        per_source[request.path] -= 1
+        return web.Response(body=LIST, content_type="text/html")
+
+    for i in range(6):
+        site.pages[f"/l{i}"] = slow
+    polling = build(site, fetcher, store, clock, 6, max_in_flight=2)
+    clock.advance(1)
+    await polling.tick()
+    await eventually(lambda: running == 2, timeout=10, what="two polls waiting at the site")
+    for _ in range(5):
+        clock.advance(60)  # far past every interval: still nothing starts twice
+        await polling.tick()
+    assert polling.in_flight == 2 and sum(site.hits.values()) == 2
+    release.set()
+    await eventually(lambda: all(site.hits[f"/l{i}"] for i in range(6)), timeout=10, what="the others, as slots free")
+    await settle(polling)
+    assert most == 2 and most_per_source == 1
+
+
+async def test_states_are_written_behind_on_the_tick_and_at_close(
+    site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock
+) -> None:
+    polling = build(site, fetcher, store, clock, 2, flush_every=10)
+    await first_tick(polling, clock)
+    # The first poll wrote its state with its notices; the 304 polls only in memory.
+    clock.advance(30)
+    await polling.tick()
+    await settle(polling)
+    assert (await store.get_state("s0")).last_poll_at != clock.now()
+    assert polling.states.pending > 0
+    clock.advance(10)
+    await polling.tick()  # 10 s since the last flush: a flush starts
+    await eventually(lambda: polling.states.pending == 0, timeout=10, what="the flush")
+    assert (await store.get_state("s0")).last_poll_at == clock.now() - timedelta(seconds=10)
+
+    clock.advance(20)
+    await polling.tick()
+    await settle(polling)
+    await polling.close(5)
+    assert (await store.get_state("s1")).last_poll_at == clock.now()
+    await polling.tick()
+    assert polling.in_flight == 0, "nothing starts after close"
+
+
+async def test_polls_log_at_debug_and_a_summary_at_info(
+    site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="watcher.sources")
+    polling = build(site, fetcher, store, clock, 4)
+    await first_tick(polling, clock)
+    clock.advance(30)
+    await polling.tick()
+    await settle(polling)
+    clock.advance(30)
+    await polling.tick()  # 61 s since start >= summary_every (60 s)
+    await settle(polling)
+    lines = [r for r in caplog.records if r.name.startswith("watcher.sources")]
+    assert [r.msg for r in lines] == ["announce.first_round_done", "announce.summary"]
+    assert (lines[0].sources, lines[0].failed, lines[0].seconds) == (4, 0, 1.0)  # type: ignore[attr-defined]
+    summary = lines[1]
+    assert (summary.polls, summary.first, summary.not_modified, summary.sources) == (8, 4, 4, 4)  # type: ignore[attr-defined]
+
+
+async def test_the_tick_is_one_scheduler_job_for_every_source(
+    site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock
+) -> None:
+    polling = build(site, fetcher, store, clock, 50)
+    scheduler = AsyncIOScheduler(timezone=SHANGHAI)
+    scheduler.start(paused=True)
+    try:
+        polling.schedule(scheduler)
+        polling.schedule(scheduler)  # replace_existing
+        jobs = scheduler.get_jobs()
+    finally:
+        scheduler.shutdown(wait=False)
+    assert [j.id for j in jobs] == ["announce:tick"]
+    assert jobs[0].max_instances == 1 and jobs[0].coalesce
+
+
+def test_two_sources_with_one_id_are_refused(
+    site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock
+) -> None:
+    states = SourceStates(store)
+    cfg = HtmlSource(id="dup", list_url=site.url("/l"), item_selector="li")
+    w = AnnouncementWatcher(cfg, fetcher, store, RecordingPublisher(), clock, standin_understand, states=states)
+    with pytest.raises(ValueError, match="share an id"):
+        AnnouncementPolling([w, w], states, clock)

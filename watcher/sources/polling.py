@@ -1,0 +1,213 @@
+"""Every announcement source of a process, driven by one scheduler tick.
+
+:class:`AnnouncementPolling` owns the process's :class:`~watcher.sources.announcements.AnnouncementWatcher`
+s, their shared :class:`~watcher.sources.source_states.SourceStates` and one
+:class:`~watcher.sources.poll_wheel.PollWheel`. :meth:`AnnouncementPolling.tick` (one APScheduler
+job, every second) starts the polls that are due, at most ``max_in_flight`` at once (a poll that
+ends starts the next due one at once), writes the sources' states behind every
+``states.flush_every`` seconds, and logs one ``announce.summary`` line at info every
+``summary_every`` seconds: how many polls, how many 304s, how many found something, how late the
+latest start was; and ``announce.first_round_done`` once every source was polled since start.
+Each poll's own line (``announce.polled``) is at debug.
+
+:meth:`close` lets polls in flight finish (bounded), then flushes the states: call it at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+from prometheus_client import Counter
+
+from huabei_watch import metrics
+from huabei_watch.clock import Clock
+from watcher.sources.announcements import AnnouncementWatcher, PollReport
+from watcher.sources.poll_wheel import Due, PollWheel, first_spread
+from watcher.sources.source_states import SourceStates
+
+log = logging.getLogger(__name__)
+
+POLLS = Counter(
+    "huabei_source_polls_total",
+    "Announcement source polls by outcome: not_modified (304), unchanged (same bytes), changed (list "
+    "read), first (a source's first poll), failed",
+    ["outcome"],
+    registry=metrics.REGISTRY,
+)
+_OUTCOMES = {name: POLLS.labels(name) for name in ("not_modified", "unchanged", "changed", "first", "failed")}
+
+
+@dataclass(slots=True)
+class PollSummary:
+    """Poll outcomes since the last summary line."""
+
+    polls: int = 0
+    not_modified: int = 0
+    unchanged: int = 0
+    changed: int = 0
+    first: int = 0
+    failed: int = 0
+    new: int = 0
+    edited: int = 0
+    published: int = 0
+    rechecked: int = 0
+    max_start_delay_s: float = 0.0
+
+    def add(self, report: PollReport, delay: float) -> str:
+        """Count one poll; returns its outcome name."""
+        self.polls += 1
+        self.new += report.new
+        self.edited += report.edited
+        self.published += report.published
+        self.rechecked += report.rechecked
+        self.max_start_delay_s = max(self.max_start_delay_s, delay)
+        outcome = (
+            "failed" if not report.ok else "first" if report.first_poll else "not_modified" if report.not_modified
+            else "unchanged" if report.unchanged else "changed"
+        )
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        return outcome
+
+    def fields(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["max_start_delay_s"] = round(self.max_start_delay_s, 3)
+        return out
+
+
+class AnnouncementPolling:
+    """The process's announcement sources on one timing wheel."""
+
+    def __init__(
+        self,
+        watchers: Sequence[AnnouncementWatcher],
+        states: SourceStates,
+        clock: Clock,
+        *,
+        max_in_flight: int = 32,
+        summary_every: float = 300.0,
+        wheel: PollWheel | None = None,
+    ) -> None:
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
+        self.watchers = {w.source_id: w for w in watchers}
+        if len(self.watchers) != len(watchers):
+            raise ValueError("two announcement sources share an id")
+        self.states = states
+        self._clock = clock
+        self._max_in_flight = max_in_flight
+        self._summary_every = summary_every
+        self._wheel = wheel or PollWheel()
+        self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._flushing: asyncio.Task[None] | None = None
+        self._closing = False
+        start = clock.monotonic()
+        self._last_flush = self._last_summary = start
+        self.summary = PollSummary()
+        self._started = start
+        self._round_left = set(self.watchers)  # sources not polled yet since this process started
+        self._round_failed = 0
+        spread = first_spread(len(watchers), min((w.cfg.interval for w in watchers), default=1.0))
+        for i, w in enumerate(watchers):
+            self._wheel.add(w.source_id, interval=w.cfg.interval, jitter=w.cfg.jitter,
+                            first_due=start + spread * i / max(1, len(watchers)))
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    def schedule(self, scheduler: Any, *, every: float = 1.0) -> None:
+        """Drive :meth:`tick` from an APScheduler 3 ``AsyncIOScheduler``: one job for every source,
+        first run ``every`` seconds from now on the scheduler's own (real) time: the polls' due times
+        come from the injected clock, never the job's start, so a test clock set ahead or behind
+        cannot hold the tick back."""
+        scheduler.add_job(
+            self.tick, "interval", seconds=every, id="announce:tick", name="announcement sources",
+            replace_existing=True, max_instances=1, coalesce=True, misfire_grace_time=60,
+        )
+
+    async def tick(self) -> None:
+        """Start what is due; flush and summarise when their time came. Returns at once (the polls
+        run as tasks)."""
+        if self._closing:
+            return
+        self._fill()
+        now = self._clock.monotonic()
+        if now - self._last_flush >= self.states.flush_every and self._flushing is None:
+            self._last_flush = now
+            self._flushing = asyncio.get_running_loop().create_task(self._flush(), name="announce:flush")
+        if now - self._last_summary >= self._summary_every:
+            self._last_summary = now
+            self._log_summary()
+
+    def _fill(self) -> None:
+        room = self._max_in_flight - len(self._in_flight)
+        if room <= 0 or self._closing:
+            return
+        loop = asyncio.get_running_loop()
+        for due in self._wheel.take_due(self._clock.monotonic(), room):
+            self._in_flight[due.key] = loop.create_task(self._poll(due), name=f"announce:{due.key}")
+
+    async def _poll(self, due: Due) -> None:
+        watcher = self.watchers[due.key]
+        started = self._clock.monotonic()
+        try:
+            report = await watcher.poll_once()
+            outcome = self.summary.add(report, max(0.0, started - due.due))
+            _OUTCOMES[outcome].inc()
+            self._round(due.key, report)
+        finally:
+            self._in_flight.pop(due.key, None)
+            self._wheel.done(due.key, started)
+            self._fill()
+
+    def _round(self, key: str, report: PollReport) -> None:
+        """Log once, at info, when every source has been polled since start (and how it went)."""
+        if key not in self._round_left:
+            return
+        self._round_left.discard(key)
+        self._round_failed += 0 if report.ok else 1
+        if not self._round_left:
+            log.info("announce.first_round_done", extra={
+                "sources": len(self.watchers), "failed": self._round_failed,
+                "seconds": round(self._clock.monotonic() - self._started, 3)})
+
+    async def _flush(self) -> None:
+        try:
+            await self.states.flush()
+        except Exception as exc:  # kept for the next flush; the database may be back by then
+            log.warning("announce.flush_failed", extra={"error": f"{type(exc).__name__}: {exc}",
+                                                        "pending": self.states.pending})
+        finally:
+            self._flushing = None
+
+    def _log_summary(self) -> None:
+        summary, self.summary = self.summary, PollSummary()
+        log.info("announce.summary", extra={"sources": len(self.watchers), "in_flight": self.in_flight,
+                                            **summary.fields()})
+
+    async def drain(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds) for the polls in flight; cancel those still running."""
+        tasks = [t for t in self._in_flight.values() if not t.done()]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout)
+            for t in pending:
+                t.cancel()
+            if pending:
+                await asyncio.wait(pending)
+
+    async def close(self, timeout: float) -> None:
+        """Start nothing more, let polls in flight finish (bounded by ``timeout``), then write the
+        states still pending. Errors of the last flush are logged, not raised."""
+        self._closing = True
+        await self.drain(timeout)
+        if self._flushing is not None:
+            await asyncio.wait([self._flushing], timeout=timeout)
+        try:
+            await self.states.flush()
+        except Exception:
+            log.exception("announce.final_flush_failed", extra={"pending": self.states.pending})
+        self._log_summary()

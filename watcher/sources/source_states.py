@@ -1,0 +1,124 @@
+"""Every announcement source's fetch state in memory, written behind in batches.
+
+A poll that finds nothing new (a 304, or the same page again) must cost almost nothing, so it does
+no database work of its own: :class:`SourceStates` holds every source's
+:class:`~watcher.sources.seen.SourceState` in memory (read once, in one statement, when first
+asked), and a poll only replaces the state in memory and counts itself. :meth:`SourceStates.flush`
+writes the states that changed (for a source whose poll changed nothing but its time, that time
+alone: one column of a stored row) and the hourly poll counts (``source_poll_hours``, what the status
+page reads) in one transaction; the owner calls it every ``flush_every`` seconds and at shutdown, so
+what the database shows is at most that late. A poll that found new notices writes its state
+together with the notices (:meth:`SeenStore.save`), never later than them.
+
+If a flush fails, what it held is kept for the next one (a newer state of the same source wins;
+counts add up). Losing unflushed states in a crash costs at most one conditional GET per source
+after the restart: the stored ETag is older, the page is read again and every entry is found
+already recorded.
+
+Each process keeps its own copy: replicas of one source no longer share a failure streak between
+flushes (each counts its own and reports degraded on its own count).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import replace
+from datetime import datetime
+
+from watcher.sources.seen import poll_hour
+from watcher.sources.seen_model import SeenNotice, SeenStore, SourceState
+
+log = logging.getLogger(__name__)
+
+
+class SourceStates:
+    """The sources' states of one process, over ``store``. Not thread-safe (one event loop)."""
+
+    def __init__(self, store: SeenStore, *, flush_every: float = 10.0) -> None:
+        if flush_every <= 0:
+            raise ValueError("flush_every must be positive")
+        self.store = store
+        self.flush_every = flush_every
+        self._states: dict[str, SourceState] | None = None
+        self._watched: dict[str, list[SeenNotice]] = {}
+        self._dirty: dict[str, SourceState] = {}
+        #: sources stored already whose polls since changed only ``last_poll_at``: that time
+        self._checked: dict[str, datetime] = {}
+        self._polls: defaultdict[tuple[str, datetime], list[int]] = defaultdict(lambda: [0, 0])
+
+    async def load(self, now: datetime) -> None:
+        """Read every source's state and the maintenance notices whose windows end after ``now``
+        (two statements). Called once; later calls do nothing."""
+        if self._states is not None:
+            return
+        states = await self.store.load_states()
+        watched: dict[str, list[SeenNotice]] = {}
+        for notice in await self.store.maintenance_notices(now):
+            watched.setdefault(notice.source_id, []).append(notice)
+        if self._states is None:  # another caller may have loaded meanwhile
+            self._states, self._watched = states, watched
+
+    async def get(self, source_id: str, now: datetime) -> SourceState:
+        """The source's state (an empty one for a source never polled), loading all on first use."""
+        if self._states is None:
+            await self.load(now)
+        assert self._states is not None
+        state = self._states.get(source_id)
+        return SourceState(source_id=source_id) if state is None else state
+
+    def take_watched(self, source_id: str) -> list[SeenNotice]:
+        """The source's maintenance notices with windows still ahead as loaded (given out once)."""
+        return self._watched.pop(source_id, [])
+
+    def polled(self, state: SourceState, *, saved: bool = False) -> None:
+        """Remember ``state`` after a poll at ``state.last_poll_at`` and count that poll (failed
+        when ``consecutive_failures`` is not 0). ``saved``: the state was already written (with the
+        poll's notices); only the count remains to flush."""
+        if self._states is None:
+            self._states = {}
+        sid = state.source_id
+        before = self._states.get(sid)  # stored, unless it waits in _dirty
+        self._states[sid] = state
+        if saved:
+            self._dirty.pop(sid, None)
+            self._checked.pop(sid, None)
+        elif (before is not None and sid not in self._dirty and state.last_poll_at is not None
+              and replace(before, last_poll_at=state.last_poll_at) == state):
+            self._checked[sid] = state.last_poll_at
+        else:
+            self._dirty[sid] = state
+            self._checked.pop(sid, None)
+        if state.last_poll_at is not None:
+            count = self._polls[(state.source_id, poll_hour(state.last_poll_at))]
+            count[0] += 1
+            count[1] += 1 if state.consecutive_failures else 0
+
+    @property
+    def pending(self) -> int:
+        """States and hourly counts waiting for the next flush."""
+        return len(self._dirty) + len(self._checked) + len(self._polls)
+
+    async def flush(self) -> None:
+        """Write what changed since the last flush in one transaction. On failure what it held is
+        kept for the next flush and the error is raised."""
+        if not self._dirty and not self._checked and not self._polls:
+            return
+        dirty, self._dirty = self._dirty, {}
+        checked, self._checked = self._checked, {}
+        polls, self._polls = self._polls, defaultdict(lambda: [0, 0])
+        try:
+            await self.store.save_states(list(dirty.values()), {k: (v[0], v[1]) for k, v in polls.items()}, checked)
+        except BaseException:
+            assert self._states is not None
+            for source_id in dirty:  # not stored after all: the newest state goes whole
+                self._checked.pop(source_id, None)
+                self._dirty.setdefault(source_id, self._states[source_id])
+            for source_id, at in checked.items():
+                if source_id not in self._dirty:
+                    self._checked.setdefault(source_id, at)  # a newer time taken meanwhile wins
+            for key, (n, failed) in polls.items():
+                count = self._polls[key]
+                count[0] += n
+                count[1] += failed
+            raise
