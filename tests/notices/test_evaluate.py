@@ -14,6 +14,7 @@ from watcher.notices.evaluate import Prediction, WindowKey, render, score
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV = ROOT / "tests" / "notices" / "corpus" / "dev.jsonl"
+BLIND = ROOT / "tests" / "notices" / "corpus" / "blind.jsonl"
 
 
 def _line(id_: str, kind: str, windows: list[tuple[str, str | None]], category: str = "bank", **extra: object) -> str:
@@ -128,6 +129,17 @@ def test_dev_corpus_is_well_formed_and_covers_every_category() -> None:
         assert 40 <= len(g.text) <= 1200, g.id
         if g.kind != "maintenance":
             assert g.kind in ("outage", "recovery") or not g.windows, g.id
+
+
+def test_blind_corpus_is_well_formed_and_shares_no_notice_with_the_dev_set() -> None:
+    blind = parse_corpus(BLIND.read_text("utf-8").splitlines())
+    dev = parse_corpus(DEV.read_text("utf-8").splitlines())
+    assert len(blind) >= 100
+    assert {g.category for g in blind} >= {"bank", "clearing", "platform", "outage", "negative"}
+    assert not {g.text for g in blind} & {g.text for g in dev}
+    sources = [{json.loads(line)["source"] for line in path.read_text("utf-8").splitlines() if line.strip()}
+               for path in (BLIND, DEV)]
+    assert not sources[0] & sources[1]
 
 
 def _cli(python_exe: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -120,7 +120,8 @@ def normalize(text: str) -> str:
         t = t.translate(_PUNCT)
     t = _NEWLINE_RUN_RE.sub("\n", _SPACE_RUN_RE.sub(" ", t))
     if "北京时间" in t or "GMT" in t or "UTC" in t:
-        t = _BEIJING_RE.sub(" ", t)
+        # "（北京时间12月6日0:00-2:00）" keeps its opening bracket: what follows is a restatement
+        t = _BEIJING_RE.sub(lambda m: "(" if m.group().startswith("(") and not m.group().endswith(")") else " ", t)
     if "连续" in t or "一连" in t:
         t = _RUN_OF_DAYS_RE.sub(r"\1\2天", t)
     t = _CN_NUM_RE.sub(_num_sub, t)

@@ -129,8 +129,22 @@ class Resolver:
                 monday = self.published - timedelta(days=self.published.weekday())
                 d = monday + timedelta(days=7 * weeks + wd)
         if d is not None and p.weekday_tag is not None and d.weekday() != p.weekday_tag:
+            slipped = self._year_slip(d, p.weekday_tag) if p.year is not None else None
+            if slipped is not None:
+                # "2025年2月2日（星期一）" in a notice of January 2026: the weekday fits 2026-02-02
+                self.flag(f"weekday written does not match {d.isoformat()}; read as {slipped.isoformat()}, "
+                          "the year it fits")
+                return slipped
             self.flag(f"weekday written does not match {d.isoformat()}")
         return d
+
+    def _year_slip(self, d: date, weekday: int) -> date | None:
+        """The same month and day in the year next to the written one that fits ``weekday`` and
+        lies within half a year of publication, when the written date does not: a slip of the
+        year. None when no such year (or more than one) fits."""
+        fits = [c for c in (safe_date(d.year + k, d.month, d.day) for k in (-1, 1))
+                if c is not None and c.weekday() == weekday and abs(c - self.published) <= _HALF_YEAR]
+        return fits[0] if len(fits) == 1 and abs(d - self.published) > _HALF_YEAR / 2 else None
 
     def hour24(self, p: RawPoint, inherited: str | None, start_hour: int | None, start_minute: int = 0) -> int:
         """Hour on a 0..24 clock; ``inherited``/``start_hour`` are the range start's, for its end."""

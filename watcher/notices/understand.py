@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from huabei_watch.clock import SHANGHAI
 from huabei_watch.events.common import Window
-from watcher.notices import layout, reports
+from watcher.notices import layout, reports, zones
 from watcher.notices import products as prod
 from watcher.notices.interface import extract_interface
 from watcher.notices.kinds import PAST_RECOVERY_RE, KindResult, classify
@@ -92,6 +92,9 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         t_spans, t_flags, t_resolver = find_spans(head, t_points, pub, allow_open=True, allow_recovery=True)
         if t_spans:
             spans, flags, resolver, src = t_spans, t_flags, t_resolver, head
+    spans, zone_notes = zones.to_beijing(src, spans)
+    for note in zone_notes:
+        resolver.note(note)
     if len(spans) > _MAX_WINDOWS:
         flags = [*flags, f"{len(spans)} time ranges found; only the first {_MAX_WINDOWS} kept"]
         spans = spans[:_MAX_WINDOWS]

@@ -102,6 +102,8 @@ RECURRING_BEFORE_RE = re.compile(
     r"(?:每日|每天|每晚|每夜|每周|每星期|每礼拜|每月|每逢|逢周|日常|平日|工作日|节假日|公众假期|例假日|交易日|营业日"
     r"|(?:星期|周|礼拜)[一二三四五六日天1-7]\s*(?:至|到|-|~)\s*(?:星期|周|礼拜)?[一二三四五六日天1-7])"
     r"[^。;\n\d]{0,8}$"
+    # a weekday read as a point right after 每 ("每周日 01:00-04:00", "每个周二", "每月第2个周六")
+    r"|每\s*个?\s*$|每月\s*的?\s*(?:第\s*\d{1,2}\s*个|最后一个)\s*$"
 )
 # A range said to run as usual ("十一假期(……)照常监控", "……期间正常服务"): no disruption.
 NORMAL_RE = re.compile(r"照常|正常服务|正常营业|正常办理|正常使用|正常运行|正常运作|不受影响|不会受到影响|可正常")
@@ -118,6 +120,8 @@ OTHER_PERIOD_BEFORE_RE = re.compile(
 # ("营业厅（8:30-17:30）可正常办理", "当日9:00-18:00客服在线答疑").
 OTHER_CLAUSE_RE = re.compile(
     r"客服|热线|咨询|营业|办公时间|工作时间|服务时间|人工|活动|报名|答疑|值班|开业|考试|领取|兑换|过渡期|并行|试运行|试点|公示"
+    # an opening period ("8月30日至9月6日开放现场优先借书"), not a stop
+    r"|(?<![不未停])开放"
 )
 # A range labelled as service or opening hours, not a disruption.
 SERVICE_HOURS_RE = re.compile(

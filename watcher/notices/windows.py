@@ -161,13 +161,17 @@ def _close_late(r: Resolver, norm: str, spans: list[Span]) -> list[Span]:
 
 
 def _drop_summaries(spans: list[Span]) -> list[Span]:
-    """A whole-day range ("8月28日至8月29日") that contains windows with clock times is the notice's
-    overall period, not a window of its own."""
+    """A whole-day range ("8月28日至8月29日") that contains windows with clock times written after
+    it, or a span of several days anywhere, is the notice's overall period, not a window of its
+    own; a single whole day written after the timed windows ("……；提现功能12月5日全天暂停") is one
+    more window."""
     timed = [s for s in spans if s.how != "days"]
     out: list[Span] = []
     for s in spans:
         if s.how == "days" and s.end is not None and any(
-            t.start >= s.start and t.end is not None and t.end <= s.end + timedelta(hours=12) for t in timed
+            t.start >= s.start and t.end is not None and t.end <= s.end + timedelta(hours=12)
+            and (t.pos > s.pos or s.end - s.start > timedelta(days=1))
+            for t in timed
         ):
             continue
         out.append(s)
@@ -225,8 +229,28 @@ def _skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
 _CLAUSE_END_RE = re.compile(r"[,;。!?\n]")
 # What is retired for good: an old version, system or card stops ("旧版App停止使用", "原系统下线").
 _RETIRE_RE = re.compile(
-    r"(?:旧版|旧系统|老系统|老版本|旧版本|原系统|原版本|旧卡|老卡|旧接口)[^。;\n]{0,20}?(?:停止使用|停用|下线|不再|停止服务|停止发行|关闭|废止)"
+    r"(?:旧版|旧系统|老系统|老版本|旧版本|原系统|原版本|旧卡|老卡|旧接口"
+    # "原薪酬申报系统", "老校园卡系统": a named old system
+    r"|(?:原(?![定计来因])|旧|老)[^。;\n,\d]{1,10}?(?:系统|平台|版本|客户端|接口))"
+    r"[^。;\n]{0,20}?(?:停止使用|停用|下线|不再|停止服务|停止发行|关闭|废止)"
 )
+def _retired(norm: str, pos: int) -> bool:
+    """Whether the sentence at ``pos`` retires an old system for good, with no gap before its
+    successor and no end announced later."""
+    lo, hi = vocab.sentence_bounds(norm, pos)
+    return (_RETIRE_RE.search(norm, lo, hi) is not None and _SUCCESSOR_NOW_RE.search(norm, lo, hi) is not None
+            and _NEW_SAME_DAY_GAP_RE.search(norm, lo, hi) is None and vocab.LATER_RE.search(norm) is None)
+
+
+# The successor is named as usable now ("请在新的……系统重新填报", "改用新版"); without it an old
+# system stopped before a later launch ("旧系统7月14日起停止……新系统7月22日上线") leaves a gap.
+_SUCCESSOR_NOW_RE = re.compile(
+    r"请(?:在|到|于|使用|登录|改用|通过)[^。;\n]{0,6}?新|改用|新的?[^。;\n]{0,12}?(?:重新|继续)(?:填报|办理|登录|申报|使用)"
+)
+
+
+# The successor is not there yet ("新系统……上线", "待……启用后"): the retirement leaves a gap.
+_NEW_SAME_DAY_GAP_RE = re.compile(r"待|届时|上线前|启用前|暂停|过渡")
 # After an open start: what changes from then on ("……起，到账时间由T+1调整为实时").
 _CHANGE_AFTER_RE = re.compile(r"调整为|调整成|改为|变更为|更改为|升级为|由[^。;\n]{1,12}?(?:调整|改|变更|升级)(?:为|成|至)")
 
@@ -236,6 +260,23 @@ def _changed_from(norm: str, s: Span) -> bool:
     words no stop: an effective date, not a window."""
     lo, hi = vocab.sentence_bounds(norm, s.pos)
     return _CHANGE_AFTER_RE.search(norm, s.end_pos, hi) is not None and vocab.STOP_RE.search(norm, lo, hi) is None
+
+
+# A numbered list item's head right before a point ("2. ", "二、", "(3)").
+_ITEM_HEAD_RE = re.compile(r"(?:^|[\n。;:])[^\S\n]*(?:\d{1,2}\s*[.、)]|[一二三四五六七八九十]{1,3}、|\(\d{1,2}\))[^\S\n]*$")
+# "2020年1月1日前已经暂停的用户": a day that bounds something else, not the day itself.
+_NOT_THAT_DAY_RE = re.compile(r"[^\S\n]*(?:前|以前|之前|后|以后|之后|止|为止|以来|至今|期间)")
+_HOURS_RE = re.compile(r"\d{1,2}\s*(?::\s*\d{2}|[点时](?![间候段期效限长]))")
+
+
+def _item_day(norm: str, p: RawPoint) -> bool:
+    """Whether the date ``p`` (no time) heads a list item whose sentence has no hours, starts
+    nothing from it (起, 开始) and words a stop: the item is that whole day."""
+    if (not _ITEM_HEAD_RE.search(norm, max(0, p.start - 8), p.start) or vocab.OPEN_AFTER_RE.match(norm, p.end)
+            or _NOT_THAT_DAY_RE.match(norm, p.end)):
+        return False
+    hi = vocab.sentence_bounds(norm, p.end)[1]
+    return _HOURS_RE.search(norm, p.end, hi) is None and vocab.STOP_RE.search(norm, p.end, hi) is not None
 
 
 _WHOLE_DAY_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:全天|全日|一整天|整天)")
@@ -325,7 +366,7 @@ def _take_single(
     if allow_recovery and resume is None:
         resume = vocab.RESUME_BEFORE_RE.search(norm, max(0, p.start - 12), p.start)
         labelled = resume is not None
-        if resume is None and _has_open(spans, p.start):
+        if resume is None and _has_open(spans, p.start) and not _MOVED_TO_RE.search(norm, max(0, p.start - 8), p.start):
             resume = vocab.END_BEFORE_RE.search(norm, max(0, p.start - 8), p.start)
     stop_m = vocab.STOP_AFTER_RE.match(norm, p.end, min(nxt, p.end + 16))
     # "复电时间:17:00,停电期间电梯停止运转": the label says what the time is; the next clause's stop
@@ -342,6 +383,8 @@ def _take_single(
             start = at(d, a.hour, a.minute)
             spans.append(Span(start, start + (b - a), p.start, same.end(), "range", own_date(p)))
             return
+        if _MOVED_TO_RE.search(norm, max(0, p.start - 8), p.start) and _moved_day(r, norm, p, d, spans):
+            return
         if resume is not None and not stop:
             r.resumptions.append(at(d, 0, 0))
             _close_open(r, spans, p, d, p.start)
@@ -355,11 +398,25 @@ def _take_single(
             # "12月5日(六)全日系统维护，线上缴费暂停": the whole day written out.
             spans.append(Span(at(d, 0, 0), at(d, 24, 0), p.start, p.end, "days", own_date(p)))
             r.note("whole-day window (no times written)")
+        elif allow_open and _item_day(norm, p):
+            # "2. 12月5日（星期一），加装计量设备，6号楼停电": a list item headed by a day with no
+            # hours in its sentence and a stop in it is that whole day.
+            spans.append(Span(at(d, 0, 0), at(d, 24, 0), p.start, p.end, "days", own_date(p)))
+            r.note("whole-day window (no times written)")
         elif allow_open and (stop or (
             (vocab.OPEN_AFTER_RE.match(norm, p.end) or vocab.ORIGINAL_BEFORE_RE.search(norm, max(0, p.start - 6), p.start))
             and vocab.disruption_near(norm, p.end)
         )):
+            if _retired(norm, p.start):
+                # "7月1日起，原薪酬申报系统停止使用，请在新的系统重新填报": retired for good, its
+                # successor already there; a later launch of something else does not end a window
+                r.set_aside.append("open start set aside: an old version or system retired for good, not a window")
+                return
             spans.append(Span(at(d, 0, 0), None, p.start, p.end, "dayopen", own_date(p)))
+        return
+    if (_EXTEND_BEFORE_RE.search(norm, max(0, p.start - 10), p.start)
+            and not _EXTEND_OTHER_RE.search(norm, max(norm.rfind(c, 0, p.start) for c in "。;\n,"), p.start)
+            and _extend_last(r, spans, p, d)):
         return
     if resume is not None and not stop:
         day = d or r.last or r.published
@@ -371,6 +428,9 @@ def _take_single(
                    and not vocab.UNIVERSAL_RE.search(norm, resume.start(), min(len(norm), resume.end() + 6))
                    and vocab.RESUME_AGAIN_RE.search(norm, resume.end(), vocab.sentence_bounds(norm, p.end)[1]) is not None)
             closed = _close_open(r, spans, p, d or day, p.start, rolls=d is None, only_first=one)
+            if not closed and not kick:
+                # 重启服务 / 开机 are weak resumptions, but still say when a closed range's service is back
+                closed = _restart_after(r, norm, spans, p, d)
             if not closed and r.pending is not None and not weak:
                 # "约3:15 ... 出现异常，约3:40恢复": the last lone time before a recovery is its start.
                 first, first_day = r.pending
@@ -453,6 +513,84 @@ def _end_at(r: Resolver, p: RawPoint, day: date, start_period: str | None, start
     else:
         end = r.moment(p, day)
     return end + timedelta(minutes=1) if p.second == 59 else end
+
+
+# Before a date: a window moved to it ("原定12月5日的维护推迟至12月12日").
+_MOVED_TO_RE = re.compile(r"(?:推迟|延期|调整|改期|改|顺延|延后|挪|移|提前)(?:至|到)[^\S\n]*$")
+
+
+def _moved_day(r: Resolver, norm: str, p: RawPoint, d: date, spans: list[Span]) -> bool:
+    """"原定12月5日的系统维护推迟至12月12日": the old day (an open start after 原定 in this
+    sentence) becomes that whole day, and the new day ``d`` a whole day too, sent to review when
+    no hours follow. False when no old day is open in the sentence."""
+    lo, _ = vocab.sentence_bounds(norm, p.start)
+    old = [k for k, s in enumerate(spans) if s.end is None and s.how == "dayopen" and lo <= s.pos < p.start]
+    if not old:
+        return False
+    k = old[-1]
+    s = spans[k]
+    spans[k] = Span(s.start, s.start + timedelta(days=1), s.pos, s.end_pos, "days", s.dated)
+    spans.append(Span(at(d, 0, 0), at(d, 24, 0), p.start, p.end, "days", own_date(p)))
+    r.last = d
+    if _HOURS_RE.search(norm, p.end) is None:
+        r.flag("a window moved to another day, with no hours of its own written: check its hours")
+    return True
+
+
+# Before a lone time: the window is extended to it ("维护时间延长至12月5日8:00").
+_EXTEND_BEFORE_RE = re.compile(r"延长(?:至|到)[^\S\n]*(?:次日|当日|当天)?[^\S\n]*$")
+# What else gets extended: a validity, a campaign, a deadline ("优惠券有效期延长至12月6日").
+# A hedge is a caveat, not an extension ("如遇特殊情况，维护时间可能延长至8点").
+_EXTEND_OTHER_RE = re.compile(r"有效|期限|活动|优惠|报名|缴费|申请|截止|受理期|营业|可能|或将|如遇|若|如有|视情况|最迟")
+# How far a window may be extended and still be the one before.
+_MAX_EXTENSION = timedelta(days=3)
+
+
+def _extend_last(r: Resolver, spans: list[Span], p: RawPoint, d: date | None) -> bool:
+    """"原定0:00-6:00的系统维护……延长至8:00": the last window written before ``p`` now ends at
+    ``p``. False when there is none, or ``p`` is not later than its end (by at most
+    ``_MAX_EXTENSION``)."""
+    prior = [k for k, s in enumerate(spans) if s.end is not None and s.end_pos <= p.start]
+    if not prior:
+        return False
+    k = prior[-1]
+    s = spans[k]
+    assert s.end is not None
+    e = _end_at(r, p, d or s.end.date(), s.period, s.start)
+    if d is None and e <= s.end:
+        e += timedelta(days=1)
+    if not s.end < e <= s.end + _MAX_EXTENSION:
+        return False
+    spans[k] = Span(s.start, e, s.pos, p.end, "range", s.dated, s.period)
+    r.note(f"the window is extended to {e:%m-%d %H:%M}")
+    return True
+
+
+# How long after a range's end a restart may come and still end that range's window.
+_RESTART_SLACK = timedelta(hours=6)
+
+
+def _restart_after(r: Resolver, norm: str, spans: list[Span], p: RawPoint, d: date | None) -> bool:
+    """"12月5日22时至12月6日7时停机维护，12月6日8时重启服务": a resumption written right after a
+    range (its sentence or the next), later than the range's end by at most ``_RESTART_SLACK``,
+    is when the service is back: the window ends then. False when no range is so ended."""
+    if not spans:
+        return False
+    s = spans[-1]
+    if s.end is None or s.how != "range" or s.end_pos > p.start:
+        return False
+    if vocab.SENTENCE_END_RE.search(norm, s.end_pos, p.start) and len(
+        vocab.SENTENCE_END_RE.findall(norm, s.end_pos, p.start)
+    ) > 1:
+        return False
+    e = _end_at(r, p, d or s.end.date(), s.period, s.start)
+    if d is None and e < s.end:
+        e += timedelta(days=1)
+    if not s.end < e <= s.end + _RESTART_SLACK:
+        return False
+    spans[-1] = Span(s.start, e, s.pos, p.end, "range", s.dated, s.period)
+    r.note(f"the service is said to be back at {e:%H:%M}, after the range written: the window ends then")
+    return True
 
 
 def _close_open(
