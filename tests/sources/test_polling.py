@@ -207,3 +207,36 @@ async def test_a_source_polled_again_before_the_flush_reads_its_first_records_ba
     assert report.ok and report.new == 1, report
     assert site.hits.get("/n/1", 0) == 0, "the entry recorded by the first poll is known, not read again"
     assert not polling.states.unsaved("s0")
+
+
+class DownStore(SqlSeenStore):
+    """A store whose ``save_states`` fails while ``down``; counts the attempts."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self.down, self.attempts = True, 0
+
+    async def save_states(self, *args: object, **kwargs: object) -> None:
+        self.attempts += 1
+        if self.down:
+            raise ConnectionError("database away")
+        await super().save_states(*args, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_waiting_records_are_retried_every_flush_every_while_the_database_is_away(
+    site: Site, fetcher: Fetcher, engine: AsyncEngine, clock: ManualClock
+) -> None:
+    polling = build(site, fetcher, DownStore(engine), clock, 3, flush_every=10)
+    store = polling.states.store
+    assert isinstance(store, DownStore)
+    await first_tick(polling, clock)
+    for _ in range(5):  # one flush a tick while records wait, until one fails
+        clock.advance(1)
+        await polling.tick()
+        await eventually(lambda: polling._flushing is None, timeout=10, what="the flush")
+    assert store.attempts == 1, "after a failed flush, waiting records do not make every tick flush again"
+    store.down = False
+    clock.advance(6)  # 10 s since the failed flush (at the second tick)
+    await polling.tick()
+    await eventually(lambda: polling.states.pending == 0, timeout=10, what="the flush")
+    assert store.attempts == 2 and (await store.get_state("s2")).initialized_at is not None

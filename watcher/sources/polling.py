@@ -105,6 +105,7 @@ class AnnouncementPolling:
         self._wheel = wheel or PollWheel()
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._flushing: asyncio.Task[None] | None = None
+        self._flush_failed = False
         self._closing = False
         start = clock.monotonic()
         self._last_flush = self._last_summary = start
@@ -138,7 +139,9 @@ class AnnouncementPolling:
             return
         self._fill()
         now = self._clock.monotonic()
-        due = now - self._last_flush >= self.states.flush_every or self.states.records_waiting
+        # Waiting records go on the next tick, unless the last flush failed: then every flush_every.
+        due = now - self._last_flush >= self.states.flush_every or (
+            self.states.records_waiting and not self._flush_failed)
         if due and self._flushing is None:
             self._last_flush = now
             self._flushing = asyncio.get_running_loop().create_task(self._flush(), name="announce:flush")
@@ -181,7 +184,9 @@ class AnnouncementPolling:
     async def _flush(self) -> None:
         try:
             await self.states.flush()
+            self._flush_failed = False
         except Exception as exc:  # kept for the next flush; the database may be back by then
+            self._flush_failed = True
             log.warning("announce.flush_failed", extra={"error": f"{type(exc).__name__}: {exc}",
                                                         "pending": self.states.pending})
         finally:
