@@ -197,3 +197,29 @@ async def test_a_poll_made_while_a_flush_fails_is_written_whole_by_the_next(
     await states.flush()
     got = await store.get_state("s")
     assert got.etag == '"e2"' and got.last_poll_at == clock.now()
+
+
+async def test_first_polls_records_left_behind_survive_a_failed_flush(
+    site: Site, fetcher: Fetcher, engine: AsyncEngine, clock: ManualClock
+) -> None:
+    store = BrokenOnce(engine)
+    states = SourceStates(store)
+    states.records_behind = True  # as AnnouncementPolling sets it
+    site.pages["/list"] = Page(list_page(4))
+    watcher = AnnouncementWatcher(source(site, "s", "/list"), fetcher, store, RecordingPublisher(), clock,
+                                  standin_understand, states=states)
+    assert (await watcher.poll_once()).first_poll
+    try:
+        await states.flush()
+    except ConnectionError:
+        pass
+    else:
+        raise AssertionError("the first flush should have failed")
+    assert states.unsaved("s")
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(func.count()).select_from(seen_notices))).scalar_one() == 0
+    assert (await store.get_state("s")).initialized_at is None, "no state stored without its records"
+    await states.flush()
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(func.count()).select_from(seen_notices))).scalar_one() == 4
+    assert (await store.get_state("s")).initialized_at is not None and not states.unsaved("s")

@@ -10,16 +10,19 @@ from datetime import timedelta
 import pytest
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from huabei_watch.clock import SHANGHAI, ManualClock
 from tests.fakes.bus import RecordingPublisher
 from tests.sources.helpers import Page, Site, standin_understand
+from tests.sources.test_poll_costs import statements
 from tests.support import eventually
 from watcher.sources.announce_config import HtmlSource
 from watcher.sources.announcements import AnnouncementWatcher
 from watcher.sources.fetch import Fetcher
 from watcher.sources.polling import AnnouncementPolling
-from watcher.sources.seen import SqlSeenStore
+from watcher.sources.seen import SqlSeenStore, seen_notices
 from watcher.sources.source_states import SourceStates
 
 LIST = "<html><body><ul class='notices'><li><a href='/n/1'>公告</a></li></ul></body></html>".encode()
@@ -169,3 +172,71 @@ def test_two_sources_with_one_id_are_refused(
     w = AnnouncementWatcher(cfg, fetcher, store, RecordingPublisher(), clock, standin_understand, states=states)
     with pytest.raises(ValueError, match="share an id"):
         AnnouncementPolling([w, w], states, clock)
+
+
+async def test_the_first_polls_of_many_sources_are_written_in_one_transaction_on_the_next_tick(
+    site: Site, fetcher: Fetcher, store: SqlSeenStore, engine: AsyncEngine, clock: ManualClock
+) -> None:
+    polling = build(site, fetcher, store, clock, 20, max_in_flight=20)
+    with statements(engine) as sql:
+        await first_tick(polling, clock)
+    assert "INSERT" not in sql, "a first poll that published nothing leaves its records to the next flush"
+    assert polling.states.pending > 0
+    clock.advance(1)
+    with statements(engine) as sql:
+        await polling.tick()  # records wait: this tick flushes, though flush_every is 10 s
+        await eventually(lambda: polling.states.pending == 0, timeout=10, what="the flush")
+    assert sql == ["INSERT", "INSERT", "INSERT"], "records, states, hourly counts: one executemany each"
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(func.count()).select_from(seen_notices))).scalar_one()
+    assert stored == 20
+    assert (await store.get_state("s7")).initialized_at is not None
+
+
+async def test_a_source_polled_again_before_the_flush_reads_its_first_records_back(
+    site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock
+) -> None:
+    polling = build(site, fetcher, store, clock, 1)
+    await first_tick(polling, clock)
+    assert polling.states.unsaved("s0")
+    site.pages["/l0"] = Page("<html><body><ul class='notices'><li><a href='/n/2'>新公告</a></li>"
+                             "<li><a href='/n/1'>公告</a></li></ul></body></html>".encode())
+    site.pages["/n/2"] = Page("<html><body><p>2026年12月8日 02:00 至 04:00 系统维护。</p></body></html>".encode())
+    clock.advance(30)
+    report = await polling.watchers["s0"].poll_once()  # no tick: the watcher flushes before it reads
+    assert report.ok and report.new == 1, report
+    assert site.hits.get("/n/1", 0) == 0, "the entry recorded by the first poll is known, not read again"
+    assert not polling.states.unsaved("s0")
+
+
+class DownStore(SqlSeenStore):
+    """A store whose ``save_states`` fails while ``down``; counts the attempts."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self.down, self.attempts = True, 0
+
+    async def save_states(self, *args: object, **kwargs: object) -> None:
+        self.attempts += 1
+        if self.down:
+            raise ConnectionError("database away")
+        await super().save_states(*args, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_waiting_records_are_retried_every_flush_every_while_the_database_is_away(
+    site: Site, fetcher: Fetcher, engine: AsyncEngine, clock: ManualClock
+) -> None:
+    polling = build(site, fetcher, DownStore(engine), clock, 3, flush_every=10)
+    store = polling.states.store
+    assert isinstance(store, DownStore)
+    await first_tick(polling, clock)
+    for _ in range(5):  # one flush a tick while records wait, until one fails
+        clock.advance(1)
+        await polling.tick()
+        await eventually(lambda: polling._flushing is None, timeout=10, what="the flush")
+    assert store.attempts == 1, "after a failed flush, waiting records do not make every tick flush again"
+    store.down = False
+    clock.advance(6)  # 10 s since the failed flush (at the second tick)
+    await polling.tick()
+    await eventually(lambda: polling.states.pending == 0, timeout=10, what="the flush")
+    assert store.attempts == 2 and (await store.get_state("s2")).initialized_at is not None

@@ -9,7 +9,9 @@ never lost; deterministic event ids make the repeat harmless.
 Cost: a poll that finds the list unchanged (304, or the same bytes) does no database work; the
 source's state lives in :class:`~watcher.sources.source_states.SourceStates` and is written behind
 in batches. A changed list costs one read of all its entries' records (``IN``) and one write of
-those that changed, together with the source's state (one transaction).
+those that changed, together with the source's state (one transaction). A first poll that published
+nothing leaves that write to the states' next flush when they are written behind often
+(``SourceStates.records_behind``): the first polls of many sources share one transaction.
 
 Edits that change only a notice's page are found by re-reading, conditionally and at most one a
 poll, the pages of notices whose maintenance windows are still ahead
@@ -197,7 +199,7 @@ class AnnouncementWatcher:
             except _PublishFailed as exc:
                 return await self._publish_failed(exc, first, batch, now)
             if batch.records:
-                await self._store.save(batch.records)
+                await self._save(batch.records)
             await self._settled(batch, now)
             if not page.not_modified:
                 state = replace(state, etag=page.etag, last_modified=page.last_modified)
@@ -213,6 +215,8 @@ class AnnouncementWatcher:
         errors: list[str] = []
         budget = cfg.first_poll_details if first else len(refs)
         try:
+            if self._states.unsaved(cfg.id):
+                await self._states.flush()  # its first poll's records still wait: read them back
             known = await self._store.get_many(cfg.id, [r.notice_id for r in refs])
             # Lists are newest first: publish oldest first; on a first poll read the newest.
             to_read = {r.notice_id for r in refs[:budget]}
@@ -227,7 +231,7 @@ class AnnouncementWatcher:
             return await self._publish_failed(exc, first, batch, now, listed=len(refs))
         if errors:
             report_error: str | None = f"{len(errors)} notice(s) failed; first: {errors[0]}"
-            await self._store.save(batch.records)
+            await self._save(batch.records)
             await self._settled(batch, now)
             await self._failed(state, now, report_error or "", first=first)
         else:
@@ -236,8 +240,11 @@ class AnnouncementWatcher:
                 initialized_at=state.initialized_at or now,
             ), now)
             done = await self._report_recovery(done, now)
-            await self._store.save(batch.records, done)
-            self._states.polled(done, saved=True)
+            if first and self._states.records_behind and not batch.understood and not batch.published:
+                self._states.polled_with_records(done, batch.records)  # the list only recorded: in bulk
+            else:
+                await self._save(batch.records, done)
+                self._states.polled(done, saved=True)
             await self._settled(batch, now)
             report_error = None
         return PollReport(
@@ -253,7 +260,7 @@ class AnnouncementWatcher:
         and publishes the rest)."""
         log.warning("announce.publish_failed", extra={"source_id": self.cfg.id, "reason": exc.reason})
         if batch.records:
-            await self._store.save(batch.records)
+            await self._save(batch.records)
             await self._settled(batch, now)
         return PollReport(
             self.cfg.id, ok=False, first_poll=first, listed=listed, new=batch.new, edited=batch.edited,
@@ -355,6 +362,12 @@ class AnnouncementWatcher:
                 log.exception("announce.on_understood_failed", extra={"source_id": self.cfg.id, "url": ref.url})
 
     # ------------------------------------------------------------ helpers
+
+    async def _save(self, records: list[SeenNotice], state: SourceState | None = None) -> None:
+        """Write records (and the state) now, after any of this source's records still waiting."""
+        if self._states.unsaved(self.cfg.id):
+            await self._states.flush()
+        await self._store.save(records, state)
 
     async def _get(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
         cfg = self.cfg

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 USER_AGENT = "huabei-watch/0.1 (notice watcher)"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
+#: aiohttp's own timeout off (``asyncio.timeout`` bounds the request and its body): one object, not one a request.
+_NO_CLIENT_TIMEOUT = aiohttp.ClientTimeout(total=None)
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -145,7 +147,7 @@ class Fetcher:
             host = self._host(current)
             await self._polite_start(host, delay)
             async with host.semaphore, asyncio.timeout(timeout_s), self._session.get(
-                current, headers=req_headers, allow_redirects=False, timeout=aiohttp.ClientTimeout(total=None)
+                current, headers=req_headers, allow_redirects=False, timeout=_NO_CLIENT_TIMEOUT
             ) as resp:
                 if resp.status in _REDIRECTS and "Location" in resp.headers:
                     nxt = current.join(URL(resp.headers["Location"])).with_fragment(None)

@@ -5,7 +5,8 @@ s, their shared :class:`~watcher.sources.source_states.SourceStates` and one
 :class:`~watcher.sources.poll_wheel.PollWheel`. :meth:`AnnouncementPolling.tick` (one APScheduler
 job, every second) starts the polls that are due, at most ``max_in_flight`` at once (a poll that
 ends starts the next due one at once), writes the sources' states behind every
-``states.flush_every`` seconds, and logs one ``announce.summary`` line at info every
+``states.flush_every`` seconds (on every tick while first polls' records wait: the first polls of
+many sources are written in one transaction a tick), and logs one ``announce.summary`` line at info every
 ``summary_every`` seconds: how many polls, how many 304s, how many found something, how late the
 latest start was; and ``announce.first_round_done`` once every source was polled since start.
 Each poll's own line (``announce.polled``) is at debug.
@@ -97,12 +98,14 @@ class AnnouncementPolling:
         if len(self.watchers) != len(watchers):
             raise ValueError("two announcement sources share an id")
         self.states = states
+        states.records_behind = True  # flushed on the next tick while first polls' records wait
         self._clock = clock
         self._max_in_flight = max_in_flight
         self._summary_every = summary_every
         self._wheel = wheel or PollWheel()
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._flushing: asyncio.Task[None] | None = None
+        self._flush_failed = False
         self._closing = False
         start = clock.monotonic()
         self._last_flush = self._last_summary = start
@@ -136,7 +139,10 @@ class AnnouncementPolling:
             return
         self._fill()
         now = self._clock.monotonic()
-        if now - self._last_flush >= self.states.flush_every and self._flushing is None:
+        # Waiting records go on the next tick, unless the last flush failed: then every flush_every.
+        due = now - self._last_flush >= self.states.flush_every or (
+            self.states.records_waiting and not self._flush_failed)
+        if due and self._flushing is None:
             self._last_flush = now
             self._flushing = asyncio.get_running_loop().create_task(self._flush(), name="announce:flush")
         if now - self._last_summary >= self._summary_every:
@@ -178,7 +184,9 @@ class AnnouncementPolling:
     async def _flush(self) -> None:
         try:
             await self.states.flush()
+            self._flush_failed = False
         except Exception as exc:  # kept for the next flush; the database may be back by then
+            self._flush_failed = True
             log.warning("announce.flush_failed", extra={"error": f"{type(exc).__name__}: {exc}",
                                                         "pending": self.states.pending})
         finally:

@@ -217,15 +217,18 @@ class SqlSeenStore:
         return {row["source_id"]: _state(row) for row in rows}
 
     async def save_states(
-        self, states: Sequence[SourceState], polls: PollCounts, checked: Mapping[str, datetime] | None = None
+        self, states: Sequence[SourceState], polls: PollCounts, checked: Mapping[str, datetime] | None = None,
+        *, notices: Sequence[SeenNotice] = (),
     ) -> None:
-        if not states and not polls and not checked:
+        if not states and not polls and not checked and not notices:
             return
         counts = [
             {"source_id": source_id, "hour": hour, "polls": n, "failures": failed}
             for (source_id, hour), (n, failed) in polls.items()
         ]
         async with self._engine.begin() as conn:
+            await upsert_rows(conn, seen_notices, [_notice_row(n) for n in notices], ("source_id", "notice_id"),
+                              keep=("first_seen_at",))
             await upsert_rows(conn, source_state, [_state_row(s) for s in states], ("source_id",))
             if checked:
                 await conn.execute(_SET_LAST_POLL, [{"sid": sid, "at": at} for sid, at in checked.items()])

@@ -78,9 +78,11 @@ class SeenStore(Protocol):
         ...
 
     async def save_states(
-        self, states: Sequence[SourceState], polls: PollCounts, checked: Mapping[str, datetime] | None = None
+        self, states: Sequence[SourceState], polls: PollCounts, checked: Mapping[str, datetime] | None = None,
+        *, notices: Sequence[SeenNotice] = (),
     ) -> None:
-        """Insert or replace these states, set the time of the last poll of the sources in
+        """Insert or replace ``notices`` (as :meth:`save`; records of the sources of ``states``) and
+        these states, set the time of the last poll of the sources in
         ``checked`` (stored already, nothing else changed: the time by source id), and add ``polls``
         to the hourly poll counts, in one transaction."""
         ...

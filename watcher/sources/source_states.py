@@ -10,6 +10,13 @@ page reads) in one transaction; the owner calls it every ``flush_every`` seconds
 what the database shows is at most that late. A poll that found new notices writes its state
 together with the notices (:meth:`SeenStore.save`), never later than them.
 
+A source's first poll that published nothing (its list only recorded) may leave its records here
+too, when the owner flushes often (:attr:`SourceStates.records_behind`, set by
+:class:`~watcher.sources.polling.AnnouncementPolling`, which flushes on its next tick while any
+wait): the first polls of many sources then cost one transaction, records and states together. A
+source whose records wait is flushed before it reads or writes records again
+(:meth:`SourceStates.unsaved`), so no later write is overtaken by an older one.
+
 If a flush fails, what it held is kept for the next one (a newer state of the same source wins;
 counts add up). Losing unflushed states in a crash costs at most one conditional GET per source
 after the restart: the stored ETag is older, the page is read again and every entry is found
@@ -21,6 +28,7 @@ flushes (each counts its own and reports degraded on its own count).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import replace
@@ -30,6 +38,9 @@ from watcher.sources.seen import poll_hour
 from watcher.sources.seen_model import SeenNotice, SeenStore, SourceState
 
 log = logging.getLogger(__name__)
+
+#: Records written behind go at most about this many a transaction (bounded memory while writing).
+RECORDS_PER_FLUSH = 1_000
 
 
 class SourceStates:
@@ -46,6 +57,11 @@ class SourceStates:
         #: sources stored already whose polls since changed only ``last_poll_at``: that time
         self._checked: dict[str, datetime] = {}
         self._polls: defaultdict[tuple[str, datetime], list[int]] = defaultdict(lambda: [0, 0])
+        #: The owner flushes soon when records wait (see the module's docstring); off by default.
+        self.records_behind = False
+        self._records: dict[str, list[SeenNotice]] = {}
+        self._unsaved: set[str] = set()  # sources with records waiting or being written
+        self._flush_lock = asyncio.Lock()
 
     async def load(self, now: datetime) -> None:
         """Read every source's state and the maintenance notices whose windows end after ``now``
@@ -94,22 +110,60 @@ class SourceStates:
             count[0] += 1
             count[1] += 1 if state.consecutive_failures else 0
 
+    def polled_with_records(self, state: SourceState, records: list[SeenNotice]) -> None:
+        """:meth:`polled`, with the poll's records left to be written with ``state`` by the next
+        flush (only when :attr:`records_behind`)."""
+        if not self.records_behind:
+            raise RuntimeError("records are written behind only when the owner flushes often (records_behind)")
+        self._records.setdefault(state.source_id, []).extend(records)
+        self._unsaved.add(state.source_id)
+        self.polled(state)
+        self._checked.pop(state.source_id, None)
+        self._dirty[state.source_id] = state  # stored with its records, whole
+
+    @property
+    def records_waiting(self) -> bool:
+        """Records wait for the next flush."""
+        return bool(self._records)
+
+    def unsaved(self, source_id: str) -> bool:
+        """The source's records wait for a flush (or one in flight): flush before touching them."""
+        return source_id in self._unsaved
+
     @property
     def pending(self) -> int:
-        """States and hourly counts waiting for the next flush."""
-        return len(self._dirty) + len(self._checked) + len(self._polls)
+        """States, sources' records and hourly counts waiting for the next flush."""
+        return len(self._dirty) + len(self._checked) + len(self._polls) + len(self._records)
 
     async def flush(self) -> None:
-        """Write what changed since the last flush in one transaction. On failure what it held is
-        kept for the next flush and the error is raised."""
-        if not self._dirty and not self._checked and not self._polls:
+        """Write what changed since the last flush in one transaction (after a flush in flight, if
+        any; waiting records go :data:`RECORDS_PER_FLUSH` at most a transaction, each source's with
+        its state). On failure what it held is kept for the next flush and the error is raised."""
+        async with self._flush_lock:
+            await self._flush()
+            while self._records:
+                await self._flush()
+
+    async def _flush(self) -> None:
+        if not self._dirty and not self._checked and not self._polls and not self._records:
             return
-        dirty, self._dirty = self._dirty, {}
+        records: dict[str, list[SeenNotice]] = {}
+        rows = 0
+        for source_id in list(self._records):
+            if rows >= RECORDS_PER_FLUSH:
+                break
+            records[source_id] = self._records.pop(source_id)
+            rows += len(records[source_id])
+        dirty = self._dirty
+        self._dirty = {sid: dirty.pop(sid) for sid in self._records if sid in dirty}  # with their records
         checked, self._checked = self._checked, {}
         polls, self._polls = self._polls, defaultdict(lambda: [0, 0])
         try:
-            await self.store.save_states(list(dirty.values()), {k: (v[0], v[1]) for k, v in polls.items()}, checked)
+            await self.store.save_states(list(dirty.values()), {k: (v[0], v[1]) for k, v in polls.items()}, checked,
+                                         notices=[n for batch in records.values() for n in batch])
         except BaseException:
+            for source_id, batch in records.items():
+                self._records[source_id] = batch + self._records.get(source_id, [])
             assert self._states is not None
             for source_id in dirty:  # not stored after all: the newest state goes whole
                 self._checked.pop(source_id, None)
@@ -122,3 +176,4 @@ class SourceStates:
                 count[0] += n
                 count[1] += failed
             raise
+        self._unsaved.difference_update(s for s in records if s not in self._records)
