@@ -104,7 +104,10 @@ def _compiled(selector: str | None, within: bool) -> Any:
     path = css_to_xpath(selector, within=within)
     if path is None:
         return False
-    return etree.XPath(path)
+    try:
+        return etree.XPath(path)
+    except etree.XPathSyntaxError:  # a name XPath refuses ('-a'): BeautifulSoup judges the selector
+        return False
 
 
 def _text(el: Any) -> str:
