@@ -199,12 +199,16 @@ class CashierStore:
     async def prune(self, *, audit_before: datetime, heard_before: datetime) -> dict[str, int]:
         """Delete published audit rows older than ``audit_before`` except each subject's newest
         (the status page reads whether it still holds), and incidents last heard before
-        ``heard_before`` (only those heard within ``off_ttl`` count). Returns rows deleted per table."""
+        ``heard_before`` (only those heard within ``off_ttl`` count), and force-on overrides that
+        expired before ``audit_before`` (an override without an end stays). Returns rows deleted
+        per table."""
         newest = select(func.max(audit.c.seq)).group_by(audit.c.subject)
         old_audit = and_(audit.c.at < audit_before, audit.c.published.is_(True), audit.c.seq.not_in(newest))
         return {
             "cashier_audit": await delete_in_batches(self.db, audit, old_audit),
             "cashier_incidents": await delete_in_batches(self.db, heard, heard.c.heard_at < heard_before),
+            "cashier_overrides": await delete_in_batches(
+                self.db, overrides, and_(overrides.c.until.is_not(None), overrides.c.until < audit_before)),
         }
 
     # -- switch state --------------------------------------------------------------------------------

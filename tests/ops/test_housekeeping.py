@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, insert, select
 
-from consumers.cashier.store import CashierStore, audit, heard
+from consumers.cashier.store import CashierStore, audit, heard, overrides
 from consumers.incidents.role import IncidentsRole, create_incidents_role
 from consumers.incidents.signal_log import signal_log
 from consumers.incidents.store import incident_changes, incident_events, incident_marks, incidents_table
@@ -28,6 +28,7 @@ from huabei_watch.root.settings import parse_settings
 from huabei_watch.runtime.housekeeping import run_housekeeping
 from tests.fakes.bus import MemoryBus
 from tests.ops.history import END, History, write_history
+from watcher.compat.store import compat_advisories, compat_notices
 from watcher.sources.housekeeping import prune_watcher
 from watcher.sources.probe_store import probe_hours
 from watcher.sources.seen import seen_notices, source_poll_hours
@@ -166,3 +167,39 @@ async def test_each_role_schedules_its_daily_housekeeping(db: Database) -> None:
     job = role.scheduler.get_job("incidents:housekeeping")
     assert job is not None
     assert job.trigger.interval == timedelta(seconds=RetentionSettings().prune_every)
+
+
+async def test_old_interface_notices_cleared_findings_and_expired_overrides_are_pruned(db: Database) -> None:
+    """The compat checker's notices and cleared findings, and force-on overrides long expired, go;
+    a raised finding, an unpublished clearance, an override without an end and recent rows stay."""
+    old, recent = END - timedelta(seconds=R.seen_notices) - DAY, END - DAY
+    audit_old = END - timedelta(seconds=R.cashier_audit) - DAY
+    advisory = {"merchant_id": "m1", "payload": {}}
+    async with db.engine.begin() as conn:
+        await conn.execute(insert(compat_notices), [
+            {"notice_id": "n-old", "payload": {}, "received_at": old},
+            {"notice_id": "n-new", "payload": {}, "received_at": recent},
+        ])
+        await conn.execute(insert(compat_advisories), [
+            {**advisory, "finding_id": "cleared-old", "state": "cleared", "updated_at": old, "published_at": old},
+            {**advisory, "finding_id": "raised-old", "state": "raised", "updated_at": old, "published_at": old},
+            {**advisory, "finding_id": "cleared-unpublished", "state": "cleared", "updated_at": old,
+             "published_at": None},
+            {**advisory, "finding_id": "cleared-new", "state": "cleared", "updated_at": recent, "published_at": recent},
+        ])
+        await conn.execute(insert(overrides), [
+            {"merchant_id": "m1", "incident_id": "i-expired", "until": audit_old, "created_at": audit_old, "by": "ops"},
+            {"merchant_id": "m1", "incident_id": "i-open-ended", "until": None, "created_at": audit_old, "by": "ops"},
+            {"merchant_id": "m1", "incident_id": "i-recent", "until": recent, "created_at": recent, "by": "ops"},
+        ])
+    deleted = await prune_watcher(db, R, END)
+    deleted |= await CashierStore(db).prune(audit_before=END - timedelta(seconds=R.cashier_audit),
+                                            heard_before=END - timedelta(seconds=R.incidents))
+    async with db.engine.connect() as conn:
+        notices = set((await conn.execute(select(compat_notices.c.notice_id))).scalars())
+        findings = set((await conn.execute(select(compat_advisories.c.finding_id))).scalars())
+        kept_overrides = set((await conn.execute(select(overrides.c.incident_id))).scalars())
+    assert notices == {"n-new"}
+    assert findings == {"raised-old", "cleared-unpublished", "cleared-new"}
+    assert kept_overrides == {"i-open-ended", "i-recent"}
+    assert (deleted["compat_notices"], deleted["compat_advisories"], deleted["cashier_overrides"]) == (1, 1, 1)
