@@ -36,7 +36,6 @@ _ORIGINAL_RE = re.compile(r"原定|原计划|原通知|原公告")
 _LATER_RE = re.compile(r"另行通知|另行公告|另行告知|待定")
 # Notices about Alipay or the cashier itself (a product not named may be Huabei).
 _PLATFORM_RE = re.compile(r"支付宝|蚂蚁|花呗|[Aa]lipay|收银台|本平台|我平台")
-# An upgrade that adds or changes something rather than stopping it.
 # A holiday: stops over one with no work on a system or supply are holiday arrangements (a desk
 # or phone orders off over 春节, a post office closed on 中秋), not maintenance.
 # "除花呗外其他支付方式不受影响": what is excepted from "runs as usual" stops.
