@@ -14,7 +14,7 @@ from huabei_watch.clock import SHANGHAI
 from watcher.notices.lunar import lunar_new_year_day
 from watcher.notices.timeparse import RawPoint
 
-MORNING = frozenset({"凌晨", "早上", "早晨", "清晨", "上午", "早", "晨"})
+MORNING = frozenset({"下半夜", "后半夜", "凌晨", "早上", "早晨", "清晨", "上午", "早", "晨"})
 NOON = frozenset({"中午", "正午", "午间"})
 PM = frozenset({"下午", "傍晚"})
 EVENING = frozenset({"晚上", "晚间", "夜间", "夜里", "深夜", "午夜", "晚", "夜"})
