@@ -40,3 +40,61 @@ def test_the_second_half_of_the_night_is_after_midnight() -> None:
         u = understand(text, published=PUB)
         assert _ranges(u) == [(_dt(start), _dt(end))], (text, u.windows, u.reasons)
         assert not any("check the day" in r for r in u.reasons), u.reasons
+
+
+def test_a_service_answering_slower_is_a_disruption() -> None:
+    for text in (
+        "12月5日1:00至3:00，核心系统升级，网上银行等渠道服务响应时间将有多次短暂延长情况。",
+        "12月5日22:00-23:00系统扩容，其间访问速度可能变慢。",
+    ):
+        u = understand(text, published=PUB)
+        assert u.kind == "maintenance", (text, u.kind, u.reasons)
+        assert len(u.windows) == 1, (text, u.windows, u.reasons)
+        assert not any("not tied" in r or "no window is tied" in r for r in u.reasons), u.reasons
+
+
+def test_a_limit_raised_is_not_a_slower_service() -> None:
+    # guard: only a service answering slower is a disruption, not a limit or an amount raised
+    u = understand("自12月5日起，单笔交易限额增加至5万元，到账时间不变。", published=PUB)
+    assert not u.windows or u.kind != "maintenance", (u.kind, u.windows)
+
+
+_LIST = (
+    "我行定于12月6日升级系统，当天下列电子渠道功能将停用。安排如下：手机银行：12月6日00:00至03:00；"
+    "积分查询、积分兑换：12月6日00:00至06:00；信用卡申请：12月5日21:00至6日06:15。微信银行全部服务："
+    "12月5日23:00至6日04:00。经本行及卡组织转接的借记卡跨行业务：12月6日00:00至03:00。"
+)
+
+
+def test_rows_of_a_list_of_stops_are_windows_however_they_are_named_and_punctuated() -> None:
+    u = understand(_LIST, published=PUB)
+    assert u.kind == "maintenance"
+    assert sorted(_ranges(u)) == sorted([
+        (_dt("2026-12-06 00:00"), _dt("2026-12-06 03:00")),
+        (_dt("2026-12-06 00:00"), _dt("2026-12-06 06:00")),
+        (_dt("2026-12-05 21:00"), _dt("2026-12-06 06:15")),
+        (_dt("2026-12-05 23:00"), _dt("2026-12-06 04:00")),
+        # a long row name before its colon keeps a row apart from another with the same hours
+        (_dt("2026-12-06 00:00"), _dt("2026-12-06 03:00")),
+    ]), (u.windows, u.reasons)
+    assert not any("no window is tied" in r for r in u.reasons), u.reasons
+
+
+def test_a_heading_sentence_of_daily_slots_takes_the_stop_before_it() -> None:
+    text = ("12月4日22:00-23:00网银暂停服务。因系统维护，部分网上服务将于12月5日及12月12日凌晨短暂停用。"
+            "各日时段为：12月5日凌晨0时至上午9时；12月12日凌晨0时至凌晨3时。")
+    u = understand(text, published=PUB)
+    assert _ranges(u) == [
+        (_dt("2026-12-04 22:00"), _dt("2026-12-04 23:00")),
+        (_dt("2026-12-05 00:00"), _dt("2026-12-05 09:00")),
+        (_dt("2026-12-12 00:00"), _dt("2026-12-12 03:00")),
+    ], (u.windows, u.reasons)
+
+
+def test_something_else_after_the_list_is_not_a_row_of_it() -> None:
+    # guard: a sentence that starts something else (另有……) does not join the list before it
+    text = ("系统将全面升级，安排如下。12月5日18时起停止单据创建；12月6日08时-12月9日08时为升级期，单据不能提交。"
+            "另有操作培训：12月5日14:30-16:00线下，12月9日19:00-20:30线上。")
+    u = understand(text, published=PUB)
+    assert (_dt("2026-12-05 14:30"), _dt("2026-12-05 16:00")) not in _ranges(u), (u.windows, u.reasons)
+    assert (_dt("2026-12-09 19:00"), _dt("2026-12-09 20:30")) not in _ranges(u), (u.windows, u.reasons)

@@ -45,6 +45,8 @@ def label(norm: str, lo: int, pos: int) -> str:
     """The name written right before a time in its item ("中国银行", "东区", "个人网银"), or ""
     when the time is introduced by a heading ("维护时间："), a verb ("将于") or nothing."""
     before = norm[lo:pos].rstrip()
+    # a name followed by a colon ("经银联……转接的借记卡业务：7月30日……") is a row's name even when long
+    longest = 40 if before.endswith(":") else 16
     while before.endswith((":", "】", "|", "(")):
         before = before[:-1].rstrip()
     cut = max((m.end() for m in _SEGMENT_END.finditer(before)), default=0)
@@ -53,7 +55,7 @@ def label(norm: str, lo: int, pos: int) -> str:
         # "【雲林縣】停水時間：……": the item's name stands in brackets before its heading
         named = _BRACKET_NAME.search(before)
         return named.group(1).strip() if named else ""
-    if not seg or len(seg) > 16 or _LEADS_IN.search(seg):
+    if not seg or len(seg) > longest or _LEADS_IN.search(seg):
         return ""
     return seg
 
@@ -173,7 +175,23 @@ def tied(norm: str, s: Span) -> bool:
     line that introduces the list or table it is a row of, or in the sentence right after that
     list when it points back ("维护期间……"). Hours in a sentence that says nothing of the sort
     ("如有疑问，可于12月7日9:00-17:00致电") are not."""
-    lo, hi = vocab.sentence_bounds(norm, s.pos)
+    return tied_at(norm, s.pos)
+
+
+def tied_at(norm: str, pos: int, depth: int = 0) -> bool:
+    """:func:`tied` for the range written at ``pos``. A list whose rows run on as sentences that are
+    only a named row ("E融汇APP：7月30日00:00至03:00。") or a heading ("各日时段为：……") goes on the
+    list or sentence before it (up to 12 sentences back)."""
+    return _tied_here(norm, pos, depth)
+
+
+# A sentence that is only a named row or a heading: a short name, a colon, then a date or time;
+# "另有操作培训：……" starts something else.
+_ROW_SENTENCE = re.compile(r"[\s(（]*(?!另|此外|其他|其它|此外)[^\W\d_][^:。;!?\n\d]{0,40}:\s*\d")
+
+
+def _tied_here(norm: str, pos: int, depth: int) -> bool:
+    lo, hi = vocab.sentence_bounds(norm, pos)
     if vocab.DISRUPTION_RE.search(norm, lo, hi):
         return True
     k = lo
@@ -188,6 +206,16 @@ def tied(norm: str, s: Span) -> bool:
             break
         k = plo
     first = k  # the first row of the run this range belongs to
+    colon = norm.find(":", first, hi)
+    if first > 1 and colon != -1 and _POINTER.search(norm, first, colon) and not _DIGIT.search(norm, first, colon):
+        # "……服务功能将停用。安排如下：网银：0:00至3:00；……": an intro that only points at the list
+        # takes the sentence before it
+        plo, phi = vocab.sentence_bounds(norm, first - 1)
+        if vocab.DISRUPTION_RE.search(norm, plo, phi):
+            return True
+    if depth < 12 and first > 1 and norm[first - 1] in "。\n" and _ROW_SENTENCE.match(norm, first):
+        if tied_at(norm, first - 2, depth + 1):
+            return True
     if first > 1 and norm[first - 1] == "。" and _LEADING_DATE.match(norm, first):
         # the next day's rows written as a new sentence after a list introduced with a colon
         # ("……停电检修：10月3日8:00-12:00，……。10月4日8:00-12:00，……"): tied like those rows

@@ -297,11 +297,19 @@ def _clause_outside(norm: str, lo: int, hi: int) -> str:
     return outside
 
 
+# A clause that is only the name of a row before its times ("积分查询、积分兑换：").
+_ROW_NAME_RE = re.compile(r"[^\W\d_][^,;。:!?\n]{0,30}:\s*")
+
+
 def _other_clause(norm: str, lo: int, hi: int) -> bool:
     """Whether the clause holding the range ``norm[lo:hi]`` says, with no disruption wording, that
     something keeps running or names hours of a desk or a campaign."""
     outside = _clause_outside(norm, lo, hi)
     if vocab.DISRUPTION_RE.search(outside):
+        return False
+    if _ROW_NAME_RE.fullmatch(outside) and not vocab.SERVICE_HOURS_RE.search(outside) and layout.tied_at(norm, lo):
+        # "……暂停服务，安排如下：网银：0:00至3:00；积分查询、积分兑换：0:00至6:00": a row of a list of
+        # stops, named by what it stops (兑换 is a function here, not a campaign)
         return False
     if not (vocab.NORMAL_RE.search(outside) or vocab.OTHER_CLAUSE_RE.search(outside)):
         return False
