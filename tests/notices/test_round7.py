@@ -98,3 +98,20 @@ def test_something_else_after_the_list_is_not_a_row_of_it() -> None:
     u = understand(text, published=PUB)
     assert (_dt("2026-12-05 14:30"), _dt("2026-12-05 16:00")) not in _ranges(u), (u.windows, u.reasons)
     assert (_dt("2026-12-09 19:00"), _dt("2026-12-09 20:30")) not in _ranges(u), (u.windows, u.reasons)
+
+
+def test_a_branch_or_outlet_closed_is_not_a_service_window() -> None:
+    for text in (
+        "因天气原因，本行东门支行自下周一(7日)起暂停服务，直至另行通知。客户可使用手机银行或就近的自助设备办理业务。",
+        "受疫情影响，旗下两家流动分行12月5日起停止服务，恢复日期另行公告。",
+    ):
+        u = understand(text, published=PUB)
+        assert u.kind != "maintenance", (text, u.kind, u.reasons)
+        assert any("outlet" in r for r in u.reasons), (text, u.reasons)
+
+
+def test_an_outlet_stopped_for_a_system_upgrade_stays_maintenance() -> None:
+    # guard: the counters stop because a system is upgraded
+    u = understand("12月5日0:00起升级营帐系统，届时营业厅及网上营业厅暂停全部业务，12月6日8:30恢复。", published=PUB)
+    assert u.kind == "maintenance"
+    assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-06 08:30"))], (u.windows, u.reasons)

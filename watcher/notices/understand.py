@@ -47,6 +47,15 @@ _WORK_RE = re.compile(
     r"维护|升级|割接|切换|切转|迁移|施工|检修|停水|停电|停气|停机|停服(?!务)|演练|测试|扩容|改造|更换|工程|调试|系统|服务器|机房"
     r"|网络|线路|设备|故障|异常|版本|更新|上线|下线|投产"
 )
+# A physical outlet that stops serving ("旗下3间流动银行自24日起暂停服务", "该网点暂停对外营业"):
+# a branch closed, not a service window, when no work on a system or supply is named.
+_OUTLET_STOP_RE = re.compile(
+    r"(?:网点|支行|分行|营业部|营业厅|营业点|营业网点|流动银行|流动分行|门店|分店|柜台|分理处|服务点|服务中心|办事处)"
+    r"[^。;\n]{0,16}?(?:暂停|停止|关闭|停业|歇业)"
+)
+# A clause offering other ways to be served ("客户可使用手机银行或就近的自助设备办理"): what it names
+# keeps running, so its words say nothing of work on a system.
+_ALTERNATIVE_RE = re.compile(r"[^,;。\n]*(?:可使用|可通过|改用|建议|请使用|可前往|可到|可改)[^,;。\n]*")
 _FEATURE_RE = re.compile(r"升级(?:后|为|成|至|到)|新增|新版|全新|推出|支持|体验|享受|权益")
 # A notice of a bank or a clearing house: "全部交易" there are the bank's, not the platform's.
 _BANK_RE = re.compile(r"我行|本行|银行|银联|网联|清算")
@@ -265,6 +274,12 @@ def _second_look(
     ):
         kind = k.best_besides("maintenance")
         reasons.append(f"stops over a holiday, with no work on a system or supply: a holiday arrangement, read as {kind}")
+        return kind
+    if _OUTLET_STOP_RE.search(head + "\n" + body) and not (
+        _WORK_RE.search(head) or _WORK_RE.search(_ALTERNATIVE_RE.sub("", body)) or any(p.channels for p in products)
+    ):
+        kind = k.best_besides("maintenance")
+        reasons.append(f"a branch or outlet stops serving, with no work on a system or supply: read as {kind}")
         return kind
     if not spans:
         if recurring and "maintenance" in k.in_title:
