@@ -115,3 +115,10 @@ def test_an_outlet_stopped_for_a_system_upgrade_stays_maintenance() -> None:
     u = understand("12月5日0:00起升级营帐系统，届时营业厅及网上营业厅暂停全部业务，12月6日8:30恢复。", published=PUB)
     assert u.kind == "maintenance"
     assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-06 08:30"))], (u.windows, u.reasons)
+
+
+def test_an_online_counter_is_a_service_not_an_outlet() -> None:
+    # guard: 网上营业厅 / 手机营业厅 stopping is a service window
+    u = understand("12月5日0:00至6:00，网上营业厅暂停服务。", published=PUB)
+    assert u.kind == "maintenance"
+    assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"))]

@@ -48,8 +48,10 @@ _WORK_RE = re.compile(
     r"|网络|线路|设备|故障|异常|版本|更新|上线|下线|投产"
 )
 # A physical outlet that stops serving ("旗下3间流动银行自24日起暂停服务", "该网点暂停对外营业"):
-# a branch closed, not a service window, when no work on a system or supply is named.
+# a branch closed, not a service window, when no work on a system or supply is named (an online
+# counter, "网上营业厅", is a service).
 _OUTLET_STOP_RE = re.compile(
+    r"(?<!网上)(?<!线上)(?<!电子)(?<!掌上)(?<!手机)(?<!微信)(?<!网络)(?<!在线)(?<!智能)(?<!自助)"
     r"(?:网点|支行|分行|营业部|营业厅|营业点|营业网点|流动银行|流动分行|门店|分店|柜台|分理处|服务点|服务中心|办事处)"
     r"[^。;\n]{0,16}?(?:暂停|停止|关闭|停业|歇业)"
 )
