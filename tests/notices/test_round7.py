@@ -122,3 +122,22 @@ def test_an_online_counter_is_a_service_not_an_outlet() -> None:
     u = understand("12月5日0:00至6:00，网上营业厅暂停服务。", published=PUB)
     assert u.kind == "maintenance"
     assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"))]
+
+
+def test_a_stop_for_accounts_in_arrears_is_a_rule_not_a_window() -> None:
+    for text in (
+        "自12月起推行智能交费：余额低于0元时发送提醒，当天未交费的，系统将于次日上午8时左右暂停供电，交费后自动恢复。",
+        "温馨提示：欠费超过30天的用户，将于12月5日0:00起暂停通话服务，请及时充值。",
+    ):
+        u = understand(text, published=PUB)
+        assert u.kind != "maintenance" and not u.windows, (text, u.kind, u.windows, u.reasons)
+        assert not u.needs_review, (text, u.reasons)
+        assert any("arrears" in r for r in u.reasons), u.reasons
+
+
+def test_a_window_beside_an_arrears_rule_stays() -> None:
+    # guard: only the sentence with the arrears rule is set aside
+    text = "12月5日0:00至6:00系统升级，暂停缴费服务。另：欠费用户将于次日8时起停机，请及时缴费。"
+    u = understand(text, published=PUB)
+    assert u.kind == "maintenance"
+    assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"))], (u.windows, u.reasons)

@@ -19,7 +19,7 @@ from watcher.notices.kinds import PAST_RECOVERY_RE, KindResult, classify
 from watcher.notices.model import InterfaceChange, Kind, NoticeUnderstanding
 from watcher.notices.resolve import Resolver
 from watcher.notices.timeparse import RawPoint, find_points, normalize
-from watcher.notices.vocab import DISRUPTION_RE, NORMAL_RE, STOP_RE, TECHNICAL_RE, sentence_bounds
+from watcher.notices.vocab import ARREARS_RE, DISRUPTION_RE, NORMAL_RE, STOP_RE, TECHNICAL_RE, sentence_bounds
 from watcher.notices.windows import Span, find_spans
 
 logger = logging.getLogger(__name__)
@@ -325,7 +325,7 @@ def _second_look(
 def _disrupts(norm: str, lo: int, hi: int) -> bool:
     """Whether ``norm[lo:hi]`` words a disruption: any wording of one, unless it only names work
     and says services run as usual ("升级期间各项业务正常办理，不受影响")."""
-    if DISRUPTION_RE.search(norm, lo, hi) is None:
+    if DISRUPTION_RE.search(norm, lo, hi) is None or ARREARS_RE.search(norm, lo, hi) is not None:
         return False
     return (STOP_RE.search(norm, lo, hi) is not None or NORMAL_RE.search(norm, lo, hi) is None
             or _EXCEPT_RE.search(norm, lo, hi) is not None)
@@ -334,7 +334,7 @@ def _disrupts(norm: str, lo: int, hi: int) -> bool:
 def _words_stop(norm: str, lo: int, hi: int) -> bool:
     """Whether ``norm[lo:hi]`` words a disruption, other than an upgrade that adds something
     ("收银台将于12月5日升级，升级后支持……", "即可升级为金卡会员")."""
-    if DISRUPTION_RE.search(norm, lo, hi) is None:
+    if DISRUPTION_RE.search(norm, lo, hi) is None or ARREARS_RE.search(norm, lo, hi) is not None:
         return False
     if STOP_RE.search(norm, lo, hi) is not None:
         return True

@@ -108,6 +108,9 @@ RECURRING_BEFORE_RE = re.compile(
     # a weekday read as a point right after 每 ("每周日 01:00-04:00", "每个周二", "每月第2个周六")
     r"|每\s*个?\s*$|每月\s*的?\s*(?:第\s*\d{1,2}\s*个|最后一个)\s*$"
 )
+# A stop that happens to a customer who has not paid ("余额低于0元时……次日上午8时左右暂停供电",
+# "欠费超过30天的将停机"): a rule for accounts in arrears, not a window of the service.
+ARREARS_RE = re.compile(r"欠费|余额不足|余额低于|余额为负|余额小于|未交费|未缴费|未缴清|未及时(?:交|缴)|逾期未|未足额|超期未|拖欠")
 # A range said to run as usual ("十一假期(……)照常监控", "……期间正常服务"): no disruption.
 NORMAL_RE = re.compile(r"照常|正常服务|正常营业|正常办理|正常使用|正常运行|正常运作|不受影响|不会受到影响|可正常")
 # The end is announced later: an open start stays open rather than being dropped.

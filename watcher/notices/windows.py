@@ -100,6 +100,10 @@ def find_spans(
         undated = sum(1 for s in spans if not s.dated)
         spans = [s for s in spans if s.dated]
         r.note(f"{r.recurring + undated} range(s) repeat every day or week: a timetable, not dated windows")
+    arrears = [s for s in spans if vocab.ARREARS_RE.search(norm, *vocab.sentence_bounds(norm, s.pos))]
+    if arrears:
+        r.set_aside.append(f"{len(arrears)} time(s) set aside: a stop for accounts in arrears is a rule, not a window")
+        spans = [s for s in spans if s not in arrears]
     spans = _drop_summaries(spans)
     if len(spans) > 1:
         spans = layout.drop_frames(norm, spans)
