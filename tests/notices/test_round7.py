@@ -141,3 +141,33 @@ def test_a_window_beside_an_arrears_rule_stays() -> None:
     u = understand(text, published=PUB)
     assert u.kind == "maintenance"
     assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"))], (u.windows, u.reasons)
+
+
+def test_something_else_moved_to_another_day_is_no_window() -> None:
+    text = ("水务公司定于12月5日0:00起升级营业系统，届时暂停全部缴费业务，12月7日8:30恢复。"
+            "原定12月6日抄表的用户顺延至12月8日。")
+    u = understand(text, published=PUB)
+    assert u.kind == "maintenance"
+    assert [(w.start, w.end, w.status) for w in u.windows] == [
+        (_dt("2026-12-05 00:00"), _dt("2026-12-07 08:30"), "scheduled")], (u.windows, u.reasons)
+
+
+def test_work_moved_to_another_day_is_still_read_as_moved() -> None:
+    # guard: the round-6 rule for a maintenance moved to another day
+    u = understand("原定12月5日的系统升级推迟至12月12日，届时网银暂停0:00-4:00。", published=PUB)
+    assert ("postponed" in [w.status for w in u.windows]), (u.windows, u.reasons)
+    assert (_dt("2026-12-12 00:00"), _dt("2026-12-12 04:00")) in _ranges(u), (u.windows, u.reasons)
+
+
+def test_a_window_of_more_than_300_days_has_a_slip_in_its_start_year() -> None:
+    text = "本公司计划于2025年12月5日0:00起升级营业系统，届时暂停全部对外业务，计划2026年12月8日8:30恢复受理。"
+    u = understand(text, published=PUB)
+    assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-08 08:30"))], (u.windows, u.reasons)
+    assert u.needs_review and any("slip" in r for r in u.reasons), u.reasons
+
+
+def test_a_long_past_start_near_its_own_year_is_kept() -> None:
+    # guard: a long stop that began months ago, ending within the year, is not moved
+    text = "因场馆改造，自2026年3月1日起暂停线上预约服务，至2026年12月20日恢复。"
+    u = understand(text, published=PUB)
+    assert all(w.start.year == 2026 and w.start.month == 3 for w in u.windows), (u.windows, u.reasons)

@@ -388,7 +388,7 @@ def _windows(
         if status is None and len(spans) == 1:
             if notice_cancelled:
                 status = "cancelled"
-            elif notice_postponed and _ORIGINAL_RE.search(norm + head):
+            elif notice_postponed and _original_work(norm + "\n" + head):
                 status = "postponed"
         chans: list[str] = []
         for p in chosen:
@@ -440,6 +440,17 @@ def _products_for(
             if found:
                 return found
     return []
+
+
+def _original_work(text: str) -> bool:
+    """Whether ``text`` tells of an original plan that is work or a stop ("原定12月5日的系统升级推迟"),
+    not of something else moved ("原定5月1日抄表的用户顺延至5月2日")."""
+    for m in _ORIGINAL_RE.finditer(text):
+        lo, hi = sentence_bounds(text, m.end())
+        moved = _POSTPONE_RE.search(text, m.end(), hi)
+        if moved is None or DISRUPTION_RE.search(text, m.end(), moved.start()):
+            return True
+    return False
 
 
 def _status(norm: str, s: Span, lo: int, hi: int) -> str | None:

@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 
 from watcher.notices import layout, vocab
 from watcher.notices import schedules as sched
-from watcher.notices.resolve import NEXT_DAY, SAME_DAY, Resolver, at, own_date, period_of
+from watcher.notices.resolve import NEXT_DAY, SAME_DAY, Resolver, at, own_date, period_of, safe_date
 from watcher.notices.timeparse import RawPoint, find_duration
 
 _SEP_RE = re.compile(
@@ -96,6 +96,7 @@ def find_spans(
         _take_single(r, norm, p, nxt, spans, allow_open=allow_open, allow_recovery=allow_recovery)
         i += 1
     spans = _close_late(r, norm, spans)
+    spans = [_year_slip(r, s) for s in spans]
     if r.recurring:
         undated = sum(1 for s in spans if not s.dated)
         spans = [s for s in spans if s.dated]
@@ -109,6 +110,30 @@ def find_spans(
         spans = layout.drop_frames(norm, spans)
     spans.sort(key=lambda s: s.pos)
     return spans, r.flags, r
+
+
+# A window is never this long: a start this far before its end (and before publication) has a
+# slip in its written year ("2018年4月29日0:00起升级……2019年5月2日8:30恢复" in a 2019 notice).
+_LONGEST_WINDOW = timedelta(days=300)
+_SLIP_BEFORE_PUBLICATION = timedelta(days=183)
+
+
+def _year_slip(r: Resolver, s: Span) -> Span:
+    """``s`` with its start moved to the year of its end when it runs for more than 300 days across
+    the publication date and the same month and day a year later still comes before its end and
+    lies within half a year of publication; flagged for review."""
+    if s.end is None or s.end - s.start <= _LONGEST_WINDOW or s.end.date() < r.published:
+        return s
+    if r.published - s.start.date() <= _SLIP_BEFORE_PUBLICATION:
+        return s
+    for years in (1, 2):
+        moved = safe_date(s.start.year + years, s.start.month, s.start.day)
+        if moved is not None and moved < s.end.date() and abs(moved - r.published) <= _SLIP_BEFORE_PUBLICATION:
+            start = s.start.replace(year=moved.year)
+            r.flag(f"a window of more than 300 days from {s.start.date()}: read as starting {moved} (a slip "
+                   "of the year written); check the day")
+            return Span(start, s.end, s.pos, s.end_pos, s.how, s.dated, s.period)
+    return s
 
 
 def _take_run_of_days(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: list[Span]) -> int:
@@ -541,6 +566,12 @@ def _moved_day(r: Resolver, norm: str, p: RawPoint, d: date, spans: list[Span]) 
         return False
     k = old[-1]
     s = spans[k]
+    if not vocab.DISRUPTION_RE.search(norm, s.end_pos, p.start):
+        # "原定5月1日抄表的用户顺延至5月2日": what moves is no work or stop (a meter reading, a
+        # meeting): neither day is a window
+        del spans[k]
+        r.set_aside.append("a date moved to another day set aside: what moves is no work or stop")
+        return True
     spans[k] = Span(s.start, s.start + timedelta(days=1), s.pos, s.end_pos, "days", s.dated)
     spans.append(Span(at(d, 0, 0), at(d, 24, 0), p.start, p.end, "days", own_date(p)))
     r.last = d
