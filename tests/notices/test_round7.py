@@ -171,3 +171,18 @@ def test_a_long_past_start_near_its_own_year_is_kept() -> None:
     text = "因场馆改造，自2026年3月1日起暂停线上预约服务，至2026年12月20日恢复。"
     u = understand(text, published=PUB)
     assert all(w.start.year == 2026 and w.start.month == 3 for w in u.windows), (u.windows, u.reasons)
+
+
+def test_supplies_cut_and_sales_stopped_are_never_silent() -> None:
+    for phrase in ("小区断网", "全校断电", "片区断水", "管道检修后断气", "专线断线", "终端频繁掉线", "机房停网",
+                   "平台停售", "暂停营业厅业务", "全校斷電", "社區斷網", "暫停售票"):
+        for text in (f"12月5日0:00至6:00，{phrase}。", f"12月5日0:00至6:00{phrase}。"):
+            u = understand(text, published=PUB)
+            assert u.kind == "maintenance" or u.needs_review, (text, u.kind, u.reasons)
+            assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"))], (text, u.windows, u.reasons)
+
+
+def test_a_hedged_risk_of_cuts_is_not_maintenance() -> None:
+    # guard: "可能引发的断网断电风险" with no window is no maintenance
+    u = understand("请各单位提前应对汛期可能引发的断网断电等风险，做好业务连续性保障。", published=PUB)
+    assert u.kind != "maintenance", (u.kind, u.reasons)
