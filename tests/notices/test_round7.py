@@ -186,3 +186,19 @@ def test_a_hedged_risk_of_cuts_is_not_maintenance() -> None:
     # guard: "可能引发的断网断电风险" with no window is no maintenance
     u = understand("请各单位提前应对汛期可能引发的断网断电等风险，做好业务连续性保障。", published=PUB)
     assert u.kind != "maintenance", (u.kind, u.reasons)
+
+
+def test_an_old_version_retired_with_its_successor_in_use_is_not_sent_to_review() -> None:
+    for text in (
+        "为提升服务质量，12月5日起新版APP上线，旧版将于12月31日停止使用，请及时更新。",
+        "12月5日0時起，舊版網路銀行停止服務，請改用新版網路銀行。",
+    ):
+        u = understand(text, published=PUB)
+        assert u.kind != "maintenance" and not u.windows, (text, u.kind, u.windows)
+        assert not u.needs_review, (text, u.reasons)
+
+
+def test_an_old_system_stopped_before_its_successor_still_goes_to_review() -> None:
+    # guard: a gap between the old system and the new one may be a window
+    u = understand("旧系统将于12月5日起停止使用，新系统待12月8日上线后启用，期间暂停办理。", published=PUB)
+    assert u.kind == "maintenance" or u.needs_review, (u.kind, u.reasons)

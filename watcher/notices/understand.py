@@ -20,7 +20,7 @@ from watcher.notices.model import InterfaceChange, Kind, NoticeUnderstanding
 from watcher.notices.resolve import Resolver
 from watcher.notices.timeparse import RawPoint, find_points, normalize
 from watcher.notices.vocab import ARREARS_RE, DISRUPTION_RE, NORMAL_RE, STOP_RE, TECHNICAL_RE, sentence_bounds
-from watcher.notices.windows import Span, find_spans
+from watcher.notices.windows import Span, find_spans, retired
 
 logger = logging.getLogger(__name__)
 
@@ -297,8 +297,9 @@ def _second_look(
         reasons.append(f"maintenance wording but no time window: read as {kind}")
         # A date still ahead in a sentence that words a disruption may be a window we could not read.
         dates = Resolver(pub)
+        # an old version retired for good, its successor in use, is no window to look for
         if any(p.has_date and (dates.date_of(p, None) or pub) >= pub
-               and _words_stop(body, *sentence_bounds(body, p.end)) for p in points):
+               and _words_stop(body, *sentence_bounds(body, p.end)) and not retired(body, p.end) for p in points):
             doubts.append("maintenance wording near a date, but no window could be read: check the notice")
         return kind
     if all(s.start.date() < pub for s in spans) and (

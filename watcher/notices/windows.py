@@ -263,7 +263,7 @@ _RETIRE_RE = re.compile(
     r"|(?:原(?![定计来因])|旧|老)[^。;\n,\d]{1,10}?(?:系统|平台|版本|客户端|接口))"
     r"[^。;\n]{0,20}?(?:停止使用|停用|下线|不再|停止服务|停止发行|关闭|废止)"
 )
-def _retired(norm: str, pos: int) -> bool:
+def retired(norm: str, pos: int) -> bool:
     """Whether the sentence at ``pos`` retires an old system for good, with no gap before its
     successor and no end announced later."""
     lo, hi = vocab.sentence_bounds(norm, pos)
@@ -275,6 +275,8 @@ def _retired(norm: str, pos: int) -> bool:
 # system stopped before a later launch ("旧系统7月14日起停止……新系统7月22日上线") leaves a gap.
 _SUCCESSOR_NOW_RE = re.compile(
     r"请(?:在|到|于|使用|登录|改用|通过)[^。;\n]{0,6}?新|改用|新的?[^。;\n]{0,12}?(?:重新|继续)(?:填报|办理|登录|申报|使用)"
+    # "旧版将于12月31日停止使用，请及时更新": the new version is there to update to
+    r"|请[^。;\n]{0,4}?(?:更新|升级|下载)(?!期间)|(?:更新|升级)(?:至|到|为)[^。;\n]{0,4}?(?:最新|新版)"
 )
 
 
@@ -444,7 +446,7 @@ def _take_single(
             (vocab.OPEN_AFTER_RE.match(norm, p.end) or vocab.ORIGINAL_BEFORE_RE.search(norm, max(0, p.start - 6), p.start))
             and vocab.disruption_near(norm, p.end)
         )):
-            if _retired(norm, p.start):
+            if retired(norm, p.start):
                 # "7月1日起，原薪酬申报系统停止使用，请在新的系统重新填报": retired for good, its
                 # successor already there; a later launch of something else does not end a window
                 r.set_aside.append("open start set aside: an old version or system retired for good, not a window")
