@@ -202,3 +202,34 @@ def test_an_old_system_stopped_before_its_successor_still_goes_to_review() -> No
     # guard: a gap between the old system and the new one may be a window
     u = understand("旧系统将于12月5日起停止使用，新系统待12月8日上线后启用，期间暂停办理。", published=PUB)
     assert u.kind == "maintenance" or u.needs_review, (u.kind, u.reasons)
+
+
+def test_number_formats_of_hong_kong_and_taiwan_notices() -> None:
+    for text, want in (
+        # the next day with its number in brackets
+        ("停水時間：12月5日(六)22時至翌(6)日6時，停水期間請儲水備用。", [("2026-12-05 22:00", "2026-12-06 06:00")]),
+        # AM / PM written before the time
+        ("12/5(六)PM10:00~12/6(日)AM06:00 系統維護，暫停服務。", [("2026-12-05 22:00", "2026-12-06 06:00")]),
+        # 正: on the hour
+        ("12月5日（星期六）凌晨零時正至上午六時正，網上銀行暫停服務。", [("2026-12-05 00:00", "2026-12-05 06:00")]),
+        # days sharing 日 in a list, and their count after them
+        ("12月5、6日0時至6時系統維護，暫停服務。",
+         [("2026-12-05 00:00", "2026-12-05 06:00"), ("2026-12-06 00:00", "2026-12-06 06:00")]),
+        ("12月5日、6日兩天0時至6時系統維護，暫停服務。",
+         [("2026-12-05 00:00", "2026-12-05 06:00"), ("2026-12-06 00:00", "2026-12-06 06:00")]),
+    ):
+        u = understand(text, published=PUB)
+        assert u.kind == "maintenance", (text, u.kind, u.reasons)
+        assert sorted(_ranges(u)) == [(_dt(a), _dt(b)) for a, b in want], (text, u.windows, u.reasons)
+
+
+def test_zheng_that_starts_a_word_is_not_on_the_hour() -> None:
+    # guard: "8時正式上線" still reads 上线 as a resumption after 8:00
+    u = understand("12月5日0時起系統暫停服務，新系統於12月5日8時正式上線。", published=PUB)
+    assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 08:00"))], (u.windows, u.reasons)
+
+
+def test_a_direct_debit_stopped_is_a_pay_service_stopped() -> None:
+    u = understand("12月5日22:00～12月6日08:00 电费代扣业务暂停。", published=PUB)
+    assert u.kind == "maintenance", (u.kind, u.reasons)
+    assert _ranges(u) == [(_dt("2026-12-05 22:00"), _dt("2026-12-06 08:00"))]

@@ -38,7 +38,7 @@ TECHNICAL_RE = re.compile(
     r"|停止服务|停止对外服务|暂停对外服务"
     # payment services: a stop of these is a service stop even with no system named
     r"|网银|网上银行|手机银行|ATM|POS|柜面|跨行|汇款|转账|交易|支付|缴费|充值|扣款|提现|清算|结算|快捷|银行卡|借记卡|信用卡"
-    r"|降级|退款|后台|入口|付款|收款|收银|储值|代收|代缴|圈存|一卡通"
+    r"|降级|退款|后台|入口|付款|收款|收银|储值|代收|代缴|代扣|代付|扣费|划扣|托收|圈存|一卡通"
     # online services of an institution: mail, sign-in, anything done on the web
     r"|邮件|邮箱|认证|网上|线上|在线"
     # apps and games: what players and users log in to
