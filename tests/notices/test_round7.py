@@ -233,3 +233,15 @@ def test_a_direct_debit_stopped_is_a_pay_service_stopped() -> None:
     u = understand("12月5日22:00～12月6日08:00 电费代扣业务暂停。", published=PUB)
     assert u.kind == "maintenance", (u.kind, u.reasons)
     assert _ranges(u) == [(_dt("2026-12-05 22:00"), _dt("2026-12-06 08:00"))]
+
+
+def test_an_overall_period_before_an_impact_heading_frames_the_detailed_windows() -> None:
+    for text in (
+        "维护公告\n维护时间：12月5日 00:00-06:00\n维护影响：\n1、00:00-02:00 支付功能不可用；\n2、02:00-06:00 查询功能间断不可用。",
+        "升级时间：12月5日0:00至6:00。影响范围：0:00至2:00暂停充值；2:00至6:00暂停提现。",
+    ):
+        u = understand(text, published=PUB)
+        assert sorted(_ranges(u)) == [
+            (_dt("2026-12-05 00:00"), _dt("2026-12-05 02:00")),
+            (_dt("2026-12-05 02:00"), _dt("2026-12-05 06:00")),
+        ], (text, u.windows, u.reasons)
