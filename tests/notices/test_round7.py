@@ -245,3 +245,20 @@ def test_an_overall_period_before_an_impact_heading_frames_the_detailed_windows(
             (_dt("2026-12-05 00:00"), _dt("2026-12-05 02:00")),
             (_dt("2026-12-05 02:00"), _dt("2026-12-05 06:00")),
         ], (text, u.windows, u.reasons)
+
+
+def test_a_safety_drill_that_stops_nothing_is_no_confident_maintenance() -> None:
+    for text in (
+        "12月5日上午9点至11点将进行消防演练，期间可能有警报声，请勿惊慌。",
+        "12月5日14:00-16:00进行停电应急演练，演练期间不影响正常用电。",
+    ):
+        u = understand(text, published=PUB)
+        assert u.kind != "maintenance", (text, u.kind, u.reasons)
+        assert any("safety drill" in r for r in u.reasons), u.reasons
+
+
+def test_a_system_drill_with_a_stop_stays_maintenance() -> None:
+    # guard: a disaster-recovery drill of a system that stops a service
+    u = understand("12月5日22:00至次日2:00进行网银系统应急演练，演练期间网银暂停服务。", published=PUB)
+    assert u.kind == "maintenance" and not u.needs_review, (u.kind, u.reasons)
+    assert _ranges(u) == [(_dt("2026-12-05 22:00"), _dt("2026-12-06 02:00"))]

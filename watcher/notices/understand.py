@@ -55,6 +55,8 @@ _OUTLET_STOP_RE = re.compile(
     r"(?:网点|支行|分行|营业部|营业厅|营业点|营业网点|流动银行|流动分行|门店|分店|柜台|分理处|服务点|服务中心|办事处)"
     r"[^。;\n]{0,16}?(?:暂停|停止|关闭|停业|歇业)"
 )
+# A safety drill ("消防演练", "停电应急演练"): a drill of people or a supply, not work on a service.
+_SAFETY_DRILL_RE = re.compile(r"(?:消防|疏散|逃生|防震|地震|防灾|防汛|反恐|安全|停电|停水|应急)[^。;,\n]{0,4}?演练")
 # A clause offering other ways to be served ("客户可使用手机银行或就近的自助设备办理"): what it names
 # keeps running, so its words say nothing of work on a system.
 _ALTERNATIVE_RE = re.compile(r"[^,;。\n]*(?:可使用|可通过|改用|建议|请使用|可前往|可到|可改)[^,;。\n]*")
@@ -260,6 +262,15 @@ def _second_look(
     """Maintenance wording is not enough: with no dated window at all, a notice is maintenance only
     when it announces a timetable in its title; a notice whose windows all began before it was
     published and that tells of a failure or a recovery is a report after the fact."""
+    # what is left once the drill is named ("演练期间" included) must stop nothing and name no system
+    drill = _SAFETY_DRILL_RE.sub("", head + "\n" + body).replace("演练", "")
+    if _SAFETY_DRILL_RE.search(head + "\n" + body) and not (
+        STOP_RE.search(drill) or TECHNICAL_RE.search(drill) or any(p.channels for p in products)
+    ):
+        # "12月5日9点至11点进行消防演练，期间可能有警报声": people or a supply drilled, nothing stops
+        kind = k.best_besides("maintenance")
+        reasons.append(f"a safety drill, with no system named and nothing said to stop: read as {kind}")
+        return kind
     if not (TECHNICAL_RE.search(head) or TECHNICAL_RE.search(body) or any(p.channels for p in products)):
         kind = k.best_besides("maintenance")
         reasons.append(f"stops named, but no system, supply or pay service: read as {kind}")
