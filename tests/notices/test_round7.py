@@ -262,3 +262,15 @@ def test_a_system_drill_with_a_stop_stays_maintenance() -> None:
     u = understand("12月5日22:00至次日2:00进行网银系统应急演练，演练期间网银暂停服务。", published=PUB)
     assert u.kind == "maintenance" and not u.needs_review, (u.kind, u.reasons)
     assert _ranges(u) == [(_dt("2026-12-05 22:00"), _dt("2026-12-06 02:00"))]
+
+
+def test_a_resumption_given_only_as_a_part_of_a_day_leaves_the_end_open() -> None:
+    u = understand("12月5日20:00起暂停服务，预计于12月6日上午恢复。", published=PUB)
+    assert _ranges(u) == [(_dt("2026-12-05 20:00"), None)], (u.windows, u.reasons)
+    assert u.needs_review
+
+
+def test_an_end_on_the_next_day_does_not_share_the_evening_of_its_start() -> None:
+    for text in ("12月5日夜间（20:00-次日8:00）系统维护，暂停服务。", "12月5日晚上9点至次日7点，系统升级，暂停缴费。"):
+        u = understand(text, published=PUB)
+        assert [e for _, e in _ranges(u)] in ([_dt("2026-12-06 08:00")], [_dt("2026-12-06 07:00")]), (text, u.windows)

@@ -424,7 +424,10 @@ def _take_single(
             return
         if _MOVED_TO_RE.search(norm, max(0, p.start - 8), p.start) and _moved_day(r, norm, p, d, spans):
             return
-        if resume is not None and not stop:
+        if resume is not None and not stop and p.period is not None:
+            # "预计于12月6日上午恢复": a part of a day, no hour; no end is guessed (review)
+            r.flag(f"a resumption given only as {p.period}, no time")
+        elif resume is not None and not stop:
             r.resumptions.append(at(d, 0, 0))
             _close_open(r, spans, p, d, p.start)
         elif allow_open and stop_m is not None and stop_m.group("onward") is None and _one_day(norm, p.end):
@@ -685,7 +688,9 @@ def _range(r: Resolver, p: RawPoint, q: RawPoint) -> Span | None:
         d2 = d1
     dated = own_date(p) or own_date(q)
     if q.has_time:
-        eh = r.hour24(q, period_of(p) if p.has_time else None, sh if p.has_time else None, p.minute)
+        # an end on a day of its own ("（20:00-次日8:00）") does not share the start's half of the day
+        shared = period_of(p) if p.has_time and q.rel not in NEXT_DAY else None
+        eh = r.hour24(q, shared, sh if p.has_time else None, p.minute)
         end = at(d2, eh, q.minute) + (timedelta(minutes=1) if q.second == 59 else timedelta())
     elif p.has_time and q.period is not None:
         # "12月5日22:00至次日凌晨": the end is a part of a day, not a time; no end is guessed.
