@@ -192,6 +192,7 @@ def test_an_old_version_retired_with_its_successor_in_use_is_not_sent_to_review(
     for text in (
         "为提升服务质量，12月5日起新版APP上线，旧版将于12月31日停止使用，请及时更新。",
         "12月5日0時起，舊版網路銀行停止服務，請改用新版網路銀行。",
+        "因系統升級，自12月5日起，客戶需使用新版App方可登入，舊版App將無法登入，請盡快更新。",
     ):
         u = understand(text, published=PUB)
         assert u.kind != "maintenance" and not u.windows, (text, u.kind, u.windows)

@@ -261,7 +261,7 @@ _RETIRE_RE = re.compile(
     r"(?:旧版|旧系统|老系统|老版本|旧版本|原系统|原版本|旧卡|老卡|旧接口"
     # "原薪酬申报系统", "老校园卡系统": a named old system
     r"|(?:原(?![定计来因])|旧|老)[^。;\n,\d]{1,10}?(?:系统|平台|版本|客户端|接口))"
-    r"[^。;\n]{0,20}?(?:停止使用|停用|下线|不再|停止服务|停止发行|关闭|废止)"
+    r"[^。;\n]{0,20}?(?:停止使用|停用|下线|不再|停止服务|停止发行|关闭|废止|无法(?:登入|登录|使用|访问))"
 )
 def retired(norm: str, pos: int) -> bool:
     """Whether the sentence at ``pos`` retires an old system for good, with no gap before its
