@@ -275,3 +275,38 @@ def test_an_end_on_the_next_day_does_not_share_the_evening_of_its_start() -> Non
     for text in ("12月5日夜间（20:00-次日8:00）系统维护，暂停服务。", "12月5日晚上9点至次日7点，系统升级，暂停缴费。"):
         u = understand(text, published=PUB)
         assert [e for _, e in _ranges(u)] in ([_dt("2026-12-06 08:00")], [_dt("2026-12-06 07:00")]), (text, u.windows)
+
+
+def test_rows_tied_through_their_intro_are_all_sent_to_review_in_a_notice_of_another_kind() -> None:
+    u = understand("下列功能将停用：网银：12月6日00:00至01:30；手机银行：12月6日00:00至01:30。", published=PUB)
+    assert u.kind == "maintenance" or u.needs_review
+    assert len(u.windows) == 2, (u.windows, u.reasons)
+
+
+def test_a_list_written_one_row_a_line_stays_tied() -> None:
+    names = ("网银", "手机银行", "积分查询", "信用卡申请", "转账汇款", "账户查询", "理财购买", "缴费")
+    rows = "；\n".join(f"{name}：12月6日0{i % 5}:00至0{i % 5 + 1}:30" for i, name in enumerate(names))
+    text = f"我行定于12月6日升级系统，下列功能将停用。\n安排如下：\n{rows}。\n微信银行：12月6日00:00至04:00。"
+    u = understand(text, published=PUB)
+    assert len(u.windows) == 9, (u.windows, u.reasons)
+    assert not any("set aside" in r for r in u.reasons), u.reasons
+
+
+def test_the_next_days_rows_on_a_new_line_stay_tied() -> None:
+    text = ("计划于12月5日、6日分片区停电检修：12月5日8:00-12:00，东区；\n12:00-19:00，西区。\n"
+            "12月6日8:00-12:00，南区；\n12:00-19:00，北区。")
+    u = understand(text, published=PUB)
+    assert len(u.windows) == 4, (u.windows, u.reasons)
+
+
+def test_that_day_said_in_the_sentence_on_the_next_line_is_a_whole_day() -> None:
+    text = "热线留言服务将于本周六(12月5日)停止提供。\n系统保养定于12月5日进行，当天留言服务暂停运作。"
+    u = understand(text, published=PUB)
+    assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-06 00:00"))], (u.windows, u.reasons)
+
+
+def test_an_intro_on_a_line_of_its_own_takes_the_stop_before_it() -> None:
+    text = ("12月5日22:00-23:00网银暂停服务。\n12月6日升级系统，下列功能将停用。\n安排如下：\n"
+            "手机银行：12月6日00:00至03:00；\n积分查询：12月6日00:00至06:00。")
+    u = understand(text, published=PUB)
+    assert len(u.windows) == 3, (u.windows, u.reasons)

@@ -163,6 +163,7 @@ def drop_past_mentions(norm: str, spans: list[Span], published: date) -> tuple[l
     return keep, len(spans) - len(keep)
 
 
+_MAX_ROWS = 24
 # A sentence after a list that says what the listed times do ("维护期间……无法使用").
 _AFTER_POINTER = re.compile(r"^\W*(?:\S{0,4}期间|届时|其间|此期间|上述|该时段|以上时段|维护时|停机时)")
 _DIGIT = re.compile(r"\d")
@@ -190,12 +191,22 @@ def tied_at(norm: str, pos: int, depth: int = 0) -> bool:
 _ROW_SENTENCE = re.compile(r"[\s(（]*(?!另|此外|其他|其它|此外)[^\W\d_][^:。;!?\n\d]{0,40}:\s*\d")
 
 
+def _before_disrupts(norm: str, lo: int) -> bool:
+    """Whether the sentence before offset ``lo`` (line breaks between skipped) words a disruption."""
+    j = lo - 1
+    while j > 0 and norm[j] in " \n":
+        j -= 1
+    plo, phi = vocab.sentence_bounds(norm, j)
+    return vocab.DISRUPTION_RE.search(norm, plo, phi) is not None
+
+
 def _tied_here(norm: str, pos: int, depth: int) -> bool:
     lo, hi = vocab.sentence_bounds(norm, pos)
     if vocab.DISRUPTION_RE.search(norm, lo, hi):
         return True
     k = lo
-    for _ in range(12):  # back over the rows of a list (";" or a line each) to what introduces it
+    # up to 12 rows back; a row ended by ";" and a line break counts the empty gap between them too
+    for _ in range(_MAX_ROWS):  # back over the rows of a list (";" or a line each) to what introduces it
         if k <= 0 or norm[k - 1] not in ";\n":
             break
         plo, phi = vocab.sentence_bounds(norm, k - 1)
@@ -210,8 +221,7 @@ def _tied_here(norm: str, pos: int, depth: int) -> bool:
     if first > 1 and colon != -1 and _POINTER.search(norm, first, colon) and not _DIGIT.search(norm, first, colon):
         # "……服务功能将停用。安排如下：网银：0:00至3:00；……": an intro that only points at the list
         # takes the sentence before it
-        plo, phi = vocab.sentence_bounds(norm, first - 1)
-        if vocab.DISRUPTION_RE.search(norm, plo, phi):
+        if _before_disrupts(norm, first):
             return True
     if depth < 12 and first > 1 and norm[first - 1] in "。\n" and _ROW_SENTENCE.match(norm, first):
         if tied_at(norm, first - 2, depth + 1):
@@ -220,18 +230,18 @@ def _tied_here(norm: str, pos: int, depth: int) -> bool:
         # the next day's rows written as a new sentence after a list introduced with a colon
         # ("……停电检修：10月3日8:00-12:00，……。10月4日8:00-12:00，……"): tied like those rows
         k = first - 1
-        for _ in range(12):  # back over that list's rows to its intro
+        for _ in range(_MAX_ROWS):  # back over that list's rows to its intro
             plo, phi = vocab.sentence_bounds(norm, k - 1)
             intro = _INTRO_THEN_DATE.search(norm, plo, phi)
             if intro is not None:
                 if vocab.DISRUPTION_RE.search(norm, plo, intro.end()):
                     return True
                 break
-            if plo <= 0 or norm[plo - 1] != ";":
+            if plo <= 0 or norm[plo - 1] not in ";\n":
                 break
             k = plo - 1
     k = hi
-    for _ in range(12):  # forward over the rows to the sentence after the list
+    for _ in range(_MAX_ROWS):  # forward over the rows to the sentence after the list
         if k >= len(norm):
             break
         nlo, nhi = vocab.sentence_bounds(norm, k + 1)

@@ -152,6 +152,9 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
             if m is not None and _disrupts(src, *sentence_bounds(src, s.pos)):
                 hit = hit or m
                 live.append(s)
+        if hit is not None:
+            # rows of a list whose intro words the stop ("下列功能将停用：网银：……；手机银行：……")
+            live = [s for s in ahead if s in live or layout.tied(src, s)]
         if live and hit:
             doubts.append(
                 f"read as {kind}, but {len(live)} time range(s) not yet past and disruption wording "

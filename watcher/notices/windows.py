@@ -536,7 +536,10 @@ def _assumed_day(r: Resolver) -> date:
 def _one_day(norm: str, pos: int) -> bool:
     """Whether the sentence at ``pos`` or the next one says the stop lasts that day only."""
     lo, hi = vocab.sentence_bounds(norm, pos)
-    _, hi2 = vocab.sentence_bounds(norm, min(len(norm), hi + 1))
+    nxt = hi + 1
+    while nxt < len(norm) and norm[nxt] in " \n":  # "。\n": the next sentence, not the empty gap
+        nxt += 1
+    _, hi2 = vocab.sentence_bounds(norm, min(len(norm), nxt))
     return vocab.WHOLE_DAY_RE.search(norm, lo, hi2) is not None
 
 
