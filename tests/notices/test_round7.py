@@ -310,3 +310,15 @@ def test_an_intro_on_a_line_of_its_own_takes_the_stop_before_it() -> None:
             "手机银行：12月6日00:00至03:00；\n积分查询：12月6日00:00至06:00。")
     u = understand(text, published=PUB)
     assert len(u.windows) == 3, (u.windows, u.reasons)
+
+
+def test_an_earlier_window_told_as_done_beside_the_next_one_is_not_a_window() -> None:
+    text = "12月31日22:00至1月1日2:00的系统维护已顺利完成。1月9日0:00-6:00将再次维护，暂停服务。"
+    u = understand(text, published=date(2027, 1, 2))
+    assert _ranges(u) == [(_dt("2027-01-09 00:00"), _dt("2027-01-09 06:00"))], (u.windows, u.reasons)
+
+
+def test_a_count_of_days_before_the_daily_hours_keeps_one_window_a_day() -> None:
+    u = understand("12月5日（周六）至12月6日（周日）两天，每天凌晨2:00-4:00系统升级，暂停服务。", published=PUB)
+    assert _ranges(u) == [(_dt("2026-12-05 02:00"), _dt("2026-12-05 04:00")),
+                          (_dt("2026-12-06 02:00"), _dt("2026-12-06 04:00"))], (u.windows, u.reasons)

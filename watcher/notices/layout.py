@@ -32,7 +32,8 @@ _HEADING_BEFORE = re.compile(r"[:】]\s*$")
 # Only frames the windows after it: "……时间如下", "具体安排如下", "主要影响如下".
 _POINTER = re.compile(r"如下|以下|具体|分别|安排|影响\s*(?:范围|业务|内容|说明|情况)?\s*:")
 # Said of the past: an earlier incident or an earlier maintenance mentioned beside the windows ahead.
-_PAST = re.compile(r"曾|此前|之前|日前|前期|上次|近日|以往|去年|已于|发生|出现|故障|异常|遭|造成|导致|跳脱|跳闸")
+# ("……的系统维护已顺利完成。" beside the next one is the earlier one, told as done.)
+_PAST = re.compile(r"曾|此前|之前|日前|前期|上次|近日|以往|去年|已于|发生|出现|故障|异常|遭|造成|导致|跳脱|跳闸|已(?:顺利)?(?:完成|结束)")
 # Narrating an event that happened (not a stop that is planned): "6月24日15:18遭雷击跳脱，造成停电".
 _EVENT = re.compile(r"曾|遭|造成|导致|发生|跳脱|跳闸")
 
