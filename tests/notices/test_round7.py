@@ -322,3 +322,10 @@ def test_a_count_of_days_before_the_daily_hours_keeps_one_window_a_day() -> None
     u = understand("12月5日（周六）至12月6日（周日）两天，每天凌晨2:00-4:00系统升级，暂停服务。", published=PUB)
     assert _ranges(u) == [(_dt("2026-12-05 02:00"), _dt("2026-12-05 04:00")),
                           (_dt("2026-12-06 02:00"), _dt("2026-12-06 04:00"))], (u.windows, u.reasons)
+
+
+def test_a_failure_cleared_at_a_time_is_a_recovery_and_the_time_is_its_end() -> None:
+    text = "11月30日晚20:00-21:30，因运营商光缆被挖断，部分地区充值失败。故障已于21:30排除。"
+    u = understand(text, published=PUB)
+    assert u.kind == "recovery", (u.kind, u.reasons)
+    assert _ranges(u) == [(_dt("2026-11-30 20:00"), _dt("2026-11-30 21:30"))], (u.windows, u.reasons)

@@ -92,11 +92,13 @@ _VECTOR: dict[str, tuple[int, ...]] = {
     for ws in _WORDS.values() for w in ws
 }
 _RECOVERED_AT_RE = re.compile(
-    r"已于[^。;\n]{0,24}(?:恢复|修复|解决|解除)|\d\s*(?:左右)?\s*(?:已经|已|全部|全面|均|基本)*\s*(?:恢复|修复)"
+    r"已于[^。;\n]{0,24}(?:恢复|修复|解决|解除|排除)|\d\s*(?:左右)?\s*(?:已经|已|全部|全面|均|基本)*\s*(?:恢复|修复)"
 )
 # Said after the fact: a failure that is over (已恢复, 已修复, 现已回复正常).
 PAST_RECOVERY_RE = re.compile(
     r"(?:已经?|现已|均已|目前已|当晚已|随后已)\s*(?:全部|全面|基本|大致|陆续|逐步|完成)?\s*(?:恢复|修复|解决|解除|排除|回复)"
+    # "故障已于21:30排除": the time it came back between
+    r"|已经?于[^。;,\n]{1,24}?(?:全部|全面|基本|陆续|逐步)?(?:恢复|修复|解决|解除|排除)"
 )
 _DEV_RE = re.compile(
     r"接口|SDK|sdk|API|api|插件|证书|密钥|公钥|私钥|开发者|开发|参数|字段|网关|对接|集成|验签|加签|签名|商户系统|开放平台"
