@@ -219,14 +219,15 @@ def _tied_here(norm: str, pos: int, depth: int) -> bool:
         k = plo
     first = k  # the first row of the run this range belongs to
     colon = norm.find(":", first, hi)
-    if first > 1 and colon != -1 and _POINTER.search(norm, first, colon) and not _DIGIT.search(norm, first, colon):
-        # "……服务功能将停用。安排如下：网银：0:00至3:00；……": an intro that only points at the list
-        # takes the sentence before it
-        if _before_disrupts(norm, first):
-            return True
-    if depth < 12 and first > 1 and norm[first - 1] in "。\n" and _ROW_SENTENCE.match(norm, first):
-        if tied_at(norm, first - 2, depth + 1):
-            return True
+    # "……服务功能将停用。安排如下：网银：0:00至3:00；……": an intro that only points at the list
+    # takes the sentence before it
+    if (first > 1 and colon != -1 and _POINTER.search(norm, first, colon) and not _DIGIT.search(norm, first, colon)
+            and _before_disrupts(norm, first)):
+        return True
+    # a sentence that is only a row or a heading goes on the list or sentence before it
+    if (depth < 12 and first > 1 and norm[first - 1] in "。\n" and _ROW_SENTENCE.match(norm, first)
+            and tied_at(norm, first - 2, depth + 1)):
+        return True
     if first > 1 and norm[first - 1] == "。" and _LEADING_DATE.match(norm, first):
         # the next day's rows written as a new sentence after a list introduced with a colon
         # ("……停电检修：10月3日8:00-12:00，……。10月4日8:00-12:00，……"): tied like those rows

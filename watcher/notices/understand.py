@@ -461,7 +461,7 @@ def _original_work(text: str) -> bool:
     """Whether ``text`` tells of an original plan that is work or a stop ("原定12月5日的系统升级推迟"),
     not of something else moved ("原定5月1日抄表的用户顺延至5月2日")."""
     for m in _ORIGINAL_RE.finditer(text):
-        lo, hi = sentence_bounds(text, m.end())
+        _, hi = sentence_bounds(text, m.end())
         moved = _POSTPONE_RE.search(text, m.end(), hi)
         if moved is None or DISRUPTION_RE.search(text, m.end(), moved.start()):
             return True
