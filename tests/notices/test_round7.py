@@ -329,3 +329,13 @@ def test_a_failure_cleared_at_a_time_is_a_recovery_and_the_time_is_its_end() -> 
     u = understand(text, published=PUB)
     assert u.kind == "recovery", (u.kind, u.reasons)
     assert _ranges(u) == [(_dt("2026-11-30 20:00"), _dt("2026-11-30 21:30"))], (u.windows, u.reasons)
+
+
+def test_a_period_customers_act_in_is_no_window() -> None:
+    for text in (
+        "問卷填答期間為12月5日至12月12日，系統將於12月12日23:59關閉填答。",
+        "对账确认时间：12月5日9:00至12月10日17:00，请商户登录后台核对。",
+        "抽签时间为12月5日10:00-12:00，结果当日公布。",
+    ):
+        u = understand(text, published=PUB)
+        assert u.kind != "maintenance" and not u.windows, (text, u.kind, u.windows, u.reasons)
