@@ -284,6 +284,7 @@ def test_rows_tied_through_their_intro_are_all_sent_to_review_in_a_notice_of_ano
 
 
 def test_a_list_written_one_row_a_line_stays_tied() -> None:
+    # guard: eight rows, one a line, after an intro on its own line
     names = ("网银", "手机银行", "积分查询", "信用卡申请", "转账汇款", "账户查询", "理财购买", "缴费")
     rows = "；\n".join(f"{name}：12月6日0{i % 5}:00至0{i % 5 + 1}:30" for i, name in enumerate(names))
     text = f"我行定于12月6日升级系统，下列功能将停用。\n安排如下：\n{rows}。\n微信银行：12月6日00:00至04:00。"
