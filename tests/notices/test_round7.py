@@ -340,3 +340,21 @@ def test_a_period_customers_act_in_is_no_window() -> None:
     ):
         u = understand(text, published=PUB)
         assert u.kind != "maintenance" and not u.windows, (text, u.kind, u.windows, u.reasons)
+
+
+def test_hours_with_no_date_in_the_body_are_on_the_one_date_of_the_title() -> None:
+    for title, text in (
+        ("【通知】12月5日系统维护", "维护时间为当日0:00至6:00，期间暂停服务。"),
+        ("12月5日（周六）系统升级公告", "升级时间：凌晨0:00-6:00。升级期间暂停充值。"),
+        ("系統維護公告(12/5)", "維護時間：凌晨0時至6時，維護期間暫停服務。"),
+        ("关于12月5日暂停网银服务的通知", "因系统升级，我行网上银行将于当日0:00-6:00暂停服务。"),
+    ):
+        u = understand(text, published=PUB, title=title)
+        assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"))], (title, u.windows, u.reasons)
+        assert not any("assumed the publication date" in r for r in u.reasons), u.reasons
+
+
+def test_a_title_with_several_dates_gives_no_day_to_the_body() -> None:
+    # guard: two dates in the title, hours with no date in the body: the publication date, flagged
+    u = understand("维护时间：0:00至6:00，期间暂停服务。", published=PUB, title="12月5日、12月12日系统维护")
+    assert all(w.start.date() == PUB for w in u.windows) and u.needs_review, (u.windows, u.reasons)

@@ -61,6 +61,8 @@ _SHARED_DAY_RE = re.compile(r"(?<=月)(\d{1,2})(\s*(?:[-~]|至|到)\s*)(?=\d{1,2
 # "12月5、6日": every day of the list shares 日 ("12月5日、6日").
 _SHARED_DAY_LIST_RE = re.compile(r"(?<=月)((?:\d{1,2}\s*[、,]\s*)+)(?=\d{1,2}\s*[日号])")
 _LIST_DAY_RE = re.compile(r"(\d{1,2})(\s*[、,]\s*)")
+# "系统维护公告(12/5)": a month and day alone in brackets.
+_BRACKET_MD_RE = re.compile(r"(?<=\()(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?=\))")
 # "PM10:00", "AM 6:00": the half of the day written before the time, as 上午/下午.
 _AMPM_BEFORE_RE = re.compile(r"(?<![A-Za-z])(?:(AM|am|a\.m\.)|(PM|pm|p\.m\.))\s*(?=\d{1,2}\s*[:点时])")
 # Circled and parenthesised item numbers (①, ⑵): NFKC turns them into bare digits that would glue
@@ -135,6 +137,8 @@ def normalize(text: str) -> str:
     t = _CN_MIN_RE.sub(_num_sub, t)
     if "、" in t or "," in t:
         t = _SHARED_DAY_LIST_RE.sub(lambda m: _LIST_DAY_RE.sub(r"\1日\2", m.group(1)), t)
+    if "/" in t:
+        t = _BRACKET_MD_RE.sub(r"\1月\2日", t)
     if "M" in t or "m" in t:
         t = _AMPM_BEFORE_RE.sub(lambda m: "上午" if m.group(1) else "下午", t)
     if "-" in t or "~" in t or "至" in t or "到" in t:

@@ -97,10 +97,14 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     body = normalize(text)
     head = normalize(title)
     points = find_points(body)
-    spans, flags, resolver = find_spans(body, points, pub, allow_open=True, allow_recovery=True)
+    t_points = find_points(head) if head else []
+    day = _title_day(t_points, pub)
+    spans, flags, resolver = find_spans(body, points, pub, allow_open=True, allow_recovery=True, day=day)
+    if day is not None and spans and any(not s.dated for s in spans):
+        # "【通知】12月5日系统维护" over "维护时间为当日0:00至6:00": the title's date, not publication's
+        resolver.note(f"hours with no date in the body read on the title's date {day.isoformat()}")
     src = body
     if not spans and head:
-        t_points = find_points(head)
         t_spans, t_flags, t_resolver = find_spans(head, t_points, pub, allow_open=True, allow_recovery=True)
         if t_spans:
             spans, flags, resolver, src = t_spans, t_flags, t_resolver, head
@@ -246,6 +250,14 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         reasons=tuple(reasons),
         interface_change=change,
     )
+
+
+def _title_day(points: list[RawPoint], pub: date) -> date | None:
+    """The one date a title names ("12月5日系统维护", "系統維護公告(12/5)"), or None when it names
+    none or several."""
+    r = Resolver(pub)
+    days = {d for p in points if p.has_date and p.rel is None and (d := r.date_of(p, None)) is not None}
+    return days.pop() if len(days) == 1 else None
 
 
 def _today_or_ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:

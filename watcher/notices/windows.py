@@ -60,12 +60,14 @@ class Span:
 
 
 def find_spans(
-    norm: str, points: list[RawPoint], published: date, *, allow_open: bool, allow_recovery: bool
+    norm: str, points: list[RawPoint], published: date, *, allow_open: bool, allow_recovery: bool,
+    day: date | None = None,
 ) -> tuple[list[Span], list[str], Resolver]:
     """Windows in ``norm``: ranges, daily ranges, start + duration, and (when ``allow_open``)
-    single start points with no end. Returns the spans, the doubts met, and the resolver (whose
-    ``last`` context can be reused for deadline dates)."""
-    r = Resolver(published)
+    single start points with no end. ``day`` is the date hours written before any date are on
+    (the one date of the title), else the publication date. Returns the spans, the doubts met, and
+    the resolver (whose ``last`` context can be reused for deadline dates)."""
+    r = Resolver(published, last=day)
     spans: list[Span] = []
     n = len(points)
     i = 0
