@@ -358,3 +358,21 @@ def test_a_title_with_several_dates_gives_no_day_to_the_body() -> None:
     # guard: two dates in the title, hours with no date in the body: the publication date, flagged
     u = understand("维护时间：0:00至6:00，期间暂停服务。", published=PUB, title="12月5日、12月12日系统维护")
     assert all(w.start.date() == PUB for w in u.windows) and u.needs_review, (u.windows, u.reasons)
+
+
+def test_a_date_written_right_after_the_hours_is_their_date() -> None:
+    for text in (
+        "维护时间：00:00-06:00，2026年12月5日（星期六）。维护期间暂停服务。",
+        "我行将于凌晨0点至6点（12月5日）进行系统升级，暂停服务。",
+        "0:00-6:00 (12/5) 系统升级，暂停服务。",
+    ):
+        u = understand(text, published=PUB)
+        assert _ranges(u) == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"))], (text, u.windows, u.reasons)
+
+
+def test_a_weekday_or_a_date_range_after_the_hours_is_not_their_date() -> None:
+    # guard: "23:30~5:00，周三到周一为1:00~5:00" is a timetable, not hours on Wednesday
+    u = understand("订票系统周二夜间维护时间为23:30~5:00，周三到周一为1:00~5:00，维护时段不能购票。", published=PUB)
+    assert not u.windows or u.needs_review, (u.windows, u.reasons)
+    u = understand("每日0:00-1:00，12月5日至12月7日，系统暂停服务。", published=PUB)
+    assert (_dt("2026-12-05 00:00"), _dt("2026-12-05 01:00")) not in _ranges(u), (u.windows, u.reasons)

@@ -229,6 +229,12 @@ def _take_list(r: Resolver, points: list[RawPoint], i: int, run: int, used: int,
         r.last = days[0]
 
 
+# Between hours and the date written right after them: a comma, a bracket, a space.
+_DATE_AFTER_RE = re.compile(r"[\s,(]*")
+# A date that starts a range of its own ("……，12月5日至12月7日……") is not the hours' date.
+_RANGE_ON_RE = re.compile(r"[\s)]*(?:[-~]|至|到|起)")
+
+
 def _skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
     """Ranges that are not disruption windows: service hours, the customer's own period to act,
     and (counted in ``r.recurring``) timetables repeating every day or week."""
@@ -393,6 +399,17 @@ def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: l
         # "3月19日-27日夜间多个时段": days with a part of the day but no hours: no window can be read.
         r.set_aside.append("time range set aside: days with a part of the day but no hours")
         return 2
+    after = points[i + 2] if i + 2 < n else None
+    if (not p.has_date and not q.has_date and after is not None and after.day is not None and not after.has_time
+            and _DATE_AFTER_RE.fullmatch(norm, q.end, after.start) and not _RANGE_ON_RE.match(norm, after.end)):
+        # "维护时间：00:00-06:00，2026年12月5日", "凌晨0点至6点（12月5日）": the date after the hours
+        d = r.date_of(after, None)
+        if d is not None:
+            r.last = d
+            span = _range(r, p, q)
+            if span is not None:
+                spans.append(Span(span.start, span.end, span.pos, after.end, span.how, True, span.period))
+            return 3
     span = _range(r, p, q)
     if span is not None:
         spans.append(span)
