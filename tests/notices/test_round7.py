@@ -376,3 +376,13 @@ def test_a_weekday_or_a_date_range_after_the_hours_is_not_their_date() -> None:
     assert not u.windows or u.needs_review, (u.windows, u.reasons)
     u = understand("每日0:00-1:00，12月5日至12月7日，系统暂停服务。", published=PUB)
     assert (_dt("2026-12-05 00:00"), _dt("2026-12-05 01:00")) not in _ranges(u), (u.windows, u.reasons)
+
+
+def test_a_day_of_next_or_this_month_is_read_from_publication() -> None:
+    for text, day in (
+        ("下月5日0:00-6:00系统升级，暂停服务。", "2027-01-05"),
+        ("下个月5日0:00-6:00系统升级，暂停服务。", "2027-01-05"),
+        ("本月5日0:00-6:00系统升级，暂停服务。", "2026-12-05"),
+    ):
+        u = understand(text, published=PUB)
+        assert _ranges(u) == [(_dt(f"{day} 00:00"), _dt(f"{day} 06:00"))], (text, u.windows, u.reasons)

@@ -98,6 +98,10 @@ class Resolver:
                 d = safe_date(p.year, p.month, p.day)
             elif p.year_rel is not None and p.month is not None:
                 d = safe_date(self.published.year + p.year_rel, p.month, p.day)
+            elif p.month_rel is not None:
+                # "下月5日": the month relative to publication
+                months = self.published.month - 1 + p.month_rel
+                d = safe_date(self.published.year + months // 12, months % 12 + 1, p.day)
             elif p.month is not None:
                 d = self.infer_year(p.month, p.day, anchor or self.published)
             else:
