@@ -386,3 +386,14 @@ def test_a_day_of_next_or_this_month_is_read_from_publication() -> None:
     ):
         u = understand(text, published=PUB)
         assert _ranges(u) == [(_dt(f"{day} 00:00"), _dt(f"{day} 06:00"))], (text, u.windows, u.reasons)
+
+
+def test_a_cancellation_of_another_day_does_not_cancel_the_window() -> None:
+    u = understand("12月5日0:00-6:00系统维护暂停服务。另，原定12月12日的维护取消。", published=PUB)
+    assert [(w.start, w.status) for w in u.windows] == [(_dt("2026-12-05 00:00"), "scheduled")], (u.windows, u.reasons)
+
+
+def test_a_cancellation_with_no_date_of_its_own_still_cancels_the_one_window() -> None:
+    # guard: "本次维护取消" after the window's own sentence
+    u = understand("原定12月5日0:00-6:00进行系统维护。现本次维护取消，业务照常办理。", published=PUB)
+    assert [w.status for w in u.windows] == ["cancelled"], (u.windows, u.reasons)

@@ -30,6 +30,7 @@ _CANCEL_RE = re.compile(
     r"取消[^。;\n,，]{0,40}?(?:维护|升级|停机|割接|迁移|计划|安排|演练)"
     r"|(?:维护|升级|停机|割接|迁移|计划|安排|演练)(?:工作|计划|安排)?(?:已|将|现)?(?:被)?取消|取消进行|不再进行|暂不进行|不再需要|无需进行"
 )
+_DATE_WORD_RE = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*[日号]")
 _POSTPONE_RE = re.compile(r"延期|推迟|顺延|延后|改期|暂缓|调整至|调整为|改至|改为|变更为|变更至")
 _IF_RE = re.compile(r"如|若|可能|或将|视情况|如遇|如有|一旦|必要时|倘|相应|将视|遇(?!到)|逢雨")
 _ORIGINAL_RE = re.compile(r"原定|原计划|原通知|原公告")
@@ -396,7 +397,11 @@ def _windows(
         tail_lo = ends[sentence(spans[-1].end_pos)]
         products_after = any(m.positive for m in prod.scan(norm, tail_lo, len(norm)))
     notice_postponed = _POSTPONE_RE.search(head) or _POSTPONE_RE.search(norm)
-    notice_cancelled = _CANCEL_RE.search(head) or _CANCEL_RE.search(norm)
+    # a cancellation in a sentence with a date of its own ("另，原定12月12日的维护取消") is that day's,
+    # not every window's
+    notice_cancelled = _CANCEL_RE.search(head) or any(
+        not _DATE_WORD_RE.search(norm, *sentence_bounds(norm, m.start())) for m in _CANCEL_RE.finditer(norm)
+    )
     out: list[Window] = []
     bounds: list[tuple[int, int]] = []
     missing_products = False
