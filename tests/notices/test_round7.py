@@ -397,3 +397,11 @@ def test_a_cancellation_with_no_date_of_its_own_still_cancels_the_one_window() -
     # guard: "本次维护取消" after the window's own sentence
     u = understand("原定12月5日0:00-6:00进行系统维护。现本次维护取消，业务照常办理。", published=PUB)
     assert [w.status for w in u.windows] == ["cancelled"], (u.windows, u.reasons)
+
+
+def test_a_window_moved_to_the_same_hours_of_another_day() -> None:
+    u = understand("12月5日0:00-6:00的系统维护延期至12月19日同一时段进行。", published=PUB)
+    assert sorted((w.start, w.end, w.status) for w in u.windows) == [
+        (_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"), "postponed"),
+        (_dt("2026-12-19 00:00"), _dt("2026-12-19 06:00"), "scheduled"),
+    ], (u.windows, u.reasons)

@@ -69,7 +69,11 @@ UNIVERSAL_RE = re.compile(r"全部|所有|全面|各项|一切|均|各渠道")
 # Another time with a resumption later in the sentence ("……，8:00恢复交易").
 RESUME_AGAIN_RE = re.compile(r"[,、]\s*[^。;\n]{0,12}?\d{1,2}(?::\d{2}|\s*[点时])[^。;\n,]{0,4}?(?:恢复|开放|上线|启用)")
 # After a date: the same hours as the range before ("12月6日同一时段", "次日相同时间段").
-SAME_HOURS_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:同一|相同|同样)?(?:时段|时间段|时间)(?=[^\S\n]*(?:内|亦|也|将|暂停|停|[,，]))")
+SAME_HOURS_AFTER_RE = re.compile(
+    r"[^\S\n]*(?:的)?(?:同一|相同|同样)?(?:时段|时间段|时间)(?=[^\S\n]*(?:内|亦|也|将|暂停|停|[,，]))"
+    # "延期至12月19日同一时段进行"
+    r"|[^\S\n]*(?:的)?(?:同一|相同|同样)(?:时段|时间段|时间)(?=[^\S\n]*(?:进行|实施|执行|[。;]))"
+)
 # Before a time: a labelled end ("预计恢复时间：9月2日06:00").
 RESUME_BEFORE_RE = re.compile(
     r"(?:恢复时间|预计恢复|结束时间|完成时间|恢复服务时间|开放时间|(?:复电|复水|送电|送水|复机|复通|恢复供电|恢复供水)(?:时间)?|(?:停机|停服|维护|升级|暂停|割接)(?:结束|完成))"
