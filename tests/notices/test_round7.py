@@ -405,3 +405,19 @@ def test_a_window_moved_to_the_same_hours_of_another_day() -> None:
         (_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"), "postponed"),
         (_dt("2026-12-19 00:00"), _dt("2026-12-19 06:00"), "scheduled"),
     ], (u.windows, u.reasons)
+
+
+def test_hours_written_with_xu_a_dot_or_a_trailing_shi() -> None:
+    for text in (
+        "12月5日22时许至次日6时许，系统维护，暂停服务。",
+        "12月5日22.00-6.00系统维护，暂停服务。",
+        "12月5日（星期六）22:00时至12月6日（星期日）06:00时，系统维护，暂停服务。",
+    ):
+        u = understand(text, published=PUB)
+        assert _ranges(u) == [(_dt("2026-12-05 22:00"), _dt("2026-12-06 06:00"))], (text, u.windows, u.reasons)
+
+
+def test_a_date_range_with_dots_is_not_read_as_hours() -> None:
+    # guard: "12.05-12.06" after a label is a span of days, never 12:05-12:06
+    u = understand("停机日期：12.05-12.06，期间暂停服务。", published=PUB)
+    assert all(w.end is None or (w.end - w.start).total_seconds() > 60 for w in u.windows), (u.windows, u.reasons)

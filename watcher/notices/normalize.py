@@ -61,6 +61,13 @@ _SHARED_DAY_RE = re.compile(r"(?<=月)(\d{1,2})(\s*(?:[-~]|至|到)\s*)(?=\d{1,2
 # "12月5、6日": every day of the list shares 日 ("12月5日、6日").
 _SHARED_DAY_LIST_RE = re.compile(r"(?<=月)((?:\d{1,2}\s*[、,]\s*)+)(?=\d{1,2}\s*[日号])")
 _LIST_DAY_RE = re.compile(r"(\d{1,2})(\s*[、,]\s*)")
+# "22时许", "22:00时", "22.00-6.00": an hour written with 许 (about) or a 时 after its minutes, and
+# hours written with a dot after a day or a part of the day, as plain hours.
+_ABOUT_RE = re.compile(r"(?<=\d[点时分])许")
+_CLOCK_SHI_RE = re.compile(r"(?<=\d:\d\d)\s*时(?![间段期效候长限])")
+_DOT_HOURS_RE = re.compile(
+    r"(?<=[日号晨午晚上])(\s*)([01]?\d|2[0-4])\.([0-5]\d)(\s*(?:[-~至到]|—)\s*)([01]?\d|2[0-4])\.([0-5]\d)(?![\d.])"
+)
 # "系统维护公告(12/5)": a month and day alone in brackets.
 _BRACKET_MD_RE = re.compile(r"(?<=\()(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?=\))")
 # "PM10:00", "AM 6:00": the half of the day written before the time, as 上午/下午.
@@ -139,6 +146,12 @@ def normalize(text: str) -> str:
         t = _SHARED_DAY_LIST_RE.sub(lambda m: _LIST_DAY_RE.sub(r"\1日\2", m.group(1)), t)
     if "/" in t:
         t = _BRACKET_MD_RE.sub(r"\1月\2日", t)
+    if "许" in t:
+        t = _ABOUT_RE.sub("", t)
+    if "时" in t:
+        t = _CLOCK_SHI_RE.sub("", t)
+    if "." in t:
+        t = _DOT_HOURS_RE.sub(r"\1\2:\3\4\5:\6", t)
     if "M" in t or "m" in t:
         t = _AMPM_BEFORE_RE.sub(lambda m: "上午" if m.group(1) else "下午", t)
     if "-" in t or "~" in t or "至" in t or "到" in t:
