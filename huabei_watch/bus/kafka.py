@@ -42,6 +42,7 @@ from huabei_watch.clock import Clock, SystemClock
 from huabei_watch.config.settings import KafkaSettings
 from huabei_watch.errors import PermanentError, TransientError
 from huabei_watch.events import Event, EventData, Record, Topics, decode, encode
+from huabei_watch.events.base import PreparedEvent
 from huabei_watch.events.auth import Signer, Verifier
 from huabei_watch.events.codec import check_size, headers_dict
 
@@ -207,14 +208,15 @@ class Bus:
             with contextlib.suppress(Exception):
                 await admin.close()
 
-    async def publish(self, event: Event[Any]) -> None:
-        topic = self.topics.for_logical(type(event.data).TOPIC)
+    async def publish(self, event: Event[Any] | PreparedEvent) -> None:
+        model = event.model if isinstance(event, PreparedEvent) else type(event.data)
+        topic = self.topics.for_logical(model.TOPIC)
         await self.send(topic, self.seal(event))
         metrics.EVENTS_PUBLISHED.labels(topic, event.type).inc()
 
-    def seal(self, event: Event[Any]) -> Record:
+    def seal(self, event: Event[Any] | PreparedEvent) -> Record:
         """The record for ``event``: encoded, bounded and (with a signer) signed."""
-        model = type(event.data)
+        model = event.model if isinstance(event, PreparedEvent) else type(event.data)
         record = encode(event)
         if self.fence is not None:
             record = Record(record.key, record.value, (*record.headers, self.fence.header()))
