@@ -42,8 +42,8 @@ from huabei_watch.clock import Clock, SystemClock
 from huabei_watch.config.settings import KafkaSettings
 from huabei_watch.errors import PermanentError, TransientError
 from huabei_watch.events import Event, EventData, Record, Topics, decode, encode
-from huabei_watch.events.base import PreparedEvent
 from huabei_watch.events.auth import Signer, Verifier
+from huabei_watch.events.base import PreparedEvent
 from huabei_watch.events.codec import check_size, headers_dict
 
 log = logging.getLogger(__name__)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, NotRequired
 
 from pydantic import AwareDatetime, ConfigDict, Field, TypeAdapter, model_validator, with_config
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from huabei_watch.events.base import SPEC_SOURCE, EventData, PreparedEvent, event_id, register
 from huabei_watch.events.common import Frozen

@@ -15,8 +15,8 @@ from huabei_watch.events.payments import BATCH_JSON
 from tests.fakes.bus import RecordingPublisher
 from tests.incidents import factories
 from watcher.payments.pipeline import PaymentPipeline, split_to_fit
-from watcher.payments.signing import VerifiedBatch
 from watcher.payments.settings import DetectionSettings
+from watcher.payments.signing import VerifiedBatch
 
 T = factories.T0
 

@@ -23,7 +23,6 @@ from huabei_watch.bus.kafka import MessageContext
 from huabei_watch.bus.publish import Publisher
 from huabei_watch.clock import Clock
 from huabei_watch.events import (
-    PAYMENT_RESULTS,
     PAYMENTS_ANOMALY,
     Event,
     EventData,

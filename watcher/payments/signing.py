@@ -142,10 +142,12 @@ def verify_request(
             raise Rejected(400, "malformed_json", f"body is not valid JSON: {exc.errors()[0]['msg']}") from None
         raise Rejected(400, "invalid_batch", _schema_reason(exc)) from None
     results = doc["results"]
-    bad = next((i for i, r in enumerate(results)
-                if reason_missing(r["success"], r["code"], r["sub_code"], r["transport_error"])), None)
-    if bad is not None:
-        raise Rejected(400, "invalid_batch", f"batch does not match the schema: results.{bad}: {FAILURE_NEEDS_A_REASON}")
-    if doc["merchant_id"] != merchant_id or any(r["merchant_id"] != merchant_id for r in results):
+    others = doc["merchant_id"] != merchant_id
+    for i, r in enumerate(results):  # one pass: a schema error (400) wins over a mismatch (403)
+        if not r["success"] and reason_missing(False, r["code"], r["sub_code"], r["transport_error"]):
+            raise Rejected(400, "invalid_batch", f"batch does not match the schema: results.{i}: {FAILURE_NEEDS_A_REASON}")
+        if r["merchant_id"] != merchant_id:
+            others = True
+    if others:
         raise Rejected(403, "merchant_mismatch", f"signed by {merchant_id!r} but the batch names another merchant")
     return VerifiedBatch(merchant_id, results)
