@@ -53,6 +53,10 @@ log = logging.getLogger(__name__)
 RETRY_SPREAD = (0.5, 1.0)
 
 
+#: The producer's linger: records sent within 2 ms of each other share a request.
+PRODUCER_LINGER_MS = 2
+
+
 def client_kwargs(settings: KafkaSettings, bootstrap: str) -> dict[str, Any]:
     """Connection settings shared by producer, consumer and admin client (SASL/TLS passed through)."""
     kw: dict[str, Any] = {
@@ -160,7 +164,7 @@ class Bus:
             **client_kwargs(self.settings, self.bootstrap),
             acks="all",
             enable_idempotence=idempotence_enabled(self.settings),
-            linger_ms=2,
+            linger_ms=PRODUCER_LINGER_MS,
             # A record not acknowledged within this fails (and is dropped from the producer's
             # buffer): the broker is away; the caller keeps its event pending and retries.
             request_timeout_ms=int(self.settings.publish_timeout * 1000),
