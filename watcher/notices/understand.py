@@ -62,6 +62,10 @@ _SAFETY_DRILL_RE = re.compile(r"(?:消防|疏散|逃生|防震|地震|防灾|防
 # keeps running, so its words say nothing of work on a system.
 _ALTERNATIVE_RE = re.compile(r"[^,;。\n]*(?:可使用|可通过|改用|建议|请使用|可前往|可到|可改)[^,;。\n]*")
 _FEATURE_RE = re.compile(r"升级(?:后|为|成|至|到)|新增|新版|全新|推出|支持|体验|享受|权益")
+# Work on a system named as such (not a product upgraded for customers: "升级为金卡").
+_SYSTEM_WORK_RE = re.compile(r"(?:系统|平台|主机|机房|网络|服务器|伺服器)[^。;\n]{0,8}?(?:维护|升级|割接|切换|迁移|整并|整合|停机|作业|演练)|维护作业|停机维护|系统维护")
+# A stop said to be temporary: paused, interrupted, or to come back ("暂停……直至完成为止", "恢复时间另行通知").
+_TEMPORARY_RE = re.compile(r"暂|中断|恢复|直至|直到")
 # A notice of a bank or a clearing house: "全部交易" there are the bank's, not the platform's.
 _BANK_RE = re.compile(r"我行|本行|银行|银联|网联|清算")
 _ACTION_KINDS = frozenset({"maintenance", "outage"})
@@ -148,7 +152,10 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     if kind not in _WINDOW_KINDS and spans:
         # Never silent: ranges still ahead plus wording of disruption go to a person, with the ranges.
         # a range whose own clause says the work is done ("已于今日2:00至4:00完成系统维护") is over
-        ahead = [s for s in spans if s.how != "open" and (s.end or s.start).date() >= pub
+        # a stop from a time on with no end is ahead too when it is temporary ("自12月30日23:00起暂停……
+        # 直至完成为止"); a service closed for good ("8月1日00:00关闭充值服务") is a decision, not a window
+        ahead = [s for s in spans if (s.end or s.start).date() >= pub
+                 and (s.how != "open" or _TEMPORARY_RE.search(src, *sentence_bounds(src, s.pos)))
                  and not (s.start.date() <= pub and reports.said_done(src, *reports.clause_bounds(src, s.pos, s.end_pos)))]
         hit = None
         live = []
@@ -160,7 +167,14 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         if hit is not None:
             # rows of a list whose intro words the stop ("下列功能将停用：网银：……；手机银行：……")
             live = [s for s in ahead if s in live or layout.tied(src, s)]
-        if live and hit:
+        if live and hit and kind in ("fee_policy", "other") and any(_works_and_stops(src, s) for s in live):
+            # a section of a fee or policy notice that announces work with a stop ("另为配合系统整并升级
+            # 作业，自12月30日23:00起暂停网络刷卡验证服务"): the rest of the notice does not make it none
+            doubts.append(f"read as {kind}, but a sentence announces work on a system with a stop in a time "
+                          "range not yet past: read as maintenance")
+            kind = "maintenance"
+            spans = live
+        elif live and hit:
             doubts.append(
                 f"read as {kind}, but {len(live)} time range(s) not yet past and disruption wording "
                 f"({hit.group()}): check whether it is maintenance"
@@ -172,7 +186,13 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
             spans = []
             flags = []
     elif kind == "interface":
-        spans = [s for s in spans if s.how != "open"]
+        # an open start is a deadline for integrators, unless it is a temporary stop still ahead
+        # ("另自12月30日23:00起暂停快捷支付，恢复时间另行通知"): that one goes to a person (never silent)
+        stops = [s for s in spans if s.how == "open" and _open_stop_ahead(src, s, pub)]
+        if stops:
+            doubts.append(f"read as interface, but {len(stops)} stop(s) from a time not yet past with no end: "
+                          "check whether it is maintenance")
+        spans = [s for s in spans if s.how != "open" or s in stops]
 
     if kind == "maintenance" and spans:
         spans, dropped = layout.drop_past_mentions(src, spans, pub)
@@ -348,6 +368,19 @@ def _second_look(
         reasons.append(f"every window began by the day of publication and the work is said to be done: read as {kind}")
         return kind
     return "maintenance"
+
+
+def _open_stop_ahead(norm: str, s: Span, pub: date) -> bool:
+    """Whether ``s``, a start with no end, is a temporary stop on or after ``pub``."""
+    lo, hi = sentence_bounds(norm, s.pos)
+    return s.start.date() >= pub and bool(_TEMPORARY_RE.search(norm, lo, hi)) and _disrupts(norm, lo, hi)
+
+
+def _works_and_stops(norm: str, s: Span) -> bool:
+    """Whether the sentence of ``s`` names work on a system and a stop of a service in it."""
+    lo, hi = sentence_bounds(norm, s.pos)
+    return bool(_SYSTEM_WORK_RE.search(norm, lo, hi) and STOP_RE.search(norm, lo, hi)
+                and not NORMAL_RE.search(norm, lo, hi))
 
 
 def _disrupts(norm: str, lo: int, hi: int) -> bool:

@@ -1,0 +1,65 @@
+"""Rules added in round 8 after the one silent miss of the second blind set and the misses of its
+half A (odd ids): each test is a family of wording, written for the test (not a corpus notice)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime
+
+from huabei_watch.clock import SHANGHAI
+from watcher.notices import understand
+
+PUB = date(2026, 12, 1)
+
+
+def _dt(s: str) -> datetime:
+    return datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
+
+
+# What makes a notice look like something else: fees, card terms, a merger, marketing, an SDK.
+_FRAMES = (
+    "尊敬的持卡人：自2027年1月1日起，本行信用卡年费标准调整，透支利率及违约金按新约定条款执行，如有异议可申请销户。{stop}",
+    "親愛的卡友：兩行合併後，信用卡權益及約定條款自基準日起調整，年費按持卡月份比例退還。{stop}",
+    "会员权益升级：新开户客户可享首年免年费及积分加倍活动，单笔消费满100元返现5元。{stop}",
+    "接口变更说明：旧版SDK签名方式将于明年起不再推荐，请商户尽快接入新版接口并完成联调。{stop}",
+)
+# A stop ahead, worded in several ways, with and without an end.
+_STOPS = (
+    ("另为配合系统整并升级作业，本行预计自12月30日23:00起暂停网络刷卡验证服务，直至作业完成为止。", "2026-12-30 23:00", None),
+    ("另因系统升级，12月12日00:00至06:00期间手机银行暂停服务。", "2026-12-12 00:00", "2026-12-12 06:00"),
+    ("此外，受主機遷移影響，12月20日凌晨1時至5時網路銀行將無法登入。", "2026-12-20 01:00", "2026-12-20 05:00"),
+    ("另：12月8日22:00起快捷支付暂停，恢复时间另行通知。", "2026-12-08 22:00", None),
+)
+
+
+def test_a_stop_ahead_is_never_dropped_silently_whatever_the_rest_of_the_notice_is_about() -> None:
+    for frame, (stop, start, end) in itertools.product(_FRAMES, _STOPS):
+        text = frame.format(stop=stop)
+        u = understand(text, published=PUB)
+        assert u.kind == "maintenance" or u.needs_review, (text, u.kind, u.reasons)
+        assert (_dt(start), _dt(end) if end else None) in [(w.start, w.end) for w in u.windows], (text, u.windows)
+
+
+def test_work_on_a_system_with_a_stop_inside_a_fee_notice_is_maintenance() -> None:
+    text = ("親愛的卡友：兩行合併後，信用卡權益及約定條款自基準日起調整，如有異議可終止契約並請求退還部分年費，"
+            "現有信用卡可繼續使用。另為配合系統整併升級作業，本行自12月30日23:00起暫停網路刷卡驗證服務，直到作業完成為止。")
+    u = understand(text, published=PUB, title="信用卡年費及約定條款調整說明")
+    assert u.kind == "maintenance", u.reasons
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-30 23:00"), None)]
+    assert u.needs_review  # no end: a person decides when it is over
+
+
+def test_a_service_closed_for_good_is_no_window_to_review() -> None:
+    # a shutdown decided for good, not a pause with an end to wait for
+    text = "本游戏将停止运营。2027年1月5日00:00关闭充值服务；2027年2月1日23:59停止全部运营。"
+    u = understand(text, published=PUB)
+    assert u.kind != "maintenance"
+    assert not u.windows and not u.needs_review, u.reasons
+
+
+def test_a_pause_from_a_time_on_with_no_end_in_a_policy_notice_goes_to_review() -> None:
+    # no work on a system named: not confidently maintenance, but never silent
+    text = "本行信用卡分期手续费率自2027年1月1日起调整。自12月15日10:00起暂停受理账单分期申请，直至新费率生效。"
+    u = understand(text, published=PUB)
+    assert u.kind == "maintenance" or u.needs_review, (u.kind, u.reasons)
+    assert _dt("2026-12-15 10:00") in [w.start for w in u.windows]
