@@ -63,3 +63,52 @@ def test_a_pause_from_a_time_on_with_no_end_in_a_policy_notice_goes_to_review() 
     u = understand(text, published=PUB)
     assert u.kind == "maintenance" or u.needs_review, (u.kind, u.reasons)
     assert _dt("2026-12-15 10:00") in [w.start for w in u.windows]
+
+
+def test_a_possible_extension_does_not_move_the_end() -> None:
+    for text in (
+        "本行将于12月5日22:00至12月7日12:00升级核心系统，期间网上银行暂停。如有需要，升级时段或延长至12月7日16:00。",
+        "12月5日22:00至12月7日12:00系统升级，网银暂停服务；必要时可延长至12月7日18:00，届时另行通知。",
+    ):
+        u = understand(text, published=PUB)
+        assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 22:00"), _dt("2026-12-07 12:00"))], (
+            text, u.windows, u.reasons)
+
+
+def test_an_extension_that_happens_still_moves_the_end() -> None:
+    text = "12月5日22:00至12月6日6:00系统升级，网银暂停服务。因工作量增加，维护时间延长至12月6日8:00。"
+    u = understand(text, published=PUB)
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 22:00"), _dt("2026-12-06 08:00"))], u.reasons
+
+
+def test_days_written_with_an_english_month_name() -> None:
+    for text in (
+        "测试环境于以下时段不提供文件提交渠道：05-Dec (Sat) 09:00-20:00；12-Dec (Sat) 09:00-20:00。",
+        "测试环境系统维护，以下时段暂停提交：5 Dec 2026 09:00-20:00；Dec 12, 2026 09:00-20:00。",
+    ):
+        u = understand(text, published=PUB)
+        assert u.kind == "maintenance" or u.needs_review, (text, u.reasons)
+        assert [(w.start, w.end) for w in u.windows] == [
+            (_dt("2026-12-05 09:00"), _dt("2026-12-05 20:00")), (_dt("2026-12-12 09:00"), _dt("2026-12-12 20:00"))
+        ], (text, u.windows, u.reasons)
+
+
+def test_a_word_that_starts_like_a_month_is_no_day() -> None:
+    u = understand("Mayday 5 Maybe：12月5日22:00至23:00系统维护，网银暂停。", published=PUB)
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 22:00"), _dt("2026-12-05 23:00"))]
+
+
+def test_a_zone_marker_after_the_start_keeps_the_range_and_is_converted() -> None:
+    for text, start, end in (
+        ("维护时段：12月5日（周六）18:00 GMT至12月6日（周日）02:00 GMT，网银暂停。", "2026-12-06 02:00", "2026-12-06 10:00"),
+        ("维护时段：12月5日18:00 UTC至12月6日02:00，网银暂停。", "2026-12-06 02:00", "2026-12-06 10:00"),
+    ):
+        u = understand(text, published=PUB)
+        assert [(w.start, w.end) for w in u.windows] == [(_dt(start), _dt(end))], (text, u.windows, u.reasons)
+
+
+def test_a_row_marked_cancelled_after_its_times_is_cancelled() -> None:
+    text = ("未来维护时段如下：12月5日22:00至12月6日02:00（*已取消*）；12月12日22:00至12月13日02:00；"
+            "12月19日22:00至12月20日02:00（取消）。期间网上银行暂停服务。")
+    u = understand(text, published=PUB)
+    assert [w.status for w in u.windows] == ["cancelled", "scheduled", "cancelled"], (u.windows, u.reasons)

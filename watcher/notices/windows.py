@@ -479,7 +479,7 @@ def _take_single(
             spans.append(Span(at(d, 0, 0), None, p.start, p.end, "dayopen", own_date(p)))
         return
     if (_EXTEND_BEFORE_RE.search(norm, max(0, p.start - 10), p.start)
-            and not _EXTEND_OTHER_RE.search(norm, max(norm.rfind(c, 0, p.start) for c in "。;\n,"), p.start)
+            and not _EXTEND_OTHER_RE.search(norm, _clause_before(norm, p.start), p.start)
             and _extend_last(r, spans, p, d)):
         return
     if resume is not None and not stop:
@@ -614,7 +614,17 @@ def _moved_day(r: Resolver, norm: str, p: RawPoint, d: date, spans: list[Span]) 
 _EXTEND_BEFORE_RE = re.compile(r"延长(?:至|到)[^\S\n]*(?:次日|当日|当天)?[^\S\n]*$")
 # What else gets extended: a validity, a campaign, a deadline ("优惠券有效期延长至12月6日").
 # A hedge is a caveat, not an extension ("如遇特殊情况，维护时间可能延长至8点").
-_EXTEND_OTHER_RE = re.compile(r"有效|期限|活动|优惠|报名|缴费|申请|截止|受理期|营业|可能|或将|如遇|若|如有|视情况|最迟")
+_EXTEND_OTHER_RE = re.compile(
+    r"有效|期限|活动|优惠|报名|缴费|申请|截止|受理期|营业|可能|或将|如遇|若|如有|视情况|最迟|或延长|可延长|必要时|有需要"
+)
+
+
+def _clause_before(norm: str, pos: int) -> int:
+    """Where the clause before the one holding ``pos`` starts, within its sentence: a condition
+    may stand in its own clause ("如有需要,升级时段或延长至3月8日16:00")."""
+    lo = max(norm.rfind(c, 0, pos) for c in "。;\n")
+    cuts = [m.start() for m in re.finditer(r"[,，]", norm[lo + 1 : pos])]
+    return lo + 1 + cuts[-2] if len(cuts) >= 2 else lo + 1 if lo >= 0 else 0
 # How far a window may be extended and still be the one before.
 _MAX_EXTENSION = timedelta(days=3)
 
