@@ -112,3 +112,26 @@ def test_a_row_marked_cancelled_after_its_times_is_cancelled() -> None:
             "12月19日22:00至12月20日02:00（取消）。期间网上银行暂停服务。")
     u = understand(text, published=PUB)
     assert [w.status for w in u.windows] == ["cancelled", "scheduled", "cancelled"], (u.windows, u.reasons)
+
+
+def test_services_named_before_a_dash_with_the_same_hours_are_one_window_each() -> None:
+    text = ("本行将于12月6日进行系统升级，下列服务可能出现间歇性延迟或不可用：网上银行及手机银行（含短信服务）——"
+            "12月6日凌晨12:00至2:00（间歇性不可用，每次最长4分钟）；电话银行、ATM服务——12月6日凌晨12:00至2:00"
+            "（每次最长4分钟）；全部信用卡交易及服务——12月6日凌晨12:00至2:00（每次最长5分钟）。")
+    u = understand(text, published=PUB)
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-06 00:00"), _dt("2026-12-06 02:00"))] * 3, (
+        u.windows, u.reasons)
+
+
+def test_terms_changed_from_a_time_on_are_no_window() -> None:
+    text = ("本行将于12月5日18:00至12月7日8:00升级核心系统，期间网上银行暂停。升级完成后，自12月7日上午8:00起，"
+            "部分产品及服务条款将作修订。")
+    u = understand(text, published=PUB)
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 18:00"), _dt("2026-12-07 08:00"))], (
+        u.windows, u.reasons)
+
+
+def test_a_stop_from_a_time_on_next_to_new_terms_is_still_a_window() -> None:
+    text = "因系统切换，自12月7日上午8:00起暂停信用卡分期服务，新费率调整完成后恢复。"
+    u = understand(text, published=PUB)
+    assert [w.start for w in u.windows] == [_dt("2026-12-07 08:00")], (u.windows, u.reasons)

@@ -520,6 +520,7 @@ def _take_single(
         # to hold for each start, written after the starts that share it.
         seconds = find_duration(norm, p.end, 160, shared_only=True)
     deadline = vocab.DEADLINE_AFTER_RE.match(norm, p.end) is not None  # "10月10日23:59前处理完"
+    deadline = deadline or _terms_from(norm, p.end)
     open_start = allow_open and not deadline and (stop or (
         (kick
          or bool(vocab.OPEN_AFTER_RE.match(norm, p.end))
@@ -608,6 +609,19 @@ def _moved_day(r: Resolver, norm: str, p: RawPoint, d: date, spans: list[Span]) 
     if _HOURS_RE.search(norm, p.end) is None:
         r.flag("a window moved to another day, with no hours of its own written: check its hours")
     return True
+
+
+# Terms, fees or rules changed from a time on ("自5月5日8:00起，部分产品及服务条款将作修订").
+_TERMS_CHANGE_RE = re.compile(
+    r"(?:条款|费率|收费|资费|费用|规则|细则|协议|章程|利率|年费|手续费|限额|额度|权益)[^。;\n]{0,8}?(?:修订|调整|变更|生效|更新|修改)"
+)
+
+
+def _terms_from(norm: str, pos: int) -> bool:
+    """Whether the time ending at ``pos`` is when terms, fees or rules change, with nothing said
+    to stop in its sentence: a date a change takes effect, not a window."""
+    lo, hi = vocab.sentence_bounds(norm, pos)
+    return bool(_TERMS_CHANGE_RE.search(norm, pos, hi)) and not vocab.STOP_RE.search(norm, lo, hi)
 
 
 # Before a lone time: the window is extended to it ("维护时间延长至12月5日8:00").
