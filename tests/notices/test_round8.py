@@ -135,3 +135,14 @@ def test_a_stop_from_a_time_on_next_to_new_terms_is_still_a_window() -> None:
     text = "因系统切换，自12月7日上午8:00起暂停信用卡分期服务，新费率调整完成后恢复。"
     u = understand(text, published=PUB)
     assert [w.start for w in u.windows] == [_dt("2026-12-07 08:00")], (u.windows, u.reasons)
+
+
+def test_times_with_no_zone_in_a_notice_for_customers_elsewhere_go_to_review() -> None:
+    u = understand("本行提醒英国客户：12月6日（周日）01:00至02:15网上银行无法登录。", published=PUB)
+    assert u.windows and u.needs_review, u.reasons
+    for text in (
+        "本行提醒新加坡客户：12月6日（周日）01:00至02:15网上银行无法登录。",  # Singapore keeps Beijing's clock
+        "本行提醒英国客户：12月6日（周日）01:00至02:15 GMT网上银行无法登录。",  # the zone is written
+    ):
+        u = understand(text, published=PUB)
+        assert u.windows and not u.needs_review, (text, u.reasons)

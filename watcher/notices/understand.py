@@ -118,6 +118,7 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     spans, zone_notes = zones.to_beijing(src, spans)
     for note in zone_notes:
         resolver.note(note)
+    place = None if zone_notes or not spans else zones.elsewhere(head + "\n" + body)
     if len(spans) > _MAX_WINDOWS:
         flags = [*flags, f"{len(spans)} time ranges found; only the first {_MAX_WINDOWS} kept"]
         spans = spans[:_MAX_WINDOWS]
@@ -221,6 +222,9 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     else:
         reasons.extend(d for d in window_doubts if d not in reasons)
 
+    if windows and place is not None:
+        # a notice for customers elsewhere that writes no zone: its times may be local there
+        doubts.append(f"times with no zone written in a notice for {place}: check whether they are local time")
     if kind == "maintenance" and not windows:
         doubts.append("no time window found")
     elif kind == "outage" and about_platform:
