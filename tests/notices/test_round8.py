@@ -146,3 +146,13 @@ def test_times_with_no_zone_in_a_notice_for_customers_elsewhere_go_to_review() -
     ):
         u = understand(text, published=PUB)
         assert u.windows and not u.needs_review, (text, u.reasons)
+
+
+def test_tongri_after_a_date_is_that_date_even_beside_a_weekly_timetable() -> None:
+    text = ("除每星期一03:00至06:00的定期维护外，本行于以下时段暂停部分服务：12月6日00:00至06:00，网银转账暂停；"
+            "同日01:00至10:30，手机银行另有一段暂停；12月13日02:00至07:00，ATM暂停。")
+    u = understand(text, published=PUB)
+    assert [(w.start, w.end) for w in u.windows] == [
+        (_dt("2026-12-06 00:00"), _dt("2026-12-06 06:00")), (_dt("2026-12-06 01:00"), _dt("2026-12-06 10:30")),
+        (_dt("2026-12-13 02:00"), _dt("2026-12-13 07:00")),
+    ], (u.windows, u.reasons)
