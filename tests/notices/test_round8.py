@@ -156,3 +156,12 @@ def test_tongri_after_a_date_is_that_date_even_beside_a_weekly_timetable() -> No
         (_dt("2026-12-06 00:00"), _dt("2026-12-06 06:00")), (_dt("2026-12-06 01:00"), _dt("2026-12-06 10:30")),
         (_dt("2026-12-13 02:00"), _dt("2026-12-13 07:00")),
     ], (u.windows, u.reasons)
+
+
+def test_an_old_day_moved_to_a_timed_range_is_that_whole_day_postponed() -> None:
+    text = "重要通知：原定于12月6日进行的计费系统升级已改期至12月10日23:00至12月11日6:00，届时计费系统将不可用。"
+    u = understand(text, published=PUB, title="12月10日计费系统升级，服务短暂中断")
+    assert [(w.start, w.end, w.status) for w in u.windows] == [
+        (_dt("2026-12-06 00:00"), _dt("2026-12-07 00:00"), "postponed"),
+        (_dt("2026-12-10 23:00"), _dt("2026-12-11 06:00"), "scheduled"),
+    ], (u.windows, u.reasons)

@@ -367,6 +367,8 @@ def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: l
     n = len(points)
     if _skip_range(r, norm, p, q):
         return 2
+    if _MOVED_TO_RE.search(norm, max(0, p.start - 8), p.start):
+        _old_day_whole(norm, p, spans)
     # "12月1日至12月3日每日凌晨1:00-3:00": one window per day; so is "12月5日至12月7日0:00-6:00",
     # where the hours are written on the last day of the span.
     daily: tuple[RawPoint, RawPoint, int] | None = None
@@ -622,6 +624,17 @@ def _terms_from(norm: str, pos: int) -> bool:
     to stop in its sentence: a date a change takes effect, not a window."""
     lo, hi = vocab.sentence_bounds(norm, pos)
     return bool(_TERMS_CHANGE_RE.search(norm, pos, hi)) and not vocab.STOP_RE.search(norm, lo, hi)
+
+
+def _old_day_whole(norm: str, p: RawPoint, spans: list[Span]) -> None:
+    """"原定于12月6日进行的系统升级已改期至12月10日23:00至12月11日6:00": the old day, an open start
+    after 原定 in this sentence with work or a stop named, is that whole day (not open until the
+    new range)."""
+    lo, _ = vocab.sentence_bounds(norm, p.start)
+    old = [k for k, s in enumerate(spans) if s.end is None and s.how == "dayopen" and lo <= s.pos < p.start]
+    if old and vocab.DISRUPTION_RE.search(norm, spans[old[-1]].end_pos, p.start):
+        s = spans[old[-1]]
+        spans[old[-1]] = Span(s.start, s.start + timedelta(days=1), s.pos, s.end_pos, "days", s.dated)
 
 
 # Before a lone time: the window is extended to it ("维护时间延长至12月5日8:00").
