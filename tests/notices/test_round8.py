@@ -165,3 +165,23 @@ def test_an_old_day_moved_to_a_timed_range_is_that_whole_day_postponed() -> None
         (_dt("2026-12-06 00:00"), _dt("2026-12-07 00:00"), "postponed"),
         (_dt("2026-12-10 23:00"), _dt("2026-12-11 06:00"), "scheduled"),
     ], (u.windows, u.reasons)
+
+
+def test_rows_of_stops_in_a_notice_read_as_something_else_are_never_silent() -> None:
+    # the stop is worded in the sentence before the rows, each row in a sentence of its own
+    rows = ("因合作银行升级系统，以下支付工具将在下列时间停用。VISA信用卡：2026年12月6日(星期日) 00:00至04:40。"
+            "银联支付网关：2026年12月6日(星期日) 02:00至07:30。")
+    for title, frame in (
+        ("信用卡年费及约定条款调整说明", "尊敬的持卡人：本行信用卡年费标准及约定条款自明年起调整，透支利率按新条款执行。另，{t}"),
+        ("SDK接口变更说明", "旧版SDK签名方式将不再推荐，请商户尽快接入新版接口并完成联调。另外，{t}"),
+    ):
+        u = understand(frame.format(t=rows), published=PUB, title=title)
+        assert u.kind == "maintenance" or u.needs_review, (title, u.kind, u.reasons)
+        assert _dt("2026-12-06 00:00") in [w.start for w in u.windows], (title, u.windows)
+
+
+def test_a_fee_notice_with_periods_to_apply_in_stays_quiet() -> None:
+    text = ("本行信用卡年费标准自2027年1月1日起调整。如需申请减免，申请时间：12月5日9:00至17:00；"
+            "12月6日9:00至12:00。")
+    u = understand(text, published=PUB, title="信用卡年费调整说明")
+    assert u.kind != "maintenance" and not u.needs_review and not u.windows, (u.kind, u.reasons)

@@ -65,7 +65,10 @@ _SAFETY_DRILL_RE = re.compile(r"(?:消防|疏散|逃生|防震|地震|防灾|防
 _ALTERNATIVE_RE = re.compile(r"[^,;。\n]*(?:可使用|可通过|改用|建议|请使用|可前往|可到|可改)[^,;。\n]*")
 _FEATURE_RE = re.compile(r"升级(?:后|为|成|至|到)|新增|新版|全新|推出|支持|体验|享受|权益")
 # Work on a system named as such (not a product upgraded for customers: "升级为金卡").
-_SYSTEM_WORK_RE = re.compile(r"(?:系统|平台|主机|机房|网络|服务器|伺服器)[^。;\n]{0,8}?(?:维护|升级|割接|切换|迁移|整并|整合|停机|作业|演练)|维护作业|停机维护|系统维护")
+_SYSTEM_WORK_RE = re.compile(
+    r"(?:系统|平台|主机|机房|网络|服务器|伺服器)[^。;\n]{0,8}?(?:维护|升级|割接|切换|迁移|整并|整合|停机|作业|演练)"
+    r"|(?:维护|升级|割接|切换|迁移|整并)[^。;\n]{0,8}?(?:系统|平台|主机|机房|服务器|伺服器)|维护作业|停机维护"
+)
 # A stop said to be temporary: paused, interrupted, or to come back ("暂停……直至完成为止", "恢复时间另行通知").
 _TEMPORARY_RE = re.compile(r"暂|中断|恢复|直至|直到")
 # A notice of a bank or a clearing house: "全部交易" there are the bank's, not the platform's.
@@ -155,21 +158,8 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     if kind not in _WINDOW_KINDS and spans:
         # Never silent: ranges still ahead plus wording of disruption go to a person, with the ranges.
         # a range whose own clause says the work is done ("已于今日2:00至4:00完成系统维护") is over
-        # a stop from a time on with no end is ahead too when it is temporary ("自12月30日23:00起暂停……
-        # 直至完成为止"); a service closed for good ("8月1日00:00关闭充值服务") is a decision, not a window
-        ahead = [s for s in spans if (s.end or s.start).date() >= pub
-                 and (s.how != "open" or _TEMPORARY_RE.search(src, *sentence_bounds(src, s.pos)))
-                 and not (s.start.date() <= pub and reports.said_done(src, *reports.clause_bounds(src, s.pos, s.end_pos)))]
-        hit = None
-        live = []
-        for s in ahead:
-            m = DISRUPTION_RE.search(src, *sentence_bounds(src, s.pos))
-            if m is not None and _disrupts(src, *sentence_bounds(src, s.pos)):
-                hit = hit or m
-                live.append(s)
-        if hit is not None:
-            # rows of a list whose intro words the stop ("下列功能将停用：网银：……；手机银行：……")
-            live = [s for s in ahead if s in live or layout.tied(src, s)]
+        live, hit = _live(src, head, spans, pub)
+        ahead = bool(_ahead(src, spans, pub))
         if live and hit and kind in ("fee_policy", "other") and any(_works_and_stops(src, s) for s in live):
             # a section of a fee or policy notice that announces work with a stop ("另为配合系统整并升级
             # 作业，自12月30日23:00起暂停网络刷卡验证服务"): the rest of the notice does not make it none
@@ -180,7 +170,7 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         elif live and hit:
             doubts.append(
                 f"read as {kind}, but {len(live)} time range(s) not yet past and disruption wording "
-                f"({hit.group()}): check whether it is maintenance"
+                f"({hit}): check whether it is maintenance"
             )
             spans = live
         else:
@@ -190,12 +180,13 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
             flags = []
     elif kind == "interface":
         # an open start is a deadline for integrators, unless it is a temporary stop still ahead
-        # ("另自12月30日23:00起暂停快捷支付，恢复时间另行通知"): that one goes to a person (never silent)
-        stops = [s for s in spans if s.how == "open" and _open_stop_ahead(src, s, pub)]
-        if stops:
-            doubts.append(f"read as interface, but {len(stops)} stop(s) from a time not yet past with no end: "
-                          "check whether it is maintenance")
-        spans = [s for s in spans if s.how != "open" or s in stops]
+        # ("另自12月30日23:00起暂停快捷支付，恢复时间另行通知"); such a stop, or a range ahead with
+        # wording of a stop, goes to a person (never silent)
+        live, hit = _live(src, head, spans, pub)
+        if live and hit:
+            doubts.append(f"read as interface, but {len(live)} time range(s) not yet past and disruption wording "
+                          f"({hit}): check whether it is maintenance")
+        spans = [s for s in spans if s.how != "open" or s in live]
 
     if kind == "maintenance" and spans:
         spans, dropped = layout.drop_past_mentions(src, spans, pub)
@@ -376,10 +367,36 @@ def _second_look(
     return "maintenance"
 
 
-def _open_stop_ahead(norm: str, s: Span, pub: date) -> bool:
-    """Whether ``s``, a start with no end, is a temporary stop on or after ``pub``."""
-    lo, hi = sentence_bounds(norm, s.pos)
-    return s.start.date() >= pub and bool(_TEMPORARY_RE.search(norm, lo, hi)) and _disrupts(norm, lo, hi)
+def _ahead(src: str, spans: list[Span], pub: date) -> list[Span]:
+    """The ranges not yet past. A range whose own clause says the work is done ("已于今日2:00至4:00
+    完成系统维护") is over; a start with no end is ahead when it is temporary ("自12月30日23:00起
+    暂停……直至完成为止"): a service closed for good ("8月1日00:00关闭充值服务") is no window."""
+    return [s for s in spans if (s.end or s.start).date() >= pub
+            and (s.how != "open" or _TEMPORARY_RE.search(src, *sentence_bounds(src, s.pos)))
+            and not (s.start.date() <= pub and reports.said_done(src, *reports.clause_bounds(src, s.pos, s.end_pos)))]
+
+
+def _live(src: str, head: str, spans: list[Span], pub: date) -> tuple[list[Span], str | None]:
+    """Never silent: the ranges not yet past that a stop may concern, and the wording of the stop.
+    A range's own sentence words one; or a list's intro does ("下列功能将停用：网银：……"); or, when
+    none is next to a range, the notice announces work on a system with a stop elsewhere (the title,
+    another sentence: "另，本行将进行系统升级，期间网银暂停：12月5日0:00-2:00；12月6日……")."""
+    ahead = _ahead(src, spans, pub)
+    hit = None
+    live = []
+    for s in ahead:
+        lo, hi = sentence_bounds(src, s.pos)
+        m = DISRUPTION_RE.search(src, lo, hi)
+        if m is not None and _disrupts(src, lo, hi):
+            hit = hit or m.group()
+            live.append(s)
+    if hit is not None:
+        return [s for s in ahead if s in live or layout.tied(src, s)], hit
+    both = head + "\n" + src
+    w = _SYSTEM_WORK_RE.search(both)
+    if ahead and w and any(not NORMAL_RE.search(both, *sentence_bounds(both, m.start())) for m in STOP_RE.finditer(both)):
+        return ahead, w.group()
+    return [], None
 
 
 def _works_and_stops(norm: str, s: Span) -> bool:
