@@ -64,8 +64,9 @@ class FanOutSettings(BaseModel):
     concurrency: dict[str, int] = Field(default_factory=dict, description="Per-channel override of the above")
     batching: bool = Field(
         default=True,
-        description="Reservations and confirmations hundreds per statement, same-text SMS in batch calls; off: "
-        "one statement and one provider call per message (a provider that refuses batch calls)",
+        description="Reservations and confirmations hundreds per statement, same-text SMS and WeCom application "
+        "messages in batch calls, sent results in batch events (huabei.notification.sent.batch); off: one "
+        "statement, one provider call and one result event per message (a provider that refuses batch calls)",
     )
 
     def limit(self, channel: str) -> int:
