@@ -168,6 +168,9 @@ async def capacity(args: argparse.Namespace, n: int, tmp: Path, *, batching: boo
             try:
                 role: Any = next(r for r in app.roles if r.name == "notify")
                 bus = app.bus
+                joined = [check for name, check in app.ready_checks.items() if name.startswith("consumer:")]
+                while not all([await check() for check in joined]):  # the group joined: a running daemon
+                    await asyncio.sleep(0.05)
                 now = datetime.now(UTC)
                 event = Event.build(INCIDENT_OPENED, outage(now), time=now)
                 pg0, cpu0, t0 = postgres_cpu(), cpu_seconds(), time.perf_counter()
