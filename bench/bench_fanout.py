@@ -66,7 +66,7 @@ from huabei_watch.events import INCIDENT_OPENED, Event, Incident, IncidentKind, 
 from huabei_watch.merchants.registry import MerchantRegistry
 from huabei_watch.root.daemon import start_app
 from huabei_watch.root.settings import parse_settings
-from tests.support import drop_created_pg_databases, fresh_pg_database, migrated_database
+from tests.support import drop_created_pg_databases, eventually, fresh_pg_database, migrated_database
 
 TARGET_RATE = 3000.0
 TARGET_SHARE = 0.90
@@ -169,8 +169,11 @@ async def capacity(args: argparse.Namespace, n: int, tmp: Path, *, batching: boo
                 role: Any = next(r for r in app.roles if r.name == "notify")
                 bus = app.bus
                 joined = [check for name, check in app.ready_checks.items() if name.startswith("consumer:")]
-                while not all([await check() for check in joined]):  # the group joined: a running daemon
-                    await asyncio.sleep(0.05)
+
+                async def group_joined() -> bool:  # as in a running daemon: the clock measures the fan-out
+                    return all([await check() for check in joined])
+
+                await eventually(group_joined, timeout=120, what="the notify consumer group joined")
                 now = datetime.now(UTC)
                 event = Event.build(INCIDENT_OPENED, outage(now), time=now)
                 pg0, cpu0, t0 = postgres_cpu(), cpu_seconds(), time.perf_counter()

@@ -115,7 +115,6 @@ class WeComAppChannel:
         self._timeout = timeout
         self._token: tuple[str, float] | None = None  # (token, valid until clock.monotonic())
         self._token_lock = asyncio.Lock()
-        self.token_fetches = 0
 
     @staticmethod
     def batch_key(msg: OutboundMessage) -> Hashable:
@@ -183,7 +182,6 @@ class WeComAppChannel:
             cached = self._token
             if cached is not None and cached[0] != rejected and self._clock.monotonic() < cached[1]:
                 return cached[0]
-            self.token_fetches += 1
             answer = await exchange(
                 self._session, "GET", self._token_url, provider=self.name, clock=self._clock,
                 timeout_s=self._timeout,
