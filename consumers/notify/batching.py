@@ -1,8 +1,8 @@
 """Coalescing: many concurrent single-item calls served by one call on a batch.
 
 A :class:`Coalescer` collects the items submitted while the event loop runs other tasks and hands
-them to one ``flush(items)`` call (at most ``max_batch`` at a time, at most ``concurrency`` flushes
-at a time: 1 by default), then gives each caller its own result or exception. Nothing waits for a timer: the first item schedules a
+them to one ``flush(items)`` call (at most ``max_batch`` at a time, one flush at a time), then gives
+each caller its own result or exception. Nothing waits for a timer: the first item schedules a
 flush for the loop's next turn, so a lone call costs one loop turn and a fan-out of hundreds of
 concurrent deliveries becomes a few statements. A flush that raises fails every item of its batch.
 """
@@ -22,39 +22,25 @@ Flush = Callable[[list[T]], Awaitable[Sequence[R]]]
 class Coalescer(Generic[T, R]):
     """``await submit(item)`` -> that item's result from ``flush`` (results in item order)."""
 
-    def __init__(self, flush: Flush[T, R], *, max_batch: int = 500, concurrency: int = 1) -> None:
-        if max_batch < 1 or concurrency < 1:
-            raise ValueError("max_batch and concurrency must be at least 1")
+    def __init__(self, flush: Flush[T, R], *, max_batch: int = 500) -> None:
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
         self._flush = flush
         self._max = max_batch
-        self._concurrency = concurrency
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
-        self._workers: set[asyncio.Task[None]] = set()
-        self._collecting = False  # a worker is waiting a loop turn to take what is pending
+        self._worker: asyncio.Task[None] | None = None
         self.batches = 0
         self.items = 0
 
     async def submit(self, item: T) -> R:
         fut: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, fut))
-        if not self._collecting and len(self._workers) < self._concurrency:
-            self._collecting = True
-            self._workers.add(asyncio.create_task(self._drain()))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._drain())
         return await fut
 
     async def _drain(self) -> None:
-        me = asyncio.current_task()
-        try:
-            try:
-                await asyncio.sleep(0)  # let the other callers of this loop turn join the batch
-            finally:
-                self._collecting = False
-            await self._flush_pending()
-        finally:
-            if me is not None:
-                self._workers.discard(me)
-
-    async def _flush_pending(self) -> None:
+        await asyncio.sleep(0)  # let the other callers of this loop turn join the batch
         while self._pending:
             batch, self._pending = self._pending[: self._max], self._pending[self._max :]
             live = [(item, fut) for item, fut in batch if not fut.cancelled()]

@@ -155,8 +155,7 @@ async def create_notify_role(
                         if uses_shared_limits(settings.shared_limits, db.engine) else local)
     channels = build_channels(settings, http, clock, limiter=limiter, batch_sms=settings.fanout.batching)
     sql = SqlDeliveryStore(db.engine)
-    server_db = db.engine.dialect.name != "sqlite"  # SQLite takes one writer at a time
-    store: DeliveryStore = CoalescingStore(sql, concurrency=4 if server_db else 1) if settings.fanout.batching else sql
+    store: DeliveryStore = CoalescingStore(sql) if settings.fanout.batching else sql
     deliverer = Deliverer(
         channels, store, None, clock, settings.delivery,
         renderer=Renderer(settings.templates, settings.template_ids(), link_for=link_for), publisher=publisher,

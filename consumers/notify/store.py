@@ -97,17 +97,13 @@ def _new_row(key: str, state: str, now: datetime) -> dict[str, Any]:
 
 class CoalescingStore:
     """A :class:`SqlDeliveryStore` whose ``reserve`` and ``mark_sent`` calls, made concurrently by
-    hundreds of deliveries, become one statement per batch (:class:`~consumers.notify.batching.Coalescer`),
-    up to ``concurrency`` batches at a time each (several only on a server database: the statements
-    take their rows in key order, so two never deadlock). Every other method goes straight through.
-    Same contract as the store it wraps."""
+    hundreds of deliveries, become one statement per batch (:class:`~consumers.notify.batching.Coalescer`).
+    Every other method goes straight through. Same contract as the store it wraps."""
 
-    def __init__(self, store: SqlDeliveryStore, *, max_batch: int = 500, concurrency: int = 1) -> None:
+    def __init__(self, store: SqlDeliveryStore, *, max_batch: int = 500) -> None:
         self._store = store
-        self._reserve: Coalescer[tuple[str, datetime], Status] = Coalescer(
-            self._reserve_many, max_batch=max_batch, concurrency=concurrency)
-        self._sent: Coalescer[tuple[str, str, datetime], None] = Coalescer(
-            self._sent_many, max_batch=max_batch, concurrency=concurrency)
+        self._reserve: Coalescer[tuple[str, datetime], Status] = Coalescer(self._reserve_many, max_batch=max_batch)
+        self._sent: Coalescer[tuple[str, str, datetime], None] = Coalescer(self._sent_many, max_batch=max_batch)
 
     @property
     def batches(self) -> int:
@@ -184,8 +180,8 @@ class SqlDeliveryStore:
     async def reserve_many(self, keys: list[str], now: datetime) -> list[Status]:
         """:meth:`reserve` for many keys in one transaction: one multi-row insert-if-absent and
         one read of the states of the keys that existed. Statuses in ``keys`` order; a key given
-        twice is "new" once. Rows are inserted in key order (concurrent batches never deadlock)."""
-        unique = sorted(set(keys))
+        twice is "new" once."""
+        unique = list(dict.fromkeys(keys))
         states: dict[str, Status] = {}
         async with self._tx() as conn:
             inserted = await insert_all_if_absent(conn, T, [_new_row(k, "in_flight", now) for k in unique], ["dedupe_key"])
@@ -205,9 +201,7 @@ class SqlDeliveryStore:
 
     async def mark_sent_many(self, sent: list[tuple[str, str]], now: datetime) -> None:
         """:meth:`mark_sent` for many ``(key, receipt)`` in one statement (executemany). A key whose
-        row is gone (a wiped table) is recorded anyway, as :meth:`mark_sent` does. Rows are
-        updated in key order (concurrent batches never deadlock)."""
-        sent = sorted(sent)
+        row is gone (a wiped table) is recorded anyway, as :meth:`mark_sent` does."""
         stmt = (
             update(T).where(T.c.dedupe_key == bindparam("k"))
             .values(state="sent", receipt=bindparam("r"), sent_at=now, updated_at=now, payload=None,

@@ -1,11 +1,9 @@
 """The coalescer behind the batched store, SMS/WeCom calls and result events: one flush per loop
-turn's items, at most ``concurrency`` flushes at a time, each caller its own result."""
+turn's items, one flush at a time, each caller its own result."""
 
 from __future__ import annotations
 
 import asyncio
-
-import pytest
 
 from consumers.notify.batching import Coalescer
 
@@ -41,25 +39,18 @@ async def test_one_loop_turn_is_one_flush_and_each_caller_gets_its_result() -> N
     assert gate.batches == [list(range(7))]
 
 
-@pytest.mark.parametrize("concurrency", [1, 3])
-async def test_items_arriving_during_a_flush_get_a_second_flush_only_up_to_the_concurrency(concurrency: int) -> None:
+async def test_items_arriving_during_a_flush_go_together_in_the_next_one() -> None:
     gate = Gate()
-    c: Coalescer[int, int] = Coalescer(gate.flush, max_batch=100, concurrency=concurrency)
+    c: Coalescer[int, int] = Coalescer(gate.flush, max_batch=100)
     tasks = []
-    for w in range(4):  # four loop turns, each adding three items while the flushes wait
+    for w in range(4):  # four loop turns, each adding three items while the first flush waits
         tasks.append(asyncio.gather(*(c.submit(10 * w + i) for i in range(3))))
         await _settle()
-    assert gate.running == min(concurrency, 4)
+    assert gate.running == 1
     gate.release.set()
     results = await asyncio.gather(*tasks)
     assert results == [[(10 * w + i) * 10 for i in range(3)] for w in range(4)]
-    assert gate.most == min(concurrency, 4)
-    assert sorted(i for b in gate.batches for i in b) == sorted(10 * w + i for w in range(4) for i in range(3))
-    if concurrency == 1:  # what arrived while the one flush ran goes together in the next one
-        assert gate.batches == [[0, 1, 2], [10, 11, 12, 20, 21, 22, 30, 31, 32]]
-    else:
-        assert gate.batches[:3] == [[0, 1, 2], [10, 11, 12], [20, 21, 22]]
-        assert gate.batches[3:] == [[30, 31, 32]]
+    assert gate.batches == [[0, 1, 2], [10, 11, 12, 20, 21, 22, 30, 31, 32]]
 
 
 async def test_a_failed_flush_fails_its_callers_only() -> None:
@@ -72,7 +63,7 @@ async def test_a_failed_flush_fails_its_callers_only() -> None:
             raise RuntimeError("store away")
         return items
 
-    c: Coalescer[int, int] = Coalescer(flush, concurrency=2)
+    c: Coalescer[int, int] = Coalescer(flush)
     first = await asyncio.gather(c.submit(1), c.submit(2), return_exceptions=True)
     assert all(isinstance(r, RuntimeError) for r in first)
     assert await c.submit(3) == 3
