@@ -16,7 +16,7 @@ from huabei_watch.events.common import Window
 from watcher.notices import vocab
 
 if TYPE_CHECKING:  # windows.py uses this module; Span is only a type here
-    from watcher.notices.windows import Span
+    from watcher.notices.span import Span
 
 # What ends the segment a label is read from.
 _SEGMENT_END = re.compile(r"[,;。!?\n|:]")

@@ -92,8 +92,11 @@ WHOLE_DAY_RE = re.compile(r"当天|当日|全天|全日|一天|整天|该日|是
 OPEN_BEFORE_RE = re.compile(r"(?:于|自|从|在|由)\s*$")
 # "12月31日前完成" / "23:59:59之前提交": a deadline, never the start of a window.
 DEADLINE_AFTER_RE = re.compile(r"\s*(?:前|之前|以前|为止|止)(?![后])")
-# "原定于12月8日的切换推迟": the day a postponed window was to start.
-ORIGINAL_BEFORE_RE = re.compile(r"(?:原定|原计划|原订|原通知)\s*(?:于|在)?\s*$")
+# The original plan ("原定于12月8日的切换推迟", "原通知的维护时间"): one word list; ORIGINAL_BEFORE_RE
+# is the day a postponed window was to start.
+_ORIGINAL = r"原定|原计划|原订|原通知|原公告"
+ORIGINAL_RE = re.compile(_ORIGINAL)
+ORIGINAL_BEFORE_RE = re.compile(r"(?:" + _ORIGINAL + r")\s*(?:于|在)?\s*$")
 OPEN_AFTER_RE = re.compile(r"(?:[^\S\n]|\))*(?:左右)?[^\S\n]*(?:起|开始|前后)")
 
 # A range that is the customer's to act in, not a disruption: "请于9月15日至11月30日到卡务中心

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from huabei_watch.clock import SHANGHAI
 from watcher.notices import vocab
-from watcher.notices.windows import Span
+from watcher.notices.span import Span
 
 _NAMED: dict[str, str] = {
     "太平洋时间": "America/Los_Angeles", "美西时间": "America/Los_Angeles", "洛杉矶时间": "America/Los_Angeles",

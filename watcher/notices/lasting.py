@@ -1,0 +1,59 @@
+"""Lasting changes, not windows: an old system retired for good, a change or new terms taking
+effect from a time on. Pure helpers for :mod:`watcher.notices.windows` and
+:mod:`watcher.notices.singles`."""
+
+from __future__ import annotations
+
+import re
+
+from watcher.notices import vocab
+from watcher.notices.span import Span
+
+# What is retired for good: an old version, system or card stops ("旧版App停止使用", "原系统下线").
+RETIRE_RE = re.compile(
+    r"(?:旧版|旧系统|老系统|老版本|旧版本|原系统|原版本|旧卡|老卡|旧接口"
+    # "原薪酬申报系统", "老校园卡系统": a named old system
+    r"|(?:原(?![定计来因])|旧|老)[^。;\n,\d]{1,10}?(?:系统|平台|版本|客户端|接口))"
+    r"[^。;\n]{0,20}?(?:停止使用|停用|下线|不再|停止服务|停止发行|关闭|废止|无法(?:登入|登录|使用|访问))"
+)
+def retired(norm: str, pos: int) -> bool:
+    """Whether the sentence at ``pos`` retires an old system for good, with no gap before its
+    successor and no end announced later."""
+    lo, hi = vocab.sentence_bounds(norm, pos)
+    return (RETIRE_RE.search(norm, lo, hi) is not None and _SUCCESSOR_NOW_RE.search(norm, lo, hi) is not None
+            and _NEW_SAME_DAY_GAP_RE.search(norm, lo, hi) is None and vocab.LATER_RE.search(norm) is None)
+
+
+# The successor is named as usable now ("请在新的……系统重新填报", "改用新版"); without it an old
+# system stopped before a later launch ("旧系统7月14日起停止……新系统7月22日上线") leaves a gap.
+_SUCCESSOR_NOW_RE = re.compile(
+    r"请(?:在|到|于|使用|登录|改用|通过)[^。;\n]{0,6}?新|改用|新的?[^。;\n]{0,12}?(?:重新|继续)(?:填报|办理|登录|申报|使用)"
+    # "旧版将于12月31日停止使用，请及时更新": the new version is there to update to
+    r"|请[^。;\n]{0,4}?(?:更新|升级|下载)(?!期间)|(?:更新|升级)(?:至|到|为)[^。;\n]{0,4}?(?:最新|新版)"
+)
+
+
+# The successor is not there yet ("新系统……上线", "待……启用后"): the retirement leaves a gap.
+_NEW_SAME_DAY_GAP_RE = re.compile(r"待|届时|上线前|启用前|暂停|过渡")
+# After an open start: what changes from then on ("……起，到账时间由T+1调整为实时").
+_CHANGE_AFTER_RE = re.compile(r"调整为|调整成|改为|变更为|更改为|升级为|由[^。;\n]{1,12}?(?:调整|改|变更|升级)(?:为|成|至)")
+
+
+def changed_from(norm: str, s: Span) -> bool:
+    """Whether the sentence of the open start ``s`` says that something changes after it and
+    words no stop: an effective date, not a window."""
+    lo, hi = vocab.sentence_bounds(norm, s.pos)
+    return _CHANGE_AFTER_RE.search(norm, s.end_pos, hi) is not None and vocab.STOP_RE.search(norm, lo, hi) is None
+
+
+
+_TERMS_CHANGE_RE = re.compile(
+    r"(?:条款|费率|收费|资费|费用|规则|细则|协议|章程|利率|年费|手续费|限额|额度|权益)[^。;\n]{0,8}?(?:修订|调整|变更|生效|更新|修改)"
+)
+
+
+def terms_from(norm: str, pos: int) -> bool:
+    """Whether the time ending at ``pos`` is when terms, fees or rules change, with nothing said
+    to stop in its sentence: a date a change takes effect, not a window."""
+    lo, hi = vocab.sentence_bounds(norm, pos)
+    return bool(_TERMS_CHANGE_RE.search(norm, pos, hi)) and not vocab.STOP_RE.search(norm, lo, hi)

@@ -1,0 +1,83 @@
+"""Time ranges that are not disruption windows: service hours, the customer's own period to act,
+a clause that says something runs as usual, timetables repeating every day or week. Pure helpers
+for :mod:`watcher.notices.windows`."""
+
+from __future__ import annotations
+
+import re
+
+from watcher.notices import layout, vocab
+from watcher.notices.resolve import Resolver, own_date
+from watcher.notices.timeparse import RawPoint
+
+_CLAUSE_END_RE = re.compile(r"[,;。!?\n]")
+
+
+def skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
+    """Ranges that are not disruption windows: service hours, the customer's own period to act,
+    and (counted in ``r.recurring``) timetables repeating every day or week."""
+    before = norm[max(0, p.start - 14) : p.start]
+    if vocab.OTHER_PERIOD_BEFORE_RE.search(before) or (
+        # "客服中心通知：12月5日0:00-6:00系统维护" is a window; "客服热线：9:00-21:00" is not
+        vocab.SERVICE_HOURS_RE.search(before) and not vocab.DISRUPTION_RE.search(_clause_outside(norm, p.start, q.end))
+    ):
+        r.set_aside.append(f"time range set aside: labelled as the hours or period of something else ({before.strip()})")
+        return True
+    if _other_clause(norm, p.start, q.end):
+        r.set_aside.append("time range set aside: its clause names hours of a desk or a campaign, or a service "
+                           "running as usual, and no disruption")
+        return True
+    if vocab.SUBMISSION_AFTER_RE.match(norm, q.end) or (vocab.ACTION_BEFORE_RE.search(before) and not (
+        # "请商户于12月5日0:00-6:00期间暂停发起退款" is still a window
+        vocab.STOP_RE.search(_clause_outside(norm, p.start, q.end))
+    )):
+        r.set_aside.append("time range set aside: a period for customers to act in")
+        return True
+    lo, hi = vocab.sentence_bounds(norm, p.start)
+    if vocab.NORMAL_RE.search(norm, lo, hi) and not vocab.DISRUPTION_RE.search(norm, lo, hi):
+        return True
+    if not own_date(p) and not own_date(q):
+        clause_lo = max(norm.rfind(c, 0, p.start) for c in "。;\n,:")
+        if vocab.RECURRING_BEFORE_RE.search(norm, max(0, clause_lo + 1, p.start - 24), p.start):
+            r.recurring += 1
+            return True
+    return False
+
+_CONTRAST_RE = re.compile(r"但是?|却|惟|唯|然而|不过|只是")
+_WORD_RE = re.compile(r"[^\W\d_]")
+
+
+def _clause_outside(norm: str, lo: int, hi: int) -> str:
+    """The words of the clause holding the range ``norm[lo:hi]``, without the range; a clause that
+    is nothing but the range is read as the clause after it."""
+    c_lo = max((m.end() for m in _CLAUSE_END_RE.finditer(norm, max(0, lo - 40), lo)), default=max(0, lo - 40))
+    m = _CLAUSE_END_RE.search(norm, hi)
+    c_hi = m.start() if m else len(norm)
+    outside = norm[c_lo:lo] + norm[hi:c_hi]
+    if not _WORD_RE.search(outside) and m is not None:
+        m2 = _CLAUSE_END_RE.search(norm, c_hi + 1)
+        outside = norm[c_hi + 1 : m2.start() if m2 else len(norm)]
+    return outside
+
+
+# A clause that is only the name of a row before its times ("积分查询、积分兑换：").
+_ROW_NAME_RE = re.compile(r"[^\W\d_][^,;。:!?\n]{0,30}:\s*")
+
+
+def _other_clause(norm: str, lo: int, hi: int) -> bool:
+    """Whether the clause holding the range ``norm[lo:hi]`` says, with no disruption wording, that
+    something keeps running or names hours of a desk or a campaign."""
+    outside = _clause_outside(norm, lo, hi)
+    if vocab.DISRUPTION_RE.search(outside):
+        return False
+    if _ROW_NAME_RE.fullmatch(outside) and not vocab.SERVICE_HOURS_RE.search(outside) and layout.tied_at(norm, lo):
+        # "……暂停服务，安排如下：网银：0:00至3:00；积分查询、积分兑换：0:00至6:00": a row of a list of
+        # stops, named by what it stops (兑换 is a function here, not a campaign)
+        return False
+    if not (vocab.NORMAL_RE.search(outside) or vocab.OTHER_CLAUSE_RE.search(outside)):
+        return False
+    # "期间各馆照常开放，但不能外借": what runs as usual is set against what stops in that period
+    _, s_hi = vocab.sentence_bounds(norm, lo)
+    but = _CONTRAST_RE.search(norm, hi, s_hi)
+    return not (but and vocab.DISRUPTION_RE.search(norm, but.end(), s_hi))
+

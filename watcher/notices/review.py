@@ -1,0 +1,70 @@
+"""Never silent: which time ranges are not yet past and which wording of a stop concerns them, so
+that a notice read as another kind with ranges ahead and a stop goes to a person. Pure helpers
+for :mod:`watcher.notices.understand`."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from watcher.notices import layout, reports
+from watcher.notices.span import Span
+from watcher.notices.vocab import ARREARS_RE, DISRUPTION_RE, NORMAL_RE, STOP_RE, sentence_bounds
+
+# "除花呗外其他支付方式不受影响": what is excepted from "runs as usual" stops.
+EXCEPT_RE = re.compile(r"除[^。;\n]{1,20}?(?:外|以外|之外)")
+# Work on a system named as such (not a product upgraded for customers: "升级为金卡").
+_SYSTEM_WORK_RE = re.compile(
+    r"(?:系统|平台|主机|机房|网络|服务器|伺服器)[^。;\n]{0,8}?(?:维护|升级|割接|切换|迁移|整并|整合|停机|作业|演练)"
+    r"|(?:维护|升级|割接|切换|迁移|整并)[^。;\n]{0,8}?(?:系统|平台|主机|机房|服务器|伺服器)|维护作业|停机维护"
+)
+# A stop said to be temporary: paused, interrupted, or to come back ("暂停……直至完成为止", "恢复时间另行通知").
+_TEMPORARY_RE = re.compile(r"暂|中断|恢复|直至|直到")
+
+
+def ranges_ahead(src: str, spans: list[Span], pub: date) -> list[Span]:
+    """The ranges not yet past. A range whose own clause says the work is done ("已于今日2:00至4:00
+    完成系统维护") is over; a start with no end is ahead when it is temporary ("自12月30日23:00起
+    暂停……直至完成为止"): a service closed for good ("8月1日00:00关闭充值服务") is no window."""
+    return [s for s in spans if (s.end or s.start).date() >= pub
+            and (s.how != "open" or _TEMPORARY_RE.search(src, *sentence_bounds(src, s.pos)))
+            and not (s.start.date() <= pub and reports.said_done(src, *reports.clause_bounds(src, s.pos, s.end_pos)))]
+
+
+def live_ranges(src: str, head: str, spans: list[Span], pub: date) -> tuple[list[Span], str | None]:
+    """Never silent: the ranges not yet past that a stop may concern, and the wording of the stop.
+    A range's own sentence words one; or a list's intro does ("下列功能将停用：网银：……"); or, when
+    none is next to a range, the notice announces work on a system with a stop elsewhere (the title,
+    another sentence: "另，本行将进行系统升级，期间网银暂停：12月5日0:00-2:00；12月6日……")."""
+    ahead = ranges_ahead(src, spans, pub)
+    hit = None
+    live = []
+    for s in ahead:
+        lo, hi = sentence_bounds(src, s.pos)
+        m = DISRUPTION_RE.search(src, lo, hi)
+        if m is not None and disrupts(src, lo, hi):
+            hit = hit or m.group()
+            live.append(s)
+    if hit is not None:
+        return [s for s in ahead if s in live or layout.tied(src, s)], hit
+    both = head + "\n" + src
+    w = _SYSTEM_WORK_RE.search(both)
+    if ahead and w and any(not NORMAL_RE.search(both, *sentence_bounds(both, m.start())) for m in STOP_RE.finditer(both)):
+        return ahead, w.group()
+    return [], None
+
+
+def works_and_stops(norm: str, s: Span) -> bool:
+    """Whether the sentence of ``s`` names work on a system and a stop of a service in it."""
+    lo, hi = sentence_bounds(norm, s.pos)
+    return bool(_SYSTEM_WORK_RE.search(norm, lo, hi) and STOP_RE.search(norm, lo, hi)
+                and not NORMAL_RE.search(norm, lo, hi))
+
+
+def disrupts(norm: str, lo: int, hi: int) -> bool:
+    """Whether ``norm[lo:hi]`` words a disruption: any wording of one, unless it only names work
+    and says services run as usual ("升级期间各项业务正常办理，不受影响")."""
+    if DISRUPTION_RE.search(norm, lo, hi) is None or ARREARS_RE.search(norm, lo, hi) is not None:
+        return False
+    return (STOP_RE.search(norm, lo, hi) is not None or NORMAL_RE.search(norm, lo, hi) is None
+            or EXCEPT_RE.search(norm, lo, hi) is not None)

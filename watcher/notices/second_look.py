@@ -1,0 +1,144 @@
+"""A second look at a notice the words read as maintenance: a safety drill, a holiday arrangement,
+a branch closed, work said to leave services running, no dated window, or a report after the
+fact is not a window ahead. Pure helpers for :mod:`watcher.notices.understand`."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from watcher.notices import products as prod
+from watcher.notices import reports
+from watcher.notices.kinds import PAST_RECOVERY_RE, KindResult
+from watcher.notices.lasting import retired
+from watcher.notices.model import Kind
+from watcher.notices.resolve import Resolver
+from watcher.notices.review import EXCEPT_RE, disrupts
+from watcher.notices.span import Span
+from watcher.notices.status import CANCEL_RE, POSTPONE_RE
+from watcher.notices.timeparse import RawPoint
+from watcher.notices.vocab import ARREARS_RE, DISRUPTION_RE, NORMAL_RE, STOP_RE, TECHNICAL_RE, sentence_bounds
+
+# A holiday: stops over one with no work on a system or supply are holiday arrangements (a desk
+# or phone orders off over 春节, a post office closed on 中秋), not maintenance.
+_HOLIDAY_RE = re.compile(
+    r"春节|除夕|大年初|正月初|国庆|中秋|清明|端午|元旦|劳动节|五一|十一假期|连假|假期|放假|节假日|节日期间|年假|休假"
+)
+_WORK_RE = re.compile(
+    r"维护|升级|割接|切换|切转|迁移|施工|检修|停水|停电|停气|停机|停服(?!务)|演练|测试|扩容|改造|更换|工程|调试|系统|服务器|机房"
+    r"|网络|线路|设备|故障|异常|版本|更新|上线|下线|投产"
+)
+# A physical outlet that stops serving ("旗下3间流动银行自24日起暂停服务", "该网点暂停对外营业"):
+# a branch closed, not a service window, when no work on a system or supply is named (an online
+# counter, "网上营业厅", is a service).
+_OUTLET_STOP_RE = re.compile(
+    r"(?<!网上)(?<!线上)(?<!电子)(?<!掌上)(?<!手机)(?<!微信)(?<!网络)(?<!在线)(?<!智能)(?<!自助)"
+    r"(?:网点|支行|分行|营业部|营业厅|营业点|营业网点|流动银行|流动分行|门店|分店|柜台|分理处|服务点|服务中心|办事处)"
+    r"[^。;\n]{0,16}?(?:暂停|停止|关闭|停业|歇业)"
+)
+# A safety drill ("消防演练", "停电应急演练"): a drill of people or a supply, not work on a service.
+_SAFETY_DRILL_RE = re.compile(r"(?:消防|疏散|逃生|防震|地震|防灾|防汛|反恐|安全|停电|停水|应急)[^。;,\n]{0,4}?演练")
+# A clause offering other ways to be served ("客户可使用手机银行或就近的自助设备办理"): what it names
+# keeps running, so its words say nothing of work on a system.
+_ALTERNATIVE_RE = re.compile(r"[^,;。\n]*(?:可使用|可通过|改用|建议|请使用|可前往|可到|可改)[^,;。\n]*")
+_FEATURE_RE = re.compile(r"升级(?:后|为|成|至|到)|新增|新版|全新|推出|支持|体验|享受|权益")
+
+
+def today_or_ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
+    return any(s.how not in ("open", "dayopen") and s.start.date() >= pub
+               and DISRUPTION_RE.search(norm, *sentence_bounds(norm, s.pos)) for s in spans)
+
+
+def ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
+    return any(s.how not in ("open", "dayopen") and s.start.date() > pub
+               and DISRUPTION_RE.search(norm, *sentence_bounds(norm, s.pos)) for s in spans)
+
+
+def second_look(
+    k: KindResult, spans: list[Span], pub: date, recurring: int, head: str, body: str,
+    points: list[RawPoint], products: list[prod.Product], reasons: list[str], doubts: list[str],
+) -> Kind:
+    """Maintenance wording is not enough: with no dated window at all, a notice is maintenance only
+    when it announces a timetable in its title; a notice whose windows all began before it was
+    published and that tells of a failure or a recovery is a report after the fact."""
+    # what is left once the drill is named ("演练期间" included) must stop nothing and name no system
+    drill = _SAFETY_DRILL_RE.sub("", head + "\n" + body).replace("演练", "")
+    if _SAFETY_DRILL_RE.search(head + "\n" + body) and not (
+        STOP_RE.search(drill) or TECHNICAL_RE.search(drill) or any(p.channels for p in products)
+    ):
+        # "12月5日9点至11点进行消防演练，期间可能有警报声": people or a supply drilled, nothing stops
+        kind = k.best_besides("maintenance")
+        reasons.append(f"a safety drill, with no system named and nothing said to stop: read as {kind}")
+        return kind
+    if not (TECHNICAL_RE.search(head) or TECHNICAL_RE.search(body) or any(p.channels for p in products)):
+        kind = k.best_besides("maintenance")
+        reasons.append(f"stops named, but no system, supply or pay service: read as {kind}")
+        return kind
+    if spans and NORMAL_RE.search(body) and not any(
+        r.search(t) for r in (STOP_RE, EXCEPT_RE, CANCEL_RE, POSTPONE_RE) for t in (head, body)
+    ) and not any(disrupts(body, *sentence_bounds(body, s.pos)) for s in spans):
+        # "12月5日22:00-23:00系统升级，升级期间各项业务正常办理": work announced, nothing said to stop.
+        kind = k.best_besides("maintenance")
+        reasons.append(f"work announced, but services are said to run as usual and nothing stops: read as {kind}")
+        return kind
+    if _HOLIDAY_RE.search(head + body) and not (
+        _WORK_RE.search(head) or _WORK_RE.search(body) or any(p.channels for p in products)
+    ):
+        kind = k.best_besides("maintenance")
+        reasons.append(f"stops over a holiday, with no work on a system or supply: a holiday arrangement, read as {kind}")
+        return kind
+    if _OUTLET_STOP_RE.search(head + "\n" + body) and not (
+        _WORK_RE.search(head) or _WORK_RE.search(_ALTERNATIVE_RE.sub("", body)) or any(p.channels for p in products)
+    ):
+        kind = k.best_besides("maintenance")
+        reasons.append(f"a branch or outlet stops serving, with no work on a system or supply: read as {kind}")
+        return kind
+    if not spans:
+        if recurring and "maintenance" in k.in_title:
+            reasons.append("maintenance timetable (hours repeating every day or week), no dated window")
+            return "maintenance"
+        kind = k.best_besides("maintenance")
+        if kind in ("outage", "recovery") and not reports.tells_of_failure(head, body):
+            # A report needs something that failed or came back; without one the notice announces
+            # a stop whose time could not be read ("停电保养预定时间表（详如附件）"): ops must look.
+            reasons.append(f"maintenance wording, no time window, and no failure reported (not {kind}): "
+                           "read as maintenance")
+            return "maintenance"
+        reasons.append(f"maintenance wording but no time window: read as {kind}")
+        # A date still ahead in a sentence that words a disruption may be a window we could not read.
+        dates = Resolver(pub)
+        # an old version retired for good, its successor in use, is no window to look for
+        if any(p.has_date and (dates.date_of(p, None) or pub) >= pub
+               and _words_stop(body, *sentence_bounds(body, p.end)) and not retired(body, p.end) for p in points):
+            doubts.append("maintenance wording near a date, but no window could be read: check the notice")
+        return kind
+    if all(s.start.date() < pub for s in spans) and (
+        reports.reports_failure(head) or reports.reports_failure(body)
+        or PAST_RECOVERY_RE.search(head) or PAST_RECOVERY_RE.search(body)
+    ):
+        report: Kind = "recovery" if k.scores["recovery"] >= k.scores["outage"] else "outage"
+        reasons.append(f"every window began before publication and the text reports a failure: read as {report}")
+        return report
+    if all(s.start.date() <= pub for s in spans) and (
+        reports.said_done(head) or any(reports.said_done(body, *reports.clause_bounds(body, s.pos, s.end_pos)) for s in spans)
+    ) and not (
+        reports.tells_of_failure(head, body) and not PAST_RECOVERY_RE.search(body)
+    ):
+        # "12月5日00:00-06:00的系统维护已顺利完成": work that is over, told on its day or after;
+        # nothing failed, so it is neither a window ahead nor a recovery from a failure.
+        kind = k.best_besides("maintenance")
+        kind = "other" if kind in ("outage", "recovery") else kind
+        reasons.append(f"every window began by the day of publication and the work is said to be done: read as {kind}")
+        return kind
+    return "maintenance"
+
+
+def _words_stop(norm: str, lo: int, hi: int) -> bool:
+    """Whether ``norm[lo:hi]`` words a disruption, other than an upgrade that adds something
+    ("收银台将于12月5日升级，升级后支持……", "即可升级为金卡会员")."""
+    if DISRUPTION_RE.search(norm, lo, hi) is None or ARREARS_RE.search(norm, lo, hi) is not None:
+        return False
+    if STOP_RE.search(norm, lo, hi) is not None:
+        return True
+    # "系统将于12月5日升级，升级期间业务正常办理" says nothing stops
+    return _FEATURE_RE.search(norm, lo, hi) is None and NORMAL_RE.search(norm, lo, hi) is None

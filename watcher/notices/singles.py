@@ -1,0 +1,181 @@
+"""A lone time point: the start of an open window, a start plus a duration, a whole day, or a
+resumption that closes what is open. Pure helper for :mod:`watcher.notices.windows`."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from watcher.notices import ends, vocab
+from watcher.notices.lasting import retired, terms_from
+from watcher.notices.resolve import Resolver, at, own_date, period_of
+from watcher.notices.span import Span
+from watcher.notices.timeparse import RawPoint, find_duration
+
+# A numbered list item's head right before a point ("2. ", "二、", "(3)").
+_ITEM_HEAD_RE = re.compile(r"(?:^|[\n。;:])[^\S\n]*(?:\d{1,2}\s*[.、)]|[一二三四五六七八九十]{1,3}、|\(\d{1,2}\))[^\S\n]*$")
+# "2020年1月1日前已经暂停的用户": a day that bounds something else, not the day itself.
+_NOT_THAT_DAY_RE = re.compile(r"[^\S\n]*(?:前|以前|之前|后|以后|之后|止|为止|以来|至今|期间)")
+
+
+def _item_day(norm: str, p: RawPoint) -> bool:
+    """Whether the date ``p`` (no time) heads a list item whose sentence has no hours, starts
+    nothing from it (起, 开始) and words a stop: the item is that whole day."""
+    if (not _ITEM_HEAD_RE.search(norm, max(0, p.start - 8), p.start) or vocab.OPEN_AFTER_RE.match(norm, p.end)
+            or _NOT_THAT_DAY_RE.match(norm, p.end)):
+        return False
+    hi = vocab.sentence_bounds(norm, p.end)[1]
+    return ends.HOURS_RE.search(norm, p.end, hi) is None and vocab.STOP_RE.search(norm, p.end, hi) is not None
+
+_WHOLE_DAY_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:全天|全日|一整天|整天)")
+
+
+def take_single(
+    r: Resolver, norm: str, p: RawPoint, nxt: int, spans: list[Span], *, allow_open: bool, allow_recovery: bool
+) -> None:
+    d = r.date_of(p, None) if p.has_date else None
+    resume = vocab.RESUME_AFTER_RE.match(norm, p.end, min(nxt, p.end + 30)) if allow_recovery else None
+    weak = resume is not None and (resume.group("weak") or resume.group("kick")) is not None
+    kick = resume is not None and resume.group("kick") is not None  # 启动: closes, or else starts
+    labelled = False
+    if allow_recovery and resume is None:
+        resume = vocab.RESUME_BEFORE_RE.search(norm, max(0, p.start - 12), p.start)
+        labelled = resume is not None
+        if resume is None and ends.has_open(spans, p.start) and not ends.MOVED_TO_RE.search(norm, max(0, p.start - 8), p.start):
+            resume = vocab.END_BEFORE_RE.search(norm, max(0, p.start - 8), p.start)
+    stop_m = vocab.STOP_AFTER_RE.match(norm, p.end, min(nxt, p.end + 16))
+    # "复电时间:17:00,停电期间电梯停止运转": the label says what the time is; the next clause's stop
+    # is not this time's
+    stop = stop_m is not None and not (labelled and "," in stop_m.group())
+    if not p.has_time:
+        if d is None:
+            return
+        r.last = d
+        same = vocab.SAME_HOURS_AFTER_RE.match(norm, p.end)
+        if same is not None and r.last_range is not None:
+            # "12月5日0:00-2:00暂停网银；12月6日同一时段暂停手机银行": the hours of the range before.
+            a, b = r.last_range
+            start = at(d, a.hour, a.minute)
+            spans.append(Span(start, start + (b - a), p.start, same.end(), "range", own_date(p)))
+            return
+        if ends.MOVED_TO_RE.search(norm, max(0, p.start - 8), p.start) and ends.moved_day(r, norm, p, d, spans):
+            return
+        if resume is not None and not stop and p.period is not None:
+            # "预计于12月6日上午恢复": a part of a day, no hour; no end is guessed (review)
+            r.flag(f"a resumption given only as {p.period}, no time")
+        elif resume is not None and not stop:
+            r.resumptions.append(at(d, 0, 0))
+            ends.close_open(r, spans, p, d, p.start)
+        elif allow_open and stop_m is not None and stop_m.group("onward") is None and _one_day(norm, p.end):
+            # "本周六停止提供……当天暂停运作": that whole day.
+            spans.append(Span(at(d, 0, 0), at(d, 24, 0), p.start, p.end, "days", own_date(p)))
+            r.note("whole-day window (no times written)")
+        elif allow_open and _WHOLE_DAY_AFTER_RE.match(norm, p.end) and vocab.DISRUPTION_RE.search(
+            norm, *vocab.sentence_bounds(norm, p.end)
+        ):
+            # "12月5日(六)全日系统维护，线上缴费暂停": the whole day written out.
+            spans.append(Span(at(d, 0, 0), at(d, 24, 0), p.start, p.end, "days", own_date(p)))
+            r.note("whole-day window (no times written)")
+        elif allow_open and _item_day(norm, p):
+            # "2. 12月5日（星期一），加装计量设备，6号楼停电": a list item headed by a day with no
+            # hours in its sentence and a stop in it is that whole day.
+            spans.append(Span(at(d, 0, 0), at(d, 24, 0), p.start, p.end, "days", own_date(p)))
+            r.note("whole-day window (no times written)")
+        elif allow_open and (stop or (
+            (vocab.OPEN_AFTER_RE.match(norm, p.end) or vocab.ORIGINAL_BEFORE_RE.search(norm, max(0, p.start - 6), p.start))
+            and vocab.disruption_near(norm, p.end)
+        )):
+            if retired(norm, p.start):
+                # "7月1日起，原薪酬申报系统停止使用，请在新的系统重新填报": retired for good, its
+                # successor already there; a later launch of something else does not end a window
+                r.set_aside.append("open start set aside: an old version or system retired for good, not a window")
+                return
+            spans.append(Span(at(d, 0, 0), None, p.start, p.end, "dayopen", own_date(p)))
+        return
+    if (ends.EXTEND_BEFORE_RE.search(norm, max(0, p.start - 10), p.start)
+            and not ends.EXTEND_OTHER_RE.search(norm, ends.clause_before(norm, p.start), p.start)
+            and ends.extend_last(r, spans, p, d)):
+        return
+    if resume is not None and not stop:
+        day = d or r.last or r.published
+        r.resumptions.append(r.moment(p, day, end=True))
+        if not kick or ends.has_open(spans, p.start):
+            # "20:00起暂停开户，22:00起暂停交易；6:00恢复开户，8:00恢复交易": one resumption per
+            # stop, in order, when more follow and this one does not say everything is back.
+            one = (not kick and sum(1 for s in spans if s.end is None) > 1
+                   and not vocab.UNIVERSAL_RE.search(norm, resume.start(), min(len(norm), resume.end() + 6))
+                   and vocab.RESUME_AGAIN_RE.search(norm, resume.end(), vocab.sentence_bounds(norm, p.end)[1]) is not None)
+            closed = ends.close_open(r, spans, p, d or day, p.start, rolls=d is None, only_first=one)
+            if not closed and not kick:
+                # 重启服务 / 开机 are weak resumptions, but still say when a closed range's service is back
+                closed = ends.restart_after(r, norm, spans, p, d)
+            if not closed and r.pending is not None and not weak:
+                # "约3:15 ... 出现异常，约3:40恢复": the last lone time before a recovery is its start.
+                first, first_day = r.pending
+                start = r.moment(first, first_day)
+                end = ends.end_at(r, p, d or first_day, period_of(first), start)
+                if end < start and d is None:
+                    end += timedelta(days=1)
+                if end >= start:
+                    spans.append(Span(start, end, first.start, p.end, "range", own_date(first) or own_date(p),
+                                      period_of(first)))
+            r.pending = None
+            if d is not None:
+                r.last = d
+            return
+    seconds = find_duration(norm, p.end, min(40, nxt - p.end + 12))
+    if seconds is None:
+        # "凌晨2:00……，凌晨4:30……，每次暂停15~30分钟": one duration shared by the times before it.
+        stop_m = vocab.SENTENCE_END_RE.search(norm, p.end)
+        seconds = find_duration(norm, p.end, min(80, (stop_m.start() if stop_m else len(norm)) - p.end),
+                                shared_only=True)
+    if seconds is None and (kick or vocab.OPEN_AFTER_RE.match(norm, p.end)):
+        # "第一阶段凌晨2时启动；第二阶段凌晨4时30分启动。切转期间各暂停15至30分钟": a duration said
+        # to hold for each start, written after the starts that share it.
+        seconds = find_duration(norm, p.end, 160, shared_only=True)
+    deadline = vocab.DEADLINE_AFTER_RE.match(norm, p.end) is not None  # "10月10日23:59前处理完"
+    deadline = deadline or terms_from(norm, p.end)
+    open_start = allow_open and not deadline and (stop or (
+        (kick
+         or bool(vocab.OPEN_AFTER_RE.match(norm, p.end))
+         or bool(vocab.OPEN_BEFORE_RE.search(norm, max(0, p.start - 4), p.start))
+         or bool(vocab.START_LABEL_RE.search(norm, max(0, p.start - 10), p.start)))
+        and vocab.disruption_near(norm, p.end)
+    ))
+    if seconds is None and open_start:
+        # "预计停机2小时，自12月1日凌晨1点开始"
+        line_start = max(0, p.start - 30, norm.rfind("\n", 0, p.start) + 1)
+        seconds = find_duration(norm, line_start, p.start - line_start)
+        if seconds is None:
+            # "凌晨2:00启动切换。……切转期间预计暂停15分钟到30分钟": a duration in the next sentence.
+            _, hi = vocab.sentence_bounds(norm, p.end)
+            _, hi2 = vocab.sentence_bounds(norm, min(len(norm), hi + 1))
+            seconds = find_duration(norm, p.end, min(nxt, hi2, p.end + 160) - p.end)
+    if seconds is None and not open_start:
+        if d is not None:
+            r.last = d
+        r.pending = (p, d or r.last or r.published)
+        return
+    day = d or r.last or _assumed_day(r)
+    start = r.moment(p, day)
+    r.last = day
+    if seconds is not None:
+        spans.append(Span(start, start + timedelta(seconds=seconds), p.start, p.end, "duration", own_date(p)))
+    else:
+        spans.append(Span(start, None, p.start, p.end, "open", own_date(p), period_of(p)))
+
+
+def _assumed_day(r: Resolver) -> date:
+    r.flag("no date given for a window; assumed the publication date")
+    return r.published
+
+
+def _one_day(norm: str, pos: int) -> bool:
+    """Whether the sentence at ``pos`` or the next one says the stop lasts that day only."""
+    lo, hi = vocab.sentence_bounds(norm, pos)
+    nxt = hi + 1
+    while nxt < len(norm) and norm[nxt] in " \n":  # "。\n": the next sentence, not the empty gap
+        nxt += 1
+    _, hi2 = vocab.sentence_bounds(norm, min(len(norm), nxt))
+    return vocab.WHOLE_DAY_RE.search(norm, lo, hi2) is not None
+

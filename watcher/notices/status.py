@@ -1,0 +1,55 @@
+"""Status of a window: cancelled, postponed, or scheduled at a new time, from the words of its own
+sentence and of the notice. Pure helpers for :mod:`watcher.notices.understand`."""
+
+from __future__ import annotations
+
+import re
+
+from watcher.notices.span import Span
+from watcher.notices.vocab import DISRUPTION_RE, ORIGINAL_RE, sentence_bounds
+
+CLAUSE_END = re.compile(r"[,，、]")
+CANCEL_RE = re.compile(
+    r"取消[^。;\n,，]{0,40}?(?:维护|升级|停机|割接|迁移|计划|安排|演练)"
+    r"|(?:维护|升级|停机|割接|迁移|计划|安排|演练)(?:工作|计划|安排)?(?:已|将|现)?(?:被)?取消|取消进行|不再进行|暂不进行|不再需要|无需进行"
+)
+# A row of a timetable marked called off right after its times ("……01:00 GMT(*已取消*)", "(取消)").
+_CANCELLED_AFTER_RE = re.compile(r"[^\S\n]*(?:[A-Z]{3}(?:[+-]\d{1,2})?[^\S\n]*)?[(*][^\S\n*]*\*?(?:已经?|现已)?取消")
+DATE_WORD_RE = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*[日号]")
+POSTPONE_RE = re.compile(r"延期|推迟|顺延|延后|改期|暂缓|调整至|调整为|改至|改为|变更为|变更至")
+_IF_RE = re.compile(r"如|若|可能|或将|视情况|如遇|如有|一旦|必要时|倘|相应|将视|遇(?!到)|逢雨")
+_LATER_RE = re.compile(r"另行通知|另行公告|另行告知|待定")
+
+
+def original_work(text: str) -> bool:
+    """Whether ``text`` tells of an original plan that is work or a stop ("原定12月5日的系统升级推迟"),
+    not of something else moved ("原定5月1日抄表的用户顺延至5月2日")."""
+    for m in ORIGINAL_RE.finditer(text):
+        _, hi = sentence_bounds(text, m.end())
+        moved = POSTPONE_RE.search(text, m.end(), hi)
+        if moved is None or DISRUPTION_RE.search(text, m.end(), moved.start()):
+            return True
+    return False
+
+
+def status_of(norm: str, s: Span, lo: int, hi: int) -> str | None:
+    """Status from the window's own sentence: cancelled, postponed, scheduled (new time) or None."""
+    sent = norm[lo:hi]
+    if CANCEL_RE.search(sent) or _CANCELLED_AFTER_RE.match(norm, s.end_pos):
+        return "cancelled"
+    rel = s.pos - lo
+    for m in POSTPONE_RE.finditer(sent):
+        # "如遇特殊情况，维护时间可能顺延" / "如未能按时完成，恢复时间将相应顺延": a caveat, not a
+        # postponement: a condition in the clause holding the word or the clause before it.
+        clause_lo = 0
+        for c in CLAUSE_END.finditer(sent, 0, m.start()):
+            clause_lo = c.end()
+        prev_lo = 0
+        for c in CLAUSE_END.finditer(sent, 0, max(0, clause_lo - 1)):
+            prev_lo = c.end()
+        if _IF_RE.search(sent, prev_lo if clause_lo else clause_lo, m.start()):
+            continue
+        return "postponed" if rel < m.start() else "scheduled"
+    if ORIGINAL_RE.search(sent, 0, rel) and _LATER_RE.search(sent):
+        return "postponed"
+    return None
