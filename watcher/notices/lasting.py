@@ -57,3 +57,17 @@ def terms_from(norm: str, pos: int) -> bool:
     to stop in its sentence: a date a change takes effect, not a window."""
     lo, hi = vocab.sentence_bounds(norm, pos)
     return bool(_TERMS_CHANGE_RE.search(norm, pos, hi)) and not vocab.STOP_RE.search(norm, lo, hi)
+
+
+# Something stopped for good: no longer offered or accepted, its devices removed ("自1月1日零时起停用
+# ……刷卡机，不再受理……，相关刷卡机之后将陆续拆除").
+_NO_LONGER_RE = re.compile(r"不再(?:受理|提供|支持|使用|接受|办理|发行|开放|发售|营业)|拆除|撤除|撤机")
+# Wording of a stop that ends: paused, interrupted, to come back.
+_TEMPORARY_RE = re.compile(r"暂|中断|恢复|直至|直到|期间|届时")
+
+
+def for_good(norm: str, pos: int) -> bool:
+    """Whether the sentence at ``pos`` stops something for good (no longer offered, removed) and
+    says nothing of the stop being temporary: a lasting change, not an open window."""
+    lo, hi = vocab.sentence_bounds(norm, pos)
+    return _NO_LONGER_RE.search(norm, lo, hi) is not None and _TEMPORARY_RE.search(norm, lo, hi) is None

@@ -10,7 +10,11 @@ from watcher.notices.kinds import PAST_RECOVERY_RE
 # A failure, as reports after the fact word it (not a planned 中断).
 FAILURE_RE = re.compile(r"故障|异常|当机|宕机|瘫痪|崩溃|崩了|抢修|误判|误封|bug|BUG|出错|报错|未恢复|挖断|断缆|跳电|跳闸")
 # Also told in reports: failed payments, fluctuations (hedged when planned: "可能出现支付失败").
-_FAILURE_TOLD_RE = re.compile(FAILURE_RE.pattern + r"|失败|波动|抖动")
+# An interruption told as having happened ("服务先后于3月29日、5月5日发生大规模中断"), not one
+# announced ("期间将发生短暂中断").
+_FAILURE_TOLD_RE = re.compile(
+    FAILURE_RE.pattern + r"|失败|波动|抖动|(?<![将会要])发生了?[^。;,\n]{0,8}?(?:中断|停摆|瘫痪)"
+)
 # Only a report says these: complaints received, a cause found, a time things came back.
 _REPORT_RE = re.compile(
     r"已于[^。;\n]{0,24}?(?:恢复|修复|解决|解除|排除)|(?:用户|网友|客户|商户|市民|玩家)(?:反映|反馈|投诉|报告)"

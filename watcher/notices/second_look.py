@@ -17,7 +17,15 @@ from watcher.notices.review import EXCEPT_RE, disrupts
 from watcher.notices.span import Span
 from watcher.notices.status import CANCEL_RE, POSTPONE_RE
 from watcher.notices.timeparse import RawPoint
-from watcher.notices.vocab import ARREARS_RE, DISRUPTION_RE, NORMAL_RE, STOP_RE, TECHNICAL_RE, sentence_bounds
+from watcher.notices.vocab import (
+    ARREARS_RE,
+    DISRUPTION_RE,
+    LATER_RE,
+    NORMAL_RE,
+    STOP_RE,
+    TECHNICAL_RE,
+    sentence_bounds,
+)
 
 # A holiday: stops over one with no work on a system or supply are holiday arrangements (a desk
 # or phone orders off over 春节, a post office closed on 中秋), not maintenance.
@@ -33,7 +41,8 @@ _WORK_RE = re.compile(
 # counter, "网上营业厅", is a service).
 _OUTLET_STOP_RE = re.compile(
     r"(?<!网上)(?<!线上)(?<!电子)(?<!掌上)(?<!手机)(?<!微信)(?<!网络)(?<!在线)(?<!智能)(?<!自助)"
-    r"(?:网点|支行|分行|营业部|营业厅|营业点|营业网点|流动银行|流动分行|门店|分店|柜台|分理处|服务点|服务中心|办事处)"
+    r"(?:网点|支行|分行|营业部|营业厅|营业点|营业网点|流动银行|流动分行|门店|分店|柜台|分理处|服务点|服务中心|办事处"
+    r"|客户中心|客服中心)"
     r"[^。;\n]{0,16}?(?:暂停|停止|关闭|停业|歇业)"
 )
 # A safety drill ("消防演练", "停电应急演练"): a drill of people or a supply, not work on a service.
@@ -41,7 +50,44 @@ _SAFETY_DRILL_RE = re.compile(r"(?:消防|疏散|逃生|防震|地震|防灾|防
 # A clause offering other ways to be served ("客户可使用手机银行或就近的自助设备办理"): what it names
 # keeps running, so its words say nothing of work on a system.
 _ALTERNATIVE_RE = re.compile(r"[^,;。\n]*(?:可使用|可通过|改用|建议|请使用|可前往|可到|可改)[^,;。\n]*")
+# A clause saying what keeps running ("网上银行、ATM等自助渠道维持正常服务", "金管局会维持……系统运作")
+# or work done in a break that exists anyway ("利用休市间隙对销售系统进行调整维护"): what it names
+# is not what stops, so its words say nothing of the stop.
+_CLAUSE_RE = re.compile(r"[^,;。\n]+")
+_RUNNING_RE = re.compile(r"维持[^,;。\n]{0,30}?(?:运作|运行|服务|营运)|继续(?:提供|运作|运行|营业)")
+_IN_BREAK_RE = re.compile(
+    r"利用[^,;。\n]{0,12}?(?:间隙|间歇|空档|空隙)"
+    # due dates moved to the next working day ("信用卡的到期还款……顺延至下一个工作天"): a rule, no stop
+    r"|到期[^,;。\n]{0,16}?(?:顺延|延至|延后|推迟)"
+)
+# What things are like after a switch-over or launch ("切换后：账号不变", "启用后直接刷卡").
+_AFTER_SWITCH_RE = re.compile(r"(?:切换|启用|上线|升级|更新|迁移|改版)(?:完成)?(?:后|以后|之后)")
 _FEATURE_RE = re.compile(r"升级(?:后|为|成|至|到)|新增|新版|全新|推出|支持|体验|享受|权益")
+
+
+def _stopped_part(text: str) -> str:
+    """``text`` without its clauses that offer other ways to be served, say something keeps running
+    or place work in a break that exists anyway: the words left are those of what stops."""
+    return "\n".join(
+        c.group() for c in _CLAUSE_RE.finditer(text)
+        if not (_ALTERNATIVE_RE.fullmatch(c.group()) or NORMAL_RE.search(c.group())
+                or _RUNNING_RE.search(c.group()) or _IN_BREAK_RE.search(c.group()))
+    )
+
+
+def _no_work_stops(head: str, body: str) -> bool:
+    """Whether what the notice says stops names no work on a system or supply and no pay service
+    (the clauses of :func:`_stopped_part` set aside)."""
+    stopped = _stopped_part(head + "\n" + body)
+    products, _ = prod.merge(prod.scan(stopped, 0, len(stopped)))
+    return not (_WORK_RE.search(stopped) or any(p.channels for p in products))
+
+
+def not_maintenance(k: KindResult) -> Kind:
+    """The kind a notice the words read as maintenance takes when it announces no stop: the best
+    other kind, but not a report (nothing is said to have failed)."""
+    kind = k.best_besides("maintenance")
+    return "other" if kind in ("outage", "recovery") else kind
 
 
 def today_or_ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
@@ -81,17 +127,24 @@ def second_look(
         kind = k.best_besides("maintenance")
         reasons.append(f"work announced, but services are said to run as usual and nothing stops: read as {kind}")
         return kind
-    if _HOLIDAY_RE.search(head + body) and not (
-        _WORK_RE.search(head) or _WORK_RE.search(body) or any(p.channels for p in products)
-    ):
+    if _HOLIDAY_RE.search(head + body) and _no_work_stops(head, body):
         kind = k.best_besides("maintenance")
         reasons.append(f"stops over a holiday, with no work on a system or supply: a holiday arrangement, read as {kind}")
         return kind
-    if _OUTLET_STOP_RE.search(head + "\n" + body) and not (
-        _WORK_RE.search(head) or _WORK_RE.search(_ALTERNATIVE_RE.sub("", body)) or any(p.channels for p in products)
-    ):
+    if _OUTLET_STOP_RE.search(head + "\n" + body) and _no_work_stops(head, body):
         kind = k.best_besides("maintenance")
         reasons.append(f"a branch or outlet stops serving, with no work on a system or supply: read as {kind}")
+        return kind
+    if spans and all(s.end is None for s in spans) and _AFTER_SWITCH_RE.search(body) and not STOP_RE.search(head) and not any(
+        r.search(body, *sentence_bounds(body, s.pos)) for r in (STOP_RE, POSTPONE_RE, CANCEL_RE, LATER_RE) for s in spans
+    ):
+        # "计划于11月19日20:00切换登录认证。切换后：……": a switch-over or launch from a time on, told by
+        # what things are like after it, with no end, nothing said to stop, moved or called off and no
+        # end to be announced ("……开始升级，结束时间另行通知" is work under way); a person checks
+        # whether anything stops.
+        kind = not_maintenance(k)
+        reasons.append(f"a switch-over or launch from a time on, no end and nothing said to stop: read as {kind}")
+        doubts.append("a start with no end and no stop worded next to it: check whether anything stops")
         return kind
     if not spans:
         if recurring and "maintenance" in k.in_title:

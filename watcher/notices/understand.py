@@ -18,7 +18,12 @@ from watcher.notices.kinds import classify
 from watcher.notices.model import InterfaceChange, Kind, NoticeUnderstanding
 from watcher.notices.resolve import Resolver
 from watcher.notices.review import live_ranges, ranges_ahead, works_and_stops
-from watcher.notices.second_look import ahead_with_stop, second_look, today_or_ahead_with_stop
+from watcher.notices.second_look import (
+    ahead_with_stop,
+    not_maintenance,
+    second_look,
+    today_or_ahead_with_stop,
+)
 from watcher.notices.timeparse import RawPoint, find_points, normalize
 from watcher.notices.vocab import DISRUPTION_RE
 from watcher.notices.windows import find_spans
@@ -153,8 +158,11 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
             reasons.append(f"{dropped} time range(s) set aside: no wording of a disruption in their sentence "
                            "or the list they belong to")
         elif spans and src is body and not any(layout.tied(src, s) for s in spans) and not DISRUPTION_RE.search(head):
-            # Kept (never silent), but nothing ties them to a stop: a person should look.
+            # Kept (never silent), but nothing ties them to a stop: a person should look, and the
+            # notice is not read as maintenance with confidence (a ticket sale, a campaign period).
             doubts.append("no window is tied to wording of a disruption (in its sentence, its list or the title)")
+            kind = not_maintenance(k)
+            reasons.append(f"no window is tied to a stop: read as {kind}, sent to review")
     window_doubts: list[str] = []
     windows = windows_of(src, spans, head, products, window_doubts, own_broad) if spans else []
     if windows or kind == "maintenance":

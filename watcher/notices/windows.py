@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from watcher.notices import layout, vocab
 from watcher.notices import schedules as sched
 from watcher.notices.ends import MOVED_TO_RE, old_day_whole
-from watcher.notices.lasting import RETIRE_RE, changed_from
+from watcher.notices.lasting import RETIRE_RE, changed_from, for_good
 from watcher.notices.range_filter import skip_range
 from watcher.notices.resolve import NEXT_DAY, SAME_DAY, Resolver, at, own_date, period_of, safe_date
 from watcher.notices.singles import take_single
@@ -177,6 +177,11 @@ def _close_late(r: Resolver, norm: str, spans: list[Span]) -> list[Span]:
             elif not later and RETIRE_RE.search(norm, *vocab.sentence_bounds(norm, s.pos)):
                 # "12月5日00:00起，旧版App停止使用，请升级至新版": something old retired for good
                 r.set_aside.append("open start set aside: an old version or system retired for good, not a window")
+                continue
+            elif not later and for_good(norm, s.pos):
+                # "1月1日零时起停用……刷卡机，不再受理……，之后将陆续拆除": stopped for good
+                r.set_aside.append("open start set aside: something stopped for good (no longer offered or removed), "
+                                   "not a window")
                 continue
             elif not later and changed_from(norm, s):
                 # "12月5日0:00起，提现到账时间由T+1调整为实时": the day a change takes effect
