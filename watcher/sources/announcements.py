@@ -8,8 +8,9 @@ never lost; deterministic event ids make the repeat harmless.
 
 Cost: a poll that finds the list unchanged (304, or the same bytes) does no database work; the
 source's state lives in :class:`~watcher.sources.source_states.SourceStates` and is written behind
-in batches. A changed list costs one read of all its entries' records (``IN``) and one write of
-those that changed, together with the source's state (one transaction). A first poll that published
+in batches. A changed list costs one read of all its entries' records (``IN``, one statement shared
+with the other sources reading at the same time: :class:`~watcher.sources.known_reads.KnownReads`)
+and one write of those that changed, together with the source's state (one transaction). A first poll that published
 nothing leaves that write to the states' next flush when they are written behind often
 (``SourceStates.records_behind``): the first polls of many sources share one transaction.
 
@@ -217,7 +218,7 @@ class AnnouncementWatcher:
         try:
             if self._states.unsaved(cfg.id):
                 await self._states.flush()  # its first poll's records still wait: read them back
-            known = await self._store.get_many(cfg.id, [r.notice_id for r in refs])
+            known = await self._states.known.get_many(cfg.id, [r.notice_id for r in refs])
             # Lists are newest first: publish oldest first; on a first poll read the newest.
             to_read = {r.notice_id for r in refs[:budget]}
             for ref in reversed(refs):

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -91,9 +92,15 @@ _SET_LAST_POLL = (
     update(source_state).where(source_state.c.source_id == bindparam("sid")).values(last_poll_at=bindparam("at"))
 )
 
+#: The records of (source id, notice id) pairs: one cached statement, the pairs an expanding ``IN``.
+_KNOWN = select(seen_notices).where(
+    tuple_(seen_notices.c.source_id, seen_notices.c.notice_id).in_(bindparam("pairs", expanding=True))
+)
+
 _WINDOWS = TypeAdapter(tuple[Window, ...])
 #: SQLite allows 32,766 bound parameters a statement; PostgreSQL 32,767. Stay well under.
 _IN_CHUNK = 500
+_PAIR_CHUNK = 5_000  # two parameters a pair
 _MIN_TIME = datetime.min.replace(tzinfo=UTC)
 
 
@@ -200,6 +207,17 @@ class SqlSeenStore:
                 )
                 for row in (await conn.execute(stmt)).mappings():
                     out[row["notice_id"]] = _notice(row)
+        return out
+
+    async def get_known(self, wanted: Mapping[str, Collection[str]]) -> dict[str, dict[str, SeenNotice]]:
+        pairs = list(dict.fromkeys((sid, nid) for sid, ids in wanted.items() for nid in ids))
+        out: dict[str, dict[str, SeenNotice]] = {}
+        if not pairs:
+            return out
+        async with self._engine.connect() as conn:
+            for i in range(0, len(pairs), _PAIR_CHUNK):
+                for row in (await conn.execute(_KNOWN, {"pairs": pairs[i : i + _PAIR_CHUNK]})).mappings():
+                    out.setdefault(row["source_id"], {})[row["notice_id"]] = _notice(row)
         return out
 
     async def save(self, notices: Sequence[SeenNotice], state: SourceState | None = None) -> None:

@@ -34,6 +34,7 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime
 
+from watcher.sources.known_reads import KnownReads
 from watcher.sources.seen import poll_hour
 from watcher.sources.seen_model import SeenNotice, SeenStore, SourceState
 
@@ -51,6 +52,8 @@ class SourceStates:
             raise ValueError("flush_every must be positive")
         self.store = store
         self.flush_every = flush_every
+        #: The sources' list records, read for many sources in one statement (see :class:`KnownReads`).
+        self.known = KnownReads(store)
         self._states: dict[str, SourceState] | None = None
         self._watched: dict[str, list[SeenNotice]] = {}
         self._dirty: dict[str, SourceState] = {}
