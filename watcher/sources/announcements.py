@@ -201,9 +201,14 @@ class AnnouncementWatcher:
                 return await self._publish_failed(exc, first, batch, now)
             if batch.records:
                 await self._save(batch.records)
-            await self._settled(batch, now)
+                await self._settled(batch, now)
             if not page.not_modified:
                 state = replace(state, etag=page.etag, last_modified=page.last_modified)
+            elif _healthy(state):  # the common case: only the time of the last poll changes
+                self.consecutive_failures = 0
+                self._states.checked(state, now)
+                return PollReport(cfg.id, ok=True, first_poll=first, not_modified=True, read=batch.read,
+                                  edited=batch.edited, published=batch.published, rechecked=batch.rechecked)
             await self._succeeded(state, now)
             return PollReport(cfg.id, ok=True, first_poll=first, not_modified=page.not_modified,
                               unchanged=not page.not_modified, edited=batch.edited, read=batch.read,
@@ -460,6 +465,12 @@ class AnnouncementWatcher:
 def _ref_of(notice: SeenNotice) -> NoticeRef:
     """The list entry a record was made from (enough to plan an edit of it)."""
     return NoticeRef(notice.notice_id, notice.url, notice.title, notice.published, detail_url=notice.url)
+
+
+def _healthy(state: SourceState) -> bool:
+    """Nothing of the source's health to change after a good poll (no failure, degradation or error)."""
+    return (state.consecutive_failures == 0 and not state.degraded and state.failing_since is None
+            and not state.last_error)
 
 
 def _health(state: SourceState) -> PollHealth:

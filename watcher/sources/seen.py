@@ -100,8 +100,16 @@ _KNOWN = select(seen_notices).where(
 _WINDOWS = TypeAdapter(tuple[Window, ...])
 #: SQLite allows 32,766 bound parameters a statement; PostgreSQL 32,767. Stay well under.
 _IN_CHUNK = 500
-_PAIR_CHUNK = 5_000  # two parameters a pair
+#: A (source, notice) ``IN`` list has one of these lengths (two parameters a pair), padded with its
+#: last pair: each length is its own SQL text, and the drivers keep each text they saw prepared
+#: (150 lengths held ~100 MB on SQLite).
+_PAIR_SIZES = (32, 256, 2048)
 _MIN_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+def _padded(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    size = next(n for n in _PAIR_SIZES if n >= len(pairs))
+    return pairs + [pairs[-1]] * (size - len(pairs))
 
 
 def poll_hour(at: datetime) -> datetime:
@@ -215,8 +223,8 @@ class SqlSeenStore:
         if not pairs:
             return out
         async with self._engine.connect() as conn:
-            for i in range(0, len(pairs), _PAIR_CHUNK):
-                for row in (await conn.execute(_KNOWN, {"pairs": pairs[i : i + _PAIR_CHUNK]})).mappings():
+            for i in range(0, len(pairs), _PAIR_SIZES[-1]):
+                for row in (await conn.execute(_KNOWN, {"pairs": _padded(pairs[i : i + _PAIR_SIZES[-1]])})).mappings():
                     out.setdefault(row["source_id"], {})[row["notice_id"]] = _notice(row)
         return out
 

@@ -47,7 +47,7 @@ RECORDS_PER_FLUSH = 1_000
 class SourceStates:
     """The sources' states of one process, over ``store``. Not thread-safe (one event loop)."""
 
-    def __init__(self, store: SeenStore, *, flush_every: float = 10.0) -> None:
+    def __init__(self, store: SeenStore, *, flush_every: float = 30.0) -> None:
         if flush_every <= 0:
             raise ValueError("flush_every must be positive")
         self.store = store
@@ -112,6 +112,21 @@ class SourceStates:
             count = self._polls[(state.source_id, poll_hour(state.last_poll_at))]
             count[0] += 1
             count[1] += 1 if state.consecutive_failures else 0
+
+    def checked(self, state: SourceState, at: datetime) -> None:
+        """:meth:`polled` for a good poll at ``at`` that changed nothing of ``state`` (the source's
+        current state, healthy) but the time of its last poll."""
+        if self._states is None:
+            self._states = {}
+        sid = state.source_id
+        stored = sid not in self._dirty and sid in self._states
+        self._states[sid] = new = replace(state, last_poll_at=at)
+        if stored:
+            self._checked[sid] = at
+        else:
+            self._dirty[sid] = new
+        count = self._polls[(sid, poll_hour(at))]
+        count[0] += 1
 
     def polled_with_records(self, state: SourceState, records: list[SeenNotice]) -> None:
         """:meth:`polled`, with the poll's records left to be written with ``state`` by the next
