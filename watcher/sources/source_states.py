@@ -32,13 +32,15 @@ import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from watcher.sources.known_reads import KnownReads
 from watcher.sources.seen import poll_hour
 from watcher.sources.seen_model import SeenNotice, SeenStore, SourceState
 
 log = logging.getLogger(__name__)
+
+_HOUR = timedelta(hours=1)
 
 #: Records written behind go at most about this many a transaction (bounded memory while writing).
 RECORDS_PER_FLUSH = 1_000
@@ -65,6 +67,7 @@ class SourceStates:
         self._records: dict[str, list[SeenNotice]] = {}
         self._unsaved: set[str] = set()  # sources with records waiting or being written
         self._flush_lock = asyncio.Lock()
+        self._hour: tuple[datetime, datetime] | None = None  # the poll hour of the latest check, and its end
 
     async def load(self, now: datetime) -> None:
         """Read every source's state and the maintenance notices whose windows end after ``now``
@@ -115,18 +118,20 @@ class SourceStates:
 
     def checked(self, state: SourceState, at: datetime) -> None:
         """:meth:`polled` for a good poll at ``at`` that changed nothing of ``state`` (the source's
-        current state, healthy) but the time of its last poll."""
+        current state, healthy) but the time of its last poll. A stored state stays as it is in
+        memory (only the time waits for the flush: its ``last_poll_at`` there may be older)."""
         if self._states is None:
             self._states = {}
         sid = state.source_id
-        stored = sid not in self._dirty and sid in self._states
-        self._states[sid] = new = replace(state, last_poll_at=at)
-        if stored:
+        if sid not in self._dirty and sid in self._states:
             self._checked[sid] = at
         else:
-            self._dirty[sid] = new
-        count = self._polls[(sid, poll_hour(at))]
-        count[0] += 1
+            self._states[sid] = self._dirty[sid] = replace(state, last_poll_at=at)
+        hour = self._hour
+        if hour is None or not hour[0] <= at < hour[1]:
+            start = poll_hour(at)
+            hour = self._hour = (start, start + _HOUR)
+        self._polls[(sid, hour[0])][0] += 1
 
     def polled_with_records(self, state: SourceState, records: list[SeenNotice]) -> None:
         """:meth:`polled`, with the poll's records left to be written with ``state`` by the next
