@@ -1,11 +1,15 @@
-"""Test helpers: wait on a condition with a deadline (never sleep-and-hope); a migrated database."""
+"""Test helpers: wait on a condition with a deadline (never sleep-and-hope); a migrated database; daemon
+processes with a shared broker, database and keys."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import text
@@ -117,3 +121,80 @@ def security_toml(*principals: str) -> str:
     return "".join(
         f'\n[security.principals.{p}]\nprivate_key = "{fixed_private_key(p)}"\n' for p in (principals or ROLES)
     )
+
+
+# -- daemon processes for multi-process tests and drills ------------------------------------------
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_daemon_config(
+    path: Path,
+    *,
+    state_dir: Path,
+    bootstrap: str,
+    prefix: str,
+    db_url: str,
+    partitions: int,
+    listen: str = "127.0.0.1:0",
+    shutdown_timeout: str = "5s",
+    ops_token: str | None = None,
+    body: str = "",
+) -> Path:
+    """Write the TOML of one daemon process in a multi-process test and return ``path``.
+
+    Every process gets its own state directory and admin address; they share one broker (topics and
+    groups under ``prefix``), one database and the fixed test keys (:func:`security_toml`). The sandbox
+    platform is off. ``body`` holds the role sections and merchants the test needs.
+    """
+    admin = f'listen = "{listen}"' + (f'\nops_token = "{ops_token}"' if ops_token else "")
+    path.write_text(
+        f"""
+[daemon]
+state_dir = "{state_dir.as_posix()}"
+log_format = "json"
+shutdown_timeout = "{shutdown_timeout}"
+[admin]
+{admin}
+[database]
+url = "{db_url}"
+[kafka]
+bootstrap_servers = "{bootstrap}"
+topic_prefix = "{prefix}"
+group_prefix = "{prefix}"
+partitions = {partitions}
+session_timeout = "6s"
+idempotence = "off"  # the embedded broker lacks InitProducerId
+{security_toml()}
+[sandbox]
+enabled = false
+{body}
+""",
+        "utf-8",
+    )
+    return path
+
+
+async def start_role(
+    config: Path, role: str, *, log: Path, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    """Start ``huabei-watch run --role ROLE`` as a subprocess; its output is appended to ``log``."""
+    full_env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **(env or {})}
+    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "huabei_watch.root.cli", "--config", str(config), "run", "--role", role,
+            stdout=out, stderr=out, stdin=asyncio.subprocess.DEVNULL, cwd=str(config.parent), env=full_env,
+        )
+
+
+async def readyz(port: int) -> bool:
+    """Whether the admin server on ``port`` answers ``/readyz`` with 200 (False while it cannot be reached)."""
+    import aiohttp
+
+    try:
+        async with aiohttp.ClientSession() as s, s.get(
+            f"http://127.0.0.1:{port}/readyz", timeout=aiohttp.ClientTimeout(total=3)
+        ) as r:
+            return r.status == 200
+    except (aiohttp.ClientError, TimeoutError):
+        return False

@@ -27,7 +27,7 @@ merchants_table = Table(
     Column("id", String(64), primary_key=True),
     Column("name", String(200), nullable=False, default=""),
     Column("mode", String(20), nullable=False, default="auto"),
-    Column("token_hash", String(64)),
+    Column("token_hash", String(64), index=True),
     Column("payments_secret", String(200)),
     Column("cashier_webhook", String(500)),
     Column("webhook_secret", String(200)),

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import sqlite3
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,9 +50,15 @@ from tests.cashier.incident_builders import outage_incident
 from tests.fakes.aliyun_sms import FakeAliyunSms
 from tests.fakes.base import Failure
 from tests.fakes.wecom import FakeWeCom
-from tests.support import eventually, fixed_keyring, migrated_database, security_toml
+from tests.support import (
+    eventually,
+    fixed_keyring,
+    migrated_database,
+    readyz,
+    start_role,
+    write_daemon_config,
+)
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 MERCHANTS = 8
 
 
@@ -70,27 +74,10 @@ contacts = {{ wecom_robot_key = "robot-{i}", phone = "1390000{i:04d}" }}
 """
         for i in range(MERCHANTS)
     )
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[daemon]
-state_dir = "{(tmp_path / 'state').as_posix()}"
-log_format = "json"
-shutdown_timeout = "5s"
-[admin]
-listen = "127.0.0.1:{port}"
-[database]
-url = "{db_url}"
-[kafka]
-bootstrap_servers = "{bootstrap}"
-topic_prefix = "{prefix}"
-group_prefix = "{prefix}"
-partitions = 1
-session_timeout = "6s"
-idempotence = "off"  # the embedded broker lacks InitProducerId
-{security_toml()}
-[sandbox]
-enabled = false
+    return write_daemon_config(
+        tmp_path / "config.toml", state_dir=tmp_path / "state", bootstrap=bootstrap, prefix=prefix, db_url=db_url,
+        partitions=1, listen=f"127.0.0.1:{port}",
+        body=f"""
 [notify]
 ops = [{{ channel = "wecom", address = "ops-robot" }}]
 replan_every = "5s"
@@ -113,28 +100,11 @@ unconfirmed_after = 12
 concurrency = {{ wecom = 1, aliyun_sms = 1 }}
 {merchants}
 """,
-        "utf-8",
     )
-    return path
 
 
 async def _start_role(config: Path, cwd: Path, role: str) -> asyncio.subprocess.Process:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    with (cwd / "daemon.log").open("ab") as log:  # handed to the child, which keeps its own copy
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "huabei_watch.root.cli", "--config", str(config), "run", "--role", role,
-            stdout=asyncio.subprocess.DEVNULL, stderr=log, cwd=str(cwd), env=env,
-        )
-
-
-async def _ready(port: int) -> bool:
-    try:
-        async with aiohttp.ClientSession() as s, s.get(
-            f"http://127.0.0.1:{port}/readyz", timeout=aiohttp.ClientTimeout(total=3)
-        ) as r:
-            return r.status == 200
-    except (aiohttp.ClientError, TimeoutError):
-        return False
+    return await start_role(config, role, log=cwd / "daemon.log")
 
 
 async def _rows(db: AsyncEngine, query: str) -> list[tuple[Any, ...]]:
@@ -189,7 +159,7 @@ async def test_notify_killed_mid_batch_sends_nothing_twice_and_the_rest_after_re
             sms.fail_next(1, Failure(hang=True))  # the first SMS request never gets an answer
 
             processes.append(await _start_role(config, tmp_path, "notify"))
-            await eventually(lambda: _ready(port), timeout=60, what="the notify daemon ready")
+            await eventually(lambda: readyz(port), timeout=60, what="the notify daemon ready")
             incident = outage_incident(datetime.now(UTC).replace(microsecond=0))
             await bus.publish(Event.build(INCIDENT_OPENED, incident, time=incident.updated_at))
 
@@ -245,35 +215,15 @@ OPS = "ops-drill-token"
 
 def _cashier_config(tmp_path: Path, *, port: int, prefix: str, bootstrap: str, db_url: str) -> Path:
     merchants = "".join(f'\n[[merchants]]\nid = "c{i}"\nmode = "auto"\ntoken = "tok-{i}"\n' for i in range(CASHIER_MERCHANTS))
-    path = tmp_path / "cashier.toml"
-    path.write_text(
-        f"""
-[daemon]
-state_dir = "{(tmp_path / 'cashier-state').as_posix()}"
-log_format = "json"
-shutdown_timeout = "5s"
-[admin]
-listen = "127.0.0.1:{port}"
-ops_token = "{OPS}"
-[database]
-url = "{db_url}"
-[kafka]
-bootstrap_servers = "{bootstrap}"
-topic_prefix = "{prefix}"
-group_prefix = "{prefix}"
-partitions = 1
-session_timeout = "6s"
-idempotence = "off"
-{security_toml()}
-[sandbox]
-enabled = false
+    return write_daemon_config(
+        tmp_path / "cashier.toml", state_dir=tmp_path / "cashier-state", bootstrap=bootstrap, prefix=prefix,
+        db_url=db_url, partitions=1, listen=f"127.0.0.1:{port}", ops_token=OPS,
+        body=f"""
 [cashier]
 min_hold = 0  # switch back on as soon as an outage ends: the drill checks the "on" too
 {merchants}
 """,
-        "utf-8",
     )
-    return path
 
 
 def _merchant_outage(i: int, at: datetime, *, resolved: bool) -> Event[Incident]:
@@ -409,7 +359,7 @@ async def test_cashier_killed_mid_batch_misses_no_toggle_and_repeats_none_after_
         for i in sorted(resolved):
             await bus.publish(_merchant_outage(i, at, resolved=True))
         processes.append(await _start_role(config, tmp_path, "cashier"))
-        await eventually(lambda: _ready(port), timeout=60, what="the cashier daemon ready again")
+        await eventually(lambda: readyz(port), timeout=60, what="the cashier daemon ready again")
 
         def expected_rows(i: int) -> int:
             return 2 if i in resolved else 1

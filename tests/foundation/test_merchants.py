@@ -46,6 +46,20 @@ async def test_registry_streams_many_merchants_in_id_order(db: Database) -> None
     assert ids == sorted(ids) and len(ids) == 5000
 
 
+async def test_a_merchant_is_found_by_its_token_through_the_token_hash_index(db: Database) -> None:
+    reg = MerchantRegistry(db)
+    report = await reg.import_csv("id,mode,token\n" + "".join(f"m{i},auto,tok-{i}\n" for i in range(300)))
+    assert report.imported == 300
+    found = await reg.by_token("tok-217")
+    assert found is not None and found.id == "m217"
+    assert await reg.by_token("tok-none") is None
+    if db.engine.dialect.name == "sqlite":  # the plan names the index: no scan of every merchant per lookup
+        async with db.engine.connect() as conn:
+            plan = (await conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT id FROM merchants WHERE token_hash = 'x'")).all()
+        assert any("ix_merchants_token_hash" in str(row[-1]) for row in plan), plan
+
+
 def test_merchants_import_command_reports_problems_and_exits_nonzero(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'[daemon]\nstate_dir = "{(tmp_path / "s").as_posix()}"\n', "utf-8")

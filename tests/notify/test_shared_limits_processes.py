@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import re
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,10 +24,9 @@ from huabei_watch.bus.kafka import Bus
 from huabei_watch.clock import SystemClock
 from huabei_watch.events import HUABEI_CHANNELS, INCIDENT_OPENED, Event, Incident, IncidentKind, Phase, Scope
 from tests.fakes.wecom import FakeWeCom
-from tests.support import eventually, fresh_pg_database, migrated_database, security_toml
+from tests.support import eventually, fresh_pg_database, migrated_database, start_role, write_daemon_config
 
 PG = os.environ.get("HUABEI_TEST_PG_URL")
-ROOT = Path(__file__).resolve().parent.parent.parent
 MERCHANTS = 30
 PARTITIONS = 3  # the bus fixture's topics
 ROBOT = "shared-robot"
@@ -40,27 +38,10 @@ def _config(tmp_path: Path, n: int, *, port: int, prefix: str, bootstrap: str, w
         f'contacts = {{ wecom_robot_key = "{ROBOT}" }}\n'
         for i in range(MERCHANTS)
     )
-    path = tmp_path / f"notify-{n}.toml"
-    path.write_text(
-        f"""
-[daemon]
-state_dir = "{(tmp_path / f'state-{n}').as_posix()}"
-log_format = "json"
-shutdown_timeout = "5s"
-[admin]
-listen = "127.0.0.1:{port}"
-[database]
-url = "{db_url}"
-[kafka]
-bootstrap_servers = "{bootstrap}"
-topic_prefix = "{prefix}"
-group_prefix = "{prefix}"
-partitions = {PARTITIONS}
-session_timeout = "6s"
-idempotence = "off"
-{security_toml()}
-[sandbox]
-enabled = false
+    return write_daemon_config(
+        tmp_path / f"notify-{n}.toml", state_dir=tmp_path / f"state-{n}", bootstrap=bootstrap, prefix=prefix,
+        db_url=db_url, partitions=PARTITIONS, listen=f"127.0.0.1:{port}",
+        body=f"""
 [notify]
 shared_limits = "on"
 [notify.wecom]
@@ -70,18 +51,11 @@ rate_per_minute = 20
 quiet_hours = "00:00-00:00"
 {merchants}
 """,
-        "utf-8",
     )
-    return path
 
 
 async def _start(config: Path, log: Path) -> asyncio.subprocess.Process:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "huabei_watch.root.cli", "--config", str(config), "run", "--role", "notify",
-            stdout=asyncio.subprocess.DEVNULL, stderr=out, cwd=str(log.parent), env=env,
-        )
+    return await start_role(config, "notify", log=log)
 
 
 async def _get(port: int, path: str) -> tuple[int, str]:

@@ -21,8 +21,8 @@ from aiokafka import AIOKafkaConsumer
 
 from huabei_watch.bus.broker import EmbeddedBroker, free_port
 from huabei_watch.bus.kafka import FENCE_HEADER, parse_fence
-from tests.ops.test_multiprocess import ready, start, upgrade_database
-from tests.support import eventually, fresh_pg_database, security_toml
+from tests.ops.test_multiprocess import start, upgrade_database
+from tests.support import eventually, fresh_pg_database, readyz, write_daemon_config
 
 PG = os.environ.get("HUABEI_TEST_PG_URL")
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -31,37 +31,18 @@ REPUBLISH_EVERY = 10.0
 
 
 def write_config(tmp_path: Path, broker: EmbeddedBroker, db_url: str, prefix: str) -> Path:
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(
-        f"""
-[daemon]
-state_dir = "{(tmp_path / 'state').as_posix()}"
-log_format = "json"
-shutdown_timeout = "10s"
-[admin]
-listen = "127.0.0.1:0"
-[kafka]
-bootstrap_servers = "{broker.bootstrap_servers}"
-topic_prefix = "{prefix}"
-group_prefix = "{prefix}"
-partitions = 2
-session_timeout = "6s"
-idempotence = "off"
-[database]
-url = "{db_url}"
+    return write_daemon_config(
+        tmp_path / "config.toml", state_dir=tmp_path / "state", bootstrap=broker.bootstrap_servers, prefix=prefix,
+        db_url=db_url, partitions=2, shutdown_timeout="10s",
+        body=f"""
 [ha]
 lease_ttl = "{LEASE_TTL:g}s"
 renew_every = "1s"
 standby_poll = "500ms"
-{security_toml()}
-[sandbox]
-enabled = false
 [incidents]
 republish_every = "{REPUBLISH_EVERY:g}s"
 """,
-        "utf-8",
     )
-    return cfg
 
 
 async def get_json(port: int, path: str) -> tuple[int, dict[str, object]]:
@@ -111,7 +92,7 @@ async def test_a_standby_takes_over_a_killed_leader_and_a_paused_former_leader_c
         ports = [free_port() for _ in range(3)]
         a = await start(cfg, "incidents", ports[0], tmp_path / "a.log")
         procs.append(a)
-        await eventually(lambda: ready(ports[0]), timeout=90, what="first process active")
+        await eventually(lambda: readyz(ports[0]), timeout=90, what="first process active")
         b = await start(cfg, "incidents", ports[1], tmp_path / "b.log")
         procs.append(b)
         await eventually(lambda: standby(ports[1]), timeout=90, what="second process standing by")
@@ -124,7 +105,7 @@ async def test_a_standby_takes_over_a_killed_leader_and_a_paused_former_leader_c
         a.send_signal(signal.SIGKILL)
         await a.wait()
         killed_at = time.monotonic()
-        await eventually(lambda: ready(ports[1]), timeout=60, what="standby active after the leader was killed")
+        await eventually(lambda: readyz(ports[1]), timeout=60, what="standby active after the leader was killed")
         print(f"failover: {time.monotonic() - killed_at:.1f} s (lease_ttl {LEASE_TTL:g} s)")
         _, listed = await get_json(ports[1], "/v1/incidents")
         assert [i["incident_id"] for i in listed["incidents"]] == [incident_id]  # type: ignore[index, union-attr]
@@ -133,7 +114,7 @@ async def test_a_standby_takes_over_a_killed_leader_and_a_paused_former_leader_c
         procs.append(c)
         await eventually(lambda: standby(ports[2]), timeout=90, what="third process standing by")
         b.send_signal(signal.SIGSTOP)
-        await eventually(lambda: ready(ports[2]), timeout=60, what="third process active after the second was paused")
+        await eventually(lambda: readyz(ports[2]), timeout=60, what="third process active after the second was paused")
 
         async def reassertion_overdue() -> bool:  # the paused process's re-assertion fell due meanwhile
             mine = [at for token, at, _ in await incident_records(broker.bootstrap_servers, topic) if token == 2]

@@ -26,7 +26,7 @@ from aiohttp.test_utils import TestServer
 from huabei_watch.bus.broker import EmbeddedBroker, free_port
 from huabei_watch.clock import SHANGHAI, SystemClock
 from tests.fakes.wecom import FakeWeCom
-from tests.support import eventually, fresh_pg_database, security_toml
+from tests.support import eventually, fresh_pg_database, readyz, start_role, write_daemon_config
 
 PG = os.environ.get("HUABEI_TEST_PG_URL")
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -65,27 +65,11 @@ def write_config(tmp_path: Path, broker: EmbeddedBroker, db_url: str, feed_url: 
         f'[merchants.contacts]\nwecom_robot_key = "robot-{i}"\n'
         for i in range(MERCHANTS)
     )
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(
-        f"""
-[daemon]
-state_dir = "{(tmp_path / 'state').as_posix()}"
-log_format = "json"
-shutdown_timeout = "10s"
-[admin]
-listen = "127.0.0.1:0"
-[kafka]
-bootstrap_servers = "{broker.bootstrap_servers}"
-topic_prefix = "{tmp_path.name[-20:].replace('_', '-')}"
-group_prefix = "{tmp_path.name[-20:].replace('_', '-')}"
-partitions = 4
-session_timeout = "6s"
-idempotence = "off"
-[database]
-url = "{db_url}"
-{security_toml()}
-[sandbox]
-enabled = false
+    prefix = tmp_path.name[-20:].replace("_", "-")
+    return write_daemon_config(
+        tmp_path / "config.toml", state_dir=tmp_path / "state", bootstrap=broker.bootstrap_servers, prefix=prefix,
+        db_url=db_url, partitions=4, shutdown_timeout="10s",
+        body=f"""
 [incidents]
 maintenance_lead = "30m"
 [notify]
@@ -100,17 +84,12 @@ interval = 5
 politeness_delay = 0
 {merchants}
 """,
-        "utf-8",
     )
-    return cfg
 
 
 async def start(cfg: Path, role: str, port: int, log: Path) -> asyncio.subprocess.Process:
-    env = {**os.environ, "HUABEI_WATCH_ADMIN__LISTEN": f"127.0.0.1:{port}"}
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "huabei_watch.root.cli", "--config", str(cfg), "run", "--role", role,
-        stdout=log.open("wb"), stderr=asyncio.subprocess.STDOUT, env=env, cwd=str(cfg.parent),
-    )
+    """One process of ``role`` from the shared configuration, its admin server on ``port``."""
+    return await start_role(cfg, role, log=log, env={"HUABEI_WATCH_ADMIN__LISTEN": f"127.0.0.1:{port}"})
 
 
 async def upgrade_database(cfg: Path) -> int:
@@ -118,14 +97,6 @@ async def upgrade_database(cfg: Path) -> int:
         sys.executable, "-m", "huabei_watch.root.cli", "--config", str(cfg), "db", "upgrade", cwd=str(cfg.parent),
     )
     return await proc.wait()
-
-
-async def ready(port: int) -> bool:
-    try:
-        async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/readyz") as r:
-            return r.status == 200
-    except aiohttp.ClientError:
-        return False
 
 
 @pytest.mark.skipif(PG is None, reason="needs PostgreSQL: set HUABEI_TEST_PG_URL (.ci/run does)")
@@ -147,9 +118,9 @@ async def test_two_processes_per_role_share_work_without_duplicates_even_when_on
                 port = free_port()
                 procs.append((role, port, await start(cfg, role, port, tmp_path / f"{role}-{i}.log")))
                 if i == 0:
-                    await eventually(lambda p=port: ready(p), timeout=90, what="incidents process ready")  # type: ignore[misc]
+                    await eventually(lambda p=port: readyz(p), timeout=90, what="incidents process ready")  # type: ignore[misc]
             for role, port, _ in procs:
-                await eventually(lambda p=port: ready(p), timeout=120, what=f"{role} on {port} ready")  # type: ignore[misc]
+                await eventually(lambda p=port: readyz(p), timeout=120, what=f"{role} on {port} ready")  # type: ignore[misc]
 
             # Kill one cashier and one notify process; their partitions move to the survivors.
             for victim in ("cashier", "notify"):
