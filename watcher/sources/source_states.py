@@ -3,10 +3,11 @@
 A poll that finds nothing new (a 304, or the same page again) must cost almost nothing, so it does
 no database work of its own: :class:`SourceStates` holds every source's
 :class:`~watcher.sources.seen.SourceState` in memory (read once, in one statement, when first
-asked), and a poll only replaces the state in memory and counts itself. :meth:`SourceStates.flush`
+asked), and a poll only replaces the state in memory (a healthy 304 only notes its time) and counts
+itself. :meth:`SourceStates.flush`
 writes the states that changed (for a source whose poll changed nothing but its time, that time
 alone: one column of a stored row) and the hourly poll counts (``source_poll_hours``, what the status
-page reads) in one transaction; the owner calls it every ``flush_every`` seconds and at shutdown, so
+page reads) in one transaction; the owner calls it every ``flush_every`` seconds (30 by default) and at shutdown, so
 what the database shows is at most that late. A poll that found new notices writes its state
 together with the notices (:meth:`SeenStore.save`), never later than them.
 
