@@ -43,6 +43,7 @@ from huabei_watch.config.settings import KafkaSettings
 from huabei_watch.errors import PermanentError, TransientError
 from huabei_watch.events import Event, EventData, Record, Topics, decode, encode
 from huabei_watch.events.auth import Signer, Verifier
+from huabei_watch.events.base import PreparedEvent
 from huabei_watch.events.codec import check_size, headers_dict
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,10 @@ log = logging.getLogger(__name__)
 #: Each retry waits between half and all of its backoff step (records retried by several
 #: consumers at once do not come back in step).
 RETRY_SPREAD = (0.5, 1.0)
+
+
+#: The producer's linger: records sent within 2 ms of each other share a request.
+PRODUCER_LINGER_MS = 2
 
 
 def client_kwargs(settings: KafkaSettings, bootstrap: str) -> dict[str, Any]:
@@ -159,7 +164,7 @@ class Bus:
             **client_kwargs(self.settings, self.bootstrap),
             acks="all",
             enable_idempotence=idempotence_enabled(self.settings),
-            linger_ms=2,
+            linger_ms=PRODUCER_LINGER_MS,
             # A record not acknowledged within this fails (and is dropped from the producer's
             # buffer): the broker is away; the caller keeps its event pending and retries.
             request_timeout_ms=int(self.settings.publish_timeout * 1000),
@@ -207,14 +212,15 @@ class Bus:
             with contextlib.suppress(Exception):
                 await admin.close()
 
-    async def publish(self, event: Event[Any]) -> None:
-        topic = self.topics.for_logical(type(event.data).TOPIC)
+    async def publish(self, event: Event[Any] | PreparedEvent) -> None:
+        model = event.model if isinstance(event, PreparedEvent) else type(event.data)
+        topic = self.topics.for_logical(model.TOPIC)
         await self.send(topic, self.seal(event))
         metrics.EVENTS_PUBLISHED.labels(topic, event.type).inc()
 
-    def seal(self, event: Event[Any]) -> Record:
+    def seal(self, event: Event[Any] | PreparedEvent) -> Record:
         """The record for ``event``: encoded, bounded and (with a signer) signed."""
-        model = type(event.data)
+        model = event.model if isinstance(event, PreparedEvent) else type(event.data)
         record = encode(event)
         if self.fence is not None:
             record = Record(record.key, record.value, (*record.headers, self.fence.header()))

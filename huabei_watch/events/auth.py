@@ -121,6 +121,8 @@ class Signer:
 
     def __init__(self, keys: Iterable[SigningKey]) -> None:
         self._keys = {k.principal: k for k in keys}
+        #: principal -> its key id as sent, worked out once (it hashes the public key).
+        self._key_ids = {k.principal: k.key_id.encode() for k in self._keys.values()}
 
     @property
     def principals(self) -> frozenset[str]:
@@ -141,7 +143,7 @@ class Signer:
                 f"security.principals.{principal}.private_key"
             )
         out = [(k, v) for k, v in headers if k not in AUTH_HEADERS]
-        out += [(SIGNER_HEADER, principal.encode()), (KEYID_HEADER, sk.key_id.encode())]
+        out += [(SIGNER_HEADER, principal.encode()), (KEYID_HEADER, self._key_ids[principal])]
         signature = sk.key.sign(signed_bytes(dict(out), value))
         out.append((SIGNATURE_HEADER, base64.b64encode(signature)))
         return tuple(out)

@@ -114,6 +114,24 @@ class Event(Generic[D]):
         }
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedEvent:
+    """An event whose data is already JSON, validated and serialised on a hot path that never builds
+    the data model (payment results in). It must be what :meth:`Event.build` makes of
+    ``model.model_validate_json(data_json)``: the same id, key, subject and record value, so
+    :func:`~huabei_watch.events.codec.encode` writes the same record for both (the models that
+    offer one pin that with a test)."""
+
+    model: type[EventData]
+    id: str
+    type: str
+    source: str
+    time: datetime
+    key: str
+    subject: str | None
+    data_json: bytes
+
+
 REGISTRY: dict[str, type[EventData]] = {}
 
 

@@ -1,16 +1,31 @@
-"""Payment results streamed in by a platform. Topic ``<prefix>.payments.results``, key: merchant id."""
+"""Payment results streamed in by a platform. Topic ``<prefix>.payments.results``, key: merchant id.
+
+Two views of one schema: :class:`PaymentResultBatch` (frozen models, what consumers decode) and
+:class:`PaymentResultBatchDict` (plain typed dicts, what the HTTP ingest validates a batch into in
+one pydantic-core call and serialises back with :data:`BATCH_JSON`, without building a model per
+result). Both accept the same documents and write the same compact JSON, byte for byte, so a batch
+gets the same event id on either path (pinned by ``tests/payments/test_payments_wire.py``).
+"""
 
 from __future__ import annotations
 
 import hashlib
-from typing import ClassVar
+from datetime import datetime
+from typing import Annotated, ClassVar, NotRequired
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, TypeAdapter, model_validator, with_config
+from typing_extensions import TypedDict
 
-from huabei_watch.events.base import EventData, register
+from huabei_watch.events.base import SPEC_SOURCE, EventData, PreparedEvent, event_id, register
 from huabei_watch.events.common import Frozen
 
 PAYMENT_RESULTS = "huabei.payments.results"
+FAILURE_NEEDS_A_REASON = "a failed result needs code, sub_code or transport_error"
+
+
+def reason_missing(success: bool, code: str, sub_code: str, transport_error: str) -> bool:
+    """The one rule beyond field types: a failed result names why (a code or a transport error)."""
+    return not success and not (code or sub_code or transport_error)
 
 
 class PaymentResult(Frozen):
@@ -29,8 +44,8 @@ class PaymentResult(Frozen):
 
     @model_validator(mode="after")
     def _failure_has_reason(self) -> PaymentResult:
-        if not self.success and not (self.code or self.sub_code or self.transport_error):
-            raise ValueError("a failed result needs code, sub_code or transport_error")
+        if reason_missing(self.success, self.code, self.sub_code, self.transport_error):
+            raise ValueError(FAILURE_NEEDS_A_REASON)
         return self
 
 
@@ -57,7 +72,55 @@ class PaymentResultBatch(EventData):
     def identity_of(self, data_json: bytes) -> str:
         """The merchant and a hash of the whole batch as JSON: a retried request (same results)
         has the same identity; hashed from the JSON the record carries, not serialised again."""
-        return f"{self.merchant_id}|{hashlib.sha256(data_json).hexdigest()}"
+        return batch_identity(self.merchant_id, data_json)
 
     def subject(self) -> str:
         return self.merchant_id
+
+    @staticmethod
+    def prepare(merchant_id: str, data_json: bytes, *, time: datetime) -> PreparedEvent:
+        """The event ``Event.build(PAYMENT_RESULTS, batch, time=time)`` makes of the batch whose
+        compact JSON is ``data_json`` (as :data:`BATCH_JSON` or ``model_dump_json`` writes it): same
+        id, key, subject and value, without building the models."""
+        return PreparedEvent(
+            model=PaymentResultBatch, id=event_id(PAYMENT_RESULTS, batch_identity(merchant_id, data_json)),
+            type=PAYMENT_RESULTS, source=SPEC_SOURCE, time=time, key=merchant_id, subject=merchant_id,
+            data_json=data_json,
+        )
+
+
+def batch_identity(merchant_id: str, data_json: bytes) -> str:
+    """Identity of a batch: its merchant and the SHA-256 of its normalised JSON (fixed key order,
+    no whitespace, defaults written out), so the same results sent with other whitespace or key
+    order are the same batch."""
+    return f"{merchant_id}|{hashlib.sha256(data_json).hexdigest()}"
+
+
+@with_config(ConfigDict(extra="forbid"))
+class PaymentResultDict(TypedDict):
+    """:class:`PaymentResult` as a plain dict (same fields, order, bounds and defaults; the
+    failure-reason rule is checked by the caller with :func:`reason_missing`)."""
+
+    merchant_id: Annotated[str, Field(min_length=1, max_length=64)]
+    at: AwareDatetime
+    channel: NotRequired[Annotated[str, Field(default="pcredit", max_length=64)]]
+    success: bool
+    code: NotRequired[Annotated[str, Field(default="", max_length=64)]]
+    sub_code: NotRequired[Annotated[str, Field(default="", max_length=128)]]
+    sub_msg: NotRequired[Annotated[str, Field(default="", max_length=512)]]
+    transport_error: NotRequired[Annotated[str, Field(default="", max_length=64)]]
+    plugin: NotRequired[Annotated[str, Field(default="", max_length=128)]]
+    trade_no: NotRequired[Annotated[str, Field(default="", max_length=64)]]
+
+
+@with_config(ConfigDict(extra="forbid"))
+class PaymentResultBatchDict(TypedDict):
+    """:class:`PaymentResultBatch` as a plain dict."""
+
+    merchant_id: str
+    results: Annotated[list[PaymentResultDict], Field(min_length=1)]
+
+
+#: Validates a batch's JSON into :class:`PaymentResultBatchDict` (defaults filled in) in one call,
+#: and writes one back as the compact JSON ``PaymentResultBatch.model_dump_json`` would.
+BATCH_JSON: TypeAdapter[PaymentResultBatchDict] = TypeAdapter(PaymentResultBatchDict)

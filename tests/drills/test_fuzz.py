@@ -27,6 +27,7 @@ from watcher.payments.ingest import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     Rejected,
+    VerifiedBatch,
     make_payment_results_handler,
     signed_headers,
     verify_request,
@@ -153,15 +154,16 @@ def test_verify_request_returns_a_batch_or_a_4xx_rejection(headers: dict[str, st
     except Rejected as exc:
         assert 400 <= exc.status < 500 and exc.error and exc.reason
         return
-    assert sign_it and isinstance(batch, PaymentResultBatch) and batch.merchant_id == "m1"
+    assert sign_it and isinstance(batch, VerifiedBatch) and batch.merchant_id == "m1"
+    assert PaymentResultBatch.model_validate_json(batch.to_json()).merchant_id == "m1"
 
 
 class _Sink:
     def __init__(self) -> None:
         self.batches: list[PaymentResultBatch] = []
 
-    async def accept(self, batch: PaymentResultBatch) -> None:
-        self.batches.append(batch)
+    async def accept(self, batch: VerifiedBatch) -> None:
+        self.batches.append(PaymentResultBatch.model_validate_json(batch.to_json()))
 
 
 @pytest.fixture(scope="module")

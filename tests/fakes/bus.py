@@ -19,6 +19,7 @@ from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.bus.kafka import MessageContext
 from huabei_watch.clock import Clock
 from huabei_watch.events import Event, EventData, Topics, decode, encode
+from huabei_watch.events.base import PreparedEvent
 from huabei_watch.runtime.app import Subscription
 
 
@@ -28,7 +29,10 @@ class RecordingPublisher:
     def __init__(self) -> None:
         self.events: list[Event[EventData]] = []
 
-    async def publish(self, event: Event[Any]) -> None:
+    async def publish(self, event: Event[Any] | PreparedEvent) -> None:
+        if isinstance(event, PreparedEvent):  # kept as the event a consumer would decode
+            record = encode(event)
+            event = decode(record.key, record.value, record.headers)
         self.events.append(event)
 
 
@@ -44,9 +48,10 @@ class MemoryBus:
     #: (group, topic) -> offset of the next record to deliver.
     _offsets: dict[tuple[str, str], int] = field(default_factory=dict)
 
-    async def publish(self, event: Event[Any]) -> None:
+    async def publish(self, event: Event[Any] | PreparedEvent) -> None:
         record = encode(event)
-        self.log.setdefault(self.topics.for_logical(type(event.data).TOPIC), []).append(
+        model = event.model if isinstance(event, PreparedEvent) else type(event.data)
+        self.log.setdefault(self.topics.for_logical(model.TOPIC), []).append(
             decode(record.key, record.value, record.headers)
         )
 

@@ -21,6 +21,7 @@ from watcher.payments.ingest import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     Rejected,
+    VerifiedBatch,
     make_payment_results_handler,
     sign,
     signed_headers,
@@ -54,14 +55,16 @@ def batch_json(merchant: str = "m1", **overrides: Any) -> bytes:
 
 
 class RecordingSink:
+    """Keeps each accepted batch as the model a consumer of its record would decode."""
+
     def __init__(self) -> None:
         self.batches: list[PaymentResultBatch] = []
         self.unavailable = False
 
-    async def accept(self, batch: PaymentResultBatch) -> None:
+    async def accept(self, batch: VerifiedBatch) -> None:
         if self.unavailable:
             raise TransientError("broker away", retry_after=7.2)
-        self.batches.append(batch)
+        self.batches.append(PaymentResultBatch.model_validate_json(batch.to_json()))
 
 
 @pytest.fixture

@@ -11,10 +11,12 @@ from consumers.incidents.settings import IncidentSettings
 from huabei_watch.bus.kafka import MessageContext
 from huabei_watch.clock import ManualClock
 from huabei_watch.events import PAYMENT_RESULTS, Event, PaymentResult, PaymentResultBatch
+from huabei_watch.events.payments import BATCH_JSON
 from tests.fakes.bus import RecordingPublisher
 from tests.incidents import factories
 from watcher.payments.pipeline import PaymentPipeline, split_to_fit
 from watcher.payments.settings import DetectionSettings
+from watcher.payments.signing import VerifiedBatch
 
 T = factories.T0
 
@@ -39,10 +41,12 @@ async def test_a_batch_replayed_under_its_event_id_is_counted_once() -> None:
 @pytest.mark.parametrize("n", [1, 3, 10_000])
 def test_split_parts_fit_keep_every_result_in_order_and_are_the_same_every_time(n: int) -> None:
     whole = batch(n)
-    parts = split_to_fit(whole, max_bytes=100_000)
-    assert all(len(p.model_dump_json()) <= 100_000 for p in parts)
-    assert tuple(r for p in parts for r in p.results) == whole.results
-    assert [p.identity() for p in parts] == [p.identity() for p in split_to_fit(whole, max_bytes=100_000)]
+    verified = VerifiedBatch(whole.merchant_id, BATCH_JSON.validate_json(whole.model_dump_json())["results"])
+    parts = split_to_fit(verified, max_bytes=100_000)
+    assert all(len(data) <= 100_000 for _, data in parts)
+    assert all(data == PaymentResultBatch.model_validate_json(data).model_dump_json().encode() for _, data in parts)
+    assert tuple(r for _, data in parts for r in PaymentResultBatch.model_validate_json(data).results) == whole.results
+    assert [data for _, data in parts] == [data for _, data in split_to_fit(verified, max_bytes=100_000)]
     assert (len(parts) > 1) is (len(whole.model_dump_json()) > 100_000)
 
 

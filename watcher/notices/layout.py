@@ -30,9 +30,10 @@ _HEADING = re.compile(
 _LEADS_IN = re.compile(r"(?:于|在|自|从|由|为|是|将|定|拟|至|到|的|即|约)$")
 _HEADING_BEFORE = re.compile(r"[:】]\s*$")
 # Only frames the windows after it: "……时间如下", "具体安排如下", "主要影响如下".
-_POINTER = re.compile(r"如下|以下|具体|分别|安排")
+_POINTER = re.compile(r"如下|以下|具体|分别|安排|影响\s*(?:范围|业务|内容|说明|情况)?\s*:")
 # Said of the past: an earlier incident or an earlier maintenance mentioned beside the windows ahead.
-_PAST = re.compile(r"曾|此前|之前|日前|前期|上次|近日|以往|去年|已于|发生|出现|故障|异常|遭|造成|导致|跳脱|跳闸")
+# ("……的系统维护已顺利完成。" beside the next one is the earlier one, told as done.)
+_PAST = re.compile(r"曾|此前|之前|日前|前期|上次|近日|以往|去年|已于|发生|出现|故障|异常|遭|造成|导致|跳脱|跳闸|已(?:顺利)?(?:完成|结束)")
 # Narrating an event that happened (not a stop that is planned): "6月24日15:18遭雷击跳脱，造成停电".
 _EVENT = re.compile(r"曾|遭|造成|导致|发生|跳脱|跳闸")
 
@@ -45,6 +46,8 @@ def label(norm: str, lo: int, pos: int) -> str:
     """The name written right before a time in its item ("中国银行", "东区", "个人网银"), or ""
     when the time is introduced by a heading ("维护时间："), a verb ("将于") or nothing."""
     before = norm[lo:pos].rstrip()
+    # a name followed by a colon ("经银联……转接的借记卡业务：7月30日……") is a row's name even when long
+    longest = 40 if before.endswith(":") else 16
     while before.endswith((":", "】", "|", "(")):
         before = before[:-1].rstrip()
     cut = max((m.end() for m in _SEGMENT_END.finditer(before)), default=0)
@@ -53,7 +56,7 @@ def label(norm: str, lo: int, pos: int) -> str:
         # "【雲林縣】停水時間：……": the item's name stands in brackets before its heading
         named = _BRACKET_NAME.search(before)
         return named.group(1).strip() if named else ""
-    if not seg or len(seg) > 16 or _LEADS_IN.search(seg):
+    if not seg or len(seg) > longest or _LEADS_IN.search(seg):
         return ""
     return seg
 
@@ -161,6 +164,7 @@ def drop_past_mentions(norm: str, spans: list[Span], published: date) -> tuple[l
     return keep, len(spans) - len(keep)
 
 
+_MAX_ROWS = 24
 # A sentence after a list that says what the listed times do ("维护期间……无法使用").
 _AFTER_POINTER = re.compile(r"^\W*(?:\S{0,4}期间|届时|其间|此期间|上述|该时段|以上时段|维护时|停机时)")
 _DIGIT = re.compile(r"\d")
@@ -173,11 +177,37 @@ def tied(norm: str, s: Span) -> bool:
     line that introduces the list or table it is a row of, or in the sentence right after that
     list when it points back ("维护期间……"). Hours in a sentence that says nothing of the sort
     ("如有疑问，可于12月7日9:00-17:00致电") are not."""
-    lo, hi = vocab.sentence_bounds(norm, s.pos)
+    return tied_at(norm, s.pos)
+
+
+def tied_at(norm: str, pos: int, depth: int = 0) -> bool:
+    """:func:`tied` for the range written at ``pos``. A list whose rows run on as sentences that are
+    only a named row ("E融汇APP：7月30日00:00至03:00。") or a heading ("各日时段为：……") goes on the
+    list or sentence before it (up to 12 sentences back)."""
+    return _tied_here(norm, pos, depth)
+
+
+# A sentence that is only a named row or a heading: a short name, a colon, then a date or time;
+# "另有操作培训：……" starts something else.
+_ROW_SENTENCE = re.compile(r"[\s(（]*(?!另|此外|其他|其它|此外)[^\W\d_][^:。;!?\n\d]{0,40}:\s*\d")
+
+
+def _before_disrupts(norm: str, lo: int) -> bool:
+    """Whether the sentence before offset ``lo`` (line breaks between skipped) words a disruption."""
+    j = lo - 1
+    while j > 0 and norm[j] in " \n":
+        j -= 1
+    plo, phi = vocab.sentence_bounds(norm, j)
+    return vocab.DISRUPTION_RE.search(norm, plo, phi) is not None
+
+
+def _tied_here(norm: str, pos: int, depth: int) -> bool:
+    lo, hi = vocab.sentence_bounds(norm, pos)
     if vocab.DISRUPTION_RE.search(norm, lo, hi):
         return True
     k = lo
-    for _ in range(12):  # back over the rows of a list (";" or a line each) to what introduces it
+    # up to 12 rows back; a row ended by ";" and a line break counts the empty gap between them too
+    for _ in range(_MAX_ROWS):  # back over the rows of a list (";" or a line each) to what introduces it
         if k <= 0 or norm[k - 1] not in ";\n":
             break
         plo, phi = vocab.sentence_bounds(norm, k - 1)
@@ -188,22 +218,32 @@ def tied(norm: str, s: Span) -> bool:
             break
         k = plo
     first = k  # the first row of the run this range belongs to
+    colon = norm.find(":", first, hi)
+    # "……服务功能将停用。安排如下：网银：0:00至3:00；……": an intro that only points at the list
+    # takes the sentence before it
+    if (first > 1 and colon != -1 and _POINTER.search(norm, first, colon) and not _DIGIT.search(norm, first, colon)
+            and _before_disrupts(norm, first)):
+        return True
+    # a sentence that is only a row or a heading goes on the list or sentence before it
+    if (depth < 12 and first > 1 and norm[first - 1] in "。\n" and _ROW_SENTENCE.match(norm, first)
+            and tied_at(norm, first - 2, depth + 1)):
+        return True
     if first > 1 and norm[first - 1] == "。" and _LEADING_DATE.match(norm, first):
         # the next day's rows written as a new sentence after a list introduced with a colon
         # ("……停电检修：10月3日8:00-12:00，……。10月4日8:00-12:00，……"): tied like those rows
         k = first - 1
-        for _ in range(12):  # back over that list's rows to its intro
+        for _ in range(_MAX_ROWS):  # back over that list's rows to its intro
             plo, phi = vocab.sentence_bounds(norm, k - 1)
             intro = _INTRO_THEN_DATE.search(norm, plo, phi)
             if intro is not None:
                 if vocab.DISRUPTION_RE.search(norm, plo, intro.end()):
                     return True
                 break
-            if plo <= 0 or norm[plo - 1] != ";":
+            if plo <= 0 or norm[plo - 1] not in ";\n":
                 break
             k = plo - 1
     k = hi
-    for _ in range(12):  # forward over the rows to the sentence after the list
+    for _ in range(_MAX_ROWS):  # forward over the rows to the sentence after the list
         if k >= len(norm):
             break
         nlo, nhi = vocab.sentence_bounds(norm, k + 1)

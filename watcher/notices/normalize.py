@@ -45,6 +45,8 @@ def cn_to_int(s: str) -> int | None:
 # ("7月27日及8月3日两日6:00~8:00" is two dates, not the 2nd).
 _CN_NUM_RE = re.compile(
     r"(?<![周期拜统第同唯逐万初零〇一二两三四五六七八九十百])(?!两(?![零〇一二两三四五六七八九十百])\s*[日号])"
+    # "12月5日、6日两天": a count of the dates before it, kept as written
+    r"(?!(?<=[日号])两\s*天)"
     r"([零〇一二两三四五六七八九十百]++)"
     r"(?=\s*(?:年|月|日|号|点|时(?![间候段期效限长])|个?半?小时|分钟|天))"
 )
@@ -56,6 +58,20 @@ _CN_MIN_RE = re.compile(r"(?<=\d[点时])([零〇一二三四五六七八九十]
 # first day shares 日. Written out so that each is a point of its own.
 _SHARED_HOUR_RE = re.compile(r"(?<![\d:.])(\d{1,2})(\s*(?:[-~]|至|到)\s*)(\d{1,2})(?=\s*[点时](?![间候段期效限长]))")
 _SHARED_DAY_RE = re.compile(r"(?<=月)(\d{1,2})(\s*(?:[-~]|至|到)\s*)(?=\d{1,2}\s*[日号])")
+# "12月5、6日": every day of the list shares 日 ("12月5日、6日").
+_SHARED_DAY_LIST_RE = re.compile(r"(?<=月)((?:\d{1,2}\s*[、,]\s*)+)(?=\d{1,2}\s*[日号])")
+_LIST_DAY_RE = re.compile(r"(\d{1,2})(\s*[、,]\s*)")
+# "22时许", "22:00时", "22.00-6.00": an hour written with 许 (about) or a 时 after its minutes, and
+# hours written with a dot after a day or a part of the day, as plain hours.
+_ABOUT_RE = re.compile(r"(?<=\d[点时分])许")
+_CLOCK_SHI_RE = re.compile(r"(?<=\d:\d\d)\s*时(?![间段期效候长限])")
+_DOT_HOURS_RE = re.compile(
+    r"(?<=[日号晨午晚上])(\s*)([01]?\d|2[0-4])\.([0-5]\d)(\s*(?:[-~至到]|—)\s*)([01]?\d|2[0-4])\.([0-5]\d)(?![\d.])"
+)
+# "系统维护公告(12/5)": a month and day alone in brackets.
+_BRACKET_MD_RE = re.compile(r"(?<=\()(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?=\))")
+# "PM10:00", "AM 6:00": the half of the day written before the time, as 上午/下午.
+_AMPM_BEFORE_RE = re.compile(r"(?<![A-Za-z])(?:(AM|am|a\.m\.)|(PM|pm|p\.m\.))\s*(?=\d{1,2}\s*[:点时])")
 # Circled and parenthesised item numbers (①, ⑵): NFKC turns them into bare digits that would glue
 # to the date after them ("①12月5日" -> "112月5日"); they become "(1)".
 _CIRCLED = {chr(0x2460 + i): f"({i + 1})" for i in range(20)} | {chr(0x2474 + i): f"({i + 1})" for i in range(20)}
@@ -126,6 +142,18 @@ def normalize(text: str) -> str:
         t = _RUN_OF_DAYS_RE.sub(r"\1\2天", t)
     t = _CN_NUM_RE.sub(_num_sub, t)
     t = _CN_MIN_RE.sub(_num_sub, t)
+    if "、" in t or "," in t:
+        t = _SHARED_DAY_LIST_RE.sub(lambda m: _LIST_DAY_RE.sub(r"\1日\2", m.group(1)), t)
+    if "/" in t:
+        t = _BRACKET_MD_RE.sub(r"\1月\2日", t)
+    if "许" in t:
+        t = _ABOUT_RE.sub("", t)
+    if "时" in t:
+        t = _CLOCK_SHI_RE.sub("", t)
+    if "." in t:
+        t = _DOT_HOURS_RE.sub(r"\1\2:\3\4\5:\6", t)
+    if "M" in t or "m" in t:
+        t = _AMPM_BEFORE_RE.sub(lambda m: "上午" if m.group(1) else "下午", t)
     if "-" in t or "~" in t or "至" in t or "到" in t:
         t = _SHARED_HOUR_RE.sub(_shared_hour, t)
         t = _SHARED_DAY_RE.sub(r"\1日\2", t)

@@ -14,7 +14,7 @@ from huabei_watch.clock import SHANGHAI
 from watcher.notices.lunar import lunar_new_year_day
 from watcher.notices.timeparse import RawPoint
 
-MORNING = frozenset({"凌晨", "早上", "早晨", "清晨", "上午", "早", "晨"})
+MORNING = frozenset({"下半夜", "后半夜", "凌晨", "早上", "早晨", "清晨", "上午", "早", "晨"})
 NOON = frozenset({"中午", "正午", "午间"})
 PM = frozenset({"下午", "傍晚"})
 EVENING = frozenset({"晚上", "晚间", "夜间", "夜里", "深夜", "午夜", "晚", "夜"})
@@ -98,6 +98,10 @@ class Resolver:
                 d = safe_date(p.year, p.month, p.day)
             elif p.year_rel is not None and p.month is not None:
                 d = safe_date(self.published.year + p.year_rel, p.month, p.day)
+            elif p.month_rel is not None:
+                # "下月5日": the month relative to publication
+                months = self.published.month - 1 + p.month_rel
+                d = safe_date(self.published.year + months // 12, months % 12 + 1, p.day)
             elif p.month is not None:
                 d = self.infer_year(p.month, p.day, anchor or self.published)
             else:

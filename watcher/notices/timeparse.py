@@ -14,7 +14,7 @@ __all__ = ["PERIODS", "RawPoint", "cn_to_int", "find_duration", "find_points", "
 
 
 PERIODS = (
-    "凌晨", "早上", "早晨", "清晨", "上午", "中午", "正午", "午间", "下午", "傍晚",
+    "下半夜", "后半夜", "凌晨", "早上", "早晨", "清晨", "上午", "中午", "正午", "午间", "下午", "傍晚",
     "晚上", "晚间", "夜间", "夜里", "深夜", "午夜", "晚", "夜", "早", "晨",
 )
 _REL_WORDS = (
@@ -29,15 +29,15 @@ _WEEKDAY = "一二三四五六日天1234567"
 # The look-ahead lets the scanner skip, cheaply, every position where no point can start.
 _POINT_RE = re.compile(
     rf"""
-    (?=(?<!\d)\d|[周星礼(凌清傍晚夜深昨除]|今[天日晚早晨(年起]|[去明前]年|即日|明[天日晚早晨]|后天|次[日晨]|翌[日晨]|第二天|隔[天日]|当[天日晚]|同[日一]
-       |本[周星礼月]|这[周个]|[上下][周个礼星午]|早[上晨]|中午|正午|午[间夜]|前天|大年|正月|初[一二三四五六七八九十]|民国|中华民国)
+    (?=(?<!\d)\d|[周星礼(凌清傍晚夜深昨除]|今[天日晚早晨(年起]|[去明前]年|即日|明[天日晚早晨(]|后天|次[日晨(]|翌[日晨(]|隔\(|第二天|隔[天日]|当[天日晚]|同[日一]
+       |本[周星礼月]|这[周个月]|[上下][周个礼星午月]|当月|次月|[下后]半夜|早[上晨]|中午|正午|午[间夜]|前天|大年|正月|初[一二三四五六七八九十]|民国|中华民国)
     (?P<date>
         (?<![\d/.])(?P<iy>\d{{4}}|1[0-2]\d(?=\s*[/.-]\s*\d{{1,2}}\s*[/.-]))\s*(?P<isep>[-/.])\s*(?P<im>\d{{1,2}})\s*(?P=isep)\s*(?P<id>\d{{1,2}})(?:(?!\d)|(?=\d{{2}}:\d{{2}}))(?:\s*日)?
-      | (?:(?P<ry>去年|今年|明年|前年)\s*(?=\d{{1,2}}\s*月)|(?P<roc>(?:中华)?民国)?\s*(?P<cy>\d{{4}}|\d{{2,3}})\s*年\s*(?=\d{{1,2}}\s*月))?(?:(?P<cm>\d{{1,2}})\s*月\s*)?(?P<cd>\d{{1,2}})\s*[日号]
+      | (?:(?P<ry>去年|今年|明年|前年)\s*(?=\d{{1,2}}\s*月)|(?P<roc>(?:中华)?民国)?\s*(?P<cy>\d{{4}}|\d{{2,3}})\s*年\s*(?=\d{{1,2}}\s*月))?(?:(?P<cm>\d{{1,2}})\s*月\s*|(?P<rm>本|这个?|当|下个?|次|上个?)\s*月\s*(?=\d))?(?P<cd>\d{{1,2}})\s*[日号]
       | (?<![\d/.])(?P<sm>\d{{1,2}})\s*/\s*(?P<sd>\d{{1,2}})(?![\d/.%])(?:\s*日)?(?=\s*(?:\(|[周星起至到止~-]|\d{{1,2}}\s*[:点时]|{"|".join(("凌晨", "上午", "中午", "下午", "晚", "早", "夜", "深夜"))}))
       | (?<![\d/.A-Za-z-])(?<!\d:)(?P<xm>\d{{1,2}})-(?P<xd>\d{{1,2}})(?![\d:.])(?=\s+\d{{1,2}}\s*:\s*\d{{2}})
       | (?<![\d/.A-Za-z])(?P<dm>\d{{1,2}})\.(?P<dd>\d{{1,2}})(?![\d.%])(?=\s*(?:\d{{1,2}}\s*:\s*\d{{2}}|\(\s*(?:周|星期)|凌晨|上午|下午|晚上|早上))
-      | 今\s*\(\s*(?P<td>\d{{1,2}})\s*\)\s*日
+      | [今翌次隔明]\s*\(\s*(?P<td>\d{{1,2}})\s*\)\s*日
       | (?P<rel>{"|".join(_REL_WORDS)})
       | (?:大年|正月)?(?<!\d月)初(?P<lunar>[一二三四五六七八九十])(?![一二三四五六七八九十])
       | (?P<wkpre>本周|这周|下周|上周|本星期|这个?星期|下个?星期|上个?星期|下礼拜|本礼拜|上礼拜)(?P<wkd>[{_WEEKDAY}])
@@ -46,7 +46,7 @@ _POINT_RE = re.compile(
     \s*(?P<period>{"|".join(PERIODS)})?
     \s*(?P<time>
         (?P<h1>\d{{1,2}})\s*:\s*(?P<mi1>\d{{2}})(?!\d)(?:\s*:\s*(?P<s1>\d{{2}})(?!\d))?
-      | (?P<h2>\d{{1,2}})\s*[点时](?![间候段期效限长])\s*(?:(?P<half>半)|(?P<mi2>\d{{1,2}})\s*分|整)?
+      | (?P<h2>\d{{1,2}})\s*[点时](?![间候段效限长]|期(?!间))\s*(?:(?P<half>半)|(?P<mi2>\d{{1,2}})\s*分|整|正(?![式常在好]))?
     )?
     (?:\s*(?P<ampm>AM|PM|am|pm|a\.m\.|p\.m\.)(?![A-Za-z]))?
     """,
@@ -79,6 +79,7 @@ class RawPoint:
     minute: int
     second: int = 0
     year_rel: int | None = None  # 去年 -1, 今年 0, 明年 1: the year relative to publication
+    month_rel: int | None = None  # 本月 0, 下月 1, 上月 -1: the month relative to publication
 
     @property
     def has_date(self) -> bool:
@@ -164,10 +165,13 @@ def _point(g: dict[str, str | None], start: int, end: int) -> RawPoint | None:
         if not (day or rel or week):
             return None
     year_rel = _YEAR_REL.get(g["ry"] or "")
-    return RawPoint(start, end, year, month, day, rel, week, tag, period, hour, minute, _int(g["s1"]) or 0, year_rel)
+    month_rel = _MONTH_REL.get((g["rm"] or "").replace("个", "")) if g["rm"] else None
+    return RawPoint(start, end, year, month, day, rel, week, tag, period, hour, minute, _int(g["s1"]) or 0, year_rel,
+                    month_rel)
 
 
 _YEAR_REL = {"去年": -1, "今年": 0, "明年": 1, "前年": -2}
+_MONTH_REL = {"本": 0, "这": 0, "当": 0, "下": 1, "次": 1, "上": -1}
 
 
 _JOIN_RE = re.compile(r"[\s()]*(?:均为|均是|都是|皆为)?[\s()]*")
@@ -181,19 +185,19 @@ def _join(p: RawPoint, q: RawPoint) -> RawPoint | None:
             and not q.has_time and p.weekday_tag is None):
         # "12月5日22:00（周六）": a weekday written after the time tags the date before it.
         return RawPoint(p.start, q.end, p.year, p.month, p.day, p.rel, p.week, q.week[1],
-                        p.period, p.hour, p.minute, p.second, p.year_rel)
+                        p.period, p.hour, p.minute, p.second, p.year_rel, p.month_rel)
     if not p.has_date or p.has_time:
         return None
     if not q.has_date:
         return RawPoint(p.start, q.end, p.year, p.month, p.day, p.rel, p.week, p.weekday_tag,
-                        q.period or p.period, q.hour, q.minute, q.second, p.year_rel)
+                        q.period or p.period, q.hour, q.minute, q.second, p.year_rel, p.month_rel)
     if p.day is None and q.day is not None:
         return RawPoint(p.start, q.end, q.year, q.month, q.day, None, None, q.weekday_tag,
-                        q.period or p.period, q.hour, q.minute, q.second, q.year_rel)
+                        q.period or p.period, q.hour, q.minute, q.second, q.year_rel, q.month_rel)
     if p.day is not None and q.day is None and q.rel is None and q.week is not None:
         # "11月28日 本周六": the exact date wins; the weekday becomes a tag to check it.
         return RawPoint(p.start, q.end, p.year, p.month, p.day, None, None, q.week[1],
-                        q.period or p.period, q.hour, q.minute, q.second, p.year_rel)
+                        q.period or p.period, q.hour, q.minute, q.second, p.year_rel, p.month_rel)
     return None
 
 

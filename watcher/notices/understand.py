@@ -19,8 +19,8 @@ from watcher.notices.kinds import PAST_RECOVERY_RE, KindResult, classify
 from watcher.notices.model import InterfaceChange, Kind, NoticeUnderstanding
 from watcher.notices.resolve import Resolver
 from watcher.notices.timeparse import RawPoint, find_points, normalize
-from watcher.notices.vocab import DISRUPTION_RE, NORMAL_RE, STOP_RE, TECHNICAL_RE, sentence_bounds
-from watcher.notices.windows import Span, find_spans
+from watcher.notices.vocab import ARREARS_RE, DISRUPTION_RE, NORMAL_RE, STOP_RE, TECHNICAL_RE, sentence_bounds
+from watcher.notices.windows import Span, find_spans, retired
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ _CANCEL_RE = re.compile(
     r"取消[^。;\n,，]{0,40}?(?:维护|升级|停机|割接|迁移|计划|安排|演练)"
     r"|(?:维护|升级|停机|割接|迁移|计划|安排|演练)(?:工作|计划|安排)?(?:已|将|现)?(?:被)?取消|取消进行|不再进行|暂不进行|不再需要|无需进行"
 )
+_DATE_WORD_RE = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*[日号]")
 _POSTPONE_RE = re.compile(r"延期|推迟|顺延|延后|改期|暂缓|调整至|调整为|改至|改为|变更为|变更至")
 _IF_RE = re.compile(r"如|若|可能|或将|视情况|如遇|如有|一旦|必要时|倘|相应|将视|遇(?!到)|逢雨")
 _ORIGINAL_RE = re.compile(r"原定|原计划|原通知|原公告")
@@ -47,6 +48,19 @@ _WORK_RE = re.compile(
     r"维护|升级|割接|切换|切转|迁移|施工|检修|停水|停电|停气|停机|停服(?!务)|演练|测试|扩容|改造|更换|工程|调试|系统|服务器|机房"
     r"|网络|线路|设备|故障|异常|版本|更新|上线|下线|投产"
 )
+# A physical outlet that stops serving ("旗下3间流动银行自24日起暂停服务", "该网点暂停对外营业"):
+# a branch closed, not a service window, when no work on a system or supply is named (an online
+# counter, "网上营业厅", is a service).
+_OUTLET_STOP_RE = re.compile(
+    r"(?<!网上)(?<!线上)(?<!电子)(?<!掌上)(?<!手机)(?<!微信)(?<!网络)(?<!在线)(?<!智能)(?<!自助)"
+    r"(?:网点|支行|分行|营业部|营业厅|营业点|营业网点|流动银行|流动分行|门店|分店|柜台|分理处|服务点|服务中心|办事处)"
+    r"[^。;\n]{0,16}?(?:暂停|停止|关闭|停业|歇业)"
+)
+# A safety drill ("消防演练", "停电应急演练"): a drill of people or a supply, not work on a service.
+_SAFETY_DRILL_RE = re.compile(r"(?:消防|疏散|逃生|防震|地震|防灾|防汛|反恐|安全|停电|停水|应急)[^。;,\n]{0,4}?演练")
+# A clause offering other ways to be served ("客户可使用手机银行或就近的自助设备办理"): what it names
+# keeps running, so its words say nothing of work on a system.
+_ALTERNATIVE_RE = re.compile(r"[^,;。\n]*(?:可使用|可通过|改用|建议|请使用|可前往|可到|可改)[^,;。\n]*")
 _FEATURE_RE = re.compile(r"升级(?:后|为|成|至|到)|新增|新版|全新|推出|支持|体验|享受|权益")
 # A notice of a bank or a clearing house: "全部交易" there are the bank's, not the platform's.
 _BANK_RE = re.compile(r"我行|本行|银行|银联|网联|清算")
@@ -84,10 +98,14 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     body = normalize(text)
     head = normalize(title)
     points = find_points(body)
-    spans, flags, resolver = find_spans(body, points, pub, allow_open=True, allow_recovery=True)
+    t_points = find_points(head) if head else []
+    day = _title_day(t_points, pub)
+    spans, flags, resolver = find_spans(body, points, pub, allow_open=True, allow_recovery=True, day=day)
+    if day is not None and spans and any(not s.dated for s in spans):
+        # "【通知】12月5日系统维护" over "维护时间为当日0:00至6:00": the title's date, not publication's
+        resolver.note(f"hours with no date in the body read on the title's date {day.isoformat()}")
     src = body
     if not spans and head:
-        t_points = find_points(head)
         t_spans, t_flags, t_resolver = find_spans(head, t_points, pub, allow_open=True, allow_recovery=True)
         if t_spans:
             spans, flags, resolver, src = t_spans, t_flags, t_resolver, head
@@ -139,6 +157,9 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
             if m is not None and _disrupts(src, *sentence_bounds(src, s.pos)):
                 hit = hit or m
                 live.append(s)
+        if hit is not None:
+            # rows of a list whose intro words the stop ("下列功能将停用：网银：……；手机银行：……")
+            live = [s for s in ahead if s in live or layout.tied(src, s)]
         if live and hit:
             doubts.append(
                 f"read as {kind}, but {len(live)} time range(s) not yet past and disruption wording "
@@ -232,6 +253,14 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     )
 
 
+def _title_day(points: list[RawPoint], pub: date) -> date | None:
+    """The one date a title names ("12月5日系统维护", "系統維護公告(12/5)"), or None when it names
+    none or several."""
+    r = Resolver(pub)
+    days = {d for p in points if p.has_date and p.rel is None and (d := r.date_of(p, None)) is not None}
+    return days.pop() if len(days) == 1 else None
+
+
 def _today_or_ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
     return any(s.how not in ("open", "dayopen") and s.start.date() >= pub
                and DISRUPTION_RE.search(norm, *sentence_bounds(norm, s.pos)) for s in spans)
@@ -249,6 +278,15 @@ def _second_look(
     """Maintenance wording is not enough: with no dated window at all, a notice is maintenance only
     when it announces a timetable in its title; a notice whose windows all began before it was
     published and that tells of a failure or a recovery is a report after the fact."""
+    # what is left once the drill is named ("演练期间" included) must stop nothing and name no system
+    drill = _SAFETY_DRILL_RE.sub("", head + "\n" + body).replace("演练", "")
+    if _SAFETY_DRILL_RE.search(head + "\n" + body) and not (
+        STOP_RE.search(drill) or TECHNICAL_RE.search(drill) or any(p.channels for p in products)
+    ):
+        # "12月5日9点至11点进行消防演练，期间可能有警报声": people or a supply drilled, nothing stops
+        kind = k.best_besides("maintenance")
+        reasons.append(f"a safety drill, with no system named and nothing said to stop: read as {kind}")
+        return kind
     if not (TECHNICAL_RE.search(head) or TECHNICAL_RE.search(body) or any(p.channels for p in products)):
         kind = k.best_besides("maintenance")
         reasons.append(f"stops named, but no system, supply or pay service: read as {kind}")
@@ -266,6 +304,12 @@ def _second_look(
         kind = k.best_besides("maintenance")
         reasons.append(f"stops over a holiday, with no work on a system or supply: a holiday arrangement, read as {kind}")
         return kind
+    if _OUTLET_STOP_RE.search(head + "\n" + body) and not (
+        _WORK_RE.search(head) or _WORK_RE.search(_ALTERNATIVE_RE.sub("", body)) or any(p.channels for p in products)
+    ):
+        kind = k.best_besides("maintenance")
+        reasons.append(f"a branch or outlet stops serving, with no work on a system or supply: read as {kind}")
+        return kind
     if not spans:
         if recurring and "maintenance" in k.in_title:
             reasons.append("maintenance timetable (hours repeating every day or week), no dated window")
@@ -280,8 +324,9 @@ def _second_look(
         reasons.append(f"maintenance wording but no time window: read as {kind}")
         # A date still ahead in a sentence that words a disruption may be a window we could not read.
         dates = Resolver(pub)
+        # an old version retired for good, its successor in use, is no window to look for
         if any(p.has_date and (dates.date_of(p, None) or pub) >= pub
-               and _words_stop(body, *sentence_bounds(body, p.end)) for p in points):
+               and _words_stop(body, *sentence_bounds(body, p.end)) and not retired(body, p.end) for p in points):
             doubts.append("maintenance wording near a date, but no window could be read: check the notice")
         return kind
     if all(s.start.date() < pub for s in spans) and (
@@ -308,7 +353,7 @@ def _second_look(
 def _disrupts(norm: str, lo: int, hi: int) -> bool:
     """Whether ``norm[lo:hi]`` words a disruption: any wording of one, unless it only names work
     and says services run as usual ("升级期间各项业务正常办理，不受影响")."""
-    if DISRUPTION_RE.search(norm, lo, hi) is None:
+    if DISRUPTION_RE.search(norm, lo, hi) is None or ARREARS_RE.search(norm, lo, hi) is not None:
         return False
     return (STOP_RE.search(norm, lo, hi) is not None or NORMAL_RE.search(norm, lo, hi) is None
             or _EXCEPT_RE.search(norm, lo, hi) is not None)
@@ -317,7 +362,7 @@ def _disrupts(norm: str, lo: int, hi: int) -> bool:
 def _words_stop(norm: str, lo: int, hi: int) -> bool:
     """Whether ``norm[lo:hi]`` words a disruption, other than an upgrade that adds something
     ("收银台将于12月5日升级，升级后支持……", "即可升级为金卡会员")."""
-    if DISRUPTION_RE.search(norm, lo, hi) is None:
+    if DISRUPTION_RE.search(norm, lo, hi) is None or ARREARS_RE.search(norm, lo, hi) is not None:
         return False
     if STOP_RE.search(norm, lo, hi) is not None:
         return True
@@ -352,7 +397,11 @@ def _windows(
         tail_lo = ends[sentence(spans[-1].end_pos)]
         products_after = any(m.positive for m in prod.scan(norm, tail_lo, len(norm)))
     notice_postponed = _POSTPONE_RE.search(head) or _POSTPONE_RE.search(norm)
-    notice_cancelled = _CANCEL_RE.search(head) or _CANCEL_RE.search(norm)
+    # a cancellation in a sentence with a date of its own ("另，原定12月12日的维护取消") is that day's,
+    # not every window's
+    notice_cancelled = _CANCEL_RE.search(head) or any(
+        not _DATE_WORD_RE.search(norm, *sentence_bounds(norm, m.start())) for m in _CANCEL_RE.finditer(norm)
+    )
     out: list[Window] = []
     bounds: list[tuple[int, int]] = []
     missing_products = False
@@ -371,7 +420,7 @@ def _windows(
         if status is None and len(spans) == 1:
             if notice_cancelled:
                 status = "cancelled"
-            elif notice_postponed and _ORIGINAL_RE.search(norm + head):
+            elif notice_postponed and _original_work(norm + "\n" + head):
                 status = "postponed"
         chans: list[str] = []
         for p in chosen:
@@ -423,6 +472,17 @@ def _products_for(
             if found:
                 return found
     return []
+
+
+def _original_work(text: str) -> bool:
+    """Whether ``text`` tells of an original plan that is work or a stop ("原定12月5日的系统升级推迟"),
+    not of something else moved ("原定5月1日抄表的用户顺延至5月2日")."""
+    for m in _ORIGINAL_RE.finditer(text):
+        _, hi = sentence_bounds(text, m.end())
+        moved = _POSTPONE_RE.search(text, m.end(), hi)
+        if moved is None or DISRUPTION_RE.search(text, m.end(), moved.start()):
+            return True
+    return False
 
 
 def _status(norm: str, s: Span, lo: int, hi: int) -> str | None:

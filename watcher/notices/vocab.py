@@ -9,21 +9,26 @@ import re
 
 # "受影响客户" / "受影響的居民": the people a notice is for (a fire, a flood), not a service that stops.
 _PEOPLE = r"的?(?:客户|客戶|用户|民众|市民|居民|住户|人士|乘客|旅客|会员|持卡人|商户|家庭|学生)"
+# A service answering slower: "响应时间将有多次短暂延长", "访问速度变慢", "处理时效延长" (degraded).
+_SLOWER = (r"(?:响应|访问|处理|加载|到账)(?:时间|速度|时效)[^,;。\n]{0,8}?(?:延长|变长|变慢|较慢|偏慢)"
+           r"|响应(?:变慢|较慢|偏慢)|时延(?:增加|变长|较长)")
+# A supply cut off, a sale stopped, a service answering slower (闭馆 is also a closing hour: not here).
+_CUT = r"断网|断电|断水|断气|断线|掉线|停网|停售|停止售票|" + _SLOWER
 # Any wording of a service being stopped, degraded or changed over: a sentence with none of it
 # does not describe a disruption window (a time in it is a deadline, an effective date, ...).
 DISRUPTION_RE = re.compile(
     # a branch closing for a holiday (暂停营业) is business hours, not a service disruption
-    r"暂停(?!营业)|停止(?!营业|营运|运营)|中断|瞬断|闪断|停机|停运|停用|停办|停收|停水|停电|停气|停服|关服|无法|不能|不可用|不可|不支持|暂不"
+    r"暂停(?!营业(?!厅))|停止(?!营业(?!厅)|营运|运营)|中断|瞬断|闪断|停机|停运|停用|停办|停收|停水|停电|停气|停服|关服|无法|不能|不可用|不可|不支持|暂不"
     r"|缓慢|延迟|延后|延时|(?<![不无])受影响(?!" + _PEOPLE + r")|(?<![不无])受到影响(?!" + _PEOPLE + r")|(?<![不无会受到])影响|波及|不稳定|不成功|失败|维护|升级|割接|切换|切转|切到|切至"
     r"|切回|迁移|下线|关闭|关停|关机|故障|异常|施工|检修|演练|降级|停顿|暂缓|不提供|不受理|停止受理|受限|中止|卡顿|冻结|无响应|断断续续"
-    r"|间歇|不开放|登录不了|用不了|登不上|打不开|停摆|封网|停止运作|未能|暂停运作"
+    r"|间歇|不开放|登录不了|用不了|登不上|打不开|停摆|封网|停止运作|未能|暂停运作|搬迁|" + _CUT
 )
 # The part of DISRUPTION_RE that says something stops or degrades (not only that work is done:
 # 维护, 升级, 割接 ...): a sentence with one of these says what a window does to a service.
 STOP_RE = re.compile(
     r"暂停|停止|中断|瞬断|闪断|停机|停运|停用|停办|停收|停水|停电|停气|停服|关服|无法|不能|不可用|不可|不支持|暂不|缓慢|延迟|延时"
     r"|(?<![不无])受影响(?!" + _PEOPLE + r")|(?<![不无])受到影响(?!" + _PEOPLE + r")|(?<![不无会受到])影响(?!如下)|波及|不稳定|不成功|失败|下线|关闭|关停|关机|降级|停顿|暂缓|不提供|不受理|受限|中止"
-    r"|卡顿|冻结|无响应|断断续续|间歇|停止运作|不开放|登录不了|用不了|登不上|打不开|停摆|封网"
+    r"|卡顿|冻结|无响应|断断续续|间歇|停止运作|不开放|登录不了|用不了|登不上|打不开|停摆|封网|" + _CUT
 )
 # Something technical, or a service said to stop: maintenance stops a system, a supply or a service.
 # Business arrangements (a fund closing subscriptions over a holiday, branch hours) have none.
@@ -33,7 +38,7 @@ TECHNICAL_RE = re.compile(
     r"|停止服务|停止对外服务|暂停对外服务"
     # payment services: a stop of these is a service stop even with no system named
     r"|网银|网上银行|手机银行|ATM|POS|柜面|跨行|汇款|转账|交易|支付|缴费|充值|扣款|提现|清算|结算|快捷|银行卡|借记卡|信用卡"
-    r"|降级|退款|后台|入口|付款|收款|收银|储值|代收|代缴|圈存|一卡通"
+    r"|降级|退款|后台|入口|付款|收款|收银|储值|代收|代缴|代扣|代付|扣费|划扣|托收|圈存|一卡通"
     # online services of an institution: mail, sign-in, anything done on the web
     r"|邮件|邮箱|认证|网上|线上|在线"
     # apps and games: what players and users log in to
@@ -55,7 +60,7 @@ RESUME_AFTER_RE = re.compile(
     # or any short name of what comes back ("晨5时认证恢复"), as long as it is not a stop or a negation
     r"(?:[^\W\d_停暂止断闭关不未无非前后]{1,6}?[^\S\n]*)?"
     r"(?:已经|已|逐步|全面|全部|均|陆续|基本|正式|重新)*[^\S\n]*"
-    r"(?:(?P<strong>恢复|修复|解决|复机|复电|复水|复通|开服|复工)|(?P<kick>启动)|(?P<weak>开通|上线|启用|启运|开机|开放|启(?![事示]))"
+    r"(?:(?P<strong>恢复|修复|解决|排除|复机|复电|复水|复通|开服|复工)|(?P<kick>启动)|(?P<weak>开通|上线|启用|启运|开机|开放|启(?![事示]))"
     r"|(?P<done>(?:提前|前|之前|以前)?[^\S\n]*(?:完成|结束)(?!时间)))"
     r"|[^,。;\n]{0,12}?(?:完成|结束)后[^,。;\n]{0,8}?(?P<after>恢复)"
 )
@@ -64,7 +69,11 @@ UNIVERSAL_RE = re.compile(r"全部|所有|全面|各项|一切|均|各渠道")
 # Another time with a resumption later in the sentence ("……，8:00恢复交易").
 RESUME_AGAIN_RE = re.compile(r"[,、]\s*[^。;\n]{0,12}?\d{1,2}(?::\d{2}|\s*[点时])[^。;\n,]{0,4}?(?:恢复|开放|上线|启用)")
 # After a date: the same hours as the range before ("12月6日同一时段", "次日相同时间段").
-SAME_HOURS_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:同一|相同|同样)?(?:时段|时间段|时间)(?=[^\S\n]*(?:内|亦|也|将|暂停|停|[,，]))")
+SAME_HOURS_AFTER_RE = re.compile(
+    r"[^\S\n]*(?:的)?(?:同一|相同|同样)?(?:时段|时间段|时间)(?=[^\S\n]*(?:内|亦|也|将|暂停|停|[,，]))"
+    # "延期至12月19日同一时段进行"
+    r"|[^\S\n]*(?:的)?(?:同一|相同|同样)(?:时段|时间段|时间)(?=[^\S\n]*(?:进行|实施|执行|[。;]))"
+)
 # Before a time: a labelled end ("预计恢复时间：9月2日06:00").
 RESUME_BEFORE_RE = re.compile(
     r"(?:恢复时间|预计恢复|结束时间|完成时间|恢复服务时间|开放时间|(?:复电|复水|送电|送水|复机|复通|恢复供电|恢复供水)(?:时间)?|(?:停机|停服|维护|升级|暂停|割接)(?:结束|完成))"
@@ -105,6 +114,9 @@ RECURRING_BEFORE_RE = re.compile(
     # a weekday read as a point right after 每 ("每周日 01:00-04:00", "每个周二", "每月第2个周六")
     r"|每\s*个?\s*$|每月\s*的?\s*(?:第\s*\d{1,2}\s*个|最后一个)\s*$"
 )
+# A stop that happens to a customer who has not paid ("余额低于0元时……次日上午8时左右暂停供电",
+# "欠费超过30天的将停机"): a rule for accounts in arrears, not a window of the service.
+ARREARS_RE = re.compile(r"欠费|余额不足|余额低于|余额为负|余额小于|未交费|未缴费|未缴清|未及时(?:交|缴)|逾期未|未足额|超期未|拖欠")
 # A range said to run as usual ("十一假期(……)照常监控", "……期间正常服务"): no disruption.
 NORMAL_RE = re.compile(r"照常|正常服务|正常营业|正常办理|正常使用|正常运行|正常运作|不受影响|不会受到影响|可正常")
 # The end is announced later: an open start stays open rather than being dropped.
@@ -113,7 +125,9 @@ LATER_RE = re.compile(r"另行通知|另行公告|另行告知|另行公布|待�
 # "有效期：……", "报名时间为……"), not a disruption.
 OTHER_PERIOD_BEFORE_RE = re.compile(
     r"(?:活动|促销|优惠|报名|申报|征|有效|试运行|试用|体验|开放|预售|尾款|考试|领取|兑换|投票|预约|抢购|秒杀|公示|缴费|申请"
-    r"|(?<![停止])(?:办理|受理)|登记|报到|选课|入网)"
+    r"|(?<![停止])(?:办理|受理)|登记|报到|选课|入网"
+    # more periods customers act in: answering a survey, voting, confirming, drawing lots, bidding
+    r"|填答|填报|作答|答题|评教|问卷|调查|测评|申领|确认|核对|对账|抽签|抽奖|竞价|竞拍|拍卖|认购|申购|领奖|补考|面试|签到|打卡)"
     r"(?:时间|期间|日期|时段|期)\s*(?:为|是)?\s*[:(]?\s*$"
 )
 # In the clause of a range with no disruption wording: the hours of something that keeps running

@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 
 from watcher.notices import layout, vocab
 from watcher.notices import schedules as sched
-from watcher.notices.resolve import NEXT_DAY, SAME_DAY, Resolver, at, own_date, period_of
+from watcher.notices.resolve import NEXT_DAY, SAME_DAY, Resolver, at, own_date, period_of, safe_date
 from watcher.notices.timeparse import RawPoint, find_duration
 
 _SEP_RE = re.compile(
@@ -39,7 +39,10 @@ _LABEL_SEP_RE = re.compile(r"\s*[,;]?\s*(?:结束时间|截止时间|恢复时�
 _RUN_OF_DAYS_RE = re.compile(
     r"[\s)]*(?:起|开始)?[\s,]*(?:连续|一连)\s*(?P<n>\d{1,2})\s*(?:天|个?晚上)[\s,]*(?:的)?\s*(?:每日|每天|每晚|每夜|各日|每)?\s*(?:的)?\s*"
 )
-_DAILY_RE = re.compile(r"[\s),]*(?:为止|止)?[\s),]*(?:期间|内)?[\s,]*(?:的)?\s*(?:每日|每天|每晚|每夜|各日|每)\s*(?:的)?\s*$")
+# "12月5日至12月6日（共）两天，每天……": a count of the days may stand before 每天.
+_DAILY_RE = re.compile(
+    r"[\s),]*(?:为止|止)?[\s),]*(?:共\s*)?(?:\d{1,2}\s*[天日])?[\s),]*(?:期间|内)?[\s,]*(?:的)?\s*(?:每日|每天|每晚|每夜|各日|每)\s*(?:的)?\s*$"
+)
 _MAX_OPEN_TO_RESUME = timedelta(days=120)
 
 
@@ -57,12 +60,14 @@ class Span:
 
 
 def find_spans(
-    norm: str, points: list[RawPoint], published: date, *, allow_open: bool, allow_recovery: bool
+    norm: str, points: list[RawPoint], published: date, *, allow_open: bool, allow_recovery: bool,
+    day: date | None = None,
 ) -> tuple[list[Span], list[str], Resolver]:
     """Windows in ``norm``: ranges, daily ranges, start + duration, and (when ``allow_open``)
-    single start points with no end. Returns the spans, the doubts met, and the resolver (whose
-    ``last`` context can be reused for deadline dates)."""
-    r = Resolver(published)
+    single start points with no end. ``day`` is the date hours written before any date are on
+    (the one date of the title), else the publication date. Returns the spans, the doubts met, and
+    the resolver (whose ``last`` context can be reused for deadline dates)."""
+    r = Resolver(published, last=day)
     spans: list[Span] = []
     n = len(points)
     i = 0
@@ -96,15 +101,44 @@ def find_spans(
         _take_single(r, norm, p, nxt, spans, allow_open=allow_open, allow_recovery=allow_recovery)
         i += 1
     spans = _close_late(r, norm, spans)
+    spans = [_year_slip(r, s) for s in spans]
     if r.recurring:
         undated = sum(1 for s in spans if not s.dated)
         spans = [s for s in spans if s.dated]
         r.note(f"{r.recurring + undated} range(s) repeat every day or week: a timetable, not dated windows")
+    arrears = [s for s in spans if vocab.ARREARS_RE.search(norm, *vocab.sentence_bounds(norm, s.pos))]
+    if arrears:
+        r.set_aside.append(f"{len(arrears)} time(s) set aside: a stop for accounts in arrears is a rule, not a window")
+        spans = [s for s in spans if s not in arrears]
     spans = _drop_summaries(spans)
     if len(spans) > 1:
         spans = layout.drop_frames(norm, spans)
     spans.sort(key=lambda s: s.pos)
     return spans, r.flags, r
+
+
+# A window is never this long: a start this far before its end (and before publication) has a
+# slip in its written year ("2018年4月29日0:00起升级……2019年5月2日8:30恢复" in a 2019 notice).
+_LONGEST_WINDOW = timedelta(days=300)
+_SLIP_BEFORE_PUBLICATION = timedelta(days=183)
+
+
+def _year_slip(r: Resolver, s: Span) -> Span:
+    """``s`` with its start moved to the year of its end when it runs for more than 300 days across
+    the publication date and the same month and day a year later still comes before its end and
+    lies within half a year of publication; flagged for review."""
+    if s.end is None or s.end - s.start <= _LONGEST_WINDOW or s.end.date() < r.published:
+        return s
+    if r.published - s.start.date() <= _SLIP_BEFORE_PUBLICATION:
+        return s
+    for years in (1, 2):
+        moved = safe_date(s.start.year + years, s.start.month, s.start.day)
+        if moved is not None and moved < s.end.date() and abs(moved - r.published) <= _SLIP_BEFORE_PUBLICATION:
+            start = s.start.replace(year=moved.year)
+            r.flag(f"a window of more than 300 days from {s.start.date()}: read as starting {moved} (a slip "
+                   "of the year written); check the day")
+            return Span(start, s.end, s.pos, s.end_pos, s.how, s.dated, s.period)
+    return s
 
 
 def _take_run_of_days(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: list[Span]) -> int:
@@ -195,6 +229,12 @@ def _take_list(r: Resolver, points: list[RawPoint], i: int, run: int, used: int,
         r.last = days[0]
 
 
+# Between hours and the date written right after them: a comma, a bracket, a space.
+_DATE_AFTER_RE = re.compile(r"[\s,(]*")
+# A date that starts a range of its own ("……，12月5日至12月7日……") is not the hours' date.
+_RANGE_ON_RE = re.compile(r"[\s)]*(?:[-~]|至|到|起)")
+
+
 def _skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
     """Ranges that are not disruption windows: service hours, the customer's own period to act,
     and (counted in ``r.recurring``) timetables repeating every day or week."""
@@ -232,9 +272,9 @@ _RETIRE_RE = re.compile(
     r"(?:旧版|旧系统|老系统|老版本|旧版本|原系统|原版本|旧卡|老卡|旧接口"
     # "原薪酬申报系统", "老校园卡系统": a named old system
     r"|(?:原(?![定计来因])|旧|老)[^。;\n,\d]{1,10}?(?:系统|平台|版本|客户端|接口))"
-    r"[^。;\n]{0,20}?(?:停止使用|停用|下线|不再|停止服务|停止发行|关闭|废止)"
+    r"[^。;\n]{0,20}?(?:停止使用|停用|下线|不再|停止服务|停止发行|关闭|废止|无法(?:登入|登录|使用|访问))"
 )
-def _retired(norm: str, pos: int) -> bool:
+def retired(norm: str, pos: int) -> bool:
     """Whether the sentence at ``pos`` retires an old system for good, with no gap before its
     successor and no end announced later."""
     lo, hi = vocab.sentence_bounds(norm, pos)
@@ -246,6 +286,8 @@ def _retired(norm: str, pos: int) -> bool:
 # system stopped before a later launch ("旧系统7月14日起停止……新系统7月22日上线") leaves a gap.
 _SUCCESSOR_NOW_RE = re.compile(
     r"请(?:在|到|于|使用|登录|改用|通过)[^。;\n]{0,6}?新|改用|新的?[^。;\n]{0,12}?(?:重新|继续)(?:填报|办理|登录|申报|使用)"
+    # "旧版将于12月31日停止使用，请及时更新": the new version is there to update to
+    r"|请[^。;\n]{0,4}?(?:更新|升级|下载)(?!期间)|(?:更新|升级)(?:至|到|为)[^。;\n]{0,4}?(?:最新|新版)"
 )
 
 
@@ -297,11 +339,19 @@ def _clause_outside(norm: str, lo: int, hi: int) -> str:
     return outside
 
 
+# A clause that is only the name of a row before its times ("积分查询、积分兑换：").
+_ROW_NAME_RE = re.compile(r"[^\W\d_][^,;。:!?\n]{0,30}:\s*")
+
+
 def _other_clause(norm: str, lo: int, hi: int) -> bool:
     """Whether the clause holding the range ``norm[lo:hi]`` says, with no disruption wording, that
     something keeps running or names hours of a desk or a campaign."""
     outside = _clause_outside(norm, lo, hi)
     if vocab.DISRUPTION_RE.search(outside):
+        return False
+    if _ROW_NAME_RE.fullmatch(outside) and not vocab.SERVICE_HOURS_RE.search(outside) and layout.tied_at(norm, lo):
+        # "……暂停服务，安排如下：网银：0:00至3:00；积分查询、积分兑换：0:00至6:00": a row of a list of
+        # stops, named by what it stops (兑换 is a function here, not a campaign)
         return False
     if not (vocab.NORMAL_RE.search(outside) or vocab.OTHER_CLAUSE_RE.search(outside)):
         return False
@@ -349,6 +399,17 @@ def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: l
         # "3月19日-27日夜间多个时段": days with a part of the day but no hours: no window can be read.
         r.set_aside.append("time range set aside: days with a part of the day but no hours")
         return 2
+    after = points[i + 2] if i + 2 < n else None
+    if (not p.has_date and not q.has_date and after is not None and after.day is not None and not after.has_time
+            and _DATE_AFTER_RE.fullmatch(norm, q.end, after.start) and not _RANGE_ON_RE.match(norm, after.end)):
+        # "维护时间：00:00-06:00，2026年12月5日", "凌晨0点至6点（12月5日）": the date after the hours
+        d = r.date_of(after, None)
+        if d is not None:
+            r.last = d
+            span = _range(r, p, q)
+            if span is not None:
+                spans.append(Span(span.start, span.end, span.pos, after.end, span.how, True, span.period))
+            return 3
     span = _range(r, p, q)
     if span is not None:
         spans.append(span)
@@ -385,7 +446,10 @@ def _take_single(
             return
         if _MOVED_TO_RE.search(norm, max(0, p.start - 8), p.start) and _moved_day(r, norm, p, d, spans):
             return
-        if resume is not None and not stop:
+        if resume is not None and not stop and p.period is not None:
+            # "预计于12月6日上午恢复": a part of a day, no hour; no end is guessed (review)
+            r.flag(f"a resumption given only as {p.period}, no time")
+        elif resume is not None and not stop:
             r.resumptions.append(at(d, 0, 0))
             _close_open(r, spans, p, d, p.start)
         elif allow_open and stop_m is not None and stop_m.group("onward") is None and _one_day(norm, p.end):
@@ -407,7 +471,7 @@ def _take_single(
             (vocab.OPEN_AFTER_RE.match(norm, p.end) or vocab.ORIGINAL_BEFORE_RE.search(norm, max(0, p.start - 6), p.start))
             and vocab.disruption_near(norm, p.end)
         )):
-            if _retired(norm, p.start):
+            if retired(norm, p.start):
                 # "7月1日起，原薪酬申报系统停止使用，请在新的系统重新填报": retired for good, its
                 # successor already there; a later launch of something else does not end a window
                 r.set_aside.append("open start set aside: an old version or system retired for good, not a window")
@@ -494,7 +558,10 @@ def _assumed_day(r: Resolver) -> date:
 def _one_day(norm: str, pos: int) -> bool:
     """Whether the sentence at ``pos`` or the next one says the stop lasts that day only."""
     lo, hi = vocab.sentence_bounds(norm, pos)
-    _, hi2 = vocab.sentence_bounds(norm, min(len(norm), hi + 1))
+    nxt = hi + 1
+    while nxt < len(norm) and norm[nxt] in " \n":  # "。\n": the next sentence, not the empty gap
+        nxt += 1
+    _, hi2 = vocab.sentence_bounds(norm, min(len(norm), nxt))
     return vocab.WHOLE_DAY_RE.search(norm, lo, hi2) is not None
 
 
@@ -529,6 +596,12 @@ def _moved_day(r: Resolver, norm: str, p: RawPoint, d: date, spans: list[Span]) 
         return False
     k = old[-1]
     s = spans[k]
+    if not vocab.DISRUPTION_RE.search(norm, s.end_pos, p.start):
+        # "原定5月1日抄表的用户顺延至5月2日": what moves is no work or stop (a meter reading, a
+        # meeting): neither day is a window
+        del spans[k]
+        r.set_aside.append("a date moved to another day set aside: what moves is no work or stop")
+        return True
     spans[k] = Span(s.start, s.start + timedelta(days=1), s.pos, s.end_pos, "days", s.dated)
     spans.append(Span(at(d, 0, 0), at(d, 24, 0), p.start, p.end, "days", own_date(p)))
     r.last = d
@@ -640,7 +713,9 @@ def _range(r: Resolver, p: RawPoint, q: RawPoint) -> Span | None:
         d2 = d1
     dated = own_date(p) or own_date(q)
     if q.has_time:
-        eh = r.hour24(q, period_of(p) if p.has_time else None, sh if p.has_time else None, p.minute)
+        # an end on a day of its own ("（20:00-次日8:00）") does not share the start's half of the day
+        shared = period_of(p) if p.has_time and q.rel not in NEXT_DAY else None
+        eh = r.hour24(q, shared, sh if p.has_time else None, p.minute)
         end = at(d2, eh, q.minute) + (timedelta(minutes=1) if q.second == 59 else timedelta())
     elif p.has_time and q.period is not None:
         # "12月5日22:00至次日凌晨": the end is a part of a day, not a time; no end is guessed.

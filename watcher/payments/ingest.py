@@ -36,7 +36,6 @@ from aiohttp import web
 
 from huabei_watch.clock import Clock
 from huabei_watch.errors import TransientError
-from huabei_watch.events.payments import PaymentResultBatch
 from watcher.payments.signing import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_SKEW_S,
@@ -44,6 +43,7 @@ from watcher.payments.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     Rejected,
+    VerifiedBatch,
     normalised_signature,
     sign,
     signed_headers,
@@ -56,6 +56,7 @@ __all__ = [
     "TIMESTAMP_HEADER",
     "PaymentResultSink",
     "Rejected",
+    "VerifiedBatch",
     "make_payment_results_handler",
     "sign",
     "signed_headers",
@@ -70,7 +71,7 @@ _CHUNK = 65_536
 
 
 class PaymentResultSink(Protocol):
-    async def accept(self, batch: PaymentResultBatch) -> None:
+    async def accept(self, batch: VerifiedBatch) -> None:
         """Make the batch durable (e.g. publish to Kafka with acks=all).
 
         Returns only once it is durable; raises TransientError when it cannot be, right now.
@@ -101,6 +102,13 @@ class _RecentlyAccepted:
         self._seen[key] = now
         self._seen.move_to_end(key)
         self._expire(now)
+
+
+def _accepted(n: int, *, duplicate: bool = False) -> web.Response:
+    """``202 {"accepted": n}`` (``"duplicate": true`` for a repeated request), written without a
+    JSON encoder: it is the answer to every good request."""
+    body = b'{"accepted": %d, "duplicate": true}' % n if duplicate else b'{"accepted": %d}' % n
+    return web.Response(body=body, status=202, content_type="application/json")
 
 
 def _reject(exc: Rejected) -> web.Response:
@@ -158,7 +166,7 @@ def make_payment_results_handler(
         ).digest()
         mono = clock.monotonic()
         if recent.seen(key, mono):
-            return web.json_response({"accepted": len(batch.results), "duplicate": True}, status=202)
+            return _accepted(len(batch.results), duplicate=True)
         try:
             await sink.accept(batch)
         except TransientError as exc:
@@ -174,6 +182,6 @@ def make_payment_results_handler(
             return web.json_response({"error": "internal", "reason": "could not store the batch; retry later"}, status=500)
         recent.add(key, mono)
         log.info("payments.ingest_accepted", extra={"merchant": batch.merchant_id, "results": len(batch.results)})
-        return web.json_response({"accepted": len(batch.results)}, status=202)
+        return _accepted(len(batch.results))
 
     return handle

@@ -23,7 +23,6 @@ from huabei_watch.bus.kafka import MessageContext
 from huabei_watch.bus.publish import Publisher
 from huabei_watch.clock import Clock
 from huabei_watch.events import (
-    PAYMENT_RESULTS,
     PAYMENTS_ANOMALY,
     Event,
     EventData,
@@ -32,42 +31,44 @@ from huabei_watch.events import (
 )
 from watcher.payments.detector import Detector
 from watcher.payments.settings import DetectionSettings
+from watcher.payments.signing import VerifiedBatch
 
 log = logging.getLogger(__name__)
 
 
-#: Compact JSON size of one part; the record (spaced JSON, headers) stays well under the consumers'
+#: Compact JSON size of one part; the record (its headers added) stays well under the consumers'
 #: bound (``PaymentResultBatch.MAX_BYTES``) and the producer's 1 MB request limit.
 SPLIT_BYTES = 600 * 1024
 
 
-def split_to_fit(batch: PaymentResultBatch, max_bytes: int = SPLIT_BYTES) -> list[PaymentResultBatch]:
-    """``batch`` as one or more batches, each small enough to be one record (its JSON at most
-    ``max_bytes``): halved until every part fits. Deterministic, so a retried request publishes the
-    same parts (the same event ids, which the detector counts once)."""
-    if len(batch.model_dump_json()) <= max_bytes or len(batch.results) == 1:
-        return [batch]
+def split_to_fit(
+    batch: VerifiedBatch, data_json: bytes | None = None, max_bytes: int = SPLIT_BYTES
+) -> list[tuple[VerifiedBatch, bytes]]:
+    """``batch`` as one or more batches with their JSON, each small enough to be one record (its
+    JSON at most ``max_bytes``): halved until every part fits. ``data_json`` is the batch's own
+    JSON when the caller made it already. Deterministic, so a retried request publishes the same
+    parts (the same event ids, which the detector counts once)."""
+    data = batch.to_json() if data_json is None else data_json
+    if len(data) <= max_bytes or len(batch.results) == 1:
+        return [(batch, data)]
     half = len(batch.results) // 2
     parts = (batch.results[:half], batch.results[half:])
-    return [p for part in parts for p in split_to_fit(batch.model_copy(update={"results": part}), max_bytes)]
+    return [p for part in parts for p in split_to_fit(VerifiedBatch(batch.merchant_id, part), None, max_bytes)]
 
 
 class KafkaSink:
-    """The ingestion endpoint's sink: durable on Kafka before the merchant gets its 202. A batch
-    too large for one record goes as several (:func:`split_to_fit`)."""
+    """The ingestion endpoint's sink: durable on Kafka before the merchant gets its 202. The batch
+    is serialised once (its normalised JSON is the record value and what the event id hashes); a
+    batch too large for one record goes as several (:func:`split_to_fit`)."""
 
     def __init__(self, bus: Publisher, clock: Clock) -> None:
         self.bus = bus
         self.clock = clock
 
-    async def accept(self, batch: PaymentResultBatch) -> None:
+    async def accept(self, batch: VerifiedBatch) -> None:
         now = self.clock.now()
-        whole = Event.build(PAYMENT_RESULTS, batch, time=now)  # serialises the batch once, for id and record
-        if whole.data_json is not None and len(whole.data_json) <= SPLIT_BYTES:
-            await self.bus.publish(whole)
-            return
-        for part in split_to_fit(batch):
-            await self.bus.publish(Event.build(PAYMENT_RESULTS, part, time=now))
+        for part, data_json in split_to_fit(batch, batch.to_json()):
+            await self.bus.publish(PaymentResultBatch.prepare(part.merchant_id, data_json, time=now))
 
 
 class RecentIds:

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import ValidationError
 
 from huabei_watch.errors import InvalidInput
 from huabei_watch.events.bounds import MAX_DEPTH, depth_exceeds
-from huabei_watch.events.payments import PaymentResultBatch
+from huabei_watch.events.payments import BATCH_JSON, FAILURE_NEEDS_A_REASON, PaymentResultDict, reason_missing
 from huabei_watch.signing import (
     MERCHANT_HEADER,
     SIGNATURE_HEADER,
@@ -36,7 +37,7 @@ from huabei_watch.signing import (
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_SKEW_S", "MERCHANT_HEADER", "SIGNATURE_HEADER", "SIGNATURE_PREFIX",
-    "TIMESTAMP_HEADER", "Rejected", "sign", "signed_headers", "verify_request",
+    "TIMESTAMP_HEADER", "Rejected", "VerifiedBatch", "sign", "signed_headers", "verify_request",
 ]
 
 DEFAULT_MAX_SKEW_S = 300.0
@@ -75,6 +76,21 @@ def normalised_signature(headers: Mapping[str, str]) -> str:
     return _header(headers, SIGNATURE_HEADER).lower()
 
 
+@dataclass(frozen=True, slots=True)
+class VerifiedBatch:
+    """A batch that passed every check of :func:`verify_request`: signed by ``merchant_id``, whose
+    results all name that merchant and match :class:`~huabei_watch.events.payments.PaymentResult`
+    (validated into plain dicts, defaults filled in; nothing mutates them afterwards)."""
+
+    merchant_id: str
+    results: list[PaymentResultDict]
+
+    def to_json(self) -> bytes:
+        """The batch's normalised compact JSON: exactly ``PaymentResultBatch.model_dump_json()`` of
+        the same results, whatever whitespace or key order the sender used."""
+        return BATCH_JSON.dump_json({"merchant_id": self.merchant_id, "results": self.results})
+
+
 def verify_request(
     headers: Mapping[str, str],
     body: bytes,
@@ -83,7 +99,7 @@ def verify_request(
     now: datetime,
     max_skew_s: float = DEFAULT_MAX_SKEW_S,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-) -> PaymentResultBatch:
+) -> VerifiedBatch:
     """Authenticate and parse one request. Returns the batch or raises :class:`Rejected`.
 
     Header lookup is case-insensitive. The signature is checked (constant-time) before the body
@@ -115,16 +131,23 @@ def verify_request(
     if skew > max_skew_s:
         raise Rejected(401, "future_timestamp", f"timestamp is {skew:.0f}s in the future; check the sender's clock")
     try:
-        # Parsed and validated in one pass by pydantic's JSON parser, which does not recurse
-        # without bound (it stops at 200 levels). A batch that validates is 3 levels deep, so
-        # the nesting bound is measured only to explain a failure.
-        batch = PaymentResultBatch.model_validate_json(body)
+        # Parsed and validated in one pass by pydantic-core's JSON parser into plain dicts (no model
+        # per result); it does not recurse without bound (it stops at 200 levels). A batch that
+        # validates is 3 levels deep, so the nesting bound is measured only to explain a failure.
+        doc = BATCH_JSON.validate_json(body)
     except ValidationError as exc:
         if depth_exceeds(body, MAX_DEPTH):
             raise Rejected(400, "malformed_json", f"body nests JSON deeper than {MAX_DEPTH} levels") from None
         if any(e["type"] == "json_invalid" for e in exc.errors()):
             raise Rejected(400, "malformed_json", f"body is not valid JSON: {exc.errors()[0]['msg']}") from None
         raise Rejected(400, "invalid_batch", _schema_reason(exc)) from None
-    if batch.merchant_id != merchant_id or {r.merchant_id for r in batch.results} != {merchant_id}:
+    results = doc["results"]
+    others = doc["merchant_id"] != merchant_id
+    for i, r in enumerate(results):  # one pass: a schema error (400) wins over a mismatch (403)
+        if not r["success"] and reason_missing(False, r["code"], r["sub_code"], r["transport_error"]):
+            raise Rejected(400, "invalid_batch", f"batch does not match the schema: results.{i}: {FAILURE_NEEDS_A_REASON}")
+        if r["merchant_id"] != merchant_id:
+            others = True
+    if others:
         raise Rejected(403, "merchant_mismatch", f"signed by {merchant_id!r} but the batch names another merchant")
-    return batch
+    return VerifiedBatch(merchant_id, results)
