@@ -7,6 +7,8 @@ their rate-limit error codes, with two bench changes: accepted messages are coun
 trimmed deques (the test fakes rescan up to 10,000 stamps per request). Rate limits:
 
 * ``wecom``: robots ``r0``..``r<R-1>``, each at most ``L`` messages per ``W`` seconds (45009 past it);
+* ``wecom_app``: one application reaching members ``u0``..``u<R-1>`` (``--robots`` is the member
+  count), at most ``L`` calls per ``W`` seconds (45033 past it);
 * ``aliyun_sms``: the account at most ``L`` SendSms per ``W`` seconds (``isv.BUSINESS_LIMIT_CONTROL``),
   plus the fake's per-number limits.
 
@@ -31,11 +33,13 @@ from huabei_watch.clock import SystemClock
 from tests.fakes.aliyun_sms import FakeAliyunSms
 from tests.fakes.base import FakeProvider
 from tests.fakes.wecom import FakeWeCom
+from tests.fakes.wecom_app import FakeWeComApp
 
 ACCESS_KEY_ID = "bench-key-id"
 ACCESS_KEY_SECRET = "bench-key-secret"
 SIGN_NAME = "花呗助手"
 TEMPLATE = "SMS_900001"
+CORP_ID, CORP_SECRET, AGENT_ID = "bench-corp", "bench-corp-secret", 1000002
 
 
 class Counting:
@@ -78,6 +82,24 @@ class BenchWeCom(Counting, FakeWeCom):
         return super().window_allows(key, limit, self.window)  # the fake's 60 s window, scaled
 
 
+class BenchWeComApp(Counting, FakeWeComApp):
+    def __init__(self, members: int, limit: int, window: float) -> None:
+        super().__init__(SystemClock(), corp_id=CORP_ID, corp_secret=CORP_SECRET, agent_id=AGENT_ID,
+                         members={f"u{i}" for i in range(members)})
+        self._setup_counting()
+        self.limit = limit
+        self.window = window
+        self.app.middlewares.append(self._call_limit)
+
+    @web.middleware
+    async def _call_limit(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path.endswith("/message/send"):
+            if not Counting.window_allows(self, "app", self.limit, self.window):
+                return self._answer(45033, "api concurrent out of limit")
+            Counting.window_count(self, "app")
+        return await handler(request)
+
+
 class BenchAliyunSms(Counting, FakeAliyunSms):
     def __init__(self, limit: int, window: float) -> None:
         super().__init__(
@@ -113,9 +135,11 @@ def stats(fake: FakeProvider, counting: Counting) -> dict[str, Any]:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    fake: BenchWeCom | BenchAliyunSms
+    fake: BenchWeCom | BenchWeComApp | BenchAliyunSms
     if args.provider == "wecom":
         fake = BenchWeCom(args.robots, args.limit, args.window)
+    elif args.provider == "wecom_app":
+        fake = BenchWeComApp(args.robots, args.limit, args.window)
     else:
         fake = BenchAliyunSms(args.limit, args.window)
     await fake.start()
@@ -135,7 +159,7 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("provider", choices=["wecom", "aliyun_sms"])
+    ap.add_argument("provider", choices=["wecom", "wecom_app", "aliyun_sms"])
     ap.add_argument("--limit", type=int, required=True, help="messages per window (per robot / per account)")
     ap.add_argument("--window", type=float, required=True, help="window in seconds")
     ap.add_argument("--robots", type=int, default=1)

@@ -2,8 +2,9 @@
 
 **Capacity** (limits out of the way): the real notify role in an ``App`` -- embedded Kafka broker,
 the database at ``--db`` (a fresh SQLite file by default; a PostgreSQL URL gets a fresh database
-on that server), N merchants in the merchant registry, each with its own WeCom robot and phone
-number. One platform-wide outage (critical: no quiet hours) is published on the incidents topic;
+on that server), N merchants in the merchant registry, each with its own WeCom member userid (the
+application channel, ``--wecom wecom_app``, the default; ``--wecom wecom`` gives each its own
+group robot instead) and phone number. One platform-wide outage (critical: no quiet hours) is published on the incidents topic;
 the clock runs until the role has delivered all 2 x N messages (registry streamed in pages,
 planning, reservations, provider calls, confirmations, a result event on Kafka per message).
 Printed: messages/s, CPU of this process per message, CPU of the PostgreSQL server per message
@@ -42,7 +43,15 @@ import aiohttp
 from pydantic import SecretStr
 
 from bench._common import cpu_seconds, embedded_broker, header, peak_rss_mb, quiet_logs, verdict
-from bench._provider_fakes import ACCESS_KEY_ID, ACCESS_KEY_SECRET, SIGN_NAME, TEMPLATE
+from bench._provider_fakes import (
+    ACCESS_KEY_ID,
+    ACCESS_KEY_SECRET,
+    AGENT_ID,
+    CORP_ID,
+    CORP_SECRET,
+    SIGN_NAME,
+    TEMPLATE,
+)
 from consumers.notify.channels.aliyun_sms import AliyunSmsChannel
 from consumers.notify.channels.ratelimit import Rate, RateLimiter
 from consumers.notify.channels.sms_batch import BatchingSms
@@ -57,7 +66,7 @@ from huabei_watch.events import INCIDENT_OPENED, Event, Incident, IncidentKind, 
 from huabei_watch.merchants.registry import MerchantRegistry
 from huabei_watch.root.daemon import start_app
 from huabei_watch.root.settings import parse_settings
-from tests.support import drop_created_pg_databases, fresh_pg_database, migrated_database
+from tests.support import drop_created_pg_databases, eventually, fresh_pg_database, migrated_database
 
 TARGET_RATE = 3000.0
 TARGET_SHARE = 0.90
@@ -124,14 +133,16 @@ async def capacity(args: argparse.Namespace, n: int, tmp: Path, *, batching: boo
     """The whole role, limits out of the way. Returns the figures."""
     url = await fresh_database(args.db, tmp)
     db = await migrated_database(url)
-    merchants = [MerchantConfig.model_validate({"id": f"m{i:06d}", "channels": ["wecom", "sms"],
-                                                "contacts": {"wecom_robot_key": f"r{i}", "phone": phone(i)}})
+    wecom = args.wecom
+    merchants = [MerchantConfig.model_validate({"id": f"m{i:06d}", "channels": [wecom, "sms"],
+                                                "contacts": {"wecom_robot_key": f"r{i}", "wecom_userid": f"u{i}",
+                                                             "phone": phone(i)}})
                  for i in range(n)]
     for start in range(0, n, 5000):
         await MerchantRegistry(db).upsert_many(merchants[start:start + 5000], origin="import")
     await db.close()
     del merchants
-    wecom_proc, wecom_url = await start_fake("wecom", UNLIMITED, 60.0, n)
+    wecom_proc, wecom_url = await start_fake(wecom, UNLIMITED, 60.0, n)
     sms_proc, sms_url = await start_fake("aliyun_sms", UNLIMITED, 60.0, 1)
     fakes: dict[str, dict[str, Any]] = {}
     try:
@@ -144,7 +155,9 @@ async def capacity(args: argparse.Namespace, n: int, tmp: Path, *, batching: boo
                 "database": {"url": url, "pool_size": 10},
                 "sandbox": {"enabled": False},
                 "notify": {
-                    "wecom": {"base_url": wecom_url, "rate_per_minute": UNLIMITED},
+                    wecom: {"base_url": wecom_url, "rate_per_minute": UNLIMITED}
+                    | ({"corp_id": CORP_ID, "corp_secret": CORP_SECRET, "agent_id": AGENT_ID} if wecom == "wecom_app"
+                       else {}),
                     "aliyun_sms": {"base_url": sms_url, "access_key_id": ACCESS_KEY_ID,
                                    "access_key_secret": ACCESS_KEY_SECRET, "sign_name": SIGN_NAME,
                                    "default_template_code": TEMPLATE, "rate_per_minute": UNLIMITED},
@@ -155,6 +168,12 @@ async def capacity(args: argparse.Namespace, n: int, tmp: Path, *, batching: boo
             try:
                 role: Any = next(r for r in app.roles if r.name == "notify")
                 bus = app.bus
+                joined = [check for name, check in app.ready_checks.items() if name.startswith("consumer:")]
+
+                async def group_joined() -> bool:  # as in a running daemon: the clock measures the fan-out
+                    return all([await check() for check in joined])
+
+                await eventually(group_joined, timeout=120, what="the notify consumer group joined")
                 now = datetime.now(UTC)
                 event = Event.build(INCIDENT_OPENED, outage(now), time=now)
                 pg0, cpu0, t0 = postgres_cpu(), cpu_seconds(), time.perf_counter()
@@ -181,12 +200,13 @@ async def capacity(args: argparse.Namespace, n: int, tmp: Path, *, batching: boo
             finally:
                 await app.stop()
     finally:
-        fakes["wecom"] = await stop_fake(wecom_proc)
+        fakes[wecom] = await stop_fake(wecom_proc)
         fakes["aliyun_sms"] = await stop_fake(sms_proc)
     sent = counters["sent"]
     return {"n": n, "elapsed": elapsed, "rate": sent / elapsed, "cpu_ms": 1000 * cpu / max(sent, 1),
             "pg_ms": 1000 * pg / max(sent, 1), "counters": counters, "reservations": reservations,
             "statements": statements, "sms_calls": sms_calls, "reasserted": reasserted, "fakes": fakes,
+            "wecom": wecom, "wecom_calls": fakes[wecom].get("requests"),
             "postgres": url.startswith("postgresql")}
 
 
@@ -195,12 +215,14 @@ def print_capacity(label: str, r: dict[str, Any]) -> int:
     lost = sum(n - f.get("distinct_recipients", 0) for f in r["fakes"].values())
     dups = sum(f.get("recipient_duplicates", 0) for f in r["fakes"].values())
     db = "PostgreSQL" if r["postgres"] else "SQLite"
-    print(f"{label}: {n:,} merchants x (WeCom + Aliyun SMS) = {2 * n:,} messages on {db} in {r['elapsed']:.1f} s: "
+    kind = "WeCom application" if r["wecom"] == "wecom_app" else "WeCom robot"
+    print(f"{label}: {n:,} merchants x ({kind} + Aliyun SMS) = {2 * n:,} messages on {db} in {r['elapsed']:.1f} s: "
           f"{r['rate']:,.0f} messages/s; CPU {r['cpu_ms']:.2f} ms/message in the notify process"
           + (f", {r['pg_ms']:.2f} ms/message in the PostgreSQL server" if r["postgres"] else ""))
     print(f"  reservations {r['reservations']:,} for {r['counters']['sent']:,} messages sent"
           f" (re-asserted {r['reasserted']} times); store statements for reserve+confirm {r['statements']:,}; "
           f"SMS provider calls {r['sms_calls'] if r['sms_calls'] is not None else r['counters']['sent'] // 2:,}; "
+          f"WeCom calls {r['wecom_calls']:,}; "
           f"lost {lost}, duplicates {dups} (counted at the fakes)")
     return lost + dups
 
@@ -288,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--merchants", type=int, default=None)
     ap.add_argument("--reassert", type=float, default=0.0, help="re-publish the incident every S seconds")
     ap.add_argument("--unbatched", action="store_true", help="also run the baseline with batching off")
+    ap.add_argument("--wecom", choices=["wecom_app", "wecom"], default="wecom_app",
+                    help="the merchants' WeCom channel in the capacity runs: the application (member userids, "
+                    "1,000 a call) or group robots (one robot each, a call per message)")
     ap.add_argument("--baseline-merchants", type=int, default=None, help="merchants in the baseline run")
     ap.add_argument("--skip-limited", action="store_true", help="only the capacity run")
     ap.add_argument("--limited-merchants", type=int, default=None)

@@ -20,6 +20,7 @@ from huabei_watch.events import (
     MERCHANT_FINDING,
     NOTIFICATION_FAILED,
     NOTIFICATION_SENT,
+    NOTIFICATION_SENT_BATCH,
     PAYMENT_RESULTS,
     PAYMENTS_ANOMALY,
     SOURCE_DEGRADED,
@@ -35,6 +36,7 @@ from huabei_watch.events import (
     MaintenanceSignal,
     MerchantFinding,
     NotificationResult,
+    NotificationResultBatch,
     PaymentAnomaly,
     PaymentResult,
     PaymentResultBatch,
@@ -153,6 +155,17 @@ def sample_data() -> dict[str, EventData]:
             channel="wecom",
             at=NOW,
         ),
+        NOTIFICATION_SENT_BATCH: NotificationResultBatch(results=tuple(
+            NotificationResult(
+                dedupe_key=f"{m}|maint:n-20261126-1:0|announced|wecom_app",
+                recipient=m,
+                incident_ids=("maint:n-20261126-1:0",),
+                phase="announced",
+                channel="wecom_app",
+                at=NOW,
+            )
+            for m in ("m1001", "m1002")
+        )),
         NOTIFICATION_FAILED: NotificationResult(
             dedupe_key="m1001|maint:n-20261126-1:0|announced|sms",
             recipient="m1001",

@@ -21,7 +21,10 @@ The rule, per dedupe key ``"{recipient}|{incident}|{phase}|{channel}"``:
 
 A group message (several planned messages merged) reserves each part's key; parts already
 reserved are left out and the rest is rendered again, so no part is ever sent twice.
-Results are published per part key as ``huabei.notification.sent`` / ``.failed``.
+Results are published per part key as ``huabei.notification.sent`` / ``.failed``. With
+``batch_results``, the sent results of deliveries finishing in the same loop turn (a fan-out's
+batch) share one signed event, ``huabei.notification.sent.batch``, naming each key as a
+``.sent`` event would (a lone result is still a ``.sent`` event; failures are never batched).
 """
 
 from __future__ import annotations
@@ -32,10 +35,11 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from consumers.notify.batching import Coalescer
 from consumers.notify.plan import MessageGroup, PlannedMessage, channel_of
 from consumers.notify.ports import Channel, Limiter, OutboundMessage
 from huabei_watch.backoff import backoff_delay
@@ -44,7 +48,13 @@ from huabei_watch.clock import Clock
 from huabei_watch.config.types import Duration
 from huabei_watch.errors import PermanentError, TransientError
 from huabei_watch.events.base import Event
-from huabei_watch.events.notifications import NOTIFICATION_FAILED, NOTIFICATION_SENT, NotificationResult
+from huabei_watch.events.notifications import (
+    NOTIFICATION_FAILED,
+    NOTIFICATION_SENT,
+    NOTIFICATION_SENT_BATCH,
+    NotificationResult,
+    NotificationResultBatch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +207,7 @@ class Deliverer:
         renderer: Renders | None = None,
         publisher: Publisher | None = None,
         rand: Callable[[], float] = random.random,
+        batch_results: bool = False,
     ) -> None:
         if renderer is None:
             from consumers.notify.templates import Renderer
@@ -211,6 +222,8 @@ class Deliverer:
         self._renderer = renderer
         self._publisher = publisher
         self._rand = rand
+        self._sent_events: Coalescer[NotificationResult, None] | None = (
+            Coalescer(self._publish_sent, max_batch=500) if batch_results and publisher is not None else None)
         self.sent = 0
         self.failed = 0
         self.deferred = 0
@@ -409,9 +422,10 @@ class Deliverer:
         if self._publisher is None:
             return
         now = self._clock.now()
+        results = []
         for key in keys:
             recipient, incident_id, phase, _ = split_key(key)
-            data = NotificationResult(
+            results.append(NotificationResult(
                 dedupe_key=key,
                 recipient=recipient,
                 incident_ids=(incident_id,) if incident_id else (),
@@ -420,10 +434,31 @@ class Deliverer:
                 attempts=attempts,
                 error=error[:500],
                 at=now,
-            )
-            try:
-                await self._publisher.publish(Event.build(event_type, data, time=now))
-            except TransientError as exc:
-                # The message itself is recorded; a lost result event must not cause a resend.
-                self.publish_errors += 1
-                log.warning("notify.publish_failed", extra={"dedupe_key": key, "reason": exc.reason})
+            ))
+        if event_type == NOTIFICATION_SENT and self._sent_events is not None:
+            batcher = self._sent_events
+            await asyncio.gather(*(batcher.submit(r) for r in results))
+            return
+        for data in results:
+            await self._publish_one(Event.build(event_type, data, time=now), (data.dedupe_key,))
+
+    async def _publish_sent(self, results: list[NotificationResult]) -> list[None]:
+        """One event for the sent results gathered in a loop turn (a lone one: a ``.sent`` event)."""
+        now = max(r.at for r in results)
+        event: Event[Any]
+        if len(results) == 1:
+            event = Event.build(NOTIFICATION_SENT, results[0], time=now)
+        else:
+            event = Event.build(NOTIFICATION_SENT_BATCH, NotificationResultBatch(results=tuple(results)), time=now)
+        await self._publish_one(event, tuple(r.dedupe_key for r in results))
+        return [None] * len(results)
+
+    async def _publish_one(self, event: Event[Any], keys: tuple[str, ...]) -> None:
+        if self._publisher is None:
+            return
+        try:
+            await self._publisher.publish(event)
+        except TransientError as exc:
+            # The message itself is recorded; a lost result event must not cause a resend.
+            self.publish_errors += len(keys)
+            log.warning("notify.publish_failed", extra={"dedupe_key": keys[0], "keys": len(keys), "reason": exc.reason})

@@ -44,10 +44,12 @@ class Sink(Protocol):
 
 #: Deliveries at once per channel, sized by how the provider limits: robots (WeCom, DingTalk,
 #: Feishu) limit each robot, not the account, so many robots are served in parallel; SMS accounts
-#: take thousands of numbers a minute in batches (Aliyun 100, Tencent 200 numbers a call), so two
-#: batches' worth are in flight; others keep the default.
+#: take thousands of numbers a minute in batches (Aliyun 100, Tencent 200 numbers a call), so five
+#: calls' worth are in flight (the reservation, the call and the confirmation of one batch overlap
+#: the others'); the WeCom application takes 1000 members a call, so two calls' worth; others keep
+#: the default.
 DEFAULT_CONCURRENCY: dict[str, int] = {
-    "wecom": 64, "dingtalk": 64, "feishu": 32, "aliyun_sms": 200, "tencent_sms": 400,
+    "wecom": 64, "wecom_app": 2000, "dingtalk": 64, "feishu": 32, "aliyun_sms": 500, "tencent_sms": 1000,
 }
 
 
@@ -63,8 +65,9 @@ class FanOutSettings(BaseModel):
     concurrency: dict[str, int] = Field(default_factory=dict, description="Per-channel override of the above")
     batching: bool = Field(
         default=True,
-        description="Reservations and confirmations hundreds per statement, same-text SMS in batch calls; off: "
-        "one statement and one provider call per message (a provider that refuses batch calls)",
+        description="Reservations and confirmations hundreds per statement, same-text SMS and WeCom application "
+        "messages in batch calls, sent results in batch events (huabei.notification.sent.batch); off: one "
+        "statement, one provider call and one result event per message (a provider that refuses batch calls)",
     )
 
     def limit(self, channel: str) -> int:

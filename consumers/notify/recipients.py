@@ -26,6 +26,7 @@ def merchant_recipient(m: Merchant, configured: set[str], sms_route: SmsRoute) -
     """
     addresses = {
         "wecom": m.contacts.wecom_robot_key,
+        "wecom_app": m.contacts.wecom_userid,
         "wechat_oa": m.contacts.wechat_openid,
         "dingtalk": m.contacts.dingtalk_access_token,
         "feishu": m.contacts.feishu_hook,

@@ -159,6 +159,7 @@ async def create_notify_role(
     deliverer = Deliverer(
         channels, store, None, clock, settings.delivery,
         renderer=Renderer(settings.templates, settings.template_ids(), link_for=link_for), publisher=publisher,
+        batch_results=settings.fanout.batching,
     )
     fanout = FanOut(deliverer, settings.fanout)
     ops = Recipient.ops(*ops_endpoints(settings))

@@ -217,6 +217,8 @@ class SecuritySettings(Section):
 
 class MerchantContacts(Section):
     wecom_robot_key: SecretStr | None = None
+    wecom_userid: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[^|\s]+$",
+                                     description="The merchant's member userid in the corp (WeCom application messages)")
     wechat_openid: str | None = None
     phone: str | None = Field(default=None, pattern=r"^\+?\d{6,15}$")
     dingtalk_access_token: SecretStr | None = None
@@ -227,10 +229,10 @@ class MerchantContacts(Section):
 
 #: Notification channel names a merchant may list (``sms``: the deployment's SMS provider order;
 #: ``aliyun_sms`` / ``tencent_sms``: that provider, several in the order listed).
-MERCHANT_CHANNELS = ("wecom", "sms", "aliyun_sms", "tencent_sms", "wechat_oa", "dingtalk", "feishu", "webhook",
+MERCHANT_CHANNELS = ("wecom", "wecom_app", "sms", "aliyun_sms", "tencent_sms", "wechat_oa", "dingtalk", "feishu", "webhook",
                      "console", "file")
 #: The contact each channel sends to.
-CHANNEL_CONTACT = {"wecom": "wecom_robot_key", "sms": "phone", "aliyun_sms": "phone", "tencent_sms": "phone",
+CHANNEL_CONTACT = {"wecom": "wecom_robot_key", "wecom_app": "wecom_userid", "sms": "phone", "aliyun_sms": "phone", "tencent_sms": "phone",
                    "wechat_oa": "wechat_openid", "dingtalk": "dingtalk_access_token", "feishu": "feishu_hook",
                    "webhook": "webhook_url"}
 

@@ -24,7 +24,13 @@ from huabei_watch.events.incidents import (
     IncidentKind,
     Phase,
 )
-from huabei_watch.events.notifications import NOTIFICATION_FAILED, NOTIFICATION_SENT, NotificationResult
+from huabei_watch.events.notifications import (
+    NOTIFICATION_FAILED,
+    NOTIFICATION_SENT,
+    NOTIFICATION_SENT_BATCH,
+    NotificationResult,
+    NotificationResultBatch,
+)
 from huabei_watch.events.payments import PAYMENT_RESULTS, PaymentResult, PaymentResultBatch
 from huabei_watch.events.signals import (
     ANNOUNCEMENT_PUBLISHED,
@@ -51,10 +57,10 @@ __all__ = [
     "ANNOUNCEMENT_PUBLISHED", "CASHIER_CHANGED", "HEALTH_DOWN", "HEALTH_UP", "HUABEI_CHANNELS",
     "INCIDENT_CANCELLED", "INCIDENT_OPENED", "INCIDENT_RESOLVED", "INCIDENT_UPDATED",
     "MAINTENANCE_CANCELLED", "MAINTENANCE_SCHEDULED", "MAINTENANCE_UPDATED", "MERCHANT_FINDING",
-    "NOTIFICATION_FAILED", "NOTIFICATION_SENT", "PAYMENTS_ANOMALY", "PAYMENT_RESULTS", "PCREDIT",
+    "NOTIFICATION_FAILED", "NOTIFICATION_SENT", "NOTIFICATION_SENT_BATCH", "PAYMENTS_ANOMALY", "PAYMENT_RESULTS", "PCREDIT",
     "PCREDIT_INSTALLMENT", "REGISTRY", "SOURCE_DEGRADED", "SOURCE_RECOVERED", "SPEC_SOURCE",
     "AnnouncementPublished", "CashierChange", "Cause", "Event", "EventData", "HealthChange", "Incident",
-    "IncidentKind", "MaintenanceSignal", "MerchantFinding", "NotificationResult", "PaymentAnomaly",
+    "IncidentKind", "MaintenanceSignal", "MerchantFinding", "NotificationResult", "NotificationResultBatch", "PaymentAnomaly",
     "PaymentResult", "PaymentResultBatch", "Phase", "ProbeObservation", "Record", "Scope", "ScopeKind",
     "SourceStatus", "Topics", "Window", "decode", "encode", "event_id", "register",
 ]

@@ -31,6 +31,7 @@ class MerchantAccess:
 @dataclass(frozen=True, slots=True)
 class Contacts:
     wecom_robot_key: str | None = None
+    wecom_userid: str | None = None
     wechat_openid: str | None = None
     phone: str | None = None
     dingtalk_access_token: str | None = None

@@ -41,8 +41,10 @@ merchants_table = Table(
 CSV_COLUMNS = (
     "id", "name", "mode", "token", "payments_secret", "cashier_webhook", "webhook_secret", "plugin", "channels",
     "wecom_robot_key", "wechat_openid", "phone", "dingtalk_access_token", "feishu_hook", "webhook_url", "email",
+    "wecom_userid",
 )
-_CONTACT_KEYS = ("wecom_robot_key", "wechat_openid", "phone", "dingtalk_access_token", "feishu_hook", "webhook_url", "email")
+_CONTACT_KEYS = ("wecom_robot_key", "wechat_openid", "phone", "dingtalk_access_token", "feishu_hook", "webhook_url", "email",
+                 "wecom_userid")
 
 
 def _secret(v: Any) -> str | None:

@@ -37,3 +37,31 @@ async def test_same_text_sms_go_in_batches_and_each_number_is_told_once(
         assert w.tencent.requests <= 2 * (TENCENT // 200 + 1) and w.tencent.batch_calls >= TENCENT // 200
         store = role(w.app, "notify").deliverer.store
         assert store.batches <= (ALIYUN + TENCENT) // 20  # reservations and confirmations in batches
+
+
+WECOM_MEMBERS = 1500
+
+
+async def test_same_text_wecom_app_messages_go_in_batches_and_refused_members_are_recorded_failed(
+    broker: EmbeddedBroker, bus: Bus, tmp_path: Path
+) -> None:
+    merchants = [{"id": f"w{i:04d}", "channels": ["wecom_app"], "contacts": {"wecom_userid": f"User{i:04d}"}}
+                 for i in range(WECOM_MEMBERS)]
+    known = {f"User{i:04d}" for i in range(WECOM_MEMBERS) if i % 100 != 0}  # every 100th left the corp
+    async with notify_world(tmp_path, bus.topics.prefix, broker, merchants=merchants, notify={"wecom_app": {}},
+                            robots=set(), members=known) as w:
+        status, _ = await post_json(w.app, "/v1/incidents", {"title": "花呗异常", "summary_zh": "花呗暂时不可用"})
+        assert status == 201
+        notify = role(w.app, "notify")
+        await eventually(lambda: notify.deliverer.sent + notify.deliverer.failed == WECOM_MEMBERS,
+                         timeout=60, what="every member told or recorded failed")
+        await notify_idle(notify)
+        assert w.wecom_app.count_by_recipient() == dict.fromkeys(known, 1)
+        assert w.wecom_app.requests <= 2 * (WECOM_MEMBERS // 1000 + 1)  # up to 1,000 members a call
+        dead = await notify.deliverer.store.dead_letters(100)
+        assert sorted(d.recipient for d in dead) == [f"w{i:04d}" for i in range(0, WECOM_MEMBERS, 100)]
+        assert all("invaliduser" in d.last_error for d in dead), dead[0].last_error
+        # Re-planning the incident sends nothing again, to the told members or the refused ones.
+        await notify.replan_open()
+        await notify_idle(notify)
+        assert w.wecom_app.count_by_recipient() == dict.fromkeys(known, 1)

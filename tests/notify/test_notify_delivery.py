@@ -16,15 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from consumers.notify.delivery import Deliverer, DeliverySettings
 from consumers.notify.plan import Endpoint, MessageGroup, PlannedMessage, PlanSettings, Recipient, plan_for
 from consumers.notify.ports import OutboundMessage, SendReceipt
-from consumers.notify.store import SqlDeliveryStore
+from consumers.notify.store import CoalescingStore, SqlDeliveryStore
 from consumers.notify.templates import Renderer
 from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.events import (
     NOTIFICATION_FAILED,
     NOTIFICATION_SENT,
+    NOTIFICATION_SENT_BATCH,
     Incident,
     IncidentKind,
     NotificationResult,
+    NotificationResultBatch,
     Phase,
 )
 from tests.fakes.bus import RecordingPublisher
@@ -85,17 +87,20 @@ class Rig:
         settings: DeliverySettings = SETTINGS,
         name: str = "sms",
         rand: float = 0.5,
+        batch_results: bool = False,
     ) -> Deliverer:
         chan = channel if channel is not None else self.channel(name)
+        store = self.store()
         return Deliverer(
             {name: chan},  # type: ignore[dict-item]
-            self.store(),
+            CoalescingStore(store) if batch_results else store,
             None,
             self.clock,
             settings,
             self.sleep,
             publisher=self.publisher,
             rand=lambda: rand,
+            batch_results=batch_results,
         )
 
     def results(self, event_type: str) -> list[NotificationResult]:
@@ -367,3 +372,27 @@ async def test_every_attempt_passes_the_shared_limiter(rig: Rig) -> None:
     deliverer = Deliverer({"sms": rig.channel()}, rig.store(), limiter, rig.clock, SETTINGS, rig.sleep)
     assert (await deliverer.deliver(msg)).status == "sent"
     assert limiter.keys == ["sms", "sms", "sms"]
+
+
+async def test_batched_results_name_every_key_once_in_far_fewer_events(rig: Rig) -> None:
+    batch = messages(40)
+    deliverer = rig.deliverer(batch_results=True)
+    outcomes = await asyncio.gather(*(deliverer.deliver(m) for m in batch))
+    assert [o.status for o in outcomes] == ["sent"] * 40
+    batches = [e.data for e in rig.publisher.events if e.type == NOTIFICATION_SENT_BATCH]
+    assert all(isinstance(b, NotificationResultBatch) for b in batches)
+    named = [r.dedupe_key for b in batches if isinstance(b, NotificationResultBatch) for r in b.results]
+    named += [r.dedupe_key for r in rig.results(NOTIFICATION_SENT)]
+    assert sorted(named) == sorted(m.dedupe_key for m in batch)  # each key once, in a batch or alone
+    assert len(rig.publisher.events) <= 10
+    assert all(r.incident_ids == ("out-1",) and r.channel == "sms"
+               for b in batches if isinstance(b, NotificationResultBatch) for r in b.results)
+
+
+async def test_failures_are_never_batched(rig: Rig) -> None:
+    deliverer = rig.deliverer(batch_results=True)
+    batch = messages(5)
+    rig.provider.rejected = {m.address for m in batch}
+    await asyncio.gather(*(deliverer.deliver(m) for m in batch))
+    assert sorted(r.dedupe_key for r in rig.results(NOTIFICATION_FAILED)) == sorted(m.dedupe_key for m in batch)
+    assert not [e for e in rig.publisher.events if e.type == NOTIFICATION_SENT_BATCH]

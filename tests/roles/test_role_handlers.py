@@ -29,6 +29,8 @@ from huabei_watch.events import (
     Event,
     HealthChange,
     Incident,
+    NotificationResult,
+    NotificationResultBatch,
     PaymentResult,
     PaymentResultBatch,
     Phase,
@@ -173,7 +175,9 @@ async def test_notify_handler_tells_ops_and_every_merchant_once(rig: Rig, tmp_pa
     recipients = sorted(line["recipient"] for line in lines)
     assert recipients == sorted({"ops", "m-auto", "m-notify"})
     sent = [e.data for e in rig.bus.published(rig.topics.notifications)]
-    assert len(sent) == len(lines)
+    named = [r.dedupe_key for d in sent
+             for r in (d.results if isinstance(d, NotificationResultBatch) else (d,)) if isinstance(r, NotificationResult)]
+    assert len(named) == len(set(named)) == len(lines)  # each message named once, alone or in a batch
     await notify.stop()
 
 

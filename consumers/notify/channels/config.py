@@ -22,16 +22,17 @@ from consumers.notify.channels.dingtalk import DINGTALK_BASE_URL, DingTalkChanne
 from consumers.notify.channels.feishu import FEISHU_BASE_URL, FeishuChannel
 from consumers.notify.channels.file import FileChannel
 from consumers.notify.channels.ratelimit import Limiter, Rate, RateLimiter, SleepFn
-from consumers.notify.channels.sms_batch import BatchingSms
+from consumers.notify.channels.sms_batch import BatchingChannel, BatchingSms
 from consumers.notify.channels.tencent_sms import TENCENT_SMS_BASE_URL, TencentSmsChannel
 from consumers.notify.channels.webhook import WebhookChannel
 from consumers.notify.channels.wechat_oa import WECHAT_BASE_URL, WeChatOAChannel
 from consumers.notify.channels.wecom import WECOM_BASE_URL, WeComChannel
+from consumers.notify.channels.wecom_app import WECOM_APP_BASE_URL, WeComAppChannel
 from huabei_watch.clock import Clock
 from huabei_watch.config.types import Duration
 
 #: Every channel name a merchant or the ops route may use (``sms`` means the SMS provider route).
-CHANNEL_NAMES = ("wecom", "wechat_oa", "aliyun_sms", "tencent_sms", "dingtalk", "feishu", "webhook", "console", "file")
+CHANNEL_NAMES = ("wecom", "wecom_app", "wechat_oa", "aliyun_sms", "tencent_sms", "dingtalk", "feishu", "webhook", "console", "file")
 SMS_PROVIDERS = ("aliyun_sms", "tencent_sms")
 
 
@@ -63,6 +64,18 @@ class WeComConfig(_HttpChannelConfig):
     base_url: str = WECOM_BASE_URL
     default_key: SecretStr | None = Field(None, description="Robot key used when a message has no address (ops)")
     rate_per_minute: int | None = Field(20, ge=1, description="WeCom: 20 messages a minute per robot")
+
+
+class WeComAppConfig(_HttpChannelConfig):
+    """``[notify.wecom_app]``: WeCom application messages (``message/send``) to members of the
+    corp. Merchants give their member userid (``contacts.wecom_userid``); messages with the same
+    text go up to 1000 members a call when batching is on."""
+
+    base_url: str = WECOM_APP_BASE_URL
+    corp_id: str = Field(min_length=1, description="The corp id (企业ID)")
+    corp_secret: SecretStr = Field(description="The application's secret")
+    agent_id: int = Field(ge=0, description="The application's agentid")
+    token_margin_seconds: Annotated[float, Duration(ge=0, le=3600)] = Field(300.0, description="Refresh the token this long before it expires")
 
 
 class WeChatOAConfig(_HttpChannelConfig):
@@ -159,6 +172,7 @@ class ChannelsConfig(_Model):
     """The channel tables of ``[notify]``."""
 
     wecom: WeComConfig | None = None
+    wecom_app: WeComAppConfig | None = None
     wechat_oa: WeChatOAConfig | None = None
     aliyun_sms: AliyunSmsConfig | None = None
     tencent_sms: TencentSmsConfig | None = None
@@ -201,7 +215,7 @@ class ChannelsConfig(_Model):
     def rates(self) -> dict[str, tuple[Rate, ...]]:
         """Limiter rules per channel name, for every enabled HTTP channel that has some."""
         out: dict[str, tuple[Rate, ...]] = {}
-        for name in ("wecom", "wechat_oa", "aliyun_sms", "tencent_sms", "dingtalk", "feishu", "webhook"):
+        for name in ("wecom", "wecom_app", "wechat_oa", "aliyun_sms", "tencent_sms", "dingtalk", "feishu", "webhook"):
             table = getattr(self, name)
             if isinstance(table, _HttpChannelConfig) and table.enabled and table.rates():
                 out[name] = table.rates()
@@ -217,7 +231,8 @@ def build_channels(
     sleep: SleepFn = asyncio.sleep,
     batch_sms: bool = True,
 ) -> dict[str, Channel]:
-    """Every enabled channel, keyed by name. All share one limiter (built from ``cfg.rates()``
+    """Every enabled channel, keyed by name (``batch_sms``: same-text SMS and WeCom application
+    messages share provider calls). All share one limiter (built from ``cfg.rates()``
     unless given), so a process never exceeds a provider's limit whatever the fan-out."""
     shared: Limiter = limiter if limiter is not None else RateLimiter(clock, cfg.rates(), sleep=sleep)
     out: dict[str, Channel] = {}
@@ -225,6 +240,13 @@ def build_channels(
         c = cfg.wecom
         out["wecom"] = WeComChannel(session, clock, base_url=c.base_url, default_key=c.default_key,
                                     limiter=shared, timeout=c.timeout_seconds)
+    if cfg.wecom_app and cfg.wecom_app.enabled:
+        wa = cfg.wecom_app
+        app = WeComAppChannel(
+            session, clock, corp_id=wa.corp_id, corp_secret=wa.corp_secret, agent_id=wa.agent_id,
+            base_url=wa.base_url, token_margin=wa.token_margin_seconds, limiter=shared, timeout=wa.timeout_seconds,
+        )
+        out["wecom_app"] = BatchingChannel(app, key=app.batch_key) if batch_sms else app
     if cfg.wechat_oa and cfg.wechat_oa.enabled:
         w = cfg.wechat_oa
         out["wechat_oa"] = WeChatOAChannel(

@@ -1,16 +1,20 @@
-"""SMS in batches: concurrent sends with the same template and parameters become one provider call.
+"""Same text, many recipients: concurrent sends with the same text become one provider call.
 
 Wraps a provider channel that has ``send_batch`` and ``max_batch`` (Aliyun ``SendBatchSms``, 100
-numbers; Tencent ``SendSms``, 200 numbers in ``PhoneNumberSet``). Sends made while the event loop
-runs other deliveries are grouped by (template id, parameters) -- the text is the same -- and cut
-into chunks of at most ``max_batch`` numbers, a number at most once per chunk; each caller gets its
-own number's result, so each number is still recorded once by the delivery layer. A lone send is
-an ordinary one-number call. The provider limiter is asked once per call.
+numbers; Tencent ``SendSms``, 200 numbers in ``PhoneNumberSet``; WeCom application
+``message/send``, 1000 members in ``touser``). Sends made while the event loop runs other
+deliveries are grouped by their text -- ``key(msg)``: for SMS the template id and parameters, for
+WeCom the rendered markdown -- and cut into chunks of at most ``max_batch`` recipients, a recipient
+at most once per chunk; each caller gets its own recipient's result, so each recipient is still
+recorded once by the delivery layer (a recipient the provider refused gets its own
+PermanentError). A lone send is an ordinary one-recipient call. The provider limiter is asked once
+per call.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Hashable
 from typing import Protocol
 
 from consumers.notify.batching import Coalescer
@@ -29,13 +33,18 @@ class BatchSender(Protocol):
     async def send_batch(self, msgs: list[OutboundMessage]) -> list[Result]: ...
 
 
-def chunks(msgs: list[OutboundMessage], size: int) -> list[list[int]]:
-    """Indexes of ``msgs`` grouped by identical text (template and parameters), each chunk at most
-    ``size`` long with a number at most once."""
+def sms_text(msg: OutboundMessage) -> Hashable:
+    """The text of an SMS: its template and parameters."""
+    return (msg.template_id, msg.template_params)
+
+
+def chunks(msgs: list[OutboundMessage], size: int, key: Callable[[OutboundMessage], Hashable] = sms_text) -> list[list[int]]:
+    """Indexes of ``msgs`` grouped by identical text (``key``), each chunk at most ``size`` long
+    with a recipient at most once."""
     out: list[list[int]] = []
-    open_chunks: dict[tuple[str | None, tuple[tuple[str, str], ...]], list[tuple[list[int], set[str]]]] = {}
+    open_chunks: dict[Hashable, list[tuple[list[int], set[str]]]] = {}
     for i, m in enumerate(msgs):
-        same = open_chunks.setdefault((m.template_id, m.template_params), [])
+        same = open_chunks.setdefault(key(m), [])
         for idx, numbers in same:
             if len(idx) < size and m.address not in numbers:
                 idx.append(i)
@@ -48,12 +57,16 @@ def chunks(msgs: list[OutboundMessage], size: int) -> list[list[int]]:
     return out
 
 
-class BatchingSms:
-    """A :class:`~consumers.notify.channels.base.Channel` over a batch-capable SMS channel."""
+class BatchingChannel:
+    """A :class:`~consumers.notify.channels.base.Channel` over a batch-capable channel; ``key``
+    tells messages with the same text apart (default: the SMS template and parameters)."""
 
-    def __init__(self, inner: BatchSender, *, max_pending: int = 2000) -> None:
+    def __init__(
+        self, inner: BatchSender, *, max_pending: int = 2000, key: Callable[[OutboundMessage], Hashable] = sms_text
+    ) -> None:
         self.name = inner.name
         self._inner = inner
+        self._key = key
         self._coalescer: Coalescer[OutboundMessage, Result] = Coalescer(self._flush, max_batch=max_pending)
         self.calls = 0
 
@@ -77,5 +90,9 @@ class BatchingSms:
             for i, answer in zip(idx, answers, strict=True):
                 results[i] = answer
 
-        await asyncio.gather(*(one(idx) for idx in chunks(msgs, self._inner.max_batch)))
+        await asyncio.gather(*(one(idx) for idx in chunks(msgs, self._inner.max_batch, self._key)))
         return [r if r is not None else TransientError(f"{self.name}: no answer") for r in results]
+
+
+#: The SMS wrapper (same class; the default key is the SMS text).
+BatchingSms = BatchingChannel
