@@ -47,8 +47,9 @@ def label(norm: str, lo: int, pos: int) -> str:
     when the time is introduced by a heading ("维护时间："), a verb ("将于") or nothing."""
     before = norm[lo:pos].rstrip()
     # a name followed by a colon ("经银联……转接的借记卡业务：7月30日……") is a row's name even when long
-    longest = 40 if before.endswith(":") else 16
-    while before.endswith((":", "】", "|", "(")):
+    # so is one followed by a dash ("FAST转账及PayNow服务——11月16日凌晨12:00至5:00")
+    longest = 40 if before.endswith((":", "—")) else 16
+    while before.endswith((":", "】", "|", "(", "—")):
         before = before[:-1].rstrip()
     cut = max((m.end() for m in _SEGMENT_END.finditer(before)), default=0)
     seg = _MARKERS.sub("", before[cut:]).strip()

@@ -82,6 +82,21 @@ _BEIJING_RE = re.compile(r"[(]?\s*北京时间\s*[)]?|[(]?\s*GMT\s*\+\s*8\s*[)]?
 # Characters NFKC leaves alone but notices use as punctuation: ratio colon, dashes, ideographic
 # full stop variants.
 _PUNCT = str.maketrans({"∶": ":", "﹕": ":", "–": "-", "―": "-", "─": "-", "〜": "~", "～": "~", "｜": "|"})
+# A day written with an English month name, as pages translated or bilingual keep it ("02-May (Sat)",
+# "2 May 2026", "May 2, 2026", "Nov. 9"): read as "[2026年]5月2日".
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MON = r"(?P<mon>(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?)"
+_EN_DAY_RE = re.compile(
+    r"(?<![A-Za-z\d])(?:(?P<d1>\d{1,2})(?:st|nd|rd|th)?[- ]" + _MON + r"(?:[- ,]+(?P<y1>\d{4}))?"
+    r"|" + _MON.replace("mon>", "mon2>") + r" (?P<d2>\d{1,2})(?:st|nd|rd|th)?(?:, ?(?P<y2>\d{4}))?)(?![A-Za-z\d])"
+)
+# A zone marker between a start and the range word ("18:00 GMT至11月19日02:00 GMT"): written once,
+# after the end, so the range reads as one and the zone still applies to it.
+_ZONE_MARK = r"(?:UTC|GMT)(?:\s?[+-]\s?\d{1,2}(?::?\d{2})?)?|PST|PDT|EST|EDT|CET|CEST|JST|KST"
+_ZONE_MID_RE = re.compile(
+    r"(?<=\d:\d\d) ?\(?(?P<z>" + _ZONE_MARK + r")\)? ?(?P<to>至|到|-|~)(?P<rest>[^。;\n]{0,24}?\d{1,2}:\d{2})"
+    r"(?P<tail> ?\(?(?:" + _ZONE_MARK + r"))?"
+)
 _PUNCT_HINT_RE = re.compile("[∶﹕–―─〜～｜]")
 # Traditional text is recognised by characters that never appear in Simplified notices (every
 # character of the development set and the table cases that OpenCC's t2s changes, 456 of them, so
@@ -138,6 +153,10 @@ def normalize(text: str) -> str:
     if "北京时间" in t or "GMT" in t or "UTC" in t:
         # "（北京时间12月6日0:00-2:00）" keeps its opening bracket: what follows is a restatement
         t = _BEIJING_RE.sub(lambda m: "(" if m.group().startswith("(") and not m.group().endswith(")") else " ", t)
+    if _EN_DAY_RE.search(t):
+        t = _EN_DAY_RE.sub(_en_day, t)
+    if "T" in t or "ST" in t:
+        t = _ZONE_MID_RE.sub(lambda m: f"{m['to']}{m['rest']}{m['tail'] or ' ' + m['z']}", t)
     if "连续" in t or "一连" in t:
         t = _RUN_OF_DAYS_RE.sub(r"\1\2天", t)
     t = _CN_NUM_RE.sub(_num_sub, t)
@@ -163,3 +182,11 @@ def normalize(text: str) -> str:
 def _shared_hour(m: re.Match[str]) -> str:
     unit = m.string[m.end(3) :].lstrip()[:1]
     return f"{m.group(1)}{unit}{m.group(2)}{m.group(3)}"
+
+
+def _en_day(m: re.Match[str]) -> str:
+    mon = _MONTHS.index((m["mon"] or m["mon2"])[:3].lower()) + 1
+    day, year = (m["d1"], m["y1"]) if m["d1"] else (m["d2"], m["y2"])
+    if not 1 <= int(day) <= 31:
+        return m.group()
+    return (f"{year}年" if year else "") + f"{mon}月{int(day)}日"

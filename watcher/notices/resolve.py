@@ -25,6 +25,7 @@ REL_OFFSET = {"今天": 0, "今日": 0, "即日": 0, "今": 0, "今晚": 0, "今
               "前天": -2}
 NEXT_DAY = frozenset({"次日", "翌日", "次晨", "翌晨", "第二天", "隔天", "隔日"})
 SAME_DAY = frozenset({"当天", "当日", "当晚", "同日", "同一天"})
+_SAME_DATE = frozenset({"同日", "同一天"})
 _HALF_YEAR = timedelta(days=183)
 _DAY_ALONE_SLACK = timedelta(days=10)
 
@@ -52,7 +53,9 @@ def own_date(p: RawPoint) -> bool:
     if p.day is not None:
         return True
     if p.rel is not None:
-        return p.rel not in NEXT_DAY and p.rel not in SAME_DAY
+        # 同日 points back at a date written before it ("12月6日……；同日01:00至10:30……"), never at
+        # "every such day" as 当天 after a weekday may
+        return p.rel in _SAME_DATE or (p.rel not in NEXT_DAY and p.rel not in SAME_DAY)
     return p.week is not None and p.week[0] is not None
 
 

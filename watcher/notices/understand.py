@@ -30,6 +30,8 @@ _CANCEL_RE = re.compile(
     r"取消[^。;\n,，]{0,40}?(?:维护|升级|停机|割接|迁移|计划|安排|演练)"
     r"|(?:维护|升级|停机|割接|迁移|计划|安排|演练)(?:工作|计划|安排)?(?:已|将|现)?(?:被)?取消|取消进行|不再进行|暂不进行|不再需要|无需进行"
 )
+# A row of a timetable marked called off right after its times ("……01:00 GMT(*已取消*)", "(取消)").
+_CANCELLED_AFTER_RE = re.compile(r"[^\S\n]*(?:[A-Z]{3}(?:[+-]\d{1,2})?[^\S\n]*)?[(*][^\S\n*]*\*?(?:已经?|现已)?取消")
 _DATE_WORD_RE = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*[日号]")
 _POSTPONE_RE = re.compile(r"延期|推迟|顺延|延后|改期|暂缓|调整至|调整为|改至|改为|变更为|变更至")
 _IF_RE = re.compile(r"如|若|可能|或将|视情况|如遇|如有|一旦|必要时|倘|相应|将视|遇(?!到)|逢雨")
@@ -62,6 +64,13 @@ _SAFETY_DRILL_RE = re.compile(r"(?:消防|疏散|逃生|防震|地震|防灾|防
 # keeps running, so its words say nothing of work on a system.
 _ALTERNATIVE_RE = re.compile(r"[^,;。\n]*(?:可使用|可通过|改用|建议|请使用|可前往|可到|可改)[^,;。\n]*")
 _FEATURE_RE = re.compile(r"升级(?:后|为|成|至|到)|新增|新版|全新|推出|支持|体验|享受|权益")
+# Work on a system named as such (not a product upgraded for customers: "升级为金卡").
+_SYSTEM_WORK_RE = re.compile(
+    r"(?:系统|平台|主机|机房|网络|服务器|伺服器)[^。;\n]{0,8}?(?:维护|升级|割接|切换|迁移|整并|整合|停机|作业|演练)"
+    r"|(?:维护|升级|割接|切换|迁移|整并)[^。;\n]{0,8}?(?:系统|平台|主机|机房|服务器|伺服器)|维护作业|停机维护"
+)
+# A stop said to be temporary: paused, interrupted, or to come back ("暂停……直至完成为止", "恢复时间另行通知").
+_TEMPORARY_RE = re.compile(r"暂|中断|恢复|直至|直到")
 # A notice of a bank or a clearing house: "全部交易" there are the bank's, not the platform's.
 _BANK_RE = re.compile(r"我行|本行|银行|银联|网联|清算")
 _ACTION_KINDS = frozenset({"maintenance", "outage"})
@@ -112,6 +121,7 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     spans, zone_notes = zones.to_beijing(src, spans)
     for note in zone_notes:
         resolver.note(note)
+    place = None if zone_notes or not spans else zones.elsewhere(head + "\n" + body)
     if len(spans) > _MAX_WINDOWS:
         flags = [*flags, f"{len(spans)} time ranges found; only the first {_MAX_WINDOWS} kept"]
         spans = spans[:_MAX_WINDOWS]
@@ -148,22 +158,19 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     if kind not in _WINDOW_KINDS and spans:
         # Never silent: ranges still ahead plus wording of disruption go to a person, with the ranges.
         # a range whose own clause says the work is done ("已于今日2:00至4:00完成系统维护") is over
-        ahead = [s for s in spans if s.how != "open" and (s.end or s.start).date() >= pub
-                 and not (s.start.date() <= pub and reports.said_done(src, *reports.clause_bounds(src, s.pos, s.end_pos)))]
-        hit = None
-        live = []
-        for s in ahead:
-            m = DISRUPTION_RE.search(src, *sentence_bounds(src, s.pos))
-            if m is not None and _disrupts(src, *sentence_bounds(src, s.pos)):
-                hit = hit or m
-                live.append(s)
-        if hit is not None:
-            # rows of a list whose intro words the stop ("下列功能将停用：网银：……；手机银行：……")
-            live = [s for s in ahead if s in live or layout.tied(src, s)]
-        if live and hit:
+        live, hit = _live(src, head, spans, pub)
+        ahead = bool(_ahead(src, spans, pub))
+        if live and hit and kind in ("fee_policy", "other") and any(_works_and_stops(src, s) for s in live):
+            # a section of a fee or policy notice that announces work with a stop ("另为配合系统整并升级
+            # 作业，自12月30日23:00起暂停网络刷卡验证服务"): the rest of the notice does not make it none
+            doubts.append(f"read as {kind}, but a sentence announces work on a system with a stop in a time "
+                          "range not yet past: read as maintenance")
+            kind = "maintenance"
+            spans = live
+        elif live and hit:
             doubts.append(
                 f"read as {kind}, but {len(live)} time range(s) not yet past and disruption wording "
-                f"({hit.group()}): check whether it is maintenance"
+                f"({hit}): check whether it is maintenance"
             )
             spans = live
         else:
@@ -172,7 +179,14 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
             spans = []
             flags = []
     elif kind == "interface":
-        spans = [s for s in spans if s.how != "open"]
+        # an open start is a deadline for integrators, unless it is a temporary stop still ahead
+        # ("另自12月30日23:00起暂停快捷支付，恢复时间另行通知"); such a stop, or a range ahead with
+        # wording of a stop, goes to a person (never silent)
+        live, hit = _live(src, head, spans, pub)
+        if live and hit:
+            doubts.append(f"read as interface, but {len(live)} time range(s) not yet past and disruption wording "
+                          f"({hit}): check whether it is maintenance")
+        spans = [s for s in spans if s.how != "open" or s in live]
 
     if kind == "maintenance" and spans:
         spans, dropped = layout.drop_past_mentions(src, spans, pub)
@@ -199,6 +213,9 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     else:
         reasons.extend(d for d in window_doubts if d not in reasons)
 
+    if windows and place is not None:
+        # a notice for customers elsewhere that writes no zone: its times may be local there
+        doubts.append(f"times with no zone written in a notice for {place}: check whether they are local time")
     if kind == "maintenance" and not windows:
         doubts.append("no time window found")
     elif kind == "outage" and about_platform:
@@ -350,6 +367,45 @@ def _second_look(
     return "maintenance"
 
 
+def _ahead(src: str, spans: list[Span], pub: date) -> list[Span]:
+    """The ranges not yet past. A range whose own clause says the work is done ("已于今日2:00至4:00
+    完成系统维护") is over; a start with no end is ahead when it is temporary ("自12月30日23:00起
+    暂停……直至完成为止"): a service closed for good ("8月1日00:00关闭充值服务") is no window."""
+    return [s for s in spans if (s.end or s.start).date() >= pub
+            and (s.how != "open" or _TEMPORARY_RE.search(src, *sentence_bounds(src, s.pos)))
+            and not (s.start.date() <= pub and reports.said_done(src, *reports.clause_bounds(src, s.pos, s.end_pos)))]
+
+
+def _live(src: str, head: str, spans: list[Span], pub: date) -> tuple[list[Span], str | None]:
+    """Never silent: the ranges not yet past that a stop may concern, and the wording of the stop.
+    A range's own sentence words one; or a list's intro does ("下列功能将停用：网银：……"); or, when
+    none is next to a range, the notice announces work on a system with a stop elsewhere (the title,
+    another sentence: "另，本行将进行系统升级，期间网银暂停：12月5日0:00-2:00；12月6日……")."""
+    ahead = _ahead(src, spans, pub)
+    hit = None
+    live = []
+    for s in ahead:
+        lo, hi = sentence_bounds(src, s.pos)
+        m = DISRUPTION_RE.search(src, lo, hi)
+        if m is not None and _disrupts(src, lo, hi):
+            hit = hit or m.group()
+            live.append(s)
+    if hit is not None:
+        return [s for s in ahead if s in live or layout.tied(src, s)], hit
+    both = head + "\n" + src
+    w = _SYSTEM_WORK_RE.search(both)
+    if ahead and w and any(not NORMAL_RE.search(both, *sentence_bounds(both, m.start())) for m in STOP_RE.finditer(both)):
+        return ahead, w.group()
+    return [], None
+
+
+def _works_and_stops(norm: str, s: Span) -> bool:
+    """Whether the sentence of ``s`` names work on a system and a stop of a service in it."""
+    lo, hi = sentence_bounds(norm, s.pos)
+    return bool(_SYSTEM_WORK_RE.search(norm, lo, hi) and STOP_RE.search(norm, lo, hi)
+                and not NORMAL_RE.search(norm, lo, hi))
+
+
 def _disrupts(norm: str, lo: int, hi: int) -> bool:
     """Whether ``norm[lo:hi]`` words a disruption: any wording of one, unless it only names work
     and says services run as usual ("升级期间各项业务正常办理，不受影响")."""
@@ -488,7 +544,7 @@ def _original_work(text: str) -> bool:
 def _status(norm: str, s: Span, lo: int, hi: int) -> str | None:
     """Status from the window's own sentence: cancelled, postponed, scheduled (new time) or None."""
     sent = norm[lo:hi]
-    if _CANCEL_RE.search(sent):
+    if _CANCEL_RE.search(sent) or _CANCELLED_AFTER_RE.match(norm, s.end_pos):
         return "cancelled"
     rel = s.pos - lo
     for m in _POSTPONE_RE.finditer(sent):

@@ -367,6 +367,8 @@ def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: l
     n = len(points)
     if _skip_range(r, norm, p, q):
         return 2
+    if _MOVED_TO_RE.search(norm, max(0, p.start - 8), p.start):
+        _old_day_whole(norm, p, spans)
     # "12月1日至12月3日每日凌晨1:00-3:00": one window per day; so is "12月5日至12月7日0:00-6:00",
     # where the hours are written on the last day of the span.
     daily: tuple[RawPoint, RawPoint, int] | None = None
@@ -479,7 +481,7 @@ def _take_single(
             spans.append(Span(at(d, 0, 0), None, p.start, p.end, "dayopen", own_date(p)))
         return
     if (_EXTEND_BEFORE_RE.search(norm, max(0, p.start - 10), p.start)
-            and not _EXTEND_OTHER_RE.search(norm, max(norm.rfind(c, 0, p.start) for c in "。;\n,"), p.start)
+            and not _EXTEND_OTHER_RE.search(norm, _clause_before(norm, p.start), p.start)
             and _extend_last(r, spans, p, d)):
         return
     if resume is not None and not stop:
@@ -520,6 +522,7 @@ def _take_single(
         # to hold for each start, written after the starts that share it.
         seconds = find_duration(norm, p.end, 160, shared_only=True)
     deadline = vocab.DEADLINE_AFTER_RE.match(norm, p.end) is not None  # "10月10日23:59前处理完"
+    deadline = deadline or _terms_from(norm, p.end)
     open_start = allow_open and not deadline and (stop or (
         (kick
          or bool(vocab.OPEN_AFTER_RE.match(norm, p.end))
@@ -610,11 +613,45 @@ def _moved_day(r: Resolver, norm: str, p: RawPoint, d: date, spans: list[Span]) 
     return True
 
 
+# Terms, fees or rules changed from a time on ("自5月5日8:00起，部分产品及服务条款将作修订").
+_TERMS_CHANGE_RE = re.compile(
+    r"(?:条款|费率|收费|资费|费用|规则|细则|协议|章程|利率|年费|手续费|限额|额度|权益)[^。;\n]{0,8}?(?:修订|调整|变更|生效|更新|修改)"
+)
+
+
+def _terms_from(norm: str, pos: int) -> bool:
+    """Whether the time ending at ``pos`` is when terms, fees or rules change, with nothing said
+    to stop in its sentence: a date a change takes effect, not a window."""
+    lo, hi = vocab.sentence_bounds(norm, pos)
+    return bool(_TERMS_CHANGE_RE.search(norm, pos, hi)) and not vocab.STOP_RE.search(norm, lo, hi)
+
+
+def _old_day_whole(norm: str, p: RawPoint, spans: list[Span]) -> None:
+    """"原定于12月6日进行的系统升级已改期至12月10日23:00至12月11日6:00": the old day, an open start
+    after 原定 in this sentence with work or a stop named, is that whole day (not open until the
+    new range)."""
+    lo, _ = vocab.sentence_bounds(norm, p.start)
+    old = [k for k, s in enumerate(spans) if s.end is None and s.how == "dayopen" and lo <= s.pos < p.start]
+    if old and vocab.DISRUPTION_RE.search(norm, spans[old[-1]].end_pos, p.start):
+        s = spans[old[-1]]
+        spans[old[-1]] = Span(s.start, s.start + timedelta(days=1), s.pos, s.end_pos, "days", s.dated)
+
+
 # Before a lone time: the window is extended to it ("维护时间延长至12月5日8:00").
 _EXTEND_BEFORE_RE = re.compile(r"延长(?:至|到)[^\S\n]*(?:次日|当日|当天)?[^\S\n]*$")
 # What else gets extended: a validity, a campaign, a deadline ("优惠券有效期延长至12月6日").
 # A hedge is a caveat, not an extension ("如遇特殊情况，维护时间可能延长至8点").
-_EXTEND_OTHER_RE = re.compile(r"有效|期限|活动|优惠|报名|缴费|申请|截止|受理期|营业|可能|或将|如遇|若|如有|视情况|最迟")
+_EXTEND_OTHER_RE = re.compile(
+    r"有效|期限|活动|优惠|报名|缴费|申请|截止|受理期|营业|可能|或将|如遇|若|如有|视情况|最迟|或延长|可延长|必要时|有需要"
+)
+
+
+def _clause_before(norm: str, pos: int) -> int:
+    """Where the clause before the one holding ``pos`` starts, within its sentence: a condition
+    may stand in its own clause ("如有需要,升级时段或延长至3月8日16:00")."""
+    lo = max(norm.rfind(c, 0, pos) for c in "。;\n")
+    cuts = [m.start() for m in re.finditer(r"[,，]", norm[lo + 1 : pos])]
+    return lo + 1 + cuts[-2] if len(cuts) >= 2 else lo + 1 if lo >= 0 else 0
 # How far a window may be extended and still be the one before.
 _MAX_EXTENSION = timedelta(days=3)
 

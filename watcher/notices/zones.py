@@ -91,3 +91,19 @@ def to_beijing(norm: str, spans: list[Span]) -> tuple[list[Span], list[str]]:
             continue
         kept.append(s2)
     return kept, notes
+
+
+# A place whose clocks are not Beijing's, named as where the notice's customers or branch are
+# ("汇丰提醒英国客户", "中国银行伦敦分行"): times with no zone written may be local there.
+_ELSEWHERE_RE = re.compile(
+    r"(?:英国|伦敦|美国|纽约|洛杉矶|旧金山|加拿大|多伦多|温哥华|澳大利亚|澳洲|悉尼|墨尔本|新西兰|奥克兰|日本|东京|大阪|韩国|首尔"
+    r"|德国|法兰克福|法国|巴黎|意大利|米兰|西班牙|荷兰|卢森堡|瑞士|苏黎世|爱尔兰|欧洲|俄罗斯|莫斯科|印度|孟买|迪拜|阿联酋|巴西|墨西哥"
+    r"|泰国|曼谷|越南|印度尼西亚|印尼|雅加达|哈萨克斯坦|南非)"
+    r"(?:的?(?:客户|用户|持卡人|居民|地区|市场|站)|分行|子行|支行|分公司)"
+)
+
+
+def elsewhere(norm: str) -> str | None:
+    """The place a notice's customers or branch are in when its clocks are not Beijing's, or None."""
+    m = _ELSEWHERE_RE.search(norm)
+    return m.group() if m else None
