@@ -19,7 +19,9 @@ counted):
 * peak RSS (``VmHWM``).
 Baselines in the same session: the same daemon with no source, idle for one interval (what the role
 costs with nothing to poll: Kafka consumer, scheduler, admin server); a bare aiohttp client asking
-the same pages the same conditional GET (the floor of a check made with aiohttp); and
+the same pages the same conditional GET (the floor of a check made with aiohttp), back to back and
+paced like the daemon (each second the next ``sources / interval`` checks: fewer requests per
+event-loop wake-up cost more each); and
 changedetection.io on the same pages when it is installed (not a dependency of the project; skipped
 with a note when it is not). The database is made ready with ``huabei-watch db upgrade`` first, as a
 deployment does, so the daemon itself loads no migration code.
@@ -224,18 +226,21 @@ async def idle_baseline(exe: Path, site_port: int, window: float) -> tuple[float
     return share, rss
 
 
-async def raw_client_baseline(site_port: int, sources: int) -> float:
+async def raw_client_baseline(site_port: int, sources: int, interval: float) -> tuple[float, float]:
     """CPU ms per conditional GET answered 304, made by a bare aiohttp client in a child process
-    (2 at a time, like the daemon's per-host limit)."""
+    (2 at a time, like the daemon's per-host limit): (back to back, paced like the daemon)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.bench_polling", "--raw-client", str(site_port), "--sources", str(sources),
-        stdout=asyncio.subprocess.PIPE,
+        "--interval", f"{interval:g}", stdout=asyncio.subprocess.PIPE,
     )
     out, _ = await proc.communicate()
-    return float(out.decode().strip().splitlines()[-1])
+    back_to_back, paced = out.decode().strip().splitlines()[-1].split()
+    return float(back_to_back), float(paced)
 
 
-async def raw_client(port: int, sources: int) -> None:
+async def raw_client(port: int, sources: int, interval: float) -> None:
+    """Prints the CPU ms per check back to back (every source, twice), then paced like the daemon:
+    for two intervals, each second the next ``sources / interval`` checks start (the daemon's tick)."""
     urls = [f"http://127.0.0.1:{port}/list/{i}" for i in range(sources)]
     async with aiohttp.ClientSession() as http:
         tags = {}
@@ -253,7 +258,18 @@ async def raw_client(port: int, sources: int) -> None:
         c0 = time.process_time()
         for _ in range(2):
             await asyncio.gather(*(check(u) for u in urls))
-        print((time.process_time() - c0) / (2 * len(urls)) * 1000)
+        back_to_back = (time.process_time() - c0) / (2 * len(urls)) * 1000
+
+        per_second = max(1, round(sources / interval))
+        started: list[asyncio.Task[None]] = []
+        c0, t0 = time.process_time(), time.monotonic()
+        for second in range(round(2 * interval)):
+            started += [asyncio.ensure_future(check(urls[(second * per_second + k) % sources]))
+                        for k in range(per_second)]
+            await asyncio.sleep(max(0.0, t0 + second + 1 - time.monotonic()))
+        await asyncio.gather(*started)
+        paced = (time.process_time() - c0) / len(started) * 1000
+        print(f"{back_to_back} {paced}")
 
 
 async def run(sources: int, interval: float, quick: bool, changedetection: str | None) -> None:
@@ -265,7 +281,7 @@ async def run(sources: int, interval: float, quick: bool, changedetection: str |
     config, log_path = tmp / "watcher.toml", tmp / "daemon.log"
     write_config(config, tmp / "state", admin, site.port, sources, interval)
     idle_share, idle_rss = await idle_baseline(exe, site.port, interval)
-    raw_ms = await raw_client_baseline(site.port, sources)
+    raw_ms, raw_paced_ms = await raw_client_baseline(site.port, sources, interval)
     asked_before = (await site.command("stats"))["list_requests"]  # the bare client's requests
     daemon = await start_daemon(exe, config, log_path)
     pid = daemon.pid
@@ -331,10 +347,12 @@ async def run(sources: int, interval: float, quick: bool, changedetection: str |
     print(f"first poll of every source: {first_cpu:.1f} s CPU, {first_wall:.1f} s wall "
           f"(daemon: {figures['first']['seconds']} s from its start of polling, {figures['first']['failed']} failed)")
     print(f"baseline, the same daemon with no source: {idle_share:.1%} of a core, RSS {idle_rss:.0f} MB; "
-          f"a bare aiohttp client, same conditional GET: {raw_ms:.3f} ms CPU per check")
+          f"a bare aiohttp client, same conditional GET: {raw_ms:.3f} ms CPU per check back to back, "
+          f"{raw_paced_ms:.3f} ms paced like the daemon ({sources / interval:.0f} a second)")
     print(f"steady, all 304: {checks:,} checks ({not_modified:,} answered 304) in {idle_wall:.0f} s: "
           f"{idle_cpu:.2f} s CPU, {ms_idle:.3f} ms per check ({ms_net:.3f} ms above the idle daemon; "
-          f"{ms_net / raw_ms:.1f}x the bare client), {idle_cpu / idle_wall:.1%} of a core")
+          f"{ms_net / raw_ms:.1f}x the bare client back to back, {ms_net / raw_paced_ms:.1f}x paced), "
+          f"{idle_cpu / idle_wall:.1%} of a core")
     print(f"steady, {CHANGE_SHARE:.0%} new notices per interval: {busy_checks:,} checks in {busy_wall:.0f} s: "
           f"{busy_cpu:.2f} s CPU, {ms_busy:.3f} ms per check, {busy_cpu / busy_wall:.1%} of a core")
     twice = sum(1 for n in announced.values() if n > 1)
@@ -431,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--raw-client", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.raw_client:
-        asyncio.run(raw_client(args.raw_client, args.sources or 2_000))
+        asyncio.run(raw_client(args.raw_client, args.sources or 2_000, args.interval or 30.0))
         return 0
     sources = args.sources or (200 if args.quick else 2_000)
     interval = args.interval or (10.0 if args.quick else 30.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -488,3 +489,31 @@ async def test_every_notice_read_is_counted_by_kind_and_needs_review(
     assert added == {("maintenance", "false"): 2.0, ("fee_policy", "false"): 1.0}
     text = generate_latest(metrics.REGISTRY).decode()
     assert 'huabei_notices_understood_total{kind="fee_policy",needs_review="false"}' in text
+
+
+async def test_a_failed_source_answering_304_recovers_and_a_healthy_304_changes_only_the_time(
+    site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock
+) -> None:
+    serve_list(site)
+    states = SourceStates(store)
+    watcher, pub = make_watcher(html_source(site, degraded_after=2), fetcher, store, clock, states=states)
+    assert (await watcher.poll_once()).ok
+    await states.flush()
+    stored = await store.get_state("example-notices")
+    listed = site.pages["/notice/"]
+    site.pages["/notice/"] = Page(b"busy", status=503)
+    for _ in range(2):
+        clock.advance(timedelta(minutes=5))
+        assert not (await watcher.poll_once()).ok
+    site.pages["/notice/"] = listed  # the same list again: a conditional GET gets 304
+    clock.advance(timedelta(minutes=5))
+    report = await watcher.poll_once()
+    assert report.ok and report.not_modified
+    assert types(pub.events)[-2:] == [SOURCE_DEGRADED, SOURCE_RECOVERED]
+    assert (watcher.consecutive_failures, watcher.degraded) == (0, False)
+    await states.flush()
+    assert await store.get_state("example-notices") == replace(stored, last_poll_at=clock.now())
+    clock.advance(timedelta(minutes=5))
+    assert (await watcher.poll_once()).not_modified
+    await states.flush()
+    assert await store.get_state("example-notices") == replace(stored, last_poll_at=clock.now())

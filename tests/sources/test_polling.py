@@ -48,6 +48,13 @@ async def first_tick(polling: AnnouncementPolling, clock: ManualClock) -> None:
     await settle(polling)
 
 
+async def flushed(polling: AnnouncementPolling) -> None:
+    """The flush the tick started has ended (``pending`` is 0 as soon as a flush takes what it writes,
+    before the transaction commits) and nothing waits."""
+    await eventually(lambda: polling._flushing is None and polling.states.pending == 0, timeout=10,
+                     what="the flush")
+
+
 async def settle(polling: AnnouncementPolling) -> None:
     await eventually(lambda: polling.in_flight == 0, timeout=10, what="polls in flight to finish")
 
@@ -111,13 +118,14 @@ async def test_states_are_written_behind_on_the_tick_and_at_close(
     await first_tick(polling, clock)
     # The first poll wrote its state with its notices; the 304 polls only in memory.
     clock.advance(30)
-    await polling.tick()
+    await polling.tick()  # the polls, and a flush (30 s since start) that took what waited before them
     await settle(polling)
+    await eventually(lambda: polling._flushing is None, timeout=10, what="that flush")  # else the next tick skips its own
     assert (await store.get_state("s0")).last_poll_at != clock.now()
     assert polling.states.pending > 0
     clock.advance(10)
     await polling.tick()  # 10 s since the last flush: a flush starts
-    await eventually(lambda: polling.states.pending == 0, timeout=10, what="the flush")
+    await flushed(polling)
     assert (await store.get_state("s0")).last_poll_at == clock.now() - timedelta(seconds=10)
 
     clock.advance(20)
@@ -185,7 +193,7 @@ async def test_the_first_polls_of_many_sources_are_written_in_one_transaction_on
     clock.advance(1)
     with statements(engine) as sql:
         await polling.tick()  # records wait: this tick flushes, though flush_every is 10 s
-        await eventually(lambda: polling.states.pending == 0, timeout=10, what="the flush")
+        await flushed(polling)
     assert sql == ["INSERT", "INSERT", "INSERT"], "records, states, hourly counts: one executemany each"
     async with engine.connect() as conn:
         stored = (await conn.execute(select(func.count()).select_from(seen_notices))).scalar_one()
@@ -238,5 +246,5 @@ async def test_waiting_records_are_retried_every_flush_every_while_the_database_
     store.down = False
     clock.advance(6)  # 10 s since the failed flush (at the second tick)
     await polling.tick()
-    await eventually(lambda: polling.states.pending == 0, timeout=10, what="the flush")
+    await flushed(polling)
     assert store.attempts == 2 and (await store.get_state("s2")).initialized_at is not None

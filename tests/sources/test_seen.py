@@ -7,11 +7,13 @@ from dataclasses import replace
 from datetime import UTC, date, timedelta
 
 import pytest
+from sqlalchemy import event
 
 from huabei_watch.db.engine import Database
 from huabei_watch.db.tables import metadata
 from huabei_watch.events.common import Window
 from tests.sources.helpers import START
+from tests.sources.test_poll_costs import statements
 from watcher.sources.seen import SeenNotice, SourceState, SqlSeenStore
 
 
@@ -68,3 +70,36 @@ async def test_source_state_defaults_and_upserts(any_store: SqlSeenStore) -> Non
     got = await any_store.get_state("s1")
     assert got == done and got.initialized_at is not None and got.initialized_at.astimezone(UTC) == START
     assert await any_store.source_known("s1")
+
+
+async def test_the_store_reads_many_sources_records_in_one_statement(any_store: SqlSeenStore) -> None:
+    records = [notice(source_id=f"s{s}", notice_id=f"n{n}") for s in range(30) for n in range(5)]
+    await any_store.save(records)
+    wanted = {f"s{s}": [f"n{n}" for n in (0, 2, 9)] for s in range(30)}
+    wanted["nobody"] = ["n0"]
+    with statements(any_store._engine) as sql:
+        found = await any_store.get_known(wanted)
+    assert [s for s in sql if s != "BEGIN"] == ["SELECT"]
+    assert set(found) == {f"s{s}" for s in range(30)}, "a source with no record is left out"
+    assert {sid: set(byid) for sid, byid in found.items()} == {f"s{s}": {"n0", "n2"} for s in range(30)}
+    assert found["s7"]["n2"] == notice(source_id="s7", notice_id="n2")
+
+
+async def test_reads_of_any_number_of_sources_share_a_few_statement_texts(store: SqlSeenStore) -> None:
+    """Each SQL text is kept prepared by the driver: a text per list length would grow without end."""
+    texts: set[str] = set()
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        texts.add(statement)
+
+    engine = store._engine
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        await store.save([notice(source_id="s3", notice_id="n1")])
+        texts.clear()
+        for sources in range(1, 41):
+            found = await store.get_known({f"s{s}": ["n0", "n1", "n2"] for s in range(sources)})
+            assert list(found) == ([] if sources <= 3 else ["s3"])
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    assert len(texts) <= 2, f"{len(texts)} texts for 40 lengths"

@@ -8,8 +8,9 @@ never lost; deterministic event ids make the repeat harmless.
 
 Cost: a poll that finds the list unchanged (304, or the same bytes) does no database work; the
 source's state lives in :class:`~watcher.sources.source_states.SourceStates` and is written behind
-in batches. A changed list costs one read of all its entries' records (``IN``) and one write of
-those that changed, together with the source's state (one transaction). A first poll that published
+in batches. A changed list costs one read of all its entries' records (``IN``, one statement shared
+with the other sources reading at the same time: :class:`~watcher.sources.known_reads.KnownReads`)
+and one write of those that changed, together with the source's state (one transaction). A first poll that published
 nothing leaves that write to the states' next flush when they are written behind often
 (``SourceStates.records_behind``): the first polls of many sources share one transaction.
 
@@ -200,9 +201,14 @@ class AnnouncementWatcher:
                 return await self._publish_failed(exc, first, batch, now)
             if batch.records:
                 await self._save(batch.records)
-            await self._settled(batch, now)
+                await self._settled(batch, now)
             if not page.not_modified:
                 state = replace(state, etag=page.etag, last_modified=page.last_modified)
+            elif _healthy(state):  # the common case: only the time of the last poll changes
+                self.consecutive_failures = 0
+                self._states.checked(state, now)
+                return PollReport(cfg.id, ok=True, first_poll=first, not_modified=True, read=batch.read,
+                                  edited=batch.edited, published=batch.published, rechecked=batch.rechecked)
             await self._succeeded(state, now)
             return PollReport(cfg.id, ok=True, first_poll=first, not_modified=page.not_modified,
                               unchanged=not page.not_modified, edited=batch.edited, read=batch.read,
@@ -217,7 +223,7 @@ class AnnouncementWatcher:
         try:
             if self._states.unsaved(cfg.id):
                 await self._states.flush()  # its first poll's records still wait: read them back
-            known = await self._store.get_many(cfg.id, [r.notice_id for r in refs])
+            known = await self._states.known.get_many(cfg.id, [r.notice_id for r in refs])
             # Lists are newest first: publish oldest first; on a first poll read the newest.
             to_read = {r.notice_id for r in refs[:budget]}
             for ref in reversed(refs):
@@ -459,6 +465,12 @@ class AnnouncementWatcher:
 def _ref_of(notice: SeenNotice) -> NoticeRef:
     """The list entry a record was made from (enough to plan an edit of it)."""
     return NoticeRef(notice.notice_id, notice.url, notice.title, notice.published, detail_url=notice.url)
+
+
+def _healthy(state: SourceState) -> bool:
+    """Nothing of the source's health to change after a good poll (no failure, degradation or error)."""
+    return (state.consecutive_failures == 0 and not state.degraded and state.failing_since is None
+            and not state.last_error)
 
 
 def _health(state: SourceState) -> PollHealth:

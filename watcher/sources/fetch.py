@@ -31,6 +31,9 @@ _CHUNK = 64 * 1024
 #: aiohttp's own timeout off (``asyncio.timeout`` bounds the request and its body): one object, not one a request.
 _NO_CLIENT_TIMEOUT = aiohttp.ClientTimeout(total=None)
 
+#: Parsed URLs kept (the sources' list pages, asked every interval; notice pages pass through).
+_KEEP_TARGETS = 20_000
+
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -84,6 +87,7 @@ class Fetcher:
         self._sleep = sleep
         self._user_agent = user_agent
         self._hosts: dict[str, _Host] = {}
+        self._targets: dict[str, tuple[URL, _Host]] = {}
 
     async def fetch(
         self,
@@ -139,18 +143,17 @@ class Fetcher:
             req_headers["If-None-Match"] = etag
         if last_modified:
             req_headers["If-Modified-Since"] = last_modified
-        current = URL(url)
-        visited = [str(current)]
+        current, host = self._target(url)
+        visited: list[str] | None = None
         while True:
-            if current.scheme not in ("http", "https"):
-                raise PermanentError(f"refusing to fetch non-HTTP URL {current}")
-            host = self._host(current)
             await self._polite_start(host, delay)
             async with host.semaphore, asyncio.timeout(timeout_s), self._session.get(
                 current, headers=req_headers, allow_redirects=False, timeout=_NO_CLIENT_TIMEOUT
             ) as resp:
                 if resp.status in _REDIRECTS and "Location" in resp.headers:
                     nxt = current.join(URL(resp.headers["Location"])).with_fragment(None)
+                    if visited is None:
+                        visited = [str(current)]
                     if str(nxt) in visited:
                         chain = " -> ".join([*visited, str(nxt)])
                         raise PermanentError(f"redirect loop: {chain}")
@@ -158,6 +161,9 @@ class Fetcher:
                         raise PermanentError(f"too many redirects (more than {max_redirects}) from {url}")
                     visited.append(str(nxt))
                     current = nxt
+                    if current.scheme not in ("http", "https"):
+                        raise PermanentError(f"refusing to fetch non-HTTP URL {current}")
+                    host = self._host(current)
                     continue
                 return await self._result(url, resp, max_bytes, etag, last_modified, encoding)
 
@@ -203,6 +209,21 @@ class Fetcher:
             encoding=decoded.encoding,
             content_type=content_type,
         )
+
+    def _target(self, url: str) -> tuple[URL, _Host]:
+        """The parsed URL and its host's limiter, kept for the URLs asked again and again (the
+        sources' lists; at most :data:`_KEEP_TARGETS`). Raises PermanentError for a non-HTTP URL."""
+        known = self._targets.get(url)
+        if known is not None:
+            return known
+        parsed = URL(url)
+        if parsed.scheme not in ("http", "https"):
+            raise PermanentError(f"refusing to fetch non-HTTP URL {parsed}")
+        target = (parsed, self._host(parsed))
+        if len(self._targets) >= _KEEP_TARGETS:
+            self._targets.clear()
+        self._targets[url] = target
+        return target
 
     def _host(self, url: URL) -> _Host:
         key = f"{url.scheme}://{url.host}:{url.port}"

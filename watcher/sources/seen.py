@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     select,
+    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -91,9 +92,25 @@ _SET_LAST_POLL = (
     update(source_state).where(source_state.c.source_id == bindparam("sid")).values(last_poll_at=bindparam("at"))
 )
 
+#: The records of (source id, notice id) pairs, the pairs in one parameter whatever their number:
+#: one SQL text per dialect, nothing rendered per call (an expanding ``IN`` of thousands of pairs
+#: was rendered anew each time, and each length became a statement the driver kept prepared).
+_KNOWN_FROM = {
+    "sqlite": "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:pairs)",
+    "postgresql": "SELECT * FROM unnest(CAST(:sources AS VARCHAR[]), CAST(:notices AS VARCHAR[]))",
+}
+_KNOWN = {
+    dialect: text(
+        f"SELECT {', '.join(c.name for c in seen_notices.c)} FROM seen_notices "
+        f"WHERE (source_id, notice_id) IN ({pairs})"
+    ).columns(*seen_notices.c)
+    for dialect, pairs in _KNOWN_FROM.items()
+}
+
 _WINDOWS = TypeAdapter(tuple[Window, ...])
 #: SQLite allows 32,766 bound parameters a statement; PostgreSQL 32,767. Stay well under.
 _IN_CHUNK = 500
+_PAIR_CHUNK = 10_000
 _MIN_TIME = datetime.min.replace(tzinfo=UTC)
 
 
@@ -200,6 +217,24 @@ class SqlSeenStore:
                 )
                 for row in (await conn.execute(stmt)).mappings():
                     out[row["notice_id"]] = _notice(row)
+        return out
+
+    async def get_known(self, wanted: Mapping[str, Collection[str]]) -> dict[str, dict[str, SeenNotice]]:
+        pairs = list(dict.fromkeys((sid, nid) for sid, ids in wanted.items() for nid in ids))
+        out: dict[str, dict[str, SeenNotice]] = {}
+        if not pairs:
+            return out
+        dialect = self._engine.dialect.name
+        known = _KNOWN.get(dialect)
+        if known is None:
+            raise NotImplementedError(f"reading many sources' records on {dialect}: use SQLite or PostgreSQL")
+        async with self._engine.connect() as conn:
+            for i in range(0, len(pairs), _PAIR_CHUNK):
+                chunk = pairs[i : i + _PAIR_CHUNK]
+                params = ({"pairs": json.dumps(chunk)} if dialect == "sqlite" else
+                          {"sources": [p[0] for p in chunk], "notices": [p[1] for p in chunk]})
+                for row in (await conn.execute(known, params)).mappings():
+                    out.setdefault(row["source_id"], {})[row["notice_id"]] = _notice(row)
         return out
 
     async def save(self, notices: Sequence[SeenNotice], state: SourceState | None = None) -> None:

@@ -68,6 +68,12 @@ class SeenStore(Protocol):
         """The records of those of ``notice_ids`` that were recorded, by notice id."""
         ...
 
+    async def get_known(self, wanted: Mapping[str, Collection[str]]) -> dict[str, dict[str, SeenNotice]]:
+        """The records of many sources' notices (``wanted``: notice ids by source id) in one
+        statement whatever the number of sources: by source id, then notice id (sources with no
+        record left out)."""
+        ...
+
     async def save(self, notices: Sequence[SeenNotice], state: SourceState | None = None) -> None:
         """Insert or replace the records (keeping each one's first-seen time) and, when given, the
         source's state, in one transaction."""

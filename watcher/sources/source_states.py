@@ -3,10 +3,11 @@
 A poll that finds nothing new (a 304, or the same page again) must cost almost nothing, so it does
 no database work of its own: :class:`SourceStates` holds every source's
 :class:`~watcher.sources.seen.SourceState` in memory (read once, in one statement, when first
-asked), and a poll only replaces the state in memory and counts itself. :meth:`SourceStates.flush`
+asked), and a poll only replaces the state in memory (a healthy 304 only notes its time) and counts
+itself. :meth:`SourceStates.flush`
 writes the states that changed (for a source whose poll changed nothing but its time, that time
 alone: one column of a stored row) and the hourly poll counts (``source_poll_hours``, what the status
-page reads) in one transaction; the owner calls it every ``flush_every`` seconds and at shutdown, so
+page reads) in one transaction; the owner calls it every ``flush_every`` seconds (30 by default) and at shutdown, so
 what the database shows is at most that late. A poll that found new notices writes its state
 together with the notices (:meth:`SeenStore.save`), never later than them.
 
@@ -32,12 +33,15 @@ import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from watcher.sources.known_reads import KnownReads
 from watcher.sources.seen import poll_hour
 from watcher.sources.seen_model import SeenNotice, SeenStore, SourceState
 
 log = logging.getLogger(__name__)
+
+_HOUR = timedelta(hours=1)
 
 #: Records written behind go at most about this many a transaction (bounded memory while writing).
 RECORDS_PER_FLUSH = 1_000
@@ -46,11 +50,13 @@ RECORDS_PER_FLUSH = 1_000
 class SourceStates:
     """The sources' states of one process, over ``store``. Not thread-safe (one event loop)."""
 
-    def __init__(self, store: SeenStore, *, flush_every: float = 10.0) -> None:
+    def __init__(self, store: SeenStore, *, flush_every: float = 30.0) -> None:
         if flush_every <= 0:
             raise ValueError("flush_every must be positive")
         self.store = store
         self.flush_every = flush_every
+        #: The sources' list records, read for many sources in one statement (see :class:`KnownReads`).
+        self.known = KnownReads(store)
         self._states: dict[str, SourceState] | None = None
         self._watched: dict[str, list[SeenNotice]] = {}
         self._dirty: dict[str, SourceState] = {}
@@ -62,6 +68,7 @@ class SourceStates:
         self._records: dict[str, list[SeenNotice]] = {}
         self._unsaved: set[str] = set()  # sources with records waiting or being written
         self._flush_lock = asyncio.Lock()
+        self._hour: tuple[datetime, datetime] | None = None  # the poll hour of the latest check, and its end
 
     async def load(self, now: datetime) -> None:
         """Read every source's state and the maintenance notices whose windows end after ``now``
@@ -109,6 +116,23 @@ class SourceStates:
             count = self._polls[(state.source_id, poll_hour(state.last_poll_at))]
             count[0] += 1
             count[1] += 1 if state.consecutive_failures else 0
+
+    def checked(self, state: SourceState, at: datetime) -> None:
+        """:meth:`polled` for a good poll at ``at`` that changed nothing of ``state`` (the source's
+        current state, healthy) but the time of its last poll. A stored state stays as it is in
+        memory (only the time waits for the flush: its ``last_poll_at`` there may be older)."""
+        if self._states is None:
+            self._states = {}
+        sid = state.source_id
+        if sid not in self._dirty and sid in self._states:
+            self._checked[sid] = at
+        else:
+            self._states[sid] = self._dirty[sid] = replace(state, last_poll_at=at)
+        hour = self._hour
+        if hour is None or not hour[0] <= at < hour[1]:
+            start = poll_hour(at)
+            hour = self._hour = (start, start + _HOUR)
+        self._polls[(sid, hour[0])][0] += 1
 
     def polled_with_records(self, state: SourceState, records: list[SeenNotice]) -> None:
         """:meth:`polled`, with the poll's records left to be written with ``state`` by the next
