@@ -74,3 +74,6 @@ load_probes  # watcher/sources/probe_config.py
 observe_all  # watcher/sources/probe_state.py
 state_from_event
 _.source_known  # watcher/sources/seen.py, seen_model.py
+due_groups  # consumers/notify/reservations.py: the SQL store's due-group query as a rule, for the memory store
+_.index_reads  # consumers/cashier/reader.py: reads of the access index, for its tests and bench_policy_api
+_.index_rows_read

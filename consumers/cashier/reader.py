@@ -33,13 +33,20 @@ MAX_MERCHANTS = 200_000
 LOAD_BATCH = 500
 #: Registries up to this size are kept in memory as an access index (id, mode, token hash).
 MAX_INDEXED = 500_000
+#: A re-read of the index asks for merchants written since the previous read started, less this
+#: margin (a write whose timestamp was taken before that start but committed after it; clocks of
+#: writers on other hosts a little behind this one's).
+INDEX_OVERLAP = timedelta(seconds=60)
+#: The index is read whole again at least this often (seconds), whatever the re-reads of changes found.
+INDEX_FULL_EVERY = 3600.0
 
 
 class PolicyReader:
     """Switch states, overrides and the open maintenance incidents that take pay channels down,
     kept in memory, refreshed after every change this process makes and at least every ``ttl``
-    seconds (changes made by another cashier process show within that); merchants re-read from the
-    registry after ``merchant_ttl`` seconds. ``incidents_for``: how long an incident counts after
+    seconds (changes made by another cashier process show within that); a merchant's changed mode
+    or token is served within ``merchant_ttl`` seconds (plus the time of one read), a removed one
+    is forgotten within that too. ``incidents_for``: how long an incident counts after
     it was last heard (``cashier.off_ttl``)."""
 
     def __init__(
@@ -62,10 +69,18 @@ class PolicyReader:
         #: Merchants asked about and not remembered, waiting for the next batched registry read.
         self._wanted: dict[str, asyncio.Future[Merchant | None]] = {}
         self._loader: asyncio.Task[None] | None = None
-        #: Every merchant's access (id, mode, token hash), re-read every ``merchant_ttl`` seconds in
-        #: the background; None until first read, or when the registry is larger than MAX_INDEXED.
+        #: Every merchant's access (id, mode, token hash), its changes re-read every ``merchant_ttl``
+        #: seconds in the background; None until first read, or when the registry is larger than MAX_INDEXED.
         self._index: dict[str, MerchantAccess] | None = None
         self._index_at = -1e18
+        #: When the last read of the index started: on the clock (``now``, what writers stamp
+        #: ``updated_at`` with) and monotonic for the last whole read.
+        self._index_since: datetime | None = None
+        self._index_full_at = -1e18
+        #: Reads of the index finished, and merchant rows they read (whole reads and changes): for
+        #: tests and benchmarks.
+        self.index_reads = 0
+        self.index_rows_read = 0
         self._indexing: asyncio.Task[None] | None = None
         self._index_too_big = False
         self._lock = asyncio.Lock()
@@ -151,13 +166,14 @@ class PolicyReader:
     async def access(self, merchant_id: str) -> MerchantAccess | None:
         """Who may read ``merchant_id``'s policy and its mode (None: unknown merchant). Served from
         an in-memory index of the whole registry (the policy API's hot path: 100,000 merchants
-        polled at random never wait for the database), re-read in the background every
-        ``merchant_ttl`` seconds; the first call waits for the first read. A merchant added since
-        the last read, or a registry over MAX_INDEXED merchants, is read through :meth:`merchant`."""
+        polled at random never wait for the database), brought up to date in the background every
+        ``merchant_ttl`` seconds (:meth:`refresh_index`); the first call waits for the first read. A
+        merchant added since the last read, or a registry over MAX_INDEXED merchants, is read
+        through :meth:`merchant`."""
         if not self._index_too_big:
             if self._clock.monotonic() - self._index_at > self._merchant_ttl and (
                     self._indexing is None or self._indexing.done()):
-                self._indexing = asyncio.create_task(self._read_index())
+                self._indexing = asyncio.create_task(self.refresh_index())
                 # a failed background re-read is retried at the next call; its error is not lost there
                 self._indexing.add_done_callback(lambda t: t.cancelled() or t.exception())
             if self._index is None and self._indexing is not None:
@@ -168,15 +184,34 @@ class PolicyReader:
         m = await self.merchant(merchant_id)
         return MerchantAccess(m.id, m.mode, m.token_hash) if m is not None else None
 
-    async def _read_index(self) -> None:
-        started = self._clock.monotonic()
-        index: dict[str, MerchantAccess] = {}
+    async def refresh_index(self) -> None:
+        """Bring the index up to date now (:meth:`access` runs this in the background). Usually only the merchants written since the previous read
+        (``updated_at``, less :data:`INDEX_OVERLAP`) are read, then the registry's count: a count
+        other than the index's size means a merchant was removed (no write path removes one, an
+        operator's SQL may), and the whole registry is read again, as it is at first and every
+        :data:`INDEX_FULL_EVERY` seconds."""
+        started, since = self._clock.monotonic(), self._clock.now()
+        index = self._index
+        if index is not None and self._index_since is not None and started - self._index_full_at <= INDEX_FULL_EVERY:
+            changed: dict[str, MerchantAccess] = {}
+            async for page in self._registry.access_pages(changed_since=self._index_since - INDEX_OVERLAP):
+                changed.update((a.id, a) for a in page)
+            self.index_rows_read += len(changed)
+            added = sum(1 for k in changed if k not in index)
+            if len(index) + added <= MAX_INDEXED and await self._registry.count() == len(index) + added:
+                index.update(changed)  # one synchronous step: readers never see half of it
+                self._index_at, self._index_since = started, since
+                self.index_reads += 1
+                return
+        fresh: dict[str, MerchantAccess] = {}
         async for page in self._registry.access_pages():
-            index.update((a.id, a) for a in page)
-            if len(index) > MAX_INDEXED:
+            fresh.update((a.id, a) for a in page)
+            self.index_rows_read += len(page)
+            if len(fresh) > MAX_INDEXED:
                 self._index_too_big, self._index = True, None
                 return
-        self._index, self._index_at = index, started
+        self._index, self._index_at, self._index_since, self._index_full_at = fresh, started, since, started
+        self.index_reads += 1
 
     async def state(self, merchant_id: str, mode: Mode) -> CashierState:
         """The effective switch for one merchant now (see

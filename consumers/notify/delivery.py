@@ -40,8 +40,9 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from consumers.notify.batching import Coalescer
-from consumers.notify.plan import MessageGroup, PlannedMessage, channel_of
+from consumers.notify.plan import MessageGroup, PlannedMessage
 from consumers.notify.ports import Channel, Limiter, OutboundMessage
+from consumers.notify.reservations import DeliveryRecord, RetryItem, Status, split_key
 from huabei_watch.backoff import backoff_delay
 from huabei_watch.bus.publish import Publisher
 from huabei_watch.clock import Clock
@@ -58,43 +59,12 @@ from huabei_watch.events.notifications import (
 
 log = logging.getLogger(__name__)
 
-Status = Literal["new", "in_flight", "retry", "sent", "failed"]
 #: ``last_error`` of a key marked failed by :meth:`Deliverer.sweep_unconfirmed` (the status page counts these apart).
 UNCONFIRMED_REASON = "unconfirmed: stopped between send and confirmation; not resent, check the provider"
 OutcomeStatus = Literal[
     "sent", "duplicate", "deferred", "expired", "retry_later", "handed_over", "failed", "dead", "unconfirmed"
 ]
 SleepFn = Callable[[float], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryRecord:
-    """One dedupe key as stored. ``attempts``: provider tries made for it, failed ones and the one
-    that succeeded (a message sent at the first try has 1)."""
-
-    key: str
-    state: str
-    recipient: str
-    channel: str
-    group_key: str
-    attempts: int
-    last_error: str
-    receipt: str
-    reserved_at: datetime
-    updated_at: datetime
-    next_attempt_at: datetime | None
-    sent_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class RetryItem:
-    """A stored message due for another attempt; ``keys`` are the part keys it covers."""
-
-    group_key: str
-    channel: str
-    keys: tuple[str, ...]
-    message: OutboundMessage
-    attempts: int
 
 
 class DeliveryStore(Protocol):
@@ -182,14 +152,6 @@ class DeliveryOutcome:
     keys: tuple[str, ...] = ()
     attempts: int = 0
     error: str = ""
-
-
-def split_key(key: str) -> tuple[str, str, str, str]:
-    """(recipient, incident_id, phase, channel) of a dedupe key; incident and phase "" if not one."""
-    parts = key.split("|")
-    if len(parts) == 4:
-        return parts[0], parts[1], parts[2], channel_of(parts[3])
-    return (parts[0], "", "", parts[-1]) if parts else ("", "", "", "")
 
 
 class Deliverer:

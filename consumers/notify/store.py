@@ -32,10 +32,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql import ColumnElement
 
+from consumers.notify import reservations as rules
 from consumers.notify.batching import Coalescer
-from consumers.notify.delivery import DeliveryRecord, RetryItem, Status, split_key
 from consumers.notify.ports import OutboundMessage
+from consumers.notify.reservations import DeliveryRecord, RetryItem, Status
 from huabei_watch.db.engine import Database, describe_db_error, is_transient_db_error
 from huabei_watch.db.prune import delete_in_batches
 from huabei_watch.db.tables import metadata
@@ -77,22 +79,35 @@ def decode_message(text: str) -> OutboundMessage:
 
 
 def _record(row: Row[Any]) -> DeliveryRecord:
-    m = row._mapping
-    return DeliveryRecord(
-        key=m["dedupe_key"], state=m["state"], recipient=m["recipient"], channel=m["channel"],
-        group_key=m["group_key"], attempts=m["attempts"], last_error=m["last_error"], receipt=m["receipt"],
-        reserved_at=m["reserved_at"], updated_at=m["updated_at"], next_attempt_at=m["next_attempt_at"],
-        sent_at=m["sent_at"],
-    )
+    return rules.record_of(dict(row._mapping))
 
 
-def _new_row(key: str, state: str, now: datetime) -> dict[str, Any]:
-    recipient, _, _, channel = split_key(key)
-    return {
-        "dedupe_key": key, "state": state, "recipient": recipient[:200], "channel": channel[:64], "group_key": key,
-        "payload": None, "attempts": 0, "last_error": "", "receipt": "", "reserved_at": now, "updated_at": now,
-        "next_attempt_at": None, "sent_at": None,
-    }
+def _where(window: rules.Window, bound: datetime | None = None) -> ColumnElement[bool]:
+    """A reservation rule's window as a WHERE clause (the same test as :meth:`Window.matches`)."""
+    cond: ColumnElement[bool] = T.c.state == window.state
+    if window.column is not None:
+        col = T.c[window.column]
+        cond = and_(cond, col <= bound if window.inclusive else col < bound)
+    return cond
+
+
+def _values(change: rules.Change) -> dict[str, Any]:
+    """A reservation change as the values of an UPDATE (the try counted in the database, so two
+    marks of one key count two)."""
+    values = dict(change.values)
+    if change.attempt:
+        values["attempts"] = T.c.attempts + 1
+    if change.clear_payload:
+        values["payload"] = None
+    elif change.payload is not None:
+        values["payload"] = encode_message(change.payload)
+    return values
+
+
+def _stored(row: dict[str, Any]) -> dict[str, Any]:
+    """A row from the rules as inserted: the kept message encoded."""
+    payload = row["payload"]
+    return row | {"payload": encode_message(payload) if isinstance(payload, OutboundMessage) else payload}
 
 
 class CoalescingStore:
@@ -170,7 +185,7 @@ class SqlDeliveryStore:
             raise PermanentError(f"delivery store: {describe_db_error(exc)}") from exc
 
     async def reserve(self, key: str, now: datetime) -> Status:
-        row = _new_row(key, "in_flight", now)
+        row = rules.new_row(key, now)
         async with self._tx() as conn:
             if await insert_if_absent(conn, T, row, ["dedupe_key"]):
                 return "new"
@@ -182,33 +197,23 @@ class SqlDeliveryStore:
         one read of the states of the keys that existed. Statuses in ``keys`` order; a key given
         twice is "new" once."""
         unique = list(dict.fromkeys(keys))
-        states: dict[str, Status] = {}
+        states: dict[str, str] = {}
         async with self._tx() as conn:
-            inserted = await insert_all_if_absent(conn, T, [_new_row(k, "in_flight", now) for k in unique], ["dedupe_key"])
+            inserted = await insert_all_if_absent(conn, T, [rules.new_row(k, now) for k in unique], ["dedupe_key"])
             new = {row[0] for row in inserted}
             rest = [k for k in unique if k not in new]
             if rest:
                 rows = (await conn.execute(select(T.c.dedupe_key, T.c.state).where(T.c.dedupe_key.in_(rest)))).all()
-                states.update({k: cast(Status, st) for k, st in rows})
-        out: list[Status] = []
-        for k in keys:
-            if k in new:
-                new.discard(k)
-                out.append("new")
-            else:
-                out.append(states.get(k, "in_flight"))
-        return out
+                states.update({k: st for k, st in rows})
+        return rules.reserve_statuses(keys, new, states)
 
     async def mark_sent_many(self, sent: list[tuple[str, str]], now: datetime) -> None:
         """:meth:`mark_sent` for many ``(key, receipt)`` in one statement (executemany). A key whose
         row is gone (a wiped table) is recorded anyway, as :meth:`mark_sent` does."""
-        stmt = (
-            update(T).where(T.c.dedupe_key == bindparam("k"))
-            .values(state="sent", receipt=bindparam("r"), sent_at=now, updated_at=now, payload=None,
-                    next_attempt_at=None, attempts=T.c.attempts + 1)
-        )
+        stmt = update(T).where(T.c.dedupe_key == bindparam("k")).values(
+            _values(rules.sent("", now)) | {"receipt": bindparam("r")})
         async with self._tx() as conn:
-            result = await conn.execute(stmt, [{"k": k, "r": r[:200]} for k, r in sent])
+            result = await conn.execute(stmt, [{"k": k, "r": rules.sent(r, now).values["receipt"]} for k, r in sent])
             if result.rowcount == len(sent):
                 return
             # Some rows are gone, or the driver cannot tell (asyncpg counts no executemany): look.
@@ -220,25 +225,19 @@ class SqlDeliveryStore:
 
     async def release(self, key: str) -> None:
         async with self._tx() as conn:
-            await conn.execute(delete(T).where(T.c.dedupe_key == key, T.c.state == "in_flight"))
+            await conn.execute(delete(T).where(T.c.dedupe_key == key, _where(rules.RELEASABLE)))
 
-    async def _upsert(self, key: str, now: datetime, values: dict[str, Any]) -> None:
+    async def _upsert(self, key: str, now: datetime, change: rules.Change) -> None:
+        values = _values(change)
         async with self._tx() as conn:
             result = await conn.execute(update(T).where(T.c.dedupe_key == key).values(**values))
             if result.rowcount == 0:
                 # The reservation is gone (a wiped table): record the outcome anyway.
-                row = _new_row(key, values["state"], now) | {
-                    k: v for k, v in values.items() if k != "attempts"
-                }
-                row["attempts"] = 1 if "attempts" in values else 0
+                row = _stored(rules.recorded_anyway(key, change, now))
                 await upsert(conn, T, row, ["dedupe_key"], update=values)
 
     async def mark_sent(self, key: str, receipt: str, now: datetime) -> None:
-        await self._upsert(
-            key, now,
-            {"state": "sent", "receipt": receipt[:200], "sent_at": now, "updated_at": now, "payload": None,
-             "next_attempt_at": None, "attempts": T.c.attempts + 1},
-        )
+        await self._upsert(key, now, rules.sent(receipt, now))
 
     async def mark_failed(
         self,
@@ -251,29 +250,16 @@ class SqlDeliveryStore:
         message: OutboundMessage | None = None,
         channel: str | None = None,
     ) -> None:
-        if not permanent and retry_at is None:
-            raise ValueError("a transient failure needs retry_at")
-        values: dict[str, Any] = {
-            "state": "failed" if permanent else "retry",
-            "last_error": reason[:2000],
-            "attempts": T.c.attempts + 1,
-            "updated_at": now,
-            "next_attempt_at": None if permanent else retry_at,
-        }
-        if message is not None:
-            values["payload"] = encode_message(message)
-            values["group_key"] = message.dedupe_key
-        if channel is not None:
-            values["channel"] = channel[:64]
-        await self._upsert(key, now, values)
+        change = rules.failed(reason, permanent, now, retry_at=retry_at, message=message, channel=channel)
+        await self._upsert(key, now, change)
 
     async def due_retries(self, now: datetime, limit: int) -> list[RetryItem]:
-        due = T.c.state == "retry"
+        due = _where(rules.DUE, now)
         async with self._tx() as conn:
             groups = (
                 await conn.execute(
                     select(T.c.group_key)
-                    .where(due, T.c.next_attempt_at <= now)
+                    .where(due)
                     .group_by(T.c.group_key)
                     .order_by(func.min(T.c.next_attempt_at))
                     .limit(limit)
@@ -284,32 +270,14 @@ class SqlDeliveryStore:
             rows = (
                 await conn.execute(select(T).where(due, T.c.group_key.in_(groups)).order_by(T.c.dedupe_key))
             ).all()
-        by_group: dict[str, list[Row[Any]]] = {}
-        for row in rows:
-            by_group.setdefault(row._mapping["group_key"], []).append(row)
-        items: list[RetryItem] = []
-        for group in groups:
-            members = by_group.get(group, [])
-            payload = next((r._mapping["payload"] for r in members if r._mapping["payload"]), None)
-            if payload is None:
-                continue
-            items.append(
-                RetryItem(
-                    group_key=group,
-                    channel=members[0]._mapping["channel"],
-                    keys=tuple(r._mapping["dedupe_key"] for r in members),
-                    message=decode_message(payload),
-                    attempts=max(r._mapping["attempts"] for r in members),
-                )
-            )
-        return items
+        return rules.retry_items(groups, (dict(r._mapping) for r in rows), decode_message)
 
     async def claim(self, group_key: str, now: datetime) -> bool:
         async with self._tx() as conn:
             result = await conn.execute(
                 update(T)
-                .where(T.c.group_key == group_key, T.c.state == "retry", T.c.next_attempt_at <= now)
-                .values(state="in_flight", reserved_at=now, updated_at=now)
+                .where(T.c.group_key == group_key, _where(rules.DUE, now))
+                .values(_values(rules.claimed(now)))
             )
         return result.rowcount > 0
 
@@ -317,8 +285,8 @@ class SqlDeliveryStore:
         async with self._tx() as conn:
             result = await conn.execute(
                 update(T)
-                .where(T.c.dedupe_key == key, T.c.state == "in_flight", T.c.reserved_at < stale_before)
-                .values(reserved_at=now, updated_at=now)
+                .where(T.c.dedupe_key == key, _where(rules.STALE, stale_before))
+                .values(_values(rules.taken_over(now)))
             )
         return result.rowcount == 1
 
@@ -326,7 +294,7 @@ class SqlDeliveryStore:
         async with self._tx() as conn:
             rows = (
                 await conn.execute(
-                    select(T).where(T.c.state == "in_flight", T.c.reserved_at < stale_before)
+                    select(T).where(_where(rules.STALE, stale_before))
                     .order_by(T.c.reserved_at).limit(limit)
                 )
             ).all()
@@ -335,7 +303,7 @@ class SqlDeliveryStore:
     async def dead_letters(self, limit: int) -> list[DeliveryRecord]:
         async with self._tx() as conn:
             rows = (
-                await conn.execute(select(T).where(T.c.state == "failed").order_by(T.c.updated_at.desc()).limit(limit))
+                await conn.execute(select(T).where(_where(rules.DEAD)).order_by(T.c.updated_at.desc()).limit(limit))
             ).all()
         return [_record(r) for r in rows]
 
@@ -349,4 +317,4 @@ async def prune_deliveries(db: Database, before: datetime) -> int:
     """Delete deliveries in a final state (sent, failed) last updated before ``before``; pending,
     retrying and in-flight ones stay. Returns how many went. A message re-planned after its row
     went would be sent again, so keep rows longer than any incident is re-planned or replayed."""
-    return await delete_in_batches(db, T, and_(T.c.state.in_(("sent", "failed")), T.c.updated_at < before))
+    return await delete_in_batches(db, T, and_(T.c.state.in_((rules.SENT, rules.FAILED)), T.c.updated_at < before))

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import JSON, Column, String, Table, func, select
+from sqlalchemy import JSON, Column, String, Table, and_, func, select
 
 from huabei_watch.config.loader import format_errors
 from huabei_watch.config.settings import MerchantConfig
@@ -173,15 +173,23 @@ class MerchantRegistry:
             rows = (await conn.execute(select(merchants_table).where(merchants_table.c.id.in_(list(ids))))).all()
         return [merchant_from_row(r) for r in rows]
 
-    async def access_pages(self, *, chunk: int = 10_000) -> AsyncIterator[list[MerchantAccess]]:
+    async def access_pages(
+        self, *, chunk: int = 10_000, changed_since: datetime | None = None,
+    ) -> AsyncIterator[list[MerchantAccess]]:
         """Every merchant's id, mode and token hash, in id order, ``chunk`` at a time (three columns,
-        no JSON to decode: held as :class:`MerchantAccess`, 100,000 of them take about 26 MB)."""
+        no JSON to decode: held as :class:`MerchantAccess`, 100,000 of them take about 26 MB).
+        ``changed_since``: only merchants written (``updated_at``) at or after it. Every write path
+        (:meth:`upsert_many`, which :meth:`import_csv` uses) sets ``updated_at``; a removed merchant
+        leaves no row, so a reader of changes also compares :meth:`count` with what it holds."""
         t = merchants_table
         last = ""
         while True:
+            where = t.c.id > last
+            if changed_since is not None:
+                where = and_(where, t.c.updated_at >= changed_since)
             async with self.db.engine.connect() as conn:
                 rows = (await conn.execute(
-                    select(t.c.id, t.c.mode, t.c.token_hash).where(t.c.id > last).order_by(t.c.id).limit(chunk))).all()
+                    select(t.c.id, t.c.mode, t.c.token_hash).where(where).order_by(t.c.id).limit(chunk))).all()
             if not rows:
                 return
             yield [MerchantAccess(r.id, r.mode, r.token_hash) for r in rows]

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import SecretStr
-from sqlalchemy import event
+from sqlalchemy import delete, event
 
 from consumers.cashier import CashierSettings, CashierState, Mode, PolicyView, Reconciler, desired_channels
 from consumers.cashier.policy import PLATFORM
@@ -22,7 +22,7 @@ from huabei_watch.config.settings import MerchantConfig
 from huabei_watch.db.engine import Database
 from huabei_watch.events import HUABEI_CHANNELS, Incident, IncidentKind, Phase, Scope
 from huabei_watch.merchants.model import token_hash
-from huabei_watch.merchants.registry import MerchantRegistry
+from huabei_watch.merchants.registry import MerchantRegistry, merchants_table
 from tests.support import eventually
 
 AT = datetime(2026, 11, 28, 10, 0, tzinfo=SHANGHAI)
@@ -178,4 +178,54 @@ async def test_access_comes_from_an_index_of_the_whole_registry_read_again_after
         return m1 is not None and m1.mode == "pinned_off" and m1.token_hash == token_hash("new")
 
     await eventually(m1_changed, what="the index read again, with m1's new mode and token")
-    assert len(reads) == 4
+    assert len(reads) == 5  # the merchants changed since (one page) and the registry's count
+
+
+async def test_the_index_rereads_only_merchants_changed_since_and_sees_a_removal(db: Database) -> None:
+    clock = ManualClock(AT)
+    registry = MerchantRegistry(db)
+    await registry.upsert_many(
+        [MerchantConfig(id=f"m{i}", mode="auto", token=SecretStr(f"tok-{i}")) for i in range(3000)], origin="import",
+        now=clock.now() - timedelta(hours=1))
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        if "FROM merchants" in statement:
+            statements.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    reader = PolicyReader(CashierStore(db), registry, clock, PolicyView(SETTINGS), merchant_ttl=30.0)
+    assert await reader.access("m1") is not None and reader.index_rows_read == 3000
+
+    async def reread() -> None:  # past merchant_ttl: one re-read behind the served index, waited for
+        clock.advance(timedelta(seconds=31))
+        before = reader.index_reads
+        await reader.access("m2")
+        await eventually(lambda: reader.index_reads == before + 1, what="a re-read of the index")
+
+    await registry.upsert_many([MerchantConfig(id="m1", mode="pinned_off", token=SecretStr("new"))], origin="import",
+                               now=clock.now())
+    await reread()
+
+    async def m1_changed() -> bool:
+        m1 = await reader.access("m1")
+        return m1 is not None and m1.mode == "pinned_off" and m1.token_hash == token_hash("new")
+
+    await eventually(m1_changed, what="m1's new mode and token served")
+    assert reader.index_rows_read == 3001  # the change, not the 3000 again
+    assert [s for s in statements[1:] if "updated_at" not in s and "count" not in s] == []  # no whole read
+    for _ in range(3):
+        await reread()  # nothing changed: m1 is read again while it is within INDEX_OVERLAP, then nothing
+    read = reader.index_rows_read
+    await reread()
+    assert reader.index_rows_read == read
+
+    async with db.begin() as conn:
+        await conn.execute(delete(merchants_table).where(merchants_table.c.id == "m7"))
+    await reread()
+
+    async def m7_gone() -> bool:
+        return await reader.access("m7") is None
+
+    await eventually(m7_gone, what="the removed m7 no longer served")
+    assert (await reader.access("m8")) is not None

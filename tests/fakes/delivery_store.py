@@ -1,56 +1,61 @@
 """An in-memory delivery store: the contract of :class:`consumers.notify.store.SqlDeliveryStore` in a
 dict, for in-process tests of delivery and fan-out (the shared contract tests run it against the
-SQL store too). One process only; times kept in UTC like the SQL store; ``claim`` scans every row."""
+SQL store too). It only keeps rows: every decision (what a reserve answers, which rows a release,
+claim or takeover may touch, what a mark writes) is the rule of :mod:`consumers.notify.reservations`
+that the SQL store applies in its statements. One process only; times kept in UTC like the SQL
+store; the message of a retry kept as it is (the SQL store encodes it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
-from consumers.notify.delivery import DeliveryRecord, RetryItem, Status, split_key
+from consumers.notify import reservations as rules
 from consumers.notify.ports import OutboundMessage
+from consumers.notify.reservations import DeliveryRecord, RetryItem, Status
 
 
-@dataclass(slots=True)
-class _Mem:
-    record: DeliveryRecord
-    payload: OutboundMessage | None = None
+def _kept(payload: Any) -> OutboundMessage:
+    return cast(OutboundMessage, payload)  # kept as it is, not encoded
+
+
+def _utc(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.astimezone(UTC) if isinstance(v, datetime) else v for k, v in row.items()}
 
 
 class MemoryDeliveryStore:
-    """The SQL store's contract in a dict."""
+    """The SQL store's contract in a dict of rows by dedupe key."""
 
     def __init__(self) -> None:
-        self._rows: dict[str, _Mem] = {}
+        self._rows: dict[str, dict[str, Any]] = {}
+
+    def _select(self, window: rules.Window, bound: datetime | None = None) -> list[dict[str, Any]]:
+        return [r for r in self._rows.values() if window.matches(r, bound)]
+
+    def _update(self, row: dict[str, Any], change: rules.Change) -> None:
+        self._rows[row["dedupe_key"]] = _utc(rules.apply(row, change))
 
     async def reserve(self, key: str, now: datetime) -> Status:
-        now = now.astimezone(UTC)
-        existing = self._rows.get(key)
-        if existing is not None:
-            return cast(Status, existing.record.state)
-        recipient, _, _, channel = split_key(key)
-        self._rows[key] = _Mem(DeliveryRecord(key, "in_flight", recipient, channel, key, 0, "", "", now, now, None, None))
-        return "new"
+        inserted = []
+        if key not in self._rows:
+            self._rows[key] = _utc(rules.new_row(key, now))
+            inserted.append(key)
+        return rules.reserve_statuses([key], inserted, {key: self._rows[key]["state"]})[0]
 
     async def release(self, key: str) -> None:
         row = self._rows.get(key)
-        if row is not None and row.record.state == "in_flight":
+        if row is not None and rules.RELEASABLE.matches(row):
             del self._rows[key]
 
-    def _row(self, key: str, now: datetime) -> _Mem:
-        now = now.astimezone(UTC)
-        if key not in self._rows:
-            recipient, _, _, channel = split_key(key)
-            self._rows[key] = _Mem(DeliveryRecord(key, "in_flight", recipient, channel, key, 0, "", "", now, now, None, None))
-        return self._rows[key]
+    def _mark(self, key: str, change: rules.Change, now: datetime) -> None:
+        row = self._rows.get(key)
+        if row is None:  # the reservation is gone: recorded anyway, as the SQL store does
+            self._rows[key] = _utc(rules.recorded_anyway(key, change, now))
+        else:
+            self._update(row, change)
 
     async def mark_sent(self, key: str, receipt: str, now: datetime) -> None:
-        now = now.astimezone(UTC)
-        row = self._row(key, now)
-        row.record = replace(row.record, state="sent", receipt=receipt, sent_at=now, updated_at=now, next_attempt_at=None,
-                             attempts=row.record.attempts + 1)
-        row.payload = None
+        self._mark(key, rules.sent(receipt, now), now)
 
     async def mark_failed(
         self,
@@ -63,66 +68,34 @@ class MemoryDeliveryStore:
         message: OutboundMessage | None = None,
         channel: str | None = None,
     ) -> None:
-        if not permanent and retry_at is None:
-            raise ValueError("a transient failure needs retry_at")
-        now = now.astimezone(UTC)
-        retry_at = retry_at.astimezone(UTC) if retry_at is not None else None
-        row = self._row(key, now)
-        row.record = replace(
-            row.record,
-            state="failed" if permanent else "retry",
-            last_error=reason,
-            attempts=row.record.attempts + 1,
-            updated_at=now,
-            next_attempt_at=None if permanent else retry_at,
-            group_key=message.dedupe_key if message is not None else row.record.group_key,
-            channel=channel or row.record.channel,
-        )
-        if message is not None:
-            row.payload = message
+        self._mark(key, rules.failed(reason, permanent, now, retry_at=retry_at, message=message, channel=channel), now)
 
     async def due_retries(self, now: datetime, limit: int) -> list[RetryItem]:
-        groups: dict[str, list[_Mem]] = {}
-        for row in self._rows.values():
-            r = row.record
-            if r.state == "retry" and r.next_attempt_at is not None and r.next_attempt_at <= now:
-                groups.setdefault(r.group_key, []).append(row)
-        ordered = sorted(groups.items(), key=lambda g: min(m.record.next_attempt_at or now for m in g[1]))[:limit]
-        items = []
-        for group, members in ordered:
-            payload = next((m.payload for m in members if m.payload is not None), None)
-            if payload is not None:
-                keys = tuple(sorted(m.record.key for m in members))
-                attempts = max(m.record.attempts for m in members)
-                items.append(RetryItem(group, members[0].record.channel, keys, payload, attempts))
-        return items
+        groups = rules.due_groups(self._rows.values(), now, limit)
+        members = [r for r in self._select(rules.DUE, now) if r["group_key"] in groups]
+        return rules.retry_items(groups, members, _kept)
 
     async def claim(self, group_key: str, now: datetime) -> bool:
-        now = now.astimezone(UTC)
-        claimed = False
-        for row in self._rows.values():
-            r = row.record
-            if r.group_key == group_key and r.state == "retry" and r.next_attempt_at is not None and r.next_attempt_at <= now:
-                row.record = replace(r, state="in_flight", reserved_at=now, updated_at=now)
-                claimed = True
-        return claimed
+        due = [r for r in self._select(rules.DUE, now) if r["group_key"] == group_key]
+        for row in due:
+            self._update(row, rules.claimed(now))
+        return bool(due)
 
     async def takeover(self, key: str, now: datetime, stale_before: datetime) -> bool:
-        now = now.astimezone(UTC)
         row = self._rows.get(key)
-        if row is None or row.record.state != "in_flight" or row.record.reserved_at >= stale_before:
+        if row is None or not rules.STALE.matches(row, stale_before):
             return False
-        row.record = replace(row.record, reserved_at=now, updated_at=now)
+        self._update(row, rules.taken_over(now))
         return True
 
     async def stale_in_flight(self, stale_before: datetime, limit: int) -> list[DeliveryRecord]:
-        rows = [m.record for m in self._rows.values() if m.record.state == "in_flight" and m.record.reserved_at < stale_before]
-        return sorted(rows, key=lambda r: r.reserved_at)[:limit]
+        rows = sorted(self._select(rules.STALE, stale_before), key=lambda r: r["reserved_at"])
+        return [rules.record_of(r) for r in rows[:limit]]
 
     async def dead_letters(self, limit: int) -> list[DeliveryRecord]:
-        rows = [m.record for m in self._rows.values() if m.record.state == "failed"]
-        return sorted(rows, key=lambda r: r.updated_at, reverse=True)[:limit]
+        rows = sorted(self._select(rules.DEAD), key=lambda r: r["updated_at"], reverse=True)
+        return [rules.record_of(r) for r in rows[:limit]]
 
     async def get(self, key: str) -> DeliveryRecord | None:
         row = self._rows.get(key)
-        return row.record if row is not None else None
+        return rules.record_of(row) if row is not None else None

@@ -151,3 +151,13 @@ async def test_many_keys_are_reserved_and_confirmed_in_one_statement_each(tmp_pa
     assert rec is not None and rec.state == "sent" and rec.receipt == f"r-{keys[7]}"
     assert await store.reserve(keys[7], T0) == "sent"
     await db.close()
+
+
+async def test_long_values_are_kept_to_the_same_lengths_by_every_store(store: DeliveryStore) -> None:
+    await store.reserve(A, T0)
+    await store.mark_failed(A, "e" * 3000, False, T0, retry_at=T0, message=GROUP, channel="c" * 100)
+    await store.reserve(B, T0)
+    await store.mark_sent(B, "r" * 300, T0)
+    a, b = await store.get(A), await store.get(B)
+    assert a is not None and b is not None
+    assert (len(a.last_error), len(a.channel), len(b.receipt)) == (2000, 64, 200)
