@@ -35,7 +35,7 @@ merchants_table = Table(
     Column("channels", JSON, nullable=False),
     Column("contacts", JSON, nullable=False),
     Column("origin", String(20), nullable=False, default="config"),
-    Column("updated_at", AwareDateTime(), nullable=False),
+    Column("updated_at", AwareDateTime(), nullable=False, index=True),
 )
 
 CSV_COLUMNS = (

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from huabei_watch.db.engine import Database
 from huabei_watch.merchants.model import token_matches
 from huabei_watch.merchants.registry import MerchantRegistry
@@ -58,6 +60,15 @@ async def test_a_merchant_is_found_by_its_token_through_the_token_hash_index(db:
             plan = (await conn.exec_driver_sql(
                 "EXPLAIN QUERY PLAN SELECT id FROM merchants WHERE token_hash = 'x'")).all()
         assert any("ix_merchants_token_hash" in str(row[-1]) for row in plan), plan
+
+
+async def test_merchants_changed_since_a_time_are_read_through_the_updated_at_index(db: Database) -> None:
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the plan is checked on SQLite; PostgreSQL gets the index from the same migration")
+    async with db.engine.connect() as conn:
+        plan = (await conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT id FROM merchants WHERE updated_at >= '2026-01-01'")).all()
+    assert any("ix_merchants_updated_at" in str(row[-1]) for row in plan), plan
 
 
 def test_merchants_import_command_reports_problems_and_exits_nonzero(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
