@@ -39,6 +39,30 @@ class Coalescer(Generic[T, R]):
             self._worker = asyncio.create_task(self._drain())
         return await fut
 
+    async def submit_many(self, items: Sequence[T]) -> list[R]:
+        """:meth:`submit` for each of ``items`` (they join the same batches), without a task per
+        item: the results in ``items`` order; if any item failed, the first failure (in ``items``
+        order) is raised once every item is done."""
+        if not items:
+            return []
+        if len(items) == 1:
+            return [await self.submit(items[0])]
+        loop = asyncio.get_running_loop()
+        futs: list[asyncio.Future[R]] = [loop.create_future() for _ in items]
+        self._pending.extend(zip(items, futs, strict=True))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._drain())
+        try:
+            await asyncio.wait(futs)
+        except asyncio.CancelledError:  # as a cancelled submit: the items not flushed yet are dropped
+            for f in futs:
+                f.cancel()
+            raise
+        failures = [exc for exc in (f.exception() for f in futs) if exc is not None]  # each one retrieved
+        if failures:
+            raise failures[0]
+        return [f.result() for f in futs]
+
     async def _drain(self) -> None:
         await asyncio.sleep(0)  # let the other callers of this loop turn join the batch
         while self._pending:

@@ -398,8 +398,7 @@ class Deliverer:
                 at=now,
             ))
         if event_type == NOTIFICATION_SENT and self._sent_events is not None:
-            batcher = self._sent_events
-            await asyncio.gather(*(batcher.submit(r) for r in results))
+            await self._sent_events.submit_many(results)
             return
         for data in results:
             await self._publish_one(Event.build(event_type, data, time=now), (data.dedupe_key,))
