@@ -277,7 +277,7 @@ async def limited(args: argparse.Namespace, tmp: Path) -> tuple[list[float], int
         unit = "messages" if name == "wecom" else "calls (100 numbers each)"
         print(f"limited {name}: {keys} key(s) x {limit}/{window:g} s; {per_key_msgs:,} {unit} over {span:.1f} s "
               f"(shortest possible {best:.1f} s): share {share:.1%}; accepted {r['accepted']:,}, lost {lost}, "
-              f"duplicates {dups}, rejected {r['rejected'] or 0}")
+              f"duplicates {dups}, rejected {r['rejected'] or 0}; provider requests {r['requests']:,}")
     return shares, bad
 
 
