@@ -32,9 +32,13 @@ class Coalescer(Generic[T, R]):
         self.batches = 0
         self.items = 0
 
-    async def submit(self, item: T) -> R:
+    async def submit(self, item: T, *, first: bool = False) -> R:
+        """``first``: ahead of the items waiting (an item the flush handed back to go again)."""
         fut: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._pending.append((item, fut))
+        if first:
+            self._pending.insert(0, (item, fut))
+        else:
+            self._pending.append((item, fut))
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._drain())
         return await fut
@@ -64,8 +68,10 @@ class Coalescer(Generic[T, R]):
         return [f.result() for f in futs]
 
     async def _drain(self) -> None:
-        await asyncio.sleep(0)  # let the other callers of this loop turn join the batch
         while self._pending:
+            # let the other callers of this loop turn join the batch (and the callers of the last
+            # batch hand an item back, ``first``)
+            await asyncio.sleep(0)
             batch, self._pending = self._pending[: self._max], self._pending[self._max :]
             live = [(item, fut) for item, fut in batch if not fut.cancelled()]
             if not live:

@@ -8,7 +8,11 @@ WeCom the rendered markdown -- and cut into chunks of at most ``max_batch`` reci
 at most once per chunk; each caller gets its own recipient's result, so each recipient is still
 recorded once by the delivery layer (a recipient the provider refused gets its own
 PermanentError). A lone send is an ordinary one-recipient call. The provider limiter is asked once
-per call.
+per call, so a call should carry as many recipients as are waiting: when a text fills a whole call
+in a flush, its last, partial chunk is not sent but goes first into the next flush, joining the
+sends that arrived meanwhile (under a paced limit, fewer calls for the same recipients). A partial
+chunk put first is always sent by the next flush (it is that text's first chunk), so nothing waits
+more than one flush, and a text that fills no call goes out at once.
 """
 
 from __future__ import annotations
@@ -22,6 +26,13 @@ from consumers.notify.channels.base import OutboundMessage, SendReceipt
 from huabei_watch.errors import PermanentError, TransientError
 
 Result = SendReceipt | Exception
+
+
+class _Again:
+    """A flush's answer for a send held back to the next flush."""
+
+
+_AGAIN = _Again()
 
 
 class BatchSender(Protocol):
@@ -67,17 +78,34 @@ class BatchingChannel:
         self.name = inner.name
         self._inner = inner
         self._key = key
-        self._coalescer: Coalescer[OutboundMessage, Result] = Coalescer(self._flush, max_batch=max_pending)
+        self._coalescer: Coalescer[OutboundMessage, Result | _Again] = Coalescer(self._flush, max_batch=max_pending)
         self.calls = 0
 
     async def send(self, msg: OutboundMessage) -> SendReceipt:
         result = await self._coalescer.submit(msg)
+        while isinstance(result, _Again):
+            result = await self._coalescer.submit(msg, first=True)
         if isinstance(result, Exception):
             raise result
         return result
 
-    async def _flush(self, msgs: list[OutboundMessage]) -> list[Result]:
-        results: list[Result | None] = [None] * len(msgs)
+    def _to_send(self, msgs: list[OutboundMessage]) -> tuple[list[list[int]], list[int]]:
+        """The chunks to send now, and the indexes held back: a text's partial chunks when the
+        same text fills a whole call in this flush."""
+        size = self._inner.max_batch
+        cut = chunks(msgs, size, self._key)
+        full = {self._key(msgs[idx[0]]) for idx in cut if len(idx) >= size}
+        send: list[list[int]] = []
+        held: list[int] = []
+        for idx in cut:
+            if len(idx) < size and self._key(msgs[idx[0]]) in full:
+                held.extend(idx)
+            else:
+                send.append(idx)
+        return send, held
+
+    async def _flush(self, msgs: list[OutboundMessage]) -> list[Result | _Again]:
+        results: list[Result | _Again | None] = [None] * len(msgs)
 
         async def one(idx: list[int]) -> None:
             self.calls += 1
@@ -90,7 +118,10 @@ class BatchingChannel:
             for i, answer in zip(idx, answers, strict=True):
                 results[i] = answer
 
-        await asyncio.gather(*(one(idx) for idx in chunks(msgs, self._inner.max_batch, self._key)))
+        send, held = self._to_send(msgs)
+        for i in held:
+            results[i] = _AGAIN
+        await asyncio.gather(*(one(idx) for idx in send))
         return [r if r is not None else TransientError(f"{self.name}: no answer") for r in results]
 
 
