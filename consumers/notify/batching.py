@@ -3,7 +3,8 @@
 A :class:`Coalescer` collects the items submitted while the event loop runs other tasks and hands
 them to one ``flush(items)`` call (at most ``max_batch`` at a time, one flush at a time), then gives
 each caller its own result or exception. Nothing waits for a timer: the first item schedules a
-flush for the loop's next turn, so a lone call costs one loop turn and a fan-out of hundreds of
+flush for the loop's next turn (and each further batch waits one turn too, so a caller of the last
+batch can hand an item back first), so a lone call costs one loop turn and a fan-out of hundreds of
 concurrent deliveries becomes a few statements. A flush that raises fails every item of its batch.
 """
 
