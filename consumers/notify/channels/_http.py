@@ -108,3 +108,35 @@ def unexpected_body(provider: str, answer: HttpAnswer) -> TransientError:
     snippet = answer.body[:200].decode("utf-8", errors="replace")
     log.warning("channel.unexpected_body", extra={"provider": provider, "status": answer.status, "body": snippet})
     return TransientError(f"{provider}: unreadable answer (HTTP {answer.status}): {snippet}")
+
+
+class AccessToken(BaseModel):
+    """The reply of a Tencent token endpoint (WeChat ``stable_token``, WeCom ``gettoken``)."""
+
+    errcode: int = 0
+    errmsg: str = ""
+    access_token: str = ""
+    expires_in: int = 0
+
+
+def access_token(
+    provider: str,
+    answer: HttpAnswer,
+    *,
+    call: str,
+    transient: Mapping[int, float | None],
+    permanent: Mapping[int, str],
+) -> AccessToken:
+    """The token of a Tencent token reply, or the error it means: an unreadable body by the status
+    rules, an ``errcode`` in ``transient`` as :class:`TransientError` (its retry-after), any other
+    as :class:`PermanentError` with the provider's reason (default "credentials rejected")."""
+    parsed = answer.parse(AccessToken)
+    if parsed is None:
+        raise_for_status(provider, answer)
+        raise unexpected_body(provider, answer)
+    if parsed.errcode != 0 or not parsed.access_token:
+        reason = f"{provider}: {call} errcode {parsed.errcode}: {parsed.errmsg}"
+        if parsed.errcode in transient:
+            raise TransientError(reason, retry_after=transient[parsed.errcode])
+        raise PermanentError(f"{reason} ({permanent.get(parsed.errcode, 'credentials rejected')})")
+    return parsed

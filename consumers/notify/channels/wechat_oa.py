@@ -22,7 +22,13 @@ from dataclasses import dataclass
 import aiohttp
 from pydantic import BaseModel, SecretStr
 
-from consumers.notify.channels._http import DEDUPE_HEADER, exchange, raise_for_status, unexpected_body
+from consumers.notify.channels._http import (
+    DEDUPE_HEADER,
+    access_token,
+    exchange,
+    raise_for_status,
+    unexpected_body,
+)
 from consumers.notify.channels.base import OutboundMessage, SendReceipt
 from consumers.notify.channels.ratelimit import Limiter
 from huabei_watch.clock import Clock
@@ -43,13 +49,6 @@ PERMANENT_REASONS: dict[int, str] = {
     40164: "caller IP not in the account's whitelist",
     48001: "api not authorised for this account",
 }
-
-
-class _Token(BaseModel):
-    access_token: str = ""
-    expires_in: int = 0
-    errcode: int = 0
-    errmsg: str = ""
 
 
 class _SendAnswer(BaseModel):
@@ -131,15 +130,8 @@ class StableTokenCache:
             data=json.dumps(body).encode("utf-8"),
             headers={"Content-Type": "application/json"},
         )
-        parsed = answer.parse(_Token)
-        if parsed is None:
-            raise_for_status(self._provider, answer)
-            raise unexpected_body(self._provider, answer)
-        if parsed.errcode != 0 or not parsed.access_token:
-            reason = f"{self._provider}: stable_token errcode {parsed.errcode}: {parsed.errmsg}"
-            if parsed.errcode in TRANSIENT_CODES:
-                raise TransientError(reason, retry_after=TRANSIENT_CODES[parsed.errcode])
-            raise PermanentError(f"{reason} ({PERMANENT_REASONS.get(parsed.errcode, 'credentials rejected')})")
+        parsed = access_token(self._provider, answer, call="stable_token", transient=TRANSIENT_CODES,
+                              permanent=PERMANENT_REASONS)
         lifetime = max(parsed.expires_in - self._margin, 0.0)
         self._cached = _Cached(parsed.access_token, self._clock.monotonic() + lifetime)
         log.info("channel.token_fetched", extra={"channel": self._provider, "force": force, "expires_in": parsed.expires_in})

@@ -26,7 +26,13 @@ from collections.abc import Hashable
 import aiohttp
 from pydantic import BaseModel, SecretStr
 
-from consumers.notify.channels._http import DEDUPE_HEADER, exchange, raise_for_status, unexpected_body
+from consumers.notify.channels._http import (
+    DEDUPE_HEADER,
+    access_token,
+    exchange,
+    raise_for_status,
+    unexpected_body,
+)
 from consumers.notify.channels.base import OutboundMessage, SendReceipt, clip_utf8
 from consumers.notify.channels.ratelimit import Limiter
 from consumers.notify.channels.wecom import LINK_TEXT
@@ -55,13 +61,6 @@ PERMANENT_REASONS: dict[int, str] = {
 #: Why a member named in ``invaliduser`` / ``unlicenseduser`` did not get the message.
 REFUSED_INVALID = "member refused (invaliduser): no such userid, or not in the application's visible range"
 REFUSED_UNLICENSED = "member refused (unlicenseduser): no WeCom interface licence for this member"
-
-
-class _Token(BaseModel):
-    errcode: int = 0
-    errmsg: str = ""
-    access_token: str = ""
-    expires_in: int = 0
 
 
 class _SendAnswer(BaseModel):
@@ -187,15 +186,8 @@ class WeComAppChannel:
                 timeout_s=self._timeout,
                 params={"corpid": self._corp_id, "corpsecret": self._secret.get_secret_value()},
             )
-            parsed = answer.parse(_Token)
-            if parsed is None:
-                raise_for_status(self.name, answer)
-                raise unexpected_body(self.name, answer)
-            if parsed.errcode != 0 or not parsed.access_token:
-                reason = f"{self.name}: gettoken errcode {parsed.errcode}: {parsed.errmsg}"
-                if parsed.errcode in TRANSIENT_CODES:
-                    raise TransientError(reason, retry_after=TRANSIENT_CODES[parsed.errcode])
-                raise PermanentError(f"{reason} ({PERMANENT_REASONS.get(parsed.errcode, 'credentials rejected')})")
+            parsed = access_token(self.name, answer, call="gettoken", transient=TRANSIENT_CODES,
+                                  permanent=PERMANENT_REASONS)
             self._token = (parsed.access_token, self._clock.monotonic() + max(parsed.expires_in - self._margin, 0.0))
             log.info("channel.token_fetched", extra={"channel": self.name, "expires_in": parsed.expires_in})
             return parsed.access_token
