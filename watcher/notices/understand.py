@@ -13,6 +13,7 @@ from huabei_watch.clock import SHANGHAI
 from watcher.notices import layout, reports, zones
 from watcher.notices import products as prod
 from watcher.notices.assemble import platform_product, windows_of
+from watcher.notices.degrade import interface_windows
 from watcher.notices.interface import extract_interface
 from watcher.notices.kinds import classify
 from watcher.notices.model import InterfaceChange, Kind, NoticeUnderstanding
@@ -115,6 +116,11 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         # A window that starts after the day of publication is announced, not reported.
         reasons.append(f"read as {kind}, but a window starts after publication with disruption wording: "
                        "read as maintenance")
+        kind = "maintenance"
+    elif kind == "interface" and (served := interface_windows(src, spans)) and not reports.tells_of_failure(head, body):
+        # an interface notice has no service window; ranges that say what stops in them are windows
+        reasons.append(f"read as interface, but {len(served)} dated time range(s) say what stops or degrades "
+                       "in them: read as maintenance")
         kind = "maintenance"
     if kind not in _WINDOW_KINDS and spans:
         # Never silent: ranges still ahead plus wording of disruption go to a person, with the ranges.

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from watcher.notices import layout, vocab
+from watcher.notices import layout, nights, vocab
 from watcher.notices import schedules as sched
 from watcher.notices.ends import MOVED_TO_RE, old_day_whole
 from watcher.notices.lasting import RETIRE_RE, changed_from, for_good
@@ -66,7 +66,7 @@ def find_spans(
     while i < n:
         p = points[i]
         q = points[i + 1] if i + 1 < n else None
-        used = _take_run_of_days(r, norm, points, i, spans)
+        used = _take_run_of_days(r, norm, points, i, spans) or nights.take(r, norm, points, i, spans)
         if used:
             i += used
             continue

@@ -27,6 +27,13 @@ _NAMED: dict[str, str] = {
     "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles", "EST": "America/New_York",
     "EDT": "America/New_York", "CET": "Europe/Berlin", "CEST": "Europe/Berlin", "JST": "Asia/Tokyo",
     "KST": "Asia/Seoul",
+    "雅加达时间": "Asia/Jakarta", "印尼西部时间": "Asia/Jakarta", "WIB": "Asia/Jakarta", "曼谷时间": "Asia/Bangkok",
+    "泰国时间": "Asia/Bangkok", "越南时间": "Asia/Ho_Chi_Minh", "印度时间": "Asia/Kolkata", "印度标准时间": "Asia/Kolkata",
+    "迪拜时间": "Asia/Dubai", "莫斯科时间": "Europe/Moscow", "美国中部时间": "America/Chicago", "美中时间": "America/Chicago",
+    "芝加哥时间": "America/Chicago", "山地时间": "America/Denver", "多伦多时间": "America/Toronto",
+    "温哥华时间": "America/Vancouver", "墨尔本时间": "Australia/Melbourne", "新西兰时间": "Pacific/Auckland",
+    "南非时间": "Africa/Johannesburg", "赞比亚时间": "Africa/Lusaka", "CDT": "America/Chicago",
+    "AEST": "Australia/Sydney", "AEDT": "Australia/Sydney", "BST": "Europe/London",
 }
 _ZONE_RE = re.compile(
     r"(?<![A-Za-z])(?:UTC|GMT)(?:\s*(?P<sign>[+-])\s*(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?)?(?![A-Za-z])(?:\s*时间)?"
@@ -51,6 +58,43 @@ def _zone(m: re.Match[str]) -> tzinfo | None:
     return None if offset == timedelta(hours=8) else timezone(offset)
 
 
+# A marker that labels what follows: "切换期间(美东时间):", "日期(24小时制,日本时间):", "日本时间:".
+_HEADING_AFTER_RE = re.compile(r"[^()。;\n\d]{0,12}?\)?\s*:")
+# Where a heading's reach ends: the end of its sentence group or line (rows after it may be
+# separated by ";").
+_BLOCK_END_RE = re.compile(r"[。\n]")
+# Between spans that share one marker written after the last of them ("A 00:00~07:00 和 B
+# 03:00~07:00(日本时间)").
+_CHAIN_GAP_RE = re.compile(r"[\s(),、和及与或]*")
+
+
+def _heading(norm: str, s: Span, markers: list[re.Match[str]]) -> re.Match[str] | None:
+    """The heading marker whose block holds ``s``: the last one before it in the same block."""
+    best = None
+    for m in markers:
+        if m.end() > s.pos:
+            break
+        stop = _BLOCK_END_RE.search(norm, m.end(), s.pos)
+        if stop is None and _HEADING_AFTER_RE.match(norm, m.end()):
+            best = m
+    return best
+
+
+def _chain_after(
+    norm: str, s: Span, spans: list[Span], markers: list[re.Match[str]], hi: int
+) -> re.Match[str] | None:
+    """A marker after ``s`` in its sentence with only other spans and connectors between."""
+    for m in markers:
+        if m.start() < s.end_pos or m.end() > hi:
+            continue
+        gap = list(norm[s.end_pos : m.start()])
+        for o in spans:
+            for k in range(max(o.pos, s.end_pos), min(o.end_pos, m.start())):
+                gap[k - s.end_pos] = " "
+        return m if _CHAIN_GAP_RE.fullmatch("".join(gap)) else None
+    return None
+
+
 def _move(t: datetime, zone: tzinfo) -> datetime:
     """The wall-clock time ``t`` (read as Beijing time) re-read in ``zone``, in Beijing time."""
     return t.replace(tzinfo=zone).astimezone(SHANGHAI)
@@ -73,6 +117,8 @@ def to_beijing(norm: str, spans: list[Span]) -> tuple[list[Span], list[str]]:
         after = [m for m in markers if s.end_pos <= m.start() <= s.end_pos + _AFTER and m.end() <= hi
                  and _ADJACENT_RE.fullmatch(norm, s.end_pos, m.start())]
         m = after[0] if after else (before[-1] if before else None)
+        if m is None:
+            m = _chain_after(norm, s, spans, markers, hi) or _heading(norm, s, markers)
         zone = _zone(m) if m is not None else None
         if m is None or zone is None:
             out.append(s)

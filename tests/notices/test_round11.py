@@ -1,0 +1,108 @@
+"""Rules added in round 11 (the third blind set, half A): zones written as a heading or after a
+chain of ranges, more named zones, Japanese 午前/午后, month/day/year dates, noon with no time,
+dates listed once with several rows of hours, interface notices that carry service windows, and
+times local to a place named as the notice's issuer. Each text is written for the test (not a
+corpus notice)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from huabei_watch.clock import SHANGHAI
+from watcher.notices import understand
+from watcher.notices.normalize import normalize
+
+PUB = date(2026, 11, 20)
+
+
+def _dt(s: str) -> datetime:
+    return datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
+
+
+def _ws(text: str, title: str = "", pub: date = PUB) -> list[tuple[datetime, datetime | None]]:
+    u = understand(text, published=pub, title=title)
+    assert u.kind == "maintenance", u.reasons
+    return sorted((w.start, w.end) for w in u.windows)
+
+
+def test_a_zone_heading_reaches_every_row_after_it() -> None:
+    text = ("本店网上收款服务维护安排如下。时段（24小时制，东京时间）：12月3日（周四）23:00~12月4日（周五）04:00；"
+            "12月10日（周四）23:00~12月11日（周五）04:00。维护期间无法付款。")
+    assert _ws(text) == [
+        (_dt("2026-12-03 22:00"), _dt("2026-12-04 03:00")),
+        (_dt("2026-12-10 22:00"), _dt("2026-12-11 03:00")),
+    ]
+
+
+def test_a_zone_written_after_the_last_of_several_ranges_reaches_them_all() -> None:
+    text = "会员卡扣款将暂停：12月2日 01:00 ~ 05:00 和 12月9日 02:00 ~ 04:00（日本时间，可能提前结束）。"
+    assert _ws(text) == [
+        (_dt("2026-12-02 00:00"), _dt("2026-12-02 04:00")),
+        (_dt("2026-12-09 01:00"), _dt("2026-12-09 03:00")),
+    ]
+
+
+def test_a_restatement_in_beijing_time_is_not_moved() -> None:
+    # guard: a marker before a later range does not reach back to the range before it
+    text = "网关将于12月2日22:00-23:00暂停服务，即UTC 14:00-15:00。"
+    assert _ws(text) == [(_dt("2026-12-02 22:00"), _dt("2026-12-02 23:00"))]
+
+
+def test_more_named_zones_are_moved() -> None:
+    text = "雅加达分行网银将于2026年12月5日21:00（雅加达时间）起暂停，至2026年12月6日03:00（雅加达时间）恢复。"
+    assert _ws(text) == [(_dt("2026-12-05 22:00"), _dt("2026-12-06 04:00"))]
+
+
+def test_cst_is_not_read_as_a_foreign_zone() -> None:
+    # guard: CST is China Standard Time as often as US Central
+    text = "系统将于12月5日02:00-04:00 CST维护，期间暂停转账。"
+    assert _ws(text) == [(_dt("2026-12-05 02:00"), _dt("2026-12-05 04:00"))]
+
+
+def test_japanese_morning_and_afternoon_words_are_read() -> None:
+    text = "结算系统将于2026年12月7日午前1时~午前3时30分维护，期间刷卡付款会失败。"
+    assert _ws(text) == [(_dt("2026-12-07 01:00"), _dt("2026-12-07 03:30"))]
+    assert "下午2时" in normalize("午后2时")
+
+
+def test_month_day_year_dates_are_read_when_unambiguous() -> None:
+    text = "网上银行自12/14/2026晚9:00至12/15/2026早6:00暂停服务。"
+    assert _ws(text) == [(_dt("2026-12-14 21:00"), _dt("2026-12-15 06:00"))]
+    assert "2026-12-14" in normalize("14/12/2026")
+    assert "3/4/2027" in normalize("3/4/2027")  # either could be the month: left as written
+
+
+def test_noon_with_no_time_after_a_day_is_twelve() -> None:
+    text = "为配合系统迁移，手机银行将由周六中午至周日中午暂停服务。"
+    # published on a Friday: the coming weekend
+    assert _ws(text, pub=date(2026, 11, 20)) == [(_dt("2026-11-21 12:00"), _dt("2026-11-22 12:00"))]
+
+
+def test_dates_listed_once_with_rows_of_hours_are_a_window_each() -> None:
+    text = ("大促期间开放接口将分时降级，涉及2026-12-02、2026-12-09两晚。每晚20:00:00 ~ 22:30:00 订单详情接口会被限流；"
+            "20:15:00 到次日 00:30:00 退款查询接口不可用。")
+    u = understand(text, published=PUB, title="大促接口调整公告")
+    assert u.kind == "maintenance", u.reasons
+    assert sorted((w.start, w.end) for w in u.windows) == [
+        (_dt("2026-12-02 20:00"), _dt("2026-12-02 22:30")),
+        (_dt("2026-12-02 20:15"), _dt("2026-12-03 00:30")),
+        (_dt("2026-12-09 20:00"), _dt("2026-12-09 22:30")),
+        (_dt("2026-12-09 20:15"), _dt("2026-12-10 00:30")),
+    ]
+
+
+def test_an_interface_notice_published_after_its_windows_is_still_maintenance() -> None:
+    # an update published after the windows: they are past, but they are service windows, not an
+    # interface change, so the notice is never silent
+    text = ("开放平台接口调整回顾：2026-11-03、2026-11-10两晚，每晚21:00:00 ~ 23:00:00 商品查询接口限流，"
+            "部分字段不返回；请开发者调整调用时间。")
+    u = understand(text, published=PUB, title="接口调整公告（更新）")
+    assert u.kind == "maintenance", u.reasons
+    assert len(u.windows) == 2
+
+
+def test_an_interface_change_with_only_deadlines_stays_interface() -> None:
+    # guard: a past period for integrators to act in, with nothing said to stop, is no window
+    text = "新版签名接口已发布，各商户须于2026年11月1日至11月15日期间完成SDK升级并更换证书，逾期请联系技术支持。"
+    u = understand(text, published=PUB, title="签名接口升级通知")
+    assert u.kind == "interface", u.reasons

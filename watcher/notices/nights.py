@@ -1,0 +1,78 @@
+"""Dates listed first, then several rows of hours that each hold on every listed date.
+
+A platform's schedule often names the days once and then one row per service, each with its own
+hours and no date ("涉及12月3日、12月10日、12月17日三晚。每晚20:00-23:00 查询接口限流；20:30至
+次日01:00 导出功能不可用"): every row is a window on every listed date. The block is read only when
+the list is closed by a count of the days or an "every day" word (三晚, 两天, 每晚, 各日), so a plain
+list of dates with one shared range stays :func:`watcher.notices.schedules.date_list`'s.
+
+Pure helper for :mod:`watcher.notices.windows`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from watcher.notices import schedules as sched
+from watcher.notices.resolve import NEXT_DAY, Resolver, at, period_of
+from watcher.notices.span import Span
+from watcher.notices.timeparse import RawPoint
+
+_COUNT = r"(?:\d{1,2}|[两二三四五六七八九十]{1,2})\s*个?\s*(?:晚上?|夜晚?|天|日|夜)"
+_EVERY = r"(?:每|各)\s*(?:晚上?|天|日|夜)?"
+# Between the last listed date and the first row's start: a count of the days and/or "every day".
+_TAIL_RE = re.compile(
+    rf"[\s)]*(?:(?:这|共|等)?\s*{_COUNT}\s*(?:的)?\s*[:。,;]?\s*(?:{_EVERY})?|{_EVERY})\s*(?:的)?\s*[:,]?\s*"
+)
+# Where a block of rows ends: the end of the sentence group or line after its first row.
+_BLOCK_END_RE = re.compile(r"[。\n]")
+
+
+def _list_end(norm: str, points: list[RawPoint], i: int) -> int:
+    """Index of the last date of a list of dates with no hours starting at ``points[i]`` (``i``
+    itself when there is no list)."""
+    k = i
+    while (k + 1 < len(points) and points[k].day is not None and not points[k].has_time
+           and points[k + 1].day is not None and not points[k + 1].has_time
+           and sched.LIST_SEP_RE.fullmatch(norm, points[k].end, points[k + 1].start)):
+        k += 1
+    return k
+
+
+def take(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: list[Span]) -> int:
+    """Read the block starting at ``points[i]`` into ``spans``; the number of points used (0 when
+    there is no such block)."""
+    n = len(points)
+    k = _list_end(norm, points, i)
+    if k == i or k + 2 >= n or not _TAIL_RE.fullmatch(norm, points[k].end, points[k + 1].start):
+        return 0
+    rows: list[tuple[RawPoint, RawPoint]] = []
+    j = k + 1
+    stop = _BLOCK_END_RE.search(norm, points[k + 1].start)
+    block_end = stop.start() if stop else len(norm)
+    while j + 1 < n and points[j].start < block_end:
+        a, b = points[j], points[j + 1]
+        if a.has_date or not a.has_time:
+            break
+        if b.has_time and (not b.has_date or b.rel in NEXT_DAY) and b.start < block_end and sched.hours_range(norm, a, b):
+            rows.append((a, b))
+            j += 2
+            continue
+        j += 1  # a lone time inside a row ("建议23点后再调用") is no window
+    if not rows:
+        return 0
+    days = sched.list_dates(points, i, k - i + 1, r.date_of)
+    for a, b in rows:
+        sh = r.hour24(a, None, None)
+        shared = period_of(a) if b.rel not in NEXT_DAY else None
+        eh = r.hour24(b, shared, sh, a.minute)
+        for day in days:
+            start = at(day, sh, a.minute)
+            end = at(day + timedelta(days=1) if b.rel in NEXT_DAY else day, eh, b.minute)
+            if end < start:
+                end += timedelta(days=1)
+            spans.append(Span(start, end, a.start, b.end, "daily"))
+    if days:
+        r.last = days[0]
+    return j - i

@@ -1,0 +1,39 @@
+"""Written variants of dates and times rewritten to the forms the time scanner reads.
+
+Pure, called at the end of :func:`watcher.notices.normalize.normalize`:
+
+* Japanese 午前/午后 before a time are the morning and the afternoon ("午前2时" -> "上午2时");
+* a month/day/year date with a four-digit year ("3/25/2016") becomes "2016-3-25", and a
+  day/month/year one ("25/3/2016") "2016-3-25"; when both numbers could be the month
+  ("3/4/2016") the date is left as written (no date is guessed);
+* 中午/正午 right after a day with no time of its own ("周六中午至周日中午") is 12:00.
+"""
+
+from __future__ import annotations
+
+import re
+
+_AM_PM_JA_RE = re.compile(r"午(前|后)(?=\s*\d)")
+_MDY_RE = re.compile(r"(?<![\d/.:-])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
+_NOON_RE = re.compile(r"(?<=[日天一二三四五六])(\s*(?:\)\s*)?)(中午|正午)(?![\d\s]*[\d点时:])")
+
+
+def _ymd(m: re.Match[str]) -> str:
+    a, b, year = int(m.group(1)), int(m.group(2)), m.group(3)
+    if 1 <= a <= 12 < b <= 31:
+        month, day = a, b
+    elif 1 <= b <= 12 < a <= 31:
+        month, day = b, a
+    else:
+        return m.group()
+    return f"{year}-{month}-{day}"
+
+
+def rewrite(t: str) -> str:
+    """``t`` (already normalised otherwise) with the variants above rewritten."""
+    if "午" in t:
+        t = _AM_PM_JA_RE.sub(lambda m: "上午" if m.group(1) == "前" else "下午", t)
+        t = _NOON_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}12:00", t)
+    if "/" in t:
+        t = _MDY_RE.sub(_ymd, t)
+    return t
