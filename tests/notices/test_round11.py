@@ -106,3 +106,43 @@ def test_an_interface_change_with_only_deadlines_stays_interface() -> None:
     text = "新版签名接口已发布，各商户须于2026年11月1日至11月15日期间完成SDK升级并更换证书，逾期请联系技术支持。"
     u = understand(text, published=PUB, title="签名接口升级通知")
     assert u.kind == "interface", u.reasons
+
+
+def test_a_time_customers_are_advised_to_act_after_starts_nothing() -> None:
+    for text in ("12月8日21:00至23:00结算接口将降级，期间可能调用失败，对账任务建议放在凌晨3点以后执行。",
+                 "12月8日21:00至23:00结算接口将降级，期间无法缴费，请在次日上午6:00之后再来缴费。"):
+        assert _ws(text) == [(_dt("2026-12-08 21:00"), _dt("2026-12-08 23:00"))], text
+
+
+def test_a_stop_from_a_time_is_still_a_window() -> None:
+    # guard: "起暂停" with no advice around it still opens a window
+    text = "为配合系统迁移，12月9日22:00起暂停充值服务，恢复时间另行通知。"
+    u = understand(text, published=PUB)
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-09 22:00"), None)]
+
+
+def test_times_of_a_branch_abroad_with_no_zone_are_read_as_local_time_and_reviewed() -> None:
+    text = "本行（新西兰）将于12月12日08:00至12:00升级核心系统，期间网上银行及借记卡暂停服务。"
+    u = understand(text, published=PUB, title="某银行（新西兰）系统升级通知")
+    assert u.kind == "maintenance", u.reasons
+    # December is summer time in Auckland (UTC+13): five hours ahead of Beijing
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-12 03:00"), _dt("2026-12-12 07:00"))]
+    assert u.needs_review
+
+
+def test_a_country_with_several_zones_is_not_converted() -> None:
+    text = "提醒美国客户：12月12日08:00至12:00升级网上银行，期间暂停转账。"
+    u = understand(text, published=PUB)
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-12 08:00"), _dt("2026-12-12 12:00"))]
+    assert u.needs_review
+
+
+def test_a_notice_written_with_kana_is_read_in_japan_time() -> None:
+    text = "「ぽけっと払い」12月15日1:00~5:00系统维护，期间无法付款。"
+    assert _ws(text) == [(_dt("2026-12-15 00:00"), _dt("2026-12-15 04:00"))]
+
+
+def test_a_mainland_notice_is_not_moved() -> None:
+    # guard: no place elsewhere, no zone: Beijing time
+    text = "本行将于12月12日08:00至12:00升级核心系统，期间网上银行暂停服务。"
+    assert _ws(text) == [(_dt("2026-12-12 08:00"), _dt("2026-12-12 12:00"))]

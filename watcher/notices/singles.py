@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from watcher.notices import ends, vocab
+from watcher.notices import advice, ends, vocab
 from watcher.notices.lasting import retired, terms_from
 from watcher.notices.resolve import Resolver, at, own_date, period_of
 from watcher.notices.span import Span
@@ -134,7 +134,7 @@ def take_single(
         # to hold for each start, written after the starts that share it.
         seconds = find_duration(norm, p.end, 160, shared_only=True)
     deadline = vocab.DEADLINE_AFTER_RE.match(norm, p.end) is not None  # "10月10日23:59前处理完"
-    deadline = deadline or terms_from(norm, p.end)
+    deadline = deadline or terms_from(norm, p.end) or advice.act_after(norm, p)  # "建议4点后再调用"
     open_start = allow_open and not deadline and (stop or (
         (kick
          or bool(vocab.OPEN_AFTER_RE.match(norm, p.end))

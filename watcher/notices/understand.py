@@ -84,6 +84,10 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     for note in zone_notes:
         resolver.note(note)
     place = None if zone_notes or not spans else zones.elsewhere(head + "\n" + body)
+    if place is not None:
+        spans, local_note = zones.local_time(place, spans)
+        if local_note:
+            resolver.note(local_note)
     if len(spans) > _MAX_WINDOWS:
         flags = [*flags, f"{len(spans)} time ranges found; only the first {_MAX_WINDOWS} kept"]
         spans = spans[:_MAX_WINDOWS]
@@ -184,8 +188,9 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         reasons.extend(d for d in window_doubts if d not in reasons)
 
     if windows and place is not None:
-        # a notice for customers elsewhere that writes no zone: its times may be local there
-        doubts.append(f"times with no zone written in a notice for {place}: check whether they are local time")
+        # a notice for customers elsewhere that writes no zone: its times are read as local there
+        # when the place has one zone (a person checks either way)
+        doubts.append(f"times with no zone written in a notice for {place}: check which zone they are in")
     if kind == "maintenance" and not windows:
         doubts.append("no time window found")
     elif kind == "outage" and about_platform:

@@ -140,16 +140,51 @@ def to_beijing(norm: str, spans: list[Span]) -> tuple[list[Span], list[str]]:
 
 
 # A place whose clocks are not Beijing's, named as where the notice's customers or branch are
-# ("汇丰提醒英国客户", "中国银行伦敦分行"): times with no zone written may be local there.
+# ("汇丰提醒英国客户", "中国银行伦敦分行", "中国银行（英国）", "印度网站"): times with no zone
+# written are local there. A place with one zone gives it; a country with several (美国, 澳洲 ...)
+# gives none (a person checks).
+_LOCAL_ZONE: dict[str, str | None] = {
+    "英国": "Europe/London", "伦敦": "Europe/London", "日本": "Asia/Tokyo", "东京": "Asia/Tokyo", "大阪": "Asia/Tokyo",
+    "韩国": "Asia/Seoul", "首尔": "Asia/Seoul", "德国": "Europe/Berlin", "法兰克福": "Europe/Berlin",
+    "法国": "Europe/Paris", "巴黎": "Europe/Paris", "意大利": "Europe/Rome", "米兰": "Europe/Rome",
+    "西班牙": "Europe/Madrid", "荷兰": "Europe/Amsterdam", "卢森堡": "Europe/Luxembourg", "瑞士": "Europe/Zurich",
+    "苏黎世": "Europe/Zurich", "爱尔兰": "Europe/Dublin", "印度": "Asia/Kolkata", "孟买": "Asia/Kolkata",
+    "迪拜": "Asia/Dubai", "阿联酋": "Asia/Dubai", "泰国": "Asia/Bangkok", "曼谷": "Asia/Bangkok",
+    "越南": "Asia/Ho_Chi_Minh", "雅加达": "Asia/Jakarta", "新西兰": "Pacific/Auckland", "奥克兰": "Pacific/Auckland",
+    "南非": "Africa/Johannesburg", "赞比亚": "Africa/Lusaka", "纽约": "America/New_York",
+    "洛杉矶": "America/Los_Angeles", "旧金山": "America/Los_Angeles", "多伦多": "America/Toronto",
+    "温哥华": "America/Vancouver", "悉尼": "Australia/Sydney", "墨尔本": "Australia/Melbourne",
+    "莫斯科": "Europe/Moscow",
+    "美国": None, "加拿大": None, "澳大利亚": None, "澳洲": None, "欧洲": None, "俄罗斯": None, "巴西": None,
+    "墨西哥": None, "印度尼西亚": None, "印尼": None, "哈萨克斯坦": None,
+}
+_PLACE = "|".join(sorted(_LOCAL_ZONE, key=len, reverse=True))
 _ELSEWHERE_RE = re.compile(
-    r"(?:英国|伦敦|美国|纽约|洛杉矶|旧金山|加拿大|多伦多|温哥华|澳大利亚|澳洲|悉尼|墨尔本|新西兰|奥克兰|日本|东京|大阪|韩国|首尔"
-    r"|德国|法兰克福|法国|巴黎|意大利|米兰|西班牙|荷兰|卢森堡|瑞士|苏黎世|爱尔兰|欧洲|俄罗斯|莫斯科|印度|孟买|迪拜|阿联酋|巴西|墨西哥"
-    r"|泰国|曼谷|越南|印度尼西亚|印尼|雅加达|哈萨克斯坦|南非)"
-    r"(?:的?(?:客户|用户|持卡人|居民|地区|市场|站)|分行|子行|支行|分公司)"
+    rf"(?P<p1>{_PLACE})(?:的?(?:客户|用户|持卡人|居民|地区|市场|站|网站|官网)|分行|子行|支行|分公司)"
+    # "中国银行（赞比亚）有限公司": the place in brackets right after the issuer's name
+    rf"|(?<=[^\W\d_]\()(?P<p2>{_PLACE})(?=\))"
 )
+# Japanese kana in the text: a Japanese service (its names kept as written: "かんたん決済").
+_KANA_RE = re.compile(r"[\u3041-\u30ff]{3,}")
 
 
 def elsewhere(norm: str) -> str | None:
     """The place a notice's customers or branch are in when its clocks are not Beijing's, or None."""
     m = _ELSEWHERE_RE.search(norm)
-    return m.group() if m else None
+    if m:
+        return m.group()
+    return "日本" if _KANA_RE.search(norm) else None
+
+
+def local_time(place: str, spans: list[Span]) -> tuple[list[Span], str | None]:
+    """``spans`` read as local time of ``place`` (as :func:`elsewhere` gives it) moved to Beijing
+    time, and a note; unchanged with no note when the place has no single zone."""
+    m = _ELSEWHERE_RE.fullmatch(place)
+    name = (m.group("p1") or m.group("p2")) if m else place
+    zone_name = _LOCAL_ZONE.get(name)
+    if zone_name is None:
+        return spans, None
+    zone = ZoneInfo(zone_name)
+    moved = [dataclasses.replace(s, start=_move(s.start, zone), end=_move(s.end, zone) if s.end is not None else None)
+             for s in spans]
+    return moved, f"times with no zone read as local time of {name} ({zone_name}), moved to Beijing time"
