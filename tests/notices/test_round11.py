@@ -146,3 +146,49 @@ def test_a_mainland_notice_is_not_moved() -> None:
     # guard: no place elsewhere, no zone: Beijing time
     text = "本行将于12月12日08:00至12:00升级核心系统，期间网上银行暂停服务。"
     assert _ws(text) == [(_dt("2026-12-12 08:00"), _dt("2026-12-12 12:00"))]
+
+
+def test_a_japanese_weekday_after_a_date_keeps_date_and_time_together() -> None:
+    text = "付款维护（JST）：12/3(木) 23:00～12/4(金) 4:00，期间无法付款。"
+    assert _ws(text) == [(_dt("2026-12-03 22:00"), _dt("2026-12-04 03:00"))]
+
+
+def test_a_row_marked_called_off_in_square_brackets_is_cancelled() -> None:
+    text = ("充值通道停机维护（东京时间）：12月3日23:00~12月4日02:00【中止】；12月10日23:00~12月11日02:00；"
+            "期间无法充值。")
+    u = understand(text, published=PUB)
+    assert sorted((w.start, w.status) for w in u.windows) == [
+        (_dt("2026-12-03 22:00"), "cancelled"),
+        (_dt("2026-12-10 22:00"), "scheduled"),
+    ]
+
+
+def test_two_times_listed_before_one_predicate_are_no_range() -> None:
+    text = ("12月5日01:00至05:00系统升级，期间暂停提现；到账数据会延后，预计分别在12月6日17:00、12月12日17:00前"
+            "补齐。")
+    assert _ws(text) == [(_dt("2026-12-05 01:00"), _dt("2026-12-05 05:00"))]
+
+
+def test_a_window_restated_in_another_zone_elsewhere_in_the_notice_is_one_window() -> None:
+    text = "服务将于2026年12月6日02:00至06:00升级，期间无法登录。英文版写作“12月5日 18:00 至 22:00 UTC 服务不可用”。"
+    assert _ws(text) == [(_dt("2026-12-06 02:00"), _dt("2026-12-06 06:00"))]
+
+
+def test_rows_of_hours_one_a_line_after_listed_dates() -> None:
+    text = ("接口降级安排，涉及12月2日、12月9日两晚：\n1. 20:00-22:00 订单接口限流\n2. 20:30-23:30 退款接口不可用\n"
+            "如有问题请联系技术支持。")
+    assert _ws(text) == [
+        (_dt("2026-12-02 20:00"), _dt("2026-12-02 22:00")),
+        (_dt("2026-12-02 20:30"), _dt("2026-12-02 23:30")),
+        (_dt("2026-12-09 20:00"), _dt("2026-12-09 22:00")),
+        (_dt("2026-12-09 20:30"), _dt("2026-12-09 23:30")),
+    ]
+
+
+def test_the_affected_period_inside_a_work_period_is_the_window() -> None:
+    text = ("刷卡结算维护期间可能短暂中断。日程：(1)12月3日 作业时间0:30~6:00，影响时段1:00~3:30；"
+            "(2)12月10日 作业时间1:00~5:00。")
+    assert _ws(text) == [
+        (_dt("2026-12-03 01:00"), _dt("2026-12-03 03:30")),
+        (_dt("2026-12-10 01:00"), _dt("2026-12-10 05:00")),
+    ]

@@ -190,7 +190,7 @@ def tied_at(norm: str, pos: int, depth: int = 0) -> bool:
 
 # A sentence that is only a named row or a heading: a short name, a colon, then a date or time;
 # "另有操作培训：……" starts something else.
-_ROW_SENTENCE = re.compile(r"[\s(（]*(?!另|此外|其他|其它|此外)[^\W\d_][^:。;!?\n\d]{0,40}:\s*\d")
+_ROW_SENTENCE = re.compile(r"[\s(（]*(?!另|此外|其他|其它|此外)[^\W\d_][^:。;!?\n\d]{0,40}:\s*\(?\d")
 
 
 def _before_disrupts(norm: str, lo: int) -> bool:

@@ -23,10 +23,12 @@ _COUNT = r"(?:\d{1,2}|[两二三四五六七八九十]{1,2})\s*个?\s*(?:晚上?
 _EVERY = r"(?:每|各)\s*(?:晚上?|天|日|夜)?"
 # Between the last listed date and the first row's start: a count of the days and/or "every day".
 _TAIL_RE = re.compile(
-    rf"[\s)]*(?:(?:这|共|等)?\s*{_COUNT}\s*(?:的)?\s*[:。,;]?\s*(?:{_EVERY})?|{_EVERY})\s*(?:的)?\s*[:,]?\s*"
+    rf"[\s)]*(?:(?:这|共|等)?\s*{_COUNT}\s*(?:的)?\s*[:。,;]?\s*(?:{_EVERY})?|{_EVERY}|(?:期间|安排|时段)?\s*:)"
+    r"\s*(?:的)?\s*[:,]?\s*(?:(?:\d{1,2}\s*[.、)]|\(\d{1,2}\)|[-*•])\s*)?"
 )
-# Where a block of rows ends: the end of the sentence group or line after its first row.
-_BLOCK_END_RE = re.compile(r"[。\n]")
+# Where a block of rows ends: the end of the sentence group, or a line that does not start with
+# hours (rows may be written one a line: "……两晚：\n1. 20:00-22:00 ……\n2. 20:30-23:00 ……").
+_BLOCK_END_RE = re.compile(r"。|\n(?![^\S\n]*(?:\d{1,2}\s*[.、)]|\(\d{1,2}\)|[-*•])?[^\S\n]*(?:凌晨|上午|下午|晚上?|早上?)?\d{1,2}\s*[:点时])")
 
 
 def _list_end(norm: str, points: list[RawPoint], i: int) -> int:

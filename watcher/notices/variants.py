@@ -6,7 +6,9 @@ Pure, called at the end of :func:`watcher.notices.normalize.normalize`:
 * a month/day/year date with a four-digit year ("3/25/2016") becomes "2016-3-25", and a
   day/month/year one ("25/3/2016") "2016-3-25"; when both numbers could be the month
   ("3/4/2016") the date is left as written (no date is guessed);
-* 中午/正午 right after a day with no time of its own ("周六中午至周日中午") is 12:00.
+* 中午/正午 right after a day with no time of its own ("周六中午至周日中午") is 12:00;
+* a Japanese weekday in brackets after a date ("6月5日(木)", "6/5(金・祝)") is written as the
+  Chinese one ("(周四)"), so the date and the time after it stay one point.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import re
 
 _AM_PM_JA_RE = re.compile(r"午(前|后)(?=\s*\d)")
 _MDY_RE = re.compile(r"(?<![\d/.:-])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
+_JA_WEEKDAY_RE = re.compile(r"(?<=[日\d])(\s*)\(\s*([月火水木金土日])\s*(?:[・･/]\s*祝\s*)?\)")
+_JA_WEEKDAYS = {"月": "一", "火": "二", "水": "三", "木": "四", "金": "五", "土": "六", "日": "日"}
 _NOON_RE = re.compile(r"(?<=[日天一二三四五六])(\s*(?:\)\s*)?)(中午|正午)(?![\d\s]*[\d点时:])")
 
 
@@ -36,4 +40,6 @@ def rewrite(t: str) -> str:
         t = _NOON_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}12:00", t)
     if "/" in t:
         t = _MDY_RE.sub(_ymd, t)
+    if "(" in t:
+        t = _JA_WEEKDAY_RE.sub(lambda m: f"{m.group(1)}(周{_JA_WEEKDAYS[m.group(2)]})", t)
     return t
