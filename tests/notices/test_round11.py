@@ -192,3 +192,28 @@ def test_the_affected_period_inside_a_work_period_is_the_window() -> None:
         (_dt("2026-12-03 01:00"), _dt("2026-12-03 03:30")),
         (_dt("2026-12-10 01:00"), _dt("2026-12-10 05:00")),
     ]
+
+
+def test_services_closed_for_a_market_closure_are_no_maintenance_but_reviewed() -> None:
+    for title, text in (
+        ("国庆节休市期间业务安排", "国庆休市安排：银证转账自2026年9月30日15:30起暂停，至2026年10月8日9:00恢复；休市期间基金申购款暂不划转。"),
+        ("交易所休市业务安排", "交易所休市，银证转账自2026年9月30日15:30起暂停，至2026年10月8日9:00恢复；基金申购款暂不划转。"),
+    ):
+        u = understand(text, published=date(2026, 9, 20), title=title)
+        assert u.kind != "maintenance", u.reasons
+        assert u.needs_review, u.reasons  # a range ahead with a stop: never silent
+
+
+def test_work_during_a_market_closure_stays_maintenance() -> None:
+    # guard: a system upgrade done while the market is closed is maintenance
+    text = "利用国庆休市，本公司将于2026年10月3日8:00至18:00升级交易系统，期间网上交易暂停。"
+    u = understand(text, published=date(2026, 9, 20))
+    assert u.kind == "maintenance", u.reasons
+
+
+def test_a_period_for_participants_to_switch_by_a_latest_date_is_no_window() -> None:
+    text = ("新版报文接口分批切换：发起机构自2026年12月1日起、最迟于2026年12月20日前切换；接收机构自2027年1月4日起、"
+            "最迟于2027年1月25日前切换。旧版接口的下线时间另行通知。")
+    u = understand(text, published=PUB, title="报文接口切换安排")
+    assert u.kind != "maintenance", u.reasons
+    assert not u.windows

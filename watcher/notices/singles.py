@@ -84,7 +84,7 @@ def take_single(
             # hours in its sentence and a stop in it is that whole day.
             spans.append(Span(at(d, 0, 0), at(d, 24, 0), p.start, p.end, "days", own_date(p)))
             r.note("whole-day window (no times written)")
-        elif allow_open and (stop or (
+        elif allow_open and not advice.act_by(norm, p) and (stop or (
             (vocab.OPEN_AFTER_RE.match(norm, p.end) or vocab.ORIGINAL_BEFORE_RE.search(norm, max(0, p.start - 6), p.start))
             and vocab.disruption_near(norm, p.end)
         )):
@@ -139,7 +139,7 @@ def take_single(
         # to hold for each start, written after the starts that share it.
         seconds = find_duration(norm, p.end, 160, shared_only=True)
     deadline = vocab.DEADLINE_AFTER_RE.match(norm, p.end) is not None  # "10月10日23:59前处理完"
-    deadline = deadline or terms_from(norm, p.end) or advice.act_after(norm, p)  # "建议4点后再调用"
+    deadline = deadline or terms_from(norm, p.end) or advice.act_after(norm, p) or advice.act_by(norm, p)
     # "分别在12月5日17:00、12月9日17:00前完成": the first item of a list of times shares the
     # predicate written after the last; it starts nothing by itself
     listed = not stop and nxt < len(norm) and _LIST_OF_TWO_RE.fullmatch(norm, p.end, nxt) is not None
