@@ -217,3 +217,34 @@ def test_a_period_for_participants_to_switch_by_a_latest_date_is_no_window() -> 
     u = understand(text, published=PUB, title="报文接口切换安排")
     assert u.kind != "maintenance", u.reasons
     assert not u.windows
+
+
+def test_listed_dates_followed_right_by_several_rows_of_hours() -> None:
+    text = "大促期间12月2日、12月9日20:00-22:00 订单接口限流；20:30-23:30 退款字段不返回。"
+    assert _ws(text) == [
+        (_dt("2026-12-02 20:00"), _dt("2026-12-02 22:00")),
+        (_dt("2026-12-02 20:30"), _dt("2026-12-02 23:30")),
+        (_dt("2026-12-09 20:00"), _dt("2026-12-09 22:00")),
+        (_dt("2026-12-09 20:30"), _dt("2026-12-09 23:30")),
+    ]
+
+
+def test_month_day_dates_with_slashes_in_a_list_are_dates() -> None:
+    text = "涉及12/2、12/9两晚。每晚20:00-22:00 订单接口限流。"
+    assert _ws(text) == [
+        (_dt("2026-12-02 20:00"), _dt("2026-12-02 22:00")),
+        (_dt("2026-12-09 20:00"), _dt("2026-12-09 22:00")),
+    ]
+
+
+def test_japanese_next_day_and_early_morning_words() -> None:
+    assert _ws("结算维护（日本时间）：12月5日（土）23:00～翌5:00，期间无法付款。") == [
+        (_dt("2026-12-05 22:00"), _dt("2026-12-06 04:00"))
+    ]
+    assert "早上6" in normalize("早朝6時")
+
+
+def test_a_zone_after_a_reference_mark_reaches_the_range_before_it() -> None:
+    assert _ws("结算维护：12月5日 2:00～6:00 ※日本时间，期间无法付款。") == [
+        (_dt("2026-12-05 01:00"), _dt("2026-12-05 05:00"))
+    ]

@@ -3,8 +3,9 @@
 A platform's schedule often names the days once and then one row per service, each with its own
 hours and no date ("涉及12月3日、12月10日、12月17日三晚。每晚20:00-23:00 查询接口限流；20:30至
 次日01:00 导出功能不可用"): every row is a window on every listed date. The block is read only when
-the list is closed by a count of the days or an "every day" word (三晚, 两天, 每晚, 各日), so a plain
-list of dates with one shared range stays :func:`watcher.notices.schedules.date_list`'s.
+the list is closed by a count of the days, an "every day" word or a colon (三晚, 两天, 每晚, 各日, ：),
+or when two rows or more follow it; a plain list of dates with one shared range stays
+:func:`watcher.notices.schedules.date_list`'s.
 
 Pure helper for :mod:`watcher.notices.windows`.
 """
@@ -26,6 +27,9 @@ _TAIL_RE = re.compile(
     rf"[\s)]*(?:(?:这|共|等)?\s*{_COUNT}\s*(?:的)?\s*[:。,;]?\s*(?:{_EVERY})?|{_EVERY}|(?:期间|安排|时段)?\s*:)"
     r"\s*(?:的)?\s*[:,]?\s*(?:(?:\d{1,2}\s*[.、)]|\(\d{1,2}\)|[-*•])\s*)?"
 )
+# A list followed right by the first row's hours ("10月24日、10月31日19:45-22:00 A接口限流；19:45-22:30
+# B字段不返回"): read here only when two rows or more follow (one row is a plain date list).
+_PLAIN_TAIL_RE = re.compile(r"[\s)]*(?:的|各日|均为|均|为|在|于)?\s*:?\s*")
 # Where a block of rows ends: the end of the sentence group, or a line that does not start with
 # hours (rows may be written one a line: "……两晚：\n1. 20:00-22:00 ……\n2. 20:30-23:00 ……").
 _BLOCK_END_RE = re.compile(r"。|\n(?![^\S\n]*(?:\d{1,2}\s*[.、)]|\(\d{1,2}\)|[-*•])?[^\S\n]*(?:凌晨|上午|下午|晚上?|早上?)?\d{1,2}\s*[:点时])")
@@ -47,22 +51,33 @@ def take(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: list[Spa
     there is no such block)."""
     n = len(points)
     k = _list_end(norm, points, i)
-    if k == i or k + 2 >= n or not _TAIL_RE.fullmatch(norm, points[k].end, points[k + 1].start):
+    if points[i].day is None or points[i].has_time or k + 2 >= n:
         return 0
+    nxt = points[k + 1]
+    if nxt.day is not None and nxt.has_time and sched.LIST_SEP_RE.fullmatch(norm, points[k].end, nxt.start):
+        # the last date carries the first row's start ("……、11月10日19:45-22:00 ……")
+        k, j, plain = k + 1, k + 1, True
+    elif k == i:
+        return 0
+    else:
+        plain = _PLAIN_TAIL_RE.fullmatch(norm, points[k].end, nxt.start) is not None
+        if not plain and not _TAIL_RE.fullmatch(norm, points[k].end, nxt.start):
+            return 0
+        j = k + 1
+    first_row = j
     rows: list[tuple[RawPoint, RawPoint]] = []
-    j = k + 1
-    stop = _BLOCK_END_RE.search(norm, points[k + 1].start)
+    stop = _BLOCK_END_RE.search(norm, points[first_row].start)
     block_end = stop.start() if stop else len(norm)
     while j + 1 < n and points[j].start < block_end:
         a, b = points[j], points[j + 1]
-        if a.has_date or not a.has_time:
+        if (a.has_date and j != first_row) or not a.has_time:
             break
         if b.has_time and (not b.has_date or b.rel in NEXT_DAY) and b.start < block_end and sched.hours_range(norm, a, b):
             rows.append((a, b))
             j += 2
             continue
         j += 1  # a lone time inside a row ("建议23点后再调用") is no window
-    if not rows:
+    if not rows or (plain and len(rows) < 2):
         return 0
     days = sched.list_dates(points, i, k - i + 1, r.date_of)
     for a, b in rows:

@@ -43,7 +43,7 @@ _ZONE_RE = re.compile(
 # How far after a span's last point a marker may stand and still be that span's ("04:00（UTC）"),
 # with only spaces or an opening bracket between ("22:00-24:00，即UTC 14:00-16:00" is a restatement).
 _AFTER = 8
-_ADJACENT_RE = re.compile(r"[\s(]*")
+_ADJACENT_RE = re.compile(r"[\s(※*]*")
 
 
 def _zone(m: re.Match[str]) -> tzinfo | None:
