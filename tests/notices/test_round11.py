@@ -248,3 +248,20 @@ def test_a_zone_after_a_reference_mark_reaches_the_range_before_it() -> None:
     assert _ws("结算维护：12月5日 2:00～6:00 ※日本时间，期间无法付款。") == [
         (_dt("2026-12-05 01:00"), _dt("2026-12-05 05:00"))
     ]
+
+
+def test_a_span_of_days_with_several_rows_of_hours_every_day() -> None:
+    text = "12月2日至12月4日期间，每晚20:00-22:00 订单接口限流；20:30-23:00 退款字段不返回。"
+    got = _ws(text)
+    assert len(got) == 6
+    assert (_dt("2026-12-04 20:30"), _dt("2026-12-04 23:00")) in got
+
+
+def test_a_time_field_with_the_stop_in_the_next_field_is_tied_and_never_silent() -> None:
+    text = "调整时间：2026年12月2日、12月9日 20:00-22:00\n调整内容：订单查询接口限流，部分字段不返回"
+    u = understand(text, published=PUB, title="开放平台接口调整")
+    assert u.kind == "maintenance" or u.needs_review, u.reasons
+    assert len(u.windows) == 2
+    # and after the windows (an update): still maintenance, not an interface change
+    u = understand(text, published=date(2026, 12, 20), title="开放平台接口调整")
+    assert u.kind == "maintenance", u.reasons

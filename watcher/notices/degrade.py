@@ -8,6 +8,7 @@ Pure helper for :mod:`watcher.notices.understand`.
 
 from __future__ import annotations
 
+from watcher.notices import fields
 from watcher.notices.span import Span
 from watcher.notices.vocab import STOP_RE, sentence_bounds
 
@@ -15,4 +16,4 @@ from watcher.notices.vocab import STOP_RE, sentence_bounds
 def interface_windows(norm: str, spans: list[Span]) -> list[Span]:
     """The dated ranges with an end whose sentence words a stop or a degradation."""
     return [s for s in spans if s.how in ("range", "daily") and s.end is not None and s.dated
-            and STOP_RE.search(norm, *sentence_bounds(norm, s.pos))]
+            and (STOP_RE.search(norm, *sentence_bounds(norm, s.pos)) or fields.stop_in_next_field(norm, s.pos))]

@@ -13,7 +13,7 @@ Pure helper for :mod:`watcher.notices.windows`.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 from watcher.notices import schedules as sched
 from watcher.notices.resolve import NEXT_DAY, Resolver, at, period_of
@@ -46,10 +46,41 @@ def _list_end(norm: str, points: list[RawPoint], i: int) -> int:
     return k
 
 
+# Two days joined as a span ("10月20日至10月22日期间，每晚……"): every day between them is listed.
+_DAY_SPAN_SEP_RE = re.compile(r"\s*(?:[-~—]|至|到)\s*")
+_SPAN_TAIL_RE = re.compile(rf"[\s)]*(?:期间|内)?\s*[,:]?\s*{_EVERY}\s*(?:的)?\s*[:,]?\s*")
+_MAX_SPAN_DAYS = 31
+
+
+def _span_days(r: Resolver, norm: str, points: list[RawPoint], i: int) -> list[date] | None:
+    """The days of a span of dates starting at ``points[i]`` followed by an "every day" word."""
+    if i + 2 >= len(points):
+        return None
+    p, q = points[i], points[i + 1]
+    if not (p.day is not None and q.day is not None and not p.has_time and not q.has_time
+            and _DAY_SPAN_SEP_RE.fullmatch(norm, p.end, q.start)
+            and _SPAN_TAIL_RE.fullmatch(norm, q.end, points[i + 2].start)):
+        return None
+    first = r.date_of(p, None)
+    last = r.date_of(q, first) if first else None
+    if first is None or last is None or not 0 < (last - first).days <= _MAX_SPAN_DAYS:
+        return None
+    return [first + timedelta(days=k) for k in range((last - first).days + 1)]
+
+
 def take(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: list[Span]) -> int:
     """Read the block starting at ``points[i]`` into ``spans``; the number of points used (0 when
     there is no such block)."""
     n = len(points)
+    span_days = _span_days(r, norm, points, i)
+    if span_days is not None:
+        # a span of days with hours every day: read here only with two rows or more (one row is
+        # the daily range of :mod:`watcher.notices.windows`)
+        rows, j = _rows(norm, points, i + 2, i + 2)
+        if len(rows) < 2:
+            return 0
+        _spread(r, rows, span_days, spans)
+        return j - i
     k = _list_end(norm, points, i)
     if points[i].day is None or points[i].has_time or k + 2 >= n:
         return 0
@@ -64,7 +95,16 @@ def take(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: list[Spa
         if not plain and not _TAIL_RE.fullmatch(norm, points[k].end, nxt.start):
             return 0
         j = k + 1
-    first_row = j
+    rows, j = _rows(norm, points, j, j)
+    if not rows or (plain and len(rows) < 2):
+        return 0
+    _spread(r, rows, sched.list_dates(points, i, k - i + 1, r.date_of), spans)
+    return j - i
+
+
+def _rows(norm: str, points: list[RawPoint], j: int, first_row: int) -> tuple[list[tuple[RawPoint, RawPoint]], int]:
+    """The rows of hours from ``points[j]`` to the end of the block, and the index after them."""
+    n = len(points)
     rows: list[tuple[RawPoint, RawPoint]] = []
     stop = _BLOCK_END_RE.search(norm, points[first_row].start)
     block_end = stop.start() if stop else len(norm)
@@ -77,9 +117,11 @@ def take(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: list[Spa
             j += 2
             continue
         j += 1  # a lone time inside a row ("建议23点后再调用") is no window
-    if not rows or (plain and len(rows) < 2):
-        return 0
-    days = sched.list_dates(points, i, k - i + 1, r.date_of)
+    return rows, j
+
+
+def _spread(r: Resolver, rows: list[tuple[RawPoint, RawPoint]], days: list[date], spans: list[Span]) -> None:
+    """One window per row and day."""
     for a, b in rows:
         sh = r.hour24(a, None, None)
         shared = period_of(a) if b.rel not in NEXT_DAY else None
@@ -92,4 +134,3 @@ def take(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: list[Spa
             spans.append(Span(start, end, a.start, b.end, "daily"))
     if days:
         r.last = days[0]
-    return j - i
