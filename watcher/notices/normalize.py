@@ -136,7 +136,11 @@ def to_simplified(text: str) -> str:
 
 def _num_sub(m: re.Match[str]) -> str:
     value = cn_to_int(m.group(1))
-    return m.group(1) if value is None else str(value)
+    if value is None:
+        return m.group(1)
+    # "2021-09-14零时": a space keeps the hour apart from the day written before it
+    glued = m.start() > 0 and m.string[m.start() - 1].isdigit() and m.string[m.end():m.end() + 1] != "分"
+    return f" {value}" if glued else str(value)
 
 
 def normalize(text: str) -> str:

@@ -26,6 +26,13 @@ _REL_WORDS = (
 _LUNAR_DAYS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
 _WEEKDAY = "一二三四五六日天1234567"
 
+# A month/day with a slash and nothing after it that marks a date is still one when written with a
+# leading zero ("01/09开展", "09/30。") or as the end of a range or an item of a list ("至1/9暂停").
+_SLASH_MD_BEHIND = "|".join(
+    [rf"(?<={a}/{b})" for a in (r"0\d", r"[至到~、]\d", r"[至到~、]\d\d") for b in (r"\d", r"\d\d")]
+    + [r"(?<=[^\d]\d/0\d)", r"(?<=\d\d/0\d)"]
+)
+
 # The look-ahead lets the scanner skip, cheaply, every position where no point can start.
 _POINT_RE = re.compile(
     rf"""
@@ -34,7 +41,8 @@ _POINT_RE = re.compile(
     (?P<date>
         (?<![\d/.])(?P<iy>\d{{4}}|1[0-2]\d(?=\s*[/.-]\s*\d{{1,2}}\s*[/.-]))\s*(?P<isep>[-/.])\s*(?P<im>\d{{1,2}})\s*(?P=isep)\s*(?P<id>\d{{1,2}})(?:(?!\d)|(?=\d{{2}}:\d{{2}}))(?:\s*日)?
       | (?:(?P<ry>去年|今年|明年|前年)\s*(?=\d{{1,2}}\s*月)|(?P<roc>(?:中华)?民国)?\s*(?P<cy>\d{{4}}|\d{{2,3}})\s*年\s*(?=\d{{1,2}}\s*月))?(?:(?P<cm>\d{{1,2}})\s*月\s*|(?P<rm>本|这个?|当|下个?|次|上个?)\s*月\s*(?=\d))?(?P<cd>\d{{1,2}})\s*[日号]
-      | (?<![\d/.])(?P<sm>\d{{1,2}})\s*/\s*(?P<sd>\d{{1,2}})(?![\d/.%])(?:\s*日)?(?=\s*(?:\(|[周星起至到止~-]|\d{{1,2}}\s*[:点时]|{"|".join(("凌晨", "上午", "中午", "下午", "晚", "早", "夜", "深夜"))}))
+      | (?<![\d/.])(?P<sm>\d{{1,2}})\s*/\s*(?P<sd>\d{{1,2}})(?![\d/.%])(?:\s*日)?(?:(?=\s*(?:\(|[周星起至到止~-]|\d{{1,2}}\s*[:点时]|{"|".join(("凌晨", "上午", "中午", "下午", "晚", "早", "夜", "深夜"))}|[、,;]\s*\d{{1,2}}\s*/\s*\d))
+           |{_SLASH_MD_BEHIND})
       | (?<![\d/.A-Za-z-])(?<!\d:)(?P<xm>\d{{1,2}})-(?P<xd>\d{{1,2}})(?![\d:.])(?=\s+\d{{1,2}}\s*:\s*\d{{2}})
       | (?<![\d/.A-Za-z])(?P<dm>\d{{1,2}})\.(?P<dd>\d{{1,2}})(?![\d.%])(?=\s*(?:\d{{1,2}}\s*:\s*\d{{2}}|\(\s*(?:周|星期)|凌晨|上午|下午|晚上|早上))
       | [今翌次隔明]\s*\(\s*(?P<td>\d{{1,2}})\s*\)\s*日
