@@ -136,8 +136,11 @@ def _cn(n: int) -> str:
 
 
 def _time_text(h: int, mi: int, style: str, has_period: bool) -> str:
-    if style in ("spoken", "cn") and has_period:
+    if style in ("spoken", "cn", "period24") and has_period:
         style = "dian"
+    if style == "period24":  # "晚上20:30", "凌晨02:00": a part of the day before a 24-hour clock
+        word = "凌晨" if h < 6 else "上午" if h < 12 else "中午" if h == 12 else "下午" if h < 18 else "晚上"
+        return f"{word}{h:02d}:{mi:02d}" if h < 24 else f"{h}:{mi:02d}"
     if style in ("dian", "shi"):
         return f"{h}{'点' if style == 'dian' else '时'}" + (f"{mi}分" if mi else "")
     if style == "cn":
@@ -159,6 +162,10 @@ def _date_text(d: date, style: str, has_year: bool, published: date, prev: date 
         return f"{d:%Y-%m-%d}"
     if style == "slash" and not keep_year:
         return f"{d:%m/%d}"
+    if style == "dot" and has_year:
+        return f"{d.year}.{d.month}.{d.day}"
+    if style == "hao":
+        return (f"{d.year}年" if keep_year else "") + f"{d.month}月{d.day}号"
     head = f"{d.year}年" if keep_year else ""
     week = f"（周{_WEEK[d.weekday()]}）" if style == "week" and not has_week else ""
     return f"{head}{d.month}月{d.day}日{week}"
@@ -242,8 +249,8 @@ def _products_first(text: str) -> str:
 
 
 def _choices(rng: random.Random, recipe: str) -> dict[str, str]:
-    date_style = rng.choice(("ymd", "iso", "week", "slash", "md"))
-    time_style = rng.choice(("dian", "shi"))
+    date_style = rng.choice(("ymd", "iso", "week", "slash", "md", "dot", "hao"))
+    time_style = rng.choice(("dian", "shi", "period24"))
     spoken = "cn" if rng.random() < 0.25 else "spoken"
     conn = rng.choice(("到", "-", "～", "—", "至"))
     rng_style = rng.choice(("次日", "翌日", "24"))

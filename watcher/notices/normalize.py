@@ -134,6 +134,10 @@ def to_simplified(text: str) -> str:
     return "".join(c if len(s := convert(c)) != 1 else s for c in text)
 
 
+# Pictographs and emoji ("📅 2026/01/17", "⏰ 21:00"): decoration, read as a space.
+_PICTO_RE = re.compile("[\u2600-\u27bf\ufe0f\U0001f000-\U0001faff]")
+
+
 def _num_sub(m: re.Match[str]) -> str:
     value = cn_to_int(m.group(1))
     if value is None:
@@ -147,6 +151,8 @@ def normalize(text: str) -> str:
     """Simplified characters, half-width (NFKC), one space or newline per whitespace run, no
     "北京时间", Chinese numerals before units as digits. Never raises on any ``str``."""
     t = to_simplified(text)
+    if _PICTO_RE.search(t):
+        t = _PICTO_RE.sub(" ", t)
     if _CIRCLED_RE.search(t):
         t = _CIRCLED_RE.sub(lambda m: _CIRCLED[m.group()], t)
     if not unicodedata.is_normalized("NFKC", t):

@@ -17,6 +17,8 @@ CANCEL_RE = re.compile(
 _CANCELLED_AFTER_RE = re.compile(r"[^\S\n]*(?:[A-Z]{3}(?:[+-]\d{1,2})?[^\S\n]*)?[(*][^\S\n*]*\*?(?:已经?|现已)?取消")
 DATE_WORD_RE = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*[日号]")
 POSTPONE_RE = re.compile(r"延期|推迟|顺延|延后|改期|暂缓|调整至|调整为|改至|改为|变更为|变更至")
+# After a call-off: the work moved to another time rather than dropped.
+_MOVED_TO_RE = re.compile(r"改在|改于|改为|改至|改到|改期至|改期到|调整至|调整到|调整为")
 _IF_RE = re.compile(r"如|若|可能|或将|视情况|如遇|如有|一旦|必要时|倘|相应|将视|遇(?!到)|逢雨")
 _LATER_RE = re.compile(r"另行通知|另行公告|另行告知|待定")
 
@@ -35,7 +37,12 @@ def original_work(text: str) -> bool:
 def status_of(norm: str, s: Span, lo: int, hi: int) -> str | None:
     """Status from the window's own sentence: cancelled, postponed, scheduled (new time) or None."""
     sent = norm[lo:hi]
-    if CANCEL_RE.search(sent) or _CANCELLED_AFTER_RE.match(norm, s.end_pos):
+    called_off = CANCEL_RE.search(sent)
+    moved = _MOVED_TO_RE.search(sent, called_off.end()) if called_off else None
+    if moved is not None and s.pos - lo >= moved.start():
+        # "原定于10月21日的维护已取消，改在10月28日维护": the time after 改在 is the new one
+        return "scheduled"
+    if called_off or _CANCELLED_AFTER_RE.match(norm, s.end_pos):
         return "cancelled"
     rel = s.pos - lo
     for m in POSTPONE_RE.finditer(sent):

@@ -111,11 +111,11 @@ SUBMISSION_AFTER_RE = re.compile(
 # Hours that repeat ("每日", "每周三", "星期一至六", "工作日"): a range with no date of its own
 # after these is a timetable, not a dated window.
 RECURRING_BEFORE_RE = re.compile(
-    r"(?:每日|每天|每晚|每夜|每周|每星期|每礼拜|每月|每逢|逢周|日常|平日|工作日|节假日|公众假期|例假日|交易日|营业日"
+    r"(?:每日|每天|每晚|每夜|每周|每星期|每礼拜|每月|每逢|逢(?:周|星期|礼拜)|日常|平日|工作日|节假日|公众假期|例假日|交易日|营业日"
     r"|(?:星期|周|礼拜)[一二三四五六日天1-7]\s*(?:至|到|-|~)\s*(?:星期|周|礼拜)?[一二三四五六日天1-7])"
     r"[^。;\n\d]{0,8}$"
     # a weekday read as a point right after 每 ("每周日 01:00-04:00", "每个周二", "每月第2个周六")
-    r"|每\s*个?\s*$|每月\s*的?\s*(?:第\s*\d{1,2}\s*个|最后一个)\s*$"
+    r"|(?:每\s*个?|逢)\s*$|每月\s*的?\s*(?:第\s*\d{1,2}\s*个|最后一个)\s*$"
 )
 # A stop that happens to a customer who has not paid ("余额低于0元时……次日上午8时左右暂停供电",
 # "欠费超过30天的将停机"): a rule for accounts in arrears, not a window of the service.
