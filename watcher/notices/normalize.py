@@ -56,7 +56,7 @@ _RUN_OF_DAYS_RE = re.compile(r"(连续|一连)\s*([零〇一二两三四五六�
 _CN_MIN_RE = re.compile(r"(?<=\d[点时])([零〇一二三四五六七八九十]++)(?=分)")
 # "凌晨2-4点", "0～6时": the first hour shares the unit written after the second; "12月5-6日": the
 # first day shares 日. Written out so that each is a point of its own.
-_SHARED_HOUR_RE = re.compile(r"(?<![\d:.])(\d{1,2})(\s*(?:[-~]|至|到)\s*)(\d{1,2})(?=\s*[点时](?![间候段期效限长]))")
+_SHARED_HOUR_RE = re.compile(r"(?<![\d:.点时])(\d{1,2})(\s*(?:[-~]|至|到)\s*)(\d{1,2})(?=\s*[点时](?![间候段期效限长]))")
 _SHARED_DAY_RE = re.compile(r"(?<=月)(\d{1,2})(\s*(?:[-~]|至|到)\s*)(?=\d{1,2}\s*[日号])")
 # "12月5、6日": every day of the list shares 日 ("12月5日、6日").
 _SHARED_DAY_LIST_RE = re.compile(r"(?<=月)((?:\d{1,2}\s*[、,]\s*)+)(?=\d{1,2}\s*[日号])")

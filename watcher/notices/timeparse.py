@@ -54,7 +54,7 @@ _POINT_RE = re.compile(
     \s*(?P<period>{"|".join(PERIODS)})?
     \s*(?P<time>
         (?P<h1>\d{{1,2}})\s*:\s*(?P<mi1>\d{{2}})(?!\d)(?:\s*:\s*(?P<s1>\d{{2}})(?!\d))?
-      | (?P<h2>\d{{1,2}})\s*[点时](?![间候段效限长]|期(?!间))\s*(?:(?P<half>半)|(?P<mi2>\d{{1,2}})\s*分|整|正(?![式常在好]))?
+      | (?P<h2>\d{{1,2}})\s*[点时](?![间候段效限长]|期(?!间))\s*(?:(?P<half>半)|(?P<mi2>\d{{1,2}})\s*分|(?P<mi3>[0-5]\d)(?=\s*(?:至|到|[-~—]|起|开始|前|左右|[,;。)]))|整|正(?![式常在好]))?
     )?
     (?:\s*(?P<ampm>AM|PM|am|pm|a\.m\.|p\.m\.)(?![A-Za-z]))?
     """,
@@ -163,7 +163,7 @@ def _point(g: dict[str, str | None], start: int, end: int) -> RawPoint | None:
     elif g["wtp"] and (day is not None or rel is not None):
         tag = _WEEKDAY_INDEX[g["wtp"] or ""]
     hour = _int(g["h1"] or g["h2"])
-    minute = 30 if g["half"] else (_int(g["mi1"] or g["mi2"]) or 0)
+    minute = 30 if g["half"] else (_int(g["mi1"] or g["mi2"] or g["mi3"]) or 0)
     period = g["period"]
     ampm = g["ampm"]
     if ampm and hour is not None and hour <= 12:
