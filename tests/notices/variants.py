@@ -29,11 +29,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import cache
+from pathlib import Path
 
 import opencc
 
 from tests.notices.variant_facts import facts
-from watcher.notices.corpus import GoldNotice
+from watcher.notices.corpus import GoldNotice, parse_corpus
+from watcher.notices.evaluate import predict, score
+
+CORPUS = Path(__file__).parent / "corpus"
 
 RECIPES = ("dates", "clock", "spoken", "ranges", "script", "order", "frame", "products", "mixed")
 
@@ -296,3 +300,38 @@ def variants(notice: GoldNotice) -> Iterator[Variant]:
 def window_points(notice: GoldNotice) -> set[datetime]:
     """The annotated start and end times of a notice's windows (for the fact check)."""
     return {p for w in notice.windows for p in (w.start, w.end) if p is not None}
+
+
+def agreement(golds: list[GoldNotice]) -> tuple[int, int]:
+    """How many variants the parser reads exactly as it reads their original (kind, windows and
+    review), out of how many: robustness whatever the annotation says."""
+    same = total = 0
+    for g in golds:
+        want = predict(g)
+        for v in variants(g):
+            total += 1
+            same += int(predict(v.notice) == want)
+    return same, total
+
+
+def main() -> None:
+    """Print the scores on the originals and on the variants, by recipe (``python -m
+    tests.notices.variants``; figures for docs/notices.md)."""
+    golds = [g for name in ("dev", "blind", "blind2")
+             for g in parse_corpus((CORPUS / f"{name}.jsonl").read_text(encoding="utf-8").splitlines())]
+    base = [g for g in golds if g.kind == "maintenance" and g.windows]
+    rows = [("originals", score(base))]
+    rows += [(r, score([v.notice for g in base for v in variants(g) if v.recipe == r])) for r in RECIPES]
+    rows.append(("all variants", score([v.notice for g in base for v in variants(g)])))
+    print(f"{'set':<14}{'n':>6}{'m-or-not':>10}{'recall':>9}{'precision':>11}{'exact':>8}{'silent':>8}{'review':>8}")
+    for name, rep in rows:
+        m = rep.total.metrics()
+        print(f"{name:<14}{m['notices']:>6}{100 * m['maintenance_or_not']:>9.1f}%{100 * m['window_recall']:>8.1f}%"
+              f"{100 * m['window_precision']:>10.1f}%{100 * m['all_windows_exact']:>7.1f}%{m['silent_misses']:>8}"
+              f"{m['needs_review']:>8}")
+    same, total = agreement(base)
+    print(f"read exactly as the original: {same} of {total} ({100 * same / total:.1f} %)")
+
+
+if __name__ == "__main__":
+    main()
