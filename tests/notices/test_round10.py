@@ -96,3 +96,32 @@ def test_a_local_zone_named_only_for_one_sentence_does_not_move_the_others() -> 
 def test_pictographs_between_points_are_spaces() -> None:
     text = "维护时间：📅 2026 / 12 / 19(六)21:00 至 📅 2026 / 12 / 20(日)08:00，期间暂停开票服务。"
     assert _spans(text) == [(_dt("2026-12-19 21:00"), _dt("2026-12-20 08:00"))]
+
+
+def test_an_earlier_maintenance_said_done_does_not_hide_a_stop_of_the_notice() -> None:
+    # the done clause is another window's: the notice still announces its own stop
+    text = ("因系统升级，11月30日20:00至11月30日23:00暂停线上缴费，期间无法充值。"
+            "11月28日00:00至06:00的系统维护已顺利完成，感谢支持。")
+    u = understand(text, published=PUB)
+    assert u.kind == "maintenance", u.reasons
+    assert (_dt("2026-11-30 20:00"), _dt("2026-11-30 23:00")) in [(w.start, w.end) for w in u.windows]
+
+
+def test_work_said_done_in_the_window_own_clause_is_still_completed_work() -> None:  # guard
+    text = "12月1日00:00至06:00的系统维护已顺利完成，各项业务已恢复正常，感谢支持。"
+    assert understand(text, published=PUB).kind != "maintenance"
+
+
+def test_boilerplate_work_wording_does_not_make_a_holiday_arrangement_maintenance() -> None:
+    body = ("据基金公司公告，春节期间部分货币基金暂停申购，2027年2月12日起恢复各项业务。"
+            "2月5日15:00至2月12日9:00部分货币基金暂停申购。")
+    for text in ("为提升服务质量，本公司持续优化升级系统。" + body, body + "如遇系统维护，请以页面提示为准。"):
+        u = understand(text, published=PUB)
+        assert u.kind != "maintenance", text
+        assert u.needs_review, u.reasons  # a range ahead and 暂停: a person looks
+
+
+def test_work_with_a_date_over_a_holiday_stays_maintenance() -> None:  # guard
+    text = ("春节期间本公司升级交易系统，2027年2月5日15:00至2月12日9:00暂停申购，如遇系统维护延长将另行通知。")
+    u = understand(text, published=PUB)
+    assert u.kind == "maintenance", u.reasons
