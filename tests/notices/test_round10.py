@@ -125,3 +125,23 @@ def test_work_with_a_date_over_a_holiday_stays_maintenance() -> None:  # guard
     text = ("春节期间本公司升级交易系统，2027年2月5日15:00至2月12日9:00暂停申购，如遇系统维护延长将另行通知。")
     u = understand(text, published=PUB)
     assert u.kind == "maintenance", u.reasons
+
+
+def test_a_trial_run_from_a_time_is_no_open_stop() -> None:
+    text = ("清算系统升级期间不受理跨行支付业务：小额支付系统自12月30日16:00至1月3日8:30停运，1月3日8:30起试运行，"
+            "1月4日8:30正式运行。")
+    assert _spans(text) == [(_dt("2026-12-30 16:00"), _dt("2027-01-03 08:30"))]
+
+
+def test_a_customer_deadline_moved_is_no_postponed_window() -> None:
+    text = ("我市社保信息系统定于12月10日0时至12月20日24时停机升级，期间部分业务暂停，将通过线下受理、延后办理时限等方式保障服务。"
+            "12月21日至24日缴纳12月份社保费的不加收滞纳金。")
+    u = understand(text, published=PUB)
+    assert [(w.start, w.end, w.status) for w in u.windows] == [
+        (_dt("2026-12-10 00:00"), _dt("2026-12-21 00:00"), "scheduled")]
+
+
+def test_a_window_postponed_stays_postponed() -> None:  # guard
+    text = "原定12月10日0:00至6:00的系统升级推迟至12月17日0:00至6:00进行，届时网银暂停服务。"
+    statuses = sorted(w.status for w in understand(text, published=PUB).windows)
+    assert statuses == ["postponed", "scheduled"]
