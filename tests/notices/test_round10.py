@@ -115,7 +115,8 @@ def test_work_said_done_in_the_window_own_clause_is_still_completed_work() -> No
 def test_boilerplate_work_wording_does_not_make_a_holiday_arrangement_maintenance() -> None:
     body = ("据基金公司公告，春节期间部分货币基金暂停申购，2027年2月12日起恢复各项业务。"
             "2月5日15:00至2月12日9:00部分货币基金暂停申购。")
-    for text in ("为提升服务质量，本公司持续优化升级系统。" + body, body + "如遇系统维护，请以页面提示为准。"):
+    for text in ("为提升服务质量，本公司持续优化升级系统。" + body, body + "如遇系统维护，请以页面提示为准。",
+                 body + "系统维护期间可能影响部分功能，具体安排另行通知。"):
         u = understand(text, published=PUB)
         assert u.kind != "maintenance", text
         assert u.needs_review, u.reasons  # a range ahead and 暂停: a person looks

@@ -60,9 +60,10 @@ _IN_BREAK_RE = re.compile(
     # due dates moved to the next working day ("信用卡的到期还款……顺延至下一个工作天"): a rule, no stop
     r"|到期[^,;。\n]{0,16}?(?:顺延|延至|延后|推迟)"
 )
-# A clause with no number that words work only as a condition or a habit ("如遇系统维护，请以页面
-# 提示为准", "我行持续优化升级系统"): boilerplate, it names no work of this notice.
-_GENERIC_RE = re.compile(r"如遇|如有|如因|若遇|若有|倘若|如果|持续|不断|定期|日常|不定期|一直")
+# A clause with no number that words work only as a condition, a habit or a possibility ("如遇系统
+# 维护，请以页面提示为准", "我行持续优化升级系统", "系统维护期间可能影响部分功能"): boilerplate, it
+# names no work of this notice.
+_GENERIC_RE = re.compile(r"如遇|如有|如因|若遇|若有|倘若|如果|持续|不断|定期|日常|不定期|一直|可能|或将|或会")
 _NUMBER_RE = re.compile(r"\d")
 # What things are like after a switch-over or launch ("切换后：账号不变", "启用后直接刷卡").
 _AFTER_SWITCH_RE = re.compile(r"(?:切换|启用|上线|升级|更新|迁移|改版)(?:完成)?(?:后|以后|之后)")
