@@ -146,3 +146,15 @@ def test_a_window_postponed_stays_postponed() -> None:  # guard
     text = "原定12月10日0:00至6:00的系统升级推迟至12月17日0:00至6:00进行，届时网银暂停服务。"
     statuses = sorted(w.status for w in understand(text, published=PUB).windows)
     assert statuses == ["postponed", "scheduled"]
+
+
+def test_a_zone_after_a_start_written_in_dian() -> None:
+    text = "计划维护时段：12月19日（周六）下午5点 GMT至12月20日（周日）凌晨1点 GMT，期间服务中断。"
+    assert _spans(text) == [(_dt("2026-12-20 01:00"), _dt("2026-12-20 09:00"))]
+
+
+def test_a_slash_month_day_after_zai_or_yu() -> None:
+    text = "原定于12/12的系统维护已取消，改在12/19维护支付清算系统，维护时间为00:00至8:00，其间跨行业务暂停受理。"
+    u = understand(text, published=PUB)
+    assert [(w.start, w.end) for w in u.windows if w.status == "scheduled"] == [
+        (_dt("2026-12-19 00:00"), _dt("2026-12-19 08:00"))]

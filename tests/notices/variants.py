@@ -145,6 +145,8 @@ def _time_text(h: int, mi: int, style: str, has_period: bool) -> str:
     if style == "period24":  # "晚上20:30", "凌晨02:00": a part of the day before a 24-hour clock
         word = "凌晨" if h < 6 else "上午" if h < 12 else "中午" if h == 12 else "下午" if h < 18 else "晚上"
         return f"{word}{h:02d}:{mi:02d}" if h < 24 else f"{h}:{mi:02d}"
+    if style == "seconds":
+        return f"{h:02d}:{mi:02d}:00"
     if style in ("dian", "shi"):
         return f"{h}{'点' if style == 'dian' else '时'}" + (f"{mi}分" if mi else "")
     if style == "cn":
@@ -166,6 +168,8 @@ def _date_text(d: date, style: str, has_year: bool, published: date, prev: date 
         return f"{d:%Y-%m-%d}"
     if style == "slash" and not keep_year:
         return f"{d:%m/%d}"
+    if style == "yslash" and has_year:
+        return f"{d.year}/{d.month}/{d.day}"
     if style == "dot" and has_year:
         return f"{d.year}.{d.month}.{d.day}"
     if style == "hao":
@@ -253,8 +257,8 @@ def _products_first(text: str) -> str:
 
 
 def _choices(rng: random.Random, recipe: str) -> dict[str, str]:
-    date_style = rng.choice(("ymd", "iso", "week", "slash", "md", "dot", "hao"))
-    time_style = rng.choice(("dian", "shi", "period24"))
+    date_style = rng.choice(("ymd", "iso", "week", "slash", "md", "dot", "hao", "yslash"))
+    time_style = rng.choice(("dian", "shi", "period24", "seconds"))
     spoken = "cn" if rng.random() < 0.25 else "spoken"
     conn = rng.choice(("到", "-", "～", "—", "至"))
     rng_style = rng.choice(("次日", "翌日", "24"))

@@ -94,7 +94,9 @@ _EN_DAY_RE = re.compile(
 # after the end, so the range reads as one and the zone still applies to it.
 _ZONE_MARK = r"(?:UTC|GMT)(?:\s?[+-]\s?\d{1,2}(?::?\d{2})?)?|PST|PDT|EST|EDT|CET|CEST|JST|KST"
 _ZONE_MID_RE = re.compile(
-    r"(?<=\d:\d\d) ?\(?(?P<z>" + _ZONE_MARK + r")\)? ?(?P<to>至|到|-|~)(?P<rest>[^。;\n]{0,24}?\d{1,2}:\d{2})"
+    # the start written "18:00", "下午5点", "17时30分" or "5点半"
+    r"(?:(?<=\d:\d\d)|(?<=\d[点时分])|(?<=\d点半)) ?\(?(?P<z>" + _ZONE_MARK + r")\)? ?(?P<to>至|到|-|~)"
+    r"(?P<rest>[^。;\n]{0,24}?\d{1,2}(?::\d{2}|[点时](?:\d{1,2}分|半)?))"
     r"(?P<tail> ?\(?(?:" + _ZONE_MARK + r"))?"
 )
 _PUNCT_HINT_RE = re.compile("[∶﹕–―─〜～｜]")
