@@ -69,7 +69,7 @@ def test_the_parser_reads_the_variants_about_as_well_as_the_originals() -> None:
     originals = score(base, read=lambda n: read[n.id]).total.metrics()
     m = score([v.notice for g in base for v in variants(g)], read=lambda n: read[n.id]).total.metrics()
     assert m["silent_misses"] == 0
-    # floors: Round 10 measured 99.0 / 94.7 / 95.8 % on the variants, 99.0 / 94.9 / 95.9 % on the originals
+    # floors: Round 10 measured 99.0 / 95.1 / 96.6 % on the variants and on the originals
     assert m["maintenance_or_not"] >= 0.98
     assert m["window_recall"] >= 0.93 and m["window_recall"] >= originals["window_recall"] - 0.01
     assert m["window_precision"] >= 0.94 and m["window_precision"] >= originals["window_precision"] - 0.01
