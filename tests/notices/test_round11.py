@@ -265,3 +265,10 @@ def test_a_time_field_with_the_stop_in_the_next_field_is_tied_and_never_silent()
     # and after the windows (an update): still maintenance, not an interface change
     u = understand(text, published=date(2026, 12, 20), title="开放平台接口调整")
     assert u.kind == "maintenance", u.reasons
+
+
+def test_rows_moved_from_one_zone_with_the_same_times_stay_apart() -> None:
+    # guard: two services with the same hours, both in Tokyo time, are two windows
+    text = "维护（日本时间）：12月5日 ATM于2:00至4:00暂停；借记卡于2:00至4:00暂停。"
+    u = understand(text, published=PUB)
+    assert len(u.windows) == 2, u.windows

@@ -137,13 +137,14 @@ def to_beijing(norm: str, spans: list[Span]) -> tuple[list[Span], list[str]]:
         if note not in notes:
             notes.append(note)
     # the same window written in both zones is one window: in one sentence, or anywhere when one of
-    # the two was moved ("……03:00至08:00升级。英文版写作8月28日19:00至24:00 UTC")
+    # the two was moved and the other not ("……03:00至08:00升级。英文版写作8月28日19:00至24:00 UTC";
+    # rows moved from the same zone with the same times are parallel rows, kept apart)
     moved = {id(o) for o, s0 in zip(out, spans, strict=True) if o is not s0}
     kept: list[Span] = []
     for s2 in out:
         sent = vocab.sentence_bounds(norm, s2.pos)
         if notes and any(k.start == s2.start and k.end == s2.end
-                         and (vocab.sentence_bounds(norm, k.pos) == sent or id(k) in moved or id(s2) in moved)
+                         and (vocab.sentence_bounds(norm, k.pos) == sent or (id(k) in moved) != (id(s2) in moved))
                          for k in kept):
             continue
         kept.append(s2)
