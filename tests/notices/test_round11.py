@@ -272,3 +272,14 @@ def test_rows_moved_from_one_zone_with_the_same_times_stay_apart() -> None:
     text = "维护（日本时间）：12月5日 ATM于2:00至4:00暂停；借记卡于2:00至4:00暂停。"
     u = understand(text, published=PUB)
     assert len(u.windows) == 2, u.windows
+
+
+def test_dotted_month_days_before_a_count_of_nights_are_dates() -> None:
+    text = "涉及12.2、12.9两晚。每晚20:00-22:00 订单接口限流；20:30-23:00 退款字段不返回。"
+    assert len(_ws(text)) == 4
+    assert "1.5、2.0" in normalize("版本1.5、2.0两个版本将下线")  # version numbers stay as written
+
+
+def test_a_count_of_days_then_evenings_closes_a_list() -> None:
+    text = "12月2日、12月9日两天晚上20:00-22:00 订单接口限流；20:30-23:00 退款字段不返回。"
+    assert len(_ws(text)) == 4

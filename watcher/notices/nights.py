@@ -24,7 +24,7 @@ _COUNT = r"(?:\d{1,2}|[两二三四五六七八九十]{1,2})\s*个?\s*(?:晚上?
 _EVERY = r"(?:每|各)\s*(?:晚上?|天|日|夜)?"
 # Between the last listed date and the first row's start: a count of the days and/or "every day".
 _TAIL_RE = re.compile(
-    rf"[\s)]*(?:(?:这|共|等)?\s*{_COUNT}\s*(?:的)?\s*[:。,;]?\s*(?:{_EVERY})?|{_EVERY}|(?:期间|安排|时段)?\s*:)"
+    rf"[\s)]*(?:(?:这|共|等)?\s*{_COUNT}\s*(?:的)?\s*(?:晚上|夜间|夜里)?\s*[:。,;]?\s*(?:{_EVERY})?|{_EVERY}|(?:期间|安排|时段)?\s*:)"
     r"\s*(?:的)?\s*[:,]?\s*(?:(?:\d{1,2}\s*[.、)]|\(\d{1,2}\)|[-*•])\s*)?"
 )
 # A list followed right by the first row's hours ("10月24日、10月31日19:45-22:00 A接口限流；19:45-22:30

@@ -9,7 +9,8 @@ Pure, called at the end of :func:`watcher.notices.normalize.normalize`:
 * 中午/正午 right after a day with no time of its own ("周六中午至周日中午") is 12:00;
 * Japanese 翌 before a time is the next day ("22:30～翌6:00"), 早朝 the early morning;
 * month/day dates in a list ("10/24、10/31、11/10") are written 10月24日 ..., so each is a date
-  (a lone "10/24" is read by the time scanner only before a time or a weekday);
+  (a lone "10/24" is read by the time scanner only before a time or a weekday); so are dotted or
+  dashed ones ("10.24、10.31三晚") before a count of days, an "every day" word or a colon;
 * a Japanese weekday in brackets after a date ("6月5日(木)", "6/5(金・祝)") is written as the
   Chinese one ("(周四)"), so the date and the time after it stay one point.
 """
@@ -26,6 +27,14 @@ _NEXT_DAY_RE = re.compile(r"翌(?=\s*\d{1,2}\s*[:点时])")
 _SLASH_MD = r"(?<![\d/.:-])(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9])(?![\d/.%])"
 _SLASH_LIST_RE = re.compile(rf"{_SLASH_MD}(?:\s*(?:、|和|及|与)\s*{_SLASH_MD})+")
 _SLASH_ONE_RE = re.compile(r"(\d{1,2})/(\d{1,2})")
+# "10.24、10.31、11.10三晚" / "10-24、10-31两天": dotted or dashed month-days in a list are dates only
+# before a count of days, an "every day" word or a colon (a list of version numbers is not).
+_SEP_MD = r"(?<![\d/.:-])(?:1[0-2]|0?[1-9])([.-])(?:3[01]|[12]\d|0?[1-9])(?![\d/.%:-])"
+_SEP_LIST_RE = re.compile(
+    rf"{_SEP_MD}(?:\s*(?:、|和|及|与)\s*(?:1[0-2]|0?[1-9])\1(?:3[01]|[12]\d|0?[1-9])(?![\d/.%:-]))+"
+    r"(?=\s*(?:(?:\d{1,2}|[两二三四五六七八九十])\s*个?\s*(?:晚|天|日|夜)|每晚|每天|每日|:))"
+)
+_SEP_ONE_RE = re.compile(r"(\d{1,2})[.-](\d{1,2})")
 _NOON_RE = re.compile(r"(?<=[日天一二三四五六])(\s*(?:\)\s*)?)(中午|正午)(?![\d\s]*[\d点时:])")
 
 
@@ -48,6 +57,8 @@ def rewrite(t: str) -> str:
     if "/" in t:
         t = _MDY_RE.sub(_ymd, t)
         t = _SLASH_LIST_RE.sub(lambda m: _SLASH_ONE_RE.sub(r"\1月\2日", m.group()), t)
+    if "." in t or "-" in t:
+        t = _SEP_LIST_RE.sub(lambda m: _SEP_ONE_RE.sub(r"\1月\2日", m.group()), t)
     if "翌" in t:
         t = _NEXT_DAY_RE.sub("次日", t)
     if "早朝" in t:
