@@ -283,3 +283,11 @@ def test_dotted_month_days_before_a_count_of_nights_are_dates() -> None:
 def test_a_count_of_days_then_evenings_closes_a_list() -> None:
     text = "12月2日、12月9日两天晚上20:00-22:00 订单接口限流；20:30-23:00 退款字段不返回。"
     assert len(_ws(text)) == 4
+
+
+def test_listed_dates_with_the_evening_of_each_written_as_dang_wan() -> None:
+    text = "调整时段：12月2日、12月9日当晚20:00 ~ 22:00，订单查询接口不返回收货地址。"
+    assert _ws(text) == [
+        (_dt("2026-12-02 20:00"), _dt("2026-12-02 22:00")),
+        (_dt("2026-12-09 20:00"), _dt("2026-12-09 22:00")),
+    ]

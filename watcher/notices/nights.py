@@ -16,7 +16,7 @@ import re
 from datetime import date, timedelta
 
 from watcher.notices import schedules as sched
-from watcher.notices.resolve import NEXT_DAY, Resolver, at, period_of
+from watcher.notices.resolve import NEXT_DAY, SAME_DAY, Resolver, at, period_of
 from watcher.notices.span import Span
 from watcher.notices.timeparse import RawPoint
 
@@ -87,16 +87,18 @@ def take(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: list[Spa
     nxt = points[k + 1]
     if nxt.day is not None and nxt.has_time and sched.LIST_SEP_RE.fullmatch(norm, points[k].end, nxt.start):
         # the last date carries the first row's start ("……、11月10日19:45-22:00 ……")
-        k, j, plain = k + 1, k + 1, True
+        k, j, plain, last_dated = k + 1, k + 1, True, True
     elif k == i:
         return 0
     else:
         plain = _PLAIN_TAIL_RE.fullmatch(norm, points[k].end, nxt.start) is not None
         if not plain and not _TAIL_RE.fullmatch(norm, points[k].end, nxt.start):
             return 0
-        j = k + 1
+        j, last_dated = k + 1, False
     rows, j = _rows(norm, points, j, j)
-    if not rows or (plain and len(rows) < 2):
+    # "10月20日、11月1日、11月10日当晚19:45~22:00": the row's own 当晚 refers to every listed day
+    same_day = bool(rows) and rows[0][0].rel in SAME_DAY and not last_dated
+    if not rows or (plain and len(rows) < 2 and not same_day):
         return 0
     _spread(r, rows, sched.list_dates(points, i, k - i + 1, r.date_of), spans)
     return j - i
@@ -110,7 +112,7 @@ def _rows(norm: str, points: list[RawPoint], j: int, first_row: int) -> tuple[li
     block_end = stop.start() if stop else len(norm)
     while j + 1 < n and points[j].start < block_end:
         a, b = points[j], points[j + 1]
-        if (a.has_date and j != first_row) or not a.has_time:
+        if (a.has_date and j != first_row and a.rel not in SAME_DAY) or not a.has_time:
             break
         if b.has_time and (not b.has_date or b.rel in NEXT_DAY) and b.start < block_end and sched.hours_range(norm, a, b):
             rows.append((a, b))
