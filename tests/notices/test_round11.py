@@ -291,3 +291,13 @@ def test_listed_dates_with_the_evening_of_each_written_as_dang_wan() -> None:
         (_dt("2026-12-02 20:00"), _dt("2026-12-02 22:00")),
         (_dt("2026-12-09 20:00"), _dt("2026-12-09 22:00")),
     ]
+
+
+def test_japan_standard_time_is_a_zone_and_letters_inside_a_word_are_not() -> None:
+    assert _ws("结算维护：12月5日2:00～6:00（日本標準時），期间无法付款。") == [
+        (_dt("2026-12-05 01:00"), _dt("2026-12-05 05:00"))
+    ]
+    # "XEST" is no zone: the letters of a zone name inside a longer word name nothing
+    assert _ws("XEST网关将于12月5日2:00-6:00维护，期间暂停支付。") == [
+        (_dt("2026-12-05 02:00"), _dt("2026-12-05 06:00"))
+    ]

@@ -36,11 +36,12 @@ _NAMED: dict[str, str] = {
     "芝加哥时间": "America/Chicago", "山地时间": "America/Denver", "多伦多时间": "America/Toronto",
     "温哥华时间": "America/Vancouver", "新西兰时间": "Pacific/Auckland",
     "南非时间": "Africa/Johannesburg", "赞比亚时间": "Africa/Lusaka", "CDT": "America/Chicago",
+    "日本标准时间": "Asia/Tokyo", "日本标准时": "Asia/Tokyo", "韩国标准时间": "Asia/Seoul",
 }
 _ZONE_RE = re.compile(
     r"(?<![A-Za-z])(?:UTC|GMT)(?:\s*(?P<sign>[+-])\s*(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?)?(?![A-Za-z])(?:\s*时间)?"
     r"|协调世界时|世界标准时间|格林尼治(?:标准)?时间"
-    r"|(?P<named>" + "|".join(sorted(_NAMED, key=len, reverse=True)) + r")(?![A-Za-z])"
+    r"|(?<![A-Za-z])(?P<named>" + "|".join(sorted(_NAMED, key=len, reverse=True)) + r")(?![A-Za-z])"
 )
 # How far after a span's last point a marker may stand and still be that span's ("04:00（UTC）"),
 # with only spaces or an opening bracket between ("22:00-24:00，即UTC 14:00-16:00" is a restatement).
