@@ -68,7 +68,7 @@ class _Target:
     the request headers of its latest validators, built again only when they change (a 304 asks
     with the same ones). The headers are read-only: aiohttp copies them into each request."""
 
-    __slots__ = ("url", "host", "_asked", "_headers")
+    __slots__ = ("_asked", "_headers", "host", "url")
 
     def __init__(self, url: URL, host: _Host) -> None:
         self.url = url
