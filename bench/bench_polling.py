@@ -24,7 +24,10 @@ paced like the daemon (each second the next ``sources / interval`` checks: fewer
 event-loop wake-up cost more each); and
 changedetection.io on the same pages when it is installed (not a dependency of the project; skipped
 with a note when it is not). The database is made ready with ``huabei-watch db upgrade`` first, as a
-deployment does, so the daemon itself loads no migration code.
+deployment does, so the daemon itself loads no migration code. ``--loop`` sets the daemons'
+``daemon.event_loop`` (default ``auto``, the product's default: uvloop when installed) and the bare
+client runs on the loop that setting gives, so the comparison stays fair; the run prints which loop
+each one used (the daemon's from its ``daemon.event_loop`` log line).
 Targets (issue 17): <= 0.3 ms CPU per unchanged check, <= 100 MB RSS, first poll <= 10 s CPU.
 """
 
