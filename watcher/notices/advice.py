@@ -13,8 +13,9 @@ import re
 from watcher.notices.timeparse import RawPoint
 from watcher.notices.vocab import sentence_bounds
 
-# Advice before the time, in its clause: 建议, 请(在/于), 可(在/于), 宜.
-_ADVICE_BEFORE_RE = re.compile(r"(?:建议|请|可以?|宜|最好)[^,;。!?\n]{0,16}$")
+# Advice before the time, in its clause: 建议, 请(在/于), 可(在/于), 宜; or the customer's jobs put
+# after it ("订单同步任务放在凌晨3点以后").
+_ADVICE_BEFORE_RE = re.compile(r"(?:建议|请|可以?|宜|最好|放在|放到)[^,;。!?\n]{0,16}$")
 # Right after the time: after it.
 _AFTER_RE = re.compile(r"\s*(?:以后|之后|后)")
 

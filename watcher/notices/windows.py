@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from watcher.notices import impact, layout, nights, vocab
+from watcher.notices import impact, layout, moments, nights, vocab
 from watcher.notices import schedules as sched
 from watcher.notices.ends import MOVED_TO_RE, old_day_whole
 from watcher.notices.lasting import RETIRE_RE, changed_from, for_good
@@ -92,6 +92,7 @@ def find_spans(
         nxt = q.start if q is not None else len(norm)
         take_single(r, norm, p, nxt, spans, allow_open=allow_open, allow_recovery=allow_recovery)
         i += 1
+    spans = moments.around(r, norm, points, spans)
     spans = _close_late(r, norm, spans)
     spans = [_year_slip(r, s) for s in spans]
     if r.recurring:

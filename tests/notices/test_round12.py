@@ -1,0 +1,60 @@
+"""Rules added in round 12 (the third blind set, all of it tuned on): windows around dated moments
+("节点的前30分钟和后2小时", "前后各15分钟"), a customer's jobs put after a time. Each text is
+written for the test (not a corpus notice)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from huabei_watch.clock import SHANGHAI
+from watcher.notices import understand
+
+PUB = date(2026, 11, 20)
+
+
+def _dt(s: str) -> datetime:
+    return datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
+
+
+def _ws(text: str, title: str = "", pub: date = PUB) -> list[tuple[datetime, datetime | None]]:
+    u = understand(text, published=pub, title=title)
+    assert u.kind == "maintenance", u.reasons
+    return sorted((w.start, w.end) for w in u.windows)
+
+
+def test_minutes_before_and_after_listed_moments_are_windows_for_each_moment() -> None:
+    text = ("年终促销的流量高峰预计在2026年12月12日 00:00:00 和 12-24 21:00:00。两个时间点的前20分钟和后1小时，"
+            "商品查询接口响应可能变慢，部分字段不返回，请开发者做好重试。")
+    assert _ws(text, title="年终促销接口调整说明") == [
+        (_dt("2026-12-11 23:40"), _dt("2026-12-12 01:00")),
+        (_dt("2026-12-24 20:40"), _dt("2026-12-24 22:00")),
+    ]
+
+
+def test_minutes_on_both_sides_of_one_moment_are_its_window() -> None:
+    text = "12月6日 23:30前后各15分钟，因数据库主备切换，会员充值暂停。"
+    assert _ws(text) == [(_dt("2026-12-06 23:15"), _dt("2026-12-06 23:45"))]
+
+
+def test_a_span_around_moments_ahead_is_never_silent() -> None:
+    # read as an interface notice before round 12, with nothing sent to a person
+    text = ("开放平台调整公告：2026-12-18 20:00:00、12-19 20:00:00 访问量大，将触发系统流控。节点前10分钟和后30分钟，"
+            "订单列表接口不返回物流字段。")
+    u = understand(text, published=PUB)
+    assert u.kind == "maintenance" or u.needs_review
+    assert sorted((w.start, w.end) for w in u.windows) == [
+        (_dt("2026-12-18 19:50"), _dt("2026-12-18 20:30")),
+        (_dt("2026-12-19 19:50"), _dt("2026-12-19 20:30")),
+    ]
+
+
+def test_a_moment_with_no_span_around_it_gives_no_window() -> None:
+    # guard: a moment alone ("前30分钟" with nothing after, a deadline) is not a window
+    text = "请于2026年12月12日 00:00前30分钟完成对账，届时系统不返回历史账单。"
+    u = understand(text, published=PUB)
+    assert all(w.start != _dt("2026-12-11 23:30") for w in u.windows)
+
+
+def test_jobs_put_after_a_time_start_nothing() -> None:
+    text = ("12月5日20:00至22:00订单接口限流，建议降低调用频率或凌晨2点后再调用，对账任务放在凌晨3点以后。")
+    assert _ws(text) == [(_dt("2026-12-05 20:00"), _dt("2026-12-05 22:00"))]
