@@ -58,3 +58,21 @@ def test_a_moment_with_no_span_around_it_gives_no_window() -> None:
 def test_jobs_put_after_a_time_start_nothing() -> None:
     text = ("12月5日20:00至22:00订单接口限流，建议降低调用频率或凌晨2点后再调用，对账任务放在凌晨3点以后。")
     assert _ws(text) == [(_dt("2026-12-05 20:00"), _dt("2026-12-05 22:00"))]
+
+
+def test_a_schedule_with_the_hours_of_a_zoned_range_is_in_that_zone() -> None:
+    text = ("收款服务商将于2026年12月3日(周四)AM 01:30 ~ AM 03:00(东京时间)维护服务器，期间无法付款。"
+            "明年预定：01月14日(周四)、02月11日(周四)，每次均为01:30~03:00。")
+    assert _ws(text) == [
+        (_dt("2026-12-03 00:30"), _dt("2026-12-03 02:00")),
+        (_dt("2027-01-14 00:30"), _dt("2027-01-14 02:00")),
+        (_dt("2027-02-11 00:30"), _dt("2027-02-11 02:00")),
+    ]
+
+
+def test_other_hours_on_other_days_keep_beijing_time() -> None:  # guard
+    text = ("海外通道将于12月3日01:30~03:00(东京时间)维护。国内网银12月5日01:00~03:00暂停。")
+    assert _ws(text) == [
+        (_dt("2026-12-03 00:30"), _dt("2026-12-03 02:00")),
+        (_dt("2026-12-05 01:00"), _dt("2026-12-05 03:00")),
+    ]

@@ -137,6 +137,7 @@ def to_beijing(norm: str, spans: list[Span]) -> tuple[list[Span], list[str]]:
         note = f"times written in {m.group().strip()}, moved to Beijing time"
         if note not in notes:
             notes.append(note)
+    out = same_hours_elsewhere(spans, out)
     # the same window written in both zones is one window: in one sentence, or anywhere when one of
     # the two was moved and the other not ("……03:00至08:00升级。英文版写作8月28日19:00至24:00 UTC";
     # rows moved from the same zone with the same times are parallel rows, kept apart)
@@ -150,6 +151,28 @@ def to_beijing(norm: str, spans: list[Span]) -> tuple[list[Span], list[str]]:
             continue
         kept.append(s2)
     return kept, notes
+
+
+def _clock(s: Span) -> tuple[int, int, int, int] | None:
+    return None if s.end is None else (s.start.hour, s.start.minute, s.end.hour, s.end.minute)
+
+
+def same_hours_elsewhere(spans: list[Span], out: list[Span]) -> list[Span]:
+    """``out`` (``spans`` after the zone markers were applied) with the ranges written on other days
+    with the very hours of a range moved from a zone moved the same way: a schedule that writes its
+    zone once ("12月20日02:55~04:30(日本时间)。明年：1月24日、2月21日……，每次均为02:55~04:30")."""
+    moved = [(s0, o) for s0, o in zip(spans, out, strict=True) if o is not s0 and _clock(s0) is not None]
+    if not moved:
+        return out
+    res: list[Span] = []
+    for s0, o in zip(spans, out, strict=True):
+        src = next((m for m in moved if o is s0 and _clock(m[0]) == _clock(s0)
+                    and m[0].start.date() != s0.start.date()), None)
+        if src is not None and s0.end is not None:
+            shift = src[1].start - src[0].start
+            o = dataclasses.replace(s0, start=s0.start + shift, end=s0.end + shift)
+        res.append(o)
+    return res
 
 
 # A place whose clocks are not Beijing's, named as where the notice's customers or branch are
