@@ -24,7 +24,11 @@ _AROUND_RE = re.compile(
     + r"|前后\s*(?:各)?\s*" + _AMOUNT.format("c") + r")"
 )
 # A word pointing back at the moments written before it: "这两个节点的前30分钟……", "该时点前后各10分钟".
-_BACK_RE = re.compile(r"(?:节点|时间点|时点|时刻|整点|时间节点)\s*(?:的|之)?\s*$")
+# "上述七个节点": the count says which run of moments is meant (the last run of that many).
+_BACK_RE = re.compile(
+    r"(?:(?P<n>[1-9]|[两二三四五六七八九十])\s*个\s*)?(?:节点|时间点|时点|时刻|整点|时间节点)\s*(?:的|之)?\s*$"
+)
+_COUNT = {c: i for i, c in enumerate("一二三四五六七八九十", 1)} | {"两": 2}
 # Moments listed together: "2025-10-15 20:00、10月20日 20:00".
 _LIST_SEP_RE = re.compile(r"\s*(?:、|和|及|与|以及|,)\s*")
 _MAX_LOOK_BACK = 400
@@ -40,17 +44,22 @@ def _moment(p: RawPoint) -> bool:
     return p.has_date and p.has_time and own_date(p)
 
 
-def _listed_before(norm: str, points: list[RawPoint], pos: int) -> list[RawPoint]:
-    """The last run of dated moments listed together before ``pos`` (within 400 characters)."""
+def _runs_before(norm: str, points: list[RawPoint], pos: int) -> list[list[RawPoint]]:
+    """The runs of dated moments listed together before ``pos`` (within 400 characters), last first."""
     before = [p for p in points if p.end <= pos and pos - p.end <= _MAX_LOOK_BACK and _moment(p)]
-    if not before:
-        return []
-    run = [before[-1]]
-    for p in reversed(before[:-1]):
-        if _LIST_SEP_RE.fullmatch(norm, p.end, run[0].start) is None:
-            break
-        run.insert(0, p)
-    return run
+    runs: list[list[RawPoint]] = []
+    for p in reversed(before):
+        if runs and _LIST_SEP_RE.fullmatch(norm, p.end, runs[-1][0].start) is not None:
+            runs[-1].insert(0, p)
+        else:
+            runs.append([p])
+    return runs
+
+
+def _count(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    return int(raw) if raw.isdigit() else _COUNT[raw]
 
 
 def around(r: Resolver, norm: str, points: list[RawPoint], spans: list[Span]) -> list[Span]:
@@ -64,11 +73,13 @@ def around(r: Resolver, norm: str, points: list[RawPoint], spans: list[Span]) ->
             before = after = _amount(m, "c")
         else:
             before, after = _amount(m, "a"), _amount(m, "b")
-        right = [p for p in points if p.end <= m.start() and _moment(p)]
-        if right and not norm[right[-1].end:m.start()].strip():
-            moments = [right[-1]]
-        elif _BACK_RE.search(norm, max(0, m.start() - 12), m.start()):
-            moments = _listed_before(norm, points, m.start())
+        runs = _runs_before(norm, points, m.start())
+        back = _BACK_RE.search(norm, max(0, m.start() - 14), m.start())
+        if runs and not norm[runs[0][-1].end:m.start()].strip():
+            moments = runs[0]  # "A、B 的前30分钟……": the moments written right before
+        elif back is not None and runs:
+            n = _count(back.group("n"))
+            moments = next((run for run in runs if n is None or len(run) == n), [])
         else:
             continue
         for p in moments:
@@ -78,7 +89,7 @@ def around(r: Resolver, norm: str, points: list[RawPoint], spans: list[Span]) ->
             d = r.date_of(p, None)
             if d is None:
                 continue
-            t = r.moment(p, d)
+            t = r.moment(p, d) + (timedelta(minutes=1) if p.second == 59 else timedelta())  # 23:59:59 is the next minute
             out = [s for s in out if s not in lone]
             out.append(Span(t - before, t + after, m.start(), m.end(), "range", True))
     return out
