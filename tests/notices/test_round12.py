@@ -96,3 +96,12 @@ def test_a_moment_at_the_last_second_of_a_day_is_the_next_midnight() -> None:
         (_dt("2026-12-09 22:30"), _dt("2026-12-10 02:00")),
         (_dt("2026-12-19 22:30"), _dt("2026-12-20 02:00")),
     ]
+
+
+def test_a_zone_heading_ending_in_wei_and_a_colon_reaches_its_rows() -> None:
+    text = ("本行海外分行将升级系统，具体时段（越南时间）为：网上银行12月5日22:00至12月6日04:00；"
+            "ATM 12月5日23:00至12月6日05:00。")
+    assert _ws(text) == [
+        (_dt("2026-12-05 23:00"), _dt("2026-12-06 05:00")),
+        (_dt("2026-12-06 00:00"), _dt("2026-12-06 06:00")),
+    ]

@@ -66,7 +66,7 @@ def _zone(m: re.Match[str]) -> tzinfo | None:
 
 
 # A marker that labels what follows: "切换期间(美东时间):", "日期(24小时制,日本时间):", "日本时间:".
-_HEADING_AFTER_RE = re.compile(r"[^()。;\n\d]{0,12}?\)?\s*:")
+_HEADING_AFTER_RE = re.compile(r"[^()。;\n\d]{0,12}?\)?\s*(?:为|是|如下)?\s*:")
 # Where a heading's reach ends: the end of its sentence group or line (rows after it may be
 # separated by ";").
 _BLOCK_END_RE = re.compile(r"[。\n]")
