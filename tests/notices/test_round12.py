@@ -105,3 +105,8 @@ def test_a_zone_heading_ending_in_wei_and_a_colon_reaches_its_rows() -> None:
         (_dt("2026-12-05 23:00"), _dt("2026-12-06 05:00")),
         (_dt("2026-12-06 00:00"), _dt("2026-12-06 06:00")),
     ]
+
+
+def test_a_zone_after_a_range_and_zhijian_is_that_ranges() -> None:
+    text = "商户平台将于2026年12月8日(周二)1:00至2:00之间(日本时间,时间可能前后调整)进行系统维护，期间无法创建优惠券。"
+    assert _ws(text) == [(_dt("2026-12-08 00:00"), _dt("2026-12-08 01:00"))]

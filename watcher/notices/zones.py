@@ -46,7 +46,7 @@ _ZONE_RE = re.compile(
 # How far after a span's last point a marker may stand and still be that span's ("04:00（UTC）"),
 # with only spaces or an opening bracket between ("22:00-24:00，即UTC 14:00-16:00" is a restatement).
 _AFTER = 8
-_ADJACENT_RE = re.compile(r"[\s(※*]*")
+_ADJACENT_RE = re.compile(r"(?:之间|期间)?[\s(※*]*")
 # A marker said of every time of the notice ("以上均为澳大利亚东部标准时间", "影响时间以英国当地时间计",
 # "所有时间均为UTC"): it holds for spans whose own sentence names no zone.
 _ALL_BEFORE_RE = re.compile(r"(?:均为|皆为|均以|均按|都是|一律为|时间以|时间为|时间按)\s*$")
