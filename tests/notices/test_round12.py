@@ -110,3 +110,16 @@ def test_a_zone_heading_ending_in_wei_and_a_colon_reaches_its_rows() -> None:
 def test_a_zone_after_a_range_and_zhijian_is_that_ranges() -> None:
     text = "商户平台将于2026年12月8日(周二)1:00至2:00之间(日本时间,时间可能前后调整)进行系统维护，期间无法创建优惠券。"
     assert _ws(text) == [(_dt("2026-12-08 00:00"), _dt("2026-12-08 01:00"))]
+
+
+def test_no_longer_offered_until_a_launch_is_a_window_sent_to_review() -> None:
+    text = ("原会员积分系统已于2026年12月1日0:00起不再对外提供服务；新的积分平台计划在2026年12月4日10:00上线。"
+            "新旧系统交接期间，积分兑换业务顺延办理。")
+    u = understand(text, published=PUB)
+    assert u.kind == "maintenance" or u.needs_review
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-01 00:00"), _dt("2026-12-04 10:00"))]
+
+
+def test_no_longer_offered_with_nothing_coming_back_is_no_window() -> None:  # guard
+    text = "自2026年12月1日0:00起，本行不再对外提供纸质对账单服务，请改用电子对账单。"
+    assert understand(text, published=PUB).windows == ()

@@ -157,7 +157,13 @@ def sentence_bounds(norm: str, pos: int) -> tuple[int, int]:
     return lo, (m2.start() if m2 else len(norm))
 
 
+# No longer offered: a stop that is a window only when something comes back later (the start takes
+# the first resumption after it; with none, :mod:`watcher.notices.lasting` sets it aside).
+_NO_LONGER_OFFERED_RE = re.compile(r"不再(?:对外|向[^。;\n]{1,8}?)?(?:提供|受理|开放)")
+
+
 def disruption_near(norm: str, pos: int) -> bool:
-    """Whether the sentence holding ``pos`` words a disruption."""
+    """Whether the sentence holding ``pos`` words a disruption (or says a service is no longer
+    offered from then on)."""
     lo, hi = sentence_bounds(norm, pos)
-    return DISRUPTION_RE.search(norm, lo, hi) is not None
+    return DISRUPTION_RE.search(norm, lo, hi) is not None or _NO_LONGER_OFFERED_RE.search(norm, lo, hi) is not None
