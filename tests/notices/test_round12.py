@@ -123,3 +123,23 @@ def test_no_longer_offered_until_a_launch_is_a_window_sent_to_review() -> None:
 def test_no_longer_offered_with_nothing_coming_back_is_no_window() -> None:  # guard
     text = "自2026年12月1日0:00起，本行不再对外提供纸质对账单服务，请改用电子对账单。"
     assert understand(text, published=PUB).windows == ()
+
+
+def test_a_range_named_a_migration_period_is_no_window() -> None:
+    text = ("2026年12月1日至2027年1月15日为推送服务的平台迁移期，开发者需按迁移手册下载新的SDK并更换接口地址。")
+    u = understand(text, published=PUB)
+    assert u.kind != "maintenance" and u.windows == ()
+
+
+def test_a_migration_period_with_a_stop_stays_a_window() -> None:  # guard
+    text = "2026年12月5日22:00至12月6日02:00为数据迁移期，期间推送服务暂停。"
+    assert _ws(text) == [(_dt("2026-12-05 22:00"), _dt("2026-12-06 02:00"))]
+
+
+def test_a_broker_holiday_arrangement_around_the_new_year_close_is_no_maintenance() -> None:
+    text = ("期货公司春节前提示：2月13日15:00起至2月23日08:00暂停电子平台入金申请、线上变更交易权限等服务；"
+            "2月13日封关日收盘后提交的开户资料一律次年审核，2月23日开红盘日起恢复。期权部分，2月13日15:00起至"
+            "2月23日08:30暂停网络出金。")
+    u = understand(text, published=date(2026, 2, 6))
+    assert u.kind != "maintenance"
+    assert u.needs_review  # a stop ahead is never silent

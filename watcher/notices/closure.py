@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-_CLOSED_MARKET_RE = re.compile(r"休市|闭市|停市|市场休息")
+# 封关 / 开红盘: the last and first trading days around the Lunar New Year (Taiwan's markets)
+_CLOSED_MARKET_RE = re.compile(r"休市|闭市|停市|市场休息|封关|开红盘")
 # Work on a system named as such (a bare 系统 names the system that stops, not work on it).
 _WORK_VERB_RE = re.compile(
     r"维护|升级|割接|切换|切转|迁移|施工|检修|停机|演练|测试|扩容|改造|更换|工程|调试|故障|异常|投产|上线|下线|版本"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from watcher.notices import layout, vocab
+from watcher.notices.transition import transition_period
 from watcher.notices.resolve import Resolver, own_date
 from watcher.notices.timeparse import RawPoint
 
@@ -32,6 +33,9 @@ def skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
         vocab.STOP_RE.search(_clause_outside(norm, p.start, q.end))
     )):
         r.set_aside.append("time range set aside: a period for customers to act in")
+        return True
+    if transition_period(norm, q):
+        r.set_aside.append("time range set aside: a transition period to switch in, and nothing said to stop")
         return True
     lo, hi = vocab.sentence_bounds(norm, p.start)
     if vocab.NORMAL_RE.search(norm, lo, hi) and not vocab.DISRUPTION_RE.search(norm, lo, hi):
