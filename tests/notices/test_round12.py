@@ -143,3 +143,10 @@ def test_a_broker_holiday_arrangement_around_the_new_year_close_is_no_maintenanc
     u = understand(text, published=date(2026, 2, 6))
     assert u.kind != "maintenance"
     assert u.needs_review  # a stop ahead is never silent
+
+
+def test_a_state_written_after_its_country_gives_the_local_zone() -> None:
+    text = "加拿大BC省车辆登记处提示：12月4日晚9:00至12月5日早6:00期间，网上续期将无法用信用卡付款。"
+    u = understand(text, published=PUB)
+    assert u.needs_review  # the zone is not written: a person checks
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 13:00"), _dt("2026-12-05 22:00"))]

@@ -194,11 +194,23 @@ _LOCAL_ZONE: dict[str, str | None] = {
     "美国": None, "加拿大": None, "澳大利亚": None, "澳洲": None, "欧洲": None, "俄罗斯": None, "巴西": None,
     "墨西哥": None, "印度尼西亚": None, "印尼": None, "哈萨克斯坦": None,
 }
+# A state or province written right after its country ("加拿大BC省", "美国加州", "澳洲新州"): one
+# zone, where the country has several.
+_STATE_ZONE: dict[str, str] = {
+    "加州": "America/Los_Angeles", "加利福尼亚州": "America/Los_Angeles", "华盛顿州": "America/Los_Angeles",
+    "纽约州": "America/New_York", "德州": "America/Chicago", "得州": "America/Chicago", "伊利诺伊州": "America/Chicago",
+    "BC省": "America/Vancouver", "不列颠哥伦比亚省": "America/Vancouver", "安大略省": "America/Toronto",
+    "魁北克省": "America/Toronto", "新州": "Australia/Sydney", "新南威尔士州": "Australia/Sydney",
+    "维州": "Australia/Melbourne", "维多利亚州": "Australia/Melbourne", "昆州": "Australia/Brisbane",
+    "昆士兰州": "Australia/Brisbane", "西澳": "Australia/Perth",
+}
 _PLACE = "|".join(sorted(_LOCAL_ZONE, key=len, reverse=True))
+_STATE = "|".join(sorted(_STATE_ZONE, key=len, reverse=True))
 _ELSEWHERE_RE = re.compile(
     rf"(?P<p1>{_PLACE})(?:的?(?:客户|用户|持卡人|居民|地区|市场|站|网站|官网)|分行|子行|支行|分公司)"
     # "中国银行（赞比亚）有限公司": the place in brackets right after the issuer's name
     rf"|(?<=[^\W\d_]\()(?P<p2>{_PLACE})(?=\))"
+    rf"|(?:美国|加拿大|澳大利亚|澳洲)\s*(?P<p3>{_STATE})"
 )
 # Japanese kana in the text: a Japanese service (its names kept as written: "かんたん決済").
 _KANA_RE = re.compile(r"[\u3041-\u30ff]{3,}")
@@ -216,8 +228,12 @@ def local_time(place: str, spans: list[Span]) -> tuple[list[Span], str | None]:
     """``spans`` read as local time of ``place`` (as :func:`elsewhere` gives it) moved to Beijing
     time, and a note; unchanged with no note when the place has no single zone."""
     m = _ELSEWHERE_RE.fullmatch(place)
-    name = (m.group("p1") or m.group("p2")) if m else place
-    zone_name = _LOCAL_ZONE.get(name)
+    if m and m.group("p3"):
+        name = m.group("p3")
+        zone_name: str | None = _STATE_ZONE[name]
+    else:
+        name = (m.group("p1") or m.group("p2")) if m else place
+        zone_name = _LOCAL_ZONE.get(name)
     if zone_name is None:
         return spans, None
     zone = ZoneInfo(zone_name)
