@@ -150,3 +150,12 @@ def test_a_state_written_after_its_country_gives_the_local_zone() -> None:
     u = understand(text, published=PUB)
     assert u.needs_review  # the zone is not written: a person checks
     assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-05 13:00"), _dt("2026-12-05 22:00"))]
+
+
+def test_stops_announced_inside_a_stated_period_are_the_windows() -> None:
+    text = ("收款系统计划停机时间为12月14日1:00~6:00，其间会有2次各约1小时的停止：第1次预定1:00~2:00，"
+            "第2次预定4:30~5:30；作业完成即提前恢复。")
+    assert _ws(text) == [
+        (_dt("2026-12-14 01:00"), _dt("2026-12-14 02:00")),
+        (_dt("2026-12-14 04:30"), _dt("2026-12-14 05:30")),
+    ]
