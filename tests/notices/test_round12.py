@@ -159,3 +159,9 @@ def test_stops_announced_inside_a_stated_period_are_the_windows() -> None:
         (_dt("2026-12-14 01:00"), _dt("2026-12-14 02:00")),
         (_dt("2026-12-14 04:30"), _dt("2026-12-14 05:30")),
     ]
+
+
+def test_a_bare_weekday_listed_after_a_weekday_timetable_is_a_timetable() -> None:
+    text = ("12月5日0:00至6:00系统切换，期间网银暂停；切换后营业时间统一为周一至周五9:00 am - 5:00 pm、"
+            "周六9:00 am - 1:00 pm。")
+    assert _ws(text) == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"))]

@@ -42,11 +42,19 @@ def skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
         return True
     if not own_date(p) and not own_date(q):
         clause_lo = max(norm.rfind(c, 0, p.start) for c in "。;\n,:")
-        if vocab.RECURRING_BEFORE_RE.search(norm, max(0, clause_lo + 1, p.start - 24), p.start):
+        if vocab.RECURRING_BEFORE_RE.search(norm, max(0, clause_lo + 1, p.start - 24), p.start) or (
+            # "周一至周五9:00-17:00、周六9:00-14:00": a bare weekday listed after a timetable row
+            p.week is not None and p.week[0] is None
+            and _WEEKDAY_SPAN_RE.search(norm, max(0, max(norm.rfind(c, 0, p.start) for c in "。;\n,") + 1, p.start - 60),
+                                        p.start)
+        ):
             r.recurring += 1
             return True
     return False
 
+_WEEKDAY_SPAN_RE = re.compile(
+    r"(?:星期|周|礼拜)[一二三四五六日天1-7]\s*(?:至|到|-|~)\s*(?:星期|周|礼拜)?[一二三四五六日天1-7][^。;\n]{0,30}?、\s*$"
+)
 _CONTRAST_RE = re.compile(r"但是?|却|惟|唯|然而|不过|只是")
 _WORD_RE = re.compile(r"[^\W\d_]")
 
