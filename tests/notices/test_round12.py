@@ -165,3 +165,12 @@ def test_a_bare_weekday_listed_after_a_weekday_timetable_is_a_timetable() -> Non
     text = ("12月5日0:00至6:00系统切换，期间网银暂停；切换后营业时间统一为周一至周五9:00 am - 5:00 pm、"
             "周六9:00 am - 1:00 pm。")
     assert _ws(text) == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"))]
+
+
+def test_a_reserve_date_is_no_window_of_its_own() -> None:
+    text = ("因结算基础维护，全部在线缴费暂停。影响期间：2026年12月7日(周一)22:00~12月8日(周二)06:00"
+            "(预备日:2026年12月14日(周一)22:00~12月15日(周二)06:00)。")
+    u = understand(text, published=PUB)
+    assert u.kind == "maintenance"
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-07 22:00"), _dt("2026-12-08 06:00"))]
+    assert any("reserve date" in r for r in u.reasons)

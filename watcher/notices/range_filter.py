@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from watcher.notices import layout, vocab
-from watcher.notices.transition import transition_period
+from watcher.notices.transition import reserve_date, transition_period
 from watcher.notices.resolve import Resolver, own_date
 from watcher.notices.timeparse import RawPoint
 
@@ -33,6 +33,9 @@ def skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
         vocab.STOP_RE.search(_clause_outside(norm, p.start, q.end))
     )):
         r.set_aside.append("time range set aside: a period for customers to act in")
+        return True
+    if reserve_date(norm, p):
+        r.set_aside.append("time range set aside: a reserve date, used only if the work cannot be done as announced")
         return True
     if transition_period(norm, q):
         r.set_aside.append("time range set aside: a transition period to switch in, and nothing said to stop")
