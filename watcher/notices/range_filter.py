@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 
 from watcher.notices import layout, vocab
-from watcher.notices.transition import reserve_date, transition_period
 from watcher.notices.resolve import Resolver, own_date
 from watcher.notices.timeparse import RawPoint
+from watcher.notices.transition import reserve_date, transition_period
 
 _CLAUSE_END_RE = re.compile(r"[,;。!?\n]")
 
