@@ -57,6 +57,12 @@ class Claim:
     keys: KeyRange
 
 
+@dataclass(frozen=True, slots=True)
+class Offered:
+    split: frozenset[str]  # phases split into shards by this offer
+    complete: frozenset[str]  # phases already done in every shard
+
+
 class ShardBoard:
     """The board in the shared database (see the module doc)."""
 
@@ -64,15 +70,18 @@ class ShardBoard:
         self.db = db
 
     async def offer(self, incident: Incident, pending: frozenset[str], shards: int, bounds: Bounds,
-                    now: datetime) -> frozenset[str]:
+                    now: datetime) -> Offered:
         """Split each phase of ``pending`` not yet split for the incident's scope into ``shards``
         key ranges (``bounds`` cuts the registry; read only when a phase needs splitting). Shards
-        of another scope are replaced. Returns the phases split by this call."""
+        of another scope are replaced. Says which phases this call split, and which were done in
+        every shard already (their mark is due: the process that finished the last shard may have
+        stopped before writing it)."""
         digest = scope_digest(incident)
         rows = await self._rows(incident.incident_id, pending)
         new = phases_to_offer(pending, rows, digest)
+        complete = phases_complete(rows, digest)
         if not new:
-            return new
+            return Offered(new, complete)
         ranges = key_ranges(await bounds(shards)) if shards > 1 else [KeyRange()]
         fresh = [{"incident_id": incident.incident_id, "phase": p, "shard": i, "scope_digest": digest,
                   "lo": r.lo, "hi": r.hi, "owner": None, "lease_until": None, "done_at": None, "created_at": now}
@@ -85,7 +94,7 @@ class ShardBoard:
                 await insert_all_if_absent(conn, T, fresh, ["incident_id", "phase", "shard"])
 
         await self.db.run(work)
-        return new
+        return Offered(new, complete)
 
     async def _rows(self, incident_id: str, phases: Iterable[str]) -> list[ShardRow]:
         async def work() -> list[ShardRow]:

@@ -42,19 +42,24 @@ class IncidentSource(Protocol):
 
 class ShardSplitter:
     """Writes a platform-wide incident's due phases to the board as ``shards`` key ranges and
-    wakes this process's worker (it usually takes the first shard before any other process)."""
+    wakes this process's worker (it usually takes the first shard before any other process); marks
+    a phase the board holds as done in every shard but that has no mark yet."""
 
-    def __init__(self, board: ShardBoard, registry: MerchantRegistry, shards: int, clock: Clock,
+    def __init__(self, board: ShardBoard, registry: MerchantRegistry, marks: FanoutMarks, shards: int, clock: Clock,
                  wake: asyncio.Event) -> None:
         self._board = board
+        self._marks = marks
         self._registry = registry
         self._shards = shards
         self._clock = clock
         self._wake = wake
 
     async def offer(self, incident: Incident, phases: frozenset[str]) -> None:
-        await self._board.offer(incident, phases, self._shards, self._bounds, self._clock.now())
-        self._wake.set()
+        offered = await self._board.offer(incident, phases, self._shards, self._bounds, self._clock.now())
+        if offered.complete:
+            await self._marks.mark(incident, offered.complete, self._clock.now())
+        if offered.split:
+            self._wake.set()
 
     async def _bounds(self, shards: int) -> list[str]:
         return await self._registry.ids_at(boundary_offsets(await self._registry.count(), shards))

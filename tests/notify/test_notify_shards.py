@@ -116,8 +116,9 @@ async def test_board_splits_a_phase_once_and_two_owners_never_take_the_same_shar
         assert shards == 3
         return ["m10", "m20"]
 
-    assert await board.offer(incident, frozenset({"active"}), 3, bounds, NOW) == {"active"}
-    assert await board.offer(incident, frozenset({"active"}), 3, bounds, NOW) == frozenset()  # re-planned: nothing
+    assert (await board.offer(incident, frozenset({"active"}), 3, bounds, NOW)).split == {"active"}
+    again = await board.offer(incident, frozenset({"active"}), 3, bounds, NOW)  # re-planned: nothing
+    assert (again.split, again.complete) == (frozenset(), frozenset())
 
     a = await board.claim("a", NOW, 30, 2)
     b = await board.claim("b", NOW, 30, 2)
@@ -145,7 +146,8 @@ async def test_phase_is_marked_complete_only_by_the_last_shard_and_finished_shar
     assert await board.finish("a", first, phases, frozenset(), None, NOW) == frozenset()
     assert await board.finish("a", second, phases, frozenset(), None, NOW) == {"active"}
 
-    await board.offer(incident, phases, 2, bounds, NOW)  # re-planned
+    replanned = await board.offer(incident, phases, 2, bounds, NOW)
+    assert (replanned.split, replanned.complete) == (frozenset(), {"active"})  # the mark is due, nothing to redo
     assert await board.claim("b", NOW + timedelta(hours=1), 30, 5) == []
 
 
@@ -166,7 +168,7 @@ async def test_a_wider_scope_splits_the_phase_again(db: Database) -> None:
     await board.offer(narrow, frozenset({"active"}), 1, _no_bounds, NOW)
     (claim,) = await board.claim("a", NOW, 30, 1)
     await board.finish("a", claim, claim.phases, frozenset(), None, NOW)
-    assert await board.offer(wide, frozenset({"active"}), 1, _no_bounds, NOW) == {"active"}
+    assert (await board.offer(wide, frozenset({"active"}), 1, _no_bounds, NOW)).split == {"active"}
     (again,) = await board.claim("b", NOW, 30, 1)
     assert again.scope_digest == scope_digest(wide)
 
