@@ -191,6 +191,7 @@ async def create_notify_role(
     worker = ShardWorker(
         board=board, planner=planner, incidents=memory, fanout=fanout, marks=marks, settings=settings.fanout,
         clock=clock, owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}", wake=wake,
+        replan_every=settings.replan_every,
     ) if sharded else None
     role = NotifyRole(
         settings, off_ttl=off_ttl, deliverer=deliverer, fanout=fanout, planner=planner, memory=memory,

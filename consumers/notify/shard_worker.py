@@ -70,9 +70,12 @@ class ShardWorker:
 
     def __init__(
         self, *, board: ShardBoard, planner: Planner, incidents: IncidentSource, fanout: FanOut, marks: FanoutMarks,
-        settings: FanOutSettings, clock: Clock, owner: str, wake: asyncio.Event,
+        settings: FanOutSettings, clock: Clock, owner: str, wake: asyncio.Event, replan_every: float,
     ) -> None:
+        """``replan_every``: how long a shard whose merchants are held back (silence, review) waits
+        before it is taken again (``notify.replan_every``)."""
         self._board = board
+        self._replan_after = timedelta(seconds=replan_every)
         self._planner = planner
         self._incidents = incidents
         self._fanout = fanout
@@ -143,7 +146,8 @@ class ShardWorker:
             at = self._clock.now()
             out = shard_outcome(claim.phases, this.held, this.held_until, ok=ok,
                                 merchants_held=merchants_held(incident, now), now=at,
-                                retry_after=timedelta(seconds=self._settings.shard_lease))
+                                retry_after=timedelta(seconds=self._settings.shard_lease),
+                                replan_after=self._replan_after)
             complete = await self._board.finish(self.owner, claim, out.done, out.again, out.again_at, at)
             if complete and scope_digest(incident) == claim.scope_digest:
                 await self._marks.mark(incident, complete, at)

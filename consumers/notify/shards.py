@@ -84,14 +84,17 @@ class ShardOutcome:
 
 def shard_outcome(
     phases: frozenset[str], held: Iterable[str], held_until: datetime | None, *, ok: bool, merchants_held: bool,
-    now: datetime, retry_after: timedelta,
+    now: datetime, retry_after: timedelta, replan_after: timedelta,
 ) -> ShardOutcome:
     """A pass over a shard for ``phases`` ran through its range. A phase is done unless a delivery
-    raised (``ok`` False: taken again after ``retry_after``), merchants were held back (silence,
-    review: the same), or one of its messages is not due yet (``held``: taken again at
+    raised (``ok`` False, e.g. the store was away: taken again after ``retry_after``), merchants
+    were held back (silence, review: taken again after ``replan_after``, as the timer re-plans an
+    unsplit incident), or one of its messages is not due yet (``held``: taken again at
     ``held_until``, the earliest such time)."""
-    if not ok or merchants_held:
+    if not ok:
         return ShardOutcome(frozenset(), phases, now + retry_after)
+    if merchants_held:
+        return ShardOutcome(frozenset(), phases, now + replan_after)
     waiting = phases & frozenset(held)
     if not waiting:
         return ShardOutcome(phases, frozenset(), None)

@@ -86,15 +86,18 @@ def test_phase_is_complete_only_when_every_shard_of_its_scope_is_done(rows: list
 
 def test_shard_outcome_table() -> None:
     phases = frozenset({"active", "reminder"})
-    later, retry = NOW + timedelta(hours=2), timedelta(seconds=30)
-    ok = shard_outcome(phases, set(), None, ok=True, merchants_held=False, now=NOW, retry_after=retry)
-    assert (ok.done, ok.again, ok.again_at) == (phases, frozenset(), None)
-    failed = shard_outcome(phases, set(), None, ok=False, merchants_held=False, now=NOW, retry_after=retry)
-    assert (failed.done, failed.again, failed.again_at) == (frozenset(), phases, NOW + retry)
-    held_back = shard_outcome(phases, set(), None, ok=True, merchants_held=True, now=NOW, retry_after=retry)
-    assert (held_back.done, held_back.again) == (frozenset(), phases)
-    quiet = shard_outcome(phases, {"reminder"}, later, ok=True, merchants_held=False, now=NOW, retry_after=retry)
-    assert (quiet.done, quiet.again, quiet.again_at) == ({"active"}, {"reminder"}, later)
+    later, retry, replan = NOW + timedelta(hours=2), timedelta(seconds=30), timedelta(minutes=10)
+
+    def outcome(held: set[str], until: datetime | None, *, ok: bool = True, merchants_held: bool = False) -> tuple[
+            frozenset[str], frozenset[str], datetime | None]:
+        out = shard_outcome(phases, held, until, ok=ok, merchants_held=merchants_held, now=NOW, retry_after=retry,
+                            replan_after=replan)
+        return out.done, out.again, out.again_at
+
+    assert outcome(set(), None) == (phases, frozenset(), None)
+    assert outcome(set(), None, ok=False) == (frozenset(), phases, NOW + retry)  # the store was away
+    assert outcome(set(), None, merchants_held=True) == (frozenset(), phases, NOW + replan)  # silence, review
+    assert outcome({"reminder"}, later) == ({"active"}, {"reminder"}, later)  # quiet hours
 
 
 def test_shard_lease_must_outlive_renewals() -> None:
