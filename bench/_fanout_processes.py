@@ -3,7 +3,7 @@
 Each process is ``huabei-watch run --role notify`` (log level warning) on one embedded broker and
 one database (``--db``: PostgreSQL is what several processes share), with the provider fakes
 (WeCom application + Aliyun SMS, limits out of the way, ``shared_limits`` off) in child processes.
-With N > 1 the incident's phase is split into ``--shards`` key ranges (default 4 x N) that the
+With N > 1 the incident's phase is split into ``--shards`` key ranges (default 8 x N) that the
 processes take under leases; N = 1 is the product's default (``shards = 1``: the consuming process
 tells everyone), run first in the same session as the baseline. The clock runs from the publish
 of the incident to the last message accepted by a fake (both read ``time.monotonic``, one clock
@@ -88,7 +88,7 @@ async def processes_run(args: argparse.Namespace, procs: int, n: int, tmp: Path)
     """One incident for ``n`` merchants told by ``procs`` notify processes. Returns the figures."""
     await asyncio.to_thread(tmp.mkdir, parents=True, exist_ok=True)
     url = await prepare(args, n, tmp)
-    shards = 1 if procs == 1 else (args.shards or 4 * procs)
+    shards = 1 if procs == 1 else (args.shards or 8 * procs)
     wecom_proc, wecom_url = await start_fake(args.wecom, UNLIMITED, 60.0, n)
     sms_proc, sms_url = await start_fake("aliyun_sms", UNLIMITED, 60.0, 1)
     children: list[asyncio.subprocess.Process] = []

@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--processes", type=int, default=0, help="run N real notify processes (huabei-watch run --role "
                     "notify) on one incident of --merchants merchants, after 1 process of the same size as baseline; "
                     "only this comparison runs")
-    ap.add_argument("--shards", type=int, default=0, help="notify.fanout.shards with --processes N > 1 (default 4 x N)")
+    ap.add_argument("--shards", type=int, default=0, help="notify.fanout.shards with --processes N > 1 (default 8 x N)")
     ap.add_argument("--shards-per-process", type=int, default=2, help="notify.fanout.shards_per_process")
     args = ap.parse_args(argv)
     args.merchants = args.merchants or (5_000 if args.quick else 100_000)
