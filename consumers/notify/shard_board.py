@@ -106,28 +106,29 @@ class ShardBoard:
         return await self.db.run(work)
 
     async def claim(self, owner: str, now: datetime, lease: float, limit: int) -> list[Claim]:
-        """Take up to ``limit`` free shards (oldest first) for ``lease`` seconds; each claim holds
-        every phase of that shard that was free. Never takes a shard another process holds."""
+        """Take up to ``limit`` free shards, in (incident, shard) order, for ``lease`` seconds; each
+        claim holds the free phases of that shard cut the same way (same scope and range). Never
+        takes a shard another process holds."""
         free = and_(T.c.done_at.is_(None), or_(T.c.lease_until.is_(None), T.c.lease_until <= now))
+        shape = (T.c.incident_id, T.c.shard, T.c.scope_digest, T.c.lo, T.c.hi)
 
         async def work() -> list[Claim]:
             async with self.db.engine.connect() as conn:
                 candidates = (await conn.execute(
-                    select(T.c.incident_id, T.c.shard).where(free).group_by(T.c.incident_id, T.c.shard)
-                    .order_by(T.c.incident_id, T.c.shard).limit(limit * 4))).all()
+                    select(*shape).where(free).group_by(*shape).order_by(T.c.incident_id, T.c.shard)
+                    .limit(limit * 4))).all()
             out: list[Claim] = []
             for c in candidates:
                 if len(out) >= limit:
                     break
+                same = (T.c.incident_id == c.incident_id, T.c.shard == c.shard, T.c.scope_digest == c.scope_digest,
+                        T.c.lo == c.lo, T.c.hi.is_(None) if c.hi is None else T.c.hi == c.hi)
                 async with self.db.begin() as conn:
                     taken = (await conn.execute(
-                        update(T).where(free, T.c.incident_id == c.incident_id, T.c.shard == c.shard)
-                        .values(owner=owner, lease_until=now + timedelta(seconds=lease))
-                        .returning(T.c.phase, T.c.scope_digest, T.c.lo, T.c.hi))).all()
+                        update(T).where(free, *same).values(owner=owner, lease_until=now + timedelta(seconds=lease))
+                        .returning(T.c.phase))).scalars().all()
                 if taken:
-                    first = taken[0]
-                    out.append(Claim(c.incident_id, c.shard, frozenset(r.phase for r in taken), first.scope_digest,
-                                     KeyRange(first.lo, first.hi)))
+                    out.append(Claim(c.incident_id, c.shard, frozenset(taken), c.scope_digest, KeyRange(c.lo, c.hi)))
             return out
 
         return await self.db.run(work)

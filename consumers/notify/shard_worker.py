@@ -84,7 +84,7 @@ class ShardWorker:
         self._clock = clock
         self.owner = owner
         self._wake = wake
-        self._held: dict[tuple[str, int], Claim] = {}
+        self._held: set[Claim] = set()
         self._stopping = False
         self.taken = 0  # shards taken (for /metrics)
         self.finished = 0  # passes over a shard run through
@@ -111,14 +111,14 @@ class ShardWorker:
 
     async def give_back(self) -> None:
         """Free the shards still held (their lanes were dropped by the stopping fan-out)."""
-        held, self._held = list(self._held.values()), {}
+        held, self._held = list(self._held), set()
         await self._board.release(self.owner, held)
 
     async def tick(self) -> None:
         """Renew the leases held, then take free shards up to ``shards_per_process``."""
         s = self._settings
         now = self._clock.now()
-        await self._board.renew(self.owner, self._held.values(), now, s.shard_lease)
+        await self._board.renew(self.owner, self._held, now, s.shard_lease)
         room = s.shards_per_process - len(self._held)
         if room <= 0 or self._stopping:
             return
@@ -134,14 +134,12 @@ class ShardWorker:
         incident, previous = found
         stream, this = self._planner.shard_stream(incident, previous, claim.phases, claim.keys,
                                                   with_ops=claim.shard == 0, now=now)
-        key = (claim.incident_id, claim.shard)
-        self._held[key] = claim
+        self._held.add(claim)
         log.debug("notify.shard_taken", extra={"incident_id": claim.incident_id, "shard": claim.shard,
                                                "phases": ",".join(sorted(claim.phases))})
 
         async def done(ok: bool) -> None:
-            if self._held.get(key) is claim:
-                del self._held[key]
+            self._held.discard(claim)
             self.finished += 1
             at = self._clock.now()
             out = shard_outcome(claim.phases, this.held, this.held_until, ok=ok,
@@ -153,4 +151,4 @@ class ShardWorker:
                 await self._marks.mark(incident, complete, at)
             self._wake.set()
 
-        self._fanout.submit(f"{claim.incident_id}#{claim.shard}", stream, on_done=done)
+        self._fanout.submit(f"{claim.incident_id}#{claim.shard}:{','.join(sorted(claim.phases))}", stream, on_done=done)

@@ -200,3 +200,22 @@ async def test_registry_ranges_stream_every_merchant_exactly_once(db: Database) 
         assert all(i in r for i in part)
         seen += part
     assert seen == ids
+
+
+async def test_phases_cut_at_different_points_are_claimed_each_with_its_own_range(db: Database) -> None:
+    board, incident = ShardBoard(db), outage_incident(NOW)
+
+    async def early(shards: int) -> list[str]:
+        return ["m5"]
+
+    async def grown(shards: int) -> list[str]:  # the registry grew before the next phase was split
+        return ["m7"]
+
+    await board.offer(incident, frozenset({"active"}), 2, early, NOW)
+    await board.offer(incident, frozenset({"active", "resolved"}), 2, grown, NOW)
+    claims = await board.claim("a", NOW, 30, 10)
+    got = sorted((c.shard, sorted(c.phases), c.keys) for c in claims)
+    assert got == [
+        (0, ["active"], KeyRange("", "m5")), (0, ["resolved"], KeyRange("", "m7")),
+        (1, ["active"], KeyRange("m5", None)), (1, ["resolved"], KeyRange("m7", None)),
+    ]
