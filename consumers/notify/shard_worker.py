@@ -89,10 +89,6 @@ class ShardWorker:
         self.taken = 0  # shards taken (for /metrics)
         self.finished = 0  # passes over a shard run through
 
-    @property
-    def held(self) -> int:
-        return len(self._held)
-
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()
