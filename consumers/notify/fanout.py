@@ -77,6 +77,10 @@ class FanOutSettings(BaseModel):
         "process takes a piece under a lease, so several processes share one incident. 1: the process that "
         "consumes the incident tells everyone itself (one process, or incidents small enough for one)",
     )
+    min_shard_merchants: int = Field(
+        default=1000, ge=1,
+        description="Merchants per piece at least: a smaller registry is cut into fewer pieces (one below twice this)",
+    )
     shards_per_process: int = Field(
         default=2, ge=1, le=64, description="Pieces one process works on at once (with shards > 1)",
     )

@@ -186,7 +186,7 @@ async def create_notify_role(
     planner = Planner(
         fanout=fanout, registry=registry, marks=marks,
         audience=Audience(ops, frozenset(channels), settings.sms_route), settings=settings.plan, clock=clock,
-        splitter=ShardSplitter(board, registry, marks, settings.fanout.shards, clock, wake) if sharded else None,
+        splitter=ShardSplitter(board, registry, marks, settings.fanout, clock, wake) if sharded else None,
     )
     worker = ShardWorker(
         board=board, planner=planner, incidents=memory, fanout=fanout, marks=marks, settings=settings.fanout,

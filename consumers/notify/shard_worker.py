@@ -26,7 +26,7 @@ from consumers.notify.plan import merchants_held
 from consumers.notify.planner import Planner
 from consumers.notify.progress import FanoutMarks, scope_digest
 from consumers.notify.shard_board import Claim, ShardBoard
-from consumers.notify.shards import boundary_offsets, shard_outcome
+from consumers.notify.shards import boundary_offsets, shard_count, shard_outcome
 from huabei_watch.clock import Clock
 from huabei_watch.events import Incident
 from huabei_watch.merchants.registry import MerchantRegistry
@@ -41,16 +41,18 @@ class IncidentSource(Protocol):
 
 
 class ShardSplitter:
-    """Writes a platform-wide incident's due phases to the board as ``shards`` key ranges and
+    """Writes a platform-wide incident's due phases to the board as ``shards`` key ranges (fewer
+    for a registry too small for ``min_shard_merchants`` each) and
     wakes this process's worker (it usually takes the first shard before any other process); marks
     a phase the board holds as done in every shard but that has no mark yet."""
 
-    def __init__(self, board: ShardBoard, registry: MerchantRegistry, marks: FanoutMarks, shards: int, clock: Clock,
-                 wake: asyncio.Event) -> None:
+    def __init__(self, board: ShardBoard, registry: MerchantRegistry, marks: FanoutMarks, settings: FanOutSettings,
+                 clock: Clock, wake: asyncio.Event) -> None:
         self._board = board
         self._marks = marks
+        self._min_size = settings.min_shard_merchants
         self._registry = registry
-        self._shards = shards
+        self._shards = settings.shards
         self._clock = clock
         self._wake = wake
 
@@ -62,7 +64,8 @@ class ShardSplitter:
             self._wake.set()
 
     async def _bounds(self, shards: int) -> list[str]:
-        return await self._registry.ids_at(boundary_offsets(await self._registry.count(), shards))
+        count = await self._registry.count()
+        return await self._registry.ids_at(boundary_offsets(count, shard_count(count, shards, self._min_size)))
 
 
 class ShardWorker:

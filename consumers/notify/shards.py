@@ -35,6 +35,13 @@ def boundary_offsets(count: int, shards: int) -> list[int]:
     return sorted({i * count // shards for i in range(1, shards)} - {0})
 
 
+def shard_count(count: int, shards: int, min_size: int) -> int:
+    """How many shards a registry of ``count`` merchants is cut into: ``shards``, but none smaller
+    than ``min_size`` merchants (a small registry is told faster in one piece than in many: each
+    shard costs a few statements and a lane start); at least 1."""
+    return max(1, min(shards, count // max(min_size, 1)))
+
+
 def key_ranges(bounds: Sequence[str]) -> list[KeyRange]:
     """The ranges between sorted ``bounds`` (the first id of each shard after the first): one more
     range than bounds, covering every possible id with no overlap. Duplicate bounds are dropped;

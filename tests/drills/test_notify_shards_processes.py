@@ -71,6 +71,7 @@ lease = 5
 unconfirmed_after = 25
 [notify.fanout]
 shards = {SHARDS}
+min_shard_merchants = 1
 shards_per_process = 1
 shard_lease = "3s"
 claim_every = "200ms"

@@ -7,14 +7,16 @@ over a shard means) as tables; the board and the registry's ranges against a rea
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
 
 from consumers.notify.fanout import FanOutSettings
-from consumers.notify.progress import scope_digest
+from consumers.notify.progress import FanoutMarks, scope_digest
 from consumers.notify.shard_board import ShardBoard
+from consumers.notify.shard_worker import ShardSplitter
 from consumers.notify.shards import (
     KeyRange,
     ShardRow,
@@ -22,8 +24,10 @@ from consumers.notify.shards import (
     key_ranges,
     phases_complete,
     phases_to_offer,
+    shard_count,
     shard_outcome,
 )
+from huabei_watch.clock import ManualClock
 from huabei_watch.config.settings import MerchantConfig
 from huabei_watch.db.engine import Database
 from huabei_watch.events import Scope
@@ -42,6 +46,17 @@ NOW = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
 ])
 def test_boundary_offsets_cut_the_registry_into_nearly_equal_ranges(count: int, shards: int, offsets: list[int]) -> None:
     assert boundary_offsets(count, shards) == offsets
+
+
+@pytest.mark.parametrize(("count", "shards", "min_size", "expected"), [
+    (100_000, 32, 1000, 32),
+    (20_000, 32, 1000, 20),  # none smaller than 1,000 merchants
+    (1_999, 32, 1000, 1),
+    (0, 32, 1000, 1),
+    (50, 4, 1, 4),
+])
+def test_shard_count_keeps_shards_above_the_minimum_size(count: int, shards: int, min_size: int, expected: int) -> None:
+    assert shard_count(count, shards, min_size) == expected
 
 
 def test_boundary_offsets_refuse_no_shard() -> None:
@@ -219,3 +234,16 @@ async def test_phases_cut_at_different_points_are_claimed_each_with_its_own_rang
         (0, ["active"], KeyRange("", "m5")), (0, ["resolved"], KeyRange("", "m7")),
         (1, ["active"], KeyRange("m5", None)), (1, ["resolved"], KeyRange("m7", None)),
     ]
+
+
+async def test_splitter_cuts_a_small_registry_into_fewer_shards(db: Database) -> None:
+    registry = MerchantRegistry(db)
+    await registry.upsert_many([MerchantConfig.model_validate({"id": f"m{i:03d}"}) for i in range(57)],
+                               origin="import", now=NOW)
+    board, wake = ShardBoard(db), asyncio.Event()
+    splitter = ShardSplitter(board, registry, FanoutMarks(db), FanOutSettings(shards=8, min_shard_merchants=20),
+                             ManualClock(NOW), wake)
+    await splitter.offer(outage_incident(NOW), frozenset({"active"}))
+    assert wake.is_set()  # this process looks for the new shards at once
+    claims = await board.claim("a", NOW, 30, 10)
+    assert [c.keys for c in claims] == [KeyRange("", "m028"), KeyRange("m028", None)]  # 57 // 20 = 2 shards

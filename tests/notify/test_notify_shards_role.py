@@ -26,7 +26,7 @@ async def test_platform_incident_is_told_once_through_every_shard_and_replanning
     merchants = [{"id": f"m{i:02d}", "mode": "auto", "token": f"t{i}", "channels": ["wecom"],
                   "contacts": {"wecom_robot_key": f"robot-{i}"}} for i in range(MERCHANTS)]
     notify = {"wecom": {}, "ops": [{"channel": "wecom", "address": "ops"}], "replan_every": 3600,
-              "fanout": {"shards": SHARDS, "shards_per_process": 2, "claim_every": "100ms"}}
+              "fanout": {"shards": SHARDS, "min_shard_merchants": 1, "shards_per_process": 2, "claim_every": "100ms"}}
     robots = {f"robot-{i}" for i in range(MERCHANTS)} | {"ops"}
     async with notify_world(tmp_path, bus.topics.prefix, broker, merchants=merchants, notify=notify,
                             robots=robots) as w:
