@@ -8,6 +8,10 @@ lane's stream. When a stream has run through and every delivery finished, its ph
 done, unless some of their messages were held for later (quiet hours) or merchants were held back
 (silence, review). :meth:`Planner.next_wakeup` says when re-planning can next yield something: the
 next reminder, repeat, silence end, or the end of a hold.
+
+With ``notify.fanout.shards`` > 1 a platform-wide incident's pending phases go to the
+:class:`Splitter` instead (:mod:`consumers.notify.shard_worker`): any notify process then tells one
+merchant-id range of them through :meth:`Planner.shard_stream`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Level-triggered like the cashier: every incident event re-plans that incident fo
 every merchant in scope (streamed from the registry, never materialised), and a timer re-plans the
 open incidents (reminders, "still ongoing", the end of quiet hours). The delivery store records a
 key before sending, so re-planning never sends twice; the fan-out keeps a huge platform-wide
-incident from starving a small one.
+incident from starving a small one. With ``notify.fanout.shards`` > 1 a platform-wide incident's
+messages are shared by every notify process (:mod:`consumers.notify.shard_worker`).
 """
 
 from __future__ import annotations
