@@ -5,9 +5,15 @@ written for the test (not a corpus notice)."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
 from huabei_watch.clock import SHANGHAI
+from tests.notices.lookalike_frames import framed_maintenance
 from watcher.notices import understand
+from watcher.notices.corpus import parse_corpus
+from watcher.notices.evaluate import score
+
+CORPUS = Path(__file__).parent / "corpus"
 
 PUB = date(2026, 11, 20)
 
@@ -174,3 +180,17 @@ def test_a_reserve_date_is_no_window_of_its_own() -> None:
     assert u.kind == "maintenance"
     assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-07 22:00"), _dt("2026-12-08 06:00"))]
     assert any("reserve date" in r for r in u.reasons)
+
+
+def test_a_branch_closure_for_a_system_switch_inside_a_campaign_frame_is_never_silent() -> None:
+    text = ("【优惠活动】即日起至12月31日，刷本行信用卡满200元减20元。本行将在12月12日至12月14日上线新核心系统。"
+            "全部分行将于12月12日至12月13日暂停营业，并于12月14日按正常营业时间重新开门；系统切换后账号不变。")
+    u = understand(text, published=PUB)
+    assert u.kind == "maintenance" or u.needs_review
+
+
+def test_look_alike_frames_around_the_third_blind_set_are_never_silent() -> None:
+    golds = parse_corpus((CORPUS / "blind3.jsonl").read_text(encoding="utf-8").splitlines())
+    framed = list(framed_maintenance(golds))
+    assert len(framed) >= 200
+    assert score(framed).total.metrics()["silent_misses"] == 0

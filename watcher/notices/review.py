@@ -52,9 +52,21 @@ def live_ranges(src: str, head: str, spans: list[Span], pub: date) -> tuple[list
         return [s for s in ahead if s in live or layout.tied(src, s)], hit
     both = head + "\n" + src
     w = _SYSTEM_WORK_RE.search(both)
-    if ahead and w and any(not NORMAL_RE.search(both, *sentence_bounds(both, m.start())) for m in STOP_RE.finditer(both)):
+    if ahead and w and any(not NORMAL_RE.search(both, *_clause_bounds(both, m.start())) for m in STOP_RE.finditer(both)):
         return ahead, w.group()
     return [], None
+
+
+_CLAUSE_END_RE = re.compile(r"[,;。!?\n]")
+
+
+def _clause_bounds(norm: str, pos: int) -> tuple[int, int]:
+    """The clause holding ``pos``: "分行暂停营业，并于26日按正常营业时间重新开门" has a stop in its
+    first clause; the second, which says hours are back to normal, does not undo it."""
+    lo, hi = sentence_bounds(norm, pos)
+    before = [m.end() for m in _CLAUSE_END_RE.finditer(norm, lo, pos)]
+    after = _CLAUSE_END_RE.search(norm, pos, hi)
+    return (before[-1] if before else lo), (after.start() if after else hi)
 
 
 def works_and_stops(norm: str, s: Span) -> bool:
