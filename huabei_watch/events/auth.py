@@ -33,9 +33,8 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import nacl.signing
 from nacl.exceptions import BadSignatureError
-from nacl.signing import SigningKey as PrivateKey
-from nacl.signing import VerifyKey as PublicKey
 
 from huabei_watch.errors import PermanentError
 
@@ -45,6 +44,11 @@ SIGNATURE_HEADER = "ce_signature"
 AUTH_HEADERS = (SIGNER_HEADER, KEYID_HEADER, SIGNATURE_HEADER)
 _SIGNED_HEADERS = ("ce_id", "ce_type", "ce_source", "ce_time", "ce_subject")
 _DOMAIN = b"huabei-watch event signature v1"
+
+#: An Ed25519 private key (its 32-byte seed is ``bytes(key)``); ``key.verify_key`` is its public half.
+PrivateKey = nacl.signing.SigningKey
+#: An Ed25519 public key (32 raw bytes: ``bytes(key)``).
+PublicKey = nacl.signing.VerifyKey
 
 
 class Unauthenticated(PermanentError):
