@@ -68,7 +68,7 @@ def install() -> None:
     module.__package__ = _PACKAGE
     module.__loader__ = spec.loader
     sys.modules[_PACKAGE] = module
-    sqlalchemy.ext.asyncio = module  # type: ignore[attr-defined]
+    sqlalchemy.ext.asyncio = module
     try:
         for sub, names in _CORE.items():
             loaded = importlib.import_module(f"{_PACKAGE}.{sub}")
