@@ -68,9 +68,13 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import os
+
     from huabei_watch.logs import setup_logging
     from huabei_watch.root.daemon import run_daemon
+    from huabei_watch.root.memory import limit_malloc_arenas
 
+    limit_malloc_arenas(os.environ)  # before any thread starts
     try:
         settings = _load(args.config)
     except ConfigError as exc:
