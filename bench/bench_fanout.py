@@ -243,7 +243,7 @@ async def limited(args: argparse.Namespace, tmp: Path) -> tuple[list[float], int
                 "wecom": WeComChannel(session, clock, base_url=wecom_url, limiter=limiter),
                 "aliyun_sms": BatchingSms(AliyunSmsChannel(
                     session, clock, access_key_id=ACCESS_KEY_ID, access_key_secret=SecretStr(ACCESS_KEY_SECRET),
-                    sign_name=SIGN_NAME, default_template_code=TEMPLATE, base_url=sms_url, limiter=limiter)),
+                    sign_name=SIGN_NAME, default_template_code=TEMPLATE, base_url=sms_url, limiter=limiter), limiter=limiter),
             }
             deliverer = Deliverer(channels, CoalescingStore(SqlDeliveryStore(db.engine)), None, clock)
             fan = FanOut(deliverer)

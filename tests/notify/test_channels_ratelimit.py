@@ -136,3 +136,16 @@ def test_a_rate_needs_a_positive_limit_and_window() -> None:
         Rate(0, 60.0)
     with pytest.raises(ValueError, match="longer than 0"):
         Rate(1, 0.0)
+
+
+async def test_until_free_waits_for_a_grant_without_taking_it(clock: ManualClock) -> None:
+    sleep = DrivenSleep(clock)
+    rl = limiter(clock, sleep, aliyun_sms=(Rate(1, 10.0),))
+    assert await rl.until_free("aliyun_sms") is False  # free: no wait
+    await rl.acquire("aliyun_sms")
+    waiting = asyncio.create_task(rl.until_free("aliyun_sms"))
+    await sleep.wait_parked(1)
+    sleep.advance(10.0)
+    assert await asyncio.wait_for(waiting, 5) is True
+    assert await rl.acquire("aliyun_sms") == 0.0  # the grant it waited for is still there
+    assert sleep.calls == [10.0]

@@ -10,6 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from consumers.notify.channels.base import OutboundMessage, SendReceipt
+from consumers.notify.channels.config import ChannelsConfig, WeComAppConfig, build_channels
 from consumers.notify.channels.sms_batch import BatchingChannel
 from consumers.notify.channels.wecom_app import (
     MAX_MEMBERS,
@@ -20,6 +21,7 @@ from consumers.notify.channels.wecom_app import (
 from huabei_watch.clock import ManualClock
 from huabei_watch.errors import InvalidInput, PermanentError, TransientError
 from tests.fakes.base import Failure
+from tests.fakes.sleep import DrivenSleep
 from tests.fakes.wecom_app import FakeWeComApp
 
 CORP, SECRET, AGENT = "ww-corp", "corp-secret", 1000002
@@ -117,3 +119,22 @@ async def test_batching_groups_same_text_in_calls_of_at_most_1000_and_each_membe
     assert counts["ZhangSan0"] == 2 and all(counts[f"ZhangSan{i}"] == 1 for i in range(1, 1200) if i != 7)
     refused = [m.recipient for m, r in zip(msgs, results, strict=True) if isinstance(r, PermanentError)]
     assert refused == ["ZhangSan7"]
+
+
+async def test_built_wecom_app_holds_a_partial_call_that_waits_for_the_limit_and_fills_it_meanwhile(
+    http: aiohttp.ClientSession, clock: ManualClock, fake: FakeWeComApp
+) -> None:
+    cfg = ChannelsConfig(wecom_app=WeComAppConfig(base_url=fake.base_url, corp_id=CORP, corp_secret=SecretStr(SECRET),
+                                                  agent_id=AGENT, rate_per_minute=1))
+    sleep = DrivenSleep(clock)
+    built = build_channels(cfg, http, clock, sleep=sleep)["wecom_app"]
+    await built.send(message("ZhangSan0"))  # the minute's only call, at once
+    waiting = [asyncio.ensure_future(built.send(message(f"ZhangSan{i}"))) for i in range(1, 4)]
+    await sleep.wait_parked(1)
+    joining = [asyncio.ensure_future(built.send(message(f"ZhangSan{i}"))) for i in range(4, 6)]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert fake.calls == [["ZhangSan0"]]
+    sleep.advance(60.0)
+    await asyncio.wait_for(asyncio.gather(*waiting, *joining), 5)
+    assert [sorted(c) for c in fake.calls] == [["ZhangSan0"], [f"ZhangSan{i}" for i in range(1, 6)]]

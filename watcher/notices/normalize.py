@@ -56,7 +56,7 @@ _RUN_OF_DAYS_RE = re.compile(r"(连续|一连)\s*([零〇一二两三四五六�
 _CN_MIN_RE = re.compile(r"(?<=\d[点时])([零〇一二三四五六七八九十]++)(?=分)")
 # "凌晨2-4点", "0～6时": the first hour shares the unit written after the second; "12月5-6日": the
 # first day shares 日. Written out so that each is a point of its own.
-_SHARED_HOUR_RE = re.compile(r"(?<![\d:.])(\d{1,2})(\s*(?:[-~]|至|到)\s*)(\d{1,2})(?=\s*[点时](?![间候段期效限长]))")
+_SHARED_HOUR_RE = re.compile(r"(?<![\d:.点时])(\d{1,2})(\s*(?:[-~]|至|到)\s*)(\d{1,2})(?=\s*[点时](?![间候段期效限长]))")
 _SHARED_DAY_RE = re.compile(r"(?<=月)(\d{1,2})(\s*(?:[-~]|至|到)\s*)(?=\d{1,2}\s*[日号])")
 # "12月5、6日": every day of the list shares 日 ("12月5日、6日").
 _SHARED_DAY_LIST_RE = re.compile(r"(?<=月)((?:\d{1,2}\s*[、,]\s*)+)(?=\d{1,2}\s*[日号])")
@@ -94,7 +94,9 @@ _EN_DAY_RE = re.compile(
 # after the end, so the range reads as one and the zone still applies to it.
 _ZONE_MARK = r"(?:UTC|GMT)(?:\s?[+-]\s?\d{1,2}(?::?\d{2})?)?|PST|PDT|EST|EDT|CET|CEST|JST|KST"
 _ZONE_MID_RE = re.compile(
-    r"(?<=\d:\d\d) ?\(?(?P<z>" + _ZONE_MARK + r")\)? ?(?P<to>至|到|-|~)(?P<rest>[^。;\n]{0,24}?\d{1,2}:\d{2})"
+    # the start written "18:00", "下午5点", "17时30分" or "5点半"
+    r"(?:(?<=\d:\d\d)|(?<=\d[点时分])|(?<=\d点半)) ?\(?(?P<z>" + _ZONE_MARK + r")\)? ?(?P<to>至|到|-|~)"
+    r"(?P<rest>[^。;\n]{0,24}?\d{1,2}(?::\d{2}|[点时](?:\d{1,2}分|半)?))"
     r"(?P<tail> ?\(?(?:" + _ZONE_MARK + r"))?"
 )
 _PUNCT_HINT_RE = re.compile("[∶﹕–―─〜～｜]")
@@ -134,15 +136,25 @@ def to_simplified(text: str) -> str:
     return "".join(c if len(s := convert(c)) != 1 else s for c in text)
 
 
+# Pictographs and emoji ("📅 2026/01/17", "⏰ 21:00"): decoration, read as a space.
+_PICTO_RE = re.compile("[\u2600-\u27bf\ufe0f\U0001f000-\U0001faff]")
+
+
 def _num_sub(m: re.Match[str]) -> str:
     value = cn_to_int(m.group(1))
-    return m.group(1) if value is None else str(value)
+    if value is None:
+        return m.group(1)
+    # "2021-09-14零时": a space keeps the hour apart from the day written before it
+    glued = m.start() > 0 and m.string[m.start() - 1].isdigit() and m.string[m.end():m.end() + 1] != "分"
+    return f" {value}" if glued else str(value)
 
 
 def normalize(text: str) -> str:
     """Simplified characters, half-width (NFKC), one space or newline per whitespace run, no
     "北京时间", Chinese numerals before units as digits. Never raises on any ``str``."""
     t = to_simplified(text)
+    if _PICTO_RE.search(t):
+        t = _PICTO_RE.sub(" ", t)
     if _CIRCLED_RE.search(t):
         t = _CIRCLED_RE.sub(lambda m: _CIRCLED[m.group()], t)
     if not unicodedata.is_normalized("NFKC", t):

@@ -60,6 +60,11 @@ _IN_BREAK_RE = re.compile(
     # due dates moved to the next working day ("信用卡的到期还款……顺延至下一个工作天"): a rule, no stop
     r"|到期[^,;。\n]{0,16}?(?:顺延|延至|延后|推迟)"
 )
+# A clause with no number that words work only as a condition, a habit or a possibility ("如遇系统
+# 维护，请以页面提示为准", "我行持续优化升级系统", "系统维护期间可能影响部分功能"): boilerplate, it
+# names no work of this notice.
+_GENERIC_RE = re.compile(r"如遇|如有|如因|若遇|若有|倘若|如果|持续|不断|定期|日常|不定期|一直|可能|或将|或会")
+_NUMBER_RE = re.compile(r"\d")
 # What things are like after a switch-over or launch ("切换后：账号不变", "启用后直接刷卡").
 _AFTER_SWITCH_RE = re.compile(r"(?:切换|启用|上线|升级|更新|迁移|改版)(?:完成)?(?:后|以后|之后)")
 _FEATURE_RE = re.compile(r"升级(?:后|为|成|至|到)|新增|新版|全新|推出|支持|体验|享受|权益")
@@ -71,7 +76,8 @@ def _stopped_part(text: str) -> str:
     return "\n".join(
         c.group() for c in _CLAUSE_RE.finditer(text)
         if not (_ALTERNATIVE_RE.fullmatch(c.group()) or NORMAL_RE.search(c.group())
-                or _RUNNING_RE.search(c.group()) or _IN_BREAK_RE.search(c.group()))
+                or _RUNNING_RE.search(c.group()) or _IN_BREAK_RE.search(c.group())
+                or (_GENERIC_RE.search(c.group()) and not _NUMBER_RE.search(c.group())))
     )
 
 
@@ -173,7 +179,7 @@ def second_look(
         reasons.append(f"every window began before publication and the text reports a failure: read as {report}")
         return report
     if all(s.start.date() <= pub for s in spans) and (
-        reports.said_done(head) or any(reports.said_done(body, *reports.clause_bounds(body, s.pos, s.end_pos)) for s in spans)
+        reports.said_done(head) or all(reports.said_done(body, *reports.clause_bounds(body, s.pos, s.end_pos)) for s in spans)
     ) and not (
         reports.tells_of_failure(head, body) and not PAST_RECOVERY_RE.search(body)
     ):

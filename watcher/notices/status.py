@@ -17,6 +17,10 @@ CANCEL_RE = re.compile(
 _CANCELLED_AFTER_RE = re.compile(r"[^\S\n]*(?:[A-Z]{3}(?:[+-]\d{1,2})?[^\S\n]*)?[(*][^\S\n*]*\*?(?:已经?|现已)?取消")
 DATE_WORD_RE = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*[日号]")
 POSTPONE_RE = re.compile(r"延期|推迟|顺延|延后|改期|暂缓|调整至|调整为|改至|改为|变更为|变更至")
+# What a postponement word moves when it is a customer's deadline, not the work.
+_DEADLINE_AFTER_RE = re.compile(r"\s*(?:办理|缴费|申报|还款|扣款|交费|缴纳)?\s*(?:时限|期限|截止|到期|期)")
+# After a call-off: the work moved to another time rather than dropped.
+_MOVED_TO_RE = re.compile(r"改在|改于|改为|改至|改到|改期至|改期到|调整至|调整到|调整为")
 _IF_RE = re.compile(r"如|若|可能|或将|视情况|如遇|如有|一旦|必要时|倘|相应|将视|遇(?!到)|逢雨")
 _LATER_RE = re.compile(r"另行通知|另行公告|另行告知|待定")
 
@@ -35,7 +39,12 @@ def original_work(text: str) -> bool:
 def status_of(norm: str, s: Span, lo: int, hi: int) -> str | None:
     """Status from the window's own sentence: cancelled, postponed, scheduled (new time) or None."""
     sent = norm[lo:hi]
-    if CANCEL_RE.search(sent) or _CANCELLED_AFTER_RE.match(norm, s.end_pos):
+    called_off = CANCEL_RE.search(sent)
+    moved = _MOVED_TO_RE.search(sent, called_off.end()) if called_off else None
+    if moved is not None and s.pos - lo >= moved.start():
+        # "原定于10月21日的维护已取消，改在10月28日维护": the time after 改在 is the new one
+        return "scheduled"
+    if called_off or _CANCELLED_AFTER_RE.match(norm, s.end_pos):
         return "cancelled"
     rel = s.pos - lo
     for m in POSTPONE_RE.finditer(sent):
@@ -48,6 +57,9 @@ def status_of(norm: str, s: Span, lo: int, hi: int) -> str | None:
         for c in CLAUSE_END.finditer(sent, 0, max(0, clause_lo - 1)):
             prev_lo = c.end()
         if _IF_RE.search(sent, prev_lo if clause_lo else clause_lo, m.start()):
+            continue
+        if _DEADLINE_AFTER_RE.match(sent, m.end()):
+            # "通过线下受理、延后办理时限等方式保障服务": a customer's deadline moved, not the work
             continue
         return "postponed" if rel < m.start() else "scheduled"
     if ORIGINAL_RE.search(sent, 0, rel) and _LATER_RE.search(sent):

@@ -26,6 +26,14 @@ _REL_WORDS = (
 _LUNAR_DAYS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
 _WEEKDAY = "一二三四五六日天1234567"
 
+# A month/day with a slash and nothing after it that marks a date is still one when written with a
+# leading zero ("01/09开展", "09/30。"), as the end of a range or an item of a list ("至1/9暂停") or
+# after 于/在 ("改在10/28维护").
+_SLASH_MD_BEHIND = "|".join(
+    [rf"(?<={a}/{b})" for a in (r"0\d", r"[至到~、于在]\d", r"[至到~、于在]\d\d") for b in (r"\d", r"\d\d")]
+    + [r"(?<=[^\d]\d/0\d)", r"(?<=\d\d/0\d)"]
+)
+
 # The look-ahead lets the scanner skip, cheaply, every position where no point can start.
 _POINT_RE = re.compile(
     rf"""
@@ -34,7 +42,8 @@ _POINT_RE = re.compile(
     (?P<date>
         (?<![\d/.])(?P<iy>\d{{4}}|1[0-2]\d(?=\s*[/.-]\s*\d{{1,2}}\s*[/.-]))\s*(?P<isep>[-/.])\s*(?P<im>\d{{1,2}})\s*(?P=isep)\s*(?P<id>\d{{1,2}})(?:(?!\d)|(?=\d{{2}}:\d{{2}}))(?:\s*日)?
       | (?:(?P<ry>去年|今年|明年|前年)\s*(?=\d{{1,2}}\s*月)|(?P<roc>(?:中华)?民国)?\s*(?P<cy>\d{{4}}|\d{{2,3}})\s*年\s*(?=\d{{1,2}}\s*月))?(?:(?P<cm>\d{{1,2}})\s*月\s*|(?P<rm>本|这个?|当|下个?|次|上个?)\s*月\s*(?=\d))?(?P<cd>\d{{1,2}})\s*[日号]
-      | (?<![\d/.])(?P<sm>\d{{1,2}})\s*/\s*(?P<sd>\d{{1,2}})(?![\d/.%])(?:\s*日)?(?=\s*(?:\(|[周星起至到止~-]|\d{{1,2}}\s*[:点时]|{"|".join(("凌晨", "上午", "中午", "下午", "晚", "早", "夜", "深夜"))}))
+      | (?<![\d/.])(?P<sm>\d{{1,2}})\s*/\s*(?P<sd>\d{{1,2}})(?![\d/.%])(?:\s*日)?(?:(?=\s*(?:\(|[周星起至到止~-]|\d{{1,2}}\s*[:点时]|{"|".join(("凌晨", "上午", "中午", "下午", "晚", "早", "夜", "深夜"))}|[、,;]\s*\d{{1,2}}\s*/\s*\d))
+           |{_SLASH_MD_BEHIND})
       | (?<![\d/.A-Za-z-])(?<!\d:)(?P<xm>\d{{1,2}})-(?P<xd>\d{{1,2}})(?![\d:.])(?=\s+\d{{1,2}}\s*:\s*\d{{2}})
       | (?<![\d/.A-Za-z])(?P<dm>\d{{1,2}})\.(?P<dd>\d{{1,2}})(?![\d.%])(?=\s*(?:\d{{1,2}}\s*:\s*\d{{2}}|\(\s*(?:周|星期)|凌晨|上午|下午|晚上|早上))
       | [今翌次隔明]\s*\(\s*(?P<td>\d{{1,2}})\s*\)\s*日
@@ -46,7 +55,7 @@ _POINT_RE = re.compile(
     \s*(?P<period>{"|".join(PERIODS)})?
     \s*(?P<time>
         (?P<h1>\d{{1,2}})\s*:\s*(?P<mi1>\d{{2}})(?!\d)(?:\s*:\s*(?P<s1>\d{{2}})(?!\d))?
-      | (?P<h2>\d{{1,2}})\s*[点时](?![间候段效限长]|期(?!间))\s*(?:(?P<half>半)|(?P<mi2>\d{{1,2}})\s*分|整|正(?![式常在好]))?
+      | (?P<h2>\d{{1,2}})\s*[点时](?![间候段效限长]|期(?!间))\s*(?:(?P<half>半)|(?P<mi2>\d{{1,2}})\s*分|(?P<mi3>[0-5]\d)(?=\s*(?:至|到|[-~—]|起|开始|前|左右|[,;。)]))|整|正(?![式常在好]))?
     )?
     (?:\s*(?P<ampm>AM|PM|am|pm|a\.m\.|p\.m\.)(?![A-Za-z]))?
     """,
@@ -155,7 +164,7 @@ def _point(g: dict[str, str | None], start: int, end: int) -> RawPoint | None:
     elif g["wtp"] and (day is not None or rel is not None):
         tag = _WEEKDAY_INDEX[g["wtp"] or ""]
     hour = _int(g["h1"] or g["h2"])
-    minute = 30 if g["half"] else (_int(g["mi1"] or g["mi2"]) or 0)
+    minute = 30 if g["half"] else (_int(g["mi1"] or g["mi2"] or g["mi3"]) or 0)
     period = g["period"]
     ampm = g["ampm"]
     if ampm and hour is not None and hour <= 12:

@@ -64,9 +64,18 @@ def understand(text: str, *, published: datetime | date, title: str = "") -> Not
         )
 
 
+def _without_title_line(body: str, head: str) -> str:
+    """The body without a first line that repeats the title (pages often start with it): the
+    title is already weighed as the title, and read twice it restates the window or tips the kind."""
+    first, sep, rest = body.lstrip().partition("\n")
+    if head and sep and rest.strip() and first.strip(" 【】[]《》") == head.strip(" 【】[]《》"):
+        return rest
+    return body
+
+
 def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
-    body = normalize(text)
     head = normalize(title)
+    body = _without_title_line(normalize(text), head)
     points = find_points(body)
     t_points = find_points(head) if head else []
     day = _title_day(t_points, pub)

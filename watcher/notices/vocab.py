@@ -60,7 +60,7 @@ RESUME_AFTER_RE = re.compile(
     # or any short name of what comes back ("晨5时认证恢复"), as long as it is not a stop or a negation
     r"(?:[^\W\d_停暂止断闭关不未无非前后]{1,6}?[^\S\n]*)?"
     r"(?:已经|已|逐步|全面|全部|均|陆续|基本|正式|重新)*[^\S\n]*"
-    r"(?:(?P<strong>恢复|修复|解决|排除|复机|复电|复水|复通|开服|复工)|(?P<kick>启动)|(?P<weak>开通|上线|启用|启运|开机|开放|启(?![事示]))"
+    r"(?:(?P<strong>恢复|修复|解决|排除|复机|复电|复水|复通|开服|复工)|(?P<kick>启动)|(?P<weak>开通|上线|启用|启运|开机|开放|试运行|运行|投产|投入使用|启(?![事示]))"
     r"|(?P<done>(?:提前|前|之前|以前)?[^\S\n]*(?:完成|结束)(?!时间)))"
     r"|[^,。;\n]{0,12}?(?:完成|结束)后[^,。;\n]{0,8}?(?P<after>恢复)"
 )
@@ -106,16 +106,18 @@ ACTION_BEFORE_RE = re.compile(
 )
 SUBMISSION_AFTER_RE = re.compile(
     r"\s*(?:期间|之间|以内|内)?\s*(?:(?:所|内)?(?:受理|提交|申请|下单|购买|登记|注册|认购|申购|预约|续约|缴费|报名|领取)"
-    r"(?:的|者|之))"
+    r"(?:的|者|之)"
+    # "3月28日至31日缴纳3月份社保费的不加收滞纳金": a payment made in the period, with what is paid
+    r"|(?:缴纳|交纳|缴交|缴付|补缴)[^。;,\n]{0,10}?(?:的|者))"
 )
 # Hours that repeat ("每日", "每周三", "星期一至六", "工作日"): a range with no date of its own
 # after these is a timetable, not a dated window.
 RECURRING_BEFORE_RE = re.compile(
-    r"(?:每日|每天|每晚|每夜|每周|每星期|每礼拜|每月|每逢|逢周|日常|平日|工作日|节假日|公众假期|例假日|交易日|营业日"
+    r"(?:每日|每天|每晚|每夜|每周|每星期|每礼拜|每月|每逢|逢(?:周|星期|礼拜)|日常|平日|工作日|节假日|公众假期|例假日|交易日|营业日"
     r"|(?:星期|周|礼拜)[一二三四五六日天1-7]\s*(?:至|到|-|~)\s*(?:星期|周|礼拜)?[一二三四五六日天1-7])"
     r"[^。;\n\d]{0,8}$"
     # a weekday read as a point right after 每 ("每周日 01:00-04:00", "每个周二", "每月第2个周六")
-    r"|每\s*个?\s*$|每月\s*的?\s*(?:第\s*\d{1,2}\s*个|最后一个)\s*$"
+    r"|(?:每\s*个?|逢)\s*$|每月\s*的?\s*(?:第\s*\d{1,2}\s*个|最后一个)\s*$"
 )
 # A stop that happens to a customer who has not paid ("余额低于0元时……次日上午8时左右暂停供电",
 # "欠费超过30天的将停机"): a rule for accounts in arrears, not a window of the service.

@@ -23,7 +23,10 @@ _NAMED: dict[str, str] = {
     "纽约时间": "America/New_York", "东京时间": "Asia/Tokyo", "日本时间": "Asia/Tokyo", "首尔时间": "Asia/Seoul",
     "韩国时间": "Asia/Seoul", "伦敦时间": "Europe/London", "英国时间": "Europe/London",
     "欧洲中部时间": "Europe/Berlin", "中欧时间": "Europe/Berlin", "巴黎时间": "Europe/Paris",
-    "柏林时间": "Europe/Berlin", "悉尼时间": "Australia/Sydney",
+    "柏林时间": "Europe/Berlin", "悉尼时间": "Australia/Sydney", "英国当地时间": "Europe/London",
+    "澳大利亚东部标准时间": "Australia/Brisbane", "澳洲东部标准时间": "Australia/Brisbane",
+    "澳大利亚东部时间": "Australia/Sydney", "澳洲东部时间": "Australia/Sydney", "墨尔本时间": "Australia/Melbourne",
+    "新加坡时间": "Asia/Singapore", "AEST": "Australia/Brisbane", "AEDT": "Australia/Sydney", "BST": "Europe/London",
     "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles", "EST": "America/New_York",
     "EDT": "America/New_York", "CET": "Europe/Berlin", "CEST": "Europe/Berlin", "JST": "Asia/Tokyo",
     "KST": "Asia/Seoul",
@@ -37,6 +40,10 @@ _ZONE_RE = re.compile(
 # with only spaces or an opening bracket between ("22:00-24:00，即UTC 14:00-16:00" is a restatement).
 _AFTER = 8
 _ADJACENT_RE = re.compile(r"[\s(]*")
+# A marker said of every time of the notice ("以上均为澳大利亚东部标准时间", "影响时间以英国当地时间计",
+# "所有时间均为UTC"): it holds for spans whose own sentence names no zone.
+_ALL_BEFORE_RE = re.compile(r"(?:均为|皆为|均以|均按|都是|一律为|时间以|时间为|时间按)\s*$")
+_ALL_AFTER_RE = re.compile(r"\s*(?:计|为准)")
 
 
 def _zone(m: re.Match[str]) -> tzinfo | None:
@@ -62,6 +69,8 @@ def to_beijing(norm: str, spans: list[Span]) -> tuple[list[Span], list[str]]:
     markers = list(_ZONE_RE.finditer(norm))
     if not markers:
         return spans, []
+    whole = next((m for m in markers if _ALL_BEFORE_RE.search(norm, max(0, m.start() - 6), m.start())
+                  or _ALL_AFTER_RE.match(norm, m.end())), None)
     out: list[Span] = []
     notes: list[str] = []
     for s in spans:
@@ -72,7 +81,7 @@ def to_beijing(norm: str, spans: list[Span]) -> tuple[list[Span], list[str]]:
                   and norm.count("(", m.end(), s.pos) <= norm.count(")", m.end(), s.pos)]
         after = [m for m in markers if s.end_pos <= m.start() <= s.end_pos + _AFTER and m.end() <= hi
                  and _ADJACENT_RE.fullmatch(norm, s.end_pos, m.start())]
-        m = after[0] if after else (before[-1] if before else None)
+        m = after[0] if after else (before[-1] if before else whole)
         zone = _zone(m) if m is not None else None
         if m is None or zone is None:
             out.append(s)

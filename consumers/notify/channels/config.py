@@ -246,7 +246,7 @@ def build_channels(
             session, clock, corp_id=wa.corp_id, corp_secret=wa.corp_secret, agent_id=wa.agent_id,
             base_url=wa.base_url, token_margin=wa.token_margin_seconds, limiter=shared, timeout=wa.timeout_seconds,
         )
-        out["wecom_app"] = BatchingChannel(app, key=app.batch_key) if batch_sms else app
+        out["wecom_app"] = BatchingChannel(app, key=app.batch_key, limiter=shared) if batch_sms else app
     if cfg.wechat_oa and cfg.wechat_oa.enabled:
         w = cfg.wechat_oa
         out["wechat_oa"] = WeChatOAChannel(
@@ -261,7 +261,7 @@ def build_channels(
             sign_name=a.sign_name, default_template_code=a.default_template_code, base_url=a.base_url,
             region_id=a.region_id, limiter=shared, timeout=a.timeout_seconds,
         )
-        out["aliyun_sms"] = BatchingSms(aliyun) if batch_sms else aliyun
+        out["aliyun_sms"] = BatchingSms(aliyun, limiter=shared) if batch_sms else aliyun
     if cfg.tencent_sms and cfg.tencent_sms.enabled:
         t = cfg.tencent_sms
         tencent = TencentSmsChannel(
@@ -269,7 +269,7 @@ def build_channels(
             sign_name=t.sign_name, default_template_id=t.default_template_id, base_url=t.base_url,
             region=t.region, limiter=shared, timeout=t.timeout_seconds,
         )
-        out["tencent_sms"] = BatchingSms(tencent) if batch_sms else tencent
+        out["tencent_sms"] = BatchingSms(tencent, limiter=shared) if batch_sms else tencent
     if cfg.dingtalk and cfg.dingtalk.enabled:
         d = cfg.dingtalk
         out["dingtalk"] = DingTalkChannel(

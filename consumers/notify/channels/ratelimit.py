@@ -36,6 +36,11 @@ class Limiter(Protocol):
         """Wait until ``key`` may make one call; returns the seconds waited."""
         ...
 
+    async def until_free(self, key: str) -> bool:
+        """Wait until a call on ``key`` would be granted at once, without taking the grant; True
+        when that meant waiting (a rule in the way, or a caller queued ahead)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Rate:
@@ -117,6 +122,19 @@ class RateLimiter:
         if self._grants % _SWEEP_EVERY == 0:
             self._sweep()
         return waited
+
+    async def until_free(self, key: str) -> bool:
+        """Wait until a call on ``key`` would be granted at once (no caller queued ahead, every rule
+        allows it), without taking the grant; True when that meant waiting. Callers queued on
+        ``key`` meanwhile are served first come, first served with it, as in :meth:`acquire`.
+        Cancellation while waiting gives the place up."""
+        state = self._states.get(key)
+        if state is None or (not state.lock.locked() and state.delay(self._clock.monotonic()) <= 0):
+            return False
+        async with state.lock:
+            while (delay := state.delay(self._clock.monotonic())) > 0:
+                await self._sleep(delay)
+        return True
 
     def pending_delay(self, key: str) -> float:
         """Seconds a call on ``key`` would wait right now, ignoring queued callers."""

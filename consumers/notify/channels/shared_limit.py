@@ -109,6 +109,11 @@ class SharedRateLimiter:
             await self._sleep(wait)
             waited += wait
 
+    async def until_free(self, key: str) -> bool:
+        """As :meth:`RateLimiter.until_free` on this process's own grants; the other processes'
+        grants are only seen by :meth:`acquire` (which may still wait for them)."""
+        return await self._local.until_free(key)
+
     async def _decide_many(self, keys: list[str]) -> list[float]:
         rules = {k: tuple(Rate(r.limit, r.per_seconds * self._stretch) for r in self.rules_for(k)) for k in set(keys)}
         longest = max(r.per_seconds for k in rules for r in rules[k])

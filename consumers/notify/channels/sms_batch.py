@@ -7,22 +7,29 @@ deliveries are grouped by their text -- ``key(msg)``: for SMS the template id an
 WeCom the rendered markdown -- and cut into chunks of at most ``max_batch`` recipients, a recipient
 at most once per chunk; each caller gets its own recipient's result, so each recipient is still
 recorded once by the delivery layer (a recipient the provider refused gets its own
-PermanentError). A lone send is an ordinary one-recipient call. The provider limiter is asked once
-per call, so a call should carry as many recipients as are waiting: when a text fills a whole call
-in a flush, its last, partial chunk is not sent but goes first into the next flush, joining the
-sends that arrived meanwhile (under a paced limit, fewer calls for the same recipients). A partial
-chunk put first is always sent by the next flush (it is that text's first chunk), so nothing waits
-more than one flush, and a text that fills no call goes out at once.
+PermanentError). A lone send is an ordinary one-recipient call.
+
+The provider limiter is asked once per call, so a call should carry as many recipients as are
+waiting. A text's partial chunk is therefore held once, going first into the next flush to join
+the sends that arrived meanwhile: when the channel's ``limiter`` would make its call wait anyway
+(no grant free after this flush's full chunks took theirs), it waits for the grant in this flush
+(without taking it) and then goes; when the same text filled a whole call in this flush, it goes
+once that flush's calls are made. A chunk holding a send held before is always sent, so a send
+waits at most the limiter's wait plus one flush; a text that fills no call and finds a grant free
+goes out at once. Nothing is held outside a running flush, so a stopping fan-out that lets its
+deliveries finish sends everything held.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Protocol
 
 from consumers.notify.batching import Coalescer
 from consumers.notify.channels.base import OutboundMessage, SendReceipt
+from consumers.notify.channels.ratelimit import Limiter
 from huabei_watch.errors import PermanentError, TransientError
 
 Result = SendReceipt | Exception
@@ -33,6 +40,14 @@ class _Again:
 
 
 _AGAIN = _Again()
+
+
+@dataclass(slots=True)
+class _Entry:
+    """A send waiting in the coalescer; ``held``: it went through a flush unsent already."""
+
+    msg: OutboundMessage
+    held: bool = False
 
 
 class BatchSender(Protocol):
@@ -70,44 +85,46 @@ def chunks(msgs: list[OutboundMessage], size: int, key: Callable[[OutboundMessag
 
 class BatchingChannel:
     """A :class:`~consumers.notify.channels.base.Channel` over a batch-capable channel; ``key``
-    tells messages with the same text apart (default: the SMS template and parameters)."""
+    tells messages with the same text apart (default: the SMS template and parameters);
+    ``limiter``: the one the inner channel asks for each call (its key: the channel's name)."""
 
     def __init__(
-        self, inner: BatchSender, *, max_pending: int = 2000, key: Callable[[OutboundMessage], Hashable] = sms_text
+        self, inner: BatchSender, *, max_pending: int = 2000, key: Callable[[OutboundMessage], Hashable] = sms_text,
+        limiter: Limiter | None = None,
     ) -> None:
         self.name = inner.name
         self._inner = inner
         self._key = key
-        self._coalescer: Coalescer[OutboundMessage, Result | _Again] = Coalescer(self._flush, max_batch=max_pending)
+        self._limiter = limiter
+        self._coalescer: Coalescer[_Entry, Result | _Again] = Coalescer(self._flush, max_batch=max_pending)
         self.calls = 0
 
     async def send(self, msg: OutboundMessage) -> SendReceipt:
-        result = await self._coalescer.submit(msg)
+        entry = _Entry(msg)
+        result = await self._coalescer.submit(entry)
         while isinstance(result, _Again):
-            result = await self._coalescer.submit(msg, first=True)
+            entry.held = True
+            result = await self._coalescer.submit(entry, first=True)
         if isinstance(result, Exception):
             raise result
         return result
 
-    def _to_send(self, msgs: list[OutboundMessage]) -> tuple[list[list[int]], list[int]]:
-        """The chunks to send now, and the indexes held back: a text's partial chunks when the
-        same text fills a whole call in this flush."""
+    async def _flush(self, entries: list[_Entry]) -> list[Result | _Again]:
+        msgs = [e.msg for e in entries]
         size = self._inner.max_batch
         cut = chunks(msgs, size, self._key)
         full = {self._key(msgs[idx[0]]) for idx in cut if len(idx) >= size}
-        send: list[list[int]] = []
-        held: list[int] = []
-        for idx in cut:
-            if len(idx) < size and self._key(msgs[idx[0]]) in full:
-                held.extend(idx)
-            else:
-                send.append(idx)
-        return send, held
-
-    async def _flush(self, msgs: list[OutboundMessage]) -> list[Result | _Again]:
         results: list[Result | _Again | None] = [None] * len(msgs)
 
         async def one(idx: list[int]) -> None:
+            # a partial chunk not held yet is held once (it decides after this flush's full chunks,
+            # created first, took their grants)
+            if len(idx) < size and not any(entries[i].held for i in idx) and (
+                await self._wait_for_grant() or self._key(msgs[idx[0]]) in full
+            ):
+                for i in idx:
+                    results[i] = _AGAIN
+                return
             self.calls += 1
             part = [msgs[i] for i in idx]
             answers: list[Result]
@@ -118,11 +135,15 @@ class BatchingChannel:
             for i, answer in zip(idx, answers, strict=True):
                 results[i] = answer
 
-        send, held = self._to_send(msgs)
-        for i in held:
-            results[i] = _AGAIN
-        await asyncio.gather(*(one(idx) for idx in send))
+        # full chunks and chunks of held sends first: their calls ask the limiter before any
+        # partial chunk decides whether it would wait
+        cut.sort(key=lambda idx: len(idx) < size and not any(entries[i].held for i in idx))
+        await asyncio.gather(*(one(idx) for idx in cut))
         return [r if r is not None else TransientError(f"{self.name}: no answer") for r in results]
+
+    async def _wait_for_grant(self) -> bool:
+        """Whether a call now would wait for the limiter; if so, wait until it would not."""
+        return self._limiter is not None and await self._limiter.until_free(self.name)
 
 
 #: The SMS wrapper (same class; the default key is the SMS text).
