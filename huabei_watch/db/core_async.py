@@ -65,8 +65,6 @@ def install() -> None:
     module.__spec__ = spec
     module.__file__ = spec.origin
     module.__path__ = list(spec.submodule_search_locations)
-    module.__package__ = _PACKAGE
-    module.__loader__ = spec.loader
     sys.modules[_PACKAGE] = module
     sqlalchemy.ext.asyncio = module
     try:
