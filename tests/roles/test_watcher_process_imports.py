@@ -101,3 +101,24 @@ interval = 60
     assert "watcher.role" in loaded and "sqlalchemy.ext.asyncio.engine" in loaded  # it did start the watcher
     wrongly = {name: why for name, why in NOT_LOADED.items() if name in loaded}
     assert not wrongly, f"a watcher process loaded {wrongly}"
+
+
+async def test_the_orm_side_of_sqlalchemy_asyncio_still_loads_when_asked_for(python_exe: str) -> None:
+    """``huabei_watch.db`` installs the Core side only; code that asks for ``AsyncSession`` (or any
+    other name of the package) gets the real one, and the ORM with it."""
+    script = (
+        "import sys\n"
+        "import huabei_watch.db\n"
+        "from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine\n"
+        "assert 'sqlalchemy.orm' not in sys.modules\n"
+        "from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker\n"
+        "import sqlalchemy.ext.asyncio.session as real\n"
+        "assert AsyncSession is real.AsyncSession and 'sqlalchemy.orm' in sys.modules\n"
+        "try:\n"
+        "    from sqlalchemy.ext.asyncio import NoSuchName\n"
+        "except ImportError:\n"
+        "    print('ok')\n"
+    )
+    code, out, err = await _run(python_exe, "-c", script)
+    assert code == 0, err.decode()[-2000:]
+    assert out.decode().strip() == "ok"
