@@ -24,7 +24,10 @@ paced like the daemon (each second the next ``sources / interval`` checks: fewer
 event-loop wake-up cost more each); and
 changedetection.io on the same pages when it is installed (not a dependency of the project; skipped
 with a note when it is not). The database is made ready with ``huabei-watch db upgrade`` first, as a
-deployment does, so the daemon itself loads no migration code.
+deployment does, so the daemon itself loads no migration code. ``--loop`` sets the daemons'
+``daemon.event_loop`` (default ``auto``, the product's default: uvloop when installed) and the bare
+client runs on the loop that setting gives, so the comparison stays fair; the run prints which loop
+each one used (the daemon's from its ``daemon.event_loop`` log line).
 Targets (issue 17): <= 0.3 ms CPU per unchanged check, <= 100 MB RSS, first poll <= 10 s CPU.
 """
 
@@ -48,6 +51,7 @@ from typing import Any
 import aiohttp
 
 from bench._common import header, verdict
+from huabei_watch.runtime import loop as event_loop
 
 TARGET_MS_PER_CHECK = 0.3
 TARGET_RSS_MB = 100.0
@@ -84,9 +88,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_config(path: Path, state: Path, admin_port: int, site_port: int, sources: int, interval: float) -> None:
+def write_config(path: Path, state: Path, admin_port: int, site_port: int, sources: int, interval: float,
+                 loop: str) -> None:
     lines = [
-        "[daemon]", f'state_dir = "{state}"', 'log_level = "info"', 'log_format = "json"', "",
+        "[daemon]", f'state_dir = "{state}"', 'log_level = "info"', 'log_format = "json"', f'event_loop = "{loop}"', "",
         "[admin]", f'listen = "127.0.0.1:{admin_port}"', "",
         "[kafka]", 'bootstrap_servers = "embedded"', "",
         "[sandbox]", "enabled = false", "",
@@ -200,11 +205,11 @@ async def stop_daemon(daemon: asyncio.subprocess.Process) -> None:
             daemon.kill()
 
 
-async def idle_baseline(exe: Path, site_port: int, window: float) -> tuple[float, float]:
+async def idle_baseline(exe: Path, site_port: int, window: float, loop: str) -> tuple[float, float]:
     """(CPU share of a core, RSS MB) of the same daemon with no source, over ``window`` seconds."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-polling-idle-"))
     admin = free_port()
-    write_config(tmp / "watcher.toml", tmp / "state", admin, site_port, 0, 30)
+    write_config(tmp / "watcher.toml", tmp / "state", admin, site_port, 0, 30, loop)
     daemon = await start_daemon(exe, tmp / "watcher.toml", tmp / "daemon.log")
     try:
         async def ready() -> bool:
@@ -226,16 +231,17 @@ async def idle_baseline(exe: Path, site_port: int, window: float) -> tuple[float
     return share, rss
 
 
-async def raw_client_baseline(site_port: int, sources: int, interval: float) -> tuple[float, float]:
+async def raw_client_baseline(site_port: int, sources: int, interval: float, loop: str) -> tuple[float, float, str]:
     """CPU ms per conditional GET answered 304, made by a bare aiohttp client in a child process
-    (2 at a time, like the daemon's per-host limit): (back to back, paced like the daemon)."""
+    (2 at a time, like the daemon's per-host limit) on the event loop the daemon's ``event_loop``
+    setting ``loop`` gives: (back to back, paced like the daemon, the loop's name)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.bench_polling", "--raw-client", str(site_port), "--sources", str(sources),
-        "--interval", f"{interval:g}", stdout=asyncio.subprocess.PIPE,
+        "--interval", f"{interval:g}", "--loop", loop, stdout=asyncio.subprocess.PIPE,
     )
     out, _ = await proc.communicate()
-    back_to_back, paced = out.decode().strip().splitlines()[-1].split()
-    return float(back_to_back), float(paced)
+    back_to_back, paced, loop_name = out.decode().strip().splitlines()[-1].split()
+    return float(back_to_back), float(paced), loop_name
 
 
 async def raw_client(port: int, sources: int, interval: float) -> None:
@@ -269,19 +275,24 @@ async def raw_client(port: int, sources: int, interval: float) -> None:
             await asyncio.sleep(max(0.0, t0 + second + 1 - time.monotonic()))
         await asyncio.gather(*started)
         paced = (time.process_time() - c0) / len(started) * 1000
-        print(f"{back_to_back} {paced}")
+        print(f"{back_to_back} {paced} {_loop_name()}")
 
 
-async def run(sources: int, interval: float, quick: bool, changedetection: str | None) -> None:
+def _loop_name() -> str:
+    """``uvloop`` or ``asyncio``: the loop running this coroutine (named as ``daemon.event_loop`` logs it)."""
+    return "uvloop" if type(asyncio.get_running_loop()).__module__.startswith("uvloop") else "asyncio"
+
+
+async def run(sources: int, interval: float, quick: bool, changedetection: str | None, loop: str) -> None:
     header("bench_polling: the watcher daemon, announcement sources mostly answering 304", quick)
     exe = Path(sys.executable).with_name("huabei-watch")
     site = await Site.start(sources)
     tmp = Path(tempfile.mkdtemp(prefix="bench-polling-"))
     admin = free_port()
     config, log_path = tmp / "watcher.toml", tmp / "daemon.log"
-    write_config(config, tmp / "state", admin, site.port, sources, interval)
-    idle_share, idle_rss = await idle_baseline(exe, site.port, interval)
-    raw_ms, raw_paced_ms = await raw_client_baseline(site.port, sources, interval)
+    write_config(config, tmp / "state", admin, site.port, sources, interval, loop)
+    idle_share, idle_rss = await idle_baseline(exe, site.port, interval, loop)
+    raw_ms, raw_paced_ms, raw_loop = await raw_client_baseline(site.port, sources, interval, loop)
     asked_before = (await site.command("stats"))["list_requests"]  # the bare client's requests
     daemon = await start_daemon(exe, config, log_path)
     pid = daemon.pid
@@ -336,12 +347,15 @@ async def run(sources: int, interval: float, quick: bool, changedetection: str |
     warnings = sum(1 for line in log_path.read_text("utf-8", errors="replace").splitlines()
                    if '"level": "warning"' in line)
     instances = log_path.read_text("utf-8", errors="replace").count("maximum number of running instances")
+    daemon_loop = next((e.get("loop", "?") for e in log_events(log_path, "daemon.event_loop")), "not logged")
 
     ms_idle = idle_cpu / max(1, checks) * 1000
     ms_busy = busy_cpu / max(1, busy_checks) * 1000
     ms_net = max(0.0, idle_cpu - idle_share * idle_wall) / max(1, checks) * 1000
     print(f"sources: {sources:,} html lists of {ITEMS} notices on one loopback host, interval {interval:g} s; "
           f"daemon: huabei-watch run --role watcher (embedded broker, admin server, log level info)")
+    print(f"event loop (daemon.event_loop = {loop!r}): the daemon ran on {daemon_loop}, the bare aiohttp client "
+          f"on {raw_loop}")
     print(f"RSS before the first request: {rss_ready:.0f} MB; after the first poll: {rss_after_first:.0f} MB; "
           f"steady: {rss_steady:.0f} MB; peak: {peak:.0f} MB")
     print(f"first poll of every source: {first_cpu:.1f} s CPU, {first_wall:.1f} s wall "
@@ -446,14 +460,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--changedetection", metavar="PATH", default=shutil.which("changedetection.io"),
                     help="changedetection.io's executable for the baseline (default: the one on PATH)")
     ap.add_argument("--no-changedetection", action="store_true", help="skip the changedetection.io baseline")
+    ap.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
+                    help="the daemons' daemon.event_loop; the bare client runs on the loop it gives (default auto)")
     ap.add_argument("--raw-client", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.raw_client:
-        asyncio.run(raw_client(args.raw_client, args.sources or 2_000, args.interval or 30.0))
+        with asyncio.Runner(loop_factory=event_loop.choose(args.loop).factory) as runner:
+            runner.run(raw_client(args.raw_client, args.sources or 2_000, args.interval or 30.0))
         return 0
     sources = args.sources or (200 if args.quick else 2_000)
     interval = args.interval or (10.0 if args.quick else 30.0)
-    asyncio.run(run(sources, interval, args.quick, None if args.no_changedetection else args.changedetection))
+    asyncio.run(run(sources, interval, args.quick, None if args.no_changedetection else args.changedetection, args.loop))
     return 0
 
 

@@ -28,6 +28,9 @@ class DaemonSettings(Section):
     )
     shutdown_timeout: Annotated[float, Duration(gt=0, le=600)] = 20.0
     timezone: Literal["Asia/Shanghai"] = "Asia/Shanghai"
+    event_loop: Literal["auto", "uvloop", "asyncio"] = Field(
+        default="auto", description="auto: uvloop when installed, else asyncio (logged at start)"
+    )
 
 
 class AdminSettings(Section):

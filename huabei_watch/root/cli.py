@@ -73,6 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from huabei_watch.logs import setup_logging
     from huabei_watch.root.daemon import run_daemon
     from huabei_watch.root.memory import limit_malloc_arenas
+    from huabei_watch.runtime import loop as event_loop
 
     limit_malloc_arenas(os.environ)  # before any thread starts
     try:
@@ -83,7 +84,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     setup_logging(settings.daemon.log_level, settings.daemon.log_format)
     roles = list(ROLES) if args.role == "all" else [args.role]
     try:
-        return asyncio.run(run_daemon(settings, roles))
+        loop = event_loop.choose(settings.daemon.event_loop)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    try:
+        return event_loop.run(run_daemon(settings, roles), loop)
     except HuabeiWatchError as exc:
         log.error("daemon.failed", extra={"reason": str(exc)})
         print(f"huabei-watch: {exc}", file=sys.stderr)

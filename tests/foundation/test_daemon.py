@@ -90,8 +90,11 @@ async def test_run_on_defaults_answers_health_ready_metrics_and_exits_zero_on_si
     proc.send_signal(signal.SIGTERM)
     out, _ = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, out.decode()[-3000:]
-    events = [json.loads(line)["event"] for line in out.decode().splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]
+    events = [line["event"] for line in lines]
     assert "daemon.ready" in events and "daemon.stopped" in events
+    # On defaults (daemon.event_loop = "auto") every role ran on uvloop, a dependency.
+    assert [line["loop"] for line in lines if line["event"] == "daemon.event_loop"] == ["uvloop"]
 
 
 async def test_tail_prints_events_as_json_lines(broker: EmbeddedBroker, bus: Bus, tmp_path: Path, python_exe: str) -> None:

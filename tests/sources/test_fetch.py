@@ -16,7 +16,7 @@ from huabei_watch.clock import ManualClock
 from huabei_watch.errors import InvalidInput, PermanentError, TransientError
 from tests.sources.helpers import Page, Site, page
 from watcher.sources.charset import decode_body, normalize_label
-from watcher.sources.fetch import Fetcher
+from watcher.sources.fetch import USER_AGENT, Fetcher
 
 # ---------------------------------------------------------------- charset detection (pure)
 
@@ -117,6 +117,30 @@ async def test_if_modified_since_is_sent(site: Site, fetcher: Fetcher) -> None:
     result = await fetcher.fetch(site.url("/lm"), last_modified="Wed, 25 Nov 2026 10:00:00 GMT")
     assert seen == ["Wed, 25 Nov 2026 10:00:00 GMT"]
     assert result.not_modified and result.last_modified == "Wed, 25 Nov 2026 10:00:00 GMT"
+
+
+async def test_the_same_url_asked_again_sends_the_validators_and_headers_of_each_call(site: Site, fetcher: Fetcher) -> None:
+    """The request headers of a URL are kept between calls: they must follow every change."""
+    seen: list[tuple[str | None, str | None, str | None, str | None]] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        h = request.headers
+        seen.append((h.get("If-None-Match"), h.get("If-Modified-Since"), h.get("X-Token"), h.get("User-Agent")))
+        return web.Response(status=304)
+
+    site.pages["/v"] = handler
+    url = site.url("/v")
+    extra = {"X-Token": "a"}
+    lm = "Wed, 25 Nov 2026 10:00:00 GMT"
+    await fetcher.fetch(url, etag='"1"', headers=extra)
+    await fetcher.fetch(url, etag='"1"', headers=extra)
+    await fetcher.fetch(url, etag='"2"', headers=extra)
+    await fetcher.fetch(url, etag='"2"', last_modified=lm, headers=extra)
+    await fetcher.fetch(url, etag='"2"', last_modified=lm, headers={"X-Token": "b"})
+    await fetcher.fetch(url)
+    ua = USER_AGENT
+    assert seen == [('"1"', None, "a", ua), ('"1"', None, "a", ua), ('"2"', None, "a", ua), ('"2"', lm, "a", ua),
+                    ('"2"', lm, "b", ua), (None, None, None, ua)]
 
 
 async def test_huge_streamed_page_is_rejected_without_reading_it_all(site: Site, fetcher: Fetcher) -> None:

@@ -13,7 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from huabei_watch.events.common import Window
-from watcher.notices import vocab
+from watcher.notices import fields, vocab
 
 if TYPE_CHECKING:  # windows.py uses this module; Span is only a type here
     from watcher.notices.span import Span
@@ -190,7 +190,7 @@ def tied_at(norm: str, pos: int, depth: int = 0) -> bool:
 
 # A sentence that is only a named row or a heading: a short name, a colon, then a date or time;
 # "另有操作培训：……" starts something else.
-_ROW_SENTENCE = re.compile(r"[\s(（]*(?!另|此外|其他|其它|此外)[^\W\d_][^:。;!?\n\d]{0,40}:\s*\d")
+_ROW_SENTENCE = re.compile(r"[\s(（]*(?!另|此外|其他|其它|此外)[^\W\d_][^:。;!?\n\d]{0,40}:\s*\(?\d")
 
 
 def _before_disrupts(norm: str, lo: int) -> bool:
@@ -204,7 +204,7 @@ def _before_disrupts(norm: str, lo: int) -> bool:
 
 def _tied_here(norm: str, pos: int, depth: int) -> bool:
     lo, hi = vocab.sentence_bounds(norm, pos)
-    if vocab.DISRUPTION_RE.search(norm, lo, hi):
+    if vocab.DISRUPTION_RE.search(norm, lo, hi) or fields.stop_in_next_field(norm, pos):
         return True
     k = lo
     # up to 12 rows back; a row ended by ";" and a line break counts the empty gap between them too

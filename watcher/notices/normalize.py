@@ -16,6 +16,8 @@ import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
 
+from watcher.notices import variants
+
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 
@@ -188,7 +190,7 @@ def normalize(text: str) -> str:
     if "-" in t or "~" in t or "至" in t or "到" in t:
         t = _SHARED_HOUR_RE.sub(_shared_hour, t)
         t = _SHARED_DAY_RE.sub(r"\1日\2", t)
-    return t
+    return variants.rewrite(t)
 
 
 def _shared_hour(m: re.Match[str]) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from watcher.notices import layout, reports
+from watcher.notices import fields, layout, reports
 from watcher.notices.span import Span
 from watcher.notices.vocab import ARREARS_RE, DISRUPTION_RE, NORMAL_RE, STOP_RE, sentence_bounds
 
@@ -44,6 +44,9 @@ def live_ranges(src: str, head: str, spans: list[Span], pub: date) -> tuple[list
         m = DISRUPTION_RE.search(src, lo, hi)
         if m is not None and disrupts(src, lo, hi):
             hit = hit or m.group()
+            live.append(s)
+        elif fields.stop_in_next_field(src, s.pos):  # "调整时间：……\n调整内容：接口限流"
+            hit = hit or "a stop in the next field"
             live.append(s)
     if hit is not None:
         return [s for s in ahead if s in live or layout.tied(src, s)], hit

@@ -9,6 +9,7 @@ from datetime import date
 
 from watcher.notices import products as prod
 from watcher.notices import reports
+from watcher.notices.closure import market_closure
 from watcher.notices.kinds import PAST_RECOVERY_RE, KindResult
 from watcher.notices.lasting import retired
 from watcher.notices.model import Kind
@@ -134,8 +135,12 @@ def second_look(
         reasons.append(f"work announced, but services are said to run as usual and nothing stops: read as {kind}")
         return kind
     if _HOLIDAY_RE.search(head + body) and _no_work_stops(head, body):
-        kind = k.best_besides("maintenance")
+        kind = not_maintenance(k)  # nothing failed: never a report
         reasons.append(f"stops over a holiday, with no work on a system or supply: a holiday arrangement, read as {kind}")
+        return kind
+    if market_closure(head, body):
+        kind = not_maintenance(k)
+        reasons.append(f"services closed for a market closure, with no work on a system: read as {kind}")
         return kind
     if _OUTLET_STOP_RE.search(head + "\n" + body) and _no_work_stops(head, body):
         kind = k.best_besides("maintenance")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from watcher.notices import ends, vocab
+from watcher.notices import advice, ends, vocab
 from watcher.notices.lasting import retired, terms_from
 from watcher.notices.resolve import Resolver, at, own_date, period_of
 from watcher.notices.span import Span
@@ -27,6 +27,9 @@ def _item_day(norm: str, p: RawPoint) -> bool:
     hi = vocab.sentence_bounds(norm, p.end)[1]
     return ends.HOURS_RE.search(norm, p.end, hi) is None and vocab.STOP_RE.search(norm, p.end, hi) is not None
 
+# Two times joined as items of a list ("分别在12月5日17:00、12月9日17:00前完成"): never a start and
+# its end.
+_LIST_OF_TWO_RE = re.compile(r"\s*(?:、|和|及|与|以及)\s*")
 _WHOLE_DAY_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:全天|全日|一整天|整天)")
 
 
@@ -81,7 +84,7 @@ def take_single(
             # hours in its sentence and a stop in it is that whole day.
             spans.append(Span(at(d, 0, 0), at(d, 24, 0), p.start, p.end, "days", own_date(p)))
             r.note("whole-day window (no times written)")
-        elif allow_open and (stop or (
+        elif allow_open and not advice.act_by(norm, p) and (stop or (
             (vocab.OPEN_AFTER_RE.match(norm, p.end) or vocab.ORIGINAL_BEFORE_RE.search(norm, max(0, p.start - 6), p.start))
             and vocab.disruption_near(norm, p.end)
         )):
@@ -109,7 +112,9 @@ def take_single(
             if not closed and not kick:
                 # 重启服务 / 开机 are weak resumptions, but still say when a closed range's service is back
                 closed = ends.restart_after(r, norm, spans, p, d)
-            if not closed and r.pending is not None and not weak:
+            if not closed and r.pending is not None and not weak and not _LIST_OF_TWO_RE.fullmatch(
+                norm, r.pending[0].end, p.start
+            ):
                 # "约3:15 ... 出现异常，约3:40恢复": the last lone time before a recovery is its start.
                 first, first_day = r.pending
                 start = r.moment(first, first_day)
@@ -134,8 +139,11 @@ def take_single(
         # to hold for each start, written after the starts that share it.
         seconds = find_duration(norm, p.end, 160, shared_only=True)
     deadline = vocab.DEADLINE_AFTER_RE.match(norm, p.end) is not None  # "10月10日23:59前处理完"
-    deadline = deadline or terms_from(norm, p.end)
-    open_start = allow_open and not deadline and (stop or (
+    deadline = deadline or terms_from(norm, p.end) or advice.act_after(norm, p) or advice.act_by(norm, p)
+    # "分别在12月5日17:00、12月9日17:00前完成": the first item of a list of times shares the
+    # predicate written after the last; it starts nothing by itself
+    listed = not stop and nxt < len(norm) and _LIST_OF_TWO_RE.fullmatch(norm, p.end, nxt) is not None
+    open_start = allow_open and not deadline and not listed and (stop or (
         (kick
          or bool(vocab.OPEN_AFTER_RE.match(norm, p.end))
          or bool(vocab.OPEN_BEFORE_RE.search(norm, max(0, p.start - 4), p.start))

@@ -13,8 +13,11 @@ CANCEL_RE = re.compile(
     r"取消[^。;\n,，]{0,40}?(?:维护|升级|停机|割接|迁移|计划|安排|演练)"
     r"|(?:维护|升级|停机|割接|迁移|计划|安排|演练)(?:工作|计划|安排)?(?:已|将|现)?(?:被)?取消|取消进行|不再进行|暂不进行|不再需要|无需进行"
 )
-# A row of a timetable marked called off right after its times ("……01:00 GMT(*已取消*)", "(取消)").
-_CANCELLED_AFTER_RE = re.compile(r"[^\S\n]*(?:[A-Z]{3}(?:[+-]\d{1,2})?[^\S\n]*)?[(*][^\S\n*]*\*?(?:已经?|现已)?取消")
+# A row of a timetable marked called off right after its times ("……01:00 GMT(*已取消*)", "(取消)",
+# "【中止】": a bracketed mark, as translated timetables write it).
+_CANCELLED_AFTER_RE = re.compile(
+    r"[^\S\n]*(?:[A-Z]{3}(?:[+-]\d{1,2})?[^\S\n]*)?(?:[(*][^\S\n*]*\*?(?:已经?|现已)?取消|[(\[【]\s*(?:已经?)?(?:取消|中止)\s*[)\]】])"
+)
 DATE_WORD_RE = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*[日号]")
 POSTPONE_RE = re.compile(r"延期|推迟|顺延|延后|改期|暂缓|调整至|调整为|改至|改为|变更为|变更至")
 # What a postponement word moves when it is a customer's deadline, not the work.

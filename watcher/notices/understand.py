@@ -13,6 +13,7 @@ from huabei_watch.clock import SHANGHAI
 from watcher.notices import layout, reports, zones
 from watcher.notices import products as prod
 from watcher.notices.assemble import platform_product, windows_of
+from watcher.notices.degrade import interface_windows
 from watcher.notices.interface import extract_interface
 from watcher.notices.kinds import classify
 from watcher.notices.model import InterfaceChange, Kind, NoticeUnderstanding
@@ -92,6 +93,10 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     for note in zone_notes:
         resolver.note(note)
     place = None if zone_notes or not spans else zones.elsewhere(head + "\n" + body)
+    if place is not None:
+        spans, local_note = zones.local_time(place, spans)
+        if local_note:
+            resolver.note(local_note)
     if len(spans) > _MAX_WINDOWS:
         flags = [*flags, f"{len(spans)} time ranges found; only the first {_MAX_WINDOWS} kept"]
         spans = spans[:_MAX_WINDOWS]
@@ -124,6 +129,11 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         # A window that starts after the day of publication is announced, not reported.
         reasons.append(f"read as {kind}, but a window starts after publication with disruption wording: "
                        "read as maintenance")
+        kind = "maintenance"
+    elif kind == "interface" and (served := interface_windows(src, spans)) and not reports.tells_of_failure(head, body):
+        # an interface notice has no service window; ranges that say what stops in them are windows
+        reasons.append(f"read as interface, but {len(served)} dated time range(s) say what stops or degrades "
+                       "in them: read as maintenance")
         kind = "maintenance"
     if kind not in _WINDOW_KINDS and spans:
         # Never silent: ranges still ahead plus wording of disruption go to a person, with the ranges.
@@ -187,8 +197,9 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         reasons.extend(d for d in window_doubts if d not in reasons)
 
     if windows and place is not None:
-        # a notice for customers elsewhere that writes no zone: its times may be local there
-        doubts.append(f"times with no zone written in a notice for {place}: check whether they are local time")
+        # a notice for customers elsewhere that writes no zone: its times are read as local there
+        # when the place has one zone (a person checks either way)
+        doubts.append(f"times with no zone written in a notice for {place}: check which zone they are in")
     if kind == "maintenance" and not windows:
         doubts.append("no time window found")
     elif kind == "outage" and about_platform:

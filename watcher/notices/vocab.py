@@ -21,14 +21,14 @@ DISRUPTION_RE = re.compile(
     r"暂停(?!营业(?!厅))|停止(?!营业(?!厅)|营运|运营)|中断|瞬断|闪断|停机|停运|停用|停办|停收|停水|停电|停气|停服|关服|无法|不能|不可用|不可|不支持|暂不"
     r"|缓慢|延迟|延后|延时|(?<![不无])受影响(?!" + _PEOPLE + r")|(?<![不无])受到影响(?!" + _PEOPLE + r")|(?<![不无会受到])影响|波及|不稳定|不成功|失败|维护|升级|割接|切换|切转|切到|切至"
     r"|切回|迁移|下线|关闭|关停|关机|故障|异常|施工|检修|演练|降级|停顿|暂缓|不提供|不受理|停止受理|受限|中止|卡顿|冻结|无响应|断断续续"
-    r"|间歇|不开放|登录不了|用不了|登不上|打不开|停摆|封网|停止运作|未能|暂停运作|搬迁|" + _CUT
+    r"|间歇|不开放|登录不了|用不了|登不上|打不开|停摆|封网|停止运作|未能|暂停运作|搬迁|流控|限流|不返回|" + _CUT
 )
 # The part of DISRUPTION_RE that says something stops or degrades (not only that work is done:
 # 维护, 升级, 割接 ...): a sentence with one of these says what a window does to a service.
 STOP_RE = re.compile(
     r"暂停|停止|中断|瞬断|闪断|停机|停运|停用|停办|停收|停水|停电|停气|停服|关服|无法|不能|不可用|不可|不支持|暂不|缓慢|延迟|延时"
     r"|(?<![不无])受影响(?!" + _PEOPLE + r")|(?<![不无])受到影响(?!" + _PEOPLE + r")|(?<![不无会受到])影响(?!如下)|波及|不稳定|不成功|失败|下线|关闭|关停|关机|降级|停顿|暂缓|不提供|不受理|受限|中止"
-    r"|卡顿|冻结|无响应|断断续续|间歇|停止运作|不开放|登录不了|用不了|登不上|打不开|停摆|封网|" + _CUT
+    r"|卡顿|冻结|无响应|断断续续|间歇|停止运作|不开放|登录不了|用不了|登不上|打不开|停摆|封网|流控|限流|不返回|" + _CUT
 )
 # Something technical, or a service said to stop: maintenance stops a system, a supply or a service.
 # Business arrangements (a fund closing subscriptions over a holiday, branch hours) have none.

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from watcher.notices import layout, vocab
+from watcher.notices import impact, layout, nights, vocab
 from watcher.notices import schedules as sched
 from watcher.notices.ends import MOVED_TO_RE, old_day_whole
 from watcher.notices.lasting import RETIRE_RE, changed_from, for_good
@@ -66,7 +66,7 @@ def find_spans(
     while i < n:
         p = points[i]
         q = points[i + 1] if i + 1 < n else None
-        used = _take_run_of_days(r, norm, points, i, spans)
+        used = _take_run_of_days(r, norm, points, i, spans) or nights.take(r, norm, points, i, spans)
         if used:
             i += used
             continue
@@ -102,7 +102,7 @@ def find_spans(
     if arrears:
         r.set_aside.append(f"{len(arrears)} time(s) set aside: a stop for accounts in arrears is a rule, not a window")
         spans = [s for s in spans if s not in arrears]
-    spans = _drop_summaries(spans)
+    spans = _drop_summaries(impact.keep_impact(norm, spans))
     if len(spans) > 1:
         spans = layout.drop_frames(norm, spans)
     spans.sort(key=lambda s: s.pos)

@@ -30,16 +30,23 @@ _NAMED: dict[str, str] = {
     "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles", "EST": "America/New_York",
     "EDT": "America/New_York", "CET": "Europe/Berlin", "CEST": "Europe/Berlin", "JST": "Asia/Tokyo",
     "KST": "Asia/Seoul",
+    "雅加达时间": "Asia/Jakarta", "印尼西部时间": "Asia/Jakarta", "WIB": "Asia/Jakarta", "曼谷时间": "Asia/Bangkok",
+    "泰国时间": "Asia/Bangkok", "越南时间": "Asia/Ho_Chi_Minh", "印度时间": "Asia/Kolkata", "印度标准时间": "Asia/Kolkata",
+    "迪拜时间": "Asia/Dubai", "莫斯科时间": "Europe/Moscow", "美国中部时间": "America/Chicago", "美中时间": "America/Chicago",
+    "芝加哥时间": "America/Chicago", "山地时间": "America/Denver", "多伦多时间": "America/Toronto",
+    "温哥华时间": "America/Vancouver", "新西兰时间": "Pacific/Auckland",
+    "南非时间": "Africa/Johannesburg", "赞比亚时间": "Africa/Lusaka", "CDT": "America/Chicago",
+    "日本标准时间": "Asia/Tokyo", "日本标准时": "Asia/Tokyo", "韩国标准时间": "Asia/Seoul",
 }
 _ZONE_RE = re.compile(
     r"(?<![A-Za-z])(?:UTC|GMT)(?:\s*(?P<sign>[+-])\s*(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?)?(?![A-Za-z])(?:\s*时间)?"
     r"|协调世界时|世界标准时间|格林尼治(?:标准)?时间"
-    r"|(?P<named>" + "|".join(sorted(_NAMED, key=len, reverse=True)) + r")(?![A-Za-z])"
+    r"|(?<![A-Za-z])(?P<named>" + "|".join(sorted(_NAMED, key=len, reverse=True)) + r")(?![A-Za-z])"
 )
 # How far after a span's last point a marker may stand and still be that span's ("04:00（UTC）"),
 # with only spaces or an opening bracket between ("22:00-24:00，即UTC 14:00-16:00" is a restatement).
 _AFTER = 8
-_ADJACENT_RE = re.compile(r"[\s(]*")
+_ADJACENT_RE = re.compile(r"[\s(※*]*")
 # A marker said of every time of the notice ("以上均为澳大利亚东部标准时间", "影响时间以英国当地时间计",
 # "所有时间均为UTC"): it holds for spans whose own sentence names no zone.
 _ALL_BEFORE_RE = re.compile(r"(?:均为|皆为|均以|均按|都是|一律为|时间以|时间为|时间按)\s*$")
@@ -56,6 +63,43 @@ def _zone(m: re.Match[str]) -> tzinfo | None:
     if m.group("sign") == "-":
         offset = -offset
     return None if offset == timedelta(hours=8) else timezone(offset)
+
+
+# A marker that labels what follows: "切换期间(美东时间):", "日期(24小时制,日本时间):", "日本时间:".
+_HEADING_AFTER_RE = re.compile(r"[^()。;\n\d]{0,12}?\)?\s*:")
+# Where a heading's reach ends: the end of its sentence group or line (rows after it may be
+# separated by ";").
+_BLOCK_END_RE = re.compile(r"[。\n]")
+# Between spans that share one marker written after the last of them ("A 00:00~07:00 和 B
+# 03:00~07:00(日本时间)").
+_CHAIN_GAP_RE = re.compile(r"[\s(),、和及与或]*")
+
+
+def _heading(norm: str, s: Span, markers: list[re.Match[str]]) -> re.Match[str] | None:
+    """The heading marker whose block holds ``s``: the last one before it in the same block."""
+    best = None
+    for m in markers:
+        if m.end() > s.pos:
+            break
+        stop = _BLOCK_END_RE.search(norm, m.end(), s.pos)
+        if stop is None and _HEADING_AFTER_RE.match(norm, m.end()):
+            best = m
+    return best
+
+
+def _chain_after(
+    norm: str, s: Span, spans: list[Span], markers: list[re.Match[str]], hi: int
+) -> re.Match[str] | None:
+    """A marker after ``s`` in its sentence with only other spans and connectors between."""
+    for m in markers:
+        if m.start() < s.end_pos or m.end() > hi:
+            continue
+        gap = list(norm[s.end_pos : m.start()])
+        for o in spans:
+            for k in range(max(o.pos, s.end_pos), min(o.end_pos, m.start())):
+                gap[k - s.end_pos] = " "
+        return m if _CHAIN_GAP_RE.fullmatch("".join(gap)) else None
+    return None
 
 
 def _move(t: datetime, zone: tzinfo) -> datetime:
@@ -81,7 +125,9 @@ def to_beijing(norm: str, spans: list[Span]) -> tuple[list[Span], list[str]]:
                   and norm.count("(", m.end(), s.pos) <= norm.count(")", m.end(), s.pos)]
         after = [m for m in markers if s.end_pos <= m.start() <= s.end_pos + _AFTER and m.end() <= hi
                  and _ADJACENT_RE.fullmatch(norm, s.end_pos, m.start())]
-        m = after[0] if after else (before[-1] if before else whole)
+        m = after[0] if after else (before[-1] if before else None)
+        if m is None:
+            m = _chain_after(norm, s, spans, markers, hi) or _heading(norm, s, markers) or whole
         zone = _zone(m) if m is not None else None
         if m is None or zone is None:
             out.append(s)
@@ -91,11 +137,15 @@ def to_beijing(norm: str, spans: list[Span]) -> tuple[list[Span], list[str]]:
         note = f"times written in {m.group().strip()}, moved to Beijing time"
         if note not in notes:
             notes.append(note)
-    # the same window written in both zones is one window
+    # the same window written in both zones is one window: in one sentence, or anywhere when one of
+    # the two was moved and the other not ("……03:00至08:00升级。英文版写作8月28日19:00至24:00 UTC";
+    # rows moved from the same zone with the same times are parallel rows, kept apart)
+    moved = {id(o) for o, s0 in zip(out, spans, strict=True) if o is not s0}
     kept: list[Span] = []
     for s2 in out:
         sent = vocab.sentence_bounds(norm, s2.pos)
-        if notes and any(k.start == s2.start and k.end == s2.end and vocab.sentence_bounds(norm, k.pos) == sent
+        if notes and any(k.start == s2.start and k.end == s2.end
+                         and (vocab.sentence_bounds(norm, k.pos) == sent or (id(k) in moved) != (id(s2) in moved))
                          for k in kept):
             continue
         kept.append(s2)
@@ -103,16 +153,51 @@ def to_beijing(norm: str, spans: list[Span]) -> tuple[list[Span], list[str]]:
 
 
 # A place whose clocks are not Beijing's, named as where the notice's customers or branch are
-# ("汇丰提醒英国客户", "中国银行伦敦分行"): times with no zone written may be local there.
+# ("汇丰提醒英国客户", "中国银行伦敦分行", "中国银行（英国）", "印度网站"): times with no zone
+# written are local there. A place with one zone gives it; a country with several (美国, 澳洲 ...)
+# gives none (a person checks).
+_LOCAL_ZONE: dict[str, str | None] = {
+    "英国": "Europe/London", "伦敦": "Europe/London", "日本": "Asia/Tokyo", "东京": "Asia/Tokyo", "大阪": "Asia/Tokyo",
+    "韩国": "Asia/Seoul", "首尔": "Asia/Seoul", "德国": "Europe/Berlin", "法兰克福": "Europe/Berlin",
+    "法国": "Europe/Paris", "巴黎": "Europe/Paris", "意大利": "Europe/Rome", "米兰": "Europe/Rome",
+    "西班牙": "Europe/Madrid", "荷兰": "Europe/Amsterdam", "卢森堡": "Europe/Luxembourg", "瑞士": "Europe/Zurich",
+    "苏黎世": "Europe/Zurich", "爱尔兰": "Europe/Dublin", "印度": "Asia/Kolkata", "孟买": "Asia/Kolkata",
+    "迪拜": "Asia/Dubai", "阿联酋": "Asia/Dubai", "泰国": "Asia/Bangkok", "曼谷": "Asia/Bangkok",
+    "越南": "Asia/Ho_Chi_Minh", "雅加达": "Asia/Jakarta", "新西兰": "Pacific/Auckland", "奥克兰": "Pacific/Auckland",
+    "南非": "Africa/Johannesburg", "赞比亚": "Africa/Lusaka", "纽约": "America/New_York",
+    "洛杉矶": "America/Los_Angeles", "旧金山": "America/Los_Angeles", "多伦多": "America/Toronto",
+    "温哥华": "America/Vancouver", "悉尼": "Australia/Sydney", "墨尔本": "Australia/Melbourne",
+    "莫斯科": "Europe/Moscow",
+    "美国": None, "加拿大": None, "澳大利亚": None, "澳洲": None, "欧洲": None, "俄罗斯": None, "巴西": None,
+    "墨西哥": None, "印度尼西亚": None, "印尼": None, "哈萨克斯坦": None,
+}
+_PLACE = "|".join(sorted(_LOCAL_ZONE, key=len, reverse=True))
 _ELSEWHERE_RE = re.compile(
-    r"(?:英国|伦敦|美国|纽约|洛杉矶|旧金山|加拿大|多伦多|温哥华|澳大利亚|澳洲|悉尼|墨尔本|新西兰|奥克兰|日本|东京|大阪|韩国|首尔"
-    r"|德国|法兰克福|法国|巴黎|意大利|米兰|西班牙|荷兰|卢森堡|瑞士|苏黎世|爱尔兰|欧洲|俄罗斯|莫斯科|印度|孟买|迪拜|阿联酋|巴西|墨西哥"
-    r"|泰国|曼谷|越南|印度尼西亚|印尼|雅加达|哈萨克斯坦|南非)"
-    r"(?:的?(?:客户|用户|持卡人|居民|地区|市场|站)|分行|子行|支行|分公司)"
+    rf"(?P<p1>{_PLACE})(?:的?(?:客户|用户|持卡人|居民|地区|市场|站|网站|官网)|分行|子行|支行|分公司)"
+    # "中国银行（赞比亚）有限公司": the place in brackets right after the issuer's name
+    rf"|(?<=[^\W\d_]\()(?P<p2>{_PLACE})(?=\))"
 )
+# Japanese kana in the text: a Japanese service (its names kept as written: "かんたん決済").
+_KANA_RE = re.compile(r"[\u3041-\u30ff]{3,}")
 
 
 def elsewhere(norm: str) -> str | None:
     """The place a notice's customers or branch are in when its clocks are not Beijing's, or None."""
     m = _ELSEWHERE_RE.search(norm)
-    return m.group() if m else None
+    if m:
+        return m.group()
+    return "日本" if _KANA_RE.search(norm) else None
+
+
+def local_time(place: str, spans: list[Span]) -> tuple[list[Span], str | None]:
+    """``spans`` read as local time of ``place`` (as :func:`elsewhere` gives it) moved to Beijing
+    time, and a note; unchanged with no note when the place has no single zone."""
+    m = _ELSEWHERE_RE.fullmatch(place)
+    name = (m.group("p1") or m.group("p2")) if m else place
+    zone_name = _LOCAL_ZONE.get(name)
+    if zone_name is None:
+        return spans, None
+    zone = ZoneInfo(zone_name)
+    moved = [dataclasses.replace(s, start=_move(s.start, zone), end=_move(s.end, zone) if s.end is not None else None)
+             for s in spans]
+    return moved, f"times with no zone read as local time of {name} ({zone_name}), moved to Beijing time"

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from huabei_watch.clock import Clock
@@ -62,6 +63,35 @@ class _Host:
         self.next_start: float | None = None
 
 
+class _Target:
+    """A URL asked again and again (a source's list page): parsed once, with its host's limiter and
+    the request headers of its latest validators, built again only when they change (a 304 asks
+    with the same ones). The headers are read-only: aiohttp copies them into each request."""
+
+    __slots__ = ("_asked", "_headers", "host", "url")
+
+    def __init__(self, url: URL, host: _Host) -> None:
+        self.url = url
+        self.host = host
+        self._asked: tuple[Mapping[str, str], str | None, str | None] | None = None
+        self._headers: CIMultiDictProxy[str] | None = None
+
+    def headers(
+        self, user_agent: str, extra: Mapping[str, str], etag: str | None, last_modified: str | None
+    ) -> CIMultiDictProxy[str]:
+        asked = self._asked
+        if (self._headers is not None and asked is not None and asked[1] == etag and asked[2] == last_modified
+                and (asked[0] is extra or asked[0] == extra)):
+            return self._headers
+        built: CIMultiDict[str] = CIMultiDict({"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate", **extra})
+        if etag:
+            built["If-None-Match"] = etag
+        if last_modified:
+            built["If-Modified-Since"] = last_modified
+        self._asked, self._headers = (extra, etag, last_modified), CIMultiDictProxy(built)
+        return self._headers
+
+
 class Fetcher:
     """Fetches pages for every source of a process; one per process, shared by all watchers.
 
@@ -87,7 +117,7 @@ class Fetcher:
         self._sleep = sleep
         self._user_agent = user_agent
         self._hosts: dict[str, _Host] = {}
-        self._targets: dict[str, tuple[URL, _Host]] = {}
+        self._targets: dict[str, _Target] = {}
 
     async def fetch(
         self,
@@ -138,15 +168,13 @@ class Fetcher:
         encoding: str | None,
         delay: float,
     ) -> FetchResult:
-        req_headers = {"User-Agent": self._user_agent, "Accept-Encoding": "gzip, deflate", **headers}
-        if etag:
-            req_headers["If-None-Match"] = etag
-        if last_modified:
-            req_headers["If-Modified-Since"] = last_modified
-        current, host = self._target(url)
+        target = self._target(url)
+        req_headers = target.headers(self._user_agent, headers, etag, last_modified)
+        current, host = target.url, target.host
         visited: list[str] | None = None
         while True:
-            await self._polite_start(host, delay)
+            if delay > 0 or host.next_start is not None:  # else nothing to wait for or to reserve
+                await self._polite_start(host, delay)
             async with host.semaphore, asyncio.timeout(timeout_s), self._session.get(
                 current, headers=req_headers, allow_redirects=False, timeout=_NO_CLIENT_TIMEOUT
             ) as resp:
@@ -210,16 +238,17 @@ class Fetcher:
             content_type=content_type,
         )
 
-    def _target(self, url: str) -> tuple[URL, _Host]:
-        """The parsed URL and its host's limiter, kept for the URLs asked again and again (the
-        sources' lists; at most :data:`_KEEP_TARGETS`). Raises PermanentError for a non-HTTP URL."""
+    def _target(self, url: str) -> _Target:
+        """The parsed URL, its host's limiter and its latest request headers, kept for the URLs
+        asked again and again (the sources' lists; at most :data:`_KEEP_TARGETS`). Raises
+        PermanentError for a non-HTTP URL."""
         known = self._targets.get(url)
         if known is not None:
             return known
         parsed = URL(url)
         if parsed.scheme not in ("http", "https"):
             raise PermanentError(f"refusing to fetch non-HTTP URL {parsed}")
-        target = (parsed, self._host(parsed))
+        target = _Target(parsed, self._host(parsed))
         if len(self._targets) >= _KEEP_TARGETS:
             self._targets.clear()
         self._targets[url] = target

@@ -104,6 +104,7 @@ class AnnouncementPolling:
         self._summary_every = summary_every
         self._wheel = wheel or PollWheel()
         self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._task_names = {key: f"announce:{key}" for key in self.watchers}  # built once, not a poll
         self._flushing: asyncio.Task[None] | None = None
         self._flush_failed = False
         self._closing = False
@@ -155,7 +156,7 @@ class AnnouncementPolling:
             return
         loop = asyncio.get_running_loop()
         for due in self._wheel.take_due(self._clock.monotonic(), room):
-            self._in_flight[due.key] = loop.create_task(self._poll(due), name=f"announce:{due.key}")
+            self._in_flight[due.key] = loop.create_task(self._poll(due), name=self._task_names[due.key])
 
     async def _poll(self, due: Due) -> None:
         watcher = self.watchers[due.key]

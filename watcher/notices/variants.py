@@ -1,0 +1,68 @@
+"""Written variants of dates and times rewritten to the forms the time scanner reads.
+
+Pure, called at the end of :func:`watcher.notices.normalize.normalize`:
+
+* Japanese 午前/午后 before a time are the morning and the afternoon ("午前2时" -> "上午2时");
+* a month/day/year date with a four-digit year ("3/25/2016") becomes "2016-3-25", and a
+  day/month/year one ("25/3/2016") "2016-3-25"; when both numbers could be the month
+  ("3/4/2016") the date is left as written (no date is guessed);
+* 中午/正午 right after a day with no time of its own ("周六中午至周日中午") is 12:00;
+* Japanese 翌 before a time is the next day ("22:30～翌6:00"), 早朝 the early morning;
+* month/day dates in a list ("10/24、10/31、11/10") are written 10月24日 ..., so each is a date
+  (a lone "10/24" is read by the time scanner only before a time or a weekday); so are dotted or
+  dashed ones ("10.24、10.31三晚") before a count of days, an "every day" word or a colon;
+* a Japanese weekday in brackets after a date ("6月5日(木)", "6/5(金・祝)") is written as the
+  Chinese one ("(周四)"), so the date and the time after it stay one point.
+"""
+
+from __future__ import annotations
+
+import re
+
+_AM_PM_JA_RE = re.compile(r"午(前|后)(?=\s*\d)")
+_MDY_RE = re.compile(r"(?<![\d/.:-])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
+_JA_WEEKDAY_RE = re.compile(r"(?<=[日\d])(\s*)\(\s*([月火水木金土日])\s*(?:[・･/]\s*祝\s*)?\)")
+_JA_WEEKDAYS = {"月": "一", "火": "二", "水": "三", "木": "四", "金": "五", "土": "六", "日": "日"}
+_NEXT_DAY_RE = re.compile(r"翌(?=\s*\d{1,2}\s*[:点时])")
+_SLASH_MD = r"(?<![\d/.:-])(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9])(?![\d/.%])"
+_SLASH_LIST_RE = re.compile(rf"{_SLASH_MD}(?:\s*(?:、|和|及|与)\s*{_SLASH_MD})+")
+_SLASH_ONE_RE = re.compile(r"(\d{1,2})/(\d{1,2})")
+# "10.24、10.31、11.10三晚" / "10-24、10-31两天": dotted or dashed month-days in a list are dates only
+# before a count of days, an "every day" word or a colon (a list of version numbers is not).
+_SEP_MD = r"(?<![\d/.:-])(?:1[0-2]|0?[1-9])([.-])(?:3[01]|[12]\d|0?[1-9])(?![\d/.%:-])"
+_SEP_LIST_RE = re.compile(
+    rf"{_SEP_MD}(?:\s*(?:、|和|及|与)\s*(?:1[0-2]|0?[1-9])\1(?:3[01]|[12]\d|0?[1-9])(?![\d/.%:-]))+"
+    r"(?=\s*(?:(?:\d{1,2}|[两二三四五六七八九十])\s*个?\s*(?:晚|天|日|夜)|每晚|每天|每日|:))"
+)
+_SEP_ONE_RE = re.compile(r"(\d{1,2})[.-](\d{1,2})")
+_NOON_RE = re.compile(r"(?<=[日天一二三四五六])(\s*(?:\)\s*)?)(中午|正午)(?![\d\s]*[\d点时:])")
+
+
+def _ymd(m: re.Match[str]) -> str:
+    a, b, year = int(m.group(1)), int(m.group(2)), m.group(3)
+    if 1 <= a <= 12 < b <= 31:
+        month, day = a, b
+    elif 1 <= b <= 12 < a <= 31:
+        month, day = b, a
+    else:
+        return m.group()
+    return f"{year}-{month}-{day}"
+
+
+def rewrite(t: str) -> str:
+    """``t`` (already normalised otherwise) with the variants above rewritten."""
+    if "午" in t:
+        t = _AM_PM_JA_RE.sub(lambda m: "上午" if m.group(1) == "前" else "下午", t)
+        t = _NOON_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}12:00", t)
+    if "/" in t:
+        t = _MDY_RE.sub(_ymd, t)
+        t = _SLASH_LIST_RE.sub(lambda m: _SLASH_ONE_RE.sub(r"\1月\2日", m.group()), t)
+    if "." in t or "-" in t:
+        t = _SEP_LIST_RE.sub(lambda m: _SEP_ONE_RE.sub(r"\1月\2日", m.group()), t)
+    if "翌" in t:
+        t = _NEXT_DAY_RE.sub("次日", t)
+    if "早朝" in t:
+        t = t.replace("早朝", "早上")
+    if "(" in t:
+        t = _JA_WEEKDAY_RE.sub(lambda m: f"{m.group(1)}(周{_JA_WEEKDAYS[m.group(2)]})", t)
+    return t
