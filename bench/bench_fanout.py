@@ -1,4 +1,4 @@
-"""Fan-out: ``python -m bench.bench_fanout [--quick] [--db URL] [--reassert S] [--unbatched]``.
+"""Fan-out: ``python -m bench.bench_fanout [--quick] [--db URL] [--reassert S] [--unbatched] [--processes N]``.
 
 **Capacity** (limits out of the way): the real notify role in an ``App`` -- embedded Kafka broker,
 the database at ``--db`` (a fresh SQLite file by default; a PostgreSQL URL gets a fresh database
@@ -18,6 +18,8 @@ delivery path (coalescing store, batched SMS, the product's limiter) without Kaf
 sharing R WeCom robots (merchant i uses robot i % R) at L messages per robot per W seconds, and
 the SMS account at S calls per W seconds. The fakes enforce the same counts over 0.8 x W and count
 every rejection. Share = shortest span possible under the limit / span achieved.
+
+**Several processes** (``--processes N``): see :mod:`bench._fanout_processes`.
 
 The providers are the loopback test fakes (``tests/fakes``), each in a child process
 (``bench._provider_fakes``), counting every message they accept: lost and duplicate messages are
@@ -129,19 +131,25 @@ def outage(now: datetime) -> Incident:
                     channels=("pcredit",), title="花呗异常", opened_at=now, updated_at=now, revision=1)
 
 
-async def capacity(args: argparse.Namespace, n: int, tmp: Path, *, batching: bool) -> dict[str, Any]:
-    """The whole role, limits out of the way. Returns the figures."""
+async def prepare(args: argparse.Namespace, n: int, tmp: Path) -> str:
+    """A fresh, migrated database (see ``--db``) with ``n`` merchants, each with a WeCom contact of
+    kind ``--wecom`` and a phone number; returns its URL."""
     url = await fresh_database(args.db, tmp)
     db = await migrated_database(url)
-    wecom = args.wecom
-    merchants = [MerchantConfig.model_validate({"id": f"m{i:06d}", "channels": [wecom, "sms"],
-                                                "contacts": {"wecom_robot_key": f"r{i}", "wecom_userid": f"u{i}",
-                                                             "phone": phone(i)}})
-                 for i in range(n)]
     for start in range(0, n, 5000):
-        await MerchantRegistry(db).upsert_many(merchants[start:start + 5000], origin="import")
+        await MerchantRegistry(db).upsert_many(
+            [MerchantConfig.model_validate({"id": f"m{i:06d}", "channels": [args.wecom, "sms"],
+                                            "contacts": {"wecom_robot_key": f"r{i}", "wecom_userid": f"u{i}",
+                                                         "phone": phone(i)}})
+             for i in range(start, min(n, start + 5000))], origin="import")
     await db.close()
-    del merchants
+    return url
+
+
+async def capacity(args: argparse.Namespace, n: int, tmp: Path, *, batching: bool) -> dict[str, Any]:
+    """The whole role, limits out of the way. Returns the figures."""
+    url = await prepare(args, n, tmp)
+    wecom = args.wecom
     wecom_proc, wecom_url = await start_fake(wecom, UNLIMITED, 60.0, n)
     sms_proc, sms_url = await start_fake("aliyun_sms", UNLIMITED, 60.0, 1)
     fakes: dict[str, dict[str, Any]] = {}
@@ -285,6 +293,12 @@ async def run(args: argparse.Namespace) -> None:
     header("bench_fanout: notify fan-out, capacity and share of provider limits", args.quick)
     bad = 0
     with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
+        if args.processes:
+            from bench._fanout_processes import compare  # it builds on this module's helpers
+
+            bad = await compare(args, Path(tmp))
+            print(f"zero lost and duplicate messages at the fakes: {verdict(bad == 0)}")
+            return
         if args.unbatched:
             base = await capacity(args, args.baseline_merchants, Path(tmp) / "base", batching=False)
             bad += print_capacity("baseline (batching off, concurrency 4)", base)
@@ -322,6 +336,11 @@ def main(argv: list[str] | None = None) -> int:
                     "the same 250 numbers/s as the robots allow, so neither channel waits for the other")
     ap.add_argument("--window", type=float, default=2.0, help="rate window in seconds (limited run)")
     ap.add_argument("--max-seconds", type=float, default=1500.0)
+    ap.add_argument("--processes", type=int, default=0, help="run N real notify processes (huabei-watch run --role "
+                    "notify) on one incident of --merchants merchants, after 1 process of the same size as baseline; "
+                    "only this comparison runs")
+    ap.add_argument("--shards", type=int, default=0, help="notify.fanout.shards with --processes N > 1 (default 8 x N)")
+    ap.add_argument("--shards-per-process", type=int, default=2, help="notify.fanout.shards_per_process")
     args = ap.parse_args(argv)
     args.merchants = args.merchants or (5_000 if args.quick else 100_000)
     args.baseline_merchants = args.baseline_merchants or min(args.merchants, 5_000 if args.quick else 20_000)

@@ -140,6 +140,8 @@ def write_daemon_config(
     shutdown_timeout: str = "5s",
     ops_token: str | None = None,
     body: str = "",
+    log_level: str = "info",
+    pool_size: int = 5,
 ) -> Path:
     """Write the TOML of one daemon process in a multi-process test and return ``path``.
 
@@ -153,11 +155,13 @@ def write_daemon_config(
 [daemon]
 state_dir = "{state_dir.as_posix()}"
 log_format = "json"
+log_level = "{log_level}"
 shutdown_timeout = "{shutdown_timeout}"
 [admin]
 {admin}
 [database]
 url = "{db_url}"
+pool_size = {pool_size}
 [kafka]
 bootstrap_servers = "{bootstrap}"
 topic_prefix = "{prefix}"

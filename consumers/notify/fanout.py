@@ -26,12 +26,13 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Annotated, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from consumers.notify.delivery import DeliveryOutcome
 from consumers.notify.plan import MessageGroup, PlannedMessage
+from huabei_watch.config.types import Duration
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,35 @@ class FanOutSettings(BaseModel):
         "messages in batch calls, sent results in batch events (huabei.notification.sent.batch); off: one "
         "statement, one provider call and one result event per message (a provider that refuses batch calls)",
     )
+
+    shards: int = Field(
+        default=1, ge=1, le=256,
+        description="Pieces (merchant id ranges) each phase of a platform-wide incident is split into; any notify "
+        "process takes a piece under a lease, so several processes share one incident. 1: the process that "
+        "consumes the incident tells everyone itself (one process, or incidents small enough for one)",
+    )
+    min_shard_merchants: int = Field(
+        default=1000, ge=1,
+        description="Merchants per piece at least: a smaller registry is cut into fewer pieces (one below twice this)",
+    )
+    shards_per_process: int = Field(
+        default=2, ge=1, le=64, description="Pieces one process works on at once (with shards > 1)",
+    )
+    shard_lease: Annotated[float, Duration(ge=1, le=600)] = Field(
+        default=30.0,
+        description="How long a piece stays with a process that stops renewing it (killed, stuck) before another "
+        "takes it over; renewed every claim_every",
+    )
+    claim_every: Annotated[float, Duration(ge=0.05, le=60)] = Field(
+        default=1.0, description="How often a process looks for free pieces and renews its leases (with shards > 1)",
+    )
+
+    @model_validator(mode="after")
+    def _lease_outlives_renewals(self) -> FanOutSettings:
+        if self.shard_lease < 3 * self.claim_every:
+            raise ValueError(f"shard_lease ({self.shard_lease:g} s) must be at least 3 x claim_every "
+                             f"({self.claim_every:g} s): a lease renewed late must not be taken over")
+        return self
 
     def limit(self, channel: str) -> int:
         if channel in self.concurrency:

@@ -8,6 +8,10 @@ lane's stream. When a stream has run through and every delivery finished, its ph
 done, unless some of their messages were held for later (quiet hours) or merchants were held back
 (silence, review). :meth:`Planner.next_wakeup` says when re-planning can next yield something: the
 next reminder, repeat, silence end, or the end of a hold.
+
+With ``notify.fanout.shards`` > 1 a platform-wide incident's pending phases go to the
+:class:`Splitter` instead (:mod:`consumers.notify.shard_worker`): any notify process then tells one
+merchant-id range of them through :meth:`Planner.shard_stream`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from consumers.notify.fanout import FanOut
 from consumers.notify.plan import (
@@ -29,20 +34,28 @@ from consumers.notify.plan import (
 )
 from consumers.notify.progress import FanoutMarks
 from consumers.notify.recipients import SmsRoute, merchant_recipient
+from consumers.notify.shards import KeyRange
 from huabei_watch.clock import Clock
 from huabei_watch.events import Incident, ScopeKind
 from huabei_watch.merchants.registry import MerchantRegistry
 
 log = logging.getLogger(__name__)
+EVERY_ID = KeyRange()
 
 
 @dataclass(slots=True)
-class _Pass:
+class PlanPass:
     """One stream over the recipients of an incident for some phases."""
 
     phases: frozenset[str]
     held: set[str] = field(default_factory=set)  # phases with a message not due yet
     held_until: datetime | None = None
+
+
+class Splitter(Protocol):
+    """Hands a platform-wide incident's phases to the shard board (any process tells a shard)."""
+
+    async def offer(self, incident: Incident, phases: frozenset[str]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +72,18 @@ class Planner:
 
     def __init__(
         self, *, fanout: FanOut, registry: MerchantRegistry, marks: FanoutMarks, audience: Audience,
-        settings: PlanSettings, clock: Clock,
+        settings: PlanSettings, clock: Clock, splitter: Splitter | None = None,
     ) -> None:
+        """``splitter``: where platform-wide incidents go instead of this process's own lane (with
+        ``notify.fanout.shards`` > 1); none: every incident is told by the process planning it."""
         self._fanout = fanout
+        self._splitter = splitter
         self._registry = registry
         self._marks = marks
         self._audience = audience
         self._settings = settings
         self._clock = clock
-        self._running: dict[str, _Pass] = {}
+        self._running: dict[str, PlanPass] = {}
         self._held_until: dict[str, datetime] = {}
         self.passes = 0  # streams started (for /metrics and the benchmark)
         self.considered = 0  # incident events and timer ticks planned
@@ -84,7 +100,10 @@ class Planner:
             return
         if not pending:
             return
-        this = _Pass(pending)
+        if self._splitter is not None and incident.scope.kind is ScopeKind.PLATFORM:
+            await self._splitter.offer(incident, pending)
+            return
+        this = PlanPass(pending)
         self._running[lane] = this
         self._held_until.pop(lane, None)
         self.passes += 1
@@ -99,21 +118,32 @@ class Planner:
 
         self._fanout.submit(lane, self._due(incident, previous, now, this), on_done=done)
 
-    async def _recipients(self, incident: Incident) -> AsyncIterator[Recipient]:
+    def shard_stream(
+        self, incident: Incident, previous: Incident | None, phases: frozenset[str], keys: KeyRange, *,
+        with_ops: bool, now: datetime,
+    ) -> tuple[AsyncIterator[PlannedMessage], PlanPass]:
+        """The due messages of ``phases`` for the merchants in ``keys`` (and the ops route when
+        ``with_ops``), and the pass that records which phases had a message held for later."""
+        this = PlanPass(phases)
+        return self._due(incident, previous, now, this, keys, with_ops=with_ops), this
+
+    async def _recipients(self, incident: Incident, keys: KeyRange, *, with_ops: bool) -> AsyncIterator[Recipient]:
         a = self._audience
-        if a.ops.channels:
+        if with_ops and a.ops.channels:
             yield a.ops
         if incident.scope.kind is ScopeKind.PLATFORM:
-            async for m in self._registry.iter_all():
+            async for m in self._registry.iter_all(start=keys.lo, stop=keys.hi):
                 yield merchant_recipient(m, set(a.configured), a.sms_route)
         else:
             for m in await self._registry.get_many(incident.scope.merchant_ids):
-                yield merchant_recipient(m, set(a.configured), a.sms_route)
+                if m.id in keys:
+                    yield merchant_recipient(m, set(a.configured), a.sms_route)
 
     async def _due(
-        self, incident: Incident, previous: Incident | None, now: datetime, this: _Pass
+        self, incident: Incident, previous: Incident | None, now: datetime, this: PlanPass,
+        keys: KeyRange = EVERY_ID, *, with_ops: bool = True,
     ) -> AsyncIterator[PlannedMessage]:
-        async for r in self._recipients(incident):
+        async for r in self._recipients(incident, keys, with_ops=with_ops):
             for msg in plan_for(incident, previous, r, now, self._settings):
                 if msg.phase not in this.phases:
                     continue

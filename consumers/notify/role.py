@@ -4,13 +4,17 @@ Level-triggered like the cashier: every incident event re-plans that incident fo
 every merchant in scope (streamed from the registry, never materialised), and a timer re-plans the
 open incidents (reminders, "still ongoing", the end of quiet hours). The delivery store records a
 key before sending, so re-planning never sends twice; the fan-out keeps a huge platform-wide
-incident from starving a small one.
+incident from starving a small one. With ``notify.fanout.shards`` > 1 a platform-wide incident's
+messages are shared by every notify process (:mod:`consumers.notify.shard_worker`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import uuid
 from datetime import datetime, timedelta
 
 import aiohttp
@@ -26,6 +30,8 @@ from consumers.notify.plan import Endpoint, Recipient
 from consumers.notify.planner import Audience, Planner
 from consumers.notify.progress import FanoutMarks, notify_fanout_done
 from consumers.notify.settings import NotifySettings
+from consumers.notify.shard_board import ShardBoard
+from consumers.notify.shard_worker import ShardSplitter, ShardWorker
 from consumers.notify.store import CoalescingStore, SqlDeliveryStore, prune_deliveries
 from consumers.notify.templates import LinkFn, Renderer
 from huabei_watch import metrics
@@ -105,6 +111,19 @@ class IncidentMemory:
 
         return await self.db.run(work)
 
+    async def get(self, incident_id: str) -> tuple[Incident, Incident | None] | None:
+        """The latest revision held of ``incident_id`` and the one before it; None if unknown."""
+        c = notify_incidents.c
+
+        async def work() -> tuple[Incident, Incident | None] | None:
+            async with self.db.engine.connect() as conn:
+                row = (await conn.execute(select(c.data, c.previous).where(c.incident_id == incident_id))).first()
+            if row is None:
+                return None
+            return Incident.model_validate_json(row.data), (Incident.model_validate_json(row.previous) if row.previous else None)
+
+        return await self.db.run(work)
+
     async def open_ones(self, closed_since: datetime) -> list[tuple[Incident, Incident | None]]:
         """Open incidents and those closed (last changed) at or after ``closed_since``, each with
         the revision before it: what re-planning reads (never the whole table)."""
@@ -163,15 +182,28 @@ async def create_notify_role(
     )
     fanout = FanOut(deliverer, settings.fanout)
     ops = Recipient.ops(*ops_endpoints(settings))
+    marks, memory, board, wake = FanoutMarks(db), IncidentMemory(db), ShardBoard(db), asyncio.Event()
+    sharded = settings.fanout.shards > 1
     planner = Planner(
-        fanout=fanout, registry=registry, marks=FanoutMarks(db),
+        fanout=fanout, registry=registry, marks=marks,
         audience=Audience(ops, frozenset(channels), settings.sms_route), settings=settings.plan, clock=clock,
+        splitter=ShardSplitter(board, registry, marks, settings.fanout, clock, wake) if sharded else None,
     )
+    worker = ShardWorker(
+        board=board, planner=planner, incidents=memory, fanout=fanout, marks=marks, settings=settings.fanout,
+        clock=clock, owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}", wake=wake,
+        replan_every=settings.replan_every,
+    ) if sharded else None
     role = NotifyRole(
-        settings, off_ttl=off_ttl, deliverer=deliverer, fanout=fanout, planner=planner, memory=IncidentMemory(db),
+        settings, off_ttl=off_ttl, deliverer=deliverer, fanout=fanout, planner=planner, memory=memory,
         clock=clock, scheduler=scheduler, fanout_task=tasks.spawn(fanout.run(), "notify-fanout"),
         incidents_topic=incidents_topic,
+        shards=(worker, tasks.spawn(worker.run(), "notify-shards")) if worker is not None else None,
     )
+    if worker is not None:
+        metrics.live_counter("huabei_notify_shards_total", "Shards of platform-wide incidents taken and run through "
+                             "by this process", ("outcome",),
+                             lambda: [(("taken",), float(worker.taken)), (("finished",), float(worker.finished))])
     metrics.live_counter(
         "huabei_notify_messages_total",
         "Messages through the fan-out by outcome (queued, sent, failed, deferred, duplicates, expired, errors)",
@@ -199,12 +231,11 @@ async def create_notify_role(
                       replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
     scheduler.add_job(role.retries, "interval", seconds=10, id=RETRY_JOB,
                       replace_existing=True, misfire_grace_time=600, coalesce=True, max_instances=1)
-    memory = role.memory
-
     async def prune(now: datetime) -> dict[str, int]:
         return {
             "notification_deliveries": await prune_deliveries(db, now - timedelta(seconds=retention.deliveries)),
             "notify_incidents": await memory.prune(now - timedelta(seconds=retention.incidents)),
+            "notify_fanout_shards": await board.prune(now - timedelta(seconds=retention.incidents)),
             "notify_fanout_done": await delete_in_batches(
                 db, notify_fanout_done, notify_fanout_done.c.done_at < now - timedelta(seconds=retention.incidents)),
         }
@@ -231,7 +262,9 @@ class NotifyRole:
         scheduler: AsyncIOScheduler,
         fanout_task: asyncio.Task[None],
         incidents_topic: str,
+        shards: tuple[ShardWorker, asyncio.Task[None]] | None = None,
     ) -> None:
+        """``shards``: the shard worker and its task when ``notify.fanout.shards`` > 1."""
         self.settings = settings
         self.off_ttl = off_ttl
         self.deliverer = deliverer
@@ -242,13 +275,22 @@ class NotifyRole:
         self._scheduler = scheduler
         self._replan_at: float | None = None
         self._fanout_task = fanout_task
+        self._shards = shards
         self.subscriptions = (Subscription(self.name, (incidents_topic,), self.handle),)
 
     async def stop(self) -> None:
         """Stop taking new work and let deliveries in progress finish (the daemon bounds this by
         ``daemon.shutdown_timeout``), so no send is cut between the provider call and its record."""
+        if self._shards is not None:
+            self._shards[0].stop()
+            await asyncio.shield(self._shards[1])
         self.fanout.stop()
         await asyncio.shield(self._fanout_task)
+        if self._shards is not None:
+            try:
+                await self._shards[0].give_back()
+            except Exception:  # the leases run out by themselves
+                log.exception("notify.shards_give_back_failed")
 
     async def republish(self) -> None:
         return None

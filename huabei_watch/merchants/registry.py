@@ -201,21 +201,32 @@ class MerchantRegistry:
         async with self.db.engine.connect() as conn:
             return int((await conn.execute(select(func.count()).select_from(merchants_table))).scalar_one())
 
-    async def iter_all(self, *, chunk: int = 2000) -> AsyncIterator[Merchant]:
-        """Every merchant, streamed in id order (bounded memory for 100,000+)."""
-        last = ""
+    async def iter_all(self, *, chunk: int = 2000, start: str = "", stop: str | None = None) -> AsyncIterator[Merchant]:
+        """Every merchant with ``start <= id < stop`` (``stop`` None: no upper bound), streamed in id
+        order (bounded memory for 100,000+)."""
+        t = merchants_table
+        where = t.c.id >= start
         while True:
+            if stop is not None:
+                where = and_(where, t.c.id < stop)
             async with self.db.engine.connect() as conn:
-                rows = (
-                    await conn.execute(
-                        select(merchants_table).where(merchants_table.c.id > last).order_by(merchants_table.c.id).limit(chunk)
-                    )
-                ).all()
+                rows = (await conn.execute(select(t).where(where).order_by(t.c.id).limit(chunk))).all()
             if not rows:
                 return
             for r in rows:
                 yield merchant_from_row(r)
-            last = rows[-1].id
+            where = t.c.id > rows[-1].id
+
+    async def ids_at(self, offsets: Sequence[int]) -> list[str]:
+        """The ids at ``offsets`` (0-based, in id order) that exist: cut points for key ranges."""
+        t = merchants_table
+        out: list[str] = []
+        async with self.db.engine.connect() as conn:
+            for offset in offsets:
+                found = (await conn.execute(select(t.c.id).order_by(t.c.id).offset(offset).limit(1))).scalar()
+                if found is not None:
+                    out.append(str(found))
+        return out
 
 
 def dump_json(m: Merchant) -> str:

@@ -36,6 +36,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "consumers.incidents.signal_log", "consumers.incidents.store",  # incidents
     "consumers.cashier.store",  # cashier
     "consumers.notify.store", "consumers.notify.role", "consumers.notify.progress",  # notify
+    "consumers.notify.shard_board",
     "consumers.notify.channels.shared_limit",
 )
 
@@ -53,7 +54,7 @@ def load_tables() -> MetaData:
 
 #: The newest revision under ``migrations/versions`` (a test pins it to Alembic's head): a process
 #: whose database is there already starts without loading Alembic (about 7 MB of memory).
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
 
 
 def migrations() -> Migrations:
