@@ -35,14 +35,13 @@ from typing import Any
 
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench._common import cpu_seconds, embedded_broker, header, quiet_logs, verdict
 from huabei_watch.bus.kafka import PRODUCER_LINGER_MS, Bus, client_kwargs, idempotence_enabled
 from huabei_watch.clock import SystemClock
 from huabei_watch.config.settings import KafkaSettings
 from huabei_watch.events import Topics
-from huabei_watch.events.auth import Signer, SigningKey
+from huabei_watch.events.auth import PrivateKey, Signer, SigningKey
 from huabei_watch.signing import signed_headers
 from watcher.payments.ingest import PATH, make_payment_results_handler
 from watcher.payments.pipeline import KafkaSink
@@ -194,7 +193,7 @@ async def run(n: int, connections: int, quick: bool, rounds: int) -> None:
     batches = bodies(n, seed=7)
     results = sum(k for _, _, k in batches)
     size = sum(len(b) for _, b, _ in batches) / len(batches)
-    key = Ed25519PrivateKey.generate()
+    key = PrivateKey.generate()
     async with embedded_broker() as broker:
         bootstrap = broker.bootstrap_servers
         settings = KafkaSettings.model_validate({"bootstrap_servers": bootstrap, "idempotence": "off", "partitions": 6})

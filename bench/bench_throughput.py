@@ -25,7 +25,6 @@ import time
 from datetime import datetime, timedelta
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench._common import cpu_seconds, embedded_broker, header, quiet_logs, verdict
 from huabei_watch.bus.kafka import Bus, ConsumerRunner, MessageContext
@@ -41,7 +40,7 @@ from huabei_watch.events import (
     Topics,
     encode,
 )
-from huabei_watch.events.auth import Signer, SigningKey, Verifier
+from huabei_watch.events.auth import PrivateKey, Signer, SigningKey, Verifier
 from huabei_watch.events.base import producers
 
 TARGET_RATIO = 0.5
@@ -157,9 +156,9 @@ async def runner_pass(
 
 async def run(n: int, quick: bool, max_in_flight: int, rounds: int) -> None:
     header("bench_throughput: ConsumerRunner vs raw aiokafka", quick)
-    key = Ed25519PrivateKey.generate()
+    key = PrivateKey.generate()
     recs = records(n + 1, Signer([SigningKey("watcher", key)]))
-    verifier = Verifier({"watcher": [key.public_key()]}, producers())
+    verifier = Verifier({"watcher": [key.verify_key]}, producers())
     size = sum(len(r.value or b"") + sum(len(k) + len(v) for k, v in r.headers) for r in recs) / len(recs)
     passes = ("raw", "runner", "verifying")
     rates: dict[str, list[float]] = {p: [] for p in passes}

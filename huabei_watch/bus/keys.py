@@ -20,12 +20,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
 from huabei_watch.config.settings import DaemonSettings, SecuritySettings
 from huabei_watch.errors import ConfigError
 from huabei_watch.events.auth import (
     KeyFormatError,
+    PrivateKey,
+    PublicKey,
     Signer,
     SigningKey,
     Verifier,
@@ -94,7 +94,7 @@ def problems(
     return out
 
 
-def _read_or_create(path: Path, create: bool) -> Ed25519PrivateKey | None:
+def _read_or_create(path: Path, create: bool) -> PrivateKey | None:
     try:
         return private_key_from_text(path.read_text("ascii"))
     except FileNotFoundError:
@@ -103,7 +103,7 @@ def _read_or_create(path: Path, create: bool) -> Ed25519PrivateKey | None:
     except (OSError, UnicodeDecodeError, KeyFormatError) as exc:
         raise ConfigError([f"security.keys_dir: cannot read {path}: {exc}"]) from None
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = Ed25519PrivateKey.generate()
+    key = PrivateKey.generate()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process of this state dir made it first: use theirs
@@ -129,16 +129,16 @@ def load_keyring(
     create = generates(security, embedded=embedded)
     folder = keys_dir(daemon, security)
     signing: list[SigningKey] = []
-    public: dict[str, list[Ed25519PublicKey]] = {}
+    public: dict[str, list[PublicKey]] = {}
     for name in role_principals():
         keys = security.principals.get(name)
         if keys is not None and keys.private_key is not None:
-            private: Ed25519PrivateKey | None = private_key_from_text(keys.private_key.get_secret_value())
+            private: PrivateKey | None = private_key_from_text(keys.private_key.get_secret_value())
         else:
             private = _read_or_create(folder / f"{name}.key", create)
         if private is not None:
             signing.append(SigningKey(name, private))
-            public.setdefault(name, []).append(private.public_key())
+            public.setdefault(name, []).append(private.verify_key)
     outside: list[str] = []
     for name, keys in security.principals.items():
         public.setdefault(name, []).extend(public_key_from_text(t) for t in keys.public_keys)

@@ -43,19 +43,17 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_keys_generate(args: argparse.Namespace) -> int:
     """Print a fresh Ed25519 key pair per principal as TOML (see docs/operations.md, "Event signing")."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    from huabei_watch.events.auth import key_id, private_key_text, public_key_text
+    from huabei_watch.events.auth import PrivateKey, key_id, private_key_text, public_key_text
 
     for name in args.principals or ROLES:
-        key = Ed25519PrivateKey.generate()
+        key = PrivateKey.generate()
         env = f"HUABEI_WATCH_SECURITY__PRINCIPALS__{name.upper()}__PRIVATE_KEY"
-        print(f"# {name}: key id {key_id(key.public_key())}")
+        print(f"# {name}: key id {key_id(key.verify_key)}")
         print(f"# private_key is a secret for the {name} process only (e.g. {env});")
         print("# public_keys goes into every process's configuration (keep the old one there while rotating)")
         print(f"[security.principals.{name}]")
         print(f'private_key = "{private_key_text(key)}"')
-        print(f'public_keys = ["{public_key_text(key.public_key())}"]')
+        print(f'public_keys = ["{public_key_text(key.verify_key)}"]')
         print()
     return 0
 
@@ -70,10 +68,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import os
+
     from huabei_watch.logs import setup_logging
     from huabei_watch.root.daemon import run_daemon
+    from huabei_watch.root.memory import limit_malloc_arenas
     from huabei_watch.runtime import loop as event_loop
 
+    limit_malloc_arenas(os.environ)  # before any thread starts
     try:
         settings = _load(args.config)
     except ConfigError as exc:

@@ -16,6 +16,9 @@ import signal
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
+# First of ours: it makes sqlalchemy.ext.asyncio load without the ORM (huabei_watch.db.core_async)
+# before the modules below import it.
+import huabei_watch.db  # noqa: F401
 from huabei_watch.bus.broker import broker_address_file
 from huabei_watch.clock import Clock
 from huabei_watch.lease import Fence

@@ -2,30 +2,30 @@
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from huabei_watch.errors import InvalidInput
 from huabei_watch.events import INCIDENT_RESOLVED, MAINTENANCE_SCHEDULED, Event, Phase, encode
-from huabei_watch.events.auth import Signer, SigningKey, Unauthenticated, Verifier
+from huabei_watch.events.auth import PrivateKey, Signer, SigningKey, Unauthenticated, Verifier, signed_bytes
 from huabei_watch.events.base import producers
 from huabei_watch.events.bounds import depth_exceeds, parse_json
 from huabei_watch.events.codec import check_bounds, decode, headers_dict
 from tests.cashier.incident_builders import maintenance_incident
 from tests.incidents import factories
 
-KEYS = {name: Ed25519PrivateKey.generate() for name in ("watcher", "incidents", "cashier", "notify", "attacker")}
+KEYS = {name: PrivateKey.generate() for name in ("watcher", "incidents", "cashier", "notify", "attacker")}
 
 
 def signer(*names: str) -> Signer:
     return Signer(SigningKey(n, KEYS[n]) for n in names)
 
 
-def verifier(public: dict[str, list[Ed25519PrivateKey]] | None = None, outside: tuple[str, ...] = ()) -> Verifier:
+def verifier(public: dict[str, list[PrivateKey]] | None = None, outside: tuple[str, ...] = ()) -> Verifier:
     keys = public or {n: [KEYS[n]] for n in ("watcher", "incidents", "cashier", "notify")}
-    return Verifier({p: [k.public_key() for k in ks] for p, ks in keys.items()}, producers(outside))
+    return Verifier({p: [k.verify_key for k in ks] for p, ks in keys.items()}, producers(outside))
 
 
 def signed(event: Event, principal: str, by: Signer | None = None) -> tuple[dict[str, bytes], bytes]:  # type: ignore[type-arg]
@@ -92,7 +92,7 @@ def test_a_forged_source_on_a_maintenance_signal_does_not_help_it() -> None:
 
 
 def test_rotation_accepts_the_old_and_the_new_key_of_a_role() -> None:
-    new = Ed25519PrivateKey.generate()
+    new = PrivateKey.generate()
     keys = {"watcher": [KEYS["watcher"], new], "incidents": [KEYS["incidents"]]}
     v = verifier(keys)
     for key in (KEYS["watcher"], new):
@@ -100,11 +100,39 @@ def test_rotation_accepts_the_old_and_the_new_key_of_a_role() -> None:
         assert v.verify(headers, value) == "watcher"
 
 
+def test_keys_and_signatures_match_those_cryptography_makes_from_the_same_seed() -> None:
+    """Key files and configured keys written before signing moved to libsodium keep working, and a
+    process still signing with OpenSSL is verified: the same seed gives the same key and signature."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+        PublicFormat,
+    )
+
+    from huabei_watch.events.auth import private_key_from_text, private_key_text, public_key_text
+
+    theirs = Ed25519PrivateKey.generate()
+    seed_text = base64.b64encode(theirs.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())).decode()
+    ours = private_key_from_text(seed_text)
+    assert private_key_text(ours) == seed_text
+    assert public_key_text(ours.verify_key) == base64.b64encode(
+        theirs.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+    rec = encode(factories.maintenance())
+    assert rec.value is not None
+    headers = headers_dict(Signer([SigningKey("watcher", ours)]).sign("watcher", rec.headers, rec.value))
+    signature = base64.b64decode(headers["ce_signature"])
+    message = signed_bytes(headers, rec.value)
+    assert signature == theirs.sign(message)
+    Ed25519PublicKey.from_public_bytes(bytes(ours.verify_key)).verify(signature, message)  # raises if not
+
+
 def test_an_outside_producer_may_send_payment_results_and_nothing_else() -> None:
     from huabei_watch.events import PAYMENT_RESULTS, PaymentResult, PaymentResultBatch
 
     batch = PaymentResultBatch(merchant_id="m1", results=(PaymentResult(merchant_id="m1", at=factories.T0, success=True),))
-    v = Verifier({"platform": [KEYS["attacker"].public_key()]}, producers(["platform"]))
+    v = Verifier({"platform": [KEYS["attacker"].verify_key]}, producers(["platform"]))
     outside = Signer([SigningKey("platform", KEYS["attacker"])])
     headers, value = signed(Event.build(PAYMENT_RESULTS, batch, time=factories.T0), "platform", outside)
     assert v.verify(headers, value) == "platform"

@@ -10,10 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from huabei_watch.events import encode
-from huabei_watch.events.auth import AUTH_HEADERS, Signer, SigningKey
+from huabei_watch.events.auth import AUTH_HEADERS, PrivateKey, Signer, SigningKey
 from tests.incidents import factories
 from tests.security.daemon import Daemon, produce, read, running, stolen_signer
 from tests.support import eventually
@@ -76,7 +75,7 @@ async def test_forged_incident_revisions_are_dead_lettered_and_an_old_signed_one
     value = json.dumps(forged_data).encode()
     base = [(k, v) for k, v in unsigned(original.headers) if k != "ce_type"]  # type: ignore[attr-defined]
     base.append(("ce_type", b"huabei.incident.resolved"))
-    attacker = Signer([SigningKey("incidents", Ed25519PrivateKey.generate())])
+    attacker = Signer([SigningKey("incidents", PrivateKey.generate())])
     variants = [
         base,  # no signature at all
         list(attacker.sign("incidents", base, value)),  # "incidents", with a key of its own

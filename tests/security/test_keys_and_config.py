@@ -84,11 +84,9 @@ def test_without_the_embedded_broker_nothing_is_generated_and_start_is_refused(t
 
 
 def test_an_outside_producer_may_not_be_given_a_private_key(tmp_path: Path) -> None:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    from huabei_watch.events.auth import private_key_text
+    from huabei_watch.events.auth import PrivateKey, private_key_text
 
     security = SecuritySettings.model_validate(
-        {"principals": {"platform": {"private_key": private_key_text(Ed25519PrivateKey.generate())}}})
+        {"principals": {"platform": {"private_key": private_key_text(PrivateKey.generate())}}})
     found = problems(DaemonSettings(state_dir=tmp_path), security, embedded=True, roles=[])
     assert found and found[0].startswith("security.principals.platform.private_key: 'platform' is not a role")

@@ -23,7 +23,6 @@ from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
 import aiohttp
-from cryptography import x509
 
 from huabei_watch.bus.publish import Publisher
 from huabei_watch.clock import Clock
@@ -148,6 +147,8 @@ async def _server_not_after(url: str) -> tuple[datetime | None, str | None]:
             await writer.wait_closed()
     if not der:
         return None, "no TLS certificate to check"
+    from cryptography import x509  # here: its bindings weigh ~7 MB of RSS, needed only for TLS expiry checks
+
     try:
         return x509.load_der_x509_certificate(der).not_valid_after_utc, None
     except ValueError:
