@@ -35,6 +35,12 @@ class Coalescer(Generic[T, R]):
 
     async def submit(self, item: T, *, first: bool = False) -> R:
         """``first``: ahead of the items waiting (an item the flush handed back to go again)."""
+        return await self.enqueue(item, first=first)
+
+    def enqueue(self, item: T, *, first: bool = False) -> asyncio.Future[R]:
+        """:meth:`submit` without waiting: the future of ``item``'s result (cancelling it drops an
+        item not flushed yet). For a flush that answers some items before it returns by its own
+        means; a future already done when the flush returns is left as it is."""
         fut: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         if first:
             self._pending.insert(0, (item, fut))
@@ -42,7 +48,7 @@ class Coalescer(Generic[T, R]):
             self._pending.append((item, fut))
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._drain())
-        return await fut
+        return fut
 
     async def submit_many(self, items: Sequence[T]) -> list[R]:
         """:meth:`submit` for each of ``items`` (they join the same batches), without a task per

@@ -24,6 +24,7 @@ from sqlalchemy import Column, Integer, String, Table, and_, or_, select
 from consumers.notify.channels.config import build_channels
 from consumers.notify.channels.ratelimit import Limiter, RateLimiter
 from consumers.notify.channels.shared_limit import SharedRateLimiter, uses_shared_limits
+from consumers.notify.channels.sms_batch import BatchingChannel
 from consumers.notify.delivery import Deliverer, DeliveryStore
 from consumers.notify.fanout import FanOut
 from consumers.notify.plan import Endpoint, Recipient
@@ -199,6 +200,7 @@ async def create_notify_role(
         clock=clock, scheduler=scheduler, fanout_task=tasks.spawn(fanout.run(), "notify-fanout"),
         incidents_topic=incidents_topic,
         shards=(worker, tasks.spawn(worker.run(), "notify-shards")) if worker is not None else None,
+        batching=tuple(c for c in channels.values() if isinstance(c, BatchingChannel)),
     )
     if worker is not None:
         metrics.live_counter("huabei_notify_shards_total", "Shards of platform-wide incidents taken and run through "
@@ -263,8 +265,10 @@ class NotifyRole:
         fanout_task: asyncio.Task[None],
         incidents_topic: str,
         shards: tuple[ShardWorker, asyncio.Task[None]] | None = None,
+        batching: tuple[BatchingChannel, ...] = (),
     ) -> None:
-        """``shards``: the shard worker and its task when ``notify.fanout.shards`` > 1."""
+        """``shards``: the shard worker and its task when ``notify.fanout.shards`` > 1;
+        ``batching``: the channels that group same-text sends (told to hold nothing on stop)."""
         self.settings = settings
         self.off_ttl = off_ttl
         self.deliverer = deliverer
@@ -276,11 +280,15 @@ class NotifyRole:
         self._replan_at: float | None = None
         self._fanout_task = fanout_task
         self._shards = shards
+        self._batching = batching
         self.subscriptions = (Subscription(self.name, (incidents_topic,), self.handle),)
 
     async def stop(self) -> None:
         """Stop taking new work and let deliveries in progress finish (the daemon bounds this by
-        ``daemon.shutdown_timeout``), so no send is cut between the provider call and its record."""
+        ``daemon.shutdown_timeout``), so no send is cut between the provider call and its record.
+        Sends held to join a same-text call go at once."""
+        for channel in self._batching:
+            channel.stop()
         if self._shards is not None:
             self._shards[0].stop()
             await asyncio.shield(self._shards[1])

@@ -149,3 +149,15 @@ async def test_until_free_waits_for_a_grant_without_taking_it(clock: ManualClock
     assert await asyncio.wait_for(waiting, 5) is True
     assert await rl.acquire("aliyun_sms") == 0.0  # the grant it waited for is still there
     assert sleep.calls == [10.0]
+
+
+async def test_would_wait_says_whether_a_call_now_would_wait_without_waiting(clock: ManualClock) -> None:
+    sleep = DrivenSleep(clock)
+    rl = limiter(clock, sleep, aliyun_sms=(Rate(1, 10.0),))
+    assert rl.would_wait("aliyun_sms") is False
+    assert rl.would_wait("console") is False  # no rules
+    await rl.acquire("aliyun_sms")
+    assert rl.would_wait("aliyun_sms") is True
+    sleep.advance(10.0)
+    assert rl.would_wait("aliyun_sms") is False
+    assert sleep.calls == []

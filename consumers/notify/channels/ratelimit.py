@@ -41,6 +41,10 @@ class Limiter(Protocol):
         when that meant waiting (a rule in the way, or a caller queued ahead)."""
         ...
 
+    def would_wait(self, key: str) -> bool:
+        """Whether a call on ``key`` made now would wait (what :meth:`until_free` would wait for)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Rate:
@@ -128,13 +132,18 @@ class RateLimiter:
         allows it), without taking the grant; True when that meant waiting. Callers queued on
         ``key`` meanwhile are served first come, first served with it, as in :meth:`acquire`.
         Cancellation while waiting gives the place up."""
-        state = self._states.get(key)
-        if state is None or (not state.lock.locked() and state.delay(self._clock.monotonic()) <= 0):
+        if not self.would_wait(key):
             return False
+        state = self._states[key]
         async with state.lock:
             while (delay := state.delay(self._clock.monotonic())) > 0:
                 await self._sleep(delay)
         return True
+
+    def would_wait(self, key: str) -> bool:
+        """Whether a call on ``key`` made now would wait: a caller queued ahead, or a rule in the way."""
+        state = self._states.get(key)
+        return state is not None and (state.lock.locked() or state.delay(self._clock.monotonic()) > 0)
 
     def pending_delay(self, key: str) -> float:
         """Seconds a call on ``key`` would wait right now, ignoring queued callers."""

@@ -114,6 +114,10 @@ class SharedRateLimiter:
         grants are only seen by :meth:`acquire` (which may still wait for them)."""
         return await self._local.until_free(key)
 
+    def would_wait(self, key: str) -> bool:
+        """As :meth:`RateLimiter.would_wait` on this process's own grants."""
+        return self._local.would_wait(key)
+
     async def _decide_many(self, keys: list[str]) -> list[float]:
         rules = {k: tuple(Rate(r.limit, r.per_seconds * self._stretch) for r in self.rules_for(k)) for k in set(keys)}
         longest = max(r.per_seconds for k in rules for r in rules[k])
