@@ -150,3 +150,16 @@ async def test_a_stopping_fan_out_with_the_channel_stopped_sends_each_number_onc
     started = [r for r in records if r is not None]
     assert started and all(r.state == "sent" for r in started)  # none left in flight, none lost
     assert len(sent) == len(started) == fan.sent
+
+
+async def test_a_partial_chunk_of_a_text_that_filled_a_call_is_held_without_waiting_for_a_grant(clock: ManualClock) -> None:
+    provider, channel, sleep, _ = rig(clock, Rate(1, 60.0))
+    sends = [asyncio.ensure_future(channel.send(sms(i))) for i in range(150)]
+    await sleep.wait_parked(1)  # the held 50's call, asking the limiter for the next window
+    await _settle()
+    assert [len(c) for c in provider.calls] == [100]
+    assert all(f.done() for f in sends[:100])
+    assert sleep.calls == [60.0]  # no wait for a grant before holding, no bound started
+    sleep.advance(60.0)
+    await asyncio.wait_for(asyncio.gather(*sends), 5)
+    assert [len(c) for c in provider.calls] == [100, 50]
