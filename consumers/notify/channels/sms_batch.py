@@ -16,7 +16,7 @@ once that flush's calls are made; otherwise, when the channel's ``limiter`` woul
 wait anyway (no grant free after this flush's full chunks took theirs), it waits in this flush for
 the grant (without taking it), at most ``hold_max`` seconds (:data:`HOLD_FOR_GRANT_MAX`), and then
 goes. A chunk holding a send held before is always sent, so a send waits at most ``hold_max`` plus
-the limiter's wait; a text that fills no call and finds a grant free goes out at once. Each
+the limiter's wait and one flush; a text that fills no call and finds a grant free goes out at once. Each
 caller is answered as soon as its own chunk's call returns, never later for a chunk held in the
 same flush. After :meth:`BatchingChannel.stop` nothing is held and a chunk waiting for a grant goes
 at once (its call still asks the limiter), so a stopping fan-out that lets its deliveries finish
@@ -48,8 +48,8 @@ _AGAIN = _Again()
 #: Longest (seconds) a text's partial chunk waits in a flush for the limiter's next grant before it
 #: is held anyway. The flush (one at a time) waits with it, so the bound keeps the next flush --
 #: other texts, and sends held before -- from waiting out a whole rate window (Aliyun's 6,000 a
-#: minute can mean up to 60 s), well inside ``daemon.shutdown_timeout``; a fan-out's sends of one
-#: text arrive within a few loop turns of each other, so a longer wait would gather few more.
+#: minute can mean up to 60 s), well inside ``daemon.shutdown_timeout`` (20 s); 2 s still covers a
+#: fan-out's ramp-up (500 numbers in 1.2-2 s on a loaded machine, bench/README.md).
 HOLD_FOR_GRANT_MAX = 2.0
 
 
