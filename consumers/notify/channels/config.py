@@ -4,6 +4,9 @@ Each channel table is optional; a channel exists only when its table is present 
 ``enabled = true``. ``base_url`` defaults to the provider's real endpoint (tests point it at
 loopback fakes). Secrets are :class:`SecretStr`, redacted in ``repr`` and logs. Default rate limits
 follow the providers' documentation (robots per robot, SMS APIs per account).
+
+The models import none of the adapters (only :func:`build_channels` does, when called): they are
+part of ``[notify]``'s model, which every process validates, and only the notify role sends.
 """
 
 from __future__ import annotations
