@@ -18,6 +18,10 @@ variables are errors (StrictUndefined): :func:`validate_templates` reports them 
 Escaping: every value interpolated into markdown has markdown and HTML control characters
 replaced by their full-width forms (robots do not reliably honour backslash escapes), so a
 notice title cannot inject formatting or links. Templates themselves must not contain HTML.
+
+jinja2 is imported only by :func:`validate_templates` and :class:`Renderer` (the notify role), so
+:class:`TemplateSettings` -- part of ``[notify]``'s model, which every process validates -- loads
+no jinja2.
 """
 
 from __future__ import annotations
@@ -25,17 +29,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import (
-    Environment,
-    StrictUndefined,
-    Template,
-    TemplateError,
-    TemplateSyntaxError,
-    UndefinedError,
-    meta,
-)
 from pydantic import BaseModel, ConfigDict, Field
 
 from consumers.notify.plan import OPS_RECIPIENT, MessageContext, MessageGroup, PlannedMessage
@@ -44,6 +39,9 @@ from huabei_watch.clock import SHANGHAI
 from huabei_watch.errors import ConfigError
 from huabei_watch.events.common import Scope
 from huabei_watch.events.incidents import Incident, IncidentKind, Phase
+
+if TYPE_CHECKING:
+    from jinja2 import Template
 
 PREFIX = "【花呗提醒】"
 #: What a rendered message says: title, text, markdown, provider template id, provider parameters.
@@ -279,6 +277,8 @@ def validate_templates(overrides: Mapping[str, str]) -> list[str]:
     Checks the name is known, the syntax, that no HTML is used, and that the template renders
     for every kind and step without an undefined variable.
     """
+    from jinja2 import Environment, StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
+
     env = Environment(undefined=StrictUndefined, autoescape=False)
     known = _known_names()
     samples_by_base = _sample_vars()
@@ -331,6 +331,8 @@ class Renderer:
         problems = validate_templates(self._settings.overrides)
         if problems:
             raise ConfigError(problems)
+        from jinja2 import Environment, StrictUndefined, meta
+
         plain = Environment(undefined=StrictUndefined, autoescape=False)
         markdown = Environment(undefined=StrictUndefined, autoescape=False, finalize=_finalize_md)
         texts = {**DEFAULT_TEMPLATES, **self._settings.overrides}

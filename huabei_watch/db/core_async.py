@@ -8,13 +8,12 @@ asked of it (``AsyncSession``, ``async_sessionmaker``...) runs the real ``__init
 code that does want the ORM side gets it unchanged, and nothing else can tell the difference.
 
 Called when :mod:`huabei_watch.db` is imported, which every module of ours that opens a database
-goes through (``tests/test_imports.py`` checks that a watcher process never loads the ORM).
+goes through (``tests/roles/test_watcher_process_imports.py`` checks that a watcher process never loads the ORM).
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 import types
 from typing import Any
@@ -45,10 +44,11 @@ class _CoreFirst(types.ModuleType):
 
 
 def _is_submodule(package: types.ModuleType, name: str) -> bool:
-    return any(
-        os.path.exists(os.path.join(folder, name + ".py")) or os.path.isdir(os.path.join(folder, name))
-        for folder in getattr(package, "__path__", ())
-    )
+    """Does ``package`` have a submodule ``name`` in whatever form the import system finds it
+    (source, sourceless ``.pyc``, extension module, subpackage, inside a zip)?"""
+    if not hasattr(package, "__path__") or not name.isidentifier():
+        return False
+    return importlib.util.find_spec(f"{package.__name__}.{name}") is not None
 
 
 def install() -> None:

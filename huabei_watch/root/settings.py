@@ -3,23 +3,23 @@ that span sections. Read once at start-up (:func:`load_settings`) and passed dow
 its sections through the role registry (:mod:`huabei_watch.root.daemon`): a consumer role gets its
 own section, the watcher the sections of :class:`~watcher.settings.WatcherConfig`.
 
-``[notify]`` is validated by :class:`~consumers.notify.settings.NotifySettings`, whose module
-brings the notify role's channels and templates (jinja2, ~3.5 MB of RSS): it is imported only when
-the file has a ``[notify]`` section or :attr:`Settings.notify` is read (the notify role, or its
-defaults), so a process of another role configured without one never loads it. Validation is
-the same either way: every section given is checked once, at load."""
+``[notify]`` is a plain field validated by :class:`~consumers.notify.settings.NotifySettings`,
+like every other section, so every process loads that model (about 0.9 MB of RSS): pydantic
+models only. What the notify role needs to run -- the channel adapters and jinja2 -- is imported
+by the notify role when it builds its channels and its :class:`~consumers.notify.templates.Renderer`,
+so a process of another role never loads them, with or without ``[notify]`` in its file
+(``tests/roles/test_watcher_process_imports.py``)."""
 
 from __future__ import annotations
 
-import functools
-import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, PlainValidator, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from consumers.cashier.settings import CashierSettings
 from consumers.incidents.settings import IncidentSettings
+from consumers.notify.settings import NotifySettings
 from huabei_watch.config import loader
 from huabei_watch.config.retention import RetentionSettings
 from huabei_watch.config.settings import (
@@ -42,9 +42,6 @@ from watcher.settings import PaymentsSettings, SandboxSettings, WatcherConfig
 from watcher.sources.announce_config import AnnouncementSource
 from watcher.sources.probe_config import ProbeSpec
 
-if TYPE_CHECKING:
-    from consumers.notify.settings import NotifySettings
-
 Role = Literal["watcher", "incidents", "cashier", "notify"]
 ROLES: tuple[Role, ...] = ("watcher", "incidents", "cashier", "notify")
 
@@ -63,22 +60,6 @@ class PagesSettings(Section):
     link_ttl: Annotated[float, Duration(ge=3600)] = 30 * 86400
 
 
-@functools.cache
-def _notify_model() -> type[NotifySettings]:
-    model: type[NotifySettings] = importlib.import_module("consumers.notify.settings").NotifySettings
-    return model
-
-
-def _notify_section(value: object) -> NotifySettings:
-    """``[notify]`` validated by its model (errors keep their ``notify.`` key paths)."""
-    return _notify_model().model_validate(value)
-
-
-@functools.cache
-def _default_notify() -> NotifySettings:
-    return _notify_model()()
-
-
 class Settings(Section):
     """The whole configuration file."""
 
@@ -91,8 +72,7 @@ class Settings(Section):
     sandbox: SandboxSettings = SandboxSettings()
     incidents: IncidentSettings = IncidentSettings()
     cashier: CashierSettings = CashierSettings()
-    #: ``[notify]`` as given (None: absent); read it as :attr:`notify`. See the module docstring.
-    notify_section: Annotated[Any, PlainValidator(_notify_section)] = Field(default=None, alias="notify")
+    notify: NotifySettings = NotifySettings()
     payments: PaymentsSettings = PaymentsSettings()
     alipay: AlipayProbeSettings = AlipayProbeSettings()
     compat: CompatTable = CompatTable()
@@ -115,12 +95,6 @@ class Settings(Section):
                     raise ValueError(f"{what} id {i!r} appears twice")
                 seen.add(i)
         return self
-
-    @property
-    def notify(self) -> NotifySettings:
-        """``[notify]``, or its defaults when the file has none."""
-        given: NotifySettings | None = self.notify_section
-        return given if given is not None else _default_notify()
 
     def database_url(self) -> str:
         return database_url(self.daemon, self.database)

@@ -1,9 +1,12 @@
 """What a watcher process loads: only its own role (issue 17, memory).
 
 The watcher's RSS budget rests on a process of one role not importing the others, SQLAlchemy's
-ORM, ``cryptography``'s bindings or jinja2 (see bench/README.md, "Watcher memory"). A child process
-starts ``run --role watcher`` the way the console script does (the CLI module first, then the
-daemon) on a migrated database, and reports ``sys.modules`` once the daemon is ready.
+ORM, ``cryptography``'s bindings, jinja2 or the notify channel adapters (see bench/README.md,
+"Watcher memory"). A child process starts ``run --role watcher`` the way the console script does
+(the CLI module first, then the daemon) on a migrated database, and reports ``sys.modules`` once
+the daemon is ready. It runs twice: with a minimal file, and with the ``[notify]`` tables of
+config/production.example.toml, as every shipped deployment mounts them (``[notify]``'s model
+loads then, like every section's, but none of what the notify role needs to send).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+
+import pytest
 
 from tests.security.daemon import free_port
 
@@ -38,18 +43,35 @@ async def main() -> None:
 asyncio.run(main())
 """
 
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = ROOT / "config" / "production.example.toml"
+
 #: Modules a watcher-only process must not load, and why.
 NOT_LOADED = {
     "consumers.notify.role": "the notify role",
     "consumers.cashier.role": "the cashier role",
     "consumers.incidents.role": "the incidents role",
-    "consumers.notify.settings": "[notify]'s model (channels, templates): the file has no [notify]",
-    "consumers.notify.channels.config": "the notify channels",
+    **{f"consumers.notify.channels.{m}": "a notify channel adapter (built by the notify role only)" for m in (
+        "_http", "sms_batch", "wecom", "wecom_app", "wechat_oa", "aliyun_sms", "tencent_sms", "dingtalk", "feishu",
+        "webhook", "console", "file")},
     "sqlalchemy.orm": "SQLAlchemy's ORM (the Core's asyncio side is enough)",
     "cryptography": "cryptography's bindings (signing is libsodium's; no TLS probe or Alipay key here)",
-    "jinja2": "the pages' templates (no page was opened)",
+    "jinja2": "the pages' and messages' templates (no page opened, no message rendered)",
     "alembic": "migrations (run by `db upgrade` before the roles start)",
 }
+
+
+def production_notify_tables() -> str:
+    """The ``[notify]`` and ``[notify.*]`` tables of config/production.example.toml, verbatim."""
+    out: list[str] = []
+    keep = False
+    for line in PRODUCTION.read_text("utf-8").splitlines():
+        if line.startswith("["):
+            keep = line.startswith(("[notify]", "[notify."))
+        if keep:
+            out.append(line)
+    assert out and out[0] == "[notify]", "config/production.example.toml has no [notify] table any more"
+    return "\n".join(out) + "\n"
 
 
 async def _run(python_exe: str, *args: str, timeout: float = 120) -> tuple[int, bytes, bytes]:
@@ -66,8 +88,9 @@ async def _run(python_exe: str, *args: str, timeout: float = 120) -> tuple[int, 
     return proc.returncode, out, err
 
 
+@pytest.mark.parametrize("notify", ["no [notify]", "production [notify]"])
 async def test_a_watcher_process_loads_no_other_role_nor_the_orm_cryptography_or_jinja2(
-    tmp_path: Path, python_exe: str, embedded_kafka: dict[str, str]
+    notify: str, tmp_path: Path, python_exe: str, embedded_kafka: dict[str, str]
 ) -> None:
     config = tmp_path / "watcher.toml"
     config.write_text(
@@ -88,7 +111,8 @@ id = "s1"
 list_url = "http://127.0.0.1:{free_port()}/list"
 item_selector = "ul li"
 interval = 60
-""",
+"""
+        + (production_notify_tables() if notify == "production [notify]" else ""),
         "utf-8",
     )
     code, _, err = await _run(python_exe, "-m", "huabei_watch.root.cli", "--config", str(config), "db", "upgrade")
@@ -99,6 +123,7 @@ interval = 60
     assert report["code"] == 0
     loaded = set(report["modules"])
     assert "watcher.role" in loaded and "sqlalchemy.ext.asyncio.engine" in loaded  # it did start the watcher
+    assert "consumers.notify.settings" in loaded  # [notify]'s model is validated in every process
     wrongly = {name: why for name, why in NOT_LOADED.items() if name in loaded}
     assert not wrongly, f"a watcher process loaded {wrongly}"
 

@@ -27,13 +27,13 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from consumers.notify.channels._http import DEDUPE_HEADER, exchange, raise_for_status, unexpected_body
 from consumers.notify.channels.base import OutboundMessage, SendReceipt, masked
+from consumers.notify.channels.endpoints import ALIYUN_SMS_BASE_URL
 from consumers.notify.channels.ratelimit import Limiter
 from huabei_watch.clock import SHANGHAI, Clock
 from huabei_watch.errors import InvalidInput, PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
-ALIYUN_SMS_BASE_URL = "https://dysmsapi.aliyuncs.com"
 
 TRANSIENT_CODES = frozenset(
     {"isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL", "isv.MONTH_LIMIT_CONTROL", "isp.SYSTEM_ERROR",

@@ -4,32 +4,35 @@ Each channel table is optional; a channel exists only when its table is present 
 ``enabled = true``. ``base_url`` defaults to the provider's real endpoint (tests point it at
 loopback fakes). Secrets are :class:`SecretStr`, redacted in ``repr`` and logs. Default rate limits
 follow the providers' documentation (robots per robot, SMS APIs per account).
+
+The models import none of the adapters (only :func:`build_channels` does, when called): they are
+part of ``[notify]``'s model, which every process validates, and only the notify role sends.
 """
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from consumers.notify.channels.aliyun_sms import ALIYUN_SMS_BASE_URL, AliyunSmsChannel
-from consumers.notify.channels.base import Channel
-from consumers.notify.channels.console import ConsoleChannel
-from consumers.notify.channels.dingtalk import DINGTALK_BASE_URL, DingTalkChannel
-from consumers.notify.channels.feishu import FEISHU_BASE_URL, FeishuChannel
-from consumers.notify.channels.file import FileChannel
+from consumers.notify.channels.endpoints import (
+    ALIYUN_SMS_BASE_URL,
+    DINGTALK_BASE_URL,
+    FEISHU_BASE_URL,
+    TENCENT_SMS_BASE_URL,
+    WECHAT_BASE_URL,
+    WECOM_APP_BASE_URL,
+    WECOM_BASE_URL,
+)
 from consumers.notify.channels.ratelimit import Limiter, Rate, RateLimiter, SleepFn
-from consumers.notify.channels.sms_batch import BatchingChannel, BatchingSms
-from consumers.notify.channels.tencent_sms import TENCENT_SMS_BASE_URL, TencentSmsChannel
-from consumers.notify.channels.webhook import WebhookChannel
-from consumers.notify.channels.wechat_oa import WECHAT_BASE_URL, WeChatOAChannel
-from consumers.notify.channels.wecom import WECOM_BASE_URL, WeComChannel
-from consumers.notify.channels.wecom_app import WECOM_APP_BASE_URL, WeComAppChannel
 from huabei_watch.clock import Clock
 from huabei_watch.config.types import Duration
+
+if TYPE_CHECKING:
+    from consumers.notify.channels.base import Channel
 
 #: Every channel name a merchant or the ops route may use (``sms`` means the SMS provider route).
 CHANNEL_NAMES = ("wecom", "wecom_app", "wechat_oa", "aliyun_sms", "tencent_sms", "dingtalk", "feishu", "webhook", "console", "file")
@@ -234,6 +237,20 @@ def build_channels(
     """Every enabled channel, keyed by name (``batch_sms``: same-text SMS and WeCom application
     messages share provider calls). All share one limiter (built from ``cfg.rates()``
     unless given), so a process never exceeds a provider's limit whatever the fan-out."""
+    # The adapters are imported here, not at the top: the model above is validated in every
+    # process that reads a config with [notify]; only the notify role builds channels.
+    from consumers.notify.channels.aliyun_sms import AliyunSmsChannel
+    from consumers.notify.channels.console import ConsoleChannel
+    from consumers.notify.channels.dingtalk import DingTalkChannel
+    from consumers.notify.channels.feishu import FeishuChannel
+    from consumers.notify.channels.file import FileChannel
+    from consumers.notify.channels.sms_batch import BatchingChannel, BatchingSms
+    from consumers.notify.channels.tencent_sms import TencentSmsChannel
+    from consumers.notify.channels.webhook import WebhookChannel
+    from consumers.notify.channels.wechat_oa import WeChatOAChannel
+    from consumers.notify.channels.wecom import WeComChannel
+    from consumers.notify.channels.wecom_app import WeComAppChannel
+
     shared: Limiter = limiter if limiter is not None else RateLimiter(clock, cfg.rates(), sleep=sleep)
     out: dict[str, Channel] = {}
     if cfg.wecom and cfg.wecom.enabled:

@@ -23,13 +23,13 @@ from pydantic import BaseModel, SecretStr
 
 from consumers.notify.channels._http import DEDUPE_HEADER, exchange, raise_for_status, unexpected_body
 from consumers.notify.channels.base import OutboundMessage, SendReceipt, digest
+from consumers.notify.channels.endpoints import DINGTALK_BASE_URL
 from consumers.notify.channels.ratelimit import Limiter
 from huabei_watch.clock import Clock
 from huabei_watch.errors import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
-DINGTALK_BASE_URL = "https://oapi.dingtalk.com"
 TRANSIENT_CODES: dict[int, float | None] = {130101: 600.0, -1: None, 410100: 60.0}
 PERMANENT_REASONS = {
     310000: "signature, keyword or IP check failed (check the robot secret)",

@@ -25,13 +25,13 @@ from pydantic import BaseModel, SecretStr
 
 from consumers.notify.channels._http import DEDUPE_HEADER, exchange, raise_for_status, unexpected_body
 from consumers.notify.channels.base import OutboundMessage, SendReceipt, digest
+from consumers.notify.channels.endpoints import FEISHU_BASE_URL
 from consumers.notify.channels.ratelimit import Limiter
 from huabei_watch.clock import Clock
 from huabei_watch.errors import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
-FEISHU_BASE_URL = "https://open.feishu.cn"
 HOOK_PATH = "/open-apis/bot/v2/hook/"
 TRANSIENT_CODES: dict[int, float | None] = {11232: 60.0, 11233: 60.0}
 PERMANENT_REASONS = {

@@ -26,13 +26,13 @@ from pydantic import BaseModel, SecretStr
 
 from consumers.notify.channels._http import DEDUPE_HEADER, exchange, raise_for_status, unexpected_body
 from consumers.notify.channels.base import OutboundMessage, SendReceipt, masked
+from consumers.notify.channels.endpoints import TENCENT_SMS_BASE_URL
 from consumers.notify.channels.ratelimit import Limiter
 from huabei_watch.clock import SHANGHAI, Clock
 from huabei_watch.errors import InvalidInput, PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
-TENCENT_SMS_BASE_URL = "https://sms.tencentcloudapi.com"
 CONTENT_TYPE = "application/json; charset=utf-8"
 ALGORITHM = "TC3-HMAC-SHA256"
 

@@ -30,13 +30,13 @@ from consumers.notify.channels._http import (
     unexpected_body,
 )
 from consumers.notify.channels.base import OutboundMessage, SendReceipt
+from consumers.notify.channels.endpoints import WECHAT_BASE_URL
 from consumers.notify.channels.ratelimit import Limiter
 from huabei_watch.clock import Clock
 from huabei_watch.errors import InvalidInput, PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
-WECHAT_BASE_URL = "https://api.weixin.qq.com"
 TOKEN_INVALID_CODES = frozenset({40001, 42001, 40014})
 TRANSIENT_CODES: dict[int, float | None] = {-1: None, 45009: 3600.0, 45011: 60.0}
 PERMANENT_REASONS: dict[int, str] = {

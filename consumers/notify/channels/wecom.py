@@ -15,13 +15,13 @@ from pydantic import BaseModel, SecretStr
 
 from consumers.notify.channels._http import DEDUPE_HEADER, exchange, raise_for_status, unexpected_body
 from consumers.notify.channels.base import OutboundMessage, SendReceipt, clip_utf8, digest
+from consumers.notify.channels.endpoints import WECOM_BASE_URL
 from consumers.notify.channels.ratelimit import Limiter
 from huabei_watch.clock import Clock
 from huabei_watch.errors import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
-WECOM_BASE_URL = "https://qyapi.weixin.qq.com"
 #: The words of the merchant page link under a message.
 LINK_TEXT = "查看本店花呗状态"
 #: WeCom rejects markdown content over 4096 bytes.

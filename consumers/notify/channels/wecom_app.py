@@ -34,6 +34,7 @@ from consumers.notify.channels._http import (
     unexpected_body,
 )
 from consumers.notify.channels.base import OutboundMessage, SendReceipt, clip_utf8
+from consumers.notify.channels.endpoints import WECOM_APP_BASE_URL
 from consumers.notify.channels.ratelimit import Limiter
 from consumers.notify.channels.wecom import LINK_TEXT
 from huabei_watch.clock import Clock
@@ -41,7 +42,6 @@ from huabei_watch.errors import InvalidInput, PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
-WECOM_APP_BASE_URL = "https://qyapi.weixin.qq.com"
 #: Members per ``message/send`` call.
 MAX_MEMBERS = 1000
 #: Application markdown messages carry at most 2048 bytes.
