@@ -131,7 +131,10 @@ class _Lane:
     def buffered(self) -> int:
         return sum(len(q) for q in self.heads.values())
 
-    async def pull(self) -> Deliverable | None:
+    async def pull(self, name: str) -> Deliverable | None:
+        """The next item of the stream; None once it is drained, or when it raised (e.g. the
+        registry query failed on a database blip): that stream alone is dropped, logged, and the
+        lane is marked not ok, so its ``on_done(False)`` has it taken again later."""
         src = self.source
         if src is None:
             return None
@@ -140,6 +143,12 @@ class _Lane:
         except StopAsyncIteration:
             if self.source is src:
                 self.source = None
+            return None
+        except Exception:
+            log.exception("notify.lane_stream_failed", extra={"lane": name})
+            if self.source is src:
+                self.source = None
+                self.ok = False
             return None
 
 
@@ -178,8 +187,8 @@ class FanOut:
     ) -> None:
         """Make ``items`` the stream of ``lane``, replacing any stream it still has (an item already
         pulled from the old one is still delivered). ``on_done(ok)`` runs once the stream is
-        drained and each of its deliveries finished; ``ok`` is False if a delivery raised. A
-        replaced stream's ``on_done`` never runs."""
+        drained (or raised: dropped, logged) and each of its deliveries finished; ``ok`` is False
+        if a delivery or the stream raised. A replaced stream's ``on_done`` never runs."""
         source = aiter(items) if isinstance(items, AsyncIterable) else _aiter(items)
         old = self._lanes.get(lane)
         self._finishing.pop(lane, None)
@@ -230,7 +239,7 @@ class FanOut:
             lane = self._lanes[name]
             item = self._startable(lane)
             while item is None and lane.source is not None and all(len(q) < LOOKAHEAD for q in lane.heads.values()):
-                pulled = await lane.pull()
+                pulled = await lane.pull(name)
                 if self._lanes.get(name) is not lane:  # replaced while pulling: the new stream goes on
                     if pulled is not None:
                         self._lanes[name].heads.setdefault(pulled.channel, deque()).append(pulled)
