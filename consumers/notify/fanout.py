@@ -199,6 +199,15 @@ class FanOut:
             self._lanes[lane] = _Lane(source, on_done, heads=old.heads)
         self._wake.set()
 
+    def cancel(self, lane: str) -> None:
+        """Stop ``lane`` at once: its stream and the items pulled but not started are dropped (e.g.
+        its shard went to another process); deliveries in progress finish; its ``on_done`` never
+        runs."""
+        if self._lanes.pop(lane, None) is not None:
+            self._order.remove(lane)
+        self._finishing.pop(lane, None)
+        self._wake.set()
+
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()
@@ -236,13 +245,16 @@ class FanOut:
         for name in list(self._order):
             if self._stopping:
                 break
-            lane = self._lanes[name]
+            lane = self._lanes.get(name)
+            if lane is None:  # cancelled during this round
+                continue
             item = self._startable(lane)
             while item is None and lane.source is not None and all(len(q) < LOOKAHEAD for q in lane.heads.values()):
                 pulled = await lane.pull(name)
                 if self._lanes.get(name) is not lane:  # replaced while pulling: the new stream goes on
-                    if pulled is not None:
-                        self._lanes[name].heads.setdefault(pulled.channel, deque()).append(pulled)
+                    new = self._lanes.get(name)  # (none: cancelled)
+                    if pulled is not None and new is not None:
+                        new.heads.setdefault(pulled.channel, deque()).append(pulled)
                     break
                 if pulled is None:
                     break

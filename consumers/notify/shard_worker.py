@@ -128,7 +128,7 @@ class ShardWorker:
                 self.lost += 1
                 log.warning("notify.shard_lost", extra={"incident_id": claim.incident_id, "shard": claim.shard,
                                                         "phases": ",".join(sorted(claim.phases))})
-                self._fanout.submit(lane, ())
+                self._fanout.cancel(lane)
         room = s.shards_per_process - len(self._held)
         if room <= 0 or self._stopping:
             return
