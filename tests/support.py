@@ -38,13 +38,16 @@ CREATED_PG_DATABASES: list[tuple[str, str]] = []
 session's end drops them (``tests/conftest.py``)."""
 
 
-async def fresh_pg_database(base_url: str) -> str:
+async def fresh_pg_database(base_url: str, *, icu_locale: str | None = None) -> str:
     """Create an empty database for one test on the PostgreSQL server at ``base_url``; its URL.
-    It is dropped when the test session (this worker) ends."""
+    It is dropped when the test session (this worker) ends. ``icu_locale`` (e.g. ``en-US``): its
+    default collation is that ICU locale's (as images that default to en_US.utf8 sort), not the
+    server's."""
     name = f"hbw_{uuid.uuid4().hex[:12]}"
     admin = create_async_engine(base_url, isolation_level="AUTOCOMMIT")
+    locale = f" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{icu_locale}'" if icu_locale else ""
     async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        await conn.execute(text(f'CREATE DATABASE "{name}"{locale}'))
     await admin.dispose()
     CREATED_PG_DATABASES.append((base_url, name))
     return base_url.rsplit("/", 1)[0] + "/" + name

@@ -131,7 +131,10 @@ class _Lane:
     def buffered(self) -> int:
         return sum(len(q) for q in self.heads.values())
 
-    async def pull(self) -> Deliverable | None:
+    async def pull(self, name: str) -> Deliverable | None:
+        """The next item of the stream; None once it is drained, or when it raised (e.g. the
+        registry query failed on a database blip): that stream alone is dropped, logged, and the
+        lane is marked not ok, so its ``on_done(False)`` has it taken again later."""
         src = self.source
         if src is None:
             return None
@@ -140,6 +143,12 @@ class _Lane:
         except StopAsyncIteration:
             if self.source is src:
                 self.source = None
+            return None
+        except Exception:
+            log.exception("notify.lane_stream_failed", extra={"lane": name})
+            if self.source is src:
+                self.source = None
+                self.ok = False
             return None
 
 
@@ -178,8 +187,8 @@ class FanOut:
     ) -> None:
         """Make ``items`` the stream of ``lane``, replacing any stream it still has (an item already
         pulled from the old one is still delivered). ``on_done(ok)`` runs once the stream is
-        drained and each of its deliveries finished; ``ok`` is False if a delivery raised. A
-        replaced stream's ``on_done`` never runs."""
+        drained (or raised: dropped, logged) and each of its deliveries finished; ``ok`` is False
+        if a delivery or the stream raised. A replaced stream's ``on_done`` never runs."""
         source = aiter(items) if isinstance(items, AsyncIterable) else _aiter(items)
         old = self._lanes.get(lane)
         self._finishing.pop(lane, None)
@@ -188,6 +197,15 @@ class FanOut:
             self._order.append(lane)
         else:
             self._lanes[lane] = _Lane(source, on_done, heads=old.heads)
+        self._wake.set()
+
+    def cancel(self, lane: str) -> None:
+        """Stop ``lane`` at once: its stream and the items pulled but not started are dropped (e.g.
+        its shard went to another process); deliveries in progress finish; its ``on_done`` never
+        runs."""
+        if self._lanes.pop(lane, None) is not None:
+            self._order.remove(lane)
+        self._finishing.pop(lane, None)
         self._wake.set()
 
     def stop(self) -> None:
@@ -227,13 +245,16 @@ class FanOut:
         for name in list(self._order):
             if self._stopping:
                 break
-            lane = self._lanes[name]
+            lane = self._lanes.get(name)
+            if lane is None:  # cancelled during this round
+                continue
             item = self._startable(lane)
             while item is None and lane.source is not None and all(len(q) < LOOKAHEAD for q in lane.heads.values()):
-                pulled = await lane.pull()
+                pulled = await lane.pull(name)
                 if self._lanes.get(name) is not lane:  # replaced while pulling: the new stream goes on
-                    if pulled is not None:
-                        self._lanes[name].heads.setdefault(pulled.channel, deque()).append(pulled)
+                    new = self._lanes.get(name)  # (none: cancelled)
+                    if pulled is not None and new is not None:
+                        new.heads.setdefault(pulled.channel, deque()).append(pulled)
                     break
                 if pulled is None:
                     break

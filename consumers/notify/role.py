@@ -204,8 +204,12 @@ async def create_notify_role(
     )
     if worker is not None:
         metrics.live_counter("huabei_notify_shards_total", "Shards of platform-wide incidents taken and run through "
-                             "by this process", ("outcome",),
-                             lambda: [(("taken",), float(worker.taken)), (("finished",), float(worker.finished))])
+                             "by this process (lost: the lease lapsed or went to another process)", ("outcome",),
+                             lambda: [(("taken",), float(worker.taken)), (("finished",), float(worker.finished)),
+                                      (("lost",), float(worker.lost))])
+    metrics.live_counter("huabei_notify_replan_failures_total", "Incidents whose re-plan raised (logged as "
+                         "notify.replan_failed; the others were re-planned)", (),
+                         lambda: [((), float(role.replan_failures))])
     metrics.live_counter(
         "huabei_notify_messages_total",
         "Messages through the fan-out by outcome (queued, sent, failed, deferred, duplicates, expired, errors)",
@@ -271,6 +275,7 @@ class NotifyRole:
         ``batching``: the channels that group same-text sends (told to hold nothing on stop)."""
         self.settings = settings
         self.off_ttl = off_ttl
+        self.replan_failures = 0  # incidents whose re-plan raised (the others went on)
         self.deliverer = deliverer
         self.fanout = fanout
         self.planner = planner
@@ -325,7 +330,11 @@ class NotifyRole:
         now = self.clock.now()
         recent = await self.memory.open_ones(now - self.off_ttl)
         for inc, prev in recent:
-            await self.planner.submit(inc, prev)
+            try:
+                await self.planner.submit(inc, prev)
+            except Exception:  # one incident's failure (the database away, a bad registry) spares the others
+                self.replan_failures += 1
+                log.exception("notify.replan_failed", extra={"incident_id": inc.incident_id})
         wake = self.planner.next_wakeup([inc for inc, _ in recent], now)
         self._replan_at = None
         self._schedule_replan((wake - now).total_seconds() if wake is not None else None)

@@ -7,6 +7,12 @@ in one UPDATE, so two processes never both win), renews the lease while it works
 ``done_at`` when the shard is told. A process that dies stops renewing: its shard is taken by
 another after the lease runs out, and the delivery store's reservations keep every message to
 once. The rules (ranges, completion) are in :mod:`consumers.notify.shards`.
+
+Leases run on the database's clock on PostgreSQL (``now()``, as :mod:`huabei_watch.lease` does), so
+hosts whose clocks disagree never take a live lease; SQLite serves one machine, one clock, and
+uses the caller's. A renewal says which claims it kept: a lease that lapsed (or went to another
+process) is lost, and its holder stops streaming the range. Every change is matched on owner,
+phase and scope, so a shard's other phases held by the same process are left alone.
 """
 
 from __future__ import annotations
@@ -15,11 +21,24 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, Integer, String, Table, and_, delete, or_, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Integer,
+    String,
+    Table,
+    and_,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from consumers.notify.progress import scope_digest
 from consumers.notify.shards import KeyRange, ShardRow, key_ranges, phases_complete, phases_to_offer
-from huabei_watch.db.engine import Database
+from huabei_watch.db.engine import Database, dialect
 from huabei_watch.db.prune import delete_in_batches
 from huabei_watch.db.tables import metadata
 from huabei_watch.db.types import AwareDateTime
@@ -66,8 +85,23 @@ class Offered:
 class ShardBoard:
     """The board in the shared database (see the module doc)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, database_clock: bool | None = None) -> None:
+        """``database_clock``: leases on the database's clock (default: on PostgreSQL) or on the
+        ``now`` callers pass (default on SQLite; tests that move time by hand)."""
         self.db = db
+        self._db_clock = dialect(db.engine) == "postgresql" if database_clock is None else database_clock
+
+    def _at(self, now: datetime, seconds: float = 0.0) -> ColumnElement[datetime]:
+        """``seconds`` from now on the lease clock (see ``database_clock``), as SQL."""
+        if self._db_clock:
+            return func.now() + timedelta(seconds=seconds)
+        return literal(now + timedelta(seconds=seconds), AwareDateTime())
+
+    @staticmethod
+    def _mine(owner: str, c: Claim) -> tuple[ColumnElement[bool], ...]:
+        """The rows of ``c`` (its phases, for its scope) ``owner`` holds and has not finished."""
+        return (T.c.incident_id == c.incident_id, T.c.shard == c.shard, T.c.phase.in_(sorted(c.phases)),
+                T.c.scope_digest == c.scope_digest, T.c.owner == owner, T.c.done_at.is_(None))
 
     async def offer(self, incident: Incident, pending: frozenset[str], shards: int, bounds: Bounds,
                     now: datetime) -> Offered:
@@ -108,8 +142,8 @@ class ShardBoard:
     async def claim(self, owner: str, now: datetime, lease: float, limit: int) -> list[Claim]:
         """Take up to ``limit`` free shards, in (incident, shard) order, for ``lease`` seconds; each
         claim holds the free phases of that shard cut the same way (same scope and range). Never
-        takes a shard another process holds."""
-        free = and_(T.c.done_at.is_(None), or_(T.c.lease_until.is_(None), T.c.lease_until <= now))
+        takes a shard another process holds (leases compared on the lease clock, not ``now``'s host)."""
+        free = and_(T.c.done_at.is_(None), or_(T.c.lease_until.is_(None), T.c.lease_until <= self._at(now)))
         shape = (T.c.incident_id, T.c.shard, T.c.scope_digest, T.c.lo, T.c.hi)
 
         async def work() -> list[Claim]:
@@ -125,7 +159,7 @@ class ShardBoard:
                         T.c.lo == c.lo, T.c.hi.is_(None) if c.hi is None else T.c.hi == c.hi)
                 async with self.db.begin() as conn:
                     taken = (await conn.execute(
-                        update(T).where(free, *same).values(owner=owner, lease_until=now + timedelta(seconds=lease))
+                        update(T).where(free, *same).values(owner=owner, lease_until=self._at(now, lease))
                         .returning(T.c.phase))).scalars().all()
                 if taken:
                     out.append(Claim(c.incident_id, c.shard, frozenset(taken), c.scope_digest, KeyRange(c.lo, c.hi)))
@@ -133,15 +167,29 @@ class ShardBoard:
 
         return await self.db.run(work)
 
-    async def renew(self, owner: str, claims: Iterable[Claim], now: datetime, lease: float) -> None:
-        """Extend the leases ``owner`` still holds on ``claims`` (a lease lost meanwhile stays lost)."""
-        await self._set_lease(owner, claims, now + timedelta(seconds=lease))
+    async def renew(self, owner: str, claims: Iterable[Claim], now: datetime, lease: float) -> list[Claim]:
+        """Extend the leases ``owner`` still holds on ``claims`` and returns the claims kept. A claim
+        whose lease lapsed (taken over, or free for anyone to take) is lost and stays lost: its
+        holder must stop telling its range."""
+        held = list(claims)
+        if not held:
+            return []
+        live = T.c.lease_until > self._at(now)
+
+        async def work() -> list[Claim]:
+            kept: list[Claim] = []
+            async with self.db.begin() as conn:
+                for c in held:
+                    got = (await conn.execute(update(T).where(*self._mine(owner, c), live)
+                                              .values(lease_until=self._at(now, lease)).returning(T.c.phase)))
+                    if frozenset(got.scalars().all()) == c.phases:
+                        kept.append(c)
+            return kept
+
+        return await self.db.run(work)
 
     async def release(self, owner: str, claims: Iterable[Claim]) -> None:
         """Give back the shards of ``claims`` ``owner`` still holds: free at once (e.g. on shutdown)."""
-        await self._set_lease(owner, claims, None)
-
-    async def _set_lease(self, owner: str, claims: Iterable[Claim], until: datetime | None) -> None:
         held = list(claims)
         if not held:
             return
@@ -149,24 +197,23 @@ class ShardBoard:
         async def work() -> None:
             async with self.db.begin() as conn:
                 for c in held:
-                    await conn.execute(update(T).where(
-                        T.c.incident_id == c.incident_id, T.c.shard == c.shard, T.c.owner == owner,
-                        T.c.done_at.is_(None)).values(lease_until=until))
+                    await conn.execute(update(T).where(*self._mine(owner, c)).values(lease_until=None))
 
         await self.db.run(work)
 
     async def finish(self, owner: str, claim: Claim, done: frozenset[str], again: frozenset[str],
                      again_at: datetime | None, now: datetime) -> frozenset[str]:
         """Record a pass over ``claim``: ``done`` phases are never taken again, ``again`` ones are
-        free from ``again_at``. Returns the phases of the claim now done in every shard."""
+        free from ``again_at``; only rows ``owner`` still holds change (a shard taken over is the
+        new holder's to record). Returns the phases of the claim now done in every shard."""
         c = claim
 
         async def work() -> None:
             async with self.db.begin() as conn:
                 where = (T.c.incident_id == c.incident_id, T.c.shard == c.shard, T.c.scope_digest == c.scope_digest)
                 if done:
-                    await conn.execute(update(T).where(*where, T.c.phase.in_(sorted(done)))
-                                       .values(owner=owner, done_at=now, lease_until=None))
+                    await conn.execute(update(T).where(*where, T.c.phase.in_(sorted(done)), T.c.owner == owner,
+                                                       T.c.done_at.is_(None)).values(done_at=now, lease_until=None))
                 if again:
                     await conn.execute(update(T).where(*where, T.c.phase.in_(sorted(again)), T.c.owner == owner,
                                                        T.c.done_at.is_(None)).values(lease_until=again_at))

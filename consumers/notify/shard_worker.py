@@ -87,10 +87,11 @@ class ShardWorker:
         self._clock = clock
         self.owner = owner
         self._wake = wake
-        self._held: set[Claim] = set()
+        self._held: dict[Claim, str] = {}  # claim -> its lane in the fan-out
         self._stopping = False
         self.taken = 0  # shards taken (for /metrics)
         self.finished = 0  # passes over a shard run through
+        self.lost = 0  # leases lost (lapsed, taken over): their lanes stopped
 
     def stop(self) -> None:
         self._stopping = True
@@ -110,14 +111,24 @@ class ShardWorker:
 
     async def give_back(self) -> None:
         """Free the shards still held (their lanes were dropped by the stopping fan-out)."""
-        held, self._held = list(self._held), set()
+        held, self._held = list(self._held), {}
         await self._board.release(self.owner, held)
 
     async def tick(self) -> None:
-        """Renew the leases held, then take free shards up to ``shards_per_process``."""
+        """Renew the leases of the shards whose lanes still run (a lane whose stream ended or
+        raised gives its shard back through its ``on_done``), stop the lanes of leases lost, then
+        take free shards up to ``shards_per_process``."""
         s = self._settings
         now = self._clock.now()
-        await self._board.renew(self.owner, self._held, now, s.shard_lease)
+        running = {claim: lane for claim, lane in self._held.items() if self._fanout.active(lane)}
+        kept = set(await self._board.renew(self.owner, running, now, s.shard_lease))
+        for claim, lane in running.items():
+            if claim not in kept and claim in self._held:  # another process may tell this range now: stop telling it here
+                del self._held[claim]
+                self.lost += 1
+                log.warning("notify.shard_lost", extra={"incident_id": claim.incident_id, "shard": claim.shard,
+                                                        "phases": ",".join(sorted(claim.phases))})
+                self._fanout.cancel(lane)
         room = s.shards_per_process - len(self._held)
         if room <= 0 or self._stopping:
             return
@@ -133,12 +144,14 @@ class ShardWorker:
         incident, previous = found
         stream, this = self._planner.shard_stream(incident, previous, claim.phases, claim.keys,
                                                   with_ops=claim.shard == 0, now=now)
-        self._held.add(claim)
+        lane = f"{claim.incident_id}#{claim.shard}:{','.join(sorted(claim.phases))}"
+        self._held[claim] = lane
         log.debug("notify.shard_taken", extra={"incident_id": claim.incident_id, "shard": claim.shard,
                                                "phases": ",".join(sorted(claim.phases))})
 
         async def done(ok: bool) -> None:
-            self._held.discard(claim)
+            if self._held.pop(claim, None) is None:  # the lease was lost: the new holder records it
+                return
             self.finished += 1
             at = self._clock.now()
             out = shard_outcome(claim.phases, this.held, this.held_until, ok=ok,
@@ -150,4 +163,4 @@ class ShardWorker:
                 await self._marks.mark(incident, complete, at)
             self._wake.set()
 
-        self._fanout.submit(f"{claim.incident_id}#{claim.shard}:{','.join(sorted(claim.phases))}", stream, on_done=done)
+        self._fanout.submit(lane, stream, on_done=done)

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import JSON, Column, String, Table, and_, func, select
+from sqlalchemy import JSON, Column, ColumnElement, String, Table, and_, func, select
 
 from huabei_watch.config.loader import format_errors
 from huabei_watch.config.settings import MerchantConfig
-from huabei_watch.db.engine import Database
+from huabei_watch.db.engine import Database, dialect
 from huabei_watch.db.tables import metadata
 from huabei_watch.db.types import AwareDateTime
 from huabei_watch.db.upsert import upsert_rows
@@ -203,27 +203,36 @@ class MerchantRegistry:
 
     async def iter_all(self, *, chunk: int = 2000, start: str = "", stop: str | None = None) -> AsyncIterator[Merchant]:
         """Every merchant with ``start <= id < stop`` (``stop`` None: no upper bound), streamed in id
-        order (bounded memory for 100,000+)."""
-        t = merchants_table
-        where = t.c.id >= start
+        order (bounded memory for 100,000+). Ids compare and sort bytewise (:meth:`_binary_id`), as
+        Python compares them, so ranges cut by :meth:`ids_at` hold each id exactly once."""
+        t, key = merchants_table, self._binary_id()
+        where = key >= start
         while True:
             if stop is not None:
-                where = and_(where, t.c.id < stop)
+                where = and_(where, key < stop)
             async with self.db.engine.connect() as conn:
-                rows = (await conn.execute(select(t).where(where).order_by(t.c.id).limit(chunk))).all()
+                rows = (await conn.execute(select(t).where(where).order_by(key).limit(chunk))).all()
             if not rows:
                 return
             for r in rows:
                 yield merchant_from_row(r)
-            where = t.c.id > rows[-1].id
+            where = key > rows[-1].id
+
+    def _binary_id(self) -> ColumnElement[str]:
+        """The id column in code-point order: merchant ids are case-sensitive, and a PostgreSQL
+        database's default collation (e.g. en_US.utf8) sorts ``shop-a`` before ``Shop-B``. SQLite
+        compares bytes already."""
+        t = merchants_table
+        return t.c.id.collate("C") if dialect(self.db.engine) == "postgresql" else t.c.id
 
     async def ids_at(self, offsets: Sequence[int]) -> list[str]:
-        """The ids at ``offsets`` (0-based, in id order) that exist: cut points for key ranges."""
-        t = merchants_table
+        """The ids at ``offsets`` (0-based, in code-point id order, as :meth:`iter_all` streams) that
+        exist: cut points for key ranges."""
+        t, key = merchants_table, self._binary_id()
         out: list[str] = []
         async with self.db.engine.connect() as conn:
             for offset in offsets:
-                found = (await conn.execute(select(t.c.id).order_by(t.c.id).offset(offset).limit(1))).scalar()
+                found = (await conn.execute(select(t.c.id).order_by(key).offset(offset).limit(1))).scalar()
                 if found is not None:
                     out.append(str(found))
         return out

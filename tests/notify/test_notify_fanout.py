@@ -221,3 +221,35 @@ async def test_a_channel_at_its_limit_does_not_stall_another_channel_of_the_same
     release.set()
     await runner
     assert len(wecom.sent) == 50
+
+
+async def test_a_stream_that_raises_drops_that_lane_only_and_reports_it_not_ok() -> None:
+    """The registry query under a lane fails (a database blip): that stream is dropped and its
+    ``on_done(False)`` runs (a shard is given back for a retry), the other lanes go on, and the
+    fan-out keeps running."""
+    wecom = Recorder("wecom")
+    fan = FanOut(deliverer(wecom), FanOutSettings(default_concurrency=2))
+    reports: list[tuple[str, bool]] = []
+
+    def report(name: str) -> Callable[[bool], Awaitable[None]]:
+        async def done(ok: bool) -> None:
+            reports.append((name, ok))
+        return done
+
+    async def failing() -> AsyncIterator[PlannedMessage]:
+        for m in one_for(MAINT, "m1", "wecom"):
+            yield m
+        raise TransientError("registry: connection lost")
+
+    fan.submit("maint-all#0", failing(), on_done=report("broken"))
+    fan.submit("acct-7", one_for(ACCT, "m7", "wecom"), on_done=report("healthy"))
+    runner = asyncio.create_task(fan.run())
+    await eventually(lambda: len(reports) == 2, what="both lanes reported")
+    assert sorted(reports) == [("broken", False), ("healthy", True)]
+    assert not runner.done() and not fan.active("maint-all#0")  # still dispatching, the broken lane gone
+    acct8 = incident("acct-8", IncidentKind.MERCHANT_ACCOUNT, Phase.ACTIVE, Scope.merchants("m8"))
+    fan.submit("acct-8", one_for(acct8, "m8", "wecom"), on_done=report("later"))
+    await eventually(lambda: ("later", True) in reports, what="a lane submitted after the failure served")
+    assert sorted(wecom.sent) == ["m1|maint-all|started|wecom", "m7|acct-7|opened|wecom", "m8|acct-8|opened|wecom"]
+    fan.stop()
+    await runner

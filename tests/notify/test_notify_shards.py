@@ -8,14 +8,17 @@ over a shard means) as tables; the board and the registry's ranges against a rea
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import select, update
 
 from consumers.notify.fanout import FanOutSettings
 from consumers.notify.progress import FanoutMarks, scope_digest
-from consumers.notify.shard_board import ShardBoard
+from consumers.notify.shard_board import ShardBoard, notify_fanout_shards
 from consumers.notify.shard_worker import ShardSplitter
 from consumers.notify.shards import (
     KeyRange,
@@ -29,10 +32,11 @@ from consumers.notify.shards import (
 )
 from huabei_watch.clock import ManualClock
 from huabei_watch.config.settings import MerchantConfig
-from huabei_watch.db.engine import Database
+from huabei_watch.db.engine import Database, dialect
 from huabei_watch.events import Scope
 from huabei_watch.merchants.registry import MerchantRegistry
 from tests.cashier.incident_builders import outage_incident
+from tests.support import fresh_pg_database, migrated_database
 
 NOW = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
 
@@ -71,9 +75,12 @@ def test_key_ranges_put_every_id_in_exactly_one_range() -> None:
         assert sum(merchant_id in r for r in ranges) == 1, merchant_id
 
 
-def test_key_ranges_refuse_unsorted_bounds() -> None:
-    with pytest.raises(ValueError, match="sorted"):
-        key_ranges(["m5", "m2"])
+def test_key_ranges_take_bounds_in_code_point_order_whatever_order_they_come_in() -> None:
+    # a database collation that ignores case sorts shop-a before Shop-B; Python compares code points
+    ranges = key_ranges(["shop-a", "Shop-B", "shop-a", ""])
+    assert ranges == [KeyRange("", "Shop-B"), KeyRange("Shop-B", "shop-a"), KeyRange("shop-a", None)]
+    for merchant_id in ["Shop-A", "Shop-B", "Shop-C", "shop-a", "shop-b", "SHOP", "zz"]:
+        assert sum(merchant_id in r for r in ranges) == 1, merchant_id
 
 
 @pytest.mark.parametrize(("pending", "rows", "expected"), [
@@ -128,7 +135,7 @@ async def _bounds_for(ids: list[str]) -> list[str]:
 
 
 async def test_board_splits_a_phase_once_and_two_owners_never_take_the_same_shard(db: Database) -> None:
-    board, incident = ShardBoard(db), outage_incident(NOW)
+    board, incident = ShardBoard(db, database_clock=False), outage_incident(NOW)  # time moved by hand
 
     async def bounds(shards: int) -> list[str]:
         assert shards == 3
@@ -170,7 +177,7 @@ async def test_phase_is_marked_complete_only_by_the_last_shard_and_finished_shar
 
 
 async def test_a_shard_left_for_later_is_free_again_at_that_time_only(db: Database) -> None:
-    board, incident = ShardBoard(db), outage_incident(NOW)
+    board, incident = ShardBoard(db, database_clock=False), outage_incident(NOW)  # time moved by hand
     await board.offer(incident, frozenset({"active"}), 1, _no_bounds, NOW)
     (claim,) = await board.claim("a", NOW, 30, 1)
     later = NOW + timedelta(hours=2)
@@ -247,3 +254,100 @@ async def test_splitter_cuts_a_small_registry_into_fewer_shards(db: Database) ->
     assert wake.is_set()  # this process looks for the new shards at once
     claims = await board.claim("a", NOW, 30, 10)
     assert [c.keys for c in claims] == [KeyRange("", "m028"), KeyRange("m028", None)]  # 57 // 20 = 2 shards
+
+
+PAST = datetime(2000, 1, 1, tzinfo=UTC)  # before any clock a test runs on
+
+
+async def _lapse(db: Database, owner: str) -> None:
+    """``owner`` stopped renewing (paused, cut off) until its leases ran out."""
+    async with db.begin() as conn:
+        await conn.execute(update(notify_fanout_shards).where(notify_fanout_shards.c.owner == owner)
+                           .values(lease_until=PAST))
+
+
+async def _leases(db: Database) -> dict[tuple[str, int], tuple[str | None, datetime | None, bool]]:
+    t = notify_fanout_shards
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(select(t.c.phase, t.c.shard, t.c.owner, t.c.lease_until, t.c.done_at))).all()
+    return {(r.phase, r.shard): (r.owner, r.lease_until, r.done_at is not None) for r in rows}
+
+
+async def test_a_lapsed_lease_is_lost_on_renewal_and_its_former_owner_cannot_finish_the_shard(db: Database) -> None:
+    board, incident = ShardBoard(db), outage_incident(NOW)
+    await board.offer(incident, frozenset({"active"}), 2, _bounds_m5, NOW)
+    first, second = await board.claim("a", NOW, 30, 2)
+    assert await board.renew("a", [first, second], NOW, 30) == [first, second]
+
+    await _lapse(db, "a")
+    (taken,) = await board.claim("b", NOW, 30, 1)  # "b" takes shard 0 over
+    assert taken.shard == 0
+    assert await board.renew("a", [first, second], NOW, 30) == []  # both lost, even the one nobody took yet
+    assert await board.renew("b", [taken], NOW, 30) == [taken]
+
+    assert await board.finish("a", first, first.phases, frozenset(), None, NOW) == frozenset()
+    leases = await _leases(db)
+    assert leases[("active", 0)][0::2] == ("b", False)  # "b"'s to record, not marked done by "a"
+    assert leases[("active", 1)] == ("a", PAST, False)
+
+
+async def test_claims_compare_leases_on_the_database_clock_on_postgresql(db: Database) -> None:
+    if dialect(db.engine) != "postgresql":
+        pytest.skip("SQLite serves one machine: one clock")
+    board, incident = ShardBoard(db), outage_incident(NOW)
+    await board.offer(incident, frozenset({"active"}), 1, _no_bounds, NOW)
+    assert len(await board.claim("a", PAST, 30, 1)) == 1  # "a"'s clock is far behind: the lease is still 30 s
+    ahead = datetime.now(UTC) + timedelta(days=1)  # "c"'s clock is a day ahead
+    assert await board.claim("c", ahead, 30, 1) == []
+
+
+async def test_renewing_or_giving_back_one_phase_leaves_the_same_shard_of_another_phase_alone(db: Database) -> None:
+    board, incident = ShardBoard(db), outage_incident(NOW)
+    await board.offer(incident, frozenset({"active"}), 1, _no_bounds, NOW)
+    (active,) = await board.claim("a", NOW, 30, 1)
+    quiet_end = datetime.now(UTC) + timedelta(days=400)  # messages held for the end of quiet hours
+    await board.finish("a", active, frozenset(), active.phases, quiet_end, NOW)
+    await board.offer(incident, frozenset({"active", "resolved"}), 1, _no_bounds, NOW)
+    (resolved,) = await board.claim("a", NOW, 30, 1)
+    assert resolved.phases == {"resolved"}
+
+    await board.renew("a", [resolved], NOW, 30)
+    await board.release("a", [resolved])
+    leases = await _leases(db)
+    assert leases[("active", 0)] == ("a", quiet_end, False)  # still held until quiet hours end
+    assert leases[("resolved", 0)] == ("a", None, False)
+
+
+async def _bounds_m5(shards: int) -> list[str]:
+    return ["m5"]
+
+
+MIXED_CASE = ["Shop-B", "shop-a", "Shop-C", "shop-d", "SHOP-e", "shop-F", "Shop-a", "shop-b", "m01", "M02"]
+
+
+@pytest.mark.parametrize("icu_locale", [None, "en-US"])
+async def test_registry_ranges_of_mixed_case_ids_stream_every_merchant_exactly_once(
+    db: Database, icu_locale: str | None, tmp_path: Path,
+) -> None:
+    """Merchant ids are case-sensitive: cut points and streaming both in code-point order, whatever
+    the database's collation (an en_US one puts ``shop-a`` before ``Shop-B``)."""
+    if icu_locale is not None:
+        base = os.environ.get("HUABEI_TEST_PG_URL")
+        if dialect(db.engine) != "postgresql" or not base:
+            pytest.skip("a database collation other than binary needs PostgreSQL")
+        db = await migrated_database(await fresh_pg_database(base, icu_locale=icu_locale), retry_for=5)
+    try:
+        registry = MerchantRegistry(db)
+        await registry.upsert_many([MerchantConfig.model_validate({"id": i}) for i in MIXED_CASE], origin="import",
+                                   now=NOW)
+        bounds = await registry.ids_at(boundary_offsets(await registry.count(), 3))
+        assert bounds == sorted(MIXED_CASE)[3:4] + sorted(MIXED_CASE)[6:7]
+        seen: list[str] = []
+        for r in key_ranges(bounds):
+            part = [m.id async for m in registry.iter_all(chunk=2, start=r.lo, stop=r.hi)]
+            assert all(i in r for i in part), (r, part)
+            seen += part
+        assert seen == sorted(MIXED_CASE)
+    finally:
+        if icu_locale is not None:
+            await db.close()
