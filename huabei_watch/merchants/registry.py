@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import JSON, Column, ColumnElement, String, Table, and_, func, select
+from sqlalchemy import JSON, Column, ColumnElement, Index, String, Table, and_, func, select
 
 from huabei_watch.config.loader import format_errors
 from huabei_watch.config.settings import MerchantConfig
@@ -37,6 +37,11 @@ merchants_table = Table(
     Column("origin", String(20), nullable=False, default="config"),
     Column("updated_at", AwareDateTime(), nullable=False, index=True),
 )
+#: On PostgreSQL the ids in code-point order (``COLLATE "C"``), the order key ranges and the registry
+#: stream use (:meth:`MerchantRegistry._binary_id`): without it a database whose default collation is
+#: not C (e.g. en_US.utf8) scans and sorts the whole table for every page. SQLite compares bytes
+#: already, so its primary key serves.
+Index("ix_merchants_id_c", merchants_table.c.id.collate("C")).ddl_if(dialect="postgresql")
 
 CSV_COLUMNS = (
     "id", "name", "mode", "token", "payments_secret", "cashier_webhook", "webhook_secret", "plugin", "channels",

@@ -71,6 +71,17 @@ async def test_merchants_changed_since_a_time_are_read_through_the_updated_at_in
     assert any("ix_merchants_updated_at" in str(row[-1]) for row in plan), plan
 
 
+async def test_postgresql_streams_ids_in_code_point_order_through_their_own_index(db: Database) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite compares bytes: its primary key serves the code-point order")
+    async with db.engine.begin() as conn:
+        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):  # an empty table: make the
+            await conn.exec_driver_sql(f"SET LOCAL {setting} = off")               # planner say what it can use
+        plan = (await conn.exec_driver_sql(
+            'EXPLAIN SELECT id FROM merchants WHERE id COLLATE "C" > \'m1\' ORDER BY id COLLATE "C" LIMIT 2000')).all()
+    assert any("ix_merchants_id_c" in str(row[0]) for row in plan), plan
+
+
 def test_merchants_import_command_reports_problems_and_exits_nonzero(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'[daemon]\nstate_dir = "{(tmp_path / "s").as_posix()}"\n', "utf-8")
