@@ -1,7 +1,9 @@
-"""Drill fixtures: a broker of the drill's own (drills stop and kill it; the session broker stays up)."""
+"""Drill fixtures: a broker of the drill's own (drills stop and kill it; the session broker stays up), the
+database URL, and the daemon processes a drill started (killed at the end)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -43,3 +45,14 @@ async def _postgres() -> str:
     url = await fresh_pg_database(base)
     await (await migrated_database(url)).close()
     return url
+
+
+@pytest.fixture
+async def processes() -> AsyncIterator[list[asyncio.subprocess.Process]]:
+    """Daemon processes a drill started; any still running at the end is killed."""
+    procs: list[asyncio.subprocess.Process] = []
+    yield procs
+    for p in procs:
+        if p.returncode is None:
+            p.kill()
+            await p.wait()

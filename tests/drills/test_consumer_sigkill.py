@@ -129,16 +129,6 @@ async def db(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-@pytest.fixture
-async def processes() -> AsyncIterator[list[asyncio.subprocess.Process]]:
-    procs: list[asyncio.subprocess.Process] = []
-    yield procs
-    for p in procs:
-        if p.returncode is None:
-            p.kill()
-            await p.wait()
-
-
 @pytest.mark.slow
 async def test_notify_killed_mid_batch_sends_nothing_twice_and_the_rest_after_restart(
     own_broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path, processes: list[asyncio.subprocess.Process],

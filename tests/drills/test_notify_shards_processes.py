@@ -97,16 +97,6 @@ async def db(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-@pytest.fixture
-async def processes() -> AsyncIterator[list[asyncio.subprocess.Process]]:
-    procs: list[asyncio.subprocess.Process] = []
-    yield procs
-    for p in procs:
-        if p.returncode is None:
-            p.kill()
-            await p.wait()
-
-
 @pytest.mark.slow
 async def test_two_processes_share_one_incident_and_a_killed_ones_shard_is_finished_by_the_other(
     own_broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path, processes: list[asyncio.subprocess.Process],
