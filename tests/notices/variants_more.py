@@ -131,10 +131,12 @@ def _rewrite(text: str, published: date, recipe: str, rng: random.Random) -> str
             elif recipe == "duration" and nxt is not None and nxt.kind == "time" and isinstance(nxt.value, tuple):
                 between = text[t.end:nxt.start].strip()
                 length = nxt.value[0] * 60 + nxt.value[1] - h * 60 - mi
+                after = text[nxt.end:nxt.end + 2]
                 if between in ("至", "到", "-", "~", "～", "—") and 0 < length <= 6 * 60 \
-                        and not text[nxt.end:nxt.end + 1].isdigit():
+                        and _DURATION_AFTER.match(after) and not _LISTED_BEFORE.search(text[:t.start]):
                     word = rng.choice(("预计持续", "约", "持续", "预计"))
-                    out.append(gap + rendered + f"开始，{word}{_duration(length)}，")
+                    comma = "" if after[:1] in "，,。；;" else "，"
+                    out.append(gap + rendered + f"开始，{word}{_duration(length)}{comma}")
                     pos, prev = nxt.end, nxt
                     skip.add(i + 1)
                     continue
@@ -174,6 +176,10 @@ def _numbered(text: str, rng: random.Random) -> str:
     return first + "".join(out)
 
 
+# a range written as a start plus a duration only where a real notice could: ended by a mark or
+# followed by what stops, not inside a list of ranges or a weekly timetable, nor before 的/期间
+_DURATION_AFTER = re.compile(r"[，,。；;]|(?![、及和与的期之间—\-(（\d])[\u4e00-\u9fff]")
+_LISTED_BEFORE = re.compile(r"(?:[、及和与]|每|逢|每逢)\s*\S{0,6}$")
 _STARTS_RANGE = re.compile(r"\s*(?:至|到|-|~|～|—)")
 _LABEL = re.compile(r"(维护|停机|升级|暂停|作业|维修|停电)(时间|时段|期间)([：:])")
 

@@ -15,7 +15,8 @@ Pure, called at the end of :func:`watcher.notices.normalize.normalize`:
   Chinese one ("(周四)"), so the date and the time after it stay one point; so is an English one
   ("10月5日(Sat)") and a Chinese one in square brackets ("10月5日[周六]", "【星期六】");
 * a month-day written with two digits each and a dot ("09.30", "03.20至03.23") is a date when a
-  time, a part of the day, a range word, a list of such dates or a weekday follows it (a decimal
+  time, a part of the day, a range word, 进行/的, a list of such dates or a weekday follows it, or
+  when it ends a range or a list of dates (a decimal
   amount or a dotted clock time, "08.30-17.00", is not: the day must be 01-31 and no dotted
   number ending in .00 may stand beside it);
 * an English label between a Chinese label and its colon ("停机时间 Maintenance Window：") is
@@ -45,12 +46,13 @@ _SEP_ONE_RE = re.compile(r"(\d{1,2})[.-](\d{1,2})")
 _EN_WEEKDAYS = {"mon": "一", "tue": "二", "wed": "三", "thu": "四", "fri": "五", "sat": "六", "sun": "日"}
 _EN_WEEKDAY_RE = re.compile(r"(?<=[日\d])(\s*)\(\s*(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?\s*\)", re.IGNORECASE)
 _SQUARE_WEEKDAY_RE = re.compile(r"(?<=[日\d])(\s*)[\[【]\s*((?:周|星期|礼拜)[一二三四五六日天])\s*[\]】]")
-_PAD_MD = r"(?<![\d./:-])(?:0[1-9]|1[0-2])\.(?:0[1-9]|[12]\d|3[01])(?![\d.%:])"
+_PAD_MD = r"(?<![\d./-])(?<!\d:)(?:0[1-9]|1[0-2])\.(?:0[1-9]|[12]\d|3[01])(?![\d.%:])"
 _PAD_DOT_RE = re.compile(
-    rf"{_PAD_MD}(?=\s*(?:\d{{1,2}}\s*[:点时]|\(|零|凌晨|上午|中午|下午|晚|早|夜|全天|全日|当日|当天|起|至|到|止|~|-|—"
+    rf"{_PAD_MD}(?=\s*(?:\d{{1,2}}\s*[:点时]|\(|零|凌晨|上午|中午|下午|晚|早|夜|全天|全日|当日|当天|起|至|到|止|~|-|—|进行|的"
     rf"|[、,;]\s*{_PAD_MD}))"
 )
-_PAD_END_RE = re.compile(rf"(?<=日[至到~—-]){_PAD_MD}|(?<=日 [至到~—-] ){_PAD_MD}")  # the end of a range of them
+# the end of a range of them, the last of a list
+_PAD_END_RE = re.compile(rf"(?<=日[至到~—、-]){_PAD_MD}|(?<=日 [至到~—-] ){_PAD_MD}")
 _DOT_CLOCK_NEAR_RE = re.compile(r"\d{1,2}\.00(?!\d)|(?:1[3-9]|2[0-4])\.[0-5]\d(?!\d)")
 _EN_LABEL_RE = re.compile(
     r"(?<=[\u4e00-\u9fff])\s*(?:(?:Maintenance|Service|Services|System|Scheduled|Planned|Downtime|Suspension"
