@@ -96,8 +96,13 @@ def find_spans(
     spans = _close_late(r, norm, spans)
     spans = [_year_slip(r, s) for s in spans]
     if r.recurring:
-        undated = sum(1 for s in spans if not s.dated)
-        spans = [s for s in spans if s.dated]
+        # an undated range on the line of a dated window before it, in the same sentence or list
+        # ("12月5日0:00至2:00网银暂停；4:00至6:00手机银行暂停"), goes on from that date; the others
+        # are part of the timetable
+        kept = [s for s in spans if s.dated or (_row_stops(norm, s) and any(
+            t.dated and t.pos < s.pos and not _LINE_OR_SENTENCE_END_RE.search(norm, t.pos, s.pos) for t in spans))]
+        undated = len(spans) - len(kept)
+        spans = kept
         r.note(f"{r.recurring + undated} range(s) repeat every day or week: a timetable, not dated windows")
     arrears = [s for s in spans if vocab.ARREARS_RE.search(norm, *vocab.sentence_bounds(norm, s.pos))]
     if arrears:
@@ -156,6 +161,16 @@ def _take_run_of_days(r: Resolver, norm: str, points: list[RawPoint], i: int, sp
         spans.append(Span(s, e if e > s else e + timedelta(days=1), p.start, b.end, "daily"))
     r.last = first
     return 3
+
+
+_LINE_OR_SENTENCE_END_RE = re.compile(r"[。!?\n]")
+_ROW_END_RE = re.compile(r"[。;!?\n]")
+
+
+def _row_stops(norm: str, s: Span) -> bool:
+    """Whether the row holding ``s`` (up to the next ; or sentence end) words a disruption."""
+    m = _ROW_END_RE.search(norm, s.end_pos)
+    return vocab.DISRUPTION_RE.search(norm, s.pos, m.start() if m else len(norm)) is not None
 
 
 def _close_late(r: Resolver, norm: str, spans: list[Span]) -> list[Span]:
