@@ -5,7 +5,7 @@ fact is not a window ahead. Pure helpers for :mod:`watcher.notices.understand`."
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from watcher.notices import products as prod
 from watcher.notices import reports
@@ -60,6 +60,8 @@ _IN_BREAK_RE = re.compile(
     r"利用[^,;。\n]{0,12}?(?:间隙|间歇|空档|空隙)"
     # due dates moved to the next working day ("信用卡的到期还款……顺延至下一个工作天"): a rule, no stop
     r"|到期[^,;。\n]{0,16}?(?:顺延|延至|延后|推迟)"
+    # work told as done ("我行已于5月31日00:00-06:00完成核心系统升级", "……的系统维护已结束"): it is over
+    r"|已(?:于|在|经)?[^,;。\n]{0,30}?(?:完成|结束|完毕)"
 )
 # A clause with no number that words work only as a condition, a habit or a possibility ("如遇系统
 # 维护，请以页面提示为准", "我行持续优化升级系统", "系统维护期间可能影响部分功能"): boilerplate, it
@@ -99,6 +101,14 @@ def not_maintenance(k: KindResult) -> Kind:
 
 def today_or_ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
     return any(s.how not in ("open", "dayopen") and s.start.date() >= pub
+               and DISRUPTION_RE.search(norm, *sentence_bounds(norm, s.pos)) for s in spans)
+
+
+def running_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
+    """A closed window that ends after the day of publication, with disruption wording in its
+    sentence: not over yet, whatever else the notice reports as recovered."""
+    day_after = datetime.combine(pub + timedelta(days=1), time(0))
+    return any(s.end is not None and s.end.replace(tzinfo=None) > day_after
                and DISRUPTION_RE.search(norm, *sentence_bounds(norm, s.pos)) for s in spans)
 
 
