@@ -128,10 +128,10 @@ def framed_negatives(notices: list[GoldNotice]) -> Iterator[GoldNotice]:
 
 def main() -> None:
     """Print the frame scores on the four corpora (``python -m tests.notices.lookalike_frames``)."""
-    from pathlib import Path  # noqa: PLC0415
+    from pathlib import Path
 
-    from watcher.notices.corpus import parse_corpus  # noqa: PLC0415
-    from watcher.notices.evaluate import predict, score  # noqa: PLC0415
+    from watcher.notices.corpus import parse_corpus
+    from watcher.notices.evaluate import predict, score
 
     corpus = Path(__file__).parent / "corpus"
     sets = {name: parse_corpus((corpus / f"{name}.jsonl").read_text(encoding="utf-8").splitlines())

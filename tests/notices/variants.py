@@ -283,7 +283,7 @@ def _choices(rng: random.Random, recipe: str) -> dict[str, str]:
 def _render(notice: GoldNotice, recipe: str) -> Variant:
     rng = random.Random(f"{notice.id}/{recipe}")
     if recipe in MORE_RECIPES:
-        from tests.notices.variants_more import rewrite_more  # noqa: PLC0415 (it imports this module)
+        from tests.notices.variants_more import rewrite_more
 
         core = rewrite_more(notice.text, notice.published, recipe, rng)
         if recipe == "mixed2":

@@ -28,7 +28,7 @@ import random
 import re
 from datetime import date, timedelta
 
-from tests.notices.variants import _CONNECTORS, _cn, _nearest, _tokens, _Tok
+from tests.notices.variants import _CONNECTORS, _cn, _nearest, _Tok, _tokens
 
 MORE = ("cn_numerals", "twelve", "numeric", "weekdays", "connectors", "zone", "lists", "duration", "labels")
 _WEEK = "一二三四五六日"
@@ -40,7 +40,7 @@ _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 
 def _cn_hour(h: int, mi: int, whole: bool) -> str:
     """``22:00`` -> 晚上十点, ``02:30`` -> 凌晨两点半, ``12:00`` -> 中午十二点整 (24:00 stays)."""
-    if h == 24 or h == 0 and mi == 0:
+    if h == 24 or (h == 0 and mi == 0):
         return f"{h}:{mi:02d}" if h == 24 else "凌晨零点"
     period, hh = (("凌晨", h) if h < 6 else ("上午", h) if h < 12 else ("中午", h) if h == 12
                   else ("下午", h - 12) if h < 18 else ("晚上", h - 12))
@@ -166,9 +166,7 @@ def _numbered(text: str, rng: random.Random) -> str:
     if len([p for p in rows if _TIME_NEAR.search(p)]) < 2:
         return text
     out = [rows[0]]
-    n = 0
-    for p in rows[1:]:
-        n += 1
+    for n, p in enumerate(rows[1:], start=1):
         head = {"一、": _cn(n + 1) + "、", "1. ": f"{n + 1}. ", "① ": _CIRCLED[min(n, 19)] + " ",
                 "(1) ": f"({n + 1}) "}[mark]
         out.append("\n" + head + p.lstrip())

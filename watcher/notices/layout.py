@@ -123,7 +123,7 @@ def drop_frames(norm: str, spans: list[Span]) -> list[Span]:
             continue
         inner_dur = [t for t in inner if t.how == "duration"]
         first_dur = min((t.pos for t in inner_dur), default=-1)
-        if inner_dur and not _clause_stops(norm, s) \
+        if inner_dur and not _clause_stops(norm, s) and not _ROW_NAME_RE.search(norm, max(0, s.pos - 40), s.pos) \
                 and not any(s.end_pos <= t.pos < first_dur for t in spans if t not in inner_dur):
             # "凌晨1时至7时办理切转演练，……凌晨2时及4时30分各暂停15至30分钟": the period of the work,
             # with the stops themselves (a start plus a duration) right after it; a row of a list with
@@ -132,6 +132,10 @@ def drop_frames(norm: str, spans: list[Span]) -> list[Span]:
             continue
         out.append(s)
     return out
+
+
+# a row of a list named before its colon ("微信银行所有服务：12月4日23:00至5日04:00")
+_ROW_NAME_RE = re.compile(r"[^,;。\n:]{2,40}:\s*$")
 
 
 def _clause_stops(norm: str, s: Span) -> bool:

@@ -105,11 +105,19 @@ def today_or_ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
 
 
 def running_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
-    """A closed window that ends after the day of publication, with disruption wording in its
-    sentence: not over yet, whatever else the notice reports as recovered."""
+    """A window that ends after the day of publication, or an open stop whose end is left to a later
+    notice, with disruption wording in its sentence: not over yet, whatever else the notice reports
+    as recovered."""
     day_after = datetime.combine(pub + timedelta(days=1), time(0))
-    return any(s.end is not None and s.end.replace(tzinfo=None) > day_after
-               and DISRUPTION_RE.search(norm, *sentence_bounds(norm, s.pos)) for s in spans)
+    for s in spans:
+        lo, hi = sentence_bounds(norm, s.pos)
+        if not DISRUPTION_RE.search(norm, lo, hi):
+            continue
+        if s.end is not None and s.end.replace(tzinfo=None) > day_after:
+            return True
+        if s.end is None and LATER_RE.search(norm, lo, hi):  # "……起暂停……，恢复时间另行通知"
+            return True
+    return False
 
 
 def ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:

@@ -21,8 +21,8 @@ from watcher.notices.resolve import Resolver
 from watcher.notices.review import live_ranges, ranges_ahead, works_and_stops
 from watcher.notices.second_look import (
     ahead_with_stop,
-    running_with_stop,
     not_maintenance,
+    running_with_stop,
     second_look,
     today_or_ahead_with_stop,
 )
