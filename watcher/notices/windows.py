@@ -186,6 +186,11 @@ def _close_late(r: Resolver, norm: str, spans: list[Span]) -> list[Span]:
     for s in spans:
         if s.end is None:
             end = next((e for e in ends if s.start < e <= s.start + _MAX_OPEN_TO_RESUME), None)
+            if end is None:
+                # "将于11月1日20:00至11月3日20:00升级系统，期间部分业务受影响：2、自11月1日23:30开始，
+                # 暂停……": a stop from a time inside the stated period written before it lasts to its end
+                end = next((t.end for t in spans if t.end is not None and t.pos < s.pos
+                            and t.start <= s.start < t.end and t.how == "range"), None)
             if end is not None:
                 s = Span(s.start, end, s.pos, s.end_pos, "range", s.dated, s.period)
             elif s.start in closed_starts or (s.how == "dayopen" and not later):
