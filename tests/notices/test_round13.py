@@ -157,3 +157,12 @@ def test_a_stop_from_a_time_inside_the_stated_period_lasts_to_its_end() -> None:
         (_dt("2026-12-05 23:30"), _dt("2026-12-07 20:00")),
         (_dt("2026-12-06 02:00"), _dt("2026-12-07 20:00")),
     ]
+
+
+def test_a_task_the_reader_is_asked_to_finish_by_a_day_ends_no_window() -> None:
+    text = ("因系统迁移，12月5日0:00起暂停旧版商户后台的提现功能。旧版支付接口将于2027年1月10日下线，"
+            "请开发者于1月10日前完成迁移。")
+    u = understand(text, published=PUB)
+    # the open stop is not closed by the developers' deadline (it stays open, sent to review)
+    assert all(w.end is None for w in u.windows if w.start == _dt("2026-12-05 00:00")), u.windows
+    assert any(w.start == _dt("2026-12-05 00:00") for w in u.windows)

@@ -55,6 +55,7 @@ _ALTERNATIVE_RE = re.compile(r"[^,;。\n]*(?:可使用|可通过|改用|建议|�
 # or work done in a break that exists anyway ("利用休市间隙对销售系统进行调整维护"): what it names
 # is not what stops, so its words say nothing of the stop.
 _CLAUSE_RE = re.compile(r"[^,;。\n]+")
+_SENTENCE_RE = re.compile(r"[^。;!?\n]+[。;!?]?")
 _RUNNING_RE = re.compile(r"维持[^,;。\n]{0,30}?(?:运作|运行|服务|营运)|继续(?:提供|运作|运行|营业)")
 _IN_BREAK_RE = re.compile(
     r"利用[^,;。\n]{0,12}?(?:间隙|间歇|空档|空隙)"
@@ -76,6 +77,9 @@ _FEATURE_RE = re.compile(r"升级(?:后|为|成|至|到)|新增|新版|全新|�
 def _stopped_part(text: str) -> str:
     """``text`` without its clauses that offer other ways to be served, say something keeps running
     or place work in a break that exists anyway: the words left are those of what stops."""
+    # a sentence retiring an old system with its successor there to move to ("旧版支付接口将于1月10日
+    # 下线，请开发者于……前完成迁移") is a lasting change, not what stops
+    text = _SENTENCE_RE.sub(lambda m: "" if retired(m.group(), 0) else m.group(), text)
     return "\n".join(
         c.group() for c in _CLAUSE_RE.finditer(text)
         if not (_ALTERNATIVE_RE.fullmatch(c.group()) or NORMAL_RE.search(c.group())
