@@ -4,13 +4,14 @@ processes with a shared broker, database and keys."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast, overload
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -70,19 +71,31 @@ async def drop_created_pg_databases() -> list[str]:
     return failed
 
 
+@overload
+async def eventually(
+    check: Callable[[], Awaitable[T]], *, timeout: float = 30.0, what: str = "condition"
+) -> T: ...
+
+
+@overload
+async def eventually(check: Callable[[], T], *, timeout: float = 30.0, what: str = "condition") -> T: ...
+
+
 async def eventually(
     check: Callable[[], Awaitable[T]] | Callable[[], T], *, timeout: float = 30.0, what: str = "condition"
 ) -> T:
-    """Poll ``check`` until it returns a truthy value; fail with ``what`` after ``timeout`` seconds."""
+    """Poll ``check`` until it returns a truthy value (awaiting it first if it returns an
+    awaitable); that value. Fails with ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
-    last: T | None = None
+    last: object = None
     while time.monotonic() < deadline:
         result = check()
-        if asyncio.iscoroutine(result):
+        if inspect.isawaitable(result):
             result = await result
         if result:
-            return result  # type: ignore[return-value]
-        last = result  # type: ignore[assignment]
+            # The overloads tie T to what ``check`` returns or what its awaitable yields.
+            return cast(T, result)
+        last = result
         await asyncio.sleep(0.02)
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last: {last!r})")
 
