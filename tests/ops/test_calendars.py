@@ -16,6 +16,7 @@ from consumers.incidents.store import IncidentStore
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.events import HUABEI_CHANNELS, Incident, IncidentKind, Phase, Scope
 from huabei_watch.root.calendars import calendar_windows, maintenance_calendar, uid
+from huabei_watch.root.settings import Settings
 from huabei_watch.runtime.app import App
 from tests.ops.state import ACTIVE_TITLE, END, NOW, OWN_TOKEN, START, serving
 
@@ -67,12 +68,12 @@ def test_calendar_windows_keep_a_merchants_own_and_the_platforms_and_drop_old_cl
 
 
 @pytest.fixture(scope="module")
-async def app(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[App]:
+async def app(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[App[Settings]]:
     async with serving(tmp_path_factory.mktemp("cal"), broker, f"c{uuid.uuid4().hex[:10]}", ops_token=OPS) as a:
         yield a
 
 
-async def get(app: App, path: str, token: str | None = None) -> tuple[int, bytes, str]:
+async def get(app: App[Settings], path: str, token: str | None = None) -> tuple[int, bytes, str]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{app.admin_port}{path}", headers=headers) as r:
         return r.status, await r.read(), r.headers.get("Content-Type", "")
@@ -100,12 +101,12 @@ async def get(app: App, path: str, token: str | None = None) -> tuple[int, bytes
         ("/v1/incidents.atom", OPS, 200),
     ],
 )
-async def test_who_may_read_calendars_and_feeds(app: App, path: str, token: str | None, status: int) -> None:
+async def test_who_may_read_calendars_and_feeds(app: App[Settings], path: str, token: str | None, status: int) -> None:
     got, _, _ = await get(app, path, token)
     assert got == status
 
 
-async def test_merchant_calendar_over_http_follows_updates_and_cancellations(app: App) -> None:
+async def test_merchant_calendar_over_http_follows_updates_and_cancellations(app: App[Settings]) -> None:
     store = IncidentStore(app.db)
     await store.save([IncidentRecord(maint("maint:cal:0"), Ledger()),
                       IncidentRecord(maint("maint:cal-other:0", scope=Scope.merchants("m-auto")), Ledger())])
@@ -129,7 +130,7 @@ async def test_merchant_calendar_over_http_follows_updates_and_cancellations(app
     assert {uid("maint:cal:0"), uid("maint:cal-other:0"), uid("maint:n1:0")} <= set(ops)
 
 
-async def test_incidents_atom_parses_and_links_each_incident_page(app: App) -> None:
+async def test_incidents_atom_parses_and_links_each_incident_page(app: App[Settings]) -> None:
     status, body, ctype = await get(app, "/v1/incidents.atom", OPS)
     assert status == 200 and ctype.startswith("application/atom+xml")
     feed = feedparser.parse(body)

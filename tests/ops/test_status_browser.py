@@ -17,6 +17,7 @@ from bs4 import BeautifulSoup
 
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.merchants.links import merchant_link
+from huabei_watch.root.settings import Settings
 from huabei_watch.runtime.app import App
 from tests.ops.state import ACTIVE_TITLE, LINK_SECRET, NOW, OFF_TOTAL, RESOLVED_TITLE, serving
 
@@ -30,7 +31,7 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-async def app(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[App]:
+async def app(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[App[Settings]]:
     # No ops token: loopback may read ops pages, which is how a browser on the host reaches it.
     async with serving(tmp_path_factory.mktemp("browser"), broker, f"b{uuid.uuid4().hex[:10]}", ops_token=None) as a:
         yield a
@@ -84,7 +85,7 @@ async def shoot(url: str, name: str, size: str, profile: Path) -> BeautifulSoup:
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-async def test_status_page_in_headless_chromium_shows_the_known_state(app: App, tmp_path: Path, size: str) -> None:
+async def test_status_page_in_headless_chromium_shows_the_known_state(app: App[Settings], tmp_path: Path, size: str) -> None:
     base = f"http://127.0.0.1:{app.admin_port}"
     dom = await shoot(f"{base}/", "status", size, tmp_path / "profile")
 
@@ -119,7 +120,7 @@ async def test_status_page_in_headless_chromium_shows_the_known_state(app: App, 
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-async def test_incident_page_in_headless_chromium_shows_the_timeline(app: App, tmp_path: Path, size: str) -> None:
+async def test_incident_page_in_headless_chromium_shows_the_timeline(app: App[Settings], tmp_path: Path, size: str) -> None:
     base = f"http://127.0.0.1:{app.admin_port}"
     dom = await shoot(f"{base}/status/incidents/maint%3An1%3A0", "incident", size, tmp_path / "profile")
     assert dom.find(id="incident-title").get_text(strip=True) == ACTIVE_TITLE
@@ -129,7 +130,7 @@ async def test_incident_page_in_headless_chromium_shows_the_timeline(app: App, t
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-async def test_merchant_page_in_headless_chromium_via_a_signed_link(app: App, tmp_path: Path, size: str) -> None:
+async def test_merchant_page_in_headless_chromium_via_a_signed_link(app: App[Settings], tmp_path: Path, size: str) -> None:
     url = merchant_link(f"http://127.0.0.1:{app.admin_port}", "m-auto", LINK_SECRET, NOW + timedelta(days=1))
     dom = await shoot(url, "merchant", size, tmp_path / "profile")
     assert dom.find(id="huabei-now").get_text(strip=True) == "花呗已暂停"
