@@ -16,6 +16,7 @@ from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.merchants.links import link_valid, merchant_link
 from huabei_watch.root.settings import Settings
 from huabei_watch.runtime.app import App
+from tests.ops.dom import attr, one
 from tests.ops.state import ACTIVE_TITLE, LINK_SECRET, NOW, OWN_TOKEN, serving
 
 OPS = "merchant-page-ops-token"
@@ -72,10 +73,10 @@ async def test_merchant_page_says_huabei_is_off_with_recovery_time_windows_messa
     status, html = await get(app, "/m/m-auto", OPS)
     assert status == 200
     page = BeautifulSoup(html, "lxml")
-    assert page.find(id="huabei-now").get_text(strip=True) == "花呗已暂停"
-    assert "04:05" in page.find(id="now").get_text()  # the platform switch's expected end (END + 5 min)
-    assert "无需操作" in page.find(id="todo").get_text()
-    assert page.find(id="messages").get_text().count("已送达") >= 1
+    assert one(page, id="huabei-now").get_text(strip=True) == "花呗已暂停"
+    assert "04:05" in one(page, id="now").get_text()  # the platform switch's expected end (END + 5 min)
+    assert "无需操作" in one(page, id="todo").get_text()
+    assert one(page, id="messages").get_text().count("已送达") >= 1
     assert page.find("script") is None
 
 
@@ -83,12 +84,12 @@ async def test_merchant_page_shows_own_incident_advice_and_a_calendar_link_for_s
     status, html = await get(app, link_path("m-own"))
     assert status == 200
     page = BeautifulSoup(html, "lxml")
-    assert page.find(id="huabei-now").get_text(strip=True) == "花呗已暂停"
-    assert "账户或接入" in page.find(id="now").get_text()  # its own incident holds it off, not the platform
-    assert "发送失败" in page.find(id="messages").get_text()  # the seeded failed SMS
+    assert one(page, id="huabei-now").get_text(strip=True) == "花呗已暂停"
+    assert "账户或接入" in one(page, id="now").get_text()  # its own incident holds it off, not the platform
+    assert "发送失败" in one(page, id="messages").get_text()  # the seeded failed SMS
     calendar = page.find(id="calendar-link")
     assert calendar is not None
-    status, body = await get(app, calendar["href"])
+    status, body = await get(app, attr(calendar, "href"))
     assert status == 200
     uids = {str(e["uid"]) for e in Calendar.from_ical(body.encode()).walk("VEVENT")}
     assert "maint:n1:0@huabei-watch" in uids
@@ -96,6 +97,6 @@ async def test_merchant_page_shows_own_incident_advice_and_a_calendar_link_for_s
 
 async def test_a_notify_only_merchant_is_told_huabei_stays_on_at_its_cashier(app: App[Settings]) -> None:
     page = BeautifulSoup((await get(app, "/m/m-expired", OPS))[1], "lxml")
-    assert page.find(id="huabei-now").get_text(strip=True) == "花呗正常"  # its own off expired a minute ago
-    assert "未自动关闭花呗" in page.find(id="now").get_text()
-    assert ACTIVE_TITLE in page.find(id="windows").get_text()
+    assert one(page, id="huabei-now").get_text(strip=True) == "花呗正常"  # its own off expired a minute ago
+    assert "未自动关闭花呗" in one(page, id="now").get_text()
+    assert ACTIVE_TITLE in one(page, id="windows").get_text()

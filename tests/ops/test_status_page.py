@@ -17,6 +17,7 @@ from huabei_watch.merchants.registry import MerchantRegistry
 from huabei_watch.root.settings import Settings
 from huabei_watch.root.status_data import read_status
 from huabei_watch.runtime.app import App
+from tests.ops.dom import attr, one
 from tests.ops.state import (
     ACTIVE_TITLE,
     NOW,
@@ -70,7 +71,7 @@ async def test_status_shows_open_and_upcoming_incidents_in_shanghai_time(app: Ap
     status, html, resp = await fetch(app, "/status")
     assert status == 200 and resp.content_type == "text/html"
     page = soup(html)
-    assert page.find("meta", attrs={"http-equiv": "refresh"})["content"] == "15"
+    assert attr(one(page, "meta", **{"http-equiv": "refresh"}), "content") == "15"
     assert page.find("script") is None  # works without JavaScript
     (active,) = cells(page, "incidents-open")
     assert ACTIVE_TITLE in active[0] and "maintenance" in active[1] and "active" in active[2]
@@ -87,9 +88,10 @@ async def test_status_shows_open_and_upcoming_incidents_in_shanghai_time(app: Ap
 
 async def test_status_shows_platform_switch_off_and_counts_merchants_once(app: App[Settings]) -> None:
     page = soup((await fetch(app, "/status"))[1])
-    assert "花呗已关闭" in page.find(id="platform-switch").get_text()
-    assert "2026-11-28 04:05" in page.find(id="switch").find_next("p").get_text()
-    assert page.find(id="off-count").get_text() == str(OFF_TOTAL)
+    assert "花呗已关闭" in one(page, id="platform-switch").get_text()
+    after = one(page, id="switch").find_next("p")
+    assert after is not None and "2026-11-28 04:05" in after.get_text()
+    assert one(page, id="off-count").get_text() == str(OFF_TOTAL)
     rows = cells(page, "off-merchants")
     assert len(rows) == 50
     by_id = {r[0]: r for r in rows}
@@ -112,7 +114,7 @@ async def test_status_paginates_the_merchant_list_by_50(app: App[Settings]) -> N
     page = soup((await fetch(app, "/status?page=2"))[1])
     rows = cells(page, "off-merchants")
     assert len(rows) == OFF_TOTAL - 50 and rows[-1][0] == "shop-059"
-    assert page.find("a", string="上一页 Previous")["href"] == "/status?page=1#merchants"
+    assert attr(one(page, "a", string="上一页 Previous"), "href") == "/status?page=1#merchants"
     assert page.find("a", string="下一页 Next") is None
 
 
