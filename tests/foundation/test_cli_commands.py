@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from huabei_watch.bus.broker import EmbeddedBroker
@@ -85,7 +86,5 @@ async def test_incident_command_opens_lists_silences_and_resolves_on_a_running_d
         assert code == 2 and "HTTP 404" in err  # refused as asked: 2 (see huabei_watch.root.cli_ops)
 
 
-def settings_now():  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
+def settings_now() -> datetime:
     return datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
