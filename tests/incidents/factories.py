@@ -93,6 +93,6 @@ def finding(
         finding_id=f"precreate:{merchant_id}", merchant_id=merchant_id,
         state="raised" if raised else "cleared", origin="precreate", cause=cause,
         code="40004", sub_code="ACQ.SELLER_BEEN_BLOCKED", advice_zh="请联系支付宝解除账户限制", observed_at=at,
-        audience=audience,  # type: ignore[arg-type]
+        audience=audience,
     )
     return Event.build(MERCHANT_FINDING, data, time=at)
