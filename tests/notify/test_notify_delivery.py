@@ -338,11 +338,11 @@ class FailsOnce:
         self.broken = True
         self.real = Renderer()
 
-    def render(self, item: PlannedMessage | MessageGroup) -> OutboundMessage:
+    def render(self, item: PlannedMessage | MessageGroup, *, channel: str | None = None) -> OutboundMessage:
         if self.broken:
             self.broken = False
             raise RuntimeError("template exploded")
-        return self.real.render(item)
+        return self.real.render(item, channel=channel)
 
 
 async def test_error_before_sending_releases_the_reservation(rig: Rig) -> None:
@@ -357,12 +357,20 @@ async def test_error_before_sending_releases_the_reservation(rig: Rig) -> None:
 
 
 class CountingLimiter:
+    """Grants every call at once and records its key."""
+
     def __init__(self) -> None:
         self.keys: list[str] = []
 
     async def acquire(self, key: str) -> float:
         self.keys.append(key)
         return 0.0
+
+    async def until_free(self, key: str) -> bool:
+        return False
+
+    def would_wait(self, key: str) -> bool:
+        return False
 
 
 async def test_every_attempt_passes_the_shared_limiter(rig: Rig) -> None:
