@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
 
 import aiohttp
 import pytest
@@ -13,7 +14,8 @@ from pydantic import SecretStr
 
 from huabei_watch.clock import ManualClock
 from huabei_watch.errors import TransientError
-from huabei_watch.events import Cause, Event, EventData, MerchantFinding
+from huabei_watch.events import Cause, Event, MerchantFinding
+from huabei_watch.events.base import PreparedEvent
 from tests.alipay.support import START, KeyPair, classify
 from tests.fakes.alipay_gateway import FakeAlipayGateway, Mode
 from tests.fakes.bus import RecordingPublisher
@@ -249,7 +251,7 @@ class FlakyPublisher(RecordingPublisher):
         super().__init__()
         self.fail_next = True
 
-    async def publish(self, event: Event[EventData]) -> None:
+    async def publish(self, event: Event[Any] | PreparedEvent) -> None:
         if self.fail_next:
             self.fail_next = False
             raise TransientError("broker away")

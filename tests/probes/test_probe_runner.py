@@ -14,7 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from huabei_watch.clock import ManualClock
 from huabei_watch.errors import PermanentError, TransientError
-from huabei_watch.events.base import Event, EventData
+from huabei_watch.events.base import Event, EventData, PreparedEvent
 from huabei_watch.events.common import Scope
 from huabei_watch.events.signals import HEALTH_DOWN, HEALTH_UP, HealthChange
 from tests.fakes.bus import RecordingPublisher
@@ -26,19 +26,19 @@ Serve = Callable[..., Awaitable[tuple[Any, str]]]
 INTERVAL = 10.0
 
 
-class AwayPublisher:
+class AwayPublisher(RecordingPublisher):
     """A publisher whose bus can be taken away: raises TransientError while ``away``."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.away = False
-        self.events: list[Event[EventData]] = []
         self.refused = 0
 
-    async def publish(self, event: Event[EventData]) -> None:
+    async def publish(self, event: Event[Any] | PreparedEvent) -> None:
         if self.away:
             self.refused += 1
             raise TransientError("broker away", retry_after=1.0)
-        self.events.append(event)
+        await super().publish(event)
 
 
 def probes_for(url: str, **keys: Any) -> tuple[AnyProbe, ...]:
@@ -153,7 +153,7 @@ async def test_pending_changes_go_out_in_order(serve: Serve, session: aiohttp.Cl
 
 
 class RejectingPublisher(RecordingPublisher):
-    async def publish(self, event: Event[EventData]) -> None:
+    async def publish(self, event: Event[Any] | PreparedEvent) -> None:
         if event.type == HEALTH_DOWN:
             raise PermanentError("record too large")
         await super().publish(event)
