@@ -6,16 +6,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import aiohttp
 
+from consumers.cashier.role import CashierRole
+from consumers.incidents.role import IncidentsRole
+from consumers.notify.role import NotifyRole
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.clock import ManualClock
 from huabei_watch.root.daemon import start_app
 from huabei_watch.root.settings import Settings, parse_settings
 from huabei_watch.runtime.app import App
 from tests.support import security_section
+from watcher.role import WatcherRole
 
 OPS = "ops-token-for-tests"
 
@@ -48,8 +52,20 @@ async def running(
         await app.stop()
 
 
-def role(app: App[Settings], name: str) -> Any:
-    return next(r for r in app.roles if r.name == name)
+@overload
+def role(app: App[Settings], name: Literal["watcher"]) -> WatcherRole: ...
+@overload
+def role(app: App[Settings], name: Literal["incidents"]) -> IncidentsRole: ...
+@overload
+def role(app: App[Settings], name: Literal["cashier"]) -> CashierRole: ...
+@overload
+def role(app: App[Settings], name: Literal["notify"]) -> NotifyRole: ...
+def role(app: App[Settings], name: str) -> object:
+    """The running role ``name`` of ``app``, as its class."""
+    found = next(r for r in app.roles if r.name == name)
+    expected = {"watcher": WatcherRole, "incidents": IncidentsRole, "cashier": CashierRole, "notify": NotifyRole}[name]
+    assert isinstance(found, expected), f"role {name!r} is a {type(found).__name__}, not a {expected.__name__}"
+    return found
 
 
 async def get_json(app: App[Settings], path: str, token: str | None = OPS, headers: dict[str, str] | None = None) -> tuple[int, Any, dict[str, str]]:

@@ -38,7 +38,7 @@ async def test_sandbox_notice_becomes_a_maintenance_that_switches_huabei_and_tel
         opened = await eventually(lambda: incidents.list(open_only=True), timeout=60, what="maintenance incident")
         inc = opened[0]
         assert inc.kind.value == "maintenance" and inc.channels == ("pcredit", "pcreditpayInstallment")
-        assert inc.starts_at > NOW  # the sandbox's maintenance begins ~10 minutes after start
+        assert inc.starts_at is not None and inc.starts_at > NOW  # the sandbox's maintenance begins ~10 minutes after start
 
         def lines() -> list[dict[str, str]]:
             return [json.loads(x) for x in out.read_text("utf-8").splitlines()] if out.exists() else []
@@ -47,6 +47,7 @@ async def test_sandbox_notice_becomes_a_maintenance_that_switches_huabei_and_tel
         texts = {m["recipient"]: m["text"] for m in lines()}
         assert "花呗" in texts["m-auto"] and "花呗" in texts["m-notify"]
 
+        assert inc.disable_from is not None
         clock.set(inc.disable_from)
         await incidents.tick()
 
