@@ -21,6 +21,8 @@ from huabei_watch.events import (
     Scope,
     Window,
 )
+from huabei_watch.root.settings import Settings
+from huabei_watch.runtime.app import App
 from tests.cashier.incident_builders import outage_incident
 from tests.e2e.harness import OPS, get_json, post_json, role, running, settings_for
 from tests.support import eventually
@@ -42,7 +44,7 @@ def maintenance() -> Event[MaintenanceSignal]:
     return Event.build(MAINTENANCE_SCHEDULED, data, time=T0)
 
 
-async def policy(app, merchant: str, token: str) -> list[str]:  # type: ignore[no-untyped-def]
+async def policy(app: App[Settings], merchant: str, token: str) -> list[str]:
     status, body, _ = await get_json(app, f"/v1/merchants/{merchant}/pay-channels", token=token)
     assert status == 200, body
     return list(body["disable_pay_channels"])

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.bus.kafka import Bus
 from huabei_watch.clock import ManualClock
+from huabei_watch.root.settings import Settings
+from huabei_watch.runtime.app import App
 from tests.e2e.harness import get_json, role, running, settings_for
 from tests.fakes.aliyun_sms import FakeAliyunSms
 from tests.fakes.wecom import FakeWeCom
@@ -129,7 +132,7 @@ async def test_notify_sends_each_message_once_across_a_restart(broker: EmbeddedB
         assert len(sms.received) == 1
 
 
-async def _open(app) -> tuple[int, dict]:  # type: ignore[no-untyped-def, type-arg]
+async def _open(app: App[Settings]) -> tuple[int, Any]:  # the JSON answer
     from tests.e2e.harness import post_json
 
     return await post_json(app, "/v1/incidents", {"title": "花呗异常", "summary_zh": "花呗暂时不可用"})
