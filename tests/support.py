@@ -17,9 +17,18 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from huabei_watch.db.engine import Database
+from huabei_watch.events import Event, EventData
 from huabei_watch.root import schema
 
 T = TypeVar("T")
+D = TypeVar("D", bound=EventData)
+
+
+def data_as(event: Event[EventData], kind: type[D]) -> D:
+    """``event``'s data, which the test knows to be a ``kind`` (from the event's type or topic);
+    fails the test when it is not."""
+    assert isinstance(event.data, kind), f"{event.type}: {type(event.data).__name__}, not {kind.__name__}"
+    return event.data
 
 
 async def migrated_database(url: str, *, retry_for: float = 5.0) -> Database:

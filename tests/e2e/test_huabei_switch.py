@@ -16,6 +16,7 @@ from huabei_watch.events import (
     MAINTENANCE_SCHEDULED,
     Event,
     HealthChange,
+    Incident,
     MaintenanceSignal,
     ProbeObservation,
     Scope,
@@ -25,7 +26,7 @@ from huabei_watch.root.settings import Settings
 from huabei_watch.runtime.app import App
 from tests.cashier.incident_builders import outage_incident
 from tests.e2e.harness import OPS, get_json, post_json, role, running, settings_for
-from tests.support import eventually
+from tests.support import data_as, eventually
 from watcher.notices import understand
 from watcher.sources.extract import NoticeRef
 from watcher.sources.notice_plan import plan_notice
@@ -275,7 +276,7 @@ async def test_open_incidents_are_republished_at_start_into_an_empty_broker(
             batch = await consumer.getmany(timeout_ms=15_000)
         finally:
             await consumer.stop()
-        ids = {decode(m.key, m.value, m.headers).data.incident_id for msgs in batch.values() for m in msgs}  # type: ignore[attr-defined]
+        ids = {data_as(decode(m.key, m.value, m.headers), Incident).incident_id for msgs in batch.values() for m in msgs}
         assert ids == {"maint:n1"}
 
 
