@@ -11,13 +11,16 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from huabei_watch.db.engine import Database
 from huabei_watch.events import Event, EventData
+
+if TYPE_CHECKING:
+    from huabei_watch.bus.keys import Keyring
 from huabei_watch.root import schema
 
 T = TypeVar("T")
@@ -132,7 +135,7 @@ def security_section(*principals: str) -> dict[str, object]:
     return {"principals": {p: {"private_key": fixed_private_key(p)} for p in (principals or ROLES)}}
 
 
-def fixed_keyring(*principals: str):  # type: ignore[no-untyped-def]
+def fixed_keyring(*principals: str) -> Keyring:
     """Signer and verifier over the test keys (``huabei_watch.bus.keys.Keyring``)."""
     from huabei_watch.bus.keys import load_keyring
     from huabei_watch.config.settings import DaemonSettings, SecuritySettings

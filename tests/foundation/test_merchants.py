@@ -82,7 +82,7 @@ async def test_postgresql_streams_ids_in_code_point_order_through_their_own_inde
     assert any("ix_merchants_id_c" in str(row[0]) for row in plan), plan
 
 
-def test_merchants_import_command_reports_problems_and_exits_nonzero(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_merchants_import_command_reports_problems_and_exits_nonzero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'[daemon]\nstate_dir = "{(tmp_path / "s").as_posix()}"\n', "utf-8")
     f = tmp_path / "m.csv"

@@ -9,11 +9,14 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from tests.support import eventually
+
+if TYPE_CHECKING:
+    from huabei_watch.events.auth import Signer
 
 OPS = "ops-hostile-token"
 SECRET = "m1-payments-secret"
@@ -174,7 +177,7 @@ async def read(d: Daemon, topic: str, *, at_least: int, timeout: float = 30.0) -
     return out
 
 
-def stolen_signer(d: Daemon, principal: str):  # type: ignore[no-untyped-def]
+def stolen_signer(d: Daemon, principal: str) -> Signer:
     """A signer with a key read from the daemon's state dir (an attacker who got that one key)."""
     from huabei_watch.events.auth import Signer, SigningKey, private_key_from_text
 
