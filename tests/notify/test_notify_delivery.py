@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from consumers.notify.delivery import Deliverer, DeliverySettings
 from consumers.notify.plan import Endpoint, MessageGroup, PlannedMessage, PlanSettings, Recipient, plan_for
-from consumers.notify.ports import OutboundMessage, SendReceipt
+from consumers.notify.ports import Channel, OutboundMessage, SendReceipt
 from consumers.notify.store import CoalescingStore, SqlDeliveryStore
 from consumers.notify.templates import Renderer
 from huabei_watch.clock import SHANGHAI, ManualClock
@@ -83,7 +83,7 @@ class Rig:
 
     def deliverer(
         self,
-        channel: object | None = None,
+        channel: Channel | None = None,
         settings: DeliverySettings = SETTINGS,
         name: str = "sms",
         rand: float = 0.5,
@@ -92,7 +92,7 @@ class Rig:
         chan = channel if channel is not None else self.channel(name)
         store = self.store()
         return Deliverer(
-            {name: chan},  # type: ignore[dict-item]
+            {name: chan},
             CoalescingStore(store) if batch_results else store,
             None,
             self.clock,

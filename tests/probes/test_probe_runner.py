@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import pytest
@@ -207,7 +207,9 @@ async def test_restore_from_last_event_while_still_down_publishes_nothing_new(
     (last,) = first.events
     second = RecordingPublisher()
     after = ProbeRunner(probes_for(url), second, clock, session)
-    saved = state_from_event(last)  # type: ignore[arg-type]
+    assert isinstance(last.data, HealthChange)
+    # The data checked just above: what state_from_event reads is a health event.
+    saved = state_from_event(cast("Event[HealthChange]", last))
     after.restore("gw", saved)
     after.restore("removed-probe", saved)  # stale saved state is ignored
     await run(after, clock, 4)
