@@ -35,7 +35,8 @@ async def test_csv_import_upserts_good_rows_and_reports_bad_ones_by_line(db: Dat
     assert "tok1" not in repr(m1) and "sec1" not in repr(m1)
     again = await reg.import_csv(CSV.replace("一号店", "一号店(新)"))
     assert again.imported == 2
-    assert (await reg.get("m1")).name == "一号店(新)"  # type: ignore[union-attr]
+    renamed = await reg.get("m1")
+    assert renamed is not None and renamed.name == "一号店(新)"
     assert await reg.count() == 2
 
 

@@ -268,5 +268,5 @@ async def test_a_failing_target_is_logged_unavailable_once_and_back_once(
     await run(runner, clock, 5)
     endpoint.status = 200
     await run(runner, clock, 4)
-    lines = [(r.msg, r.failures if r.msg == "poller.unavailable" else None) for r in caplog.records]  # type: ignore[attr-defined]
+    lines = [(r.msg, r.failures if r.msg == "poller.unavailable" else None) for r in caplog.records]  # type: ignore[attr-defined]  # a logging extra field
     assert lines == [("poller.unavailable", 2), ("poller.back", None)]  # at the thresholds, never per run
