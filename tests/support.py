@@ -11,17 +11,18 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, TypeVar, cast, overload
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from huabei_watch.db.engine import Database
 from huabei_watch.events import Event, EventData
+from huabei_watch.root import schema
 
 if TYPE_CHECKING:
+    from consumers.notify.role import NotifyRole
     from huabei_watch.bus.keys import Keyring
-from huabei_watch.root import schema
 
 T = TypeVar("T")
 D = TypeVar("D", bound=EventData)
@@ -112,7 +113,7 @@ async def eventually(
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last: {last!r})")
 
 
-async def notify_idle(notify: Any, *, timeout: float = 60.0) -> None:
+async def notify_idle(notify: NotifyRole, *, timeout: float = 60.0) -> None:
     """Wait until a notify role's fan-out has no work left (no lane, no delivery in progress)."""
     fanout = notify.fanout
     await eventually(lambda: not (fanout.lanes or fanout.in_progress), timeout=timeout, what="notify fan-out idle")
