@@ -166,3 +166,8 @@ def test_a_task_the_reader_is_asked_to_finish_by_a_day_ends_no_window() -> None:
     # the open stop is not closed by the developers' deadline (it stays open, sent to review)
     assert all(w.end is None for w in u.windows if w.start == _dt("2026-12-05 00:00")), u.windows
     assert any(w.start == _dt("2026-12-05 00:00") for w in u.windows)
+
+
+def test_a_weekly_start_plus_duration_is_a_timetable_not_a_dated_window() -> None:
+    text = "本行每星期进行系统维护，逢星期一03:00开始，持续3小时，暂停网上银行服务。此外，12月6日00:00至06:00转数快暂停。"
+    assert [w[:2] for w in _read(text)] == [(_dt("2026-12-06 00:00"), _dt("2026-12-06 06:00"))]

@@ -38,6 +38,12 @@ _WHOLE_DAY_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:全天|全日|一整天|�
 def take_single(
     r: Resolver, norm: str, p: RawPoint, nxt: int, spans: list[Span], *, allow_open: bool, allow_recovery: bool
 ) -> None:
+    if not own_date(p):
+        # "逢星期一03:00开始，持续3小时" / "每日6:00恢复": a lone time that repeats is a timetable
+        clause_lo = max(norm.rfind(c, 0, p.start) for c in "。;\n,:")
+        if vocab.RECURRING_BEFORE_RE.search(norm, max(0, clause_lo + 1, p.start - 24), p.start):
+            r.recurring += 1
+            return
     d = r.date_of(p, None) if p.has_date else None
     resume = vocab.RESUME_AFTER_RE.match(norm, p.end, min(nxt, p.end + 30)) if allow_recovery else None
     if resume is not None and resume.group("done") and _ASKED_RE.search(norm, max(0, p.start - 16), p.start):
