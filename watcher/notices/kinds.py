@@ -39,6 +39,8 @@ _WORDS: dict[Kind, dict[str, int]] = {
         # supplies and places cut off, sales stopped
         "断网": 1, "断电": 1, "断水": 1, "断气": 1, "停网": 2, "掉线": 1, "停售": 2,
         "停止售票": 2, "暂停售票": 2, "机房搬迁": 3, "搬迁": 1,
+        # works on a supply network: repairs and connections planned ahead ("今晚11时进行第二阶段维修")
+        "维修": 2, "工程": 1, "试运转": 2, "供水调度": 2,
     },
     "outage": {
         "故障": 3, "异常": 2, "中断": 2, "波动": 2, "报错": 2, "失败率": 2, "不稳定": 2, "突发": 2,

@@ -103,9 +103,28 @@ def not_maintenance(k: KindResult) -> Kind:
     return "other" if kind in ("outage", "recovery") else kind
 
 
+# The start of a sentence that speaks of the period just named ("工程期间……", "届时……").
+_DURING_NEXT_RE = re.compile(r"[\s\n]*[^。;!?\n,]{0,6}?(?:期间|其间|届时|此间|该时段)")
+
+
+def _said_of(norm: str, pos: int) -> list[tuple[int, int]]:
+    """The sentence holding ``pos``, and the next one when it opens on the period just named
+    ("时间为周四晚上11时至翌日凌晨4时。工程期间……水质可能出现波动")."""
+    lo, hi = sentence_bounds(norm, pos)
+    out = [(lo, hi)]
+    if hi < len(norm) and _DURING_NEXT_RE.match(norm, hi + 1):
+        out.append((hi + 1, sentence_bounds(norm, hi + 1)[1]))
+    return out
+
+
+def stop_worded(norm: str, pos: int) -> bool:
+    """Whether what is said of the time at ``pos`` (see :func:`_said_of`) words a disruption."""
+    return any(DISRUPTION_RE.search(norm, lo, hi) for lo, hi in _said_of(norm, pos))
+
+
 def today_or_ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
-    return any(s.how not in ("open", "dayopen") and s.start.date() >= pub
-               and DISRUPTION_RE.search(norm, *sentence_bounds(norm, s.pos)) for s in spans)
+    return any(s.how not in ("open", "dayopen") and s.start.date() >= pub and stop_worded(norm, s.pos)
+               for s in spans)
 
 
 def running_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
@@ -125,8 +144,8 @@ def running_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
 
 
 def ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
-    return any(s.how not in ("open", "dayopen") and s.start.date() > pub
-               and DISRUPTION_RE.search(norm, *sentence_bounds(norm, s.pos)) for s in spans)
+    return any(s.how not in ("open", "dayopen") and s.start.date() > pub and stop_worded(norm, s.pos)
+               for s in spans)
 
 
 def second_look(
@@ -195,7 +214,8 @@ def second_look(
         dates = Resolver(pub)
         # an old version retired for good, its successor in use, is no window to look for
         if any(p.has_date and (dates.date_of(p, None) or pub) >= pub
-               and _words_stop(body, *sentence_bounds(body, p.end)) and not retired(body, p.end) for p in points):
+               and any(_words_stop(body, lo, hi) for lo, hi in _said_of(body, p.end))
+               and not retired(body, p.end) for p in points):
             doubts.append("maintenance wording near a date, but no window could be read: check the notice")
         return kind
     if all(s.start.date() < pub for s in spans) and (

@@ -136,6 +136,11 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         reasons.append(f"read as interface, but {len(served)} dated time range(s) say what stops or degrades "
                        "in them: read as maintenance")
         kind = "maintenance"
+    if kind == "outage" and any(s.start.date() > pub for s in spans):
+        # never silent: a failure is reported once it has begun, so a window that starts after the day
+        # of publication is planned ("今晚11时起维修……水压或不稳" worded like a failure)
+        doubts.append("read as outage, but a window starts after the day of publication: check whether it is "
+                      "planned work")
     if kind == "recovery" and spans and running_with_stop(src, spans, pub):
         # never silent: what is said to be back is not all of it ("……4月23日-4月30日影响缴费……。
         # ……已完成升级，相关服务已恢复正常")

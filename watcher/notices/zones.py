@@ -37,6 +37,7 @@ _NAMED: dict[str, str] = {
     "温哥华时间": "America/Vancouver", "新西兰时间": "Pacific/Auckland",
     "南非时间": "Africa/Johannesburg", "赞比亚时间": "Africa/Lusaka", "CDT": "America/Chicago",
     "日本标准时间": "Asia/Tokyo", "日本标准时": "Asia/Tokyo", "韩国标准时间": "Asia/Seoul",
+    "波兰时间": "Europe/Warsaw", "华沙时间": "Europe/Warsaw",
 }
 _ZONE_RE = re.compile(
     r"(?<![A-Za-z])(?:UTC|GMT)(?:\s*(?P<sign>[+-])\s*(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?)?(?![A-Za-z])(?:\s*时间)?"
@@ -46,7 +47,11 @@ _ZONE_RE = re.compile(
 # How far after a span's last point a marker may stand and still be that span's ("04:00（UTC）"),
 # with only spaces or an opening bracket between ("22:00-24:00，即UTC 14:00-16:00" is a restatement).
 _AFTER = 8
-_ADJACENT_RE = re.compile(r"(?:之间|期间)?[\s(※*]*")
+# A duration may stand in the bracket before the marker ("01:00 ~ 10:00（共9小时，韩国时间）").
+_ADJACENT_RE = re.compile(
+    r"(?:之间|期间)?[\s(※*]*(?:(?:共|约|合计|总计)?\s*\d{1,3}(?:\.\d)?\s*个?\s*(?:小时|分钟)\s*[,、]\s*)?"
+)
+_DURATION_ROOM = 12  # the characters such a duration adds to _AFTER
 # A marker said of every time of the notice ("以上均为澳大利亚东部标准时间", "影响时间以英国当地时间计",
 # "所有时间均为UTC"): it holds for spans whose own sentence names no zone.
 _ALL_BEFORE_RE = re.compile(r"(?:均为|皆为|均以|均按|都是|一律为|时间以|时间为|时间按)\s*$")
@@ -123,7 +128,7 @@ def to_beijing(norm: str, spans: list[Span]) -> tuple[list[Span], list[str]]:
         # （北京时间0:00-2:00）" (北京时间 itself is dropped by normalisation)
         before = [m for m in markers if lo <= m.start() and m.end() <= s.pos
                   and norm.count("(", m.end(), s.pos) <= norm.count(")", m.end(), s.pos)]
-        after = [m for m in markers if s.end_pos <= m.start() <= s.end_pos + _AFTER and m.end() <= hi
+        after = [m for m in markers if s.end_pos <= m.start() <= s.end_pos + _AFTER + _DURATION_ROOM and m.end() <= hi
                  and _ADJACENT_RE.fullmatch(norm, s.end_pos, m.start())]
         m = after[0] if after else (before[-1] if before else None)
         if m is None:

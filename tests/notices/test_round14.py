@@ -1,0 +1,110 @@
+"""Rules added in round 14 (causes found in the fourth blind set's half A: utility works, years and
+days written the Taiwan way, zones of translated notices, starts with a length in days). Each text is
+written for the test, not taken from a corpus notice."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from huabei_watch.clock import SHANGHAI
+from watcher.notices import understand
+
+PUB = date(2026, 12, 1)
+
+
+def _dt(s: str) -> datetime:
+    return datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
+
+
+def _read(text: str, title: str = "", pub: date = PUB) -> list[tuple[datetime, datetime | None]]:
+    u = understand(text, published=pub, title=title)
+    assert u.kind == "maintenance", u.reasons
+    return sorted((w.start, w.end) for w in u.windows)
+
+
+def test_repairs_tonight_with_a_length_as_a_range_are_a_window() -> None:
+    # 維修 is work on a supply; "7至8小時" lasts the longer bound; "水壓或不穩" is a hedge, not a failure
+    text = ("自來水公司將於今晚11時，就本區一條受損的輸水管道進行第二階段的維修工作，工程預計需時7至8小時。"
+            "維修期間部分路段用戶或會出現水壓不穩。")
+    assert _read(text, title="今晚維修輸水管 部分路段水壓或不穩") == [
+        (_dt("2026-12-01 23:00"), _dt("2026-12-02 07:00"))
+    ]
+
+
+def test_the_sentence_after_a_range_that_opens_on_its_period_words_its_stop() -> None:
+    # the range's own sentence says nothing; "工程期間……" says what the works do to the supply
+    text = ("水務公司將於本月3日進行管網併接工程，時間為當晚11時至翌日凌晨4時。"
+            "工程期間周邊地區水質可能出現波動，請用戶先放水。")
+    assert _read(text, title="周四進行併網工程 部分地段水質或波動") == [
+        (_dt("2026-12-03 23:00"), _dt("2026-12-04 04:00"))
+    ]
+
+
+def test_a_two_digit_year_decades_away_is_the_roc_year_and_nian_is_twenty() -> None:
+    text = "本處訂於九十年四月十七日至廿三日進行機組試運轉，試運轉期間可能出現電壓不穩或瞬間跳電。"
+    assert _read(text, pub=date(2001, 4, 16)) == [(_dt("2001-04-17 00:00"), _dt("2001-04-24 00:00"))]
+
+
+def test_nian_and_sa_in_a_date() -> None:
+    text = "本區預定於五月廿八日（週六）上午八時至十一時實施工作停電，請用戶事先準備。"
+    assert _read(text, pub=date(2011, 5, 26)) == [(_dt("2011-05-28 08:00"), _dt("2011-05-28 11:00"))]
+    text2 = "本區預定於一月卅日上午八時至十一時實施工作停電。"
+    assert _read(text2, pub=date(2012, 1, 20)) == [(_dt("2012-01-30 08:00"), _dt("2012-01-30 11:00"))]
+
+
+def test_a_two_digit_year_near_publication_stays_this_century() -> None:
+    text = "系統將於26年12月5日22:00至23:00維護，期間暫停服務。"
+    assert _read(text) == [(_dt("2026-12-05 22:00"), _dt("2026-12-05 23:00"))]
+
+
+def test_a_supply_cut_with_no_system_named_is_maintenance() -> None:
+    # 冲厕水供应 is a supply: "stops named, but no system" does not hold
+    text = "因须更换水掣，本区全部楼宇的冲厕水供应将由十二月三日晚上十时起暂停，至十二月四日早上七时恢复。"
+    assert _read(text) == [(_dt("2026-12-03 22:00"), _dt("2026-12-04 07:00"))]
+
+
+def test_polish_time_is_moved_to_beijing_time() -> None:
+    text = "12月9日 01:00 至 05:00（波兰时间），平台将进行技术维护，期间API可能无法访问。"
+    assert _read(text) == [(_dt("2026-12-09 08:00"), _dt("2026-12-09 12:00"))]
+
+
+def test_a_zone_after_a_duration_in_the_same_bracket() -> None:
+    text = "■ 暂停时间：2026年12月6日（周日）01:00 ~ 10:00（共9小时，韩国时间）\n■ 影响：账户支付暂停"
+    assert _read(text) == [(_dt("2026-12-06 00:00"), _dt("2026-12-06 09:00"))]
+
+
+def test_a_start_with_a_length_in_days() -> None:
+    text = "镜像站存储阵列将于2026-12-05 20:00起重新构建，预计3日后完成；维护期间全部请求会被重定向。"
+    assert _read(text) == [(_dt("2026-12-05 20:00"), _dt("2026-12-08 20:00"))]
+    text2 = "论坛将于12月5日20:00起停机维护，预计持续2天。"
+    assert _read(text2) == [(_dt("2026-12-05 20:00"), _dt("2026-12-07 20:00"))]
+
+
+def test_a_bare_day_after_a_length_word_is_a_date_not_days() -> None:
+    # "预计3日完成" may be the 3rd; it is never read as three days (guard)
+    u = understand("系统将于12月5日20:00起停机维护，预计3日完成。", published=PUB)
+    assert all(w.end != _dt("2026-12-08 20:00") for w in u.windows), u.windows
+
+
+def test_a_start_whose_length_cannot_be_read_still_goes_to_review() -> None:
+    # never silent: the next clause opens on the period and words work
+    u = understand("数据阵列将于2026-12-05 20:00起重新构建；届时若未构建完成，维护时间相应顺延。",
+                   published=PUB, title="镜像站维护")
+    assert u.kind == "maintenance" or u.needs_review, u.reasons
+
+
+def test_an_outage_reading_with_a_window_after_publication_goes_to_review() -> None:
+    # worded like a failure (跳电, 故障) but dated after publication: a person checks
+    u = understand("12月5日10:00至12:00，本区线路抢修，请用户留意。", published=PUB)
+    assert u.kind == "maintenance" or u.needs_review, u.reasons
+
+
+def test_a_failure_in_a_list_after_or_is_still_told() -> None:
+    # "或" hedges only the word right after it; "故障" before it is told
+    u = understand("昨日14:00至15:00系统出现故障或异常，已于15:00恢复正常。", published=PUB)
+    assert u.kind in ("outage", "recovery"), u.reasons
+
+
+def test_prices_that_waver_are_no_disruption() -> None:
+    u = understand("12月5日至12月12日期间基金净值可能出现波动，请投资者留意风险。", published=PUB)
+    assert u.kind != "maintenance", u.reasons
