@@ -108,3 +108,33 @@ def test_a_failure_in_a_list_after_or_is_still_told() -> None:
 def test_prices_that_waver_are_no_disruption() -> None:
     u = understand("12月5日至12月12日期间基金净值可能出现波动，请投资者留意风险。", published=PUB)
     assert u.kind != "maintenance", u.reasons
+
+
+def test_an_update_stamp_is_no_point_of_a_window() -> None:
+    # "(18:44 更新)" is when the page was edited; the outage ran 16:16 to 18:35 and is over
+    text = ("（18:44 更新）全区已于18点35分全部恢复供电。\n"
+            "今日下午4点16分全区无预警停电，初步研判为输电线路故障，电力公司全力抢修。")
+    u = understand(text, published=PUB, title="全区大停电 18点35分全部复电")
+    assert u.kind in ("outage", "recovery"), u.reasons
+    assert all(w.start.hour != 18 or w.start.minute != 44 for w in u.windows)
+
+
+def test_trouble_told_as_past_is_a_report() -> None:
+    # "出现……缓慢" told of last week, back at a time: a report, not a window
+    text = ("交易所今日说明，上周三早盘交易系统出现委托回报缓慢。系统于9点4分起收到大量委托单，导致回报延迟，"
+            "暂停该券商线路的服务后，系统于上午10:30恢复正常。")
+    u = understand(text, published=date(2026, 12, 7), title="交易所说明交易系统回报缓慢原因")
+    assert u.kind in ("outage", "recovery"), u.reasons
+
+
+def test_a_failure_of_the_day_of_publication_back_by_then_is_a_report() -> None:
+    text = ("今天凌晨三点本区停电，电厂恢复供电时负载过重，造成发电机故障。"
+            "本区已于下午四点陆续恢复供电，其他地区将轮流停电。")
+    u = understand(text, published=PUB, title="本区复电 其他地区停电")
+    assert u.kind in ("outage", "recovery"), u.reasons
+
+
+def test_planned_work_told_with_a_hedged_trouble_stays_maintenance() -> None:
+    # guard: "可能出现……缓慢" is hedged, and the window is ahead
+    text = "系统将于12月5日22:00至23:00升级，期间可能出现交易缓慢。"
+    assert _read(text) == [(_dt("2026-12-05 22:00"), _dt("2026-12-05 23:00"))]

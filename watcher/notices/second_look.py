@@ -218,10 +218,11 @@ def second_look(
                and not retired(body, p.end) for p in points):
             doubts.append("maintenance wording near a date, but no window could be read: check the notice")
         return kind
+    failed = reports.reports_failure(head) or reports.reports_failure(body)
     if all(s.start.date() < pub for s in spans) and (
-        reports.reports_failure(head) or reports.reports_failure(body)
-        or PAST_RECOVERY_RE.search(head) or PAST_RECOVERY_RE.search(body)
-    ):
+        failed or PAST_RECOVERY_RE.search(head) or PAST_RECOVERY_RE.search(body)
+        or reports.reports_failure(body, _TOLD_TROUBLE_RE)
+    ) or failed and all(_back_by(body, s, pub) for s in spans):
         report: Kind = "recovery" if k.scores["recovery"] >= k.scores["outage"] else "outage"
         reasons.append(f"every window began before publication and the text reports a failure: read as {report}")
         return report
@@ -237,6 +238,18 @@ def second_look(
         reasons.append(f"every window began by the day of publication and the work is said to be done: read as {kind}")
         return kind
     return "maintenance"
+
+
+# Trouble told as having happened ("上周三早盘……出现委托回报缓慢"); hedged ("可能出现……") it is none.
+_TOLD_TROUBLE_RE = re.compile(r"出现[^。;,\n]{0,12}?(?:缓慢|迟缓|延迟|卡顿|中断|故障|异常|问题)")
+
+
+def _back_by(norm: str, s: Span, pub: date) -> bool:
+    """Whether ``s`` is over by the end of the day of publication and its end is told as a recovery
+    that happened ("……已于下午四点陆续恢复供电"): a failure of that day, reported."""
+    if s.end is None or s.start.date() > pub or s.end.date() > pub:
+        return False
+    return PAST_RECOVERY_RE.search(norm, *sentence_bounds(norm, max(s.pos, s.end_pos - 1))) is not None
 
 
 def _words_stop(norm: str, lo: int, hi: int) -> bool:
