@@ -138,3 +138,18 @@ def test_planned_work_told_with_a_hedged_trouble_stays_maintenance() -> None:
     # guard: "可能出现……缓慢" is hedged, and the window is ahead
     text = "系统将于12月5日22:00至23:00升级，期间可能出现交易缓慢。"
     assert _read(text) == [(_dt("2026-12-05 22:00"), _dt("2026-12-05 23:00"))]
+
+
+def test_an_effective_period_is_no_window() -> None:
+    # "生效时间：……至……" is when a change takes effect; integrators adapt to new field values
+    text = ("平台将自动升级早期创建的集群的底层架构。\n生效时间：2026年12月7日 20:00:00 至 2026年12月10日 23:59:59，"
+            "此期间系统自动完成升级。\n升级后，查询接口返回的 cluster_type 字段值会相应变化，请开发者检查依赖该字段的程序。")
+    u = understand(text, published=PUB, title="【产品变更】集群架构自动升级公告")
+    assert u.kind != "maintenance" and not u.windows, u.reasons
+
+
+def test_a_completed_upgrade_with_no_failure_is_other() -> None:
+    text = ("本站已于台北时间 2026/12/01(星期二) 上午10:00 完成系统升级。新版在效能与稳定度上都优于旧版，"
+            "也解决了过去网页上传不稳定的问题。")
+    u = understand(text, published=PUB, title="新版本站已上线")
+    assert u.kind == "other" and not u.needs_review, u.reasons

@@ -203,6 +203,13 @@ def second_look(
             reasons.append("maintenance timetable (hours repeating every day or week), no dated window")
             return "maintenance"
         kind = k.best_besides("maintenance")
+        if kind in ("outage", "recovery") and not reports.tells_of_failure(head, body) and (
+            reports.said_done(head) or reports.said_done(body)
+        ):
+            # "……已于8月5日上午10:00完成系统升级": work over, nothing failed; neither a window nor a report
+            reasons.append("maintenance wording, no time window, the work said to be done and nothing failed: "
+                           "read as other")
+            return "other"
         if kind in ("outage", "recovery") and not reports.tells_of_failure(head, body):
             # A report needs something that failed or came back; without one the notice announces
             # a stop whose time could not be read ("停电保养预定时间表（详如附件）"): ops must look.
