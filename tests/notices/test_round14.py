@@ -153,3 +153,33 @@ def test_a_completed_upgrade_with_no_failure_is_other() -> None:
             "也解决了过去网页上传不稳定的问题。")
     u = understand(text, published=PUB, title="新版本站已上线")
     assert u.kind == "other" and not u.needs_review, u.reasons
+
+
+def test_a_sudden_power_cut_back_the_same_day_is_a_report() -> None:
+    text = "今日上午9時許，北區一帶突然停電，約3000戶受影響。電力公司隨即派員搶修，至上午11時30分全部恢復供電。"
+    u = understand(text, published=PUB)
+    assert u.kind in ("outage", "recovery"), u.reasons
+
+
+def test_a_burst_main_with_the_water_back_is_a_report() -> None:
+    text = "北區今早停水 下午已復水。水務署表示，今日早上6時北區一條水管爆裂，須暫停供水，於下午3時恢復供水。"
+    u = understand(text, published=PUB)
+    assert u.kind in ("outage", "recovery"), u.reasons
+
+
+def test_a_cut_still_being_repaired_is_an_outage() -> None:
+    text = "因颱風影響，本區於今日下午2時起停電，電力公司正全力搶修中，恢復時間未定。"
+    u = understand(text, published=PUB)
+    assert u.kind == "outage", u.reasons
+
+
+def test_power_not_yet_back_is_no_recovery() -> None:
+    text = "今天上午9時許機房電力中斷，系統全面癱瘓，系統商正在全力搶修，尚未復電。"
+    u = understand(text, published=PUB, title="動態系統當機 廠商搶修中")
+    assert u.kind == "outage", u.reasons
+
+
+def test_a_planned_cut_tomorrow_after_a_fault_stays_maintenance() -> None:
+    # guard: a fault is the reason, but the cut is planned for the next day
+    text = "因線路故障需更換設備，本區定於12月2日上午9時至12時停電，請用戶預作準備。"
+    assert _read(text) == [(_dt("2026-12-02 09:00"), _dt("2026-12-02 12:00"))]

@@ -8,7 +8,11 @@ import re
 from watcher.notices.kinds import PAST_RECOVERY_RE
 
 # A failure, as reports after the fact word it (not a planned 中断).
-FAILURE_RE = re.compile(r"故障|异常|当机|宕机|瘫痪|崩溃|崩了|抢修|误判|误封|bug|BUG|出错|报错|未恢复|挖断|断缆|跳电|跳闸")
+FAILURE_RE = re.compile(
+    r"故障|异常|当机|宕机|瘫痪|崩溃|崩了|抢修|误判|误封|bug|BUG|出错|报错|未恢复|挖断|断缆|跳电|跳闸"
+    # a supply lost without warning
+    r"|无预警|突然(?:停|断|中断)|爆裂|爆管|破裂"
+)
 # Also told in reports: failed payments, fluctuations (hedged when planned: "可能出现支付失败").
 # An interruption told as having happened ("服务先后于3月29日、5月5日发生大规模中断"), not one
 # announced ("期间将发生短暂中断").

@@ -229,9 +229,10 @@ def second_look(
     if all(s.start.date() < pub for s in spans) and (
         failed or PAST_RECOVERY_RE.search(head) or PAST_RECOVERY_RE.search(body)
         or reports.reports_failure(body, _TOLD_TROUBLE_RE)
-    ) or failed and all(_back_by(body, s, pub) for s in spans):
+    ) or failed and all(_back_by(body, s, pub) or _still_down(body, s, pub) for s in spans):
         report: Kind = "recovery" if k.scores["recovery"] >= k.scores["outage"] else "outage"
-        reasons.append(f"every window began before publication and the text reports a failure: read as {report}")
+        reasons.append(f"every window began before publication (or by its day, and is over or still down) and the "
+                       f"text reports a failure: read as {report}")
         return report
     if all(s.start.date() <= pub for s in spans) and (
         reports.said_done(head) or all(reports.said_done(body, *reports.clause_bounds(body, s.pos, s.end_pos)) for s in spans)
@@ -257,6 +258,16 @@ def _back_by(norm: str, s: Span, pub: date) -> bool:
     if s.end is None or s.start.date() > pub or s.end.date() > pub:
         return False
     return PAST_RECOVERY_RE.search(norm, *sentence_bounds(norm, max(s.pos, s.end_pos - 1))) is not None
+
+
+# A failure still being dealt with ("正全力抢修中", "恢复时间未定", "尚未恢复").
+_ONGOING_RE = re.compile(r"正在?(?:全力|紧急|加紧)?(?:抢修|修复|处理|排查)|抢修中|处理中|排查中|恢复时间未定|尚未恢复|仍未恢复")
+
+
+def _still_down(norm: str, s: Span, pub: date) -> bool:
+    """Whether ``s`` began by the day of publication, has no end, and the notice says the failure is
+    still being dealt with: an outage being reported."""
+    return s.end is None and s.start.date() <= pub and _ONGOING_RE.search(norm) is not None
 
 
 def _words_stop(norm: str, lo: int, hi: int) -> bool:
