@@ -183,3 +183,38 @@ def test_a_planned_cut_tomorrow_after_a_fault_stays_maintenance() -> None:
     # guard: a fault is the reason, but the cut is planned for the next day
     text = "因線路故障需更換設備，本區定於12月2日上午9時至12時停電，請用戶預作準備。"
     assert _read(text) == [(_dt("2026-12-02 09:00"), _dt("2026-12-02 12:00"))]
+
+
+def test_a_cause_found_and_service_back_the_same_day_is_a_report() -> None:
+    text = "12月1日 09:30-10:15 部分用戶無法登入，原因為認證伺服器負載過高，工程師已處理完畢，服務已恢復正常。"
+    u = understand(text, published=PUB)
+    assert u.kind in ("outage", "recovery"), u.reasons
+
+
+def test_an_attack_told_with_the_time_service_came_back_is_a_report() -> None:
+    u = understand("網站今日凌晨遭受攻擊，自02:10起無法瀏覽，工程人員處理後於05:40恢復。", published=PUB)
+    assert u.kind in ("outage", "recovery"), u.reasons
+
+
+def test_a_blackout_with_the_time_power_came_back_is_a_report() -> None:
+    text = "今(1)日下午3時10分，台北地區發生大範圍停電，影響約5萬戶，台電表示於4時05分全數復電。"
+    u = understand(text, published=PUB)
+    assert u.kind in ("outage", "recovery"), u.reasons
+
+
+def test_a_cut_of_the_day_said_to_be_back_is_a_report() -> None:
+    u = understand("今晚8時起本區停電，電力公司於9時10分已全部復電。", published=PUB)
+    assert u.kind in ("outage", "recovery"), u.reasons
+
+
+def test_emergency_work_announced_for_tonight_is_never_silent() -> None:
+    # a fault is the cause, the work is tonight: whatever the kind, a person looks
+    u = understand("因系统故障需紧急检修，今晚22:00开始，23:00恢复。", published=PUB)
+    assert u.kind == "maintenance" or u.needs_review, u.reasons
+
+
+def test_a_resumption_that_is_a_plan_keeps_the_window() -> None:
+    # guard: "预计……恢复" is a plan, so the window stays maintenance
+    text = "因设备故障，今日14:00至16:00对网银系统进行检修，预计16:00恢复服务。"
+    u = understand(text, published=PUB)
+    assert u.kind == "maintenance" or u.needs_review, u.reasons

@@ -10,14 +10,14 @@ from watcher.notices.kinds import PAST_RECOVERY_RE
 # A failure, as reports after the fact word it (not a planned 中断).
 FAILURE_RE = re.compile(
     r"故障|异常|当机|宕机|瘫痪|崩溃|崩了|抢修|误判|误封|bug|BUG|出错|报错|未恢复|挖断|断缆|跳电|跳闸"
-    # a supply lost without warning
-    r"|无预警|突然(?:停|断|中断)|爆裂|爆管|破裂"
+    # a supply lost without warning, an attack, an emergency repair
+    r"|无预警|突然(?:停|断|中断)|爆裂|爆管|破裂|攻击|入侵|DDoS|DDOS|紧急(?:维修|修复|检修)"
 )
 # Also told in reports: failed payments, fluctuations (hedged when planned: "可能出现支付失败").
 # An interruption told as having happened ("服务先后于3月29日、5月5日发生大规模中断"), not one
 # announced ("期间将发生短暂中断").
 _FAILURE_TOLD_RE = re.compile(
-    FAILURE_RE.pattern + r"|失败|波动|抖动|(?<![将会要])发生了?[^。;,\n]{0,8}?(?:中断|停摆|瘫痪)"
+    FAILURE_RE.pattern + r"|失败|波动|抖动|(?<![将会要])发生了?[^。;,\n]{0,8}?(?:中断|停摆|瘫痪|停电|停水|断电|断水)"
 )
 # Only a report says these: complaints received, a cause found, a time things came back.
 _REPORT_RE = re.compile(
@@ -47,6 +47,20 @@ def tells_of_failure(head: str, body: str) -> bool:
     failure wording not hedged ("可能出现……"), users' complaints, a cause found, a recovery."""
     return any(
         reports_failure(t, _FAILURE_TOLD_RE) or PAST_RECOVERY_RE.search(t) or _REPORT_RE.search(t)
+        for t in (head, body)
+    )
+
+
+# Trouble told as having happened ("上周三早盘……出现委托回报缓慢"); hedged ("可能出现……") it is none.
+_TOLD_TROUBLE_RE = re.compile(r"出现[^。;,\n]{0,12}?(?:缓慢|迟缓|延迟|卡顿|中断|故障|异常|问题)")
+
+
+def tells_trouble(head: str, body: str) -> bool:
+    """Whether the notice tells of something that went wrong (not hedged): failure wording, a cause
+    found ("原因为……"), users' complaints, trouble that appeared ("出现……缓慢"). Unlike
+    :func:`tells_of_failure`, a recovery alone is not enough (planned work also ends "已恢复正常")."""
+    return any(
+        reports_failure(t, _FAILURE_TOLD_RE) or reports_failure(t, _TOLD_TROUBLE_RE) or _REPORT_RE.search(t)
         for t in (head, body)
     )
 

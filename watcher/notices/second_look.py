@@ -23,6 +23,7 @@ from watcher.notices.vocab import (
     DISRUPTION_RE,
     LATER_RE,
     NORMAL_RE,
+    RESUME_AFTER_RE,
     STOP_RE,
     TECHNICAL_RE,
     sentence_bounds,
@@ -143,6 +144,16 @@ def running_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
     return False
 
 
+_AHEAD_WORD_RE = re.compile(r"\s*(?:今晚|今夜|明天|明日|明晚|明早|后天)")
+
+
+def said_ahead(norm: str, spans: list[Span]) -> bool:
+    """Whether a window is dated in words that put it ahead of the writer (今晚, 明天 ...) and its
+    sentence tells of no recovery: a report of a failure would not be written so."""
+    return any(_AHEAD_WORD_RE.match(norm, s.pos) and not PAST_RECOVERY_RE.search(norm, *sentence_bounds(norm, s.pos))
+               for s in spans)
+
+
 def ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
     return any(s.how not in ("open", "dayopen") and s.start.date() > pub and stop_worded(norm, s.pos)
                for s in spans)
@@ -226,13 +237,15 @@ def second_look(
             doubts.append("maintenance wording near a date, but no window could be read: check the notice")
         return kind
     failed = reports.reports_failure(head) or reports.reports_failure(body)
+    trouble = failed or reports.tells_trouble(head, body)
     if all(s.start.date() < pub for s in spans) and (
-        failed or PAST_RECOVERY_RE.search(head) or PAST_RECOVERY_RE.search(body)
-        or reports.reports_failure(body, _TOLD_TROUBLE_RE)
-    ) or failed and all(_back_by(body, s, pub) or _still_down(body, s, pub) for s in spans):
+        trouble or PAST_RECOVERY_RE.search(head) or PAST_RECOVERY_RE.search(body)
+    ) or trouble and all(_back_by(body, s, pub) or _still_down(body, s, pub) for s in spans) or all(
+        _back_by(body, s, pub, told=True) for s in spans
+    ):
         report: Kind = "recovery" if k.scores["recovery"] >= k.scores["outage"] else "outage"
         reasons.append(f"every window began before publication (or by its day, and is over or still down) and the "
-                       f"text reports a failure: read as {report}")
+                       f"text reports a failure or a recovery that happened: read as {report}")
         return report
     if all(s.start.date() <= pub for s in spans) and (
         reports.said_done(head) or all(reports.said_done(body, *reports.clause_bounds(body, s.pos, s.end_pos)) for s in spans)
@@ -248,18 +261,22 @@ def second_look(
     return "maintenance"
 
 
-# Trouble told as having happened ("上周三早盘……出现委托回报缓慢"); hedged ("可能出现……") it is none.
-_TOLD_TROUBLE_RE = re.compile(r"出现[^。;,\n]{0,12}?(?:缓慢|迟缓|延迟|卡顿|中断|故障|异常|问题)")
-
-
-def _back_by(norm: str, s: Span, pub: date) -> bool:
+def _back_by(norm: str, s: Span, pub: date, *, told: bool = False) -> bool:
     """Whether ``s`` is over by the end of the day of publication and its end is told as a recovery
     that happened ("……已于下午四点陆续恢复供电"): a failure of that day, reported."""
     if s.end is None or s.start.date() > pub or s.end.date() > pub:
         return False
-    return PAST_RECOVERY_RE.search(norm, *sentence_bounds(norm, max(s.pos, s.end_pos - 1))) is not None
+    lo, hi = sentence_bounds(norm, max(s.pos, s.end_pos - 1))
+    if PAST_RECOVERY_RE.search(norm, lo, hi) is not None:
+        return True
+    if told:
+        return False
+    # "……于4时05分全数复电" with nothing that makes it a plan (预计, 将 ...)
+    return RESUME_AFTER_RE.match(norm, s.end_pos) is not None and _PLANNED_RE.search(norm, lo, hi) is None
 
 
+# Words that make a resumption a plan rather than a fact.
+_PLANNED_RE = re.compile(r"预计|预期|预定|预订|计划|拟|将|可望|有望|会|届时|定于|以便|需|须|请")
 # A failure still being dealt with ("正全力抢修中", "恢复时间未定", "尚未恢复").
 _ONGOING_RE = re.compile(r"正在?(?:全力|紧急|加紧)?(?:抢修|修复|处理|排查)|抢修中|处理中|排查中|恢复时间未定|尚未恢复|仍未恢复")
 

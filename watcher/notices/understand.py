@@ -23,6 +23,7 @@ from watcher.notices.second_look import (
     ahead_with_stop,
     not_maintenance,
     running_with_stop,
+    said_ahead,
     second_look,
     today_or_ahead_with_stop,
 )
@@ -136,7 +137,11 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         reasons.append(f"read as interface, but {len(served)} dated time range(s) say what stops or degrades "
                        "in them: read as maintenance")
         kind = "maintenance"
-    if kind == "outage" and any(s.start.date() > pub for s in spans):
+    if kind in ("outage", "recovery") and said_ahead(src, spans):
+        # never silent: "因系统故障需紧急检修，今晚22:00开始，23:00恢复" is announced, not reported
+        doubts.append(f"read as {kind}, but a window is dated tonight or later (今晚, 明天 ...): check whether "
+                      "it is planned work")
+    elif kind == "outage" and any(s.start.date() > pub for s in spans):
         # never silent: a failure is reported once it has begun, so a window that starts after the day
         # of publication is planned ("今晚11时起维修……水压或不稳" worded like a failure)
         doubts.append("read as outage, but a window starts after the day of publication: check whether it is "
