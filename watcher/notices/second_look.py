@@ -238,11 +238,17 @@ def second_look(
         return kind
     failed = reports.reports_failure(head) or reports.reports_failure(body)
     trouble = failed or reports.tells_trouble(head, body)
-    if all(s.start.date() < pub for s in spans) and (
+    before = all(s.start.date() < pub for s in spans) and bool(
         trouble or PAST_RECOVERY_RE.search(head) or PAST_RECOVERY_RE.search(body)
-    ) or trouble and all(_back_by(body, s, pub) or _still_down(body, s, pub) for s in spans) or all(
-        _back_by(body, s, pub, told=True) for s in spans
-    ):
+    )
+    # a failure of the day of publication, over or still being dealt with; or a stop of that day
+    # said to be back ("今晚8时起停电，于9时10分已全部复电")
+    # (planned work said done on its day is completed work, below: not a report)
+    of_the_day = (trouble and all(_back_by(body, s, pub) or _still_down(body, s, pub) for s in spans)) or (
+        all(_back_by(body, s, pub, told=True) for s in spans)
+        and not (reports.said_done(head) or reports.said_done(body))
+    )
+    if before or of_the_day:
         report: Kind = "recovery" if k.scores["recovery"] >= k.scores["outage"] else "outage"
         reasons.append(f"every window began before publication (or by its day, and is over or still down) and the "
                        f"text reports a failure or a recovery that happened: read as {report}")

@@ -215,7 +215,7 @@ _DURATION_RE = re.compile(
     r"[^\d。;\n]{0,10}?(?:约|为|时间|时长)?\s*(?:约|为)?\s*"
     r"(?:\d+(?:\.\d+)?\s*(?:分钟|分|小时)?\s*(?:[~-]|至|到)\s*)?"
     # days: "持续3天", "预计3日后完成" (a bare "3日" is the 3rd of a month, never a length)
-    r"(?P<num>\d+(?:\.\d+)?)?\s*个?\s*(?P<half>半)?\s*(?P<unit>小时|分钟|h\b|min|天|日(?=\s*后))"
+    r"(?P<num>\d+(?:\.\d+)?)?\s*个?\s*(?P<half>半)?\s*(?P<unit>小时|分钟|h\b|min|(?<=\d)天|(?<=\d)日(?=\s*后))"
     r"(?:\s*(?P<mins>\d{1,2})\s*分钟?)?"
     # "24小时内到账", "2小时后到账": a delay or a deadline, not how long a stop lasts ("约2小时后恢复" is)
     r"(?!\s*(?:内|以内|之内|(?:后|以后)(?!\s*(?:即可|将|可)?\s*(?:恢复|完成|结束|开放|开服))))"
