@@ -218,3 +218,25 @@ def test_a_resumption_that_is_a_plan_keeps_the_window() -> None:
     text = "因设备故障，今日14:00至16:00对网银系统进行检修，预计16:00恢复服务。"
     u = understand(text, published=PUB)
     assert u.kind == "maintenance" or u.needs_review, u.reasons
+
+
+def test_a_zone_heading_ending_its_line_reaches_the_rows_of_its_table() -> None:
+    # rows of a flattened table under "暂停时间（韩国时间）："; the rows marked 正常提供 are no windows
+    text = ("四、暂停时间（韩国时间）：\n日期 | 作业时间 | 状态 | 暂停服务\n"
+            "2026-12-5(周六) | 23:55 ~ 00:05 | 服务暂停 | 账户转账\n"
+            " | 00:05 ~ 00:30 | 正常提供 |\n | 00:30 ~ 01:30 | 服务暂停 | 账户转账\n"
+            "五、影响：账户转账将暂时中断。")
+    assert _read(text) == [
+        (_dt("2026-12-05 22:55"), _dt("2026-12-05 23:05")),
+        (_dt("2026-12-05 23:30"), _dt("2026-12-06 00:30")),
+    ]
+
+
+def test_a_zone_heading_does_not_reach_past_the_next_section() -> None:
+    # guard: the Beijing-time rows of the next numbered section stay as written
+    text = ("一、日本时间：\n12月5日 01:00 ~ 03:00 停止服务\n"
+            "二、国内渠道：\n12月6日 04:00 ~ 05:00 暂停服务")
+    assert _read(text) == [
+        (_dt("2026-12-05 00:00"), _dt("2026-12-05 02:00")),
+        (_dt("2026-12-06 04:00"), _dt("2026-12-06 05:00")),
+    ]

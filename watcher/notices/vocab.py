@@ -129,7 +129,7 @@ RECURRING_BEFORE_RE = re.compile(
 # "欠费超过30天的将停机"): a rule for accounts in arrears, not a window of the service.
 ARREARS_RE = re.compile(r"欠费|余额不足|余额低于|余额为负|余额小于|未交费|未缴费|未缴清|未及时(?:交|缴)|逾期未|未足额|超期未|拖欠")
 # A range said to run as usual ("十一假期(……)照常监控", "……期间正常服务"): no disruption.
-NORMAL_RE = re.compile(r"照常|正常服务|正常营业|正常办理|正常使用|正常运行|正常运作|不受影响|不会受到影响|可正常")
+NORMAL_RE = re.compile(r"照常|正常服务|正常提供|正常营业|正常办理|正常使用|正常运行|正常运作|不受影响|不会受到影响|可正常")
 # The end is announced later: an open start stays open rather than being dropped.
 LATER_RE = re.compile(r"另行通知|另行公告|另行告知|另行公布|待定|另候通知|直至另行|恢复时间将|具体恢复时间|完工后恢复")
 # Right before a range: it is the period of something else ("活动期间（12月5日至12月12日）",

@@ -75,6 +75,8 @@ _HEADING_AFTER_RE = re.compile(r"[^()。;\n\d]{0,12}?\)?\s*(?:为|是|如下)?\s
 # Where a heading's reach ends: the end of its sentence group or line (rows after it may be
 # separated by ";").
 _BLOCK_END_RE = re.compile(r"[。\n]")
+_LINE_END_RE = re.compile(r"[^\S\n]*\n")
+_TABLE_END_RE = re.compile(r"。|\n[^\S\n]*\n|\n[^\S\n]*(?:[一二三四五六七八九十]+、|\d{1,2}[.、](?!\d)|[※*#]|第[一二三四五六七八九十\d]+[条章节])")
 # Between spans that share one marker written after the last of them ("A 00:00~07:00 和 B
 # 03:00~07:00(日本时间)").
 _CHAIN_GAP_RE = re.compile(r"[\s(),、和及与或]*")
@@ -86,8 +88,13 @@ def _heading(norm: str, s: Span, markers: list[re.Match[str]]) -> re.Match[str] 
     for m in markers:
         if m.end() > s.pos:
             break
-        stop = _BLOCK_END_RE.search(norm, m.end(), s.pos)
-        if stop is None and _HEADING_AFTER_RE.match(norm, m.end()):
+        head = _HEADING_AFTER_RE.match(norm, m.end())
+        if head is None:
+            continue
+        # a heading that ends its line ("四、暂停时间（韩国时间）：" over the rows of a table) reaches
+        # the lines below it up to a sentence end, an empty line or the next numbered section
+        ends = _TABLE_END_RE if _LINE_END_RE.match(norm, head.end()) else _BLOCK_END_RE
+        if ends.search(norm, head.end(), s.pos) is None:
             best = m
     return best
 
