@@ -240,3 +240,23 @@ def test_a_zone_heading_does_not_reach_past_the_next_section() -> None:
         (_dt("2026-12-05 00:00"), _dt("2026-12-05 02:00")),
         (_dt("2026-12-06 04:00"), _dt("2026-12-06 05:00")),
     ]
+
+
+def test_work_finished_early_told_in_the_next_clause_is_no_window_ahead() -> None:
+    text = "原訂今日上午9時至下午5時之停水作業，已提前於下午3時完工並恢復供水，感謝用戶配合。"
+    u = understand(text, published=PUB, title="停水通知(已恢復)")
+    assert u.kind != "maintenance", u.reasons
+
+
+def test_work_that_resumes_the_supply_once_finished_stays_maintenance() -> None:
+    # guard: "完工後即恢復供水" is what will happen
+    text = "今日上午9時至下午5時停水作業，屆時請用戶儲水。工程完工後即恢復供水。"
+    assert _read(text, title="停水通知") == [(_dt("2026-12-01 09:00"), _dt("2026-12-01 17:00"))]
+
+
+def test_a_holiday_closure_first_read_as_recovery_gets_the_holiday_check() -> None:
+    # "恢復正常辦公時間" tipped the words to recovery; the second look still sees a holiday arrangement
+    text = ("本公司客戶服務中心於2月16日至2月18日暫停服務，2月19日起恢復正常辦公時間（上午9時至下午6時）。"
+            "期間如遇供電故障，請致電24小時緊急熱線。")
+    u = understand(text, published=PUB, title="春節期間客戶服務安排")
+    assert u.kind != "maintenance", u.reasons

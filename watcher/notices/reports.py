@@ -25,7 +25,7 @@ _REPORT_RE = re.compile(
     r"|经排查|经初步排查|排查发现|原因为|原因是|所致"
 )
 # Planned work said to be over ("维护已顺利完成", "已于今日完成升级", "进行了系统升级，目前已恢复").
-_DONE_RE = re.compile(r"(?:已经?|现已|业已|均已|已于[^。;\n,，]{0,40}?)\s*(?:顺利|圆满|全部)?\s*(?:完成|结束)(?!后)|进行了")
+_DONE_RE = re.compile(r"(?:已经?|现已|业已|均已|已(?:提前|提早)?于[^。;\n,，]{0,40}?)\s*(?:顺利|圆满|全部|提前)?\s*(?:完成|结束|完工|竣工)(?!后)|进行了")
 _MAYBE_RE = re.compile(r"或(?:许|有|出现)?\s*$|可能|或将|或会|如遇|如有|如出现|若|避免|防止|以防|减少|预防|排查隐患")
 _CLAUSE_STOP = re.compile(r"[,，;。!?\n]")
 
@@ -68,6 +68,18 @@ def tells_trouble(head: str, body: str) -> bool:
 def said_done(text: str, lo: int = 0, hi: int | None = None) -> bool:
     """Whether ``text[lo:hi]`` says planned work is over ("已顺利完成", "进行了……")."""
     return _DONE_RE.search(text, lo, len(text) if hi is None else hi) is not None
+
+
+def done_next_to(text: str, lo: int, hi: int) -> bool:
+    """Whether the clause holding ``text[lo:hi]``, or the next clause of its sentence, says the work
+    is over ("原订今日9时至17时之停水作业，已提前于下午3时完工")."""
+    start, end = clause_bounds(text, lo, hi)
+    if said_done(text, start, end):
+        return True
+    if end < len(text) and text[end] in ",，":
+        nxt = clause_bounds(text, end + 1, end + 1)
+        return said_done(text, *nxt)
+    return False
 
 
 def clause_bounds(text: str, lo: int, hi: int) -> tuple[int, int]:

@@ -254,9 +254,9 @@ def second_look(
                        f"text reports a failure or a recovery that happened: read as {report}")
         return report
     if all(s.start.date() <= pub for s in spans) and (
-        reports.said_done(head) or all(reports.said_done(body, *reports.clause_bounds(body, s.pos, s.end_pos)) for s in spans)
+        reports.said_done(head) or all(reports.done_next_to(body, s.pos, s.end_pos) for s in spans)
     ) and not (
-        reports.tells_of_failure(head, body) and not PAST_RECOVERY_RE.search(body)
+        reports.tells_trouble(head, body) and not PAST_RECOVERY_RE.search(body)
     ):
         # "12月5日00:00-06:00的系统维护已顺利完成": work that is over, told on its day or after;
         # nothing failed, so it is neither a window ahead nor a recovery from a failure.

@@ -126,7 +126,8 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         # for today or later ("今日22:00至23:30网络割接，期间可能出现短暂中断、网络波动").
         reasons.append(f"read as {kind}, but no failure is reported and a window with disruption wording starts "
                        "on or after the day of publication: read as maintenance")
-        kind = "maintenance"
+        # the same second look as a notice read as maintenance at once (a holiday arrangement ...)
+        kind = second_look(k, spans, pub, resolver.recurring, head, body, points, products, reasons, doubts)
     elif kind in _REPORT_KINDS and ahead_with_stop(src, spans, pub):
         # A window that starts after the day of publication is announced, not reported.
         reasons.append(f"read as {kind}, but a window starts after publication with disruption wording: "

@@ -40,7 +40,7 @@ TECHNICAL_RE = re.compile(
     r"系统|维护|升级|割接|切换|切转|迁移|网络|服务器|伺服器|机房|设备|平台|通道|线路|停水|停电|停气|施工|工程|检修"
     r"|演练|停机|停服|上线|下线|数据|接口|程序|故障|异常|技术|电力|管线|终端|网站|官网|APP|App|app|服务暂停|暂停服务"
     # utilities: what a water, power or gas company supplies and its works
-    r"|供水|供电|供气|供应|维修|水管|输水|水掣|水表|电表|变电|线路"
+    r"|供水|供电|供气|供应|维修|水管|输水|水掣|水表|电表|变电|线路|机组|发电|电压|电网|输电|配电|跳电"
     r"|停止服务|停止对外服务|暂停对外服务"
     # payment services: a stop of these is a service stop even with no system named
     r"|网银|网上银行|手机银行|ATM|POS|柜面|跨行|汇款|转账|交易|支付|缴费|充值|扣款|提现|清算|结算|快捷|银行卡|借记卡|信用卡"
