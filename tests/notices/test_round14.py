@@ -260,3 +260,15 @@ def test_a_holiday_closure_first_read_as_recovery_gets_the_holiday_check() -> No
             "期間如遇供電故障，請致電24小時緊急熱線。")
     u = understand(text, published=PUB, title="春節期間客戶服務安排")
     assert u.kind != "maintenance", u.reasons
+
+
+def test_an_extension_told_as_a_fact_moves_the_end_even_when_the_new_end_is_hedged() -> None:
+    text = ("2026年12月5日0:00 - 07:00（CET），所有站点的测试环境将因维护作业暂停使用。\n\n"
+            "【更新】（2026-12-05）测试环境的维护作业有所延长，可能持续到11:00。")
+    assert _read(text) == [(_dt("2026-12-05 07:00"), _dt("2026-12-05 18:00"))]
+
+
+def test_a_hedged_extension_that_is_only_a_caveat_moves_nothing() -> None:
+    # guard (round 7): "如遇特殊情况，维护时间可能延长至8点" is a caveat
+    text = "12月5日0:00至6:00系统维护，期间暂停服务。如遇特殊情况，维护时间可能延长至8点。"
+    assert _read(text) == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"))]
