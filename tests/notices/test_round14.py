@@ -302,6 +302,27 @@ def test_a_weekday_range_in_a_timetable_sentence_stays_in_the_timetable() -> Non
     assert _read(text) == [(_dt("2026-12-06 00:00"), _dt("2026-12-06 08:00"))]
 
 
+
+def test_rows_under_the_same_label_are_parallel_items_not_a_frame() -> None:
+    text = ("以下各支付服务在对应时段内无法完成付款。\n[A支付服务]\n1. 作业时间：2026年12月5日 00:00~08:00\n"
+            "2. 影响：作业期间支付服务停止\n[B支付服务]\n1. 作业时间：2026年12月5日 00时00分 ~ 06时00分\n"
+            "2. 影响：检修期间可能间歇性无法付款")
+    assert _read(text, title="12月5日部分支付服务检修说明") == [
+        (_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00")),
+        (_dt("2026-12-05 00:00"), _dt("2026-12-05 08:00")),
+    ]
+
+
+def test_an_overall_period_before_its_stops_is_still_a_frame() -> None:
+    # guard (round 7): the overall period leads into the stops inside it
+    text = ("系统升级时间为12月5日22:00至12月6日08:00，各项业务暂停时间如下：\n网银：12月5日22:00至12月6日02:00暂停；\n"
+            "手机银行：12月6日00:00至04:00暂停。")
+    assert _read(text) == [
+        (_dt("2026-12-05 22:00"), _dt("2026-12-06 02:00")),
+        (_dt("2026-12-06 00:00"), _dt("2026-12-06 04:00")),
+    ]
+
+
 # The fourth blind set's half A, tuned on in round 14 (docs/notices.md, "Fourth blind set").
 _BLIND4A = Path(__file__).parent / "corpus" / "blind4a.jsonl"
 _OTHERS = ("dev", "blind", "blind2", "blind3")

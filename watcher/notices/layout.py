@@ -119,7 +119,11 @@ def drop_frames(norm: str, spans: list[Span]) -> list[Span]:
                  and s.start <= t.start and t.end <= s.end and (t.start, t.end) != (s.start, s.end)
                  and not (s.how == t.how == "duration" and s.start == t.start)]
         first = min((t.pos for t in inner), default=-1)
-        if inner and not any(s.end_pos <= t.pos < first for t in spans) and _frames(norm, s, first):
+        # "[A]\n1. 作业时间：……00:00~08:00 ……[B]\n1. 作业时间：……00:00~06:00": rows under the same label
+        # are parallel items, whatever their hours
+        label = _row_label(norm, s.pos)
+        parallel = label is not None and any(_row_label(norm, t.pos) == label for t in inner)
+        if inner and not parallel and not any(s.end_pos <= t.pos < first for t in spans) and _frames(norm, s, first):
             continue
         inner_dur = [t for t in inner if t.how == "duration"]
         first_dur = min((t.pos for t in inner_dur), default=-1)
@@ -132,6 +136,15 @@ def drop_frames(norm: str, spans: list[Span]) -> list[Span]:
             continue
         out.append(s)
     return out
+
+
+_LABEL_AT_RE = re.compile(r"(?:\d{1,2}[.、]|[一二三四五六七八九十]+、)?\s*([^\W\d_][^:\n\d]{0,15}):\s*$")
+
+
+def _row_label(norm: str, pos: int) -> str | None:
+    """The label a range is written after on its own line ("1. 作业时间："), or None."""
+    m = _LABEL_AT_RE.search(norm, norm.rfind("\n", 0, pos) + 1, pos)
+    return m.group(1).strip() if m else None
 
 
 # a row of a list named before its colon ("微信银行所有服务：12月4日23:00至5日04:00")
