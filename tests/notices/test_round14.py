@@ -323,6 +323,13 @@ def test_an_overall_period_before_its_stops_is_still_a_frame() -> None:
     ]
 
 
+
+def test_a_cut_whose_cause_is_still_looked_for_is_an_outage() -> None:
+    text = "今日下午2時40分北區多條街道停電，約1200戶受影響，電力公司已派員到場處理，停電原因仍在調查。"
+    u = understand(text, published=PUB, title="北區停電 原因調查中")
+    assert u.kind == "outage", u.reasons
+
+
 # The fourth blind set's half A, tuned on in round 14 (docs/notices.md, "Fourth blind set").
 _BLIND4A = Path(__file__).parent / "corpus" / "blind4a.jsonl"
 _OTHERS = ("dev", "blind", "blind2", "blind3")
