@@ -330,6 +330,17 @@ def test_a_cut_whose_cause_is_still_looked_for_is_an_outage() -> None:
     assert u.kind == "outage", u.reasons
 
 
+
+def test_a_numbered_item_cut_at_a_semicolon_says_its_stop_in_its_later_part() -> None:
+    # item 二 first says what comes back, then (after "；") what stays stopped: its own window,
+    # not a restatement of item 三's same hours
+    text = ("我局定于12月5日0:00至12月6日24:00对电子发票服务平台实施停机维护，停用安排如下：\n"
+            "一、12月5日0:00-6:00，跨省开具及所有用票功能均暂停。\n"
+            "二、12月5日6:00-12月6日24:00，跨省开具功能恢复；所有用票功能继续暂停。\n"
+            "三、12月5日6:00-12月6日24:00，发票自动交付服务停用。")
+    assert _read(text).count((_dt("2026-12-05 06:00"), _dt("2026-12-07 00:00"))) == 2
+
+
 # The fourth blind set's half A, tuned on in round 14 (docs/notices.md, "Fourth blind set").
 _BLIND4A = Path(__file__).parent / "corpus" / "blind4a.jsonl"
 _OTHERS = ("dev", "blind", "blind2", "blind3")

@@ -69,7 +69,10 @@ def own_stop(norm: str, lo: int, hi: int, s: Span) -> bool:
     if _HEADING_BEFORE.search(before):
         cut = max((m.end() for m in _SEGMENT_END.finditer(before.rstrip()[:-1])), default=0)
         before = before[:cut]
-    return bool(vocab.STOP_RE.search(before) or vocab.STOP_RE.search(norm, s.end_pos, hi))
+    if vocab.STOP_RE.search(before) or vocab.STOP_RE.search(norm, s.end_pos, hi):
+        return True
+    # a numbered item whose parts, cut at "；", say what stops ("二、……，A恢复；B继续暂停。")
+    return _in_item_stops(norm, s.pos, vocab.STOP_RE)
 
 
 def merge_restated(
@@ -218,6 +221,20 @@ def tied_at(norm: str, pos: int, depth: int = 0) -> bool:
 _ROW_SENTENCE = re.compile(r"[\s(（]*(?!另|此外|其他|其它|此外)[^\W\d_][^:。;!?\n\d]{0,40}:\s*\(?\d")
 
 
+_ITEM_START_RE = re.compile(r"\s*(?:[一二三四五六七八九十]+、|\d{1,2}[.、](?!\d)|[(（]\d{1,2}[)）])")
+
+
+def _in_item_stops(norm: str, pos: int, words: re.Pattern[str] = vocab.DISRUPTION_RE) -> bool:
+    """Whether ``pos`` is in a numbered item of a list ("二、……6:00-24:00，A恢复；B继续暂停。") whose
+    text up to the end of its line or sentence words a disruption: the item's parts, cut at "；",
+    say together what its range does."""
+    start = norm.rfind("\n", 0, pos) + 1
+    if not _ITEM_START_RE.match(norm, start):
+        return False
+    m = re.compile(r"[。\n]").search(norm, pos)
+    return words.search(norm, start, m.start() if m else len(norm)) is not None
+
+
 def _before_disrupts(norm: str, lo: int) -> bool:
     """Whether the sentence before offset ``lo`` (line breaks between skipped) words a disruption."""
     j = lo - 1
@@ -230,6 +247,8 @@ def _before_disrupts(norm: str, lo: int) -> bool:
 def _tied_here(norm: str, pos: int, depth: int) -> bool:
     lo, hi = vocab.sentence_bounds(norm, pos)
     if vocab.DISRUPTION_RE.search(norm, lo, hi) or fields.stop_in_next_field(norm, pos):
+        return True
+    if _in_item_stops(norm, pos):
         return True
     k = lo
     # up to 12 rows back; a row ended by ";" and a line break counts the empty gap between them too
