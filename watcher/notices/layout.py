@@ -226,13 +226,15 @@ _ITEM_START_RE = re.compile(r"\s*(?:[一二三四五六七八九十]+、|\d{1,2}
 
 def _in_item_stops(norm: str, pos: int, words: re.Pattern[str] = vocab.DISRUPTION_RE) -> bool:
     """Whether ``pos`` is in a numbered item of a list ("二、……6:00-24:00，A恢复；B继续暂停。") whose
-    text up to the end of its line or sentence words a disruption: the item's parts, cut at "；",
-    say together what its range does."""
+    part after a "；" following ``pos`` (up to the end of its line or sentence) words a disruption:
+    the item's parts, cut at "；", say together what its range does."""
     start = norm.rfind("\n", 0, pos) + 1
     if not _ITEM_START_RE.match(norm, start):
         return False
     m = re.compile(r"[。\n]").search(norm, pos)
-    return words.search(norm, start, m.start() if m else len(norm)) is not None
+    end = m.start() if m else len(norm)
+    semi = norm.find(";", pos, end)
+    return semi >= 0 and words.search(norm, semi + 1, end) is not None
 
 
 def _before_disrupts(norm: str, lo: int) -> bool:
