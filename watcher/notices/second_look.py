@@ -288,9 +288,16 @@ _ONGOING_RE = re.compile(r"正在?(?:全力|紧急|加紧)?(?:抢修|修复|处�
 
 
 def _still_down(norm: str, s: Span, pub: date) -> bool:
-    """Whether ``s`` began by the day of publication, has no end, and the notice says the failure is
-    still being dealt with: an outage being reported."""
-    return s.end is None and s.start.date() <= pub and _ONGOING_RE.search(norm) is not None
+    """Whether ``s`` began by the day of publication, has no end or only an expected one ("预计约一个
+    半小时可以复电"), and the notice says the failure is still being dealt with: an outage being
+    reported."""
+    if s.start.date() > pub or _ONGOING_RE.search(norm) is None:
+        return False
+    return s.end is None or _EXPECTED_RE.search(norm, *sentence_bounds(norm, max(s.pos, s.end_pos - 1))) is not None
+
+
+# An end only expected, not planned: a guess at when a failure is over.
+_EXPECTED_RE = re.compile(r"预计|预期|可望|有望|估计")
 
 
 def _words_stop(norm: str, lo: int, hi: int) -> bool:

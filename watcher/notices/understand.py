@@ -18,7 +18,7 @@ from watcher.notices.interface import extract_interface
 from watcher.notices.kinds import classify
 from watcher.notices.model import InterfaceChange, Kind, NoticeUnderstanding
 from watcher.notices.resolve import Resolver
-from watcher.notices.review import live_ranges, ranges_ahead, works_and_stops
+from watcher.notices.review import live_ranges, ranges_ahead, section_ranges, works_and_stops
 from watcher.notices.second_look import (
     ahead_with_stop,
     not_maintenance,
@@ -163,7 +163,9 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
             doubts.append(f"read as {kind}, but a sentence announces work on a system with a stop in a time "
                           "range not yet past: read as maintenance")
             kind = "maintenance"
-            spans = live
+            # only that section's ranges: the rest of the notice (office holidays, settlement days:
+            # "1月31日至2月6日放假，2月7日正常上班") stays what it was, no window
+            spans = section_ranges(src, live)
         elif live and hit:
             doubts.append(
                 f"read as {kind}, but {len(live)} time range(s) not yet past and disruption wording "
