@@ -244,7 +244,8 @@ def second_look(
     # a failure of the day of publication, over or still being dealt with; or a stop of that day
     # said to be back ("今晚8时起停电，于9时10分已全部复电")
     # (planned work said done on its day is completed work, below: not a report)
-    of_the_day = (trouble and all(_back_by(body, s, pub) or _still_down(body, s, pub) for s in spans)) or (
+    of_the_day = (trouble and (all(_back_by(body, s, pub) or _still_down(body, s, pub) for s in spans)
+                               or reports.back_within_the_day(body, spans, pub))) or (
         all(_back_by(body, s, pub, told=True) for s in spans)
         and not (reports.said_done(head) or reports.said_done(body))
     )
