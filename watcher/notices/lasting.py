@@ -73,3 +73,24 @@ def for_good(norm: str, pos: int) -> bool:
     says nothing of the stop being temporary: a lasting change, not an open window."""
     lo, hi = vocab.sentence_bounds(norm, pos)
     return _NO_LONGER_RE.search(norm, lo, hi) is not None and _TEMPORARY_RE.search(norm, lo, hi) is None
+
+
+# A service or version ended for good ("自114年1月1日起停止服务", "将在此期间下线并终止服务").
+_ENDED_RE = re.compile(r"停止服务|终止服务|停止提供服务|终止提供|下线|下架|不再维运|不再维护|不再提供|停止运营|停止营运")
+# What to use instead ("日后请改用……", "请尽快升级为2018版OpenAPI", "迁移至新平台").
+_INSTEAD_RE = re.compile(
+    r"改用|(?:升级|迁移|切换|转移)(?:为|成|至|到)|请[^。;\n]{0,6}?(?:升级|迁移|更新|下载|使用)新|(?:尽快|及时)[^。;\n]{0,4}?(?:升级|迁移|切换)"
+)
+# Any word of a stop for a while or of work with an end: a maintenance notice may also retire things.
+_FOR_A_WHILE_RE = re.compile(
+    r"暂|中断|恢复|停机|割接|届时|直至|直到|维护(?:期间|时间|时段|窗口|作业)|(?:系统|停机|进行|计划)维护|升级期间|另行通知"
+)
+
+
+def retirement(head: str, body: str) -> bool:
+    """Whether the notice ends a service or a version for good, names what to use instead and words
+    no stop for a while: its dates are the steps of a retirement (a lasting change), not windows.
+    The caller reads it as another kind and sends it to review (never silent)."""
+    both = head + "\n" + body
+    return (_ENDED_RE.search(both) is not None and _INSTEAD_RE.search(both) is not None
+            and _FOR_A_WHILE_RE.search(both) is None)

@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime
 
 from huabei_watch.clock import SHANGHAI
-from watcher.notices import layout, reports, zones
+from watcher.notices import lasting, layout, reports, zones
 from watcher.notices import products as prod
 from watcher.notices.assemble import platform_product, windows_of
 from watcher.notices.degrade import interface_windows
@@ -152,12 +152,19 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         # ……已完成升级，相关服务已恢复正常")
         doubts.append("read as recovery, but a window with disruption wording is not over by the end of the day "
                       "of publication: check whether it is maintenance")
+    retiring = kind == "maintenance" and lasting.retirement(head, body)
+    if retiring:
+        # "「某APP」自1月1日起停止服务，民众日后请改用……": dates of a retirement, not windows; a person
+        # checks whether anything stops for a while (never silent)
+        kind = not_maintenance(k)
+        doubts.append(f"a service or version ended for good with what to use instead and no stop for a while: "
+                      f"read as {kind}; check whether anything stops")
     if kind not in _WINDOW_KINDS and spans:
         # Never silent: ranges still ahead plus wording of disruption go to a person, with the ranges.
         # a range whose own clause says the work is done ("已于今日2:00至4:00完成系统维护") is over
         live, hit = live_ranges(src, head, spans, pub)
         ahead = bool(ranges_ahead(src, spans, pub))
-        if live and hit and kind in ("fee_policy", "other") and any(works_and_stops(src, s) for s in live):
+        if live and hit and kind in ("fee_policy", "other") and not retiring and any(works_and_stops(src, s) for s in live):
             # a section of a fee or policy notice that announces work with a stop ("另为配合系统整并升级
             # 作业，自12月30日23:00起暂停网络刷卡验证服务"): the rest of the notice does not make it none
             doubts.append(f"read as {kind}, but a sentence announces work on a system with a stop in a time "
