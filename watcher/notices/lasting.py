@@ -88,9 +88,12 @@ _FOR_A_WHILE_RE = re.compile(
 
 
 def retirement(head: str, body: str) -> bool:
-    """Whether the notice ends a service or a version for good, names what to use instead and words
-    no stop for a while: its dates are the steps of a retirement (a lasting change), not windows.
+    """Whether the notice ends a service or a version for good, names what to use instead in the
+    same sentence and words no stop for a while: its dates are the steps of a retirement (a lasting change), not windows.
     The caller reads it as another kind and sends it to review (never silent)."""
     both = head + "\n" + body
-    return (_ENDED_RE.search(both) is not None and _INSTEAD_RE.search(both) is not None
-            and _FOR_A_WHILE_RE.search(both) is None)
+    if _FOR_A_WHILE_RE.search(both) is not None:
+        return False
+    # the end and what to use instead in one sentence ("……起停止服务，民众日后请改用……"): "用户可改用
+    # 客服QQ" beside a line's check is a stand-in during work, not a successor
+    return any(_INSTEAD_RE.search(both, *vocab.sentence_bounds(both, m.start())) for m in _ENDED_RE.finditer(both))
