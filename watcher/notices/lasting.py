@@ -84,16 +84,25 @@ _INSTEAD_RE = re.compile(
 # Any word of a stop for a while or of work with an end: a maintenance notice may also retire things.
 _FOR_A_WHILE_RE = re.compile(
     r"暂|中断|恢复|停机|割接|届时|直至|直到|维护(?:期间|时间|时段|窗口|作业)|(?:系统|停机|进行|计划)维护|升级期间|另行通知"
+    # a disruption hedged or short, in a period ("试运转期间……可能出现瞬间跳电", "可能出现秒级闪断")
+    r"|期间|其间|可能|闪断|瞬断|跳电|波动|不稳"
 )
 
 
-def retirement(head: str, body: str) -> bool:
+def retirement(head: str, body: str, spans: list[Span]) -> bool:
     """Whether the notice ends a service or a version for good, names what to use instead in the
-    same sentence and words no stop for a while: its dates are the steps of a retirement (a lasting change), not windows.
+    same sentence and words no stop for a while outside the sentences of the end (nor a range with clock times next to a stop): its dates are the steps of a retirement (a lasting change), not windows.
     The caller reads it as another kind and sends it to review (never silent)."""
     both = head + "\n" + body
-    if _FOR_A_WHILE_RE.search(both) is not None:
-        return False
+    for m in _FOR_A_WHILE_RE.finditer(both):
+        # "将在此期间下线并终止服务": the period of the end itself is no stop for a while
+        if _ENDED_RE.search(both, *vocab.sentence_bounds(both, m.start())) is None:
+            return False
+    for sp in spans:
+        # a range with clock times whose own sentence words a stop other than the end for good is a window
+        lo, hi = vocab.sentence_bounds(body, sp.pos)
+        if sp.how in ("range", "duration") and vocab.DISRUPTION_RE.search(body, lo, hi) and not _ENDED_RE.search(body, lo, hi):
+            return False
     # the end and what to use instead in one sentence ("……起停止服务，民众日后请改用……"): "用户可改用
     # 客服QQ" beside a line's check is a stand-in during work, not a successor
     return any(_INSTEAD_RE.search(both, *vocab.sentence_bounds(both, m.start())) for m in _ENDED_RE.finditer(both))

@@ -152,7 +152,7 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         # ……已完成升级，相关服务已恢复正常")
         doubts.append("read as recovery, but a window with disruption wording is not over by the end of the day "
                       "of publication: check whether it is maintenance")
-    retiring = kind == "maintenance" and lasting.retirement(head, body)
+    retiring = kind == "maintenance" and lasting.retirement(head, body, spans if src is body else [])
     if retiring:
         # "「某APP」自1月1日起停止服务，民众日后请改用……": dates of a retirement, not windows; a person
         # checks whether anything stops for a while (never silent)
