@@ -91,7 +91,7 @@ _FOR_A_WHILE_RE = re.compile(
 
 def retirement(head: str, body: str, spans: list[Span]) -> bool:
     """Whether the notice ends a service or a version for good, names what to use instead in the
-    same sentence and words no stop for a while outside the sentences of the end (nor a range with clock times next to a stop): its dates are the steps of a retirement (a lasting change), not windows.
+    same sentence and words no stop for a while outside the sentences of the end (nor a range with clock times in a sentence of a stop): its dates are the steps of a retirement (a lasting change), not windows.
     The caller reads it as another kind and sends it to review (never silent)."""
     both = head + "\n" + body
     for m in _FOR_A_WHILE_RE.finditer(both):
@@ -99,9 +99,9 @@ def retirement(head: str, body: str, spans: list[Span]) -> bool:
         if _ENDED_RE.search(both, *vocab.sentence_bounds(both, m.start())) is None:
             return False
     for sp in spans:
-        # a range with clock times whose own sentence words a stop other than the end for good is a window
-        lo, hi = vocab.sentence_bounds(body, sp.pos)
-        if sp.how in ("range", "duration") and vocab.DISRUPTION_RE.search(body, lo, hi) and not _ENDED_RE.search(body, lo, hi):
+        # a range with clock times whose own sentence words a stop ("7月25日17点停止服务、7月26日8点启动",
+        # "19:30—21:30升级，届时……停止服务2小时") is a window, whatever else the notice retires
+        if sp.how in ("range", "duration") and vocab.DISRUPTION_RE.search(body, *vocab.sentence_bounds(body, sp.pos)):
             return False
     # the end and what to use instead in one sentence ("……起停止服务，民众日后请改用……"): "用户可改用
     # 客服QQ" beside a line's check is a stand-in during work, not a successor
