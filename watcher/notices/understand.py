@@ -18,7 +18,7 @@ from watcher.notices.interface import extract_interface
 from watcher.notices.kinds import classify
 from watcher.notices.model import InterfaceChange, Kind, NoticeUnderstanding
 from watcher.notices.resolve import Resolver
-from watcher.notices.review import live_ranges, ranges_ahead, section_ranges, works_and_stops
+from watcher.notices.review import live_ranges, office_days, ranges_ahead, section_ranges, works_and_stops
 from watcher.notices.second_look import (
     ahead_with_stop,
     not_maintenance,
@@ -198,6 +198,12 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         spans, dropped = layout.drop_past_mentions(src, spans, pub)
         if dropped:
             reasons.append(f"{dropped} time range(s) of an earlier event, not windows")
+        spans, dropped = office_days(src, spans)
+        if dropped:
+            reasons.append(f"{dropped} time range(s) of office days (放假, 上班), not windows")
+            if not spans:  # maintenance wording, but its only ranges are office days: a person looks
+                kind = not_maintenance(k)
+                doubts.append(f"maintenance wording, but the only time ranges are office days: read as {kind}")
         spans, dropped = layout.drop_untied(src, spans)
         if dropped:
             reasons.append(f"{dropped} time range(s) set aside: no wording of a disruption in their sentence "
