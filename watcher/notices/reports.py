@@ -4,7 +4,6 @@ and recoveries; planned work said to be done. Pure helpers for :mod:`watcher.not
 from __future__ import annotations
 
 import re
-
 from datetime import date, datetime, time, timedelta
 
 from watcher.notices.kinds import PAST_RECOVERY_RE
