@@ -109,3 +109,19 @@ def test_a_holiday_stop_of_a_service_stays_a_window() -> None:
     assert u.kind == "maintenance" and [(w.start, w.end) for w in u.windows] == [
         (_dt("2026-03-20 00:00"), _dt("2026-03-27 00:00"))
     ]
+
+
+def test_trouble_at_one_point_told_after_it_is_a_report() -> None:
+    # "一度……只剩", "速度明显变慢": trouble told after it, not work announced
+    text = ("市医保中心今日表示，两座机房之一的东区机房利用周末停机更换老旧电源设备，今早重新上线时测试耗时较久，"
+            "一度只剩西区机房支援全市定点医院，开诊后连线速度明显变慢。东区机房于10点过后已全面开机，连线陆续回复正常。")
+    u = understand(text, published=date(2026, 3, 9), title="医保机房更换设备后上线延迟 连线一度塞车")
+    assert u.kind in ("recovery", "outage"), u.reasons
+
+
+def test_complaints_of_anyone_tell_a_failure() -> None:
+    # "有人反映": complaints received, whatever the bank calls it
+    text = ("自昨日起，多个论坛陆续有人反映某银行手机App频频出现“连线超时”或“系统维护中”错误，无法转账。"
+            "银行方面称，为因应业务量大增，正在进行例行性“网络设备维护”，系统负载已达平日3倍。")
+    u = understand(text, published=date(2026, 3, 9), title="某银行App频现连线超时")
+    assert u.kind == "outage", u.reasons
