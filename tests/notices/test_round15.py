@@ -125,3 +125,12 @@ def test_complaints_of_anyone_tell_a_failure() -> None:
             "银行方面称，为因应业务量大增，正在进行例行性“网络设备维护”，系统负载已达平日3倍。")
     u = understand(text, published=date(2026, 3, 9), title="某银行App频现连线超时")
     assert u.kind == "outage", u.reasons
+
+
+def test_a_zone_after_the_end_holds_when_start_and_end_are_two_rows() -> None:
+    text = ("本通知说明 2026 年 3 月 12 日控制台维护的相关安排。\n- 日期：2026-03-12\n- 开始时间：8:00 (UTC+0)\n"
+            "- 结束时间：8:30 (UTC+0)\n维护窗口内，控制台创建、更新功能可能间歇性中断。")
+    u = understand(text, published=PUB, title="2026-03-12 控制台维护通知")
+    assert u.kind == "maintenance" and [(w.start, w.end) for w in u.windows] == [
+        (_dt("2026-03-12 16:00"), _dt("2026-03-12 16:30"))
+    ]
