@@ -134,3 +134,12 @@ def test_a_zone_after_the_end_holds_when_start_and_end_are_two_rows() -> None:
     assert u.kind == "maintenance" and [(w.start, w.end) for w in u.windows] == [
         (_dt("2026-03-12 16:00"), _dt("2026-03-12 16:30"))
     ]
+
+
+def test_the_length_of_the_work_named_further_on_ends_an_open_start() -> None:
+    text = ("本站将于今日 14:00 左右进入维护状态，站点将迁移到新的服务器。\n"
+            "迁移预计为无缝迁移，不会影响您的数据；为稳妥起见，我们仍会提前完整备份。\n预计维护时间为 1 小时。")
+    u = understand(text, published=PUB, title="站点维护与迁移通知")
+    assert u.kind == "maintenance" and [(w.start, w.end) for w in u.windows] == [
+        (_dt("2026-03-05 14:00"), _dt("2026-03-05 15:00"))
+    ]
