@@ -58,6 +58,7 @@ NOT_LOADED = {
     "cryptography": "cryptography's bindings (signing is libsodium's; no TLS probe or Alipay key here)",
     "jinja2": "the pages' and messages' templates (no page opened, no message rendered)",
     "alembic": "migrations (run by `db upgrade` before the roles start)",
+    "sqlalchemy.dialects.postgresql": "SQLAlchemy's PostgreSQL dialect (the database here is SQLite)",
     "bs4": "BeautifulSoup (pages are read with lxml; bs4 only for a selector XPath does not take)",
     "soupsieve": "soupsieve (BeautifulSoup's selectors)",
 }
