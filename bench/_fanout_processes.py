@@ -19,6 +19,7 @@ import signal
 import time
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,7 @@ async def processes_run(args: argparse.Namespace, procs: int, n: int, tmp: Path)
                                      partitions=partitions, port=port, shards=shards, wecom_url=wecom_url,
                                      sms_url=sms_url)
                     children.append(await start_role(config, "notify", log=tmp / f"notify-{i}.log"))
-                    await eventually(lambda port=port: readyz(port), timeout=120, what=f"notify process {i} ready")
+                    await eventually(partial(readyz, port), timeout=120, what=f"notify process {i} ready")
 
                 async def told() -> int:
                     async with engine.connect() as conn:

@@ -24,6 +24,7 @@ import sys
 import time
 from datetime import datetime, timedelta
 from email.utils import format_datetime
+from typing import TypedDict
 
 from aiohttp import web
 
@@ -34,6 +35,19 @@ NOTICE = (
 )
 
 
+class Stats(TypedDict):
+    """What the platform counted; sent as JSON on the ``stats`` command."""
+
+    requests: int
+    list_requests: int
+    not_modified: int
+    notice_requests: int
+    added: int
+    #: ``time.time()`` of the first list request, None before it.
+    first_request_at: float | None
+    served: int
+
+
 class Platform:
     def __init__(self, sources: int, items: int) -> None:
         self.sources = sources
@@ -41,7 +55,7 @@ class Platform:
         self.versions = [0] * sources
         self.modified = [time.time()] * sources
         self.window = datetime.now() + timedelta(days=3)
-        self.stats = {"requests": 0, "list_requests": 0, "not_modified": 0, "notice_requests": 0, "added": 0,
+        self.stats: Stats = {"requests": 0, "list_requests": 0, "not_modified": 0, "notice_requests": 0, "added": 0,
                       "first_request_at": None, "served": 0}
         self._served = [False] * sources
         self._changer: asyncio.Task[None] | None = None

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from huabei_watch.clock import SystemClock
 from tests.fakes.aliyun_sms import FakeAliyunSms
@@ -92,7 +93,7 @@ class BenchWeComApp(Counting, FakeWeComApp):
         self.app.middlewares.append(self._call_limit)
 
     @web.middleware
-    async def _call_limit(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def _call_limit(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.endswith("/message/send"):
             if not Counting.window_allows(self, "app", self.limit, self.window):
                 return self._answer(45033, "api concurrent out of limit")
@@ -112,7 +113,7 @@ class BenchAliyunSms(Counting, FakeAliyunSms):
         self.app.middlewares.append(self._account_limit)
 
     @web.middleware
-    async def _account_limit(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def _account_limit(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if not Counting.window_allows(self, "account", self.limit, self.window):
             return self._error(200, "isv.BUSINESS_LIMIT_CONTROL", "触发账号级流控")
         Counting.window_count(self, "account")

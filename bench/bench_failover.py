@@ -27,6 +27,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -80,11 +82,11 @@ async def status(http: aiohttp.ClientSession, port: int, path: str) -> tuple[int
         return 0, {}
 
 
-async def until(check: object, timeout: float, what: str) -> float:
+async def until(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> float:
     """Seconds until the async ``check()`` is true, polled every 50 ms."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        if await check():  # type: ignore[operator]
+        if await check():
             return time.monotonic() - started
         await asyncio.sleep(0.05)
     raise RuntimeError(f"{what}: not within {timeout:g} s")
@@ -142,7 +144,7 @@ async def run(args: argparse.Namespace) -> int:
                     procs[leader].send_signal(signal.SIGKILL)
                     await procs[leader].wait()
                     killed = time.monotonic()
-                    await until(lambda s=standby: _ready(http, ports[s]), 120, "standby active")
+                    await until(partial(_ready, http, ports[standby]), 120, "standby active")
                     active.append(time.monotonic() - killed)
 
                     async def newer(b: int = before) -> bool:
@@ -153,7 +155,7 @@ async def run(args: argparse.Namespace) -> int:
                     print(f"   round {rnd + 1}: active after {active[-1]:.1f} s, incident re-asserted after "
                           f"{reasserted[-1]:.1f} s", flush=True)
                     procs[leader] = await spawn(cfg, ports[leader], workdir / f"p{leader}.log")
-                    await until(lambda p=ports[leader]: _standby(http, p), 120, "restarted process standing by")
+                    await until(partial(_standby, http, ports[leader]), 120, "restarted process standing by")
                     leader = standby
             finally:
                 await consumer.stop()

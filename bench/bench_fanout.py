@@ -61,6 +61,7 @@ from consumers.notify.channels.wecom import WeComChannel
 from consumers.notify.delivery import Deliverer
 from consumers.notify.fanout import FanOut
 from consumers.notify.plan import Endpoint, PlanSettings, Recipient, plan_for
+from consumers.notify.ports import Channel
 from consumers.notify.store import CoalescingStore, SqlDeliveryStore
 from huabei_watch.clock import SystemClock
 from huabei_watch.config.settings import MerchantConfig
@@ -220,8 +221,9 @@ async def capacity(args: argparse.Namespace, n: int, tmp: Path, *, batching: boo
 
 def print_capacity(label: str, r: dict[str, Any]) -> int:
     n = r["n"]
-    lost = sum(n - f.get("distinct_recipients", 0) for f in r["fakes"].values())
-    dups = sum(f.get("recipient_duplicates", 0) for f in r["fakes"].values())
+    # The fakes' counters are their JSON stats: whole numbers.
+    lost: int = sum(n - f.get("distinct_recipients", 0) for f in r["fakes"].values())
+    dups: int = sum(f.get("recipient_duplicates", 0) for f in r["fakes"].values())
     db = "PostgreSQL" if r["postgres"] else "SQLite"
     kind = "WeCom application" if r["wecom"] == "wecom_app" else "WeCom robot"
     print(f"{label}: {n:,} merchants x ({kind} + Aliyun SMS) = {2 * n:,} messages on {db} in {r['elapsed']:.1f} s: "
@@ -247,7 +249,7 @@ async def limited(args: argparse.Namespace, tmp: Path) -> tuple[list[float], int
         limiter = RateLimiter(clock, {"wecom": (Rate(args.robot_limit, window),),
                                       "aliyun_sms": (Rate(args.sms_limit, window),)})
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=300)) as session:
-            channels = {
+            channels: dict[str, Channel] = {
                 "wecom": WeComChannel(session, clock, base_url=wecom_url, limiter=limiter),
                 "aliyun_sms": BatchingSms(AliyunSmsChannel(
                     session, clock, access_key_id=ACCESS_KEY_ID, access_key_secret=SecretStr(ACCESS_KEY_SECRET),

@@ -27,6 +27,7 @@ from consumers.incidents.store import IncidentStore
 from consumers.notify.role import IncidentMemory
 from consumers.notify.store import prune_deliveries
 from huabei_watch.config.retention import DEFAULT_RETENTION as R
+from huabei_watch.db.engine import Database
 from huabei_watch.db.tables import metadata
 from huabei_watch.root import schema
 from tests.ops.history import END, write_history
@@ -36,9 +37,9 @@ from watcher.sources.housekeeping import prune_watcher
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-async def _rows(db: object) -> int:
+async def _rows(db: Database) -> int:
     total = 0
-    async with db.engine.connect() as conn:  # type: ignore[attr-defined]
+    async with db.engine.connect() as conn:
         for table in metadata.sorted_tables:
             total += int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
     return total

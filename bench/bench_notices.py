@@ -133,7 +133,7 @@ def _against(corpus: list[Text], rev: str, repeats: int) -> None:
 def _jionlp() -> Any | None:
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # jionlp prints a banner on import
-            import jionlp  # type: ignore[import-not-found]
+            import jionlp
     except ImportError:
         return None
     logging.disable(logging.ERROR)  # jionlp logs a traceback for every phrase it cannot parse
@@ -203,10 +203,10 @@ def _bench_jionlp(jio: Any, corpus: list[Text], seconds: float) -> float:
 def _kind_model_experiment() -> None:
     """Cross-validated char n-gram model vs the rules for maintenance-or-not on the dev corpus."""
     try:
-        from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-not-found]
-        from sklearn.linear_model import LogisticRegression  # type: ignore[import-not-found]
-        from sklearn.model_selection import StratifiedKFold, cross_val_predict  # type: ignore[import-not-found]
-        from sklearn.pipeline import make_pipeline  # type: ignore[import-not-found]
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+        from sklearn.pipeline import make_pipeline
     except ImportError:
         print("kind model: skipped (scikit-learn is not installed; pip install scikit-learn to run it)")
         return

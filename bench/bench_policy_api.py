@@ -42,6 +42,7 @@ from huabei_watch.clock import ManualClock
 from huabei_watch.config.settings import MerchantConfig
 from huabei_watch.events import HEALTH_DOWN, Event, HealthChange, ProbeObservation, Scope
 from huabei_watch.merchants.registry import MerchantRegistry
+from huabei_watch.root.settings import Settings
 from huabei_watch.runtime.app import App
 
 TARGET_RATIO = 0.7
@@ -100,7 +101,7 @@ async def bare_server(body: bytes) -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{runner.addresses[0][1]}/"
 
 
-async def import_merchants(app: App, n: int) -> float:
+async def import_merchants(app: App[Settings], n: int) -> float:
     """``m0`` .. ``m<n-1>``, mode auto, token ``tok-<i>``, into the registry; returns the seconds it took."""
     started = time.perf_counter()
     registry = MerchantRegistry(app.db)
@@ -111,7 +112,7 @@ async def import_merchants(app: App, n: int) -> float:
     return time.perf_counter() - started
 
 
-async def index_refresh(app: App) -> str:
+async def index_refresh(app: App[Settings]) -> str:
     """The policy reader's access index: a whole read (at start) against a re-read after
     ``merchant_ttl`` with one merchant changed since (the import being older than the overlap)."""
     registry = MerchantRegistry(app.db)

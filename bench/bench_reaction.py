@@ -47,7 +47,7 @@ from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.config.settings import KafkaSettings
 from huabei_watch.events import HEALTH_DOWN, Event, HealthChange, ProbeObservation, Scope
 from huabei_watch.root.daemon import start_app
-from huabei_watch.root.settings import parse_settings
+from huabei_watch.root.settings import Settings, parse_settings
 from huabei_watch.runtime.app import App
 
 TARGET_P99_MS = 250.0
@@ -87,7 +87,7 @@ def settings(state: Path, prefix: str, merchants: int, probe_url: str | None) ->
 
 
 @contextlib.asynccontextmanager
-async def app_running(s: Any, broker: EmbeddedBroker, roles: list[str]) -> AsyncIterator[App]:
+async def app_running(s: Any, broker: EmbeddedBroker, roles: list[str]) -> AsyncIterator[App[Settings]]:
     app = await start_app(s, roles, bootstrap=broker.bootstrap_servers)
     try:
         yield app
@@ -95,7 +95,7 @@ async def app_running(s: Any, broker: EmbeddedBroker, roles: list[str]) -> Async
         await app.stop()
 
 
-async def huabei_off(http: aiohttp.ClientSession, app: App, merchant: str) -> bool:
+async def huabei_off(http: aiohttp.ClientSession, app: App[Settings], merchant: str) -> bool:
     url = f"http://127.0.0.1:{app.admin_port}/v1/merchants/{merchant}/pay-channels"
     async with http.get(url, headers={"Authorization": f"Bearer tok-{merchant[1:]}"}) as r:
         body = await r.json()
@@ -104,7 +104,7 @@ async def huabei_off(http: aiohttp.ClientSession, app: App, merchant: str) -> bo
         return bool(body["disable_pay_channels"])
 
 
-async def wait_off(http: aiohttp.ClientSession, app: App, merchant: str) -> float:
+async def wait_off(http: aiohttp.ClientSession, app: App[Settings], merchant: str) -> float:
     """Poll the policy API every 5 ms; returns the perf_counter time it first showed Huabei off."""
     deadline = time.perf_counter() + DEADLINE_S
     while time.perf_counter() < deadline:
@@ -114,7 +114,7 @@ async def wait_off(http: aiohttp.ClientSession, app: App, merchant: str) -> floa
     raise SystemExit(f"Huabei still on for {merchant} after {DEADLINE_S:g} s")
 
 
-async def wait_joined(app: App) -> None:
+async def wait_joined(app: App[Settings]) -> None:
     deadline = time.monotonic() + DEADLINE_S
     while not all(r.started for r, _ in app.consumers):
         if time.monotonic() > deadline:

@@ -4,21 +4,35 @@ processes with a shared broker, database and keys."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast, overload
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from huabei_watch.db.engine import Database
+from huabei_watch.events import Event, EventData
 from huabei_watch.root import schema
 
+if TYPE_CHECKING:
+    from consumers.notify.role import NotifyRole
+    from huabei_watch.bus.keys import Keyring
+
 T = TypeVar("T")
+D = TypeVar("D", bound=EventData)
+
+
+def data_as(event: Event[EventData], kind: type[D]) -> D:
+    """``event``'s data, which the test knows to be a ``kind`` (from the event's type or topic);
+    fails the test when it is not."""
+    assert isinstance(event.data, kind), f"{event.type}: {type(event.data).__name__}, not {kind.__name__}"
+    return event.data
 
 
 async def migrated_database(url: str, *, retry_for: float = 5.0) -> Database:
@@ -70,24 +84,36 @@ async def drop_created_pg_databases() -> list[str]:
     return failed
 
 
+@overload
+async def eventually(
+    check: Callable[[], Awaitable[T]], *, timeout: float = 30.0, what: str = "condition"
+) -> T: ...
+
+
+@overload
+async def eventually(check: Callable[[], T], *, timeout: float = 30.0, what: str = "condition") -> T: ...
+
+
 async def eventually(
     check: Callable[[], Awaitable[T]] | Callable[[], T], *, timeout: float = 30.0, what: str = "condition"
 ) -> T:
-    """Poll ``check`` until it returns a truthy value; fail with ``what`` after ``timeout`` seconds."""
+    """Poll ``check`` until it returns a truthy value (awaiting it first if it returns an
+    awaitable); that value. Fails with ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
-    last: T | None = None
+    last: object = None
     while time.monotonic() < deadline:
         result = check()
-        if asyncio.iscoroutine(result):
+        if inspect.isawaitable(result):
             result = await result
         if result:
-            return result  # type: ignore[return-value]
-        last = result  # type: ignore[assignment]
+            # The overloads tie T to what ``check`` returns or what its awaitable yields.
+            return cast(T, result)
+        last = result
         await asyncio.sleep(0.02)
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last: {last!r})")
 
 
-async def notify_idle(notify: Any, *, timeout: float = 60.0) -> None:
+async def notify_idle(notify: NotifyRole, *, timeout: float = 60.0) -> None:
     """Wait until a notify role's fan-out has no work left (no lane, no delivery in progress)."""
     fanout = notify.fanout
     await eventually(lambda: not (fanout.lanes or fanout.in_progress), timeout=timeout, what="notify fan-out idle")
@@ -110,7 +136,7 @@ def security_section(*principals: str) -> dict[str, object]:
     return {"principals": {p: {"private_key": fixed_private_key(p)} for p in (principals or ROLES)}}
 
 
-def fixed_keyring(*principals: str):  # type: ignore[no-untyped-def]
+def fixed_keyring(*principals: str) -> Keyring:
     """Signer and verifier over the test keys (``huabei_watch.bus.keys.Keyring``)."""
     from huabei_watch.bus.keys import load_keyring
     from huabei_watch.config.settings import DaemonSettings, SecuritySettings

@@ -60,7 +60,7 @@ def test_invalid_settings_read_well(overrides: dict[str, object], message: str) 
 
 
 def test_inline_private_key_never_shows_in_repr() -> None:
-    ref = MerchantCredentialsRef(merchant_id="m1", app_id="2021", private_key=SECRET, alipay_public_key="PUB")  # type: ignore[arg-type]
+    ref = MerchantCredentialsRef(merchant_id="m1", app_id="2021", private_key=SECRET, alipay_public_key="PUB")
     creds = ref.resolve(environ={})
     assert creds.private_key.get_secret_value() == SECRET
     assert "TOPSECRET" not in repr(ref) + repr(creds) + str(creds)

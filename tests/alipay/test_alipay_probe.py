@@ -300,7 +300,7 @@ def test_out_trade_no_of_unusual_merchant_ids_is_valid_and_distinct(clock: Manua
 
 def test_biz_content_is_compact_utf8_json(clock: ManualClock, merchant_keys: KeyPair) -> None:
     client = AlipayClient("http://127.0.0.1:1/gateway.do", APP_ID, SecretStr(merchant_keys.private_pem),
-                          merchant_keys.public_pem, None, clock)  # type: ignore[arg-type]
+                          merchant_keys.public_pem, None, clock)  # type: ignore[arg-type]  # signing needs no session
     params = client.signed_params("alipay.trade.precreate", {"subject": "花呗", "total_amount": "0.01"})
     assert params["biz_content"] == '{"subject":"花呗","total_amount":"0.01"}'
     assert json.loads(params["biz_content"])["subject"] == "花呗"

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
 
 import aiohttp
 import pytest
@@ -13,10 +14,12 @@ from pydantic import SecretStr
 
 from huabei_watch.clock import ManualClock
 from huabei_watch.errors import TransientError
-from huabei_watch.events import Cause, Event, EventData, MerchantFinding
+from huabei_watch.events import Cause, Event, MerchantFinding
+from huabei_watch.events.base import PreparedEvent
 from tests.alipay.support import START, KeyPair, classify
 from tests.fakes.alipay_gateway import FakeAlipayGateway, Mode
 from tests.fakes.bus import RecordingPublisher
+from tests.support import data_as
 from watcher.alipay.config import AlipayProbeSettings, PrecreateCredentials
 from watcher.sources.precreate import OutcomeSink, PrecreateProbe, PrecreateScheduler
 from watcher.sources.precreate_core import FindingTracker, PrecreateOutcome
@@ -249,7 +252,7 @@ class FlakyPublisher(RecordingPublisher):
         super().__init__()
         self.fail_next = True
 
-    async def publish(self, event: Event[EventData]) -> None:
+    async def publish(self, event: Event[Any] | PreparedEvent) -> None:
         if self.fail_next:
             self.fail_next = False
             raise TransientError("broker away")
@@ -269,7 +272,8 @@ async def test_finding_is_published_later_when_the_bus_was_away(
     assert publisher.events == []  # the raise was deferred, not lost
     clock.set(slot + 2 * H)
     await scheduler.run_due()
-    assert [(e.data.merchant_id, e.data.state) for e in publisher.events] == [("f1", "raised")]  # type: ignore[attr-defined]
+    findings = [data_as(e, MerchantFinding) for e in publisher.events]
+    assert [(f.merchant_id, f.state) for f in findings] == [("f1", "raised")]
 
 
 async def test_a_merchant_whose_probe_keeps_failing_is_logged_unavailable_once_and_back_once(
@@ -285,7 +289,7 @@ async def test_a_merchant_whose_probe_keeps_failing_is_logged_unavailable_once_a
     gateway.set_mode("app-b", Mode.SUCCESS)
     clock.set(scheduler.schedule("b").due)
     await scheduler.run_due()
-    assert [(r.msg, r.poller) for r in caplog.records] == [  # type: ignore[attr-defined]
+    assert [(r.msg, r.poller) for r in caplog.records] == [  # type: ignore[attr-defined]  # a logging extra field
         ("poller.unavailable", "b"), ("poller.back", "b")]
-    assert "ACQ.SELLER_BEEN_BLOCKED" in caplog.records[0].reason  # type: ignore[attr-defined]
+    assert "ACQ.SELLER_BEEN_BLOCKED" in caplog.records[0].reason  # type: ignore[attr-defined]  # a logging extra field
     assert scheduler.schedule("b").failures == 0

@@ -13,7 +13,7 @@ from consumers.cashier import (
     desired_channels,
     etag,
 )
-from huabei_watch.events import HUABEI_CHANNELS, Phase, Scope
+from huabei_watch.events import HUABEI_CHANNELS, Incident, Phase, Scope
 from tests.cashier.incident_builders import END, GRACE, LEAD, START, maintenance_incident, outage_incident
 
 SETTINGS = CashierSettings()
@@ -53,8 +53,8 @@ def test_maintenance_disables_only_inside_disable_from_until() -> None:
         maintenance_incident(scope=Scope.merchants("other")),
     ],
 )
-def test_notify_only_cancelled_or_out_of_scope_incidents_switch_nothing(incident: object) -> None:
-    assert desired_channels("m1", Mode.AUTO, [incident], START).channels == ()  # type: ignore[list-item]
+def test_notify_only_cancelled_or_out_of_scope_incidents_switch_nothing(incident: Incident) -> None:
+    assert desired_channels("m1", Mode.AUTO, [incident], START).channels == ()
 
 
 def test_forced_on_incident_is_ignored_for_that_merchant_only() -> None:
@@ -93,7 +93,7 @@ def test_flapping_outage_toggles_at_most_once_per_hold_time() -> None:
         change = r.reconcile("m1", desired_channels("m1", Mode.AUTO, [inc], now), state, now)
         if change is not None and not change.renewal:
             if toggles:
-                assert now - state.changed_at >= hold  # type: ignore[operator]
+                assert state.changed_at is not None and now - state.changed_at >= hold
             toggles.append(change.after.channels)
         if change is not None:
             state = change.after
@@ -173,4 +173,4 @@ def test_settings_reject_nonsense_with_readable_errors() -> None:
     with pytest.raises(ValidationError, match="off_ttl"):
         CashierSettings(off_ttl=5)
     with pytest.raises(ValidationError, match="Extra inputs"):
-        CashierSettings(min_hold_s=1)  # type: ignore[call-arg]
+        CashierSettings(min_hold_s=1)  # type: ignore[call-arg]  # an unknown setting, on purpose

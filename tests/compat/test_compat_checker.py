@@ -14,7 +14,7 @@ from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.config.settings import MerchantConfig
 from huabei_watch.db.engine import Database
 from huabei_watch.errors import TransientError
-from huabei_watch.events.base import Event
+from huabei_watch.events.base import Event, PreparedEvent
 from huabei_watch.events.signals import MERCHANT_FINDING, MerchantFinding
 from huabei_watch.merchants.registry import MerchantRegistry
 from tests.fakes.bus import RecordingPublisher
@@ -42,7 +42,7 @@ class FlakyPublisher(RecordingPublisher):
         super().__init__()
         self.failures = failures
 
-    async def publish(self, event: Event[Any]) -> None:
+    async def publish(self, event: Event[Any] | PreparedEvent) -> None:
         if self.failures > 0:
             self.failures -= 1
             raise TransientError("bus away")

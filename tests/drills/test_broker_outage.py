@@ -28,11 +28,21 @@ from huabei_watch.bus.kafka import Bus
 from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.config.settings import KafkaSettings
 from huabei_watch.errors import TransientError
-from huabei_watch.events import HEALTH_DOWN, HEALTH_UP, Event, EventData, Topics, decode
+from huabei_watch.events import (
+    HEALTH_DOWN,
+    HEALTH_UP,
+    Event,
+    EventData,
+    HealthChange,
+    MaintenanceSignal,
+    PaymentResultBatch,
+    Topics,
+    decode,
+)
 from huabei_watch.root.daemon import start_app
 from tests.e2e.harness import settings_for
 from tests.fakes.bus import kill_broker
-from tests.support import eventually, fixed_keyring, migrated_database
+from tests.support import data_as, eventually, fixed_keyring, migrated_database
 from watcher.notices import understand
 from watcher.payments.ingest import make_payment_results_handler, signed_headers
 from watcher.payments.pipeline import KafkaSink
@@ -167,7 +177,7 @@ async def test_probe_changes_during_a_broker_outage_stay_pending_and_all_reach_t
         await bus.stop()
 
     events = await _read_all(own_broker.bootstrap_servers, Topics(topic_prefix).signals)
-    health = [(e.type, e.data.since) for e in events if e.type in (HEALTH_DOWN, HEALTH_UP)]  # type: ignore[attr-defined]
+    health = [(e.type, data_as(e, HealthChange).since) for e in events if e.type in (HEALTH_DOWN, HEALTH_UP)]
     kinds = [t for t, _ in health]
     assert kinds[:3] == [HEALTH_DOWN, HEALTH_UP, HEALTH_DOWN], health
     sinces = [s for _, s in health[:3]]
@@ -227,7 +237,7 @@ async def test_notices_published_during_a_broker_outage_are_not_marked_seen_and_
     # Signals name a notice by its page (the feed item's link), the seen store by the feed's guid.
     published = {notice_id_for_url(f"{base}/n/{guid}") for guid in ("n1", "n2")}
     assert published <= notice_ids, [e.type for e in events]
-    assert any(e.type.startswith("huabei.maintenance.") and e.data.notice_id == notice_id_for_url(f"{base}/n/n1")  # type: ignore[attr-defined]
+    assert any(e.type.startswith("huabei.maintenance.") and data_as(e, MaintenanceSignal).notice_id == notice_id_for_url(f"{base}/n/n1")
                for e in events)
 
 
@@ -326,5 +336,5 @@ async def test_payment_results_posted_during_a_broker_outage_get_503_and_arrive_
         await bus.stop()
 
     events = await _read_all(own_broker.bootstrap_servers, Topics(topic_prefix).payment_results)
-    subs = sorted(r.sub_code for e in events for r in e.data.results)  # type: ignore[attr-defined]
+    subs = sorted(r.sub_code for e in events for r in data_as(e, PaymentResultBatch).results)
     assert subs == [f"isp.unknow-error-{n}" for n in range(1, 4)]  # the one before the outage died with it

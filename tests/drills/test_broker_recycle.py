@@ -67,6 +67,7 @@ async def test_broker_over_its_memory_limit_is_recycled_and_every_accepted_resul
         accepted = 0
         held_back = 0
         n = 0
+        sent_after = 0  # batches accepted after the first recycle
         async with aiohttp.ClientSession() as http:
 
             async def post(body: bytes, merchant: int) -> bool:
@@ -100,7 +101,6 @@ async def test_broker_over_its_memory_limit_is_recycled_and_every_accepted_resul
                     if broker.recycles >= 1:
                         sent_after += 1
 
-            sent_after = 0
             await asyncio.gather(*(sender(k) for k in range(4)))
         assert app.broker.recycles >= 1, "the broker was never recycled"
         assert sent_after >= 40

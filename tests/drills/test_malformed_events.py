@@ -88,10 +88,10 @@ def malformed_records(rng: random.Random, n: int) -> list[Record]:
             rec = Record(base.key, base.value, _with_header(base, "ce_type", f"huabei.fuzz.t{rng.randrange(1000)}".encode()))
         elif kind == 7:  # a required CloudEvents attribute missing or broken
             name = rng.choice(["ce_id", "ce_source", "ce_type", "ce_time"])
-            value = None if rng.random() < 0.5 else rng.choice([b"", b"not-a-time", b"\xff"])
-            if name != "ce_time" and value is not None:
-                value = b""
-            rec = Record(base.key, base.value, _with_header(base, name, value))
+            header: bytes | None = None if rng.random() < 0.5 else rng.choice([b"", b"not-a-time", b"\xff"])
+            if name != "ce_time" and header is not None:
+                header = b""
+            rec = Record(base.key, base.value, _with_header(base, name, header))
         else:  # data that is JSON but not an object, or a tombstone
             rec = Record(base.key, rng.choice([b"[]", b"42", b'"text"', b"null", None]), base.headers)
         try:

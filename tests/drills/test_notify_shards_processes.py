@@ -17,6 +17,7 @@ import asyncio
 import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +114,7 @@ async def test_two_processes_share_one_incident_and_a_killed_ones_shard_is_finis
             config = _config(tmp_path, n, port=port, prefix=topic_prefix, bootstrap=own_broker.bootstrap_servers,
                              wecom=wecom.base_url, sms=sms.base_url, db_url=database_url)
             processes.append(await start_role(config, "notify", log=tmp_path / f"notify-{n}.log"))
-            await eventually(lambda port=port: readyz(port), timeout=60, what=f"notify process {n} ready")
+            await eventually(partial(readyz, port), timeout=60, what=f"notify process {n} ready")
         pids = {p.pid: p for p in processes}
 
         bus = Bus(KafkaSettings(topic_prefix=topic_prefix, group_prefix=topic_prefix, partitions=2),

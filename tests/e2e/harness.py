@@ -6,16 +6,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import aiohttp
 
+from consumers.cashier.role import CashierRole
+from consumers.incidents.role import IncidentsRole
+from consumers.notify.role import NotifyRole
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.clock import ManualClock
 from huabei_watch.root.daemon import start_app
-from huabei_watch.root.settings import parse_settings
+from huabei_watch.root.settings import Settings, parse_settings
 from huabei_watch.runtime.app import App
 from tests.support import security_section
+from watcher.role import WatcherRole
 
 OPS = "ops-token-for-tests"
 
@@ -40,7 +44,7 @@ def settings_for(tmp_path: Path, prefix: str, extra: dict[str, Any] | None = Non
 @asynccontextmanager
 async def running(
     settings: Any, broker: EmbeddedBroker, roles: list[str], clock: ManualClock
-) -> AsyncIterator[App]:
+) -> AsyncIterator[App[Settings]]:
     app = await start_app(settings, roles, clock=clock, bootstrap=broker.bootstrap_servers)
     try:
         yield app
@@ -48,11 +52,23 @@ async def running(
         await app.stop()
 
 
-def role(app: App, name: str) -> Any:
-    return next(r for r in app.roles if r.name == name)
+@overload
+def role(app: App[Settings], name: Literal["watcher"]) -> WatcherRole: ...
+@overload
+def role(app: App[Settings], name: Literal["incidents"]) -> IncidentsRole: ...
+@overload
+def role(app: App[Settings], name: Literal["cashier"]) -> CashierRole: ...
+@overload
+def role(app: App[Settings], name: Literal["notify"]) -> NotifyRole: ...
+def role(app: App[Settings], name: str) -> object:
+    """The running role ``name`` of ``app``, as its class."""
+    found = next(r for r in app.roles if r.name == name)
+    expected = {"watcher": WatcherRole, "incidents": IncidentsRole, "cashier": CashierRole, "notify": NotifyRole}[name]
+    assert isinstance(found, expected), f"role {name!r} is a {type(found).__name__}, not a {expected.__name__}"
+    return found
 
 
-async def get_json(app: App, path: str, token: str | None = OPS, headers: dict[str, str] | None = None) -> tuple[int, Any, dict[str, str]]:
+async def get_json(app: App[Settings], path: str, token: str | None = OPS, headers: dict[str, str] | None = None) -> tuple[int, Any, dict[str, str]]:
     h = dict(headers or {})
     if token:
         h["Authorization"] = f"Bearer {token}"
@@ -61,7 +77,7 @@ async def get_json(app: App, path: str, token: str | None = OPS, headers: dict[s
         return r.status, (await r.json() if body and r.content_type == "application/json" else body), {k.lower(): v for k, v in r.headers.items()}
 
 
-async def post_json(app: App, path: str, body: Any, token: str | None = OPS) -> tuple[int, Any]:
+async def post_json(app: App[Settings], path: str, body: Any, token: str | None = OPS) -> tuple[int, Any]:
     h = {"Authorization": f"Bearer {token}"} if token else {}
     async with aiohttp.ClientSession() as s, s.post(f"http://127.0.0.1:{app.admin_port}{path}", json=body, headers=h) as r:
         return r.status, await r.json()

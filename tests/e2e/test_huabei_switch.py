@@ -16,14 +16,17 @@ from huabei_watch.events import (
     MAINTENANCE_SCHEDULED,
     Event,
     HealthChange,
+    Incident,
     MaintenanceSignal,
     ProbeObservation,
     Scope,
     Window,
 )
+from huabei_watch.root.settings import Settings
+from huabei_watch.runtime.app import App
 from tests.cashier.incident_builders import outage_incident
 from tests.e2e.harness import OPS, get_json, post_json, role, running, settings_for
-from tests.support import eventually
+from tests.support import data_as, eventually
 from watcher.notices import understand
 from watcher.sources.extract import NoticeRef
 from watcher.sources.notice_plan import plan_notice
@@ -42,7 +45,7 @@ def maintenance() -> Event[MaintenanceSignal]:
     return Event.build(MAINTENANCE_SCHEDULED, data, time=T0)
 
 
-async def policy(app, merchant: str, token: str) -> list[str]:  # type: ignore[no-untyped-def]
+async def policy(app: App[Settings], merchant: str, token: str) -> list[str]:
     status, body, _ = await get_json(app, f"/v1/merchants/{merchant}/pay-channels", token=token)
     assert status == 200, body
     return list(body["disable_pay_channels"])
@@ -273,7 +276,7 @@ async def test_open_incidents_are_republished_at_start_into_an_empty_broker(
             batch = await consumer.getmany(timeout_ms=15_000)
         finally:
             await consumer.stop()
-        ids = {decode(m.key, m.value, m.headers).data.incident_id for msgs in batch.values() for m in msgs}  # type: ignore[attr-defined]
+        ids = {data_as(decode(m.key, m.value, m.headers), Incident).incident_id for msgs in batch.values() for m in msgs}
         assert ids == {"maint:n1"}
 
 

@@ -100,8 +100,8 @@ async def test_a_notice_on_the_list_and_in_the_feed_is_one_incident_and_one_mess
             platform.cancelled = True
             for _ in range(2):  # each source sees the cancellation on its next poll
                 clock.advance(6)
-                polls = watcher.polling.summary.polls
-                await eventually(lambda p=polls: watcher.polling.summary.polls >= p + 2, timeout=60,
+                polled = watcher.polling.summary.polls + 2
+                await eventually(lambda: watcher.polling.summary.polls >= polled, timeout=60,  # noqa: B023 awaited here
                                  what="both sources polled")
             await eventually(lambda: not incidents.list(open_only=True), timeout=60, what="the cancellation")
             await eventually(lambda: len(wecom.received) >= 4, timeout=60, what="cancellation messages")

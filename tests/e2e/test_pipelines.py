@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.bus.kafka import Bus
 from huabei_watch.clock import ManualClock
+from huabei_watch.root.settings import Settings
+from huabei_watch.runtime.app import App
 from tests.e2e.harness import get_json, role, running, settings_for
 from tests.fakes.aliyun_sms import FakeAliyunSms
 from tests.fakes.wecom import FakeWeCom
@@ -38,7 +41,7 @@ async def test_sandbox_notice_becomes_a_maintenance_that_switches_huabei_and_tel
         opened = await eventually(lambda: incidents.list(open_only=True), timeout=60, what="maintenance incident")
         inc = opened[0]
         assert inc.kind.value == "maintenance" and inc.channels == ("pcredit", "pcreditpayInstallment")
-        assert inc.starts_at > NOW  # the sandbox's maintenance begins ~10 minutes after start
+        assert inc.starts_at is not None and inc.starts_at > NOW  # the sandbox's maintenance begins ~10 minutes after start
 
         def lines() -> list[dict[str, str]]:
             return [json.loads(x) for x in out.read_text("utf-8").splitlines()] if out.exists() else []
@@ -47,6 +50,7 @@ async def test_sandbox_notice_becomes_a_maintenance_that_switches_huabei_and_tel
         texts = {m["recipient"]: m["text"] for m in lines()}
         assert "花呗" in texts["m-auto"] and "花呗" in texts["m-notify"]
 
+        assert inc.disable_from is not None
         clock.set(inc.disable_from)
         await incidents.tick()
 
@@ -128,7 +132,7 @@ async def test_notify_sends_each_message_once_across_a_restart(broker: EmbeddedB
         assert len(sms.received) == 1
 
 
-async def _open(app) -> tuple[int, dict]:  # type: ignore[no-untyped-def, type-arg]
+async def _open(app: App[Settings]) -> tuple[int, Any]:  # the JSON answer
     from tests.e2e.harness import post_json
 
     return await post_json(app, "/v1/incidents", {"title": "花呗异常", "summary_zh": "花呗暂时不可用"})

@@ -13,6 +13,7 @@ from huabei_watch.events import IncidentKind
 from tests.e2e.harness import role, running, settings_for
 from tests.fakes.alipay_gateway import FakeAlipayGateway, Mode
 from tests.support import eventually
+from watcher.sources.precreate import PrecreateOutcome
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
 
@@ -38,7 +39,8 @@ async def test_blocked_seller_found_by_the_pre_order_probe_opens_a_merchant_inci
         })
         async with running(settings, broker, ["watcher", "incidents", "cashier", "notify"], clock) as app:
             scheduler = role(app, "watcher").precreate
-            outcomes = []
+            assert scheduler is not None  # [precreate] is configured
+            outcomes: list[PrecreateOutcome] = []
             for _ in range(2):
                 clock.advance(timedelta(seconds=601))
                 outcomes += await scheduler.run_due()

@@ -50,4 +50,4 @@ def test_spread_scales_the_step_by_a_uniform_factor(spread: tuple[float, float],
 )
 def test_refuses_inputs_that_make_no_wait(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        backoff_delay(**kwargs)  # type: ignore[arg-type]
+        backoff_delay(**kwargs)  # type: ignore[arg-type]  # the table's bad inputs, on purpose

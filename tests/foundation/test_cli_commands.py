@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.bus.kafka import Bus
@@ -16,7 +19,7 @@ from tests.e2e.harness import OPS, running, settings_for
 NOTICE = "尊敬的商户：2026年11月28日凌晨2:00至4:00，花呗及花呗分期服务暂停，期间请引导顾客使用其他支付方式。"
 
 
-def test_parse_notice_reads_a_gbk_file_and_prints_the_documented_shape(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_parse_notice_reads_a_gbk_file_and_prints_the_documented_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "notice.txt"
     f.write_bytes(NOTICE.encode("gbk"))
     assert main(["parse-notice", str(f), "--published", "2026-11-26"]) == 0
@@ -38,12 +41,12 @@ async def test_parse_notice_reads_stdin(python_exe: str) -> None:
     assert json.loads(out)["windows"][0]["end"] == "2026-11-28T04:00:00+08:00"
 
 
-def test_parse_notice_rejects_a_bad_date(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_parse_notice_rejects_a_bad_date(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["parse-notice", "--published", "28/11/2026"]) == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err
 
 
-def test_diagnose_prints_cause_advice_and_explanation_and_unknown_is_not_an_error(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_diagnose_prints_cause_advice_and_explanation_and_unknown_is_not_an_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["diagnose", "40004", "ACQ.BUYER_BALANCE_NOT_ENOUGH"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["cause"] == "buyer" and out["advice_zh"] and out["explanation"]
@@ -85,7 +88,5 @@ async def test_incident_command_opens_lists_silences_and_resolves_on_a_running_d
         assert code == 2 and "HTTP 404" in err  # refused as asked: 2 (see huabei_watch.root.cli_ops)
 
 
-def settings_now():  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
+def settings_now() -> datetime:
     return datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from huabei_watch.config.loader import apply_env
 from huabei_watch.errors import ConfigError
 from huabei_watch.logs import JsonFormatter, TextFormatter
 from huabei_watch.root.cli import main
-from huabei_watch.root.settings import load_settings
+from huabei_watch.root.settings import Settings, load_settings
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "configs"
 ROOT = Path(__file__).parent.parent.parent
@@ -134,7 +135,7 @@ def test_unconfirmed_after_shorter_than_a_channel_timeout_is_refused(tmp_path: P
     assert "unconfirmed_after (20 s) must be longer than the slowest channel's timeout_seconds (30 s)" in info.value.problems[0]
 
 
-def _settings_with(section: str, body: str, tmp_path: Path) -> object:
+def _settings_with(section: str, body: str, tmp_path: Path) -> Settings:
     path = tmp_path / "config.toml"
     path.write_text(f"[sandbox]\nenabled = false\n{section}\n{body}\n", "utf-8")
     return load_settings(path, environ={})
@@ -155,9 +156,9 @@ def _settings_with(section: str, body: str, tmp_path: Path) -> object:
     ],
 )
 def test_every_duration_setting_takes_units_because_of_its_type(
-    section: str, body: str, read: object, seconds: float, tmp_path: Path
+    section: str, body: str, read: Callable[[Settings], float], seconds: float, tmp_path: Path
 ) -> None:
-    assert read(_settings_with(section, body, tmp_path)) == seconds  # type: ignore[operator]
+    assert read(_settings_with(section, body, tmp_path)) == seconds
 
 
 @pytest.mark.parametrize(

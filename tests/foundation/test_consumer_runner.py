@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer
 from sqlalchemy import func, select
 
 from consumers.incidents.signal_log import record_signal, signal_log
-from huabei_watch.bus.kafka import Bus, ConsumerRunner, MessageContext
+from huabei_watch.bus.kafka import Bus, ConsumerRunner, Handler, MessageContext
 from huabei_watch.config.settings import KafkaSettings
 from huabei_watch.db.engine import Database
 from huabei_watch.errors import PermanentError, TransientError
@@ -29,7 +29,7 @@ async def signal_rows(db: Database) -> int:
         return int((await conn.execute(select(func.count()).select_from(signal_log))).scalar_one())
 
 
-def runner(bus: Bus, settings: KafkaSettings, handler, group: str = "g", *, verify: bool = True) -> ConsumerRunner:  # type: ignore[no-untyped-def]
+def runner(bus: Bus, settings: KafkaSettings, handler: Handler, group: str = "g", *, verify: bool = True) -> ConsumerRunner:
     """``verify=False``: the decoder's own reasons show (with a verifier, an unsigned record is refused first)."""
     return ConsumerRunner(
         group_id=f"{settings.group_prefix}.{group}", topics=[bus.topics.signals], handler=handler, bus=bus, settings=settings,
@@ -37,16 +37,16 @@ def runner(bus: Bus, settings: KafkaSettings, handler, group: str = "g", *, veri
     )
 
 
-async def read_all(bus: Bus, topic: str, n: int) -> list[object]:
+async def read_all(bus: Bus, topic: str, n: int) -> list[Record]:
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bus.bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
-    out: list[object] = []
+    out: list[Record] = []
     try:
         while len(out) < n:
             batch = await consumer.getmany(timeout_ms=10_000)
             assert batch, f"expected {n} records on {topic}, got {len(out)}"
             for msgs in batch.values():
-                out += msgs
+                out += [Record(m.key, m.value, tuple(m.headers)) for m in msgs]
     finally:
         await consumer.stop()
     return out
@@ -72,7 +72,8 @@ async def test_consumer_that_dies_after_its_effect_gets_the_event_again_and_appl
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    await first._consumer.stop()  # type: ignore[union-attr]  # no commit: like a SIGKILL
+    assert first._consumer is not None  # started above
+    await first._consumer.stop()  # no commit: like a SIGKILL
 
     async def normal(event: Event[EventData], ctx: MessageContext) -> None:
         applied.append(await record_signal(db, event, ctx.received_at))
@@ -106,11 +107,11 @@ async def test_malformed_record_goes_to_the_dlq_with_its_reason_and_the_next_one
     await r.stop()
     assert seen == [good.id]
     dead = await read_all(bus, bus.topics.signals + ".dlq", 2)
-    reasons = sorted(dict(m.headers)["dlq_reason"].decode() for m in dead)  # type: ignore[attr-defined]
+    reasons = sorted(dict(m.headers)["dlq_reason"].decode() for m in dead)
     assert any("ce_specversion is missing" in r for r in reasons)
     assert any("invalid CloudEvent attributes" in r for r in reasons)
     for m in dead:
-        h = dict(m.headers)  # type: ignore[attr-defined]
+        h = dict(m.headers)
         assert h["dlq_topic"] == bus.topics.signals.encode()
         assert h["dlq_group"] == f"{kafka_settings.group_prefix}.g".encode()
         assert int(h["dlq_offset"]) >= 0
@@ -139,7 +140,7 @@ async def test_transient_errors_are_retried_and_permanent_ones_dead_lettered(bus
     assert attempts[bad.id] == 1
     assert sorted(done) == sorted([flaky.id, fine.id])
     dead = await read_all(bus, bus.topics.signals + ".dlq", 1)
-    assert dict(dead[0].headers)["dlq_reason"] == b"merchant does not exist"  # type: ignore[attr-defined]
+    assert dict(dead[0].headers)["dlq_reason"] == b"merchant does not exist"
 
 
 async def test_transient_error_that_persists_is_dead_lettered_after_max_attempts(bus: Bus, kafka_settings: KafkaSettings) -> None:
@@ -154,7 +155,7 @@ async def test_transient_error_that_persists_is_dead_lettered_after_max_attempts
     await r.run(idle_exit_after=3.0)
     await r.stop()
     dead = await read_all(bus, bus.topics.signals + ".dlq", 1)
-    h = dict(dead[0].headers)  # type: ignore[attr-defined]
+    h = dict(dead[0].headers)
     assert h["dlq_attempts"] == str(kafka_settings.max_attempts).encode()
     assert h["dlq_error_class"] == b"TransientError"
 

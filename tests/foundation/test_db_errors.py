@@ -84,7 +84,7 @@ async def test_a_locked_sqlite_database_is_retried_until_released_and_logged_at_
         await db.close()
     retry = _retries(caplog)[0]
     assert retry.levelno == logging.DEBUG
-    assert "database is locked" in retry.reason  # type: ignore[attr-defined]
+    assert "database is locked" in retry.reason  # type: ignore[attr-defined]  # a logging extra field
 
 
 async def test_sqlite_snapshot_contention_between_two_tasks_is_retried_and_loses_no_write(tmp_path: Path) -> None:
@@ -198,7 +198,7 @@ async def test_a_postgresql_lock_timeout_is_retried_until_the_lock_goes(
     retry = _retries(caplog)[0]
     assert retry.levelno == logging.WARNING
     # lock_timeout (55P03) or statement_timeout (57014), whichever PostgreSQL hits first
-    assert "[55P03]" in retry.reason or "QueryCanceledError [57014]" in retry.reason  # type: ignore[attr-defined]
+    assert "[55P03]" in retry.reason or "QueryCanceledError [57014]" in retry.reason  # type: ignore[attr-defined]  # a logging extra field
 
 
 async def test_a_signal_into_a_dropped_table_is_permanent_at_once_so_the_consumer_dead_letters_it(

@@ -22,7 +22,7 @@ things = Table(
 
 async def rows(db: Database) -> list[tuple[str, str, str, int]]:
     async with db.engine.connect() as conn:
-        return [tuple(r) for r in await conn.execute(select(things).order_by(things.c.id))]  # type: ignore[misc]
+        return [tuple(r) for r in await conn.execute(select(things).order_by(things.c.id))]
 
 
 async def test_upsert_inserts_then_updates_all_but_the_kept_columns(db: Database) -> None:

@@ -15,6 +15,7 @@ from huabei_watch.events import (
     PAYMENT_RESULTS,
     REGISTRY,
     Event,
+    EventData,
     HealthChange,
     PaymentResultBatch,
     decode,
@@ -29,7 +30,7 @@ def test_every_event_type_has_a_sample() -> None:
 
 
 @pytest.mark.parametrize("event", sample_events(), ids=lambda e: e.type)
-def test_encode_decode_round_trip_is_lossless(event: Event) -> None:  # type: ignore[type-arg]
+def test_encode_decode_round_trip_is_lossless(event: Event[EventData]) -> None:
     record = encode(event)
     headers = dict(record.headers)
     assert headers["ce_specversion"] == b"1.0"
@@ -41,7 +42,7 @@ def test_encode_decode_round_trip_is_lossless(event: Event) -> None:  # type: ig
 
 def test_ce_time_is_sent_in_shanghai_time_as_documented_whatever_zone_the_event_was_built_in() -> None:
     at = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # what the daemon's clock gives: UTC
-    event = Event.build("huabei.health.down", HealthChange(probe_id="p", target="x", since=at), time=at)
+    event: Event[EventData] = Event.build("huabei.health.down", HealthChange(probe_id="p", target="x", since=at), time=at)
     record = encode(event)
     assert dict(record.headers)["ce_time"] == b"2026-11-26T10:00:00+08:00"
     decoded = decode(record.key, record.value, list(record.headers))
@@ -49,7 +50,7 @@ def test_ce_time_is_sent_in_shanghai_time_as_documented_whatever_zone_the_event_
 
 
 @pytest.mark.parametrize("event", sample_events(), ids=lambda e: e.type)
-def test_the_record_value_is_the_json_made_once_when_the_event_was_built(event: Event) -> None:  # type: ignore[type-arg]
+def test_the_record_value_is_the_json_made_once_when_the_event_was_built(event: Event[EventData]) -> None:
     record = encode(event)
     assert event.data_json is not None
     assert record.value == event.data_json == event.data.model_dump_json().encode()
@@ -124,7 +125,7 @@ async def test_every_event_type_round_trips_through_the_broker(bus: Bus) -> None
     topics = sorted({bus.topics.for_logical(type(e.data).TOPIC) for e in events})
     consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bus.bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
-    got = []
+    got: list[Event[EventData]] = []
     try:
         while len(got) < len(events):
             batch = await consumer.getmany(timeout_ms=10_000)
@@ -146,7 +147,7 @@ def test_schema_is_written_for_every_event_type(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("event", sample_events(), ids=lambda e: e.type)
-def test_fast_decode_and_the_cloudevents_library_agree(event: Event) -> None:  # type: ignore[type-arg]
+def test_fast_decode_and_the_cloudevents_library_agree(event: Event[EventData]) -> None:
     """decode() skips building a cloudevents object for well-formed records; both paths must give
     the same event (the library path is what any malformed record still goes through)."""
     from huabei_watch.events import codec

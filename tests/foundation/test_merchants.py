@@ -35,7 +35,8 @@ async def test_csv_import_upserts_good_rows_and_reports_bad_ones_by_line(db: Dat
     assert "tok1" not in repr(m1) and "sec1" not in repr(m1)
     again = await reg.import_csv(CSV.replace("一号店", "一号店(新)"))
     assert again.imported == 2
-    assert (await reg.get("m1")).name == "一号店(新)"  # type: ignore[union-attr]
+    renamed = await reg.get("m1")
+    assert renamed is not None and renamed.name == "一号店(新)"
     assert await reg.count() == 2
 
 
@@ -82,7 +83,7 @@ async def test_postgresql_streams_ids_in_code_point_order_through_their_own_inde
     assert any("ix_merchants_id_c" in str(row[0]) for row in plan), plan
 
 
-def test_merchants_import_command_reports_problems_and_exits_nonzero(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_merchants_import_command_reports_problems_and_exits_nonzero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'[daemon]\nstate_dir = "{(tmp_path / "s").as_posix()}"\n', "utf-8")
     f = tmp_path / "m.csv"

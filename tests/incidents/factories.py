@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from huabei_watch.clock import SHANGHAI
 from huabei_watch.events import (
@@ -52,12 +53,11 @@ def maintenance(
     return Event.build(event_type, data, time=at)
 
 
-def updated(**kwargs: object) -> Event[EventData]:
-    return maintenance(event_type=MAINTENANCE_UPDATED, **kwargs)  # type: ignore[arg-type]
+#: :func:`maintenance` re-published with changes (takes the same keyword arguments).
+updated = partial(maintenance, event_type=MAINTENANCE_UPDATED)
 
-
-def cancelled(**kwargs: object) -> Event[EventData]:
-    return maintenance(event_type=MAINTENANCE_CANCELLED, **kwargs)  # type: ignore[arg-type]
+#: :func:`maintenance` cancelled by its notice (takes the same keyword arguments).
+cancelled = partial(maintenance, event_type=MAINTENANCE_CANCELLED)
 
 
 def probe(
@@ -93,6 +93,6 @@ def finding(
         finding_id=f"precreate:{merchant_id}", merchant_id=merchant_id,
         state="raised" if raised else "cleared", origin="precreate", cause=cause,
         code="40004", sub_code="ACQ.SELLER_BEEN_BLOCKED", advice_zh="请联系支付宝解除账户限制", observed_at=at,
-        audience=audience,  # type: ignore[arg-type]
+        audience=audience,
     )
     return Event.build(MERCHANT_FINDING, data, time=at)

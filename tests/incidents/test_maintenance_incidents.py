@@ -7,12 +7,19 @@ import pytest
 from consumers.incidents import IncidentEngine, IncidentSettings
 from consumers.incidents.ledger import IncidentRecord
 from huabei_watch.clock import SHANGHAI
-from huabei_watch.events import HUABEI_CHANNELS, IncidentKind, Phase
+from huabei_watch.events import HUABEI_CHANNELS, Incident, IncidentKind, Phase
 from tests.incidents.factories import T0, WIN_END, WIN_START, cancelled, maintenance, updated
 
 SETTINGS = IncidentSettings()
 LEAD = timedelta(seconds=SETTINGS.maintenance_lead)
 GRACE = timedelta(seconds=SETTINGS.maintenance_grace)
+
+
+def held(e: IncidentEngine, incident_id: str) -> Incident:
+    """The incident ``e`` holds under ``incident_id``; fails the test when there is none."""
+    incident = e.get(incident_id)
+    assert incident is not None, f"no incident {incident_id}"
+    return incident
 
 
 def engine() -> IncidentEngine:
@@ -122,7 +129,7 @@ def test_same_event_twice_changes_nothing() -> None:
     event = maintenance()
     assert len(e.apply(event, T0)) == 1
     assert e.apply(event, T0 + timedelta(minutes=1)) == []
-    assert e.get("maint:n1").revision == 1  # type: ignore[union-attr]
+    assert held(e, "maint:n1").revision == 1
 
 
 def test_older_revision_after_newer_changes_nothing() -> None:
@@ -133,7 +140,7 @@ def test_older_revision_after_newer_changes_nothing() -> None:
     e.apply(first, T0)
     e.apply(moved, T0 + timedelta(hours=1))
     assert e.apply(maintenance(revision="r0", at=T0 - timedelta(hours=1)), T0 + timedelta(hours=2)) == []
-    assert e.get("maint:n1").starts_at == WIN_START + timedelta(hours=1)  # type: ignore[union-attr]
+    assert held(e, "maint:n1").starts_at == WIN_START + timedelta(hours=1)
 
 
 def test_replay_after_restore_changes_nothing() -> None:
@@ -205,7 +212,7 @@ def test_lagging_replica_republishing_an_applied_revision_later_changes_nothing(
     # another watcher replica still sees revision r1 and publishes it (same event id, later time)
     late_r1 = maintenance(revision="r1", at=T0 + timedelta(hours=2))
     assert e.apply(late_r1, T0 + timedelta(hours=2)) == []
-    assert e.get("maint:n1").starts_at == moved[0]  # type: ignore[union-attr]
+    assert held(e, "maint:n1").starts_at == moved[0]
 
 
 def test_a_second_source_seeing_the_notice_first_time_changes_nothing_even_when_it_lags() -> None:
@@ -216,7 +223,7 @@ def test_a_second_source_seeing_the_notice_first_time_changes_nothing_even_when_
     # the feed of the same platform lists the notice only now, still with the old window
     feed_first = maintenance(revision="feed-r1", at=T0 + timedelta(minutes=6))
     assert e.apply(feed_first, T0 + timedelta(minutes=6)) == []
-    assert e.get("maint:n1").starts_at == moved[0]  # type: ignore[union-attr]
+    assert held(e, "maint:n1").starts_at == moved[0]
     # the feed's own edit later (same windows as the list's edit): still one incident, no change
     feed_edit = updated(revision="feed-r2", windows=(moved,), at=T0 + timedelta(minutes=9))
     assert e.apply(feed_edit, T0 + timedelta(minutes=9)) == []
@@ -241,7 +248,7 @@ def test_settings_reject_nonsense_with_readable_errors() -> None:
     with pytest.raises(ValidationError, match="maintenance_lead"):
         IncidentSettings(maintenance_lead=-5)
     with pytest.raises(ValidationError, match="Extra inputs"):
-        IncidentSettings(lead=5)  # type: ignore[call-arg]
+        IncidentSettings(lead=5)  # type: ignore[call-arg]  # an unknown setting, on purpose
 
 
 def test_bank_window_carries_every_channel_it_takes_down_but_switches_no_huabei() -> None:

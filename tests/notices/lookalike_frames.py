@@ -11,6 +11,14 @@ make one up.
   notice-title line and a signature with the publication date). Read as maintenance without review
   is a confident false alarm.
 
+Round 13 adds frames real notices use (:func:`framed_maintenance_more`, :func:`framed_negatives_more`):
+a completed-upgrade report with its past times, a reminder of a past window, a holiday service-hours
+table (flattened rows), a trading-hours table, a marketing period, a fee change's effective date, an
+interface's retirement date, a lottery's sign-up and draw times; and a maintenance notice that says
+its window is called off or put off with no new time (the annotation's status becomes cancelled or
+postponed: the frame changes that fact on purpose, and only for notices whose windows are all
+scheduled).
+
 Dates in the frames are drawn relative to the publication date so that they are the same kind of
 date for every notice (a campaign running from publication, a maintenance three days before it).
 """
@@ -50,6 +58,48 @@ def _negative_frames(pub: date) -> list[tuple[str, str, str]]:
     ]
 
 
+def _more_frames(pub: date) -> list[tuple[str, str, str]]:
+    a, b, done = pub + timedelta(days=2), pub + timedelta(days=40), pub - timedelta(days=4)
+    return [
+        ("done_upgrade", "", f"我行已于{_md(done)}00:00-06:00完成核心系统升级，相关服务已恢复正常。"),
+        ("past_reminder", f"温馨提示：{_md(done)}00:00至06:00的系统维护已结束，各项服务均已恢复。\n", ""),
+        ("holiday_table", "", f"\n节假日服务时间\n日期 | 时间 | 服务\n{_md(a)} | 9:00-17:00 | 网点营业\n"
+                              f"{_md(b)} | 9:00-12:00 | 网点营业"),
+        ("trading_hours", "", "\n交易时间：每个交易日9:30-11:30、13:00-15:00。"),
+        ("marketing", f"活动时间：{_md(a)} 00:00至{_md(b)} 23:59，绑卡支付立减5元。\n", ""),
+        ("fee_effective", "", f"自{_md(b)}起，跨行转账手续费调整为每笔2元。"),
+        ("deprecation", "", f"旧版支付接口将于{_md(b)}下线，请开发者于{_md(b)}前完成迁移。"),
+        ("lottery", "", f"年终抽奖报名时间：{_md(a)}9:00至{_md(b)}17:00，开奖时间：{_md(b)}20:00。"),
+    ]
+
+
+_STATUS_FRAMES = (
+    ("cancelled", "因故，本次维护取消，给您带来的不便敬请谅解。"),
+    ("postponed", "接上级通知，本次维护推迟，具体时间另行通知。"),
+)
+
+
+def framed_maintenance_more(notices: list[GoldNotice]) -> Iterator[GoldNotice]:
+    """Every maintenance notice with a window not yet over in each round-13 frame, and, when all its
+    windows are scheduled, with a call-off or a postponement after it (statuses changed to match)."""
+    for n in notices:
+        if n.kind == "maintenance" and ahead(n):
+            for name, head, tail in _more_frames(n.published):
+                yield _frame(n, name, head, tail)
+            if all(w.status == "scheduled" for w in n.windows):
+                for status, tail in _STATUS_FRAMES:
+                    moved = tuple(replace(w, status=status) for w in n.windows)
+                    yield replace(_frame(n, status, "", tail), windows=moved)
+
+
+def framed_negatives_more(notices: list[GoldNotice]) -> Iterator[GoldNotice]:
+    """Every look-alike negative in each round-13 frame (none of which adds a window)."""
+    for n in notices:
+        if n.category == "negative":
+            for name, head, tail in _more_frames(n.published):
+                yield _frame(n, name, head, tail)
+
+
 def _frame(notice: GoldNotice, name: str, head: str, tail: str) -> GoldNotice:
     return replace(notice, id=f"{notice.id}~{name}", text=f"{head}{notice.text}{tail}")
 
@@ -74,3 +124,30 @@ def framed_negatives(notices: list[GoldNotice]) -> Iterator[GoldNotice]:
         if n.category == "negative":
             for name, head, tail in _negative_frames(n.published):
                 yield _frame(n, name, head, tail)
+
+
+def main() -> None:
+    """Print the frame scores on the four corpora (``python -m tests.notices.lookalike_frames``)."""
+    from pathlib import Path
+
+    from watcher.notices.corpus import parse_corpus
+    from watcher.notices.evaluate import predict, score
+
+    corpus = Path(__file__).parent / "corpus"
+    sets = {name: parse_corpus((corpus / f"{name}.jsonl").read_text(encoding="utf-8").splitlines())
+            for name in ("dev", "blind", "blind2", "blind3")}
+    for label, names in (("dev+blind+blind2", ("dev", "blind", "blind2")), ("blind3", ("blind3",))):
+        golds = [g for n in names for g in sets[n]]
+        for kind, maint, neg in (("round 10", framed_maintenance, framed_negatives),
+                                 ("round 13", framed_maintenance_more, framed_negatives_more)):
+            framed = list(maint(golds))
+            m = score(framed).total.metrics()
+            negs = list(neg(golds))
+            alarms = sum(1 for n in negs if (p := predict(n)).kind == "maintenance" and not p.needs_review)
+            print(f"{label:<17}{kind:<9} maintenance {m['notices']:>5}: {100 * m['maintenance_or_not']:.1f} / "
+                  f"{100 * m['window_recall']:.1f} / {100 * m['window_precision']:.1f} %, silent {m['silent_misses']}; "
+                  f"look-alikes {len(negs)}: confident alarms {alarms}")
+
+
+if __name__ == "__main__":
+    main()

@@ -9,9 +9,15 @@ import re
 from functools import cache
 from pathlib import Path
 
-from tests.notices.lookalike_frames import ahead, framed_maintenance, framed_negatives
+from tests.notices.lookalike_frames import (
+    ahead,
+    framed_maintenance,
+    framed_maintenance_more,
+    framed_negatives,
+    framed_negatives_more,
+)
 from tests.notices.variant_facts import facts, same_facts
-from tests.notices.variants import RECIPES, variants, window_points
+from tests.notices.variants import MORE_RECIPES, RECIPES, variants, window_points
 from watcher.notices.corpus import GoldNotice, parse_corpus
 from watcher.notices.evaluate import predict, score
 
@@ -96,3 +102,30 @@ def test_work_wording_without_a_window_around_look_alikes_raises_few_confident_a
         alarms += int(p.kind == "maintenance" and not p.needs_review)
     # Round 10: 19 of 952 (13 of them under "系统维护期间可能影响部分功能，具体安排另行通知")
     assert alarms <= 0.025 * len(framed)
+
+
+def test_each_round_13_recipe_is_read_about_as_well_as_the_originals() -> None:
+    base = _maintenance()
+    originals = score(base).total.metrics()
+    for recipe in MORE_RECIPES:
+        m = score([v.notice for g in base for v in variants(g) if v.recipe == recipe]).total.metrics()
+        # Round 13, after: the worst were duration and mixed2 for recall (93.8 / 93.2 % against 95.5 %
+        # on the originals) and numeric for precision (95.8 % against 97.0 %)
+        assert m["silent_misses"] == 0, recipe
+        assert m["window_recall"] >= originals["window_recall"] - 0.03, (recipe, m["window_recall"])
+        assert m["window_precision"] >= originals["window_precision"] - 0.015, (recipe, m["window_precision"])
+
+
+def test_round_13_frames_hide_no_window_and_raise_few_confident_alarms() -> None:
+    golds = list(_golds())
+    framed = list(framed_maintenance_more(golds))
+    assert len(framed) >= 10 * 150
+    m = score(framed).total.metrics()
+    # Round 13: 98.4 / 94.2 / 96.4 %, 0 silent (before: 76.9 / 76.1 %, 6 silent)
+    assert m["silent_misses"] == 0
+    assert m["maintenance_or_not"] >= 0.975
+    assert m["window_recall"] >= 0.92 and m["window_precision"] >= 0.94
+    negatives = list(framed_negatives_more(golds))
+    alarms = sum(1 for n in negatives if (p := predict(n)).kind == "maintenance" and not p.needs_review)
+    # Round 13: 20 of 1,904 (before: 76)
+    assert alarms <= 0.02 * len(negatives)

@@ -26,11 +26,16 @@ _CN = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "�
 _NUM = r"(\d{1,2}|[零〇一二两三四五六七八九十]{1,3})"
 _PERIODS = "凌晨|早上|早晨|上午|中午|下午|傍晚|晚上|晚间|夜间"
 _TOKEN = re.compile(
-    r"(?P<ymd>(?<!\d)(?P<y>\d{4})\s*[年/.\-]\s*(?P<ym>\d{1,2})\s*[月/.\-]\s*(?P<yd>\d{1,2})(?!\d)\s*[日号]?)"
+    r"(?P<cnd>(?:(?P<cy>[〇零一二三四五六七八九]{4})年)?(?P<cmo>十[一二]?|[一二三四五六七八九])月"
+    r"(?P<cdd>[二三]?十[一二三四五六七八九]?|[一二三四五六七八九])[日号])"
+    r"|(?P<dur>(?:预计持续|持续|预计|约)(?:(?P<du_h>\d{1,2})(?P<du_half>个半)?小时(?:(?P<du_hm>\d{1,2})分钟)?"
+    r"|(?P<du_m>\d{1,3})分钟|(?P<du_hh>半)小时))"
+    r"|(?P<dotmd>(?<![\d/.])(?P<om>[01]\d)\.(?P<od2>[0-3]\d)(?![\d.:]))"
+    r"|(?P<ymd>(?<!\d)(?P<y>\d{4})\s*[年/.\-]\s*(?P<ym>\d{1,2})\s*[月/.\-]\s*(?P<yd>\d{1,2})(?!\d)\s*[日号]?)"
     r"|(?P<md>(?<![\d/.])(?P<m>\d{1,2})(?:月|/)(?P<d>\d{1,2})(?![\d/:])[日号]?)"
-    r"|(?P<next>次日|翌日)"
+    r"|(?P<next>次日|翌日|第二天|隔日)"
     r"|(?P<day>(?<![\d月/.年])(?P<od>\d{1,2})[日号])"
-    rf"|(?P<clock>(?P<cp>{_PERIODS})?\s*(?<![\d.])(?<!\d:)(?P<ch>\d{{1,2}}):(?P<cm>\d{{2}})(?::00)?(?!\d|:\d))"
+    rf"|(?P<clock>(?P<cp>{_PERIODS})?\s*(?<![\d.])(?<!\d:)(?P<ch>\d{{1,2}}):(?P<cm>\d{{2}})(?::00)?(?!\d|:\d)(?:\s*(?P<ap>AM|PM))?)"
     rf"|(?P<dian>(?P<dp>{_PERIODS})?(?P<dh>\d{{1,2}}|[零〇一二两三四五六七八九十]{{1,3}})[点时](?!间|段|候|许|期(?!间))"
     r"(?:(?P<half>半)|(?P<dm>\d{1,2})分?|(?P<cm2>[零〇一二两三四五六七八九十]{1,3})分)?)"
 )
@@ -44,6 +49,7 @@ def _t2s() -> opencc.OpenCC:
 def _int(s: str) -> int:
     if s.isdigit():
         return int(s)
+    s = s.lstrip("零〇") or "零"
     if s == "十":
         return 10
     if s.startswith("十"):
@@ -88,7 +94,23 @@ def facts(text: str, published: date) -> list[Point]:
     for m in _TOKEN.finditer(src):
         g = m.groupdict()
         new: date | None = None
-        if g["ymd"]:
+        if g["dur"]:
+            last = next((p for k, p in reversed(out) if k == "t"), None)
+            if isinstance(last, datetime):
+                minutes = (int(g["du_m"]) if g["du_m"] else 30 if g["du_hh"] else
+                           int(g["du_h"]) * 60 + (30 if g["du_half"] else int(g["du_hm"] or 0)))
+                out.append(("t", last + timedelta(minutes=minutes)))
+            continue
+        if g["cnd"]:
+            year = int("".join(str(_CN[c]) for c in g["cy"])) if g["cy"] else None
+            mo, dd = _int(g["cmo"]), _int(g["cdd"])
+            try:
+                new = date(year, mo, dd) if year else _nearest(mo, dd, cur or published)
+            except ValueError:
+                continue
+        elif g["dotmd"]:
+            new = _nearest(int(g["om"]), int(g["od2"]), cur or published)
+        elif g["ymd"]:
             try:
                 new = date(int(g["y"]), int(g["ym"]), int(g["yd"]))
             except ValueError:
@@ -105,6 +127,8 @@ def facts(text: str, published: date) -> list[Point]:
             continue
         if g["clock"]:
             h, mi, period = int(g["ch"]), int(g["cm"]), g["cp"]
+            if g["ap"]:
+                h = h % 12 + (12 if g["ap"] == "PM" else 0)
         else:
             minute = g["dm"] or g["cm2"]
             h, mi, period = _int(g["dh"]), 30 if g["half"] else (_int(minute) if minute else 0), g["dp"]

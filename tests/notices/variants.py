@@ -39,7 +39,12 @@ from watcher.notices.evaluate import predict, score
 
 CORPUS = Path(__file__).parent / "corpus"
 
-RECIPES = ("dates", "clock", "spoken", "ranges", "script", "order", "frame", "products", "mixed")
+BASE_RECIPES = ("dates", "clock", "spoken", "ranges", "script", "order", "frame", "products", "mixed")
+# round 13 (``variants_more.py``): Chinese numerals, 12-hour clocks, numeric dates, weekdays, more
+# connectors, zone markers, numbered lists, start plus duration, mixed labels, all at once
+MORE_RECIPES = ("cn_numerals", "twelve", "numeric", "weekdays", "connectors", "zone", "lists", "duration",
+                "labels", "mixed2")
+RECIPES = BASE_RECIPES + MORE_RECIPES
 
 _DATE = re.compile(
     r"(?<![\d.])(?P<y>\d{4})(?:年(?P<m1>\d{1,2})月(?P<d1>\d{1,2})[日号號]|-(?P<m2>\d{1,2})-(?P<d2>\d{1,2})(?![\d-])"
@@ -277,6 +282,13 @@ def _choices(rng: random.Random, recipe: str) -> dict[str, str]:
 
 def _render(notice: GoldNotice, recipe: str) -> Variant:
     rng = random.Random(f"{notice.id}/{recipe}")
+    if recipe in MORE_RECIPES:
+        from tests.notices.variants_more import rewrite_more
+
+        core = rewrite_more(notice.text, notice.published, recipe, rng)
+        if recipe == "mixed2":
+            core = _cc(rng.choice(("s2hk", "s2tw"))).convert(core)
+        return Variant(recipe, replace(notice, id=f"{notice.id}~{recipe}", text=core), core)
     core = _rewrite(notice.text, notice.published, _choices(rng, recipe))
     if recipe in ("order", "mixed"):
         core = _shuffle(core, rng, notice.published)

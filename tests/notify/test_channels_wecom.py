@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TypedDict, Unpack
 
 import aiohttp
 import pytest
 from pydantic import SecretStr
 
 from consumers.notify.channels.base import OutboundMessage
-from consumers.notify.channels.ratelimit import Rate, RateLimiter
+from consumers.notify.channels.ratelimit import Limiter, Rate, RateLimiter
 from consumers.notify.channels.wecom import WeComChannel
 from huabei_watch.clock import ManualClock
 from huabei_watch.errors import PermanentError, TransientError
@@ -33,8 +34,14 @@ async def fake(clock: ManualClock) -> AsyncIterator[FakeWeCom]:
         yield server
 
 
-def channel(http: aiohttp.ClientSession, clock: ManualClock, fake: FakeWeCom, **kw: object) -> WeComChannel:
-    return WeComChannel(http, clock, base_url=fake.base_url, **kw)  # type: ignore[arg-type]
+class ChannelOptions(TypedDict, total=False):
+    default_key: SecretStr | None
+    limiter: Limiter | None
+    timeout: float
+
+
+def channel(http: aiohttp.ClientSession, clock: ManualClock, fake: FakeWeCom, **kw: Unpack[ChannelOptions]) -> WeComChannel:
+    return WeComChannel(http, clock, base_url=fake.base_url, **kw)
 
 
 async def test_markdown_reaches_the_robot_once(http: aiohttp.ClientSession, clock: ManualClock, fake: FakeWeCom) -> None:

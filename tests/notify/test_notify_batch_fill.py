@@ -27,7 +27,10 @@ class GatedProvider:
         self.gate = asyncio.Event()
 
     async def send(self, msg: OutboundMessage) -> SendReceipt:
-        return (await self.send_batch([msg]))[0]  # type: ignore[return-value]
+        (result,) = await self.send_batch([msg])
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     async def send_batch(self, msgs: list[OutboundMessage]) -> list[Result]:
         self.calls.append([m.address for m in msgs])

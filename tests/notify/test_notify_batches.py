@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from consumers.notify.store import CoalescingStore
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.bus.kafka import Bus
 from tests.e2e.harness import post_json, role
@@ -36,6 +37,7 @@ async def test_same_text_sms_go_in_batches_and_each_number_is_told_once(
         assert w.aliyun.requests <= 2 * (ALIYUN // 100 + 1) and w.aliyun.batch_calls >= ALIYUN // 100
         assert w.tencent.requests <= 2 * (TENCENT // 200 + 1) and w.tencent.batch_calls >= TENCENT // 200
         store = role(w.app, "notify").deliverer.store
+        assert isinstance(store, CoalescingStore)  # what the role builds; it counts its statements
         assert store.batches <= (ALIYUN + TENCENT) // 20  # reservations and confirmations in batches
 
 

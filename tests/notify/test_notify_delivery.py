@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from consumers.notify.delivery import Deliverer, DeliverySettings
 from consumers.notify.plan import Endpoint, MessageGroup, PlannedMessage, PlanSettings, Recipient, plan_for
-from consumers.notify.ports import OutboundMessage, SendReceipt
+from consumers.notify.ports import Channel, OutboundMessage, SendReceipt
 from consumers.notify.store import CoalescingStore, SqlDeliveryStore
 from consumers.notify.templates import Renderer
 from huabei_watch.clock import SHANGHAI, ManualClock
@@ -83,7 +83,7 @@ class Rig:
 
     def deliverer(
         self,
-        channel: object | None = None,
+        channel: Channel | None = None,
         settings: DeliverySettings = SETTINGS,
         name: str = "sms",
         rand: float = 0.5,
@@ -92,7 +92,7 @@ class Rig:
         chan = channel if channel is not None else self.channel(name)
         store = self.store()
         return Deliverer(
-            {name: chan},  # type: ignore[dict-item]
+            {name: chan},
             CoalescingStore(store) if batch_results else store,
             None,
             self.clock,
@@ -338,11 +338,11 @@ class FailsOnce:
         self.broken = True
         self.real = Renderer()
 
-    def render(self, item: PlannedMessage | MessageGroup) -> OutboundMessage:
+    def render(self, item: PlannedMessage | MessageGroup, *, channel: str | None = None) -> OutboundMessage:
         if self.broken:
             self.broken = False
             raise RuntimeError("template exploded")
-        return self.real.render(item)
+        return self.real.render(item, channel=channel)
 
 
 async def test_error_before_sending_releases_the_reservation(rig: Rig) -> None:
@@ -357,12 +357,20 @@ async def test_error_before_sending_releases_the_reservation(rig: Rig) -> None:
 
 
 class CountingLimiter:
+    """Grants every call at once and records its key."""
+
     def __init__(self) -> None:
         self.keys: list[str] = []
 
     async def acquire(self, key: str) -> float:
         self.keys.append(key)
         return 0.0
+
+    async def until_free(self, key: str) -> bool:
+        return False
+
+    def would_wait(self, key: str) -> bool:
+        return False
 
 
 async def test_every_attempt_passes_the_shared_limiter(rig: Rig) -> None:

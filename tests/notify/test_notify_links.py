@@ -68,7 +68,7 @@ async def test_merchant_messages_on_wecom_and_wechat_carry_a_link_that_opens_onl
 
 
 async def test_no_link_without_a_public_url(broker: EmbeddedBroker, bus: Bus, tmp_path: Path) -> None:
-    notify = {"wecom": {}}
+    notify: dict[str, Any] = {"wecom": {}}
     pages = {"pages": {"link_secret": "links-secret-0123456789"}}  # no public_url: no address to give people
     async with notify_world(tmp_path, bus.topics.prefix, broker, merchants=[shop("m-link", "robot-link", "o-link")],
                             notify=notify, robots={"robot-link"}, extra=pages) as w:

@@ -119,7 +119,7 @@ def test_shard_outcome_table() -> None:
     assert outcome(set(), None) == (phases, frozenset(), None)
     assert outcome(set(), None, ok=False) == (frozenset(), phases, NOW + retry)  # the store was away
     assert outcome(set(), None, merchants_held=True) == (frozenset(), phases, NOW + replan)  # silence, review
-    assert outcome({"reminder"}, later) == ({"active"}, {"reminder"}, later)  # quiet hours
+    assert outcome({"reminder"}, later) == (frozenset({"active"}), frozenset({"reminder"}), later)  # quiet hours
 
 
 def test_shard_lease_must_outlive_renewals() -> None:
@@ -172,7 +172,7 @@ async def test_phase_is_marked_complete_only_by_the_last_shard_and_finished_shar
     assert await board.finish("a", second, phases, frozenset(), None, NOW) == {"active"}
 
     replanned = await board.offer(incident, phases, 2, bounds, NOW)
-    assert (replanned.split, replanned.complete) == (frozenset(), {"active"})  # the mark is due, nothing to redo
+    assert (replanned.split, replanned.complete) == (frozenset(), frozenset({"active"}))  # the mark is due, nothing to redo
     assert await board.claim("b", NOW + timedelta(hours=1), 30, 5) == []
 
 

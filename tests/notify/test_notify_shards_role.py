@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, select, text
 
 from consumers.notify.progress import notify_fanout_done
 from consumers.notify.shard_board import notify_fanout_shards
@@ -35,9 +35,9 @@ async def test_platform_incident_is_told_once_through_every_shard_and_replanning
         notify_role = role(w.app, "notify")
         db = w.app.db
 
-        async def rows(table: object) -> list[tuple[object, ...]]:
+        async def rows(table: Table) -> list[tuple[object, ...]]:
             async with db.engine.connect() as conn:
-                return [tuple(r) for r in await conn.execute(select(table))]  # type: ignore[call-overload]
+                return [tuple(r) for r in await conn.execute(select(table))]
 
         async def marked() -> bool:
             return bool(await rows(notify_fanout_done))

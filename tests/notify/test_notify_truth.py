@@ -10,8 +10,8 @@ from typing import Any
 
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.bus.kafka import Bus
-from huabei_watch.events import MERCHANT_FINDING, Event
-from huabei_watch.events.signals import Cause, MerchantFinding
+from huabei_watch.events import MERCHANT_FINDING, Cause, Event
+from huabei_watch.events.signals import MerchantFinding
 from tests.e2e.harness import OPS, post_json, role
 from tests.fakes.base import Failure
 from tests.notify.world import CODE_SPAN, NOW, notify_world

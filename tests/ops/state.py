@@ -27,7 +27,7 @@ from huabei_watch.events import (
     Scope,
 )
 from huabei_watch.root.daemon import start_app
-from huabei_watch.root.settings import parse_settings
+from huabei_watch.root.settings import Settings, parse_settings
 from huabei_watch.runtime.app import App
 from tests.support import security_section
 from watcher.sources.probe_hours import HourSummary, hour_of
@@ -190,7 +190,7 @@ async def seed(db: Database, *, history: bool = True) -> None:
 
 
 @asynccontextmanager
-async def serving(tmp_path: Path, broker: EmbeddedBroker, prefix: str, *, ops_token: str | None) -> AsyncIterator[App]:
+async def serving(tmp_path: Path, broker: EmbeddedBroker, prefix: str, *, ops_token: str | None) -> AsyncIterator[App[Settings]]:
     """An App with no roles (nothing changes the seeded state) on a free loopback port."""
     app = await start_app(settings_for(tmp_path, prefix, ops_token=ops_token), [], clock=ManualClock(NOW),
                           bootstrap=broker.bootstrap_servers)

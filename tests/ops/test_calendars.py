@@ -9,13 +9,14 @@ from datetime import timedelta
 import aiohttp
 import feedparser
 import pytest
-from icalendar import Calendar
+from icalendar import Calendar, Component
 
 from consumers.incidents.ledger import IncidentRecord, Ledger
 from consumers.incidents.store import IncidentStore
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.events import HUABEI_CHANNELS, Incident, IncidentKind, Phase, Scope
 from huabei_watch.root.calendars import calendar_windows, maintenance_calendar, uid
+from huabei_watch.root.settings import Settings
 from huabei_watch.runtime.app import App
 from tests.ops.state import ACTIVE_TITLE, END, NOW, OWN_TOKEN, START, serving
 
@@ -33,26 +34,31 @@ def maint(incident_id: str, *, revision: int = 1, phase: Phase = Phase.SCHEDULED
     )
 
 
-def events(body: bytes) -> dict[str, object]:
+def events(body: bytes) -> dict[str, Component]:
     cal = Calendar.from_ical(body)
     return {str(ev["uid"]): ev for ev in cal.walk("VEVENT")}
+
+
+def sequence(ev: Component) -> int:
+    """The event's SEQUENCE (a revision number)."""
+    return int(ev.decoded("sequence"))
 
 
 def test_an_updated_window_keeps_its_uid_and_gets_a_higher_sequence() -> None:
     first = maintenance_calendar([maint("maint:a:0")], name="t", now=NOW)
     moved = maintenance_calendar([maint("maint:a:0", revision=2, shift=timedelta(hours=1))], name="t", now=NOW)
     before, after = events(first)[uid("maint:a:0")], events(moved)[uid("maint:a:0")]
-    assert int(after["sequence"]) > int(before["sequence"])  # type: ignore[index]
-    assert after.decoded("dtstart") == before.decoded("dtstart") + timedelta(hours=1)  # type: ignore[attr-defined]
-    assert str(after["status"]) == "CONFIRMED"  # type: ignore[index]
+    assert sequence(after) > sequence(before)
+    assert after.decoded("dtstart") == before.decoded("dtstart") + timedelta(hours=1)
+    assert str(after["status"]) == "CONFIRMED"
 
 
 def test_a_cancelled_window_is_cancelled_not_dropped() -> None:
     cancelled = maint("maint:a:0", revision=3, phase=Phase.CANCELLED)
     body = maintenance_calendar(calendar_windows([cancelled], NOW), name="t", now=NOW)
     ev = events(body)[uid("maint:a:0")]
-    assert str(ev["status"]) == "CANCELLED"  # type: ignore[index]
-    assert int(ev["sequence"]) == 3  # type: ignore[index]
+    assert str(ev["status"]) == "CANCELLED"
+    assert sequence(ev) == 3
 
 
 def test_calendar_windows_keep_a_merchants_own_and_the_platforms_and_drop_old_closed_ones() -> None:
@@ -67,12 +73,12 @@ def test_calendar_windows_keep_a_merchants_own_and_the_platforms_and_drop_old_cl
 
 
 @pytest.fixture(scope="module")
-async def app(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[App]:
+async def app(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[App[Settings]]:
     async with serving(tmp_path_factory.mktemp("cal"), broker, f"c{uuid.uuid4().hex[:10]}", ops_token=OPS) as a:
         yield a
 
 
-async def get(app: App, path: str, token: str | None = None) -> tuple[int, bytes, str]:
+async def get(app: App[Settings], path: str, token: str | None = None) -> tuple[int, bytes, str]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{app.admin_port}{path}", headers=headers) as r:
         return r.status, await r.read(), r.headers.get("Content-Type", "")
@@ -100,12 +106,12 @@ async def get(app: App, path: str, token: str | None = None) -> tuple[int, bytes
         ("/v1/incidents.atom", OPS, 200),
     ],
 )
-async def test_who_may_read_calendars_and_feeds(app: App, path: str, token: str | None, status: int) -> None:
+async def test_who_may_read_calendars_and_feeds(app: App[Settings], path: str, token: str | None, status: int) -> None:
     got, _, _ = await get(app, path, token)
     assert got == status
 
 
-async def test_merchant_calendar_over_http_follows_updates_and_cancellations(app: App) -> None:
+async def test_merchant_calendar_over_http_follows_updates_and_cancellations(app: App[Settings]) -> None:
     store = IncidentStore(app.db)
     await store.save([IncidentRecord(maint("maint:cal:0"), Ledger()),
                       IncidentRecord(maint("maint:cal-other:0", scope=Scope.merchants("m-auto")), Ledger())])
@@ -114,22 +120,22 @@ async def test_merchant_calendar_over_http_follows_updates_and_cancellations(app
     first = events(body)
     assert uid("maint:n1:0") in first and uid("maint:cal:0") in first  # the seeded window and the new one
     assert uid("maint:cal-other:0") not in first  # another merchant's window
-    assert "收银台花呗将于" in str(first[uid("maint:n1:0")]["description"])  # type: ignore[index]
+    assert "收银台花呗将于" in str(first[uid("maint:n1:0")]["description"])
 
     await store.save([IncidentRecord(maint("maint:cal:0", revision=2, shift=timedelta(hours=2)), Ledger())])
     second = events((await get(app, "/v1/merchants/m-own/calendar.ics", OWN_TOKEN))[1])
-    assert int(second[uid("maint:cal:0")]["sequence"]) > int(first[uid("maint:cal:0")]["sequence"])  # type: ignore[index]
+    assert sequence(second[uid("maint:cal:0")]) > sequence(first[uid("maint:cal:0")])
 
     await store.save([IncidentRecord(maint("maint:cal:0", revision=3, phase=Phase.CANCELLED, shift=timedelta(hours=2)), Ledger())])
     third = events((await get(app, "/v1/merchants/m-own/calendar.ics", OWN_TOKEN))[1])
-    assert str(third[uid("maint:cal:0")]["status"]) == "CANCELLED"  # type: ignore[index]
-    assert int(third[uid("maint:cal:0")]["sequence"]) == 3  # type: ignore[index]
+    assert str(third[uid("maint:cal:0")]["status"]) == "CANCELLED"
+    assert sequence(third[uid("maint:cal:0")]) == 3
 
     ops = events((await get(app, "/v1/maintenance.ics", OPS))[1])
     assert {uid("maint:cal:0"), uid("maint:cal-other:0"), uid("maint:n1:0")} <= set(ops)
 
 
-async def test_incidents_atom_parses_and_links_each_incident_page(app: App) -> None:
+async def test_incidents_atom_parses_and_links_each_incident_page(app: App[Settings]) -> None:
     status, body, ctype = await get(app, "/v1/incidents.atom", OPS)
     assert status == 200 and ctype.startswith("application/atom+xml")
     feed = feedparser.parse(body)

@@ -56,9 +56,11 @@ async def run_in_terminal(python_exe: str, *args: str, tty_stdout: bool = True, 
     terminal_task = loop.run_in_executor(None, drain)
     out = err = b""
     if not tty_stdout:
-        out = await proc.stdout.read()  # type: ignore[union-attr]
+        assert proc.stdout is not None  # a pipe when not on the terminal
+        out = await proc.stdout.read()
     if not tty_stderr:
-        err = await proc.stderr.read()  # type: ignore[union-attr]
+        assert proc.stderr is not None
+        err = await proc.stderr.read()
     code = await asyncio.wait_for(proc.wait(), 120)
     terminal = await asyncio.wait_for(terminal_task, 30)
     with contextlib.suppress(OSError):

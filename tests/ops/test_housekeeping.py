@@ -5,7 +5,7 @@ back to its retention window, so the database stops growing (asserted on rows, n
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -42,9 +42,12 @@ async def _count(db: Database, table: Table) -> int:
         return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
 
 
-async def _oldest(db: Database, table: Table, column: str) -> object:
+async def _oldest(db: Database, table: Table, column: str) -> datetime:
+    """The earliest ``column`` value of ``table`` (every column asked for is a timestamp)."""
     async with db.engine.connect() as conn:
-        return (await conn.execute(select(func.min(table.c[column])))).scalar_one()
+        oldest = (await conn.execute(select(func.min(table.c[column])))).scalar_one()
+    assert isinstance(oldest, datetime), f"{table.name}.{column}: {oldest!r}"
+    return oldest
 
 
 async def _incidents_role(db: Database, clock: ManualClock) -> IncidentsRole:
@@ -69,8 +72,8 @@ async def _prune_every_role(db: Database, role: IncidentsRole, clock: ManualCloc
     return out
 
 
-def _expected_incidents(h: History, closed_since: object) -> set[str]:
-    return {i for i, (at, is_open) in h.incidents.items() if is_open or at >= closed_since}  # type: ignore[operator]
+def _expected_incidents(h: History, closed_since: datetime) -> set[str]:
+    return {i for i, (at, is_open) in h.incidents.items() if is_open or at >= closed_since}
 
 
 async def test_start_up_restores_open_and_recently_closed_incidents_only(db: Database) -> None:
@@ -120,7 +123,7 @@ async def test_a_year_of_history_is_pruned_to_each_tables_retention(db: Database
         (probe_hours, "hour", R.hourly_stats), (source_poll_hours, "hour", R.hourly_stats),
     ):
         cutoff = END - timedelta(seconds=keep)
-        assert await _oldest(db, table, column) >= cutoff, table.name  # type: ignore[operator]
+        assert await _oldest(db, table, column) >= cutoff, table.name
         written = h.rows[table.name]
         assert await _count(db, table) == sum(1 for at in written if at >= cutoff) + (table is notification_deliveries)
     after = {t.name: await _count(db, t) for t in (incidents_table, signal_log, audit, notification_deliveries)}
@@ -159,7 +162,7 @@ async def test_a_failing_pass_is_logged_with_its_reason_and_raises_nothing(
         await empty.close()
     assert result is None
     failed = [r for r in caplog.records if r.msg == "housekeeping.failed"]
-    assert failed and "seen_notices" in failed[0].reason  # type: ignore[attr-defined]
+    assert failed and "seen_notices" in failed[0].reason  # type: ignore[attr-defined]  # a logging extra field
 
 
 async def test_each_role_schedules_its_daily_housekeeping(db: Database) -> None:

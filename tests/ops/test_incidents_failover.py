@@ -14,6 +14,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -45,7 +46,7 @@ republish_every = "{REPUBLISH_EVERY:g}s"
     )
 
 
-async def get_json(port: int, path: str) -> tuple[int, dict[str, object]]:
+async def get_json(port: int, path: str) -> tuple[int, dict[str, Any]]:  # a JSON body
     async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}{path}") as r:
         return r.status, await r.json()
 
@@ -108,7 +109,7 @@ async def test_a_standby_takes_over_a_killed_leader_and_a_paused_former_leader_c
         await eventually(lambda: readyz(ports[1]), timeout=60, what="standby active after the leader was killed")
         print(f"failover: {time.monotonic() - killed_at:.1f} s (lease_ttl {LEASE_TTL:g} s)")
         _, listed = await get_json(ports[1], "/v1/incidents")
-        assert [i["incident_id"] for i in listed["incidents"]] == [incident_id]  # type: ignore[index, union-attr]
+        assert [i["incident_id"] for i in listed["incidents"]] == [incident_id]
 
         c = await start(cfg, "incidents", ports[2], tmp_path / "c.log")
         procs.append(c)

@@ -14,19 +14,21 @@ from icalendar import Calendar
 
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.merchants.links import link_valid, merchant_link
+from huabei_watch.root.settings import Settings
 from huabei_watch.runtime.app import App
+from tests.ops.dom import attr, one
 from tests.ops.state import ACTIVE_TITLE, LINK_SECRET, NOW, OWN_TOKEN, serving
 
 OPS = "merchant-page-ops-token"
 
 
 @pytest.fixture(scope="module")
-async def app(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[App]:
+async def app(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[App[Settings]]:
     async with serving(tmp_path_factory.mktemp("mpage"), broker, f"m{uuid.uuid4().hex[:10]}", ops_token=OPS) as a:
         yield a
 
 
-async def get(app: App, path: str, token: str | None = None) -> tuple[int, str]:
+async def get(app: App[Settings], path: str, token: str | None = None) -> tuple[int, str]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{app.admin_port}{path}", headers=headers) as r:
         return r.status, await r.text()
@@ -62,39 +64,39 @@ def test_a_signed_link_opens_only_its_merchant_until_it_expires() -> None:
         ("/m/nobody", OPS, 404),
     ],
 )
-async def test_who_may_open_a_merchant_page(app: App, path: str, token: str | None, status: int) -> None:
+async def test_who_may_open_a_merchant_page(app: App[Settings], path: str, token: str | None, status: int) -> None:
     got, _ = await get(app, path, token)
     assert got == status
 
 
-async def test_merchant_page_says_huabei_is_off_with_recovery_time_windows_messages_and_advice(app: App) -> None:
+async def test_merchant_page_says_huabei_is_off_with_recovery_time_windows_messages_and_advice(app: App[Settings]) -> None:
     status, html = await get(app, "/m/m-auto", OPS)
     assert status == 200
     page = BeautifulSoup(html, "lxml")
-    assert page.find(id="huabei-now").get_text(strip=True) == "花呗已暂停"
-    assert "04:05" in page.find(id="now").get_text()  # the platform switch's expected end (END + 5 min)
-    assert "无需操作" in page.find(id="todo").get_text()
-    assert page.find(id="messages").get_text().count("已送达") >= 1
+    assert one(page, id="huabei-now").get_text(strip=True) == "花呗已暂停"
+    assert "04:05" in one(page, id="now").get_text()  # the platform switch's expected end (END + 5 min)
+    assert "无需操作" in one(page, id="todo").get_text()
+    assert one(page, id="messages").get_text().count("已送达") >= 1
     assert page.find("script") is None
 
 
-async def test_merchant_page_shows_own_incident_advice_and_a_calendar_link_for_signed_links(app: App) -> None:
+async def test_merchant_page_shows_own_incident_advice_and_a_calendar_link_for_signed_links(app: App[Settings]) -> None:
     status, html = await get(app, link_path("m-own"))
     assert status == 200
     page = BeautifulSoup(html, "lxml")
-    assert page.find(id="huabei-now").get_text(strip=True) == "花呗已暂停"
-    assert "账户或接入" in page.find(id="now").get_text()  # its own incident holds it off, not the platform
-    assert "发送失败" in page.find(id="messages").get_text()  # the seeded failed SMS
+    assert one(page, id="huabei-now").get_text(strip=True) == "花呗已暂停"
+    assert "账户或接入" in one(page, id="now").get_text()  # its own incident holds it off, not the platform
+    assert "发送失败" in one(page, id="messages").get_text()  # the seeded failed SMS
     calendar = page.find(id="calendar-link")
     assert calendar is not None
-    status, body = await get(app, calendar["href"])
+    status, body = await get(app, attr(calendar, "href"))
     assert status == 200
     uids = {str(e["uid"]) for e in Calendar.from_ical(body.encode()).walk("VEVENT")}
     assert "maint:n1:0@huabei-watch" in uids
 
 
-async def test_a_notify_only_merchant_is_told_huabei_stays_on_at_its_cashier(app: App) -> None:
+async def test_a_notify_only_merchant_is_told_huabei_stays_on_at_its_cashier(app: App[Settings]) -> None:
     page = BeautifulSoup((await get(app, "/m/m-expired", OPS))[1], "lxml")
-    assert page.find(id="huabei-now").get_text(strip=True) == "花呗正常"  # its own off expired a minute ago
-    assert "未自动关闭花呗" in page.find(id="now").get_text()
-    assert ACTIVE_TITLE in page.find(id="windows").get_text()
+    assert one(page, id="huabei-now").get_text(strip=True) == "花呗正常"  # its own off expired a minute ago
+    assert "未自动关闭花呗" in one(page, id="now").get_text()
+    assert ACTIVE_TITLE in one(page, id="windows").get_text()

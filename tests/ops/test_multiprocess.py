@@ -16,6 +16,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -118,9 +119,9 @@ async def test_two_processes_per_role_share_work_without_duplicates_even_when_on
                 port = free_port()
                 procs.append((role, port, await start(cfg, role, port, tmp_path / f"{role}-{i}.log")))
                 if i == 0:
-                    await eventually(lambda p=port: readyz(p), timeout=90, what="incidents process ready")  # type: ignore[misc]
+                    await eventually(partial(readyz, port), timeout=90, what="incidents process ready")
             for role, port, _ in procs:
-                await eventually(lambda p=port: readyz(p), timeout=120, what=f"{role} on {port} ready")  # type: ignore[misc]
+                await eventually(partial(readyz, port), timeout=120, what=f"{role} on {port} ready")
 
             # Kill one cashier and one notify process; their partitions move to the survivors.
             for victim in ("cashier", "notify"):

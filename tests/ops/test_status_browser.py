@@ -17,7 +17,9 @@ from bs4 import BeautifulSoup
 
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.merchants.links import merchant_link
+from huabei_watch.root.settings import Settings
 from huabei_watch.runtime.app import App
+from tests.ops.dom import one
 from tests.ops.state import ACTIVE_TITLE, LINK_SECRET, NOW, OFF_TOTAL, RESOLVED_TITLE, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -30,7 +32,7 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-async def app(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[App]:
+async def app(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[App[Settings]]:
     # No ops token: loopback may read ops pages, which is how a browser on the host reaches it.
     async with serving(tmp_path_factory.mktemp("browser"), broker, f"b{uuid.uuid4().hex[:10]}", ops_token=None) as a:
         yield a
@@ -84,7 +86,7 @@ async def shoot(url: str, name: str, size: str, profile: Path) -> BeautifulSoup:
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-async def test_status_page_in_headless_chromium_shows_the_known_state(app: App, tmp_path: Path, size: str) -> None:
+async def test_status_page_in_headless_chromium_shows_the_known_state(app: App[Settings], tmp_path: Path, size: str) -> None:
     base = f"http://127.0.0.1:{app.admin_port}"
     dom = await shoot(f"{base}/", "status", size, tmp_path / "profile")
 
@@ -103,7 +105,7 @@ async def test_status_page_in_headless_chromium_shows_the_known_state(app: App, 
     assert len(grid.find_all("rect", class_="outage")) == 5  # the outage two days ago: 23:00 to 04:00
     probes = dom.find(id="probe-strips")
     assert probes is not None and len(probes.find_all("rect", class_="down")) == 3
-    assert dom.find(id="outcome-bars").find("svg") is not None
+    assert one(dom, id="outcome-bars").find("svg") is not None
     assert dom.find("script") is None
     if size == "phone":
         return
@@ -111,7 +113,7 @@ async def test_status_page_in_headless_chromium_shows_the_known_state(app: App, 
     found = BeautifulSoup(await chromium(f"{base}/status?q={quote('自有')}#merchants", tmp_path / "profile2"), "lxml")
     table = found.find(id="off-merchants")
     assert table is not None
-    ids = [tr.find("td").get_text(strip=True) for tr in table.find_all("tr")[1:]]
+    ids = [one(tr, "td").get_text(strip=True) for tr in table.find_all("tr")[1:]]
     assert ids == ["m-own"]
     search = found.find("input", attrs={"name": "q"})
     assert search is not None and search["value"] == "自有"
@@ -119,19 +121,19 @@ async def test_status_page_in_headless_chromium_shows_the_known_state(app: App, 
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-async def test_incident_page_in_headless_chromium_shows_the_timeline(app: App, tmp_path: Path, size: str) -> None:
+async def test_incident_page_in_headless_chromium_shows_the_timeline(app: App[Settings], tmp_path: Path, size: str) -> None:
     base = f"http://127.0.0.1:{app.admin_port}"
     dom = await shoot(f"{base}/status/incidents/maint%3An1%3A0", "incident", size, tmp_path / "profile")
-    assert dom.find(id="incident-title").get_text(strip=True) == ACTIVE_TITLE
-    kinds = [li["data-what"] for li in dom.find(id="timeline-list").find_all("li")]
+    assert one(dom, id="incident-title").get_text(strip=True) == ACTIVE_TITLE
+    kinds = [li["data-what"] for li in one(dom, id="timeline-list").find_all("li")]
     assert {"opened", "phase", "switch", "message"} <= set(kinds)
-    assert "wecom" in dom.find(id="message-counts").get_text()
+    assert "wecom" in one(dom, id="message-counts").get_text()
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-async def test_merchant_page_in_headless_chromium_via_a_signed_link(app: App, tmp_path: Path, size: str) -> None:
+async def test_merchant_page_in_headless_chromium_via_a_signed_link(app: App[Settings], tmp_path: Path, size: str) -> None:
     url = merchant_link(f"http://127.0.0.1:{app.admin_port}", "m-auto", LINK_SECRET, NOW + timedelta(days=1))
     dom = await shoot(url, "merchant", size, tmp_path / "profile")
-    assert dom.find(id="huabei-now").get_text(strip=True) == "花呗已暂停"
-    assert ACTIVE_TITLE in dom.find(id="windows").get_text()
+    assert one(dom, id="huabei-now").get_text(strip=True) == "花呗已暂停"
+    assert ACTIVE_TITLE in one(dom, id="windows").get_text()
     assert dom.find(id="calendar-link") is not None

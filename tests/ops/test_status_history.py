@@ -14,7 +14,7 @@ from huabei_watch.events import Phase, ProbeObservation
 from huabei_watch.merchants.registry import MerchantRegistry
 from huabei_watch.root.incident_data import read_timeline
 from huabei_watch.root.status_bars import Span, SwitchRow, availability, hour_floor, off_spans
-from huabei_watch.root.status_history import read_history
+from huabei_watch.root.status_history import StatusHistory, read_history
 from huabei_watch.root.status_svg import availability_grid
 from tests.ops.state import END, NOW, OFF_TOTAL, START, merchants, seed
 from watcher.sources.probe_hours import HourlySummaries
@@ -163,8 +163,8 @@ async def test_past_days_outcomes_are_reused_for_ten_minutes_and_today_is_always
         assert await store.reserve(key, at) == "new"
         await store.mark_sent(key, "r", at)
 
-    def by_day(h: object) -> dict[str, int]:
-        return {d.day: dict(d.counts)["sent"] for d in h.outcomes}  # type: ignore[attr-defined]
+    def by_day(h: StatusHistory) -> dict[str, int]:
+        return {d.day: dict(d.counts)["sent"] for d in h.outcomes}
 
     yesterday, today = (NOW - timedelta(days=1)).date().isoformat(), NOW.date().isoformat()
     await sent("a|i|p|wecom", NOW - timedelta(days=1))

@@ -14,8 +14,10 @@ from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.config.settings import MerchantConfig
 from huabei_watch.db.engine import Database
 from huabei_watch.merchants.registry import MerchantRegistry
+from huabei_watch.root.settings import Settings
 from huabei_watch.root.status_data import read_status
 from huabei_watch.runtime.app import App
+from tests.ops.dom import attr, one
 from tests.ops.state import (
     ACTIVE_TITLE,
     NOW,
@@ -31,12 +33,12 @@ OPS = "status-ops-token"
 
 
 @pytest.fixture(scope="module")
-async def app(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[App]:
+async def app(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[App[Settings]]:
     async with serving(tmp_path_factory.mktemp("status"), broker, f"s{uuid.uuid4().hex[:10]}", ops_token=OPS) as a:
         yield a
 
 
-async def fetch(app: App, path: str, token: str | None = OPS) -> tuple[int, str, aiohttp.ClientResponse]:
+async def fetch(app: App[Settings], path: str, token: str | None = OPS) -> tuple[int, str, aiohttp.ClientResponse]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{app.admin_port}{path}", headers=headers,
                                                   allow_redirects=False) as r:
@@ -54,22 +56,22 @@ def cells(page: BeautifulSoup, table_id: str) -> list[list[str]]:
 
 
 @pytest.mark.parametrize(("token", "status"), [(None, 401), ("wrong-token", 403), (OPS, 200)])
-async def test_status_needs_the_ops_token_when_one_is_configured(app: App, token: str | None, status: int) -> None:
+async def test_status_needs_the_ops_token_when_one_is_configured(app: App[Settings], token: str | None, status: int) -> None:
     got, _, _ = await fetch(app, "/status", token)
     assert got == status
 
 
-async def test_root_redirects_to_status(app: App) -> None:
+async def test_root_redirects_to_status(app: App[Settings]) -> None:
     status, _, resp = await fetch(app, "/")
     assert status == 302
     assert resp.headers["Location"] == "/status"
 
 
-async def test_status_shows_open_and_upcoming_incidents_in_shanghai_time(app: App) -> None:
+async def test_status_shows_open_and_upcoming_incidents_in_shanghai_time(app: App[Settings]) -> None:
     status, html, resp = await fetch(app, "/status")
     assert status == 200 and resp.content_type == "text/html"
     page = soup(html)
-    assert page.find("meta", attrs={"http-equiv": "refresh"})["content"] == "15"
+    assert attr(one(page, "meta", **{"http-equiv": "refresh"}), "content") == "15"
     assert page.find("script") is None  # works without JavaScript
     (active,) = cells(page, "incidents-open")
     assert ACTIVE_TITLE in active[0] and "maintenance" in active[1] and "active" in active[2]
@@ -84,11 +86,12 @@ async def test_status_shows_open_and_upcoming_incidents_in_shanghai_time(app: Ap
     assert RESOLVED_TITLE not in html
 
 
-async def test_status_shows_platform_switch_off_and_counts_merchants_once(app: App) -> None:
+async def test_status_shows_platform_switch_off_and_counts_merchants_once(app: App[Settings]) -> None:
     page = soup((await fetch(app, "/status"))[1])
-    assert "花呗已关闭" in page.find(id="platform-switch").get_text()
-    assert "2026-11-28 04:05" in page.find(id="switch").find_next("p").get_text()
-    assert page.find(id="off-count").get_text() == str(OFF_TOTAL)
+    assert "花呗已关闭" in one(page, id="platform-switch").get_text()
+    after = one(page, id="switch").find_next("p")
+    assert after is not None and "2026-11-28 04:05" in after.get_text()
+    assert one(page, id="off-count").get_text() == str(OFF_TOTAL)
     rows = cells(page, "off-merchants")
     assert len(rows) == 50
     by_id = {r[0]: r for r in rows}
@@ -98,7 +101,7 @@ async def test_status_shows_platform_switch_off_and_counts_merchants_once(app: A
     assert "m-on" not in by_id and "m-expired" not in by_id
 
 
-async def test_status_merchant_search_filters_by_name_and_id(app: App) -> None:
+async def test_status_merchant_search_filters_by_name_and_id(app: App[Settings]) -> None:
     rows = cells(soup((await fetch(app, "/status?q=自有"))[1]), "off-merchants")
     assert [r[0] for r in rows] == ["m-own"]
     rows = cells(soup((await fetch(app, "/status?q=SHOP-05"))[1]), "off-merchants")
@@ -107,15 +110,15 @@ async def test_status_merchant_search_filters_by_name_and_id(app: App) -> None:
     assert page.find(id="off-merchants") is None
 
 
-async def test_status_paginates_the_merchant_list_by_50(app: App) -> None:
+async def test_status_paginates_the_merchant_list_by_50(app: App[Settings]) -> None:
     page = soup((await fetch(app, "/status?page=2"))[1])
     rows = cells(page, "off-merchants")
     assert len(rows) == OFF_TOTAL - 50 and rows[-1][0] == "shop-059"
-    assert page.find("a", string="上一页 Previous")["href"] == "/status?page=1#merchants"
+    assert attr(one(page, "a", string="上一页 Previous"), "href") == "/status?page=1#merchants"
     assert page.find("a", string="下一页 Next") is None
 
 
-async def test_status_shows_source_health_and_notification_failures(app: App) -> None:
+async def test_status_shows_source_health_and_notification_failures(app: App[Settings]) -> None:
     page = soup((await fetch(app, "/status"))[1])
     sources = {r[0]: r for r in cells(page, "source-health")}
     assert "ok" in sources["alipay-notices"][2] and sources["alipay-notices"][1] == "2026-11-28 02:29"
@@ -129,14 +132,14 @@ async def test_status_shows_source_health_and_notification_failures(app: App) ->
     assert "正常" in checks["database"] and "正常" in checks["broker"]
 
 
-async def test_status_shows_probe_health_from_saved_probe_state(app: App) -> None:
+async def test_status_shows_probe_health_from_saved_probe_state(app: App[Settings]) -> None:
     page = soup((await fetch(app, "/status"))[1])
     [row] = cells(page, "probe-health")
     assert row[0] == "gateway" and "down" in row[1]
     assert row[4] == "5000 ms" and "timeout after 5 s" in row[5]
 
 
-async def test_status_escapes_the_search_text(app: App) -> None:
+async def test_status_escapes_the_search_text(app: App[Settings]) -> None:
     html = (await fetch(app, "/status?q=%3Cscript%3Ex%3C/script%3E"))[1]
     assert "<script>x" not in html and "&lt;script&gt;x" in html
 

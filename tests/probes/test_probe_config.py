@@ -166,4 +166,4 @@ def test_probe_models_are_frozen() -> None:
     (probe,) = load_probes([{"kind": "tcp", "id": "a", "host": "127.0.0.1", "port": 1}])
     assert isinstance(probe, TcpProbe)
     with pytest.raises(ValueError, match="frozen"):
-        probe.port = 2  # type: ignore[misc]
+        probe.port = 2  # type: ignore[misc]  # assigning a frozen field, on purpose

@@ -9,10 +9,14 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from tests.support import eventually
+
+if TYPE_CHECKING:
+    from huabei_watch.events.auth import Signer
 
 OPS = "ops-hostile-token"
 SECRET = "m1-payments-secret"
@@ -134,31 +138,46 @@ async def produce(d: Daemon, topic: str, value: bytes, headers: list[tuple[str, 
         await producer.stop()
 
 
-async def read(d: Daemon, topic: str, *, at_least: int, timeout: float = 30.0) -> list[object]:
+@dataclass(frozen=True, slots=True)
+class Consumed:
+    """A record read back from a topic. Nothing these tests read is a tombstone: it has a value."""
+
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+def _consumed(m: Any) -> Consumed:
+    """``m``: an aiokafka ``ConsumerRecord`` (aiokafka ships no types)."""
+    assert m.value is not None, f"a tombstone at offset {m.offset} of {m.topic}"
+    return Consumed(m.key, m.value, list(m.headers))
+
+
+async def read(d: Daemon, topic: str, *, at_least: int, timeout: float = 30.0) -> list[Consumed]:
     """Every record of ``topic`` so far, once there are at least ``at_least``."""
     from aiokafka import AIOKafkaConsumer
 
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=d.bootstrap(), auto_offset_reset="earliest",
                                 enable_auto_commit=False, group_id=None)
     await consumer.start()
-    out: list[object] = []
+    out: list[Consumed] = []
     try:
         async def enough() -> bool:
             batch = await consumer.getmany(timeout_ms=300)
             for msgs in batch.values():
-                out.extend(msgs)
+                out.extend(_consumed(m) for m in msgs)
             return len(out) >= at_least
 
         await eventually(enough, timeout=timeout, what=f"{at_least} records on {topic}")
         batch = await consumer.getmany(timeout_ms=500)
         for msgs in batch.values():
-            out.extend(msgs)
+            out.extend(_consumed(m) for m in msgs)
     finally:
         await consumer.stop()
     return out
 
 
-def stolen_signer(d: Daemon, principal: str):  # type: ignore[no-untyped-def]
+def stolen_signer(d: Daemon, principal: str) -> Signer:
     """A signer with a key read from the daemon's state dir (an attacker who got that one key)."""
     from huabei_watch.events.auth import Signer, SigningKey, private_key_from_text
 

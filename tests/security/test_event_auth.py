@@ -8,7 +8,7 @@ import re
 import pytest
 
 from huabei_watch.errors import InvalidInput
-from huabei_watch.events import INCIDENT_RESOLVED, MAINTENANCE_SCHEDULED, Event, Phase, encode
+from huabei_watch.events import INCIDENT_RESOLVED, MAINTENANCE_SCHEDULED, Event, EventData, Phase, encode
 from huabei_watch.events.auth import PrivateKey, Signer, SigningKey, Unauthenticated, Verifier, signed_bytes
 from huabei_watch.events.base import producers
 from huabei_watch.events.bounds import depth_exceeds, parse_json
@@ -28,14 +28,14 @@ def verifier(public: dict[str, list[PrivateKey]] | None = None, outside: tuple[s
     return Verifier({p: [k.verify_key for k in ks] for p, ks in keys.items()}, producers(outside))
 
 
-def signed(event: Event, principal: str, by: Signer | None = None) -> tuple[dict[str, bytes], bytes]:  # type: ignore[type-arg]
+def signed(event: Event[EventData], principal: str, by: Signer | None = None) -> tuple[dict[str, bytes], bytes]:
     rec = encode(event)
     assert rec.value is not None
     headers = (by or signer(principal)).sign(principal, rec.headers, rec.value)
     return headers_dict(headers), rec.value
 
 
-def resolved_incident() -> Event:  # type: ignore[type-arg]
+def resolved_incident() -> Event[EventData]:
     inc = maintenance_incident(phase=Phase.RESOLVED).model_copy(update={"revision": 51})
     return Event.build(INCIDENT_RESOLVED, inc, time=inc.updated_at)
 

@@ -67,8 +67,8 @@ async def test_a_batch_of_10000_results_under_the_body_limit_is_accepted_split_a
                                    signed_headers("m1", SECRET, body, datetime.now(UTC)), token=None)
     assert (status, answer) == (202, {"accepted": 10_000})
     records = await read(daemon, "huabei.payments.results", at_least=2)
-    counted = [len(json.loads(r.value)["results"]) for r in records]  # type: ignore[attr-defined]
-    assert sum(counted) >= 10_000 and max(len(r.value) for r in records) < 1_000_000  # type: ignore[attr-defined]
+    counted = [len(json.loads(r.value)["results"]) for r in records]
+    assert sum(counted) >= 10_000 and max(len(r.value) for r in records) < 1_000_000
 
 
 async def test_a_body_over_the_limit_is_a_final_413(daemon: Daemon) -> None:
@@ -147,8 +147,8 @@ async def test_ops_actions_on_a_database_that_takes_no_writes_answer_503_and_not
     status, listed, _ = await call(d, "GET", "/v1/incidents?all=1")
     assert [(i["incident_id"], i["revision"], i["silenced_until"]) for i in listed["incidents"]] == [(existing, 1, None)]
     records = await read(d, "huabei.incidents", at_least=1)
-    assert {json.loads(r.value)["revision"] for r in records} == {1}  # type: ignore[attr-defined]
-    assert all(json.loads(r.value)["incident_id"] == existing for r in records)  # type: ignore[attr-defined]
+    assert {json.loads(r.value)["revision"] for r in records} == {1}
+    assert all(json.loads(r.value)["incident_id"] == existing for r in records)
     with sqlite3.connect(d.state / "huabei-watch.db") as db:
         assert db.execute("SELECT count(*) FROM cashier_overrides").fetchone() == (0,)
         assert db.execute("SELECT count(*) FROM incidents").fetchone() == (1,)

@@ -14,7 +14,7 @@ import pytest
 from huabei_watch.events import encode
 from huabei_watch.events.auth import AUTH_HEADERS, PrivateKey, Signer, SigningKey
 from tests.incidents import factories
-from tests.security.daemon import Daemon, produce, read, running, stolen_signer
+from tests.security.daemon import Consumed, Daemon, produce, read, running, stolen_signer
 from tests.support import eventually
 
 pytestmark = pytest.mark.slow
@@ -54,7 +54,7 @@ def unsigned(headers: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
     return [(k, v) for k, v in headers if k not in AUTH_HEADERS]
 
 
-def dlq_reasons(records: list[Any]) -> list[str]:
+def dlq_reasons(records: list[Consumed]) -> list[str]:
     return [dict(r.headers)["dlq_reason"].decode() for r in records]
 
 
@@ -67,13 +67,13 @@ async def test_forged_incident_revisions_are_dead_lettered_and_an_old_signed_one
     await eventually(lambda: huabei_off(daemon), timeout=30, what="Huabei off for the incident")
 
     live = [r for r in await read(daemon, "huabei.incidents", at_least=1)
-            if dict(r.headers).get("ce_subject") == incident_id.encode()]  # type: ignore[attr-defined]
+            if dict(r.headers).get("ce_subject") == incident_id.encode()]
     assert live, "the incident was published"
     original = live[0]
-    forged_data = json.loads(original.value)  # type: ignore[attr-defined]
+    forged_data = json.loads(original.value)
     forged_data.update(phase="resolved", revision=forged_data["revision"] + 50, resolved_at=forged_data["updated_at"])
     value = json.dumps(forged_data).encode()
-    base = [(k, v) for k, v in unsigned(original.headers) if k != "ce_type"]  # type: ignore[attr-defined]
+    base = [(k, v) for k, v in unsigned(original.headers) if k != "ce_type"]
     base.append(("ce_type", b"huabei.incident.resolved"))
     attacker = Signer([SigningKey("incidents", PrivateKey.generate())])
     variants = [
@@ -97,7 +97,7 @@ async def test_forged_incident_revisions_are_dead_lettered_and_an_old_signed_one
     assert status == 200
     await eventually(lambda: _not(huabei_off(daemon)), timeout=30, what="Huabei back on after the real resolve")
     before = await consumed_ok(daemon, "huabei-watch.cashier")
-    await produce(daemon, "huabei.incidents", original.value, list(original.headers), key=original.key)  # type: ignore[attr-defined]
+    await produce(daemon, "huabei.incidents", original.value, list(original.headers), key=original.key)
     await eventually(lambda: _more(consumed_ok(daemon, "huabei-watch.cashier"), before), timeout=30,
                      what="the replayed revision consumed")
     assert await huabei_off(daemon) == [], "a replayed old revision must change nothing"

@@ -10,7 +10,7 @@ from consumers.incidents.engine import IncidentEngine
 from consumers.incidents.settings import IncidentSettings
 from huabei_watch.bus.kafka import MessageContext
 from huabei_watch.clock import ManualClock
-from huabei_watch.events import PAYMENT_RESULTS, Event, PaymentResult, PaymentResultBatch
+from huabei_watch.events import PAYMENT_RESULTS, Event, EventData, PaymentResult, PaymentResultBatch
 from huabei_watch.events.payments import BATCH_JSON
 from tests.fakes.bus import RecordingPublisher
 from tests.incidents import factories
@@ -29,9 +29,9 @@ def batch(n: int, merchant: str = "m1") -> PaymentResultBatch:
 
 async def test_a_batch_replayed_under_its_event_id_is_counted_once() -> None:
     seen: list[str] = []
-    pipeline = PaymentPipeline(RecordingPublisher(), ManualClock(T), DetectionSettings(),  # type: ignore[arg-type]
+    pipeline = PaymentPipeline(RecordingPublisher(), ManualClock(T), DetectionSettings(),
                                on_plugin=lambda merchant, plugin: seen.append(merchant))
-    ev = Event.build(PAYMENT_RESULTS, batch(5), time=T)
+    ev: Event[EventData] = Event.build(PAYMENT_RESULTS, batch(5), time=T)
     ctx = MessageContext("huabei.payments.results", 0, 0, 1, T)
     await pipeline.handle(ev, ctx)
     await pipeline.handle(ev, ctx)  # the same record again (a replay, a redelivery)

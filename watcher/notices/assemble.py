@@ -10,7 +10,17 @@ from huabei_watch.events.common import Window
 from watcher.notices import layout
 from watcher.notices import products as prod
 from watcher.notices.span import Span
-from watcher.notices.status import CANCEL_RE, CLAUSE_END, DATE_WORD_RE, POSTPONE_RE, original_work, status_of
+from watcher.notices.status import (
+    CANCEL_RE,
+    CLAUSE_END,
+    DATE_WORD_RE,
+    POSTPONE_RE,
+    cancelled_days,
+    original_work,
+    postponed_for_now,
+    status_of,
+    whole_notice,
+)
 from watcher.notices.vocab import sentence_bounds
 
 _SENTENCE_END = re.compile(r"[。;!?\n]")
@@ -48,6 +58,9 @@ def windows_of(
     notice_cancelled = CANCEL_RE.search(head) or any(
         not DATE_WORD_RE.search(norm, *sentence_bounds(norm, m.start())) for m in CANCEL_RE.finditer(norm)
     )
+    called_off_days = cancelled_days(norm) if CANCEL_RE.search(norm) else set()
+    moved_from: int | None = None
+    whole = whole_notice(norm) if len(spans) > 1 and (notice_cancelled or notice_postponed) else None
     out: list[Window] = []
     bounds: list[tuple[int, int]] = []
     missing_products = False
@@ -66,8 +79,14 @@ def windows_of(
         if status is None and len(spans) == 1:
             if notice_cancelled:
                 status = "cancelled"
-            elif notice_postponed and original_work(norm + "\n" + head):
+            elif notice_postponed and (original_work(norm + "\n" + head) or postponed_for_now(norm)):
                 status = "postponed"
+        if status is None and whole is not None:
+            status = whole  # "因故，本次维护取消" after several windows: every one of them
+        if status is None and (s.start.month, s.start.day) in called_off_days:
+            status = "cancelled"  # "原定于12月5日的维护已取消": the windows of that day
+        if status == "scheduled" and moved_from is None:
+            moved_from = i  # "本次维护延期至12月12日同一时段进行": the first window given as a new time
         chans: list[str] = []
         for p in chosen:
             chans.extend(c for c in p.channels if c not in chans)
@@ -78,6 +97,15 @@ def windows_of(
         bounds.append((starts[span_sent[i]], ends[span_sent[i]]))
         if s.end is None and out[-1].status == "scheduled":
             doubts.append("a window has no end time")
+    if moved_from is not None and moved_from > 0 and notice_postponed and all(
+        w.status == "scheduled" for w in out[:moved_from]
+    ) and not any(span_sent[j] == span_sent[moved_from] for j in range(moved_from)):
+        # the windows written before the new time, in sentences of their own, are the old time(s)
+        # when they last as long as the new one ("……延期至12月12日同一时段进行")
+        length = _length(spans[moved_from])
+        for j in range(moved_from):
+            if length is not None and _length(spans[j]) == length and spans[j].start < spans[moved_from].start:
+                out[j] = out[j].model_copy(update={"status": "postponed"})
     if missing_products:
         doubts.append("could not tell which products each window affects; used the notice's products")
     return layout.merge_restated(norm, out, spans, bounds)
@@ -118,3 +146,7 @@ def _products_for(
             if found:
                 return found
     return []
+
+
+def _length(s: Span) -> float | None:
+    return None if s.end is None else (s.end - s.start).total_seconds()

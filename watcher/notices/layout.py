@@ -113,17 +113,29 @@ def drop_frames(norm: str, spans: list[Span]) -> list[Span]:
     overall period, not a window."""
     out: list[Span] = []
     for s in spans:
+        # "A，2月8日02:00开始，预计2小时50分钟；B，2月8日02:00开始，持续1小时": starts plus durations
+        # that share their start are parallel items, none of them the frame of the others
         inner = [t for t in spans if t is not s and t.pos > s.end_pos and s.end is not None and t.end is not None
-                 and s.start <= t.start and t.end <= s.end and (t.start, t.end) != (s.start, s.end)]
+                 and s.start <= t.start and t.end <= s.end and (t.start, t.end) != (s.start, s.end)
+                 and not (s.how == t.how == "duration" and s.start == t.start)]
         first = min((t.pos for t in inner), default=-1)
         if inner and not any(s.end_pos <= t.pos < first for t in spans) and _frames(norm, s, first):
             continue
-        if any(t.how == "duration" for t in inner) and not _clause_stops(norm, s):
+        inner_dur = [t for t in inner if t.how == "duration"]
+        first_dur = min((t.pos for t in inner_dur), default=-1)
+        if inner_dur and not _clause_stops(norm, s) and not _ROW_NAME_RE.search(norm, max(0, s.pos - 40), s.pos) \
+                and not any(s.end_pos <= t.pos < first_dur for t in spans if t not in inner_dur):
             # "凌晨1时至7时办理切转演练，……凌晨2时及4时30分各暂停15至30分钟": the period of the work,
-            # with the stops themselves (a start plus a duration) inside it
+            # with the stops themselves (a start plus a duration) right after it; a row of a list with
+            # other rows between it and the durations ("信用卡申请：21:00至06:15；……E融汇：00:00开始，
+            # 约3小时") is one more window
             continue
         out.append(s)
     return out
+
+
+# a row of a list named before its colon ("微信银行所有服务：12月4日23:00至5日04:00")
+_ROW_NAME_RE = re.compile(r"[^,;。\n:]{2,40}:\s*$")
 
 
 def _clause_stops(norm: str, s: Span) -> bool:

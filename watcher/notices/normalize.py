@@ -101,6 +101,7 @@ _ZONE_MID_RE = re.compile(
     r"(?P<rest>[^。;\n]{0,24}?\d{1,2}(?::\d{2}|[点时](?:\d{1,2}分|半)?))"
     r"(?P<tail> ?\(?(?:" + _ZONE_MARK + r"))?"
 )
+_ON_THE_HOUR_RE = re.compile(r"(?<=\d[点时])整")
 _PUNCT_HINT_RE = re.compile("[∶﹕–―─〜～｜]")
 # Traditional text is recognised by characters that never appear in Simplified notices (every
 # character of the development set and the table cases that OpenCC's t2s changes, 456 of them, so
@@ -169,12 +170,14 @@ def normalize(text: str) -> str:
         t = _BEIJING_RE.sub(lambda m: "(" if m.group().startswith("(") and not m.group().endswith(")") else " ", t)
     if _EN_DAY_RE.search(t):
         t = _EN_DAY_RE.sub(_en_day, t)
-    if "T" in t or "ST" in t:
-        t = _ZONE_MID_RE.sub(lambda m: f"{m['to']}{m['rest']}{m['tail'] or ' ' + m['z']}", t)
     if "连续" in t or "一连" in t:
         t = _RUN_OF_DAYS_RE.sub(r"\1\2天", t)
     t = _CN_NUM_RE.sub(_num_sub, t)
     t = _CN_MIN_RE.sub(_num_sub, t)
+    if "整" in t:  # "下午5点整", "12时整": on the hour
+        t = _ON_THE_HOUR_RE.sub("", t)
+    if "T" in t or "ST" in t:  # after the Chinese numerals: "晚上六点 GMT至……凌晨两点 GMT"
+        t = _ZONE_MID_RE.sub(lambda m: f"{m['to']}{m['rest']}{m['tail'] or ' ' + m['z']}", t)
     if "、" in t or "," in t:
         t = _SHARED_DAY_LIST_RE.sub(lambda m: _LIST_DAY_RE.sub(r"\1日\2", m.group(1)), t)
     if "/" in t:

@@ -5,7 +5,7 @@ fact is not a window ahead. Pure helpers for :mod:`watcher.notices.understand`."
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from watcher.notices import products as prod
 from watcher.notices import reports
@@ -55,11 +55,14 @@ _ALTERNATIVE_RE = re.compile(r"[^,;。\n]*(?:可使用|可通过|改用|建议|�
 # or work done in a break that exists anyway ("利用休市间隙对销售系统进行调整维护"): what it names
 # is not what stops, so its words say nothing of the stop.
 _CLAUSE_RE = re.compile(r"[^,;。\n]+")
+_SENTENCE_RE = re.compile(r"[^。;!?\n]+[。;!?]?")
 _RUNNING_RE = re.compile(r"维持[^,;。\n]{0,30}?(?:运作|运行|服务|营运)|继续(?:提供|运作|运行|营业)")
 _IN_BREAK_RE = re.compile(
     r"利用[^,;。\n]{0,12}?(?:间隙|间歇|空档|空隙)"
     # due dates moved to the next working day ("信用卡的到期还款……顺延至下一个工作天"): a rule, no stop
     r"|到期[^,;。\n]{0,16}?(?:顺延|延至|延后|推迟)"
+    # work told as done ("我行已于5月31日00:00-06:00完成核心系统升级", "……的系统维护已结束"): it is over
+    r"|已(?:于|在|经)?[^,;。\n]{0,30}?(?:完成|结束|完毕)"
 )
 # A clause with no number that words work only as a condition, a habit or a possibility ("如遇系统
 # 维护，请以页面提示为准", "我行持续优化升级系统", "系统维护期间可能影响部分功能"): boilerplate, it
@@ -74,6 +77,9 @@ _FEATURE_RE = re.compile(r"升级(?:后|为|成|至|到)|新增|新版|全新|�
 def _stopped_part(text: str) -> str:
     """``text`` without its clauses that offer other ways to be served, say something keeps running
     or place work in a break that exists anyway: the words left are those of what stops."""
+    # a sentence retiring an old system with its successor there to move to ("旧版支付接口将于1月10日
+    # 下线，请开发者于……前完成迁移") is a lasting change, not what stops
+    text = _SENTENCE_RE.sub(lambda m: "" if retired(m.group(), 0) else m.group(), text)
     return "\n".join(
         c.group() for c in _CLAUSE_RE.finditer(text)
         if not (_ALTERNATIVE_RE.fullmatch(c.group()) or NORMAL_RE.search(c.group())
@@ -100,6 +106,22 @@ def not_maintenance(k: KindResult) -> Kind:
 def today_or_ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
     return any(s.how not in ("open", "dayopen") and s.start.date() >= pub
                and DISRUPTION_RE.search(norm, *sentence_bounds(norm, s.pos)) for s in spans)
+
+
+def running_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
+    """A window that ends after the day of publication, or an open stop whose end is left to a later
+    notice, with disruption wording in its sentence: not over yet, whatever else the notice reports
+    as recovered."""
+    day_after = datetime.combine(pub + timedelta(days=1), time(0))
+    for s in spans:
+        lo, hi = sentence_bounds(norm, s.pos)
+        if not DISRUPTION_RE.search(norm, lo, hi):
+            continue
+        if s.end is not None and s.end.replace(tzinfo=None) > day_after:
+            return True
+        if s.end is None and LATER_RE.search(norm, lo, hi):  # "……起暂停……，恢复时间另行通知"
+            return True
+    return False
 
 
 def ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:

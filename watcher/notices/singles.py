@@ -30,14 +30,24 @@ def _item_day(norm: str, p: RawPoint) -> bool:
 # Two times joined as items of a list ("分别在12月5日17:00、12月9日17:00前完成"): never a start and
 # its end.
 _LIST_OF_TWO_RE = re.compile(r"\s*(?:、|和|及|与|以及)\s*")
+# a request to the reader right before the time ("请开发者于", "请您在", "请各单位"): what follows is their task
+_ASKED_RE = re.compile(r"请[^,。;\n]{0,10}?(?:于|在)?\s*$")
 _WHOLE_DAY_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:全天|全日|一整天|整天)")
 
 
 def take_single(
     r: Resolver, norm: str, p: RawPoint, nxt: int, spans: list[Span], *, allow_open: bool, allow_recovery: bool
 ) -> None:
+    if not own_date(p):
+        # "逢星期一03:00开始，持续3小时" / "每日6:00恢复": a lone time that repeats is a timetable
+        clause_lo = max(norm.rfind(c, 0, p.start) for c in "。;\n,:")
+        if vocab.RECURRING_BEFORE_RE.search(norm, max(0, clause_lo + 1, p.start - 24), p.start):
+            r.recurring += 1
+            return
     d = r.date_of(p, None) if p.has_date else None
     resume = vocab.RESUME_AFTER_RE.match(norm, p.end, min(nxt, p.end + 30)) if allow_recovery else None
+    if resume is not None and resume.group("done") and _ASKED_RE.search(norm, max(0, p.start - 16), p.start):
+        resume = None  # "请开发者于11月21日前完成迁移": the customer's deadline, not a resumption
     weak = resume is not None and (resume.group("weak") or resume.group("kick")) is not None
     kick = resume is not None and resume.group("kick") is not None  # 启动: closes, or else starts
     labelled = False

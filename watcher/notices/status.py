@@ -68,3 +68,52 @@ def status_of(norm: str, s: Span, lo: int, hi: int) -> str | None:
     if ORIGINAL_RE.search(sent, 0, rel) and _LATER_RE.search(sent):
         return "postponed"
     return None
+
+
+_MD_RE = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
+_WORK_BEFORE_RE = re.compile(r"(?:维护|升级|停机|割接|迁移|演练|切换|作业)(?:工作|计划|安排|时间)?\s*(?:将|须|需|需要|拟)?\s*$")
+
+
+def cancelled_days(norm: str) -> set[tuple[int, int]]:
+    """Month-days that a dated call-off names ("原定于12月5日的维护已取消"): the windows starting on
+    them are cancelled (a call-off followed by a new time, "……已取消，改在12月12日", names the old day only)."""
+    days: set[tuple[int, int]] = set()
+    for m in CANCEL_RE.finditer(norm):
+        lo, hi = sentence_bounds(norm, m.start())
+        if _IF_RE.search(norm, lo, m.start()):
+            continue
+        moved = _MOVED_TO_RE.search(norm, m.end(), hi)
+        for d in _MD_RE.finditer(norm, lo, moved.start() if moved else hi):
+            days.add((int(d.group(1)), int(d.group(2))))
+    return days
+
+
+def postponed_for_now(norm: str) -> bool:
+    """Whether the notice says its work is put off with no new time yet ("本次维护推迟，具体时间另行通知"):
+    a postponement word right after the work, not a condition, with the new time left to a later notice."""
+    for m in POSTPONE_RE.finditer(norm):
+        lo, hi = sentence_bounds(norm, m.start())
+        clause_lo = max((c.end() for c in CLAUSE_END.finditer(norm, lo, m.start())), default=lo)
+        if (_WORK_BEFORE_RE.search(norm[clause_lo:m.start()]) and not _IF_RE.search(norm, clause_lo, m.start())
+                and _LATER_RE.search(norm, m.end(), hi + 20) and not DATE_WORD_RE.search(norm, m.end(), hi)):
+            return True
+    return False
+
+
+_WHOLE_RE = re.compile(r"本次|此次|该次|上述|以上|全部|所有")
+
+
+def whole_notice(norm: str) -> str | None:
+    """"cancelled" or "postponed" when a sentence with no date of its own calls off or puts off the
+    notice's work as a whole ("因故，本次维护取消", "上述升级推迟，具体时间另行通知"), so every window
+    of a notice with several; None otherwise."""
+    for m in CANCEL_RE.finditer(norm):
+        lo, hi = sentence_bounds(norm, m.start())
+        if (_WHOLE_RE.search(norm, lo, m.end()) and not DATE_WORD_RE.search(norm, lo, hi)
+                and not _IF_RE.search(norm, lo, m.start()) and not _MOVED_TO_RE.search(norm, m.end(), hi)):
+            return "cancelled"
+    for m in POSTPONE_RE.finditer(norm):
+        lo, hi = sentence_bounds(norm, m.start())
+        if _WHOLE_RE.search(norm, lo, m.start()) and postponed_for_now(norm[lo:hi + 1]):
+            return "postponed"
+    return None

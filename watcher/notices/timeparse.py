@@ -28,9 +28,9 @@ _WEEKDAY = "一二三四五六日天1234567"
 
 # A month/day with a slash and nothing after it that marks a date is still one when written with a
 # leading zero ("01/09开展", "09/30。"), as the end of a range or an item of a list ("至1/9暂停") or
-# after 于/在 ("改在10/28维护").
+# after 于/在/定 ("改在10/28维护", "原定10/8的切换").
 _SLASH_MD_BEHIND = "|".join(
-    [rf"(?<={a}/{b})" for a in (r"0\d", r"[至到~、于在]\d", r"[至到~、于在]\d\d") for b in (r"\d", r"\d\d")]
+    [rf"(?<={a}/{b})" for a in (r"0\d", r"[至到~、于在定]\d", r"[至到~、于在定]\d\d") for b in (r"\d", r"\d\d")]
     + [r"(?<=[^\d]\d/0\d)", r"(?<=\d\d/0\d)"]
 )
 

@@ -22,6 +22,7 @@ from watcher.notices.review import live_ranges, ranges_ahead, works_and_stops
 from watcher.notices.second_look import (
     ahead_with_stop,
     not_maintenance,
+    running_with_stop,
     second_look,
     today_or_ahead_with_stop,
 )
@@ -135,6 +136,11 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         reasons.append(f"read as interface, but {len(served)} dated time range(s) say what stops or degrades "
                        "in them: read as maintenance")
         kind = "maintenance"
+    if kind == "recovery" and spans and running_with_stop(src, spans, pub):
+        # never silent: what is said to be back is not all of it ("……4月23日-4月30日影响缴费……。
+        # ……已完成升级，相关服务已恢复正常")
+        doubts.append("read as recovery, but a window with disruption wording is not over by the end of the day "
+                      "of publication: check whether it is maintenance")
     if kind not in _WINDOW_KINDS and spans:
         # Never silent: ranges still ahead plus wording of disruption go to a person, with the ranges.
         # a range whose own clause says the work is done ("已于今日2:00至4:00完成系统维护") is over

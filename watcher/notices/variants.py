@@ -12,7 +12,15 @@ Pure, called at the end of :func:`watcher.notices.normalize.normalize`:
   (a lone "10/24" is read by the time scanner only before a time or a weekday); so are dotted or
   dashed ones ("10.24、10.31三晚") before a count of days, an "every day" word or a colon;
 * a Japanese weekday in brackets after a date ("6月5日(木)", "6/5(金・祝)") is written as the
-  Chinese one ("(周四)"), so the date and the time after it stay one point.
+  Chinese one ("(周四)"), so the date and the time after it stay one point; so is an English one
+  ("10月5日(Sat)") and a Chinese one in square brackets ("10月5日[周六]", "【星期六】");
+* a month-day written with two digits each and a dot ("09.30", "03.20至03.23") is a date when a
+  time, a part of the day, a range word, 进行/的, a list of such dates or a weekday follows it, or
+  when it ends a range or a list of dates (a decimal
+  amount or a dotted clock time, "08.30-17.00", is not: the day must be 01-31 and no dotted
+  number ending in .00 may stand beside it);
+* an English label between a Chinese label and its colon ("停机时间 Maintenance Window：") is
+  dropped, so the label still introduces its times.
 """
 
 from __future__ import annotations
@@ -35,6 +43,22 @@ _SEP_LIST_RE = re.compile(
     r"(?=\s*(?:(?:\d{1,2}|[两二三四五六七八九十])\s*个?\s*(?:晚|天|日|夜)|每晚|每天|每日|:))"
 )
 _SEP_ONE_RE = re.compile(r"(\d{1,2})[.-](\d{1,2})")
+_EN_WEEKDAYS = {"mon": "一", "tue": "二", "wed": "三", "thu": "四", "fri": "五", "sat": "六", "sun": "日"}
+_EN_WEEKDAY_RE = re.compile(r"(?<=[日\d])(\s*)\(\s*(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?\s*\)", re.IGNORECASE)
+_SQUARE_WEEKDAY_RE = re.compile(r"(?<=[日\d])(\s*)[\[【]\s*((?:周|星期|礼拜)[一二三四五六日天])\s*[\]】]")
+_PAD_MD = r"(?<![\d./-])(?<!\d:)(?:0[1-9]|1[0-2])\.(?:0[1-9]|[12]\d|3[01])(?![\d.%:])"
+_PAD_DOT_RE = re.compile(
+    rf"{_PAD_MD}(?=\s*(?:\d{{1,2}}\s*[:点时]|\(|零|凌晨|上午|中午|下午|晚|早|夜|全天|全日|当日|当天|起|至|到|止|~|-|—|进行|的"
+    rf"|[、,;]\s*{_PAD_MD}))"
+)
+# the end of a range of them, the last of a list
+_PAD_END_RE = re.compile(rf"(?<=日[至到~—、-]){_PAD_MD}|(?<=日 [至到~—-] ){_PAD_MD}")
+_DOT_CLOCK_NEAR_RE = re.compile(r"\d{1,2}\.00(?!\d)|(?:1[3-9]|2[0-4])\.[0-5]\d(?!\d)")
+_EN_LABEL_RE = re.compile(
+    r"(?<=[\u4e00-\u9fff])\s*(?:(?:Maintenance|Service|Services|System|Scheduled|Planned|Downtime|Suspension"
+    r"|Outage|Upgrade|Window|Date|Time|Period|Schedule|Impact|Scope|Affected|Hours|and|&|/)\s*)+(?=:)",
+    re.IGNORECASE,
+)
 _NOON_RE = re.compile(r"(?<=[日天一二三四五六])(\s*(?:\)\s*)?)(中午|正午)(?![\d\s]*[\d点时:])")
 
 
@@ -65,4 +89,19 @@ def rewrite(t: str) -> str:
         t = t.replace("早朝", "早上")
     if "(" in t:
         t = _JA_WEEKDAY_RE.sub(lambda m: f"{m.group(1)}(周{_JA_WEEKDAYS[m.group(2)]})", t)
+        t = _EN_WEEKDAY_RE.sub(lambda m: f"{m.group(1)}(周{_EN_WEEKDAYS[m.group(2)[:3].lower()]})", t)
+    if "[" in t or "【" in t:
+        t = _SQUARE_WEEKDAY_RE.sub(r"\1(\2)", t)
+    if "." in t:
+        t = _PAD_END_RE.sub(_padded_date, _PAD_DOT_RE.sub(_padded_date, t))
+    if ":" in t:
+        t = _EN_LABEL_RE.sub("", t)
     return t
+
+
+def _padded_date(m: re.Match[str]) -> str:
+    near = m.string[max(0, m.start() - 8) : m.end() + 8]
+    if _DOT_CLOCK_NEAR_RE.search(near):  # "08.30-17.00": dotted clock times, not days
+        return m.group()
+    month, day = m.group().split(".")
+    return f"{int(month)}月{int(day)}日"

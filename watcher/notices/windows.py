@@ -96,8 +96,13 @@ def find_spans(
     spans = _close_late(r, norm, spans)
     spans = [_year_slip(r, s) for s in spans]
     if r.recurring:
-        undated = sum(1 for s in spans if not s.dated)
-        spans = [s for s in spans if s.dated]
+        # an undated range on the line of a dated window before it, in the same sentence or list
+        # ("12月5日0:00至2:00网银暂停；4:00至6:00手机银行暂停"), goes on from that date; the others
+        # are part of the timetable
+        kept = [s for s in spans if s.dated or (_row_stops(norm, s) and any(
+            t.dated and t.pos < s.pos and not _LINE_OR_SENTENCE_END_RE.search(norm, t.pos, s.pos) for t in spans))]
+        undated = len(spans) - len(kept)
+        spans = kept
         r.note(f"{r.recurring + undated} range(s) repeat every day or week: a timetable, not dated windows")
     arrears = [s for s in spans if vocab.ARREARS_RE.search(norm, *vocab.sentence_bounds(norm, s.pos))]
     if arrears:
@@ -158,6 +163,16 @@ def _take_run_of_days(r: Resolver, norm: str, points: list[RawPoint], i: int, sp
     return 3
 
 
+_LINE_OR_SENTENCE_END_RE = re.compile(r"[。!?\n]")
+_ROW_END_RE = re.compile(r"[。;!?\n]")
+
+
+def _row_stops(norm: str, s: Span) -> bool:
+    """Whether the row holding ``s`` (up to the next ; or sentence end) words a disruption."""
+    m = _ROW_END_RE.search(norm, s.end_pos)
+    return vocab.DISRUPTION_RE.search(norm, s.pos, m.start() if m else len(norm)) is not None
+
+
 def _close_late(r: Resolver, norm: str, spans: list[Span]) -> list[Span]:
     """Windows still open take the first resumption after their start; a whole-day start nobody
     closes is a lasting change unless the notice says the end will be announced; an open start
@@ -171,6 +186,11 @@ def _close_late(r: Resolver, norm: str, spans: list[Span]) -> list[Span]:
     for s in spans:
         if s.end is None:
             end = next((e for e in ends if s.start < e <= s.start + _MAX_OPEN_TO_RESUME), None)
+            if end is None:
+                # "将于11月1日20:00至11月3日20:00升级系统，期间部分业务受影响：2、自11月1日23:30开始，
+                # 暂停……": a stop from a time inside the stated period written before it lasts to its end
+                end = next((t.end for t in spans if t.end is not None and t.pos < s.pos
+                            and t.start <= s.start < t.end and t.how == "range"), None)
             if end is not None:
                 s = Span(s.start, end, s.pos, s.end_pos, "range", s.dated, s.period)
             elif s.start in closed_starts or (s.how == "dayopen" and not later):
