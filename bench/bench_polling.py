@@ -7,8 +7,8 @@ level info, JSON logs to a file), configured with one ``html`` source per list p
 ``politeness_delay`` 0 because every source is on the same loopback host, ``first_poll_details`` 0:
 a first poll records the list and reads no notice page).
 
-Measured from outside, on the daemon's process (``/proc``; the broker, a separate process, is not
-counted):
+Measured from outside, on the daemon's process (``/proc``); the embedded broker is a process of its
+own, so its CPU is printed apart (it is part of the role as shipped, but not with a Kafka cluster):
 * RSS when the platform got its first request (everything built, nothing polled yet);
 * the first poll of every source: CPU and wall, from the daemon's ``announce.first_round_done``
   log line; RSS after it;
@@ -16,7 +16,9 @@ counted):
 * steady state with 5 % of the sources getting a new notice each interval (read, understood,
   published): CPU per check, and that every new notice was published exactly once
   (``huabei.announcement.published`` read back from the broker, one per notice, no id twice);
-* peak RSS (``VmHWM``).
+* peak RSS (``VmHWM``);
+* the embedded broker's CPU over the same all-304 window (its fetches held for the role's consumer
+  and the records published), per check and as a share of a core, and daemon + broker per check.
 Baselines in the same session: the same daemon with no source, idle for one interval (what the role
 costs with nothing to poll: Kafka consumer, scheduler, admin server); a bare aiohttp client asking
 the same pages the same conditional GET (the floor of a check made with aiohttp), back to back and
@@ -80,6 +82,11 @@ def rss_of(pid: int) -> tuple[float, float]:
         elif line.startswith("VmHWM:"):
             peak = int(line.split()[1]) / 1024
     return now, peak
+
+
+def broker_pid(state: Path) -> int:
+    """The embedded broker's pid, from the ``broker.pid`` file the daemon writes in its state dir."""
+    return int(json.loads((state / "broker.pid").read_text("utf-8"))["pid"])
 
 
 def free_port() -> int:
@@ -205,8 +212,9 @@ async def stop_daemon(daemon: asyncio.subprocess.Process) -> None:
             daemon.kill()
 
 
-async def idle_baseline(exe: Path, site_port: int, window: float, loop: str) -> tuple[float, float]:
-    """(CPU share of a core, RSS MB) of the same daemon with no source, over ``window`` seconds."""
+async def idle_baseline(exe: Path, site_port: int, window: float, loop: str) -> tuple[float, float, float]:
+    """(CPU share of a core, RSS MB, its embedded broker's CPU share of a core) of the same daemon
+    with no source, over ``window`` seconds."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-polling-idle-"))
     admin = free_port()
     write_config(tmp / "watcher.toml", tmp / "state", admin, site_port, 0, 30, loop)
@@ -221,14 +229,16 @@ async def idle_baseline(exe: Path, site_port: int, window: float, loop: str) -> 
 
         await wait_for("the idle daemon", ready, timeout=120, every=0.5)
         await asyncio.sleep(5)
-        c0, w0 = cpu_of(daemon.pid), time.monotonic()
+        broker = broker_pid(tmp / "state")
+        c0, b0, w0 = cpu_of(daemon.pid), cpu_of(broker), time.monotonic()
         await asyncio.sleep(window)
-        share = (cpu_of(daemon.pid) - c0) / (time.monotonic() - w0)
+        wall = time.monotonic() - w0
+        share, broker_share = (cpu_of(daemon.pid) - c0) / wall, (cpu_of(broker) - b0) / wall
         rss = rss_of(daemon.pid)[0]
     finally:
         await stop_daemon(daemon)
         shutil.rmtree(tmp, ignore_errors=True)
-    return share, rss
+    return share, rss, broker_share
 
 
 async def raw_client_baseline(site_port: int, sources: int, interval: float, loop: str) -> tuple[float, float, str]:
@@ -291,7 +301,7 @@ async def run(sources: int, interval: float, quick: bool, changedetection: str |
     admin = free_port()
     config, log_path = tmp / "watcher.toml", tmp / "daemon.log"
     write_config(config, tmp / "state", admin, site.port, sources, interval, loop)
-    idle_share, idle_rss = await idle_baseline(exe, site.port, interval, loop)
+    idle_share, idle_rss, idle_broker_share = await idle_baseline(exe, site.port, interval, loop)
     raw_ms, raw_paced_ms, raw_loop = await raw_client_baseline(site.port, sources, interval, loop)
     asked_before = (await site.command("stats"))["list_requests"]  # the bare client's requests
     daemon = await start_daemon(exe, config, log_path)
@@ -320,12 +330,13 @@ async def run(sources: int, interval: float, quick: bool, changedetection: str |
 
         # Steady state, all 304: from the next interval on (the first round's states flushed).
         await asyncio.sleep(interval)
-        s0, c0, w0 = await site.command("stats"), cpu_of(pid), time.monotonic()
+        broker = broker_pid(tmp / "state")
+        s0, c0, b0, w0 = await site.command("stats"), cpu_of(pid), cpu_of(broker), time.monotonic()
         await asyncio.sleep(2 * interval)
-        s1, c1, w1 = await site.command("stats"), cpu_of(pid), time.monotonic()
+        s1, c1, b1, w1 = await site.command("stats"), cpu_of(pid), cpu_of(broker), time.monotonic()
         checks = s1["list_requests"] - s0["list_requests"]
         not_modified = s1["not_modified"] - s0["not_modified"]
-        idle_cpu, idle_wall = c1 - c0, w1 - w0
+        idle_cpu, idle_wall, broker_cpu = c1 - c0, w1 - w0, b1 - b0
         rss_steady = rss_of(pid)[0]
 
         # Steady state with 5 % new notices per interval.
@@ -360,13 +371,18 @@ async def run(sources: int, interval: float, quick: bool, changedetection: str |
           f"steady: {rss_steady:.0f} MB; peak: {peak:.0f} MB")
     print(f"first poll of every source: {first_cpu:.1f} s CPU, {first_wall:.1f} s wall "
           f"(daemon: {figures['first']['seconds']} s from its start of polling, {figures['first']['failed']} failed)")
-    print(f"baseline, the same daemon with no source: {idle_share:.1%} of a core, RSS {idle_rss:.0f} MB; "
+    print(f"baseline, the same daemon with no source: {idle_share:.1%} of a core (its embedded broker "
+          f"{idle_broker_share:.1%}), RSS {idle_rss:.0f} MB; "
           f"a bare aiohttp client, same conditional GET: {raw_ms:.3f} ms CPU per check back to back, "
           f"{raw_paced_ms:.3f} ms paced like the daemon ({sources / interval:.0f} a second)")
     print(f"steady, all 304: {checks:,} checks ({not_modified:,} answered 304) in {idle_wall:.0f} s: "
           f"{idle_cpu:.2f} s CPU, {ms_idle:.3f} ms per check ({ms_net:.3f} ms above the idle daemon; "
           f"{ms_net / raw_ms:.1f}x the bare client back to back, {ms_net / raw_paced_ms:.1f}x paced), "
           f"{idle_cpu / idle_wall:.1%} of a core")
+    ms_broker = broker_cpu / max(1, checks) * 1000
+    print(f"steady, all 304, the embedded broker (a process of its own, not in the figure above): "
+          f"{broker_cpu:.2f} s CPU, {ms_broker:.3f} ms per check, {broker_cpu / idle_wall:.1%} of a core; "
+          f"daemon + broker {ms_idle + ms_broker:.3f} ms per check")
     print(f"steady, {CHANGE_SHARE:.0%} new notices per interval: {busy_checks:,} checks in {busy_wall:.0f} s: "
           f"{busy_cpu:.2f} s CPU, {ms_busy:.3f} ms per check, {busy_cpu / busy_wall:.1%} of a core")
     twice = sum(1 for n in announced.values() if n > 1)

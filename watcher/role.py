@@ -114,7 +114,8 @@ async def create_watcher_role(
                  if s.alipay.enabled and s.alipay.merchants else None)
 
     role = WatcherRole(db=db, registry=registry, compat=compat, polling=polling, probes=probes, payments=payments,
-                       precreate=precreate, sandbox=sandbox, payment_results_topic=payment_results_topic)
+                       precreate=precreate, sandbox=sandbox, payment_results_topic=payment_results_topic,
+                       payments_fetch_max_wait=s.payments.fetch_max_wait)
     schedule_housekeeping(scheduler, role.name, functools.partial(prune_watcher, db, s.retention),
                           every=s.retention.prune_every, clock=clock)
     polling.schedule(scheduler)  # one tick for every source: first polls spread over a few seconds
@@ -239,7 +240,10 @@ class WatcherRole:
         precreate: PrecreateScheduler | None,
         sandbox: SandboxServer | None,
         payment_results_topic: str,
+        payments_fetch_max_wait: float | None = None,
     ) -> None:
+        """``payments_fetch_max_wait``: the results consumer's fetch hold (``payments.fetch_max_wait``;
+        None: ``kafka.fetch_max_wait``)."""
         self.db = db
         self.registry = registry
         self.compat = compat
@@ -256,7 +260,8 @@ class WatcherRole:
         self.precreate_stop = asyncio.Event()
         #: Merchant id -> payments secret, re-read from the registry every minute.
         self.secrets: dict[str, str] = {}
-        self.subscriptions = (Subscription("watcher-payments", (payment_results_topic,), payments.handle),)
+        self.subscriptions = (Subscription("watcher-payments", (payment_results_topic,), payments.handle,
+                                           fetch_max_wait=payments_fetch_max_wait),)
 
     async def refresh_secrets(self) -> None:
         fresh: dict[str, str] = {}

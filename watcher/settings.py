@@ -29,6 +29,12 @@ class PaymentsSettings(Section):
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1024 * 1024)
     max_skew: Annotated[float, Duration(ge=10, le=3600)] = 300.0
+    fetch_max_wait: Annotated[float, Duration(ge=0.001, le=10)] = Field(
+        default=1.0,
+        description="How long the broker may hold the payment-results consumer's fetches (instead of "
+                    "kafka.fetch_max_wait): results are evaluated every evaluate_every, so a longer hold "
+                    "costs fewer idle fetches and delays no evaluation by more than one round",
+    )
 
 
 class WatcherConfig(CoreSettings, Protocol):

@@ -325,13 +325,16 @@ class ConsumerRunner:
         from_beginning: bool = True,
         epoch: Callable[[], int] = lambda: 0,
         fences: FenceCheck | None = None,
+        fetch_max_wait: float | None = None,
     ) -> None:
         """``verifier``: None accepts unsigned records (tests of the runner itself; never the
         daemon). ``epoch``: a number that changes when the broker restarts (the embedded broker's
         restart count): the runner is :meth:`ready` only once assigned in the current epoch.
         ``fences``: a record stamped with a superseded fencing token (:data:`FENCE_HEADER`) is
-        refused: logged, counted, committed, never handled."""
+        refused: logged, counted, committed, never handled. ``fetch_max_wait``: this group's
+        fetch hold in seconds (None: ``settings.fetch_max_wait``)."""
         self.fences = fences
+        self.fetch_max_wait = settings.fetch_max_wait if fetch_max_wait is None else fetch_max_wait
         self.group_id = group_id
         self.topic_names = topics
         self.handler = handler
@@ -401,7 +404,7 @@ class ConsumerRunner:
             session_timeout_ms=int(self.settings.session_timeout * 1000),
             heartbeat_interval_ms=max(100, int(self.settings.session_timeout * 1000 / 3)),
             max_poll_interval_ms=max(300_000, int(self.settings.retry_max * 1000 * 4)),
-            fetch_max_wait_ms=max(1, int(self.settings.fetch_max_wait * 1000)),
+            fetch_max_wait_ms=max(1, int(self.fetch_max_wait * 1000)),
         )
         self._consumer.subscribe(self.topic_names, listener=_Listener(self))
         try:

@@ -53,6 +53,7 @@ class Drainable(Protocol):
     group_id: str
     handled: int
     dead_lettered: int
+    fetch_max_wait: float  # seconds the broker may hold its fetches
 
     async def caught_up(self, since: float) -> bool: ...
 
@@ -176,12 +177,11 @@ class Recycler:
         a record (a backlog is worked off however long it takes: producers are held, so it only
         shrinks; a handler stuck retrying makes no progress and postpones the recycle).
 
-        A pass starts at a mark; it counts only fetches started a few fetch waits after the mark
+        A pass starts at a mark; it counts only fetches started a few fetch waits (the group's own) after the mark
         (aiokafka prefetches, so a fetch reports high-water marks that may be that old), so they
         include every record acknowledged before it. A record a handler published during the pass
         (the bus counts acknowledged sends) starts a new pass: a group checked earlier in the
         pass may not have seen it."""
-        settle = max(0.5, 5 * self.settings.fetch_max_wait)
         deadline = started + self.settings.embedded_drain_timeout
         mark, sent = started, self.bus.sent
         progress = -1
@@ -190,7 +190,7 @@ class Recycler:
             done = sum(r.handled + r.dead_lettered for r in runners)
             if done != progress:
                 progress, deadline = done, time.monotonic() + self.settings.embedded_drain_timeout
-            self._lagging = [r for r in runners if not await r.caught_up(mark + settle)]
+            self._lagging = [r for r in runners if not await r.caught_up(mark + max(0.5, 5 * r.fetch_max_wait))]
             if self.bus.in_flight or self.bus.sent != sent:
                 mark, sent = time.monotonic(), self.bus.sent
             elif not self._lagging:

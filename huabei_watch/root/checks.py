@@ -12,6 +12,8 @@ sections whose combination breaks a promise the daemon makes, each problem as
   itself while the target is still down.
 * ``payments.evaluate_every`` at most ``payments.detection.window_s``: evaluated less often than
   the window, results leave the window unseen.
+* ``payments.fetch_max_wait`` at most half of ``payments.evaluate_every``: a result held longer by
+  the broker could miss more than one evaluation round.
 * ``retention.incidents_in_memory`` at most ``retention.incidents``: an incident the incidents role
   restores at start must still be in the database.
 
@@ -55,6 +57,11 @@ def cross_section_problems(s: Settings) -> list[str]:
         out.append(
             f"payments.evaluate_every: {_s(s.payments.evaluate_every)} must be at most payments.detection.window_s "
             f"({_s(s.payments.detection.window_s)}), or results leave the window before they are evaluated"
+        )
+    if s.payments.fetch_max_wait * 2 > s.payments.evaluate_every:
+        out.append(
+            f"payments.fetch_max_wait: {_s(s.payments.fetch_max_wait)} must be at most half of payments.evaluate_every "
+            f"({_s(s.payments.evaluate_every / 2)}), or a held result can miss more than one evaluation round"
         )
     if s.retention.incidents_in_memory > s.retention.incidents:
         out.append(

@@ -57,11 +57,15 @@ PrepareDatabase = Callable[[Database], Awaitable[None]]
 @dataclass(frozen=True, slots=True)
 class Subscription:
     """A consumer group a role runs: group ``<kafka.group_prefix>.<group>`` over ``topics``, every
-    record handed to ``handler`` (at-least-once, see :mod:`huabei_watch.bus.kafka`)."""
+    record handed to ``handler`` (at-least-once, see :mod:`huabei_watch.bus.kafka`).
+    ``fetch_max_wait``: how long the broker may hold this group's fetches (seconds); None takes
+    ``kafka.fetch_max_wait``. A role sets it for a group whose records are only acted on at a
+    coarser pace, so that an idle consumer costs fewer fetches."""
 
     group: str
     topics: tuple[str, ...]
     handler: Handler
+    fetch_max_wait: float | None = None
 
 
 class Role(Protocol):
@@ -206,7 +210,7 @@ class App(Generic[S_co]):
         runner = ConsumerRunner(
             group_id=self.group_id(sub.group), topics=list(sub.topics), handler=sub.handler, bus=self.bus,
             settings=self.settings.kafka, verifier=self.keyring.verifier, clock=self.clock, epoch=self.broker_epoch,
-            fences=self.lease_tokens,
+            fences=self.lease_tokens, fetch_max_wait=sub.fetch_max_wait,
         )
 
         async def joined() -> bool:

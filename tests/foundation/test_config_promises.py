@@ -58,6 +58,8 @@ def test_durations_by_type_and_counts_are_never_durations(data: dict[str, Any], 
          "incidents.outage_stale_after"),
         ({"payments": {"evaluate_every": 600, "detection": {"window_s": 300}}}, "payments.evaluate_every",
          "payments.detection.window_s"),
+        ({"payments": {"evaluate_every": "3s", "fetch_max_wait": "2s"}}, "payments.fetch_max_wait",
+         "payments.evaluate_every"),
         ({"retention": {"incidents_in_memory": "60d", "incidents": "45d"}}, "retention.incidents_in_memory",
          "retention.incidents"),
     ],
@@ -75,6 +77,7 @@ def test_each_broken_pair_is_refused_naming_both_keys(data: dict[str, Any], key:
         {"incidents": {"republish_every": 300}, "cashier": {"off_ttl": 600}},  # exactly half
         {"probes": [{**PROBE, "interval": 450}], "incidents": {"outage_stale_after": 900}},  # exactly half
         {"retention": {"incidents_in_memory": "90d", "incidents": "90d"}},
+        {"payments": {"evaluate_every": "2s", "fetch_max_wait": "1s"}},  # exactly half
     ],
 )
 def test_pairs_at_their_limit_are_accepted(data: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from consumers.incidents.signal_log import signal_log
 from huabei_watch.bus.broker import EmbeddedBroker, free_port
 from huabei_watch.bus.kafka import Bus
-from huabei_watch.events import Event, HealthChange
+from huabei_watch.events import PAYMENT_RESULTS, Event, HealthChange, PaymentResult, PaymentResultBatch
 from huabei_watch.root.daemon import start_app
 from huabei_watch.root.settings import parse_settings
 from tests.samples import NOW
@@ -187,5 +187,33 @@ async def test_walking_skeleton_signal_is_consumed_and_recorded_once(broker: Emb
         await eventually(rows, timeout=60, what="signal recorded")
         await eventually(lambda: app.consumers[0][0].handled >= 2, timeout=30, what="duplicate consumed")
         assert await rows() == [ev.id]
+    finally:
+        await app.stop()
+
+
+async def test_the_payment_results_consumer_holds_fetches_for_its_own_wait(
+    broker: EmbeddedBroker, bus: Bus, tmp_path: Path
+) -> None:
+    """``payments.fetch_max_wait`` is the watcher's results consumer's fetch hold; every other
+    consumer keeps ``kafka.fetch_max_wait``. Results still arrive and are handled."""
+    settings = parse_settings(
+        {
+            "daemon": {"state_dir": str(tmp_path / "state")},
+            "admin": {"listen": "127.0.0.1:0"},
+            "kafka": {"topic_prefix": bus.topics.prefix, "group_prefix": bus.topics.prefix, "partitions": 1,
+                      "session_timeout": 6, "fetch_max_wait": "50ms"},
+            "sandbox": {"enabled": False},
+            "payments": {"fetch_max_wait": "700ms"},
+            "security": security_section(),
+        }
+    )
+    app = await start_app(settings, ["watcher", "incidents"], bootstrap=broker.bootstrap_servers)
+    try:
+        waits = {runner.group_id.rsplit(".", 1)[-1]: runner.fetch_max_wait for runner, _ in app.consumers}
+        assert waits == pytest.approx({"watcher-payments": 0.7, "incidents": 0.05})
+        results = (PaymentResult(merchant_id="m-hold", at=NOW, channel="pcredit", success=True),)
+        await bus.publish(Event.build(PAYMENT_RESULTS, PaymentResultBatch(merchant_id="m-hold", results=results), time=NOW))
+        payments = next(r for r, _ in app.consumers if r.group_id.endswith("watcher-payments"))
+        await eventually(lambda: payments.handled >= 1, timeout=30, what="payment results consumed")
     finally:
         await app.stop()

@@ -127,7 +127,7 @@ def framed_negatives(notices: list[GoldNotice]) -> Iterator[GoldNotice]:
 
 
 def main() -> None:
-    """Print the frame scores on the four corpora (``python -m tests.notices.lookalike_frames``)."""
+    """Print the frame scores on the five corpora (``python -m tests.notices.lookalike_frames``)."""
     from pathlib import Path
 
     from watcher.notices.corpus import parse_corpus
@@ -135,8 +135,9 @@ def main() -> None:
 
     corpus = Path(__file__).parent / "corpus"
     sets = {name: parse_corpus((corpus / f"{name}.jsonl").read_text(encoding="utf-8").splitlines())
-            for name in ("dev", "blind", "blind2", "blind3")}
-    for label, names in (("dev+blind+blind2", ("dev", "blind", "blind2")), ("blind3", ("blind3",))):
+            for name in ("dev", "blind", "blind2", "blind3", "blind4a")}
+    for label, names in (("dev+blind+blind2", ("dev", "blind", "blind2")), ("blind3", ("blind3",)),
+                         ("blind4a", ("blind4a",))):
         golds = [g for n in names for g in sets[n]]
         for kind, maint, neg in (("round 10", framed_maintenance, framed_negatives),
                                  ("round 13", framed_maintenance_more, framed_negatives_more)):

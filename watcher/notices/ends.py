@@ -80,6 +80,24 @@ EXTEND_OTHER_RE = re.compile(
 )
 
 
+# An extension told as a fact ("维护作业有所延长，可能持续到11:00"): the hedge is on the new end, not on
+# whether the work runs longer, so 可能 does not make it a caveat.
+_TOLD_EXTENSION_RE = re.compile(r"(?:已经?|有所|已被)\s*延长|延长了")
+_TOLD_END_BEFORE_RE = re.compile(r"(?:持续|延续|延长|进行)?[^\S\n]*(?:至|到)[^\S\n]*(?:次日|当日|当天)?[^\S\n]*$")
+_HEDGES = frozenset({"可能", "或将"})
+
+
+def extension_before(norm: str, pos: int) -> bool:
+    """Whether the lone time at ``pos`` is the new end of a window extended ("维护时间延长至8:00",
+    "维护作业有所延长，可能持续到11:00"), not a caveat or another thing extended."""
+    lo = clause_before(norm, pos)
+    told = _TOLD_EXTENSION_RE.search(norm, lo, pos) is not None
+    if not (EXTEND_BEFORE_RE.search(norm, max(0, pos - 10), pos)
+            or (told and _TOLD_END_BEFORE_RE.search(norm, max(0, pos - 10), pos))):
+        return False
+    return not any(not (told and m.group() in _HEDGES) for m in EXTEND_OTHER_RE.finditer(norm, lo, pos))
+
+
 def clause_before(norm: str, pos: int) -> int:
     """Where the clause before the one holding ``pos`` starts, within its sentence: a condition
     may stand in its own clause ("如有需要,升级时段或延长至3月8日16:00")."""
@@ -105,8 +123,9 @@ def extend_last(r: Resolver, spans: list[Span], p: RawPoint, d: date | None) -> 
         e += timedelta(days=1)
     if not s.end < e <= s.end + _MAX_EXTENSION:
         return False
-    spans[k] = Span(s.start, e, s.pos, p.end, "range", s.dated, s.period)
-    r.note(f"the window is extended to {e:%m-%d %H:%M}")
+    # the range keeps where it was written: a zone written after it still holds for the new end
+    spans[k] = Span(s.start, e, s.pos, s.end_pos, "range", s.dated, s.period)
+    r.note(f"the window is extended to {e:%m-%d %H:%M} (as written)")
     return True
 
 

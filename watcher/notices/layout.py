@@ -69,7 +69,10 @@ def own_stop(norm: str, lo: int, hi: int, s: Span) -> bool:
     if _HEADING_BEFORE.search(before):
         cut = max((m.end() for m in _SEGMENT_END.finditer(before.rstrip()[:-1])), default=0)
         before = before[:cut]
-    return bool(vocab.STOP_RE.search(before) or vocab.STOP_RE.search(norm, s.end_pos, hi))
+    if vocab.STOP_RE.search(before) or vocab.STOP_RE.search(norm, s.end_pos, hi):
+        return True
+    # a numbered item whose parts, cut at "；", say what stops ("二、……，A恢复；B继续暂停。")
+    return _in_item_stops(norm, s.pos, vocab.STOP_RE)
 
 
 def merge_restated(
@@ -119,7 +122,11 @@ def drop_frames(norm: str, spans: list[Span]) -> list[Span]:
                  and s.start <= t.start and t.end <= s.end and (t.start, t.end) != (s.start, s.end)
                  and not (s.how == t.how == "duration" and s.start == t.start)]
         first = min((t.pos for t in inner), default=-1)
-        if inner and not any(s.end_pos <= t.pos < first for t in spans) and _frames(norm, s, first):
+        # "[A]\n1. 作业时间：……00:00~08:00 ……[B]\n1. 作业时间：……00:00~06:00": rows under the same label
+        # are parallel items, whatever their hours
+        label = _row_label(norm, s.pos)
+        parallel = label is not None and any(_row_label(norm, t.pos) == label for t in inner)
+        if inner and not parallel and not any(s.end_pos <= t.pos < first for t in spans) and _frames(norm, s, first):
             continue
         inner_dur = [t for t in inner if t.how == "duration"]
         first_dur = min((t.pos for t in inner_dur), default=-1)
@@ -132,6 +139,15 @@ def drop_frames(norm: str, spans: list[Span]) -> list[Span]:
             continue
         out.append(s)
     return out
+
+
+_LABEL_AT_RE = re.compile(r"(?:\d{1,2}[.、]|[一二三四五六七八九十]+、)?\s*([^\W\d_][^:\n\d]{0,15}):\s*$")
+
+
+def _row_label(norm: str, pos: int) -> str | None:
+    """The label a range is written after on its own line ("1. 作业时间："), or None."""
+    m = _LABEL_AT_RE.search(norm, norm.rfind("\n", 0, pos) + 1, pos)
+    return m.group(1).strip() if m else None
 
 
 # a row of a list named before its colon ("微信银行所有服务：12月4日23:00至5日04:00")
@@ -205,6 +221,22 @@ def tied_at(norm: str, pos: int, depth: int = 0) -> bool:
 _ROW_SENTENCE = re.compile(r"[\s(（]*(?!另|此外|其他|其它|此外)[^\W\d_][^:。;!?\n\d]{0,40}:\s*\(?\d")
 
 
+_ITEM_START_RE = re.compile(r"\s*(?:[一二三四五六七八九十]+、|\d{1,2}[.、](?!\d)|[(（]\d{1,2}[)）])")
+
+
+def _in_item_stops(norm: str, pos: int, words: re.Pattern[str] = vocab.DISRUPTION_RE) -> bool:
+    """Whether ``pos`` is in a numbered item of a list ("二、……6:00-24:00，A恢复；B继续暂停。") whose
+    part after a "；" following ``pos`` (up to the end of its line or sentence) words a disruption:
+    the item's parts, cut at "；", say together what its range does."""
+    start = norm.rfind("\n", 0, pos) + 1
+    if not _ITEM_START_RE.match(norm, start):
+        return False
+    m = re.compile(r"[。\n]").search(norm, pos)
+    end = m.start() if m else len(norm)
+    semi = norm.find(";", pos, end)
+    return semi >= 0 and words.search(norm, semi + 1, end) is not None
+
+
 def _before_disrupts(norm: str, lo: int) -> bool:
     """Whether the sentence before offset ``lo`` (line breaks between skipped) words a disruption."""
     j = lo - 1
@@ -217,6 +249,8 @@ def _before_disrupts(norm: str, lo: int) -> bool:
 def _tied_here(norm: str, pos: int, depth: int) -> bool:
     lo, hi = vocab.sentence_bounds(norm, pos)
     if vocab.DISRUPTION_RE.search(norm, lo, hi) or fields.stop_in_next_field(norm, pos):
+        return True
+    if _in_item_stops(norm, pos):
         return True
     k = lo
     # up to 12 rows back; a row ended by ";" and a line break counts the empty gap between them too

@@ -26,6 +26,8 @@ def cn_to_int(s: str) -> int | None:
     """Value of a Chinese numeral ("二十二" -> 22, "二〇二六" -> 2026); None when it is not one."""
     if not s:
         return None
+    # 廿 and 卅 are twenty and thirty in dates ("五月廿八日", "卅一日")
+    s = s.replace("廿", "二十").replace("卅", "三十")
     if all(c in _CN_DIGITS for c in s):
         return int("".join(str(_CN_DIGITS[c]) for c in s))
     total = 0
@@ -46,10 +48,10 @@ def cn_to_int(s: str) -> int | None:
 # A lone 两 counts ("两日", "两号线"): never a day of the month, so "两日" stays as written
 # ("7月27日及8月3日两日6:00~8:00" is two dates, not the 2nd).
 _CN_NUM_RE = re.compile(
-    r"(?<![周期拜统第同唯逐万初零〇一二两三四五六七八九十百])(?!两(?![零〇一二两三四五六七八九十百])\s*[日号])"
+    r"(?<![周期拜统第同唯逐万初零〇一二两三四五六七八九十百廿卅])(?!两(?![零〇一二两三四五六七八九十百])\s*[日号])"
     # "12月5日、6日两天": a count of the dates before it, kept as written
     r"(?!(?<=[日号])两\s*天)"
-    r"([零〇一二两三四五六七八九十百]++)"
+    r"([零〇一二两三四五六七八九十百廿卅]++)"
     r"(?=\s*(?:年|月|日|号|点|时(?![间候段期效限长])|个?半?小时|分钟|天))"
 )
 # "连续三日" counts days (never the 3rd): written as 天 before numerals become digits.

@@ -92,13 +92,23 @@ class Resolver:
             return cand
         return None
 
+    def _near_year(self, year: int) -> int:
+        """A bare two-digit year is read as 20xx; one that lands decades from publication is the
+        ROC year (九十年 = 2001) or the 19xx year that lands within a year of it, when one does."""
+        if abs(year - self.published.year) <= 20 or not 2000 <= year < 2100:
+            return year
+        for cand in (year - 2000 + 1911, year - 100):
+            if abs(cand - self.published.year) <= 1:
+                return cand
+        return year
+
     def date_of(self, p: RawPoint, anchor: date | None) -> date | None:
         """The calendar date a point names, or None when it names none (or an invalid one)."""
         base = anchor or self.last or self.published
         d: date | None = None
         if p.day is not None:
             if p.year is not None and p.month is not None:
-                d = safe_date(p.year, p.month, p.day)
+                d = safe_date(self._near_year(p.year), p.month, p.day)
             elif p.year_rel is not None and p.month is not None:
                 d = safe_date(self.published.year + p.year_rel, p.month, p.day)
             elif p.month_rel is not None:

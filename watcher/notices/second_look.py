@@ -23,6 +23,7 @@ from watcher.notices.vocab import (
     DISRUPTION_RE,
     LATER_RE,
     NORMAL_RE,
+    RESUME_AFTER_RE,
     STOP_RE,
     TECHNICAL_RE,
     sentence_bounds,
@@ -103,9 +104,28 @@ def not_maintenance(k: KindResult) -> Kind:
     return "other" if kind in ("outage", "recovery") else kind
 
 
+# The start of a sentence that speaks of the period just named ("工程期间……", "届时……").
+_DURING_NEXT_RE = re.compile(r"[\s\n]*[^。;!?\n,]{0,6}?(?:期间|其间|届时|此间|该时段)")
+
+
+def _said_of(norm: str, pos: int) -> list[tuple[int, int]]:
+    """The sentence holding ``pos``, and the next one when it opens on the period just named
+    ("时间为周四晚上11时至翌日凌晨4时。工程期间……水质可能出现波动")."""
+    lo, hi = sentence_bounds(norm, pos)
+    out = [(lo, hi)]
+    if hi < len(norm) and _DURING_NEXT_RE.match(norm, hi + 1):
+        out.append((hi + 1, sentence_bounds(norm, hi + 1)[1]))
+    return out
+
+
+def stop_worded(norm: str, pos: int) -> bool:
+    """Whether what is said of the time at ``pos`` (see :func:`_said_of`) words a disruption."""
+    return any(DISRUPTION_RE.search(norm, lo, hi) for lo, hi in _said_of(norm, pos))
+
+
 def today_or_ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
-    return any(s.how not in ("open", "dayopen") and s.start.date() >= pub
-               and DISRUPTION_RE.search(norm, *sentence_bounds(norm, s.pos)) for s in spans)
+    return any(s.how not in ("open", "dayopen") and s.start.date() >= pub and stop_worded(norm, s.pos)
+               for s in spans)
 
 
 def running_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
@@ -124,9 +144,19 @@ def running_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
     return False
 
 
+_AHEAD_WORD_RE = re.compile(r"\s*(?:今晚|今夜|明天|明日|明晚|明早|后天)")
+
+
+def said_ahead(norm: str, spans: list[Span]) -> bool:
+    """Whether a window is dated in words that put it ahead of the writer (今晚, 明天 ...) and its
+    sentence tells of no recovery: a report of a failure would not be written so."""
+    return any(_AHEAD_WORD_RE.match(norm, s.pos) and not PAST_RECOVERY_RE.search(norm, *sentence_bounds(norm, s.pos))
+               for s in spans)
+
+
 def ahead_with_stop(norm: str, spans: list[Span], pub: date) -> bool:
-    return any(s.how not in ("open", "dayopen") and s.start.date() > pub
-               and DISRUPTION_RE.search(norm, *sentence_bounds(norm, s.pos)) for s in spans)
+    return any(s.how not in ("open", "dayopen") and s.start.date() > pub and stop_worded(norm, s.pos)
+               for s in spans)
 
 
 def second_look(
@@ -184,6 +214,13 @@ def second_look(
             reasons.append("maintenance timetable (hours repeating every day or week), no dated window")
             return "maintenance"
         kind = k.best_besides("maintenance")
+        if kind in ("outage", "recovery") and not reports.tells_of_failure(head, body) and (
+            reports.said_done(head) or reports.said_done(body)
+        ):
+            # "……已于8月5日上午10:00完成系统升级": work over, nothing failed; neither a window nor a report
+            reasons.append("maintenance wording, no time window, the work said to be done and nothing failed: "
+                           "read as other")
+            return "other"
         if kind in ("outage", "recovery") and not reports.tells_of_failure(head, body):
             # A report needs something that failed or came back; without one the notice announces
             # a stop whose time could not be read ("停电保养预定时间表（详如附件）"): ops must look.
@@ -195,20 +232,31 @@ def second_look(
         dates = Resolver(pub)
         # an old version retired for good, its successor in use, is no window to look for
         if any(p.has_date and (dates.date_of(p, None) or pub) >= pub
-               and _words_stop(body, *sentence_bounds(body, p.end)) and not retired(body, p.end) for p in points):
+               and any(_words_stop(body, lo, hi) for lo, hi in _said_of(body, p.end))
+               and not retired(body, p.end) for p in points):
             doubts.append("maintenance wording near a date, but no window could be read: check the notice")
         return kind
-    if all(s.start.date() < pub for s in spans) and (
-        reports.reports_failure(head) or reports.reports_failure(body)
-        or PAST_RECOVERY_RE.search(head) or PAST_RECOVERY_RE.search(body)
-    ):
+    failed = reports.reports_failure(head) or reports.reports_failure(body)
+    trouble = failed or reports.tells_trouble(head, body)
+    before = all(s.start.date() < pub for s in spans) and bool(
+        trouble or PAST_RECOVERY_RE.search(head) or PAST_RECOVERY_RE.search(body)
+    )
+    # a failure of the day of publication, over or still being dealt with; or a stop of that day
+    # said to be back ("今晚8时起停电，于9时10分已全部复电")
+    # (planned work said done on its day is completed work, below: not a report)
+    of_the_day = (trouble and all(_back_by(body, s, pub) or _still_down(body, s, pub) for s in spans)) or (
+        all(_back_by(body, s, pub, told=True) for s in spans)
+        and not (reports.said_done(head) or reports.said_done(body))
+    )
+    if before or of_the_day:
         report: Kind = "recovery" if k.scores["recovery"] >= k.scores["outage"] else "outage"
-        reasons.append(f"every window began before publication and the text reports a failure: read as {report}")
+        reasons.append(f"every window began before publication (or by its day, and is over or still down) and the "
+                       f"text reports a failure or a recovery that happened: read as {report}")
         return report
     if all(s.start.date() <= pub for s in spans) and (
-        reports.said_done(head) or all(reports.said_done(body, *reports.clause_bounds(body, s.pos, s.end_pos)) for s in spans)
+        reports.said_done(head) or all(reports.done_next_to(body, s.pos, s.end_pos) for s in spans)
     ) and not (
-        reports.tells_of_failure(head, body) and not PAST_RECOVERY_RE.search(body)
+        reports.tells_trouble(head, body) and not PAST_RECOVERY_RE.search(body)
     ):
         # "12月5日00:00-06:00的系统维护已顺利完成": work that is over, told on its day or after;
         # nothing failed, so it is neither a window ahead nor a recovery from a failure.
@@ -217,6 +265,32 @@ def second_look(
         reasons.append(f"every window began by the day of publication and the work is said to be done: read as {kind}")
         return kind
     return "maintenance"
+
+
+def _back_by(norm: str, s: Span, pub: date, *, told: bool = False) -> bool:
+    """Whether ``s`` is over by the end of the day of publication and its end is told as a recovery
+    that happened ("……已于下午四点陆续恢复供电"): a failure of that day, reported."""
+    if s.end is None or s.start.date() > pub or s.end.date() > pub:
+        return False
+    lo, hi = sentence_bounds(norm, max(s.pos, s.end_pos - 1))
+    if PAST_RECOVERY_RE.search(norm, lo, hi) is not None:
+        return True
+    if told:
+        return False
+    # "……于4时05分全数复电" with nothing that makes it a plan (预计, 将 ...)
+    return RESUME_AFTER_RE.match(norm, s.end_pos) is not None and _PLANNED_RE.search(norm, lo, hi) is None
+
+
+# Words that make a resumption a plan rather than a fact.
+_PLANNED_RE = re.compile(r"预计|预期|预定|预订|计划|拟|将|可望|有望|会|届时|定于|以便|需|须|请")
+# A failure still being dealt with ("正全力抢修中", "恢复时间未定", "尚未恢复").
+_ONGOING_RE = re.compile(r"正在?(?:全力|紧急|加紧)?(?:抢修|修复|处理|排查)|抢修中|处理中|排查中|恢复时间未定|尚未恢复|仍未恢复")
+
+
+def _still_down(norm: str, s: Span, pub: date) -> bool:
+    """Whether ``s`` began by the day of publication, has no end, and the notice says the failure is
+    still being dealt with: an outage being reported."""
+    return s.end is None and s.start.date() <= pub and _ONGOING_RE.search(norm) is not None
 
 
 def _words_stop(norm: str, lo: int, hi: int) -> bool:

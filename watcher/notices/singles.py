@@ -105,9 +105,7 @@ def take_single(
                 return
             spans.append(Span(at(d, 0, 0), None, p.start, p.end, "dayopen", own_date(p)))
         return
-    if (ends.EXTEND_BEFORE_RE.search(norm, max(0, p.start - 10), p.start)
-            and not ends.EXTEND_OTHER_RE.search(norm, ends.clause_before(norm, p.start), p.start)
-            and ends.extend_last(r, spans, p, d)):
+    if ends.extension_before(norm, p.start) and ends.extend_last(r, spans, p, d):
         return
     if resume is not None and not stop:
         day = d or r.last or r.published

@@ -214,7 +214,8 @@ _DURATION_RE = re.compile(
     r"(?P<lead>约|大约|预计|预期|持续|历时|为期|时长|共计|共|需要|需|大概|耗时|暂停|中断|停机|停服|维护|时间)"
     r"[^\d。;\n]{0,10}?(?:约|为|时间|时长)?\s*(?:约|为)?\s*"
     r"(?:\d+(?:\.\d+)?\s*(?:分钟|分|小时)?\s*(?:[~-]|至|到)\s*)?"
-    r"(?P<num>\d+(?:\.\d+)?)?\s*个?\s*(?P<half>半)?\s*(?P<unit>小时|分钟|h\b|min)"
+    # days: "持续3天", "预计3日后完成" (a bare "3日" is the 3rd of a month, never a length)
+    r"(?P<num>\d+(?:\.\d+)?)?\s*个?\s*(?P<half>半)?\s*(?P<unit>小时|分钟|h\b|min|(?<=\d)天|(?<=\d)日(?=\s*后))"
     r"(?:\s*(?P<mins>\d{1,2})\s*分钟?)?"
     # "24小时内到账", "2小时后到账": a delay or a deadline, not how long a stop lasts ("约2小时后恢复" is)
     r"(?!\s*(?:内|以内|之内|(?:后|以后)(?!\s*(?:即可|将|可)?\s*(?:恢复|完成|结束|开放|开服))))"
@@ -237,6 +238,8 @@ def find_duration(norm: str, start: int, limit: int = 40, *, shared_only: bool =
     if num <= 0 or num > 24 * 14:
         return None
     unit = m.group("unit")
+    if unit in ("天", "日"):
+        return num * 86400 if num <= 14 else None
     if unit in ("小时", "h"):
         return num * 3600 + (int(m.group("mins")) * 60 if m.group("mins") else 0)
     return num * 60

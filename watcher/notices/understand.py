@@ -23,6 +23,7 @@ from watcher.notices.second_look import (
     ahead_with_stop,
     not_maintenance,
     running_with_stop,
+    said_ahead,
     second_look,
     today_or_ahead_with_stop,
 )
@@ -125,7 +126,8 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         # for today or later ("今日22:00至23:30网络割接，期间可能出现短暂中断、网络波动").
         reasons.append(f"read as {kind}, but no failure is reported and a window with disruption wording starts "
                        "on or after the day of publication: read as maintenance")
-        kind = "maintenance"
+        # the same second look as a notice read as maintenance at once (a holiday arrangement ...)
+        kind = second_look(k, spans, pub, resolver.recurring, head, body, points, products, reasons, doubts)
     elif kind in _REPORT_KINDS and ahead_with_stop(src, spans, pub):
         # A window that starts after the day of publication is announced, not reported.
         reasons.append(f"read as {kind}, but a window starts after publication with disruption wording: "
@@ -136,6 +138,15 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         reasons.append(f"read as interface, but {len(served)} dated time range(s) say what stops or degrades "
                        "in them: read as maintenance")
         kind = "maintenance"
+    if kind in ("outage", "recovery") and said_ahead(src, spans):
+        # never silent: "因系统故障需紧急检修，今晚22:00开始，23:00恢复" is announced, not reported
+        doubts.append(f"read as {kind}, but a window is dated tonight or later (今晚, 明天 ...): check whether "
+                      "it is planned work")
+    elif kind == "outage" and any(s.start.date() > pub for s in spans):
+        # never silent: a failure is reported once it has begun, so a window that starts after the day
+        # of publication is planned ("今晚11时起维修……水压或不稳" worded like a failure)
+        doubts.append("read as outage, but a window starts after the day of publication: check whether it is "
+                      "planned work")
     if kind == "recovery" and spans and running_with_stop(src, spans, pub):
         # never silent: what is said to be back is not all of it ("……4月23日-4月30日影响缴费……。
         # ……已完成升级，相关服务已恢复正常")

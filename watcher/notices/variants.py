@@ -20,7 +20,9 @@ Pure, called at the end of :func:`watcher.notices.normalize.normalize`:
   amount or a dotted clock time, "08.30-17.00", is not: the day must be 01-31 and no dotted
   number ending in .00 may stand beside it);
 * an English label between a Chinese label and its colon ("停机时间 Maintenance Window：") is
-  dropped, so the label still introduces its times.
+  dropped, so the label still introduces its times;
+* the time stamp of an update in brackets ("(18:44 更新)", "【更新于12月5日 09:30】") is dropped: it
+  says when the notice was edited, not when anything stops or comes back.
 """
 
 from __future__ import annotations
@@ -59,6 +61,10 @@ _EN_LABEL_RE = re.compile(
     r"|Outage|Upgrade|Window|Date|Time|Period|Schedule|Impact|Scope|Affected|Hours|and|&|/)\s*)+(?=:)",
     re.IGNORECASE,
 )
+_STAMP = r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}月\d{1,2}日)?\s*\d{1,2}:\d{2}(?::\d{2})?"
+_UPDATE_STAMP_RE = re.compile(
+    rf"[(\[【]\s*(?:{_STAMP}\s*(?:更新|补充|追记)|(?:更新|最后更新|补充)(?:于|时间)?\s*:?\s*{_STAMP})\s*[)\]】]"
+)
 _NOON_RE = re.compile(r"(?<=[日天一二三四五六])(\s*(?:\)\s*)?)(中午|正午)(?![\d\s]*[\d点时:])")
 
 
@@ -96,6 +102,8 @@ def rewrite(t: str) -> str:
         t = _PAD_END_RE.sub(_padded_date, _PAD_DOT_RE.sub(_padded_date, t))
     if ":" in t:
         t = _EN_LABEL_RE.sub("", t)
+        if "更新" in t or "补充" in t or "追记" in t:
+            t = _UPDATE_STAMP_RE.sub(" ", t)
     return t
 
 

@@ -12,6 +12,9 @@ _PEOPLE = r"的?(?:客户|客戶|用户|民众|市民|居民|住户|人士|乘�
 # A service answering slower: "响应时间将有多次短暂延长", "访问速度变慢", "处理时效延长" (degraded).
 _SLOWER = (r"(?:响应|访问|处理|加载|到账)(?:时间|速度|时效)[^,;。\n]{0,8}?(?:延长|变长|变慢|较慢|偏慢)"
            r"|响应(?:变慢|较慢|偏慢)|时延(?:增加|变长|较长)")
+# A supply or a network wavering ("水质可能出现波动", "电压不稳或瞬间跳电"); prices and markets waver too,
+# so only what a utility or a network delivers counts.
+_WAVERING = r"(?:水质|水压|电压|电力|供电|供水|网络|信号|服务)[^,;。\n]{0,6}?(?:波动|抖动|混浊|浑浊)"
 # A supply cut off, a sale stopped, a service answering slower (闭馆 is also a closing hour: not here).
 _CUT = r"断网|断电|断水|断气|断线|掉线|停网|停售|停止售票|" + _SLOWER
 # Any wording of a service being stopped, degraded or changed over: a sentence with none of it
@@ -19,9 +22,10 @@ _CUT = r"断网|断电|断水|断气|断线|掉线|停网|停售|停止售票|" 
 DISRUPTION_RE = re.compile(
     # a branch closing for a holiday (暂停营业) is business hours, not a service disruption
     r"暂停(?!营业(?!厅))|停止(?!营业(?!厅)|营运|运营)|中断|瞬断|闪断|停机|停运|停用|停办|停收|停水|停电|停气|停服|关服|无法|不能|不可用|不可|不支持|暂不"
-    r"|缓慢|延迟|延后|延时|(?<![不无])受影响(?!" + _PEOPLE + r")|(?<![不无])受到影响(?!" + _PEOPLE + r")|(?<![不无会受到])影响|波及|不稳定|不成功|失败|维护|升级|割接|切换|切转|切到|切至"
-    r"|切回|迁移|下线|关闭|关停|关机|故障|异常|施工|检修|演练|降级|停顿|暂缓|不提供|不受理|停止受理|受限|中止|卡顿|冻结|无响应|断断续续"
+    r"|缓慢|延迟|延后|延时|(?<![不无])受影响(?!" + _PEOPLE + r")|(?<![不无])受到影响(?!" + _PEOPLE + r")|(?<![不无会受到])影响|波及|不稳|不成功|失败|维护|升级|割接|切换|切转|切到|切至"
+    r"|切回|迁移|下线|关闭|关停|关机|故障|异常|施工|检修|维修|演练|降级|停顿|暂缓|不提供|不受理|停止受理|受限|中止|卡顿|冻结|无响应|断断续续"
     r"|间歇|不开放|登录不了|用不了|登不上|打不开|停摆|封网|停止运作|未能|暂停运作|搬迁|流控|限流|不返回|" + _CUT
+    + r"|" + _WAVERING
 )
 # The part of DISRUPTION_RE that says something stops or degrades (not only that work is done:
 # 维护, 升级, 割接 ...): a sentence with one of these says what a window does to a service.
@@ -35,6 +39,8 @@ STOP_RE = re.compile(
 TECHNICAL_RE = re.compile(
     r"系统|维护|升级|割接|切换|切转|迁移|网络|服务器|伺服器|机房|设备|平台|通道|线路|停水|停电|停气|施工|工程|检修"
     r"|演练|停机|停服|上线|下线|数据|接口|程序|故障|异常|技术|电力|管线|终端|网站|官网|APP|App|app|服务暂停|暂停服务"
+    # utilities: what a water, power or gas company supplies and its works
+    r"|供水|供电|供气|供应|维修|水管|输水|水掣|水表|电表|变电|线路|机组|发电|电压|电网|输电|配电|跳电"
     r"|停止服务|停止对外服务|暂停对外服务"
     # payment services: a stop of these is a service stop even with no system named
     r"|网银|网上银行|手机银行|ATM|POS|柜面|跨行|汇款|转账|交易|支付|缴费|充值|扣款|提现|清算|结算|快捷|银行卡|借记卡|信用卡"
@@ -123,13 +129,13 @@ RECURRING_BEFORE_RE = re.compile(
 # "欠费超过30天的将停机"): a rule for accounts in arrears, not a window of the service.
 ARREARS_RE = re.compile(r"欠费|余额不足|余额低于|余额为负|余额小于|未交费|未缴费|未缴清|未及时(?:交|缴)|逾期未|未足额|超期未|拖欠")
 # A range said to run as usual ("十一假期(……)照常监控", "……期间正常服务"): no disruption.
-NORMAL_RE = re.compile(r"照常|正常服务|正常营业|正常办理|正常使用|正常运行|正常运作|不受影响|不会受到影响|可正常")
+NORMAL_RE = re.compile(r"照常|正常服务|正常提供|正常营业|正常办理|正常使用|正常运行|正常运作|不受影响|不会受到影响|可正常")
 # The end is announced later: an open start stays open rather than being dropped.
 LATER_RE = re.compile(r"另行通知|另行公告|另行告知|另行公布|待定|另候通知|直至另行|恢复时间将|具体恢复时间|完工后恢复")
 # Right before a range: it is the period of something else ("活动期间（12月5日至12月12日）",
 # "有效期：……", "报名时间为……"), not a disruption.
 OTHER_PERIOD_BEFORE_RE = re.compile(
-    r"(?:活动|促销|优惠|报名|申报|征|有效|试运行|试用|体验|开放|预售|尾款|考试|领取|兑换|投票|预约|抢购|秒杀|公示|缴费|申请"
+    r"(?:活动|促销|优惠|报名|申报|征|有效|生效|试运行|试用|体验|开放|预售|尾款|考试|领取|兑换|投票|预约|抢购|秒杀|公示|缴费|申请"
     r"|(?<![停止])(?:办理|受理)|登记|报到|选课|入网"
     # more periods customers act in: answering a survey, voting, confirming, drawing lots, bidding
     r"|填答|填报|作答|答题|评教|问卷|调查|测评|申领|确认|核对|对账|抽签|抽奖|竞价|竞拍|拍卖|认购|申购|领奖|补考|面试|签到|打卡)"

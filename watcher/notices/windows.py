@@ -99,8 +99,13 @@ def find_spans(
         # an undated range on the line of a dated window before it, in the same sentence or list
         # ("12月5日0:00至2:00网银暂停；4:00至6:00手机银行暂停"), goes on from that date; the others
         # are part of the timetable
+        # A range on a bare weekday that falls on a day the notice names ("本月27日（周四）……时间为周四
+        # 晚上11时至翌日凌晨4时。工程期间……") is that day, not every such weekday.
+        named = _named_days(points, r.published)
         kept = [s for s in spans if s.dated or (_row_stops(norm, s) and any(
-            t.dated and t.pos < s.pos and not _LINE_OR_SENTENCE_END_RE.search(norm, t.pos, s.pos) for t in spans))]
+            t.dated and t.pos < s.pos and not _LINE_OR_SENTENCE_END_RE.search(norm, t.pos, s.pos) for t in spans))
+            or (s.start.date() in named and _WEEKDAY_AT_RE.match(norm, s.pos) and layout.tied(norm, s)
+                and not _REPEATS_RE.search(norm, *vocab.sentence_bounds(norm, s.pos)))]
         undated = len(spans) - len(kept)
         spans = kept
         r.note(f"{r.recurring + undated} range(s) repeat every day or week: a timetable, not dated windows")
@@ -165,6 +170,22 @@ def _take_run_of_days(r: Resolver, norm: str, points: list[RawPoint], i: int, sp
 
 _LINE_OR_SENTENCE_END_RE = re.compile(r"[。!?\n]")
 _ROW_END_RE = re.compile(r"[。;!?\n]")
+
+
+def _named_days(points: list[RawPoint], published: date) -> set[date]:
+    """The days written with a day of the month, each read after the one before it (no flags)."""
+    rr = Resolver(published)
+    out: set[date] = set()
+    for p in points:
+        if p.day is not None and (d := rr.date_of(p, None)) is not None:
+            rr.last = d
+            out.add(d)
+    return out
+
+
+# A sentence of a timetable ("另设定期维护：星期一至五……、星期日02:30至06:30").
+_REPEATS_RE = re.compile(r"定期|每|逢|例行|(?:星期|周|礼拜)[一二三四五六日天]\s*(?:至|到|-|~)")
+_WEEKDAY_AT_RE = re.compile(r"\s*(?:本|这|下)?(?:周|星期|礼拜)[一二三四五六日天]")
 
 
 def _row_stops(norm: str, s: Span) -> bool:

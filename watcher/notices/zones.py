@@ -37,6 +37,7 @@ _NAMED: dict[str, str] = {
     "温哥华时间": "America/Vancouver", "新西兰时间": "Pacific/Auckland",
     "南非时间": "Africa/Johannesburg", "赞比亚时间": "Africa/Lusaka", "CDT": "America/Chicago",
     "日本标准时间": "Asia/Tokyo", "日本标准时": "Asia/Tokyo", "韩国标准时间": "Asia/Seoul",
+    "波兰时间": "Europe/Warsaw", "华沙时间": "Europe/Warsaw",
 }
 _ZONE_RE = re.compile(
     r"(?<![A-Za-z])(?:UTC|GMT)(?:\s*(?P<sign>[+-])\s*(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?)?(?![A-Za-z])(?:\s*时间)?"
@@ -46,7 +47,11 @@ _ZONE_RE = re.compile(
 # How far after a span's last point a marker may stand and still be that span's ("04:00（UTC）"),
 # with only spaces or an opening bracket between ("22:00-24:00，即UTC 14:00-16:00" is a restatement).
 _AFTER = 8
-_ADJACENT_RE = re.compile(r"(?:之间|期间)?[\s(※*]*")
+# A duration may stand in the bracket before the marker ("01:00 ~ 10:00（共9小时，韩国时间）").
+_ADJACENT_RE = re.compile(
+    r"(?:之间|期间)?[\s(※*]*(?:(?:共|约|合计|总计)?\s*\d{1,3}(?:\.\d)?\s*个?\s*(?:小时|分钟)\s*[,、]\s*)?"
+)
+_DURATION_ROOM = 12  # the characters such a duration adds to _AFTER
 # A marker said of every time of the notice ("以上均为澳大利亚东部标准时间", "影响时间以英国当地时间计",
 # "所有时间均为UTC"): it holds for spans whose own sentence names no zone.
 _ALL_BEFORE_RE = re.compile(r"(?:均为|皆为|均以|均按|都是|一律为|时间以|时间为|时间按)\s*$")
@@ -70,6 +75,8 @@ _HEADING_AFTER_RE = re.compile(r"[^()。;\n\d]{0,12}?\)?\s*(?:为|是|如下)?\s
 # Where a heading's reach ends: the end of its sentence group or line (rows after it may be
 # separated by ";").
 _BLOCK_END_RE = re.compile(r"[。\n]")
+_LINE_END_RE = re.compile(r"[^\S\n]*\n")
+_TABLE_END_RE = re.compile(r"。|\n[^\S\n]*\n|\n[^\S\n]*(?:[一二三四五六七八九十]+、|\d{1,2}[.、](?!\d)|[※*#]|第[一二三四五六七八九十\d]+[条章节])")
 # Between spans that share one marker written after the last of them ("A 00:00~07:00 和 B
 # 03:00~07:00(日本时间)").
 _CHAIN_GAP_RE = re.compile(r"[\s(),、和及与或]*")
@@ -81,8 +88,13 @@ def _heading(norm: str, s: Span, markers: list[re.Match[str]]) -> re.Match[str] 
     for m in markers:
         if m.end() > s.pos:
             break
-        stop = _BLOCK_END_RE.search(norm, m.end(), s.pos)
-        if stop is None and _HEADING_AFTER_RE.match(norm, m.end()):
+        head = _HEADING_AFTER_RE.match(norm, m.end())
+        if head is None:
+            continue
+        # a heading that ends its line ("四、暂停时间（韩国时间）：" over the rows of a table) reaches
+        # the lines below it up to a sentence end, an empty line or the next numbered section
+        ends = _TABLE_END_RE if _LINE_END_RE.match(norm, head.end()) else _BLOCK_END_RE
+        if ends.search(norm, head.end(), s.pos) is None:
             best = m
     return best
 
@@ -123,7 +135,7 @@ def to_beijing(norm: str, spans: list[Span]) -> tuple[list[Span], list[str]]:
         # （北京时间0:00-2:00）" (北京时间 itself is dropped by normalisation)
         before = [m for m in markers if lo <= m.start() and m.end() <= s.pos
                   and norm.count("(", m.end(), s.pos) <= norm.count(")", m.end(), s.pos)]
-        after = [m for m in markers if s.end_pos <= m.start() <= s.end_pos + _AFTER and m.end() <= hi
+        after = [m for m in markers if s.end_pos <= m.start() <= s.end_pos + _AFTER + _DURATION_ROOM and m.end() <= hi
                  and _ADJACENT_RE.fullmatch(norm, s.end_pos, m.start())]
         m = after[0] if after else (before[-1] if before else None)
         if m is None:
