@@ -77,3 +77,4 @@ _.source_known  # watcher/sources/seen.py, seen_model.py
 due_groups  # consumers/notify/reservations.py: the SQL store's due-group query as a rule, for the memory store
 _.index_reads  # consumers/cashier/reader.py: reads of the access index, for its tests and bench_policy_api
 _.index_rows_read
+_.model_post_init  # watcher/sources/announce_config.py: called by pydantic after validation

@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import IO
 
 from sqlalchemy import BigInteger, Column, DateTime, String, Table, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from huabei_watch.bus.kafka import FENCE_HEADER
@@ -207,6 +206,8 @@ class LeaseKeeper:
     # -- backends --------------------------------------------------------------------------------
     async def _take_row(self) -> Fence | None:
         ttl = timedelta(seconds=self.settings.lease_ttl)
+
+        from sqlalchemy.dialects.postgresql import insert as pg_insert  # PostgreSQL only (memory elsewhere)
 
         async def take() -> int | None:
             async with self.db.engine.begin() as conn:

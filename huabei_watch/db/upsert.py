@@ -20,7 +20,6 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import BindParameter, ColumnElement, Row, Table, bindparam, func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.cache_key import CacheKey
 
@@ -41,15 +40,20 @@ class _ShapedCache:
         return CacheKey(self._shape, list(self._extracted))
 
 
-class _SqliteInsert(_ShapedCache, sqlite.Insert):
-    inherit_cache = False
+def _insert_class(dialect: str) -> type[Any] | None:
+    """The dialect's ``Insert`` with :class:`_ShapedCache`, made on first use: a process on SQLite
+    never imports SQLAlchemy's PostgreSQL dialect (~2 MB, issue 17) and the other way round."""
+    cls = _CLASSES.get(dialect)
+    if cls is None and dialect in ("sqlite", "postgresql"):
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import Insert
+        else:
+            from sqlalchemy.dialects.postgresql import Insert  # type: ignore[assignment]
+        cls = _CLASSES[dialect] = type(f"_{dialect.title()}Insert", (_ShapedCache, Insert), {"inherit_cache": False})
+    return cls
 
 
-class _PgInsert(_ShapedCache, postgresql.Insert):
-    inherit_cache = False
-
-
-_CLASSES: dict[str, type[Any]] = {"sqlite": _SqliteInsert, "postgresql": _PgInsert}
+_CLASSES: dict[str, type[Any]] = {}
 #: Built statements by shape; bounded by the code's call sites (shapes are not data-dependent).
 _BUILT: dict[tuple[Hashable, ...], Any] = {}
 
@@ -61,7 +65,7 @@ def _statement(
     """The statement of ``shape`` for this connection's dialect, built by ``build(insert)`` once
     (or every call when ``reuse`` is false: it holds per-call SQL expressions)."""
     dialect = conn.dialect.name
-    cls = _CLASSES.get(dialect)
+    cls = _insert_class(dialect)
     if cls is None:
         raise NotImplementedError(f"database dialect {dialect!r} is not supported (use SQLite or PostgreSQL)")
     key = (dialect, *shape)

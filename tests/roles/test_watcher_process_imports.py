@@ -1,7 +1,7 @@
 """What a watcher process loads: only its own role (issue 17, memory).
 
 The watcher's RSS budget rests on a process of one role not importing the others, SQLAlchemy's
-ORM, ``cryptography``'s bindings, jinja2 or the notify channel adapters (see bench/README.md,
+ORM, ``cryptography``'s bindings, jinja2, BeautifulSoup or the notify channel adapters (see bench/README.md,
 "Watcher memory"). A child process starts ``run --role watcher`` the way the console script does
 (the CLI module first, then the daemon) on a migrated database, and reports ``sys.modules`` once
 the daemon is ready. It runs twice: with a minimal file, and with the ``[notify]`` tables of
@@ -58,6 +58,9 @@ NOT_LOADED = {
     "cryptography": "cryptography's bindings (signing is libsodium's; no TLS probe or Alipay key here)",
     "jinja2": "the pages' and messages' templates (no page opened, no message rendered)",
     "alembic": "migrations (run by `db upgrade` before the roles start)",
+    "sqlalchemy.dialects.postgresql": "SQLAlchemy's PostgreSQL dialect (the database here is SQLite)",
+    "bs4": "BeautifulSoup (pages are read with lxml; bs4 only for a selector XPath does not take)",
+    "soupsieve": "soupsieve (BeautifulSoup's selectors)",
 }
 
 

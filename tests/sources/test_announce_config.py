@@ -89,3 +89,25 @@ def test_config_is_frozen() -> None:
     cfg = RssSource.model_validate(BASE)
     with pytest.raises(ValidationError):
         cfg.interval = 10  # type: ignore[misc]
+
+
+def test_sources_share_the_values_they_repeat_and_each_still_reads_its_own() -> None:
+    """2,000 sources repeat their selectors, durations and the keys they give (issue 17, memory):
+    one object each, shared; a source's own values, and a copy with changes, stay its own."""
+    tables = [
+        {"kind": "html", "id": f"s{i}", "list_url": f"https://example.com/list/{i}", "item_selector": "ul.n li",
+         "date_format": "%Y-%m-%d", "interval": f"{15}s", "timeout": 15.5}
+        for i in range(3)
+    ]
+    a, b, c = (SOURCE_ADAPTER.validate_python(t) for t in tables)
+    assert isinstance(a, HtmlSource) and isinstance(b, HtmlSource) and isinstance(c, HtmlSource)
+    assert a.item_selector is b.item_selector is c.item_selector
+    assert a.date_format is b.date_format and a.timeout is b.timeout and a.interval is b.interval
+    assert a.model_fields_set is b.model_fields_set
+    assert (a.id, b.id, a.list_url, b.list_url) == ("s0", "s1", "https://example.com/list/0",
+                                                    "https://example.com/list/1")
+    d = b.model_copy(update={"item_selector": "div.x a"})
+    assert (a.item_selector, b.item_selector, d.item_selector) == ("ul.n li", "ul.n li", "div.x a")
+    e = SOURCE_ADAPTER.validate_python({**tables[0], "id": "other", "jitter": 5})
+    assert "jitter" in e.model_fields_set and "jitter" not in a.model_fields_set
+    assert a.model_dump(exclude_unset=True) == {**tables[0], "interval": 15.0}

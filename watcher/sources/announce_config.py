@@ -8,7 +8,7 @@ reject unknown keys, so a typo in the file is an error that names the key.
 from __future__ import annotations
 
 import codecs
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
@@ -18,6 +18,25 @@ from huabei_watch.config.types import Duration
 
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 MIN_INTERVAL_S = 5.0
+#: Values the sources share: selectors, formats, durations, sets of given keys (few distinct ones;
+#: bounded all the same). A source's own id and URL are not worth an entry.
+_SHARED: dict[object, Any] = {}
+_SHARED_MAX = 1024
+_OWN = frozenset(("id", "list_url", "feed_url", "url"))
+
+
+def _share(value: Any) -> Any:
+    """The object in :data:`_SHARED` equal to ``value`` (a str, float or set; anything else is
+    returned as it is), ``value`` itself the first time."""
+    kind = type(value)
+    if kind is str or kind is float or kind is set:
+        key = (kind, value) if kind is not set else frozenset(value)
+        found = _SHARED.get(key)
+        if found is not None:
+            return found
+        if len(_SHARED) < _SHARED_MAX:
+            _SHARED[key] = value
+    return value
 
 
 def _http_url(value: str) -> str:
@@ -58,6 +77,16 @@ class SourceCommon(BaseModel):
         description="Read again the page of a notice whose maintenance is still ahead this often, even "
         "when the list did not change (conditional GET; at most one page a poll)",
     )
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Equal values of different sources become one object (2,000 sources repeat their
+        selectors, formats, durations and the set of keys they give: ~1 KB a source, issue 17).
+        Only after validation; a source is frozen, so nothing can tell the values are shared."""
+        fields = self.__dict__
+        for name, value in fields.items():
+            if name not in _OWN:
+                fields[name] = _share(value)
+        object.__setattr__(self, "__pydantic_fields_set__", _share(self.__pydantic_fields_set__))
 
     @field_validator("encoding")
     @classmethod

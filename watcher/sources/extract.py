@@ -21,17 +21,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from lxml import etree
 
 from huabei_watch.clock import SHANGHAI
 from huabei_watch.errors import InvalidInput, PermanentError
-from watcher.sources.list_rows import SelectorError, read_list
-
-if TYPE_CHECKING:  # BeautifulSoup is imported when a notice page is read (lists are read with lxml)
-    from bs4 import BeautifulSoup, Tag
+from watcher.sources.html_text import fragment_text, parse_html
+from watcher.sources.list_rows import SelectorError, compile_simple, read_list
 
 
 class LayoutChanged(PermanentError):
@@ -59,12 +57,6 @@ _DEFAULT_PORT_TEXT = {scheme: str(port) for scheme, port in _DEFAULT_PORTS.items
 #: http(s), a lower-case host without user, a port written plainly (taken when not the scheme's
 #: default), a path not ending in "/", no query, no fragment.
 _ALREADY_CANONICAL = re.compile(r"^(https?)://[a-z0-9.-]+(?::([1-9][0-9]{0,4}))?/[^?#\s]*(?<!/)$")
-_BLOCKS = frozenset(
-    ("address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "figcaption", "footer", "h1", "h2",
-     "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table",
-     "tbody", "thead", "tfoot", "tr", "td", "th", "ul")
-)
-_DROP = ("script", "style", "noscript", "template", "iframe", "svg")
 _SPACES = re.compile(r"[ \t\r\f\v\xa0]+")
 
 
@@ -156,18 +148,6 @@ def _local_date(dt: datetime) -> date:
 
 
 # ---------------------------------------------------------------- HTML
-
-
-def _soup(html: str) -> BeautifulSoup:
-    from bs4 import BeautifulSoup
-
-    return BeautifulSoup(html, "lxml")
-
-
-def _text(el: Tag) -> str:
-    """Text of an inline element: inline tags join without spaces (Chinese has none), runs of
-    whitespace become one space."""
-    return re.sub(r"\s+", " ", el.get_text()).strip()
 
 
 def extract_html_list(
@@ -275,38 +255,41 @@ def _dedupe(refs: Iterable[NoticeRef]) -> list[NoticeRef]:
 
 
 def extract_body(html: str, selector: str | None = None) -> str:
-    """The visible text of a detail page (or of the element ``selector`` picks), one line per block.
+    """The visible text of a detail page (or of the element ``selector`` picks, the first in page
+    order), one line per block (:func:`~watcher.sources.html_text.fragment_text`).
 
     Scripts, styles and templates are dropped. Raises :class:`LayoutChanged` if ``selector``
-    matches nothing.
+    matches nothing or is malformed.
     """
-    soup = _soup(html)
-    if selector:
-        try:
-            root = soup.select_one(selector)
-        except Exception as exc:
-            raise LayoutChanged(f"bad body selector {selector!r}: {exc}") from None
-        if root is None:
-            raise LayoutChanged(f"body selector {selector!r} matches nothing")
-    else:
-        root = soup.body or soup
-    return html_fragment_text(root)
+    root = parse_html(html)
+    if not selector:
+        body = root.find("body")
+        return fragment_text(root if body is None else body)
+    path = compile_simple(selector, within=False)
+    if path is False:  # a selector XPath does not take: soupsieve picks the element
+        return _text_by_soup(html, selector)
+    hits = path(root)
+    if not hits:
+        raise LayoutChanged(f"body selector {selector!r} matches nothing")
+    return fragment_text(hits[0])
 
 
-def html_fragment_text(root: Tag | BeautifulSoup | str) -> str:
-    """Text of an HTML element or fragment with line breaks at ``<br>`` and block elements."""
-    if isinstance(root, str):
-        root = _soup(root)
-    for bad in root.find_all(_DROP):
-        bad.decompose()
-    for br in root.find_all("br"):
-        br.replace_with("\n")
-    for block in root.find_all(_BLOCKS):
-        block.insert_before("\n")
-        block.insert_after("\n")
-    raw = root.get_text("")
-    lines = (_SPACES.sub(" ", line).strip() for line in raw.split("\n"))
-    return "\n".join(line for line in lines if line)
+def _text_by_soup(html: str, selector: str) -> str:
+    from bs4 import BeautifulSoup  # only for selectors the lxml reader does not take (memory)
+
+    try:
+        found = BeautifulSoup(html, "lxml").select_one(selector)
+    except Exception as exc:  # soupsieve rejects a malformed selector
+        raise LayoutChanged(f"bad body selector {selector!r}: {exc}") from None
+    if found is None:
+        raise LayoutChanged(f"body selector {selector!r} matches nothing")
+    return html_fragment_text(str(found))
+
+
+def html_fragment_text(html: str) -> str:
+    """Text of an HTML fragment (a feed item's or an API's body) with line breaks at ``<br>`` and
+    block elements."""
+    return fragment_text(parse_html(html))
 
 
 # ---------------------------------------------------------------- feeds

@@ -4,8 +4,8 @@ Two readers give the same :class:`ListRow` s. The fast one parses with lxml and 
 translated from the selectors (:func:`css_to_xpath`), about 10x faster than BeautifulSoup with
 soupsieve on a 28-entry list; it takes the simple selectors real list pages use (type, ``.class``,
 ``#id``, ``[attr]``, ``[attr=value]``, descendant and child combinators). Any other selector
-(pseudo-classes, sibling combinators, selector lists...) or a page lxml will not take goes to the
-BeautifulSoup reader, which takes everything soupsieve does.
+(pseudo-classes, sibling combinators, selector lists...) goes to the BeautifulSoup reader, which
+takes everything soupsieve does; with simple selectors BeautifulSoup is never imported.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from lxml import etree
-from lxml import html as lxml_html
+
+from watcher.sources.html_text import parse_html
 
 if TYPE_CHECKING:
     from bs4 import Tag
@@ -97,7 +98,7 @@ def _quoted(value: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def _compiled(selector: str | None, within: bool) -> Any:
+def compile_simple(selector: str | None, within: bool) -> Any:
     """A compiled XPath (``False`` when the selector is not simple, None when there is none)."""
     if selector is None:
         return None
@@ -144,15 +145,12 @@ def read_with_lxml(
     date_selector: str | None,
     container_selector: str | None,
 ) -> ListPage | None:
-    """The fast reader: None when a selector is not simple or lxml does not take the page."""
-    paths = [_compiled(item_selector, False), _compiled(title_selector, True), _compiled(link_selector, True),
-             _compiled(date_selector, True), _compiled(container_selector, False)]
+    """The fast reader: None when a selector is not simple."""
+    paths = [compile_simple(item_selector, False), compile_simple(title_selector, True), compile_simple(link_selector, True),
+             compile_simple(date_selector, True), compile_simple(container_selector, False)]
     if any(p is False for p in paths):
         return None
-    try:
-        root = lxml_html.document_fromstring(html)
-    except (etree.ParserError, ValueError):  # empty document, or an XML declaration lxml refuses in a str
-        return None
+    root = parse_html(html)
     items, title, link, date, container = paths
     base = root.find(".//base[@href]")
     rows = []
