@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from huabei_watch.backoff import backoff_delay
@@ -100,9 +101,10 @@ def is_sqlite_busy(exc: BaseException) -> bool:
 
 def is_transient_db_error(exc: BaseException) -> bool:
     """Worth retrying: SQLite busy/locked; PostgreSQL SQLSTATE classes 08, 40 and 57P (and the
-    lock/statement timeouts of :meth:`Database.begin`); a connection lost or refused. Anything
-    else (a missing table, a constraint, bad SQL, a type mismatch) fails the same way every time."""
-    if is_sqlite_busy(exc):
+    lock/statement timeouts of :meth:`Database.begin`); a connection lost or refused; no pooled
+    connection free in time (every one busy). Anything else (a missing table, a constraint, bad
+    SQL, a type mismatch) fails the same way every time."""
+    if is_sqlite_busy(exc) or isinstance(exc, PoolTimeout):
         return True
     code = sqlstate(exc)
     if code is not None:

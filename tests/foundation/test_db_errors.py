@@ -215,3 +215,18 @@ async def test_a_signal_into_a_dropped_table_is_permanent_at_once_so_the_consume
         await record_signal(db, event, factories.T0)
     assert "signal_log" in err.value.reason
     assert not _retries(caplog)
+
+
+async def test_no_pooled_connection_free_in_time_is_transient(tmp_path: Path) -> None:
+    """A SQLite engine keeps at most ``pool_size`` connections (no overflow): a unit of work that
+    finds them all busy past the pool's timeout is retried, not failed for good."""
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'pool.db'}", pool_size=1, max_overflow=0,
+                                 pool_timeout=0.05)
+    try:
+        async with engine.connect():
+            with pytest.raises(Exception) as raised:
+                async with engine.connect():
+                    pass
+        assert is_transient_db_error(raised.value)
+    finally:
+        await engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from prometheus_client import generate_latest
@@ -25,6 +26,7 @@ from huabei_watch.events import (
     MaintenanceSignal,
     SourceStatus,
 )
+from huabei_watch.events.base import PreparedEvent
 from tests.fakes.bus import RecordingPublisher
 from tests.sources.helpers import START, Page, Site, page, standin_understand
 from watcher.notices import understand
@@ -328,7 +330,7 @@ class FlakyPublisher(RecordingPublisher):
         super().__init__()
         self.failures = failures
 
-    async def publish(self, event: Event[EventData]) -> None:
+    async def publish(self, event: Event[Any] | PreparedEvent) -> None:
         if self.failures > 0:
             self.failures -= 1
             raise TransientError("broker unavailable")

@@ -46,10 +46,10 @@ CASES = [
 def test_the_fast_reader_reads_what_the_soup_reader_reads(
     html: str, item: str, title: str | None, link: str | None, date: str | None, container: str | None
 ) -> None:
-    kwargs = {"item_selector": item, "title_selector": title, "link_selector": link, "date_selector": date,
-              "container_selector": container}
-    fast = read_with_lxml(html, **kwargs)
-    slow = read_with_soup(html, **kwargs)
+    fast = read_with_lxml(html, item_selector=item, title_selector=title, link_selector=link, date_selector=date,
+                          container_selector=container)
+    slow = read_with_soup(html, item_selector=item, title_selector=title, link_selector=link, date_selector=date,
+                          container_selector=container)
     assert fast is not None, "simple selectors: the fast reader takes every page (empty, an XML declaration...)"
     assert fast == slow
 
@@ -91,7 +91,8 @@ _TAG = st.sampled_from(["<ul class='l'>", "</ul>", "<li>", "<li class='i x'>", "
        st.sampled_from(["li", "ul.l li", "ul.l > li", "div#m li.i", "li.x"]),
        st.sampled_from([None, "a", "span.d"]))
 def test_the_two_readers_agree_on_any_markup(html: str, item: str, date: str | None) -> None:
-    kwargs = {"item_selector": item, "title_selector": None, "link_selector": None, "date_selector": date,
-              "container_selector": "ul.l"}
-    fast = read_with_lxml(f"<html><body>{html}</body></html>", **kwargs)
-    assert fast == read_with_soup(f"<html><body>{html}</body></html>", **kwargs)
+    page = f"<html><body>{html}</body></html>"
+    fast = read_with_lxml(page, item_selector=item, title_selector=None, link_selector=None, date_selector=date,
+                          container_selector="ul.l")
+    assert fast == read_with_soup(page, item_selector=item, title_selector=None, link_selector=None,
+                                  date_selector=date, container_selector="ul.l")
