@@ -73,3 +73,36 @@ def for_good(norm: str, pos: int) -> bool:
     says nothing of the stop being temporary: a lasting change, not an open window."""
     lo, hi = vocab.sentence_bounds(norm, pos)
     return _NO_LONGER_RE.search(norm, lo, hi) is not None and _TEMPORARY_RE.search(norm, lo, hi) is None
+
+
+# A service or version ended for good ("自114年1月1日起停止服务", "将在此期间下线并终止服务").
+_ENDED_RE = re.compile(r"停止服务|终止服务|停止提供服务|终止提供|下线|下架|不再维运|不再维护|不再提供|停止运营|停止营运")
+# What to use instead ("日后请改用……", "请尽快升级为2018版OpenAPI", "迁移至新平台").
+_INSTEAD_RE = re.compile(
+    r"改用|(?:升级|迁移|切换|转移)(?:为|成|至|到)|请[^。;\n]{0,6}?(?:升级|迁移|更新|下载|使用)新|(?:尽快|及时)[^。;\n]{0,4}?(?:升级|迁移|切换)"
+)
+# Any word of a stop for a while or of work with an end: a maintenance notice may also retire things.
+_FOR_A_WHILE_RE = re.compile(
+    r"暂|中断|恢复|停机|割接|届时|直至|直到|维护(?:期间|时间|时段|窗口|作业)|(?:系统|停机|进行|计划)维护|升级期间|另行通知"
+    # a disruption hedged or short, in a period ("试运转期间……可能出现瞬间跳电", "可能出现秒级闪断")
+    r"|期间|其间|可能|闪断|瞬断|跳电|波动|不稳"
+)
+
+
+def retirement(head: str, body: str, spans: list[Span]) -> bool:
+    """Whether the notice ends a service or a version for good, names what to use instead in the
+    same sentence and words no stop for a while outside the sentences of the end (nor a range with clock times in a sentence of a stop): its dates are the steps of a retirement (a lasting change), not windows.
+    The caller reads it as another kind and sends it to review (never silent)."""
+    both = head + "\n" + body
+    for m in _FOR_A_WHILE_RE.finditer(both):
+        # "将在此期间下线并终止服务": the period of the end itself is no stop for a while
+        if _ENDED_RE.search(both, *vocab.sentence_bounds(both, m.start())) is None:
+            return False
+    for sp in spans:
+        # a range with clock times whose own sentence words a stop ("7月25日17点停止服务、7月26日8点启动",
+        # "19:30—21:30升级，届时……停止服务2小时") is a window, whatever else the notice retires
+        if sp.how in ("range", "duration") and vocab.DISRUPTION_RE.search(body, *vocab.sentence_bounds(body, sp.pos)):
+            return False
+    # the end and what to use instead in one sentence ("……起停止服务，民众日后请改用……"): "用户可改用
+    # 客服QQ" beside a line's check is a stand-in during work, not a successor
+    return any(_INSTEAD_RE.search(both, *vocab.sentence_bounds(both, m.start())) for m in _ENDED_RE.finditer(both))

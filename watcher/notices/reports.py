@@ -4,8 +4,11 @@ and recoveries; planned work said to be done. Pure helpers for :mod:`watcher.not
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, time, timedelta
 
 from watcher.notices.kinds import PAST_RECOVERY_RE
+from watcher.notices.span import Span
+from watcher.notices.vocab import DISRUPTION_RE, sentence_bounds
 
 # A failure, as reports after the fact word it (not a planned 中断).
 FAILURE_RE = re.compile(
@@ -17,11 +20,13 @@ FAILURE_RE = re.compile(
 # An interruption told as having happened ("服务先后于3月29日、5月5日发生大规模中断"), not one
 # announced ("期间将发生短暂中断").
 _FAILURE_TOLD_RE = re.compile(
-    FAILURE_RE.pattern + r"|失败|波动|抖动|(?<![将会要])发生了?[^。;,\n]{0,8}?(?:中断|停摆|瘫痪|停电|停水|断电|断水)"
+    FAILURE_RE.pattern + r"|失败|波动|抖动|(?:供应|供电|电力|电压|网络|网路|连线|连接|系统)不稳|变慢|塞车|壅塞|(?<![将会要])发生了?[^。;,\n]{0,8}?(?:中断|停摆|瘫痪|停电|停水|断电|断水)"
 )
 # Only a report says these: complaints received, a cause found, a time things came back.
 _REPORT_RE = re.compile(
-    r"已于[^。;\n]{0,24}?(?:恢复|修复|解决|解除|排除)|(?:用户|网友|客户|商户|市民|玩家)(?:反映|反馈|投诉|报告)"
+    r"已于[^。;\n]{0,24}?(?:恢复|修复|解决|解除|排除)|(?:用户|网友|客户|商户|市民|玩家|民众|有人)(?:反映|反馈|投诉|报告)"
+    # trouble at one point, told after it ("连线一度塞车", "一度只剩一座机房支援")
+    r"|一度[^。;,\n]{0,6}?(?:中断|停摆|瘫痪|塞车|变慢|缓慢|无法|停止|只剩|卡顿|延迟)"
     r"|经排查|经初步排查|排查发现|原因为|原因是|所致"
     # a cause still being looked for ("停电原因仍在调查")
     r"|原因[^。;,\n]{0,4}?调查|调查中|原因不明|不明原因"
@@ -89,3 +94,16 @@ def clause_bounds(text: str, lo: int, hi: int) -> tuple[int, int]:
     start = max(text.rfind(c, 0, lo) for c in ",，;。!?\n") + 1
     m = _CLAUSE_STOP.search(text, hi)
     return start, m.start() if m else len(text)
+
+
+def back_within_the_day(norm: str, spans: list[Span], pub: date) -> bool:
+    """Whether every range lies within the day of publication (an end at 24:00 included), none is
+    written next to wording of a stop or of work, and the notice tells that things came back
+    ("时间：9/16 0:00至24:00 …… 因电力供应不稳……关闭。目前各项服务已陆续恢复"): the ranges head a
+    report of that day's trouble, not a window. The caller checks that trouble is told."""
+    day_end = datetime.combine(pub + timedelta(days=1), time(0))
+    return bool(spans) and PAST_RECOVERY_RE.search(norm) is not None and all(
+        s.end is not None and s.start.date() == pub and s.end.replace(tzinfo=None) <= day_end
+        and DISRUPTION_RE.search(norm, *sentence_bounds(norm, s.pos)) is None
+        for s in spans
+    )

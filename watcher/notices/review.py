@@ -76,6 +76,30 @@ def works_and_stops(norm: str, s: Span) -> bool:
                 and not NORMAL_RE.search(norm, lo, hi))
 
 
+# Days a desk is off or at work ("1月31日至2月6日放假，2月7日至2月8日正常上班"): office days.
+_OFFICE_DAYS_RE = re.compile(r"放假|上班|调休|休假|休息日")
+
+
+def section_ranges(norm: str, live: list[Span]) -> list[Span]:
+    """Of the ranges ``live``, those of a section that announces work with a stop (see
+    :func:`works_and_stops`) or are tied to one, other than office days in a sentence that names
+    no work on a system: the rest of a fee, policy or holiday notice has no window."""
+    return [s for s in live if works_and_stops(norm, s) or (
+        layout.tied(norm, s) and not _OFFICE_DAYS_RE.search(norm, *sentence_bounds(norm, s.pos)))]
+
+
+def office_days(norm: str, spans: list[Span]) -> tuple[list[Span], int]:
+    """``spans`` without the office days of a sentence that names no work on a system and no stop
+    ("1月30日至2月5日放假，2月6日起正常上班"), and how many were dropped."""
+    def office(s: Span) -> bool:
+        lo, hi = sentence_bounds(norm, s.pos)
+        return bool(_OFFICE_DAYS_RE.search(norm, lo, hi)) and not (
+            _SYSTEM_WORK_RE.search(norm, lo, hi) or STOP_RE.search(norm, lo, hi))
+
+    kept = [s for s in spans if not office(s)]
+    return kept, len(spans) - len(kept)
+
+
 def disrupts(norm: str, lo: int, hi: int) -> bool:
     """Whether ``norm[lo:hi]`` words a disruption: any wording of one, unless it only names work
     and says services run as usual ("升级期间各项业务正常办理，不受影响")."""

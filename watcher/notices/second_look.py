@@ -36,7 +36,7 @@ _HOLIDAY_RE = re.compile(
 )
 _WORK_RE = re.compile(
     r"维护|升级|割接|切换|切转|迁移|施工|检修|停水|停电|停气|停机|停服(?!务)|演练|测试|扩容|改造|更换|工程|调试|系统|服务器|机房"
-    r"|网络|线路|设备|故障|异常|版本|更新|上线|下线|投产"
+    r"|网络|线路|设备|故障|异常|版本|更新|上线|下线|投产|整合|整并"
 )
 # A physical outlet that stops serving ("旗下3间流动银行自24日起暂停服务", "该网点暂停对外营业"):
 # a branch closed, not a service window, when no work on a system or supply is named (an online
@@ -244,7 +244,8 @@ def second_look(
     # a failure of the day of publication, over or still being dealt with; or a stop of that day
     # said to be back ("今晚8时起停电，于9时10分已全部复电")
     # (planned work said done on its day is completed work, below: not a report)
-    of_the_day = (trouble and all(_back_by(body, s, pub) or _still_down(body, s, pub) for s in spans)) or (
+    of_the_day = (trouble and (all(_back_by(body, s, pub) or _still_down(body, s, pub) for s in spans)
+                               or reports.back_within_the_day(body, spans, pub))) or (
         all(_back_by(body, s, pub, told=True) for s in spans)
         and not (reports.said_done(head) or reports.said_done(body))
     )
@@ -288,9 +289,16 @@ _ONGOING_RE = re.compile(r"正在?(?:全力|紧急|加紧)?(?:抢修|修复|处�
 
 
 def _still_down(norm: str, s: Span, pub: date) -> bool:
-    """Whether ``s`` began by the day of publication, has no end, and the notice says the failure is
-    still being dealt with: an outage being reported."""
-    return s.end is None and s.start.date() <= pub and _ONGOING_RE.search(norm) is not None
+    """Whether ``s`` began by the day of publication, has no end or only an expected one ("预计约一个
+    半小时可以复电"), and the notice says the failure is still being dealt with: an outage being
+    reported."""
+    if s.start.date() > pub or _ONGOING_RE.search(norm) is None:
+        return False
+    return s.end is None or _EXPECTED_RE.search(norm, *sentence_bounds(norm, max(s.pos, s.end_pos - 1))) is not None
+
+
+# An end only expected, not planned: a guess at when a failure is over.
+_EXPECTED_RE = re.compile(r"预计|预期|可望|有望|估计")
 
 
 def _words_stop(norm: str, lo: int, hi: int) -> bool:

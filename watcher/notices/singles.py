@@ -167,6 +167,11 @@ def take_single(
             _, hi = vocab.sentence_bounds(norm, p.end)
             _, hi2 = vocab.sentence_bounds(norm, min(len(norm), hi + 1))
             seconds = find_duration(norm, p.end, min(nxt, hi2, p.end + 160) - p.end)
+        if seconds is None:
+            # "……今日14:00左右进入维护状态。……（no time）……预计维护时间为1小时。": the length of the
+            # work named further on, with no other time written before it
+            seconds = next((sec for far in _WORK_LENGTH_RE.finditer(norm, p.end, min(nxt, p.end + 300))
+                            if (sec := find_duration(norm, far.start(), far.end() - far.start() + 12)) is not None), None)
     if seconds is None and not open_start:
         if d is not None:
             r.last = d
@@ -179,6 +184,10 @@ def take_single(
         spans.append(Span(start, start + timedelta(seconds=seconds), p.start, p.end, "duration", own_date(p)))
     else:
         spans.append(Span(start, None, p.start, p.end, "open", own_date(p), period_of(p)))
+
+
+# A sentence that names how long the work lasts ("预计维护时间为1小时", "本次停机时长约30分钟").
+_WORK_LENGTH_RE = re.compile(r"(?:维护|升级|停机|迁移|割接|切换)(?:时间|时长|过程)?\s*(?:预计|约|大约)?\s*(?:为|需|需要|持续)")
 
 
 def _assumed_day(r: Resolver) -> date:

@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime
 
 from huabei_watch.clock import SHANGHAI
-from watcher.notices import layout, reports, zones
+from watcher.notices import lasting, layout, reports, zones
 from watcher.notices import products as prod
 from watcher.notices.assemble import platform_product, windows_of
 from watcher.notices.degrade import interface_windows
@@ -18,7 +18,7 @@ from watcher.notices.interface import extract_interface
 from watcher.notices.kinds import classify
 from watcher.notices.model import InterfaceChange, Kind, NoticeUnderstanding
 from watcher.notices.resolve import Resolver
-from watcher.notices.review import live_ranges, ranges_ahead, works_and_stops
+from watcher.notices.review import live_ranges, office_days, ranges_ahead, section_ranges, works_and_stops
 from watcher.notices.second_look import (
     ahead_with_stop,
     not_maintenance,
@@ -152,18 +152,27 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         # ……已完成升级，相关服务已恢复正常")
         doubts.append("read as recovery, but a window with disruption wording is not over by the end of the day "
                       "of publication: check whether it is maintenance")
+    retiring = kind == "maintenance" and lasting.retirement(head, body, spans if src is body else [])
+    if retiring:
+        # "「某APP」自1月1日起停止服务，民众日后请改用……": dates of a retirement, not windows; a person
+        # checks whether anything stops for a while (never silent)
+        kind = not_maintenance(k)
+        doubts.append(f"a service or version ended for good with what to use instead and no stop for a while: "
+                      f"read as {kind}; check whether anything stops")
     if kind not in _WINDOW_KINDS and spans:
         # Never silent: ranges still ahead plus wording of disruption go to a person, with the ranges.
         # a range whose own clause says the work is done ("已于今日2:00至4:00完成系统维护") is over
         live, hit = live_ranges(src, head, spans, pub)
         ahead = bool(ranges_ahead(src, spans, pub))
-        if live and hit and kind in ("fee_policy", "other") and any(works_and_stops(src, s) for s in live):
+        if live and hit and kind in ("fee_policy", "other") and not retiring and any(works_and_stops(src, s) for s in live):
             # a section of a fee or policy notice that announces work with a stop ("另为配合系统整并升级
             # 作业，自12月30日23:00起暂停网络刷卡验证服务"): the rest of the notice does not make it none
             doubts.append(f"read as {kind}, but a sentence announces work on a system with a stop in a time "
                           "range not yet past: read as maintenance")
             kind = "maintenance"
-            spans = live
+            # only that section's ranges: the rest of the notice (office holidays, settlement days:
+            # "1月31日至2月6日放假，2月7日正常上班") stays what it was, no window
+            spans = section_ranges(src, live)
         elif live and hit:
             doubts.append(
                 f"read as {kind}, but {len(live)} time range(s) not yet past and disruption wording "
@@ -189,6 +198,12 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         spans, dropped = layout.drop_past_mentions(src, spans, pub)
         if dropped:
             reasons.append(f"{dropped} time range(s) of an earlier event, not windows")
+        spans, dropped = office_days(src, spans)
+        if dropped:
+            reasons.append(f"{dropped} time range(s) of office days (放假, 上班), not windows")
+            if not spans:  # maintenance wording, but its only ranges are office days: a person looks
+                kind = not_maintenance(k)
+                doubts.append(f"maintenance wording, but the only time ranges are office days: read as {kind}")
         spans, dropped = layout.drop_untied(src, spans)
         if dropped:
             reasons.append(f"{dropped} time range(s) set aside: no wording of a disruption in their sentence "

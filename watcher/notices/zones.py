@@ -135,8 +135,11 @@ def to_beijing(norm: str, spans: list[Span]) -> tuple[list[Span], list[str]]:
         # （北京时间0:00-2:00）" (北京时间 itself is dropped by normalisation)
         before = [m for m in markers if lo <= m.start() and m.end() <= s.pos
                   and norm.count("(", m.end(), s.pos) <= norm.count(")", m.end(), s.pos)]
-        after = [m for m in markers if s.end_pos <= m.start() <= s.end_pos + _AFTER + _DURATION_ROOM and m.end() <= hi
-                 and _ADJACENT_RE.fullmatch(norm, s.end_pos, m.start())]
+        # right after the end, in the end's own sentence (a start and an end written on two rows:
+        # "开始时间：8:00 (UTC+0)\n结束时间：8:30 (UTC+0)")
+        end_hi = vocab.sentence_bounds(norm, max(s.pos, s.end_pos - 1))[1]
+        after = [m for m in markers if s.end_pos <= m.start() <= s.end_pos + _AFTER + _DURATION_ROOM
+                 and m.end() <= max(hi, end_hi) and _ADJACENT_RE.fullmatch(norm, s.end_pos, m.start())]
         m = after[0] if after else (before[-1] if before else None)
         if m is None:
             m = _chain_after(norm, s, spans, markers, hi) or _heading(norm, s, markers) or whole
