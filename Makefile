@@ -18,7 +18,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check huabei_watch watcher consumers tests bench
-	$(BIN)/mypy --strict huabei_watch watcher consumers
+	$(BIN)/mypy --strict huabei_watch watcher consumers tests bench
 	$(BIN)/lint-imports
 	$(BIN)/vulture
 

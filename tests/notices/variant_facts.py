@@ -82,7 +82,8 @@ def _hour(period: str | None, h: int) -> int:
 
 def prepare(text: str) -> str:
     """Full-width forms folded and Traditional characters made Simplified (OpenCC), before reading."""
-    return _t2s().convert(unicodedata.normalize("NFKC", text))
+    converted: str = _t2s().convert(unicodedata.normalize("NFKC", text))  # OpenCC ships no type hints
+    return converted
 
 
 def facts(text: str, published: date) -> list[Point]:

@@ -209,7 +209,7 @@ _AFTER_TIME = re.compile(r"(?:\s*(?:AM|PM))?止?")
 
 def rewrite_more(text: str, published: date, recipe: str, rng: random.Random) -> str:
     """The body rewritten by one of :data:`MORE` (or all of them for ``mixed2``)."""
-    steps = MORE if recipe == "mixed2" else (recipe,)
+    steps: tuple[str, ...] = MORE if recipe == "mixed2" else (recipe,)
     if recipe == "mixed2":  # pick one form per kind of step, so that they compose
         steps = ("duration", "connectors", rng.choice(("cn_numerals", "twelve")),
                  rng.choice(("numeric", "weekdays")), "zone", "lists", "labels")
