@@ -132,10 +132,7 @@ class DatabaseSettings(Section):
         default=None,
         description="SQLAlchemy async URL (postgresql+asyncpg://...); empty: SQLite file in state_dir",
     )
-    pool_size: int = Field(
-        default=5, ge=1, le=100,
-        description="Database connections kept open (PostgreSQL: up to 10 more at peaks; SQLite: at most this many)",
-    )
+    pool_size: int = Field(default=5, ge=1, le=100)
     retry_for: Annotated[float, Duration(ge=0, le=3600)] = Field(
         default=60.0, description="How long a locked/unreachable database is retried before giving up on one unit of work"
     )

@@ -37,17 +37,12 @@ SQLITE_BUSY_MS = 30_000
 
 
 def make_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
-    """Create the engine. SQLite gets WAL and a busy timeout so readers never block the writer,
-    and at most ``pool_size`` connections: SQLite has one writer at a time, so more connections
-    only add threads (aiosqlite runs each in its own) and the memory they keep (2-3 MB at the peak
-    of a watcher of 2,000 sources with SQLAlchemy's default 10 more, issue 17); a task past the
-    pool waits for a connection, longer than a holder waits for SQLite's lock."""
+    """Create the engine. SQLite gets WAL and a busy timeout so readers never block the writer."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=0,
-                                     pool_timeout=2 * SQLITE_BUSY_MS / 1000)
+        engine = create_async_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
