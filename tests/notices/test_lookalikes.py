@@ -4,16 +4,12 @@ or as a window it is not. The guards below each family check what must not chang
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
-from huabei_watch.clock import SHANGHAI
+from tests.notices.times import beijing as _dt
 from watcher.notices import understand
 
 PUB = date(2026, 12, 1)
-
-
-def _dt(s: str) -> datetime:
-    return datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
 
 
 def test_work_announced_with_services_said_to_run_as_usual_is_no_maintenance_and_no_review() -> None:

@@ -6,14 +6,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from huabei_watch.clock import SHANGHAI
+from tests.notices.times import beijing as _dt
 from watcher.notices import understand
 
 PUB = date(2026, 12, 1)
-
-
-def _dt(s: str) -> datetime:
-    return datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
 
 
 def _spans(text: str, title: str = "", published: date = PUB) -> list[tuple[datetime, datetime | None]]:

@@ -8,15 +8,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from huabei_watch.clock import SHANGHAI
+from tests.notices.times import beijing as _dt
 from watcher.notices import understand
 from watcher.notices.normalize import normalize
 
 PUB = date(2026, 11, 20)
-
-
-def _dt(s: str) -> datetime:
-    return datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
 
 
 def _ws(text: str, title: str = "", pub: date = PUB) -> list[tuple[datetime, datetime | None]]:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from huabei_watch.clock import SHANGHAI
 from tests.notices.lookalike_frames import framed_maintenance
+from tests.notices.times import beijing as _dt
 from watcher.notices import understand
 from watcher.notices.corpus import parse_corpus
 from watcher.notices.evaluate import score
@@ -16,10 +16,6 @@ from watcher.notices.evaluate import score
 CORPUS = Path(__file__).parent / "corpus"
 
 PUB = date(2026, 11, 20)
-
-
-def _dt(s: str) -> datetime:
-    return datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
 
 
 def _ws(text: str, title: str = "", pub: date = PUB) -> list[tuple[datetime, datetime | None]]:

@@ -8,17 +8,13 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 
-from huabei_watch.clock import SHANGHAI
 from tests.notices.lookalike_frames import framed_maintenance, framed_maintenance_more
+from tests.notices.times import beijing as _dt
 from watcher.notices import understand
 from watcher.notices.corpus import GoldNotice, parse_corpus
 from watcher.notices.evaluate import score
 
 PUB = date(2026, 12, 1)
-
-
-def _dt(s: str) -> datetime:
-    return datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
 
 
 def _read(text: str, title: str = "", pub: date = PUB) -> list[tuple[datetime, datetime | None]]:
@@ -279,7 +275,6 @@ def test_a_hedged_extension_that_is_only_a_caveat_moves_nothing() -> None:
     assert _read(text) == [(_dt("2026-12-05 00:00"), _dt("2026-12-05 06:00"))]
 
 
-
 def test_a_label_is_read_in_the_range_s_own_sentence() -> None:
     # "……热线24小时为您服务。时间：……" : the hotline's hours end with the sentence before the label
     text = ("12月1日至12月31日期间各营业网点照常营业，客服热线24小时为您服务。时间：2026/12/5 (六) 上午 9:00 至 下午 5:00\n"
@@ -302,7 +297,6 @@ def test_a_weekday_range_in_a_timetable_sentence_stays_in_the_timetable() -> Non
     assert _read(text) == [(_dt("2026-12-06 00:00"), _dt("2026-12-06 08:00"))]
 
 
-
 def test_rows_under_the_same_label_are_parallel_items_not_a_frame() -> None:
     text = ("以下各支付服务在对应时段内无法完成付款。\n[A支付服务]\n1. 作业时间：2026年12月5日 00:00~08:00\n"
             "2. 影响：作业期间支付服务停止\n[B支付服务]\n1. 作业时间：2026年12月5日 00时00分 ~ 06时00分\n"
@@ -323,12 +317,10 @@ def test_an_overall_period_before_its_stops_is_still_a_frame() -> None:
     ]
 
 
-
 def test_a_cut_whose_cause_is_still_looked_for_is_an_outage() -> None:
     text = "今日下午2時40分北區多條街道停電，約1200戶受影響，電力公司已派員到場處理，停電原因仍在調查。"
     u = understand(text, published=PUB, title="北區停電 原因調查中")
     assert u.kind == "outage", u.reasons
-
 
 
 def test_a_numbered_item_cut_at_a_semicolon_says_its_stop_in_its_later_part() -> None:

@@ -5,20 +5,16 @@ for the test, not taken from a corpus notice."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
-from huabei_watch.clock import SHANGHAI
 from tests.notices.frames_round15 import framed_maintenance_r15, framed_reports
+from tests.notices.times import beijing as _dt
 from watcher.notices import understand
 from watcher.notices.corpus import parse_corpus
 from watcher.notices.evaluate import predict, score
 
 PUB = date(2026, 3, 5)
-
-
-def _dt(s: str) -> datetime:
-    return datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
 
 
 def test_a_failure_being_repaired_with_an_expected_end_is_an_outage() -> None:

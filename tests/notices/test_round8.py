@@ -4,16 +4,12 @@ half A (odd ids): each test is a family of wording, written for the test (not a 
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime
+from datetime import date
 
-from huabei_watch.clock import SHANGHAI
+from tests.notices.times import beijing as _dt
 from watcher.notices import understand
 
 PUB = date(2026, 12, 1)
-
-
-def _dt(s: str) -> datetime:
-    return datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
 
 
 # What makes a notice look like something else: fees, card terms, a merger, marketing, an SDK.

@@ -4,16 +4,12 @@ go to review (never silent). Each text is written for the test (not a corpus not
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
-from huabei_watch.clock import SHANGHAI
+from tests.notices.times import beijing as _dt
 from watcher.notices import understand
 
 PUB = date(2026, 12, 1)
-
-
-def _dt(s: str) -> datetime:
-    return datetime.strptime(s, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
 
 
 def test_branches_closed_while_remote_channels_keep_running_are_not_maintenance() -> None:
