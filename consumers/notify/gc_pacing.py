@@ -13,6 +13,8 @@ set (``notify.fanout.gc_threshold``, default 30,000) lets almost no collection h
 was set before once the last one lets go; the older generations' thresholds are left alone. The
 threshold is the process's (a process running other roles shares it during a fan-out); the
 memory it may hold back is at most that many objects of cyclic garbage until the next collection.
+Each :class:`~consumers.notify.fanout.FanOut` has its own pacing (a notify process has one fan-out);
+a second pacing entered while the first holds the threshold leaves it as it is.
 """
 
 from __future__ import annotations
