@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -208,17 +209,30 @@ class SqlDeliveryStore:
         return rules.reserve_statuses(keys, new, states)
 
     async def mark_sent_many(self, sent: list[tuple[str, str]], now: datetime) -> None:
-        """:meth:`mark_sent` for many ``(key, receipt)`` in one statement (executemany). A key whose
-        row is gone (a wiped table) is recorded anyway, as :meth:`mark_sent` does."""
-        stmt = update(T).where(T.c.dedupe_key == bindparam("k")).values(
-            _values(rules.sent("", now)) | {"receipt": bindparam("r")})
+        """:meth:`mark_sent` for many ``(key, receipt)`` in one statement. A key whose row is gone (a
+        wiped table) is recorded anyway, as :meth:`mark_sent` does. PostgreSQL: one ``UPDATE ... FROM
+        unnest(keys, receipts) ... RETURNING`` (the keys it names are the rows it found; asyncpg
+        counts no executemany, which would need a second statement to look); SQLite, or a key given
+        twice (each mark counts a try): an executemany and its row count."""
+        keys = [k for k, _ in sent]
+        receipts = [rules.sent(r, now).values["receipt"] for _, r in sent]
         async with self._tx() as conn:
-            result = await conn.execute(stmt, [{"k": k, "r": rules.sent(r, now).values["receipt"]} for k, r in sent])
-            if result.rowcount == len(sent):
-                return
-            # Some rows are gone, or the driver cannot tell (asyncpg counts no executemany): look.
-            keys = [k for k, _ in sent]
-            found = set((await conn.execute(select(T.c.dedupe_key).where(T.c.dedupe_key.in_(keys)))).scalars())
+            if conn.dialect.name == "postgresql" and len(set(keys)) == len(keys):
+                pairs = func.unnest(bindparam("ks", type_=ARRAY(String)), bindparam("rs", type_=ARRAY(String))
+                                    ).table_valued("k", "r").render_derived(name="v")
+                stmt = update(T).where(T.c.dedupe_key == pairs.c.k).values(
+                    _values(rules.sent("", now)) | {"receipt": pairs.c.r}).returning(T.c.dedupe_key)
+                found = set((await conn.execute(stmt, {"ks": keys, "rs": receipts})).scalars())
+                if len(found) == len(keys):
+                    return
+            else:
+                stmt = update(T).where(T.c.dedupe_key == bindparam("k")).values(
+                    _values(rules.sent("", now)) | {"receipt": bindparam("r")})
+                result = await conn.execute(stmt, [{"k": k, "r": r} for k, r in zip(keys, receipts, strict=True)])
+                if result.rowcount == len(sent):
+                    return
+                # Some rows are gone, or the driver cannot tell (asyncpg counts no executemany): look.
+                found = set((await conn.execute(select(T.c.dedupe_key).where(T.c.dedupe_key.in_(keys)))).scalars())
         for key, receipt in sent:
             if key not in found:
                 await self.mark_sent(key, receipt, now)
