@@ -220,9 +220,9 @@ class SqlDeliveryStore:
             if conn.dialect.name == "postgresql" and len(set(keys)) == len(keys):
                 pairs = func.unnest(bindparam("ks", type_=ARRAY(String)), bindparam("rs", type_=ARRAY(String))
                                     ).table_valued("k", "r").render_derived(name="v")
-                stmt = update(T).where(T.c.dedupe_key == pairs.c.k).values(
+                returning = update(T).where(T.c.dedupe_key == pairs.c.k).values(
                     _values(rules.sent("", now)) | {"receipt": pairs.c.r}).returning(T.c.dedupe_key)
-                found = set((await conn.execute(stmt, {"ks": keys, "rs": receipts})).scalars())
+                found = set((await conn.execute(returning, {"ks": keys, "rs": receipts})).scalars())
                 if len(found) == len(keys):
                     return
             else:
