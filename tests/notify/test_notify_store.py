@@ -17,6 +17,7 @@ from consumers.notify.delivery import DeliveryStore
 from consumers.notify.ports import OutboundMessage
 from consumers.notify.store import CoalescingStore, SqlDeliveryStore
 from huabei_watch.clock import SHANGHAI
+from huabei_watch.errors import PermanentError
 from tests.fakes.delivery_store import MemoryDeliveryStore
 from tests.support import fresh_pg_database, migrated_database
 
@@ -208,3 +209,30 @@ async def test_confirming_a_batch_takes_one_statement_and_still_records_rows_gon
     await store.mark_sent_many([(twice, "a"), (twice, "b")], T0)
     rec = await store.get(twice)
     assert rec is not None and rec.attempts == 2
+
+
+@pytest.mark.postgres
+async def test_postgres_reserves_batches_of_any_size_with_one_statement_text(tmp_path: Path) -> None:
+    if not PG_URL:
+        pytest.skip("HUABEI_TEST_PG_URL not set")
+    db = await migrated_database(await fresh_pg_database(PG_URL))
+    try:
+        store = SqlDeliveryStore(db.engine)
+        texts: list[str] = []
+        event.listen(db.engine.sync_engine, "before_cursor_execute",
+                     lambda conn, cursor, statement, *rest: texts.append(statement))
+        first = await store.reserve_many([f"m{i}|inc|opened|sms" for i in range(3)], T0)
+        second = await store.reserve_many([f"m{i}|inc|opened|sms" for i in range(2, 7)] + ["m2|inc|opened|sms"], T0)
+        assert first == ["new"] * 3
+        assert second == ["in_flight", "new", "new", "new", "new", "in_flight"]
+        inserts = [t for t in texts if t.lstrip().upper().startswith("INSERT")]
+        assert len(inserts) == 2 and inserts[0] == inserts[1]  # prepared once per connection, whatever the size
+        rec = await store.get("m5|inc|opened|sms")
+        assert rec is not None and (rec.state, rec.recipient, rec.channel, rec.group_key, rec.attempts) == (
+            "in_flight", "m5", "sms", "m5|inc|opened|sms", 0)
+        assert rec.reserved_at == T0
+        with pytest.raises(PermanentError, match="delivery store"):  # too long for the column: refused, never cut
+            await store.reserve_many(["m1|" + "x" * 600 + "|opened|sms", "m8|inc|opened|sms"], T0)
+        assert await store.get("m8|inc|opened|sms") is None
+    finally:
+        await db.close()
