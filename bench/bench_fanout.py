@@ -8,7 +8,8 @@ group robot instead) and phone number. One platform-wide outage (critical: no qu
 the clock runs until the role has delivered all 2 x N messages (registry streamed in pages,
 planning, reservations, provider calls, confirmations, a result event on Kafka per message).
 Printed: messages/s, CPU of this process per message, CPU of the PostgreSQL server per message
-(all ``postgres`` processes of the machine), reservations vs messages, statements and SMS calls.
+(all ``postgres`` processes of the machine), the garbage collector's collections and CPU during
+the run, reservations vs messages, statements and SMS calls.
 With ``--reassert S`` the incident is published again every S seconds during the fan-out.
 ``--unbatched`` runs the same role with ``notify.fanout.batching = false`` (one statement and one
 provider call per message, concurrency 4 per channel: the product before issue 17) as baseline.
