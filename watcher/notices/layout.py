@@ -197,6 +197,8 @@ _MAX_ROWS = 24
 # A sentence after a list that says what the listed times do ("维护期间……无法使用").
 _AFTER_POINTER = re.compile(r"^\W*(?:\S{0,4}期间|届时|其间|此期间|上述|该时段|以上时段|维护时|停机时)")
 _DIGIT = re.compile(r"\d")
+# A heading line inside a list: a few word characters, at most a colon after them.
+_SUBHEAD_RE = re.compile(r"[-*•]?\s*[^\W\d_][^\W_]{0,7}\s*:?")
 _INTRO_THEN_DATE = re.compile(r"[:：][\s(（]*(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*[日号]")
 _LEADING_DATE = re.compile(r"[\s(（]*(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*[日号]")
 
@@ -262,7 +264,10 @@ def _tied_here(norm: str, pos: int, depth: int) -> bool:
         if vocab.DISRUPTION_RE.search(seg):
             return True
         if seg.strip() and not _DIGIT.search(seg):
-            break
+            # a short heading line that groups the rows ("生产环境", "测试环境:") sits inside the
+            # list: the walk goes on to what introduces it
+            if not (norm[phi:phi + 1] == "\n" and _SUBHEAD_RE.fullmatch(seg.strip())):
+                break
         k = plo
     first = k  # the first row of the run this range belongs to
     colon = norm.find(":", first, hi)

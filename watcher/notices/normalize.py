@@ -17,6 +17,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from watcher.notices import variants
+from watcher.notices.fragments import DAY, MONTH
 
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
@@ -73,7 +74,7 @@ _DOT_HOURS_RE = re.compile(
     r"(?<=[日号晨午晚上])(\s*)([01]?\d|2[0-4])\.([0-5]\d)(\s*(?:[-~至到]|—)\s*)([01]?\d|2[0-4])\.([0-5]\d)(?![\d.])"
 )
 # "系统维护公告(12/5)": a month and day alone in brackets.
-_BRACKET_MD_RE = re.compile(r"(?<=\()(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?=\))")
+_BRACKET_MD_RE = re.compile(rf"(?<=\()({MONTH})/({DAY})(?=\))")
 # "PM10:00", "AM 6:00": the half of the day written before the time, as 上午/下午.
 _AMPM_BEFORE_RE = re.compile(r"(?<![A-Za-z])(?:(AM|am|a\.m\.)|(PM|pm|p\.m\.))\s*(?=\d{1,2}\s*[:点时])")
 # Circled and parenthesised item numbers (①, ⑵): NFKC turns them into bare digits that would glue
