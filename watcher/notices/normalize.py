@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
 
-from watcher.notices import variants
+from watcher.notices import headers, variants
 from watcher.notices.fragments import DAY, MONTH
 
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -196,7 +196,7 @@ def normalize(text: str) -> str:
     if "-" in t or "~" in t or "至" in t or "到" in t:
         t = _SHARED_HOUR_RE.sub(_shared_hour, t)
         t = _SHARED_DAY_RE.sub(r"\1日\2", t)
-    return variants.rewrite(t)
+    return headers.spell_out(variants.rewrite(t))
 
 
 def _shared_hour(m: re.Match[str]) -> str:
