@@ -16,6 +16,8 @@ recipes of ``variants.py`` do not write.
   1小时30分钟"; the fact reader reads durations);
 * ``labels``: English labels mixed in (``Maintenance Window``, ``Downtime``), a date then "当日"
   before the hours of a range it starts (no Japanese label: kana tell a Japanese service, round 11);
+* ``compact`` (round 16): four-digit clock times after a part of the day (``下午1800``, ``凌晨0230``)
+  and the two ends of a range of dates with their years as eight digits (``20250317-20250407``);
 * ``mixed2``: all of them at once, in Hong Kong or Taiwan Traditional script.
 
 Each rewrite keeps the dates and times: ``variant_facts.facts`` reads the same points before and
@@ -30,7 +32,8 @@ from datetime import date, timedelta
 
 from tests.notices.variants import _CONNECTORS, _cn, _nearest, _Tok, _tokens
 
-MORE = ("cn_numerals", "twelve", "numeric", "weekdays", "connectors", "zone", "lists", "duration", "labels")
+MORE = ("cn_numerals", "twelve", "numeric", "weekdays", "connectors", "zone", "lists", "duration", "labels",
+        "compact")
 _WEEK = "一二三四五六日"
 _EN_WEEK = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _CN_YEAR = "〇一二三四五六七八九"
@@ -112,6 +115,11 @@ def _rewrite(text: str, published: date, recipe: str, rng: random.Random) -> str
                 w = d.weekday()
                 rendered += ("（周{}）", "(星期{})", " 週{} ", "（{}）", "[周{}]", "({})")[week_style].format(
                     _EN_WEEK[w] if week_style == 5 else _WEEK[w])
+            elif recipe == "compact" and t.has_year and (
+                    (is_range and prev is not None and prev.kind == "date" and prev.has_year)
+                    or (nxt is not None and nxt.kind == "date" and nxt.has_year
+                        and text[t.end:nxt.start].strip() in _CONNECTORS and text[t.end:nxt.start].strip())):
+                rendered = f"{d.year}{d.month:02d}{d.day:02d}"
             elif recipe == "connectors" and is_range and prev is not None and prev.kind == "time" \
                     and prev_date is not None and d == prev_date + timedelta(days=1) \
                     and nxt is not None and nxt.kind == "time" and text[t.end:nxt.start].strip() == "":
@@ -126,6 +134,9 @@ def _rewrite(text: str, published: date, recipe: str, rng: random.Random) -> str
             h, mi = t.value
             if recipe == "cn_numerals" and not t.has_period:
                 rendered = _cn_hour(h, mi, rng.random() < 0.3)
+            elif recipe == "compact" and not t.has_period and h < 24 and not text[t.end:t.end + 1].isdigit():
+                period = "凌晨" if h < 6 else "上午" if h < 12 else "中午" if h == 12 else "下午" if h < 18 else "晚上"
+                rendered = f"{period}{h:02d}{mi:02d}"
             elif recipe == "twelve" and not t.has_period:
                 rendered = _twelve(h, mi, english)
             elif recipe == "duration" and nxt is not None and nxt.kind == "time" and isinstance(nxt.value, tuple):

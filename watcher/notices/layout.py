@@ -197,6 +197,7 @@ _MAX_ROWS = 24
 # A sentence after a list that says what the listed times do ("维护期间……无法使用").
 _AFTER_POINTER = re.compile(r"^\W*(?:\S{0,4}期间|届时|其间|此期间|上述|该时段|以上时段|维护时|停机时)")
 _DIGIT = re.compile(r"\d")
+_LINE_END_RE = re.compile(r"。?(?:\n|$)")
 # A heading line inside a list: a few word characters, at most a colon after them.
 _SUBHEAD_RE = re.compile(r"[-*•]?\s*[^\W\d_][^\W_]{0,7}\s*:?")
 _INTRO_THEN_DATE = re.compile(r"[:：][\s(（]*(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*[日号]")
@@ -305,7 +306,8 @@ def _tied_here(norm: str, pos: int, depth: int) -> bool:
         # the last row may say it itself, after its times ("……；第二阶段：X，两阶段期间均暂停下单")
         if any(_AFTER_POINTER.search(c) and vocab.DISRUPTION_RE.search(c) for c in seg.split(",")[1:]):
             return True
-        if seg.strip() and not _DIGIT.search(seg):
+        # a clause after ";" that ends the row's line is still the row ("……预计30分钟;X会借此……。")
+        if seg.strip() and not _DIGIT.search(seg) and not (norm[nlo - 1:nlo] == ";" and _LINE_END_RE.match(norm, nhi)):
             break
         k = nhi
     return False

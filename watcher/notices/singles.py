@@ -136,7 +136,7 @@ def take_single(
             if d is not None:
                 r.last = d
             return
-    seconds = find_duration(norm, p.end, min(40, nxt - p.end + 12))
+    seconds = find_duration(norm, p.end, min(_reach(norm, p.end, 40), nxt - p.end + 12))
     if seconds is None:
         # "凌晨2:00……，凌晨4:30……，每次暂停15~30分钟": one duration shared by the times before it.
         stop_m = vocab.SENTENCE_END_RE.search(norm, p.end)
@@ -204,3 +204,16 @@ def _one_day(norm: str, pos: int) -> bool:
     _, hi2 = vocab.sentence_bounds(norm, min(len(norm), nxt))
     return vocab.WHOLE_DAY_RE.search(norm, lo, hi2) is not None
 
+
+_LATIN_RUN_RE = re.compile(r"[A-Za-z][A-Za-z .&/-]*[A-Za-z]")
+
+
+def _reach(norm: str, start: int, chars: int) -> int:
+    """How far after ``start`` ``chars`` characters go when a run of Latin words (a product name:
+    "将更新 Cloud Internet Services 后端系统") counts as one."""
+    pos, left = start, chars
+    while left > 0 and pos < len(norm):
+        m = _LATIN_RUN_RE.match(norm, pos)
+        pos = m.end() if m else pos + 1
+        left -= 1
+    return pos - start
