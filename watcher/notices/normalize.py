@@ -179,6 +179,7 @@ def normalize(text: str) -> str:
     t = _CN_MIN_RE.sub(_num_sub, t)
     if "整" in t:  # "下午5点整", "12时整": on the hour
         t = _ON_THE_HOUR_RE.sub("", t)
+    t = variants.four_digit_clocks(t)  # "下午1800 GMT": before the zone markers are placed
     if "T" in t or "ST" in t:  # after the Chinese numerals: "晚上六点 GMT至……凌晨两点 GMT"
         t = _ZONE_MID_RE.sub(lambda m: f"{m['to']}{m['rest']}{m['tail'] or ' ' + m['z']}", t)
     if "、" in t or "," in t:

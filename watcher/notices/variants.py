@@ -24,7 +24,8 @@ Pure, called at the end of :func:`watcher.notices.normalize.normalize`:
 * an eight-digit date ("20250317-20250407", "20250317 22:00") is written 2025年3月17日 when it is
   in a range of two such dates or right before a time (a lone eight-digit number stays a number);
 * a four-digit clock time ("下午1800", "于1900恢复") is written 18:00 after a part of the day, or
-  after 于/至/到 when a start, an end or a resumption follows;
+  after 于/至/到 when a start, an end or a resumption follows (:func:`four_digit_clocks`, run by
+  normalisation before zone markers are placed);
 * the time stamp of an update in brackets ("(18:44 更新)", "【更新于12月5日 09:30】") is dropped: it
   says when the notice was edited, not when anything stops or comes back.
 """
@@ -76,7 +77,7 @@ _COMPACT_RE = re.compile(
 # "下午1800", "于1900恢复", "下午1800至2000": four-digit clock times, after a part of the day, or
 # after 于/至/到 when a start, an end or a resumption follows, and the end of a range started by one
 # (a year is followed by 年 or a date separator, an amount by its unit).
-_NOT_DATE = r"(?![\d年月日号元%.:/-])"
+_NOT_DATE = r"(?![\d年月日号元%]|\s*[/.:]\s*\d|\s*-\s*\d{1,2}\s*[-/.])"
 _MILITARY_RE = re.compile(
     r"(?:(?:(?<=凌晨)|(?<=上午)|(?<=中午)|(?<=下午)|(?<=晚上)|(?<=早上)|(?<=傍晚)|(?<=夜间))(?P<s1>\s*)(?P<h1>[01]\d|2[0-4])(?P<m1>[0-5]\d)"
     + _NOT_DATE +
@@ -108,8 +109,6 @@ def rewrite(t: str) -> str:
         t = _NOON_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}12:00", t)
     if _DIGIT8_RE.search(t):
         t = _COMPACT_RE.sub(_compact_date, t)
-    if _DIGIT4_RE.search(t):
-        t = _MILITARY_RE.sub(_clock, t)
     if "/" in t:
         t = _MDY_RE.sub(_ymd, t)
         t = _SLASH_LIST_RE.sub(lambda m: _SLASH_ONE_RE.sub(r"\1月\2日", m.group()), t)
@@ -135,6 +134,12 @@ def rewrite(t: str) -> str:
 
 _DIGIT8_RE = re.compile(r"\d{8}")
 _DIGIT4_RE = re.compile(r"(?<!\d)\d{4}(?!\d)")
+
+
+def four_digit_clocks(t: str) -> str:
+    """``t`` with four-digit clock times written with a colon (see the module docstring); called by
+    :func:`watcher.notices.normalize.normalize` before zone markers are placed."""
+    return _MILITARY_RE.sub(_clock, t) if _DIGIT4_RE.search(t) else t
 
 
 def _clock(m: re.Match[str]) -> str:
