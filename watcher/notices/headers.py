@@ -3,7 +3,8 @@
 A yearly or monthly schedule often gives the hours once, in brackets or before a colon, and then
 only the days: "2017年维护时段(星期六下午1时至星期日晚上11时):1月7日-8日、2月4日-5日……" or
 "维护时间每晚22:00至次日6:00:3月5日、3月12日". Each listed day (or span of two days) is written out
-with the header's hours ("2017年1月7日下午1时至1月8日晚上11时"), so every entry is a range of its own;
+with the header's hours ("2017年1月7日下午1时至1月8日晚上11时"), so every entry is a range of its own,
+and the hours are taken out of the header (they are no range of their own);
 a year written in the header ("2017年……") is given to each entry. A span takes the start hour on
 its first day and the end hour on its last; a single day takes both, with the end on the next day
 when 次日 (or a later weekday) says so. Headers without hours, or lists with hours of their own,
@@ -25,7 +26,8 @@ _NEXT = r"(?:次日|翌日|第二天)?"
 # the header: an optional year, a label, then the hours in brackets or before the colon
 _HEADER_RE = re.compile(
     rf"(?:(?P<year>(?:19|20)\d\d)\s*年(?!\s*\d))?[^\n:。;\d]{{0,12}}?"
-    rf"\(?\s*(?:每晚|每天|每日|每次)?\s*{_WEEKDAY}\s*(?P<t1>{_CLOCK})\s*(?:至|到|-|~)\s*(?P<next>{_NEXT}|{_WEEKDAY})\s*(?P<t2>{_CLOCK})\s*\)?\s*:\s*"
+    rf"(?P<hours>\(?\s*(?:每晚|每天|每日|每次)?\s*{_WEEKDAY}\s*(?P<t1>{_CLOCK})\s*(?:至|到|-|~)\s*(?P<next>{_NEXT}|{_WEEKDAY})\s*"
+    rf"(?P<t2>{_CLOCK})\s*\)?)\s*:\s*"
 )
 _ENTRY = rf"{MONTH}月{DAY}日(?:\s*(?:-|至|到|~)\s*(?:{MONTH}月)?{DAY}日)?"
 _ENTRY_RE = re.compile(
@@ -58,7 +60,9 @@ def spell_out(t: str) -> str:
                 entries.append(f"{year}{m1}月{d1}日{h.group('t1')}至{end}")
             else:
                 entries.append(f"{year}{m1}月{d1}日{h.group('t1')}至{year}{m2}月{d2}日{h.group('t2')}")
-        out.append(t[last:lst.start()])
+        # the header's hours are now written with each entry: read there only, not as a range of their own
+        out.append(t[last:h.start("hours")])
+        out.append(t[h.end("hours"):lst.start()])
         out.append("、".join(entries))
         last = lst.end()
     if not out:

@@ -264,11 +264,11 @@ def _tied_here(norm: str, pos: int, depth: int) -> bool:
         seg = norm[plo:phi]
         if vocab.DISRUPTION_RE.search(seg):
             return True
-        if seg.strip() and not _DIGIT.search(seg):
-            # a short heading line that groups the rows ("生产环境", "测试环境:") sits inside the
-            # list: the walk goes on to what introduces it
-            if not (norm[phi:phi + 1] == "\n" and _SUBHEAD_RE.fullmatch(seg.strip())):
-                break
+        # a short heading line that groups the rows ("生产环境", "测试环境:") sits inside the list:
+        # the walk goes on to what introduces it
+        if (seg.strip() and not _DIGIT.search(seg)
+                and not (norm[phi:phi + 1] == "\n" and _SUBHEAD_RE.fullmatch(seg.strip()))):
+            break
         k = plo
     first = k  # the first row of the run this range belongs to
     colon = norm.find(":", first, hi)
