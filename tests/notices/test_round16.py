@@ -161,7 +161,7 @@ def test_the_compact_recipe_is_read_as_its_originals() -> None:
              for g in parse_corpus((_CORPUS / f"{name}.jsonl").read_text(encoding="utf-8").splitlines())
              if g.kind == "maintenance" and g.windows]
     compact = [(g, v) for g in golds for v in variants(g) if v.recipe == "compact"]
-    assert sum(v.notice.text != g.text for g, v in compact) >= 0.5 * len(compact)
+    assert sum(v.notice.text != g.text for g, v in compact) >= 0.4 * len(compact)
     same = sum(predict(v.notice) == predict(g) for g, v in compact)
     # round 16: 201 of 201 (main before it: 188)
     assert same >= 0.99 * len(compact)

@@ -48,6 +48,11 @@ def take_single(
     resume = vocab.RESUME_AFTER_RE.match(norm, p.end, min(nxt, p.end + 30)) if allow_recovery else None
     if resume is not None and resume.group("done") and _ASKED_RE.search(norm, max(0, p.start - 16), p.start):
         resume = None  # "请开发者于11月21日前完成迁移": the customer's deadline, not a resumption
+    if resume is not None and resume.group("by") and not resume.group("done") and not any(
+        s.end is None and s.pos < p.start and ends.HOURS_RE.search(norm, s.pos, s.end_pos) for s in spans
+    ):
+        # "今天上午起……正在抢修，预计今晚20:00前恢复": "by then" ends only a start written with its hour
+        resume = None
     weak = resume is not None and (resume.group("weak") or resume.group("kick")) is not None
     kick = resume is not None and resume.group("kick") is not None  # 启动: closes, or else starts
     labelled = False

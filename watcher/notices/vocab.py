@@ -61,8 +61,8 @@ STOP_AFTER_RE = re.compile(
 # ones (上线, 开放) only close a window already open; ``kick`` (启动) closes one, or else starts
 # one ("凌晨2:00启动切换").
 RESUME_AFTER_RE = re.compile(
-    # "预计12:00前恢复": by that time, the same end as "12:00恢复"
-    r"(?:[^\S\n]|\))*(?:左右|前后|之前|以前|前)?[^\S\n]*(?:起|开始|后)?[^\S\n]*[,]?[^\S\n]*(?:将|预计|会|可|即可)?[^\S\n]*"
+    # "预计12:00前恢复": by that time, the same end as "12:00恢复" (``by``: only for a start with its hour)
+    r"(?:[^\S\n]|\))*(?:左右|前后|(?P<by>之前|以前|前))?[^\S\n]*(?:起|开始|后)?[^\S\n]*[,]?[^\S\n]*(?:将|预计|会|可|即可)?[^\S\n]*"
     r"(?:(?:新系统|系统|各项|所有|全部|各类|各|业务|服务|功能|渠道|平台|网站)[^\S\n]*){0,3}"
     # or any short name of what comes back ("晨5时认证恢复"), as long as it is not a stop or a negation
     r"(?:[^\W\d_停暂止断闭关不未无非前后]{1,6}?[^\S\n]*)?"
