@@ -38,17 +38,23 @@ _SEP = r"\s*(?:、|,|及|和|与)\s*"
 _LIST_RE = re.compile(rf"{_ENTRY}(?:{_SEP}{_ENTRY})+(?!\s*\d{{1,2}}\s*[:点时])")
 
 
+_LIST_AFTER_COLON_RE = re.compile(rf":\s*(?={MONTH}月{DAY}日)")
+_HEADER_ROOM = 80  # how far before its colon a header may start
+
+
 def spell_out(t: str) -> str:
     """``t`` with every header-plus-list written as ranges (see the module docstring)."""
     if ":" not in t or "日" not in t:
         return t
     out: list[str] = []
     last = 0
-    for h in _HEADER_RE.finditer(t):
-        if h.start() < last:
+    for c in _LIST_AFTER_COLON_RE.finditer(t):
+        lst = _LIST_RE.match(t, c.end())
+        if lst is None or c.start() < last:
             continue
-        lst = _LIST_RE.match(t, h.end())
-        if lst is None:
+        lo = max(last, c.start() - _HEADER_ROOM)
+        h = next((m for m in _HEADER_RE.finditer(t, lo, c.end()) if m.end() == c.end()), None)
+        if h is None:
             continue
         year = f"{h.group('year')}年" if h.group("year") else ""
         next_day = bool(h.group("next")) and not h.group("next").startswith(("周", "星期", "礼拜", "每"))

@@ -210,12 +210,15 @@ def _one_day(norm: str, pos: int) -> bool:
     return vocab.WHOLE_DAY_RE.search(norm, lo, hi2) is not None
 
 
+_LATIN_RE = re.compile(r"[A-Za-z]")
 _LATIN_RUN_RE = re.compile(r"[A-Za-z][A-Za-z .&/-]*[A-Za-z]")
 
 
 def _reach(norm: str, start: int, chars: int) -> int:
     """How far after ``start`` ``chars`` characters go when a run of Latin words (a product name:
     "将更新 Cloud Internet Services 后端系统") counts as one."""
+    if not _LATIN_RE.search(norm, start, start + chars):
+        return chars
     pos, left = start, chars
     while left > 0 and pos < len(norm):
         m = _LATIN_RUN_RE.match(norm, pos)

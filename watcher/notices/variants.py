@@ -79,9 +79,9 @@ _COMPACT_RE = re.compile(
 # (a year is followed by 年 or a date separator, an amount by its unit).
 _NOT_DATE = r"(?![\d年月日号元%]|\s*[/.:]\s*\d|\s*-\s*\d{1,2}\s*[-/.])"
 _MILITARY_RE = re.compile(
-    r"(?:(?:(?<=凌晨)|(?<=上午)|(?<=中午)|(?<=下午)|(?<=晚上)|(?<=早上)|(?<=傍晚)|(?<=夜间))(?P<s1>\s*)(?P<h1>[01]\d|2[0-4])(?P<m1>[0-5]\d)"
+    r"(?:(?P<w1>凌晨|上午|中午|下午|晚上|早上|傍晚|夜间)(?P<s1>\s*)(?P<h1>[01]\d|2[0-4])(?P<m1>[0-5]\d)"
     + _NOT_DATE +
-    r"|(?<=[于至到])(?P<s2>\s*)(?P<h2>[01]\d|2[0-4])(?P<m2>[0-5]\d)(?=\s*(?:恢复|开始|结束|完成|进行|起|止|前|时?(?:左右|许))))"
+    r"|(?P<w2>[于至到])(?P<s2>\s*)(?P<h2>[01]\d|2[0-4])(?P<m2>[0-5]\d)(?=\s*(?:恢复|开始|结束|完成|进行|起|止|前|时?(?:左右|许))))"
     r"(?:(?P<sep>\s*(?:至|到|-|~)\s*)(?P<h3>[01]\d|2[0-4])(?P<m3>[0-5]\d)" + _NOT_DATE + ")?"
 )
 _STAMP = r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}月\d{1,2}日)?\s*\d{1,2}:\d{2}(?::\d{2})?"
@@ -144,7 +144,7 @@ def four_digit_clocks(t: str) -> str:
 
 def _clock(m: re.Match[str]) -> str:
     g = m.groupdict()
-    out = f"{g['s1'] or g['s2'] or ''}{int(g['h1'] or g['h2'] or '0')}:{g['m1'] or g['m2']}"
+    out = f"{g['w1'] or g['w2']}{g['s1'] or g['s2'] or ''}{int(g['h1'] or g['h2'] or '0')}:{g['m1'] or g['m2']}"
     if g["h3"]:
         out += f"{g['sep']}{int(g['h3'])}:{g['m3']}"
     return out
