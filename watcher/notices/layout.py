@@ -198,8 +198,8 @@ _MAX_ROWS = 24
 _AFTER_POINTER = re.compile(r"^\W*(?:\S{0,4}期间|届时|其间|此期间|上述|该时段|以上时段|维护时|停机时)")
 _DIGIT = re.compile(r"\d")
 _LINE_END_RE = re.compile(r"。?(?:\n|$)")
-# A heading line inside a list: a few word characters, at most a colon after them.
-_SUBHEAD_RE = re.compile(r"[-*•]?\s*[^\W\d_][^\W_]{0,7}\s*:?")
+# A heading line inside a list: a few word characters, maybe in brackets, at most a colon after them.
+_SUBHEAD_RE = re.compile(r"[-*•]?\s*[【\[]?\s*[^\W\d_][^\W_]{0,7}\s*[】\]]?\s*:?")
 _INTRO_THEN_DATE = re.compile(r"[:：][\s(（]*(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*[日号]")
 _LEADING_DATE = re.compile(r"[\s(（]*(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*[日号]")
 
