@@ -186,3 +186,18 @@ def test_blind5_scores_hold_their_floors() -> None:
     assert m["silent_misses"] == 0
     assert m["maintenance_or_not"] >= 0.95
     assert m["window_recall"] >= 0.95 and m["window_precision"] >= 0.90
+
+
+def test_hours_with_am_pm_and_no_minutes_and_an_english_range_word() -> None:
+    text = "维护时间：Tue, Mar 10, 2026 10 PM - 11 PM UTC，期间服务暂停。"
+    assert _ranges(text) == [(_dt("2026-03-11 06:00"), _dt("2026-03-11 07:00"))]
+    text = "维护时间：3月10日 6 PM to 8 PM，期间服务暂停。"
+    assert _ranges(text) == [(_dt("2026-03-10 18:00"), _dt("2026-03-10 20:00"))]
+    text = "维护时间：3月10日 10pm至次日2am，期间服务暂停。"
+    assert _ranges(text) == [(_dt("2026-03-10 22:00"), _dt("2026-03-11 02:00"))]
+
+
+def test_sizes_and_versions_are_no_hours() -> None:
+    # guards: "10 MB" is a size, a decimal before PM is no hour
+    assert "10 MB" in normalize("升级包大小为10 MB。")
+    assert "下午" not in normalize("倍率为1.5 PM值")

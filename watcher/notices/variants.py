@@ -23,6 +23,9 @@ Pure, called at the end of :func:`watcher.notices.normalize.normalize`:
   dropped, so the label still introduces its times;
 * an eight-digit date ("20250317-20250407", "20250317 22:00") is written 2025年3月17日 when it is
   in a range of two such dates or right before a time (a lone eight-digit number stays a number);
+* an hour with AM/PM after it and no minutes ("10 PM", "2am") is written with its part of the day
+  ("晚上10点", "凌晨2点");
+* an English range word between two times ("6 PM to 8 PM", "22:00 until 02:00") is 至;
 * a four-digit clock time ("下午1800", "于1900恢复") is written 18:00 after a part of the day, or
   after 于/至/到 when a start, an end or a resumption follows (:func:`four_digit_clocks`, run by
   normalisation before zone markers are placed);
@@ -84,6 +87,10 @@ _MILITARY_RE = re.compile(
     r"|(?P<w2>[于至到])(?P<s2>\s*)(?P<h2>[01]\d|2[0-4])(?P<m2>[0-5]\d)(?=\s*(?:恢复|开始|结束|完成|进行|起|止|前|时?(?:左右|许))))"
     r"(?:(?P<sep>\s*(?:至|到|-|~)\s*)(?P<h3>[01]\d|2[0-4])(?P<m3>[0-5]\d)" + _NOT_DATE + ")?"
 )
+# "10 PM - 11 PM", "2am": an hour with AM/PM after it and no minutes, as English pages write it.
+_HOUR_AMPM_RE = re.compile(r"(?<![\d:.])(1[0-2]|0?[1-9])\s*(?:(AM|am|a\.m\.)|(PM|pm|p\.m\.))(?![A-Za-z])")
+# "6 PM to 8 PM", "22:00 until 02:00": an English range word between two times.
+_EN_TO_RE = re.compile(r"(?<=[\d点时])\s+(?:to|until|till|through)\s+(?=(?:凌晨|上午|中午|下午|晚上)?\d)", re.IGNORECASE)
 _STAMP = r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}月\d{1,2}日)?\s*\d{1,2}:\d{2}(?::\d{2})?"
 _UPDATE_STAMP_RE = re.compile(
     rf"[(\[【]\s*(?:{_STAMP}\s*(?:更新|补充|追记)|(?:更新|最后更新|补充)(?:于|时间)?\s*:?\s*{_STAMP})\s*[)\]】]"
@@ -109,6 +116,10 @@ def rewrite(t: str) -> str:
         t = _NOON_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}12:00", t)
     if _DIGIT8_RE.search(t):
         t = _COMPACT_RE.sub(_compact_date, t)
+    if "M" in t or "m" in t:
+        t = _HOUR_AMPM_RE.sub(_hour_ampm, t)
+    if "t" in t or "T" in t:
+        t = _EN_TO_RE.sub("至", t)
     if "/" in t:
         t = _MDY_RE.sub(_ymd, t)
         t = _SLASH_LIST_RE.sub(lambda m: _SLASH_ONE_RE.sub(r"\1月\2日", m.group()), t)
@@ -140,6 +151,13 @@ def four_digit_clocks(t: str) -> str:
     """``t`` with four-digit clock times written with a colon (see the module docstring); called by
     :func:`watcher.notices.normalize.normalize` before zone markers are placed."""
     return _MILITARY_RE.sub(_clock, t) if _DIGIT4_RE.search(t) else t
+
+
+def _hour_ampm(m: re.Match[str]) -> str:
+    hour = int(m.group(1))
+    if m.group(2):  # 12 AM is midnight
+        return f"凌晨{hour % 12}点" if hour == 12 or hour < 6 else f"上午{hour}点"
+    return "中午12点" if hour == 12 else f"下午{hour}点" if hour < 6 else f"晚上{hour}点"
 
 
 def _clock(m: re.Match[str]) -> str:
