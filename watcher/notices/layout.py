@@ -256,6 +256,7 @@ def _tied_here(norm: str, pos: int, depth: int) -> bool:
     if _in_item_stops(norm, pos):
         return True
     k = lo
+    below_heading: int | None = None
     # up to 12 rows back; a row ended by ";" and a line break counts the empty gap between them too
     for _ in range(_MAX_ROWS):  # back over the rows of a list (";" or a line each) to what introduces it
         if k <= 0 or norm[k - 1] not in ";\n":
@@ -264,13 +265,16 @@ def _tied_here(norm: str, pos: int, depth: int) -> bool:
         seg = norm[plo:phi]
         if vocab.DISRUPTION_RE.search(seg):
             return True
-        # a short heading line that groups the rows ("生产环境", "测试环境:") sits inside the list:
-        # the walk goes on to what introduces it
-        if (seg.strip() and not _DIGIT.search(seg)
-                and not (norm[phi:phi + 1] == "\n" and _SUBHEAD_RE.fullmatch(seg.strip()))):
-            break
+        if seg.strip() and not _DIGIT.search(seg):
+            # a short heading line that groups the rows ("生产环境", "测试环境:") sits inside the
+            # list: the walk goes on to what introduces it, for wording of a disruption only
+            if not (norm[phi:phi + 1] == "\n" and _SUBHEAD_RE.fullmatch(seg.strip())):
+                break
+            if below_heading is None:
+                below_heading = k
         k = plo
-    first = k  # the first row of the run this range belongs to
+    # the first row of the run this range belongs to (under its heading line, when it has one)
+    first = k if below_heading is None else below_heading
     colon = norm.find(":", first, hi)
     # "……服务功能将停用。安排如下：网银：0:00至3:00；……": an intro that only points at the list
     # takes the sentence before it
