@@ -275,12 +275,13 @@ def _tied_here(norm: str, pos: int, depth: int) -> bool:
         k = plo
     # the first row of the run this range belongs to (under its heading line, when it has one)
     first = k if below_heading is None else below_heading
-    colon = norm.find(":", first, hi)
     # "……服务功能将停用。安排如下：网银：0:00至3:00；……": an intro that only points at the list
-    # takes the sentence before it
-    if (first > 1 and colon != -1 and _POINTER.search(norm, first, colon) and not _DIGIT.search(norm, first, colon)
-            and _before_disrupts(norm, first)):
-        return True
+    # takes the sentence before it (above the heading lines, when the list has them)
+    for intro in dict.fromkeys((first, k)):
+        colon = norm.find(":", intro, hi)
+        if (intro > 1 and colon != -1 and _POINTER.search(norm, intro, colon) and not _DIGIT.search(norm, intro, colon)
+                and _before_disrupts(norm, intro)):
+            return True
     # a sentence that is only a row or a heading goes on the list or sentence before it
     if (depth < 12 and first > 1 and norm[first - 1] in "。\n" and _ROW_SENTENCE.match(norm, first)
             and tied_at(norm, first - 2, depth + 1)):
