@@ -277,10 +277,10 @@ def _tied_here(norm: str, pos: int, depth: int) -> bool:
     first = k if below_heading is None else below_heading
     # "……服务功能将停用。安排如下：网银：0:00至3:00；……": an intro that only points at the list
     # takes the sentence before it (above the heading lines, when the list has them)
-    for intro in dict.fromkeys((first, k)):
-        colon = norm.find(":", intro, hi)
-        if (intro > 1 and colon != -1 and _POINTER.search(norm, intro, colon) and not _DIGIT.search(norm, intro, colon)
-                and _before_disrupts(norm, intro)):
+    for lead in dict.fromkeys((first, k)):
+        colon = norm.find(":", lead, hi)
+        if (lead > 1 and colon != -1 and _POINTER.search(norm, lead, colon) and not _DIGIT.search(norm, lead, colon)
+                and _before_disrupts(norm, lead)):
             return True
     # a sentence that is only a row or a heading goes on the list or sentence before it
     if (depth < 12 and first > 1 and norm[first - 1] in "。\n" and _ROW_SENTENCE.match(norm, first)
