@@ -109,6 +109,25 @@ def test_rows_under_heading_lines_belong_to_the_list_they_are_in() -> None:
     ]
 
 
+def test_a_pointing_intro_above_heading_lines_ties_the_rows_under_them() -> None:
+    text = ("本行定于3月8日升级系统，个人电子渠道服务功能将停用。安排如下：\n【个人业务】\n- 网银：3月8日00:00至03:00；\n"
+            "- 手机银行：3月8日00:00至05:00；\n【企业业务】\n- 企业网银：3月8日01:00至04:00。")
+    assert _ranges(text) == [
+        (_dt("2026-03-08 00:00"), _dt("2026-03-08 03:00")),
+        (_dt("2026-03-08 00:00"), _dt("2026-03-08 05:00")),
+        (_dt("2026-03-08 01:00"), _dt("2026-03-08 04:00")),
+    ]
+
+
+def test_a_numbered_field_after_a_time_field_says_what_stops() -> None:
+    text = ("以下支付服务在对应时段内检修。\n【A服务】\n1. 作业时间：2026年3月8日 00:00~08:00\n2. 影响：作业期间支付服务停止\n"
+            "【B服务】\n1. 作业时间：2026年3月8日 00:00~06:00\n2. 影响：作业期间可能间歇性无法付款")
+    assert _ranges(text) == [
+        (_dt("2026-03-08 00:00"), _dt("2026-03-08 08:00")),
+        (_dt("2026-03-08 00:00"), _dt("2026-03-08 06:00")),
+    ]
+
+
 def test_a_weekday_after_an_end_time_is_no_date_for_the_next_row() -> None:
     text = ("本平台服务于以下时段暂停：\n- 3月15日(星期日)：12:00-00:30(星期一)\n"
             "- 3月21日(星期六)：09:00-19:00")
