@@ -267,21 +267,44 @@ def _tied_here(norm: str, pos: int, depth: int) -> bool:
             return True
         if seg.strip() and not _DIGIT.search(seg):
             # a short heading line that groups the rows ("生产环境", "测试环境:") sits inside the
-            # list: the walk goes on to what introduces it, for wording of a disruption only
+            # list: the walk goes on to what introduces it
             if not (norm[phi:phi + 1] == "\n" and _SUBHEAD_RE.fullmatch(seg.strip())):
                 break
             if below_heading is None:
                 below_heading = k
         k = plo
-    # the first row of the run this range belongs to (under its heading line, when it has one)
-    first = k if below_heading is None else below_heading
-    # "……服务功能将停用。安排如下：网银：0:00至3:00；……": an intro that only points at the list
-    # takes the sentence before it (above the heading lines, when the list has them)
-    for lead in dict.fromkeys((first, k)):
-        colon = norm.find(":", lead, hi)
-        if (lead > 1 and colon != -1 and _POINTER.search(norm, lead, colon) and not _DIGIT.search(norm, lead, colon)
-                and _before_disrupts(norm, lead)):
+    # the first row of the run this range belongs to; when the rows sit under heading lines, the run
+    # is read both from above the headings (as if they were rows) and from under them
+    for first in dict.fromkeys((k, k if below_heading is None else below_heading)):
+        if _tied_before(norm, first, hi, depth):
             return True
+    k = hi
+    for _ in range(_MAX_ROWS):  # forward over the rows to the sentence after the list
+        if k >= len(norm):
+            break
+        nlo, nhi = vocab.sentence_bounds(norm, k + 1)
+        seg = norm[nlo:nhi]
+        if _AFTER_POINTER.search(seg) and vocab.DISRUPTION_RE.search(seg):
+            return True
+        # the last row may say it itself, after its times ("……；第二阶段：X，两阶段期间均暂停下单")
+        if any(_AFTER_POINTER.search(c) and vocab.DISRUPTION_RE.search(c) for c in seg.split(",")[1:]):
+            return True
+        # a clause after ";" that ends the row's line is still the row ("……预计30分钟;X会借此……。")
+        if seg.strip() and not _DIGIT.search(seg) and not (norm[nlo - 1:nlo] == ";" and _LINE_END_RE.match(norm, nhi)):
+            break
+        k = nhi
+    return False
+
+
+def _tied_before(norm: str, first: int, hi: int, depth: int) -> bool:
+    """Whether the run of rows starting at ``first`` (the range's sentence ends at ``hi``) is tied by
+    what comes before it: a pointing intro, the list a row sentence goes on, a list of the day before."""
+    # "……服务功能将停用。安排如下：网银：0:00至3:00；……": an intro that only points at the list
+    # takes the sentence before it
+    colon = norm.find(":", first, hi)
+    if (first > 1 and colon != -1 and _POINTER.search(norm, first, colon) and not _DIGIT.search(norm, first, colon)
+            and _before_disrupts(norm, first)):
+        return True
     # a sentence that is only a row or a heading goes on the list or sentence before it
     if (depth < 12 and first > 1 and norm[first - 1] in "。\n" and _ROW_SENTENCE.match(norm, first)
             and tied_at(norm, first - 2, depth + 1)):
@@ -300,21 +323,6 @@ def _tied_here(norm: str, pos: int, depth: int) -> bool:
             if plo <= 0 or norm[plo - 1] not in ";\n":
                 break
             k = plo - 1
-    k = hi
-    for _ in range(_MAX_ROWS):  # forward over the rows to the sentence after the list
-        if k >= len(norm):
-            break
-        nlo, nhi = vocab.sentence_bounds(norm, k + 1)
-        seg = norm[nlo:nhi]
-        if _AFTER_POINTER.search(seg) and vocab.DISRUPTION_RE.search(seg):
-            return True
-        # the last row may say it itself, after its times ("……；第二阶段：X，两阶段期间均暂停下单")
-        if any(_AFTER_POINTER.search(c) and vocab.DISRUPTION_RE.search(c) for c in seg.split(",")[1:]):
-            return True
-        # a clause after ";" that ends the row's line is still the row ("……预计30分钟;X会借此……。")
-        if seg.strip() and not _DIGIT.search(seg) and not (norm[nlo - 1:nlo] == ";" and _LINE_END_RE.match(norm, nhi)):
-            break
-        k = nhi
     return False
 
 
