@@ -128,6 +128,23 @@ def test_a_numbered_field_after_a_time_field_says_what_stops() -> None:
     ]
 
 
+def test_a_row_named_by_a_service_with_a_campaign_word_is_still_a_row_of_stops() -> None:
+    # 报名 / 兑换 name a function of the service here (a bullet row, its name after or before the times)
+    text = ("以下维护工作将于3月7日至8日进行，主要受影响服务如下：\n- 3月8日(周日)上午8时至下午1时：网络及互联网服务\n"
+            "- 3月8日(周日)上午9时至下午1时：课程平台及选课报名应用程式\n- 积分查询、积分兑换：3月8日0:00至6:00")
+    assert _ranges(text) == [
+        (_dt("2026-03-08 08:00"), _dt("2026-03-08 13:00")),
+        (_dt("2026-03-08 09:00"), _dt("2026-03-08 13:00")),
+        (_dt("2026-03-08 00:00"), _dt("2026-03-08 06:00")),
+    ]
+
+
+def test_a_campaign_period_beside_a_window_is_still_set_aside() -> None:
+    # guard: a sign-up period in a sentence of its own is no row of the list of stops
+    text = ("本平台定于3月8日0:00至6:00升级，期间暂停服务。\n另：春季活动报名时间为3月9日9:00至17:00，欢迎参加。")
+    assert _ranges(text) == [(_dt("2026-03-08 00:00"), _dt("2026-03-08 06:00"))]
+
+
 def test_a_weekday_after_an_end_time_is_no_date_for_the_next_row() -> None:
     text = ("本平台服务于以下时段暂停：\n- 3月15日(星期日)：12:00-00:30(星期一)\n"
             "- 3月21日(星期六)：09:00-19:00")
