@@ -238,8 +238,8 @@ class SqlDeliveryStore:
 
     async def reserve_many(self, keys: list[str], now: datetime) -> list[Status]:
         """:meth:`reserve` for many keys in one transaction: one multi-row insert-if-absent
-        (PostgreSQL: :func:`_reserve_statement`) and one read of the states of the keys that existed. Statuses in ``keys`` order; a key given
-        twice is "new" once."""
+        (PostgreSQL: :func:`_reserve_statement`) and one read of the states of the keys that
+        existed. Statuses in ``keys`` order; a key given twice is "new" once."""
         unique = list(dict.fromkeys(keys))
         states: dict[str, str] = {}
         rows = [rules.new_row(k, now) for k in unique]
