@@ -56,6 +56,19 @@ RETRY_SPREAD = (0.5, 1.0)
 #: The producer's linger: records sent within 2 ms of each other share a request.
 PRODUCER_LINGER_MS = 2
 
+#: Bounds of how long a consumer's ``getmany`` waits when nothing arrives (milliseconds): the upper
+#: one is how late a stop request can be noticed by an idle consumer.
+IDLE_WAIT_MS = (200, 1000)
+
+
+def idle_wait_ms(fetch_max_wait: float) -> int:
+    """How long an idle consumer's ``getmany`` waits for records, for a group whose fetches the
+    broker holds up to ``fetch_max_wait`` seconds: as long as one hold (a shorter wait returns
+    empty while the same fetch is still held, and only wakes the event loop), within
+    :data:`IDLE_WAIT_MS`. Records that arrive end the wait at once, whatever its length."""
+    low, high = IDLE_WAIT_MS
+    return max(low, min(high, round(fetch_max_wait * 1000)))
+
 
 def client_kwargs(settings: KafkaSettings, bootstrap: str) -> dict[str, Any]:
     """Connection settings shared by producer, consumer and admin client (SASL/TLS passed through)."""
@@ -335,6 +348,7 @@ class ConsumerRunner:
         fetch hold in seconds (None: ``settings.fetch_max_wait``)."""
         self.fences = fences
         self.fetch_max_wait = settings.fetch_max_wait if fetch_max_wait is None else fetch_max_wait
+        self.idle_wait_ms = idle_wait_ms(self.fetch_max_wait)
         self.group_id = group_id
         self.topic_names = topics
         self.handler = handler
@@ -434,7 +448,7 @@ class ConsumerRunner:
         while not self._stop.is_set() and self._consumer is not None:
             fetch_started = time.monotonic()
             try:
-                batch = await self._consumer.getmany(timeout_ms=200, max_records=self.settings.max_in_flight)
+                batch = await self._consumer.getmany(timeout_ms=self.idle_wait_ms, max_records=self.settings.max_in_flight)
                 self.fetched_since = fetch_started
             except KafkaError as exc:
                 log.warning("consumer.fetch_failed", extra={"group": self.group_id, "reason": str(exc)})
