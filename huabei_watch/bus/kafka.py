@@ -62,10 +62,11 @@ IDLE_WAIT_MS = (200, 1000)
 
 
 def idle_wait_ms(fetch_max_wait: float) -> int:
-    """How long an idle consumer's ``getmany`` waits for records, for a group whose fetches the
-    broker holds up to ``fetch_max_wait`` seconds: as long as one hold (a shorter wait returns
-    empty while the same fetch is still held, and only wakes the event loop), within
-    :data:`IDLE_WAIT_MS`. Records that arrive end the wait at once, whatever its length."""
+    """How long an idle consumer's ``getmany`` (and aiokafka's background fetch routine,
+    ``consumer_timeout_ms``) waits, for a group whose fetches the broker holds up to
+    ``fetch_max_wait`` seconds: as long as one hold (a shorter wait returns empty while the same
+    fetch is still held, and only wakes the event loop), within :data:`IDLE_WAIT_MS`. Records that
+    arrive end the wait at once, whatever its length."""
     low, high = IDLE_WAIT_MS
     return max(low, min(high, round(fetch_max_wait * 1000)))
 
@@ -419,6 +420,9 @@ class ConsumerRunner:
             heartbeat_interval_ms=max(100, int(self.settings.session_timeout * 1000 / 3)),
             max_poll_interval_ms=max(300_000, int(self.settings.retry_max * 1000 * 4)),
             fetch_max_wait_ms=max(1, int(self.fetch_max_wait * 1000)),
+            # aiokafka's fetch routine also wakes this often while its fetch is held (a safety net:
+            # fetches ending, records consumed and rebalances wake it at once).
+            consumer_timeout_ms=self.idle_wait_ms,
         )
         self._consumer.subscribe(self.topic_names, listener=_Listener(self))
         try:
