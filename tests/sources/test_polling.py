@@ -9,11 +9,10 @@ from datetime import timedelta
 
 import pytest
 from aiohttp import web
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from huabei_watch.clock import SHANGHAI, ManualClock
+from huabei_watch.clock import ManualClock
 from tests.fakes.bus import RecordingPublisher
 from tests.sources.helpers import Page, Site, standin_understand
 from tests.sources.test_poll_costs import statements
@@ -156,20 +155,20 @@ async def test_polls_log_at_debug_and_a_summary_at_info(
     assert (summary.polls, summary.first, summary.not_modified, summary.sources) == (8, 4, 4, 4)  # type: ignore[attr-defined]
 
 
-async def test_the_tick_is_one_scheduler_job_for_every_source(
+async def test_start_ticks_on_a_loop_timer_until_close(
     site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock
 ) -> None:
-    polling = build(site, fetcher, store, clock, 50)
-    scheduler = AsyncIOScheduler(timezone=SHANGHAI)
-    scheduler.start(paused=True)
-    try:
-        polling.schedule(scheduler)
-        polling.schedule(scheduler)  # replace_existing
-        jobs = scheduler.get_jobs()
-    finally:
-        scheduler.shutdown(wait=False)
-    assert [j.id for j in jobs] == ["announce:tick"]
-    assert jobs[0].max_instances == 1 and jobs[0].coalesce
+    """No scheduler job: :meth:`start` arms an event-loop timer that ticks (the polls' due times
+    from the injected clock), :meth:`close` disarms it, and a second start is refused."""
+    polling = build(site, fetcher, store, clock, 5)
+    clock.advance(1)  # every first poll is due
+    polling.start(every=0.01)
+    with pytest.raises(RuntimeError, match="already started"):
+        polling.start()
+    await eventually(lambda: polling.summary.first == 5, timeout=10, what="the timer's ticks to start every first poll")
+    timer = polling._timer
+    await polling.close(5)
+    assert timer is not None and polling._timer is not None and polling._timer.cancelled()
 
 
 def test_two_sources_with_one_id_are_refused(
