@@ -247,3 +247,22 @@ async def test_waiting_records_are_retried_every_flush_every_while_the_database_
     await polling.tick()
     await flushed(polling)
     assert store.attempts == 2 and (await store.get_state("s2")).initialized_at is not None
+
+
+async def test_ticks_with_nothing_due_and_nothing_pending_send_no_statement(
+    site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock, engine: AsyncEngine
+) -> None:
+    """Between polls an idle watcher's tick touches no database: ticks every second of a source's
+    30 s interval, past several flush periods, with every state written, run no SQL."""
+    polling = build(site, fetcher, store, clock, 3, flush_every=10.0)
+    await first_tick(polling, clock)
+    clock.advance(10)
+    await polling.tick()  # the first polls' states and counts go
+    await flushed(polling)
+    with statements(engine) as seen:
+        for _ in range(15):  # 15 s: not due again (30 s), one flush period and a half
+            clock.advance(1)
+            await polling.tick()
+            await eventually(lambda: polling._flushing is None, timeout=10, what="a flush the tick started")
+    assert polling.in_flight == 0 and polling.summary.polls == 3
+    assert seen == []
