@@ -31,9 +31,6 @@ class DaemonSettings(Section):
     event_loop: Literal["auto", "uvloop", "asyncio"] = Field(
         default="auto", description="auto: uvloop when installed, else asyncio (logged at start)"
     )
-    malloc_trim_every: Annotated[float, Duration(ge=0, le=86_400)] = Field(
-        default=30.0, description="Hand freed heap memory back to the system this often (glibc); 0: never"
-    )
 
 
 class AdminSettings(Section):

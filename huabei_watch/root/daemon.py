@@ -25,7 +25,6 @@ from huabei_watch.lease import Fence
 from huabei_watch.merchants.links import merchant_link
 from huabei_watch.root import schema
 from huabei_watch.root.feeds import add_feed_routes
-from huabei_watch.root.memory import start_trimming
 from huabei_watch.root.merchant_page import add_merchant_routes
 from huabei_watch.root.settings import PagesSettings, Settings
 from huabei_watch.root.standby import LEASE_LOST_EXIT, LEASED_ROLE, give_back, wait_for_lease
@@ -152,7 +151,6 @@ async def _run_app(
     fence: Fence | None, ready: asyncio.Event | None,
 ) -> int:
     app = await start_app(settings, role_names, fence=fence)
-    trimming = start_trimming(settings.daemon.malloc_trim_every)
     code = 0
     try:
         if app.broker is not None:
@@ -173,8 +171,6 @@ async def _run_app(
             code = LEASE_LOST_EXIT
         log.info("daemon.stopping")
     finally:
-        if trimming is not None:
-            trimming.cancel()
         await app.stop()
         if app.broker is not None:
             broker_address_file(settings).unlink(missing_ok=True)
