@@ -27,6 +27,7 @@ from watcher.payments.ingest import (
     signed_headers,
     verify_request,
 )
+from watcher.payments.signing import Authenticated, authenticate, parse_batch
 
 NOW = datetime(2026, 11, 11, 2, 0, tzinfo=UTC)
 SECRETS = {"m1": "s3cret-m1", "m2": "s3cret-m2"}
@@ -207,6 +208,36 @@ async def test_identical_request_after_acceptance_is_acknowledged_without_a_seco
     assert len(sink.batches) == 1
 
 
+async def test_an_accepted_request_repeated_past_the_skew_window_is_refused_not_answered_from_memory(sink: RecordingSink) -> None:
+    clock = ManualClock(NOW)
+    app = web.Application()
+    app.router.add_post("/v1/payment-results", make_payment_results_handler(
+        secret_for=SECRETS.get, sink=sink, clock=clock, max_body_bytes=LIMIT))
+    body = batch_json()
+    headers = signed_headers("m1", SECRETS["m1"], body, NOW)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as c:
+        first = await post(c, body, headers)
+        clock.advance(timedelta(seconds=301))  # the memory keeps it for twice the window
+        again = await post(c, body, headers)
+
+    assert first[:2] == (202, {"accepted": 2})
+    assert (again[0], again[1]["error"]) == (401, "stale_timestamp")
+    assert len(sink.batches) == 1
+
+
+async def test_a_repeat_with_the_signature_hex_in_upper_case_is_the_same_request(client: Client, sink: RecordingSink) -> None:
+    body = batch_json()
+    headers = signed_headers("m1", SECRETS["m1"], body, NOW)
+    shouted = {**headers, SIGNATURE_HEADER: "sha256=" + headers[SIGNATURE_HEADER].removeprefix("sha256=").upper()}
+
+    first = await post(client, body, headers)
+    second = await post(client, body, shouted)
+
+    assert first[:2] == (202, {"accepted": 2})
+    assert second[:2] == (202, {"accepted": 2, "duplicate": True})
+    assert len(sink.batches) == 1
+
+
 # -- the pure check, without a server -------------------------------------------------------------
 
 
@@ -228,3 +259,18 @@ def test_rejections_carry_status_and_are_invalid_input() -> None:
     with pytest.raises(Rejected) as info:
         verify_request({}, b"x" * 11, secret_for=SECRETS.get, now=NOW, max_body_bytes=10)
     assert info.value.status == 413 and isinstance(info.value, InvalidInput)
+
+
+def test_authenticate_checks_signature_and_time_without_decoding_the_body() -> None:
+    body = b"not JSON at all"
+    headers = signed_headers("m1", SECRETS["m1"], body, NOW)
+
+    auth = authenticate(headers, body, secret_for=SECRETS.get, now=NOW)
+
+    assert auth == Authenticated("m1", str(int(NOW.timestamp())), headers[SIGNATURE_HEADER].lower())
+    with pytest.raises(Rejected) as info:
+        parse_batch("m1", body)
+    assert (info.value.status, info.value.error) == (400, "malformed_json")
+    with pytest.raises(Rejected) as tampered:
+        authenticate(headers, body + b" ", secret_for=SECRETS.get, now=NOW)
+    assert tampered.value.error == "bad_signature"

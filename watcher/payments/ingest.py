@@ -16,8 +16,10 @@ Contract of the handler:
   acknowledged;
 * an identical signed request already accepted (while its timestamp is still valid) is answered 202 again
   (``"duplicate": true``) without a second publish: a retry after a lost response is safe. Requests
-  are compared on the normalised signature (lowercase hex), so changing the case of the hex does
-  not make a replay new; the detector also drops a batch whose event id it has counted already.
+  are compared on the merchant, the timestamp and the normalised signature (lowercase hex), so
+  changing the case of the hex does not make a replay new; such a repeat is answered after the
+  signature and timestamp checks, before its body is parsed (it is the body already accepted).
+  The detector also drops a batch whose event id it has counted already.
 * a batch the sink cannot take in one record is split by the sink (:class:`~watcher.payments.pipeline.KafkaSink`);
   a body over the limit is a final 413, never a 503 that cannot succeed.
 """
@@ -44,7 +46,8 @@ from watcher.payments.signing import (
     TIMESTAMP_HEADER,
     Rejected,
     VerifiedBatch,
-    normalised_signature,
+    authenticate,
+    parse_batch,
     sign,
     signed_headers,
     verify_request,
@@ -80,26 +83,28 @@ class PaymentResultSink(Protocol):
 
 
 class _RecentlyAccepted:
-    """Digests of requests accepted within the skew window, bounded in size."""
+    """Requests accepted within the skew window (by digest, with their result count), bounded in size."""
 
     def __init__(self, ttl_s: float, max_entries: int = 10_000) -> None:
         self._ttl_s = ttl_s
         self._max = max_entries
-        self._seen: OrderedDict[bytes, float] = OrderedDict()
+        self._seen: OrderedDict[bytes, tuple[float, int]] = OrderedDict()
 
     def _expire(self, now: float) -> None:
         while self._seen:
-            key, at = next(iter(self._seen.items()))
+            at, _ = next(iter(self._seen.values()))
             if now - at < self._ttl_s and len(self._seen) <= self._max:
                 break
-            del self._seen[key]
+            self._seen.popitem(last=False)
 
-    def seen(self, key: bytes, now: float) -> bool:
+    def accepted(self, key: bytes, now: float) -> int | None:
+        """The result count of the request accepted under ``key``; None when there is none."""
         self._expire(now)
-        return key in self._seen
+        entry = self._seen.get(key)
+        return None if entry is None else entry[1]
 
-    def add(self, key: bytes, now: float) -> None:
-        self._seen[key] = now
+    def add(self, key: bytes, now: float, results: int) -> None:
+        self._seen[key] = (now, results)
         self._seen.move_to_end(key)
         self._expire(now)
 
@@ -144,7 +149,7 @@ def make_payment_results_handler(
         now: datetime = clock.now()
         try:
             body = await _read_bounded(request, max_body_bytes)
-            batch = verify_request(
+            auth = authenticate(
                 request.headers,
                 body,
                 secret_for=secret_for,
@@ -152,6 +157,14 @@ def make_payment_results_handler(
                 max_skew_s=max_skew_s,
                 max_body_bytes=max_body_bytes,
             )
+            # A request already accepted (same merchant, signature and timestamp, hence the same
+            # body) is answered from memory before its body is parsed: a retry costs one HMAC.
+            key = hashlib.sha256(f"{auth.signature}|{auth.timestamp}|{auth.merchant_id}".encode()).digest()
+            mono = clock.monotonic()
+            repeated = recent.accepted(key, mono)
+            if repeated is not None:
+                return _accepted(repeated, duplicate=True)
+            batch = parse_batch(auth.merchant_id, body)
         except Rejected as exc:
             log.info(
                 "payments.ingest_rejected",
@@ -161,12 +174,6 @@ def make_payment_results_handler(
             if exc.status == 413:
                 response.force_close()  # the rest of the body is not read; do not reuse the connection
             return response
-        key = hashlib.sha256(
-            normalised_signature(request.headers).encode() + b"|" + request.headers.get(TIMESTAMP_HEADER, "").strip().encode()
-        ).digest()
-        mono = clock.monotonic()
-        if recent.seen(key, mono):
-            return _accepted(len(batch.results), duplicate=True)
         try:
             await sink.accept(batch)
         except TransientError as exc:
@@ -180,7 +187,7 @@ def make_payment_results_handler(
         except Exception:
             log.exception("payments.ingest_sink_failed", extra={"merchant": batch.merchant_id})
             return web.json_response({"error": "internal", "reason": "could not store the batch; retry later"}, status=500)
-        recent.add(key, mono)
+        recent.add(key, mono, len(batch.results))
         log.info("payments.ingest_accepted", extra={"merchant": batch.merchant_id, "results": len(batch.results)})
         return _accepted(len(batch.results))
 

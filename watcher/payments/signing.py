@@ -37,7 +37,8 @@ from huabei_watch.signing import (
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_SKEW_S", "MERCHANT_HEADER", "SIGNATURE_HEADER", "SIGNATURE_PREFIX",
-    "TIMESTAMP_HEADER", "Rejected", "VerifiedBatch", "sign", "signed_headers", "verify_request",
+    "TIMESTAMP_HEADER", "Authenticated", "Rejected", "VerifiedBatch", "authenticate", "parse_batch", "sign",
+    "signed_headers", "verify_request",
 ]
 
 DEFAULT_MAX_SKEW_S = 300.0
@@ -91,7 +92,17 @@ class VerifiedBatch:
         return BATCH_JSON.dump_json({"merchant_id": self.merchant_id, "results": self.results})
 
 
-def verify_request(
+@dataclass(frozen=True, slots=True)
+class Authenticated:
+    """A request that passed :func:`authenticate`: signed by ``merchant_id`` with ``signature``
+    (normalised) over ``timestamp`` and the body, within the skew window. The body is not parsed."""
+
+    merchant_id: str
+    timestamp: str
+    signature: str
+
+
+def authenticate(
     headers: Mapping[str, str],
     body: bytes,
     *,
@@ -99,12 +110,9 @@ def verify_request(
     now: datetime,
     max_skew_s: float = DEFAULT_MAX_SKEW_S,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-) -> VerifiedBatch:
-    """Authenticate and parse one request. Returns the batch or raises :class:`Rejected`.
-
-    Header lookup is case-insensitive. The signature is checked (constant-time) before the body
-    is parsed, so unauthenticated bytes are never decoded.
-    """
+) -> Authenticated:
+    """Check the size, the headers, the signature (constant-time) and the timestamp's skew, without
+    decoding the body. Raises :class:`Rejected`. Header lookup is case-insensitive."""
     if len(body) > max_body_bytes:
         raise Rejected(413, "body_too_large", f"body is {len(body)} bytes; the limit is {max_body_bytes}")
     merchant_id = _header(headers, MERCHANT_HEADER)
@@ -130,6 +138,12 @@ def verify_request(
         raise Rejected(401, "stale_timestamp", f"timestamp is {-skew:.0f}s old; at most {max_skew_s:g}s allowed (replay?)")
     if skew > max_skew_s:
         raise Rejected(401, "future_timestamp", f"timestamp is {skew:.0f}s in the future; check the sender's clock")
+    return Authenticated(merchant_id, raw_ts, signature)
+
+
+def parse_batch(merchant_id: str, body: bytes) -> VerifiedBatch:
+    """Parse and validate an authenticated body signed by ``merchant_id``. Raises :class:`Rejected`
+    (400 malformed or off the schema, 403 a batch naming another merchant)."""
     try:
         # Parsed and validated in one pass by pydantic-core's JSON parser into plain dicts (no model
         # per result); it does not recurse without bound (it stops at 200 levels). A batch that
@@ -151,3 +165,19 @@ def verify_request(
     if others:
         raise Rejected(403, "merchant_mismatch", f"signed by {merchant_id!r} but the batch names another merchant")
     return VerifiedBatch(merchant_id, results)
+
+
+def verify_request(
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    secret_for: Callable[[str], str | None],
+    now: datetime,
+    max_skew_s: float = DEFAULT_MAX_SKEW_S,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> VerifiedBatch:
+    """Authenticate and parse one request (:func:`authenticate`, then :func:`parse_batch`).
+    Returns the batch or raises :class:`Rejected`; unauthenticated bytes are never decoded."""
+    auth = authenticate(headers, body, secret_for=secret_for, now=now, max_skew_s=max_skew_s,
+                        max_body_bytes=max_body_bytes)
+    return parse_batch(auth.merchant_id, body)
