@@ -6,7 +6,8 @@ becomes a full ``datetime`` on the last date written before it (``24:00`` / 晚�
 day's midnight), a date not followed by its time is a whole-day point. Years left out are the ones
 nearest the date before (or the publication date), a day written alone takes the month before, and
 次日/翌日 is the day after the date before. It reads every format the renderer writes (Arabic and
-Chinese numerals, 点/时/分/半, 凌晨/上午/中午/下午/晚上, ``2025-03-24``, ``03/24``, Traditional
+Chinese numerals, 点/时/分/半, four-digit clock times after a part of the day (``下午1800``),
+eight-digit dates (``20250317``), 凌晨/上午/中午/下午/晚上, ``2025-03-24``, ``03/24``, Traditional
 characters, full-width digits) and nothing of the parser: it shares no code with ``watcher.notices``,
 so a change of the parser cannot make the check pass.
 """
@@ -31,10 +32,12 @@ _TOKEN = re.compile(
     r"|(?P<dur>(?:预计持续|持续|预计|约)(?:(?P<du_h>\d{1,2})(?P<du_half>个半)?小时(?:(?P<du_hm>\d{1,2})分钟)?"
     r"|(?P<du_m>\d{1,3})分钟|(?P<du_hh>半)小时))"
     r"|(?P<dotmd>(?<![\d/.])(?P<om>[01]\d)\.(?P<od2>[0-3]\d)(?![\d.:]))"
+    r"|(?P<ymd8>(?<!\d)(?P<y8>(?:19|20)\d\d)(?P<m8>[01]\d)(?P<d8>[0-3]\d)(?!\d))"
     r"|(?P<ymd>(?<!\d)(?P<y>\d{4})\s*[年/.\-]\s*(?P<ym>\d{1,2})\s*[月/.\-]\s*(?P<yd>\d{1,2})(?!\d)\s*[日号]?)"
     r"|(?P<md>(?<![\d/.])(?P<m>\d{1,2})(?:月|/)(?P<d>\d{1,2})(?![\d/:])[日号]?)"
     r"|(?P<next>次日|翌日|第二天|隔日)"
     r"|(?P<day>(?<![\d月/.年])(?P<od>\d{1,2})[日号])"
+    rf"|(?P<mil>(?P<mp>{_PERIODS})(?P<mh>[01]\d|2[0-4])(?P<mm>[0-5]\d)(?!\d))"
     rf"|(?P<clock>(?P<cp>{_PERIODS})?\s*(?<![\d.])(?<!\d:)(?P<ch>\d{{1,2}}):(?P<cm>\d{{2}})(?::00)?(?!\d|:\d)(?:\s*(?P<ap>AM|PM))?)"
     rf"|(?P<dian>(?P<dp>{_PERIODS})?(?P<dh>\d{{1,2}}|[零〇一二两三四五六七八九十]{{1,3}})[点时](?!间|段|候|许|期(?!间))"
     r"(?:(?P<half>半)|(?P<dm>\d{1,2})分?|(?P<cm2>[零〇一二两三四五六七八九十]{1,3})分)?)"
@@ -111,6 +114,11 @@ def facts(text: str, published: date) -> list[Point]:
                 continue
         elif g["dotmd"]:
             new = _nearest(int(g["om"]), int(g["od2"]), cur or published)
+        elif g["ymd8"]:
+            try:
+                new = date(int(g["y8"]), int(g["m8"]), int(g["d8"]))
+            except ValueError:
+                continue
         elif g["ymd"]:
             try:
                 new = date(int(g["y"]), int(g["ym"]), int(g["yd"]))
@@ -126,7 +134,9 @@ def facts(text: str, published: date) -> list[Point]:
             cur = new
             out.append(("d", new))
             continue
-        if g["clock"]:
+        if g["mil"]:
+            h, mi, period = int(g["mh"]), int(g["mm"]), g["mp"]
+        elif g["clock"]:
             h, mi, period = int(g["ch"]), int(g["cm"]), g["cp"]
             if g["ap"]:
                 h = h % 12 + (12 if g["ap"] == "PM" else 0)

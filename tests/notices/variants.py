@@ -41,9 +41,10 @@ CORPUS = Path(__file__).parent / "corpus"
 
 BASE_RECIPES = ("dates", "clock", "spoken", "ranges", "script", "order", "frame", "products", "mixed")
 # round 13 (``variants_more.py``): Chinese numerals, 12-hour clocks, numeric dates, weekdays, more
-# connectors, zone markers, numbered lists, start plus duration, mixed labels, all at once
+# connectors, zone markers, numbered lists, start plus duration, mixed labels, all at once; round 16:
+# four-digit clock times and eight-digit dates (``compact``), rows under a heading line (``headings``)
 MORE_RECIPES = ("cn_numerals", "twelve", "numeric", "weekdays", "connectors", "zone", "lists", "duration",
-                "labels", "mixed2")
+                "labels", "compact", "headings", "mixed2")
 RECIPES = BASE_RECIPES + MORE_RECIPES
 
 _DATE = re.compile(

@@ -16,6 +16,11 @@ recipes of ``variants.py`` do not write.
   1小时30分钟"; the fact reader reads durations);
 * ``labels``: English labels mixed in (``Maintenance Window``, ``Downtime``), a date then "当日"
   before the hours of a range it starts (no Japanese label: kana tell a Japanese service, round 11);
+* ``compact`` (round 16): four-digit clock times after a part of the day (``下午1800``, ``凌晨0230``)
+  and the two ends of a range of dates with their years as eight digits (``20250317-20250407``);
+* ``headings`` (round 16): the rows of a list (``；``) or the sentences with times written one a line as
+  ``- `` bullets, under a short heading line with no digits (``明细``, ``生产环境``, ``【个人业务】`` ...)
+  between the first sentence and the rows, as tables of real notices group their rows;
 * ``mixed2``: all of them at once, in Hong Kong or Taiwan Traditional script.
 
 Each rewrite keeps the dates and times: ``variant_facts.facts`` reads the same points before and
@@ -30,7 +35,8 @@ from datetime import date, timedelta
 
 from tests.notices.variants import _CONNECTORS, _cn, _nearest, _Tok, _tokens
 
-MORE = ("cn_numerals", "twelve", "numeric", "weekdays", "connectors", "zone", "lists", "duration", "labels")
+MORE = ("cn_numerals", "twelve", "numeric", "weekdays", "connectors", "zone", "lists", "duration", "labels",
+        "compact", "headings")
 _WEEK = "一二三四五六日"
 _EN_WEEK = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _CN_YEAR = "〇一二三四五六七八九"
@@ -112,6 +118,11 @@ def _rewrite(text: str, published: date, recipe: str, rng: random.Random) -> str
                 w = d.weekday()
                 rendered += ("（周{}）", "(星期{})", " 週{} ", "（{}）", "[周{}]", "({})")[week_style].format(
                     _EN_WEEK[w] if week_style == 5 else _WEEK[w])
+            elif recipe == "compact" and t.has_year and (
+                    (is_range and prev is not None and prev.kind == "date" and prev.has_year)
+                    or (nxt is not None and nxt.kind == "date" and nxt.has_year
+                        and text[t.end:nxt.start].strip() in _CONNECTORS and text[t.end:nxt.start].strip())):
+                rendered = f"{d.year}{d.month:02d}{d.day:02d}"
             elif recipe == "connectors" and is_range and prev is not None and prev.kind == "time" \
                     and prev_date is not None and d == prev_date + timedelta(days=1) \
                     and nxt is not None and nxt.kind == "time" and text[t.end:nxt.start].strip() == "":
@@ -126,6 +137,9 @@ def _rewrite(text: str, published: date, recipe: str, rng: random.Random) -> str
             h, mi = t.value
             if recipe == "cn_numerals" and not t.has_period:
                 rendered = _cn_hour(h, mi, rng.random() < 0.3)
+            elif recipe == "compact" and not t.has_period and h < 24 and not text[t.end:t.end + 1].isdigit():
+                period = "凌晨" if h < 6 else "上午" if h < 12 else "中午" if h == 12 else "下午" if h < 18 else "晚上"
+                rendered = f"{period}{h:02d}{mi:02d}"
             elif recipe == "twelve" and not t.has_period:
                 rendered = _twelve(h, mi, english)
             elif recipe == "duration" and nxt is not None and nxt.kind == "time" and isinstance(nxt.value, tuple):
@@ -174,6 +188,22 @@ def _numbered(text: str, rng: random.Random) -> str:
     return first + "".join(out)
 
 
+# headings that only group rows; words that point at what follows (安排, 如下, 具体) are left out: after a
+# range they make it the overall period of the rows (``layout.drop_frames``), another layout
+_HEADINGS = ("明细", "生产环境", "【个人业务】", "时段一览", "各渠道:", "正式环境")
+
+
+def _headed(text: str, rng: random.Random) -> str:
+    """The rows of ``text`` as bullets under a heading line (recipe ``headings``)."""
+    parts = _ROW_SPLIT.split(text)
+    if len([p for p in parts if _TIME_NEAR.search(p)]) < 2:
+        parts = _SENTENCE_SPLIT.split(text)
+    rows = [p for p in parts if p.strip()]
+    if len(rows) < 3 or len([p for p in rows[1:] if _TIME_NEAR.search(p)]) < 2:
+        return text
+    return rows[0].rstrip() + "\n" + rng.choice(_HEADINGS) + "".join("\n- " + p.strip() for p in rows[1:])
+
+
 # a range written as a start plus a duration only where a real notice could: ended by a mark or
 # followed by what stops, not inside a list of ranges or a weekly timetable, nor before 的/期间
 _DURATION_AFTER = re.compile(r"[，,。；;]|(?![、及和与的期之间—\-(（\d])[\u4e00-\u9fff]")
@@ -216,6 +246,8 @@ def rewrite_more(text: str, published: date, recipe: str, rng: random.Random) ->
     for step in steps:
         if step == "lists":
             text = _numbered(text, rng)
+        elif step == "headings":
+            text = _headed(text, rng)
         elif step == "labels":
             text = _rewrite(text, published, "labels", rng)
             text = _labels(text, rng)

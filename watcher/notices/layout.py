@@ -197,6 +197,9 @@ _MAX_ROWS = 24
 # A sentence after a list that says what the listed times do ("维护期间……无法使用").
 _AFTER_POINTER = re.compile(r"^\W*(?:\S{0,4}期间|届时|其间|此期间|上述|该时段|以上时段|维护时|停机时)")
 _DIGIT = re.compile(r"\d")
+_LINE_END_RE = re.compile(r"。?(?:\n|$)")
+# A heading line inside a list: a few word characters, maybe in brackets, at most a colon after them.
+_SUBHEAD_RE = re.compile(r"[-*•]?\s*[【\[]?\s*[^\W\d_][^\W_]{0,7}\s*[】\]]?\s*:?")
 _INTRO_THEN_DATE = re.compile(r"[:：][\s(（]*(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*[日号]")
 _LEADING_DATE = re.compile(r"[\s(（]*(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*[日号]")
 
@@ -253,6 +256,7 @@ def _tied_here(norm: str, pos: int, depth: int) -> bool:
     if _in_item_stops(norm, pos):
         return True
     k = lo
+    below_heading: int | None = None
     # up to 12 rows back; a row ended by ";" and a line break counts the empty gap between them too
     for _ in range(_MAX_ROWS):  # back over the rows of a list (";" or a line each) to what introduces it
         if k <= 0 or norm[k - 1] not in ";\n":
@@ -262,12 +266,42 @@ def _tied_here(norm: str, pos: int, depth: int) -> bool:
         if vocab.DISRUPTION_RE.search(seg):
             return True
         if seg.strip() and not _DIGIT.search(seg):
-            break
+            # a short heading line that groups the rows ("生产环境", "测试环境:") sits inside the
+            # list: the walk goes on to what introduces it
+            if not (norm[phi:phi + 1] == "\n" and _SUBHEAD_RE.fullmatch(seg.strip())):
+                break
+            if below_heading is None:
+                below_heading = k
         k = plo
-    first = k  # the first row of the run this range belongs to
-    colon = norm.find(":", first, hi)
+    # the first row of the run this range belongs to; when the rows sit under heading lines, the run
+    # is read both from above the headings (as if they were rows) and from under them
+    for first in dict.fromkeys((k, k if below_heading is None else below_heading)):
+        if _tied_before(norm, first, hi, depth):
+            return True
+    k = hi
+    for _ in range(_MAX_ROWS):  # forward over the rows to the sentence after the list
+        if k >= len(norm):
+            break
+        nlo, nhi = vocab.sentence_bounds(norm, k + 1)
+        seg = norm[nlo:nhi]
+        if _AFTER_POINTER.search(seg) and vocab.DISRUPTION_RE.search(seg):
+            return True
+        # the last row may say it itself, after its times ("……；第二阶段：X，两阶段期间均暂停下单")
+        if any(_AFTER_POINTER.search(c) and vocab.DISRUPTION_RE.search(c) for c in seg.split(",")[1:]):
+            return True
+        # a clause after ";" that ends the row's line is still the row ("……预计30分钟;X会借此……。")
+        if seg.strip() and not _DIGIT.search(seg) and not (norm[nlo - 1:nlo] == ";" and _LINE_END_RE.match(norm, nhi)):
+            break
+        k = nhi
+    return False
+
+
+def _tied_before(norm: str, first: int, hi: int, depth: int) -> bool:
+    """Whether the run of rows starting at ``first`` (the range's sentence ends at ``hi``) is tied by
+    what comes before it: a pointing intro, the list a row sentence goes on, a list of the day before."""
     # "……服务功能将停用。安排如下：网银：0:00至3:00；……": an intro that only points at the list
     # takes the sentence before it
+    colon = norm.find(":", first, hi)
     if (first > 1 and colon != -1 and _POINTER.search(norm, first, colon) and not _DIGIT.search(norm, first, colon)
             and _before_disrupts(norm, first)):
         return True
@@ -289,20 +323,6 @@ def _tied_here(norm: str, pos: int, depth: int) -> bool:
             if plo <= 0 or norm[plo - 1] not in ";\n":
                 break
             k = plo - 1
-    k = hi
-    for _ in range(_MAX_ROWS):  # forward over the rows to the sentence after the list
-        if k >= len(norm):
-            break
-        nlo, nhi = vocab.sentence_bounds(norm, k + 1)
-        seg = norm[nlo:nhi]
-        if _AFTER_POINTER.search(seg) and vocab.DISRUPTION_RE.search(seg):
-            return True
-        # the last row may say it itself, after its times ("……；第二阶段：X，两阶段期间均暂停下单")
-        if any(_AFTER_POINTER.search(c) and vocab.DISRUPTION_RE.search(c) for c in seg.split(",")[1:]):
-            return True
-        if seg.strip() and not _DIGIT.search(seg):
-            break
-        k = nhi
     return False
 
 

@@ -16,7 +16,8 @@ import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
 
-from watcher.notices import variants
+from watcher.notices import headers, variants
+from watcher.notices.fragments import DAY, MONTH
 
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
@@ -73,7 +74,7 @@ _DOT_HOURS_RE = re.compile(
     r"(?<=[日号晨午晚上])(\s*)([01]?\d|2[0-4])\.([0-5]\d)(\s*(?:[-~至到]|—)\s*)([01]?\d|2[0-4])\.([0-5]\d)(?![\d.])"
 )
 # "系统维护公告(12/5)": a month and day alone in brackets.
-_BRACKET_MD_RE = re.compile(r"(?<=\()(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?=\))")
+_BRACKET_MD_RE = re.compile(rf"(?<=\()({MONTH})/({DAY})(?=\))")
 # "PM10:00", "AM 6:00": the half of the day written before the time, as 上午/下午.
 _AMPM_BEFORE_RE = re.compile(r"(?<![A-Za-z])(?:(AM|am|a\.m\.)|(PM|pm|p\.m\.))\s*(?=\d{1,2}\s*[:点时])")
 # Circled and parenthesised item numbers (①, ⑵): NFKC turns them into bare digits that would glue
@@ -178,6 +179,7 @@ def normalize(text: str) -> str:
     t = _CN_MIN_RE.sub(_num_sub, t)
     if "整" in t:  # "下午5点整", "12时整": on the hour
         t = _ON_THE_HOUR_RE.sub("", t)
+    t = variants.four_digit_clocks(t)  # "下午1800 GMT": before the zone markers are placed
     if "T" in t or "ST" in t:  # after the Chinese numerals: "晚上六点 GMT至……凌晨两点 GMT"
         t = _ZONE_MID_RE.sub(lambda m: f"{m['to']}{m['rest']}{m['tail'] or ' ' + m['z']}", t)
     if "、" in t or "," in t:
@@ -195,7 +197,7 @@ def normalize(text: str) -> str:
     if "-" in t or "~" in t or "至" in t or "到" in t:
         t = _SHARED_HOUR_RE.sub(_shared_hour, t)
         t = _SHARED_DAY_RE.sub(r"\1日\2", t)
-    return variants.rewrite(t)
+    return headers.spell_out(variants.rewrite(t))
 
 
 def _shared_hour(m: re.Match[str]) -> str:

@@ -77,8 +77,12 @@ def _clause_outside(norm: str, lo: int, hi: int) -> str:
     return outside
 
 
-# A clause that is only the name of a row before its times ("积分查询、积分兑换：").
-_ROW_NAME_RE = re.compile(r"[^\W\d_][^,;。:!?\n]{0,30}:\s*")
+# A clause that is only the name of a row before its times ("积分查询、积分兑换：", as a bullet or
+# numbered too), or after them ("- 10月4日(周日)上午9时至下午1时：Moodle及选课报名应用程式").
+_ROW_NAME_RE = re.compile(
+    r"(?:[-*•]\s*|\d{1,2}[.、)]\s*)?(?:[^\W\d_][^,;。:!?\n]{0,30}:\s*"
+    r"|(?:\d{1,2}月\d{1,2}日(?:\([^)\n]{1,4}\))?\s*)?:\s*[^\W\d_][^,;。:!?\n]{0,40})"
+)
 
 
 def _other_clause(norm: str, lo: int, hi: int) -> bool:

@@ -48,6 +48,11 @@ def take_single(
     resume = vocab.RESUME_AFTER_RE.match(norm, p.end, min(nxt, p.end + 30)) if allow_recovery else None
     if resume is not None and resume.group("done") and _ASKED_RE.search(norm, max(0, p.start - 16), p.start):
         resume = None  # "请开发者于11月21日前完成迁移": the customer's deadline, not a resumption
+    if resume is not None and resume.group("by") and not resume.group("done") and not any(
+        s.end is None and s.pos < p.start and ends.HOURS_RE.search(norm, s.pos, s.end_pos) for s in spans
+    ):
+        # "今天上午起……正在抢修，预计今晚20:00前恢复": "by then" ends only a start written with its hour
+        resume = None
     weak = resume is not None and (resume.group("weak") or resume.group("kick")) is not None
     kick = resume is not None and resume.group("kick") is not None  # 启动: closes, or else starts
     labelled = False
@@ -136,7 +141,7 @@ def take_single(
             if d is not None:
                 r.last = d
             return
-    seconds = find_duration(norm, p.end, min(40, nxt - p.end + 12))
+    seconds = find_duration(norm, p.end, min(_reach(norm, p.end, 40), nxt - p.end + 12))
     if seconds is None:
         # "凌晨2:00……，凌晨4:30……，每次暂停15~30分钟": one duration shared by the times before it.
         stop_m = vocab.SENTENCE_END_RE.search(norm, p.end)
@@ -204,3 +209,19 @@ def _one_day(norm: str, pos: int) -> bool:
     _, hi2 = vocab.sentence_bounds(norm, min(len(norm), nxt))
     return vocab.WHOLE_DAY_RE.search(norm, lo, hi2) is not None
 
+
+_LATIN_RE = re.compile(r"[A-Za-z]")
+_LATIN_RUN_RE = re.compile(r"[A-Za-z][A-Za-z .&/-]*[A-Za-z]")
+
+
+def _reach(norm: str, start: int, chars: int) -> int:
+    """How far after ``start`` ``chars`` characters go when a run of Latin words (a product name:
+    "将更新 Cloud Internet Services 后端系统") counts as one."""
+    if not _LATIN_RE.search(norm, start, start + chars):
+        return chars
+    pos, left = start, chars
+    while left > 0 and pos < len(norm):
+        m = _LATIN_RUN_RE.match(norm, pos)
+        pos = m.end() if m else pos + 1
+        left -= 1
+    return pos - start

@@ -134,8 +134,22 @@ def find_points(norm: str) -> list[RawPoint]:
             if joined is not None:
                 points[-1] = joined
                 continue
+            if _day_of_a_later_time(norm, points, point):
+                continue
         points.append(point)
     return points
+
+
+def _day_of_a_later_time(norm: str, points: list[RawPoint], q: RawPoint) -> bool:
+    """"6月7日(周日):12:00-00:30(周一)": a weekday in brackets right after a time with no date, in a
+    line that gave a date before it, only names the day that time falls on (the range already
+    does); it is no date of its own for what follows."""
+    p = points[-1]
+    if not (q.week is not None and q.week[0] is None and q.day is None and q.rel is None and not q.has_time
+            and p.has_time and not p.has_date and "(" in norm[p.end:q.end]):
+        return False
+    line = norm.rfind("\n", 0, p.start) + 1
+    return any(o.has_date and o.start >= line for o in points[:-1])
 
 
 def _point(g: dict[str, str | None], start: int, end: int) -> RawPoint | None:

@@ -61,7 +61,8 @@ STOP_AFTER_RE = re.compile(
 # ones (上线, 开放) only close a window already open; ``kick`` (启动) closes one, or else starts
 # one ("凌晨2:00启动切换").
 RESUME_AFTER_RE = re.compile(
-    r"(?:[^\S\n]|\))*(?:左右|前后)?[^\S\n]*(?:起|开始|后)?[^\S\n]*[,]?[^\S\n]*(?:将|预计|会|可|即可)?[^\S\n]*"
+    # "预计12:00前恢复": by that time, the same end as "12:00恢复" (``by``: only for a start with its hour)
+    r"(?:[^\S\n]|\))*(?:左右|前后|(?P<by>之前|以前|前))?[^\S\n]*(?:起|开始|后)?[^\S\n]*[,]?[^\S\n]*(?:将|预计|会|可|即可)?[^\S\n]*"
     r"(?:(?:新系统|系统|各项|所有|全部|各类|各|业务|服务|功能|渠道|平台|网站)[^\S\n]*){0,3}"
     # or any short name of what comes back ("晨5时认证恢复"), as long as it is not a stop or a negation
     r"(?:[^\W\d_停暂止断闭关不未无非前后]{1,6}?[^\S\n]*)?"
@@ -82,7 +83,8 @@ SAME_HOURS_AFTER_RE = re.compile(
 )
 # Before a time: a labelled end ("预计恢复时间：9月2日06:00").
 RESUME_BEFORE_RE = re.compile(
-    r"(?:恢复时间|预计恢复|结束时间|完成时间|恢复服务时间|开放时间|(?:复电|复水|送电|送水|复机|复通|恢复供电|恢复供水)(?:时间)?|(?:停机|停服|维护|升级|暂停|割接)(?:结束|完成))"
+    # a bare "结束:" field ("- 开始:……\n- 结束:……"), not "活动结束:"
+    r"(?:(?<![^\W\d_])结束(?=\s*:)|恢复时间|预计恢复|结束时间|完成时间|恢复服务时间|开放时间|(?:复电|复水|送电|送水|复机|复通|恢复供电|恢复供水)(?:时间)?|(?:停机|停服|维护|升级|暂停|割接)(?:结束|完成))"
     r"\s*(?:为|是|约|预计)?\s*:?\s*$"
 )
 # Before a lone time: "……开始维护，预计维护至下午3点", "……起暂停服务，至12月6日6时止": the end of a
@@ -90,7 +92,7 @@ RESUME_BEFORE_RE = re.compile(
 END_BEFORE_RE = re.compile(r"(?:维护|升级|停机|停服|暂停|中断|持续|延续|延长|一直|预计|进行)?\s*(?:至|到|直至|直到)\s*$")
 # Before a lone time: a labelled start ("停机开始时间为12月5日22:00").
 START_LABEL_RE = re.compile(
-    r"(?:开始时间|起始时间|开始于|(?:停机|停服|维护|升级|暂停|割接|中断)(?:开始)?(?:时间|时刻)?\s*:)\s*(?:为|是)?\s*:?\s*$"
+    r"(?:(?<![^\W\d_])开始(?=\s*:)|开始时间|起始时间|开始于|(?:停机|停服|维护|升级|暂停|割接|中断)(?:开始)?(?:时间|时刻)?\s*:)\s*(?:为|是)?\s*:?\s*$"
 )
 # A stop on a date with no hours lasts that day ("5月27日停止提供……当天暂停运作").
 WHOLE_DAY_RE = re.compile(r"当天|当日|全天|全日|一天|整天|该日|是日")

@@ -38,6 +38,9 @@ _NAMED: dict[str, str] = {
     "南非时间": "Africa/Johannesburg", "赞比亚时间": "Africa/Lusaka", "CDT": "America/Chicago",
     "日本标准时间": "Asia/Tokyo", "日本标准时": "Asia/Tokyo", "韩国标准时间": "Asia/Seoul",
     "波兰时间": "Europe/Warsaw", "华沙时间": "Europe/Warsaw",
+    # US zones as translated pages write them ("太平洋时间上午7点至11点 / 中部时间上午9点至下午1点")
+    "中部时间": "America/Chicago", "美国山地时间": "America/Denver", "山区时间": "America/Denver",
+    "美国太平洋时间": "America/Los_Angeles",
 }
 _ZONE_RE = re.compile(
     r"(?<![A-Za-z])(?:UTC|GMT)(?:\s*(?P<sign>[+-])\s*(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?)?(?![A-Za-z])(?:\s*时间)?"
