@@ -85,10 +85,18 @@ _ROW_NAME_RE = re.compile(
 )
 
 
+_REOPEN_RE = re.compile(
+    r"(?:视|依|按|待|随)[^,;。!?\n()]{0,8}?(?:进度|情况|进展|完成|结束)[^,;。!?\n()]{0,6}?开放"
+    r"|(?:完成|结束|完毕|竣工)(?:后|之后|以后)[^,;。!?\n()]{0,6}?开放|(?:重新|再次|再度|恢复)开放"
+)
+
+
 def _other_clause(norm: str, lo: int, hi: int) -> bool:
     """Whether the clause holding the range ``norm[lo:hi]`` says, with no disruption wording, that
     something keeps running or names hours of a desk or a campaign."""
-    outside = _clause_outside(norm, lo, hi)
+    # "17:30~21:30(视作业进度开放服务)", "……(完成后重新开放)": an opening after the work is the
+    # window's end, not opening hours
+    outside = _REOPEN_RE.sub("", _clause_outside(norm, lo, hi))
     if vocab.DISRUPTION_RE.search(outside):
         return False
     if _ROW_NAME_RE.fullmatch(outside) and not vocab.SERVICE_HOURS_RE.search(outside) and layout.tied_at(norm, lo):
