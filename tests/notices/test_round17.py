@@ -95,3 +95,37 @@ def test_a_maintenance_notice_asking_customers_to_prepare_stays_maintenance() ->
     # guard: the customer's preparation is set aside, the system's stop is still read
     text = "本平台将于3月14日01:00-05:00进行系统升级，期间暂停充值与提现，请提前充值。"
     assert _ranges(text) == [(_dt("2026-03-14 01:00"), _dt("2026-03-14 05:00"))]
+
+
+# --- hours said to hold on the days of a daily range read before ------------------------------------
+
+
+def test_hours_on_the_same_days_as_a_daily_range_before() -> None:
+    text = ("配合道路施工，两家快递即日起至3月7日分时段暂停收件。\n"
+            "甲快递：即日起至3月7日，每日上午10时至11时暂停上门收件。\n"
+            "乙快递：上述期间每天上午9时30分至10时暂停网点收件。")
+    assert _ranges(text) == [
+        (_dt("2026-03-05 10:00"), _dt("2026-03-05 11:00")),
+        (_dt("2026-03-06 10:00"), _dt("2026-03-06 11:00")),
+        (_dt("2026-03-07 10:00"), _dt("2026-03-07 11:00")),
+        (_dt("2026-03-05 09:30"), _dt("2026-03-05 10:00")),
+        (_dt("2026-03-06 09:30"), _dt("2026-03-06 10:00")),
+        (_dt("2026-03-07 09:30"), _dt("2026-03-07 10:00")),
+    ]
+
+
+def test_daily_hours_with_no_period_before_stay_a_timetable() -> None:
+    # guard: "每天" with no daily range read before is still hours that repeat
+    u = understand("客服热线服务时间调整：上述期间每天上午9时至下午6时。", published=PUB)
+    assert u.windows == ()
+
+
+# --- phases of a plan that are no stop ---------------------------------------------------------------
+
+
+def test_a_phase_of_a_plan_labelled_as_going_on_is_no_window() -> None:
+    text = ("关于旧版会员系统迁移的安排\n"
+            "- 宽限期（即日起至2026年4月30日）：旧账号仍可登录。\n"
+            "- 5月1日起：旧账号只可查询。")
+    u = understand(text, published=PUB, title="关于旧版会员系统迁移的安排")
+    assert not any(w.start.date() == PUB for w in u.windows), u.windows

@@ -70,6 +70,7 @@ class Resolver:
     recurring: int = 0  # ranges said to repeat (每日, 星期一至六): not dated windows
     set_aside: list[str] = field(default_factory=list)  # ranges that are not windows, and why
     last_range: tuple[datetime, datetime] | None = None  # the last range read, for hours after it
+    daily_days: tuple[date, date] | None = None  # the days of the last daily range ("同一期间每日……")
 
     def flag(self, reason: str) -> None:
         if reason not in self.flags:

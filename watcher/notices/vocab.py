@@ -140,7 +140,9 @@ OTHER_PERIOD_BEFORE_RE = re.compile(
     r"(?:活动|促销|优惠|报名|申报|征|有效|生效|试运行|试用|体验|开放|预售|尾款|考试|领取|兑换|投票|预约|抢购|秒杀|公示|缴费|申请"
     r"|(?<![停止])(?:办理|受理)|登记|报到|选课|入网"
     # more periods customers act in: answering a survey, voting, confirming, drawing lots, bidding
-    r"|填答|填报|作答|答题|评教|问卷|调查|测评|申领|确认|核对|对账|抽签|抽奖|竞价|竞拍|拍卖|认购|申购|领奖|补考|面试|签到|打卡)"
+    r"|填答|填报|作答|答题|评教|问卷|调查|测评|申领|确认|核对|对账|抽签|抽奖|竞价|竞拍|拍卖|认购|申购|领奖|补考|面试|签到|打卡"
+    # phases of a plan in which things go on ("正常期(即日起至1月31日)", "宽限期:", "过渡期为")
+    r"|正常|宽限|缓冲|过渡|观察|保留)"
     r"(?:时间|期间|日期|时段|期)\s*(?:为|是)?\s*[:(]?\s*$"
 )
 # In the clause of a range with no disruption wording: the hours of something that keeps running
