@@ -129,3 +129,18 @@ def test_a_phase_of_a_plan_labelled_as_going_on_is_no_window() -> None:
             "- 5月1日起：旧账号只可查询。")
     u = understand(text, published=PUB, title="关于旧版会员系统迁移的安排")
     assert not any(w.start.date() == PUB for w in u.windows), u.windows
+
+
+# --- two days written in Chinese numerals sharing one 日 ------------------------------------------
+
+
+def test_two_days_in_chinese_numerals_share_one_day_word() -> None:
+    text = "本台定于本月十八日凌晨起更换发射设备，因此十八至十九日期间，部分频道可能中断。"
+    u = understand(text, published=date(2026, 3, 16))
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-03-18 00:00"), _dt("2026-03-20 00:00"))]
+
+
+def test_a_count_of_days_in_chinese_numerals_stays_a_count() -> None:
+    # guards: "十至十五日内" is how long, "第十至十二日" an ordinal
+    assert "日内" in normalize("预计十至十五日内到账") and "十日至" not in normalize("预计十至十五日内到账")
+    assert "十日至" not in normalize("第十至十二日")
