@@ -144,3 +144,20 @@ def test_a_count_of_days_in_chinese_numerals_stays_a_count() -> None:
     # guards: "十至十五日内" is how long, "第十至十二日" an ordinal
     assert "日内" in normalize("预计十至十五日内到账") and "十日至" not in normalize("预计十至十五日内到账")
     assert "十日至" not in normalize("第十至十二日")
+
+
+# --- sales ended for good, and "如有变更另行通知" --------------------------------------------------
+
+
+def test_sales_ended_for_good_are_no_open_window() -> None:
+    text = ("由于使用量下降，本站将逐步结束云相册加值方案。\n自2026年4月1日起全面停售相册容量包，已购容量可继续使用。\n"
+            "相册功能结束日期未定，如有变更另行通知。")
+    u = understand(text, published=PUB)
+    assert u.windows == () and u.kind != "maintenance", (u.kind, u.reasons)
+
+
+def test_an_end_to_be_announced_keeps_an_open_start() -> None:
+    # guard: a real "to be announced" still keeps the stop open
+    text = "本平台自2026年3月10日10:00起暂停提现服务，恢复时间另行通知。"
+    u = understand(text, published=PUB)
+    assert u.kind == "maintenance" and [(w.start, w.end) for w in u.windows] == [(_dt("2026-03-10 10:00"), None)]

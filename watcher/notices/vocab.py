@@ -134,6 +134,14 @@ ARREARS_RE = re.compile(r"欠费|余额不足|余额低于|余额为负|余额�
 NORMAL_RE = re.compile(r"照常|正常服务|正常提供|正常营业|正常办理|正常使用|正常运行|正常运作|不受影响|不会受到影响|可正常")
 # The end is announced later: an open start stays open rather than being dropped.
 LATER_RE = re.compile(r"另行通知|另行公告|另行告知|另行公布|待定|另候通知|直至另行|恢复时间将|具体恢复时间|完工后恢复")
+# "如有变更，另行通知": boilerplate for any change, not an end to be announced.
+_IF_CHANGED_RE = re.compile(r"(?:如|若|倘)(?:有|遇|需)?(?:任何)?(?:变更|变动|更改|调整|改变)[,\s]*$")
+
+
+def end_told_later(norm: str) -> bool:
+    """Whether ``norm`` says the end is announced later (:data:`LATER_RE`), not only as the
+    boilerplate for a change ("如有变更另行通知")."""
+    return any(not _IF_CHANGED_RE.search(norm, max(0, m.start() - 10), m.start()) for m in LATER_RE.finditer(norm))
 # Right before a range: it is the period of something else ("活动期间（12月5日至12月12日）",
 # "有效期：……", "报名时间为……"), not a disruption.
 OTHER_PERIOD_BEFORE_RE = re.compile(

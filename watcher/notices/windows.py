@@ -200,7 +200,7 @@ def _close_late(r: Resolver, norm: str, spans: list[Span]) -> list[Span]:
     that repeats the start of a closed window is that window."""
     if all(s.end is not None for s in spans):
         return spans
-    later = vocab.LATER_RE.search(norm) is not None
+    later = vocab.end_told_later(norm)
     ends = sorted(r.resumptions)
     closed_starts = {s.start for s in spans if s.end is not None}
     out: list[Span] = []
