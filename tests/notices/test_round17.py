@@ -161,3 +161,11 @@ def test_an_end_to_be_announced_keeps_an_open_start() -> None:
     text = "本平台自2026年3月10日10:00起暂停提现服务，恢复时间另行通知。"
     u = understand(text, published=PUB)
     assert u.kind == "maintenance" and [(w.start, w.end) for w in u.windows] == [(_dt("2026-03-10 10:00"), None)]
+
+
+def test_something_that_can_no_longer_be_done_from_a_time_on_is_no_open_window() -> None:
+    text = ("本平台将于3月14日01:00-05:00进行系统升级，期间暂停积分兑换。\n"
+            "另：积分兑换停止后，20日0点起不再产生新积分，请尽快转出。")
+    assert _ranges(text) == [(_dt("2026-03-14 01:00"), _dt("2026-03-14 05:00"))]
+    text = "本平台将于3月14日01:00-05:00进行系统升级，期间暂停积分兑换。\n另：3月20日10:00起不能再兑换礼品。"
+    assert _ranges(text) == [(_dt("2026-03-14 01:00"), _dt("2026-03-14 05:00"))]
