@@ -142,6 +142,8 @@ def end_told_later(norm: str) -> bool:
     """Whether ``norm`` says the end is announced later (:data:`LATER_RE`), not only as the
     boilerplate for a change ("如有变更另行通知")."""
     return any(not _IF_CHANGED_RE.search(norm, max(0, m.start() - 10), m.start()) for m in LATER_RE.finditer(norm))
+
+
 # Right before a range: it is the period of something else ("活动期间（12月5日至12月12日）",
 # "有效期：……", "报名时间为……"), not a disruption.
 OTHER_PERIOD_BEFORE_RE = re.compile(
@@ -149,8 +151,9 @@ OTHER_PERIOD_BEFORE_RE = re.compile(
     r"|(?<![停止])(?:办理|受理)|登记|报到|选课|入网"
     # more periods customers act in: answering a survey, voting, confirming, drawing lots, bidding
     r"|填答|填报|作答|答题|评教|问卷|调查|测评|申领|确认|核对|对账|抽签|抽奖|竞价|竞拍|拍卖|认购|申购|领奖|补考|面试|签到|打卡"
-    # phases of a plan in which things go on ("正常期(即日起至1月31日)", "宽限期:", "过渡期为")
-    r"|正常|宽限|缓冲|过渡|观察|保留)"
+    # phases of a plan in which things go on ("正常期(即日起至1月31日)", "宽限期:"); not 过渡 (a
+    # switch-over's transition may be the stop itself, see transition.py)
+    r"|正常|宽限|缓冲|保留)"
     r"(?:时间|期间|日期|时段|期)\s*(?:为|是)?\s*[:(]?\s*$"
 )
 # In the clause of a range with no disruption wording: the hours of something that keeps running
