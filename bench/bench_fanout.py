@@ -8,7 +8,8 @@ group robot instead) and phone number. One platform-wide outage (critical: no qu
 the clock runs until the role has delivered all 2 x N messages (registry streamed in pages,
 planning, reservations, provider calls, confirmations, a result event on Kafka per message).
 Printed: messages/s, CPU of this process per message, CPU of the PostgreSQL server per message
-(all ``postgres`` processes of the machine), reservations vs messages, statements and SMS calls.
+(all ``postgres`` processes of the machine), the garbage collector's collections and CPU during
+the run, reservations vs messages, statements and SMS calls.
 With ``--reassert S`` the incident is published again every S seconds during the fan-out.
 ``--unbatched`` runs the same role with ``notify.fanout.batching = false`` (one statement and one
 provider call per message, concurrency 4 per channel: the product before issue 17) as baseline.
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import math
 import os
@@ -119,6 +121,29 @@ def postgres_cpu() -> float:
     return total
 
 
+class GcTime:
+    """Collections of Python's cyclic garbage collector and their CPU seconds while counting."""
+
+    def __init__(self) -> None:
+        self.collections = 0
+        self.seconds = 0.0
+        self._began = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.process_time()
+        else:
+            self.collections += 1
+            self.seconds += time.process_time() - self._began
+
+    def __enter__(self) -> GcTime:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+
 async def fresh_database(url: str | None, tmp: Path) -> str:
     if url is None:
         return f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
@@ -185,22 +210,23 @@ async def capacity(args: argparse.Namespace, n: int, tmp: Path, *, batching: boo
                 await eventually(group_joined, timeout=120, what="the notify consumer group joined")
                 now = datetime.now(UTC)
                 event = Event.build(INCIDENT_OPENED, outage(now), time=now)
-                pg0, cpu0, t0 = postgres_cpu(), cpu_seconds(), time.perf_counter()
-                await bus.publish(event)
-                reasserted = 0
-                next_reassert = t0 + (args.reassert or math.inf)
-                deadline = t0 + args.max_seconds
-                while time.perf_counter() < deadline:
-                    await asyncio.sleep(0.05)
-                    if time.perf_counter() >= next_reassert:
-                        await bus.publish(Event.build(INCIDENT_OPENED, outage(now), time=now))
-                        reasserted += 1
-                        next_reassert += args.reassert
-                    f = role.fanout
-                    if f.sent + f.failed + f.duplicates >= 2 * n and not f.in_progress and not f.lanes:
-                        break
-                elapsed = time.perf_counter() - t0
-                cpu, pg = cpu_seconds() - cpu0, postgres_cpu() - pg0
+                with GcTime() as collector:
+                    pg0, cpu0, t0 = postgres_cpu(), cpu_seconds(), time.perf_counter()
+                    await bus.publish(event)
+                    reasserted = 0
+                    next_reassert = t0 + (args.reassert or math.inf)
+                    deadline = t0 + args.max_seconds
+                    while time.perf_counter() < deadline:
+                        await asyncio.sleep(0.05)
+                        if time.perf_counter() >= next_reassert:
+                            await bus.publish(Event.build(INCIDENT_OPENED, outage(now), time=now))
+                            reasserted += 1
+                            next_reassert += args.reassert
+                        f = role.fanout
+                        if f.sent + f.failed + f.duplicates >= 2 * n and not f.in_progress and not f.lanes:
+                            break
+                    elapsed = time.perf_counter() - t0
+                    cpu, pg = cpu_seconds() - cpu0, postgres_cpu() - pg0
                 counters = dict(role.fanout.counters())
                 reservations = role.deliverer.reservations
                 store = role.deliverer.store
@@ -214,7 +240,7 @@ async def capacity(args: argparse.Namespace, n: int, tmp: Path, *, batching: boo
     sent = counters["sent"]
     return {"n": n, "elapsed": elapsed, "rate": sent / elapsed, "cpu_ms": 1000 * cpu / max(sent, 1),
             "pg_ms": 1000 * pg / max(sent, 1), "counters": counters, "reservations": reservations,
-            "statements": statements, "sms_calls": sms_calls, "reasserted": reasserted, "fakes": fakes,
+            "gc": (collector.collections, collector.seconds), "statements": statements, "sms_calls": sms_calls, "reasserted": reasserted, "fakes": fakes,
             "wecom": wecom, "wecom_calls": fakes[wecom].get("requests"),
             "postgres": url.startswith("postgresql")}
 
@@ -229,6 +255,7 @@ def print_capacity(label: str, r: dict[str, Any]) -> int:
     print(f"{label}: {n:,} merchants x ({kind} + Aliyun SMS) = {2 * n:,} messages on {db} in {r['elapsed']:.1f} s: "
           f"{r['rate']:,.0f} messages/s; CPU {r['cpu_ms']:.2f} ms/message in the notify process"
           + (f", {r['pg_ms']:.2f} ms/message in the PostgreSQL server" if r["postgres"] else ""))
+    print(f"  garbage collector: {r['gc'][0]:,} collections, {r['gc'][1]:.2f} s of CPU during the run")
     print(f"  reservations {r['reservations']:,} for {r['counters']['sent']:,} messages sent"
           f" (re-asserted {r['reasserted']} times); store statements for reserve+confirm {r['statements']:,}; "
           f"SMS provider calls {r['sms_calls'] if r['sms_calls'] is not None else r['counters']['sent'] // 2:,}; "

@@ -14,6 +14,9 @@ Counters (plain attributes, cumulative, for /metrics): ``queued`` (taken from la
 a later retry), ``duplicates``, ``expired``, ``errors`` (the delivery raised, e.g. the store was
 away: nothing was sent, the next re-plan brings the message back); ``in_progress`` is a gauge.
 
+While deliveries are in progress the collector's young-generation threshold is raised
+(``gc_threshold``, :mod:`consumers.notify.gc_pacing`) and put back once none is.
+
 Shutdown: :meth:`stop` only sets a flag; :meth:`run` stops starting work, lets the deliveries in
 progress finish and returns. Items not started are dropped; the planner, being level-triggered,
 produces them again.
@@ -31,6 +34,7 @@ from typing import Annotated, Protocol
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from consumers.notify.delivery import DeliveryOutcome
+from consumers.notify.gc_pacing import GcPacing
 from consumers.notify.plan import MessageGroup, PlannedMessage
 from huabei_watch.config.types import Duration
 
@@ -71,6 +75,12 @@ class FanOutSettings(BaseModel):
         "statement, one provider call and one result event per message (a provider that refuses batch calls)",
     )
 
+    gc_threshold: int = Field(
+        default=30_000, ge=0, le=1_000_000,
+        description="Young-generation threshold of Python's cyclic garbage collector while deliveries are in "
+        "progress (the process's; put back when none is): above a fan-out's working set of live deliveries, so "
+        "the collector does not walk them over and over (CPython's default is 700). 0: leave the collector alone",
+    )
     shards: int = Field(
         default=1, ge=1, le=256,
         description="Pieces (merchant id ranges) each phase of a platform-wide incident is split into; any notify "
@@ -165,6 +175,7 @@ class FanOut:
         self._finishing: dict[str, _Lane] = {}  # streams drained, deliveries still running
         self._wake = asyncio.Event()
         self._stopping = False
+        self._gc = GcPacing(self._settings.gc_threshold)
         self.queued = 0
         self.sent = 0
         self.failed = 0
@@ -300,6 +311,8 @@ class FanOut:
 
     def _start(self, item: Deliverable, lane: _Lane, name: str) -> None:
         self._busy[item.channel] = self._busy.get(item.channel, 0) + 1
+        if self.in_progress == 0:
+            self._gc.enter()
         self.in_progress += 1
         lane.pending += 1
         task = asyncio.create_task(self._one(item, lane))
@@ -309,6 +322,8 @@ class FanOut:
             self._tasks.discard(t)
             self._busy[item.channel] -= 1
             self.in_progress -= 1
+            if self.in_progress == 0:
+                self._gc.leave()
             lane.pending -= 1
             if lane.pending == 0 and self._finishing.get(name) is lane:
                 del self._finishing[name]

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    ARRAY,
     Column,
     Index,
     Integer,
@@ -27,12 +28,14 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    text,
     update,
 )
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Dialect, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.elements import TextClause
 
 from consumers.notify import reservations as rules
 from consumers.notify.batching import Coalescer
@@ -108,6 +111,47 @@ def _stored(row: dict[str, Any]) -> dict[str, Any]:
     """A row from the rules as inserted: the kept message encoded."""
     payload = row["payload"]
     return row | {"payload": encode_message(payload) if isinstance(payload, OutboundMessage) else payload}
+
+
+#: Columns of fresh reservations (:func:`rules.new_row`) that differ from key to key; the others
+#: are the same for every key reserved at one time.
+_PER_KEY = ("dedupe_key", "recipient", "channel", "group_key")
+_RESERVE: dict[str, TextClause] = {}
+
+
+def _reserve_statement(dialect: Dialect) -> TextClause:
+    """PostgreSQL: fresh reservations of a batch as ``INSERT ... SELECT ... FROM unnest(arrays)
+    ON CONFLICT DO NOTHING RETURNING dedupe_key`` -- one SQL text whatever the batch size, so the
+    server prepares it once per connection (a multi-row VALUES list is a new statement for every
+    size). Parameters: ``a_<column>`` an array per column of :data:`_PER_KEY`, ``c_<column>`` the
+    shared value of each other column."""
+    stmt = _RESERVE.get(dialect.name)
+    if stmt is None:
+        cols = [c.name for c in T.columns]
+
+        def sql_type(col: str) -> str:  # strings as TEXT: a cast to VARCHAR(n) would cut a long key silently
+            kind = T.c[col].type
+            return "TEXT" if isinstance(kind, String) else str(kind.compile(dialect=dialect))
+
+        arrays = ", ".join(f"CAST(:a_{c} AS {sql_type(c)}[])" for c in _PER_KEY)
+        picks = ", ".join(f"v.{c}" if c in _PER_KEY else f"CAST(:c_{c} AS {sql_type(c)})" for c in cols)
+        stmt = _RESERVE[dialect.name] = text(
+            f"INSERT INTO {T.name} ({', '.join(cols)}) SELECT {picks} FROM unnest({arrays}) AS v({', '.join(_PER_KEY)}) "
+            "ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
+        ).bindparams(*(bindparam(f"c_{c}", type_=T.c[c].type) for c in cols if c not in _PER_KEY))
+    return stmt
+
+
+def _unnested(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The parameters of :func:`_reserve_statement` for ``rows``; None when a column outside
+    :data:`_PER_KEY` differs between them (then the generic multi-row insert takes them)."""
+    if not rows:
+        return None
+    first = rows[0]
+    shared = {c: v for c, v in first.items() if c not in _PER_KEY}
+    if any(r[c] != v for r in rows for c, v in shared.items()):
+        return None
+    return {f"a_{c}": [r[c] for r in rows] for c in _PER_KEY} | {f"c_{c}": v for c, v in shared.items()}
 
 
 class CoalescingStore:
@@ -193,32 +237,49 @@ class SqlDeliveryStore:
         return cast(Status, state)
 
     async def reserve_many(self, keys: list[str], now: datetime) -> list[Status]:
-        """:meth:`reserve` for many keys in one transaction: one multi-row insert-if-absent and
-        one read of the states of the keys that existed. Statuses in ``keys`` order; a key given
-        twice is "new" once."""
+        """:meth:`reserve` for many keys in one transaction: one multi-row insert-if-absent
+        (PostgreSQL: :func:`_reserve_statement`) and one read of the states of the keys that
+        existed. Statuses in ``keys`` order; a key given twice is "new" once."""
         unique = list(dict.fromkeys(keys))
         states: dict[str, str] = {}
+        rows = [rules.new_row(k, now) for k in unique]
         async with self._tx() as conn:
-            inserted = await insert_all_if_absent(conn, T, [rules.new_row(k, now) for k in unique], ["dedupe_key"])
-            new = {row[0] for row in inserted}
+            params = _unnested(rows) if conn.dialect.name == "postgresql" else None
+            if params is not None:
+                new = set((await conn.execute(_reserve_statement(conn.dialect), params)).scalars())
+            else:
+                new = {row[0] for row in await insert_all_if_absent(conn, T, rows, ["dedupe_key"])}
             rest = [k for k in unique if k not in new]
             if rest:
-                rows = (await conn.execute(select(T.c.dedupe_key, T.c.state).where(T.c.dedupe_key.in_(rest)))).all()
-                states.update({k: st for k, st in rows})
+                found = (await conn.execute(select(T.c.dedupe_key, T.c.state).where(T.c.dedupe_key.in_(rest)))).all()
+                states.update({k: st for k, st in found})
         return rules.reserve_statuses(keys, new, states)
 
     async def mark_sent_many(self, sent: list[tuple[str, str]], now: datetime) -> None:
-        """:meth:`mark_sent` for many ``(key, receipt)`` in one statement (executemany). A key whose
-        row is gone (a wiped table) is recorded anyway, as :meth:`mark_sent` does."""
-        stmt = update(T).where(T.c.dedupe_key == bindparam("k")).values(
-            _values(rules.sent("", now)) | {"receipt": bindparam("r")})
+        """:meth:`mark_sent` for many ``(key, receipt)`` in one statement. A key whose row is gone (a
+        wiped table) is recorded anyway, as :meth:`mark_sent` does. PostgreSQL: one ``UPDATE ... FROM
+        unnest(keys, receipts) ... RETURNING`` (the keys it names are the rows it found; asyncpg
+        counts no executemany, which would need a second statement to look); SQLite, or a key given
+        twice (each mark counts a try): an executemany and its row count."""
+        keys = [k for k, _ in sent]
+        receipts = [rules.sent(r, now).values["receipt"] for _, r in sent]
         async with self._tx() as conn:
-            result = await conn.execute(stmt, [{"k": k, "r": rules.sent(r, now).values["receipt"]} for k, r in sent])
-            if result.rowcount == len(sent):
-                return
-            # Some rows are gone, or the driver cannot tell (asyncpg counts no executemany): look.
-            keys = [k for k, _ in sent]
-            found = set((await conn.execute(select(T.c.dedupe_key).where(T.c.dedupe_key.in_(keys)))).scalars())
+            if conn.dialect.name == "postgresql" and len(set(keys)) == len(keys):
+                pairs = func.unnest(bindparam("ks", type_=ARRAY(String)), bindparam("rs", type_=ARRAY(String))
+                                    ).table_valued("k", "r").render_derived(name="v")
+                returning = update(T).where(T.c.dedupe_key == pairs.c.k).values(
+                    _values(rules.sent("", now)) | {"receipt": pairs.c.r}).returning(T.c.dedupe_key)
+                found = set((await conn.execute(returning, {"ks": keys, "rs": receipts})).scalars())
+                if len(found) == len(keys):
+                    return
+            else:
+                stmt = update(T).where(T.c.dedupe_key == bindparam("k")).values(
+                    _values(rules.sent("", now)) | {"receipt": bindparam("r")})
+                result = await conn.execute(stmt, [{"k": k, "r": r} for k, r in zip(keys, receipts, strict=True)])
+                if result.rowcount == len(sent):
+                    return
+                # Some rows are gone, or the driver cannot tell (asyncpg counts no executemany): look.
+                found = set((await conn.execute(select(T.c.dedupe_key).where(T.c.dedupe_key.in_(keys)))).scalars())
         for key, receipt in sent:
             if key not in found:
                 await self.mark_sent(key, receipt, now)

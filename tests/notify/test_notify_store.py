@@ -8,13 +8,16 @@ import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from consumers.notify.delivery import DeliveryStore
 from consumers.notify.ports import OutboundMessage
 from consumers.notify.store import CoalescingStore, SqlDeliveryStore
 from huabei_watch.clock import SHANGHAI
+from huabei_watch.errors import PermanentError
 from tests.fakes.delivery_store import MemoryDeliveryStore
 from tests.support import fresh_pg_database, migrated_database
 
@@ -161,3 +164,75 @@ async def test_long_values_are_kept_to_the_same_lengths_by_every_store(store: De
     a, b = await store.get(A), await store.get(B)
     assert a is not None and b is not None
     assert (len(a.last_error), len(a.channel), len(b.receipt)) == (2000, 64, 200)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def sql_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
+    if request.param == "postgres" and not PG_URL:
+        pytest.skip("HUABEI_TEST_PG_URL not set")
+    url = await fresh_pg_database(PG_URL) if request.param == "postgres" else f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
+    db = await migrated_database(url)
+    yield db
+    await db.close()
+
+
+def statements(db: Any) -> list[str]:
+    """The SQL statements run on ``db`` from now on (transaction control left out)."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        verb = statement.split(None, 1)[0].upper()
+        if verb not in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"):
+            seen.append(verb)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    return seen
+
+
+async def test_confirming_a_batch_takes_one_statement_and_still_records_rows_gone(sql_db: Any) -> None:
+    store = SqlDeliveryStore(sql_db.engine)
+    keys = [f"m{i}|inc|opened|sms" for i in range(5)]
+    await store.reserve_many(keys, T0)
+    await store.mark_failed(keys[1], "503", False, T0, retry_at=T0, message=GROUP)
+    seen = statements(sql_db)
+    await store.mark_sent_many([(k, f"r{i}") for i, k in enumerate(keys)], T0)
+    assert seen == ["UPDATE"]  # no second look at the rows: the statement tells which it found
+    recs = [await store.get(k) for k in keys]
+    assert [(r.state, r.receipt, r.attempts) for r in recs if r] == (
+        [("sent", "r0", 1), ("sent", "r1", 2), ("sent", "r2", 1), ("sent", "r3", 1), ("sent", "r4", 1)])
+    gone = "m9|inc|opened|sms"  # never reserved (a wiped table): recorded anyway
+    await store.mark_sent_many([(keys[0], "again"), (gone, "r9")], T0)
+    rec = await store.get(gone)
+    assert rec is not None and (rec.state, rec.receipt) == ("sent", "r9")
+    twice = "m7|inc|opened|sms"  # one key confirmed twice in a batch counts two tries, as two marks do
+    await store.reserve(twice, T0)
+    await store.mark_sent_many([(twice, "a"), (twice, "b")], T0)
+    rec = await store.get(twice)
+    assert rec is not None and rec.attempts == 2
+
+
+@pytest.mark.postgres
+async def test_postgres_reserves_batches_of_any_size_with_one_statement_text(tmp_path: Path) -> None:
+    if not PG_URL:
+        pytest.skip("HUABEI_TEST_PG_URL not set")
+    db = await migrated_database(await fresh_pg_database(PG_URL))
+    try:
+        store = SqlDeliveryStore(db.engine)
+        texts: list[str] = []
+        event.listen(db.engine.sync_engine, "before_cursor_execute",
+                     lambda conn, cursor, statement, *rest: texts.append(statement))
+        first = await store.reserve_many([f"m{i}|inc|opened|sms" for i in range(3)], T0)
+        second = await store.reserve_many([f"m{i}|inc|opened|sms" for i in range(2, 7)] + ["m2|inc|opened|sms"], T0)
+        assert first == ["new"] * 3
+        assert second == ["in_flight", "new", "new", "new", "new", "in_flight"]
+        inserts = [t for t in texts if t.lstrip().upper().startswith("INSERT")]
+        assert len(inserts) == 2 and inserts[0] == inserts[1]  # prepared once per connection, whatever the size
+        rec = await store.get("m5|inc|opened|sms")
+        assert rec is not None and (rec.state, rec.recipient, rec.channel, rec.group_key, rec.attempts) == (
+            "in_flight", "m5", "sms", "m5|inc|opened|sms", 0)
+        assert rec.reserved_at == T0
+        with pytest.raises(PermanentError, match="delivery store"):  # too long for the column: refused, never cut
+            await store.reserve_many(["m1|" + "x" * 600 + "|opened|sms", "m8|inc|opened|sms"], T0)
+        assert await store.get("m8|inc|opened|sms") is None
+    finally:
+        await db.close()
