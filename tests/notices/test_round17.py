@@ -169,3 +169,21 @@ def test_something_that_can_no_longer_be_done_from_a_time_on_is_no_open_window()
     assert _ranges(text) == [(_dt("2026-03-14 01:00"), _dt("2026-03-14 05:00"))]
     text = "本平台将于3月14日01:00-05:00进行系统升级，期间暂停积分兑换。\n另：3月20日10:00起不能再兑换礼品。"
     assert _ranges(text) == [(_dt("2026-03-14 01:00"), _dt("2026-03-14 05:00"))]
+
+
+# --- never silent: ranges set aside as the hours of something else ------------------------------------
+
+
+def test_a_range_set_aside_as_desk_hours_in_a_notice_that_stops_a_system_goes_to_review() -> None:
+    # the silent miss's category in general: whatever set the range aside, a notice that announces
+    # work on a system with a stop and whose ranges are still ahead is never silent
+    text = "系统将进行升级，期间停止服务。\n时间：3月12日18:00~22:00（客服热线照常服务）"
+    u = understand(text, published=PUB)
+    assert u.kind == "maintenance" or u.needs_review, u.reasons
+
+
+def test_desk_hours_in_a_notice_that_stops_nothing_stay_quiet() -> None:
+    # guard: hours of a hotline in a notice with no stop send nobody a review
+    text = "春节期间客服热线服务时间调整为2月16日至2月22日9:00-18:00，其余时间请使用在线留言。"
+    u = understand(text, published=date(2026, 2, 10))
+    assert u.kind != "maintenance" and not u.needs_review, u.reasons

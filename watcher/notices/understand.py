@@ -268,6 +268,13 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     for _ in doubts:
         confidence *= 0.75
     confidence = round(max(0.0, min(1.0, confidence)), 2)
+    if kind != "maintenance" and not doubts and src is body and resolver.aside:
+        # never silent: ranges set aside as the hours of something else in a notice that words a stop
+        # of a service next to them, or announces work on a system with a stop, go to a person
+        live, hit = live_ranges(src, head, resolver.aside, pub)
+        if live and hit:
+            doubts.append(f"{len(live)} time range(s) set aside as the hours of something else, but the notice "
+                          f"words a stop ({hit}): check whether it is maintenance")
     needs_review = bool(doubts) or (kind in _ACTION_KINDS and confidence < 0.6)
     for d in doubts:
         if d not in reasons:
