@@ -18,7 +18,14 @@ from watcher.notices.interface import extract_interface
 from watcher.notices.kinds import classify
 from watcher.notices.model import InterfaceChange, Kind, NoticeUnderstanding
 from watcher.notices.resolve import Resolver
-from watcher.notices.review import live_ranges, office_days, ranges_ahead, section_ranges, works_and_stops
+from watcher.notices.review import (
+    announced_stop,
+    live_ranges,
+    office_days,
+    ranges_ahead,
+    section_ranges,
+    works_and_stops,
+)
 from watcher.notices.second_look import (
     ahead_with_stop,
     not_maintenance,
@@ -269,9 +276,9 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         confidence *= 0.75
     confidence = round(max(0.0, min(1.0, confidence)), 2)
     if kind != "maintenance" and not doubts and src is body and resolver.aside:
-        # never silent: ranges set aside as the hours of something else in a notice that words a stop
-        # of a service next to them, or announces work on a system with a stop, go to a person
-        live, hit = live_ranges(src, head, resolver.aside, pub)
+        # never silent: ranges set aside as the hours of something else (their own sentence says
+        # so) in a notice that announces work on a system with a stop go to a person
+        live, hit = ranges_ahead(src, resolver.aside, pub), announced_stop(src, head)
         if live and hit:
             doubts.append(f"{len(live)} time range(s) set aside as the hours of something else, but the notice "
                           f"words a stop ({hit}): check whether it is maintenance")
