@@ -118,7 +118,7 @@ async def create_watcher_role(
                        payments_fetch_max_wait=s.payments.fetch_max_wait)
     schedule_housekeeping(scheduler, role.name, functools.partial(prune_watcher, db, s.retention),
                           every=s.retention.prune_every, clock=clock)
-    polling.schedule(scheduler)  # one tick for every source: first polls spread over a few seconds
+    polling.start()  # one tick for every source: first polls spread over a few seconds
     metrics.live_gauge("huabei_source_consecutive_failures", "Failed polls in a row, per notice source", ("source",),
                        lambda: [((w.source_id,), float(w.consecutive_failures)) for w in watchers])
     metrics.live_gauge("huabei_source_degraded", "1 while a notice source is reported degraded", ("source",),

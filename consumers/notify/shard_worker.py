@@ -90,7 +90,7 @@ class ShardWorker:
         self._held: dict[Claim, str] = {}  # claim -> its lane in the fan-out
         self._stopping = False
         self.taken = 0  # shards taken (for /metrics)
-        self.finished = 0  # passes over a shard run through
+        self.finished = 0  # passes over a shard run through and recorded on the board
         self.lost = 0  # leases lost (lapsed, taken over): their lanes stopped
 
     def stop(self) -> None:
@@ -152,7 +152,6 @@ class ShardWorker:
         async def done(ok: bool) -> None:
             if self._held.pop(claim, None) is None:  # the lease was lost: the new holder records it
                 return
-            self.finished += 1
             at = self._clock.now()
             out = shard_outcome(claim.phases, this.held, this.held_until, ok=ok,
                                 merchants_held=merchants_held(incident, now), now=at,
@@ -161,6 +160,7 @@ class ShardWorker:
             complete = await self._board.finish(self.owner, claim, out.done, out.again, out.again_at, at)
             if complete and scope_digest(incident) == claim.scope_digest:
                 await self._marks.mark(incident, complete, at)
+            self.finished += 1  # counted once the outcome is recorded, so a reader of the count sees the row
             self._wake.set()
 
         self._fanout.submit(lane, stream, on_done=done)

@@ -56,6 +56,20 @@ RETRY_SPREAD = (0.5, 1.0)
 #: The producer's linger: records sent within 2 ms of each other share a request.
 PRODUCER_LINGER_MS = 2
 
+#: Bounds of how long a consumer's ``getmany`` waits when nothing arrives (milliseconds): the upper
+#: one is how late a stop request can be noticed by an idle consumer.
+IDLE_WAIT_MS = (200, 1000)
+
+
+def idle_wait_ms(fetch_max_wait: float) -> int:
+    """How long an idle consumer's ``getmany`` (and aiokafka's background fetch routine,
+    ``consumer_timeout_ms``) waits, for a group whose fetches the broker holds up to
+    ``fetch_max_wait`` seconds: as long as one hold (a shorter wait returns empty while the same
+    fetch is still held, and only wakes the event loop), within :data:`IDLE_WAIT_MS`. Records that
+    arrive end the wait at once, whatever its length."""
+    low, high = IDLE_WAIT_MS
+    return max(low, min(high, round(fetch_max_wait * 1000)))
+
 
 def client_kwargs(settings: KafkaSettings, bootstrap: str) -> dict[str, Any]:
     """Connection settings shared by producer, consumer and admin client (SASL/TLS passed through)."""
@@ -342,6 +356,7 @@ class ConsumerRunner:
         fetch hold in seconds (None: ``settings.fetch_max_wait``)."""
         self.fences = fences
         self.fetch_max_wait = settings.fetch_max_wait if fetch_max_wait is None else fetch_max_wait
+        self.idle_wait_ms = idle_wait_ms(self.fetch_max_wait)
         self.group_id = group_id
         self.topic_names = topics
         self.handler = handler
@@ -412,6 +427,9 @@ class ConsumerRunner:
             heartbeat_interval_ms=max(100, int(self.settings.session_timeout * 1000 / 3)),
             max_poll_interval_ms=max(300_000, int(self.settings.retry_max * 1000 * 4)),
             fetch_max_wait_ms=max(1, int(self.fetch_max_wait * 1000)),
+            # aiokafka's fetch routine also wakes this often while its fetch is held (a safety net:
+            # fetches ending, records consumed and rebalances wake it at once).
+            consumer_timeout_ms=self.idle_wait_ms,
         )
         self._consumer.subscribe(self.topic_names, listener=_Listener(self))
         try:
@@ -441,7 +459,7 @@ class ConsumerRunner:
         while not self._stop.is_set() and self._consumer is not None:
             fetch_started = time.monotonic()
             try:
-                batch = await self._consumer.getmany(timeout_ms=200, max_records=self.settings.max_in_flight)
+                batch = await self._consumer.getmany(timeout_ms=self.idle_wait_ms, max_records=self.settings.max_in_flight)
                 self.fetched_since = fetch_started
             except KafkaError as exc:
                 log.warning("consumer.fetch_failed", extra={"group": self.group_id, "reason": str(exc)})

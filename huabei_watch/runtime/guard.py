@@ -13,8 +13,9 @@ arrives slowly. :func:`serve` listens itself and wraps each connection's aiohttp
   ``body_timeout`` after the header. A connection past its deadline is closed (logged at debug).
   Idle keep-alive connections are aiohttp's (``keepalive_timeout``).
 
-A sweeper task checks deadlines twice a second; nothing here parses HTTP beyond finding the end of
-the header and its ``Content-Length``.
+A sweeper task checks deadlines twice a second while any connection is open, and sleeps until one
+opens when none is (an idle daemon's event loop is not woken for it); nothing here parses HTTP
+beyond finding the end of the header and its ``Content-Length``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import resource
 import socket
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -166,6 +168,7 @@ class Guard:
         self._per_address: dict[str, int] = {}
         self.refused = 0
         self.expired = 0
+        self._opened = asyncio.Event()  # set when a connection is admitted; the sweeper waits on it
 
     def admit(self, conn: _Guarded) -> bool:
         if self._per_address.get(conn.address, 0) >= self.limits.max_per_address:
@@ -181,7 +184,14 @@ class Guard:
             victim.expire("total cap: oldest waiting connection closed for a new one")
         self._open[id(conn)] = conn
         self._per_address[conn.address] = self._per_address.get(conn.address, 0) + 1
+        self._opened.set()
         return True
+
+    async def wait_for_connections(self) -> None:
+        """Return at once while a connection is open, else when the next one is admitted."""
+        while not self._open:
+            self._opened.clear()
+            await self._opened.wait()
 
     def _drop(self, conn: _Guarded) -> bool:
         if self._open.pop(id(conn), None) is None:
@@ -203,9 +213,12 @@ class Guard:
             conn.expire("request not received in time")
 
 
-async def _sweeper(guard: Guard) -> None:
+async def _sweeper(guard: Guard, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+    """Sweep ``guard`` every half second while it has open connections; with none, sleep until one
+    is admitted."""
     while True:
-        await asyncio.sleep(0.5)  # the sweeper's period, not a wait in a test
+        await guard.wait_for_connections()
+        await sleep(0.5)  # the sweeper's period, not a wait in a test
         guard.sweep(time.monotonic())
 
 

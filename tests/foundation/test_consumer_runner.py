@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import func, select
@@ -185,3 +186,36 @@ async def test_graceful_shutdown_commits_and_a_restart_processes_nothing_twice(b
     await r2.run(idle_exit_after=3.0)
     await r2.stop()
     assert sorted(seen) == sorted(e.id for e in events + more)  # each exactly once
+
+
+async def test_an_idle_consumer_waits_as_long_as_one_fetch_hold_before_waking_its_loop(
+    bus: Bus, kafka_settings: KafkaSettings
+) -> None:
+    """A getmany (or aiokafka's fetch routine's wait) shorter than the broker's hold returns empty
+    while the same fetch is still held: it only wakes the event loop. The payment results' group (1 s hold) waits 1 s; groups at the
+    100 ms default keep 200 ms; no wait exceeds 1 s (how late an idle consumer sees a stop)."""
+
+    async def handler(event: Event[EventData], ctx: MessageContext) -> None:
+        pass
+
+    waits: dict[float, list[int]] = {}
+    for hold in (0.1, 1.0, 10.0):
+        r = ConsumerRunner(group_id=f"{kafka_settings.group_prefix}.idle{hold:g}", topics=[bus.topics.signals],
+                           handler=handler, bus=bus, settings=kafka_settings, verifier=None, fetch_max_wait=hold)
+        await r.start()
+        consumer = r._consumer
+        assert consumer is not None
+        getmany = consumer.getmany
+        asked = waits.setdefault(hold, [])
+        asked.append(round(consumer._fetcher._fetcher_timeout * 1000))  # aiokafka's own fetch routine
+
+        async def recording(*partitions: Any, timeout_ms: int = 0, max_records: int | None = None,
+                            _asked: list[int] = asked, _r: ConsumerRunner = r, _get: Any = getmany) -> Any:
+            _asked.append(timeout_ms)
+            _r.request_stop()  # one round is enough
+            return await _get(*partitions, timeout_ms=0, max_records=max_records)
+
+        consumer.getmany = recording
+        await r.run()
+        await r.stop()
+    assert waits == {0.1: [200, 200], 1.0: [1000, 1000], 10.0: [1000, 1000]}

@@ -118,3 +118,38 @@ async def test_idle_partial_connections_from_one_client_leave_room_for_healthz(a
     finally:
         for s in socks:
             s.close()
+
+
+async def test_the_sweeper_sleeps_only_while_a_connection_is_open() -> None:
+    """An admin port nobody talks to does not wake the event loop twice a second."""
+    from huabei_watch.runtime.guard import Guard, Limits, _Guarded, _sweeper
+
+    guard = Guard(Limits())
+    sleeps: list[float] = []
+
+    async def sleep(delay: float) -> None:  # returns at once: the loop turns as fast as the test spins it
+        sleeps.append(delay)
+        await asyncio.sleep(0)
+
+    async def spin() -> None:
+        for _ in range(20):
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(_sweeper(guard, sleep))
+    try:
+        await spin()
+        assert sleeps == [], "no connection: the sweeper waits for one"
+        conn = _Guarded(None, guard)
+        conn.address = "127.0.0.1"
+        assert guard.admit(conn)
+        await spin()
+        assert len(sleeps) >= 2 and set(sleeps) == {0.5}, "a connection is open: swept every half second"
+        guard.release(conn)
+        await spin()
+        after = len(sleeps)
+        await spin()
+        assert len(sleeps) == after, "the last connection closed: back to waiting"
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

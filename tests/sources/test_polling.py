@@ -9,11 +9,10 @@ from datetime import timedelta
 
 import pytest
 from aiohttp import web
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from huabei_watch.clock import SHANGHAI, ManualClock
+from huabei_watch.clock import ManualClock
 from tests.fakes.bus import RecordingPublisher
 from tests.sources.helpers import Page, Site, standin_understand
 from tests.sources.test_poll_costs import statements
@@ -156,20 +155,20 @@ async def test_polls_log_at_debug_and_a_summary_at_info(
     assert (summary.polls, summary.first, summary.not_modified, summary.sources) == (8, 4, 4, 4)  # type: ignore[attr-defined]
 
 
-async def test_the_tick_is_one_scheduler_job_for_every_source(
+async def test_start_ticks_on_a_loop_timer_until_close(
     site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock
 ) -> None:
-    polling = build(site, fetcher, store, clock, 50)
-    scheduler = AsyncIOScheduler(timezone=SHANGHAI)
-    scheduler.start(paused=True)
-    try:
-        polling.schedule(scheduler)
-        polling.schedule(scheduler)  # replace_existing
-        jobs = scheduler.get_jobs()
-    finally:
-        scheduler.shutdown(wait=False)
-    assert [j.id for j in jobs] == ["announce:tick"]
-    assert jobs[0].max_instances == 1 and jobs[0].coalesce
+    """No scheduler job: :meth:`start` arms an event-loop timer that ticks (the polls' due times
+    from the injected clock), :meth:`close` disarms it, and a second start is refused."""
+    polling = build(site, fetcher, store, clock, 5)
+    clock.advance(1)  # every first poll is due
+    polling.start(every=0.01)
+    with pytest.raises(RuntimeError, match="already started"):
+        polling.start()
+    await eventually(lambda: polling.summary.first == 5, timeout=10, what="the timer's ticks to start every first poll")
+    timer = polling._timer
+    await polling.close(5)
+    assert timer is not None and polling._timer is not None and polling._timer.cancelled()
 
 
 def test_two_sources_with_one_id_are_refused(
@@ -248,3 +247,22 @@ async def test_waiting_records_are_retried_every_flush_every_while_the_database_
     await polling.tick()
     await flushed(polling)
     assert store.attempts == 2 and (await store.get_state("s2")).initialized_at is not None
+
+
+async def test_ticks_with_nothing_due_and_nothing_pending_send_no_statement(
+    site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock, engine: AsyncEngine
+) -> None:
+    """Between polls an idle watcher's tick touches no database: ticks every second of a source's
+    30 s interval, past several flush periods, with every state written, run no SQL."""
+    polling = build(site, fetcher, store, clock, 3, flush_every=10.0)
+    await first_tick(polling, clock)
+    clock.advance(10)
+    await polling.tick()  # the first polls' states and counts go
+    await flushed(polling)
+    with statements(engine) as seen:
+        for _ in range(15):  # 15 s: not due again (30 s), one flush period and a half
+            clock.advance(1)
+            await polling.tick()
+            await eventually(lambda: polling._flushing is None, timeout=10, what="a flush the tick started")
+    assert polling.in_flight == 0 and polling.summary.polls == 3
+    assert seen == []

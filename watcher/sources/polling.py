@@ -2,8 +2,8 @@
 
 :class:`AnnouncementPolling` owns the process's :class:`~watcher.sources.announcements.AnnouncementWatcher`
 s, their shared :class:`~watcher.sources.source_states.SourceStates` and one
-:class:`~watcher.sources.poll_wheel.PollWheel`. :meth:`AnnouncementPolling.tick` (one APScheduler
-job, every second) starts the polls that are due, at most ``max_in_flight`` at once (a poll that
+:class:`~watcher.sources.poll_wheel.PollWheel`. :meth:`AnnouncementPolling.tick` (every second, on
+an event-loop timer: see :meth:`AnnouncementPolling.start`) starts the polls that are due, at most ``max_in_flight`` at once (a poll that
 ends starts the next due one at once), writes the sources' states behind every
 ``states.flush_every`` seconds (on every tick while first polls' records wait: the first polls of
 many sources are written in one transaction a tick), and logs one ``announce.summary`` line at info every
@@ -106,6 +106,7 @@ class AnnouncementPolling:
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._task_names = {key: f"announce:{key}" for key in self.watchers}  # built once, not a poll
         self._flushing: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
         self._flush_failed = False
         self._closing = False
         start = clock.monotonic()
@@ -123,19 +124,37 @@ class AnnouncementPolling:
     def in_flight(self) -> int:
         return len(self._in_flight)
 
-    def schedule(self, scheduler: Any, *, every: float = 1.0) -> None:
-        """Drive :meth:`tick` from an APScheduler 3 ``AsyncIOScheduler``: one job for every source,
-        first run ``every`` seconds from now on the scheduler's own (real) time: the polls' due times
-        come from the injected clock, never the job's start, so a test clock set ahead or behind
-        cannot hold the tick back."""
-        scheduler.add_job(
-            self.tick, "interval", seconds=every, id="announce:tick", name="announcement sources",
-            replace_existing=True, max_instances=1, coalesce=True, misfire_grace_time=60,
-        )
+    def start(self, *, every: float = 1.0) -> None:
+        """Drive :meth:`tick` every ``every`` seconds of the event loop's own (real) time, first
+        ``every`` seconds from now, until :meth:`close`: the polls' due times come from the
+        injected clock, never the timer's, so a test clock set ahead or behind cannot hold the tick
+        back. A plain loop timer rather than an APScheduler job: the tick itself is a few
+        microseconds when nothing is due, and an APScheduler run (job store update, executor task,
+        events) costs about 0.3 ms, which every second was a tenth of an idle watcher's CPU. Call
+        it once, inside the running loop."""
+        if self._timer is not None:
+            raise RuntimeError("the announcement tick is already started")
+        if every <= 0:
+            raise ValueError("every must be positive")
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            if self._closing:
+                return
+            self._timer = loop.call_later(every, fire)  # first: a tick that raises stops nothing
+            try:
+                self._tick()
+            except Exception:
+                log.exception("announce.tick_failed")
+
+        self._timer = loop.call_later(every, fire)
 
     async def tick(self) -> None:
         """Start what is due; flush and summarise when their time came. Returns at once (the polls
         run as tasks)."""
+        self._tick()
+
+    def _tick(self) -> None:
         if self._closing:
             return
         self._fill()
@@ -212,6 +231,8 @@ class AnnouncementPolling:
         """Start nothing more, let polls in flight finish (bounded by ``timeout``), then write the
         states still pending. Errors of the last flush are logged, not raised."""
         self._closing = True
+        if self._timer is not None:
+            self._timer.cancel()
         await self.drain(timeout)
         if self._flushing is not None:
             await asyncio.wait([self._flushing], timeout=timeout)
