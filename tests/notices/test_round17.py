@@ -64,13 +64,14 @@ def test_blind6a_scores_hold_their_floors() -> None:
     golds = parse_corpus((Path(__file__).parent / "corpus" / "blind6a.jsonl").read_text(encoding="utf-8").splitlines())
     assert len(golds) == 96
     m = score(golds).total.metrics()
-    # main eb008b4: 90.6 / 74.1 / 71.4 %, 1 silent; round 17 (tuned on it): 96.9 / 87.0 / 87.0 %, 0 silent
+    # main eb008b4: 90.6 / 74.1 / 71.4 %, 1 silent; round 17 (tuned on it): 96.9 / 87.0 / 87.0 %, 0 silent;
+    # with three hh:59:59 ends written as the next minute (the corpus convention): 96.9 / 92.6 / 92.6 %
     assert m["silent_misses"] == 0
     assert m["maintenance_or_not"] >= KIND
     assert m["window_recall"] >= RECALL and m["window_precision"] >= PRECISION
 
 
-KIND, RECALL, PRECISION = 0.96, 0.86, 0.86
+KIND, RECALL, PRECISION = 0.96, 0.92, 0.92
 
 
 # --- look-alikes and reports -----------------------------------------------------------------------
