@@ -63,7 +63,11 @@ def terms_from(norm: str, pos: int) -> bool:
 
 # Something stopped for good: no longer offered or accepted, its devices removed ("自1月1日零时起停用
 # ……刷卡机，不再受理……，相关刷卡机之后将陆续拆除").
-_NO_LONGER_RE = re.compile(r"不再(?:受理|提供|支持|使用|接受|办理|发行|开放|发售|营业)|拆除|撤除|撤机")
+_NO_LONGER_RE = re.compile(
+    r"不再(?:受理|提供|支持|使用|接受|办理|发行|开放|发售|营业|产生|计息|进行|交易)|(?:不能|无法|不可)再|拆除|撤除|撤机"
+    # sales ended ("起全面停售简讯点数", "停止续购"): what was bought still works, nothing comes back
+    r"|停售|停止(?:续购|购买|销售|发售|新购)"
+)
 # Wording of a stop that ends: paused, interrupted, to come back.
 _TEMPORARY_RE = re.compile(r"暂|中断|恢复|直至|直到|期间|届时")
 

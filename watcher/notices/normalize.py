@@ -55,6 +55,12 @@ _CN_NUM_RE = re.compile(
     r"([零〇一二两三四五六七八九十百廿卅]++)"
     r"(?=\s*(?:年|月|日|号|点|时(?![间候段期效限长])|个?半?小时|分钟|天))"
 )
+# "廿二至廿三日": the first of two days written in Chinese shares the 日 of the second. Only days
+# from the 10th (十, 廿, 卅 written), and not a count ("十至十五日内"): "一至三日" is a duration.
+_CN_DAY_SPAN_RE = re.compile(
+    r"(?<![零〇一二两三四五六七八九十百廿卅周期拜第初])((?:[一二三]?十|廿|卅)[一二三四五六七八九]?)"
+    r"(\s*(?:至|到)\s*(?:[一二三]?十|廿|卅)[一二三四五六七八九]?\s*[日号](?!\s*(?:内|以内|之内|后|以后|左右)))"
+)
 # "连续三日" counts days (never the 3rd): written as 天 before numerals become digits.
 _RUN_OF_DAYS_RE = re.compile(r"(连续|一连)\s*([零〇一二两三四五六七八九十\d]{1,3})\s*日")
 # Minutes written in Chinese after an hour already turned into digits: 2点三十分 -> 2点30分.
@@ -175,6 +181,8 @@ def normalize(text: str) -> str:
         t = _EN_DAY_RE.sub(_en_day, t)
     if "连续" in t or "一连" in t:
         t = _RUN_OF_DAYS_RE.sub(r"\1\2天", t)
+    if ("至" in t or "到" in t) and _CN_DAY_SPAN_RE.search(t):
+        t = _CN_DAY_SPAN_RE.sub(r"\1日\2", t)
     t = _CN_NUM_RE.sub(_num_sub, t)
     t = _CN_MIN_RE.sub(_num_sub, t)
     if "整" in t:  # "下午5点整", "12时整": on the hour

@@ -5,9 +5,11 @@ for :mod:`watcher.notices.windows`."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, time
 
 from watcher.notices import layout, vocab
 from watcher.notices.resolve import Resolver, own_date
+from watcher.notices.span import Span
 from watcher.notices.timeparse import RawPoint
 from watcher.notices.transition import reserve_date, transition_period
 
@@ -25,10 +27,12 @@ def skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
         vocab.SERVICE_HOURS_RE.search(before) and not vocab.DISRUPTION_RE.search(_clause_outside(norm, p.start, q.end))
     ):
         r.set_aside.append(f"time range set aside: labelled as the hours or period of something else ({before.strip()})")
+        _keep_aside(r, p, q)
         return True
     if _other_clause(norm, p.start, q.end):
         r.set_aside.append("time range set aside: its clause names hours of a desk or a campaign, or a service "
                            "running as usual, and no disruption")
+        _keep_aside(r, p, q)
         return True
     if vocab.SUBMISSION_AFTER_RE.match(norm, q.end) or (vocab.ACTION_BEFORE_RE.search(before) and not (
         # "请商户于12月5日0:00-6:00期间暂停发起退款" is still a window
@@ -56,6 +60,14 @@ def skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
             r.recurring += 1
             return True
     return False
+
+def _keep_aside(r: Resolver, p: RawPoint, q: RawPoint) -> None:
+    """Remember the days of a range set aside as the hours of something else, so that a notice
+    whose only ranges were set aside is still sent to a person when it words a stop (never silent)."""
+    first = r.date_of(p, None) or r.last or r.published
+    last = r.date_of(q, first) or first
+    r.aside.append(Span(datetime.combine(first, time()), datetime.combine(last, time()), p.start, q.end, "range"))
+
 
 _WEEKDAY_SPAN_RE = re.compile(
     r"(?:星期|周|礼拜)[一二三四五六日天1-7]\s*(?:至|到|-|~)\s*(?:星期|周|礼拜)?[一二三四五六日天1-7][^。;\n]{0,30}?、\s*$"
@@ -85,10 +97,18 @@ _ROW_NAME_RE = re.compile(
 )
 
 
+_REOPEN_RE = re.compile(
+    r"(?:视|依|按|待|随)[^,;。!?\n()]{0,8}?(?:进度|情况|进展|完成|结束)[^,;。!?\n()]{0,6}?开放"
+    r"|(?:完成|结束|完毕|竣工)(?:后|之后|以后)[^,;。!?\n()]{0,6}?开放|(?:重新|再次|再度|恢复)开放"
+)
+
+
 def _other_clause(norm: str, lo: int, hi: int) -> bool:
     """Whether the clause holding the range ``norm[lo:hi]`` says, with no disruption wording, that
     something keeps running or names hours of a desk or a campaign."""
-    outside = _clause_outside(norm, lo, hi)
+    # "17:30~21:30(视作业进度开放服务)", "……(完成后重新开放)": an opening after the work is the
+    # window's end, not opening hours
+    outside = _REOPEN_RE.sub("", _clause_outside(norm, lo, hi))
     if vocab.DISRUPTION_RE.search(outside):
         return False
     if _ROW_NAME_RE.fullmatch(outside) and not vocab.SERVICE_HOURS_RE.search(outside) and layout.tied_at(norm, lo):

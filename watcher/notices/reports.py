@@ -30,6 +30,9 @@ _REPORT_RE = re.compile(
     r"|经排查|经初步排查|排查发现|原因为|原因是|所致"
     # a cause still being looked for ("停电原因仍在调查")
     r"|原因[^。;,\n]{0,4}?调查|调查中|原因不明|不明原因"
+    # an incident told afterwards: its account or report, a cause found, a failure that set in
+    # ("事故经过", "事故公开报告", "其后查明", "连线开始中断")
+    r"|事故[^。;,\n]{0,4}?(?:报告|经过|调查|检讨|原因)|查明|(?:开始|相继|陆续)(?:中断|断线|失效|瘫痪)"
 )
 # Planned work said to be over ("维护已顺利完成", "已于今日完成升级", "进行了系统升级，目前已恢复").
 _DONE_RE = re.compile(r"(?:已经?|现已|业已|均已|已(?:提前|提早)?于[^。;\n,，]{0,40}?)\s*(?:顺利|圆满|全部|提前)?\s*(?:完成|结束|完工|竣工)(?!后)|进行了")

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 
 from huabei_watch.clock import SHANGHAI
 from watcher.notices.lunar import lunar_new_year_day
+from watcher.notices.span import Span
 from watcher.notices.timeparse import RawPoint
 
 MORNING = frozenset({"下半夜", "后半夜", "凌晨", "早上", "早晨", "清晨", "上午", "早", "晨"})
@@ -70,6 +71,8 @@ class Resolver:
     recurring: int = 0  # ranges said to repeat (每日, 星期一至六): not dated windows
     set_aside: list[str] = field(default_factory=list)  # ranges that are not windows, and why
     last_range: tuple[datetime, datetime] | None = None  # the last range read, for hours after it
+    daily_days: tuple[date, date] | None = None  # the days of the last daily range ("同一期间每日……")
+    aside: list[Span] = field(default_factory=list)  # ranges set aside as hours of something else (never silent)
 
     def flag(self, reason: str) -> None:
         if reason not in self.flags:

@@ -50,11 +50,20 @@ def live_ranges(src: str, head: str, spans: list[Span], pub: date) -> tuple[list
             live.append(s)
     if hit is not None:
         return [s for s in ahead if s in live or layout.tied(src, s)], hit
+    w = announced_stop(src, head)
+    if ahead and w:
+        return ahead, w
+    return [], None
+
+
+def announced_stop(src: str, head: str) -> str | None:
+    """The wording of work on a system when the notice (title or body) announces such work and a
+    stop in a clause that does not say things run as usual; None otherwise."""
     both = head + "\n" + src
     w = _SYSTEM_WORK_RE.search(both)
-    if ahead and w and any(not NORMAL_RE.search(both, *_clause_bounds(both, m.start())) for m in STOP_RE.finditer(both)):
-        return ahead, w.group()
-    return [], None
+    if w and any(not NORMAL_RE.search(both, *_clause_bounds(both, m.start())) for m in STOP_RE.finditer(both)):
+        return w.group()
+    return None
 
 
 _CLAUSE_END_RE = re.compile(r"[,;。!?\n]")

@@ -75,6 +75,15 @@ _AFTER_SWITCH_RE = re.compile(r"(?:切换|启用|上线|升级|更新|迁移|改
 _FEATURE_RE = re.compile(r"升级(?:后|为|成|至|到)|新增|新版|全新|推出|支持|体验|享受|权益")
 
 
+# What a customer is asked to do ahead or keep up to date ("请留意余额并提前充值", "请及时更新联系人
+# 信息"): their own preparation, no work on a system and no pay service stopping (unless the clause
+# words a stop). A stop for arrears ("避免欠费停服") is the customer's own too.
+_OWN_DETAILS_RE = re.compile(
+    r"请[^,;。\n]{0,12}?(?:提前|及时|尽早|尽快|预先|留意|注意)[^,;。\n]{0,12}?"
+    r"(?:充值|续费|缴费|还款|储值|更新|修改|完善|核对|补充)"
+)
+
+
 def _stopped_part(text: str) -> str:
     """``text`` without its clauses that offer other ways to be served, say something keeps running
     or place work in a break that exists anyway: the words left are those of what stops."""
@@ -85,6 +94,8 @@ def _stopped_part(text: str) -> str:
         c.group() for c in _CLAUSE_RE.finditer(text)
         if not (_ALTERNATIVE_RE.fullmatch(c.group()) or NORMAL_RE.search(c.group())
                 or _RUNNING_RE.search(c.group()) or _IN_BREAK_RE.search(c.group())
+                or ARREARS_RE.search(c.group())
+                or (_OWN_DETAILS_RE.search(c.group()) and not STOP_RE.search(c.group()))
                 or (_GENERIC_RE.search(c.group()) and not _NUMBER_RE.search(c.group())))
     )
 

@@ -18,7 +18,14 @@ from watcher.notices.interface import extract_interface
 from watcher.notices.kinds import classify
 from watcher.notices.model import InterfaceChange, Kind, NoticeUnderstanding
 from watcher.notices.resolve import Resolver
-from watcher.notices.review import live_ranges, office_days, ranges_ahead, section_ranges, works_and_stops
+from watcher.notices.review import (
+    announced_stop,
+    live_ranges,
+    office_days,
+    ranges_ahead,
+    section_ranges,
+    works_and_stops,
+)
 from watcher.notices.second_look import (
     ahead_with_stop,
     not_maintenance,
@@ -268,6 +275,13 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     for _ in doubts:
         confidence *= 0.75
     confidence = round(max(0.0, min(1.0, confidence)), 2)
+    if kind != "maintenance" and not doubts and src is body and resolver.aside:
+        # never silent: ranges set aside as the hours of something else (their own sentence says
+        # so) in a notice that announces work on a system with a stop go to a person
+        live, hit = ranges_ahead(src, resolver.aside, pub), announced_stop(src, head)
+        if live and hit:
+            doubts.append(f"{len(live)} time range(s) set aside as the hours of something else, but the notice "
+                          f"words a stop ({hit}): check whether it is maintenance")
     needs_review = bool(doubts) or (kind in _ACTION_KINDS and confidence < 0.6)
     for d in doubts:
         if d not in reasons:

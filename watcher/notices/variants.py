@@ -109,6 +109,10 @@ def _ymd(m: re.Match[str]) -> str:
     return f"{year}-{month}-{day}"
 
 
+# "至早10点": a bare 早 right before an hour is the morning, as 早上 ("最早10点", "提早1小时" are not).
+_BARE_MORNING_RE = re.compile(r"(?<![最提尽较稍过太趁早上明今昨次翌隔当])早(?=\s*\d{1,2}\s*(?:[点时]|:\d))")
+
+
 def rewrite(t: str) -> str:
     """``t`` (already normalised otherwise) with the variants above rewritten."""
     if "午" in t:
@@ -127,8 +131,9 @@ def rewrite(t: str) -> str:
         t = _SEP_LIST_RE.sub(lambda m: _SEP_ONE_RE.sub(r"\1月\2日", m.group()), t)
     if "翌" in t:
         t = _NEXT_DAY_RE.sub("次日", t)
-    if "早朝" in t:
+    if "早" in t:
         t = t.replace("早朝", "早上")
+        t = _BARE_MORNING_RE.sub("早上", t)
     if "(" in t:
         t = _JA_WEEKDAY_RE.sub(lambda m: f"{m.group(1)}(周{_JA_WEEKDAYS[m.group(2)]})", t)
         t = _EN_WEEKDAY_RE.sub(lambda m: f"{m.group(1)}(周{_EN_WEEKDAYS[m.group(2)[:3].lower()]})", t)

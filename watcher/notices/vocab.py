@@ -134,13 +134,26 @@ ARREARS_RE = re.compile(r"欠费|余额不足|余额低于|余额为负|余额�
 NORMAL_RE = re.compile(r"照常|正常服务|正常提供|正常营业|正常办理|正常使用|正常运行|正常运作|不受影响|不会受到影响|可正常")
 # The end is announced later: an open start stays open rather than being dropped.
 LATER_RE = re.compile(r"另行通知|另行公告|另行告知|另行公布|待定|另候通知|直至另行|恢复时间将|具体恢复时间|完工后恢复")
+# "如有变更，另行通知": boilerplate for any change, not an end to be announced.
+_IF_CHANGED_RE = re.compile(r"(?:如|若|倘)(?:有|遇|需)?(?:任何)?(?:变更|变动|更改|调整|改变)[,\s]*$")
+
+
+def end_told_later(norm: str) -> bool:
+    """Whether ``norm`` says the end is announced later (:data:`LATER_RE`), not only as the
+    boilerplate for a change ("如有变更另行通知")."""
+    return any(not _IF_CHANGED_RE.search(norm, max(0, m.start() - 10), m.start()) for m in LATER_RE.finditer(norm))
+
+
 # Right before a range: it is the period of something else ("活动期间（12月5日至12月12日）",
 # "有效期：……", "报名时间为……"), not a disruption.
 OTHER_PERIOD_BEFORE_RE = re.compile(
     r"(?:活动|促销|优惠|报名|申报|征|有效|生效|试运行|试用|体验|开放|预售|尾款|考试|领取|兑换|投票|预约|抢购|秒杀|公示|缴费|申请"
     r"|(?<![停止])(?:办理|受理)|登记|报到|选课|入网"
     # more periods customers act in: answering a survey, voting, confirming, drawing lots, bidding
-    r"|填答|填报|作答|答题|评教|问卷|调查|测评|申领|确认|核对|对账|抽签|抽奖|竞价|竞拍|拍卖|认购|申购|领奖|补考|面试|签到|打卡)"
+    r"|填答|填报|作答|答题|评教|问卷|调查|测评|申领|确认|核对|对账|抽签|抽奖|竞价|竞拍|拍卖|认购|申购|领奖|补考|面试|签到|打卡"
+    # phases of a plan in which things go on ("正常期(即日起至1月31日)", "宽限期:"); not 过渡 (a
+    # switch-over's transition may be the stop itself, see transition.py)
+    r"|正常|宽限|缓冲|保留)"
     r"(?:时间|期间|日期|时段|期)\s*(?:为|是)?\s*[:(]?\s*$"
 )
 # In the clause of a range with no disruption wording: the hours of something that keeps running

@@ -200,7 +200,7 @@ def _close_late(r: Resolver, norm: str, spans: list[Span]) -> list[Span]:
     that repeats the start of a closed window is that window."""
     if all(s.end is not None for s in spans):
         return spans
-    later = vocab.LATER_RE.search(norm) is not None
+    later = vocab.end_told_later(norm)
     ends = sorted(r.resumptions)
     closed_starts = {s.start for s in spans if s.end is not None}
     out: list[Span] = []
@@ -274,10 +274,37 @@ _DATE_AFTER_RE = re.compile(r"[\s,(]*")
 _RANGE_ON_RE = re.compile(r"[\s)]*(?:[-~]|至|到|起)")
 
 
+# Hours said to hold on the days of the daily range just read ("同一期间每日", "上述期间每天").
+_SAME_DAYS_RE = re.compile(
+    r"(?:同一|相同|同样|上述|以上|同)(?:期间|时期|日期|几天|数日|时段内?)[^。;\n\d]{0,6}?(?:每日|每天|每晚|每夜)\s*(?:的)?\s*$"
+)
+
+
+def _each_day(r: Resolver, a: RawPoint, b: RawPoint, first: date, last: date, pos: int, spans: list[Span]) -> None:
+    """One window a day from ``first`` to ``last`` with the hours ``a`` to ``b``."""
+    sh = r.hour24(a, None, None)
+    eh = r.hour24(b, period_of(a), sh, a.minute)
+    for k in range((last - first).days + 1):
+        day = first + timedelta(days=k)
+        s = at(day, sh, a.minute)
+        e = at(day, eh, b.minute)
+        if e < s:
+            e += timedelta(days=1)
+        spans.append(Span(s, e, pos, b.end, "daily"))
+    r.last = first
+    r.daily_days = (first, last)
+
+
 def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: list[Span]) -> int:
     """Handle the range starting at ``points[i]``; returns how many points it used."""
     p, q = points[i], points[i + 1]
     n = len(points)
+    if (r.daily_days is not None and not p.has_date and not q.has_date and p.has_time and q.has_time
+            and _SAME_DAYS_RE.search(norm, max(0, p.start - 24), p.start)):
+        # "即日起至7月25日，每日下午1时至2时暂停……；同一期间每日下午1时15分至1时45分暂停……": the
+        # days of the daily range before, with hours of their own
+        _each_day(r, p, q, *r.daily_days, p.start, spans)
+        return 2
     if skip_range(r, norm, p, q):
         return 2
     if MOVED_TO_RE.search(norm, max(0, p.start - 8), p.start):
@@ -299,16 +326,7 @@ def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: l
         last = r.date_of(q, first) if first else None
         a, b, used = daily
         if first and last and a.has_time and b.has_time and 0 <= (last - first).days <= 31:
-            sh = r.hour24(a, None, None)
-            eh = r.hour24(b, period_of(a), sh, a.minute)
-            for k in range((last - first).days + 1):
-                day = first + timedelta(days=k)
-                s = at(day, sh, a.minute)
-                e = at(day, eh, b.minute)
-                if e < s:
-                    e += timedelta(days=1)
-                spans.append(Span(s, e, p.start, b.end, "daily"))
-            r.last = first
+            _each_day(r, a, b, first, last, p.start, spans)
             return used
     if not p.has_time and not q.has_time and (p.period or q.period):
         # "3月19日-27日夜间多个时段": days with a part of the day but no hours: no window can be read.
