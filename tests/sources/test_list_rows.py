@@ -3,6 +3,8 @@ with soupsieve for the rest."""
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -96,3 +98,13 @@ def test_the_two_readers_agree_on_any_markup(html: str, item: str, date: str | N
                           container_selector="ul.l")
     assert fast == read_with_soup(page, item_selector=item, title_selector=None, link_selector=None,
                                   date_selector=date, container_selector="ul.l")
+
+
+def test_a_page_with_an_xml_prolog_is_read_as_html_without_a_warning() -> None:
+    html = "<?xml version='1.0' encoding='utf-8'?>\n<ul><li><a href='/n/1'>系统维护公告</a></li></ul>"  # a fragment: bs4 takes it for XML
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        page_read = read_with_soup(html, item_selector="li:first-child", title_selector="a", link_selector="a",
+                                   date_selector=None, container_selector=None)
+    assert [row.title for row in page_read.rows] == ["系统维护公告"]
+    assert [str(w.message) for w in caught] == []

@@ -11,6 +11,7 @@ takes everything soupsieve does; with simple selectors BeautifulSoup is never im
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -190,8 +191,15 @@ def read_with_soup(
     container_selector: str | None,
 ) -> ListPage:
     """The reader for any selector soupsieve takes. Raises :class:`SelectorError` for a malformed one."""
-    from bs4 import BeautifulSoup, Tag  # only for selectors the lxml reader does not take (memory)
+    from bs4 import (  # only for selectors the lxml reader does not take (memory)
+        BeautifulSoup,
+        Tag,
+        XMLParsedAsHTMLWarning,
+    )
 
+    # A list page with an XML prolog (XHTML) is still read as HTML, like the lxml reader reads it:
+    # bs4's warning about that would only fill the daemon's log once per such page.
+    warnings.filterwarnings("ignore", category=XMLParsedAsHTMLWarning)
     soup = BeautifulSoup(html, "lxml")
     base = soup.find("base", href=True)
     items = _select(soup, item_selector, "item", one=False)
