@@ -216,7 +216,17 @@ async def accumulate(
     rows = [values] if isinstance(values, Mapping) else list(values)
     if not rows:
         return
-    cols = tuple(rows[0])
+    stmt = accumulate_statement(conn, table, tuple(rows[0]), keys, sums=sums, maxes=maxes)
+    await conn.execute(stmt, dict(rows[0]) if len(rows) == 1 else [dict(r) for r in rows])
+
+
+def accumulate_statement(
+    conn: AsyncConnection, table: Table, cols: Sequence[str], keys: Sequence[str], *,
+    sums: Sequence[str] = (), maxes: Sequence[str] = (),
+) -> Any:
+    """The statement :func:`accumulate` executes for rows of ``cols`` (built once per shape; each
+    column a bound parameter of its name)."""
+    cols = tuple(cols)
     shape = ("accumulate", table, cols, tuple(keys), tuple(sums), tuple(maxes))
     postgres = conn.dialect.name == "postgresql"
 
@@ -234,5 +244,27 @@ async def accumulate(
                 update[k] = ins.excluded[k]
         return ins.on_conflict_do_update(index_elements=list(keys), set_=update)
 
-    stmt = _statement(conn, shape, build)
-    await conn.execute(stmt, dict(rows[0]) if len(rows) == 1 else [dict(r) for r in rows])
+    return _statement(conn, shape, build)
+
+
+#: (dialect, id of the statement) -> the statement (kept alive), its SQL text, its parameters' order.
+_DRIVER_SQL: dict[tuple[str, int], tuple[Any, str, tuple[str, ...]]] = {}
+
+
+def driver_sql(conn: AsyncConnection, stmt: Any) -> tuple[str, tuple[str, ...]] | None:
+    """``stmt`` (a statement built once and kept, e.g. a module constant or one of the statements
+    above) compiled once per dialect for :meth:`~AsyncConnection.exec_driver_sql`: its SQL text and
+    the names of its bound parameters in the order the driver takes them; None when the dialect
+    binds by name (then execute ``stmt`` itself).
+
+    For executemany of thousands of rows where SQLAlchemy's per-row work (parameter dicts, type
+    processors) costs more than the database: the caller passes tuples in that order, each value
+    already in the driver's form (no type processing happens on this path)."""
+    key = (conn.dialect.name, id(stmt))
+    known = _DRIVER_SQL.get(key)
+    if known is None or known[0] is not stmt:
+        compiled = stmt.compile(dialect=conn.dialect)
+        if not compiled.positional or compiled.positiontup is None:
+            return None
+        known = _DRIVER_SQL[key] = (stmt, str(compiled), tuple(compiled.positiontup))
+    return known[1], known[2]
