@@ -99,7 +99,11 @@ async def test_readyz_is_503_after_a_broker_restart_until_the_groups_have_rejoin
             seen.append(body["checks"])
             return status == 200
 
-        await eventually(ready, timeout=60, what="/readyz 200 after the restart")
+        try:
+            await eventually(ready, timeout=60, what="/readyz 200 after the restart")
+        except AssertionError as exc:  # say which check stayed false
+            log = (tmp_path / "daemon.log").read_text("utf-8", "replace")[-4000:]
+            raise AssertionError(f"{exc}; the last checks: {seen[-1]}; broker pid {old} -> {d.broker_pid()}\n{log}") from None
         assert d.broker_pid() != old
         # While the broker was back but the groups not yet, /readyz said so.
         assert any(c["broker"] and not all(v for k, v in c.items() if k.startswith("consumer:")) for c in seen), seen
