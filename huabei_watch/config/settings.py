@@ -132,7 +132,11 @@ class DatabaseSettings(Section):
         default=None,
         description="SQLAlchemy async URL (postgresql+asyncpg://...); empty: SQLite file in state_dir",
     )
-    pool_size: int = Field(default=5, ge=1, le=100)
+    pool_size: int = Field(
+        default=5, ge=1, le=100,
+        description="PostgreSQL connections kept open per process (up to 10 more at peaks); SQLite uses "
+        "SQLAlchemy's own pool and ignores it",
+    )
     retry_for: Annotated[float, Duration(ge=0, le=3600)] = Field(
         default=60.0, description="How long a locked/unreachable database is retried before giving up on one unit of work"
     )
