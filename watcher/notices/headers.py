@@ -29,10 +29,11 @@ _HEADER_RE = re.compile(
     rf"(?P<hours>\(?\s*(?:每晚|每天|每日|每次)?\s*{_WEEKDAY}\s*(?P<t1>{_CLOCK})\s*(?:至|到|-|~)\s*(?P<next>{_NEXT}|{_WEEKDAY})\s*"
     rf"(?P<t2>{_CLOCK})\s*\)?)\s*:\s*"
 )
-_ENTRY = rf"{MONTH}月{DAY}日(?:\s*(?:-|至|到|~)\s*(?:{MONTH}月)?{DAY}日)?"
 _ENTRY_RE = re.compile(
     rf"(?P<m1>{MONTH})月(?P<d1>{DAY})日(?:\s*(?:-|至|到|~)\s*(?:(?P<m2>{MONTH})月)?(?P<d2>{DAY})日)?"
 )
+# the same entry without its names, to be repeated in a list
+_ENTRY = re.sub(r"\(\?P<\w+>", "(?:", _ENTRY_RE.pattern)
 _SEP = r"\s*(?:、|,|及|和|与)\s*"
 # the list right after the header: two entries or more, no hours of their own
 _LIST_RE = re.compile(rf"{_ENTRY}(?:{_SEP}{_ENTRY})+(?!\s*\d{{1,2}}\s*[:点时])")
