@@ -158,8 +158,10 @@ OTHER_PERIOD_BEFORE_RE = re.compile(
 )
 # In the clause of a range with no disruption wording: the hours of something that keeps running
 # ("营业厅（8:30-17:30）可正常办理", "当日9:00-18:00客服在线答疑").
+# A campaign's words ("会员答谢活动", "新春促销"): its period, never a function that stops.
+CAMPAIGN = r"活动|促销|优惠|抽奖|庆典|嘉年华"
 OTHER_CLAUSE_RE = re.compile(
-    r"客服|热线|咨询|营业|办公时间|工作时间|服务时间|人工|活动|报名|答疑|值班|开业|考试|领取|兑换|过渡期|并行|试运行|试点|公示"
+    r"客服|热线|咨询|营业|办公时间|工作时间|服务时间|人工|" + CAMPAIGN + r"|报名|答疑|值班|开业|考试|领取|兑换|过渡期|并行|试运行|试点|公示"
     # an opening period ("8月30日至9月6日开放现场优先借书"), not a stop
     r"|(?<![不未停])开放"
 )
