@@ -56,7 +56,12 @@ def skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
         return True
     if not own_date(p) and not own_date(q):
         clause_lo = max(norm.rfind(c, 0, p.start) for c in "。;\n,:")
+        s_lo, _ = vocab.sentence_bounds(norm, p.start)
         if vocab.RECURRING_BEFORE_RE.search(norm, max(0, clause_lo + 1, p.start - 24), p.start) or (
+            # "每月均会安排一次预防性维护，时间为上午9:00至晚上8:00": the sentence says it repeats, and
+            # names no day before the hours
+            _EVERY_RE.search(norm, s_lo, p.start) and not _DIGIT_RE.search(norm, s_lo, p.start)
+        ) or (
             # "周一至周五9:00-17:00、周六9:00-14:00": a bare weekday listed after a timetable row
             p.week is not None and p.week[0] is None
             and _WEEKDAY_SPAN_RE.search(norm, max(0, max(norm.rfind(c, 0, p.start) for c in "。;\n,") + 1, p.start - 60),
@@ -97,6 +102,7 @@ def _open_in_range(norm: str, end: int) -> bool:
 
 
 _DIGIT_RE = re.compile(r"\d")
+_EVERY_RE = re.compile(r"每(?:个)?(?:月|周|星期|礼拜|日|天|晚|年|季度?)")
 
 
 def _keep_aside(r: Resolver, p: RawPoint, q: RawPoint) -> None:

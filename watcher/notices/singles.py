@@ -61,6 +61,14 @@ def take_single(
         labelled = resume is not None
         if resume is None and ends.has_open(spans, p.start) and not ends.MOVED_TO_RE.search(norm, max(0, p.start - 8), p.start):
             resume = vocab.END_BEFORE_RE.search(norm, max(0, p.start - 8), p.start)
+    if resume is None:
+        before = norm[max(0, p.start - 14) : p.start]
+        before = before[max(before.rfind(c) for c in "。!?\n") + 1 :]
+        if vocab.OTHER_PERIOD_BEFORE_RE.search(before):
+            # "生效时间：8月15日10点开始灰度": the time something takes effect (or a campaign starts),
+            # labelled as such, is no start of a stop (as a range so labelled is no window)
+            r.set_aside.append(f"time set aside: labelled as the time of something else ({before.strip()})")
+            return
     stop_m = vocab.STOP_AFTER_RE.match(norm, p.end, min(nxt, p.end + 16))
     # "复电时间:17:00,停电期间电梯停止运转": the label says what the time is; the next clause's stop
     # is not this time's
