@@ -252,8 +252,13 @@ def second_look(
         # A date still ahead in a sentence that words a disruption may be a window we could not read.
         dates = Resolver(pub)
         # an old version retired for good, its successor in use, is no window to look for
+        # so is a date with its hour still ahead in a notice whose title announces maintenance
+        # ("服务器维护通知" … "2021年3月21日 | 晚上10点", the line itself wording nothing)
+        titled = "maintenance" in k.in_title
         if any(p.has_date and (dates.date_of(p, None) or pub) >= pub
-               and any(_words_stop(body, lo, hi) for lo, hi in _said_of(body, p.end))
+               and (any(_words_stop(body, lo, hi) for lo, hi in _said_of(body, p.end))
+                    or (titled and any(q.has_time and q.start >= p.start and "\n" not in body[p.start:q.start]
+                                       for q in points)))
                and not retired(body, p.end) for p in points):
             doubts.append("maintenance wording near a date, but no window could be read: check the notice")
         return kind

@@ -35,6 +35,12 @@ _ASKED_RE = re.compile(r"请[^,。;\n]{0,10}?(?:于|在)?\s*$")
 _WHOLE_DAY_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:全天|全日|一整天|整天)")
 
 
+_CHANGE = r"(?:提前|推迟|延后|延迟|调整|更改|变更|改)(?:为|至|到|成)"
+_CHANGED_FROM_RE = re.compile(r"由\s*$")
+_CHANGED_TO_RE = re.compile(r"\s*" + _CHANGE)
+_CHANGED_TO_BEFORE_RE = re.compile(r"由\s*\d{1,2}:\d{2}\s*" + _CHANGE + r"\s*$")
+
+
 def take_single(
     r: Resolver, norm: str, p: RawPoint, nxt: int, spans: list[Span], *, allow_open: bool, allow_recovery: bool
 ) -> None:
@@ -61,6 +67,13 @@ def take_single(
         labelled = resume is not None
         if resume is None and ends.has_open(spans, p.start) and not ends.MOVED_TO_RE.search(norm, max(0, p.start - 8), p.start):
             resume = vocab.END_BEFORE_RE.search(norm, max(0, p.start - 8), p.start)
+    if _CHANGED_FROM_RE.search(norm, max(0, p.start - 4), p.start) and _CHANGED_TO_RE.match(norm, p.end) or (
+        _CHANGED_TO_BEFORE_RE.search(norm, max(0, p.start - 30), p.start)
+    ):
+        # "结算时间由18:00提前至16:30", "营业时间由9:00调整为8:30": a time of a schedule changed for
+        # good, neither a start nor an end of a stop
+        r.set_aside.append("time set aside: a schedule's time changed from one hour to another")
+        return
     if resume is None:
         before = norm[max(0, p.start - 14) : p.start]
         before = before[max(before.rfind(c) for c in "。!?\n") + 1 :]
