@@ -35,6 +35,7 @@ _ASKED_RE = re.compile(r"请[^,。;\n]{0,10}?(?:于|在)?\s*$")
 _WHOLE_DAY_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:全天|全日|一整天|整天)")
 
 
+_ZONE_TAG_RE = re.compile(r"\s*\((?:UTC|GMT)\s*(?:[+-]\s*\d{1,2}(?::?\d{2})?)?\)")
 _CHANGE = r"(?:提前|推迟|延后|延迟|调整|更改|变更|改)(?:为|至|到|成)"
 _CHANGED_FROM_RE = re.compile(r"由\s*$")
 _CHANGED_TO_RE = re.compile(r"\s*" + _CHANGE)
@@ -51,7 +52,11 @@ def take_single(
             r.recurring += 1
             return
     d = r.date_of(p, None) if p.has_date else None
-    resume = vocab.RESUME_AFTER_RE.match(norm, p.end, min(nxt, p.end + 30)) if allow_recovery else None
+    # a zone tag right after the time is the time's ("08:40:00(UTC)恢复全部交易"): the words after it
+    # say what happens at that time
+    tag = _ZONE_TAG_RE.match(norm, p.end)
+    tail = tag.end() if tag is not None else p.end
+    resume = vocab.RESUME_AFTER_RE.match(norm, tail, min(max(nxt, tail), tail + 30)) if allow_recovery else None
     if resume is not None and resume.group("done") and _ASKED_RE.search(norm, max(0, p.start - 16), p.start):
         resume = None  # "请开发者于11月21日前完成迁移": the customer's deadline, not a resumption
     if resume is not None and resume.group("by") and not resume.group("done") and not any(
@@ -82,7 +87,7 @@ def take_single(
             # labelled as such, is no start of a stop (as a range so labelled is no window)
             r.set_aside.append(f"time set aside: labelled as the time of something else ({before.strip()})")
             return
-    stop_m = vocab.STOP_AFTER_RE.match(norm, p.end, min(nxt, p.end + 16))
+    stop_m = vocab.STOP_AFTER_RE.match(norm, tail, min(max(nxt, tail), tail + 16))
     # "复电时间:17:00,停电期间电梯停止运转": the label says what the time is; the next clause's stop
     # is not this time's
     stop = stop_m is not None and not (labelled and "," in stop_m.group())
