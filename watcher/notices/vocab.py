@@ -105,7 +105,7 @@ DEADLINE_AFTER_RE = re.compile(r"\s*(?:前|之前|以前|为止|止)(?![后])")
 _ORIGINAL = r"原定|原计划|原订|原通知|原公告"
 ORIGINAL_RE = re.compile(_ORIGINAL)
 ORIGINAL_BEFORE_RE = re.compile(r"(?:" + _ORIGINAL + r")\s*(?:于|在)?\s*$")
-OPEN_AFTER_RE = re.compile(r"(?:[^\S\n]|\))*(?:左右)?[^\S\n]*(?:起|开始|前后)")
+OPEN_AFTER_RE = re.compile(r"(?:[^\S\n]|\))*(?:左右)?[^\S\n]*(?:起|开始|前后|(?:以|之)?后(?=[^\S\n]*,?[^\S\n]*(?:期间|其间|届时)))")
 
 # A range that is the customer's to act in, not a disruption: "请于9月15日至11月30日到卡务中心
 # 登记", "1月27日15:00至2月2日24:00期间受理的申购……", "12月26日至1月15日续约者……".
