@@ -72,7 +72,7 @@ def take_single(
         labelled = resume is not None
         if resume is None and ends.has_open(spans, p.start) and not ends.MOVED_TO_RE.search(norm, max(0, p.start - 8), p.start):
             resume = vocab.END_BEFORE_RE.search(norm, max(0, p.start - 8), p.start)
-    if _CHANGED_FROM_RE.search(norm, max(0, p.start - 4), p.start) and _CHANGED_TO_RE.match(norm, p.end) or (
+    if (_CHANGED_FROM_RE.search(norm, max(0, p.start - 4), p.start) and _CHANGED_TO_RE.match(norm, p.end)) or (
         _CHANGED_TO_BEFORE_RE.search(norm, max(0, p.start - 30), p.start)
     ):
         # "结算时间由18:00提前至16:30", "营业时间由9:00调整为8:30": a time of a schedule changed for
