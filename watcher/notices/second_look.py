@@ -87,7 +87,7 @@ _OWN_DETAILS_RE = re.compile(
 # A stop said not to happen ("不受中断", "不会中断", "服务不中断", "无需停机", "不停机"), or the label of
 # a field that tells the impact ("影响：……"): no stop by itself.
 _NEGATED_STOP_RE = re.compile(
-    r"(?:不受|不会|不致|无需|无须|毋须|不必|不)(?:到)?(?:任何)?(?:中断|停机|停服|暂停|断线|影响)"
+    r"(?:不受|不会|不致|无需|无须|毋须|不必|不)(?:到)?(?:任何)?(?:中断|停机|停服|暂停|断线)"
     r"|(?:^|(?<=[\n。]))\s*[-*•]?\s*影响(?:范围|说明)?\s*:"
 )
 
@@ -204,7 +204,7 @@ def second_look(
         r.search(t) for r in (STOP_RE, EXCEPT_RE, CANCEL_RE, POSTPONE_RE) for t in (plain_head, plain_body)
     ) and not any(disrupts(plain_body, *sentence_bounds(body, s.pos)) for s in spans):
         # "12月5日22:00-23:00系统升级，升级期间各项业务正常办理": work announced, nothing said to stop.
-        kind = k.best_besides("maintenance")
+        kind = not_maintenance(k)  # nothing failed: never a report
         reasons.append(f"work announced, but services are said to run as usual and nothing stops: read as {kind}")
         return kind
     if _HOLIDAY_RE.search(head + body) and _no_work_stops(head, body):
