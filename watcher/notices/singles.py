@@ -35,6 +35,25 @@ _ASKED_RE = re.compile(r"请[^,。;\n]{0,10}?(?:于|在)?\s*$")
 _WHOLE_DAY_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:全天|全日|一整天|整天)")
 
 
+# A line that is only a date and an hour ("2026年1月25日 | 晚上11点", "1月25日(周日) 23:00"), and a
+# heading line that names work with no digits ("服务器维护", "【停机更新】").
+_DATE_HOUR_LINE_RE = re.compile(r"[\d\s年月日号时点分:|/.\-()\[\]周星期一二三四五六天凌晨早上中下午晚间夜]*")
+_HEADING_RE = re.compile(r"[^\d\n]{2,16}")
+
+
+def _under_work_heading(norm: str, p: RawPoint) -> bool:
+    """Whether the time ``p`` is on a line of nothing but a date and an hour, right under a heading
+    line that names work ("服务器维护\n2026年1月25日 | 晚上11点"): the work's start, as a label would say."""
+    lo = norm.rfind("\n", 0, p.start) + 1
+    hi = norm.find("\n", p.start)
+    hi = len(norm) if hi < 0 else hi
+    if lo == 0 or not _DATE_HOUR_LINE_RE.fullmatch(norm, lo, hi):
+        return False
+    head_lo = norm.rfind("\n", 0, lo - 1) + 1
+    head = norm[head_lo : lo - 1].strip()
+    return _HEADING_RE.fullmatch(head) is not None and vocab.DISRUPTION_RE.search(head) is not None
+
+
 _ZONE_TAG_RE = re.compile(r"\s*\((?:UTC|GMT)\s*(?:[+-]\s*\d{1,2}(?::?\d{2})?)?\)")
 _CHANGE = r"(?:提前|推迟|延后|延迟|调整|更改|变更|改)(?:为|至|到|成)"
 _CHANGED_FROM_RE = re.compile(r"由\s*$")
@@ -91,6 +110,8 @@ def take_single(
     # "复电时间:17:00,停电期间电梯停止运转": the label says what the time is; the next clause's stop
     # is not this time's
     stop = stop_m is not None and not (labelled and "," in stop_m.group())
+    if not stop and resume is None and p.has_time and _under_work_heading(norm, p):
+        stop = True
     if not p.has_time:
         if d is None:
             return
