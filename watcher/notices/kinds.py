@@ -41,6 +41,10 @@ _WORDS: dict[Kind, dict[str, int]] = {
         "停止售票": 2, "暂停售票": 2, "机房搬迁": 3, "搬迁": 1,
         # works on a supply network: repairs and connections planned ahead ("今晚11时进行第二阶段维修")
         "维修": 2, "工程": 1, "试运转": 2, "供水调度": 2,
+        # game servers merged: closed while their data move
+        "合服": 3, "合区": 3, "并服": 3, "合并服务器": 3, "服务器合并": 3, "数据互通": 2, "合服维护": 3,
+        # the same characters in other words ("综合服务", "合并服务", "综合区")
+        "合服务": 0, "并服务": 0, "并服从": 0, "合区域": 0, "综合区": 0, "混合区": 0,
     },
     "outage": {
         "故障": 3, "异常": 2, "中断": 2, "波动": 2, "报错": 2, "失败率": 2, "不稳定": 2, "突发": 2,

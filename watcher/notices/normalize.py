@@ -161,6 +161,22 @@ def _num_sub(m: re.Match[str]) -> str:
     return f" {value}" if glued else str(value)
 
 
+# A dotted date range whose end leaves out the year ("2018.1.1~1.4", "2025.12.30-1.2"): the end is
+# the first such month and day on or after the start (the next year's when it comes earlier).
+_DOT_SHORT_END_RE = re.compile(
+    r"(?<![\d.])(?P<y>\d{4})\.(?P<m>\d{1,2})\.(?P<d>\d{1,2})(?P<to>\s*(?:~|-|至|到)\s*)"
+    r"(?P<m2>\d{1,2})\.(?P<d2>\d{1,2})(?![\d.%])"
+)
+
+
+def _dot_short_end(m: re.Match[str]) -> str:
+    m1, d1, m2, d2 = (int(m[g]) for g in ("m", "d", "m2", "d2"))
+    if not (1 <= m2 <= 12 and 1 <= d2 <= 31 and 1 <= m1 <= 12):
+        return m.group()
+    year = int(m["y"]) + (1 if (m2, d2) < (m1, d1) else 0)
+    return f"{m['y']}.{m['m']}.{m['d']}{m['to']}{year}.{m['m2']}.{m['d2']}"
+
+
 def normalize(text: str) -> str:
     """Simplified characters, half-width (NFKC), one space or newline per whitespace run, no
     "北京时间", Chinese numerals before units as digits. Never raises on any ``str``."""
@@ -199,6 +215,7 @@ def normalize(text: str) -> str:
     if "时" in t:
         t = _CLOCK_SHI_RE.sub("", t)
     if "." in t:
+        t = _DOT_SHORT_END_RE.sub(_dot_short_end, t)
         t = _DOT_HOURS_RE.sub(r"\1\2:\3\4\5:\6", t)
     if "M" in t or "m" in t:
         t = _AMPM_BEFORE_RE.sub(lambda m: "上午" if m.group(1) else "下午", t)

@@ -5,11 +5,14 @@ for :mod:`watcher.notices.understand`."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 
 from watcher.notices import fields, layout, reports
+from watcher.notices.lasting import retired
 from watcher.notices.span import Span
-from watcher.notices.vocab import ARREARS_RE, DISRUPTION_RE, NORMAL_RE, STOP_RE, sentence_bounds
+from watcher.notices.timeparse import RawPoint
+from watcher.notices.vocab import ARREARS_RE, DISRUPTION_RE, MERGE, NORMAL_RE, STOP_RE, sentence_bounds
 
 # "除花呗外其他支付方式不受影响": what is excepted from "runs as usual" stops.
 EXCEPT_RE = re.compile(r"除[^。;\n]{1,20}?(?:外|以外|之外)")
@@ -116,3 +119,42 @@ def disrupts(norm: str, lo: int, hi: int) -> bool:
         return False
     return (STOP_RE.search(norm, lo, hi) is not None or NORMAL_RE.search(norm, lo, hi) is None
             or EXCEPT_RE.search(norm, lo, hi) is not None)
+
+
+# A firm stop of a service that is temporary by its wording (暂停, 中断, 停机 ...), or servers merged;
+# not a branch's hours (暂停营业), fees not charged (暂停收费) or a fund's business (暂停申购).
+_NOT_SERVICE = r"(?!营业|营运|运营|收费|计费|申购|赎回|定期定额|大额)"
+_FIRM_STOP_RE = re.compile(r"(?:暂停|暂时停止|临时停止|暂时关闭|临时关闭|中断|停机|停服|停水|停电|停气|封网)" + _NOT_SERVICE
+                           + r"|" + MERGE)
+# A stop worded for good (停止, 关闭, 停用, 下线) is temporary when something comes back, or lasts a
+# while ("停止清算业务两天", "关闭……直至升级完成").
+_LASTING_STOP_RE = re.compile(r"(?:停止|关闭|停用|下线)" + _NOT_SERVICE)
+_COMES_BACK_RE = re.compile(r"恢复|直至|直到|重新开放|\d+\s*(?:个)?(?:天|小时|分钟)|[两三四五六七八九十]\s*(?:个)?(?:天|小时)")
+_KINDS_LOOKED_AT = ("other", "fee_policy")
+# A sentence about the customer's own account or a business rule: a stop for those who let a plan
+# lapse or do not agree (逾期, 到期, 续约者, 不同意), a fund's subscriptions, fees, hours that repeat.
+_CUSTOMER_OWN_RE = re.compile(r"逾期|到期|续约|续费|不同意|未同意|申购|赎回|收费|逢|每(?:日|天|周|星期|月)")
+
+
+def stop_on_a_day_ahead(kind: str, src: str, points: list[RawPoint],
+                        date_of: Callable[[RawPoint], date | None], pub: date) -> str | None:
+    """Never silent, in general: the wording of a firm stop in the sentence of a date not yet past
+    ("本行将于2月1日起停止清算业务两天"), unless that sentence retires something for good or says
+    services run as usual; None when there is none. The notice need not be read as maintenance:
+    a person checks. Only for a notice read as ``other`` or ``fee_policy``: an interface notice's
+    retirements are lasting, a report tells of what happened."""
+    if kind not in _KINDS_LOOKED_AT:
+        return None
+    for p in points:
+        if not p.has_date:
+            continue
+        day = date_of(p)
+        if day is None or day < pub:
+            continue
+        lo, hi = sentence_bounds(src, p.start)
+        m = _FIRM_STOP_RE.search(src, lo, hi)
+        if m is None and _COMES_BACK_RE.search(src, lo, hi):
+            m = _LASTING_STOP_RE.search(src, lo, hi)
+        if m is not None and disrupts(src, lo, hi) and not retired(src, p.end) and not _CUSTOMER_OWN_RE.search(src, lo, hi):
+            return m.group()
+    return None

@@ -24,6 +24,7 @@ from watcher.notices.review import (
     office_days,
     ranges_ahead,
     section_ranges,
+    stop_on_a_day_ahead,
     works_and_stops,
 )
 from watcher.notices.second_look import (
@@ -282,6 +283,12 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         if live and hit:
             doubts.append(f"{len(live)} time range(s) set aside as the hours of something else, but the notice "
                           f"words a stop ({hit}): check whether it is maintenance")
+    if kind != "maintenance" and not doubts and src is body and not windows:
+        # never silent, in general: a firm stop on a day not yet past, whatever the kind read
+        stop = stop_on_a_day_ahead(kind, src, points, lambda p: resolver.date_of(p, None), pub)
+        if stop is not None:
+            doubts.append(f"read as {kind}, but a date not yet past and a stop ({stop}) in its sentence: "
+                          "check whether it is maintenance")
     needs_review = bool(doubts) or (kind in _ACTION_KINDS and confidence < 0.6)
     for d in doubts:
         if d not in reasons:

@@ -17,6 +17,11 @@ _SLOWER = (r"(?:响应|访问|处理|加载|到账)(?:时间|速度|时效)[^,;�
 _WAVERING = r"(?:水质|水压|电压|电力|供电|供水|网络|信号|服务)[^,;。\n]{0,6}?(?:波动|抖动|混浊|浑浊)"
 # A supply cut off, a sale stopped, a service answering slower (闭馆 is also a closing hour: not here).
 _CUT = r"断网|断电|断水|断气|断线|掉线|停网|停售|停止售票|" + _SLOWER
+# Game servers merged ("合服", "合区", "并服", "服务器合并", "数据互通"): the servers are closed while
+# their data are moved, so a merge is a stop of those servers.
+# "综合服务", "配合服务", "合并服务", "综合区" hold the same characters and are no merge.
+MERGE = (r"合服(?!务)|(?<![综混结融整联])合区(?!域)|并服(?![务从])|并区(?!域)|(?:服务器|伺服器|区服|服务区|游戏服)[^,;。\n]{0,6}?(?:合并|整合|互通)"
+         r"|(?:合并|整合)[^,;。\n]{0,4}?(?:服务器|伺服器|区服)|数据互通|服务器互通|区服互通")
 # Any wording of a service being stopped, degraded or changed over: a sentence with none of it
 # does not describe a disruption window (a time in it is a deadline, an effective date, ...).
 DISRUPTION_RE = re.compile(
@@ -25,7 +30,7 @@ DISRUPTION_RE = re.compile(
     r"|缓慢|延迟|延后|延时|(?<![不无])受影响(?!" + _PEOPLE + r")|(?<![不无])受到影响(?!" + _PEOPLE + r")|(?<![不无会受到])影响|波及|不稳|不成功|失败|维护|升级|割接|切换|切转|切到|切至"
     r"|切回|迁移|下线|关闭|关停|关机|故障|异常|施工|检修|维修|演练|降级|停顿|暂缓|不提供|不受理|停止受理|受限|中止|卡顿|冻结|无响应|断断续续"
     r"|间歇|不开放|登录不了|用不了|登不上|打不开|停摆|封网|停止运作|未能|暂停运作|搬迁|流控|限流|不返回|" + _CUT
-    + r"|" + _WAVERING
+    + r"|" + _WAVERING + r"|" + MERGE
 )
 # The part of DISRUPTION_RE that says something stops or degrades (not only that work is done:
 # 维护, 升级, 割接 ...): a sentence with one of these says what a window does to a service.
@@ -33,6 +38,7 @@ STOP_RE = re.compile(
     r"暂停|停止|中断|瞬断|闪断|停机|停运|停用|停办|停收|停水|停电|停气|停服|关服|无法|不能|不可用|不可|不支持|暂不|缓慢|延迟|延时"
     r"|(?<![不无])受影响(?!" + _PEOPLE + r")|(?<![不无])受到影响(?!" + _PEOPLE + r")|(?<![不无会受到])影响(?!如下)|波及|不稳定|不成功|失败|下线|关闭|关停|关机|降级|停顿|暂缓|不提供|不受理|受限|中止"
     r"|卡顿|冻结|无响应|断断续续|间歇|停止运作|不开放|登录不了|用不了|登不上|打不开|停摆|封网|流控|限流|不返回|" + _CUT
+    + r"|" + MERGE
 )
 # Something technical, or a service said to stop: maintenance stops a system, a supply or a service.
 # Business arrangements (a fund closing subscriptions over a holiday, branch hours) have none.
@@ -48,7 +54,7 @@ TECHNICAL_RE = re.compile(
     # online services of an institution: mail, sign-in, anything done on the web
     r"|邮件|邮箱|认证|网上|线上|在线"
     # apps and games: what players and users log in to
-    r"|游戏|版本|更新|客户端|小程序|商城|页面|功能|账号|登录|登入"
+    r"|游戏|版本|更新|客户端|小程序|商城|页面|功能|账号|登录|登入|" + MERGE
 )
 SENTENCE_END_RE = re.compile(r"[。;!?\n]")
 
@@ -92,7 +98,7 @@ RESUME_BEFORE_RE = re.compile(
 END_BEFORE_RE = re.compile(r"(?:维护|升级|停机|停服|暂停|中断|持续|延续|延长|一直|预计|进行)?\s*(?:至|到|直至|直到)\s*$")
 # Before a lone time: a labelled start ("停机开始时间为12月5日22:00").
 START_LABEL_RE = re.compile(
-    r"(?:(?<![^\W\d_])开始(?=\s*:)|开始时间|起始时间|开始于|(?:停机|停服|维护|升级|暂停|割接|中断)(?:开始)?(?:时间|时刻)?\s*:)\s*(?:为|是)?\s*:?\s*$"
+    r"(?:(?<![^\W\d_])开始(?=\s*:)|开始时间|起始时间|开始于|(?:停机|停服|维护|升级|暂停|割接|中断|合服|合区|并服|互通)(?:开始)?(?:时间|时刻)?\s*:)\s*(?:为|是)?\s*:?\s*$"
 )
 # A stop on a date with no hours lasts that day ("5月27日停止提供……当天暂停运作").
 WHOLE_DAY_RE = re.compile(r"当天|当日|全天|全日|一天|整天|该日|是日")

@@ -45,7 +45,9 @@ _NAMED: dict[str, str] = {
 _ZONE_RE = re.compile(
     r"(?<![A-Za-z])(?:UTC|GMT)(?:\s*(?P<sign>[+-])\s*(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?)?(?![A-Za-z])(?:\s*时间)?"
     r"|协调世界时|世界标准时间|格林尼治(?:标准)?时间"
-    r"|(?<![A-Za-z])(?P<named>" + "|".join(sorted(_NAMED, key=len, reverse=True)) + r")(?![A-Za-z])"
+    # a zone's Chinese name may be followed by its abbreviation ("美国东部时间EST", "日本时间(JST)")
+    r"|(?<![A-Za-z])(?P<named>" + "|".join(sorted(_NAMED, key=len, reverse=True)) + r")"
+    r"(?:(?<=[^\x00-\x7f])\s*(?:[A-Z]{2,5}|\([A-Z]{2,5}\))(?![A-Za-z]))?(?![A-Za-z])"
 )
 # How far after a span's last point a marker may stand and still be that span's ("04:00（UTC）"),
 # with only spaces or an opening bracket between ("22:00-24:00，即UTC 14:00-16:00" is a restatement).
@@ -75,6 +77,9 @@ def _zone(m: re.Match[str]) -> tzinfo | None:
 
 # A marker that labels what follows: "切换期间(美东时间):", "日期(24小时制,日本时间):", "日本时间:".
 _HEADING_AFTER_RE = re.compile(r"[^()。;\n\d]{0,12}?\)?\s*(?:为|是|如下)?\s*:")
+# A marker in brackets that ends a label line with no colon ("■维护时间(日本时间)" over the rows).
+_LABEL_LINE_END_RE = re.compile(r"\)?[^\S\n]*(?=\n)")
+_LABEL_BEFORE_RE = re.compile(r"(?:^|\n)[^\n\d]{1,16}\($")
 # Where a heading's reach ends: the end of its sentence group or line (rows after it may be
 # separated by ";").
 _BLOCK_END_RE = re.compile(r"[。\n]")
@@ -92,6 +97,8 @@ def _heading(norm: str, s: Span, markers: list[re.Match[str]]) -> re.Match[str] 
         if m.end() > s.pos:
             break
         head = _HEADING_AFTER_RE.match(norm, m.end())
+        if head is None and _LABEL_BEFORE_RE.search(norm, max(0, m.start() - 17), m.start()):
+            head = _LABEL_LINE_END_RE.match(norm, m.end())
         if head is None:
             continue
         # a heading that ends its line ("四、暂停时间（韩国时间）：" over the rows of a table) reaches
