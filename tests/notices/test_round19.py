@@ -133,3 +133,39 @@ def test_blind7a_scores_hold_their_floors() -> None:
     assert m["silent_misses"] == 0
     assert m["maintenance_or_not"] >= KIND_7A
     assert m["window_recall"] >= RECALL_7A and m["window_precision"] >= PRECISION_7A
+
+
+def test_work_planned_for_a_later_day_is_no_report() -> None:
+    # read as an outage by its words (异常), but planned for a day after publication: a person checks
+    u = understand("本行将于2026年2月1日凌晨进行系统调整，届时服务可能出现异常，敬请见谅。", published=PUB)
+    assert u.kind == "maintenance" or u.needs_review
+
+
+def test_a_report_of_the_day_sends_no_review() -> None:
+    # guard: a failure of the day of publication, back already
+    u = understand("今日上午9时起网上银行出现异常，已于10时全部恢复，不便之处敬请见谅。", published=PUB)
+    assert u.kind in ("outage", "recovery") and not u.needs_review
+
+
+# --- 12 a.m. and dates with the year last ---------------------------------------------------------
+
+
+def test_twelve_in_the_morning_is_midnight() -> None:
+    text = "本行将于2026年2月1日星期日上午12:00至上午6:00进行系统维护，期间暂停网上银行。"
+    assert _read(text)[1] == [(_dt("2026-02-01 00:00"), _dt("2026-02-01 06:00"))]
+
+
+def test_twelve_at_noon_stays_noon() -> None:
+    # guard
+    text = "2026年2月1日上午9时至中午12时系统维护，暂停服务。"
+    assert _read(text)[1] == [(_dt("2026-02-01 09:00"), _dt("2026-02-01 12:00"))]
+
+
+def test_a_day_first_date_with_the_year_last_is_read() -> None:
+    text = "本行网上银行服务将于13/2/2026 02:00 – 06:00 暂停。"
+    assert _read(text)[1] == [(_dt("2026-02-13 02:00"), _dt("2026-02-13 06:00"))]
+
+
+def test_a_month_first_date_with_the_year_last_is_read() -> None:
+    text = "网上银行将于2/13/2026 02:00起暂停，2/13/2026 06:00恢复。"
+    assert _read(text)[1] == [(_dt("2026-02-13 02:00"), _dt("2026-02-13 06:00"))]

@@ -187,7 +187,8 @@ class Resolver:
                 return h + 12
             return h
         if period is None or period in MORNING:
-            return 0 if (period == "凌晨" and h == 12) else h
+            # "上午12:00" is 12 a.m., midnight (as "AM 12:00"); noon is 中午12点
+            return 0 if (period in ("凌晨", "上午") and h == 12) else h
         if period in NOON:
             return h + 12 if h < 11 else h
         if period in PM:

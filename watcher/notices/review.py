@@ -131,6 +131,10 @@ _FIRM_STOP_RE = re.compile(r"(?:暂停|暂时停止|临时停止|暂时关闭|�
 _LASTING_STOP_RE = re.compile(r"(?:停止|关闭|停用|下线)" + _NOT_SERVICE)
 _COMES_BACK_RE = re.compile(r"恢复|直至|直到|重新开放|\d+\s*(?:个)?(?:天|小时|分钟)|[两三四五六七八九十]\s*(?:个)?(?:天|小时)")
 _KINDS_LOOKED_AT = ("other", "fee_policy")
+# A report (outage, recovery) tells of what happened; a day after publication with work planned
+# for it ("本行将于2月1日凌晨进行系统调整，届时服务可能出现异常") is work ahead, not a report.
+_REPORT_KINDS = ("outage", "recovery")
+_PLANNED_RE = re.compile(r"将于|将在|定于|订于|拟于|计划于|预定于|预计于")
 # A sentence about the customer's own account or a business rule: a stop for those who let a plan
 # lapse or do not agree (逾期, 到期, 续约者, 不同意), a fund's subscriptions, fees, hours that repeat.
 _CUSTOMER_OWN_RE = re.compile(r"逾期|到期|续约|续费|不同意|未同意|申购|赎回|收费|逢|每(?:日|天|周|星期|月)")
@@ -141,9 +145,10 @@ def stop_on_a_day_ahead(kind: str, src: str, points: list[RawPoint],
     """Never silent, in general: the wording of a firm stop in the sentence of a date not yet past
     ("本行将于2月1日起停止清算业务两天"), unless that sentence retires something for good or says
     services run as usual; None when there is none. The notice need not be read as maintenance:
-    a person checks. Only for a notice read as ``other`` or ``fee_policy``: an interface notice's
-    retirements are lasting, a report tells of what happened."""
-    if kind not in _KINDS_LOOKED_AT:
+    a person checks. Only for a notice read as ``other`` or ``fee_policy`` (an interface notice's
+    retirements are lasting); for one read as a report (``outage``, ``recovery``), work planned
+    ("将于", "定于") for a day after publication with wording of a disruption."""
+    if kind not in _KINDS_LOOKED_AT + _REPORT_KINDS:
         return None
     for p in points:
         if not p.has_date:
@@ -152,6 +157,11 @@ def stop_on_a_day_ahead(kind: str, src: str, points: list[RawPoint],
         if day is None or day < pub:
             continue
         lo, hi = sentence_bounds(src, p.start)
+        if kind in _REPORT_KINDS:
+            said = DISRUPTION_RE.search(src, lo, hi)
+            if day > pub and said is not None and _PLANNED_RE.search(src, lo, p.start) and disrupts(src, lo, hi):
+                return said.group()
+            continue
         m = _FIRM_STOP_RE.search(src, lo, hi)
         if m is None and _COMES_BACK_RE.search(src, lo, hi):
             m = _LASTING_STOP_RE.search(src, lo, hi)
