@@ -169,3 +169,16 @@ def test_a_day_first_date_with_the_year_last_is_read() -> None:
 def test_a_month_first_date_with_the_year_last_is_read() -> None:
     text = "网上银行将于2/13/2026 02:00起暂停，2/13/2026 06:00恢复。"
     assert _read(text)[1] == [(_dt("2026-02-13 02:00"), _dt("2026-02-13 06:00"))]
+
+
+def test_a_day_written_alone_again_is_the_same_day() -> None:
+    text = ("图书馆在平安夜(24日)提早于下午5时休馆，元旦日(2027年1月1日)休馆。\n"
+            "另外，电脑系统会在24日下午6时至27日早上7时进行维护，期间网上续借服务暂停。")
+    u = understand(text, published=date(2026, 12, 17))
+    assert [(w.start, w.end) for w in u.windows] == [(_dt("2026-12-24 18:00"), _dt("2026-12-27 07:00"))]
+
+
+def test_a_day_alone_after_a_later_month_still_takes_that_month() -> None:
+    # guard: a day not written before follows the month just named
+    text = "系统升级安排（2026年2月3日发布）：第二批于10日0:00至6:00暂停服务。"
+    assert _read(text)[1] == [(_dt("2026-02-10 00:00"), _dt("2026-02-10 06:00"))]

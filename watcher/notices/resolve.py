@@ -76,6 +76,9 @@ class Resolver:
     # month-days already read, to their date: the same month-day written again is the same day
     # ("今年2月25日至3月3日……2月25日上午起中断" in a report published in September)
     seen: dict[tuple[int, int], date] = field(default_factory=dict)
+    # days written alone, to their date: "平安夜(24日)……元旦(2019年1月1日)……24日下午6时至27日" is the
+    # same 24th, not January's
+    seen_alone: dict[int, date] = field(default_factory=dict)
 
     def flag(self, reason: str) -> None:
         if reason not in self.flags:
@@ -128,11 +131,15 @@ class Resolver:
             else:
                 # A day alone is in the month of the date before it (or of publication); one that
                 # falls well before that date ("11日" in a notice of 10月25日) is next month's.
-                d = safe_date(base.year, base.month, p.day)
-                floor = anchor or (base - _DAY_ALONE_SLACK)
-                if d is not None and d < floor:
-                    nxt = base.replace(day=1) + timedelta(days=32)
-                    d = safe_date(nxt.year, nxt.month, p.day)
+                d = self.seen_alone.get(p.day) if anchor is None else None
+                if d is None:
+                    d = safe_date(base.year, base.month, p.day)
+                    floor = anchor or (base - _DAY_ALONE_SLACK)
+                    if d is not None and d < floor:
+                        nxt = base.replace(day=1) + timedelta(days=32)
+                        d = safe_date(nxt.year, nxt.month, p.day)
+                    if d is not None and anchor is None:
+                        self.seen_alone.setdefault(p.day, d)
             if d is None:
                 self.flag(f"invalid date {p.year or ''}-{p.month or ''}-{p.day}")
             elif p.month is not None:
