@@ -182,3 +182,13 @@ def test_a_day_alone_after_a_later_month_still_takes_that_month() -> None:
     # guard: a day not written before follows the month just named
     text = "系统升级安排（2026年2月3日发布）：第二批于10日0:00至6:00暂停服务。"
     assert _read(text)[1] == [(_dt("2026-02-10 00:00"), _dt("2026-02-10 06:00"))]
+
+
+def test_numbered_buildings_are_no_days() -> None:
+    text = "因电力检修，学校计划于2026年2月3日23:30至次日凌晨01:30停电。停电范围：17号-20号楼、24号楼、3号线站厅。"
+    assert _read(text)[1] == [(_dt("2026-02-03 23:30"), _dt("2026-02-04 01:30"))]
+
+
+def test_days_written_with_hao_stay_days() -> None:
+    # guard
+    assert _read("2026年2月3号至5号系统升级，暂停服务。")[1] == [(_dt("2026-02-03 00:00"), _dt("2026-02-06 00:00"))]
