@@ -192,3 +192,15 @@ def test_numbered_buildings_are_no_days() -> None:
 def test_days_written_with_hao_stay_days() -> None:
     # guard
     assert _read("2026年2月3号至5号系统升级，暂停服务。")[1] == [(_dt("2026-02-03 00:00"), _dt("2026-02-06 00:00"))]
+
+
+def test_a_library_closed_over_a_holiday_is_no_window() -> None:
+    text = ("春节年初一至年初三(2月17日至19日)，各区图书馆休馆。\n"
+            "另外，借阅系统将于2月16日晚上6时至2月19日晚上11时59分进行维护，期间网上续借暂停。")
+    assert _read(text)[1] == [(_dt("2026-02-16 18:00"), _dt("2026-02-19 23:59"))]
+
+
+def test_a_library_closed_for_system_work_keeps_its_window() -> None:
+    # guard: a closure for work on a system is a window
+    text = "春节期间，图书馆将于2月20日至21日闭馆进行系统升级，暂停借还服务。"
+    assert _read(text)[1] == [(_dt("2026-02-20 00:00"), _dt("2026-02-22 00:00"))]

@@ -90,6 +90,9 @@ def works_and_stops(norm: str, s: Span) -> bool:
 
 # Days a desk is off or at work ("1月31日至2月6日放假，2月7日至2月8日正常上班"): office days.
 _OFFICE_DAYS_RE = re.compile(r"放假|上班|调休|休假|休息日")
+# A library or hall closed over a holiday ("年初一至年初三……图书馆休馆"): its opening days, too.
+_CLOSED_RE = re.compile(r"休馆|闭馆")
+_HOLIDAY_WORD_RE = re.compile(r"节|假期|假日|年初|除夕|元旦|春节|新年|圣诞|平安夜|公众假期|连假")
 
 
 def section_ranges(norm: str, live: list[Span]) -> list[Span]:
@@ -102,10 +105,12 @@ def section_ranges(norm: str, live: list[Span]) -> list[Span]:
 
 def office_days(norm: str, spans: list[Span]) -> tuple[list[Span], int]:
     """``spans`` without the office days of a sentence that names no work on a system and no stop
-    ("1月30日至2月5日放假，2月6日起正常上班"), and how many were dropped."""
+    ("1月30日至2月5日放假，2月6日起正常上班", a library closed over a holiday), and how many were
+    dropped."""
     def office(s: Span) -> bool:
         lo, hi = sentence_bounds(norm, s.pos)
-        return bool(_OFFICE_DAYS_RE.search(norm, lo, hi)) and not (
+        closed = _CLOSED_RE.search(norm, lo, hi) and _HOLIDAY_WORD_RE.search(norm, lo, hi)
+        return bool(_OFFICE_DAYS_RE.search(norm, lo, hi) or closed) and not (
             _SYSTEM_WORK_RE.search(norm, lo, hi) or STOP_RE.search(norm, lo, hi))
 
     kept = [s for s in spans if not office(s)]
