@@ -204,3 +204,20 @@ def test_a_library_closed_for_system_work_keeps_its_window() -> None:
     # guard: a closure for work on a system is a window
     text = "春节期间，图书馆将于2月20日至21日闭馆进行系统升级，暂停借还服务。"
     assert _read(text)[1] == [(_dt("2026-02-20 00:00"), _dt("2026-02-22 00:00"))]
+
+
+# --- a span of days in an item of its own after timed windows -------------------------------------
+
+
+def test_a_span_of_days_on_a_later_line_is_a_window_of_its_own() -> None:
+    text = ("一、场地工程：甲站于2月10日上午9时至下午6时暂停服务。\n"
+            "二、例行保养：流动服务车于2月6日至18日暂停服务。")
+    assert _read(text)[1] == [(_dt("2026-02-10 09:00"), _dt("2026-02-10 18:00")),
+                              (_dt("2026-02-06 00:00"), _dt("2026-02-19 00:00"))]
+
+
+def test_a_span_of_days_written_first_is_still_a_summary() -> None:
+    # guard: the overall period written before its timed windows is no window of its own
+    text = "升级期间（2月6日至2月8日）：\n2月6日22:00至23:00暂停转账；\n2月7日22:00至23:00暂停缴费。"
+    assert _read(text)[1] == [(_dt("2026-02-06 22:00"), _dt("2026-02-06 23:00")),
+                              (_dt("2026-02-07 22:00"), _dt("2026-02-07 23:00"))]

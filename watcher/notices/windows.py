@@ -113,7 +113,7 @@ def find_spans(
     if arrears:
         r.set_aside.append(f"{len(arrears)} time(s) set aside: a stop for accounts in arrears is a rule, not a window")
         spans = [s for s in spans if s not in arrears]
-    spans = _drop_summaries(impact.keep_impact(norm, spans))
+    spans = _drop_summaries(norm, impact.keep_impact(norm, spans))
     if len(spans) > 1:
         spans = layout.drop_frames(norm, spans)
     spans.sort(key=lambda s: s.pos)
@@ -233,17 +233,18 @@ def _close_late(r: Resolver, norm: str, spans: list[Span]) -> list[Span]:
     return out
 
 
-def _drop_summaries(spans: list[Span]) -> list[Span]:
+def _drop_summaries(norm: str, spans: list[Span]) -> list[Span]:
     """A whole-day range ("8月28日至8月29日") that contains windows with clock times written after
     it, or a span of several days anywhere, is the notice's overall period, not a window of its
     own; a single whole day written after the timed windows ("……；提现功能12月5日全天暂停") is one
-    more window."""
+    more window, and so is a span of several days on a later line than the timed windows (an item
+    of its own: "二、……9月20日晚上7时至翌日上午9时暂停\n三、……9月6日至18日暂停")."""
     timed = [s for s in spans if s.how != "days"]
     out: list[Span] = []
     for s in spans:
         if s.how == "days" and s.end is not None and any(
             t.start >= s.start and t.end is not None and t.end <= s.end + timedelta(hours=12)
-            and (t.pos > s.pos or s.end - s.start > timedelta(days=1))
+            and (t.pos > s.pos or (s.end - s.start > timedelta(days=1) and "\n" not in norm[t.end_pos:s.pos]))
             for t in timed
         ):
             continue
