@@ -221,3 +221,15 @@ def test_a_span_of_days_written_first_is_still_a_summary() -> None:
     text = "升级期间（2月6日至2月8日）：\n2月6日22:00至23:00暂停转账；\n2月7日22:00至23:00暂停缴费。"
     assert _read(text)[1] == [(_dt("2026-02-06 22:00"), _dt("2026-02-06 23:00")),
                               (_dt("2026-02-07 22:00"), _dt("2026-02-07 23:00"))]
+
+
+def test_a_latest_time_to_reschedule_is_no_start() -> None:
+    text = ("维护时段为 2026-02-11 08:00 至 10:00，期间实例将无法使用并会被重启。"
+            "改期时可选择不晚于 2026-02-27 06:00 的任一时间，届时系统会对实例执行维护。")
+    assert _read(text)[1] == [(_dt("2026-02-11 08:00"), _dt("2026-02-11 10:00"))]
+
+
+def test_a_latest_start_of_a_stop_still_goes_to_a_person() -> None:
+    # never silent: "最迟" makes no window, but the stop on a day ahead is not dropped silently
+    u = understand("系统最迟于2026年2月27日06:00起暂停服务。", published=PUB)
+    assert u.kind == "maintenance" or u.needs_review

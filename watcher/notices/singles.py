@@ -199,6 +199,7 @@ def take_single(
         # to hold for each start, written after the starts that share it.
         seconds = find_duration(norm, p.end, 160, shared_only=True)
     deadline = vocab.DEADLINE_AFTER_RE.match(norm, p.end) is not None  # "10月10日23:59前处理完"
+    deadline = deadline or vocab.DEADLINE_BEFORE_RE.search(norm, max(0, p.start - 8), p.start) is not None
     deadline = deadline or terms_from(norm, p.end) or advice.act_after(norm, p) or advice.act_by(norm, p)
     # "分别在12月5日17:00、12月9日17:00前完成": the first item of a list of times shares the
     # predicate written after the last; it starts nothing by itself

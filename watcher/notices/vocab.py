@@ -106,6 +106,8 @@ WHOLE_DAY_RE = re.compile(r"当天|当日|全天|全日|一天|整天|该日|是
 OPEN_BEFORE_RE = re.compile(r"(?:于|自|从|在|由)\s*$")
 # "12月31日前完成" / "23:59:59之前提交": a deadline, never the start of a window.
 DEADLINE_AFTER_RE = re.compile(r"\s*(?:前|之前|以前|为止|止)(?![后])")
+# "不晚于8月27日06:00的任一时间", "最迟于……": a latest time, never the start of a window.
+DEADLINE_BEFORE_RE = re.compile(r"(?:不晚于|不迟于|最迟|最晚)\s*(?:于|在|为)?\s*$")
 # The original plan ("原定于12月8日的切换推迟", "原通知的维护时间"): one word list; ORIGINAL_BEFORE_RE
 # is the day a postponed window was to start.
 _ORIGINAL = r"原定|原计划|原订|原通知|原公告"
