@@ -233,3 +233,11 @@ def test_a_latest_start_of_a_stop_still_goes_to_a_person() -> None:
     # never silent: "最迟" makes no window, but the stop on a day ahead is not dropped silently
     u = understand("系统最迟于2026年2月27日06:00起暂停服务。", published=PUB)
     assert u.kind == "maintenance" or u.needs_review
+
+
+def test_the_period_a_benefit_applies_in_is_no_window() -> None:
+    # guard (passes on 393f06c too, by other rules); blind7a's floor holds the label (适用期间) itself
+    text = ("本卡2026年起停止受理新申请。\n停车礼遇：当月消费满1万元，次月可享10次免费停车"
+            "（每日限1次，适用期间2026/3/1~3/31）。")
+    u = understand(text, published=PUB)
+    assert u.windows == () and u.kind != "maintenance"

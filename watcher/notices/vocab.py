@@ -155,7 +155,7 @@ def end_told_later(norm: str) -> bool:
 # Right before a range: it is the period of something else ("活动期间（12月5日至12月12日）",
 # "有效期：……", "报名时间为……"), not a disruption.
 OTHER_PERIOD_BEFORE_RE = re.compile(
-    r"(?:活动|促销|优惠|报名|申报|征|有效|生效|试运行|试用|体验|开放|预售|尾款|考试|领取|兑换|投票|预约|抢购|秒杀|公示|缴费|申请"
+    r"(?:活动|促销|优惠|报名|申报|征|有效|生效|适用|试运行|试用|体验|开放|预售|尾款|考试|领取|兑换|投票|预约|抢购|秒杀|公示|缴费|申请"
     r"|(?<![停止])(?:办理|受理)|登记|报到|选课|入网"
     # more periods customers act in: answering a survey, voting, confirming, drawing lots, bidding
     r"|填答|填报|作答|答题|评教|问卷|调查|测评|申领|确认|核对|对账|抽签|抽奖|竞价|竞拍|拍卖|认购|申购|领奖|补考|面试|签到|打卡"
