@@ -6,12 +6,17 @@ Product: the watcher's ``POST /v1/payment-results`` handler
 validate, replay memory) served as the daemon serves it -- by :class:`huabei_watch.runtime.app.AdminServer`
 (the connection guard with its limits and deadlines, keep-alive, the JSON error middleware) -- in
 front of :class:`watcher.payments.pipeline.KafkaSink` on one long-lived :class:`huabei_watch.bus.kafka.Bus`
-(acks=all, every record signed as the watcher, Ed25519), on the embedded broker. A child process
-(its CPU not counted) posts ``N`` batches of 50-500 results (10 merchants, a third of the results
-failures, bodies built and signed before the clock starts) over ``--connections`` keep-alive
-connections, one request at a time on each (a bare HTTP/1.1 client writing prepared requests, so
-that the client costs little of the machine's two cores); the clock runs from the first request to
-the last 202.
+(acks=all, every record signed as the watcher, Ed25519), on the embedded broker, on the event loop
+the daemon runs on (``--loop``, default ``auto`` as ``daemon.event_loop``: uvloop when installed;
+the raw producer and the client run on the same loop). A child process (its CPU not counted in the
+server's, but measured and printed: it shares the machine's cores) posts ``N`` batches of 50-500
+results (10 merchants, a third of the results failures, bodies built and signed before the clock
+starts) over ``--connections`` keep-alive connections, one request at a time on each; the clock
+runs from the first request to the last 202. ``--client lean`` (default) is one ``asyncio.Protocol``
+per connection writing prepared requests and reading each answer's head and ``Content-Length``;
+``--client streams`` is the client of round ``payments7`` (asyncio streams, answers read line by
+line), kept to compare. Printed for the product pass: the server's CPU (and its event loop's thread
+alone, what one core bounds), the client's and the broker's CPU, each as a share of one core.
 
 Baseline: the records the product wrote (key, value, headers as on the topic, read back once from
 an uncounted warm-up pass) produced again by one raw ``AIOKafkaProducer`` built with the product's
@@ -239,11 +244,13 @@ def _app_server() -> AdminServer:
 
 @dataclass(frozen=True)
 class ProductFigures:
-    """One product pass: wall seconds, and CPU seconds of the server (this process), the client
-    process while it sent, and the broker."""
+    """One product pass: wall seconds, and CPU seconds of the server (this process; ``loop``: its
+    event loop's thread alone, the part that cannot use another core), the client process while
+    it sent, and the broker."""
 
     wall: float
     server: float
+    loop: float
     client: float
     broker: float
 
@@ -281,10 +288,10 @@ async def product_pass(
         while not await asyncio.to_thread(ready.wait, 0.5):
             if not child.is_alive():
                 raise SystemExit(f"the client process died before starting (exit {child.exitcode})")
-        cpu0, broker0 = cpu_seconds(), _proc_cpu(broker_pid)
+        cpu0, loop0, broker0 = cpu_seconds(), time.thread_time(), _proc_cpu(broker_pid)
         go.set()
         seconds, failures, client_cpu = await asyncio.to_thread(outcome)
-        cpu, broker_cpu = cpu_seconds() - cpu0, _proc_cpu(broker_pid) - broker0
+        cpu, loop_cpu, broker_cpu = cpu_seconds() - cpu0, time.thread_time() - loop0, _proc_cpu(broker_pid) - broker0
     finally:
         child.join(10)
         if child.is_alive():
@@ -292,7 +299,7 @@ async def product_pass(
         await server.close()
     if failures:
         raise SystemExit(f"{failures} batches were not accepted")
-    return ProductFigures(seconds, cpu, client_cpu, broker_cpu)
+    return ProductFigures(seconds, cpu, loop_cpu, client_cpu, broker_cpu)
 
 
 Recs = list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]]
@@ -343,7 +350,7 @@ async def raw_pass_bounded(producer: AIOKafkaProducer, topic: str, recs: Recs, a
 @dataclass
 class Round:
     load: float
-    product: ProductFigures = ProductFigures(0.0, 0.0, 0.0, 0.0)
+    product: ProductFigures = ProductFigures(0.0, 0.0, 0.0, 0.0, 0.0)
     raw: tuple[float, float] = (0.0, 0.0)
     bounded: float = 0.0
 
@@ -418,18 +425,21 @@ async def run(n: int, connections: int, quick: bool, rounds: int, client: str, l
         p, (r_wall, r_cpu) = r.product, r.raw
         p_wall, p_cpu = p.wall, p.server
         print(f"round {i} (load {r.load:.1f}, product {'first' if i % 2 else 'last'}): product {results / p_wall:,.0f} "
-              f"results/s, server CPU {p_cpu / results * 1e4:.3f} s per 10,000 results (busy {p_cpu / p_wall:.0%}; "
+              f"results/s, server CPU {p_cpu / results * 1e4:.3f} s per 10,000 results (event loop's thread "
+              f"{p.loop / results * 1e4:.3f}; busy {p_cpu / p_wall:.0%}; "
               f"client {p.client / p_wall:.0%}, broker {p.broker / p_wall:.0%} of a core); "
               f"raw produce of the same {len(recs)} records {results / r_wall:,.0f} results/s (CPU {r_cpu / results * 1e4:.3f} s "
               f"per 10,000); ratio {r_wall / p_wall:.2f}; raw {connections} at a time {results / r.bounded:,.0f} results/s "
               f"(ratio {r.bounded / p_wall:.2f})")
     ratios = [r.raw[0] / r.product.wall for r in figures]
     cpus = [r.product.server / results * 1e4 for r in figures]
+    loops = [r.product.loop / results * 1e4 for r in figures]
     bounded_ratios = [r.bounded / r.product.wall for r in figures]
     shares = {who: [getattr(r.product, who) / r.product.wall for r in figures] for who in ("server", "client", "broker")}
     ratio = statistics.median(ratios)
     print(f"ratio product / raw produce (median of {len(ratios)} rounds): {ratio:.2f} ({_spread(ratios)}); "
-          f"server CPU (median) {statistics.median(cpus):.3f} s per 10,000 results (range {min(cpus):.3f}-{max(cpus):.3f})  "
+          f"server CPU (median) {statistics.median(cpus):.3f} s per 10,000 results (range {min(cpus):.3f}-{max(cpus):.3f}; "
+          f"event loop's thread {statistics.median(loops):.3f}, range {min(loops):.3f}-{max(loops):.3f})  "
           f"(target >= {TARGET_RATIO}: {verdict(ratio >= TARGET_RATIO)})")
     print("CPU during the product pass (median, share of one core; the machine has "
           f"{os.cpu_count()}): " + ", ".join(f"{who} {statistics.median(v):.0%}" for who, v in shares.items()))
