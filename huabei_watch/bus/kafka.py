@@ -182,6 +182,9 @@ class Bus:
         self.in_flight = 0
         #: Records the broker acknowledged since start.
         self.sent = 0
+        #: Values of this many bytes or more are signed on a worker thread; None: all on the loop
+        #: (``bench_payments --sign-on-loop`` compares the two).
+        self.sign_on_thread_bytes: int | None = SIGN_ON_THREAD_BYTES
 
     def hold(self) -> None:
         """Make new records wait (see the class docstring)."""
@@ -240,14 +243,15 @@ class Bus:
                 await admin.close()
 
     async def publish(self, event: Event[Any] | PreparedEvent) -> None:
-        """Seal ``event`` (:meth:`seal`) and send it. A value of :data:`SIGN_ON_THREAD_BYTES` or
-        more is signed on a worker thread while the event loop goes on with other work."""
+        """Seal ``event`` (:meth:`seal`) and send it. A value of :attr:`sign_on_thread_bytes`
+        (:data:`SIGN_ON_THREAD_BYTES`) or more is signed on a worker thread while the event loop goes
+        on with other work."""
         model = event.model if isinstance(event, PreparedEvent) else type(event.data)
         topic = self.topics.for_logical(model.TOPIC)
         record, principal = self._bounded(event)
         if principal is not None and self.signer is not None:
             value = record.value or b""
-            if len(value) >= SIGN_ON_THREAD_BYTES:
+            if self.sign_on_thread_bytes is not None and len(value) >= self.sign_on_thread_bytes:
                 headers = await asyncio.get_running_loop().run_in_executor(
                     None, self.signer.sign, principal, record.headers, value)
             else:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from huabei_watch.bus.kafka import SIGN_ON_THREAD_BYTES, Bus
 from huabei_watch.events import PaymentResultBatch
 from huabei_watch.events.codec import headers_dict
@@ -23,7 +25,10 @@ def batch_json(results: int) -> bytes:
     return BATCH_JSON.dump_json(BATCH_JSON.validate_json(json.dumps(doc)))
 
 
-async def test_a_large_batch_signed_off_the_event_loop_is_the_sealed_record_and_verifies(bus: Bus) -> None:
+@pytest.mark.parametrize("on_thread", [True, False], ids=["large-on-a-thread", "all-on-the-loop"])
+async def test_a_large_batch_signed_off_the_event_loop_is_the_sealed_record_and_verifies(bus: Bus, on_thread: bool) -> None:
+    if not on_thread:
+        bus.sign_on_thread_bytes = None
     small, large = batch_json(2), batch_json(400)
     assert len(small) < SIGN_ON_THREAD_BYTES <= len(large)
     events = [PaymentResultBatch.prepare("m1", data, time=NOW) for data in (small, large)]
