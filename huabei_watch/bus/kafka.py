@@ -243,9 +243,9 @@ class Bus:
                 await admin.close()
 
     async def publish(self, event: Event[Any] | PreparedEvent) -> None:
-        """Seal ``event`` (:meth:`seal`) and send it. A value of :attr:`sign_on_thread_bytes`
-        (:data:`SIGN_ON_THREAD_BYTES`) or more is signed on a worker thread while the event loop goes
-        on with other work."""
+        """Encode ``event``, check its size bound, sign it (with a signer) and send it. A value of
+        :attr:`sign_on_thread_bytes` (:data:`SIGN_ON_THREAD_BYTES`) or more is signed on a worker
+        thread while the event loop goes on with other work; the record is the same either way."""
         model = event.model if isinstance(event, PreparedEvent) else type(event.data)
         topic = self.topics.for_logical(model.TOPIC)
         record, principal = self._bounded(event)
@@ -259,14 +259,6 @@ class Bus:
             record = Record(record.key, value, headers)
         await self.send(topic, record)
         metrics.EVENTS_PUBLISHED.labels(topic, event.type).inc()
-
-    def seal(self, event: Event[Any] | PreparedEvent) -> Record:
-        """The record for ``event``: encoded, bounded and (with a signer) signed."""
-        record, principal = self._bounded(event)
-        if principal is None or self.signer is None:
-            return record
-        value = record.value or b""
-        return Record(record.key, value, self.signer.sign(principal, record.headers, value))
 
     def _bounded(self, event: Event[Any] | PreparedEvent) -> tuple[Record, str | None]:
         """The record for ``event``, encoded, fenced and bounded but not signed, and the principal
