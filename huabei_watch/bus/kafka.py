@@ -54,7 +54,7 @@ RETRY_SPREAD = (0.5, 1.0)
 
 
 #: A record value at least this large is signed on a worker thread (:meth:`Bus.publish`): Ed25519
-#: hashes the whole value twice (SHA-512), about 0.3 ms for a 60 KB batch of payment results, and
+#: hashes the whole value twice (SHA-512), 0.3-0.6 ms for a 60 KB batch of payment results, and
 #: libsodium does it with the GIL released, so the event loop serves other requests meanwhile.
 #: Below it the hand-off to the thread would cost about as much as it frees.
 SIGN_ON_THREAD_BYTES = 16 * 1024
