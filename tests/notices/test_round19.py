@@ -231,3 +231,18 @@ def test_the_period_a_benefit_applies_in_is_no_window() -> None:
             "（每日限1次，适用期间2026/3/1~3/31）。")
     u = understand(text, published=PUB)
     assert u.windows == () and u.kind != "maintenance"
+
+
+# --- a pause from a day on whose end is said only roughly ------------------------------------------
+
+
+def test_a_pause_from_a_day_with_a_rough_end_is_an_open_window() -> None:
+    text = "该服务站因改善工程，将由2月3日起暂停服务，工程预计2026年6月下旬完成。"
+    u = understand(text, published=PUB)
+    assert u.kind == "maintenance" and [(w.start, w.end) for w in u.windows] == [(_dt("2026-02-03 00:00"), None)]
+
+
+def test_a_change_from_a_day_with_a_rough_date_stays_no_window() -> None:
+    # guard: nothing paused, so a day a change takes effect stays no window
+    u = understand("自2月3日起停止受理纸质申请，预计年底前完成系统切换。", published=PUB)
+    assert u.windows == ()

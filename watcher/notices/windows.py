@@ -214,7 +214,7 @@ def _close_late(r: Resolver, norm: str, spans: list[Span]) -> list[Span]:
                             and t.start <= s.start < t.end and t.how == "range"), None)
             if end is not None:
                 s = Span(s.start, end, s.pos, s.end_pos, "range", s.dated, s.period)
-            elif s.start in closed_starts or (s.how == "dayopen" and not later):
+            elif s.start in closed_starts or (s.how == "dayopen" and not later and not _vague_end(norm, s)):
                 continue
             elif not later and RETIRE_RE.search(norm, *vocab.sentence_bounds(norm, s.pos)):
                 # "12月5日00:00起，旧版App停止使用，请升级至新版": something old retired for good
@@ -231,6 +231,22 @@ def _close_late(r: Resolver, norm: str, spans: list[Span]) -> list[Span]:
                 continue
         out.append(s)
     return out
+
+
+# The end said only roughly ("工程预计明年3月下旬完成", "预计年底重新开放"): a stop from a day on that
+# is temporary, its end unknown, like an end to be announced.
+_ROUGH_END_RE = re.compile(r"预计[^。;\n]{0,24}?(?:完成|完工|竣工|恢复|重开|重新开放)")
+_PAUSED_RE = re.compile(r"暂停|暂时")
+
+
+def _vague_end(norm: str, s: Span) -> bool:
+    """Whether the whole-day start ``s`` pauses something ("……起暂停服务") and its sentence or the
+    next says only roughly when it ends."""
+    lo, hi = vocab.sentence_bounds(norm, s.pos)
+    if not _PAUSED_RE.search(norm, lo, hi):
+        return False
+    _, hi2 = vocab.sentence_bounds(norm, min(len(norm), hi + 1))
+    return _ROUGH_END_RE.search(norm, s.pos, hi2) is not None
 
 
 def _drop_summaries(norm: str, spans: list[Span]) -> list[Span]:
