@@ -122,7 +122,7 @@ def test_a_label_line_without_a_zone_moves_nothing() -> None:
 
 # --- the seventh set's half A, tuned on from this round ----------------------------------------------
 
-KIND_7A, RECALL_7A, PRECISION_7A = 0.97, 0.85, 0.85
+KIND_7A, RECALL_7A, PRECISION_7A = 0.97, 0.86, 0.85
 
 
 def test_blind7a_scores_hold_their_floors() -> None:
