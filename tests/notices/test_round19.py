@@ -246,3 +246,10 @@ def test_a_change_from_a_day_with_a_rough_date_stays_no_window() -> None:
     # guard: nothing paused, so a day a change takes effect stays no window
     u = understand("自2月3日起停止受理纸质申请，预计年底前完成系统切换。", published=PUB)
     assert u.windows == ()
+
+
+def test_a_deadline_period_on_a_later_line_stays_no_window() -> None:
+    # guard: the days of a later line that words no stop are not a window of their own
+    text = ("1. 缴费系统将于2月6日晚间9点起至7日凌晨2点止进行系统维护，期间线上缴费服务暂停；\n"
+            "2. 缴费期限落在2月6日至7日者，可于维护后再缴，不会逾期。")
+    assert _read(text)[1] == [(_dt("2026-02-06 21:00"), _dt("2026-02-07 02:00"))]

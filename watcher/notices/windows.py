@@ -249,18 +249,25 @@ def _vague_end(norm: str, s: Span) -> bool:
     return _ROUGH_END_RE.search(norm, s.pos, hi2) is not None
 
 
+def _own_item(norm: str, s: Span, t: Span) -> bool:
+    """Whether the whole-day span ``s`` is on a later line than the timed window ``t`` and its own
+    sentence words a stop."""
+    return "\n" in norm[t.end_pos:s.pos] and vocab.STOP_RE.search(norm, *vocab.sentence_bounds(norm, s.pos)) is not None
+
+
 def _drop_summaries(norm: str, spans: list[Span]) -> list[Span]:
     """A whole-day range ("8月28日至8月29日") that contains windows with clock times written after
     it, or a span of several days anywhere, is the notice's overall period, not a window of its
     own; a single whole day written after the timed windows ("……；提现功能12月5日全天暂停") is one
-    more window, and so is a span of several days on a later line than the timed windows (an item
-    of its own: "二、……9月20日晚上7时至翌日上午9时暂停\n三、……9月6日至18日暂停")."""
+    more window, and so is a span of several days on a later line than the timed windows whose own
+    sentence words a stop (an item of its own: "二、……9月20日晚上7时至翌日上午9时暂停\n三、……9月6日至
+    18日暂停服务"; not "缴费期限落在12月26日至27日者……")."""
     timed = [s for s in spans if s.how != "days"]
     out: list[Span] = []
     for s in spans:
         if s.how == "days" and s.end is not None and any(
             t.start >= s.start and t.end is not None and t.end <= s.end + timedelta(hours=12)
-            and (t.pos > s.pos or (s.end - s.start > timedelta(days=1) and "\n" not in norm[t.end_pos:s.pos]))
+            and (t.pos > s.pos or (s.end - s.start > timedelta(days=1) and not _own_item(norm, s, t)))
             for t in timed
         ):
             continue
