@@ -82,7 +82,7 @@ _DOT_HOURS_RE = re.compile(
 # "系统维护公告(12/5)": a month and day alone in brackets.
 _BRACKET_MD_RE = re.compile(rf"(?<=\()({MONTH})/({DAY})(?=\))")
 # "PM10:00", "AM 6:00": the half of the day written before the time, as 上午/下午.
-_AMPM_BEFORE_RE = re.compile(r"(?<![A-Za-z])(?:(AM|am|a\.m\.)|(PM|pm|p\.m\.))\s*(?=\d{1,2}\s*[:点时])")
+_AMPM_BEFORE_RE = re.compile(r"(?<![A-Za-z])(?:(AM|am|Am|a\.m\.)|(PM|pm|Pm|p\.m\.))\s*(?=\d{1,2}\s*[:点时])")
 # Circled and parenthesised item numbers (①, ⑵): NFKC turns them into bare digits that would glue
 # to the date after them ("①12月5日" -> "112月5日"); they become "(1)".
 _CIRCLED = {chr(0x2460 + i): f"({i + 1})" for i in range(20)} | {chr(0x2474 + i): f"({i + 1})" for i in range(20)}

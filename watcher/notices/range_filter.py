@@ -34,6 +34,11 @@ def skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
                            "running as usual, and no disruption")
         _keep_aside(r, p, q)
         return True
+    if _open_in_range(norm, q.end):
+        r.set_aside.append("time range set aside: what it governs is open or free in that period, and its clause "
+                           "words no stop")
+        _keep_aside(r, p, q)
+        return True
     if vocab.SUBMISSION_AFTER_RE.match(norm, q.end) or (vocab.ACTION_BEFORE_RE.search(before) and not (
         # "请商户于12月5日0:00-6:00期间暂停发起退款" is still a window
         vocab.STOP_RE.search(_clause_outside(norm, p.start, q.end))
@@ -51,7 +56,12 @@ def skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
         return True
     if not own_date(p) and not own_date(q):
         clause_lo = max(norm.rfind(c, 0, p.start) for c in "。;\n,:")
+        s_lo, _ = vocab.sentence_bounds(norm, p.start)
         if vocab.RECURRING_BEFORE_RE.search(norm, max(0, clause_lo + 1, p.start - 24), p.start) or (
+            # "每月均会安排一次预防性维护，时间为上午9:00至晚上8:00": the sentence says it repeats, and
+            # names no day before the hours
+            _EVERY_RE.search(norm, s_lo, p.start) and not _DIGIT_RE.search(norm, s_lo, p.start)
+        ) or (
             # "周一至周五9:00-17:00、周六9:00-14:00": a bare weekday listed after a timetable row
             p.week is not None and p.week[0] is None
             and _WEEKDAY_SPAN_RE.search(norm, max(0, max(norm.rfind(c, 0, p.start) for c in "。;\n,") + 1, p.start - 60),
@@ -60,6 +70,40 @@ def skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
             r.recurring += 1
             return True
     return False
+
+# Right after a range, what the range governs is open, allowed or free of a charge ("即日起至3月31日开放
+#迁移通道", "1月21日至2月10日两版均可使用", "……期间仍可正常登录", "26日至31日缴费免收滞纳金"): the period
+# of something that runs, not a stop, whatever work another clause names.
+_OPEN_AFTER_RE = re.compile(
+    r"\s*(?:\([^)\n]{0,12}\))?\s*(?:期间|之间|以内|内)?\s*[^\W\d_]{0,6}?(?:均|仍|仍然|依然|照样|皆|都)?\s*"
+    r"(?:(?<![不未停暂])开放|可(?!能|疑)|照常|正常(?!化)|继续|免收|免征|不收|不加收|免除)"
+)
+
+
+def _open_in_range(norm: str, end: int) -> bool:
+    """Whether the words right after a range ending at ``end`` say that what it governs is open,
+    allowed or free in that period, with no stop worded in the rest of its clause."""
+    m = _OPEN_AFTER_RE.match(norm, end)
+    if m is None:
+        return False
+    stop = _CLAUSE_END_RE.search(norm, m.end())
+    c_hi = stop.start() if stop else len(norm)
+    if vocab.STOP_RE.search(norm, end, c_hi) or _REOPEN_RE.search(norm, end, c_hi):
+        return False
+    # "1月25日0:00至6:00期间仍可查询余额，暂停转账": what stops in that period is in a clause of the
+    # same sentence with no time of its own; the range is still that stop's window
+    _, hi = vocab.sentence_bounds(norm, end)
+    for w in vocab.STOP_RE.finditer(norm, c_hi, hi):
+        w_lo = max((x.end() for x in _CLAUSE_END_RE.finditer(norm, c_hi, w.start())), default=c_hi)
+        w_end = _CLAUSE_END_RE.search(norm, w.end())
+        if not _DIGIT_RE.search(norm, w_lo, w_end.start() if w_end else len(norm)):
+            return False
+    return True
+
+
+_DIGIT_RE = re.compile(r"\d")
+_EVERY_RE = re.compile(r"每(?:个)?(?:月|周|星期|礼拜|日|天|晚|年|季度?)")
+
 
 def _keep_aside(r: Resolver, p: RawPoint, q: RawPoint) -> None:
     """Remember the days of a range set aside as the hours of something else, so that a notice
@@ -97,6 +141,11 @@ _ROW_NAME_RE = re.compile(
 )
 
 
+# A campaign's name ("会员答谢活动：……", "新春促销：……"): its period, never a function that stops.
+_CAMPAIGN_RE = re.compile(vocab.CAMPAIGN)
+
+
+_POINTS_BACK_RE = re.compile(r"\s*(?:期间|其间|届时|此期间|该期间|在此期间)")
 _REOPEN_RE = re.compile(
     r"(?:视|依|按|待|随)[^,;。!?\n()]{0,8}?(?:进度|情况|进展|完成|结束)[^,;。!?\n()]{0,6}?开放"
     r"|(?:完成|结束|完毕|竣工)(?:后|之后|以后)[^,;。!?\n()]{0,6}?开放|(?:重新|再次|再度|恢复)开放"
@@ -111,12 +160,20 @@ def _other_clause(norm: str, lo: int, hi: int) -> bool:
     outside = _REOPEN_RE.sub("", _clause_outside(norm, lo, hi))
     if vocab.DISRUPTION_RE.search(outside):
         return False
-    if _ROW_NAME_RE.fullmatch(outside) and not vocab.SERVICE_HOURS_RE.search(outside) and layout.tied_at(norm, lo):
+    if (_ROW_NAME_RE.fullmatch(outside) and not vocab.SERVICE_HOURS_RE.search(outside)
+            and not _CAMPAIGN_RE.search(outside) and layout.tied_at(norm, lo)):
         # "……暂停服务，安排如下：网银：0:00至3:00；积分查询、积分兑换：0:00至6:00": a row of a list of
         # stops, named by what it stops (兑换 is a function here, not a campaign)
         return False
     if not (vocab.NORMAL_RE.search(outside) or vocab.OTHER_CLAUSE_RE.search(outside)):
         return False
+    # "双十一抽奖：11月1日至11月11日参与抽奖，期间暂停积分兑换": the next clause points back at the
+    # period with a stop; the period is that stop's window
+    m = _CLAUSE_END_RE.search(norm, hi)
+    if m is not None and _POINTS_BACK_RE.match(norm, m.end()):
+        n = _CLAUSE_END_RE.search(norm, m.end())
+        if vocab.STOP_RE.search(norm, m.end(), n.start() if n else len(norm)):
+            return False
     # "期间各馆照常开放，但不能外借": what runs as usual is set against what stops in that period
     _, s_hi = vocab.sentence_bounds(norm, lo)
     but = _CONTRAST_RE.search(norm, hi, s_hi)

@@ -73,6 +73,9 @@ class Resolver:
     last_range: tuple[datetime, datetime] | None = None  # the last range read, for hours after it
     daily_days: tuple[date, date] | None = None  # the days of the last daily range ("同一期间每日……")
     aside: list[Span] = field(default_factory=list)  # ranges set aside as hours of something else (never silent)
+    # month-days already read, to their date: the same month-day written again is the same day
+    # ("今年2月25日至3月3日……2月25日上午起中断" in a report published in September)
+    seen: dict[tuple[int, int], date] = field(default_factory=dict)
 
     def flag(self, reason: str) -> None:
         if reason not in self.flags:
@@ -119,7 +122,9 @@ class Resolver:
                 months = self.published.month - 1 + p.month_rel
                 d = safe_date(self.published.year + months // 12, months % 12 + 1, p.day)
             elif p.month is not None:
-                d = self.infer_year(p.month, p.day, anchor or self.published)
+                d = self.seen.get((p.month, p.day)) if anchor is None else None
+                if d is None:
+                    d = self.infer_year(p.month, p.day, anchor or self.published)
             else:
                 # A day alone is in the month of the date before it (or of publication); one that
                 # falls well before that date ("11日" in a notice of 10月25日) is next month's.
@@ -130,6 +135,8 @@ class Resolver:
                     d = safe_date(nxt.year, nxt.month, p.day)
             if d is None:
                 self.flag(f"invalid date {p.year or ''}-{p.month or ''}-{p.day}")
+            elif p.month is not None:
+                self.seen.setdefault((p.month, p.day), d)
         elif p.rel is not None:
             if p.rel in REL_OFFSET:
                 d = self.published + timedelta(days=REL_OFFSET[p.rel])

@@ -84,6 +84,14 @@ _OWN_DETAILS_RE = re.compile(
 )
 
 
+# A stop said not to happen ("不受中断", "不会中断", "服务不中断", "无需停机", "不停机"), or the label of
+# a field that tells the impact ("影响：……"): no stop by itself.
+_NEGATED_STOP_RE = re.compile(
+    r"(?:不受|不会|不致|无需|无须|毋须|不必|不)(?:到)?(?:任何)?(?:中断|停机|停服|暂停|断线)"
+    r"|(?:^|(?<=[\n。]))\s*[-*•]?\s*影响(?:范围|说明)?\s*:"
+)
+
+
 def _stopped_part(text: str) -> str:
     """``text`` without its clauses that offer other ways to be served, say something keeps running
     or place work in a break that exists anyway: the words left are those of what stops."""
@@ -190,11 +198,13 @@ def second_look(
         kind = k.best_besides("maintenance")
         reasons.append(f"stops named, but no system, supply or pay service: read as {kind}")
         return kind
+    # a stop said not to happen ("DM 任务持续运行、不受中断", "服务不中断") is no stop
+    plain_head, plain_body = (_NEGATED_STOP_RE.sub(lambda m: " " * len(m.group()), t) for t in (head, body))
     if spans and NORMAL_RE.search(body) and not any(
-        r.search(t) for r in (STOP_RE, EXCEPT_RE, CANCEL_RE, POSTPONE_RE) for t in (head, body)
-    ) and not any(disrupts(body, *sentence_bounds(body, s.pos)) for s in spans):
+        r.search(t) for r in (STOP_RE, EXCEPT_RE, CANCEL_RE, POSTPONE_RE) for t in (plain_head, plain_body)
+    ) and not any(disrupts(plain_body, *sentence_bounds(body, s.pos)) for s in spans):
         # "12月5日22:00-23:00系统升级，升级期间各项业务正常办理": work announced, nothing said to stop.
-        kind = k.best_besides("maintenance")
+        kind = not_maintenance(k)  # nothing failed: never a report
         reasons.append(f"work announced, but services are said to run as usual and nothing stops: read as {kind}")
         return kind
     if _HOLIDAY_RE.search(head + body) and _no_work_stops(head, body):
@@ -242,8 +252,13 @@ def second_look(
         # A date still ahead in a sentence that words a disruption may be a window we could not read.
         dates = Resolver(pub)
         # an old version retired for good, its successor in use, is no window to look for
+        # so is a date with its hour still ahead in a notice whose title announces maintenance
+        # ("服务器维护通知" … "2021年3月21日 | 晚上10点", the line itself wording nothing)
+        titled = "maintenance" in k.in_title
         if any(p.has_date and (dates.date_of(p, None) or pub) >= pub
-               and any(_words_stop(body, lo, hi) for lo, hi in _said_of(body, p.end))
+               and (any(_words_stop(body, lo, hi) for lo, hi in _said_of(body, p.end))
+                    or (titled and any(q.has_time and q.start >= p.start and "\n" not in body[p.start:q.start]
+                                       for q in points)))
                and not retired(body, p.end) for p in points):
             doubts.append("maintenance wording near a date, but no window could be read: check the notice")
         return kind

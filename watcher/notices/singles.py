@@ -35,6 +35,32 @@ _ASKED_RE = re.compile(r"请[^,。;\n]{0,10}?(?:于|在)?\s*$")
 _WHOLE_DAY_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:全天|全日|一整天|整天)")
 
 
+# A line that is only a date and an hour ("2026年1月25日 | 晚上11点", "1月25日(周日) 23:00"), and a
+# heading line that names work with no digits ("服务器维护", "【停机更新】").
+_DATE_HOUR_LINE_RE = re.compile(r"[\d\s年月日号时点分:|/.\-()\[\]周星期一二三四五六天凌晨早上中下午晚间夜]*")
+_HEADING_RE = re.compile(r"[^\d\n]{2,16}")
+
+
+def _under_work_heading(norm: str, p: RawPoint) -> bool:
+    """Whether the time ``p`` is on a line of nothing but a date and an hour, right under a heading
+    line that names work ("服务器维护\n2026年1月25日 | 晚上11点"): the work's start, as a label would say."""
+    lo = norm.rfind("\n", 0, p.start) + 1
+    hi = norm.find("\n", p.start)
+    hi = len(norm) if hi < 0 else hi
+    if lo == 0 or not _DATE_HOUR_LINE_RE.fullmatch(norm, lo, hi):
+        return False
+    head_lo = norm.rfind("\n", 0, lo - 1) + 1
+    head = norm[head_lo : lo - 1].strip()
+    return _HEADING_RE.fullmatch(head) is not None and vocab.DISRUPTION_RE.search(head) is not None
+
+
+_ZONE_TAG_RE = re.compile(r"\s*\((?:UTC|GMT)\s*(?:[+-]\s*\d{1,2}(?::?\d{2})?)?\)")
+_CHANGE = r"(?:提前|推迟|延后|延迟|调整|更改|变更|改)(?:为|至|到|成)"
+_CHANGED_FROM_RE = re.compile(r"由\s*$")
+_CHANGED_TO_RE = re.compile(r"\s*" + _CHANGE)
+_CHANGED_TO_BEFORE_RE = re.compile(r"由\s*\d{1,2}:\d{2}\s*" + _CHANGE + r"\s*$")
+
+
 def take_single(
     r: Resolver, norm: str, p: RawPoint, nxt: int, spans: list[Span], *, allow_open: bool, allow_recovery: bool
 ) -> None:
@@ -45,7 +71,11 @@ def take_single(
             r.recurring += 1
             return
     d = r.date_of(p, None) if p.has_date else None
-    resume = vocab.RESUME_AFTER_RE.match(norm, p.end, min(nxt, p.end + 30)) if allow_recovery else None
+    # a zone tag right after the time is the time's ("08:40:00(UTC)恢复全部交易"): the words after it
+    # say what happens at that time
+    tag = _ZONE_TAG_RE.match(norm, p.end)
+    tail = tag.end() if tag is not None else p.end
+    resume = vocab.RESUME_AFTER_RE.match(norm, tail, min(max(nxt, tail), tail + 30)) if allow_recovery else None
     if resume is not None and resume.group("done") and _ASKED_RE.search(norm, max(0, p.start - 16), p.start):
         resume = None  # "请开发者于11月21日前完成迁移": the customer's deadline, not a resumption
     if resume is not None and resume.group("by") and not resume.group("done") and not any(
@@ -61,10 +91,27 @@ def take_single(
         labelled = resume is not None
         if resume is None and ends.has_open(spans, p.start) and not ends.MOVED_TO_RE.search(norm, max(0, p.start - 8), p.start):
             resume = vocab.END_BEFORE_RE.search(norm, max(0, p.start - 8), p.start)
-    stop_m = vocab.STOP_AFTER_RE.match(norm, p.end, min(nxt, p.end + 16))
+    if (_CHANGED_FROM_RE.search(norm, max(0, p.start - 4), p.start) and _CHANGED_TO_RE.match(norm, p.end)) or (
+        _CHANGED_TO_BEFORE_RE.search(norm, max(0, p.start - 30), p.start)
+    ):
+        # "结算时间由18:00提前至16:30", "营业时间由9:00调整为8:30": a time of a schedule changed for
+        # good, neither a start nor an end of a stop
+        r.set_aside.append("time set aside: a schedule's time changed from one hour to another")
+        return
+    if resume is None:
+        before = norm[max(0, p.start - 14) : p.start]
+        before = before[max(before.rfind(c) for c in "。!?\n") + 1 :]
+        if vocab.OTHER_PERIOD_BEFORE_RE.search(before):
+            # "生效时间：8月15日10点开始灰度": the time something takes effect (or a campaign starts),
+            # labelled as such, is no start of a stop (as a range so labelled is no window)
+            r.set_aside.append(f"time set aside: labelled as the time of something else ({before.strip()})")
+            return
+    stop_m = vocab.STOP_AFTER_RE.match(norm, tail, min(max(nxt, tail), tail + 16))
     # "复电时间:17:00,停电期间电梯停止运转": the label says what the time is; the next clause's stop
     # is not this time's
     stop = stop_m is not None and not (labelled and "," in stop_m.group())
+    if not stop and resume is None and p.has_time and _under_work_heading(norm, p):
+        stop = True
     if not p.has_time:
         if d is None:
             return

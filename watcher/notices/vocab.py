@@ -105,7 +105,7 @@ DEADLINE_AFTER_RE = re.compile(r"\s*(?:前|之前|以前|为止|止)(?![后])")
 _ORIGINAL = r"原定|原计划|原订|原通知|原公告"
 ORIGINAL_RE = re.compile(_ORIGINAL)
 ORIGINAL_BEFORE_RE = re.compile(r"(?:" + _ORIGINAL + r")\s*(?:于|在)?\s*$")
-OPEN_AFTER_RE = re.compile(r"(?:[^\S\n]|\))*(?:左右)?[^\S\n]*(?:起|开始|前后)")
+OPEN_AFTER_RE = re.compile(r"(?:[^\S\n]|\))*(?:左右)?[^\S\n]*(?:起|开始|前后|(?:以|之)?后(?=[^\S\n]*,?[^\S\n]*(?:期间|其间|届时)))")
 
 # A range that is the customer's to act in, not a disruption: "请于9月15日至11月30日到卡务中心
 # 登记", "1月27日15:00至2月2日24:00期间受理的申购……", "12月26日至1月15日续约者……".
@@ -158,8 +158,10 @@ OTHER_PERIOD_BEFORE_RE = re.compile(
 )
 # In the clause of a range with no disruption wording: the hours of something that keeps running
 # ("营业厅（8:30-17:30）可正常办理", "当日9:00-18:00客服在线答疑").
+# A campaign's words ("会员答谢活动", "新春促销"): its period, never a function that stops.
+CAMPAIGN = r"活动|促销|优惠|抽奖|庆典|嘉年华"
 OTHER_CLAUSE_RE = re.compile(
-    r"客服|热线|咨询|营业|办公时间|工作时间|服务时间|人工|活动|报名|答疑|值班|开业|考试|领取|兑换|过渡期|并行|试运行|试点|公示"
+    r"客服|热线|咨询|营业|办公时间|工作时间|服务时间|人工|" + CAMPAIGN + r"|报名|答疑|值班|开业|考试|领取|兑换|过渡期|并行|试运行|试点|公示"
     # an opening period ("8月30日至9月6日开放现场优先借书"), not a stop
     r"|(?<![不未停])开放"
 )

@@ -306,6 +306,12 @@ def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: l
         _each_day(r, p, q, *r.daily_days, p.start, spans)
         return 2
     if skip_range(r, norm, p, q):
+        # the daily hours of a period set aside ("会员日：5月26日至6月10日，每日10:00-21:00") are that
+        # period's too: neither windows nor a timetable of the notice
+        if (not p.has_time and not q.has_time and i + 3 < n and points[i + 2].has_time and points[i + 3].has_time
+                and not points[i + 2].has_date and _DAILY_RE.fullmatch(norm, q.end, points[i + 2].start) is not None
+                and _SEP_RE.fullmatch(norm, points[i + 2].end, points[i + 3].start) is not None):
+            return 4
         return 2
     if MOVED_TO_RE.search(norm, max(0, p.start - 8), p.start):
         old_day_whole(norm, p, spans)
