@@ -6,12 +6,17 @@ Product: the watcher's ``POST /v1/payment-results`` handler
 validate, replay memory) served as the daemon serves it -- by :class:`huabei_watch.runtime.app.AdminServer`
 (the connection guard with its limits and deadlines, keep-alive, the JSON error middleware) -- in
 front of :class:`watcher.payments.pipeline.KafkaSink` on one long-lived :class:`huabei_watch.bus.kafka.Bus`
-(acks=all, every record signed as the watcher, Ed25519), on the embedded broker. A child process
-(its CPU not counted) posts ``N`` batches of 50-500 results (10 merchants, a third of the results
-failures, bodies built and signed before the clock starts) over ``--connections`` keep-alive
-connections, one request at a time on each (a bare HTTP/1.1 client writing prepared requests, so
-that the client costs little of the machine's two cores); the clock runs from the first request to
-the last 202.
+(acks=all, every record signed as the watcher, Ed25519), on the embedded broker, on the event loop
+the daemon runs on (``--loop``, default ``auto`` as ``daemon.event_loop``: uvloop when installed;
+the raw producer and the client run on the same loop). A child process (its CPU not counted in the
+server's, but measured and printed: it shares the machine's cores) posts ``N`` batches of 50-500
+results (10 merchants, a third of the results failures, bodies built and signed before the clock
+starts) over ``--connections`` keep-alive connections, one request at a time on each; the clock
+runs from the first request to the last 202. ``--client lean`` (default) is one ``asyncio.Protocol``
+per connection writing prepared requests and reading each answer's head and ``Content-Length``;
+``--client streams`` is the client of round ``payments7`` (asyncio streams, answers read line by
+line), kept to compare. Printed for the product pass: the server's CPU (and its event loop's thread
+alone, what one core bounds), the client's and the broker's CPU, each as a share of one core.
 
 Baseline: the records the product wrote (key, value, headers as on the topic, read back once from
 an uncounted warm-up pass) produced again by one raw ``AIOKafkaProducer`` built with the product's
@@ -42,8 +47,11 @@ import queue
 import random
 import statistics
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -54,8 +62,10 @@ from huabei_watch.clock import SystemClock
 from huabei_watch.config.settings import AdminSettings, KafkaSettings
 from huabei_watch.events import Topics
 from huabei_watch.events.auth import PrivateKey, Signer, SigningKey
+from huabei_watch.runtime import loop as event_loop
 from huabei_watch.runtime.admin import errors_as_json
 from huabei_watch.runtime.app import AdminServer
+from huabei_watch.runtime.loop import EventLoopSetting
 from huabei_watch.signing import signed_headers
 from watcher.payments.ingest import PATH, make_payment_results_handler
 from watcher.payments.pipeline import KafkaSink
@@ -91,45 +101,138 @@ def bodies(n: int, seed: int) -> list[tuple[str, bytes, int]]:
     return out
 
 
-def _client(port: int, batches: list[tuple[str, bytes, int]], connections: int, ready: Any, go: Any, out: Any) -> None:
+def _requests(port: int, batches: list[tuple[str, bytes, int]]) -> list[bytes]:
+    """Every batch as the bytes of its signed HTTP/1.1 request (signed now)."""
+    now = datetime.now(UTC)
+    out = []
+    for merchant, body, _ in batches:
+        hdrs = signed_headers(merchant, SECRET, body, now)
+        head = (f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hdrs.items()) + "\r\n")
+        out.append(head.encode() + body)
+    return out
+
+
+async def _send_streams(port: int, requests: list[bytes], connections: int) -> int:
+    """The client up to round ``payments7``: asyncio streams, the answer read line by line.
+    Returns the number of answers other than 202."""
+    todo = iter(requests)
+    failures = 0
+
+    async def worker() -> None:
+        nonlocal failures
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for request in todo:
+                writer.write(request)
+                status = await reader.readline()
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                await reader.readexactly(length)
+                if b" 202 " not in status:
+                    failures += 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return failures
+
+
+class _Lean(asyncio.Protocol):
+    """One keep-alive connection of the lean client: writes a request, waits for the whole answer
+    (head, then ``Content-Length`` bytes) in ``data_received`` without a task or a line reader, then
+    writes the next; ``done`` is set after the last answer."""
+
+    def __init__(self, todo: Iterator[bytes], done: asyncio.Future[int]) -> None:
+        self.todo, self.done = todo, done
+        self.buf = b""
+        self.need = -1  # bytes of the whole answer once its head is in; -1 until then
+        self.failures = 0
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self._next()
+
+    def _next(self) -> None:
+        request = next(self.todo, None)
+        if request is None:
+            self.done.set_result(self.failures)
+        else:
+            assert self.transport is not None
+            self.transport.write(request)
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        while True:
+            if self.need < 0:
+                end = self.buf.find(b"\r\n\r\n")
+                if end < 0:
+                    return
+                head = self.buf[:end].lower()
+                if b" 202 " not in head[:head.find(b"\r\n")]:
+                    self.failures += 1
+                at = head.find(b"\r\ncontent-length:")
+                stop = head.find(b"\r\n", at + 2) if at >= 0 else -1
+                length = int(head[at + 17:stop if stop >= 0 else len(head)]) if at >= 0 else 0
+                self.need = end + 4 + length
+            if len(self.buf) < self.need:
+                return
+            self.buf, self.need = self.buf[self.need:], -1
+            self._next()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_exception(ConnectionError(f"the server closed a connection early ({exc})"))
+
+
+async def _send_lean(port: int, requests: list[bytes], connections: int) -> int:
+    """The lean client (default): one :class:`_Lean` protocol per connection. Returns the number of
+    answers other than 202."""
+    loop = asyncio.get_running_loop()
+    todo = iter(requests)
+    done = [loop.create_future() for _ in range(connections)]
+    transports = [(await loop.create_connection(partial(_Lean, todo, f), "127.0.0.1", port))[0] for f in done]
+    try:
+        return sum(await asyncio.gather(*done))
+    finally:
+        for t in transports:
+            t.close()
+
+
+CLIENTS = {"lean": _send_lean, "streams": _send_streams}
+
+
+def _client(port: int, batches: list[tuple[str, bytes, int]], connections: int, kind: str, loop: EventLoopSetting,
+            ready: Any, go: Any, out: Any) -> None:
     """Child process: sign every body and build each request's bytes, wait for ``go``, then send
-    them over ``connections`` keep-alive connections, one request at a time on each (a bare
-    HTTP/1.1 client, so the client's own cost stays small); put (seconds, non-202 answers)."""
+    them over ``connections`` keep-alive connections, one request at a time on each, with the client
+    ``kind`` on the event loop ``loop``; put (seconds, non-202 answers, the client's CPU seconds
+    while sending)."""
+    requests = _requests(port, batches)
 
-    async def run() -> tuple[float, int]:
-        now = datetime.now(UTC)
-        requests: asyncio.Queue[bytes] = asyncio.Queue()
-        for merchant, body, _ in batches:
-            hdrs = signed_headers(merchant, SECRET, body, now)
-            head = (f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-                    f"Content-Length: {len(body)}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hdrs.items()) + "\r\n")
-            requests.put_nowait(head.encode() + body)
-        failures = 0
-
-        async def worker() -> None:
-            nonlocal failures
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            try:
-                while not requests.empty():
-                    writer.write(requests.get_nowait())
-                    status = await reader.readline()
-                    length = 0
-                    while (line := await reader.readline()) not in (b"\r\n", b""):
-                        if line.lower().startswith(b"content-length:"):
-                            length = int(line.split(b":", 1)[1])
-                    await reader.readexactly(length)
-                    if b" 202 " not in status:
-                        failures += 1
-            finally:
-                writer.close()
-
+    async def run() -> tuple[float, int, float]:
         ready.set()
         go.wait()
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(connections)))
-        return time.perf_counter() - started, failures
+        cpu0, started = time.process_time(), time.perf_counter()
+        failures = await CLIENTS[kind](port, requests, connections)
+        return time.perf_counter() - started, failures, time.process_time() - cpu0
 
-    out.put(asyncio.run(run()))
+    with asyncio.Runner(loop_factory=event_loop.choose(loop).factory) as runner:
+        out.put(runner.run(run()))
+
+
+def _proc_cpu(pid: int | None) -> float:
+    """User + system CPU seconds of process ``pid`` (``/proc/<pid>/stat``); 0 when unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text("ascii").rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _app_server() -> AdminServer:
@@ -139,10 +242,24 @@ def _app_server() -> AdminServer:
     return server
 
 
+@dataclass(frozen=True)
+class ProductFigures:
+    """One product pass: wall seconds, and CPU seconds of the server (this process; ``loop``: its
+    event loop's thread alone, the part that cannot use another core), the client process while
+    it sent, and the broker."""
+
+    wall: float
+    server: float
+    loop: float
+    client: float
+    broker: float
+
+
 async def product_pass(
-    bus: Bus, batches: list[tuple[str, bytes, int]], connections: int,
-) -> tuple[float, float]:
-    """Serve the handler, let the child post every batch. Returns (wall seconds, server CPU seconds)."""
+    bus: Bus, batches: list[tuple[str, bytes, int]], connections: int, client: str, loop: EventLoopSetting, broker_pid: int | None,
+) -> ProductFigures:
+    """Serve the handler, let the child post every batch (with the client ``client`` on the loop
+    ``loop``)."""
     handler = make_payment_results_handler(
         secret_for=lambda m: SECRET if m.startswith("m") else None, sink=KafkaSink(bus, SystemClock()),
         clock=SystemClock(), max_body_bytes=1_048_576,
@@ -153,14 +270,14 @@ async def product_pass(
     port = server.listener.port
     ctx = mp.get_context("spawn")
     ready, go, out = ctx.Event(), ctx.Event(), ctx.Queue()
-    child = ctx.Process(target=_client, args=(port, batches, connections, ready, go, out))
+    child = ctx.Process(target=_client, args=(port, batches, connections, client, loop, ready, go, out))
     child.start()
 
-    def outcome() -> tuple[float, int]:
+    def outcome() -> tuple[float, int, float]:
         deadline = time.monotonic() + DEADLINE_S
         while time.monotonic() < deadline:
             try:
-                got: tuple[float, int] = out.get(timeout=0.5)
+                got: tuple[float, int, float] = out.get(timeout=0.5)
                 return got
             except queue.Empty:
                 if not child.is_alive():
@@ -171,10 +288,10 @@ async def product_pass(
         while not await asyncio.to_thread(ready.wait, 0.5):
             if not child.is_alive():
                 raise SystemExit(f"the client process died before starting (exit {child.exitcode})")
-        cpu0 = cpu_seconds()
+        cpu0, loop0, broker0 = cpu_seconds(), time.thread_time(), _proc_cpu(broker_pid)
         go.set()
-        seconds, failures = await asyncio.to_thread(outcome)
-        cpu = cpu_seconds() - cpu0
+        seconds, failures, client_cpu = await asyncio.to_thread(outcome)
+        cpu, loop_cpu, broker_cpu = cpu_seconds() - cpu0, time.thread_time() - loop0, _proc_cpu(broker_pid) - broker0
     finally:
         child.join(10)
         if child.is_alive():
@@ -182,7 +299,7 @@ async def product_pass(
         await server.close()
     if failures:
         raise SystemExit(f"{failures} batches were not accepted")
-    return seconds, cpu
+    return ProductFigures(seconds, cpu, loop_cpu, client_cpu, broker_cpu)
 
 
 Recs = list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]]
@@ -233,7 +350,7 @@ async def raw_pass_bounded(producer: AIOKafkaProducer, topic: str, recs: Recs, a
 @dataclass
 class Round:
     load: float
-    product: tuple[float, float] = (0.0, 0.0)
+    product: ProductFigures = ProductFigures(0.0, 0.0, 0.0, 0.0, 0.0)
     raw: tuple[float, float] = (0.0, 0.0)
     bounded: float = 0.0
 
@@ -243,7 +360,9 @@ def _spread(values: list[float]) -> str:
     return f"range {min(values):.2f}-{max(values):.2f}, quartiles {q[0]:.2f}/{q[2]:.2f}"
 
 
-async def run(n: int, connections: int, quick: bool, rounds: int) -> None:
+async def run(
+    n: int, connections: int, quick: bool, rounds: int, client: str, loop: EventLoopSetting, sign_on_loop: bool,
+) -> None:
     header("bench_payments: signed HTTP batches -> Kafka vs raw aiokafka produce", quick)
     batches = bodies(n, seed=7)
     results = sum(k for _, _, k in batches)
@@ -261,6 +380,8 @@ async def run(n: int, connections: int, quick: bool, rounds: int) -> None:
         bootstrap = broker.bootstrap_servers
         settings = KafkaSettings.model_validate({"bootstrap_servers": bootstrap, "idempotence": "off", "partitions": 6})
         bus = Bus(settings, bootstrap, Topics(f"bench-pay-{stamp}"), signer=Signer([SigningKey("watcher", key)]))
+        if sign_on_loop:
+            bus.sign_on_thread_bytes = None
         producer = AIOKafkaProducer(**producer_kwargs(settings, bootstrap))
         await bus.start()
         await producer.start()
@@ -270,7 +391,7 @@ async def run(n: int, connections: int, quick: bool, rounds: int) -> None:
                 topics = Topics(fresh())
                 await bus.ensure_topics([topics.payment_results], with_dlq=False)
                 bus.topics = topics
-                got = await product_pass(bus, batches, connections)
+                got = await product_pass(bus, batches, connections, client, loop, broker.pid)
                 if r is not None:
                     r.product = got
                 return topics
@@ -302,21 +423,31 @@ async def run(n: int, connections: int, quick: bool, rounds: int) -> None:
             await producer.stop()
             await bus.stop()
     print(f"batches: {n:,} of 50-500 results ({results:,} results, body {size / 1024:.0f} KB on average), "
-          f"{connections} connections, 6 partitions, embedded broker; warm-up of each pass uncounted")
+          f"{connections} connections, 6 partitions, embedded broker; warm-up of each pass uncounted; event loop "
+          f"{event_loop.choose(loop).name} (server, raw producer and client), client {client!r}; large records signed "
+          f"{'on the event loop' if sign_on_loop else 'on a worker thread'}")
     for i, r in enumerate(figures, 1):
-        (p_wall, p_cpu), (r_wall, r_cpu) = r.product, r.raw
+        p, (r_wall, r_cpu) = r.product, r.raw
+        p_wall, p_cpu = p.wall, p.server
         print(f"round {i} (load {r.load:.1f}, product {'first' if i % 2 else 'last'}): product {results / p_wall:,.0f} "
-              f"results/s, server CPU {p_cpu / results * 1e4:.3f} s per 10,000 results (busy {p_cpu / p_wall:.0%}); "
+              f"results/s, server CPU {p_cpu / results * 1e4:.3f} s per 10,000 results (event loop's thread "
+              f"{p.loop / results * 1e4:.3f}; busy {p_cpu / p_wall:.0%}; "
+              f"client {p.client / p_wall:.0%}, broker {p.broker / p_wall:.0%} of a core); "
               f"raw produce of the same {len(recs)} records {results / r_wall:,.0f} results/s (CPU {r_cpu / results * 1e4:.3f} s "
               f"per 10,000); ratio {r_wall / p_wall:.2f}; raw {connections} at a time {results / r.bounded:,.0f} results/s "
               f"(ratio {r.bounded / p_wall:.2f})")
-    ratios = [r.raw[0] / r.product[0] for r in figures]
-    cpus = [r.product[1] / results * 1e4 for r in figures]
-    bounded_ratios = [r.bounded / r.product[0] for r in figures]
+    ratios = [r.raw[0] / r.product.wall for r in figures]
+    cpus = [r.product.server / results * 1e4 for r in figures]
+    loops = [r.product.loop / results * 1e4 for r in figures]
+    bounded_ratios = [r.bounded / r.product.wall for r in figures]
+    shares = {who: [getattr(r.product, who) / r.product.wall for r in figures] for who in ("server", "client", "broker")}
     ratio = statistics.median(ratios)
     print(f"ratio product / raw produce (median of {len(ratios)} rounds): {ratio:.2f} ({_spread(ratios)}); "
-          f"server CPU (median) {statistics.median(cpus):.3f} s per 10,000 results (range {min(cpus):.3f}-{max(cpus):.3f})  "
+          f"server CPU (median) {statistics.median(cpus):.3f} s per 10,000 results (range {min(cpus):.3f}-{max(cpus):.3f}; "
+          f"event loop's thread {statistics.median(loops):.3f}, range {min(loops):.3f}-{max(loops):.3f})  "
           f"(target >= {TARGET_RATIO}: {verdict(ratio >= TARGET_RATIO)})")
+    print("CPU during the product pass (median, share of one core; the machine has "
+          f"{os.cpu_count()}): " + ", ".join(f"{who} {statistics.median(v):.0%}" for who, v in shares.items()))
     print(f"for information: product / raw {connections} at a time (median) {statistics.median(bounded_ratios):.2f} "
           f"({_spread(bounded_ratios)})")
 
@@ -327,10 +458,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-n", type=int, default=None, help="number of batches")
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=None, help="rounds of product and raw passes (default 6; --quick 3)")
+    ap.add_argument("--client", choices=sorted(CLIENTS), default="lean",
+                    help="lean (default): a protocol per connection; streams: the client up to round payments7")
+    ap.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
+                    help="event loop of this process and the client's, as daemon.event_loop (default auto, the daemon's)")
+    ap.add_argument("--sign-on-loop", action="store_true",
+                    help="sign every record on the event loop (as before round payments8), to compare")
     args = ap.parse_args(argv)
     quiet_logs()
-    asyncio.run(run(args.n or (100 if args.quick else 400), args.connections, args.quick,
-                    args.rounds or (3 if args.quick else 6)))
+    choice = event_loop.choose(args.loop)
+    with asyncio.Runner(loop_factory=choice.factory) as runner:
+        runner.run(run(args.n or (100 if args.quick else 400), args.connections, args.quick,
+                       args.rounds or (3 if args.quick else 6), args.client, args.loop, args.sign_on_loop))
     return 0
 
 

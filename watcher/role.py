@@ -40,7 +40,7 @@ from watcher.sources.announcements import AnnouncementWatcher
 from watcher.sources.extract import NoticeRef
 from watcher.sources.fetch import Fetcher
 from watcher.sources.housekeeping import prune_watcher
-from watcher.sources.polling import AnnouncementPolling
+from watcher.sources.polling import POLLS_DOC, AnnouncementPolling
 from watcher.sources.probe_config import HttpProbe
 from watcher.sources.probe_state import ProbeState
 from watcher.sources.probe_store import probe_states, save_hours
@@ -119,6 +119,7 @@ async def create_watcher_role(
     schedule_housekeeping(scheduler, role.name, functools.partial(prune_watcher, db, s.retention),
                           every=s.retention.prune_every, clock=clock)
     polling.start()  # one tick for every source: first polls spread over a few seconds
+    metrics.live_counter("huabei_source_polls_total", POLLS_DOC, ("outcome",), polling.poll_counts)
     metrics.live_gauge("huabei_source_consecutive_failures", "Failed polls in a row, per notice source", ("source",),
                        lambda: [((w.source_id,), float(w.consecutive_failures)) for w in watchers])
     metrics.live_gauge("huabei_source_degraded", "1 while a notice source is reported degraded", ("source",),

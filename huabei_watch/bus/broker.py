@@ -193,6 +193,12 @@ class EmbeddedBroker:
     def running(self) -> bool:
         return self._proc is not None and self._proc.returncode is None
 
+    @property
+    def pid(self) -> int | None:
+        """The broker process's id while it runs (benchmarks read its CPU time); None otherwise."""
+        proc = self._proc
+        return None if proc is None or proc.returncode is not None else proc.pid
+
     def rss_bytes(self) -> int | None:
         """Resident memory of the broker process (Linux ``/proc``); None when not running or unknown."""
         proc = self._proc

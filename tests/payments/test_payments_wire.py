@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from huabei_watch.bus.kafka import MessageContext
 from huabei_watch.clock import ManualClock
 from huabei_watch.events import PAYMENT_RESULTS, Event, PaymentResultBatch, encode
-from huabei_watch.events.payments import BATCH_JSON
+from huabei_watch.events.payments import BATCH_JSON, BATCH_VALIDATOR
 from tests.fakes.bus import RecordingPublisher
 from watcher.payments.ingest import Rejected, signed_headers, verify_request
 from watcher.payments.pipeline import KafkaSink, PaymentPipeline
@@ -126,3 +127,19 @@ def test_the_typed_dicts_and_the_models_declare_the_same_schema() -> None:
     assert _shape(dicts["$defs"]["PaymentResultDict"]) == _shape(models["$defs"]["PaymentResult"])
     assert _shape(dicts["properties"]["merchant_id"]) == _shape(models["properties"]["merchant_id"])
     assert (_shape(dicts["properties"]["results"])["minItems"], dicts["required"]) == (1, models["required"])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [CANONICAL, *SAME_CONTENT.values(), b'{"merchant_id": "m1", "results": []}', b'{"merchant_id": "m1", "results": [{',
+     b'{"merchant_id": "m1", "results": [{"merchant_id": "m1", "at": "2026-11-11T10:00:00", "success": 1, "x": 2}]}'],
+)
+def test_the_ingest_validator_without_a_string_cache_reads_what_the_adapter_reads(body: bytes) -> None:
+    """:data:`BATCH_VALIDATOR` (no string cache) returns the same dicts and the same errors as
+    :data:`BATCH_JSON`, whose schema it shares."""
+    def outcome(validate: Any) -> Any:
+        try:
+            return validate(body)
+        except ValidationError as exc:
+            return [(e["type"], e["loc"]) for e in exc.errors()]
+    assert outcome(BATCH_VALIDATOR.validate_json) == outcome(BATCH_JSON.validate_json)

@@ -119,6 +119,29 @@ async def test_if_modified_since_is_sent(site: Site, fetcher: Fetcher) -> None:
     assert result.not_modified and result.last_modified == "Wed, 25 Nov 2026 10:00:00 GMT"
 
 
+async def test_a_304_like_the_last_one_is_given_out_again_and_one_that_differs_is_new(site: Site, fetcher: Fetcher) -> None:
+    """A 304 that answers the same validators as the previous 304 of its URL is the same (frozen)
+    result, not one built a check; new validators, sent or answered, give a result carrying them."""
+    answered: list[str] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=304, headers={"ETag": answered[-1]} if answered else {})
+
+    site.pages["/same"] = handler
+    url = site.url("/same")
+    first = await fetcher.fetch(url, etag='"1"')
+    again = await fetcher.fetch(url, etag='"1"')
+    assert first.not_modified and first.etag == '"1"' and again is first
+    newer = await fetcher.fetch(url, etag='"2"')
+    assert newer.not_modified and newer.etag == '"2"' and newer is not first
+    answered.append('"3"')  # the platform answers 304 with a tag of its own
+    told = await fetcher.fetch(url, etag='"2"')
+    assert told.etag == '"3"' and told.last_modified is None
+    lm = "Wed, 25 Nov 2026 10:00:00 GMT"
+    with_lm = await fetcher.fetch(url, etag='"2"', last_modified=lm)
+    assert with_lm.etag == '"3"' and with_lm.last_modified == lm
+
+
 async def test_the_same_url_asked_again_sends_the_validators_and_headers_of_each_call(site: Site, fetcher: Fetcher) -> None:
     """The request headers of a URL are kept between calls: they must follow every change."""
     seen: list[tuple[str | None, str | None, str | None, str | None]] = []

@@ -16,7 +16,7 @@ from huabei_watch.clock import ManualClock
 from tests.fakes.bus import RecordingPublisher
 from tests.sources.helpers import Page, Site, standin_understand
 from watcher.sources.announce_config import HtmlSource
-from watcher.sources.announcements import AnnouncementWatcher
+from watcher.sources.announcements import AnnouncementWatcher, PollReport
 from watcher.sources.fetch import Fetcher
 from watcher.sources.seen import SourceState, SqlSeenStore, seen_notices, source_poll_hours
 from watcher.sources.source_states import SourceStates
@@ -63,6 +63,22 @@ async def test_an_unchanged_list_costs_no_database_statement(
             assert report.ok and report.not_modified
     assert sql == []
     assert site.conditional_hits["/list"] == 5
+
+
+async def test_a_healthy_304_gives_the_same_report_every_time(
+    site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock
+) -> None:
+    """The report of a 304 that found nothing to re-check is built once per source (frozen), not a poll."""
+    site.pages["/list"] = Page(list_page(5))
+    watcher = AnnouncementWatcher(source(site, "s", "/list"), fetcher, store, RecordingPublisher(), clock,
+                                  standin_understand, states=SourceStates(store))
+    assert (await watcher.poll_once()).first_poll
+    clock.advance(30)
+    once = await watcher.poll_once()
+    clock.advance(30)
+    twice = await watcher.poll_once()
+    assert once == PollReport("s", ok=True, not_modified=True)
+    assert twice is once
 
 
 async def test_a_first_poll_reads_and_writes_a_list_in_the_same_statements_whatever_its_length(

@@ -75,6 +75,22 @@ async def test_a_tick_starts_the_due_polls_and_each_comes_back_one_interval_late
     assert polling.summary.polls == 6 and polling.summary.first == 3 and polling.summary.not_modified == 3
 
 
+async def test_polls_are_counted_by_outcome_since_start_across_summaries(
+    site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock
+) -> None:
+    """What /metrics shows as ``huabei_source_polls_total`` (read at scrape time): never reset by
+    the summary line."""
+    site.pages["/l1"] = Page(b"", status=500)
+    polling = build(site, fetcher, store, clock, 3)
+    await first_tick(polling, clock)
+    clock.advance(60)
+    await polling.tick()  # the summary is due: its counts start again
+    await settle(polling)
+    assert polling.summary.polls == 3
+    assert dict(polling.poll_counts()) == {("not_modified",): 2.0, ("unchanged",): 0.0, ("changed",): 0.0,
+                                           ("first",): 2.0, ("failed",): 2.0}
+
+
 async def test_no_more_than_max_in_flight_polls_run_and_a_slow_source_is_never_polled_twice_at_once(
     site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock
 ) -> None:

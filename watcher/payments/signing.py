@@ -25,7 +25,14 @@ from pydantic import ValidationError
 
 from huabei_watch.errors import InvalidInput
 from huabei_watch.events.bounds import MAX_DEPTH, depth_exceeds
-from huabei_watch.events.payments import BATCH_JSON, FAILURE_NEEDS_A_REASON, PaymentResultDict, reason_missing
+from huabei_watch.events.payments import (
+    BATCH_JSON,
+    BATCH_VALIDATOR,
+    FAILURE_NEEDS_A_REASON,
+    PaymentResultBatchDict,
+    PaymentResultDict,
+    reason_missing,
+)
 from huabei_watch.signing import (
     MERCHANT_HEADER,
     SIGNATURE_HEADER,
@@ -148,7 +155,7 @@ def parse_batch(merchant_id: str, body: bytes) -> VerifiedBatch:
         # Parsed and validated in one pass by pydantic-core's JSON parser into plain dicts (no model
         # per result); it does not recurse without bound (it stops at 200 levels). A batch that
         # validates is 3 levels deep, so the nesting bound is measured only to explain a failure.
-        doc = BATCH_JSON.validate_json(body)
+        doc: PaymentResultBatchDict = BATCH_VALIDATOR.validate_json(body)
     except ValidationError as exc:
         if depth_exceeds(body, MAX_DEPTH):
             raise Rejected(400, "malformed_json", f"body nests JSON deeper than {MAX_DEPTH} levels") from None

@@ -150,6 +150,8 @@ class AnnouncementWatcher:
         self.consecutive_failures = 0
         self.degraded = False
         self.tracker = PollTracker("source", source_cfg.id, source_cfg.interval, source_cfg.jitter)
+        #: What a healthy 304 that re-checked nothing reports (frozen: one object, not one a poll).
+        self._not_modified = PollReport(source_cfg.id, ok=True, not_modified=True)
 
     @property
     def clock(self) -> Clock:
@@ -193,20 +195,23 @@ class AnnouncementWatcher:
             page = await self._get(cfg.list_target, etag=state.etag, last_modified=state.last_modified)
         except (TransientError, PermanentError) as exc:
             return await self._failed(state, now, exc.reason, first=first)
-        batch = _Batch()
         if page.not_modified or (not first and page.content_hash == state.content_hash):
-            try:
-                await self._recheck(now, batch)
-            except _PublishFailed as exc:
-                return await self._publish_failed(exc, first, batch, now)
-            if batch.records:
-                await self._save(batch.records)
-                await self._settled(batch, now)
+            batch = _Batch()
+            if self._recheck_may_be_due(now):
+                try:
+                    await self._recheck(now, batch)
+                except _PublishFailed as exc:
+                    return await self._publish_failed(exc, first, batch, now)
+                if batch.records:
+                    await self._save(batch.records)
+                    await self._settled(batch, now)
             if not page.not_modified:
                 state = replace(state, etag=page.etag, last_modified=page.last_modified)
             elif _healthy(state):  # the common case: only the time of the last poll changes
                 self.consecutive_failures = 0
                 self._states.checked(state, now)
+                if not first and not batch.rechecked:
+                    return self._not_modified  # the same answer every time: built once
                 return PollReport(cfg.id, ok=True, first_poll=first, not_modified=True, read=batch.read,
                                   edited=batch.edited, published=batch.published, rechecked=batch.rechecked)
             await self._succeeded(state, now)
@@ -218,6 +223,7 @@ class AnnouncementWatcher:
         except PermanentError as exc:
             return await self._failed(state, now, exc.reason, first=first)
 
+        batch = _Batch()
         errors: list[str] = []
         budget = cfg.first_poll_details if first else len(refs)
         try:
@@ -323,11 +329,16 @@ class AnnouncementWatcher:
             batch.edited += 1
         return None
 
+    def _recheck_may_be_due(self, now: datetime) -> bool:
+        """A notice's page may be due for a re-check (else :meth:`_recheck` would do nothing)."""
+        wake = self._rechecks.wake_at
+        return self._reads_details and wake is not None and wake <= now
+
     async def _recheck(self, now: datetime, batch: _Batch) -> None:
         """Read again (conditionally) the page of at most one notice with windows still ahead."""
         if not self._reads_details:
             return
-        watched = self._rechecks.next_due(now, skip=frozenset(batch.read_now))
+        watched = self._rechecks.next_due(now, skip=batch.read_now)
         if watched is None:
             return
         prev = watched.notice

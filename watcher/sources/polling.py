@@ -22,9 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from prometheus_client import Counter
-
-from huabei_watch import metrics
 from huabei_watch.clock import Clock
 from watcher.sources.announcements import AnnouncementWatcher, PollReport
 from watcher.sources.poll_wheel import Due, PollWheel, first_spread
@@ -32,14 +29,11 @@ from watcher.sources.source_states import SourceStates
 
 log = logging.getLogger(__name__)
 
-POLLS = Counter(
-    "huabei_source_polls_total",
-    "Announcement source polls by outcome: not_modified (304), unchanged (same bytes), changed (list "
-    "read), first (a source's first poll), failed",
-    ["outcome"],
-    registry=metrics.REGISTRY,
-)
-_OUTCOMES = {name: POLLS.labels(name) for name in ("not_modified", "unchanged", "changed", "first", "failed")}
+#: The outcomes a poll is counted under (:meth:`AnnouncementPolling.poll_counts`).
+OUTCOMES = ("not_modified", "unchanged", "changed", "first", "failed")
+#: What :meth:`AnnouncementPolling.poll_counts` counts, for the live counter of /metrics.
+POLLS_DOC = ("Announcement source polls by outcome: not_modified (304), unchanged (same bytes), changed (list "
+             "read), first (a source's first poll), failed")
 
 
 @dataclass(slots=True)
@@ -66,12 +60,20 @@ class PollSummary:
         self.published += report.published
         self.rechecked += report.rechecked
         self.max_start_delay_s = max(self.max_start_delay_s, delay)
-        outcome = (
-            "failed" if not report.ok else "first" if report.first_poll else "not_modified" if report.not_modified
-            else "unchanged" if report.unchanged else "changed"
-        )
-        setattr(self, outcome, getattr(self, outcome) + 1)
-        return outcome
+        if not report.ok:
+            self.failed += 1
+            return "failed"
+        if report.first_poll:
+            self.first += 1
+            return "first"
+        if report.not_modified:
+            self.not_modified += 1
+            return "not_modified"
+        if report.unchanged:
+            self.unchanged += 1
+            return "unchanged"
+        self.changed += 1
+        return "changed"
 
     def fields(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -112,6 +114,7 @@ class AnnouncementPolling:
         start = clock.monotonic()
         self._last_flush = self._last_summary = start
         self.summary = PollSummary()
+        self._counts = dict.fromkeys(OUTCOMES, 0)  # since start, for /metrics: a plain int a poll
         self._started = start
         self._round_left = set(self.watchers)  # sources not polled yet since this process started
         self._round_failed = 0
@@ -123,6 +126,11 @@ class AnnouncementPolling:
     @property
     def in_flight(self) -> int:
         return len(self._in_flight)
+
+    def poll_counts(self) -> list[tuple[tuple[str, ...], float]]:
+        """Polls finished since start by outcome (:data:`OUTCOMES`), as samples of a live counter
+        (``huabei_source_polls_total``, read at scrape time: no metric object touched a poll)."""
+        return [((name,), float(n)) for name, n in self._counts.items()]
 
     def start(self, *, every: float = 1.0) -> None:
         """Drive :meth:`tick` every ``every`` seconds of the event loop's own (real) time, first
@@ -182,8 +190,7 @@ class AnnouncementPolling:
         started = self._clock.monotonic()
         try:
             report = await watcher.poll_once()
-            outcome = self.summary.add(report, max(0.0, started - due.due))
-            _OUTCOMES[outcome].inc()
+            self._counts[self.summary.add(report, max(0.0, started - due.due))] += 1
             self._round(due.key, report)
         finally:
             self._in_flight.pop(due.key, None)

@@ -6,10 +6,15 @@ source, the notices whose maintenance was published and whose windows are still 
 out at most one a poll whose page was not checked for ``every`` seconds; the watcher reads it with
 a conditional GET (the page's ``ETag``/``Last-Modified`` are kept here) and treats a changed text
 as an edit. A notice leaves once its last window is over or it is no longer maintenance.
+
+Asked on every poll (a 304 too), :meth:`Rechecks.next_due` answers in constant time while nothing
+is due: it keeps the earliest time at which a watched notice comes due or its windows end
+(:attr:`Rechecks.wake_at`) and walks the notices only from then on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -29,9 +34,17 @@ class Watched:
 
 def ahead(notice: SeenNotice, now: datetime) -> bool:
     """True when the notice's maintenance was published and a window of it is not over yet."""
-    return notice.maintenance and any(
-        (w.end or w.start) > now and w.status != "cancelled" for w in notice.windows
-    )
+    over = over_at(notice)
+    return over is not None and over > now
+
+
+def over_at(notice: SeenNotice) -> datetime | None:
+    """When the notice stops being :func:`ahead` (the end, or start, of its last window not
+    cancelled); None when it never is (not maintenance, or no such window)."""
+    if not notice.maintenance:
+        return None
+    ends = [w.end or w.start for w in notice.windows if w.status != "cancelled"]
+    return max(ends) if ends else None
 
 
 class Rechecks:
@@ -42,6 +55,21 @@ class Rechecks:
             raise ValueError("every must be positive")
         self.every = timedelta(seconds=every)
         self._watched: dict[str, Watched] = {}
+        self._wake: datetime | None = None
+
+    @property
+    def wake_at(self) -> datetime | None:
+        """Before this time :meth:`next_due` hands out nothing and drops nothing (no watched notice
+        comes due or ends earlier); None when nothing is watched. It may be earlier than needed
+        (a notice forgotten or checked meanwhile), never later."""
+        return self._wake
+
+    def _keep(self, watched: Watched) -> None:
+        self._watched[watched.notice.notice_id] = watched
+        over = over_at(watched.notice)
+        at = watched.due if over is None else min(watched.due, over)
+        if self._wake is None or at < self._wake:
+            self._wake = at
 
     def __len__(self) -> int:
         return len(self._watched)
@@ -58,16 +86,26 @@ class Rechecks:
             return
         old = self._watched.get(notice.notice_id)
         due = now + self.every if read_now else (old.due if old is not None else now)
-        self._watched[notice.notice_id] = (
-            replace(old, notice=notice, due=due) if old is not None else Watched(notice, due)
-        )
+        self._keep(replace(old, notice=notice, due=due) if old is not None else Watched(notice, due))
 
-    def next_due(self, now: datetime, skip: frozenset[str] = frozenset()) -> Watched | None:
-        """The watched notice due longest ago (not in ``skip``), dropping those now over."""
-        for notice_id in [k for k, w in self._watched.items() if not ahead(w.notice, now)]:
-            del self._watched[notice_id]
-        due = [w for w in self._watched.values() if w.due <= now and w.notice.notice_id not in skip]
-        return min(due, key=lambda w: w.due) if due else None
+    def next_due(self, now: datetime, skip: Set[str] = frozenset()) -> Watched | None:
+        """The watched notice due longest ago (not in ``skip``), dropping those now over. Before
+        :attr:`wake_at` it returns None at once."""
+        if self._wake is None or now < self._wake:
+            return None
+        wake: datetime | None = None
+        due: Watched | None = None
+        for notice_id, w in list(self._watched.items()):
+            over = over_at(w.notice)
+            if over is None or over <= now:
+                del self._watched[notice_id]
+                continue
+            at = min(w.due, over)
+            wake = at if wake is None or at < wake else wake
+            if w.due <= now and notice_id not in skip and (due is None or w.due < due.due):
+                due = w
+        self._wake = wake
+        return due
 
     def checked(
         self, notice_id: str, now: datetime, *, etag: str | None, last_modified: str | None, page_hash: str
@@ -75,12 +113,12 @@ class Rechecks:
         """Its page was read (or found unchanged) at ``now``: next due ``every`` later."""
         old = self._watched.get(notice_id)
         if old is not None:
-            self._watched[notice_id] = replace(
+            self._keep(replace(
                 old, due=now + self.every, etag=etag, last_modified=last_modified, page_hash=page_hash or old.page_hash
-            )
+            ))
 
     def postpone(self, notice_id: str, now: datetime) -> None:
         """Reading the page failed: try again ``every`` later."""
         old = self._watched.get(notice_id)
         if old is not None:
-            self._watched[notice_id] = replace(old, due=now + self.every)
+            self._keep(replace(old, due=now + self.every))
