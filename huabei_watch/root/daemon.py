@@ -25,7 +25,7 @@ from huabei_watch.lease import Fence
 from huabei_watch.merchants.links import merchant_link
 from huabei_watch.root import schema
 from huabei_watch.root.feeds import add_feed_routes
-from huabei_watch.root.merchant_page import add_merchant_routes
+from huabei_watch.root.merchant_routes import add_merchant_routes
 from huabei_watch.root.settings import PagesSettings, Settings
 from huabei_watch.root.standby import LEASE_LOST_EXIT, LEASED_ROLE, give_back, wait_for_lease
 from huabei_watch.root.status import add_status_routes

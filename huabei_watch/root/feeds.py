@@ -19,13 +19,17 @@ from urllib.parse import quote
 from aiohttp import web
 
 from huabei_watch.events import IncidentKind
-from huabei_watch.root import reads
 from huabei_watch.root.calendars import calendar_windows, incidents_atom, maintenance_calendar
 from huabei_watch.root.page_auth import base_url, merchant_access
 from huabei_watch.runtime.admin import APP_KEY
 from huabei_watch.runtime.auth import require_ops
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from huabei_watch.events import Incident
     from huabei_watch.root.settings import Settings
     from huabei_watch.runtime.app import App
 
@@ -56,13 +60,21 @@ def _ics(body: bytes, filename: str) -> web.Response:
     return resp
 
 
+async def _incidents(conn: AsyncConnection, *, kinds: Sequence[str] = ()) -> list[Incident]:
+    """:func:`huabei_watch.root.reads.incidents`, imported on the first feed asked (it loads the
+    incidents role's store, which a process that serves no feed does not need)."""
+    from huabei_watch.root import reads
+
+    return await reads.incidents(conn, kinds=kinds)
+
+
 async def merchant_calendar(request: web.Request) -> web.Response:
     app = _app(request)
     merchant_id = request.match_info["merchant_id"]
     merchant, _ = await merchant_access(request, app, merchant_id, query_token=True, signed_link=True)
     now = app.clock.now()
     async with app.db.engine.connect() as conn:
-        found = await reads.incidents(conn, kinds=[IncidentKind.MAINTENANCE.value])
+        found = await _incidents(conn, kinds=[IncidentKind.MAINTENANCE.value])
     windows = calendar_windows(found, now, merchant.id)
     page = f"{base_url(request, app)}/m/{quote(merchant.id, safe='')}"
     body = maintenance_calendar(
@@ -77,7 +89,7 @@ async def ops_calendar(request: web.Request) -> web.Response:
     _require_ops(request, app)
     now = app.clock.now()
     async with app.db.engine.connect() as conn:
-        found = await reads.incidents(conn, kinds=[IncidentKind.MAINTENANCE.value])
+        found = await _incidents(conn, kinds=[IncidentKind.MAINTENANCE.value])
     body = maintenance_calendar(
         calendar_windows(found, now), name="花呗维护 Huabei maintenance (ops)", now=now,
         page_url=f"{base_url(request, app)}/status",
@@ -90,7 +102,7 @@ async def incidents_feed(request: web.Request) -> web.Response:
     _require_ops(request, app)
     now = app.clock.now()
     async with app.db.engine.connect() as conn:
-        found = await reads.incidents(conn)
+        found = await _incidents(conn)
     recent = [i for i in found if i.phase.is_open or i.updated_at >= now - ATOM_HISTORY]
     body = incidents_atom(recent, base_url=base_url(request, app), now=now)
     return web.Response(body=body, content_type="application/atom+xml", charset="utf-8",

@@ -11,7 +11,6 @@ from typing import Any
 
 from aiohttp import web
 
-from huabei_watch.root.incident_data import read_timeline
 from huabei_watch.root.templates import render
 from huabei_watch.runtime.admin import APP_KEY
 from huabei_watch.runtime.auth import require_ops
@@ -29,6 +28,8 @@ async def incident_page(request: web.Request) -> web.Response:
     require_ops(request, app.settings.admin.ops_token)
     incident_id = request.match_info["incident_id"]
     now = app.clock.now()
+    from huabei_watch.root.incident_data import read_timeline  # on the first page (the roles' stores)
+
     try:
         timeline = await read_timeline(app.db, incident_id, now)
     except Exception as exc:

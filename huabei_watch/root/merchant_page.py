@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
@@ -154,7 +154,3 @@ def _calendar_link(request: web.Request, app: App[Settings], merchant: Merchant,
         exp = int((app.clock.now() + timedelta(seconds=app.settings.pages.link_ttl)).timestamp())
         return path + "?" + urlencode({"exp": exp, "sig": link_signature(secret.get_secret_value(), merchant.id, exp)})
     return None
-
-
-def add_merchant_routes(app: App[Any]) -> None:
-    app.web.router.add_get("/m/{merchant_id}", merchant_page)

@@ -16,8 +16,6 @@ from aiohttp import web
 
 from huabei_watch.root import status_svg
 from huabei_watch.root.incident_page import add_incident_route
-from huabei_watch.root.status_data import read_status
-from huabei_watch.root.status_history import read_history
 from huabei_watch.root.templates import render
 from huabei_watch.runtime.admin import APP_KEY, readiness
 from huabei_watch.runtime.auth import require_ops
@@ -70,6 +68,11 @@ async def status_page(request: web.Request) -> web.Response:
     page = int(raw_page)
     now = app.clock.now()
     health = await daemon_health(app)
+    # Imported on the first page, not at start: they load every role's stores (~1 MB a watcher
+    # would keep for a page nobody may open; bench/README.md, round `rss8`).
+    from huabei_watch.root.status_data import read_status
+    from huabei_watch.root.status_history import read_history
+
     try:
         data = await read_status(app.db, now, q=q, page=page)
         history = await read_history(app.db, now)

@@ -61,6 +61,10 @@ NOT_LOADED = {
     "sqlalchemy.dialects.postgresql": "SQLAlchemy's PostgreSQL dialect (the database here is SQLite)",
     "bs4": "BeautifulSoup (pages are read with lxml; bs4 only for a selector XPath does not take)",
     "soupsieve": "soupsieve (BeautifulSoup's selectors)",
+    **{f"huabei_watch.root.{m}": "a status, incident or merchant page's reads (imported when a page is first asked for)"
+       for m in ("status_data", "status_history", "incident_data", "merchant_page", "reads")},
+    **{f"consumers.{m}.store": "a role's store (read by the pages, imported when a page is first asked for)"
+       for m in ("cashier", "incidents", "notify")},
 }
 
 

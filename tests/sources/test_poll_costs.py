@@ -239,3 +239,55 @@ async def test_first_polls_records_left_behind_survive_a_failed_flush(
     async with engine.connect() as conn:
         assert (await conn.execute(select(func.count()).select_from(seen_notices))).scalar_one() == 4
     assert (await store.get_state("s")).initialized_at is not None and not states.unsaved("s")
+
+
+async def test_sources_asking_together_read_the_states_once(
+    store: SqlSeenStore, engine: AsyncEngine, clock: ManualClock
+) -> None:
+    await store.save_states([SourceState(source_id="s3", etag='"v3"', last_poll_at=clock.now())], {})
+    states = SourceStates(store)
+    with statements(engine) as sql:
+        got = await asyncio.gather(*(states.get(f"s{i}", clock.now()) for i in range(30)))
+    assert sql == ["SELECT", "SELECT"], "one read of the states and one of the maintenance notices, not one per source"
+    assert got[3].etag == '"v3"'
+    assert [g.source_id for g in got] == [f"s{i}" for i in range(30)]
+    assert got[4] == SourceState(source_id="s4")
+
+
+class LoadFailsOnce(SqlSeenStore):
+    """A store whose first ``load_states`` fails (the database away at start)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self.loads = 0
+
+    async def load_states(self) -> dict[str, SourceState]:
+        self.loads += 1
+        if self.loads == 1:
+            await asyncio.sleep(0)  # the other callers join this load meanwhile
+            raise ConnectionError("database away")
+        return await super().load_states()
+
+
+async def test_a_failed_states_load_reaches_every_caller_that_waited_and_the_next_call_loads_again(
+    engine: AsyncEngine, clock: ManualClock
+) -> None:
+    store = LoadFailsOnce(engine)
+    states = SourceStates(store)
+    first = await asyncio.gather(*(states.get(f"s{i}", clock.now()) for i in range(5)), return_exceptions=True)
+    assert [type(r) for r in first] == [ConnectionError] * 5
+    assert store.loads == 1
+    assert await states.get("s1", clock.now()) == SourceState(source_id="s1")
+    assert store.loads == 2
+
+
+async def test_a_caller_cancelled_while_the_states_load_leaves_the_load_to_the_others(
+    store: SqlSeenStore, clock: ManualClock
+) -> None:
+    states = SourceStates(store)
+    cancelled = asyncio.ensure_future(states.get("s1", clock.now()))
+    waiting = asyncio.ensure_future(states.get("s2", clock.now()))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    assert await waiting == SourceState(source_id="s2")
+    assert cancelled.cancelled()

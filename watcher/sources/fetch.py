@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 import aiohttp
+from aiohttp import hdrs
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
@@ -66,7 +67,9 @@ class _Host:
 class _Target:
     """A URL asked again and again (a source's list page): parsed once, with its host's limiter and
     the request headers of its latest validators, built again only when they change (a 304 asks
-    with the same ones). The headers are read-only: aiohttp copies them into each request."""
+    with the same ones). The headers are read-only: aiohttp copies them into each request. Their
+    names are aiohttp's ``istr`` constants, whose case-folded form is computed once for every
+    target instead of once a target (1.2 KB -> 0.4 KB a source kept, issue 17 item 6)."""
 
     __slots__ = ("_asked", "_headers", "host", "not_modified", "url")
 
@@ -85,11 +88,11 @@ class _Target:
         if (self._headers is not None and asked is not None and asked[1] == etag and asked[2] == last_modified
                 and (asked[0] is extra or asked[0] == extra)):
             return self._headers
-        built: CIMultiDict[str] = CIMultiDict({"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate", **extra})
+        built: CIMultiDict[str] = CIMultiDict({hdrs.USER_AGENT: user_agent, hdrs.ACCEPT_ENCODING: "gzip, deflate", **extra})
         if etag:
-            built["If-None-Match"] = etag
+            built[hdrs.IF_NONE_MATCH] = etag
         if last_modified:
-            built["If-Modified-Since"] = last_modified
+            built[hdrs.IF_MODIFIED_SINCE] = last_modified
         self._asked, self._headers = (extra, etag, last_modified), CIMultiDictProxy(built)
         return self._headers
 

@@ -69,17 +69,34 @@ class SourceStates:
         self._unsaved: set[str] = set()  # sources with records waiting or being written
         self._flush_lock = asyncio.Lock()
         self._hour: tuple[datetime, datetime] | None = None  # the poll hour of the latest check, and its end
+        self._loading: asyncio.Task[None] | None = None  # the load in flight, shared by its callers
 
     async def load(self, now: datetime) -> None:
         """Read every source's state and the maintenance notices whose windows end after ``now``
-        (two statements). Called once; later calls do nothing."""
+        (two statements). Callers that ask while a load runs wait for that one (the first polls of
+        thousands of sources start together: one read, one database connection, not one each);
+        once loaded, later calls do nothing. A failed load is raised to every caller that waited
+        for it, and the next call tries again."""
         if self._states is not None:
             return
+        loading = self._loading
+        if loading is None:
+            loading = self._loading = asyncio.get_running_loop().create_task(self._load(now), name="source-states:load")
+            loading.add_done_callback(self._loaded)
+        await asyncio.shield(loading)  # a cancelled caller leaves the load to the others
+
+    def _loaded(self, task: asyncio.Task[None]) -> None:
+        if self._loading is task:
+            self._loading = None
+        if not task.cancelled():
+            task.exception()  # raised to its callers; marked seen for a load nobody waits for any more
+
+    async def _load(self, now: datetime) -> None:
         states = await self.store.load_states()
         watched: dict[str, list[SeenNotice]] = {}
         for notice in await self.store.maintenance_notices(now):
             watched.setdefault(notice.source_id, []).append(notice)
-        if self._states is None:  # another caller may have loaded meanwhile
+        if self._states is None:  # a poll may have recorded states meanwhile (see polled)
             self._states, self._watched = states, watched
 
     async def get(self, source_id: str, now: datetime) -> SourceState:
