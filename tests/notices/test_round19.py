@@ -253,3 +253,19 @@ def test_a_deadline_period_on_a_later_line_stays_no_window() -> None:
     text = ("1. 缴费系统将于2月6日晚间9点起至7日凌晨2点止进行系统维护，期间线上缴费服务暂停；\n"
             "2. 缴费期限落在2月6日至7日者，可于维护后再缴，不会逾期。")
     assert _read(text)[1] == [(_dt("2026-02-06 21:00"), _dt("2026-02-07 02:00"))]
+
+
+def test_a_service_not_provided_for_a_while_goes_to_review() -> None:
+    u = understand("本周日（2月1日）网上理财服务将暂时未能提供，不便之处，敬请原谅。", published=PUB)
+    assert u.kind == "maintenance" or u.needs_review
+
+
+def test_a_system_drill_that_may_affect_services_goes_to_review() -> None:
+    u = understand("2026年2月1日（星期日）本行将进行年度系统演习，部分服务可能受到影响。", published=PUB)
+    assert u.kind == "maintenance" or u.needs_review
+
+
+def test_a_lasting_unavailability_with_nothing_coming_back_sends_no_review() -> None:
+    # guard: "无法使用" from a day on, with nothing that comes back and no work named, is a lasting change
+    u = understand("自2026年2月1日起，旧版会员卡将无法使用，请到柜台换领新卡。", published=PUB)
+    assert not u.needs_review

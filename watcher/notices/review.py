@@ -18,7 +18,7 @@ from watcher.notices.vocab import ARREARS_RE, DISRUPTION_RE, MERGE, NORMAL_RE, S
 EXCEPT_RE = re.compile(r"除[^。;\n]{1,20}?(?:外|以外|之外)")
 # Work on a system named as such (not a product upgraded for customers: "升级为金卡").
 _SYSTEM_WORK_RE = re.compile(
-    r"(?:系统|平台|主机|机房|网络|服务器|伺服器)[^。;\n]{0,8}?(?:维护|升级|割接|切换|迁移|整并|整合|停机|作业|演练)"
+    r"(?:系统|平台|主机|机房|网络|服务器|伺服器)[^。;\n]{0,8}?(?:维护|升级|割接|切换|迁移|整并|整合|停机|作业|演练|演习)"
     r"|(?:维护|升级|割接|切换|迁移|整并)[^。;\n]{0,8}?(?:系统|平台|主机|机房|服务器|伺服器)|维护作业|停机维护"
 )
 # A stop said to be temporary: paused, interrupted, or to come back ("暂停……直至完成为止", "恢复时间另行通知").
@@ -130,10 +130,10 @@ def disrupts(norm: str, lo: int, hi: int) -> bool:
 # not a branch's hours (暂停营业), fees not charged (暂停收费) or a fund's business (暂停申购).
 _NOT_SERVICE = r"(?!营业|营运|运营|收费|计费|申购|赎回|定期定额|大额)"
 _FIRM_STOP_RE = re.compile(r"(?:暂停|暂时停止|临时停止|暂时关闭|临时关闭|中断|停机|停服|停水|停电|停气|封网)" + _NOT_SERVICE
-                           + r"|" + MERGE)
+                           + r"|(?:暂时|短暂)(?:未能|无法|不能|不可)|" + MERGE)
 # A stop worded for good (停止, 关闭, 停用, 下线) is temporary when something comes back, or lasts a
 # while ("停止清算业务两天", "关闭……直至升级完成").
-_LASTING_STOP_RE = re.compile(r"(?:停止|关闭|停用|下线)" + _NOT_SERVICE)
+_LASTING_STOP_RE = re.compile(r"(?:停止|关闭|停用|下线)" + _NOT_SERVICE + r"|(?:未能|无法|不能)(?:提供|使用|登入|登录|访问|办理)")
 _COMES_BACK_RE = re.compile(r"恢复|直至|直到|重新开放|\d+\s*(?:个)?(?:天|小时|分钟)|[两三四五六七八九十]\s*(?:个)?(?:天|小时)")
 _KINDS_LOOKED_AT = ("other", "fee_policy")
 # A report (outage, recovery) tells of what happened; a day after publication with work planned
@@ -170,6 +170,10 @@ def stop_on_a_day_ahead(kind: str, src: str, points: list[RawPoint],
         m = _FIRM_STOP_RE.search(src, lo, hi)
         if m is None and _COMES_BACK_RE.search(src, lo, hi):
             m = _LASTING_STOP_RE.search(src, lo, hi)
+        if m is None and DISRUPTION_RE.search(src, lo, hi):
+            # work on a system named in the sentence, with any disruption ("本行将进行年度系统演习，部分
+            # 服务可能受到影响")
+            m = _SYSTEM_WORK_RE.search(src, lo, hi)
         if m is not None and disrupts(src, lo, hi) and not retired(src, p.end) and not _CUSTOMER_OWN_RE.search(src, lo, hi):
             return m.group()
     return None
