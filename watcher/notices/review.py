@@ -170,7 +170,7 @@ def stop_on_a_day_ahead(kind: str, src: str, points: list[RawPoint],
         m = _FIRM_STOP_RE.search(src, lo, hi)
         if m is None and _COMES_BACK_RE.search(src, lo, hi):
             m = _LASTING_STOP_RE.search(src, lo, hi)
-        if m is None and DISRUPTION_RE.search(src, lo, hi):
+        if m is None and DISRUPTION_RE.search(src, lo, hi) and not reports.said_done(src, lo, hi):
             # work on a system named in the sentence, with any disruption ("本行将进行年度系统演习，部分
             # 服务可能受到影响")
             m = _SYSTEM_WORK_RE.search(src, lo, hi)
