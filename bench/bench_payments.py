@@ -361,7 +361,7 @@ def _spread(values: list[float]) -> str:
 
 
 async def run(
-    n: int, connections: int, quick: bool, rounds: int, client: str, loop: EventLoopSetting, sign_on_loop: bool,
+    n: int, connections: int, quick: bool, rounds: int, client: str, loop: EventLoopSetting,
 ) -> None:
     header("bench_payments: signed HTTP batches -> Kafka vs raw aiokafka produce", quick)
     batches = bodies(n, seed=7)
@@ -380,8 +380,6 @@ async def run(
         bootstrap = broker.bootstrap_servers
         settings = KafkaSettings.model_validate({"bootstrap_servers": bootstrap, "idempotence": "off", "partitions": 6})
         bus = Bus(settings, bootstrap, Topics(f"bench-pay-{stamp}"), signer=Signer([SigningKey("watcher", key)]))
-        if sign_on_loop:
-            bus.sign_on_thread_bytes = None
         producer = AIOKafkaProducer(**producer_kwargs(settings, bootstrap))
         await bus.start()
         await producer.start()
@@ -424,8 +422,7 @@ async def run(
             await bus.stop()
     print(f"batches: {n:,} of 50-500 results ({results:,} results, body {size / 1024:.0f} KB on average), "
           f"{connections} connections, 6 partitions, embedded broker; warm-up of each pass uncounted; event loop "
-          f"{event_loop.choose(loop).name} (server, raw producer and client), client {client!r}; large records signed "
-          f"{'on the event loop' if sign_on_loop else 'on a worker thread'}")
+          f"{event_loop.choose(loop).name} (server, raw producer and client), client {client!r}")
     for i, r in enumerate(figures, 1):
         p, (r_wall, r_cpu) = r.product, r.raw
         p_wall, p_cpu = p.wall, p.server
@@ -462,14 +459,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="lean (default): a protocol per connection; streams: the client up to round payments7")
     ap.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
                     help="event loop of this process and the client's, as daemon.event_loop (default auto, the daemon's)")
-    ap.add_argument("--sign-on-loop", action="store_true",
-                    help="sign every record on the event loop (as before round payments8), to compare")
     args = ap.parse_args(argv)
     quiet_logs()
     choice = event_loop.choose(args.loop)
     with asyncio.Runner(loop_factory=choice.factory) as runner:
         runner.run(run(args.n or (100 if args.quick else 400), args.connections, args.quick,
-                       args.rounds or (3 if args.quick else 6), args.client, args.loop, args.sign_on_loop))
+                       args.rounds or (3 if args.quick else 6), args.client, args.loop))
     return 0
 
 

@@ -53,12 +53,6 @@ log = logging.getLogger(__name__)
 RETRY_SPREAD = (0.5, 1.0)
 
 
-#: A record value at least this large is signed on a worker thread (:meth:`Bus.publish`): Ed25519
-#: hashes the whole value twice (SHA-512), 0.3-0.6 ms for a 60 KB batch of payment results, and
-#: libsodium does it with the GIL released, so the event loop serves other requests meanwhile.
-#: Below it the hand-off to the thread would cost about as much as it frees.
-SIGN_ON_THREAD_BYTES = 16 * 1024
-
 #: The producer's linger: records sent within 2 ms of each other share a request.
 PRODUCER_LINGER_MS = 2
 
@@ -182,9 +176,6 @@ class Bus:
         self.in_flight = 0
         #: Records the broker acknowledged since start.
         self.sent = 0
-        #: Values of this many bytes or more are signed on a worker thread; None: all on the loop
-        #: (``bench_payments --sign-on-loop`` compares the two).
-        self.sign_on_thread_bytes: int | None = SIGN_ON_THREAD_BYTES
 
     def hold(self) -> None:
         """Make new records wait (see the class docstring)."""
@@ -243,20 +234,15 @@ class Bus:
                 await admin.close()
 
     async def publish(self, event: Event[Any] | PreparedEvent) -> None:
-        """Encode ``event``, check its size bound, sign it (with a signer) and send it. A value of
-        :attr:`sign_on_thread_bytes` (:data:`SIGN_ON_THREAD_BYTES`) or more is signed on a worker
-        thread while the event loop goes on with other work; the record is the same either way."""
+        """Encode ``event``, check its size bound, sign it (with a signer) and send it. Signing stays
+        on the event loop: signing large values on a worker thread cost more CPU in all and was slower
+        on a quiet machine (bench/README.md, round ``payments8`` and the fifth quiet pass)."""
         model = event.model if isinstance(event, PreparedEvent) else type(event.data)
         topic = self.topics.for_logical(model.TOPIC)
         record, principal = self._bounded(event)
         if principal is not None and self.signer is not None:
             value = record.value or b""
-            if self.sign_on_thread_bytes is not None and len(value) >= self.sign_on_thread_bytes:
-                headers = await asyncio.get_running_loop().run_in_executor(
-                    None, self.signer.sign, principal, record.headers, value)
-            else:
-                headers = self.signer.sign(principal, record.headers, value)
-            record = Record(record.key, value, headers)
+            record = Record(record.key, value, self.signer.sign(principal, record.headers, value))
         await self.send(topic, record)
         metrics.EVENTS_PUBLISHED.labels(topic, event.type).inc()
 
