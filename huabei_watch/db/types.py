@@ -11,6 +11,15 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 
+def utc_for_db(value: datetime) -> datetime:
+    """``value`` in UTC, as every time column stores it; a naive ``value`` is refused (its zone is
+    unknown). Shared by :class:`AwareDateTime` and the writers that hand rows to the driver
+    themselves (``watcher/sources/seen.py``'s flush)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the database; attach a timezone")
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+
 class AwareDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -18,9 +27,7 @@ class AwareDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database; attach a timezone")
-        value = value.astimezone(UTC)
+        value = utc_for_db(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from huabei_watch.db.tables import metadata
-from huabei_watch.db.types import AwareDateTime
+from huabei_watch.db.types import AwareDateTime, utc_for_db
 from huabei_watch.db.upsert import accumulate_statement, driver_sql, upsert_rows
 from huabei_watch.events.common import Window
 from watcher.sources.seen_model import PollCounts, SeenNotice, SeenStore, SourceState
@@ -187,17 +187,13 @@ _COUNT_COLS = ("source_id", "hour", "polls", "failures")
 
 def _sqlite_time(at: datetime) -> str:
     """``at`` as :class:`AwareDateTime` stores it on SQLite (UTC, naive, SQLAlchemy's text form)."""
-    if at.tzinfo is None:
-        raise ValueError("naive datetime given to the database; attach a timezone")
     # an aware time's text is that and "+00:00": cut, rather than a naive copy made first
-    return (at if at.tzinfo is UTC else at.astimezone(UTC)).isoformat(" ", "microseconds")[:-6]
+    return utc_for_db(at).isoformat(" ", "microseconds")[:-6]
 
 
 def _aware_time(at: datetime) -> datetime:
-    """``at`` as asyncpg takes it for ``timestamptz`` (aware; naive ones refused as by :class:`AwareDateTime`)."""
-    if at.tzinfo is None:
-        raise ValueError("naive datetime given to the database; attach a timezone")
-    return at
+    """``at`` as asyncpg takes it for ``timestamptz`` (aware, in UTC; naive ones refused as by :class:`AwareDateTime`)."""
+    return utc_for_db(at)
 
 
 async def _write_checked_and_counts(
