@@ -5,7 +5,7 @@ that are not windows (service hours, effective dates, deadlines, earlier inciden
 publication lines), a window stated twice, start plus duration, platform notices (shops,
 utilities, government e-services, telecom, games), disruption wording of every sort, look-alikes.
 
-Expectations follow the corpus format (``/work/corpus-urls/FORMAT.md``): whole days end at the
+Expectations follow the corpus format (``tests/notices/corpus/FORMAT.md``): whole days end at the
 next day's 00:00, hh:59:59 ends are the next minute, a start plus a duration ends after it, an
 overall period that only frames detailed windows (it names no stop of its own) is not a window,
 the same window restated (summary and detail) is one window, the same times for different areas
