@@ -4,6 +4,7 @@ the commands for people (``incident``, ``merchants``) live in :mod:`huabei_watch
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import sys
 from pathlib import Path
@@ -50,9 +51,11 @@ def cmd_eval_notices(args: argparse.Namespace) -> int:
     from watcher.notices.corpus import CorpusError, parse_corpus
     from watcher.notices.evaluate import render, score
 
+    path = Path(args.corpus)
     try:
-        lines = Path(args.corpus).read_text("utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        lines = raw.decode("utf-8-sig").splitlines()
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
         print(f"cannot read {args.corpus}: {exc}", file=sys.stderr)
         return 2
     try:
@@ -61,10 +64,16 @@ def cmd_eval_notices(args: argparse.Namespace) -> int:
         print(f"{args.corpus}: {exc}", file=sys.stderr)
         return 2
     report = score(golds)
+    if args.summary:
+        # Scores only: a held-out set can be scored without anyone reading its notices.
+        report.misses.clear()
     if args.json:
-        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        out = report.to_json()
+        if args.summary:
+            del out["misses"]
+        print(json.dumps(out, ensure_ascii=False, indent=2))
     else:
-        print(render(report))
+        print(render(report).lstrip("\n"))
     return 0
 
 
@@ -129,8 +138,10 @@ def register(sub: Any) -> None:
     pn.set_defaults(fn=cmd_parse_notice)
 
     ev = sub.add_parser("eval-notices", help="score notice understanding on an annotated corpus (JSONL)")
-    ev.add_argument("corpus", help="annotated corpus, one JSON notice per line (tests/notices/corpus/ format)")
+    ev.add_argument("corpus", help="annotated corpus, one JSON notice per line (tests/notices/corpus/ format; .gz read as gzip)")
     ev.add_argument("--json", action="store_true", help="print the scores as JSON")
+    ev.add_argument("--summary", action="store_true",
+                    help="scores and categories only, no line per miss (for a held-out set nobody may read)")
     ev.set_defaults(fn=cmd_eval_notices)
 
     dg = sub.add_parser("diagnose", help="explain an Alipay result code: cause, advice (Chinese), explanation")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 from datetime import datetime
@@ -172,3 +173,27 @@ def test_cli_refuses_a_bad_corpus_with_exit_code_2(tmp_path: Path, python_exe: s
     corpus.write_text("not json\n", "utf-8")
     out = _cli(python_exe, "eval-notices", str(corpus))
     assert out.returncode == 2 and "line 1" in out.stderr
+
+
+def test_cli_summary_prints_scores_without_any_miss_line_and_reads_gzip(tmp_path: Path, python_exe: str) -> None:
+    corpus = tmp_path / "held.jsonl.gz"
+    line = json.dumps({"id": "h1", "category": "bank", "published": "2026-11-26", "title": "",
+                       "text": "我行将于12月1日01:00至03:00进行系统维护，期间网上银行暂停服务。", "kind": "maintenance",
+                       "windows": [{"start": "2026-12-01 05:00", "end": "2026-12-01 06:00", "status": "scheduled"}]},
+                      ensure_ascii=False)
+    corpus.write_bytes(gzip.compress(line.encode("utf-8")))
+    full = _cli(python_exe, "eval-notices", str(corpus))
+    assert full.returncode == 0, full.stderr
+    assert "h1 [bank] window missed" in full.stdout
+    out = _cli(python_exe, "eval-notices", "--summary", str(corpus))
+    assert out.returncode == 0, out.stderr
+    assert "window recall 0.0 %" in out.stdout and "h1" not in out.stdout
+    js = json.loads(_cli(python_exe, "eval-notices", "--summary", "--json", str(corpus)).stdout)
+    assert js["window_recall"] == 0.0 and "misses" not in js
+
+
+def test_cli_refuses_a_broken_gzip_corpus_with_exit_code_2(tmp_path: Path, python_exe: str) -> None:
+    corpus = tmp_path / "bad.jsonl.gz"
+    corpus.write_bytes(b"\x1f\x8b\x08not really gzip")
+    out = _cli(python_exe, "eval-notices", str(corpus))
+    assert out.returncode == 2 and "cannot read" in out.stderr
