@@ -197,3 +197,14 @@ def test_cli_refuses_a_broken_gzip_corpus_with_exit_code_2(tmp_path: Path, pytho
     corpus.write_bytes(b"\x1f\x8b\x08not really gzip")
     out = _cli(python_exe, "eval-notices", str(corpus))
     assert out.returncode == 2 and "cannot read" in out.stderr
+
+
+def test_cli_stops_quietly_when_its_reader_goes_away(python_exe: str) -> None:
+    # `huabei-watch eval-notices ... | head`: the pipe is closed before the report is written.
+    proc = subprocess.Popen([python_exe, "-m", "huabei_watch.root.cli", "eval-notices", str(DEV)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode("utf-8", "replace")
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in err
