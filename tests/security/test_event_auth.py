@@ -10,7 +10,15 @@ import pytest
 
 from huabei_watch.errors import InvalidInput
 from huabei_watch.events import INCIDENT_RESOLVED, MAINTENANCE_SCHEDULED, Event, EventData, Phase, encode
-from huabei_watch.events.auth import PrivateKey, Signer, SigningKey, Unauthenticated, Verifier, key_id, signed_bytes
+from huabei_watch.events.auth import (
+    PrivateKey,
+    Signer,
+    SigningKey,
+    Unauthenticated,
+    Verifier,
+    key_id,
+    signed_bytes,
+)
 from huabei_watch.events.base import producers
 from huabei_watch.events.bounds import depth_exceeds, parse_json
 from huabei_watch.events.codec import check_bounds, decode, headers_dict
