@@ -111,16 +111,18 @@ def _b64(text: str, what: str) -> bytes:
         raise KeyFormatError(f"the {what} is not base64 (give the text `huabei-watch keys generate` prints)") from None
 
 
-def signed_bytes(headers: Mapping[str, bytes], value: bytes) -> bytes:
+def signed_bytes(headers: Mapping[str, bytes], value: bytes, *, value_sha256: bytes | None = None) -> bytes:
     """What the signature covers: a domain string, the signer and key id, the CloudEvents id,
     type, source, time and subject headers as sent (absent = empty), and the value -- or, with
     ``sigdigest: sha256`` (v2), the value's SHA-256 digest under the v2 domain; each prefixed by
-    its length. Raises :class:`Unauthenticated` for a digest it does not know."""
+    its length. ``value_sha256``: that digest when the signer's caller made it already (never
+    passed by a verifier, which hashes what it received). Raises :class:`Unauthenticated` for a
+    digest it does not know."""
     digest = headers.get(DIGEST_HEADER)
     if digest is None:
         domain, last = _DOMAIN, value
     elif digest == DIGEST_SHA256:
-        domain, last = _DOMAIN_DIGEST, hashlib.sha256(value).digest()
+        domain, last = _DOMAIN_DIGEST, value_sha256 or hashlib.sha256(value).digest()
     else:
         raise Unauthenticated(f"unknown signature digest {digest[:32]!r} (only {DIGEST_SHA256.decode()})")
     parts = [domain, headers.get(SIGNER_HEADER, b""), headers.get(KEYID_HEADER, b"")]
@@ -155,11 +157,12 @@ class Signer:
         return principal in self._keys
 
     def sign(
-        self, principal: str, headers: Sequence[tuple[str, bytes]], value: bytes
+        self, principal: str, headers: Sequence[tuple[str, bytes]], value: bytes, *, value_sha256: bytes | None = None
     ) -> tuple[tuple[str, bytes], ...]:
         """The headers with this principal's signature attributes (any old ones replaced), signed
-        over the value's SHA-256 digest (v2, ``sigdigest: sha256``). Raises
-        :class:`PermanentError` when this process holds no key of ``principal``."""
+        over the value's SHA-256 digest (v2, ``sigdigest: sha256``); ``value_sha256`` is that
+        digest when the caller made it already (a payment batch's event id hashes the same bytes).
+        Raises :class:`PermanentError` when this process holds no key of ``principal``."""
         sk = self._keys.get(principal)
         if sk is None:
             raise PermanentError(
@@ -169,7 +172,7 @@ class Signer:
         out = [(k, v) for k, v in headers if k not in AUTH_HEADERS]
         out += [(SIGNER_HEADER, principal.encode()), (KEYID_HEADER, self._key_ids[principal]),
                 (DIGEST_HEADER, DIGEST_SHA256)]
-        signature = sk.key.sign(signed_bytes(dict(out), value)).signature
+        signature = sk.key.sign(signed_bytes(dict(out), value, value_sha256=value_sha256)).signature
         out.append((SIGNATURE_HEADER, base64.b64encode(signature)))
         return tuple(out)
 

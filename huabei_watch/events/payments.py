@@ -90,10 +90,11 @@ class PaymentResultBatch(EventData):
         is (the request body as received, or the normalised JSON), without building the models.
         For normalised JSON (as :data:`BATCH_JSON` or ``model_dump_json`` writes it) it is what
         ``Event.build(PAYMENT_RESULTS, batch, time=time)`` makes: same id, key, subject and value."""
+        digest = hashlib.sha256(data_json).digest()
         return PreparedEvent(
-            model=PaymentResultBatch, id=event_id(PAYMENT_RESULTS, batch_identity(merchant_id, data_json)),
+            model=PaymentResultBatch, id=event_id(PAYMENT_RESULTS, f"{merchant_id}|{digest.hex()}"),
             type=PAYMENT_RESULTS, source=SPEC_SOURCE, time=time, key=merchant_id, subject=merchant_id,
-            data_json=data_json,
+            data_json=data_json, data_sha256=digest,
         )
 
 

@@ -116,7 +116,12 @@ async def test_the_record_made_of_a_received_body_is_verified_and_an_altered_one
     record = encode(publisher.events[0])
     assert record.value is not None
     key = PrivateKey.generate()
-    headers = headers_dict(Signer([SigningKey("watcher", key)]).sign("watcher", record.headers, record.value))
+    signer = Signer([SigningKey("watcher", key)])
+    headers = headers_dict(signer.sign("watcher", record.headers, record.value))
+    # the Bus hands the signer the digest the event id was made from: the same signature
+    assert publisher.events[0].data_sha256 == hashlib.sha256(record.value).digest()
+    assert headers == headers_dict(signer.sign("watcher", record.headers, record.value,
+                                               value_sha256=publisher.events[0].data_sha256))
     verifier = Verifier({"watcher": [key.verify_key]}, producers())
     assert verifier.verify(headers, record.value) == "watcher"
     changed = record.value.replace(b"ACQ.SYSTEM_ERROR", b"ACQ.TRADE_HAS_CLOSE")
