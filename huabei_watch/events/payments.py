@@ -92,7 +92,7 @@ class PaymentResultBatch(EventData):
         ``Event.build(PAYMENT_RESULTS, batch, time=time)`` makes: same id, key, subject and value."""
         digest = hashlib.sha256(data_json).digest()
         return PreparedEvent(
-            model=PaymentResultBatch, id=event_id(PAYMENT_RESULTS, f"{merchant_id}|{digest.hex()}"),
+            model=PaymentResultBatch, id=event_id(PAYMENT_RESULTS, _identity(merchant_id, digest)),
             type=PAYMENT_RESULTS, source=SPEC_SOURCE, time=time, key=merchant_id, subject=merchant_id,
             data_json=data_json, data_sha256=digest,
         )
@@ -103,7 +103,11 @@ def batch_identity(merchant_id: str, data_json: bytes) -> str:
     the request body as received, or the normalised JSON of a split part), so the same request
     retried is the same batch. (Before round ``pay9`` every batch was normalised first, so the same
     results sent with other whitespace or key order were one batch; now they are two.)"""
-    return f"{merchant_id}|{hashlib.sha256(data_json).hexdigest()}"
+    return _identity(merchant_id, hashlib.sha256(data_json).digest())
+
+
+def _identity(merchant_id: str, value_sha256: bytes) -> str:
+    return f"{merchant_id}|{value_sha256.hex()}"
 
 
 @with_config(ConfigDict(extra="forbid"))
