@@ -242,7 +242,9 @@ class Bus:
         record, principal = self._bounded(event)
         if principal is not None and self.signer is not None:
             value = record.value or b""
-            record = Record(record.key, value, self.signer.sign(principal, record.headers, value))
+            # A prepared event's digest is of its data_json: used only when that is the value itself.
+            digest = event.data_sha256 if isinstance(event, PreparedEvent) and value is event.data_json else None
+            record = Record(record.key, value, self.signer.sign(principal, record.headers, value, value_sha256=digest))
         await self.send(topic, record)
         metrics.EVENTS_PUBLISHED.labels(topic, event.type).inc()
 

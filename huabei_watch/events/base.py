@@ -130,6 +130,9 @@ class PreparedEvent:
     key: str
     subject: str | None
     data_json: bytes
+    #: SHA-256 of ``data_json`` when its maker hashed it already (a payment batch's id does): the
+    #: signer uses it instead of hashing the value again.
+    data_sha256: bytes | None = None
 
 
 REGISTRY: dict[str, type[EventData]] = {}

@@ -1,14 +1,19 @@
-"""The ingest's fast path writes what the model path would: same record, same event id.
+"""What the ingest publishes: the request body as received, signed, with an id over its bytes.
 
-The HTTP ingest validates a batch into plain typed dicts (:data:`BATCH_JSON`) and publishes its
-normalised JSON as a :class:`PreparedEvent`, never building a :class:`PaymentResultBatch`. These
-tests pin that this changes nothing a consumer or the replay check can see.
+The HTTP ingest validates a batch into plain typed dicts (:data:`BATCH_JSON`) and, when the body
+fits one record, publishes the body itself as a :class:`PreparedEvent` whose id hashes it (round
+``pay9``); a larger batch is split into parts of normalised JSON. These tests pin what a consumer
+and the replay check see: the same results as the model reads them, a signature that refuses an
+altered record, the same id for the same request, and the normalised parts being what the model
+writes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from datetime import UTC, datetime
+from dataclasses import astuple
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,10 +21,13 @@ from pydantic import ValidationError
 
 from huabei_watch.bus.kafka import MessageContext
 from huabei_watch.clock import ManualClock
-from huabei_watch.events import PAYMENT_RESULTS, Event, PaymentResultBatch, encode
+from huabei_watch.events import PAYMENT_RESULTS, Event, PaymentResultBatch, decode, encode
+from huabei_watch.events.auth import PrivateKey, Signer, SigningKey, Unauthenticated, Verifier
+from huabei_watch.events.base import PreparedEvent, event_id, producers
+from huabei_watch.events.codec import headers_dict
 from huabei_watch.events.payments import BATCH_JSON, BATCH_VALIDATOR
 from tests.fakes.bus import RecordingPublisher
-from watcher.payments.ingest import Rejected, signed_headers, verify_request
+from watcher.payments.ingest import Rejected, VerifiedBatch, signed_headers, verify_request
 from watcher.payments.pipeline import KafkaSink, PaymentPipeline
 from watcher.payments.settings import DetectionSettings
 
@@ -73,20 +81,93 @@ def test_a_changed_result_is_a_different_batch() -> None:
     assert len(ids) == 2
 
 
-async def test_a_batch_resent_with_other_spacing_and_key_order_is_counted_once() -> None:
-    """Two requests (different bytes, so different HMAC signatures: the handler's memory of
-    accepted requests does not catch the second) carrying the same results get one event id, and
-    the detector counts the second as a replay."""
+def accepted(body: bytes, at: datetime = NOW) -> VerifiedBatch:
+    return verify_request(signed_headers("m1", SECRETS["m1"], body, at), body, secret_for=SECRETS.get, now=at)
+
+
+class PreparedPublisher:
+    """Keeps the prepared events the sink publishes, as they are (before any encoding)."""
+
+    def __init__(self) -> None:
+        self.events: list[PreparedEvent] = []
+
+    async def publish(self, event: Event[Any] | PreparedEvent) -> None:
+        assert isinstance(event, PreparedEvent)
+        self.events.append(event)
+
+
+@pytest.mark.parametrize("body", [CANONICAL, *SAME_CONTENT.values()])
+async def test_a_batch_that_fits_one_record_is_published_as_received_with_its_id_over_those_bytes(body: bytes) -> None:
+    publisher = PreparedPublisher()
+    await KafkaSink(publisher, ManualClock(NOW)).accept(accepted(body))
+    [event] = publisher.events
+    assert encode(event).value == body
+    assert event.id == event_id(PAYMENT_RESULTS, f"m1|{hashlib.sha256(body).hexdigest()}")
+    decoded = decode(*astuple(encode(event)))
+    assert decoded.id == event.id and decoded.key == "m1"
+    assert decoded.data == PaymentResultBatch.model_validate_json(CANONICAL)  # what a consumer reads is unchanged
+
+
+async def test_the_record_made_of_a_received_body_is_verified_and_an_altered_one_refused() -> None:
+    """Signed as the watcher signs (v2, over the SHA-256 of the value): the consumer's Verifier
+    accepts it; a changed result, one more space or another merchant's key id is refused."""
+    publisher = PreparedPublisher()
+    await KafkaSink(publisher, ManualClock(NOW)).accept(accepted(SAME_CONTENT["indented"]))
+    record = encode(publisher.events[0])
+    assert record.value is not None
+    key = PrivateKey.generate()
+    signer = Signer([SigningKey("watcher", key)])
+    headers = headers_dict(signer.sign("watcher", record.headers, record.value))
+    # the Bus hands the signer the digest the event id was made from: the same signature
+    assert publisher.events[0].data_sha256 == hashlib.sha256(record.value).digest()
+    assert headers == headers_dict(signer.sign("watcher", record.headers, record.value,
+                                               value_sha256=publisher.events[0].data_sha256))
+    verifier = Verifier({"watcher": [key.verify_key]}, producers())
+    assert verifier.verify(headers, record.value) == "watcher"
+    changed = record.value.replace(b"ACQ.SYSTEM_ERROR", b"ACQ.TRADE_HAS_CLOSE")
+    for value, hdrs in ((changed, headers), (record.value + b" ", headers),
+                        (record.value, headers | {"ce_id": b"0" * 32})):
+        with pytest.raises(Unauthenticated):
+            verifier.verify(hdrs, value)
+
+
+async def test_the_same_request_retried_has_the_same_id_and_is_counted_once() -> None:
+    """A retry after a lost answer, past the handler's memory of accepted requests (a new
+    timestamp, so a new HMAC signature) but with the same body: the same event id, and the detector
+    counts the second as a replay."""
     publisher = RecordingPublisher()
     sink = KafkaSink(publisher, ManualClock(NOW))
-    for body in (CANONICAL, SAME_CONTENT["indented"], SAME_CONTENT["keys-reversed"]):
-        await sink.accept(verify_request(signed_headers("m1", SECRETS["m1"], body, NOW), body,
-                                         secret_for=SECRETS.get, now=NOW))
+    for at in (NOW, NOW + timedelta(minutes=1), NOW + timedelta(minutes=2)):
+        await sink.accept(accepted(SAME_CONTENT["indented"], at))
     pipeline = PaymentPipeline(publisher, ManualClock(NOW), DetectionSettings())
     for offset, event in enumerate(publisher.events):
         await pipeline.handle(event, MessageContext("huabei.payments.results", 0, offset, 1, NOW))
     assert len({e.id for e in publisher.events}) == 1
     assert (pipeline.results_consumed, pipeline.replays) == (len(RESULTS), 2)
+
+
+async def test_the_same_results_sent_in_other_bytes_are_another_batch() -> None:
+    """The decision of round ``pay9``: the id hashes the bytes as received, not a normalised form,
+    so the same results re-serialised with other spacing or key order are a new batch."""
+    publisher = PreparedPublisher()
+    sink = KafkaSink(publisher, ManualClock(NOW))
+    for body in (CANONICAL, SAME_CONTENT["indented"], SAME_CONTENT["keys-reversed"]):
+        await sink.accept(accepted(body))
+    assert len({e.id for e in publisher.events}) == 3
+
+
+async def test_a_body_too_large_for_one_record_goes_as_normalised_parts_the_same_every_time() -> None:
+    body = json.dumps({"merchant_id": "m1", "results": RESULTS * 40}, indent=2).encode()
+    ids = []
+    for at in (NOW, NOW + timedelta(minutes=1)):
+        publisher = PreparedPublisher()
+        await KafkaSink(publisher, ManualClock(NOW), max_bytes=4_000).accept(accepted(body, at))
+        parts = [event.data_json for event in publisher.events]
+        assert len(parts) > 1 and all(len(p) <= 4_000 for p in parts)
+        assert all(p == PaymentResultBatch.model_validate_json(p).model_dump_json().encode() for p in parts)
+        assert sum(len(PaymentResultBatch.model_validate_json(p).results) for p in parts) == len(RESULTS) * 40
+        ids.append([event.id for event in publisher.events])
+    assert ids[0] == ids[1]
 
 
 @pytest.mark.parametrize(

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 
 import pytest
 
 from huabei_watch.errors import InvalidInput
 from huabei_watch.events import INCIDENT_RESOLVED, MAINTENANCE_SCHEDULED, Event, EventData, Phase, encode
-from huabei_watch.events.auth import PrivateKey, Signer, SigningKey, Unauthenticated, Verifier, signed_bytes
+from huabei_watch.events.auth import (
+    PrivateKey,
+    Signer,
+    SigningKey,
+    Unauthenticated,
+    Verifier,
+    key_id,
+    signed_bytes,
+)
 from huabei_watch.events.base import producers
 from huabei_watch.events.bounds import depth_exceeds, parse_json
 from huabei_watch.events.codec import check_bounds, decode, headers_dict
@@ -79,6 +88,69 @@ def test_changing_any_signed_part_breaks_the_signature(header: str) -> None:
         headers[header] = headers[header] + b"x"
     with pytest.raises(Unauthenticated):
         verifier().verify(headers, value)
+
+
+def _v1_signed(event: Event[EventData], principal: str) -> tuple[dict[str, bytes], bytes]:
+    """``event`` signed as an outside producer following docs/subscribing.md's v1 recipe (the
+    signature over the value itself, no ``ce_sigdigest``), written out here rather than by
+    :class:`Signer`, which signs v2."""
+    rec = encode(event)
+    assert rec.value is not None
+    headers = headers_dict(rec.headers)
+    headers |= {"ce_signer": principal.encode(), "ce_keyid": key_id(KEYS[principal].verify_key).encode()}
+    parts = [b"huabei-watch event signature v1", headers["ce_signer"], headers["ce_keyid"]]
+    parts += [headers.get(n, b"") for n in ("ce_id", "ce_type", "ce_source", "ce_time", "ce_subject")] + [rec.value]
+    message = b"".join(len(p).to_bytes(4, "big") + p for p in parts)
+    headers["ce_signature"] = base64.b64encode(KEYS[principal].sign(message).signature)
+    return headers, rec.value
+
+
+def test_records_are_signed_over_the_sha256_of_the_value_v2() -> None:
+    """What :class:`Signer` writes: ``ce_sigdigest: sha256`` and an Ed25519 signature over the v2
+    domain, the headers and the value's SHA-256 -- checked here without our Verifier."""
+    headers, value = signed(resolved_incident(), "incidents")
+    assert headers["ce_sigdigest"] == b"sha256"
+    parts = [b"huabei-watch event signature v2", headers["ce_signer"], headers["ce_keyid"]]
+    parts += [headers.get(n, b"") for n in ("ce_id", "ce_type", "ce_source", "ce_time", "ce_subject")]
+    parts.append(hashlib.sha256(value).digest())
+    message = b"".join(len(p).to_bytes(4, "big") + p for p in parts)
+    KEYS["incidents"].verify_key.verify(message, base64.b64decode(headers["ce_signature"]))  # raises if not
+    assert verifier().verify(headers, value) == "incidents"
+
+
+def test_a_v1_signature_over_the_whole_value_is_still_accepted_and_still_covers_the_value() -> None:
+    headers, value = _v1_signed(resolved_incident(), "incidents")
+    assert verifier().verify(headers, value) == "incidents"
+    with pytest.raises(Unauthenticated, match="does not match"):
+        verifier().verify(headers, value.replace(b"51", b"52"))
+
+
+@pytest.mark.parametrize("change", ["one-byte-of-the-value", "value-appended", "digest-header-removed",
+                                    "digest-header-added-to-v1", "unknown-digest"])
+def test_a_forged_or_altered_record_is_refused_whichever_signature_version_it_claims(change: str) -> None:
+    """Changing the value breaks a v2 signature as it breaks a v1 one, and a signature of one
+    version never passes as the other (their domain strings differ)."""
+    headers, value = signed(resolved_incident(), "incidents")
+    if change == "one-byte-of-the-value":
+        value = value.replace(b"51", b"52", 1)
+    elif change == "value-appended":
+        value = value + b" "
+    elif change == "digest-header-removed":
+        del headers["ce_sigdigest"]
+    elif change == "digest-header-added-to-v1":
+        headers, value = _v1_signed(resolved_incident(), "incidents")
+        headers["ce_sigdigest"] = b"sha256"
+    else:
+        headers["ce_sigdigest"] = b"md5"
+    with pytest.raises(Unauthenticated, match="does not match" if change != "unknown-digest" else "unknown signature digest"):
+        verifier().verify(headers, value)
+
+
+def test_re_signing_replaces_the_digest_header_too() -> None:
+    headers, value = signed(resolved_incident(), "incidents")
+    again = signer("incidents").sign("incidents", list(headers.items()), value)
+    assert [k for k, _ in again].count("ce_sigdigest") == 1
+    assert verifier().verify(headers_dict(again), value) == "incidents"
 
 
 def test_a_forged_source_on_a_maintenance_signal_does_not_help_it() -> None:

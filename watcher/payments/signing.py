@@ -92,6 +92,9 @@ class VerifiedBatch:
 
     merchant_id: str
     results: list[PaymentResultDict]
+    #: The request body these results were validated from, as received (HMAC-authenticated);
+    #: None for a part of a split batch.
+    body: bytes | None = None
 
     def to_json(self) -> bytes:
         """The batch's normalised compact JSON: exactly ``PaymentResultBatch.model_dump_json()`` of
@@ -171,7 +174,7 @@ def parse_batch(merchant_id: str, body: bytes) -> VerifiedBatch:
             others = True
     if others:
         raise Rejected(403, "merchant_mismatch", f"signed by {merchant_id!r} but the batch names another merchant")
-    return VerifiedBatch(merchant_id, results)
+    return VerifiedBatch(merchant_id, results, body)
 
 
 def verify_request(
