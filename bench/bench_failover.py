@@ -38,8 +38,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench._common import embedded_broker, header, verdict
 from huabei_watch.bus.broker import free_port
-from huabei_watch.bus.kafka import FENCE_HEADER, parse_fence
+from huabei_watch.bus.kafka import parse_fence
 from huabei_watch.config.settings import LeaseSettings
+from huabei_watch.events.auth import FENCE_HEADER
 from tests.support import security_toml
 
 TARGET_S = 30.0

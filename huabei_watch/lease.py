@@ -39,11 +39,11 @@ from typing import IO
 from sqlalchemy import BigInteger, Column, DateTime, String, Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from huabei_watch.bus.kafka import FENCE_HEADER
 from huabei_watch.config.settings import LeaseSettings
 from huabei_watch.db.engine import Database, dialect
 from huabei_watch.db.tables import metadata
 from huabei_watch.errors import TransientError
+from huabei_watch.events.auth import FENCE_HEADER
 
 log = logging.getLogger(__name__)
 

@@ -42,7 +42,7 @@ from huabei_watch.clock import Clock, SystemClock
 from huabei_watch.config.settings import KafkaSettings
 from huabei_watch.errors import PermanentError, TransientError
 from huabei_watch.events import Event, EventData, Record, Topics, decode, encode
-from huabei_watch.events.auth import Signer, Verifier
+from huabei_watch.events.auth import FENCE_HEADER, Signer, Verifier
 from huabei_watch.events.base import PreparedEvent
 from huabei_watch.events.codec import check_size, headers_dict
 
@@ -116,11 +116,6 @@ def producer_kwargs(settings: KafkaSettings, bootstrap: str) -> dict[str, Any]:
 #: original size), so the DLQ record fits the producer's 1 MB request limit.
 DLQ_MAX_VALUE = 512 * 1024
 DLQ_MAX_HEADERS = 64 * 1024
-
-
-#: Header naming the lease and fencing token of the process that published a record
-#: (:mod:`huabei_watch.lease`): ``<lease name>:<token>``.
-FENCE_HEADER = "huabei_fence"
 
 
 def parse_fence(value: bytes) -> tuple[str, int] | None:

@@ -16,6 +16,9 @@ so ``ce_``-prefixed Kafka headers):
   signature over 250 bytes; bench/README.md, round ``pay9``). Without the header (signature v1,
   what outside producers may still write) the signature covers the value itself. The domain strings
   differ, so a signature of one version never checks as the other, and a consumer accepts either.
+  Signature v2 also covers the fencing header ``huabei_fence`` (empty when absent), so whoever
+  can write to a topic cannot take a superseded leader's fence off its record, or put a stale
+  one on a current leader's record to have it refused.
 
 A consumer accepts a record only when its ``type`` may be produced by the signer
 (:meth:`Verifier.verify`) and the signature checks with one of the signer's accepted public keys
@@ -52,7 +55,12 @@ SIGNATURE_HEADER = "ce_signature"
 DIGEST_HEADER = "ce_sigdigest"
 DIGEST_SHA256 = b"sha256"
 AUTH_HEADERS = (SIGNER_HEADER, KEYID_HEADER, SIGNATURE_HEADER, DIGEST_HEADER)
-_SIGNED_HEADERS = ("ce_id", "ce_type", "ce_source", "ce_time", "ce_subject")
+_SIGNED_HEADERS: tuple[str, ...] = ("ce_id", "ce_type", "ce_source", "ce_time", "ce_subject")
+#: Header naming the lease and fencing token of the process that published a record
+#: (:mod:`huabei_watch.lease`, stamped by ``huabei_watch.bus.kafka``): ``<lease name>:<token>``.
+#: Signature v2 covers it.
+FENCE_HEADER = "huabei_fence"
+_SIGNED_HEADERS_V2 = (*_SIGNED_HEADERS, FENCE_HEADER)
 _DOMAIN = b"huabei-watch event signature v1"
 _DOMAIN_DIGEST = b"huabei-watch event signature v2"
 
@@ -114,19 +122,19 @@ def _b64(text: str, what: str) -> bytes:
 def signed_bytes(headers: Mapping[str, bytes], value: bytes, *, value_sha256: bytes | None = None) -> bytes:
     """What the signature covers: a domain string, the signer and key id, the CloudEvents id,
     type, source, time and subject headers as sent (absent = empty), and the value -- or, with
-    ``sigdigest: sha256`` (v2), the value's SHA-256 digest under the v2 domain; each prefixed by
-    its length. ``value_sha256``: that digest when the signer's caller made it already (never
+    ``sigdigest: sha256`` (v2), the same headers and the fencing header, and the value's SHA-256
+    digest, under the v2 domain; each prefixed by its length. ``value_sha256``: that digest when the signer's caller made it already (never
     passed by a verifier, which hashes what it received). Raises :class:`Unauthenticated` for a
     digest it does not know."""
     digest = headers.get(DIGEST_HEADER)
     if digest is None:
-        domain, last = _DOMAIN, value
+        domain, last, signed = _DOMAIN, value, _SIGNED_HEADERS
     elif digest == DIGEST_SHA256:
-        domain, last = _DOMAIN_DIGEST, value_sha256 or hashlib.sha256(value).digest()
+        domain, last, signed = _DOMAIN_DIGEST, value_sha256 or hashlib.sha256(value).digest(), _SIGNED_HEADERS_V2
     else:
         raise Unauthenticated(f"unknown signature digest {digest[:32]!r} (only {DIGEST_SHA256.decode()})")
     parts = [domain, headers.get(SIGNER_HEADER, b""), headers.get(KEYID_HEADER, b"")]
-    parts += [headers.get(name, b"") for name in _SIGNED_HEADERS]
+    parts += [headers.get(name, b"") for name in signed]
     parts.append(last)
     return b"".join(len(p).to_bytes(4, "big") + p for p in parts)
 

@@ -21,7 +21,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from huabei_watch.bus.broker import EmbeddedBroker, free_port
-from huabei_watch.bus.kafka import FENCE_HEADER, parse_fence
+from huabei_watch.bus.kafka import parse_fence
+from huabei_watch.events.auth import FENCE_HEADER
 from tests.ops.test_multiprocess import start, upgrade_database
 from tests.support import eventually, fresh_pg_database, readyz, write_daemon_config
 

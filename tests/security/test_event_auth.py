@@ -111,7 +111,7 @@ def test_records_are_signed_over_the_sha256_of_the_value_v2() -> None:
     headers, value = signed(resolved_incident(), "incidents")
     assert headers["ce_sigdigest"] == b"sha256"
     parts = [b"huabei-watch event signature v2", headers["ce_signer"], headers["ce_keyid"]]
-    parts += [headers.get(n, b"") for n in ("ce_id", "ce_type", "ce_source", "ce_time", "ce_subject")]
+    parts += [headers.get(n, b"") for n in ("ce_id", "ce_type", "ce_source", "ce_time", "ce_subject", "huabei_fence")]
     parts.append(hashlib.sha256(value).digest())
     message = b"".join(len(p).to_bytes(4, "big") + p for p in parts)
     KEYS["incidents"].verify_key.verify(message, base64.b64decode(headers["ce_signature"]))  # raises if not
@@ -143,6 +143,33 @@ def test_a_forged_or_altered_record_is_refused_whichever_signature_version_it_cl
     else:
         headers["ce_sigdigest"] = b"md5"
     with pytest.raises(Unauthenticated, match="does not match" if change != "unknown-digest" else "unknown signature digest"):
+        verifier().verify(headers, value)
+
+
+def _fenced(fence: bytes) -> tuple[dict[str, bytes], bytes]:
+    rec = encode(resolved_incident())
+    assert rec.value is not None
+    headers = signer("incidents").sign("incidents", (*rec.headers, ("huabei_fence", fence)), rec.value)
+    return headers_dict(headers), rec.value
+
+
+@pytest.mark.parametrize("change", ["removed", "lowered", "raised", "added"])
+def test_the_fencing_header_is_covered_by_a_v2_signature(change: str) -> None:
+    """Whoever can write to a topic cannot take a superseded leader's fence off its record (so it
+    would be acted on), nor put a stale fence on a current leader's record (so it is refused)."""
+    headers, value = _fenced(b"incidents:7")
+    assert verifier().verify(headers, value) == "incidents"
+    if change == "removed":
+        del headers["huabei_fence"]
+    elif change == "lowered":
+        headers["huabei_fence"] = b"incidents:6"
+    elif change == "raised":
+        headers["huabei_fence"] = b"incidents:8"
+    else:
+        headers, value = signed(resolved_incident(), "incidents")
+        assert "huabei_fence" not in headers and verifier().verify(headers, value) == "incidents"
+        headers["huabei_fence"] = b"incidents:1"
+    with pytest.raises(Unauthenticated, match="does not match"):
         verifier().verify(headers, value)
 
 
