@@ -72,10 +72,11 @@ _EN_LABEL_RE = re.compile(
     re.IGNORECASE,
 )
 # "20250317-20250407", "20250317 22:00": eight-digit dates, read only in a range of two such dates
-# or right before a time (an order or phone number alone is no date).
+# or right before a weekday or a time, also in the next cell of a table row (an order or phone
+# number alone is no date).
 _COMPACT = rf"((?:19|20)\d\d)({MONTH2})({DAY2})"
 _COMPACT_RE = re.compile(
-    rf"(?<![\d.])(?:{_COMPACT}(?=\s*(?:[-~—]|至|到)\s*{_COMPACT}(?![\d.]))|(?<=[-~—至到])\s*{_COMPACT}|{_COMPACT}(?=\s+\d{{1,2}}:\d\d))(?![\d.])"
+    rf"(?<![\d.])(?:{_COMPACT}(?=\s*(?:[-~—]|至|到)\s*{_COMPACT}(?![\d.]))|(?<=[-~—至到])\s*{_COMPACT}|{_COMPACT}(?=\s*(?:\(\s*(?:[一二三四五六日]\s*\)|周|星期)|(?:周|星期)[一二三四五六日天]|(?:凌晨|上午|中午|下午|晚上?|夜间|早上)\s*\d)|\s+\d{{1,2}}\s*(?::\d\d|[点时]|[AaPp][Mm])|\s*\|\s*[自从]?\s*(?:凌晨|上午|中午|下午|晚上?|夜间|早上)?\s*\d{{1,2}}\s*(?::|[点时]|[AaPp][Mm])))(?![\d.])"
 )
 # "下午1800", "于1900恢复", "下午1800至2000": four-digit clock times, after a part of the day, or
 # after 于/至/到 when a start, an end or a resumption follows, and the end of a range started by one
