@@ -59,6 +59,18 @@ def live_ranges(src: str, head: str, spans: list[Span], pub: date) -> tuple[list
     return [], None
 
 
+def worded_by_its_window(src: str, live: list[Span], pub: date) -> bool:
+    """Whether a notice with no kind words at all is a maintenance notice by its windows alone: every
+    range not yet past is a whole range (no open start) from the day of publication on, and its own
+    sentence words a stop of a service ("12月5日22:00至次日6:00，网上银行无法使用")."""
+    return bool(live) and all(
+        s.how != "open" and s.start.date() >= pub and s.end is not None
+        and STOP_RE.search(src, *sentence_bounds(src, s.pos)) is not None
+        and disrupts(src, *sentence_bounds(src, s.pos))
+        for s in live
+    )
+
+
 def announced_stop(src: str, head: str) -> str | None:
     """The wording of work on a system when the notice (title or body) announces such work and a
     stop in a clause that does not say things run as usual; None otherwise."""
