@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import functools
 import random
-from collections.abc import Callable
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -192,7 +192,7 @@ FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 def _s2t() -> Callable[[str], str]:
     import opencc  # the dictionary is loaded once, on the first Traditional case
 
-    return opencc.OpenCC("s2t").convert  # type: ignore[no-any-return]
+    return opencc.OpenCC("s2t").convert
 
 
 def _traditional(text: str) -> str:
@@ -326,7 +326,7 @@ def _negative(rng: random.Random) -> Generated:
     wd_name, wd = rng.choice(WEEKDAYS)
     frame_name, frame = rng.choice(NEGATIVE_FRAMES)
     time_name, s_text, e_text, _, _ = rng.choice(SAME_DAY)
-    conn_name, template, clause = rng.choice([c for c in CONNECTORS if not c[2]])
+    conn_name, template, _ = rng.choice([c for c in CONNECTORS if not c[2]])
     subj_name, subj = rng.choice(SUBJECTS)
     sep = _sep(date_name)
     start = _with_weekday(d_text, wd, sep + s_text, False)
@@ -359,14 +359,14 @@ def _shaped(rng: random.Random) -> Generated:
     date_name, d_text, _ = rng.choice(DATES)
     s_name, s_text, s_hm = rng.choice(EVENING)
     pred_name, verbal = rng.choice(PREDICATES)
-    subj_name, subj = rng.choice(SUBJECTS[1:])
+    _, subj = rng.choice(SUBJECTS[1:])
     shape = rng.choice(("duration", "resume", "whole_days", "date_list"))
     sep = _sep(date_name)
     start = _at(DAY, s_hm)
     if shape == "duration":
         phrase, minutes = rng.choice(DURATIONS)
         text = f"{subj}将于{d_text}{sep}{s_text}起{verbal}，{phrase}。"
-        windows = ((start, start + timedelta(minutes=minutes)),)
+        windows: tuple[tuple[datetime, datetime], ...] = ((start, start + timedelta(minutes=minutes)),)
         form = phrase
     elif shape == "resume":
         phrase, hm = rng.choice(RESUMES)
@@ -381,7 +381,7 @@ def _shaped(rng: random.Random) -> Generated:
         windows = ((day0, day0 + timedelta(days=3)),)
         form = conn_name
     else:
-        e_name, e_text, e_hm = rng.choice(MORNING)
+        _, e_text, e_hm = rng.choice(MORNING)
         joiner = rng.choice(("、", "和", "及"))
         text = f"{d_text}{joiner}{SECOND_DATES[date_name]}{sep}{s_text}至次日{e_text}，{subj}{verbal}。"
         windows = tuple((_at(d, s_hm), _at(d + timedelta(days=1), e_hm)) for d in (DAY, DAY + timedelta(days=7)))

@@ -25,8 +25,8 @@ from watcher.notices.review import (
     ranges_ahead,
     section_ranges,
     stop_on_a_day_ahead,
-    works_and_stops,
     worded_by_its_window,
+    works_and_stops,
 )
 from watcher.notices.second_look import (
     ahead_with_stop,
