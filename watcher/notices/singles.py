@@ -150,7 +150,9 @@ def take_single(
             r.note("whole-day window (no times written)")
         elif allow_open and not advice.act_by(norm, p) and (stop or (
             (vocab.OPEN_AFTER_RE.match(norm, p.end) or vocab.ORIGINAL_BEFORE_RE.search(norm, max(0, p.start - 6), p.start))
-            and vocab.disruption_near(norm, p.end)
+            # the stop after the day: "暂停期间……的费用，自3月15日起由医保机构报销" points back at a
+            # period and starts a service, not a stop
+            and vocab.disruption_near(norm, p.end, own=True)
         )):
             if retired(norm, p.start):
                 # "7月1日起，原薪酬申报系统停止使用，请在新的系统重新填报": retired for good, its

@@ -197,8 +197,15 @@ def sentence_bounds(norm: str, pos: int) -> tuple[int, int]:
 _NO_LONGER_OFFERED_RE = re.compile(r"不再(?:对外|向[^。;\n]{1,8}?)?(?:提供|受理|开放)")
 
 
-def disruption_near(norm: str, pos: int) -> bool:
+_POINTER_AFTER_RE = re.compile(r"\s*(?:期间|其间)")
+
+
+def disruption_near(norm: str, pos: int, *, own: bool = False) -> bool:
     """Whether the sentence holding ``pos`` words a disruption (or says a service is no longer
-    offered from then on)."""
+    offered from then on). With ``own``, a stop named only to point at its period before ``pos``
+    ("暂停期间……的费用，自3月15日起由医保机构报销") does not count."""
     lo, hi = sentence_bounds(norm, pos)
+    if own:
+        return any(m.start() >= pos or not _POINTER_AFTER_RE.match(norm, m.end())
+                   for m in DISRUPTION_RE.finditer(norm, lo, hi)) or _NO_LONGER_OFFERED_RE.search(norm, lo, hi) is not None
     return DISRUPTION_RE.search(norm, lo, hi) is not None or _NO_LONGER_OFFERED_RE.search(norm, lo, hi) is not None
