@@ -36,7 +36,7 @@ _HOLIDAY_RE = re.compile(
 )
 _WORK_RE = re.compile(
     r"维护|升级|割接|切换|切转|迁移|施工|检修|停水|停电|停气|停机|停服(?!务)|演练|测试|扩容|改造|更换|工程|调试|系统|服务器|机房"
-    r"|网络|线路|设备|故障|异常|版本|更新|上线|下线|投产|整合|整并|维修|保养|岁修|修缮|整修|装修"
+    r"|网络|线路|设备|故障|异常|版本|更新|上线|下线|投产|整合|整并"
 )
 # A physical outlet that stops serving ("旗下3间流动银行自24日起暂停服务", "该网点暂停对外营业"):
 # a branch closed, not a service window, when no work on a system or supply is named (an online
