@@ -94,6 +94,21 @@ def _section(norm: str, pos: int) -> str | None:
     return norm[lo:colon].strip()
 
 
+# a field after a time in a row of fields ("停水时间：11/27 09:00~16:00；原因：……；区域：……")
+_NEXT_FIELD_RE = re.compile(r"[;,][^;,:\n]{1,8}:")
+
+
+def _field_rows(norm: str, a: Span, b: Span) -> bool:
+    """Whether two spans with the same times head rows of fields on different lines that go on
+    differently (each area's row of a table of cuts): parallel rows, not a restatement."""
+    a_end, b_end = norm.find("\n", a.end_pos), norm.find("\n", b.end_pos)
+    a_end, b_end = (len(norm) if e < 0 else e for e in (a_end, b_end))
+    if a_end == b_end:  # the same line
+        return False
+    a_line, b_line = norm[a.end_pos : a_end], norm[b.end_pos : b_end]
+    return a_line != b_line and bool(_NEXT_FIELD_RE.match(a_line) and _NEXT_FIELD_RE.match(b_line))
+
+
 def _stopped(norm: str, s: Span, hi: int) -> str:
     """What the words after ``s`` to the end of its sentence say stops, stop and filler words left out."""
     return _FILLER_RE.sub("", vocab.STOP_RE.sub("", norm[s.end_pos : min(hi, s.end_pos + 40)]))
@@ -135,6 +150,8 @@ def merge_restated(
                     and not _same_object(norm, spans[j], bounds[j][1], s, hi)):
                 # each sentence stops something of its own; one that stops the same thing again
                 # ("10月7日零时起,系统先停止购票功能……10月7日零时起暂停购票功能") restates it
+                continue
+            if _field_rows(norm, spans[j], s):
                 continue
             twin = k
             break
