@@ -202,8 +202,3 @@ def test_blind8a_scores_hold_their_floors() -> None:
     assert m["maintenance_or_not"] >= KIND_8A
     assert m["window_recall"] >= RECALL_8A and m["window_precision"] >= PRECISION_8A
 
-
-def test_work_whose_supply_is_back_on_its_day_is_no_window_ahead() -> None:
-    text = "今天上午8时30分起，南区实施工作停电检修线路，原预计下午5时前完成，加快进度后中午12时左右即已送电。"
-    u = understand(text, published=PUB, title="南区停电检修")
-    assert u.kind != "maintenance", u.reasons
