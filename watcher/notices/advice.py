@@ -36,3 +36,13 @@ def act_by(norm: str, p: RawPoint) -> bool:
     _, hi = sentence_bounds(norm, p.end)
     stop = _CLAUSE_END_RE.search(norm, p.end, hi)
     return _LATEST_RE.search(norm, p.end, stop.start() if stop else hi) is not None
+
+
+# "业者须在2月26日前提交报告", "请于12月5日前完成": a date someone is told to act by.
+_TOLD_BEFORE_RE = re.compile(r"(?:须|需|需要|请|应|应当|必须|务必|要)\s*(?:在|于)\s*$")
+_BY_RE = re.compile(r"\s*(?:前|之前|以前)")
+
+
+def told_by(norm: str, p: RawPoint) -> bool:
+    """Whether ``p`` is a date someone is told to act by: it frames no hours written after it."""
+    return bool(_BY_RE.match(norm, p.end) and _TOLD_BEFORE_RE.search(norm, max(0, p.start - 8), p.start))

@@ -14,10 +14,10 @@ from watcher.notices.status import (
     CANCEL_RE,
     CLAUSE_END,
     DATE_WORD_RE,
-    POSTPONE_RE,
     cancelled_days,
     original_work,
     postponed_for_now,
+    put_off,
     status_of,
     whole_notice,
 )
@@ -52,7 +52,7 @@ def windows_of(
     if len(spans) > 1:
         tail_lo = ends[sentence(spans[-1].end_pos)]
         products_after = any(m.positive for m in prod.scan(norm, tail_lo, len(norm)))
-    notice_postponed = POSTPONE_RE.search(head) or POSTPONE_RE.search(norm)
+    notice_postponed = put_off(head) or put_off(norm)
     # a cancellation in a sentence with a date of its own ("另，原定12月12日的维护取消") is that day's,
     # not every window's
     notice_cancelled = CANCEL_RE.search(head) or any(

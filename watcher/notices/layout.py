@@ -75,6 +75,57 @@ def own_stop(norm: str, lo: int, hi: int, s: Span) -> bool:
     return _in_item_stops(norm, s.pos, vocab.STOP_RE)
 
 
+_FILLER_RE = re.compile(r"[\s,;:。、()]|起|开始|将|会|就|先|也|均|全部|所有|系统|服务|功能|业务|进行|期间|届时")
+
+
+# a heading with a colon that is not an introduction ("……如下:")
+_SECTION_RE = re.compile(r"(?<!如下)(?<!以下):")
+
+
+def _section(norm: str, pos: int) -> str | None:
+    """The heading (text before a colon, back to the sentence start) of the last section opened
+    before ``pos``, or None when there is none."""
+    colon = -1
+    for m in _SECTION_RE.finditer(norm, 0, pos):
+        colon = m.start()
+    if colon < 0:
+        return None
+    lo = max(norm.rfind(c, 0, colon) for c in "。;\n") + 1
+    return norm[lo:colon].strip()
+
+
+# a field after a time in a row of fields ("停水时间：11/27 09:00~16:00；原因：……；区域：……")
+_NEXT_FIELD_RE = re.compile(r"[;,][^;,:\n]{1,8}:")
+
+
+def _field_rows(norm: str, a: Span, b: Span) -> bool:
+    """Whether two spans with the same times head rows of fields on different lines that go on
+    differently (each area's row of a table of cuts): parallel rows, not a restatement."""
+    a_end, b_end = norm.find("\n", a.end_pos), norm.find("\n", b.end_pos)
+    a_end, b_end = (len(norm) if e < 0 else e for e in (a_end, b_end))
+    if a_end == b_end:  # the same line
+        return False
+    a_line, b_line = norm[a.end_pos : a_end], norm[b.end_pos : b_end]
+    return a_line != b_line and bool(_NEXT_FIELD_RE.match(a_line) and _NEXT_FIELD_RE.match(b_line))
+
+
+def _stopped(norm: str, s: Span, hi: int) -> str:
+    """What the words after ``s`` to the end of its sentence say stops, stop and filler words left out."""
+    return _FILLER_RE.sub("", vocab.STOP_RE.sub("", norm[s.end_pos : min(hi, s.end_pos + 40)]))
+
+
+def _same_object(norm: str, a: Span, a_hi: int, b: Span, b_hi: int) -> bool:
+    """Whether two sentences with the same times stop the same thing: what one says stops is written
+    in the other ("……起,系统就会先停止购票功能" and "……起暂停购票功能")."""
+    ha, hb = _section(norm, a.pos), _section(norm, b.pos)
+    if ha is not None and hb is not None and ha != hb:
+        # each under its own heading ("个人网银维护：……投资服务暂停。企业网银维护：……投资服务暂停")
+        return False
+    x, y = _stopped(norm, a, a_hi), _stopped(norm, b, b_hi)
+    short, long_ = sorted((x, y), key=len)
+    return len(short) >= 2 and short in long_
+
+
 def merge_restated(
     norm: str, windows: list[Window], spans: list[Span], bounds: list[tuple[int, int]]
 ) -> list[Window]:
@@ -95,7 +146,12 @@ def merge_restated(
             if a and b and a != b:
                 continue
             if (bounds[j] != bounds[i] and norm[bounds[j][0] : bounds[j][1]] != norm[lo:hi]
-                    and own_stop(norm, *bounds[j], spans[j]) and own_stop(norm, lo, hi, s)):
+                    and own_stop(norm, *bounds[j], spans[j]) and own_stop(norm, lo, hi, s)
+                    and not _same_object(norm, spans[j], bounds[j][1], s, hi)):
+                # each sentence stops something of its own; one that stops the same thing again
+                # ("10月7日零时起,系统先停止购票功能……10月7日零时起暂停购票功能") restates it
+                continue
+            if _field_rows(norm, spans[j], s):
                 continue
             twin = k
             break

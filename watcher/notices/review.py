@@ -11,7 +11,7 @@ from datetime import date
 from watcher.notices import fields, layout, reports
 from watcher.notices.lasting import retired
 from watcher.notices.span import Span
-from watcher.notices.timeparse import RawPoint
+from watcher.notices.timeparse import RawPoint, find_points
 from watcher.notices.vocab import ARREARS_RE, DISRUPTION_RE, MERGE, NORMAL_RE, STOP_RE, sentence_bounds
 
 # "除花呗外其他支付方式不受影响": what is excepted from "runs as usual" stops.
@@ -57,6 +57,21 @@ def live_ranges(src: str, head: str, spans: list[Span], pub: date) -> tuple[list
     if ahead and w:
         return ahead, w
     return [], None
+
+
+def worded_by_its_window(src: str, live: list[Span], pub: date) -> bool:
+    """Whether a notice with no kind words at all is a maintenance notice by its windows alone: every
+    range not yet past is a whole range (no open start) from the day of publication on, and its own
+    sentence words a stop of a service ("12月5日22:00至次日6:00，网上银行无法使用")."""
+    return bool(live) and all(
+        s.how in ("range", "days", "duration") and s.start.date() >= pub and s.end is not None
+        # written as one range in that sentence, not an open start closed by a later deadline
+        and s.end_pos <= sentence_bounds(src, s.pos)[1]
+        and (s.how == "duration" or len(find_points(src[s.pos:s.end_pos])) >= 2)
+        and STOP_RE.search(src, *sentence_bounds(src, s.pos)) is not None
+        and disrupts(src, *sentence_bounds(src, s.pos))
+        for s in live
+    )
 
 
 def announced_stop(src: str, head: str) -> str | None:

@@ -19,7 +19,8 @@ LIST_SEP_RE = re.compile(r"\s*(?:[、,;/]|和|及|与|以及)\s*")
 _TO_HOURS_RE = re.compile(r"[\s|:,]*(?:这|以上|上述)?(?:(?:两|[2-9])\s*个?[日天晚夜](?:的)?)?(?:的|当日|当天|每日|每天|各日|每次|均为|均|为)?\s*(?:均|都)?\s*(?:为|是|在|于)?[\s|:]*")
 # "00:00开始，08:00前结束" / "0:00起至6:00止": a range written as a start and an end clause.
 START_END_SEP_RE = re.compile(r"\s*(?:开始|起)\s*[,;、]?\s*(?:至|到|直至|直到)?\s*$")
-END_AFTER_RE = re.compile(r"\s*(?:前|之前|以前)?\s*(?:结束|完成|止)")
+# "……起，次日6:00前，网银暂停": a bare 前 ends the end clause too when the clause stops there.
+END_AFTER_RE = re.compile(r"\s*(?:(?:前|之前|以前)?\s*(?:结束|完成|止)|(?:前|之前|以前)(?=\s*(?:[,;。|\n]|$)))")
 # A plain range separator between the shared hours.
 _HOURS_SEP_RE = re.compile(r"\s*(?:起|开始)?\s*(?:[-—~]+|至|到)\s*")
 

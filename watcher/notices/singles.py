@@ -89,7 +89,8 @@ def take_single(
     if allow_recovery and resume is None:
         resume = vocab.RESUME_BEFORE_RE.search(norm, max(0, p.start - 12), p.start)
         labelled = resume is not None
-        if resume is None and ends.has_open(spans, p.start) and not ends.MOVED_TO_RE.search(norm, max(0, p.start - 8), p.start):
+        if resume is None and ends.has_open(spans, p.start) and not ends.MOVED_TO_RE.search(norm, max(0, p.start - 8), p.start) \
+                and not vocab.ALLOWED_UNTIL_RE.search(norm, max(0, p.start - 10), p.start):
             resume = vocab.END_BEFORE_RE.search(norm, max(0, p.start - 8), p.start)
     if (_CHANGED_FROM_RE.search(norm, max(0, p.start - 4), p.start) and _CHANGED_TO_RE.match(norm, p.end)) or (
         _CHANGED_TO_BEFORE_RE.search(norm, max(0, p.start - 30), p.start)
@@ -115,7 +116,8 @@ def take_single(
     if not p.has_time:
         if d is None:
             return
-        r.last = d
+        if not advice.told_by(norm, p):  # "须在2月26日前提交报告": the later hours are not that day's
+            r.last = d
         same = vocab.SAME_HOURS_AFTER_RE.match(norm, p.end)
         if same is not None and r.last_range is not None:
             # "12月5日0:00-2:00暂停网银；12月6日同一时段暂停手机银行": the hours of the range before.
@@ -148,7 +150,9 @@ def take_single(
             r.note("whole-day window (no times written)")
         elif allow_open and not advice.act_by(norm, p) and (stop or (
             (vocab.OPEN_AFTER_RE.match(norm, p.end) or vocab.ORIGINAL_BEFORE_RE.search(norm, max(0, p.start - 6), p.start))
-            and vocab.disruption_near(norm, p.end)
+            # the stop after the day: "暂停期间……的费用，自3月15日起由医保机构报销" points back at a
+            # period and starts a service, not a stop
+            and vocab.disruption_near(norm, p.end, own=True)
         )):
             if retired(norm, p.start):
                 # "7月1日起，原薪酬申报系统停止使用，请在新的系统重新填报": retired for good, its

@@ -39,6 +39,16 @@ def original_work(text: str) -> bool:
     return False
 
 
+def put_off(text: str) -> bool:
+    """Whether ``text`` says something is put off, not only that it may be ("护照递送可能推迟",
+    "如遇特殊情况，维护时间可能顺延" are caveats)."""
+    for m in POSTPONE_RE.finditer(text):
+        lo = max(text.rfind(c, 0, m.start()) for c in ",;。!?\n") + 1
+        if not _IF_RE.search(text, lo, m.start()):
+            return True
+    return False
+
+
 def status_of(norm: str, s: Span, lo: int, hi: int) -> str | None:
     """Status from the window's own sentence: cancelled, postponed, scheduled (new time) or None."""
     sent = norm[lo:hi]

@@ -6,7 +6,7 @@ Nothing here resolves a point to a calendar date; :mod:`watcher.notices.windows`
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from watcher.notices.normalize import cn_to_int, normalize
 
@@ -29,6 +29,7 @@ _WEEKDAY = "一二三四五六日天1234567"
 # A month/day with a slash and nothing after it that marks a date is still one when written with a
 # leading zero ("01/09开展", "09/30。"), as the end of a range or an item of a list ("至1/9暂停") or
 # after 于/在/定 ("改在10/28维护", "原定10/8的切换").
+# A month/day cell of a table row is a date when the next cell starts with a time ("12/5 | 22:00-24:00").
 # "17号-20号楼", "3号线", "5号窗口": numbered buildings, lines and desks, not days of a month.
 _NUMBERED = r"(?=\s*(?:楼|栋|幢|座|馆|门|线|厅|室|院|窗|仓|库|房|厂|机|台|柜|车|位|场|泊位|码头))"
 _SLASH_MD_BEHIND = "|".join(
@@ -44,16 +45,16 @@ _POINT_RE = re.compile(
     (?P<date>
         (?<![\d/.])(?P<iy>\d{{4}}|1[0-2]\d(?=\s*[/.-]\s*\d{{1,2}}\s*[/.-]))\s*(?P<isep>[-/.])\s*(?P<im>\d{{1,2}})\s*(?P=isep)\s*(?P<id>\d{{1,2}})(?:(?!\d)|(?=\d{{2}}:\d{{2}}))(?:\s*日)?
       | (?:(?P<ry>去年|今年|明年|前年)\s*(?=\d{{1,2}}\s*月)|(?P<roc>(?:中华)?民国)?\s*(?P<cy>\d{{4}}|\d{{2,3}})\s*年\s*(?=\d{{1,2}}\s*月))?(?:(?P<cm>\d{{1,2}})\s*月\s*|(?P<rm>本|这个?|当|下个?|次|上个?)\s*月\s*(?=\d))?(?P<cd>\d{{1,2}})\s*(?:日|号(?!{_NUMBERED}|\s*[-~至到]\s*\d{{1,3}}\s*号{_NUMBERED}))
-      | (?<![\d/.])(?P<sm>\d{{1,2}})\s*/\s*(?P<sd>\d{{1,2}})(?![\d/.%])(?:\s*日)?(?:(?=\s*(?:\(|[周星起至到止~-]|\d{{1,2}}\s*[:点时]|{"|".join(("凌晨", "上午", "中午", "下午", "晚", "早", "夜", "深夜"))}|[、,;]\s*\d{{1,2}}\s*/\s*\d))
+      | (?<![\d/.])(?P<sm>\d{{1,2}})\s*/\s*(?P<sd>\d{{1,2}})(?![\d/.%])(?:\s*日)?(?:(?=\s*(?:\(|[周星起至到止~-]|\d{{1,2}}\s*[:点时]|{"|".join(("凌晨", "上午", "中午", "下午", "晚", "早", "夜", "深夜"))}|[、,;]\s*\d{{1,2}}\s*/\s*\d|\|\s*[自从]?\s*(?:凌晨|上午|中午|下午|晚上?|夜间|早上)?\s*\d{{1,2}}\s*[:点时]))
            |{_SLASH_MD_BEHIND})
       | (?<![\d/.A-Za-z-])(?<!\d:)(?P<xm>\d{{1,2}})-(?P<xd>\d{{1,2}})(?![\d:.])(?=\s+\d{{1,2}}\s*:\s*\d{{2}})
-      | (?<![\d/.A-Za-z])(?P<dm>\d{{1,2}})\.(?P<dd>\d{{1,2}})(?![\d.%])(?=\s*(?:\d{{1,2}}\s*:\s*\d{{2}}|\(\s*(?:周|星期)|凌晨|上午|下午|晚上|早上))
+      | (?<![\d/.A-Za-z])(?P<dm>\d{{1,2}})\.(?P<dd>\d{{1,2}})(?![\d.%])(?=\s*(?:\)\s*)?(?:\d{{1,2}}\s*(?::\s*\d{{2}}|[点时])|\(\s*(?:周|星期|[一二三四五六日]\s*\))|(?:周|星期)[一二三四五六日天]|凌晨|上午|中午|下午|晚上|晚(?=\d)|夜间|早上|\|\s*[自从]?\s*(?:凌晨|上午|中午|下午|晚上?|夜间|早上)?\s*\d{{1,2}}\s*[:点时]))
       | [今翌次隔明]\s*\(\s*(?P<td>\d{{1,2}})\s*\)\s*日
       | (?P<rel>{"|".join(_REL_WORDS)})
       | (?:大年|正月)?(?<!\d月)初(?P<lunar>[一二三四五六七八九十])(?![一二三四五六七八九十])
       | (?P<wkpre>本周|这周|下周|上周|本星期|这个?星期|下个?星期|上个?星期|下礼拜|本礼拜|上礼拜)(?P<wkd>[{_WEEKDAY}])
     )?
-    \s*(?P<wtag>\(?\s*(?:周|星期|礼拜)(?P<wtd>[{_WEEKDAY}])\s*\)?|(?:(?<=[日\d])|(?<=[日\d]\s))\s*\(\s*(?P<wtp>[一二三四五六日])\s*\))?
+    \s*(?P<wtag>\(?\s*(?:周|星期|礼拜)(?P<wtd>[{_WEEKDAY}])\s*\)?|(?:(?<=[日\d点时分半])|(?<=[日\d点时分半]\s))\s*\(\s*(?P<wtp>[一二三四五六日])\s*\))?
     \s*(?P<period>{"|".join(PERIODS)})?
     \s*(?P<time>
         (?P<h1>\d{{1,2}})\s*:\s*(?P<mi1>\d{{2}})(?!\d)(?:\s*:\s*(?P<s1>\d{{2}})(?!\d))?
@@ -130,6 +131,12 @@ def find_points(norm: str) -> list[RawPoint]:
             continue
         point = _point(g, start, end)
         if point is None:
+            continue
+        if (g["wtp"] and not (point.has_date or point.has_time) and points and points[-1].has_date
+                and points[-1].has_time and points[-1].weekday_tag is None
+                and _JOIN_RE.fullmatch(norm, points[-1].end, point.start)):
+            # "12月5日22:00(六)": a short weekday in brackets after the time tags the date before it.
+            points[-1] = replace(points[-1], end=point.end, weekday_tag=_WEEKDAY_INDEX[g["wtp"]])
             continue
         if points and _JOIN_RE.fullmatch(norm, points[-1].end, point.start):
             joined = _join(points[-1], point)

@@ -25,6 +25,7 @@ from watcher.notices.review import (
     ranges_ahead,
     section_ranges,
     stop_on_a_day_ahead,
+    worded_by_its_window,
     works_and_stops,
 )
 from watcher.notices.second_look import (
@@ -181,6 +182,14 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
             # only that section's ranges: the rest of the notice (office holidays, settlement days:
             # "1月31日至2月6日放假，2月7日正常上班") stays what it was, no window
             spans = section_ranges(src, live)
+        elif live and hit and kind == "other" and "no kind keywords" in k.reasons and worded_by_its_window(src, live, pub):
+            # no kind words anywhere, but every range ahead has a stop of a service in its own sentence
+            # ("重要通知：12月5日22:00至次日6:00，网上银行无法使用"): an announced window, read as
+            # maintenance; a person still checks (the kind rests on the windows alone)
+            doubts.append(f"no kind words, but {len(live)} time range(s) not yet past with a stop in their own "
+                          f"sentence ({hit}): read as maintenance")
+            kind = "maintenance"
+            spans = live
         elif live and hit:
             doubts.append(
                 f"read as {kind}, but {len(live)} time range(s) not yet past and disruption wording "

@@ -52,9 +52,18 @@ _SLASH_ONE_RE = re.compile(r"(\d{1,2})/(\d{1,2})")
 _SEP_MD = rf"(?<![\d/.:-]){MONTH}([.-]){DAY}(?![\d/.%:-])"
 _SEP_LIST_RE = re.compile(
     rf"{_SEP_MD}(?:\s*(?:、|和|及|与)\s*{MONTH}\1{DAY}(?![\d/.%:-]))+"
-    r"(?=\s*(?:(?:\d{1,2}|[两二三四五六七八九十])\s*个?\s*(?:晚|天|日|夜)|每晚|每天|每日|:))"
+    r"(?=\s*(?:(?:\d{1,2}|[两二三四五六七八九十])\s*个?\s*(?:晚|天|日|夜)|每晚|每天|每日|:"
+    # or the hours they share ("12.5、12.12 22:00至次日6:00")
+    r"|(?:凌晨|上午|中午|下午|晚上?|夜间|早上)?\s*\d{1,2}\s*(?::\d\d|[点时])))"
 )
 _SEP_ONE_RE = re.compile(r"(\d{1,2})[.-](\d{1,2})")
+# "12/5-12/7", "从12.5到12.7,": a range of two month-days written with the same slash or dot, in
+# date order (or over new year), is two dates; a dotted one only when no unit, percent or version
+# follows ("12.5-12.7%" and "1.2-1.5版" are numbers).
+_MD_RANGE_RE = re.compile(
+    rf"(?<![\d/.:-])(?P<m1>{MONTH})(?P<s>[./])(?P<d1>{DAY})(?P<mid>\s*(?:起|开始)?\s*(?:-+|—+|~|至|到)\s*)"
+    rf"(?P<m2>{MONTH})(?P=s)(?P<d2>{DAY})(?![\d/.%:])(?!\s*(?:[元倍版个万亿米%]|[A-Za-z]))"
+)
 _EN_WEEKDAYS = {"mon": "一", "tue": "二", "wed": "三", "thu": "四", "fri": "五", "sat": "六", "sun": "日"}
 _EN_WEEKDAY_RE = re.compile(r"(?<=[日\d])(\s*)\(\s*(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?\s*\)", re.IGNORECASE)
 _SQUARE_WEEKDAY_RE = re.compile(r"(?<=[日\d])(\s*)[\[【]\s*((?:周|星期|礼拜)[一二三四五六日天])\s*[\]】]")
@@ -71,11 +80,12 @@ _EN_LABEL_RE = re.compile(
     r"|Outage|Upgrade|Window|Date|Time|Period|Schedule|Impact|Scope|Affected|Hours|and|&|/)\s*)+(?=:)",
     re.IGNORECASE,
 )
-# "20250317-20250407", "20250317 22:00": eight-digit dates, read only in a range of two such dates
-# or right before a time (an order or phone number alone is no date).
+# "20250317-20250407", "20250317 22:00": eight-digit dates, read only in a range or a list of two such dates
+# or right before a weekday or a time, also in the next cell of a table row (an order or phone
+# number alone is no date).
 _COMPACT = rf"((?:19|20)\d\d)({MONTH2})({DAY2})"
 _COMPACT_RE = re.compile(
-    rf"(?<![\d.])(?:{_COMPACT}(?=\s*(?:[-~—]|至|到)\s*{_COMPACT}(?![\d.]))|(?<=[-~—至到])\s*{_COMPACT}|{_COMPACT}(?=\s+\d{{1,2}}:\d\d))(?![\d.])"
+    rf"(?<![\d.])(?:{_COMPACT}(?=\s*(?:(?:起|开始)?\s*(?:[-~—]+|至|到)|、|和|及|与)\s*{_COMPACT}(?![\d.]))|(?<=[-~—至到、和及与])\s*{_COMPACT}|{_COMPACT}(?=\s*(?:\(\s*(?:[一二三四五六日]\s*\)|周|星期)|(?:周|星期)[一二三四五六日天]|\)?\s*(?:凌晨|上午|中午|下午|晚上?|夜间|早上)\s*\d)|(?:\s+|\s*\)\s*)\d{{1,2}}\s*(?::\d\d|[点时]|[AaPp][Mm])|\s*\|\s*[自从]?\s*(?:凌晨|上午|中午|下午|晚上?|夜间|早上)?\s*\d{{1,2}}\s*(?::|[点时]|[AaPp][Mm])))(?![\d.])"
 )
 # "下午1800", "于1900恢复", "下午1800至2000": four-digit clock times, after a part of the day, or
 # after 于/至/到 when a start, an end or a resumption follows, and the end of a range started by one
@@ -127,6 +137,8 @@ def rewrite(t: str) -> str:
     if "/" in t:
         t = _MDY_RE.sub(_ymd, t)
         t = _SLASH_LIST_RE.sub(lambda m: _SLASH_ONE_RE.sub(r"\1月\2日", m.group()), t)
+    if "/" in t or "." in t:
+        t = _MD_RANGE_RE.sub(_md_range, t)
     if "." in t or "-" in t:
         t = _SEP_LIST_RE.sub(lambda m: _SEP_ONE_RE.sub(r"\1月\2日", m.group()), t)
     if "翌" in t:
@@ -171,6 +183,13 @@ def _clock(m: re.Match[str]) -> str:
     if g["h3"]:
         out += f"{g['sep']}{int(g['h3'])}:{g['m3']}"
     return out
+
+
+def _md_range(m: re.Match[str]) -> str:
+    m1, d1, m2, d2 = (int(m.group(g)) for g in ("m1", "d1", "m2", "d2"))
+    if not ((m1, d1) < (m2, d2) or (m1 == 12 and m2 == 1)):
+        return m.group()
+    return f"{m1}月{d1}日{m.group('mid')}{m2}月{d2}日"
 
 
 def _compact_date(m: re.Match[str]) -> str:

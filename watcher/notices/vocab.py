@@ -96,9 +96,13 @@ RESUME_BEFORE_RE = re.compile(
 # Before a lone time: "……开始维护，预计维护至下午3点", "……起暂停服务，至12月6日6时止": the end of a
 # window opened before it (closes only a window still open).
 END_BEFORE_RE = re.compile(r"(?:维护|升级|停机|停服|暂停|中断|持续|延续|延长|一直|预计|进行)?\s*(?:至|到|直至|直到)\s*$")
+# "已购买的船票可使用到10月7日24时": how long something may still be used or done, not the end of a stop.
+ALLOWED_UNTIL_RE = re.compile(r"(?:可以?|仍可|均可|仍能|可继续)\s*[\u4e00-\u9fff]{0,3}?\s*(?:至|到|直至|直到)\s*$")
 # Before a lone time: a labelled start ("停机开始时间为12月5日22:00").
 START_LABEL_RE = re.compile(
-    r"(?:(?<![^\W\d_])开始(?=\s*:)|开始时间|起始时间|开始于|(?:停机|停服|维护|升级|暂停|割接|中断|合服|合区|并服|互通)(?:开始)?(?:时间|时刻)?\s*:)\s*(?:为|是)?\s*:?\s*$"
+    r"(?:(?<![^\W\d_])开始(?=\s*:)|开始时间|起始时间|开始于|(?:停机|停服|维护|升级|暂停|割接|中断|合服|合区|并服|互通)(?:开始)?(?:时间|时刻)?\s*:"
+    # "迁移时间定为2011年5月13日24时": the time of work, set
+    r"|(?:停机|停服|维护|升级|割接|切换|迁移)(?:开始)?时间\s*(?:定为|定于|定在))\s*(?:为|是)?\s*:?\s*$"
 )
 # A stop on a date with no hours lasts that day ("5月27日停止提供……当天暂停运作").
 WHOLE_DAY_RE = re.compile(r"当天|当日|全天|全日|一天|整天|该日|是日")
@@ -193,8 +197,15 @@ def sentence_bounds(norm: str, pos: int) -> tuple[int, int]:
 _NO_LONGER_OFFERED_RE = re.compile(r"不再(?:对外|向[^。;\n]{1,8}?)?(?:提供|受理|开放)")
 
 
-def disruption_near(norm: str, pos: int) -> bool:
+_POINTER_AFTER_RE = re.compile(r"\s*(?:期间|其间)")
+
+
+def disruption_near(norm: str, pos: int, *, own: bool = False) -> bool:
     """Whether the sentence holding ``pos`` words a disruption (or says a service is no longer
-    offered from then on)."""
+    offered from then on). With ``own``, a stop named only to point at its period before ``pos``
+    ("暂停期间……的费用，自3月15日起由医保机构报销") does not count."""
     lo, hi = sentence_bounds(norm, pos)
+    if own:
+        return any(m.start() >= pos or not _POINTER_AFTER_RE.match(norm, m.end())
+                   for m in DISRUPTION_RE.finditer(norm, lo, hi)) or _NO_LONGER_OFFERED_RE.search(norm, lo, hi) is not None
     return DISRUPTION_RE.search(norm, lo, hi) is not None or _NO_LONGER_OFFERED_RE.search(norm, lo, hi) is not None
