@@ -165,7 +165,9 @@ OTHER_PERIOD_BEFORE_RE = re.compile(
     r"|填答|填报|作答|答题|评教|问卷|调查|测评|申领|确认|核对|对账|抽签|抽奖|竞价|竞拍|拍卖|认购|申购|领奖|补考|面试|签到|打卡"
     # phases of a plan in which things go on ("正常期(即日起至1月31日)", "宽限期:"); not 过渡 (a
     # switch-over's transition may be the stop itself, see transition.py)
-    r"|正常|宽限|缓冲|保留)"
+    r"|正常|宽限|缓冲|保留"
+    # the time the notice itself was issued ("发布时间：2026-11-20 10:30"), never a start of a stop
+    r"|发布|发文|印发|签发|成文)"
     r"(?:时间|期间|日期|时段|期)\s*(?:为|是)?\s*[:(]?\s*$"
 )
 # In the clause of a range with no disruption wording: the hours of something that keeps running
