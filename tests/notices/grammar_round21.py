@@ -278,6 +278,46 @@ def _maintenance_with_extras(rng: random.Random) -> Case:
     return Case(forms, text, "系统维护公告", PUBLISHED, (want,))
 
 
+# --- spans of days with hours every night (round 21, part 2): one window a night ------------------
+NIGHTS: tuple[tuple[str, str, str, str], ...] = (
+    ("22-6", "22:00", "次日6:00", "22:00"),
+    ("wanshang", "晚上10点", "次日凌晨2点", "22:00"),
+    ("24-6", "24:00", "次日6:00", "24:00"),
+    ("24shi", "晚间24时", "翌日06时", "24:00"),
+    ("0-6", "0:00", "6:00", "00:00"),
+)
+SPAN_FORMS: tuple[tuple[str, str], ...] = (("md_cn", "{m}月{a}日至{b}日"), ("md_cn_full", "{m}月{a}日至{m}月{b}日"),
+                                           ("ymd_cn", "2026年{m}月{a}日至{b}日"))
+
+
+def _nights(rng: random.Random) -> Case:
+    span_name, span = rng.choice(SPAN_FORMS)
+    night_name, s_text, e_text, s_hm = rng.choice(NIGHTS)
+    spans = ((5, 7), (12, 14)) if rng.random() < 0.5 else ((5, 7),)
+    tag = rng.choice(("", "(周六至周一)", "（星期六至星期一）")) if len(spans) == 1 else ""
+    every = rng.choice(("", "每晚", "每日"))
+    days = "、".join(span.format(m=12, a=a, b=b) for a, b in spans) + tag
+    prod = rng.choice(PRODUCTS)
+    text = rng.choice((f"{days}{every}{s_text}至{e_text}，{prod}暂停服务。",
+                       f"因系统升级，{prod}将于{days}{every}{s_text}至{e_text}暂停服务。"))
+    e_hm = _hm(e_text)
+    windows = []
+    for a, b in spans:
+        for d in range(a, b + 1):
+            start = _at(date(2026, 12, d), "00:00" if s_hm == "24:00" else s_hm)
+            start += timedelta(days=1) if s_hm == "24:00" else timedelta()
+            end = _at(start.date(), e_hm)
+            windows.append((start, end if end > start else end + timedelta(days=1)))
+    forms = (("span", span_name), ("nights", night_name), ("spans", str(len(spans))), ("tag", tag or "none"),
+             ("every", every or "none"))
+    return Case(forms, "尊敬的客户：\n" + text + "\n感谢您的支持！", "系统维护公告", PUBLISHED, tuple(windows))
+
+
+def nights(n: int = 500) -> list[Case]:
+    rng = random.Random(SEED + 3)
+    return [_nights(rng) for _ in range(n)]
+
+
 def lookalikes(n: int = 2000) -> list[Case]:
     rng = random.Random(SEED)
     return [_lookalike(rng) for _ in range(n)]
@@ -335,7 +375,8 @@ def failure_table(cases: list[Case]) -> tuple[int, dict[str, Counter[str]], dict
 
 
 def main() -> None:
-    for name, cases in (("look-alikes", lookalikes()), ("reports", reports()), ("with extras", with_extras())):
+    for name, cases in (("look-alikes", lookalikes()), ("reports", reports()), ("with extras", with_extras()),
+                        ("nights", nights())):
         n_failed, total, failed = failure_table(cases)
         print(f"{name}: {len(cases)} cases, {n_failed} fail")
         for dim, counts in total.items():
