@@ -136,6 +136,9 @@ LOOKALIKES: tuple[tuple[str, str, str], ...] = (
     ("parking_fee", "停车收费标准公告", "自{d1}起，停车场收费标准调整为：{hours}每小时5元，其他时段每小时2元。"),
     ("window_hours", "服务窗口开放时间公告", "自{d1}起，{subj}服务窗口开放时间为工作日{hours}，{d2}起周六上午照常开放。"),
     ("arrival_24h", "到账时间说明", "自{d1}起，通过{prod}发起的跨行转账{hours}实时到账，其他时间24小时内到账。"),
+    ("trial_days", "免费试用活动", "{subj}自{d1}起开通{prod}可免费试用30天，试用期满后如需继续使用请续费。"),
+    ("closed_after_days", "关于清理未激活账户的公告", "自{d1}起，未激活的{prod}账户将在30天后关闭，请及时激活。"),
+    ("refund_days", "退款说明", "自{d1}起，通过{prod}支付的订单取消后，款项将在3个工作日内原路退回。"),
     ("published_line", "理财产品发行公告", "发布时间：{pub}\n本期理财产品募集期为{days}，{prod}均可购买，募集期内每日{hours}可申购。"),
 )
 
@@ -318,6 +321,32 @@ def nights(n: int = 500) -> list[Case]:
     return [_nights(rng) for _ in range(n)]
 
 
+# --- a start day and a count of days (round 21, part 2) -----------------------------------------
+COUNTS: tuple[tuple[str, str, int], ...] = (("3天", "3天", 3), ("两天", "两天", 2), ("12天", "12天", 12), ("为期5天", "，为期5天", 5),
+                                           ("共7日", "，共7日", 7))
+STOPS: tuple[tuple[str, str], ...] = (("暂停服务", "{prod}暂停服务"), ("停止服务", "{prod}停止服务"),
+                                      ("闭馆", "图书馆闭馆"), ("闭馆维修", "图书馆闭馆维修"), ("停运", "{prod}停运"))
+
+
+def _day_count(rng: random.Random) -> Case:
+    pen = _Pen(rng)
+    count_name, count, n_days = rng.choice(COUNTS)
+    stop_name, stop = rng.choice(STOPS)
+    stop = stop.format(prod=rng.choice(PRODUCTS))
+    lead = rng.choice(("自{d}起", "将于{d}起", "{d}开始"))
+    day = pen.day(12, 5).strip()
+    text = lead.format(d=day) + "，" + stop + count + "。" if rng.random() < 0.5 else \
+        "因系统升级，" + lead.format(d=day) + stop + count + "，请提前做好安排。"
+    start = _at(date(2026, 12, 5), "00:00")
+    forms = (("count", count_name), ("stop", stop_name), ("date", pen.date_name))
+    return Case(forms, "尊敬的客户：\n" + text, "系统维护公告", PUBLISHED, ((start, start + timedelta(days=n_days)),))
+
+
+def day_counts(n: int = 500) -> list[Case]:
+    rng = random.Random(SEED + 4)
+    return [_day_count(rng) for _ in range(n)]
+
+
 def lookalikes(n: int = 2000) -> list[Case]:
     rng = random.Random(SEED)
     return [_lookalike(rng) for _ in range(n)]
@@ -376,7 +405,7 @@ def failure_table(cases: list[Case]) -> tuple[int, dict[str, Counter[str]], dict
 
 def main() -> None:
     for name, cases in (("look-alikes", lookalikes()), ("reports", reports()), ("with extras", with_extras()),
-                        ("nights", nights())):
+                        ("nights", nights()), ("day counts", day_counts())):
         n_failed, total, failed = failure_table(cases)
         print(f"{name}: {len(cases)} cases, {n_failed} fail")
         for dim, counts in total.items():
