@@ -177,6 +177,7 @@ EXTRAS: tuple[tuple[str, str], ...] = (
     ("early_end", "如维护提前完成，服务将提前恢复。"),
     ("signed_time", "{subj}\n{pub_day} 10:30"),
     ("hotline_24h", "如有疑问，请拨打24小时客服热线95555。"),
+    ("restated_this_time", "本次升级时间为{window}，期间自助设备同样暂停使用。"),
 )
 SIGNATURES: tuple[tuple[str, str], ...] = (
     ("cn", "{subj}\n2026年11月20日"),

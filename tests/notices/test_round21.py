@@ -103,3 +103,11 @@ def test_a_start_day_and_a_count_of_days_is_a_window_of_whole_days() -> None:
     assert _windows("自12月7日起，退款将在3天内原路退回。") == []
     u2 = understand("12月24日图书馆下午5时提早休馆，12月25日照常开放。", published=PUB, title="开放时间")
     assert [(w.start, w.end) for w in u2.windows] == []
+
+
+def test_a_later_sentence_about_this_work_with_the_same_times_is_the_same_window() -> None:
+    assert _windows("12月7日0:00至12月8日0:00，网上银行停止服务。本次系统切换时间为12月7日0:00至12月8日0:00，"
+                    "期间自助终端也不能办理。") == [("12-07 00:00", "12-08 00:00")]
+    # guard: two sentences that each stop something of their own, with no word pointing back, stay two
+    assert _windows("12月7日3:00至5:50，借记卡交易停办。12月7日3:00至5:50，商户受理业务暂停。") == [
+        ("12-07 03:00", "12-07 05:50"), ("12-07 03:00", "12-07 05:50")]
