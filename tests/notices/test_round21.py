@@ -101,6 +101,8 @@ def test_a_start_day_and_a_count_of_days_is_a_window_of_whole_days() -> None:
     assert u.kind == "maintenance" or u.needs_review
     # guards: days within which something happens, and a closing hour, are no window
     assert _windows("自12月7日起，退款将在3天内原路退回。") == []
+    # a bare "N日" after the stop is a day of the month, its resumption
+    assert _windows("自12月4日起网上银行暂停服务，预计10日恢复。") == [("12-04 00:00", "12-10 00:00")]
     u2 = understand("12月24日图书馆下午5时提早休馆，12月25日照常开放。", published=PUB, title="开放时间")
     assert [(w.start, w.end) for w in u2.windows] == []
 

@@ -258,11 +258,11 @@ def _assumed_day(r: Resolver) -> date:
 
 
 # After a day with no time: it starts there (起/开始), then in the same clause a stop and a count
-# of days ("起暂停服务3天", "起闭馆12天", "起停止服务2天", "起闭馆维修，为期12天").
+# of days ("起暂停服务3天", "起闭馆12天", "起停止服务2天", "起闭馆维修，为期12天", "……，共7日").
 _DAYS_FROM_RE = re.compile(
     r"[^\S\n]*(?:\([^()\d]{0,6}\))?[^\S\n]*(?:起|开始)[^\S\n]*,?[^\S\n]*(?:将|会)?[^\S\n]*"
     r"(?:[^\d,。;!?\n]{0,12}?)(?:暂停|停止|停机|停运|停用|停服|中断|关闭|闭馆|闭园|休馆|停业|封闭)"
-    r"[^\d。;!?\n]{0,8}?(?:,?[^\S\n]*为期|,?[^\S\n]*共)?[^\S\n]*(?P<n>\d{1,2})[^\S\n]*(?:天|日)(?![\d内后前])"
+    r"[^\d。;!?\n]{0,8}?(?:,?[^\S\n]*(?:为期|共)[^\S\n]*(?P<n2>\d{1,2})[^\S\n]*[天日]|(?P<n>\d{1,2})[^\S\n]*天)(?![\d内后前])"
 )
 
 
@@ -271,7 +271,8 @@ def _days_from(norm: str, p: RawPoint) -> int | None:
     m = _DAYS_FROM_RE.match(norm, p.end)
     if m is None:
         return None
-    n = int(m.group("n"))
+    # a bare "N日" is a day of the month ("预计10日恢复"); only 为期/共 make it a count
+    n = int(m.group("n") or m.group("n2"))
     return n if 1 <= n <= 31 else None
 
 
