@@ -190,7 +190,8 @@ def test_a_list_headed_by_a_stop_still_starts_each_item() -> None:
     assert _dt("2026-12-21 00:00") in starts and _dt("2026-12-28 00:00") in starts
 
 
-KIND_8A, RECALL_8A, PRECISION_8A = 0.86, 0.75, 0.76
+# round 21 raised recall and precision (round 20: 0.75, 0.76)
+KIND_8A, RECALL_8A, PRECISION_8A = 0.86, 0.86, 0.81
 
 
 def test_blind8a_scores_hold_their_floors() -> None:

@@ -126,6 +126,11 @@ def _same_object(norm: str, a: Span, a_hi: int, b: Span, b_hi: int) -> bool:
     return len(short) >= 2 and short in long_
 
 
+# Before the times of a later sentence: it speaks of the work already announced ("本次预计停水24小时，
+# 停水时间自……", "本次系统切换时间为……"), so the same times are the same window.
+_REFERS_BACK_RE = re.compile(r"本次|此次|这次|该次|上述")
+
+
 def merge_restated(
     norm: str, windows: list[Window], spans: list[Span], bounds: list[tuple[int, int]]
 ) -> list[Window]:
@@ -147,7 +152,8 @@ def merge_restated(
                 continue
             if (bounds[j] != bounds[i] and norm[bounds[j][0] : bounds[j][1]] != norm[lo:hi]
                     and own_stop(norm, *bounds[j], spans[j]) and own_stop(norm, lo, hi, s)
-                    and not _same_object(norm, spans[j], bounds[j][1], s, hi)):
+                    and not _same_object(norm, spans[j], bounds[j][1], s, hi)
+                    and not _REFERS_BACK_RE.search(norm, lo, s.pos)):
                 # each sentence stops something of its own; one that stops the same thing again
                 # ("10月7日零时起,系统先停止购票功能……10月7日零时起暂停购票功能") restates it
                 continue

@@ -189,7 +189,8 @@ class Resolver:
             # "下午2点到4点": the end shares the start's half of the day.
             if inherited in EVENING and h == 12:
                 return 24
-            pm = inherited in PM or inherited in EVENING
+            # only when the start itself is in the afternoon or evening ("每晚0:00至6:00" is 0 to 6)
+            pm = (inherited in PM or inherited in EVENING) and start_hour >= 12
             if pm and h < 12 and start_hour * 60 + start_minute <= (h + 12) * 60 + p.minute <= 24 * 60:
                 return h + 12
             return h

@@ -143,6 +143,11 @@ def take_single(
             # "12月5日(六)全日系统维护，线上缴费暂停": the whole day written out.
             spans.append(Span(at(d, 0, 0), at(d, 24, 0), p.start, p.end, "days", own_date(p)))
             r.note("whole-day window (no times written)")
+        elif allow_open and (n_days := _days_from(norm, p)) is not None:
+            # "自12月4日起暂停服务3天", "自2月4日起闭馆12天进行岁修": a day the stop starts on and a
+            # count of whole days
+            spans.append(Span(at(d, 0, 0), at(d, 0, 0) + timedelta(days=n_days), p.start, p.end, "days", own_date(p)))
+            r.note("whole-day window (a start day and a count of days)")
         elif allow_open and _item_day(norm, p):
             # "2. 12月5日（星期一），加装计量设备，6号楼停电": a list item headed by a day with no
             # hours in its sentence and a stop in it is that whole day.
@@ -250,6 +255,25 @@ _WORK_LENGTH_RE = re.compile(r"(?:维护|升级|停机|迁移|割接|切换)(?:�
 def _assumed_day(r: Resolver) -> date:
     r.flag("no date given for a window; assumed the publication date")
     return r.published
+
+
+# After a day with no time: it starts there (起/开始), then in the same clause a stop and a count
+# of days ("起暂停服务3天", "起闭馆12天", "起停止服务2天", "起闭馆维修，为期12天", "……，共7日").
+_DAYS_FROM_RE = re.compile(
+    r"[^\S\n]*(?:\([^()\d]{0,6}\))?[^\S\n]*(?:起|开始)[^\S\n]*,?[^\S\n]*(?:将|会)?[^\S\n]*"
+    r"(?:[^\d,。;!?\n]{0,12}?)(?:暂停|停止|停机|停运|停用|停服|中断|关闭|闭馆|闭园|休馆|停业|封闭)"
+    r"[^\d。;!?\n]{0,8}?(?:,?[^\S\n]*(?:为期|共)[^\S\n]*(?P<n2>\d{1,2})[^\S\n]*[天日]|(?P<n>\d{1,2})[^\S\n]*天)(?![\d内后前])"
+)
+
+
+def _days_from(norm: str, p: RawPoint) -> int | None:
+    """The count of days of a stop that starts on the day ``p`` ("自12月4日起暂停服务3天"), or None."""
+    m = _DAYS_FROM_RE.match(norm, p.end)
+    if m is None:
+        return None
+    # a bare "N日" is a day of the month ("预计10日恢复"); only 为期/共 make it a count
+    n = int(m.group("n") or m.group("n2"))
+    return n if 1 <= n <= 31 else None
 
 
 def _one_day(norm: str, pos: int) -> bool:

@@ -105,6 +105,11 @@ _STAMP = r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}月\d{1,2}日)?\s*\d{1,2}:\d{
 _UPDATE_STAMP_RE = re.compile(
     rf"[(\[【]\s*(?:{_STAMP}\s*(?:更新|补充|追记)|(?:更新|最后更新|补充)(?:于|时间)?\s*:?\s*{_STAMP})\s*[)\]】]"
 )
+# "9月22日至25日(星期一至星期四)": the weekdays of a span of days, in brackets after it, only repeat
+# the span (read as points they would be a range of their own); dropped.
+_WEEKDAY_SPAN_RE = re.compile(
+    r"(?<=日)\s*\(\s*(?:周|星期|礼拜)[一二三四五六日天]\s*(?:至|到|-|~|—)\s*(?:周|星期|礼拜)?[一二三四五六日天]\s*\)"
+)
 _NOON_RE = re.compile(r"(?<=[日天一二三四五六])(\s*(?:\)\s*)?)(中午|正午)(?![\d\s]*[\d点时:])")
 
 
@@ -147,6 +152,7 @@ def rewrite(t: str) -> str:
         t = t.replace("早朝", "早上")
         t = _BARE_MORNING_RE.sub("早上", t)
     if "(" in t:
+        t = _WEEKDAY_SPAN_RE.sub("", t)
         t = _JA_WEEKDAY_RE.sub(lambda m: f"{m.group(1)}(周{_JA_WEEKDAYS[m.group(2)]})", t)
         t = _EN_WEEKDAY_RE.sub(lambda m: f"{m.group(1)}(周{_EN_WEEKDAYS[m.group(2)[:3].lower()]})", t)
     if "[" in t or "【" in t:

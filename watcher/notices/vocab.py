@@ -29,7 +29,9 @@ DISRUPTION_RE = re.compile(
     r"暂停(?!营业(?!厅))|停止(?!营业(?!厅)|营运|运营)|中断|瞬断|闪断|停机|停运|停用|停办|停收|停水|停电|停气|停服|关服|无法|不能|不可用|不可|不支持|暂不"
     r"|缓慢|延迟|延误|延后|延时|(?<![不无])受影响(?!" + _PEOPLE + r")|(?<![不无])受到影响(?!" + _PEOPLE + r")|(?<![不无会受到])影响|波及|不稳|不成功|失败|维护|升级|割接|切换|切转|切到|切至"
     r"|切回|迁移|下线|关闭|关停|关机|故障|异常|施工|检修|维修|演练|降级|停顿|暂缓|不提供|不受理|停止受理|受限|中止|卡顿|冻结|无响应|断断续续"
-    r"|间歇|不开放|登录不了|用不了|登不上|打不开|停摆|封网|停止运作|未能|暂停运作|搬迁|流控|限流|不返回|" + _CUT
+    r"|间歇|不开放|登录不了|用不了|登不上|打不开|停摆|封网|停止运作|未能|暂停运作|搬迁|流控|限流|不返回|"
+    # a closure for days or for repairs ("闭馆12天", "闭馆进行岁修"); a closing hour ("下午5时休馆") is not
+    r"(?:闭馆|闭园|休馆)(?=[^\S\n]*\d{1,2}[^\S\n]*[天日]|[^。,;!?\n\d]{0,4}(?:维修|修缮|岁修|整修|装修|施工|改造))|" + _CUT
     + r"|" + _WAVERING + r"|" + MERGE
 )
 # The part of DISRUPTION_RE that says something stops or degrades (not only that work is done:
@@ -165,7 +167,9 @@ OTHER_PERIOD_BEFORE_RE = re.compile(
     r"|填答|填报|作答|答题|评教|问卷|调查|测评|申领|确认|核对|对账|抽签|抽奖|竞价|竞拍|拍卖|认购|申购|领奖|补考|面试|签到|打卡"
     # phases of a plan in which things go on ("正常期(即日起至1月31日)", "宽限期:"); not 过渡 (a
     # switch-over's transition may be the stop itself, see transition.py)
-    r"|正常|宽限|缓冲|保留)"
+    r"|正常|宽限|缓冲|保留"
+    # the time the notice itself was issued ("发布时间：2026-11-20 10:30"), never a start of a stop
+    r"|发布|发文|印发|签发|成文)"
     r"(?:时间|期间|日期|时段|期)\s*(?:为|是)?\s*[:(]?\s*$"
 )
 # In the clause of a range with no disruption wording: the hours of something that keeps running

@@ -341,16 +341,15 @@ def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: l
         old_day_whole(norm, p, spans)
     # "12月1日至12月3日每日凌晨1:00-3:00": one window per day; so is "12月5日至12月7日0:00-6:00",
     # where the hours are written on the last day of the span.
-    daily: tuple[RawPoint, RawPoint, int] | None = None
-    if not p.has_time and p.has_date and q.has_date and not q.has_time and i + 3 < n and (
-        _DAILY_RE.fullmatch(norm, q.end, points[i + 2].start) is not None
-        and _SEP_RE.fullmatch(norm, points[i + 2].end, points[i + 3].start) is not None
-    ):
-        daily = (points[i + 2], points[i + 3], 4)
-    elif (not p.has_time and p.has_date and q.has_date and q.has_time and i + 2 < n
-          and not points[i + 2].has_date and points[i + 2].has_time
-          and _SEP_RE.fullmatch(norm, q.end, points[i + 2].start) is not None):
-        daily = (q, points[i + 2], 3)
+    daily = _daily_hours(norm, points, i)
+    if (daily is None and not p.has_time and not q.has_time and p.has_date and q.has_date and i + 3 < n
+            and _SPAN_LIST_RE.fullmatch(norm, q.end, points[i + 2].start) is not None
+            and _SEP_RE.fullmatch(norm, points[i + 2].end, points[i + 3].start) is not None):
+        # "9月15日至18日、9月22日至25日每晚22:00至次日6:00": the hours after the last span of a list
+        # of spans hold for every span of it
+        later = _daily_hours(norm, points, i + 2)
+        if later is not None:
+            daily = (later[0], later[1], 2)
     if daily is not None:
         first = r.date_of(p, None)
         last = r.date_of(q, first) if first else None
@@ -379,6 +378,32 @@ def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: l
     return 2
 
 
+
+
+# Between two spans of days in a list ("9月15日至18日、9月22日至25日").
+_SPAN_LIST_RE = re.compile(r"\s*(?:\([^()\d]{0,8}\))?\s*(?:、|,|和|及|以及)\s*")
+
+
+def _daily_hours(norm: str, points: list[RawPoint], i: int) -> tuple[RawPoint, RawPoint, int] | None:
+    """The hours every day of the span of days at ``points[i]``, ``points[i + 1]`` holds, and how
+    many points the span and its hours use; None when no such hours follow the span."""
+    n = len(points)
+    if i + 2 >= n:
+        return None
+    p, q, a = points[i], points[i + 1], points[i + 2]
+    if p.has_time or not p.has_date or not q.has_date:
+        return None
+    if not q.has_time and i + 3 < n and (
+        _DAILY_RE.fullmatch(norm, q.end, a.start) is not None
+        and _SEP_RE.fullmatch(norm, a.end, points[i + 3].start) is not None
+    ):
+        return (a, points[i + 3], 4)
+    if (q.has_time
+            # the end on the next day ("9月15日至18日22:00至次日6:00": every night of the span)
+            and (not a.has_date or (a.day is None and a.rel in NEXT_DAY)) and a.has_time
+            and _SEP_RE.fullmatch(norm, q.end, a.start) is not None):
+        return (q, a, 3)
+    return None
 
 
 def _range(r: Resolver, p: RawPoint, q: RawPoint) -> Span | None:
