@@ -88,7 +88,8 @@ def normalised_signature(headers: Mapping[str, str]) -> str:
 class VerifiedBatch:
     """A batch that passed every check of :func:`verify_request`: signed by ``merchant_id``, whose
     results all name that merchant and match :class:`~huabei_watch.events.payments.PaymentResult`
-    (validated into plain dicts, defaults filled in; nothing mutates them afterwards)."""
+    (validated into plain dicts by :data:`~huabei_watch.events.payments.BATCH_VALIDATOR`: an optional
+    field the sender left out is absent, not filled in; nothing mutates them afterwards)."""
 
     merchant_id: str
     results: list[PaymentResultDict]
@@ -98,8 +99,8 @@ class VerifiedBatch:
 
     def to_json(self) -> bytes:
         """The batch's normalised compact JSON: exactly ``PaymentResultBatch.model_dump_json()`` of
-        the same results, whatever whitespace or key order the sender used."""
-        return BATCH_JSON.dump_json({"merchant_id": self.merchant_id, "results": self.results})
+        the same results (the defaults filled in), whatever whitespace or key order the sender used."""
+        return BATCH_JSON.dump_json(BATCH_JSON.validate_python({"merchant_id": self.merchant_id, "results": self.results}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +169,7 @@ def parse_batch(merchant_id: str, body: bytes) -> VerifiedBatch:
     results = doc["results"]
     others = doc["merchant_id"] != merchant_id
     for i, r in enumerate(results):  # one pass: a schema error (400) wins over a mismatch (403)
-        if not r["success"] and reason_missing(False, r["code"], r["sub_code"], r["transport_error"]):
+        if not r["success"] and reason_missing(False, r.get("code", ""), r.get("sub_code", ""), r.get("transport_error", "")):
             raise Rejected(400, "invalid_batch", f"batch does not match the schema: results.{i}: {FAILURE_NEEDS_A_REASON}")
         if r["merchant_id"] != merchant_id:
             others = True
