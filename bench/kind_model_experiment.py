@@ -310,15 +310,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             if g in FIRST_REV:
                 at_rev = _rules_at(FIRST_REV[g], files)
                 first.update({i: at_rev[it.notice.id] for i, it in enumerate(items) if it.group == g})
-        first_rows = [(g, [i for i in idx if i in first]) for g, idx in rows if g != "dev" and g != "blind"]
-        print("\nthe rules as first scored on each set (parser rerun from git), next to the model that never saw it:")
+        first_rows = [(g, [i for i in idx if i in first]) for g, idx in rows if g not in ("dev", "blind", "all")]
+        print("\nthe rules as first scored on each set (parser rerun from git), next to the model that never saw it "
+              "(false maintenance / missed maintenance in brackets):")
+
+        def tally(got: Callable[[int], bool], idx: list[int]) -> str:
+            fp = sum(got(i) and not items[i].gold for i in idx)
+            fn = sum(items[i].gold and not got(i) for i in idx)
+            return f"{_pct(len(idx) - fp - fn, len(idx))} ({fp}/{fn})"
+
         for g, idx in first_rows:
-            n = len(idx)
-            at = FIRST_REV.get(g, "-")
-            print(f"  {g:8} at {at:8} rules {_pct(sum(first[i][0] == items[i].gold for i in idx), n)} "
-                  f"(docs: {FIRST_BLIND.get(g, float('nan')):.1f} %), model {main_cfg} "
-                  f"{_pct(sum(pred[main_cfg][i] == items[i].gold for i in idx), n)}, "
-                  f"model trained on earlier sets only {_pct(sum(prior[i] == items[i].gold for i in idx), n)}")
+            docs = f"{FIRST_BLIND[g]:.1f} %" if g in FIRST_BLIND else "-"
+            print(f"  {g:8} at {FIRST_REV.get(g, '-'):8} rules {tally(lambda i: first[i][0], idx)} (docs: {docs}), "
+                  f"model {main_cfg} {tally(lambda i: pred[main_cfg][i], idx)}, "
+                  f"model trained on earlier sets only {tally(lambda i: prior[i], idx)}")
         _combination(items, first_rows, first, prob, "rules as first scored (first-seen)")
         _combination(items, first_rows, first, prior_prob, "rules as first scored, model trained on earlier sets only")
 
