@@ -78,3 +78,4 @@ due_groups  # consumers/notify/reservations.py: the SQL store's due-group query 
 _.index_reads  # consumers/cashier/reader.py: reads of the access index, for its tests and bench_policy_api
 _.index_rows_read
 _.model_post_init  # watcher/sources/announce_config.py: called by pydantic after validation
+_.requests_in_flight  # watcher/sources/fetch.py: requests holding a deadline, for its tests (no request left behind)

@@ -73,8 +73,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from huabei_watch.logs import setup_logging
     from huabei_watch.root.daemon import run_daemon
-    from huabei_watch.root.memory import limit_malloc_arenas
     from huabei_watch.runtime import loop as event_loop
+    from huabei_watch.runtime.memory import limit_malloc_arenas
 
     limit_malloc_arenas(os.environ)  # before any thread starts
     try:

@@ -217,6 +217,110 @@ async def test_slow_page_times_out_as_transient(site: Site, fetcher: Fetcher, sl
         await fetcher.fetch(site.url("/slow"), timeout=0.2)
 
 
+async def test_a_page_stalled_in_its_body_times_out_and_its_connection_is_not_kept(
+    site: Site, clock: ManualClock, slow_release: asyncio.Event
+) -> None:
+    async def stalled_body(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "text/html; charset=utf-8"})
+        await resp.prepare(request)
+        await resp.write(b"<p>half a page")
+        await slow_release.wait()
+        return resp
+
+    site.pages["/stalled"] = stalled_body
+    site.pages["/ok"] = Page(b"<p>ok</p>")
+    # One connection for the whole session: a stalled request that kept its connection would leave
+    # the next request waiting for it (and failing on its own deadline).
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as one_connection:
+        fetcher = Fetcher(one_connection, clock, politeness_delay=0.0)
+        with pytest.raises(TransientError, match=r"timed out after 0\.2 s"):
+            await fetcher.fetch(site.url("/stalled"), timeout=0.2)
+        assert fetcher.requests_in_flight == 0
+        assert (await fetcher.fetch(site.url("/ok"), timeout=5)).status == 200
+        assert fetcher.requests_in_flight == 0
+
+
+async def test_one_deadline_timer_times_out_each_request_at_its_own_deadline(
+    site: Site, fetcher: Fetcher, slow_release: asyncio.Event
+) -> None:
+    long_arrived = asyncio.Event()
+
+    async def held(request: web.Request) -> web.StreamResponse:
+        if request.path == "/long":
+            long_arrived.set()
+        await slow_release.wait()
+        return web.Response(text=f"released {request.path}")
+
+    site.pages["/long"] = site.pages["/short"] = held
+    long = asyncio.create_task(fetcher.fetch(site.url("/long"), timeout=60))
+    async with asyncio.timeout(10):
+        await long_arrived.wait()
+    # An earlier deadline than the one the timer waits for: it must not wait for the later one.
+    async with asyncio.timeout(10):
+        with pytest.raises(TransientError, match=r"timed out after 0\.2 s"):
+            await fetcher.fetch(site.url("/short"), timeout=0.2)
+    assert not long.done() and fetcher.requests_in_flight == 1  # the later deadline is not due
+    slow_release.set()
+    async with asyncio.timeout(10):
+        result = await long
+    assert (result.status, result.text) == (200, "released /long")
+    assert fetcher.requests_in_flight == 0
+
+
+async def test_a_fetch_cancelled_by_its_caller_stays_cancelled(site: Site, fetcher: Fetcher, slow_release: asyncio.Event) -> None:
+    arrived = asyncio.Event()
+
+    async def held(request: web.Request) -> web.StreamResponse:
+        arrived.set()
+        await slow_release.wait()
+        return web.Response(text="too late")
+
+    site.pages["/held"] = held
+    task = asyncio.create_task(fetcher.fetch(site.url("/held"), timeout=60))
+    async with asyncio.timeout(10):
+        await arrived.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert fetcher.requests_in_flight == 0
+
+
+async def test_a_cancellation_during_a_timed_out_request_stays_a_cancellation(
+    site: Site, fetcher: Fetcher, slow_release: asyncio.Event
+) -> None:
+    """Both at once: the deadline passed and the caller cancelled too. The caller's cancellation
+    wins (as under ``asyncio.timeout``), and what the deadline asked is taken back."""
+    arrived = asyncio.Event()
+
+    async def held(request: web.Request) -> web.StreamResponse:
+        arrived.set()
+        await slow_release.wait()
+        return web.Response(text="too late")
+
+    site.pages["/held"] = held
+
+    async def caller() -> tuple[str, int]:
+        try:
+            await fetcher.fetch(site.url("/held"), timeout=0.05)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            assert task is not None
+            return "cancelled", task.cancelling()
+        return "not cancelled", 0
+
+    task = asyncio.create_task(caller())
+    async with asyncio.timeout(10):
+        await arrived.wait()
+        while fetcher.requests_in_flight and not task.done():
+            # Cancel the caller just as the deadline's own cancellation is requested.
+            if task.cancelling():
+                task.cancel()
+                break
+            await asyncio.sleep(0)
+        assert await task == ("cancelled", 1)
+    assert fetcher.requests_in_flight == 0
+
+
 async def test_redirect_loop_is_a_permanent_error_naming_the_loop(site: Site, fetcher: Fetcher) -> None:
     async def to_b(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/b")

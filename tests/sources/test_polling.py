@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from huabei_watch.clock import ManualClock
+from huabei_watch.runtime.memory import release_free_memory
 from tests.fakes.bus import RecordingPublisher
 from tests.sources.helpers import Page, Site, standin_understand
 from tests.sources.test_poll_costs import statements
@@ -28,7 +30,8 @@ LIST = "<html><body><ul class='notices'><li><a href='/n/1'>公告</a></li></ul><
 
 
 def build(site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock, count: int, *,
-          max_in_flight: int = 8, flush_every: float = 10.0) -> AnnouncementPolling:
+          max_in_flight: int = 8, flush_every: float = 10.0,
+          release_memory: Callable[[], object] = release_free_memory) -> AnnouncementPolling:
     states = SourceStates(store, flush_every=flush_every)
     watchers = []
     for i in range(count):
@@ -37,7 +40,8 @@ def build(site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock,
                          politeness_delay=0, first_poll_details=0)
         watchers.append(AnnouncementWatcher(cfg, fetcher, store, RecordingPublisher(), clock, standin_understand,
                                             states=states))
-    return AnnouncementPolling(watchers, states, clock, max_in_flight=max_in_flight, summary_every=60)
+    return AnnouncementPolling(watchers, states, clock, max_in_flight=max_in_flight, summary_every=60,
+                               release_memory=release_memory)
 
 
 async def first_tick(polling: AnnouncementPolling, clock: ManualClock) -> None:
@@ -214,6 +218,34 @@ async def test_the_first_polls_of_many_sources_are_written_in_one_transaction_on
         stored = (await conn.execute(select(func.count()).select_from(seen_notices))).scalar_one()
     assert stored == 20
     assert (await store.get_state("s7")).initialized_at is not None
+
+
+async def test_free_memory_is_given_back_once_when_the_first_rounds_records_are_written(
+    site: Site, fetcher: Fetcher, store: SqlSeenStore, engine: AsyncEngine, clock: ManualClock
+) -> None:
+    stored_at_release: list[int] = []  # what still waited for a flush when each release came
+
+    async def stored() -> int:
+        async with engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(seen_notices))).scalar_one())
+
+    polling = build(site, fetcher, store, clock, 20, max_in_flight=20,
+                    release_memory=lambda: stored_at_release.append(polling.states.pending))
+    await first_tick(polling, clock)
+    assert stored_at_release == [], "the first round's records still wait for their flush"
+    clock.advance(1)
+    await polling.tick()
+    await flushed(polling)
+    assert stored_at_release == [0] and await stored() == 20  # released after the flush, nothing left waiting
+    for _ in range(3):  # later rounds and their flushes give nothing back again
+        clock.advance(30)
+        await polling.tick()
+        await settle(polling)
+        clock.advance(10)
+        await polling.tick()
+        await flushed(polling)
+    assert sum(site.conditional_hits.values()) == 60  # three more rounds, all 304
+    assert stored_at_release == [0]
 
 
 async def test_a_source_polled_again_before_the_flush_reads_its_first_records_back(

@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from aiohttp import hdrs
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 USER_AGENT = "huabei-watch/0.1 (notice watcher)"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
-#: aiohttp's own timeout off (``asyncio.timeout`` bounds the request and its body): one object, not one a request.
+#: aiohttp's own timeout off (the fetcher's :class:`_Deadlines` bound the request and its body): one object, not one a request.
 _NO_CLIENT_TIMEOUT = aiohttp.ClientTimeout(total=None)
 
 #: Parsed URLs kept (the sources' list pages, asked every interval; notice pages pass through).
@@ -62,6 +64,67 @@ class _Host:
         self.semaphore = asyncio.Semaphore(limit)
         self.lock = asyncio.Lock()
         self.next_start: float | None = None
+
+
+class _Deadlines:
+    """The deadlines of a fetcher's requests in flight, enforced by one loop timer for all of them.
+
+    ``asyncio.timeout`` (like aiohttp's own ``ClientTimeout``) arms a loop timer for every request
+    and cancels it after: about 6 us of a conditional GET under uvloop, 2 % of an unchanged check
+    (issue 17 item 1). Here a request only notes its deadline; the one timer is armed at the
+    earliest deadline in flight (again only when a request comes with an earlier one) and, when it
+    fires, cancels every request past its deadline and is armed at the next one. A request so
+    cancelled raises :class:`TimeoutError`, as under ``asyncio.timeout``; a cancellation from
+    elsewhere stays a cancellation.
+    """
+
+    __slots__ = ("_due", "_expired", "_loop", "_timer", "_timer_at")
+
+    def __init__(self) -> None:
+        self._due: dict[asyncio.Task[Any], float] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+
+    def enter(self, task: asyncio.Task[Any], loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+        """``task`` runs a request that must end within ``timeout`` seconds from now."""
+        deadline = self._due[task] = loop.time() + timeout
+        if deadline < self._timer_at or loop is not self._loop:
+            self._arm(loop, deadline)
+
+    def leave(self, task: asyncio.Task[Any]) -> bool:
+        """``task``'s request ended; True when it was cancelled for its deadline."""
+        del self._due[task]
+        if self._expired and task in self._expired:
+            self._expired.discard(task)
+            return True
+        return False
+
+    @property
+    def in_flight(self) -> int:
+        """Requests with a deadline, not ended yet."""
+        return len(self._due)
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, at: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._loop, self._timer_at = loop, at
+        self._timer = loop.call_at(at, self._sweep)
+
+    def _sweep(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        self._timer, self._timer_at = None, math.inf
+        now, upcoming = loop.time(), math.inf
+        for task, deadline in self._due.items():
+            if deadline > now:
+                upcoming = min(upcoming, deadline)
+            elif task not in self._expired:
+                self._expired.add(task)
+                task.cancel()
+        if upcoming < math.inf:
+            self._arm(loop, upcoming)
 
 
 class _Target:
@@ -123,6 +186,12 @@ class Fetcher:
         self._user_agent = user_agent
         self._hosts: dict[str, _Host] = {}
         self._targets: dict[str, _Target] = {}
+        self._deadlines = _Deadlines()
+
+    @property
+    def requests_in_flight(self) -> int:
+        """Requests started and not ended (each holds its deadline until it ends)."""
+        return self._deadlines.in_flight
 
     async def fetch(
         self,
@@ -180,27 +249,43 @@ class Fetcher:
         while True:
             if delay > 0 or host.next_start is not None:  # else nothing to wait for or to reserve
                 await self._polite_start(host, delay)
-            async with host.semaphore, asyncio.timeout(timeout_s), self._session.get(
-                current, headers=req_headers, allow_redirects=False, timeout=_NO_CLIENT_TIMEOUT
-            ) as resp:
-                if resp.status in _REDIRECTS and "Location" in resp.headers:
-                    nxt = current.join(URL(resp.headers["Location"])).with_fragment(None)
-                    if visited is None:
-                        visited = [str(current)]
-                    if str(nxt) in visited:
-                        chain = " -> ".join([*visited, str(nxt)])
-                        raise PermanentError(f"redirect loop: {chain}")
-                    if len(visited) > max_redirects:
-                        raise PermanentError(f"too many redirects (more than {max_redirects}) from {url}")
-                    visited.append(str(nxt))
-                    current = nxt
-                    if current.scheme not in ("http", "https"):
-                        raise PermanentError(f"refusing to fetch non-HTTP URL {current}")
-                    host = self._host(current)
-                    continue
-                if resp.status == 304 and visited is None:
-                    return _not_modified(target, url, resp, etag, last_modified)
-                return await self._result(url, resp, max_bytes, etag, last_modified, encoding)
+            async with host.semaphore:
+                # The request and its body within ``timeout_s`` (see _Deadlines: no timer of its own).
+                task, loop = asyncio.current_task(), asyncio.get_running_loop()
+                assert task is not None
+                cancelling = task.cancelling()
+                self._deadlines.enter(task, loop, timeout_s)
+                left = False
+                try:
+                    async with self._session.get(
+                        current, headers=req_headers, allow_redirects=False, timeout=_NO_CLIENT_TIMEOUT
+                    ) as resp:
+                        if resp.status in _REDIRECTS and "Location" in resp.headers:
+                            nxt = current.join(URL(resp.headers["Location"])).with_fragment(None)
+                            if visited is None:
+                                visited = [str(current)]
+                            if str(nxt) in visited:
+                                chain = " -> ".join([*visited, str(nxt)])
+                                raise PermanentError(f"redirect loop: {chain}")
+                            if len(visited) > max_redirects:
+                                raise PermanentError(f"too many redirects (more than {max_redirects}) from {url}")
+                            visited.append(str(nxt))
+                            current = nxt
+                            if current.scheme not in ("http", "https"):
+                                raise PermanentError(f"refusing to fetch non-HTTP URL {current}")
+                            host = self._host(current)
+                            continue
+                        if resp.status == 304 and visited is None:
+                            return _not_modified(target, url, resp, etag, last_modified)
+                        return await self._result(url, resp, max_bytes, etag, last_modified, encoding)
+                except asyncio.CancelledError:
+                    left = True
+                    if self._deadlines.leave(task) and task.uncancel() <= cancelling:
+                        raise TimeoutError from None  # cancelled for its deadline, and for nothing else
+                    raise
+                finally:
+                    if not left and self._deadlines.leave(task):
+                        task.uncancel()  # its deadline came as it ended otherwise: that cancellation is void
 
     async def _result(
         self,
