@@ -108,3 +108,13 @@ def test_a_page_with_an_xml_prolog_is_read_as_html_without_a_warning() -> None:
                                    date_selector=None, container_selector=None)
     assert [row.title for row in page_read.rows] == ["系统维护公告"]
     assert [str(w.message) for w in caught] == []
+
+
+@pytest.mark.parametrize("body", ["https://platform.example/notices", "notices.html", "/var/www/list"])
+def test_a_body_that_looks_like_a_url_or_a_file_name_is_read_as_markup_without_a_warning(body: str) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        page_read = read_with_soup(body, item_selector="li:first-child", title_selector="a", link_selector="a",
+                                   date_selector=None, container_selector=None)
+    assert list(page_read.rows) == []
+    assert [str(w.message) for w in caught] == []

@@ -193,6 +193,7 @@ def read_with_soup(
     """The reader for any selector soupsieve takes. Raises :class:`SelectorError` for a malformed one."""
     from bs4 import (  # only for selectors the lxml reader does not take (memory)
         BeautifulSoup,
+        MarkupResemblesLocatorWarning,
         Tag,
         XMLParsedAsHTMLWarning,
     )
@@ -200,6 +201,8 @@ def read_with_soup(
     # A list page with an XML prolog (XHTML) is still read as HTML, like the lxml reader reads it:
     # bs4's warning about that would only fill the daemon's log once per such page.
     warnings.filterwarnings("ignore", category=XMLParsedAsHTMLWarning)
+    # A fetched body that looks like a file name or a URL is still a body (we never pass a locator).
+    warnings.filterwarnings("ignore", category=MarkupResemblesLocatorWarning)
     soup = BeautifulSoup(html, "lxml")
     base = soup.find("base", href=True)
     items = _select(soup, item_selector, "item", one=False)
