@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime
 
 from huabei_watch.clock import SHANGHAI
-from watcher.notices import lasting, layout, reports, zones
+from watcher.notices import kind_model, lasting, layout, reports, zones
 from watcher.notices import products as prod
 from watcher.notices.assemble import platform_product, windows_of
 from watcher.notices.degrade import interface_windows
@@ -279,6 +279,17 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     if kind == "interface":
         change = extract_interface(body, points, lambda p: resolver.date_of(p, None))
 
+    if kind == "maintenance" or spans:
+        # the kind model beside the rules (review only): it never settles a kind, it sends to a person
+        p_maint = kind_model.probability(normalize(title + "\n" + text))
+        if kind == "maintenance" and p_maint < kind_model.LOW:
+            # windows stay in the result for the reviewer; "other" is never published as maintenance
+            kind, huabei = "other", False
+            doubts.append(f"the wording reads as no service window (kind model: P(maintenance) {p_maint:.2f} "
+                          f"< {kind_model.LOW}): read as other, check whether it is maintenance")
+        elif kind != "maintenance" and p_maint > kind_model.HIGH:
+            doubts.append(f"read as {kind}, but the wording reads as a service window (kind model: "
+                          f"P(maintenance) {p_maint:.2f} > {kind_model.HIGH}): check whether it is maintenance")
     confidence = k.confidence
     if kind in ("maintenance", "outage") and windows and products and not doubts:
         confidence = max(confidence, 0.9)
