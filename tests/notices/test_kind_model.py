@@ -41,6 +41,13 @@ def test_the_probability_is_the_hand_computed_logistic_of_the_tfidf_vector() -> 
     assert kind_model.table().probability("") == 1 / (1 + math.exp(-raw["intercept"]))
 
 
+def test_title_and_text_normalised_apart_are_the_text_the_table_was_fitted_on() -> None:
+    # understanding scores normalize(title) + "\n" + normalize(text), which it has already computed
+    for path in sorted(CORPUS.glob("*.jsonl")):
+        for n in parse_corpus(path.read_text("utf-8").splitlines()):
+            assert normalize(n.title + "\n" + n.text) == normalize(n.title) + "\n" + normalize(n.text), n.id
+
+
 def test_rules_maintenance_that_reads_as_no_service_window_goes_to_review_as_other_with_its_window() -> None:
     text = "因系统改造，即日起至12月10日暂停线上缴费服务，12月11日起恢复。"
     assert kind_model.probability(normalize("\n" + text)) < kind_model.LOW

@@ -31,9 +31,9 @@ def grams(text: str) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class KindTable:
-    """n-gram -> (idf, weight), plus an intercept."""
+    """n-gram -> [idf, weight], plus an intercept."""
 
-    weights: dict[str, tuple[float, float]]
+    weights: dict[str, list[float]]
     intercept: float
 
     def probability(self, text: str) -> float:
@@ -51,8 +51,10 @@ class KindTable:
 @cache
 def table() -> KindTable:
     """The shipped table, read once."""
-    raw = json.loads(resources.files("watcher.notices").joinpath("kind_model.json").read_text("utf-8"))
-    return KindTable({g: (float(v[0]), float(v[1])) for g, v in raw["weights"].items()}, float(raw["intercept"]))
+    raw = json.loads(resources.files("watcher.notices").joinpath("kind_model.json").read_bytes())
+    # the parsed lists are kept as they are: a second copy would cost the watcher memory for nothing
+    weights: dict[str, list[float]] = raw["weights"]
+    return KindTable(weights, float(raw["intercept"]))
 
 
 def probability(text: str) -> float:

@@ -87,7 +87,8 @@ def _without_title_line(body: str, head: str) -> str:
 
 def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     head = normalize(title)
-    body = _without_title_line(normalize(text), head)
+    whole = normalize(text)
+    body = _without_title_line(whole, head)
     points = find_points(body)
     t_points = find_points(head) if head else []
     day = _title_day(t_points, pub)
@@ -281,7 +282,9 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
 
     if kind == "maintenance" or spans:
         # the kind model beside the rules (review only): it never settles a kind, it sends to a person
-        p_maint = kind_model.probability(normalize(title + "\n" + text))
+        # the model's text is normalize(title + "\n" + text); normalised apart it is the same on every
+        # committed notice (tests/notices/test_kind_model.py), and costs no second normalisation
+        p_maint = kind_model.probability(head + "\n" + whole)
         if kind == "maintenance" and p_maint < kind_model.LOW:
             # windows stay in the result for the reviewer; "other" is never published as maintenance
             kind, huabei = "other", False
