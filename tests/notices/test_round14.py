@@ -389,7 +389,8 @@ def test_blind4b_is_well_formed_and_shares_no_notice_with_the_other_sets() -> No
 def test_blind4b_scores_hold_the_score_it_had_when_committed() -> None:
     m = score(parse_corpus(_BLIND4B.read_text(encoding="utf-8").splitlines())).total.metrics()
     # after round 14, read only as a summary: 89.2 / 90.4 / 75.8 %, 0 silent
-    # (before round 14: 87.9 / 82.7 / 68.2 %, 0 silent); round 15 (tuned on it): 96.4 / 94.2 / 90.7 %
+    # (before round 14: 87.9 / 82.7 / 68.2 %, 0 silent); round 15 (tuned on it): 96.4 / 94.2 / 90.7 %;
+    # the kind model beside the rules (docs/notices.md): 100.0 / 94.2 / 96.1 %
     assert m["silent_misses"] == 0
-    assert m["maintenance_or_not"] >= 0.96
-    assert m["window_recall"] >= 0.94 and m["window_precision"] >= 0.90
+    assert m["maintenance_or_not"] >= 0.99
+    assert m["window_recall"] >= 0.94 and m["window_precision"] >= 0.96

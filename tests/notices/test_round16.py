@@ -218,10 +218,11 @@ def test_blind5_is_well_formed_and_shares_no_notice_with_the_other_sets() -> Non
 
 def test_blind5_scores_hold_their_floors() -> None:
     m = score(_blind5()).total.metrics()
-    # scored once on fb46c7f: 91.8 / 35.4 / 46.0 %, 1 silent; round 16 (tuned on it): 95.9 / 97.9 / 90.4 %
+    # scored once on fb46c7f: 91.8 / 35.4 / 46.0 %, 1 silent; round 16 (tuned on it): 95.9 / 97.9 / 90.4 %;
+    # the kind model beside the rules (docs/notices.md): 100.0 / 97.9 / 95.9 %
     assert m["silent_misses"] == 0
-    assert m["maintenance_or_not"] >= 0.95
-    assert m["window_recall"] >= 0.97 and m["window_precision"] >= 0.90
+    assert m["maintenance_or_not"] >= 0.99
+    assert m["window_recall"] >= 0.97 and m["window_precision"] >= 0.95
 
 
 def test_hours_with_am_pm_and_no_minutes_and_an_english_range_word() -> None:

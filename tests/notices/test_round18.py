@@ -208,4 +208,5 @@ def test_blind6b_scores_hold_their_floors() -> None:
     assert m["window_recall"] >= RECALL_6B and m["window_precision"] >= PRECISION_6B
 
 
-KIND_6B, RECALL_6B, PRECISION_6B = 0.93, 0.81, 0.77
+# the kind model beside the rules (docs/notices.md): 93.3 / 81.4 / 77.8 % -> 96.6 / 81.4 / 81.4 %
+KIND_6B, RECALL_6B, PRECISION_6B = 0.96, 0.81, 0.81

@@ -122,7 +122,9 @@ def test_a_label_line_without_a_zone_moves_nothing() -> None:
 
 # --- the seventh set's half A, tuned on from this round ----------------------------------------------
 
-KIND_7A, RECALL_7A, PRECISION_7A = 0.97, 0.86, 0.85
+# the kind model beside the rules (docs/notices.md) sends one true maintenance notice to review as
+# "other": recall 87.0 -> 85.2 %; kind 97.0 -> 98.0 % and precision 85.5 -> 88.5 % rise
+KIND_7A, RECALL_7A, PRECISION_7A = 0.98, 0.85, 0.88
 
 
 def test_blind7a_scores_hold_their_floors() -> None:

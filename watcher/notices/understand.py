@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime
 
 from huabei_watch.clock import SHANGHAI
-from watcher.notices import lasting, layout, reports, zones
+from watcher.notices import kind_model, lasting, layout, reports, zones
 from watcher.notices import products as prod
 from watcher.notices.assemble import platform_product, windows_of
 from watcher.notices.degrade import interface_windows
@@ -87,7 +87,8 @@ def _without_title_line(body: str, head: str) -> str:
 
 def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     head = normalize(title)
-    body = _without_title_line(normalize(text), head)
+    whole = normalize(text)
+    body = _without_title_line(whole, head)
     points = find_points(body)
     t_points = find_points(head) if head else []
     day = _title_day(t_points, pub)
@@ -279,6 +280,19 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     if kind == "interface":
         change = extract_interface(body, points, lambda p: resolver.date_of(p, None))
 
+    if kind == "maintenance" or spans:
+        # the kind model beside the rules (review only): it never settles a kind, it sends to a person
+        # the model's text is normalize(title + "\n" + text); normalised apart it is the same on every
+        # committed notice (tests/notices/test_kind_model.py), and costs no second normalisation
+        p_maint = kind_model.probability(head + "\n" + whole)
+        if kind == "maintenance" and p_maint < kind_model.LOW:
+            # windows stay in the result for the reviewer; "other" is never published as maintenance
+            kind, huabei = "other", False
+            doubts.append(f"the wording reads as no service window (kind model: P(maintenance) {p_maint:.2f} "
+                          f"< {kind_model.LOW}): read as other, check whether it is maintenance")
+        elif kind != "maintenance" and p_maint > kind_model.HIGH:
+            doubts.append(f"read as {kind}, but the wording reads as a service window (kind model: "
+                          f"P(maintenance) {p_maint:.2f} > {kind_model.HIGH}): check whether it is maintenance")
     confidence = k.confidence
     if kind in ("maintenance", "outage") and windows and products and not doubts:
         confidence = max(confidence, 0.9)
