@@ -13,9 +13,10 @@ from __future__ import annotations
 import functools
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Protocol, TypeVar
 
 from huabei_watch.clock import SHANGHAI
 from watcher.notices import understand
@@ -421,13 +422,24 @@ def fails(case: Generated) -> str | None:
     return None
 
 
-def failure_table(cases: list[Generated]) -> tuple[int, dict[str, Counter[str]], dict[str, Counter[str]]]:
+class Formed(Protocol):
+    """A generated case: the form drawn in each dimension (round 20's and round 21's generators)."""
+
+    @property
+    def forms(self) -> tuple[tuple[str, str], ...]: ...
+
+
+C = TypeVar("C", bound=Formed)
+
+
+def failure_table(cases: Sequence[C], fails_of: Callable[[C], str | None]) -> tuple[
+        int, dict[str, Counter[str]], dict[str, Counter[str]]]:
     """Failures, and per dimension the count of cases and of failures for each form."""
     total: dict[str, Counter[str]] = {}
     failed: dict[str, Counter[str]] = {}
     n_failed = 0
     for case in cases:
-        bad = fails(case) is not None
+        bad = fails_of(case) is not None
         n_failed += bad
         for dim, form in case.forms:
             total.setdefault(dim, Counter())[form] += 1
@@ -436,14 +448,22 @@ def failure_table(cases: list[Generated]) -> tuple[int, dict[str, Counter[str]],
     return n_failed, total, failed
 
 
-def main() -> None:
-    for name, cases in (("positive", positives()), ("shaped", shaped()), ("negative", negatives())):
-        n_failed, total, failed = failure_table(cases)
+def print_failures(sets: Iterable[tuple[str, Sequence[C]]], fails_of: Callable[[C], str | None],
+                   skip: frozenset[str] = frozenset()) -> None:
+    """Each set's failure count, then per dimension (``skip`` left out) the forms that failed."""
+    for name, cases in sets:
+        n_failed, total, failed = failure_table(cases, fails_of)
         print(f"{name}: {len(cases)} cases, {n_failed} fail")
         for dim, counts in total.items():
+            if dim in skip:
+                continue
             row = ", ".join(f"{form} {failed.get(dim, Counter())[form]}/{n}" for form, n in sorted(counts.items())
                             if failed.get(dim, Counter())[form])
             print(f"  {dim}: {row or 'none'}")
+
+
+def main() -> None:
+    print_failures((("positive", positives()), ("shaped", shaped()), ("negative", negatives())), fails)
 
 
 if __name__ == "__main__":

@@ -14,11 +14,11 @@ sampled with a fixed seed; the answer of each case is known by construction.
 from __future__ import annotations
 
 import random
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from huabei_watch.clock import SHANGHAI
+from tests.notices.grammar_round20 import print_failures
 from watcher.notices import understand
 
 PUBLISHED = date(2026, 11, 20)
@@ -389,32 +389,9 @@ def fails(case: Case) -> str | None:
     return None
 
 
-def failure_table(cases: list[Case]) -> tuple[int, dict[str, Counter[str]], dict[str, Counter[str]]]:
-    """Failures, and per dimension the count of cases and of failures for each form."""
-    total: dict[str, Counter[str]] = {}
-    failed: dict[str, Counter[str]] = {}
-    n_failed = 0
-    for case in cases:
-        bad = fails(case) is not None
-        n_failed += bad
-        for dim, form in case.forms:
-            total.setdefault(dim, Counter())[form] += 1
-            if bad:
-                failed.setdefault(dim, Counter())[form] += 1
-    return n_failed, total, failed
-
-
 def main() -> None:
-    for name, cases in (("look-alikes", lookalikes()), ("reports", reports()), ("with extras", with_extras()),
-                        ("nights", nights()), ("day counts", day_counts())):
-        n_failed, total, failed = failure_table(cases)
-        print(f"{name}: {len(cases)} cases, {n_failed} fail")
-        for dim, counts in total.items():
-            if dim == "extras":
-                continue
-            row = ", ".join(f"{form} {failed.get(dim, Counter())[form]}/{n}" for form, n in sorted(counts.items())
-                            if failed.get(dim, Counter())[form])
-            print(f"  {dim}: {row or 'none'}")
+    print_failures((("look-alikes", lookalikes()), ("reports", reports()), ("with extras", with_extras()),
+                    ("nights", nights()), ("day counts", day_counts())), fails, skip=frozenset({"extras"}))
 
 
 if __name__ == "__main__":
