@@ -267,7 +267,9 @@ async def test_one_deadline_timer_times_out_each_request_at_its_own_deadline(
     assert fetcher.requests_in_flight == 0
 
 
-async def test_a_fetch_cancelled_by_its_caller_stays_cancelled(site: Site, fetcher: Fetcher, slow_release: asyncio.Event) -> None:
+def _held_page(site: Site, slow_release: asyncio.Event) -> asyncio.Event:
+    """``/held`` answers only once ``slow_release`` is set; the event returned is set when a
+    request has arrived there."""
     arrived = asyncio.Event()
 
     async def held(request: web.Request) -> web.StreamResponse:
@@ -276,6 +278,11 @@ async def test_a_fetch_cancelled_by_its_caller_stays_cancelled(site: Site, fetch
         return web.Response(text="too late")
 
     site.pages["/held"] = held
+    return arrived
+
+
+async def test_a_fetch_cancelled_by_its_caller_stays_cancelled(site: Site, fetcher: Fetcher, slow_release: asyncio.Event) -> None:
+    arrived = _held_page(site, slow_release)
     task = asyncio.create_task(fetcher.fetch(site.url("/held"), timeout=60))
     async with asyncio.timeout(10):
         await arrived.wait()
@@ -290,14 +297,7 @@ async def test_a_cancellation_during_a_timed_out_request_stays_a_cancellation(
 ) -> None:
     """Both at once: the deadline passed and the caller cancelled too. The caller's cancellation
     wins (as under ``asyncio.timeout``), and what the deadline asked is taken back."""
-    arrived = asyncio.Event()
-
-    async def held(request: web.Request) -> web.StreamResponse:
-        arrived.set()
-        await slow_release.wait()
-        return web.Response(text="too late")
-
-    site.pages["/held"] = held
+    arrived = _held_page(site, slow_release)
 
     async def caller() -> tuple[str, int]:
         try:
