@@ -93,6 +93,44 @@ def test_every_miss_gets_one_line_naming_the_notice() -> None:
     assert "silent misses 1" in render(report)
 
 
+def test_each_missed_window_is_put_down_to_one_cause() -> None:
+    c = ("2026-12-03 01:00", "2026-12-03 03:00")
+    d = ("2026-12-04 01:00", "2026-12-04 03:00")
+    e = ("2026-12-05 22:00", "2026-12-06 02:00")
+    golds = parse_corpus([
+        _line("n1", "maintenance", [A, B, c, d, e]),
+        _line("n2", "maintenance", [A, B]),
+    ])
+    cancelled = (_w(*A)[0], _w(*A)[1], "cancelled")
+    answers = {
+        "n1": Prediction("maintenance", (
+            cancelled,                                   # A: status only
+            _w(B[0], "2026-12-02 05:00"),                # B: end differs
+            _w("2026-12-03 00:00", c[1]),                # c: start differs
+            _w("2026-11-04 01:00", "2026-11-04 03:00"),  # d: the same hours on another day
+            _w("2026-12-09 08:00", "2026-12-09 09:00"),  # e: nothing near; left over as an extra
+        ), False),
+        "n2": Prediction("other", (), True),             # both lost with the kind
+    }
+    got = score(golds, _reader(answers)).to_json()
+    assert got["missed_by_cause"] == {"not_maintenance": 2, "status_only": 1, "end_differs": 1,
+                                      "start_differs": 1, "another_day": 1, "nothing_near": 1}
+    assert got["extra_unpaired"] == 1
+    assert got["missed_per_notice"] == {"2": 1, "5": 1}
+    text = render(score(golds, _reader(answers)))
+    assert "windows missed by cause: not maintenance 2; status only 1; end differs 1; start differs 1; " \
+           "another day 1; nothing near 1; extra windows unpaired 1" in text
+    assert "notices by windows missed: 1 x 2, 1 x 5" in text
+
+
+def test_a_window_found_is_no_miss_and_a_false_positive_is_an_unpaired_extra() -> None:
+    golds = parse_corpus([_line("n1", "maintenance", [A]), _line("n2", "fee_policy", [], "negative")])
+    answers = {"n1": Prediction("maintenance", (_w(*A),), False), "n2": Prediction("maintenance", (_w(*B),), False)}
+    got = score(golds, _reader(answers)).to_json()
+    assert sum(got["missed_by_cause"].values()) == 0 and got["extra_unpaired"] == 1
+    assert got["missed_per_notice"] == {}
+
+
 def test_traditional_notices_are_also_scored_as_their_own_row() -> None:
     golds = parse_corpus([_line("n1", "maintenance", [A], script="traditional")])
     report = score(golds, _reader({"n1": Prediction("maintenance", (_w(*A),), False)}))
@@ -190,6 +228,10 @@ def test_cli_summary_prints_scores_without_any_miss_line_and_reads_gzip(tmp_path
     assert "window recall 0.0 %" in out.stdout and "h1" not in out.stdout
     js = json.loads(_cli(python_exe, "eval-notices", "--summary", "--json", str(corpus)).stdout)
     assert js["window_recall"] == 0.0 and "misses" not in js
+    # The causes are counts only: the summary names where misses are without naming a notice.
+    assert "windows missed by cause: not maintenance 0; status only 0; end differs 0; start differs 0; " \
+           "another day 0; nothing near 1" in out.stdout
+    assert js["missed_by_cause"]["nothing_near"] == 1
 
 
 def test_cli_refuses_a_broken_gzip_corpus_with_exit_code_2(tmp_path: Path, python_exe: str) -> None:

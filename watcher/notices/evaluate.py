@@ -12,6 +12,12 @@ Metrics (the ones issue 16 sets targets for):
 * **silent misses**: annotated maintenance notices returned as another kind with ``needs_review``
   false, so nobody would be told.
 
+Each missed window is also put down to one cause (:data:`CAUSES`), so that a held-out set scored
+with ``--summary`` says where its misses are without anyone reading it: the notice was not read as
+maintenance; a returned window differs from it only in status, only in its end, only in its start,
+or only in its date; or nothing returned is near it. Returned windows left over after that pairing
+are counted as unpaired extras.
+
 Pure: predictions come in as values; :func:`predict` wraps :func:`watcher.notices.understand`.
 """
 
@@ -29,6 +35,9 @@ from watcher.notices.model import Kind
 from watcher.notices.understand import understand
 
 WindowKey = tuple[datetime, datetime | None, str]
+
+#: Causes of a missed window, in the order a miss is paired with a returned window.
+CAUSES = ("not_maintenance", "status_only", "end_differs", "start_differs", "another_day", "nothing_near")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +76,13 @@ class Tally:
     exact_notices: int = 0
     silent: int = 0
     review: int = 0
+    missed_not_maintenance: int = 0
+    missed_status_only: int = 0
+    missed_end_differs: int = 0
+    missed_start_differs: int = 0
+    missed_another_day: int = 0
+    missed_nothing_near: int = 0
+    extra_unpaired: int = 0
 
     def add(self, other: Tally) -> None:
         for name in self.__slots__:
@@ -86,6 +102,8 @@ class Tally:
             "all_windows_exact": ratio(self.exact_notices, self.gold_maintenance),
             "silent_misses": self.silent,
             "needs_review": self.review,
+            "missed_by_cause": {c: getattr(self, f"missed_{c}") for c in CAUSES},
+            "extra_unpaired": self.extra_unpaired,
         }
 
 
@@ -97,11 +115,14 @@ class Report:
     by_category: dict[str, Tally] = field(default_factory=dict)
     misses: list[str] = field(default_factory=list)
     kinds: Counter[str] = field(default_factory=Counter)
+    #: how many maintenance notices missed 1, 2, ... of their windows (where the misses gather)
+    missed_per_notice: Counter[int] = field(default_factory=Counter)
 
     def to_json(self) -> dict[str, Any]:
         return {
             **self.total.metrics(),
             "predicted_kinds": dict(sorted(self.kinds.items())),
+            "missed_per_notice": {str(k): v for k, v in sorted(self.missed_per_notice.items())},
             "by_category": {k: v.metrics() for k, v in sorted(self.by_category.items())},
             "misses": list(self.misses),
         }
@@ -111,6 +132,37 @@ def _fmt(w: WindowKey) -> str:
     start, end, status = w
     tail = end.strftime("%Y-%m-%d %H:%M") if end is not None else "open"
     return f"{start:%Y-%m-%d %H:%M} - {tail}" + ("" if status == "scheduled" else f" ({status})")
+
+
+def _same_day_part(a: WindowKey, b: WindowKey) -> bool:
+    """Same times of day and the same length, on another date."""
+    (s1, e1, _), (s2, e2, _) = a, b
+    if s1.time() != s2.time() or (e1 is None) != (e2 is None):
+        return False
+    return e1 is None or e2 is None or (e1 - s1 == e2 - s2)
+
+
+_NEAR: tuple[tuple[str, Callable[[WindowKey, WindowKey], bool]], ...] = (
+    ("status_only", lambda a, b: a[:2] == b[:2]),
+    ("end_differs", lambda a, b: a[0] == b[0]),
+    ("start_differs", lambda a, b: a[1] is not None and a[1] == b[1]),
+    ("another_day", _same_day_part),
+)
+
+
+def _causes(missed: list[WindowKey], extra: list[WindowKey]) -> tuple[Counter[str], int]:
+    """Put each missed window down to the nearest kind of returned window left (greedy, by cause)."""
+    causes: Counter[str] = Counter()
+    left_missed, left_extra = list(missed), list(extra)
+    for cause, near in _NEAR:
+        for w in list(left_missed):
+            match = next((x for x in left_extra if near(w, x)), None)
+            if match is not None:
+                left_missed.remove(w)
+                left_extra.remove(match)
+                causes[cause] += 1
+    causes["nothing_near"] += len(left_missed)
+    return causes, len(left_extra)
 
 
 def score_one(gold: GoldNotice, pred: Prediction) -> tuple[Tally, list[str]]:
@@ -139,12 +191,18 @@ def score_one(gold: GoldNotice, pred: Prediction) -> tuple[Tally, list[str]]:
     t.found_windows = t.correct_windows = sum(hit.values())
     if gold_m and pred_m and want == got:
         t.exact_notices = 1
-    if gold_m:
-        for w in sorted((want - got).elements(), key=str):
-            misses.append(f"{tag} window missed: {_fmt(w)}")
-    if pred_m:
-        for w in sorted((got - want).elements(), key=str):
-            misses.append(f"{tag} window extra: {_fmt(w)}")
+    missed = sorted((want - got).elements(), key=str)
+    extra = sorted((got - want).elements(), key=str)
+    if gold_m and not pred_m:
+        t.missed_not_maintenance = len(missed)
+    else:
+        causes, t.extra_unpaired = _causes(missed, extra)
+        for cause, n in causes.items():
+            setattr(t, f"missed_{cause}", n)
+    for w in missed:
+        misses.append(f"{tag} window missed: {_fmt(w)}")
+    for w in extra:
+        misses.append(f"{tag} window extra: {_fmt(w)}")
     return t, misses
 
 
@@ -156,6 +214,8 @@ def score(golds: Iterable[GoldNotice], read: Callable[[GoldNotice], Prediction] 
         report.kinds[pred.kind] += 1
         tally, misses = score_one(gold, pred)
         report.total.add(tally)
+        if tally.gold_windows > tally.found_windows:
+            report.missed_per_notice[tally.gold_windows - tally.found_windows] += 1
         report.by_category.setdefault(gold.category, Tally()).add(tally)
         if gold.script == "traditional":
             report.by_category.setdefault("(traditional script)", Tally()).add(tally)
@@ -178,6 +238,13 @@ def render(report: Report) -> str:
         f"window precision {_pct(m['window_precision'])}; all windows exact {_pct(m['all_windows_exact'])}; "
         f"silent misses {m['silent_misses']}; needs_review {m['needs_review']}"
     )
+    causes = m["missed_by_cause"]
+    lines.append(
+        "windows missed by cause: " + "; ".join(f"{c.replace('_', ' ')} {causes[c]}" for c in CAUSES)
+        + f"; extra windows unpaired {m['extra_unpaired']}"
+    )
+    spread = ", ".join(f"{v} x {k}" for k, v in sorted(report.missed_per_notice.items()))
+    lines.append(f"notices by windows missed: {spread or 'none'}")
     lines.append("")
     lines.append(f"{'category':<22}{'n':>5}{'maint':>7}{'m-or-not':>10}{'recall':>9}{'precision':>11}"
                  f"{'exact':>9}{'silent':>8}")
