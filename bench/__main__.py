@@ -12,7 +12,7 @@ import sys
 import time
 
 BENCHMARKS = ("reaction", "throughput", "payments", "notices", "polling", "fanout", "policy_api", "broker_memory",
-              "failover", "housekeeping")
+              "failover", "housekeeping", "kind_model")
 #: Upper bound on one benchmark's wall time (the full fan-out of 100,000 merchants is the longest).
 TIMEOUT_S = {"fanout": 1800.0, "polling": 900.0, "broker_memory": 2700.0}
 DEFAULT_TIMEOUT_S = 600.0

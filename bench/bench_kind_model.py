@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python -m bench.bench_kind_model [--rounds 3]
+    .venv/bin/python -m bench.bench_kind_model [--rounds 3 | --quick]
 
 * **memory**: in a fresh process, after ``watcher.notices`` is imported and one notice understood (so
   OpenCC and the rules are loaded, as in a watcher that has parsed a notice), the table is loaded
@@ -71,7 +71,10 @@ def _understand_all(rounds: int) -> tuple[int, float]:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="one round (as --rounds 1)")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.rounds = 1
     try:
         import watcher.notices.kind_model  # noqa: F401
     except ImportError:
