@@ -19,17 +19,14 @@ import asyncio
 import json
 import signal
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError, ProgrammingError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from huabei_watch.bus.broker import EmbeddedBroker, free_port
 from huabei_watch.bus.kafka import Bus
@@ -47,6 +44,7 @@ from huabei_watch.events import (
     Topics,
 )
 from tests.cashier.incident_builders import outage_incident
+from tests.drills.notify_drill import notify_config, read_rows
 from tests.fakes.aliyun_sms import FakeAliyunSms
 from tests.fakes.base import Failure
 from tests.fakes.wecom import FakeWeCom
@@ -63,43 +61,10 @@ MERCHANTS = 8
 
 
 def _config(tmp_path: Path, *, port: int, prefix: str, bootstrap: str, wecom: str, sms: str, db_url: str) -> Path:
-    merchants = "".join(
-        f"""
-[[merchants]]
-id = "m{i}"
-mode = "auto"
-token = "tok-{i}"
-channels = ["wecom", "sms"]
-contacts = {{ wecom_robot_key = "robot-{i}", phone = "1390000{i:04d}" }}
-"""
-        for i in range(MERCHANTS)
-    )
-    return write_daemon_config(
-        tmp_path / "config.toml", state_dir=tmp_path / "state", bootstrap=bootstrap, prefix=prefix, db_url=db_url,
-        partitions=1, listen=f"127.0.0.1:{port}",
-        body=f"""
-[notify]
-ops = [{{ channel = "wecom", address = "ops-robot" }}]
-replan_every = "5s"
-[notify.wecom]
-base_url = "{wecom}"
-[notify.aliyun_sms]
-base_url = "{sms}"
-access_key_id = "AK"
-access_key_secret = "SK"
-sign_name = "花呗助手"
-default_template_code = "SMS_1"
-timeout_seconds = 10
-[notify.plan.quiet_hours]
-start = "00:00"
-end = "00:00"
-[notify.delivery]
-lease = 5
-unconfirmed_after = 12
-[notify.fanout]
-concurrency = {{ wecom = 1, aliyun_sms = 1 }}
-{merchants}
-""",
+    return notify_config(
+        tmp_path / "config.toml", state_dir=tmp_path / "state", merchants=[(f"m{i}", i) for i in range(MERCHANTS)],
+        port=port, prefix=prefix, bootstrap=bootstrap, wecom=wecom, sms=sms, db_url=db_url, partitions=1,
+        sms_timeout=10, unconfirmed_after=12,
     )
 
 
@@ -107,26 +72,9 @@ async def _start_role(config: Path, cwd: Path, role: str) -> asyncio.subprocess.
     return await start_role(config, role, log=cwd / "daemon.log")
 
 
-async def _rows(db: AsyncEngine, query: str) -> list[tuple[Any, ...]]:
-    """Rows of ``query``, read beside the daemon; [] before the daemon created its tables."""
-    try:
-        async with db.connect() as conn:
-            return [tuple(r) for r in await conn.execute(text(query))]
-    except (OperationalError, ProgrammingError):
-        return []
-
-
 async def _deliveries(db: AsyncEngine) -> list[tuple[str, str, str, str]]:
     """(recipient, channel, state, last_error) of every dedupe key."""
-    return await _rows(db, "SELECT recipient, channel, state, last_error FROM notification_deliveries")
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[AsyncEngine]:
-    """A reader of the daemon's database, beside it."""
-    engine = create_async_engine(database_url)
-    yield engine
-    await engine.dispose()
+    return await read_rows(db, "SELECT recipient, channel, state, last_error FROM notification_deliveries")
 
 
 @pytest.mark.slow
@@ -228,7 +176,7 @@ def _merchant_outage(i: int, at: datetime, *, resolved: bool) -> Event[Incident]
 
 
 async def _audit(db: AsyncEngine) -> list[tuple[str, int]]:
-    return await _rows(db, "SELECT subject, version FROM cashier_audit ORDER BY seq")
+    return await read_rows(db, "SELECT subject, version FROM cashier_audit ORDER BY seq")
 
 
 async def _policy(port: int, merchant: str) -> list[str]:
@@ -276,7 +224,7 @@ async def _stalled(db: AsyncEngine, database_url: str) -> bool:
             return True
         finally:
             probe.close()
-    rows = await _rows(db, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'")
+    rows = await read_rows(db, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'")
     return bool(rows and rows[0][0])
 
 
@@ -307,7 +255,7 @@ async def _offsets(bootstrap: str, group: str, topic: str) -> tuple[int, int]:
 async def _stored_off(db: AsyncEngine) -> dict[str, list[str]]:
     """Each merchant's disabled channels as the database holds them."""
     return {s: list(json.loads(d)["channels"] if isinstance(d, str) else d["channels"])
-            for s, d in await _rows(db, "SELECT subject, data FROM cashier_state")}
+            for s, d in await read_rows(db, "SELECT subject, data FROM cashier_state")}
 
 
 @pytest.mark.slow

@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.exc import OperationalError, ProgrammingError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from huabei_watch.bus.broker import EmbeddedBroker, free_port
 from huabei_watch.bus.kafka import Bus
@@ -32,10 +29,11 @@ from huabei_watch.clock import SystemClock
 from huabei_watch.config.settings import KafkaSettings
 from huabei_watch.events import INCIDENT_OPENED, Event, Topics
 from tests.cashier.incident_builders import outage_incident
+from tests.drills.notify_drill import notify_config, read_rows
 from tests.fakes.aliyun_sms import FakeAliyunSms
 from tests.fakes.base import Failure
 from tests.fakes.wecom import FakeWeCom
-from tests.support import eventually, fixed_keyring, readyz, start_role, write_daemon_config
+from tests.support import eventually, fixed_keyring, readyz, start_role
 
 MERCHANTS = 24
 SHARDS = 4
@@ -43,59 +41,12 @@ SHARDS = 4
 
 def _config(tmp_path: Path, n: int, *, port: int, prefix: str, bootstrap: str, wecom: str, sms: str,
             db_url: str) -> Path:
-    merchants = "".join(
-        f'\n[[merchants]]\nid = "m{i:02d}"\nmode = "auto"\ntoken = "tok-{i}"\nchannels = ["wecom", "sms"]\n'
-        f'contacts = {{ wecom_robot_key = "robot-{i}", phone = "1390000{i:04d}" }}\n'
-        for i in range(MERCHANTS)
+    return notify_config(
+        tmp_path / f"notify-{n}.toml", state_dir=tmp_path / f"state-{n}",
+        merchants=[(f"m{i:02d}", i) for i in range(MERCHANTS)], port=port, prefix=prefix, bootstrap=bootstrap,
+        wecom=wecom, sms=sms, db_url=db_url, partitions=2, sms_timeout=20, unconfirmed_after=25,
+        fanout=f'shards = {SHARDS}\nmin_shard_merchants = 1\nshards_per_process = 1\nshard_lease = "3s"\nclaim_every = "200ms"\n',
     )
-    return write_daemon_config(
-        tmp_path / f"notify-{n}.toml", state_dir=tmp_path / f"state-{n}", bootstrap=bootstrap, prefix=prefix,
-        db_url=db_url, partitions=2, listen=f"127.0.0.1:{port}",
-        body=f"""
-[notify]
-ops = [{{ channel = "wecom", address = "ops-robot" }}]
-replan_every = "5s"
-[notify.wecom]
-base_url = "{wecom}"
-[notify.aliyun_sms]
-base_url = "{sms}"
-access_key_id = "AK"
-access_key_secret = "SK"
-sign_name = "花呗助手"
-default_template_code = "SMS_1"
-timeout_seconds = 20
-[notify.plan.quiet_hours]
-start = "00:00"
-end = "00:00"
-[notify.delivery]
-lease = 5
-unconfirmed_after = 25
-[notify.fanout]
-shards = {SHARDS}
-min_shard_merchants = 1
-shards_per_process = 1
-shard_lease = "3s"
-claim_every = "200ms"
-concurrency = {{ wecom = 1, aliyun_sms = 1 }}
-{merchants}
-""",
-    )
-
-
-async def _rows(db: AsyncEngine, query: str) -> list[tuple[Any, ...]]:
-    """Rows of ``query``, read beside the daemons; [] before a daemon created its tables."""
-    try:
-        async with db.connect() as conn:
-            return [tuple(r) for r in await conn.execute(text(query))]
-    except (OperationalError, ProgrammingError):
-        return []
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.mark.slow
@@ -126,12 +77,12 @@ async def test_two_processes_share_one_incident_and_a_killed_ones_shard_is_finis
             await bus.publish(Event.build(INCIDENT_OPENED, incident, time=incident.updated_at))
 
             async def shards() -> list[tuple[Any, ...]]:
-                return await _rows(db, "SELECT shard, owner, done_at FROM notify_fanout_shards ORDER BY shard")
+                return await read_rows(db, "SELECT shard, owner, done_at FROM notify_fanout_shards ORDER BY shard")
 
             async def stalled() -> list[tuple[Any, ...]] | None:
                 rows = await shards()
                 stuck = [r for r in rows if r[2] is None]
-                in_flight = await _rows(db, "SELECT recipient FROM notification_deliveries "
+                in_flight = await read_rows(db, "SELECT recipient FROM notification_deliveries "
                                             "WHERE channel = 'aliyun_sms' AND state = 'in_flight'")
                 return rows if len(rows) == SHARDS and len(stuck) == 1 and in_flight else None
 
@@ -142,7 +93,7 @@ async def test_two_processes_share_one_incident_and_a_killed_ones_shard_is_finis
         owner_pid = {int(r[1].split(":")[1]) for r in at_stall if r[1]}
         stuck_pid = next(int(r[1].split(":")[1]) for r in at_stall if r[2] is None)  # owner: host:pid:random
         assert owner_pid == set(pids), at_stall  # both processes took shards of the one incident
-        assert await _rows(db, "SELECT phase FROM notify_fanout_done") == []  # not every shard is done
+        assert await read_rows(db, "SELECT phase FROM notify_fanout_done") == []  # not every shard is done
 
         pids[stuck_pid].send_signal(signal.SIGKILL)
         assert await asyncio.wait_for(pids[stuck_pid].wait(), 10) == -signal.SIGKILL
@@ -150,8 +101,8 @@ async def test_two_processes_share_one_incident_and_a_killed_ones_shard_is_finis
 
         async def finished() -> bool:
             done = [r for r in await shards() if r[2] is not None]
-            marked = await _rows(db, "SELECT phase FROM notify_fanout_done")
-            states = await _rows(db, "SELECT state FROM notification_deliveries")
+            marked = await read_rows(db, "SELECT phase FROM notify_fanout_done")
+            states = await read_rows(db, "SELECT state FROM notification_deliveries")
             return (len(done) == SHARDS and bool(marked) and len(states) == 2 * MERCHANTS + 1
                     and all(s[0] in ("sent", "failed") for s in states))
 
@@ -164,7 +115,7 @@ async def test_two_processes_share_one_incident_and_a_killed_ones_shard_is_finis
     assert set(wecom.count_by_recipient()) == robots  # every merchant and ops: once each
     assert all(n == 1 for n in wecom.count_by_recipient().values())
     assert all(n == 1 for n in sms.count_by_recipient().values())
-    unconfirmed = await _rows(db, "SELECT recipient, last_error FROM notification_deliveries "
+    unconfirmed = await read_rows(db, "SELECT recipient, last_error FROM notification_deliveries "
                                   "WHERE channel = 'aliyun_sms' AND state = 'failed'")
     assert unconfirmed and all("unconfirmed" in r[1] for r in unconfirmed), unconfirmed
     hung = {f"1390000{int(r[0][1:]):04d}" for r in unconfirmed}
