@@ -131,6 +131,23 @@ def test_a_window_found_is_no_miss_and_a_false_positive_is_an_unpaired_extra() -
     assert got["missed_per_notice"] == {}
 
 
+def test_silent_misses_list_the_parsers_reasons_without_the_notices_words() -> None:
+    golds = parse_corpus([_line("n1", "maintenance", [A]), _line("n2", "maintenance", [B]),
+                          _line("n3", "maintenance", [A])])
+    answers = {
+        "n1": Prediction("other", (), False, ("2 time range(s) set aside: no wording of a disruption in 暂停交易",
+                                              "times written in 美东时间, moved to Beijing time")),
+        "n2": Prediction("other", (), False, ("3 time range(s) set aside: 系统升级",)),
+        "n3": Prediction("other", (), True, ("sent to review",)),  # not silent: not listed
+    }
+    report = score(golds, _reader(answers))
+    assert report.silent_reasons == {"N time range set aside": 2, "times written in …, moved to Beijing time": 1}
+    text = render(report)
+    assert ("reasons given for the silent misses: N time range set aside x 2; "
+            "times written in …, moved to Beijing time x 1") in text
+    assert not any(ch in text for ch in "暂停交易美东时间系统升级")
+
+
 def test_traditional_notices_are_also_scored_as_their_own_row() -> None:
     golds = parse_corpus([_line("n1", "maintenance", [A], script="traditional")])
     report = score(golds, _reader({"n1": Prediction("maintenance", (_w(*A),), False)}))

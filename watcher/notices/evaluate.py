@@ -23,6 +23,7 @@ Pure: predictions come in as values; :func:`predict` wraps :func:`watcher.notice
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ class Prediction:
     kind: Kind
     windows: tuple[WindowKey, ...]
     needs_review: bool
+    reasons: tuple[str, ...] = ()
 
 
 def _naive(dt: datetime) -> datetime:
@@ -59,7 +61,22 @@ def predict(notice: GoldNotice) -> Prediction:
     windows = tuple(
         (_naive(w.start), None if w.end is None else _naive(w.end), w.status) for w in u.windows
     )
-    return Prediction(u.kind, windows, u.needs_review)
+    return Prediction(u.kind, windows, u.needs_review, u.reasons)
+
+
+_QUOTED = re.compile(r"\([^)]*\)|（[^）]*）|'[^']*'|\"[^\"]*\"|“[^”]*”|「[^」]*」")
+
+
+_HAN = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]+")
+
+
+def reason_shape(reason: str) -> str:
+    """A reason with what it quotes of the notice taken out (bracketed or quoted parts, anything after
+    a colon, digits, Chinese words), so that a held-out set's reasons can be counted without showing
+    its text."""
+    head = _QUOTED.sub("", reason).split(":", 1)[0].split("：", 1)[0]
+    head = _HAN.sub("…", re.sub(r"\d+(\.\d+)?", "N", head))
+    return " ".join(head.split())
 
 
 @dataclass(slots=True)
@@ -117,12 +134,15 @@ class Report:
     kinds: Counter[str] = field(default_factory=Counter)
     #: how many maintenance notices missed 1, 2, ... of their windows (where the misses gather)
     missed_per_notice: Counter[int] = field(default_factory=Counter)
+    #: the reasons the parser gave for its silent misses, as :func:`reason_shape` (one count each)
+    silent_reasons: Counter[str] = field(default_factory=Counter)
 
     def to_json(self) -> dict[str, Any]:
         return {
             **self.total.metrics(),
             "predicted_kinds": dict(sorted(self.kinds.items())),
             "missed_per_notice": {str(k): v for k, v in sorted(self.missed_per_notice.items())},
+            "silent_reasons": dict(sorted(self.silent_reasons.items())),
             "by_category": {k: v.metrics() for k, v in sorted(self.by_category.items())},
             "misses": list(self.misses),
         }
@@ -216,6 +236,8 @@ def score(golds: Iterable[GoldNotice], read: Callable[[GoldNotice], Prediction] 
         report.total.add(tally)
         if tally.gold_windows > tally.found_windows:
             report.missed_per_notice[tally.gold_windows - tally.found_windows] += 1
+        if tally.silent:
+            report.silent_reasons.update(dict.fromkeys(map(reason_shape, pred.reasons or ("(none)",)), 1))
         report.by_category.setdefault(gold.category, Tally()).add(tally)
         if gold.script == "traditional":
             report.by_category.setdefault("(traditional script)", Tally()).add(tally)
@@ -245,6 +267,9 @@ def render(report: Report) -> str:
     )
     spread = ", ".join(f"{v} x {k}" for k, v in sorted(report.missed_per_notice.items()))
     lines.append(f"notices by windows missed: {spread or 'none'}")
+    if report.silent_reasons:
+        lines.append("reasons given for the silent misses: "
+                     + "; ".join(f"{r or '(none)'} x {n}" for r, n in sorted(report.silent_reasons.items())))
     lines.append("")
     lines.append(f"{'category':<22}{'n':>5}{'maint':>7}{'m-or-not':>10}{'recall':>9}{'precision':>11}"
                  f"{'exact':>9}{'silent':>8}")
