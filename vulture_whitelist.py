@@ -79,3 +79,11 @@ _.index_reads  # consumers/cashier/reader.py: reads of the access index, for its
 _.index_rows_read
 _.model_post_init  # watcher/sources/announce_config.py: called by pydantic after validation
 _.requests_in_flight  # watcher/sources/fetch.py: requests holding a deadline, for its tests (no request left behind)
+
+# -- set and read by name (setattr/getattr over CAUSES) ------------------------------------------------
+_.missed_not_maintenance  # watcher/notices/evaluate.py: Tally, one counter per cause of a missed window
+_.missed_status_only
+_.missed_end_differs
+_.missed_start_differs
+_.missed_another_day
+_.missed_nothing_near
