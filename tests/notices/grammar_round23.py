@@ -79,7 +79,7 @@ class Case:
 
     forms: tuple[tuple[str, str], ...]
     text: str
-    window: tuple[datetime, datetime]
+    windows: tuple[tuple[datetime, datetime], ...]
 
 
 def _local(zone: str, m: int, d: int, h: int, next_day: bool) -> datetime:
@@ -103,7 +103,7 @@ def _build(rng: random.Random, zone_word: str, zone: str | None, placements: tup
         window = (_local(zone, m, d, hs, False), _local(zone, m, d, he, nxt))
     forms = (("zone", zone_word), ("placement", place_name), ("season", season), ("date", date_name),
              ("hours", hours_name), ("script", script), *extra)
-    return Case(forms, text, window)
+    return Case(forms, text, (window,))
 
 
 def zoned(n_per_zone: int = 24) -> list[Case]:
@@ -135,13 +135,75 @@ def fails(case: Case) -> str | None:
             None if w.end is None else w.end.astimezone(SHANGHAI).replace(tzinfo=None)) for w in u.windows]
     if u.kind != "maintenance":
         return f"kind {u.kind}"
-    if got != [case.window]:
+    if sorted(got, key=str) != sorted(case.windows, key=str):
         return f"windows {got}"
     return None
 
 
+def _bj(date_form: str, start: datetime, end: datetime) -> tuple[str, str]:
+    """A window in Beijing time written as a notice would: the day, then the hours (次日 for the next day)."""
+    day = date_form.replace("2026", str(start.year)).format(m=start.month, d=start.day)
+    tail = f"{end:%H:%M}" if end.date() == start.date() else f"次日{end:%H:%M}"
+    return f"{day} {start:%H:%M}", tail
+
+
+# a window written in its zone and restated in Beijing time (北京时间 written out): one window
+RESTATEMENTS: tuple[tuple[str, str], ...] = (
+    ("ji", "{day} {s}至{e}（{z}），即北京时间{bs}至{be}，网上银行暂停服务。"),
+    ("bracket", "{z}{day} {s}至{e}（北京时间{bs}至{be}），网上银行暂停服务。"),
+    ("rows", "维护时间：\n{z}：{day} {s}-{e}\n北京时间：{bs}-{be}\n期间网上银行暂停服务。"),
+    ("beijing_first", "北京时间{bs}至{be}（{z}{day} {s}至{e}），网上银行因系统升级暂停服务。"),
+    ("xiangdang", "系统升级时间为{z}{day} {s}至{e}，相当于北京时间{bs}至{be}，期间网上银行暂停服务。"),
+)
+
+
+def restated(n_per_zone: int = 10) -> list[Case]:
+    """Windows written in another zone and again in Beijing time: each must come out once."""
+    rng = random.Random(SEED + 2)
+    cases = []
+    for word, zone in ZONES:
+        for _ in range(n_per_zone):
+            season, m, d = rng.choice(DAYS)
+            date_name, date_form = rng.choice(DATE_FORMS)
+            hours_name, hs, he = rng.choice((("morning", 10, 14), ("evening", 20, 23)))
+            place_name, template = rng.choice(RESTATEMENTS)
+            window = (_local(zone, m, d, hs, False), _local(zone, m, d, he, False))
+            bs, be = _bj(date_form, *window)
+            # an offset is kept apart from a date that follows it ("UTC-5 12月5日"), as in zoned()
+            z = word + " " if word[-1].isdigit() and "{z}{day}" in template else word
+            text = template.format(z=z, day=date_form.format(m=m, d=d), s=f"{hs}:00", e=f"{he}:00", bs=bs, be=be)
+            script = rng.choice(("simplified", "traditional"))
+            if script == "traditional":
+                text = _S2T.convert(text)
+            forms = (("zone", word), ("placement", place_name), ("season", season), ("date", date_name),
+                     ("hours", hours_name), ("script", script))
+            cases.append(Case(forms, text, (window,)))
+    return cases
+
+
+def rows_an_offset_apart(n: int = 200) -> list[Case]:
+    """Look-alike of a restatement: two rows under one zone heading whose second row's hours are the
+    first row's moved to Beijing time. Both are windows of their own and both are moved."""
+    rng = random.Random(SEED + 3)
+    cases = []
+    for _ in range(n):
+        word, zone = rng.choice(ZONES)
+        season, m, d = rng.choice(DAYS)
+        first = (_local(zone, m, d, 10, False), _local(zone, m, d, 14, False))
+        if first[0].date() != date(2026, m, d) or first[1].date() != date(2026, m, d):
+            continue
+        hs, he = first[0].hour, first[1].hour
+        second = (_local(zone, m, d, hs, False), _local(zone, m, d, he, False))
+        text = (f"维护时间（{word}）：\n网上银行：2026年{m}月{d}日 10:00-14:00\n"
+                f"手机银行：2026年{m}月{d}日 {hs:02d}:00-{he:02d}:00\n期间相关服务暂停。")
+        forms = (("zone", word), ("season", season), ("family", "rows_an_offset_apart"))
+        cases.append(Case(forms, text, (first, second)))
+    return cases
+
+
 def main() -> None:
-    print_failures((("zoned", zoned()), ("look-alikes", lookalikes())), fails)
+    print_failures((("zoned", zoned()), ("restated", restated()), ("look-alikes", lookalikes()),
+                    ("rows an offset apart", rows_an_offset_apart())), fails)
 
 
 if __name__ == "__main__":

