@@ -71,8 +71,10 @@ _ZONE_PATTERN = (
     r"(?:\s*时间)?"
     r"|协调世界时|世界标准时间|格林尼治(?:标准)?时间"
     # a zone's Chinese name may be followed by its abbreviation ("美国东部时间EST", "日本时间(JST)")
-    r"|(?<![A-Za-z])(?:(?P<named>" + "|".join(sorted(_NAMED, key=len, reverse=True)) + r")"
-    r"|(?P<where>{places})(?:当地|本地)?(?:标准|夏令|夏季|冬令)?(?:时间|(?<=标准|夏令|夏季|冬令)时))"
+    r"|(?<![A-Za-z])(?:(?=[" + "".join(sorted({k[0] for k in _NAMED})) + r"])"
+    r"(?P<named>" + "|".join(sorted(_NAMED, key=len, reverse=True)) + r")"
+    # (a 时 close ahead, checked first: most places of a text are none of these)
+    r"|(?=[{firsts}])(?=[^\n时]{{1,11}}时)(?P<where>{places})(?:当地|本地)?(?:标准|夏令|夏季|冬令)?(?:时间|(?<=标准|夏令|夏季|冬令)时))"
     r"(?:(?<=[^\x00-\x7f])\s*(?:[A-Z]{{2,5}}|\([A-Z]{{2,5}}\))(?![A-Za-z]))?(?![A-Za-z])"
 )
 # How far after a span's last point a marker may stand and still be that span's ("04:00（UTC）"),
@@ -304,7 +306,8 @@ _PLACE = "|".join(sorted(_LOCAL_ZONE, key=len, reverse=True))
 _PLACE_ZONE: dict[str, str] = {
     **{k: v for k, v in _LOCAL_ZONE.items() if v is not None}, **_STATE_ZONE, **_AREA_ZONE,
 }
-_ZONE_RE = re.compile(_ZONE_PATTERN.format(places="|".join(sorted(_PLACE_ZONE, key=len, reverse=True))))
+_ZONE_RE = re.compile(_ZONE_PATTERN.format(places="|".join(sorted(_PLACE_ZONE, key=len, reverse=True)),
+                                           firsts="".join(sorted({p[0] for p in _PLACE_ZONE}))))
 _STATE = "|".join(sorted(_STATE_ZONE, key=len, reverse=True))
 _ELSEWHERE_RE = re.compile(
     rf"(?P<p1>{_PLACE})(?:的?(?:客户|用户|持卡人|居民|地区|市场|站|网站|官网)|分行|子行|支行|分公司)"
