@@ -89,7 +89,9 @@ _CIRCLED = {chr(0x2460 + i): f"({i + 1})" for i in range(20)} | {chr(0x2474 + i)
 _CIRCLED_RE = re.compile("[\u2460-\u2473\u2474-\u2487]")
 _SPACE_RUN_RE = re.compile(r"[^\S\n]+")
 _NEWLINE_RUN_RE = re.compile(r" ?\n[\n ]*")
-_BEIJING_RE = re.compile(r"[(]?\s*北京时间\s*[)]?|[(]?\s*GMT\s*\+\s*8\s*[)]?|[(]?\s*UTC\s*\+\s*8\s*[)]?")
+# (a line break around the marker stays: "……14:00\n北京时间：12月6日……" is two rows)
+_BEIJING_RE = re.compile(r"[(]?[^\S\n]*北京时间[^\S\n]*[)]?|[(]?[^\S\n]*GMT\s*\+\s*8[^\S\n]*[)]?"
+                         r"|[(]?[^\S\n]*UTC\s*\+\s*8[^\S\n]*[)]?")
 # Characters NFKC leaves alone but notices use as punctuation: ratio colon, dashes, ideographic
 # full stop variants.
 _PUNCT = str.maketrans({"∶": ":", "﹕": ":", "–": "-", "―": "-", "─": "-", "〜": "~", "～": "~", "｜": "|"})
@@ -106,7 +108,8 @@ _EN_DAY_RE = re.compile(
 _ZONE_MARK = r"(?:UTC|GMT)(?:\s?[+-]\s?\d{1,2}(?::?\d{2})?)?|PST|PDT|EST|EDT|CET|CEST|JST|KST"
 _ZONE_MID_RE = re.compile(
     # the start written "18:00", "下午5点", "17时30分" or "5点半"
-    r"(?:(?<=\d:\d\d)|(?<=\d[点时分])|(?<=\d点半)) ?\(?(?P<z>" + _ZONE_MARK + r")\)? ?(?P<to>至|到|-|~)"
+    # (the marker whole: the sign of "UTC-5" is no range word)
+    r"(?:(?<=\d:\d\d)|(?<=\d[点时分])|(?<=\d点半)) ?\(?(?P<z>" + _ZONE_MARK + r")(?!\s?[+\-−]\s?\d)\)? ?(?P<to>至|到|-|~)"
     r"(?P<rest>[^。;\n]{0,24}?\d{1,2}(?::\d{2}|[点时](?:\d{1,2}分|半)?))"
     r"(?P<tail> ?\(?(?:" + _ZONE_MARK + r"))?"
 )

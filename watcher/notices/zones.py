@@ -41,13 +41,41 @@ _NAMED: dict[str, str] = {
     # US zones as translated pages write them ("太平洋时间上午7点至11点 / 中部时间上午9点至下午1点")
     "中部时间": "America/Chicago", "美国山地时间": "America/Denver", "山区时间": "America/Denver",
     "美国太平洋时间": "America/Los_Angeles",
+    "MST": "America/Denver", "MDT": "America/Denver", "HST": "Pacific/Honolulu", "AKST": "America/Anchorage",
+    "AKDT": "America/Anchorage", "NZST": "Pacific/Auckland", "NZDT": "Pacific/Auckland", "EET": "Europe/Athens",
+    "EEST": "Europe/Athens", "WET": "Europe/Lisbon", "AWST": "Australia/Perth", "ACST": "Australia/Adelaide",
+    "ACDT": "Australia/Adelaide", "SAST": "Africa/Johannesburg",
 }
-_ZONE_RE = re.compile(
-    r"(?<![A-Za-z])(?:UTC|GMT)(?:\s*(?P<sign>[+-])\s*(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?)?(?![A-Za-z])(?:\s*时间)?"
+# Places and zone areas whose clocks a zone word is built from ("意大利时间", "英国夏令时", "美国东部标准时间",
+# "澳洲西部时间", "新西兰当地时间"): the place, then 当地/本地, then 标准/夏令/夏季/冬令, then 时间 (or 时 after
+# such a qualifier). A name in _NAMED is read as written there first ("澳大利亚东部标准时间" is AEST).
+# Places are those of _LOCAL_ZONE and _STATE_ZONE below with one zone, and these areas of a zone family.
+_AREA_ZONE: dict[str, str] = {
+    "太平洋": "America/Los_Angeles", "美国太平洋": "America/Los_Angeles", "北美太平洋": "America/Los_Angeles",
+    "美西": "America/Los_Angeles", "美国西部": "America/Los_Angeles",
+    "东部": "America/New_York", "美国东部": "America/New_York", "北美东部": "America/New_York", "美东": "America/New_York",
+    "加拿大东部": "America/Toronto",
+    "中部": "America/Chicago", "美国中部": "America/Chicago", "北美中部": "America/Chicago", "美中": "America/Chicago",
+    "山地": "America/Denver", "山区": "America/Denver", "美国山地": "America/Denver", "美国山区": "America/Denver",
+    "北美山地": "America/Denver", "大西洋": "America/Halifax", "夏威夷": "Pacific/Honolulu",
+    "阿拉斯加": "America/Anchorage",
+    "中欧": "Europe/Berlin", "欧洲中部": "Europe/Berlin", "西欧": "Europe/Lisbon", "欧洲西部": "Europe/Lisbon",
+    "东欧": "Europe/Athens", "欧洲东部": "Europe/Athens", "格林威治": "UTC", "格林尼治": "UTC",
+    "澳大利亚东部": "Australia/Sydney", "澳洲东部": "Australia/Sydney", "澳大利亚中部": "Australia/Adelaide",
+    "澳洲中部": "Australia/Adelaide", "澳大利亚西部": "Australia/Perth", "澳洲西部": "Australia/Perth",
+    "东非": "Africa/Nairobi", "中非": "Africa/Maputo", "西非": "Africa/Lagos",
+}
+# compiled below, once the places are known
+_ZONE_PATTERN = (
+    r"(?<![A-Za-z])(?:UTC|GMT)(?:\s*(?P<sign>[+\-−])\s*(?P<h>1[0-4]|0?\d)(?::?(?P<m>00|15|30|45)(?!\d))?)?(?![A-Za-z])"
+    r"(?:\s*时间)?"
     r"|协调世界时|世界标准时间|格林尼治(?:标准)?时间"
     # a zone's Chinese name may be followed by its abbreviation ("美国东部时间EST", "日本时间(JST)")
-    r"|(?<![A-Za-z])(?P<named>" + "|".join(sorted(_NAMED, key=len, reverse=True)) + r")"
-    r"(?:(?<=[^\x00-\x7f])\s*(?:[A-Z]{2,5}|\([A-Z]{2,5}\))(?![A-Za-z]))?(?![A-Za-z])"
+    r"|(?<![A-Za-z])(?:(?=[" + "".join(sorted({k[0] for k in _NAMED})) + r"])"
+    r"(?P<named>" + "|".join(sorted(_NAMED, key=len, reverse=True)) + r")"
+    # (a 时 close ahead, checked first: most places of a text are none of these)
+    r"|(?=[{firsts}])(?=[^\n时]{{1,11}}时)(?P<where>{places})(?:当地|本地)?(?:标准|夏令|夏季|冬令)?(?:时间|(?<=标准|夏令|夏季|冬令)时))"
+    r"(?:(?<=[^\x00-\x7f])\s*(?:[A-Z]{{2,5}}|\([A-Z]{{2,5}}\))(?![A-Za-z]))?(?![A-Za-z])"
 )
 # How far after a span's last point a marker may stand and still be that span's ("04:00（UTC）"),
 # with only spaces or an opening bracket between ("22:00-24:00，即UTC 14:00-16:00" is a restatement).
@@ -67,10 +95,12 @@ def _zone(m: re.Match[str]) -> tzinfo | None:
     """The zone a marker names; None for Beijing time itself (UTC+8 written with minutes)."""
     if m.group("named"):
         return ZoneInfo(_NAMED[m.group("named")])
+    if m.group("where"):
+        return ZoneInfo(_PLACE_ZONE[m.group("where")])
     if m.group("h") is None:
         return UTC
     offset = timedelta(hours=int(m.group("h")), minutes=int(m.group("m") or 0))
-    if m.group("sign") == "-":
+    if m.group("sign") in ("-", "−"):
         offset = -offset
     return None if offset == timedelta(hours=8) else timezone(offset)
 
@@ -163,6 +193,7 @@ def to_beijing(norm: str, spans: list[Span]) -> tuple[list[Span], list[str]]:
         if note not in notes:
             notes.append(note)
     out = same_hours_elsewhere(spans, out)
+    out = _restated_in_beijing(norm, spans, out)
     # the same window written in both zones is one window: in one sentence, or anywhere when one of
     # the two was moved and the other not ("……03:00至08:00升级。英文版写作8月28日19:00至24:00 UTC";
     # rows moved from the same zone with the same times are parallel rows, kept apart)
@@ -176,6 +207,30 @@ def to_beijing(norm: str, spans: list[Span]) -> tuple[list[Span], list[str]]:
             continue
         kept.append(s2)
     return kept, notes
+
+
+# What may stand between a window and its restatement in Beijing time once normalisation has dropped
+# 北京时间 ("10:00至14:00(意大利时间),即 17:00至21:00", "意大利时间:……14:00\n :……17:00-21:00",
+# " 17:00至21:00(意大利时间10:00至14:00)"): brackets, colons, commas, a word that restates, zone markers.
+_RESTATE_GAP_RE = re.compile(r"[\s()\[\]【】:,，;；、]*(?:即|亦即|也即|也就是|相当于|折合|换算(?:为|成)?|对应)?[\s()\[\]【】:]*")
+
+
+def _restated_in_beijing(norm: str, spans: list[Span], out: list[Span]) -> list[Span]:
+    """``out`` with a span that was moved although it restates a neighbour in Beijing time put back
+    as written: its written times are the neighbour's times moved to Beijing, and only brackets,
+    colons, a restating word or zone markers stand between the two. The two are then one window."""
+    res = list(out)
+    for j, (s0, o) in enumerate(zip(spans, out, strict=True)):
+        if o is s0:
+            continue
+        for k, (p0, p) in enumerate(zip(spans, out, strict=True)):
+            if k == j or p is p0 or (p.start, p.end) != (s0.start, s0.end):
+                continue
+            lo, hi = (p0.end_pos, s0.pos) if p0.pos < s0.pos else (s0.end_pos, p0.pos)
+            if lo <= hi and _RESTATE_GAP_RE.fullmatch(_ZONE_RE.sub(" ", norm[lo:hi])):
+                res[j] = s0
+                break
+    return res
 
 
 def _clock(s: Span) -> tuple[int, int, int, int] | None:
@@ -216,6 +271,24 @@ _LOCAL_ZONE: dict[str, str | None] = {
     "洛杉矶": "America/Los_Angeles", "旧金山": "America/Los_Angeles", "多伦多": "America/Toronto",
     "温哥华": "America/Vancouver", "悉尼": "Australia/Sydney", "墨尔本": "Australia/Melbourne",
     "莫斯科": "Europe/Moscow",
+    "匈牙利": "Europe/Budapest", "布达佩斯": "Europe/Budapest", "葡萄牙": "Europe/Lisbon", "里斯本": "Europe/Lisbon",
+    "希腊": "Europe/Athens", "雅典": "Europe/Athens", "芬兰": "Europe/Helsinki", "赫尔辛基": "Europe/Helsinki",
+    "瑞典": "Europe/Stockholm", "斯德哥尔摩": "Europe/Stockholm", "挪威": "Europe/Oslo", "丹麦": "Europe/Copenhagen",
+    "比利时": "Europe/Brussels", "布鲁塞尔": "Europe/Brussels", "奥地利": "Europe/Vienna", "维也纳": "Europe/Vienna",
+    "捷克": "Europe/Prague", "布拉格": "Europe/Prague", "波兰": "Europe/Warsaw", "华沙": "Europe/Warsaw",
+    "罗马": "Europe/Rome", "马德里": "Europe/Madrid", "阿姆斯特丹": "Europe/Amsterdam", "都柏林": "Europe/Dublin",
+    "土耳其": "Europe/Istanbul", "伊斯坦布尔": "Europe/Istanbul", "以色列": "Asia/Jerusalem", "埃及": "Africa/Cairo",
+    "开罗": "Africa/Cairo", "肯尼亚": "Africa/Nairobi", "内罗毕": "Africa/Nairobi", "尼日利亚": "Africa/Lagos",
+    "约翰内斯堡": "Africa/Johannesburg", "沙特阿拉伯": "Asia/Riyadh", "沙特": "Asia/Riyadh", "卡塔尔": "Asia/Qatar",
+    "多哈": "Asia/Qatar", "巴基斯坦": "Asia/Karachi", "孟加拉国": "Asia/Dhaka", "孟加拉": "Asia/Dhaka",
+    "斯里兰卡": "Asia/Colombo", "尼泊尔": "Asia/Kathmandu", "缅甸": "Asia/Yangon", "柬埔寨": "Asia/Phnom_Penh",
+    "金边": "Asia/Phnom_Penh", "老挝": "Asia/Vientiane", "河内": "Asia/Bangkok", "胡志明市": "Asia/Ho_Chi_Minh",
+    "新德里": "Asia/Kolkata", "东京都": "Asia/Tokyo", "圣保罗": "America/Sao_Paulo", "墨西哥城": "America/Mexico_City",
+    "阿根廷": "America/Argentina/Buenos_Aires", "布宜诺斯艾利斯": "America/Argentina/Buenos_Aires",
+    "西雅图": "America/Los_Angeles", "芝加哥": "America/Chicago", "休斯顿": "America/Chicago",
+    "达拉斯": "America/Chicago", "丹佛": "America/Denver", "波士顿": "America/New_York", "蒙特利尔": "America/Toronto",
+    "檀香山": "Pacific/Honolulu", "珀斯": "Australia/Perth", "布里斯班": "Australia/Brisbane",
+    "阿德莱德": "Australia/Adelaide", "惠灵顿": "Pacific/Auckland",
     "美国": None, "加拿大": None, "澳大利亚": None, "澳洲": None, "欧洲": None, "俄罗斯": None, "巴西": None,
     "墨西哥": None, "印度尼西亚": None, "印尼": None, "哈萨克斯坦": None,
 }
@@ -230,6 +303,11 @@ _STATE_ZONE: dict[str, str] = {
     "昆士兰州": "Australia/Brisbane", "西澳": "Australia/Perth",
 }
 _PLACE = "|".join(sorted(_LOCAL_ZONE, key=len, reverse=True))
+_PLACE_ZONE: dict[str, str] = {
+    **{k: v for k, v in _LOCAL_ZONE.items() if v is not None}, **_STATE_ZONE, **_AREA_ZONE,
+}
+_ZONE_RE = re.compile(_ZONE_PATTERN.format(places="|".join(sorted(_PLACE_ZONE, key=len, reverse=True)),
+                                           firsts="".join(sorted({p[0] for p in _PLACE_ZONE}))))
 _STATE = "|".join(sorted(_STATE_ZONE, key=len, reverse=True))
 _ELSEWHERE_RE = re.compile(
     rf"(?P<p1>{_PLACE})(?:的?(?:客户|用户|持卡人|居民|地区|市场|站|网站|官网)|分行|子行|支行|分公司)"

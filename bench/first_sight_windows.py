@@ -1,0 +1,179 @@
+"""Extra and missed windows of each blind set as it looked on first sight (round 23 of issue 16):
+``python -m bench.first_sight_windows``.
+
+Each committed blind set is read by the parser it was first scored with (docs/notices.md, "## Blind
+set"; the revision's ``watcher/`` and ``huabei_watch/`` taken with ``git archive`` into a temporary
+folder and run in a subprocess, as ``bench/kind_model_experiment.py --first-rules`` does), then scored
+against today's annotations, and every extra and missed window is put down to one cause, in this order:
+the notice is no maintenance notice (an extra) or was not read as one (a miss); a returned window
+pairs with a missed one as :mod:`watcher.notices.evaluate` pairs them (status only, end differs —
+split into open against closed end —, start differs, the same hours on another day — split into one
+day off and another date); the same length shifted by whole hours (up to 16: a time zone); the same
+window as an annotated one already found (a restatement counted twice); a window over two or more
+annotated ones (merged) or over one (split or a boundary off); a window that ended before publication
+(past); one starting on the day of publication; anything else (a range that is no stop). Counts only,
+per set; the first blind set's round-1 parser is not named, so that set is left out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from watcher.notices.corpus import GoldNotice, parse_corpus
+from watcher.notices.evaluate import _NEAR, WindowKey
+
+HERE = Path(__file__).resolve().parents[1]
+CORPUS_DIR = HERE / "tests" / "notices" / "corpus"
+#: set -> (revision it was first scored with, its committed files)
+FIRST: dict[str, tuple[str, tuple[str, ...]]] = {
+    "blind2": ("faa6fb1", ("blind2",)), "blind3": ("7296dab", ("blind3",)),
+    "blind4": ("c2e0e0f", ("blind4a", "blind4b")), "blind5": ("fb46c7f", ("blind5",)),
+    "blind6": ("18617cc", ("blind6a", "blind6b")), "blind7a": ("c25d6f6", ("blind7a",)),
+    "blind8a": ("8591237", ("blind8a",)),
+}
+_DUMP = """
+import json, sys
+from datetime import date
+from watcher.notices import understand
+from huabei_watch.clock import SHANGHAI
+def nv(d):
+    return None if d is None else (d.astimezone(SHANGHAI).replace(tzinfo=None) if d.tzinfo else d).isoformat()
+out = {}
+for path in sys.argv[1:]:
+    for line in open(path, encoding="utf-8"):
+        if line.strip():
+            r = json.loads(line)
+            u = understand(r["text"], published=date.fromisoformat(r["published"]), title=r.get("title") or "")
+            out[r["id"]] = [u.kind, [[nv(w.start), nv(w.end), w.status] for w in u.windows]]
+import watcher
+print(json.dumps({"from": watcher.__file__, "out": out}))
+"""
+_ZONE_SHIFT = timedelta(hours=16)
+
+
+def read_at(rev: str, files: tuple[str, ...]) -> dict[str, tuple[str, list[WindowKey]]]:
+    """(kind, windows) per notice id from the parser at git revision ``rev``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "archive", rev, "watcher", "huabei_watch"], cwd=HERE, capture_output=True,
+                                 check=True)
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        paths = [str(CORPUS_DIR / f"{name}.jsonl") for name in files]
+        done = subprocess.run([sys.executable, "-c", _DUMP, *paths], cwd=tmp, capture_output=True, check=True,
+                              env={**os.environ, "PYTHONPATH": tmp})
+    raw: dict[str, Any] = json.loads(done.stdout)
+    if not str(raw["from"]).startswith(tmp):
+        raise RuntimeError(f"the parser at {rev} was not the one imported: {raw['from']}")
+
+    def at(x: str | None) -> datetime | None:
+        return None if x is None else datetime.fromisoformat(x)
+
+    out: dict[str, tuple[str, list[WindowKey]]] = {}
+    for k, (kind, ws) in raw["out"].items():
+        out[k] = (kind, [(datetime.fromisoformat(s), at(e), st) for s, e, st in ws])
+    return out
+
+
+def _overlap(a: WindowKey, b: WindowKey) -> bool:
+    a_end = a[1] or a[0] + timedelta(minutes=1)
+    b_end = b[1] or b[0] + timedelta(minutes=1)
+    return a[0] < b_end and b[0] < a_end
+
+
+def _zone_shift(w: WindowKey, x: WindowKey) -> bool:
+    if w[1] is None or x[1] is None or w[1] - w[0] != x[1] - x[0]:
+        return False
+    shift = abs(w[0] - x[0])
+    return timedelta(0) < shift <= _ZONE_SHIFT and shift % timedelta(hours=1) == timedelta(0)
+
+
+def causes(gold: GoldNotice, kind: str, windows: list[WindowKey]) -> tuple[Counter[str], Counter[str]]:
+    """Causes of the extra and of the missed windows of one notice."""
+    extra_c: Counter[str] = Counter()
+    miss_c: Counter[str] = Counter()
+    gold_m, read_m = gold.kind == "maintenance", kind == "maintenance"
+    want = Counter((w.start, w.end, w.status) for w in gold.windows) if gold_m else Counter()
+    got = Counter(windows) if read_m else Counter()
+    extra = sorted((got - want).elements(), key=str)
+    missed = sorted((want - got).elements(), key=str)
+    if not gold_m:
+        extra_c[f"{gold.kind} notice read as maintenance"] += len(extra)
+        return extra_c, miss_c
+    if not read_m:
+        miss_c["not read as maintenance"] += len(missed)
+        return extra_c, miss_c
+    for cause, near in _NEAR:
+        for w in list(missed):
+            x = next((e for e in extra if near(w, e)), None)
+            if x is None:
+                continue
+            missed.remove(w)
+            extra.remove(x)
+            if cause == "end_differs" and (w[1] is None) != (x[1] is None):
+                cause = "open against closed end"
+            elif cause == "another_day":
+                cause = "one day off" if abs((x[0].date() - w[0].date()).days) == 1 else "another date"
+            extra_c[cause.replace("_", " ")] += 1
+            miss_c[cause.replace("_", " ")] += 1
+    published: date = gold.published
+    for x in extra:
+        zone = next((w for w in missed if _zone_shift(w, x)), None)
+        over = [w for w in want.elements() if _overlap(x, w)]
+        if x in want:
+            cause = "restated window counted twice"
+        elif zone is not None:
+            cause = "time zone (same length, shifted by whole hours)"
+            missed.remove(zone)
+            miss_c[cause] += 1
+        elif len(over) >= 2:
+            cause = "windows merged"
+        elif over:
+            cause = "split, or a boundary off (over one annotated window)"
+        elif (x[1] or x[0]).date() < published:
+            cause = "past window returned"
+        elif x[0].date() == published:
+            cause = "starts on the day of publication"
+        else:
+            cause = "range that is no stop, or nothing near"
+        extra_c[cause] += 1
+    miss_c["nothing near"] += len(missed)
+    return extra_c, miss_c
+
+
+def _table(title: str, per_set: dict[str, Counter[str]]) -> None:
+    names = list(per_set)
+    rows = sorted({c for t in per_set.values() for c in t}, key=lambda c: -sum(t[c] for t in per_set.values()))
+    print(f"\n{title}\n| cause | " + " | ".join(names) + " | all |")
+    print("|---|" + "---|" * (len(names) + 1))
+    for c in rows:
+        print(f"| {c} | " + " | ".join(str(per_set[n][c]) for n in names) + f" | {sum(t[c] for t in per_set.values())} |")
+    print("| **all** | " + " | ".join(str(sum(per_set[n].values())) for n in names)
+          + f" | {sum(sum(t.values()) for t in per_set.values())} |")
+
+
+def main() -> None:
+    extras: dict[str, Counter[str]] = {}
+    misses: dict[str, Counter[str]] = {}
+    for name, (rev, files) in FIRST.items():
+        read = read_at(rev, files)
+        extras[name], misses[name] = Counter(), Counter()
+        for f in files:
+            for gold in parse_corpus((CORPUS_DIR / f"{f}.jsonl").read_text(encoding="utf-8").splitlines()):
+                kind, windows = read[gold.id]
+                e, m = causes(gold, kind, windows)
+                extras[name].update(e)
+                misses[name].update(m)
+    print("first sight: " + ", ".join(f"{n} at {rev}" for n, (rev, _) in FIRST.items()))
+    _table("extra windows by cause", extras)
+    _table("missed windows by cause", misses)
+
+
+if __name__ == "__main__":
+    main()
