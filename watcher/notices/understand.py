@@ -212,6 +212,7 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
                           f"({hit}): check whether it is maintenance")
         spans = [s for s in spans if s.how != "open" or s in live]
 
+    untied = False  # maintenance wording set aside only because no window is tied to a stop
     if kind == "maintenance" and spans:
         spans, dropped = layout.drop_past_mentions(src, spans, pub)
         if dropped:
@@ -232,8 +233,31 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
             doubts.append("no window is tied to wording of a disruption (in its sentence, its list or the title)")
             kind = not_maintenance(k)
             reasons.append(f"no window is tied to a stop: read as {kind}, sent to review")
+            untied = True
     window_doubts: list[str] = []
     windows = windows_of(src, spans, head, products, window_doubts, own_broad) if spans else []
+    if kind == "maintenance" or spans:
+        # the kind model beside the rules: it sends a notice to a person, and promotes another kind with
+        # windows not yet past to maintenance only when it is sure (always in review: ops are told either way)
+        # the model's text is normalise(title + "\n" + text); normalised apart it is the same on every
+        # committed notice (tests/notices/test_kind_model.py), and costs no second normalisation
+        p_maint = kind_model.probability(head + "\n" + whole)
+        if kind == "maintenance" and p_maint < kind_model.LOW:
+            # windows stay in the result for the reviewer; "other" is never published as maintenance
+            kind = "other"
+            doubts.append(f"the wording reads as no service window (kind model: P(maintenance) {p_maint:.2f} "
+                          f"< {kind_model.LOW}): read as other, check whether it is maintenance")
+        elif untied and windows and p_maint >= kind_model.PROMOTE and ranges_ahead(src, spans, pub):
+            # the rules read maintenance wording and set it aside only because no window is tied to a stop; the
+            # model reads the whole notice as a service window: its windows are the rules' (a person checks);
+            # never against a look-alike rule (a holiday arrangement, a drill), bench/kind_promotion_study.py
+            doubts.append(f"read as {kind} by the rules, but the wording reads as a service window (kind model: "
+                          f"P(maintenance) {p_maint:.2f} >= {kind_model.PROMOTE}) and a time range is not yet past: "
+                          "read as maintenance from the kind model, check it")
+            kind = "maintenance"
+        elif kind != "maintenance" and p_maint > kind_model.HIGH:
+            doubts.append(f"read as {kind}, but the wording reads as a service window (kind model: "
+                          f"P(maintenance) {p_maint:.2f} > {kind_model.HIGH}): check whether it is maintenance")
     if windows or kind == "maintenance":
         reasons.extend(resolver.notes)
     reasons.extend(dict.fromkeys(resolver.set_aside))
@@ -280,19 +304,6 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     if kind == "interface":
         change = extract_interface(body, points, lambda p: resolver.date_of(p, None))
 
-    if kind == "maintenance" or spans:
-        # the kind model beside the rules (review only): it never settles a kind, it sends to a person
-        # the model's text is normalize(title + "\n" + text); normalised apart it is the same on every
-        # committed notice (tests/notices/test_kind_model.py), and costs no second normalisation
-        p_maint = kind_model.probability(head + "\n" + whole)
-        if kind == "maintenance" and p_maint < kind_model.LOW:
-            # windows stay in the result for the reviewer; "other" is never published as maintenance
-            kind, huabei = "other", False
-            doubts.append(f"the wording reads as no service window (kind model: P(maintenance) {p_maint:.2f} "
-                          f"< {kind_model.LOW}): read as other, check whether it is maintenance")
-        elif kind != "maintenance" and p_maint > kind_model.HIGH:
-            doubts.append(f"read as {kind}, but the wording reads as a service window (kind model: "
-                          f"P(maintenance) {p_maint:.2f} > {kind_model.HIGH}): check whether it is maintenance")
     confidence = k.confidence
     if kind in ("maintenance", "outage") and windows and products and not doubts:
         confidence = max(confidence, 0.9)
