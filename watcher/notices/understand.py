@@ -169,6 +169,7 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         kind = not_maintenance(k)
         doubts.append(f"a service or version ended for good with what to use instead and no stop for a while: "
                       f"read as {kind}; check whether anything stops")
+    unworded = 0  # ranges ahead set aside because no wording of a disruption the rules know is next to them
     if kind not in _WINDOW_KINDS and spans:
         # Never silent: ranges still ahead plus wording of disruption go to a person, with the ranges.
         # a range whose own clause says the work is done ("已于今日2:00至4:00完成系统维护") is over
@@ -200,6 +201,10 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         else:
             why = "all already past" if not ahead else "no wording of service disruption next to them"
             reasons.append(f"{len(spans)} time range(s) set aside for a {kind} notice: {why}")
+            # with no kind words at all, the kind model is the only evidence left (a person looks when it
+            # reads a service window); kind words the rules weighed ("……正常办理，不受影响") stand
+            unworded = (len(ranges_ahead(src, spans, pub))
+                        if ahead and "no kind keywords" in k.reasons and len(whole) >= kind_model.MIN_CHARS else 0)
             spans = []
             flags = []
     elif kind == "interface":
@@ -236,7 +241,7 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
             untied = True
     window_doubts: list[str] = []
     windows = windows_of(src, spans, head, products, window_doubts, own_broad) if spans else []
-    if kind == "maintenance" or spans:
+    if kind == "maintenance" or spans or unworded:
         # the kind model beside the rules: it sends a notice to a person, and promotes another kind with
         # windows not yet past to maintenance only when it is sure (always in review: ops are told either way)
         # the model's text is normalise(title + "\n" + text); normalised apart it is the same on every
@@ -256,8 +261,11 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
                           "read as maintenance from the kind model, check it")
             kind = "maintenance"
         elif kind != "maintenance" and p_maint > kind_model.HIGH:
+            # never silent: ranges ahead set aside for want of a known word of disruption ("届时网银将处于
+            # 离线状态"...) go to a person when the wording reads as a service window
+            aside = f" ({unworded} time range(s) not yet past set aside)" if unworded else ""
             doubts.append(f"read as {kind}, but the wording reads as a service window (kind model: "
-                          f"P(maintenance) {p_maint:.2f} > {kind_model.HIGH}): check whether it is maintenance")
+                          f"P(maintenance) {p_maint:.2f} > {kind_model.HIGH}){aside}: check whether it is maintenance")
     if windows or kind == "maintenance":
         reasons.extend(resolver.notes)
     reasons.extend(dict.fromkeys(resolver.set_aside))
