@@ -79,3 +79,10 @@ _.index_reads  # consumers/cashier/reader.py: reads of the access index, for its
 _.index_rows_read
 _.model_post_init  # watcher/sources/announce_config.py: called by pydantic after validation
 _.requests_in_flight  # watcher/sources/fetch.py: requests holding a deadline, for its tests (no request left behind)
+# watcher/notices/evaluate.py: the miss causes, written and read through setattr/getattr by cause name
+_.missed_not_maintenance
+_.missed_status_only
+_.missed_end_differs
+_.missed_start_differs
+_.missed_another_day
+_.missed_nothing_near
