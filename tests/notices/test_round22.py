@@ -99,3 +99,13 @@ def test_round_20_negatives_stay_out_of_review() -> None:
     for c in grammar_round20.negatives()[:500]:
         u = understand(c.text, published=grammar_round20.PUBLISHED, title=c.title)
         assert not any("set aside)" in r for r in u.reasons), (c.text, u.reasons)
+
+
+def test_a_two_column_table_keeps_each_rows_date() -> None:
+    # the date after hours is on their line; the next line's date starts the next row
+    text = "系统维护安排如下：\n日期 | 时间\n12月5日 | 0:00-6:00\n12月12日 | 0:00-6:00\n维护期间网上银行暂停服务。"
+    u = understand(text, published=PUB)
+    assert u.kind == "maintenance", u.reasons
+    assert sorted((w.start, w.end) for w in u.windows) == [(_at(5, 0), _at(5, 6)), (_at(12, 0), _at(12, 6))]
+    u = understand("维护时间：00:00-06:00，2026年12月5日，期间网上银行暂停服务。", published=PUB)
+    assert [(w.start, w.end) for w in u.windows] == [(_at(5, 0), _at(5, 6))]
