@@ -13,7 +13,7 @@ import re
 from watcher.notices.vocab import STOP_RE, sentence_bounds
 
 # A line that is a time field: a short label ending in 时间/时段/日期/期间, then a colon.
-_TIME_FIELD_RE = re.compile(r"[\s(]*(?:\d{1,2}\s*[.、)]\s*)?[^\W\d_][^:。;!?\n\d]{0,10}(?:时间|时段|日期|期间)\s*:")
+_TIME_FIELD_RE = re.compile(r"[\s(]*(?:\d{1,2}\s*[.、)]\s*)?(?:[^\W\d_][^:。;!?\n\d]{0,10})?(?:时间|时段|日期|期间)\s*:")
 # A line that is a field: a short label, then a colon (numbered like the time field or not).
 _FIELD_RE = re.compile(r"[\s(]*(?:\d{1,2}\s*[.、)]\s*)?[^\W\d_][^:。;!?\n\d]{0,10}:")
 

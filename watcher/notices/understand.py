@@ -169,6 +169,7 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         kind = not_maintenance(k)
         doubts.append(f"a service or version ended for good with what to use instead and no stop for a while: "
                       f"read as {kind}; check whether anything stops")
+    unworded = 0  # ranges ahead set aside because no wording of a disruption the rules know is next to them
     if kind not in _WINDOW_KINDS and spans:
         # Never silent: ranges still ahead plus wording of disruption go to a person, with the ranges.
         # a range whose own clause says the work is done ("已于今日2:00至4:00完成系统维护") is over
@@ -200,6 +201,10 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         else:
             why = "all already past" if not ahead else "no wording of service disruption next to them"
             reasons.append(f"{len(spans)} time range(s) set aside for a {kind} notice: {why}")
+            # with no kind words at all, the kind model is the only evidence left (a person looks when it
+            # reads a service window); kind words the rules weighed ("……正常办理，不受影响") stand
+            unworded = (len(ranges_ahead(src, spans, pub))
+                        if ahead and "no kind keywords" in k.reasons and len(whole) >= kind_model.MIN_CHARS else 0)
             spans = []
             flags = []
     elif kind == "interface":
@@ -212,6 +217,7 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
                           f"({hit}): check whether it is maintenance")
         spans = [s for s in spans if s.how != "open" or s in live]
 
+    untied = False  # maintenance wording set aside only because no window is tied to a stop
     if kind == "maintenance" and spans:
         spans, dropped = layout.drop_past_mentions(src, spans, pub)
         if dropped:
@@ -232,8 +238,34 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
             doubts.append("no window is tied to wording of a disruption (in its sentence, its list or the title)")
             kind = not_maintenance(k)
             reasons.append(f"no window is tied to a stop: read as {kind}, sent to review")
+            untied = True
     window_doubts: list[str] = []
     windows = windows_of(src, spans, head, products, window_doubts, own_broad) if spans else []
+    if kind == "maintenance" or spans or unworded:
+        # the kind model beside the rules: it sends a notice to a person, and promotes another kind with
+        # windows not yet past to maintenance only when it is sure (always in review: ops are told either way)
+        # the model's text is normalise(title + "\n" + text); normalised apart it is the same on every
+        # committed notice (tests/notices/test_kind_model.py), and costs no second normalisation
+        p_maint = kind_model.probability(head + "\n" + whole)
+        if kind == "maintenance" and p_maint < kind_model.LOW:
+            # windows stay in the result for the reviewer; "other" is never published as maintenance
+            kind = "other"
+            doubts.append(f"the wording reads as no service window (kind model: P(maintenance) {p_maint:.2f} "
+                          f"< {kind_model.LOW}): read as other, check whether it is maintenance")
+        elif untied and windows and p_maint >= kind_model.PROMOTE and ranges_ahead(src, spans, pub):
+            # the rules read maintenance wording and set it aside only because no window is tied to a stop; the
+            # model reads the whole notice as a service window: its windows are the rules' (a person checks);
+            # never against a look-alike rule (a holiday arrangement, a drill), bench/kind_promotion_study.py
+            doubts.append(f"read as {kind} by the rules, but the wording reads as a service window (kind model: "
+                          f"P(maintenance) {p_maint:.2f} >= {kind_model.PROMOTE}) and a time range is not yet past: "
+                          "read as maintenance from the kind model, check it")
+            kind = "maintenance"
+        elif kind != "maintenance" and p_maint > kind_model.HIGH:
+            # never silent: ranges ahead set aside for want of a known word of disruption ("届时网银将处于
+            # 离线状态"...) go to a person when the wording reads as a service window
+            aside = f" ({unworded} time range(s) not yet past set aside)" if unworded else ""
+            doubts.append(f"read as {kind}, but the wording reads as a service window (kind model: "
+                          f"P(maintenance) {p_maint:.2f} > {kind_model.HIGH}){aside}: check whether it is maintenance")
     if windows or kind == "maintenance":
         reasons.extend(resolver.notes)
     reasons.extend(dict.fromkeys(resolver.set_aside))
@@ -280,19 +312,6 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
     if kind == "interface":
         change = extract_interface(body, points, lambda p: resolver.date_of(p, None))
 
-    if kind == "maintenance" or spans:
-        # the kind model beside the rules (review only): it never settles a kind, it sends to a person
-        # the model's text is normalize(title + "\n" + text); normalised apart it is the same on every
-        # committed notice (tests/notices/test_kind_model.py), and costs no second normalisation
-        p_maint = kind_model.probability(head + "\n" + whole)
-        if kind == "maintenance" and p_maint < kind_model.LOW:
-            # windows stay in the result for the reviewer; "other" is never published as maintenance
-            kind, huabei = "other", False
-            doubts.append(f"the wording reads as no service window (kind model: P(maintenance) {p_maint:.2f} "
-                          f"< {kind_model.LOW}): read as other, check whether it is maintenance")
-        elif kind != "maintenance" and p_maint > kind_model.HIGH:
-            doubts.append(f"read as {kind}, but the wording reads as a service window (kind model: "
-                          f"P(maintenance) {p_maint:.2f} > {kind_model.HIGH}): check whether it is maintenance")
     confidence = k.confidence
     if kind in ("maintenance", "outage") and windows and products and not doubts:
         confidence = max(confidence, 0.9)

@@ -292,8 +292,9 @@ def _take_list(r: Resolver, points: list[RawPoint], i: int, run: int, used: int,
         r.last = days[0]
 
 
-# Between hours and the date written right after them: a comma, a bracket, a space.
-_DATE_AFTER_RE = re.compile(r"[\s,(]*")
+# Between hours and the date written right after them: a comma, a bracket, a space, on the same line (a date on
+# the next line starts the next row: "12月5日 | 0:00-6:00\n12月12日 | 0:00-6:00").
+_DATE_AFTER_RE = re.compile(r"(?:[^\S\n]|[,(])*")
 # A date that starts a range of its own ("……，12月5日至12月7日……") is not the hours' date.
 _RANGE_ON_RE = re.compile(r"[\s)]*(?:[-~]|至|到|起)")
 
