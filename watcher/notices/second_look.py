@@ -261,6 +261,15 @@ def second_look(
                                        for q in points)))
                and not retired(body, p.end) for p in points):
             doubts.append("maintenance wording near a date, but no window could be read: check the notice")
+        elif (STOP_RE.search(plain_head) or STOP_RE.search(plain_body)) and any(
+            _ahead(dates.date_of(p, None), p.has_time, pub) and not retired(body, p.end)
+            and not ARREARS_RE.search(body, *sentence_bounds(body, p.start))  # a rule for accounts in arrears
+            for p in points if p.has_date
+        ):
+            # never silent, also where the grammar reads no window: maintenance wording, a stop said (not
+            # "不受影响") and a date still ahead anywhere in the notice (one of the day of publication only with
+            # its hour: alone, it is the publication line) go to a person
+            doubts.append("maintenance wording and a date not yet past, but no window could be read: check the notice")
         return kind
     failed = reports.reports_failure(head) or reports.reports_failure(body)
     trouble = failed or reports.tells_trouble(head, body)
@@ -292,6 +301,11 @@ def second_look(
         reasons.append(f"every window began by the day of publication and the work is said to be done: read as {kind}")
         return kind
     return "maintenance"
+
+
+def _ahead(day: date | None, timed: bool, pub: date) -> bool:
+    """A date after the day of publication, or on it with an hour."""
+    return day is not None and (day > pub or (day == pub and timed))
 
 
 def _back_by(norm: str, s: Span, pub: date, *, told: bool = False) -> bool:
