@@ -30,7 +30,7 @@ LIST = "<html><body><ul class='notices'><li><a href='/n/1'>公告</a></li></ul><
 
 
 def build(site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock, count: int, *,
-          max_in_flight: int = 8, flush_every: float = 10.0,
+          max_in_flight: int = 8, flush_every: float = 10.0, max_records_waiting: int = 1_000,
           release_memory: Callable[[], object] = release_free_memory) -> AnnouncementPolling:
     states = SourceStates(store, flush_every=flush_every)
     watchers = []
@@ -41,7 +41,7 @@ def build(site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock,
         watchers.append(AnnouncementWatcher(cfg, fetcher, store, RecordingPublisher(), clock, standin_understand,
                                             states=states))
     return AnnouncementPolling(watchers, states, clock, max_in_flight=max_in_flight, summary_every=60,
-                               release_memory=release_memory)
+                               max_records_waiting=max_records_waiting, release_memory=release_memory)
 
 
 async def first_tick(polling: AnnouncementPolling, clock: ManualClock) -> None:
@@ -264,6 +264,47 @@ async def test_a_source_polled_again_before_the_flush_reads_its_first_records_ba
     assert not polling.states.unsaved("s0")
 
 
+class CountingStore(SqlSeenStore):
+    """A store that notes, at each ``save_states``, how many records it writes and how many still
+    wait in ``states`` besides them."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self.states: SourceStates | None = None
+        self.flushes: list[tuple[int, int]] = []  # (records written, records waiting besides)
+
+    async def save_states(self, *args: object, **kwargs: object) -> None:
+        assert self.states is not None
+        notices = kwargs.get("notices", ())
+        assert isinstance(notices, list | tuple)
+        self.flushes.append((len(notices), self.states.records_count))
+        await super().save_states(*args, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_a_first_round_writes_its_records_as_they_come_not_all_on_the_next_tick(
+    site: Site, fetcher: Fetcher, engine: AsyncEngine, clock: ManualClock
+) -> None:
+    """Records alive at once during a first round stay bounded: once ``max_records_waiting`` wait,
+    no poll starts and the flush starts without waiting for the tick; polls go on when it is done."""
+    store = CountingStore(engine)
+    polling = build(site, fetcher, store, clock, 40, max_in_flight=4, max_records_waiting=5)
+    store.states = polling.states
+    clock.advance(1)
+    await polling.tick()  # one tick: every source is due within it
+    await eventually(lambda: polling.summary.polls == 40 and polling.in_flight == 0 and polling._flushing is None,
+                     timeout=10, what="every first poll, and the flushes they started")
+    assert len(store.flushes) >= 4, "flushes started by the polls themselves, before any second tick"
+    # 5 waiting start a flush; at most the 3 other polls in flight (one record each) end meanwhile
+    assert max(written + waiting for written, waiting in store.flushes) <= 5 + 3, store.flushes
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(func.count()).select_from(seen_notices))).scalar_one()
+    assert stored == 40 - polling.states.records_count and polling.states.records_count < 5
+    clock.advance(1)
+    await polling.tick()  # the rest, fewer than the bound, go on the next tick as before
+    await flushed(polling)
+    assert (await store.get_state("s39")).initialized_at is not None
+
+
 class DownStore(SqlSeenStore):
     """A store whose ``save_states`` fails while ``down``; counts the attempts."""
 
@@ -314,3 +355,23 @@ async def test_ticks_with_nothing_due_and_nothing_pending_send_no_statement(
             await eventually(lambda: polling._flushing is None, timeout=10, what="a flush the tick started")
     assert polling.in_flight == 0 and polling.summary.polls == 3
     assert seen == []
+
+
+async def test_polls_are_not_held_back_by_waiting_records_while_the_database_is_away(
+    site: Site, fetcher: Fetcher, engine: AsyncEngine, clock: ManualClock
+) -> None:
+    """A failed flush does not stop the polls: the records wait (beyond the bound), as the states do."""
+    polling = build(site, fetcher, DownStore(engine), clock, 12, max_in_flight=2, max_records_waiting=3)
+    store = polling.states.store
+    assert isinstance(store, DownStore)
+    clock.advance(1)
+    await polling.tick()
+    await eventually(lambda: polling.summary.polls == 12 and polling.in_flight == 0 and polling._flushing is None,
+                     timeout=10, what="every first poll, and the failed flush")
+    assert store.attempts == 1
+    assert polling.states.records_count == 12
+    store.down = False
+    clock.advance(10)
+    await polling.tick()
+    await flushed(polling)
+    assert store.attempts == 2 and (await store.get_state("s11")).initialized_at is not None

@@ -12,6 +12,11 @@ latest start was; and ``announce.first_round_done`` once every source was polled
 flush that wrote the first round's last records then gives the C heap's free memory back to the
 system (:func:`~huabei_watch.runtime.memory.release_free_memory`: the round's pages and records,
 2-5 MB at 2,000 sources, otherwise kept resident).
+While ``max_records_waiting`` first-poll records wait for their flush, no poll starts and the flush
+starts at once rather than on the next tick: a first round's records are written as they come, a
+transaction's worth or two alive at a time, not the records of every source polled in a second
+(about 300 sources' at 2,000 sources; bench/README.md, round ``perf11``). Not while flushes fail:
+then polls go on and the records wait, as the states do.
 Each poll's own line (``announce.polled``) is at debug.
 
 :meth:`close` lets polls in flight finish (bounded), then flushes the states: call it at shutdown.
@@ -29,7 +34,7 @@ from huabei_watch.clock import Clock
 from huabei_watch.runtime.memory import release_free_memory
 from watcher.sources.announcements import AnnouncementWatcher, PollReport
 from watcher.sources.poll_wheel import Due, PollWheel, first_spread
-from watcher.sources.source_states import SourceStates
+from watcher.sources.source_states import RECORDS_PER_FLUSH, SourceStates
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +100,15 @@ class AnnouncementPolling:
         clock: Clock,
         *,
         max_in_flight: int = 32,
+        max_records_waiting: int = RECORDS_PER_FLUSH,
         summary_every: float = 300.0,
         wheel: PollWheel | None = None,
         release_memory: Callable[[], object] = release_free_memory,
     ) -> None:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
+        if max_records_waiting < 1:
+            raise ValueError("max_records_waiting must be at least 1")
         self.watchers = {w.source_id: w for w in watchers}
         if len(self.watchers) != len(watchers):
             raise ValueError("two announcement sources share an id")
@@ -108,6 +116,7 @@ class AnnouncementPolling:
         states.records_behind = True  # flushed on the next tick while first polls' records wait
         self._clock = clock
         self._max_in_flight = max_in_flight
+        self._max_records_waiting = max_records_waiting
         self._summary_every = summary_every
         self._wheel = wheel or PollWheel()
         self._in_flight: dict[str, asyncio.Task[None]] = {}
@@ -178,16 +187,23 @@ class AnnouncementPolling:
         due = now - self._last_flush >= self.states.flush_every or (
             self.states.records_waiting and not self._flush_failed)
         if due and self._flushing is None:
-            self._last_flush = now
-            self._flushing = asyncio.get_running_loop().create_task(self._flush(), name="announce:flush")
+            self._start_flush(now)
         if now - self._last_summary >= self._summary_every:
             self._last_summary = now
             self._log_summary()
+
+    def _start_flush(self, now: float) -> None:
+        self._last_flush = now
+        self._flushing = asyncio.get_running_loop().create_task(self._flush(), name="announce:flush")
 
     def _fill(self) -> None:
         room = self._max_in_flight - len(self._in_flight)
         if room <= 0 or self._closing:
             return
+        if self.states.records_count >= self._max_records_waiting and not self._flush_failed:
+            if self._flushing is None:  # a flush in flight writes them too: it goes on while records wait
+                self._start_flush(self._clock.monotonic())
+            return  # the flush's end fills again
         loop = asyncio.get_running_loop()
         for due in self._wheel.take_due(self._clock.monotonic(), room):
             self._in_flight[due.key] = loop.create_task(self._poll(due), name=self._task_names[due.key])
@@ -229,6 +245,7 @@ class AnnouncementPolling:
                                                         "pending": self.states.pending})
         finally:
             self._flushing = None
+            self._fill()  # polls held back while records waited
 
     def _log_summary(self) -> None:
         summary, self.summary = self.summary, PollSummary()

@@ -66,6 +66,7 @@ class SourceStates:
         #: The owner flushes soon when records wait (see the module's docstring); off by default.
         self.records_behind = False
         self._records: dict[str, list[SeenNotice]] = {}
+        self._record_count = 0  # the records in _records
         self._unsaved: set[str] = set()  # sources with records waiting or being written
         self._flush_lock = asyncio.Lock()
         self._hour: tuple[datetime, datetime] | None = None  # the poll hour of the latest check, and its end
@@ -157,6 +158,7 @@ class SourceStates:
         if not self.records_behind:
             raise RuntimeError("records are written behind only when the owner flushes often (records_behind)")
         self._records.setdefault(state.source_id, []).extend(records)
+        self._record_count += len(records)
         self._unsaved.add(state.source_id)
         self.polled(state)
         self._checked.pop(state.source_id, None)
@@ -166,6 +168,11 @@ class SourceStates:
     def records_waiting(self) -> bool:
         """Records wait for the next flush."""
         return bool(self._records)
+
+    @property
+    def records_count(self) -> int:
+        """How many records wait for the next flush (not counting those a flush is writing)."""
+        return self._record_count
 
     def unsaved(self, source_id: str) -> bool:
         """The source's records wait for a flush (or one in flight): flush before touching them."""
@@ -195,6 +202,7 @@ class SourceStates:
                 break
             records[source_id] = self._records.pop(source_id)
             rows += len(records[source_id])
+        self._record_count -= rows
         dirty = self._dirty
         self._dirty = {sid: dirty.pop(sid) for sid in self._records if sid in dirty}  # with their records
         checked, self._checked = self._checked, {}
@@ -205,6 +213,7 @@ class SourceStates:
         except BaseException:
             for source_id, batch in records.items():
                 self._records[source_id] = batch + self._records.get(source_id, [])
+            self._record_count += rows
             assert self._states is not None
             for source_id in dirty:  # not stored after all: the newest state goes whole
                 self._checked.pop(source_id, None)
