@@ -190,13 +190,18 @@ async def published_announcements(bootstrap: str) -> Counter[str]:
 # ---------------------------------------------------------------- the run
 
 
-async def start_daemon(exe: Path, config: Path, log_path: Path) -> asyncio.subprocess.Process:
-    """``db upgrade`` (a deployment's step before the roles start), then ``run --role watcher``."""
+async def db_upgrade(exe: Path, config: Path) -> None:
+    """``huabei-watch db upgrade``: a deployment's step before the roles start."""
     upgrade = await asyncio.create_subprocess_exec(str(exe), "--config", str(config), "db", "upgrade",
                                                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     _, err = await upgrade.communicate()
     if upgrade.returncode != 0:
         raise SystemExit(f"db upgrade failed: {err.decode()[-2000:]}")
+
+
+async def start_daemon(exe: Path, config: Path, log_path: Path) -> asyncio.subprocess.Process:
+    """``db upgrade`` (a deployment's step before the roles start), then ``run --role watcher``."""
+    await db_upgrade(exe, config)
     with log_path.open("wb") as log_file:
         return await asyncio.create_subprocess_exec(
             str(exe), "--config", str(config), "run", "--role", "watcher", stdout=log_file, stderr=log_file,
