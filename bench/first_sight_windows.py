@@ -17,16 +17,11 @@ per set; the first blind set's round-1 parser is not named, so that set is left 
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import tempfile
 from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+from bench.kind_model_experiment import parser_at
 from watcher.notices.corpus import GoldNotice, parse_corpus
 from watcher.notices.evaluate import _NEAR, WindowKey
 
@@ -61,16 +56,7 @@ _ZONE_SHIFT = timedelta(hours=16)
 
 def read_at(rev: str, files: tuple[str, ...]) -> dict[str, tuple[str, list[WindowKey]]]:
     """(kind, windows) per notice id from the parser at git revision ``rev``."""
-    with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(["git", "archive", rev, "watcher", "huabei_watch"], cwd=HERE, capture_output=True,
-                                 check=True)
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
-        paths = [str(CORPUS_DIR / f"{name}.jsonl") for name in files]
-        done = subprocess.run([sys.executable, "-c", _DUMP, *paths], cwd=tmp, capture_output=True, check=True,
-                              env={**os.environ, "PYTHONPATH": tmp})
-    raw: dict[str, Any] = json.loads(done.stdout)
-    if not str(raw["from"]).startswith(tmp):
-        raise RuntimeError(f"the parser at {rev} was not the one imported: {raw['from']}")
+    raw = parser_at(rev, _DUMP, files)
 
     def at(x: str | None) -> datetime | None:
         return None if x is None else datetime.fromisoformat(x)

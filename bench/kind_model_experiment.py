@@ -87,19 +87,27 @@ print(json.dumps({"from": watcher.__file__, "rules": out}))
 """
 
 
-def _rules_at(rev: str, files: Sequence[str]) -> dict[str, tuple[bool, bool]]:
-    """(maintenance, needs_review) per notice id from the parser at git revision ``rev``."""
+def parser_at(rev: str, script: str, files: Sequence[str]) -> dict[str, Any]:
+    """What ``script`` prints (one JSON object) when run on the committed corpora ``files`` by the parser of
+    git revision ``rev`` (``git archive`` of ``watcher`` and ``huabei_watch`` into a temporary directory put
+    first on ``PYTHONPATH``). The script prints ``watcher.__file__`` as ``from``, checked to be that copy."""
     here = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as tmp:
         archive = subprocess.run(["git", "archive", rev, "watcher", "huabei_watch"], cwd=here, capture_output=True,
                                  check=True)
         subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
         paths = [str(CORPUS_DIR / f"{name}.jsonl") for name in files]
-        done = subprocess.run([sys.executable, "-c", _DUMP, *paths], cwd=tmp, capture_output=True, check=True,
+        done = subprocess.run([sys.executable, "-c", script, *paths], cwd=tmp, capture_output=True, check=True,
                               env={**os.environ, "PYTHONPATH": tmp})
     raw: dict[str, Any] = json.loads(done.stdout)
     if not str(raw["from"]).startswith(tmp):
         raise RuntimeError(f"the parser at {rev} was not the one imported: {raw['from']}")
+    return raw
+
+
+def _rules_at(rev: str, files: Sequence[str]) -> dict[str, tuple[bool, bool]]:
+    """(maintenance, needs_review) per notice id from the parser at git revision ``rev``."""
+    raw = parser_at(rev, _DUMP, files)
     return {k: (bool(v[0]), bool(v[1])) for k, v in raw["rules"].items()}
 
 

@@ -27,18 +27,13 @@ A fair study, on the committed corpora only (never ``tests/notices/heldout``):
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
-from bench.kind_model_experiment import CORPUS_DIR, FIRST_REV, SETS
+from bench.kind_model_experiment import CORPUS_DIR, FIRST_REV, SETS, parser_at
 from watcher.notices.corpus import GoldNotice, parse_corpus
 from watcher.notices.evaluate import Prediction, Tally, WindowKey, score_one
 from watcher.notices.kind_model import grams
@@ -96,17 +91,7 @@ def _rules_at(rev: str, files: Sequence[str]) -> dict[str, tuple[Prediction, str
     kind its keyword count (``classify``) gave before any later rule, whether the rules turned maintenance
     down only because no window is tied to wording of a stop, and the ranges with an end its
     grammar (``find_spans``, first call: the body) found before any was set aside."""
-    here = Path(__file__).resolve().parents[1]
-    with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(["git", "archive", rev, "watcher", "huabei_watch"], cwd=here, capture_output=True,
-                                 check=True)
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
-        paths = [str(CORPUS_DIR / f"{name}.jsonl") for name in files]
-        done = subprocess.run([sys.executable, "-c", _DUMP, *paths], cwd=tmp, capture_output=True, check=True,
-                              env={**os.environ, "PYTHONPATH": tmp})
-    raw: dict[str, Any] = json.loads(done.stdout)
-    if not str(raw["from"]).startswith(tmp):
-        raise RuntimeError(f"the parser at {rev} was not the one imported: {raw['from']}")
+    raw = parser_at(rev, _DUMP, files)
     out: dict[str, tuple[Prediction, str | None, bool, tuple[WindowKey, ...]]] = {}
     for nid, (kind, review, keywords, untied, spans, wins) in raw["rules"].items():
         out[nid] = (Prediction(kind, tuple(_key(*w) for w in wins), bool(review)), keywords, bool(untied),
