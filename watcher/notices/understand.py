@@ -174,7 +174,7 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         # Never silent: ranges still ahead plus wording of disruption go to a person, with the ranges.
         # a range whose own clause says the work is done ("已于今日2:00至4:00完成系统维护") is over
         live, hit = live_ranges(src, head, spans, pub)
-        ahead = bool(ranges_ahead(src, spans, pub))
+        ahead = ranges_ahead(src, spans, pub)
         if live and hit and kind in ("fee_policy", "other") and not retiring and any(works_and_stops(src, s) for s in live):
             # a section of a fee or policy notice that announces work with a stop ("另为配合系统整并升级
             # 作业，自12月30日23:00起暂停网络刷卡验证服务"): the rest of the notice does not make it none
@@ -203,8 +203,7 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
             reasons.append(f"{len(spans)} time range(s) set aside for a {kind} notice: {why}")
             # with no kind words at all, the kind model is the only evidence left (a person looks when it
             # reads a service window); kind words the rules weighed ("……正常办理，不受影响") stand
-            unworded = (len(ranges_ahead(src, spans, pub))
-                        if ahead and "no kind keywords" in k.reasons and len(whole) >= kind_model.MIN_CHARS else 0)
+            unworded = len(ahead) if "no kind keywords" in k.reasons and len(whole) >= kind_model.MIN_CHARS else 0
             spans = []
             flags = []
     elif kind == "interface":
