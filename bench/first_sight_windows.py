@@ -21,19 +21,14 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from bench.kind_model_experiment import parser_at
+from bench.kind_model_experiment import FIRST_REV, SETS, parser_at
 from watcher.notices.corpus import GoldNotice, parse_corpus
-from watcher.notices.evaluate import _NEAR, WindowKey
+from watcher.notices.evaluate import WindowKey, pair_misses
 
 HERE = Path(__file__).resolve().parents[1]
 CORPUS_DIR = HERE / "tests" / "notices" / "corpus"
 #: set -> (revision it was first scored with, its committed files)
-FIRST: dict[str, tuple[str, tuple[str, ...]]] = {
-    "blind2": ("faa6fb1", ("blind2",)), "blind3": ("7296dab", ("blind3",)),
-    "blind4": ("c2e0e0f", ("blind4a", "blind4b")), "blind5": ("fb46c7f", ("blind5",)),
-    "blind6": ("18617cc", ("blind6a", "blind6b")), "blind7a": ("c25d6f6", ("blind7a",)),
-    "blind8a": ("8591237", ("blind8a",)),
-}
+FIRST: dict[str, tuple[str, tuple[str, ...]]] = {g: (FIRST_REV[g], files) for g, files in SETS if g in FIRST_REV}
 _DUMP = """
 import json, sys
 from datetime import date
@@ -95,19 +90,14 @@ def causes(gold: GoldNotice, kind: str, windows: list[WindowKey]) -> tuple[Count
     if not read_m:
         miss_c["not read as maintenance"] += len(missed)
         return extra_c, miss_c
-    for cause, near in _NEAR:
-        for w in list(missed):
-            x = next((e for e in extra if near(w, e)), None)
-            if x is None:
-                continue
-            missed.remove(w)
-            extra.remove(x)
-            if cause == "end_differs" and (w[1] is None) != (x[1] is None):
-                cause = "open against closed end"
-            elif cause == "another_day":
-                cause = "one day off" if abs((x[0].date() - w[0].date()).days) == 1 else "another date"
-            extra_c[cause.replace("_", " ")] += 1
-            miss_c[cause.replace("_", " ")] += 1
+    pairs, missed, extra = pair_misses(missed, extra)
+    for cause, w, x in pairs:
+        if cause == "end_differs" and (w[1] is None) != (x[1] is None):
+            cause = "open against closed end"
+        elif cause == "another_day":
+            cause = "one day off" if abs((x[0].date() - w[0].date()).days) == 1 else "another date"
+        extra_c[cause.replace("_", " ")] += 1
+        miss_c[cause.replace("_", " ")] += 1
     published: date = gold.published
     for x in extra:
         zone = next((w for w in missed if _zone_shift(w, x)), None)

@@ -170,9 +170,13 @@ _NEAR: tuple[tuple[str, Callable[[WindowKey, WindowKey], bool]], ...] = (
 )
 
 
-def _causes(missed: list[WindowKey], extra: list[WindowKey]) -> tuple[Counter[str], int]:
-    """Put each missed window down to the nearest kind of returned window left (greedy, by cause)."""
-    causes: Counter[str] = Counter()
+def pair_misses(
+    missed: list[WindowKey], extra: list[WindowKey]
+) -> tuple[list[tuple[str, WindowKey, WindowKey]], list[WindowKey], list[WindowKey]]:
+    """Pair each missed window with the nearest kind of returned window left (greedy, cause by cause in
+    the order of :data:`CAUSES`): the (cause, missed, returned) pairs, then the missed and the returned
+    windows left unpaired."""
+    pairs: list[tuple[str, WindowKey, WindowKey]] = []
     left_missed, left_extra = list(missed), list(extra)
     for cause, near in _NEAR:
         for w in list(left_missed):
@@ -180,7 +184,15 @@ def _causes(missed: list[WindowKey], extra: list[WindowKey]) -> tuple[Counter[st
             if match is not None:
                 left_missed.remove(w)
                 left_extra.remove(match)
-                causes[cause] += 1
+                pairs.append((cause, w, match))
+    return pairs, left_missed, left_extra
+
+
+def _causes(missed: list[WindowKey], extra: list[WindowKey]) -> tuple[Counter[str], int]:
+    """Each missed window's cause (:func:`pair_misses`; unpaired ones are "nothing near") and how many
+    returned windows are left unpaired."""
+    pairs, left_missed, left_extra = pair_misses(missed, extra)
+    causes: Counter[str] = Counter(cause for cause, _, _ in pairs)
     causes["nothing_near"] += len(left_missed)
     return causes, len(left_extra)
 
