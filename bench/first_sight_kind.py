@@ -3,7 +3,13 @@
 Run from the repository root, with scikit-learn in a side environment (as ``bench/kind_promotion_study.py``;
 without it the script says so and exits 0)::
 
+    python3 -m venv /tmp/mv25     # scikit-learn and this worktree's .venv on its path, e.g. through a .pth file:
+    printf '%s\n' /tmp/mv22/lib/python3.11/site-packages "$PWD/.venv/lib/python3.11/site-packages" \
+        > /tmp/mv25/lib/python3.11/site-packages/wt.pth
     PYTHONPATH=$PWD nice -n 19 /tmp/mv25/bin/python -m bench.first_sight_kind
+
+(the first-seen parsers run in a subprocess whose ``PYTHONPATH`` is their own tree only, so the interpreter itself must
+find pydantic and the other dependencies).
 
 For each committed blind set with a known first parser (``kind_model_experiment.FIRST_REV``), the rules as they
 were when the set was first scored (rerun from ``git archive``) and the kind model fitted **without that set**
