@@ -76,7 +76,8 @@ for path in sys.argv[1:]:
             untied = any(x.startswith("no window is tied to a stop") for x in u.reasons)
             out[r["id"]] = [u.kind, bool(u.needs_review), first_kind[0] if first_kind else None, untied,
                             found[0] if found else [],
-                            [[naive(w.start), None if w.end is None else naive(w.end), w.status] for w in u.windows]]
+                            [[naive(w.start), None if w.end is None else naive(w.end), w.status] for w in u.windows],
+                            list(u.reasons)]
 import watcher
 print(json.dumps({"from": watcher.__file__, "rules": out}))
 """
@@ -86,16 +87,19 @@ def _key(s: str, e: str | None, st: str) -> WindowKey:
     return datetime.fromisoformat(s), None if e is None else datetime.fromisoformat(e), st
 
 
-def _rules_at(rev: str, files: Sequence[str]) -> dict[str, tuple[Prediction, str | None, bool, tuple[WindowKey, ...]]]:
+Rules = tuple[Prediction, str | None, bool, tuple[WindowKey, ...], tuple[str, ...]]
+
+
+def _rules_at(rev: str, files: Sequence[str]) -> dict[str, Rules]:
     """The parser's answer per notice id at git revision ``rev`` (windows in naive Beijing time), the
     kind its keyword count (``classify``) gave before any later rule, whether the rules turned maintenance
-    down only because no window is tied to wording of a stop, and the ranges with an end its
-    grammar (``find_spans``, first call: the body) found before any was set aside."""
+    down only because no window is tied to wording of a stop, the ranges with an end its
+    grammar (``find_spans``, first call: the body) found before any was set aside, and its reasons."""
     raw = parser_at(rev, _DUMP, files)
-    out: dict[str, tuple[Prediction, str | None, bool, tuple[WindowKey, ...]]] = {}
-    for nid, (kind, review, keywords, untied, spans, wins) in raw["rules"].items():
+    out: dict[str, Rules] = {}
+    for nid, (kind, review, keywords, untied, spans, wins, reasons) in raw["rules"].items():
         out[nid] = (Prediction(kind, tuple(_key(*w) for w in wins), bool(review)), keywords, bool(untied),
-                    tuple(_key(*w) for w in spans))
+                    tuple(_key(*w) for w in spans), tuple(reasons))
     return out
 
 
@@ -108,6 +112,7 @@ class Item:
     keywords: str | None
     untied: bool
     spans: tuple[WindowKey, ...]
+    reasons: tuple[str, ...]
 
 
 def ahead(windows: Sequence[WindowKey], pub: date) -> list[WindowKey]:
@@ -192,16 +197,9 @@ def _row(label: str, t: Tally, good: int, bad: int) -> str:
             f"{pct(m['all_windows_exact'])} | {m['silent_misses']} | {m['needs_review']} | {good} | {bad} |")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.parse_args(argv)
-    try:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-    except ImportError:
-        print("kind promotion study: skipped (scikit-learn is not installed; see this script's docstring)")
-        return 0
+def load_items() -> tuple[list[Item], dict[str, list[str]], dict[str, list[bool]]]:
+    """Every notice of the blind sets with a known first parser, with that parser's answer; and the
+    normalised texts and gold "is maintenance" of every set, for fitting."""
     items: list[Item] = []
     texts: dict[str, list[str]] = {}
     golds: dict[str, list[bool]] = {}
@@ -212,6 +210,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if group in FIRST_REV:
             first = _rules_at(FIRST_REV[group], files)
             items += [Item(group, n, x, *first[n.id]) for n, x in zip(notices, texts[group], strict=True)]
+    return items, texts, golds
+
+
+def probabilities(items: Sequence[Item], texts: dict[str, list[str]], golds: dict[str, list[bool]]) -> dict[str, dict[str, float]]:
+    """P(maintenance) per notice id, from the model fitted without its set: on all other sets, and on the
+    sets gathered before it only (needs scikit-learn)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
 
     def fit(groups: Sequence[str]) -> Any:
         x = [t for g in groups for t in texts[g]]
@@ -239,6 +246,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             model = fit(train)
             for it, p in zip(here, model.predict_proba([it.text for it in here])[:, 1], strict=True):
                 probs[label][it.notice.id] = float(p)
+    return probs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.parse_args(argv)
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        print("kind promotion study: skipped (scikit-learn is not installed; see this script's docstring)")
+        return 0
+    items, texts, golds = load_items()
+    probs = probabilities(items, texts, golds)
 
     gold_m = sum(it.notice.kind == "maintenance" for it in items)
     misread = [it for it in items if it.notice.kind == "maintenance" and it.rules.kind != "maintenance"]

@@ -201,9 +201,11 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
         else:
             why = "all already past" if not ahead else "no wording of service disruption next to them"
             reasons.append(f"{len(spans)} time range(s) set aside for a {kind} notice: {why}")
-            # with no kind words at all, the kind model is the only evidence left (a person looks when it
-            # reads a service window); kind words the rules weighed ("……正常办理，不受影响") stand
-            unworded = len(ahead) if "no kind keywords" in k.reasons and len(whole) >= kind_model.MIN_CHARS else 0
+            # the kind model is asked about ranges still ahead (a person looks when it reads a service window,
+            # bench/first_sight_kind.py), unless a look-alike rule turned maintenance wording down on purpose
+            # ("……照常使用，不会中断", a drill): those rules stand; not on a sentence or two either, where the
+            # table rests on a handful of n-grams
+            unworded = len(ahead) if k.kind != "maintenance" and len(whole) >= kind_model.MIN_CHARS else 0
             spans = []
             flags = []
     elif kind == "interface":
@@ -259,12 +261,18 @@ def _understand(text: str, pub: date, title: str) -> NoticeUnderstanding:
                           f"P(maintenance) {p_maint:.2f} >= {kind_model.PROMOTE}) and a time range is not yet past: "
                           "read as maintenance from the kind model, check it")
             kind = "maintenance"
-        elif kind != "maintenance" and p_maint > kind_model.HIGH:
-            # never silent: ranges ahead set aside for want of a known word of disruption ("届时网银将处于
-            # 离线状态"...) go to a person when the wording reads as a service window
+        elif kind != "maintenance" and (p_maint > kind_model.HIGH or (
+                p_maint >= kind_model.AHEAD and not doubts and not resolver.set_aside
+                and (unworded or ranges_ahead(src, spans, pub)))):
+            # never silent: ranges ahead, set aside for want of a known word of disruption ("届时网银将处于
+            # 离线状态"...) or kept in a notice of another kind, go to a person when the wording reads as a
+            # service window; from the lower threshold AHEAD where a range is not yet past, nothing has sent the
+            # notice to a person yet and no range was set aside on purpose as the period of something else
+            # ("申请时间：……"), bench/first_sight_kind.py
             aside = f" ({unworded} time range(s) not yet past set aside)" if unworded else ""
+            bar = f"> {kind_model.HIGH}" if p_maint > kind_model.HIGH else f">= {kind_model.AHEAD}, a range not yet past"
             doubts.append(f"read as {kind}, but the wording reads as a service window (kind model: "
-                          f"P(maintenance) {p_maint:.2f} > {kind_model.HIGH}){aside}: check whether it is maintenance")
+                          f"P(maintenance) {p_maint:.2f} {bar}){aside}: check whether it is maintenance")
     if windows or kind == "maintenance":
         reasons.extend(resolver.notes)
     reasons.extend(dict.fromkeys(resolver.set_aside))
