@@ -28,7 +28,7 @@ from watcher.notices import impact, layout, moments, nights, vocab
 from watcher.notices import schedules as sched
 from watcher.notices.ends import MOVED_TO_RE, old_day_whole
 from watcher.notices.lasting import RETIRE_RE, changed_from, for_good
-from watcher.notices.range_filter import skip_range
+from watcher.notices.range_filter import other_hours, skip_range
 from watcher.notices.resolve import NEXT_DAY, SAME_DAY, Resolver, at, own_date, period_of, safe_date
 from watcher.notices.singles import take_single
 from watcher.notices.span import Span
@@ -70,9 +70,9 @@ def find_spans(
         if used:
             i += used
             continue
-        run, used = sched.date_list(norm, points, i)
+        run, used, pairs = sched.date_list(norm, points, i)
         if run:
-            _take_list(r, points, i, run, used, spans)
+            _take_list(r, norm, points, i, run, pairs, spans)
             i += used
             continue
         if q is not None and (
@@ -275,26 +275,32 @@ def _drop_summaries(norm: str, spans: list[Span]) -> list[Span]:
     return out
 
 
-def _take_list(r: Resolver, points: list[RawPoint], i: int, run: int, used: int, spans: list[Span]) -> None:
-    """One window per date of a list sharing the same hours (``points[i:i+used]``)."""
+def _take_list(r: Resolver, norm: str, points: list[RawPoint], i: int, run: int, pairs: list[tuple[int, int]],
+               spans: list[Span]) -> None:
+    """One window per date of a list and per range of the hours they share (``pairs``)."""
     days = sched.list_dates(points, i, run, r.date_of)
-    a, b = points[i + used - 2], points[i + used - 1]
-    sh = r.hour24(a, None, None)
-    eh = r.hour24(b, period_of(a), sh, a.minute)
-    next_day = b.rel in NEXT_DAY
-    for day in days:
-        start = at(day, sh, a.minute)
-        end = at(day + timedelta(days=1) if next_day else day, eh, b.minute)
-        if end < start:
-            end += timedelta(days=1)
-        spans.append(Span(start, end, points[i].start, b.end, "daily"))
+    for ia, ib in pairs:
+        a, b = points[ia], points[ib]
+        if other_hours(r, norm, points[i].start, a, b):
+            continue
+        sh = r.hour24(a, None, None)
+        eh = r.hour24(b, period_of(a), sh, a.minute)
+        next_day = b.rel in NEXT_DAY
+        for day in days:
+            start = at(day, sh, a.minute)
+            end = at(day + timedelta(days=1) if next_day else day, eh, b.minute)
+            if end < start:
+                end += timedelta(days=1)
+            # at the hours' own place: their clause says what stops ("……进行维护:23:50至隔日00:30自助终端暂停")
+            near = ia < i + run or (ia == i + run and sched.hours_follow(norm, points[ia - 1], a))
+            spans.append(Span(start, end, points[i].start if near else a.start, b.end, "daily"))
     if days:
         r.last = days[0]
 
 
 # Between hours and the date written right after them: a comma, a bracket, a space, on the same line (a date on
 # the next line starts the next row: "12月5日 | 0:00-6:00\n12月12日 | 0:00-6:00").
-_DATE_AFTER_RE = re.compile(r"(?:[^\S\n]|[,(])*")
+_DATE_AFTER_RE = re.compile(r"(?:[^\S\n]|[,(])*|[^\S\n]*\)\s*:?[^\S\n]*")
 # A date that starts a range of its own ("……，12月5日至12月7日……") is not the hours' date.
 _RANGE_ON_RE = re.compile(r"[\s)]*(?:[-~]|至|到|起)")
 
@@ -363,16 +369,23 @@ def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: l
         r.set_aside.append("time range set aside: days with a part of the day but no hours")
         return 2
     after = points[i + 2] if i + 2 < n else None
-    if (not p.has_date and not q.has_date and after is not None and after.day is not None and not after.has_time
+    if (not p.has_date and (not q.has_date or (q.day is None and q.rel in NEXT_DAY)) and after is not None
+            and after.day is not None and not after.has_time
             and _DATE_AFTER_RE.fullmatch(norm, q.end, after.start) and not _RANGE_ON_RE.match(norm, after.end)):
-        # "维护时间：00:00-06:00，2026年12月5日", "凌晨0点至6点（12月5日）": the date after the hours
-        d = r.date_of(after, None)
-        if d is not None:
+        # "维护时间：00:00-06:00，2026年12月5日", "凌晨0点至6点（12月5日）": the date after the hours; after
+        # hours in brackets before a list of dates ("维护时段(01:00-05:00):12月1日、12月8日"), every date of it
+        run = sched.list_run(norm, points, i + 2)
+        if run > 1 and any(points[k].has_time for k in range(i + 2, i + 2 + run)):
+            run = 1
+        days = sched.list_dates(points, i + 2, run, r.date_of)
+        for d in days:
             r.last = d
             span = _range(r, p, q)
             if span is not None:
-                spans.append(Span(span.start, span.end, span.pos, after.end, span.how, True, span.period))
-            return 3
+                spans.append(Span(span.start, span.end, span.pos, points[i + 1 + run].end, span.how, True, span.period))
+        if days:
+            r.last = days[0]
+            return 2 + run
     span = _range(r, p, q)
     if span is not None:
         spans.append(span)
