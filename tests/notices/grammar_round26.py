@@ -212,13 +212,14 @@ def _range_daily(rng: random.Random) -> Case:
     end_text = _day_text(form, b, False)
     if form != "iso" and rng.random() < 0.4 and a.month == b.month:
         end_text = f"{b.day}日"
-    each = rng.choice(("每日", "每天", "每晚", "当日", "期间每日"))
     h1 = rng.choice(HOURS)
+    # 每晚 only before hours of the evening or the night ("每晚上午9点" is no notice's wording)
+    each = rng.choice(("每日", "每天", "期间每日") + (("每晚", "期间每晚") if h1[2] >= "18:00" else ()))
     second = rng.random() < 0.5
     h2 = rng.choice(SECOND_HOURS)
     text = f"为提升系统效能，{_day_text(form, a, True)}至{end_text}{each}{h1[1]}，网上订票页面暂停服务。"
     if second:
-        text += f"另{rng.choice(('每晚', '每日', '每天'))}{h2[1]}，{rng.choice(SERVICES)}亦暂停服务。"
+        text += f"{rng.choice(('另', '另外', '此外，'))}{rng.choice(('每晚', '每日', '每天'))}{h2[1]}，{rng.choice(SERVICES)}亦暂停服务。"
     windows = [_window(d, h1[2], h1[3], h1[4]) for d in days]
     if second:
         windows += [_window(d, h2[2], h2[3], h2[4]) for d in days]

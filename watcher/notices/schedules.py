@@ -21,13 +21,6 @@ _TO_HOURS_RE = re.compile(r"[\s|:,]*(?:这|以上|上述)?(?:(?:两|[2-9])\s*个
 START_END_SEP_RE = re.compile(r"\s*(?:开始|起)\s*[,;、]?\s*(?:至|到|直至|直到)?\s*$")
 # "……起，次日6:00前，网银暂停": a bare 前 ends the end clause too when the clause stops there.
 END_AFTER_RE = re.compile(r"\s*(?:(?:前|之前|以前)?\s*(?:结束|完成|止)|(?:前|之前|以前)(?=\s*(?:[,;。|\n]|$)))")
-# Between the list and its hours, more words than the above: the rest of the sentence ("……12月16日进行系统
-#维护:01:00-05:00……"), a heading and a label on the lines below ("\n暂停时段:\n手机银行:每日"), or a sentence
-# that ends in a colon ("。各日安排如下:\n"). No digit (no other date, time or count) and no second sentence.
-_TO_HOURS_LOOSE_RE = re.compile(r"[^\d。!?]{0,40}(?:。[^\d。!?]{0,16}:\s*)?")
-# Between two hours lines the list shares: a service name or a label, a semicolon or a line break, no
-# digit and no end of a sentence ("01:00-05:00 网银暂停\n02:00-04:00 手机银行暂停").
-_HOURS_TO_HOURS_RE = re.compile(r"[^\d。!?\n]{0,30}\n?[^\d。!?\n]{0,20}")
 # A plain range separator between the shared hours.
 _HOURS_SEP_RE = re.compile(r"\s*(?:起|开始)?\s*(?:[-—~]+|至|到)\s*")
 
@@ -71,36 +64,27 @@ def list_run(norm: str, points: list[RawPoint], i: int) -> int:
     return k - i + 1
 
 
-def date_list(norm: str, points: list[RawPoint], i: int) -> tuple[int, int, list[tuple[int, int]]]:
+def date_list(norm: str, points: list[RawPoint], i: int) -> tuple[int, int]:
     """A list of at least two dates starting at ``points[i]`` followed by the hours they share:
-    (number of dates, number of points used, the index pairs of the hours), or (0, 0, []). The hours
-    are either time ranges after the last date ("……12月13日的00:00-8:00", "……12月16日进行维护:
-    01:00-05:00网银暂停;02:00-04:00手机银行暂停": each range holds on every date) or written on the last
-    date itself ("……12月12日00:00开始，08:00前结束")."""
+    (number of dates, number of points used), or (0, 0). The hours are either two time points after
+    the last date ("……12月13日的00:00-8:00") or written on the last date itself
+    ("……12月12日00:00开始，08:00前结束"). Several rows of hours, or hours further on in the sentence, are
+    :mod:`watcher.notices.nights`'s."""
     n = len(points)
     k = i + list_run(norm, points, i) - 1
     if k == i or k + 1 >= n:
-        return 0, 0, []
+        return 0, 0
     last = points[k]
     if last.has_time:
         # the hours start on the last date
         ok = _end_time(points[k + 1]) and hours_range(norm, last, points[k + 1])
-        return (k - i + 1, k - i + 2, [(k, k + 1)]) if ok else (0, 0, [])
+        return (k - i + 1, k - i + 2) if ok else (0, 0)
     if k + 2 >= n:
-        return 0, 0, []
+        return 0, 0
     a, b = points[k + 1], points[k + 2]
-    if not (_time_only(a) and _end_time(b)) or not hours_range(norm, a, b):
-        return 0, 0, []
-    if not hours_follow(norm, last, a) and not _TO_HOURS_LOOSE_RE.fullmatch(norm, last.end, a.start):
-        return 0, 0, []
-    pairs = [(k + 1, k + 2)]
-    j = k + 3
-    while (j + 1 < n and _time_only(points[j]) and _end_time(points[j + 1])
-           and hours_range(norm, points[j], points[j + 1])
-           and _HOURS_TO_HOURS_RE.fullmatch(norm, points[j - 1].end, points[j].start)):
-        pairs.append((j, j + 1))
-        j += 2
-    return k - i + 1, j - i, pairs
+    if not (_time_only(a) and _end_time(b)) or not hours_follow(norm, last, a):
+        return 0, 0
+    return (k - i + 1, k - i + 3) if hours_range(norm, a, b) else (0, 0)
 
 
 def list_dates(

@@ -70,9 +70,9 @@ def find_spans(
         if used:
             i += used
             continue
-        run, used, pairs = sched.date_list(norm, points, i)
+        run, used = sched.date_list(norm, points, i)
         if run:
-            _take_list(r, norm, points, i, run, pairs, spans)
+            _take_list(r, norm, points, i, run, used, spans)
             i += used
             continue
         if q is not None and (
@@ -275,25 +275,22 @@ def _drop_summaries(norm: str, spans: list[Span]) -> list[Span]:
     return out
 
 
-def _take_list(r: Resolver, norm: str, points: list[RawPoint], i: int, run: int, pairs: list[tuple[int, int]],
-               spans: list[Span]) -> None:
-    """One window per date of a list and per range of the hours they share (``pairs``)."""
+def _take_list(r: Resolver, norm: str, points: list[RawPoint], i: int, run: int, used: int, spans: list[Span]) -> None:
+    """One window per date of a list sharing the same hours (``points[i:i+used]``); none when the hours are
+    a lecture's or a campaign's (:func:`other_hours`)."""
+    a, b = points[i + used - 2], points[i + used - 1]
+    if other_hours(r, norm, points[i].start, a, b):
+        return
     days = sched.list_dates(points, i, run, r.date_of)
-    for ia, ib in pairs:
-        a, b = points[ia], points[ib]
-        if other_hours(r, norm, points[i].start, a, b):
-            continue
-        sh = r.hour24(a, None, None)
-        eh = r.hour24(b, period_of(a), sh, a.minute)
-        next_day = b.rel in NEXT_DAY
-        for day in days:
-            start = at(day, sh, a.minute)
-            end = at(day + timedelta(days=1) if next_day else day, eh, b.minute)
-            if end < start:
-                end += timedelta(days=1)
-            # at the hours' own place: their clause says what stops ("……进行维护:23:50至隔日00:30自助终端暂停")
-            near = ia < i + run or (ia == i + run and sched.hours_follow(norm, points[ia - 1], a))
-            spans.append(Span(start, end, points[i].start if near else a.start, b.end, "daily"))
+    sh = r.hour24(a, None, None)
+    eh = r.hour24(b, period_of(a), sh, a.minute)
+    next_day = b.rel in NEXT_DAY
+    for day in days:
+        start = at(day, sh, a.minute)
+        end = at(day + timedelta(days=1) if next_day else day, eh, b.minute)
+        if end < start:
+            end += timedelta(days=1)
+        spans.append(Span(start, end, points[i].start, b.end, "daily"))
     if days:
         r.last = days[0]
 
@@ -306,8 +303,10 @@ _RANGE_ON_RE = re.compile(r"[\s)]*(?:[-~]|至|到|起)")
 
 
 # Hours said to hold on the days of the daily range just read ("同一期间每日", "上述期间每天").
+# So are hours said to hold on each day too, in a sentence that adds a stop ("另每晚23:50至隔日00:30，……亦暂停").
 _SAME_DAYS_RE = re.compile(
-    r"(?:同一|相同|同样|上述|以上|同)(?:期间|时期|日期|几天|数日|时段内?)[^。;\n\d]{0,6}?(?:每日|每天|每晚|每夜)\s*(?:的)?\s*$"
+    r"(?:(?:同一|相同|同样|上述|以上|同)(?:期间|时期|日期|几天|数日|时段内?)[^。;\n\d]{0,6}?|(?:另外?|此外|并且?)[,\s]*(?:于|在)?)"
+    r"(?:每日|每天|每晚|每夜)\s*(?:的)?\s*$"
 )
 
 
@@ -330,7 +329,8 @@ def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: l
     """Handle the range starting at ``points[i]``; returns how many points it used."""
     p, q = points[i], points[i + 1]
     n = len(points)
-    if (r.daily_days is not None and not p.has_date and not q.has_date and p.has_time and q.has_time
+    if (r.daily_days is not None and not p.has_date and (not q.has_date or (q.day is None and q.rel in NEXT_DAY))
+            and p.has_time and q.has_time
             and _SAME_DAYS_RE.search(norm, max(0, p.start - 24), p.start)):
         # "即日起至7月25日，每日下午1时至2时暂停……；同一期间每日下午1时15分至1时45分暂停……": the
         # days of the daily range before, with hours of their own
