@@ -372,20 +372,15 @@ def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: l
     if (not p.has_date and (not q.has_date or (q.day is None and q.rel in NEXT_DAY)) and after is not None
             and after.day is not None and not after.has_time
             and _DATE_AFTER_RE.fullmatch(norm, q.end, after.start) and not _RANGE_ON_RE.match(norm, after.end)):
-        # "维护时间：00:00-06:00，2026年12月5日", "凌晨0点至6点（12月5日）": the date after the hours; after
-        # hours in brackets before a list of dates ("维护时段(01:00-05:00):12月1日、12月8日"), every date of it
-        run = sched.list_run(norm, points, i + 2)
-        if run > 1 and any(points[k].has_time for k in range(i + 2, i + 2 + run)):
-            run = 1
-        days = sched.list_dates(points, i + 2, run, r.date_of)
-        for d in days:
+        # "维护时间：00:00-06:00，2026年12月5日", "凌晨0点至6点（12月5日）": the date after the hours (a list of
+        # dates after hours in a header is :mod:`watcher.notices.headers`'s)
+        d = r.date_of(after, None)
+        if d is not None:
             r.last = d
             span = _range(r, p, q)
             if span is not None:
-                spans.append(Span(span.start, span.end, span.pos, points[i + 1 + run].end, span.how, True, span.period))
-        if days:
-            r.last = days[0]
-            return 2 + run
+                spans.append(Span(span.start, span.end, span.pos, after.end, span.how, True, span.period))
+            return 3
     span = _range(r, p, q)
     if span is not None:
         spans.append(span)
