@@ -219,7 +219,8 @@ def _range_daily(rng: random.Random) -> Case:
     h2 = rng.choice(SECOND_HOURS)
     text = f"为提升系统效能，{_day_text(form, a, True)}至{end_text}{each}{h1[1]}，网上订票页面暂停服务。"
     if second:
-        text += f"{rng.choice(('另', '另外', '此外，'))}{rng.choice(('每晚', '每日', '每天'))}{h2[1]}，{rng.choice(SERVICES)}亦暂停服务。"
+        every = rng.choice(("每日", "每天") + (("每晚",) if h2[2] >= "18:00" else ()))
+        text += f"{rng.choice(('另', '另外', '此外，'))}{every}{h2[1]}，{rng.choice(SERVICES)}亦暂停服务。"
     windows = [_window(d, h1[2], h1[3], h1[4]) for d in days]
     if second:
         windows += [_window(d, h2[2], h2[3], h2[4]) for d in days]

@@ -297,7 +297,7 @@ def _take_list(r: Resolver, norm: str, points: list[RawPoint], i: int, run: int,
 
 # Between hours and the date written right after them: a comma, a bracket, a space, on the same line (a date on
 # the next line starts the next row: "12月5日 | 0:00-6:00\n12月12日 | 0:00-6:00").
-_DATE_AFTER_RE = re.compile(r"(?:[^\S\n]|[,(])*|[^\S\n]*\)\s*:?[^\S\n]*")
+_DATE_AFTER_RE = re.compile(r"(?:[^\S\n]|[,(])*")
 # A date that starts a range of its own ("……，12月5日至12月7日……") is not the hours' date.
 _RANGE_ON_RE = re.compile(r"[\s)]*(?:[-~]|至|到|起)")
 
@@ -306,7 +306,8 @@ _RANGE_ON_RE = re.compile(r"[\s)]*(?:[-~]|至|到|起)")
 # So are hours said to hold on each day too, in a sentence that adds a stop ("另每晚23:50至隔日00:30，……亦暂停").
 _SAME_DAYS_RE = re.compile(
     r"(?:(?:同一|相同|同样|上述|以上|同)(?:期间|时期|日期|几天|数日|时段内?)[^。;\n\d]{0,6}?|(?:另外?|此外|并且?)[,\s]*(?:于|在)?)"
-    r"(?:每日|每天|每晚|每夜)\s*(?:的)?\s*$"
+    # a bare 每 when 晚 starts the hours' point ("另每晚23:50": the point is "晚23:50")
+    r"(?:每日|每天|每晚|每夜|每)\s*(?:的)?\s*$"
 )
 
 
