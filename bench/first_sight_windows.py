@@ -13,10 +13,16 @@ window as an annotated one already found (a restatement counted twice); a window
 annotated ones (merged) or over one (split or a boundary off); a window that ended before publication
 (past); one starting on the day of publication; anything else (a range that is no stop). Counts only,
 per set; the first blind set's round-1 parser is not named, so that set is left out.
+
+``--nothing-near`` lists the missed windows with nothing near instead (round 26): set, notice, the window,
+what the parser of the day returned for that notice, and the lines of the text that hold the window's
+day (its month and day written in any of the common ways), so they can be grouped by shape.
 """
 
 from __future__ import annotations
 
+import re
+import sys
 from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -75,8 +81,10 @@ def _zone_shift(w: WindowKey, x: WindowKey) -> bool:
     return timedelta(0) < shift <= _ZONE_SHIFT and shift % timedelta(hours=1) == timedelta(0)
 
 
-def causes(gold: GoldNotice, kind: str, windows: list[WindowKey]) -> tuple[Counter[str], Counter[str]]:
-    """Causes of the extra and of the missed windows of one notice."""
+def causes(gold: GoldNotice, kind: str, windows: list[WindowKey],
+           near_none: list[WindowKey] | None = None) -> tuple[Counter[str], Counter[str]]:
+    """Causes of the extra and of the missed windows of one notice (the windows missed with nothing
+    near are appended to ``near_none`` when it is given)."""
     extra_c: Counter[str] = Counter()
     miss_c: Counter[str] = Counter()
     gold_m, read_m = gold.kind == "maintenance", kind == "maintenance"
@@ -120,6 +128,8 @@ def causes(gold: GoldNotice, kind: str, windows: list[WindowKey]) -> tuple[Count
             cause = "range that is no stop, or nothing near"
         extra_c[cause] += 1
     miss_c["nothing near"] += len(missed)
+    if near_none is not None:
+        near_none.extend(missed)
     return extra_c, miss_c
 
 
@@ -134,7 +144,37 @@ def _table(title: str, per_set: dict[str, Counter[str]]) -> None:
           + f" | {sum(sum(t.values()) for t in per_set.values())} |")
 
 
+def _day_lines(text: str, day: date) -> list[str]:
+    """The lines of ``text`` that write ``day``'s month and day (12月5日, 12-05, 12/5, 12.5 ...)."""
+    m, d = day.month, day.day
+    pat = re.compile(rf"(?<!\d)0?{m}\s*(?:月|[-/.])\s*0?{d}(?!\d)")
+    return [ln.strip() for ln in text.splitlines() if pat.search(ln)]
+
+
+def list_nothing_near() -> None:
+    """Every first-sight missed window with nothing near, with its notice's lines for that day."""
+    for name, (rev, files) in FIRST.items():
+        read = read_at(rev, files)
+        for f in files:
+            for gold in parse_corpus((CORPUS_DIR / f"{f}.jsonl").read_text(encoding="utf-8").splitlines()):
+                kind, windows = read[gold.id]
+                missed: list[WindowKey] = []
+                causes(gold, kind, windows, missed)
+                if not missed:
+                    continue
+                print(f"== {name} {gold.id} published {gold.published} read {kind} {len(windows)} windows:"
+                      f" {[(str(s), str(e), st) for s, e, st in windows]}")
+                for s, e, st in sorted(missed, key=str):
+                    lines = _day_lines(gold.text, s.date()) or ["(the day is not written as month and day)"]
+                    print(f"  missed {s} -> {e} {st}")
+                    for ln in lines[:3]:
+                        print(f"      | {ln[:160]}")
+
+
 def main() -> None:
+    if "--nothing-near" in sys.argv[1:]:
+        list_nothing_near()
+        return
     extras: dict[str, Counter[str]] = {}
     misses: dict[str, Counter[str]] = {}
     for name, (rev, files) in FIRST.items():

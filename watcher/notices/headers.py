@@ -30,22 +30,22 @@ _HEADER_RE = re.compile(
     rf"(?P<t2>{_CLOCK})\s*\)?)\s*:\s*"
 )
 _ENTRY_RE = re.compile(
-    rf"(?P<m1>{MONTH})月(?P<d1>{DAY})日(?:\s*(?:-|至|到|~)\s*(?:(?P<m2>{MONTH})月)?(?P<d2>{DAY})日)?"
+    rf"(?P<m1>{MONTH})月(?P<d1>{DAY})[日号](?:\s*(?:-|至|到|~)\s*(?:(?P<m2>{MONTH})月)?(?P<d2>{DAY})[日号])?"
 )
 # the same entry without its names, to be repeated in a list
 _ENTRY = re.sub(r"\(\?P<\w+>", "(?:", _ENTRY_RE.pattern)
-_SEP = r"\s*(?:、|,|及|和|与)\s*"
+_SEP = r"(?:\s*(?:、|,|;|及|和|与)\s*|[^\S\n]+)"
 # the list right after the header: two entries or more, no hours of their own
 _LIST_RE = re.compile(rf"{_ENTRY}(?:{_SEP}{_ENTRY})+(?!\s*\d{{1,2}}\s*[:点时])")
 
 
-_LIST_AFTER_COLON_RE = re.compile(rf":\s*(?={MONTH}月{DAY}日)")
+_LIST_AFTER_COLON_RE = re.compile(rf":\s*(?={MONTH}月{DAY}[日号])")
 _HEADER_ROOM = 80  # how far before its colon a header may start
 
 
 def spell_out(t: str) -> str:
     """``t`` with every header-plus-list written as ranges (see the module docstring)."""
-    if ":" not in t or "日" not in t:
+    if ":" not in t or ("日" not in t and "号" not in t):
         return t
     out: list[str] = []
     last = 0

@@ -16,6 +16,7 @@ import re
 from datetime import date, timedelta
 
 from watcher.notices import schedules as sched
+from watcher.notices.range_filter import other_hours
 from watcher.notices.resolve import NEXT_DAY, SAME_DAY, Resolver, at, period_of
 from watcher.notices.span import Span
 from watcher.notices.timeparse import RawPoint
@@ -27,23 +28,28 @@ _TAIL_RE = re.compile(
     rf"[\s)]*(?:(?:这|共|等)?\s*{_COUNT}\s*(?:的)?\s*(?:晚上|夜间|夜里)?\s*[:。,;]?\s*(?:{_EVERY})?|{_EVERY}|(?:期间|安排|时段)?\s*:)"
     r"\s*(?:的)?\s*[:,]?\s*(?:(?:\d{1,2}\s*[.、)]|\(\d{1,2}\)|[-*•])\s*)?"
 )
+# Between the last listed date and the first row, more words: the rest of the sentence ("……12月16日进行系统
+# 维护:01:00-05:00……"), a heading and a label on the lines below ("\n暂停时段:\n手机银行:每日"), or a
+# sentence that ends in a colon ("。各日安排如下:\n"); no digit (no other date, time or count), no second
+# sentence. One row after it is enough.
+_LOOSE_TAIL_RE = re.compile(r"[^\d。!?]{0,40}(?:。[^\d。!?]{0,16}:\s*)?")
 # A list followed right by the first row's hours ("10月24日、10月31日19:45-22:00 A接口限流；19:45-22:30
 # B字段不返回"): read here only when two rows or more follow (one row is a plain date list).
 _PLAIN_TAIL_RE = re.compile(r"[\s)]*(?:的|各日|均为|均|为|在|于)?\s*:?\s*")
 # Where a block of rows ends: the end of the sentence group, or a line that does not start with
 # hours (rows may be written one a line: "……两晚：\n1. 20:00-22:00 ……\n2. 20:30-23:00 ……").
-_BLOCK_END_RE = re.compile(r"。|\n(?![^\S\n]*(?:\d{1,2}\s*[.、)]|\(\d{1,2}\)|[-*•])?[^\S\n]*(?:凌晨|上午|下午|晚上?|早上?)?\d{1,2}\s*[:点时])")
+# A row may be named first ("手机银行:每日01:00-05:00").
+_BLOCK_END_RE = re.compile(
+    r"。|\n(?![^\S\n]*(?:\d{1,2}\s*[.、)]|\(\d{1,2}\)|[-*•])?[^\S\n]*(?:[^\W\d_][^:\n\d]{0,15}:[^\S\n]*(?:每日|每天|每晚)?)?"
+    r"(?:凌晨|上午|中午|下午|傍晚|晚上?|夜间|早上?)?\d{1,2}\s*[:点时])"
+)
 
 
 def _list_end(norm: str, points: list[RawPoint], i: int) -> int:
     """Index of the last date of a list of dates with no hours starting at ``points[i]`` (``i``
     itself when there is no list)."""
-    k = i
-    while (k + 1 < len(points) and points[k].day is not None and not points[k].has_time
-           and points[k + 1].day is not None and not points[k + 1].has_time
-           and sched.LIST_SEP_RE.fullmatch(norm, points[k].end, points[k + 1].start)):
-        k += 1
-    return k
+    k = i + sched.list_run(norm, points, i) - 1
+    return k - 1 if k > i and points[k].has_time else k
 
 
 # Two days joined as a span ("10月20日至10月22日期间，每晚……"): every day between them is listed.
@@ -92,7 +98,10 @@ def take(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: list[Spa
         return 0
     else:
         plain = _PLAIN_TAIL_RE.fullmatch(norm, points[k].end, nxt.start) is not None
-        if not plain and not _TAIL_RE.fullmatch(norm, points[k].end, nxt.start):
+        if (not plain and not _TAIL_RE.fullmatch(norm, points[k].end, nxt.start)
+                # after more words, the first row has no date of its own ("……两日停电：12月5日8:00-12:00……"
+                # is a row of its day)
+                and (nxt.has_date or not _LOOSE_TAIL_RE.fullmatch(norm, points[k].end, nxt.start))):
             return 0
         j, last_dated = k + 1, False
     rows, j = _rows(norm, points, j, j)
@@ -100,6 +109,9 @@ def take(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: list[Spa
     same_day = bool(rows) and rows[0][0].rel in SAME_DAY and not last_dated
     if not rows or (plain and len(rows) < 2 and not same_day):
         return 0
+    # the hours of a lecture or a campaign on the listed days ("活动日期：12/6、12/8，每日12:00至14:00消费可享
+    # 双倍积分") are no window, unless the list's sentence words a disruption
+    rows = [(a, b) for a, b in rows if not other_hours(r, norm, points[i].start, a, b)]
     _spread(r, rows, sched.list_dates(points, i, k - i + 1, r.date_of), spans)
     return j - i
 

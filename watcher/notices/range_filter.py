@@ -80,6 +80,21 @@ _OPEN_AFTER_RE = re.compile(
 )
 
 
+def other_hours(r: Resolver, norm: str, listed: int, p: RawPoint, q: RawPoint) -> bool:
+    """Whether the hours ``p`` to ``q`` a list of dates (written at ``listed``) shares are those of something
+    else: the list's sentence words no disruption, and the hours' clause names hours of a desk or a campaign
+    or says what they govern is open ("活动日期：12/6、12/8，每日12:00至14:00消费可享双倍积分"; the clause
+    tests of :func:`skip_range`, without its tests of timetables and labels)."""
+    lo, hi = vocab.sentence_bounds(norm, listed)
+    if vocab.DISRUPTION_RE.search(norm, lo, hi):
+        return False
+    if _other_clause(norm, p.start, q.end) or _open_in_range(norm, q.end):
+        r.set_aside.append("time range set aside: the hours a list of dates shares are those of a desk, a "
+                           "campaign or an opening, and no disruption")
+        return True
+    return False
+
+
 def _open_in_range(norm: str, end: int) -> bool:
     """Whether the words right after a range ending at ``end`` say that what it governs is open,
     allowed or free in that period, with no stop worded in the rest of its clause."""

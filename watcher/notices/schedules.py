@@ -13,8 +13,8 @@ from datetime import date
 from watcher.notices.resolve import NEXT_DAY
 from watcher.notices.timeparse import RawPoint
 
-# Between two dates of a list.
-LIST_SEP_RE = re.compile(r"\s*(?:[、,;/]|和|及|与|以及)\s*")
+# Between two dates of a list (a space alone too: "12/2 12/9 12/16").
+LIST_SEP_RE = re.compile(r"\s*(?:[、,;/]|和|及|与|以及)\s*|[^\S\n]*")
 # Between the last date of a list and the hours they share ("的", "每日", table bars, "均为").
 _TO_HOURS_RE = re.compile(r"[\s|:,]*(?:这|以上|上述)?(?:(?:两|[2-9])\s*个?[日天晚夜](?:的)?)?(?:的|当日|当天|每日|每天|各日|每次|均为|均|为)?\s*(?:均|都)?\s*(?:为|是|在|于)?[\s|:]*")
 # "00:00开始，08:00前结束" / "0:00起至6:00止": a range written as a start and an end clause.
@@ -46,17 +46,32 @@ def hours_range(norm: str, a: RawPoint, b: RawPoint) -> bool:
     return bool(START_END_SEP_RE.fullmatch(norm, a.end, b.start) and END_AFTER_RE.match(norm, b.end))
 
 
-def date_list(norm: str, points: list[RawPoint], i: int) -> tuple[int, int]:
-    """A list of at least two dates starting at ``points[i]`` followed by the hours they share:
-    (number of dates, number of points used), or (0, 0). The hours are either two time points after
-    the last date ("……12月13日的00:00-8:00") or written on the last date itself
-    ("……12月12日00:00开始，08:00前结束")."""
+def hours_follow(norm: str, last: RawPoint, a: RawPoint) -> bool:
+    """Whether the hours at ``a`` follow the last date of a list right away ("……12月13日的00:00")."""
+    return _TO_HOURS_RE.fullmatch(norm, last.end, a.start) is not None
+
+
+def list_run(norm: str, points: list[RawPoint], i: int) -> int:
+    """How many points from ``points[i]`` on are the dates of one list ("12月5日、12日及19日"): every one but
+    the last a date with no time, each after a list separator; 1 when ``points[i]`` starts no list."""
     n = len(points)
     k = i
     while k + 1 < n and _date_only(points[k]) and points[k + 1].day is not None and LIST_SEP_RE.fullmatch(
         norm, points[k].end, points[k + 1].start
-    ):
+    ) and (points[k].end < points[k + 1].start or "\n" not in norm[points[k].start:points[k].end]):
+        # dates apart by a space alone are on one line ("12/2 12/9"), not a date per row
         k += 1
+    return k - i + 1
+
+
+def date_list(norm: str, points: list[RawPoint], i: int) -> tuple[int, int]:
+    """A list of at least two dates starting at ``points[i]`` followed by the hours they share:
+    (number of dates, number of points used), or (0, 0). The hours are either two time points after
+    the last date ("……12月13日的00:00-8:00") or written on the last date itself
+    ("……12月12日00:00开始，08:00前结束"). Several rows of hours, or hours further on in the sentence, are
+    :mod:`watcher.notices.nights`'s."""
+    n = len(points)
+    k = i + list_run(norm, points, i) - 1
     if k == i or k + 1 >= n:
         return 0, 0
     last = points[k]
@@ -67,7 +82,7 @@ def date_list(norm: str, points: list[RawPoint], i: int) -> tuple[int, int]:
     if k + 2 >= n:
         return 0, 0
     a, b = points[k + 1], points[k + 2]
-    if not (_time_only(a) and _end_time(b)) or not _TO_HOURS_RE.fullmatch(norm, last.end, a.start):
+    if not (_time_only(a) and _end_time(b)) or not hours_follow(norm, last, a):
         return 0, 0
     return (k - i + 1, k - i + 3) if hours_range(norm, a, b) else (0, 0)
 

@@ -28,7 +28,7 @@ from watcher.notices import impact, layout, moments, nights, vocab
 from watcher.notices import schedules as sched
 from watcher.notices.ends import MOVED_TO_RE, old_day_whole
 from watcher.notices.lasting import RETIRE_RE, changed_from, for_good
-from watcher.notices.range_filter import skip_range
+from watcher.notices.range_filter import other_hours, skip_range
 from watcher.notices.resolve import NEXT_DAY, SAME_DAY, Resolver, at, own_date, period_of, safe_date
 from watcher.notices.singles import take_single
 from watcher.notices.span import Span
@@ -72,7 +72,7 @@ def find_spans(
             continue
         run, used = sched.date_list(norm, points, i)
         if run:
-            _take_list(r, points, i, run, used, spans)
+            _take_list(r, norm, points, i, run, used, spans)
             i += used
             continue
         if q is not None and (
@@ -275,10 +275,13 @@ def _drop_summaries(norm: str, spans: list[Span]) -> list[Span]:
     return out
 
 
-def _take_list(r: Resolver, points: list[RawPoint], i: int, run: int, used: int, spans: list[Span]) -> None:
-    """One window per date of a list sharing the same hours (``points[i:i+used]``)."""
-    days = sched.list_dates(points, i, run, r.date_of)
+def _take_list(r: Resolver, norm: str, points: list[RawPoint], i: int, run: int, used: int, spans: list[Span]) -> None:
+    """One window per date of a list sharing the same hours (``points[i:i+used]``); none when the hours are
+    a lecture's or a campaign's (:func:`other_hours`)."""
     a, b = points[i + used - 2], points[i + used - 1]
+    if other_hours(r, norm, points[i].start, a, b):
+        return
+    days = sched.list_dates(points, i, run, r.date_of)
     sh = r.hour24(a, None, None)
     eh = r.hour24(b, period_of(a), sh, a.minute)
     next_day = b.rel in NEXT_DAY
@@ -300,8 +303,11 @@ _RANGE_ON_RE = re.compile(r"[\s)]*(?:[-~]|至|到|起)")
 
 
 # Hours said to hold on the days of the daily range just read ("同一期间每日", "上述期间每天").
+# So are hours said to hold on each day too, in a sentence that adds a stop ("另每晚23:50至隔日00:30，……亦暂停").
 _SAME_DAYS_RE = re.compile(
-    r"(?:同一|相同|同样|上述|以上|同)(?:期间|时期|日期|几天|数日|时段内?)[^。;\n\d]{0,6}?(?:每日|每天|每晚|每夜)\s*(?:的)?\s*$"
+    r"(?:(?:同一|相同|同样|上述|以上|同)(?:期间|时期|日期|几天|数日|时段内?)[^。;\n\d]{0,6}?|(?:另外?|此外|并且?)[,\s]*(?:于|在)?)"
+    # a bare 每 when 晚 starts the hours' point ("另每晚23:50": the point is "晚23:50")
+    r"(?:每日|每天|每晚|每夜|每)\s*(?:的)?\s*$"
 )
 
 
@@ -324,7 +330,8 @@ def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: l
     """Handle the range starting at ``points[i]``; returns how many points it used."""
     p, q = points[i], points[i + 1]
     n = len(points)
-    if (r.daily_days is not None and not p.has_date and not q.has_date and p.has_time and q.has_time
+    if (r.daily_days is not None and not p.has_date and (not q.has_date or (q.day is None and q.rel in NEXT_DAY))
+            and p.has_time and q.has_time
             and _SAME_DAYS_RE.search(norm, max(0, p.start - 24), p.start)):
         # "即日起至7月25日，每日下午1时至2时暂停……；同一期间每日下午1时15分至1时45分暂停……": the
         # days of the daily range before, with hours of their own
@@ -363,9 +370,11 @@ def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: l
         r.set_aside.append("time range set aside: days with a part of the day but no hours")
         return 2
     after = points[i + 2] if i + 2 < n else None
-    if (not p.has_date and not q.has_date and after is not None and after.day is not None and not after.has_time
+    if (not p.has_date and (not q.has_date or (q.day is None and q.rel in NEXT_DAY)) and after is not None
+            and after.day is not None and not after.has_time
             and _DATE_AFTER_RE.fullmatch(norm, q.end, after.start) and not _RANGE_ON_RE.match(norm, after.end)):
-        # "维护时间：00:00-06:00，2026年12月5日", "凌晨0点至6点（12月5日）": the date after the hours
+        # "维护时间：00:00-06:00，2026年12月5日", "凌晨0点至6点（12月5日）": the date after the hours (a list of
+        # dates after hours in a header is :mod:`watcher.notices.headers`'s)
         d = r.date_of(after, None)
         if d is not None:
             r.last = d
