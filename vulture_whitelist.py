@@ -87,3 +87,7 @@ _.missed_end_differs
 _.missed_start_differs
 _.missed_another_day
 _.missed_nothing_near
+_.near_none_date_and_time  # watcher/notices/evaluate.py: Tally, one counter per trace of a window with nothing near
+_.near_none_date_only
+_.near_none_time_only
+_.near_none_neither

@@ -131,6 +131,34 @@ def test_a_window_found_is_no_miss_and_a_false_positive_is_an_unpaired_extra() -
     assert got["missed_per_notice"] == {}
 
 
+def test_windows_with_nothing_near_are_traced_to_what_the_text_shows_without_its_words() -> None:
+    # A = 2026-12-01 01:00-03:00; each notice is read as maintenance with a window far away (or none)
+    far = Prediction("maintenance", (_w("2026-12-20 10:00", "2026-12-20 11:00"),), False)
+    golds = parse_corpus([
+        _line("both", "maintenance", [A], text="系统将于12月1日凌晨进行升级，时间为1:00至3:00。"),
+        _line("date", "maintenance", [A], text="12月1日全天暂停服务。"),
+        _line("time", "maintenance", [A], text="下周二1:00-3:00暂停服务。"),
+        _line("pm", "maintenance", [("2026-12-01 13:00", "2026-12-01 15:00")], text="下周二下午1:00起暂停服务。"),
+        _line("none", "maintenance", [A], text="近期将暂停服务，具体时间另行通知。"),
+        _line("nowin", "maintenance", [A], text="12月1日全天暂停服务。"),
+    ])
+    answers = {g.id: far for g in golds}
+    answers["nowin"] = Prediction("maintenance", (), True)
+    report = score(golds, _reader(answers))
+    got = report.to_json()
+    assert got["missed_by_cause"]["nothing_near"] == 6
+    assert got["nothing_near_in_text"] == {"date_and_time": 1, "date_only": 2, "time_only": 2, "neither": 1}
+    assert got["nothing_near_no_window"] == 1
+    text = render(report)
+    assert ("windows with nothing near, read in the text: start date and time 1; start date only 2; "
+            "start time only 2; neither 1; in notices with no window returned 1") in text
+    assert not any(ch in text for ch in "暂停服务全天凌晨")
+    # without any window with nothing near, no such line
+    found = score(parse_corpus([_line("ok", "maintenance", [A])]),
+                  _reader({"ok": Prediction("maintenance", (_w(*A),), False)}))
+    assert "nothing near, read in the text" not in render(found)
+
+
 def test_silent_misses_list_the_parsers_reasons_without_the_notices_words() -> None:
     golds = parse_corpus([_line("n1", "maintenance", [A]), _line("n2", "maintenance", [B]),
                           _line("n3", "maintenance", [A])])

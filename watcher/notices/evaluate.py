@@ -16,7 +16,11 @@ Each missed window is also put down to one cause (:data:`CAUSES`), so that a hel
 with ``--summary`` says where its misses are without anyone reading it: the notice was not read as
 maintenance; a returned window differs from it only in status, only in its end, only in its start,
 or only in its date; or nothing returned is near it. Returned windows left over after that pairing
-are counted as unpaired extras.
+are counted as unpaired extras. A window with nothing near is traced back to the text
+(:data:`TRACES`): whether the parser's date reader finds its start date and its start time anywhere
+in the notice, so that a held-out set's summary tells a layout the parser did not assemble (both
+read), an unknown way of writing a date or a time (one read), and a date the annotator inferred or
+wrote differently (neither) apart, still without showing any text.
 
 Pure: predictions come in as values; :func:`predict` wraps :func:`watcher.notices.understand`.
 """
@@ -33,12 +37,18 @@ from typing import Any
 from huabei_watch.clock import SHANGHAI
 from watcher.notices.corpus import GoldNotice
 from watcher.notices.model import Kind
+from watcher.notices.normalize import normalize
+from watcher.notices.timeparse import find_points
 from watcher.notices.understand import understand
 
 WindowKey = tuple[datetime, datetime | None, str]
 
 #: Causes of a missed window, in the order a miss is paired with a returned window.
 CAUSES = ("not_maintenance", "status_only", "end_differs", "start_differs", "another_day", "nothing_near")
+
+#: What the text shows of a window with nothing near: its start date (month and day) and its start time
+#: (hour and minute, either half of the day) each read somewhere in the notice or not.
+TRACES = ("date_and_time", "date_only", "time_only", "neither")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +110,12 @@ class Tally:
     missed_another_day: int = 0
     missed_nothing_near: int = 0
     extra_unpaired: int = 0
+    near_none_date_and_time: int = 0
+    near_none_date_only: int = 0
+    near_none_time_only: int = 0
+    near_none_neither: int = 0
+    #: windows with nothing near in notices for which the parser returned no window at all
+    near_none_no_window: int = 0
 
     def add(self, other: Tally) -> None:
         for name in self.__slots__:
@@ -121,6 +137,8 @@ class Tally:
             "needs_review": self.review,
             "missed_by_cause": {c: getattr(self, f"missed_{c}") for c in CAUSES},
             "extra_unpaired": self.extra_unpaired,
+            "nothing_near_in_text": {t: getattr(self, f"near_none_{t}") for t in TRACES},
+            "nothing_near_no_window": self.near_none_no_window,
         }
 
 
@@ -188,13 +206,15 @@ def pair_misses(
     return pairs, left_missed, left_extra
 
 
-def _causes(missed: list[WindowKey], extra: list[WindowKey]) -> tuple[Counter[str], int]:
-    """Each missed window's cause (:func:`pair_misses`; unpaired ones are "nothing near") and how many
-    returned windows are left unpaired."""
-    pairs, left_missed, left_extra = pair_misses(missed, extra)
-    causes: Counter[str] = Counter(cause for cause, _, _ in pairs)
-    causes["nothing_near"] += len(left_missed)
-    return causes, len(left_extra)
+def trace(gold: GoldNotice, window: WindowKey) -> str:
+    """Which of :data:`TRACES` a window is: whether its start date and its start time are read anywhere
+    in the notice (title and text, normalised as the parser does, by its date reader)."""
+    start = window[0]
+    points = find_points(normalize(f"{gold.title}\n{gold.text}"))
+    date = any(p.month == start.month and p.day == start.day for p in points)
+    time = any(p.hour is not None and p.minute == start.minute and start.hour in (p.hour % 24, (p.hour + 12) % 24)
+               for p in points)
+    return ("date_and_time" if time else "date_only") if date else ("time_only" if time else "neither")
 
 
 def score_one(gold: GoldNotice, pred: Prediction) -> tuple[Tally, list[str]]:
@@ -228,9 +248,15 @@ def score_one(gold: GoldNotice, pred: Prediction) -> tuple[Tally, list[str]]:
     if gold_m and not pred_m:
         t.missed_not_maintenance = len(missed)
     else:
-        causes, t.extra_unpaired = _causes(missed, extra)
-        for cause, n in causes.items():
-            setattr(t, f"missed_{cause}", n)
+        pairs, near_none, left_extra = pair_misses(missed, extra)
+        t.extra_unpaired = len(left_extra)
+        for cause, _, _ in pairs:
+            setattr(t, f"missed_{cause}", getattr(t, f"missed_{cause}") + 1)
+        t.missed_nothing_near = len(near_none)
+        for w in near_none:
+            field_name = f"near_none_{trace(gold, w)}"
+            setattr(t, field_name, getattr(t, field_name) + 1)
+        t.near_none_no_window = 0 if got else len(near_none)
     for w in missed:
         misses.append(f"{tag} window missed: {_fmt(w)}")
     for w in extra:
@@ -277,6 +303,14 @@ def render(report: Report) -> str:
         "windows missed by cause: " + "; ".join(f"{c.replace('_', ' ')} {causes[c]}" for c in CAUSES)
         + f"; extra windows unpaired {m['extra_unpaired']}"
     )
+    near = m["nothing_near_in_text"]
+    if causes["nothing_near"]:
+        lines.append(
+            "windows with nothing near, read in the text: " + "; ".join(
+                f"{label} {near[t]}" for t, label in zip(TRACES, (
+                    "start date and time", "start date only", "start time only", "neither"), strict=True))
+            + f"; in notices with no window returned {m['nothing_near_no_window']}"
+        )
     spread = ", ".join(f"{v} x {k}" for k, v in sorted(report.missed_per_notice.items()))
     lines.append(f"notices by windows missed: {spread or 'none'}")
     if report.silent_reasons:
