@@ -13,15 +13,20 @@ window as an annotated one already found (a restatement counted twice); a window
 annotated ones (merged) or over one (split or a boundary off); a window that ended before publication
 (past); one starting on the day of publication; anything else (a range that is no stop). Counts only,
 per set; the first blind set's round-1 parser is not named, so that set is left out.
+``--list`` also prints each extra window with its notice, cause, and whether today's parser still returns it
+(round 27).
 """
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from bench.kind_model_experiment import FIRST_REV, SETS, parser_at
+from huabei_watch.clock import SHANGHAI
+from watcher.notices import understand
 from watcher.notices.corpus import GoldNotice, parse_corpus
 from watcher.notices.evaluate import WindowKey, pair_misses
 
@@ -77,6 +82,14 @@ def _zone_shift(w: WindowKey, x: WindowKey) -> bool:
 
 def causes(gold: GoldNotice, kind: str, windows: list[WindowKey]) -> tuple[Counter[str], Counter[str]]:
     """Causes of the extra and of the missed windows of one notice."""
+    listed: list[tuple[str, WindowKey]] = []
+    return causes_listed(gold, kind, windows, listed)
+
+
+def causes_listed(
+    gold: GoldNotice, kind: str, windows: list[WindowKey], listed: list[tuple[str, WindowKey]]
+) -> tuple[Counter[str], Counter[str]]:
+    """:func:`causes`, and each extra window with its cause appended to ``listed``."""
     extra_c: Counter[str] = Counter()
     miss_c: Counter[str] = Counter()
     gold_m, read_m = gold.kind == "maintenance", kind == "maintenance"
@@ -86,6 +99,7 @@ def causes(gold: GoldNotice, kind: str, windows: list[WindowKey]) -> tuple[Count
     missed = sorted((want - got).elements(), key=str)
     if not gold_m:
         extra_c[f"{gold.kind} notice read as maintenance"] += len(extra)
+        listed.extend((f"{gold.kind} notice read as maintenance", x) for x in extra)
         return extra_c, miss_c
     if not read_m:
         miss_c["not read as maintenance"] += len(missed)
@@ -98,6 +112,7 @@ def causes(gold: GoldNotice, kind: str, windows: list[WindowKey]) -> tuple[Count
             cause = "one day off" if abs((x[0].date() - w[0].date()).days) == 1 else "another date"
         extra_c[cause.replace("_", " ")] += 1
         miss_c[cause.replace("_", " ")] += 1
+        listed.append((cause.replace("_", " "), x))
     published: date = gold.published
     for x in extra:
         zone = next((w for w in missed if _zone_shift(w, x)), None)
@@ -119,6 +134,7 @@ def causes(gold: GoldNotice, kind: str, windows: list[WindowKey]) -> tuple[Count
         else:
             cause = "range that is no stop, or nothing near"
         extra_c[cause] += 1
+        listed.append((cause, x))
     miss_c["nothing near"] += len(missed)
     return extra_c, miss_c
 
@@ -134,7 +150,21 @@ def _table(title: str, per_set: dict[str, Counter[str]]) -> None:
           + f" | {sum(sum(t.values()) for t in per_set.values())} |")
 
 
+def _today(gold: GoldNotice) -> set[WindowKey]:
+    """Windows today's parser returns for the notice (none unless read as maintenance)."""
+    u = understand(gold.text, published=gold.published, title=gold.title or "")
+    if u.kind != "maintenance":
+        return set()
+    return {(naive(w.start), None if w.end is None else naive(w.end), w.status) for w in u.windows}
+
+
+def naive(d: datetime) -> datetime:
+    """Shanghai wall-clock time without a zone, as the annotations write it."""
+    return d.astimezone(SHANGHAI).replace(tzinfo=None) if d.tzinfo else d
+
+
 def main() -> None:
+    listing = "--list" in sys.argv[1:]
     extras: dict[str, Counter[str]] = {}
     misses: dict[str, Counter[str]] = {}
     for name, (rev, files) in FIRST.items():
@@ -143,9 +173,16 @@ def main() -> None:
         for f in files:
             for gold in parse_corpus((CORPUS_DIR / f"{f}.jsonl").read_text(encoding="utf-8").splitlines()):
                 kind, windows = read[gold.id]
-                e, m = causes(gold, kind, windows)
+                listed: list[tuple[str, WindowKey]] = []
+                e, m = causes_listed(gold, kind, windows, listed)
                 extras[name].update(e)
                 misses[name].update(m)
+                if listing and listed:
+                    today = _today(gold)
+                    for cause, x in listed:
+                        mark = "still" if x in today else "gone"
+                        print(f"{gold.id}\t{cause}\t{x[0]:%Y-%m-%d %H:%M} -> {x[1] and f'{x[1]:%Y-%m-%d %H:%M}'}"
+                              f" {x[2]}\t{mark} today\tpublished {gold.published}")
     print("first sight: " + ", ".join(f"{n} at {rev}" for n, (rev, _) in FIRST.items()))
     _table("extra windows by cause", extras)
     _table("missed windows by cause", misses)
