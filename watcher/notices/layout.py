@@ -114,16 +114,60 @@ def _stopped(norm: str, s: Span, hi: int) -> str:
     return _FILLER_RE.sub("", vocab.STOP_RE.sub("", norm[s.end_pos : min(hi, s.end_pos + 40)]))
 
 
-def _same_object(norm: str, a: Span, a_hi: int, b: Span, b_hi: int) -> bool:
+def _same_object(norm: str, a: Span, a_lo: int, a_hi: int, b: Span, b_lo: int, b_hi: int) -> bool:
     """Whether two sentences with the same times stop the same thing: what one says stops is written
-    in the other ("……起,系统就会先停止购票功能" and "……起暂停购票功能")."""
+    in the other ("……起,系统就会先停止购票功能" and "……起暂停购票功能"), or both name it
+    ("……APP因系统切换暂停服务" and "……期间APP无法使用")."""
     ha, hb = _section(norm, a.pos), _section(norm, b.pos)
     if ha is not None and hb is not None and ha != hb:
         # each under its own heading ("个人网银维护：……投资服务暂停。企业网银维护：……投资服务暂停")
         return False
     x, y = _stopped(norm, a, a_hi), _stopped(norm, b, b_hi)
     short, long_ = sorted((x, y), key=len)
-    return len(short) >= 2 and short in long_
+    if len(short) >= 2 and short in long_:
+        return True
+    # both name the same thing that stops ("……APP因系统切换暂停服务。再次提醒：……期间APP无法使用"):
+    # a whole name of two or more letters in both, before or after the times, generic words left out
+    # (个人网银 and 企业网银, 东区 and 西区, 网上银行 and 手机银行 are different names);
+    # not for a row of a list under its own name ("工伤保险业务：……暂停" beside "社会保险经办业务暂停
+    # 时间为……"), a parallel item whatever words it shares
+    if _row_head(norm, a_lo, a.pos) or _row_head(norm, b_lo, b.pos):
+        return False
+    return bool(_names(norm, a, a_lo, a_hi) & _names(norm, b, b_lo, b_hi))
+
+
+# A time right after a name and a colon heads a row of a list ("工伤保险业务：9月25日18时至……暂停").
+_ROW_HEAD_RE = re.compile(r"([^\s:,;。]{2,16})[:：]\s*$")
+
+
+def _row_head(norm: str, lo: int, pos: int) -> bool:
+    """Whether the time at ``pos`` comes right after a name and a colon, not a heading ("再次提醒：",
+    "维护时间：")."""
+    m = _ROW_HEAD_RE.search(norm, lo, pos)
+    return m is not None and not _HEADING.search(m.group(1))
+
+
+# Words any sentence of a notice may use, which name nothing that stops.
+_GENERIC_RE = re.compile(
+    r"本行|我行|本公司|我司|本司|本中心|客户|用户|广大|各位|期间|届时|办理|受理|使用|提供|正常|相关|提前|安排|"
+    r"敬请|谅解|不便|请|您|的|对|因|由于|为了|为|于|在|将|至|到|和|及|与|或|等|时间|时段|日期|今日|今天|明天|"
+    r"凌晨|上午|下午|中午|晚上|早上|夜间|次日|当日|北京|星期.|周.|年|月|日|号|时|分|点|半|起|止|前|后|内|"
+    # the work, not what it stops
+    r"维护|升级|切换|切转|割接|迁移|检修|维修|施工|改造|优化|调整|更新|上线|停机|作业|工程|演练|故障|原因|需要"
+)
+_CAUSE_RE = re.compile(r"(?:因|由于|为了|为|配合)[^|,;。]*")
+_LETTERS_RE = re.compile(r"[\u4e00-\u9fffA-Za-z]+")
+
+
+def _names(norm: str, s: Span, lo: int, hi: int) -> set[str]:
+    """The names (runs of two or more letters) in the clause before ``s`` and the words after it (to
+    the end of its sentence, at most 40 characters), stop, filler and generic words cut out."""
+    clause = max((m.end() for m in _SEGMENT_END.finditer(norm, lo, s.pos)), default=lo)
+    text = norm[clause : s.pos] + "|" + norm[s.end_pos : min(hi, s.end_pos + 40)]
+    # the cause of the stop names no thing that stops ("东区因管道改造停水")
+    for rx in (vocab.STOP_RE, _CAUSE_RE, _FILLER_RE, _GENERIC_RE):
+        text = rx.sub("|", text)
+    return {run for run in _LETTERS_RE.findall(text) if len(run) >= 2}
 
 
 # Before the times of a later sentence: it speaks of the work already announced ("本次预计停水24小时，
@@ -152,7 +196,7 @@ def merge_restated(
                 continue
             if (bounds[j] != bounds[i] and norm[bounds[j][0] : bounds[j][1]] != norm[lo:hi]
                     and own_stop(norm, *bounds[j], spans[j]) and own_stop(norm, lo, hi, s)
-                    and not _same_object(norm, spans[j], bounds[j][1], s, hi)
+                    and not _same_object(norm, spans[j], *bounds[j], s, lo, hi)
                     and not _REFERS_BACK_RE.search(norm, lo, s.pos)):
                 # each sentence stops something of its own; one that stops the same thing again
                 # ("10月7日零时起,系统先停止购票功能……10月7日零时起暂停购票功能") restates it

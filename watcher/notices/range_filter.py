@@ -22,7 +22,8 @@ def skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
     before = norm[max(0, p.start - 14) : p.start]
     # a label is in the range's own sentence ("……热线24小时为您服务。时间：8月31日9:00至17:00")
     before = before[max(before.rfind(c) for c in "。!?") + 1 :]
-    if vocab.OTHER_PERIOD_BEFORE_RE.search(before) or (
+    # or labelled after it ("6月13日至6月14日为数据迁移准备期")
+    if vocab.OTHER_PERIOD_BEFORE_RE.search(before) or vocab.OTHER_PERIOD_AFTER_RE.match(norm, q.end) or (
         # "客服中心通知：12月5日0:00-6:00系统维护" is a window; "客服热线：9:00-21:00" is not
         vocab.SERVICE_HOURS_RE.search(before) and not vocab.DISRUPTION_RE.search(_clause_outside(norm, p.start, q.end))
     ):
