@@ -10,7 +10,8 @@ and are generated here, each varied widely, with the right answer by constructio
   form: "请于6月1日至6月3日下载并填写登记表"), beside the maintenance window: only the window (part of
   the 18 "range that is no stop");
 * **restated**: the window stated in a lead sentence and again in a later one that says what stops
-  (a summary and its detail, a reminder): one window, not two (6 extras, all still there on main).
+  (a summary and its detail, a reminder, a sentence led by 所以 after a dateline "本报讯："): one
+  window, not two (6 extras, 3 of them still there on main).
 
 Each has its true maintenance counterpart that must keep its windows: a maintenance ahead whose text
 says service comes back afterwards, a window with no preparation period, and parallel items with the
@@ -73,6 +74,12 @@ INCIDENTS: tuple[tuple[str, str], ...] = (
     ("outage", "受供电线路故障影响，{day}{s}至{e}{sys}暂停服务，现已恢复正常运行。"),
     ("report", "关于{day}{sys}服务中断的情况说明：{day}{s}，{sys}突发故障导致服务中断，{e}故障排除，服务恢复。"),
     ("apology", "{day}{s}至{e}期间，{sys}因网络故障无法使用，给您带来的不便，我们深表歉意。目前服务已恢复。"),
+    # the restoration once expected, then later ("原先预计……恢复，其后延至……")
+    ("delayed", "{day}{s}起{sys}因线路故障暂停服务，原先预计{e}前恢复，其后延至晚些时候，现已全部恢复。"),
+    # no day at all, only the hours of the day reported on
+    ("no_day", "{sys}于{s}起出现大面积登录失败，技术团队紧急处理后，{e}恢复正常运作。"),
+    # a report of a period days long
+    ("days_long", "{sys}于{day}至{day2}期间中断服务，期间部分用户无法使用，目前已全面修复。"),
 )
 RECOVERY_TITLES: tuple[str, ...] = ("", "关于系统故障的情况说明", "服务已恢复", "致歉声明", "系统故障处理情况通报")
 
@@ -88,7 +95,9 @@ def recoveries(n: int = 600) -> list[Case]:
         inc_name, template = rng.choice(INCIDENTS)
         title = rng.choice(RECOVERY_TITLES)
         sys_ = rng.choice(SYSTEMS)
-        text = template.format(day=form.format(m=day.month, d=day.day), s=s, e=e, sys=sys_)
+        day2 = PUBLISHED - timedelta(days=max(0, back - 1) if back else 0)
+        text = template.format(day=form.format(m=day.month, d=day.day), s=s, e=e, sys=sys_,
+                               day2=f"{day2.month}月{day2.day}日")
         script, title, text = _script(rng, title, text)
         forms = (("day", day_name), ("hours", hours_name), ("incident", inc_name), ("title", title or "none"),
                  ("script", script))
@@ -208,6 +217,7 @@ LEADS: tuple[tuple[str, str], ...] = (
     ("lead_stop", "{day}{s}至{e}，{sys}因系统切换暂停服务。"),
     ("lead_will", "我司将于{day}{s}至{e}对{sys}进行升级，期间停止服务。"),
     ("lead_named", "{sys}将于{day}{s}至{e}停机维护，届时无法访问。"),
+    ("dateline", "本报讯：{day}{s}至{e}，{sys}将停止服务。"),
 )
 RESTATES: tuple[tuple[str, str], ...] = (
     ("this_time", "本次切换时间为{day}{s}至{e}，期间不能办理相关业务。"),
@@ -215,6 +225,7 @@ RESTATES: tuple[tuple[str, str], ...] = (
     ("detail", "按照统一安排，{day}{s}至{e}{sys}不受理业务、不提供网上预约和自助办理。"),
     ("from_to", "停机时间自{day}{s}至{e}，届时{sys}暂停对外服务。"),
     ("named_again", "{sys}{day}{s}至{e}暂停使用，请您合理安排。"),
+    ("connective", "由于需要进行系统切换，所以{day}{s}至{e}{sys}不受理业务。"),
 )
 
 
@@ -257,6 +268,8 @@ PARALLELS: tuple[tuple[str, str], ...] = (
     ("shared_tail", "{day}{s}至{e}，网上银行因升级暂停服务。\n{day}{s}至{e}，手机银行因升级暂停服务。"),
     ("areas", "{day}{s}至{e}，东区因管道改造停水。{day}{s}至{e}，西区因管道改造停水。"),
     ("row_of_list", "部分业务暂停时间为{day}{s}至{e}。其中：\n养老保险业务：{day}{s}至{e}暂停；"),
+    ("dateline_rows", "本报讯：{day}{s}至{e}，东区停水。{day}{s}至{e}，西区停水。"),
+    ("headed", "个人网银维护：{day}{s}至{e}投资服务暂停。企业网银维护：{day}{s}至{e}投资服务暂停。"),
 )
 
 

@@ -29,6 +29,11 @@ _HEADING = re.compile(
 # A segment that ends with a preposition or verb leads into the time ("我司将于", "订于", "同样为").
 _LEADS_IN = re.compile(r"(?:于|在|自|从|由|为|是|将|定|拟|至|到|的|即|约)$")
 _HEADING_BEFORE = re.compile(r"[:】]\s*$")
+# A word that links the sentence to the one before ("所以", "同时"), or a news dateline ("本报讯",
+# "崇明网讯", "据新华社消息"): it names nothing the time applies to, and heads no section.
+_DATELINE = r"[^\s:,;。]{0,8}(?:讯|消息|报道)"
+_CONNECTIVE = re.compile(r"所以|因此|因而|故而|于是|同时|另外|此外|并且|而且|但是|不过|然而|届时|随后|之后|然后|" + _DATELINE)
+_DATELINE_RE = re.compile(_DATELINE)
 # Only frames the windows after it: "……时间如下", "具体安排如下", "主要影响如下".
 _POINTER = re.compile(r"如下|以下|具体|分别|安排|影响\s*(?:范围|业务|内容|说明|情况)?\s*:")
 # Said of the past: an earlier incident or an earlier maintenance mentioned beside the windows ahead.
@@ -57,7 +62,7 @@ def label(norm: str, lo: int, pos: int) -> str:
         # "【雲林縣】停水時間：……": the item's name stands in brackets before its heading
         named = _BRACKET_NAME.search(before)
         return named.group(1).strip() if named else ""
-    if not seg or len(seg) > longest or _LEADS_IN.search(seg):
+    if not seg or len(seg) > longest or _LEADS_IN.search(seg) or _CONNECTIVE.fullmatch(seg):
         return ""
     return seg
 
@@ -91,7 +96,8 @@ def _section(norm: str, pos: int) -> str | None:
     if colon < 0:
         return None
     lo = max(norm.rfind(c, 0, colon) for c in "。;\n") + 1
-    return norm[lo:colon].strip()
+    head = norm[lo:colon].strip()
+    return None if _DATELINE_RE.fullmatch(head) else head
 
 
 # a field after a time in a row of fields ("停水时间：11/27 09:00~16:00；原因：……；区域：……")
@@ -128,23 +134,8 @@ def _same_object(norm: str, a: Span, a_lo: int, a_hi: int, b: Span, b_lo: int, b
         return True
     # both name the same thing that stops ("……APP因系统切换暂停服务。再次提醒：……期间APP无法使用"):
     # a whole name of two or more letters in both, before or after the times, generic words left out
-    # (个人网银 and 企业网银, 东区 and 西区, 网上银行 and 手机银行 are different names);
-    # not for a row of a list under its own name ("工伤保险业务：……暂停" beside "社会保险经办业务暂停
-    # 时间为……"), a parallel item whatever words it shares
-    if _row_head(norm, a_lo, a.pos) or _row_head(norm, b_lo, b.pos):
-        return False
+    # (个人网银 and 企业网银, 东区 and 西区, 网上银行 and 手机银行 are different names)
     return bool(_names(norm, a, a_lo, a_hi) & _names(norm, b, b_lo, b_hi))
-
-
-# A time right after a name and a colon heads a row of a list ("工伤保险业务：9月25日18时至……暂停").
-_ROW_HEAD_RE = re.compile(r"([^\s:,;。]{2,16})[:：]\s*$")
-
-
-def _row_head(norm: str, lo: int, pos: int) -> bool:
-    """Whether the time at ``pos`` comes right after a name and a colon, not a heading ("再次提醒：",
-    "维护时间：")."""
-    m = _ROW_HEAD_RE.search(norm, lo, pos)
-    return m is not None and not _HEADING.search(m.group(1))
 
 
 # Words any sentence of a notice may use, which name nothing that stops.
