@@ -150,12 +150,15 @@ def _table(title: str, per_set: dict[str, Counter[str]]) -> None:
           + f" | {sum(sum(t.values()) for t in per_set.values())} |")
 
 
-def _today(gold: GoldNotice) -> set[WindowKey]:
-    """Windows today's parser returns for the notice (none unless read as maintenance)."""
+def _today(gold: GoldNotice) -> Counter[WindowKey]:
+    """Extra windows today's parser returns for the notice (none unless read as maintenance): what it
+    returns beyond the annotated windows, a window returned twice but annotated once counted once."""
     u = understand(gold.text, published=gold.published, title=gold.title or "")
     if u.kind != "maintenance":
-        return set()
-    return {(naive(w.start), None if w.end is None else naive(w.end), w.status) for w in u.windows}
+        return Counter()
+    got = Counter((naive(w.start), None if w.end is None else naive(w.end), w.status) for w in u.windows)
+    want = Counter((w.start, w.end, w.status) for w in gold.windows) if gold.kind == "maintenance" else Counter()
+    return got - want
 
 
 def naive(d: datetime) -> datetime:
@@ -180,7 +183,8 @@ def main() -> None:
                 if listing and listed:
                     today = _today(gold)
                     for cause, x in listed:
-                        mark = "still" if x in today else "gone"
+                        mark = "still" if today[x] > 0 else "gone"
+                        today[x] -= 1
                         print(f"{gold.id}\t{cause}\t{x[0]:%Y-%m-%d %H:%M} -> {x[1] and f'{x[1]:%Y-%m-%d %H:%M}'}"
                               f" {x[2]}\t{mark} today\tpublished {gold.published}")
     print("first sight: " + ", ".join(f"{n} at {rev}" for n, (rev, _) in FIRST.items()))
