@@ -7,15 +7,17 @@ and are generated here, each varied widely, with the right answer by constructio
 * **recovery**: a report of an outage that already happened and was put right, with its hours
   ("今天上午9时20分起……无法登录，10时45分已恢复正常"): no window (14 extras on first sight);
 * **preparation**: a period for users to do something before the work (back up, register, apply, fill a
-  form: "请于6月1日至6月3日下载并填写登记表"), beside the maintenance window: only the window (part of
-  the 18 "range that is no stop");
+  form: "请于6月1日至6月3日下载并填写登记表", "各部门于……下载并填写", "……为数据迁移准备期"), beside the
+  maintenance window: only the window (part of the 18 "range that is no stop");
 * **restated**: the window stated in a lead sentence and again in a later one that says what stops
   (a summary and its detail, a reminder, a sentence led by 所以 after a dateline "本报讯："): one
   window, not two (6 extras, 3 of them still there on main).
 
 Each has its true maintenance counterpart that must keep its windows: a maintenance ahead whose text
-says service comes back afterwards, a window with no preparation period, and parallel items with the
-same times (each area or system naming what of its own stops), which stay two windows.
+says service comes back afterwards, a window asked of users or labelled as the stop ("请各部门于……暂停
+使用", "……为系统停机期", "……备份数据库，期间暂停服务"), and parallel items with the same times (each
+area or system naming what of its own stops, names sharing a word, rows of a list), which stay two
+windows.
 """
 
 from __future__ import annotations
@@ -141,6 +143,10 @@ PREPARATIONS: tuple[tuple[str, str], ...] = (
     ("apply", "需要继续使用的用户，请在{p1}至{p2}提交申请。"),
     ("migrate", "{p1}至{p2}为数据迁移准备期，请尽快完成账户信息核对。"),
     ("reserve", "如有急需办理的业务，请于{p1}至{p2}提前办理。"),
+    # no one asked in words: the range, then what users do in it
+    ("no_please", "2. 各部门于{p1}至{p2}下载并填写迁移登记表，交信息中心。"),
+    ("users_do", "用户可在{p1}至{p2}自行备份邮件。"),
+    ("bare_verb", "{p1}至{p2}提交续用申请，逾期视为放弃。"),
 )
 WINDOW_SENTENCES: tuple[tuple[str, str], ...] = (
     ("will", "{sys}将于{w1}至{w2}进行系统升级，届时暂停服务。"),
@@ -192,6 +198,9 @@ ASKED: tuple[tuple[str, str], ...] = (
     ("labelled_stop", "{w1}至{w2}为系统停机期，{sys}暂停服务。"),
     ("asked_in_it", "{sys}将于{w1}至{w2}暂停服务，请各位用户在此期间改用其他渠道。"),
     ("will_cut", "请注意，{sys}将于{w1}至{w2}进行切换，届时无法登录。"),
+    # a verb users might do, but the clause says what stops
+    ("work_backup", "{sys}将于{w1}至{w2}备份数据库，期间暂停服务。"),
+    ("upload_closed", "{w1}至{w2}上传通道关闭，{sys}暂停使用。"),
 )
 
 

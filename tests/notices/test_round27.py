@@ -36,7 +36,7 @@ def _windows(text: str) -> list[tuple[object, object]]:
 
 
 def test_generated_preparation_periods_are_no_windows() -> None:
-    # 186 of 600 read as windows on main before this round
+    # 233 of 600 read as windows at the branch point (b6ddd6d)
     failed = [c for c in preparations() if fails(c) is not None]
     assert not failed, _forms_of(failed)
 
@@ -47,7 +47,7 @@ def test_generated_windows_asked_of_users_or_labelled_stay() -> None:
 
 
 def test_generated_restatements_come_out_once() -> None:
-    # 421 of 600 came out twice on main before this round
+    # 421 of 600 came out twice at the branch point (b6ddd6d)
     failed = [c for c in restated() if fails(c) is not None]
     assert not failed, _forms_of(failed)
 
@@ -68,6 +68,9 @@ def test_whoever_is_asked_to_act_in_a_range_makes_it_their_period() -> None:
     assert _windows(text) == [window]
     # the work's own verb after 请 is no one asked: "请注意本行将于……"
     assert _windows("请注意本行将于6月20日22:00至次日06:00进行系统切换，届时网银无法登录。") == [window]
+    # no one asked in words, what users do right after the range ("各部门于……下载并填写")
+    assert _windows("各部门于6月15日至6月17日下载并填写登记表。\n邮箱将于6月20日22:00至次日06:00迁移，届时无法登录。") == [
+        window]
     # asked to stop something in the range: still the window
     assert _windows("请各网点于6月20日22:00至次日06:00暂停办理跨行汇款。") == [window]
 
@@ -98,3 +101,11 @@ def test_a_connective_or_a_dateline_before_the_times_names_nothing() -> None:
     text = ("本报讯：6月20日至6月22日，全市出入境办证大厅将停止服务。\n"
             "因系统切换，所以6月20日至22日全市出入境办证大厅不受理证件申请。")
     assert _windows(text) == [window]
+
+
+def test_work_right_after_the_range_with_a_stop_in_its_sentence_stays_a_window() -> None:
+    window = (_dt("2026-06-20 22:00"), _dt("2026-06-21 06:00"))
+    # 备份 right after the range is the work here: the sentence says what stops
+    assert _windows("网上银行将于6月20日22:00至次日06:00备份数据库，期间暂停服务。") == [window]
+    # a desk named as the subject of the work ahead is no label of its hours
+    assert _windows("客服热线将于6月20日22:00至次日06:00备份数据库，期间暂停服务。") == [window]

@@ -129,6 +129,12 @@ ACTION_BEFORE_RE = re.compile(
     # verb ("请注意本行将于")
     r"|(?:请|须|务必)(?:(?!将|拟|定|已|于|在)[^\W\d_]){1,6}(?:于|在)\s*$"
 )
+# Right after a range, what customers do in it ("各部门于8月24日至8月26日下载并填写登记表",
+# "6月1日至6月3日提交续用申请"): their period, unless the clause says something stops.
+ACTION_AFTER_RE = re.compile(
+    r"\s*(?:期间|之间|以内|内)?\s*(?:自行|尽快|提前|先)?\s*"
+    r"(?:下载|填写|填报|提交|报名|登记|备份|核对|领取|预约|注册|申领|递交|上传|迁出|导出)"
+)
 SUBMISSION_AFTER_RE = re.compile(
     r"\s*(?:期间|之间|以内|内)?\s*(?:(?:所|内)?(?:受理|提交|申请|下单|购买|登记|注册|认购|申购|预约|续约|缴费|报名|领取)"
     r"(?:的|者|之)"
