@@ -17,6 +17,8 @@ per set; the first blind set's round-1 parser is not named, so that set is left 
 ``--nothing-near`` lists the missed windows with nothing near instead (round 26): set, notice, the window,
 what the parser of the day returned for that notice, and the lines of the text that hold the window's
 day (its month and day written in any of the common ways), so they can be grouped by shape.
+``--list`` also prints each extra window with its notice, cause, and whether today's parser still returns it
+(round 27).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from bench.kind_model_experiment import FIRST_REV, SETS, parser_at
+from huabei_watch.clock import SHANGHAI
+from watcher.notices import understand
 from watcher.notices.corpus import GoldNotice, parse_corpus
 from watcher.notices.evaluate import WindowKey, pair_misses
 
@@ -81,10 +85,10 @@ def _zone_shift(w: WindowKey, x: WindowKey) -> bool:
     return timedelta(0) < shift <= _ZONE_SHIFT and shift % timedelta(hours=1) == timedelta(0)
 
 
-def causes(gold: GoldNotice, kind: str, windows: list[WindowKey],
-           near_none: list[WindowKey] | None = None) -> tuple[Counter[str], Counter[str]]:
+def causes(gold: GoldNotice, kind: str, windows: list[WindowKey], near_none: list[WindowKey] | None = None,
+           listed: list[tuple[str, WindowKey]] | None = None) -> tuple[Counter[str], Counter[str]]:
     """Causes of the extra and of the missed windows of one notice (the windows missed with nothing
-    near are appended to ``near_none`` when it is given)."""
+    near are appended to ``near_none`` when it is given, each extra window with its cause to ``listed``)."""
     extra_c: Counter[str] = Counter()
     miss_c: Counter[str] = Counter()
     gold_m, read_m = gold.kind == "maintenance", kind == "maintenance"
@@ -127,6 +131,8 @@ def causes(gold: GoldNotice, kind: str, windows: list[WindowKey],
         else:
             cause = "range that is no stop, or nothing near"
         extra_c[cause] += 1
+        if listed is not None:
+            listed.append((cause, x))
     miss_c["nothing near"] += len(missed)
     if near_none is not None:
         near_none.extend(missed)
@@ -171,10 +177,27 @@ def list_nothing_near() -> None:
                         print(f"      | {ln[:160]}")
 
 
+def _today(gold: GoldNotice) -> Counter[WindowKey]:
+    """Extra windows today's parser returns for the notice (none unless read as maintenance): what it
+    returns beyond the annotated windows, a window returned twice but annotated once counted once."""
+    u = understand(gold.text, published=gold.published, title=gold.title or "")
+    if u.kind != "maintenance":
+        return Counter()
+    got = Counter((naive(w.start), None if w.end is None else naive(w.end), w.status) for w in u.windows)
+    want = Counter((w.start, w.end, w.status) for w in gold.windows) if gold.kind == "maintenance" else Counter()
+    return got - want
+
+
+def naive(d: datetime) -> datetime:
+    """Shanghai wall-clock time without a zone, as the annotations write it."""
+    return d.astimezone(SHANGHAI).replace(tzinfo=None) if d.tzinfo else d
+
+
 def main() -> None:
     if "--nothing-near" in sys.argv[1:]:
         list_nothing_near()
         return
+    listing = "--list" in sys.argv[1:]
     extras: dict[str, Counter[str]] = {}
     misses: dict[str, Counter[str]] = {}
     for name, (rev, files) in FIRST.items():
@@ -183,9 +206,17 @@ def main() -> None:
         for f in files:
             for gold in parse_corpus((CORPUS_DIR / f"{f}.jsonl").read_text(encoding="utf-8").splitlines()):
                 kind, windows = read[gold.id]
-                e, m = causes(gold, kind, windows)
+                listed: list[tuple[str, WindowKey]] = []
+                e, m = causes(gold, kind, windows, listed=listed)
                 extras[name].update(e)
                 misses[name].update(m)
+                if listing and listed:
+                    today = _today(gold)
+                    for cause, x in listed:
+                        mark = "still" if today[x] > 0 else "gone"
+                        today[x] -= 1
+                        print(f"{gold.id}\t{cause}\t{x[0]:%Y-%m-%d %H:%M} -> {x[1] and f'{x[1]:%Y-%m-%d %H:%M}'}"
+                              f" {x[2]}\t{mark} today\tpublished {gold.published}")
     print("first sight: " + ", ".join(f"{n} at {rev}" for n, (rev, _) in FIRST.items()))
     _table("extra windows by cause", extras)
     _table("missed windows by cause", misses)

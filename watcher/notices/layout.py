@@ -29,6 +29,11 @@ _HEADING = re.compile(
 # A segment that ends with a preposition or verb leads into the time ("我司将于", "订于", "同样为").
 _LEADS_IN = re.compile(r"(?:于|在|自|从|由|为|是|将|定|拟|至|到|的|即|约)$")
 _HEADING_BEFORE = re.compile(r"[:】]\s*$")
+# A word that links the sentence to the one before ("所以", "同时"), or a news dateline ("本报讯",
+# "崇明网讯", "据新华社消息"): it names nothing the time applies to, and heads no section.
+_DATELINE = r"[^\s:,;。]{0,8}(?:讯|消息|报道)"
+_CONNECTIVE = re.compile(r"所以|因此|因而|故而|于是|同时|另外|此外|并且|而且|但是|不过|然而|届时|随后|之后|然后|" + _DATELINE)
+_DATELINE_RE = re.compile(_DATELINE)
 # Only frames the windows after it: "……时间如下", "具体安排如下", "主要影响如下".
 _POINTER = re.compile(r"如下|以下|具体|分别|安排|影响\s*(?:范围|业务|内容|说明|情况)?\s*:")
 # Said of the past: an earlier incident or an earlier maintenance mentioned beside the windows ahead.
@@ -57,7 +62,7 @@ def label(norm: str, lo: int, pos: int) -> str:
         # "【雲林縣】停水時間：……": the item's name stands in brackets before its heading
         named = _BRACKET_NAME.search(before)
         return named.group(1).strip() if named else ""
-    if not seg or len(seg) > longest or _LEADS_IN.search(seg):
+    if not seg or len(seg) > longest or _LEADS_IN.search(seg) or _CONNECTIVE.fullmatch(seg):
         return ""
     return seg
 
@@ -91,7 +96,8 @@ def _section(norm: str, pos: int) -> str | None:
     if colon < 0:
         return None
     lo = max(norm.rfind(c, 0, colon) for c in "。;\n") + 1
-    return norm[lo:colon].strip()
+    head = norm[lo:colon].strip()
+    return None if _DATELINE_RE.fullmatch(head) else head
 
 
 # a field after a time in a row of fields ("停水时间：11/27 09:00~16:00；原因：……；区域：……")
@@ -114,16 +120,45 @@ def _stopped(norm: str, s: Span, hi: int) -> str:
     return _FILLER_RE.sub("", vocab.STOP_RE.sub("", norm[s.end_pos : min(hi, s.end_pos + 40)]))
 
 
-def _same_object(norm: str, a: Span, a_hi: int, b: Span, b_hi: int) -> bool:
+def _same_object(norm: str, a: Span, a_lo: int, a_hi: int, b: Span, b_lo: int, b_hi: int) -> bool:
     """Whether two sentences with the same times stop the same thing: what one says stops is written
-    in the other ("……起,系统就会先停止购票功能" and "……起暂停购票功能")."""
+    in the other ("……起,系统就会先停止购票功能" and "……起暂停购票功能"), or both name it
+    ("……APP因系统切换暂停服务" and "……期间APP无法使用")."""
     ha, hb = _section(norm, a.pos), _section(norm, b.pos)
     if ha is not None and hb is not None and ha != hb:
         # each under its own heading ("个人网银维护：……投资服务暂停。企业网银维护：……投资服务暂停")
         return False
     x, y = _stopped(norm, a, a_hi), _stopped(norm, b, b_hi)
     short, long_ = sorted((x, y), key=len)
-    return len(short) >= 2 and short in long_
+    if len(short) >= 2 and short in long_:
+        return True
+    # both name the same thing that stops ("……APP因系统切换暂停服务。再次提醒：……期间APP无法使用"):
+    # a whole name of two or more letters in both, before or after the times, generic words left out
+    # (个人网银 and 企业网银, 东区 and 西区, 网上银行 and 手机银行 are different names)
+    return bool(_names(norm, a, a_lo, a_hi) & _names(norm, b, b_lo, b_hi))
+
+
+# Words any sentence of a notice may use, which name nothing that stops.
+_GENERIC_RE = re.compile(
+    r"本行|我行|本公司|我司|本司|本中心|客户|用户|广大|各位|期间|届时|办理|受理|使用|提供|正常|相关|提前|安排|"
+    r"敬请|谅解|不便|请|您|的|对|因|由于|为了|为|于|在|将|至|到|和|及|与|或|等|时间|时段|日期|今日|今天|明天|"
+    r"凌晨|上午|下午|中午|晚上|早上|夜间|次日|当日|北京|星期.|周.|年|月|日|号|时|分|点|半|起|止|前|后|内|"
+    # the work, not what it stops
+    r"维护|升级|切换|切转|割接|迁移|检修|维修|施工|改造|优化|调整|更新|上线|停机|作业|工程|演练|故障|原因|需要"
+)
+_CAUSE_RE = re.compile(r"(?:因|由于|为了|为|配合)[^|,;。]*")
+_LETTERS_RE = re.compile(r"[\u4e00-\u9fffA-Za-z]+")
+
+
+def _names(norm: str, s: Span, lo: int, hi: int) -> set[str]:
+    """The names (runs of two or more letters) in the clause before ``s`` and the words after it (to
+    the end of its sentence, at most 40 characters), stop, filler and generic words cut out."""
+    clause = max((m.end() for m in _SEGMENT_END.finditer(norm, lo, s.pos)), default=lo)
+    text = norm[clause : s.pos] + "|" + norm[s.end_pos : min(hi, s.end_pos + 40)]
+    # the cause of the stop names no thing that stops ("东区因管道改造停水")
+    for rx in (vocab.STOP_RE, _CAUSE_RE, _FILLER_RE, _GENERIC_RE):
+        text = rx.sub("|", text)
+    return {run for run in _LETTERS_RE.findall(text) if len(run) >= 2}
 
 
 # Before the times of a later sentence: it speaks of the work already announced ("本次预计停水24小时，
@@ -152,7 +187,7 @@ def merge_restated(
                 continue
             if (bounds[j] != bounds[i] and norm[bounds[j][0] : bounds[j][1]] != norm[lo:hi]
                     and own_stop(norm, *bounds[j], spans[j]) and own_stop(norm, lo, hi, s)
-                    and not _same_object(norm, spans[j], bounds[j][1], s, hi)
+                    and not _same_object(norm, spans[j], *bounds[j], s, lo, hi)
                     and not _REFERS_BACK_RE.search(norm, lo, s.pos)):
                 # each sentence stops something of its own; one that stops the same thing again
                 # ("10月7日零时起,系统先停止购票功能……10月7日零时起暂停购票功能") restates it

@@ -14,6 +14,7 @@ from watcher.notices.timeparse import RawPoint
 from watcher.notices.transition import reserve_date, transition_period
 
 _CLAUSE_END_RE = re.compile(r"[,;。!?\n]")
+_WILL_BEFORE_RE = re.compile(r"(?:将|拟|定|计划)(?:于|在)\s*$")
 
 
 def skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
@@ -22,9 +23,12 @@ def skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
     before = norm[max(0, p.start - 14) : p.start]
     # a label is in the range's own sentence ("……热线24小时为您服务。时间：8月31日9:00至17:00")
     before = before[max(before.rfind(c) for c in "。!?") + 1 :]
-    if vocab.OTHER_PERIOD_BEFORE_RE.search(before) or (
+    # or labelled after it ("6月13日至6月14日为数据迁移准备期")
+    if vocab.OTHER_PERIOD_BEFORE_RE.search(before) or vocab.OTHER_PERIOD_AFTER_RE.match(norm, q.end) or (
         # "客服中心通知：12月5日0:00-6:00系统维护" is a window; "客服热线：9:00-21:00" is not
         vocab.SERVICE_HOURS_RE.search(before) and not vocab.DISRUPTION_RE.search(_clause_outside(norm, p.start, q.end))
+        # "客服热线将于6月24日22:00至次日06:00备份数据库": the desk is the subject of work ahead, not a label
+        and not _WILL_BEFORE_RE.search(before)
     ):
         r.set_aside.append(f"time range set aside: labelled as the hours or period of something else ({before.strip()})")
         _keep_aside(r, p, q)
@@ -42,7 +46,9 @@ def skip_range(r: Resolver, norm: str, p: RawPoint, q: RawPoint) -> bool:
     if vocab.SUBMISSION_AFTER_RE.match(norm, q.end) or (vocab.ACTION_BEFORE_RE.search(before) and not (
         # "请商户于12月5日0:00-6:00期间暂停发起退款" is still a window
         vocab.STOP_RE.search(_clause_outside(norm, p.start, q.end))
-    )):
+    )) or (vocab.ACTION_AFTER_RE.match(norm, q.end) and not vocab.STOP_RE.search(norm, *vocab.sentence_bounds(norm, p.start))):
+        # what is done right after the range may be the work ("……备份数据库，期间暂停服务"): a stop
+        # anywhere in its sentence keeps it a window
         r.set_aside.append("time range set aside: a period for customers to act in")
         return True
     if reserve_date(norm, p):

@@ -125,6 +125,15 @@ OPEN_AFTER_RE = re.compile(r"(?:[^\S\n]|\))*(?:左右)?[^\S\n]*(?:起|开始|前
 # 登记", "1月27日15:00至2月2日24:00期间受理的申购……", "12月26日至1月15日续约者……".
 ACTION_BEFORE_RE = re.compile(
     r"(?:请|须|需|应|务必|可)(?:您|各位|用户|客户|市民|民众|家长|同学|玩家|持卡人|商户|商家)?\s*(?:于|在|在此期间)?\s*$"
+    # whoever is asked, named in a few letters ("请各部门于", "请全体教职工在"); not the work's own
+    # verb ("请注意本行将于")
+    r"|(?:请|须|务必)(?:(?!将|拟|定|已|于|在)[^\W\d_]){1,6}(?:于|在)\s*$"
+)
+# Right after a range, what customers do in it ("各部门于8月24日至8月26日下载并填写登记表",
+# "6月1日至6月3日提交续用申请"): their period, unless the clause says something stops.
+ACTION_AFTER_RE = re.compile(
+    r"\s*(?:期间|之间|以内|内)?\s*(?:自行|尽快|提前|先)?\s*"
+    r"(?:下载|填写|填报|提交|报名|登记|备份|核对|领取|预约|注册|申领|递交|上传|迁出|导出)"
 )
 SUBMISSION_AFTER_RE = re.compile(
     r"\s*(?:期间|之间|以内|内)?\s*(?:(?:所|内)?(?:受理|提交|申请|下单|购买|登记|注册|认购|申购|预约|续约|缴费|报名|领取)"
@@ -160,7 +169,7 @@ def end_told_later(norm: str) -> bool:
 
 # Right before a range: it is the period of something else ("活动期间（12月5日至12月12日）",
 # "有效期：……", "报名时间为……"), not a disruption.
-OTHER_PERIOD_BEFORE_RE = re.compile(
+_OTHER_PERIODS = (
     r"(?:活动|促销|优惠|报名|申报|征|有效|生效|适用|试运行|试用|体验|开放|预售|尾款|考试|领取|兑换|投票|预约|抢购|秒杀|公示|缴费|申请"
     r"|(?<![停止])(?:办理|受理)|登记|报到|选课|入网"
     # more periods customers act in: answering a survey, voting, confirming, drawing lots, bidding
@@ -169,9 +178,13 @@ OTHER_PERIOD_BEFORE_RE = re.compile(
     # switch-over's transition may be the stop itself, see transition.py)
     r"|正常|宽限|缓冲|保留"
     # the time the notice itself was issued ("发布时间：2026-11-20 10:30"), never a start of a stop
-    r"|发布|发文|印发|签发|成文)"
-    r"(?:时间|期间|日期|时段|期)\s*(?:为|是)?\s*[:(]?\s*$"
+    r"|发布|发文|印发|签发|成文"
+    # getting ready for the work ("数据迁移准备期"), which stops nothing yet
+    r"|准备|预备|筹备)"
 )
+OTHER_PERIOD_BEFORE_RE = re.compile(_OTHER_PERIODS + r"(?:时间|期间|日期|时段|期)\s*(?:为|是)?\s*[:(]?\s*$")
+# The same label written after the range ("6月13日至6月14日为数据迁移准备期").
+OTHER_PERIOD_AFTER_RE = re.compile(r"\s*(?:为|是)\s*[^\W\d_]{0,8}?" + _OTHER_PERIODS + r"(?:期|时间|阶段)(?!间)")
 # In the clause of a range with no disruption wording: the hours of something that keeps running
 # ("营业厅（8:30-17:30）可正常办理", "当日9:00-18:00客服在线答疑").
 # A campaign's words ("会员答谢活动", "新春促销"): its period, never a function that stops.
