@@ -1,0 +1,64 @@
+"""Round 28: whole days left by round 26 (``grammar_round26.py``'s "whole days" family): a single date with
+a pause and no hours, a whole-day word 整日, a branch closed (暂停营业) for work. Every text is built by the
+generator or written for the test, none taken from a notice."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+
+from tests.notices.grammar_round26 import Case, fails, generated
+from tests.notices.times import beijing as _dt
+from watcher.notices import understand
+
+PUB = date(2026, 11, 20)
+
+
+def _forms_of(failed: list[Case]) -> str:
+    counts: Counter[str] = Counter(f"{dim}={form}" for case in failed for dim, form in case.forms)
+    return ", ".join(f"{k} {v}" for k, v in counts.most_common(12))
+
+
+def _ranges(text: str, title: str = "系统维护公告") -> list[tuple[datetime, datetime | None]]:
+    u = understand(text, published=PUB, title=title)
+    assert u.kind == "maintenance", u.reasons
+    return sorted(((w.start, w.end) for w in u.windows), key=lambda r: (r[0], r[1] or r[0]))
+
+
+def _windows(text: str, title: str = "系统维护公告") -> list[tuple[datetime, datetime | None]]:
+    u = understand(text, published=PUB, title=title)
+    return [(w.start, w.end) for w in u.windows]
+
+
+def test_generated_whole_days_and_day_ranges() -> None:
+    cases = generated("whole days")
+    assert {dict(c.forms)["days"] for c in cases} == {"1", "2", "3", "4", "5", "6"}
+    assert any(dict(c.forms)["pred"] == "暂停营业" for c in cases)
+    failed = [c for c in cases if fails(c) is not None]
+    assert not failed, _forms_of(failed)
+
+
+def test_a_single_date_with_a_pause_and_no_hours_is_that_whole_day() -> None:
+    assert _ranges("因系统升级，快捷支付将于12月6日暂停服务。给您带来的不便，敬请谅解。") == [
+        (_dt("2026-12-06 00:00"), _dt("2026-12-07 00:00"))]
+    assert _ranges("因机房搬迁，网上银行将于2026年12月3日系统停机维护。") == [
+        (_dt("2026-12-03 00:00"), _dt("2026-12-04 00:00"))]
+
+
+def test_a_single_date_that_starts_a_pause_or_ends_a_service_is_no_whole_day() -> None:
+    # from that day on (自/起), or until another day, or a service ended for good: not one day
+    assert (_dt("2026-12-06 00:00"), _dt("2026-12-07 00:00")) not in _windows("网上银行自12月6日暂停服务，恢复时间另行通知。")
+    assert (_dt("2026-12-06 00:00"), _dt("2026-12-07 00:00")) not in _windows("网上银行将于12月6日暂停服务，直至12月9日。")
+    assert _windows("旧版App将于12月31日停止服务，请及时升级至新版。", title="温馨提示") == []
+
+
+def test_the_whole_day_word_zhengri_is_that_whole_day() -> None:
+    assert _ranges("网上银行于12月5日整日暂停服务，敬请谅解。") == [(_dt("2026-12-05 00:00"), _dt("2026-12-06 00:00"))]
+    # 停止 alone may be for good; 整日 in the sentence says it is that day only
+    assert _ranges("网上银行将于12月5日停止对外服务，整日不能登录。") == [(_dt("2026-12-05 00:00"), _dt("2026-12-06 00:00"))]
+
+
+def test_a_branch_closed_for_work_is_a_window_and_closed_for_a_holiday_is_not() -> None:
+    assert _ranges("因系统升级，网上银行将于12月3日至12月6日暂停营业。") == [
+        (_dt("2026-12-03 00:00"), _dt("2026-12-07 00:00"))]
+    assert _windows("春节期间，本行各网点于2月1日至2月6日暂停营业，自助设备照常使用。", title="春节营业安排") == []
