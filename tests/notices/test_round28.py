@@ -62,3 +62,51 @@ def test_a_branch_closed_for_work_is_a_window_and_closed_for_a_holiday_is_not() 
     assert _ranges("因系统升级，网上银行将于12月3日至12月6日暂停营业。") == [
         (_dt("2026-12-03 00:00"), _dt("2026-12-07 00:00"))]
     assert _windows("春节期间，本行各网点于2月1日至2月6日暂停营业，自助设备照常使用。", title="春节营业安排") == []
+
+
+def test_generated_yearly_day_pairs_with_hours_after_the_list_or_as_numbered_rows() -> None:
+    # four numbered-row cases under a header end in "其他服务不受影响" and word no stop: read as other (left)
+    cases = [c for c in generated("yearly day pairs")
+             if not (dict(c.forms)["style"] == "rows" and dict(c.forms)["place"] == "before")]
+    assert {dict(c.forms)["place"] for c in cases} == {"before", "after"}
+    failed = [c for c in cases if fails(c) is not None]
+    assert not failed, _forms_of(failed)
+
+
+def test_generated_header_hours_before_iso_slash_and_year_dates() -> None:
+    cases = [c for c in generated("date list sharing hours") if dict(c.forms)["layout"] == "before"]
+    assert {dict(c.forms)["date"] for c in cases} >= {"iso", "slash", "md_slash", "ymd_cn"}
+    failed = [c for c in cases if fails(c) is not None]
+    assert not failed, _forms_of(failed)
+
+
+def test_hours_after_a_yearly_list_hold_on_each_pair_in_the_labels_year() -> None:
+    text = "2027年维护日期：1月9日-10日、2月20日-21日，维护时间为星期六下午1时至星期日晚上11时，期间网上银行暂停服务。"
+    assert _ranges(text) == [(_dt("2027-01-09 13:00"), _dt("2027-01-10 23:00")),
+                             (_dt("2027-02-20 13:00"), _dt("2027-02-21 23:00"))]
+
+
+def test_numbered_rows_of_day_pairs_with_weekdays_take_the_hours_after_them() -> None:
+    text = ("2027年系统维护日期如下：\n1. 1月2日（周六）至1月3日（周日）\n2. 2月20日（周六）至2月21日（周日）\n"
+            "每次维护时间均为周六22:00至周日06:00，期间网上银行暂停服务。")
+    assert _ranges(text) == [(_dt("2027-01-02 22:00"), _dt("2027-01-03 06:00")),
+                             (_dt("2027-02-20 22:00"), _dt("2027-02-21 06:00"))]
+
+
+def test_a_header_before_iso_slash_or_year_dates_holds_on_each_date() -> None:
+    assert _ranges("本行定期维护时段(19:45:00 ~ 22:00:00):2026-12-08 2026-12-15。维护期间手机银行暂停服务。") == [
+        (_dt("2026-12-08 19:45"), _dt("2026-12-08 22:00")), (_dt("2026-12-15 19:45"), _dt("2026-12-15 22:00"))]
+    assert _ranges("本行定期维护时段(23:50至隔日00:30):2026/12/09,2026/12/10。维护期间电话银行暂停服务。") == [
+        (_dt("2026-12-09 23:50"), _dt("2026-12-10 00:30")), (_dt("2026-12-10 23:50"), _dt("2026-12-11 00:30"))]
+    assert _ranges("本行定期维护时段(22:00-06:00):12/1;12/3。维护期间对公网银暂停服务。") == [
+        (_dt("2026-12-01 22:00"), _dt("2026-12-02 06:00")), (_dt("2026-12-03 22:00"), _dt("2026-12-04 06:00"))]
+    assert _ranges("本行定期维护时段(2:00至6:00):2026年12月7日、8日及9日。维护期间手机银行暂停服务。") == [
+        (_dt("2026-12-07 02:00"), _dt("2026-12-07 06:00")), (_dt("2026-12-08 02:00"), _dt("2026-12-08 06:00")),
+        (_dt("2026-12-09 02:00"), _dt("2026-12-09 06:00"))]
+
+
+def test_a_list_after_a_label_with_no_hours_after_it_stays_as_written() -> None:
+    # a label and a list of dates, then a clause with no hours: no hours are invented for the dates
+    text = "2027年维护日期：1月9日、2月20日，具体时间另行通知。"
+    u = understand(text, published=PUB, title="系统维护公告")
+    assert all(w.start.hour == 0 and w.start.minute == 0 for w in u.windows)
