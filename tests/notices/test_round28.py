@@ -110,3 +110,26 @@ def test_a_list_after_a_label_with_no_hours_after_it_stays_as_written() -> None:
     text = "2027年维护日期：1月9日、2月20日，具体时间另行通知。"
     u = understand(text, published=PUB, title="系统维护公告")
     assert all(w.start.hour == 0 and w.start.minute == 0 for w in u.windows)
+
+
+def test_generated_date_lists_with_month_slash_day_dates() -> None:
+    cases = [c for c in generated("date list sharing hours") if dict(c.forms)["date"] == "md_slash"]
+    assert len(cases) > 150
+    failed = [c for c in cases if fails(c) is not None]
+    assert not failed, _forms_of(failed)
+
+
+def test_month_slash_day_dates_after_a_colon_or_joined_by_he_ji_are_dates() -> None:
+    text = "本行将于以下日期进行系统升级：12/7、12/9及12/11。各日安排如下：\n2:00至6:00 手机银行暂停服务"
+    assert _ranges(text) == [(_dt("2026-12-07 02:00"), _dt("2026-12-07 06:00")),
+                             (_dt("2026-12-09 02:00"), _dt("2026-12-09 06:00")),
+                             (_dt("2026-12-11 02:00"), _dt("2026-12-11 06:00"))]
+    text = "本行将于以下日期进行系统升级：12/8和12/15。各日安排如下：\n傍晚6点至晚上9点 自助终端暂停服务"
+    assert _ranges(text) == [(_dt("2026-12-08 18:00"), _dt("2026-12-08 21:00")),
+                             (_dt("2026-12-15 18:00"), _dt("2026-12-15 21:00"))]
+
+
+def test_a_month_slash_day_date_under_a_date_label_holds_for_the_rows_below() -> None:
+    text = "维护日期：12/5\n网上银行暂停时段：凌晨1点至5点\n短信通知暂停时段：中午12:00至下午2:00\n给您带来的不便，敬请谅解。"
+    assert _ranges(text) == [(_dt("2026-12-05 01:00"), _dt("2026-12-05 05:00")),
+                             (_dt("2026-12-05 12:00"), _dt("2026-12-05 14:00"))]

@@ -28,12 +28,13 @@ _WEEKDAY = "一二三四五六日天1234567"
 
 # A month/day with a slash and nothing after it that marks a date is still one when written with a
 # leading zero ("01/09开展", "09/30。"), as the end of a range or an item of a list ("至1/9暂停") or
-# after 于/在/定 ("改在10/28维护", "原定10/8的切换").
+# after 于/在/定 ("改在10/28维护", "原定10/8的切换") or a date label ("维护日期：12/5").
 # A month/day cell of a table row is a date when the next cell starts with a time ("12/5 | 22:00-24:00").
 # "17号-20号楼", "3号线", "5号窗口": numbered buildings, lines and desks, not days of a month.
 _NUMBERED = r"(?=\s*(?:楼|栋|幢|座|馆|门|线|厅|室|院|窗|仓|库|房|厂|机|台|柜|车|位|场|泊位|码头))"
 _SLASH_MD_BEHIND = "|".join(
-    [rf"(?<={a}/{b})" for a in (r"0\d", r"[至到~、于在定,; ]\d", r"[至到~、于在定,; ]\d\d") for b in (r"\d", r"\d\d")]
+    [rf"(?<={a}/{b})" for a in (r"0\d", r"[至到~、于在定,; ]\d", r"[至到~、于在定,; ]\d\d", r"日期:\d", r"日期:\d\d")
+     for b in (r"\d", r"\d\d")]
     + [r"(?<=[^\d]\d/0\d)", r"(?<=\d\d/0\d)"]
 )
 
