@@ -133,3 +133,13 @@ def test_a_month_slash_day_date_under_a_date_label_holds_for_the_rows_below() ->
     text = "维护日期：12/5\n网上银行暂停时段：凌晨1点至5点\n短信通知暂停时段：中午12:00至下午2:00\n给您带来的不便，敬请谅解。"
     assert _ranges(text) == [(_dt("2026-12-05 01:00"), _dt("2026-12-05 05:00")),
                              (_dt("2026-12-05 12:00"), _dt("2026-12-05 14:00"))]
+
+
+def test_a_row_whose_hours_hold_the_next_rows_hours_is_still_its_own_window() -> None:
+    # the next row's range is no "affected period" of this row's range, though its label words a stop
+    text = "维护日期：2026-12-08\n跨行转账暂停时段：上午9点至下午3点\n缴费服务暂停时段：中午12:00至下午2:00\n维护结束后服务将自动恢复。"
+    assert _ranges(text) == [(_dt("2026-12-08 09:00"), _dt("2026-12-08 15:00")),
+                             (_dt("2026-12-08 12:00"), _dt("2026-12-08 14:00"))]
+    # in one row, the affected period inside the work period is the window
+    assert _ranges("2026年12月8日作业时间1:30~6:00，影响时段2:00~4:30，网上银行暂停服务。") == [
+        (_dt("2026-12-08 02:00"), _dt("2026-12-08 04:30"))]
