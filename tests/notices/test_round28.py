@@ -143,3 +143,8 @@ def test_a_row_whose_hours_hold_the_next_rows_hours_is_still_its_own_window() ->
     # in one row, the affected period inside the work period is the window
     assert _ranges("2026年12月8日作业时间1:30~6:00，影响时段2:00~4:30，网上银行暂停服务。") == [
         (_dt("2026-12-08 02:00"), _dt("2026-12-08 04:30"))]
+
+
+def test_a_month_slash_day_date_before_bangwan_hours_is_a_date() -> None:
+    text = "停服安排：\n停服时间：12/5 傍晚6点至晚上9点；范围：对公网银\n停服时间：12/5 傍晚6点至晚上9点；范围：微信银行\n其他服务不受影响。"
+    assert _ranges(text) == [(_dt("2026-12-05 18:00"), _dt("2026-12-05 21:00"))] * 2
