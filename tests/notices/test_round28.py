@@ -50,6 +50,8 @@ def test_a_single_date_that_starts_a_pause_or_ends_a_service_is_no_whole_day() -
     assert (_dt("2026-12-06 00:00"), _dt("2026-12-07 00:00")) not in _windows("网上银行自12月6日暂停服务，恢复时间另行通知。")
     assert (_dt("2026-12-06 00:00"), _dt("2026-12-07 00:00")) not in _windows("网上银行将于12月6日暂停服务，直至12月9日。")
     assert _windows("旧版App将于12月31日停止服务，请及时升级至新版。", title="温馨提示") == []
+    # a pause on a day with no work named is no window ("暂停发行" a card: a lasting change)
+    assert _windows("本行将于1月1日暂停发行旧版借记卡，请客户知悉。", title="温馨提示") == []
 
 
 def test_the_whole_day_word_zhengri_is_that_whole_day() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from watcher.notices import advice, ends, vocab
+from watcher.notices import advice, closure, ends, vocab
 from watcher.notices.lasting import for_good, retired, terms_from
 from watcher.notices.resolve import Resolver, at, own_date, period_of
 from watcher.notices.span import Span
@@ -288,12 +288,13 @@ _NOT_ONE_DAY_RE = re.compile(r"起|开始|至|到|直至|直到|止|以后|之�
 
 def _lone_day(norm: str, p: RawPoint, stop: str) -> bool:
     """Whether the date ``p`` (no time) is followed by a pause ("将于12月6日暂停服务", "2026年12月3日系统停机维护")
-    whose sentence has no hours, starts nothing from the day and names no end: a stop on that day
-    is that whole day (FORMAT.md: a whole day ends at the next day's 00:00), unless it is for good."""
+    whose sentence names work, has no hours, starts nothing from the day and names no end: a stop on
+    that day is that whole day (FORMAT.md: a whole day ends at the next day's 00:00), unless it is for
+    good ("将于1月1日暂停发行旧版卡" names no work: not a window)."""
     if not _PAUSE_RE.search(stop) or _FROM_BEFORE_RE.search(norm, max(0, p.start - 3), p.start):
         return False
-    hi = vocab.sentence_bounds(norm, p.end)[1]
-    return (ends.HOURS_RE.search(norm, p.end, hi) is None and _NOT_ONE_DAY_RE.search(norm, p.end, hi) is None
+    lo, hi = vocab.sentence_bounds(norm, p.end)
+    return (closure.work_named(norm[lo:hi]) and ends.HOURS_RE.search(norm, p.end, hi) is None and _NOT_ONE_DAY_RE.search(norm, p.end, hi) is None
             and not for_good(norm, p.end) and not retired(norm, p.end))
 
 
