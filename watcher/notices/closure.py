@@ -22,3 +22,19 @@ def market_closure(head: str, body: str) -> bool:
     """Whether the notice tells of services closed for a market closure with no work on a system."""
     text = head + "\n" + body
     return _CLOSED_MARKET_RE.search(text) is not None and _WORK_VERB_RE.search(text) is None
+
+
+# A branch or a desk closed (暂停营业, 停业): its business hours (a holiday), unless its sentence names
+# work on a system or on the premises ("因系统升级，……12月3日至6日暂停营业").
+_CLOSED_DESK_RE = re.compile(r"(?:暂停|停止)营业(?!厅)|停业")
+_PREMISES_WORK_RE = re.compile(r"装修|搬迁|维修|修缮")
+
+
+def work_named(sentence: str) -> bool:
+    """Whether ``sentence`` names work on a system or on the premises."""
+    return _WORK_VERB_RE.search(sentence) is not None or _PREMISES_WORK_RE.search(sentence) is not None
+
+
+def closed_for_work(sentence: str) -> bool:
+    """Whether ``sentence`` closes a branch or a desk for work: a stop, not business hours."""
+    return _CLOSED_DESK_RE.search(sentence) is not None and work_named(sentence)

@@ -29,7 +29,8 @@ def keep_impact(norm: str, spans: list[Span]) -> list[Span]:
         for inner in spans[i + 1 : i + 2]:
             if (inner.end is not None and outer.start <= inner.start and inner.end <= outer.end
                     and (inner.start, inner.end) != (outer.start, outer.end)
-                    and ((_GAP_RE.fullmatch(norm, outer.end_pos, inner.pos)
+                    # (a point may hold the line break after it: the next row's range is not in this row)
+                    and ((_GAP_RE.fullmatch(norm, outer.end_pos, inner.pos) and "\n" not in norm[outer.end_pos - 1 : inner.pos]
                           and _IMPACT_BEFORE_RE.search(norm, max(outer.end_pos, inner.pos - 12), inner.pos))
                          or _STOPS_INSIDE_RE.fullmatch(norm, outer.end_pos, inner.pos))):
                 drop.add(i)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, time
 
-from watcher.notices import layout, vocab
+from watcher.notices import closure, layout, vocab
 from watcher.notices.resolve import Resolver, own_date
 from watcher.notices.span import Span
 from watcher.notices.timeparse import RawPoint
@@ -179,7 +179,7 @@ def _other_clause(norm: str, lo: int, hi: int) -> bool:
     # "17:30~21:30(视作业进度开放服务)", "……(完成后重新开放)": an opening after the work is the
     # window's end, not opening hours
     outside = _REOPEN_RE.sub("", _clause_outside(norm, lo, hi))
-    if vocab.DISRUPTION_RE.search(outside):
+    if vocab.DISRUPTION_RE.search(outside) or closure.closed_for_work(norm[slice(*vocab.sentence_bounds(norm, lo))]):
         return False
     if (_ROW_NAME_RE.fullmatch(outside) and not vocab.SERVICE_HOURS_RE.search(outside)
             and not _CAMPAIGN_RE.search(outside) and layout.tied_at(norm, lo)):

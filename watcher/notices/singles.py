@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from watcher.notices import advice, ends, vocab
-from watcher.notices.lasting import retired, terms_from
+from watcher.notices import advice, closure, ends, vocab
+from watcher.notices.lasting import for_good, retired, terms_from
 from watcher.notices.resolve import Resolver, at, own_date, period_of
 from watcher.notices.span import Span
 from watcher.notices.timeparse import RawPoint, find_duration
@@ -32,7 +32,7 @@ def _item_day(norm: str, p: RawPoint) -> bool:
 _LIST_OF_TWO_RE = re.compile(r"\s*(?:、|和|及|与|以及)\s*")
 # a request to the reader right before the time ("请开发者于", "请您在", "请各单位"): what follows is their task
 _ASKED_RE = re.compile(r"请[^,。;\n]{0,10}?(?:于|在)?\s*$")
-_WHOLE_DAY_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:全天|全日|一整天|整天)")
+_WHOLE_DAY_AFTER_RE = re.compile(r"[^\S\n]*(?:的)?(?:全天|全日|一整天|整天|整日)")
 
 
 # A line that is only a date and an hour ("2026年1月25日 | 晚上11点", "1月25日(周日) 23:00"), and a
@@ -133,8 +133,10 @@ def take_single(
         elif resume is not None and not stop:
             r.resumptions.append(at(d, 0, 0))
             ends.close_open(r, spans, p, d, p.start)
-        elif allow_open and stop_m is not None and stop_m.group("onward") is None and _one_day(norm, p.end):
-            # "本周六停止提供……当天暂停运作": that whole day.
+        elif allow_open and stop_m is not None and stop_m.group("onward") is None and (
+            _one_day(norm, p.end) or _lone_day(norm, p, stop_m.group())
+        ):
+            # "本周六停止提供……当天暂停运作", "将于12月6日暂停服务": that whole day.
             spans.append(Span(at(d, 0, 0), at(d, 24, 0), p.start, p.end, "days", own_date(p)))
             r.note("whole-day window (no times written)")
         elif allow_open and _WHOLE_DAY_AFTER_RE.match(norm, p.end) and vocab.DISRUPTION_RE.search(
@@ -274,6 +276,26 @@ def _days_from(norm: str, p: RawPoint) -> int | None:
     # a bare "N日" is a day of the month ("预计10日恢复"); only 为期/共 make it a count
     n = int(m.group("n") or m.group("n2"))
     return n if 1 <= n <= 31 else None
+
+
+# A pause right after a date (not 停止/停用/下线, which may be for good).
+_PAUSE_RE = re.compile(r"暂停|停机|停运|停服|中断|临时|暂时")
+# Before a date: the day something starts from ("自12月6日暂停").
+_FROM_BEFORE_RE = re.compile(r"(?:自|从|由)[^\S\n]*$")
+# In the rest of the sentence: the stop goes on from that day or ends at another time.
+_NOT_ONE_DAY_RE = re.compile(r"起|开始|至|到|直至|直到|止|以后|之后|另行通知|恢复|期间")
+
+
+def _lone_day(norm: str, p: RawPoint, stop: str) -> bool:
+    """Whether the date ``p`` (no time) is followed by a pause ("将于12月6日暂停服务", "2026年12月3日系统停机维护")
+    whose sentence names work, has no hours, starts nothing from the day and names no end: a stop on
+    that day is that whole day (FORMAT.md: a whole day ends at the next day's 00:00), unless it is for
+    good ("将于1月1日暂停发行旧版卡" names no work: not a window)."""
+    if not _PAUSE_RE.search(stop) or _FROM_BEFORE_RE.search(norm, max(0, p.start - 3), p.start):
+        return False
+    lo, hi = vocab.sentence_bounds(norm, p.end)
+    return (closure.work_named(norm[lo:hi]) and ends.HOURS_RE.search(norm, p.end, hi) is None and _NOT_ONE_DAY_RE.search(norm, p.end, hi) is None
+            and not for_good(norm, p.end) and not retired(norm, p.end))
 
 
 def _one_day(norm: str, pos: int) -> bool:

@@ -44,7 +44,8 @@ _MDY_RE = re.compile(r"(?<![\d/.:-])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
 _JA_WEEKDAY_RE = re.compile(r"(?<=[日\d])(\s*)\(\s*([月火水木金土日])\s*(?:[・･/]\s*祝\s*)?\)")
 _JA_WEEKDAYS = {"月": "一", "火": "二", "水": "三", "木": "四", "金": "五", "土": "六", "日": "日"}
 _NEXT_DAY_RE = re.compile(r"翌(?=\s*\d{1,2}\s*[:点时])")
-_SLASH_MD = rf"(?<![\d/.:-]){MONTH}/{DAY}(?![\d/.%])"
+# (after a colon too, "升级:12/7、12/9", but not after a time's "22:")
+_SLASH_MD = rf"(?<![\d/.-])(?<!\d:){MONTH}/{DAY}(?![\d/.%])"
 _SLASH_LIST_RE = re.compile(rf"{_SLASH_MD}(?:\s*(?:、|和|及|与)\s*{_SLASH_MD})+")
 _SLASH_ONE_RE = re.compile(r"(\d{1,2})/(\d{1,2})")
 # "10.24、10.31、11.10三晚" / "10-24、10-31两天": dotted or dashed month-days in a list are dates only

@@ -107,7 +107,7 @@ START_LABEL_RE = re.compile(
     r"|(?:停机|停服|维护|升级|割接|切换|迁移)(?:开始)?时间\s*(?:定为|定于|定在))\s*(?:为|是)?\s*:?\s*$"
 )
 # A stop on a date with no hours lasts that day ("5月27日停止提供……当天暂停运作").
-WHOLE_DAY_RE = re.compile(r"当天|当日|全天|全日|一天|整天|该日|是日")
+WHOLE_DAY_RE = re.compile(r"当天|当日|全天|全日|一天|整天|整日|该日|是日")
 # Before a time: "自……起" / "于……": the start of something.
 OPEN_BEFORE_RE = re.compile(r"(?:于|自|从|在|由)\s*$")
 # "12月31日前完成" / "23:59:59之前提交": a deadline, never the start of a window.
