@@ -12,7 +12,9 @@ own, so its CPU is printed apart (it is part of the role as shipped, but not wit
 * RSS when the platform got its first request (everything built, nothing polled yet);
 * the first poll of every source: CPU and wall, from the daemon's ``announce.first_round_done``
   log line; RSS after it;
-* steady state, every answer 304: CPU per check over two intervals and the share of a core;
+* steady state, every answer 304: CPU per check over ``--steady-intervals`` intervals (2 unless
+  asked) and the share of a core, and the same for each interval of that window (how far it moves
+  within one run);
 * steady state with 5 % of the sources getting a new notice each interval (read, understood,
   published): CPU per check, and that every new notice was published exactly once
   (``huabei.announcement.published`` read back from the broker, one per notice, no id twice);
@@ -22,8 +24,11 @@ own, so its CPU is printed apart (it is part of the role as shipped, but not wit
 Baselines in the same session: the same daemon with no source, idle for one interval (what the role
 costs with nothing to poll: Kafka consumer, scheduler, admin server); a bare aiohttp client asking
 the same pages the same conditional GET (the floor of a check made with aiohttp), back to back and
-paced like the daemon (each second the next ``sources / interval`` checks: fewer requests per
-event-loop wake-up cost more each); and
+paced evenly (each second the next ``sources / interval`` checks: fewer requests per
+event-loop wake-up cost more each) and paced as the daemon's checks come (its first round spread over
+:func:`~watcher.sources.poll_wheel.first_spread` seconds, 200 sources a second, and every source due
+again an interval after its poll started, so each interval's checks come in that many seconds, the
+rest of the interval none: the like-for-like floor of the daemon's figure); and
 changedetection.io on the same pages when it is installed (not a dependency of the project; skipped
 with a note when it is not). The database is made ready with ``huabei-watch db upgrade`` first, as a
 deployment does, so the daemon itself loads no migration code. ``--loop`` sets the daemons'
@@ -54,6 +59,7 @@ import aiohttp
 
 from bench._common import header, verdict
 from huabei_watch.runtime import loop as event_loop
+from watcher.sources.poll_wheel import first_spread
 
 TARGET_MS_PER_CHECK = 0.3
 TARGET_RSS_MB = 100.0
@@ -246,22 +252,34 @@ async def idle_baseline(exe: Path, site_port: int, window: float, loop: str) -> 
     return share, rss, broker_share
 
 
-async def raw_client_baseline(site_port: int, sources: int, interval: float, loop: str) -> tuple[float, float, str]:
+async def raw_client_baseline(site_port: int, sources: int, interval: float,
+                              loop: str) -> tuple[float, float, float, str]:
     """CPU ms per conditional GET answered 304, made by a bare aiohttp client in a child process
     (2 at a time, like the daemon's per-host limit) on the event loop the daemon's ``event_loop``
-    setting ``loop`` gives: (back to back, paced like the daemon, the loop's name)."""
+    setting ``loop`` gives: (back to back, paced evenly, paced as the daemon's checks come, the
+    loop's name)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.bench_polling", "--raw-client", str(site_port), "--sources", str(sources),
         "--interval", f"{interval:g}", "--loop", loop, stdout=asyncio.subprocess.PIPE,
     )
     out, _ = await proc.communicate()
-    back_to_back, paced, loop_name = out.decode().strip().splitlines()[-1].split()
-    return float(back_to_back), float(paced), loop_name
+    back_to_back, paced, clumped, loop_name = out.decode().strip().splitlines()[-1].split()
+    return float(back_to_back), float(paced), float(clumped), loop_name
+
+
+def daemon_pace(sources: int, interval: float) -> list[int]:
+    """How many checks the daemon starts in each second of an interval once its first round is
+    done: the first round's spread (:func:`~watcher.sources.poll_wheel.first_spread`) repeats, as
+    every source is due again an interval after its poll started. Sums to ``sources``."""
+    seconds = max(1, round(interval))
+    busy = max(1, min(seconds, round(first_spread(sources, interval))))
+    return [sources * (k + 1) // busy - sources * k // busy if k < busy else 0 for k in range(seconds)]
 
 
 async def raw_client(port: int, sources: int, interval: float) -> None:
-    """Prints the CPU ms per check back to back (every source, twice), then paced like the daemon:
-    for two intervals, each second the next ``sources / interval`` checks start (the daemon's tick)."""
+    """Prints the CPU ms per check back to back (every source, twice), then paced evenly: for two
+    intervals, each second the next ``sources / interval`` checks start; then paced as the daemon's
+    checks come (:func:`daemon_pace`), for two intervals."""
     urls = [f"http://127.0.0.1:{port}/list/{i}" for i in range(sources)]
     async with aiohttp.ClientSession() as http:
         tags = {}
@@ -290,7 +308,18 @@ async def raw_client(port: int, sources: int, interval: float) -> None:
             await asyncio.sleep(max(0.0, t0 + second + 1 - time.monotonic()))
         await asyncio.gather(*started)
         paced = (time.process_time() - c0) / len(started) * 1000
-        print(f"{back_to_back} {paced} {_loop_name()}")
+
+        pace, at = daemon_pace(sources, interval), 0
+        started = []
+        c0, t0 = time.process_time(), time.monotonic()
+        for second in range(2 * len(pace)):
+            count = pace[second % len(pace)]
+            started += [asyncio.ensure_future(check(urls[(at + k) % sources])) for k in range(count)]
+            at += count
+            await asyncio.sleep(max(0.0, t0 + second + 1 - time.monotonic()))
+        await asyncio.gather(*started)
+        clumped = (time.process_time() - c0) / len(started) * 1000
+        print(f"{back_to_back} {paced} {clumped} {_loop_name()}")
 
 
 def _loop_name() -> str:
@@ -298,7 +327,8 @@ def _loop_name() -> str:
     return "uvloop" if type(asyncio.get_running_loop()).__module__.startswith("uvloop") else "asyncio"
 
 
-async def run(sources: int, interval: float, quick: bool, changedetection: str | None, loop: str) -> None:
+async def run(sources: int, interval: float, quick: bool, changedetection: str | None, loop: str,
+              steady_intervals: int = 2) -> None:
     header("bench_polling: the watcher daemon, announcement sources mostly answering 304", quick)
     exe = Path(sys.executable).with_name("huabei-watch")
     site = await Site.start(sources)
@@ -307,7 +337,7 @@ async def run(sources: int, interval: float, quick: bool, changedetection: str |
     config, log_path = tmp / "watcher.toml", tmp / "daemon.log"
     write_config(config, tmp / "state", admin, site.port, sources, interval, loop)
     idle_share, idle_rss, idle_broker_share = await idle_baseline(exe, site.port, interval, loop)
-    raw_ms, raw_paced_ms, raw_loop = await raw_client_baseline(site.port, sources, interval, loop)
+    raw_ms, raw_paced_ms, raw_clumped_ms, raw_loop = await raw_client_baseline(site.port, sources, interval, loop)
     asked_before = (await site.command("stats"))["list_requests"]  # the bare client's requests
     daemon = await start_daemon(exe, config, log_path)
     pid = daemon.pid
@@ -337,8 +367,14 @@ async def run(sources: int, interval: float, quick: bool, changedetection: str |
         await asyncio.sleep(interval)
         broker = broker_pid(tmp / "state")
         s0, c0, b0, w0 = await site.command("stats"), cpu_of(pid), cpu_of(broker), time.monotonic()
-        await asyncio.sleep(2 * interval)
-        s1, c1, b1, w1 = await site.command("stats"), cpu_of(pid), cpu_of(broker), time.monotonic()
+        per_interval: list[tuple[int, float]] = []  # (checks, CPU s) of each interval of the window
+        s1, c1 = s0, c0
+        for k in range(steady_intervals):
+            await asyncio.sleep(max(0.0, w0 + (k + 1) * interval - time.monotonic()))
+            before, cpu_before = s1, c1
+            s1, c1 = await site.command("stats"), cpu_of(pid)
+            per_interval.append((s1["list_requests"] - before["list_requests"], c1 - cpu_before))
+        b1, w1 = cpu_of(broker), time.monotonic()
         checks = s1["list_requests"] - s0["list_requests"]
         not_modified = s1["not_modified"] - s0["not_modified"]
         idle_cpu, idle_wall, broker_cpu = c1 - c0, w1 - w0, b1 - b0
@@ -379,11 +415,16 @@ async def run(sources: int, interval: float, quick: bool, changedetection: str |
     print(f"baseline, the same daemon with no source: {idle_share:.1%} of a core (its embedded broker "
           f"{idle_broker_share:.1%}), RSS {idle_rss:.0f} MB; "
           f"a bare aiohttp client, same conditional GET: {raw_ms:.3f} ms CPU per check back to back, "
-          f"{raw_paced_ms:.3f} ms paced like the daemon ({sources / interval:.0f} a second)")
+          f"{raw_paced_ms:.3f} ms paced evenly ({sources / interval:.0f} a second), "
+          f"{raw_clumped_ms:.3f} ms paced as the daemon's checks come ({sources} in "
+          f"{sum(1 for n in daemon_pace(sources, interval) if n)} s of each {interval:g} s)")
     print(f"steady, all 304: {checks:,} checks ({not_modified:,} answered 304) in {idle_wall:.0f} s: "
           f"{idle_cpu:.2f} s CPU, {ms_idle:.3f} ms per check ({ms_net:.3f} ms above the idle daemon; "
-          f"{ms_net / raw_ms:.1f}x the bare client back to back, {ms_net / raw_paced_ms:.1f}x paced), "
-          f"{idle_cpu / idle_wall:.1%} of a core")
+          f"{ms_net / raw_ms:.1f}x the bare client back to back, {ms_net / raw_paced_ms:.1f}x paced evenly, "
+          f"{ms_net / raw_clumped_ms:.1f}x paced as the daemon), {idle_cpu / idle_wall:.1%} of a core; "
+          f"the whole figure over the bare client paced as the daemon: {ms_idle / raw_clumped_ms:.2f}x")
+    print("steady, all 304, each interval of that window: " + ", ".join(
+        f"{cpu / max(1, n) * 1000:.3f} ms ({n:,} checks)" for n, cpu in per_interval))
     ms_broker = broker_cpu / max(1, checks) * 1000
     print(f"steady, all 304, the embedded broker (a process of its own, not in the figure above): "
           f"{broker_cpu:.2f} s CPU, {ms_broker:.3f} ms per check, {broker_cpu / idle_wall:.1%} of a core; "
@@ -483,6 +524,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-changedetection", action="store_true", help="skip the changedetection.io baseline")
     ap.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
                     help="the daemons' daemon.event_loop; the bare client runs on the loop it gives (default auto)")
+    ap.add_argument("--steady-intervals", type=int, default=2, metavar="N",
+                    help="intervals of the all-304 window (default 2; more average more of the machine's noise)")
     ap.add_argument("--raw-client", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.raw_client:
@@ -491,7 +534,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sources = args.sources or (200 if args.quick else 2_000)
     interval = args.interval or (10.0 if args.quick else 30.0)
-    asyncio.run(run(sources, interval, args.quick, None if args.no_changedetection else args.changedetection, args.loop))
+    if args.steady_intervals < 1:
+        ap.error("--steady-intervals must be at least 1")
+    asyncio.run(run(sources, interval, args.quick, None if args.no_changedetection else args.changedetection, args.loop,
+                    args.steady_intervals))
     return 0
 
 
