@@ -13,8 +13,8 @@ together with the notices (:meth:`SourceStates.save`), never later than them.
 
 The process's writes to the store go one at a time (:meth:`SourceStates.save` and the flushes share
 one lock): SQLite takes one writer at a time anyway, and polls that found new notices in the same
-moment (their events published together) each held a connection of their own while waiting for
-SQLite's lock, 15 at once at 2,000 sources, each with its own page cache and aiosqlite thread
+moment (their events published together) each took a connection of their own, 15 at once at 2,000
+sources, beyond the pool's 5 each a new one with its own page cache and aiosqlite thread
 (bench/README.md, round ``perf13``). A poll waiting for the lock holds no connection.
 
 A source's first poll that published nothing (its list only recorded) may leave its records here
