@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from huabei_watch.clock import ManualClock
@@ -31,15 +31,16 @@ LIST = "<html><body><ul class='notices'><li><a href='/n/1'>公告</a></li></ul><
 
 def build(site: Site, fetcher: Fetcher, store: SqlSeenStore, clock: ManualClock, count: int, *,
           max_in_flight: int = 8, flush_every: float = 10.0, max_records_waiting: int = 1_000,
-          release_memory: Callable[[], object] = release_free_memory) -> AnnouncementPolling:
+          release_memory: Callable[[], object] = release_free_memory,
+          publisher: RecordingPublisher | None = None) -> AnnouncementPolling:
     states = SourceStates(store, flush_every=flush_every)
     watchers = []
     for i in range(count):
         site.pages.setdefault(f"/l{i}", Page(LIST))
         cfg = HtmlSource(id=f"s{i}", list_url=site.url(f"/l{i}"), item_selector="ul.notices li", interval=30,
                          politeness_delay=0, first_poll_details=0)
-        watchers.append(AnnouncementWatcher(cfg, fetcher, store, RecordingPublisher(), clock, standin_understand,
-                                            states=states))
+        watchers.append(AnnouncementWatcher(cfg, fetcher, store, publisher or RecordingPublisher(), clock,
+                                            standin_understand, states=states))
     return AnnouncementPolling(watchers, states, clock, max_in_flight=max_in_flight, summary_every=60,
                                max_records_waiting=max_records_waiting, release_memory=release_memory)
 
@@ -375,3 +376,65 @@ async def test_polls_are_not_held_back_by_waiting_records_while_the_database_is_
     await polling.tick()
     await flushed(polling)
     assert store.attempts == 2 and (await store.get_state("s11")).initialized_at is not None
+
+
+class GatedPublisher(RecordingPublisher):
+    """Holds every event until ``gate`` is set, as a broker's acknowledgement of one batch releases
+    the polls that published in it together; counts the publishes waiting."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.waiting = 0
+
+    async def publish(self, event: object) -> None:
+        self.waiting += 1
+        await self.gate.wait()
+        await super().publish(event)  # type: ignore[arg-type]
+
+
+async def test_polls_that_found_new_notices_together_write_one_at_a_time_on_one_connection(
+    site: Site, fetcher: Fetcher, engine: AsyncEngine, clock: ManualClock
+) -> None:
+    """Polls whose events went out in the same moment do not each take a database connection to
+    wait for SQLite's one writer: their writes (and the flushes) go one at a time."""
+    store = SqlSeenStore(engine)
+    publisher = GatedPublisher()
+    polling = build(site, fetcher, store, clock, 12, max_in_flight=12, publisher=publisher)
+    await first_tick(polling, clock)
+    clock.advance(1)
+    await polling.tick()
+    await flushed(polling)
+    for i in range(12):
+        site.pages[f"/l{i}"] = Page(f"<html><body><ul class='notices'><li><a href='/n/new{i}'>新公告</a></li>"
+                                    "<li><a href='/n/1'>公告</a></li></ul></body></html>".encode())
+        site.pages[f"/n/new{i}"] = Page("<html><body><p>2026年12月8日 02:00 至 04:00 系统维护。</p></body></html>"
+                                        .encode())
+    out = most = 0
+
+    def checkout(*_: object) -> None:
+        nonlocal out, most
+        out += 1
+        most = max(most, out)
+
+    def checkin(*_: object) -> None:
+        nonlocal out
+        out -= 1
+
+    clock.advance(30)
+    await polling.tick()
+    await eventually(lambda: publisher.waiting == 12 and polling._flushing is None, timeout=10,
+                     what="every poll holding its event, the tick's flush done")
+    event.listen(engine.sync_engine, "checkout", checkout)
+    event.listen(engine.sync_engine, "checkin", checkin)
+    try:
+        publisher.gate.set()
+        await settle(polling)
+    finally:
+        event.remove(engine.sync_engine, "checkout", checkout)
+        event.remove(engine.sync_engine, "checkin", checkin)
+    assert polling.summary.new == 12 and polling.summary.failed == 0 and len(publisher.events) == 24  # two events a notice
+    assert most == 1, f"{most} connections held at once by the polls' writes"
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(func.count()).select_from(seen_notices))).scalar_one()
+    assert stored == 24, "every source's first record and its new one"

@@ -136,7 +136,6 @@ class AnnouncementWatcher:
         self.cfg = source_cfg
         self._on_understood = on_understood
         self._fetcher = fetcher
-        self._store = seen_store
         self._states = states if states is not None else SourceStates(seen_store)
         self._publisher = publisher
         self._clock = clock
@@ -381,10 +380,9 @@ class AnnouncementWatcher:
     # ------------------------------------------------------------ helpers
 
     async def _save(self, records: list[SeenNotice], state: SourceState | None = None) -> None:
-        """Write records (and the state) now, after any of this source's records still waiting."""
-        if self._states.unsaved(self.cfg.id):
-            await self._states.flush()
-        await self._store.save(records, state)
+        """Write records (and the state) now, after any of this source's records still waiting and
+        after the process's write in flight (:meth:`SourceStates.save`: one at a time)."""
+        await self._states.save(self.cfg.id, records, state)
 
     async def _get(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
         cfg = self.cfg

@@ -9,7 +9,13 @@ writes the states that changed (for a source whose poll changed nothing but its 
 alone: one column of a stored row) and the hourly poll counts (``source_poll_hours``, what the status
 page reads) in one transaction; the owner calls it every ``flush_every`` seconds (30 by default) and at shutdown, so
 what the database shows is at most that late. A poll that found new notices writes its state
-together with the notices (:meth:`SeenStore.save`), never later than them.
+together with the notices (:meth:`SourceStates.save`), never later than them.
+
+The process's writes to the store go one at a time (:meth:`SourceStates.save` and the flushes share
+one lock): SQLite takes one writer at a time anyway, and polls that found new notices in the same
+moment (their events published together) each took a connection of their own, 15 at once at 2,000
+sources, beyond the pool's 5 each a new one with its own page cache and aiosqlite thread
+(bench/README.md, round ``perf13``). A poll waiting for the lock holds no connection.
 
 A source's first poll that published nothing (its list only recorded) may leave its records here
 too, when the owner flushes often (:attr:`SourceStates.records_behind`, set by
@@ -32,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -68,7 +75,7 @@ class SourceStates:
         self._records: dict[str, list[SeenNotice]] = {}
         self._record_count = 0  # the records in _records
         self._unsaved: set[str] = set()  # sources with records waiting or being written
-        self._flush_lock = asyncio.Lock()
+        self._write_lock = asyncio.Lock()  # one write of the process's to the store at a time
         self._hour: tuple[datetime, datetime] | None = None  # the poll hour of the latest check, and its end
         self._loading: asyncio.Task[None] | None = None  # the load in flight, shared by its callers
 
@@ -187,10 +194,22 @@ class SourceStates:
         """Write what changed since the last flush in one transaction (after a flush in flight, if
         any; waiting records go :data:`RECORDS_PER_FLUSH` at most a transaction, each source's with
         its state). On failure what it held is kept for the next flush and the error is raised."""
-        async with self._flush_lock:
+        async with self._write_lock:
             await self._flush()
             while self._records:
                 await self._flush()
+
+    async def save(self, source_id: str, records: Sequence[SeenNotice], state: SourceState | None = None) -> None:
+        """Write ``records`` (and ``state``) of ``source_id`` now, in one transaction
+        (:meth:`SeenStore.save`), after that source's records still waiting (all waiting records
+        are flushed first) and after any write in flight: one write at a time, see the module's
+        docstring. Raises what the store raised."""
+        async with self._write_lock:
+            if source_id in self._unsaved:
+                await self._flush()
+                while self._records:
+                    await self._flush()
+            await self.store.save(records, state)
 
     async def _flush(self) -> None:
         if not self._dirty and not self._checked and not self._polls and not self._records:
