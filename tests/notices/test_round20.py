@@ -3,11 +3,11 @@ it led to. Every text is built by the generator or written for the test, none ta
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from tests.notices.grammar_round20 import PUBLISHED, Generated, fails, negatives, positives, shaped
+from tests.notices.generated import forms_of
+from tests.notices.grammar_round20 import PUBLISHED, fails, negatives, positives, shaped
 from tests.notices.times import beijing as _dt
 from watcher.notices import understand
 from watcher.notices.corpus import parse_corpus
@@ -15,11 +15,6 @@ from watcher.notices.evaluate import score
 
 PUB = date(2026, 11, 20)
 CORPUS = Path(__file__).parent / "corpus"
-
-
-def _forms_of(failed: list[Generated]) -> str:
-    counts: Counter[str] = Counter(f"{dim}={form}" for case in failed for dim, form in case.forms)
-    return ", ".join(f"{k} {v}" for k, v in counts.most_common(12))
 
 
 def test_every_generated_maintenance_sentence_is_read_exactly_or_sent_to_review_with_its_window() -> None:
@@ -32,29 +27,29 @@ def test_every_generated_maintenance_sentence_is_read_exactly_or_sent_to_review_
         u = understand(c.text, published=PUBLISHED, title=c.title)
         if not (u.needs_review and tuple((w.start, w.end) for w in u.windows) == c.windows):
             wrong.append(c)
-    assert not wrong, _forms_of(wrong)
+    assert not wrong, forms_of(wrong)
     # the kind model beside the rules (docs/notices.md) sends 50 of the 3,000 sentences to review as
     # "other" (the check above: with exactly their window); a true maintenance notice lost to review
     by_model = [c for c in missed if any("kind model" in r for r in understand(c.text, published=PUBLISHED,
                                                                            title=c.title).reasons)]
-    assert len(by_model) <= 50, _forms_of(by_model)
+    assert len(by_model) <= 50, forms_of(by_model)
     # the ones the rules leave in review name no service that stops and carry no kind word in the title
     # ("重要通知": "12月5日9:00至15:00，停止受理。"); at most 1 % of the sentences
     by_rules = [c for c in missed if c not in by_model]
     assert all(("subject", "none") in c.forms and ("title", "maintenance") not in c.forms for c in by_rules), (
-        _forms_of(by_rules))
-    assert len(by_rules) <= len(cases) // 100, _forms_of(by_rules)
+        forms_of(by_rules))
+    assert len(by_rules) <= len(cases) // 100, forms_of(by_rules)
 
 
 def test_every_generated_window_of_another_shape_is_read_exactly() -> None:
     # a start and a length, a start and a resumption, whole days, a list of dates sharing the hours
     missed = [c for c in shaped() if fails(c) is not None]
-    assert not missed, _forms_of(missed)
+    assert not missed, forms_of(missed)
 
 
 def test_the_same_date_and_time_forms_in_look_alike_sentences_give_no_window() -> None:
     missed = [c for c in negatives() if fails(c) is not None]
-    assert not missed, _forms_of(missed)
+    assert not missed, forms_of(missed)
 
 
 # --- the rules, with texts written for them -----------------------------------------------------------

@@ -4,37 +4,32 @@ written for the test, none taken from a notice."""
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date
 
-from tests.notices.grammar_round21 import Case, day_counts, fails, lookalikes, nights, reports, with_extras
+from tests.notices.generated import forms_of
+from tests.notices.grammar_round21 import day_counts, fails, lookalikes, nights, reports, with_extras
 from tests.notices.times import beijing as _dt
 from watcher.notices import understand
 
 PUB = date(2026, 11, 20)
 
 
-def _forms_of(failed: list[Case]) -> str:
-    counts: Counter[str] = Counter(f"{dim}={form}" for case in failed for dim, form in case.forms)
-    return ", ".join(f"{k} {v}" for k, v in counts.most_common(12))
-
-
 def test_no_generated_lookalike_is_maintenance_or_has_a_window() -> None:
     cases = lookalikes()
     assert len({dict(c.forms)["family"] for c in cases}) >= 25
     failed = [c for c in cases if fails(c) is not None]
-    assert not failed, _forms_of(failed)
+    assert not failed, forms_of(failed)
 
 
 def test_no_report_after_the_fact_is_maintenance_or_has_a_window_other_than_its_period() -> None:
     failed = [c for c in reports() if fails(c) is not None]
-    assert not failed, _forms_of(failed)
+    assert not failed, forms_of(failed)
 
 
 def test_a_maintenance_notice_with_extra_times_has_its_window_once_and_nothing_else() -> None:
     cases = with_extras()
     failed = [c for c in cases if fails(c) is not None]
-    assert not failed, _forms_of(failed)
+    assert not failed, forms_of(failed)
 
 
 def test_a_publication_time_is_no_start_of_a_stop() -> None:
@@ -59,7 +54,7 @@ def test_a_start_time_of_work_is_still_a_start() -> None:
 def test_generated_nights_and_day_counts_are_read_exactly() -> None:
     for cases in (nights(), day_counts()):
         failed = [c for c in cases if fails(c) is not None]
-        assert not failed, _forms_of(failed)
+        assert not failed, forms_of(failed)
 
 
 def _windows(text: str, published: date = PUB) -> list[tuple[str, str | None]]:

@@ -4,12 +4,11 @@ written for the test, none taken from a notice."""
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date
 
+from tests.notices.generated import forms_of
 from tests.notices.grammar_round23 import (
     ZONES,
-    Case,
     fails,
     lookalikes,
     restated,
@@ -22,11 +21,6 @@ from watcher.notices import understand
 PUB = date(2026, 11, 20)
 
 
-def _forms_of(failed: list[Case]) -> str:
-    counts: Counter[str] = Counter(f"{dim}={form}" for case in failed for dim, form in case.forms)
-    return ", ".join(f"{k} {v}" for k, v in counts.most_common(12))
-
-
 def _windows(text: str) -> list[tuple[object, object]]:
     u = understand(text, published=PUB, title="系统维护公告")
     assert u.kind == "maintenance"
@@ -37,18 +31,18 @@ def test_generated_windows_in_another_zone_are_moved_to_beijing_time() -> None:
     cases = zoned()
     assert len({dict(c.forms)["zone"] for c in cases}) == len(ZONES)
     failed = [c for c in cases if fails(c) is not None]
-    assert not failed, _forms_of(failed)
+    assert not failed, forms_of(failed)
 
 
 def test_a_window_restated_in_beijing_time_comes_out_once() -> None:
     cases = restated()
     failed = [c for c in cases if fails(c) is not None]
-    assert not failed, _forms_of(failed)
+    assert not failed, forms_of(failed)
 
 
 def test_rows_an_offset_apart_under_one_zone_are_both_moved() -> None:
     failed = [c for c in rows_an_offset_apart() if fails(c) is not None]
-    assert not failed, _forms_of(failed)
+    assert not failed, forms_of(failed)
 
 
 def test_a_restatement_keeps_its_line_break_and_the_sign_of_an_offset() -> None:
@@ -67,7 +61,7 @@ def test_a_restatement_keeps_its_line_break_and_the_sign_of_an_offset() -> None:
 
 def test_generated_times_of_beijing_offset_or_with_a_zone_aside_stay_as_written() -> None:
     failed = [c for c in lookalikes() if fails(c) is not None]
-    assert not failed, _forms_of(failed)
+    assert not failed, forms_of(failed)
 
 
 def test_a_place_or_zone_area_with_standard_or_summer_time_names_its_zone() -> None:

@@ -5,19 +5,14 @@ test, none taken from a notice."""
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date, datetime
 
-from tests.notices.grammar_round26 import Case, fails, generated, lookalikes
+from tests.notices.generated import forms_of
+from tests.notices.grammar_round26 import fails, generated, lookalikes
 from tests.notices.times import beijing as _dt
 from watcher.notices import understand
 
 PUB = date(2026, 11, 20)
-
-
-def _forms_of(failed: list[Case]) -> str:
-    counts: Counter[str] = Counter(f"{dim}={form}" for case in failed for dim, form in case.forms)
-    return ", ".join(f"{k} {v}" for k, v in counts.most_common(12))
 
 
 def _ranges(text: str, title: str = "系统维护公告") -> list[tuple[datetime, datetime | None]]:
@@ -33,19 +28,19 @@ def test_generated_date_lists_share_every_hours_line_after_them() -> None:
     assert len(cases) > 800
     assert {dict(c.forms)["layout"] for c in cases} == {"after", "field_lines", "rows_below", "nights_word"}
     failed = [c for c in cases if fails(c) is not None]
-    assert not failed, _forms_of(failed)
+    assert not failed, forms_of(failed)
 
 
 def test_generated_daily_ranges_with_a_second_daily_line_hold_on_every_day() -> None:
     cases = generated("range with daily hours")
     assert any(dict(c.forms)["second"] == "True" for c in cases)
     failed = [c for c in cases if fails(c) is not None]
-    assert not failed, _forms_of(failed)
+    assert not failed, forms_of(failed)
 
 
 def test_generated_lookalike_lists_gain_no_window() -> None:
     failed = [c for c in lookalikes() if fails(c) is not None]
-    assert not failed, _forms_of(failed)
+    assert not failed, forms_of(failed)
 
 
 def test_the_hours_after_the_rest_of_the_sentence_hold_on_every_listed_date() -> None:

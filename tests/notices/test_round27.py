@@ -5,11 +5,10 @@ written for the test, none taken from a notice."""
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date
 
+from tests.notices.generated import forms_of
 from tests.notices.grammar_round27 import (
-    Case,
     fails,
     parallels,
     preparation_counterparts,
@@ -24,11 +23,6 @@ from watcher.notices import understand
 PUB = date(2026, 6, 10)
 
 
-def _forms_of(failed: list[Case]) -> str:
-    counts: Counter[str] = Counter(f"{dim}={form}" for case in failed for dim, form in case.forms)
-    return ", ".join(f"{k} {v}" for k, v in counts.most_common(12))
-
-
 def _windows(text: str) -> list[tuple[object, object]]:
     u = understand(text, published=PUB, title="系统升级通知")
     assert u.kind == "maintenance"
@@ -38,28 +32,28 @@ def _windows(text: str) -> list[tuple[object, object]]:
 def test_generated_preparation_periods_are_no_windows() -> None:
     # 233 of 600 read as windows at the branch point (b6ddd6d)
     failed = [c for c in preparations() if fails(c) is not None]
-    assert not failed, _forms_of(failed)
+    assert not failed, forms_of(failed)
 
 
 def test_generated_windows_asked_of_users_or_labelled_stay() -> None:
     failed = [c for c in preparation_counterparts() if fails(c) is not None]
-    assert not failed, _forms_of(failed)
+    assert not failed, forms_of(failed)
 
 
 def test_generated_restatements_come_out_once() -> None:
     # 421 of 600 came out twice at the branch point (b6ddd6d)
     failed = [c for c in restated() if fails(c) is not None]
-    assert not failed, _forms_of(failed)
+    assert not failed, forms_of(failed)
 
 
 def test_generated_parallel_items_with_the_same_times_stay_two() -> None:
     failed = [c for c in parallels() if fails(c) is not None]
-    assert not failed, _forms_of(failed)
+    assert not failed, forms_of(failed)
 
 
 def test_generated_recovery_reports_give_no_window_and_maintenance_ahead_keeps_it() -> None:
     failed = [c for c in (*recoveries(), *recovery_counterparts()) if fails(c) is not None]
-    assert not failed, _forms_of(failed)
+    assert not failed, forms_of(failed)
 
 
 def test_whoever_is_asked_to_act_in_a_range_makes_it_their_period() -> None:

@@ -4,19 +4,14 @@ generator or written for the test, none taken from a notice."""
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date, datetime
 
-from tests.notices.grammar_round26 import Case, fails, generated
+from tests.notices.generated import forms_of
+from tests.notices.grammar_round26 import fails, generated
 from tests.notices.times import beijing as _dt
 from watcher.notices import understand
 
 PUB = date(2026, 11, 20)
-
-
-def _forms_of(failed: list[Case]) -> str:
-    counts: Counter[str] = Counter(f"{dim}={form}" for case in failed for dim, form in case.forms)
-    return ", ".join(f"{k} {v}" for k, v in counts.most_common(12))
 
 
 def _ranges(text: str, title: str = "系统维护公告") -> list[tuple[datetime, datetime | None]]:
@@ -35,7 +30,7 @@ def test_generated_whole_days_and_day_ranges() -> None:
     assert {dict(c.forms)["days"] for c in cases} == {"1", "2", "3", "4", "5", "6"}
     assert any(dict(c.forms)["pred"] == "暂停营业" for c in cases)
     failed = [c for c in cases if fails(c) is not None]
-    assert not failed, _forms_of(failed)
+    assert not failed, forms_of(failed)
 
 
 def test_a_single_date_with_a_pause_and_no_hours_is_that_whole_day() -> None:
@@ -72,14 +67,14 @@ def test_generated_yearly_day_pairs_with_hours_after_the_list_or_as_numbered_row
              if not (dict(c.forms)["style"] == "rows" and dict(c.forms)["place"] == "before")]
     assert {dict(c.forms)["place"] for c in cases} == {"before", "after"}
     failed = [c for c in cases if fails(c) is not None]
-    assert not failed, _forms_of(failed)
+    assert not failed, forms_of(failed)
 
 
 def test_generated_header_hours_before_iso_slash_and_year_dates() -> None:
     cases = [c for c in generated("date list sharing hours") if dict(c.forms)["layout"] == "before"]
     assert {dict(c.forms)["date"] for c in cases} >= {"iso", "slash", "md_slash", "ymd_cn"}
     failed = [c for c in cases if fails(c) is not None]
-    assert not failed, _forms_of(failed)
+    assert not failed, forms_of(failed)
 
 
 def test_hours_after_a_yearly_list_hold_on_each_pair_in_the_labels_year() -> None:
@@ -118,7 +113,7 @@ def test_generated_date_lists_with_month_slash_day_dates() -> None:
     cases = [c for c in generated("date list sharing hours") if dict(c.forms)["date"] == "md_slash"]
     assert len(cases) > 150
     failed = [c for c in cases if fails(c) is not None]
-    assert not failed, _forms_of(failed)
+    assert not failed, forms_of(failed)
 
 
 def test_month_slash_day_dates_after_a_colon_or_joined_by_he_ji_are_dates() -> None:
