@@ -5,20 +5,15 @@ test, none taken from a notice."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
+from functools import partial
 
-from tests.notices.generated import forms_of
+from tests.notices.generated import forms_of, maintenance_ranges
 from tests.notices.grammar_round26 import fails, generated, lookalikes
 from tests.notices.times import beijing as _dt
-from watcher.notices import understand
 
 PUB = date(2026, 11, 20)
-
-
-def _ranges(text: str, title: str = "系统维护公告") -> list[tuple[datetime, datetime | None]]:
-    u = understand(text, published=PUB, title=title)
-    assert u.kind == "maintenance", u.reasons
-    return sorted(((w.start, w.end) for w in u.windows), key=lambda r: (r[0], r[1] or r[0]))
+_ranges = partial(maintenance_ranges, published=PUB)
 
 
 def test_generated_date_lists_share_every_hours_line_after_them() -> None:

@@ -38,7 +38,7 @@ from huabei_watch.clock import SHANGHAI
 from watcher.notices.corpus import GoldNotice
 from watcher.notices.model import Kind
 from watcher.notices.normalize import normalize
-from watcher.notices.timeparse import find_points
+from watcher.notices.timeparse import RawPoint, find_points
 from watcher.notices.understand import understand
 
 WindowKey = tuple[datetime, datetime | None, str]
@@ -206,11 +206,14 @@ def pair_misses(
     return pairs, left_missed, left_extra
 
 
-def trace(gold: GoldNotice, window: WindowKey) -> str:
-    """Which of :data:`TRACES` a window is: whether its start date and its start time are read anywhere
-    in the notice (title and text, normalised as the parser does, by its date reader)."""
-    start = window[0]
+def trace(gold: GoldNotice, windows: Iterable[WindowKey]) -> list[str]:
+    """Which of :data:`TRACES` each window is: whether its start date and its start time are read
+    anywhere in the notice (title and text, normalised as the parser does, by its date reader, once)."""
     points = find_points(normalize(f"{gold.title}\n{gold.text}"))
+    return [_trace_one(points, w[0]) for w in windows]
+
+
+def _trace_one(points: list[RawPoint], start: datetime) -> str:
     date = any(p.month == start.month and p.day == start.day for p in points)
     time = any(p.hour is not None and p.minute == start.minute and start.hour in (p.hour % 24, (p.hour + 12) % 24)
                for p in points)
@@ -253,8 +256,8 @@ def score_one(gold: GoldNotice, pred: Prediction) -> tuple[Tally, list[str]]:
         for cause, _, _ in pairs:
             setattr(t, f"missed_{cause}", getattr(t, f"missed_{cause}") + 1)
         t.missed_nothing_near = len(near_none)
-        for w in near_none:
-            field_name = f"near_none_{trace(gold, w)}"
+        for kind in trace(gold, near_none) if near_none else ():
+            field_name = f"near_none_{kind}"
             setattr(t, field_name, getattr(t, field_name) + 1)
         t.near_none_no_window = 0 if got else len(near_none)
     for w in missed:
