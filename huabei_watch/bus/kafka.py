@@ -15,7 +15,10 @@ Consumer contract (:class:`ConsumerRunner`):
 * records of one partition are handled in order; partitions run concurrently; at most
   ``kafka.max_in_flight`` records are fetched and uncommitted at a time;
 * on partition revoke and on shutdown, what was handled is committed; shutdown drains the batch in
-  hand within a timeout, then cancels (uncommitted records are redelivered: handlers are idempotent).
+  hand within a timeout, then cancels (uncommitted records are redelivered: handlers are idempotent);
+  a record waiting out a retry backoff is given up at once (left uncommitted, so redelivered): the
+  revoke's commit needs the runner's lock, and the group's rebalance would otherwise wait up to
+  ``kafka.retry_max`` for it (seen after a broker restart as a group that stayed unassigned).
 """
 
 from __future__ import annotations
@@ -376,7 +379,9 @@ class ConsumerRunner:
         self._lock = asyncio.Lock()
         self._done: dict[TopicPartition, int] = {}
         self._next: dict[TopicPartition, int] = {}  # next offset to handle, per partition (for lag)
-        self._abort_retries = False
+        #: Set while a retry must not wait any longer: at a stop, and during a rebalance's revoke (whose
+        #: commit needs the lock a handler in its backoff holds).
+        self._abort = asyncio.Event()
         self.verifier = verifier
         self.epoch = epoch
         #: The epoch of the last partition assignment; None while not assigned (before joining, during a rebalance).
@@ -448,7 +453,7 @@ class ConsumerRunner:
     def request_stop(self) -> None:
         """Signal-handler safe: only sets a flag; ``run`` drains and returns."""
         self._stop.set()
-        self._abort_retries = True
+        self._abort.set()
 
     async def run(self, *, idle_exit_after: float | None = None) -> None:
         """Consume until :meth:`request_stop`. With ``idle_exit_after`` (burst mode, for tests and
@@ -532,7 +537,7 @@ class ConsumerRunner:
                 if attempt >= self.settings.max_attempts:
                     await self._dead_letter(msg, exc, attempts=attempt)
                     return True
-                if self._abort_retries:
+                if self._abort.is_set():
                     return False
                 delay = exc.retry_after or backoff_delay(
                     attempt, self.settings.retry_initial, self.settings.retry_max, spread=RETRY_SPREAD
@@ -542,7 +547,7 @@ class ConsumerRunner:
                     extra={"group": self.group_id, "type": event.type, "attempt": attempt, "delay_s": round(delay, 3), "reason": exc.reason},
                 )
                 await self._interruptible_sleep(delay)
-                if self._abort_retries:
+                if self._abort.is_set():
                     return False
                 continue
             except PermanentError as exc:
@@ -571,12 +576,12 @@ class ConsumerRunner:
         return True
 
     async def _interruptible_sleep(self, delay: float) -> None:
-        stop_wait = asyncio.ensure_future(self._stop.wait())
+        aborted = asyncio.ensure_future(self._abort.wait())
         sleeper = asyncio.ensure_future(self._sleep(delay))
         try:
-            await asyncio.wait({stop_wait, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({aborted, sleeper}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for t in (stop_wait, sleeper):
+            for t in (aborted, sleeper):
                 t.cancel()
 
     async def _dead_letter(self, msg: Any, exc: BaseException, *, attempts: int) -> None:
@@ -632,12 +637,13 @@ class ConsumerRunner:
             log.warning("consumer.commit_failed", extra={"group": self.group_id, "reason": str(exc)})
 
     async def _on_revoke(self, revoked: list[TopicPartition]) -> None:
-        self._abort_retries = True
+        self._abort.set()  # a handler in its retry backoff gives the record up now (redelivered, not committed)
         try:
             async with self._lock:
                 await self._commit()
         finally:
-            self._abort_retries = self._stop.is_set()
+            if not self._stop.is_set():
+                self._abort.clear()
         for tp in revoked:
             self._done.pop(tp, None)
 
@@ -654,7 +660,8 @@ class ConsumerRunner:
             self._done.clear()
             with contextlib.suppress(Exception):
                 await consumer.stop()
-        self._abort_retries = self._stop.is_set()
+        if not self._stop.is_set():
+            self._abort.clear()
 
     async def stop(self, timeout: float = 20.0) -> None:
         self.request_stop()

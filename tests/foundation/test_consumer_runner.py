@@ -161,6 +161,56 @@ async def test_transient_error_that_persists_is_dead_lettered_after_max_attempts
     assert h["dlq_error_class"] == b"TransientError"
 
 
+async def test_a_rebalance_cuts_a_retry_wait_short_so_the_group_can_move_on(bus: Bus, kafka_settings: KafkaSettings) -> None:
+    """A handler waiting out a retry backoff (up to ``kafka.retry_max``, 30 s by default) holds the
+    runner's lock; the revoke callback needs it to commit. The revoke must end the wait, not queue
+    behind it: else a rebalance (a broker restart, a member joining) waits for the whole backoff and
+    the group stays unassigned, ``/readyz`` 503. Here the backoff never ends by itself."""
+    await bus.publish(health(7))
+    first_attempt = asyncio.Event()
+    retried: list[int] = []
+
+    async def failing(event: Event[EventData], ctx: MessageContext) -> None:
+        retried.append(ctx.attempt)
+        first_attempt.set()
+        raise TransientError("the database is restarting")
+
+    async def endless(delay: float) -> None:
+        await asyncio.Event().wait()
+
+    r1 = ConsumerRunner(
+        group_id=f"{kafka_settings.group_prefix}.rebalance", topics=[bus.topics.signals], handler=failing, bus=bus,
+        settings=kafka_settings.model_copy(update={"max_attempts": 1000}), verifier=fixed_keyring().verifier,
+        sleep=endless,
+    )
+    handled: list[str] = []
+
+    async def fine(event: Event[EventData], ctx: MessageContext) -> None:
+        handled.append(event.id)
+
+    r2 = ConsumerRunner(
+        group_id=f"{kafka_settings.group_prefix}.rebalance", topics=[bus.topics.signals], handler=fine, bus=bus,
+        settings=kafka_settings, verifier=fixed_keyring().verifier,
+    )
+    await r1.start()
+    t1 = asyncio.create_task(r1.run())
+    t2: asyncio.Task[None] | None = None
+    try:
+        await asyncio.wait_for(first_attempt.wait(), 30)
+        await asyncio.wait_for(r2.start(), 30)
+        t2 = asyncio.create_task(r2.run())
+        # The join completes for both members: r1's revoke did not wait for the endless backoff.
+        await eventually(lambda: r2.assigned_epoch is not None and r1.assigned_epoch is not None, timeout=30,
+                         what="both members assigned after the rebalance")
+    finally:
+        for r, t in ((r1, t1), (r2, t2)):
+            r.request_stop()
+            if t is not None:
+                await asyncio.wait_for(t, 30)
+            await asyncio.wait_for(r.stop(), 30)
+    assert retried and retried[0] == 1
+
+
 async def test_graceful_shutdown_commits_and_a_restart_processes_nothing_twice(bus: Bus, kafka_settings: KafkaSettings) -> None:
     events = [health(10 + i) for i in range(20)]
     for ev in events:
