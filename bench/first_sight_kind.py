@@ -29,14 +29,13 @@ with an end the grammar found before they were set aside, not over before the da
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date
 
-from bench.kind_promotion_study import Item, _row, _tally, ahead, load_items, probabilities
+from bench.kind_promotion_study import Item, _row, _tally, ahead, study_inputs
 from watcher.notices.evaluate import Prediction, WindowKey
 from watcher.notices.kind_model import MIN_CHARS
 from watcher.notices.resolve import Resolver
@@ -193,15 +192,10 @@ def _reading(prob: dict[str, float], read: Callable[..., Prediction]) -> Callabl
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.parse_args(argv)
-    try:
-        import sklearn  # noqa: F401
-    except ImportError:
-        print("first-sight kind study: skipped (scikit-learn is not installed; see this script's docstring)")
+    inputs = study_inputs(argv, __doc__, "first-sight kind study")
+    if inputs is None:
         return 0
-    items, texts, golds = load_items()
-    probs = probabilities(items, texts, golds)
+    items, probs = inputs
     misread = [it for it in items if it.notice.kind == "maintenance" and it.rules.kind != "maintenance"]
     print(f"{len(items)} notices, {sum(it.notice.kind == 'maintenance' for it in items)} maintenance; "
           f"{len(misread)} maintenance notices read as another kind on first sight, "

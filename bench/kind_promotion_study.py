@@ -249,16 +249,26 @@ def probabilities(items: Sequence[Item], texts: dict[str, list[str]], golds: dic
     return probs
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def study_inputs(argv: Sequence[str] | None, doc: str | None,
+                 title: str) -> tuple[list[Item], dict[str, dict[str, float]]] | None:
+    """A study's start: its command line (no options but ``--help``), then the items and their
+    probabilities; None, with a line saying so, when scikit-learn is not installed."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.parse_args(argv)
     try:
         import sklearn  # noqa: F401
     except ImportError:
-        print("kind promotion study: skipped (scikit-learn is not installed; see this script's docstring)")
-        return 0
+        print(f"{title}: skipped (scikit-learn is not installed; see this script's docstring)")
+        return None
     items, texts, golds = load_items()
-    probs = probabilities(items, texts, golds)
+    return items, probabilities(items, texts, golds)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    inputs = study_inputs(argv, __doc__, "kind promotion study")
+    if inputs is None:
+        return 0
+    items, probs = inputs
 
     gold_m = sum(it.notice.kind == "maintenance" for it in items)
     misread = [it for it in items if it.notice.kind == "maintenance" and it.rules.kind != "maintenance"]
