@@ -10,8 +10,8 @@ front of :class:`watcher.payments.pipeline.KafkaSink` on one long-lived :class:`
 the daemon runs on (``--loop``, default ``auto`` as ``daemon.event_loop``: uvloop when installed;
 the raw producer and the client run on the same loop). A child process (its CPU not counted in the
 server's, but measured and printed: it shares the machine's cores) posts ``N`` batches of 50-500
-results (10 merchants, a third of the results failures, bodies built and signed before the clock
-starts) over ``--connections`` keep-alive connections, one request at a time on each; the clock
+results (``--results LO-HI`` for other sizes; 10 merchants, a third of the results failures, bodies
+built and signed before the clock starts) over ``--connections`` keep-alive connections, one request at a time on each; the clock
 runs from the first request to the last 202. ``--client lean`` (default) is one ``asyncio.Protocol``
 per connection writing prepared requests and reading each answer's head and ``Content-Length``;
 ``--client streams`` is the client of round ``payments7`` (asyncio streams, answers read line by
@@ -81,15 +81,15 @@ RAW_REPEAT = 2
 CODES = (("40004", "ACQ.SYSTEM_ERROR"), ("40004", "ACQ.BUYER_BALANCE_NOT_ENOUGH"), ("20000", "isp.unknow-error"))
 
 
-def bodies(n: int, seed: int) -> list[tuple[str, bytes, int]]:
-    """``n`` batches as (merchant, JSON body, results): 50-500 results each."""
+def bodies(n: int, seed: int, per_batch: tuple[int, int] = (50, 500)) -> list[tuple[str, bytes, int]]:
+    """``n`` batches as (merchant, JSON body, results): ``per_batch`` results each (50-500)."""
     rng = random.Random(seed)
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
     out = []
     for b in range(n):
         merchant = f"m{b % MERCHANTS}"
         results = []
-        for i in range(rng.randint(50, 500)):
+        for i in range(rng.randint(*per_batch)):
             ok = rng.random() > 0.33
             r: dict[str, Any] = {"merchant_id": merchant, "at": (t0 + timedelta(milliseconds=b * 1000 + i)).isoformat(),
                                  "channel": rng.choice(("pcredit", "pcreditpayInstallment", "balance")), "success": ok,
@@ -362,9 +362,10 @@ def _spread(values: list[float]) -> str:
 
 async def run(
     n: int, connections: int, quick: bool, rounds: int, client: str, loop: EventLoopSetting,
+    per_batch: tuple[int, int] = (50, 500),
 ) -> None:
     header("bench_payments: signed HTTP batches -> Kafka vs raw aiokafka produce", quick)
-    batches = bodies(n, seed=7)
+    batches = bodies(n, seed=7, per_batch=per_batch)
     results = sum(k for _, _, k in batches)
     size = sum(len(b) for _, b, _ in batches) / len(batches)
     key = PrivateKey.generate()
@@ -385,14 +386,17 @@ async def run(
         await producer.start()
         figures: list[Round] = []
         try:
-            async def product(r: Round | None) -> Topics:
+            async def product(r: Round | None) -> tuple[Topics, int]:
+                """The pass's topics and the records it wrote (more than the batches when some
+                are split)."""
                 topics = Topics(fresh())
                 await bus.ensure_topics([topics.payment_results], with_dlq=False)
                 bus.topics = topics
+                sent = bus.sent
                 got = await product_pass(bus, batches, connections, client, loop, broker.pid)
                 if r is not None:
                     r.product = got
-                return topics
+                return topics, bus.sent - sent
 
             async def raw(r: Round | None) -> None:
                 topic = fresh()
@@ -408,8 +412,8 @@ async def run(
                 if r is not None:
                     r.bounded = got
 
-            warm = await product(None)  # warm-up, uncounted: its records are the baseline's
-            recs = await read_back(bootstrap, warm.payment_results, len(batches))
+            warm, records = await product(None)  # warm-up, uncounted: its records are the baseline's
+            recs = await read_back(bootstrap, warm.payment_results, records)
             await raw(None)
             await bounded(None)
             for i in range(rounds):
@@ -420,7 +424,7 @@ async def run(
         finally:
             await producer.stop()
             await bus.stop()
-    print(f"batches: {n:,} of 50-500 results ({results:,} results, body {size / 1024:.0f} KB on average), "
+    print(f"batches: {n:,} of {per_batch[0]}-{per_batch[1]} results ({results:,} results, body {size / 1024:.0f} KB on average), "
           f"{connections} connections, 6 partitions, embedded broker; warm-up of each pass uncounted; event loop "
           f"{event_loop.choose(loop).name} (server, raw producer and client), client {client!r}")
     for i, r in enumerate(figures, 1):
@@ -457,14 +461,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=None, help="rounds of product and raw passes (default 6; --quick 3)")
     ap.add_argument("--client", choices=sorted(CLIENTS), default="lean",
                     help="lean (default): a protocol per connection; streams: the client up to round payments7")
+    ap.add_argument("--results", default="50-500", metavar="LO-HI",
+                    help="results per batch (default 50-500; 3500-5000 makes bodies over 600 KB, which the sink splits)")
     ap.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
                     help="event loop of this process and the client's, as daemon.event_loop (default auto, the daemon's)")
     args = ap.parse_args(argv)
+    lo, _, hi = args.results.partition("-")
     quiet_logs()
     choice = event_loop.choose(args.loop)
     with asyncio.Runner(loop_factory=choice.factory) as runner:
         runner.run(run(args.n or (100 if args.quick else 400), args.connections, args.quick,
-                       args.rounds or (3 if args.quick else 6), args.client, args.loop))
+                       args.rounds or (3 if args.quick else 6), args.client, args.loop, (int(lo), int(hi or lo))))
     return 0
 
 

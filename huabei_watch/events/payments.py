@@ -2,8 +2,9 @@
 
 Two views of one schema: :class:`PaymentResultBatch` (frozen models, what consumers decode) and
 :class:`PaymentResultBatchDict` (plain typed dicts, what the HTTP ingest validates a batch into in
-one pydantic-core call, without building a model per result, and serialises back with
-:data:`BATCH_JSON` when a batch must be split). Both accept the same documents and write the same
+one pydantic-core call, without building a model per result, and serialises back as
+:data:`BATCH_JSON` writes it when a batch must be split: each result once with :data:`RESULT_JSON`,
+joined in the batch's frame). Both accept the same documents and write the same
 compact JSON, byte for byte (pinned by ``tests/payments/test_payments_wire.py``).
 
 A batch's event id hashes its record value, the JSON as published: the request body as received
@@ -138,6 +139,19 @@ class PaymentResultBatchDict(TypedDict):
 #: Validates a batch's JSON into :class:`PaymentResultBatchDict` (defaults filled in) in one call,
 #: and writes one back as the compact JSON ``PaymentResultBatch.model_dump_json`` would.
 BATCH_JSON: TypeAdapter[PaymentResultBatchDict] = TypeAdapter(PaymentResultBatchDict)
+
+#: One result of a :data:`BATCH_JSON` batch written alone: the same bytes it has inside the batch's
+#: JSON (pinned by ``tests/payments/test_payments_wire.py``), so a batch split into parts writes
+#: each result once and joins them between the batch's frame (:func:`batch_json_frame`).
+RESULT_JSON: TypeAdapter[PaymentResultDict] = TypeAdapter(PaymentResultDict)
+
+
+def batch_json_frame(merchant_id: str) -> tuple[bytes, bytes]:
+    """What :data:`BATCH_JSON` writes for a batch of ``merchant_id`` before its first result and
+    after its last one; between them go the results as :data:`RESULT_JSON` writes them, joined by
+    commas."""
+    empty = BATCH_JSON.dump_json({"merchant_id": merchant_id, "results": []})
+    return empty[:-2], empty[-2:]
 
 def _without_defaults(schema: Any) -> Any:
     """``schema`` (a pydantic-core schema) with every ``default`` wrapper replaced by the schema it

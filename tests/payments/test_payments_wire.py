@@ -28,8 +28,9 @@ from huabei_watch.events.codec import headers_dict
 from huabei_watch.events.payments import BATCH_JSON, BATCH_VALIDATOR
 from tests.fakes.bus import RecordingPublisher
 from watcher.payments.ingest import Rejected, VerifiedBatch, signed_headers, verify_request
-from watcher.payments.pipeline import KafkaSink, PaymentPipeline
+from watcher.payments.pipeline import KafkaSink, PaymentPipeline, split_to_fit
 from watcher.payments.settings import DetectionSettings
+from watcher.payments.signing import parse_batch
 
 NOW = datetime(2026, 11, 11, 2, 0, tzinfo=UTC)
 SECRETS = {"m1": "s3cret-m1"}
@@ -168,6 +169,36 @@ async def test_a_body_too_large_for_one_record_goes_as_normalised_parts_the_same
         assert sum(len(PaymentResultBatch.model_validate_json(p).results) for p in parts) == len(RESULTS) * 40
         ids.append([event.id for event in publisher.events])
     assert ids[0] == ids[1]
+
+
+def _halved(batch: VerifiedBatch, max_bytes: int) -> list[bytes]:
+    """The parts as the split made them before round ``perf16``: the whole batch's normalised JSON,
+    halved by result count (each half written again) until every part fits."""
+    data = batch.to_json()
+    if len(data) <= max_bytes or len(batch.results) == 1:
+        return [data]
+    half = len(batch.results) // 2
+    return [*_halved(VerifiedBatch(batch.merchant_id, batch.results[:half]), max_bytes),
+            *_halved(VerifiedBatch(batch.merchant_id, batch.results[half:]), max_bytes)]
+
+
+@pytest.mark.parametrize("max_bytes", [200, 700, 1_500, 4_000, 10_000, 1_000_000])
+def test_a_split_writes_each_result_once_into_the_same_parts_as_halving_the_whole_json(max_bytes: int) -> None:
+    """Round ``perf16``: the defaults filled in once, each result written once and the parts
+    joined from them: byte for byte the parts (so the event ids) that halving the whole normalised
+    JSON gives, for a merchant id and texts that JSON escapes or writes as UTF-8, a part of one result over the bound
+    included (at 200 bytes every part is one result over the bound)."""
+    merchant = 'm1-商户"\\\t'
+    results = [{**r, "merchant_id": merchant, "sub_msg": f"系统繁忙 \"{i}\"\n"} if "sub_msg" in r else {**r, "merchant_id": merchant}
+               for i, r in enumerate(RESULTS * 7)]
+    body = json.dumps({"merchant_id": merchant, "results": results}, ensure_ascii=True).encode()
+    batch = parse_batch(merchant, body)
+    parts = split_to_fit(batch, max_bytes)
+    assert [data for _, data in parts] == _halved(batch, max_bytes)
+    assert [data for _, data in parts] == [part.to_json() for part, _ in parts]
+    assert [r for part, _ in parts for r in part.results] == BATCH_JSON.validate_python(
+        {"merchant_id": merchant, "results": batch.results})["results"]
+    assert (len(parts) > 1) == (len(batch.to_json()) > max_bytes)
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from itertools import accumulate
 
 from huabei_watch.bus.kafka import MessageContext
 from huabei_watch.bus.publish import Publisher
@@ -29,6 +30,7 @@ from huabei_watch.events import (
     PaymentAnomaly,
     PaymentResultBatch,
 )
+from huabei_watch.events.payments import BATCH_JSON, RESULT_JSON, batch_json_frame
 from watcher.payments.detector import Detector
 from watcher.payments.settings import DetectionSettings
 from watcher.payments.signing import VerifiedBatch
@@ -41,19 +43,31 @@ log = logging.getLogger(__name__)
 SPLIT_BYTES = 600 * 1024
 
 
-def split_to_fit(
-    batch: VerifiedBatch, data_json: bytes | None = None, max_bytes: int = SPLIT_BYTES
-) -> list[tuple[VerifiedBatch, bytes]]:
-    """``batch`` as one or more batches with their JSON, each small enough to be one record (its
-    JSON at most ``max_bytes``): halved until every part fits. ``data_json`` is the batch's own
-    JSON when the caller made it already. Deterministic, so a retried request publishes the same
-    parts (the same event ids, which the detector counts once)."""
-    data = batch.to_json() if data_json is None else data_json
-    if len(data) <= max_bytes or len(batch.results) == 1:
-        return [(batch, data)]
-    half = len(batch.results) // 2
-    parts = (batch.results[:half], batch.results[half:])
-    return [p for part in parts for p in split_to_fit(VerifiedBatch(batch.merchant_id, part), None, max_bytes)]
+def split_to_fit(batch: VerifiedBatch, max_bytes: int = SPLIT_BYTES) -> list[tuple[VerifiedBatch, bytes]]:
+    """``batch`` as one or more batches with their normalised JSON (what
+    :meth:`~watcher.payments.signing.VerifiedBatch.to_json` writes), each small enough to be one
+    record (its JSON at most ``max_bytes``): halved until every part fits. The defaults are filled
+    in once and each result is written once; a part's JSON is its results' joined in the batch's
+    frame, its size known before it is joined. Deterministic, so a retried request publishes the
+    same parts (the same event ids, which the detector counts once)."""
+    results = BATCH_JSON.validate_python({"merchant_id": batch.merchant_id, "results": batch.results})["results"]
+    write = RESULT_JSON.serializer.to_json
+    written = [write(r) for r in results]
+    head, tail = batch_json_frame(batch.merchant_id)
+    # ends[i]: the bytes of the first i results, each counted with the comma after it.
+    ends = list(accumulate((len(w) + 1 for w in written), initial=0))
+    parts: list[tuple[VerifiedBatch, bytes]] = []
+
+    def cut(lo: int, hi: int) -> None:
+        if len(head) + ends[hi] - ends[lo] - 1 + len(tail) <= max_bytes or hi - lo == 1:
+            parts.append((VerifiedBatch(batch.merchant_id, results[lo:hi]), head + b",".join(written[lo:hi]) + tail))
+        else:
+            half = lo + (hi - lo) // 2
+            cut(lo, half)
+            cut(half, hi)
+
+    cut(0, len(results))
+    return parts
 
 
 class KafkaSink:
@@ -75,7 +89,7 @@ class KafkaSink:
         if batch.body is not None and len(batch.body) <= self.max_bytes:
             await self.bus.publish(PaymentResultBatch.prepare(batch.merchant_id, batch.body, time=now))
             return
-        for part, data_json in split_to_fit(batch, batch.to_json(), self.max_bytes):
+        for part, data_json in split_to_fit(batch, self.max_bytes):
             await self.bus.publish(PaymentResultBatch.prepare(part.merchant_id, data_json, time=now))
 
 
