@@ -43,6 +43,10 @@ _PAST = re.compile(r"曾|此前|之前|日前|前期|上次|近日|以往|去年
 _EVENT = re.compile(r"曾|遭|造成|导致|发生|跳脱|跳闸")
 
 
+# A cell holding only a date ("7月21日", "2026-12-05", "12/5(周六)") in a row of cells split by "|".
+_DATE_CELL = re.compile(
+    r"(?:\d{4}\s*[年/.-]\s*)?\d{1,2}\s*[月/.-]\s*\d{1,2}\s*[日号]?\s*(?:\(?\s*(?:周|星期)[一二三四五六日天]\s*\)?)?"
+)
 # A name in brackets heading an item, with only its heading after it ("【台南市】停水时间").
 _BRACKET_NAME = re.compile(r"[【\[]([^】\]\n]{1,12})[】\]][^【】\[\]\n]{0,12}$")
 
@@ -58,6 +62,11 @@ def label(norm: str, lo: int, pos: int) -> str:
         before = before[:-1].rstrip()
     cut = max((m.end() for m in _SEGMENT_END.finditer(before)), default=0)
     seg = _MARKERS.sub("", before[cut:]).strip()
+    if cut and before[cut - 1] == "|" and _DATE_CELL.fullmatch(seg):
+        # a row of cells ("学校医院 | 7月21日 | 早上8点—17点"): the date is a cell of its own, the name the one before
+        before = before[: cut - 1].rstrip()
+        cut = max((m.end() for m in _SEGMENT_END.finditer(before)), default=0)
+        seg = _MARKERS.sub("", before[cut:]).strip()
     if seg and _HEADING.search(seg):
         # "【雲林縣】停水時間：……": the item's name stands in brackets before its heading
         named = _BRACKET_NAME.search(before)
