@@ -63,3 +63,68 @@ def test_a_campaign_is_still_set_aside_but_a_place_named_after_activities_is_not
     for place in ("大学生活动中心", "老年活动室", "社区活动场所"):
         assert _ranges(f"停水安排：\n{place} | 12月5日 | 8点-17点\n机电楼 | 12月6日 | 8点-17点") == [
             (_dt("2026-12-05 08:00"), _dt("2026-12-05 17:00")), (_dt("2026-12-06 08:00"), _dt("2026-12-06 17:00"))]
+
+
+# --- clock times typed with letters or a wrong dash: "oo:oo", "08:00一10:00" -------------------------------
+
+
+def test_letters_o_typed_for_zeros_in_a_clock_are_zeros() -> None:
+    for start, end in (("oo:oo", "08:00"), ("OO:OO", "O6:OO"), ("2o:3o", "23:oo"), ("0o:00", "o8:00")):
+        sh, sm = (int(x.translate(str.maketrans("oO", "00"))) for x in start.split(":"))
+        eh, em = (int(x.translate(str.maketrans("oO", "00"))) for x in end.split(":"))
+        got = _ranges(f"系统维护窗口日期为1月9日、2月6日，均于{start}开始、{end}前结束，届时暂停受理业务。")
+        assert got == [(_dt(f"2027-01-09 {sh:02d}:{sm:02d}"), _dt(f"2027-01-09 {eh:02d}:{em:02d}")),
+                       (_dt(f"2027-02-06 {sh:02d}:{sm:02d}"), _dt(f"2027-02-06 {eh:02d}:{em:02d}"))], (start, end, got)
+    # a word with o's around a colon stays a word ("Foo:oo" is no time)
+    assert _windows("Foo:oo 仅为示例文字，与本次维护无关。", title="说明") == []
+
+
+def test_yi_typed_for_a_dash_between_clock_times_is_a_dash() -> None:
+    for dash in ("一", " 一 "):
+        assert _ranges(f"因线路改造，2026年12月5日08:00{dash}12月5日10:00全校停电。") == [
+            (_dt("2026-12-05 08:00"), _dt("2026-12-05 10:00"))]
+        assert _ranges(f"网上银行将于12月6日22:00{dash}23:30暂停服务。") == [
+            (_dt("2026-12-06 22:00"), _dt("2026-12-06 23:30"))]
+    # 一 as a number stays a number ("一小时")
+    assert _ranges("网上银行将于12月6日22:00开始维护，暂停服务一小时。") == [
+        (_dt("2026-12-06 22:00"), _dt("2026-12-06 23:00"))]
+
+
+# --- a year heading a sentence or an item, then months and days without a year -----------------------------
+
+
+def test_a_year_heading_a_sentence_as_a_period_or_a_label_is_the_year_of_its_dates() -> None:
+    # published late in 2027, about 2027: the dates stay in 2027, not the next occurrence
+    late = date(2027, 8, 24)
+    texts = (
+        "一、2027年全年共设3次支付系统维护窗口，日期为1月23日、2月6日、3月20日，均于00:00开始、08:00结束，届时暂停受理业务。",
+        "二、2027年春节期间停运支付系统一次：2月5日16:00至2月8日16:00，暂停运行网上支付跨行清算系统。",
+        "2027年度维护安排：1月23日00:00至08:00暂停受理业务；2月6日00:00至08:00暂停受理业务。",
+        "- 2027年维护日期：3月20日00:00至06:00，网上银行暂停服务。",
+    )
+    for text in texts:
+        got = maintenance_ranges(text, published=late)
+        assert got and all(s.year == 2027 for s, _ in got), (text, got)
+
+
+def test_a_year_of_something_done_then_is_not_the_year_of_the_dates_after_it() -> None:
+    late = date(2027, 11, 24)
+    for text in ("2018年上线的网上银行将于1月5日00:00至06:00升级，暂停服务。",
+                 "自2018年上线以来运行稳定，网上银行将于1月5日00:00至06:00升级，暂停服务。"):
+        assert maintenance_ranges(text, published=late) == [(_dt("2028-01-05 00:00"), _dt("2028-01-05 06:00"))], text
+
+
+# --- an item headed by its range alone, what it does in the next sentence of the item ------------------------
+
+
+def test_an_item_headed_by_its_range_is_tied_by_the_next_sentence_of_its_line() -> None:
+    for marker in ("1、", "2、", "1. ", "(2)"):
+        text = (f"停电安排如下：\n{marker.replace('1', '3').replace('2', '3')}2026年12月5日08:00至10:00。对食品楼进行停电。\n"
+                f"{marker}2026年12月5日08:00至12月6日18:00。对A组团进行停电。\n请相关单位提前准备。")
+        assert _ranges(text) == [(_dt("2026-12-05 08:00"), _dt("2026-12-05 10:00")),
+                                 (_dt("2026-12-05 08:00"), _dt("2026-12-06 18:00"))], marker
+
+
+def test_an_item_headed_by_its_range_with_no_disruption_after_it_stays_untied() -> None:
+    text = "安排如下：\n1. 2026年12月5日08:00-10:00。对食品楼进行停电。\n2. 2026年12月7日09:00-17:00。如有疑问请致电客服。"
+    assert _ranges(text) == [(_dt("2026-12-05 08:00"), _dt("2026-12-05 10:00"))]

@@ -330,7 +330,8 @@ def tied_at(norm: str, pos: int, depth: int = 0) -> bool:
 _ROW_SENTENCE = re.compile(r"[\s(（]*(?!另|此外|其他|其它|此外)[^\W\d_][^:。;!?\n\d]{0,40}:\s*\(?\d")
 
 
-_ITEM_START_RE = re.compile(r"\s*(?:[一二三四五六七八九十]+、|\d{1,2}[.、](?!\d)|[(（]\d{1,2}[)）])")
+_SENTENCE_OR_LINE_END = re.compile(r"[。\n]")
+_ITEM_START_RE = re.compile(r"\s*(?:[一二三四五六七八九十]+、|\d{1,2}(?:、|\.(?!\d))|[(（]\d{1,2}[)）])")
 
 
 def _in_item_stops(norm: str, pos: int, words: re.Pattern[str] = vocab.DISRUPTION_RE) -> bool:
@@ -338,12 +339,20 @@ def _in_item_stops(norm: str, pos: int, words: re.Pattern[str] = vocab.DISRUPTIO
     part after a "；" following ``pos`` (up to the end of its line or sentence) words a disruption:
     the item's parts, cut at "；", say together what its range does."""
     start = norm.rfind("\n", 0, pos) + 1
-    if not _ITEM_START_RE.match(norm, start):
+    item = _ITEM_START_RE.match(norm, start)
+    if not item:
         return False
-    m = re.compile(r"[。\n]").search(norm, pos)
+    m = _SENTENCE_OR_LINE_END.search(norm, pos)
     end = m.start() if m else len(norm)
     semi = norm.find(";", pos, end)
-    return semi >= 0 and words.search(norm, semi + 1, end) is not None
+    if semi >= 0 and words.search(norm, semi + 1, end) is not None:
+        return True
+    # an item headed by its range alone, what it does in the next sentence of its line
+    # ("2、2024年10月3日08:00-10月4日24:00。对A组团进行停电。")
+    if m is None or norm[end] != "。" or norm[item.end() : pos].strip():
+        return False
+    line_end = norm.find("\n", end)
+    return words.search(norm, end + 1, len(norm) if line_end < 0 else line_end) is not None
 
 
 def _before_disrupts(norm: str, lo: int) -> bool:
