@@ -128,3 +128,27 @@ def test_an_item_headed_by_its_range_is_tied_by_the_next_sentence_of_its_line() 
 def test_an_item_headed_by_its_range_with_no_disruption_after_it_stays_untied() -> None:
     text = "安排如下：\n1. 2026年12月5日08:00-10:00。对食品楼进行停电。\n2. 2026年12月7日09:00-17:00。如有疑问请致电客服。"
     assert _ranges(text) == [(_dt("2026-12-05 08:00"), _dt("2026-12-05 10:00"))]
+
+
+def test_a_year_and_month_heading_a_line_is_the_month_of_the_days_alone_after_it() -> None:
+    # the line before names December; the heading's June holds for its own days
+    for head in ("- 2026年6月多次割接：", "2026年6月份系统升级：", "2. 2026年6月计划停机："):
+        text = f"升级时段如下：\n- 2026年12月24日22:00至次日8:00：业务受理中断\n{head}6日、11日23:00至次日7:00暂停业务办理"
+        got = maintenance_ranges(text, published=date(2026, 12, 30))
+        assert got == [(_dt("2026-06-06 23:00"), _dt("2026-06-07 07:00")), (_dt("2026-06-11 23:00"), _dt("2026-06-12 07:00")),
+                       (_dt("2026-12-24 22:00"), _dt("2026-12-25 08:00"))], (head, got)
+
+
+# --- rows "name: heading: hours": the name before the heading tells the rows apart ------------------------
+
+
+def test_rows_named_before_their_heading_keep_the_same_window_once_each() -> None:
+    for heading in ("停电时间", "停水時間", "维护时段"):
+        text = (f"因施工需要，部分楼宇停电：\n1.东区食堂：{heading}：12月5日—6日，每日晚21:00至次日早4:00。\n"
+                f"2.西区食堂：{heading}：12月6日—7日，每日晚21:00至次日早4:00。")
+        got = _ranges(text)
+        nights = [(_dt(f"2026-12-{d:02d} 21:00"), _dt(f"2026-12-{d + 1:02d} 04:00")) for d in (5, 6, 6, 7)]
+        assert got == sorted(nights), (heading, got)
+    # no name before the heading: the same night stated twice is one window
+    text = "停电时间：12月5日晚21:00至次日早4:00，东区停电。\n再次提醒，停电时间：12月5日晚21:00至次日早4:00。"
+    assert _ranges(text) == [(_dt("2026-12-05 21:00"), _dt("2026-12-06 04:00"))]

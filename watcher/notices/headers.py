@@ -15,9 +15,10 @@ The same hours may also come right after the list, as its sentence's next clause
 with its weekday ("如下：\n1. 1月2日(周六)至1月3日(周日)\n2. ……"): read the same way, the year taken from
 the label before the colon.
 
-A year written alone at the head of a sentence or an item ("二、2015年春节期间停运……：2月17日16:00至……",
-"2015年全年共设12次维护窗口，日期为1月24日、……") is likewise the year of the first month and day after it in
-that sentence (:func:`lead_year`), so a notice published late in the year or the next keeps them in that year.
+A year written alone at the head of a sentence or an item, as a period or a label ("二、2015年春节期间停运……：
+2月17日16:00至……", "2015年全年共设12次维护窗口，日期为1月24日、……") is likewise the year of the months and days
+after it in that sentence (:func:`lead_year`), so a notice published late in the year or the next keeps them in
+that year; a year and month so written ("2024年6月多次割接：6日、11日……") is the month of the days alone after it.
 
 Pure: called at the end of :func:`watcher.notices.normalize.normalize`.
 """
@@ -134,8 +135,10 @@ _LEAD_PERIOD = (r"(?:度|全年|年内|年底|年末|年初|[上下]半年|第[�
 _NO_DATE = r"(?:[^\n。;:\d]|\d+(?!\s*[年月日号/.:\d-]))"
 _LEAD_YEAR_RE = re.compile(
     rf"(?:^|(?<=[\n。;]))\s*(?:[一二三四五六七八九十]{{1,3}}、|\(?[一二三四五六七八九十]{{1,3}}\)|{_ROW}|[-*•·]\s*)?"
-    rf"(?P<year>(?:19|20)\d\d)\s*年(?:(?={_LEAD_PERIOD}){_NO_DATE}{{0,40}}?|[^\n。;:,\d]{{0,16}}(?=:)):?\s*"
-    rf"(?=(?<![\d/.-])(?P<md>{MONTH})\s*月\s*{DAY}\s*[日号])"
+    rf"(?P<year>(?:19|20)\d\d)\s*年(?:\s*(?P<month>{MONTH})\s*月)?(?!\s*\d)"
+    rf"(?:(?={_LEAD_PERIOD}){_NO_DATE}{{0,40}}?|[^\n。;:,\d]{{0,16}}(?=:)):?\s*"
+    # a month and day; after a year and month ("2024年6月多次割接：6日、11日……"), a day alone
+    rf"(?=(?<![\d/.-])(?:{MONTH}\s*月\s*{DAY}\s*[日号]|(?P<lone>(?:每月)?){DAY}\s*[日号]))"
 )
 
 
@@ -154,6 +157,12 @@ def lead_year(t: str) -> str:
         end = stop.start() if stop else len(t)
         out.append(t[last : m.end()])
         last = m.end()
+        if m.group("lone") is not None:
+            if m.group("month") is None:
+                continue
+            # the days alone are in the heading's month ("2024年6月……：每月6日、11日" as written)
+            last = m.end() + len(m.group("lone"))
+            out.append(t[m.end() : last] + f"{m.group('year')}年{m.group('month')}月")
         month = 0
         for d in _BARE_MONTH_DAY_RE.finditer(t, m.end(), end):
             if int(d.group("m")) < month:

@@ -43,6 +43,7 @@ _PAST = re.compile(r"曾|此前|之前|日前|前期|上次|近日|以往|去年
 _EVENT = re.compile(r"曾|遭|造成|导致|发生|跳脱|跳闸")
 
 
+_DIGIT_OR_END = re.compile(r"[\d,;。!?|]")
 # A cell holding only a date ("7月21日", "2026-12-05", "12/5(周六)") in a row of cells split by "|".
 _DATE_CELL = re.compile(
     r"(?:\d{4}\s*[年/.-]\s*)?\d{1,2}\s*[月/.-]\s*\d{1,2}\s*[日号]?\s*(?:\(?\s*(?:周|星期)[一二三四五六日天]\s*\)?)?"
@@ -70,7 +71,15 @@ def label(norm: str, lo: int, pos: int) -> str:
     if seg and _HEADING.search(seg):
         # "【雲林縣】停水時間：……": the item's name stands in brackets before its heading
         named = _BRACKET_NAME.search(before)
-        return named.group(1).strip() if named else ""
+        if named:
+            return named.group(1).strip()
+        # "2.东区食堂：停电时间：……": or before a colon, at the head of its line
+        if cut and before[cut - 1] == ":":
+            line = before.rfind("\n", 0, cut - 1) + 1
+            name = _MARKERS.sub("", before[line : cut - 1]).strip()
+            if name and len(name) <= 16 and not _DIGIT_OR_END.search(name) and not _HEADING.search(name):
+                return name
+        return ""
     if not seg or len(seg) > longest or _LEADS_IN.search(seg) or _CONNECTIVE.fullmatch(seg):
         return ""
     return seg
