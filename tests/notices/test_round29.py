@@ -152,3 +152,12 @@ def test_rows_named_before_their_heading_keep_the_same_window_once_each() -> Non
     # no name before the heading: the same night stated twice is one window
     text = "停电时间：12月5日晚21:00至次日早4:00，东区停电。\n再次提醒，停电时间：12月5日晚21:00至次日早4:00。"
     assert _ranges(text) == [(_dt("2026-12-05 21:00"), _dt("2026-12-06 04:00"))]
+
+
+def test_an_item_whose_next_sentence_starts_another_item_is_not_tied_by_it() -> None:
+    # rows of ranges, then items "三、……四、……全面停电" on the last row's line: every row is read alike
+    text = ("一、施工原因：配电设备更换。二、施工日期：12月4日~5日及12月11日。12/4(五)晚上18:00至20:00；\n"
+            "(2) 12/5(六)上午8:00~17:00；\n(3) 12/11(五)上午8:00~17:00。三、施工地点：地下室。四、停电范围：教学区全面停电。")
+    assert _ranges(text, title="停电公告") == [(_dt("2026-12-04 18:00"), _dt("2026-12-04 20:00")),
+                             (_dt("2026-12-05 08:00"), _dt("2026-12-05 17:00")),
+                             (_dt("2026-12-11 08:00"), _dt("2026-12-11 17:00"))]

@@ -340,6 +340,8 @@ _ROW_SENTENCE = re.compile(r"[\s(（]*(?!另|此外|其他|其它|此外)[^\W\d_
 
 
 _SENTENCE_OR_LINE_END = re.compile(r"[。\n]")
+# only a date and time range: digits, separators and the words of dates and times
+_RANGE_ALONE_RE = re.compile(r"[\d\s:/.()~\-—年月日号时点分半至到起止周星期礼拜一二三四五六天凌晨早上午中下晚夜间次隔翌]*")
 _ITEM_START_RE = re.compile(r"\s*(?:[一二三四五六七八九十]+、|\d{1,2}(?:、|\.(?!\d))|[(（]\d{1,2}[)）])")
 
 
@@ -356,12 +358,13 @@ def _in_item_stops(norm: str, pos: int, words: re.Pattern[str] = vocab.DISRUPTIO
     semi = norm.find(";", pos, end)
     if semi >= 0 and words.search(norm, semi + 1, end) is not None:
         return True
-    # an item headed by its range alone, what it does in the next sentence of its line
-    # ("2、2024年10月3日08:00-10月4日24:00。对A组团进行停电。")
-    if m is None or norm[end] != "。" or norm[item.end() : pos].strip():
+    # an item whose first sentence is its range alone, what it does in the next sentence of its line
+    # ("2、2024年10月3日08:00-10月4日24:00。对A组团进行停电。"), which starts no item of its own
+    if m is None or norm[end] != "。" or norm[item.end() : pos].strip() or not _RANGE_ALONE_RE.fullmatch(norm, pos, end):
         return False
-    line_end = norm.find("\n", end)
-    return words.search(norm, end + 1, len(norm) if line_end < 0 else line_end) is not None
+    nxt = _SENTENCE_OR_LINE_END.search(norm, end + 1)
+    nxt_end = nxt.start() if nxt else len(norm)
+    return not _ITEM_START_RE.match(norm, end + 1) and words.search(norm, end + 1, nxt_end) is not None
 
 
 def _before_disrupts(norm: str, lo: int) -> bool:
