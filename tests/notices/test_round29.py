@@ -110,7 +110,8 @@ def test_a_year_heading_a_sentence_as_a_period_or_a_label_is_the_year_of_its_dat
 def test_a_year_of_something_done_then_is_not_the_year_of_the_dates_after_it() -> None:
     late = date(2027, 11, 24)
     for text in ("2018年上线的网上银行将于1月5日00:00至06:00升级，暂停服务。",
-                 "自2018年上线以来运行稳定，网上银行将于1月5日00:00至06:00升级，暂停服务。"):
+                 "自2018年上线以来运行稳定，网上银行将于1月5日00:00至06:00升级，暂停服务。",
+                 "2026年度报告已发布，网上银行将于1月5日00:00至06:00升级，暂停服务。"):
         assert maintenance_ranges(text, published=late) == [(_dt("2028-01-05 00:00"), _dt("2028-01-05 06:00"))], text
 
 

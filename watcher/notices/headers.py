@@ -127,10 +127,10 @@ def _entries(lst: str, year_digits: str | None, h: re.Match[str]) -> str:
     return "、".join(entries)
 
 
-# a year alone heading a sentence, a line or a numbered item, as a period ("2015年全年", "2015年春节期间",
-# "2026年度") or as a label before a colon ("2027年维护日期："), then the first month and day of that sentence;
-# a year of something done then ("2018年上线的系统……") is neither
-_LEAD_PERIOD = (r"(?:度|全年|年内|年底|年末|年初|[上下]半年|第[一二三四1-4]季度|[春夏秋冬]季|春节|元旦|清明|劳动节|五一|端午|中秋|"
+# a year alone heading a sentence, a line or a numbered item, as a period ("2015年全年", "2015年春节期间")
+# or as a label before a colon ("2026年度维护安排："), then the first month and day of that sentence;
+# a year of something done then ("2018年上线的系统……", "2025年度报告已发布，……") is neither
+_LEAD_PERIOD = (r"(?:全年|年内|年底|年末|年初|[上下]半年|第[一二三四1-4]季度|[春夏秋冬]季|春节|元旦|清明|劳动节|五一|端午|中秋|"
                 r"国庆|十一|暑期|暑假|寒假|期间)")
 _NO_DATE = r"(?:[^\n。;:\d]|\d+(?!\s*[年月日号/.:\d-]))"
 _LEAD_YEAR_RE = re.compile(
