@@ -28,12 +28,15 @@ _DATES = (("12月5日", "2026-12-05"), ("12/5", "2026-12-05"), ("2026-12-05", "2
 _HEADS = ("为做好水箱清洗，以下地点暂停供水：\n(地点 | 日期 | 停水时间)", "停电时间表(楼栋 | 日期 | 停电时间)")
 
 
+_ROWS = ("{} | {} | {}", "{}｜{}｜{}", "| {} | {} | {} |")
+
+
 def test_rows_of_cells_with_the_same_date_and_hours_are_one_window_each() -> None:
-    for (hours, sh, eh), (day, iso), head in product(_HOURS, _DATES, _HEADS):
-        rows = "\n".join(f"{p} | {day} | {hours}" for p in _PLACES)
+    for (hours, sh, eh), (day, iso), head, row in product(_HOURS, _DATES, _HEADS, _ROWS):
+        rows = "\n".join(row.format(p, day, hours) for p in _PLACES)
         got = _ranges(f"{head}\n{rows}\n注：提前完成则提前恢复。")
         want = (_dt(f"{iso} {sh:02d}:00"), _dt(f"{iso} {eh:02d}:00"))
-        assert got == [want] * len(_PLACES), (hours, day, head, got)
+        assert got == [want] * len(_PLACES), (hours, day, head, row, got)
 
 
 def test_rows_of_cells_on_different_days_keep_each_row_on_its_own_day() -> None:
