@@ -15,6 +15,11 @@ The same hours may also come right after the list, as its sentence's next clause
 with its weekday ("如下：\n1. 1月2日(周六)至1月3日(周日)\n2. ……"): read the same way, the year taken from
 the label before the colon.
 
+A year written alone at the head of a sentence or an item, as a period or a label ("二、2015年春节期间停运……：
+2月17日16:00至……", "2015年全年共设12次维护窗口，日期为1月24日、……") is likewise the year of the months and days
+after it in that sentence (:func:`lead_year`), so a notice published late in the year or the next keeps them in
+that year; a year and month so written ("2024年6月多次割接：6日、11日……") is the month of the days alone after it.
+
 Pure: called at the end of :func:`watcher.notices.normalize.normalize`.
 """
 
@@ -120,3 +125,55 @@ def _entries(lst: str, year_digits: str | None, h: re.Match[str]) -> str:
         else:
             entries.append(f"{year}{m1}月{d1}日{h.group('t1')}至{year}{m2}月{d2}日{h.group('t2')}")
     return "、".join(entries)
+
+
+# a year alone heading a sentence, a line or a numbered item, as a period ("2015年全年", "2015年春节期间")
+# or as a label before a colon ("2026年度维护安排："), then the first month and day of that sentence;
+# a year of something done then ("2018年上线的系统……", "2025年度报告已发布，……") is neither
+_LEAD_PERIOD = (r"(?:全年|年内|年底|年末|年初|[上下]半年|第[一二三四1-4]季度|[春夏秋冬]季|春节|元旦|清明|劳动节|五一|端午|中秋|"
+                r"国庆|十一|暑期|暑假|寒假|期间)")
+_NO_DATE = r"(?:[^\n。;:\d]|\d+(?!\s*[年月日号/.:\d-]))"
+_LEAD_YEAR_RE = re.compile(
+    rf"(?:^|(?<=[\n。;]))\s*(?:[一二三四五六七八九十]{{1,3}}、|\(?[一二三四五六七八九十]{{1,3}}\)|{_ROW}|[-*•·]\s*)?"
+    rf"(?P<year>(?:19|20)\d\d)\s*年(?:\s*(?P<month>{MONTH})\s*月)?(?!\s*\d)"
+    rf"(?:(?={_LEAD_PERIOD}){_NO_DATE}{{0,40}}?|[^\n。;:,\d]{{0,16}}(?=:)):?\s*"
+    # a month and day; after a year and month ("2024年6月多次割接：6日、11日……"), a day alone
+    rf"(?=(?<![\d/.-])(?:{MONTH}\s*月\s*{DAY}\s*[日号]|(?P<lone>(?:每月)?){DAY}\s*[日号]))"
+)
+
+
+def lead_year(t: str) -> str:
+    """``t`` with the year heading a sentence written before its months and days (see the module docstring):
+    each one up to the end of the sentence or line, while the months do not go back (a range into January
+    is the next year's)."""
+    if "年" not in t:
+        return t
+    out: list[str] = []
+    last = 0
+    for m in _LEAD_YEAR_RE.finditer(t):
+        if m.start() < last:
+            continue
+        stop = _SENTENCE_END_RE.search(t, m.end())
+        end = stop.start() if stop else len(t)
+        out.append(t[last : m.end()])
+        last = m.end()
+        if m.group("lone") is not None:
+            if m.group("month") is None:
+                continue
+            # the days alone are in the heading's month ("2024年6月……：每月6日、11日" as written)
+            last = m.end() + len(m.group("lone"))
+            out.append(t[m.end() : last] + f"{m.group('year')}年{m.group('month')}月")
+        month = 0
+        for d in _BARE_MONTH_DAY_RE.finditer(t, m.end(), end):
+            if int(d.group("m")) < month:
+                break
+            month = int(d.group("m"))
+            out.append(t[last : d.start()] + f"{m.group('year')}年")
+            last = d.start()
+    out.append(t[last:])
+    return "".join(out)
+
+
+_SENTENCE_END_RE = re.compile(r"[。\n]")
+# a month and day with no year before it
+_BARE_MONTH_DAY_RE = re.compile(rf"(?<![\d/.年-])(?<![\d/.年-]\s)(?P<m>{MONTH})\s*月\s*{DAY}\s*[日号]")

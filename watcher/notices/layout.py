@@ -43,6 +43,11 @@ _PAST = re.compile(r"曾|此前|之前|日前|前期|上次|近日|以往|去年
 _EVENT = re.compile(r"曾|遭|造成|导致|发生|跳脱|跳闸")
 
 
+_DIGIT_OR_END = re.compile(r"[\d,;。!?|]")
+# A cell holding only a date ("7月21日", "2026-12-05", "12/5(周六)") in a row of cells split by "|".
+_DATE_CELL = re.compile(
+    r"(?:\d{4}\s*[年/.-]\s*)?\d{1,2}\s*[月/.-]\s*\d{1,2}\s*[日号]?\s*(?:\(?\s*(?:周|星期)[一二三四五六日天]\s*\)?)?"
+)
 # A name in brackets heading an item, with only its heading after it ("【台南市】停水时间").
 _BRACKET_NAME = re.compile(r"[【\[]([^】\]\n]{1,12})[】\]][^【】\[\]\n]{0,12}$")
 
@@ -58,10 +63,23 @@ def label(norm: str, lo: int, pos: int) -> str:
         before = before[:-1].rstrip()
     cut = max((m.end() for m in _SEGMENT_END.finditer(before)), default=0)
     seg = _MARKERS.sub("", before[cut:]).strip()
+    if cut and before[cut - 1] == "|" and _DATE_CELL.fullmatch(seg):
+        # a row of cells ("学校医院 | 7月21日 | 早上8点—17点"): the date is a cell of its own, the name the one before
+        before = before[: cut - 1].rstrip()
+        cut = max((m.end() for m in _SEGMENT_END.finditer(before)), default=0)
+        seg = _MARKERS.sub("", before[cut:]).strip()
     if seg and _HEADING.search(seg):
         # "【雲林縣】停水時間：……": the item's name stands in brackets before its heading
         named = _BRACKET_NAME.search(before)
-        return named.group(1).strip() if named else ""
+        if named:
+            return named.group(1).strip()
+        # "2.东区食堂：停电时间：……": or before a colon, at the head of its line
+        if cut and before[cut - 1] == ":":
+            line = before.rfind("\n", 0, cut - 1) + 1
+            name = _MARKERS.sub("", before[line : cut - 1]).strip()
+            if name and len(name) <= 16 and not _DIGIT_OR_END.search(name) and not _HEADING.search(name):
+                return name
+        return ""
     if not seg or len(seg) > longest or _LEADS_IN.search(seg) or _CONNECTIVE.fullmatch(seg):
         return ""
     return seg
@@ -321,7 +339,10 @@ def tied_at(norm: str, pos: int, depth: int = 0) -> bool:
 _ROW_SENTENCE = re.compile(r"[\s(（]*(?!另|此外|其他|其它|此外)[^\W\d_][^:。;!?\n\d]{0,40}:\s*\(?\d")
 
 
-_ITEM_START_RE = re.compile(r"\s*(?:[一二三四五六七八九十]+、|\d{1,2}[.、](?!\d)|[(（]\d{1,2}[)）])")
+_SENTENCE_OR_LINE_END = re.compile(r"[。\n]")
+# only a date and time range: digits, separators and the words of dates and times
+_RANGE_ALONE_RE = re.compile(r"[\d\s:/.()~\-—年月日号时点分半至到起止周星期礼拜一二三四五六天凌晨早上午中下晚夜间次隔翌]*")
+_ITEM_START_RE = re.compile(r"\s*(?:[一二三四五六七八九十]+、|\d{1,2}(?:、|\.(?!\d))|[(（]\d{1,2}[)）])")
 
 
 def _in_item_stops(norm: str, pos: int, words: re.Pattern[str] = vocab.DISRUPTION_RE) -> bool:
@@ -329,12 +350,21 @@ def _in_item_stops(norm: str, pos: int, words: re.Pattern[str] = vocab.DISRUPTIO
     part after a "；" following ``pos`` (up to the end of its line or sentence) words a disruption:
     the item's parts, cut at "；", say together what its range does."""
     start = norm.rfind("\n", 0, pos) + 1
-    if not _ITEM_START_RE.match(norm, start):
+    item = _ITEM_START_RE.match(norm, start)
+    if not item:
         return False
-    m = re.compile(r"[。\n]").search(norm, pos)
+    m = _SENTENCE_OR_LINE_END.search(norm, pos)
     end = m.start() if m else len(norm)
     semi = norm.find(";", pos, end)
-    return semi >= 0 and words.search(norm, semi + 1, end) is not None
+    if semi >= 0 and words.search(norm, semi + 1, end) is not None:
+        return True
+    # an item whose first sentence is its range alone, what it does in the next sentence of its line
+    # ("2、2024年10月3日08:00-10月4日24:00。对A组团进行停电。"), which starts no item of its own
+    if m is None or norm[end] != "。" or norm[item.end() : pos].strip() or not _RANGE_ALONE_RE.fullmatch(norm, pos, end):
+        return False
+    nxt = _SENTENCE_OR_LINE_END.search(norm, end + 1)
+    nxt_end = nxt.start() if nxt else len(norm)
+    return not _ITEM_START_RE.match(norm, end + 1) and words.search(norm, end + 1, nxt_end) is not None
 
 
 def _before_disrupts(norm: str, lo: int) -> bool:

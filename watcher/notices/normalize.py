@@ -76,6 +76,12 @@ _LIST_DAY_RE = re.compile(r"(\d{1,2})(\s*[、,]\s*)")
 # hours written with a dot after a day or a part of the day, as plain hours.
 _ABOUT_RE = re.compile(r"(?<=\d[点时分])许")
 _CLOCK_SHI_RE = re.compile(r"(?<=\d:\d\d)\s*时(?![间段期效候长限])")
+# Letters o/O typed for zeros in a clock time ("均于oo:oo开始", "2o:3O"), not in a word ("Foo:oo").
+_O_CLOCK_RE = re.compile(r"(?<![A-Za-z0-9])[0-9oO]{1,2}:[0-9oO]{2}(?![A-Za-z0-9])")
+_O_CLOCK_HINT_RE = re.compile(r"[oO]:|:[oO]")
+_ZEROS = str.maketrans("oO", "00")
+# "一" typed for a dash between a clock time and the next date or time ("08:00一10月3日10:00").
+_ONE_DASH_RE = re.compile(r"(?<=\d:\d\d)[^\S\n]*一[^\S\n]*(?=\d)")
 _DOT_HOURS_RE = re.compile(
     r"(?<=[日号晨午晚上])(\s*)([01]?\d|2[0-4])\.([0-5]\d)(\s*(?:[-~至到]|—)\s*)([01]?\d|2[0-4])\.([0-5]\d)(?![\d.])"
 )
@@ -202,6 +208,10 @@ def normalize(text: str) -> str:
         t = _RUN_OF_DAYS_RE.sub(r"\1\2天", t)
     if ("至" in t or "到" in t) and _CN_DAY_SPAN_RE.search(t):
         t = _CN_DAY_SPAN_RE.sub(r"\1日\2", t)
+    if _O_CLOCK_HINT_RE.search(t):
+        t = _O_CLOCK_RE.sub(lambda m: m.group().translate(_ZEROS), t)
+    if "一" in t:  # before the Chinese numerals: this 一 is no number
+        t = _ONE_DASH_RE.sub("-", t)
     t = _CN_NUM_RE.sub(_num_sub, t)
     t = _CN_MIN_RE.sub(_num_sub, t)
     if "整" in t:  # "下午5点整", "12时整": on the hour
@@ -225,7 +235,7 @@ def normalize(text: str) -> str:
     if "-" in t or "~" in t or "至" in t or "到" in t:
         t = _SHARED_HOUR_RE.sub(_shared_hour, t)
         t = _SHARED_DAY_RE.sub(r"\1日\2", t)
-    return headers.spell_out(variants.rewrite(t))
+    return headers.lead_year(headers.spell_out(variants.rewrite(t)))
 
 
 def _shared_hour(m: re.Match[str]) -> str:

@@ -188,7 +188,8 @@ OTHER_PERIOD_AFTER_RE = re.compile(r"\s*(?:为|是)\s*[^\W\d_]{0,8}?" + _OTHER_P
 # In the clause of a range with no disruption wording: the hours of something that keeps running
 # ("营业厅（8:30-17:30）可正常办理", "当日9:00-18:00客服在线答疑").
 # A campaign's words ("会员答谢活动", "新春促销"): its period, never a function that stops.
-CAMPAIGN = r"活动|促销|优惠|抽奖|庆典|嘉年华"
+# A place named after what is done there ("大学生活动中心", "社区活动室") is not a campaign.
+CAMPAIGN = r"活动(?!中心|室|场[地所馆]|馆)|促销|优惠|抽奖|庆典|嘉年华"
 OTHER_CLAUSE_RE = re.compile(
     r"客服|热线|咨询|营业|办公时间|工作时间|服务时间|人工|" + CAMPAIGN + r"|报名|答疑|值班|开业|考试|领取|兑换|过渡期|并行|试运行|试点|公示"
     # an opening period ("8月30日至9月6日开放现场优先借书"), not a stop

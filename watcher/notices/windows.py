@@ -298,6 +298,8 @@ def _take_list(r: Resolver, norm: str, points: list[RawPoint], i: int, run: int,
 # Between hours and the date written right after them: a comma, a bracket, a space, on the same line (a date on
 # the next line starts the next row: "12月5日 | 0:00-6:00\n12月12日 | 0:00-6:00").
 _DATE_AFTER_RE = re.compile(r"(?:[^\S\n]|[,(])*")
+# A point whose match took the line break after it ("8点-22点\n2号教学楼……"): what follows is the next row.
+_ENDS_LINE_RE = re.compile(r"\n\s*$")
 # A date that starts a range of its own ("……，12月5日至12月7日……") is not the hours' date.
 _RANGE_ON_RE = re.compile(r"[\s)]*(?:[-~]|至|到|起)")
 
@@ -372,7 +374,8 @@ def _take_range(r: Resolver, norm: str, points: list[RawPoint], i: int, spans: l
     after = points[i + 2] if i + 2 < n else None
     if (not p.has_date and (not q.has_date or (q.day is None and q.rel in NEXT_DAY)) and after is not None
             and after.day is not None and not after.has_time
-            and _DATE_AFTER_RE.fullmatch(norm, q.end, after.start) and not _RANGE_ON_RE.match(norm, after.end)):
+            and _DATE_AFTER_RE.fullmatch(norm, q.end, after.start) and not _RANGE_ON_RE.match(norm, after.end)
+            and not _ENDS_LINE_RE.search(norm, q.start, q.end)):
         # "维护时间：00:00-06:00，2026年12月5日", "凌晨0点至6点（12月5日）": the date after the hours (a list of
         # dates after hours in a header is :mod:`watcher.notices.headers`'s)
         d = r.date_of(after, None)
