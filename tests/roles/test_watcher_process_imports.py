@@ -65,6 +65,8 @@ NOT_LOADED = {
        for m in ("status_data", "status_history", "incident_data", "merchant_page", "reads")},
     **{f"consumers.{m}.store": "a role's store (read by the pages, imported when a page is first asked for)"
        for m in ("cashier", "incidents", "notify")},
+    **{f"watcher.notices{m}": "the notice parser (imported by the first notice a source reads)"
+       for m in ("", ".understand", ".kind_model", ".normalize")},
 }
 
 
