@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from consumers.incidents import IncidentEngine, IncidentSettings
+from consumers.incidents.engine import IncidentEngine
+from consumers.incidents.settings import IncidentSettings
 from huabei_watch.clock import SHANGHAI
 from huabei_watch.events import HUABEI_CHANNELS, Cause, IncidentKind, Phase, Scope, ScopeKind
 from tests.incidents.factories import anomaly, finding, probe
