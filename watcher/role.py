@@ -10,7 +10,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -31,6 +31,7 @@ from watcher.alipay.config import AlipayProbeSettings
 from watcher.compat.advice import InterfaceNotice
 from watcher.compat.checker import CompatChecker
 from watcher.compat.store import CompatStore
+from watcher.notices import NoticeUnderstanding, understand
 from watcher.payments.ingest import make_payment_results_handler
 from watcher.payments.pipeline import KafkaSink, PaymentPipeline
 from watcher.sandbox import SandboxServer, sandbox_sources, start_sandbox
@@ -48,7 +49,6 @@ from watcher.sources.seen import SqlSeenStore
 from watcher.sources.source_states import SourceStates
 
 if TYPE_CHECKING:
-    from watcher.notices import NoticeUnderstanding
     from watcher.sources.precreate import PrecreateScheduler
 
 log = logging.getLogger(__name__)
@@ -57,16 +57,7 @@ log = logging.getLogger(__name__)
 _POLL_DRAIN_S = 10.0
 
 #: Called by an announcement source with each notice it understood.
-NoticeHandler = Callable[[NoticeRef, "NoticeUnderstanding", datetime], Awaitable[None]]
-
-
-def understand_notice(text: str, *, published: date, title: str = "") -> NoticeUnderstanding:
-    """``watcher.notices.understand``, its package imported by the first notice a source reads, not
-    at start: the parser's 38 modules (~2 MB) stay out of a watcher that has read no notice yet
-    (issue 17, watcher memory; bench/README.md, round ``perf15``)."""
-    from watcher.notices import understand
-
-    return understand(text, published=published, title=title)
+NoticeHandler = Callable[[NoticeRef, NoticeUnderstanding, datetime], Awaitable[None]]
 
 
 async def create_watcher_role(
@@ -114,7 +105,7 @@ async def create_watcher_role(
     store = SqlSeenStore(db.engine)
     states = SourceStates(store)
     on_notice = interface_notice_handler(compat)
-    watchers = [AnnouncementWatcher(src, fetcher, store, publisher, clock, understand_notice, states=states,
+    watchers = [AnnouncementWatcher(src, fetcher, store, publisher, clock, understand, states=states,
                                     on_understood=on_notice) for src in sources]
     polling = AnnouncementPolling(watchers, states, clock)
 

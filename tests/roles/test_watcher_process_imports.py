@@ -7,7 +7,7 @@ ORM, ``cryptography``'s bindings, jinja2, BeautifulSoup or the notify channel ad
 the daemon is ready. It runs twice: with a minimal file, and with the ``[notify]`` tables of
 config/production.example.toml, as every shipped deployment mounts them (``[notify]``'s model
 loads then, like every section's, but none of what the notify role needs to send). Nor does it load
-the other roles' engines through their settings models, nor the notice parser before a notice is read.
+the other roles' engines through their settings models.
 """
 
 from __future__ import annotations
@@ -69,8 +69,6 @@ NOT_LOADED = {
        for m in ("status_data", "status_history", "incident_data", "merchant_page", "reads")},
     **{f"consumers.{m}.store": "a role's store (read by the pages, imported when a page is first asked for)"
        for m in ("cashier", "incidents", "notify")},
-    **{f"watcher.notices{m}": "the notice parser (imported by the first notice a source reads)"
-       for m in ("", ".understand", ".kind_model", ".normalize")},
 }
 
 
