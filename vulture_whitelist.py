@@ -24,6 +24,7 @@ _.inherit_cache  # SQLAlchemy reads it on statement classes (huabei_watch/db/ups
 _declares_every_section_a_role_reads  # checked by mypy, never run (huabei_watch/root/settings.py)
 
 # -- read by templates, JSON, metrics or operators ------------------------------------------------------
+apply_policy  # consumers/cashier/alipay_params.py: the helper the README offers integrators (cashier section)
 NOTIFY_ONLY  # Mode values, built from configuration strings
 PINNED_ON
 timezone  # daemon.timezone: a documented setting (only Asia/Shanghai)

@@ -62,9 +62,10 @@ from consumers.notify.channels.sms_batch import BatchingSms
 from consumers.notify.channels.wecom import WeComChannel
 from consumers.notify.delivery import Deliverer
 from consumers.notify.fanout import FanOut
-from consumers.notify.plan import Endpoint, PlanSettings, Recipient, plan_for
+from consumers.notify.plan import Endpoint, Recipient, plan_for
 from consumers.notify.ports import Channel
 from consumers.notify.store import CoalescingStore, SqlDeliveryStore
+from consumers.notify.subsettings import PlanSettings
 from huabei_watch.clock import SystemClock
 from huabei_watch.config.settings import MerchantConfig
 from huabei_watch.events import INCIDENT_OPENED, Event, Incident, IncidentKind, Phase, Scope

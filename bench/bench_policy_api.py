@@ -35,8 +35,9 @@ from pydantic import SecretStr
 
 from bench._common import embedded_broker, header, quiet_logs, verdict
 from bench.bench_reaction import app_running, settings, wait_joined, wait_off
-from consumers.cashier import CashierSettings, PolicyView
+from consumers.cashier.policy import PolicyView
 from consumers.cashier.reader import PolicyReader
+from consumers.cashier.settings import CashierSettings
 from consumers.cashier.store import CashierStore
 from huabei_watch.clock import ManualClock
 from huabei_watch.config.settings import MerchantConfig

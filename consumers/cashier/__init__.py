@@ -1,11 +1,4 @@
-"""Cashier switch: desired Huabei state per merchant, hysteresis, fail-open expiry, policy JSON."""
+"""Cashier switch: desired Huabei state per merchant, hysteresis, fail-open expiry, policy JSON.
 
-from consumers.cashier.alipay_params import NoPayChannelLeft, apply_policy
-from consumers.cashier.model import CashierState, Change, Desired, Mode
-from consumers.cashier.policy import PolicyView, Reconciler, desired_channels, effective, etag
-from consumers.cashier.settings import CashierSettings
-
-__all__ = [
-    "CashierSettings", "CashierState", "Change", "Desired", "Mode", "NoPayChannelLeft", "PolicyView",
-    "Reconciler", "apply_policy", "desired_channels", "effective", "etag",
-]
+Import from the modules (``consumers.cashier.settings``, ...): this package imports nothing, so
+the settings model every process validates does not load the role's engine (issue 17, memory)."""

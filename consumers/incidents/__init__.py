@@ -1,7 +1,4 @@
-"""Incident engine: signals in, whole incidents out (pure core; the consumer shell wires Kafka/DB)."""
+"""Incident engine: signals in, whole incidents out (pure core; the consumer shell wires Kafka/DB).
 
-from consumers.incidents.engine import IncidentEngine, UnknownIncident
-from consumers.incidents.ledger import IncidentRecord, Ledger, Mark
-from consumers.incidents.settings import IncidentSettings
-
-__all__ = ["IncidentEngine", "IncidentRecord", "IncidentSettings", "Ledger", "Mark", "UnknownIncident"]
+Import from the modules (``consumers.incidents.settings``, ...): this package imports nothing, so
+the settings model every process validates does not load the role's engine (issue 17, memory)."""

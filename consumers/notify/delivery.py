@@ -35,18 +35,16 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal, Protocol
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Any, Literal, Protocol
 
 from consumers.notify.batching import Coalescer
 from consumers.notify.plan import MessageGroup, PlannedMessage
 from consumers.notify.ports import Channel, Limiter, OutboundMessage
 from consumers.notify.reservations import DeliveryRecord, RetryItem, Status, split_key
+from consumers.notify.subsettings import DeliverySettings
 from huabei_watch.backoff import backoff_delay
 from huabei_watch.bus.publish import Publisher
 from huabei_watch.clock import Clock
-from huabei_watch.config.types import Duration
 from huabei_watch.errors import PermanentError, TransientError
 from huabei_watch.events.base import Event
 from huabei_watch.events.notifications import (
@@ -115,35 +113,6 @@ class DeliveryStore(Protocol):
 
 class Renders(Protocol):
     def render(self, item: PlannedMessage | MessageGroup, *, channel: str | None = None) -> OutboundMessage: ...
-
-
-class DeliverySettings(BaseModel):
-    """``notify.delivery`` configuration."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    max_attempts: int = Field(default=8, ge=1, le=100, description="Attempts before a message is dead-lettered")
-    backoff_initial: Annotated[float, Duration(gt=0.0, le=3600.0)] = Field(default=2.0, description="Seconds before the 2nd attempt")
-    backoff_max: Annotated[float, Duration(gt=0.0, le=86400.0)] = Field(default=900.0, description="Longest wait between attempts")
-    jitter: float = Field(default=0.25, ge=0.0, le=1.0, description="Random +/- fraction of each wait")
-    max_inline_wait: Annotated[float, Duration(ge=0.0, le=3600.0)] = Field(
-        default=60.0,
-        description="Longer waits are left to run_due instead of sleeping",
-    )
-    lease: Annotated[float, Duration(ge=1.0, le=86400.0)] = Field(default=600.0, description="Seconds an in_flight reservation is live")
-    unconfirmed_after: Annotated[float, Duration(ge=1.0, le=7 * 86400.0)] = Field(
-        default=3600.0,
-        description="Seconds after which in_flight is reported to ops",
-    )
-    resend_safe_channels: tuple[str, ...] = Field(
-        default=("webhook",), description="Channels whose receivers deduplicate by key (may be resent)"
-    )
-
-    @model_validator(mode="after")
-    def _lease_before_report(self) -> DeliverySettings:
-        if self.unconfirmed_after < self.lease:
-            raise ValueError("unconfirmed_after must be at least lease")
-        return self
 
 
 @dataclass(frozen=True, slots=True)

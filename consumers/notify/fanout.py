@@ -29,14 +29,12 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Protocol
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Protocol
 
 from consumers.notify.delivery import DeliveryOutcome
 from consumers.notify.gc_pacing import GcPacing
 from consumers.notify.plan import MessageGroup, PlannedMessage
-from huabei_watch.config.types import Duration
+from consumers.notify.subsettings import FanOutSettings
 
 log = logging.getLogger(__name__)
 
@@ -45,77 +43,6 @@ Deliverable = PlannedMessage | MessageGroup
 
 class Sink(Protocol):
     async def deliver(self, item: Deliverable) -> DeliveryOutcome: ...
-
-
-#: Deliveries at once per channel, sized by how the provider limits: robots (WeCom, DingTalk,
-#: Feishu) limit each robot, not the account, so many robots are served in parallel; SMS accounts
-#: take thousands of numbers a minute in batches (Aliyun 100, Tencent 200 numbers a call), so five
-#: calls' worth are in flight (the reservation, the call and the confirmation of one batch overlap
-#: the others'); the WeCom application takes 1000 members a call, so two calls' worth; others keep
-#: the default.
-DEFAULT_CONCURRENCY: dict[str, int] = {
-    "wecom": 64, "wecom_app": 2000, "dingtalk": 64, "feishu": 32, "aliyun_sms": 500, "tencent_sms": 1000,
-}
-
-
-class FanOutSettings(BaseModel):
-    """``notify.fanout`` configuration."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    default_concurrency: int | None = Field(
-        default=None, ge=1, le=1000,
-        description="Deliveries at once per channel; none: sized by provider (DEFAULT_CONCURRENCY, else 8)",
-    )
-    concurrency: dict[str, int] = Field(default_factory=dict, description="Per-channel override of the above")
-    batching: bool = Field(
-        default=True,
-        description="Reservations and confirmations hundreds per statement, same-text SMS and WeCom application "
-        "messages in batch calls, sent results in batch events (huabei.notification.sent.batch); off: one "
-        "statement, one provider call and one result event per message (a provider that refuses batch calls)",
-    )
-
-    gc_threshold: int = Field(
-        default=30_000, ge=0, le=1_000_000,
-        description="Young-generation threshold of Python's cyclic garbage collector while deliveries are in "
-        "progress (the process's; put back when none is): above a fan-out's working set of live deliveries, so "
-        "the collector does not walk them over and over (CPython's default is 700). 0: leave the collector alone",
-    )
-    shards: int = Field(
-        default=1, ge=1, le=256,
-        description="Pieces (merchant id ranges) each phase of a platform-wide incident is split into; any notify "
-        "process takes a piece under a lease, so several processes share one incident. 1: the process that "
-        "consumes the incident tells everyone itself (one process, or incidents small enough for one)",
-    )
-    min_shard_merchants: int = Field(
-        default=1000, ge=1,
-        description="Merchants per piece at least: a smaller registry is cut into fewer pieces (one below twice this)",
-    )
-    shards_per_process: int = Field(
-        default=2, ge=1, le=64, description="Pieces one process works on at once (with shards > 1)",
-    )
-    shard_lease: Annotated[float, Duration(ge=1, le=600)] = Field(
-        default=30.0,
-        description="How long a piece stays with a process that stops renewing it (killed, stuck) before another "
-        "takes it over; renewed every claim_every",
-    )
-    claim_every: Annotated[float, Duration(ge=0.05, le=60)] = Field(
-        default=1.0, description="How often a process looks for free pieces and renews its leases (with shards > 1)",
-    )
-
-    @model_validator(mode="after")
-    def _lease_outlives_renewals(self) -> FanOutSettings:
-        if self.shard_lease < 3 * self.claim_every:
-            raise ValueError(f"shard_lease ({self.shard_lease:g} s) must be at least 3 x claim_every "
-                             f"({self.claim_every:g} s): a lease renewed late must not be taken over")
-        return self
-
-    def limit(self, channel: str) -> int:
-        if channel in self.concurrency:
-            return self.concurrency[channel]
-        if self.default_concurrency is not None:
-            return self.default_concurrency
-        return DEFAULT_CONCURRENCY.get(channel, 8)
 
 
 async def _aiter(items: Iterable[Deliverable]) -> AsyncIterator[Deliverable]:

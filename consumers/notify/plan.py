@@ -28,92 +28,15 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
-from typing import Annotated
+from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from huabei_watch.clock import SHANGHAI
-from huabei_watch.config.types import Duration
+from consumers.notify.subsettings import PlanSettings, QuietHours
 from huabei_watch.events.incidents import Incident, IncidentKind, Phase
 
 #: The recipient id of the ops route (it gets every incident).
 OPS_RECIPIENT = "ops"
-_QUIET_TEXT = re.compile(r"(\d{1,2}):(\d{2})\s*[-~～至]\s*(\d{1,2}):(\d{2})")
-
-
-class QuietHours(BaseModel):
-    """A daily quiet period in Asia/Shanghai local time; ``start == end`` means none.
-
-    A period with ``start > end`` runs across midnight (22:00-08:00).
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    start: time = Field(default=time(22, 0), description="Local time the quiet period begins, e.g. '22:00'")
-    end: time = Field(default=time(8, 0), description="Local time it ends, e.g. '08:00'")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_text(cls, value: object) -> object:
-        """Also accept ``"22:00-08:00"``; any other string is refused with the expected forms."""
-        if not isinstance(value, str):
-            return value
-        m = _QUIET_TEXT.fullmatch(value.strip())
-        if m is None:
-            raise ValueError(f'must be "HH:MM-HH:MM" (e.g. "22:00-08:00") or {{ start = "22:00", end = "08:00" }}, not {value!r}')
-        try:
-            return {"start": time(int(m[1]), int(m[2])), "end": time(int(m[3]), int(m[4]))}
-        except ValueError:
-            raise ValueError(f"{value!r}: hours must be 00-23 and minutes 00-59") from None
-
-    def contains(self, when: datetime) -> bool:
-        """True when ``when`` (aware) falls inside the quiet period."""
-        if self.start == self.end:
-            return False
-        local = when.astimezone(SHANGHAI).time().replace(tzinfo=None)
-        if self.start < self.end:
-            return self.start <= local < self.end
-        return local >= self.start or local < self.end
-
-    def end_after(self, when: datetime) -> datetime:
-        """The first end of the quiet period strictly after ``when``, as an aware Shanghai time."""
-        local = when.astimezone(SHANGHAI)
-        candidate = datetime.combine(local.date(), self.end, tzinfo=SHANGHAI)
-        if candidate <= local:
-            candidate += timedelta(days=1)
-        return candidate
-
-
-class PlanSettings(BaseModel):
-    """``notify.plan`` configuration."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    reminders: tuple[Annotated[int, Field(ge=1, le=720)], ...] = Field(
-        default=(24, 1), description="Hours before a maintenance window starts at which merchants are reminded"
-    )
-    reminder_min_lead: Annotated[float, Duration(ge=0.0, le=86400.0)] = Field(
-        default=1800.0,
-        description="Seconds: skip a reminder when the incident became known less than this before it",
-    )
-    outage_repeat: Annotated[float, Duration(ge=60.0, le=7 * 86400.0)] = Field(
-        default=3600.0,
-        description="Seconds between 'still ongoing' messages",
-    )
-    quiet_hours: QuietHours = QuietHours()
-    sms_quiet_hours: bool = Field(default=True, description="Hold non-critical SMS during quiet hours")
-    ops_during_silence: bool = Field(default=True, description="Ops still get silenced incidents")
-    sms_channels: tuple[str, ...] = Field(
-        default=("sms", "aliyun_sms", "tencent_sms"), description="Channel names that are SMS"
-    )
-    critical: tuple[str, ...] = Field(
-        default=("outage.opened", "merchant_account.opened"),
-        description="'<kind>.<step>' messages sent even in quiet hours",
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,18 +23,11 @@ from datetime import datetime
 from typing import Protocol
 
 from consumers.notify.fanout import FanOut
-from consumers.notify.plan import (
-    PlannedMessage,
-    PlanSettings,
-    Recipient,
-    merchants_held,
-    next_wakeup,
-    phases_due,
-    plan_for,
-)
+from consumers.notify.plan import PlannedMessage, Recipient, merchants_held, next_wakeup, phases_due, plan_for
 from consumers.notify.progress import FanoutMarks
 from consumers.notify.recipients import SmsRoute, merchant_recipient
 from consumers.notify.shards import KeyRange
+from consumers.notify.subsettings import PlanSettings
 from huabei_watch.clock import Clock
 from huabei_watch.events import Incident, ScopeKind
 from huabei_watch.merchants.registry import MerchantRegistry

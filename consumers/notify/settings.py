@@ -7,10 +7,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from consumers.notify.channels.config import CHANNEL_NAMES, SMS_PROVIDERS, ChannelsConfig
-from consumers.notify.delivery import DeliverySettings
-from consumers.notify.fanout import FanOutSettings
-from consumers.notify.plan import PlanSettings
-from consumers.notify.templates import MERCHANT_BASES, TemplateSettings
+from consumers.notify.subsettings import (
+    MERCHANT_BASES,
+    DeliverySettings,
+    FanOutSettings,
+    PlanSettings,
+    TemplateSettings,
+)
 from huabei_watch.config.types import Duration, KeyProblems
 
 SmsProvider = Literal["aliyun_sms", "tencent_sms"]

@@ -21,12 +21,13 @@ import logging
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from consumers.notify.fanout import FanOut, FanOutSettings
+from consumers.notify.fanout import FanOut
 from consumers.notify.plan import merchants_held
 from consumers.notify.planner import Planner
 from consumers.notify.progress import FanoutMarks, scope_digest
 from consumers.notify.shard_board import Claim, ShardBoard
 from consumers.notify.shards import boundary_offsets, shard_count, shard_outcome
+from consumers.notify.subsettings import FanOutSettings
 from huabei_watch.clock import Clock
 from huabei_watch.events import Incident
 from huabei_watch.merchants.registry import MerchantRegistry

@@ -31,10 +31,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from consumers.notify.plan import OPS_RECIPIENT, MessageContext, MessageGroup, PlannedMessage
 from consumers.notify.ports import OutboundMessage
+from consumers.notify.subsettings import MANUAL_KINDS, MERCHANT_BASES, STEPS, TemplateSettings
 from huabei_watch.clock import SHANGHAI
 from huabei_watch.errors import ConfigError
 from huabei_watch.events.common import Scope
@@ -50,22 +49,6 @@ _Content = tuple[str, str, str, str | None, tuple[tuple[str, str], ...]]
 LinkFn = Callable[[str], str]
 #: Channels whose messages carry the merchant's page link (WeCom shows it, WeChat opens it on tap).
 LINK_CHANNELS = frozenset({"wecom", "wechat_oa"})
-
-#: (kind, step) pairs the planner produces for merchants.
-STEPS: dict[str, tuple[str, ...]] = {
-    "maintenance": ("announced", "reminder", "started", "resolved", "changed", "cancelled"),
-    "outage": ("opened", "ongoing", "resolved"),
-    "merchant_account": ("opened", "resolved"),
-    "integration": ("opened", "resolved"),
-}
-
-#: Kinds with a "manual" voice (``<kind>.<step>.manual``), see :func:`consumers.notify.plan.voice`.
-MANUAL_KINDS = ("maintenance", "outage")
-#: Every template base the planner produces for merchants.
-MERCHANT_BASES: tuple[str, ...] = tuple(
-    f"{kind}.{step}{v}" for kind, steps in STEPS.items() for step in steps
-    for v in (("", ".manual") if kind in MANUAL_KINDS else ("",))
-)
 
 KIND_ZH = {"maintenance": "系统维护", "outage": "服务异常", "merchant_account": "商户账户异常", "integration": "接口兼容问题"}
 STEP_ZH = {
@@ -154,25 +137,6 @@ _MD_SWAP = str.maketrans({
 #: An identifier (incident id, error code, merchant id): kept byte for byte inside a code span.
 _IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-/+=@]*")
 _MD_SPECIAL = frozenset("*_~#|<>[]")
-
-
-class TemplateSettings(BaseModel):
-    """``notify.templates`` configuration."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    overrides: dict[str, str] = Field(default_factory=dict, description="Template name -> Jinja2 text")
-    sms_template_ids: dict[str, str] = Field(
-        default_factory=dict,
-        description="Deprecated: one map for every provider. Use notify.<provider>.templates; accepted only "
-        "while exactly one template channel (aliyun_sms, tencent_sms, wechat_oa) is configured",
-    )
-    sms_param_max_chars: int = Field(default=35, ge=1, le=500, description="Longest SMS parameter value")
-    markdown_channels: tuple[str, ...] = ("wecom", "dingtalk", "feishu")
-    param_channels: tuple[str, ...] = Field(
-        default=("sms", "aliyun_sms", "tencent_sms", "wechat_oa"),
-        description="Channels that send a provider template id and parameters",
-    )
 
 
 def md_escape(value: object) -> str:

@@ -137,6 +137,11 @@ class DatabaseSettings(Section):
         description="PostgreSQL connections kept open per process (up to 10 more at peaks); SQLite uses "
         "SQLAlchemy's own pool and ignores it",
     )
+    sqlite_cache_kb: int = Field(
+        default=1024, ge=64, le=1_048_576,
+        description="SQLite page cache per connection of a daemon, in KiB (SQLite's own default is 2,000); "
+        "the file's pages are in the operating system's cache anyway. PostgreSQL ignores it",
+    )
     retry_for: Annotated[float, Duration(ge=0, le=3600)] = Field(
         default=60.0, description="How long a locked/unreachable database is retried before giving up on one unit of work"
     )

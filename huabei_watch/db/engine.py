@@ -36,8 +36,9 @@ T = TypeVar("T")
 SQLITE_BUSY_MS = 30_000
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
-    """Create the engine. SQLite gets WAL and a busy timeout so readers never block the writer."""
+def make_engine(url: str, *, pool_size: int = 5, sqlite_cache_kb: int | None = None) -> AsyncEngine:
+    """Create the engine. SQLite gets WAL and a busy timeout so readers never block the writer, and
+    ``sqlite_cache_kb`` KiB of page cache per connection (None: SQLite's own default, 2,000 KiB)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
@@ -54,6 +55,8 @@ def make_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
             cur.execute("PRAGMA synchronous=NORMAL")
+            if sqlite_cache_kb is not None:
+                cur.execute(f"PRAGMA cache_size=-{int(sqlite_cache_kb)}")  # negative: KiB, not pages
             cur.close()
 
         @event.listens_for(engine.sync_engine, "begin")
@@ -127,9 +130,10 @@ class Database:
         self.retry_for = retry_for
 
     @classmethod
-    async def open(cls, url: str, *, pool_size: int = 5, retry_for: float = 60.0) -> Database:
+    async def open(cls, url: str, *, pool_size: int = 5, retry_for: float = 60.0,
+                   sqlite_cache_kb: int | None = None) -> Database:
         """An engine on ``url``; no connection is made yet and no table is created."""
-        return cls(make_engine(url, pool_size=pool_size), retry_for=retry_for)
+        return cls(make_engine(url, pool_size=pool_size, sqlite_cache_kb=sqlite_cache_kb), retry_for=retry_for)
 
     async def run(self, fn: Callable[[], Awaitable[T]], *, retry_for: float | None = None) -> T:
         """Run ``fn`` (one unit of work, its own transaction), retrying transient database errors

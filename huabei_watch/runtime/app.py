@@ -309,7 +309,8 @@ async def _open(
     stack.push_async_callback(bus.stop)
     await retry_startup("kafka", bus.start)
     await retry_startup("kafka topics", bus.ensure_topics)
-    db = await Database.open(s.database_url(), pool_size=s.database.pool_size, retry_for=s.database.retry_for)
+    db = await Database.open(s.database_url(), pool_size=s.database.pool_size, retry_for=s.database.retry_for,
+                             sqlite_cache_kb=s.database.sqlite_cache_kb)
     stack.push_async_callback(db.close)
     if prepare_database is not None:
         await prepare_database(db)

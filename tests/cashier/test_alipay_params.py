@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from consumers.cashier import NoPayChannelLeft, apply_policy
+from consumers.cashier.alipay_params import NoPayChannelLeft, apply_policy
 from huabei_watch.errors import InvalidInput
 
 HUABEI = ("pcredit", "pcreditpayInstallment")

@@ -4,15 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from consumers.cashier import (
-    CashierSettings,
-    CashierState,
-    Mode,
-    PolicyView,
-    Reconciler,
-    desired_channels,
-    etag,
-)
+from consumers.cashier.model import CashierState, Mode
+from consumers.cashier.policy import PolicyView, Reconciler, desired_channels, etag
+from consumers.cashier.settings import CashierSettings
 from huabei_watch.events import HUABEI_CHANNELS, Incident, Phase, Scope
 from tests.cashier.incident_builders import END, GRACE, LEAD, START, maintenance_incident, outage_incident
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from consumers.cashier import CashierSettings, CashierState, Mode, Reconciler, desired_channels
+from consumers.cashier.model import CashierState, Mode
+from consumers.cashier.policy import Reconciler, desired_channels
+from consumers.cashier.settings import CashierSettings
 from consumers.cashier.store import CashierStore
 from huabei_watch.clock import SHANGHAI
 from huabei_watch.db.engine import Database

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from consumers.cashier import CashierSettings, CashierState, Mode, PolicyView, Reconciler, desired_channels
-from consumers.incidents import IncidentEngine, IncidentSettings
+from consumers.cashier.model import CashierState, Mode
+from consumers.cashier.policy import PolicyView, Reconciler, desired_channels
+from consumers.cashier.settings import CashierSettings
+from consumers.incidents.engine import IncidentEngine
+from consumers.incidents.settings import IncidentSettings
 from huabei_watch.clock import ManualClock
 from huabei_watch.events import HUABEI_CHANNELS, Incident
 from tests.fakes.incident_book import IncidentBook

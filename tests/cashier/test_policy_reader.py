@@ -13,9 +13,10 @@ from typing import Any
 from pydantic import SecretStr
 from sqlalchemy import delete, event
 
-from consumers.cashier import CashierSettings, CashierState, Mode, PolicyView, Reconciler, desired_channels
-from consumers.cashier.policy import PLATFORM
+from consumers.cashier.model import CashierState, Mode
+from consumers.cashier.policy import PLATFORM, PolicyView, Reconciler, desired_channels
 from consumers.cashier.reader import PolicyReader
+from consumers.cashier.settings import CashierSettings
 from consumers.cashier.store import CashierStore
 from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.config.settings import MerchantConfig

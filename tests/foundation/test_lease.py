@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from consumers.incidents import IncidentEngine, IncidentSettings
+from consumers.incidents.engine import IncidentEngine
+from consumers.incidents.settings import IncidentSettings
 from consumers.incidents.store import IncidentStore
 from huabei_watch.bus.kafka import Bus, MessageContext
 from huabei_watch.config.settings import KafkaSettings, LeaseSettings

@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, inspect, text
 
-from consumers.incidents import IncidentEngine, IncidentSettings, Mark
+from consumers.incidents.engine import IncidentEngine
+from consumers.incidents.ledger import Mark
+from consumers.incidents.settings import IncidentSettings
 from consumers.incidents.store import IncidentStore
 from huabei_watch.bus.broker import EmbeddedBroker
 from huabei_watch.db.engine import Database

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from consumers.incidents import IncidentEngine, IncidentSettings
+from consumers.incidents.engine import IncidentEngine
+from consumers.incidents.settings import IncidentSettings
 from consumers.incidents.store import IncidentStore
 from huabei_watch.db.engine import Database
 from tests.incidents.factories import T0, WIN_END, WIN_START, anomaly, finding, maintenance, probe, updated

@@ -4,8 +4,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from consumers.incidents import IncidentEngine, IncidentSettings
+from consumers.incidents.engine import IncidentEngine
 from consumers.incidents.ledger import IncidentRecord
+from consumers.incidents.settings import IncidentSettings
 from huabei_watch.clock import SHANGHAI
 from huabei_watch.events import HUABEI_CHANNELS, Incident, IncidentKind, Phase
 from tests.incidents.factories import T0, WIN_END, WIN_START, cancelled, maintenance, updated

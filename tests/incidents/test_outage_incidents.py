@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from consumers.incidents import IncidentEngine, IncidentSettings
+from consumers.incidents.engine import IncidentEngine
+from consumers.incidents.settings import IncidentSettings
 from huabei_watch.clock import SHANGHAI
 from huabei_watch.events import HUABEI_CHANNELS, Cause, IncidentKind, Phase, Scope, ScopeKind
 from tests.incidents.factories import anomaly, finding, probe
@@ -171,7 +172,8 @@ def test_prune_forgets_old_closed_incidents_and_old_replays_stay_harmless() -> N
 def test_a_finding_about_our_own_configuration_opens_an_ops_only_incident() -> None:
     """A bad key or a tampered answer on our side must not reach the merchant: the incident is
     marked for review, which the planner sends to ops only, and it never switches Huabei."""
-    from consumers.notify.plan import Endpoint, PlanSettings, Recipient, plan
+    from consumers.notify.plan import Endpoint, Recipient, plan
+    from consumers.notify.subsettings import PlanSettings
 
     at = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
     engine = IncidentEngine(SETTINGS)

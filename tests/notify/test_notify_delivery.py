@@ -13,10 +13,11 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from consumers.notify.delivery import Deliverer, DeliverySettings
-from consumers.notify.plan import Endpoint, MessageGroup, PlannedMessage, PlanSettings, Recipient, plan_for
+from consumers.notify.delivery import Deliverer
+from consumers.notify.plan import Endpoint, MessageGroup, PlannedMessage, Recipient, plan_for
 from consumers.notify.ports import Channel, OutboundMessage, SendReceipt
 from consumers.notify.store import CoalescingStore, SqlDeliveryStore
+from consumers.notify.subsettings import DeliverySettings, PlanSettings
 from consumers.notify.templates import Renderer
 from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.events import (

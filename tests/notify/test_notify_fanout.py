@@ -8,10 +8,11 @@ from datetime import datetime
 
 import pytest
 
-from consumers.notify.delivery import Deliverer, DeliverySettings
-from consumers.notify.fanout import LOOKAHEAD, FanOut, FanOutSettings
-from consumers.notify.plan import Endpoint, PlannedMessage, PlanSettings, Recipient, plan_for
+from consumers.notify.delivery import Deliverer
+from consumers.notify.fanout import LOOKAHEAD, FanOut
+from consumers.notify.plan import Endpoint, PlannedMessage, Recipient, plan_for
 from consumers.notify.ports import OutboundMessage, SendReceipt
+from consumers.notify.subsettings import DeliverySettings, FanOutSettings, PlanSettings
 from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.errors import TransientError
 from huabei_watch.events import Incident, IncidentKind, Phase, Scope

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from consumers.notify.fanout import FanOut, FanOutSettings
+from consumers.notify.fanout import FanOut
 from consumers.notify.gc_pacing import GcPacing
 from consumers.notify.ports import OutboundMessage, SendReceipt
+from consumers.notify.subsettings import FanOutSettings
 from huabei_watch.events import IncidentKind, Phase, Scope
 from tests.notify.test_notify_fanout import Recorder, Stream, deliverer, incident
 

@@ -11,9 +11,10 @@ from datetime import datetime
 from consumers.notify.channels.base import OutboundMessage, SendReceipt
 from consumers.notify.channels.ratelimit import Rate, RateLimiter
 from consumers.notify.channels.sms_batch import BatchingChannel, Result
-from consumers.notify.delivery import Deliverer, DeliverySettings
-from consumers.notify.fanout import FanOut, FanOutSettings
-from consumers.notify.plan import Endpoint, PlannedMessage, PlanSettings, Recipient, plan_for
+from consumers.notify.delivery import Deliverer
+from consumers.notify.fanout import FanOut
+from consumers.notify.plan import Endpoint, PlannedMessage, Recipient, plan_for
+from consumers.notify.subsettings import DeliverySettings, FanOutSettings, PlanSettings
 from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.events import Incident, IncidentKind, Phase, Scope
 from tests.fakes.delivery_store import MemoryDeliveryStore

@@ -10,8 +10,6 @@ import pytest
 from consumers.notify.plan import (
     Endpoint,
     PlannedMessage,
-    PlanSettings,
-    QuietHours,
     Recipient,
     group,
     next_due,
@@ -19,6 +17,7 @@ from consumers.notify.plan import (
     plan,
     plan_for,
 )
+from consumers.notify.subsettings import PlanSettings, QuietHours
 from huabei_watch.clock import SHANGHAI
 from huabei_watch.events import Incident, IncidentKind, Phase, Scope
 

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from consumers.notify.delivery import Deliverer
 from consumers.notify.fanout import FanOut
-from consumers.notify.plan import Endpoint, PlanSettings, Recipient, group, next_due, plan
+from consumers.notify.plan import Endpoint, Recipient, group, next_due, plan
 from consumers.notify.store import SqlDeliveryStore
+from consumers.notify.subsettings import PlanSettings
 from huabei_watch.clock import SHANGHAI, ManualClock
 from huabei_watch.events import Incident, IncidentKind, Phase, Scope
 from tests.notify._fake_provider import FakeProvider, LoopbackChannel

@@ -12,13 +12,14 @@ from typing import Any
 
 from sqlalchemy import select, text, update
 
-from consumers.notify.fanout import FanOut, FanOutSettings
-from consumers.notify.plan import PlanSettings, Recipient
+from consumers.notify.fanout import FanOut
+from consumers.notify.plan import Recipient
 from consumers.notify.planner import Audience, Planner
 from consumers.notify.ports import OutboundMessage, SendReceipt
 from consumers.notify.progress import FanoutMarks
 from consumers.notify.shard_board import ShardBoard, notify_fanout_shards
 from consumers.notify.shard_worker import ShardWorker
+from consumers.notify.subsettings import FanOutSettings, PlanSettings
 from huabei_watch.clock import ManualClock
 from huabei_watch.config.settings import MerchantConfig
 from huabei_watch.db.engine import Database

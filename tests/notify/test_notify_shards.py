@@ -16,7 +16,6 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select, update
 
-from consumers.notify.fanout import FanOutSettings
 from consumers.notify.progress import FanoutMarks, scope_digest
 from consumers.notify.shard_board import ShardBoard, notify_fanout_shards
 from consumers.notify.shard_worker import ShardSplitter
@@ -30,6 +29,7 @@ from consumers.notify.shards import (
     shard_count,
     shard_outcome,
 )
+from consumers.notify.subsettings import FanOutSettings
 from huabei_watch.clock import ManualClock
 from huabei_watch.config.settings import MerchantConfig
 from huabei_watch.db.engine import Database, dialect

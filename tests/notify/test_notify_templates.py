@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from consumers.notify.plan import Endpoint, PlannedMessage, PlanSettings, Recipient, group, plan_for
+from consumers.notify.plan import Endpoint, PlannedMessage, Recipient, group, plan_for
+from consumers.notify.subsettings import PlanSettings, TemplateSettings
 from consumers.notify.templates import (
     DEFAULT_TEMPLATES,
     Renderer,
-    TemplateSettings,
     format_window,
     md_escape,
     validate_templates,

@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from consumers.notify.plan import Endpoint, PlannedMessage, PlanSettings, Recipient, plan_for
-from consumers.notify.templates import Renderer, TemplateSettings
+from consumers.notify.plan import Endpoint, PlannedMessage, Recipient, plan_for
+from consumers.notify.subsettings import PlanSettings, TemplateSettings
+from consumers.notify.templates import Renderer
 from huabei_watch.clock import SHANGHAI
 from huabei_watch.events import Incident, IncidentKind, Phase, Scope
 

@@ -6,7 +6,8 @@ ORM, ``cryptography``'s bindings, jinja2, BeautifulSoup or the notify channel ad
 (the CLI module first, then the daemon) on a migrated database, and reports ``sys.modules`` once
 the daemon is ready. It runs twice: with a minimal file, and with the ``[notify]`` tables of
 config/production.example.toml, as every shipped deployment mounts them (``[notify]``'s model
-loads then, like every section's, but none of what the notify role needs to send).
+loads then, like every section's, but none of what the notify role needs to send). Nor does it load
+the other roles' engines through their settings models.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ NOT_LOADED = {
     "consumers.notify.role": "the notify role",
     "consumers.cashier.role": "the cashier role",
     "consumers.incidents.role": "the incidents role",
+    **{f"consumers.{m}": "a role's own code (the settings every process validates are apart from it)" for m in (
+        "incidents.engine", "incidents.ledger", "cashier.policy", "cashier.reconcile", "notify.plan", "notify.templates",
+        "notify.delivery", "notify.fanout", "notify.reservations")},
     **{f"consumers.notify.channels.{m}": "a notify channel adapter (built by the notify role only)" for m in (
         "_http", "sms_batch", "wecom", "wecom_app", "wechat_oa", "aliyun_sms", "tencent_sms", "dingtalk", "feishu",
         "webhook", "console", "file")},
